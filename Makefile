@@ -1,0 +1,31 @@
+# pg_migrate: PGXS build. `make && make install`; tests: see README ("Testing").
+EXTENSION = pg_migrate
+EXTVERSION = 0.1.0
+MODULE_big = pg_migrate
+
+include sources.mk
+OBJS = $(PGM_PURE_SOURCES:.cpp=.o) $(PGM_PG_SOURCES:.cpp=.o)
+
+# The install script is assembled from one file per feature (src/sql/NN_*.sql).
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --inputdir=. --load-extension=plpgsql
+ISOLATION = $(patsubst test/isolation/specs/%.spec,%,$(sort $(wildcard test/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test/isolation --load-extension=plpgsql
+TAP_TESTS = 1
+PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
+
+PG_CONFIG ?= pg_config
+PG_CXXFLAGS = -std=c++17 -fexceptions -Wno-register -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
+SHLIB_LINK = -lfmt -lstdc++
+
+# No LLVM bitcode for JIT inlining: C++ code gains nothing from it (and needs no clang).
+override with_llvm = no
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
+	cat $^ > $@

@@ -1,0 +1,14 @@
+# The one list of C++ sources. The PGXS Makefile includes this file; CMakeLists.txt reads it.
+# Pure sources include no PostgreSQL header and are unit-tested without a server.
+PGM_PURE_SOURCES = \
+	src/core/script.cpp \
+	src/core/version.cpp
+
+PGM_PG_SOURCES = \
+	src/pg/guard.cpp \
+	src/pg/spi.cpp \
+	src/pg/srf.cpp \
+	src/script_parse.cpp \
+	src/catalog.cpp \
+	src/apply.cpp \
+	src/pg_migrate.cpp

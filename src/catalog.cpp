@@ -1,0 +1,414 @@
+// The migration catalog: lock, owner scope, shared reads and writes, and the SQL functions
+// that change what is registered (register, unregister, baseline).
+#include "catalog.hpp"
+
+#include "apply.hpp"
+#include "core/script.hpp"
+#include "script_parse.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "commands/trigger.h"
+}
+
+namespace pgm::catalog {
+namespace {
+
+bool write_allowed = false;
+
+// pg_migrate's advisory lock lives in its own key space: field4 values 1 and 2 are used by
+// pg_advisory_lock(bigint) and pg_advisory_lock(int, int); 0x6D67 ("mg") is never produced
+// by them, so no application lock can collide with it.
+constexpr uint32 kLockKey1 = 0x70675f6d;  // "pg_m"
+constexpr uint32 kLockKey2 = 0x69677261;  // "igra"
+constexpr uint16 kLockKeySpace = 0x6D67;
+
+Oid catalog_owner() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", false);
+    Oid rel = get_relname_relid("migrations", nsp);
+    if (!OidIsValid(rel))
+      ereport(ERROR, (errcode(ERRCODE_UNDEFINED_TABLE),
+                      errmsg("pg_migrate catalog table migrate.migrations is missing")));
+    HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(rel));
+    if (!HeapTupleIsValid(tup)) elog(ERROR, "cache lookup failed for relation %u", rel);
+    Oid owner = ((Form_pg_class)GETSTRUCT(tup))->relowner;
+    ReleaseSysCache(tup);
+    return owner;
+  });
+}
+
+std::string lock_holders() {
+  static pg::Query q{
+      "SELECT pg_catalog.string_agg(pid::text, ', ' ORDER BY pid) FROM pg_catalog.pg_locks "
+      "WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objid = $2::oid "
+      "AND objsubid = $3::int2 AND database = (SELECT oid FROM pg_catalog.pg_database "
+      "WHERE datname = pg_catalog.current_database())"};
+  OwnerScope owner;
+  q.run({pg::int8_param(kLockKey1), pg::int8_param(kLockKey2), pg::int8_param(kLockKeySpace)});
+  std::string pids = pg::result_rows() ? pg::text_value(0, 1) : std::string();
+  pg::free_result();
+  return pids.empty() ? "another session" : pids;
+}
+
+void check_concurrent_change() {
+  if (!IsolationUsesXactSnapshot()) return;
+  static pg::Query q{"SELECT generation FROM migrate.catalog_state"};
+  OwnerScope owner;
+  q.run();
+  int64 seen = pg::int8_value(0, 1);
+  pg::free_result();
+  Snapshot latest = pg::call([] { return GetLatestSnapshot(); });
+  q.run_with_snapshot(latest);
+  int64 current = pg::int8_value(0, 1);
+  pg::free_result();
+  if (seen != current)
+    throw Error(sqlstate::kSerializationFailure,
+                "could not serialize access to the pg_migrate catalog due to a concurrent change",
+                "Another transaction changed the migration catalog after this transaction's "
+                "snapshot was taken.",
+                "Retry the transaction.");
+}
+
+}  // namespace
+
+bool catalog_write_allowed() { return write_allowed; }
+
+std::string current_role_name() {
+  Oid user = GetUserId();
+  const char* name = pg::call([&] { return GetUserNameFromId(user, false); });
+  return name;
+}
+
+OwnerScope::OwnerScope() : exceptions_at_start_(std::uncaught_exceptions()) {
+  GetUserIdAndSecContext(&saved_user_, &saved_sec_context_);
+  caller_role_ = current_role_name();
+  Oid owner = catalog_owner();
+  guc_nest_level_ = pg::call([] { return NewGUCNestLevel(); });
+  pg::call([] {
+    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+                            GUC_ACTION_SAVE, true, 0, false);
+  });
+  SetUserIdAndSecContext(owner, saved_sec_context_ | SECURITY_LOCAL_USERID_CHANGE);
+  saved_write_allowed_ = write_allowed;
+  write_allowed = true;
+}
+
+OwnerScope::~OwnerScope() {
+  write_allowed = saved_write_allowed_;
+  if (std::uncaught_exceptions() > exceptions_at_start_) return;  // abort restores the rest
+  SetUserIdAndSecContext(saved_user_, saved_sec_context_);
+  int level = guc_nest_level_;
+  try {
+    pg::call([&] { AtEOXact_GUC(true, level); });
+  } catch (...) {
+  }
+}
+
+void lock_catalog() {
+  LOCKTAG tag;
+  SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockKey1, kLockKey2, kLockKeySpace);
+  LockAcquireResult got = pg::call([&] { return LockAcquire(&tag, ExclusiveLock, false, true); });
+  if (got == LOCKACQUIRE_NOT_AVAIL) {
+    // Learn who holds it before waiting: after a lock timeout the backend must abort first.
+    std::string holders = lock_holders();
+    try {
+      pg::call([&] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
+    } catch (pg::PgError& e) {
+      if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
+        std::string message = fmt::format(
+            "could not acquire the pg_migrate lock: held by process {} (lock_timeout expired)", holders);
+        std::string detail = fmt::format("Process {} is running a pg_migrate function in a "
+                                         "transaction that has not ended yet.", holders);
+        ErrorData* edata = e.data();
+        const char* m = message.c_str();
+        const char* d = detail.c_str();
+        pg::call([&] {
+          edata->message = pstrdup(m);
+          edata->detail = pstrdup(d);
+          edata->hint = pstrdup("Retry when that transaction has ended, or raise lock_timeout.");
+        });
+      }
+      throw;
+    }
+  }
+  check_concurrent_change();
+}
+
+void bump_generation() {
+  static pg::Query q{"UPDATE migrate.catalog_state SET generation = generation + 1"};
+  OwnerScope owner;
+  q.run();
+}
+
+std::optional<MigrationInfo> find_migration(const std::string& version) {
+  static pg::Query q{
+      "SELECT name, checksum, down_sql IS NOT NULL, applied_seq IS NOT NULL "
+      "FROM migrate.migrations WHERE version = $1"};
+  OwnerScope owner;
+  q.run({pg::text_param(version)});
+  if (pg::result_rows() == 0) {
+    pg::free_result();
+    return std::nullopt;
+  }
+  MigrationInfo m;
+  m.version = version;
+  m.name = pg::text_value(0, 1);
+  m.checksum = pg::text_value(0, 2);
+  m.has_down = pg::bool_value(0, 3);
+  m.applied = pg::bool_value(0, 4);
+  pg::free_result();
+  return m;
+}
+
+std::string load_script(const std::string& version, bool up) {
+  static pg::Query up_q{"SELECT up_sql FROM migrate.migrations WHERE version = $1"};
+  static pg::Query down_q{"SELECT down_sql FROM migrate.migrations WHERE version = $1"};
+  OwnerScope owner;
+  (up ? up_q : down_q).run({pg::text_param(version)});
+  std::string script = pg::result_rows() ? pg::text_value(0, 1) : std::string();
+  pg::free_result();
+  return script;
+}
+
+int64 record_apply(const std::string& version, const std::string& name, const std::string& checksum,
+                   double duration_ms, const std::string& role) {
+  static pg::Query q{
+      "WITH h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum) "
+      "VALUES ($1, $2, 'apply', $3, $4, $5) RETURNING id, performed_at, performed_by) "
+      "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
+      "applied_by = h.performed_by FROM h WHERE m.version = $1 RETURNING h.id"};
+  OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(name), pg::text_param(role),
+         pg::float8_param(duration_ms), pg::text_param(checksum)});
+  int64 id = pg::int8_value(0, 1);
+  pg::free_result();
+  return id;
+}
+
+void record_revert(const std::string& version, const std::string& name, const std::string& checksum,
+                   double duration_ms, const std::string& role) {
+  static pg::Query q{
+      "WITH h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum) "
+      "VALUES ($1, $2, 'revert', $3, $4, $5) RETURNING id) "
+      "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
+      "FROM h WHERE m.version = $1"};
+  OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(name), pg::text_param(role),
+         pg::float8_param(duration_ms), pg::text_param(checksum)});
+}
+
+std::optional<Version> newest_applied_version() {
+  static pg::Query q{
+      "SELECT coalesce((SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL "
+      "ORDER BY version_parts DESC LIMIT 1), (SELECT version FROM migrate.baseline))"};
+  OwnerScope owner;
+  q.run();
+  bool none = pg::is_null(0, 1);
+  std::string v = none ? std::string() : pg::text_value(0, 1);
+  pg::free_result();
+  if (none) return std::nullopt;
+  return Version::parse(v);
+}
+
+}  // namespace pgm::catalog
+
+// ---------------------------------------------------------------------------------------
+// SQL functions that change what is registered.
+
+namespace pgm {
+namespace {
+
+std::string text_arg(FunctionCallInfo fcinfo, int n) {
+  text* t = pg::call([&] { return PG_GETARG_TEXT_PP(n); });
+  return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+[[noreturn]] void reject_null(const char* what) {
+  throw Error(sqlstate::kInvalidParameterValue, fmt::format("{} must not be NULL", what));
+}
+
+Version version_arg(FunctionCallInfo fcinfo, int n, const char* what) {
+  if (PG_ARGISNULL(n)) reject_null(what);
+  return Version::parse(text_arg(fcinfo, n));
+}
+
+Datum text_result(const std::string& s) {
+  const char* p = s.c_str();
+  int len = static_cast<int>(s.size());
+  return pg::call([&] { return PointerGetDatum(cstring_to_text_with_len(p, len)); });
+}
+
+// Parses a script and checks every statement can run in a migration.
+void check_script(const std::string& script, const ScriptLabel& label) {
+  std::vector<ScriptStatement> stmts = parse_script(script, label);
+  if (stmts.empty())
+    throw Error(sqlstate::kInvalidParameterValue,
+                fmt::format("{} script of {} contains no SQL statement", label.which, label.describe()),
+                {},
+                std::string(label.which) == "down"
+                    ? "Pass NULL as down for a migration that cannot be reverted."
+                    : "");
+  for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
+}
+
+}  // namespace
+}  // namespace pgm
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_register) {
+  Version version = version_arg(fcinfo, 0, "migration version");
+  if (PG_ARGISNULL(1)) reject_null("migration name");
+  if (PG_ARGISNULL(2)) reject_null("up script");
+  std::string name = text_arg(fcinfo, 1);
+  std::string up = text_arg(fcinfo, 2);
+  std::optional<std::string> down;
+  if (!PG_ARGISNULL(3)) down = text_arg(fcinfo, 3);
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(sqlstate::kInvalidParameterValue,
+                fmt::format("name of migration {} must not be empty", version.canonical()));
+  ensure_not_in_migration("migrate.register");
+
+  check_script(up, {version.canonical(), name, "up"});
+  if (down) check_script(*down, {version.canonical(), name, "down"});
+  std::string checksum = sha256_hex(up);
+
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  std::optional<catalog::MigrationInfo> existing = catalog::find_migration(version.canonical());
+  std::string result;
+  if (!existing) {
+    static pg::Query insert{
+        "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum) "
+        "VALUES ($1, $2, $3, $4, $5, $6)"};
+    catalog::OwnerScope owner;
+    insert.run({pg::text_param(version.canonical()), pg::numeric_array_param(version.sql_array()),
+                pg::text_param(name), pg::text_param(up), pg::nullable_text_param(down ? &*down : nullptr),
+                pg::text_param(checksum)});
+    result = "registered";
+  } else {
+    std::string old_down = catalog::load_script(version.canonical(), false);
+    bool same_down = existing->has_down == down.has_value() && (!down || *down == old_down);
+    if (existing->checksum == checksum && existing->name == name && same_down) {
+      result = "unchanged";
+    } else if (existing->applied) {
+      if (existing->checksum != checksum)
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    fmt::format("migration {} is already applied with checksum {}; the new up script "
+                                "has checksum {}",
+                                version.canonical(), existing->checksum, checksum),
+                    "An applied migration is never changed by register.",
+                    "Write a new migration with a higher version for the further change.");
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  fmt::format("migration {} is already applied; its {} cannot be changed",
+                              version.canonical(), existing->name != name ? "name" : "down script"),
+                  "An applied migration is never changed by register.",
+                  "Revert it first, or write a new migration.");
+    } else {
+      static pg::Query update{
+          "UPDATE migrate.migrations SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, "
+          "registered_at = pg_catalog.now(), registered_by = session_user WHERE version = $1"};
+      {
+        catalog::OwnerScope owner;
+        update.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(up),
+                    pg::nullable_text_param(down ? &*down : nullptr), pg::text_param(checksum)});
+      }
+      std::string note = fmt::format("pending migration {} was replaced (checksum {} -> {})",
+                                     version.canonical(), existing->checksum, checksum);
+      const char* n = note.c_str();
+      pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+      result = "replaced";
+    }
+  }
+  if (result != "unchanged") catalog::bump_generation();
+  return text_result(result);
+}
+
+PGM_FUNCTION(pgm_unregister) {
+  Version version = version_arg(fcinfo, 0, "migration version");
+  ensure_not_in_migration("migrate.unregister");
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  std::optional<catalog::MigrationInfo> existing = catalog::find_migration(version.canonical());
+  if (!existing)
+    throw Error(sqlstate::kUndefinedObject,
+                fmt::format("migration {} is not registered", version.canonical()));
+  if (existing->applied)
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("migration {} (\"{}\") is applied and cannot be unregistered",
+                            version.canonical(), existing->name),
+                {}, "Revert it first with migrate.revert or migrate.revert_to.");
+  static pg::Query del{"DELETE FROM migrate.migrations WHERE version = $1"};
+  {
+    catalog::OwnerScope owner;
+    del.run({pg::text_param(version.canonical())});
+  }
+  catalog::bump_generation();
+  return text_result("unregistered");
+}
+
+PGM_FUNCTION(pgm_baseline) {
+  Version version = version_arg(fcinfo, 0, "baseline version");
+  if (PG_ARGISNULL(1)) reject_null("baseline name");
+  std::string name = text_arg(fcinfo, 1);
+  ensure_not_in_migration("migrate.baseline");
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  static pg::Query state{
+      "SELECT (SELECT version FROM migrate.baseline), "
+      "(SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL "
+      " ORDER BY version_parts DESC LIMIT 1)"};
+  std::string existing_baseline, newest_applied;
+  {
+    catalog::OwnerScope owner;
+    state.run();
+    existing_baseline = pg::text_value(0, 1);
+    newest_applied = pg::text_value(0, 2);
+    pg::free_result();
+  }
+  if (!existing_baseline.empty())
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("the database already has a baseline (version {})", existing_baseline));
+  if (!newest_applied.empty())
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("cannot baseline at {}: migrations are already applied (newest: {})",
+                            version.canonical(), newest_applied),
+                {}, "A baseline adopts a database that pg_migrate has not migrated yet.");
+  static pg::Query insert{
+      "WITH b AS (INSERT INTO migrate.baseline (version, version_parts, name) VALUES ($1, $2, $3) "
+      "RETURNING version) INSERT INTO migrate.history (version, name, action, role, duration_ms) "
+      "SELECT b.version, $3, 'baseline', $4, 0 FROM b"};
+  {
+    catalog::OwnerScope owner;
+    insert.run({pg::text_param(version.canonical()), pg::numeric_array_param(version.sql_array()),
+                pg::text_param(name), pg::text_param(owner.caller_role())});
+  }
+  catalog::bump_generation();
+  return text_result(version.canonical());
+}
+
+PGM_FUNCTION(pgm_checksum) {
+  return text_result(sha256_hex(text_arg(fcinfo, 0)));
+}
+
+PGM_FUNCTION(pgm_canonical_version) {
+  return text_result(Version::parse(text_arg(fcinfo, 0)).canonical());
+}
+
+// Trigger on the catalog tables: rows change only through pg_migrate's functions, and
+// history never changes.
+PGM_FUNCTION(pgm_protect_catalog) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    throw Error("39P01", "migrate.protect_catalog() must be called as a trigger");
+  TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+  std::string table = pg::call([&] { return RelationGetRelationName(trig->tg_relation); });
+  bool history = table == "history";
+  if (!catalog::catalog_write_allowed() || history)
+    throw Error("42501",
+                fmt::format("migrate.{} cannot be changed directly", table),
+                history ? "The history is append-only." : "",
+                history ? "" : "Use the migrate.* functions (register, apply, revert, baseline, unregister).");
+  if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event)) return PointerGetDatum(nullptr);
+  return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : trig->tg_trigtuple);
+}

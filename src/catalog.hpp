@@ -1,0 +1,70 @@
+// The migration catalog (tables in schema migrate): the lock that serializes changes, the
+// owner scope internal SQL runs in, and the reads and writes every feature shares.
+#pragma once
+
+#include <optional>
+
+#include "core/version.hpp"
+#include "pg/spi.hpp"
+
+namespace pgm::catalog {
+
+// Internal SQL runs as the catalog's owner with search_path = pg_catalog, pg_temp, so a
+// deploy role needs no privilege on the tables and cannot redirect the SQL. Restored on exit
+// (on an error path the transaction abort restores user and settings).
+class OwnerScope {
+ public:
+  OwnerScope();
+  ~OwnerScope();
+  OwnerScope(const OwnerScope&) = delete;
+  OwnerScope& operator=(const OwnerScope&) = delete;
+  // The caller's current user name (recorded in history).
+  const std::string& caller_role() const { return caller_role_; }
+
+ private:
+  Oid saved_user_;
+  int saved_sec_context_;
+  int guc_nest_level_;
+  bool saved_write_allowed_;
+  int exceptions_at_start_;
+  std::string caller_role_;
+};
+
+// True while OwnerScope is active: the protect trigger lets the functions' writes through.
+bool catalog_write_allowed();
+
+// Takes pg_migrate's transaction-scoped lock (own advisory key space); waits for a holder.
+// A lock timeout names the holding pids. Then checks, under REPEATABLE READ or SERIALIZABLE,
+// that no concurrent transaction changed the catalog after this transaction's snapshot.
+void lock_catalog();
+
+// Records that the catalog changed (see migrate.catalog_state).
+void bump_generation();
+
+// The caller's current user name.
+std::string current_role_name();
+
+struct MigrationInfo {
+  std::string version;
+  std::string name;
+  std::string checksum;
+  bool has_down = false;
+  bool applied = false;
+};
+
+// A registered migration by canonical version.
+std::optional<MigrationInfo> find_migration(const std::string& version);
+
+// Up or down script of a registered migration.
+std::string load_script(const std::string& version, bool up);
+
+// History writers. Return the history id.
+int64 record_apply(const std::string& version, const std::string& name, const std::string& checksum,
+                   double duration_ms, const std::string& role);
+void record_revert(const std::string& version, const std::string& name, const std::string& checksum,
+                   double duration_ms, const std::string& role);
+
+// Newest applied version, or the baseline's, if any.
+std::optional<Version> newest_applied_version();
+
+}  // namespace pgm::catalog

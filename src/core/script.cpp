@@ -1,0 +1,93 @@
+#include "core/script.hpp"
+
+#include <cctype>
+
+namespace pgm {
+
+size_t skip_blanks_and_comments(std::string_view sql, size_t i) {
+  const size_t n = sql.size();
+  while (i < n) {
+    unsigned char c = static_cast<unsigned char>(sql[i]);
+    if (std::isspace(c)) {
+      ++i;
+    } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
+      while (i < n && sql[i] != '\n') ++i;
+    } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
+      // PostgreSQL block comments nest.
+      int depth = 0;
+      do {
+        if (sql[i] == '/' && i + 1 < n && sql[i + 1] == '*') {
+          ++depth;
+          i += 2;
+        } else if (sql[i] == '*' && i + 1 < n && sql[i + 1] == '/') {
+          --depth;
+          i += 2;
+        } else {
+          ++i;
+        }
+      } while (i < n && depth > 0);
+    } else {
+      break;
+    }
+  }
+  return i < n ? i : n;
+}
+
+int line_at(std::string_view sql, size_t offset) {
+  int line = 1;
+  for (size_t i = 0; i < offset && i < sql.size(); ++i)
+    if (sql[i] == '\n') ++line;
+  return line;
+}
+
+std::string one_line_preview(std::string_view statement, size_t max_chars) {
+  std::string out;
+  bool pending_space = false;
+  for (char ch : statement) {
+    if (std::isspace(static_cast<unsigned char>(ch))) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += ch;
+  }
+  if (out.size() > max_chars) {
+    size_t cut = max_chars;
+    // Do not cut inside a UTF-8 sequence.
+    while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+    out.resize(cut);
+    out += "...";
+  }
+  return out;
+}
+
+std::string to_hex(const unsigned char* bytes, size_t length) {
+  static const char digits[] = "0123456789abcdef";
+  std::string out(length * 2, '0');
+  for (size_t i = 0; i < length; ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 0xF];
+  }
+  return out;
+}
+
+bool is_psql_meta_command_at(std::string_view sql, size_t offset) {
+  if (offset >= sql.size()) return false;
+  size_t line_start = sql.rfind('\n', offset);
+  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
+  size_t i = line_start;
+  while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\t')) ++i;
+  return i < sql.size() && sql[i] == '\\';
+}
+
+std::string word_at(std::string_view sql, size_t offset) {
+  size_t end = offset;
+  while (end < sql.size() && !std::isspace(static_cast<unsigned char>(sql[end])) && sql[end] != ';')
+    ++end;
+  return std::string(sql.substr(offset, end - offset));
+}
+
+}  // namespace pgm
+
+#include "core/no_pg.hpp"

@@ -1,0 +1,32 @@
+// Text helpers for migration scripts: where a statement really starts, its line, a short
+// one-line preview for messages, hex encoding of digests. Pure C++ (no PostgreSQL header).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace pgm {
+
+// Offset of the first character at or after `offset` that is neither white space nor part of
+// an SQL comment ("-- ..." or nested "/* ... */"). Returns sql.size() if there is none.
+size_t skip_blanks_and_comments(std::string_view sql, size_t offset);
+
+// 1-based line number of `offset` in `sql`.
+int line_at(std::string_view sql, size_t offset);
+
+// The statement folded to one line (runs of white space become one space), cut at `max_chars`
+// with "..." appended, for error messages and result rows.
+std::string one_line_preview(std::string_view statement, size_t max_chars = 200);
+
+// Lower-case hexadecimal of a byte string.
+std::string to_hex(const unsigned char* bytes, size_t length);
+
+// True if the line holding `offset` starts (after white space) with a backslash: a psql
+// meta-command such as \set or \i, which the server cannot run.
+bool is_psql_meta_command_at(std::string_view sql, size_t offset);
+
+// The first word at `offset` (e.g. "\gset" or "COMMIT"), for messages.
+std::string word_at(std::string_view sql, size_t offset);
+
+}  // namespace pgm

@@ -1,0 +1,91 @@
+// The C++/PostgreSQL error boundary, used by every file that talks to the server.
+//
+// Rule: PostgreSQL errors longjmp; C++ unwinds. So
+//  * every PostgreSQL call that can ereport goes through pg::call(), which catches the error
+//    (PG_TRY + CopyErrorData + FlushErrorState) and rethrows it as pg::PgError;
+//  * every SQL-callable function is defined with PGM_FUNCTION, whose wrapper catches every C++
+//    exception and only then, with no C++ object alive, raises it with ereport/ReThrowError.
+// A caught PostgreSQL error leaves the transaction in need of abort; code that wants to go on
+// after one must run the failing work inside pg::SubTransaction (see below).
+#pragma once
+
+#include "core/error.hpp"
+#include "pg/pg.hpp"
+
+namespace pgm::pg {
+
+class PgError : public std::exception {
+ public:
+  explicit PgError(ErrorData* edata) : edata_(edata) {}
+  ErrorData* data() const { return edata_; }
+  int sqlerrcode() const { return edata_->sqlerrcode; }
+  const char* what() const noexcept override {
+    return edata_->message ? edata_->message : "PostgreSQL error";
+  }
+
+ private:
+  ErrorData* edata_;  // palloc'd in the context current when the error was caught
+};
+
+// Copies the error being handled into `into` and clears the error state. Only for PG_CATCH.
+ErrorData* take_current_error(MemoryContext into);
+
+// Runs `f` (a lambda calling PostgreSQL; it must not create C++ objects with destructors nor
+// throw) and turns a PostgreSQL error into pg::PgError. Returns f's scalar result.
+template <typename F>
+auto call(F&& f) -> decltype(f()) {
+  using R = decltype(f());
+  MemoryContext caller_context = CurrentMemoryContext;
+  ErrorData* volatile edata = nullptr;
+  if constexpr (std::is_void_v<R>) {
+    PG_TRY();
+    { f(); }
+    PG_CATCH();
+    { edata = take_current_error(caller_context); }
+    PG_END_TRY();
+    if (edata) throw PgError(edata);
+  } else {
+    static_assert(std::is_scalar_v<R>, "pg::call returns scalars and pointers only");
+    volatile R result{};
+    PG_TRY();
+    { result = f(); }
+    PG_CATCH();
+    { edata = take_current_error(caller_context); }
+    PG_END_TRY();
+    if (edata) throw PgError(edata);
+    return result;
+  }
+}
+
+// Entry-point wrapper: runs impl and converts any C++ exception into a PostgreSQL error after
+// the exception object is gone.
+Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo);
+
+// Internal subtransaction for work that may fail and be gone on with (plan, retry, verify).
+// Usage: SubTransaction sub; ...work...; sub.commit();  — if work throws, the destructor
+// rolls back, restoring PostgreSQL's state (locks, SPI, memory, GUCs, user id).
+class SubTransaction {
+ public:
+  SubTransaction();
+  ~SubTransaction();
+  void commit();
+  void rollback();
+  SubTransaction(const SubTransaction&) = delete;
+  SubTransaction& operator=(const SubTransaction&) = delete;
+
+ private:
+  MemoryContext caller_context_;
+  ResourceOwner caller_owner_;
+  bool open_ = false;
+};
+
+}  // namespace pgm::pg
+
+// Defines an SQL-callable C function `name` whose body is C++.
+#define PGM_FUNCTION(name)                                                         \
+  extern "C" {                                                                     \
+  PG_FUNCTION_INFO_V1(name);                                                       \
+  }                                                                                \
+  static Datum name##_impl(FunctionCallInfo fcinfo);                               \
+  extern "C" Datum name(PG_FUNCTION_ARGS) { return pgm::pg::invoke(name##_impl, fcinfo); } \
+  static Datum name##_impl(FunctionCallInfo fcinfo)

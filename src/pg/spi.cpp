@@ -1,0 +1,141 @@
+#include "pg/spi.hpp"
+
+namespace pgm::pg {
+
+SpiConnection::SpiConnection() : exceptions_at_start_(std::uncaught_exceptions()) {
+  int rc = call([] { return SPI_connect(); });
+  if (rc != SPI_OK_CONNECT)
+    throw Error(sqlstate::kInternalError, fmt::format("SPI_connect failed: {}", SPI_result_code_string(rc)));
+}
+
+SpiConnection::~SpiConnection() {
+  if (std::uncaught_exceptions() > exceptions_at_start_) return;  // abort cleans up
+  try {
+    call([] { SPI_finish(); });
+  } catch (...) {
+  }
+}
+
+Param text_param(std::string_view value) {
+  Datum d = call([&] { return PointerGetDatum(cstring_to_text_with_len(value.data(), (int)value.size())); });
+  return {TEXTOID, d, false};
+}
+
+Param nullable_text_param(const std::string* value) {
+  return value ? text_param(*value) : null_param(TEXTOID);
+}
+
+Param int8_param(int64 value) { return {INT8OID, Int64GetDatum(value), false}; }
+Param float8_param(double value) { return {FLOAT8OID, Float8GetDatum(value), false}; }
+
+Param numeric_array_param(const std::string& literal) {
+  const char* s = literal.c_str();
+  Datum d = call([&] {
+    return OidFunctionCall3(F_ARRAY_IN, CStringGetDatum(s), ObjectIdGetDatum(NUMERICOID),
+                            Int32GetDatum(-1));
+  });
+  return {NUMERICARRAYOID, d, false};
+}
+
+Param null_param(Oid type) { return {type, (Datum)0, true}; }
+
+SPIPlanPtr Query::prepare(std::initializer_list<Param> params) {
+  if (plan_) return plan_;
+  Oid types[16];
+  int n = 0;
+  for (const Param& p : params) types[n++] = p.type;
+  const char* sql = sql_;
+  SPIPlanPtr plan = call([&] { return SPI_prepare(sql, n, types); });
+  if (!plan)
+    throw Error(sqlstate::kInternalError,
+                fmt::format("could not prepare internal query: {}", SPI_result_code_string(SPI_result)));
+  call([&] { SPI_keepplan(plan); });
+  plan_ = plan;
+  return plan_;
+}
+
+namespace {
+void fill(std::initializer_list<Param> params, Datum* values, char* nulls) {
+  int i = 0;
+  for (const Param& p : params) {
+    values[i] = p.value;
+    nulls[i] = p.null ? 'n' : ' ';
+    ++i;
+  }
+}
+}  // namespace
+
+uint64 Query::run(std::initializer_list<Param> params, long limit) {
+  SPIPlanPtr plan = prepare(params);
+  Datum values[16];
+  char nulls[16];
+  fill(params, values, nulls);
+  int rc = call([&] { return SPI_execute_plan(plan, values, nulls, false, limit); });
+  if (rc < 0)
+    throw Error(sqlstate::kInternalError,
+                fmt::format("internal query failed ({}): {}", SPI_result_code_string(rc), sql_));
+  return SPI_processed;
+}
+
+uint64 Query::run_with_snapshot(Snapshot snapshot, std::initializer_list<Param> params) {
+  SPIPlanPtr plan = prepare(params);
+  Datum values[16];
+  char nulls[16];
+  fill(params, values, nulls);
+  int rc = call([&] {
+    return SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, true, false, 0);
+  });
+  if (rc < 0)
+    throw Error(sqlstate::kInternalError,
+                fmt::format("internal query failed ({}): {}", SPI_result_code_string(rc), sql_));
+  return SPI_processed;
+}
+
+uint64 result_rows() { return SPI_processed; }
+
+Datum datum_value(uint64 row, int col, bool* isnull) {
+  return call([&] { return SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull); });
+}
+
+bool is_null(uint64 row, int col) {
+  bool isnull;
+  datum_value(row, col, &isnull);
+  return isnull;
+}
+
+std::string text_value(uint64 row, int col) {
+  bool isnull;
+  Datum d = datum_value(row, col, &isnull);
+  if (isnull) return {};
+  text* t = call([&] { return DatumGetTextPP(d); });
+  return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+int64 int8_value(uint64 row, int col) {
+  bool isnull;
+  Datum d = datum_value(row, col, &isnull);
+  return isnull ? 0 : DatumGetInt64(d);
+}
+
+double float8_value(uint64 row, int col) {
+  bool isnull;
+  Datum d = datum_value(row, col, &isnull);
+  return isnull ? 0 : DatumGetFloat8(d);
+}
+
+bool bool_value(uint64 row, int col) {
+  bool isnull;
+  Datum d = datum_value(row, col, &isnull);
+  return !isnull && DatumGetBool(d);
+}
+
+void free_result() {
+  call([] { SPI_freetuptable(SPI_tuptable); });
+}
+
+int execute(const char* sql, bool read_only, long limit) {
+  int rc = call([&] { return SPI_execute(sql, read_only, limit); });
+  return rc;
+}
+
+}  // namespace pgm::pg

@@ -1,0 +1,177 @@
+#include "script_parse.hpp"
+
+#include "core/script.hpp"
+
+namespace pgm {
+
+std::string ScriptLabel::describe() const {
+  return fmt::format("migration {} (\"{}\")", version, name);
+}
+
+namespace {
+
+int call_mblen(const char* p) { return pg::call([&] { return pg_mblen(p); }); }
+
+// Converts a 1-based character position (as in ErrorData.cursorpos) to a byte offset.
+size_t char_pos_to_byte(const std::string& s, int cursorpos) {
+  size_t byte = 0;
+  for (int c = 1; c < cursorpos && byte < s.size(); ++c) {
+    int len = call_mblen(s.c_str() + byte);
+    byte += len > 0 ? len : 1;
+  }
+  return std::min(byte, s.size());
+}
+
+}  // namespace
+
+std::vector<ScriptStatement> parse_script(const std::string& script, const ScriptLabel& label) {
+  const char* text = script.c_str();
+  List* raw = nullptr;
+  try {
+    raw = pg::call([&] { return pg_parse_query(text); });
+  } catch (pg::PgError& e) {
+    ErrorData* edata = e.data();
+    if (edata->cursorpos > 0) {
+      size_t at = char_pos_to_byte(script, edata->cursorpos);
+      int line = line_at(script, at);
+      if (is_psql_meta_command_at(script, at)) {
+        size_t line_start = at == 0 ? std::string::npos : script.rfind('\n', at - 1);
+        size_t start = script.find('\\', line_start == std::string::npos ? 0 : line_start);
+        throw Error(sqlstate::kSyntaxError,
+                    fmt::format("{} script of {} contains the psql meta-command \"{}\" at line {}",
+                                label.which, label.describe(), word_at(script, start), line),
+                    {},
+                    "Migrations run inside the server, where psql meta-commands are not "
+                    "available; write plain SQL.");
+      }
+      std::string message = fmt::format("{} script of {} has a syntax error at line {}: {}",
+                                        label.which, label.describe(), line, edata->message);
+      const char* m = message.c_str();
+      pg::call([&] {
+        edata->message = pstrdup(m);
+        // Point the caret into the script rather than into the caller's query.
+        edata->internalquery = pstrdup(text);
+        edata->internalpos = edata->cursorpos;
+        edata->cursorpos = 0;
+      });
+    }
+    throw;
+  }
+  std::vector<ScriptStatement> out;
+  ListCell* cell;
+  foreach (cell, raw) {
+    RawStmt* rs = lfirst_node(RawStmt, cell);
+    size_t loc = rs->stmt_location < 0 ? 0 : static_cast<size_t>(rs->stmt_location);
+    size_t end = rs->stmt_len > 0 ? loc + static_cast<size_t>(rs->stmt_len) : script.size();
+    size_t begin = skip_blanks_and_comments(script, loc);
+    if (begin >= end) continue;
+    out.push_back({begin, end, line_at(script, begin), rs->stmt});
+  }
+  return out;
+}
+
+std::string statement_text(const std::string& script, const ScriptStatement& stmt) {
+  std::string s = script.substr(stmt.begin, stmt.end - stmt.begin);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\n' || s.back() == '\t' || s.back() == '\r'))
+    s.pop_back();
+  return s;
+}
+
+namespace {
+
+bool has_true_option(List* options, const char* name) {
+  ListCell* lc;
+  foreach (lc, options) {
+    DefElem* opt = (DefElem*)lfirst(lc);
+    if (strcmp(opt->defname, name) == 0) {
+      // A bare option (no argument) means true; "concurrently false" means false.
+      if (!opt->arg) return true;
+      return pg::call([&] { return defGetBoolean(opt); });
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label) {
+  Node* node = stmt.parsetree;
+  const char* not_in_transaction = nullptr;
+  switch (nodeTag(node)) {
+    case T_TransactionStmt: {
+      const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
+      throw Error(sqlstate::kInvalidTransactionTermination,
+                  fmt::format("{} script of {} uses transaction control ({}) at line {}",
+                              label.which, label.describe(), tag, stmt.line),
+                  fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
+                  "A migration runs inside the caller's transaction and commits or rolls back "
+                  "with it; remove the statement.");
+    }
+    case T_IndexStmt:
+      if (castNode(IndexStmt, node)->concurrent) not_in_transaction = "CREATE INDEX CONCURRENTLY";
+      break;
+    case T_DropStmt:
+      if (castNode(DropStmt, node)->concurrent) not_in_transaction = "DROP INDEX CONCURRENTLY";
+      break;
+    case T_ReindexStmt:
+      if (has_true_option(castNode(ReindexStmt, node)->params, "concurrently"))
+        not_in_transaction = "REINDEX CONCURRENTLY";
+      break;
+    case T_VacuumStmt:
+      if (castNode(VacuumStmt, node)->is_vacuumcmd) not_in_transaction = "VACUUM";
+      break;
+    case T_ClusterStmt:
+      if (castNode(ClusterStmt, node)->relation == nullptr) not_in_transaction = "CLUSTER without a table";
+      break;
+    case T_CreatedbStmt:
+      not_in_transaction = "CREATE DATABASE";
+      break;
+    case T_DropdbStmt:
+      not_in_transaction = "DROP DATABASE";
+      break;
+    case T_CreateTableSpaceStmt:
+      not_in_transaction = "CREATE TABLESPACE";
+      break;
+    case T_DropTableSpaceStmt:
+      not_in_transaction = "DROP TABLESPACE";
+      break;
+    case T_AlterSystemStmt:
+      not_in_transaction = "ALTER SYSTEM";
+      break;
+    case T_CopyStmt: {
+      CopyStmt* copy = castNode(CopyStmt, node);
+      if (copy->filename == nullptr && !copy->is_program)
+        throw Error(sqlstate::kFeatureNotSupported,
+                    fmt::format("{} script of {} uses COPY {} at line {}", label.which,
+                                label.describe(), copy->is_from ? "FROM STDIN" : "TO STDOUT", stmt.line),
+                    {}, "A migration has no client connection to stream data; use INSERT, or COPY from a server file.");
+      break;
+    }
+    default:
+      break;
+  }
+  if (not_in_transaction)
+    throw Error(sqlstate::kActiveSqlTransaction,
+                fmt::format("{} cannot run inside a migration: {} script of {}, line {}",
+                            not_in_transaction, label.which, label.describe(), stmt.line),
+                fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
+                "Every migration runs inside one transaction. Run this statement on its own, "
+                "outside pg_migrate, or use its transactional form.");
+}
+
+std::string sha256_hex(std::string_view bytes) {
+  uint8 digest[PG_SHA256_DIGEST_LENGTH];
+  const uint8* data = reinterpret_cast<const uint8*>(bytes.data());
+  size_t len = bytes.size();
+  pg_cryptohash_ctx* ctx = pg::call([] { return pg_cryptohash_create(PG_SHA256); });
+  bool ok = pg::call([&] {
+    bool good = pg_cryptohash_init(ctx) == 0 && pg_cryptohash_update(ctx, data, len) == 0 &&
+                pg_cryptohash_final(ctx, digest, sizeof digest) == 0;
+    pg_cryptohash_free(ctx);
+    return good;
+  });
+  if (!ok) throw Error(sqlstate::kInternalError, "could not compute a SHA-256 checksum");
+  return to_hex(digest, sizeof digest);
+}
+
+}  // namespace pgm

@@ -1,0 +1,38 @@
+// Splitting a migration script into statements with PostgreSQL's own parser, and refusing
+// statements that cannot run inside a migration's transaction.
+#pragma once
+
+#include "pg/guard.hpp"
+
+namespace pgm {
+
+struct ScriptStatement {
+  size_t begin;      // byte offset of the statement's first token in the script
+  size_t end;        // byte offset just past its last character (before any ';')
+  int line;          // 1-based line of `begin`
+  Node* parsetree;   // raw parse tree (palloc'd in the caller's memory context)
+};
+
+// What a script is, for messages: `migration 2 ("add email")` and which script.
+struct ScriptLabel {
+  std::string version;
+  std::string name;
+  const char* which;  // "up" or "down"
+  std::string describe() const;  // migration 2 ("add email")
+};
+
+// Parses `script` with the server's raw parser. A syntax error becomes an error naming the
+// script and line (SQLSTATE kept, position shown inside the script).
+std::vector<ScriptStatement> parse_script(const std::string& script, const ScriptLabel& label);
+
+// Throws pgm::Error if the statement cannot run inside a migration (transaction control,
+// CREATE INDEX CONCURRENTLY, VACUUM, COPY FROM STDIN, ...).
+void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label);
+
+// Statement text (no trailing ';').
+std::string statement_text(const std::string& script, const ScriptStatement& stmt);
+
+// SHA-256 of the bytes, lower-case hex, computed with PostgreSQL's cryptohash.
+std::string sha256_hex(std::string_view bytes);
+
+}  // namespace pgm

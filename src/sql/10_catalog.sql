@@ -1,0 +1,81 @@
+-- pg_migrate catalog: registered migrations, the baseline and an append-only history.
+-- complain if script is sourced in psql, rather than via CREATE EXTENSION
+\echo Use "CREATE EXTENSION pg_migrate" to load this file. \quit
+
+-- Every registered migration. `version` is the canonical spelling; `version_parts` orders it.
+CREATE TABLE migrate.migrations (
+    version        text PRIMARY KEY,
+    version_parts  numeric[] NOT NULL UNIQUE,
+    name           text NOT NULL,
+    up_sql         text NOT NULL,
+    down_sql       text,
+    checksum       text NOT NULL,
+    registered_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    registered_by  text NOT NULL DEFAULT session_user,
+    applied_seq    bigint UNIQUE,          -- history id of the apply; NULL while pending
+    applied_at     timestamptz,
+    applied_by     text
+);
+CREATE INDEX migrations_pending ON migrate.migrations (version_parts) WHERE applied_seq IS NULL;
+
+-- At most one baseline: the version an existing database was adopted at.
+CREATE TABLE migrate.baseline (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version        text NOT NULL,
+    version_parts  numeric[] NOT NULL,
+    name           text NOT NULL,
+    baselined_at   timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    baselined_by   text NOT NULL DEFAULT session_user
+);
+
+CREATE SEQUENCE migrate.history_id_seq;
+-- Append-only record of every apply, revert and baseline.
+CREATE TABLE migrate.history (
+    id             bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.history_id_seq'),
+    version        text NOT NULL,
+    name           text NOT NULL,
+    action         text NOT NULL CHECK (action IN ('apply', 'revert', 'baseline')),
+    performed_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    performed_by   text NOT NULL DEFAULT session_user,  -- session user
+    role           text NOT NULL,                       -- current user of the caller
+    transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    duration_ms    float8,
+    checksum       text,
+    detail         jsonb
+);
+ALTER SEQUENCE migrate.history_id_seq OWNED BY migrate.history.id;
+
+-- One row whose generation every catalog change bumps; lets a REPEATABLE READ caller detect
+-- that a concurrent transaction changed the catalog after its snapshot was taken.
+CREATE TABLE migrate.catalog_state (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    generation     bigint NOT NULL
+);
+INSERT INTO migrate.catalog_state VALUES (true, 0);
+
+-- pg_dump keeps the catalog rows, so a restored copy knows what was applied.
+SELECT pg_catalog.pg_extension_config_dump('migrate.migrations', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.baseline', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.history', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.history_id_seq', '');
+
+-- Direct edits are refused: rows change only through the migrate.* functions, and history
+-- is append-only even for the owner.
+CREATE FUNCTION migrate.protect_catalog() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgm_protect_catalog' LANGUAGE C;
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.migrations
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.baseline
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.history
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.catalog_state
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.migrations
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.baseline
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.history
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.catalog_state
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();

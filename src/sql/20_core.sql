@@ -1,0 +1,113 @@
+-- Core functions: register, apply, revert, baseline, inspect.
+
+CREATE FUNCTION migrate.register(version text, name text, up text, down text DEFAULT NULL)
+    RETURNS text AS 'MODULE_PATHNAME', 'pgm_register' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migrate.unregister(version text)
+    RETURNS text AS 'MODULE_PATHNAME', 'pgm_unregister' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migrate.baseline(version text, name text DEFAULT 'baseline')
+    RETURNS text AS 'MODULE_PATHNAME', 'pgm_baseline' LANGUAGE C VOLATILE;
+
+-- apply/revert run migrations as the caller with the caller's search_path, so they carry no
+-- SET search_path clause; their internal SQL pins search_path in C (see catalog.cpp).
+CREATE FUNCTION migrate.apply(target text DEFAULT NULL)
+    RETURNS TABLE(version text, name text, duration_ms float8)
+    AS 'MODULE_PATHNAME', 'pgm_apply' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migrate.revert(steps int DEFAULT 1)
+    RETURNS TABLE(version text, name text, duration_ms float8)
+    AS 'MODULE_PATHNAME', 'pgm_revert' LANGUAGE C VOLATILE;
+
+CREATE FUNCTION migrate.revert_to(target text)
+    RETURNS TABLE(version text, name text, duration_ms float8)
+    AS 'MODULE_PATHNAME', 'pgm_revert_to' LANGUAGE C VOLATILE;
+
+-- SHA-256 (hex) of a script, as register computes it.
+CREATE FUNCTION migrate.checksum(script text) RETURNS text
+    AS 'MODULE_PATHNAME', 'pgm_checksum' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+-- Canonical spelling of a version ('01.10.0' -> '1.10'); errors on an invalid one.
+CREATE FUNCTION migrate.canonical_version(version text) RETURNS text
+    AS 'MODULE_PATHNAME', 'pgm_canonical_version' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+CREATE FUNCTION migrate.status()
+    RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
+                  applied_by text, checksum text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH b AS (SELECT * FROM migrate.baseline),
+         newest AS (SELECT pg_catalog.max(version_parts) AS parts
+                      FROM migrate.migrations WHERE applied_seq IS NOT NULL)
+    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.checksum
+      FROM (SELECT b.version, b.name, 'baseline' AS state, b.baselined_at AS applied_at,
+                   b.baselined_by AS applied_by, NULL::text AS checksum, b.version_parts, 0 AS ord
+              FROM b
+            UNION ALL
+            SELECT m.version, m.name,
+                   CASE WHEN m.applied_seq IS NOT NULL THEN 'applied'
+                        WHEN m.version_parts <= (SELECT b.version_parts FROM b) THEN 'below_baseline'
+                        WHEN m.version_parts < (SELECT parts FROM newest) THEN 'out_of_order'
+                        ELSE 'pending' END,
+                   m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
+              FROM migrate.migrations m) s
+     ORDER BY s.version_parts, s.ord
+$$;
+
+-- The version the database is at: the newest applied migration, else the baseline.
+CREATE FUNCTION migrate.current_version() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL
+          ORDER BY version_parts DESC LIMIT 1),
+        (SELECT version FROM migrate.baseline))
+$$;
+
+CREATE FUNCTION migrate.validate() RETURNS TABLE(version text, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH newest AS (SELECT pg_catalog.max(version_parts) AS parts
+                      FROM migrate.migrations WHERE applied_seq IS NOT NULL),
+         last_action AS (SELECT DISTINCT ON (h.version) h.version, h.action
+                           FROM migrate.history h WHERE h.action IN ('apply', 'revert')
+                          ORDER BY h.version, h.id DESC),
+         problems AS (
+        SELECT m.version_parts, m.version,
+               pg_catalog.format('checksum mismatch: recorded %s, up script hashes to %s',
+                                 m.checksum, migrate.checksum(m.up_sql)) AS problem
+          FROM migrate.migrations m
+         WHERE m.checksum <> migrate.checksum(m.up_sql)
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'marked applied but history does not record its apply'
+          FROM migrate.migrations m LEFT JOIN last_action l USING (version)
+         WHERE m.applied_seq IS NOT NULL AND l.action IS DISTINCT FROM 'apply'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'history records an apply but the migration is not marked applied'
+          FROM migrate.migrations m JOIN last_action l USING (version)
+         WHERE m.applied_seq IS NULL AND l.action = 'apply'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'pending but older than the newest applied migration; apply refuses it unless pg_migrate.out_of_order is on'
+          FROM migrate.migrations m, newest
+         WHERE m.applied_seq IS NULL AND m.version_parts < newest.parts
+           AND NOT EXISTS (SELECT FROM migrate.baseline b WHERE m.version_parts <= b.version_parts)
+           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               pg_catalog.format('registered at or below the baseline %s; it will never be applied', b.version)
+          FROM migrate.migrations m, migrate.baseline b
+         WHERE m.applied_seq IS NULL AND m.version_parts <= b.version_parts)
+    SELECT p.version, p.problem FROM problems p ORDER BY p.version_parts, p.problem
+$$;
+
+-- Changing functions are for deploy roles only (see README "Privileges").
+REVOKE ALL ON FUNCTION migrate.register(text, text, text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.unregister(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.baseline(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.apply(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.revert(int) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.revert_to(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.protect_catalog() FROM PUBLIC;
