@@ -11,4 +11,6 @@ PGM_PG_SOURCES = \
 	src/script_parse.cpp \
 	src/catalog.cpp \
 	src/apply.cpp \
+	src/drift.cpp \
+	src/lint.cpp \
 	src/pg_migrate.cpp

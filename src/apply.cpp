@@ -8,6 +8,7 @@
 #include "catalog.hpp"
 #include "core/script.hpp"
 #include "pg/srf.hpp"
+#include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "settings.hpp"
 
@@ -78,6 +79,10 @@ double run_step(const Step& step, bool up, MemoryContext scratch) {
   auto start = std::chrono::steady_clock::now();
   {
     std::string script = catalog::load_script(step.version, up);
+    if (up) {
+      lint_check_before_apply(step.version, step.name, script);
+      verify_check_before_apply(step.version, step.name);
+    }
     run_script(script, {step.version, step.name, up ? "up" : "down"});
   }
   double ms = elapsed_ms(start);

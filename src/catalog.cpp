@@ -4,6 +4,7 @@
 
 #include "apply.hpp"
 #include "core/script.hpp"
+#include "safety_hooks.hpp"
 #include "script_parse.hpp"
 
 extern "C" {
@@ -273,6 +274,7 @@ PGM_FUNCTION(pgm_register) {
   check_script(up, {version.canonical(), name, "up"});
   if (down) check_script(*down, {version.canonical(), name, "down"});
   std::string checksum = sha256_hex(up);
+  lint_report_on_register(version.canonical(), name, up);
 
   pg::SpiConnection spi;
   catalog::lock_catalog();

@@ -1,5 +1,6 @@
 // Module entry: PG_MODULE_MAGIC, settings and transaction callbacks.
 #include "apply.hpp"
+#include "module_init.hpp"
 #include "pg/guard.hpp"
 #include "settings.hpp"
 
@@ -35,6 +36,8 @@ extern "C" void _PG_init(void) {
 #else
   EmitWarningsOnPlaceholders("pg_migrate");
 #endif
+  pgm::drift_init();
+  pgm::safety_init();
   RegisterXactCallback(on_transaction_end, nullptr);
   RegisterSubXactCallback(on_subtransaction_end, nullptr);
 }

@@ -1,0 +1,17 @@
+// Where the safety features (lint, verify) plug into register and apply.
+#pragma once
+
+#include <string>
+
+namespace pgm {
+
+// register: report lint findings of the up script as NOTICE/WARNING.
+void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up);
+
+// apply, before running a migration: throws if its lint errors block apply (setting).
+void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up);
+
+// apply, before running a migration: throws if reverts must verify (setting) and this one's does not.
+void verify_check_before_apply(const std::string& version, const std::string& name);
+
+}  // namespace pgm

@@ -1,0 +1,44 @@
+#include "core/script.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace pgm;
+
+TEST(Script, SkipsWhitespaceAndComments) {
+  std::string s = "  \n-- note\n /* a /* nested */ b */\n  CREATE TABLE t();";
+  size_t at = skip_blanks_and_comments(s, 0);
+  EXPECT_EQ(s.substr(at, 6), "CREATE");
+  EXPECT_EQ(line_at(s, at), 4);
+}
+
+TEST(Script, SkipToEndWhenOnlyComments) {
+  std::string s = "-- only\n/* this */  ";
+  EXPECT_EQ(skip_blanks_and_comments(s, 0), s.size());
+  EXPECT_EQ(skip_blanks_and_comments("/* unterminated", 0), std::string("/* unterminated").size());
+}
+
+TEST(Script, LineNumbers) {
+  std::string s = "a\nb\n\nc";
+  EXPECT_EQ(line_at(s, 0), 1);
+  EXPECT_EQ(line_at(s, 2), 2);
+  EXPECT_EQ(line_at(s, 5), 4);
+}
+
+TEST(Script, OneLinePreview) {
+  EXPECT_EQ(one_line_preview("CREATE  TABLE\n\tt (\n id int)"), "CREATE TABLE t ( id int)");
+  EXPECT_EQ(one_line_preview("abcdefghij", 4), "abcd...");
+  // Never cuts inside a UTF-8 sequence: "é" is two bytes.
+  EXPECT_EQ(one_line_preview("aé", 2), "a...");
+}
+
+TEST(Script, Hex) {
+  const unsigned char b[] = {0x00, 0xab, 0xff, 0x10};
+  EXPECT_EQ(to_hex(b, 4), "00abff10");
+}
+
+TEST(Script, PsqlMetaCommand) {
+  std::string s = "SELECT 1;\n  \\set x 1\nSELECT 2;";
+  EXPECT_TRUE(is_psql_meta_command_at(s, s.find('\\')));
+  EXPECT_FALSE(is_psql_meta_command_at(s, 0));
+  EXPECT_EQ(word_at(s, s.find('\\')), "\\set");
+}

@@ -1,0 +1,65 @@
+#include "core/version.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "core/error.hpp"
+
+using pgm::Version;
+
+TEST(Version, ParsesAndCanonicalizes) {
+  EXPECT_EQ(Version::parse("1").canonical(), "1");
+  EXPECT_EQ(Version::parse("1.2").canonical(), "1.2");
+  EXPECT_EQ(Version::parse("01.010").canonical(), "1.10");
+  EXPECT_EQ(Version::parse("1.0").canonical(), "1");
+  EXPECT_EQ(Version::parse("1.0.0").canonical(), "1");
+  EXPECT_EQ(Version::parse("0").canonical(), "0");
+  EXPECT_EQ(Version::parse("0.0").canonical(), "0");
+  EXPECT_EQ(Version::parse("20261120093000").canonical(), "20261120093000");
+  EXPECT_EQ(Version::parse("1.0.3").canonical(), "1.0.3");
+}
+
+TEST(Version, ComparesPartByPartNumerically) {
+  EXPECT_LT(Version::parse("1.9"), Version::parse("1.10"));
+  EXPECT_LT(Version::parse("2"), Version::parse("10"));
+  EXPECT_LT(Version::parse("1"), Version::parse("1.1"));
+  EXPECT_LT(Version::parse("1.0.1"), Version::parse("1.1"));
+  EXPECT_EQ(Version::parse("1.0"), Version::parse("1"));
+  EXPECT_EQ(Version::parse("007"), Version::parse("7"));
+  EXPECT_LT(Version::parse("20261120093000"), Version::parse("20261120093001"));
+  // Parts beyond 64 bits still compare correctly.
+  EXPECT_LT(Version::parse("99999999999999999999"), Version::parse("100000000000000000000"));
+}
+
+TEST(Version, SortsLikeFlyway) {
+  std::vector<std::string> in = {"1.10", "2", "1.9", "1", "1.1", "10", "1.2.3"};
+  std::vector<Version> v;
+  for (auto& s : in) v.push_back(Version::parse(s));
+  std::sort(v.begin(), v.end());
+  std::vector<std::string> out;
+  for (auto& x : v) out.push_back(x.canonical());
+  EXPECT_EQ(out, (std::vector<std::string>{"1", "1.1", "1.2.3", "1.9", "1.10", "2", "10"}));
+}
+
+TEST(Version, SqlArrayOrdersLikeCompare) {
+  EXPECT_EQ(Version::parse("1.10").sql_array(), "{1,10}");
+  EXPECT_EQ(Version::parse("01.0").sql_array(), "{1}");
+}
+
+class BadVersion : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(BadVersion, IsRejectedWith22023NamingTheValue) {
+  try {
+    Version::parse(GetParam());
+    FAIL() << "accepted " << GetParam();
+  } catch (const pgm::Error& e) {
+    EXPECT_EQ(e.sqlstate(), "22023");
+    EXPECT_NE(e.message().find(std::string("\"") + GetParam() + "\""), std::string::npos) << e.message();
+    EXPECT_FALSE(e.hint().empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(All, BadVersion,
+                         ::testing::Values("", "abc", "1..2", "-1", ".1", "1.", "1.a", " 1", "1 ",
+                                           "v1", "1,2", "+1", "1e3", "."));
