@@ -7,6 +7,7 @@
 
 #include "catalog.hpp"
 #include "core/script.hpp"
+#include "drift_hooks.hpp"
 #include "pg/srf.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
@@ -137,7 +138,10 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<Step>& steps, bool up
     double ms = run_step(step, up, scratch);
     out.add_row({pg::Cell::text(step.version), pg::Cell::text(step.name), pg::Cell::float8(ms)});
   }
-  if (!steps.empty()) catalog::bump_generation();
+  if (!steps.empty()) {
+    catalog::bump_generation();
+    drift_record_snapshot(up ? "apply" : "revert");
+  }
   return out.done();
 }
 

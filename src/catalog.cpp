@@ -4,6 +4,7 @@
 
 #include "apply.hpp"
 #include "core/script.hpp"
+#include "drift_hooks.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
 
@@ -387,6 +388,7 @@ PGM_FUNCTION(pgm_baseline) {
                 pg::text_param(name), pg::text_param(owner.caller_role())});
   }
   catalog::bump_generation();
+  drift_record_snapshot("baseline");
   return text_result(version.canonical());
 }
 
