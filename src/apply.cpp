@@ -4,8 +4,10 @@
 #include "apply.hpp"
 
 #include <chrono>
+#include <random>
 
 #include "catalog.hpp"
+#include "core/backoff.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
 #include "pg/srf.hpp"
@@ -38,14 +40,29 @@ void name_failure(pg::PgError& e, const ScriptLabel& label, int line) {
   pg::call([&] { edata->message = pstrdup(m); });
 }
 
-// Runs every statement of a script. Settings the script changes are undone afterwards.
-void run_script(const std::string& script, const ScriptLabel& label) {
-  std::vector<ScriptStatement> statements = parse_script(script, label);
-  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+struct Step {
+  std::string version;
+  std::string name;
+  std::string checksum;
+  bool has_down;
+};
 
+// Runs every statement of a parsed script under pg_migrate.lock_timeout. Settings the script
+// changes are undone afterwards. On failure, `failed` is the index of the failing statement.
+void run_statements(const std::string& script, const std::vector<ScriptStatement>& statements,
+                    const ScriptLabel& label, int& failed) {
   int nest_level = pg::call([] { return NewGUCNestLevel(); });
+  if (settings::lock_timeout_ms > 0) {
+    std::string value = std::to_string(settings::lock_timeout_ms);
+    const char* v = value.c_str();
+    pg::call([&] {
+      (void)set_config_option("lock_timeout", v, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+    });
+  }
   MigrationRunningScope running;
-  for (const ScriptStatement& s : statements) {
+  for (size_t i = 0; i < statements.size(); ++i) {
+    const ScriptStatement& s = statements[i];
+    failed = static_cast<int>(i);
     std::string sql = statement_text(script, s);
     const char* text = sql.c_str();
     try {
@@ -61,17 +78,105 @@ void run_script(const std::string& script, const ScriptLabel& label) {
     }
     pg::free_result();
   }
+  failed = -1;
   // Undo SET, SET LOCAL, SET ROLE and set_config() of the script: they must not reach the
   // next migration or the session.
   pg::call([&] { AtEOXact_GUC(false, nest_level); });
 }
 
-struct Step {
-  std::string version;
-  std::string name;
-  std::string checksum;
-  bool has_down;
-};
+// Who holds locks on the relations a statement needs: "users held by process 1234
+// (AccessShareLock)". Runs after the failed attempt was rolled back.
+std::string describe_lock_holders(Node* parsetree) {
+  std::vector<RangeVar*> targets = lock_targets(parsetree);
+  std::string oids;
+  for (RangeVar* rv : targets) {
+    Oid rel = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+    if (!OidIsValid(rel)) continue;
+    oids += (oids.empty() ? "" : ",") + std::to_string(rel);
+    // Dropping or altering an index locks its table first.
+    Oid table = pg::call([&] { return get_rel_relkind(rel) == RELKIND_INDEX ? IndexGetRelation(rel, true) : InvalidOid; });
+    if (OidIsValid(table)) oids += "," + std::to_string(table);
+  }
+  if (oids.empty()) return {};
+  static pg::Query q{
+      "SELECT pg_catalog.format('table %s held by process %s', l.relation::pg_catalog.regclass, "
+      "pg_catalog.string_agg(DISTINCT l.pid::text || ' (' || l.mode || ')', ', ')) "
+      "FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' AND l.granted "
+      "AND l.pid <> pg_catalog.pg_backend_pid() AND l.relation = ANY ($1::text::oid[]) "
+      "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+      "GROUP BY l.relation ORDER BY 1"};
+  q.run({pg::text_param("{" + oids + "}")});
+  std::string out;
+  for (uint64 i = 0; i < pg::result_rows(); ++i) out += (i ? "; " : "") + pg::text_value(i, 1);
+  pg::free_result();
+  return out;
+}
+
+void append_detail(pg::PgError& e, const std::string& more) {
+  ErrorData* edata = e.data();
+  std::string detail = edata->detail ? std::string(edata->detail) + "\n" + more : more;
+  const char* d = detail.c_str();
+  pg::call([&] { edata->detail = pstrdup(d); });
+}
+
+void sleep_ms(double ms) {
+  long timeout = static_cast<long>(ms);
+  pg::call([&] {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+  });
+}
+
+// Runs one migration inside a subtransaction. A lock timeout (55P03) rolls the migration back
+// to its start and retries it after a backoff, within pg_migrate.lock_retries and
+// pg_migrate.lock_retry_total; every retry is reported (NOTICE) and recorded in history.
+void run_with_retries(const Step& step, const std::string& script,
+                      const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
+  auto start = std::chrono::steady_clock::now();
+  std::mt19937 random(static_cast<unsigned>(MyProcPid) ^
+                      static_cast<unsigned>(start.time_since_epoch().count()));
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int attempt = 1;; ++attempt) {
+    int failed = -1;
+    try {
+      pg::SubTransaction sub;
+      run_statements(script, statements, label, failed);
+      sub.commit();
+      return;
+    } catch (pg::PgError& e) {
+      // The subtransaction is rolled back: catalog and session are as before the attempt.
+      if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || failed < 0) throw;
+      std::string holders = describe_lock_holders(statements[failed].parsetree);
+      double waited = elapsed_ms(start);
+      double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms,
+                                    settings::lock_retry_max_delay_ms, unit(random));
+      bool give_up = attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms;
+      if (give_up) {
+        append_detail(e, fmt::format("Waited for {}. Gave up after {} attempt{} in {:.0f} ms.",
+                                     holders.empty() ? "a lock" : holders, attempt,
+                                     attempt == 1 ? "" : "s", waited));
+        ErrorData* edata = e.data();
+        if (!edata->hint)
+          pg::call([&] {
+            edata->hint = pstrdup(
+                "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
+                "pg_migrate.lock_retries or pg_migrate.lock_retry_total.");
+          });
+        throw;
+      }
+      std::string note = fmt::format(
+          "{} hit lock_timeout at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms",
+          label.describe(), statements[failed].line, label.which, attempt, settings::lock_retries + 1,
+          holders.empty() ? "" : ": " + holders, delay);
+      const char* n = note.c_str();
+      pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
+      catalog::record_retry(step.version, step.name, label.which, attempt, statements[failed].line,
+                            holders, delay);
+      sleep_ms(delay);
+    }
+  }
+}
 
 // Runs one migration's script and records it. All allocations of the migration live in
 // `scratch`, which is reset afterwards so memory stays flat however many migrations run.
@@ -84,7 +189,10 @@ double run_step(const Step& step, bool up, MemoryContext scratch) {
       lint_check_before_apply(step.version, step.name, script);
       verify_check_before_apply(step.version, step.name);
     }
-    run_script(script, {step.version, step.name, up ? "up" : "down"});
+    ScriptLabel label{step.version, step.name, up ? "up" : "down"};
+    std::vector<ScriptStatement> statements = parse_script(script, label);
+    for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+    run_with_retries(step, script, statements, label);
   }
   double ms = elapsed_ms(start);
   std::string role = catalog::current_role_name();

@@ -200,6 +200,20 @@ void record_revert(const std::string& version, const std::string& name, const st
          pg::float8_param(duration_ms), pg::text_param(checksum)});
 }
 
+void record_retry(const std::string& version, const std::string& name, const char* which,
+                  int attempt, int line, const std::string& holders, double delay_ms) {
+  static pg::Query q{
+      "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+      "SELECT $1, $2, 'retry', $3, m.checksum, pg_catalog.jsonb_build_object('script', $4, "
+      "'attempt', $5::int, 'line', $6::int, 'waited_for', NULLIF($7, ''), 'delay_ms', "
+      "pg_catalog.round($8::numeric)) FROM migrate.migrations m WHERE m.version = $1"};
+  std::string role = current_role_name();
+  OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(name), pg::text_param(role), pg::text_param(which),
+         pg::int8_param(attempt), pg::int8_param(line), pg::text_param(holders),
+         pg::float8_param(delay_ms)});
+}
+
 std::optional<Version> newest_applied_version() {
   static pg::Query q{
       "SELECT coalesce((SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL "

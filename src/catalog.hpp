@@ -68,3 +68,11 @@ void record_revert(const std::string& version, const std::string& name, const st
 std::optional<Version> newest_applied_version();
 
 }  // namespace pgm::catalog
+
+namespace pgm::catalog {
+
+// History row for a retry after a lock timeout (action 'retry', details in jsonb).
+void record_retry(const std::string& version, const std::string& name, const char* which,
+                  int attempt, int line, const std::string& holders, double delay_ms);
+
+}  // namespace pgm::catalog

@@ -175,3 +175,84 @@ std::string sha256_hex(std::string_view bytes) {
 }
 
 }  // namespace pgm
+
+namespace pgm {
+namespace {
+
+void add_foreign_key_targets(List* constraints, std::vector<RangeVar*>& out) {
+  ListCell* lc;
+  foreach (lc, constraints) {
+    Node* n = (Node*)lfirst(lc);
+    if (IsA(n, Constraint) && castNode(Constraint, n)->contype == CONSTR_FOREIGN &&
+        castNode(Constraint, n)->pktable)
+      out.push_back(castNode(Constraint, n)->pktable);
+  }
+}
+
+}  // namespace
+
+std::vector<RangeVar*> lock_targets(Node* node) {
+  std::vector<RangeVar*> out;
+  ListCell* lc;
+  switch (nodeTag(node)) {
+    case T_AlterTableStmt: {
+      AlterTableStmt* s = castNode(AlterTableStmt, node);
+      out.push_back(s->relation);
+      foreach (lc, s->cmds) {
+        AlterTableCmd* cmd = (AlterTableCmd*)lfirst(lc);
+        if (cmd->def && IsA(cmd->def, Constraint)) add_foreign_key_targets(list_make1(cmd->def), out);
+        if (cmd->def && IsA(cmd->def, ColumnDef)) add_foreign_key_targets(castNode(ColumnDef, cmd->def)->constraints, out);
+      }
+      break;
+    }
+    case T_CreateStmt: {
+      CreateStmt* s = castNode(CreateStmt, node);
+      add_foreign_key_targets(s->constraints, out);
+      foreach (lc, s->tableElts) {
+        Node* e = (Node*)lfirst(lc);
+        if (IsA(e, ColumnDef)) add_foreign_key_targets(castNode(ColumnDef, e)->constraints, out);
+      }
+      foreach (lc, s->inhRelations) out.push_back((RangeVar*)lfirst(lc));
+      break;
+    }
+    case T_IndexStmt:
+      out.push_back(castNode(IndexStmt, node)->relation);
+      break;
+    case T_CreateTrigStmt:
+      out.push_back(castNode(CreateTrigStmt, node)->relation);
+      break;
+    case T_RuleStmt:
+      out.push_back(castNode(RuleStmt, node)->relation);
+      break;
+    case T_RenameStmt:
+      if (castNode(RenameStmt, node)->relation) out.push_back(castNode(RenameStmt, node)->relation);
+      break;
+    case T_LockStmt:
+      foreach (lc, castNode(LockStmt, node)->relations) out.push_back((RangeVar*)lfirst(lc));
+      break;
+    case T_TruncateStmt:
+      foreach (lc, castNode(TruncateStmt, node)->relations) out.push_back((RangeVar*)lfirst(lc));
+      break;
+    case T_ClusterStmt:
+      if (castNode(ClusterStmt, node)->relation) out.push_back(castNode(ClusterStmt, node)->relation);
+      break;
+    case T_DropStmt: {
+      DropStmt* s = castNode(DropStmt, node);
+      if (s->removeType == OBJECT_TABLE || s->removeType == OBJECT_INDEX ||
+          s->removeType == OBJECT_VIEW || s->removeType == OBJECT_MATVIEW ||
+          s->removeType == OBJECT_SEQUENCE || s->removeType == OBJECT_FOREIGN_TABLE) {
+        foreach (lc, s->objects) {
+          List* names = (List*)lfirst(lc);
+          RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
+          out.push_back(rv);
+        }
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace pgm

@@ -36,3 +36,11 @@ std::string statement_text(const std::string& script, const ScriptStatement& stm
 std::string sha256_hex(std::string_view bytes);
 
 }  // namespace pgm
+
+namespace pgm {
+
+// Relations a statement locks by name (target table, indexed table, referenced tables of
+// foreign keys, dropped or renamed tables, ...), for naming what a lock timeout waited on.
+std::vector<RangeVar*> lock_targets(Node* parsetree);
+
+}  // namespace pgm

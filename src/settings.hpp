@@ -3,6 +3,11 @@
 
 namespace pgm::settings {
 
-extern bool out_of_order;  // pg_migrate.out_of_order: apply pending migrations older than the newest applied
+extern bool out_of_order;         // pg_migrate.out_of_order
+extern int lock_timeout_ms;       // pg_migrate.lock_timeout: per migration statement; 0 = session's
+extern int lock_retries;          // pg_migrate.lock_retries: retries of a migration after a lock timeout
+extern int lock_retry_delay_ms;   // pg_migrate.lock_retry_delay: first backoff delay
+extern int lock_retry_max_delay_ms;  // pg_migrate.lock_retry_max_delay: cap of one delay
+extern int lock_retry_total_ms;   // pg_migrate.lock_retry_total: cap of all waiting for one migration
 
 }  // namespace pgm::settings

@@ -29,12 +29,12 @@ CREATE TABLE migrate.baseline (
 );
 
 CREATE SEQUENCE migrate.history_id_seq;
--- Append-only record of every apply, revert and baseline.
+-- Append-only record of every apply, revert and baseline, and of each retry after a lock timeout.
 CREATE TABLE migrate.history (
     id             bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.history_id_seq'),
     version        text NOT NULL,
     name           text NOT NULL,
-    action         text NOT NULL CHECK (action IN ('apply', 'revert', 'baseline')),
+    action         text NOT NULL CHECK (action IN ('apply', 'revert', 'baseline', 'retry')),
     performed_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     performed_by   text NOT NULL DEFAULT session_user,  -- session user
     role           text NOT NULL,                       -- current user of the caller
