@@ -316,8 +316,10 @@ Datum revert_steps(FunctionCallInfo fcinfo, std::vector<Step> steps) {
     if (!s.has_down) missing.push_back(fmt::format("{} (\"{}\")", s.version, s.name));
   if (!missing.empty())
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                fmt::format("cannot revert migration {}: it has no down script",
-                            fmt::join(missing, ", ")),
+                missing.size() == 1
+                    ? fmt::format("cannot revert migration {}: it has no down script", missing[0])
+                    : fmt::format("cannot revert migrations {}: they have no down script",
+                                  fmt::join(missing, ", ")),
                 "Nothing was reverted.",
                 "Register a new migration that undoes the change instead.");
   return run_steps(fcinfo, steps, false);
@@ -338,8 +340,8 @@ PGM_FUNCTION(pgm_revert) {
   std::vector<Step> applied = applied_steps();
   if (static_cast<size_t>(steps) > applied.size())
     throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("cannot revert {} migrations: only {} {} applied", steps, applied.size(),
-                            applied.size() == 1 ? "is" : "are"),
+                fmt::format("cannot revert {} migration{}: only {} {} applied", steps,
+                            steps == 1 ? "" : "s", applied.size(), applied.size() == 1 ? "is" : "are"),
                 "Nothing was reverted.");
   applied.resize(steps);
   return revert_steps(fcinfo, std::move(applied));

@@ -1,0 +1,67 @@
+-- Privileges: changing functions are not for PUBLIC; the catalog changes only through them.
+CREATE EXTENSION pg_migrate;
+CREATE ROLE priv_app LOGIN;
+CREATE ROLE priv_deployer LOGIN;
+GRANT CREATE ON SCHEMA public TO priv_deployer;
+-- The README's grants for a deploy role:
+GRANT USAGE ON SCHEMA migrate TO priv_deployer;
+GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO priv_deployer;
+GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text), migrate.unregister(text),
+      migrate.apply(text), migrate.revert(int), migrate.revert_to(text), migrate.baseline(text, text)
+      TO priv_deployer;
+SELECT bool_and(NOT has_function_privilege('public', p.oid, 'EXECUTE')) AS public_cannot_change
+  FROM pg_proc p WHERE pronamespace = 'migrate'::regnamespace
+   AND proname IN ('register', 'apply', 'revert', 'revert_to', 'baseline', 'unregister');
+-- A role without the grants: permission denied, nothing changes.
+SET ROLE priv_app;
+SELECT migrate.register('1', 'one', 'CREATE TABLE priv_t (id int)');
+SELECT * FROM migrate.apply();
+SELECT * FROM migrate.status();
+INSERT INTO migrate.migrations (version, version_parts, name, up_sql, checksum) VALUES ('9', '{9}', 'x', 'SELECT 1', 'x');
+RESET ROLE;
+-- With USAGE on the schema but no EXECUTE grant: permission denied for the function.
+GRANT USAGE ON SCHEMA migrate TO priv_app;
+SET ROLE priv_app;
+SELECT migrate.register('1', 'one', 'CREATE TABLE priv_t (id int)');
+SELECT * FROM migrate.apply();
+SELECT * FROM migrate.revert();
+SELECT migrate.baseline('1');
+SELECT migrate.unregister('1');
+SELECT * FROM migrate.status();
+RESET ROLE;
+SELECT count(*) AS nothing FROM migrate.migrations;
+-- The deploy role migrates, as itself, without any privilege on the catalog tables.
+SET ROLE priv_deployer;
+SELECT migrate.register('1', 'one', 'CREATE TABLE priv_t (id int)', 'DROP TABLE priv_t');
+SELECT version FROM migrate.apply();
+SELECT version, state, applied_by FROM migrate.status();
+SELECT tableowner FROM pg_tables WHERE tablename = 'priv_t';
+SELECT version, action, performed_by, role FROM migrate.history;
+-- ...but cannot write the catalog directly, nor escalate through a migration.
+INSERT INTO migrate.migrations (version, version_parts, name, up_sql, checksum) VALUES ('9', '{9}', 'x', 'SELECT 1', 'x');
+UPDATE migrate.migrations SET name = 'x';
+DELETE FROM migrate.history;
+SELECT migrate.register('2', 'escalate', 'DELETE FROM migrate.history');
+SELECT * FROM migrate.apply();
+SELECT migrate.register('2', 'escalate', 'CREATE ROLE priv_evil SUPERUSER');
+SELECT * FROM migrate.apply();
+SELECT migrate.unregister('2');
+RESET ROLE;
+-- Even the owner cannot edit rows directly: history is append-only, the rest goes through functions.
+UPDATE migrate.history SET role = 'x';
+DELETE FROM migrate.history;
+TRUNCATE migrate.history;
+UPDATE migrate.migrations SET applied_seq = NULL;
+DELETE FROM migrate.migrations;
+SELECT version, state FROM migrate.status();
+SELECT count(*) AS history_rows FROM migrate.history;
+-- Functions pin search_path; the catalog is dumped by pg_dump.
+SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+ WHERE p.pronamespace = 'migrate'::regnamespace AND l.lanname = 'sql' ORDER BY 1;
+SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_class c ON c.oid = t.oid
+ WHERE e.extname = 'pg_migrate' ORDER BY 1;
+DROP EXTENSION pg_migrate;
+DROP SCHEMA migrate;
+DROP TABLE priv_t;
+REVOKE CREATE ON SCHEMA public FROM priv_deployer;
+DROP ROLE priv_app, priv_deployer;

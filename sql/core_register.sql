@@ -1,0 +1,46 @@
+-- register: registered / unchanged / replaced; applied migrations never change.
+CREATE EXTENSION pg_migrate;
+SELECT migrate.register('1', 'create t', 'CREATE TABLE reg_t (id int);', 'DROP TABLE reg_t;');
+SELECT migrate.register('1', 'create t', 'CREATE TABLE reg_t (id int);', 'DROP TABLE reg_t;');
+-- A pending migration's content changed: replaced, with a NOTICE naming both checksums.
+SELECT migrate.register('1', 'create t', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t;');
+SELECT checksum = migrate.checksum('CREATE TABLE reg_t (id bigint);') AS new_checksum FROM migrate.migrations;
+SELECT checksum = encode(sha256(convert_to('CREATE TABLE reg_t (id bigint);', 'UTF8')), 'hex') AS is_sha256
+  FROM migrate.migrations;
+SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t;');
+SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id bigint);');
+SELECT down_sql IS NULL AS no_down FROM migrate.migrations WHERE version = '1';
+SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t;');
+SELECT version, name FROM migrate.apply();
+-- Applied: same content is unchanged; a different up script is refused naming both checksums.
+SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t;');
+SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id int);', 'DROP TABLE reg_t;');
+SELECT migrate.register('1', 'renamed', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t;');
+SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t CASCADE;');
+SELECT name, checksum = migrate.checksum('CREATE TABLE reg_t (id bigint);') AS untouched, down_sql FROM migrate.migrations;
+-- Scripts are checked at register time with the server's parser.
+SELECT migrate.register('2', 'empty', '   -- only a comment');
+SELECT migrate.register('2', 'empty down', 'SELECT 1', '/* nothing */');
+SELECT migrate.register('2', 'syntax', E'SELECT 1;\nCREAT TABLE x ();');
+SELECT migrate.register('2', 'psql', E'SELECT 1;\n\\set ON_ERROR_STOP on\nSELECT 2;');
+SELECT migrate.register('2', 'commit', E'CREATE TABLE x ();\nCOMMIT;');
+SELECT migrate.register('2', 'begin', E'BEGIN;\nCREATE TABLE x ();');
+SELECT migrate.register('2', 'savepoint', E'SAVEPOINT a;');
+SELECT migrate.register('2', 'cic', E'CREATE TABLE x (a int);\n\n  CREATE INDEX CONCURRENTLY x_a ON x (a);');
+SELECT migrate.register('2', 'dic', 'DROP INDEX CONCURRENTLY x_a');
+SELECT migrate.register('2', 'reindex', 'REINDEX (CONCURRENTLY) TABLE x');
+SELECT migrate.register('2', 'vacuum', 'VACUUM FULL reg_t');
+SELECT migrate.register('2', 'db', 'CREATE DATABASE nope');
+SELECT migrate.register('2', 'system', 'ALTER SYSTEM SET work_mem = ''1MB''');
+SELECT migrate.register('2', 'copy', 'COPY reg_t FROM STDIN');
+SELECT migrate.register('2', 'down bad', 'SELECT 1', 'ROLLBACK');
+SELECT count(*) AS still_one FROM migrate.migrations;
+-- unregister
+SELECT migrate.register('2', 'pending', 'SELECT 1');
+SELECT migrate.unregister('2');
+SELECT migrate.unregister('2');
+SELECT migrate.unregister('1');
+SELECT migrate.unregister(NULL);
+SELECT version FROM migrate.migrations;
+DROP EXTENSION pg_migrate;
+DROP TABLE reg_t;

@@ -1,0 +1,40 @@
+-- Versions: dot-separated unsigned integers, compared part by part numerically.
+CREATE EXTENSION pg_migrate;
+-- Invalid versions: SQLSTATE 22023, the message names the value, nothing is written.
+\set VERBOSITY default
+SELECT migrate.register('', 'x', 'SELECT 1');
+SELECT migrate.register('abc', 'x', 'SELECT 1');
+SELECT migrate.register('1..2', 'x', 'SELECT 1');
+SELECT migrate.register('-1', 'x', 'SELECT 1');
+SELECT migrate.register('1.', 'x', 'SELECT 1');
+SELECT migrate.register(' 1', 'x', 'SELECT 1');
+SELECT migrate.register(NULL, 'x', 'SELECT 1');
+SELECT migrate.register('1', NULL, 'SELECT 1');
+SELECT migrate.register('1', 'x', NULL);
+SELECT migrate.register('1', '  ', 'SELECT 1');
+SELECT count(*) AS nothing_written FROM migrate.migrations;
+-- The SQLSTATE is invalid_parameter_value.
+DO $$ BEGIN PERFORM migrate.register('1..2', 'x', 'SELECT 1');
+EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'caught 22023: %', SQLERRM; END $$;
+-- Numeric ordering: 1.10 after 1.9, 10 after 2; canonical spellings.
+SELECT migrate.canonical_version(v) FROM unnest(ARRAY['01', '1.0', '01.010', '20261120093000', '1.0.3']) v;
+SELECT migrate.register('1.10', 'ten', 'CREATE TABLE v_order (step text)');
+SELECT migrate.register('1.9', 'nine', 'SELECT 1');
+SELECT migrate.register('2', 'two', 'INSERT INTO v_order VALUES (''2'')');
+SELECT migrate.register('10', 'ten major', 'INSERT INTO v_order VALUES (''10'')');
+SELECT migrate.register('1.2.3', 'patch', 'SELECT 1');
+SELECT version, state FROM migrate.status();
+-- Two spellings that compare equal are the same version.
+SELECT migrate.register('01.10.0', 'ten', 'CREATE TABLE v_order (step text)');
+SELECT migrate.register('2.0', 'two again', 'SELECT 2');
+SELECT version, name FROM migrate.status() WHERE version = '2';
+SELECT migrate.register('2.0', 'two', 'INSERT INTO v_order VALUES (''2'')');
+SELECT version, name FROM migrate.apply();
+SELECT step FROM v_order;
+SELECT migrate.current_version();
+-- Invalid targets.
+SELECT * FROM migrate.apply('x');
+SELECT * FROM migrate.revert_to(NULL);
+SELECT * FROM migrate.revert_to('1.a');
+DROP EXTENSION pg_migrate;
+DROP TABLE v_order;
