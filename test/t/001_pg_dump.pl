@@ -1,0 +1,44 @@
+# pg_dump keeps pg_migrate's catalog rows: a restored copy knows exactly what was applied,
+# and goes on migrating from there.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('dump');
+$node->init;
+$node->start;
+
+$node->safe_psql('postgres', q{
+  CREATE EXTENSION pg_migrate;
+  SELECT migrate.register('1', 'create users', 'CREATE TABLE users (id bigint PRIMARY KEY)', 'DROP TABLE users');
+  SELECT migrate.register('2', 'add email', 'ALTER TABLE users ADD COLUMN email text', 'ALTER TABLE users DROP COLUMN email');
+  SELECT migrate.register('3', 'pending', 'CREATE TABLE later (id int)', 'DROP TABLE later');
+  SELECT count(*) FROM migrate.apply('2');
+});
+
+my $status_sql = q{SELECT string_agg(version || ':' || state || ':' || checksum, ',' ORDER BY version) FROM migrate.status()};
+my $history_sql = q{SELECT string_agg(id || ':' || version || ':' || action || ':' || transaction_id, ',' ORDER BY id) FROM migrate.history};
+my $status = $node->safe_psql('postgres', $status_sql);
+my $history = $node->safe_psql('postgres', $history_sql);
+
+my $dump = $node->basedir . '/dump.sql';
+$node->command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump succeeds');
+$node->safe_psql('postgres', 'CREATE DATABASE restored');
+$node->command_ok([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-q', '-d', $node->connstr('restored'), '-f', $dump ],
+  'restore succeeds');
+
+is($node->safe_psql('restored', $status_sql), $status, 'restored copy has the same migration states and checksums');
+is($node->safe_psql('restored', $history_sql), $history, 'restored copy has the same history');
+is($node->safe_psql('restored', 'SELECT migrate.current_version()'), '2', 'restored copy is at version 2');
+is($node->safe_psql('restored', 'SELECT count(*) FROM migrate.validate()'), '0', 'restored catalog validates');
+
+# The restored copy goes on: it applies the pending migration and reverts with fresh history ids.
+is($node->safe_psql('restored', 'SELECT string_agg(version, \',\') FROM migrate.apply()'), '3', 'restored copy applies only the pending migration');
+my $ids = $node->safe_psql('restored', q{SELECT count(DISTINCT id) = count(*) FROM migrate.history});
+is($ids, 't', 'history ids stay unique after restore');
+is($node->safe_psql('restored', 'SELECT string_agg(version, \',\') FROM migrate.revert(2)'), '3,2', 'restored copy reverts in application order');
+
+$node->stop;
+done_testing();
