@@ -163,41 +163,59 @@ std::optional<MigrationInfo> find_migration(const std::string& version) {
   return m;
 }
 
-std::string load_script(const std::string& version, bool up) {
-  static pg::Query up_q{"SELECT up_sql FROM migrate.migrations WHERE version = $1"};
-  static pg::Query down_q{"SELECT down_sql FROM migrate.migrations WHERE version = $1"};
+std::vector<std::string> load_scripts(const std::vector<std::string>& versions, bool up) {
+  static pg::Query up_q{
+      "SELECT m.up_sql FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS v(version, ord) "
+      "JOIN migrate.migrations m USING (version) ORDER BY v.ord"};
+  static pg::Query down_q{
+      "SELECT m.down_sql FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS v(version, ord) "
+      "JOIN migrate.migrations m USING (version) ORDER BY v.ord"};
   OwnerScope owner;
-  (up ? up_q : down_q).run({pg::text_param(version)});
-  std::string script = pg::result_rows() ? pg::text_value(0, 1) : std::string();
+  uint64 rows = (up ? up_q : down_q).run({pg::text_array_param(versions)});
+  std::vector<std::string> scripts;
+  scripts.reserve(rows);
+  for (uint64 i = 0; i < rows; ++i) scripts.push_back(pg::text_value(i, 1));
   pg::free_result();
-  return script;
+  if (scripts.size() != versions.size())
+    throw Error(sqlstate::kSerializationFailure, "a migration disappeared from the catalog during apply");
+  return scripts;
 }
 
-int64 record_apply(const std::string& version, const std::string& name, const std::string& checksum,
-                   double duration_ms, const std::string& role) {
-  static pg::Query q{
-      "WITH h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum) "
-      "VALUES ($1, $2, 'apply', $3, $4, $5) RETURNING id, performed_at, performed_by) "
+void record_steps(const std::vector<StepRecord>& steps, bool up, const std::string& role) {
+  if (steps.empty()) return;
+  // One statement per batch: history rows in order, then the migrations' applied state.
+  static pg::Query apply_q{
+      "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[])) "
+      "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, ord)), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum) "
+      "SELECT version, name, 'apply', started_at, $6, duration_ms, checksum FROM d ORDER BY ord "
+      "RETURNING id, version, performed_at, performed_by) "
       "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
-      "applied_by = h.performed_by FROM h WHERE m.version = $1 RETURNING h.id"};
-  OwnerScope owner;
-  q.run({pg::text_param(version), pg::text_param(name), pg::text_param(role),
-         pg::float8_param(duration_ms), pg::text_param(checksum)});
-  int64 id = pg::int8_value(0, 1);
-  pg::free_result();
-  return id;
-}
-
-void record_revert(const std::string& version, const std::string& name, const std::string& checksum,
-                   double duration_ms, const std::string& role) {
-  static pg::Query q{
-      "WITH h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum) "
-      "VALUES ($1, $2, 'revert', $3, $4, $5) RETURNING id) "
+      "applied_by = h.performed_by FROM h WHERE m.version = h.version"};
+  static pg::Query revert_q{
+      "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[])) "
+      "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, ord)), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum) "
+      "SELECT version, name, 'revert', started_at, $6, duration_ms, checksum FROM d ORDER BY ord "
+      "RETURNING version) "
       "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
-      "FROM h WHERE m.version = $1"};
+      "FROM h WHERE m.version = h.version"};
+  std::vector<std::string> versions, names, checksums;
+  std::vector<double> durations;
+  std::vector<TimestampTz> started;
+  for (const StepRecord& r : steps) {
+    versions.push_back(r.version);
+    names.push_back(r.name);
+    checksums.push_back(r.checksum);
+    durations.push_back(r.duration_ms);
+    started.push_back(r.started_at);
+  }
   OwnerScope owner;
-  q.run({pg::text_param(version), pg::text_param(name), pg::text_param(role),
-         pg::float8_param(duration_ms), pg::text_param(checksum)});
+  (up ? apply_q : revert_q)
+      .run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
+            pg::float8_array_param(durations), pg::timestamptz_array_param(started), pg::text_param(role)});
 }
 
 void record_retry(const std::string& version, const std::string& name, const char* which,
@@ -305,7 +323,7 @@ PGM_FUNCTION(pgm_register) {
                 pg::text_param(checksum)});
     result = "registered";
   } else {
-    std::string old_down = catalog::load_script(version.canonical(), false);
+    std::string old_down = catalog::load_scripts({version.canonical()}, false).front();
     bool same_down = existing->has_down == down.has_value() && (!down || *down == old_down);
     if (existing->checksum == checksum && existing->name == name && same_down) {
       result = "unchanged";

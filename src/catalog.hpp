@@ -58,11 +58,20 @@ std::optional<MigrationInfo> find_migration(const std::string& version);
 // Up or down script of a registered migration.
 std::string load_script(const std::string& version, bool up);
 
-// History writers. Return the history id.
-int64 record_apply(const std::string& version, const std::string& name, const std::string& checksum,
-                   double duration_ms, const std::string& role);
-void record_revert(const std::string& version, const std::string& name, const std::string& checksum,
-                   double duration_ms, const std::string& role);
+// Scripts of several migrations in one query, in the order of `versions`.
+std::vector<std::string> load_scripts(const std::vector<std::string>& versions, bool up);
+
+// One finished migration of an apply or revert call, recorded in batches.
+struct StepRecord {
+  std::string version;
+  std::string name;
+  std::string checksum;
+  double duration_ms;
+  TimestampTz started_at;
+};
+
+// Records finished migrations: history rows (apply or revert) and the applied state, in one query.
+void record_steps(const std::vector<StepRecord>& steps, bool up, const std::string& role);
 
 // Newest applied version, or the baseline's, if any.
 std::optional<Version> newest_applied_version();

@@ -39,6 +39,40 @@ Param numeric_array_param(const std::string& literal) {
 
 Param null_param(Oid type) { return {type, (Datum)0, true}; }
 
+namespace {
+Param array_param(std::vector<Datum>& elems, Oid elem_type, Oid array_type) {
+  Datum* data = elems.data();
+  int n = static_cast<int>(elems.size());
+  Datum d = call([&] {
+    int16 typlen;
+    bool typbyval;
+    char typalign;
+    get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
+    return PointerGetDatum(construct_array(data, n, elem_type, typlen, typbyval, typalign));
+  });
+  return {array_type, d, false};
+}
+}  // namespace
+
+Param text_array_param(const std::vector<std::string>& values) {
+  std::vector<Datum> elems;
+  elems.reserve(values.size());
+  for (const std::string& v : values) elems.push_back(text_param(v).value);
+  return array_param(elems, TEXTOID, TEXTARRAYOID);
+}
+
+Param float8_array_param(const std::vector<double>& values) {
+  std::vector<Datum> elems;
+  for (double v : values) elems.push_back(Float8GetDatum(v));
+  return array_param(elems, FLOAT8OID, FLOAT8ARRAYOID);
+}
+
+Param timestamptz_array_param(const std::vector<TimestampTz>& values) {
+  std::vector<Datum> elems;
+  for (TimestampTz v : values) elems.push_back(TimestampTzGetDatum(v));
+  return array_param(elems, TIMESTAMPTZOID, TIMESTAMPTZARRAYOID);
+}
+
 SPIPlanPtr Query::prepare(std::initializer_list<Param> params) {
   if (plan_) return plan_;
   Oid types[16];

@@ -32,6 +32,9 @@ Param int8_param(int64 value);
 Param float8_param(double value);
 Param numeric_array_param(const std::string& literal);  // e.g. "{1,10}"
 Param null_param(Oid type);
+Param text_array_param(const std::vector<std::string>& values);
+Param float8_array_param(const std::vector<double>& values);
+Param timestamptz_array_param(const std::vector<TimestampTz>& values);
 
 // An internal statement, prepared once per backend and kept (SPI_keepplan). Declare as
 // `static pg::Query q{"..."};`; run() executes it with a fresh snapshot per call.

@@ -5,14 +5,14 @@
 -- Every registered migration. `version` is the canonical spelling; `version_parts` orders it.
 CREATE TABLE migrate.migrations (
     version        text PRIMARY KEY,
-    version_parts  numeric[] NOT NULL UNIQUE,
+    version_parts  numeric[] NOT NULL,     -- one per version: it is derived from the canonical key
     name           text NOT NULL,
     up_sql         text NOT NULL,
     down_sql       text,
     checksum       text NOT NULL,
     registered_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
     registered_by  text NOT NULL DEFAULT session_user,
-    applied_seq    bigint UNIQUE,          -- history id of the apply; NULL while pending
+    applied_seq    bigint,                 -- history id of the apply; NULL while pending
     applied_at     timestamptz,
     applied_by     text
 );
@@ -34,7 +34,7 @@ CREATE TABLE migrate.history (
     id             bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.history_id_seq'),
     version        text NOT NULL,
     name           text NOT NULL,
-    action         text NOT NULL CHECK (action IN ('apply', 'revert', 'baseline', 'retry')),
+    action         text NOT NULL,          -- apply, revert, baseline or retry
     performed_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     performed_by   text NOT NULL DEFAULT session_user,  -- session user
     role           text NOT NULL,                       -- current user of the caller
