@@ -14,4 +14,6 @@ PGM_PG_SOURCES = \
 	src/apply.cpp \
 	src/drift.cpp \
 	src/lint.cpp \
+	src/plan.cpp \
+	src/verify.cpp \
 	src/pg_migrate.cpp

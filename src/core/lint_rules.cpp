@@ -75,6 +75,7 @@ bool has_rows_or_pages(const TableInfo& t) { return t.reltuples > 0 || t.relpage
 
 std::string size_mb(int64_t pages) {
   double mb = static_cast<double>(pages) * 8192.0 / (1024.0 * 1024.0);
+  if (mb < 1.0) return fmt::format("{} kB", pages * 8);
   if (mb >= 1024.0) return fmt::format("{:.1f} GB", mb / 1024.0);
   return fmt::format("{:.1f} MB", mb);
 }

@@ -64,7 +64,7 @@ TEST(LintRules, DescribeTableStatesSize) {
   EXPECT_EQ(describe_table(existing(250000, 1280)), "public.orders (about 250,000 rows, 10.0 MB)");
   EXPECT_EQ(describe_table(existing(-1, 0)), "public.orders (size unknown: never vacuumed or analyzed)");
   EXPECT_EQ(describe_table(existing(-1, 10)),
-            "public.orders (10 pages, 0.1 MB; row count unknown: never analyzed)");
+            "public.orders (10 pages, 80 kB; row count unknown: never analyzed)");
   EXPECT_EQ(describe_table(created()), "orders (created by this script)");
   EXPECT_EQ(describe_table(existing(3e6, 262144)), "public.orders (about 3,000,000 rows, 2.0 GB)");
 }
@@ -100,7 +100,7 @@ TEST(LintRules, CreateIndexSeverityAndMessage) {
   EXPECT_EQ(small->severity, Severity::Warning);
   EXPECT_EQ(small->message,
             "CREATE INDEX orders_idx without CONCURRENTLY blocks writes to public.orders (about 500 "
-            "rows, 0.0 MB) while the index builds");
+            "rows, 24 kB) while the index builds");
   auto big = evaluate(fact(Action::CreateIndex, existing(2e6, 20000), ""), th);
   EXPECT_EQ(big->severity, Severity::Error);
   EXPECT_NE(big->message.find("CREATE INDEX without CONCURRENTLY"), std::string::npos);

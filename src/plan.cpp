@@ -1,0 +1,2 @@
+// Plan: a dry run of the pending migrations.
+#include "safety.hpp"
