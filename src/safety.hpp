@@ -34,6 +34,12 @@ struct StatementLint {
 };
 std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error);
 
+// Relations a statement names directly (as written), for naming lock holders.
+std::vector<RangeVar*> statement_relations(Node* parsetree);
+
+// Sets lock_timeout for the current (sub)transaction to pg_migrate.plan_lock_timeout.
+void set_plan_lock_timeout();
+
 // "rule (severity)" for plan's findings column.
 std::string finding_label(const lint::Finding& f);
 

@@ -9,3 +9,11 @@ CREATE FUNCTION migrate.lint(sql text)
 CREATE FUNCTION migrate.lint_rules()
     RETURNS TABLE(rule text, description text)
     AS 'MODULE_PATHNAME', 'pgm_lint_rules' LANGUAGE C IMMUTABLE;
+
+-- Dry run of the pending migrations (as migrate.apply(target) would run them): one row per
+-- statement with its lint findings, the locks it took, the relations it rewrote and its
+-- duration. Runs inside a subtransaction that is always rolled back.
+CREATE FUNCTION migrate.plan(target text DEFAULT NULL)
+    RETURNS TABLE(version text, name text, line int, statement text, status text, locks text[],
+                  rewrites text[], duration_ms float8, findings text[], error text)
+    AS 'MODULE_PATHNAME', 'pgm_plan' LANGUAGE C VOLATILE;
