@@ -23,6 +23,8 @@ extern "C" {
 #include "parser/parse_expr.h"
 #include "parser/parse_node.h"
 #include "parser/parse_type.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
 }
 
 namespace pgm::safety {
@@ -40,6 +42,16 @@ lint::Thresholds thresholds() {
 
 std::string finding_label(const lint::Finding& f) {
   return fmt::format("{} ({})", f.rule, lint::severity_name(f.severity));
+}
+
+bool created_in_transaction(Oid relid) {
+  return pg::call([&] {
+    Relation r = RelationIdGetRelation(relid);
+    if (!r) return false;
+    bool created = r->rd_createSubid != InvalidSubTransactionId;
+    RelationClose(r);
+    return created;
+  });
 }
 
 namespace {
@@ -74,6 +86,7 @@ struct RelFacts {
   double reltuples;
   int32 relpages;
   char relkind;
+  bool changed_in_xact;
   const char* name;
 };
 
@@ -86,6 +99,7 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
     rf.reltuples = c->reltuples;
     rf.relpages = c->relpages;
     rf.relkind = c->relkind;
+    rf.changed_in_xact = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
     char* nsp = get_namespace_name(c->relnamespace);
     rf.name = quote_qualified_identifier(nsp, NameStr(c->relname));
     ReleaseSysCache(tup);
@@ -97,6 +111,9 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   t.reltuples = rf.reltuples;
   t.relpages = rf.relpages;
   t.partitioned = rf.relkind == RELKIND_PARTITIONED_TABLE;
+  // Only a relation whose pg_class row this transaction wrote can be new in it (and is locked
+  // by this transaction, so its relcache entry may be read).
+  if (rf.changed_in_xact && created_in_transaction(relid)) t.created_in_script = true;
   return true;
 }
 

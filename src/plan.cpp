@@ -164,16 +164,6 @@ std::map<Oid, RelRow> relations(const std::set<Oid>& oids, Snapshot snapshot) {
   return out;
 }
 
-bool created_in_transaction(Oid relid) {
-  return pg::call([&] {
-    Relation r = RelationIdGetRelation(relid);
-    if (!r) return false;
-    bool created = r->rd_createSubid != InvalidSubTransactionId;
-    RelationClose(r);
-    return created;
-  });
-}
-
 // Who holds locks on the relations a statement names (after a lock timeout).
 std::string lock_holders(Node* parsetree) {
   std::set<Oid> oids;
@@ -226,7 +216,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     std::map<Oid, RelRow> now = relations(locked, nullptr);
     std::map<Oid, RelRow> then = relations(locked, snap);
     std::map<Oid, bool> created;
-    for (Oid o : locked) created[o] = created_in_transaction(o);
+    for (Oid o : locked) created[o] = safety::created_in_transaction(o);
     // The strongest newly taken mode per relation.
     std::map<std::string, std::string> strongest;
     for (const auto& l : after) {

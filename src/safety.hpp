@@ -37,6 +37,10 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
 // Relations a statement names directly (as written), for naming lock holders.
 std::vector<RangeVar*> statement_relations(Node* parsetree);
 
+// True if the relation was created in the current transaction (e.g. by an earlier migration
+// of the same apply or plan): nobody else can see it, so its locks block nobody.
+bool created_in_transaction(Oid relid);
+
 // Sets lock_timeout for the current (sub)transaction to pg_migrate.plan_lock_timeout.
 void set_plan_lock_timeout();
 
