@@ -62,6 +62,11 @@ SELECT version FROM migrate.apply();
 SELECT * FROM migrate.plan();
 SELECT to_regclass('plan_new') IS NOT NULL AS plan_new_exists;
 
+-- on its own, CREATE INDEX takes a SHARE lock (writes blocked, reads go on)
+SELECT migrate.register('5', 'index alone', 'CREATE INDEX plan_t_w ON plan_t (v)') \gset
+SELECT version, status, locks, rewrites, findings FROM migrate.plan();
+SELECT migrate.unregister('5');
+
 -- out-of-order pending migrations are refused as apply refuses them
 SELECT migrate.register('1.5', 'late', 'SELECT 1') \gset
 SELECT * FROM migrate.plan();

@@ -217,25 +217,28 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     std::map<Oid, RelRow> then = relations(locked, snap);
     std::map<Oid, bool> created;
     for (Oid o : locked) created[o] = safety::created_in_transaction(o);
-    // The strongest newly taken mode per relation.
-    std::map<std::string, std::string> strongest;
-    for (const auto& l : after) {
-      if (before.count(l) || created[l.first]) continue;
-      const RelRow* rel = now.count(l.first) ? &now[l.first] : then.count(l.first) ? &then[l.first] : nullptr;
+    // Per relation the statement locked (or names): the strongest mode held after it, marked
+    // "(already held)" when an earlier statement of the plan had taken that mode already.
+    std::set<Oid> touched = named;
+    for (const auto& l : after)
+      if (!before.count(l)) touched.insert(l.first);
+    std::map<std::string, std::string> shown;  // sorted by name
+    for (Oid o : touched) {
+      if (created[o]) continue;
+      const RelRow* rel = now.count(o) ? &now[o] : then.count(o) ? &then[o] : nullptr;
       if (!rel || rel->system) continue;
-      std::string& mode = strongest[rel->name];
-      if (lock_rank(l.second) > lock_rank(mode)) mode = l.second;
+      std::string strongest, strongest_new;
+      for (const auto& l : after) {
+        if (l.first != o) continue;
+        if (lock_rank(l.second) > lock_rank(strongest)) strongest = l.second;
+        if (!before.count(l) && lock_rank(l.second) > lock_rank(strongest_new)) strongest_new = l.second;
+      }
+      if (strongest.empty()) continue;
+      if (strongest_new == strongest) shown[rel->name] = strongest;
+      else if (strongest_new.empty()) shown[rel->name] = strongest + " (already held)";
+      else shown[rel->name] = fmt::format("{} ({} already held)", strongest_new, strongest);
     }
-    for (const auto& [name, mode] : strongest) row.locks.push_back(fmt::format("{}: {}", name, mode));
-    // A relation the statement names but that an earlier statement already locked: report
-    // the strongest mode held, so the row still says what the statement runs under.
-    for (Oid o : named) {
-      if (!now.count(o) || strongest.count(now[o].name) || created[o]) continue;
-      std::string held;
-      for (const auto& l : after)
-        if (l.first == o && lock_rank(l.second) > lock_rank(held)) held = l.second;
-      if (!held.empty()) row.locks.push_back(fmt::format("{}: {} (already held)", now[o].name, held));
-    }
+    for (const auto& [name, mode] : shown) row.locks.push_back(fmt::format("{}: {}", name, mode));
     for (Oid o : locked) {
       if (created[o] || !now.count(o) || !then.count(o)) continue;
       const RelRow& a = then[o];
