@@ -16,7 +16,10 @@
 #include "settings.hpp"
 
 extern "C" {
+#include "catalog/pg_class.h"
 #include "catalog/pg_namespace.h"
+#include "access/transam.h"
+#include "catalog/catalog.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
 }
@@ -190,7 +193,34 @@ double elapsed_ms(std::chrono::steady_clock::time_point start) {
 
 // Runs one statement in a subtransaction that is kept (later statements depend on it; the
 // whole plan is rolled back at the end). Returns false if it failed.
-bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow& row) {
+struct RelNow {
+  bool found;
+  int64 filenode;
+  bool system;
+};
+
+// A relation's current relfilenode from the syscache; system and TOAST relations flagged.
+RelNow rel_now(Oid relid) {
+  RelNow r{};
+  pg::call([&] {
+    HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+    if (!HeapTupleIsValid(tup)) return;
+    Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
+    r.found = true;
+    r.filenode = c->relfilenode;
+    r.system = c->relnamespace == PG_CATALOG_NAMESPACE || IsToastNamespace(c->relnamespace) ||
+               c->relkind == RELKIND_TOASTVALUE;
+    if (!r.system) {
+      char* nsp = get_namespace_name(c->relnamespace);
+      r.system = nsp && strcmp(nsp, "information_schema") == 0;
+    }
+    ReleaseSysCache(tup);
+  });
+  return r;
+}
+
+bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow& row,
+                    std::map<Oid, int64>& known_filenodes) {
   std::string sql = statement_text(script, sl.stmt);
   const char* text = sql.c_str();
   LockSet before = held_locks();
@@ -211,17 +241,34 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     pg::free_result();
 
     LockSet after = held_locks();
-    std::set<Oid> locked;
-    for (const auto& l : after) locked.insert(l.first);
-    std::map<Oid, RelRow> now = relations(locked, nullptr);
-    std::map<Oid, RelRow> then = relations(locked, snap);
-    std::map<Oid, bool> created;
-    for (Oid o : locked) created[o] = safety::created_in_transaction(o);
-    // Per relation the statement locked (or names): the strongest mode held after it, marked
-    // "(already held)" when an earlier statement of the plan had taken that mode already.
-    std::set<Oid> touched = named;
+    std::set<Oid> touched = named;  // relations the statement named or newly locked
     for (const auto& l : after)
       if (!before.count(l)) touched.insert(l.first);
+    // Rewrites: relfilenode now (syscache) against the value after the previous statement,
+    // or, for a relation this plan had not locked yet, against the snapshot taken before.
+    std::set<Oid> locked, unknown, rewritten;
+    std::map<Oid, RelNow> current;
+    for (const auto& l : after) locked.insert(l.first);
+    for (Oid o : locked) {
+      RelNow r = rel_now(o);
+      if (!r.found || r.system) continue;
+      current[o] = r;
+      if (!known_filenodes.count(o)) unknown.insert(o);
+    }
+    std::set<Oid> then_oids = unknown;
+    then_oids.insert(touched.begin(), touched.end());
+    std::map<Oid, RelRow> then = relations(then_oids, snap);
+    for (const auto& [o, r] : current) {
+      int64 prev = known_filenodes.count(o) ? known_filenodes[o] : then.count(o) ? then[o].filenode : 0;
+      if (prev != 0 && prev != r.filenode && !safety::created_in_transaction(o)) rewritten.insert(o);
+    }
+    std::set<Oid> now_oids = touched;
+    now_oids.insert(rewritten.begin(), rewritten.end());
+    std::map<Oid, RelRow> now = relations(now_oids, nullptr);
+    std::map<Oid, bool> created;
+    for (Oid o : touched) created[o] = safety::created_in_transaction(o);
+    // Per relation the statement locked (or names): the strongest mode held after it, marked
+    // "(already held)" when an earlier statement of the plan had taken that mode already.
     std::map<std::string, std::string> shown;  // sorted by name
     for (Oid o : touched) {
       if (created[o]) continue;
@@ -239,13 +286,12 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
       else shown[rel->name] = fmt::format("{} ({} already held)", strongest_new, strongest);
     }
     for (const auto& [name, mode] : shown) row.locks.push_back(fmt::format("{}: {}", name, mode));
-    for (Oid o : locked) {
-      if (created[o] || !now.count(o) || !then.count(o)) continue;
-      const RelRow& a = then[o];
+    for (Oid o : rewritten) {
+      if (!now.count(o)) continue;
       const RelRow& b = now[o];
-      if (b.system || a.filenode == 0 || a.filenode == b.filenode) continue;
       row.rewrites.push_back(b.kind == "i" ? fmt::format("{} (index)", b.name) : b.name);
     }
+    for (const auto& [o, r] : current) known_filenodes[o] = r.filenode;
     std::sort(row.rewrites.begin(), row.rewrites.end());
     sub.commit();
     row.status = "ok";
@@ -289,6 +335,7 @@ PGM_FUNCTION(pgm_plan) {
     std::vector<safety::PendingMigration> migrations = safety::pending_migrations(target);
     pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
     bool stopped = false;
+    std::map<Oid, int64> known_filenodes;  // relfilenodes after the previous statement
     for (const safety::PendingMigration& m : migrations) {
       std::string script = catalog::load_script(m.version, true);
       std::optional<safety::LintRow> syntax;
@@ -307,7 +354,7 @@ PGM_FUNCTION(pgm_plan) {
         for (const lint::Finding& f : sl.findings) r.findings.push_back(safety::finding_label(f));
         if (stopped) {
           r.status = "skipped";
-        } else if (!plan_statement(script, sl, r)) {
+        } else if (!plan_statement(script, sl, r, known_filenodes)) {
           stopped = true;
         }
         rows.push_back(std::move(r));
