@@ -2,6 +2,7 @@
 # Pure sources include no PostgreSQL header and are unit-tested without a server.
 PGM_PURE_SOURCES = \
 	src/core/backoff.cpp \
+	src/core/lint_rules.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp
 
@@ -14,4 +15,6 @@ PGM_PG_SOURCES = \
 	src/apply.cpp \
 	src/drift.cpp \
 	src/lint.cpp \
+	src/plan.cpp \
+	src/verify.cpp \
 	src/pg_migrate.cpp

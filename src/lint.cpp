@@ -1,13 +1,799 @@
 // Lint: migration scripts checked with the server's parser against the live catalog.
+//
+// Each statement's raw parse tree is turned into lint::Facts (what it does, to which table,
+// and what pg_class says about that table's size); the decisions are in core/lint_rules.cpp.
+// Catalog lookups take no locks (NoLock / syscache), so linting never waits on a busy table.
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "core/script.hpp"
 #include "module_init.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+#include "safety.hpp"
 #include "safety_hooks.hpp"
+
+extern "C" {
+#include "catalog/index.h"
+#include "catalog/pg_class.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
+#include "parser/parse_coerce.h"
+#include "parser/parse_expr.h"
+#include "parser/parse_node.h"
+#include "parser/parse_type.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+}
+
+namespace pgm::safety {
+
+bool lint_blocks_apply = false;
+int lint_large_table_rows = 100000;
+int plan_lock_timeout_ms = 2000;
+bool require_verified_revert = false;
+
+lint::Thresholds thresholds() {
+  lint::Thresholds t;
+  t.large_table_rows = lint_large_table_rows;
+  return t;
+}
+
+std::string finding_label(const lint::Finding& f) {
+  return fmt::format("{} ({})", f.rule, lint::severity_name(f.severity));
+}
+
+bool created_in_transaction(Oid relid) {
+  return pg::call([&] {
+    Relation r = RelationIdGetRelation(relid);
+    if (!r) return false;
+    bool created = r->rd_createSubid != InvalidSubTransactionId;
+    RelationClose(r);
+    return created;
+  });
+}
+
+namespace {
+
+using lint::Action;
+using lint::Fact;
+using lint::TableInfo;
+
+// What earlier statements of the same script did.
+struct ScriptState {
+  std::set<std::pair<std::string, std::string>> created_tables;  // (schema or "", name)
+  std::set<std::string> created_indexes;
+  std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
+  std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
+
+  void add_table(const RangeVar* rv) {
+    created_tables.insert({rv->schemaname ? rv->schemaname : "", rv->relname});
+  }
+  bool created(const RangeVar* rv) const {
+    std::string schema = rv->schemaname ? rv->schemaname : "";
+    for (const auto& [s, n] : created_tables)
+      if (n == rv->relname && (s.empty() || schema.empty() || s == schema)) return true;
+    return false;
+  }
+};
+
+std::string written_name(const RangeVar* rv) {
+  return rv->schemaname ? fmt::format("{}.{}", rv->schemaname, rv->relname) : std::string(rv->relname);
+}
+
+struct RelFacts {
+  double reltuples;
+  int32 relpages;
+  char relkind;
+  bool changed_in_xact;
+  const char* name;
+};
+
+bool fill_from_catalog(Oid relid, TableInfo& t) {
+  RelFacts rf{};
+  bool found = pg::call([&] {
+    HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+    if (!HeapTupleIsValid(tup)) return false;
+    Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
+    rf.reltuples = c->reltuples;
+    rf.relpages = c->relpages;
+    rf.relkind = c->relkind;
+    rf.changed_in_xact = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+    char* nsp = get_namespace_name(c->relnamespace);
+    rf.name = quote_qualified_identifier(nsp, NameStr(c->relname));
+    ReleaseSysCache(tup);
+    return true;
+  });
+  if (!found) return false;
+  t.exists = true;
+  t.name = rf.name;
+  t.reltuples = rf.reltuples;
+  t.relpages = rf.relpages;
+  t.partitioned = rf.relkind == RELKIND_PARTITIONED_TABLE;
+  // Only a relation whose pg_class row this transaction wrote can be new in it (and is locked
+  // by this transaction, so its relcache entry may be read).
+  if (rf.changed_in_xact && created_in_transaction(relid)) t.created_in_script = true;
+  return true;
+}
+
+Oid lookup_relid(const RangeVar* rv) {
+  return pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+}
+
+TableInfo table_info(const RangeVar* rv, const ScriptState& st, Oid* relid_out = nullptr) {
+  TableInfo t;
+  t.name = written_name(rv);
+  if (relid_out) *relid_out = InvalidOid;
+  if (st.created(rv)) {
+    t.created_in_script = true;
+    return t;
+  }
+  Oid relid = lookup_relid(rv);
+  if (OidIsValid(relid)) {
+    fill_from_catalog(relid, t);
+    if (relid_out) *relid_out = relid;
+  }
+  return t;
+}
+
+std::string str_val(Node* n) { return n && IsA(n, String) ? strVal(n) : std::string(); }
+
+bool is_serial(const std::string& t) {
+  return t == "serial" || t == "serial4" || t == "smallserial" || t == "serial2" || t == "bigserial" ||
+         t == "serial8";
+}
+
+int first_typmod(const TypeName* tn) {
+  if (!tn->typmods || list_length(tn->typmods) < 1) return -1;
+  Node* n = (Node*)linitial(tn->typmods);
+  if (!IsA(n, A_Const)) return -1;
+  A_Const* c = (A_Const*)n;
+#if PG_VERSION_NUM >= 150000
+  if (c->isnull || !IsA(&c->val, Integer)) return -1;
+  return intVal(&c->val);
+#else
+  if (c->val.type != T_Integer) return -1;
+  return intVal(&c->val);
+#endif
+}
+
+// Type rules for a column definition (CREATE TABLE, ADD COLUMN, ALTER COLUMN TYPE).
+void check_column_type(const ColumnDef* col, const char* colname, const TableInfo& t, bool is_pk,
+                       std::vector<Fact>& out) {
+  const TypeName* tn = col->typeName;
+  if (!tn || tn->pct_type || !tn->names) return;
+  std::string type = str_val((Node*)llast(tn->names));
+  std::string schema = list_length(tn->names) > 1 ? str_val((Node*)linitial(tn->names)) : "";
+  if (!schema.empty() && schema != "pg_catalog") return;
+  TableInfo table = t;
+  if (is_serial(type) && schema.empty())
+    out.push_back({Action::SerialColumn, table, colname, type, {}});
+  if (is_pk) {
+    const char* narrow = type == "int4" ? "integer (32-bit)"
+                         : type == "int2" ? "smallint (16-bit)"
+                         : (type == "serial" || type == "serial4") && schema.empty() ? "serial (32-bit)"
+                         : (type == "smallserial" || type == "serial2") && schema.empty() ? "smallserial (16-bit)"
+                                                                                          : nullptr;
+    if (narrow) out.push_back({Action::IntPrimaryKey, table, colname, narrow, {}});
+  }
+  if (type == "bpchar") {
+    int n = first_typmod(tn);
+    out.push_back({Action::CharColumn, table, colname, n > 0 ? fmt::format("char({})", n) : "char(n)", {}});
+  }
+  if (type == "timestamp") out.push_back({Action::TimestampColumn, table, colname, "", {}});
+}
+
+bool is_volatile_expr(Node* raw) {
+  return pg::call([&] {
+    ParseState* ps = make_parsestate(NULL);
+    Node* e = transformExpr(ps, (Node*)copyObjectImpl(raw), EXPR_KIND_COLUMN_DEFAULT);
+    bool v = contain_volatile_functions(e);
+    free_parsestate(ps);
+    return v;
+  });
+}
+
+// Whether ALTER COLUMN ... TYPE rewrites the table (after PostgreSQL's own rules: binary
+// coercible changes and typmod widenings of varchar, varbit, numeric and time types don't).
+bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, std::string* new_type) {
+  struct Types {
+    AttrNumber attnum;
+    Oid oldtype;
+    int32 oldmod;
+    Oid newtype;
+    int32 newmod;
+    bool coercible;
+    const char* newname;
+  } t{};
+  pg::call([&] {
+    Oid coll;
+    t.attnum = get_attnum(relid, column);
+    if (t.attnum == InvalidAttrNumber) return;
+    get_atttypetypmodcoll(relid, t.attnum, &t.oldtype, &t.oldmod, &coll);
+    typenameTypeIdAndMod(NULL, def->typeName, &t.newtype, &t.newmod);
+    t.coercible = IsBinaryCoercible(t.oldtype, t.newtype);
+    t.newname = format_type_with_typemod(t.newtype, t.newmod);
+  });
+  if (t.attnum == InvalidAttrNumber) return false;
+  *new_type = t.newname;
+  if (def->raw_default) return true;  // USING expression
+  if (t.oldtype == t.newtype) {
+    if (t.newmod == t.oldmod) return false;
+    switch (t.newtype) {
+      case VARCHAROID:
+      case VARBITOID:
+        return !(t.newmod == -1 || (t.oldmod != -1 && t.newmod >= t.oldmod));
+      case NUMERICOID: {
+        if (t.newmod == -1) return false;
+        if (t.oldmod == -1) return true;
+        int32 op = ((t.oldmod - VARHDRSZ) >> 16) & 0xffff, os = (t.oldmod - VARHDRSZ) & 0xffff;
+        int32 np = ((t.newmod - VARHDRSZ) >> 16) & 0xffff, ns = (t.newmod - VARHDRSZ) & 0xffff;
+        return !(ns == os && np >= op);
+      }
+      case TIMESTAMPOID:
+      case TIMESTAMPTZOID:
+      case TIMEOID:
+        return !(t.newmod == -1 || (t.oldmod != -1 && t.newmod >= t.oldmod));
+      default:
+        return true;
+    }
+  }
+  if (t.coercible && t.newmod == -1) return false;  // e.g. varchar(n) -> text
+  return true;
+}
+
+// True if the column is already NOT NULL or a validated CHECK (col IS NOT NULL) exists.
+bool has_validated_not_null(Oid relid, const std::string& column) {
+  static pg::Query q{
+      "SELECT a.attnotnull OR EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conrelid = a.attrelid "
+      "AND c.contype = 'c' AND c.convalidated AND pg_catalog.pg_get_constraintdef(c.oid) = "
+      "pg_catalog.format('CHECK ((%s IS NOT NULL))', pg_catalog.quote_ident(a.attname))) "
+      "FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 "
+      "AND a.attnum > 0 AND NOT a.attisdropped"};
+  q.run({pg::int8_param(relid), pg::text_param(column)});
+  bool ok = pg::result_rows() > 0 && pg::bool_value(0, 1);
+  pg::free_result();
+  return ok;
+}
+
+// Column types of an existing table's columns, for PRIMARY KEY (cols) on existing columns.
+std::string column_type_name(Oid relid, const char* column) {
+  const char* name = pg::call([&]() -> const char* {
+    AttrNumber att = get_attnum(relid, column);
+    if (att == InvalidAttrNumber) return nullptr;
+    Oid typ = get_atttype(relid, att);
+    return typ == INT4OID ? "integer (32-bit)" : typ == INT2OID ? "smallint (16-bit)" : nullptr;
+  });
+  return name ? name : "";
+}
+
+// "col IS NOT NULL" on one column: its name, else "".
+std::string not_null_check_column(Node* expr) {
+  if (!expr || !IsA(expr, NullTest)) return "";
+  NullTest* nt = (NullTest*)expr;
+  if (nt->nulltesttype != IS_NOT_NULL || !nt->arg || !IsA(nt->arg, ColumnRef)) return "";
+  ColumnRef* cr = (ColumnRef*)nt->arg;
+  if (list_length(cr->fields) != 1) return "";
+  return str_val((Node*)linitial(cr->fields));
+}
+
+const char* lock_mode_sql(int mode) {
+  static const char* names[] = {"", "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
+                                "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"};
+  return mode >= 1 && mode <= 8 ? names[mode] : "ACCESS EXCLUSIVE";
+}
+
+void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& out) {
+  bool notnull = false, pk = false, unique = false, identity = false, generated = false;
+  Node* default_expr = nullptr;
+  Constraint* fk = nullptr;
+  Constraint* check = nullptr;
+  ListCell* lc;
+  foreach (lc, col->constraints) {
+    Constraint* c = (Constraint*)lfirst(lc);
+    switch (c->contype) {
+      case CONSTR_NOTNULL: notnull = true; break;
+      case CONSTR_PRIMARY: pk = true; break;
+      case CONSTR_UNIQUE: unique = true; break;
+      case CONSTR_DEFAULT: default_expr = c->raw_expr; break;
+      case CONSTR_IDENTITY: identity = true; break;
+      case CONSTR_GENERATED: generated = true; break;
+      case CONSTR_FOREIGN: fk = c; break;
+      case CONSTR_CHECK: check = c; break;
+      default: break;
+    }
+  }
+  std::string type = col->typeName && col->typeName->names ? str_val((Node*)llast(col->typeName->names)) : "";
+  bool serial = is_serial(type) && list_length(col->typeName->names) == 1;
+  check_column_type(col, col->colname, t, pk, out);
+  if (t.created_in_script) return;
+  std::string rewrite;
+  if (identity) rewrite = "an identity (a sequence default)";
+  else if (generated) rewrite = "a stored generated expression";
+  else if (serial) rewrite = fmt::format("the {} pseudo-type (a nextval() default)", type);
+  else if (default_expr && is_volatile_expr(default_expr)) rewrite = "a volatile default";
+  if (!rewrite.empty()) out.push_back({Action::AddColumnRewrite, t, col->colname, rewrite, {}});
+  else if (notnull && !default_expr) out.push_back({Action::AddRequiredColumn, t, col->colname, "", {}});
+  if (pk || unique)
+    out.push_back({Action::AddUnique, t, "",
+                   fmt::format("{} on new column {}", pk ? "PRIMARY KEY" : "UNIQUE constraint", col->colname), {}});
+  if (fk && !fk->skip_validation) {
+    Fact f{Action::AddForeignKey, t, fmt::format("on new column {}", col->colname), "", {}};
+    f.other.name = fk->pktable ? written_name(fk->pktable) : "the referenced table";
+    out.push_back(f);
+  }
+  if (check && !check->skip_validation)
+    out.push_back({Action::AddCheck, t, fmt::format("on new column {}", col->colname), "", {}});
+}
+
+void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>& out) {
+#if PG_VERSION_NUM >= 140000
+  if (at->objtype != OBJECT_TABLE) return;
+#else
+  if (at->relkind != OBJECT_TABLE) return;
+#endif
+  Oid relid = InvalidOid;
+  TableInfo t = table_info(at->relation, st, &relid);
+  std::string table_key = written_name(at->relation);
+  ListCell* lc;
+  foreach (lc, at->cmds) {
+    AlterTableCmd* cmd = (AlterTableCmd*)lfirst(lc);
+    switch (cmd->subtype) {
+      case AT_AddColumn:
+        analyze_add_column((ColumnDef*)cmd->def, t, out);
+        break;
+      case AT_AlterColumnType: {
+        ColumnDef* def = (ColumnDef*)cmd->def;
+        check_column_type(def, cmd->name, t, false, out);
+        if (t.created_in_script || !OidIsValid(relid)) break;
+        std::string new_type;
+        if (type_change_rewrites(relid, cmd->name, def, &new_type))
+          out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
+        break;
+      }
+      case AT_SetNotNull:
+        if (t.created_in_script) break;
+        if (st.validated_notnull.count({table_key, cmd->name})) break;
+        if (OidIsValid(relid) && has_validated_not_null(relid, cmd->name)) break;
+        out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
+        break;
+      case AT_AddConstraint: {
+        Constraint* c = (Constraint*)cmd->def;
+        std::string conname = c->conname ? c->conname : "";
+        switch (c->contype) {
+          case CONSTR_FOREIGN:
+            if (!t.created_in_script && !c->skip_validation) {
+              Fact f{Action::AddForeignKey, t, conname, "", {}};
+              f.other = c->pktable ? table_info(c->pktable, st) : TableInfo{};
+              out.push_back(f);
+            }
+            break;
+          case CONSTR_CHECK: {
+            std::string column = not_null_check_column(c->raw_expr);
+            if (!column.empty()) {
+              if (c->skip_validation) {
+                if (!conname.empty()) st.notnull_checks[conname] = {table_key, column};
+              } else {
+                st.validated_notnull.insert({table_key, column});
+              }
+            }
+            if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
+            break;
+          }
+          case CONSTR_PRIMARY:
+          case CONSTR_UNIQUE: {
+            bool pk = c->contype == CONSTR_PRIMARY;
+            if (!t.created_in_script && !c->indexname)
+              out.push_back({Action::AddUnique, t, conname, pk ? "PRIMARY KEY" : "UNIQUE constraint", {}});
+            if (pk && OidIsValid(relid) && !t.created_in_script) {
+              ListCell* kc;
+              foreach (kc, c->keys) {
+                std::string col = str_val((Node*)lfirst(kc));
+                std::string narrow = column_type_name(relid, col.c_str());
+                if (!narrow.empty()) out.push_back({Action::IntPrimaryKey, t, col, narrow, {}});
+              }
+            }
+            break;
+          }
+          default:
+            break;
+        }
+        break;
+      }
+      case AT_ValidateConstraint: {
+        auto it = st.notnull_checks.find(cmd->name ? cmd->name : "");
+        if (it != st.notnull_checks.end()) st.validated_notnull.insert(it->second);
+        break;
+      }
+      case AT_DropColumn:
+        out.push_back({Action::DropColumn, t, cmd->name, "", {}});
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& out) {
+  if (cs->if_not_exists && OidIsValid(lookup_relid(cs->relation))) return;  // a no-op
+  TableInfo t;
+  t.name = written_name(cs->relation);
+  t.created_in_script = true;
+  std::set<std::string> pk_columns;
+  ListCell* lc;
+  foreach (lc, cs->tableElts) {
+    Node* n = (Node*)lfirst(lc);
+    if (IsA(n, Constraint) && ((Constraint*)n)->contype == CONSTR_PRIMARY) {
+      ListCell* kc;
+      foreach (kc, ((Constraint*)n)->keys) pk_columns.insert(str_val((Node*)lfirst(kc)));
+    }
+  }
+  foreach (lc, cs->tableElts) {
+    Node* n = (Node*)lfirst(lc);
+    if (!IsA(n, ColumnDef)) continue;
+    ColumnDef* col = (ColumnDef*)n;
+    bool pk = pk_columns.count(col->colname) > 0;
+    ListCell* cc;
+    foreach (cc, col->constraints)
+      if (((Constraint*)lfirst(cc))->contype == CONSTR_PRIMARY) pk = true;
+    check_column_type(col, col->colname, t, pk, out);
+  }
+  st.add_table(cs->relation);
+}
+
+void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
+  ListCell* lc;
+  if (ds->removeType == OBJECT_INDEX && !ds->concurrent) {
+    foreach (lc, ds->objects) {
+      List* names = (List*)lfirst(lc);
+      std::string index = str_val((Node*)llast(names));
+      if (st.created_indexes.count(index)) continue;
+      RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
+      std::string shown = written_name(rv);
+      Oid indexoid = lookup_relid(rv);
+      TableInfo t;
+      t.name = fmt::format("the table of index {}", shown);
+      if (OidIsValid(indexoid)) {
+        Oid heap = pg::call([&] { return IndexGetRelation(indexoid, true); });
+        if (OidIsValid(heap)) fill_from_catalog(heap, t);
+      }
+      out.push_back({Action::DropIndex, t, shown, "", {}});
+    }
+  } else if (ds->removeType == OBJECT_TABLE) {
+    foreach (lc, ds->objects) {
+      List* names = (List*)lfirst(lc);
+      RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
+      TableInfo t = table_info(rv, st);
+      if (!t.exists && !t.created_in_script) continue;  // DROP TABLE IF EXISTS of nothing, or unknown yet
+      out.push_back({Action::DropTable, t, "", "", {}});
+    }
+  }
+}
+
+void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
+  ListCell* lc;
+  switch (nodeTag(node)) {
+    case T_CreateStmt:
+      analyze_create_table((CreateStmt*)node, st, out);
+      break;
+    case T_CreateTableAsStmt: {
+      CreateTableAsStmt* ctas = (CreateTableAsStmt*)node;
+      if (ctas->into && ctas->into->rel) st.add_table(ctas->into->rel);
+      break;
+    }
+    case T_SelectStmt: {
+      SelectStmt* sel = (SelectStmt*)node;
+      if (sel->intoClause && sel->intoClause->rel) st.add_table(sel->intoClause->rel);
+      break;
+    }
+    case T_AlterTableStmt:
+      analyze_alter_table((AlterTableStmt*)node, st, out);
+      break;
+    case T_IndexStmt: {
+      IndexStmt* idx = (IndexStmt*)node;
+      if (idx->idxname) st.created_indexes.insert(idx->idxname);
+      if (!idx->concurrent)
+        out.push_back({Action::CreateIndex, table_info(idx->relation, st), idx->idxname ? idx->idxname : "", "", {}});
+      break;
+    }
+    case T_DropStmt:
+      analyze_drop((DropStmt*)node, st, out);
+      break;
+    case T_RenameStmt: {
+      RenameStmt* rs = (RenameStmt*)node;
+      if (!rs->relation) break;
+      if (rs->renameType == OBJECT_COLUMN && rs->relationType == OBJECT_TABLE) {
+        out.push_back({Action::RenameColumn, table_info(rs->relation, st), rs->subname, rs->newname, {}});
+      } else if (rs->renameType == OBJECT_TABLE) {
+        TableInfo t = table_info(rs->relation, st);
+        out.push_back({Action::RenameTable, t, "", rs->newname, {}});
+        if (t.created_in_script) {
+          RangeVar renamed = *rs->relation;
+          renamed.relname = rs->newname;
+          st.add_table(&renamed);
+        }
+      }
+      break;
+    }
+    case T_TruncateStmt: {
+      TruncateStmt* ts = (TruncateStmt*)node;
+      if (ts->behavior != DROP_CASCADE) break;
+      foreach (lc, ts->relations)
+        out.push_back({Action::TruncateCascade, table_info((RangeVar*)lfirst(lc), st), "", "", {}});
+      break;
+    }
+    case T_VacuumStmt: {
+      VacuumStmt* vs = (VacuumStmt*)node;
+      if (!vs->is_vacuumcmd) break;
+      bool full = false;
+      foreach (lc, vs->options) {
+        DefElem* opt = (DefElem*)lfirst(lc);
+        if (strcmp(opt->defname, "full") == 0)
+          full = !opt->arg || pg::call([&] { return defGetBoolean(opt); });
+      }
+      if (!full) break;
+      if (vs->rels == NIL) {
+        TableInfo all;
+        all.name = "every table of the database";
+        all.exists = true;
+        out.push_back({Action::VacuumFull, all, "", "", {}});
+      }
+      foreach (lc, vs->rels) {
+        VacuumRelation* vr = (VacuumRelation*)lfirst(lc);
+        if (vr->relation) out.push_back({Action::VacuumFull, table_info(vr->relation, st), "", "", {}});
+      }
+      break;
+    }
+    case T_ClusterStmt: {
+      ClusterStmt* cs = (ClusterStmt*)node;
+      if (cs->relation) out.push_back({Action::Cluster, table_info(cs->relation, st), "", "", {}});
+      break;
+    }
+    case T_LockStmt: {
+      LockStmt* ls = (LockStmt*)node;
+      foreach (lc, ls->relations)
+        out.push_back({Action::LockTable, table_info((RangeVar*)lfirst(lc), st), "", lock_mode_sql(ls->mode), {}});
+      break;
+    }
+    case T_TransactionStmt: {
+      const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
+      out.push_back({Action::TransactionControl, {}, "", tag, {}});
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+int call_mblen(const char* p) { return pg::call([&] { return pg_mblen(p); }); }
+
+size_t char_pos_to_byte(const std::string& s, int cursorpos) {
+  size_t byte = 0;
+  for (int c = 1; c < cursorpos && byte < s.size(); ++c) {
+    int len = call_mblen(s.c_str() + byte);
+    byte += len > 0 ? len : 1;
+  }
+  return std::min(byte, s.size());
+}
+
+// Parses with the raw parser; a syntax error becomes a lint row instead of an error.
+bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_error) {
+  const char* text = script.c_str();
+  try {
+    pg::SubTransaction sub;
+    pg::call([&] { (void)pg_parse_query(text); });
+    sub.commit();
+    return true;
+  } catch (pg::PgError& e) {
+    ErrorData* edata = e.data();
+    size_t at = edata->cursorpos > 0 ? char_pos_to_byte(script, edata->cursorpos) : 0;
+    int line = line_at(script, at);
+    size_t line_start = at == 0 ? 0 : script.rfind('\n', at - 1);
+    line_start = line_start == std::string::npos ? 0 : (at == 0 ? 0 : line_start + 1);
+    size_t line_end = script.find('\n', at);
+    std::string line_text = script.substr(line_start, line_end == std::string::npos ? std::string::npos
+                                                                                      : line_end - line_start);
+    Fact f{Action::SyntaxError, {}, "", "", {}};
+    if (is_psql_meta_command_at(script, at)) {
+      f.detail = fmt::format("psql meta-command \"{}\" cannot run in a migration",
+                             word_at(script, script.find('\\', line_start)));
+    } else {
+      f.detail = fmt::format("{} (line {}, column {})", edata->message ? edata->message : "syntax error",
+                             line, at - line_start + 1);
+    }
+    auto finding = lint::evaluate(f, thresholds());
+    *syntax_error = LintRow{line, one_line_preview(line_text), *finding};
+    return false;
+  }
+}
+
+}  // namespace
+
+std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error) {
+  std::vector<StatementLint> out;
+  if (!parse_or_report(script, syntax_error)) return out;
+  std::vector<ScriptStatement> stmts = parse_script(script, {"", "", "up"});
+  ScriptState st;
+  lint::Thresholds th = thresholds();
+  size_t prev_end = 0;
+  for (const ScriptStatement& s : stmts) {
+    std::vector<Fact> facts;
+    try {
+      pg::SubTransaction sub;  // catalog lookups of a broken statement must not end the lint
+      analyze(s.parsetree, st, facts);
+      sub.commit();
+    } catch (pg::PgError&) {
+      // The statement refers to something that does not resolve yet (an unknown type or
+      // function); apply will report it. The facts gathered so far still count.
+    }
+    if (nodeTag(s.parsetree) != T_TransactionStmt) {
+      try {
+        check_runnable(s, script, {"", "", "up"});
+      } catch (Error& e) {
+        Fact f{Action::NotAllowed, {}, e.hint(), e.message(), {}};
+        // Drop check_runnable's "... script of migration ..." label: lint has no migration.
+        size_t cut = f.detail.find(": ");
+        if (f.detail.find("cannot run inside a migration") != std::string::npos && cut != std::string::npos)
+          f.detail = f.detail.substr(0, cut);
+        else if (f.detail.find("COPY") != std::string::npos)
+          f.detail = "COPY FROM STDIN / TO STDOUT cannot run inside a migration";
+        facts.push_back(f);
+      }
+    }
+    std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(prev_end, s.begin - prev_end));
+    StatementLint sl{s, {}};
+    for (const std::string& name : ignored)
+      if (!lint::is_known_rule(name))
+        sl.findings.push_back(*lint::evaluate({Action::UnknownRule, {}, name, "", {}}, th));
+    for (const Fact& f : facts) {
+      std::optional<lint::Finding> finding = lint::evaluate(f, th);
+      if (!finding) continue;
+      if (std::find(ignored.begin(), ignored.end(), finding->rule) != ignored.end()) continue;
+      sl.findings.push_back(std::move(*finding));
+    }
+    out.push_back(std::move(sl));
+    prev_end = s.end;
+  }
+  return out;
+}
+
+std::vector<RangeVar*> statement_relations(Node* node) {
+  std::vector<RangeVar*> out;
+  ListCell* lc;
+  switch (nodeTag(node)) {
+    case T_AlterTableStmt: out.push_back(((AlterTableStmt*)node)->relation); break;
+    case T_IndexStmt: out.push_back(((IndexStmt*)node)->relation); break;
+    case T_RenameStmt: if (((RenameStmt*)node)->relation) out.push_back(((RenameStmt*)node)->relation); break;
+    case T_ClusterStmt: if (((ClusterStmt*)node)->relation) out.push_back(((ClusterStmt*)node)->relation); break;
+    case T_InsertStmt: out.push_back(((InsertStmt*)node)->relation); break;
+    case T_UpdateStmt: out.push_back(((UpdateStmt*)node)->relation); break;
+    case T_DeleteStmt: out.push_back(((DeleteStmt*)node)->relation); break;
+    case T_TruncateStmt: foreach (lc, ((TruncateStmt*)node)->relations) out.push_back((RangeVar*)lfirst(lc)); break;
+    case T_LockStmt: foreach (lc, ((LockStmt*)node)->relations) out.push_back((RangeVar*)lfirst(lc)); break;
+    case T_DropStmt: {
+      DropStmt* ds = (DropStmt*)node;
+      if (ds->removeType == OBJECT_TABLE || ds->removeType == OBJECT_INDEX) {
+        foreach (lc, ds->objects) {
+          List* names = (List*)lfirst(lc);
+          out.push_back(pg::call([&] { return makeRangeVarFromNameList(names); }));
+        }
+      }
+      break;
+    }
+    default: break;
+  }
+  return out;
+}
+
+void set_plan_lock_timeout() {
+  std::string value = std::to_string(plan_lock_timeout_ms);
+  const char* v = value.c_str();
+  pg::call([&] {
+    (void)set_config_option("lock_timeout", v, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+  });
+}
+
+std::vector<LintRow> lint_script(const std::string& script) {
+  std::optional<LintRow> syntax_error;
+  std::vector<StatementLint> stmts = lint_statements(script, &syntax_error);
+  std::vector<LintRow> rows;
+  if (syntax_error) rows.push_back(*syntax_error);
+  for (const StatementLint& s : stmts) {
+    std::string preview;
+    for (const lint::Finding& f : s.findings) {
+      if (preview.empty()) preview = one_line_preview(statement_text(script, s.stmt));
+      rows.push_back({s.stmt.line, preview, f});
+    }
+  }
+  return rows;
+}
+
+}  // namespace pgm::safety
+
+// ---------------------------------------------------------------------------------------
 
 namespace pgm {
 
-void safety_init() {}
+void safety_init() {
+  DefineCustomBoolVariable(
+      "pg_migrate.lint_blocks_apply",
+      "Makes migrate.apply() refuse a migration that has error-level lint findings.", nullptr,
+      &safety::lint_blocks_apply, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "pg_migrate.lint_large_table_rows",
+      "Row count (pg_class.reltuples) from which lint reports lock-heavy statements as errors.", nullptr,
+      &safety::lint_large_table_rows, 100000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "pg_migrate.plan_lock_timeout",
+      "lock_timeout of each statement migrate.plan() and migrate.verify() run.", nullptr,
+      &safety::plan_lock_timeout_ms, 2000, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "pg_migrate.require_verified_revert",
+      "Makes migrate.apply() refuse a migration whose down script does not restore the schema "
+      "(see migrate.verify()).",
+      nullptr, &safety::require_verified_revert, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+}
 
-void lint_report_on_register(const std::string&, const std::string&, const std::string&) {}
-void lint_check_before_apply(const std::string&, const std::string&, const std::string&) {}
-void verify_check_before_apply(const std::string&, const std::string&) {}
+void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up) {
+  pg::SpiConnection spi;
+  std::vector<safety::LintRow> rows = safety::lint_script(up);
+  for (const safety::LintRow& r : rows) {
+    std::string message = fmt::format("migration {} (\"{}\") line {}: {} ({}): {}", version, name, r.line,
+                                      r.finding.rule, lint::severity_name(r.finding.severity), r.finding.message);
+    std::string detail = fmt::format("Statement: {}", r.statement);
+    const char* m = message.c_str();
+    const char* d = detail.c_str();
+    const char* h = r.finding.hint.c_str();
+    int level = r.finding.severity == lint::Severity::Info ? NOTICE : WARNING;
+    pg::call([&] {
+      ereport(level, (errmsg_internal("%s", m), errdetail_internal("%s", d), h[0] ? errhint("%s", h) : 0));
+    });
+  }
+}
+
+void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up) {
+  if (!safety::lint_blocks_apply) return;
+  pg::SpiConnection spi;
+  std::vector<safety::LintRow> rows = safety::lint_script(up);
+  std::vector<std::string> errors;
+  for (const safety::LintRow& r : rows)
+    if (r.finding.severity == lint::Severity::Error)
+      errors.push_back(fmt::format("line {}: {}: {}", r.line, r.finding.rule, r.finding.message));
+  if (errors.empty()) return;
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("migration {} (\"{}\") has {} error-level lint finding{} and "
+                          "pg_migrate.lint_blocks_apply is on",
+                          version, name, errors.size(), errors.size() == 1 ? "" : "s"),
+              fmt::format("{}", fmt::join(errors, "\n")),
+              "Fix the migration (see migrate.lint()), silence a reviewed rule with a "
+              "\"-- pg_migrate:ignore <rule>\" comment before the statement, or set "
+              "pg_migrate.lint_blocks_apply = off.");
+}
 
 }  // namespace pgm
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_lint) {
+  text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
+  std::string script(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  pg::ResultSet out(fcinfo);
+  std::vector<safety::LintRow> rows;
+  {
+    pg::SpiConnection spi;
+    rows = safety::lint_script(script);
+  }
+  for (const safety::LintRow& r : rows)
+    out.add_row({pg::Cell::int4(r.line), pg::Cell::text(r.statement), pg::Cell::text(r.finding.rule),
+                 pg::Cell::text(lint::severity_name(r.finding.severity)), pg::Cell::text(r.finding.message),
+                 r.finding.hint.empty() ? pg::Cell::null_value() : pg::Cell::text(r.finding.hint)});
+  return out.done();
+}
+
+PGM_FUNCTION(pgm_lint_rules) {
+  pg::ResultSet out(fcinfo);
+  for (const lint::RuleInfo& r : lint::rules())
+    out.add_row({pg::Cell::text(r.name), pg::Cell::text(r.description)});
+  return out.done();
+}

@@ -59,13 +59,15 @@ extern "C" void _PG_init(void) {
       "Longest total time one migration may spend retrying after lock timeouts.", nullptr,
       &pgm::settings::lock_retry_total_ms, 60000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
       nullptr, nullptr, nullptr);
+  pgm::drift_init();
+  pgm::safety_init();
+  // After every feature defined its settings: reserving the prefix removes the placeholders
+  // of names not defined yet (a SET before the library loaded would be lost).
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("pg_migrate");
 #else
   EmitWarningsOnPlaceholders("pg_migrate");
 #endif
-  pgm::drift_init();
-  pgm::safety_init();
   RegisterXactCallback(on_transaction_end, nullptr);
   RegisterSubXactCallback(on_subtransaction_end, nullptr);
 }

@@ -1,0 +1,175 @@
+-- migrate.lint: every rule with a positive and a negative case, tables created in the same
+-- script, size-aware severity, silencing comments, syntax errors, register and apply.
+CREATE EXTENSION pg_migrate;
+CREATE TABLE lint_big (id int PRIMARY KEY, v text, n int, d date);
+INSERT INTO lint_big SELECT g, 'x', g, current_date FROM generate_series(1, 5000) g;
+CREATE TABLE lint_small (id bigint PRIMARY KEY, v text);
+INSERT INTO lint_small SELECT g, 'x' FROM generate_series(1, 10) g;
+CREATE TABLE lint_empty (id bigint PRIMARY KEY, v text);
+CREATE TABLE lint_fresh (id bigint);  -- never analyzed: size unknown
+CREATE INDEX lint_big_n ON lint_big (n);
+ANALYZE lint_big, lint_small, lint_empty;
+SET pg_migrate.lint_large_table_rows = 1000;
+
+-- Shows rule and severity per line.
+CREATE FUNCTION lint_rules_of(script text) RETURNS TABLE(line int, rule text, severity text)
+  LANGUAGE sql AS $$ SELECT line, rule, severity FROM migrate.lint(script) $$;
+
+SELECT count(*) AS rules, count(DISTINCT rule) AS distinct_rules FROM migrate.lint_rules();
+SELECT rule FROM migrate.lint_rules() ORDER BY rule;
+
+-- adding-field-with-volatile-default
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD COLUMN r float8 DEFAULT random();
+ALTER TABLE lint_big ADD COLUMN u uuid DEFAULT gen_random_uuid();
+ALTER TABLE lint_big ADD COLUMN s bigserial;
+ALTER TABLE lint_big ADD COLUMN i bigint GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE lint_big ADD COLUMN g int GENERATED ALWAYS AS (n * 2) STORED;$$);
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD COLUMN t timestamptz DEFAULT now();
+ALTER TABLE lint_big ADD COLUMN c int DEFAULT 0;
+ALTER TABLE lint_big ADD COLUMN x text;$$);
+
+-- adding-required-field: fails on a table with rows; harmless on an empty one
+SELECT * FROM migrate.lint('ALTER TABLE lint_big ADD COLUMN req int NOT NULL;');
+SELECT * FROM lint_rules_of('ALTER TABLE lint_empty ADD COLUMN req int NOT NULL;');
+SELECT * FROM lint_rules_of('ALTER TABLE lint_big ADD COLUMN req int NOT NULL DEFAULT 0;');
+
+-- changing-column-type: rewrites vs binary-compatible changes
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ALTER COLUMN n TYPE bigint;
+ALTER TABLE lint_big ALTER COLUMN v TYPE varchar(10);
+ALTER TABLE lint_big ALTER COLUMN d TYPE text USING d::text;$$);
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ALTER COLUMN v TYPE varchar;
+ALTER TABLE lint_small ALTER COLUMN v TYPE varchar(20);$$);
+SELECT * FROM lint_rules_of($$CREATE TABLE lint_vc (v varchar(20));
+ALTER TABLE lint_vc ALTER COLUMN v TYPE varchar(10);$$);
+
+-- adding-not-nullable-field: unless a validated CHECK (col IS NOT NULL) exists
+SELECT * FROM lint_rules_of('ALTER TABLE lint_big ALTER COLUMN v SET NOT NULL;');
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD CONSTRAINT v_nn CHECK (v IS NOT NULL) NOT VALID;
+ALTER TABLE lint_big VALIDATE CONSTRAINT v_nn;
+ALTER TABLE lint_big ALTER COLUMN v SET NOT NULL;
+ALTER TABLE lint_big ALTER COLUMN id SET NOT NULL;$$);
+ALTER TABLE lint_small ADD CONSTRAINT v_nn CHECK (v IS NOT NULL);
+SELECT * FROM lint_rules_of('ALTER TABLE lint_small ALTER COLUMN v SET NOT NULL;');
+ALTER TABLE lint_small DROP CONSTRAINT v_nn;
+SELECT * FROM lint_rules_of('ALTER TABLE lint_small ALTER COLUMN v SET NOT NULL;');
+
+-- require-concurrent-index-creation: severity rises with the table's size; the message says how big
+SELECT line, severity, message FROM migrate.lint($$CREATE INDEX ON lint_big (v);
+CREATE INDEX ON lint_small (v);
+CREATE INDEX ON lint_empty (v);
+CREATE INDEX ON lint_fresh (id);
+CREATE INDEX ON lint_missing (id);$$);
+SET pg_migrate.lint_large_table_rows = 10000;
+SELECT * FROM lint_rules_of('CREATE INDEX ON lint_big (v);');
+SET pg_migrate.lint_large_table_rows = 1000;
+-- a table created earlier in the same script is empty and invisible to others: no finding
+SELECT * FROM lint_rules_of($$CREATE TABLE lint_new (id bigint PRIMARY KEY, v text);
+CREATE INDEX ON lint_new (v);
+CREATE UNIQUE INDEX lint_new_v ON public.lint_new (v);
+ALTER TABLE lint_new ADD COLUMN r float8 DEFAULT random();
+ALTER TABLE lint_new ADD COLUMN q int NOT NULL;
+ALTER TABLE lint_new ALTER COLUMN v SET NOT NULL;
+ALTER TABLE lint_new ADD CONSTRAINT c CHECK (id > 0);
+ALTER TABLE lint_new ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES lint_big (id);
+ALTER TABLE lint_new ADD CONSTRAINT u UNIQUE (v);
+ALTER TABLE lint_new ALTER COLUMN v TYPE int USING 1;
+ALTER TABLE lint_new RENAME COLUMN v TO w;
+ALTER TABLE lint_new DROP COLUMN w;
+DROP INDEX lint_new_v;
+ALTER TABLE lint_new RENAME TO lint_new2;
+CREATE INDEX ON lint_new2 (id);
+DROP TABLE lint_new2;$$);
+SELECT * FROM lint_rules_of($$CREATE TABLE lint_ctas AS SELECT * FROM lint_big;
+CREATE INDEX ON lint_ctas (v);$$);
+
+-- require-concurrent-index-deletion
+SELECT line, rule, severity, message FROM migrate.lint('DROP INDEX lint_big_n;');
+SELECT * FROM lint_rules_of('CREATE INDEX lint_tmp ON lint_empty (v); DROP INDEX lint_tmp;');
+
+-- adding-foreign-key-constraint / constraint-missing-not-valid
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD CONSTRAINT f FOREIGN KEY (n) REFERENCES lint_small (id);
+ALTER TABLE lint_big ADD CONSTRAINT c CHECK (n > 0);
+ALTER TABLE lint_big ADD COLUMN s bigint REFERENCES lint_small (id);$$);
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD CONSTRAINT f FOREIGN KEY (n) REFERENCES lint_small (id) NOT VALID;
+ALTER TABLE lint_big VALIDATE CONSTRAINT f;
+ALTER TABLE lint_big ADD CONSTRAINT c CHECK (n > 0) NOT VALID;$$);
+
+-- disallowed-unique-constraint
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD CONSTRAINT u UNIQUE (n);
+ALTER TABLE lint_small ADD COLUMN e text UNIQUE;$$);
+SELECT * FROM lint_rules_of('ALTER TABLE lint_big ADD CONSTRAINT u UNIQUE USING INDEX lint_big_n;');
+
+-- renaming-column / renaming-table
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big RENAME COLUMN v TO w;
+ALTER TABLE lint_small RENAME TO lint_tiny;$$);
+SELECT * FROM lint_rules_of('ALTER TABLE lint_big RENAME CONSTRAINT lint_big_pkey TO lint_big_pk;');
+
+-- ban-drop-column / ban-drop-table
+SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE lint_big DROP COLUMN d;
+DROP TABLE lint_empty;$$);
+SELECT * FROM lint_rules_of('DROP TABLE IF EXISTS lint_nothing_here; ALTER TABLE lint_big DROP CONSTRAINT IF EXISTS nope;');
+
+-- ban-truncate-cascade
+SELECT * FROM lint_rules_of('TRUNCATE lint_small CASCADE;');
+SELECT * FROM lint_rules_of('TRUNCATE lint_small;');
+
+-- ban-vacuum-full / ban-cluster / ban-lock-table
+SELECT * FROM lint_rules_of($$VACUUM FULL lint_small;
+CLUSTER lint_big USING lint_big_pkey;
+LOCK TABLE lint_small IN SHARE MODE;$$);
+SELECT message FROM migrate.lint('LOCK TABLE lint_small IN SHARE MODE;');
+SELECT * FROM lint_rules_of('ANALYZE lint_big; SELECT count(*) FROM lint_big;');
+
+-- transaction-nesting
+SELECT * FROM lint_rules_of('BEGIN; SAVEPOINT a; COMMIT;');
+
+-- prefer-bigint-over-int / prefer-identity / ban-char-field / prefer-timestamptz
+SELECT * FROM lint_rules_of($$CREATE TABLE lint_t1 (id int PRIMARY KEY, code char(3), at timestamp);
+CREATE TABLE lint_t2 (id serial, PRIMARY KEY (id));
+CREATE TABLE lint_t3 (id smallint, n int);
+ALTER TABLE lint_t3 ADD PRIMARY KEY (id);
+ALTER TABLE lint_big ADD COLUMN at2 timestamp without time zone;$$);
+SELECT * FROM lint_rules_of($$CREATE TABLE lint_t1 (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY,
+  code text, at timestamptz, n int, c "char", v varchar(3));$$);
+
+-- not-allowed-in-migration
+SELECT line, rule, message FROM migrate.lint($$CREATE INDEX CONCURRENTLY ON lint_empty (v);
+SELECT 1;$$);
+
+-- silencing: "-- pg_migrate:ignore rule[, rule]" applies to the next statement only
+SELECT * FROM lint_rules_of($$-- pg_migrate:ignore require-concurrent-index-creation
+CREATE INDEX ON lint_big (v);
+CREATE INDEX ON lint_big (d);
+/* pg_migrate:ignore ban-drop-column, renaming-column */ ALTER TABLE lint_big DROP COLUMN d;
+-- pg_migrate:ignore ban-drop-colum
+ALTER TABLE lint_big DROP COLUMN v;$$);
+
+-- syntax errors are rows with their line, not errors
+SELECT * FROM migrate.lint(E'CREATE TABLE a (id bigint);\n\nCREATE TABEL b ();');
+SELECT * FROM migrate.lint(E'SELECT 1;\n\\set x 1\n');
+SELECT * FROM migrate.lint('');
+SELECT * FROM migrate.lint(NULL);
+-- references that do not resolve yet do not stop the lint
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big ADD COLUMN z no_such_type DEFAULT no_such_function();
+CREATE INDEX ON lint_big (v);$$);
+
+-- register reports findings (WARNING for warning/error, NOTICE for info)
+SELECT migrate.register('1', 'index big', 'CREATE INDEX lint_big_v ON lint_big (v);', 'DROP INDEX lint_big_v;');
+SELECT migrate.register('2', 'index empty', 'CREATE INDEX lint_empty_v ON lint_empty (v);', 'DROP INDEX lint_empty_v;');
+SELECT migrate.register('3', 'new table', 'CREATE TABLE lint_n (id bigint PRIMARY KEY); CREATE INDEX ON lint_n (id);', 'DROP TABLE lint_n;');
+
+-- pg_migrate.lint_blocks_apply: error-level findings block apply (off by default)
+SHOW pg_migrate.lint_blocks_apply;
+SET pg_migrate.lint_blocks_apply = on;
+SELECT version FROM migrate.apply();
+SELECT version, state FROM migrate.status();
+SELECT migrate.register('1', 'index big', E'-- pg_migrate:ignore require-concurrent-index-creation\nCREATE INDEX lint_big_v ON lint_big (v);', 'DROP INDEX lint_big_v;');
+SELECT version FROM migrate.apply();
+SELECT migrate.register('4', 'drop column', 'ALTER TABLE lint_big DROP COLUMN d;');
+SELECT version FROM migrate.apply();
+RESET pg_migrate.lint_blocks_apply;
+RESET pg_migrate.lint_large_table_rows;
+
+DROP FUNCTION lint_rules_of(text);
+DROP EXTENSION pg_migrate;
+DROP TABLE lint_big, lint_small, lint_empty, lint_fresh, lint_n;

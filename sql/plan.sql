@@ -1,0 +1,87 @@
+-- migrate.plan: a dry run of the pending migrations that reports locks, rewrites, durations
+-- and lint findings per statement, and leaves nothing behind.
+CREATE EXTENSION pg_migrate;
+CREATE TABLE plan_t (id int PRIMARY KEY, v text);
+INSERT INTO plan_t SELECT g, 'x' FROM generate_series(1, 100) g;
+ANALYZE plan_t;
+CREATE VIEW plan_rows AS
+  SELECT version, line, statement, status, locks, rewrites, duration_ms >= 0 AS timed, findings, error
+    FROM migrate.plan();
+
+-- nothing pending: no rows
+SELECT * FROM migrate.plan();
+
+SELECT migrate.register('1', 'reshape', $$ALTER TABLE plan_t ADD COLUMN r float8 DEFAULT random();
+CREATE TABLE plan_new (id bigint PRIMARY KEY, t_id int);
+CREATE INDEX plan_new_t ON plan_new (t_id);
+ALTER TABLE plan_t ALTER COLUMN v TYPE varchar(20);
+SET search_path = nowhere;
+SET lock_timeout = 0;
+SELECT 1$$) \gset
+SELECT migrate.register('2', 'index', $$CREATE INDEX plan_t_v ON public.plan_t (v);
+ALTER TABLE public.plan_t ADD COLUMN note text;
+ALTER TABLE public.plan_t ALTER COLUMN v TYPE text;
+INSERT INTO public.plan_t (id, v) VALUES (1000, 'y');
+-- pg_migrate:ignore require-concurrent-index-creation
+CREATE INDEX ON public.plan_new (id);
+ALTER TABLE public.plan_new ADD CONSTRAINT fk FOREIGN KEY (t_id) REFERENCES public.plan_t (id)$$) \gset
+\x
+SELECT * FROM plan_rows;
+\x
+-- nothing persisted: no table, no column, no index, nothing applied, no history, settings back
+SELECT to_regclass('plan_new') AS plan_new, to_regclass('plan_t_v') AS plan_t_v;
+SELECT attname FROM pg_attribute WHERE attrelid = 'plan_t'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'plan_t'::regclass AND attname = 'v';
+SELECT count(*) FROM plan_t;
+SELECT version, state FROM migrate.status();
+SELECT count(*) AS history FROM migrate.history;
+SHOW search_path;
+SHOW lock_timeout;
+
+-- up to a target, as apply(target) would
+SELECT version, line, status FROM migrate.plan('1');
+SELECT migrate.plan('9');
+
+-- a failing statement is reported; the rest of the plan is skipped, not run
+SELECT migrate.register('3', 'breaks', $$INSERT INTO plan_t (id, v) VALUES (1, 'dup');
+CREATE TABLE plan_never ();$$) \gset
+SELECT version, line, status, error FROM migrate.plan() WHERE version = '3';
+SELECT to_regclass('plan_never');
+SELECT migrate.unregister('3');
+
+-- inside a transaction the plan leaves the caller's work alone and can be repeated
+BEGIN;
+INSERT INTO plan_t VALUES (500, 'kept');
+SELECT count(*) AS planned FROM migrate.plan();
+SELECT count(*) AS planned_again FROM migrate.plan();
+SELECT v FROM plan_t WHERE id = 500;
+ROLLBACK;
+
+-- after apply, plan has nothing left to do; the applied effects are real
+SELECT version FROM migrate.apply();
+SELECT * FROM migrate.plan();
+SELECT to_regclass('plan_new') IS NOT NULL AS plan_new_exists;
+
+-- on its own, CREATE INDEX takes a SHARE lock (writes blocked, reads go on)
+SET client_min_messages = error;  -- the table's size changed since ANALYZE: keep the output stable
+SELECT migrate.register('5', 'index alone', 'CREATE INDEX plan_t_w ON plan_t (v)') \gset
+RESET client_min_messages;
+SELECT version, status, locks, rewrites, findings FROM migrate.plan();
+SELECT migrate.unregister('5');
+
+-- out-of-order pending migrations are refused as apply refuses them
+SELECT migrate.register('1.5', 'late', 'SELECT 1') \gset
+SELECT * FROM migrate.plan();
+SET pg_migrate.out_of_order = on;
+SELECT version, status FROM migrate.plan();
+RESET pg_migrate.out_of_order;
+SELECT migrate.unregister('1.5');
+
+-- plan cannot be called from inside a migration
+SELECT migrate.register('4', 'nested', 'SELECT * FROM migrate.plan()') \gset
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('4');
+
+DROP VIEW plan_rows;
+DROP EXTENSION pg_migrate;
+DROP TABLE plan_new, plan_t;

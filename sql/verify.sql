@@ -1,0 +1,66 @@
+-- migrate.verify: up, down and a schema comparison inside a subtransaction that is always
+-- rolled back; pg_migrate.require_verified_revert makes apply refuse unverified reverts.
+CREATE EXTENSION pg_migrate;
+CREATE TABLE ver_t (id bigint PRIMARY KEY, v text);
+-- register's lint warnings are not the subject here
+SET client_min_messages = error;
+SELECT migrate.register('1', 'good', 'ALTER TABLE ver_t ADD COLUMN a int DEFAULT 1; CREATE INDEX ver_t_a ON ver_t (a);',
+                        'DROP INDEX ver_t_a; ALTER TABLE ver_t DROP COLUMN a;');
+SELECT migrate.register('2', 'forgets index and default',
+                        'CREATE INDEX ver_t_v ON ver_t (v); ALTER TABLE ver_t ALTER COLUMN v SET DEFAULT ''x'';',
+                        'SELECT 1;');
+SELECT migrate.register('3', 'forgets a column', 'ALTER TABLE ver_t ADD COLUMN b int; ALTER TABLE ver_t ADD COLUMN c int;',
+                        'ALTER TABLE ver_t DROP COLUMN c;');
+SELECT migrate.register('4', 'no down', 'CREATE TABLE ver_nodown (id bigint);');
+SELECT migrate.register('5', 'down fails', 'CREATE TABLE ver_t5 (id bigint);', 'DROP TABLE ver_t5_typo;');
+SELECT migrate.register('6', 'needs 4', 'ALTER TABLE ver_nodown ADD COLUMN n int;', 'ALTER TABLE ver_nodown DROP COLUMN n;');
+RESET client_min_messages;
+
+-- every pending migration, in order; each sees the ones before it applied
+SELECT * FROM migrate.verify();
+-- one migration: the earlier pending ones are applied first (and rolled back)
+SELECT * FROM migrate.verify('2');
+SELECT * FROM migrate.verify('6');
+-- nothing persists
+SELECT to_regclass('ver_t_a') AS ver_t_a, to_regclass('ver_t_v') AS ver_t_v, to_regclass('ver_nodown') AS ver_nodown;
+SELECT attname FROM pg_attribute WHERE attrelid = 'ver_t'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT version, state FROM migrate.status();
+-- errors
+SELECT * FROM migrate.verify('9');
+SELECT * FROM migrate.verify('not a version');
+
+-- an up script that fails: the later migrations are skipped
+SELECT migrate.register('1', 'good', 'ALTER TABLE ver_t ADD COLUMN a int DEFAULT 1; ALTER TABLE no_such_table ADD COLUMN x int;',
+                        'ALTER TABLE ver_t DROP COLUMN a;') \gset
+SELECT version, status, detail FROM migrate.verify() ORDER BY version;
+SELECT migrate.register('1', 'good', 'ALTER TABLE ver_t ADD COLUMN a int DEFAULT 1; CREATE INDEX ver_t_a ON ver_t (a);',
+                        'DROP INDEX ver_t_a; ALTER TABLE ver_t DROP COLUMN a;') \gset
+
+-- pg_migrate.require_verified_revert: apply refuses a migration whose revert does not verify
+SHOW pg_migrate.require_verified_revert;
+SET pg_migrate.require_verified_revert = on;
+SELECT version FROM migrate.apply();
+SELECT version, state FROM migrate.status() WHERE state = 'applied';
+SELECT version FROM migrate.apply('1');
+SELECT * FROM migrate.verify('1');
+-- fixed down script: apply goes through
+SELECT migrate.register('2', 'forgets index and default',
+                        'CREATE INDEX ver_t_v ON ver_t (v); ALTER TABLE ver_t ALTER COLUMN v SET DEFAULT ''x'';',
+                        'ALTER TABLE ver_t ALTER COLUMN v DROP DEFAULT; DROP INDEX ver_t_v;') \gset
+SELECT * FROM migrate.verify('2');
+SELECT version FROM migrate.apply('2');
+SELECT version FROM migrate.apply('3');
+RESET pg_migrate.require_verified_revert;
+SELECT version FROM migrate.apply('3');
+SET pg_migrate.require_verified_revert = on;
+-- a migration without a down script cannot be verified
+SELECT version FROM migrate.apply('4');
+RESET pg_migrate.require_verified_revert;
+SELECT version FROM migrate.apply('4');
+
+-- verify cannot be called from inside a migration
+SELECT migrate.register('7', 'nested', 'SELECT * FROM migrate.verify()') \gset
+SELECT version FROM migrate.apply('7');
+
+DROP EXTENSION pg_migrate;
+DROP TABLE ver_t, ver_nodown;

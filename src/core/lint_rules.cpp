@@ -1,0 +1,356 @@
+#include "core/lint_rules.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+namespace pgm::lint {
+
+const char* severity_name(Severity s) {
+  switch (s) {
+    case Severity::Info: return "info";
+    case Severity::Warning: return "warning";
+    case Severity::Error: return "error";
+  }
+  return "error";
+}
+
+namespace {
+
+struct RuleDef {
+  Action action;
+  RuleInfo info;
+};
+
+const std::vector<RuleDef>& rule_defs() {
+  static const std::vector<RuleDef> defs = {
+      {Action::AddColumnRewrite,
+       {"adding-field-with-volatile-default",
+        "ADD COLUMN with a volatile default, identity, serial or stored generated column rewrites the table"}},
+      {Action::AddRequiredColumn,
+       {"adding-required-field", "ADD COLUMN ... NOT NULL without a default fails on a table with rows"}},
+      {Action::ChangeColumnType,
+       {"changing-column-type", "ALTER COLUMN ... TYPE that rewrites the table and its indexes"}},
+      {Action::SetNotNull,
+       {"adding-not-nullable-field",
+        "SET NOT NULL scans the table under ACCESS EXCLUSIVE unless a validated CHECK (col IS NOT NULL) exists"}},
+      {Action::CreateIndex,
+       {"require-concurrent-index-creation", "CREATE INDEX without CONCURRENTLY on an existing table blocks writes"}},
+      {Action::DropIndex,
+       {"require-concurrent-index-deletion", "DROP INDEX without CONCURRENTLY takes ACCESS EXCLUSIVE on the table"}},
+      {Action::AddForeignKey,
+       {"adding-foreign-key-constraint", "ADD FOREIGN KEY without NOT VALID scans the table, blocking writes"}},
+      {Action::AddCheck,
+       {"constraint-missing-not-valid", "ADD CHECK without NOT VALID scans the table under ACCESS EXCLUSIVE"}},
+      {Action::AddUnique,
+       {"disallowed-unique-constraint",
+        "ADD UNIQUE / PRIMARY KEY without USING INDEX builds the index under ACCESS EXCLUSIVE"}},
+      {Action::RenameColumn, {"renaming-column", "renaming a column breaks deployed code"}},
+      {Action::RenameTable, {"renaming-table", "renaming a table breaks deployed code"}},
+      {Action::DropColumn, {"ban-drop-column", "dropping a column breaks deployed code and loses data"}},
+      {Action::DropTable, {"ban-drop-table", "dropping a table breaks deployed code and loses data"}},
+      {Action::TruncateCascade,
+       {"ban-truncate-cascade", "TRUNCATE ... CASCADE silently empties every referencing table"}},
+      {Action::VacuumFull, {"ban-vacuum-full", "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE"}},
+      {Action::Cluster, {"ban-cluster", "CLUSTER rewrites the table under ACCESS EXCLUSIVE"}},
+      {Action::LockTable, {"ban-lock-table", "an explicit LOCK TABLE is held until the migration commits"}},
+      {Action::TransactionControl,
+       {"transaction-nesting", "BEGIN / COMMIT / ROLLBACK / SAVEPOINT inside a migration"}},
+      {Action::IntPrimaryKey,
+       {"prefer-bigint-over-int", "int, smallint or serial primary keys run out; use bigint"}},
+      {Action::SerialColumn, {"prefer-identity", "serial columns: use GENERATED ... AS IDENTITY"}},
+      {Action::CharColumn, {"ban-char-field", "char(n) columns: use text or varchar"}},
+      {Action::TimestampColumn,
+       {"prefer-timestamptz", "timestamp without time zone columns: use timestamptz"}},
+      {Action::NotAllowed,
+       {"not-allowed-in-migration", "a statement that cannot run inside a migration's transaction"}},
+      {Action::SyntaxError, {"syntax-error", "the script does not parse"}},
+      {Action::UnknownRule, {"unknown-lint-rule", "a pg_migrate:ignore comment names an unknown rule"}},
+  };
+  return defs;
+}
+
+bool has_rows_or_pages(const TableInfo& t) { return t.reltuples > 0 || t.relpages > 0; }
+
+std::string size_mb(int64_t pages) {
+  double mb = static_cast<double>(pages) * 8192.0 / (1024.0 * 1024.0);
+  if (mb < 1.0) return fmt::format("{} kB", pages * 8);
+  if (mb >= 1024.0) return fmt::format("{:.1f} GB", mb / 1024.0);
+  return fmt::format("{:.1f} MB", mb);
+}
+
+Severity max_severity(Severity a, Severity b) { return static_cast<int>(a) >= static_cast<int>(b) ? a : b; }
+
+}  // namespace
+
+const std::vector<RuleInfo>& rules() {
+  static const std::vector<RuleInfo> list = [] {
+    std::vector<RuleInfo> out;
+    for (const RuleDef& d : rule_defs()) out.push_back(d.info);
+    return out;
+  }();
+  return list;
+}
+
+bool is_known_rule(std::string_view name) {
+  for (const RuleDef& d : rule_defs())
+    if (name == d.info.name) return true;
+  return false;
+}
+
+const char* rule_name(Action a) {
+  for (const RuleDef& d : rule_defs())
+    if (d.action == a) return d.info.name;
+  return "unknown";
+}
+
+std::string group_thousands(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  int count = 0;
+  for (auto it = digits.rbegin(); it != digits.rend(); ++it) {
+    if (count > 0 && count % 3 == 0) out.push_back(',');
+    out.push_back(*it);
+    ++count;
+  }
+  if (n < 0) out.push_back('-');
+  std::reverse(out.begin(), out.end());
+  return out;
+}
+
+std::string describe_table(const TableInfo& t) {
+  if (t.created_in_script) return fmt::format("{} (created by this script)", t.name);
+  if (!t.exists) return fmt::format("{} (not in the catalog yet)", t.name);
+  if (t.partitioned) return fmt::format("{} (partitioned table)", t.name);
+  if (t.reltuples < 0) {
+    if (t.relpages > 0)
+      return fmt::format("{} ({} pages, {}; row count unknown: never analyzed)", t.name,
+                         group_thousands(t.relpages), size_mb(t.relpages));
+    return fmt::format("{} (size unknown: never vacuumed or analyzed)", t.name);
+  }
+  if (t.reltuples == 0 && t.relpages == 0) return fmt::format("{} (empty)", t.name);
+  return fmt::format("{} (about {} rows, {})", t.name,
+                     group_thousands(static_cast<int64_t>(t.reltuples + 0.5)), size_mb(t.relpages));
+}
+
+Severity size_severity(const TableInfo& t, const Thresholds& thresholds) {
+  if (t.created_in_script || !t.exists) return Severity::Info;
+  if (t.partitioned) return Severity::Warning;
+  if (t.reltuples < 0) return Severity::Warning;  // unknown size
+  if (t.reltuples == 0 && t.relpages == 0) return Severity::Info;
+  return t.reltuples >= thresholds.large_table_rows ? Severity::Error : Severity::Warning;
+}
+
+std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
+  const std::string rule = rule_name(f.action);
+  const std::string table = describe_table(f.table);
+  const bool created = f.table.created_in_script;
+  const Severity by_size = size_severity(f.table, th);
+  auto named = [](const char* what, const std::string& name) {
+    return name.empty() ? std::string(what) : fmt::format("{} {}", what, name);
+  };
+  auto finding = [&](Severity s, std::string message, std::string hint) {
+    return std::optional<Finding>(Finding{rule, s, std::move(message), std::move(hint)});
+  };
+
+  switch (f.action) {
+    case Action::AddColumnRewrite:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("adding column {} to {} with {} rewrites the whole table under an "
+                                 "ACCESS EXCLUSIVE lock",
+                                 f.object, table, f.detail),
+                     "Add the column without a default (or with a non-volatile one), backfill existing "
+                     "rows in batches, then set the default.");
+    case Action::AddRequiredColumn: {
+      if (created) return std::nullopt;
+      Severity s = !f.table.exists ? Severity::Info
+                   : f.table.reltuples < 0 && f.table.relpages == 0 ? Severity::Warning
+                   : has_rows_or_pages(f.table) ? Severity::Error
+                                                : Severity::Info;
+      std::string why = s == Severity::Error ? "fails: its existing rows have no value for it"
+                                             : "fails as soon as the table has rows, and breaks "
+                                               "deployed code that inserts without it";
+      return finding(s,
+                     fmt::format("adding NOT NULL column {} without a default to {} {}", f.object, table, why),
+                     "Add the column with a non-volatile DEFAULT, or add it nullable, backfill it, and "
+                     "enforce NOT NULL through a validated CHECK constraint.");
+    }
+    case Action::ChangeColumnType:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("changing the type of column {} of {} to {} rewrites the table and "
+                                 "its indexes under an ACCESS EXCLUSIVE lock",
+                                 f.object, table, f.detail),
+                     "Add a column of the new type, backfill it in batches and switch the application "
+                     "over; or make a binary-compatible change (varchar(n) to a larger n or to text).");
+    case Action::SetNotNull:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("SET NOT NULL on column {} scans all of {} under an ACCESS EXCLUSIVE lock",
+                                 f.object, table),
+                     "First ADD CONSTRAINT ... CHECK (col IS NOT NULL) NOT VALID and VALIDATE it (a "
+                     "weaker lock); SET NOT NULL then skips the scan, and the CHECK can be dropped.");
+    case Action::CreateIndex:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("{} without CONCURRENTLY blocks writes to {} while the index builds",
+                                 named("CREATE INDEX", f.object), table),
+                     "Build the index with CREATE INDEX CONCURRENTLY outside the migration's "
+                     "transaction (CONCURRENTLY cannot run inside a migration), then rely on it here.");
+    case Action::DropIndex:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("{} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {}, "
+                                 "blocking every query on it",
+                                 named("DROP INDEX", f.object), table),
+                     "Drop the index with DROP INDEX CONCURRENTLY outside the migration's transaction.");
+    case Action::AddForeignKey:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("adding {} to {} without NOT VALID scans it under a SHARE ROW EXCLUSIVE "
+                                 "lock, also held on {}, blocking writes to both",
+                                 named("foreign key", f.object), table, f.other.name),
+                     "Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT "
+                     "in a later migration: validation takes only a SHARE UPDATE EXCLUSIVE lock.");
+    case Action::AddCheck:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("adding {} to {} without NOT VALID scans the whole table under an "
+                                 "ACCESS EXCLUSIVE lock",
+                                 named("CHECK constraint", f.object), table),
+                     "Add the constraint with NOT VALID, then VALIDATE CONSTRAINT in a later migration.");
+    case Action::AddUnique:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("adding {} to {} without USING INDEX builds its index under an ACCESS "
+                                 "EXCLUSIVE lock",
+                                 named(f.detail.empty() ? "UNIQUE constraint" : f.detail.c_str(), f.object),
+                                 table),
+                     "Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY outside the migration, "
+                     "then ADD CONSTRAINT ... UNIQUE USING INDEX (or PRIMARY KEY USING INDEX).");
+    case Action::RenameColumn:
+      if (created) return std::nullopt;
+      return finding(Severity::Warning,
+                     fmt::format("renaming column {} of {} to {} breaks deployed code that uses the old name",
+                                 f.object, f.table.name, f.detail),
+                     "Add the new column, write both, backfill, move readers over, and drop the old "
+                     "column in a later release.");
+    case Action::RenameTable:
+      if (created) return std::nullopt;
+      return finding(Severity::Warning,
+                     fmt::format("renaming table {} to {} breaks deployed code that uses the old name",
+                                 f.table.name, f.detail),
+                     "Keep the old name reachable (e.g. an updatable view) while old and new code run "
+                     "side by side.");
+    case Action::DropColumn:
+      if (created) return std::nullopt;
+      return finding(Severity::Warning,
+                     fmt::format("dropping column {} of {} breaks deployed code that still uses it, and "
+                                 "its data is lost",
+                                 f.object, table),
+                     "Stop using the column in the application one release before dropping it.");
+    case Action::DropTable:
+      if (created) return std::nullopt;
+      return finding(Severity::Warning,
+                     fmt::format("dropping table {} breaks deployed code that still uses it, and its "
+                                 "data is lost",
+                                 table),
+                     "Stop using the table one release before; consider renaming it first and dropping "
+                     "it in a later migration.");
+    case Action::TruncateCascade:
+      if (created) return std::nullopt;
+      return finding(Severity::Error,
+                     fmt::format("TRUNCATE ... CASCADE on {} also empties every table that references it "
+                                 "through a foreign key",
+                                 f.table.name),
+                     "Name every table to truncate explicitly and drop CASCADE.");
+    case Action::VacuumFull:
+      if (created) return std::nullopt;
+      return finding(max_severity(Severity::Warning, by_size),
+                     fmt::format("VACUUM FULL rewrites {} under an ACCESS EXCLUSIVE lock", table),
+                     "Use pg_repack or pg_squeeze to compact a table online.");
+    case Action::Cluster:
+      if (created) return std::nullopt;
+      return finding(max_severity(Severity::Warning, by_size),
+                     fmt::format("CLUSTER rewrites {} under an ACCESS EXCLUSIVE lock", table),
+                     "Use pg_repack to reorder a table online.");
+    case Action::LockTable:
+      if (created) return std::nullopt;
+      return finding(max_severity(Severity::Warning, by_size),
+                     fmt::format("LOCK TABLE {} IN {} MODE holds the lock until the migration's "
+                                 "transaction ends",
+                                 table, f.detail),
+                     "Let each statement take the lock it needs; keep migrations that lock busy tables short.");
+    case Action::TransactionControl:
+      return finding(Severity::Error,
+                     fmt::format("transaction control ({}) inside a migration", f.detail),
+                     "Remove the statement: a migration runs inside the caller's transaction and "
+                     "commits or rolls back with it.");
+    case Action::IntPrimaryKey:
+      return finding(Severity::Warning,
+                     fmt::format("primary key column {} of {} is {}", f.object, f.table.name, f.detail),
+                     "Use bigint (e.g. bigint GENERATED BY DEFAULT AS IDENTITY): a 32-bit key runs out "
+                     "at 2,147,483,647 and widening it later rewrites the table.");
+    case Action::SerialColumn:
+      return finding(Severity::Warning,
+                     fmt::format("column {} of {} uses the pseudo-type {}", f.object, f.table.name, f.detail),
+                     "Use GENERATED BY DEFAULT AS IDENTITY: the sequence then belongs to the column "
+                     "(privileges, CREATE TABLE LIKE, dropping the default).");
+    case Action::CharColumn:
+      return finding(Severity::Warning,
+                     fmt::format("column {} of {} is {}", f.object, f.table.name, f.detail),
+                     "Use text (or varchar(n) / a CHECK on length): char(n) pads with blanks and is "
+                     "never faster.");
+    case Action::TimestampColumn:
+      return finding(Severity::Warning,
+                     fmt::format("column {} of {} is timestamp without time zone", f.object, f.table.name),
+                     "Use timestamptz: it stores an absolute point in time; timestamp without time "
+                     "zone loses the offset and compares wrongly across zones and DST changes.");
+    case Action::NotAllowed:
+      return finding(Severity::Error, f.detail, f.object);
+    case Action::SyntaxError:
+      return finding(Severity::Error, f.detail, "");
+    case Action::UnknownRule:
+      return finding(Severity::Warning,
+                     fmt::format("pg_migrate:ignore names unknown rule \"{}\"", f.object),
+                     "See migrate.lint_rules() for the rule names.");
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> ignored_rules(std::string_view gap) {
+  static constexpr std::string_view kKeyword = "pg_migrate:ignore";
+  std::vector<std::string> out;
+  size_t at = 0;
+  while ((at = gap.find(kKeyword, at)) != std::string_view::npos) {
+    size_t i = at + kKeyword.size();
+    at = i;
+    // "pg_migrate:ignore-foo" is not the keyword.
+    if (i < gap.size() && !std::isspace(static_cast<unsigned char>(gap[i]))) continue;
+    for (;;) {
+      while (i < gap.size() && (gap[i] == ' ' || gap[i] == '\t')) ++i;
+      size_t start = i;
+      while (i < gap.size() && (std::isalnum(static_cast<unsigned char>(gap[i])) || gap[i] == '-' ||
+                                gap[i] == '_'))
+        ++i;
+      if (i == start) break;
+      std::string name(gap.substr(start, i - start));
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      out.push_back(std::move(name));
+      while (i < gap.size() && (gap[i] == ' ' || gap[i] == '\t')) ++i;
+      if (i < gap.size() && gap[i] == ',') {
+        ++i;
+        continue;
+      }
+      break;
+    }
+  }
+  return out;
+}
+
+}  // namespace pgm::lint
+
+#include "core/no_pg.hpp"

@@ -1,0 +1,391 @@
+// Plan: a dry run of the pending migrations. Every statement runs inside one subtransaction
+// that is always rolled back, each under a bounded lock_timeout, and reports its lint
+// findings, the locks it took (this backend's own pg_locks entries), the tables it rewrote
+// (relfilenode before/after) and how long it took.
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include "apply.hpp"
+#include "catalog.hpp"
+#include "core/script.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+#include "safety.hpp"
+#include "settings.hpp"
+
+extern "C" {
+#include "catalog/pg_class.h"
+#include "catalog/pg_namespace.h"
+#include "access/transam.h"
+#include "catalog/catalog.h"
+#include "utils/rel.h"
+#include "utils/relcache.h"
+}
+
+namespace pgm::safety {
+
+std::vector<PendingMigration> pending_migrations(const std::optional<std::string>& target_text) {
+  std::optional<Version> target;
+  if (target_text) target = Version::parse(*target_text);
+  if (target && !catalog::find_migration(target->canonical()))
+    throw Error(sqlstate::kUndefinedObject,
+                fmt::format("target version {} is not a registered migration", target->canonical()),
+                {}, "See migrate.status() for the registered versions.");
+  static pg::Query q{
+      "SELECT m.version, m.name, m.down_sql IS NOT NULL FROM migrate.migrations m "
+      "WHERE m.applied_seq IS NULL AND m.version_parts > "
+      "coalesce((SELECT b.version_parts FROM migrate.baseline b), '{}') "
+      "ORDER BY m.version_parts"};
+  std::vector<PendingMigration> out;
+  {
+    catalog::OwnerScope owner;
+    uint64 n = q.run();
+    for (uint64 i = 0; i < n; ++i) out.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::bool_value(i, 3)});
+    pg::free_result();
+  }
+  if (target) {
+    std::vector<PendingMigration> upto;
+    for (PendingMigration& m : out)
+      if (!(*target < Version::parse(m.version))) upto.push_back(std::move(m));
+    out.swap(upto);
+  }
+  if (!out.empty() && !settings::out_of_order) {
+    std::optional<Version> newest = catalog::newest_applied_version();
+    if (newest)
+      for (const PendingMigration& m : out)
+        if (Version::parse(m.version) < *newest)
+          throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                      fmt::format("pending migration {} (\"{}\") is older than the newest applied version {}",
+                                  m.version, m.name, newest->canonical()),
+                      "migrate.apply() would refuse to run migrations out of version order.",
+                      "Set pg_migrate.out_of_order = on to include it.");
+  }
+  return out;
+}
+
+void run_script_as_caller(const std::string& script, const ScriptLabel& label) {
+  std::vector<ScriptStatement> statements = parse_script(script, label);
+  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+  int nest_level = pg::call([] { return NewGUCNestLevel(); });
+  for (const ScriptStatement& s : statements) {
+    std::string sql = statement_text(script, s);
+    const char* text = sql.c_str();
+    set_plan_lock_timeout();
+    try {
+      int rc = pg::call([&] { return SPI_execute(text, false, 0); });
+      if (rc < 0)
+        throw Error(sqlstate::kFeatureNotSupported,
+                    fmt::format("{} failed at line {} of its {} script: {}", label.describe(), s.line,
+                                label.which, SPI_result_code_string(rc)));
+    } catch (pg::PgError& e) {
+      ErrorData* edata = e.data();
+      std::string message = fmt::format("{} failed at line {} of its {} script: {}", label.describe(), s.line,
+                                        label.which, edata->message ? edata->message : "");
+      const char* m = message.c_str();
+      pg::call([&] { edata->message = pstrdup(m); });
+      throw;
+    }
+    pg::free_result();
+  }
+  pg::call([&] { AtEOXact_GUC(false, nest_level); });
+}
+
+}  // namespace pgm::safety
+
+namespace pgm {
+namespace {
+
+using safety::StatementLint;
+
+struct PlanRow {
+  std::string version, name;
+  int line = 0;
+  std::string statement;
+  std::string status;
+  std::vector<std::string> locks, rewrites, findings;
+  std::optional<double> duration_ms;
+  std::optional<std::string> error;
+};
+
+int lock_rank(const std::string& mode) {
+  static const char* modes[] = {"AccessShareLock", "RowShareLock", "RowExclusiveLock", "ShareUpdateExclusiveLock",
+                                "ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"};
+  for (int i = 0; i < 8; ++i)
+    if (mode == modes[i]) return i + 1;
+  return 0;
+}
+
+using LockSet = std::set<std::pair<Oid, std::string>>;
+
+// This backend's granted relation locks in the current database.
+LockSet held_locks() {
+  static pg::Query q{
+      "SELECT l.relation::pg_catalog.int8, l.mode FROM pg_catalog.pg_locks l "
+      "WHERE l.pid = pg_catalog.pg_backend_pid() AND l.locktype = 'relation' AND l.granted "
+      "AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d "
+      "WHERE d.datname = pg_catalog.current_database())"};
+  catalog::OwnerScope owner;
+  LockSet out;
+  uint64 n = q.run();
+  for (uint64 i = 0; i < n; ++i) out.insert({static_cast<Oid>(pg::int8_value(i, 1)), pg::text_value(i, 2)});
+  pg::free_result();
+  return out;
+}
+
+struct RelRow {
+  std::string name;
+  int64 filenode;
+  std::string kind;
+  bool system;
+};
+
+std::string oid_array(const std::set<Oid>& oids) {
+  std::string s = "{";
+  for (Oid o : oids) s += (s.size() > 1 ? "," : "") + std::to_string(o);
+  return s + "}";
+}
+
+// Name, relfilenode and kind of relations, now or as of `snapshot`.
+std::map<Oid, RelRow> relations(const std::set<Oid>& oids, Snapshot snapshot) {
+  static pg::Query q{
+      "SELECT c.oid::pg_catalog.int8, pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname), "
+      "c.relfilenode::pg_catalog.int8, c.relkind::pg_catalog.text, "
+      "n.nspname IN ('pg_catalog', 'information_schema', 'pg_toast') OR c.relkind = 't' "
+      "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE c.oid = ANY ($1::pg_catalog.oid[])"};
+  std::map<Oid, RelRow> out;
+  if (oids.empty()) return out;
+  catalog::OwnerScope owner;
+  uint64 n = snapshot ? q.run_with_snapshot(snapshot, {pg::text_param(oid_array(oids))})
+                      : q.run({pg::text_param(oid_array(oids))});
+  for (uint64 i = 0; i < n; ++i)
+    out[static_cast<Oid>(pg::int8_value(i, 1))] = {pg::text_value(i, 2), pg::int8_value(i, 3), pg::text_value(i, 4),
+                                                   pg::bool_value(i, 5)};
+  pg::free_result();
+  return out;
+}
+
+// Who holds locks on the relations a statement names (after a lock timeout).
+std::string lock_holders(Node* parsetree) {
+  std::set<Oid> oids;
+  for (RangeVar* rv : safety::statement_relations(parsetree)) {
+    Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+    if (OidIsValid(relid)) oids.insert(relid);
+  }
+  if (oids.empty()) return "";
+  static pg::Query q{
+      "SELECT pg_catalog.string_agg(format('%s held by pid %s (%s)', l.relation::pg_catalog.regclass, l.pid, l.mode), "
+      "'; ' ORDER BY l.relation, l.pid, l.mode) FROM pg_catalog.pg_locks l "
+      "WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid() "
+      "AND l.relation = ANY ($1::pg_catalog.oid[])"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(oid_array(oids))});
+  std::string s = pg::text_value(0, 1);
+  pg::free_result();
+  return s;
+}
+
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Runs one statement in a subtransaction that is kept (later statements depend on it; the
+// whole plan is rolled back at the end). Returns false if it failed.
+struct RelNow {
+  bool found;
+  int64 filenode;
+  bool system;
+};
+
+// A relation's current relfilenode from the syscache; system and TOAST relations flagged.
+RelNow rel_now(Oid relid) {
+  RelNow r{};
+  pg::call([&] {
+    HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+    if (!HeapTupleIsValid(tup)) return;
+    Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
+    r.found = true;
+    r.filenode = c->relfilenode;
+    r.system = c->relnamespace == PG_CATALOG_NAMESPACE || IsToastNamespace(c->relnamespace) ||
+               c->relkind == RELKIND_TOASTVALUE;
+    if (!r.system) {
+      char* nsp = get_namespace_name(c->relnamespace);
+      r.system = nsp && strcmp(nsp, "information_schema") == 0;
+    }
+    ReleaseSysCache(tup);
+  });
+  return r;
+}
+
+bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow& row,
+                    std::map<Oid, int64>& known_filenodes) {
+  std::string sql = statement_text(script, sl.stmt);
+  const char* text = sql.c_str();
+  LockSet before = held_locks();
+  std::set<Oid> named;  // relations the statement names, resolved before it runs
+  for (RangeVar* rv : safety::statement_relations(sl.stmt.parsetree)) {
+    Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+    if (OidIsValid(relid)) named.insert(relid);
+  }
+  Snapshot snap = pg::call([] { return RegisterSnapshot(GetLatestSnapshot()); });
+  bool ok = true;
+  try {
+    pg::SubTransaction sub;
+    safety::set_plan_lock_timeout();
+    auto start = std::chrono::steady_clock::now();
+    int rc = pg::call([&] { return SPI_execute(text, false, 0); });
+    row.duration_ms = elapsed_ms(start);
+    if (rc < 0) throw Error(sqlstate::kFeatureNotSupported, fmt::format("cannot run here ({})", SPI_result_code_string(rc)));
+    pg::free_result();
+
+    LockSet after = held_locks();
+    std::set<Oid> touched = named;  // relations the statement named or newly locked
+    for (const auto& l : after)
+      if (!before.count(l)) touched.insert(l.first);
+    // Rewrites: relfilenode now (syscache) against the value after the previous statement,
+    // or, for a relation this plan had not locked yet, against the snapshot taken before.
+    std::set<Oid> locked, unknown, rewritten;
+    std::map<Oid, RelNow> current;
+    for (const auto& l : after) locked.insert(l.first);
+    for (Oid o : locked) {
+      RelNow r = rel_now(o);
+      if (!r.found || r.system) continue;
+      current[o] = r;
+      if (!known_filenodes.count(o)) unknown.insert(o);
+    }
+    std::set<Oid> then_oids = unknown;
+    then_oids.insert(touched.begin(), touched.end());
+    std::map<Oid, RelRow> then = relations(then_oids, snap);
+    for (const auto& [o, r] : current) {
+      int64 prev = known_filenodes.count(o) ? known_filenodes[o] : then.count(o) ? then[o].filenode : 0;
+      if (prev != 0 && prev != r.filenode && !safety::created_in_transaction(o)) rewritten.insert(o);
+    }
+    std::set<Oid> now_oids = touched;
+    now_oids.insert(rewritten.begin(), rewritten.end());
+    std::map<Oid, RelRow> now = relations(now_oids, nullptr);
+    std::map<Oid, bool> created;
+    for (Oid o : touched) created[o] = safety::created_in_transaction(o);
+    // Per relation the statement locked (or names): the strongest mode held after it, marked
+    // "(already held)" when an earlier statement of the plan had taken that mode already.
+    std::map<std::string, std::string> shown;  // sorted by name
+    for (Oid o : touched) {
+      if (created[o]) continue;
+      const RelRow* rel = now.count(o) ? &now[o] : then.count(o) ? &then[o] : nullptr;
+      if (!rel || rel->system) continue;
+      std::string strongest, strongest_new;
+      for (const auto& l : after) {
+        if (l.first != o) continue;
+        if (lock_rank(l.second) > lock_rank(strongest)) strongest = l.second;
+        if (!before.count(l) && lock_rank(l.second) > lock_rank(strongest_new)) strongest_new = l.second;
+      }
+      if (strongest.empty()) continue;
+      if (strongest_new == strongest) shown[rel->name] = strongest;
+      else if (strongest_new.empty()) shown[rel->name] = strongest + " (already held)";
+      else shown[rel->name] = fmt::format("{} ({} already held)", strongest_new, strongest);
+    }
+    for (const auto& [name, mode] : shown) row.locks.push_back(fmt::format("{}: {}", name, mode));
+    for (Oid o : rewritten) {
+      if (!now.count(o)) continue;
+      const RelRow& b = now[o];
+      row.rewrites.push_back(b.kind == "i" ? fmt::format("{} (index)", b.name) : b.name);
+    }
+    for (const auto& [o, r] : current) known_filenodes[o] = r.filenode;
+    std::sort(row.rewrites.begin(), row.rewrites.end());
+    sub.commit();
+    row.status = "ok";
+  } catch (pg::PgError& e) {
+    ok = false;
+    ErrorData* edata = e.data();
+    if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
+      row.status = "lock_timeout";
+      std::string holders = lock_holders(sl.stmt.parsetree);
+      row.error = fmt::format("lock_timeout ({} ms) expired{}", safety::plan_lock_timeout_ms,
+                              holders.empty() ? std::string() : ": " + holders);
+    } else {
+      row.status = "failed";
+      row.error = fmt::format("{}: {}", unpack_sql_state(edata->sqlerrcode), edata->message ? edata->message : "");
+    }
+  } catch (Error& e) {
+    ok = false;
+    row.status = "failed";
+    row.error = e.message();
+  }
+  pg::call([&] { UnregisterSnapshot(snap); });
+  return ok;
+}
+
+}  // namespace
+}  // namespace pgm
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_plan) {
+  ensure_not_in_migration("migrate.plan");
+  std::optional<std::string> target;
+  if (!PG_ARGISNULL(0)) {
+    text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
+    target = std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  }
+  pg::ResultSet out(fcinfo);
+  std::vector<PlanRow> rows;
+  {
+    pg::SpiConnection spi;
+    std::vector<safety::PendingMigration> migrations = safety::pending_migrations(target);
+    pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
+    bool stopped = false;
+    std::map<Oid, int64> known_filenodes;  // relfilenodes after the previous statement
+    for (const safety::PendingMigration& m : migrations) {
+      std::string script = catalog::load_script(m.version, true);
+      std::optional<safety::LintRow> syntax;
+      std::vector<StatementLint> stmts = safety::lint_statements(script, &syntax);
+      if (syntax) {
+        PlanRow r{m.version, m.name, syntax->line, syntax->statement, "failed"};
+        r.findings.push_back(safety::finding_label(syntax->finding));
+        r.error = syntax->finding.message;
+        rows.push_back(std::move(r));
+        stopped = true;
+        continue;
+      }
+      int nest_level = pg::call([] { return NewGUCNestLevel(); });
+      for (const StatementLint& sl : stmts) {
+        PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt))};
+        for (const lint::Finding& f : sl.findings) r.findings.push_back(safety::finding_label(f));
+        if (stopped) {
+          r.status = "skipped";
+        } else if (!plan_statement(script, sl, r, known_filenodes)) {
+          stopped = true;
+        }
+        rows.push_back(std::move(r));
+      }
+      if (!stopped) pg::call([&] { AtEOXact_GUC(false, nest_level); });
+    }
+    all.rollback();
+  }
+  auto array = [](const std::vector<std::string>& items) {
+    std::string lit = "{";
+    for (const std::string& s : items) {
+      if (lit.size() > 1) lit += ",";
+      lit += "\"";
+      for (char c : s) {
+        if (c == '"' || c == '\\') lit += '\\';
+        lit += c;
+      }
+      lit += "\"";
+    }
+    lit += "}";
+    const char* p = lit.c_str();
+    return pg::Cell{pg::call([&] {
+                      return OidFunctionCall3(F_ARRAY_IN, CStringGetDatum(p), ObjectIdGetDatum(TEXTOID),
+                                              Int32GetDatum(-1));
+                    }),
+                    false};
+  };
+  for (const PlanRow& r : rows)
+    out.add_row({pg::Cell::text(r.version), pg::Cell::text(r.name), pg::Cell::int4(r.line), pg::Cell::text(r.statement),
+                 pg::Cell::text(r.status), array(r.locks), array(r.rewrites),
+                 r.duration_ms ? pg::Cell::float8(*r.duration_ms) : pg::Cell::null_value(), array(r.findings),
+                 pg::Cell::text_or_null(r.error ? &*r.error : nullptr)});
+  return out.done();
+}

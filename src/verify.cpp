@@ -1,0 +1,217 @@
+// Verify: proves that a migration's down script restores the schema its up script changed.
+// Inside a subtransaction that is always rolled back: snapshot, up, down, snapshot, compare
+// (migrate.schema_snapshot() / migrate.snapshot_diff() of the drift feature).
+#include <memory>
+
+#include "apply.hpp"
+#include "catalog.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+#include "safety.hpp"
+#include "safety_hooks.hpp"
+
+namespace pgm {
+namespace {
+
+struct Difference {
+  std::string object, change, detail;
+};
+
+struct Verdict {
+  std::string status;  // ok, differs, no_down, failed
+  std::vector<Difference> differences;
+  std::string error;
+  bool up_applied = false;  // the up script's effects are kept (for later migrations)
+};
+
+std::string schema_snapshot() {
+  static pg::Query q{"SELECT migrate.schema_snapshot()::pg_catalog.text"};
+  catalog::OwnerScope owner;
+  q.run();
+  std::string s = pg::text_value(0, 1);
+  pg::free_result();
+  return s;
+}
+
+std::vector<Difference> snapshot_diff(const std::string& before, const std::string& after) {
+  static pg::Query q{
+      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff($1::pg_catalog.jsonb, "
+      "$2::pg_catalog.jsonb) d ORDER BY d.object"};
+  catalog::OwnerScope owner;
+  uint64 n = q.run({pg::text_param(before), pg::text_param(after)});
+  std::vector<Difference> out;
+  for (uint64 i = 0; i < n; ++i) out.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3)});
+  pg::free_result();
+  return out;
+}
+
+std::string error_text(pg::PgError& e) {
+  ErrorData* d = e.data();
+  return fmt::format("{}: {}", unpack_sql_state(d->sqlerrcode), d->message ? d->message : "");
+}
+
+// Runs a script in a subtransaction; on failure rolls it back and returns the error.
+std::optional<std::string> try_script(const std::string& script, const ScriptLabel& label,
+                                      std::unique_ptr<pg::SubTransaction>& sub) {
+  sub = std::make_unique<pg::SubTransaction>();
+  try {
+    safety::run_script_as_caller(script, label);
+    return std::nullopt;
+  } catch (pg::PgError& e) {
+    std::string msg = error_text(e);
+    sub.reset();  // rolls back
+    return msg;
+  } catch (Error& e) {
+    std::string msg = fmt::format("{}: {}", e.sqlstate(), e.message());
+    sub.reset();
+    return msg;
+  }
+}
+
+// Verifies one pending migration in the current state. On return the up script's effects
+// are kept when it ran (the caller's outer subtransaction is rolled back eventually).
+Verdict verify_migration(const std::string& version, const std::string& name, bool has_down) {
+  Verdict v;
+  std::string up = catalog::load_script(version, true);
+  std::string before = has_down ? schema_snapshot() : std::string();
+  std::unique_ptr<pg::SubTransaction> up_sub;
+  if (auto err = try_script(up, {version, name, "up"}, up_sub)) {
+    v.status = "failed";
+    v.error = *err;
+    return v;
+  }
+  if (!has_down) {
+    up_sub->commit();
+    v.status = "no_down";
+    v.error = "the migration has no down script: it cannot be reverted";
+    v.up_applied = true;
+    return v;
+  }
+  std::string down = catalog::load_script(version, false);
+  {
+    std::unique_ptr<pg::SubTransaction> down_sub;
+    if (auto err = try_script(down, {version, name, "down"}, down_sub)) {
+      v.status = "failed";
+      v.error = *err;
+    } else {
+      std::string after = schema_snapshot();
+      v.differences = snapshot_diff(before, after);
+      v.status = v.differences.empty() ? "ok" : "differs";
+      down_sub->rollback();  // back to the state after up
+    }
+  }
+  up_sub->commit();
+  v.up_applied = true;
+  return v;
+}
+
+}  // namespace
+
+void verify_check_before_apply(const std::string& version, const std::string& name) {
+  if (!safety::require_verified_revert) return;
+  pg::SpiConnection spi;
+  std::optional<catalog::MigrationInfo> m = catalog::find_migration(version);
+  if (!m || !m->has_down)
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("migration {} (\"{}\") has no down script and pg_migrate.require_verified_revert is on",
+                            version, name),
+                "Only migrations whose revert is verified are applied.",
+                "Register it with a down script, or set pg_migrate.require_verified_revert = off.");
+  Verdict v;
+  {
+    pg::SubTransaction all;
+    v = verify_migration(version, name, true);
+    all.rollback();
+  }
+  if (v.status == "ok") return;
+  std::string detail;
+  if (v.status == "failed") {
+    detail = v.error;
+  } else {
+    std::vector<std::string> lines;
+    for (const Difference& d : v.differences) lines.push_back(fmt::format("{} {}: {}", d.object, d.change, d.detail));
+    detail = fmt::format("After up and down these objects differ from before:\n{}", fmt::join(lines, "\n"));
+  }
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("the revert of migration {} (\"{}\") does not verify and "
+                          "pg_migrate.require_verified_revert is on",
+                          version, name),
+              detail,
+              fmt::format("Fix the down script so it undoes everything the up script does (see "
+                          "migrate.verify('{}')), or set pg_migrate.require_verified_revert = off.",
+                          version));
+}
+
+}  // namespace pgm
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_verify) {
+  ensure_not_in_migration("migrate.verify");
+  std::optional<std::string> only;
+  if (!PG_ARGISNULL(0)) {
+    text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
+    only = Version::parse(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t))).canonical();
+  }
+  struct Row {
+    std::string version, name, status;
+    std::optional<std::string> object, change, detail;
+  };
+  std::vector<Row> rows;
+  {
+    pg::SpiConnection spi;
+    if (only) {
+      std::optional<catalog::MigrationInfo> m = catalog::find_migration(*only);
+      if (!m)
+        throw Error(sqlstate::kUndefinedObject, fmt::format("migration {} is not registered", *only), {},
+                    "See migrate.status() for the registered versions.");
+      if (m->applied)
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    fmt::format("migration {} (\"{}\") is already applied", *only, m->name),
+                    "migrate.verify() runs a pending migration's up script and then its down script.",
+                    fmt::format("Revert it first (migrate.revert_to), then verify it.", *only));
+    }
+    // Earlier pending migrations are applied (up only) first: the one verified sees the
+    // schema it will meet when apply runs it.
+    std::vector<safety::PendingMigration> pending = safety::pending_migrations(only);
+    if (only && (pending.empty() || pending.back().version != *only))
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  fmt::format("migration {} is not pending: it is at or below the baseline", *only));
+    pg::SubTransaction all;  // always rolled back
+    bool stopped = false;
+    for (const safety::PendingMigration& m : pending) {
+      bool check = !only || m.version == *only;
+      if (stopped) {
+        if (check) rows.push_back({m.version, m.name, "skipped", {}, {}, std::string("an earlier migration failed")});
+        continue;
+      }
+      if (!check) {
+        std::unique_ptr<pg::SubTransaction> sub;
+        if (auto err = try_script(catalog::load_script(m.version, true), {m.version, m.name, "up"}, sub)) {
+          stopped = true;
+          rows.push_back({*only, pending.back().name, "skipped", {}, {},
+                          fmt::format("earlier pending migration {} failed: {}", m.version, *err)});
+          break;
+        }
+        sub->commit();
+        continue;
+      }
+      Verdict v = verify_migration(m.version, m.name, m.has_down);
+      if (v.status == "differs") {
+        for (const Difference& d : v.differences) rows.push_back({m.version, m.name, v.status, d.object, d.change, d.detail});
+      } else {
+        rows.push_back({m.version, m.name, v.status, {}, {},
+                        v.error.empty() ? std::nullopt : std::optional<std::string>(v.error)});
+      }
+      if (!v.up_applied) stopped = true;
+    }
+    all.rollback();
+  }
+  pg::ResultSet out(fcinfo);
+  for (const Row& r : rows)
+    out.add_row({pg::Cell::text(r.version), pg::Cell::text(r.name), pg::Cell::text(r.status),
+                 pg::Cell::text_or_null(r.object ? &*r.object : nullptr),
+                 pg::Cell::text_or_null(r.change ? &*r.change : nullptr),
+                 pg::Cell::text_or_null(r.detail ? &*r.detail : nullptr)});
+  return out.done();
+}

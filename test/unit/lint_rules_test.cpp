@@ -1,0 +1,142 @@
+#include "core/lint_rules.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+using namespace pgm::lint;
+
+namespace {
+
+TableInfo existing(double rows, int64_t pages) {
+  TableInfo t;
+  t.name = "public.orders";
+  t.exists = true;
+  t.reltuples = rows;
+  t.relpages = pages;
+  return t;
+}
+
+TableInfo created() {
+  TableInfo t;
+  t.name = "orders";
+  t.created_in_script = true;
+  return t;
+}
+
+Fact fact(Action a, TableInfo t, std::string object = "c", std::string detail = "x") {
+  Fact f{a, std::move(t), std::move(object), std::move(detail), {}};
+  f.other.name = "public.customers";
+  return f;
+}
+
+}  // namespace
+
+TEST(LintRules, NamesAreUniqueAndKnown) {
+  std::set<std::string> names;
+  for (const RuleInfo& r : rules()) {
+    EXPECT_TRUE(names.insert(r.name).second) << r.name;
+    EXPECT_TRUE(is_known_rule(r.name));
+    EXPECT_GT(std::string(r.description).size(), 10u);
+  }
+  EXPECT_EQ(names.size(), 25u);
+  EXPECT_FALSE(is_known_rule("require-concurrent-index"));
+  EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
+  EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
+}
+
+TEST(LintRules, SeverityRisesWithSize) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  EXPECT_EQ(size_severity(existing(0, 0), th), Severity::Info);
+  EXPECT_EQ(size_severity(existing(10, 1), th), Severity::Warning);
+  EXPECT_EQ(size_severity(existing(999, 5), th), Severity::Warning);
+  EXPECT_EQ(size_severity(existing(1000, 5), th), Severity::Error);
+  EXPECT_EQ(size_severity(existing(-1, 0), th), Severity::Warning);  // unknown
+  EXPECT_EQ(size_severity(created(), th), Severity::Info);
+  TableInfo missing;
+  missing.name = "nope";
+  EXPECT_EQ(size_severity(missing, th), Severity::Info);
+}
+
+TEST(LintRules, DescribeTableStatesSize) {
+  EXPECT_EQ(describe_table(existing(0, 0)), "public.orders (empty)");
+  EXPECT_EQ(describe_table(existing(250000, 1280)), "public.orders (about 250,000 rows, 10.0 MB)");
+  EXPECT_EQ(describe_table(existing(-1, 0)), "public.orders (size unknown: never vacuumed or analyzed)");
+  EXPECT_EQ(describe_table(existing(-1, 10)),
+            "public.orders (10 pages, 80 kB; row count unknown: never analyzed)");
+  EXPECT_EQ(describe_table(created()), "orders (created by this script)");
+  EXPECT_EQ(describe_table(existing(3e6, 262144)), "public.orders (about 3,000,000 rows, 2.0 GB)");
+}
+
+TEST(LintRules, GroupThousands) {
+  EXPECT_EQ(group_thousands(0), "0");
+  EXPECT_EQ(group_thousands(999), "999");
+  EXPECT_EQ(group_thousands(1000), "1,000");
+  EXPECT_EQ(group_thousands(1234567), "1,234,567");
+  EXPECT_EQ(group_thousands(-1234), "-1,234");
+}
+
+TEST(LintRules, LockRulesSkipTablesCreatedInTheScript) {
+  Thresholds th;
+  for (Action a : {Action::AddColumnRewrite, Action::AddRequiredColumn, Action::ChangeColumnType,
+                   Action::SetNotNull, Action::CreateIndex, Action::DropIndex, Action::AddForeignKey,
+                   Action::AddCheck, Action::AddUnique, Action::RenameColumn, Action::RenameTable,
+                   Action::DropColumn, Action::DropTable, Action::TruncateCascade, Action::VacuumFull,
+                   Action::Cluster, Action::LockTable}) {
+    EXPECT_FALSE(evaluate(fact(a, created()), th).has_value()) << rule_name(a);
+    auto f = evaluate(fact(a, existing(50, 2)), th);
+    ASSERT_TRUE(f.has_value()) << rule_name(a);
+    EXPECT_EQ(f->rule, rule_name(a));
+    EXPECT_FALSE(f->hint.empty()) << rule_name(a);
+  }
+}
+
+TEST(LintRules, CreateIndexSeverityAndMessage) {
+  Thresholds th;
+  th.large_table_rows = 100000;
+  auto small = evaluate(fact(Action::CreateIndex, existing(500, 3), "orders_idx"), th);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->severity, Severity::Warning);
+  EXPECT_EQ(small->message,
+            "CREATE INDEX orders_idx without CONCURRENTLY blocks writes to public.orders (about 500 "
+            "rows, 24 kB) while the index builds");
+  auto big = evaluate(fact(Action::CreateIndex, existing(2e6, 20000), ""), th);
+  EXPECT_EQ(big->severity, Severity::Error);
+  EXPECT_NE(big->message.find("CREATE INDEX without CONCURRENTLY"), std::string::npos);
+  EXPECT_NE(big->message.find("about 2,000,000 rows"), std::string::npos);
+  auto empty = evaluate(fact(Action::CreateIndex, existing(0, 0)), th);
+  EXPECT_EQ(empty->severity, Severity::Info);
+}
+
+TEST(LintRules, RequiredColumnDependsOnRows) {
+  Thresholds th;
+  EXPECT_EQ(evaluate(fact(Action::AddRequiredColumn, existing(5, 1)), th)->severity, Severity::Error);
+  EXPECT_EQ(evaluate(fact(Action::AddRequiredColumn, existing(0, 0)), th)->severity, Severity::Info);
+  EXPECT_EQ(evaluate(fact(Action::AddRequiredColumn, existing(-1, 0)), th)->severity, Severity::Warning);
+}
+
+TEST(LintRules, FixedSeverities) {
+  Thresholds th;
+  EXPECT_EQ(evaluate(fact(Action::TransactionControl, {}, "", "COMMIT"), th)->severity, Severity::Error);
+  EXPECT_EQ(evaluate(fact(Action::TruncateCascade, existing(0, 0)), th)->severity, Severity::Error);
+  EXPECT_EQ(evaluate(fact(Action::RenameColumn, existing(1e9, 1)), th)->severity, Severity::Warning);
+  EXPECT_EQ(evaluate(fact(Action::VacuumFull, existing(0, 0)), th)->severity, Severity::Warning);
+  EXPECT_EQ(evaluate(fact(Action::IntPrimaryKey, created(), "id", "integer"), th)->severity,
+            Severity::Warning);
+  EXPECT_EQ(evaluate(fact(Action::TimestampColumn, created()), th)->rule, "prefer-timestamptz");
+  auto unknown = evaluate(fact(Action::UnknownRule, {}, "no-such-rule"), th);
+  EXPECT_EQ(unknown->message, "pg_migrate:ignore names unknown rule \"no-such-rule\"");
+}
+
+TEST(LintRules, IgnoreComments) {
+  using V = std::vector<std::string>;
+  EXPECT_EQ(ignored_rules("\n-- pg_migrate:ignore ban-drop-column\n"), V{"ban-drop-column"});
+  EXPECT_EQ(ignored_rules("-- pg_migrate:ignore a-b, c-d ,e  -- because\n"), (V{"a-b", "c-d", "e"}));
+  EXPECT_EQ(ignored_rules("/* pg_migrate:ignore Renaming-Column */"), V{"renaming-column"});
+  EXPECT_EQ(ignored_rules("-- pg_migrate:ignore ban-drop-table: unused since v3\n"), V{"ban-drop-table"});
+  EXPECT_EQ(ignored_rules("-- pg_migrate:ignore x\n-- pg_migrate:ignore y\n"), (V{"x", "y"}));
+  EXPECT_TRUE(ignored_rules("-- pg_migrate:ignored x\n").empty());
+  EXPECT_TRUE(ignored_rules("-- nothing here\n").empty());
+  EXPECT_TRUE(ignored_rules("-- pg_migrate:ignore\n").empty());
+}
