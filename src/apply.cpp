@@ -40,20 +40,13 @@ void name_failure(pg::PgError& e, const ScriptLabel& label, int line) {
   pg::call([&] { edata->message = pstrdup(m); });
 }
 
-struct Step {
-  std::string version;
-  std::string name;
-  std::string checksum;
-  bool has_down;
-};
+}  // namespace
 
-// Runs every statement of a parsed script under pg_migrate.lock_timeout. Settings the script
-// changes are undone afterwards. On failure, `failed` is the index of the failing statement.
 void run_statements(const std::string& script, const std::vector<ScriptStatement>& statements,
-                    const ScriptLabel& label, int& failed) {
+                    const ScriptLabel& label, int lock_timeout_ms, int& failed) {
   int nest_level = pg::call([] { return NewGUCNestLevel(); });
-  if (settings::lock_timeout_ms > 0) {
-    std::string value = std::to_string(settings::lock_timeout_ms);
+  if (lock_timeout_ms > 0) {
+    std::string value = std::to_string(lock_timeout_ms);
     const char* v = value.c_str();
     pg::call([&] {
       (void)set_config_option("lock_timeout", v, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
@@ -84,8 +77,13 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
   pg::call([&] { AtEOXact_GUC(false, nest_level); });
 }
 
-// Who holds locks on the relations a statement needs: "users held by process 1234
-// (AccessShareLock)". Runs after the failed attempt was rolled back.
+void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms) {
+  std::vector<ScriptStatement> statements = parse_script(script, label);
+  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+  int failed = -1;
+  run_statements(script, statements, label, lock_timeout_ms, failed);
+}
+
 std::string describe_lock_holders(Node* parsetree) {
   std::vector<RangeVar*> targets = lock_targets(parsetree);
   std::string oids;
@@ -112,6 +110,8 @@ std::string describe_lock_holders(Node* parsetree) {
   return out;
 }
 
+namespace {
+
 void append_detail(pg::PgError& e, const std::string& more) {
   ErrorData* edata = e.data();
   std::string detail = edata->detail ? std::string(edata->detail) + "\n" + more : more;
@@ -131,7 +131,7 @@ void sleep_ms(double ms) {
 // Runs one migration inside a subtransaction. A lock timeout (55P03) rolls the migration back
 // to its start and retries it after a backoff, within pg_migrate.lock_retries and
 // pg_migrate.lock_retry_total; every retry is reported (NOTICE) and recorded in history.
-void run_with_retries(const Step& step, const std::string& script,
+void run_with_retries(const MigrationStep& step, const std::string& script,
                       const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
   auto start = std::chrono::steady_clock::now();
   std::mt19937 random(static_cast<unsigned>(MyProcPid) ^
@@ -141,7 +141,7 @@ void run_with_retries(const Step& step, const std::string& script,
     int failed = -1;
     try {
       pg::SubTransaction sub;
-      run_statements(script, statements, label, failed);
+      run_statements(script, statements, label, settings::lock_timeout_ms, failed);
       sub.commit();
       return;
     } catch (pg::PgError& e) {
@@ -180,7 +180,7 @@ void run_with_retries(const Step& step, const std::string& script,
 
 // Runs one migration's script. All allocations of the migration live in `scratch`, which is
 // reset afterwards so memory stays flat however many migrations run.
-void run_step(const Step& step, const std::string& script, bool up, MemoryContext scratch) {
+void run_step(const MigrationStep& step, const std::string& script, bool up, MemoryContext scratch) {
   MemoryContext outer = MemoryContextSwitchTo(scratch);
   if (up) {
     lint_check_before_apply(step.version, step.name, script);
@@ -202,8 +202,8 @@ MemoryContext create_scratch_context() {
   });
 }
 
-std::vector<Step> read_steps(uint64 rows) {
-  std::vector<Step> steps;
+std::vector<MigrationStep> read_steps(uint64 rows) {
+  std::vector<MigrationStep> steps;
   steps.reserve(rows);
   for (uint64 i = 0; i < rows; ++i)
     steps.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::bool_value(i, 4)});
@@ -211,18 +211,8 @@ std::vector<Step> read_steps(uint64 rows) {
   return steps;
 }
 
-std::vector<Step> pending_steps() {
-  static pg::Query q{
-      "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL FROM migrate.migrations m "
-      "WHERE m.applied_seq IS NULL AND m.version_parts > "
-      "coalesce((SELECT b.version_parts FROM migrate.baseline b), '{}') "
-      "ORDER BY m.version_parts"};
-  catalog::OwnerScope owner;
-  return read_steps(q.run());
-}
-
 // Applied migrations, newest application first.
-std::vector<Step> applied_steps() {
+std::vector<MigrationStep> applied_steps() {
   static pg::Query q{
       "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL FROM migrate.migrations m "
       "WHERE m.applied_seq IS NOT NULL ORDER BY m.applied_seq DESC"};
@@ -234,7 +224,7 @@ std::vector<Step> applied_steps() {
 // two per migration keep pg_migrate's own cost small next to the migrations' DDL.
 constexpr size_t kBatchSize = 64;
 
-Datum run_steps(FunctionCallInfo fcinfo, const std::vector<Step>& steps, bool up) {
+Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps, bool up) {
   pg::ResultSet out(fcinfo);
   MemoryContext scratch = create_scratch_context();
   std::string role = catalog::current_role_name();
@@ -245,7 +235,7 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<Step>& steps, bool up
     std::vector<std::string> scripts = catalog::load_scripts(versions, up);
     std::vector<catalog::StepRecord> done;
     for (size_t i = first; i < last; ++i) {
-      const Step& step = steps[i];
+      const MigrationStep& step = steps[i];
       TimestampTz started_at = GetCurrentTimestamp();
       auto start = std::chrono::steady_clock::now();
       run_step(step, scripts[i - first], up, scratch);
@@ -263,6 +253,45 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<Step>& steps, bool up
 }
 
 }  // namespace
+
+std::vector<MigrationStep> select_pending(const std::optional<Version>& target) {
+  if (target && !catalog::find_migration(target->canonical()))
+    throw Error(sqlstate::kUndefinedObject,
+                fmt::format("target version {} is not a registered migration", target->canonical()),
+                {}, "See migrate.status() for the registered versions.");
+  static pg::Query q{
+      "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL FROM migrate.migrations m "
+      "WHERE m.applied_seq IS NULL AND m.version_parts > "
+      "coalesce((SELECT b.version_parts FROM migrate.baseline b), '{}') "
+      "ORDER BY m.version_parts"};
+  std::vector<MigrationStep> steps;
+  {
+    catalog::OwnerScope owner;
+    steps = read_steps(q.run());
+  }
+  if (target) {
+    std::vector<MigrationStep> upto;
+    for (MigrationStep& s : steps)
+      if (!(*target < Version::parse(s.version))) upto.push_back(std::move(s));
+    steps.swap(upto);
+  }
+  if (!steps.empty() && !settings::out_of_order) {
+    std::optional<Version> newest = catalog::newest_applied_version();
+    if (newest) {
+      for (const MigrationStep& s : steps) {
+        if (Version::parse(s.version) < *newest)
+          throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                      fmt::format("pending migration {} (\"{}\") is older than the newest applied "
+                                  "version {}",
+                                  s.version, s.name, newest->canonical()),
+                      "Applying it now would run migrations out of version order. Nothing was applied.",
+                      "Set pg_migrate.out_of_order = on to apply it anyway, or register it under a "
+                      "version above the newest applied one.");
+      }
+    }
+  }
+  return steps;
+}
 
 bool in_migration() { return migration_running; }
 
@@ -288,40 +317,15 @@ PGM_FUNCTION(pgm_apply) {
   }
   pg::SpiConnection spi;
   catalog::lock_catalog();
-  if (target && !catalog::find_migration(target->canonical()))
-    throw Error(sqlstate::kUndefinedObject,
-                fmt::format("target version {} is not a registered migration", target->canonical()),
-                {}, "See migrate.status() for the registered versions.");
-  std::vector<Step> steps = pending_steps();
-  if (target) {
-    std::vector<Step> upto;
-    for (Step& s : steps)
-      if (!(*target < Version::parse(s.version))) upto.push_back(std::move(s));
-    steps.swap(upto);
-  }
-  if (!steps.empty() && !settings::out_of_order) {
-    std::optional<Version> newest = catalog::newest_applied_version();
-    if (newest) {
-      for (const Step& s : steps) {
-        if (Version::parse(s.version) < *newest)
-          throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                      fmt::format("pending migration {} (\"{}\") is older than the newest applied "
-                                  "version {}",
-                                  s.version, s.name, newest->canonical()),
-                      "Applying it now would run migrations out of version order. Nothing was applied.",
-                      "Set pg_migrate.out_of_order = on to apply it anyway, or register it under a "
-                      "version above the newest applied one.");
-      }
-    }
-  }
+  std::vector<MigrationStep> steps = select_pending(target);
   return run_steps(fcinfo, steps, true);
 }
 
 namespace {
 
-Datum revert_steps(FunctionCallInfo fcinfo, std::vector<Step> steps) {
+Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
   std::vector<std::string> missing;
-  for (const Step& s : steps)
+  for (const MigrationStep& s : steps)
     if (!s.has_down) missing.push_back(fmt::format("{} (\"{}\")", s.version, s.name));
   if (!missing.empty())
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
@@ -346,7 +350,7 @@ PGM_FUNCTION(pgm_revert) {
                 fmt::format("steps must be at least 1, not {}", steps));
   pg::SpiConnection spi;
   catalog::lock_catalog();
-  std::vector<Step> applied = applied_steps();
+  std::vector<MigrationStep> applied = applied_steps();
   if (static_cast<size_t>(steps) > applied.size())
     throw Error(sqlstate::kInvalidParameterValue,
                 fmt::format("cannot revert {} migration{}: only {} {} applied", steps,
@@ -364,9 +368,9 @@ PGM_FUNCTION(pgm_revert_to) {
   Version target = Version::parse(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
   pg::SpiConnection spi;
   catalog::lock_catalog();
-  std::vector<Step> applied = applied_steps();
-  std::vector<Step> above;
-  for (Step& s : applied)
+  std::vector<MigrationStep> applied = applied_steps();
+  std::vector<MigrationStep> above;
+  for (MigrationStep& s : applied)
     if (target < Version::parse(s.version)) above.push_back(std::move(s));
   return revert_steps(fcinfo, std::move(above));
 }

@@ -1,9 +1,40 @@
 // The apply loop: running migrations' up and down scripts inside the caller's transaction.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
+
+#include "core/version.hpp"
+#include "script_parse.hpp"
 
 namespace pgm {
+
+struct MigrationStep {
+  std::string version;
+  std::string name;
+  std::string checksum;
+  bool has_down;
+};
+
+// Pending migrations as apply selects them: above the baseline, in version order, up to
+// `target` (which must be registered). Throws if one of them is older than the newest applied
+// migration and pg_migrate.out_of_order is off. Needs an SPI connection and the catalog lock
+// (apply) or a rolled-back subtransaction (plan, verify).
+std::vector<MigrationStep> select_pending(const std::optional<Version>& target);
+
+// Runs a parsed script statement by statement as the caller, under lock_timeout_ms (0: the
+// session's), in a GUC nest level that undoes the script's settings. Errors name the migration
+// and line; on failure `failed` is the index of the failing statement.
+void run_statements(const std::string& script, const std::vector<ScriptStatement>& statements,
+                    const ScriptLabel& label, int lock_timeout_ms, int& failed);
+
+// Parses, checks and runs a whole script as the caller (plan and verify).
+void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms);
+
+// "table public.users held by process 1234 (AccessShareLock)" for the relations a statement
+// needs, "" if nobody else holds them. Only after the waiting (sub)transaction was rolled back.
+std::string describe_lock_holders(Node* parsetree);
 
 // True while a migration's script is running in this backend (drift capture ignores its DDL).
 bool in_migration();

@@ -163,6 +163,10 @@ std::optional<MigrationInfo> find_migration(const std::string& version) {
   return m;
 }
 
+std::string load_script(const std::string& version, bool up) {
+  return load_scripts({version}, up).front();
+}
+
 std::vector<std::string> load_scripts(const std::vector<std::string>& versions, bool up) {
   static pg::Query up_q{
       "SELECT m.up_sql FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS v(version, ord) "
@@ -323,7 +327,7 @@ PGM_FUNCTION(pgm_register) {
                 pg::text_param(checksum)});
     result = "registered";
   } else {
-    std::string old_down = catalog::load_scripts({version.canonical()}, false).front();
+    std::string old_down = catalog::load_script(version.canonical(), false);
     bool same_down = existing->has_down == down.has_value() && (!down || *down == old_down);
     if (existing->checksum == checksum && existing->name == name && same_down) {
       result = "unchanged";

@@ -58,6 +58,9 @@ std::optional<MigrationInfo> find_migration(const std::string& version);
 // Up or down script of a registered migration.
 std::string load_script(const std::string& version, bool up);
 
+// Up or down script of one registered migration.
+std::string load_script(const std::string& version, bool up);
+
 // Scripts of several migrations in one query, in the order of `versions`.
 std::vector<std::string> load_scripts(const std::vector<std::string>& versions, bool up);
 

@@ -658,34 +658,6 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
   return out;
 }
 
-std::vector<RangeVar*> statement_relations(Node* node) {
-  std::vector<RangeVar*> out;
-  ListCell* lc;
-  switch (nodeTag(node)) {
-    case T_AlterTableStmt: out.push_back(((AlterTableStmt*)node)->relation); break;
-    case T_IndexStmt: out.push_back(((IndexStmt*)node)->relation); break;
-    case T_RenameStmt: if (((RenameStmt*)node)->relation) out.push_back(((RenameStmt*)node)->relation); break;
-    case T_ClusterStmt: if (((ClusterStmt*)node)->relation) out.push_back(((ClusterStmt*)node)->relation); break;
-    case T_InsertStmt: out.push_back(((InsertStmt*)node)->relation); break;
-    case T_UpdateStmt: out.push_back(((UpdateStmt*)node)->relation); break;
-    case T_DeleteStmt: out.push_back(((DeleteStmt*)node)->relation); break;
-    case T_TruncateStmt: foreach (lc, ((TruncateStmt*)node)->relations) out.push_back((RangeVar*)lfirst(lc)); break;
-    case T_LockStmt: foreach (lc, ((LockStmt*)node)->relations) out.push_back((RangeVar*)lfirst(lc)); break;
-    case T_DropStmt: {
-      DropStmt* ds = (DropStmt*)node;
-      if (ds->removeType == OBJECT_TABLE || ds->removeType == OBJECT_INDEX) {
-        foreach (lc, ds->objects) {
-          List* names = (List*)lfirst(lc);
-          out.push_back(pg::call([&] { return makeRangeVarFromNameList(names); }));
-        }
-      }
-      break;
-    }
-    default: break;
-  }
-  return out;
-}
-
 void set_plan_lock_timeout() {
   std::string value = std::to_string(plan_lock_timeout_ms);
   const char* v = value.c_str();

@@ -26,72 +26,6 @@ extern "C" {
 
 namespace pgm::safety {
 
-std::vector<PendingMigration> pending_migrations(const std::optional<std::string>& target_text) {
-  std::optional<Version> target;
-  if (target_text) target = Version::parse(*target_text);
-  if (target && !catalog::find_migration(target->canonical()))
-    throw Error(sqlstate::kUndefinedObject,
-                fmt::format("target version {} is not a registered migration", target->canonical()),
-                {}, "See migrate.status() for the registered versions.");
-  static pg::Query q{
-      "SELECT m.version, m.name, m.down_sql IS NOT NULL FROM migrate.migrations m "
-      "WHERE m.applied_seq IS NULL AND m.version_parts > "
-      "coalesce((SELECT b.version_parts FROM migrate.baseline b), '{}') "
-      "ORDER BY m.version_parts"};
-  std::vector<PendingMigration> out;
-  {
-    catalog::OwnerScope owner;
-    uint64 n = q.run();
-    for (uint64 i = 0; i < n; ++i) out.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::bool_value(i, 3)});
-    pg::free_result();
-  }
-  if (target) {
-    std::vector<PendingMigration> upto;
-    for (PendingMigration& m : out)
-      if (!(*target < Version::parse(m.version))) upto.push_back(std::move(m));
-    out.swap(upto);
-  }
-  if (!out.empty() && !settings::out_of_order) {
-    std::optional<Version> newest = catalog::newest_applied_version();
-    if (newest)
-      for (const PendingMigration& m : out)
-        if (Version::parse(m.version) < *newest)
-          throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                      fmt::format("pending migration {} (\"{}\") is older than the newest applied version {}",
-                                  m.version, m.name, newest->canonical()),
-                      "migrate.apply() would refuse to run migrations out of version order.",
-                      "Set pg_migrate.out_of_order = on to include it.");
-  }
-  return out;
-}
-
-void run_script_as_caller(const std::string& script, const ScriptLabel& label) {
-  std::vector<ScriptStatement> statements = parse_script(script, label);
-  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
-  int nest_level = pg::call([] { return NewGUCNestLevel(); });
-  for (const ScriptStatement& s : statements) {
-    std::string sql = statement_text(script, s);
-    const char* text = sql.c_str();
-    set_plan_lock_timeout();
-    try {
-      int rc = pg::call([&] { return SPI_execute(text, false, 0); });
-      if (rc < 0)
-        throw Error(sqlstate::kFeatureNotSupported,
-                    fmt::format("{} failed at line {} of its {} script: {}", label.describe(), s.line,
-                                label.which, SPI_result_code_string(rc)));
-    } catch (pg::PgError& e) {
-      ErrorData* edata = e.data();
-      std::string message = fmt::format("{} failed at line {} of its {} script: {}", label.describe(), s.line,
-                                        label.which, edata->message ? edata->message : "");
-      const char* m = message.c_str();
-      pg::call([&] { edata->message = pstrdup(m); });
-      throw;
-    }
-    pg::free_result();
-  }
-  pg::call([&] { AtEOXact_GUC(false, nest_level); });
-}
-
 }  // namespace pgm::safety
 
 namespace pgm {
@@ -167,26 +101,6 @@ std::map<Oid, RelRow> relations(const std::set<Oid>& oids, Snapshot snapshot) {
   return out;
 }
 
-// Who holds locks on the relations a statement names (after a lock timeout).
-std::string lock_holders(Node* parsetree) {
-  std::set<Oid> oids;
-  for (RangeVar* rv : safety::statement_relations(parsetree)) {
-    Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
-    if (OidIsValid(relid)) oids.insert(relid);
-  }
-  if (oids.empty()) return "";
-  static pg::Query q{
-      "SELECT pg_catalog.string_agg(format('%s held by pid %s (%s)', l.relation::pg_catalog.regclass, l.pid, l.mode), "
-      "'; ' ORDER BY l.relation, l.pid, l.mode) FROM pg_catalog.pg_locks l "
-      "WHERE l.locktype = 'relation' AND l.granted AND l.pid <> pg_catalog.pg_backend_pid() "
-      "AND l.relation = ANY ($1::pg_catalog.oid[])"};
-  catalog::OwnerScope owner;
-  q.run({pg::text_param(oid_array(oids))});
-  std::string s = pg::text_value(0, 1);
-  pg::free_result();
-  return s;
-}
-
 double elapsed_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
@@ -225,7 +139,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
   const char* text = sql.c_str();
   LockSet before = held_locks();
   std::set<Oid> named;  // relations the statement names, resolved before it runs
-  for (RangeVar* rv : safety::statement_relations(sl.stmt.parsetree)) {
+  for (RangeVar* rv : lock_targets(sl.stmt.parsetree)) {
     Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
     if (OidIsValid(relid)) named.insert(relid);
   }
@@ -300,7 +214,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     ErrorData* edata = e.data();
     if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
       row.status = "lock_timeout";
-      std::string holders = lock_holders(sl.stmt.parsetree);
+      std::string holders = describe_lock_holders(sl.stmt.parsetree);
       row.error = fmt::format("lock_timeout ({} ms) expired{}", safety::plan_lock_timeout_ms,
                               holders.empty() ? std::string() : ": " + holders);
     } else {
@@ -332,11 +246,11 @@ PGM_FUNCTION(pgm_plan) {
   std::vector<PlanRow> rows;
   {
     pg::SpiConnection spi;
-    std::vector<safety::PendingMigration> migrations = safety::pending_migrations(target);
+    std::vector<MigrationStep> migrations = select_pending(target ? std::optional<Version>(Version::parse(*target)) : std::nullopt);
     pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
     bool stopped = false;
     std::map<Oid, int64> known_filenodes;  // relfilenodes after the previous statement
-    for (const safety::PendingMigration& m : migrations) {
+    for (const MigrationStep& m : migrations) {
       std::string script = catalog::load_script(m.version, true);
       std::optional<safety::LintRow> syntax;
       std::vector<StatementLint> stmts = safety::lint_statements(script, &syntax);

@@ -34,9 +34,6 @@ struct StatementLint {
 };
 std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error);
 
-// Relations a statement names directly (as written), for naming lock holders.
-std::vector<RangeVar*> statement_relations(Node* parsetree);
-
 // True if the relation was created in the current transaction (e.g. by an earlier migration
 // of the same apply or plan): nobody else can see it, so its locks block nobody.
 bool created_in_transaction(Oid relid);
@@ -46,18 +43,5 @@ void set_plan_lock_timeout();
 
 // "rule (severity)" for plan's findings column.
 std::string finding_label(const lint::Finding& f);
-
-// Pending migrations as apply selects them: above the baseline, in version order, up to
-// `target` (which must be registered). Applies apply's out-of-order check.
-struct PendingMigration {
-  std::string version;
-  std::string name;
-  bool has_down;
-};
-std::vector<PendingMigration> pending_migrations(const std::optional<std::string>& target_text);
-
-// Runs a script statement by statement as the caller (like apply), undoing its settings
-// afterwards. Errors name the migration and line.
-void run_script_as_caller(const std::string& script, const ScriptLabel& label);
 
 }  // namespace pgm::safety

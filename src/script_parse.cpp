@@ -236,6 +236,15 @@ std::vector<RangeVar*> lock_targets(Node* node) {
     case T_ClusterStmt:
       if (castNode(ClusterStmt, node)->relation) out.push_back(castNode(ClusterStmt, node)->relation);
       break;
+    case T_InsertStmt:
+      out.push_back(castNode(InsertStmt, node)->relation);
+      break;
+    case T_UpdateStmt:
+      out.push_back(castNode(UpdateStmt, node)->relation);
+      break;
+    case T_DeleteStmt:
+      out.push_back(castNode(DeleteStmt, node)->relation);
+      break;
     case T_DropStmt: {
       DropStmt* s = castNode(DropStmt, node);
       if (s->removeType == OBJECT_TABLE || s->removeType == OBJECT_INDEX ||

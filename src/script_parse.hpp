@@ -39,7 +39,7 @@ std::string sha256_hex(std::string_view bytes);
 
 namespace pgm {
 
-// Relations a statement locks by name (target table, indexed table, referenced tables of
+// Relations a statement locks by name (target table, indexed table, DML target, referenced tables of
 // foreign keys, dropped or renamed tables, ...), for naming what a lock timeout waited on.
 std::vector<RangeVar*> lock_targets(Node* parsetree);
 

@@ -55,7 +55,7 @@ std::optional<std::string> try_script(const std::string& script, const ScriptLab
                                       std::unique_ptr<pg::SubTransaction>& sub) {
   sub = std::make_unique<pg::SubTransaction>();
   try {
-    safety::run_script_as_caller(script, label);
+    run_script(script, label, safety::plan_lock_timeout_ms);
     return std::nullopt;
   } catch (pg::PgError& e) {
     std::string msg = error_text(e);
@@ -173,13 +173,13 @@ PGM_FUNCTION(pgm_verify) {
     }
     // Earlier pending migrations are applied (up only) first: the one verified sees the
     // schema it will meet when apply runs it.
-    std::vector<safety::PendingMigration> pending = safety::pending_migrations(only);
+    std::vector<MigrationStep> pending = select_pending(only ? std::optional<Version>(Version::parse(*only)) : std::nullopt);
     if (only && (pending.empty() || pending.back().version != *only))
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("migration {} is not pending: it is at or below the baseline", *only));
     pg::SubTransaction all;  // always rolled back
     bool stopped = false;
-    for (const safety::PendingMigration& m : pending) {
+    for (const MigrationStep& m : pending) {
       bool check = !only || m.version == *only;
       if (stopped) {
         if (check) rows.push_back({m.version, m.name, "skipped", {}, {}, std::string("an earlier migration failed")});
