@@ -10,6 +10,7 @@
 #include "core/backoff.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
+#include "pg/args.hpp"
 #include "pg/srf.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
@@ -311,10 +312,7 @@ using namespace pgm;
 PGM_FUNCTION(pgm_apply) {
   ensure_not_in_migration("migrate.apply");
   std::optional<Version> target;
-  if (!PG_ARGISNULL(0)) {
-    text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
-    target = Version::parse(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
-  }
+  if (!PG_ARGISNULL(0)) target = Version::parse(pg::text_arg(fcinfo, 0));
   pg::SpiConnection spi;
   catalog::lock_catalog();
   std::vector<MigrationStep> steps = select_pending(target);
@@ -364,8 +362,7 @@ PGM_FUNCTION(pgm_revert_to) {
   ensure_not_in_migration("migrate.revert_to");
   if (PG_ARGISNULL(0))
     throw Error(sqlstate::kInvalidParameterValue, "target version must not be NULL");
-  text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
-  Version target = Version::parse(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t)));
+  Version target = Version::parse(pg::text_arg(fcinfo, 0));
   pg::SpiConnection spi;
   catalog::lock_catalog();
   std::vector<MigrationStep> applied = applied_steps();

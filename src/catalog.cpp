@@ -3,6 +3,7 @@
 #include "catalog.hpp"
 
 #include "apply.hpp"
+#include "pg/args.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
 #include "safety_hooks.hpp"
@@ -257,18 +258,13 @@ std::optional<Version> newest_applied_version() {
 namespace pgm {
 namespace {
 
-std::string text_arg(FunctionCallInfo fcinfo, int n) {
-  text* t = pg::call([&] { return PG_GETARG_TEXT_PP(n); });
-  return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-}
-
 [[noreturn]] void reject_null(const char* what) {
   throw Error(sqlstate::kInvalidParameterValue, fmt::format("{} must not be NULL", what));
 }
 
 Version version_arg(FunctionCallInfo fcinfo, int n, const char* what) {
   if (PG_ARGISNULL(n)) reject_null(what);
-  return Version::parse(text_arg(fcinfo, n));
+  return Version::parse(pg::text_arg(fcinfo, n));
 }
 
 Datum text_result(const std::string& s) {
@@ -299,10 +295,10 @@ PGM_FUNCTION(pgm_register) {
   Version version = version_arg(fcinfo, 0, "migration version");
   if (PG_ARGISNULL(1)) reject_null("migration name");
   if (PG_ARGISNULL(2)) reject_null("up script");
-  std::string name = text_arg(fcinfo, 1);
-  std::string up = text_arg(fcinfo, 2);
+  std::string name = pg::text_arg(fcinfo, 1);
+  std::string up = pg::text_arg(fcinfo, 2);
   std::optional<std::string> down;
-  if (!PG_ARGISNULL(3)) down = text_arg(fcinfo, 3);
+  if (!PG_ARGISNULL(3)) down = pg::text_arg(fcinfo, 3);
   if (name.find_first_not_of(" \t\r\n") == std::string::npos)
     throw Error(sqlstate::kInvalidParameterValue,
                 fmt::format("name of migration {} must not be empty", version.canonical()));
@@ -390,7 +386,7 @@ PGM_FUNCTION(pgm_unregister) {
 PGM_FUNCTION(pgm_baseline) {
   Version version = version_arg(fcinfo, 0, "baseline version");
   if (PG_ARGISNULL(1)) reject_null("baseline name");
-  std::string name = text_arg(fcinfo, 1);
+  std::string name = pg::text_arg(fcinfo, 1);
   ensure_not_in_migration("migrate.baseline");
   pg::SpiConnection spi;
   catalog::lock_catalog();
@@ -429,11 +425,11 @@ PGM_FUNCTION(pgm_baseline) {
 }
 
 PGM_FUNCTION(pgm_checksum) {
-  return text_result(sha256_hex(text_arg(fcinfo, 0)));
+  return text_result(sha256_hex(pg::text_arg(fcinfo, 0)));
 }
 
 PGM_FUNCTION(pgm_canonical_version) {
-  return text_result(Version::parse(text_arg(fcinfo, 0)).canonical());
+  return text_result(Version::parse(pg::text_arg(fcinfo, 0)).canonical());
 }
 
 // Trigger on the catalog tables: rows change only through pg_migrate's functions, and

@@ -11,6 +11,7 @@
 #include "module_init.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
+#include "pg/args.hpp"
 #include "safety.hpp"
 #include "safety_hooks.hpp"
 
@@ -566,17 +567,6 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
   }
 }
 
-int call_mblen(const char* p) { return pg::call([&] { return pg_mblen(p); }); }
-
-size_t char_pos_to_byte(const std::string& s, int cursorpos) {
-  size_t byte = 0;
-  for (int c = 1; c < cursorpos && byte < s.size(); ++c) {
-    int len = call_mblen(s.c_str() + byte);
-    byte += len > 0 ? len : 1;
-  }
-  return std::min(byte, s.size());
-}
-
 // Parses with the raw parser; a syntax error becomes a lint row instead of an error.
 bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_error) {
   const char* text = script.c_str();
@@ -748,8 +738,7 @@ void lint_check_before_apply(const std::string& version, const std::string& name
 using namespace pgm;
 
 PGM_FUNCTION(pgm_lint) {
-  text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
-  std::string script(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  std::string script = pg::text_arg(fcinfo, 0);
   pg::ResultSet out(fcinfo);
   std::vector<safety::LintRow> rows;
   {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "apply.hpp"
+#include "pg/args.hpp"
 #include "catalog.hpp"
 #include "core/script.hpp"
 #include "pg/spi.hpp"
@@ -237,11 +238,7 @@ using namespace pgm;
 
 PGM_FUNCTION(pgm_plan) {
   ensure_not_in_migration("migrate.plan");
-  std::optional<std::string> target;
-  if (!PG_ARGISNULL(0)) {
-    text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
-    target = std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-  }
+  std::optional<std::string> target = pg::optional_text_arg(fcinfo, 0);
   pg::ResultSet out(fcinfo);
   std::vector<PlanRow> rows;
   {

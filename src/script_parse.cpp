@@ -8,21 +8,15 @@ std::string ScriptLabel::describe() const {
   return fmt::format("migration {} (\"{}\")", version, name);
 }
 
-namespace {
-
-int call_mblen(const char* p) { return pg::call([&] { return pg_mblen(p); }); }
-
-// Converts a 1-based character position (as in ErrorData.cursorpos) to a byte offset.
 size_t char_pos_to_byte(const std::string& s, int cursorpos) {
   size_t byte = 0;
   for (int c = 1; c < cursorpos && byte < s.size(); ++c) {
-    int len = call_mblen(s.c_str() + byte);
+    const char* p = s.c_str() + byte;
+    int len = pg::call([&] { return pg_mblen(p); });
     byte += len > 0 ? len : 1;
   }
   return std::min(byte, s.size());
 }
-
-}  // namespace
 
 std::vector<ScriptStatement> parse_script(const std::string& script, const ScriptLabel& label) {
   const char* text = script.c_str();

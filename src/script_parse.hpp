@@ -32,6 +32,9 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
 // Statement text (no trailing ';').
 std::string statement_text(const std::string& script, const ScriptStatement& stmt);
 
+// Converts a 1-based character position (as in ErrorData.cursorpos) to a byte offset.
+size_t char_pos_to_byte(const std::string& s, int cursorpos);
+
 // SHA-256 of the bytes, lower-case hex, computed with PostgreSQL's cryptohash.
 std::string sha256_hex(std::string_view bytes);
 

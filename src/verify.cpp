@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apply.hpp"
+#include "pg/args.hpp"
 #include "catalog.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
@@ -149,10 +150,7 @@ using namespace pgm;
 PGM_FUNCTION(pgm_verify) {
   ensure_not_in_migration("migrate.verify");
   std::optional<std::string> only;
-  if (!PG_ARGISNULL(0)) {
-    text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
-    only = Version::parse(std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t))).canonical();
-  }
+  if (!PG_ARGISNULL(0)) only = Version::parse(pg::text_arg(fcinfo, 0)).canonical();
   struct Row {
     std::string version, name, status;
     std::optional<std::string> object, change, detail;
