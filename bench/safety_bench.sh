@@ -2,12 +2,15 @@
 # Cost of lint, plan and verify on a generated migration, compared with apply itself.
 # Prints figures (not a timed test). Needs pg_migrate installed in the server; works in a
 # scratch database it creates and drops.
-# Usage: PGHOST=... PGPORT=... PGUSER=... bench/safety_bench.sh [statements]
+# Usage: bench/safety_bench.sh [statements]   (a throwaway cluster; or set PGHOST/PGPORT/PGUSER
+# to use a running server)
 set -euo pipefail
+cd "$(dirname "$0")/.."
 N=${1:-600}
 DB=pgm_safety_bench
+if [ -z "${PGHOST:-}" ]; then source bench/cluster.sh; fi
 psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
-trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB"' EXIT
+[ -z "${BENCH_DIR:-}" ] && trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $DB"' EXIT
 psql -X -q -d "$DB" -v n="$N" <<'SQL'
 SET client_min_messages = error;
 CREATE EXTENSION pg_migrate;
