@@ -164,11 +164,36 @@ void parse_client_query(const std::string& query) {
   parsed_cache.valid = true;
 }
 
+// Texts found at ddl_command_start for statements the hook did not see (the library was
+// loaded by that very statement): the parse tree is still pristine then, so equal() matches.
+// ddl_command_end and sql_drop get the same tree pointer.
+struct StashedText {
+  Node* tree;
+  StatementText text;
+};
+std::vector<StashedText> stash;
+
+StatementText text_from_client_query(Node* parsetree);
+
+bool hook_sees_statement() { return frame_depth > 0 && frame_depth <= kMaxFrames && frames[frame_depth - 1].query; }
+
+void stash_statement(Node* parsetree) {
+  if (hook_sees_statement() || !parsetree) return;
+  if (stash.size() >= 16) stash.clear();
+  stash.push_back({parsetree, text_from_client_query(parsetree)});
+}
+
 StatementText current_statement(Node* parsetree) {
-  if (frame_depth > 0 && frame_depth <= kMaxFrames) {
+  if (hook_sees_statement()) {
     const StatementFrame& f = frames[frame_depth - 1];
-    if (f.query) return {trimmed(f.query, f.location, f.length), "hook"};
+    return {trimmed(f.query, f.location, f.length), "hook"};
   }
+  for (auto it = stash.rbegin(); it != stash.rend(); ++it)
+    if (it->tree == parsetree) return it->text;
+  return text_from_client_query(parsetree);
+}
+
+StatementText text_from_client_query(Node* parsetree) {
   const char* client = debug_query_string;
   if (!client) return {};
   std::string query(client);
@@ -403,6 +428,15 @@ void drift_record_snapshot(const char* reason) {
 
 using namespace pgm;
 
+// ddl_command_start: loads the library (and so the hook) as early as possible in a session,
+// and notes the text of a statement the hook did not see.
+PGM_FUNCTION(pgm_drift_capture_start) {
+  EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
+  if (hook_sees_statement() || !capture_active()) return PointerGetDatum(nullptr);
+  stash_statement(trig->parsetree);
+  return PointerGetDatum(nullptr);
+}
+
 PGM_FUNCTION(pgm_drift_capture_rewrite) {
   event_data(fcinfo, "migrate.drift_capture_rewrite");
   if (!capture_active()) return PointerGetDatum(nullptr);
@@ -490,7 +524,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
       "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, detail, "
       "statement, statement_source) "
       "SELECT $1, pg_catalog.current_setting('application_name'), 'ddl_command_end', $2, "
-      "pg_catalog.lower(pg_catalog.nullif($3, '')), pg_catalog.nullif($4, ''), $5, $6"};
+      "pg_catalog.lower(NULLIF($3, '')), NULLIF($4, ''), $5, $6"};
   catalog::OwnerScope owner;
   pg::Param role = pg::text_param(owner.caller_role());
   pg::Param tag_param = pg::text_param(tag);
@@ -519,7 +553,11 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   std::string tag = trig->tag;
 #endif
   StatementText statement = current_statement(trig->parsetree);
+  // Recorded: what the statement dropped, and what its CASCADE took along unless that is a
+  // part of another dropped table or view (its defaults, constraints, rules) or a member of
+  // an extension being dropped.
   static pg::Query insert{
+      "WITH d AS (SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects()) "
       "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
       "object_identity, schema_name, detail, statement, statement_source) "
       "SELECT $1, pg_catalog.current_setting('application_name'), 'sql_drop', $2, x.object_type, "
@@ -527,10 +565,14 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       " SELECT DISTINCT ON (d.classid, d.objid, d.objsubid) d.classid, d.objid, d.objsubid, "
       " d.object_type, d.object_identity, sc.schema_name, "
       " CASE WHEN d.original THEN 'dropped' ELSE 'dropped by cascade' END AS detail "
-      " FROM pg_catalog.pg_event_trigger_dropped_objects() d, "
-      " LATERAL (SELECT " PGM_DRIFT_SCOPE("d.schema_name", "d.object_type", "d.object_name", "d.address_names") ") "
+      " FROM d, LATERAL (SELECT " PGM_DRIFT_SCOPE("d.schema_name", "d.object_type", "d.object_name", "d.address_names") ") "
       " sc(schema_name, object_name) "
-      " WHERE (d.original OR d.normal) AND NOT d.is_temporary "
+      " WHERE (d.original OR (d.normal "
+      "   AND NOT EXISTS (SELECT FROM d e WHERE e.original AND e.object_type = 'extension') "
+      "   AND NOT (pg_catalog.cardinality(d.address_names) >= 3 AND EXISTS (SELECT FROM d t "
+      "     WHERE t.object_type IN ('table', 'view', 'materialized view', 'foreign table') "
+      "       AND t.address_names = d.address_names[1:2])))) "
+      " AND NOT d.is_temporary "
       " AND coalesce(sc.schema_name, '') !~ '^pg_(toast_)?temp' "
       " AND NOT migrate.drift_excluded(sc.schema_name, sc.object_name) "
       " ORDER BY d.classid, d.objid, d.objsubid) x"};
@@ -647,7 +689,7 @@ PGM_FUNCTION(pgm_drift_status) {
   std::string capture;
   if (!capture_setting)
     capture = "off (pg_migrate.drift_capture is off)";
-  else if (triggers < 3)
+  else if (triggers < 4)
     capture = "off (event triggers of pg_migrate are missing)";
   else if (!not_always.empty())
     capture = fmt::format("degraded (event trigger {} not ENABLE ALWAYS)", not_always);

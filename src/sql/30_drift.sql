@@ -377,18 +377,23 @@ CREATE FUNCTION migrate.drift_status()
 
 -- Event triggers. ENABLE ALWAYS: they also fire under session_replication_role = replica
 -- (README "Drift").
+CREATE FUNCTION migrate.drift_capture_start() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'pgm_drift_capture_start' LANGUAGE C;
 CREATE FUNCTION migrate.drift_capture_ddl() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'pgm_drift_capture_ddl' LANGUAGE C;
 CREATE FUNCTION migrate.drift_capture_drop() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'pgm_drift_capture_drop' LANGUAGE C;
 CREATE FUNCTION migrate.drift_capture_rewrite() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'pgm_drift_capture_rewrite' LANGUAGE C;
+CREATE EVENT TRIGGER migrate_drift_start ON ddl_command_start
+    EXECUTE FUNCTION migrate.drift_capture_start();
 CREATE EVENT TRIGGER migrate_drift_ddl ON ddl_command_end
     EXECUTE FUNCTION migrate.drift_capture_ddl();
 CREATE EVENT TRIGGER migrate_drift_drop ON sql_drop
     EXECUTE FUNCTION migrate.drift_capture_drop();
 CREATE EVENT TRIGGER migrate_drift_rewrite ON table_rewrite
     EXECUTE FUNCTION migrate.drift_capture_rewrite();
+ALTER EVENT TRIGGER migrate_drift_start ENABLE ALWAYS;
 ALTER EVENT TRIGGER migrate_drift_ddl ENABLE ALWAYS;
 ALTER EVENT TRIGGER migrate_drift_drop ENABLE ALWAYS;
 ALTER EVENT TRIGGER migrate_drift_rewrite ENABLE ALWAYS;
@@ -396,6 +401,7 @@ ALTER EVENT TRIGGER migrate_drift_rewrite ENABLE ALWAYS;
 REVOKE ALL ON FUNCTION migrate.acknowledge_drift(text, bigint) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.protect_drift() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_excluded(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.drift_capture_start() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_capture_ddl() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_capture_drop() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_capture_rewrite() FROM PUBLIC;
