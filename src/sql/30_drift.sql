@@ -159,6 +159,9 @@ WITH ext AS (
       JOIN pg_language l ON l.oid = p.prolang
       LEFT JOIN descr ds ON ds.classoid = 'pg_proc'::regclass AND ds.objoid = p.oid AND ds.objsubid = 0
      WHERE NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+       -- constructors created with a range type belong to the type
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                          AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'i')
     UNION ALL
     SELECT 'trigger ' || r.q || '.' || quote_ident(tg.tgname),
            jsonb_build_object('definition', pg_get_triggerdef(tg.oid),
