@@ -383,14 +383,57 @@ void add_target(std::vector<Target>& targets, Target t) {
   targets.push_back(std::move(t));
 }
 
-pg::Param oid_param(Oid v) { return {OIDOID, ObjectIdGetDatum(v), false}; }
-pg::Param int4_param(int32 v) { return {INT4OID, Int32GetDatum(v), false}; }
 
 // Schema and name an exclusion pattern is matched against, and the temp-schema filter.
 #define PGM_DRIFT_SCOPE(schema, type, name, names)                                  \
   "coalesce(" schema ", CASE WHEN " type " = 'schema' OR cardinality(" names ") >= 3 " \
   "THEN (" names ")[1] END), CASE WHEN " type " = 'schema' THEN NULL "                 \
   "WHEN cardinality(" names ") >= 2 THEN (" names ")[2] ELSE " name " END"
+
+// Inline form of migrate.drift_excluded(schema, name) (planned once with the query).
+#define PGM_DRIFT_GLOB(p)                                                                        \
+  "pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(" \
+  p ", '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%'), '?', '_')"
+#define PGM_DRIFT_EXCLUDED(schema, name)                                                  \
+  "EXISTS (SELECT FROM migrate.drift_exclusions e WHERE " schema " LIKE " PGM_DRIFT_GLOB( \
+      "e.schema_pattern") " AND coalesce(" name ", '') LIKE " PGM_DRIFT_GLOB("e.name_pattern") ")"
+
+pg::Param oid_array_param(const std::vector<Oid>& values) {
+  std::vector<Datum> datums;
+  for (Oid v : values) datums.push_back(ObjectIdGetDatum(v));
+  Datum* d = datums.data();
+  int n = static_cast<int>(datums.size());
+  Datum a = pg::call([&] { return PointerGetDatum(construct_array(d, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT)); });
+  return {OIDARRAYOID, a, false};
+}
+
+pg::Param int4_array_param(const std::vector<int32>& values) {
+  std::vector<Datum> datums;
+  for (int32 v : values) datums.push_back(Int32GetDatum(v));
+  Datum* d = datums.data();
+  int n = static_cast<int>(datums.size());
+  Datum a = pg::call([&] { return PointerGetDatum(construct_array(d, n, INT4OID, sizeof(int32), true, TYPALIGN_INT)); });
+  return {INT4ARRAYOID, a, false};
+}
+
+// Empty strings become NULL elements.
+pg::Param text_array_param(const std::vector<std::string>& values) {
+  std::vector<Datum> datums;
+  std::vector<bool> nulls_v;
+  for (const std::string& v : values) {
+    nulls_v.push_back(v.empty());
+    datums.push_back(v.empty() ? (Datum)0 : pg::text_param(v).value);
+  }
+  std::vector<char> nulls(nulls_v.begin(), nulls_v.end());
+  Datum* d = datums.data();
+  bool* nl = reinterpret_cast<bool*>(nulls.data());
+  int dims[1] = {static_cast<int>(datums.size())};
+  int lbs[1] = {1};
+  Datum a = pg::call([&] {
+    return PointerGetDatum(construct_md_array(d, nl, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+  });
+  return {TEXTARRAYOID, a, false};
+}
 
 }  // namespace
 
@@ -509,38 +552,47 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   }
   if (targets.empty()) return PointerGetDatum(nullptr);
 
-  static pg::Query insert_object{
+  // One statement for all objects: unnest keeps their order.
+  static pg::Query insert_objects{
       "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
       "object_identity, schema_name, detail, statement, statement_source) "
-      "SELECT $1, pg_catalog.current_setting('application_name'), 'ddl_command_end', $2, o.type, "
-      "o.identity, sc.schema_name, $6, $7, $8 "
-      "FROM pg_catalog.pg_identify_object($3, $4, $5) o, "
-      "pg_catalog.pg_identify_object_as_address($3, $4, $5) ad, "
-      "LATERAL (SELECT " PGM_DRIFT_SCOPE("o.schema", "o.type", "o.name", "ad.object_names") ") "
-      "sc(schema_name, object_name) "
-      "WHERE o.identity IS NOT NULL AND coalesce(sc.schema_name, '') !~ '^pg_(toast_)?temp' "
-      "AND NOT migrate.drift_excluded(sc.schema_name, sc.object_name)"};
-  static pg::Query insert_plain{
-      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, detail, "
-      "statement, statement_source) "
       "SELECT $1, pg_catalog.current_setting('application_name'), 'ddl_command_end', $2, "
-      "pg_catalog.lower(NULLIF($3, '')), NULLIF($4, ''), $5, $6"};
-  catalog::OwnerScope owner;
-  pg::Param role = pg::text_param(owner.caller_role());
-  pg::Param tag_param = pg::text_param(tag);
-  pg::Param stmt_param = pg::nullable_text_param(statement.text ? &*statement.text : nullptr);
-  std::string source = statement.source ? statement.source : "";
-  pg::Param source_param = pg::nullable_text_param(statement.source ? &source : nullptr);
+      " coalesce(o.type, pg_catalog.lower(x.object_type)), o.identity, sc.schema_name, x.detail, $3, $4 "
+      "FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.oid[]), pg_catalog.unnest($6::pg_catalog.oid[]), "
+      "  pg_catalog.unnest($7::pg_catalog.int4[]), pg_catalog.unnest($8::pg_catalog.text[]), "
+      "  pg_catalog.unnest($9::pg_catalog.text[])) WITH ORDINALITY "
+      "  x(classid, objid, objsubid, object_type, detail, ord) "
+      "LEFT JOIN LATERAL pg_catalog.pg_identify_object(NULLIF(x.classid, 0), x.objid, x.objsubid) o "
+      "  ON true "
+      "LEFT JOIN LATERAL pg_catalog.pg_identify_object_as_address(NULLIF(x.classid, 0), x.objid, x.objsubid) ad "
+      "  ON true, "
+      "LATERAL (SELECT " PGM_DRIFT_SCOPE("o.schema", "o.type", "o.name", "ad.object_names") ") "
+      "  sc(schema_name, object_name) "
+      "WHERE (x.classid = 0 OR o.identity IS NOT NULL) "
+      "  AND coalesce(sc.schema_name, '') !~ '^pg_(toast_)?temp' "
+      "  AND NOT " PGM_DRIFT_EXCLUDED("sc.schema_name", "sc.object_name") " "
+      "ORDER BY x.ord"};
+  std::vector<Oid> classids, objids;
+  std::vector<int32> subids;
+  std::vector<std::string> types, details;
   for (const Target& t : targets) {
-    if (OidIsValid(t.classid)) {
-      insert_object.run({role, tag_param, oid_param(t.classid), oid_param(t.objid), int4_param(t.objsubid),
-                         pg::nullable_text_param(t.detail.empty() ? nullptr : &t.detail), stmt_param,
-                         source_param});
-    } else {
-      insert_plain.run({role, tag_param, pg::text_param(t.object_type), pg::text_param(t.detail),
-                        stmt_param, source_param});
-    }
+    classids.push_back(t.classid);
+    objids.push_back(t.objid);
+    subids.push_back(t.objsubid);
+    types.push_back(OidIsValid(t.classid) ? std::string() : t.object_type);
+    details.push_back(t.detail);
   }
+  pg::Param classid_param = oid_array_param(classids);
+  pg::Param objid_param = oid_array_param(objids);
+  pg::Param subid_param = int4_array_param(subids);
+  pg::Param type_param = text_array_param(types);
+  pg::Param detail_param = text_array_param(details);
+  catalog::OwnerScope owner;
+  std::string source = statement.source ? statement.source : "";
+  insert_objects.run({pg::text_param(owner.caller_role()), pg::text_param(tag),
+                      pg::nullable_text_param(statement.text ? &*statement.text : nullptr),
+                      pg::nullable_text_param(statement.source ? &source : nullptr), classid_param,
+                      objid_param, subid_param, type_param, detail_param});
   return PointerGetDatum(nullptr);
 }
 
@@ -574,7 +626,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       "       AND t.address_names = d.address_names[1:2])))) "
       " AND NOT d.is_temporary "
       " AND coalesce(sc.schema_name, '') !~ '^pg_(toast_)?temp' "
-      " AND NOT migrate.drift_excluded(sc.schema_name, sc.object_name) "
+      " AND NOT " PGM_DRIFT_EXCLUDED("sc.schema_name", "sc.object_name") " "
       " ORDER BY d.classid, d.objid, d.objsubid) x"};
   pg::SpiConnection spi;
   catalog::OwnerScope owner;
@@ -610,8 +662,8 @@ PGM_FUNCTION(pgm_schema_diff) {
       " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
       "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
       "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
-      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
-      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
+      "WHERE k.kind = 'extension' OR NOT " PGM_DRIFT_EXCLUDED("k.names[1]",
+      "CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END") " "
       "ORDER BY d.object"};
   catalog::OwnerScope owner;
   uint64 n = q.run();
