@@ -435,6 +435,15 @@ pg::Param text_array_param(const std::vector<std::string>& values) {
   return {TEXTARRAYOID, a, false};
 }
 
+// Inside an OwnerScope (whose GUC nest level restores it): capture's statements run with
+// their generic plans; a custom plan per DDL statement would cost more than the insert.
+void use_generic_plans() {
+  pg::call([] {
+    (void)set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
+                            GUC_ACTION_SAVE, true, 0, false);
+  });
+}
+
 }  // namespace
 
 void drift_init() {
@@ -510,6 +519,8 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   StatementText statement = current_statement(trig->parsetree);
 
   pg::SpiConnection spi;
+  catalog::OwnerScope owner;
+  use_generic_plans();
   std::vector<Target> targets;
   static pg::Query commands{
       "SELECT command, classid, objid, objsubid, in_extension, object_type "
@@ -587,7 +598,6 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   pg::Param subid_param = int4_array_param(subids);
   pg::Param type_param = text_array_param(types);
   pg::Param detail_param = text_array_param(details);
-  catalog::OwnerScope owner;
   std::string source = statement.source ? statement.source : "";
   insert_objects.run({pg::text_param(owner.caller_role()), pg::text_param(tag),
                       pg::nullable_text_param(statement.text ? &*statement.text : nullptr),
@@ -630,6 +640,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       " ORDER BY d.classid, d.objid, d.objsubid) x"};
   pg::SpiConnection spi;
   catalog::OwnerScope owner;
+  use_generic_plans();
   std::string source = statement.source ? statement.source : "";
   insert.run({pg::text_param(owner.caller_role()), pg::text_param(tag),
               pg::nullable_text_param(statement.text ? &*statement.text : nullptr),

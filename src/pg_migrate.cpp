@@ -31,13 +31,15 @@ extern "C" void _PG_init(void) {
       "pg_migrate.out_of_order",
       "Lets migrate.apply() apply pending migrations older than the newest applied one.",
       nullptr, &pgm::settings::out_of_order, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+  pgm::drift_init();
+  pgm::safety_init();
+  // After every feature defined its settings: reserving the prefix discards placeholders not
+  // defined yet, which would drop e.g. pg_migrate.drift_capture set in postgresql.conf.
 #if PG_VERSION_NUM >= 150000
   MarkGUCPrefixReserved("pg_migrate");
 #else
   EmitWarningsOnPlaceholders("pg_migrate");
 #endif
-  pgm::drift_init();
-  pgm::safety_init();
   RegisterXactCallback(on_transaction_end, nullptr);
   RegisterSubXactCallback(on_subtransaction_end, nullptr);
 }
