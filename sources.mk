@@ -1,6 +1,7 @@
 # The one list of C++ sources. The PGXS Makefile includes this file; CMakeLists.txt reads it.
 # Pure sources include no PostgreSQL header and are unit-tested without a server.
 PGM_PURE_SOURCES = \
+	src/core/drift_rules.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp
 

@@ -13,6 +13,7 @@
 
 #include "apply.hpp"
 #include "catalog.hpp"
+#include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"
 #include "module_init.hpp"
 #include "pg/spi.hpp"
@@ -92,17 +93,6 @@ void drift_process_utility(PlannedStmt* pstmt, const char* query_string, Process
   PG_END_TRY();
 }
 #endif
-
-std::string trimmed(const char* query, int location, int length) {
-  std::string_view all(query);
-  size_t start = location > 0 ? std::min<size_t>(location, all.size()) : 0;
-  size_t len = length > 0 ? std::min<size_t>(length, all.size() - start) : all.size() - start;
-  std::string_view s = all.substr(start, len);
-  size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string_view::npos) return {};
-  size_t e = s.find_last_not_of(" \t\r\n;");
-  return std::string(s.substr(b, e == std::string_view::npos ? 0 : e - b + 1));
-}
 
 struct StatementText {
   std::optional<std::string> text;
@@ -186,7 +176,7 @@ void stash_statement(Node* parsetree) {
 StatementText current_statement(Node* parsetree) {
   if (hook_sees_statement()) {
     const StatementFrame& f = frames[frame_depth - 1];
-    return {trimmed(f.query, f.location, f.length), "hook"};
+    return {drift::statement_text(f.query, f.location, f.length), "hook"};
   }
   for (auto it = stash.rbegin(); it != stash.rend(); ++it)
     if (it->tree == parsetree) return it->text;
@@ -202,12 +192,12 @@ StatementText text_from_client_query(Node* parsetree) {
     for (const ParsedQuery::Stmt& s : parsed_cache.stmts) {
       Node* tree = s.tree;
       bool same = pg::call([&] { return equal(tree, parsetree); });
-      if (same) return {trimmed(client, s.location, s.length), "parse"};
+      if (same) return {drift::statement_text(client, s.location, s.length), "parse"};
     }
   }
   if (parsed_cache.stmts.size() == 1)
-    return {trimmed(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
-  return {trimmed(client, 0, 0), "query"};
+    return {drift::statement_text(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
+  return {drift::statement_text(client, 0, 0), "query"};
 }
 
 // ---------------------------------------------------------------------------------------
@@ -383,58 +373,6 @@ void add_target(std::vector<Target>& targets, Target t) {
   targets.push_back(std::move(t));
 }
 
-
-// Schema and name an exclusion pattern is matched against, and the temp-schema filter.
-#define PGM_DRIFT_SCOPE(schema, type, name, names)                                  \
-  "coalesce(" schema ", CASE WHEN " type " = 'schema' OR cardinality(" names ") >= 3 " \
-  "THEN (" names ")[1] END), CASE WHEN " type " = 'schema' THEN NULL "                 \
-  "WHEN cardinality(" names ") >= 2 THEN (" names ")[2] ELSE " name " END"
-
-// Inline form of migrate.drift_excluded(schema, name) (planned once with the query).
-#define PGM_DRIFT_GLOB(p)                                                                        \
-  "pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(pg_catalog.replace(" \
-  p ", '\\', '\\\\'), '%', '\\%'), '_', '\\_'), '*', '%'), '?', '_')"
-#define PGM_DRIFT_EXCLUDED(schema, name)                                                  \
-  "EXISTS (SELECT FROM migrate.drift_exclusions e WHERE " schema " LIKE " PGM_DRIFT_GLOB( \
-      "e.schema_pattern") " AND coalesce(" name ", '') LIKE " PGM_DRIFT_GLOB("e.name_pattern") ")"
-
-pg::Param oid_array_param(const std::vector<Oid>& values) {
-  std::vector<Datum> datums;
-  for (Oid v : values) datums.push_back(ObjectIdGetDatum(v));
-  Datum* d = datums.data();
-  int n = static_cast<int>(datums.size());
-  Datum a = pg::call([&] { return PointerGetDatum(construct_array(d, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT)); });
-  return {OIDARRAYOID, a, false};
-}
-
-pg::Param int4_array_param(const std::vector<int32>& values) {
-  std::vector<Datum> datums;
-  for (int32 v : values) datums.push_back(Int32GetDatum(v));
-  Datum* d = datums.data();
-  int n = static_cast<int>(datums.size());
-  Datum a = pg::call([&] { return PointerGetDatum(construct_array(d, n, INT4OID, sizeof(int32), true, TYPALIGN_INT)); });
-  return {INT4ARRAYOID, a, false};
-}
-
-// Empty strings become NULL elements.
-pg::Param text_array_param(const std::vector<std::string>& values) {
-  std::vector<Datum> datums;
-  std::vector<bool> nulls_v;
-  for (const std::string& v : values) {
-    nulls_v.push_back(v.empty());
-    datums.push_back(v.empty() ? (Datum)0 : pg::text_param(v).value);
-  }
-  std::vector<char> nulls(nulls_v.begin(), nulls_v.end());
-  Datum* d = datums.data();
-  bool* nl = reinterpret_cast<bool*>(nulls.data());
-  int dims[1] = {static_cast<int>(datums.size())};
-  int lbs[1] = {1};
-  Datum a = pg::call([&] {
-    return PointerGetDatum(construct_md_array(d, nl, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-  });
-  return {TEXTARRAYOID, a, false};
-}
-
 // Inside an OwnerScope (whose GUC nest level restores it): capture's statements run with
 // their generic plans; a custom plan per DDL statement would cost more than the insert.
 void use_generic_plans() {
@@ -442,6 +380,105 @@ void use_generic_plans() {
     (void)set_config_option("plan_cache_mode", "force_generic_plan", PGC_USERSET, PGC_S_SESSION,
                             GUC_ACTION_SAVE, true, 0, false);
   });
+}
+
+std::vector<drift::Exclusion> load_exclusions() {
+  static pg::Query q{"SELECT schema_pattern, name_pattern FROM migrate.drift_exclusions"};
+  std::vector<drift::Exclusion> out;
+  uint64 n = q.run();
+  for (uint64 i = 0; i < n; ++i) out.push_back({pg::text_value(i, 1), pg::text_value(i, 2)});
+  pg::free_result();
+  return out;
+}
+
+std::optional<std::string> optional_string(const char* s) {
+  if (!s) return std::nullopt;
+  return std::string(s);
+}
+
+// One drift row, ready to insert.
+struct DriftRow {
+  std::string object_type;
+  std::optional<std::string> identity;
+  std::optional<std::string> schema;
+  std::string detail;
+};
+
+// Identifies an object the way pg_identify_object() does, without its SQL overhead. Empty
+// when the object no longer exists.
+struct Identified {
+  bool found = false;
+  std::string type;
+  std::string identity;
+  std::optional<std::string> schema;  // of a schema-qualified object
+  bool temp_namespace = false;
+  std::vector<std::string> names;     // as pg_identify_object_as_address's object_names
+};
+
+Identified identify(Oid classid, Oid objid, int32 objsubid) {
+  Identified out;
+  ObjectAddress address{classid, objid, objsubid};
+  const ObjectAddress* a = &address;
+  List* names = NIL;
+  List* args = NIL;
+  char* identity = pg::call([&] {
+#if PG_VERSION_NUM >= 140000
+    return getObjectIdentityParts(a, &names, &args, true);
+#else
+    return getObjectIdentityParts(a, &names, &args);
+#endif
+  });
+  if (!identity) return out;
+  char* type = pg::call([&] {
+#if PG_VERSION_NUM >= 140000
+    return getObjectTypeDescription(a, true);
+#else
+    return getObjectTypeDescription(a);
+#endif
+  });
+  out.found = true;
+  out.identity = identity;
+  out.type = type ? type : "";
+  ListCell* lc;
+  foreach (lc, names) out.names.push_back(static_cast<char*>(lfirst(lc)));
+  Oid nsp = InvalidOid;
+  if (pg::call([&] { return is_objectclass_supported(classid); }))
+    nsp = pg::call([&] { return get_object_namespace(a); });
+  if (OidIsValid(nsp)) {
+    out.temp_namespace = pg::call([&] { return isAnyTempNamespace(nsp); });
+    out.schema = optional_string(pg::call([&] { return get_namespace_name_or_temp(nsp); }));
+  }
+  return out;
+}
+
+pg::Param text_or_null(const std::optional<std::string>& v) {
+  return v ? pg::text_param(*v) : pg::null_param(TEXTOID);
+}
+
+// Inserts the rows of one event. Runs inside the caller's OwnerScope.
+void insert_rows(const char* event, const std::string& role, const std::string& tag,
+                 const StatementText& statement, const std::vector<DriftRow>& rows) {
+  static pg::Query insert{
+      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
+      "object_identity, schema_name, detail, statement, statement_source) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"};
+  const char* app = GetConfigOption("application_name", true, false);
+  std::optional<std::string> application = app && *app ? std::optional<std::string>(app) : std::nullopt;
+  std::optional<std::string> source = optional_string(statement.source);
+  for (const DriftRow& r : rows) {
+    insert.run({pg::text_param(role), text_or_null(application), pg::text_param(event), pg::text_param(tag),
+                pg::text_param(r.object_type), text_or_null(r.identity), text_or_null(r.schema),
+                r.detail.empty() ? pg::null_param(TEXTOID) : pg::text_param(r.detail),
+                text_or_null(statement.text), text_or_null(source)});
+  }
+}
+
+std::string event_tag(EventTriggerData* trig) {
+#if PG_VERSION_NUM >= 130000
+  return GetCommandTagName(trig->tag);
+#else
+  return trig->tag;
+#endif
 }
 
 }  // namespace
@@ -511,11 +548,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   }
   std::vector<Rewrite> rewrites;
   rewrites.swap(pending_rewrites);
-#if PG_VERSION_NUM >= 130000
-  std::string tag = GetCommandTagName(trig->tag);
-#else
-  std::string tag = trig->tag;
-#endif
+  std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
 
   pg::SpiConnection spi;
@@ -563,88 +596,82 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   }
   if (targets.empty()) return PointerGetDatum(nullptr);
 
-  // One statement for all objects: unnest keeps their order.
-  static pg::Query insert_objects{
-      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
-      "object_identity, schema_name, detail, statement, statement_source) "
-      "SELECT $1, pg_catalog.current_setting('application_name'), 'ddl_command_end', $2, "
-      " coalesce(o.type, pg_catalog.lower(x.object_type)), o.identity, sc.schema_name, x.detail, $3, $4 "
-      "FROM ROWS FROM (pg_catalog.unnest($5::pg_catalog.oid[]), pg_catalog.unnest($6::pg_catalog.oid[]), "
-      "  pg_catalog.unnest($7::pg_catalog.int4[]), pg_catalog.unnest($8::pg_catalog.text[]), "
-      "  pg_catalog.unnest($9::pg_catalog.text[])) WITH ORDINALITY "
-      "  x(classid, objid, objsubid, object_type, detail, ord) "
-      "LEFT JOIN LATERAL pg_catalog.pg_identify_object(NULLIF(x.classid, 0), x.objid, x.objsubid) o "
-      "  ON true "
-      "LEFT JOIN LATERAL pg_catalog.pg_identify_object_as_address(NULLIF(x.classid, 0), x.objid, x.objsubid) ad "
-      "  ON true, "
-      "LATERAL (SELECT " PGM_DRIFT_SCOPE("o.schema", "o.type", "o.name", "ad.object_names") ") "
-      "  sc(schema_name, object_name) "
-      "WHERE (x.classid = 0 OR o.identity IS NOT NULL) "
-      "  AND coalesce(sc.schema_name, '') !~ '^pg_(toast_)?temp' "
-      "  AND NOT " PGM_DRIFT_EXCLUDED("sc.schema_name", "sc.object_name") " "
-      "ORDER BY x.ord"};
-  std::vector<Oid> classids, objids;
-  std::vector<int32> subids;
-  std::vector<std::string> types, details;
+  std::vector<drift::Exclusion> exclusions = load_exclusions();
+  std::vector<DriftRow> rows;
   for (const Target& t : targets) {
-    classids.push_back(t.classid);
-    objids.push_back(t.objid);
-    subids.push_back(t.objsubid);
-    types.push_back(OidIsValid(t.classid) ? std::string() : t.object_type);
-    details.push_back(t.detail);
+    if (!OidIsValid(t.classid)) {  // ALTER DEFAULT PRIVILEGES: no object to name
+      std::string type = t.object_type;
+      std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+      rows.push_back({type, std::nullopt, std::nullopt, t.detail});
+      continue;
+    }
+    Identified id = identify(t.classid, t.objid, t.objsubid);
+    if (!id.found || id.temp_namespace) continue;
+    drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, std::nullopt);
+    if (scope.schema && drift::is_temp_schema(*scope.schema)) continue;
+    if (drift::excluded(exclusions, scope.schema, scope.name)) continue;
+    rows.push_back({id.type, id.identity, scope.schema, t.detail});
   }
-  pg::Param classid_param = oid_array_param(classids);
-  pg::Param objid_param = oid_array_param(objids);
-  pg::Param subid_param = int4_array_param(subids);
-  pg::Param type_param = text_array_param(types);
-  pg::Param detail_param = text_array_param(details);
-  std::string source = statement.source ? statement.source : "";
-  insert_objects.run({pg::text_param(owner.caller_role()), pg::text_param(tag),
-                      pg::nullable_text_param(statement.text ? &*statement.text : nullptr),
-                      pg::nullable_text_param(statement.source ? &source : nullptr), classid_param,
-                      objid_param, subid_param, type_param, detail_param});
+  insert_rows("ddl_command_end", owner.caller_role(), tag, statement, rows);
   return PointerGetDatum(nullptr);
 }
 
 PGM_FUNCTION(pgm_drift_capture_drop) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_drop");
   if (!capture_active()) return PointerGetDatum(nullptr);
-#if PG_VERSION_NUM >= 130000
-  std::string tag = GetCommandTagName(trig->tag);
-#else
-  std::string tag = trig->tag;
-#endif
+  std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
-  // Recorded: what the statement dropped, and what its CASCADE took along unless that is a
-  // part of another dropped table or view (its defaults, constraints, rules) or a member of
-  // an extension being dropped.
-  static pg::Query insert{
-      "WITH d AS (SELECT * FROM pg_catalog.pg_event_trigger_dropped_objects()) "
-      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
-      "object_identity, schema_name, detail, statement, statement_source) "
-      "SELECT $1, pg_catalog.current_setting('application_name'), 'sql_drop', $2, x.object_type, "
-      "x.object_identity, x.schema_name, x.detail, $3, $4 FROM ("
-      " SELECT DISTINCT ON (d.classid, d.objid, d.objsubid) d.classid, d.objid, d.objsubid, "
-      " d.object_type, d.object_identity, sc.schema_name, "
-      " CASE WHEN d.original THEN 'dropped' ELSE 'dropped by cascade' END AS detail "
-      " FROM d, LATERAL (SELECT " PGM_DRIFT_SCOPE("d.schema_name", "d.object_type", "d.object_name", "d.address_names") ") "
-      " sc(schema_name, object_name) "
-      " WHERE (d.original OR (d.normal "
-      "   AND NOT EXISTS (SELECT FROM d e WHERE e.original AND e.object_type = 'extension') "
-      "   AND NOT (pg_catalog.cardinality(d.address_names) >= 3 AND EXISTS (SELECT FROM d t "
-      "     WHERE t.object_type IN ('table', 'view', 'materialized view', 'foreign table') "
-      "       AND t.address_names = d.address_names[1:2])))) "
-      " AND NOT d.is_temporary "
-      " AND coalesce(sc.schema_name, '') !~ '^pg_(toast_)?temp' "
-      " AND NOT " PGM_DRIFT_EXCLUDED("sc.schema_name", "sc.object_name") " "
-      " ORDER BY d.classid, d.objid, d.objsubid) x"};
+  static pg::Query dropped_q{
+      "SELECT classid, objid, objsubid, original, normal, is_temporary, object_type, schema_name, "
+      "object_name, object_identity, address_names "
+      "FROM pg_catalog.pg_event_trigger_dropped_objects()"};
   pg::SpiConnection spi;
   catalog::OwnerScope owner;
   use_generic_plans();
-  std::string source = statement.source ? statement.source : "";
-  insert.run({pg::text_param(owner.caller_role()), pg::text_param(tag),
-              pg::nullable_text_param(statement.text ? &*statement.text : nullptr),
-              pg::nullable_text_param(statement.source ? &source : nullptr)});
+  std::vector<drift::DroppedObject> dropped;
+  std::vector<std::optional<std::string>> schemas, object_names, identities;
+  uint64 n = dropped_q.run();
+  for (uint64 i = 0; i < n; ++i) {
+    drift::DroppedObject d;
+    bool isnull;
+    d.classid = DatumGetObjectId(pg::datum_value(i, 1, &isnull));
+    d.objid = DatumGetObjectId(pg::datum_value(i, 2, &isnull));
+    d.objsubid = DatumGetInt32(pg::datum_value(i, 3, &isnull));
+    d.original = pg::bool_value(i, 4);
+    d.normal = pg::bool_value(i, 5);
+    d.is_temporary = pg::bool_value(i, 6);
+    d.object_type = pg::text_value(i, 7);
+    Datum names = pg::datum_value(i, 11, &isnull);
+    if (!isnull) {
+      Datum* elems = nullptr;
+      bool* nulls = nullptr;
+      int count = 0;
+      pg::call([&] {
+        deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+      });
+      for (int k = 0; k < count; ++k) {
+        Datum e = elems[k];
+        d.address_names.push_back(nulls[k] ? std::string() : std::string(pg::call([&] { return TextDatumGetCString(e); })));
+      }
+    }
+    schemas.push_back(pg::is_null(i, 8) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 8)));
+    object_names.push_back(pg::is_null(i, 9) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 9)));
+    identities.push_back(pg::is_null(i, 10) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 10)));
+    dropped.push_back(std::move(d));
+  }
+  pg::free_result();
+  std::vector<size_t> keep = drift::dropped_to_record(dropped);
+  if (keep.empty()) return PointerGetDatum(nullptr);
+  std::vector<drift::Exclusion> exclusions = load_exclusions();
+  std::vector<DriftRow> rows;
+  for (size_t i : keep) {
+    const drift::DroppedObject& d = dropped[i];
+    drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
+    if (scope.schema && drift::is_temp_schema(*scope.schema)) continue;
+    if (drift::excluded(exclusions, scope.schema, scope.name)) continue;
+    rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
+  }
+  insert_rows("sql_drop", owner.caller_role(), tag, statement, rows);
   return PointerGetDatum(nullptr);
 }
 
@@ -673,8 +700,8 @@ PGM_FUNCTION(pgm_schema_diff) {
       " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
       "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
       "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
-      "WHERE k.kind = 'extension' OR NOT " PGM_DRIFT_EXCLUDED("k.names[1]",
-      "CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END") " "
+      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
+      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
       "ORDER BY d.object"};
   catalog::OwnerScope owner;
   uint64 n = q.run();

@@ -299,14 +299,14 @@ CREATE TABLE migrate.drift (
     application_name   text,
     client_addr        inet DEFAULT pg_catalog.inet_client_addr(),
     backend_pid        int NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
-    event              text NOT NULL CHECK (event IN ('ddl_command_end', 'sql_drop')),
+    event              text NOT NULL,                       -- ddl_command_end or sql_drop
     command_tag        text NOT NULL,                       -- of the statement, e.g. ALTER TABLE
     object_type        text,                                -- as pg_identify_object() names it
     object_identity    text,
     schema_name        text,
     detail             text,                                -- subcommands, rewrite, drop kind
     statement          text,                                -- the text of that one statement
-    statement_source   text CHECK (statement_source IN ('hook', 'parse', 'enclosing', 'query')),
+    statement_source   text,                                -- hook, parse, enclosing or query
     acknowledgement_id bigint REFERENCES migrate.drift_acknowledgements (id)
 );
 ALTER SEQUENCE migrate.drift_id_seq OWNED BY migrate.drift.id;
