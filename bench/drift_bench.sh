@@ -4,14 +4,15 @@
 #     client count and duration, in a database without pg_migrate and in one with drift
 #     capture on (same cluster). Target ratio with/without >= 0.95.
 #  2. schema_snapshot() and schema_diff() time for 2,000 tables x 10 columns.
-# Usage: bench/drift_bench.sh   (env: PG_CONFIG, CLIENTS=4, SECONDS_PER_RUN=15, TABLES=2000,
+# Usage: bench/drift_bench.sh   (env: PG_CONFIG, CLIENTS=4, SECONDS_PER_RUN=10, ROUNDS=5, TABLES=2000,
 #        PRELOAD=0|1 to put pg_migrate in shared_preload_libraries). pg_migrate must be
 #        installed for that PG_CONFIG. Runs a throwaway cluster as the postgres OS user when root.
 set -euo pipefail
 PG_CONFIG=${PG_CONFIG:-pg_config}
 BIN=$($PG_CONFIG --bindir)
 CLIENTS=${CLIENTS:-4}
-SECS=${SECONDS_PER_RUN:-15}
+SECS=${SECONDS_PER_RUN:-10}
+ROUNDS=${ROUNDS:-5}
 TABLES=${TABLES:-2000}
 PRELOAD=${PRELOAD:-0}
 PORT=${PORT:-$(( 40000 + RANDOM % 10000 ))}
@@ -48,19 +49,32 @@ tps() {  # database
 }
 tps without_ext >/dev/null  # warm-up (catalog caches, files)
 SECS_SAVED=$SECS; SECS=3; tps with_ext >/dev/null; SECS=$SECS_SAVED
-without=$(tps without_ext)
-with=$(tps with_ext)
+# Interleaved rounds (order alternating) so that load changes on the machine hit both alike;
+# the figures are the medians.
+withouts=(); withs=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  if (( r % 2 )); then a=$(tps without_ext); b=$(tps with_ext); else b=$(tps with_ext); a=$(tps without_ext); fi
+  withouts+=("$a"); withs+=("$b")
+  printf '  round %d: without %8.1f tps, with %8.1f tps, ratio %.3f\n' "$r" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+without=$(median "${withouts[@]}")
+with=$(median "${withs[@]}")
 rows=$("${PSQL[@]}" -d with_ext -Atc 'SELECT count(*) FROM migrate.drift')
-echo "DDL throughput (CREATE TABLE + ALTER TABLE + DROP TABLE per transaction, $CLIENTS clients, ${SECS}s, preload=$PRELOAD)"
-printf '  without pg_migrate:     %10.1f tps\n' "$without"
-printf '  with drift capture on:  %10.1f tps   (%s drift rows recorded)\n' "$with" "$rows"
+echo "DDL throughput (CREATE TABLE + ALTER TABLE + DROP TABLE per transaction, $CLIENTS clients, ${SECS}s x $ROUNDS rounds, preload=$PRELOAD)"
+printf '  without pg_migrate:     %10.1f tps (median)\n' "$without"
+printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n' "$with" "$rows"
 printf '  ratio with/without:     %10.3f   (target >= 0.95)\n' "$(echo "$with / $without" | bc -l)"
 
-"${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "
-DO \$\$ BEGIN FOR i IN 1..$TABLES LOOP
-  EXECUTE format('CREATE TABLE snap_%s (id bigint PRIMARY KEY, c1 text NOT NULL DEFAULT ''x'', c2 int, c3 int,
-                  c4 int, c5 timestamptz DEFAULT now(), c6 text, c7 numeric(10,2), c8 bool, c9 jsonb)', i);
-END LOOP; END \$\$;"
+[ "$TABLES" -gt 0 ] || exit 0
+for ((from = 1; from <= TABLES; from += 250)); do  # chunks: one transaction would need many locks
+  to=$(( from + 249 < TABLES ? from + 249 : TABLES ))
+  "${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "
+  DO \$\$ BEGIN FOR i IN $from..$to LOOP
+    EXECUTE format('CREATE TABLE snap_%s (id bigint PRIMARY KEY, c1 text NOT NULL DEFAULT ''x'', c2 int, c3 int,
+                    c4 int, c5 timestamptz DEFAULT now(), c6 text, c7 numeric(10,2), c8 bool, c9 jsonb)', i);
+  END LOOP; END \$\$;"
+done
 "${PSQL[@]}" -d with_ext -c "SELECT migrate.acknowledge_drift('bench setup')" >/dev/null
 "${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "ALTER TABLE snap_7 ADD COLUMN extra int" \
   -c "ALTER TABLE snap_8 ALTER COLUMN c2 SET NOT NULL" -c "DROP TABLE snap_9"
