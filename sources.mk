@@ -2,6 +2,7 @@
 # Pure sources include no PostgreSQL header and are unit-tested without a server.
 PGM_PURE_SOURCES = \
 	src/core/backoff.cpp \
+	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp

@@ -159,6 +159,9 @@ WITH ext AS (
       JOIN pg_language l ON l.oid = p.prolang
       LEFT JOIN descr ds ON ds.classoid = 'pg_proc'::regclass AND ds.objoid = p.oid AND ds.objsubid = 0
      WHERE NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+       -- constructors created with a range type belong to the type
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                          AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'i')
     UNION ALL
     SELECT 'trigger ' || r.q || '.' || quote_ident(tg.tgname),
            jsonb_build_object('definition', pg_get_triggerdef(tg.oid),
@@ -256,3 +259,155 @@ $$;
 
 COMMENT ON FUNCTION migrate.snapshot_diff(jsonb, jsonb) IS
     'Entries added, removed or changed between two migrate.schema_snapshot() values';
+
+-- Recorded snapshots: one at CREATE EXTENSION and after every apply, revert, baseline and
+-- drift acknowledgement; schema_diff() compares the newest with the live schema. Only the
+-- newest pg_migrate.drift_snapshots_kept are kept.
+CREATE SEQUENCE migrate.schema_snapshots_id_seq;
+CREATE TABLE migrate.schema_snapshots (
+    id             bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.schema_snapshots_id_seq'),
+    taken_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    reason         text NOT NULL CHECK (reason IN ('install', 'apply', 'revert', 'baseline', 'acknowledge')),
+    taken_by       text NOT NULL DEFAULT session_user,
+    transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    snapshot       jsonb NOT NULL
+);
+ALTER SEQUENCE migrate.schema_snapshots_id_seq OWNED BY migrate.schema_snapshots.id;
+
+-- Reviews of drift: who acknowledged, when, why, and up to which drift id.
+CREATE SEQUENCE migrate.drift_acknowledgements_id_seq;
+CREATE TABLE migrate.drift_acknowledgements (
+    id               bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.drift_acknowledgements_id_seq'),
+    acknowledged_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    acknowledged_by  text NOT NULL DEFAULT session_user,   -- session user
+    role             text NOT NULL,                        -- current user of the caller
+    note             text NOT NULL,
+    up_to            bigint,                               -- NULL: all drift at the time
+    drift_rows       bigint NOT NULL
+);
+ALTER SEQUENCE migrate.drift_acknowledgements_id_seq OWNED BY migrate.drift_acknowledgements.id;
+
+-- The drift log: one row per object touched by a DDL statement run outside migrate.apply /
+-- migrate.revert, written by the extension's event triggers (as the catalog owner).
+CREATE SEQUENCE migrate.drift_id_seq;
+CREATE TABLE migrate.drift (
+    id                 bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.drift_id_seq'),
+    captured_at        timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    transaction_id     xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
+    performed_by       text NOT NULL DEFAULT session_user,  -- session user
+    role               text NOT NULL,                       -- current user running the DDL
+    application_name   text,
+    client_addr        inet DEFAULT pg_catalog.inet_client_addr(),
+    backend_pid        int NOT NULL DEFAULT pg_catalog.pg_backend_pid(),
+    event              text NOT NULL,                       -- ddl_command_end or sql_drop
+    command_tag        text NOT NULL,                       -- of the statement, e.g. ALTER TABLE
+    object_type        text,                                -- as pg_identify_object() names it
+    object_identity    text,
+    schema_name        text,
+    detail             text,                                -- subcommands, rewrite, drop kind
+    statement          text,                                -- the text of that one statement
+    statement_source   text,                                -- hook, parse, enclosing or query
+    acknowledgement_id bigint REFERENCES migrate.drift_acknowledgements (id)
+);
+ALTER SEQUENCE migrate.drift_id_seq OWNED BY migrate.drift.id;
+CREATE INDEX drift_unacknowledged ON migrate.drift (id) WHERE acknowledgement_id IS NULL;
+
+-- Objects drift capture and schema_diff() ignore: glob patterns (* any run, ? one character)
+-- on the schema and on the object's name (for columns, constraints, triggers, policies and
+-- rules: the table's name). Managed by the extension owner (plain INSERT / DELETE).
+CREATE TABLE migrate.drift_exclusions (
+    schema_pattern text NOT NULL,
+    name_pattern   text NOT NULL DEFAULT '*',
+    reason         text,
+    added_at       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    added_by       text NOT NULL DEFAULT session_user,
+    PRIMARY KEY (schema_pattern, name_pattern)
+);
+
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift_acknowledgements', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift_acknowledgements_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.drift_exclusions', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.schema_snapshots', 'WHERE reason <> ''install''');
+SELECT pg_catalog.pg_extension_config_dump('migrate.schema_snapshots_id_seq', '');
+
+-- True when an exclusion matches the object (schema, name); NULL schema never matches.
+CREATE FUNCTION migrate.drift_excluded(schema_name text, object_name text) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (
+        SELECT FROM migrate.drift_exclusions e
+         WHERE schema_name LIKE replace(replace(replace(replace(replace(e.schema_pattern, '\', '\\'), '%', '\%'),
+                                                        '_', '\_'), '*', '%'), '?', '_')
+           AND coalesce(object_name, '') LIKE replace(replace(replace(replace(replace(e.name_pattern, '\', '\\'),
+                                                        '%', '\%'), '_', '\_'), '*', '%'), '?', '_'))
+$$;
+
+-- Rows change only through pg_migrate: the drift log and its reviews are tamper-proof.
+CREATE FUNCTION migrate.protect_drift() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgm_protect_drift' LANGUAGE C;
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.drift
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_drift();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.drift_acknowledgements
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_drift();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.schema_snapshots
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_drift();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.drift
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_drift();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.drift_acknowledgements
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_drift();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.schema_snapshots
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_drift();
+
+-- Differences between the newest recorded snapshot and the live schema, without excluded
+-- objects: drift whether or not a trigger saw it.
+CREATE FUNCTION migrate.schema_diff() RETURNS TABLE(object text, change text, detail text)
+    AS 'MODULE_PATHNAME', 'pgm_schema_diff' LANGUAGE C VOLATILE;
+
+-- Marks unacknowledged drift (all, or up to drift id up_to) as reviewed and records a new
+-- snapshot. Returns the number of drift rows acknowledged.
+CREATE FUNCTION migrate.acknowledge_drift(note text, up_to bigint DEFAULT NULL) RETURNS bigint
+    AS 'MODULE_PATHNAME', 'pgm_acknowledge_drift' LANGUAGE C VOLATILE;
+
+-- One row for CI: unacknowledged drift, differences schema_diff() finds, capture state.
+CREATE FUNCTION migrate.drift_status()
+    RETURNS TABLE(unacknowledged bigint, oldest_unacknowledged timestamptz,
+                  newest_unacknowledged timestamptz, schema_differences bigint,
+                  last_snapshot_at timestamptz, last_snapshot_reason text,
+                  capture text, statement_capture text)
+    AS 'MODULE_PATHNAME', 'pgm_drift_status' LANGUAGE C VOLATILE;
+
+-- Event triggers. ENABLE ALWAYS: they also fire under session_replication_role = replica
+-- (README "Drift").
+CREATE FUNCTION migrate.drift_capture_start() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'pgm_drift_capture_start' LANGUAGE C;
+CREATE FUNCTION migrate.drift_capture_ddl() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'pgm_drift_capture_ddl' LANGUAGE C;
+CREATE FUNCTION migrate.drift_capture_drop() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'pgm_drift_capture_drop' LANGUAGE C;
+CREATE FUNCTION migrate.drift_capture_rewrite() RETURNS event_trigger
+    AS 'MODULE_PATHNAME', 'pgm_drift_capture_rewrite' LANGUAGE C;
+CREATE EVENT TRIGGER migrate_drift_start ON ddl_command_start
+    EXECUTE FUNCTION migrate.drift_capture_start();
+CREATE EVENT TRIGGER migrate_drift_ddl ON ddl_command_end
+    EXECUTE FUNCTION migrate.drift_capture_ddl();
+CREATE EVENT TRIGGER migrate_drift_drop ON sql_drop
+    EXECUTE FUNCTION migrate.drift_capture_drop();
+CREATE EVENT TRIGGER migrate_drift_rewrite ON table_rewrite
+    EXECUTE FUNCTION migrate.drift_capture_rewrite();
+ALTER EVENT TRIGGER migrate_drift_start ENABLE ALWAYS;
+ALTER EVENT TRIGGER migrate_drift_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER migrate_drift_drop ENABLE ALWAYS;
+ALTER EVENT TRIGGER migrate_drift_rewrite ENABLE ALWAYS;
+
+REVOKE ALL ON FUNCTION migrate.acknowledge_drift(text, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.protect_drift() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.drift_excluded(text, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.drift_capture_start() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.drift_capture_ddl() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.drift_capture_drop() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.drift_capture_rewrite() FROM PUBLIC;
+
+-- The baseline for schema_diff() until the first apply, baseline or acknowledgement.
+INSERT INTO migrate.schema_snapshots (reason, snapshot) VALUES ('install', migrate.schema_snapshot());

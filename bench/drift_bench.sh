@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Drift benchmark (README "Drift"): prints figures and ratios, asserts nothing.
+#  1. DDL throughput: a pgbench custom script of CREATE TABLE / ALTER TABLE / DROP TABLE, same
+#     client count and duration, in a database without pg_migrate and in one with drift
+#     capture on (same cluster). Target ratio with/without >= 0.95.
+#  2. schema_snapshot() and schema_diff() time for 2,000 tables x 10 columns.
+# Usage: bench/drift_bench.sh   (env: PG_CONFIG, CLIENTS=4, SECONDS_PER_RUN=10, ROUNDS=5, TABLES=2000,
+#        PRELOAD=0|1 to put pg_migrate in shared_preload_libraries). pg_migrate must be
+#        installed for that PG_CONFIG. Runs a throwaway cluster as the postgres OS user when root.
+set -euo pipefail
+PG_CONFIG=${PG_CONFIG:-pg_config}
+BIN=$($PG_CONFIG --bindir)
+CLIENTS=${CLIENTS:-4}
+SECS=${SECONDS_PER_RUN:-10}
+ROUNDS=${ROUNDS:-5}
+TABLES=${TABLES:-2000}
+PRELOAD=${PRELOAD:-0}
+PORT=${PORT:-$(( 40000 + RANDOM % 10000 ))}
+WORK=$(mktemp -d /tmp/drift_bench.XXXXXX)
+AS=()
+if [ "$(id -u)" -eq 0 ]; then AS=(runuser -u postgres --); chown postgres "$WORK"; fi
+run() { "${AS[@]}" env PATH="$BIN:$PATH" "$@"; }
+cleanup() { run pg_ctl -D "$WORK/data" -m immediate stop >/dev/null 2>&1 || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+
+run initdb -D "$WORK/data" -A trust -U postgres >/dev/null
+{
+  echo "max_connections = 50"
+  echo "fsync = off"            # both runs alike; DDL throughput is about CPU, not the disk
+  echo "synchronous_commit = off"
+  [ "$PRELOAD" = 1 ] && echo "shared_preload_libraries = 'pg_migrate'"
+} >>"$WORK/data/postgresql.conf"
+run pg_ctl -D "$WORK/data" -w -l "$WORK/server.log" -o "-p $PORT -k $WORK -c listen_addresses=''" start >/dev/null
+PSQL=(run psql -X -q -h "$WORK" -p "$PORT" -U postgres -v ON_ERROR_STOP=1)
+
+"${PSQL[@]}" -d postgres -c 'CREATE DATABASE without_ext' -c 'CREATE DATABASE with_ext'
+"${PSQL[@]}" -d with_ext -c 'CREATE EXTENSION pg_migrate'
+
+cat >"$WORK/ddl.sql" <<'SQL'
+CREATE TABLE bench_:client_id (id int PRIMARY KEY, v text);
+ALTER TABLE bench_:client_id ADD COLUMN w int, ALTER COLUMN v SET NOT NULL;
+DROP TABLE bench_:client_id;
+SQL
+[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/ddl.sql"
+
+tps() {  # database
+  run pgbench -n -h "$WORK" -p "$PORT" -U postgres -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$WORK/ddl.sql" "$1" 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+tps without_ext >/dev/null  # warm-up (catalog caches, files)
+SECS_SAVED=$SECS; SECS=3; tps with_ext >/dev/null; SECS=$SECS_SAVED
+# Interleaved rounds (order alternating) so that load changes on the machine hit both alike;
+# the figures are the medians, the ratio is the median of the rounds' ratios (each round's
+# two runs are adjacent in time).
+withouts=(); withs=(); ratios=()
+for ((r = 1; r <= ROUNDS; r++)); do
+  if (( r % 2 )); then a=$(tps without_ext); b=$(tps with_ext); else b=$(tps with_ext); a=$(tps without_ext); fi
+  withouts+=("$a"); withs+=("$b"); ratios+=("$(echo "$b / $a" | bc -l)")
+  printf '  round %d: without %8.1f tps, with %8.1f tps, ratio %.3f\n' "$r" "$a" "$b" "$(echo "$b / $a" | bc -l)"
+done
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+without=$(median "${withouts[@]}")
+with=$(median "${withs[@]}")
+rows=$("${PSQL[@]}" -d with_ext -Atc 'SELECT count(*) FROM migrate.drift')
+echo "DDL throughput (CREATE TABLE + ALTER TABLE + DROP TABLE per transaction, $CLIENTS clients, ${SECS}s x $ROUNDS rounds, preload=$PRELOAD)"
+printf '  without pg_migrate:     %10.1f tps (median)\n' "$without"
+printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n' "$with" "$rows"
+printf '  ratio with/without:     %10.3f   (median of the per-round ratios; target >= 0.95)\n' "$(median "${ratios[@]}")"
+
+[ "$TABLES" -gt 0 ] || exit 0
+for ((from = 1; from <= TABLES; from += 250)); do  # chunks: one transaction would need many locks
+  to=$(( from + 249 < TABLES ? from + 249 : TABLES ))
+  "${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "
+  DO \$\$ BEGIN FOR i IN $from..$to LOOP
+    EXECUTE format('CREATE TABLE snap_%s (id bigint PRIMARY KEY, c1 text NOT NULL DEFAULT ''x'', c2 int, c3 int,
+                    c4 int, c5 timestamptz DEFAULT now(), c6 text, c7 numeric(10,2), c8 bool, c9 jsonb)', i);
+  END LOOP; END \$\$;"
+done
+"${PSQL[@]}" -d with_ext -c "SELECT migrate.acknowledge_drift('bench setup')" >/dev/null
+"${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "ALTER TABLE snap_7 ADD COLUMN extra int" \
+  -c "ALTER TABLE snap_8 ALTER COLUMN c2 SET NOT NULL" -c "DROP TABLE snap_9"
+"${PSQL[@]}" -d with_ext <<SQL
+DO \$\$
+DECLARE t timestamptz; s jsonb; n bigint; best_snap float8 := 1e9; best_diff float8 := 1e9; ms float8;
+BEGIN
+  FOR r IN 1..3 LOOP
+    t := clock_timestamp(); s := migrate.schema_snapshot();
+    ms := extract(epoch FROM clock_timestamp() - t) * 1000; best_snap := least(best_snap, ms);
+    t := clock_timestamp(); SELECT count(*) INTO n FROM migrate.schema_diff();
+    ms := extract(epoch FROM clock_timestamp() - t) * 1000; best_diff := least(best_diff, ms);
+  END LOOP;
+  RAISE NOTICE 'schema of $TABLES tables x 10 columns: % snapshot entries', (SELECT count(*) FROM jsonb_object_keys(s));
+  RAISE NOTICE '  schema_snapshot():                 % ms (best of 3)', round(best_snap::numeric, 1);
+  RAISE NOTICE '  schema_diff() (snapshot + diff):   % ms (best of 3), % differences', round(best_diff::numeric, 1), n;
+END \$\$;
+SQL

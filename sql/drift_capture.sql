@@ -1,0 +1,196 @@
+-- Drift capture: every DDL statement run outside migrate.apply/revert is recorded by the
+-- extension's event triggers, one row per object, with the text of that statement.
+CREATE EXTENSION pg_migrate;
+\set show 'SELECT id, event, performed_by, role, command_tag, object_type, object_identity, schema_name, detail, statement, statement_source FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id'
+\set ack 'SELECT migrate.acknowledge_drift(''reviewed in test'') AS acknowledged'
+
+-- A fresh session, library not loaded yet: the first statement's text comes from re-parsing
+-- the client's query string; the library is loaded by then, so the hook gives the second.
+\c
+CREATE TABLE drift_b1 (id int) \; CREATE TABLE drift_b2 (id int);
+:show;
+:ack;
+-- Same for a DO block as a session's first DDL: the first inner statement can only be
+-- attributed to the enclosing DO statement, the second is exact.
+\c
+DO $$ BEGIN CREATE TABLE drift_d1 (); CREATE TABLE drift_d2 (); END $$;
+:show;
+:ack;
+
+-- Per-row metadata.
+CREATE TABLE drift_meta (id int);
+SELECT backend_pid = pg_backend_pid() AS pid_ok, transaction_id IS NOT NULL AS has_xid,
+       captured_at <= clock_timestamp() AS has_time, application_name, client_addr IS NULL AS unix_socket
+  FROM migrate.drift WHERE acknowledgement_id IS NULL;
+:ack;
+
+-- A batch of three statements: each row carries its own statement. ALTER TABLE with several
+-- subcommands is one row with the subcommands (and the table rewrite) in detail.
+ALTER TABLE drift_b1 ADD COLUMN x int, ADD COLUMN y int NOT NULL DEFAULT 0, ADD CONSTRAINT drift_b1_y CHECK (y >= 0) \; ALTER TABLE drift_b2 ALTER COLUMN id TYPE bigint \; CREATE INDEX drift_b1_x ON drift_b1 (x);
+:show;
+:ack;
+
+-- One statement touching several objects: one row each, never duplicates (the sequence is
+-- both created and altered by CREATE TABLE ... serial).
+CREATE TABLE drift_s (id serial PRIMARY KEY, ref int REFERENCES drift_s);
+:show;
+SELECT object_identity, count(*) FROM migrate.drift WHERE acknowledgement_id IS NULL
+ GROUP BY 1 HAVING count(*) > 1;
+:ack;
+
+-- DDL inside functions (dynamic SQL) is drift, with the text of the inner statement.
+CREATE FUNCTION drift_make(n text) RETURNS void LANGUAGE plpgsql
+AS $$ BEGIN EXECUTE format('CREATE TABLE %I (id int)', n); END $$;
+SELECT drift_make('drift_dyn');
+:show;
+:ack;
+
+-- GRANT/REVOKE (one row per object), COMMENT.
+GRANT SELECT ON drift_b1, drift_b2 TO PUBLIC;
+REVOKE SELECT ON drift_b2 FROM PUBLIC;
+COMMENT ON COLUMN drift_b1.x IS 'the x';
+ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO PUBLIC;
+ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM PUBLIC;
+:show;
+:ack;
+
+-- DROP via sql_drop: the dropped object (and what a CASCADE takes with it), not its
+-- internal parts (row type, indexes, sequences owned, toast).
+CREATE VIEW drift_v AS SELECT id FROM drift_dyn;
+:ack;
+DROP TABLE drift_d1, drift_d2;
+DROP TABLE drift_s;
+DROP TABLE drift_dyn CASCADE;
+ALTER TABLE drift_b1 DROP COLUMN x;
+DROP FUNCTION drift_make(text);
+:show;
+:ack;
+
+-- CREATE / DROP INDEX CONCURRENTLY.
+CREATE INDEX CONCURRENTLY drift_b1_y_idx ON drift_b1 (y);
+DROP INDEX CONCURRENTLY drift_b1_y_idx;
+:show;
+:ack;
+
+-- Temporary objects are not drift.
+CREATE TEMP TABLE drift_tmp (id int PRIMARY KEY);
+CREATE INDEX ON drift_tmp (id);
+ALTER TABLE drift_tmp ADD COLUMN x int;
+CREATE TEMP VIEW drift_tmp_v AS SELECT 1 AS one;
+DROP TABLE drift_tmp;
+:show;
+
+-- A transaction that rolls back leaves no drift row; a rolled back savepoint neither.
+BEGIN;
+CREATE TABLE drift_gone (id int);
+ROLLBACK;
+BEGIN;
+SAVEPOINT s;
+CREATE TABLE drift_gone (id int);
+ROLLBACK TO SAVEPOINT s;
+CREATE TABLE drift_kept (id int);
+COMMIT;
+:show;
+:ack;
+
+-- DDL run by apply/revert is not drift; manual DDL in the same transaction is.
+SELECT migrate.register('1', 'create mig', 'CREATE TABLE drift_mig (id int); ALTER TABLE drift_b1 ADD COLUMN m int;',
+                        'DROP TABLE drift_mig; ALTER TABLE drift_b1 DROP COLUMN m;');
+BEGIN;
+CREATE TABLE drift_manual (id int);
+SELECT version FROM migrate.apply();
+COMMIT;
+SELECT version FROM migrate.revert();
+:show;
+:ack;
+
+-- DDL run inside CREATE/ALTER EXTENSION scripts is not drift; the command itself is.
+CREATE EXTENSION seg;
+DROP EXTENSION seg;
+:show;
+:ack;
+
+-- A non-superuser's DDL is recorded although the role has no privilege on the drift log,
+-- and the role can neither write the log nor turn capture off.
+CREATE ROLE drift_dev;
+GRANT CREATE ON SCHEMA public TO drift_dev;
+SET ROLE drift_dev;
+CREATE TABLE drift_devt (id int);
+INSERT INTO migrate.drift (role, event, command_tag) VALUES ('x', 'sql_drop', 'X');
+UPDATE migrate.drift SET role = 'x';
+DELETE FROM migrate.drift;
+TRUNCATE migrate.drift;
+SET pg_migrate.drift_capture = off;
+SELECT migrate.acknowledge_drift('not mine to acknowledge');
+DROP TABLE drift_devt;
+RESET ROLE;
+:show;
+-- Even the owner cannot edit or delete drift rows directly.
+UPDATE migrate.drift SET role = 'x';
+DELETE FROM migrate.drift;
+TRUNCATE migrate.drift;
+DELETE FROM migrate.schema_snapshots;
+:ack;
+
+-- Exclusions: glob patterns on the schema and on the object's (or its table's) name.
+INSERT INTO migrate.drift_exclusions (schema_pattern, reason) VALUES ('drift_scratch', 'sandbox');
+INSERT INTO migrate.drift_exclusions (schema_pattern, name_pattern) VALUES ('public', 'drift_tmp_*');
+CREATE SCHEMA drift_scratch;
+CREATE TABLE drift_scratch.t (id int);
+CREATE TABLE drift_tmp_x (id int);
+ALTER TABLE drift_tmp_x ADD COLUMN y int;
+CREATE INDEX drift_tmp_x_y ON drift_tmp_x (y);
+ALTER TABLE drift_tmp_x ADD CONSTRAINT drift_check CHECK (y > 0);
+CREATE TABLE drift_tmpx (id int);
+DROP TABLE drift_tmp_x;
+DROP SCHEMA drift_scratch CASCADE;
+:show;
+SELECT * FROM migrate.schema_diff();
+:ack;
+
+-- Under session_replication_role = replica the triggers still fire (ENABLE ALWAYS).
+SET session_replication_role = replica;
+CREATE TABLE drift_repl (id int);
+RESET session_replication_role;
+:show;
+SELECT object, change FROM migrate.schema_diff();
+:ack;
+
+-- What no trigger sees: capture switched off by a superuser, a disabled event trigger.
+-- schema_diff() compares the live schema with the last recorded snapshot and finds it.
+SET pg_migrate.drift_capture = off;
+ALTER TABLE drift_repl ADD COLUMN hidden text DEFAULT 'h';
+SELECT capture FROM migrate.drift_status();
+RESET pg_migrate.drift_capture;
+ALTER EVENT TRIGGER migrate_drift_ddl DISABLE;
+CREATE INDEX drift_hidden ON drift_repl (hidden);
+SELECT capture FROM migrate.drift_status();
+ALTER EVENT TRIGGER migrate_drift_ddl ENABLE ALWAYS;
+ALTER EVENT TRIGGER migrate_drift_ddl ENABLE REPLICA;
+SELECT capture FROM migrate.drift_status();
+ALTER EVENT TRIGGER migrate_drift_ddl ENABLE ALWAYS;
+:show;
+SELECT * FROM migrate.schema_diff();
+SELECT unacknowledged, schema_differences, last_snapshot_reason, capture FROM migrate.drift_status();
+
+-- Acknowledging: argument checks, partial acknowledgement up to a drift id, then the rest.
+CREATE TABLE drift_a1 ();
+CREATE TABLE drift_a2 ();
+SELECT migrate.acknowledge_drift(NULL);
+SELECT migrate.acknowledge_drift('  ');
+SELECT migrate.acknowledge_drift('x', 0);
+SELECT migrate.acknowledge_drift('first one', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
+SELECT unacknowledged, schema_differences, last_snapshot_reason FROM migrate.drift_status();
+SELECT migrate.acknowledge_drift('the rest');
+SELECT unacknowledged, schema_differences, last_snapshot_reason FROM migrate.drift_status();
+SELECT id, acknowledged_by, role, note, up_to IS NOT NULL AS partial, drift_rows
+  FROM migrate.drift_acknowledgements ORDER BY id DESC LIMIT 2;
+SELECT count(*) AS unacknowledged FROM migrate.drift WHERE acknowledgement_id IS NULL;
+
+-- Dropping the extension removes its event triggers; DDL is not captured any more.
+DROP EXTENSION pg_migrate;
+SELECT count(*) FROM pg_event_trigger;
+DROP TABLE drift_b1, drift_b2, drift_meta, drift_kept, drift_manual, drift_tmpx, drift_repl, drift_a1, drift_a2;
+ALTER DEFAULT PRIVILEGES REVOKE SELECT ON TABLES FROM PUBLIC;
+REVOKE CREATE ON SCHEMA public FROM drift_dev;
+DROP ROLE drift_dev;

@@ -1,0 +1,97 @@
+#include "core/drift_rules.hpp"
+
+#include <algorithm>
+
+namespace pgm::drift {
+
+bool glob_match(std::string_view pattern, std::string_view text) {
+  // Iterative matcher with one backtrack point for the last '*'.
+  size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || (pattern[p] != '*' && pattern[p] == text[t]))) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+bool excluded(const std::vector<Exclusion>& exclusions, const std::optional<std::string>& schema,
+              const std::optional<std::string>& name) {
+  if (!schema) return false;
+  std::string_view n = name ? std::string_view(*name) : std::string_view();
+  return std::any_of(exclusions.begin(), exclusions.end(), [&](const Exclusion& e) {
+    return glob_match(e.schema_pattern, *schema) && glob_match(e.name_pattern, n);
+  });
+}
+
+bool is_temp_schema(std::string_view schema) {
+  return schema == "pg_temp" || schema.rfind("pg_temp_", 0) == 0 || schema.rfind("pg_toast_temp_", 0) == 0;
+}
+
+Scope object_scope(std::string_view object_type, const std::optional<std::string>& schema,
+                   const std::vector<std::string>& address_names,
+                   const std::optional<std::string>& object_name) {
+  Scope s;
+  if (object_type == "schema") {
+    if (!address_names.empty()) s.schema = address_names[0];
+    else s.schema = object_name;
+    return s;
+  }
+  s.schema = schema;
+  if (!s.schema && address_names.size() >= 3) s.schema = address_names[0];
+  if (address_names.size() >= 2) s.name = address_names[1];
+  else s.name = object_name;
+  return s;
+}
+
+std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped) {
+  bool extension_dropped = std::any_of(dropped.begin(), dropped.end(), [](const DroppedObject& d) {
+    return d.original && d.object_type == "extension";
+  });
+  auto part_of_dropped_relation = [&](const DroppedObject& d) {
+    if (d.address_names.size() < 3) return false;
+    return std::any_of(dropped.begin(), dropped.end(), [&](const DroppedObject& t) {
+      return (t.object_type == "table" || t.object_type == "view" || t.object_type == "materialized view" ||
+              t.object_type == "foreign table") &&
+             t.address_names.size() == 2 && t.address_names[0] == d.address_names[0] &&
+             t.address_names[1] == d.address_names[1];
+    });
+  };
+  std::vector<size_t> out;
+  for (size_t i = 0; i < dropped.size(); ++i) {
+    const DroppedObject& d = dropped[i];
+    if (d.is_temporary) continue;
+    if (!d.original && !(d.normal && !extension_dropped && !part_of_dropped_relation(d))) continue;
+    bool duplicate = std::any_of(out.begin(), out.end(), [&](size_t j) {
+      return dropped[j].classid == d.classid && dropped[j].objid == d.objid && dropped[j].objsubid == d.objsubid;
+    });
+    if (!duplicate) out.push_back(i);
+  }
+  return out;
+}
+
+std::string statement_text(std::string_view query, int location, int length) {
+  size_t start = location > 0 ? std::min<size_t>(static_cast<size_t>(location), query.size()) : 0;
+  size_t len = length > 0 ? std::min<size_t>(static_cast<size_t>(length), query.size() - start)
+                          : query.size() - start;
+  std::string_view s = query.substr(start, len);
+  size_t b = s.find_first_not_of(" \t\r\n");
+  if (b == std::string_view::npos) return {};
+  size_t e = s.find_last_not_of(" \t\r\n;");
+  if (e == std::string_view::npos || e < b) return {};
+  return std::string(s.substr(b, e - b + 1));
+}
+
+}  // namespace pgm::drift
+
+#include "core/no_pg.hpp"

@@ -1,0 +1,64 @@
+// Drift capture's pure rules: exclusion globs, temporary schemas, which dropped objects are
+// recorded, statement text slicing. No PostgreSQL header; unit-tested (test/unit/drift_rules_test.cpp).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace pgm::drift {
+
+// Glob match of the whole text: '*' matches any run (also empty), '?' one character; every
+// other character matches itself.
+bool glob_match(std::string_view pattern, std::string_view text);
+
+struct Exclusion {
+  std::string schema_pattern;
+  std::string name_pattern;
+};
+
+// An object is excluded when an exclusion's schema pattern matches its schema and the name
+// pattern matches its name (a missing name reads as ""). No schema: never excluded.
+bool excluded(const std::vector<Exclusion>& exclusions, const std::optional<std::string>& schema,
+              const std::optional<std::string>& name);
+
+// pg_temp, pg_temp_N, pg_toast_temp_N.
+bool is_temp_schema(std::string_view schema);
+
+// The (schema, name) exclusions are matched against, from what PostgreSQL reports for an
+// object: its type, its namespace (if it has one), its address names (as
+// pg_identify_object_as_address gives them) and its plain name. Columns, constraints,
+// triggers, policies, rules and defaults ({schema, table, x}) give the table's name; a schema
+// gives itself as schema and no name.
+struct Scope {
+  std::optional<std::string> schema;
+  std::optional<std::string> name;
+};
+Scope object_scope(std::string_view object_type, const std::optional<std::string>& schema,
+                   const std::vector<std::string>& address_names,
+                   const std::optional<std::string>& object_name);
+
+// One row of pg_event_trigger_dropped_objects().
+struct DroppedObject {
+  unsigned classid = 0;
+  unsigned objid = 0;
+  int objsubid = 0;
+  bool original = false;
+  bool normal = false;
+  bool is_temporary = false;
+  std::string object_type;
+  std::vector<std::string> address_names;
+};
+
+// Indexes of the dropped objects to record, in order, without duplicates: what the statement
+// dropped, and what its CASCADE took along unless that is a part of a dropped table or view
+// (defaults, constraints, rules: address {schema, table, x}) or came with a dropped extension.
+// Temporary objects never.
+std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped);
+
+// The statement at [location, location + length) of query (length 0: to the end; location
+// -1 or 0: from the start), without surrounding white space and trailing semicolons.
+std::string statement_text(std::string_view query, int location, int length);
+
+}  // namespace pgm::drift
