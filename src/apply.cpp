@@ -21,13 +21,6 @@ namespace {
 
 bool migration_running = false;
 
-// Marks the backend as running a migration for the scope's life.
-class MigrationRunningScope {
- public:
-  MigrationRunningScope() { migration_running = true; }
-  ~MigrationRunningScope() { migration_running = false; }
-};
-
 double elapsed_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
@@ -295,6 +288,9 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
 }
 
 bool in_migration() { return migration_running; }
+
+MigrationRunningScope::MigrationRunningScope() : saved_(migration_running) { migration_running = true; }
+MigrationRunningScope::~MigrationRunningScope() { migration_running = saved_; }
 
 void reset_migration_state() { migration_running = false; }
 

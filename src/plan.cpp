@@ -148,6 +148,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
   bool ok = true;
   try {
     pg::SubTransaction sub;
+    MigrationRunningScope running;
     safety::set_plan_lock_timeout();
     auto start = std::chrono::steady_clock::now();
     int rc = pg::call([&] { return SPI_execute(text, false, 0); });
