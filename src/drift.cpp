@@ -225,8 +225,16 @@ bool drift_log_present() {
   });
 }
 
+// pg_dump and pg_restore scripts run with check_function_bodies off and an empty search_path.
+// The objects a restore creates are the dumped schema, not drift (and capturing them would
+// collide with the dumped drift rows restored right after).
+bool restoring_dump() {
+  return !check_function_bodies && namespace_search_path != nullptr && namespace_search_path[0] == '\0';
+}
+
 bool capture_active() {
-  return capture_setting && !in_migration() && !creating_extension && drift_log_present();
+  return capture_setting && !in_migration() && !creating_extension && !restoring_dump() &&
+         drift_log_present();
 }
 
 EventTriggerData* event_data(FunctionCallInfo fcinfo, const char* name) {

@@ -16,6 +16,7 @@ $node->safe_psql('postgres', q{
   SELECT migrate.register('2', 'add email', 'ALTER TABLE users ADD COLUMN email text', 'ALTER TABLE users DROP COLUMN email');
   SELECT migrate.register('3', 'pending', 'CREATE TABLE later (id int)', 'DROP TABLE later');
   SELECT count(*) FROM migrate.apply('2');
+  CREATE TABLE manual_change (id int);
 });
 
 my $status_sql = q{SELECT string_agg(version || ':' || state || ':' || checksum, ',' ORDER BY version) FROM migrate.status()};
@@ -33,6 +34,12 @@ is($node->safe_psql('restored', $status_sql), $status, 'restored copy has the sa
 is($node->safe_psql('restored', $history_sql), $history, 'restored copy has the same history');
 is($node->safe_psql('restored', 'SELECT migrate.current_version()'), '2', 'restored copy is at version 2');
 is($node->safe_psql('restored', 'SELECT count(*) FROM migrate.validate()'), '0', 'restored catalog validates');
+is($node->safe_psql('restored', 'SELECT count(*) FROM migrate.drift'),
+   $node->safe_psql('postgres', 'SELECT count(*) FROM migrate.drift'), 'the restore itself is not recorded as drift');
+my $diff_sql = q{SELECT string_agg(object || ' ' || change, ', ' ORDER BY object) FROM migrate.schema_diff()};
+is($node->safe_psql('restored', $diff_sql), 'table public.manual_change added',
+   'restored copy reports the same unreviewed schema change as the source');
+is($node->safe_psql('postgres', $diff_sql), 'table public.manual_change added', 'source reports it too');
 
 # The restored copy goes on: it applies the pending migration and reverts with fresh history ids.
 is($node->safe_psql('restored', 'SELECT string_agg(version, \',\') FROM migrate.apply()'), '3', 'restored copy applies only the pending migration');
