@@ -1,5 +1,10 @@
 -- register: registered / unchanged / replaced; applied migrations never change.
 CREATE EXTENSION pg_migrate;
+-- Several text results in one row: each must outlive the SPI context its call freed (it did
+-- not, and this crashed the backend).
+SELECT migrate.register('90', 'a', 'SELECT 1') AS r1, migrate.register('91', 'b', 'SELECT 2') AS r2,
+       migrate.register('92', 'c', 'SELECT 3') AS r3;
+SELECT migrate.unregister('90') AS u1, migrate.unregister('91') AS u2, migrate.unregister('92') AS u3;
 SELECT migrate.register('1', 'create t', 'CREATE TABLE reg_t (id int);', 'DROP TABLE reg_t;');
 SELECT migrate.register('1', 'create t', 'CREATE TABLE reg_t (id int);', 'DROP TABLE reg_t;');
 -- A pending migration's content changed: replaced, with a NOTICE naming both checksums.

@@ -267,10 +267,17 @@ Version version_arg(FunctionCallInfo fcinfo, int n, const char* what) {
   return Version::parse(pg::text_arg(fcinfo, n));
 }
 
-Datum text_result(const std::string& s) {
+// The result text in `context`: inside an SPI connection that must be the connection's
+// caller_context(), since SPI_finish (when the SpiConnection goes) frees SPI's own context.
+Datum text_result(const std::string& s, MemoryContext context = CurrentMemoryContext) {
   const char* p = s.c_str();
   int len = static_cast<int>(s.size());
-  return pg::call([&] { return PointerGetDatum(cstring_to_text_with_len(p, len)); });
+  return pg::call([&] {
+    MemoryContext old = MemoryContextSwitchTo(context);
+    Datum d = PointerGetDatum(cstring_to_text_with_len(p, len));
+    MemoryContextSwitchTo(old);
+    return d;
+  });
 }
 
 // Parses a script and checks every statement can run in a migration.
@@ -357,7 +364,7 @@ PGM_FUNCTION(pgm_register) {
     }
   }
   if (result != "unchanged") catalog::bump_generation();
-  return text_result(result);
+  return text_result(result, spi.caller_context());
 }
 
 PGM_FUNCTION(pgm_unregister) {
@@ -380,7 +387,7 @@ PGM_FUNCTION(pgm_unregister) {
     del.run({pg::text_param(version.canonical())});
   }
   catalog::bump_generation();
-  return text_result("unregistered");
+  return text_result("unregistered", spi.caller_context());
 }
 
 PGM_FUNCTION(pgm_baseline) {
@@ -421,7 +428,7 @@ PGM_FUNCTION(pgm_baseline) {
   }
   catalog::bump_generation();
   drift_record_snapshot("baseline");
-  return text_result(version.canonical());
+  return text_result(version.canonical(), spi.caller_context());
 }
 
 PGM_FUNCTION(pgm_checksum) {

@@ -211,8 +211,12 @@ struct Rewrite {
 std::vector<Rewrite> pending_rewrites;
 
 void on_xact(XactEvent event, void*) {
-  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
     pending_rewrites.clear();
+    // The stashed parse trees belong to statements of this transaction; their memory is gone
+    // afterwards and a later tree may get the same address.
+    stash.clear();
+  }
 }
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
   if (event == SUBXACT_EVENT_ABORT_SUB) pending_rewrites.clear();

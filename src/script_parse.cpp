@@ -194,7 +194,10 @@ std::vector<RangeVar*> lock_targets(Node* node) {
       out.push_back(s->relation);
       foreach (lc, s->cmds) {
         AlterTableCmd* cmd = (AlterTableCmd*)lfirst(lc);
-        if (cmd->def && IsA(cmd->def, Constraint)) add_foreign_key_targets(list_make1(cmd->def), out);
+        if (cmd->def && IsA(cmd->def, Constraint)) {
+          Node* def = cmd->def;
+          add_foreign_key_targets(pg::call([&] { return list_make1(def); }), out);
+        }
         if (cmd->def && IsA(cmd->def, ColumnDef)) add_foreign_key_targets(castNode(ColumnDef, cmd->def)->constraints, out);
       }
       break;

@@ -23,10 +23,20 @@ struct ErrorText {
   char hint[1024] = "";
 };
 
-void copy_text(char* dest, size_t size, const std::string& src) {
-  size_t n = std::min(size - 1, src.size());
-  std::memcpy(dest, src.data(), n);
+void copy_text(char* dest, size_t size, const char* src, size_t len) {
+  size_t n = std::min(size - 1, len);
+  std::memcpy(dest, src, n);
   dest[n] = '\0';
+}
+
+void copy_text(char* dest, size_t size, const std::string& src) {
+  copy_text(dest, size, src.data(), src.size());
+}
+
+// No std::string temporaries for literals: a catch block must not allocate (a bad_alloc thrown
+// there would escape into PostgreSQL's C frames and terminate the backend).
+void copy_text(char* dest, size_t size, const char* src) {
+  copy_text(dest, size, src, std::strlen(src));
 }
 
 }  // namespace
@@ -51,7 +61,8 @@ Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) {
     copy_text(text.message, sizeof text.message, "out of memory in pg_migrate");
   } catch (const std::exception& e) {
     failed = true;
-    copy_text(text.message, sizeof text.message, std::string("pg_migrate: ") + e.what());
+    const char* what = e.what() ? e.what() : "";
+    snprintf(text.message, sizeof text.message, "pg_migrate: %s", what);  // pg_snprintf: no palloc
   } catch (...) {
     failed = true;
     copy_text(text.message, sizeof text.message, "pg_migrate: unexpected C++ exception");

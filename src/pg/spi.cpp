@@ -2,7 +2,8 @@
 
 namespace pgm::pg {
 
-SpiConnection::SpiConnection() : exceptions_at_start_(std::uncaught_exceptions()) {
+SpiConnection::SpiConnection()
+    : exceptions_at_start_(std::uncaught_exceptions()), caller_context_(CurrentMemoryContext) {
   int rc = call([] { return SPI_connect(); });
   if (rc != SPI_OK_CONNECT)
     throw Error(sqlstate::kInternalError, fmt::format("SPI_connect failed: {}", SPI_result_code_string(rc)));

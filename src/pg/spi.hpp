@@ -16,9 +16,14 @@ class SpiConnection {
   ~SpiConnection();
   SpiConnection(const SpiConnection&) = delete;
   SpiConnection& operator=(const SpiConnection&) = delete;
+  // The memory context current before SPI_connect. While connected, palloc goes to SPI's
+  // procedure context, which SPI_finish deletes: a pass-by-reference result Datum must be
+  // allocated here instead.
+  MemoryContext caller_context() const { return caller_context_; }
 
  private:
   int exceptions_at_start_;
+  MemoryContext caller_context_;
 };
 
 struct Param {

@@ -27,8 +27,13 @@ my $history = $node->safe_psql('postgres', $history_sql);
 my $dump = $node->basedir . '/dump.sql';
 $node->command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump succeeds');
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
-$node->command_ok([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-q', '-d', $node->connstr('restored'), '-f', $dump ],
-  'restore succeeds');
+{
+  # As doc/drift.md says: restore with drift capture off, or the restore's own DDL is recorded
+  # as drift and collides with the dumped drift rows and sequence.
+  local $ENV{PGOPTIONS} = '-c pg_migrate.drift_capture=off';
+  $node->command_ok([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-q', '-d', $node->connstr('restored'), '-f', $dump ],
+    'restore succeeds');
+}
 
 is($node->safe_psql('restored', $status_sql), $status, 'restored copy has the same migration states and checksums');
 is($node->safe_psql('restored', $history_sql), $history, 'restored copy has the same history');
