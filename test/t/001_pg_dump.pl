@@ -27,13 +27,16 @@ my $history = $node->safe_psql('postgres', $history_sql);
 my $dump = $node->basedir . '/dump.sql';
 $node->command_ok([ 'pg_dump', '-d', $node->connstr('postgres'), '-f', $dump ], 'pg_dump succeeds');
 $node->safe_psql('postgres', 'CREATE DATABASE restored');
-{
-  # As doc/drift.md says: restore with drift capture off, or the restore's own DDL is recorded
-  # as drift and collides with the dumped drift rows and sequence.
-  local $ENV{PGOPTIONS} = '-c pg_migrate.drift_capture=off';
-  $node->command_ok([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-q', '-d', $node->connstr('restored'), '-f', $dump ],
-    'restore succeeds');
-}
+# A plain restore, no special settings: drift capture recognises the dump script.
+$node->command_ok([ 'psql', '-X', '-v', 'ON_ERROR_STOP=1', '-q', '-d', $node->connstr('restored'), '-f', $dump ],
+  'restore succeeds');
+# pg_restore of a custom-format archive too.
+my $archive = $node->basedir . '/dump.custom';
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('postgres'), '-f', $archive ], 'pg_dump -Fc succeeds');
+$node->safe_psql('postgres', 'CREATE DATABASE restored_custom');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('restored_custom'), $archive ],
+  'pg_restore succeeds');
+is($node->safe_psql('restored_custom', $status_sql), $status, 'pg_restore copy has the same migration states');
 
 is($node->safe_psql('restored', $status_sql), $status, 'restored copy has the same migration states and checksums');
 is($node->safe_psql('restored', $history_sql), $history, 'restored copy has the same history');
