@@ -18,7 +18,8 @@ TAP_TESTS = 1
 PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 PG_CONFIG ?= pg_config
-PG_CXXFLAGS = -std=c++17 -DFMT_HEADER_ONLY -fexceptions -Wno-register -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
+# -MMD -MP: header dependencies, so a changed header rebuilds every object that includes it.
+PG_CXXFLAGS = -MMD -MP -std=c++17 -DFMT_HEADER_ONLY -fexceptions -Wno-register -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
 # libstdc++ is linked statically and fmt used header-only: loading the shared ones costs every
 # new backend about 1 ms.
 SHLIB_LINK = -Wl,-Bstatic -lstdc++ -Wl,-Bdynamic -Wl,--exclude-libs,ALL
@@ -28,6 +29,9 @@ override with_llvm = no
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
+EXTRA_CLEAN += $(OBJS:.o=.d)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
