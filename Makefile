@@ -19,7 +19,7 @@ PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 
 PG_CONFIG ?= pg_config
 # -MMD -MP: header dependencies, so a changed header rebuilds every object that includes it.
-PG_CXXFLAGS = -MMD -MP -std=c++17 -DFMT_HEADER_ONLY -fexceptions -Wno-register -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
+PG_CXXFLAGS = -MMD -MP -fno-omit-frame-pointer -std=c++17 -DFMT_HEADER_ONLY -fexceptions -Wno-register -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
 # libstdc++ is linked statically and fmt used header-only: loading the shared ones costs every
 # new backend about 1 ms.
 SHLIB_LINK = -Wl,-Bstatic -lstdc++ -Wl,-Bdynamic -Wl,--exclude-libs,ALL
