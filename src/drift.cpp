@@ -54,7 +54,7 @@ int frame_depth = 0;
 bool loaded_at_backend_start = false;
 ProcessUtility_hook_type previous_process_utility = nullptr;
 
-#if PG_VERSION_NUM >= 140000
+// PostgreSQL 14+ signature (pg_migrate supports 14-17).
 void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                            ProcessUtilityContext context, ParamListInfo params,
                            QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
@@ -73,26 +73,6 @@ void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool re
   { frame_depth = saved_depth; }
   PG_END_TRY();
 }
-#else
-void drift_process_utility(PlannedStmt* pstmt, const char* query_string, ProcessUtilityContext context,
-                           ParamListInfo params, QueryEnvironment* query_env, DestReceiver* dest,
-                           QueryCompletion* qc) {
-  int saved_depth = frame_depth;
-  if (frame_depth < kMaxFrames)
-    frames[frame_depth] = {query_string, pstmt->stmt_location, pstmt->stmt_len};
-  frame_depth++;
-  PG_TRY();
-  {
-    if (previous_process_utility)
-      previous_process_utility(pstmt, query_string, context, params, query_env, dest, qc);
-    else
-      standard_ProcessUtility(pstmt, query_string, context, params, query_env, dest, qc);
-  }
-  PG_FINALLY();
-  { frame_depth = saved_depth; }
-  PG_END_TRY();
-}
-#endif
 
 struct StatementText {
   std::optional<std::string> text;
@@ -394,13 +374,32 @@ void use_generic_plans() {
   });
 }
 
-std::vector<drift::Exclusion> load_exclusions() {
+// The exclusions are read once per backend and kept until migrate.drift_exclusions changes:
+// its statement trigger sends a relcache invalidation (to this backend at the next command, to
+// the others at commit), whose callback drops the cached copy. Saves a query per DDL.
+std::vector<drift::Exclusion>* cached_exclusions = nullptr;  // lives for the backend
+bool exclusions_valid = false;
+Oid exclusions_relid = InvalidOid;
+
+void on_relcache_invalidation(Datum, Oid relid) {
+  if (!OidIsValid(relid) || relid == exclusions_relid) exclusions_valid = false;
+}
+
+const std::vector<drift::Exclusion>& load_exclusions() {
+  if (exclusions_valid && cached_exclusions) return *cached_exclusions;
   static pg::Query q{"SELECT schema_pattern, name_pattern FROM migrate.drift_exclusions"};
   std::vector<drift::Exclusion> out;
   uint64 n = q.run();
   for (uint64 i = 0; i < n; ++i) out.push_back({pg::text_value(i, 1), pg::text_value(i, 2)});
   pg::free_result();
-  return out;
+  exclusions_relid = pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) ? get_relname_relid("drift_exclusions", nsp) : InvalidOid;
+  });
+  if (!cached_exclusions) cached_exclusions = new std::vector<drift::Exclusion>();
+  cached_exclusions->swap(out);
+  exclusions_valid = true;
+  return *cached_exclusions;
 }
 
 std::optional<std::string> optional_string(const char* s) {
@@ -509,6 +508,7 @@ void drift_init() {
   loaded_at_backend_start = debug_query_string == nullptr;
   previous_process_utility = ProcessUtility_hook;
   ProcessUtility_hook = drift_process_utility;
+  CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);
 }
@@ -608,7 +608,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   }
   if (targets.empty()) return PointerGetDatum(nullptr);
 
-  std::vector<drift::Exclusion> exclusions = load_exclusions();
+  const std::vector<drift::Exclusion>& exclusions = load_exclusions();
   std::vector<DriftRow> rows;
   for (const Target& t : targets) {
     if (!OidIsValid(t.classid)) {  // ALTER DEFAULT PRIVILEGES: no object to name
@@ -674,7 +674,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   pg::free_result();
   std::vector<size_t> keep = drift::dropped_to_record(dropped);
   if (keep.empty()) return PointerGetDatum(nullptr);
-  std::vector<drift::Exclusion> exclusions = load_exclusions();
+  const std::vector<drift::Exclusion>& exclusions = load_exclusions();
   std::vector<DriftRow> rows;
   for (size_t i : keep) {
     const drift::DroppedObject& d = dropped[i];
@@ -688,6 +688,15 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
 }
 
 // Trigger on the drift tables: rows change only through pg_migrate's functions.
+// Statement trigger on migrate.drift_exclusions: tells every backend's capture to re-read it.
+PGM_FUNCTION(pgm_drift_exclusions_changed) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    throw Error("39P01", "migrate.drift_exclusions_changed() must be called as a trigger");
+  TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+  pg::call([&] { CacheInvalidateRelcache(trig->tg_relation); });
+  return PointerGetDatum(nullptr);
+}
+
 PGM_FUNCTION(pgm_protect_drift) {
   if (!CALLED_AS_TRIGGER(fcinfo))
     throw Error("39P01", "migrate.protect_drift() must be called as a trigger");

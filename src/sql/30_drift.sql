@@ -323,6 +323,12 @@ CREATE TABLE migrate.drift_exclusions (
     added_by       text NOT NULL DEFAULT session_user,
     PRIMARY KEY (schema_pattern, name_pattern)
 );
+-- Capture caches the exclusions per backend; a change tells every backend to re-read them.
+CREATE FUNCTION migrate.drift_exclusions_changed() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgm_drift_exclusions_changed' LANGUAGE C;
+REVOKE ALL ON FUNCTION migrate.drift_exclusions_changed() FROM PUBLIC;
+CREATE TRIGGER invalidate_cache AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON migrate.drift_exclusions
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.drift_exclusions_changed();
 
 SELECT pg_catalog.pg_extension_config_dump('migrate.drift', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.drift_id_seq', '');
