@@ -115,9 +115,4 @@ cold=()
 for i in $(seq 1 20); do
   cold+=("$(psql_q -d bench -c "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) SELECT * FROM migrate.apply()" | exec_time)")
 done
-base=()
-for i in $(seq 1 20); do
-  base+=("$(psql_q -d bench -c "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON) SELECT count(*) FROM migrate.migrations WHERE applied_seq IS NULL" | exec_time)")
-done
 printf 'first call in a new session, library preloaded:   median %.3f ms over 20 sessions\n' "$(printf '%s\n' "${cold[@]}" | median)"
-printf '(for scale: a plain first query on the catalog:   median %.3f ms over 20 sessions)\n' "$(printf '%s\n' "${base[@]}" | median)"

@@ -3,6 +3,7 @@
 // context of its own and a GUC nest level of its own, then is recorded in the catalog.
 #include "apply.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 
@@ -253,22 +254,32 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
     throw Error(sqlstate::kUndefinedObject,
                 fmt::format("target version {} is not a registered migration", target->canonical()),
                 {}, "See migrate.status() for the registered versions.");
+  // Plain reads, filtered and ordered here with pgm::Version: the query stays cheap to prepare
+  // in a new backend (no array operators to look up), which is what every start-up check pays.
   static pg::Query q{
-      "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL FROM migrate.migrations m "
-      "WHERE m.applied_seq IS NULL AND m.version_parts > "
-      "coalesce((SELECT b.version_parts FROM migrate.baseline b), '{}') "
-      "ORDER BY m.version_parts"};
-  std::vector<MigrationStep> steps;
+      "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL, "
+      "(SELECT b.version FROM migrate.baseline b) FROM migrate.migrations m "
+      "WHERE m.applied_seq IS NULL"};
+  std::vector<std::pair<Version, MigrationStep>> pending;
   {
     catalog::OwnerScope owner;
-    steps = read_steps(q.run());
+    uint64 rows = q.run();
+    std::optional<Version> baseline;
+    if (rows > 0 && !pg::is_null(0, 5)) baseline = Version::parse(pg::text_value(0, 5));
+    for (uint64 i = 0; i < rows; ++i) {
+      Version v = Version::parse(pg::text_value(i, 1));
+      if (baseline && !(*baseline < v)) continue;  // at or below the baseline: never applied
+      if (target && *target < v) continue;         // above the target
+      pending.emplace_back(std::move(v), MigrationStep{pg::text_value(i, 1), pg::text_value(i, 2),
+                                                       pg::text_value(i, 3), pg::bool_value(i, 4)});
+    }
+    pg::free_result();
   }
-  if (target) {
-    std::vector<MigrationStep> upto;
-    for (MigrationStep& s : steps)
-      if (!(*target < Version::parse(s.version))) upto.push_back(std::move(s));
-    steps.swap(upto);
-  }
+  std::sort(pending.begin(), pending.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<MigrationStep> steps;
+  steps.reserve(pending.size());
+  for (auto& p : pending) steps.push_back(std::move(p.second));
   if (!steps.empty() && !settings::out_of_order) {
     std::optional<Version> newest = catalog::newest_applied_version();
     if (newest) {
