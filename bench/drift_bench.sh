@@ -54,6 +54,8 @@ SECS_SAVED=$SECS; SECS=3; tps with_ext >/dev/null; SECS=$SECS_SAVED
 # two runs are adjacent in time).
 withouts=(); withs=(); ratios=()
 for ((r = 1; r <= ROUNDS; r++)); do
+  # The churn bloats both databases' catalogs; vacuum them so every round starts alike.
+  "${PSQL[@]}" -d without_ext -c 'VACUUM' >/dev/null; "${PSQL[@]}" -d with_ext -c 'VACUUM' >/dev/null
   if (( r % 2 )); then a=$(tps without_ext); b=$(tps with_ext); else b=$(tps with_ext); a=$(tps without_ext); fi
   withouts+=("$a"); withs+=("$b"); ratios+=("$(echo "$b / $a" | bc -l)")
   printf '  round %d: without %8.1f tps, with %8.1f tps, ratio %.3f\n' "$r" "$a" "$b" "$(echo "$b / $a" | bc -l)"
@@ -68,18 +70,21 @@ printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n'
 printf '  ratio with/without:     %10.3f   (median of the per-round ratios; target >= 0.95)\n' "$(median "${ratios[@]}")"
 
 [ "$TABLES" -gt 0 ] || exit 0
+# A database of its own: the DDL rounds above leave with_ext's catalogs bloated.
+"${PSQL[@]}" -d postgres -c 'CREATE DATABASE snapshot_bench' >/dev/null
+"${PSQL[@]}" -d snapshot_bench -c 'CREATE EXTENSION pg_migrate' >/dev/null
 for ((from = 1; from <= TABLES; from += 250)); do  # chunks: one transaction would need many locks
   to=$(( from + 249 < TABLES ? from + 249 : TABLES ))
-  "${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "
+  "${PSQL[@]}" -d snapshot_bench -c "SET pg_migrate.drift_capture = off" -c "
   DO \$\$ BEGIN FOR i IN $from..$to LOOP
     EXECUTE format('CREATE TABLE snap_%s (id bigint PRIMARY KEY, c1 text NOT NULL DEFAULT ''x'', c2 int, c3 int,
                     c4 int, c5 timestamptz DEFAULT now(), c6 text, c7 numeric(10,2), c8 bool, c9 jsonb)', i);
   END LOOP; END \$\$;"
 done
-"${PSQL[@]}" -d with_ext -c "SELECT migrate.acknowledge_drift('bench setup')" >/dev/null
-"${PSQL[@]}" -d with_ext -c "SET pg_migrate.drift_capture = off" -c "ALTER TABLE snap_7 ADD COLUMN extra int" \
+"${PSQL[@]}" -d snapshot_bench -c "SELECT migrate.acknowledge_drift('bench setup')" >/dev/null
+"${PSQL[@]}" -d snapshot_bench -c "SET pg_migrate.drift_capture = off" -c "ALTER TABLE snap_7 ADD COLUMN extra int" \
   -c "ALTER TABLE snap_8 ALTER COLUMN c2 SET NOT NULL" -c "DROP TABLE snap_9"
-"${PSQL[@]}" -d with_ext <<SQL
+"${PSQL[@]}" -d snapshot_bench <<SQL
 DO \$\$
 DECLARE t timestamptz; s jsonb; n bigint; best_snap float8 := 1e9; best_diff float8 := 1e9; ms float8;
 BEGIN
