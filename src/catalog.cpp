@@ -439,7 +439,7 @@ PGM_FUNCTION(pgm_canonical_version) {
   return text_result(Version::parse(pg::text_arg(fcinfo, 0)).canonical());
 }
 
-// Trigger on the catalog tables: rows change only through pg_migrate's functions, and
+// Trigger on pg_migrate's tables: rows change only through pg_migrate's functions, and the
 // history never changes.
 PGM_FUNCTION(pgm_protect_catalog) {
   if (!CALLED_AS_TRIGGER(fcinfo))
@@ -447,11 +447,19 @@ PGM_FUNCTION(pgm_protect_catalog) {
   TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
   std::string table = pg::call([&] { return RelationGetRelationName(trig->tg_relation); });
   bool history = table == "history";
-  if (!catalog::catalog_write_allowed() || history)
-    throw Error("42501",
-                fmt::format("migrate.{} cannot be changed directly", table),
-                history ? "The history is append-only." : "",
-                history ? "" : "Use the migrate.* functions (register, apply, revert, baseline, unregister).");
+  if (history || !catalog::catalog_write_allowed()) {
+    std::string detail, hint;
+    if (history) {
+      detail = "The history is append-only.";
+    } else if (table == "drift" || table == "drift_acknowledgements" || table == "schema_snapshots") {
+      detail = table == "schema_snapshots" ? "Snapshots are recorded by pg_migrate."
+                                           : "The drift log records DDL as it happens.";
+      hint = "Use migrate.acknowledge_drift() to mark drift as reviewed.";
+    } else {
+      hint = "Use the migrate.* functions (register, apply, revert, baseline, unregister).";
+    }
+    throw Error("42501", fmt::format("migrate.{} cannot be changed directly", table), detail, hint);
+  }
   if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event)) return PointerGetDatum(nullptr);
   return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : trig->tg_trigtuple);
 }

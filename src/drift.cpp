@@ -687,7 +687,6 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   return PointerGetDatum(nullptr);
 }
 
-// Trigger on the drift tables: rows change only through pg_migrate's functions.
 // Statement trigger on migrate.drift_exclusions: tells every backend's capture to re-read it.
 PGM_FUNCTION(pgm_drift_exclusions_changed) {
   if (!CALLED_AS_TRIGGER(fcinfo))
@@ -695,20 +694,6 @@ PGM_FUNCTION(pgm_drift_exclusions_changed) {
   TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
   pg::call([&] { CacheInvalidateRelcache(trig->tg_relation); });
   return PointerGetDatum(nullptr);
-}
-
-PGM_FUNCTION(pgm_protect_drift) {
-  if (!CALLED_AS_TRIGGER(fcinfo))
-    throw Error("39P01", "migrate.protect_drift() must be called as a trigger");
-  TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
-  std::string table = pg::call([&] { return RelationGetRelationName(trig->tg_relation); });
-  if (!catalog::catalog_write_allowed())
-    throw Error("42501", fmt::format("migrate.{} cannot be changed directly", table),
-                table == "schema_snapshots" ? "Snapshots are recorded by pg_migrate."
-                                            : "The drift log records DDL as it happens.",
-                "Use migrate.acknowledge_drift() to mark drift as reviewed.");
-  if (TRIGGER_FIRED_BY_TRUNCATE(trig->tg_event)) return PointerGetDatum(nullptr);
-  return PointerGetDatum(TRIGGER_FIRED_BY_UPDATE(trig->tg_event) ? trig->tg_newtuple : trig->tg_trigtuple);
 }
 
 PGM_FUNCTION(pgm_schema_diff) {

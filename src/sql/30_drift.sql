@@ -353,20 +353,18 @@ AS $$
 $$;
 
 -- Rows change only through pg_migrate: the drift log and its reviews are tamper-proof.
-CREATE FUNCTION migrate.protect_drift() RETURNS trigger
-    AS 'MODULE_PATHNAME', 'pgm_protect_drift' LANGUAGE C;
 CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.drift
-    FOR EACH ROW EXECUTE FUNCTION migrate.protect_drift();
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.drift_acknowledgements
-    FOR EACH ROW EXECUTE FUNCTION migrate.protect_drift();
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.schema_snapshots
-    FOR EACH ROW EXECUTE FUNCTION migrate.protect_drift();
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.drift
-    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_drift();
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.drift_acknowledgements
-    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_drift();
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.schema_snapshots
-    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_drift();
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 
 -- Differences between the newest recorded snapshot and the live schema, without excluded
 -- objects: drift whether or not a trigger saw it.
@@ -410,7 +408,6 @@ ALTER EVENT TRIGGER migrate_drift_drop ENABLE ALWAYS;
 ALTER EVENT TRIGGER migrate_drift_rewrite ENABLE ALWAYS;
 
 REVOKE ALL ON FUNCTION migrate.acknowledge_drift(text, bigint) FROM PUBLIC;
-REVOKE ALL ON FUNCTION migrate.protect_drift() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_excluded(text, text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_capture_start() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_capture_ddl() FROM PUBLIC;
