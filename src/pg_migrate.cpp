@@ -25,10 +25,6 @@ void on_transaction_end(XactEvent event, void*) {
     pgm::reset_migration_state();
 }
 
-void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-  (void)event;
-}
-
 }  // namespace
 
 extern "C" void _PG_init(void) {
@@ -69,5 +65,4 @@ extern "C" void _PG_init(void) {
   EmitWarningsOnPlaceholders("pg_migrate");
 #endif
   RegisterXactCallback(on_transaction_end, nullptr);
-  RegisterSubXactCallback(on_subtransaction_end, nullptr);
 }
