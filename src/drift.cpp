@@ -538,6 +538,86 @@ PGM_FUNCTION(pgm_drift_capture_start) {
   return PointerGetDatum(nullptr);
 }
 
+namespace pgm {
+namespace {
+
+// One row of pg_event_trigger_ddl_commands().
+struct DdlCommand {
+  CollectedCommand* command;
+  Oid classid;
+  Oid objid;
+  int32 objsubid;
+  bool in_extension;
+  std::string object_type;
+};
+
+// Calls pg_event_trigger_ddl_commands() directly through fmgr in materialize mode: the same
+// rows as the SQL function, without preparing, planning and running a query through SPI,
+// which was most of capture's cost per DDL statement.
+std::vector<DdlCommand> ddl_commands() {
+  struct Raw {
+    Datum values[9];
+    bool nulls[9];
+  };
+  std::vector<DdlCommand> out;
+  MemoryContext context = CurrentMemoryContext;
+  ExprContext* econtext = pg::call([] { return CreateStandaloneExprContext(); });
+  Tuplestorestate* store = nullptr;
+  TupleDesc desc = nullptr;
+  pg::call([&] {
+    FmgrInfo flinfo;
+    fmgr_info(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo);
+    ReturnSetInfo rsinfo;
+    memset(&rsinfo, 0, sizeof rsinfo);
+    rsinfo.type = T_ReturnSetInfo;
+    rsinfo.econtext = econtext;
+    rsinfo.allowedModes = (int)SFRM_Materialize;
+    rsinfo.returnMode = SFRM_Materialize;
+    LOCAL_FCINFO(fcinfo, 0);
+    InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
+    (void)FunctionCallInvoke(fcinfo);
+    store = rsinfo.setResult;
+    desc = rsinfo.setDesc;
+  });
+  if (store && desc) {
+    TupleTableSlot* slot = pg::call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
+    Raw raw;
+    while (pg::call([&] {
+      if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
+      slot_getallattrs(slot);
+      for (int k = 0; k < 9 && k < desc->natts; ++k) {
+        raw.values[k] = slot->tts_values[k];
+        raw.nulls[k] = slot->tts_isnull[k];
+      }
+      return true;
+    })) {
+      // Columns: classid, objid, objsubid, command_tag, object_type, schema_name,
+      // object_identity, in_extension, command.
+      DdlCommand c;
+      c.classid = raw.nulls[0] ? InvalidOid : DatumGetObjectId(raw.values[0]);
+      c.objid = raw.nulls[1] ? InvalidOid : DatumGetObjectId(raw.values[1]);
+      c.objsubid = raw.nulls[2] ? 0 : DatumGetInt32(raw.values[2]);
+      if (!raw.nulls[4]) {
+        text* t = pg::call([&] { return DatumGetTextPP(raw.values[4]); });
+        c.object_type.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+      }
+      c.in_extension = !raw.nulls[7] && DatumGetBool(raw.values[7]);
+      c.command = raw.nulls[8] ? nullptr : reinterpret_cast<CollectedCommand*>(DatumGetPointer(raw.values[8]));
+      out.push_back(std::move(c));
+    }
+    pg::call([&] { ExecDropSingleTupleTableSlot(slot); });
+  }
+  pg::call([&] {
+    if (store) tuplestore_end(store);
+    FreeExprContext(econtext, true);
+    MemoryContextSwitchTo(context);
+  });
+  return out;
+}
+
+}  // namespace
+}  // namespace pgm
+
 PGM_FUNCTION(pgm_drift_capture_rewrite) {
   event_data(fcinfo, "migrate.drift_capture_rewrite");
   if (!capture_active()) return PointerGetDatum(nullptr);
@@ -567,36 +647,23 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   catalog::OwnerScope owner;
   use_generic_plans();
   std::vector<Target> targets;
-  static pg::Query commands{
-      "SELECT command, classid, objid, objsubid, in_extension, object_type "
-      "FROM pg_catalog.pg_event_trigger_ddl_commands()"};
-  uint64 n = commands.run();
-  for (uint64 i = 0; i < n; ++i) {
-    if (pg::bool_value(i, 5)) continue;  // in_extension
-    bool isnull;
-    CollectedCommand* cmd = reinterpret_cast<CollectedCommand*>(DatumGetPointer(pg::datum_value(i, 1, &isnull)));
-    Oid classid = DatumGetObjectId(pg::datum_value(i, 2, &isnull));
-    if (isnull) classid = InvalidOid;
-    Oid objid = DatumGetObjectId(pg::datum_value(i, 3, &isnull));
-    if (isnull) objid = InvalidOid;
-    int32 objsubid = DatumGetInt32(pg::datum_value(i, 4, &isnull));
-    if (isnull) objsubid = 0;
-    std::string object_type = pg::text_value(i, 6);
+  for (const DdlCommand& c : ddl_commands()) {
+    if (c.in_extension) continue;
+    CollectedCommand* cmd = c.command;
     if (cmd && cmd->type == SCT_Grant) {
       InternalGrant* grant = cmd->d.grant.istmt;
       Oid cls = grant_class(grant->objtype);
       ListCell* lc;
       if (OidIsValid(cls)) {
-        foreach (lc, grant->objects) add_target(targets, {cls, lfirst_oid(lc), 0, object_type, {}});
+        foreach (lc, grant->objects) add_target(targets, {cls, lfirst_oid(lc), 0, c.object_type, {}});
       } else {
-        add_target(targets, {InvalidOid, InvalidOid, 0, object_type, {}});
+        add_target(targets, {InvalidOid, InvalidOid, 0, c.object_type, {}});
       }
       continue;
     }
     std::string detail = cmd && cmd->type == SCT_AlterTable ? alter_table_detail(cmd) : std::string();
-    add_target(targets, {classid, objid, objsubid, object_type, detail});
+    add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail});
   }
-  pg::free_result();
   for (const Rewrite& r : rewrites) {
     bool found = false;
     for (Target& t : targets)
