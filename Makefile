@@ -1,6 +1,6 @@
 # pg_migrate: PGXS build. `make && make install`; tests: see README ("Testing").
 EXTENSION = pg_migrate
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = pg_migrate
 
 include sources.mk
@@ -8,6 +8,9 @@ OBJS = $(PGM_PURE_SOURCES:.cpp=.o) $(PGM_PG_SOURCES:.cpp=.o)
 
 # The install script is assembled from one file per feature (src/sql/NN_*.sql).
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# Released install scripts stay installable (the upgrade test starts from each), and every
+# step script pg_migrate--A--B.sql takes a database from one release to the next.
+DATA = $(sort $(wildcard src/sql/released/*.sql) $(wildcard src/sql/upgrade/*.sql))
 EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))

@@ -1,0 +1,98 @@
+# Upgrades: every released version, with migrations applied, reverted and drift recorded,
+# is updated with ALTER EXTENSION pg_migrate UPDATE; nothing is lost, and the extension's
+# objects then equal those of a fresh install of the current version.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->start;
+
+my $current = $node->safe_psql('postgres',
+  q{SELECT default_version FROM pg_available_extensions WHERE name = 'pg_migrate'});
+my @released = map { /pg_migrate--([0-9.]+)\.sql$/ ? $1 : () }
+  glob('src/sql/released/pg_migrate--*.sql');
+ok(@released > 0, 'released install scripts found: ' . join(', ', @released));
+
+# The database's schema as pg_dump --binary-upgrade writes it: that mode dumps each member of
+# an extension (tables, columns in order, functions, triggers, grants, config tables), where a
+# plain dump only says CREATE EXTENSION.
+sub extension_schema {
+  my ($db) = @_;
+  my ($out, $err);
+  IPC::Run::run([ 'pg_dump', '--binary-upgrade', '--schema-only', '--no-owner',
+                  '-d', $node->connstr($db) ], '>', \$out, '2>', \$err)
+    or die "pg_dump $db failed: $err";
+  # OIDs, sequence positions and pg_dump's session settings differ between any two databases.
+  my @lines = grep { !/binary_upgrade_set_next|^--|^SET |^SELECT pg_catalog\.set_config|pg_catalog\.setval|^\\(un)?restrict|binary_upgrade_create_empty_extension|^WHERE oid = '[0-9]+';$/ && /\S/ }
+    split /\n/, $out;
+  return join("\n", @lines) . "\n";
+}
+
+$node->safe_psql('postgres', 'CREATE DATABASE fresh');
+$node->safe_psql('fresh', 'CREATE EXTENSION pg_migrate');
+is($node->safe_psql('fresh', q{SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate'}),
+   $current, "fresh install is $current");
+my $fresh_schema = extension_schema('fresh');
+
+for my $from (@released) {
+  next if $from eq $current;
+  my $db = "from_" . ($from =~ s/\./_/gr);
+  $node->safe_psql('postgres', "CREATE DATABASE $db");
+  $node->safe_psql($db, "CREATE EXTENSION pg_migrate VERSION '$from'");
+  $node->safe_psql($db, q{
+    SELECT migrate.register('1', 'create users', 'CREATE TABLE users (id bigint PRIMARY KEY)', 'DROP TABLE users');
+    SELECT migrate.register('2', 'add email', 'ALTER TABLE users ADD COLUMN email text', 'ALTER TABLE users DROP COLUMN email');
+    SELECT migrate.register('3', 'orders', 'CREATE TABLE orders (id int)', 'DROP TABLE orders');
+    SELECT migrate.register('4', 'pending', 'CREATE TABLE later (id int)', 'DROP TABLE later');
+    SELECT count(*) FROM migrate.apply('3');
+    SELECT count(*) FROM migrate.revert();
+    CREATE TABLE manual_change (id int);
+  });
+  my %before;
+  my %queries = (
+    status  => q{SELECT string_agg(version || ':' || name || ':' || state || ':' || coalesce(checksum, '-'), ',' ORDER BY version) FROM migrate.status()},
+    history => q{SELECT string_agg(id || ':' || version || ':' || action || ':' || transaction_id || ':' || coalesce(checksum, '-'), ',' ORDER BY id) FROM migrate.history},
+    scripts => q{SELECT string_agg(version || ':' || up_sql || ':' || coalesce(down_sql, '-'), ',' ORDER BY version) FROM migrate.migrations},
+    drift   => q{SELECT string_agg(object_identity || ':' || command_tag, ',' ORDER BY id) FROM migrate.drift},
+    current => q{SELECT migrate.current_version()},
+  );
+  $before{$_} = $node->safe_psql($db, $queries{$_}) for keys %queries;
+  like($before{drift}, qr/manual_change/, "$from: drift recorded before the upgrade");
+
+  $node->safe_psql($db, 'ALTER EXTENSION pg_migrate UPDATE');
+  is($node->safe_psql($db, q{SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate'}),
+     $current, "$from: updated to $current");
+  for my $k (sort keys %queries) {
+    is($node->safe_psql($db, $queries{$k}), $before{$k}, "$from: $k kept across the upgrade");
+  }
+  is($node->safe_psql($db, 'SELECT count(*) FROM migrate.validate()'), '0', "$from: catalog validates after the upgrade");
+
+  # The upgraded database keeps working: apply and revert with the new code.
+  is($node->safe_psql($db, q{SELECT string_agg(version, ',') FROM migrate.apply()}), '3,4',
+     "$from: pending migrations apply after the upgrade");
+  is($node->safe_psql($db, q{SELECT string_agg(version, ',') FROM migrate.revert(2)}), '4,3',
+     "$from: reverts after the upgrade");
+
+  # Only the extension's objects remain for the comparison.
+  $node->safe_psql($db, 'SELECT count(*) FROM migrate.revert(2); DROP TABLE manual_change');
+  my $upgraded_schema = extension_schema($db);
+  my $diff = '';
+  if ($upgraded_schema ne $fresh_schema) {
+    my $dir = $node->basedir;
+    PostgreSQL::Test::Utils::append_to_file("$dir/fresh.sql", $fresh_schema);
+    PostgreSQL::Test::Utils::append_to_file("$dir/$db.sql", $upgraded_schema);
+    IPC::Run::run([ 'diff', '-u', "$dir/fresh.sql", "$dir/$db.sql" ], '>', \$diff);
+  }
+  is($diff, '', "$from: upgraded objects equal a fresh $current install");
+  # The configuration tables pg_dump keeps, by name (the dump above names them by OID).
+  my $config_sql = q{SELECT extconfig::regclass[]::text || ' ' || extcondition::text FROM pg_extension WHERE extname = 'pg_migrate'};
+  is($node->safe_psql($db, $config_sql), $node->safe_psql('fresh', $config_sql),
+     "$from: the same tables are dumped with their data, with the same conditions");
+}
+
+$node->stop;
+done_testing();
