@@ -31,6 +31,7 @@ extern "C" {
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "tcop/deparse_utility.h"
+#include "utils/acl.h"
 #include "utils/aclchk_internal.h"
 }
 
@@ -210,16 +211,63 @@ bool drift_log_present() {
 }
 
 // pg_dump and pg_restore scripts run with check_function_bodies off and an empty search_path.
-// The objects a restore creates are the dumped schema, not drift (and capturing them would
-// collide with the dumped drift rows restored right after).
+// Any role can set both, so they only describe what the session looks like.
 bool restoring_dump() {
   return !check_function_bodies && namespace_search_path != nullptr && namespace_search_path[0] == '\0';
 }
 
-bool capture_active() {
-  return capture_setting && !in_migration() && !creating_extension && !restoring_dump() &&
-         drift_log_present();
+// Whether the session could switch capture off itself: its authenticated user is a superuser
+// or (PostgreSQL 15+) was granted SET on pg_migrate.drift_capture. The authenticated user, not
+// the current one: SET ROLE and SECURITY DEFINER functions change neither what the session
+// may do nor who set its settings.
+bool session_may_disable_capture() {
+  Oid user = GetAuthenticatedUserId();
+  return pg::call([&] {
+    if (superuser_arg(user)) return true;
+#if PG_VERSION_NUM >= 150000
+    return pg_parameter_aclcheck("pg_migrate.drift_capture", user, ACL_SET) == ACLCHECK_OK;
+#else
+    return false;
+#endif
+  });
 }
+
+// How a DDL statement is recorded.
+enum class Capture {
+  kOff,      // not at all
+  kFull,     // one row per object
+  kRestore,  // restore-mode DDL of a role that cannot switch capture off: one row per session
+};
+
+// A restore is quiet only for a session that could have switched capture off anyway (the
+// objects it creates are the dumped schema, and the dumped drift rows follow). Any other
+// session with restore settings is recorded compactly (Capture::kRestore).
+Capture capture_mode() {
+  if (!capture_setting || in_migration() || creating_extension || !drift_log_present()) return Capture::kOff;
+  if (!restoring_dump()) return Capture::kFull;
+  return session_may_disable_capture() ? Capture::kOff : Capture::kRestore;
+}
+
+bool capture_active() { return capture_mode() != Capture::kOff; }
+
+// The drift row that stands for this session's restore-mode DDL (Capture::kRestore).
+int64 restore_row_id = 0;
+
+// True when this session's restore row exists (was not rolled back) and is unacknowledged:
+// then further restore-mode DDL adds nothing. Runs inside an OwnerScope.
+bool restore_row_pending() {
+  if (restore_row_id == 0) return false;
+  static pg::Query q{
+      "SELECT 1 FROM migrate.drift WHERE id OPERATOR(pg_catalog.=) $1 AND acknowledgement_id IS NULL"};
+  uint64 n = q.run({pg::int8_param(restore_row_id)});
+  pg::free_result();
+  return n > 0;
+}
+
+constexpr const char* kRestoreDetail =
+    "restore-mode DDL (check_function_bodies = off, empty search_path) by a session that cannot "
+    "switch drift capture off: this row stands for the session's further restore-mode DDL until "
+    "it is acknowledged; migrate.schema_diff() lists the changes";
 
 EventTriggerData* event_data(FunctionCallInfo fcinfo, const char* name) {
   if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
@@ -468,11 +516,16 @@ pg::Param text_or_null(const std::optional<std::string>& v) {
 
 // Inserts the rows of one event. Runs inside the caller's OwnerScope.
 void insert_rows(const char* event, const std::string& role, const std::string& tag,
-                 const StatementText& statement, const std::vector<DriftRow>& rows) {
+                 const StatementText& statement, std::vector<DriftRow> rows, Capture mode) {
   static pg::Query insert{
       "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
       "object_identity, schema_name, detail, statement, statement_source) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"};
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"};
+  if (mode == Capture::kRestore) {
+    if (rows.empty() || restore_row_pending()) return;
+    rows.resize(1);
+    rows[0].detail = rows[0].detail.empty() ? kRestoreDetail : rows[0].detail + "; " + kRestoreDetail;
+  }
   const char* app = GetConfigOption("application_name", true, false);
   std::optional<std::string> application = app && *app ? std::optional<std::string>(app) : std::nullopt;
   std::optional<std::string> source = optional_string(statement.source);
@@ -481,6 +534,8 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
                 pg::text_param(r.object_type), text_or_null(r.identity), text_or_null(r.schema),
                 r.detail.empty() ? pg::null_param(TEXTOID) : pg::text_param(r.detail),
                 text_or_null(statement.text), text_or_null(source)});
+    if (mode == Capture::kRestore) restore_row_id = pg::int8_value(0, 1);
+    pg::free_result();
   }
 }
 
@@ -634,7 +689,8 @@ PGM_FUNCTION(pgm_drift_capture_rewrite) {
 
 PGM_FUNCTION(pgm_drift_capture_ddl) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_ddl");
-  if (!capture_active()) {
+  Capture mode = capture_mode();
+  if (mode == Capture::kOff) {
     pending_rewrites.clear();
     return PointerGetDatum(nullptr);
   }
@@ -691,13 +747,14 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     if (drift::excluded(exclusions, scope.schema, scope.name)) continue;
     rows.push_back({id.type, id.identity, scope.schema, t.detail});
   }
-  insert_rows("ddl_command_end", owner.caller_role(), tag, statement, rows);
+  insert_rows("ddl_command_end", owner.caller_role(), tag, statement, std::move(rows), mode);
   return PointerGetDatum(nullptr);
 }
 
 PGM_FUNCTION(pgm_drift_capture_drop) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_drop");
-  if (!capture_active()) return PointerGetDatum(nullptr);
+  Capture mode = capture_mode();
+  if (mode == Capture::kOff) return PointerGetDatum(nullptr);
   std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
   static pg::Query dropped_q{
@@ -750,7 +807,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
     if (drift::excluded(exclusions, scope.schema, scope.name)) continue;
     rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
   }
-  insert_rows("sql_drop", owner.caller_role(), tag, statement, rows);
+  insert_rows("sql_drop", owner.caller_role(), tag, statement, std::move(rows), mode);
   return PointerGetDatum(nullptr);
 }
 

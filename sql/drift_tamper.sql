@@ -1,0 +1,64 @@
+-- Drift capture as an attacker would try it (issue 7): no combination of settings, names or
+-- roles hides a non-superuser's DDL; leaving the watched space is drift; credentials never
+-- reach the log; the protect triggers hold under the replica role; pg_migrate's own objects
+-- are not drift.
+CREATE EXTENSION pg_migrate;
+\set show 'SELECT id, role, command_tag, object_type, object_identity, schema_name, detail, statement FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id'
+\set ack 'SELECT migrate.acknowledge_drift(''reviewed in test'') AS acknowledged'
+CREATE ROLE tamper_dev LOGIN;
+CREATE SCHEMA intr AUTHORIZATION tamper_dev;
+:ack;
+
+-- 1. The settings of a dump restore (check_function_bodies off, empty search_path) do not
+-- silence capture for a role that could not switch capture off itself.
+\c - tamper_dev
+SET check_function_bodies = off;
+SELECT pg_catalog.set_config('search_path', '', false);
+SET application_name = 'pg_restore';
+CREATE TABLE intr.t_hidden (id int);
+SET pg_migrate.drift_capture = off;
+\c - postgres
+SELECT object_identity, command_tag, statement, detail FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+-- A restore by such a role is recorded compactly: one row stands for the session's further
+-- restore-mode DDL until it is acknowledged (or rolled back); every session gets its own.
+\c - tamper_dev
+SET check_function_bodies = off;
+SELECT pg_catalog.set_config('search_path', '', false);
+CREATE TABLE intr.t_hidden1 (id int);
+CREATE TABLE intr.t_hidden2 (id int);
+ALTER TABLE intr.t_hidden ADD COLUMN x int;
+\c - postgres
+SELECT object_identity, command_tag, statement FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+SELECT object, change FROM migrate.schema_diff();
+:ack;
+\c - tamper_dev
+SET check_function_bodies = off;
+SELECT pg_catalog.set_config('search_path', '', false);
+DROP TABLE intr.t_hidden2;
+\c - postgres
+SELECT object_identity, command_tag, statement FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+:ack;
+-- A rolled back restore row is written again by the next restore-mode DDL.
+\c - tamper_dev
+SET check_function_bodies = off;
+SELECT pg_catalog.set_config('search_path', '', false);
+BEGIN;
+CREATE TABLE intr.t_gone (id int);
+ROLLBACK;
+CREATE TABLE intr.t_after_rollback (id int);
+\c - postgres
+SELECT object_identity, command_tag, statement FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+:ack;
+-- A superuser restoring (who could switch capture off anyway) stays quiet.
+SET check_function_bodies = off;
+SELECT pg_catalog.set_config('search_path', '', false);
+CREATE TABLE intr.t_restored (id int);
+SELECT count(*) AS superuser_restore_rows FROM migrate.drift WHERE acknowledgement_id IS NULL;
+RESET check_function_bodies;
+RESET search_path;
+RESET application_name;
+
+-- Clean up.
+DROP EXTENSION pg_migrate;
+DROP SCHEMA intr CASCADE;
+DROP ROLE tamper_dev;
