@@ -58,6 +58,42 @@ RESET check_function_bodies;
 RESET search_path;
 RESET application_name;
 
+-- 2. Leaving the watched space is drift. README's exclusions:
+INSERT INTO migrate.drift_exclusions (schema_pattern, reason) VALUES ('scratch', 'analysts'' sandbox');
+INSERT INTO migrate.drift_exclusions (schema_pattern, name_pattern) VALUES ('public', 'tmp_*');
+CREATE SCHEMA scratch;
+CREATE SCHEMA watched;
+CREATE TABLE public.ledger (id int);
+CREATE TABLE public.ledger2 (id int);
+CREATE TABLE public.ledger3 (id int);
+CREATE INDEX ledger3_id ON public.ledger3 (id);
+CREATE FUNCTION public.calc() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE TYPE public.mood AS ENUM ('ok');
+CREATE TABLE public.tmp_a (id int);
+:ack;
+ALTER TABLE public.ledger RENAME TO tmp_ledger;
+DROP TABLE public.tmp_ledger;
+ALTER TABLE public.ledger2 SET SCHEMA scratch;
+DROP TABLE scratch.ledger2;
+ALTER INDEX public.ledger3_id RENAME TO tmp_ledger3_id;
+ALTER FUNCTION public.calc() RENAME TO tmp_calc;
+ALTER TYPE public.mood SET SCHEMA scratch;
+DROP SCHEMA scratch CASCADE;
+ALTER SCHEMA watched RENAME TO scratch;
+:show;
+:ack;
+-- Moves inside the excluded space, and changes to excluded objects, stay quiet.
+ALTER TABLE public.tmp_a RENAME TO tmp_b;
+ALTER TABLE public.tmp_b RENAME COLUMN id TO id2;
+ALTER TABLE public.tmp_b SET SCHEMA scratch;
+DROP TABLE scratch.tmp_b;
+:show;
+DROP TABLE public.ledger3;
+DROP FUNCTION public.tmp_calc();
+DROP SCHEMA scratch;
+DELETE FROM migrate.drift_exclusions;
+:ack;
+
 -- Clean up.
 DROP EXTENSION pg_migrate;
 DROP SCHEMA intr CASCADE;

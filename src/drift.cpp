@@ -28,6 +28,7 @@ extern "C" {
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "tcop/deparse_utility.h"
@@ -400,7 +401,62 @@ struct Target {
   int32 objsubid;
   std::string object_type;  // for rows without an object (ALTER DEFAULT PRIVILEGES)
   std::string detail;
+  CollectedCommand* command = nullptr;  // the command that reported it (valid in the event)
 };
+
+// For a command that renamed an object or moved it to another schema: the (schema, name) the
+// object had before, as exclusions see it (`now` is its scope after the command). nullopt
+// for other commands, and for renames that keep the scope (a column, a constraint, ...).
+std::optional<drift::Scope> scope_before(const CollectedCommand* cmd, const drift::Scope& now) {
+  if (!cmd || cmd->type != SCT_Simple || !cmd->parsetree) return std::nullopt;
+  Node* tree = cmd->parsetree;
+  if (IsA(tree, AlterObjectSchemaStmt)) {
+    // ALTER ... SET SCHEMA reports the schema it came from as the secondary object.
+    const ObjectAddress& old = cmd->d.simple.secondaryObject;
+    if (old.classId != NamespaceRelationId || !OidIsValid(old.objectId)) return std::nullopt;
+    Oid nsp = old.objectId;
+    char* name = pg::call([&] { return get_namespace_name(nsp); });
+    if (!name) return std::nullopt;
+    drift::Scope before = now;
+    before.schema = std::string(name);
+    return before;
+  }
+  if (!IsA(tree, RenameStmt)) return std::nullopt;
+  const RenameStmt* r = reinterpret_cast<const RenameStmt*>(tree);
+  drift::Scope before = now;
+  switch (r->renameType) {
+    case OBJECT_SCHEMA:
+      if (!r->subname) return std::nullopt;
+      return drift::Scope{std::string(r->subname), std::nullopt};
+    case OBJECT_TABLE: case OBJECT_SEQUENCE: case OBJECT_VIEW: case OBJECT_MATVIEW:
+    case OBJECT_INDEX: case OBJECT_FOREIGN_TABLE:
+      if (!r->relation || !r->relation->relname) return std::nullopt;
+      before.name = std::string(r->relation->relname);
+      return before;
+    case OBJECT_COLUMN: case OBJECT_ATTRIBUTE: case OBJECT_TABCONSTRAINT: case OBJECT_DOMCONSTRAINT:
+    case OBJECT_TRIGGER: case OBJECT_POLICY: case OBJECT_RULE:
+      return std::nullopt;  // a part renamed: the scope is its table's, unchanged
+    default:
+      break;
+  }
+  // Other objects: the last element of the name (functions: of ObjectWithArgs' name).
+  Node* object = r->object;
+  List* names = nullptr;
+  if (object && IsA(object, List)) names = castNode(List, object);
+  else if (object && IsA(object, ObjectWithArgs)) names = castNode(ObjectWithArgs, object)->objname;
+  else if (object && IsA(object, String)) {
+    before.name = std::string(strVal(object));
+    return before;
+  }
+  if (!names || list_length(names) == 0 || !IsA(llast(names), String)) return std::nullopt;
+  before.name = std::string(strVal(llast(names)));
+  return before;
+}
+
+std::string describe_scope(const drift::Scope& s) {
+  if (!s.name) return fmt::format("schema {}", s.schema.value_or(""));
+  return fmt::format("{}.{}", s.schema.value_or(""), *s.name);
+}
 
 void add_target(std::vector<Target>& targets, Target t) {
   for (Target& existing : targets) {
@@ -450,6 +506,13 @@ const std::vector<drift::Exclusion>& load_exclusions() {
   return *cached_exclusions;
 }
 
+// Whether capture records changes to an object of this scope: not in a temporary schema,
+// not excluded.
+bool watched(const std::vector<drift::Exclusion>& exclusions, const drift::Scope& scope) {
+  if (scope.schema && drift::is_temp_schema(*scope.schema)) return false;
+  return !drift::excluded(exclusions, scope.schema, scope.name);
+}
+
 std::optional<std::string> optional_string(const char* s) {
   if (!s) return std::nullopt;
   return std::string(s);
@@ -472,6 +535,7 @@ struct Identified {
   std::optional<std::string> schema;  // of a schema-qualified object
   bool temp_namespace = false;
   std::vector<std::string> names;     // as pg_identify_object_as_address's object_names
+  std::optional<std::string> name;    // plain name where names has none (types, domains)
 };
 
 Identified identify(Oid classid, Oid objid, int32 objsubid) {
@@ -500,6 +564,16 @@ Identified identify(Oid classid, Oid objid, int32 objsubid) {
   out.type = type ? type : "";
   ListCell* lc;
   foreach (lc, names) out.names.push_back(static_cast<char*>(lfirst(lc)));
+  if (classid == TypeRelationId) {  // address names: one qualified type name
+    char* typname = pg::call([&] {
+      HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objid));
+      if (!HeapTupleIsValid(tup)) return static_cast<char*>(nullptr);
+      char* n = pstrdup(NameStr(((Form_pg_type)GETSTRUCT(tup))->typname));
+      ReleaseSysCache(tup);
+      return n;
+    });
+    out.name = optional_string(typname);
+  }
   Oid nsp = InvalidOid;
   if (pg::call([&] { return is_objectclass_supported(classid); }))
     nsp = pg::call([&] { return get_object_namespace(a); });
@@ -718,7 +792,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
       continue;
     }
     std::string detail = cmd && cmd->type == SCT_AlterTable ? alter_table_detail(cmd) : std::string();
-    add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail});
+    add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail, cmd});
   }
   for (const Rewrite& r : rewrites) {
     bool found = false;
@@ -742,10 +816,17 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
     Identified id = identify(t.classid, t.objid, t.objsubid);
     if (!id.found || id.temp_namespace) continue;
-    drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, std::nullopt);
-    if (scope.schema && drift::is_temp_schema(*scope.schema)) continue;
-    if (drift::excluded(exclusions, scope.schema, scope.name)) continue;
-    rows.push_back({id.type, id.identity, scope.schema, t.detail});
+    drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
+    std::string detail = t.detail;
+    if (!watched(exclusions, scope)) {
+      // An object that left the watched space (renamed into an excluded name, moved into an
+      // excluded schema) is recorded: what happens to it next no longer is.
+      std::optional<drift::Scope> before = scope_before(t.command, scope);
+      if (!before || !watched(exclusions, *before)) continue;
+      std::string left = fmt::format("left the watched objects (was {})", describe_scope(*before));
+      detail = detail.empty() ? left : detail + "; " + left;
+    }
+    rows.push_back({id.type, id.identity, scope.schema, detail});
   }
   insert_rows("ddl_command_end", owner.caller_role(), tag, statement, std::move(rows), mode);
   return PointerGetDatum(nullptr);
