@@ -2,6 +2,7 @@
 # Pure sources include no PostgreSQL header and are unit-tested without a server.
 PGM_PURE_SOURCES = \
 	src/core/backoff.cpp \
+	src/core/drift_redact.cpp \
 	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
 	src/core/script.cpp \
@@ -15,6 +16,7 @@ PGM_PG_SOURCES = \
 	src/catalog.cpp \
 	src/apply.cpp \
 	src/drift.cpp \
+	src/drift_statement.cpp \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \

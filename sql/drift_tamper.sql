@@ -94,6 +94,45 @@ DROP SCHEMA scratch;
 DELETE FROM migrate.drift_exclusions;
 :ack;
 
+-- 3. Credentials never reach the drift log (README "What is redacted"); a monitoring role
+-- reads it with the README's grants.
+CREATE FOREIGN DATA WRAPPER tamper_fdw;
+CREATE SERVER tamper_srv FOREIGN DATA WRAPPER tamper_fdw OPTIONS (host 'db1', password 'srv-secret', api_token 'tok');
+CREATE USER MAPPING FOR tamper_dev SERVER tamper_srv OPTIONS (user 'app', password 's3cret');
+ALTER USER MAPPING FOR tamper_dev SERVER tamper_srv OPTIONS (SET password 'n3w''secret', ADD sslkey '/k');
+ALTER SERVER tamper_srv OPTIONS (SET password 'srv-2', SET host 'db2');
+CREATE TABLE public.conn (dsn text DEFAULT 'host=db1 password=in-default user=x');
+COMMENT ON TABLE public.conn IS 'postgresql://app:uri-secret@db1/app';
+CREATE FUNCTION public.connect() RETURNS text LANGUAGE sql
+  AS $f$ SELECT 'dbname=app password=in-body' $f$;
+DO $$ BEGIN
+  EXECUTE 'ALTER USER MAPPING FOR tamper_dev SERVER tamper_srv OPTIONS (SET user ''dyn-secret'')';
+END $$;
+CREATE SUBSCRIPTION tamper_sub CONNECTION 'host=db1 dbname=app password=sub-secret'
+  PUBLICATION p WITH (connect = false);
+ALTER SUBSCRIPTION tamper_sub CONNECTION 'host=db2 password=sub-secret2';
+ALTER SUBSCRIPTION tamper_sub SET (slot_name = NONE);
+DROP SUBSCRIPTION tamper_sub;
+-- A new session (library not loaded): the DO block's first statement is recorded with the
+-- enclosing DO text; the body is redacted too.
+\c
+DO $$ BEGIN
+  CREATE USER MAPPING FOR PUBLIC SERVER tamper_srv OPTIONS (password 'do-secret');
+  EXECUTE 'CREATE ROLE tamper_tmp PASSWORD ''role-secret''';
+  CREATE TABLE public.after_role ();
+END $$;
+DROP ROLE tamper_tmp;
+DROP TABLE public.after_role;
+SELECT command_tag, statement, statement_source FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+SELECT count(*) AS leaked FROM migrate.drift
+ WHERE statement ~ '(s3cret|n3w|srv-secret|srv-2|in-default|uri-secret|in-body|dyn-secret|''tok''|sub-secret|do-secret|role-secret)';
+:ack;
+DROP FUNCTION public.connect();
+DROP TABLE public.conn;
+DROP SERVER tamper_srv CASCADE;
+DROP FOREIGN DATA WRAPPER tamper_fdw;
+:ack;
+
 -- Clean up.
 DROP EXTENSION pg_migrate;
 DROP SCHEMA intr CASCADE;

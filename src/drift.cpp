@@ -15,6 +15,7 @@
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"
+#include "drift_statement.hpp"
 #include "module_init.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
@@ -603,11 +604,14 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
   const char* app = GetConfigOption("application_name", true, false);
   std::optional<std::string> application = app && *app ? std::optional<std::string>(app) : std::nullopt;
   std::optional<std::string> source = optional_string(statement.source);
+  // Credentials never reach the log (README "What is redacted").
+  std::optional<std::string> text;
+  if (statement.text) text = drift::redact_statement(*statement.text);
   for (const DriftRow& r : rows) {
     insert.run({pg::text_param(role), text_or_null(application), pg::text_param(event), pg::text_param(tag),
                 pg::text_param(r.object_type), text_or_null(r.identity), text_or_null(r.schema),
                 r.detail.empty() ? pg::null_param(TEXTOID) : pg::text_param(r.detail),
-                text_or_null(statement.text), text_or_null(source)});
+                text_or_null(text), text_or_null(source)});
     if (mode == Capture::kRestore) restore_row_id = pg::int8_value(0, 1);
     pg::free_result();
   }
