@@ -133,6 +133,44 @@ DROP SERVER tamper_srv CASCADE;
 DROP FOREIGN DATA WRAPPER tamper_fdw;
 :ack;
 
+-- 4. Not even the owner (a superuser here) erases history or drift under the replica role:
+-- every trigger on pg_migrate's tables is ENABLE ALWAYS.
+SELECT migrate.register('1', 'one', 'CREATE TABLE public.r1 (id int)', 'DROP TABLE public.r1');
+SELECT version FROM migrate.apply();
+CREATE TABLE public.r2 (id int);
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM migrate.history;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+TRUNCATE migrate.drift;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+UPDATE migrate.migrations SET up_sql = 'SELECT 1';
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM migrate.drift;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+TRUNCATE migrate.history, migrate.migrations;
+ROLLBACK;
+BEGIN;
+SET LOCAL session_replication_role = replica;
+DELETE FROM migrate.schema_snapshots;
+ROLLBACK;
+SELECT count(*) AS history_rows FROM migrate.history;
+SELECT count(*) AS drift_rows FROM migrate.drift WHERE object_identity = 'public.r2';
+SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+ WHERE c.relnamespace = 'migrate'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'A'
+ ORDER BY 1, 2;
+SELECT version FROM migrate.revert();
+DROP TABLE public.r2;
+:ack;
+
 -- Clean up.
 DROP EXTENSION pg_migrate;
 DROP SCHEMA intr CASCADE;

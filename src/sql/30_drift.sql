@@ -365,6 +365,11 @@ CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.drift_acknowledgement
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.schema_snapshots
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+-- ENABLE ALWAYS: also under session_replication_role = replica (README "Drift").
+ALTER TABLE migrate.drift ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.drift_acknowledgements ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.schema_snapshots ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.drift_exclusions ENABLE ALWAYS TRIGGER invalidate_cache;
 
 -- Differences between the newest recorded snapshot and the live schema, without excluded
 -- objects: drift whether or not a trigger saw it.
