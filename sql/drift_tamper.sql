@@ -171,6 +171,49 @@ SELECT version FROM migrate.revert();
 DROP TABLE public.r2;
 :ack;
 
+-- 5. pg_migrate's own objects are not the user's schema: README's deploy and monitoring
+-- setup leaves no drift, and neither does updating the extension.
+CREATE ROLE deployer;
+CREATE ROLE monitoring;
+GRANT USAGE ON SCHEMA migrate TO deployer;
+GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO deployer;
+GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text), migrate.unregister(text),
+      migrate.apply(text), migrate.revert(int), migrate.revert_to(text),
+      migrate.baseline(text, text) TO deployer;
+GRANT USAGE ON SCHEMA migrate TO monitoring;
+GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO monitoring;
+GRANT EXECUTE ON FUNCTION migrate.acknowledge_drift(text, bigint) TO monitoring;
+COMMENT ON TABLE migrate.drift IS 'reviewed daily';
+CREATE INDEX drift_by_role ON migrate.drift (role);
+DROP INDEX migrate.drift_by_role;
+-- The CI gate passes right after the setup.
+SELECT unacknowledged = 0 AND schema_differences = 0 AS ci_gate_passes FROM migrate.drift_status();
+:show;
+-- A grant on the user's own schema is drift (make it a migration, or acknowledge it).
+GRANT CREATE ON SCHEMA public TO deployer;
+SELECT object_type, object_identity, statement FROM migrate.drift WHERE acknowledgement_id IS NULL;
+:ack;
+REVOKE CREATE ON SCHEMA public FROM deployer;
+:ack;
+-- Moving an object into pg_migrate's schema is leaving the watched space.
+CREATE TABLE public.into_migrate (id int);
+:ack;
+ALTER TABLE public.into_migrate SET SCHEMA migrate;
+DROP TABLE migrate.into_migrate;
+:show;
+:ack;
+-- CREATE EXTENSION and ALTER EXTENSION ... UPDATE of pg_migrate are not drift.
+DROP EXTENSION pg_migrate;
+CREATE EXTENSION pg_migrate VERSION '0.1.0';
+CREATE TABLE public.before_update (id int);
+ALTER EXTENSION pg_migrate UPDATE;
+SELECT extversion FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT command_tag, object_identity FROM migrate.drift ORDER BY id;
+DROP TABLE public.before_update;
+REVOKE ALL ON SCHEMA migrate FROM deployer, monitoring;
+DROP ROLE deployer;
+DROP ROLE monitoring;
+
 -- Clean up.
 DROP EXTENSION pg_migrate;
 DROP SCHEMA intr CASCADE;

@@ -23,6 +23,7 @@
 extern "C" {
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_language.h"
@@ -507,10 +508,15 @@ const std::vector<drift::Exclusion>& load_exclusions() {
   return *cached_exclusions;
 }
 
-// Whether capture records changes to an object of this scope: not in a temporary schema,
-// not excluded.
+constexpr const char* kOwnSchema = "migrate";
+
+// Whether capture records changes to an object of this scope: not in a temporary schema, not
+// in pg_migrate's schema, not excluded.
 bool watched(const std::vector<drift::Exclusion>& exclusions, const drift::Scope& scope) {
   if (scope.schema && drift::is_temp_schema(*scope.schema)) return false;
+  // pg_migrate's own schema (and the schema itself) is not the user's schema: snapshots leave
+  // it out, and so does capture (the deploy and monitoring grants are not drift).
+  if (scope.schema && *scope.schema == kOwnSchema) return false;
   return !drift::excluded(exclusions, scope.schema, scope.name);
 }
 
@@ -820,6 +826,11 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
     Identified id = identify(t.classid, t.objid, t.objsubid);
     if (!id.found || id.temp_namespace) continue;
+    // CREATE EXTENSION / ALTER EXTENSION ... UPDATE of pg_migrate itself (adding or dropping
+    // a member is recorded).
+    if (t.classid == ExtensionRelationId && id.identity == "pg_migrate" &&
+        !(t.command && t.command->parsetree && IsA(t.command->parsetree, AlterExtensionContentsStmt)))
+      continue;
     drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
     std::string detail = t.detail;
     if (!watched(exclusions, scope)) {
@@ -888,8 +899,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   for (size_t i : keep) {
     const drift::DroppedObject& d = dropped[i];
     drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
-    if (scope.schema && drift::is_temp_schema(*scope.schema)) continue;
-    if (drift::excluded(exclusions, scope.schema, scope.name)) continue;
+    if (!watched(exclusions, scope)) continue;
     rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
   }
   insert_rows("sql_drop", owner.caller_role(), tag, statement, std::move(rows), mode);
