@@ -16,6 +16,7 @@ PGM_PG_SOURCES = \
 	src/catalog.cpp \
 	src/apply.cpp \
 	src/drift.cpp \
+	src/drift_log.cpp \
 	src/drift_statement.cpp \
 	src/lint.cpp \
 	src/plan.cpp \

@@ -15,6 +15,7 @@
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"
+#include "drift_log.hpp"
 #include "drift_statement.hpp"
 #include "module_init.hpp"
 #include "pg/spi.hpp"
@@ -480,6 +481,23 @@ void use_generic_plans() {
   });
 }
 
+// SPI and the owner's identity for capture's internal SQL, set up only when a statement needs
+// them (exclusions not cached, a restore row to check, the SQL insert fallback): capture of
+// an ordinary DDL statement runs no SQL at all.
+class LazySpi {
+ public:
+  void need() {
+    if (owner_) return;
+    spi_.emplace();
+    owner_.emplace();
+    use_generic_plans();
+  }
+
+ private:
+  std::optional<pg::SpiConnection> spi_;
+  std::optional<catalog::OwnerScope> owner_;  // destroyed before spi_
+};
+
 // The exclusions are read once per backend and kept until migrate.drift_exclusions changes:
 // its statement trigger sends a relcache invalidation (to this backend at the next command, to
 // the others at commit), whose callback drops the cached copy. Saves a query per DDL.
@@ -489,10 +507,12 @@ Oid exclusions_relid = InvalidOid;
 
 void on_relcache_invalidation(Datum, Oid relid) {
   if (!OidIsValid(relid) || relid == exclusions_relid) exclusions_valid = false;
+  drift::forget_log_layout(relid);
 }
 
-const std::vector<drift::Exclusion>& load_exclusions() {
+const std::vector<drift::Exclusion>& load_exclusions(LazySpi& spi) {
   if (exclusions_valid && cached_exclusions) return *cached_exclusions;
+  spi.need();
   static pg::Query q{"SELECT schema_pattern, name_pattern FROM migrate.drift_exclusions"};
   std::vector<drift::Exclusion> out;
   uint64 n = q.run();
@@ -597,13 +617,11 @@ pg::Param text_or_null(const std::optional<std::string>& v) {
 
 // Inserts the rows of one event. Runs inside the caller's OwnerScope.
 void insert_rows(const char* event, const std::string& role, const std::string& tag,
-                 const StatementText& statement, std::vector<DriftRow> rows, Capture mode) {
-  static pg::Query insert{
-      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
-      "object_identity, schema_name, detail, statement, statement_source) "
-      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"};
+                 const StatementText& statement, std::vector<DriftRow> rows, Capture mode, LazySpi& spi) {
+  if (rows.empty()) return;
   if (mode == Capture::kRestore) {
-    if (rows.empty() || restore_row_pending()) return;
+    spi.need();
+    if (restore_row_pending()) return;
     rows.resize(1);
     rows[0].detail = rows[0].detail.empty() ? kRestoreDetail : rows[0].detail + "; " + kRestoreDetail;
   }
@@ -613,7 +631,21 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
   // Credentials never reach the log (README "What is redacted").
   std::optional<std::string> text;
   if (statement.text) text = drift::redact_statement(*statement.text);
-  for (const DriftRow& r : rows) {
+  std::vector<drift::LogRow> log_rows;
+  log_rows.reserve(rows.size());
+  for (DriftRow& r : rows) log_rows.push_back({std::move(r.object_type), std::move(r.identity), std::move(r.schema), std::move(r.detail)});
+  drift::LogStatement st{event, role, application, tag, text, source};
+  if (std::optional<long long> id = drift::append_rows(st, log_rows)) {
+    if (mode == Capture::kRestore) restore_row_id = *id;
+    return;
+  }
+  // A catalog this code does not know the drift table of: insert through SQL.
+  spi.need();
+  static pg::Query insert{
+      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
+      "object_identity, schema_name, detail, statement, statement_source) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"};
+  for (const drift::LogRow& r : log_rows) {
     insert.run({pg::text_param(role), text_or_null(application), pg::text_param(event), pg::text_param(tag),
                 pg::text_param(r.object_type), text_or_null(r.identity), text_or_null(r.schema),
                 r.detail.empty() ? pg::null_param(TEXTOID) : pg::text_param(r.detail),
@@ -783,9 +815,8 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
 
-  pg::SpiConnection spi;
-  catalog::OwnerScope owner;
-  use_generic_plans();
+  std::string role = catalog::current_role_name();  // before any owner switch
+  LazySpi spi;
   std::vector<Target> targets;
   for (const DdlCommand& c : ddl_commands()) {
     if (c.in_extension) continue;
@@ -815,7 +846,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   }
   if (targets.empty()) return PointerGetDatum(nullptr);
 
-  const std::vector<drift::Exclusion>& exclusions = load_exclusions();
+  const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
   std::vector<DriftRow> rows;
   for (const Target& t : targets) {
     if (!OidIsValid(t.classid)) {  // ALTER DEFAULT PRIVILEGES: no object to name
@@ -843,7 +874,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
     rows.push_back({id.type, id.identity, scope.schema, detail});
   }
-  insert_rows("ddl_command_end", owner.caller_role(), tag, statement, std::move(rows), mode);
+  insert_rows("ddl_command_end", role, tag, statement, std::move(rows), mode, spi);
   return PointerGetDatum(nullptr);
 }
 
@@ -857,9 +888,9 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       "SELECT classid, objid, objsubid, original, normal, is_temporary, object_type, schema_name, "
       "object_name, object_identity, address_names "
       "FROM pg_catalog.pg_event_trigger_dropped_objects()"};
-  pg::SpiConnection spi;
-  catalog::OwnerScope owner;
-  use_generic_plans();
+  std::string role = catalog::current_role_name();  // before the owner switch
+  LazySpi spi;
+  spi.need();
   std::vector<drift::DroppedObject> dropped;
   std::vector<std::optional<std::string>> schemas, object_names, identities;
   uint64 n = dropped_q.run();
@@ -894,7 +925,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   pg::free_result();
   std::vector<size_t> keep = drift::dropped_to_record(dropped);
   if (keep.empty()) return PointerGetDatum(nullptr);
-  const std::vector<drift::Exclusion>& exclusions = load_exclusions();
+  const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
   std::vector<DriftRow> rows;
   for (size_t i : keep) {
     const drift::DroppedObject& d = dropped[i];
@@ -902,7 +933,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
     if (!watched(exclusions, scope)) continue;
     rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
   }
-  insert_rows("sql_drop", owner.caller_role(), tag, statement, std::move(rows), mode);
+  insert_rows("sql_drop", role, tag, statement, std::move(rows), mode, spi);
   return PointerGetDatum(nullptr);
 }
 
