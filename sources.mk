@@ -17,6 +17,7 @@ PGM_PG_SOURCES = \
 	src/apply.cpp \
 	src/drift.cpp \
 	src/drift_log.cpp \
+	src/drift_snapshot.cpp \
 	src/drift_statement.cpp \
 	src/lint.cpp \
 	src/plan.cpp \

@@ -16,6 +16,7 @@
 #include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"
 #include "drift_log.hpp"
+#include "drift_snapshot.hpp"
 #include "drift_statement.hpp"
 #include "module_init.hpp"
 #include "pg/spi.hpp"
@@ -63,6 +64,8 @@ ProcessUtility_hook_type previous_process_utility = nullptr;
 void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                            ProcessUtilityContext context, ParamListInfo params,
                            QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+  // A migration's statement the snapshot refresh cannot follow object by object.
+  if (pstmt->utilityStmt && in_migration()) drift::track_snapshot_statement(pstmt->utilityStmt);
   int saved_depth = frame_depth;
   if (frame_depth < kMaxFrames)
     frames[frame_depth] = {query_string, pstmt->stmt_location, pstmt->stmt_len};
@@ -201,6 +204,7 @@ void on_xact(XactEvent event, void*) {
     // The stashed parse trees belong to statements of this transaction; their memory is gone
     // afterwards and a later tree may get the same address.
     stash.clear();
+    drift::reset_snapshot_tracking();
   }
 }
 void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
@@ -684,17 +688,7 @@ void drift_init() {
   RegisterSubXactCallback(on_subxact, nullptr);
 }
 
-void drift_record_snapshot(const char* reason) {
-  static pg::Query insert{
-      "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
-      "VALUES ($1, migrate.schema_snapshot())"};
-  static pg::Query prune{
-      "DELETE FROM migrate.schema_snapshots WHERE id < (SELECT s.id FROM migrate.schema_snapshots s "
-      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1)"};
-  catalog::OwnerScope owner;
-  insert.run({pg::text_param(reason)});
-  prune.run({pg::int8_param(snapshots_kept)});
-}
+int drift_snapshots_kept() { return snapshots_kept; }
 
 }  // namespace pgm
 
@@ -805,6 +799,37 @@ PGM_FUNCTION(pgm_drift_capture_rewrite) {
 
 PGM_FUNCTION(pgm_drift_capture_ddl) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_ddl");
+  if (in_migration()) {
+    // Not drift: what the migration touched, for the snapshot recorded after it.
+    pending_rewrites.clear();
+    for (const DdlCommand& c : ddl_commands()) {
+      if (c.in_extension) continue;
+      CollectedCommand* cmd = c.command;
+      if (cmd && cmd->type == SCT_Grant) {
+        Oid cls = grant_class(cmd->d.grant.istmt->objtype);
+        ListCell* lc;
+        if (OidIsValid(cls)) foreach (lc, cmd->d.grant.istmt->objects) drift::track_snapshot_object(cls, lfirst_oid(lc));
+        continue;
+      }
+      drift::track_snapshot_object(c.classid, c.objid);
+      if (cmd && cmd->type == SCT_AlterTable) {  // ATTACH/DETACH PARTITION name the partition
+        ListCell* lc;
+        foreach (lc, cmd->d.alterTable.subcmds) {
+          CollectedATSubcmd* sub = static_cast<CollectedATSubcmd*>(lfirst(lc));
+          drift::track_snapshot_object(sub->address.classId, sub->address.objectId);
+          AlterTableCmd* at = sub->parsetree && IsA(sub->parsetree, AlterTableCmd)
+                                  ? reinterpret_cast<AlterTableCmd*>(sub->parsetree) : nullptr;
+          if (at && (at->subtype == AT_AttachPartition || at->subtype == AT_DetachPartition) && at->def &&
+              IsA(at->def, PartitionCmd) && reinterpret_cast<PartitionCmd*>(at->def)->name) {
+            RangeVar* name = reinterpret_cast<PartitionCmd*>(at->def)->name;
+            Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
+            drift::track_snapshot_object(RelationRelationId, partition);
+          }
+        }
+      }
+    }
+    return PointerGetDatum(nullptr);
+  }
   Capture mode = capture_mode();
   if (mode == Capture::kOff) {
     pending_rewrites.clear();
@@ -880,13 +905,14 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
 
 PGM_FUNCTION(pgm_drift_capture_drop) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_drop");
-  Capture mode = capture_mode();
-  if (mode == Capture::kOff) return PointerGetDatum(nullptr);
+  bool migrating = in_migration();  // not drift: tracked for the snapshot after the migration
+  Capture mode = migrating ? Capture::kOff : capture_mode();
+  if (mode == Capture::kOff && !migrating) return PointerGetDatum(nullptr);
   std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
   static pg::Query dropped_q{
       "SELECT classid, objid, objsubid, original, normal, is_temporary, object_type, schema_name, "
-      "object_name, object_identity, address_names "
+      "object_name, object_identity, address_names, address_args "
       "FROM pg_catalog.pg_event_trigger_dropped_objects()"};
   std::string role = catalog::current_role_name();  // before the owner switch
   LazySpi spi;
@@ -917,12 +943,31 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
         d.address_names.push_back(nulls[k] ? std::string() : std::string(pg::call([&] { return TextDatumGetCString(e); })));
       }
     }
+    // A domain constraint's name is in address_args: {domain} + {constraint}.
+    if (migrating && d.object_type == "domain constraint" && !pg::is_null(i, 12)) {
+      Datum args = pg::datum_value(i, 12, &isnull);
+      Datum* elems = nullptr;
+      bool* nulls = nullptr;
+      int count = 0;
+      pg::call([&] {
+        deconstruct_array(DatumGetArrayTypeP(args), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+      });
+      if (count > 0 && !nulls[0]) {
+        Datum e = elems[0];
+        d.address_names.push_back(std::string(pg::call([&] { return TextDatumGetCString(e); })));
+      }
+    }
     schemas.push_back(pg::is_null(i, 8) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 8)));
     object_names.push_back(pg::is_null(i, 9) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 9)));
     identities.push_back(pg::is_null(i, 10) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 10)));
     dropped.push_back(std::move(d));
   }
   pg::free_result();
+  if (migrating) {
+    for (const drift::DroppedObject& d : dropped)
+      if (!d.is_temporary) drift::track_snapshot_drop(d.object_type, d.address_names);
+    return PointerGetDatum(nullptr);
+  }
   std::vector<size_t> keep = drift::dropped_to_record(dropped);
   if (keep.empty()) return PointerGetDatum(nullptr);
   const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);

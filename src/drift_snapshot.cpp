@@ -1,0 +1,147 @@
+// Drift: recording schema snapshots (migrate.schema_snapshots). A whole snapshot
+// (migrate.schema_snapshot()) costs time proportional to the schema; after apply and revert
+// the new snapshot is the previous one with the entries of the objects the migrations touched
+// refreshed from the live catalog (migrate.snapshot_refresh()), so an apply pays for what it
+// changed. Statements whose effect the event triggers cannot describe object by object make
+// the snapshot a whole one.
+#include "drift_snapshot.hpp"
+
+#include <cstring>
+
+#include "catalog.hpp"
+#include "core/drift_rules.hpp"
+#include "drift_hooks.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+}
+
+namespace pgm {
+
+extern int drift_snapshots_kept();  // src/drift.cpp (the setting)
+
+namespace drift {
+namespace {
+
+struct Tracking {
+  std::vector<std::string> classids;  // decimal OIDs (passed as text[]::oid[])
+  std::vector<std::string> objids;
+  std::vector<std::string> rel_names, type_names, nsp_names, proc_names;
+  std::vector<std::string> drop_keys, drop_prefixes;
+  bool whole = false;
+  bool any = false;
+};
+Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not involved)
+
+Tracking& state() {
+  if (!tracking) tracking = new Tracking();
+  return *tracking;
+}
+
+void add_unique(std::vector<std::string>& v, const std::string& s) {
+  for (const std::string& x : v)
+    if (x == s) return;
+  v.push_back(s);
+}
+
+std::string quote(const std::string& name) {
+  const char* n = name.c_str();
+  const char* q = pg::call([&] { return quote_identifier(n); });
+  return std::string(q);
+}
+
+}  // namespace
+
+void track_snapshot_object(Oid classid, Oid objid) {
+  if (!OidIsValid(classid) || !OidIsValid(objid)) return;
+  Tracking& t = state();
+  t.any = true;
+  std::string c = std::to_string(classid), o = std::to_string(objid);
+  for (size_t i = 0; i < t.objids.size(); ++i)
+    if (t.objids[i] == o && t.classids[i] == c) return;
+  t.classids.push_back(std::move(c));
+  t.objids.push_back(std::move(o));
+}
+
+void track_snapshot_drop(const std::string& object_type, const std::vector<std::string>& address_names) {
+  Tracking& t = state();
+  t.any = true;
+  SnapshotDrop d = snapshot_drop(object_type, address_names, quote);
+  if (d.whole) t.whole = true;
+  for (const std::string& k : d.keys) add_unique(t.drop_keys, k);
+  for (const std::string& p : d.prefixes) add_unique(t.drop_prefixes, p);
+  switch (d.owner_kind) {
+    case 'r': add_unique(t.rel_names, d.owner); break;
+    case 't': add_unique(t.type_names, d.owner); break;
+    case 'n': add_unique(t.nsp_names, d.owner); break;
+    case 'p': add_unique(t.proc_names, d.owner); break;
+    default: break;
+  }
+}
+
+void track_snapshot_statement(Node* parsetree) {
+  if (!parsetree) return;
+  switch (nodeTag(parsetree)) {
+    case T_RenameStmt: case T_AlterObjectSchemaStmt: case T_ReassignOwnedStmt: case T_DropOwnedStmt:
+    case T_CreateExtensionStmt: case T_AlterExtensionStmt: case T_AlterExtensionContentsStmt:
+    case T_AlterEventTrigStmt: case T_CreateEventTrigStmt: case T_ClusterStmt: case T_ReindexStmt:
+      state().whole = true;
+      break;
+    case T_DropStmt:
+      if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) state().whole = true;
+      break;
+    default:
+      break;
+  }
+}
+
+void reset_snapshot_tracking() {
+  if (tracking) *tracking = Tracking();
+}
+
+}  // namespace drift
+
+void drift_record_snapshot(const char* reason) {
+  static pg::Query whole{
+      "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
+      "VALUES ($1, migrate.schema_snapshot())"};
+  // The previous snapshot with the touched objects refreshed; a whole one when there is none.
+  static pg::Query refresh{
+      "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
+      "SELECT $1, CASE WHEN p.snapshot IS NULL THEN migrate.schema_snapshot() "
+      "  ELSE migrate.snapshot_refresh(p.snapshot, $2::text[]::oid[], $3::text[]::oid[], $4, $5, $6, $7, $8, $9) END "
+      "FROM (SELECT (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1) AS snapshot) p"};
+  // The refresh follows the migrations through pg_migrate's event triggers: only when they
+  // fire, and with a catalog that has the refresh (an older one before its update has not).
+  static pg::Query triggers{
+      "SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
+      " WHERE e.evtname OPERATOR(pg_catalog.=) ANY ('{migrate_drift_ddl,migrate_drift_drop}'::pg_catalog.name[]) "
+      " AND e.evtenabled OPERATOR(pg_catalog.=) 'A') OPERATOR(pg_catalog.=) 2 "
+      "AND pg_catalog.to_regprocedure('migrate.snapshot_refresh(jsonb,oid[],oid[],text[],text[],text[],"
+      "text[],text[],text[])') IS NOT NULL"};
+  static pg::Query prune{
+      "DELETE FROM migrate.schema_snapshots WHERE id < (SELECT s.id FROM migrate.schema_snapshots s "
+      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1)"};
+  catalog::OwnerScope owner;
+  bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) && drift::tracking &&
+                     !drift::tracking->whole;
+  if (incremental) {
+    triggers.run();
+    incremental = pg::bool_value(0, 1);
+    pg::free_result();
+  }
+  if (incremental) {
+    const drift::Tracking& t = *drift::tracking;
+    refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
+                 pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
+                 pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),
+                 pg::text_array_param(t.drop_keys), pg::text_array_param(t.drop_prefixes)});
+  } else {
+    whole.run({pg::text_param(reason)});
+  }
+  drift::reset_snapshot_tracking();
+  prune.run({pg::int8_param(drift_snapshots_kept())});
+}
+
+}  // namespace pgm
