@@ -115,5 +115,53 @@ SELECT version FROM migrate.apply();
 SELECT count(*) FROM migrate.revert(5);
 :same;
 
+SELECT count(*) FROM (SELECT migrate.unregister(v) FROM unnest(ARRAY['5', '4', '3', '2', '1']) v) u;
+
+-- A large schema: after apply and revert the rows are incremental (changes against the last
+-- full snapshot), and recorded_snapshot() gives the same snapshot a whole one would.
+CREATE SCHEMA big;
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    EXECUTE format('CREATE TABLE big.t_%s (id int PRIMARY KEY, note text)', i);
+    EXECUTE format('COMMENT ON TABLE big.t_%s IS %L', i,
+                   (SELECT string_agg(md5(i::text || g::text), '') FROM generate_series(1, 25) g));
+  END LOOP;
+END $$;
+SELECT migrate.acknowledge_drift('large schema');
+\set recorded 'SELECT s.id, s.reason, s.snapshot IS NULL AS incremental, s.base_id IS NOT NULL AS has_base, migrate.recorded_snapshot(s.id) = migrate.schema_snapshot() AS equals_whole, (SELECT count(*) FROM migrate.schema_diff()) AS differences FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1'
+SET client_min_messages = error;  -- lint's warnings are not the point here
+SELECT migrate.register('10', 'big change', $up$
+CREATE TABLE big.extra (id int REFERENCES big.t_1, label text);
+ALTER TABLE big.t_2 ADD COLUMN added int;
+ALTER TABLE big.t_3 DROP COLUMN note;
+COMMENT ON TABLE big.t_4 IS 'short';
+DROP TABLE big.t_5;
+$up$, $down$
+CREATE TABLE big.t_5 (id int PRIMARY KEY, note text);
+COMMENT ON TABLE big.t_4 IS NULL;
+ALTER TABLE big.t_3 ADD COLUMN note text;
+ALTER TABLE big.t_2 DROP COLUMN added;
+DROP TABLE big.extra;
+$down$);
+SELECT migrate.register('11', 'another', 'CREATE INDEX t_6_note ON big.t_6 (note)', 'DROP INDEX big.t_6_note');
+RESET client_min_messages;
+SELECT version FROM migrate.apply('10');
+:recorded;
+SELECT version FROM migrate.apply('11');
+:recorded;
+-- Pruning keeps the full row the kept incremental rows are based on.
+SET pg_migrate.drift_snapshots_kept = 1;
+SELECT version FROM migrate.revert();
+:recorded;
+SELECT reason, snapshot IS NULL AS incremental FROM migrate.schema_snapshots ORDER BY id;
+RESET pg_migrate.drift_snapshots_kept;
+SELECT version FROM migrate.revert();
+:recorded;
+SELECT migrate.acknowledge_drift('full again');
+:recorded;
+SET client_min_messages = warning;
+DROP SCHEMA big CASCADE;
+RESET client_min_messages;
+
 DROP TABLE public.untouched;
 DROP EXTENSION pg_migrate;

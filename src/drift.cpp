@@ -994,7 +994,10 @@ PGM_FUNCTION(pgm_drift_exclusions_changed) {
 PGM_FUNCTION(pgm_schema_diff) {
   pg::ResultSet out(fcinfo);
   pg::SpiConnection spi;
-  static pg::Query q{
+  // The newest recorded snapshot, full or incremental (a catalog older than 0.2.0 has only
+  // full ones and no recorded_snapshot()).
+  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL"};
+  static pg::Query q_old{
       "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
       " (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1), "
       " migrate.schema_snapshot()) d, "
@@ -1004,8 +1007,21 @@ PGM_FUNCTION(pgm_schema_diff) {
       "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
       "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
       "ORDER BY d.object"};
+  current.run();
+  bool current_catalog = pg::bool_value(0, 1);
+  pg::free_result();
+  static pg::Query q_new{
+      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
+      " migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)), "
+      " migrate.schema_snapshot()) d, "
+      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
+      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
+      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
+      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
+      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
+      "ORDER BY d.object"};
   catalog::OwnerScope owner;
-  uint64 n = q.run();
+  uint64 n = current_catalog ? q_new.run() : q_old.run();
   for (uint64 i = 0; i < n; ++i) {
     std::string detail = pg::text_value(i, 3);
     out.add_row({pg::Cell::text(pg::text_value(i, 1)), pg::Cell::text(pg::text_value(i, 2)),

@@ -1,8 +1,8 @@
 // Drift: recording schema snapshots (migrate.schema_snapshots). A whole snapshot
 // (migrate.schema_snapshot()) costs time proportional to the schema; after apply and revert
 // the new snapshot is the previous one with the entries of the objects the migrations touched
-// refreshed from the live catalog (migrate.snapshot_refresh()), so an apply pays for what it
-// changed. Statements whose effect the event triggers cannot describe object by object make
+// refreshed from the live catalog (migrate.record_refreshed_snapshot()), so an apply pays for what
+// it changed. Statements whose effect the event triggers cannot describe object by object make
 // the snapshot a whole one.
 #include "drift_snapshot.hpp"
 
@@ -106,31 +106,34 @@ void drift_record_snapshot(const char* reason) {
   static pg::Query whole{
       "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
       "VALUES ($1, migrate.schema_snapshot())"};
-  // The previous snapshot with the touched objects refreshed; a whole one when there is none.
+  // The previous snapshot with the touched objects refreshed (incremental in a large schema).
   static pg::Query refresh{
-      "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
-      "SELECT $1, CASE WHEN p.snapshot IS NULL THEN migrate.schema_snapshot() "
-      "  ELSE migrate.snapshot_refresh(p.snapshot, $2::text[]::oid[], $3::text[]::oid[], $4, $5, $6, $7, $8, $9) END "
-      "FROM (SELECT (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1) AS snapshot) p"};
+      "SELECT migrate.record_refreshed_snapshot($1, $2::pg_catalog.text[]::pg_catalog.oid[], "
+      "$3::pg_catalog.text[]::pg_catalog.oid[], $4, $5, $6, $7, $8, $9)"};
   // The refresh follows the migrations through pg_migrate's event triggers: only when they
-  // fire, and with a catalog that has the refresh (an older one before its update has not).
-  static pg::Query triggers{
-      "SELECT (SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
+  // fire. A catalog older than 0.2.0 (before its ALTER EXTENSION UPDATE) has no incremental rows.
+  static pg::Query check{
+      "SELECT pg_catalog.to_regprocedure('migrate.record_refreshed_snapshot(text,oid[],oid[],text[],text[],"
+      "text[],text[],text[],text[])') IS NOT NULL, "
+      "(SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
       " WHERE e.evtname OPERATOR(pg_catalog.=) ANY ('{migrate_drift_ddl,migrate_drift_drop}'::pg_catalog.name[]) "
-      " AND e.evtenabled OPERATOR(pg_catalog.=) 'A') OPERATOR(pg_catalog.=) 2 "
-      "AND pg_catalog.to_regprocedure('migrate.snapshot_refresh(jsonb,oid[],oid[],text[],text[],text[],"
-      "text[],text[],text[])') IS NOT NULL"};
-  static pg::Query prune{
+      " AND e.evtenabled OPERATOR(pg_catalog.=) 'A') OPERATOR(pg_catalog.=) 2"};
+  static pg::Query prune_old{
       "DELETE FROM migrate.schema_snapshots WHERE id < (SELECT s.id FROM migrate.schema_snapshots s "
       "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1)"};
+  // The newest drift_snapshots_kept rows stay, and the full rows they are based on.
+  static pg::Query prune{
+      "DELETE FROM migrate.schema_snapshots d WHERE d.id < (SELECT s.id FROM migrate.schema_snapshots s "
+      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1) AND NOT EXISTS (SELECT FROM migrate.schema_snapshots k "
+      "WHERE k.base_id OPERATOR(pg_catalog.=) d.id AND k.id >= (SELECT s.id FROM migrate.schema_snapshots s "
+      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1))"};
   catalog::OwnerScope owner;
+  check.run();
+  bool current_catalog = pg::bool_value(0, 1);
+  bool triggers_fire = pg::bool_value(0, 2);
+  pg::free_result();
   bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) && drift::tracking &&
-                     !drift::tracking->whole;
-  if (incremental) {
-    triggers.run();
-    incremental = pg::bool_value(0, 1);
-    pg::free_result();
-  }
+                     !drift::tracking->whole && current_catalog && triggers_fire;
   if (incremental) {
     const drift::Tracking& t = *drift::tracking;
     refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
@@ -141,7 +144,8 @@ void drift_record_snapshot(const char* reason) {
     whole.run({pg::text_param(reason)});
   }
   drift::reset_snapshot_tracking();
-  prune.run({pg::int8_param(drift_snapshots_kept())});
+  if (current_catalog) prune.run({pg::int8_param(drift_snapshots_kept())});
+  else prune_old.run({pg::int8_param(drift_snapshots_kept())});
 }
 
 }  // namespace pgm

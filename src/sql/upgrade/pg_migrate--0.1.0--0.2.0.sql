@@ -16,7 +16,10 @@ ALTER TABLE migrate.drift_acknowledgements ENABLE ALWAYS TRIGGER protect, ENABLE
 ALTER TABLE migrate.schema_snapshots ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 ALTER TABLE migrate.drift_exclusions ENABLE ALWAYS TRIGGER invalidate_cache;
 
--- Snapshots after apply and revert refresh only what the migrations touched.
+-- Snapshots after apply and revert refresh only what the migrations touched; in a large
+-- schema they are stored as incremental rows (README "Snapshots after apply and revert").
+ALTER TABLE migrate.schema_snapshots ALTER COLUMN snapshot DROP NOT NULL,
+    ADD COLUMN base_id bigint, ADD COLUMN changes jsonb, ADD COLUMN removed text[];
 -- migrate.schema_snapshot() restricted to given objects: the entries of the relations `rels`
 -- (with their columns, constraints, indexes, triggers, policies and rules), the types and
 -- domains `types` (with domain constraints), the schemas `nsps` (the schema entries only) and
@@ -244,16 +247,13 @@ SELECT coalesce(jsonb_object_agg(e.k, jsonb_strip_nulls(e.v)), '{}'::jsonb) FROM
 $$;
 
 
--- The snapshot recorded after apply and revert: `before` (the previous recorded snapshot)
--- without the entries of what the migrations dropped (drop_keys, and every key starting with
--- one of drop_prefixes), with the entries of every object they touched taken afresh from the
--- catalog: the objects pg_event_trigger_ddl_commands() reported (classids, objids), the owners
--- of dropped objects still or again present (rel_names, type_names, nsp_names, proc_names: a
--- rolled-back drop loses nothing), a relation's partitions, parents and owned sequences, all
--- overloads of a touched function name. Its cost follows what the migrations touched.
-CREATE FUNCTION migrate.snapshot_refresh(before jsonb, classids oid[], objids oid[], rel_names text[],
-                                         type_names text[], nsp_names text[], proc_names text[],
-                                         drop_keys text[], drop_prefixes text[])
+-- The snapshot entries of every object migrations touched, taken afresh from the catalog: the
+-- objects pg_event_trigger_ddl_commands() reported (classids, objids), the owners of dropped
+-- objects still or again present (rel_names, type_names, nsp_names, proc_names: a rolled-back
+-- drop loses nothing), a relation's partitions, parents and owned sequences, all overloads of
+-- a touched function name. Its cost follows what the migrations touched.
+CREATE FUNCTION migrate.snapshot_touched(classids oid[], objids oid[], rel_names text[],
+                                         type_names text[], nsp_names text[], proc_names text[])
     RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -300,16 +300,78 @@ WITH RECURSIVE touched(classid, objid) AS (
       JOIN pg_proc p ON p.proname = (parse_ident(n))[2]
       JOIN pg_namespace pn ON pn.oid = p.pronamespace AND pn.nspname = (parse_ident(n))[1]
 )
-SELECT (CASE WHEN coalesce(cardinality(drop_prefixes), 0) = 0 THEN before
-             ELSE before - ARRAY(SELECT k FROM jsonb_object_keys(before) k
-                                  WHERE EXISTS (SELECT FROM unnest(drop_prefixes) p WHERE starts_with(k, p))) END)
-       - coalesce(drop_keys, '{}'::text[])
-       || migrate.schema_snapshot_of(ARRAY(SELECT oid FROM rels WHERE oid IS NOT NULL),
-                                     ARRAY(SELECT oid FROM types WHERE oid IS NOT NULL),
-                                     ARRAY(SELECT oid FROM nsps WHERE oid IS NOT NULL),
-                                     ARRAY(SELECT oid FROM procs WHERE oid IS NOT NULL))
+SELECT migrate.schema_snapshot_of(ARRAY(SELECT oid FROM rels WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM types WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM nsps WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM procs WHERE oid IS NOT NULL))
 $$;
 
+
+
+-- Records the snapshot after apply or revert: the previous recorded snapshot without the
+-- entries of what the migrations dropped (drop_keys, and every key starting with one of
+-- drop_prefixes), with the entries of what they touched (snapshot_touched()). In a large
+-- schema it is stored as an incremental row against the last full one (changes and removed
+-- keys since it), so an apply does not rewrite the whole schema's snapshot; a full row is
+-- written again once the changes outgrow a quarter of it. Never based on the install row
+-- (pg_dump leaves that out).
+CREATE FUNCTION migrate.record_refreshed_snapshot(reason text, classids oid[], objids oid[], rel_names text[],
+                                                  type_names text[], nsp_names text[], proc_names text[],
+                                                  drop_keys text[], drop_prefixes text[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+DECLARE
+    prev_id bigint;
+    prev_base bigint;
+    base bigint;
+    base_reason text;
+    base_size int;
+    fresh jsonb := migrate.snapshot_touched(classids, objids, rel_names, type_names, nsp_names, proc_names);
+    cum_changes jsonb := '{}';
+    cum_removed text[] := '{}';
+    dropped text[] := coalesce(drop_keys, '{}');
+BEGIN
+    SELECT s.id, s.base_id INTO prev_id, prev_base FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1;
+    IF prev_id IS NULL THEN
+        INSERT INTO migrate.schema_snapshots (reason, snapshot) VALUES (reason, migrate.schema_snapshot());
+        RETURN;
+    END IF;
+    base := coalesce(prev_base, prev_id);
+    IF prev_base IS NOT NULL THEN
+        SELECT s.changes, s.removed INTO cum_changes, cum_removed FROM migrate.schema_snapshots s WHERE s.id = prev_id;
+    END IF;
+    SELECT s.reason, pg_column_size(s.snapshot) INTO base_reason, base_size FROM migrate.schema_snapshots s WHERE s.id = base;
+    IF coalesce(cardinality(drop_prefixes), 0) > 0 THEN
+        dropped := dropped
+            || ARRAY(SELECT k FROM migrate.schema_snapshots s, jsonb_object_keys(s.snapshot) k
+                      WHERE s.id = base AND k ^@ ANY (drop_prefixes))
+            || ARRAY(SELECT k FROM jsonb_object_keys(cum_changes) k WHERE k ^@ ANY (drop_prefixes));
+    END IF;
+    cum_changes := (cum_changes - dropped) || fresh;
+    cum_removed := ARRAY(SELECT DISTINCT k FROM unnest(cum_removed || dropped) k WHERE NOT fresh ? k ORDER BY k);
+    IF base_reason = 'install' OR base_size < 65536 OR pg_column_size(cum_changes) * 4 > base_size THEN
+        INSERT INTO migrate.schema_snapshots (reason, snapshot)
+        SELECT record_refreshed_snapshot.reason, (s.snapshot - cum_removed) || cum_changes FROM migrate.schema_snapshots s WHERE s.id = base;
+    ELSE
+        INSERT INTO migrate.schema_snapshots (reason, snapshot, base_id, changes, removed)
+        VALUES (reason, NULL, base, cum_changes, cum_removed);
+    END IF;
+END
+$$;
+
+-- Any recorded snapshot, full or incremental.
+CREATE FUNCTION migrate.recorded_snapshot(snapshot_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+    SELECT CASE WHEN s.base_id IS NULL THEN s.snapshot
+                ELSE (b.snapshot - coalesce(s.removed, '{}'::text[])) || coalesce(s.changes, '{}'::jsonb) END
+      FROM migrate.schema_snapshots s LEFT JOIN migrate.schema_snapshots b ON b.id = s.base_id
+     WHERE s.id = snapshot_id
+$$;
+
+
+REVOKE ALL ON FUNCTION migrate.record_refreshed_snapshot(text, oid[], oid[], text[], text[], text[], text[], text[], text[]) FROM PUBLIC;
 
 
 -- == scale and polish ==
