@@ -149,3 +149,57 @@ void drift_record_snapshot(const char* reason) {
 }
 
 }  // namespace pgm
+
+extern "C" {
+#include "utils/array.h"
+#include "utils/jsonb.h"
+}
+
+using namespace pgm;
+
+namespace {
+
+// Plain C (no C++ object alive): the keys of the top level of `snapshot` starting with one of
+// the `count` prefixes, as a text[] in the current memory context.
+ArrayType* keys_with_prefixes(Jsonb* snapshot, text** prefixes, int count) {
+  ArrayBuildState* out = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+  if (JB_ROOT_IS_OBJECT(snapshot)) {
+    JsonbIterator* it = JsonbIteratorInit(&snapshot->root);
+    JsonbValue v;
+    JsonbIteratorToken token;
+    bool skip_nested = true;
+    while ((token = JsonbIteratorNext(&it, &v, skip_nested)) != WJB_DONE) {
+      if (token != WJB_KEY) continue;
+      for (int i = 0; i < count; ++i) {
+        int len = VARSIZE_ANY_EXHDR(prefixes[i]);
+        if (v.val.string.len >= len && memcmp(v.val.string.val, VARDATA_ANY(prefixes[i]), len) == 0) {
+          accumArrayResult(out, PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len)), false,
+                           TEXTOID, CurrentMemoryContext);
+          break;
+        }
+      }
+    }
+  }
+  return DatumGetArrayTypeP(makeArrayResult(out, CurrentMemoryContext));
+}
+
+}  // namespace
+
+// migrate.snapshot_keys_with_prefix(snapshot jsonb, prefixes text[]) RETURNS text[]: the keys of
+// a snapshot starting with any of the prefixes (what dropping a relation removes), in one
+// pass over the keys without building a row per entry.
+PGM_FUNCTION(pgm_snapshot_keys_with_prefix) {
+  Jsonb* snapshot = pg::call([&] { return PG_GETARG_JSONB_P(0); });
+  ArrayType* array = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+  Datum* elems = nullptr;
+  bool* nulls = nullptr;
+  int count = 0;
+  pg::call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count); });
+  std::vector<text*> prefixes;
+  for (int i = 0; i < count; ++i)
+    if (!nulls[i]) prefixes.push_back(pg::call([&] { return DatumGetTextPP(elems[i]); }));
+  text** p = prefixes.data();
+  int n = static_cast<int>(prefixes.size());
+  ArrayType* result = pg::call([&] { return keys_with_prefixes(snapshot, p, n); });
+  return PointerGetDatum(result);
+}

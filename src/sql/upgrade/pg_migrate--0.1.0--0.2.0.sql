@@ -308,6 +308,11 @@ $$;
 
 
 
+-- The keys of a snapshot that start with any of the prefixes (what dropping a relation
+-- removes: its columns, constraints, triggers, policies, rules), in one pass over the keys.
+CREATE FUNCTION migrate.snapshot_keys_with_prefix(snapshot jsonb, prefixes text[]) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'pgm_snapshot_keys_with_prefix' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
 -- Records the snapshot after apply or revert: the previous recorded snapshot without the
 -- entries of what the migrations dropped (drop_keys, and every key starting with one of
 -- drop_prefixes), with the entries of what they touched (snapshot_touched()). In a large
@@ -344,9 +349,9 @@ BEGIN
     SELECT s.reason, pg_column_size(s.snapshot) INTO base_reason, base_size FROM migrate.schema_snapshots s WHERE s.id = base;
     IF coalesce(cardinality(drop_prefixes), 0) > 0 THEN
         dropped := dropped
-            || ARRAY(SELECT k FROM migrate.schema_snapshots s, jsonb_object_keys(s.snapshot) k
-                      WHERE s.id = base AND k ^@ ANY (drop_prefixes))
-            || ARRAY(SELECT k FROM jsonb_object_keys(cum_changes) k WHERE k ^@ ANY (drop_prefixes));
+            || (SELECT migrate.snapshot_keys_with_prefix(s.snapshot, drop_prefixes)
+                  FROM migrate.schema_snapshots s WHERE s.id = base)
+            || migrate.snapshot_keys_with_prefix(cum_changes, drop_prefixes);
     END IF;
     cum_changes := (cum_changes - dropped) || fresh;
     cum_removed := ARRAY(SELECT DISTINCT k FROM unnest(cum_removed || dropped) k WHERE NOT fresh ? k ORDER BY k);
