@@ -49,6 +49,15 @@ CREATE TABLE intr.t_after_rollback (id int);
 \c - postgres
 SELECT object_identity, command_tag, statement FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
 :ack;
+-- Setting pg_migrate.drift_capture before the library is loaded (a placeholder) does not
+-- switch capture off for such a role either.
+\c - tamper_dev
+SET pg_migrate.drift_capture = off;
+CREATE TABLE intr.t_placeholder (id int);
+SHOW pg_migrate.drift_capture;
+\c - postgres
+SELECT object_identity, command_tag FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+:ack;
 -- A superuser restoring (who could switch capture off anyway) stays quiet.
 SET check_function_bodies = off;
 SELECT pg_catalog.set_config('search_path', '', false);
