@@ -52,6 +52,8 @@ ALTER TABLE app.orders DROP COLUMN note CASCADE;
 ALTER TABLE app.users DROP CONSTRAINT users_email_key;
 ALTER TABLE app.events ATTACH PARTITION app.events_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
 ALTER TYPE app.mood ADD VALUE 'happy';
+CREATE TABLE app.pairs OF app.pair;
+ALTER TYPE app.pair ADD ATTRIBUTE extra int CASCADE;
 ALTER DOMAIN app.posint DROP CONSTRAINT posint_positive;
 DROP FUNCTION app.add(numeric);
 CREATE OR REPLACE FUNCTION app.add(a int, b int DEFAULT 1) RETURNS int LANGUAGE sql IMMUTABLE RETURN a + b + 0;
@@ -59,6 +61,8 @@ ALTER SEQUENCE app.ticket OWNED BY app.orders.id;
 ALTER FUNCTION app.touch() SECURITY DEFINER;
 DROP VIEW app.active;
 $up$, $down$
+ALTER TYPE app.pair DROP ATTRIBUTE extra CASCADE;
+DROP TABLE app.pairs;
 CREATE VIEW app.active AS SELECT id, email FROM app.users WHERE score > 1;
 ALTER FUNCTION app.touch() SECURITY INVOKER;
 ALTER SEQUENCE app.ticket OWNED BY NONE;

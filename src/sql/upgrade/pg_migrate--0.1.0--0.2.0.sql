@@ -275,6 +275,11 @@ WITH RECURSIVE touched(classid, objid) AS (
      WHERE t.classid = 'pg_attrdef'::regclass
     UNION SELECT ty.typrelid FROM touched t JOIN pg_type ty ON ty.oid = t.objid
      WHERE t.classid = 'pg_type'::regclass AND ty.typrelid <> 0
+    UNION SELECT c.oid FROM touched t   -- typed tables (CREATE TABLE ... OF type) of a touched type
+      JOIN pg_depend dep ON dep.refclassid = 'pg_type'::regclass AND dep.refobjid = t.objid
+                        AND dep.classid = 'pg_class'::regclass
+      JOIN pg_class c ON c.oid = dep.objid AND c.reloftype = t.objid
+     WHERE t.classid = 'pg_type'::regclass
     UNION SELECT to_regclass(n)::oid FROM unnest(rel_names) n
 ), down(oid) AS (
     SELECT b.oid FROM base_rels b WHERE b.oid IS NOT NULL
