@@ -26,8 +26,6 @@ WITH ext AS (
       FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
        AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
-), descr AS (
-    SELECT d.classoid, d.objoid, d.objsubid, d.description FROM pg_description d
 ), entries(k, v) AS (
     SELECT 'schema ' || n.q,
            jsonb_build_object('owner', pg_get_userbyid(n.nspowner),
@@ -35,7 +33,7 @@ WITH ext AS (
                                         FROM unnest(coalesce(n.nspacl, acldefault('n', n.nspowner))) a),
                               'comment', ds.description)
       FROM nsp n
-      LEFT JOIN descr ds ON ds.classoid = 'pg_namespace'::regclass AND ds.objoid = n.oid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_namespace'::regclass AND ds.objoid = n.oid AND ds.objsubid = 0
     UNION ALL
     SELECT 'extension ' || quote_ident(e.extname),
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
@@ -77,7 +75,7 @@ WITH ext AS (
                                    AND d.deptype IN ('a', 'i') LIMIT 1) END,
                'comment', ds.description)
       FROM rel r
-      LEFT JOIN descr ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = 0
      WHERE r.relkind <> 'c'
     UNION ALL
     SELECT 'column ' || r.q || '.' || quote_ident(a.attname),
@@ -96,7 +94,7 @@ WITH ext AS (
       JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
       JOIN pg_type t ON t.oid = a.atttypid
       LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-      LEFT JOIN descr ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = a.attnum
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = a.attnum
      WHERE r.relkind IN ('r', 'p', 'f')
     UNION ALL
     SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
@@ -114,7 +112,7 @@ WITH ext AS (
                   WHERE t.typtype = 'd'
                     AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)) ty
              ON ty.oid = co.contypid AND co.contypid <> 0
-      LEFT JOIN descr ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
      WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
     UNION ALL
     SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
@@ -131,7 +129,7 @@ WITH ext AS (
       JOIN rel r ON r.oid = i.indrelid
       JOIN pg_class ic ON ic.oid = i.indexrelid
       JOIN nsp n ON n.oid = ic.relnamespace
-      LEFT JOIN descr ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
                || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
@@ -157,7 +155,7 @@ WITH ext AS (
       FROM pg_proc p
       JOIN nsp n ON n.oid = p.pronamespace
       JOIN pg_language l ON l.oid = p.prolang
-      LEFT JOIN descr ds ON ds.classoid = 'pg_proc'::regclass AND ds.objoid = p.oid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_proc'::regclass AND ds.objoid = p.oid AND ds.objsubid = 0
      WHERE NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
        -- constructors created with a range type belong to the type
        AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
@@ -170,7 +168,7 @@ WITH ext AS (
                               'comment', ds.description)
       FROM pg_trigger tg
       JOIN rel r ON r.oid = tg.tgrelid
-      LEFT JOIN descr ds ON ds.classoid = 'pg_trigger'::regclass AND ds.objoid = tg.oid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_trigger'::regclass AND ds.objoid = tg.oid AND ds.objsubid = 0
      WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
     UNION ALL
     SELECT 'policy ' || r.q || '.' || quote_ident(po.polname),
@@ -217,7 +215,7 @@ WITH ext AS (
       FROM pg_type t
       JOIN nsp n ON n.oid = t.typnamespace
       LEFT JOIN pg_class tc ON tc.oid = t.typrelid
-      LEFT JOIN descr ds ON ds.classoid = 'pg_type'::regclass AND ds.objoid = t.oid AND ds.objsubid = 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_type'::regclass AND ds.objoid = t.oid AND ds.objsubid = 0
      WHERE t.typtype IN ('e', 'c', 'd', 'r', 'b')
        AND (t.typtype <> 'c' OR tc.relkind = 'c')
        AND NOT (t.typelem <> 0 AND t.typlen = -1 AND t.typtype = 'b')  -- implicit array types
