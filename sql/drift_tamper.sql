@@ -176,6 +176,14 @@ SELECT count(*) AS drift_rows FROM migrate.drift WHERE object_identity = 'public
 SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
  WHERE c.relnamespace = 'migrate'::regnamespace AND NOT t.tgisinternal AND t.tgenabled <> 'A'
  ORDER BY 1, 2;
+-- drift_status() reports a protect trigger that is not ENABLE ALWAYS (DDL on pg_migrate's own
+-- tables is not drift, so this is where it shows).
+ALTER TABLE migrate.history DISABLE TRIGGER protect;
+SELECT capture FROM migrate.drift_status();
+ALTER TABLE migrate.history ENABLE REPLICA TRIGGER protect;
+SELECT capture FROM migrate.drift_status();
+ALTER TABLE migrate.history ENABLE ALWAYS TRIGGER protect;
+SELECT capture FROM migrate.drift_status();
 SELECT version FROM migrate.revert();
 DROP TABLE public.r2;
 :ack;

@@ -1087,12 +1087,18 @@ PGM_FUNCTION(pgm_drift_status) {
       " (SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
       "   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass "
       "    AND d.objid = e.oid AND d.deptype = 'e' "
-      "   JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'pg_migrate') "
+      "   JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'pg_migrate'), "
+      // The triggers that keep pg_migrate's tables append-only, if one is not ENABLE ALWAYS.
+      " (SELECT pg_catalog.string_agg(c.relname || '.' || t.tgname, ', ' ORDER BY c.relname, t.tgname) "
+      "   FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+      "  WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND NOT t.tgisinternal "
+      "    AND t.tgfoid = 'migrate.protect_catalog()'::pg_catalog.regprocedure AND t.tgenabled <> 'A') "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL"};
   catalog::OwnerScope owner;
   q.run();
   std::string not_always = pg::text_value(0, 7);
   int64 triggers = pg::int8_value(0, 8);
+  std::string unprotected = pg::text_value(0, 9);
   std::string capture;
   if (!capture_setting)
     capture = "off (pg_migrate.drift_capture is off)";
@@ -1100,6 +1106,8 @@ PGM_FUNCTION(pgm_drift_status) {
     capture = "off (event triggers of pg_migrate are missing)";
   else if (!not_always.empty())
     capture = fmt::format("degraded (event trigger {} not ENABLE ALWAYS)", not_always);
+  else if (!unprotected.empty())
+    capture = fmt::format("degraded (protect trigger {} not ENABLE ALWAYS)", unprotected);
   else
     capture = "on";
   std::string statement_capture =
