@@ -68,6 +68,39 @@ printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n'
   "$("${PSQL[@]}" -d with_ext -Atc 'SELECT count(*) FROM migrate.drift')"
 printf '  ratio with/without:     %10.3f   (median of the per-round ratios; target >= 0.9)\n' "$(median "${c_ratios[@]}")"
 printf '  cost per statement:     %10.4f ms (median of the per-round costs; target <= 0.05 ms)\n' "$(median "${c_costs[@]}")"
+
+# 1b. The same statement, measured as backend CPU time (utime + stime from /proc), which the
+# load of other processes on the machine disturbs far less than throughput: CPU_STATEMENTS
+# statements in one session, interleaved rounds.
+CPU_STATEMENTS=${CPU_STATEMENTS:-20000}
+for ((i = 0; i < CPU_STATEMENTS; i++)); do echo "COMMENT ON TABLE bench_comment IS 'x';"; done >"$WORK/comments.sql"
+[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/comments.sql"
+ticks=$(getconf CLK_TCK)
+cpu_run() {  # database -> us per statement
+  local pid_file="$WORK/pid.$1" t0 t1
+  # One session: its pid first, then the statements, then read its CPU time before it exits.
+  { echo "SELECT pg_backend_pid() \\gset"; echo "\\setenv BPID :pg_backend_pid";
+    echo "\\! awk '{print \$14 + \$15}' /proc/\$BPID/stat > $pid_file.0";
+    echo "\\i $WORK/comments.sql";
+    echo "\\! awk '{print \$14 + \$15}' /proc/\$BPID/stat > $pid_file.1"; } >"$WORK/cpu_$1.sql"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$WORK/cpu_$1.sql" "$WORK"
+  run psql -X -q -h "$WORK" -p "$PORT" -U postgres -d "$1" -f "$WORK/cpu_$1.sql" >/dev/null
+  t0=$(cat "$pid_file.0"); t1=$(cat "$pid_file.1")
+  echo "($t1 - $t0) * 1000000 / $ticks / $CPU_STATEMENTS" | bc -l
+}
+cpu_run without_ext >/dev/null; cpu_run with_ext >/dev/null  # warm-up
+u_without=(); u_with=(); u_costs=()
+for ((r = 1; r <= COMMENT_ROUNDS; r++)); do
+  if (( r % 2 )); then a=$(cpu_run without_ext); b=$(cpu_run with_ext); else b=$(cpu_run with_ext); a=$(cpu_run without_ext); fi
+  u_without+=("$a"); u_with+=("$b"); u_costs+=("$(echo "$b - $a" | bc -l)")
+  printf '  round %d: backend CPU per statement without %6.1f us, with %6.1f us, capture %6.1f us\n' "$r" "$a" "$b" "$(echo "$b - $a" | bc -l)"
+done
+echo "Capture cost as backend CPU: $CPU_STATEMENTS x COMMENT ON TABLE per session, $COMMENT_ROUNDS interleaved rounds"
+printf '  without pg_migrate:     %8.1f us per statement (median)\n' "$(median "${u_without[@]}")"
+printf '  with drift capture on:  %8.1f us per statement (median)\n' "$(median "${u_with[@]}")"
+printf '  capture:                %8.1f us per statement (median of per-round differences; target <= 50 us)\n' "$(median "${u_costs[@]}")"
+printf '  CPU ratio without/with: %8.3f\n' "$(echo "$(median "${u_without[@]}") / $(median "${u_with[@]}")" | bc -l)"
+
 [ "${DDL_MIX:-1}" = 1 ] || SKIP_MIX=1
 
 cat >"$WORK/ddl.sql" <<'SQL'
