@@ -576,6 +576,7 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
     sub.commit();
     return true;
   } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;  // cancel, statement_timeout, shutdown: never a lint row
     ErrorData* edata = e.data();
     size_t at = edata->cursorpos > 0 ? char_pos_to_byte(script, edata->cursorpos) : 0;
     int line = line_at(script, at);
@@ -613,7 +614,8 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
       pg::SubTransaction sub;  // catalog lookups of a broken statement must not end the lint
       analyze(s.parsetree, st, facts);
       sub.commit();
-    } catch (pg::PgError&) {
+    } catch (pg::PgError& e) {
+      if (e.is_interrupt()) throw;
       // The statement refers to something that does not resolve yet (an unknown type or
       // function); apply will report it. The facts gathered so far still count.
     }

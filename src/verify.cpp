@@ -59,6 +59,7 @@ std::optional<std::string> try_script(const std::string& script, const ScriptLab
     run_script(script, label, safety::plan_lock_timeout_ms);
     return std::nullopt;
   } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;  // cancel, statement_timeout, shutdown: never a verdict
     std::string msg = error_text(e);
     sub.reset();  // rolls back
     return msg;
