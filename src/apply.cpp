@@ -13,6 +13,8 @@
 #include "drift_hooks.hpp"
 #include "pg/args.hpp"
 #include "pg/srf.hpp"
+#include "policy.hpp"
+#include "revert_check.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "settings.hpp"
@@ -93,10 +95,12 @@ std::string describe_lock_holders(Node* parsetree) {
   if (oids.empty()) return {};
   static pg::Query q{
       "SELECT pg_catalog.format('table %s held by process %s', l.relation::pg_catalog.regclass, "
-      "pg_catalog.string_agg(DISTINCT l.pid::text || ' (' || l.mode || ')', ', ')) "
-      "FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' AND l.granted "
-      "AND l.pid <> pg_catalog.pg_backend_pid() AND l.relation = ANY ($1::text::oid[]) "
-      "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+      "pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', l.pid, l.mode), ', ')) "
+      "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
+      "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+      "AND l.relation OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text::pg_catalog.oid[]) "
+      "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
       "GROUP BY l.relation ORDER BY 1"};
   q.run({pg::text_param("{" + oids + "}")});
   std::string out;
@@ -236,6 +240,14 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
       run_step(step, scripts[i - first], up, scratch);
       done.push_back({step.version, step.name, step.checksum, elapsed_ms(start), started_at});
     }
+    if (!up) {
+      std::vector<RevertedStep> reverted;
+      for (const catalog::StepRecord& r : done) reverted.push_back({r.version, r.name});
+      std::vector<std::string> all;
+      for (const MigrationStep& s : steps) all.push_back(s.version);
+      std::vector<std::string> details = check_revert_leftovers(reverted, all);
+      for (size_t i = 0; i < done.size(); ++i) done[i].detail = details[i];
+    }
     catalog::record_steps(done, up, role);
     for (const catalog::StepRecord& r : done)
       out.add_row({pg::Cell::text(r.version), pg::Cell::text(r.name), pg::Cell::float8(r.duration_ms)});
@@ -280,7 +292,7 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
   std::vector<MigrationStep> steps;
   steps.reserve(pending.size());
   for (auto& p : pending) steps.push_back(std::move(p.second));
-  if (!steps.empty() && !settings::out_of_order) {
+  if (!steps.empty() && !policy::effective_out_of_order(settings::out_of_order)) {
     std::optional<Version> newest = catalog::newest_applied_version();
     if (newest) {
       for (const MigrationStep& s : steps) {
