@@ -14,6 +14,7 @@ ALTER DATABASE :"DBNAME" SET pg_migrate.lint_blocks_apply = on;
 ALTER DATABASE :"DBNAME" SET pg_migrate.require_verified_revert = on;
 ALTER DATABASE :"DBNAME" SET pg_migrate.out_of_order = off;
 \c - gate_deployer
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
 SHOW pg_migrate.lint_blocks_apply;
 -- Weakening is refused, however it is tried.
 SET pg_migrate.lint_blocks_apply = off;
@@ -50,16 +51,18 @@ RESET ALL;
 -- The DBA weakens one for the deploy role: that is the DBA's value for the role.
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" SET pg_migrate.require_verified_revert = off;
 \c - gate_deployer
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
 SHOW pg_migrate.require_verified_revert;
 SET pg_migrate.require_verified_revert = off;
 SET pg_migrate.lint_blocks_apply = off;
+SELECT migrate.register('3', 'no down either', 'CREATE TABLE gate_t3 (id int)');
 SELECT version FROM migrate.apply();
-SELECT version FROM migrate.revert();
 -- Without a DBA value, the deploy role sets the gates freely.
 \c - postgres
 ALTER DATABASE :"DBNAME" RESET ALL;
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
 \c - gate_deployer
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
 SET pg_migrate.require_verified_revert = on;
 SELECT version FROM migrate.apply();
 SET pg_migrate.require_verified_revert = off;
@@ -71,8 +74,25 @@ SHOW pg_migrate.out_of_order;
 ALTER ROLE gate_deployer SET pg_migrate.out_of_order = on;
 ALTER ROLE gate_deployer SET pg_migrate.lint_blocks_apply = on;
 ALTER ROLE gate_deployer RESET pg_migrate.lint_blocks_apply;
+-- Before pg_migrate's library is loaded in a session (it is not in session_preload_libraries
+-- here), a SET cannot be checked yet: it is checked when the first pg_migrate function loads
+-- the library, and a weakening value is then discarded with a WARNING.
 \c - postgres
-DROP TABLE IF EXISTS gate_t2;
+ALTER DATABASE :"DBNAME" SET pg_migrate.require_verified_revert = on;
+\c - gate_deployer
+SET pg_migrate.require_verified_revert = off;
+SELECT migrate.register('4', 'no down', 'CREATE TABLE gate_t4 (id int)');
+SHOW pg_migrate.require_verified_revert;
+SELECT version FROM migrate.apply();
+-- A connection option is refused the same way when the library loads (SHOW then gives the
+-- built-in default), and the DBA's value is what pg_migrate uses.
+\c "dbname=contrib_regression user=gate_deployer options='-c pg_migrate.require_verified_revert=off'"
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
+SHOW pg_migrate.require_verified_revert;
+SELECT version FROM migrate.apply();
+\c - postgres
+ALTER DATABASE :"DBNAME" RESET ALL;
+DROP TABLE IF EXISTS gate_t2, gate_t3;
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;
 REVOKE CREATE ON SCHEMA public FROM gate_deployer;
