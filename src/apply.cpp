@@ -94,18 +94,34 @@ std::string describe_lock_holders(Node* parsetree) {
   }
   if (oids.empty()) return {};
   static pg::Query q{
-      "SELECT pg_catalog.format('table %s held by process %s', l.relation::pg_catalog.regclass, "
-      "pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', l.pid, l.mode), ', ')) "
+      "SELECT l.relation::pg_catalog.int8, "
+      "pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', l.pid, l.mode), ', ') "
       "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
       "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
       "AND l.relation OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text::pg_catalog.oid[]) "
       "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
       "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
-      "GROUP BY l.relation ORDER BY 1"};
+      "GROUP BY l.relation"};
+  // The query runs with a pinned search_path; relation names are spelled here, as regclass
+  // would for the caller: qualified only when not visible in the caller's search_path.
   q.run({pg::text_param("{" + oids + "}")});
-  std::string out;
-  for (uint64 i = 0; i < pg::result_rows(); ++i) out += (i ? "; " : "") + pg::text_value(i, 1);
+  std::vector<std::pair<Oid, std::string>> held;
+  for (uint64 i = 0; i < pg::result_rows(); ++i)
+    held.emplace_back(static_cast<Oid>(pg::int8_value(i, 1)), pg::text_value(i, 2));
   pg::free_result();
+  std::vector<std::string> lines;
+  for (const auto& [rel, holders] : held) {
+    const char* name = pg::call([&]() -> const char* {
+      char* relname = get_rel_name(rel);
+      if (!relname) return nullptr;
+      if (RelationIsVisible(rel)) return quote_identifier(relname);
+      return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), relname);
+    });
+    if (name) lines.push_back(fmt::format("table {} held by process {}", name, holders));
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& l : lines) out += (out.empty() ? "" : "; ") + l;
   return out;
 }
 

@@ -186,8 +186,38 @@ std::vector<std::string> load_scripts(const std::vector<std::string>& versions, 
   return scripts;
 }
 
+namespace {
+// A database still at 0.1.0 (before ALTER EXTENSION pg_migrate UPDATE) has no migrate.scripts
+// and no history.script_checksum: its history is written as 0.1.0 wrote it.
+bool scripts_table_exists() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) && OidIsValid(get_relname_relid("scripts", nsp));
+  });
+}
+}  // namespace
+
 void record_steps(const std::vector<StepRecord>& steps, bool up, const std::string& role) {
   if (steps.empty()) return;
+  static pg::Query apply_0_1_q{
+      "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[])) "
+      "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, ord)), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum) "
+      "SELECT version, name, 'apply', started_at, $6, duration_ms, checksum FROM d ORDER BY ord "
+      "RETURNING id, version, performed_at, performed_by) "
+      "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
+      "applied_by = h.performed_by FROM h WHERE m.version = h.version"};
+  static pg::Query revert_0_1_q{
+      "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[]), "
+      "pg_catalog.unnest($7::text[])) "
+      "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, detail, ord)), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum, detail) "
+      "SELECT version, name, 'revert', started_at, $6, duration_ms, checksum, NULLIF(detail, '')::jsonb "
+      "FROM d ORDER BY ord RETURNING version) "
+      "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
+      "FROM h WHERE m.version = h.version"};
   // One statement per batch: history rows in order, then the migrations' applied state.
   static pg::Query apply_q{
       "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
@@ -229,11 +259,12 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
     started.push_back(r.started_at);
   }
   OwnerScope owner;
+  bool keep_scripts = scripts_table_exists();
   if (up)
-    apply_q.run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
+    (keep_scripts ? apply_q : apply_0_1_q).run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
                  pg::float8_array_param(durations), pg::timestamptz_array_param(started), pg::text_param(role)});
   else
-    revert_q.run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
+    (keep_scripts ? revert_q : revert_0_1_q).run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
                   pg::float8_array_param(durations), pg::timestamptz_array_param(started), pg::text_param(role),
                   pg::text_array_param(details)});
 }

@@ -69,7 +69,6 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.baseline', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.history', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.history_id_seq', '');
-SELECT pg_catalog.pg_extension_config_dump('migrate.scripts', '');
 
 -- Direct edits are refused: rows change only through the migrate.* functions, and history
 -- is append-only even for the owner.
