@@ -16,12 +16,12 @@ $node->safe_psql('postgres', q{
   SELECT migrate.register('2', 'add email', 'ALTER TABLE users ADD COLUMN email text', 'ALTER TABLE users DROP COLUMN email');
   SELECT migrate.register('3', 'pending', 'CREATE TABLE later (id int)', 'DROP TABLE later');
   SELECT count(*) FROM migrate.apply('2');
-  CREATE TABLE manual_change (id int);
   -- Applied, reverted and unregistered: its scripts stay in migrate.scripts.
   SELECT migrate.register('2.5', 'gone', 'CREATE TABLE t25 (id int)', 'DROP TABLE t25');
   SELECT count(*) FROM migrate.apply('2.5');
   SELECT count(*) FROM migrate.revert();
   SELECT migrate.unregister('2.5');
+  CREATE TABLE manual_change (id int);
 });
 
 my $status_sql = q{SELECT string_agg(version || ':' || state || ':' || checksum, ',' ORDER BY version) FROM migrate.status()};
