@@ -41,15 +41,24 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       // Objects the apply changed: what differs between the snapshots around it, except what
       // drift captured between them (DDL outside migrations, before the apply or next to it in
       // its transaction, not acknowledged: not the migration's).
-      "l AS (SELECT c.transaction_id, d.object, d.change, d.detail FROM c, live, "
-      "  LATERAL migrate.snapshot_diff(c.before_apply, live.snap) d "
-      "  WHERE d.object IN (SELECT e.object FROM migrate.snapshot_diff(c.before_apply, c.after_apply) e) "
-      "    AND NOT EXISTS (SELECT FROM migrate.drift dr WHERE dr.captured_at > c.before_at "
-      "      AND dr.captured_at < c.after_at "
-      "      AND dr.object_identity IS NOT NULL "
-      "      AND (pg_catalog.substr(d.object, pg_catalog.strpos(d.object, ' ') + 1) = dr.object_identity "
-      "        OR pg_catalog.starts_with(pg_catalog.substr(d.object, pg_catalog.strpos(d.object, ' ') + 1), "
-      "                                  dr.object_identity || '.')))) "
+      "e AS (SELECT c.transaction_id, x.object FROM c, "
+      "  LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x "
+      "  WHERE NOT EXISTS (SELECT FROM migrate.drift dr WHERE dr.captured_at > c.before_at "
+      "      AND dr.captured_at < c.after_at AND dr.object_identity IS NOT NULL "
+      "      AND (pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) = dr.object_identity "
+      "        OR pg_catalog.starts_with(pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1), "
+      "                                  dr.object_identity || '.')))), "
+      // Of those, the ones whose description now differs from before the apply (snapshots are
+      // jsonb objects keyed by object: no second full diff).
+      "l AS (SELECT e.transaction_id, e.object, "
+      "  CASE WHEN c.before_apply -> e.object IS NULL THEN 'added' "
+      "       WHEN live.snap -> e.object IS NULL THEN 'removed' ELSE 'changed' END AS change, "
+      "  CASE WHEN c.before_apply -> e.object IS NULL OR live.snap -> e.object IS NULL "
+      "       THEN COALESCE(live.snap -> e.object, c.before_apply -> e.object)::pg_catalog.text "
+      "       ELSE pg_catalog.jsonb_build_object('before', c.before_apply -> e.object, "
+      "                                          'after', live.snap -> e.object)::pg_catalog.text END AS detail "
+      "  FROM e JOIN c USING (transaction_id), live "
+      "  WHERE (c.before_apply -> e.object) IS DISTINCT FROM (live.snap -> e.object)) "
       "SELECT a.version, pg_catalog.jsonb_build_object('leftovers', pg_catalog.jsonb_agg("
       "  pg_catalog.jsonb_build_object('object', l.object, 'change', l.change, 'detail', l.detail) "
       "  ORDER BY l.object))::pg_catalog.text, "
