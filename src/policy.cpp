@@ -63,6 +63,8 @@ bool dba_is_strict(const Gate& g) {
   return false;
 }
 
+void seed_all();
+
 const char* strict_text(const Gate& g) { return g.strict_value ? "on" : "off"; }
 const char* weak_text(const Gate& g) { return g.strict_value ? "off" : "on"; }
 
@@ -79,6 +81,7 @@ bool check_gate(Gate& g, bool* newval, void** extra, GucSource source) {
     // (PGC_S_CLIENT .. PGC_S_SESSION: connection options, SET, SET LOCAL, set_config(),
     // function SET clauses, and PGC_S_TEST: ALTER ROLE/DATABASE SET, CREATE FUNCTION ... SET.)
     // A weak value from a session source: only a superuser may set it past the DBA's value.
+    seed_all();
     bool super = IsTransactionState() && OidIsValid(GetUserId()) && superuser();
     trusted = super;
     if (!super && IsTransactionState()) {
@@ -146,8 +149,25 @@ void seed(Oid database, Oid role, GucSource source) {
   table_close(rel, AccessShareLock);
 }
 
+// Once per session, inside a transaction: the database and role settings as the session's
+// start applied them. When the library was loaded after they were applied (by a function
+// call, or session_preload_libraries, which runs outside a transaction) and a connection
+// option had overridden them, this is the only way to learn the DBA's value.
+bool seeded = false;
+
+void seed_all() {
+  if (seeded || !IsTransactionState() || !OidIsValid(MyDatabaseId) || !OidIsValid(GetSessionUserId())) return;
+  seeded = true;
+  Oid role = GetSessionUserId();
+  seed(InvalidOid, InvalidOid, PGC_S_GLOBAL);
+  seed(MyDatabaseId, InvalidOid, PGC_S_DATABASE);
+  seed(InvalidOid, role, PGC_S_USER);
+  seed(MyDatabaseId, role, PGC_S_DATABASE_USER);
+}
+
 bool effective(const Gate& g, bool value) {
   if (value == g.strict_value) return value;
+  pg::call([] { seed_all(); });
   // Not set by a DBA source nor by a superuser (a connection option, or the default standing
   // in for a DBA value a connection option displaced before the library was loaded).
   if ((!g.origin || !g.origin->trusted) && dba_is_strict(g)) return g.strict_value;
@@ -169,16 +189,7 @@ bool check_out_of_order(bool* newval, void** extra, GucSource source) {
 }
 void assign_out_of_order(bool, void* extra) { assign_gate(gates[2], extra); }
 
-void init() {
-  // Loaded by a function call (not preloaded): the database and role settings were applied
-  // before the gates existed, and a connection option may have overridden them. Read them.
-  if (!IsTransactionState() || !OidIsValid(MyDatabaseId) || !OidIsValid(GetSessionUserId())) return;
-  Oid role = GetSessionUserId();
-  seed(InvalidOid, InvalidOid, PGC_S_GLOBAL);
-  seed(MyDatabaseId, InvalidOid, PGC_S_DATABASE);
-  seed(InvalidOid, role, PGC_S_USER);
-  seed(MyDatabaseId, role, PGC_S_DATABASE_USER);
-}
+void init() { seed_all(); }
 
 bool effective_lint_blocks_apply(bool value) { return effective(gates[0], value); }
 bool effective_require_verified_revert(bool value) { return effective(gates[1], value); }
