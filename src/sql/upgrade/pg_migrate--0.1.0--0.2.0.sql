@@ -28,14 +28,12 @@ ON CONFLICT (checksum) DO NOTHING;
 
 -- Reverts whose down script left objects the apply had changed (history.detail->'leftovers'),
 -- until the version is applied again or drift is acknowledged afterwards
--- (migrate.acknowledge_drift()). PL/pgSQL: it reads the drift feature's tables, created later
--- in this script.
+-- (migrate.acknowledge_drift()). It reads the drift feature's tables, created later in the
+-- install script (extension scripts run with check_function_bodies off).
 CREATE FUNCTION migrate.revert_leftovers()
     RETURNS TABLE(version text, version_parts numeric[], reverted_at timestamptz, problem text)
-    LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-BEGIN
-    RETURN QUERY
     SELECT h.version, m.version_parts, h.performed_at,
            pg_catalog.format('its revert (history id %s) left the schema different from before its apply: %s',
                              h.id,
@@ -45,8 +43,7 @@ BEGIN
      WHERE h.action = 'revert' AND h.detail ? 'leftovers'
        AND NOT EXISTS (SELECT FROM migrate.history h2
                         WHERE h2.version = h.version AND h2.id > h.id AND h2.action = 'apply')
-       AND NOT EXISTS (SELECT FROM migrate.drift_acknowledgements a WHERE a.acknowledged_at > h.performed_at);
-END
+       AND NOT EXISTS (SELECT FROM migrate.drift_acknowledgements a WHERE a.acknowledged_at > h.performed_at)
 $$;
 
 CREATE OR REPLACE FUNCTION migrate.validate() RETURNS TABLE(version text, problem text)
