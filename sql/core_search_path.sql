@@ -144,6 +144,17 @@ SELECT capture FROM migrate.drift_status();
 SELECT object FROM migrate.schema_diff();
 SELECT version FROM migrate.revert();
 SELECT migrate.unregister('2');
+SELECT version FROM migrate.apply();
+SELECT version FROM migrate.revert_to('0');
+SELECT version FROM migrate.apply();
+SELECT * FROM migrate.revert_leftovers();
+-- (The test's own SQL from here qualifies what it calls.)
+SELECT migrate.acknowledge_drift('reviewed') IS NOT NULL AS acknowledged;
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS described
+  FROM migrate.snapshot_diff('{}', migrate.schema_snapshot());
+SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 AS has_rules FROM migrate.lint_rules();
+SELECT migrate.canonical_version('01.10.0'), migrate.checksum('') IS NOT NULL AS checksum;
+SELECT pg_catalog.count(*) AS history_rows FROM migrate.history;
 -- The lock-timeout path of apply (and plan): a prepared transaction holds the table.
 RESET search_path;
 BEGIN;

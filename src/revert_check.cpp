@@ -41,13 +41,18 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       // Objects the apply changed: what differs between the snapshots around it, except what
       // drift captured between them (DDL outside migrations, before the apply or next to it in
       // its transaction, not acknowledged: not the migration's).
-      "e AS (SELECT c.transaction_id, x.object FROM c, "
-      "  LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x "
-      "  WHERE NOT EXISTS (SELECT FROM migrate.drift dr WHERE dr.captured_at > c.before_at "
-      "      AND dr.captured_at < c.after_at AND dr.object_identity IS NOT NULL "
-      "      AND (pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) = dr.object_identity "
-      "        OR pg_catalog.starts_with(pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1), "
-      "                                  dr.object_identity || '.')))), "
+      "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity FROM c JOIN migrate.drift d "
+      "  ON d.captured_at > c.before_at AND d.captured_at < c.after_at "
+      "  WHERE d.object_identity IS NOT NULL), "
+      "x AS (SELECT c.transaction_id, x.object, "
+      "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
+      "  LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x), "
+      "e AS (SELECT x.transaction_id, x.object FROM x "
+      "  WHERE NOT EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
+      "                      AND dr.object_identity = x.ident) "
+      // a column, constraint or trigger of a table the drift log names
+      "    AND NOT EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
+      "                      AND dr.object_identity = pg_catalog.regexp_replace(x.ident, '\\.[^.]*$', ''))), "
       // Of those, the ones whose description now differs from before the apply (snapshots are
       // jsonb objects keyed by object: no second full diff).
       "l AS (SELECT e.transaction_id, e.object, "
