@@ -92,7 +92,10 @@ for my $from (@released) {
   }
   is($diff, '', "$from: upgraded objects equal a fresh $current install");
   # The configuration tables pg_dump keeps, by name (the dump above names them by OID).
-  my $config_sql = q{SELECT extconfig::regclass[]::text || ' ' || extcondition::text FROM pg_extension WHERE extname = 'pg_migrate'};
+  # The order of registration does not matter to pg_dump; compare them by name.
+  my $config_sql = q{SELECT string_agg(c.rel::regclass::text || ' ' || quote_literal(c.cond), ', ' ORDER BY c.rel::regclass::text)
+                       FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS c(rel, cond)
+                      WHERE e.extname = 'pg_migrate'};
   is($node->safe_psql($db, $config_sql), $node->safe_psql('fresh', $config_sql),
      "$from: the same tables are dumped with their data, with the same conditions");
 }
