@@ -22,4 +22,6 @@ PGM_PG_SOURCES = \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \
+	src/policy.cpp \
+	src/revert_check.cpp \
 	src/pg_migrate.cpp
