@@ -153,6 +153,12 @@ SELECT version FROM migrate.apply('10');
 :recorded;
 SELECT version FROM migrate.apply('11');
 :recorded;
+-- A migration without DDL refreshes nothing.
+SELECT migrate.register('12', 'data only', 'SELECT 1', 'SELECT 1');
+SELECT version FROM migrate.apply('12');
+:recorded;
+SELECT version FROM migrate.revert();
+:recorded;
 -- Pruning keeps the full row the kept incremental rows are based on.
 SET pg_migrate.drift_snapshots_kept = 1;
 SELECT version FROM migrate.revert();

@@ -33,6 +33,8 @@ struct Tracking {
   bool any = false;
 };
 Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not involved)
+// Set from the ProcessUtility hook, which must not allocate or throw: a plain flag.
+bool whole_requested = false;
 
 Tracking& state() {
   if (!tracking) tracking = new Tracking();
@@ -80,24 +82,31 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
   }
 }
 
-void track_snapshot_statement(Node* parsetree) {
+void track_snapshot_statement(Node* parsetree) noexcept {
   if (!parsetree) return;
   switch (nodeTag(parsetree)) {
     case T_RenameStmt: case T_AlterObjectSchemaStmt: case T_ReassignOwnedStmt: case T_DropOwnedStmt:
     case T_CreateExtensionStmt: case T_AlterExtensionStmt: case T_AlterExtensionContentsStmt:
     case T_AlterEventTrigStmt: case T_CreateEventTrigStmt: case T_ClusterStmt: case T_ReindexStmt:
-      state().whole = true;
+      whole_requested = true;
       break;
     case T_DropStmt:
-      if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) state().whole = true;
+      if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) whole_requested = true;
       break;
     default:
       break;
   }
 }
 
-void reset_snapshot_tracking() {
-  if (tracking) *tracking = Tracking();
+void reset_snapshot_tracking() noexcept {
+  whole_requested = false;
+  if (!tracking) return;
+  for (std::vector<std::string>* v : {&tracking->classids, &tracking->objids, &tracking->rel_names,
+                                      &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
+                                      &tracking->drop_keys, &tracking->drop_prefixes})
+    v->clear();
+  tracking->whole = false;
+  tracking->any = false;
 }
 
 }  // namespace drift
@@ -132,10 +141,12 @@ void drift_record_snapshot(const char* reason) {
   bool current_catalog = pg::bool_value(0, 1);
   bool triggers_fire = pg::bool_value(0, 2);
   pg::free_result();
-  bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) && drift::tracking &&
-                     !drift::tracking->whole && current_catalog && triggers_fire;
+  // Nothing tracked (no DDL in the migrations) is an empty refresh: the previous snapshot again.
+  bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) &&
+                     !(drift::tracking && drift::tracking->whole) && !drift::whole_requested && current_catalog &&
+                     triggers_fire;
   if (incremental) {
-    const drift::Tracking& t = *drift::tracking;
+    const drift::Tracking& t = drift::state();
     refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
                  pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
                  pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),

@@ -17,8 +17,8 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
 // A utility statement run by a migration: statements whose effect on the snapshot the event
 // triggers do not report object by object (renames, SET SCHEMA, extensions, REASSIGN/DROP
 // OWNED, CLUSTER, REINDEX, event trigger changes) make the next recorded snapshot a whole one.
-void track_snapshot_statement(Node* parsetree);
+void track_snapshot_statement(Node* parsetree) noexcept;
 // Forgets what was tracked (transaction end).
-void reset_snapshot_tracking();
+void reset_snapshot_tracking() noexcept;
 
 }  // namespace pgm::drift
