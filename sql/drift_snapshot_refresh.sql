@@ -121,6 +121,25 @@ SELECT count(*) FROM migrate.revert(5);
 
 SELECT count(*) FROM (SELECT migrate.unregister(v) FROM unnest(ARRAY['5', '4', '3', '2', '1']) v) u;
 
+-- What plan() ran and rolled back in the same transaction (a DROP TABLE) loses nothing: the
+-- dropped table still exists, so its entries are taken afresh.
+CREATE TABLE public.keepme (id int PRIMARY KEY, note text);
+SELECT migrate.acknowledge_drift('keepme');
+SET client_min_messages = error;
+SELECT migrate.register('20', 'drops keepme', 'DROP TABLE public.keepme', 'CREATE TABLE public.keepme (id int)');
+SELECT migrate.register('21', 'other', 'CREATE TABLE public.other21 (id int)', 'DROP TABLE public.other21');
+RESET client_min_messages;
+BEGIN;
+SELECT version, status FROM migrate.plan();
+SELECT migrate.unregister('20');
+SELECT version FROM migrate.apply();
+COMMIT;
+:same;
+SELECT version FROM migrate.revert();
+SELECT migrate.unregister('21');
+DROP TABLE public.keepme;
+SELECT migrate.acknowledge_drift('keepme dropped');
+
 -- A large schema: after apply and revert the rows are incremental (changes against the last
 -- full snapshot), and recorded_snapshot() gives the same snapshot a whole one would.
 CREATE SCHEMA big;
