@@ -74,6 +74,8 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  (SELECT pg_catalog.string_agg(h3.version, ', ' ORDER BY h3.id) FROM migrate.history h3 "
       "    WHERE h3.transaction_id = a.transaction_id AND h3.action = 'apply' AND h3.version <> a.version) "
       "FROM a JOIN l USING (transaction_id) GROUP BY a.version, a.transaction_id";
+  // With a 0.2.0 catalog the live side is also taken for the changed objects only
+  // (schema_snapshot_for_keys()), not as a whole snapshot: a revert pays for what it reverts.
   static const std::string incremental_text = [] {
     std::string t = text;
     for (const char* alias : {"s1", "s3"}) {
@@ -81,11 +83,17 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       std::string to = std::string("migrate.recorded_snapshot(") + alias + ".id) AS snapshot, ";
       t.replace(t.find(from), from.size(), to);
     }
+    const std::string whole_live = "live AS (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), ";
+    t.erase(t.find(whole_live), whole_live.size());
+    const std::string before_l = "l AS (SELECT e.transaction_id";
+    t.insert(t.find(before_l),
+             "live AS (SELECT migrate.schema_snapshot_for_keys(ARRAY(SELECT DISTINCT e.object FROM e)) AS snap "
+             "WHERE EXISTS (SELECT FROM c)), ");
     return t;
   }();
   static pg::Query q_full_rows{text};
   static pg::Query q{incremental_text.c_str()};
-  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL"};
+  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.schema_snapshot_for_keys(text[])') IS NOT NULL"};
   std::vector<std::string> versions;
   for (const RevertedStep& s : batch) versions.push_back(s.version);
   struct Found {

@@ -517,6 +517,54 @@ SELECT migrate.schema_snapshot_of(ARRAY(SELECT oid FROM rels WHERE oid IS NOT NU
 $$;
 
 
+-- The live snapshot entries of the given keys only (as migrate.schema_snapshot() has them),
+-- taken through index lookups: the owners of the keys (a relation for its columns,
+-- constraints, indexes, triggers, policies and rules; a type or domain; a schema; all
+-- functions of a name; an extension) go to schema_snapshot_of(). The revert check compares
+-- the objects an apply changed with this instead of a whole snapshot.
+CREATE FUNCTION migrate.schema_snapshot_for_keys(keys text[]) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+WITH k AS (
+    SELECT split_part(key, ' ', 1) AS kind, substr(key, strpos(key, ' ') + 1) AS ident
+      FROM unnest(keys) key
+), n AS (
+    SELECT k.kind, k.ident, parse_ident(k.ident, false) AS names FROM k WHERE k.kind <> 'extension'
+), owners AS (
+    SELECT n.kind,
+           CASE WHEN n.kind IN ('column', 'constraint', 'trigger', 'policy', 'rule')
+                THEN quote_ident(n.names[1]) || '.' || quote_ident(n.names[2])
+                WHEN n.kind IN ('function', 'procedure', 'aggregate')
+                THEN quote_ident(n.names[1]) || '.' || quote_ident(n.names[2])
+                ELSE n.ident END AS owner
+      FROM n
+), oids AS (
+    -- CASE keeps each to_reg*() to the names of its kind (to_regnamespace() rejects a dotted name)
+    SELECT o.kind,
+           CASE WHEN o.kind NOT IN ('function', 'procedure', 'aggregate', 'type', 'domain', 'schema')
+                THEN to_regclass(o.owner)::oid END AS relid,
+           CASE WHEN o.kind IN ('type', 'domain', 'constraint') THEN to_regtype(o.owner)::oid END AS typid,
+           CASE WHEN o.kind = 'schema' THEN to_regnamespace(o.owner)::oid END AS nspid,
+           CASE WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN parse_ident(o.owner) END AS proc
+      FROM owners o
+)
+SELECT migrate.schema_snapshot_of(
+           ARRAY(SELECT x.relid FROM oids x WHERE x.relid IS NOT NULL
+                 UNION
+                 SELECT i.indrelid FROM oids x JOIN pg_index i ON i.indexrelid = x.relid WHERE x.kind = 'index'),
+           ARRAY(SELECT x.typid FROM oids x WHERE x.typid IS NOT NULL),
+           ARRAY(SELECT x.nspid FROM oids x WHERE x.nspid IS NOT NULL),
+           ARRAY(SELECT p.oid FROM oids x
+                   JOIN pg_proc p ON p.proname = x.proc[2]
+                   JOIN pg_namespace pn ON pn.oid = p.pronamespace AND pn.nspname = x.proc[1]
+                  WHERE x.proc IS NOT NULL))
+       || coalesce((SELECT jsonb_object_agg('extension ' || quote_ident(e.extname),
+                                            jsonb_build_object('version', e.extversion,
+                                                               'schema', e.extnamespace::regnamespace::text))
+                      FROM k JOIN pg_extension e ON quote_ident(e.extname) = k.ident
+                     WHERE k.kind = 'extension' AND e.extname <> 'pg_migrate'), '{}'::jsonb)
+$$;
+
 COMMENT ON FUNCTION migrate.schema_snapshot() IS
     'Canonical jsonb description of the user schemas, keyed by "<kind> <identity>"';
 
