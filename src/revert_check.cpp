@@ -78,11 +78,17 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
   // (schema_snapshot_for_keys()), not as a whole snapshot: a revert pays for what it reverts.
   static const std::string incremental_text = [] {
     std::string t = text;
-    for (const char* alias : {"s1", "s3"}) {
-      std::string from = std::string(alias) + ".snapshot, ";
-      std::string to = std::string("migrate.recorded_snapshot(") + alias + ".id) AS snapshot, ";
-      t.replace(t.find(from), from.size(), to);
-    }
+    auto replace_all = [&t](const std::string& from, const std::string& to) {
+      for (size_t at = t.find(from); at != std::string::npos; at = t.find(from, at + to.size()))
+        t.replace(at, from.size(), to);
+    };
+    // Snapshots by id: the two around the apply are compared through their recorded changes
+    // (recorded_snapshot_diff_keys(), recorded_entry()), without composing either.
+    replace_all("s1.snapshot, ", "s1.id AS snapshot, ");
+    replace_all("s3.snapshot, ", "s3.id AS snapshot, ");
+    replace_all("LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x",
+                "LATERAL migrate.recorded_snapshot_diff_keys(c.before_apply, c.after_apply) x(object)");
+    replace_all("c.before_apply -> e.object", "migrate.recorded_entry(c.before_apply, e.object)");
     const std::string whole_live = "live AS (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), ";
     t.erase(t.find(whole_live), whole_live.size());
     const std::string before_l = "l AS (SELECT e.transaction_id";
@@ -93,7 +99,7 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
   }();
   static pg::Query q_full_rows{text};
   static pg::Query q{incremental_text.c_str()};
-  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.schema_snapshot_for_keys(text[])') IS NOT NULL"};
+  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot_diff_keys(bigint,bigint)') IS NOT NULL"};
   std::vector<std::string> versions;
   for (const RevertedStep& s : batch) versions.push_back(s.version);
   struct Found {

@@ -730,6 +730,40 @@ AS $$
      WHERE s.id = snapshot_id
 $$;
 
+-- The entry `key` of recorded snapshot `snapshot_id`, full or incremental, without composing
+-- the whole snapshot.
+CREATE FUNCTION migrate.recorded_entry(snapshot_id bigint, key text) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+    SELECT CASE WHEN s.base_id IS NULL THEN s.snapshot -> key
+                WHEN s.changes ? key THEN s.changes -> key
+                WHEN key = ANY (s.removed) THEN NULL
+                ELSE b.snapshot -> key END
+      FROM migrate.schema_snapshots s LEFT JOIN migrate.schema_snapshots b ON b.id = s.base_id
+     WHERE s.id = snapshot_id
+$$;
+
+-- The keys whose entries differ between recorded snapshots a and b. Two rows on the same full
+-- row (one of them may be that row) differ only where their changes or removed keys say so:
+-- found without composing either snapshot. Otherwise a whole snapshot_diff().
+CREATE FUNCTION migrate.recorded_snapshot_diff_keys(a bigint, b bigint) RETURNS SETOF text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+    WITH ra AS (SELECT s.* FROM migrate.schema_snapshots s WHERE s.id = a),
+         rb AS (SELECT s.* FROM migrate.schema_snapshots s WHERE s.id = b),
+         same AS (SELECT coalesce(ra.base_id, ra.id) = coalesce(rb.base_id, rb.id) AS base FROM ra, rb),
+         candidates AS (
+             SELECT jsonb_object_keys(ra.changes) AS k FROM ra
+             UNION SELECT unnest(ra.removed) FROM ra
+             UNION SELECT jsonb_object_keys(rb.changes) FROM rb
+             UNION SELECT unnest(rb.removed) FROM rb)
+    SELECT c.k FROM candidates c, same
+     WHERE same.base AND migrate.recorded_entry(a, c.k) IS DISTINCT FROM migrate.recorded_entry(b, c.k)
+    UNION ALL
+    SELECT d.object FROM same, migrate.snapshot_diff(migrate.recorded_snapshot(a), migrate.recorded_snapshot(b)) d
+     WHERE NOT same.base
+$$;
+
 
 REVOKE ALL ON FUNCTION migrate.record_refreshed_snapshot(text, oid[], oid[], text[], text[], text[], text[], text[], text[]) FROM PUBLIC;
 
