@@ -16,7 +16,10 @@ PGM_PG_SOURCES = \
 	src/catalog.cpp \
 	src/apply.cpp \
 	src/drift.cpp \
+	src/drift_capture.cpp \
+	src/drift_exclusions.cpp \
 	src/drift_log.cpp \
+	src/drift_review.cpp \
 	src/drift_snapshot.cpp \
 	src/drift_statement.cpp \
 	src/lint.cpp \

@@ -11,16 +11,15 @@
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"
+#include "drift_internal.hpp"
 #include "pg/spi.hpp"
+#include "pg/srf.hpp"
 
 extern "C" {
 #include "utils/builtins.h"
 }
 
 namespace pgm {
-
-extern int drift_snapshots_kept();  // src/drift.cpp (the setting)
-
 namespace drift {
 namespace {
 
@@ -155,8 +154,8 @@ void drift_record_snapshot(const char* reason) {
     whole.run({pg::text_param(reason)});
   }
   drift::reset_snapshot_tracking();
-  if (current_catalog) prune.run({pg::int8_param(drift_snapshots_kept())});
-  else prune_old.run({pg::int8_param(drift_snapshots_kept())});
+  if (current_catalog) prune.run({pg::int8_param(drift::snapshots_to_keep())});
+  else prune_old.run({pg::int8_param(drift::snapshots_to_keep())});
 }
 
 }  // namespace pgm
@@ -213,4 +212,46 @@ PGM_FUNCTION(pgm_snapshot_keys_with_prefix) {
   int n = static_cast<int>(prefixes.size());
   ArrayType* result = pg::call([&] { return keys_with_prefixes(snapshot, p, n); });
   return PointerGetDatum(result);
+}
+
+// migrate.schema_diff(): the newest recorded snapshot against the live schema, without
+// excluded objects.
+PGM_FUNCTION(pgm_schema_diff) {
+  pg::ResultSet out(fcinfo);
+  pg::SpiConnection spi;
+  // The newest recorded snapshot, full or incremental (a catalog older than 0.2.0 has only
+  // full ones and no recorded_snapshot()).
+  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL"};
+  static pg::Query q_old{
+      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
+      " (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1), "
+      " migrate.schema_snapshot()) d, "
+      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
+      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
+      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
+      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
+      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
+      "ORDER BY d.object"};
+  current.run();
+  bool current_catalog = pg::bool_value(0, 1);
+  pg::free_result();
+  static pg::Query q_new{
+      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
+      " migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)), "
+      " migrate.schema_snapshot()) d, "
+      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
+      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
+      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
+      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
+      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
+      "ORDER BY d.object"};
+  catalog::OwnerScope owner;
+  uint64 n = current_catalog ? q_new.run() : q_old.run();
+  for (uint64 i = 0; i < n; ++i) {
+    std::string detail = pg::text_value(i, 3);
+    out.add_row({pg::Cell::text(pg::text_value(i, 1)), pg::Cell::text(pg::text_value(i, 2)),
+                 pg::is_null(i, 3) ? pg::Cell::null_value() : pg::Cell::text(detail)});
+  }
+  pg::free_result();
+  return out.done();
 }
