@@ -52,7 +52,7 @@ double ms_since(std::chrono::steady_clock::time_point start) {
 // Who runs migrations now: "migration 2 (\"add index\") in process 1234", read committed.
 std::string describe_running_run() {
   static pg::Query q{
-      "SELECT l.pid, r.version, m.name, r.unit + 1, r.units, r.phase "
+      "SELECT l.pid::text, r.version, m.name, (r.unit + 1)::text, r.units::text, r.phase "
       "FROM pg_catalog.pg_locks l LEFT JOIN migrate.runs r ON r.pid = l.pid "
       "LEFT JOIN migrate.migrations m ON m.version OPERATOR(pg_catalog.=) r.version "
       "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid "
@@ -283,7 +283,7 @@ struct RunRow {
 
 RunRow read_run(const std::string& version) {
   static pg::Query q{
-      "SELECT direction, checksum, unit, phase, invalid_index, rows_done, rows_total IS NOT NULL "
+      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL "
       "FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version)});
@@ -304,7 +304,7 @@ RunRow read_run(const std::string& version) {
 
 std::set<int> finished_units(const std::string& version, const char* direction) {
   static pg::Query q{
-      "SELECT unit FROM migrate.run_progress WHERE version OPERATOR(pg_catalog.=) $1 "
+      "SELECT unit::int8 FROM migrate.run_progress WHERE version OPERATOR(pg_catalog.=) $1 "
       "AND direction OPERATOR(pg_catalog.=) $2"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version), pg::text_param(direction)});
@@ -418,6 +418,8 @@ struct IndexState {
 // table under the caller's search_path; the index lives in the table's schema).
 IndexState index_state(IndexStmt* stmt) {
   IndexState st;
+  // The worker's catalog changes happened after this transaction started.
+  pg::call([] { AcceptInvalidationMessages(); });
   RangeVar* rel = stmt->relation;
   const char* idxname = stmt->idxname;
   Oid table = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
@@ -577,9 +579,13 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   if (!rel->inh) table = "ONLY " + table;
   if (rel->alias) table += std::string(" AS ") + pg::call([&] { return quote_identifier(rel->alias->aliasname); });
   std::string cond = sql.substr(where + 5);
-  std::string batch_sql = fmt::format(
-      "{} WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT ctid FROM {} WHERE ({}) LIMIT {} FOR UPDATE SKIP LOCKED))",
-      sql.substr(0, where), table, cond, u.batch->rows);
+  std::string prefix = sql.substr(0, where);
+  // The batch ends at the n-th matching row after the cursor, in physical order (a TID range
+  // scan: rows already done are not scanned again).
+  std::string select_sql = fmt::format(
+      "SELECT pg_catalog.max(ctid)::pg_catalog.text FROM (SELECT ctid FROM {} WHERE ctid OPERATOR(pg_catalog.>) "
+      "$1::pg_catalog.tid AND ({}) LIMIT {}) s",
+      table, cond, u.batch->rows);
   std::string exists_sql = fmt::format("SELECT count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
   std::string count_sql = fmt::format("SELECT count(*) FROM {} WHERE ({})", table, cond);
   long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
@@ -600,41 +606,67 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     initial_total = pg::int8_value(0, 1);
     pg::free_result();
   }
-  std::vector<ScriptStatement> batch_stmts =
-      parse_script(batch_sql, rc.label);  // same tree shape; the line is the original one
-  batch_stmts[0].line = u.line;
   auto started = std::chrono::steady_clock::now();
-  int idle_rounds = 0;
+  std::string cursor = "(0,0)";
+  int empty_passes = 0;
   for (;;) {
     MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
-    int64 n = 0;
-    try {
-      run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label);
-      n = static_cast<int64>(SPI_processed);
-      add_batch(rc.step.version, n);
-    } catch (pg::PgError& e) {
-      MemoryContextSwitchTo(outer);
-      ErrorData* ed = e.data();
-      std::string msg = ed->message ? ed->message : "";
-      record_failure(rc.step.version, error_text(unpack_sql_state(ed->sqlerrcode), msg));
-      commit();
-      throw;
+    // The batch: rows after the cursor up to its n-th matching row.
+    std::string last;
+    {
+      const char* q = select_sql.c_str();
+      pg::Param cur = pg::text_param(cursor);
+      Oid types[1] = {TEXTOID};
+      Datum values[1] = {cur.value};
+      int rc_spi = pg::call([&] {
+        // Physical order from the cursor on, also when the planner picks a sequential scan.
+        (void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+        return SPI_execute_with_args(q, 1, types, values, nullptr, true, 0);
+      });
+      if (rc_spi != SPI_OK_SELECT)
+        throw Error(sqlstate::kInternalError, fmt::format("selecting a batch failed: {}", SPI_result_code_string(rc_spi)));
+      last = pg::result_rows() ? pg::text_value(0, 1) : std::string();
+      pg::free_result();
     }
-    commit();
-    rows_done += n;
-    bool more = n > 0;
-    if (!more) {
-      more = scalar_int8(exists_sql) > 0;  // rows remain that other transactions had locked
+    int64 n = 0;
+    if (!last.empty()) {
+      // The user's statement limited to those rows; its WHERE clause is checked again, so a
+      // row a writer changed meanwhile is left for a later pass.
+      std::string batch_sql = fmt::format(
+          "{} WHERE ctid OPERATOR(pg_catalog.>) '{}'::pg_catalog.tid AND ctid OPERATOR(pg_catalog.<=) "
+          "'{}'::pg_catalog.tid AND ({})",
+          prefix, cursor, last, cond);
+      std::vector<ScriptStatement> batch_stmts = parse_script(batch_sql, rc.label);
+      batch_stmts[0].line = u.line;
+      try {
+        run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label);
+        n = static_cast<int64>(SPI_processed);
+        add_batch(rc.step.version, n);
+      } catch (pg::PgError& e) {
+        MemoryContextSwitchTo(outer);
+        ErrorData* ed = e.data();
+        std::string msg = ed->message ? ed->message : "";
+        record_failure(rc.step.version, error_text(unpack_sql_state(ed->sqlerrcode), msg));
+        commit();
+        throw;
+      }
       commit();
-      if (more && ++idle_rounds * std::max<long>(pause, 10) > settings::lock_retry_total_ms) {
+      rows_done += n;
+      cursor = last;
+    }
+    bool more = true;
+    if (last.empty()) {
+      // End of a pass: rows a writer changed meanwhile, or inserted behind the cursor, remain?
+      more = scalar_int8(exists_sql) > 0;
+      commit();
+      cursor = "(0,0)";
+      if (more && ++empty_passes * std::max<long>(pause, 10) > settings::lock_retry_total_ms) {
         MemoryContextSwitchTo(outer);
         raise_failure(rc, u, sqlstate::kLockNotAvailable,
-                      failure_message(rc, u, "rows matching the batched statement stayed locked by other "
-                                             "transactions for longer than pg_migrate.lock_retry_total"),
+                      failure_message(rc, u, "rows matching the batched statement kept changing for longer "
+                                             "than pg_migrate.lock_retry_total"),
                       {}, "CALL migrate.run() again later: it resumes with the rows not done yet.");
       }
-    } else {
-      idle_rounds = 0;
     }
     if (rows_done > 2 * initial_total + 10 * u.batch->rows) {
       MemoryContextSwitchTo(outer);
@@ -648,7 +680,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     MemoryContextSwitchTo(outer);
     pg::call([&] { MemoryContextReset(rc.scratch); });
     if (!more) break;
-    if (pause > 0 || n == 0) sleep_ms(n == 0 ? std::max<long>(pause, 10) : pause);
+    if (last.empty()) sleep_ms(std::max<long>(pause, 10));
+    else if (pause > 0) sleep_ms(pause);
   }
   finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), rows_done);
   commit();
@@ -900,7 +933,7 @@ void check_no_run_in_progress() {
 void ensure_no_unfinished_run(const std::string& version) {
   static pg::Query q{
       "SELECT direction, (SELECT pg_catalog.count(*) FROM migrate.run_progress p "
-      "WHERE p.version OPERATOR(pg_catalog.=) r.version), units FROM migrate.runs r "
+      "WHERE p.version OPERATOR(pg_catalog.=) r.version)::text, units::text FROM migrate.runs r "
       "WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version)});
