@@ -1,0 +1,178 @@
+# Non-transactional migrations under CALL migrate.run() with real concurrent sessions:
+# CREATE INDEX CONCURRENTLY while writers write, a second applier during the build (fails fast,
+# the build survives), a unique violation (no INVALID index remains, status says why), cancel
+# and resume, COMMIT AND CHAIN parts, batches, a non-transactional down script.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $node = PostgreSQL::Test::Cluster->new('nontx');
+$node->init;
+$node->append_conf('postgresql.conf', "max_worker_processes = 16\nlog_min_messages = warning");
+$node->start;
+my $db = 'postgres';
+$node->safe_psql($db, q{
+  CREATE EXTENSION pg_migrate;
+  CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, b int, n int NOT NULL DEFAULT 0);
+  INSERT INTO t SELECT g, g % 1000, NULL FROM generate_series(1, 50000) g;
+  CREATE TABLE log (step int);
+});
+
+sub sql { return $node->safe_psql($db, $_[0]); }
+sub state_of { return sql(qq{SELECT state FROM migrate.status() WHERE version = '$_[0]'}); }
+sub invalid_indexes {
+  return sql(q{SELECT coalesce(string_agg(indexrelid::regclass::text, ',' ORDER BY 1), '')
+               FROM pg_index WHERE NOT indisvalid});
+}
+
+# A session holding an old snapshot makes CREATE INDEX CONCURRENTLY wait in its last phase:
+# a deterministic point at which to interfere with the build.
+sub hold_snapshot {
+  my $h = $node->background_psql($db);
+  $h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+  return $h;
+}
+sub start_run {
+  my ($sql) = @_;
+  my $bg = $node->background_psql($db, on_error_stop => 0);
+  $bg->query_until(qr/started/, "\\echo started\n$sql\n");
+  return $bg;
+}
+sub wait_phase {
+  my ($like) = @_;
+  $node->poll_query_until($db, qq{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE '$like')})
+    or die "timed out waiting for phase $like: " . sql('SELECT phase FROM migrate.progress');
+}
+
+# --- register: directive accepted; elsewhere refused with a hint naming it
+my ($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'no directive', 'CREATE INDEX CONCURRENTLY t_x ON t (a);')});
+like($err, qr/CREATE INDEX CONCURRENTLY cannot run inside a migration.*HINT:.*-- pg_migrate:no-transaction/s,
+     'CIC without the directive is refused, the hint names the directive');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'late', E'CREATE TABLE zz ();\n-- pg_migrate:no-transaction\n')});
+like($err, qr/misplaced or misspelled "-- pg_migrate:no-transaction"/, 'a directive that is not the first line is refused');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'bad batch', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\nUPDATE t SET b = 1 FROM log WHERE b IS NULL;')});
+like($err, qr/cannot run in batches: it has a FROM clause/, 'an UPDATE ... FROM cannot be batched: refused with the reason');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'unnamed', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY ON t (a);')});
+like($err, qr/needs an index name/, 'an unnamed concurrent build is refused');
+
+sql(q{SELECT migrate.register('1', 'index a', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (1);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nINSERT INTO log VALUES (2);',
+                           E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY t_a;\nINSERT INTO log VALUES (-1);')});
+is(sql(q{SELECT up_mode || ' ' || down_mode FROM migrate.migrations WHERE version = '1'}),
+   'no-transaction no-transaction', 'the modes are stored');
+
+# --- apply() refuses; CALL inside a transaction block is refused
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+like($err, qr/cannot be applied by migrate.apply\(\).*Nothing was applied.*HINT:.*CALL migrate.run\(\).*pg_migrate command/s,
+     'apply() refuses a non-transactional migration, naming CALL migrate.run() and the CLI');
+($ret, $out, $err) = $node->psql($db, 'BEGIN; CALL migrate.run(); COMMIT;');
+like($err, qr/must be called with CALL outside a transaction block/, 'CALL migrate.run() inside BEGIN is refused');
+is(state_of('1'), 'pending', 'nothing was applied');
+
+# --- CIC while writers write; a second applier fails fast; the build survives
+my $h = hold_snapshot();
+my $writer = $node->background_psql($db, on_error_stop => 0);
+$writer->query_until(qr/writing/, q{\echo writing
+DO $$ BEGIN FOR i IN 1..400 LOOP UPDATE t SET n = n + 1 WHERE id = 1 + (i * 97) % 50000; COMMIT; PERFORM pg_sleep(0.005); END LOOP; END $$;
+\echo wrote
+});
+my $run = start_run('CALL migrate.run();');
+wait_phase('CREATE INDEX CONCURRENTLY%');
+is(state_of('1'), 'running', 'status shows the migration running during the build');
+is(sql(q{SELECT backend_xmin IS NULL FROM pg_stat_activity WHERE query = 'CALL migrate.run();'}), 't',
+   'the caller holds no snapshot while the worker builds the index');
+my $t0 = time;
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+my $waited = time - $t0;
+like($err, qr/pg_migrate is busy: migrations are being run by process \d+, which is running migration 1 \("index a"\), statement 2 of 3 \(CREATE INDEX CONCURRENTLY\)/,
+     'a second applier fails fast naming the running migration');
+cmp_ok($waited, '<', 5, 'the second applier did not wait');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/pg_migrate is busy/, 'a second CALL migrate.run() fails fast too');
+$h->query_safe('COMMIT');
+$h->quit;
+$run->quit;
+like($run->{stderr}, qr/^$/, 'the run reported no error') or diag($run->{stderr});
+$writer->quit;
+like($writer->{stdout}, qr/wrote/, 'the writer finished');
+is(state_of('1'), 'applied', 'the migration is applied');
+is(invalid_indexes(), '', 'no INVALID index');
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a'::regclass}), 't', 'the index is valid');
+is(sql('SELECT string_agg(step::text, \',\' ORDER BY step) FROM log'), '1,2', 'each statement ran once');
+is(sql('SELECT count(*) FROM migrate.runs'), '0', 'no run state remains');
+
+# --- a unique violation: no INVALID index remains and status says why; resume after the fix
+sql(q{UPDATE t SET b = id; INSERT INTO t VALUES (50001, 1, 7)});
+sql(q{SELECT migrate.register('2', 'unique', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (3);\nCREATE UNIQUE INDEX CONCURRENTLY t_ab ON t (b);\nINSERT INTO log VALUES (4);', 'DROP INDEX t_ab;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/ERROR:  migration 2 \("unique"\) failed at line 3 of its up script: could not create unique index "t_ab" \(the INVALID index public.t_ab it left was dropped\)/,
+     'the unique violation is reported with the migration and line');
+like($err, qr/DETAIL:  Key \(b\)=\(7\) is duplicated/, 'the DETAIL names the duplicate key');
+is(invalid_indexes(), '', 'the INVALID index of the failed build was dropped');
+is(state_of('2'), 'failed', 'status says failed');
+like(sql(q{SELECT error FROM migrate.runs WHERE version = '2'}), qr/^23505: .*could not create unique index "t_ab"/,
+     'the run records why');
+sql(q{DELETE FROM t WHERE id > 50000});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/resuming its up script at statement 2 of 3/, 'the next run resumes at the failed statement');
+is(state_of('2'), 'applied', 'applied after the fix');
+is(sql('SELECT string_agg(step::text, \',\' ORDER BY step) FROM log'), '1,2,3,4', 'nothing ran twice, nothing was skipped');
+
+# --- cancel during a build: the worker stops, the INVALID index is dropped before the retry
+sql(q{SELECT migrate.register('3', 'index b', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_b ON t (b);\nINSERT INTO log VALUES (5);', 'DROP INDEX t_b;')});
+$h = hold_snapshot();
+$run = start_run('CALL migrate.run();');
+wait_phase('CREATE INDEX CONCURRENTLY%');
+my $caller = sql(q{SELECT pid FROM migrate.runs WHERE version = '3'});
+sql("SELECT pg_cancel_backend($caller)");
+$run->quit;
+like($run->{stderr}, qr/canceling statement due to user request/, 'the CALL was cancelled');
+$node->poll_query_until($db, q{SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_migrate worker')})
+  or die 'worker still running';
+pass('the cancel of the caller stopped its worker');
+is(state_of('3'), 'interrupted', 'status says interrupted');
+is(invalid_indexes(), 't_b', 'the cancelled build left an INVALID index');
+$h->query_safe('COMMIT');
+$h->quit;
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_b left by a failed concurrent build/, 'the retry drops the INVALID index first');
+is(state_of('3'), 'applied', 'then builds it and finishes');
+is(invalid_indexes(), '', 'no INVALID index');
+
+# --- COMMIT AND CHAIN parts: each part atomic; a failed part rolls back alone and resumes
+sql(q{CREATE TABLE src (x int); INSERT INTO src VALUES (20), (30), (-1)});
+sql(q{SELECT migrate.register('4', 'parts', E'CREATE TABLE p (x int CHECK (x > 0));\nINSERT INTO p VALUES (1);\nCOMMIT AND CHAIN;\nINSERT INTO p SELECT x FROM src;\nINSERT INTO log VALUES (6);\nCOMMIT;\nINSERT INTO p VALUES (99);', 'DROP TABLE p;')});
+is(sql(q{SELECT up_mode FROM migrate.migrations WHERE version = '4'}), 'split', 'a script with COMMIT is split');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 4 \("parts"\) failed at line 4 of its up script: new row for relation "p" violates check constraint/,
+     'the second part fails');
+is(sql('SELECT string_agg(x::text, \',\' ORDER BY x) FROM p'), '1', 'the first part committed, the second rolled back entirely');
+sql(q{DELETE FROM src WHERE x < 0});
+sql('CALL migrate.run()');
+is(sql('SELECT string_agg(x::text, \',\' ORDER BY x) FROM p'), '1,20,30,99', 'resumed at the second part; every part ran once');
+is(state_of('4'), 'applied', 'split migration applied');
+
+# --- batches: progress visible while it runs; each row changed once
+sql(q{ALTER TABLE t ADD COLUMN c int; UPDATE t SET n = 0});
+sql(q{SELECT migrate.register('5', 'backfill', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 5000 pause 100ms\nUPDATE t SET c = a * 2, n = n + 1 WHERE c IS NULL;', 'SELECT 1;')});
+$run = start_run('CALL migrate.run();');
+$node->poll_query_until($db, q{SELECT EXISTS (SELECT FROM migrate.progress WHERE work_done >= 10000)})
+  or die 'no batch progress';
+my $prog = sql(q{SELECT statement || '/' || statements || ' line ' || line || ' ' || phase || ' total ' || work_total || ' ' || (eta IS NOT NULL) || ' ' || (rate_per_second > 0) FROM migrate.progress});
+is($prog, '1/1 line 3 batches of 5000 rows total 50000 true true', 'migrate.progress shows the batched statement, its total, rate and ETA');
+$run->quit;
+is(state_of('5'), 'applied', 'the batched migration is applied');
+is(sql('SELECT count(*) FILTER (WHERE c IS NULL) || \' \' || min(n) || \' \' || max(n) FROM t'), '0 1 1', 'every row changed exactly once');
+
+# --- a non-transactional down script
+sql(q{CALL migrate.run_revert_to('0')});
+is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
+   '1:pending 2:pending 3:pending 4:pending 5:pending', 'run_revert_to reverted all');
+($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
+is($out, 't', 'the down script dropped the index concurrently');
+is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
+
+$node->stop;
+done_testing();
