@@ -79,7 +79,7 @@ DO $$ BEGIN FOR i IN 1..400 LOOP UPDATE t SET n = n + 1 WHERE id = 1 + (i * 97) 
 \echo wrote
 });
 my $run = start_run('CALL migrate.run();');
-wait_phase('CREATE INDEX CONCURRENTLY%');
+wait_phase('CREATE INDEX CONCURRENTLY: %');
 is(state_of('1'), 'running', 'status shows the migration running during the build');
 is(sql(q{SELECT backend_xmin IS NULL FROM pg_stat_activity WHERE query = 'CALL migrate.run();'}), 't',
    'the caller holds no snapshot while the worker builds the index');
@@ -124,7 +124,8 @@ is(sql('SELECT string_agg(step::text, \',\' ORDER BY step) FROM log'), '1,2,3,4'
 sql(q{SELECT migrate.register('3', 'index b', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_b ON t (b);\nINSERT INTO log VALUES (5);', 'DROP INDEX t_b;')});
 $h = hold_snapshot();
 $run = start_run('CALL migrate.run();');
-wait_phase('CREATE INDEX CONCURRENTLY%');
+wait_phase('CREATE INDEX CONCURRENTLY: %');
+$node->poll_query_until($db, 'SELECT EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)') or die 'no build';
 my $caller = sql(q{SELECT pid FROM migrate.runs WHERE version = '3'});
 sql("SELECT pg_cancel_backend($caller)");
 $run->quit;
@@ -173,6 +174,21 @@ is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM m
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
+
+# --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
+# plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
+sql(q{SET pg_migrate.lint_large_table_rows = 1000; ANALYZE t});
+my $lint = sql(q{SET pg_migrate.lint_large_table_rows = 1000;
+  SELECT coalesce(string_agg(line || ' ' || rule, ', ' ORDER BY line), 'none') FROM migrate.lint(
+    E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_l ON t (a);\n-- pg_migrate:batch 500\nUPDATE t SET c = 1 WHERE c IS NULL;\nDROP INDEX CONCURRENTLY t_l;')});
+is($lint, 'none', 'a non-transactional script with concurrent builds and a batched UPDATE has no findings');
+$lint = sql(q{SET pg_migrate.lint_large_table_rows = 1000;
+  SELECT string_agg(line || ' ' || rule || ' ' || severity, ', ' ORDER BY line) FROM migrate.lint(
+    E'CREATE INDEX t_l2 ON t (a);\nCOMMIT;\nUPDATE t SET c = 1;\nDELETE FROM log;')});
+is($lint, '1 require-concurrent-index-creation error, 3 require-batched-update warning',
+   'plain CREATE INDEX and an unbatched UPDATE of a large table are findings; COMMIT split points and small tables are not');
+like(sql(q{SELECT hint FROM migrate.lint('CREATE INDEX t_l3 ON t (a)')}), qr/-- pg_migrate:no-transaction/,
+     'the hint of require-concurrent-index-creation names the directive');
 
 $node->stop;
 done_testing();

@@ -60,7 +60,9 @@ sql(q{SELECT migrate.register('2', 'index', E'-- pg_migrate:no-transaction\nINSE
 my $h = $node->background_psql($db);
 $h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
 $run = start_run();
-wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY%' AND worker_pid IS NOT NULL)}, 'the build');
+# The build has committed its (still INVALID) catalog entry and is waiting for old snapshots.
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the build');
 my $worker = sql(q{SELECT worker_pid FROM migrate.runs WHERE version = '2'});
 kill 'KILL', $worker;
 eval { $run->quit };
@@ -79,7 +81,9 @@ sql(q{SELECT migrate.register('3', 'index 2', E'-- pg_migrate:no-transaction\nIN
 $h = $node->background_psql($db);
 $h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
 $run = start_run();
-wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY%' AND worker_pid IS NOT NULL)}, 'the build');
+# The build has committed its (still INVALID) catalog entry and is waiting for old snapshots.
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the build');
 $node->stop('immediate');
 eval { $run->quit };
 eval { $h->quit };
