@@ -43,7 +43,7 @@ under_load() {
   mkdir -p "$dir"; chmod 777 "$dir"
   touch "$dir/flag"
   (while [ -f "$dir/flag" ]; do
-     "$PGBENCH" -n -q -c "$CLIENTS" -T 1 -l --log-prefix="$dir/l" -f "$WORK/writer.sql" "$DB" >/dev/null 2>&1 || true
+     "$PGBENCH" -n -c "$CLIENTS" -T 1 -l --log-prefix="$dir/l" -f "$WORK/writer.sql" "$DB" >/dev/null 2>&1 || true
    done) &
   local writer=$!
   sleep 1
