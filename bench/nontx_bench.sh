@@ -14,6 +14,7 @@ ROUNDS=${1:-3}
 ROWS=${2:-1000000}
 BATCH=${BATCH:-10000}
 CLIENTS=${CLIENTS:-2}
+RATE=${RATE:-400}  # writer transactions per second in all (pgbench --rate); 0: as fast as possible
 DB=pgm_nontx_bench
 if [ -z "${PGHOST:-}" ]; then source bench/cluster.sh; else
   PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -43,7 +44,7 @@ under_load() {
   mkdir -p "$dir"; chmod 777 "$dir"
   touch "$dir/flag"
   (while [ -f "$dir/flag" ]; do
-     "$PGBENCH" -n -c "$CLIENTS" -T 1 -l --log-prefix="$dir/l" -f "$WORK/writer.sql" "$DB" >/dev/null 2>&1 || true
+     "$PGBENCH" -n -c "$CLIENTS" $( [ "$RATE" -gt 0 ] && echo "-R $RATE" ) -T 1 -l --log-prefix="$dir/l" -f "$WORK/writer.sql" "$DB" >/dev/null 2>&1 || true
    done) &
   local writer=$!
   sleep 1
@@ -54,7 +55,8 @@ under_load() {
   sleep 0.5
   rm -f "$dir/flag"
   wait "$writer"
-  # pgbench -l: column 3 is the transaction's latency in microseconds.
+  # pgbench -l: column 3 is the transaction's latency in microseconds (with --rate, counted from
+  # its scheduled start, so time spent blocked counts in full).
   local max
   max=$(cat "$dir"/l.* 2>/dev/null | awk 'BEGIN {m = 0} {if ($3 > m) m = $3} END {printf "%.1f", m / 1000}')
   awk -v a="$t0" -v b="$t1" -v m="$max" 'BEGIN {printf "%.1f %s\n", b - a, m}'
@@ -103,7 +105,7 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 
 echo
-echo "rows: $ROWS, batch: $BATCH rows, writers: $CLIENTS pgbench clients, rounds: $ROUNDS (medians of per-round figures)"
+echo "rows: $ROWS, batch: $BATCH rows, writers: $CLIENTS pgbench clients at ${RATE} tx/s in all (0: unthrottled), rounds: $ROUNDS (medians of per-round figures)"
 med() { awk "{print $1}" "$WORK/ratios" | median; }
 echo "max writer wait, CIC via CALL migrate.run():        $(med '$1') ms"
 echo "max writer wait, plain CREATE INDEX in a migration: $(med '$2') ms"
