@@ -114,6 +114,12 @@ is(invalid_indexes(), '', 'the INVALID index of the failed build was dropped');
 is(state_of('2'), 'failed', 'status says failed');
 like(sql(q{SELECT error FROM migrate.runs WHERE version = '2'}), qr/^23505: .*could not create unique index "t_ab"/,
      'the run records why');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('2', 'unique', 'SELECT 1')});
+like($err, qr/migration 2 has an unfinished apply run \(1 of 3 statements done\)/, 'a migration with an unfinished run cannot be replaced');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.unregister('2')});
+like($err, qr/unfinished apply run/, 'nor unregistered');
+is(sql(q{SELECT string_agg(line || ' ' || status, ', ' ORDER BY line) FROM migrate.plan()}), '2 ok, 3 skipped, 4 ok',
+   'plan() skips the statement that runs at top level');
 sql(q{DELETE FROM t WHERE id > 50000});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/resuming its up script at statement 2 of 3/, 'the next run resumes at the failed statement');
