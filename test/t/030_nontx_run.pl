@@ -173,10 +173,17 @@ $run->quit;
 is(state_of('5'), 'applied', 'the batched migration is applied');
 is(sql('SELECT count(*) FILTER (WHERE c IS NULL) || \' \' || min(n) || \' \' || max(n) FROM t'), '0 1 1', 'every row changed exactly once');
 
+# --- ALTER TYPE ... ADD VALUE followed by its use, and VACUUM: each statement commits on its own
+sql(q{CREATE TYPE mood AS ENUM ('sad'); CREATE TABLE moods (m mood)});
+sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER TYPE mood ADD VALUE \'happy\';\nINSERT INTO moods VALUES (\'happy\');\nVACUUM (ANALYZE) moods;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'ALTER TYPE ADD VALUE, its use and VACUUM run in a non-transactional migration') or diag($err);
+is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
+
 # --- a non-transactional down script
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 6:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');

@@ -76,6 +76,24 @@ is(state_of('2'), 'applied', 'and then builds it');
 is(invalid_indexes(), '', 'no INVALID index remains');
 is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2,3,4', 'nothing twice, nothing skipped');
 
+# --- pg_terminate_backend() of the caller during a build: its worker is terminated too
+sql(q{SELECT migrate.register('2.5', 'index 3', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_n ON t (n);')});
+$h = $node->background_psql($db);
+$h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+$run = start_run();
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the build');
+$pid = sql(q{SELECT pid FROM migrate.runs WHERE version = '2.5'});
+sql("SELECT pg_terminate_backend($pid)");
+wait_for(q{SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_migrate worker')}, 'the worker to end');
+pass('terminating the caller terminated its worker');
+eval { $run->quit };
+eval { $h->quit };
+is(state_of('2.5'), 'interrupted', 'the migration is interrupted');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_n/, 'the next run drops the INVALID index');
+is(state_of('2.5'), 'applied', 'and applies the migration');
+
 # --- immediate shutdown mid-migration, then restart
 sql(q{SELECT migrate.register('3', 'index 2', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (5);\nCREATE INDEX CONCURRENTLY t_an ON t (a, n);\nINSERT INTO log VALUES (6);')});
 $h = $node->background_psql($db);
