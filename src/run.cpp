@@ -833,22 +833,30 @@ void check_call_context(FunctionCallInfo fcinfo, const char* name) {
 
 void run_steps_units(const std::vector<MigrationStep>& steps, bool up) {
   std::map<std::string, Modes> modes = special_modes();
-  MemoryContext scratch = pg::call([] {
-    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate run", ALLOCSET_DEFAULT_SIZES);
+  // One context per migration (its parse trees) and one per unit or batch, reset as they end:
+  // memory stays flat however many migrations, statements and batches run.
+  MemoryContext migration = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate run migration", ALLOCSET_DEFAULT_SIZES);
+  });
+  MemoryContext unit = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate run unit", ALLOCSET_DEFAULT_SIZES);
   });
   commit();
   for (const MigrationStep& step : steps) {
     auto it = modes.find(step.version);
     std::string mode = it == modes.end() ? "transaction" : (up ? it->second.up : it->second.down);
+    MemoryContext outer = MemoryContextSwitchTo(migration);
     if (mode == "transaction") {
-      MemoryContext outer = MemoryContextSwitchTo(scratch);
       run_transactional_step(step, up);
-      MemoryContextSwitchTo(outer);
       commit();
     } else {
-      run_migration_units(step, up, mode, scratch);
+      run_migration_units(step, up, mode, unit);
     }
-    pg::call([&] { MemoryContextReset(scratch); });
+    MemoryContextSwitchTo(outer);
+    pg::call([&] {
+      MemoryContextReset(migration);
+      MemoryContextReset(unit);
+    });
   }
 }
 
