@@ -26,6 +26,7 @@
 extern "C" {
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "nodes/makefuncs.h"
 #include "nodes/execnodes.h"
 #include "parser/scanner.h"
 #include "storage/proc.h"
@@ -498,12 +499,62 @@ void drop_invalid_index(RunContext& rc, const Unit& u, const std::string& qualif
   pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
 }
 
+// INVALID indexes a failed or interrupted REINDEX ... CONCURRENTLY of an index or table left
+// on its table (named <index>_ccnew or <index>_ccold, with an optional number).
+std::vector<std::string> reindex_leftovers(Node* node) {
+  if (!IsA(node, ReindexStmt)) return {};
+  ReindexStmt* stmt = castNode(ReindexStmt, node);
+  if (!stmt->relation || (stmt->kind != REINDEX_OBJECT_INDEX && stmt->kind != REINDEX_OBJECT_TABLE)) return {};
+  RangeVar* rv = stmt->relation;
+  bool is_index = stmt->kind == REINDEX_OBJECT_INDEX;
+  Oid table = pg::call([&] {
+    AcceptInvalidationMessages();
+    Oid rel = RangeVarGetRelid(rv, NoLock, true);
+    if (OidIsValid(rel) && is_index) rel = IndexGetRelation(rel, true);
+    return rel;
+  });
+  if (!OidIsValid(table)) return {};
+  static pg::Query q{
+      "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+      "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE i.indrelid = $1::pg_catalog.oid AND NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' ORDER BY 1"};
+  catalog::OwnerScope owner;
+  q.run({pg::int8_param(table)});
+  std::vector<std::string> out;
+  for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(pg::text_value(i, 1));
+  pg::free_result();
+  return out;
+}
+
+// True if every index a DROP INDEX CONCURRENTLY names is gone (it finished before an interruption).
+bool dropped_already(Node* node) {
+  if (!IsA(node, DropStmt) || castNode(DropStmt, node)->removeType != OBJECT_INDEX) return false;
+  List* objects = castNode(DropStmt, node)->objects;
+  ListCell* lc;
+  foreach (lc, objects) {
+    List* names = (List*)lfirst(lc);
+    Oid index = pg::call([&] {
+      AcceptInvalidationMessages();
+      return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    });
+    if (OidIsValid(index)) return false;
+  }
+  return true;
+}
+
 void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before, bool& skipped) {
   const ScriptStatement& s = rc.statements[u.first];
   std::string sql = statement_text(rc.script, s);
   Node* node = s.parsetree;
   skipped = false;
   IndexStmt* build = IsA(node, IndexStmt) ? castNode(IndexStmt, node) : nullptr;
+  if (started_before && dropped_already(node)) {
+    skipped = true;
+    return;
+  }
+  if (started_before)
+    for (const std::string& leftover : reindex_leftovers(node)) drop_invalid_index(rc, u, leftover);
   if (build) {
     IndexState st = index_state(build);
     if (st.exists && st.valid && started_before) {
@@ -528,6 +579,14 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       drop_invalid_index(rc, u, st.qualified);
       what += fmt::format(" (the INVALID index {} it left was dropped)", st.qualified);
     }
+  }
+  std::vector<std::string> leftovers = reindex_leftovers(node);
+  if (!leftovers.empty()) {
+    record_failure(rc.step.version, error_text(sqlstate, what));
+    commit();
+    for (const std::string& leftover : leftovers) drop_invalid_index(rc, u, leftover);
+    what += fmt::format(" (the INVALID {} it left {} dropped)", fmt::join(leftovers, ", "),
+                        leftovers.size() == 1 ? "was" : "were");
   }
   std::string detail = r.detail;
   if (!detail.empty()) detail += "\n";

@@ -94,6 +94,24 @@ is(state_of('2.5'), 'interrupted', 'the migration is interrupted');
 like($err, qr/dropped the INVALID index public.t_n/, 'the next run drops the INVALID index');
 is(state_of('2.5'), 'applied', 'and applies the migration');
 
+# --- a cancelled REINDEX CONCURRENTLY: its INVALID _ccnew index is dropped before the retry
+sql(q{SELECT migrate.register('2.6', 'reindex', E'-- pg_migrate:no-transaction\nREINDEX INDEX CONCURRENTLY t_n;')});
+$h = $node->background_psql($db);
+$h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+$run = start_run();
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'REINDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the reindex');
+$pid = sql(q{SELECT pid FROM migrate.runs WHERE version = '2.6'});
+sql("SELECT pg_cancel_backend($pid)");
+eval { $run->quit };
+eval { $h->quit };
+wait_for(q{SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_migrate worker')}, 'the worker to end');
+is(invalid_indexes(), 't_n_ccnew', 'the cancelled REINDEX CONCURRENTLY left its INVALID copy');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_n_ccnew/, 'the next run drops it before the retry');
+is(state_of('2.6'), 'applied', 'and reindexes');
+is(invalid_indexes(), '', 'no INVALID index remains');
+
 # --- immediate shutdown mid-migration, then restart
 sql(q{SELECT migrate.register('3', 'index 2', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (5);\nCREATE INDEX CONCURRENTLY t_an ON t (a, n);\nINSERT INTO log VALUES (6);')});
 $h = $node->background_psql($db);
