@@ -1085,3 +1085,58 @@ Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
 PGM_FUNCTION(pgm_run_revert) { return run_revert(fcinfo, false); }
 
 PGM_FUNCTION(pgm_run_revert_to) { return run_revert(fcinfo, true); }
+
+// migrate.run_forget(version): the way out of a run that cannot finish (its failing statement
+// cannot be made to succeed): forgets its state, so the migration is pending (or applied, for
+// a revert) again and can be replaced or unregistered. What its finished statements did stays:
+// the caller undoes it by hand. Recorded in history (action 'forget_run').
+PGM_FUNCTION(pgm_run_forget) {
+  ensure_not_in_migration("migrate.run_forget");
+  if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "version must not be NULL");
+  Version version = Version::parse(pg::text_arg(fcinfo, 0));
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  static pg::Query read{
+      "SELECT r.direction, m.name, m.checksum, pg_catalog.jsonb_build_object('direction', r.direction, "
+      "'statements', r.units, 'finished', (SELECT pg_catalog.jsonb_agg(p.line ORDER BY p.unit) "
+      "FROM migrate.run_progress p WHERE p.version OPERATOR(pg_catalog.=) r.version), 'error', r.error)::text "
+      "FROM migrate.runs r JOIN migrate.migrations m USING (version) WHERE r.version OPERATOR(pg_catalog.=) $1"};
+  static pg::Query record{
+      "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+      "VALUES ($1, $2, 'forget_run', $3, $4, $5::jsonb)"};
+  std::string role = catalog::current_role_name();
+  std::string name, checksum, detail;
+  {
+    catalog::OwnerScope owner;
+    read.run({pg::text_param(version.canonical())});
+    if (pg::result_rows() == 0) {
+      pg::free_result();
+      throw Error(sqlstate::kUndefinedObject,
+                  fmt::format("migration {} has no unfinished run", version.canonical()),
+                  {}, "SELECT * FROM migrate.progress lists the unfinished runs.");
+    }
+    name = pg::text_value(0, 2);
+    checksum = pg::text_value(0, 3);
+    detail = pg::text_value(0, 4);
+    pg::free_result();
+    record.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(role),
+                pg::text_param(checksum), pg::text_param(detail)});
+  }
+  end_run(version.canonical());
+  catalog::bump_generation();
+  std::string note = fmt::format(
+      "forgot the unfinished run of migration {} (\"{}\"): {}; what its finished statements did "
+      "was not undone",
+      version.canonical(), name, detail);
+  const char* n = note.c_str();
+  pg::call([&] { ereport(WARNING, (errmsg_internal("%s", n))); });
+  std::string result = "forgotten";
+  const char* r = result.c_str();
+  MemoryContext caller = spi.caller_context();
+  return pg::call([&] {
+    MemoryContext old = MemoryContextSwitchTo(caller);
+    Datum d = PointerGetDatum(cstring_to_text(r));
+    MemoryContextSwitchTo(old);
+    return d;
+  });
+}

@@ -180,6 +180,18 @@ sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER
 is($ret, 0, 'ALTER TYPE ADD VALUE, its use and VACUUM run in a non-transactional migration') or diag($err);
 is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
 
+# --- a run that cannot finish: run_forget() forgets it (recorded), then it can be unregistered
+sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 7 \("broken"\) failed at line 3 of its up script: division by zero/, 'the broken statement fails');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.run_forget('7')});
+like($err, qr/WARNING:  forgot the unfinished run of migration 7 \("broken"\).*"finished": \[2\].*was not undone/s,
+     'run_forget() warns what stays done');
+is(state_of('7'), 'pending', 'the migration is pending again');
+is(sql(q{SELECT action || ' ' || (detail->>'statements') FROM migrate.history WHERE version = '7'}), 'forget_run 2',
+   'history records the forgotten run');
+is(sql(q{SELECT migrate.unregister('7')}), 'unregistered', 'and it can be unregistered');
+
 # --- a non-transactional down script
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),

@@ -108,6 +108,11 @@ CREATE PROCEDURE migrate.run_revert(steps int DEFAULT 1)
 CREATE PROCEDURE migrate.run_revert_to(target text)
     AS 'MODULE_PATHNAME', 'pgm_run_revert_to' LANGUAGE C;
 
+-- The way out of a run that cannot finish: forgets its state (recorded in history); what its
+-- finished statements did stays.
+CREATE FUNCTION migrate.run_forget(version text) RETURNS text
+    AS 'MODULE_PATHNAME', 'pgm_run_forget' LANGUAGE C VOLATILE;
+
 -- What a run is doing now: statement and line, phase, work done and total, rate, ETA.
 CREATE VIEW migrate.progress AS
     SELECT r.version, m.name, r.direction,
@@ -152,4 +157,5 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.run_progress', '');
 REVOKE ALL ON PROCEDURE migrate.run(text) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE migrate.run_revert(int) FROM PUBLIC;
 REVOKE ALL ON PROCEDURE migrate.run_revert_to(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.run_forget(text) FROM PUBLIC;
 
