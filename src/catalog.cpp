@@ -328,12 +328,15 @@ PGM_FUNCTION(pgm_register) {
   std::string result;
   if (!existing) {
     static pg::Query insert{
-        "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum, "
-        "up_mode, down_mode) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"};
-    catalog::OwnerScope owner;
-    insert.run({pg::text_param(version.canonical()), pg::numeric_array_param(version.sql_array()),
-                pg::text_param(name), pg::text_param(up), pg::nullable_text_param(down ? &*down : nullptr),
-                pg::text_param(checksum), pg::text_param(up_mode), pg::text_param(down_mode)});
+        "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum) "
+        "VALUES ($1, $2, $3, $4, $5, $6)"};
+    {
+      catalog::OwnerScope owner;
+      insert.run({pg::text_param(version.canonical()), pg::numeric_array_param(version.sql_array()),
+                  pg::text_param(name), pg::text_param(up), pg::nullable_text_param(down ? &*down : nullptr),
+                  pg::text_param(checksum)});
+    }
+    store_run_modes(version.canonical(), up_mode, down_mode, false);
     result = "registered";
   } else {
     std::string old_down = catalog::load_script(version.canonical(), false);
@@ -356,15 +359,14 @@ PGM_FUNCTION(pgm_register) {
     } else {
       static pg::Query update{
           "UPDATE migrate.migrations SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, "
-          "registered_at = pg_catalog.now(), registered_by = session_user, up_mode = $6, "
-          "down_mode = $7 WHERE version = $1"};
+          "registered_at = pg_catalog.now(), registered_by = session_user WHERE version = $1"};
       ensure_no_unfinished_run(version.canonical());
       {
         catalog::OwnerScope owner;
         update.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(up),
-                    pg::nullable_text_param(down ? &*down : nullptr), pg::text_param(checksum),
-                    pg::text_param(up_mode), pg::text_param(down_mode)});
+                    pg::nullable_text_param(down ? &*down : nullptr), pg::text_param(checksum)});
       }
+      store_run_modes(version.canonical(), up_mode, down_mode, true);
       std::string note = fmt::format("pending migration {} was replaced (checksum {} -> {})",
                                      version.canonical(), existing->checksum, checksum);
       const char* n = note.c_str();

@@ -569,7 +569,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   TopLevelResult r = run_in_worker(rc, sql);
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
-  std::string what = r.reported ? r.message : "its background worker ended without a result (terminated)";
+  std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
   if (build) {
     IndexState st = index_state(build);
     if (st.exists && !st.valid) {
@@ -964,8 +964,40 @@ std::string script_run_mode(const std::string& script, const std::vector<ScriptS
   return "transaction";
 }
 
+namespace {
+
+// True once the catalog has the tables and columns of 0.2.0 (migrate.runs, up_mode, ...).
+bool run_catalog_present() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) && OidIsValid(get_relname_relid("runs", nsp));
+  });
+}
+
+}  // namespace
+
+void store_run_modes(const std::string& version, const std::string& up_mode, const std::string& down_mode,
+                     bool replaced) {
+  bool special = up_mode != "transaction" || down_mode != "transaction";
+  if (!special && !replaced) return;  // the column defaults say it already
+  if (!run_catalog_present()) {
+    if (!special) return;
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("migration {} needs pg_migrate 0.2.0's catalog: its {} script is {}", version,
+                            up_mode != "transaction" ? "up" : "down",
+                            (up_mode != "transaction" ? up_mode : down_mode) == "split"
+                                ? "split by COMMIT"
+                                : "non-transactional"),
+                "Nothing was registered.", "Run ALTER EXTENSION pg_migrate UPDATE first.");
+  }
+  static pg::Query q{
+      "UPDATE migrate.migrations SET up_mode = $2, down_mode = $3 WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(up_mode), pg::text_param(down_mode)});
+}
+
 void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up) {
-  if (steps.empty()) return;
+  if (steps.empty() || !run_catalog_present()) return;
   std::map<std::string, Modes> modes = special_modes();
   if (modes.empty()) return;
   for (const MigrationStep& s : steps) {
@@ -998,6 +1030,7 @@ void check_no_run_in_progress() {
 }
 
 void ensure_no_unfinished_run(const std::string& version) {
+  if (!run_catalog_present()) return;
   static pg::Query q{
       "SELECT direction, (SELECT pg_catalog.count(*) FROM migrate.run_progress p "
       "WHERE p.version OPERATOR(pg_catalog.=) r.version)::text, units::text FROM migrate.runs r "

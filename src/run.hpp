@@ -28,6 +28,12 @@ void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up);
 // hold a snapshot that its concurrent index build waits for).
 void check_no_run_in_progress();
 
+// register: records the modes (migrate.migrations.up_mode/down_mode) after the insert or
+// update. A catalog not yet updated to 0.2.0 (the library is replaced before ALTER EXTENSION
+// UPDATE) has no such columns: transactional scripts register as before, others are refused.
+void store_run_modes(const std::string& version, const std::string& up_mode, const std::string& down_mode,
+                     bool replaced);
+
 // register (replace) and unregister: refuse a migration whose run has started and not ended.
 void ensure_no_unfinished_run(const std::string& version);
 

@@ -15,11 +15,19 @@
 
 
 -- == non-transactional and batched migrations ==
+-- A volatile default makes ADD COLUMN rewrite the table with the value in every row, instead of
+-- keeping it as the columns' "missing value" (which a fresh install does not have); then the
+-- real default.
 ALTER TABLE migrate.migrations
-    ADD COLUMN up_mode text NOT NULL DEFAULT 'transaction'
+    ADD COLUMN up_mode text NOT NULL
+        DEFAULT (CASE WHEN pg_catalog.random() >= 0 THEN 'transaction' END)
         CHECK (up_mode IN ('transaction', 'split', 'no-transaction')),
-    ADD COLUMN down_mode text NOT NULL DEFAULT 'transaction'
+    ADD COLUMN down_mode text NOT NULL
+        DEFAULT (CASE WHEN pg_catalog.random() >= 0 THEN 'transaction' END)
         CHECK (down_mode IN ('transaction', 'split', 'no-transaction'));
+ALTER TABLE migrate.migrations
+    ALTER COLUMN up_mode SET DEFAULT 'transaction',
+    ALTER COLUMN down_mode SET DEFAULT 'transaction';
 
 -- Runs of non-transactional and split migrations by CALL migrate.run() / migrate.run_revert():
 -- one row per migration whose run started and has not finished, kept across failures, cancels
