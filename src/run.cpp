@@ -10,6 +10,7 @@
 #include "run.hpp"
 
 #include <chrono>
+#include <algorithm>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -620,7 +621,10 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   RangeVar* rel = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
   // ctid batches need one heap: no partitioned table, no inheritance children (unless ONLY).
   Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
-  if (OidIsValid(relid)) {
+  if (!OidIsValid(relid))
+    raise_failure(rc, u, "42P01", failure_message(rc, u, fmt::format("relation \"{}\" does not exist", rel->relname)),
+                  {}, "Fix the cause, then CALL migrate.run() again: it resumes at this statement.");
+  {
     char kind = pg::call([&] { return get_rel_relkind(relid); });
     bool children = rel->inh && pg::call([&] { return has_subclass(relid); });
     if (kind != RELKIND_RELATION || children)
@@ -639,12 +643,6 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   if (rel->alias) table += std::string(" AS ") + pg::call([&] { return quote_identifier(rel->alias->aliasname); });
   std::string cond = sql.substr(where + 5);
   std::string prefix = sql.substr(0, where);
-  // The batch ends at the n-th matching row after the cursor, in physical order (a TID range
-  // scan: rows already done are not scanned again).
-  std::string select_sql = fmt::format(
-      "SELECT pg_catalog.max(ctid)::pg_catalog.text FROM (SELECT ctid FROM {} WHERE ctid OPERATOR(pg_catalog.>) "
-      "$1::pg_catalog.tid AND ({}) LIMIT {}) s",
-      table, cond, u.batch->rows);
   std::string exists_sql = fmt::format("SELECT count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
   std::string count_sql = fmt::format("SELECT count(*) FROM {} WHERE ({})", table, cond);
   long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
@@ -665,42 +663,46 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     initial_total = pg::int8_value(0, 1);
     pg::free_result();
   }
+  // Each batch is the statement restricted to a range of blocks, [first, first + blocks): a TID
+  // range scan, so rows done are never scanned again. The range starts at the size that holds
+  // about <rows> rows and adapts to how many rows matched in the previous one.
+  double rows_per_block = 0;
+  {
+    static pg::Query q{
+        "SELECT CASE WHEN relpages > 0 AND reltuples > 0 THEN reltuples / relpages ELSE 0 END::float8 "
+        "FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1::pg_catalog.int8::pg_catalog.oid"};
+    catalog::OwnerScope owner;
+    q.run({pg::int8_param(relid)});
+    rows_per_block = pg::result_rows() ? pg::float8_value(0, 1) : 0;
+    pg::free_result();
+  }
+  if (rows_per_block <= 0) rows_per_block = 50;
+  const double max_blocks = 1u << 20;
+  double blocks = std::max(1.0, static_cast<double>(u.batch->rows) / rows_per_block);
+  std::string size_sql = fmt::format(
+      "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
   auto started = std::chrono::steady_clock::now();
-  std::string cursor = "(0,0)";
+  int64 first = 0;
+  int64 nblocks = scalar_int8(size_sql);
+  bool matched_in_pass = false;
   int empty_passes = 0;
   for (;;) {
     MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
-    // The batch: rows after the cursor up to its n-th matching row.
-    std::string last;
-    {
-      const char* q = select_sql.c_str();
-      pg::Param cur = pg::text_param(cursor);
-      Oid types[1] = {TEXTOID};
-      Datum values[1] = {cur.value};
-      int rc_spi = pg::call([&] {
-        // Physical order from the cursor on, also when the planner picks a sequential scan.
-        (void)set_config_option("synchronize_seqscans", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-        return SPI_execute_with_args(q, 1, types, values, nullptr, true, 0);
-      });
-      if (rc_spi != SPI_OK_SELECT)
-        throw Error(sqlstate::kInternalError, fmt::format("selecting a batch failed: {}", SPI_result_code_string(rc_spi)));
-      last = pg::result_rows() ? pg::text_value(0, 1) : std::string();
-      pg::free_result();
-    }
     int64 n = 0;
-    if (!last.empty()) {
-      // The user's statement limited to those rows; its WHERE clause is checked again, so a
-      // row a writer changed meanwhile is left for a later pass.
+    bool more = true;
+    if (first < nblocks) {
+      int64 end = first + static_cast<int64>(blocks);
+      // The user's statement limited to those blocks; its WHERE clause decides which rows.
       std::string batch_sql = fmt::format(
-          "{} WHERE ctid OPERATOR(pg_catalog.>) '{}'::pg_catalog.tid AND ctid OPERATOR(pg_catalog.<=) "
-          "'{}'::pg_catalog.tid AND ({})",
-          prefix, cursor, last, cond);
+          "{} WHERE ctid OPERATOR(pg_catalog.>=) '({},0)'::pg_catalog.tid AND ctid OPERATOR(pg_catalog.<) "
+          "'({},0)'::pg_catalog.tid AND ({})",
+          prefix, first, end, cond);
       std::vector<ScriptStatement> batch_stmts = parse_script(batch_sql, rc.label);
       batch_stmts[0].line = u.line;
       try {
         run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label);
         n = static_cast<int64>(SPI_processed);
-        add_batch(rc.step.version, n);
+        if (n > 0) add_batch(rc.step.version, n);
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
         ErrorData* ed = e.data();
@@ -711,21 +713,27 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       }
       commit();
       rows_done += n;
-      cursor = last;
-    }
-    bool more = true;
-    if (last.empty()) {
-      // End of a pass: rows a writer changed meanwhile, or inserted behind the cursor, remain?
+      if (n > 0) matched_in_pass = true;
+      first = end;
+      // Aim the next range at <rows> rows.
+      double factor = n > 0 ? static_cast<double>(u.batch->rows) / static_cast<double>(n) : 4.0;
+      blocks = std::clamp(blocks * std::clamp(factor, 0.25, 4.0), 1.0, max_blocks);
+      if (first >= nblocks) nblocks = scalar_int8(size_sql);  // the table grew meanwhile?
+    } else {
+      // End of a pass: rows a writer changed or inserted behind the cursor may match now.
       more = scalar_int8(exists_sql) > 0;
       commit();
-      cursor = "(0,0)";
-      if (more && ++empty_passes * std::max<long>(pause, 10) > settings::lock_retry_total_ms) {
+      first = 0;
+      nblocks = scalar_int8(size_sql);
+      if (more && !matched_in_pass && ++empty_passes * std::max<long>(pause, 10) > settings::lock_retry_total_ms) {
         MemoryContextSwitchTo(outer);
         raise_failure(rc, u, sqlstate::kLockNotAvailable,
                       failure_message(rc, u, "rows matching the batched statement kept changing for longer "
                                              "than pg_migrate.lock_retry_total"),
                       {}, "CALL migrate.run() again later: it resumes with the rows not done yet.");
       }
+      if (matched_in_pass) empty_passes = 0;
+      matched_in_pass = false;
     }
     if (rows_done > 2 * initial_total + 10 * u.batch->rows) {
       MemoryContextSwitchTo(outer);
@@ -739,8 +747,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     MemoryContextSwitchTo(outer);
     pg::call([&] { MemoryContextReset(rc.scratch); });
     if (!more) break;
-    if (last.empty()) sleep_ms(std::max<long>(pause, 10));
-    else if (pause > 0) sleep_ms(pause);
+    if (n > 0 && pause > 0) sleep_ms(pause);
+    else if (first == 0 && !matched_in_pass && empty_passes > 0) sleep_ms(std::max<long>(pause, 10));
   }
   finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), rows_done);
   commit();
