@@ -152,6 +152,9 @@ is(invalid_indexes(), '', 'no INVALID index');
 sql(q{CREATE TABLE src (x int); INSERT INTO src VALUES (20), (30), (-1)});
 sql(q{SELECT migrate.register('4', 'parts', E'CREATE TABLE p (x int CHECK (x > 0));\nINSERT INTO p VALUES (1);\nCOMMIT AND CHAIN;\nINSERT INTO p SELECT x FROM src;\nINSERT INTO log VALUES (6);\nCOMMIT;\nINSERT INTO p VALUES (99);', 'DROP TABLE p;')});
 is(sql(q{SELECT up_mode FROM migrate.migrations WHERE version = '4'}), 'split', 'a script with COMMIT is split');
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+like($err, qr/migration 4 \("parts"\) cannot be applied by migrate.apply\(\): its up script is split into several transactions by COMMIT/,
+     'apply() refuses a split migration too');
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/migration 4 \("parts"\) failed at line 4 of its up script: new row for relation "p" violates check constraint/,
      'the second part fails');
@@ -172,6 +175,14 @@ is($prog, '1/1 line 3 batches of 5000 rows total 50000 true true', 'migrate.prog
 $run->quit;
 is(state_of('5'), 'applied', 'the batched migration is applied');
 is(sql('SELECT count(*) FILTER (WHERE c IS NULL) || \' \' || min(n) || \' \' || max(n) FROM t'), '0 1 1', 'every row changed exactly once');
+
+# --- a batched DELETE, and a batched UPDATE through an alias
+sql(q{CREATE TABLE junk (g int, flag boolean); INSERT INTO junk SELECT g, NULL FROM generate_series(1, 3000) g});
+sql(q{SELECT migrate.register('5.5', 'cleanup', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 400\nDELETE FROM junk WHERE g % 2 = 0;\n-- pg_migrate:batch 300\nUPDATE ONLY junk AS j SET flag = true WHERE j.flag IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'batched DELETE and aliased UPDATE run') or diag($err);
+is(sql(q{SELECT count(*) || ' ' || count(*) FILTER (WHERE flag) || ' ' || count(*) FILTER (WHERE g % 2 = 0) FROM junk}), '1500 1500 0',
+   'the batched DELETE removed exactly the matching rows; the UPDATE changed every remaining row');
 
 # --- ALTER TYPE ... ADD VALUE followed by its use, and VACUUM: each statement commits on its own
 sql(q{CREATE TYPE mood AS ENUM ('sad'); CREATE TABLE moods (m mood)});
@@ -195,7 +206,7 @@ is(sql(q{SELECT migrate.unregister('7')}), 'unregistered', 'and it can be unregi
 # --- a non-transactional down script
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 6:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 6:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
