@@ -186,7 +186,7 @@ is(sql(q{SELECT count(*) || ' ' || count(*) FILTER (WHERE flag) || ' ' || count(
 
 # --- ALTER TYPE ... ADD VALUE followed by its use, and VACUUM: each statement commits on its own
 sql(q{CREATE TYPE mood AS ENUM ('sad'); CREATE TABLE moods (m mood)});
-sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER TYPE mood ADD VALUE \'happy\';\nINSERT INTO moods VALUES (\'happy\');\nVACUUM (ANALYZE) moods;', 'SELECT 1;')});
+sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER TYPE mood ADD VALUE IF NOT EXISTS \'happy\';\nINSERT INTO moods VALUES (\'happy\');\nVACUUM (ANALYZE) moods;', 'SELECT 1;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is($ret, 0, 'ALTER TYPE ADD VALUE, its use and VACUUM run in a non-transactional migration') or diag($err);
 is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
@@ -210,6 +210,31 @@ is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM m
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
+
+# --- a deploy role with README's grants: the worker builds the index with the caller's privileges
+sql(q{CREATE ROLE deployer LOGIN;
+      GRANT USAGE ON SCHEMA migrate TO deployer;
+      GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO deployer;
+      GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text) TO deployer;
+      GRANT EXECUTE ON PROCEDURE migrate.run(text), migrate.run_revert(int), migrate.run_revert_to(text) TO deployer;
+      GRANT CREATE ON SCHEMA public TO deployer;
+      CREATE TABLE not_theirs (id int)});
+sql('CALL migrate.run()');  # the migrations reverted above, as their owner
+my @as_deployer = (extra_params => [ '-U', 'deployer' ]);
+$node->safe_psql($db, q{CREATE TABLE dt (id int, a int); INSERT INTO dt SELECT g, g FROM generate_series(1, 1000) g;
+  SELECT migrate.register('8', 'deployer index', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY dt_a ON dt (a);\n-- pg_migrate:batch 100\nUPDATE dt SET a = 0 WHERE a <> 0;', E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY dt_a;');
+  CALL migrate.run();}, @as_deployer);
+is(sql(q{SELECT state FROM migrate.status() WHERE version = '8'}) . ' ' . sql(q{SELECT count(*) FROM dt WHERE a <> 0}),
+   'applied 0', 'a deploy role applies a non-transactional migration');
+is(sql(q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'dt_a'}), 'deployer', 'the index was built as the deploy role');
+sql(q{SELECT migrate.register('9', 'not allowed', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY nt_id ON not_theirs (id);')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()', @as_deployer);
+like($err, qr/migration 9 \("not allowed"\) failed at line 2 of its up script: must be owner of table not_theirs/,
+     'the worker has the caller\'s privileges, no more');
+sql(q{SELECT migrate.run_forget('9'); SELECT migrate.unregister('9')});
+$node->safe_psql($db, q{CALL migrate.run_revert(1)}, @as_deployer);
+is(sql(q{SELECT state FROM migrate.status() WHERE version = '8'}) . ' ' . sql(q{SELECT to_regclass('dt_a') IS NULL}),
+   'pending t', 'the deploy role reverts it');
 
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
