@@ -641,10 +641,11 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   std::string table = pg::call([&] { return quote_qualified_identifier(schema, name); });
   if (!rel->inh) table = "ONLY " + table;
   if (rel->alias) table += std::string(" AS ") + pg::call([&] { return quote_identifier(rel->alias->aliasname); });
-  std::string cond = sql.substr(where + 5);
+  // A newline after it: the WHERE clause may end in a -- comment.
+  std::string cond = sql.substr(where + 5) + "\n";
   std::string prefix = sql.substr(0, where);
-  std::string exists_sql = fmt::format("SELECT count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
-  std::string count_sql = fmt::format("SELECT count(*) FROM {} WHERE ({})", table, cond);
+  std::string exists_sql = fmt::format("SELECT pg_catalog.count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
+  std::string count_sql = fmt::format("SELECT pg_catalog.count(*) FROM {} WHERE ({})", table, cond);
   long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
 
   bool resuming = started_before && run.unit == index;
@@ -664,26 +665,19 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     pg::free_result();
   }
   // Each batch is the statement restricted to a range of blocks, [first, first + blocks): a TID
-  // range scan, so rows done are never scanned again. The range starts at the size that holds
-  // about <rows> rows and adapts to how many rows matched in the previous one.
-  double rows_per_block = 0;
-  {
-    static pg::Query q{
-        "SELECT CASE WHEN relpages > 0 AND reltuples > 0 THEN reltuples / relpages ELSE 0 END::float8 "
-        "FROM pg_catalog.pg_class WHERE oid OPERATOR(pg_catalog.=) $1::pg_catalog.int8::pg_catalog.oid"};
-    catalog::OwnerScope owner;
-    q.run({pg::int8_param(relid)});
-    rows_per_block = pg::result_rows() ? pg::float8_value(0, 1) : 0;
-    pg::free_result();
-  }
-  if (rows_per_block <= 0) rows_per_block = 50;
-  const double max_blocks = 1u << 20;
-  double blocks = std::max(1.0, static_cast<double>(u.batch->rows) / rows_per_block);
+  // range scan, so rows done are never scanned again. The first range holds about <rows>
+  // matching rows at the density counted at the start; each next one is resized by the rows
+  // that matched in the previous one, within 1/4 to 2 times the first.
   std::string size_sql = fmt::format(
       "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
+  int64 nblocks = scalar_int8(size_sql);
+  double remaining = static_cast<double>(std::max<int64>(initial_total - rows_done, 0));
+  double density = nblocks > 0 && remaining > 0 ? remaining / static_cast<double>(nblocks) : 50.0;
+  const double first_blocks = std::max(1.0, static_cast<double>(u.batch->rows) / density);
+  const double min_blocks = std::max(1.0, first_blocks / 4), max_blocks = first_blocks * 2;
+  double blocks = first_blocks;
   auto started = std::chrono::steady_clock::now();
   int64 first = 0;
-  int64 nblocks = scalar_int8(size_sql);
   bool matched_in_pass = false;
   int empty_passes = 0;
   for (;;) {
@@ -715,9 +709,11 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       rows_done += n;
       if (n > 0) matched_in_pass = true;
       first = end;
-      // Aim the next range at <rows> rows.
-      double factor = n > 0 ? static_cast<double>(u.batch->rows) / static_cast<double>(n) : 4.0;
-      blocks = std::clamp(blocks * std::clamp(factor, 0.25, 4.0), 1.0, max_blocks);
+      // Aim the next range at <rows> rows. An empty range (dead or non-matching rows) does not
+      // grow the next: a dense region may follow.
+      if (n > 0)
+        blocks = std::clamp(blocks * std::clamp(static_cast<double>(u.batch->rows) / static_cast<double>(n), 0.25, 2.0),
+                            min_blocks, max_blocks);
       if (first >= nblocks) nblocks = scalar_int8(size_sql);  // the table grew meanwhile?
     } else {
       // End of a pass: rows a writer changed or inserted behind the cursor may match now.

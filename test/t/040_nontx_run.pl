@@ -178,7 +178,7 @@ is(sql('SELECT count(*) FILTER (WHERE c IS NULL) || \' \' || min(n) || \' \' || 
 
 # --- a batched DELETE, and a batched UPDATE through an alias
 sql(q{CREATE TABLE junk (g int, flag boolean); INSERT INTO junk SELECT g, NULL FROM generate_series(1, 3000) g});
-sql(q{SELECT migrate.register('5.5', 'cleanup', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 400\nDELETE FROM junk WHERE g % 2 = 0;\n-- pg_migrate:batch 300\nUPDATE ONLY junk AS j SET flag = true WHERE j.flag IS NULL;', 'SELECT 1;')});
+sql(q{SELECT migrate.register('5.5', 'cleanup', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 400\nDELETE FROM junk WHERE g % 2 = 0 -- even ones\n;\n-- pg_migrate:batch 300\nUPDATE ONLY junk AS j SET flag = true WHERE j.flag IS NULL;', 'SELECT 1;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is($ret, 0, 'batched DELETE and aliased UPDATE run') or diag($err);
 is(sql(q{SELECT count(*) || ' ' || count(*) FILTER (WHERE flag) || ' ' || count(*) FILTER (WHERE g % 2 = 0) FROM junk}), '1500 1500 0',
