@@ -19,6 +19,8 @@ PGM_PG_SOURCES = \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \
+	src/policy.cpp \
+	src/revert_check.cpp \
 	src/run.cpp \
 	src/run_worker.cpp \
 	src/pg_migrate.cpp

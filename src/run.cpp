@@ -20,6 +20,7 @@
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
 #include "pg/args.hpp"
+#include "revert_check.hpp"
 #include "run_worker.hpp"
 #include "safety_hooks.hpp"
 #include "settings.hpp"
@@ -838,8 +839,10 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     }
   }
   // The migration is applied (or reverted) only now, after its last unit committed.
-  catalog::record_steps({{step.version, step.name, step.checksum, ms_since(start), started_at}}, up,
-                        catalog::current_role_name());
+  catalog::StepRecord record{step.version, step.name, step.checksum, ms_since(start), started_at};
+  // A revert: did the down script restore what the apply found? (as migrate.revert() checks)
+  if (!up) record.detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
+  catalog::record_steps({record}, up, catalog::current_role_name());
   end_run(step.version);
   catalog::bump_generation();
   drift_record_snapshot(up ? "apply" : "revert");
