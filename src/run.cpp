@@ -629,13 +629,14 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     char kind = pg::call([&] { return get_rel_relkind(relid); });
     bool children = rel->inh && pg::call([&] { return has_subclass(relid); });
     if (kind != RELKIND_RELATION || children)
-      throw Error(sqlstate::kFeatureNotSupported,
-                  failure_message(rc, u, fmt::format("{} cannot be updated in batches: it is {}",
-                                                     rel->relname,
-                                                     kind == RELKIND_PARTITIONED_TABLE ? "a partitioned table"
-                                                     : children ? "a table with inheritance children"
-                                                                : "not a plain table")),
-                  {}, "Batch each partition on its own (one statement per partition), or name the table with ONLY.");
+      raise_failure(rc, u, sqlstate::kFeatureNotSupported,
+                    failure_message(rc, u, fmt::format("{} cannot be updated in batches: it is {}", rel->relname,
+                                                       kind == RELKIND_PARTITIONED_TABLE ? "a partitioned table"
+                                                       : children ? "a table with inheritance children"
+                                                                  : "not a plain table")),
+                    {},
+                    children ? "Batch each child table on its own, or name the table with ONLY."
+                             : "Batch each partition on its own (one statement per partition).");
   }
   const char* schema = rel->schemaname;
   const char* name = rel->relname;
