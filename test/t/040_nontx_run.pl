@@ -184,6 +184,25 @@ is($ret, 0, 'batched DELETE and aliased UPDATE run') or diag($err);
 is(sql(q{SELECT count(*) || ' ' || count(*) FILTER (WHERE flag) || ' ' || count(*) FILTER (WHERE g % 2 = 0) FROM junk}), '1500 1500 0',
    'the batched DELETE removed exactly the matching rows; the UPDATE changed every remaining row');
 
+# --- a batch waiting for a row lock hits pg_migrate.lock_timeout and is retried, then finishes
+sql(q{CREATE TABLE locked (id int PRIMARY KEY, v int); INSERT INTO locked SELECT g, NULL FROM generate_series(1, 200) g});
+sql(q{SELECT migrate.register('5.7', 'locked rows', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 50\nUPDATE locked SET v = id WHERE v IS NULL;', 'SELECT 1;')});
+$h = hold_snapshot();
+$h->query_safe('SELECT * FROM locked WHERE id = 120 FOR UPDATE');
+$run = start_run(q{SET pg_migrate.lock_timeout = '100ms'; SET pg_migrate.lock_retry_delay = '100ms'; CALL migrate.run();});
+# (retries are recorded in history when the batch's transaction commits)
+$node->poll_query_until($db, q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE '%CALL migrate.run()%' AND wait_event_type = 'Lock')})
+  or die 'the batch does not wait';
+select(undef, undef, undef, 0.4);
+$h->query_safe('COMMIT');
+$h->quit;
+$run->quit;
+like($run->{stderr}, qr/migration 5.7 \("locked rows"\) hit lock_timeout at line 3 of its up script \(attempt 1 of 6\): table locked held by process|hit lock_timeout at line 3/,
+     'the batch hit lock_timeout and was retried (NOTICE)');
+is(sql(q{SELECT state FROM migrate.status() WHERE version = '5.7'}) . ' ' . sql('SELECT count(*) FROM locked WHERE v IS NULL'),
+   'applied 0', 'after the lock was released the batches finished');
+cmp_ok(sql(q{SELECT count(*) FROM migrate.history WHERE version = '5.7' AND action = 'retry'}), '>=', 1, 'the retries are in history');
+
 # --- ALTER TYPE ... ADD VALUE followed by its use, and VACUUM: each statement commits on its own
 sql(q{CREATE TYPE mood AS ENUM ('sad'); CREATE TABLE moods (m mood)});
 sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER TYPE mood ADD VALUE IF NOT EXISTS \'happy\';\nINSERT INTO moods VALUES (\'happy\');\nVACUUM (ANALYZE) moods;', 'SELECT 1;')});
@@ -206,7 +225,7 @@ is(sql(q{SELECT migrate.unregister('7')}), 'unregistered', 'and it can be unregi
 # --- a non-transactional down script
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 6:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
