@@ -33,6 +33,9 @@ BEGIN;
 CALL migrate.run();
 ROLLBACK;
 SELECT migrate.run_forget('1');
+-- verify cannot try them in a transaction it rolls back; plan skips what runs on its own
+SELECT version, status, detail FROM migrate.verify();
+SELECT version, line, status, error FROM migrate.plan();
 
 -- run: the split migration (run only up to 2 would need 1 first: version order)
 CALL migrate.run();

@@ -77,6 +77,16 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
 
 void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms) {
   std::vector<ScriptStatement> statements = parse_script(script, label);
+  // plan and verify run scripts in a transaction they roll back: not what CALL migrate.run() does.
+  bool split = false;
+  for (const ScriptStatement& s : statements) split = split || is_split_point(s.parsetree);
+  if (split || script_mode(script) == ScriptMode::kNoTransaction)
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("{} script of {} cannot be tried in a transaction that is rolled back: it is {}",
+                            label.which, label.describe(),
+                            split ? "split into several transactions by COMMIT"
+                                  : "non-transactional (-- pg_migrate:no-transaction)"),
+                {}, "Its statements commit on their own under CALL migrate.run(); try it on a copy of the database.");
   for (const ScriptStatement& s : statements) check_runnable(s, script, label);
   int failed = -1;
   run_statements(script, statements, label, lock_timeout_ms, failed);
