@@ -112,6 +112,20 @@ like($err, qr/dropped the INVALID index public.t_n_ccnew/, 'the next run drops i
 is(state_of('2.6'), 'applied', 'and reindexes');
 is(invalid_indexes(), '', 'no INVALID index remains');
 
+# --- interrupted after the build finished but before its record committed (the state a crash
+# leaves in that window, written directly): the valid index is recognised, nothing runs twice
+my $script = "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_late ON t (a, c);\nINSERT INTO log VALUES (7);";
+sql(qq{SELECT migrate.register('2.7', 'late', E'@{[ $script =~ s/\n/\\n/gr ]}')});
+sql(q{CREATE INDEX t_late ON t (a, c)});
+sql(qq{INSERT INTO migrate.runs (version, direction, checksum, units, pid, unit, line, phase)
+       VALUES ('2.7', 'up', migrate.checksum(E'@{[ $script =~ s/\n/\\n/gr ]}'), 2, 0, 0, 2, 'CREATE INDEX CONCURRENTLY')});
+is(state_of('2.7'), 'interrupted', 'the crafted state is an interrupted run');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/CREATE INDEX CONCURRENTLY at line 2 had finished before the run was interrupted/,
+     'the finished build is recognised');
+is(state_of('2.7'), 'applied', 'and the migration finishes without building it again');
+is(sql(q{SELECT count(*) FROM log WHERE step = 7}), '1', 'the next statement ran once');
+
 # --- immediate shutdown mid-migration, then restart
 sql(q{SELECT migrate.register('3', 'index 2', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (5);\nCREATE INDEX CONCURRENTLY t_an ON t (a, n);\nINSERT INTO log VALUES (6);')});
 $h = $node->background_psql($db);
@@ -131,7 +145,7 @@ is(sql(q{SELECT unit + 1 || ' ' || phase FROM migrate.runs WHERE version = '3'})
 is($ret, 0, 'the next run succeeds') or diag($err);
 is(state_of('3'), 'applied', 'applied after the restart');
 is(invalid_indexes(), '', 'no INVALID index remains');
-is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2,3,4,5,6', 'nothing twice, nothing skipped');
+is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2,3,4,5,6,7', 'nothing twice, nothing skipped');
 is(sql('SELECT count(*) FROM migrate.runs'), '0', 'no run state remains');
 
 $node->stop;
