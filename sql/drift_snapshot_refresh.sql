@@ -140,6 +140,23 @@ SELECT migrate.unregister('21');
 DROP TABLE public.keepme;
 SELECT migrate.acknowledge_drift('keepme dropped');
 
+-- CALL migrate.run() runs its units in transactions of their own (and in workers): the
+-- snapshot it records is a whole one, and includes what they built.
+CREATE TABLE public.runme (a int);
+SELECT migrate.acknowledge_drift('runme') IS NOT NULL AS acknowledged;
+SET client_min_messages = error;
+SELECT migrate.register('30', 'concurrent index',
+                        E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY runme_a ON public.runme (a);',
+                        E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY public.runme_a;');
+RESET client_min_messages;
+CALL migrate.run();
+:same;
+CALL migrate.run_revert(1);
+:same;
+SELECT migrate.unregister('30');
+DROP TABLE public.runme;
+SELECT migrate.acknowledge_drift('runme dropped') IS NOT NULL AS acknowledged;
+
 -- A large schema: after apply and revert the rows are incremental (changes against the last
 -- full snapshot), and recorded_snapshot() gives the same snapshot a whole one would.
 CREATE SCHEMA big;

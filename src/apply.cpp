@@ -254,6 +254,7 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
   pg::ResultSet out(fcinfo);
   MemoryContext scratch = create_scratch_context();
   std::string role = catalog::current_role_name();
+  drift_expect_migrations();
   for (size_t first = 0; first < steps.size(); first += kBatchSize) {
     size_t last = std::min(steps.size(), first + kBatchSize);
     std::vector<std::string> versions;

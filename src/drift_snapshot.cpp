@@ -34,6 +34,8 @@ struct Tracking {
 Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not involved)
 // Set from the ProcessUtility hook, which must not allocate or throw: a plain flag.
 bool whole_requested = false;
+// Set by drift_expect_migrations() (apply/revert), cleared at transaction end.
+bool migrations_expected = false;
 
 Tracking& state() {
   if (!tracking) tracking = new Tracking();
@@ -99,6 +101,7 @@ void track_snapshot_statement(Node* parsetree) noexcept {
 
 void reset_snapshot_tracking() noexcept {
   whole_requested = false;
+  migrations_expected = false;
   if (!tracking) return;
   for (std::vector<std::string>* v : {&tracking->classids, &tracking->objids, &tracking->rel_names,
                                       &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
@@ -109,6 +112,8 @@ void reset_snapshot_tracking() noexcept {
 }
 
 }  // namespace drift
+
+void drift_expect_migrations() { drift::migrations_expected = true; }
 
 void drift_record_snapshot(const char* reason) {
   static pg::Query whole{
@@ -142,8 +147,8 @@ void drift_record_snapshot(const char* reason) {
   pg::free_result();
   // Nothing tracked (no DDL in the migrations) is an empty refresh: the previous snapshot again.
   bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) &&
-                     !(drift::tracking && drift::tracking->whole) && !drift::whole_requested && current_catalog &&
-                     triggers_fire;
+                     drift::migrations_expected && !(drift::tracking && drift::tracking->whole) &&
+                     !drift::whole_requested && current_catalog && triggers_fire;
   if (incremental) {
     const drift::Tracking& t = drift::state();
     refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
