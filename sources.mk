@@ -4,6 +4,7 @@ PGM_PURE_SOURCES = \
 	src/core/backoff.cpp \
 	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
+	src/core/migration_files.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp
 
