@@ -19,4 +19,5 @@ PGM_PG_SOURCES = \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \
+	src/sync.cpp \
 	src/pg_migrate.cpp
