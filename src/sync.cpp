@@ -299,7 +299,8 @@ struct Edited {
 };
 
 // Versioned files: classify against the catalog, then (unless dry_run) write.
-void sync_versioned(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>& out, bool& changed) {
+void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, std::vector<OutRow>& out,
+                    bool& changed) {
   std::map<std::string, Known> known = read_catalog();
   std::optional<Version> baseline = read_baseline();
   std::map<std::string, const InFile*> by_version;
@@ -313,7 +314,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>& 
                   {}, "Give one of them a new version; each version is one migration.");
   }
   std::vector<Edited> edited;
-  enum class Todo { None, Register, Replace, Metadata };
+  enum class Todo { None, Register, Replace, Metadata, Accept };
   struct Work {
     InFile* f;
     Todo todo;
@@ -357,6 +358,11 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>& 
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
                             fmt::format("checksum {} -> {}", old_script, new_script)));
       work.push_back({&f, Todo::Replace, new_script});
+    } else if (accept_edited) {
+      out.push_back(row_for(f, k, "applied", dry_run ? "edited" : "accepted", new_script,
+                            fmt::format("applied with checksum {}; the file's checksum {} is accepted", old_script,
+                                        new_script)));
+      if (!dry_run) work.push_back({&f, Todo::Accept, new_script});
     } else {
       out.push_back(row_for(f, k, "applied", "edited", new_script,
                             fmt::format("applied with checksum {}; the file now has checksum {}", old_script, new_script)));
@@ -434,6 +440,21 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>& 
         replace.run({pg::text_param(f.version), pg::text_param(f.name), pg::text_param(*f.up),
                      pg::nullable_text_param(down), pg::text_param(sha)});
       }
+    } else if (w.todo == Todo::Accept) {
+      // pg_migrate repair: the applied script stays as it ran; the file's checksums are recorded
+      // as the accepted ones, and history says so.
+      static pg::Query repair{
+          "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+          "VALUES ($1, $2, 'repair', $3, $4, pg_catalog.jsonb_build_object('file', $5::text, "
+          "'accepted_checksum', $6::text))"};
+      std::string role = catalog::current_role_name();
+      {
+        catalog::OwnerScope owner;
+        repair.run({pg::text_param(f.version), pg::text_param(f.name), pg::text_param(role),
+                    pg::text_param(sha256_hex(*stored_script(f.version, true))), pg::text_param(f.file),
+                    pg::text_param(w.script)});
+      }
+      notice(fmt::format("applied migration {}: the edited file {} is accepted as it is now", f.version, f.file));
     } else {
       catalog::OwnerScope owner;
       uint64 n = metadata.run({pg::text_param(f.version), pg::text_param(f.name), pg::nullable_text_param(down)});
@@ -576,6 +597,7 @@ PGM_FUNCTION(pgm_script_checksum) {
 PGM_FUNCTION(pgm_sync) {
   if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "files must not be NULL");
   bool dry_run = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+  bool accept_edited = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
   Datum files = PG_GETARG_DATUM(0);
   if (!dry_run) ensure_not_in_migration("migrate.sync");
   pg::ResultSet result(fcinfo);
@@ -584,7 +606,7 @@ PGM_FUNCTION(pgm_sync) {
   std::vector<InFile> in = read_files(files);
   std::vector<OutRow> out;
   bool changed = false;
-  sync_versioned(in, dry_run, out, changed);
+  sync_versioned(in, dry_run, accept_edited, out, changed);
   sync_repeatables(in, dry_run, out, changed);
   if (changed) catalog::bump_generation();
   for (const OutRow& r : out) {

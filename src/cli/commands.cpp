@@ -83,15 +83,7 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
                          {files_json(folder, bodies).dump(), dry_run ? "true" : "false", accept_edited ? "true" : "false"});
     out.rows = read_sync_rows(r.null(0, 0) ? json::array() : json::parse(r.get(0, 0)));
     if (pass == 0)
-      for (int c = 1; c < 1 + 16; ++c) {
-        if (extra_columns.empty()) break;
-        try {
-          out.extra.push_back(r.null(0, c) ? "" : r.get(0, c));
-        } catch (...) {
-          break;
-        }
-        if (static_cast<int>(out.extra.size()) >= 8) break;
-      }
+      for (int c = 1; c < r.cols(); ++c) out.extra.push_back(r.null(0, c) ? "" : r.get(0, c));
     bodies.clear();
     for (const SyncRow& row : out.rows)
       if (row.action == "need_body") bodies.insert(row.file);
@@ -484,9 +476,9 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
 void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts) {
   // The server names a migration and a line: "migration 3 ("add email") failed at line 4 of its
   // up script: ...", "up script of migration 3 ("add email") has a syntax error at line 2: ...".
-  static const std::regex migration_re(R"(migration (\S+) \("((?:[^"\\]|\\.)*)"\))");
+  static const std::regex migration_re(R"re(migration (\S+) \("((?:[^"\\]|\\.)*)"\))re");
   static const std::regex line_re(R"(line (\d+))");
-  static const std::regex prefix_re(R"(^migration \S+ \("(?:[^"\\]|\\.)*"\) failed at line \d+ of its \w+ script: )");
+  static const std::regex prefix_re(R"re(^migration \S+ \("(?:[^"\\]|\\.)*"\) failed at line \d+ of its \w+ script: )re");
   std::string location;
   std::string message = e.message;
   std::smatch m, l;

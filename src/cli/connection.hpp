@@ -34,6 +34,7 @@ class Result {
  public:
   explicit Result(PGresult* r) : r_(r, PQclear) {}
   int rows() const { return PQntuples(r_.get()); }
+  int cols() const { return PQnfields(r_.get()); }
   bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col); }
   std::string get(int row, int col) const { return PQgetvalue(r_.get(), row, col); }
 

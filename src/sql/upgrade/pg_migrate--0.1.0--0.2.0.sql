@@ -57,8 +57,10 @@ CREATE FUNCTION migrate.script_checksum(script text) RETURNS text
 -- {"file", "version", "name", "up", "down", "checksum", "repeatable", "no_transaction"}.
 -- Registers new migrations, leaves unchanged ones untouched, replaces edited pending ones
 -- (NOTICE), refuses edited applied ones, unregisters pending ones whose file is gone and
--- reports applied ones without a file. With dry_run nothing is written and nothing locked.
-CREATE FUNCTION migrate.sync(files jsonb, dry_run boolean DEFAULT false)
+-- reports applied ones without a file. With dry_run nothing is written and nothing locked;
+-- accept_edited (pg_migrate repair) records edited applied files as they are now.
+CREATE FUNCTION migrate.sync(files jsonb, dry_run boolean DEFAULT false,
+                             accept_edited boolean DEFAULT false)
     RETURNS TABLE(file text, version text, name text, kind text, state text, action text,
                   applied_at timestamptz, applied_by text, checksum text, detail text)
     AS 'MODULE_PATHNAME', 'pgm_sync' LANGUAGE C VOLATILE;
@@ -69,7 +71,7 @@ CREATE FUNCTION migrate.apply_repeatables()
     RETURNS TABLE(name text, file text, duration_ms float8)
     AS 'MODULE_PATHNAME', 'pgm_apply_repeatables' LANGUAGE C VOLATILE;
 
-REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.apply_repeatables() FROM PUBLIC;
 
 
