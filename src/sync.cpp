@@ -249,16 +249,6 @@ std::optional<std::string> stored_script(const std::string& version, bool up) {
   return s;
 }
 
-void upsert_file_row(const std::string& version, const std::string& file, const std::string& script,
-                     const std::string& source) {
-  static pg::Query q{
-      "INSERT INTO migrate.migration_files AS f (version, file_name, script_checksum, source_checksum) "
-      "VALUES ($1, $2, $3, $4) ON CONFLICT (version) DO UPDATE SET file_name = EXCLUDED.file_name, "
-      "script_checksum = EXCLUDED.script_checksum, source_checksum = EXCLUDED.source_checksum"};
-  catalog::OwnerScope owner;
-  q.run({pg::text_param(version), pg::text_param(file), pg::text_param(script), pg::text_param(source)});
-}
-
 const char* state_of(const Known& k) {
   return k.applied ? "applied" : (k.below_baseline ? "below_baseline" : "pending");
 }
@@ -410,9 +400,6 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                 "An applied migration never changes: restore the file as it was applied (for example "
                 "with git checkout) and write a new migration for the further change.");
   }
-  static pg::Query insert{
-      "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum) "
-      "VALUES ($1, $2, $3, $4, $5, $6)"};
   static pg::Query replace{
       "UPDATE migrate.migrations SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, "
       "registered_at = pg_catalog.now(), registered_by = session_user WHERE version = $1"};
@@ -422,6 +409,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   static pg::Query del{
       "WITH f AS (DELETE FROM migrate.migration_files WHERE version = $1) "
       "DELETE FROM migrate.migrations WHERE version = $1 AND applied_seq IS NULL"};
+  std::vector<std::string> reg_versions, reg_parts, reg_names, reg_ups, reg_downs, reg_sums, reg_has_down;
+  std::vector<std::string> file_versions, file_names, file_scripts, file_sources;
   for (Work& w : work) {
     InFile& f = *w.f;
     const std::string* down = f.down ? &*f.down : nullptr;
@@ -431,12 +420,16 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       if (f.down) check_script(*f.down, {f.version, f.name, "down"}, f.file);
       lint_report_on_register(f.version, f.name, *f.up);
       std::string sha = sha256_hex(*f.up);
-      catalog::OwnerScope owner;
       if (w.todo == Todo::Register) {
-        insert.run({pg::text_param(f.version), pg::numeric_array_param(f.parsed->sql_array()),
-                    pg::text_param(f.name), pg::text_param(*f.up), pg::nullable_text_param(down),
-                    pg::text_param(sha)});
+        reg_versions.push_back(f.version);
+        reg_parts.push_back(f.parsed->sql_array());
+        reg_names.push_back(f.name);
+        reg_ups.push_back(*f.up);
+        reg_has_down.push_back(f.down ? "t" : "f");
+        reg_downs.push_back(f.down ? *f.down : std::string());
+        reg_sums.push_back(sha);
       } else {
+        catalog::OwnerScope owner;
         replace.run({pg::text_param(f.version), pg::text_param(f.name), pg::text_param(*f.up),
                      pg::nullable_text_param(down), pg::text_param(sha)});
       }
@@ -463,8 +456,37 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     }
     if (w.todo == Todo::Replace)
       notice(fmt::format("pending migration {} was replaced from the edited file {}", f.version, f.file));
-    upsert_file_row(f.version, f.file, w.script, f.source_checksum);
+    file_versions.push_back(f.version);
+    file_names.push_back(f.file);
+    file_scripts.push_back(w.script);
+    file_sources.push_back(f.source_checksum);
     changed = true;
+  }
+  // New migrations and their file rows: one statement each, however many files.
+  static pg::Query insert_all{
+      "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum) "
+      "SELECT v, p::numeric[], n, u, CASE WHEN hd OPERATOR(pg_catalog.=) 't' THEN d END, c FROM ROWS FROM (pg_catalog.unnest($1::text[]), "
+      "pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), "
+      "pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[])) "
+      "AS r(v, p, n, u, hd, d, c)"};
+  static pg::Query files_all{
+      "INSERT INTO migrate.migration_files AS f (version, file_name, script_checksum, source_checksum) "
+      "SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[])) "
+      "ON CONFLICT (version) DO UPDATE SET file_name = EXCLUDED.file_name, "
+      "script_checksum = EXCLUDED.script_checksum, source_checksum = EXCLUDED.source_checksum"};
+  if (!reg_versions.empty()) {
+    std::vector<std::string> has_down_text(reg_has_down.begin(), reg_has_down.end());
+    catalog::OwnerScope owner;
+    insert_all.run({pg::text_array_param(reg_versions), pg::text_array_param(reg_parts),
+                    pg::text_array_param(reg_names), pg::text_array_param(reg_ups),
+                    pg::text_array_param(has_down_text), pg::text_array_param(reg_downs),
+                    pg::text_array_param(reg_sums)});
+  }
+  if (!file_versions.empty()) {
+    catalog::OwnerScope owner;
+    files_all.run({pg::text_array_param(file_versions), pg::text_array_param(file_names),
+                   pg::text_array_param(file_scripts), pg::text_array_param(file_sources)});
   }
   for (const std::string& v : remove) {
     {

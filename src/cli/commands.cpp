@@ -66,24 +66,30 @@ std::vector<SyncRow> read_sync_rows(const json& arr) {
 // sent again with their scripts. `extra` adds columns to the first round trip's query.
 struct SyncResult {
   std::vector<SyncRow> rows;
+  size_t total = 0;  // rows of the sync, including those not returned
   std::vector<std::string> extra;
 };
 
 SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accept_edited = false,
-                const std::string& extra_columns = "") {
-  std::string q = fmt::format(
-      "SELECT (SELECT pg_catalog.json_agg(s) FROM (SELECT {} FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)) s){}",
-      kSyncColumns, extra_columns.empty() ? "" : ", " + extra_columns);
+                const std::string& extra_columns = "", bool all_rows = false) {
+  // Unless all rows are needed (status), only the rows that say something come back: an
+  // unchanged applied migration is counted, not sent.
+  std::string filter = all_rows ? "" : " WHERE action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')";
+  std::string agg = fmt::format(
+      "SELECT pg_catalog.json_agg(s) FILTER (WHERE s.keep), pg_catalog.count(*) FROM (SELECT {}, ({}) AS keep "
+      "FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)) s",
+      kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')");
+  (void)filter;
+  std::string q = fmt::format("SELECT a.*{} FROM ({}) a", extra_columns.empty() ? "" : ", " + extra_columns, agg);
   std::set<std::string> bodies;
   SyncResult out;
   for (int pass = 0; pass < 2; ++pass) {
-    Result r = conn.exec(pass == 0 ? q : fmt::format("SELECT (SELECT pg_catalog.json_agg(s) FROM (SELECT {} FROM "
-                                                     "migrate.sync($1::jsonb, $2::boolean, $3::boolean)) s)",
-                                                     kSyncColumns),
-                         {files_json(folder, bodies).dump(), dry_run ? "true" : "false", accept_edited ? "true" : "false"});
+    Result r = conn.exec(pass == 0 ? q : agg, {files_json(folder, bodies).dump(), dry_run ? "true" : "false",
+                                               accept_edited ? "true" : "false"});
     out.rows = read_sync_rows(r.null(0, 0) ? json::array() : json::parse(r.get(0, 0)));
+    out.total = std::stoul(r.get(0, 1));
     if (pass == 0)
-      for (int c = 1; c < r.cols(); ++c) out.extra.push_back(r.null(0, c) ? "" : r.get(0, c));
+      for (int c = 2; c < r.cols(); ++c) out.extra.push_back(r.null(0, c) ? "" : r.get(0, c));
     bodies.clear();
     for (const SyncRow& row : out.rows)
       if (row.action == "need_body") bodies.insert(row.file);
@@ -127,7 +133,7 @@ bool at_most(const std::string& version, const std::optional<Version>& target) {
 Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   SyncResult s = sync(conn, folder, true, false,
-                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d)");
+                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d)", true);
   std::string current = s.extra.size() > 0 ? s.extra[0] : "";
   json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
   size_t pending = 0, problems = 0;
@@ -164,8 +170,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   std::optional<Version> target;
   if (!opts.to.empty()) target = Version::parse(opts.to);
   auto start = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    if (opts.verbose >= 2)
+      o.err += fmt::format("[{:.1f} ms] {}\n",
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), what);
+  };
   conn.run("BEGIN");
   SyncResult s = sync(conn, folder, false);
+  phase("synced");
   add_notices(o, conn, opts);
   size_t pending = 0, pending_rep = 0;
   for (const SyncRow& r : s.rows) {
@@ -226,6 +238,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                          {"duration_ms", d}});
     }
   }
+  phase("applied");
   json reps = json::array();
   if (pending_rep > 0) {
     Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
@@ -241,6 +254,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     current = r.null(0, 0) ? "" : r.get(0, 0);
   }
   conn.run("COMMIT");
+  phase("committed");
   add_notices(o, conn, opts);
   double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   if (applied.empty() && reps.empty())
@@ -296,9 +310,9 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     o.out += fmt::format("  {} ({}):\n", c.name, c.code);
     for (const std::string& i : c.items) o.out += "    " + i + "\n";
   }
-  size_t n = 0;
+  size_t n = s.total;
   for (const SyncRow& r : s.rows)
-    if (r.action != "missing_file" && r.action != "removed") ++n;
+    if (r.action == "missing_file" || r.action == "removed") --n;
   std::string head = o.code == 0 ? fmt::format("check {}: ok, at version {} ({} in {})\n", conn.label(),
                                                version_or_none(current), count_of(n, "migration", "migrations"), opts.dir)
                                  : fmt::format("check {}: FAILED (exit {}), at version {}\n", conn.label(), o.code,
