@@ -22,6 +22,8 @@
 extern "C" {
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_language.h"
@@ -649,6 +651,10 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   std::vector<Target> targets;
   for (const DdlCommand& c : ddl_commands()) {
     if (c.in_extension) continue;
+    // ALTER EXTENSION pg_migrate UPDATE is pg_migrate's own upgrade, not drift.
+    if (c.classid == ExtensionRelationId &&
+        c.objid == pg::call([] { return get_extension_oid("pg_migrate", true); }))
+      continue;
     CollectedCommand* cmd = c.command;
     if (cmd && cmd->type == SCT_Grant) {
       InternalGrant* grant = cmd->d.grant.istmt;
