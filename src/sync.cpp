@@ -605,10 +605,48 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
   }
 }
 
+// The folder is exactly at the catalog (every file unchanged and applied, nothing without a
+// file): record its digest with the catalog's generation, so that migrate.sync_digest() can
+// answer "in sync" for the same folder until the catalog changes.
+void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<OutRow>& out) {
+  for (const OutRow& r : out)
+    if (r.action != "unchanged" || (r.state != "applied" && r.state != "below_baseline")) return;
+  std::vector<std::pair<std::string, std::string>> list;
+  list.reserve(in.size());
+  for (const InFile& f : in) list.emplace_back(f.file, f.source_checksum);
+  std::string digest = sha256_hex(files::folder_digest_input(std::move(list)));
+  static pg::Query q{
+      "INSERT INTO migrate.sync_state AS s (singleton, folder_digest, generation) "
+      "SELECT true, $1, generation FROM migrate.catalog_state "
+      "ON CONFLICT (singleton) DO UPDATE SET folder_digest = EXCLUDED.folder_digest, "
+      "generation = EXCLUDED.generation, recorded_at = pg_catalog.now()"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(digest)});
+}
+
 }  // namespace
 }  // namespace pgm
 
 using namespace pgm;
+
+// True if `digest` is the folder digest recorded by the last sync that found the folder exactly
+// in sync, and the catalog has not changed since.
+PGM_FUNCTION(pgm_sync_digest) {
+  if (PG_ARGISNULL(0)) return BoolGetDatum(false);
+  std::string digest = pg::text_arg(fcinfo, 0);
+  bool same;
+  {
+    pg::SpiConnection spi;
+    static pg::Query q{
+        "SELECT EXISTS (SELECT FROM migrate.sync_state s, migrate.catalog_state c "
+        "WHERE s.folder_digest = $1 AND s.generation = c.generation)"};
+    catalog::OwnerScope owner;
+    q.run({pg::text_param(digest)});
+    same = pg::bool_value(0, 1);
+    pg::free_result();
+  }
+  return BoolGetDatum(same);
+}
 
 PGM_FUNCTION(pgm_script_checksum) {
   std::string script = pg::text_arg(fcinfo, 0);
@@ -631,6 +669,7 @@ PGM_FUNCTION(pgm_sync) {
   sync_versioned(in, dry_run, accept_edited, out, changed);
   sync_repeatables(in, dry_run, out, changed);
   if (changed) catalog::bump_generation();
+  if (!dry_run) record_digest_if_in_sync(in, out);
   for (const OutRow& r : out) {
     std::vector<pg::Cell> cells{
         r.file.empty() ? pg::Cell::null_value() : pg::Cell::text(r.file),

@@ -10,8 +10,9 @@ PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -Isrc -isy
 %.cli.o: %.cpp
 	$(CXX) $(PGM_CLI_CXXFLAGS) -c -o $@ $<
 
+# libstdc++ statically: resolving its symbols at start-up costs a short-lived command ~10 ms.
 $(PGM_CLI): $(PGM_CLI_OBJS)
-	$(CXX) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lcrypto -lpthread
+	$(CXX) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lcrypto -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
 
 all: $(PGM_CLI)
 

@@ -175,6 +175,19 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       o.err += fmt::format("[{:.1f} ms] {}\n",
                            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), what);
   };
+  if (!opts.dry_run) {
+    // The folder's digest was recorded when it was last found in sync, and the catalog has not
+    // changed since: nothing to do, and no file needs to be sent.
+    Result fast = conn.exec("SELECT migrate.sync_digest($1), migrate.current_version()", {folder.digest});
+    if (fast.get(0, 0) == "t") {
+      std::string current = fast.null(0, 1) ? "" : fast.get(0, 1);
+      o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
+      o.json = {{"database", conn.database()}, {"applied", json::array()}, {"repeatables", json::array()},
+                {"version", current.empty() ? json() : json(current)}};
+      o.result = fmt::format("applied 0, at version {}", version_or_none(current));
+      return o;
+    }
+  }
   conn.run("BEGIN");
   SyncResult s = sync(conn, folder, false);
   phase("synced");
@@ -248,6 +261,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
     }
   }
+  // Applied everything (no --to left anything behind): sync once more so the server records
+  // the folder as in sync (migrate.sync_digest) for the next run.
+  if (!applied.empty() || !reps.empty()) (void)sync(conn, folder, false);
   std::string current;
   {
     Result r = conn.exec("SELECT migrate.current_version()");
@@ -272,10 +288,28 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
 
 Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
-  SyncResult s = sync(conn, folder, true, false,
-                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d)");
-  std::string current = s.extra.size() > 0 ? s.extra[0] : "";
-  json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+  // One round trip when the folder is recorded as in sync (migrate.sync_digest); otherwise a
+  // dry-run sync reports every difference.
+  std::string drift_sql = opts.no_schema_diff
+                              ? "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), "
+                                "'schema_differences', 0) FROM migrate.drift WHERE acknowledgement_id IS NULL)"
+                              : "(SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d)";
+  Result fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), pg_catalog.count(*), migrate.current_version(), {} "
+                                      "FROM migrate.migrations",
+                                      drift_sql),
+                          {folder.digest});
+  SyncResult s;
+  std::string current;
+  json drift;
+  if (fast.get(0, 0) == "t") {
+    s.total = folder.migrations.size();
+    current = fast.null(0, 2) ? "" : fast.get(0, 2);
+    drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+  } else {
+    s = sync(conn, folder, true, false, "migrate.current_version(), " + drift_sql);
+    current = s.extra.size() > 0 ? s.extra[0] : "";
+    drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+  }
   struct Cause {
     const char* name;
     int code;
@@ -530,6 +564,15 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
   Outcome o;
   try {
     Result ext = conn.exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'");
+    if (ext.rows() > 0 && ext.get(0, 0) == "0.1.0") {
+      o.code = exit_code::kNoExtension;
+      o.err += fmt::format("error: pg_migrate in database {} is version 0.1.0, which has no migrate.sync\n"
+                           "HINT: ALTER EXTENSION pg_migrate UPDATE;\n",
+                           conn.label());
+      o.result = "pg_migrate 0.1.0 needs ALTER EXTENSION pg_migrate UPDATE";
+      o.json = {{"database", conn.database()}, {"error", {{"message", "pg_migrate 0.1.0"}}}};
+      return o;
+    }
     if (ext.rows() == 0) {
       o.code = exit_code::kNoExtension;
       o.err += fmt::format("error: pg_migrate is not installed in database {}\nHINT: CREATE EXTENSION pg_migrate;\n",

@@ -50,6 +50,7 @@ struct Options {
   std::string format = "text"; // lint
   std::vector<std::string> lint_files;
   std::string expect_version;  // check
+  bool no_schema_diff = false; // check --no-schema-diff
 };
 
 struct Outcome {

@@ -1,6 +1,12 @@
 #include "cli/folder.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
 
 #include <algorithm>
 #include <filesystem>
@@ -18,12 +24,24 @@ namespace pgm::cli {
 namespace {
 
 std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  if (!in) throw FolderError("cannot read " + p.string());
-  std::ostringstream s;
-  s << in.rdbuf();
-  std::string text = s.str();
+  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw FolderError("cannot read " + p.string() + ": " + std::strerror(errno));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      throw FolderError("cannot read " + p.string() + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
   // Line endings: CRLF and CR become LF, so scripts and line numbers are the same on every checkout.
+  if (text.find('\r') == std::string::npos) return text;
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -48,9 +66,15 @@ struct Entry {
 }  // namespace
 
 std::string sha256_hex(const std::string& bytes) {
+  // Fetched once: OpenSSL 3 looks the algorithm up on every EVP_sha256() digest otherwise.
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), digest, &len, EVP_sha256(), nullptr) != 1)
+  if (!md || !ctx || EVP_DigestInit_ex(ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) != 1 || EVP_DigestFinal_ex(ctx, digest, &len) != 1)
     throw std::runtime_error("SHA-256 failed");
   return to_hex(digest, len);
 }
@@ -172,6 +196,9 @@ Folder read_folder(const std::string& dir) {
   for (auto& [name, m] : reps) folder.migrations.push_back(std::move(m));
   for (MigrationFile& m : folder.migrations)
     m.checksum = sha256_hex(files::source_digest_input(m.file, m.name, m.up, m.down, m.repeatable));
+  std::vector<std::pair<std::string, std::string>> list;
+  for (const MigrationFile& m : folder.migrations) list.emplace_back(m.file, m.checksum);
+  folder.digest = sha256_hex(files::folder_digest_input(std::move(list)));
   return folder;
 }
 

@@ -33,6 +33,7 @@ struct Folder {
   std::string dir;
   std::vector<MigrationFile> migrations;  // versioned in version order, then repeatables by name
   std::vector<std::string> warnings;
+  std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
   const MigrationFile* by_version(const std::string& canonical) const;
   const MigrationFile* repeatable(const std::string& name) const;
 };

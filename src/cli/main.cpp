@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -91,6 +92,8 @@ void print(const Outcome& o, const Options& opts, bool to_json) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
   Options opts;
   CLI::App app{"pg_migrate: versioned schema migrations from a folder of SQL files, run by the pg_migrate extension",
                "pg_migrate"};
@@ -133,6 +136,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json", "github"}));
   auto* c_check = app.add_subcommand("check", "CI gate: exit 0 only when the database is exactly at the folder");
   c_check->add_option("--expect-version", opts.expect_version, "Also require this current version")->type_name("V");
+  c_check->add_flag("--no-schema-diff", opts.no_schema_diff,
+                    "Skip the schema comparison (exit 14); drift entries (13) are still checked");
 
   try {
     app.parse(argc, argv);
@@ -160,6 +165,7 @@ int main(int argc, char** argv) {
   }
   if (folder && !opts.quiet)
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
+  if (opts.verbose >= 2) std::cerr << fmt::format("[{:.1f} ms] folder read\n", since());
 
   std::vector<Target> targets;
   try {
@@ -194,12 +200,16 @@ int main(int argc, char** argv) {
       try {
         Connection conn(t.conninfo, t.dbname);
         labels[i] = conn.label();
+        if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] connected\n", since());
         if (opts.all_databases &&
             conn.exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'").rows() == 0) {
           skipped[i] = 1;
           continue;
         }
+        std::string early = std::move(o.err);
         o = run_command(conn, folder ? &*folder : nullptr, opts);
+        o.err = early + o.err;
+        if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] done\n", since());
       } catch (const ConnectError& e) {
         o.code = exit_code::kConnect;
         o.err = fmt::format("error: could not connect{}: {}\n", t.label.empty() ? "" : " to " + t.label, e.what());

@@ -1,6 +1,7 @@
 #include "core/migration_files.hpp"
 
 #include <cctype>
+#include <algorithm>
 #include <stdexcept>
 #include <vector>
 
@@ -310,6 +311,19 @@ std::string source_digest_input(std::string_view file, std::string_view name, st
   }
   s += '\0';
   s += repeatable ? 'R' : 'V';
+  return s;
+}
+
+std::string folder_digest_input(std::vector<std::pair<std::string, std::string>> files) {
+  std::sort(files.begin(), files.end());
+  std::string s = "pg_migrate folder 1";
+  s += '\n';
+  for (const auto& [file, checksum] : files) {
+    s += file;
+    s += '\0';
+    s += checksum;
+    s += '\n';
+  }
   return s;
 }
 

@@ -8,6 +8,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pgm::files {
 
@@ -72,5 +74,10 @@ std::string normalize(std::string_view text);
 // SHA-256 over it, so an unchanged file is recognised without sending or parsing its script.
 std::string source_digest_input(std::string_view file, std::string_view name, std::string_view up,
                                 const std::optional<std::string>& down, bool repeatable);
+
+// The bytes a folder digest hashes: every file's name and source checksum, sorted by file name.
+// The server records the digest of a folder it found exactly in sync (migrate.sync_digest), so
+// a later run with the same folder and an unchanged catalog needs no per-file work.
+std::string folder_digest_input(std::vector<std::pair<std::string, std::string>> file_and_checksum);
 
 }  // namespace pgm::files

@@ -159,3 +159,11 @@ TEST(Checksums, NormalizationIgnoresLineEndingsAndFinalWhitespace) {
   EXPECT_NE(lf, source_digest_input("V1__x.sql", "x", "CREATE TABLE t ();\n", std::nullopt, true));
   EXPECT_NE(lf, source_digest_input("V1__y.sql", "x", "CREATE TABLE t ();\n", std::nullopt, false));
 }
+
+TEST(Checksums, FolderDigestInputIsOrderIndependent) {
+  auto a = folder_digest_input({{"V2__b.sql", "22"}, {"V1__a.sql", "11"}});
+  auto b = folder_digest_input({{"V1__a.sql", "11"}, {"V2__b.sql", "22"}});
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, folder_digest_input({{"V1__a.sql", "11"}, {"V2__b.sql", "23"}}));
+  EXPECT_NE(a, folder_digest_input({{"V1__a.sql", "11"}}));
+}

@@ -71,7 +71,26 @@ CREATE FUNCTION migrate.apply_repeatables()
     RETURNS TABLE(name text, file text, duration_ms float8)
     AS 'MODULE_PATHNAME', 'pgm_apply_repeatables' LANGUAGE C VOLATILE;
 
+-- The digest of the last folder migrate.sync found exactly in sync, and the catalog generation
+-- it was found at: a cache that lets migrate.sync_digest() answer without per-file work.
+CREATE TABLE migrate.sync_state (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    folder_digest  text NOT NULL,
+    generation     bigint NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.sync_state
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.sync_state
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+
+-- True if digest (SHA-256 over the sorted file names and source checksums of a folder) is the
+-- folder the last in-sync migrate.sync saw and the catalog has not changed since.
+CREATE FUNCTION migrate.sync_digest(digest text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgm_sync_digest' LANGUAGE C STABLE;
+
 REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.sync_digest(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.apply_repeatables() FROM PUBLIC;
 
 
