@@ -81,7 +81,18 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
       kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')");
   (void)filter;
   std::string q = fmt::format("SELECT a.*{} FROM ({}) a", extra_columns.empty() ? "" : ", " + extra_columns, agg);
+  // Ask for the server's (file, source checksum) list first and send scripts only for files
+  // that are not in it unchanged: one sync call, and nothing parsed for unchanged files.
   std::set<std::string> bodies;
+  {
+    Result known = conn.exec(
+        "SELECT file_name || ' ' || source_checksum FROM migrate.migration_files "
+        "UNION ALL SELECT file_name || ' ' || source_checksum FROM migrate.repeatables");
+    std::set<std::string> have;
+    for (int i = 0; i < known.rows(); ++i) have.insert(known.get(i, 0));
+    for (const MigrationFile& m : folder.migrations)
+      if (!have.count(m.file + " " + m.checksum)) bodies.insert(m.file);
+  }
   SyncResult out;
   for (int pass = 0; pass < 2; ++pass) {
     Result r = conn.exec(pass == 0 ? q : agg, {files_json(folder, bodies).dump(), dry_run ? "true" : "false",
