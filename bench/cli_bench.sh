@@ -34,7 +34,7 @@ timed() {  # command... -> ms on stdout
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
-declare -a T_PSQL T_APPLY T_NOOP T_CHECK R_APPLY
+declare -a T_PSQL T_APPLY T_NOOP T_CHECK T_CHECK_FAST R_APPLY
 run_psql() { T_PSQL+=("$(timed psql -X -q -v ON_ERROR_STOP=1 -1 -d psql_db -f "$W/all.sql")"); }
 run_cli() { T_APPLY+=("$(timed "$PGM" -q -d cli_db --dir "$W/migrations" apply)"); }
 for r in $(seq 1 "$ROUNDS"); do
@@ -46,14 +46,16 @@ for r in $(seq 1 "$ROUNDS"); do
   if [ $((r % 2)) -eq 1 ]; then run_psql; run_cli; else run_cli; run_psql; fi
   R_APPLY+=("$(ratio "${T_APPLY[-1]}" "${T_PSQL[-1]}")")
   # nothing to do: three runs each, the middle one counts (warm file cache as in CI)
-  a=(); c=()
+  a=(); c=(); f=()
   for k in 1 2 3; do
     a+=("$(timed "$PGM" -q -d cli_db --dir "$W/migrations" apply)")
     c+=("$(timed "$PGM" -q -d cli_db --dir "$W/migrations" check)")
+    f+=("$(timed "$PGM" -q -d cli_db --dir "$W/migrations" check --no-schema-diff)")
   done
   T_NOOP+=("$(printf '%s\n' "${a[@]}" | median)")
   T_CHECK+=("$(printf '%s\n' "${c[@]}" | median)")
-  echo "round $r: psql -1 -f ${T_PSQL[-1]} ms, pg_migrate apply ${T_APPLY[-1]} ms (ratio ${R_APPLY[-1]}), apply with nothing pending ${T_NOOP[-1]} ms, check ${T_CHECK[-1]} ms"
+  T_CHECK_FAST+=("$(printf '%s\n' "${f[@]}" | median)")
+  echo "round $r: psql -1 -f ${T_PSQL[-1]} ms, pg_migrate apply ${T_APPLY[-1]} ms (ratio ${R_APPLY[-1]}), apply with nothing pending ${T_NOOP[-1]} ms, check ${T_CHECK[-1]} ms, check --no-schema-diff ${T_CHECK_FAST[-1]} ms"
 done
 "$PGM" -d cli_db --dir "$W/migrations" check >/dev/null || { echo "check failed after apply" >&2; exit 1; }
 echo
@@ -62,4 +64,5 @@ printf 'psql -1 -f:                       %8.1f ms\n' "$(printf '%s\n' "${T_PSQL
 printf 'pg_migrate apply (all pending):   %8.1f ms\n' "$(printf '%s\n' "${T_APPLY[@]}" | median)"
 printf 'ratio apply / psql (median of per-round ratios): %s  (target <= 1.2)\n' "$(printf '%s\n' "${R_APPLY[@]}" | median)"
 printf 'pg_migrate apply (nothing to do): %8.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_NOOP[@]}" | median)"
-printf 'pg_migrate check (all applied):   %8.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_CHECK[@]}" | median)"
+printf 'pg_migrate check (all applied):   %8.1f ms  (target <= 25; includes migrate.schema_diff())\n' "$(printf '%s\n' "${T_CHECK[@]}" | median)"
+printf 'pg_migrate check --no-schema-diff: %7.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_CHECK_FAST[@]}" | median)"

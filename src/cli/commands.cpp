@@ -204,6 +204,11 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   phase("synced");
   add_notices(o, conn, opts);
   size_t pending = 0, pending_rep = 0;
+  for (const SyncRow& r : s.rows)
+    if (r.action == "missing_file" && !opts.quiet)
+      o.err += fmt::format("warning: {} {} is in the database but has no file ({})\n",
+                           r.kind == "repeatable" ? "repeatable" : "migration",
+                           r.kind == "repeatable" ? r.name : r.version, r.detail);
   for (const SyncRow& r : s.rows) {
     if (!r.pending()) continue;
     if (r.kind == "repeatable") ++pending_rep;
