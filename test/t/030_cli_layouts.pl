@@ -100,6 +100,31 @@ is($rc, 0, 'diesel: apply exits 0') or diag($err);
 like($out, qr/20190226002946\s+2019-02-26-002946_create_posts\/up\.sql\s+applied/, 'diesel: 2019-02-26-002946 is version 20190226002946');
 like($out, qr/^0\s+00000000000000_diesel_initial_setup\/up\.sql\s+applied/m, 'diesel: the initial setup is version 0');
 
+# --- baseline: an existing database adopted at version 1 of the Flyway folder
+fresh('adopted');
+$node->safe_psql('adopted', 'CREATE TABLE items (id bigint PRIMARY KEY)');
+($rc, $out, $err) = pgm('adopted', $fw, 'baseline', '1');
+is($rc, 0, 'baseline exits 0') or diag($err);
+like($out, qr/baselined at version 1/, 'baseline: reported');
+($rc, $out, $err) = pgm('adopted', $fw, 'apply');
+is($rc, 0, 'apply after baseline') or diag($err);
+like($out, qr/applied 1 migration and 1 repeatable/, 'apply after baseline: only 1.1 and the repeatable run');
+($rc, $out) = pgm('adopted', $fw, 'status');
+like($out, qr/^1\s+V1__init\.sql\s+below_baseline/m, 'status: V1 is below the baseline');
+
+# --- apply --dry-run shows the plan and changes nothing; verify proves a down script
+fresh('dry');
+($rc, $out, $err) = pgm('dry', $own, 'apply', '--dry-run');
+is($rc, 0, 'apply --dry-run exits 0') or diag($err);
+like($out, qr/dry run on dry: 2 migrations would be applied; nothing was changed/, 'dry run: summary');
+like($out, qr/20240101120000\s+\Q$own\E\/20240101120000_create_users\.sql:2\s+ok/, 'dry run: statement with file:line');
+is($node->safe_psql('dry', 'SELECT count(*) FROM migrate.migrations'), '0', 'dry run: nothing registered');
+($rc, $out, $err) = pgm('dry', $own, 'verify');
+is($rc, 0, 'verify exits 0 when the down scripts undo the up scripts') or diag($out . $err);
+like($out, qr/20240102120000\s+\Q$own\E\/20240102120000_add_email\.sql\s+ok/, 'verify: per migration');
+($rc, $out, $err) = pgm('dry', $own, '--json', 'status');
+like($out, qr/"action": "new"/, 'status --json before apply: new files');
+
 # --- two files for one version: an error naming both, nothing done.
 my $dup = "$tmp/dup";
 write_file("$dup/V2__a.sql", "SELECT 1;\n");
