@@ -151,7 +151,7 @@ Folder read_folder(const std::string& dir) {
       entry.down_file = rel;
       std::string d = text;
       entry.down_no_transaction = files::has_no_transaction_directive(d);
-      entry.down = std::move(d);
+      entry.down = files::with_pg_migrate_directive(std::move(d));
       continue;
     }
     if (entry.up)
@@ -173,8 +173,8 @@ Folder read_folder(const std::string& dir) {
       m.down = std::move(s.down);
       m.no_transaction = s.up_no_transaction || s.down_no_transaction;
     } else {
-      m.up = text;
       m.no_transaction = files::has_no_transaction_directive(text);
+      m.up = files::with_pg_migrate_directive(std::move(text));
     }
     entry.up = std::move(m);
   }

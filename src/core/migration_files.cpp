@@ -8,6 +8,8 @@
 namespace pgm::files {
 namespace {
 
+constexpr const char* kNoTransaction = "-- pg_migrate:no-transaction";
+
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 bool all_digits(std::string_view s) {
@@ -201,7 +203,7 @@ Sections split_sections(std::string_view text) {
     }
   }
   if (up_at < 0) {
-    out.up = std::string(text);
+    out.up = with_pg_migrate_directive(std::string(text));
     drop_trailing_blank_lines(out.up);
     out.up_no_transaction = has_no_transaction_directive(out.up);
     return out;
@@ -214,13 +216,16 @@ Sections split_sections(std::string_view text) {
     bool in_down = down_at >= 0 && i > down_at;
     if (in_up) up.append(lines[i]);
     if (in_down) down.append(lines[i]);
+    // dbmate's "transaction:false" becomes pg_migrate's directive on the marker's own line.
+    if (i == up_at && out.up_no_transaction) up.append(kNoTransaction);
+    if (i == down_at && out.down_no_transaction) down.append(kNoTransaction);
     if (i + 1 < static_cast<int>(lines.size())) {
       if (i < up_end) up += '\n';
       down += '\n';
     }
   }
   drop_trailing_blank_lines(up);
-  out.up = std::move(up);
+  out.up = with_pg_migrate_directive(std::move(up));
   if (down_at >= 0) {
     drop_trailing_blank_lines(down);
     // A down section with nothing but comments and blank lines is no down script.
@@ -229,7 +234,7 @@ Sections split_sections(std::string_view text) {
       size_t j = l.find_first_not_of(" \t\r");
       if (j != std::string_view::npos && l.substr(j, 2) != "--") has_content = true;
     }
-    if (has_content) out.down = std::move(down);
+    if (has_content) out.down = with_pg_migrate_directive(std::move(down));
   }
   if (has_no_transaction_directive(out.up)) out.up_no_transaction = true;
   if (out.down && has_no_transaction_directive(*out.down)) out.down_no_transaction = true;
@@ -251,6 +256,24 @@ bool has_no_transaction_directive(std::string_view script) {
     return m.is_marker && m.no_transaction;
   }
   return false;
+}
+
+std::string with_pg_migrate_directive(std::string script) {
+  if (!has_no_transaction_directive(script)) return script;
+  size_t start = 0;
+  while (start < script.size()) {
+    size_t nl = script.find('\n', start);
+    size_t end = nl == std::string::npos ? script.size() : nl;
+    std::string_view line(script.data() + start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+      if (line.find("pg_migrate:no-transaction") == std::string_view::npos)
+        script.replace(start, end - start, kNoTransaction);
+      break;
+    }
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return script;
 }
 
 std::string slug(std::string_view name) {

@@ -61,6 +61,11 @@ Sections split_sections(std::string_view text);
 // morph's `-- morph:nontransactional`.
 bool has_no_transaction_directive(std::string_view script);
 
+// The script with its first non-blank line made "-- pg_migrate:no-transaction" when it carries
+// another tool's no-transaction directive (morph's line is replaced, line numbers stay), so the
+// server sees one directive. Other scripts are returned unchanged.
+std::string with_pg_migrate_directive(std::string script);
+
 // "Add users table!" -> "add_users_table" (ASCII letters and digits, runs of anything else
 // become one '_', lower case, at most 60 characters). Empty if nothing is left.
 std::string slug(std::string_view name);

@@ -167,3 +167,15 @@ TEST(Checksums, FolderDigestInputIsOrderIndependent) {
   EXPECT_NE(a, folder_digest_input({{"V1__a.sql", "11"}, {"V2__b.sql", "23"}}));
   EXPECT_NE(a, folder_digest_input({{"V1__a.sql", "11"}}));
 }
+
+TEST(Directives, OtherToolsBecomePgMigrates) {
+  Sections s = split_sections("-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+                              "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY i;\n");
+  EXPECT_EQ(s.up, "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+  ASSERT_TRUE(s.down);
+  EXPECT_EQ(*s.down, "\n\n-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY i;\n");
+  EXPECT_EQ(with_pg_migrate_directive("\n-- morph:nontransactional\nVACUUM t;"),
+            "\n-- pg_migrate:no-transaction\nVACUUM t;");
+  EXPECT_EQ(with_pg_migrate_directive("-- pg_migrate:no-transaction\nVACUUM t;"), "-- pg_migrate:no-transaction\nVACUUM t;");
+  EXPECT_EQ(with_pg_migrate_directive("SELECT 1;"), "SELECT 1;");
+}
