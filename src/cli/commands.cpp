@@ -254,7 +254,33 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   }
   json applied = json::array();
   double total = 0;
-  if (pending > 0) {
+  // A pending non-transactional migration: the registration is committed and CALL migrate.run()
+  // applies everything pending (each statement of such a migration committed on its own), as
+  // the non-transactional issue specifies; the rest continues in a new transaction.
+  bool nontx_pending = false;
+  for (const SyncRow& r : s.rows)
+    if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
+      if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
+  if (pending > 0 && nontx_pending) {
+    Result before = conn.exec("SELECT coalesce(max(id), 0) FROM migrate.history");
+    std::string since = before.get(0, 0);
+    conn.run("COMMIT");
+    add_notices(o, conn, opts);
+    conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
+    conn.run("BEGIN");
+    Result r = conn.exec(
+        "SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
+        "AND action = 'apply' AND version <> 'R' ORDER BY id",
+        {since});
+    for (int i = 0; i < r.rows(); ++i) {
+      const MigrationFile* m = folder.by_version(r.get(i, 0));
+      double d = std::stod(r.get(i, 2));
+      if (!opts.quiet)
+        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+      applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
+                         {"duration_ms", d}});
+    }
+  } else if (pending > 0) {
     Result r = conn.exec("SELECT version, name, duration_ms FROM migrate.apply($1)",
                          {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
     for (int i = 0; i < r.rows(); ++i) {
