@@ -73,6 +73,11 @@ std::string script_checksum(const std::string& raw) {
   std::string tokens = "pg_migrate tokens 1";
   tokens += '\0';
   const char* str = text.c_str();
+  // The scanner's allocations (buffer, one string per token) go into a context of their own.
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate script checksum", ALLOCSET_SMALL_SIZES);
+  });
+  MemoryContext outer = MemoryContextSwitchTo(scratch);
   core_yy_extra_type extra;
   core_yyscan_t scanner = pg::call([&] {
     core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
@@ -88,6 +93,8 @@ std::string script_checksum(const std::string& raw) {
     append_token(tokens, tok, val);
   }
   pg::call([&] { scanner_finish(scanner); });
+  MemoryContextSwitchTo(outer);
+  pg::call([&] { MemoryContextDelete(scratch); });
   return sha256_hex(tokens);
 }
 
@@ -411,14 +418,21 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       "DELETE FROM migrate.migrations WHERE version = $1 AND applied_seq IS NULL"};
   std::vector<std::string> reg_versions, reg_parts, reg_names, reg_ups, reg_downs, reg_sums, reg_has_down;
   std::vector<std::string> file_versions, file_names, file_scripts, file_sources;
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate sync file", ALLOCSET_DEFAULT_SIZES);
+  });
   for (Work& w : work) {
     InFile& f = *w.f;
     const std::string* down = f.down ? &*f.down : nullptr;
     if (w.todo == Todo::Register || w.todo == Todo::Replace) {
+      // Parse trees and lint state of one file live in `scratch`, reset after each file.
+      MemoryContext outer = MemoryContextSwitchTo(scratch);
       ScriptLabel up_label{f.version, f.name, "up"};
       check_script(*f.up, up_label, f.file);
       if (f.down) check_script(*f.down, {f.version, f.name, "down"}, f.file);
       lint_report_on_register(f.version, f.name, *f.up);
+      MemoryContextSwitchTo(outer);
+      pg::call([&] { MemoryContextReset(scratch); });
       std::string sha = sha256_hex(*f.up);
       if (w.todo == Todo::Register) {
         reg_versions.push_back(f.version);

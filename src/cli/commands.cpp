@@ -262,7 +262,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
       if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
   if (pending > 0 && nontx_pending) {
-    Result before = conn.exec("SELECT coalesce(max(id), 0) FROM migrate.history");
+    Result before = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history");
     std::string since = before.get(0, 0);
     conn.run("COMMIT");
     add_notices(o, conn, opts);
