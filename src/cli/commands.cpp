@@ -2,10 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <map>
 #include <regex>
 #include <set>
@@ -281,17 +283,45 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                          {"duration_ms", d}});
     }
   } else if (pending > 0) {
-    Result r = conn.exec("SELECT version, name, duration_ms FROM migrate.apply($1)",
-                         {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
-    for (int i = 0; i < r.rows(); ++i) {
-      const MigrationFile* m = folder.by_version(r.get(i, 0));
-      double d = std::stod(r.get(i, 2));
-      total += d;
-      if (!opts.quiet)
-        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
-      applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
-                         {"duration_ms", d}});
+    // On a terminal, the pending migrations are applied in up to 10 steps (each migrate.apply()
+    // up to a version, all in this one transaction) to show progress; otherwise in one call.
+    std::vector<std::string> targets;
+    if (opts.live && pending > 1) {
+      std::vector<Version> versions;
+      for (const SyncRow& r : s.rows)
+        if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
+      std::sort(versions.begin(), versions.end());
+      size_t steps = std::min<size_t>(10, versions.size());
+      for (size_t k = 1; k <= steps; ++k) targets.push_back(versions[k * versions.size() / steps - 1].canonical());
+    } else {
+      targets.push_back(target ? target->canonical() : std::string());
     }
+    for (const std::string& t : targets) {
+      Result r = conn.exec("SELECT version, name, duration_ms FROM migrate.apply($1)",
+                           {t.empty() ? std::nullopt : std::optional<std::string>(t)});
+      std::string lines;
+      for (int i = 0; i < r.rows(); ++i) {
+        const MigrationFile* m = folder.by_version(r.get(i, 0));
+        double d = std::stod(r.get(i, 2));
+        total += d;
+        if (!opts.quiet)
+          lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+        applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
+                           {"duration_ms", d}});
+      }
+      if (opts.live) {
+        size_t width = 30, done = applied.size();
+        size_t fill = pending ? done * width / pending : width;
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::cerr << "\r\033[K" << lines
+                  << fmt::format("[{}{}] {}/{} migrations, {:.1f} s", std::string(fill, '#'),
+                                 std::string(width - fill, '.'), done, pending, secs)
+                  << std::flush;
+      } else {
+        o.err += lines;
+      }
+    }
+    if (opts.live) std::cerr << "\r\033[K" << std::flush;
   }
   phase("applied");
   json reps = json::array();

@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include <unistd.h>
+
 #include "cli/commands.hpp"
 #include "cli/connection.hpp"
 #include "cli/folder.hpp"
@@ -182,6 +184,7 @@ int main(int argc, char** argv) {
     return exit_code::kFailed;
   }
   const bool fleet = targets.size() > 1;
+  opts.live = !fleet && !opts.quiet && !opts.json && isatty(STDERR_FILENO);
   std::vector<Outcome> outcomes(targets.size());
   std::vector<std::string> labels(targets.size());
   std::vector<char> started(targets.size(), 0), skipped(targets.size(), 0);
