@@ -20,4 +20,6 @@ PGM_PG_SOURCES = \
 	src/plan.cpp \
 	src/verify.cpp \
 	src/sync.cpp \
+	src/policy.cpp \
+	src/revert_check.cpp \
 	src/pg_migrate.cpp

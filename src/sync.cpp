@@ -720,9 +720,12 @@ PGM_FUNCTION(pgm_apply_repeatables) {
       items.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)});
     pg::free_result();
   }
+  // Like every applied script, the repeatable's text is kept in migrate.scripts (by SHA-256) and
+  // history points to it.
   static pg::Query record{
-      "WITH h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum, detail) "
-      "VALUES ('R', $1, 'apply', $2, $3, $4, pg_catalog.jsonb_build_object('repeatable', true, 'file', $5::text)) "
+      "WITH s AS (INSERT INTO migrate.scripts (checksum, script) VALUES ($6, $7) ON CONFLICT (checksum) DO NOTHING), "
+      "h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum, detail, script_checksum) "
+      "VALUES ('R', $1, 'apply', $2, $3, $4, pg_catalog.jsonb_build_object('repeatable', true, 'file', $5::text), $6) "
       "RETURNING performed_at, performed_by) "
       "UPDATE migrate.repeatables r SET applied_checksum = $4, applied_at = h.performed_at, "
       "applied_by = h.performed_by FROM h WHERE r.name = $1"};
@@ -746,7 +749,7 @@ PGM_FUNCTION(pgm_apply_repeatables) {
     {
       catalog::OwnerScope owner;
       record.run({pg::text_param(it.name), pg::text_param(role), pg::float8_param(ms), pg::text_param(it.checksum),
-                  pg::text_param(it.file)});
+                  pg::text_param(it.file), pg::text_param(sha256_hex(it.up)), pg::text_param(it.up)});
     }
     result.add_row({pg::Cell::text(it.name), pg::Cell::text(it.file), pg::Cell::float8(ms)});
   }
