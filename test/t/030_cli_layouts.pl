@@ -187,6 +187,9 @@ is($rc, 2, 'unknown command: exit 2');
 my ($hout, $herr) = ('', '');
 IPC::Run::run([ 'pg_migrate', '--help' ], '>', \$hout, '2>', \$herr);
 like($hout, qr/Exit codes:.*12\s+check: migrations are pending/s, '--help lists the exit codes');
+open my $rf, '<', 'README.md' or die "README.md: $!";
+my $readme = do { local $/; <$rf> };
+ok(index($readme, $hout) >= 0, 'README shows exactly what --help prints');
 ($rc, $out, $err) = pgm('postgres', $own, 'status');
 is($rc, 5, 'database without the extension: exit 5');
 
