@@ -10,6 +10,28 @@ std::string field(const PGresult* r, int code) {
 
 }  // namespace
 
+std::string describe_conninfo(const std::string& conninfo) {
+  if (conninfo.empty()) return "";
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (!opts) {
+    if (err) PQfreemem(err);
+    return "(invalid connection string)";
+  }
+  std::string db, host, port;
+  for (PQconninfoOption* o = opts; o->keyword; ++o) {
+    if (!o->val) continue;
+    std::string k = o->keyword;
+    if (k == "dbname") db = o->val;
+    else if (k == "host") host = o->val;
+    else if (k == "port") port = o->val;
+  }
+  PQconninfoFree(opts);
+  std::string out = db.empty() ? "(default database)" : db;
+  if (!host.empty() && host[0] != '/') out += " on " + host + (port.empty() ? "" : ":" + port);
+  return out;
+}
+
 Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   std::vector<const char*> keys{"dbname"};
   std::vector<const char*> values{conninfo.c_str()};

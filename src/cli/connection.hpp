@@ -46,6 +46,9 @@ struct Notice {
   std::string severity, message, detail, hint;
 };
 
+// "dbname" or "dbname on host:port" from a conninfo string or URL, never its password.
+std::string describe_conninfo(const std::string& conninfo);
+
 class Connection {
  public:
   // conninfo: a connection string or URL ("" = libpq defaults: PG* variables). dbname, when

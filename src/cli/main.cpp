@@ -52,7 +52,7 @@ struct Target {
 
 std::vector<Target> targets_of(const Options& opts) {
   std::vector<Target> t;
-  for (const std::string& d : opts.dbs) t.push_back({d, "", d});
+  for (const std::string& d : opts.dbs) t.push_back({d, "", describe_conninfo(d)});
   if (!opts.dbs_from.empty()) {
     std::ifstream in(opts.dbs_from);
     if (!in) throw FolderError("cannot read --dbs-from file " + opts.dbs_from);
@@ -62,13 +62,13 @@ std::vector<Target> targets_of(const Options& opts) {
       if (a == std::string::npos || line[a] == '#') continue;
       size_t b = line.find_last_not_of(" \t\r");
       std::string c = line.substr(a, b - a + 1);
-      t.push_back({c, "", c});
+      t.push_back({c, "", describe_conninfo(c)});
     }
   }
   if (t.empty()) {
     const char* url = std::getenv("DATABASE_URL");
     std::string c = url && *url ? url : "";
-    t.push_back({c, "", c.empty() ? "" : c});
+    t.push_back({c, "", describe_conninfo(c)});
   }
   return t;
 }
