@@ -279,8 +279,17 @@ OutRow row_for(const InFile& f, const Known* k, const char* state, const char* a
   return r;
 }
 
+// Whether this installation runs non-transactional migrations (CALL migrate.run()).
+bool server_runs_no_transaction() {
+  static pg::Query q{"SELECT pg_catalog.to_regprocedure('migrate.run(text)') IS NOT NULL"};
+  q.run();
+  bool yes = pg::bool_value(0, 1);
+  pg::free_result();
+  return yes;
+}
+
 void refuse_no_transaction(const InFile& f) {
-  if (!f.no_transaction) return;
+  if (!f.no_transaction || server_runs_no_transaction()) return;
   throw Error(sqlstate::kFeatureNotSupported,
               fmt::format("migration file {} is non-transactional, which this version of pg_migrate "
                           "cannot run yet",
