@@ -24,6 +24,8 @@ extern "C" {
 #include "parser/gram.h"
 }
 
+extern "C" Datum pgm_register(PG_FUNCTION_ARGS);
+
 namespace pgm {
 namespace {
 
@@ -145,12 +147,39 @@ void notice(const std::string& message) {
 }
 
 // Parses a script and checks every statement can run in a migration (as register does).
-void check_script(const std::string& script, const ScriptLabel& label, const std::string& file) {
+// Returns true for a script with transaction control (COMMIT split points): such a script is
+// registered through migrate.register itself, which knows how it runs.
+bool check_script(const std::string& script, const ScriptLabel& label, const std::string& file) {
   std::vector<ScriptStatement> stmts = parse_script(script, label);
   if (stmts.empty())
     bad_file(file, fmt::format("the {} script contains no SQL statement", label.which),
              std::string(label.which) == "down" ? "Leave out the down section of a migration that cannot be reverted." : "");
+  for (const ScriptStatement& s : stmts)
+    if (nodeTag(s.parsetree) == T_TransactionStmt) return true;
   for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
+  return false;
+}
+
+// Registers (or replaces) one migration through migrate.register's own code: for scripts that
+// do not run as one plain transaction (non-transactional, COMMIT split points) and for
+// replacements, so whatever register records about how a script runs is recorded here too.
+void register_through_register(const InFile& f) {
+  std::string version = f.version, name = f.name, up = *f.up;
+  bool has_down = f.down.has_value();
+  std::string down = has_down ? *f.down : std::string();
+  pg::call([&] {
+    LOCAL_FCINFO(fc, 4);
+    InitFunctionCallInfoData(*fc, nullptr, 4, InvalidOid, nullptr, nullptr);
+    fc->args[0].value = PointerGetDatum(cstring_to_text_with_len(version.data(), (int)version.size()));
+    fc->args[0].isnull = false;
+    fc->args[1].value = PointerGetDatum(cstring_to_text_with_len(name.data(), (int)name.size()));
+    fc->args[1].isnull = false;
+    fc->args[2].value = PointerGetDatum(cstring_to_text_with_len(up.data(), (int)up.size()));
+    fc->args[2].isnull = false;
+    fc->args[3].value = has_down ? PointerGetDatum(cstring_to_text_with_len(down.data(), (int)down.size())) : (Datum)0;
+    fc->args[3].isnull = !has_down;
+    (void)pgm_register(fc);
+  });
 }
 
 std::vector<InFile> read_files(Datum files) {
@@ -416,9 +445,6 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                 "An applied migration never changes: restore the file as it was applied (for example "
                 "with git checkout) and write a new migration for the further change.");
   }
-  static pg::Query replace{
-      "UPDATE migrate.migrations SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, "
-      "registered_at = pg_catalog.now(), registered_by = session_user WHERE version = $1"};
   static pg::Query metadata{
       "UPDATE migrate.migrations SET name = $2, down_sql = $3 WHERE version = $1 "
       "AND (name IS DISTINCT FROM $2 OR down_sql IS DISTINCT FROM $3)"};
@@ -437,13 +463,18 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       // Parse trees and lint state of one file live in `scratch`, reset after each file.
       MemoryContext outer = MemoryContextSwitchTo(scratch);
       ScriptLabel up_label{f.version, f.name, "up"};
-      check_script(*f.up, up_label, f.file);
-      if (f.down) check_script(*f.down, {f.version, f.name, "down"}, f.file);
-      lint_report_on_register(f.version, f.name, *f.up);
+      bool via_register = w.todo == Todo::Replace || f.no_transaction;
+      if (!via_register) {
+        via_register = check_script(*f.up, up_label, f.file);
+        if (f.down && check_script(*f.down, {f.version, f.name, "down"}, f.file)) via_register = true;
+      }
+      if (!via_register) lint_report_on_register(f.version, f.name, *f.up);
       MemoryContextSwitchTo(outer);
       pg::call([&] { MemoryContextReset(scratch); });
       std::string sha = sha256_hex(*f.up);
-      if (w.todo == Todo::Register) {
+      if (via_register) {
+        register_through_register(f);
+      } else if (w.todo == Todo::Register) {
         reg_versions.push_back(f.version);
         reg_parts.push_back(f.parsed->sql_array());
         reg_names.push_back(f.name);
@@ -451,10 +482,6 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         reg_has_down.push_back(f.down ? "t" : "f");
         reg_downs.push_back(f.down ? *f.down : std::string());
         reg_sums.push_back(sha);
-      } else {
-        catalog::OwnerScope owner;
-        replace.run({pg::text_param(f.version), pg::text_param(f.name), pg::text_param(*f.up),
-                     pg::nullable_text_param(down), pg::text_param(sha)});
       }
     } else if (w.todo == Todo::Accept) {
       // pg_migrate repair: the applied script stays as it ran; the file's checksums are recorded
