@@ -263,6 +263,16 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   for (const SyncRow& r : s.rows)
     if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
       if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
+  if (pending > 0) {
+    // Where the server runs non-transactional and COMMIT-split migrations, it records how each
+    // pending script runs (up_mode); read through to_jsonb so older catalogs without the column work.
+    Result modes = conn.exec(
+        "SELECT pg_catalog.to_regprocedure('migrate.run(text)') IS NOT NULL, EXISTS (SELECT FROM migrate.migrations m "
+        "WHERE m.applied_seq IS NULL AND (pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'up_mode') "
+        "OPERATOR(pg_catalog.<>) 'transaction')");
+    bool has_run = modes.get(0, 0) == "t";
+    nontx_pending = has_run && (nontx_pending || modes.get(0, 1) == "t");
+  }
   if (pending > 0 && nontx_pending) {
     Result before = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history");
     std::string since = before.get(0, 0);
