@@ -152,4 +152,25 @@ is($node->safe_psql('app', q{SELECT count(*) FROM migrate.validate()}), '0', 'th
 like($out, qr/^database app: version 20240102000000, 0 migrations pending/m, 'status: header');
 like($out, qr/^R\s+R__owners\.sql\s+applied/m, 'status: the repeatable');
 
+# Migrations registered before the command existed (by migrate.register, as in 0.1.0): no file
+# row; their files are compared by the statements' checksum computed from the stored script.
+$node->safe_psql('postgres', 'CREATE DATABASE legacy');
+$node->safe_psql('legacy', q{
+  CREATE EXTENSION pg_migrate;
+  SELECT migrate.register('1', 'create things', 'CREATE TABLE things (id bigint PRIMARY KEY);', 'DROP TABLE things;');
+  SELECT count(*) FROM migrate.apply();
+});
+my $ldir = "$tmp/legacy";
+mkdir $ldir;
+open my $lf, '>', "$ldir/V1__create_things.sql" or die;
+print $lf "-- created with migrate.register\r\nCREATE TABLE things (\r\n  id bigint PRIMARY KEY\r\n);\r\n";
+close $lf;
+my ($lout, $lerr) = ('', '');
+IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('legacy'), '--dir', $ldir, 'check' ], '<', \undef, '>', \$lout, '2>', \$lerr);
+is($? >> 8, 0, 'a migration registered by migrate.register matches its (reformatted, CRLF) file') or diag($lout . $lerr);
+IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('legacy'), '--dir', $ldir, 'apply' ], '<', \undef, '>', \$lout, '2>', \$lerr);
+is($node->safe_psql('legacy', 'SELECT file_name FROM migrate.migration_files'), 'V1__create_things.sql',
+   'apply records the file of a migration registered before');
+is($node->safe_psql('legacy', 'SELECT count(*) FROM migrate.validate()'), '0', 'and the catalog validates');
+
 done_testing();
