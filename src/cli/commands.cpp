@@ -146,9 +146,14 @@ bool at_most(const std::string& version, const std::optional<Version>& target) {
 Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   SyncResult s = sync(conn, folder, true, false,
-                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d)", true);
+                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d), "
+                      "(SELECT pg_catalog.json_build_object('version', b.version, 'name', b.name, 'baselined_at', "
+                      "pg_catalog.to_char(b.baselined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
+                      "'baselined_by', b.baselined_by) FROM migrate.baseline b)",
+                      true);
   std::string current = s.extra.size() > 0 ? s.extra[0] : "";
   json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+  json baseline = s.extra.size() > 2 && !s.extra[2].empty() ? json::parse(s.extra[2]) : json();
   size_t pending = 0, problems = 0;
   std::vector<std::vector<std::string>> rows{{"VERSION", "FILE", "STATE", "APPLIED AT (UTC)", "BY", "NOTE"}};
   json list = json::array();
@@ -168,11 +173,14 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
   int64_t diffs = drift.value("schema_differences", 0);
   o.out += fmt::format("database {}: version {}, {} pending\n", conn.label(), version_or_none(current),
                        count_of(pending, "migration", "migrations"));
+  if (baseline.is_object())
+    o.out += fmt::format("baseline: version {} (\"{}\"), {} UTC by {}\n", baseline.value("version", ""),
+                         baseline.value("name", ""), baseline.value("baselined_at", ""), baseline.value("baselined_by", ""));
   if (s.rows.empty()) o.out += "no migrations in " + opts.dir + " or in the database\n";
   else o.out += table(rows);
   o.out += fmt::format("drift: {} unacknowledged, {} schema difference{}\n", unack, diffs, diffs == 1 ? "" : "s");
   o.json = {{"database", conn.database()}, {"version", current.empty() ? json() : json(current)},
-            {"pending", pending}, {"migrations", list}, {"drift", drift}};
+            {"pending", pending}, {"migrations", list}, {"drift", drift}, {"baseline", baseline}};
   o.result = fmt::format("version {}, {} pending", version_or_none(current), pending);
   (void)problems;
   return o;

@@ -111,6 +111,7 @@ is($rc, 0, 'apply after baseline') or diag($err);
 like($out, qr/applied 1 migration and 1 repeatable/, 'apply after baseline: only 1.1 and the repeatable run');
 ($rc, $out) = pgm('adopted', $fw, 'status');
 like($out, qr/^1\s+V1__init\.sql\s+below_baseline/m, 'status: V1 is below the baseline');
+like($out, qr/^baseline: version 1 \("init"\), /m, 'status: the baseline');
 
 # --- apply --dry-run shows the plan and changes nothing; verify proves a down script
 fresh('dry');
