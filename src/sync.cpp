@@ -183,6 +183,8 @@ void register_through_register(const InFile& f) {
 }
 
 std::vector<InFile> read_files(Datum files) {
+  // Pinned search_path (the owner scope): the column types below resolve in pg_catalog only.
+  catalog::OwnerScope owner;
   static pg::Query kind{"SELECT pg_catalog.jsonb_typeof($1)"};
   kind.run({pg::Param{JSONBOID, files, false}});
   std::string t = pg::text_value(0, 1);
@@ -310,7 +312,8 @@ OutRow row_for(const InFile& f, const Known* k, const char* state, const char* a
 
 // Whether this installation runs non-transactional migrations (CALL migrate.run()).
 bool server_runs_no_transaction() {
-  static pg::Query q{"SELECT pg_catalog.to_regprocedure('migrate.run(text)') IS NOT NULL"};
+  static pg::Query q{"SELECT pg_catalog.to_regprocedure('migrate.run(pg_catalog.text)') IS NOT NULL"};
+  catalog::OwnerScope owner;
   q.run();
   bool yes = pg::bool_value(0, 1);
   pg::free_result();
