@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,10 +24,14 @@ namespace fs = std::filesystem;
 namespace pgm::cli {
 namespace {
 
-std::string read_text(const fs::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+// Reads dir/rel; dir_fd is the open folder, so each file's path is resolved from there.
+std::string read_text(int dir_fd, const std::string& dir, const std::string& rel) {
+  fs::path p = fs::path(dir) / rel;
+  int fd = ::openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw FolderError("cannot read " + p.string() + ": " + std::strerror(errno));
   std::string text;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) text.reserve(static_cast<size_t>(st.st_size));
   char buf[65536];
   for (;;) {
     ssize_t n = ::read(fd, buf, sizeof buf);
@@ -112,6 +117,12 @@ Folder read_folder(const std::string& dir) {
     }
   }
   std::sort(paths.begin(), paths.end());
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) throw FolderError("cannot open migrations folder \"" + dir + "\": " + std::strerror(errno));
+  struct DirCloser {
+    int fd;
+    ~DirCloser() { ::close(fd); }
+  } dir_closer{dir_fd};
   std::map<std::string, Entry> versions;     // canonical version -> entry
   std::map<std::string, MigrationFile> reps;  // name -> repeatable
   for (const std::string& rel : paths) {
@@ -121,8 +132,7 @@ Folder read_folder(const std::string& dir) {
         folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
       continue;
     }
-    fs::path full = fs::path(dir) / rel;
-    std::string text = read_text(full);
+    std::string text = read_text(dir_fd, dir, rel);
     if (fn->part == files::Part::Repeatable) {
       MigrationFile m;
       m.file = rel;
