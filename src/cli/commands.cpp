@@ -76,12 +76,10 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
                 const std::string& extra_columns = "", bool all_rows = false) {
   // Unless all rows are needed (status), only the rows that say something come back: an
   // unchanged applied migration is counted, not sent.
-  std::string filter = all_rows ? "" : " WHERE action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')";
   std::string agg = fmt::format(
       "SELECT pg_catalog.json_agg(s) FILTER (WHERE s.keep), pg_catalog.count(*) FROM (SELECT {}, ({}) AS keep "
       "FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)) s",
       kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')");
-  (void)filter;
   std::string q = fmt::format("SELECT a.*{} FROM ({}) a", extra_columns.empty() ? "" : ", " + extra_columns, agg);
   // Ask for the server's (file, source checksum) list first and send scripts only for files
   // that are not in it unchanged: one sync call, and nothing parsed for unchanged files.
@@ -154,14 +152,14 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
   std::string current = s.extra.size() > 0 ? s.extra[0] : "";
   json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
   json baseline = s.extra.size() > 2 && !s.extra[2].empty() ? json::parse(s.extra[2]) : json();
-  size_t pending = 0, problems = 0;
+  size_t pending = 0;
   std::vector<std::vector<std::string>> rows{{"VERSION", "FILE", "STATE", "APPLIED AT (UTC)", "BY", "NOTE"}};
   json list = json::array();
   for (const SyncRow& r : s.rows) {
     if (r.pending()) ++pending;
     std::string note;
-    if (r.action == "edited") note = "file edited after apply", ++problems;
-    else if (r.action == "missing_file") note = "no file", ++problems;
+    if (r.action == "edited") note = "file edited after apply";
+    else if (r.action == "missing_file") note = "no file";
     else if (r.action == "removed") note = "file removed; apply unregisters it";
     else if (r.action == "new") note = "new file";
     else if (r.action == "changed") note = "file changed; apply replaces it";
@@ -182,7 +180,6 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
   o.json = {{"database", conn.database()}, {"version", current.empty() ? json() : json(current)},
             {"pending", pending}, {"migrations", list}, {"drift", drift}, {"baseline", baseline}};
   o.result = fmt::format("version {}, {} pending", version_or_none(current), pending);
-  (void)problems;
   return o;
 }
 
@@ -681,7 +678,6 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     else if (c == "lint") o = cmd_lint(conn, *folder, opts);
     else throw std::logic_error("unknown command " + c);
   } catch (const DbError& e) {
-    std::string notices;
     add_notices(o, conn, opts);
     report_error(o, e, folder, opts);
     o.json["database"] = conn.database();
