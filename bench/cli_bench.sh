@@ -34,17 +34,21 @@ timed() {  # command... -> ms on stdout (EPOCHREALTIME: no fork around the timed
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.3f", a / b}'; }
 
-declare -a T_PSQL T_APPLY T_NOOP T_CHECK T_CHECK_FAST R_APPLY
+declare -a T_PSQL T_PSQL_EXT T_APPLY T_NOOP T_CHECK T_CHECK_FAST R_APPLY R_APPLY_EXT
 run_psql() { T_PSQL+=("$(timed psql -X -q -v ON_ERROR_STOP=1 -1 -d psql_db -f "$W/all.sql")"); }
 run_cli() { T_APPLY+=("$(timed "$PGM" -q -d cli_db --dir "$W/migrations" apply)"); }
+# The same psql run in a database that has pg_migrate (its drift capture records every statement).
+run_psql_ext() { T_PSQL_EXT+=("$(timed psql -X -q -v ON_ERROR_STOP=1 -1 -d psql_ext_db -f "$W/all.sql")"); }
 for r in $(seq 1 "$ROUNDS"); do
   # Both databases are created first and a checkpoint written, so neither run pays for the
   # other's dropped files; the order alternates between rounds.
   fresh_db psql_db
+  fresh_db psql_ext_db ext
   fresh_db cli_db ext
   psql_q -d postgres -c CHECKPOINT
-  if [ $((r % 2)) -eq 1 ]; then run_psql; run_cli; else run_cli; run_psql; fi
+  if [ $((r % 2)) -eq 1 ]; then run_psql; run_cli; run_psql_ext; else run_psql_ext; run_cli; run_psql; fi
   R_APPLY+=("$(ratio "${T_APPLY[-1]}" "${T_PSQL[-1]}")")
+  R_APPLY_EXT+=("$(ratio "${T_APPLY[-1]}" "${T_PSQL_EXT[-1]}")")
   # nothing to do: three runs each, the middle one counts (warm file cache as in CI)
   a=(); c=(); f=()
   for k in 1 2 3; do
@@ -63,6 +67,8 @@ echo "== $N one-statement files, median of $ROUNDS rounds (wall time incl. proce
 printf 'psql -1 -f:                       %8.1f ms\n' "$(printf '%s\n' "${T_PSQL[@]}" | median)"
 printf 'pg_migrate apply (all pending):   %8.1f ms\n' "$(printf '%s\n' "${T_APPLY[@]}" | median)"
 printf 'ratio apply / psql (median of per-round ratios): %s  (target <= 1.2)\n' "$(printf '%s\n' "${R_APPLY[@]}" | median)"
+printf 'psql -1 -f, database with pg_migrate: %8.1f ms\n' "$(printf '%s\n' "${T_PSQL_EXT[@]}" | median)"
+printf 'ratio apply / that psql run:                    %s\n' "$(printf '%s\n' "${R_APPLY_EXT[@]}" | median)"
 printf 'pg_migrate apply (nothing to do): %8.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_NOOP[@]}" | median)"
 printf 'pg_migrate check (all applied):   %8.1f ms  (target <= 25; includes migrate.schema_diff())\n' "$(printf '%s\n' "${T_CHECK[@]}" | median)"
 printf 'pg_migrate check --no-schema-diff: %7.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_CHECK_FAST[@]}" | median)"
