@@ -692,6 +692,11 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     o.code = exit_code::kFolder;
     o.result = std::string("FAILED: ") + e.what();
     o.json = {{"database", conn.database()}, {"error", {{"message", e.what()}}}};
+  } catch (const std::exception& e) {
+    o.err += std::string("error: ") + e.what() + "\n";
+    o.code = exit_code::kFailed;
+    o.result = std::string("FAILED: ") + e.what();
+    o.json = {{"database", conn.database()}, {"error", {{"message", e.what()}}}};
   }
   return o;
 }

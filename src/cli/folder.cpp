@@ -133,6 +133,12 @@ Folder read_folder(const std::string& dir) {
       continue;
     }
     std::string text = read_text(dir_fd, dir, rel);
+    if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
+      std::string_view before(text.data(), bad);
+      size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+      throw FolderError(rel + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
+                        "); migration files are read as UTF-8");
+    }
     if (fn->part == files::Part::Repeatable) {
       MigrationFile m;
       m.file = rel;

@@ -66,6 +66,9 @@ bool has_no_transaction_directive(std::string_view script);
 // server sees one directive. Other scripts are returned unchanged.
 std::string with_pg_migrate_directive(std::string script);
 
+// Byte offset of the first invalid UTF-8 sequence, or npos if the text is valid UTF-8.
+size_t invalid_utf8_at(std::string_view text);
+
 // "Add users table!" -> "add_users_table" (ASCII letters and digits, runs of anything else
 // become one '_', lower case, at most 60 characters). Empty if nothing is left.
 std::string slug(std::string_view name);

@@ -134,6 +134,13 @@ write_file("$dup/0002_b.up.sql", "SELECT 2;\n");
 is($rc, 4, 'duplicate version: exit 4');
 like($err, qr/0002_b\.up\.sql and V2__a\.sql have the same version 2/, 'duplicate version: both files named');
 
+# --- a file that is not UTF-8: the file and line are named, nothing is sent
+my $enc = "$tmp/encoding";
+write_file("$enc/V1__latin1.sql", "SELECT 1;\nSELECT 'gr\xf6\xdfe';\n");
+($rc, $out, $err) = pgm('own', $enc, 'check');
+is($rc, 4, 'file not in UTF-8: exit 4');
+like($err, qr/V1__latin1\.sql:2: not valid UTF-8/, 'file not in UTF-8: file and line named');
+
 # --- a failing migration: file:line (line in the file), SQLSTATE, DETAIL, HINT; nothing applied.
 fresh('fail');
 my $fl = "$tmp/fail";

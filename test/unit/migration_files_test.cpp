@@ -179,3 +179,13 @@ TEST(Directives, OtherToolsBecomePgMigrates) {
   EXPECT_EQ(with_pg_migrate_directive("-- pg_migrate:no-transaction\nVACUUM t;"), "-- pg_migrate:no-transaction\nVACUUM t;");
   EXPECT_EQ(with_pg_migrate_directive("SELECT 1;"), "SELECT 1;");
 }
+
+TEST(Encoding, Utf8Validation) {
+  EXPECT_EQ(invalid_utf8_at("CREATE TABLE größe ();"), std::string_view::npos);
+  EXPECT_EQ(invalid_utf8_at("ab\xff"), 2u);
+  EXPECT_EQ(invalid_utf8_at("a\xc3"), 1u);           // truncated
+  EXPECT_EQ(invalid_utf8_at("\xc0\xaf"), 0u);        // overlong
+  EXPECT_EQ(invalid_utf8_at("\xed\xa0\x80"), 0u);    // surrogate
+  EXPECT_EQ(invalid_utf8_at(std::string("a\0b", 3)), 1u);
+  EXPECT_EQ(invalid_utf8_at("😀"), std::string_view::npos);
+}
