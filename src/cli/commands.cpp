@@ -95,7 +95,7 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
   }
   SyncResult out;
   for (int pass = 0; pass < 2; ++pass) {
-    Result r = conn.exec(pass == 0 ? q : agg, {files_json(folder, bodies).dump(), dry_run ? "true" : "false",
+    Result r = conn.exec(pass == 0 ? q : agg, {files_json(folder, bodies).dump(-1, ' ', false, json::error_handler_t::strict), dry_run ? "true" : "false",
                                                accept_edited ? "true" : "false"});
     out.rows = read_sync_rows(r.null(0, 0) ? json::array() : json::parse(r.get(0, 0)));
     out.total = std::stoul(r.get(0, 1));
@@ -594,7 +594,7 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
       }
     }
   }
-  if (opts.format == "json") o.out += findings.dump(2) + "\n";
+  if (opts.format == "json") o.out += findings.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   if (opts.format == "text")
     o.out += fmt::format("{} linted, {}, {} error-level\n", count_of(targets.size(), "file", "files"),
                          count_of(findings.size(), "finding", "findings"), errors);

@@ -41,6 +41,9 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   }
   keys.push_back("fallback_application_name");
   values.push_back("pg_migrate");
+  // Files are UTF-8 and so is the command's output (JSON): the server converts.
+  keys.push_back("client_encoding");
+  values.push_back("UTF8");
   keys.push_back(nullptr);
   values.push_back(nullptr);
   conn_ = PQconnectdbParams(keys.data(), values.data(), 1);

@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
   if (opts.command == "new") {
     Outcome o = new_migration(opts);
     print(o, opts, opts.json);
-    if (opts.json) std::cout << o.json.dump(2) << "\n";
+    if (opts.json) std::cout << o.json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return o.code;
   }
 
@@ -162,7 +162,7 @@ int main(int argc, char** argv) {
     if (needs_folder || std::filesystem::is_directory(opts.dir)) folder = read_folder(opts.dir);
   } catch (const FolderError& e) {
     std::cerr << "error: " << e.what() << "\n";
-    if (opts.json) std::cout << json{{"error", {{"message", e.what()}}}}.dump(2) << "\n";
+    if (opts.json) std::cout << json{{"error", {{"message", e.what()}}}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return exit_code::kFolder;
   }
   if (folder && !opts.quiet)
@@ -278,12 +278,12 @@ int main(int argc, char** argv) {
       if (skipped_count) std::cout << fmt::format("; {} without pg_migrate skipped", skipped_count);
       std::cout << "\n";
     } else {
-      std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started}}.dump(2)
+      std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     }
     if (code == 0 && not_started) code = exit_code::kFailed;
   } else if (opts.json) {
-    std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2) << "\n";
+    std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   return code;
 }
