@@ -188,6 +188,14 @@ like($out, qr/^::warning file=\Q$lt\E\/V1__idx\.sql,line=2,title=require-concurr
      'lint --format github: annotation with file and line');
 ($rc, $out, $err) = pgm('own', $lt, 'lint', '--format', 'json', "$lt/V1__idx.sql");
 like($out, qr/"rule": "require-concurrent-index-creation"/, 'lint --format json');
+is($rc, 0, 'lint: warnings only -> exit 0');
+$node->safe_psql('own', q{INSERT INTO users (id) SELECT g FROM generate_series(1, 10) g; ANALYZE users;});
+{
+  local $ENV{PGOPTIONS} = '-c pg_migrate.lint_large_table_rows=5';
+  ($rc, $out, $err) = pgm('own', $lt, 'lint', "$lt/V1__idx.sql");
+}
+is($rc, 1, 'lint: an error-level finding -> exit 1');
+like($out, qr/V1__idx\.sql:2: error require-concurrent-index-creation/, 'lint: the error names file and line');
 
 # --- usage, help, exit codes
 ($rc, $out, $err) = pgm('own', $own, 'frobnicate');
