@@ -109,6 +109,14 @@ is($node->safe_psql('app', q{SELECT count(*) FROM migrate.history WHERE version 
    'history records both applies of the repeatable');
 like($node->safe_psql('app', q{SELECT pg_get_viewdef('owners')}), qr/IS NOT NULL/, 'the view is the new one');
 
+# A failing repeatable is reported with its file and line; nothing of the apply stays.
+write_file('R__owners.sql', "-- owners\nCREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM no_such_table;\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'apply: failing repeatable -> exit 1');
+like($err, qr/R__owners\.sql:2: relation "no_such_table" does not exist \(SQLSTATE 42P01\)/, 'apply: repeatable file:line');
+write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
+is(check_code('repeatable restored'), 0, 'check: restored repeatable -> 0');
+
 # 13: unacknowledged drift (the table is also a schema difference; the lower code wins)
 $node->safe_psql('app', 'CREATE TABLE manual_change (id int)');
 ($rc, $out, $err) = pgm('--json', 'check');
