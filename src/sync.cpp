@@ -682,25 +682,6 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
 
 using namespace pgm;
 
-// True if `digest` is the folder digest recorded by the last sync that found the folder exactly
-// in sync, and the catalog has not changed since.
-PGM_FUNCTION(pgm_sync_digest) {
-  if (PG_ARGISNULL(0)) return BoolGetDatum(false);
-  std::string digest = pg::text_arg(fcinfo, 0);
-  bool same;
-  {
-    pg::SpiConnection spi;
-    static pg::Query q{
-        "SELECT EXISTS (SELECT FROM migrate.sync_state s, migrate.catalog_state c "
-        "WHERE s.folder_digest = $1 AND s.generation = c.generation)"};
-    catalog::OwnerScope owner;
-    q.run({pg::text_param(digest)});
-    same = pg::bool_value(0, 1);
-    pg::free_result();
-  }
-  return BoolGetDatum(same);
-}
-
 PGM_FUNCTION(pgm_script_checksum) {
   std::string script = pg::text_arg(fcinfo, 0);
   std::string sum = script_checksum(script);

@@ -74,9 +74,14 @@ CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.sync_state
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 
 -- True if digest (SHA-256 over the sorted file names and source checksums of a folder) is the
--- folder the last in-sync migrate.sync saw and the catalog has not changed since.
+-- folder the last in-sync migrate.sync saw and the catalog has not changed since. Plain SQL: the
+-- pg_migrate command's no-op check does not need to load the library into a new backend.
 CREATE FUNCTION migrate.sync_digest(digest text) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'pgm_sync_digest' LANGUAGE C STABLE;
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM migrate.sync_state s, migrate.catalog_state c
+                    WHERE s.folder_digest = digest AND s.generation = c.generation)
+$$;
 
 REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.sync_digest(text) FROM PUBLIC;
