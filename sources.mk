@@ -5,6 +5,7 @@ PGM_PURE_SOURCES = \
 	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
 	src/core/migration_files.cpp \
+	src/core/run_mode.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp
 
@@ -22,4 +23,6 @@ PGM_PG_SOURCES = \
 	src/sync.cpp \
 	src/policy.cpp \
 	src/revert_check.cpp \
+	src/run.cpp \
+	src/run_worker.cpp \
 	src/pg_migrate.cpp

@@ -58,4 +58,12 @@ void ensure_not_in_migration(const char* function_name);
 // Clears the in-migration state at transaction end (registered in _PG_init).
 void reset_migration_state();
 
+// CALL migrate.run() (src/run.cpp): one transactional migration applied (up) or reverted and
+// recorded as migrate.apply() / migrate.revert() do it, in the current transaction.
+void run_transactional_step(const MigrationStep& step, bool up);
+
+// CALL migrate.run(): statements of one part under pg_migrate.lock_timeout with apply's retries.
+void run_part_with_retries(const MigrationStep& step, const std::string& script,
+                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label);
+
 }  // namespace pgm

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "core/script.hpp"
 #include "module_init.hpp"
@@ -15,6 +16,7 @@
 #include "policy.hpp"
 #include "safety.hpp"
 #include "safety_hooks.hpp"
+#include "run.hpp"
 
 extern "C" {
 #include "catalog/index.h"
@@ -560,6 +562,12 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         out.push_back({Action::LockTable, table_info((RangeVar*)lfirst(lc), st), "", lock_mode_sql(ls->mode), {}});
       break;
     }
+    case T_UpdateStmt:
+      out.push_back({Action::UnbatchedUpdate, table_info(((UpdateStmt*)node)->relation, st), "", "UPDATE", {}});
+      break;
+    case T_DeleteStmt:
+      out.push_back({Action::UnbatchedUpdate, table_info(((DeleteStmt*)node)->relation, st), "", "DELETE", {}});
+      break;
     case T_TransactionStmt: {
       const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
       out.push_back({Action::TransactionControl, {}, "", tag, {}});
@@ -608,6 +616,7 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
   std::vector<StatementLint> out;
   if (!parse_or_report(script, syntax_error)) return out;
   std::vector<ScriptStatement> stmts = parse_script(script, {"", "", "up"});
+  ScriptMode mode = script_mode(script);  // non-transactional: concurrent builds are fine
   ScriptState st;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
@@ -624,7 +633,7 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
     }
     if (nodeTag(s.parsetree) != T_TransactionStmt) {
       try {
-        check_runnable(s, script, {"", "", "up"});
+        check_runnable(s, script, {"", "", "up"}, mode);
       } catch (Error& e) {
         Fact f{Action::NotAllowed, {}, e.hint(), e.message(), {}};
         // Drop check_runnable's "... script of migration ..." label: lint has no migration.
@@ -636,7 +645,23 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
         facts.push_back(f);
       }
     }
-    std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(prev_end, s.begin - prev_end));
+    std::string_view gap = std::string_view(script).substr(prev_end, s.begin - prev_end);
+    // COMMIT split points of a transactional script, and batched statements of a
+    // non-transactional one, are what CALL migrate.run() runs (README "Indexes and data on busy tables").
+    bool batched = false;
+    if (mode == ScriptMode::kNoTransaction) {
+      try {
+        batched = find_batch_directive(gap).has_value();
+      } catch (const std::invalid_argument&) {
+      }
+    }
+    facts.erase(std::remove_if(facts.begin(), facts.end(), [&](const Fact& f) {
+                  return (f.action == Action::TransactionControl && mode == ScriptMode::kTransaction &&
+                          is_split_point(s.parsetree)) ||
+                         (f.action == Action::UnbatchedUpdate && batched);
+                }),
+                facts.end());
+    std::vector<std::string> ignored = lint::ignored_rules(gap);
     StatementLint sl{s, {}};
     for (const std::string& name : ignored)
       if (!lint::is_known_rule(name))

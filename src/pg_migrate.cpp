@@ -1,5 +1,6 @@
 // Module entry: PG_MODULE_MAGIC, settings and transaction callbacks.
 #include "apply.hpp"
+#include "run.hpp"
 #include "module_init.hpp"
 #include "pg/guard.hpp"
 #include "policy.hpp"
@@ -60,6 +61,7 @@ extern "C" void _PG_init(void) {
       nullptr, nullptr, nullptr);
   pgm::drift_init();
   pgm::safety_init();
+  pgm::run_init();
   // After every feature defined its settings: reserving the prefix removes the placeholders
   // of names not defined yet (a SET before the library loaded would be lost).
 #if PG_VERSION_NUM >= 150000

@@ -161,14 +161,24 @@ like($err, qr/20240102000000_bad\.sql:3: custom failure \(SQLSTATE P0042\)\nDETA
 like($out, qr/"line": 3/, '--json: the error has the line');
 like($out, qr/"sqlstate": "P0042"/, '--json: the error has the SQLSTATE');
 
-# --- non-transactional files: a clear refusal naming the file
+# --- non-transactional files (dbmate's transaction:false): run by CALL migrate.run()
 my $ntx = "$tmp/ntx";
-write_file("$ntx/20240101000000_idx.sql",
-  "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n");
+write_file("$ntx/20240101120000_create_users.sql",
+  "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE users;\n");
+write_file("$ntx/20240102120000_add_email.sql",
+  "-- migrate:up\nALTER TABLE users ADD COLUMN email text;\n-- migrate:down\nALTER TABLE users DROP COLUMN email;\n");
+write_file("$ntx/20240103000000_idx.sql",
+  "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n"
+  . "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY users_email;\n");
 ($rc, $out, $err) = pgm('own', $ntx, 'apply');
-is($rc, 1, 'non-transactional file: refused');
-like($err, qr/migration file 20240101000000_idx\.sql is non-transactional/, 'non-transactional file: named in the refusal');
-unlike($err, qr/cannot run inside a transaction block/, 'non-transactional file: not a PostgreSQL error');
+is($rc, 0, 'non-transactional file: applied') or diag($out . $err);
+like($err, qr/applied 20240103000000 \Q$ntx\E\/20240103000000_idx\.sql/, 'non-transactional file: reported');
+is($node->safe_psql('own', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass}), 't',
+   'non-transactional file: the concurrent build is valid');
+is($node->safe_psql('own', q{SELECT up_mode FROM migrate.migrations WHERE version = '20240103000000'}), 'no-transaction',
+   'non-transactional file: registered as no-transaction');
+($rc, $out, $err) = pgm('own', $ntx, 'check');
+is($rc, 0, 'non-transactional file: check passes') or diag($out . $err);
 
 # --- new
 my $nd = "$tmp/new";
