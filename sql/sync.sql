@@ -72,8 +72,16 @@ SELECT * FROM migrate.sync('[{"file": "V1__a.sql", "version": "1", "name": "a", 
 SELECT * FROM migrate.sync('[{"file": "Vx__a.sql", "version": "x", "name": "a", "up": "SELECT 1"}]');
 SELECT * FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a"}]');
 SELECT * FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "SELEC 1"}]');
-SELECT * FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_c ON sy_users (id);", "no_transaction": true}]');
-SELECT * FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "CREATE TABLE sy_x (id int);\nCOMMIT;\nSELECT 1;"}]');
+-- Non-transactional scripts and COMMIT split points go through migrate.register, which records
+-- how they run (CALL migrate.run() applies them).
+BEGIN;
+SELECT file, action FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_c ON sy_users (id);", "no_transaction": true}]') WHERE file = 'V9__a.sql';
+SELECT version, up_mode FROM migrate.migrations WHERE version = '9';
+ROLLBACK;
+BEGIN;
+SELECT file, action FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "CREATE TABLE sy_x (id int);\nCOMMIT;\nSELECT 1;"}]') WHERE file = 'V9__a.sql';
+SELECT version, up_mode FROM migrate.migrations WHERE version = '9';
+ROLLBACK;
 SELECT count(*) AS still_two FROM migrate.migrations;
 -- repair (accept_edited): the edited applied file is accepted as it is now, and history says so.
 SELECT file, action FROM migrate.sync($$[
