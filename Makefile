@@ -38,3 +38,6 @@ EXTRA_CLEAN += $(OBJS:.o=.d)
 
 $(EXTENSION)--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
+
+# The pg_migrate command-line client (README "The pg_migrate command").
+include src/cli/cli.mk

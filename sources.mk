@@ -5,6 +5,7 @@ PGM_PURE_SOURCES = \
 	src/core/drift_redact.cpp \
 	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
+	src/core/migration_files.cpp \
 	src/core/run_mode.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp
@@ -26,6 +27,7 @@ PGM_PG_SOURCES = \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \
+	src/sync.cpp \
 	src/policy.cpp \
 	src/revert_check.cpp \
 	src/run.cpp \

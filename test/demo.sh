@@ -37,6 +37,16 @@ SELECT version, name FROM migrate.apply('2');
 SELECT version, name, state, applied_by FROM migrate.status();
 SQL
 
+log "the pg_migrate command applying the sample folder test/demo/migrations"
+CONN="host=$DIR port=$PORT user=postgres dbname=demo_files"
+psql -X -q -h "$DIR" -p "$PORT" -U postgres -d postgres -c "CREATE DATABASE demo_files" &&
+  psql -X -q -h "$DIR" -p "$PORT" -U postgres -d demo_files -c "CREATE EXTENSION pg_migrate" || exit 1
+for cmd in status apply status check; do
+  echo "\$ pg_migrate -d \"$CONN\" --dir test/demo/migrations $cmd"
+  "$PG_BIN/pg_migrate" -d "$CONN" --dir test/demo/migrations $cmd
+  echo "(exit $?)"
+done
+
 cat <<MSG
 
 pg_migrate is ready. Connect with:
@@ -44,5 +54,7 @@ pg_migrate is ready. Connect with:
     psql -h $DIR -p $PORT -U postgres demo
 
 Migration 3 is still pending: try  SELECT * FROM migrate.apply();  then  SELECT * FROM migrate.revert();
+Database demo_files was migrated from test/demo/migrations by the pg_migrate command:
+    $PG_BIN/pg_migrate -d "$CONN" --dir test/demo/migrations status
 Stop the server with:  ${RUN_AS[*]} $PG_BIN/pg_ctl -D $DIR/data stop
 MSG

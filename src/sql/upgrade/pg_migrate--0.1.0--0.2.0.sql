@@ -773,6 +773,91 @@ REVOKE ALL ON FUNCTION migrate.record_refreshed_snapshot(text, oid[], oid[], tex
 
 -- == file sync (pg_migrate command) ==
 
+-- The file each migration was synced from, and the checksums sync compares: script_checksum
+-- over the up script's tokens (migrate.script_checksum), source_checksum over the normalized
+-- file contents (an unchanged file is recognised without parsing it).
+CREATE TABLE migrate.migration_files (
+    version          text PRIMARY KEY,
+    file_name        text NOT NULL,
+    script_checksum  text NOT NULL,
+    source_checksum  text NOT NULL
+);
+
+-- Repeatable migrations (Flyway's R__ files): re-applied whenever their script changes.
+CREATE TABLE migrate.repeatables (
+    name             text PRIMARY KEY,
+    file_name        text NOT NULL,
+    up_sql           text NOT NULL,
+    script_checksum  text NOT NULL,
+    source_checksum  text NOT NULL,
+    registered_at    timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    applied_checksum text,          -- script_checksum when last applied; NULL: never applied
+    applied_at       timestamptz,
+    applied_by       text
+);
+
+SELECT pg_catalog.pg_extension_config_dump('migrate.migration_files', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.repeatables', '');
+
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.migration_files
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.repeatables
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.migration_files
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.repeatables
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+
+-- SHA-256 (hex) over the script's tokens as PostgreSQL's scanner sees them: comments, white
+-- space, line endings and keyword case do not count; any change to what runs does.
+CREATE FUNCTION migrate.script_checksum(script text) RETURNS text
+    AS 'MODULE_PATHNAME', 'pgm_script_checksum' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+
+-- Brings the catalog in line with a folder: files is a JSON array of
+-- {"file", "version", "name", "up", "down", "checksum", "repeatable", "no_transaction"}.
+-- Registers new migrations, leaves unchanged ones untouched, replaces edited pending ones
+-- (NOTICE), refuses edited applied ones, unregisters pending ones whose file is gone and
+-- reports applied ones without a file. With dry_run nothing is written and nothing locked;
+-- accept_edited (pg_migrate repair) records edited applied files as they are now.
+CREATE FUNCTION migrate.sync(files jsonb, dry_run boolean DEFAULT false,
+                             accept_edited boolean DEFAULT false)
+    RETURNS TABLE(file text, version text, name text, kind text, state text, action text,
+                  applied_at timestamptz, applied_by text, checksum text, detail text)
+    AS 'MODULE_PATHNAME', 'pgm_sync' LANGUAGE C VOLATILE;
+
+-- Applies the repeatable migrations whose script changed since they were last applied, in
+-- name order, recording each in history.
+CREATE FUNCTION migrate.apply_repeatables()
+    RETURNS TABLE(name text, file text, duration_ms float8)
+    AS 'MODULE_PATHNAME', 'pgm_apply_repeatables' LANGUAGE C VOLATILE;
+
+-- The digest of the last folder migrate.sync found exactly in sync, and the catalog generation
+-- it was found at: a cache that lets migrate.sync_digest() answer without per-file work.
+CREATE TABLE migrate.sync_state (
+    singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    folder_digest  text NOT NULL,
+    generation     bigint NOT NULL,
+    recorded_at    timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.sync_state
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.sync_state
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+
+-- True if digest (SHA-256 over the sorted file names and source checksums of a folder) is the
+-- folder the last in-sync migrate.sync saw and the catalog has not changed since. Plain SQL: the
+-- pg_migrate command's no-op check does not need to load the library into a new backend.
+CREATE FUNCTION migrate.sync_digest(digest text) RETURNS boolean
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT EXISTS (SELECT FROM migrate.sync_state s, migrate.catalog_state c
+                    WHERE s.folder_digest = digest AND s.generation = c.generation)
+$$;
+
+REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.sync_digest(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.apply_repeatables() FROM PUBLIC;
+
 
 -- == non-transactional and batched migrations ==
 -- A volatile default makes ADD COLUMN rewrite the table with the value in every row, instead of

@@ -1,0 +1,99 @@
+-- migrate.sync: a whole folder in one statement, from plain SQL (README "Sync from SQL").
+CREATE EXTENSION pg_migrate;
+-- Checksums over the statements as the scanner sees them: comments, white space, line endings
+-- and keyword case do not count; what runs does.
+SELECT migrate.script_checksum(E'CREATE TABLE t (id int); -- note\n') =
+       migrate.script_checksum(E'/* header */\r\ncreate   table T (\r\n  id INT\r\n);') AS formatting_ignored,
+       migrate.script_checksum('CREATE TABLE t (id int)') = migrate.script_checksum('CREATE TABLE t (id bigint)') AS type_counts,
+       migrate.script_checksum($$SELECT 'a  b'$$) = migrate.script_checksum($$SELECT 'a b'$$) AS literal_counts,
+       migrate.script_checksum('SELECT "T"') = migrate.script_checksum('SELECT t') AS quoted_case_counts;
+-- A folder: two versioned migrations and a repeatable one.
+SELECT file, version, name, kind, state, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id int PRIMARY KEY);", "down": "DROP TABLE sy_users;"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id FROM sy_users;"}
+]$$);
+SELECT version, name, state FROM migrate.status();
+SELECT version, file_name FROM migrate.migration_files ORDER BY version;
+SELECT version, name FROM migrate.apply();
+SELECT name, file FROM migrate.apply_repeatables();
+SELECT count(*) AS nothing_more FROM migrate.apply_repeatables();
+-- The same folder again (CRLF and a final newline): everything unchanged, nothing written.
+SELECT generation AS gen FROM migrate.catalog_state \gset
+SELECT file, state, action, detail FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id int PRIMARY KEY);\r\n\r\n", "down": "DROP TABLE sy_users;\r\n"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;\n"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id FROM sy_users;"}
+]$$);
+SELECT generation = :gen AS catalog_untouched FROM migrate.catalog_state;
+-- Checksums only (what the pg_migrate command sends first): unchanged files need no script
+-- (the repeatable is left out here, so it is reported without a file).
+SELECT file, action FROM migrate.sync((SELECT jsonb_agg(jsonb_build_object('file', f.file_name, 'version', f.version,
+  'name', m.name, 'checksum', f.source_checksum)) FROM migrate.migration_files f JOIN migrate.migrations m USING (version)), true);
+-- A comment added to an applied file: its statements did not change, so it is not an edit.
+SELECT file, state, action, detail FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "-- the users\nCREATE TABLE sy_users (\n  id int PRIMARY KEY\n);", "down": "DROP TABLE sy_users;"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id FROM sy_users;"}
+]$$);
+-- An edited applied file is refused with the file name and both checksums; nothing is written.
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "DROP TABLE sy_users;"}
+]$$);
+-- The same in a dry run: reported, not refused. V2's file is missing: reported as such.
+SELECT file, version, state, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "DROP TABLE sy_users;"}
+]$$, dry_run => true);
+-- A pending migration is replaced when its file changes (NOTICE), unregistered when its file goes.
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id int PRIMARY KEY);", "down": "DROP TABLE sy_users;"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;"},
+  {"file": "V3__idx.sql", "version": "3", "name": "idx", "up": "CREATE INDEX sy_i ON sy_users (email);"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email FROM sy_users;"}
+]$$);
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id int PRIMARY KEY);", "down": "DROP TABLE sy_users;"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;"},
+  {"file": "V3__idx.sql", "version": "3", "name": "idx", "up": "CREATE UNIQUE INDEX sy_i ON sy_users (email);"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email FROM sy_users;"}
+]$$);
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id int PRIMARY KEY);", "down": "DROP TABLE sy_users;"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email FROM sy_users;"}
+]$$);
+SELECT version FROM migrate.status();
+-- The changed repeatable is re-applied and recorded.
+SELECT name, file FROM migrate.apply_repeatables();
+SELECT version, name, action, detail FROM migrate.history WHERE version = 'R' ORDER BY id;
+-- Bad input: clear errors naming the file, nothing written.
+SELECT * FROM migrate.sync('{"file": "x"}');
+SELECT * FROM migrate.sync('[{"file": "V1__a.sql", "version": "1", "name": "a", "up": "SELECT 1"}, {"file": "V01__b.sql", "version": "01", "name": "b", "up": "SELECT 2"}]');
+SELECT * FROM migrate.sync('[{"file": "Vx__a.sql", "version": "x", "name": "a", "up": "SELECT 1"}]');
+SELECT * FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a"}]');
+SELECT * FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "SELEC 1"}]');
+-- Non-transactional scripts and COMMIT split points go through migrate.register, which records
+-- how they run (CALL migrate.run() applies them).
+BEGIN;
+SELECT file, action FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_c ON sy_users (id);", "no_transaction": true}]') WHERE file = 'V9__a.sql';
+SELECT version, up_mode FROM migrate.migrations WHERE version = '9';
+ROLLBACK;
+BEGIN;
+SELECT file, action FROM migrate.sync('[{"file": "V9__a.sql", "version": "9", "name": "a", "up": "CREATE TABLE sy_x (id int);\nCOMMIT;\nSELECT 1;"}]') WHERE file = 'V9__a.sql';
+SELECT version, up_mode FROM migrate.migrations WHERE version = '9';
+ROLLBACK;
+SELECT count(*) AS still_two FROM migrate.migrations;
+-- repair (accept_edited): the edited applied file is accepted as it is now, and history says so.
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "DROP TABLE sy_users;"},
+  {"file": "V2__email.sql", "version": "2", "name": "email", "up": "ALTER TABLE sy_users ADD COLUMN email text;"},
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email FROM sy_users;"}
+]$$, accept_edited => true);
+SELECT version, action, detail->>'file' AS file FROM migrate.history WHERE action = 'repair';
+SELECT count(*) AS validate_problems FROM migrate.validate();
+-- Direct writes are refused.
+DELETE FROM migrate.migration_files;
+UPDATE migrate.repeatables SET applied_checksum = NULL;
+DROP EXTENSION pg_migrate;
+DROP VIEW sy_v;
+DROP TABLE sy_users;

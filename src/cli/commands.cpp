@@ -1,0 +1,736 @@
+#include "cli/commands.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "cli/output.hpp"
+#include "core/error.hpp"
+#include "core/migration_files.hpp"
+#include "core/version.hpp"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace pgm::cli {
+namespace {
+
+struct SyncRow {
+  std::string file, version, name, kind, state, action, applied_at, applied_by, checksum, detail;
+  bool pending() const { return state == "pending" && action != "removed"; }
+};
+
+const char* kSyncColumns =
+    "file, version, name, kind, state, action, "
+    "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS applied_at, "
+    "applied_by, checksum, detail";
+
+std::string path_of(const Options& opts, const std::string& file) {
+  if (file.empty()) return file;
+  return (fs::path(opts.dir) / file).string();
+}
+
+json files_json(const Folder& folder, const std::set<std::string>& with_body) {
+  json arr = json::array();
+  for (const MigrationFile& m : folder.migrations) {
+    json f = {{"file", m.file}, {"name", m.name}, {"checksum", m.checksum}};
+    if (m.repeatable) f["repeatable"] = true;
+    else f["version"] = m.version;
+    if (m.no_transaction) f["no_transaction"] = true;
+    if (with_body.count(m.file)) {
+      f["up"] = m.up;
+      if (m.down) f["down"] = *m.down;
+    }
+    arr.push_back(std::move(f));
+  }
+  return arr;
+}
+
+std::vector<SyncRow> read_sync_rows(const json& arr) {
+  std::vector<SyncRow> rows;
+  if (!arr.is_array()) return rows;
+  auto s = [](const json& o, const char* k) { return o.contains(k) && o[k].is_string() ? o[k].get<std::string>() : std::string(); };
+  for (const json& o : arr)
+    rows.push_back({s(o, "file"), s(o, "version"), s(o, "name"), s(o, "kind"), s(o, "state"), s(o, "action"),
+                    s(o, "applied_at"), s(o, "applied_by"), s(o, "checksum"), s(o, "detail")});
+  return rows;
+}
+
+// Syncs the folder: first with checksums only; files the server does not know unchanged are
+// sent again with their scripts. `extra` adds columns to the first round trip's query.
+struct SyncResult {
+  std::vector<SyncRow> rows;
+  size_t total = 0;  // rows of the sync, including those not returned
+  std::vector<std::string> extra;
+};
+
+SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accept_edited = false,
+                const std::string& extra_columns = "", bool all_rows = false) {
+  // Unless all rows are needed (status), only the rows that say something come back: an
+  // unchanged applied migration is counted, not sent.
+  std::string agg = fmt::format(
+      "SELECT pg_catalog.json_agg(s) FILTER (WHERE s.keep), pg_catalog.count(*) FROM (SELECT {}, ({}) AS keep "
+      "FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)) s",
+      kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')");
+  std::string q = fmt::format("SELECT a.*{} FROM ({}) a", extra_columns.empty() ? "" : ", " + extra_columns, agg);
+  // Ask for the server's (file, source checksum) list first and send scripts only for files
+  // that are not in it unchanged: one sync call, and nothing parsed for unchanged files.
+  std::set<std::string> bodies;
+  {
+    Result known = conn.exec(
+        "SELECT file_name || ' ' || source_checksum FROM migrate.migration_files "
+        "UNION ALL SELECT file_name || ' ' || source_checksum FROM migrate.repeatables");
+    std::set<std::string> have;
+    for (int i = 0; i < known.rows(); ++i) have.insert(known.get(i, 0));
+    for (const MigrationFile& m : folder.migrations)
+      if (!have.count(m.file + " " + m.checksum)) bodies.insert(m.file);
+  }
+  SyncResult out;
+  for (int pass = 0; pass < 2; ++pass) {
+    Result r = conn.exec(pass == 0 ? q : agg, {files_json(folder, bodies).dump(-1, ' ', false, json::error_handler_t::strict), dry_run ? "true" : "false",
+                                               accept_edited ? "true" : "false"});
+    out.rows = read_sync_rows(r.null(0, 0) ? json::array() : json::parse(r.get(0, 0)));
+    out.total = std::stoul(r.get(0, 1));
+    if (pass == 0)
+      for (int c = 2; c < r.cols(); ++c) out.extra.push_back(r.null(0, c) ? "" : r.get(0, c));
+    bodies.clear();
+    for (const SyncRow& row : out.rows)
+      if (row.action == "need_body") bodies.insert(row.file);
+    if (bodies.empty()) break;
+  }
+  return out;
+}
+
+void add_notices(Outcome& o, Connection& conn, const Options& opts) {
+  for (const Notice& n : conn.take_notices()) {
+    if (opts.quiet && n.severity != "WARNING") continue;
+    o.err += fmt::format("{}: {}\n", n.severity, n.message);
+    if (!n.detail.empty() && opts.verbose) o.err += fmt::format("DETAIL: {}\n", n.detail);
+    if (!n.hint.empty() && opts.verbose) o.err += fmt::format("HINT: {}\n", n.hint);
+  }
+}
+
+std::string version_or_none(const std::string& v) { return v.empty() ? "none" : v; }
+
+json row_json(const SyncRow& r) {
+  json j = {{"file", r.file.empty() ? json() : json(r.file)},
+            {"version", r.version.empty() ? json() : json(r.version)},
+            {"name", r.name},
+            {"kind", r.kind},
+            {"state", r.state},
+            {"action", r.action},
+            {"applied_at", r.applied_at.empty() ? json() : json(r.applied_at)},
+            {"applied_by", r.applied_by.empty() ? json() : json(r.applied_by)},
+            {"checksum", r.checksum.empty() ? json() : json(r.checksum)}};
+  if (!r.detail.empty()) j["detail"] = r.detail;
+  return j;
+}
+
+bool at_most(const std::string& version, const std::optional<Version>& target) {
+  if (!target || version.empty()) return true;
+  return !(*target < Version::parse(version));
+}
+
+// ---------------------------------------------------------------------------------------
+
+Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) {
+  Outcome o;
+  SyncResult s = sync(conn, folder, true, false,
+                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d), "
+                      "(SELECT pg_catalog.json_build_object('version', b.version, 'name', b.name, 'baselined_at', "
+                      "pg_catalog.to_char(b.baselined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
+                      "'baselined_by', b.baselined_by) FROM migrate.baseline b)",
+                      true);
+  std::string current = s.extra.size() > 0 ? s.extra[0] : "";
+  json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+  json baseline = s.extra.size() > 2 && !s.extra[2].empty() ? json::parse(s.extra[2]) : json();
+  size_t pending = 0;
+  std::vector<std::vector<std::string>> rows{{"VERSION", "FILE", "STATE", "APPLIED AT (UTC)", "BY", "NOTE"}};
+  json list = json::array();
+  for (const SyncRow& r : s.rows) {
+    if (r.pending()) ++pending;
+    std::string note;
+    if (r.action == "edited") note = "file edited after apply";
+    else if (r.action == "missing_file") note = "no file";
+    else if (r.action == "removed") note = "file removed; apply unregisters it";
+    else if (r.action == "new") note = "new file";
+    else if (r.action == "changed") note = "file changed; apply replaces it";
+    rows.push_back({r.kind == "repeatable" ? "R" : r.version, r.file.empty() ? "-" : r.file, r.state,
+                    r.applied_at.empty() ? "-" : r.applied_at, r.applied_by.empty() ? "-" : r.applied_by, note});
+    list.push_back(row_json(r));
+  }
+  int64_t unack = drift.value("unacknowledged", 0);
+  int64_t diffs = drift.value("schema_differences", 0);
+  o.out += fmt::format("database {}: version {}, {} pending\n", conn.label(), version_or_none(current),
+                       count_of(pending, "migration", "migrations"));
+  if (baseline.is_object())
+    o.out += fmt::format("baseline: version {} (\"{}\"), {} UTC by {}\n", baseline.value("version", ""),
+                         baseline.value("name", ""), baseline.value("baselined_at", ""), baseline.value("baselined_by", ""));
+  if (s.rows.empty()) o.out += "no migrations in " + opts.dir + " or in the database\n";
+  else o.out += table(rows);
+  o.out += fmt::format("drift: {} unacknowledged, {} schema difference{}\n", unack, diffs, diffs == 1 ? "" : "s");
+  o.json = {{"database", conn.database()}, {"version", current.empty() ? json() : json(current)},
+            {"pending", pending}, {"migrations", list}, {"drift", drift}, {"baseline", baseline}};
+  o.result = fmt::format("version {}, {} pending", version_or_none(current), pending);
+  return o;
+}
+
+Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
+  Outcome o;
+  std::optional<Version> target;
+  if (!opts.to.empty()) target = Version::parse(opts.to);
+  auto start = std::chrono::steady_clock::now();
+  auto phase = [&](const char* what) {
+    if (opts.verbose >= 2)
+      o.err += fmt::format("[{:.1f} ms] {}\n",
+                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), what);
+  };
+  if (!opts.dry_run) {
+    // The folder's digest was recorded when it was last found in sync, and the catalog has not
+    // changed since: nothing to do, and no file needs to be sent.
+    Result fast = conn.exec("SELECT migrate.sync_digest($1), migrate.current_version()", {folder.digest});
+    if (fast.get(0, 0) == "t") {
+      std::string current = fast.null(0, 1) ? "" : fast.get(0, 1);
+      o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
+      o.json = {{"database", conn.database()}, {"applied", json::array()}, {"repeatables", json::array()},
+                {"version", current.empty() ? json() : json(current)}};
+      o.result = fmt::format("applied 0, at version {}", version_or_none(current));
+      return o;
+    }
+  }
+  conn.run("BEGIN");
+  SyncResult s = sync(conn, folder, false);
+  phase("synced");
+  add_notices(o, conn, opts);
+  size_t pending = 0, pending_rep = 0;
+  for (const SyncRow& r : s.rows)
+    if (r.action == "missing_file" && !opts.quiet)
+      o.err += fmt::format("warning: {} {} is in the database but has no file ({})\n",
+                           r.kind == "repeatable" ? "repeatable" : "migration",
+                           r.kind == "repeatable" ? r.name : r.version, r.detail);
+  for (const SyncRow& r : s.rows) {
+    if (!r.pending()) continue;
+    if (r.kind == "repeatable") ++pending_rep;
+    else if (at_most(r.version, target)) ++pending;
+  }
+  if (opts.dry_run) {
+    json plan = json::array();
+    std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};
+    if (pending > 0) {
+      Result r = conn.exec(
+          "SELECT pg_catalog.json_agg(p) FROM (SELECT version, name, line, statement, status, locks, rewrites, "
+          "duration_ms, findings, error FROM migrate.plan($1)) p",
+          {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
+      plan = r.null(0, 0) ? json::array() : json::parse(r.get(0, 0));
+    }
+    conn.run("ROLLBACK");
+    add_notices(o, conn, opts);
+    bool failed = false;
+    auto join = [](const json& a) {
+      std::string s;
+      if (a.is_array())
+        for (const json& x : a) s += (s.empty() ? "" : ", ") + x.get<std::string>();
+      return s.empty() ? std::string("-") : s;
+    };
+    for (const json& p : plan) {
+      std::string v = p.value("version", "");
+      const MigrationFile* m = folder.by_version(v);
+      std::string status = p.value("status", "");
+      if (status == "failed") failed = true;
+      rows.push_back({v, (m ? path_of(opts, m->file) : v) + ":" + std::to_string(p.value("line", 0)), status,
+                      fmt::format("{:.1f}", p.value("duration_ms", 0.0)), join(p["locks"]), join(p["rewrites"]),
+                      join(p["findings"])});
+      if (p.contains("error") && p["error"].is_string()) rows.back().push_back(p["error"].get<std::string>());
+    }
+    o.out += fmt::format("dry run on {}: {} would be applied{}; nothing was changed\n", conn.label(),
+                         count_of(pending, "migration", "migrations"),
+                         pending_rep ? fmt::format(" (and {} repeatable)", pending_rep) : "");
+    if (!plan.empty()) o.out += table(rows);
+    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}};
+    o.code = failed ? exit_code::kFailed : exit_code::kOk;
+    o.result = failed ? "dry run: a statement failed" : fmt::format("dry run: {} would be applied", pending);
+    return o;
+  }
+  json applied = json::array();
+  double total = 0;
+  // A pending non-transactional migration: the registration is committed and CALL migrate.run()
+  // applies everything pending (each statement of such a migration committed on its own), as
+  // the non-transactional issue specifies; the rest continues in a new transaction.
+  bool nontx_pending = false;
+  for (const SyncRow& r : s.rows)
+    if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
+      if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
+  if (pending > 0) {
+    // Where the server runs non-transactional and COMMIT-split migrations, it records how each
+    // pending script runs (up_mode); read through to_jsonb so older catalogs without the column work.
+    Result modes = conn.exec(
+        "SELECT pg_catalog.to_regprocedure('migrate.run(text)') IS NOT NULL, EXISTS (SELECT FROM migrate.migrations m "
+        "WHERE m.applied_seq IS NULL AND (pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'up_mode') "
+        "OPERATOR(pg_catalog.<>) 'transaction')");
+    bool has_run = modes.get(0, 0) == "t";
+    nontx_pending = has_run && (nontx_pending || modes.get(0, 1) == "t");
+  }
+  if (pending > 0 && nontx_pending) {
+    Result before = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history");
+    std::string since = before.get(0, 0);
+    conn.run("COMMIT");
+    add_notices(o, conn, opts);
+    conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
+    conn.run("BEGIN");
+    Result r = conn.exec(
+        "SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
+        "AND action = 'apply' AND version <> 'R' ORDER BY id",
+        {since});
+    for (int i = 0; i < r.rows(); ++i) {
+      const MigrationFile* m = folder.by_version(r.get(i, 0));
+      double d = std::stod(r.get(i, 2));
+      if (!opts.quiet)
+        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+      applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
+                         {"duration_ms", d}});
+    }
+  } else if (pending > 0) {
+    // On a terminal, the pending migrations are applied in up to 10 steps (each migrate.apply()
+    // up to a version, all in this one transaction) to show progress; otherwise in one call.
+    std::vector<std::string> targets;
+    if (opts.live && pending > 1) {
+      std::vector<Version> versions;
+      for (const SyncRow& r : s.rows)
+        if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
+      std::sort(versions.begin(), versions.end());
+      size_t steps = std::min<size_t>(10, versions.size());
+      for (size_t k = 1; k <= steps; ++k) targets.push_back(versions[k * versions.size() / steps - 1].canonical());
+    } else {
+      targets.push_back(target ? target->canonical() : std::string());
+    }
+    for (const std::string& t : targets) {
+      Result r = conn.exec("SELECT version, name, duration_ms FROM migrate.apply($1)",
+                           {t.empty() ? std::nullopt : std::optional<std::string>(t)});
+      std::string lines;
+      for (int i = 0; i < r.rows(); ++i) {
+        const MigrationFile* m = folder.by_version(r.get(i, 0));
+        double d = std::stod(r.get(i, 2));
+        total += d;
+        if (!opts.quiet)
+          lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+        applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
+                           {"duration_ms", d}});
+      }
+      if (opts.live) {
+        size_t width = 30, done = applied.size();
+        size_t fill = pending ? done * width / pending : width;
+        double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::cerr << "\r\033[K" << lines
+                  << fmt::format("[{}{}] {}/{} migrations, {:.1f} s", std::string(fill, '#'),
+                                 std::string(width - fill, '.'), done, pending, secs)
+                  << std::flush;
+      } else {
+        o.err += lines;
+      }
+    }
+    if (opts.live) std::cerr << "\r\033[K" << std::flush;
+  }
+  phase("applied");
+  json reps = json::array();
+  if (pending_rep > 0) {
+    Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
+    for (int i = 0; i < r.rows(); ++i) {
+      double d = std::stod(r.get(i, 2));
+      if (!opts.quiet) o.err += fmt::format("applied repeatable {} ({})\n", path_of(opts, r.get(i, 1)), ms(d));
+      reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
+    }
+  }
+  // Applied everything (no --to left anything behind): sync once more so the server records
+  // the folder as in sync (migrate.sync_digest) for the next run.
+  if (!applied.empty() || !reps.empty()) (void)sync(conn, folder, false);
+  std::string current;
+  {
+    Result r = conn.exec("SELECT migrate.current_version()");
+    current = r.null(0, 0) ? "" : r.get(0, 0);
+  }
+  conn.run("COMMIT");
+  phase("committed");
+  add_notices(o, conn, opts);
+  double wall = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  if (applied.empty() && reps.empty())
+    o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
+  else
+    o.out += fmt::format("{}: applied {}{} in {}, now at version {}\n", conn.label(),
+                         count_of(applied.size(), "migration", "migrations"),
+                         reps.empty() ? "" : fmt::format(" and {}", count_of(reps.size(), "repeatable", "repeatables")),
+                         ms(wall), version_or_none(current));
+  o.json = {{"database", conn.database()}, {"applied", applied}, {"repeatables", reps},
+            {"version", current.empty() ? json() : json(current)}, {"duration_ms", wall}};
+  o.result = fmt::format("applied {}, at version {}", applied.size() + reps.size(), version_or_none(current));
+  return o;
+}
+
+Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
+  Outcome o;
+  // One round trip when the folder is recorded as in sync (migrate.sync_digest); otherwise a
+  // dry-run sync reports every difference.
+  std::string drift_sql = opts.no_schema_diff
+                              ? "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), "
+                                "'schema_differences', 0) FROM migrate.drift WHERE acknowledgement_id IS NULL)"
+                              : "(SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d)";
+  Result fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(), {}", drift_sql),
+                          {folder.digest});
+  SyncResult s;
+  std::string current;
+  json drift;
+  if (fast.get(0, 0) == "t") {
+    s.total = folder.migrations.size();
+    current = fast.null(0, 2) ? "" : fast.get(0, 2);
+    drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+  } else {
+    s = sync(conn, folder, true, false, "migrate.current_version(), " + drift_sql);
+    current = s.extra.size() > 0 ? s.extra[0] : "";
+    drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+  }
+  struct Cause {
+    const char* name;
+    int code;
+    std::vector<std::string> items;
+  };
+  std::vector<Cause> causes{{"edited", exit_code::kEdited, {}},      {"missing_file", exit_code::kMissingFile, {}},
+                            {"pending", exit_code::kPending, {}},    {"drift", exit_code::kDrift, {}},
+                            {"schema_difference", exit_code::kSchemaDiff, {}},
+                            {"wrong_version", exit_code::kWrongVersion, {}}};
+  auto label = [&](const SyncRow& r) {
+    std::string v = r.kind == "repeatable" ? "repeatable \"" + r.name + "\"" : r.version;
+    return r.file.empty() ? v : fmt::format("{} ({})", v, path_of(opts, r.file));
+  };
+  for (const SyncRow& r : s.rows) {
+    if (r.action == "edited") causes[0].items.push_back(label(r) + ": " + r.detail);
+    else if (r.action == "missing_file" || r.action == "removed") causes[1].items.push_back(label(r) + ": " + r.detail);
+    else if (r.pending()) causes[2].items.push_back(label(r));
+  }
+  int64_t unack = drift.value("unacknowledged", 0);
+  int64_t diffs = drift.value("schema_differences", 0);
+  if (unack > 0) causes[3].items.push_back(fmt::format("{} unacknowledged DDL change{} (pg_migrate drift)", unack, unack == 1 ? "" : "s"));
+  if (diffs > 0) causes[4].items.push_back(fmt::format("{} object{} differ from the last snapshot (SELECT * FROM migrate.schema_diff())", diffs, diffs == 1 ? "" : "s"));
+  if (!opts.expect_version.empty()) {
+    std::string want = Version::parse(opts.expect_version).canonical();
+    if (want != current) causes[5].items.push_back(fmt::format("at version {}, expected {}", version_or_none(current), want));
+  }
+  json jc = json::array();
+  for (const Cause& c : causes) {
+    if (c.items.empty()) continue;
+    if (o.code == 0) o.code = c.code;
+    jc.push_back({{"cause", c.name}, {"exit_code", c.code}, {"items", c.items}});
+    o.out += fmt::format("  {} ({}):\n", c.name, c.code);
+    for (const std::string& i : c.items) o.out += "    " + i + "\n";
+  }
+  size_t n = s.total;
+  for (const SyncRow& r : s.rows)
+    if (r.action == "missing_file" || r.action == "removed") --n;
+  std::string head = o.code == 0 ? fmt::format("check {}: ok, at version {} ({} in {})\n", conn.label(),
+                                               version_or_none(current), count_of(n, "migration", "migrations"), opts.dir)
+                                 : fmt::format("check {}: FAILED (exit {}), at version {}\n", conn.label(), o.code,
+                                               version_or_none(current));
+  o.out = head + o.out;
+  o.json = {{"database", conn.database()}, {"ok", o.code == 0}, {"exit_code", o.code},
+            {"version", current.empty() ? json() : json(current)}, {"causes", jc}};
+  o.result = o.code == 0 ? "ok" : fmt::format("FAILED (exit {}): {}", o.code, jc[0]["cause"].get<std::string>());
+  return o;
+}
+
+Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) {
+  Outcome o;
+  Result r = opts.to.empty()
+                 ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)",
+                             {std::to_string(opts.steps > 0 ? opts.steps : 1)})
+                 : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
+  add_notices(o, conn, opts);
+  json list = json::array();
+  for (int i = 0; i < r.rows(); ++i) {
+    const MigrationFile* m = folder ? folder->by_version(r.get(i, 0)) : nullptr;
+    double d = std::stod(r.get(i, 2));
+    if (!opts.quiet) o.err += fmt::format("reverted {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+    list.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"duration_ms", d}});
+  }
+  Result cur = conn.exec("SELECT migrate.current_version()");
+  std::string current = cur.null(0, 0) ? "" : cur.get(0, 0);
+  o.out += fmt::format("{}: reverted {}, now at version {}\n", conn.label(), count_of(list.size(), "migration", "migrations"),
+                       version_or_none(current));
+  o.json = {{"database", conn.database()}, {"reverted", list}, {"version", current.empty() ? json() : json(current)}};
+  o.result = fmt::format("reverted {}, at version {}", list.size(), version_or_none(current));
+  return o;
+}
+
+Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) {
+  Outcome o;
+  conn.run("BEGIN");
+  sync(conn, folder, false);
+  conn.take_notices();
+  Result r = conn.exec("SELECT version, name, status, object, change, detail FROM migrate.verify($1)",
+                       {opts.version.empty() ? std::nullopt : std::optional<std::string>(opts.version)});
+  conn.run("ROLLBACK");
+  std::vector<std::vector<std::string>> rows{{"VERSION", "FILE", "STATUS", "OBJECT", "CHANGE", "DETAIL"}};
+  json list = json::array();
+  bool bad = false;
+  for (int i = 0; i < r.rows(); ++i) {
+    const MigrationFile* m = folder.by_version(r.get(i, 0));
+    std::string status = r.get(i, 2);
+    if (status == "differs" || status == "failed") bad = true;
+    rows.push_back({r.get(i, 0), m ? path_of(opts, m->file) : "-", status, r.get(i, 3), r.get(i, 4), r.get(i, 5)});
+    list.push_back({{"version", r.get(i, 0)}, {"status", status}, {"object", r.get(i, 3)}, {"change", r.get(i, 4)},
+                    {"detail", r.get(i, 5)}});
+  }
+  o.out += r.rows() == 0 ? "nothing to verify: no pending migration\n" : table(rows);
+  o.code = bad ? exit_code::kFailed : exit_code::kOk;
+  o.json = {{"database", conn.database()}, {"verify", list}, {"ok", !bad}};
+  o.result = bad ? "a revert does not verify" : "reverts verify";
+  return o;
+}
+
+Outcome cmd_baseline(Connection& conn, const Folder* folder, const Options& opts) {
+  Outcome o;
+  std::string v = Version::parse(opts.version).canonical();
+  const MigrationFile* m = folder ? folder->by_version(v) : nullptr;
+  Result r = conn.exec("SELECT migrate.baseline($1, $2)", {v, m ? m->name : std::string("baseline")});
+  add_notices(o, conn, opts);
+  o.out += fmt::format("{}: baselined at version {}\n", conn.label(), r.get(0, 0));
+  o.json = {{"database", conn.database()}, {"baseline", r.get(0, 0)}};
+  o.result = "baselined at " + r.get(0, 0);
+  return o;
+}
+
+Outcome cmd_drift(Connection& conn, const Options& opts) {
+  Outcome o;
+  if (!opts.ack.empty()) {
+    Result a = conn.exec("SELECT migrate.acknowledge_drift($1)", {opts.ack});
+    o.err += fmt::format("acknowledged drift up to entry {}\n", a.null(0, 0) ? "-" : a.get(0, 0));
+  }
+  Result st = conn.exec("SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d");
+  json status = json::parse(st.get(0, 0));
+  Result list = conn.exec(
+      "SELECT id, pg_catalog.to_char(captured_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), performed_by, "
+      "command_tag, coalesce(object_identity, '') FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id");
+  std::vector<std::vector<std::string>> rows{{"ID", "CAPTURED AT (UTC)", "BY", "COMMAND", "OBJECT"}};
+  json items = json::array();
+  for (int i = 0; i < list.rows(); ++i) {
+    rows.push_back({list.get(i, 0), list.get(i, 1), list.get(i, 2), list.get(i, 3), list.get(i, 4)});
+    items.push_back({{"id", std::stoll(list.get(i, 0))}, {"captured_at", list.get(i, 1)}, {"by", list.get(i, 2)},
+                     {"command", list.get(i, 3)}, {"object", list.get(i, 4)}});
+  }
+  int64_t unack = status.value("unacknowledged", 0);
+  int64_t diffs = status.value("schema_differences", 0);
+  o.out += fmt::format("{}: {} unacknowledged drift entr{}, {} schema difference{}, capture {}\n", conn.label(), unack,
+                       unack == 1 ? "y" : "ies", diffs, diffs == 1 ? "" : "s", status.value("capture", "?"));
+  if (list.rows() > 0) o.out += table(rows);
+  o.code = unack > 0 ? exit_code::kDrift : (diffs > 0 ? exit_code::kSchemaDiff : exit_code::kOk);
+  o.json = {{"database", conn.database()}, {"status", status}, {"drift", items}};
+  o.result = o.code == 0 ? "no drift" : fmt::format("{} unacknowledged, {} schema differences", unack, diffs);
+  return o;
+}
+
+Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) {
+  Outcome o;
+  conn.run("BEGIN");
+  SyncResult s = sync(conn, folder, false, true);
+  conn.run("COMMIT");
+  add_notices(o, conn, opts);
+  json list = json::array();
+  for (const SyncRow& r : s.rows) {
+    if (r.action != "accepted" && r.action != "removed") continue;
+    o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, path_of(opts, r.file), r.detail);
+    list.push_back(row_json(r));
+  }
+  if (list.empty()) o.out += fmt::format("{}: nothing to repair\n", conn.label());
+  o.json = {{"database", conn.database()}, {"repaired", list}};
+  o.result = fmt::format("repaired {}", list.size());
+  return o;
+}
+
+Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
+  Outcome o;
+  std::vector<const MigrationFile*> targets;
+  if (!opts.lint_files.empty()) {
+    for (const std::string& f : opts.lint_files) {
+      const MigrationFile* found = nullptr;
+      for (const MigrationFile& m : folder.migrations) {
+        if (m.file == f || path_of(opts, m.file) == f || fs::path(f).filename() == fs::path(m.file).filename() ||
+            (!m.down_file.empty() && (m.down_file == f || path_of(opts, m.down_file) == f)))
+          found = &m;
+      }
+      if (!found) throw FolderError(f + " is not a migration file in " + opts.dir);
+      targets.push_back(found);
+    }
+  } else {
+    SyncResult s = sync(conn, folder, true);
+    for (const SyncRow& r : s.rows) {
+      if (!r.pending() || r.file.empty()) continue;
+      for (const MigrationFile& m : folder.migrations)
+        if (m.file == r.file) targets.push_back(&m);
+    }
+  }
+  json findings = json::array();
+  size_t errors = 0;
+  for (const MigrationFile* m : targets) {
+    Result r = conn.exec("SELECT line, statement, rule, severity, message, coalesce(hint, '') FROM migrate.lint($1)", {m->up});
+    for (int i = 0; i < r.rows(); ++i) {
+      std::string file = path_of(opts, m->file);
+      std::string line = r.null(i, 0) ? "1" : r.get(i, 0);
+      std::string severity = r.get(i, 3), rule = r.get(i, 2), message = r.get(i, 4), hint = r.get(i, 5);
+      if (severity == "error") ++errors;
+      findings.push_back({{"file", file}, {"line", std::stoi(line)}, {"rule", rule}, {"severity", severity},
+                          {"message", message}, {"hint", hint}, {"statement", r.get(i, 1)}});
+      if (opts.format == "github") {
+        const char* level = severity == "error" ? "error" : (severity == "warning" ? "warning" : "notice");
+        o.out += fmt::format("::{} file={},line={},title={}::{}{}\n", level, file, line, rule, message,
+                             hint.empty() ? "" : " (" + hint + ")");
+      } else if (opts.format == "text") {
+        o.out += fmt::format("{}:{}: {} {}: {}\n", file, line, severity, rule, message);
+        if (!hint.empty() && !opts.quiet) o.out += fmt::format("  hint: {}\n", hint);
+      }
+    }
+  }
+  if (opts.format == "json") o.out += findings.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  if (opts.format == "text")
+    o.out += fmt::format("{} linted, {}, {} error-level\n", count_of(targets.size(), "file", "files"),
+                         count_of(findings.size(), "finding", "findings"), errors);
+  o.code = errors > 0 ? exit_code::kFailed : exit_code::kOk;
+  o.json = {{"database", conn.database()}, {"findings", findings}, {"errors", errors}};
+  o.result = fmt::format("{} findings, {} errors", findings.size(), errors);
+  return o;
+}
+
+}  // namespace
+
+void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts) {
+  // The server names a migration and a line: "migration 3 ("add email") failed at line 4 of its
+  // up script: ...", "up script of migration 3 ("add email") has a syntax error at line 2: ...".
+  static const std::regex migration_re(R"re(migration (\S+) \("((?:[^"\\]|\\.)*)"\))re");
+  static const std::regex line_re(R"(line (\d+))");
+  static const std::regex prefix_re(R"re(^migration \S+ \("(?:[^"\\]|\\.)*"\) failed at line \d+ of its \w+ script: )re");
+  std::string location;
+  std::string message = e.message;
+  std::smatch m, l;
+  if (folder && std::regex_search(e.message, m, migration_re)) {
+    std::string version = m[1];
+    const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);
+    if (f) {
+      bool down = e.message.find("down script") != std::string::npos;
+      std::string file = down && !f->down_file.empty() ? f->down_file : f->file;
+      location = path_of(opts, file);
+      if (std::regex_search(e.message, l, line_re)) location += ":" + l[1].str();
+      message = std::regex_replace(e.message, prefix_re, "");
+    }
+  }
+  o.err += fmt::format("error: {}{} (SQLSTATE {})\n", location.empty() ? "" : location + ": ", message, e.sqlstate);
+  if (!e.detail.empty()) o.err += "DETAIL: " + e.detail + "\n";
+  if (!e.hint.empty()) o.err += "HINT: " + e.hint + "\n";
+  if (opts.verbose && !e.context.empty()) o.err += "CONTEXT: " + e.context + "\n";
+  json err = {{"sqlstate", e.sqlstate}, {"message", message}};
+  if (!location.empty()) {
+    size_t colon = location.rfind(':');
+    bool has_line = colon != std::string::npos && colon + 1 < location.size() &&
+                    std::isdigit(static_cast<unsigned char>(location[colon + 1]));
+    err["file"] = has_line ? location.substr(0, colon) : location;
+    if (has_line) err["line"] = std::stoi(location.substr(colon + 1));
+  }
+  if (!e.detail.empty()) err["detail"] = e.detail;
+  if (!e.hint.empty()) err["hint"] = e.hint;
+  o.json["error"] = err;
+  o.code = exit_code::kFailed;
+  o.result = fmt::format("FAILED: {}{}", location.empty() ? "" : location + ": ", message);
+}
+
+Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {
+  Outcome o;
+  try {
+    Result ext = conn.exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'");
+    if (ext.rows() > 0 && ext.get(0, 0) == "0.1.0") {
+      o.code = exit_code::kNoExtension;
+      o.err += fmt::format("error: pg_migrate in database {} is version 0.1.0, which has no migrate.sync\n"
+                           "HINT: ALTER EXTENSION pg_migrate UPDATE;\n",
+                           conn.label());
+      o.result = "pg_migrate 0.1.0 needs ALTER EXTENSION pg_migrate UPDATE";
+      o.json = {{"database", conn.database()}, {"error", {{"message", "pg_migrate 0.1.0"}}}};
+      return o;
+    }
+    if (ext.rows() == 0) {
+      o.code = exit_code::kNoExtension;
+      o.err += fmt::format("error: pg_migrate is not installed in database {}\nHINT: CREATE EXTENSION pg_migrate;\n",
+                           conn.label());
+      o.result = "pg_migrate is not installed";
+      o.json = {{"database", conn.database()}, {"error", {{"message", "pg_migrate is not installed"}}}};
+      return o;
+    }
+    const std::string& c = opts.command;
+    if (c == "status") o = cmd_status(conn, *folder, opts);
+    else if (c == "apply") o = cmd_apply(conn, *folder, opts);
+    else if (c == "check") o = cmd_check(conn, *folder, opts);
+    else if (c == "revert") o = cmd_revert(conn, folder, opts);
+    else if (c == "verify") o = cmd_verify(conn, *folder, opts);
+    else if (c == "baseline") o = cmd_baseline(conn, folder, opts);
+    else if (c == "drift") o = cmd_drift(conn, opts);
+    else if (c == "repair") o = cmd_repair(conn, *folder, opts);
+    else if (c == "lint") o = cmd_lint(conn, *folder, opts);
+    else throw std::logic_error("unknown command " + c);
+  } catch (const DbError& e) {
+    add_notices(o, conn, opts);
+    report_error(o, e, folder, opts);
+    o.json["database"] = conn.database();
+  } catch (const pgm::Error& e) {
+    o.err += "error: " + e.message() + "\n";
+    if (!e.detail().empty()) o.err += "DETAIL: " + e.detail() + "\n";
+    o.code = exit_code::kUsage;
+    o.result = "FAILED: " + e.message();
+    o.json = {{"database", conn.database()}, {"error", {{"message", e.message()}}}};
+  } catch (const FolderError& e) {
+    o.err += std::string("error: ") + e.what() + "\n";
+    o.code = exit_code::kFolder;
+    o.result = std::string("FAILED: ") + e.what();
+    o.json = {{"database", conn.database()}, {"error", {{"message", e.what()}}}};
+  } catch (const std::exception& e) {
+    o.err += std::string("error: ") + e.what() + "\n";
+    o.code = exit_code::kFailed;
+    o.result = std::string("FAILED: ") + e.what();
+    o.json = {{"database", conn.database()}, {"error", {{"message", e.what()}}}};
+  }
+  return o;
+}
+
+Outcome new_migration(const Options& opts) {
+  Outcome o;
+  std::string s = files::slug(opts.name);
+  if (s.empty()) {
+    o.code = exit_code::kUsage;
+    o.err = "error: the name \"" + opts.name + "\" has no letters or digits\n";
+    return o;
+  }
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+  fs::create_directories(opts.dir);
+  fs::path p = fs::path(opts.dir) / (std::string(stamp) + "_" + s + ".sql");
+  if (fs::exists(p)) {
+    o.code = exit_code::kFolder;
+    o.err = "error: " + p.string() + " already exists\n";
+    return o;
+  }
+  std::ofstream out(p);
+  out << "-- migrate:up\n\n\n-- migrate:down\n\n";
+  if (!out) {
+    o.code = exit_code::kFolder;
+    o.err = "error: cannot write " + p.string() + "\n";
+    return o;
+  }
+  o.out = p.string() + "\n";
+  o.json = {{"file", p.string()}, {"version", stamp}};
+  return o;
+}
+
+}  // namespace pgm::cli

@@ -1,0 +1,73 @@
+// A libpq connection for the pg_migrate command: connects like psql (conninfo or URL,
+// DATABASE_URL, PG* variables, ~/.pgpass), runs parameterized statements, turns server errors
+// into DbError with SQLSTATE, DETAIL and HINT, and collects NOTICEs.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace pgm::cli {
+
+struct DbError : std::runtime_error {
+  DbError(std::string sqlstate, std::string message, std::string detail = {}, std::string hint = {},
+          std::string context = {})
+      : std::runtime_error(message),
+        sqlstate(std::move(sqlstate)),
+        message(std::move(message)),
+        detail(std::move(detail)),
+        hint(std::move(hint)),
+        context(std::move(context)) {}
+  std::string sqlstate, message, detail, hint, context;
+};
+
+// A connection could not be made (exit code 3).
+struct ConnectError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class Result {
+ public:
+  explicit Result(PGresult* r) : r_(r, PQclear) {}
+  int rows() const { return PQntuples(r_.get()); }
+  int cols() const { return PQnfields(r_.get()); }
+  bool null(int row, int col) const { return PQgetisnull(r_.get(), row, col); }
+  std::string get(int row, int col) const { return PQgetvalue(r_.get(), row, col); }
+
+ private:
+  std::unique_ptr<PGresult, void (*)(PGresult*)> r_;
+};
+
+struct Notice {
+  std::string severity, message, detail, hint;
+};
+
+// "dbname" or "dbname on host:port" from a conninfo string or URL, never its password.
+std::string describe_conninfo(const std::string& conninfo);
+
+class Connection {
+ public:
+  // conninfo: a connection string or URL ("" = libpq defaults: PG* variables). dbname, when
+  // not empty, overrides the database of conninfo (for --all-databases).
+  Connection(const std::string& conninfo, const std::string& dbname = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  Result exec(const std::string& sql, const std::vector<std::optional<std::string>>& params = {});
+  void run(const std::string& sql) { (void)exec(sql); }
+  std::vector<Notice> take_notices();
+  std::string database() const { return PQdb(conn_); }
+  std::string label() const;  // "dbname" or "dbname on host:port"
+
+ private:
+  static void on_notice(void* self, const PGresult* r);
+  PGconn* conn_ = nullptr;
+  std::vector<Notice> notices_;
+};
+
+}  // namespace pgm::cli

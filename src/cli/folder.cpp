@@ -1,0 +1,221 @@
+#include "cli/folder.hpp"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/script.hpp"
+#include "core/version.hpp"
+
+namespace fs = std::filesystem;
+
+namespace pgm::cli {
+namespace {
+
+// Reads dir/rel; dir_fd is the open folder, so each file's path is resolved from there.
+std::string read_text(int dir_fd, const std::string& dir, const std::string& rel) {
+  fs::path p = fs::path(dir) / rel;
+  int fd = ::openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw FolderError("cannot read " + p.string() + ": " + std::strerror(errno));
+  std::string text;
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && st.st_size > 0) text.reserve(static_cast<size_t>(st.st_size));
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      int e = errno;
+      ::close(fd);
+      throw FolderError("cannot read " + p.string() + ": " + std::strerror(e));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  // Line endings: CRLF and CR become LF, so scripts and line numbers are the same on every checkout.
+  if (text.find('\r') == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r') {
+      out += '\n';
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+struct Entry {
+  std::optional<MigrationFile> up;
+  std::string down_file;
+  std::optional<std::string> down;
+  bool down_no_transaction = false;
+  pgm::Version version = pgm::Version::parse("0");
+};
+
+}  // namespace
+
+std::string sha256_hex(const std::string& bytes) {
+  // Fetched once: OpenSSL 3 looks the algorithm up on every EVP_sha256() digest otherwise.
+  static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  static EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  static std::mutex mutex;
+  std::lock_guard<std::mutex> lock(mutex);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!md || !ctx || EVP_DigestInit_ex(ctx, md, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) != 1 || EVP_DigestFinal_ex(ctx, digest, &len) != 1)
+    throw std::runtime_error("SHA-256 failed");
+  return to_hex(digest, len);
+}
+
+const MigrationFile* Folder::by_version(const std::string& v) const {
+  for (const MigrationFile& m : migrations)
+    if (!m.repeatable && m.version == v) return &m;
+  return nullptr;
+}
+
+const MigrationFile* Folder::repeatable(const std::string& name) const {
+  for (const MigrationFile& m : migrations)
+    if (m.repeatable && m.name == name) return &m;
+  return nullptr;
+}
+
+Folder read_folder(const std::string& dir) {
+  Folder folder;
+  folder.dir = dir;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    throw FolderError("migrations folder \"" + dir + "\" does not exist (use --dir)");
+  // Relative paths: files at the top, and up.sql/down.sql one folder down (diesel).
+  std::vector<std::string> paths;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.empty() || name[0] == '.') continue;
+    if (e.is_directory()) {
+      for (const auto& f : fs::directory_iterator(e.path())) {
+        std::string fname = f.path().filename().string();
+        if (f.is_regular_file() && (fname == "up.sql" || fname == "down.sql")) paths.push_back(name + "/" + fname);
+      }
+    } else if (e.is_regular_file()) {
+      paths.push_back(name);
+    }
+  }
+  std::sort(paths.begin(), paths.end());
+  int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0) throw FolderError("cannot open migrations folder \"" + dir + "\": " + std::strerror(errno));
+  struct DirCloser {
+    int fd;
+    ~DirCloser() { ::close(fd); }
+  } dir_closer{dir_fd};
+  std::map<std::string, Entry> versions;     // canonical version -> entry
+  std::map<std::string, MigrationFile> reps;  // name -> repeatable
+  for (const std::string& rel : paths) {
+    std::optional<files::FileName> fn = files::parse_file_name(rel);
+    if (!fn) {
+      if (rel.size() > 4 && rel.substr(rel.size() - 4) == ".sql")
+        folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
+      continue;
+    }
+    std::string text = read_text(dir_fd, dir, rel);
+    if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
+      std::string_view before(text.data(), bad);
+      size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+      throw FolderError(rel + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
+                        "); migration files are read as UTF-8");
+    }
+    if (fn->part == files::Part::Repeatable) {
+      MigrationFile m;
+      m.file = rel;
+      m.name = fn->description;
+      m.up = text;
+      m.repeatable = true;
+      m.layout = fn->layout;
+      m.no_transaction = files::has_no_transaction_directive(text);
+      auto [it, fresh] = reps.emplace(m.name, m);
+      if (!fresh)
+        throw FolderError("repeatable migration files " + it->second.file + " and " + rel + " have the same name");
+      continue;
+    }
+    pgm::Version v = pgm::Version::parse("0");
+    try {
+      v = pgm::Version::parse(fn->version);
+    } catch (const pgm::Error& e) {
+      throw FolderError(rel + ": " + e.message());
+    }
+    Entry& entry = versions[v.canonical()];
+    entry.version = v;
+    if (fn->part == files::Part::Down) {
+      if (!entry.down_file.empty())
+        throw FolderError("migration files " + entry.down_file + " and " + rel + " are both the down script of version " +
+                          v.canonical());
+      entry.down_file = rel;
+      std::string d = text;
+      entry.down_no_transaction = files::has_no_transaction_directive(d);
+      entry.down = files::with_pg_migrate_directive(std::move(d));
+      continue;
+    }
+    if (entry.up)
+      throw FolderError("migration files " + entry.up->file + " and " + rel + " have the same version " + v.canonical() +
+                        "; each version is one migration");
+    MigrationFile m;
+    m.file = rel;
+    m.version = v.canonical();
+    m.name = fn->description;
+    m.layout = fn->layout;
+    if (fn->part == files::Part::Sections) {
+      files::Sections s;
+      try {
+        s = files::split_sections(text);
+      } catch (const std::invalid_argument& e) {
+        throw FolderError(rel + ": " + e.what());
+      }
+      m.up = std::move(s.up);
+      m.down = std::move(s.down);
+      m.no_transaction = s.up_no_transaction || s.down_no_transaction;
+    } else {
+      m.no_transaction = files::has_no_transaction_directive(text);
+      m.up = files::with_pg_migrate_directive(std::move(text));
+    }
+    entry.up = std::move(m);
+  }
+  std::vector<std::pair<pgm::Version, MigrationFile>> ordered;
+  for (auto& [canonical, e] : versions) {
+    if (!e.up)
+      throw FolderError(e.down_file + " is a down script for version " + canonical + ", which has no up script");
+    if (!e.down_file.empty()) {
+      if (e.up->down)
+        throw FolderError(e.up->file + " has a down section and " + e.down_file + " is a down script for the same version");
+      e.up->down_file = e.down_file;
+      e.up->down = e.down;
+      e.up->no_transaction = e.up->no_transaction || e.down_no_transaction;
+    }
+    ordered.emplace_back(e.version, std::move(*e.up));
+  }
+  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [v, m] : ordered) folder.migrations.push_back(std::move(m));
+  for (auto& [name, m] : reps) folder.migrations.push_back(std::move(m));
+  for (MigrationFile& m : folder.migrations)
+    m.checksum = sha256_hex(files::source_digest_input(m.file, m.name, m.up, m.down, m.repeatable));
+  std::vector<std::pair<std::string, std::string>> list;
+  for (const MigrationFile& m : folder.migrations) list.emplace_back(m.file, m.checksum);
+  folder.digest = sha256_hex(files::folder_digest_input(std::move(list)));
+  return folder;
+}
+
+}  // namespace pgm::cli

@@ -1,0 +1,46 @@
+// Reading a migrations folder: every file that follows a known layout becomes one migration
+// (up and down joined), with its source checksum. Two files for one version are an error.
+#pragma once
+
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/migration_files.hpp"
+
+namespace pgm::cli {
+
+// The folder cannot be used (exit code 4).
+struct FolderError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct MigrationFile {
+  std::string file;       // path relative to the folder, of the up script (or sections file)
+  std::string down_file;  // separate down file (Flyway U, .down.sql, down.sql), or ""
+  std::string version;    // canonical; "" for repeatables
+  std::string name;
+  std::string up;
+  std::optional<std::string> down;
+  bool repeatable = false;
+  bool no_transaction = false;
+  files::Layout layout;
+  std::string checksum;  // source checksum, as the server computes it
+};
+
+struct Folder {
+  std::string dir;
+  std::vector<MigrationFile> migrations;  // versioned in version order, then repeatables by name
+  std::vector<std::string> warnings;
+  std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
+  const MigrationFile* by_version(const std::string& canonical) const;
+  const MigrationFile* repeatable(const std::string& name) const;
+};
+
+Folder read_folder(const std::string& dir);
+
+// SHA-256 (hex) of bytes.
+std::string sha256_hex(const std::string& bytes);
+
+}  // namespace pgm::cli

@@ -1,0 +1,289 @@
+// pg_migrate: the command-line client. Arguments (CLI11), the list of target databases
+// (-d, --dbs-from, --all-databases), running a command on each (in parallel with -j) and the
+// fleet summary. The commands themselves are in commands.cpp.
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include <unistd.h>
+
+#include "cli/commands.hpp"
+#include "cli/connection.hpp"
+#include "cli/folder.hpp"
+
+using namespace pgm::cli;
+using nlohmann::json;
+
+namespace {
+
+const char* kFooter = R"(Connection: -d takes a conninfo string or a URL; without -d, DATABASE_URL, then
+the PG* environment variables and ~/.pgpass apply, as with psql.
+
+Files in --dir (default: migrations), recognised per file:
+  20240101120000_add_users.sql    pg_migrate new / dbmate: "-- migrate:up", "-- migrate:down"
+  V1__init.sql  U1__init.sql      Flyway versioned and undo
+  R__views.sql                    Flyway repeatable: re-applied when its content changes
+  1_init.up.sql 1_init.down.sql   golang-migrate, morph, sqlx
+  2019-02-26-002946_users/up.sql  diesel (version 20190226002946), down.sql beside it
+
+Exit codes:
+  0  success                       10  check: an applied migration's file was edited
+  1  a migration/statement failed  11  check: a migration in the database has no file
+     (lint: error-level findings;  12  check: migrations are pending
+     verify: a revert differs)     13  check/drift: unacknowledged drift
+  2  invalid arguments             14  check/drift: schema differs from the last snapshot
+  3  could not connect             15  check: not at --expect-version
+  4  migrations folder unusable
+  5  pg_migrate not installed in the database
+With several databases the exit code is the lowest non-zero code of any database.)";
+
+struct Target {
+  std::string conninfo;
+  std::string dbname;  // override (for --all-databases)
+  std::string label;
+};
+
+std::vector<Target> targets_of(const Options& opts) {
+  std::vector<Target> t;
+  for (const std::string& d : opts.dbs) t.push_back({d, "", describe_conninfo(d)});
+  if (!opts.dbs_from.empty()) {
+    std::ifstream in(opts.dbs_from);
+    if (!in) throw FolderError("cannot read --dbs-from file " + opts.dbs_from);
+    std::string line;
+    while (std::getline(in, line)) {
+      size_t a = line.find_first_not_of(" \t\r");
+      if (a == std::string::npos || line[a] == '#') continue;
+      size_t b = line.find_last_not_of(" \t\r");
+      std::string c = line.substr(a, b - a + 1);
+      t.push_back({c, "", describe_conninfo(c)});
+    }
+  }
+  if (t.empty()) {
+    const char* url = std::getenv("DATABASE_URL");
+    std::string c = url && *url ? url : "";
+    t.push_back({c, "", describe_conninfo(c)});
+  }
+  return t;
+}
+
+// --all-databases: every database of each server that accepts connections; those without
+// the extension are skipped (by the worker).
+std::vector<Target> expand_all(const std::vector<Target>& servers) {
+  std::vector<Target> out;
+  for (const Target& s : servers) {
+    Connection c(s.conninfo);
+    Result r = c.exec("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname");
+    for (int i = 0; i < r.rows(); ++i) out.push_back({s.conninfo, r.get(i, 0), r.get(i, 0)});
+  }
+  return out;
+}
+
+void print(const Outcome& o, const Options& opts, bool to_json) {
+  if (!o.err.empty()) std::cerr << o.err;
+  if (!to_json && !o.out.empty()) std::cout << o.out;
+  (void)opts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
+  Options opts;
+  CLI::App app{"pg_migrate: versioned schema migrations from a folder of SQL files, run by the pg_migrate extension",
+               "pg_migrate"};
+  app.footer(kFooter);
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.add_option("-d,--dbname", opts.dbs, "Database: conninfo or URL (repeat for several)")
+      ->allow_extra_args(false)
+      ->type_name("CONNINFO");
+  app.add_option("--dir", opts.dir, "Migrations folder (default: migrations)")->type_name("DIR");
+  app.add_flag("--json", opts.json, "Machine-readable output on stdout");
+  app.add_flag("-q,--quiet", opts.quiet, "Only errors and the result");
+  app.add_flag("-v,--verbose", opts.verbose, "More detail (repeatable)");
+  app.add_option("-j,--jobs", opts.jobs, "Databases to work on in parallel (default 1)")
+      ->check(CLI::Range(1, 256))
+      ->type_name("N");
+  app.add_option("--dbs-from", opts.dbs_from, "Read one conninfo per line from FILE (# comments)")->type_name("FILE");
+  app.add_flag("--all-databases", opts.all_databases, "Every database of the server that has pg_migrate");
+  app.add_flag("--fail-fast", opts.fail_fast, "Start no further database after one failed");
+
+  auto* c_new = app.add_subcommand("new", "Create <dir>/<UTC timestamp>_<slug>.sql and print its path");
+  c_new->add_option("NAME", opts.name, "What the migration does")->required();
+  app.add_subcommand("status", "Every migration: version, file, state, applied at/by; pending count; drift");
+  auto* c_apply = app.add_subcommand("apply", "Sync the folder and apply what is pending, in one transaction");
+  c_apply->add_option("--to", opts.to, "Apply up to this version")->type_name("V");
+  c_apply->add_flag("--dry-run", opts.dry_run, "Show the server's plan (locks, rewrites) and change nothing");
+  auto* c_revert = app.add_subcommand("revert", "Revert the newest applied migrations with their down scripts");
+  auto* steps = c_revert->add_option("--steps", opts.steps, "How many (default 1)")->type_name("N");
+  c_revert->add_option("--to", opts.to, "Revert every migration above this version")->type_name("V")->excludes(steps);
+  auto* c_verify = app.add_subcommand("verify", "Prove that pending migrations' down scripts undo their up scripts");
+  c_verify->add_option("VERSION", opts.version, "Only this version");
+  auto* c_baseline = app.add_subcommand("baseline", "Adopt an existing database at version V");
+  c_baseline->add_option("VERSION", opts.version, "The version the database is at")->required();
+  auto* c_drift = app.add_subcommand("drift", "Schema changes made outside migrations (exit 13/14 if any)");
+  c_drift->add_option("--ack", opts.ack, "Acknowledge the drift so far with this note")->type_name("NOTE");
+  app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
+  auto* c_lint = app.add_subcommand("lint", "Lint files (default: pending ones) against the database's catalog");
+  c_lint->add_option("FILE", opts.lint_files, "Files to lint");
+  c_lint->add_option("--format", opts.format, "text, json or github")
+      ->check(CLI::IsMember({"text", "json", "github"}));
+  auto* c_check = app.add_subcommand("check", "CI gate: exit 0 only when the database is exactly at the folder");
+  c_check->add_option("--expect-version", opts.expect_version, "Also require this current version")->type_name("V");
+  c_check->add_flag("--no-schema-diff", opts.no_schema_diff,
+                    "Skip the schema comparison (exit 14); drift entries (13) are still checked");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : exit_code::kUsage;
+  }
+  opts.command = app.get_subcommands().front()->get_name();
+  if (opts.command == "new") {
+    Outcome o = new_migration(opts);
+    print(o, opts, opts.json);
+    if (opts.json) std::cout << o.json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return o.code;
+  }
+
+  // The folder is read once, before any database is touched.
+  std::optional<Folder> folder;
+  bool needs_folder = opts.command != "drift" && opts.command != "revert" && opts.command != "baseline";
+  try {
+    if (needs_folder || std::filesystem::is_directory(opts.dir)) folder = read_folder(opts.dir);
+  } catch (const FolderError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    if (opts.json) std::cout << json{{"error", {{"message", e.what()}}}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    return exit_code::kFolder;
+  }
+  if (folder && !opts.quiet)
+    for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
+  if (opts.verbose >= 2) std::cerr << fmt::format("[{:.1f} ms] folder read\n", since());
+
+  std::vector<Target> targets;
+  try {
+    targets = targets_of(opts);
+    if (opts.all_databases) targets = expand_all(targets);
+  } catch (const FolderError& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return exit_code::kUsage;
+  } catch (const ConnectError& e) {
+    std::cerr << "error: could not connect: " << e.what() << "\n";
+    return exit_code::kConnect;
+  } catch (const DbError& e) {
+    std::cerr << "error: " << e.message << "\n";
+    return exit_code::kFailed;
+  }
+  const bool fleet = targets.size() > 1;
+  opts.live = !fleet && !opts.quiet && !opts.json && isatty(STDERR_FILENO);
+  std::vector<Outcome> outcomes(targets.size());
+  std::vector<std::string> labels(targets.size());
+  std::vector<char> started(targets.size(), 0), skipped(targets.size(), 0);
+  std::atomic<size_t> next{0};
+  std::atomic<bool> stop{false};
+  std::mutex print_mutex;
+  auto worker = [&] {
+    for (;;) {
+      size_t i = next.fetch_add(1);
+      if (i >= targets.size()) return;
+      if (stop.load()) continue;
+      started[i] = 1;
+      const Target& t = targets[i];
+      Outcome o;
+      labels[i] = t.label;
+      try {
+        Connection conn(t.conninfo, t.dbname);
+        labels[i] = conn.label();
+        if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] connected\n", since());
+        if (opts.all_databases &&
+            conn.exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'").rows() == 0) {
+          skipped[i] = 1;
+          continue;
+        }
+        std::string early = std::move(o.err);
+        o = run_command(conn, folder ? &*folder : nullptr, opts);
+        o.err = early + o.err;
+        if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] done\n", since());
+      } catch (const ConnectError& e) {
+        o.code = exit_code::kConnect;
+        o.err = fmt::format("error: could not connect{}: {}\n", t.label.empty() ? "" : " to " + t.label, e.what());
+        o.result = "FAILED: could not connect";
+        o.json = {{"database", t.label}, {"error", {{"message", e.what()}}}};
+      }
+      if (o.code != 0 && opts.fail_fast) stop = true;
+      outcomes[i] = std::move(o);
+      std::lock_guard<std::mutex> lock(print_mutex);
+      const Outcome& done = outcomes[i];
+      if (fleet && !opts.json && !opts.quiet) std::cout << "== " << labels[i] << "\n" << std::flush;
+      if (fleet && opts.quiet) {
+        if (!done.err.empty()) std::cerr << done.err;
+      } else {
+        print(done, opts, opts.json);
+      }
+      std::cout << std::flush;
+    }
+  };
+  int jobs = std::max(1, std::min<int>(opts.jobs, static_cast<int>(targets.size())));
+  std::vector<std::thread> threads;
+  for (int j = 1; j < jobs; ++j) threads.emplace_back(worker);
+  worker();
+  for (std::thread& t : threads) t.join();
+
+  int code = 0;
+  size_t ok = 0, failed = 0, not_started = 0, skipped_count = 0;
+  std::vector<std::string> failed_labels;
+  json dbs = json::array();
+  for (size_t i = 0; i < targets.size(); ++i) {
+    if (skipped[i]) {
+      ++skipped_count;
+      continue;
+    }
+    if (!started[i]) {
+      ++not_started;
+      dbs.push_back({{"database", targets[i].label}, {"status", "not started (--fail-fast)"}});
+      continue;
+    }
+    const Outcome& o = outcomes[i];
+    if (o.code == 0) ++ok;
+    else {
+      ++failed;
+      failed_labels.push_back(labels[i]);
+      if (code == 0 || o.code < code) code = o.code;
+    }
+    json j = o.json;
+    j["exit_code"] = o.code;
+    dbs.push_back(j);
+  }
+  if (fleet) {
+    if (!opts.json) {
+      std::cout << "\n";
+      for (size_t i = 0; i < targets.size(); ++i) {
+        if (skipped[i]) continue;
+        std::string r = !started[i] ? "not started (--fail-fast)" : outcomes[i].result;
+        std::cout << fmt::format("{}: {}\n", labels[i].empty() ? targets[i].label : labels[i], r);
+      }
+      std::cout << fmt::format("summary: {} of {} database{} ok", ok, ok + failed + not_started,
+                               ok + failed + not_started == 1 ? "" : "s");
+      if (failed) std::cout << fmt::format("; failed: {}", fmt::join(failed_labels, ", "));
+      if (not_started) std::cout << fmt::format("; {} not started (--fail-fast)", not_started);
+      if (skipped_count) std::cout << fmt::format("; {} without pg_migrate skipped", skipped_count);
+      std::cout << "\n";
+    } else {
+      std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+    }
+    if (code == 0 && not_started) code = exit_code::kFailed;
+  } else if (opts.json) {
+    std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  return code;
+}

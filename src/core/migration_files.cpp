@@ -1,0 +1,378 @@
+#include "core/migration_files.hpp"
+
+#include <cctype>
+#include <algorithm>
+#include <stdexcept>
+#include <vector>
+
+namespace pgm::files {
+namespace {
+
+constexpr const char* kNoTransaction = "-- pg_migrate:no-transaction";
+
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+bool all_digits(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s)
+    if (!is_digit(c)) return false;
+  return true;
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+std::string spaces_for_underscores(std::string_view s) {
+  std::string out(s);
+  for (char& c : out)
+    if (c == '_') c = ' ';
+  // Runs of spaces (from "__") become one.
+  std::string collapsed;
+  for (char c : out) {
+    if (c == ' ' && (collapsed.empty() || collapsed.back() == ' ')) continue;
+    collapsed += c;
+  }
+  while (!collapsed.empty() && collapsed.back() == ' ') collapsed.pop_back();
+  return collapsed;
+}
+
+// "<digits>_<rest>" -> digits and rest; nullopt otherwise.
+std::optional<std::pair<std::string, std::string>> split_numbered(std::string_view s) {
+  size_t us = s.find('_');
+  if (us == std::string_view::npos || us == 0) return std::nullopt;
+  std::string_view digits = s.substr(0, us);
+  std::string_view rest = s.substr(us + 1);
+  if (!all_digits(digits) || rest.empty()) return std::nullopt;
+  return std::make_pair(std::string(digits), std::string(rest));
+}
+
+std::optional<FileName> parse_flyway(std::string_view base) {
+  // base has no ".sql"
+  if (base.size() < 4) return std::nullopt;
+  char prefix = base[0];
+  size_t sep = base.find("__");
+  if (sep == std::string_view::npos) return std::nullopt;
+  std::string_view desc = base.substr(sep + 2);
+  if (desc.empty()) return std::nullopt;
+  if (prefix == 'R') {
+    if (sep != 1) return std::nullopt;
+    return FileName{Layout::Flyway, Part::Repeatable, "", spaces_for_underscores(desc)};
+  }
+  if (prefix != 'V' && prefix != 'U') return std::nullopt;
+  std::string_view raw = base.substr(1, sep - 1);
+  if (raw.empty() || !is_digit(raw.front()) || !is_digit(raw.back())) return std::nullopt;
+  std::string version;
+  for (char c : raw) {
+    if (is_digit(c)) {
+      version += c;
+    } else if (c == '.' || c == '_') {
+      if (!version.empty() && version.back() == '.') return std::nullopt;
+      version += '.';
+    } else {
+      return std::nullopt;
+    }
+  }
+  return FileName{Layout::Flyway, prefix == 'V' ? Part::Up : Part::Down, version,
+                  spaces_for_underscores(desc)};
+}
+
+}  // namespace
+
+const char* layout_name(Layout layout) {
+  switch (layout) {
+    case Layout::Timestamped: return "pg_migrate/dbmate";
+    case Layout::Flyway: return "flyway";
+    case Layout::UpDown: return "golang-migrate";
+    case Layout::Folder: return "diesel";
+  }
+  return "?";
+}
+
+std::optional<FileName> parse_file_name(std::string_view path) {
+  size_t slash = path.find('/');
+  if (slash != std::string_view::npos) {
+    // diesel / sqlx folders: <version>_<name>/up.sql or down.sql
+    std::string_view dir = path.substr(0, slash);
+    std::string_view file = path.substr(slash + 1);
+    if (file != "up.sql" && file != "down.sql") return std::nullopt;
+    size_t us = dir.find('_');
+    if (us == std::string_view::npos || us == 0 || us + 1 >= dir.size()) return std::nullopt;
+    std::string_view stamp = dir.substr(0, us);
+    std::string version;
+    for (char c : stamp) {
+      if (is_digit(c)) version += c;
+      else if (c != '-') return std::nullopt;
+    }
+    if (version.empty() || !is_digit(stamp.front())) return std::nullopt;
+    return FileName{Layout::Folder, file == "up.sql" ? Part::Up : Part::Down, version,
+                    spaces_for_underscores(dir.substr(us + 1))};
+  }
+  if (!ends_with(path, ".sql")) return std::nullopt;
+  std::string_view base = path.substr(0, path.size() - 4);
+  if (base.empty()) return std::nullopt;
+  if (base[0] == 'V' || base[0] == 'U' || base[0] == 'R') return parse_flyway(base);
+  for (const char* suffix : {".up", ".down"}) {
+    if (ends_with(base, suffix)) {
+      auto parts = split_numbered(base.substr(0, base.size() - std::string_view(suffix).size()));
+      if (!parts) return std::nullopt;
+      return FileName{Layout::UpDown, suffix[1] == 'u' ? Part::Up : Part::Down, parts->first,
+                      spaces_for_underscores(parts->second)};
+    }
+  }
+  auto parts = split_numbered(base);
+  if (!parts) return std::nullopt;
+  return FileName{Layout::Timestamped, Part::Sections, parts->first, spaces_for_underscores(parts->second)};
+}
+
+namespace {
+
+struct Marker {
+  bool is_marker = false;
+  bool up = false;
+  bool no_transaction = false;
+};
+
+// `-- migrate:up [options]` or `-- migrate:down [options]` (dbmate).
+Marker marker_of(std::string_view line) {
+  size_t i = 0;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  if (line.substr(i, 2) != "--") return {};
+  i += 2;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  std::string_view rest = line.substr(i);
+  Marker m;
+  std::string_view options;
+  if (rest.substr(0, 10) == "migrate:up" && (rest.size() == 10 || std::isspace(static_cast<unsigned char>(rest[10])))) {
+    m.is_marker = true;
+    m.up = true;
+    options = rest.substr(10);
+  } else if (rest.substr(0, 12) == "migrate:down" &&
+             (rest.size() == 12 || std::isspace(static_cast<unsigned char>(rest[12])))) {
+    m.is_marker = true;
+    options = rest.substr(12);
+  } else {
+    return {};
+  }
+  m.no_transaction = options.find("transaction:false") != std::string_view::npos;
+  return m;
+}
+
+std::vector<std::string_view> lines_of(std::string_view text) {
+  std::vector<std::string_view> lines;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string_view::npos) {
+      lines.push_back(text.substr(start));
+      break;
+    }
+    lines.push_back(text.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return lines;
+}
+
+void drop_trailing_blank_lines(std::string& s) {
+  size_t end = s.size();
+  while (end > 0 && (s[end - 1] == '\n' || s[end - 1] == ' ' || s[end - 1] == '\t' || s[end - 1] == '\r')) --end;
+  s.resize(end);
+  if (!s.empty()) s += '\n';
+}
+
+}  // namespace
+
+Sections split_sections(std::string_view text) {
+  std::vector<std::string_view> lines = lines_of(text);
+  Sections out;
+  int up_at = -1, down_at = -1;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    Marker m = marker_of(lines[i]);
+    if (!m.is_marker) continue;
+    std::string where = "line " + std::to_string(i + 1);
+    if (m.up) {
+      if (up_at >= 0) throw std::invalid_argument("a second \"-- migrate:up\" at " + where);
+      if (down_at >= 0) throw std::invalid_argument("\"-- migrate:up\" after \"-- migrate:down\" at " + where);
+      up_at = static_cast<int>(i);
+      out.up_no_transaction = m.no_transaction;
+    } else {
+      if (down_at >= 0) throw std::invalid_argument("a second \"-- migrate:down\" at " + where);
+      if (up_at < 0) throw std::invalid_argument("\"-- migrate:down\" before \"-- migrate:up\" at " + where);
+      down_at = static_cast<int>(i);
+      out.down_no_transaction = m.no_transaction;
+    }
+  }
+  if (up_at < 0) {
+    out.up = with_pg_migrate_directive(std::string(text));
+    drop_trailing_blank_lines(out.up);
+    out.up_no_transaction = has_no_transaction_directive(out.up);
+    return out;
+  }
+  out.has_markers = true;
+  int up_end = down_at >= 0 ? down_at : static_cast<int>(lines.size());
+  std::string up, down;
+  for (int i = 0; i < static_cast<int>(lines.size()); ++i) {
+    bool in_up = i > up_at && i < up_end;
+    bool in_down = down_at >= 0 && i > down_at;
+    if (in_up) up.append(lines[i]);
+    if (in_down) down.append(lines[i]);
+    // dbmate's "transaction:false" becomes pg_migrate's directive on the marker's own line.
+    if (i == up_at && out.up_no_transaction) up.append(kNoTransaction);
+    if (i == down_at && out.down_no_transaction) down.append(kNoTransaction);
+    if (i + 1 < static_cast<int>(lines.size())) {
+      if (i < up_end) up += '\n';
+      down += '\n';
+    }
+  }
+  drop_trailing_blank_lines(up);
+  out.up = with_pg_migrate_directive(std::move(up));
+  if (down_at >= 0) {
+    drop_trailing_blank_lines(down);
+    // A down section with nothing but comments and blank lines is no down script.
+    bool has_content = false;
+    for (std::string_view l : lines_of(down)) {
+      size_t j = l.find_first_not_of(" \t\r");
+      if (j != std::string_view::npos && l.substr(j, 2) != "--") has_content = true;
+    }
+    if (has_content) out.down = with_pg_migrate_directive(std::move(down));
+  }
+  if (has_no_transaction_directive(out.up)) out.up_no_transaction = true;
+  if (out.down && has_no_transaction_directive(*out.down)) out.down_no_transaction = true;
+  return out;
+}
+
+bool has_no_transaction_directive(std::string_view script) {
+  for (std::string_view line : lines_of(script)) {
+    size_t i = line.find_first_not_of(" \t\r");
+    if (i == std::string_view::npos) continue;
+    std::string_view l = line.substr(i);
+    while (!l.empty() && (l.back() == ' ' || l.back() == '\t' || l.back() == '\r')) l.remove_suffix(1);
+    if (l.substr(0, 2) != "--") return false;
+    std::string_view body = l.substr(2);
+    size_t j = body.find_first_not_of(" \t");
+    body = j == std::string_view::npos ? std::string_view() : body.substr(j);
+    if (body == "pg_migrate:no-transaction" || body == "morph:nontransactional") return true;
+    Marker m = marker_of(l);
+    return m.is_marker && m.no_transaction;
+  }
+  return false;
+}
+
+std::string with_pg_migrate_directive(std::string script) {
+  if (!has_no_transaction_directive(script)) return script;
+  size_t start = 0;
+  while (start < script.size()) {
+    size_t nl = script.find('\n', start);
+    size_t end = nl == std::string::npos ? script.size() : nl;
+    std::string_view line(script.data() + start, end - start);
+    if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+      if (line.find("pg_migrate:no-transaction") == std::string_view::npos)
+        script.replace(start, end - start, kNoTransaction);
+      break;
+    }
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  return script;
+}
+
+size_t invalid_utf8_at(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return i;
+    if (len == 2 && c < 0xC2) return i;  // overlong
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return i;
+    if (len == 3) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xE0 && c1 < 0xA0) || (c == 0xED && c1 >= 0xA0)) return i;  // overlong, surrogate
+    }
+    if (len == 4) {
+      unsigned char c1 = static_cast<unsigned char>(s[i + 1]);
+      if ((c == 0xF0 && c1 < 0x90) || c > 0xF4 || (c == 0xF4 && c1 >= 0x90)) return i;
+    }
+    if (c == 0) return i;  // PostgreSQL text cannot hold NUL
+    i += len;
+  }
+  return std::string_view::npos;
+}
+
+std::string slug(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 128 && std::isalnum(u)) {
+      out += static_cast<char>(std::tolower(u));
+    } else if (!out.empty() && out.back() != '_') {
+      out += '_';
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  if (out.size() > 60) {
+    out.resize(60);
+    while (!out.empty() && out.back() == '_') out.pop_back();
+  }
+  return out;
+}
+
+std::string normalize(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '\r') {
+      out += '\n';
+      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+    } else {
+      out += c;
+    }
+  }
+  size_t end = out.size();
+  while (end > 0 && (out[end - 1] == '\n' || out[end - 1] == ' ' || out[end - 1] == '\t' ||
+                     out[end - 1] == '\f' || out[end - 1] == '\v'))
+    --end;
+  out.resize(end);
+  return out;
+}
+
+std::string source_digest_input(std::string_view file, std::string_view name, std::string_view up,
+                                const std::optional<std::string>& down, bool repeatable) {
+  std::string s;
+  s.reserve(file.size() + name.size() + up.size() + (down ? down->size() : 0) + 16);
+  s += "pg_migrate source 1";
+  s += '\0';
+  s.append(file);
+  s += '\0';
+  s.append(name);
+  s += '\0';
+  s += normalize(up);
+  s += '\0';
+  if (down) {
+    s += 'D';
+    s += normalize(*down);
+  } else {
+    s += 'N';
+  }
+  s += '\0';
+  s += repeatable ? 'R' : 'V';
+  return s;
+}
+
+std::string folder_digest_input(std::vector<std::pair<std::string, std::string>> files) {
+  std::sort(files.begin(), files.end());
+  std::string s = "pg_migrate folder 1";
+  s += '\n';
+  for (const auto& [file, checksum] : files) {
+    s += file;
+    s += '\0';
+    s += checksum;
+    s += '\n';
+  }
+  return s;
+}
+
+}  // namespace pgm::files
+
+#include "core/no_pg.hpp"

@@ -1,0 +1,781 @@
+// File sync: migrate.sync(files jsonb) brings the catalog in line with a folder of migration
+// files in one statement (the pg_migrate command uses it; any client can), migrate.
+// script_checksum() hashes a script as PostgreSQL's scanner sees it, and migrate.
+// apply_repeatables() re-applies repeatable migrations whose content changed.
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "apply.hpp"
+#include "catalog.hpp"
+#include "core/migration_files.hpp"
+#include "core/script.hpp"
+#include "drift_hooks.hpp"
+#include "pg/args.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+#include "safety_hooks.hpp"
+#include "script_parse.hpp"
+#include "settings.hpp"
+
+extern "C" {
+#include "parser/scanner.h"
+#include "parser/gram.h"
+}
+
+extern "C" Datum pgm_register(PG_FUNCTION_ARGS);
+
+namespace pgm {
+namespace {
+
+// Appends a token's identity: keywords by name, identifiers as the scanner folds them,
+// literals by value. Token codes are never hashed (they differ between PostgreSQL versions).
+void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
+  auto with = [&](char kind, const char* s) {
+    out += kind;
+    out += s ? s : "";
+    out += '\0';
+  };
+  if (tok < 256) {
+    out += 'c';
+    out += static_cast<char>(tok);
+    out += '\0';
+    return;
+  }
+  switch (tok) {
+    case IDENT: with('i', val.str); return;
+    case UIDENT: with('u', val.str); return;
+    case FCONST: with('f', val.str); return;
+    case SCONST: with('s', val.str); return;
+    case USCONST: with('U', val.str); return;
+    case BCONST: with('b', val.str); return;
+    case XCONST: with('x', val.str); return;
+    case Op: with('o', val.str); return;
+    case ICONST: with('n', std::to_string(val.ival).c_str()); return;
+    case PARAM: with('p', std::to_string(val.ival).c_str()); return;
+    case TYPECAST: with('o', "::"); return;
+    case DOT_DOT: with('o', ".."); return;
+    case COLON_EQUALS: with('o', ":="); return;
+    case EQUALS_GREATER: with('o', "=>"); return;
+    case LESS_EQUALS: with('o', "<="); return;
+    case GREATER_EQUALS: with('o', ">="); return;
+    case NOT_EQUALS: with('o', "<>"); return;
+    default: with('k', val.keyword); return;
+  }
+}
+
+}  // namespace
+
+// SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
+// comments, line endings and the case of keywords and unquoted identifiers do not count;
+// every change to what runs (a name, a literal, an operator) does.
+std::string script_checksum(const std::string& raw) {
+  std::string text = files::normalize(raw);
+  std::string tokens = "pg_migrate tokens 1";
+  tokens += '\0';
+  const char* str = text.c_str();
+  // The scanner's allocations (buffer, one string per token) go into a context of their own.
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate script checksum", ALLOCSET_SMALL_SIZES);
+  });
+  MemoryContext outer = MemoryContextSwitchTo(scratch);
+  core_yy_extra_type extra;
+  core_yyscan_t scanner = pg::call([&] {
+    core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
+    extra.escape_string_warning = false;
+    return s;
+  });
+  for (;;) {
+    core_YYSTYPE val;
+    YYLTYPE loc;
+    val.str = nullptr;
+    int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
+    if (tok == 0) break;
+    append_token(tokens, tok, val);
+  }
+  pg::call([&] { scanner_finish(scanner); });
+  MemoryContextSwitchTo(outer);
+  pg::call([&] { MemoryContextDelete(scratch); });
+  return sha256_hex(tokens);
+}
+
+namespace {
+
+struct InFile {
+  std::string file;
+  std::string version_text;
+  std::string version;  // canonical
+  std::optional<Version> parsed;
+  std::string name;
+  std::optional<std::string> up;
+  std::optional<std::string> down;
+  std::string source_checksum;
+  bool repeatable = false;
+  bool no_transaction = false;
+};
+
+struct Known {
+  std::string name;
+  bool applied = false;
+  bool below_baseline = false;
+  bool has_file_row = false;
+  std::string file_name;
+  std::string script_checksum;
+  std::string source_checksum;
+  bool applied_at_null = true;
+  TimestampTz applied_at = 0;
+  std::string applied_by;
+  bool seen = false;
+};
+
+struct OutRow {
+  std::string file, version, name, kind, state, action;
+  bool applied_at_null = true;
+  TimestampTz applied_at = 0;
+  std::string applied_by, checksum, detail;
+};
+
+void notice(const std::string& message) {
+  const char* m = message.c_str();
+  pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", m))); });
+}
+
+[[noreturn]] void bad_file(const std::string& file, const std::string& message, const std::string& hint = {}) {
+  throw Error(sqlstate::kInvalidParameterValue,
+              file.empty() ? message : fmt::format("migration file {}: {}", file, message), {}, hint);
+}
+
+// Parses a script and checks every statement can run in a migration (as register does).
+// Returns true for a script with transaction control (COMMIT split points): such a script is
+// registered through migrate.register itself, which knows how it runs.
+bool check_script(const std::string& script, const ScriptLabel& label, const std::string& file) {
+  std::vector<ScriptStatement> stmts = parse_script(script, label);
+  if (stmts.empty())
+    bad_file(file, fmt::format("the {} script contains no SQL statement", label.which),
+             std::string(label.which) == "down" ? "Leave out the down section of a migration that cannot be reverted." : "");
+  for (const ScriptStatement& s : stmts)
+    if (nodeTag(s.parsetree) == T_TransactionStmt) return true;
+  for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
+  return false;
+}
+
+// Registers (or replaces) one migration through migrate.register's own code: for scripts that
+// do not run as one plain transaction (non-transactional, COMMIT split points) and for
+// replacements, so whatever register records about how a script runs is recorded here too.
+void register_through_register(const InFile& f) {
+  std::string version = f.version, name = f.name, up = *f.up;
+  bool has_down = f.down.has_value();
+  std::string down = has_down ? *f.down : std::string();
+  pg::call([&] {
+    LOCAL_FCINFO(fc, 4);
+    InitFunctionCallInfoData(*fc, nullptr, 4, InvalidOid, nullptr, nullptr);
+    fc->args[0].value = PointerGetDatum(cstring_to_text_with_len(version.data(), (int)version.size()));
+    fc->args[0].isnull = false;
+    fc->args[1].value = PointerGetDatum(cstring_to_text_with_len(name.data(), (int)name.size()));
+    fc->args[1].isnull = false;
+    fc->args[2].value = PointerGetDatum(cstring_to_text_with_len(up.data(), (int)up.size()));
+    fc->args[2].isnull = false;
+    fc->args[3].value = has_down ? PointerGetDatum(cstring_to_text_with_len(down.data(), (int)down.size())) : (Datum)0;
+    fc->args[3].isnull = !has_down;
+    (void)pgm_register(fc);
+  });
+}
+
+std::vector<InFile> read_files(Datum files) {
+  // Pinned search_path (the owner scope): the column types below resolve in pg_catalog only.
+  catalog::OwnerScope owner;
+  static pg::Query kind{"SELECT pg_catalog.jsonb_typeof($1)"};
+  kind.run({pg::Param{JSONBOID, files, false}});
+  std::string t = pg::text_value(0, 1);
+  pg::free_result();
+  if (t != "array")
+    throw Error(sqlstate::kInvalidParameterValue, "files must be a JSON array of objects",
+                fmt::format("It is a JSON {}.", t),
+                "Pass [{\"file\": \"V1__init.sql\", \"version\": \"1\", \"name\": \"init\", \"up\": \"...\"}, ...].");
+  static pg::Query q{
+      "SELECT f.file, f.version, f.name, f.up, f.down, f.checksum, "
+      "COALESCE(f.repeatable, false), COALESCE(f.no_transaction, false) "
+      "FROM pg_catalog.jsonb_to_recordset($1) AS f(file text, version text, name text, up text, "
+      "down text, checksum text, repeatable boolean, no_transaction boolean)"};
+  uint64 rows = q.run({pg::Param{JSONBOID, files, false}});
+  std::vector<InFile> out;
+  out.reserve(rows);
+  for (uint64 i = 0; i < rows; ++i) {
+    InFile f;
+    f.file = pg::text_value(i, 1);
+    bool no_version = pg::is_null(i, 2);
+    f.version_text = pg::text_value(i, 2);
+    f.name = pg::text_value(i, 3);
+    if (!pg::is_null(i, 4)) f.up = pg::text_value(i, 4);
+    if (!pg::is_null(i, 5)) f.down = pg::text_value(i, 5);
+    f.source_checksum = pg::text_value(i, 6);
+    f.repeatable = pg::bool_value(i, 7);
+    f.no_transaction = pg::bool_value(i, 8);
+    if (f.file.empty()) bad_file("", fmt::format("element {} of files has no \"file\"", i + 1));
+    if (f.name.find_first_not_of(" \t\r\n") == std::string::npos)
+      bad_file(f.file, "the migration name is empty");
+    if (!f.up && f.source_checksum.empty())
+      bad_file(f.file, "neither \"up\" nor \"checksum\" is given");
+    if (f.repeatable) {
+      if (!no_version) bad_file(f.file, "a repeatable migration has no version");
+    } else {
+      if (no_version) bad_file(f.file, "no version given", "Repeatable migrations set \"repeatable\": true.");
+      try {
+        f.parsed = Version::parse(f.version_text);
+      } catch (const Error& e) {
+        throw Error(e.sqlstate(), fmt::format("migration file {}: {}", f.file, e.message()), e.detail(), e.hint());
+      }
+      f.version = f.parsed->canonical();
+    }
+    if (f.up)
+      f.source_checksum = sha256_hex(files::source_digest_input(f.file, f.name, *f.up, f.down, f.repeatable));
+    out.push_back(std::move(f));
+  }
+  pg::free_result();
+  return out;
+}
+
+std::map<std::string, Known> read_catalog() {
+  static pg::Query q{
+      "SELECT m.version, m.name, m.applied_seq IS NOT NULL, "
+      "b.version_parts IS NOT NULL AND m.version_parts <= b.version_parts, "
+      "f.version IS NOT NULL, f.file_name, f.script_checksum, f.source_checksum, m.applied_at, m.applied_by "
+      "FROM migrate.migrations m LEFT JOIN migrate.migration_files f ON f.version = m.version "
+      "LEFT JOIN migrate.baseline b ON true"};
+  catalog::OwnerScope owner;
+  uint64 rows = q.run();
+  std::map<std::string, Known> known;
+  for (uint64 i = 0; i < rows; ++i) {
+    Known k;
+    k.name = pg::text_value(i, 2);
+    k.applied = pg::bool_value(i, 3);
+    k.below_baseline = pg::bool_value(i, 4);
+    k.has_file_row = pg::bool_value(i, 5);
+    k.file_name = pg::text_value(i, 6);
+    k.script_checksum = pg::text_value(i, 7);
+    k.source_checksum = pg::text_value(i, 8);
+    bool null;
+    Datum at = pg::datum_value(i, 9, &null);
+    k.applied_at_null = null;
+    if (!null) k.applied_at = DatumGetTimestampTz(at);
+    k.applied_by = pg::text_value(i, 10);
+    known.emplace(pg::text_value(i, 1), std::move(k));
+  }
+  pg::free_result();
+  return known;
+}
+
+std::optional<Version> read_baseline() {
+  static pg::Query q{"SELECT version FROM migrate.baseline"};
+  catalog::OwnerScope owner;
+  uint64 rows = q.run();
+  std::optional<Version> v;
+  if (rows > 0) v = Version::parse(pg::text_value(0, 1));
+  pg::free_result();
+  return v;
+}
+
+// The registered up script (or down script) of a migration.
+std::optional<std::string> stored_script(const std::string& version, bool up) {
+  static pg::Query q{"SELECT up_sql, down_sql FROM migrate.migrations WHERE version = $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version)});
+  std::optional<std::string> s;
+  if (pg::result_rows() > 0 && !pg::is_null(0, up ? 1 : 2)) s = pg::text_value(0, up ? 1 : 2);
+  pg::free_result();
+  return s;
+}
+
+const char* state_of(const Known& k) {
+  return k.applied ? "applied" : (k.below_baseline ? "below_baseline" : "pending");
+}
+
+OutRow row_for(const InFile& f, const Known* k, const char* state, const char* action,
+               const std::string& checksum, const std::string& detail = {}) {
+  OutRow r;
+  r.file = f.file;
+  r.version = f.repeatable ? "" : f.version;
+  r.name = f.name;
+  r.kind = f.repeatable ? "repeatable" : "versioned";
+  r.state = state;
+  r.action = action;
+  if (k) {
+    r.applied_at_null = k->applied_at_null;
+    r.applied_at = k->applied_at;
+    r.applied_by = k->applied_by;
+  }
+  r.checksum = checksum;
+  r.detail = detail;
+  return r;
+}
+
+// Whether this installation runs non-transactional migrations (CALL migrate.run()).
+bool server_runs_no_transaction() {
+  static pg::Query q{"SELECT pg_catalog.to_regprocedure('migrate.run(pg_catalog.text)') IS NOT NULL"};
+  catalog::OwnerScope owner;
+  q.run();
+  bool yes = pg::bool_value(0, 1);
+  pg::free_result();
+  return yes;
+}
+
+void refuse_no_transaction(const InFile& f) {
+  if (!f.no_transaction || server_runs_no_transaction()) return;
+  throw Error(sqlstate::kFeatureNotSupported,
+              fmt::format("migration file {} is non-transactional, which this version of pg_migrate "
+                          "cannot run yet",
+                          f.file),
+              "Its script begins with a no-transaction directive (\"-- pg_migrate:no-transaction\", "
+              "\"-- migrate:up transaction:false\" or \"-- morph:nontransactional\").",
+              "Run its statements outside pg_migrate, or remove the directive if the script can run "
+              "in a transaction.");
+}
+
+struct Edited {
+  std::string file, version, applied_checksum, file_checksum;
+};
+
+// Versioned files: classify against the catalog, then (unless dry_run) write.
+void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, std::vector<OutRow>& out,
+                    bool& changed) {
+  std::map<std::string, Known> known = read_catalog();
+  std::optional<Version> baseline = read_baseline();
+  std::map<std::string, const InFile*> by_version;
+  for (const InFile& f : in) {
+    if (f.repeatable) continue;
+    auto [it, fresh] = by_version.emplace(f.version, &f);
+    if (!fresh)
+      throw Error(sqlstate::kDuplicateObject,
+                  fmt::format("migration files {} and {} have the same version {}", it->second->file,
+                              f.file, f.version),
+                  {}, "Give one of them a new version; each version is one migration.");
+  }
+  std::vector<Edited> edited;
+  enum class Todo { None, Register, Replace, Metadata, Accept };
+  struct Work {
+    InFile* f;
+    Todo todo;
+    std::string script;
+  };
+  std::vector<Work> work;
+  for (InFile& f : in) {
+    if (f.repeatable) continue;
+    auto it = known.find(f.version);
+    Known* k = it == known.end() ? nullptr : &it->second;
+    if (!k) {
+      bool below = baseline && !(*baseline < *f.parsed);
+      if (!f.up) {
+        out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", "need_body", ""));
+        continue;
+      }
+      refuse_no_transaction(f);
+      std::string script = script_checksum(*f.up);
+      out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", dry_run ? "new" : "registered", script));
+      work.push_back({&f, Todo::Register, script});
+      continue;
+    }
+    k->seen = true;
+    if (k->has_file_row && k->source_checksum == f.source_checksum) {
+      out.push_back(row_for(f, k, state_of(*k), "unchanged", k->script_checksum));
+      continue;
+    }
+    if (!f.up) {
+      out.push_back(row_for(f, k, state_of(*k), "need_body", k->script_checksum));
+      continue;
+    }
+    std::string new_script = script_checksum(*f.up);
+    std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*stored_script(f.version, true));
+    if (new_script == old_script) {
+      // What runs is the same: only formatting, comments, the file name, the name or the down script differ.
+      out.push_back(row_for(f, k, state_of(*k), "unchanged", new_script,
+                            k->has_file_row ? "file changed, its statements did not" : ""));
+      work.push_back({&f, Todo::Metadata, new_script});
+    } else if (!k->applied) {
+      refuse_no_transaction(f);
+      out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
+                            fmt::format("checksum {} -> {}", old_script, new_script)));
+      work.push_back({&f, Todo::Replace, new_script});
+    } else if (accept_edited) {
+      out.push_back(row_for(f, k, "applied", dry_run ? "edited" : "accepted", new_script,
+                            fmt::format("applied with checksum {}; the file's checksum {} is accepted", old_script,
+                                        new_script)));
+      if (!dry_run) work.push_back({&f, Todo::Accept, new_script});
+    } else {
+      out.push_back(row_for(f, k, "applied", "edited", new_script,
+                            fmt::format("applied with checksum {}; the file now has checksum {}", old_script, new_script)));
+      edited.push_back({f.file, f.version, old_script, new_script});
+    }
+  }
+  // Registered migrations without a file.
+  std::vector<std::string> remove;
+  for (auto& [version, k] : known) {
+    if (k.seen) continue;
+    OutRow r;
+    r.file = k.file_name;
+    r.version = version;
+    r.name = k.name;
+    r.kind = "versioned";
+    r.state = state_of(k);
+    r.applied_at_null = k.applied_at_null;
+    r.applied_at = k.applied_at;
+    r.applied_by = k.applied_by;
+    r.checksum = k.script_checksum;
+    if (k.applied || k.below_baseline || !k.has_file_row) {
+      r.action = "missing_file";
+      r.detail = k.has_file_row ? fmt::format("registered from {}, which is not in the folder", k.file_name)
+                                : "registered without a file (migrate.register)";
+    } else {
+      // A pending migration registered from a file that is gone: it must not be applied.
+      r.action = "removed";
+      r.detail = fmt::format("pending, registered from {}, which is no longer in the folder", k.file_name);
+      remove.push_back(version);
+    }
+    out.push_back(std::move(r));
+  }
+  if (dry_run) return;
+  if (!edited.empty()) {
+    std::vector<std::string> lines;
+    for (const Edited& e : edited)
+      lines.push_back(fmt::format("{} (version {}): applied with checksum {}, the file has checksum {}",
+                                  e.file, e.version, e.applied_checksum, e.file_checksum));
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                edited.size() == 1
+                    ? fmt::format("migration file {} was edited after version {} was applied", edited[0].file,
+                                  edited[0].version)
+                    : fmt::format("{} migration files were edited after they were applied", edited.size()),
+                fmt::format("{}", fmt::join(lines, "\n")),
+                "An applied migration never changes: restore the file as it was applied (for example "
+                "with git checkout) and write a new migration for the further change.");
+  }
+  static pg::Query metadata{
+      "UPDATE migrate.migrations SET name = $2, down_sql = $3 WHERE version = $1 "
+      "AND (name IS DISTINCT FROM $2 OR down_sql IS DISTINCT FROM $3)"};
+  static pg::Query del{
+      "WITH f AS (DELETE FROM migrate.migration_files WHERE version = $1) "
+      "DELETE FROM migrate.migrations WHERE version = $1 AND applied_seq IS NULL"};
+  std::vector<std::string> reg_versions, reg_parts, reg_names, reg_ups, reg_downs, reg_sums, reg_has_down;
+  std::vector<std::string> file_versions, file_names, file_scripts, file_sources;
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate sync file", ALLOCSET_DEFAULT_SIZES);
+  });
+  for (Work& w : work) {
+    InFile& f = *w.f;
+    const std::string* down = f.down ? &*f.down : nullptr;
+    if (w.todo == Todo::Register || w.todo == Todo::Replace) {
+      // Parse trees and lint state of one file live in `scratch`, reset after each file.
+      MemoryContext outer = MemoryContextSwitchTo(scratch);
+      ScriptLabel up_label{f.version, f.name, "up"};
+      bool via_register = w.todo == Todo::Replace || f.no_transaction;
+      if (!via_register) {
+        via_register = check_script(*f.up, up_label, f.file);
+        if (f.down && check_script(*f.down, {f.version, f.name, "down"}, f.file)) via_register = true;
+      }
+      if (!via_register) lint_report_on_register(f.version, f.name, *f.up);
+      MemoryContextSwitchTo(outer);
+      pg::call([&] { MemoryContextReset(scratch); });
+      std::string sha = sha256_hex(*f.up);
+      if (via_register) {
+        register_through_register(f);
+      } else if (w.todo == Todo::Register) {
+        reg_versions.push_back(f.version);
+        reg_parts.push_back(f.parsed->sql_array());
+        reg_names.push_back(f.name);
+        reg_ups.push_back(*f.up);
+        reg_has_down.push_back(f.down ? "t" : "f");
+        reg_downs.push_back(f.down ? *f.down : std::string());
+        reg_sums.push_back(sha);
+      }
+    } else if (w.todo == Todo::Accept) {
+      // pg_migrate repair: the applied script stays as it ran; the file's checksums are recorded
+      // as the accepted ones, and history says so.
+      static pg::Query repair{
+          "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+          "VALUES ($1, $2, 'repair', $3, $4, pg_catalog.jsonb_build_object('file', $5::text, "
+          "'accepted_checksum', $6::text))"};
+      std::string role = catalog::current_role_name();
+      {
+        catalog::OwnerScope owner;
+        repair.run({pg::text_param(f.version), pg::text_param(f.name), pg::text_param(role),
+                    pg::text_param(sha256_hex(*stored_script(f.version, true))), pg::text_param(f.file),
+                    pg::text_param(w.script)});
+      }
+      notice(fmt::format("applied migration {}: the edited file {} is accepted as it is now", f.version, f.file));
+    } else {
+      catalog::OwnerScope owner;
+      uint64 n = metadata.run({pg::text_param(f.version), pg::text_param(f.name), pg::nullable_text_param(down)});
+      if (n > 0)
+        notice(fmt::format("migration {} (\"{}\"): name or down script updated from {}", f.version, f.name, f.file));
+    }
+    if (w.todo == Todo::Replace)
+      notice(fmt::format("pending migration {} was replaced from the edited file {}", f.version, f.file));
+    file_versions.push_back(f.version);
+    file_names.push_back(f.file);
+    file_scripts.push_back(w.script);
+    file_sources.push_back(f.source_checksum);
+    changed = true;
+  }
+  // New migrations and their file rows: one statement each, however many files.
+  static pg::Query insert_all{
+      "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum) "
+      "SELECT v, p::numeric[], n, u, CASE WHEN hd OPERATOR(pg_catalog.=) 't' THEN d END, c FROM ROWS FROM (pg_catalog.unnest($1::text[]), "
+      "pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), "
+      "pg_catalog.unnest($5::text[]), pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::text[])) "
+      "AS r(v, p, n, u, hd, d, c)"};
+  static pg::Query files_all{
+      "INSERT INTO migrate.migration_files AS f (version, file_name, script_checksum, source_checksum) "
+      "SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[])) "
+      "ON CONFLICT (version) DO UPDATE SET file_name = EXCLUDED.file_name, "
+      "script_checksum = EXCLUDED.script_checksum, source_checksum = EXCLUDED.source_checksum"};
+  if (!reg_versions.empty()) {
+    std::vector<std::string> has_down_text(reg_has_down.begin(), reg_has_down.end());
+    catalog::OwnerScope owner;
+    insert_all.run({pg::text_array_param(reg_versions), pg::text_array_param(reg_parts),
+                    pg::text_array_param(reg_names), pg::text_array_param(reg_ups),
+                    pg::text_array_param(has_down_text), pg::text_array_param(reg_downs),
+                    pg::text_array_param(reg_sums)});
+  }
+  if (!file_versions.empty()) {
+    catalog::OwnerScope owner;
+    files_all.run({pg::text_array_param(file_versions), pg::text_array_param(file_names),
+                   pg::text_array_param(file_scripts), pg::text_array_param(file_sources)});
+  }
+  for (const std::string& v : remove) {
+    {
+      catalog::OwnerScope owner;
+      del.run({pg::text_param(v)});
+    }
+    notice(fmt::format("pending migration {} was unregistered: its file is no longer in the folder", v));
+    changed = true;
+  }
+}
+
+struct KnownRepeatable {
+  std::string file_name, script_checksum, source_checksum, applied_checksum, applied_by;
+  bool applied_at_null = true;
+  TimestampTz applied_at = 0;
+  bool seen = false;
+};
+
+void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>& out, bool& changed) {
+  static pg::Query q{
+      "SELECT name, file_name, script_checksum, source_checksum, applied_checksum, applied_at, applied_by "
+      "FROM migrate.repeatables"};
+  std::map<std::string, KnownRepeatable> known;
+  {
+    catalog::OwnerScope owner;
+    uint64 rows = q.run();
+    for (uint64 i = 0; i < rows; ++i) {
+      KnownRepeatable k;
+      k.file_name = pg::text_value(i, 2);
+      k.script_checksum = pg::text_value(i, 3);
+      k.source_checksum = pg::text_value(i, 4);
+      k.applied_checksum = pg::text_value(i, 5);
+      bool null;
+      Datum at = pg::datum_value(i, 6, &null);
+      k.applied_at_null = null;
+      if (!null) k.applied_at = DatumGetTimestampTz(at);
+      k.applied_by = pg::text_value(i, 7);
+      known.emplace(pg::text_value(i, 1), std::move(k));
+    }
+    pg::free_result();
+  }
+  static pg::Query upsert{
+      "INSERT INTO migrate.repeatables AS r (name, file_name, up_sql, script_checksum, source_checksum) "
+      "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (name) DO UPDATE SET file_name = EXCLUDED.file_name, "
+      "up_sql = EXCLUDED.up_sql, script_checksum = EXCLUDED.script_checksum, "
+      "source_checksum = EXCLUDED.source_checksum, registered_at = pg_catalog.now()"};
+  static pg::Query touch{
+      "UPDATE migrate.repeatables SET file_name = $2, source_checksum = $3 WHERE name = $1"};
+  std::map<std::string, const InFile*> by_name;
+  for (InFile& f : in) {
+    if (!f.repeatable) continue;
+    auto [dup, fresh] = by_name.emplace(f.name, &f);
+    if (!fresh)
+      throw Error(sqlstate::kDuplicateObject,
+                  fmt::format("repeatable migration files {} and {} have the same name \"{}\"",
+                              dup->second->file, f.file, f.name));
+    auto it = known.find(f.name);
+    KnownRepeatable* k = it == known.end() ? nullptr : &it->second;
+    auto make_row = [&](const char* state, const char* action, const std::string& checksum,
+                        const std::string& detail) {
+      OutRow r = row_for(f, nullptr, state, action, checksum, detail);
+      if (k) {
+        r.applied_at_null = k->applied_at_null;
+        r.applied_at = k->applied_at;
+        r.applied_by = k->applied_by;
+      }
+      return r;
+    };
+    if (k) k->seen = true;
+    if (k && k->source_checksum == f.source_checksum) {
+      out.push_back(make_row(k->applied_checksum == k->script_checksum ? "applied" : "pending", "unchanged",
+                             k->script_checksum, ""));
+      continue;
+    }
+    if (!f.up) {
+      out.push_back(make_row(k ? "applied" : "pending", "need_body", k ? k->script_checksum : "", ""));
+      continue;
+    }
+    std::string script = script_checksum(*f.up);
+    if (k && k->script_checksum == script) {
+      out.push_back(make_row(k->applied_checksum == script ? "applied" : "pending", "unchanged", script,
+                             "file changed, its statements did not"));
+      if (!dry_run) {
+        catalog::OwnerScope owner;
+        touch.run({pg::text_param(f.name), pg::text_param(f.file), pg::text_param(f.source_checksum)});
+        changed = true;
+      }
+      continue;
+    }
+    refuse_no_transaction(f);
+    out.push_back(make_row("pending", k ? (dry_run ? "changed" : "replaced") : (dry_run ? "new" : "registered"),
+                           script, k ? fmt::format("checksum {} -> {}", k->script_checksum, script) : ""));
+    if (dry_run) continue;
+    check_script(*f.up, {"R", f.name, "up"}, f.file);
+    {
+      catalog::OwnerScope owner;
+      upsert.run({pg::text_param(f.name), pg::text_param(f.file), pg::text_param(*f.up), pg::text_param(script),
+                  pg::text_param(f.source_checksum)});
+    }
+    changed = true;
+  }
+  for (auto& [name, k] : known) {
+    if (k.seen) continue;
+    OutRow r;
+    r.file = k.file_name;
+    r.name = name;
+    r.kind = "repeatable";
+    r.state = k.applied_checksum == k.script_checksum ? "applied" : "pending";
+    r.action = "missing_file";
+    r.applied_at_null = k.applied_at_null;
+    r.applied_at = k.applied_at;
+    r.applied_by = k.applied_by;
+    r.checksum = k.script_checksum;
+    r.detail = fmt::format("registered from {}, which is not in the folder", k.file_name);
+    out.push_back(std::move(r));
+  }
+}
+
+// The folder is exactly at the catalog (every file unchanged and applied, nothing without a
+// file): record its digest with the catalog's generation, so that migrate.sync_digest() can
+// answer "in sync" for the same folder until the catalog changes.
+void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<OutRow>& out) {
+  for (const OutRow& r : out)
+    if (r.action != "unchanged" || (r.state != "applied" && r.state != "below_baseline")) return;
+  std::vector<std::pair<std::string, std::string>> list;
+  list.reserve(in.size());
+  for (const InFile& f : in) list.emplace_back(f.file, f.source_checksum);
+  std::string digest = sha256_hex(files::folder_digest_input(std::move(list)));
+  static pg::Query q{
+      "INSERT INTO migrate.sync_state AS s (singleton, folder_digest, generation) "
+      "SELECT true, $1, generation FROM migrate.catalog_state "
+      "ON CONFLICT (singleton) DO UPDATE SET folder_digest = EXCLUDED.folder_digest, "
+      "generation = EXCLUDED.generation, recorded_at = pg_catalog.now()"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(digest)});
+}
+
+}  // namespace
+}  // namespace pgm
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_script_checksum) {
+  std::string script = pg::text_arg(fcinfo, 0);
+  std::string sum = script_checksum(script);
+  return pg::Cell::text(sum).value;
+}
+
+PGM_FUNCTION(pgm_sync) {
+  if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "files must not be NULL");
+  bool dry_run = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
+  bool accept_edited = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+  Datum files = PG_GETARG_DATUM(0);
+  if (!dry_run) ensure_not_in_migration("migrate.sync");
+  pg::ResultSet result(fcinfo);
+  pg::SpiConnection spi;
+  if (!dry_run) catalog::lock_catalog();
+  std::vector<InFile> in = read_files(files);
+  std::vector<OutRow> out;
+  bool changed = false;
+  sync_versioned(in, dry_run, accept_edited, out, changed);
+  sync_repeatables(in, dry_run, out, changed);
+  if (changed) catalog::bump_generation();
+  if (!dry_run) record_digest_if_in_sync(in, out);
+  for (const OutRow& r : out) {
+    std::vector<pg::Cell> cells{
+        r.file.empty() ? pg::Cell::null_value() : pg::Cell::text(r.file),
+        r.version.empty() ? pg::Cell::null_value() : pg::Cell::text(r.version),
+        pg::Cell::text(r.name),
+        pg::Cell::text(r.kind),
+        pg::Cell::text(r.state),
+        pg::Cell::text(r.action),
+        r.applied_at_null ? pg::Cell::null_value() : pg::Cell{TimestampTzGetDatum(r.applied_at), false},
+        r.applied_by.empty() ? pg::Cell::null_value() : pg::Cell::text(r.applied_by),
+        r.checksum.empty() ? pg::Cell::null_value() : pg::Cell::text(r.checksum),
+        r.detail.empty() ? pg::Cell::null_value() : pg::Cell::text(r.detail)};
+    result.add_row(cells);
+  }
+  return result.done();
+}
+
+PGM_FUNCTION(pgm_apply_repeatables) {
+  ensure_not_in_migration("migrate.apply_repeatables");
+  pg::ResultSet result(fcinfo);
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  static pg::Query pending{
+      "SELECT name, file_name, up_sql, script_checksum FROM migrate.repeatables "
+      "WHERE applied_checksum IS DISTINCT FROM script_checksum ORDER BY name COLLATE \"C\""};
+  struct Item {
+    std::string name, file, up, checksum;
+  };
+  std::vector<Item> items;
+  {
+    catalog::OwnerScope owner;
+    uint64 rows = pending.run();
+    for (uint64 i = 0; i < rows; ++i)
+      items.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)});
+    pg::free_result();
+  }
+  // Like every applied script, the repeatable's text is kept in migrate.scripts (by SHA-256) and
+  // history points to it.
+  static pg::Query record{
+      "WITH s AS (INSERT INTO migrate.scripts (checksum, script) VALUES ($6, $7) ON CONFLICT (checksum) DO NOTHING), "
+      "h AS (INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum, detail, script_checksum) "
+      "VALUES ('R', $1, 'apply', $2, $3, $4, pg_catalog.jsonb_build_object('repeatable', true, 'file', $5::text), $6) "
+      "RETURNING performed_at, performed_by) "
+      "UPDATE migrate.repeatables r SET applied_checksum = $4, applied_at = h.performed_at, "
+      "applied_by = h.performed_by FROM h WHERE r.name = $1"};
+  std::string role = catalog::current_role_name();
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate repeatable", ALLOCSET_DEFAULT_SIZES);
+  });
+  for (const Item& it : items) {
+    auto start = std::chrono::steady_clock::now();
+    MemoryContext outer = MemoryContextSwitchTo(scratch);
+    {
+      ScriptLabel label{"R", it.name, "up"};
+      std::vector<ScriptStatement> statements = parse_script(it.up, label);
+      for (const ScriptStatement& s : statements) check_runnable(s, it.up, label);
+      int failed = -1;
+      run_statements(it.up, statements, label, settings::lock_timeout_ms, failed);
+    }
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextReset(scratch); });
+    double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    {
+      catalog::OwnerScope owner;
+      record.run({pg::text_param(it.name), pg::text_param(role), pg::float8_param(ms), pg::text_param(it.checksum),
+                  pg::text_param(it.file), pg::text_param(sha256_hex(it.up)), pg::text_param(it.up)});
+    }
+    result.add_row({pg::Cell::text(it.name), pg::Cell::text(it.file), pg::Cell::float8(ms)});
+  }
+  if (!items.empty()) {
+    catalog::bump_generation();
+    drift_record_snapshot("apply");
+  }
+  return result.done();
+}

@@ -1,0 +1,222 @@
+# The pg_migrate command against a real cluster: every file layout, file names in status,
+# reverts with each layout's down scripts, errors as file:line with SQLSTATE/DETAIL/HINT,
+# duplicate versions, non-transactional files, `new`, `lint --format github`, `--help`.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use File::Path qw(make_path);
+
+my $node = PostgreSQL::Test::Cluster->new('cli_layouts');
+$node->init;
+$node->start;
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+
+sub write_file {
+  my ($path, $text) = @_;
+  (my $dir = $path) =~ s{/[^/]+$}{};
+  make_path($dir);
+  open my $fh, '>', $path or die "$path: $!";
+  print $fh $text;
+  close $fh;
+}
+
+sub pgm {
+  my ($db, $dir, @args) = @_;
+  my ($out, $err) = ('', '');
+  IPC::Run::run([ 'pg_migrate', '-d', $node->connstr($db), '--dir', $dir, @args ], '<', \undef, '>', \$out, '2>', \$err);
+  return ($? >> 8, $out, $err);
+}
+
+sub fresh {
+  my ($db) = @_;
+  $node->safe_psql('postgres', "CREATE DATABASE $db");
+  $node->safe_psql($db, 'CREATE EXTENSION pg_migrate');
+}
+
+# --- pg_migrate's own layout (= dbmate's): sections in one timestamped file.
+fresh('own');
+my $own = "$tmp/own";
+write_file("$own/20240101120000_create_users.sql",
+  "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE users;\n");
+write_file("$own/20240102120000_add_email.sql",
+  "-- migrate:up\nALTER TABLE users ADD COLUMN email text;\n-- migrate:down\nALTER TABLE users DROP COLUMN email;\n");
+my ($rc, $out, $err) = pgm('own', $own, 'apply');
+is($rc, 0, 'own layout: apply exits 0') or diag($err);
+like($out, qr/applied 2 migrations .*now at version 20240102120000/, 'own layout: both applied');
+like($err, qr/applied 20240101120000 \Q$own\E\/20240101120000_create_users\.sql/, 'own layout: per-migration line names the file');
+($rc, $out) = pgm('own', $own, 'status');
+like($out, qr/20240102120000\s+20240102120000_add_email\.sql\s+applied/, 'status shows the file name');
+($rc, $out, $err) = pgm('own', $own, 'revert');
+is($rc, 0, 'revert exits 0') or diag($err);
+is($node->safe_psql('own', q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'users' AND column_name = 'email'}),
+   '0', 'revert ran the down section');
+($rc) = pgm('own', $own, 'apply');
+is($rc, 0, 'apply again');
+
+# --- Flyway: V (dotted and underscored versions), U (undo), R (repeatable).
+fresh('flyway');
+my $fw = "$tmp/flyway";
+write_file("$fw/V1__init.sql", "CREATE TABLE items (id bigint PRIMARY KEY);\n");
+write_file("$fw/V1_1__add_name.sql", "ALTER TABLE items ADD COLUMN name text;\n");
+write_file("$fw/U1_1__add_name.sql", "ALTER TABLE items DROP COLUMN name;\n");
+write_file("$fw/R__item_view.sql", "CREATE OR REPLACE VIEW item_names AS SELECT id FROM items;\n");
+write_file("$fw/README.md", "not a migration\n");
+($rc, $out, $err) = pgm('flyway', $fw, 'apply');
+is($rc, 0, 'flyway: apply exits 0') or diag($err);
+like($out, qr/applied 2 migrations and 1 repeatable/, 'flyway: versioned and repeatable applied');
+is($node->safe_psql('flyway', q{SELECT version || ':' || file_name FROM migrate.migration_files ORDER BY version}),
+   "1:V1__init.sql\n1.1:V1_1__add_name.sql", 'flyway: V1_1 is version 1.1; file names stored');
+ok($node->safe_psql('flyway', q{SELECT to_regclass('item_names') IS NOT NULL}) eq 't', 'flyway: repeatable view created');
+($rc, $out, $err) = pgm('flyway', $fw, 'revert', '--to', '1');
+is($rc, 0, 'flyway: revert --to 1') or diag($err);
+is($node->safe_psql('flyway', q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'name'}),
+   '0', 'flyway: the U file was the down script');
+
+# --- golang-migrate / morph: .up.sql and .down.sql
+fresh('golang');
+my $gm = "$tmp/golang";
+write_file("$gm/000001_create_accounts.up.sql", "CREATE TABLE accounts (id bigint PRIMARY KEY);\n");
+write_file("$gm/000001_create_accounts.down.sql", "DROP TABLE accounts;\n");
+write_file("$gm/000002_add_owner.up.sql", "ALTER TABLE accounts ADD COLUMN owner text;\n");
+($rc, $out, $err) = pgm('golang', $gm, 'apply');
+is($rc, 0, 'golang-migrate: apply exits 0') or diag($err);
+like($out, qr/applied 2 migrations.*version 2\b/, 'golang-migrate: 000002 is version 2');
+is($node->safe_psql('golang', q{SELECT down_sql || '|' FROM migrate.migrations WHERE version = '1'}),
+   "DROP TABLE accounts;\n|", 'golang-migrate: .down.sql is the down script');
+
+# --- diesel: folders with up.sql and down.sql
+fresh('diesel');
+my $ds = "$tmp/diesel";
+write_file("$ds/00000000000000_diesel_initial_setup/up.sql", "CREATE TABLE setup_done (id int);\n");
+write_file("$ds/00000000000000_diesel_initial_setup/down.sql", "DROP TABLE setup_done;\n");
+write_file("$ds/2019-02-26-002946_create_posts/up.sql", "CREATE TABLE posts (id bigint PRIMARY KEY, title text);\n");
+write_file("$ds/2019-02-26-002946_create_posts/down.sql", "DROP TABLE posts;\n");
+($rc, $out, $err) = pgm('diesel', $ds, 'apply');
+is($rc, 0, 'diesel: apply exits 0') or diag($err);
+($rc, $out) = pgm('diesel', $ds, 'status');
+like($out, qr/20190226002946\s+2019-02-26-002946_create_posts\/up\.sql\s+applied/, 'diesel: 2019-02-26-002946 is version 20190226002946');
+like($out, qr/^0\s+00000000000000_diesel_initial_setup\/up\.sql\s+applied/m, 'diesel: the initial setup is version 0');
+
+# --- baseline: an existing database adopted at version 1 of the Flyway folder
+fresh('adopted');
+$node->safe_psql('adopted', 'CREATE TABLE items (id bigint PRIMARY KEY)');
+($rc, $out, $err) = pgm('adopted', $fw, 'baseline', '1');
+is($rc, 0, 'baseline exits 0') or diag($err);
+like($out, qr/baselined at version 1/, 'baseline: reported');
+($rc, $out, $err) = pgm('adopted', $fw, 'apply');
+is($rc, 0, 'apply after baseline') or diag($err);
+like($out, qr/applied 1 migration and 1 repeatable/, 'apply after baseline: only 1.1 and the repeatable run');
+($rc, $out) = pgm('adopted', $fw, 'status');
+like($out, qr/^1\s+V1__init\.sql\s+below_baseline/m, 'status: V1 is below the baseline');
+like($out, qr/^baseline: version 1 \("init"\), /m, 'status: the baseline');
+
+# --- apply --dry-run shows the plan and changes nothing; verify proves a down script
+fresh('dry');
+($rc, $out, $err) = pgm('dry', $own, 'apply', '--dry-run');
+is($rc, 0, 'apply --dry-run exits 0') or diag($err);
+like($out, qr/dry run on dry: 2 migrations would be applied; nothing was changed/, 'dry run: summary');
+like($out, qr/20240101120000\s+\Q$own\E\/20240101120000_create_users\.sql:2\s+ok/, 'dry run: statement with file:line');
+is($node->safe_psql('dry', 'SELECT count(*) FROM migrate.migrations'), '0', 'dry run: nothing registered');
+($rc, $out, $err) = pgm('dry', $own, 'verify');
+is($rc, 0, 'verify exits 0 when the down scripts undo the up scripts') or diag($out . $err);
+like($out, qr/20240102120000\s+\Q$own\E\/20240102120000_add_email\.sql\s+ok/, 'verify: per migration');
+($rc, $out, $err) = pgm('dry', $own, '--json', 'status');
+like($out, qr/"action": "new"/, 'status --json before apply: new files');
+
+# --- two files for one version: an error naming both, nothing done.
+my $dup = "$tmp/dup";
+write_file("$dup/V2__a.sql", "SELECT 1;\n");
+write_file("$dup/0002_b.up.sql", "SELECT 2;\n");
+($rc, $out, $err) = pgm('own', $dup, 'apply');
+is($rc, 4, 'duplicate version: exit 4');
+like($err, qr/0002_b\.up\.sql and V2__a\.sql have the same version 2/, 'duplicate version: both files named');
+
+# --- a file that is not UTF-8: the file and line are named, nothing is sent
+my $enc = "$tmp/encoding";
+write_file("$enc/V1__latin1.sql", "SELECT 1;\nSELECT 'gr\xf6\xdfe';\n");
+($rc, $out, $err) = pgm('own', $enc, 'check');
+is($rc, 4, 'file not in UTF-8: exit 4');
+like($err, qr/V1__latin1\.sql:2: not valid UTF-8/, 'file not in UTF-8: file and line named');
+
+# --- a failing migration: file:line (line in the file), SQLSTATE, DETAIL, HINT; nothing applied.
+fresh('fail');
+my $fl = "$tmp/fail";
+write_file("$fl/20240101000000_ok.sql", "-- migrate:up\nCREATE TABLE ok_t (id int);\n-- migrate:down\nDROP TABLE ok_t;\n");
+write_file("$fl/20240102000000_bad.sql",
+  "-- header\n-- migrate:up\nCREATE TABLE bad_t (id int);\n\nINSERT INTO missing_table VALUES (1);\n-- migrate:down\nDROP TABLE bad_t;\n");
+($rc, $out, $err) = pgm('fail', $fl, 'apply');
+is($rc, 1, 'failing migration: exit 1');
+like($err, qr/error: \Q$fl\E\/20240102000000_bad\.sql:5: relation "missing_table" does not exist \(SQLSTATE 42P01\)/,
+     'failing migration: file:line of the file, message and SQLSTATE');
+is($node->safe_psql('fail', q{SELECT count(*) FROM migrate.history}), '0', 'failing migration: nothing applied');
+write_file("$fl/20240102000000_bad.sql",
+  "-- migrate:up\nCREATE TABLE bad_t (id int);\nDO \$\$ BEGIN\n  RAISE EXCEPTION 'custom failure' USING ERRCODE = 'P0042', DETAIL = 'the detail', HINT = 'the hint';\nEND \$\$;\n");
+($rc, $out, $err) = pgm('fail', $fl, 'apply');
+like($err, qr/20240102000000_bad\.sql:3: custom failure \(SQLSTATE P0042\)\nDETAIL: the detail\nHINT: the hint/,
+     'failing migration: DETAIL and HINT are shown');
+($rc, $out, $err) = pgm('fail', $fl, '--json', 'apply');
+like($out, qr/"line": 3/, '--json: the error has the line');
+like($out, qr/"sqlstate": "P0042"/, '--json: the error has the SQLSTATE');
+
+# --- non-transactional files (dbmate's transaction:false): run by CALL migrate.run()
+my $ntx = "$tmp/ntx";
+write_file("$ntx/20240101120000_create_users.sql",
+  "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY);\n\n-- migrate:down\nDROP TABLE users;\n");
+write_file("$ntx/20240102120000_add_email.sql",
+  "-- migrate:up\nALTER TABLE users ADD COLUMN email text;\n-- migrate:down\nALTER TABLE users DROP COLUMN email;\n");
+write_file("$ntx/20240103000000_idx.sql",
+  "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY users_email ON users (email);\n"
+  . "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY users_email;\n");
+($rc, $out, $err) = pgm('own', $ntx, 'apply');
+is($rc, 0, 'non-transactional file: applied') or diag($out . $err);
+like($err, qr/applied 20240103000000 \Q$ntx\E\/20240103000000_idx\.sql/, 'non-transactional file: reported');
+is($node->safe_psql('own', q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass}), 't',
+   'non-transactional file: the concurrent build is valid');
+is($node->safe_psql('own', q{SELECT up_mode FROM migrate.migrations WHERE version = '20240103000000'}), 'no-transaction',
+   'non-transactional file: registered as no-transaction');
+($rc, $out, $err) = pgm('own', $ntx, 'check');
+is($rc, 0, 'non-transactional file: check passes') or diag($out . $err);
+
+# --- new
+my $nd = "$tmp/new";
+($rc, $out, $err) = pgm('own', $nd, 'new', 'Add orders table!');
+is($rc, 0, 'new exits 0');
+like($out, qr/^\Q$nd\E\/\d{14}_add_orders_table\.sql$/, 'new prints the path of <UTC timestamp>_<slug>.sql');
+chomp(my $path = $out);
+open my $nf, '<', $path or die;
+my $text = do { local $/; <$nf> };
+like($text, qr/^-- migrate:up\n.*-- migrate:down\n/s, 'new writes the up and down markers');
+
+# --- lint --format github
+my $lt = "$tmp/lint";
+write_file("$lt/V1__idx.sql", "-- an index\nCREATE INDEX users_id ON users (id);\n");
+($rc, $out, $err) = pgm('own', $lt, 'lint', '--format', 'github', "$lt/V1__idx.sql");
+like($out, qr/^::warning file=\Q$lt\E\/V1__idx\.sql,line=2,title=require-concurrent-index-creation::/m,
+     'lint --format github: annotation with file and line');
+($rc, $out, $err) = pgm('own', $lt, 'lint', '--format', 'json', "$lt/V1__idx.sql");
+like($out, qr/"rule": "require-concurrent-index-creation"/, 'lint --format json');
+is($rc, 0, 'lint: warnings only -> exit 0');
+$node->safe_psql('own', q{INSERT INTO users (id) SELECT g FROM generate_series(1, 10) g; ANALYZE users;});
+{
+  local $ENV{PGOPTIONS} = '-c pg_migrate.lint_large_table_rows=5';
+  ($rc, $out, $err) = pgm('own', $lt, 'lint', "$lt/V1__idx.sql");
+}
+is($rc, 1, 'lint: an error-level finding -> exit 1');
+like($out, qr/V1__idx\.sql:2: error require-concurrent-index-creation/, 'lint: the error names file and line');
+
+# --- usage, help, exit codes
+($rc, $out, $err) = pgm('own', $own, 'frobnicate');
+is($rc, 2, 'unknown command: exit 2');
+my ($hout, $herr) = ('', '');
+IPC::Run::run([ 'pg_migrate', '--help' ], '>', \$hout, '2>', \$herr);
+like($hout, qr/Exit codes:.*12\s+check: migrations are pending/s, '--help lists the exit codes');
+open my $rf, '<', 'README.md' or die "README.md: $!";
+my $readme = do { local $/; <$rf> };
+ok(index($readme, $hout) >= 0, 'README shows exactly what --help prints');
+($rc, $out, $err) = pgm('postgres', $own, 'status');
+is($rc, 5, 'database without the extension: exit 5');
+
+done_testing();

@@ -1,0 +1,184 @@
+# `pg_migrate check`, the CI gate: every exit code (0, 10-15) with --json causes; a CRLF copy
+# and a comment-only change of an applied file are not edits; an edited applied file is refused
+# by apply with both checksums; a missing file; repeatables re-applied when they change and
+# recorded in history; repair; drift acknowledged with `drift --ack`.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use JSON::PP;
+
+my $node = PostgreSQL::Test::Cluster->new('cli_check');
+$node->init;
+$node->start;
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $dir = "$tmp/migrations";
+mkdir $dir;
+
+sub write_file {
+  my ($name, $text) = @_;
+  open my $fh, '>', "$dir/$name" or die "$name: $!";
+  binmode $fh;
+  print $fh $text;
+  close $fh;
+}
+
+sub pgm {
+  my (@args) = @_;
+  my ($out, $err) = ('', '');
+  IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('app'), '--dir', $dir, @args ], '<', \undef, '>', \$out, '2>', \$err);
+  return ($? >> 8, $out, $err);
+}
+
+sub check_code {
+  my ($name, @extra) = @_;
+  my ($rc, $out, $err) = pgm('check', @extra);
+  note($out . $err);
+  return $rc;
+}
+
+$node->safe_psql('postgres', 'CREATE DATABASE app');
+$node->safe_psql('app', 'CREATE EXTENSION pg_migrate');
+
+my $v1 = "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABLE accounts;\n";
+write_file('20240101000000_accounts.sql', $v1);
+write_file('20240102000000_index.sql', "-- migrate:up\nCREATE INDEX accounts_owner ON accounts (owner);\n-- migrate:down\nDROP INDEX accounts_owner;\n");
+write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts;\n");
+
+# 12: pending
+is(check_code('pending'), 12, 'check: pending migrations -> 12');
+my ($rc, $out, $err) = pgm('--json', 'check');
+my $j = decode_json($out);
+is($j->{exit_code}, 12, '--json: exit_code');
+is($j->{causes}[0]{cause}, 'pending', '--json: cause pending');
+is(scalar @{ $j->{causes}[0]{items} }, 3, '--json: the two versioned and the repeatable migration are pending');
+
+($rc, $out, $err) = pgm('apply');
+is($rc, 0, 'apply') or diag($err);
+is(check_code('ok'), 0, 'check: in sync -> 0');
+($rc, $out) = pgm('check');
+like($out, qr/^check app: ok, at version 20240102000000 \(3 migrations in /, 'check: ok line');
+
+# 15: --expect-version
+is(check_code('expect', '--expect-version', '20240102000000'), 0, 'check --expect-version (right) -> 0');
+($rc, $out, $err) = pgm('check', '--expect-version', '20240103000000');
+is($rc, 15, 'check --expect-version (wrong) -> 15');
+like($out, qr/at version 20240102000000, expected 20240103000000/, 'check: says which version');
+
+# A CRLF checkout plus an editor's final newlines: not an edit.
+(my $crlf = $v1) =~ s/\n/\r\n/g;
+write_file('20240101000000_accounts.sql', $crlf . "\r\n\r\n");
+is(check_code('crlf'), 0, 'check: CRLF copy of an applied file -> 0');
+($rc, $out) = pgm('apply');
+like($out, qr/nothing to apply/, 'apply: CRLF copy changes nothing');
+# A comment and different formatting: the statements are the same, not an edit.
+write_file('20240101000000_accounts.sql',
+  "-- migrate:up\n-- Accounts, one per customer.\ncreate table accounts (\n    id bigint primary key,\n    owner text\n);\n-- migrate:down\nDROP TABLE accounts;\n");
+is(check_code('comment'), 0, 'check: comment/formatting-only change of an applied file -> 0');
+
+# 10: an applied file edited
+write_file('20240101000000_accounts.sql',
+  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL);\n-- migrate:down\nDROP TABLE accounts;\n");
+is(check_code('edited'), 10, 'check: applied file edited -> 10');
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'apply refuses an edited applied file');
+like($err, qr/migration file 20240101000000_accounts\.sql was edited after version 20240101000000 was applied/,
+     'apply: the edited file is named');
+like($err, qr/applied with checksum [0-9a-f]{64}, the file has checksum [0-9a-f]{64}/, 'apply: both checksums shown');
+write_file('20240101000000_accounts.sql', $v1);
+is(check_code('restored'), 0, 'check: restored file -> 0');
+
+# 11: an applied migration without its file
+rename("$dir/20240102000000_index.sql", "$tmp/index.sql") or die;
+($rc, $out) = pgm('check');
+is($rc, 11, 'check: applied migration without a file -> 11');
+like($out, qr/20240102000000 \(.*20240102000000_index\.sql\): registered from 20240102000000_index\.sql, which is not in the folder/,
+     'check: the missing file is named');
+rename("$tmp/index.sql", "$dir/20240102000000_index.sql") or die;
+
+# Repeatables: re-applied when they change, not otherwise; recorded in history.
+write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
+is(check_code('repeatable changed'), 12, 'check: changed repeatable is pending -> 12');
+($rc, $out, $err) = pgm('apply');
+like($out, qr/applied 0 migrations and 1 repeatable/, 'apply: the changed repeatable is re-applied');
+($rc, $out) = pgm('apply');
+like($out, qr/nothing to apply/, 'apply: an unchanged repeatable is not re-applied');
+is($node->safe_psql('app', q{SELECT count(*) FROM migrate.history WHERE version = 'R' AND name = 'owners'}), '2',
+   'history records both applies of the repeatable');
+like($node->safe_psql('app', q{SELECT pg_get_viewdef('owners')}), qr/IS NOT NULL/, 'the view is the new one');
+
+# A failing repeatable is reported with its file and line; nothing of the apply stays.
+write_file('R__owners.sql', "-- owners\nCREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM no_such_table;\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'apply: failing repeatable -> exit 1');
+like($err, qr/R__owners\.sql:2: relation "no_such_table" does not exist \(SQLSTATE 42P01\)/, 'apply: repeatable file:line');
+write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
+is(check_code('repeatable restored'), 0, 'check: restored repeatable -> 0');
+
+# 13: unacknowledged drift (the table is also a schema difference; the lower code wins)
+$node->safe_psql('app', 'CREATE TABLE manual_change (id int)');
+($rc, $out, $err) = pgm('--json', 'check');
+$j = decode_json($out);
+is($rc, 13, 'check: unacknowledged drift -> 13');
+is(join(',', map { $_->{cause} } @{ $j->{causes} }), 'drift,schema_difference', '--json lists every cause');
+($rc, $out) = pgm('drift');
+is($rc, 13, 'drift: exit 13 while drift is unacknowledged');
+like($out, qr/CREATE TABLE\s+public\.manual_change/, 'drift lists the change');
+($rc, $out, $err) = pgm('drift', '--ack', 'reviewed in the test');
+is($rc, 0, 'drift --ack') or diag($out . $err);
+is(check_code('acked'), 0, 'check: after acknowledging -> 0');
+
+# 14: a schema difference no trigger saw
+$node->safe_psql('app', q{
+  ALTER EVENT TRIGGER migrate_drift_ddl DISABLE;
+  ALTER EVENT TRIGGER migrate_drift_start DISABLE;
+  CREATE TABLE unseen (id int);
+  ALTER EVENT TRIGGER migrate_drift_ddl ENABLE ALWAYS;
+  ALTER EVENT TRIGGER migrate_drift_start ENABLE ALWAYS;
+});
+($rc, $out) = pgm('check');
+is($rc, 14, 'check: schema difference without drift entries -> 14');
+like($out, qr/schema_difference \(14\)/, 'check: names the cause');
+pgm('drift', '--ack', 'unseen table reviewed');
+is(check_code('acked again'), 0, 'check: after acknowledging -> 0');
+
+# repair: accept an edited applied file as it is now.
+write_file('20240101000000_accounts.sql',
+  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text, note text);\n-- migrate:down\nDROP TABLE accounts;\n");
+is(check_code('edited again'), 10, 'check: edited -> 10');
+($rc, $out, $err) = pgm('repair');
+is($rc, 0, 'repair exits 0') or diag($err);
+like($out, qr/accepted 20240101000000/, 'repair reports the accepted file');
+is(check_code('repaired'), 0, 'check: after repair -> 0');
+is($node->safe_psql('app', q{SELECT count(*) FROM migrate.history WHERE action = 'repair'}), '1', 'repair is in history');
+is($node->safe_psql('app', q{SELECT count(*) FROM migrate.validate()}), '0', 'the catalog still validates');
+
+# status shows it all
+($rc, $out) = pgm('status');
+like($out, qr/^database app: version 20240102000000, 0 migrations pending/m, 'status: header');
+like($out, qr/^R\s+R__owners\.sql\s+applied/m, 'status: the repeatable');
+
+# Migrations registered before the command existed (by migrate.register, as in 0.1.0): no file
+# row; their files are compared by the statements' checksum computed from the stored script.
+$node->safe_psql('postgres', 'CREATE DATABASE legacy');
+$node->safe_psql('legacy', q{
+  CREATE EXTENSION pg_migrate;
+  SELECT migrate.register('1', 'create things', 'CREATE TABLE things (id bigint PRIMARY KEY);', 'DROP TABLE things;');
+  SELECT count(*) FROM migrate.apply();
+});
+my $ldir = "$tmp/legacy";
+mkdir $ldir;
+open my $lf, '>', "$ldir/V1__create_things.sql" or die;
+print $lf "-- created with migrate.register\r\nCREATE TABLE things (\r\n  id bigint PRIMARY KEY\r\n);\r\n";
+close $lf;
+my ($lout, $lerr) = ('', '');
+IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('legacy'), '--dir', $ldir, 'check' ], '<', \undef, '>', \$lout, '2>', \$lerr);
+is($? >> 8, 0, 'a migration registered by migrate.register matches its (reformatted, CRLF) file') or diag($lout . $lerr);
+IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('legacy'), '--dir', $ldir, 'apply' ], '<', \undef, '>', \$lout, '2>', \$lerr);
+is($node->safe_psql('legacy', 'SELECT file_name FROM migrate.migration_files'), 'V1__create_things.sql',
+   'apply records the file of a migration registered before');
+is($node->safe_psql('legacy', 'SELECT count(*) FROM migrate.validate()'), '0', 'and the catalog validates');
+
+done_testing();

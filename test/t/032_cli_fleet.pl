@@ -1,0 +1,111 @@
+# Fleets and concurrency: two `pg_migrate apply` at once on one database (each migration runs
+# once), three databases with one failing (-d repeated, -j 3), --fail-fast, --dbs-from,
+# --all-databases, DATABASE_URL, a database that cannot be reached.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use JSON::PP;
+
+my $node = PostgreSQL::Test::Cluster->new('cli_fleet');
+$node->init;
+$node->start;
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $dir = "$tmp/migrations";
+mkdir $dir;
+for my $i (1 .. 20) {
+  open my $fh, '>', sprintf("$dir/V%d__step_%d.sql", $i, $i) or die;
+  print $fh "CREATE TABLE step_$i (id int);\nINSERT INTO applied_log VALUES ($i);\nSELECT pg_sleep(0.01);\n";
+  close $fh;
+}
+
+sub run_pgm {
+  my ($env, @args) = @_;
+  my ($out, $err) = ('', '');
+  local %ENV = (%ENV, %$env);
+  IPC::Run::run([ 'pg_migrate', '--dir', $dir, @args ], '<', \undef, '>', \$out, '2>', \$err);
+  return ($? >> 8, $out, $err);
+}
+
+for my $db (qw(one f1 f2 f3)) {
+  $node->safe_psql('postgres', "CREATE DATABASE $db");
+  $node->safe_psql($db, q{CREATE EXTENSION pg_migrate; CREATE TABLE applied_log (i int);
+                          SELECT migrate.acknowledge_drift('test setup')});
+}
+
+# --- two applies at once on one database: each migration runs exactly once.
+my @h;
+my @res;
+for my $k (0, 1) {
+  $res[$k] = { out => '', err => '' };
+  push @h, IPC::Run::start([ 'pg_migrate', '-d', $node->connstr('one'), '--dir', $dir, 'apply' ],
+                           '<', \undef, '>', \$res[$k]{out}, '2>', \$res[$k]{err});
+}
+$_->finish for @h;
+is($h[0]->result(0), 0, 'first concurrent apply exits 0') or diag($res[0]{err});
+is($h[1]->result(0), 0, 'second concurrent apply exits 0') or diag($res[1]{err});
+my @applied = map { /applied (\d+) migrations?/ ? $1 : 0 } ($res[0]{out}, $res[1]{out});
+is($applied[0] + $applied[1], 20, 'the two runs applied 20 migrations between them');
+is($node->safe_psql('one', 'SELECT count(*), count(DISTINCT i) FROM applied_log'), '20|20', 'each migration ran once');
+is($node->safe_psql('one', q{SELECT count(*) FROM migrate.history WHERE action = 'apply'}), '20', 'history: 20 applies');
+
+# --- a fleet of three, one failing: -d repeated, -j 3
+$node->safe_psql('f2', q{CREATE TABLE step_7 (id int);    -- makes V7 fail on f2
+                        SELECT migrate.acknowledge_drift('test setup')});
+my ($rc, $out, $err) = run_pgm({}, '-j', '3', map({ ('-d', $node->connstr($_)) } qw(f1 f2 f3)), 'apply');
+is($rc, 1, 'fleet with one failing database: exit 1');
+like($out, qr/^f1: applied 20, at version 20$/m, 'fleet: f1 result line');
+like($out, qr/^f3: applied 20, at version 20$/m, 'fleet: f3 result line');
+like($out, qr/^f2: FAILED: \Q$dir\E\/V7__step_7\.sql:1: relation "step_7" already exists$/m, 'fleet: f2 result line names file:line');
+like($out, qr/^summary: 2 of 3 databases ok; failed: f2$/m, 'fleet: summary names the failed database');
+is($node->safe_psql('f2', 'SELECT count(*) FROM migrate.history'), '0', 'fleet: f2 is unchanged');
+is($node->safe_psql('f3', 'SELECT count(*) FROM applied_log'), '20', 'fleet: f3 is migrated');
+
+# --json for a fleet
+($rc, $out) = run_pgm({}, '--json', map({ ('-d', $node->connstr($_)) } qw(f1 f2 f3)), 'check');
+my $j = decode_json($out);
+is(scalar @{ $j->{databases} }, 3, 'fleet --json: one entry per database');
+is_deeply($j->{failed}, ['f2'], 'fleet --json: failed databases');
+is($rc, 12, 'fleet check: the failing database is behind -> 12');
+
+# --- --fail-fast: nothing starts after the first failure (-j 1, f2 first)
+$node->safe_psql('postgres', 'CREATE DATABASE g1');
+$node->safe_psql('g1', q{CREATE EXTENSION pg_migrate; CREATE TABLE applied_log (i int);
+                        SELECT migrate.acknowledge_drift('test setup')});
+($rc, $out) = run_pgm({}, '--fail-fast', map({ ('-d', $node->connstr($_)) } qw(f2 g1)), 'apply');
+is($rc, 1, '--fail-fast: exit 1');
+like($out, qr/not started \(--fail-fast\)/, '--fail-fast: the rest is reported as not started');
+is($node->safe_psql('g1', 'SELECT count(*) FROM migrate.history'), '0', '--fail-fast: g1 untouched');
+
+# --- --dbs-from: one conninfo per line, comments and blank lines ignored
+open my $fh, '>', "$tmp/dbs.txt" or die;
+print $fh "# tenants\n" . $node->connstr('f1') . "\n\n" . $node->connstr('g1') . "\n";
+close $fh;
+($rc, $out) = run_pgm({}, '--dbs-from', "$tmp/dbs.txt", 'apply');
+is($rc, 0, '--dbs-from: exit 0');
+like($out, qr/^g1: applied 20, at version 20$/m, '--dbs-from: g1 migrated');
+like($out, qr/^f1: applied 0, at version 20$/m, '--dbs-from: f1 already there');
+
+# --- --all-databases: every database with the extension; the others are skipped
+$node->safe_psql('f2', q{DROP TABLE step_7; SELECT migrate.acknowledge_drift('test setup')});
+($rc, $out, $err) = run_pgm({}, '--all-databases', '-j', '2', '-d', $node->connstr('postgres'), 'apply');
+is($rc, 0, '--all-databases: exit 0') or diag($out . $err);
+like($out, qr/^f2: applied 20, at version 20$/m, '--all-databases: f2 migrated now');
+like($out, qr/summary: 5 of 5 databases ok; 1 without pg_migrate skipped/, '--all-databases: postgres skipped');
+($rc, $out) = run_pgm({}, '--all-databases', '-d', $node->connstr('postgres'), 'check');
+is($rc, 0, '--all-databases check: every database is at the folder');
+
+# --- DATABASE_URL and PG* variables; unreachable database
+my $url = 'postgresql:///f1?host=' . $node->host . '&port=' . $node->port;
+($rc, $out, $err) = run_pgm({ DATABASE_URL => $url }, 'check');
+is($rc, 0, 'DATABASE_URL is used without -d') or diag($err);
+like($out, qr/^check f1: ok/, 'DATABASE_URL: the right database');
+($rc, $out, $err) = run_pgm({ PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'g1' }, 'check');
+like($out, qr/^check g1: ok/, 'PG* variables are used without -d');
+($rc, $out, $err) = run_pgm({}, '-d', "host=$tmp/nowhere dbname=x", 'check');
+is($rc, 3, 'unreachable database: exit 3');
+like($err, qr/could not connect/, 'unreachable database: says so');
+
+done_testing();

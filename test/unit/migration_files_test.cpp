@@ -1,0 +1,191 @@
+#include "core/migration_files.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+using namespace pgm::files;
+
+TEST(FileNames, OwnAndDbmate) {
+  auto f = parse_file_name("20240101120000_add_users.sql");
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->layout, Layout::Timestamped);
+  EXPECT_EQ(f->part, Part::Sections);
+  EXPECT_EQ(f->version, "20240101120000");
+  EXPECT_EQ(f->description, "add users");
+}
+
+TEST(FileNames, Flyway) {
+  auto v = parse_file_name("V1__init.sql");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->layout, Layout::Flyway);
+  EXPECT_EQ(v->part, Part::Up);
+  EXPECT_EQ(v->version, "1");
+  EXPECT_EQ(v->description, "init");
+  auto dotted = parse_file_name("V1.2_3__add_email_column.sql");
+  ASSERT_TRUE(dotted);
+  EXPECT_EQ(dotted->version, "1.2.3");
+  EXPECT_EQ(dotted->description, "add email column");
+  auto undo = parse_file_name("U2__drop.sql");
+  ASSERT_TRUE(undo);
+  EXPECT_EQ(undo->part, Part::Down);
+  EXPECT_EQ(undo->version, "2");
+  auto r = parse_file_name("R__views.sql");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->part, Part::Repeatable);
+  EXPECT_EQ(r->version, "");
+  EXPECT_EQ(r->description, "views");
+  EXPECT_FALSE(parse_file_name("V__x.sql"));
+  EXPECT_FALSE(parse_file_name("V1_x.sql"));
+  EXPECT_FALSE(parse_file_name("V1..2__x.sql"));
+  EXPECT_FALSE(parse_file_name("Va__x.sql"));
+  EXPECT_FALSE(parse_file_name("R1__x.sql"));
+}
+
+TEST(FileNames, GolangMigrate) {
+  auto up = parse_file_name("000001_create_users.up.sql");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->layout, Layout::UpDown);
+  EXPECT_EQ(up->part, Part::Up);
+  EXPECT_EQ(up->version, "000001");
+  EXPECT_EQ(up->description, "create users");
+  auto down = parse_file_name("000001_create_users.down.sql");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->part, Part::Down);
+  EXPECT_FALSE(parse_file_name("create_users.up.sql"));
+}
+
+TEST(FileNames, DieselFolders) {
+  auto up = parse_file_name("2019-02-26-002946_create_users/up.sql");
+  ASSERT_TRUE(up);
+  EXPECT_EQ(up->layout, Layout::Folder);
+  EXPECT_EQ(up->part, Part::Up);
+  EXPECT_EQ(up->version, "20190226002946");
+  EXPECT_EQ(up->description, "create users");
+  auto down = parse_file_name("00000000000000_diesel_initial_setup/down.sql");
+  ASSERT_TRUE(down);
+  EXPECT_EQ(down->part, Part::Down);
+  EXPECT_EQ(down->version, "00000000000000");
+  EXPECT_FALSE(parse_file_name("2019-02-26-002946_create_users/metadata.toml"));
+  EXPECT_FALSE(parse_file_name("users/up.sql"));
+}
+
+TEST(FileNames, NotMigrations) {
+  EXPECT_FALSE(parse_file_name("README.md"));
+  EXPECT_FALSE(parse_file_name("schema.sql"));
+  EXPECT_FALSE(parse_file_name("_x.sql"));
+  EXPECT_FALSE(parse_file_name("123.sql"));
+  EXPECT_FALSE(parse_file_name("123_.sql"));
+}
+
+TEST(Sections, UpAndDownKeepFileLines) {
+  std::string text =
+      "-- header comment\n"
+      "-- migrate:up\n"
+      "CREATE TABLE t (id int);\n"
+      "\n"
+      "-- migrate:down\n"
+      "DROP TABLE t;\n";
+  Sections s = split_sections(text);
+  EXPECT_TRUE(s.has_markers);
+  EXPECT_EQ(s.up, "\n\nCREATE TABLE t (id int);\n");
+  ASSERT_TRUE(s.down);
+  EXPECT_EQ(*s.down, "\n\n\n\n\nDROP TABLE t;\n");
+  EXPECT_FALSE(s.up_no_transaction);
+}
+
+TEST(Sections, NoMarkersIsAllUp) {
+  Sections s = split_sections("CREATE TABLE t (id int);\n\n\n");
+  EXPECT_FALSE(s.has_markers);
+  EXPECT_EQ(s.up, "CREATE TABLE t (id int);\n");
+  EXPECT_FALSE(s.down);
+}
+
+TEST(Sections, EmptyDownIsNoDown) {
+  Sections s = split_sections("-- migrate:up\nSELECT 1;\n-- migrate:down\n-- nothing\n\n");
+  EXPECT_FALSE(s.down);
+}
+
+TEST(Sections, TransactionFalse) {
+  Sections s = split_sections("-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+                              "-- migrate:down\nDROP INDEX i;\n");
+  EXPECT_TRUE(s.up_no_transaction);
+  EXPECT_FALSE(s.down_no_transaction);
+}
+
+TEST(Sections, Errors) {
+  EXPECT_THROW(split_sections("-- migrate:up\nA;\n-- migrate:up\nB;\n"), std::invalid_argument);
+  EXPECT_THROW(split_sections("-- migrate:down\nA;\n-- migrate:up\nB;\n"), std::invalid_argument);
+  try {
+    split_sections("-- migrate:up\nA;\n-- migrate:up\n");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("line 3"), std::string::npos);
+  }
+}
+
+TEST(Sections, MarkerNeedsWordBoundary) {
+  Sections s = split_sections("-- migrate:upper is not a marker\nSELECT 1;\n");
+  EXPECT_FALSE(s.has_markers);
+}
+
+TEST(Directives, NoTransaction) {
+  EXPECT_TRUE(has_no_transaction_directive("-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"));
+  EXPECT_TRUE(has_no_transaction_directive("\n\n  -- morph:nontransactional\r\nSELECT 1;"));
+  EXPECT_TRUE(has_no_transaction_directive("-- migrate:up transaction:false\nSELECT 1;"));
+  EXPECT_FALSE(has_no_transaction_directive("SELECT 1;\n-- pg_migrate:no-transaction\n"));
+  EXPECT_FALSE(has_no_transaction_directive("-- another comment\n-- pg_migrate:no-transaction\n"));
+  EXPECT_FALSE(has_no_transaction_directive("-- pg_migrate:no-transactions\n"));
+}
+
+TEST(Slugs, Basic) {
+  EXPECT_EQ(slug("Add users table!"), "add_users_table");
+  EXPECT_EQ(slug("  --x--y--  "), "x_y");
+  EXPECT_EQ(slug("Größe"), "gr_e");
+  EXPECT_EQ(slug("!!!"), "");
+  EXPECT_EQ(slug(std::string(100, 'a')).size(), 60u);
+}
+
+TEST(Checksums, NormalizationIgnoresLineEndingsAndFinalWhitespace) {
+  EXPECT_EQ(normalize("a\r\nb\r\n"), "a\nb");
+  EXPECT_EQ(normalize("a\rb"), "a\nb");
+  EXPECT_EQ(normalize("a\nb\n\n  \t\n"), "a\nb");
+  EXPECT_NE(normalize("a \nb"), normalize("a\nb"));  // inside the text white space may matter
+  auto lf = source_digest_input("V1__x.sql", "x", "CREATE TABLE t ();\n", std::nullopt, false);
+  auto crlf = source_digest_input("V1__x.sql", "x", "CREATE TABLE t ();\r\n\r\n", std::nullopt, false);
+  EXPECT_EQ(lf, crlf);
+  EXPECT_NE(lf, source_digest_input("V1__x.sql", "x", "CREATE TABLE u ();\n", std::nullopt, false));
+  EXPECT_NE(lf, source_digest_input("V1__x.sql", "x", "CREATE TABLE t ();\n", std::string(""), false));
+  EXPECT_NE(lf, source_digest_input("V1__x.sql", "x", "CREATE TABLE t ();\n", std::nullopt, true));
+  EXPECT_NE(lf, source_digest_input("V1__y.sql", "x", "CREATE TABLE t ();\n", std::nullopt, false));
+}
+
+TEST(Checksums, FolderDigestInputIsOrderIndependent) {
+  auto a = folder_digest_input({{"V2__b.sql", "22"}, {"V1__a.sql", "11"}});
+  auto b = folder_digest_input({{"V1__a.sql", "11"}, {"V2__b.sql", "22"}});
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, folder_digest_input({{"V1__a.sql", "11"}, {"V2__b.sql", "23"}}));
+  EXPECT_NE(a, folder_digest_input({{"V1__a.sql", "11"}}));
+}
+
+TEST(Directives, OtherToolsBecomePgMigrates) {
+  Sections s = split_sections("-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+                              "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY i;\n");
+  EXPECT_EQ(s.up, "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+  ASSERT_TRUE(s.down);
+  EXPECT_EQ(*s.down, "\n\n-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY i;\n");
+  EXPECT_EQ(with_pg_migrate_directive("\n-- morph:nontransactional\nVACUUM t;"),
+            "\n-- pg_migrate:no-transaction\nVACUUM t;");
+  EXPECT_EQ(with_pg_migrate_directive("-- pg_migrate:no-transaction\nVACUUM t;"), "-- pg_migrate:no-transaction\nVACUUM t;");
+  EXPECT_EQ(with_pg_migrate_directive("SELECT 1;"), "SELECT 1;");
+}
+
+TEST(Encoding, Utf8Validation) {
+  EXPECT_EQ(invalid_utf8_at("CREATE TABLE größe ();"), std::string_view::npos);
+  EXPECT_EQ(invalid_utf8_at("ab\xff"), 2u);
+  EXPECT_EQ(invalid_utf8_at("a\xc3"), 1u);           // truncated
+  EXPECT_EQ(invalid_utf8_at("\xc0\xaf"), 0u);        // overlong
+  EXPECT_EQ(invalid_utf8_at("\xed\xa0\x80"), 0u);    // surrogate
+  EXPECT_EQ(invalid_utf8_at(std::string("a\0b", 3)), 1u);
+  EXPECT_EQ(invalid_utf8_at("😀"), std::string_view::npos);
+}
