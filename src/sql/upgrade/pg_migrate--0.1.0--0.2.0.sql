@@ -807,6 +807,9 @@ CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.migration_files
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.repeatables
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+-- ENABLE ALWAYS: they fire under session_replication_role = replica too.
+ALTER TABLE migrate.migration_files ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.repeatables ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 
 -- SHA-256 (hex) over the script's tokens as PostgreSQL's scanner sees them: comments, white
 -- space, line endings and keyword case do not count; any change to what runs does.
@@ -843,6 +846,7 @@ CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.sync_state
     FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.sync_state
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.sync_state ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 
 -- True if digest (SHA-256 over the sorted file names and source checksums of a folder) is the
 -- folder the last in-sync migrate.sync saw and the catalog has not changed since. Plain SQL: the
