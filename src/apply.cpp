@@ -222,8 +222,12 @@ constexpr size_t kBatchSize = 64;
 Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps, bool up) {
   pg::ResultSet out(fcinfo);
   MemoryContext scratch = create_scratch_context();
+  // Parameters and results of a batch's catalog statements: reset after each batch, so
+  // memory stays flat however many migrations run.
+  MemoryContext batch = create_scratch_context();
   std::string role = catalog::current_role_name();
   for (size_t first = 0; first < steps.size(); first += kBatchSize) {
+    MemoryContext outer = MemoryContextSwitchTo(batch);
     size_t last = std::min(steps.size(), first + kBatchSize);
     std::vector<std::string> versions;
     for (size_t i = first; i < last; ++i) versions.push_back(steps[i].version);
@@ -237,8 +241,11 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
       done.push_back({step.version, step.name, step.checksum, elapsed_ms(start), started_at});
     }
     catalog::record_steps(done, up, role);
+    pg::free_result();
     for (const catalog::StepRecord& r : done)
       out.add_row({pg::Cell::text(r.version), pg::Cell::text(r.name), pg::Cell::float8(r.duration_ms)});
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextReset(batch); });
   }
   if (!steps.empty()) {
     catalog::bump_generation();

@@ -567,12 +567,33 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
   }
 }
 
+// Statements whose analysis looks up the catalog (and so may raise an error that needs a
+// subtransaction to clean up). The others cost no subtransaction: lint stays at a few
+// microseconds per statement on scripts of 100,000 INSERTs.
+bool analysis_reads_catalog(Node* node) {
+  switch (nodeTag(node)) {
+    case T_CreateStmt:
+    case T_AlterTableStmt:
+    case T_IndexStmt:
+    case T_DropStmt:
+    case T_RenameStmt:
+    case T_TruncateStmt:
+    case T_VacuumStmt:
+    case T_ClusterStmt:
+    case T_LockStmt:
+    case T_ReindexStmt:
+      return true;
+    default:
+      return false;
+  }
+}
+
 // Parses with the raw parser; a syntax error becomes a lint row instead of an error.
-bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_error) {
+bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_error, List** raw) {
   const char* text = script.c_str();
   try {
     pg::SubTransaction sub;
-    pg::call([&] { (void)pg_parse_query(text); });
+    *raw = pg::call([&] { return pg_parse_query(text); });
     sub.commit();
     return true;
   } catch (pg::PgError& e) {
@@ -602,14 +623,18 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
 
 std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error) {
   std::vector<StatementLint> out;
-  if (!parse_or_report(script, syntax_error)) return out;
-  std::vector<ScriptStatement> stmts = parse_script(script, {"", "", "up"});
+  List* raw = nullptr;
+  if (!parse_or_report(script, syntax_error, &raw)) return out;
+  std::vector<ScriptStatement> stmts = split_statements(raw, script);
+  out.reserve(stmts.size());
   ScriptState st;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
   for (const ScriptStatement& s : stmts) {
     std::vector<Fact> facts;
-    try {
+    if (!analysis_reads_catalog(s.parsetree)) {
+      analyze(s.parsetree, st, facts);
+    } else try {
       pg::SubTransaction sub;  // catalog lookups of a broken statement must not end the lint
       analyze(s.parsetree, st, facts);
       sub.commit();
