@@ -18,4 +18,5 @@ PGM_PG_SOURCES = \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \
+	src/repair.cpp \
 	src/pg_migrate.cpp

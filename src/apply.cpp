@@ -17,6 +17,10 @@
 #include "script_parse.hpp"
 #include "settings.hpp"
 
+extern "C" {
+#include "access/xlog.h"
+}
+
 namespace pgm {
 namespace {
 
@@ -317,6 +321,17 @@ void ensure_not_in_migration(const char* function_name) {
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
                 fmt::format("{}() cannot be called from inside a migration", function_name),
                 {}, "Migrations are applied by migrate.apply(); a migration script must not call pg_migrate's changing functions.");
+  // On a hot standby every write fails deep inside (the catalog lock, the first INSERT): refuse
+  // at once, saying why. Reads (status, validate, current_version, drift_status, schema_diff)
+  // work there.
+  if (RecoveryInProgress())
+    throw Error("25006", fmt::format("{}() cannot run on a standby server", function_name),
+                "This server is a hot standby in recovery: it replays the primary's changes and "
+                "accepts no writes.",
+                "Run it on the primary; the standby shows the result once it has replayed it.");
+  if (XactReadOnly)
+    throw Error("25006", fmt::format("{}() cannot run in a read-only transaction", function_name),
+                {}, "Run it in a read-write transaction (default_transaction_read_only is on?).");
 }
 
 }  // namespace pgm
@@ -372,6 +387,20 @@ PGM_FUNCTION(pgm_revert) {
   return revert_steps(fcinfo, std::move(applied));
 }
 
+namespace {
+
+// The baseline's version, "" if there is none.
+std::string baseline_version() {
+  static pg::Query q{"SELECT b.version FROM migrate.baseline b"};
+  catalog::OwnerScope owner;
+  uint64 rows = q.run();
+  std::string v = rows ? pg::text_value(0, 1) : std::string();
+  pg::free_result();
+  return v;
+}
+
+}  // namespace
+
 PGM_FUNCTION(pgm_revert_to) {
   ensure_not_in_migration("migrate.revert_to");
   if (PG_ARGISNULL(0))
@@ -379,6 +408,15 @@ PGM_FUNCTION(pgm_revert_to) {
   Version target = Version::parse(pg::text_arg(fcinfo, 0));
   pg::SpiConnection spi;
   catalog::lock_catalog();
+  // Like apply('99'): an unknown target is an error, not "revert everything above it". Version
+  // 0 means "revert every applied migration".
+  if (target.canonical() != "0" && !catalog::find_migration(target.canonical()) &&
+      baseline_version() != target.canonical())
+    throw Error(sqlstate::kUndefinedObject,
+                fmt::format("target version {} is not a registered migration", target.canonical()),
+                "Nothing was reverted.",
+                "See migrate.status() for the registered versions; revert_to('0') reverts every "
+                "applied migration.");
   std::vector<MigrationStep> applied = applied_steps();
   std::vector<MigrationStep> above;
   for (MigrationStep& s : applied)

@@ -283,13 +283,14 @@ Datum text_result(const std::string& s, MemoryContext context = CurrentMemoryCon
 // Parses a script and checks every statement can run in a migration.
 void check_script(const std::string& script, const ScriptLabel& label) {
   std::vector<ScriptStatement> stmts = parse_script(script, label);
-  if (stmts.empty())
-    throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("{} script of {} contains no SQL statement", label.which, label.describe()),
-                {},
-                std::string(label.which) == "down"
-                    ? "Pass NULL as down for a migration that cannot be reverted."
-                    : "");
+  if (stmts.empty()) {
+    // Empty and comment-only scripts are no-op migrations (as in diesel, golang-migrate...).
+    std::string note = fmt::format("{} script of {} contains no SQL statement: it runs as a no-op",
+                                   label.which, label.describe());
+    const char* n = note.c_str();
+    pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+    return;
+  }
   for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
 }
 

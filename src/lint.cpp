@@ -593,7 +593,10 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
   const char* text = script.c_str();
   try {
     pg::SubTransaction sub;
-    *raw = pg::call([&] { return pg_parse_query(text); });
+    *raw = pg::call([&] {
+      error_context_stack = nullptr;  // keep the position in the script (see parse_script)
+      return pg_parse_query(text);
+    });
     sub.commit();
     return true;
   } catch (pg::PgError& e) {

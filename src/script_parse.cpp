@@ -22,7 +22,13 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
   const char* text = script.c_str();
   List* raw = nullptr;
   try {
-    raw = pg::call([&] { return pg_parse_query(text); });
+    // Without the caller's error context callbacks: called from PL/pgSQL, SPI's callback would
+    // move the error position into its own query before this code sees it (PG_TRY in pg::call
+    // restores the stack).
+    raw = pg::call([&] {
+      error_context_stack = nullptr;
+      return pg_parse_query(text);
+    });
   } catch (pg::PgError& e) {
     ErrorData* edata = e.data();
     if (edata->cursorpos > 0) {

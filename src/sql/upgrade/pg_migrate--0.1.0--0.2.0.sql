@@ -9,6 +9,85 @@
 
 
 -- == scale and polish ==
+-- Any pg_migrate call loads the library (reserved settings prefix): the SQL functions call it.
+CREATE FUNCTION migrate.library_loaded() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgm_library_loaded' LANGUAGE C STABLE PARALLEL SAFE;
+-- below_baseline is a state, not a validate() problem.
+CREATE OR REPLACE FUNCTION migrate.status()
+    RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
+                  applied_by text, checksum text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH b AS (SELECT * FROM migrate.baseline),
+         newest AS (SELECT pg_catalog.max(version_parts) AS parts
+                      FROM migrate.migrations WHERE applied_seq IS NOT NULL)
+    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.checksum
+      FROM (SELECT b.version, b.name, 'baseline' AS state, b.baselined_at AS applied_at,
+                   b.baselined_by AS applied_by, NULL::text AS checksum, b.version_parts, 0 AS ord
+              FROM b
+            UNION ALL
+            SELECT m.version, m.name,
+                   CASE WHEN m.applied_seq IS NOT NULL THEN 'applied'
+                        WHEN m.version_parts <= (SELECT b.version_parts FROM b) THEN 'below_baseline'
+                        WHEN m.version_parts < (SELECT parts FROM newest) THEN 'out_of_order'
+                        ELSE 'pending' END,
+                   m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
+              FROM migrate.migrations m) s
+     WHERE migrate.library_loaded()
+     ORDER BY s.version_parts, s.ord
+$$;
+
+CREATE OR REPLACE FUNCTION migrate.current_version() RETURNS text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(
+        (SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL
+          ORDER BY version_parts DESC LIMIT 1),
+        (SELECT version FROM migrate.baseline))
+     WHERE migrate.library_loaded()
+$$;
+
+CREATE OR REPLACE FUNCTION migrate.validate() RETURNS TABLE(version text, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH newest AS (SELECT pg_catalog.max(version_parts) AS parts
+                      FROM migrate.migrations WHERE applied_seq IS NOT NULL),
+         last_action AS (SELECT DISTINCT ON (h.version) h.version, h.action
+                           FROM migrate.history h WHERE h.action IN ('apply', 'revert')
+                          ORDER BY h.version, h.id DESC),
+         problems AS (
+        SELECT m.version_parts, m.version,
+               pg_catalog.format('checksum mismatch: recorded %s, up script hashes to %s',
+                                 m.checksum, migrate.checksum(m.up_sql)) AS problem
+          FROM migrate.migrations m
+         WHERE m.checksum <> migrate.checksum(m.up_sql)
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'marked applied but history does not record its apply'
+          FROM migrate.migrations m LEFT JOIN last_action l USING (version)
+         WHERE m.applied_seq IS NOT NULL AND l.action IS DISTINCT FROM 'apply'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'history records an apply but the migration is not marked applied'
+          FROM migrate.migrations m JOIN last_action l USING (version)
+         WHERE m.applied_seq IS NULL AND l.action = 'apply'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'pending but older than the newest applied migration; apply refuses it unless pg_migrate.out_of_order is on'
+          FROM migrate.migrations m, newest
+         WHERE m.applied_seq IS NULL AND m.version_parts < newest.parts
+           AND NOT EXISTS (SELECT FROM migrate.baseline b WHERE m.version_parts <= b.version_parts)
+           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on')
+    -- Migrations at or below the baseline are a state (status() says below_baseline), not a problem.
+    SELECT p.version, p.problem FROM problems p WHERE migrate.library_loaded()
+     ORDER BY p.version_parts, p.problem
+$$;
+
+-- repair: fix the name or down script of a (possibly applied) migration.
+CREATE FUNCTION migrate.repair(version text, name text DEFAULT NULL, down text DEFAULT NULL,
+                               remove_down boolean DEFAULT false)
+    RETURNS text AS 'MODULE_PATHNAME', 'pgm_repair' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migrate.repair(text, text, text, boolean) FROM PUBLIC;
 
 
 -- == file sync (pg_migrate command) ==
