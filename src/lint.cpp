@@ -68,8 +68,17 @@ struct ScriptState {
   std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
 
+  std::set<std::pair<std::string, std::string>> dropped_tables;  // dropped earlier in the script
+
   void add_table(const RangeVar* rv) {
     created_tables.insert({rv->schemaname ? rv->schemaname : "", rv->relname});
+  }
+  void drop_table(const RangeVar* rv) { dropped_tables.insert({rv->schemaname ? rv->schemaname : "", rv->relname}); }
+  bool dropped(const RangeVar* rv) const {
+    std::string schema = rv->schemaname ? rv->schemaname : "";
+    for (const auto& [s, n] : dropped_tables)
+      if (n == rv->relname && (s.empty() || schema.empty() || s == schema)) return true;
+    return false;
   }
   bool created(const RangeVar* rv) const {
     std::string schema = rv->schemaname ? rv->schemaname : "";
@@ -136,6 +145,13 @@ TableInfo table_info(const RangeVar* rv, const ScriptState& st, Oid* relid_out =
     if (relid_out) *relid_out = relid;
   }
   return t;
+}
+
+// A cancel, timeout or shutdown request must end the lint, not be taken as "cannot tell".
+bool interrupted(pg::PgError& e) {
+  int code = e.sqlerrcode();
+  return code == ERRCODE_QUERY_CANCELED || code == ERRCODE_ADMIN_SHUTDOWN || code == ERRCODE_CRASH_SHUTDOWN ||
+         code == ERRCODE_CANNOT_CONNECT_NOW || code == ERRCODE_IDLE_SESSION_TIMEOUT;
 }
 
 std::string str_val(Node* n) { return n && IsA(n, String) ? strVal(n) : std::string(); }
@@ -349,8 +365,19 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
         check_column_type(def, cmd->name, t, false, out);
         if (t.created_in_script || !OidIsValid(relid)) break;
         std::string new_type;
-        if (type_change_rewrites(relid, cmd->name, def, &new_type))
-          out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
+        bool rewrites = true;
+        try {
+          // The target type may not be in the catalog yet (CREATE TYPE earlier in the script),
+          // nor the column (ADD COLUMN earlier): then the change cannot be proven rewrite-free.
+          pg::SubTransaction sub;
+          rewrites = type_change_rewrites(relid, cmd->name, def, &new_type) ||
+                     pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; });
+          sub.commit();
+        } catch (pg::PgError& e) {
+          if (interrupted(e)) throw;
+        }
+        if (new_type.empty()) new_type = pg::call([&] { return (const char*)TypeNameToString(def->typeName); });
+        if (rewrites) out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
         break;
       }
       case AT_SetNotNull:
@@ -417,7 +444,9 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
 }
 
 void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& out) {
-  if (cs->if_not_exists && OidIsValid(lookup_relid(cs->relation))) return;  // a no-op
+  // A no-op when the table exists, unless the script dropped it first (DROP TABLE IF EXISTS t;
+  // CREATE TABLE IF NOT EXISTS t ...): then the table is new, whatever the catalog says now.
+  if (cs->if_not_exists && !st.dropped(cs->relation) && OidIsValid(lookup_relid(cs->relation))) return;
   TableInfo t;
   t.name = written_name(cs->relation);
   t.created_in_script = true;
@@ -466,6 +495,7 @@ void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
       List* names = (List*)lfirst(lc);
       RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
       TableInfo t = table_info(rv, st);
+      st.drop_table(rv);
       if (!t.exists && !t.created_in_script) continue;  // DROP TABLE IF EXISTS of nothing, or unknown yet
       out.push_back({Action::DropTable, t, "", "", {}});
     }
@@ -493,9 +523,42 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       break;
     case T_IndexStmt: {
       IndexStmt* idx = (IndexStmt*)node;
+      Oid relid = InvalidOid;
+      TableInfo t = table_info(idx->relation, st, &relid);
+      // CREATE INDEX IF NOT EXISTS of an index that exists (next to its table) builds nothing.
+      bool exists = idx->if_not_exists && idx->idxname && OidIsValid(relid) &&
+                    !st.created_indexes.count(idx->idxname) && pg::call([&] {
+                      return OidIsValid(get_relname_relid(idx->idxname, get_rel_namespace(relid)));
+                    });
       if (idx->idxname) st.created_indexes.insert(idx->idxname);
-      if (!idx->concurrent)
-        out.push_back({Action::CreateIndex, table_info(idx->relation, st), idx->idxname ? idx->idxname : "", "", {}});
+      if (!idx->concurrent && !exists)
+        out.push_back({Action::CreateIndex, t, idx->idxname ? idx->idxname : "", "", {}});
+      break;
+    }
+    case T_ReindexStmt: {
+      ReindexStmt* rs = (ReindexStmt*)node;
+      bool concurrently = false;
+      foreach (lc, rs->params) {
+        DefElem* opt = (DefElem*)lfirst(lc);
+        if (strcmp(opt->defname, "concurrently") == 0)
+          concurrently = !opt->arg || pg::call([&] { return defGetBoolean(opt); });
+      }
+      if (concurrently || !rs->relation) break;  // CONCURRENTLY: refused by check_runnable
+      if (rs->kind == REINDEX_OBJECT_TABLE) {
+        out.push_back({Action::Reindex, table_info(rs->relation, st),
+                       fmt::format("TABLE {}", written_name(rs->relation)), "", {}});
+      } else if (rs->kind == REINDEX_OBJECT_INDEX) {
+        TableInfo t;
+        t.name = fmt::format("the table of index {}", written_name(rs->relation));
+        if (st.created_indexes.count(rs->relation->relname)) {
+          t.created_in_script = true;
+        } else {
+          Oid indexoid = lookup_relid(rs->relation);
+          Oid heap = OidIsValid(indexoid) ? pg::call([&] { return IndexGetRelation(indexoid, true); }) : InvalidOid;
+          if (OidIsValid(heap)) fill_from_catalog(heap, t);
+        }
+        out.push_back({Action::Reindex, t, fmt::format("INDEX {}", written_name(rs->relation)), "", {}});
+      }
       break;
     }
     case T_DropStmt:
