@@ -84,25 +84,39 @@ for n in 10000 100000; do
   awk -v n="$n" -v m="$m" 'BEGIN {printf "%6d statements: %8.1f ms  (%.2f us per statement)\n", n, m, m * 1000 / n}'
 done
 
-# 3. Memory of one apply of N migrations of 32 kB each.
-mem_run() {  # n -> "rssanon_kb hwm_kb"
+# 3. Memory of one apply of N migrations of 32 kB each: each creates a table and inserts a
+#    32 kB row (the script's size is in the data, not in the schema, whose snapshot after the
+#    call grows with the schema), against psql running the same statements in one transaction.
+gen_migration_sql="pg_catalog.format('CREATE TABLE m_%s (id bigint); INSERT INTO payload VALUES (%s, %L);', i, i,
+  (SELECT pg_catalog.string_agg(pg_catalog.md5(i::text || '.' || j), '') FROM generate_series(1, 1000) j))"
+mem_run() {  # n kind(apply|psql) -> "rssanon_kb hwm_kb"
   fresh_db
-  psql_q -d bench -c "CREATE EXTENSION pg_migrate" -c "SET client_min_messages = warning" \
-    -c "SELECT count(migrate.register(i::text, 'm' || i, pg_catalog.format(
-          'CREATE TABLE m_%s (id bigint); COMMENT ON TABLE m_%s IS %L;', i, i,
-          (SELECT pg_catalog.string_agg(pg_catalog.md5(i::text || '.' || j), '') FROM generate_series(1, 1000) j))))
-        FROM generate_series(1, $1) i" >/dev/null
+  psql_q -d bench -c "CREATE EXTENSION pg_migrate" -c "CREATE TABLE payload (id bigint, body text)" \
+    -c "SET client_min_messages = warning" >/dev/null
+  if [ "$2" = apply ]; then
+    psql_q -d bench -c "SET client_min_messages = warning" \
+      -c "SELECT count(migrate.register(i::text, 'm' || i, $gen_migration_sql)) FROM generate_series(1, $1) i" >/dev/null
+  else
+    psql_q -At -d bench -c "SELECT $gen_migration_sql FROM generate_series(1, $1) i" > "$W/mem_stmts.sql"
+  fi
   {
     echo "SELECT pg_backend_pid() AS pid \\gset"
     echo "\\setenv BACKEND_PID :pid"
-    echo "SELECT count(*) FROM migrate.apply() \\g /dev/null"
+    if [ "$2" = apply ]; then
+      echo "SELECT count(*) FROM migrate.apply() \\g /dev/null"
+    else
+      echo "BEGIN;"; echo "\\i $W/mem_stmts.sql"; echo "COMMIT;"
+    fi
     echo "\\! grep -E '^(RssAnon|VmHWM):' /proc/\$BACKEND_PID/status | sort | awk '{printf \"%s \", \$2} END {print \"\"}'"
   } > "$W/mem.sql"
-  psql_q -d bench -f "$W/mem.sql"
+  psql_q -d bench -f "$W/mem.sql" >"$W/mem.out"
+  tail -1 "$W/mem.out"
 }
 echo
-echo "== backend memory after one migrate.apply() of N migrations of 32 kB (kB)"
-for n in 100 1000; do
-  read -r anon hwm < <(mem_run $n)
-  printf '%5d migrations: RssAnon %7d  VmHWM %7d\n' "$n" "$anon" "$hwm"
+echo "== backend memory after one call of N migrations of 32 kB (kB; RssAnon = private memory)"
+for kind in apply psql; do
+  for n in 100 1000; do
+    read -r anon hwm < <(mem_run $n $kind)
+    printf '%-5s %5d migrations: RssAnon %7d  VmHWM %7d\n' "$kind" "$n" "$anon" "$hwm"
+  done
 done
