@@ -26,7 +26,7 @@ WITH ext AS (
       FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
      WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
        AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
-), descr AS (
+), descr AS NOT MATERIALIZED (  -- inlined: each join uses pg_description's index
     SELECT d.classoid, d.objoid, d.objsubid, d.description FROM pg_description d
 ), entries(k, v) AS (
     SELECT 'schema ' || n.q,
