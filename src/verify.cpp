@@ -16,6 +16,8 @@ extern "C" {
 #include "access/multixact.h"
 #include "access/tableam.h"
 #include "access/transam.h"
+#include "catalog/pg_attribute.h"
+#include "utils/datum.h"
 #include "utils/rel.h"
 }
 
@@ -90,12 +92,39 @@ std::vector<Oid> system_catalogs() {
   return out;
 }
 
-// True if no system catalog row differs from what it was before the transaction id `floor`
+// Two versions of a pg_class row that differ only in what no schema snapshot shows: sizes and
+// statistics, the file node (a rewrite), flags PostgreSQL clears lazily (relhasindex,
+// relhastriggers, relhasrules, relhassubclass), relnatts (a dropped column stays counted) and
+// the toast table link (a new toast table is itself a changed row).
+bool same_relation(Relation pg_class_rel, HeapTuple a, HeapTuple b) {
+  Form_pg_class x = (Form_pg_class)GETSTRUCT(a);
+  Form_pg_class y = (Form_pg_class)GETSTRUCT(b);
+  if (strcmp(NameStr(x->relname), NameStr(y->relname)) != 0 || x->relnamespace != y->relnamespace ||
+      x->reltype != y->reltype || x->reloftype != y->reloftype || x->relowner != y->relowner ||
+      x->relam != y->relam || x->reltablespace != y->reltablespace || x->relisshared != y->relisshared ||
+      x->relpersistence != y->relpersistence || x->relkind != y->relkind || x->relchecks != y->relchecks ||
+      x->relrowsecurity != y->relrowsecurity || x->relforcerowsecurity != y->relforcerowsecurity ||
+      x->relispopulated != y->relispopulated || x->relreplident != y->relreplident ||
+      x->relispartition != y->relispartition)
+    return false;
+  TupleDesc desc = RelationGetDescr(pg_class_rel);
+  for (int att : {Anum_pg_class_relacl, Anum_pg_class_reloptions, Anum_pg_class_relpartbound}) {
+    bool null_a, null_b;
+    Datum da = heap_getattr(a, att, desc, &null_a);
+    Datum db = heap_getattr(b, att, desc, &null_b);
+    if (null_a != null_b) return false;
+    if (!null_a && !datumIsEqual(da, db, false, -1)) return false;
+  }
+  return true;
+}
+
+// True if the system catalogs describe the same schema as before the transaction id `floor`
 // was handed out: no row this transaction inserted since then is still there, and no older row
-// was deleted or updated since then. Every schema snapshot entry is made of catalog rows, so
-// then up and down provably left the schema as it was, without comparing two snapshots (which
-// cost time in proportion to the whole schema). In-place updates (statistics, relhasindex)
-// are not seen; no snapshot attribute comes from them.
+// was deleted or updated since then, except for changes no schema snapshot shows (a dropped
+// column's leftover pg_attribute row; see same_relation for pg_class). Every snapshot entry is
+// made of catalog rows, so then up and down provably left the schema as it was, without
+// comparing two snapshots (which cost time in proportion to the whole schema). In-place updates
+// (statistics, relhasindex) are not seen; no snapshot attribute comes from them.
 bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catalogs) {
   const Oid* rels = catalogs.data();
   size_t n = catalogs.size();
@@ -108,15 +137,45 @@ bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catal
     for (size_t i = 0; i < n && !changed; ++i) {
       Relation rel = table_open(rels[i], AccessShareLock);
       TableScanDesc scan = table_beginscan(rel, SnapshotAny, 0, nullptr);
+      List* gone = NIL;   // pg_class: older versions this transaction replaced
+      List* added = NIL;  // pg_class: versions this transaction added that are still there
       HeapTuple tup;
       while (!changed && (tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
         HeapTupleHeader h = tup->t_data;
         bool inserted = ours(HeapTupleHeaderGetXmin(h));
         bool deleted = !(h->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(h->t_infomask) &&
                        ours(HeapTupleHeaderGetUpdateXid(h));
-        changed = inserted != deleted;  // a row added and still there, or an older row gone
+        if (inserted == deleted) continue;  // untouched, or added and removed again
+        if (rels[i] == AttributeRelationId && inserted && ((Form_pg_attribute)GETSTRUCT(tup))->attisdropped)
+          continue;  // a column added and dropped again
+        if (rels[i] == RelationRelationId) {
+          if (deleted) gone = lappend(gone, heap_copytuple(tup));
+          else added = lappend(added, heap_copytuple(tup));
+          continue;
+        }
+        changed = true;
       }
       table_endscan(scan);
+      // Each replaced pg_class row must have a live successor that differs only in what the
+      // schema does not show, and each added row must be such a successor.
+      if (!changed && list_length(gone) != list_length(added)) changed = true;
+      ListCell* lc;
+      foreach (lc, gone) {
+        HeapTuple old_version = (HeapTuple)lfirst(lc);
+        Oid oid = ((Form_pg_class)GETSTRUCT(old_version))->oid;
+        bool matched = false;
+        ListCell* lc2;
+        foreach (lc2, added) {
+          HeapTuple new_version = (HeapTuple)lfirst(lc2);
+          if (((Form_pg_class)GETSTRUCT(new_version))->oid == oid) {
+            matched = same_relation(rel, old_version, new_version);
+            break;
+          }
+        }
+        if (!matched) changed = true;
+      }
+      list_free_deep(gone);
+      list_free_deep(added);
       table_close(rel, AccessShareLock);
     }
     return !changed;
