@@ -57,7 +57,7 @@ SELECT version, status, detail FROM migrate.verify('5');
 SELECT version FROM migrate.apply('5');
 SELECT version FROM migrate.revert();
 
--- A read-only transaction (and a standby: test/t/030_standby.pl) refuses changing functions.
+-- A read-only transaction (and a standby: test/t/035_standby.pl) refuses changing functions.
 BEGIN READ ONLY;
 SELECT * FROM migrate.apply();
 ROLLBACK;
