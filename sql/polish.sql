@@ -106,6 +106,11 @@ SELECT migrate.register('5', 'trigger', $$CREATE FUNCTION pol_trg() RETURNS trig
 CREATE TRIGGER pol_v_t BEFORE INSERT ON pol_v FOR EACH ROW EXECUTE FUNCTION pol_trg();$$,
                         'DROP TRIGGER pol_v_t ON pol_v; DROP FUNCTION pol_trg();');
 SELECT migrate.register('6', 'renames', 'ALTER TABLE pol_v RENAME COLUMN v TO w', 'SELECT 1');
+SELECT migrate.register('7', 'type and back', 'ALTER TABLE pol_v ALTER COLUMN id TYPE numeric',
+                        'ALTER TABLE pol_v ALTER COLUMN id TYPE bigint');
+SELECT migrate.register('8', 'not null forgotten', 'ALTER TABLE pol_v ALTER COLUMN w SET NOT NULL', 'SELECT 1');
+SELECT migrate.register('9', 'default and back', 'ALTER TABLE pol_v ALTER COLUMN w DROP DEFAULT',
+                        'ALTER TABLE pol_v ALTER COLUMN w SET DEFAULT ''x''');
 SELECT version, name, status, object, change, detail FROM migrate.verify();
 DROP EXTENSION pg_migrate;
 DROP TABLE pol_v;

@@ -118,10 +118,41 @@ bool same_relation(Relation pg_class_rel, HeapTuple a, HeapTuple b) {
   return true;
 }
 
+// The identity of a catalog row across versions: its oid (first column of most catalogs), or
+// for pg_attribute its relation and number. False if the catalog has no such key.
+bool row_key(Oid catalog, TupleDesc desc, HeapTuple tup, Oid* key1, int32* key2) {
+  if (catalog == AttributeRelationId) {
+    *key1 = ((Form_pg_attribute)GETSTRUCT(tup))->attrelid;
+    *key2 = ((Form_pg_attribute)GETSTRUCT(tup))->attnum;
+    return true;
+  }
+  if (desc->natts < 1 || strcmp(NameStr(TupleDescAttr(desc, 0)->attname), "oid") != 0) return false;
+  bool isnull;
+  *key1 = DatumGetObjectId(heap_getattr(tup, 1, desc, &isnull));
+  *key2 = 0;
+  return !isnull;
+}
+
+// Every column equal (pg_class: see same_relation).
+bool same_row(Oid catalog, Relation rel, HeapTuple a, HeapTuple b) {
+  if (catalog == RelationRelationId) return same_relation(rel, a, b);
+  TupleDesc desc = RelationGetDescr(rel);
+  for (int att = 1; att <= desc->natts; ++att) {
+    Form_pg_attribute f = TupleDescAttr(desc, att - 1);
+    bool null_a, null_b;
+    Datum da = heap_getattr(a, att, desc, &null_a);
+    Datum db = heap_getattr(b, att, desc, &null_b);
+    if (null_a != null_b) return false;
+    if (!null_a && !datumIsEqual(da, db, f->attbyval, f->attlen)) return false;
+  }
+  return true;
+}
+
 // True if the system catalogs describe the same schema as before the transaction id `floor`
-// was handed out: no row this transaction inserted since then is still there, and no older row
-// was deleted or updated since then, except for changes no schema snapshot shows (a dropped
-// column's leftover pg_attribute row; see same_relation for pg_class). Every snapshot entry is
+// was handed out: every row this transaction added since then and still there replaces an
+// older row it deleted with the same identity and the same content, and vice versa; a dropped
+// column's leftover pg_attribute row and pg_class fields no snapshot shows (see same_relation)
+// do not count. Every snapshot entry is
 // made of catalog rows, so then up and down provably left the schema as it was, without
 // comparing two snapshots (which cost time in proportion to the whole schema). In-place updates
 // (statistics, relhasindex) are not seen; no snapshot attribute comes from them.
@@ -136,9 +167,10 @@ bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catal
     bool changed = false;
     for (size_t i = 0; i < n && !changed; ++i) {
       Relation rel = table_open(rels[i], AccessShareLock);
+      TupleDesc desc = RelationGetDescr(rel);
       TableScanDesc scan = table_beginscan(rel, SnapshotAny, 0, nullptr);
-      List* gone = NIL;   // pg_class: older versions this transaction replaced
-      List* added = NIL;  // pg_class: versions this transaction added that are still there
+      List* gone = NIL;   // older rows this transaction deleted or replaced
+      List* added = NIL;  // rows this transaction added that are still there
       HeapTuple tup;
       while (!changed && (tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
         HeapTupleHeader h = tup->t_data;
@@ -148,27 +180,31 @@ bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catal
         if (inserted == deleted) continue;  // untouched, or added and removed again
         if (rels[i] == AttributeRelationId && inserted && ((Form_pg_attribute)GETSTRUCT(tup))->attisdropped)
           continue;  // a column added and dropped again
-        if (rels[i] == RelationRelationId) {
-          if (deleted) gone = lappend(gone, heap_copytuple(tup));
-          else added = lappend(added, heap_copytuple(tup));
-          continue;
-        }
-        changed = true;
+        if (deleted) gone = lappend(gone, heap_copytuple(tup));
+        else added = lappend(added, heap_copytuple(tup));
+        // Pairs are compared below; a catalog without a row identity cannot be paired.
+        Oid k1;
+        int32 k2;
+        if (!row_key(rels[i], desc, tup, &k1, &k2)) changed = true;
       }
       table_endscan(scan);
-      // Each replaced pg_class row must have a live successor that differs only in what the
-      // schema does not show, and each added row must be such a successor.
+      // Each replaced row must have a live successor with the same identity and the same
+      // content (as the schema shows it), and each added row must be such a successor.
       if (!changed && list_length(gone) != list_length(added)) changed = true;
       ListCell* lc;
       foreach (lc, gone) {
+        if (changed) break;
         HeapTuple old_version = (HeapTuple)lfirst(lc);
-        Oid oid = ((Form_pg_class)GETSTRUCT(old_version))->oid;
+        Oid a1, b1;
+        int32 a2, b2;
+        (void)row_key(rels[i], desc, old_version, &a1, &a2);
         bool matched = false;
         ListCell* lc2;
         foreach (lc2, added) {
           HeapTuple new_version = (HeapTuple)lfirst(lc2);
-          if (((Form_pg_class)GETSTRUCT(new_version))->oid == oid) {
-            matched = same_relation(rel, old_version, new_version);
+          (void)row_key(rels[i], desc, new_version, &b1, &b2);
+          if (a1 == b1 && a2 == b2) {
+            matched = same_row(rels[i], rel, old_version, new_version);
             break;
           }
         }
