@@ -18,5 +18,7 @@ PGM_PG_SOURCES = \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \
+	src/policy.cpp \
+	src/revert_check.cpp \
 	src/repair.cpp \
 	src/pg_migrate.cpp

@@ -13,6 +13,8 @@
 #include "drift_hooks.hpp"
 #include "pg/args.hpp"
 #include "pg/srf.hpp"
+#include "policy.hpp"
+#include "revert_check.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "settings.hpp"
@@ -96,16 +98,34 @@ std::string describe_lock_holders(Node* parsetree) {
   }
   if (oids.empty()) return {};
   static pg::Query q{
-      "SELECT pg_catalog.format('table %s held by process %s', l.relation::pg_catalog.regclass, "
-      "pg_catalog.string_agg(DISTINCT l.pid::text || ' (' || l.mode || ')', ', ')) "
-      "FROM pg_catalog.pg_locks l WHERE l.locktype = 'relation' AND l.granted "
-      "AND l.pid <> pg_catalog.pg_backend_pid() AND l.relation = ANY ($1::text::oid[]) "
-      "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
-      "GROUP BY l.relation ORDER BY 1"};
+      "SELECT l.relation::pg_catalog.int8, "
+      "pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', l.pid, l.mode), ', ') "
+      "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
+      "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+      "AND l.relation OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text::pg_catalog.oid[]) "
+      "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+      "GROUP BY l.relation"};
+  // The query runs with a pinned search_path; relation names are spelled here, as regclass
+  // would for the caller: qualified only when not visible in the caller's search_path.
   q.run({pg::text_param("{" + oids + "}")});
-  std::string out;
-  for (uint64 i = 0; i < pg::result_rows(); ++i) out += (i ? "; " : "") + pg::text_value(i, 1);
+  std::vector<std::pair<Oid, std::string>> held;
+  for (uint64 i = 0; i < pg::result_rows(); ++i)
+    held.emplace_back(static_cast<Oid>(pg::int8_value(i, 1)), pg::text_value(i, 2));
   pg::free_result();
+  std::vector<std::string> lines;
+  for (const auto& [rel, holders] : held) {
+    const char* name = pg::call([&]() -> const char* {
+      char* relname = get_rel_name(rel);
+      if (!relname) return nullptr;
+      if (RelationIsVisible(rel)) return quote_identifier(relname);
+      return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), relname);
+    });
+    if (name) lines.push_back(fmt::format("table {} held by process {}", name, holders));
+  }
+  std::sort(lines.begin(), lines.end());
+  std::string out;
+  for (const std::string& l : lines) out += (out.empty() ? "" : "; ") + l;
   return out;
 }
 
@@ -244,6 +264,14 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
       run_step(step, scripts[i - first], up, scratch);
       done.push_back({step.version, step.name, step.checksum, elapsed_ms(start), started_at});
     }
+    if (!up) {
+      std::vector<RevertedStep> reverted;
+      for (const catalog::StepRecord& r : done) reverted.push_back({r.version, r.name});
+      std::vector<std::string> all;
+      for (const MigrationStep& s : steps) all.push_back(s.version);
+      std::vector<std::string> details = check_revert_leftovers(reverted, all);
+      for (size_t i = 0; i < done.size(); ++i) done[i].detail = details[i];
+    }
     catalog::record_steps(done, up, role);
     pg::free_result();
     for (const catalog::StepRecord& r : done)
@@ -291,7 +319,7 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
   std::vector<MigrationStep> steps;
   steps.reserve(pending.size());
   for (auto& p : pending) steps.push_back(std::move(p.second));
-  if (!steps.empty() && !settings::out_of_order) {
+  if (!steps.empty() && !policy::effective_out_of_order(settings::out_of_order)) {
     std::optional<Version> newest = catalog::newest_applied_version();
     if (newest) {
       for (const MigrationStep& s : steps) {

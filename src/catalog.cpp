@@ -186,10 +186,20 @@ std::vector<std::string> load_scripts(const std::vector<std::string>& versions, 
   return scripts;
 }
 
+namespace {
+// A database still at 0.1.0 (before ALTER EXTENSION pg_migrate UPDATE) has no migrate.scripts
+// and no history.script_checksum: its history is written as 0.1.0 wrote it.
+bool scripts_table_exists() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) && OidIsValid(get_relname_relid("scripts", nsp));
+  });
+}
+}  // namespace
+
 void record_steps(const std::vector<StepRecord>& steps, bool up, const std::string& role) {
   if (steps.empty()) return;
-  // One statement per batch: history rows in order, then the migrations' applied state.
-  static pg::Query apply_q{
+  static pg::Query apply_0_1_q{
       "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
       "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[])) "
       "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, ord)), "
@@ -198,19 +208,50 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
       "RETURNING id, version, performed_at, performed_by) "
       "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
       "applied_by = h.performed_by FROM h WHERE m.version = h.version"};
-  static pg::Query revert_q{
+  static pg::Query revert_0_1_q{
+      "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[]), "
+      "pg_catalog.unnest($7::text[])) "
+      "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, detail, ord)), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum, detail) "
+      "SELECT version, name, 'revert', started_at, $6, duration_ms, checksum, NULLIF(detail, '')::jsonb "
+      "FROM d ORDER BY ord RETURNING version) "
+      "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
+      "FROM h WHERE m.version = h.version"};
+  // One statement per batch: history rows in order, then the migrations' applied state.
+  static pg::Query apply_q{
       "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
       "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[])) "
       "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, ord)), "
-      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum) "
-      "SELECT version, name, 'revert', started_at, $6, duration_ms, checksum FROM d ORDER BY ord "
+      "s AS (INSERT INTO migrate.scripts (checksum, script) SELECT DISTINCT m.checksum, m.up_sql "
+      "FROM d JOIN migrate.migrations m USING (version) ON CONFLICT (checksum) DO NOTHING), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum, "
+      "script_checksum) "
+      "SELECT version, name, 'apply', started_at, $6, duration_ms, checksum, checksum FROM d ORDER BY ord "
+      "RETURNING id, version, performed_at, performed_by) "
+      "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
+      "applied_by = h.performed_by FROM h WHERE m.version = h.version"};
+  static pg::Query revert_q{
+      "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+      "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[]), "
+      "pg_catalog.unnest($7::text[])) "
+      "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, detail, ord)), "
+      "dd AS (SELECT d.*, m.down_sql, migrate.checksum(m.down_sql) AS down_checksum "
+      "FROM d JOIN migrate.migrations m USING (version)), "
+      "s AS (INSERT INTO migrate.scripts (checksum, script) SELECT DISTINCT down_checksum, down_sql FROM dd "
+      "ON CONFLICT (checksum) DO NOTHING), "
+      "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum, "
+      "detail, script_checksum) "
+      "SELECT version, name, 'revert', started_at, $6, duration_ms, checksum, "
+      "NULLIF(detail, '')::jsonb, down_checksum FROM dd ORDER BY ord "
       "RETURNING version) "
       "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
       "FROM h WHERE m.version = h.version"};
-  std::vector<std::string> versions, names, checksums;
+  std::vector<std::string> versions, names, checksums, details;
   std::vector<double> durations;
   std::vector<TimestampTz> started;
   for (const StepRecord& r : steps) {
+    details.push_back(r.detail);
     versions.push_back(r.version);
     names.push_back(r.name);
     checksums.push_back(r.checksum);
@@ -218,9 +259,14 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
     started.push_back(r.started_at);
   }
   OwnerScope owner;
-  (up ? apply_q : revert_q)
-      .run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
-            pg::float8_array_param(durations), pg::timestamptz_array_param(started), pg::text_param(role)});
+  bool keep_scripts = scripts_table_exists();
+  if (up)
+    (keep_scripts ? apply_q : apply_0_1_q).run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
+                 pg::float8_array_param(durations), pg::timestamptz_array_param(started), pg::text_param(role)});
+  else
+    (keep_scripts ? revert_q : revert_0_1_q).run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),
+                  pg::float8_array_param(durations), pg::timestamptz_array_param(started), pg::text_param(role),
+                  pg::text_array_param(details)});
 }
 
 void record_retry(const std::string& version, const std::string& name, const char* which,
@@ -447,11 +493,12 @@ PGM_FUNCTION(pgm_protect_catalog) {
     throw Error("39P01", "migrate.protect_catalog() must be called as a trigger");
   TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
   std::string table = pg::call([&] { return RelationGetRelationName(trig->tg_relation); });
-  bool history = table == "history";
+  bool history = table == "history" || table == "scripts";
   if (history || !catalog::catalog_write_allowed()) {
     std::string detail, hint;
     if (history) {
-      detail = "The history is append-only.";
+      detail = table == "scripts" ? "Every script that was applied or reverted is kept."
+                                  : "The history is append-only.";
     } else if (table == "drift" || table == "drift_acknowledgements" || table == "schema_snapshots") {
       detail = table == "schema_snapshots" ? "Snapshots are recorded by pg_migrate."
                                            : "The drift log records DDL as it happens.";

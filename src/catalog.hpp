@@ -71,6 +71,7 @@ struct StepRecord {
   std::string checksum;
   double duration_ms;
   TimestampTz started_at;
+  std::string detail = {};  // revert: jsonb text for history.detail ("" for none)
 };
 
 // Records finished migrations: history rows (apply or revert) and the applied state, in one query.

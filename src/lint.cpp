@@ -12,6 +12,7 @@
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 #include "pg/args.hpp"
+#include "policy.hpp"
 #include "safety.hpp"
 #include "safety_hooks.hpp"
 
@@ -263,11 +264,13 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
 // True if the column is already NOT NULL or a validated CHECK (col IS NOT NULL) exists.
 bool has_validated_not_null(Oid relid, const std::string& column) {
   static pg::Query q{
-      "SELECT a.attnotnull OR EXISTS (SELECT FROM pg_catalog.pg_constraint c WHERE c.conrelid = a.attrelid "
-      "AND c.contype = 'c' AND c.convalidated AND pg_catalog.pg_get_constraintdef(c.oid) = "
+      "SELECT a.attnotnull OR EXISTS (SELECT FROM pg_catalog.pg_constraint c "
+      "WHERE c.conrelid OPERATOR(pg_catalog.=) a.attrelid AND c.contype OPERATOR(pg_catalog.=) 'c' "
+      "AND c.convalidated AND pg_catalog.pg_get_constraintdef(c.oid) OPERATOR(pg_catalog.=) "
       "pg_catalog.format('CHECK ((%s IS NOT NULL))', pg_catalog.quote_ident(a.attname))) "
-      "FROM pg_catalog.pg_attribute a WHERE a.attrelid = $1::pg_catalog.oid AND a.attname = $2 "
-      "AND a.attnum > 0 AND NOT a.attisdropped"};
+      "FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
+      "AND a.attname OPERATOR(pg_catalog.=) $2::pg_catalog.text "
+      "AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"};
   q.run({pg::int8_param(relid), pg::text_param(column)});
   bool ok = pg::result_rows() > 0 && pg::bool_value(0, 1);
   pg::free_result();
@@ -663,6 +666,7 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
     sub.commit();
     return true;
   } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;  // cancel, statement_timeout, shutdown: never a lint row
     ErrorData* edata = e.data();
     size_t at = edata->cursorpos > 0 ? char_pos_to_byte(script, edata->cursorpos) : 0;
     int line = line_at(script, at);
@@ -704,7 +708,8 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
       pg::SubTransaction sub;  // catalog lookups of a broken statement must not end the lint
       analyze(s.parsetree, st, facts);
       sub.commit();
-    } catch (pg::PgError&) {
+    } catch (pg::PgError& e) {
+      if (e.is_interrupt()) throw;
       // The statement refers to something that does not resolve yet (an unknown type or
       // function); apply will report it. The facts gathered so far still count.
     }
@@ -772,7 +777,8 @@ void safety_init() {
   DefineCustomBoolVariable(
       "pg_migrate.lint_blocks_apply",
       "Makes migrate.apply() refuse a migration that has error-level lint findings.", nullptr,
-      &safety::lint_blocks_apply, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      &safety::lint_blocks_apply, false, PGC_USERSET, 0, policy::check_lint_blocks_apply,
+      policy::assign_lint_blocks_apply, nullptr);
   DefineCustomIntVariable(
       "pg_migrate.lint_large_table_rows",
       "Row count (pg_class.reltuples) from which lint reports lock-heavy statements as errors.", nullptr,
@@ -785,7 +791,8 @@ void safety_init() {
       "pg_migrate.require_verified_revert",
       "Makes migrate.apply() refuse a migration whose down script does not restore the schema "
       "(see migrate.verify()).",
-      nullptr, &safety::require_verified_revert, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      nullptr, &safety::require_verified_revert, false, PGC_USERSET, 0,
+      policy::check_require_verified_revert, policy::assign_require_verified_revert, nullptr);
 }
 
 void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up) {
@@ -806,7 +813,7 @@ void lint_report_on_register(const std::string& version, const std::string& name
 }
 
 void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up) {
-  if (!safety::lint_blocks_apply) return;
+  if (!policy::effective_lint_blocks_apply(safety::lint_blocks_apply)) return;
   pg::SpiConnection spi;
   std::vector<safety::LintRow> rows = safety::lint_script(up);
   std::vector<std::string> errors;

@@ -2,6 +2,7 @@
 #include "apply.hpp"
 #include "module_init.hpp"
 #include "pg/guard.hpp"
+#include "policy.hpp"
 #include "settings.hpp"
 
 extern "C" {
@@ -28,10 +29,12 @@ void on_transaction_end(XactEvent event, void*) {
 }  // namespace
 
 extern "C" void _PG_init(void) {
+  pgm::policy::init();
   DefineCustomBoolVariable(
       "pg_migrate.out_of_order",
       "Lets migrate.apply() apply pending migrations older than the newest applied one.",
-      nullptr, &pgm::settings::out_of_order, false, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      nullptr, &pgm::settings::out_of_order, false, PGC_USERSET, 0, pgm::policy::check_out_of_order,
+      pgm::policy::assign_out_of_order, nullptr);
   DefineCustomIntVariable(
       "pg_migrate.lock_timeout",
       "lock_timeout for each statement of a migration; 0 keeps the session's lock_timeout.",

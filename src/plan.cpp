@@ -212,6 +212,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     sub.commit();
     row.status = "ok";
   } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;  // cancel, statement_timeout, shutdown: never a "failed" row
     ok = false;
     ErrorData* edata = e.data();
     if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {

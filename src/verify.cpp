@@ -8,6 +8,7 @@
 #include "catalog.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
+#include "policy.hpp"
 #include "safety.hpp"
 #include "safety_hooks.hpp"
 
@@ -69,6 +70,7 @@ std::optional<std::string> try_script(const std::string& script, const ScriptLab
     run_script(script, label, safety::plan_lock_timeout_ms);
     return std::nullopt;
   } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;  // cancel, statement_timeout, shutdown: never a verdict
     std::string msg = error_text(e);
     sub.reset();  // rolls back
     return msg;
@@ -294,7 +296,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
 }  // namespace
 
 void verify_check_before_apply(const std::string& version, const std::string& name) {
-  if (!safety::require_verified_revert) return;
+  if (!policy::effective_require_verified_revert(safety::require_verified_revert)) return;
   pg::SpiConnection spi;
   std::optional<catalog::MigrationInfo> m = catalog::find_migration(version);
   if (!m || !m->has_down)

@@ -15,28 +15,43 @@ ErrorData* take_current_error(MemoryContext into) {
 
 namespace {
 
-// Fixed buffers: nothing in a catch block may call palloc (it could longjmp out of the catch).
+// The text of a C++ error, kept until the exception object is gone. Nothing in a catch block
+// may longjmp, so the copies are made with MCXT_ALLOC_NO_OOM (NULL instead of an error) in the
+// caller's memory context, which outlives the ereport. The whole message is kept: nothing is
+// cut. Only if memory runs out does the text fall back to a fixed buffer, cut at a character
+// boundary of the server encoding (pg_mbcliplen), never inside a character.
 struct ErrorText {
   char sqlstate[6] = "XX000";
-  char message[4096] = "";
-  char detail[4096] = "";
-  char hint[1024] = "";
+  const char* message = "";
+  const char* detail = "";
+  const char* hint = "";
+  char fallback[3][1024] = {"", "", ""};
 };
 
-void copy_text(char* dest, size_t size, const char* src, size_t len) {
+const char* copy_text(char* fallback, size_t size, const char* src, size_t len) {
+  if (len < MaxAllocSize) {
+    char* p = static_cast<char*>(MemoryContextAllocExtended(CurrentMemoryContext, len + 1, MCXT_ALLOC_NO_OOM));
+    if (p) {
+      std::memcpy(p, src, len);
+      p[len] = '\0';
+      return p;
+    }
+  }
   size_t n = std::min(size - 1, len);
-  std::memcpy(dest, src, n);
-  dest[n] = '\0';
+  n = static_cast<size_t>(pg_mbcliplen(src, static_cast<int>(n), static_cast<int>(n)));
+  std::memcpy(fallback, src, n);
+  fallback[n] = '\0';
+  return fallback;
 }
 
-void copy_text(char* dest, size_t size, const std::string& src) {
-  copy_text(dest, size, src.data(), src.size());
+const char* copy_text(char* fallback, size_t size, const std::string& src) {
+  return copy_text(fallback, size, src.data(), src.size());
 }
 
-// No std::string temporaries for literals: a catch block must not allocate (a bad_alloc thrown
-// there would escape into PostgreSQL's C frames and terminate the backend).
-void copy_text(char* dest, size_t size, const char* src) {
-  copy_text(dest, size, src, std::strlen(src));
+void copy_sqlstate(char (&dest)[6], const std::string& src) {
+  if (src.size() != 5) return;  // keeps XX000
+  std::memcpy(dest, src.data(), 5);
+  dest[5] = '\0';
 }
 
 }  // namespace
@@ -51,21 +66,22 @@ Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) {
     pg_error = e.data();
   } catch (const Error& e) {
     failed = true;
-    copy_text(text.sqlstate, sizeof text.sqlstate, e.sqlstate());
-    copy_text(text.message, sizeof text.message, e.message());
-    copy_text(text.detail, sizeof text.detail, e.detail());
-    copy_text(text.hint, sizeof text.hint, e.hint());
+    copy_sqlstate(text.sqlstate, e.sqlstate());
+    text.message = copy_text(text.fallback[0], sizeof text.fallback[0], e.message());
+    text.detail = copy_text(text.fallback[1], sizeof text.fallback[1], e.detail());
+    text.hint = copy_text(text.fallback[2], sizeof text.fallback[2], e.hint());
   } catch (const std::bad_alloc&) {
     failed = true;
-    copy_text(text.sqlstate, sizeof text.sqlstate, "53200");
-    copy_text(text.message, sizeof text.message, "out of memory in pg_migrate");
+    std::memcpy(text.sqlstate, "53200", 6);
+    text.message = "out of memory in pg_migrate";
   } catch (const std::exception& e) {
     failed = true;
     const char* what = e.what() ? e.what() : "";
-    snprintf(text.message, sizeof text.message, "pg_migrate: %s", what);  // pg_snprintf: no palloc
+    text.message = copy_text(text.fallback[0], sizeof text.fallback[0], what, std::strlen(what));
+    text.detail = "pg_migrate raised an unexpected C++ exception.";
   } catch (...) {
     failed = true;
-    copy_text(text.message, sizeof text.message, "pg_migrate: unexpected C++ exception");
+    text.message = "pg_migrate: unexpected C++ exception";
   }
   // No exception object is alive any more: raising the PostgreSQL error is safe here.
   if (pg_error) ReThrowError(pg_error);

@@ -19,6 +19,8 @@ class PgError : public std::exception {
   explicit PgError(ErrorData* edata) : edata_(edata) {}
   ErrorData* data() const { return edata_; }
   int sqlerrcode() const { return edata_->sqlerrcode; }
+  // Cancel, timeout, shutdown (see is_interrupt below): must propagate.
+  bool is_interrupt() const;
   const char* what() const noexcept override {
     return edata_->message ? edata_->message : "PostgreSQL error";
   }
@@ -26,6 +28,16 @@ class PgError : public std::exception {
  private:
   ErrorData* edata_;  // palloc'd in the context current when the error was caught
 };
+
+// True for errors no catch that carries on may swallow: query cancel and statement_timeout
+// (57014) and the rest of class 57 (operator intervention: shutdown, crash shutdown, cannot
+// connect now, ...), and ASSERT_FAILURE — exactly what PL/pgSQL's WHEN OTHERS does not catch,
+// plus the class of the shutdown requests. A catch that reports a failure and goes on calls
+// rethrow_if_interrupt() first.
+inline bool is_interrupt(int sqlerrcode) {
+  return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
+         sqlerrcode == ERRCODE_QUERY_CANCELED || sqlerrcode == ERRCODE_ASSERT_FAILURE;
+}
 
 // Copies the error being handled into `into` and clears the error state. Only for PG_CATCH.
 ErrorData* take_current_error(MemoryContext into);
@@ -78,6 +90,8 @@ class SubTransaction {
   ResourceOwner caller_owner_;
   bool open_ = false;
 };
+
+inline bool PgError::is_interrupt() const { return pg::is_interrupt(edata_->sqlerrcode); }
 
 }  // namespace pgm::pg
 

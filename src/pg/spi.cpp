@@ -90,6 +90,28 @@ SPIPlanPtr Query::prepare(std::initializer_list<Param> params) {
 }
 
 namespace {
+
+// Every internal query runs with search_path = pg_catalog, pg_temp, whoever calls it and
+// whatever the caller's search_path: an unqualified function, operator or type can only be
+// pg_catalog's (pg_temp is searched after it, and never for functions and operators). Most
+// callers are already inside catalog::OwnerScope, which pins the same path; the check makes
+// that case free. On an error the (sub)transaction abort restores the caller's setting.
+constexpr const char* kPinnedSearchPath = "pg_catalog, pg_temp";
+
+int pin_search_path() {
+  if (namespace_search_path && strcmp(namespace_search_path, kPinnedSearchPath) == 0) return -1;
+  return call([] {
+    int level = NewGUCNestLevel();
+    (void)set_config_option("search_path", kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION,
+                            GUC_ACTION_SAVE, true, 0, false);
+    return level;
+  });
+}
+
+void unpin_search_path(int level) {
+  if (level >= 0) call([&] { AtEOXact_GUC(true, level); });
+}
+
 void fill(std::initializer_list<Param> params, Datum* values, char* nulls) {
   int i = 0;
   for (const Param& p : params) {
@@ -101,11 +123,13 @@ void fill(std::initializer_list<Param> params, Datum* values, char* nulls) {
 }  // namespace
 
 uint64 Query::run(std::initializer_list<Param> params, long limit) {
+  int pinned = pin_search_path();
   SPIPlanPtr plan = prepare(params);
   Datum values[16];
   char nulls[16];
   fill(params, values, nulls);
   int rc = call([&] { return SPI_execute_plan(plan, values, nulls, false, limit); });
+  unpin_search_path(pinned);
   if (rc < 0)
     throw Error(sqlstate::kInternalError,
                 fmt::format("internal query failed ({}): {}", SPI_result_code_string(rc), sql_));
@@ -113,6 +137,7 @@ uint64 Query::run(std::initializer_list<Param> params, long limit) {
 }
 
 uint64 Query::run_with_snapshot(Snapshot snapshot, std::initializer_list<Param> params) {
+  int pinned = pin_search_path();
   SPIPlanPtr plan = prepare(params);
   Datum values[16];
   char nulls[16];
@@ -120,6 +145,7 @@ uint64 Query::run_with_snapshot(Snapshot snapshot, std::initializer_list<Param> 
   int rc = call([&] {
     return SPI_execute_snapshot(plan, values, nulls, snapshot, InvalidSnapshot, true, false, 0);
   });
+  unpin_search_path(pinned);
   if (rc < 0)
     throw Error(sqlstate::kInternalError,
                 fmt::format("internal query failed ({}): {}", SPI_result_code_string(rc), sql_));

@@ -42,7 +42,9 @@ Param float8_array_param(const std::vector<double>& values);
 Param timestamptz_array_param(const std::vector<TimestampTz>& values);
 
 // An internal statement, prepared once per backend and kept (SPI_keepplan). Declare as
-// `static pg::Query q{"..."};`; run() executes it with a fresh snapshot per call.
+// `static pg::Query q{"..."};`; run() executes it with a fresh snapshot per call, always with
+// search_path = pg_catalog, pg_temp (so only pg_catalog's functions, operators and types can
+// be meant by an unqualified name, whoever runs it).
 class Query {
  public:
   explicit constexpr Query(const char* sql) : sql_(sql) {}

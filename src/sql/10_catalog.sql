@@ -41,9 +41,20 @@ CREATE TABLE migrate.history (
     transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     duration_ms    float8,
     checksum       text,
-    detail         jsonb
+    detail         jsonb,
+    script_checksum text                  -- the script that ran (up: apply, down: revert), in migrate.scripts
 );
 ALTER SEQUENCE migrate.history_id_seq OWNED BY migrate.history.id;
+
+-- Every script that was ever applied (up) or reverted (down), by SHA-256: history's
+-- script_checksum (and an apply's checksum) always leads to the text that ran, even after
+-- unregister. Append-only, even for the owner.
+CREATE TABLE migrate.scripts (
+    checksum       text PRIMARY KEY,
+    script         text NOT NULL,
+    first_seen     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    first_seen_by  text NOT NULL DEFAULT session_user
+);
 
 -- One row whose generation every catalog change bumps; lets a REPEATABLE READ caller detect
 -- that a concurrent transaction changed the catalog after its snapshot was taken.
@@ -79,3 +90,11 @@ CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.history
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.catalog_state
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+-- The scripts are append-only like the history; ENABLE ALWAYS: also under
+-- session_replication_role = replica.
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.scripts
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.scripts
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.scripts ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.scripts ENABLE ALWAYS TRIGGER protect_truncate;

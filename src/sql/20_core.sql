@@ -71,6 +71,26 @@ AS $$
      WHERE migrate.library_loaded()
 $$;
 
+-- Reverts whose down script left objects the apply had changed (history.detail->'leftovers'),
+-- until the version is applied again or drift is acknowledged afterwards
+-- (migrate.acknowledge_drift()). It reads the drift feature's tables, created later in the
+-- install script (extension scripts run with check_function_bodies off).
+CREATE FUNCTION migrate.revert_leftovers()
+    RETURNS TABLE(version text, version_parts numeric[], reverted_at timestamptz, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.version, m.version_parts, h.performed_at,
+           pg_catalog.format('its revert (history id %s) left the schema different from before its apply: %s',
+                             h.id,
+                             (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', l->>'object', l->>'change'), ', ')
+                                FROM pg_catalog.jsonb_array_elements(h.detail->'leftovers') l))
+      FROM migrate.history h LEFT JOIN migrate.migrations m ON m.version = h.version
+     WHERE h.action = 'revert' AND h.detail ? 'leftovers'
+       AND NOT EXISTS (SELECT FROM migrate.history h2
+                        WHERE h2.version = h.version AND h2.id > h.id AND h2.action = 'apply')
+       AND NOT EXISTS (SELECT FROM migrate.drift_acknowledgements a WHERE a.acknowledged_at > h.performed_at)
+$$;
+
 CREATE FUNCTION migrate.validate() RETURNS TABLE(version text, problem text)
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
@@ -101,7 +121,9 @@ AS $$
           FROM migrate.migrations m, newest
          WHERE m.applied_seq IS NULL AND m.version_parts < newest.parts
            AND NOT EXISTS (SELECT FROM migrate.baseline b WHERE m.version_parts <= b.version_parts)
-           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on')
+           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on'
+        UNION ALL
+        SELECT l.version_parts, l.version, l.problem FROM migrate.revert_leftovers() l)
     -- Migrations at or below the baseline are a state (status() says below_baseline), not a problem.
     SELECT p.version, p.problem FROM problems p WHERE migrate.library_loaded()
      ORDER BY p.version_parts, p.problem

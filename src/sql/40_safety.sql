@@ -25,6 +25,10 @@ CREATE FUNCTION migrate.verify(version text DEFAULT NULL)
     RETURNS TABLE(version text, name text, status text, object text, change text, detail text)
     AS 'MODULE_PATHNAME', 'pgm_verify' LANGUAGE C VOLATILE;
 
+-- pg_dump keeps the scripts that ran (migrate.scripts, see 10_catalog.sql). Registered here, at
+-- the end, in the order an upgrade from 0.1.0 registers it.
+SELECT pg_catalog.pg_extension_config_dump('migrate.scripts', '');
+
 -- plan and verify run migration scripts: deploy roles only, like apply.
 REVOKE ALL ON FUNCTION migrate.plan(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.verify(text) FROM PUBLIC;

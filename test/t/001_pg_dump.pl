@@ -16,6 +16,11 @@ $node->safe_psql('postgres', q{
   SELECT migrate.register('2', 'add email', 'ALTER TABLE users ADD COLUMN email text', 'ALTER TABLE users DROP COLUMN email');
   SELECT migrate.register('3', 'pending', 'CREATE TABLE later (id int)', 'DROP TABLE later');
   SELECT count(*) FROM migrate.apply('2');
+  -- Applied, reverted and unregistered: its scripts stay in migrate.scripts.
+  SELECT migrate.register('2.5', 'gone', 'CREATE TABLE t25 (id int)', 'DROP TABLE t25');
+  SELECT count(*) FROM migrate.apply('2.5');
+  SELECT count(*) FROM migrate.revert();
+  SELECT migrate.unregister('2.5');
   CREATE TABLE manual_change (id int);
 });
 
@@ -41,6 +46,16 @@ is($node->safe_psql('restored_custom', $status_sql), $status, 'pg_restore copy h
 is($node->safe_psql('restored', $status_sql), $status, 'restored copy has the same migration states and checksums');
 is($node->safe_psql('restored', $history_sql), $history, 'restored copy has the same history');
 is($node->safe_psql('restored', 'SELECT migrate.current_version()'), '2', 'restored copy is at version 2');
+my $scripts_sql = q{SELECT string_agg(checksum || ':' || md5(script) || ':' || first_seen, ',' ORDER BY checksum) FROM migrate.scripts};
+is($node->safe_psql('restored', $scripts_sql), $node->safe_psql('postgres', $scripts_sql),
+   'restored copy keeps every script that ran');
+is($node->safe_psql('restored', q{SELECT string_agg(h.action || ':' || s.script, ' | ' ORDER BY h.id)
+  FROM migrate.history h JOIN migrate.scripts s ON s.checksum = h.script_checksum WHERE h.version = '2.5'}),
+   'apply:CREATE TABLE t25 (id int) | revert:DROP TABLE t25',
+   'the scripts of an unregistered migration are readable from its history in the restored copy');
+is($node->safe_psql('restored', q{SELECT count(*) FROM migrate.history h WHERE h.action IN ('apply', 'revert')
+  AND NOT EXISTS (SELECT FROM migrate.scripts s WHERE s.checksum = h.script_checksum)}), '0',
+   'every apply and revert in history leads to its script');
 is($node->safe_psql('restored', 'SELECT count(*) FROM migrate.validate()'), '0', 'restored catalog validates');
 is($node->safe_psql('restored', 'SELECT count(*) FROM migrate.drift'),
    $node->safe_psql('postgres', 'SELECT count(*) FROM migrate.drift'), 'the restore itself is not recorded as drift');

@@ -70,6 +70,9 @@ for my $from (@released) {
     is($node->safe_psql($db, $queries{$k}), $before{$k}, "$from: $k kept across the upgrade");
   }
   is($node->safe_psql($db, 'SELECT count(*) FROM migrate.validate()'), '0', "$from: catalog validates after the upgrade");
+  is($node->safe_psql($db, q{SELECT count(*) FROM migrate.history h WHERE h.action = 'apply'
+       AND NOT EXISTS (SELECT FROM migrate.scripts s WHERE s.checksum = h.checksum)}), '0',
+     "$from: the up scripts of the applies recorded before the upgrade are kept in migrate.scripts");
 
   # The upgraded database keeps working: apply and revert with the new code.
   is($node->safe_psql($db, q{SELECT string_agg(version, ',') FROM migrate.apply()}), '3,4',
@@ -89,7 +92,10 @@ for my $from (@released) {
   }
   is($diff, '', "$from: upgraded objects equal a fresh $current install");
   # The configuration tables pg_dump keeps, by name (the dump above names them by OID).
-  my $config_sql = q{SELECT extconfig::regclass[]::text || ' ' || extcondition::text FROM pg_extension WHERE extname = 'pg_migrate'};
+  # The order of registration does not matter to pg_dump; compare them by name.
+  my $config_sql = q{SELECT string_agg(c.rel::regclass::text || ' ' || quote_literal(c.cond), ', ' ORDER BY c.rel::regclass::text)
+                       FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS c(rel, cond)
+                      WHERE e.extname = 'pg_migrate'};
   is($node->safe_psql($db, $config_sql), $node->safe_psql('fresh', $config_sql),
      "$from: the same tables are dumped with their data, with the same conditions");
 }

@@ -3,6 +3,90 @@
 \echo Use "ALTER EXTENSION pg_migrate UPDATE" to load this file. \quit
 
 -- == catalog and core (tamper-proofing: scripts kept, protect triggers, settings) ==
+-- Every script that ran is kept (migrate.scripts), referenced from history.script_checksum.
+ALTER TABLE migrate.history ADD COLUMN script_checksum text;
+
+CREATE TABLE migrate.scripts (
+    checksum       text PRIMARY KEY,
+    script         text NOT NULL,
+    first_seen     timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    first_seen_by  text NOT NULL DEFAULT session_user
+);
+SELECT pg_catalog.pg_extension_config_dump('migrate.scripts', '');
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.scripts
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.scripts
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.scripts ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.scripts ENABLE ALWAYS TRIGGER protect_truncate;
+-- 0.1.0 kept no script text in history: keep the up scripts of applies that are still
+-- registered with the checksum history recorded (the texts of others are gone).
+INSERT INTO migrate.scripts (checksum, script)
+SELECT DISTINCT m.checksum, m.up_sql FROM migrate.migrations m
+ WHERE EXISTS (SELECT FROM migrate.history h WHERE h.action = 'apply' AND h.checksum = m.checksum)
+ON CONFLICT (checksum) DO NOTHING;
+
+-- Reverts whose down script left objects the apply had changed (history.detail->'leftovers'),
+-- until the version is applied again or drift is acknowledged afterwards
+-- (migrate.acknowledge_drift()). It reads the drift feature's tables, created later in the
+-- install script (extension scripts run with check_function_bodies off).
+CREATE FUNCTION migrate.revert_leftovers()
+    RETURNS TABLE(version text, version_parts numeric[], reverted_at timestamptz, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT h.version, m.version_parts, h.performed_at,
+           pg_catalog.format('its revert (history id %s) left the schema different from before its apply: %s',
+                             h.id,
+                             (SELECT pg_catalog.string_agg(pg_catalog.format('%s (%s)', l->>'object', l->>'change'), ', ')
+                                FROM pg_catalog.jsonb_array_elements(h.detail->'leftovers') l))
+      FROM migrate.history h LEFT JOIN migrate.migrations m ON m.version = h.version
+     WHERE h.action = 'revert' AND h.detail ? 'leftovers'
+       AND NOT EXISTS (SELECT FROM migrate.history h2
+                        WHERE h2.version = h.version AND h2.id > h.id AND h2.action = 'apply')
+       AND NOT EXISTS (SELECT FROM migrate.drift_acknowledgements a WHERE a.acknowledged_at > h.performed_at)
+$$;
+
+CREATE OR REPLACE FUNCTION migrate.validate() RETURNS TABLE(version text, problem text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH newest AS (SELECT pg_catalog.max(version_parts) AS parts
+                      FROM migrate.migrations WHERE applied_seq IS NOT NULL),
+         last_action AS (SELECT DISTINCT ON (h.version) h.version, h.action
+                           FROM migrate.history h WHERE h.action IN ('apply', 'revert')
+                          ORDER BY h.version, h.id DESC),
+         problems AS (
+        SELECT m.version_parts, m.version,
+               pg_catalog.format('checksum mismatch: recorded %s, up script hashes to %s',
+                                 m.checksum, migrate.checksum(m.up_sql)) AS problem
+          FROM migrate.migrations m
+         WHERE m.checksum <> migrate.checksum(m.up_sql)
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'marked applied but history does not record its apply'
+          FROM migrate.migrations m LEFT JOIN last_action l USING (version)
+         WHERE m.applied_seq IS NOT NULL AND l.action IS DISTINCT FROM 'apply'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'history records an apply but the migration is not marked applied'
+          FROM migrate.migrations m JOIN last_action l USING (version)
+         WHERE m.applied_seq IS NULL AND l.action = 'apply'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               'pending but older than the newest applied migration; apply refuses it unless pg_migrate.out_of_order is on'
+          FROM migrate.migrations m, newest
+         WHERE m.applied_seq IS NULL AND m.version_parts < newest.parts
+           AND NOT EXISTS (SELECT FROM migrate.baseline b WHERE m.version_parts <= b.version_parts)
+           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on'
+        UNION ALL
+        SELECT m.version_parts, m.version,
+               pg_catalog.format('registered at or below the baseline %s; it will never be applied', b.version)
+          FROM migrate.migrations m, migrate.baseline b
+         WHERE m.applied_seq IS NULL AND m.version_parts <= b.version_parts
+        UNION ALL
+        SELECT l.version_parts, l.version, l.problem FROM migrate.revert_leftovers() l)
+    SELECT p.version, p.problem FROM problems p ORDER BY p.version_parts, p.problem
+$$;
+
 
 
 -- == drift capture ==
@@ -77,7 +161,9 @@ AS $$
           FROM migrate.migrations m, newest
          WHERE m.applied_seq IS NULL AND m.version_parts < newest.parts
            AND NOT EXISTS (SELECT FROM migrate.baseline b WHERE m.version_parts <= b.version_parts)
-           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on')
+           AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on'
+        UNION ALL
+        SELECT l.version_parts, l.version, l.problem FROM migrate.revert_leftovers() l)
     -- Migrations at or below the baseline are a state (status() says below_baseline), not a problem.
     SELECT p.version, p.problem FROM problems p WHERE migrate.library_loaded()
      ORDER BY p.version_parts, p.problem

@@ -1,0 +1,23 @@
+-- Cancels and timeouts (57014) propagate out of plan, verify and apply's verify check: they are
+-- never reported as a failed statement or a revert that does not verify.
+CREATE EXTENSION pg_migrate;
+SELECT migrate.register('1', 'slow', 'SELECT pg_sleep(3)', 'SELECT 1');
+SET statement_timeout = '1s';
+-- plan: an ERROR 57014, not a row with status 'failed'.
+SELECT version, status, error FROM migrate.plan();
+-- verify: the same.
+SELECT version, status, detail FROM migrate.verify();
+-- apply with require_verified_revert: the cancel, not 55000 "does not verify".
+SET pg_migrate.require_verified_revert = on;
+SELECT version FROM migrate.apply();
+RESET pg_migrate.require_verified_revert;
+-- A slow down script under verify: cancelled too.
+RESET statement_timeout;
+SELECT migrate.register('1', 'slow down', 'CREATE TABLE cancel_t (id int)', 'SELECT pg_sleep(3)');
+SET statement_timeout = '1s';
+SELECT version, status, detail FROM migrate.verify();
+RESET statement_timeout;
+SELECT count(*) AS history_rows FROM migrate.history;
+SELECT to_regclass('cancel_t') AS not_created;
+DROP EXTENSION pg_migrate;
+DROP SCHEMA migrate;

@@ -1,0 +1,198 @@
+// Gate settings a DBA sets and a deploy role cannot weaken: pg_migrate.lint_blocks_apply,
+// pg_migrate.require_verified_revert (on is strict) and pg_migrate.out_of_order (off is strict).
+//
+// The rule (README "Settings"):
+//  * The DBA's value of a gate is the strictest value it gets from postgresql.conf, ALTER
+//    SYSTEM, the server command line, ALTER DATABASE ... SET or ALTER ROLE ... SET (the GUC
+//    sources up to PGC_S_DATABASE_USER), as this session received them.
+//  * A role that is not superuser may tighten a gate with SET, SET LOCAL, set_config(), a
+//    function's SET clause or connection options, but a value weaker than the DBA's is refused
+//    (42501). It may not store a weak value with ALTER ROLE/DATABASE ... SET at all (that is
+//    how a DBA weakens a gate for a role; a role may change its own defaults).
+//  * Connection options are applied before the database and role settings arrive, so they
+//    cannot be refused then; a weak value a non-superuser set that way is overridden by the
+//    DBA's value wherever the gate is read (effective_*()).
+//  * A superuser may weaken a gate anywhere.
+#include "policy.hpp"
+
+#include "pg/guard.hpp"
+
+#include <cstdlib>
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/pg_db_role_setting.h"
+#include "utils/array.h"
+#include "utils/fmgroids.h"
+}
+
+namespace pgm::policy {
+namespace {
+
+// Stored with each value of a gate (GUC "extra", saved and restored with the value by the GUC
+// machinery): whether the value may stand on its own.
+struct ValueOrigin {
+  bool trusted;  // from a DBA source (file, ALTER DATABASE/ROLE SET) or set by a superuser
+};
+
+struct Gate {
+  const char* name;
+  bool strict_value;        // the value that closes the gate
+  bool dba_set[PGC_S_SESSION + 1];
+  bool dba_value[PGC_S_SESSION + 1];
+  const ValueOrigin* origin;  // of the current value (assign hook)
+};
+
+Gate gates[] = {
+    {"pg_migrate.lint_blocks_apply", true, {}, {}, nullptr},
+    {"pg_migrate.require_verified_revert", true, {}, {}, nullptr},
+    {"pg_migrate.out_of_order", false, {}, {}, nullptr},
+};
+
+bool is_dba_source(GucSource source) {
+  return source >= PGC_S_FILE && source <= PGC_S_DATABASE_USER;
+}
+
+// The DBA's value: the one from the highest-priority DBA source, as GUC itself ranks them
+// (a role's setting beats the database's, which beats postgresql.conf).
+bool dba_is_strict(const Gate& g) {
+  for (int s = PGC_S_DATABASE_USER; s >= PGC_S_FILE; --s)
+    if (g.dba_set[s]) return g.dba_value[s] == g.strict_value;
+  return false;
+}
+
+void seed_all();
+
+const char* strict_text(const Gate& g) { return g.strict_value ? "on" : "off"; }
+const char* weak_text(const Gate& g) { return g.strict_value ? "off" : "on"; }
+
+// Check hooks run outside PG_TRY frames of ours and must not throw: plain C only here.
+bool check_gate(Gate& g, bool* newval, void** extra, GucSource source) {
+  bool trusted = is_dba_source(source);
+  if (source == PGC_S_DEFAULT) {
+    // Boot value, or a line removed from postgresql.conf on reload: forget the file's value.
+    for (int s = PGC_S_FILE; s <= PGC_S_GLOBAL; ++s) g.dba_set[s] = false;
+  } else if (is_dba_source(source)) {
+    g.dba_set[source] = true;
+    g.dba_value[source] = *newval;
+  } else if (source >= PGC_S_CLIENT && *newval != g.strict_value) {
+    // (PGC_S_CLIENT .. PGC_S_SESSION: connection options, SET, SET LOCAL, set_config(),
+    // function SET clauses, and PGC_S_TEST: ALTER ROLE/DATABASE SET, CREATE FUNCTION ... SET.)
+    // A weak value from a session source: only a superuser may set it past the DBA's value.
+    seed_all();
+    bool super = IsTransactionState() && OidIsValid(GetUserId()) && superuser();
+    trusted = super;
+    if (!super && IsTransactionState()) {
+      if (source == PGC_S_TEST) {
+        // ALTER ROLE/DATABASE ... SET, CREATE FUNCTION ... SET: never a stored weak value.
+        GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+        GUC_check_errmsg("permission denied to store %s = %s", g.name, weak_text(g));
+        GUC_check_errdetail("Only a superuser may store a value that weakens this pg_migrate gate "
+                            "(ALTER ROLE/DATABASE ... SET, a function's SET clause).");
+        GUC_check_errhint("Ask a superuser to change the setting; a stricter value (%s) may be stored by anyone.",
+                          strict_text(g));
+        return false;
+      }
+      if (dba_is_strict(g)) {
+        GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+        GUC_check_errmsg("permission denied to set %s = %s", g.name, weak_text(g));
+        GUC_check_errdetail("The server, database or role configuration sets it to %s; only a "
+                            "superuser may weaken it.", strict_text(g));
+        GUC_check_errhint("Ask a superuser (DBA) to change it with ALTER ROLE/DATABASE ... SET.");
+        return false;
+      }
+    }
+  }
+  // The GUC machinery frees extras with free() (guc_malloc is malloc, and static before 16).
+  ValueOrigin* origin = static_cast<ValueOrigin*>(std::malloc(sizeof(ValueOrigin)));
+  if (!origin) return false;
+  origin->trusted = trusted;
+  *extra = origin;
+  return true;
+}
+
+void assign_gate(Gate& g, void* extra) { g.origin = static_cast<const ValueOrigin*>(extra); }
+
+// Reads the gates' values in pg_db_role_setting for (database, role) as the session's start
+// applied them. Plain C style: runs from _PG_init, where a PostgreSQL error simply propagates.
+void seed(Oid database, Oid role, GucSource source) {
+  Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(database));
+  ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(role));
+  SysScanDesc scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, nullptr, 2, keys);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    bool isnull;
+    Datum d = heap_getattr(tup, Anum_pg_db_role_setting_setconfig, RelationGetDescr(rel), &isnull);
+    if (isnull) continue;
+    Datum* elems;
+    int n;
+    deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, nullptr, &n);
+    for (int i = 0; i < n; ++i) {
+      char* item = TextDatumGetCString(elems[i]);
+      char* eq = strchr(item, '=');
+      if (!eq) continue;
+      *eq = '\0';
+      bool value;
+      for (Gate& g : gates)
+        if (pg_strcasecmp(item, g.name) == 0 && parse_bool(eq + 1, &value)) {
+          g.dba_set[source] = true;
+          g.dba_value[source] = value;
+        }
+    }
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+}
+
+// Once per session, inside a transaction: the database and role settings as the session's
+// start applied them. When the library was loaded after they were applied (by a function
+// call, or session_preload_libraries, which runs outside a transaction) and a connection
+// option had overridden them, this is the only way to learn the DBA's value.
+bool seeded = false;
+
+void seed_all() {
+  if (seeded || !IsTransactionState() || !OidIsValid(MyDatabaseId) || !OidIsValid(GetSessionUserId())) return;
+  seeded = true;
+  Oid role = GetSessionUserId();
+  seed(InvalidOid, InvalidOid, PGC_S_GLOBAL);
+  seed(MyDatabaseId, InvalidOid, PGC_S_DATABASE);
+  seed(InvalidOid, role, PGC_S_USER);
+  seed(MyDatabaseId, role, PGC_S_DATABASE_USER);
+}
+
+bool effective(const Gate& g, bool value) {
+  if (value == g.strict_value) return value;
+  pg::call([] { seed_all(); });
+  // Not set by a DBA source nor by a superuser (a connection option, or the default standing
+  // in for a DBA value a connection option displaced before the library was loaded).
+  if ((!g.origin || !g.origin->trusted) && dba_is_strict(g)) return g.strict_value;
+  return value;
+}
+
+}  // namespace
+
+bool check_lint_blocks_apply(bool* newval, void** extra, GucSource source) {
+  return check_gate(gates[0], newval, extra, source);
+}
+void assign_lint_blocks_apply(bool, void* extra) { assign_gate(gates[0], extra); }
+bool check_require_verified_revert(bool* newval, void** extra, GucSource source) {
+  return check_gate(gates[1], newval, extra, source);
+}
+void assign_require_verified_revert(bool, void* extra) { assign_gate(gates[1], extra); }
+bool check_out_of_order(bool* newval, void** extra, GucSource source) {
+  return check_gate(gates[2], newval, extra, source);
+}
+void assign_out_of_order(bool, void* extra) { assign_gate(gates[2], extra); }
+
+void init() { seed_all(); }
+
+bool effective_lint_blocks_apply(bool value) { return effective(gates[0], value); }
+bool effective_require_verified_revert(bool value) { return effective(gates[1], value); }
+bool effective_out_of_order(bool value) { return effective(gates[2], value); }
+
+}  // namespace pgm::policy

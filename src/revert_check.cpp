@@ -1,0 +1,115 @@
+// A revert whose down script leaves the schema different from before the migration's apply
+// (e.g. up: CREATE TABLE app.sneaky, down: SELECT 1) is reported: a WARNING naming the objects,
+// history.detail of the revert row ({"leftovers": [...]}), and migrate.validate() until a later
+// apply of that version or migrate.acknowledge_drift().
+//
+// The reference is the drift feature's snapshots (migrate.schema_snapshots): the newest one
+// taken before the transaction that applied the migration, and the one that transaction took
+// after its apply. Only objects that apply changed are compared, so unrelated drift is not
+// blamed on the revert. When that transaction applied other migrations that stay applied, the
+// objects cannot be attributed, and nothing is checked; likewise when the snapshots were pruned
+// (pg_migrate.drift_snapshots_kept).
+#include "revert_check.hpp"
+
+#include <map>
+
+#include "catalog.hpp"
+#include "pg/spi.hpp"
+
+namespace pgm {
+
+std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>& batch,
+                                                const std::vector<std::string>& all_reverted) {
+  static pg::Query q{
+      "WITH r AS (SELECT pg_catalog.unnest($1::pg_catalog.text[]) AS version), "
+      "a AS (SELECT DISTINCT ON (h.version) h.version, h.transaction_id FROM migrate.history h "
+      "  JOIN r USING (version) WHERE h.action = 'apply' ORDER BY h.version, h.id DESC), "
+      "t AS (SELECT DISTINCT a.transaction_id FROM a WHERE NOT EXISTS ("
+      "  SELECT FROM migrate.migrations m JOIN migrate.history h2 ON h2.id = m.applied_seq "
+      "   WHERE h2.transaction_id = a.transaction_id "
+      "     AND m.version <> ALL ($2::pg_catalog.text[]))), "
+      "s AS (SELECT t.transaction_id, b.snapshot AS before_apply, b.taken_at AS before_at, "
+      "  f.snapshot AS after_apply, f.taken_at AS after_at FROM t "
+      "  LEFT JOIN LATERAL (SELECT s1.snapshot, s1.taken_at FROM migrate.schema_snapshots s1 "
+      "    WHERE s1.id < (SELECT pg_catalog.min(s2.id) FROM migrate.schema_snapshots s2 "
+      "                    WHERE s2.transaction_id = t.transaction_id) "
+      "    ORDER BY s1.id DESC LIMIT 1) b ON true "
+      "  LEFT JOIN LATERAL (SELECT s3.snapshot, s3.taken_at FROM migrate.schema_snapshots s3 "
+      "    WHERE s3.transaction_id = t.transaction_id ORDER BY s3.id DESC LIMIT 1) f ON true), "
+      "c AS (SELECT s.* FROM s WHERE s.before_apply IS NOT NULL AND s.after_apply IS NOT NULL), "
+      "live AS (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
+      // Objects the apply changed: what differs between the snapshots around it, except what
+      // drift captured between them (DDL outside migrations, before the apply or next to it in
+      // its transaction, not acknowledged: not the migration's).
+      "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity FROM c JOIN migrate.drift d "
+      "  ON d.captured_at > c.before_at AND d.captured_at < c.after_at "
+      "  WHERE d.object_identity IS NOT NULL), "
+      "x AS (SELECT c.transaction_id, x.object, "
+      "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
+      "  LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x), "
+      "e AS (SELECT x.transaction_id, x.object FROM x "
+      "  WHERE NOT EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
+      "                      AND dr.object_identity = x.ident) "
+      // a column, constraint or trigger of a table the drift log names
+      "    AND NOT EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
+      "                      AND dr.object_identity = pg_catalog.regexp_replace(x.ident, '\\.[^.]*$', ''))), "
+      // Of those, the ones whose description now differs from before the apply (snapshots are
+      // jsonb objects keyed by object: no second full diff).
+      "l AS (SELECT e.transaction_id, e.object, "
+      "  CASE WHEN c.before_apply -> e.object IS NULL THEN 'added' "
+      "       WHEN live.snap -> e.object IS NULL THEN 'removed' ELSE 'changed' END AS change, "
+      "  CASE WHEN c.before_apply -> e.object IS NULL OR live.snap -> e.object IS NULL "
+      "       THEN COALESCE(live.snap -> e.object, c.before_apply -> e.object)::pg_catalog.text "
+      "       ELSE pg_catalog.jsonb_build_object('before', c.before_apply -> e.object, "
+      "                                          'after', live.snap -> e.object)::pg_catalog.text END AS detail "
+      "  FROM e JOIN c USING (transaction_id), live "
+      "  WHERE (c.before_apply -> e.object) IS DISTINCT FROM (live.snap -> e.object)) "
+      "SELECT a.version, pg_catalog.jsonb_build_object('leftovers', pg_catalog.jsonb_agg("
+      "  pg_catalog.jsonb_build_object('object', l.object, 'change', l.change, 'detail', l.detail) "
+      "  ORDER BY l.object))::pg_catalog.text, "
+      "  pg_catalog.string_agg(l.object || ' (' || l.change || ')', ', ' ORDER BY l.object), "
+      "  (SELECT pg_catalog.string_agg(h3.version, ', ' ORDER BY h3.id) FROM migrate.history h3 "
+      "    WHERE h3.transaction_id = a.transaction_id AND h3.action = 'apply' AND h3.version <> a.version) "
+      "FROM a JOIN l USING (transaction_id) GROUP BY a.version, a.transaction_id"};
+  std::vector<std::string> versions;
+  for (const RevertedStep& s : batch) versions.push_back(s.version);
+  struct Found {
+    std::string json, objects, applied_with;
+  };
+  std::map<std::string, Found> found;
+  {
+    catalog::OwnerScope owner;
+    uint64 n = q.run({pg::text_array_param(versions), pg::text_array_param(all_reverted)});
+    for (uint64 i = 0; i < n; ++i)
+      found[pg::text_value(i, 1)] = {pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)};
+    pg::free_result();
+  }
+  std::vector<std::string> details;
+  for (const RevertedStep& s : batch) {
+    auto it = found.find(s.version);
+    if (it == found.end()) {
+      details.emplace_back();
+      continue;
+    }
+    const Found& f = it->second;
+    details.push_back(f.json);
+    std::string message = fmt::format(
+        "the revert of migration {} (\"{}\") left the schema different from before its apply{}: {}",
+        s.version, s.name,
+        f.applied_with.empty() ? std::string() : fmt::format(" (applied together with {})", f.applied_with),
+        f.objects);
+    std::string detail =
+        "The down script did not undo everything the up script changed. The difference is "
+        "recorded in the revert's history row (detail->'leftovers').";
+    const char* m = message.c_str();
+    const char* d = detail.c_str();
+    pg::call([&] {
+      ereport(WARNING, (errcode(ERRCODE_WARNING), errmsg_internal("%s", m), errdetail_internal("%s", d),
+                        errhint("Remove the objects with a new migration, or review them and call "
+                                "migrate.acknowledge_drift(); migrate.validate() reports this until then.")));
+    });
+  }
+  return details;
+}
+
+}  // namespace pgm
