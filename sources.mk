@@ -11,6 +11,7 @@ PGM_PG_SOURCES = \
 	src/pg/guard.cpp \
 	src/pg/spi.cpp \
 	src/pg/srf.cpp \
+	src/xact.cpp \
 	src/script_parse.cpp \
 	src/catalog.cpp \
 	src/apply.cpp \

@@ -2,12 +2,12 @@
 // that change what is registered (register, unregister, baseline).
 #include "catalog.hpp"
 
-#include "apply.hpp"
 #include "pg/args.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
+#include "xact.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"

@@ -11,7 +11,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "apply.hpp"
+#include "xact.hpp"
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"

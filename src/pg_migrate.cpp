@@ -1,9 +1,9 @@
 // Module entry: PG_MODULE_MAGIC, settings and transaction callbacks.
-#include "apply.hpp"
 #include "module_init.hpp"
 #include "pg/guard.hpp"
 #include "policy.hpp"
 #include "settings.hpp"
+#include "xact.hpp"
 
 extern "C" {
 PG_MODULE_MAGIC;
@@ -18,15 +18,6 @@ int lock_retry_delay_ms = 200;
 int lock_retry_max_delay_ms = 10000;
 int lock_retry_total_ms = 60000;
 }  // namespace pgm::settings
-
-namespace {
-
-void on_transaction_end(XactEvent event, void*) {
-  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
-    pgm::reset_migration_state();
-}
-
-}  // namespace
 
 extern "C" void _PG_init(void) {
   pgm::policy::init();
@@ -67,5 +58,5 @@ extern "C" void _PG_init(void) {
 #else
   EmitWarningsOnPlaceholders("pg_migrate");
 #endif
-  RegisterXactCallback(on_transaction_end, nullptr);
+  pgm::xact_init();
 }

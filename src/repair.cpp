@@ -3,10 +3,10 @@
 // Flyway's repair). The up script never changes: that is what the checksum protects.
 // Also migrate.library_loaded(), which pg_migrate's SQL-language functions call so that any
 // pg_migrate call loads the library (and so reserves the pg_migrate. settings prefix).
-#include "apply.hpp"
 #include "catalog.hpp"
 #include "pg/args.hpp"
 #include "script_parse.hpp"
+#include "xact.hpp"
 
 namespace pgm {
 namespace {

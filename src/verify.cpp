@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "apply.hpp"
+#include "xact.hpp"
 #include "pg/args.hpp"
 #include "catalog.hpp"
 #include "pg/spi.hpp"
