@@ -12,6 +12,7 @@ PGM_PG_SOURCES = \
 	src/pg/spi.cpp \
 	src/pg/srf.cpp \
 	src/xact.cpp \
+	src/settings.cpp \
 	src/script_parse.cpp \
 	src/catalog.cpp \
 	src/apply.cpp \

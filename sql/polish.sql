@@ -62,7 +62,7 @@ BEGIN READ ONLY;
 SELECT * FROM migrate.apply();
 ROLLBACK;
 DROP EXTENSION pg_migrate;
-DROP TABLE pol_feel;
+DROP TABLE pol_feel, pol_t;
 DROP TYPE pol_mood;
 
 -- Below the baseline is a state (status), not a validate() problem.

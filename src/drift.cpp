@@ -18,6 +18,7 @@
 #include "module_init.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
+#include "settings.hpp"
 
 extern "C" {
 #include "catalog/objectaddress.h"
@@ -37,8 +38,9 @@ extern "C" {
 namespace pgm {
 namespace {
 
-bool capture_setting = true;
-int snapshots_kept = 20;
+// pg_migrate.drift_capture and pg_migrate.drift_snapshots_kept, defined in src/settings.cpp.
+bool& capture_setting = settings::drift_capture;
+int& snapshots_kept = settings::drift_snapshots_kept;
 
 // ---------------------------------------------------------------------------------------
 // The statement stack kept by the ProcessUtility hook. Plain data: the hook frame holds no
@@ -495,15 +497,6 @@ std::string event_tag(EventTriggerData* trig) {
 }  // namespace
 
 void drift_init() {
-  DefineCustomBoolVariable(
-      "pg_migrate.drift_capture",
-      "Records DDL run outside migrations into migrate.drift.",
-      "Only superusers can turn capture off.", &capture_setting, true, PGC_SUSET, 0, nullptr,
-      nullptr, nullptr);
-  DefineCustomIntVariable(
-      "pg_migrate.drift_snapshots_kept",
-      "Number of recorded schema snapshots kept in migrate.schema_snapshots.", nullptr,
-      &snapshots_kept, 20, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   // Loaded before the first query of the backend: shared or session preload.
   loaded_at_backend_start = debug_query_string == nullptr;
   previous_process_utility = ProcessUtility_hook;

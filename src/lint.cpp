@@ -31,11 +31,6 @@ extern "C" {
 
 namespace pgm::safety {
 
-bool lint_blocks_apply = false;
-int lint_large_table_rows = 100000;
-int plan_lock_timeout_ms = 2000;
-bool require_verified_revert = false;
-
 lint::Thresholds thresholds() {
   lint::Thresholds t;
   t.large_table_rows = lint_large_table_rows;
@@ -772,28 +767,6 @@ std::vector<LintRow> lint_script(const std::string& script) {
 // ---------------------------------------------------------------------------------------
 
 namespace pgm {
-
-void safety_init() {
-  DefineCustomBoolVariable(
-      "pg_migrate.lint_blocks_apply",
-      "Makes migrate.apply() refuse a migration that has error-level lint findings.", nullptr,
-      &safety::lint_blocks_apply, false, PGC_USERSET, 0, policy::check_lint_blocks_apply,
-      policy::assign_lint_blocks_apply, nullptr);
-  DefineCustomIntVariable(
-      "pg_migrate.lint_large_table_rows",
-      "Row count (pg_class.reltuples) from which lint reports lock-heavy statements as errors.", nullptr,
-      &safety::lint_large_table_rows, 100000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomIntVariable(
-      "pg_migrate.plan_lock_timeout",
-      "lock_timeout of each statement migrate.plan() and migrate.verify() run.", nullptr,
-      &safety::plan_lock_timeout_ms, 2000, 1, INT_MAX, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
-  DefineCustomBoolVariable(
-      "pg_migrate.require_verified_revert",
-      "Makes migrate.apply() refuse a migration whose down script does not restore the schema "
-      "(see migrate.verify()).",
-      nullptr, &safety::require_verified_revert, false, PGC_USERSET, 0,
-      policy::check_require_verified_revert, policy::assign_require_verified_revert, nullptr);
-}
 
 void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up) {
   pg::SpiConnection spi;
