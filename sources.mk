@@ -4,6 +4,7 @@ PGM_PURE_SOURCES = \
 	src/core/backoff.cpp \
 	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
+	src/core/run_mode.cpp \
 	src/core/script.cpp \
 	src/core/version.cpp
 
@@ -23,4 +24,6 @@ PGM_PG_SOURCES = \
 	src/policy.cpp \
 	src/revert_check.cpp \
 	src/repair.cpp \
+	src/run.cpp \
+	src/run_worker.cpp \
 	src/pg_migrate.cpp

@@ -120,8 +120,13 @@ LOCK TABLE lint_small IN SHARE MODE;$$);
 SELECT message FROM migrate.lint('LOCK TABLE lint_small IN SHARE MODE;');
 SELECT * FROM lint_rules_of('ANALYZE lint_big; SELECT count(*) FROM lint_big;');
 
--- transaction-nesting
+-- transaction-nesting (COMMIT is a split point of a transactional script, no finding; in a
+-- non-transactional one it is)
 SELECT * FROM lint_rules_of('BEGIN; SAVEPOINT a; COMMIT;');
+SELECT * FROM lint_rules_of(E'-- pg_migrate:no-transaction\nVACUUM lint_big;\nCOMMIT;');
+-- require-batched-update: an UPDATE/DELETE of a large table, unless batched
+SELECT * FROM lint_rules_of('UPDATE lint_big SET id = id; DELETE FROM lint_small;');
+SELECT * FROM lint_rules_of(E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nUPDATE lint_big SET id = id WHERE id < 0;');
 
 -- prefer-bigint-over-int / prefer-identity / ban-char-field / prefer-timestamptz
 SELECT * FROM lint_rules_of($$CREATE TABLE lint_t1 (id int PRIMARY KEY, code char(3), at timestamp);

@@ -15,6 +15,7 @@
 #include "pg/srf.hpp"
 #include "policy.hpp"
 #include "revert_check.hpp"
+#include "run.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "settings.hpp"
@@ -75,6 +76,16 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
 
 void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms) {
   std::vector<ScriptStatement> statements = parse_script(script, label);
+  // plan and verify run scripts in a transaction they roll back: not what CALL migrate.run() does.
+  bool split = false;
+  for (const ScriptStatement& s : statements) split = split || is_split_point(s.parsetree);
+  if (split || script_mode(script) == ScriptMode::kNoTransaction)
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("{} script of {} cannot be tried in a transaction that is rolled back: it is {}",
+                            label.which, label.describe(),
+                            split ? "split into several transactions by COMMIT"
+                                  : "non-transactional (-- pg_migrate:no-transaction)"),
+                {}, "Its statements commit on their own under CALL migrate.run(); try it on a copy of the database.");
   for (const ScriptStatement& s : statements) check_runnable(s, script, label);
   int failed = -1;
   run_statements(script, statements, label, lock_timeout_ms, failed);
@@ -343,12 +354,14 @@ PGM_FUNCTION(pgm_apply) {
   pg::SpiConnection spi;
   catalog::lock_catalog();
   std::vector<MigrationStep> steps = select_pending(target);
+  refuse_non_transactional(steps, true);
   return run_steps(fcinfo, steps, true);
 }
 
 namespace {
 
 Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
+  refuse_non_transactional(steps, false);
   std::vector<std::string> missing;
   for (const MigrationStep& s : steps)
     if (!s.has_down) missing.push_back(fmt::format("{} (\"{}\")", s.version, s.name));
@@ -421,3 +434,31 @@ PGM_FUNCTION(pgm_revert_to) {
     if (target < Version::parse(s.version)) above.push_back(std::move(s));
   return revert_steps(fcinfo, std::move(above));
 }
+
+namespace pgm {
+
+// CALL migrate.run(): one transactional migration, applied or reverted and recorded exactly as
+// migrate.apply() / migrate.revert() do it, in the caller's current transaction.
+void run_transactional_step(const MigrationStep& step, bool up) {
+  MemoryContext scratch = create_scratch_context();
+  std::string role = catalog::current_role_name();
+  std::vector<std::string> scripts = catalog::load_scripts({step.version}, up);
+  TimestampTz started_at = GetCurrentTimestamp();
+  auto start = std::chrono::steady_clock::now();
+  run_step(step, scripts[0], up, scratch);
+  catalog::StepRecord done{step.version, step.name, step.checksum, elapsed_ms(start), started_at};
+  if (!up) done.detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
+  catalog::record_steps({done}, up, role);
+  catalog::bump_generation();
+  drift_record_snapshot(up ? "apply" : "revert");
+  pg::call([&] { MemoryContextDelete(scratch); });
+}
+
+// CALL migrate.run(): statements of one part of a migration under pg_migrate.lock_timeout, with
+// apply's retries after a lock timeout.
+void run_part_with_retries(const MigrationStep& step, const std::string& script,
+                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
+  run_with_retries(step, script, statements, label);
+}
+
+}  // namespace pgm

@@ -7,6 +7,7 @@
 
 #include "core/version.hpp"
 #include "script_parse.hpp"
+#include "xact.hpp"  // ensure_not_in_migration, MigrationRunningScope (for apply's users)
 
 namespace pgm {
 
@@ -35,5 +36,13 @@ void run_script(const std::string& script, const ScriptLabel& label, int lock_ti
 // "table public.users held by process 1234 (AccessShareLock)" for the relations a statement
 // needs, "" if nobody else holds them. Only after the waiting (sub)transaction was rolled back.
 std::string describe_lock_holders(Node* parsetree);
+
+// CALL migrate.run() (src/run.cpp): one transactional migration applied (up) or reverted and
+// recorded as migrate.apply() / migrate.revert() do it, in the current transaction.
+void run_transactional_step(const MigrationStep& step, bool up);
+
+// CALL migrate.run(): statements of one part under pg_migrate.lock_timeout with apply's retries.
+void run_part_with_retries(const MigrationStep& step, const std::string& script,
+                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label);
 
 }  // namespace pgm

@@ -3,6 +3,7 @@
 #include "catalog.hpp"
 
 #include "pg/args.hpp"
+#include "run.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
 #include "safety_hooks.hpp"
@@ -109,6 +110,7 @@ OwnerScope::~OwnerScope() {
 }
 
 void lock_catalog() {
+  check_no_run_in_progress();  // fail fast while CALL migrate.run() runs (see run.cpp)
   LOCKTAG tag;
   SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockKey1, kLockKey2, kLockKeySpace);
   LockAcquireResult got = pg::call([&] { return LockAcquire(&tag, ExclusiveLock, false, true); });
@@ -135,6 +137,7 @@ void lock_catalog() {
       throw;
     }
   }
+  check_no_run_in_progress();  // a run may have started while this backend waited
   check_concurrent_change();
 }
 
@@ -326,8 +329,9 @@ Datum text_result(const std::string& s, MemoryContext context = CurrentMemoryCon
   });
 }
 
-// Parses a script and checks every statement can run in a migration.
-void check_script(const std::string& script, const ScriptLabel& label) {
+// Parses a script and checks every statement can run in a migration; returns its run mode
+// (up_mode/down_mode: transaction, split or no-transaction).
+std::string check_script(const std::string& script, const ScriptLabel& label) {
   std::vector<ScriptStatement> stmts = parse_script(script, label);
   if (stmts.empty()) {
     // Empty and comment-only scripts are no-op migrations (as in diesel, golang-migrate...).
@@ -335,9 +339,10 @@ void check_script(const std::string& script, const ScriptLabel& label) {
                                    label.which, label.describe());
     const char* n = note.c_str();
     pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
-    return;
   }
-  for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
+  ScriptMode mode = script_mode(script);
+  for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
+  return script_run_mode(script, stmts, label);
 }
 
 }  // namespace
@@ -358,8 +363,8 @@ PGM_FUNCTION(pgm_register) {
                 fmt::format("name of migration {} must not be empty", version.canonical()));
   ensure_not_in_migration("migrate.register");
 
-  check_script(up, {version.canonical(), name, "up"});
-  if (down) check_script(*down, {version.canonical(), name, "down"});
+  std::string up_mode = check_script(up, {version.canonical(), name, "up"});
+  std::string down_mode = down ? check_script(*down, {version.canonical(), name, "down"}) : "transaction";
   std::string checksum = sha256_hex(up);
   lint_report_on_register(version.canonical(), name, up);
 
@@ -371,10 +376,13 @@ PGM_FUNCTION(pgm_register) {
     static pg::Query insert{
         "INSERT INTO migrate.migrations (version, version_parts, name, up_sql, down_sql, checksum) "
         "VALUES ($1, $2, $3, $4, $5, $6)"};
-    catalog::OwnerScope owner;
-    insert.run({pg::text_param(version.canonical()), pg::numeric_array_param(version.sql_array()),
-                pg::text_param(name), pg::text_param(up), pg::nullable_text_param(down ? &*down : nullptr),
-                pg::text_param(checksum)});
+    {
+      catalog::OwnerScope owner;
+      insert.run({pg::text_param(version.canonical()), pg::numeric_array_param(version.sql_array()),
+                  pg::text_param(name), pg::text_param(up), pg::nullable_text_param(down ? &*down : nullptr),
+                  pg::text_param(checksum)});
+    }
+    store_run_modes(version.canonical(), up_mode, down_mode, false);
     result = "registered";
   } else {
     std::string old_down = catalog::load_script(version.canonical(), false);
@@ -398,11 +406,13 @@ PGM_FUNCTION(pgm_register) {
       static pg::Query update{
           "UPDATE migrate.migrations SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, "
           "registered_at = pg_catalog.now(), registered_by = session_user WHERE version = $1"};
+      ensure_no_unfinished_run(version.canonical());
       {
         catalog::OwnerScope owner;
         update.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(up),
                     pg::nullable_text_param(down ? &*down : nullptr), pg::text_param(checksum)});
       }
+      store_run_modes(version.canonical(), up_mode, down_mode, true);
       std::string note = fmt::format("pending migration {} was replaced (checksum {} -> {})",
                                      version.canonical(), existing->checksum, checksum);
       const char* n = note.c_str();
@@ -428,6 +438,7 @@ PGM_FUNCTION(pgm_unregister) {
                 fmt::format("migration {} (\"{}\") is applied and cannot be unregistered",
                             version.canonical(), existing->name),
                 {}, "Revert it first with migrate.revert or migrate.revert_to.");
+  ensure_no_unfinished_run(version.canonical());
   static pg::Query del{"DELETE FROM migrate.migrations WHERE version = $1"};
   {
     catalog::OwnerScope owner;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "core/script.hpp"
 #include "module_init.hpp"
@@ -15,6 +16,7 @@
 #include "policy.hpp"
 #include "safety.hpp"
 #include "safety_hooks.hpp"
+#include "run.hpp"
 
 extern "C" {
 #include "catalog/index.h"
@@ -618,6 +620,12 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         out.push_back({Action::LockTable, table_info((RangeVar*)lfirst(lc), st), "", lock_mode_sql(ls->mode), {}});
       break;
     }
+    case T_UpdateStmt:
+      out.push_back({Action::UnbatchedUpdate, table_info(((UpdateStmt*)node)->relation, st), "", "UPDATE", {}});
+      break;
+    case T_DeleteStmt:
+      out.push_back({Action::UnbatchedUpdate, table_info(((DeleteStmt*)node)->relation, st), "", "DELETE", {}});
+      break;
     case T_TransactionStmt: {
       const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
       out.push_back({Action::TransactionControl, {}, "", tag, {}});
@@ -692,6 +700,7 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
   if (!parse_or_report(script, syntax_error, &raw)) return out;
   std::vector<ScriptStatement> stmts = split_statements(raw, script);
   out.reserve(stmts.size());
+  ScriptMode mode = script_mode(script);  // non-transactional: concurrent builds are fine
   ScriptState st;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
@@ -710,7 +719,7 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
     }
     if (nodeTag(s.parsetree) != T_TransactionStmt) {
       try {
-        check_runnable(s, script, {"", "", "up"});
+        check_runnable(s, script, {"", "", "up"}, mode);
       } catch (Error& e) {
         Fact f{Action::NotAllowed, {}, e.hint(), e.message(), {}};
         // Drop check_runnable's "... script of migration ..." label: lint has no migration.
@@ -722,7 +731,23 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
         facts.push_back(f);
       }
     }
-    std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(prev_end, s.begin - prev_end));
+    std::string_view gap = std::string_view(script).substr(prev_end, s.begin - prev_end);
+    // COMMIT split points of a transactional script, and batched statements of a
+    // non-transactional one, are what CALL migrate.run() runs (README "Indexes and data on busy tables").
+    bool batched = false;
+    if (mode == ScriptMode::kNoTransaction) {
+      try {
+        batched = find_batch_directive(gap).has_value();
+      } catch (const std::invalid_argument&) {
+      }
+    }
+    facts.erase(std::remove_if(facts.begin(), facts.end(), [&](const Fact& f) {
+                  return (f.action == Action::TransactionControl && mode == ScriptMode::kTransaction &&
+                          is_split_point(s.parsetree)) ||
+                         (f.action == Action::UnbatchedUpdate && batched);
+                }),
+                facts.end());
+    std::vector<std::string> ignored = lint::ignored_rules(gap);
     StatementLint sl{s, {}};
     for (const std::string& name : ignored)
       if (!lint::is_known_rule(name))

@@ -268,6 +268,12 @@ PGM_FUNCTION(pgm_plan) {
         for (const lint::Finding& f : sl.findings) r.findings.push_back(safety::finding_label(f));
         if (stopped) {
           r.status = "skipped";
+        } else if (top_level_statement(sl.stmt.parsetree) || is_split_point(sl.stmt.parsetree)) {
+          // Runs at top level or ends a part under CALL migrate.run(); a dry run cannot do it.
+          r.status = "skipped";
+          r.error = is_split_point(sl.stmt.parsetree)
+                        ? "not planned: ends a part under CALL migrate.run() (a dry run is one transaction)"
+                        : "not planned: runs on its own under CALL migrate.run() (a dry run is one transaction)";
         } else if (!plan_statement(script, sl, r, known_filenodes)) {
           stopped = true;
         }

@@ -100,35 +100,55 @@ bool has_true_option(List* options, const char* name) {
 
 }  // namespace
 
-void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label) {
+bool is_split_point(Node* node) {
+  if (nodeTag(node) != T_TransactionStmt) return false;
+  TransactionStmtKind kind = castNode(TransactionStmt, node)->kind;
+  return kind == TRANS_STMT_COMMIT;
+}
+
+const char* top_level_statement(Node* node) {
+  switch (nodeTag(node)) {
+    case T_IndexStmt:
+      if (castNode(IndexStmt, node)->concurrent) return "CREATE INDEX CONCURRENTLY";
+      break;
+    case T_DropStmt:
+      if (castNode(DropStmt, node)->concurrent) return "DROP INDEX CONCURRENTLY";
+      break;
+    case T_ReindexStmt:
+      if (has_true_option(castNode(ReindexStmt, node)->params, "concurrently")) return "REINDEX CONCURRENTLY";
+      break;
+    case T_VacuumStmt:
+      if (castNode(VacuumStmt, node)->is_vacuumcmd) return "VACUUM";
+      break;
+    case T_ClusterStmt:
+      if (castNode(ClusterStmt, node)->relation == nullptr) return "CLUSTER without a table";
+      break;
+    default:
+      break;
+  }
+  return nullptr;
+}
+
+void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,
+                    ScriptMode mode) {
   Node* node = stmt.parsetree;
-  const char* not_in_transaction = nullptr;
+  const char* not_in_transaction = top_level_statement(node);
+  if (not_in_transaction && mode == ScriptMode::kNoTransaction) return;
   switch (nodeTag(node)) {
     case T_TransactionStmt: {
+      if (mode == ScriptMode::kTransaction && is_split_point(node)) return;
       const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
       throw Error(sqlstate::kInvalidTransactionTermination,
                   fmt::format("{} script of {} uses transaction control ({}) at line {}",
                               label.which, label.describe(), tag, stmt.line),
                   fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
-                  "A migration runs inside the caller's transaction and commits or rolls back "
-                  "with it; remove the statement.");
+                  mode == ScriptMode::kNoTransaction
+                      ? "In a non-transactional migration every statement commits on its own; "
+                        "remove the statement."
+                      : "A migration runs inside one transaction; only COMMIT and COMMIT AND CHAIN "
+                        "may split it into consecutive transactions (CALL migrate.run()). Remove "
+                        "the statement.");
     }
-    case T_IndexStmt:
-      if (castNode(IndexStmt, node)->concurrent) not_in_transaction = "CREATE INDEX CONCURRENTLY";
-      break;
-    case T_DropStmt:
-      if (castNode(DropStmt, node)->concurrent) not_in_transaction = "DROP INDEX CONCURRENTLY";
-      break;
-    case T_ReindexStmt:
-      if (has_true_option(castNode(ReindexStmt, node)->params, "concurrently"))
-        not_in_transaction = "REINDEX CONCURRENTLY";
-      break;
-    case T_VacuumStmt:
-      if (castNode(VacuumStmt, node)->is_vacuumcmd) not_in_transaction = "VACUUM";
-      break;
-    case T_ClusterStmt:
-      if (castNode(ClusterStmt, node)->relation == nullptr) not_in_transaction = "CLUSTER without a table";
-      break;
     case T_CreatedbStmt:
       not_in_transaction = "CREATE DATABASE";
       break;
@@ -156,13 +176,20 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
     default:
       break;
   }
-  if (not_in_transaction)
+  if (not_in_transaction) {
+    bool schema_level = top_level_statement(node) != nullptr;
     throw Error(sqlstate::kActiveSqlTransaction,
                 fmt::format("{} cannot run inside a migration: {} script of {}, line {}",
                             not_in_transaction, label.which, label.describe(), stmt.line),
                 fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
-                "Every migration runs inside one transaction. Run this statement on its own, "
-                "outside pg_migrate, or use its transactional form.");
+                schema_level
+                    ? "Every migration runs inside one transaction unless its script begins with "
+                      "the line \"-- pg_migrate:no-transaction\"; such a migration runs each "
+                      "statement on its own at top level (CALL migrate.run() or the pg_migrate "
+                      "command)."
+                    : "Every migration runs inside one transaction. Run this statement on its own, "
+                      "outside pg_migrate, or use its transactional form.");
+  }
 }
 
 std::string sha256_hex(std::string_view bytes) {

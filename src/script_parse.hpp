@@ -2,6 +2,7 @@
 // statements that cannot run inside a migration's transaction.
 #pragma once
 
+#include "core/run_mode.hpp"
 #include "pg/guard.hpp"
 
 namespace pgm {
@@ -30,8 +31,18 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
 std::vector<ScriptStatement> split_statements(List* raw, const std::string& script);
 
 // Throws pgm::Error if the statement cannot run inside a migration (transaction control,
-// CREATE INDEX CONCURRENTLY, VACUUM, COPY FROM STDIN, ...).
-void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label);
+// CREATE INDEX CONCURRENTLY, VACUUM, COPY FROM STDIN, ...). In a non-transactional script
+// (kNoTransaction) the statements that must run at top level are accepted; in a transactional
+// one COMMIT and COMMIT AND CHAIN are accepted as split points (CALL migrate.run()).
+void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,
+                    ScriptMode mode = ScriptMode::kTransaction);
+
+// The statement's name if it cannot run inside a transaction block (CREATE INDEX CONCURRENTLY,
+// VACUUM, ...) and a non-transactional migration runs it at top level; nullptr otherwise.
+const char* top_level_statement(Node* parsetree);
+
+// True for COMMIT and COMMIT AND CHAIN (split points of a transactional script).
+bool is_split_point(Node* parsetree);
 
 // Statement text (no trailing ';').
 std::string statement_text(const std::string& script, const ScriptStatement& stmt);

@@ -16,6 +16,7 @@ int lock_retry_max_delay_ms = 10000;
 int lock_retry_total_ms = 60000;
 bool drift_capture = true;
 int drift_snapshots_kept = 20;
+int batch_pause_ms = 0;
 }  // namespace pgm::settings
 
 namespace pgm::safety {
@@ -57,6 +58,10 @@ void define_settings() {
       "Longest total time one migration may spend retrying after lock timeouts.", nullptr,
       &settings::lock_retry_total_ms, 60000, 0, INT_MAX, PGC_USERSET, GUC_UNIT_MS,
       nullptr, nullptr, nullptr);
+  DefineCustomIntVariable(
+      "pg_migrate.batch_pause",
+      "Pause between two batches of a batched statement (-- pg_migrate:batch) without a pause of its own.",
+      nullptr, &settings::batch_pause_ms, 0, 0, 3600000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
   // Drift capture and snapshots.
   DefineCustomBoolVariable(
       "pg_migrate.drift_capture",

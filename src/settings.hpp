@@ -13,6 +13,7 @@ extern int lock_retry_total_ms;   // pg_migrate.lock_retry_total: cap of all wai
 
 extern bool drift_capture;        // pg_migrate.drift_capture
 extern int drift_snapshots_kept;  // pg_migrate.drift_snapshots_kept
+extern int batch_pause_ms;        // pg_migrate.batch_pause (CALL migrate.run())
 
 }  // namespace pgm::settings
 

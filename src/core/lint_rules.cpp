@@ -70,6 +70,8 @@ const std::vector<RuleDef>& rule_defs() {
        {"not-allowed-in-migration", "a statement that cannot run inside a migration's transaction"}},
       {Action::SyntaxError, {"syntax-error", "the script does not parse"}},
       {Action::UnknownRule, {"unknown-lint-rule", "a pg_migrate:ignore comment names an unknown rule"}},
+      {Action::UnbatchedUpdate,
+       {"require-batched-update", "UPDATE / DELETE of a large table in one transaction instead of in batches"}},
   };
   return defs;
 }
@@ -200,15 +202,17 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(by_size,
                      fmt::format("{} without CONCURRENTLY blocks writes to {} while the index builds",
                                  named("CREATE INDEX", f.object), table),
-                     "Build the index with CREATE INDEX CONCURRENTLY outside the migration's "
-                     "transaction (CONCURRENTLY cannot run inside a migration), then rely on it here.");
+                     "Build it with CREATE INDEX CONCURRENTLY in a migration whose script begins with "
+                     "the line \"-- pg_migrate:no-transaction\" (applied by CALL migrate.run() or the "
+                     "pg_migrate command), then rely on it here.");
     case Action::DropIndex:
       if (created) return std::nullopt;
       return finding(by_size,
                      fmt::format("{} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {}, "
                                  "blocking every query on it",
                                  named("DROP INDEX", f.object), table),
-                     "Drop the index with DROP INDEX CONCURRENTLY outside the migration's transaction.");
+                     "Drop it with DROP INDEX CONCURRENTLY in a migration whose script begins with the "
+                     "line \"-- pg_migrate:no-transaction\" (applied by CALL migrate.run()).");
     case Action::AddForeignKey:
       if (created) return std::nullopt;
       return finding(by_size,
@@ -323,6 +327,15 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(Severity::Error, f.detail, f.object);
     case Action::SyntaxError:
       return finding(Severity::Error, f.detail, "");
+    case Action::UnbatchedUpdate:
+      if (created || !f.table.exists || f.table.reltuples < th.large_table_rows) return std::nullopt;
+      return finding(Severity::Warning,
+                     fmt::format("{} of {} runs in one transaction: it holds the lock of every row it "
+                                 "changes until the migration commits, and dead rows pile up until then",
+                                 f.detail, table),
+                     "Run it in batches: put it in a migration whose script begins with the line "
+                     "\"-- pg_migrate:no-transaction\" and precede it with \"-- pg_migrate:batch 5000\"; "
+                     "its WHERE clause must exclude rows already done.");
     case Action::UnknownRule:
       return finding(Severity::Warning,
                      fmt::format("pg_migrate:ignore names unknown rule \"{}\"", f.object),

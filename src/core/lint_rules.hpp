@@ -57,6 +57,7 @@ enum class Action {
   NotAllowed,           // a statement that cannot run inside a migration at all
   SyntaxError,
   UnknownRule,          // a silencing comment names a rule that does not exist
+  UnbatchedUpdate,      // UPDATE / DELETE of a large table in one transaction (no -- pg_migrate:batch)
 };
 
 struct Fact {

@@ -14,7 +14,12 @@ CREATE TABLE migrate.migrations (
     registered_by  text NOT NULL DEFAULT session_user,
     applied_seq    bigint,                 -- history id of the apply; NULL while pending
     applied_at     timestamptz,
-    applied_by     text
+    applied_by     text,
+    -- how each script runs: 'transaction', 'split' (COMMIT points) or 'no-transaction'
+    up_mode        text NOT NULL DEFAULT 'transaction'
+                   CHECK (up_mode IN ('transaction', 'split', 'no-transaction')),
+    down_mode      text NOT NULL DEFAULT 'transaction'
+                   CHECK (down_mode IN ('transaction', 'split', 'no-transaction'))
 );
 CREATE INDEX migrations_pending ON migrate.migrations (version_parts) WHERE applied_seq IS NULL;
 
@@ -98,3 +103,51 @@ CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.scripts
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 ALTER TABLE migrate.scripts ENABLE ALWAYS TRIGGER protect;
 ALTER TABLE migrate.scripts ENABLE ALWAYS TRIGGER protect_truncate;
+
+-- Runs of non-transactional and split migrations by CALL migrate.run() / migrate.run_revert():
+-- one row per migration whose run started and has not finished, kept across failures, cancels
+-- and crashes so the next run resumes at the first unfinished statement.
+CREATE TABLE migrate.runs (
+    version         text PRIMARY KEY,
+    direction       text NOT NULL CHECK (direction IN ('up', 'down')),
+    checksum        text NOT NULL,             -- SHA-256 of the script being run
+    units           int NOT NULL,              -- statements (or parts) of the script
+    started_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    started_by      text NOT NULL DEFAULT session_user,
+    pid             int NOT NULL,              -- backend running the CALL
+    unit            int,                       -- 0-based statement (part) started last
+    line            int,
+    phase           text,
+    unit_started_at timestamptz,
+    worker_pid      int,                       -- background worker running a top-level statement
+    rows_done       bigint NOT NULL DEFAULT 0, -- batched statement: rows changed so far
+    rows_total      bigint,                    -- batched statement: rows matching at its start
+    batches         int NOT NULL DEFAULT 0,
+    error           text,                      -- last failure (SQLSTATE: message)
+    failed_at       timestamptz,
+    invalid_index   text                       -- INVALID index of a failed concurrent build, until dropped
+);
+-- Every finished statement (part) of an unfinished run, committed with it (or right after it,
+-- for statements that run at top level).
+CREATE TABLE migrate.run_progress (
+    version      text NOT NULL,
+    direction    text NOT NULL,
+    unit         int NOT NULL,
+    line         int NOT NULL,
+    finished_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    duration_ms  float8,
+    rows         bigint,
+    PRIMARY KEY (version, direction, unit)
+);
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.runs
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.run_progress
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.runs
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.run_progress
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.runs ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.runs ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.run_progress ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.run_progress ENABLE ALWAYS TRIGGER protect_truncate;

@@ -50,12 +50,19 @@ AS $$
               FROM b
             UNION ALL
             SELECT m.version, m.name,
-                   CASE WHEN m.applied_seq IS NOT NULL THEN 'applied'
+                   CASE WHEN r.version IS NOT NULL THEN
+                          CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l
+                                             WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
+                                               AND l.classid = 1885822829 AND l.objid = 1768387169
+                                               AND l.objsubid = 28008) THEN 'running'
+                               WHEN r.error IS NOT NULL THEN 'failed'
+                               ELSE 'interrupted' END
+                        WHEN m.applied_seq IS NOT NULL THEN 'applied'
                         WHEN m.version_parts <= (SELECT b.version_parts FROM b) THEN 'below_baseline'
                         WHEN m.version_parts < (SELECT parts FROM newest) THEN 'out_of_order'
                         ELSE 'pending' END,
                    m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
-              FROM migrate.migrations m) s
+              FROM migrate.migrations m LEFT JOIN migrate.runs r USING (version)) s
      WHERE migrate.library_loaded()
      ORDER BY s.version_parts, s.ord
 $$;

@@ -39,10 +39,23 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 26u);
+  EXPECT_EQ(names.size(), 27u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
+}
+
+TEST(LintRules, UnbatchedUpdateOfLargeTablesOnly) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  auto f = evaluate({Action::UnbatchedUpdate, existing(5000, 50), "", "UPDATE", {}}, th);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->rule, "require-batched-update");
+  EXPECT_EQ(f->severity, Severity::Warning);
+  EXPECT_NE(f->hint.find("-- pg_migrate:batch"), std::string::npos);
+  EXPECT_FALSE(evaluate({Action::UnbatchedUpdate, existing(999, 5), "", "UPDATE", {}}, th));
+  EXPECT_FALSE(evaluate({Action::UnbatchedUpdate, existing(-1, 0), "", "DELETE", {}}, th));
+  EXPECT_FALSE(evaluate({Action::UnbatchedUpdate, created(), "", "UPDATE", {}}, th));
 }
 
 TEST(LintRules, SeverityRisesWithSize) {

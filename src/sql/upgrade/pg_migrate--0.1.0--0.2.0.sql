@@ -97,29 +97,7 @@ $$;
 CREATE FUNCTION migrate.library_loaded() RETURNS boolean
     AS 'MODULE_PATHNAME', 'pgm_library_loaded' LANGUAGE C STABLE PARALLEL SAFE;
 -- below_baseline is a state, not a validate() problem.
-CREATE OR REPLACE FUNCTION migrate.status()
-    RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
-                  applied_by text, checksum text)
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
-AS $$
-    WITH b AS (SELECT * FROM migrate.baseline),
-         newest AS (SELECT pg_catalog.max(version_parts) AS parts
-                      FROM migrate.migrations WHERE applied_seq IS NOT NULL)
-    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.checksum
-      FROM (SELECT b.version, b.name, 'baseline' AS state, b.baselined_at AS applied_at,
-                   b.baselined_by AS applied_by, NULL::text AS checksum, b.version_parts, 0 AS ord
-              FROM b
-            UNION ALL
-            SELECT m.version, m.name,
-                   CASE WHEN m.applied_seq IS NOT NULL THEN 'applied'
-                        WHEN m.version_parts <= (SELECT b.version_parts FROM b) THEN 'below_baseline'
-                        WHEN m.version_parts < (SELECT parts FROM newest) THEN 'out_of_order'
-                        ELSE 'pending' END,
-                   m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
-              FROM migrate.migrations m) s
-     WHERE migrate.library_loaded()
-     ORDER BY s.version_parts, s.ord
-$$;
+-- (status() is replaced by the non-transactional section below, with library_loaded().)
 
 CREATE OR REPLACE FUNCTION migrate.current_version() RETURNS text
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
@@ -194,4 +172,160 @@ $do$;
 
 
 -- == non-transactional and batched migrations ==
+-- A volatile default makes ADD COLUMN rewrite the table with the value in every row, instead of
+-- keeping it as the columns' "missing value" (which a fresh install does not have); then the
+-- real default.
+ALTER TABLE migrate.migrations
+    ADD COLUMN up_mode text NOT NULL
+        DEFAULT (CASE WHEN pg_catalog.random() >= 0 THEN 'transaction' END)
+        CHECK (up_mode IN ('transaction', 'split', 'no-transaction')),
+    ADD COLUMN down_mode text NOT NULL
+        DEFAULT (CASE WHEN pg_catalog.random() >= 0 THEN 'transaction' END)
+        CHECK (down_mode IN ('transaction', 'split', 'no-transaction'));
+ALTER TABLE migrate.migrations
+    ALTER COLUMN up_mode SET DEFAULT 'transaction',
+    ALTER COLUMN down_mode SET DEFAULT 'transaction';
+
+-- Runs of non-transactional and split migrations by CALL migrate.run() / migrate.run_revert():
+-- one row per migration whose run started and has not finished, kept across failures, cancels
+-- and crashes so the next run resumes at the first unfinished statement.
+CREATE TABLE migrate.runs (
+    version         text PRIMARY KEY,
+    direction       text NOT NULL CHECK (direction IN ('up', 'down')),
+    checksum        text NOT NULL,             -- SHA-256 of the script being run
+    units           int NOT NULL,              -- statements (or parts) of the script
+    started_at      timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    started_by      text NOT NULL DEFAULT session_user,
+    pid             int NOT NULL,              -- backend running the CALL
+    unit            int,                       -- 0-based statement (part) started last
+    line            int,
+    phase           text,
+    unit_started_at timestamptz,
+    worker_pid      int,                       -- background worker running a top-level statement
+    rows_done       bigint NOT NULL DEFAULT 0, -- batched statement: rows changed so far
+    rows_total      bigint,                    -- batched statement: rows matching at its start
+    batches         int NOT NULL DEFAULT 0,
+    error           text,                      -- last failure (SQLSTATE: message)
+    failed_at       timestamptz,
+    invalid_index   text                       -- INVALID index of a failed concurrent build, until dropped
+);
+-- Every finished statement (part) of an unfinished run, committed with it (or right after it,
+-- for statements that run at top level).
+CREATE TABLE migrate.run_progress (
+    version      text NOT NULL,
+    direction    text NOT NULL,
+    unit         int NOT NULL,
+    line         int NOT NULL,
+    finished_at  timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+    duration_ms  float8,
+    rows         bigint,
+    PRIMARY KEY (version, direction, unit)
+);
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.runs
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.run_progress
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.runs
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.run_progress
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.runs ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.runs ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.run_progress ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.run_progress ENABLE ALWAYS TRIGGER protect_truncate;
+
+CREATE OR REPLACE FUNCTION migrate.status()
+    RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
+                  applied_by text, checksum text)
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH b AS (SELECT * FROM migrate.baseline),
+         newest AS (SELECT pg_catalog.max(version_parts) AS parts
+                      FROM migrate.migrations WHERE applied_seq IS NOT NULL)
+    SELECT s.version, s.name, s.state, s.applied_at, s.applied_by, s.checksum
+      FROM (SELECT b.version, b.name, 'baseline' AS state, b.baselined_at AS applied_at,
+                   b.baselined_by AS applied_by, NULL::text AS checksum, b.version_parts, 0 AS ord
+              FROM b
+            UNION ALL
+            SELECT m.version, m.name,
+                   CASE WHEN r.version IS NOT NULL THEN
+                          CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l
+                                             WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
+                                               AND l.classid = 1885822829 AND l.objid = 1768387169
+                                               AND l.objsubid = 28008) THEN 'running'
+                               WHEN r.error IS NOT NULL THEN 'failed'
+                               ELSE 'interrupted' END
+                        WHEN m.applied_seq IS NOT NULL THEN 'applied'
+                        WHEN m.version_parts <= (SELECT b.version_parts FROM b) THEN 'below_baseline'
+                        WHEN m.version_parts < (SELECT parts FROM newest) THEN 'out_of_order'
+                        ELSE 'pending' END,
+                   m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
+              FROM migrate.migrations m LEFT JOIN migrate.runs r USING (version)) s
+     WHERE migrate.library_loaded()
+     ORDER BY s.version_parts, s.ord
+$$;
+
+-- Applies every pending migration up to target in version order: transactional ones as
+-- migrate.apply() does (each committed), split ones part by part, non-transactional ones
+-- statement by statement at top level. Resumes an interrupted run. Runs as the caller, like
+-- apply (no SET clause: a procedure with one could not commit).
+CREATE PROCEDURE migrate.run(target text DEFAULT NULL)
+    AS 'MODULE_PATHNAME', 'pgm_run' LANGUAGE C;
+
+-- Reverts the newest `steps` applied migrations (or every one above target) the same way.
+CREATE PROCEDURE migrate.run_revert(steps int DEFAULT 1)
+    AS 'MODULE_PATHNAME', 'pgm_run_revert' LANGUAGE C;
+CREATE PROCEDURE migrate.run_revert_to(target text)
+    AS 'MODULE_PATHNAME', 'pgm_run_revert_to' LANGUAGE C;
+
+-- The way out of a run that cannot finish: forgets its state (recorded in history); what its
+-- finished statements did stays.
+CREATE FUNCTION migrate.run_forget(version text) RETURNS text
+    AS 'MODULE_PATHNAME', 'pgm_run_forget' LANGUAGE C VOLATILE;
+
+-- What a run is doing now: statement and line, phase, work done and total, rate, ETA.
+CREATE VIEW migrate.progress AS
+    SELECT r.version, m.name, r.direction,
+           r.unit + 1 AS statement, r.units AS statements, r.line,
+           CASE WHEN NOT a.alive THEN CASE WHEN r.error IS NOT NULL THEN 'failed' ELSE 'interrupted' END
+                WHEN p.pid IS NOT NULL THEN r.phase || ': ' || p.phase
+                ELSE r.phase END AS phase,
+           w.done AS work_done, w.total AS work_total,
+           CASE WHEN w.total IS NULL OR w.total = 0 THEN NULL
+                ELSE pg_catalog.round((100.0 * w.done / w.total)::numeric, 1) END AS percent,
+           r.started_at, r.unit_started_at AS statement_started_at,
+           CASE WHEN e.secs > 0 AND w.done IS NOT NULL
+                THEN pg_catalog.round((w.done / e.secs)::numeric, 1) END AS rate_per_second,
+           CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total >= w.done
+                THEN pg_catalog.clock_timestamp()
+                     + (w.total - w.done) * e.secs / w.done * interval '1 second' END AS eta,
+           r.error, r.invalid_index, r.pid, r.worker_pid
+      FROM migrate.runs r
+      JOIN migrate.migrations m USING (version)
+      CROSS JOIN LATERAL (SELECT EXISTS (
+                SELECT FROM pg_catalog.pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
+                   AND l.classid = 1885822829 AND l.objid = 1768387169 AND l.objsubid = 28008) AS alive) a
+      LEFT JOIN pg_catalog.pg_stat_progress_create_index p ON a.alive AND p.pid = r.worker_pid
+      CROSS JOIN LATERAL (SELECT CASE WHEN p.pid IS NOT NULL THEN
+                                      CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_done
+                                           WHEN p.tuples_total > 0 THEN p.tuples_done
+                                           WHEN p.lockers_total > 0 THEN p.lockers_done END
+                                      WHEN r.rows_total IS NOT NULL THEN r.rows_done END::float8 AS done,
+                                 CASE WHEN p.pid IS NOT NULL THEN
+                                      CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_total
+                                           WHEN p.tuples_total > 0 THEN p.tuples_total
+                                           WHEN p.lockers_total > 0 THEN p.lockers_total END
+                                      WHEN r.rows_total IS NOT NULL THEN GREATEST(r.rows_total, r.rows_done) END::float8 AS total) w
+      CROSS JOIN LATERAL (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - r.unit_started_at)::float8 AS secs) e;
+
+-- pg_dump keeps a run's state with the catalog, so a restored copy resumes rather than
+-- running finished statements again.
+SELECT pg_catalog.pg_extension_config_dump('migrate.runs', '');
+SELECT pg_catalog.pg_extension_config_dump('migrate.run_progress', '');
+
+REVOKE ALL ON PROCEDURE migrate.run(text) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE migrate.run_revert(int) FROM PUBLIC;
+REVOKE ALL ON PROCEDURE migrate.run_revert_to(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.run_forget(text) FROM PUBLIC;
 

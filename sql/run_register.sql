@@ -1,0 +1,57 @@
+-- Non-transactional, split and batched migrations: what register accepts and refuses, the
+-- stored modes, and migrate.apply()/revert() refusing what only CALL migrate.run() can run.
+CREATE EXTENSION pg_migrate;
+SET client_min_messages = warning;
+CREATE TABLE rr (id int PRIMARY KEY, a int, b int);
+CREATE TABLE rr_parted (id int, a int) PARTITION BY RANGE (id);
+
+-- accepted in a non-transactional script; the modes are stored
+SELECT migrate.register('1', 'index', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY rr_a ON rr (a);\nVACUUM (ANALYZE) rr;\n-- pg_migrate:batch 100 pause 5ms\nUPDATE rr SET b = a WHERE b IS NULL;',
+                        E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY rr_a;');
+SELECT migrate.register('2', 'parts', E'CREATE TABLE rr2 (id int);\nCOMMIT AND CHAIN;\nINSERT INTO rr2 VALUES (1);\nCOMMIT;', 'DROP TABLE rr2;');
+SELECT version, up_mode, down_mode FROM migrate.migrations ORDER BY version_parts;
+
+-- refused, each with its reason
+SELECT migrate.register('3', 'x', E'CREATE INDEX CONCURRENTLY rr_b ON rr (b);');
+SELECT migrate.register('3', 'x', E'SELECT 1;\n-- pg_migrate:no-transaction\nVACUUM rr;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\nCREATE TABLE rr3 ();\nCOMMIT;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY ON rr (b);');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 0\nUPDATE rr SET b = 1 WHERE b IS NULL;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10 soon\nUPDATE rr SET b = 1 WHERE b IS NULL;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nCREATE TABLE rr4 ();');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM rr USING rr2 WHERE rr.id = rr2.id;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL RETURNING id;');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL;');
+SELECT migrate.register('3', 'x', E'BEGIN;\nCREATE TABLE rr5 ();');
+SELECT count(*) AS still_two FROM migrate.migrations;
+
+-- apply() and revert() refuse; CALL migrate.run() must be top level
+SELECT * FROM migrate.apply();
+SELECT * FROM migrate.apply('1');
+BEGIN;
+CALL migrate.run();
+ROLLBACK;
+SELECT migrate.run_forget('1');
+-- verify cannot try them in a transaction it rolls back; plan skips what runs on its own
+SELECT version, status, detail FROM migrate.verify();
+SELECT version, line, status, error FROM migrate.plan();
+
+-- run: the split migration (run only up to 2 would need 1 first: version order)
+CALL migrate.run();
+SELECT version, state FROM migrate.status();
+SELECT * FROM rr2;
+SELECT indexrelid::regclass, indisvalid FROM pg_index WHERE indrelid = 'rr'::regclass ORDER BY 1;
+SELECT * FROM migrate.revert(2);
+CALL migrate.run_revert(2);
+SELECT version, state FROM migrate.status();
+SELECT action, version FROM migrate.history ORDER BY id;
+-- a partitioned table cannot be batched by ctid ranges: refused when the statement runs
+SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr_parted SET a = 1 WHERE a IS NULL;');
+CALL migrate.run();
+SELECT version, state FROM migrate.status();
+SELECT migrate.run_forget('4') IS NOT NULL AS forgotten, migrate.unregister('4');
+CALL migrate.run_revert_to('0');
+DROP TABLE rr, rr_parted;
+DROP EXTENSION pg_migrate;
+DROP SCHEMA migrate;

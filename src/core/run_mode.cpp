@@ -1,0 +1,117 @@
+#include "core/run_mode.hpp"
+
+#include <cctype>
+#include <stdexcept>
+#include <vector>
+
+namespace pgm {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
+  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> lines_of(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t nl = s.find('\n', start);
+    if (nl == std::string_view::npos) {
+      out.push_back(s.substr(start));
+      break;
+    }
+    out.push_back(s.substr(start, nl - start));
+    start = nl + 1;
+  }
+  return out;
+}
+
+// Parses a non-negative decimal number; false if `s` is not one or exceeds `max`.
+bool parse_number(std::string_view s, long max, long& out) {
+  if (s.empty() || s.size() > 10) return false;
+  long v = 0;
+  for (char c : s) {
+    if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v > max) return false;
+  out = v;
+  return true;
+}
+
+std::vector<std::string_view> words(std::string_view s) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < s.size()) {
+    while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    size_t b = i;
+    while (i < s.size() && !std::isspace(static_cast<unsigned char>(s[i]))) ++i;
+    if (i > b) out.push_back(s.substr(b, i - b));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool has_no_transaction_directive(std::string_view script) {
+  for (std::string_view line : lines_of(script)) {
+    std::string_view t = trim(line);
+    if (t.empty()) continue;
+    return t == kNoTransactionDirective;
+  }
+  return false;
+}
+
+bool has_misplaced_no_transaction_directive(std::string_view script) {
+  bool first = true;
+  for (std::string_view line : lines_of(script)) {
+    std::string_view t = trim(line);
+    if (t.empty()) continue;
+    bool mentions = t.find("pg_migrate:no-transaction") != std::string_view::npos;
+    if (first) {
+      first = false;
+      if (t == kNoTransactionDirective) continue;
+    }
+    if (mentions) return true;
+  }
+  return false;
+}
+
+std::optional<BatchDirective> find_batch_directive(std::string_view gap) {
+  std::optional<BatchDirective> found;
+  int line_no = 0;
+  for (std::string_view line : lines_of(gap)) {
+    std::string_view t = trim(line);
+    int this_line = line_no++;
+    if (t.rfind(kBatchDirective, 0) != 0) continue;
+    std::string_view rest = t.substr(kBatchDirective.size());
+    if (!rest.empty() && !std::isspace(static_cast<unsigned char>(rest.front())))
+      throw std::invalid_argument("unknown directive \"" + std::string(words(t)[0]) +
+                                  "\"; expected \"-- pg_migrate:batch <rows> [pause <ms>ms]\"");
+    if (found) throw std::invalid_argument("two batch directives before one statement");
+    std::vector<std::string_view> w = words(rest);
+    BatchDirective d;
+    d.line_offset = this_line;
+    if (w.empty() || !parse_number(w[0], 1000000, d.rows) || d.rows < 1)
+      throw std::invalid_argument(
+          "the batch directive needs a number of rows between 1 and 1000000, as in "
+          "\"-- pg_migrate:batch 5000\"");
+    if (w.size() == 3 && w[1] == "pause") {
+      std::string_view ms = w[2];
+      if (ms.size() > 2 && ms.substr(ms.size() - 2) == "ms") ms.remove_suffix(2);
+      if (!parse_number(ms, 3600000, d.pause_ms))
+        throw std::invalid_argument("the pause of a batch directive is a number of milliseconds "
+                                    "up to 3600000, as in \"pause 50ms\"");
+    } else if (w.size() != 1) {
+      throw std::invalid_argument(
+          "unexpected text after the batch size; the directive is "
+          "\"-- pg_migrate:batch <rows> [pause <ms>ms]\"");
+    }
+    found = d;
+  }
+  return found;
+}
+
+}  // namespace pgm

@@ -1,0 +1,1177 @@
+// CALL migrate.run() / migrate.run_revert(): migrations that cannot run in one transaction.
+//
+// A transactional migration is applied as migrate.apply() applies it, then committed. A split
+// one (COMMIT / COMMIT AND CHAIN) runs part by part, a non-transactional one statement by
+// statement, each unit committed together with its record in migrate.run_progress. Statements
+// that must run at top level (CREATE INDEX CONCURRENTLY, VACUUM, ...) run in a background
+// worker (run_worker.cpp) while this backend waits holding no snapshot; a `-- pg_migrate:batch`
+// UPDATE/DELETE runs in batches, each committed with its row count. migrate.runs holds the
+// state of an unfinished run, so the next CALL resumes at the first unfinished unit.
+#include "run.hpp"
+
+#include <chrono>
+#include <algorithm>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+#include "catalog.hpp"
+#include "core/run_mode.hpp"
+#include "core/script.hpp"
+#include "drift_hooks.hpp"
+#include "pg/args.hpp"
+#include "revert_check.hpp"
+#include "run_worker.hpp"
+#include "safety_hooks.hpp"
+#include "settings.hpp"
+
+extern "C" {
+#include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
+#include "nodes/makefuncs.h"
+#include "nodes/execnodes.h"
+#include "parser/scanner.h"
+#include "storage/proc.h"
+}
+
+namespace pgm {
+namespace {
+
+int& batch_pause_ms = settings::batch_pause_ms;  // pg_migrate.batch_pause (src/settings.cpp)
+
+// The run lock: held at session level by the backend running CALL migrate.run() for the whole
+// call. Same key as the catalog lock, own key space (see catalog.cpp).
+constexpr uint32 kLockKey1 = 0x70675f6d;
+constexpr uint32 kLockKey2 = 0x69677261;
+constexpr uint16 kRunKeySpace = 0x6D68;
+bool run_lock_held = false;
+
+void set_run_tag(LOCKTAG& tag) { SET_LOCKTAG_ADVISORY(tag, MyDatabaseId, kLockKey1, kLockKey2, kRunKeySpace); }
+
+double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Who runs migrations now: "migration 2 (\"add index\") in process 1234", read committed.
+std::string describe_running_run() {
+  static pg::Query q{
+      "SELECT l.pid::text, r.version, m.name, (r.unit + 1)::text, r.units::text, r.phase "
+      "FROM pg_catalog.pg_locks l LEFT JOIN migrate.runs r ON r.pid = l.pid "
+      "LEFT JOIN migrate.migrations m ON m.version OPERATOR(pg_catalog.=) r.version "
+      "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1::oid AND l.objid = $2::oid "
+      "AND l.objsubid = $3::int2 AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+      "WHERE datname = pg_catalog.current_database()) LIMIT 1"};
+  catalog::OwnerScope owner;
+  q.run({pg::int8_param(kLockKey1), pg::int8_param(kLockKey2), pg::int8_param(kRunKeySpace)});
+  std::string out;
+  if (pg::result_rows() == 0) {
+    out = "another session";
+  } else if (pg::is_null(0, 2)) {
+    out = fmt::format("process {} (CALL migrate.run())", pg::text_value(0, 1));
+  } else {
+    out = fmt::format("process {}, which is running migration {} (\"{}\"), statement {} of {}{}",
+                      pg::text_value(0, 1), pg::text_value(0, 2), pg::text_value(0, 3),
+                      pg::text_value(0, 4), pg::text_value(0, 5),
+                      pg::is_null(0, 6) ? "" : " (" + pg::text_value(0, 6) + ")");
+  }
+  pg::free_result();
+  return out;
+}
+
+[[noreturn]] void fail_busy() {
+  throw Error("55006", fmt::format("pg_migrate is busy: migrations are being run by {}", describe_running_run()),
+              "Nothing was changed. Waiting here could hold a snapshot that the running "
+              "migration's concurrent index build waits for, so pg_migrate does not wait.",
+              "Retry when it has finished; SELECT * FROM migrate.progress shows how far it is.");
+}
+
+// Session-level run lock for the life of a CALL; released on every path.
+class RunLock {
+ public:
+  RunLock() {
+    LOCKTAG tag;
+    set_run_tag(tag);
+    LockAcquireResult got = pg::call([&] { return LockAcquire(&tag, ExclusiveLock, true, true); });
+    if (got == LOCKACQUIRE_NOT_AVAIL) fail_busy();
+    run_lock_held = true;
+  }
+  ~RunLock() {
+    run_lock_held = false;
+    LOCKTAG tag;
+    set_run_tag(tag);
+    try {
+      pg::call([&] { (void)LockRelease(&tag, ExclusiveLock, true); });
+    } catch (...) {
+    }
+  }
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+};
+
+// A non-atomic SPI connection: the procedure commits between units.
+class NonatomicSpi {
+ public:
+  NonatomicSpi() : exceptions_at_start_(std::uncaught_exceptions()) {
+    int rc = pg::call([] { return SPI_connect_ext(SPI_OPT_NONATOMIC); });
+    if (rc != SPI_OK_CONNECT)
+      throw Error(sqlstate::kInternalError, fmt::format("SPI_connect_ext failed: {}", SPI_result_code_string(rc)));
+  }
+  ~NonatomicSpi() {
+    if (std::uncaught_exceptions() > exceptions_at_start_) return;
+    try {
+      pg::call([] { SPI_finish(); });
+    } catch (...) {
+    }
+  }
+  NonatomicSpi(const NonatomicSpi&) = delete;
+  NonatomicSpi& operator=(const NonatomicSpi&) = delete;
+
+ private:
+  int exceptions_at_start_;
+};
+
+void commit() {
+  pg::call([] {
+    SPI_commit();
+#if PG_VERSION_NUM < 150000
+    SPI_start_transaction();
+#endif
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Units of a script
+
+struct Unit {
+  size_t first;  // statement index range [first, last)
+  size_t last;
+  int line;
+  const char* top_level = nullptr;  // statement name if it runs in the worker
+  std::optional<BatchDirective> batch;
+};
+
+// Text between the previous statement (or the script start) and statement i.
+std::string_view gap_before(const std::string& script, const std::vector<ScriptStatement>& st, size_t i) {
+  size_t from = i == 0 ? 0 : st[i - 1].end;
+  return std::string_view(script).substr(from, st[i].begin - from);
+}
+
+// Byte offset (in `sql`) of the WHERE keyword at parenthesis depth 0, found with the server's
+// own scanner; npos if there is none.
+size_t toplevel_where(const std::string& sql) {
+  const char* text = sql.c_str();
+  // The scanner returns keyword tokens from this table; any value above 255 will do.
+  int n = ScanKeywords.num_keywords;
+  size_t found = pg::call([&] {
+    uint16* tokens = (uint16*)palloc(sizeof(uint16) * n);
+    for (int k = 0; k < n; ++k) tokens[k] = 1000;
+    core_yy_extra_type extra;
+    core_yyscan_t scanner = scanner_init(text, &extra, &ScanKeywords, tokens);
+    int depth = 0;
+    size_t at = std::string::npos;
+    for (;;) {
+      core_YYSTYPE val;
+      YYLTYPE loc = 0;
+      val.keyword = nullptr;
+      int tok = core_yylex(&val, &loc, scanner);
+      if (tok == 0) break;
+      if (tok == '(' || tok == '[') ++depth;
+      else if (tok == ')' || tok == ']') --depth;
+      else if (tok == 1000 && depth == 0 && val.keyword && strcmp(val.keyword, "where") == 0) {
+        at = static_cast<size_t>(loc);
+        break;
+      }
+    }
+    scanner_finish(scanner);
+    pfree(tokens);
+    return at;
+  });
+  return found;
+}
+
+// Why an UPDATE/DELETE cannot be batched, or "" if it can.
+std::string batch_refusal(Node* node, const std::string& sql) {
+  if (IsA(node, UpdateStmt)) {
+    UpdateStmt* u = castNode(UpdateStmt, node);
+    if (u->withClause) return "it has a WITH clause";
+    if (u->fromClause) return "it has a FROM clause (join in a subquery of the WHERE clause instead)";
+    if (u->returningList) return "it has a RETURNING clause";
+    if (!u->whereClause) return "it has no WHERE clause: the WHERE clause must exclude rows already done, or batches never end";
+    if (IsA(u->whereClause, CurrentOfExpr)) return "it uses WHERE CURRENT OF";
+  } else if (IsA(node, DeleteStmt)) {
+    DeleteStmt* d = castNode(DeleteStmt, node);
+    if (d->withClause) return "it has a WITH clause";
+    if (d->usingClause) return "it has a USING clause (use a subquery in the WHERE clause instead)";
+    if (d->returningList) return "it has a RETURNING clause";
+    if (!d->whereClause) return "it has no WHERE clause (use TRUNCATE to empty a table)";
+    if (IsA(d->whereClause, CurrentOfExpr)) return "it uses WHERE CURRENT OF";
+  } else {
+    return "only UPDATE and DELETE run in batches";
+  }
+  if (toplevel_where(sql) == std::string::npos) return "its WHERE clause could not be located";
+  return {};
+}
+
+std::vector<Unit> split_units(const std::string& script, const std::vector<ScriptStatement>& st,
+                              ScriptMode mode, const ScriptLabel& label) {
+  std::vector<Unit> units;
+  if (mode == ScriptMode::kNoTransaction) {
+    for (size_t i = 0; i < st.size(); ++i) {
+      Unit u{i, i + 1, st[i].line};
+      u.top_level = top_level_statement(st[i].parsetree);
+      try {
+        u.batch = find_batch_directive(gap_before(script, st, i));
+      } catch (const std::invalid_argument& e) {
+        throw Error(sqlstate::kSyntaxError,
+                    fmt::format("{} script of {}: bad batch directive before line {}: {}", label.which,
+                                label.describe(), st[i].line, e.what()));
+      }
+      if (u.batch) {
+        std::string why = batch_refusal(st[i].parsetree, statement_text(script, st[i]));
+        if (!why.empty())
+          throw Error(sqlstate::kFeatureNotSupported,
+                      fmt::format("{} script of {}: the statement at line {} cannot run in batches: {}",
+                                  label.which, label.describe(), st[i].line, why),
+                      fmt::format("Statement: {}", one_line_preview(statement_text(script, st[i]))),
+                      "A batched statement is an UPDATE or DELETE of one table without WITH, "
+                      "FROM/USING or RETURNING, whose WHERE clause excludes the rows already done, "
+                      "e.g. UPDATE t SET b = a WHERE b IS NULL.");
+      }
+      if (u.top_level && IsA(st[i].parsetree, IndexStmt) && castNode(IndexStmt, st[i].parsetree)->idxname == nullptr)
+        throw Error(sqlstate::kFeatureNotSupported,
+                    fmt::format("{} script of {}: CREATE INDEX CONCURRENTLY at line {} needs an index name",
+                                label.which, label.describe(), st[i].line),
+                    {}, "Name the index: after a failed or interrupted build pg_migrate finds the "
+                        "INVALID index by its name and drops it before the retry.");
+      units.push_back(u);
+    }
+  } else {
+    size_t first = 0;
+    for (size_t i = 0; i <= st.size(); ++i) {
+      if (i == st.size() || is_split_point(st[i].parsetree)) {
+        if (i > first) units.push_back({first, i, st[first].line});
+        first = i + 1;
+      }
+    }
+    for (size_t i = 0; i < st.size(); ++i) {
+      bool has_batch = false;
+      try {
+        has_batch = find_batch_directive(gap_before(script, st, i)).has_value();
+      } catch (const std::invalid_argument&) {
+        has_batch = true;
+      }
+      if (has_batch)
+        throw Error(sqlstate::kFeatureNotSupported,
+                    fmt::format("{} script of {}: a batch directive (line {}) needs a non-transactional script",
+                                label.which, label.describe(), st[i].line),
+                    {}, "Begin the script with the line \"-- pg_migrate:no-transaction\".");
+    }
+  }
+  return units;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Catalog state of a run
+
+struct RunRow {
+  bool exists = false;
+  std::string direction;
+  std::string checksum;
+  int unit = -1;
+  std::string phase;
+  std::string invalid_index;
+  int64 rows_done = 0;
+  bool has_rows_total = false;
+};
+
+RunRow read_run(const std::string& version) {
+  static pg::Query q{
+      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL "
+      "FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version)});
+  RunRow r;
+  if (pg::result_rows() > 0) {
+    r.exists = true;
+    r.direction = pg::text_value(0, 1);
+    r.checksum = pg::text_value(0, 2);
+    r.unit = pg::is_null(0, 3) ? -1 : static_cast<int>(pg::int8_value(0, 3));
+    r.phase = pg::text_value(0, 4);
+    r.invalid_index = pg::text_value(0, 5);
+    r.rows_done = pg::int8_value(0, 6);
+    r.has_rows_total = pg::bool_value(0, 7);
+  }
+  pg::free_result();
+  return r;
+}
+
+std::set<int> finished_units(const std::string& version, const char* direction) {
+  static pg::Query q{
+      "SELECT unit::int8 FROM migrate.run_progress WHERE version OPERATOR(pg_catalog.=) $1 "
+      "AND direction OPERATOR(pg_catalog.=) $2"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(direction)});
+  std::set<int> out;
+  for (uint64 i = 0; i < pg::result_rows(); ++i) out.insert(static_cast<int>(pg::int8_value(i, 1)));
+  pg::free_result();
+  return out;
+}
+
+void start_run(const std::string& version, const char* direction, const std::string& checksum, size_t units) {
+  static pg::Query q{
+      "INSERT INTO migrate.runs (version, direction, checksum, units, pid) VALUES ($1, $2, $3, $4::int, $5::int)"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(direction), pg::text_param(checksum),
+         pg::int8_param(static_cast<int64>(units)), pg::int8_param(MyProcPid)});
+}
+
+void resume_run(const std::string& version) {
+  static pg::Query q{
+      "UPDATE migrate.runs SET pid = $2::int, error = NULL, failed_at = NULL, worker_pid = NULL "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::int8_param(MyProcPid)});
+}
+
+// Marks unit `unit` as started (committed by the caller before it runs).
+void set_unit(const std::string& version, int unit, int line, const std::string& phase, bool keep_counts) {
+  static pg::Query q{
+      "UPDATE migrate.runs SET unit = $2::int, line = $3::int, phase = $4, "
+      "unit_started_at = pg_catalog.clock_timestamp(), worker_pid = NULL, "
+      "rows_done = CASE WHEN $5 THEN rows_done ELSE 0 END, "
+      "rows_total = CASE WHEN $5 THEN rows_total END, batches = CASE WHEN $5 THEN batches ELSE 0 END "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::int8_param(unit), pg::int8_param(line), pg::text_param(phase),
+         {BOOLOID, BoolGetDatum(keep_counts), false}});
+}
+
+void set_phase(const std::string& version, const std::string& phase) {
+  static pg::Query q{"UPDATE migrate.runs SET phase = $2 WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(phase)});
+}
+
+void set_worker(const std::string& version, int pid) {
+  static pg::Query q{"UPDATE migrate.runs SET worker_pid = $2::int WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::int8_param(pid)});
+}
+
+void set_invalid_index(const std::string& version, const std::string* name) {
+  static pg::Query q{"UPDATE migrate.runs SET invalid_index = $2 WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::nullable_text_param(name)});
+}
+
+void set_rows_total(const std::string& version, int64 total) {
+  static pg::Query q{"UPDATE migrate.runs SET rows_total = $2 WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::int8_param(total)});
+}
+
+void add_batch(const std::string& version, int64 rows) {
+  static pg::Query q{
+      "UPDATE migrate.runs SET rows_done = rows_done + $2, batches = batches + 1 "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::int8_param(rows)});
+}
+
+void record_failure(const std::string& version, const std::string& error) {
+  static pg::Query q{
+      "UPDATE migrate.runs SET error = $2, failed_at = pg_catalog.clock_timestamp(), worker_pid = NULL "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(error)});
+}
+
+void finish_unit(const std::string& version, const char* direction, int unit, int line, double ms,
+                 std::optional<int64> rows) {
+  static pg::Query q{
+      "INSERT INTO migrate.run_progress (version, direction, unit, line, duration_ms, rows) "
+      "VALUES ($1, $2, $3::int, $4::int, $5, $6)"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(direction), pg::int8_param(unit), pg::int8_param(line),
+         pg::float8_param(ms), rows ? pg::int8_param(*rows) : pg::null_param(INT8OID)});
+}
+
+void end_run(const std::string& version) {
+  static pg::Query q1{"DELETE FROM migrate.run_progress WHERE version OPERATOR(pg_catalog.=) $1"};
+  static pg::Query q2{"DELETE FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q1.run({pg::text_param(version)});
+  q2.run({pg::text_param(version)});
+}
+
+std::string error_text(const std::string& sqlstate, const std::string& message) {
+  return sqlstate + ": " + message;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Indexes of concurrent builds
+
+struct IndexState {
+  bool exists = false;
+  bool valid = false;
+  std::string qualified;  // schema-qualified, quoted
+};
+
+// The index a CREATE INDEX CONCURRENTLY builds, resolved like the statement resolves it (its
+// table under the caller's search_path; the index lives in the table's schema).
+IndexState index_state(IndexStmt* stmt) {
+  IndexState st;
+  // The worker's catalog changes happened after this transaction started.
+  pg::call([] { AcceptInvalidationMessages(); });
+  RangeVar* rel = stmt->relation;
+  const char* idxname = stmt->idxname;
+  Oid table = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
+  if (!OidIsValid(table)) return st;
+  Oid nsp = pg::call([&] { return get_rel_namespace(table); });
+  Oid index = pg::call([&] { return get_relname_relid(idxname, nsp); });
+  const char* qualified = pg::call([&] { return quote_qualified_identifier(get_namespace_name(nsp), idxname); });
+  st.qualified = qualified;
+  if (!OidIsValid(index)) return st;
+  st.exists = true;
+  st.valid = pg::call([&] {
+    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+    bool valid = false;
+    if (HeapTupleIsValid(tup)) {
+      valid = ((Form_pg_index)GETSTRUCT(tup))->indisvalid;
+      ReleaseSysCache(tup);
+    }
+    return valid;
+  });
+  pg::call([] { InvalidateCatalogSnapshot(); });
+  return st;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running one migration unit by unit
+
+struct RunContext {
+  MigrationStep step;
+  bool up;
+  const char* direction;
+  std::string script;
+  ScriptLabel label;
+  std::vector<ScriptStatement> statements;
+  MemoryContext scratch;
+};
+
+[[noreturn]] void raise_failure(RunContext& rc, const Unit& u, const std::string& sqlstate,
+                                const std::string& message, const std::string& detail,
+                                const std::string& hint) {
+  record_failure(rc.step.version, error_text(sqlstate, message));
+  commit();
+  throw Error(sqlstate, message, detail, hint);
+}
+
+// Runs a statement at top level in a worker, recording its pid while it runs.
+TopLevelResult run_in_worker(RunContext& rc, const std::string& sql) {
+  commit();  // no snapshot while the worker runs
+  return run_top_level(sql, 0, [&](int pid) {
+    set_worker(rc.step.version, pid);
+    commit();
+  });
+}
+
+std::string failure_message(const RunContext& rc, const Unit& u, const std::string& what) {
+  return fmt::format("{} failed at line {} of its {} script: {}", rc.label.describe(), u.line,
+                     rc.label.which, what);
+}
+
+// Drops an INVALID index left by a failed concurrent build (status shows it meanwhile).
+void drop_invalid_index(RunContext& rc, const Unit& u, const std::string& qualified) {
+  set_invalid_index(rc.step.version, &qualified);
+  set_phase(rc.step.version, "dropping invalid index " + qualified);
+  commit();
+  TopLevelResult r = run_in_worker(rc, "DROP INDEX CONCURRENTLY IF EXISTS " + qualified);
+  if (!r.ok)
+    raise_failure(rc, u, r.reported ? r.sqlstate : "57P01",
+                  failure_message(rc, u, fmt::format("could not drop the INVALID index {} left by a failed "
+                                                     "concurrent build: {}",
+                                                     qualified, r.reported ? r.message : "its worker was terminated")),
+                  r.detail, "Drop it with DROP INDEX CONCURRENTLY, then CALL migrate.run() again.");
+  set_invalid_index(rc.step.version, nullptr);
+  commit();
+  std::string note = fmt::format("{}: dropped the INVALID index {} left by a failed concurrent build",
+                                 rc.label.describe(), qualified);
+  const char* n = note.c_str();
+  pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+}
+
+// INVALID indexes a failed or interrupted REINDEX ... CONCURRENTLY of an index or table left
+// on its table (named <index>_ccnew or <index>_ccold, with an optional number).
+std::vector<std::string> reindex_leftovers(Node* node) {
+  if (!IsA(node, ReindexStmt)) return {};
+  ReindexStmt* stmt = castNode(ReindexStmt, node);
+  if (!stmt->relation || (stmt->kind != REINDEX_OBJECT_INDEX && stmt->kind != REINDEX_OBJECT_TABLE)) return {};
+  RangeVar* rv = stmt->relation;
+  bool is_index = stmt->kind == REINDEX_OBJECT_INDEX;
+  Oid table = pg::call([&] {
+    AcceptInvalidationMessages();
+    Oid rel = RangeVarGetRelid(rv, NoLock, true);
+    if (OidIsValid(rel) && is_index) rel = IndexGetRelation(rel, true);
+    return rel;
+  });
+  if (!OidIsValid(table)) return {};
+  static pg::Query q{
+      "SELECT pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) "
+      "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = i.indexrelid "
+      "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE i.indrelid = $1::pg_catalog.oid AND NOT i.indisvalid AND c.relname ~ '_cc(new|old)[0-9]*$' ORDER BY 1"};
+  catalog::OwnerScope owner;
+  q.run({pg::int8_param(table)});
+  std::vector<std::string> out;
+  for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(pg::text_value(i, 1));
+  pg::free_result();
+  return out;
+}
+
+// True if every index a DROP INDEX CONCURRENTLY names is gone (it finished before an interruption).
+bool dropped_already(Node* node) {
+  if (!IsA(node, DropStmt) || castNode(DropStmt, node)->removeType != OBJECT_INDEX) return false;
+  List* objects = castNode(DropStmt, node)->objects;
+  ListCell* lc;
+  foreach (lc, objects) {
+    List* names = (List*)lfirst(lc);
+    Oid index = pg::call([&] {
+      AcceptInvalidationMessages();
+      return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    });
+    if (OidIsValid(index)) return false;
+  }
+  return true;
+}
+
+void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before, bool& skipped) {
+  const ScriptStatement& s = rc.statements[u.first];
+  std::string sql = statement_text(rc.script, s);
+  Node* node = s.parsetree;
+  skipped = false;
+  IndexStmt* build = IsA(node, IndexStmt) ? castNode(IndexStmt, node) : nullptr;
+  if (started_before && dropped_already(node)) {
+    skipped = true;
+    return;
+  }
+  if (started_before)
+    for (const std::string& leftover : reindex_leftovers(node)) drop_invalid_index(rc, u, leftover);
+  if (build) {
+    IndexState st = index_state(build);
+    if (st.exists && st.valid && started_before) {
+      // The build finished before the run was interrupted; only its record is missing.
+      skipped = true;
+      return;
+    }
+    if (st.exists && !st.valid && started_before) drop_invalid_index(rc, u, st.qualified);
+  }
+  set_unit(rc.step.version, index, u.line, u.top_level, false);
+  commit();
+  TopLevelResult r = run_in_worker(rc, sql);
+  if (r.ok) return;
+  std::string sqlstate = r.reported ? r.sqlstate : "57P01";
+  std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
+  if (build) {
+    IndexState st = index_state(build);
+    if (st.exists && !st.valid) {
+      // Never leave the INVALID index behind silently: record why, then drop it.
+      record_failure(rc.step.version, error_text(sqlstate, what));
+      commit();
+      drop_invalid_index(rc, u, st.qualified);
+      what += fmt::format(" (the INVALID index {} it left was dropped)", st.qualified);
+    }
+  }
+  std::vector<std::string> leftovers = reindex_leftovers(node);
+  if (!leftovers.empty()) {
+    record_failure(rc.step.version, error_text(sqlstate, what));
+    commit();
+    for (const std::string& leftover : leftovers) drop_invalid_index(rc, u, leftover);
+    what += fmt::format(" (the INVALID {} it left {} dropped)", fmt::join(leftovers, ", "),
+                        leftovers.size() == 1 ? "was" : "were");
+  }
+  std::string detail = r.detail;
+  if (!detail.empty()) detail += "\n";
+  detail += fmt::format("Statement: {}", one_line_preview(sql));
+  raise_failure(rc, u, sqlstate, failure_message(rc, u, what), detail,
+                r.hint.empty() ? "Fix the cause, then CALL migrate.run() again: it resumes at this statement."
+                               : r.hint);
+}
+
+void sleep_ms(long ms) {
+  pg::call([&] {
+    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
+    ResetLatch(MyLatch);
+    CHECK_FOR_INTERRUPTS();
+  });
+}
+
+int64 scalar_int8(const std::string& sql) {
+  const char* q = sql.c_str();
+  pg::execute(q, true, 0);
+  int64 v = pg::result_rows() ? pg::int8_value(0, 1) : 0;
+  pg::free_result();
+  return v;
+}
+
+void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& run, bool started_before) {
+  const ScriptStatement& s = rc.statements[u.first];
+  std::string sql = statement_text(rc.script, s);
+  size_t where = toplevel_where(sql);
+  Node* node = s.parsetree;
+  RangeVar* rel = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
+  // ctid batches need one heap: no partitioned table, no inheritance children (unless ONLY).
+  Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
+  if (!OidIsValid(relid))
+    raise_failure(rc, u, "42P01", failure_message(rc, u, fmt::format("relation \"{}\" does not exist", rel->relname)),
+                  {}, "Fix the cause, then CALL migrate.run() again: it resumes at this statement.");
+  {
+    char kind = pg::call([&] { return get_rel_relkind(relid); });
+    bool children = rel->inh && pg::call([&] { return has_subclass(relid); });
+    if (kind != RELKIND_RELATION || children)
+      raise_failure(rc, u, sqlstate::kFeatureNotSupported,
+                    failure_message(rc, u, fmt::format("{} cannot be updated in batches: it is {}", rel->relname,
+                                                       kind == RELKIND_PARTITIONED_TABLE ? "a partitioned table"
+                                                       : children ? "a table with inheritance children"
+                                                                  : "not a plain table")),
+                    {},
+                    children ? "Batch each child table on its own, or name the table with ONLY."
+                             : "Batch each partition on its own (one statement per partition).");
+  }
+  const char* schema = rel->schemaname;
+  const char* name = rel->relname;
+  std::string table = pg::call([&] { return quote_qualified_identifier(schema, name); });
+  if (!rel->inh) table = "ONLY " + table;
+  if (rel->alias) table += std::string(" AS ") + pg::call([&] { return quote_identifier(rel->alias->aliasname); });
+  // A newline after it: the WHERE clause may end in a -- comment.
+  std::string cond = sql.substr(where + 5) + "\n";
+  std::string prefix = sql.substr(0, where);
+  std::string exists_sql = fmt::format("SELECT pg_catalog.count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
+  std::string count_sql = fmt::format("SELECT pg_catalog.count(*) FROM {} WHERE ({})", table, cond);
+  long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
+
+  bool resuming = started_before && run.unit == index;
+  set_unit(rc.step.version, index, u.line, fmt::format("batches of {} rows", u.batch->rows), resuming);
+  commit();
+  int64 rows_done = resuming ? run.rows_done : 0;
+  if (!resuming || !run.has_rows_total) {
+    set_rows_total(rc.step.version, scalar_int8(count_sql) + rows_done);
+    commit();
+  }
+  int64 initial_total = 0;
+  {
+    static pg::Query q{"SELECT rows_total FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
+    catalog::OwnerScope owner;
+    q.run({pg::text_param(rc.step.version)});
+    initial_total = pg::int8_value(0, 1);
+    pg::free_result();
+  }
+  // Each batch is the statement restricted to a range of blocks, [first, first + blocks): a TID
+  // range scan, so rows done are never scanned again. The first range holds about <rows>
+  // matching rows at the density counted at the start; each next one is resized by the rows
+  // that matched in the previous one, within 1/4 to 2 times the first.
+  std::string size_sql = fmt::format(
+      "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
+  int64 nblocks = scalar_int8(size_sql);
+  double remaining = static_cast<double>(std::max<int64>(initial_total - rows_done, 0));
+  double density = nblocks > 0 && remaining > 0 ? remaining / static_cast<double>(nblocks) : 50.0;
+  const double first_blocks = std::max(1.0, static_cast<double>(u.batch->rows) / density);
+  const double min_blocks = std::max(1.0, first_blocks / 4), max_blocks = first_blocks * 2;
+  double blocks = first_blocks;
+  auto started = std::chrono::steady_clock::now();
+  int64 first = 0;
+  bool matched_in_pass = false;
+  int empty_passes = 0;
+  for (;;) {
+    MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
+    int64 n = 0;
+    bool more = true;
+    if (first < nblocks) {
+      int64 end = first + static_cast<int64>(blocks);
+      // The user's statement limited to those blocks; its WHERE clause decides which rows.
+      std::string batch_sql = fmt::format(
+          "{} WHERE ctid OPERATOR(pg_catalog.>=) '({},0)'::pg_catalog.tid AND ctid OPERATOR(pg_catalog.<) "
+          "'({},0)'::pg_catalog.tid AND ({})",
+          prefix, first, end, cond);
+      std::vector<ScriptStatement> batch_stmts = parse_script(batch_sql, rc.label);
+      batch_stmts[0].line = u.line;
+      try {
+        run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label);
+        n = static_cast<int64>(SPI_processed);
+        if (n > 0) add_batch(rc.step.version, n);
+      } catch (pg::PgError& e) {
+        MemoryContextSwitchTo(outer);
+        ErrorData* ed = e.data();
+        std::string msg = ed->message ? ed->message : "";
+        record_failure(rc.step.version, error_text(unpack_sql_state(ed->sqlerrcode), msg));
+        commit();
+        throw;
+      }
+      commit();
+      rows_done += n;
+      if (n > 0) matched_in_pass = true;
+      first = end;
+      // Aim the next range at <rows> rows. An empty range (dead or non-matching rows) does not
+      // grow the next: a dense region may follow.
+      if (n > 0)
+        blocks = std::clamp(blocks * std::clamp(static_cast<double>(u.batch->rows) / static_cast<double>(n), 0.25, 2.0),
+                            min_blocks, max_blocks);
+      if (first >= nblocks) nblocks = scalar_int8(size_sql);  // the table grew meanwhile?
+    } else {
+      // End of a pass: rows a writer changed or inserted behind the cursor may match now.
+      more = scalar_int8(exists_sql) > 0;
+      commit();
+      first = 0;
+      nblocks = scalar_int8(size_sql);
+      if (more && !matched_in_pass && ++empty_passes * std::max<long>(pause, 10) > settings::lock_retry_total_ms) {
+        MemoryContextSwitchTo(outer);
+        raise_failure(rc, u, sqlstate::kLockNotAvailable,
+                      failure_message(rc, u, "rows matching the batched statement kept changing for longer "
+                                             "than pg_migrate.lock_retry_total"),
+                      {}, "CALL migrate.run() again later: it resumes with the rows not done yet.");
+      }
+      if (matched_in_pass) empty_passes = 0;
+      matched_in_pass = false;
+    }
+    if (rows_done > 2 * initial_total + 10 * u.batch->rows) {
+      MemoryContextSwitchTo(outer);
+      raise_failure(rc, u, sqlstate::kObjectNotInPrerequisiteState,
+                    failure_message(rc, u, fmt::format("the batched statement changed {} rows, more than twice "
+                                                       "the {} that matched when it started",
+                                                       rows_done, initial_total)),
+                    "Its WHERE clause probably still matches rows it already changed, so it would never end.",
+                    "Make the WHERE clause exclude rows already done (e.g. WHERE b IS NULL for SET b = ...).");
+    }
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextReset(rc.scratch); });
+    if (!more) break;
+    if (n > 0 && pause > 0) sleep_ms(pause);
+    else if (first == 0 && !matched_in_pass && empty_passes > 0) sleep_ms(std::max<long>(pause, 10));
+  }
+  finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), rows_done);
+  commit();
+}
+
+void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
+  set_unit(rc.step.version, index, u.line, u.last - u.first > 1 ? "running part" : "running statement", false);
+  commit();
+  auto started = std::chrono::steady_clock::now();
+  std::vector<ScriptStatement> part(rc.statements.begin() + u.first, rc.statements.begin() + u.last);
+  MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
+  try {
+    run_part_with_retries(rc.step, rc.script, part, rc.label);
+    finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), std::nullopt);
+  } catch (pg::PgError& e) {
+    MemoryContextSwitchTo(outer);
+    ErrorData* ed = e.data();
+    std::string msg = ed->message ? ed->message : "";
+    record_failure(rc.step.version, error_text(unpack_sql_state(ed->sqlerrcode), msg));
+    commit();
+    throw;
+  } catch (Error& e) {
+    MemoryContextSwitchTo(outer);
+    record_failure(rc.step.version, error_text(e.sqlstate(), e.message()));
+    commit();
+    throw;
+  }
+  commit();
+  MemoryContextSwitchTo(outer);
+  pg::call([&] { MemoryContextReset(rc.scratch); });
+}
+
+void run_migration_units(const MigrationStep& step, bool up, const std::string& mode, MemoryContext scratch) {
+  RunContext rc{step, up, up ? "up" : "down", catalog::load_script(step.version, up),
+                ScriptLabel{step.version, step.name, up ? "up" : "down"}, {}, scratch};
+  // Parse trees live for the whole migration (the scratch context is reset per unit).
+  rc.statements = parse_script(rc.script, rc.label);
+  ScriptMode smode = mode == "no-transaction" ? ScriptMode::kNoTransaction : ScriptMode::kTransaction;
+  for (const ScriptStatement& s : rc.statements) check_runnable(s, rc.script, rc.label, smode);
+  std::vector<Unit> units = split_units(rc.script, rc.statements, smode, rc.label);
+  std::string checksum = sha256_hex(rc.script);
+  RunRow run = read_run(step.version);
+  std::set<int> done;
+  if (run.exists) {
+    if (run.direction != rc.direction)
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  fmt::format("{} has an unfinished {} run", rc.label.describe(), run.direction),
+                  {}, run.direction == "up" ? "Finish it with CALL migrate.run() first."
+                                           : "Finish it with CALL migrate.run_revert_to() first.");
+    if (run.checksum != checksum)
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  fmt::format("the {} script of {} changed since its run started", rc.label.which,
+                              rc.label.describe()),
+                  {}, "Register the script the run started with.");
+    done = finished_units(step.version, rc.direction);
+    resume_run(step.version);
+    std::string note = fmt::format("{}: resuming its {} script at statement {} of {}", rc.label.describe(),
+                                   rc.label.which, done.size() + 1, units.size());
+    const char* n = note.c_str();
+    pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+  } else {
+    if (up) {
+      lint_check_before_apply(step.version, step.name, rc.script);
+      verify_check_before_apply(step.version, step.name);
+    }
+    start_run(step.version, rc.direction, checksum, units.size());
+  }
+  commit();
+  auto start = std::chrono::steady_clock::now();
+  TimestampTz started_at = GetCurrentTimestamp();
+  for (size_t i = 0; i < units.size(); ++i) {
+    if (done.count(static_cast<int>(i))) continue;
+    const Unit& u = units[i];
+    bool started_before = run.exists && run.unit == static_cast<int>(i);
+    auto unit_start = std::chrono::steady_clock::now();
+    if (u.top_level) {
+      bool skipped = false;
+      run_top_level_unit(rc, u, static_cast<int>(i), started_before, skipped);
+      finish_unit(step.version, rc.direction, static_cast<int>(i), u.line, ms_since(unit_start), std::nullopt);
+      commit();
+      if (skipped) {
+        std::string note = fmt::format("{}: {} at line {} had finished before the run was interrupted",
+                                       rc.label.describe(), u.top_level, u.line);
+        const char* n = note.c_str();
+        pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+      }
+    } else if (u.batch) {
+      run_batched_unit(rc, u, static_cast<int>(i), run, started_before);
+    } else {
+      run_transactional_unit(rc, u, static_cast<int>(i));
+    }
+  }
+  // The migration is applied (or reverted) only now, after its last unit committed.
+  catalog::StepRecord record{step.version, step.name, step.checksum, ms_since(start), started_at};
+  // A revert: did the down script restore what the apply found? (as migrate.revert() checks)
+  if (!up) record.detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
+  catalog::record_steps({record}, up, catalog::current_role_name());
+  end_run(step.version);
+  catalog::bump_generation();
+  drift_record_snapshot(up ? "apply" : "revert");
+  commit();
+}
+
+// Modes of migrations that do not run in one transaction: version -> (up_mode, down_mode).
+struct Modes {
+  std::string up;
+  std::string down;
+};
+
+std::map<std::string, Modes> special_modes() {
+  static pg::Query q{
+      "SELECT version, up_mode, down_mode FROM migrate.migrations "
+      "WHERE up_mode OPERATOR(pg_catalog.<>) 'transaction' OR down_mode OPERATOR(pg_catalog.<>) 'transaction'"};
+  catalog::OwnerScope owner;
+  q.run();
+  std::map<std::string, Modes> out;
+  for (uint64 i = 0; i < pg::result_rows(); ++i)
+    out[pg::text_value(i, 1)] = {pg::text_value(i, 2), pg::text_value(i, 3)};
+  pg::free_result();
+  return out;
+}
+
+// An unfinished run in the other direction blocks this one.
+void check_opposite_runs(bool up) {
+  static pg::Query q{
+      "SELECT r.version, m.name FROM migrate.runs r JOIN migrate.migrations m USING (version) "
+      "WHERE r.direction OPERATOR(pg_catalog.<>) $1 LIMIT 1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(up ? "up" : "down")});
+  if (pg::result_rows() > 0) {
+    std::string v = pg::text_value(0, 1), n = pg::text_value(0, 2);
+    pg::free_result();
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("migration {} (\"{}\") is partially {}", v, n, up ? "reverted" : "applied"),
+                "Nothing was changed.",
+                up ? "Finish the revert first with CALL migrate.run_revert_to(...)."
+                   : "Finish it first with CALL migrate.run().");
+  }
+  pg::free_result();
+}
+
+void check_call_context(FunctionCallInfo fcinfo, const char* name) {
+  Node* ctx = fcinfo->context;
+  if (ctx == nullptr || !IsA(ctx, CallContext) || castNode(CallContext, ctx)->atomic)
+    throw Error(sqlstate::kInvalidTransactionTermination,
+                fmt::format("{} must be called with CALL outside a transaction block", name),
+                "It commits after every migration, statement and batch.",
+                "Run it on its own (not inside BEGIN ... COMMIT, a function or a procedure with a SET clause); "
+                "migrate.apply() applies transactional migrations inside a transaction.");
+}
+
+void run_steps_units(const std::vector<MigrationStep>& steps, bool up) {
+  std::map<std::string, Modes> modes = special_modes();
+  // One context per migration (its parse trees) and one per unit or batch, reset as they end:
+  // memory stays flat however many migrations, statements and batches run.
+  MemoryContext migration = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate run migration", ALLOCSET_DEFAULT_SIZES);
+  });
+  MemoryContext unit = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate run unit", ALLOCSET_DEFAULT_SIZES);
+  });
+  commit();
+  for (const MigrationStep& step : steps) {
+    auto it = modes.find(step.version);
+    std::string mode = it == modes.end() ? "transaction" : (up ? it->second.up : it->second.down);
+    MemoryContext outer = MemoryContextSwitchTo(migration);
+    if (mode == "transaction") {
+      run_transactional_step(step, up);
+      commit();
+    } else {
+      run_migration_units(step, up, mode, unit);
+    }
+    MemoryContextSwitchTo(outer);
+    pg::call([&] {
+      MemoryContextReset(migration);
+      MemoryContextReset(unit);
+    });
+  }
+}
+
+std::vector<MigrationStep> applied_steps_newest_first() {
+  static pg::Query q{
+      "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL FROM migrate.migrations m "
+      "WHERE m.applied_seq IS NOT NULL ORDER BY m.applied_seq DESC"};
+  catalog::OwnerScope owner;
+  uint64 rows = q.run();
+  std::vector<MigrationStep> out;
+  for (uint64 i = 0; i < rows; ++i)
+    out.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::bool_value(i, 4)});
+  pg::free_result();
+  return out;
+}
+
+void revert_units(std::vector<MigrationStep> steps) {
+  std::vector<std::string> missing;
+  for (const MigrationStep& s : steps)
+    if (!s.has_down) missing.push_back(fmt::format("{} (\"{}\")", s.version, s.name));
+  if (!missing.empty())
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("cannot revert {}: no down script", fmt::join(missing, ", ")),
+                "Nothing was reverted.", "Register a new migration that undoes the change instead.");
+  run_steps_units(steps, false);
+}
+
+}  // namespace
+
+ScriptMode script_mode(const std::string& script) {
+  return has_no_transaction_directive(script) ? ScriptMode::kNoTransaction : ScriptMode::kTransaction;
+}
+
+std::string script_run_mode(const std::string& script, const std::vector<ScriptStatement>& statements,
+                            const ScriptLabel& label) {
+  if (has_misplaced_no_transaction_directive(script))
+    throw Error(sqlstate::kSyntaxError,
+                fmt::format("{} script of {} has a misplaced or misspelled \"-- pg_migrate:no-transaction\" directive",
+                            label.which, label.describe()),
+                {}, "The directive must be the first line of the script, exactly \"-- pg_migrate:no-transaction\".");
+  ScriptMode mode = script_mode(script);
+  std::vector<Unit> units = split_units(script, statements, mode, label);
+  if (mode == ScriptMode::kNoTransaction) return "no-transaction";
+  for (const ScriptStatement& s : statements)
+    if (is_split_point(s.parsetree)) return "split";
+  return "transaction";
+}
+
+namespace {
+
+// True once the catalog has the tables and columns of 0.2.0 (migrate.runs, up_mode, ...).
+bool run_catalog_present() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) && OidIsValid(get_relname_relid("runs", nsp));
+  });
+}
+
+}  // namespace
+
+void store_run_modes(const std::string& version, const std::string& up_mode, const std::string& down_mode,
+                     bool replaced) {
+  bool special = up_mode != "transaction" || down_mode != "transaction";
+  if (!special && !replaced) return;  // the column defaults say it already
+  if (!run_catalog_present()) {
+    if (!special) return;
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("migration {} needs pg_migrate 0.2.0's catalog: its {} script is {}", version,
+                            up_mode != "transaction" ? "up" : "down",
+                            (up_mode != "transaction" ? up_mode : down_mode) == "split"
+                                ? "split by COMMIT"
+                                : "non-transactional"),
+                "Nothing was registered.", "Run ALTER EXTENSION pg_migrate UPDATE first.");
+  }
+  static pg::Query q{
+      "UPDATE migrate.migrations SET up_mode = $2, down_mode = $3 WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(up_mode), pg::text_param(down_mode)});
+}
+
+void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up) {
+  if (steps.empty() || !run_catalog_present()) return;
+  std::map<std::string, Modes> modes = special_modes();
+  if (modes.empty()) return;
+  for (const MigrationStep& s : steps) {
+    auto it = modes.find(s.version);
+    if (it == modes.end()) continue;
+    const std::string& mode = up ? it->second.up : it->second.down;
+    if (mode == "transaction") continue;
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("migration {} (\"{}\") cannot be {} by migrate.{}(): its {} script is {}",
+                            s.version, s.name, up ? "applied" : "reverted", up ? "apply" : "revert",
+                            up ? "up" : "down",
+                            mode == "split" ? "split into several transactions by COMMIT"
+                                            : "non-transactional (-- pg_migrate:no-transaction)"),
+                fmt::format("migrate.{}() runs migrations in one transaction. Nothing was {}.",
+                            up ? "apply" : "revert", up ? "applied" : "reverted"),
+                up ? "Apply with CALL migrate.run(), which commits statement by statement, or with the "
+                     "pg_migrate command (pg_migrate apply)."
+                   : "Revert with CALL migrate.run_revert() or migrate.run_revert_to(), or with the "
+                     "pg_migrate command (pg_migrate revert).");
+  }
+}
+
+void check_no_run_in_progress() {
+  if (run_lock_held) return;
+  LOCKTAG tag;
+  set_run_tag(tag);
+  LockAcquireResult got = pg::call([&] { return LockAcquire(&tag, ShareLock, false, true); });
+  if (got == LOCKACQUIRE_NOT_AVAIL) fail_busy();
+  pg::call([&] { (void)LockRelease(&tag, ShareLock, false); });
+}
+
+void ensure_no_unfinished_run(const std::string& version) {
+  if (!run_catalog_present()) return;
+  static pg::Query q{
+      "SELECT direction, (SELECT pg_catalog.count(*) FROM migrate.run_progress p "
+      "WHERE p.version OPERATOR(pg_catalog.=) r.version)::text, units::text FROM migrate.runs r "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version)});
+  if (pg::result_rows() == 0) {
+    pg::free_result();
+    return;
+  }
+  std::string dir = pg::text_value(0, 1), done = pg::text_value(0, 2), units = pg::text_value(0, 3);
+  pg::free_result();
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("migration {} has an unfinished {} run ({} of {} statements done)", version,
+                          dir == "up" ? "apply" : "revert", done, units),
+              "Its finished statements took effect; changing or removing it now would leave them behind.",
+              dir == "up" ? "Finish it with CALL migrate.run()." : "Finish it with CALL migrate.run_revert_to().");
+}
+
+
+}  // namespace pgm
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_run) {
+  check_call_context(fcinfo, "migrate.run()");
+  ensure_not_in_migration("migrate.run");
+  std::optional<Version> target;
+  if (!PG_ARGISNULL(0)) target = Version::parse(pg::text_arg(fcinfo, 0));
+  NonatomicSpi spi;
+  RunLock lock;
+  catalog::lock_catalog();  // waits for a migrate.apply() in flight
+  check_opposite_runs(true);
+  std::vector<MigrationStep> steps = select_pending(target);
+  run_steps_units(steps, true);
+  PG_RETURN_VOID();
+}
+
+namespace {
+
+Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
+  check_call_context(fcinfo, to_target ? "migrate.run_revert_to()" : "migrate.run_revert()");
+  ensure_not_in_migration(to_target ? "migrate.run_revert_to" : "migrate.run_revert");
+  if (PG_ARGISNULL(0))
+    throw Error(sqlstate::kInvalidParameterValue, to_target ? "target version must not be NULL" : "steps must not be NULL");
+  std::optional<Version> target;
+  int32 steps = 0;
+  if (to_target) {
+    target = Version::parse(pg::text_arg(fcinfo, 0));
+  } else {
+    steps = PG_GETARG_INT32(0);
+    if (steps < 1)
+      throw Error(sqlstate::kInvalidParameterValue, fmt::format("steps must be at least 1, not {}", steps));
+  }
+  NonatomicSpi spi;
+  RunLock lock;
+  catalog::lock_catalog();
+  check_opposite_runs(false);
+  std::vector<MigrationStep> applied = applied_steps_newest_first();
+  std::vector<MigrationStep> chosen;
+  if (to_target) {
+    for (MigrationStep& s : applied)
+      if (*target < Version::parse(s.version)) chosen.push_back(std::move(s));
+  } else {
+    if (static_cast<size_t>(steps) > applied.size())
+      throw Error(sqlstate::kInvalidParameterValue,
+                  fmt::format("cannot revert {} migration{}: only {} {} applied", steps, steps == 1 ? "" : "s",
+                              applied.size(), applied.size() == 1 ? "is" : "are"),
+                  "Nothing was reverted.");
+    applied.resize(steps);
+    chosen = std::move(applied);
+  }
+  revert_units(std::move(chosen));
+  PG_RETURN_VOID();
+}
+
+}  // namespace
+
+PGM_FUNCTION(pgm_run_revert) { return run_revert(fcinfo, false); }
+
+PGM_FUNCTION(pgm_run_revert_to) { return run_revert(fcinfo, true); }
+
+// migrate.run_forget(version): the way out of a run that cannot finish (its failing statement
+// cannot be made to succeed): forgets its state, so the migration is pending (or applied, for
+// a revert) again and can be replaced or unregistered. What its finished statements did stays:
+// the caller undoes it by hand. Recorded in history (action 'forget_run').
+PGM_FUNCTION(pgm_run_forget) {
+  ensure_not_in_migration("migrate.run_forget");
+  if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "version must not be NULL");
+  Version version = Version::parse(pg::text_arg(fcinfo, 0));
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  static pg::Query read{
+      "SELECT r.direction, m.name, m.checksum, pg_catalog.jsonb_build_object('direction', r.direction, "
+      "'statements', r.units, 'finished', (SELECT pg_catalog.jsonb_agg(p.line ORDER BY p.unit) "
+      "FROM migrate.run_progress p WHERE p.version OPERATOR(pg_catalog.=) r.version), 'error', r.error)::text "
+      "FROM migrate.runs r JOIN migrate.migrations m USING (version) WHERE r.version OPERATOR(pg_catalog.=) $1"};
+  static pg::Query record{
+      "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+      "VALUES ($1, $2, 'forget_run', $3, $4, $5::jsonb)"};
+  std::string role = catalog::current_role_name();
+  std::string name, checksum, detail;
+  {
+    catalog::OwnerScope owner;
+    read.run({pg::text_param(version.canonical())});
+    if (pg::result_rows() == 0) {
+      pg::free_result();
+      throw Error(sqlstate::kUndefinedObject,
+                  fmt::format("migration {} has no unfinished run", version.canonical()),
+                  {}, "SELECT * FROM migrate.progress lists the unfinished runs.");
+    }
+    name = pg::text_value(0, 2);
+    checksum = pg::text_value(0, 3);
+    detail = pg::text_value(0, 4);
+    pg::free_result();
+    record.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(role),
+                pg::text_param(checksum), pg::text_param(detail)});
+  }
+  end_run(version.canonical());
+  catalog::bump_generation();
+  std::string note = fmt::format(
+      "forgot the unfinished run of migration {} (\"{}\"): {}; what its finished statements did "
+      "was not undone",
+      version.canonical(), name, detail);
+  const char* n = note.c_str();
+  pg::call([&] { ereport(WARNING, (errmsg_internal("%s", n))); });
+  std::string result = "forgotten";
+  const char* r = result.c_str();
+  MemoryContext caller = spi.caller_context();
+  return pg::call([&] {
+    MemoryContext old = MemoryContextSwitchTo(caller);
+    Datum d = PointerGetDatum(cstring_to_text(r));
+    MemoryContextSwitchTo(old);
+    return d;
+  });
+}

@@ -1,0 +1,41 @@
+// Non-transactional, split and batched migrations: CALL migrate.run() and its state
+// (README "Indexes and data on busy tables").
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "apply.hpp"
+#include "script_parse.hpp"
+
+namespace pgm {
+
+// A script's mode as stored in migrate.migrations.up_mode/down_mode: "transaction", "split"
+// (COMMIT points) or "no-transaction". Throws for a misplaced directive and for batch
+// directives that cannot work (with the reason). `statements` is the parsed script.
+std::string script_run_mode(const std::string& script, const std::vector<ScriptStatement>& statements,
+                            const ScriptLabel& label);
+
+// The mode of a script from its first line (check_runnable needs it before the statements).
+ScriptMode script_mode(const std::string& script);
+
+// migrate.apply / revert / revert_to: refuses (nothing done) if one of the migrations runs
+// statement by statement (non-transactional or split in that direction).
+void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up);
+
+// Called by catalog::lock_catalog() before and after it takes the catalog lock: fails fast,
+// naming the running migration, while another session runs CALL migrate.run() (waiting could
+// hold a snapshot that its concurrent index build waits for).
+void check_no_run_in_progress();
+
+// register: records the modes (migrate.migrations.up_mode/down_mode) after the insert or
+// update. A catalog not yet updated to 0.2.0 (the library is replaced before ALTER EXTENSION
+// UPDATE) has no such columns: transactional scripts register as before, others are refused.
+void store_run_modes(const std::string& version, const std::string& up_mode, const std::string& down_mode,
+                     bool replaced);
+
+// register (replace) and unregister: refuse a migration whose run has started and not ended.
+void ensure_no_unfinished_run(const std::string& version);
+
+
+}  // namespace pgm

@@ -1,0 +1,274 @@
+# Non-transactional migrations under CALL migrate.run() with real concurrent sessions:
+# CREATE INDEX CONCURRENTLY while writers write, a second applier during the build (fails fast,
+# the build survives), a unique violation (no INVALID index remains, status says why), cancel
+# and resume, COMMIT AND CHAIN parts, batches, a non-transactional down script.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $node = PostgreSQL::Test::Cluster->new('nontx');
+$node->init;
+$node->append_conf('postgresql.conf', "max_worker_processes = 16\nlog_min_messages = warning");
+$node->start;
+my $db = 'postgres';
+$node->safe_psql($db, q{
+  CREATE EXTENSION pg_migrate;
+  CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, b int, n int NOT NULL DEFAULT 0);
+  INSERT INTO t SELECT g, g % 1000, NULL FROM generate_series(1, 50000) g;
+  CREATE TABLE log (step int);
+});
+
+sub sql { return $node->safe_psql($db, $_[0]); }
+sub state_of { return sql(qq{SELECT state FROM migrate.status() WHERE version = '$_[0]'}); }
+sub invalid_indexes {
+  return sql(q{SELECT coalesce(string_agg(indexrelid::regclass::text, ',' ORDER BY 1), '')
+               FROM pg_index WHERE NOT indisvalid});
+}
+
+# A session holding an old snapshot makes CREATE INDEX CONCURRENTLY wait in its last phase:
+# a deterministic point at which to interfere with the build.
+sub hold_snapshot {
+  my $h = $node->background_psql($db);
+  $h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+  return $h;
+}
+sub start_run {
+  my ($sql) = @_;
+  my $bg = $node->background_psql($db, on_error_stop => 0);
+  $bg->query_until(qr/started/, "\\echo started\n$sql\n");
+  return $bg;
+}
+sub wait_phase {
+  my ($like) = @_;
+  $node->poll_query_until($db, qq{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE '$like')})
+    or die "timed out waiting for phase $like: " . sql('SELECT phase FROM migrate.progress');
+}
+
+# --- register: directive accepted; elsewhere refused with a hint naming it
+my ($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'no directive', 'CREATE INDEX CONCURRENTLY t_x ON t (a);')});
+like($err, qr/CREATE INDEX CONCURRENTLY cannot run inside a migration.*HINT:.*-- pg_migrate:no-transaction/s,
+     'CIC without the directive is refused, the hint names the directive');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'late', E'CREATE TABLE zz ();\n-- pg_migrate:no-transaction\n')});
+like($err, qr/misplaced or misspelled "-- pg_migrate:no-transaction"/, 'a directive that is not the first line is refused');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'bad batch', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\nUPDATE t SET b = 1 FROM log WHERE b IS NULL;')});
+like($err, qr/cannot run in batches: it has a FROM clause/, 'an UPDATE ... FROM cannot be batched: refused with the reason');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('0.1', 'unnamed', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY ON t (a);')});
+like($err, qr/needs an index name/, 'an unnamed concurrent build is refused');
+
+sql(q{SELECT migrate.register('1', 'index a', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (1);\nCREATE INDEX CONCURRENTLY t_a ON t (a);\nINSERT INTO log VALUES (2);',
+                           E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY t_a;\nINSERT INTO log VALUES (-1);')});
+is(sql(q{SELECT up_mode || ' ' || down_mode FROM migrate.migrations WHERE version = '1'}),
+   'no-transaction no-transaction', 'the modes are stored');
+
+# --- apply() refuses; CALL inside a transaction block is refused
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+like($err, qr/cannot be applied by migrate.apply\(\).*Nothing was applied.*HINT:.*CALL migrate.run\(\).*pg_migrate command/s,
+     'apply() refuses a non-transactional migration, naming CALL migrate.run() and the CLI');
+($ret, $out, $err) = $node->psql($db, 'BEGIN; CALL migrate.run(); COMMIT;');
+like($err, qr/must be called with CALL outside a transaction block/, 'CALL migrate.run() inside BEGIN is refused');
+is(state_of('1'), 'pending', 'nothing was applied');
+
+# --- CIC while writers write; a second applier fails fast; the build survives
+my $h = hold_snapshot();
+my $writer = $node->background_psql($db, on_error_stop => 0);
+$writer->query_until(qr/writing/, q{\echo writing
+DO $$ BEGIN FOR i IN 1..400 LOOP UPDATE t SET n = n + 1 WHERE id = 1 + (i * 97) % 50000; COMMIT; PERFORM pg_sleep(0.005); END LOOP; END $$;
+\echo wrote
+});
+my $run = start_run('CALL migrate.run();');
+wait_phase('CREATE INDEX CONCURRENTLY: %');
+is(state_of('1'), 'running', 'status shows the migration running during the build');
+is(sql(q{SELECT backend_xmin IS NULL FROM pg_stat_activity WHERE query = 'CALL migrate.run();'}), 't',
+   'the caller holds no snapshot while the worker builds the index');
+my $t0 = time;
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+my $waited = time - $t0;
+like($err, qr/pg_migrate is busy: migrations are being run by process \d+, which is running migration 1 \("index a"\), statement 2 of 3 \(CREATE INDEX CONCURRENTLY\)/,
+     'a second applier fails fast naming the running migration');
+cmp_ok($waited, '<', 5, 'the second applier did not wait');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/pg_migrate is busy/, 'a second CALL migrate.run() fails fast too');
+$h->query_safe('COMMIT');
+$h->quit;
+$run->quit;
+like($run->{stderr}, qr/^$/, 'the run reported no error') or diag($run->{stderr});
+$writer->quit;
+like($writer->{stdout}, qr/wrote/, 'the writer finished');
+is(state_of('1'), 'applied', 'the migration is applied');
+is(invalid_indexes(), '', 'no INVALID index');
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 't_a'::regclass}), 't', 'the index is valid');
+is(sql('SELECT string_agg(step::text, \',\' ORDER BY step) FROM log'), '1,2', 'each statement ran once');
+is(sql('SELECT count(*) FROM migrate.runs'), '0', 'no run state remains');
+
+# --- a unique violation: no INVALID index remains and status says why; resume after the fix
+sql(q{UPDATE t SET b = id; INSERT INTO t VALUES (50001, 1, 7)});
+sql(q{SELECT migrate.register('2', 'unique', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (3);\nCREATE UNIQUE INDEX CONCURRENTLY t_ab ON t (b);\nINSERT INTO log VALUES (4);', 'DROP INDEX t_ab;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/ERROR:  migration 2 \("unique"\) failed at line 3 of its up script: could not create unique index "t_ab" \(the INVALID index public.t_ab it left was dropped\)/,
+     'the unique violation is reported with the migration and line');
+like($err, qr/DETAIL:  Key \(b\)=\(7\) is duplicated/, 'the DETAIL names the duplicate key');
+is(invalid_indexes(), '', 'the INVALID index of the failed build was dropped');
+is(state_of('2'), 'failed', 'status says failed');
+like(sql(q{SELECT error FROM migrate.runs WHERE version = '2'}), qr/^23505: .*could not create unique index "t_ab"/,
+     'the run records why');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.register('2', 'unique', 'SELECT 1')});
+like($err, qr/migration 2 has an unfinished apply run \(1 of 3 statements done\)/, 'a migration with an unfinished run cannot be replaced');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.unregister('2')});
+like($err, qr/unfinished apply run/, 'nor unregistered');
+is(sql(q{SELECT string_agg(line || ' ' || status, ', ' ORDER BY line) FROM migrate.plan()}), '2 ok, 3 skipped, 4 ok',
+   'plan() skips the statement that runs at top level');
+sql(q{DELETE FROM t WHERE id > 50000});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/resuming its up script at statement 2 of 3/, 'the next run resumes at the failed statement');
+is(state_of('2'), 'applied', 'applied after the fix');
+is(sql('SELECT string_agg(step::text, \',\' ORDER BY step) FROM log'), '1,2,3,4', 'nothing ran twice, nothing was skipped');
+
+# --- cancel during a build: the worker stops, the INVALID index is dropped before the retry
+sql(q{SELECT migrate.register('3', 'index b', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_b ON t (b);\nINSERT INTO log VALUES (5);', 'DROP INDEX t_b;')});
+$h = hold_snapshot();
+$run = start_run('CALL migrate.run();');
+wait_phase('CREATE INDEX CONCURRENTLY: %');
+$node->poll_query_until($db, 'SELECT EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)') or die 'no build';
+my $caller = sql(q{SELECT pid FROM migrate.runs WHERE version = '3'});
+sql("SELECT pg_cancel_backend($caller)");
+$run->quit;
+like($run->{stderr}, qr/canceling statement due to user request/, 'the CALL was cancelled');
+$node->poll_query_until($db, q{SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_migrate worker')})
+  or die 'worker still running';
+pass('the cancel of the caller stopped its worker');
+is(state_of('3'), 'interrupted', 'status says interrupted');
+is(invalid_indexes(), 't_b', 'the cancelled build left an INVALID index');
+$h->query_safe('COMMIT');
+$h->quit;
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_b left by a failed concurrent build/, 'the retry drops the INVALID index first');
+is(state_of('3'), 'applied', 'then builds it and finishes');
+is(invalid_indexes(), '', 'no INVALID index');
+
+# --- COMMIT AND CHAIN parts: each part atomic; a failed part rolls back alone and resumes
+sql(q{CREATE TABLE src (x int); INSERT INTO src VALUES (20), (30), (-1)});
+sql(q{SELECT migrate.register('4', 'parts', E'CREATE TABLE p (x int CHECK (x > 0));\nINSERT INTO p VALUES (1);\nCOMMIT AND CHAIN;\nINSERT INTO p SELECT x FROM src;\nINSERT INTO log VALUES (6);\nCOMMIT;\nINSERT INTO p VALUES (99);', 'DROP TABLE p;')});
+is(sql(q{SELECT up_mode FROM migrate.migrations WHERE version = '4'}), 'split', 'a script with COMMIT is split');
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+like($err, qr/migration 4 \("parts"\) cannot be applied by migrate.apply\(\): its up script is split into several transactions by COMMIT/,
+     'apply() refuses a split migration too');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 4 \("parts"\) failed at line 4 of its up script: new row for relation "p" violates check constraint/,
+     'the second part fails');
+is(sql('SELECT string_agg(x::text, \',\' ORDER BY x) FROM p'), '1', 'the first part committed, the second rolled back entirely');
+sql(q{DELETE FROM src WHERE x < 0});
+sql('CALL migrate.run()');
+is(sql('SELECT string_agg(x::text, \',\' ORDER BY x) FROM p'), '1,20,30,99', 'resumed at the second part; every part ran once');
+is(state_of('4'), 'applied', 'split migration applied');
+
+# --- batches: progress visible while it runs; each row changed once
+sql(q{ALTER TABLE t ADD COLUMN c int; UPDATE t SET n = 0});
+sql(q{SELECT migrate.register('5', 'backfill', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 5000 pause 100ms\nUPDATE t SET c = a * 2, n = n + 1 WHERE c IS NULL;', 'SELECT 1;')});
+$run = start_run('CALL migrate.run();');
+$node->poll_query_until($db, q{SELECT EXISTS (SELECT FROM migrate.progress WHERE work_done >= 10000)})
+  or die 'no batch progress';
+my $prog = sql(q{SELECT statement || '/' || statements || ' line ' || line || ' ' || phase || ' total ' || work_total || ' ' || (eta IS NOT NULL) || ' ' || (rate_per_second > 0) FROM migrate.progress});
+is($prog, '1/1 line 3 batches of 5000 rows total 50000 true true', 'migrate.progress shows the batched statement, its total, rate and ETA');
+$run->quit;
+is(state_of('5'), 'applied', 'the batched migration is applied');
+is(sql('SELECT count(*) FILTER (WHERE c IS NULL) || \' \' || min(n) || \' \' || max(n) FROM t'), '0 1 1', 'every row changed exactly once');
+
+# --- a batched DELETE, and a batched UPDATE through an alias
+sql(q{CREATE TABLE junk (g int, flag boolean); INSERT INTO junk SELECT g, NULL FROM generate_series(1, 3000) g});
+sql(q{SELECT migrate.register('5.5', 'cleanup', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 400\nDELETE FROM junk WHERE g % 2 = 0 -- even ones\n;\n-- pg_migrate:batch 300\nUPDATE ONLY junk AS j SET flag = true WHERE j.flag IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'batched DELETE and aliased UPDATE run') or diag($err);
+is(sql(q{SELECT count(*) || ' ' || count(*) FILTER (WHERE flag) || ' ' || count(*) FILTER (WHERE g % 2 = 0) FROM junk}), '1500 1500 0',
+   'the batched DELETE removed exactly the matching rows; the UPDATE changed every remaining row');
+
+# --- a batch waiting for a row lock hits pg_migrate.lock_timeout and is retried, then finishes
+sql(q{CREATE TABLE locked (id int PRIMARY KEY, v int); INSERT INTO locked SELECT g, NULL FROM generate_series(1, 200) g});
+sql(q{SELECT migrate.register('5.7', 'locked rows', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 50\nUPDATE locked SET v = id WHERE v IS NULL;', 'SELECT 1;')});
+$h = hold_snapshot();
+$h->query_safe('SELECT * FROM locked WHERE id = 120 FOR UPDATE');
+$run = start_run(q{SET pg_migrate.lock_timeout = '100ms'; SET pg_migrate.lock_retry_delay = '100ms'; CALL migrate.run();});
+# (retries are recorded in history when the batch's transaction commits)
+$node->poll_query_until($db, q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE query LIKE '%CALL migrate.run()%' AND wait_event_type = 'Lock')})
+  or die 'the batch does not wait';
+select(undef, undef, undef, 0.4);
+$h->query_safe('COMMIT');
+$h->quit;
+$run->quit;
+like($run->{stderr}, qr/migration 5.7 \("locked rows"\) hit lock_timeout at line 3 of its up script \(attempt 1 of 6\): table locked held by process|hit lock_timeout at line 3/,
+     'the batch hit lock_timeout and was retried (NOTICE)');
+is(sql(q{SELECT state FROM migrate.status() WHERE version = '5.7'}) . ' ' . sql('SELECT count(*) FROM locked WHERE v IS NULL'),
+   'applied 0', 'after the lock was released the batches finished');
+cmp_ok(sql(q{SELECT count(*) FROM migrate.history WHERE version = '5.7' AND action = 'retry'}), '>=', 1, 'the retries are in history');
+
+# --- ALTER TYPE ... ADD VALUE followed by its use, and VACUUM: each statement commits on its own
+sql(q{CREATE TYPE mood AS ENUM ('sad'); CREATE TABLE moods (m mood)});
+sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER TYPE mood ADD VALUE IF NOT EXISTS \'happy\';\nINSERT INTO moods VALUES (\'happy\');\nVACUUM (ANALYZE) moods;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'ALTER TYPE ADD VALUE, its use and VACUUM run in a non-transactional migration') or diag($err);
+is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
+
+# --- a run that cannot finish: run_forget() forgets it (recorded), then it can be unregistered
+sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 7 \("broken"\) failed at line 3 of its up script: division by zero/, 'the broken statement fails');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.run_forget('7')});
+like($err, qr/WARNING:  forgot the unfinished run of migration 7 \("broken"\).*"finished": \[2\].*was not undone/s,
+     'run_forget() warns what stays done');
+is(state_of('7'), 'pending', 'the migration is pending again');
+is(sql(q{SELECT action || ' ' || (detail->>'statements') FROM migrate.history WHERE version = '7'}), 'forget_run 2',
+   'history records the forgotten run');
+is(sql(q{SELECT migrate.unregister('7')}), 'unregistered', 'and it can be unregistered');
+
+# --- a non-transactional down script
+sql(q{CALL migrate.run_revert_to('0')});
+is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending', 'run_revert_to reverted all');
+($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
+is($out, 't', 'the down script dropped the index concurrently');
+is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
+
+# --- a deploy role with README's grants: the worker builds the index with the caller's privileges
+sql(q{CREATE ROLE deployer LOGIN;
+      GRANT USAGE ON SCHEMA migrate TO deployer;
+      GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO deployer;
+      GRANT EXECUTE ON FUNCTION migrate.register(text, text, text, text) TO deployer;
+      GRANT EXECUTE ON PROCEDURE migrate.run(text), migrate.run_revert(int), migrate.run_revert_to(text) TO deployer;
+      GRANT CREATE ON SCHEMA public TO deployer;
+      CREATE TABLE not_theirs (id int)});
+sql('CALL migrate.run()');  # the migrations reverted above, as their owner
+my @as_deployer = (extra_params => [ '-U', 'deployer' ]);
+$node->safe_psql($db, q{CREATE TABLE dt (id int, a int); INSERT INTO dt SELECT g, g FROM generate_series(1, 1000) g;
+  SELECT migrate.register('8', 'deployer index', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY dt_a ON dt (a);\n-- pg_migrate:batch 100\nUPDATE dt SET a = 0 WHERE a <> 0;', E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY dt_a;');
+  CALL migrate.run();}, @as_deployer);
+is(sql(q{SELECT state FROM migrate.status() WHERE version = '8'}) . ' ' . sql(q{SELECT count(*) FROM dt WHERE a <> 0}),
+   'applied 0', 'a deploy role applies a non-transactional migration');
+is(sql(q{SELECT pg_get_userbyid(relowner) FROM pg_class WHERE relname = 'dt_a'}), 'deployer', 'the index was built as the deploy role');
+sql(q{SELECT migrate.register('9', 'not allowed', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY nt_id ON not_theirs (id);')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()', @as_deployer);
+like($err, qr/migration 9 \("not allowed"\) failed at line 2 of its up script: must be owner of table not_theirs/,
+     'the worker has the caller\'s privileges, no more');
+sql(q{SELECT migrate.run_forget('9'); SELECT migrate.unregister('9')});
+$node->safe_psql($db, q{CALL migrate.run_revert(1)}, @as_deployer);
+is(sql(q{SELECT state FROM migrate.status() WHERE version = '8'}) . ' ' . sql(q{SELECT to_regclass('dt_a') IS NULL}),
+   'pending t', 'the deploy role reverts it');
+
+# --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
+# plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
+sql(q{SET pg_migrate.lint_large_table_rows = 1000; ANALYZE t});
+my $lint = sql(q{SET pg_migrate.lint_large_table_rows = 1000;
+  SELECT coalesce(string_agg(line || ' ' || rule, ', ' ORDER BY line), 'none') FROM migrate.lint(
+    E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_l ON t (a);\n-- pg_migrate:batch 500\nUPDATE t SET c = 1 WHERE c IS NULL;\nDROP INDEX CONCURRENTLY t_l;')});
+is($lint, 'none', 'a non-transactional script with concurrent builds and a batched UPDATE has no findings');
+$lint = sql(q{SET pg_migrate.lint_large_table_rows = 1000;
+  SELECT string_agg(line || ' ' || rule || ' ' || severity, ', ' ORDER BY line) FROM migrate.lint(
+    E'CREATE INDEX t_l2 ON t (a);\nCOMMIT;\nUPDATE t SET c = 1;\nDELETE FROM log;')});
+is($lint, '1 require-concurrent-index-creation error, 3 require-batched-update warning',
+   'plain CREATE INDEX and an unbatched UPDATE of a large table are findings; COMMIT split points and small tables are not');
+like(sql(q{SELECT hint FROM migrate.lint('CREATE INDEX t_l3 ON t (a)')}), qr/-- pg_migrate:no-transaction/,
+     'the hint of require-concurrent-index-creation names the directive');
+
+$node->stop;
+done_testing();

@@ -1,0 +1,152 @@
+# Non-transactional migrations survive crashes: kill -9 of the backend running batches, kill -9
+# of the worker building an index, an immediate shutdown mid-migration. Each time the state is
+# exact and the next CALL migrate.run() resumes at the first unfinished statement or batch:
+# nothing runs twice, nothing is skipped, no INVALID index is left behind.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('nontx_crash');
+$node->init;
+$node->append_conf('postgresql.conf', "restart_after_crash = on\nlog_min_messages = warning");
+$node->start;
+my $db = 'postgres';
+sub sql { return $node->safe_psql($db, $_[0]); }
+sub state_of { return sql(qq{SELECT state FROM migrate.status() WHERE version = '$_[0]'}); }
+sub invalid_indexes {
+  return sql(q{SELECT coalesce(string_agg(indexrelid::regclass::text, ',' ORDER BY 1), '') FROM pg_index WHERE NOT indisvalid});
+}
+sub start_run {
+  my $bg = $node->background_psql($db, on_error_stop => 0);
+  $bg->query_until(qr/started/, "\\echo started\nCALL migrate.run();\n");
+  return $bg;
+}
+sub wait_for {
+  my ($cond, $what) = @_;
+  $node->poll_query_until($db, $cond) or die "timed out waiting for $what";
+}
+sub wait_up { wait_for('SELECT true', 'the server to accept connections again'); }
+
+sql(q{
+  CREATE EXTENSION pg_migrate;
+  CREATE TABLE t (id int PRIMARY KEY, a int NOT NULL, c int, n int NOT NULL DEFAULT 0);
+  INSERT INTO t SELECT g, g % 100, NULL, 0 FROM generate_series(1, 20000) g;
+  CREATE TABLE log (step int);
+});
+
+# --- kill -9 of the backend doing batches
+sql(q{SELECT migrate.register('1', 'backfill', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (1);\n-- pg_migrate:batch 1000 pause 100ms\nUPDATE t SET c = a, n = n + 1 WHERE c IS NULL;\nINSERT INTO log VALUES (2);')});
+my $run = start_run();
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE work_done >= 3000)}, 'batches');
+my $pid = sql(q{SELECT pid FROM migrate.runs WHERE version = '1'});
+kill 'KILL', $pid;
+eval { $run->quit };
+wait_up();
+is(state_of('1'), 'interrupted', 'after kill -9 the migration is interrupted, not applied');
+my ($done, $changed) = split /\|/, sql(q{SELECT (SELECT rows_done FROM migrate.runs WHERE version = '1'), count(*) FROM t WHERE c IS NOT NULL});
+cmp_ok($done, '>=', 3000, 'finished batches were recorded');
+is($done, $changed, 'the recorded row count equals the rows changed: each batch committed with its record');
+my ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/resuming its up script at statement 2 of 3/, 'the next run resumes at the batched statement');
+is(state_of('1'), 'applied', 'applied after the resume');
+is(sql(q{SELECT count(*) FILTER (WHERE c IS NULL) || ' ' || min(n) || ' ' || max(n) FROM t}), '0 1 1',
+   'every row changed exactly once across the crash');
+is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2', 'every statement ran once');
+
+# --- kill -9 of the worker building an index
+sql(q{SELECT migrate.register('2', 'index', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (3);\nCREATE INDEX CONCURRENTLY t_c ON t (c);\nINSERT INTO log VALUES (4);')});
+my $h = $node->background_psql($db);
+$h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+$run = start_run();
+# The build has committed its (still INVALID) catalog entry and is waiting for old snapshots.
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the build');
+my $worker = sql(q{SELECT worker_pid FROM migrate.runs WHERE version = '2'});
+kill 'KILL', $worker;
+eval { $run->quit };
+eval { $h->quit };
+wait_up();
+is(state_of('2'), 'interrupted', 'after kill -9 of the worker the migration is interrupted');
+is(invalid_indexes(), 't_c', 'the killed build left an INVALID index');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_c left by a failed concurrent build/, 'the next run drops it first');
+is(state_of('2'), 'applied', 'and then builds it');
+is(invalid_indexes(), '', 'no INVALID index remains');
+is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2,3,4', 'nothing twice, nothing skipped');
+
+# --- pg_terminate_backend() of the caller during a build: its worker is terminated too
+sql(q{SELECT migrate.register('2.5', 'index 3', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_n ON t (n);')});
+$h = $node->background_psql($db);
+$h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+$run = start_run();
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the build');
+$pid = sql(q{SELECT pid FROM migrate.runs WHERE version = '2.5'});
+sql("SELECT pg_terminate_backend($pid)");
+wait_for(q{SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_migrate worker')}, 'the worker to end');
+pass('terminating the caller terminated its worker');
+eval { $run->quit };
+eval { $h->quit };
+is(state_of('2.5'), 'interrupted', 'the migration is interrupted');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_n/, 'the next run drops the INVALID index');
+is(state_of('2.5'), 'applied', 'and applies the migration');
+
+# --- a cancelled REINDEX CONCURRENTLY: its INVALID _ccnew index is dropped before the retry
+sql(q{SELECT migrate.register('2.6', 'reindex', E'-- pg_migrate:no-transaction\nREINDEX INDEX CONCURRENTLY t_n;')});
+$h = $node->background_psql($db);
+$h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+$run = start_run();
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'REINDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the reindex');
+$pid = sql(q{SELECT pid FROM migrate.runs WHERE version = '2.6'});
+sql("SELECT pg_cancel_backend($pid)");
+eval { $run->quit };
+eval { $h->quit };
+wait_for(q{SELECT NOT EXISTS (SELECT FROM pg_stat_activity WHERE backend_type = 'pg_migrate worker')}, 'the worker to end');
+is(invalid_indexes(), 't_n_ccnew', 'the cancelled REINDEX CONCURRENTLY left its INVALID copy');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/dropped the INVALID index public.t_n_ccnew/, 'the next run drops it before the retry');
+is(state_of('2.6'), 'applied', 'and reindexes');
+is(invalid_indexes(), '', 'no INVALID index remains');
+
+# --- interrupted after the build finished but before its record committed (the state a crash
+# leaves in that window, written directly): the valid index is recognised, nothing runs twice
+my $script = "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY t_late ON t (a, c);\nINSERT INTO log VALUES (7);";
+sql(qq{SELECT migrate.register('2.7', 'late', E'@{[ $script =~ s/\n/\\n/gr ]}')});
+sql(q{CREATE INDEX t_late ON t (a, c)});
+sql(qq{INSERT INTO migrate.runs (version, direction, checksum, units, pid, unit, line, phase)
+       VALUES ('2.7', 'up', migrate.checksum(E'@{[ $script =~ s/\n/\\n/gr ]}'), 2, 0, 0, 2, 'CREATE INDEX CONCURRENTLY')});
+is(state_of('2.7'), 'interrupted', 'the crafted state is an interrupted run');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/CREATE INDEX CONCURRENTLY at line 2 had finished before the run was interrupted/,
+     'the finished build is recognised');
+is(state_of('2.7'), 'applied', 'and the migration finishes without building it again');
+is(sql(q{SELECT count(*) FROM log WHERE step = 7}), '1', 'the next statement ran once');
+
+# --- immediate shutdown mid-migration, then restart
+sql(q{SELECT migrate.register('3', 'index 2', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (5);\nCREATE INDEX CONCURRENTLY t_an ON t (a, n);\nINSERT INTO log VALUES (6);')});
+$h = $node->background_psql($db);
+$h->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM log;');
+$run = start_run();
+# The build has committed its (still INVALID) catalog entry and is waiting for old snapshots.
+wait_for(q{SELECT EXISTS (SELECT FROM migrate.progress WHERE phase LIKE 'CREATE INDEX CONCURRENTLY: %')
+           AND EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)}, 'the build');
+$node->stop('immediate');
+eval { $run->quit };
+eval { $h->quit };
+$node->start;
+is(state_of('3'), 'interrupted', 'after an immediate shutdown the migration is interrupted');
+is(sql(q{SELECT unit + 1 || ' ' || phase FROM migrate.runs WHERE version = '3'}), '2 CREATE INDEX CONCURRENTLY',
+   'the run state names the statement that was running');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'the next run succeeds') or diag($err);
+is(state_of('3'), 'applied', 'applied after the restart');
+is(invalid_indexes(), '', 'no INVALID index remains');
+is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2,3,4,5,6,7', 'nothing twice, nothing skipped');
+is(sql('SELECT count(*) FROM migrate.runs'), '0', 'no run state remains');
+
+$node->stop;
+done_testing();

@@ -1,0 +1,48 @@
+#include "core/run_mode.hpp"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+using namespace pgm;
+
+TEST(RunMode, DirectiveOnFirstNonBlankLine) {
+  EXPECT_TRUE(has_no_transaction_directive("-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"));
+  EXPECT_TRUE(has_no_transaction_directive("\n  \r\n-- pg_migrate:no-transaction  \r\nVACUUM t;"));
+  EXPECT_FALSE(has_no_transaction_directive("CREATE TABLE t();\n-- pg_migrate:no-transaction\n"));
+  EXPECT_FALSE(has_no_transaction_directive("-- pg_migrate:no-transaction please\nVACUUM;"));
+  EXPECT_FALSE(has_no_transaction_directive("-- PG_MIGRATE:NO-TRANSACTION\nVACUUM;"));
+  EXPECT_FALSE(has_no_transaction_directive(""));
+}
+
+TEST(RunMode, MisplacedDirective) {
+  EXPECT_FALSE(has_misplaced_no_transaction_directive("-- pg_migrate:no-transaction\nVACUUM t;"));
+  EXPECT_TRUE(has_misplaced_no_transaction_directive("CREATE TABLE t();\n-- pg_migrate:no-transaction\n"));
+  EXPECT_TRUE(has_misplaced_no_transaction_directive("-- pg_migrate:no-transactions\nVACUUM;"));
+  EXPECT_FALSE(has_misplaced_no_transaction_directive("CREATE TABLE t();"));
+}
+
+TEST(RunMode, BatchDirective) {
+  auto d = find_batch_directive("\n-- backfill\n-- pg_migrate:batch 5000\n");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rows, 5000);
+  EXPECT_EQ(d->pause_ms, -1);
+  EXPECT_EQ(d->line_offset, 2);
+  d = find_batch_directive("-- pg_migrate:batch 10 pause 25ms");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->rows, 10);
+  EXPECT_EQ(d->pause_ms, 25);
+  EXPECT_FALSE(find_batch_directive("-- just a comment\n"));
+  EXPECT_FALSE(find_batch_directive(""));
+}
+
+TEST(RunMode, BadBatchDirectives) {
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 0"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch -5"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 2000000"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 10 rows"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 10 pause soon"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batches 10"), std::invalid_argument);
+  EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 10\n-- pg_migrate:batch 20"), std::invalid_argument);
+}
