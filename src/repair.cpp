@@ -5,6 +5,7 @@
 // pg_migrate call loads the library (and so reserves the pg_migrate. settings prefix).
 #include "catalog.hpp"
 #include "pg/args.hpp"
+#include "run.hpp"
 #include "script_parse.hpp"
 #include "xact.hpp"
 
@@ -12,9 +13,19 @@ namespace pgm {
 namespace {
 
 // Parses and checks a replacement down script as register does (an empty one is a no-op).
+// Only a transactional down script: a split or non-transactional one is registered with its
+// migration (CALL migrate.run_revert()).
 void check_down(const std::string& script, const ScriptLabel& label) {
   std::vector<ScriptStatement> stmts = parse_script(script, label);
-  for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
+  ScriptMode mode = script_mode(script);
+  for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
+  std::string run_mode = script_run_mode(script, stmts, label);
+  if (run_mode != "transaction")
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("repair takes a transactional down script; this one is {}",
+                            run_mode == "split" ? "split by COMMIT" : "non-transactional"),
+                "Nothing was repaired.",
+                "Write the down script without COMMIT points or the pg_migrate:no-transaction line.");
 }
 
 }  // namespace
@@ -60,7 +71,7 @@ PGM_FUNCTION(pgm_repair) {
     });
   }
   static pg::Query update{
-      "UPDATE migrate.migrations SET name = $2, down_sql = $3 WHERE version = $1"};
+      "UPDATE migrate.migrations SET name = $2, down_sql = $3, down_mode = 'transaction' WHERE version = $1"};
   // History keeps what was there before and after: the jsonb has only the fields that changed.
   static pg::Query record{
       "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
