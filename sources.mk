@@ -2,6 +2,7 @@
 # Pure sources include no PostgreSQL header and are unit-tested without a server.
 PGM_PURE_SOURCES = \
 	src/core/backoff.cpp \
+	src/core/drift_redact.cpp \
 	src/core/drift_rules.cpp \
 	src/core/lint_rules.cpp \
 	src/core/run_mode.cpp \
@@ -18,6 +19,12 @@ PGM_PG_SOURCES = \
 	src/catalog.cpp \
 	src/apply.cpp \
 	src/drift.cpp \
+	src/drift_capture.cpp \
+	src/drift_exclusions.cpp \
+	src/drift_log.cpp \
+	src/drift_review.cpp \
+	src/drift_snapshot.cpp \
+	src/drift_statement.cpp \
 	src/lint.cpp \
 	src/plan.cpp \
 	src/verify.cpp \

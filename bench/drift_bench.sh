@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Drift benchmark (README "Drift"): prints figures and ratios, asserts nothing.
-#  1. DDL throughput: a pgbench custom script of CREATE TABLE / ALTER TABLE / DROP TABLE, same
-#     client count and duration, in a database without pg_migrate and in one with drift
-#     capture on (same cluster). Target ratio with/without >= 0.95.
-#  2. schema_snapshot() and schema_diff() time for 2,000 tables x 10 columns.
+#  1. Capture cost per DDL statement: one client running `COMMENT ON TABLE` (a cheap DDL
+#     statement, one per transaction) in a loop, in a database without pg_migrate and in one
+#     with drift capture on (same cluster), interleaved rounds; the ratio is the median of the
+#     per-round ratios, the cost per statement 1/tps(with) - 1/tps(without). Target: ratio
+#     >= 0.9, cost <= 0.05 ms (issue 8).
+#  2. DDL throughput: a pgbench custom script of CREATE TABLE / ALTER TABLE / DROP TABLE, same
+#     client count and duration (DDL_MIX=0 skips it; the file system dominates it).
+#  3. schema_snapshot() and schema_diff() time for 2,000 tables x 10 columns.
 # Usage: bench/drift_bench.sh   (env: PG_CONFIG, CLIENTS=4, SECONDS_PER_RUN=10, ROUNDS=5, TABLES=2000,
+#        COMMENT_SECONDS=3, COMMENT_ROUNDS=9, DDL_MIX=1,
 #        PRELOAD=0|1 to put pg_migrate in shared_preload_libraries). pg_migrate must be
 #        installed for that PG_CONFIG. Runs a throwaway cluster as the postgres OS user when root.
 set -euo pipefail
@@ -36,6 +41,68 @@ PSQL=(run psql -X -q -h "$WORK" -p "$PORT" -U postgres -v ON_ERROR_STOP=1)
 "${PSQL[@]}" -d postgres -c 'CREATE DATABASE without_ext' -c 'CREATE DATABASE with_ext'
 "${PSQL[@]}" -d with_ext -c 'CREATE EXTENSION pg_migrate'
 
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+# 1. COMMENT ON TABLE loop, one client.
+COMMENT_SECONDS=${COMMENT_SECONDS:-3}
+COMMENT_ROUNDS=${COMMENT_ROUNDS:-9}
+for db in without_ext with_ext; do "${PSQL[@]}" -d $db -c 'CREATE TABLE bench_comment (id int)'; done
+"${PSQL[@]}" -d with_ext -c "SELECT migrate.acknowledge_drift('bench setup')" >/dev/null
+echo "COMMENT ON TABLE bench_comment IS 'x';" >"$WORK/comment.sql"
+[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/comment.sql"
+comment_tps() {  # database
+  run pgbench -n -h "$WORK" -p "$PORT" -U postgres -c 1 -j 1 -T "$COMMENT_SECONDS" -f "$WORK/comment.sql" "$1" 2>&1 |
+    sed -n 's/^tps = \([0-9.]*\).*/\1/p'
+}
+comment_tps without_ext >/dev/null; comment_tps with_ext >/dev/null  # warm-up
+c_without=(); c_with=(); c_ratios=(); c_costs=()
+for ((r = 1; r <= COMMENT_ROUNDS; r++)); do
+  if (( r % 2 )); then a=$(comment_tps without_ext); b=$(comment_tps with_ext); else b=$(comment_tps with_ext); a=$(comment_tps without_ext); fi
+  c_without+=("$a"); c_with+=("$b"); c_ratios+=("$(echo "$b / $a" | bc -l)"); c_costs+=("$(echo "1000 / $b - 1000 / $a" | bc -l)")
+  printf '  round %d: without %8.1f tps, with %8.1f tps, ratio %.3f, cost %.4f ms\n' "$r" "$a" "$b" \
+    "$(echo "$b / $a" | bc -l)" "$(echo "1000 / $b - 1000 / $a" | bc -l)"
+done
+echo "Capture cost: COMMENT ON TABLE in a loop (1 client, ${COMMENT_SECONDS}s x $COMMENT_ROUNDS interleaved rounds, preload=$PRELOAD)"
+printf '  without pg_migrate:     %10.1f tps (median)\n' "$(median "${c_without[@]}")"
+printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n' "$(median "${c_with[@]}")" \
+  "$("${PSQL[@]}" -d with_ext -Atc 'SELECT count(*) FROM migrate.drift')"
+printf '  ratio with/without:     %10.3f   (median of the per-round ratios; target >= 0.9)\n' "$(median "${c_ratios[@]}")"
+printf '  cost per statement:     %10.4f ms (median of the per-round costs; target <= 0.05 ms)\n' "$(median "${c_costs[@]}")"
+
+# 1b. The same statement, measured as backend CPU time (utime + stime from /proc), which the
+# load of other processes on the machine disturbs far less than throughput: CPU_STATEMENTS
+# statements in one session, interleaved rounds.
+CPU_STATEMENTS=${CPU_STATEMENTS:-20000}
+for ((i = 0; i < CPU_STATEMENTS; i++)); do echo "COMMENT ON TABLE bench_comment IS 'x';"; done >"$WORK/comments.sql"
+[ "$(id -u)" -eq 0 ] && chown postgres "$WORK/comments.sql"
+ticks=$(getconf CLK_TCK)
+cpu_run() {  # database -> us per statement
+  local pid_file="$WORK/pid.$1" t0 t1
+  # One session: its pid first, then the statements, then read its CPU time before it exits.
+  { echo "SELECT pg_backend_pid() \\gset"; echo "\\setenv BPID :pg_backend_pid";
+    echo "\\! awk '{print \$14 + \$15}' /proc/\$BPID/stat > $pid_file.0";
+    echo "\\i $WORK/comments.sql";
+    echo "\\! awk '{print \$14 + \$15}' /proc/\$BPID/stat > $pid_file.1"; } >"$WORK/cpu_$1.sql"
+  [ "$(id -u)" -eq 0 ] && chown postgres "$WORK/cpu_$1.sql" "$WORK"
+  run psql -X -q -h "$WORK" -p "$PORT" -U postgres -d "$1" -f "$WORK/cpu_$1.sql" >/dev/null
+  t0=$(cat "$pid_file.0"); t1=$(cat "$pid_file.1")
+  echo "($t1 - $t0) * 1000000 / $ticks / $CPU_STATEMENTS" | bc -l
+}
+cpu_run without_ext >/dev/null; cpu_run with_ext >/dev/null  # warm-up
+u_without=(); u_with=(); u_costs=()
+for ((r = 1; r <= COMMENT_ROUNDS; r++)); do
+  if (( r % 2 )); then a=$(cpu_run without_ext); b=$(cpu_run with_ext); else b=$(cpu_run with_ext); a=$(cpu_run without_ext); fi
+  u_without+=("$a"); u_with+=("$b"); u_costs+=("$(echo "$b - $a" | bc -l)")
+  printf '  round %d: backend CPU per statement without %6.1f us, with %6.1f us, capture %6.1f us\n' "$r" "$a" "$b" "$(echo "$b - $a" | bc -l)"
+done
+echo "Capture cost as backend CPU: $CPU_STATEMENTS x COMMENT ON TABLE per session, $COMMENT_ROUNDS interleaved rounds"
+printf '  without pg_migrate:     %8.1f us per statement (median)\n' "$(median "${u_without[@]}")"
+printf '  with drift capture on:  %8.1f us per statement (median)\n' "$(median "${u_with[@]}")"
+printf '  capture:                %8.1f us per statement (median of per-round differences; target <= 50 us)\n' "$(median "${u_costs[@]}")"
+printf '  CPU ratio without/with: %8.3f\n' "$(echo "$(median "${u_without[@]}") / $(median "${u_with[@]}")" | bc -l)"
+
+[ "${DDL_MIX:-1}" = 1 ] || SKIP_MIX=1
+
 cat >"$WORK/ddl.sql" <<'SQL'
 CREATE TABLE bench_:client_id (id int PRIMARY KEY, v text);
 ALTER TABLE bench_:client_id ADD COLUMN w int, ALTER COLUMN v SET NOT NULL;
@@ -47,6 +114,7 @@ tps() {  # database
   run pgbench -n -h "$WORK" -p "$PORT" -U postgres -c "$CLIENTS" -j "$CLIENTS" -T "$SECS" -f "$WORK/ddl.sql" "$1" 2>&1 |
     sed -n 's/^tps = \([0-9.]*\).*/\1/p'
 }
+if [ -z "${SKIP_MIX:-}" ]; then
 tps without_ext >/dev/null  # warm-up (catalog caches, files)
 SECS_SAVED=$SECS; SECS=3; tps with_ext >/dev/null; SECS=$SECS_SAVED
 # Interleaved rounds (order alternating) so that load changes on the machine hit both alike;
@@ -60,7 +128,6 @@ for ((r = 1; r <= ROUNDS; r++)); do
   withouts+=("$a"); withs+=("$b"); ratios+=("$(echo "$b / $a" | bc -l)")
   printf '  round %d: without %8.1f tps, with %8.1f tps, ratio %.3f\n' "$r" "$a" "$b" "$(echo "$b / $a" | bc -l)"
 done
-median() { printf '%s\n' "$@" | sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
 without=$(median "${withouts[@]}")
 with=$(median "${withs[@]}")
 rows=$("${PSQL[@]}" -d with_ext -Atc 'SELECT count(*) FROM migrate.drift')
@@ -68,6 +135,7 @@ echo "DDL throughput (CREATE TABLE + ALTER TABLE + DROP TABLE per transaction, $
 printf '  without pg_migrate:     %10.1f tps (median)\n' "$without"
 printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n' "$with" "$rows"
 printf '  ratio with/without:     %10.3f   (median of the per-round ratios; target >= 0.95)\n' "$(median "${ratios[@]}")"
+fi
 
 [ "$TABLES" -gt 0 ] || exit 0
 # A database of its own: the DDL rounds above leave with_ext's catalogs bloated.

@@ -116,6 +116,9 @@ CREATE FUNCTION evil.agg_jsonb2(jsonb, text, anyelement) RETURNS jsonb LANGUAGE 
 BEGIN PERFORM pg_catalog.nextval('evil.hits'); RAISE WARNING 'hijacked: aggregate jsonb_object_agg'; RETURN $1; END $$;
 CREATE AGGREGATE evil.jsonb_object_agg(text, anyelement) (SFUNC = evil.agg_jsonb2, STYPE = jsonb);
 RESET ROLE;
+-- The planted objects are drift; reviewed here, so that schema_diff() below starts clean (an
+-- apply's snapshot refreshes only what its migrations touch: it does not absorb earlier drift).
+SELECT migrate.acknowledge_drift('planted by the test') > 0 AS setup_acknowledged;
 -- The planted objects work: called with the planted search_path, they are what resolves.
 SET search_path = evil, pg_catalog, public;
 SELECT count(*) AS one FROM (VALUES (1)) v;

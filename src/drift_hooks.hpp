@@ -7,4 +7,10 @@ namespace pgm {
 // "apply", "revert", "baseline" or "acknowledge"), so schema_diff() can find drift later.
 void drift_record_snapshot(const char* reason);
 
+// Called by migrate.apply()/revert() before their migrations run in the caller's transaction:
+// the snapshot they record may then refresh only what the event triggers saw those migrations
+// touch. Without it (migrate.run()'s units in their own transactions and workers, baseline)
+// the snapshot is taken whole.
+void drift_expect_migrations();
+
 }  // namespace pgm

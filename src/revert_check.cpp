@@ -20,7 +20,10 @@ namespace pgm {
 
 std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>& batch,
                                                 const std::vector<std::string>& all_reverted) {
-  static pg::Query q{
+  // Snapshots are read through migrate.recorded_snapshot(): in a large schema the rows after
+  // apply and revert are incremental (snapshot NULL). A catalog older than 0.2.0 (before its
+  // ALTER EXTENSION UPDATE) has only full rows and no recorded_snapshot().
+  static const char* const text =
       "WITH r AS (SELECT pg_catalog.unnest($1::pg_catalog.text[]) AS version), "
       "a AS (SELECT DISTINCT ON (h.version) h.version, h.transaction_id FROM migrate.history h "
       "  JOIN r USING (version) WHERE h.action = 'apply' ORDER BY h.version, h.id DESC), "
@@ -70,7 +73,33 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  pg_catalog.string_agg(l.object || ' (' || l.change || ')', ', ' ORDER BY l.object), "
       "  (SELECT pg_catalog.string_agg(h3.version, ', ' ORDER BY h3.id) FROM migrate.history h3 "
       "    WHERE h3.transaction_id = a.transaction_id AND h3.action = 'apply' AND h3.version <> a.version) "
-      "FROM a JOIN l USING (transaction_id) GROUP BY a.version, a.transaction_id"};
+      "FROM a JOIN l USING (transaction_id) GROUP BY a.version, a.transaction_id";
+  // With a 0.2.0 catalog the live side is also taken for the changed objects only
+  // (schema_snapshot_for_keys()), not as a whole snapshot: a revert pays for what it reverts.
+  static const std::string incremental_text = [] {
+    std::string t = text;
+    auto replace_all = [&t](const std::string& from, const std::string& to) {
+      for (size_t at = t.find(from); at != std::string::npos; at = t.find(from, at + to.size()))
+        t.replace(at, from.size(), to);
+    };
+    // Snapshots by id: the two around the apply are compared through their recorded changes
+    // (recorded_snapshot_diff_keys(), recorded_entry()), without composing either.
+    replace_all("s1.snapshot, ", "s1.id AS snapshot, ");
+    replace_all("s3.snapshot, ", "s3.id AS snapshot, ");
+    replace_all("LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x",
+                "LATERAL migrate.recorded_snapshot_diff_keys(c.before_apply, c.after_apply) x(object)");
+    replace_all("c.before_apply -> e.object", "migrate.recorded_entry(c.before_apply, e.object)");
+    const std::string whole_live = "live AS (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), ";
+    t.erase(t.find(whole_live), whole_live.size());
+    const std::string before_l = "l AS (SELECT e.transaction_id";
+    t.insert(t.find(before_l),
+             "live AS (SELECT migrate.schema_snapshot_for_keys(ARRAY(SELECT DISTINCT e.object FROM e)) AS snap "
+             "WHERE EXISTS (SELECT FROM c)), ");
+    return t;
+  }();
+  static pg::Query q_full_rows{text};
+  static pg::Query q{incremental_text.c_str()};
+  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot_diff_keys(bigint,bigint)') IS NOT NULL"};
   std::vector<std::string> versions;
   for (const RevertedStep& s : batch) versions.push_back(s.version);
   struct Found {
@@ -79,7 +108,10 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
   std::map<std::string, Found> found;
   {
     catalog::OwnerScope owner;
-    uint64 n = q.run({pg::text_array_param(versions), pg::text_array_param(all_reverted)});
+    current.run();
+    bool current_catalog = pg::bool_value(0, 1);
+    pg::free_result();
+    uint64 n = (current_catalog ? q : q_full_rows).run({pg::text_array_param(versions), pg::text_array_param(all_reverted)});
     for (uint64 i = 0; i < n; ++i)
       found[pg::text_value(i, 1)] = {pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)};
     pg::free_result();

@@ -1,5 +1,5 @@
-// Every pg_migrate.* setting (GUC) in one place: its definition, default, range, context and
-// hooks. The features read the variables (settings.hpp, safety.hpp); _PG_init calls
+// Every pg_migrate.* setting (GUC) in one place, except drift's (src/drift.cpp, the drift
+// feature's settings and init): its definition, default, range, context and hooks. The features read the variables (settings.hpp, safety.hpp); _PG_init calls
 // define_settings() before it reserves the pg_migrate. prefix.
 #include "settings.hpp"
 
@@ -14,8 +14,6 @@ int lock_retries = 5;
 int lock_retry_delay_ms = 200;
 int lock_retry_max_delay_ms = 10000;
 int lock_retry_total_ms = 60000;
-bool drift_capture = true;
-int drift_snapshots_kept = 20;
 int batch_pause_ms = 0;
 }  // namespace pgm::settings
 
@@ -62,16 +60,6 @@ void define_settings() {
       "pg_migrate.batch_pause",
       "Pause between two batches of a batched statement (-- pg_migrate:batch) without a pause of its own.",
       nullptr, &settings::batch_pause_ms, 0, 0, 3600000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
-  // Drift capture and snapshots.
-  DefineCustomBoolVariable(
-      "pg_migrate.drift_capture",
-      "Records DDL run outside migrations into migrate.drift.",
-      "Only superusers can turn capture off.", &settings::drift_capture, true, PGC_SUSET, 0, nullptr,
-      nullptr, nullptr);
-  DefineCustomIntVariable(
-      "pg_migrate.drift_snapshots_kept",
-      "Number of recorded schema snapshots kept in migrate.schema_snapshots.", nullptr,
-      &settings::drift_snapshots_kept, 20, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
   // Lint, plan and verify.
   DefineCustomBoolVariable(
       "pg_migrate.lint_blocks_apply",

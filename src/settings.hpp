@@ -11,8 +11,6 @@ extern int lock_retry_delay_ms;   // pg_migrate.lock_retry_delay: first backoff 
 extern int lock_retry_max_delay_ms;  // pg_migrate.lock_retry_max_delay: cap of one delay
 extern int lock_retry_total_ms;   // pg_migrate.lock_retry_total: cap of all waiting for one migration
 
-extern bool drift_capture;        // pg_migrate.drift_capture
-extern int drift_snapshots_kept;  // pg_migrate.drift_snapshots_kept
 extern int batch_pause_ms;        // pg_migrate.batch_pause (CALL migrate.run())
 
 }  // namespace pgm::settings

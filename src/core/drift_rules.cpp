@@ -92,6 +92,80 @@ std::string statement_text(std::string_view query, int location, int length) {
   return std::string(s.substr(b, e - b + 1));
 }
 
+
+SnapshotDrop snapshot_drop(std::string_view type, const std::vector<std::string>& names,
+                           const std::function<std::string(const std::string&)>& quote) {
+  SnapshotDrop d;
+  auto qualified = [&](size_t n) { return quote(names[0]) + "." + quote(names[1 < n ? 1 : 0]); };
+  if (type == "extension") {
+    d.whole = true;
+    return d;
+  }
+  if (type == "schema") {
+    if (names.empty()) return d;
+    d.keys.push_back("schema " + quote(names[0]));
+    d.owner_kind = 'n';
+    d.owner = quote(names[0]);
+    return d;
+  }
+  // Relations: {schema, name}.
+  static const std::pair<std::string_view, std::string_view> relations[] = {
+      {"table", "table"}, {"foreign table", "table"}, {"view", "view"},
+      {"materialized view", "materialized_view"}, {"sequence", "sequence"}, {"index", "index"},
+      {"composite type", ""}};
+  for (const auto& [t, kind] : relations) {
+    if (type != t) continue;
+    if (names.size() < 2) return d;
+    std::string q = qualified(2);
+    if (!kind.empty()) d.keys.push_back(std::string(kind) + " " + q);
+    if (kind == "table" || kind == "view" || kind == "materialized_view")
+      for (const char* part : {"column ", "constraint ", "trigger ", "policy ", "rule "})
+        d.prefixes.push_back(part + q + ".");
+    d.owner_kind = 'r';
+    d.owner = q;
+    return d;
+  }
+  // Parts of a relation: {schema, table, part}.
+  static const std::pair<std::string_view, std::string_view> parts[] = {
+      {"table column", "column"}, {"table constraint", "constraint"}, {"trigger", "trigger"},
+      {"policy", "policy"}, {"rule", "rule"}, {"default value", ""}};
+  for (const auto& [t, kind] : parts) {
+    if (type != t) continue;
+    if (names.size() < 3) return d;
+    std::string table = qualified(2);
+    if (!kind.empty()) d.keys.push_back(std::string(kind) + " " + table + "." + quote(names[2]));
+    d.owner_kind = 'r';
+    d.owner = table;
+    return d;
+  }
+  if (type == "type" || type == "domain") {  // {"schema.name"}, already qualified and quoted
+    if (names.empty()) return d;
+    // Whichever it was (dropped objects call a domain a type): a name is one or the other.
+    d.keys.push_back("type " + names[0]);
+    d.keys.push_back("domain " + names[0]);
+    d.prefixes.push_back("constraint " + names[0] + ".");
+    d.owner_kind = 't';
+    d.owner = names[0];
+    return d;
+  }
+  if (type == "domain constraint") {  // {"schema.domain", constraint}
+    if (names.size() < 2) return d;
+    d.keys.push_back("constraint " + names[0] + "." + quote(names[1]));
+    d.owner_kind = 't';
+    d.owner = names[0];
+    return d;
+  }
+  if (type == "function" || type == "procedure" || type == "aggregate") {  // {schema, name}
+    if (names.size() < 2) return d;
+    std::string q = qualified(2);
+    d.prefixes.push_back(std::string(type) + " " + q + "(");
+    d.owner_kind = 'p';
+    d.owner = q;
+    return d;
+  }
+  return d;  // not part of a snapshot
+}
+
 }  // namespace pgm::drift
 
 #include "core/no_pg.hpp"

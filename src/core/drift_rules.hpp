@@ -2,6 +2,7 @@
 // recorded, statement text slicing. No PostgreSQL header; unit-tested (test/unit/drift_rules_test.cpp).
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,5 +61,23 @@ std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped)
 // The statement at [location, location + length) of query (length 0: to the end; location
 // -1 or 0: from the start), without surrounding white space and trailing semicolons.
 std::string statement_text(std::string_view query, int location, int length);
+
+}  // namespace pgm::drift
+
+namespace pgm::drift {
+
+// What dropping an object removes from a recorded schema snapshot (migrate.schema_snapshot()
+// keys), from what pg_event_trigger_dropped_objects() reports for it, and which object owns
+// the snapshot entries that remain (refreshed from the live catalog afterwards, so that a
+// rolled-back drop loses nothing). `quote` quotes an identifier as quote_ident() does.
+struct SnapshotDrop {
+  std::vector<std::string> keys;      // exact keys removed
+  std::vector<std::string> prefixes;  // keys starting with one of these are removed
+  char owner_kind = 0;                // 'r' relation, 't' type, 'n' schema, 'p' function; 0: none
+  std::string owner;                  // quoted, qualified name of the owner
+  bool whole = false;                 // the snapshot must be taken whole (an extension)
+};
+SnapshotDrop snapshot_drop(std::string_view object_type, const std::vector<std::string>& address_names,
+                           const std::function<std::string(const std::string&)>& quote);
 
 }  // namespace pgm::drift

@@ -95,6 +95,12 @@ CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.history
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
 CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.catalog_state
     FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+-- ENABLE ALWAYS: they fire under session_replication_role = replica too, so not even the
+-- owner erases the catalog that way.
+ALTER TABLE migrate.migrations ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.baseline ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.history ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.catalog_state ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 -- The scripts are append-only like the history; ENABLE ALWAYS: also under
 -- session_replication_role = replica.
 CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.scripts

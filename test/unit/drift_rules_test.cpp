@@ -115,3 +115,42 @@ TEST(DriftStatementText, Slices) {
   EXPECT_EQ(statement_text("x", 5, 3), "");
   EXPECT_EQ(statement_text("DROP TABLE t;;", 0, 0), "DROP TABLE t");
 }
+
+TEST(DriftSnapshotDrop, KeysPrefixesOwners) {
+  auto quote = [](const std::string& s) {
+    bool plain = !s.empty() && (std::islower(static_cast<unsigned char>(s[0])) || s[0] == '_');
+    for (char c : s) plain = plain && (std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_');
+    return plain ? s : "\"" + s + "\"";
+  };
+  SnapshotDrop t = snapshot_drop("table", {"public", "Users"}, quote);
+  EXPECT_EQ(t.keys, std::vector<std::string>{"table public.\"Users\""});
+  EXPECT_EQ(t.prefixes.size(), 5u);
+  EXPECT_EQ(t.prefixes[0], "column public.\"Users\".");
+  EXPECT_EQ(t.owner_kind, 'r');
+  EXPECT_EQ(t.owner, "public.\"Users\"");
+  SnapshotDrop c = snapshot_drop("table column", {"public", "t", "Email"}, quote);
+  EXPECT_EQ(c.keys, std::vector<std::string>{"column public.t.\"Email\""});
+  EXPECT_TRUE(c.prefixes.empty());
+  EXPECT_EQ(c.owner, "public.t");
+  SnapshotDrop i = snapshot_drop("index", {"s", "t_idx"}, quote);
+  EXPECT_EQ(i.keys, std::vector<std::string>{"index s.t_idx"});
+  EXPECT_TRUE(i.prefixes.empty());
+  SnapshotDrop mv = snapshot_drop("materialized view", {"s", "m"}, quote);
+  EXPECT_EQ(mv.keys, std::vector<std::string>{"materialized_view s.m"});
+  SnapshotDrop f = snapshot_drop("function", {"s", "f"}, quote);
+  EXPECT_TRUE(f.keys.empty());
+  EXPECT_EQ(f.prefixes, std::vector<std::string>{"function s.f("});
+  EXPECT_EQ(f.owner_kind, 'p');
+  SnapshotDrop d = snapshot_drop("domain", {"s.posint"}, quote);
+  EXPECT_EQ(d.keys, (std::vector<std::string>{"type s.posint", "domain s.posint"}));
+  EXPECT_EQ(d.prefixes, std::vector<std::string>{"constraint s.posint."});
+  SnapshotDrop dc = snapshot_drop("domain constraint", {"s.posint", "positive"}, quote);
+  EXPECT_EQ(dc.keys, std::vector<std::string>{"constraint s.posint.positive"});
+  EXPECT_EQ(snapshot_drop("schema", {"app"}, quote).keys, std::vector<std::string>{"schema app"});
+  EXPECT_TRUE(snapshot_drop("extension", {"seg"}, quote).whole);
+  SnapshotDrop none = snapshot_drop("cast", {}, quote);
+  EXPECT_TRUE(none.keys.empty() && none.prefixes.empty() && none.owner_kind == 0 && !none.whole);
+  SnapshotDrop def = snapshot_drop("default value", {"s", "t", "c"}, quote);
+  EXPECT_TRUE(def.keys.empty());
+  EXPECT_EQ(def.owner, "s.t");
+}

@@ -90,6 +90,682 @@ $$;
 
 
 -- == drift capture ==
+-- Protect triggers ENABLE ALWAYS: they fire under session_replication_role = replica too.
+ALTER TABLE migrate.migrations ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.baseline ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.history ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.catalog_state ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.drift ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.drift_acknowledgements ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.schema_snapshots ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+ALTER TABLE migrate.drift_exclusions ENABLE ALWAYS TRIGGER invalidate_cache;
+
+-- schema_snapshot(): descriptions by index lookup (the CTE scan per entry was quadratic).
+CREATE OR REPLACE FUNCTION migrate.schema_snapshot() RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+WITH ext AS (
+    SELECT d.classid, d.objid FROM pg_depend d WHERE d.deptype = 'e'
+), nsp AS (
+    SELECT n.oid, n.nspname, n.nspowner, n.nspacl, quote_ident(n.nspname) AS q
+      FROM pg_namespace n
+     WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'migrate')
+       AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_namespace'::regclass AND ext.objid = n.oid)
+), rel AS (
+    SELECT c.oid, c.relkind, c.relowner, c.relacl, c.relpersistence, c.relrowsecurity,
+           c.relforcerowsecurity, c.reloptions, c.relispartition, c.relreplident,
+           n.q || '.' || quote_ident(c.relname) AS q
+      FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c')
+       AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid)
+), entries(k, v) AS (
+    SELECT 'schema ' || n.q,
+           jsonb_build_object('owner', pg_get_userbyid(n.nspowner),
+                              'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                                        FROM unnest(coalesce(n.nspacl, acldefault('n', n.nspowner))) a),
+                              'comment', ds.description)
+      FROM nsp n
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_namespace'::regclass AND ds.objoid = n.oid AND ds.objsubid = 0
+    UNION ALL
+    SELECT 'extension ' || quote_ident(e.extname),
+           jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
+      FROM pg_extension e WHERE e.extname <> 'pg_migrate'
+    UNION ALL
+    SELECT CASE r.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized_view '
+                          WHEN 'S' THEN 'sequence ' ELSE 'table ' END || r.q,
+           jsonb_build_object(
+               'kind', CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+                                      WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view'
+                                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' END,
+               'owner', pg_get_userbyid(r.relowner),
+               'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                         FROM unnest(coalesce(r.relacl, acldefault((CASE r.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char",
+                                                                   r.relowner))) a),
+               'unlogged', CASE WHEN r.relpersistence = 'u' THEN true END,
+               'row_security', CASE WHEN r.relrowsecurity THEN true END,
+               'force_row_security', CASE WHEN r.relforcerowsecurity THEN true END,
+               'replica_identity', CASE WHEN r.relreplident <> 'd' AND r.relkind IN ('r', 'p') THEN r.relreplident::text END,
+               'options', (SELECT array_agg(o ORDER BY o) FROM unnest(r.reloptions) o),
+               'definition', CASE WHEN r.relkind IN ('v', 'm') THEN pg_get_viewdef(r.oid) END,
+               'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
+               'partition_of', (SELECT p.q FROM pg_inherits i JOIN rel p ON p.oid = i.inhparent
+                                 WHERE i.inhrelid = r.oid AND r.relispartition),
+               'partition_bound', CASE WHEN r.relispartition THEN
+                                      (SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c WHERE c.oid = r.oid) END,
+               'inherits', (SELECT array_agg(p.q ORDER BY i.inhseqno) FROM pg_inherits i JOIN rel p ON p.oid = i.inhparent
+                             WHERE i.inhrelid = r.oid AND NOT r.relispartition),
+               'sequence', (SELECT jsonb_build_object('type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
+                                                      'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
+                                                      'cache', s.seqcache, 'cycle', s.seqcycle)
+                              FROM pg_sequence s WHERE s.seqrelid = r.oid),
+               'owned_by', CASE WHEN r.relkind = 'S' THEN
+                               (SELECT t.q || '.' || quote_ident(a.attname)
+                                  FROM pg_depend d JOIN rel t ON t.oid = d.refobjid
+                                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
+                                   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+                                   AND d.deptype IN ('a', 'i') LIMIT 1) END,
+               'comment', ds.description)
+      FROM rel r
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = 0
+     WHERE r.relkind <> 'c'
+    UNION ALL
+    SELECT 'column ' || r.q || '.' || quote_ident(a.attname),
+           jsonb_build_object(
+               'type', format_type(a.atttypid, a.atttypmod),
+               'not_null', a.attnotnull,
+               'default', pg_get_expr(ad.adbin, ad.adrelid),
+               'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+               'generated', CASE a.attgenerated WHEN 's' THEN 'stored' END,
+               'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
+                                (SELECT quote_ident(co.collname) FROM pg_collation co WHERE co.oid = a.attcollation) END,
+               'acl', CASE WHEN a.attacl IS NOT NULL THEN
+                          (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) END,
+               'comment', ds.description)
+      FROM rel r
+      JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = a.attnum
+     WHERE r.relkind IN ('r', 'p', 'f')
+    UNION ALL
+    SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
+           jsonb_build_object(
+               'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
+                                       WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
+                                       ELSE co.contype::text END,
+               'definition', pg_get_constraintdef(co.oid),
+               'domain', CASE WHEN ty.q IS NOT NULL THEN true END,
+               'comment', ds.description)
+      FROM pg_constraint co
+      LEFT JOIN rel r ON r.oid = co.conrelid AND co.conrelid <> 0
+      LEFT JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
+                   FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+                  WHERE t.typtype = 'd'
+                    AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)) ty
+             ON ty.oid = co.contypid AND co.contypid <> 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
+     WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
+    UNION ALL
+    SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
+           jsonb_build_object(
+               'table', r.q,
+               'definition', pg_get_indexdef(i.indexrelid),
+               'constraint', CASE WHEN EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = i.indexrelid
+                                                  AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
+                                  THEN true END,
+               'clustered', CASE WHEN i.indisclustered THEN true END,
+               'valid', CASE WHEN NOT i.indisvalid THEN false END,
+               'comment', ds.description)
+      FROM pg_index i
+      JOIN rel r ON r.oid = i.indrelid
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN nsp n ON n.oid = ic.relnamespace
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
+               || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
+           jsonb_build_object(
+               'arguments', pg_get_function_arguments(p.oid),
+               'result', CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END,
+               'language', l.lanname,
+               'window', CASE WHEN p.prokind = 'w' THEN true END,
+               'volatility', CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END,
+               'strict', p.proisstrict,
+               'security_definer', p.prosecdef,
+               'leakproof', CASE WHEN p.proleakproof THEN true END,
+               'parallel', CASE p.proparallel WHEN 's' THEN 'safe' WHEN 'r' THEN 'restricted' ELSE 'unsafe' END,
+               'config', (SELECT array_agg(x ORDER BY x) FROM unnest(p.proconfig) x),
+               'cost', p.procost,
+               'rows', CASE WHEN p.proretset THEN p.prorows END,
+               'body_md5', md5(coalesce(p.prosrc, '') || '|' || coalesce(p.probin, '') || '|' ||
+                               coalesce(CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END, '')),
+               'owner', pg_get_userbyid(p.proowner),
+               'acl', (SELECT array_agg(x::text ORDER BY x::text)
+                         FROM unnest(coalesce(p.proacl, acldefault('f', p.proowner))) x),
+               'comment', ds.description)
+      FROM pg_proc p
+      JOIN nsp n ON n.oid = p.pronamespace
+      JOIN pg_language l ON l.oid = p.prolang
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_proc'::regclass AND ds.objoid = p.oid AND ds.objsubid = 0
+     WHERE NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid)
+       -- constructors created with a range type belong to the type
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                          AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'i')
+    UNION ALL
+    SELECT 'trigger ' || r.q || '.' || quote_ident(tg.tgname),
+           jsonb_build_object('definition', pg_get_triggerdef(tg.oid),
+                              'enabled', CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
+                                                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
+                              'comment', ds.description)
+      FROM pg_trigger tg
+      JOIN rel r ON r.oid = tg.tgrelid
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_trigger'::regclass AND ds.objoid = tg.oid AND ds.objsubid = 0
+     WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
+    UNION ALL
+    SELECT 'policy ' || r.q || '.' || quote_ident(po.polname),
+           jsonb_build_object(
+               'command', CASE po.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                         WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+               'permissive', po.polpermissive,
+               'roles', (SELECT array_agg(x.name ORDER BY x.name)
+                           FROM (SELECT CASE WHEN ro = 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS name
+                                   FROM unnest(po.polroles) ro) x),
+               'using', pg_get_expr(po.polqual, po.polrelid),
+               'with_check', pg_get_expr(po.polwithcheck, po.polrelid))
+      FROM pg_policy po JOIN rel r ON r.oid = po.polrelid
+    UNION ALL
+    SELECT 'rule ' || r.q || '.' || quote_ident(rw.rulename),
+           jsonb_build_object('definition', pg_get_ruledef(rw.oid),
+                              'enabled', CASE WHEN rw.ev_enabled <> 'O' THEN rw.ev_enabled::text END)
+      FROM pg_rewrite rw JOIN rel r ON r.oid = rw.ev_class
+     WHERE rw.rulename <> '_RETURN'
+    UNION ALL
+    SELECT CASE t.typtype WHEN 'd' THEN 'domain ' ELSE 'type ' END || n.q || '.' || quote_ident(t.typname),
+           jsonb_build_object(
+               'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain'
+                                      WHEN 'r' THEN 'range' WHEN 'b' THEN 'base' WHEN 'p' THEN 'pseudo'
+                                      ELSE t.typtype::text END,
+               'labels', CASE WHEN t.typtype = 'e' THEN
+                             (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
+                               WHERE e.enumtypid = t.oid) END,
+               'attributes', CASE WHEN t.typtype = 'c' THEN
+                                 (SELECT jsonb_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                                                   ORDER BY a.attnum)
+                                    FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0
+                                     AND NOT a.attisdropped) END,
+               'base_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+               'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
+               'default', t.typdefault,
+               'subtype', CASE WHEN t.typtype = 'r' THEN
+                              (SELECT format_type(rg.rngsubtype, NULL) FROM pg_range rg WHERE rg.rngtypid = t.oid) END,
+               'input', CASE WHEN t.typtype = 'b' THEN t.typinput::regproc::text END,
+               'owner', pg_get_userbyid(t.typowner),
+               'acl', (SELECT array_agg(x::text ORDER BY x::text)
+                         FROM unnest(coalesce(t.typacl, acldefault('T', t.typowner))) x),
+               'comment', ds.description)
+      FROM pg_type t
+      JOIN nsp n ON n.oid = t.typnamespace
+      LEFT JOIN pg_class tc ON tc.oid = t.typrelid
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_type'::regclass AND ds.objoid = t.oid AND ds.objsubid = 0
+     WHERE t.typtype IN ('e', 'c', 'd', 'r', 'b')
+       AND (t.typtype <> 'c' OR tc.relkind = 'c')
+       AND NOT (t.typelem <> 0 AND t.typlen = -1 AND t.typtype = 'b')  -- implicit array types
+       AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)
+       AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = t.typrelid)
+)
+SELECT coalesce(jsonb_object_agg(e.k, jsonb_strip_nulls(e.v)), '{}'::jsonb) FROM entries e
+$$;
+
+-- Snapshots after apply and revert refresh only what the migrations touched; in a large
+-- schema they are stored as incremental rows (README "Snapshots after apply and revert").
+ALTER TABLE migrate.schema_snapshots ALTER COLUMN snapshot DROP NOT NULL,
+    ADD COLUMN base_id bigint, ADD COLUMN changes jsonb, ADD COLUMN removed text[];
+-- migrate.schema_snapshot() restricted to given objects: the entries of the relations `rels`
+-- (with their columns, constraints, indexes, triggers, policies and rules), the types and
+-- domains `types` (with domain constraints), the schemas `nsps` (the schema entries only) and
+-- the functions `procs`; never extensions. The same entries the whole snapshot has for them
+-- (test: drift_snapshot), found through index lookups, so its cost follows the objects asked
+-- for, not the schema: recorded snapshots after apply and revert refresh only the objects the
+-- migrations touched (README "Snapshots after apply and revert").
+CREATE FUNCTION migrate.schema_snapshot_of(rels oid[], types oid[], nsps oid[], procs oid[]) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+WITH nsp AS (
+    SELECT n.oid, n.nspname, n.nspowner, n.nspacl, quote_ident(n.nspname) AS q
+      FROM pg_namespace n
+     WHERE n.nspname !~ '^pg_' AND n.nspname NOT IN ('information_schema', 'migrate')
+       AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_namespace'::regclass AND ext.objid = n.oid AND ext.deptype = 'e')
+), rel AS (
+    SELECT c.oid, c.relkind, c.relowner, c.relacl, c.relpersistence, c.relrowsecurity,
+           c.relforcerowsecurity, c.reloptions, c.relispartition, c.relreplident,
+           n.q || '.' || quote_ident(c.relname) AS q
+      FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm', 'S', 'c') AND c.oid = ANY(rels)
+       AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = c.oid AND ext.deptype = 'e')
+), entries(k, v) AS (
+    SELECT 'schema ' || n.q,
+           jsonb_build_object('owner', pg_get_userbyid(n.nspowner),
+                              'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                                        FROM unnest(coalesce(n.nspacl, acldefault('n', n.nspowner))) a),
+                              'comment', ds.description)
+      FROM nsp n
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_namespace'::regclass AND ds.objoid = n.oid AND ds.objsubid = 0
+     WHERE n.oid = ANY(nsps)
+    UNION ALL
+    SELECT 'extension ' || quote_ident(e.extname),
+           jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
+      FROM pg_extension e WHERE e.extname <> 'pg_migrate' AND false  -- extensions: always a whole snapshot
+    UNION ALL
+    SELECT CASE r.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized_view '
+                          WHEN 'S' THEN 'sequence ' ELSE 'table ' END || r.q,
+           jsonb_build_object(
+               'kind', CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+                                      WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view'
+                                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' END,
+               'owner', pg_get_userbyid(r.relowner),
+               'acl', (SELECT array_agg(a::text ORDER BY a::text)
+                         FROM unnest(coalesce(r.relacl, acldefault((CASE r.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char",
+                                                                   r.relowner))) a),
+               'unlogged', CASE WHEN r.relpersistence = 'u' THEN true END,
+               'row_security', CASE WHEN r.relrowsecurity THEN true END,
+               'force_row_security', CASE WHEN r.relforcerowsecurity THEN true END,
+               'replica_identity', CASE WHEN r.relreplident <> 'd' AND r.relkind IN ('r', 'p') THEN r.relreplident::text END,
+               'options', (SELECT array_agg(o ORDER BY o) FROM unnest(r.reloptions) o),
+               'definition', CASE WHEN r.relkind IN ('v', 'm') THEN pg_get_viewdef(r.oid) END,
+               'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
+               'partition_of', (SELECT (SELECT pn.q || '.' || quote_ident(pc.relname) FROM pg_class pc JOIN nsp pn ON pn.oid = pc.relnamespace WHERE pc.oid = i.inhparent AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = pc.oid AND ext.deptype = 'e')) FROM pg_inherits i
+                                 WHERE i.inhrelid = r.oid AND r.relispartition),
+               'partition_bound', CASE WHEN r.relispartition THEN
+                                      (SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c WHERE c.oid = r.oid) END,
+               'inherits', (SELECT array_agg(x.q ORDER BY x.inhseqno) FROM
+                              (SELECT i.inhseqno, (SELECT pn.q || '.' || quote_ident(pc.relname) FROM pg_class pc JOIN nsp pn ON pn.oid = pc.relnamespace WHERE pc.oid = i.inhparent AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = pc.oid AND ext.deptype = 'e')) AS q FROM pg_inherits i
+                                WHERE i.inhrelid = r.oid AND NOT r.relispartition) x WHERE x.q IS NOT NULL),
+               'sequence', (SELECT jsonb_build_object('type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
+                                                      'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
+                                                      'cache', s.seqcache, 'cycle', s.seqcycle)
+                              FROM pg_sequence s WHERE s.seqrelid = r.oid),
+               'owned_by', CASE WHEN r.relkind = 'S' THEN
+                               (SELECT t.q || '.' || quote_ident(a.attname)
+                                  FROM pg_depend d
+                                  JOIN LATERAL (SELECT (SELECT obn.q || '.' || quote_ident(obc.relname) FROM pg_class obc JOIN nsp obn ON obn.oid = obc.relnamespace WHERE obc.oid = d.refobjid AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = obc.oid AND ext.deptype = 'e')) AS q) t ON t.q IS NOT NULL
+                                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
+                                   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
+                                   AND d.deptype IN ('a', 'i') LIMIT 1) END,
+               'comment', ds.description)
+      FROM rel r
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = 0
+     WHERE r.relkind <> 'c'
+    UNION ALL
+    SELECT 'column ' || r.q || '.' || quote_ident(a.attname),
+           jsonb_build_object(
+               'type', format_type(a.atttypid, a.atttypmod),
+               'not_null', a.attnotnull,
+               'default', pg_get_expr(ad.adbin, ad.adrelid),
+               'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
+               'generated', CASE a.attgenerated WHEN 's' THEN 'stored' END,
+               'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
+                                (SELECT quote_ident(co.collname) FROM pg_collation co WHERE co.oid = a.attcollation) END,
+               'acl', CASE WHEN a.attacl IS NOT NULL THEN
+                          (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) END,
+               'comment', ds.description)
+      FROM rel r
+      JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
+      JOIN pg_type t ON t.oid = a.atttypid
+      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = a.attnum
+     WHERE r.relkind IN ('r', 'p', 'f')
+    UNION ALL
+    SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
+           jsonb_build_object(
+               'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
+                                       WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
+                                       ELSE co.contype::text END,
+               'definition', pg_get_constraintdef(co.oid),
+               'domain', CASE WHEN ty.q IS NOT NULL THEN true END,
+               'comment', ds.description)
+      FROM (SELECT co.* FROM rel r JOIN pg_constraint co ON co.conrelid = r.oid
+            UNION ALL
+            SELECT co.* FROM unnest(types) u(oid) JOIN pg_constraint co ON co.conrelid = 0 AND co.contypid = u.oid) co
+      LEFT JOIN rel r ON r.oid = co.conrelid AND co.conrelid <> 0
+      LEFT JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
+                   FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+                  WHERE t.typtype = 'd' AND t.oid = ANY(types)
+                    AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')) ty
+             ON ty.oid = co.contypid AND co.contypid <> 0
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
+     WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
+    UNION ALL
+    SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
+           jsonb_build_object(
+               'table', r.q,
+               'definition', pg_get_indexdef(i.indexrelid),
+               'constraint', CASE WHEN EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = i.indexrelid
+                                                  AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
+                                  THEN true END,
+               'clustered', CASE WHEN i.indisclustered THEN true END,
+               'valid', CASE WHEN NOT i.indisvalid THEN false END,
+               'comment', ds.description)
+      FROM pg_index i
+      JOIN rel r ON r.oid = i.indrelid
+      JOIN pg_class ic ON ic.oid = i.indexrelid
+      JOIN nsp n ON n.oid = ic.relnamespace
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+    UNION ALL
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
+               || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
+           jsonb_build_object(
+               'arguments', pg_get_function_arguments(p.oid),
+               'result', CASE WHEN p.prokind <> 'p' THEN pg_get_function_result(p.oid) END,
+               'language', l.lanname,
+               'window', CASE WHEN p.prokind = 'w' THEN true END,
+               'volatility', CASE p.provolatile WHEN 'i' THEN 'immutable' WHEN 's' THEN 'stable' ELSE 'volatile' END,
+               'strict', p.proisstrict,
+               'security_definer', p.prosecdef,
+               'leakproof', CASE WHEN p.proleakproof THEN true END,
+               'parallel', CASE p.proparallel WHEN 's' THEN 'safe' WHEN 'r' THEN 'restricted' ELSE 'unsafe' END,
+               'config', (SELECT array_agg(x ORDER BY x) FROM unnest(p.proconfig) x),
+               'cost', p.procost,
+               'rows', CASE WHEN p.proretset THEN p.prorows END,
+               'body_md5', md5(coalesce(p.prosrc, '') || '|' || coalesce(p.probin, '') || '|' ||
+                               coalesce(CASE WHEN p.prosqlbody IS NOT NULL THEN pg_get_function_sqlbody(p.oid) END, '')),
+               'owner', pg_get_userbyid(p.proowner),
+               'acl', (SELECT array_agg(x::text ORDER BY x::text)
+                         FROM unnest(coalesce(p.proacl, acldefault('f', p.proowner))) x),
+               'comment', ds.description)
+      FROM pg_proc p
+      JOIN nsp n ON n.oid = p.pronamespace
+      JOIN pg_language l ON l.oid = p.prolang
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_proc'::regclass AND ds.objoid = p.oid AND ds.objsubid = 0
+     WHERE p.oid = ANY(procs) AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid AND ext.deptype = 'e')
+       -- constructors created with a range type belong to the type
+       AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+                          AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'i')
+    UNION ALL
+    SELECT 'trigger ' || r.q || '.' || quote_ident(tg.tgname),
+           jsonb_build_object('definition', pg_get_triggerdef(tg.oid),
+                              'enabled', CASE tg.tgenabled WHEN 'O' THEN 'origin' WHEN 'D' THEN 'disabled'
+                                                           WHEN 'R' THEN 'replica' WHEN 'A' THEN 'always' END,
+                              'comment', ds.description)
+      FROM pg_trigger tg
+      JOIN rel r ON r.oid = tg.tgrelid
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_trigger'::regclass AND ds.objoid = tg.oid AND ds.objsubid = 0
+     WHERE NOT tg.tgisinternal AND tg.tgparentid = 0
+    UNION ALL
+    SELECT 'policy ' || r.q || '.' || quote_ident(po.polname),
+           jsonb_build_object(
+               'command', CASE po.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE'
+                                         WHEN 'd' THEN 'DELETE' ELSE 'ALL' END,
+               'permissive', po.polpermissive,
+               'roles', (SELECT array_agg(x.name ORDER BY x.name)
+                           FROM (SELECT CASE WHEN ro = 0 THEN 'public' ELSE pg_get_userbyid(ro)::text END AS name
+                                   FROM unnest(po.polroles) ro) x),
+               'using', pg_get_expr(po.polqual, po.polrelid),
+               'with_check', pg_get_expr(po.polwithcheck, po.polrelid))
+      FROM pg_policy po JOIN rel r ON r.oid = po.polrelid
+    UNION ALL
+    SELECT 'rule ' || r.q || '.' || quote_ident(rw.rulename),
+           jsonb_build_object('definition', pg_get_ruledef(rw.oid),
+                              'enabled', CASE WHEN rw.ev_enabled <> 'O' THEN rw.ev_enabled::text END)
+      FROM pg_rewrite rw JOIN rel r ON r.oid = rw.ev_class
+     WHERE rw.rulename <> '_RETURN'
+    UNION ALL
+    SELECT CASE t.typtype WHEN 'd' THEN 'domain ' ELSE 'type ' END || n.q || '.' || quote_ident(t.typname),
+           jsonb_build_object(
+               'kind', CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'c' THEN 'composite' WHEN 'd' THEN 'domain'
+                                      WHEN 'r' THEN 'range' WHEN 'b' THEN 'base' WHEN 'p' THEN 'pseudo'
+                                      ELSE t.typtype::text END,
+               'labels', CASE WHEN t.typtype = 'e' THEN
+                             (SELECT jsonb_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e
+                               WHERE e.enumtypid = t.oid) END,
+               'attributes', CASE WHEN t.typtype = 'c' THEN
+                                 (SELECT jsonb_agg(quote_ident(a.attname) || ' ' || format_type(a.atttypid, a.atttypmod)
+                                                   ORDER BY a.attnum)
+                                    FROM pg_attribute a WHERE a.attrelid = t.typrelid AND a.attnum > 0
+                                     AND NOT a.attisdropped) END,
+               'base_type', CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END,
+               'not_null', CASE WHEN t.typtype = 'd' THEN t.typnotnull END,
+               'default', t.typdefault,
+               'subtype', CASE WHEN t.typtype = 'r' THEN
+                              (SELECT format_type(rg.rngsubtype, NULL) FROM pg_range rg WHERE rg.rngtypid = t.oid) END,
+               'input', CASE WHEN t.typtype = 'b' THEN t.typinput::regproc::text END,
+               'owner', pg_get_userbyid(t.typowner),
+               'acl', (SELECT array_agg(x::text ORDER BY x::text)
+                         FROM unnest(coalesce(t.typacl, acldefault('T', t.typowner))) x),
+               'comment', ds.description)
+      FROM pg_type t
+      JOIN nsp n ON n.oid = t.typnamespace
+      LEFT JOIN pg_class tc ON tc.oid = t.typrelid
+      LEFT JOIN pg_description ds ON ds.classoid = 'pg_type'::regclass AND ds.objoid = t.oid AND ds.objsubid = 0
+     WHERE t.typtype IN ('e', 'c', 'd', 'r', 'b') AND t.oid = ANY(types)
+       AND (t.typtype <> 'c' OR tc.relkind = 'c')
+       AND NOT (t.typelem <> 0 AND t.typlen = -1 AND t.typtype = 'b')  -- implicit array types
+       AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')
+       AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = t.typrelid AND ext.deptype = 'e')
+)
+SELECT coalesce(jsonb_object_agg(e.k, jsonb_strip_nulls(e.v)), '{}'::jsonb) FROM entries e
+$$;
+
+
+-- The snapshot entries of every object migrations touched, taken afresh from the catalog: the
+-- objects pg_event_trigger_ddl_commands() reported (classids, objids), the owners of dropped
+-- objects still or again present (rel_names, type_names, nsp_names, proc_names: a rolled-back
+-- drop loses nothing), a relation's partitions, parents and owned sequences, all overloads of
+-- a touched function name. Its cost follows what the migrations touched.
+CREATE FUNCTION migrate.snapshot_touched(classids oid[], objids oid[], rel_names text[],
+                                         type_names text[], nsp_names text[], proc_names text[])
+    RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+WITH RECURSIVE touched(classid, objid) AS (
+    SELECT * FROM unnest(classids, objids)
+), base_rels(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_class'::regclass
+    UNION SELECT i.indrelid FROM touched t JOIN pg_index i ON i.indexrelid = t.objid
+     WHERE t.classid = 'pg_class'::regclass
+    UNION SELECT co.conrelid FROM touched t JOIN pg_constraint co ON co.oid = t.objid
+     WHERE t.classid = 'pg_constraint'::regclass AND co.conrelid <> 0
+    UNION SELECT tg.tgrelid FROM touched t JOIN pg_trigger tg ON tg.oid = t.objid
+     WHERE t.classid = 'pg_trigger'::regclass
+    UNION SELECT po.polrelid FROM touched t JOIN pg_policy po ON po.oid = t.objid
+     WHERE t.classid = 'pg_policy'::regclass
+    UNION SELECT rw.ev_class FROM touched t JOIN pg_rewrite rw ON rw.oid = t.objid
+     WHERE t.classid = 'pg_rewrite'::regclass
+    UNION SELECT ad.adrelid FROM touched t JOIN pg_attrdef ad ON ad.oid = t.objid
+     WHERE t.classid = 'pg_attrdef'::regclass
+    UNION SELECT ty.typrelid FROM touched t JOIN pg_type ty ON ty.oid = t.objid
+     WHERE t.classid = 'pg_type'::regclass AND ty.typrelid <> 0
+    UNION SELECT c.oid FROM touched t   -- typed tables (CREATE TABLE ... OF type) of a touched type
+      JOIN pg_depend dep ON dep.refclassid = 'pg_type'::regclass AND dep.refobjid = t.objid
+                        AND dep.classid = 'pg_class'::regclass
+      JOIN pg_class c ON c.oid = dep.objid AND c.reloftype = t.objid
+     WHERE t.classid = 'pg_type'::regclass
+    UNION SELECT to_regclass(n)::oid FROM unnest(rel_names) n
+), down(oid) AS (
+    SELECT b.oid FROM base_rels b WHERE b.oid IS NOT NULL
+    UNION SELECT i.inhrelid FROM pg_inherits i JOIN down d ON i.inhparent = d.oid
+), rels(oid) AS (
+    SELECT d.oid FROM down d
+    UNION SELECT i.inhparent FROM pg_inherits i JOIN down d ON i.inhrelid = d.oid
+    UNION SELECT dep.objid FROM pg_depend dep JOIN down d ON dep.refobjid = d.oid
+     WHERE dep.refclassid = 'pg_class'::regclass AND dep.classid = 'pg_class'::regclass
+       AND dep.deptype IN ('a', 'i')
+), types(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_type'::regclass
+    UNION SELECT co.contypid FROM touched t JOIN pg_constraint co ON co.oid = t.objid
+     WHERE t.classid = 'pg_constraint'::regclass AND co.contypid <> 0
+    UNION SELECT c.reltype FROM rels r JOIN pg_class c ON c.oid = r.oid WHERE c.relkind = 'c'
+    UNION SELECT to_regtype(n)::oid FROM unnest(type_names) n
+), nsps(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_namespace'::regclass
+    UNION SELECT to_regnamespace(n)::oid FROM unnest(nsp_names) n
+), procs(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_proc'::regclass
+    UNION SELECT p.oid FROM unnest(proc_names) n
+      JOIN pg_proc p ON p.proname = (parse_ident(n))[2]
+      JOIN pg_namespace pn ON pn.oid = p.pronamespace AND pn.nspname = (parse_ident(n))[1]
+)
+SELECT migrate.schema_snapshot_of(ARRAY(SELECT oid FROM rels WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM types WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM nsps WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM procs WHERE oid IS NOT NULL))
+$$;
+
+
+
+-- The keys of a snapshot that start with any of the prefixes (what dropping a relation
+-- removes: its columns, constraints, triggers, policies, rules), in one pass over the keys.
+CREATE FUNCTION migrate.snapshot_keys_with_prefix(snapshot jsonb, prefixes text[]) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'pgm_snapshot_keys_with_prefix' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+
+
+-- The live snapshot entries of the given keys only (as migrate.schema_snapshot() has them),
+-- taken through index lookups: the owners of the keys (a relation for its columns,
+-- constraints, indexes, triggers, policies and rules; a type or domain; a schema; all
+-- functions of a name; an extension) go to schema_snapshot_of(). The revert check compares
+-- the objects an apply changed with this instead of a whole snapshot.
+CREATE FUNCTION migrate.schema_snapshot_for_keys(keys text[]) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+WITH k AS (
+    SELECT split_part(key, ' ', 1) AS kind, substr(key, strpos(key, ' ') + 1) AS ident
+      FROM unnest(keys) key
+), n AS (
+    SELECT k.kind, k.ident, parse_ident(k.ident, false) AS names FROM k WHERE k.kind <> 'extension'
+), owners AS (
+    SELECT n.kind,
+           CASE WHEN n.kind IN ('column', 'constraint', 'trigger', 'policy', 'rule')
+                THEN quote_ident(n.names[1]) || '.' || quote_ident(n.names[2])
+                WHEN n.kind IN ('function', 'procedure', 'aggregate')
+                THEN quote_ident(n.names[1]) || '.' || quote_ident(n.names[2])
+                ELSE n.ident END AS owner
+      FROM n
+), oids AS (
+    -- CASE keeps each to_reg*() to the names of its kind (to_regnamespace() rejects a dotted name)
+    SELECT o.kind,
+           CASE WHEN o.kind NOT IN ('function', 'procedure', 'aggregate', 'type', 'domain', 'schema')
+                THEN to_regclass(o.owner)::oid END AS relid,
+           CASE WHEN o.kind IN ('type', 'domain', 'constraint') THEN to_regtype(o.owner)::oid END AS typid,
+           CASE WHEN o.kind = 'schema' THEN to_regnamespace(o.owner)::oid END AS nspid,
+           CASE WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN parse_ident(o.owner) END AS proc
+      FROM owners o
+)
+SELECT migrate.schema_snapshot_of(
+           ARRAY(SELECT x.relid FROM oids x WHERE x.relid IS NOT NULL
+                 UNION
+                 SELECT i.indrelid FROM oids x JOIN pg_index i ON i.indexrelid = x.relid WHERE x.kind = 'index'),
+           ARRAY(SELECT x.typid FROM oids x WHERE x.typid IS NOT NULL),
+           ARRAY(SELECT x.nspid FROM oids x WHERE x.nspid IS NOT NULL),
+           ARRAY(SELECT p.oid FROM oids x
+                   JOIN pg_proc p ON p.proname = x.proc[2]
+                   JOIN pg_namespace pn ON pn.oid = p.pronamespace AND pn.nspname = x.proc[1]
+                  WHERE x.proc IS NOT NULL))
+       || coalesce((SELECT jsonb_object_agg('extension ' || quote_ident(e.extname),
+                                            jsonb_build_object('version', e.extversion,
+                                                               'schema', e.extnamespace::regnamespace::text))
+                      FROM k JOIN pg_extension e ON quote_ident(e.extname) = k.ident
+                     WHERE k.kind = 'extension' AND e.extname <> 'pg_migrate'), '{}'::jsonb)
+$$;
+
+-- Records the snapshot after apply or revert: the previous recorded snapshot without the
+-- entries of what the migrations dropped (drop_keys, and every key starting with one of
+-- drop_prefixes), with the entries of what they touched (snapshot_touched()). In a large
+-- schema it is stored as an incremental row against the last full one (changes and removed
+-- keys since it), so an apply does not rewrite the whole schema's snapshot; a full row is
+-- written again once the changes outgrow a quarter of it. Never based on the install row
+-- (pg_dump leaves that out).
+CREATE FUNCTION migrate.record_refreshed_snapshot(reason text, classids oid[], objids oid[], rel_names text[],
+                                                  type_names text[], nsp_names text[], proc_names text[],
+                                                  drop_keys text[], drop_prefixes text[])
+    RETURNS void
+    LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+DECLARE
+    prev_id bigint;
+    prev_base bigint;
+    base bigint;
+    base_reason text;
+    base_size int;
+    fresh jsonb := migrate.snapshot_touched(classids, objids, rel_names, type_names, nsp_names, proc_names);
+    cum_changes jsonb := '{}';
+    cum_removed text[] := '{}';
+    dropped text[] := coalesce(drop_keys, '{}');
+BEGIN
+    SELECT s.id, s.base_id INTO prev_id, prev_base FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1;
+    IF prev_id IS NULL THEN
+        INSERT INTO migrate.schema_snapshots (reason, snapshot) VALUES (reason, migrate.schema_snapshot());
+        RETURN;
+    END IF;
+    base := coalesce(prev_base, prev_id);
+    IF prev_base IS NOT NULL THEN
+        SELECT s.changes, s.removed INTO cum_changes, cum_removed FROM migrate.schema_snapshots s WHERE s.id = prev_id;
+    END IF;
+    SELECT s.reason, pg_column_size(s.snapshot) INTO base_reason, base_size FROM migrate.schema_snapshots s WHERE s.id = base;
+    IF coalesce(cardinality(drop_prefixes), 0) > 0 THEN
+        dropped := dropped
+            || (SELECT migrate.snapshot_keys_with_prefix(s.snapshot, drop_prefixes)
+                  FROM migrate.schema_snapshots s WHERE s.id = base)
+            || migrate.snapshot_keys_with_prefix(cum_changes, drop_prefixes);
+    END IF;
+    cum_changes := (cum_changes - dropped) || fresh;
+    cum_removed := ARRAY(SELECT DISTINCT k FROM unnest(cum_removed || dropped) k WHERE NOT fresh ? k ORDER BY k);
+    IF base_reason = 'install' OR base_size < 65536 OR pg_column_size(cum_changes) * 4 > base_size THEN
+        INSERT INTO migrate.schema_snapshots (reason, snapshot)
+        SELECT record_refreshed_snapshot.reason, (s.snapshot - cum_removed) || cum_changes FROM migrate.schema_snapshots s WHERE s.id = base;
+    ELSE
+        INSERT INTO migrate.schema_snapshots (reason, snapshot, base_id, changes, removed)
+        VALUES (reason, NULL, base, cum_changes, cum_removed);
+    END IF;
+END
+$$;
+
+-- Any recorded snapshot, full or incremental.
+CREATE FUNCTION migrate.recorded_snapshot(snapshot_id bigint) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+    SELECT CASE WHEN s.base_id IS NULL THEN s.snapshot
+                ELSE (b.snapshot - coalesce(s.removed, '{}'::text[])) || coalesce(s.changes, '{}'::jsonb) END
+      FROM migrate.schema_snapshots s LEFT JOIN migrate.schema_snapshots b ON b.id = s.base_id
+     WHERE s.id = snapshot_id
+$$;
+
+-- The entry `key` of recorded snapshot `snapshot_id`, full or incremental, without composing
+-- the whole snapshot.
+CREATE FUNCTION migrate.recorded_entry(snapshot_id bigint, key text) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+    SELECT CASE WHEN s.base_id IS NULL THEN s.snapshot -> key
+                WHEN s.changes ? key THEN s.changes -> key
+                WHEN key = ANY (s.removed) THEN NULL
+                ELSE b.snapshot -> key END
+      FROM migrate.schema_snapshots s LEFT JOIN migrate.schema_snapshots b ON b.id = s.base_id
+     WHERE s.id = snapshot_id
+$$;
+
+-- The keys whose entries differ between recorded snapshots a and b. Two rows on the same full
+-- row (one of them may be that row) differ only where their changes or removed keys say so:
+-- found without composing either snapshot. Otherwise a whole snapshot_diff().
+CREATE FUNCTION migrate.recorded_snapshot_diff_keys(a bigint, b bigint) RETURNS SETOF text
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
+AS $$
+    WITH ra AS (SELECT s.* FROM migrate.schema_snapshots s WHERE s.id = a),
+         rb AS (SELECT s.* FROM migrate.schema_snapshots s WHERE s.id = b),
+         same AS (SELECT coalesce(ra.base_id, ra.id) = coalesce(rb.base_id, rb.id) AS base FROM ra, rb),
+         candidates AS (
+             SELECT jsonb_object_keys(ra.changes) AS k FROM ra
+             UNION SELECT unnest(ra.removed) FROM ra
+             UNION SELECT jsonb_object_keys(rb.changes) FROM rb
+             UNION SELECT unnest(rb.removed) FROM rb)
+    SELECT c.k FROM candidates c, same
+     WHERE same.base AND migrate.recorded_entry(a, c.k) IS DISTINCT FROM migrate.recorded_entry(b, c.k)
+    UNION ALL
+    SELECT d.object FROM same, migrate.snapshot_diff(migrate.recorded_snapshot(a), migrate.recorded_snapshot(b)) d
+     WHERE NOT same.base
+$$;
+
+
+REVOKE ALL ON FUNCTION migrate.record_refreshed_snapshot(text, oid[], oid[], text[], text[], text[], text[], text[], text[]) FROM PUBLIC;
 
 
 -- == scale and polish ==

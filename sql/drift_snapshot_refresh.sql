@@ -1,0 +1,221 @@
+-- Snapshots after apply and revert refresh only what the migrations touched (issue 8): the
+-- recorded snapshot then equals a whole migrate.schema_snapshot() whatever the migrations did,
+-- and drift made before an apply stays visible instead of being absorbed by it.
+CREATE EXTENSION pg_migrate;
+SET pg_migrate.drift_capture = off;  -- about snapshots, not the drift log
+\set same 'SELECT (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1) = migrate.schema_snapshot() AS recorded_equals_whole, (SELECT count(*) FROM migrate.schema_diff()) AS differences'
+CREATE TABLE public.untouched (id int);
+SELECT migrate.acknowledge_drift('start');
+
+SELECT migrate.register('1', 'schema and types', $up$
+CREATE SCHEMA app;
+CREATE TYPE app.mood AS ENUM ('sad', 'ok');
+CREATE TYPE app.pair AS (l int, r text);
+CREATE TYPE app.span AS RANGE (subtype = float8);
+CREATE DOMAIN app.posint AS int NOT NULL DEFAULT 1 CONSTRAINT posint_positive CHECK (VALUE > 0);
+GRANT USAGE ON SCHEMA app TO PUBLIC;
+COMMENT ON SCHEMA app IS 'the app';
+$up$, $down$ DROP SCHEMA app CASCADE; $down$);
+SELECT migrate.register('2', 'tables', $up$
+CREATE TABLE app.users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, email text NOT NULL,
+                        mood app.mood DEFAULT 'ok', score app.posint, CONSTRAINT users_email_key UNIQUE (email));
+CREATE TABLE app.orders (id serial PRIMARY KEY, user_id bigint REFERENCES app.users, note text);
+CREATE INDEX orders_user ON app.orders (user_id) WHERE note IS NOT NULL;
+CREATE TABLE app.events (at date NOT NULL, payload jsonb) PARTITION BY RANGE (at);
+CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE app.events_2025 (at date NOT NULL, payload jsonb);
+CREATE SEQUENCE app.ticket START 100;
+COMMENT ON COLUMN app.users.email IS 'login';
+$up$, $down$ DROP TABLE app.events, app.events_2025, app.orders, app.users; DROP SEQUENCE app.ticket; $down$);
+SELECT migrate.register('3', 'code', $up$
+CREATE VIEW app.active AS SELECT id, email FROM app.users WHERE score > 1;
+CREATE MATERIALIZED VIEW app.counts AS SELECT count(*) AS n FROM app.orders WITH NO DATA;
+CREATE FUNCTION app.touch() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN RETURN NEW; END $f$;
+CREATE FUNCTION app.add(a int, b int DEFAULT 1) RETURNS int LANGUAGE sql IMMUTABLE RETURN a + b;
+CREATE FUNCTION app.add(a numeric) RETURNS numeric LANGUAGE sql IMMUTABLE RETURN a;
+CREATE PROCEDURE app.noop() LANGUAGE sql AS $f$ SELECT 1 $f$;
+CREATE TRIGGER users_touch BEFORE UPDATE ON app.users FOR EACH ROW EXECUTE FUNCTION app.touch();
+ALTER TABLE app.users ENABLE ROW LEVEL SECURITY;
+CREATE POLICY users_self ON app.users FOR SELECT USING (email = current_user);
+CREATE RULE orders_no_delete AS ON DELETE TO app.orders DO INSTEAD NOTHING;
+CREATE INDEX events_at ON app.events (at);
+GRANT SELECT ON app.users TO PUBLIC;
+GRANT SELECT (note) ON app.orders TO PUBLIC;
+$up$, $down$ DROP VIEW app.active; DROP MATERIALIZED VIEW app.counts; DROP TRIGGER users_touch ON app.users;
+DROP FUNCTION app.touch(); DROP FUNCTION app.add(int, int); DROP FUNCTION app.add(numeric); DROP PROCEDURE app.noop();
+DROP POLICY users_self ON app.users; ALTER TABLE app.users DISABLE ROW LEVEL SECURITY;
+DROP RULE orders_no_delete ON app.orders; DROP INDEX app.events_at;
+REVOKE SELECT ON app.users FROM PUBLIC; REVOKE SELECT (note) ON app.orders FROM PUBLIC; $down$);
+SELECT migrate.register('4', 'changes', $up$
+ALTER TABLE app.users ADD COLUMN last_login timestamptz, ALTER COLUMN email DROP NOT NULL;
+ALTER TABLE app.orders DROP COLUMN note CASCADE;
+ALTER TABLE app.users DROP CONSTRAINT users_email_key;
+ALTER TABLE app.events ATTACH PARTITION app.events_2025 FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+ALTER TYPE app.mood ADD VALUE 'happy';
+CREATE TABLE app.pairs OF app.pair;
+ALTER TYPE app.pair ADD ATTRIBUTE extra int CASCADE;
+ALTER DOMAIN app.posint DROP CONSTRAINT posint_positive;
+DROP FUNCTION app.add(numeric);
+CREATE OR REPLACE FUNCTION app.add(a int, b int DEFAULT 1) RETURNS int LANGUAGE sql IMMUTABLE RETURN a + b + 0;
+ALTER SEQUENCE app.ticket OWNED BY app.orders.id;
+ALTER FUNCTION app.touch() SECURITY DEFINER;
+DROP VIEW app.active;
+$up$, $down$
+ALTER TYPE app.pair DROP ATTRIBUTE extra CASCADE;
+DROP TABLE app.pairs;
+CREATE VIEW app.active AS SELECT id, email FROM app.users WHERE score > 1;
+ALTER FUNCTION app.touch() SECURITY INVOKER;
+ALTER SEQUENCE app.ticket OWNED BY NONE;
+CREATE OR REPLACE FUNCTION app.add(a int, b int DEFAULT 1) RETURNS int LANGUAGE sql IMMUTABLE RETURN a + b;
+CREATE FUNCTION app.add(a numeric) RETURNS numeric LANGUAGE sql IMMUTABLE RETURN a;
+ALTER DOMAIN app.posint ADD CONSTRAINT posint_positive CHECK (VALUE > 0);
+ALTER TABLE app.events DETACH PARTITION app.events_2025;
+ALTER TABLE app.users ADD CONSTRAINT users_email_key UNIQUE (email);
+ALTER TABLE app.orders ADD COLUMN note text;
+CREATE INDEX orders_user ON app.orders (user_id) WHERE note IS NOT NULL;
+ALTER TABLE app.users DROP COLUMN last_login, ALTER COLUMN email SET NOT NULL;
+$down$);
+SELECT migrate.register('5', 'renames', $up$
+ALTER TABLE app.orders RENAME TO purchases;
+ALTER TABLE app.users RENAME COLUMN email TO mail;
+$up$, $down$
+ALTER TABLE app.users RENAME COLUMN mail TO email;
+ALTER TABLE app.purchases RENAME TO orders;
+$down$);
+
+-- Drift made before the applies, on an object no migration touches: it stays visible.
+ALTER TABLE public.untouched ADD COLUMN hidden int;
+SELECT object, change FROM migrate.schema_diff();
+ALTER TABLE public.untouched DROP COLUMN hidden;
+:same;
+
+SELECT version FROM migrate.apply('1');
+:same;
+SELECT version FROM migrate.apply('2');
+:same;
+SELECT version FROM migrate.apply('3');
+:same;
+SELECT version FROM migrate.apply('4');
+:same;
+-- Renames: the snapshot is taken whole.
+SELECT version FROM migrate.apply('5');
+:same;
+SELECT version FROM migrate.revert();
+:same;
+-- Drift before an apply is not absorbed by it (capture off: only schema_diff() sees it).
+ALTER TABLE public.untouched ADD COLUMN hidden int;
+SELECT version FROM migrate.revert();
+SELECT object, change FROM migrate.schema_diff();
+ALTER TABLE public.untouched DROP COLUMN hidden;
+:same;
+SELECT version FROM migrate.revert();
+:same;
+SELECT version FROM migrate.revert();
+:same;
+SELECT version FROM migrate.revert();
+:same;
+SELECT version FROM migrate.apply();
+:same;
+SELECT count(*) FROM migrate.revert(5);
+:same;
+
+SELECT count(*) FROM (SELECT migrate.unregister(v) FROM unnest(ARRAY['5', '4', '3', '2', '1']) v) u;
+
+-- What plan() ran and rolled back in the same transaction (a DROP TABLE) loses nothing: the
+-- dropped table still exists, so its entries are taken afresh.
+CREATE TABLE public.keepme (id int PRIMARY KEY, note text);
+SELECT migrate.acknowledge_drift('keepme');
+SET client_min_messages = error;
+SELECT migrate.register('20', 'drops keepme', 'DROP TABLE public.keepme', 'CREATE TABLE public.keepme (id int)');
+SELECT migrate.register('21', 'other', 'CREATE TABLE public.other21 (id int)', 'DROP TABLE public.other21');
+RESET client_min_messages;
+BEGIN;
+SELECT version, status FROM migrate.plan();
+SELECT migrate.unregister('20');
+SELECT version FROM migrate.apply();
+COMMIT;
+:same;
+SELECT version FROM migrate.revert();
+SELECT migrate.unregister('21');
+DROP TABLE public.keepme;
+SELECT migrate.acknowledge_drift('keepme dropped');
+
+-- CALL migrate.run() runs its units in transactions of their own (and in workers): the
+-- snapshot it records is a whole one, and includes what they built.
+CREATE TABLE public.runme (a int);
+SELECT migrate.acknowledge_drift('runme') IS NOT NULL AS acknowledged;
+SET client_min_messages = error;
+SELECT migrate.register('30', 'concurrent index',
+                        E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY runme_a ON public.runme (a);',
+                        E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY public.runme_a;');
+RESET client_min_messages;
+CALL migrate.run();
+:same;
+CALL migrate.run_revert(1);
+:same;
+SELECT migrate.unregister('30');
+DROP TABLE public.runme;
+SELECT migrate.acknowledge_drift('runme dropped') IS NOT NULL AS acknowledged;
+
+-- A large schema: after apply and revert the rows are incremental (changes against the last
+-- full snapshot), and recorded_snapshot() gives the same snapshot a whole one would.
+CREATE SCHEMA big;
+DO $$ BEGIN
+  FOR i IN 1..200 LOOP
+    EXECUTE format('CREATE TABLE big.t_%s (id int PRIMARY KEY, note text)', i);
+    EXECUTE format('COMMENT ON TABLE big.t_%s IS %L', i,
+                   (SELECT string_agg(md5(i::text || g::text), '') FROM generate_series(1, 25) g));
+  END LOOP;
+END $$;
+SELECT migrate.acknowledge_drift('large schema');
+\set recorded 'SELECT s.id, s.reason, s.snapshot IS NULL AS incremental, s.base_id IS NOT NULL AS has_base, migrate.recorded_snapshot(s.id) = migrate.schema_snapshot() AS equals_whole, (SELECT count(*) FROM migrate.schema_diff()) AS differences FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1'
+SET client_min_messages = error;  -- lint's warnings are not the point here
+SELECT migrate.register('10', 'big change', $up$
+CREATE TABLE big.extra (id int REFERENCES big.t_1, label text);
+ALTER TABLE big.t_2 ADD COLUMN added int;
+ALTER TABLE big.t_3 DROP COLUMN note;
+COMMENT ON TABLE big.t_4 IS 'short';
+DROP TABLE big.t_5;
+$up$, $down$
+CREATE TABLE big.t_5 (id int PRIMARY KEY, note text);
+COMMENT ON TABLE big.t_4 IS NULL;
+ALTER TABLE big.t_3 ADD COLUMN note text;
+ALTER TABLE big.t_2 DROP COLUMN added;
+DROP TABLE big.extra;
+$down$);
+SELECT migrate.register('11', 'another', 'CREATE INDEX t_6_note ON big.t_6 (note)', 'DROP INDEX big.t_6_note');
+RESET client_min_messages;
+SELECT version FROM migrate.apply('10');
+:recorded;
+SELECT version FROM migrate.apply('11');
+:recorded;
+-- The revert check (core) reads incremental rows too: a down script that leaves the table.
+SELECT migrate.register('13', 'sneaky', 'CREATE TABLE big.sneaky (id int)', 'SELECT 1');
+SELECT version FROM migrate.apply('13');
+SELECT version FROM migrate.revert();
+:recorded;
+DROP TABLE big.sneaky;
+SELECT migrate.unregister('13');
+SELECT migrate.acknowledge_drift('sneaky dropped by hand') IS NOT NULL AS acknowledged;
+-- A migration without DDL refreshes nothing.
+SELECT migrate.register('12', 'data only', 'SELECT 1', 'SELECT 1');
+SELECT version FROM migrate.apply('12');
+:recorded;
+SELECT version FROM migrate.revert();
+:recorded;
+-- Pruning keeps the full row the kept incremental rows are based on.
+SET pg_migrate.drift_snapshots_kept = 1;
+SELECT version FROM migrate.revert();
+:recorded;
+SELECT reason, snapshot IS NULL AS incremental FROM migrate.schema_snapshots ORDER BY id;
+RESET pg_migrate.drift_snapshots_kept;
+SELECT version FROM migrate.revert();
+:recorded;
+SELECT migrate.acknowledge_drift('full again');
+:recorded;
+SET client_min_messages = warning;
+DROP SCHEMA big CASCADE;
+RESET client_min_messages;
+
+DROP TABLE public.untouched;
+DROP EXTENSION pg_migrate;

@@ -1,0 +1,733 @@
+// Drift: capture (README "What is captured"). Event triggers record DDL run outside
+// migrate.apply / migrate.revert into migrate.drift, one row per object the statement touched,
+// with the text of that statement (drift_statement.cpp) and the row written by drift_log.cpp.
+// While a migration runs they note what it touched instead, for the snapshot recorded after it
+// (drift_snapshot.cpp).
+#include <algorithm>
+#include <optional>
+
+#include "apply.hpp"
+#include "catalog.hpp"
+#include "core/drift_rules.hpp"
+#include "drift_internal.hpp"
+#include "drift_log.hpp"
+#include "drift_snapshot.hpp"
+#include "drift_statement.hpp"
+#include "pg/spi.hpp"
+
+extern "C" {
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_foreign_data_wrapper.h"
+#include "catalog/pg_foreign_server.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_largeobject.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/trigger.h"
+#include "tcop/deparse_utility.h"
+#include "utils/acl.h"
+#include "utils/aclchk_internal.h"
+}
+
+namespace pgm::drift {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// Capture.
+
+// Tables rewritten by the running statement (table_rewrite event), reported with its row.
+struct Rewrite {
+  Oid relid;
+  int reason;
+};
+std::vector<Rewrite> pending_rewrites;
+
+bool drift_log_present() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) && OidIsValid(get_relname_relid("drift", nsp));
+  });
+}
+
+// pg_dump and pg_restore scripts run with check_function_bodies off and an empty search_path.
+// Any role can set both, so they only describe what the session looks like.
+bool restoring_dump() {
+  return !check_function_bodies && namespace_search_path != nullptr && namespace_search_path[0] == '\0';
+}
+
+// Whether the session could switch capture off itself: its authenticated user is a superuser
+// or (PostgreSQL 15+) was granted SET on pg_migrate.drift_capture. The authenticated user, not
+// the current one: SET ROLE and SECURITY DEFINER functions change neither what the session
+// may do nor who set its settings.
+bool session_may_disable_capture() {
+  Oid user = GetAuthenticatedUserId();
+  return pg::call([&] {
+    if (superuser_arg(user)) return true;
+#if PG_VERSION_NUM >= 150000
+    return pg_parameter_aclcheck("pg_migrate.drift_capture", user, ACL_SET) == ACLCHECK_OK;
+#else
+    return false;
+#endif
+  });
+}
+
+// How a DDL statement is recorded.
+enum class Capture {
+  kOff,      // not at all
+  kFull,     // one row per object
+  kRestore,  // restore-mode DDL of a role that cannot switch capture off: one row per session
+};
+
+// A restore is quiet only for a session that could have switched capture off anyway (the
+// objects it creates are the dumped schema, and the dumped drift rows follow). Any other
+// session with restore settings is recorded compactly (Capture::kRestore).
+Capture capture_mode() {
+  if (!capture_enabled() || in_migration() || creating_extension || !drift_log_present()) return Capture::kOff;
+  if (!restoring_dump()) return Capture::kFull;
+  return session_may_disable_capture() ? Capture::kOff : Capture::kRestore;
+}
+
+bool capture_active() { return capture_mode() != Capture::kOff; }
+
+// The drift row that stands for this session's restore-mode DDL (Capture::kRestore).
+int64 restore_row_id = 0;
+
+// True when this session's restore row exists (was not rolled back) and is unacknowledged:
+// then further restore-mode DDL adds nothing. Runs inside an OwnerScope.
+bool restore_row_pending() {
+  if (restore_row_id == 0) return false;
+  static pg::Query q{
+      "SELECT 1 FROM migrate.drift WHERE id OPERATOR(pg_catalog.=) $1 AND acknowledgement_id IS NULL"};
+  uint64 n = q.run({pg::int8_param(restore_row_id)});
+  pg::free_result();
+  return n > 0;
+}
+
+constexpr const char* kRestoreDetail =
+    "restore-mode DDL (check_function_bodies = off, empty search_path) by a session that cannot "
+    "switch drift capture off: this row stands for the session's further restore-mode DDL until "
+    "it is acknowledged; migrate.schema_diff() lists the changes";
+
+EventTriggerData* event_data(FunctionCallInfo fcinfo, const char* name) {
+  if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+    throw Error("39P01", fmt::format("{}() must be called as an event trigger", name));
+  return reinterpret_cast<EventTriggerData*>(fcinfo->context);
+}
+
+std::string rewrite_reason(int reason) {
+  std::vector<std::string> parts;
+  if (reason & AT_REWRITE_ALTER_PERSISTENCE) parts.push_back("persistence change");
+  if (reason & AT_REWRITE_DEFAULT_VAL) parts.push_back("volatile default");
+  if (reason & AT_REWRITE_COLUMN_REWRITE) parts.push_back("column type change");
+#ifdef AT_REWRITE_ACCESS_METHOD
+  if (reason & AT_REWRITE_ACCESS_METHOD) parts.push_back("access method change");
+#endif
+  if (parts.empty()) return "table rewritten";
+  return fmt::format("table rewritten ({})", fmt::join(parts, ", "));
+}
+
+const char* subcommand_name(AlterTableType t) {
+  switch (t) {
+    case AT_AddColumn: return "ADD COLUMN";
+    case AT_ColumnDefault: return "ALTER COLUMN DEFAULT";
+    case AT_DropNotNull: return "DROP NOT NULL";
+    case AT_SetNotNull: return "SET NOT NULL";
+    case AT_DropExpression: return "DROP EXPRESSION";
+    case AT_SetStatistics: return "SET STATISTICS";
+    case AT_SetOptions: return "SET (column options)";
+    case AT_ResetOptions: return "RESET (column options)";
+    case AT_SetStorage: return "SET STORAGE";
+    case AT_SetCompression: return "SET COMPRESSION";
+    case AT_DropColumn: return "DROP COLUMN";
+    case AT_AddIndex: return "ADD INDEX";
+    case AT_AddConstraint: return "ADD CONSTRAINT";
+    case AT_AlterConstraint: return "ALTER CONSTRAINT";
+    case AT_ValidateConstraint: return "VALIDATE CONSTRAINT";
+    case AT_AddIndexConstraint: return "ADD CONSTRAINT USING INDEX";
+    case AT_DropConstraint: return "DROP CONSTRAINT";
+    case AT_AlterColumnType: return "ALTER COLUMN TYPE";
+    case AT_AlterColumnGenericOptions: return "ALTER COLUMN OPTIONS";
+    case AT_ChangeOwner: return "OWNER TO";
+    case AT_ClusterOn: return "CLUSTER ON";
+    case AT_DropCluster: return "SET WITHOUT CLUSTER";
+    case AT_SetLogged: return "SET LOGGED";
+    case AT_SetUnLogged: return "SET UNLOGGED";
+    case AT_SetAccessMethod: return "SET ACCESS METHOD";
+    case AT_SetTableSpace: return "SET TABLESPACE";
+    case AT_SetRelOptions: return "SET (options)";
+    case AT_ResetRelOptions: return "RESET (options)";
+    case AT_EnableTrig: case AT_EnableAlwaysTrig: case AT_EnableReplicaTrig: case AT_EnableTrigAll:
+    case AT_EnableTrigUser: return "ENABLE TRIGGER";
+    case AT_DisableTrig: case AT_DisableTrigAll: case AT_DisableTrigUser: return "DISABLE TRIGGER";
+    case AT_EnableRule: case AT_EnableAlwaysRule: case AT_EnableReplicaRule: return "ENABLE RULE";
+    case AT_DisableRule: return "DISABLE RULE";
+    case AT_AddInherit: return "INHERIT";
+    case AT_DropInherit: return "NO INHERIT";
+    case AT_AddOf: return "OF";
+    case AT_DropOf: return "NOT OF";
+    case AT_ReplicaIdentity: return "REPLICA IDENTITY";
+    case AT_EnableRowSecurity: return "ENABLE ROW LEVEL SECURITY";
+    case AT_DisableRowSecurity: return "DISABLE ROW LEVEL SECURITY";
+    case AT_ForceRowSecurity: return "FORCE ROW LEVEL SECURITY";
+    case AT_NoForceRowSecurity: return "NO FORCE ROW LEVEL SECURITY";
+    case AT_GenericOptions: return "OPTIONS";
+    case AT_AttachPartition: return "ATTACH PARTITION";
+    case AT_DetachPartition: return "DETACH PARTITION";
+    case AT_DetachPartitionFinalize: return "DETACH PARTITION FINALIZE";
+    case AT_AddIdentity: return "ADD IDENTITY";
+    case AT_SetIdentity: return "SET IDENTITY";
+    case AT_DropIdentity: return "DROP IDENTITY";
+#if PG_VERSION_NUM < 160000
+    case AT_AddColumnRecurse: return "ADD COLUMN";
+    case AT_DropColumnRecurse: return "DROP COLUMN";
+    case AT_AddConstraintRecurse: return "ADD CONSTRAINT";
+    case AT_ValidateConstraintRecurse: return "VALIDATE CONSTRAINT";
+    case AT_DropConstraintRecurse: return "DROP CONSTRAINT";
+#endif
+    default: return nullptr;  // internal steps (re-adding indexes after a type change, ...)
+  }
+}
+
+std::string object_identity(const ObjectAddress& address) {
+  if (!OidIsValid(address.classId) || !OidIsValid(address.objectId)) return {};
+  const ObjectAddress* a = &address;
+  char* id = pg::call([&] {
+#if PG_VERSION_NUM >= 140000
+    return getObjectIdentity(a, true);
+#else
+    return getObjectIdentity(a);
+#endif
+  });
+  return id ? std::string(id) : std::string();
+}
+
+// "ADD COLUMN public.t.c, SET NOT NULL email" for ALTER TABLE's subcommands.
+std::string alter_table_detail(CollectedCommand* cmd) {
+  std::vector<std::string> parts;
+  ListCell* lc;
+  foreach (lc, cmd->d.alterTable.subcmds) {
+    CollectedATSubcmd* sub = static_cast<CollectedATSubcmd*>(lfirst(lc));
+    if (!sub->parsetree || !IsA(sub->parsetree, AlterTableCmd)) continue;
+    AlterTableCmd* at = reinterpret_cast<AlterTableCmd*>(sub->parsetree);
+    const char* name = subcommand_name(at->subtype);
+    if (!name) continue;
+    std::string target = at->name ? std::string(at->name) : object_identity(sub->address);
+    std::string part = target.empty() ? std::string(name) : fmt::format("{} {}", name, target);
+    if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
+  }
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+Oid grant_class(ObjectType type) {
+  switch (type) {
+    case OBJECT_TABLE: case OBJECT_SEQUENCE: case OBJECT_VIEW: case OBJECT_MATVIEW:
+    case OBJECT_FOREIGN_TABLE: return RelationRelationId;
+    case OBJECT_FUNCTION: case OBJECT_PROCEDURE: case OBJECT_ROUTINE: return ProcedureRelationId;
+    case OBJECT_SCHEMA: return NamespaceRelationId;
+    case OBJECT_TYPE: case OBJECT_DOMAIN: return TypeRelationId;
+    case OBJECT_LANGUAGE: return LanguageRelationId;
+    case OBJECT_FDW: return ForeignDataWrapperRelationId;
+    case OBJECT_FOREIGN_SERVER: return ForeignServerRelationId;
+    case OBJECT_LARGEOBJECT: return LargeObjectRelationId;
+    default: return InvalidOid;
+  }
+}
+
+struct Target {
+  Oid classid;
+  Oid objid;
+  int32 objsubid;
+  std::string object_type;  // for rows without an object (ALTER DEFAULT PRIVILEGES)
+  std::string detail;
+  CollectedCommand* command = nullptr;  // the command that reported it (valid in the event)
+};
+
+// For a command that renamed an object or moved it to another schema: the (schema, name) the
+// object had before, as exclusions see it (`now` is its scope after the command). nullopt
+// for other commands, and for renames that keep the scope (a column, a constraint, ...).
+std::optional<drift::Scope> scope_before(const CollectedCommand* cmd, const drift::Scope& now) {
+  if (!cmd || cmd->type != SCT_Simple || !cmd->parsetree) return std::nullopt;
+  Node* tree = cmd->parsetree;
+  if (IsA(tree, AlterObjectSchemaStmt)) {
+    // ALTER ... SET SCHEMA reports the schema it came from as the secondary object.
+    const ObjectAddress& old = cmd->d.simple.secondaryObject;
+    if (old.classId != NamespaceRelationId || !OidIsValid(old.objectId)) return std::nullopt;
+    Oid nsp = old.objectId;
+    char* name = pg::call([&] { return get_namespace_name(nsp); });
+    if (!name) return std::nullopt;
+    drift::Scope before = now;
+    before.schema = std::string(name);
+    return before;
+  }
+  if (!IsA(tree, RenameStmt)) return std::nullopt;
+  const RenameStmt* r = reinterpret_cast<const RenameStmt*>(tree);
+  drift::Scope before = now;
+  switch (r->renameType) {
+    case OBJECT_SCHEMA:
+      if (!r->subname) return std::nullopt;
+      return drift::Scope{std::string(r->subname), std::nullopt};
+    case OBJECT_TABLE: case OBJECT_SEQUENCE: case OBJECT_VIEW: case OBJECT_MATVIEW:
+    case OBJECT_INDEX: case OBJECT_FOREIGN_TABLE:
+      if (!r->relation || !r->relation->relname) return std::nullopt;
+      before.name = std::string(r->relation->relname);
+      return before;
+    case OBJECT_COLUMN: case OBJECT_ATTRIBUTE: case OBJECT_TABCONSTRAINT: case OBJECT_DOMCONSTRAINT:
+    case OBJECT_TRIGGER: case OBJECT_POLICY: case OBJECT_RULE:
+      return std::nullopt;  // a part renamed: the scope is its table's, unchanged
+    default:
+      break;
+  }
+  // Other objects: the last element of the name (functions: of ObjectWithArgs' name).
+  Node* object = r->object;
+  List* names = nullptr;
+  if (object && IsA(object, List)) names = castNode(List, object);
+  else if (object && IsA(object, ObjectWithArgs)) names = castNode(ObjectWithArgs, object)->objname;
+  else if (object && IsA(object, String)) {
+    before.name = std::string(strVal(object));
+    return before;
+  }
+  if (!names || list_length(names) == 0 || !IsA(llast(names), String)) return std::nullopt;
+  before.name = std::string(strVal(llast(names)));
+  return before;
+}
+
+std::string describe_scope(const drift::Scope& s) {
+  if (!s.name) return fmt::format("schema {}", s.schema.value_or(""));
+  return fmt::format("{}.{}", s.schema.value_or(""), *s.name);
+}
+
+void add_target(std::vector<Target>& targets, Target t) {
+  for (Target& existing : targets) {
+    if (existing.classid == t.classid && existing.objid == t.objid && existing.objsubid == t.objsubid &&
+        OidIsValid(t.classid)) {
+      if (existing.detail.empty()) existing.detail = t.detail;
+      return;
+    }
+  }
+  targets.push_back(std::move(t));
+}
+
+std::optional<std::string> optional_string(const char* s) {
+  if (!s) return std::nullopt;
+  return std::string(s);
+}
+
+// One drift row, ready to insert.
+struct DriftRow {
+  std::string object_type;
+  std::optional<std::string> identity;
+  std::optional<std::string> schema;
+  std::string detail;
+};
+
+// Identifies an object the way pg_identify_object() does, without its SQL overhead. Empty
+// when the object no longer exists.
+struct Identified {
+  bool found = false;
+  std::string type;
+  std::string identity;
+  std::optional<std::string> schema;  // of a schema-qualified object
+  bool temp_namespace = false;
+  std::vector<std::string> names;     // as pg_identify_object_as_address's object_names
+  std::optional<std::string> name;    // plain name where names has none (types, domains)
+};
+
+Identified identify(Oid classid, Oid objid, int32 objsubid) {
+  Identified out;
+  ObjectAddress address{classid, objid, objsubid};
+  const ObjectAddress* a = &address;
+  List* names = NIL;
+  List* args = NIL;
+  char* identity = pg::call([&] {
+#if PG_VERSION_NUM >= 140000
+    return getObjectIdentityParts(a, &names, &args, true);
+#else
+    return getObjectIdentityParts(a, &names, &args);
+#endif
+  });
+  if (!identity) return out;
+  char* type = pg::call([&] {
+#if PG_VERSION_NUM >= 140000
+    return getObjectTypeDescription(a, true);
+#else
+    return getObjectTypeDescription(a);
+#endif
+  });
+  out.found = true;
+  out.identity = identity;
+  out.type = type ? type : "";
+  ListCell* lc;
+  foreach (lc, names) out.names.push_back(static_cast<char*>(lfirst(lc)));
+  if (classid == TypeRelationId) {  // address names: one qualified type name
+    char* typname = pg::call([&] {
+      HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objid));
+      if (!HeapTupleIsValid(tup)) return static_cast<char*>(nullptr);
+      char* n = pstrdup(NameStr(((Form_pg_type)GETSTRUCT(tup))->typname));
+      ReleaseSysCache(tup);
+      return n;
+    });
+    out.name = optional_string(typname);
+  }
+  Oid nsp = InvalidOid;
+  if (pg::call([&] { return is_objectclass_supported(classid); }))
+    nsp = pg::call([&] { return get_object_namespace(a); });
+  if (OidIsValid(nsp)) {
+    out.temp_namespace = pg::call([&] { return isAnyTempNamespace(nsp); });
+    out.schema = optional_string(pg::call([&] { return get_namespace_name_or_temp(nsp); }));
+  }
+  return out;
+}
+
+pg::Param text_or_null(const std::optional<std::string>& v) {
+  return v ? pg::text_param(*v) : pg::null_param(TEXTOID);
+}
+
+// Inserts the rows of one event. Runs inside the caller's OwnerScope.
+void insert_rows(const char* event, const std::string& role, const std::string& tag,
+                 const StatementText& statement, std::vector<DriftRow> rows, Capture mode, LazySpi& spi) {
+  if (rows.empty()) return;
+  if (mode == Capture::kRestore) {
+    spi.need();
+    if (restore_row_pending()) return;
+    rows.resize(1);
+    rows[0].detail = rows[0].detail.empty() ? kRestoreDetail : rows[0].detail + "; " + kRestoreDetail;
+  }
+  const char* app = GetConfigOption("application_name", true, false);
+  std::optional<std::string> application = app && *app ? std::optional<std::string>(app) : std::nullopt;
+  std::optional<std::string> source = optional_string(statement.source);
+  // Credentials never reach the log (README "What is redacted").
+  std::optional<std::string> text;
+  if (statement.text) text = drift::redact_statement(*statement.text);
+  std::vector<drift::LogRow> log_rows;
+  log_rows.reserve(rows.size());
+  for (DriftRow& r : rows) log_rows.push_back({std::move(r.object_type), std::move(r.identity), std::move(r.schema), std::move(r.detail)});
+  drift::LogStatement st{event, role, application, tag, text, source};
+  if (std::optional<long long> id = drift::append_rows(st, log_rows)) {
+    if (mode == Capture::kRestore) restore_row_id = *id;
+    return;
+  }
+  // A catalog this code does not know the drift table of: insert through SQL.
+  spi.need();
+  static pg::Query insert{
+      "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "
+      "object_identity, schema_name, detail, statement, statement_source) "
+      "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id"};
+  for (const drift::LogRow& r : log_rows) {
+    insert.run({pg::text_param(role), text_or_null(application), pg::text_param(event), pg::text_param(tag),
+                pg::text_param(r.object_type), text_or_null(r.identity), text_or_null(r.schema),
+                r.detail.empty() ? pg::null_param(TEXTOID) : pg::text_param(r.detail),
+                text_or_null(text), text_or_null(source)});
+    if (mode == Capture::kRestore) restore_row_id = pg::int8_value(0, 1);
+    pg::free_result();
+  }
+}
+
+std::string event_tag(EventTriggerData* trig) {
+#if PG_VERSION_NUM >= 130000
+  return GetCommandTagName(trig->tag);
+#else
+  return trig->tag;
+#endif
+}
+
+}  // namespace
+
+void forget_pending_rewrites() noexcept { pending_rewrites.clear(); }
+
+}  // namespace pgm::drift
+
+using namespace pgm;
+using namespace pgm::drift;
+
+// ddl_command_start: loads the library (and so the hook) as early as possible in a session,
+// and notes the text of a statement the hook did not see.
+PGM_FUNCTION(pgm_drift_capture_start) {
+  EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
+  if (hook_sees_statement() || !capture_active()) return PointerGetDatum(nullptr);
+  stash_statement(trig->parsetree);
+  return PointerGetDatum(nullptr);
+}
+
+namespace pgm::drift {
+namespace {
+
+// One row of pg_event_trigger_ddl_commands().
+struct DdlCommand {
+  CollectedCommand* command;
+  Oid classid;
+  Oid objid;
+  int32 objsubid;
+  bool in_extension;
+  std::string object_type;
+};
+
+// Calls pg_event_trigger_ddl_commands() directly through fmgr in materialize mode: the same
+// rows as the SQL function, without preparing, planning and running a query through SPI,
+// which was most of capture's cost per DDL statement.
+std::vector<DdlCommand> ddl_commands() {
+  struct Raw {
+    Datum values[9];
+    bool nulls[9];
+  };
+  std::vector<DdlCommand> out;
+  MemoryContext context = CurrentMemoryContext;
+  ExprContext* econtext = pg::call([] { return CreateStandaloneExprContext(); });
+  Tuplestorestate* store = nullptr;
+  TupleDesc desc = nullptr;
+  pg::call([&] {
+    FmgrInfo flinfo;
+    fmgr_info(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo);
+    ReturnSetInfo rsinfo;
+    memset(&rsinfo, 0, sizeof rsinfo);
+    rsinfo.type = T_ReturnSetInfo;
+    rsinfo.econtext = econtext;
+    rsinfo.allowedModes = (int)SFRM_Materialize;
+    rsinfo.returnMode = SFRM_Materialize;
+    LOCAL_FCINFO(fcinfo, 0);
+    InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
+    (void)FunctionCallInvoke(fcinfo);
+    store = rsinfo.setResult;
+    desc = rsinfo.setDesc;
+  });
+  if (store && desc) {
+    TupleTableSlot* slot = pg::call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
+    Raw raw;
+    while (pg::call([&] {
+      if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
+      slot_getallattrs(slot);
+      for (int k = 0; k < 9 && k < desc->natts; ++k) {
+        raw.values[k] = slot->tts_values[k];
+        raw.nulls[k] = slot->tts_isnull[k];
+      }
+      return true;
+    })) {
+      // Columns: classid, objid, objsubid, command_tag, object_type, schema_name,
+      // object_identity, in_extension, command.
+      DdlCommand c;
+      c.classid = raw.nulls[0] ? InvalidOid : DatumGetObjectId(raw.values[0]);
+      c.objid = raw.nulls[1] ? InvalidOid : DatumGetObjectId(raw.values[1]);
+      c.objsubid = raw.nulls[2] ? 0 : DatumGetInt32(raw.values[2]);
+      if (!raw.nulls[4]) {
+        text* t = pg::call([&] { return DatumGetTextPP(raw.values[4]); });
+        c.object_type.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+      }
+      c.in_extension = !raw.nulls[7] && DatumGetBool(raw.values[7]);
+      c.command = raw.nulls[8] ? nullptr : reinterpret_cast<CollectedCommand*>(DatumGetPointer(raw.values[8]));
+      out.push_back(std::move(c));
+    }
+    pg::call([&] { ExecDropSingleTupleTableSlot(slot); });
+  }
+  pg::call([&] {
+    if (store) tuplestore_end(store);
+    FreeExprContext(econtext, true);
+    MemoryContextSwitchTo(context);
+  });
+  return out;
+}
+
+}  // namespace
+}  // namespace pgm::drift
+
+PGM_FUNCTION(pgm_drift_capture_rewrite) {
+  event_data(fcinfo, "migrate.drift_capture_rewrite");
+  if (!capture_active()) return PointerGetDatum(nullptr);
+  Oid relid = pg::call([] { return DatumGetObjectId(DirectFunctionCall1(pg_event_trigger_table_rewrite_oid, (Datum)0)); });
+  int reason = pg::call([] { return DatumGetInt32(DirectFunctionCall1(pg_event_trigger_table_rewrite_reason, (Datum)0)); });
+  for (Rewrite& r : pending_rewrites)
+    if (r.relid == relid) {
+      r.reason |= reason;
+      return PointerGetDatum(nullptr);
+    }
+  pending_rewrites.push_back({relid, reason});
+  return PointerGetDatum(nullptr);
+}
+
+PGM_FUNCTION(pgm_drift_capture_ddl) {
+  EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_ddl");
+  if (in_migration()) {
+    // Not drift: what the migration touched, for the snapshot recorded after it.
+    pending_rewrites.clear();
+    for (const DdlCommand& c : ddl_commands()) {
+      if (c.in_extension) continue;
+      CollectedCommand* cmd = c.command;
+      if (cmd && cmd->type == SCT_Grant) {
+        Oid cls = grant_class(cmd->d.grant.istmt->objtype);
+        ListCell* lc;
+        if (OidIsValid(cls)) foreach (lc, cmd->d.grant.istmt->objects) drift::track_snapshot_object(cls, lfirst_oid(lc));
+        continue;
+      }
+      drift::track_snapshot_object(c.classid, c.objid);
+      if (cmd && cmd->type == SCT_AlterTable) {  // ATTACH/DETACH PARTITION name the partition
+        ListCell* lc;
+        foreach (lc, cmd->d.alterTable.subcmds) {
+          CollectedATSubcmd* sub = static_cast<CollectedATSubcmd*>(lfirst(lc));
+          drift::track_snapshot_object(sub->address.classId, sub->address.objectId);
+          AlterTableCmd* at = sub->parsetree && IsA(sub->parsetree, AlterTableCmd)
+                                  ? reinterpret_cast<AlterTableCmd*>(sub->parsetree) : nullptr;
+          if (at && (at->subtype == AT_AttachPartition || at->subtype == AT_DetachPartition) && at->def &&
+              IsA(at->def, PartitionCmd) && reinterpret_cast<PartitionCmd*>(at->def)->name) {
+            RangeVar* name = reinterpret_cast<PartitionCmd*>(at->def)->name;
+            Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
+            drift::track_snapshot_object(RelationRelationId, partition);
+          }
+        }
+      }
+    }
+    return PointerGetDatum(nullptr);
+  }
+  Capture mode = capture_mode();
+  if (mode == Capture::kOff) {
+    pending_rewrites.clear();
+    return PointerGetDatum(nullptr);
+  }
+  std::vector<Rewrite> rewrites;
+  rewrites.swap(pending_rewrites);
+  std::string tag = event_tag(trig);
+  StatementText statement = current_statement(trig->parsetree);
+
+  std::string role = catalog::current_role_name();  // before any owner switch
+  LazySpi spi;
+  std::vector<Target> targets;
+  for (const DdlCommand& c : ddl_commands()) {
+    if (c.in_extension) continue;
+    CollectedCommand* cmd = c.command;
+    if (cmd && cmd->type == SCT_Grant) {
+      InternalGrant* grant = cmd->d.grant.istmt;
+      Oid cls = grant_class(grant->objtype);
+      ListCell* lc;
+      if (OidIsValid(cls)) {
+        foreach (lc, grant->objects) add_target(targets, {cls, lfirst_oid(lc), 0, c.object_type, {}});
+      } else {
+        add_target(targets, {InvalidOid, InvalidOid, 0, c.object_type, {}});
+      }
+      continue;
+    }
+    std::string detail = cmd && cmd->type == SCT_AlterTable ? alter_table_detail(cmd) : std::string();
+    add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail, cmd});
+  }
+  for (const Rewrite& r : rewrites) {
+    bool found = false;
+    for (Target& t : targets)
+      if (t.classid == RelationRelationId && t.objid == r.relid && t.objsubid == 0) {
+        t.detail = t.detail.empty() ? rewrite_reason(r.reason) : t.detail + "; " + rewrite_reason(r.reason);
+        found = true;
+      }
+    if (!found) add_target(targets, {RelationRelationId, r.relid, 0, "table", rewrite_reason(r.reason)});
+  }
+  if (targets.empty()) return PointerGetDatum(nullptr);
+
+  const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
+  std::vector<DriftRow> rows;
+  for (const Target& t : targets) {
+    if (!OidIsValid(t.classid)) {  // ALTER DEFAULT PRIVILEGES: no object to name
+      std::string type = t.object_type;
+      std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
+      rows.push_back({type, std::nullopt, std::nullopt, t.detail});
+      continue;
+    }
+    Identified id = identify(t.classid, t.objid, t.objsubid);
+    if (!id.found || id.temp_namespace) continue;
+    // CREATE EXTENSION / ALTER EXTENSION ... UPDATE of pg_migrate itself (adding or dropping
+    // a member is recorded).
+    if (t.classid == ExtensionRelationId && id.identity == "pg_migrate" &&
+        !(t.command && t.command->parsetree && IsA(t.command->parsetree, AlterExtensionContentsStmt)))
+      continue;
+    drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
+    std::string detail = t.detail;
+    if (!watched(exclusions, scope)) {
+      // An object that left the watched space (renamed into an excluded name, moved into an
+      // excluded schema) is recorded: what happens to it next no longer is.
+      std::optional<drift::Scope> before = scope_before(t.command, scope);
+      if (!before || !watched(exclusions, *before)) continue;
+      std::string left = fmt::format("left the watched objects (was {})", describe_scope(*before));
+      detail = detail.empty() ? left : detail + "; " + left;
+    }
+    rows.push_back({id.type, id.identity, scope.schema, detail});
+  }
+  insert_rows("ddl_command_end", role, tag, statement, std::move(rows), mode, spi);
+  return PointerGetDatum(nullptr);
+}
+
+PGM_FUNCTION(pgm_drift_capture_drop) {
+  EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_drop");
+  bool migrating = in_migration();  // not drift: tracked for the snapshot after the migration
+  Capture mode = migrating ? Capture::kOff : capture_mode();
+  if (mode == Capture::kOff && !migrating) return PointerGetDatum(nullptr);
+  std::string tag = event_tag(trig);
+  StatementText statement = current_statement(trig->parsetree);
+  static pg::Query dropped_q{
+      "SELECT classid, objid, objsubid, original, normal, is_temporary, object_type, schema_name, "
+      "object_name, object_identity, address_names, address_args "
+      "FROM pg_catalog.pg_event_trigger_dropped_objects()"};
+  std::string role = catalog::current_role_name();  // before the owner switch
+  LazySpi spi;
+  spi.need();
+  std::vector<drift::DroppedObject> dropped;
+  std::vector<std::optional<std::string>> schemas, object_names, identities;
+  uint64 n = dropped_q.run();
+  for (uint64 i = 0; i < n; ++i) {
+    drift::DroppedObject d;
+    bool isnull;
+    d.classid = DatumGetObjectId(pg::datum_value(i, 1, &isnull));
+    d.objid = DatumGetObjectId(pg::datum_value(i, 2, &isnull));
+    d.objsubid = DatumGetInt32(pg::datum_value(i, 3, &isnull));
+    d.original = pg::bool_value(i, 4);
+    d.normal = pg::bool_value(i, 5);
+    d.is_temporary = pg::bool_value(i, 6);
+    d.object_type = pg::text_value(i, 7);
+    Datum names = pg::datum_value(i, 11, &isnull);
+    if (!isnull) {
+      Datum* elems = nullptr;
+      bool* nulls = nullptr;
+      int count = 0;
+      pg::call([&] {
+        deconstruct_array(DatumGetArrayTypeP(names), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+      });
+      for (int k = 0; k < count; ++k) {
+        Datum e = elems[k];
+        d.address_names.push_back(nulls[k] ? std::string() : std::string(pg::call([&] { return TextDatumGetCString(e); })));
+      }
+    }
+    // A domain constraint's name is in address_args: {domain} + {constraint}.
+    if (migrating && d.object_type == "domain constraint" && !pg::is_null(i, 12)) {
+      Datum args = pg::datum_value(i, 12, &isnull);
+      Datum* elems = nullptr;
+      bool* nulls = nullptr;
+      int count = 0;
+      pg::call([&] {
+        deconstruct_array(DatumGetArrayTypeP(args), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+      });
+      if (count > 0 && !nulls[0]) {
+        Datum e = elems[0];
+        d.address_names.push_back(std::string(pg::call([&] { return TextDatumGetCString(e); })));
+      }
+    }
+    schemas.push_back(pg::is_null(i, 8) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 8)));
+    object_names.push_back(pg::is_null(i, 9) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 9)));
+    identities.push_back(pg::is_null(i, 10) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 10)));
+    dropped.push_back(std::move(d));
+  }
+  pg::free_result();
+  if (migrating) {
+    for (const drift::DroppedObject& d : dropped)
+      if (!d.is_temporary) drift::track_snapshot_drop(d.object_type, d.address_names);
+    return PointerGetDatum(nullptr);
+  }
+  std::vector<size_t> keep = drift::dropped_to_record(dropped);
+  if (keep.empty()) return PointerGetDatum(nullptr);
+  const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
+  std::vector<DriftRow> rows;
+  for (size_t i : keep) {
+    const drift::DroppedObject& d = dropped[i];
+    drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
+    if (!watched(exclusions, scope)) continue;
+    rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
+  }
+  insert_rows("sql_drop", role, tag, statement, std::move(rows), mode, spi);
+  return PointerGetDatum(nullptr);
+}
+

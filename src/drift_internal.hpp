@@ -1,0 +1,78 @@
+// Drift: what the drift_*.cpp files share (README "Drift"). The feature is split by phase:
+//   drift.cpp            settings, module init, transaction and relcache callbacks
+//   drift_statement.cpp  ProcessUtility hook and the text of the running statement (redacted)
+//   drift_exclusions.cpp the exclusions cache and what capture watches
+//   drift_capture.cpp    the event triggers: what a DDL statement touched, one row per object
+//   drift_log.cpp        writing rows to migrate.drift
+//   drift_snapshot.cpp   recorded snapshots, the refresh after apply/revert, schema_diff()
+//   drift_review.cpp     acknowledge_drift() and drift_status()
+// Pure rules (exclusion globs, dropped objects, statement slicing, redaction) are in
+// src/core/drift_*.cpp. This header includes no other drift header.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog.hpp"
+#include "core/drift_rules.hpp"
+#include "pg/spi.hpp"
+
+namespace pgm::drift {
+
+// ---- settings (drift.cpp)
+bool capture_enabled();   // pg_migrate.drift_capture
+int snapshots_to_keep();  // pg_migrate.drift_snapshots_kept
+
+// ---- statement text (drift_statement.cpp)
+struct StatementText {
+  std::optional<std::string> text;
+  const char* source = nullptr;  // hook, parse, enclosing, query
+};
+// Installs the ProcessUtility hook (module init).
+void install_statement_hook();
+// Whether the library was loaded before the backend's first query (shared or session preload).
+bool loaded_at_backend_start();
+// Whether the hook saw the statement an event trigger fires for.
+bool hook_sees_statement();
+// At ddl_command_start, for a statement the hook did not see: notes its text.
+void stash_statement(Node* parsetree);
+// The text of the statement an event trigger fires for (not yet redacted).
+StatementText current_statement(Node* parsetree);
+// Transaction end: the stashed parse trees are gone.
+void forget_stashed_statements() noexcept;
+
+// ---- exclusions and the watched space (drift_exclusions.cpp)
+// Sets plan_cache_mode = force_generic_plan inside an OwnerScope's GUC nest level.
+void use_generic_plans();
+// SPI and the owner's identity for capture's internal SQL, set up only when a statement needs
+// them (exclusions not cached, a restore row to check, the SQL insert fallback): capture of
+// an ordinary DDL statement runs no SQL at all.
+class LazySpi {
+ public:
+  void need() {
+    if (owner_) return;
+    spi_.emplace();
+    owner_.emplace();
+    use_generic_plans();
+  }
+
+ private:
+  std::optional<pg::SpiConnection> spi_;
+  std::optional<catalog::OwnerScope> owner_;  // destroyed before spi_
+};
+// The exclusions, cached per backend until migrate.drift_exclusions changes.
+const std::vector<Exclusion>& load_exclusions(LazySpi& spi);
+// Relcache invalidation (module init's callback).
+void exclusions_invalidated(Oid relid) noexcept;
+// pg_migrate's own schema.
+constexpr const char* kOwnSchema = "migrate";
+// Whether capture records changes to an object of this scope: not in a temporary schema, not
+// in pg_migrate's schema, not excluded.
+bool watched(const std::vector<Exclusion>& exclusions, const Scope& scope);
+
+// ---- capture (drift_capture.cpp)
+// Transaction or subtransaction abort: the table_rewrite events noted are void.
+void forget_pending_rewrites() noexcept;
+
+}  // namespace pgm::drift

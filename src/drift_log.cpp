@@ -1,0 +1,205 @@
+// Drift capture: the direct insert into migrate.drift (README "Drift", "Benchmark"). Capture
+// used to insert through a prepared SPI statement, whose executor start-up (plan tree,
+// ModifyTable, Result node, projection) and the owner/search_path switch around it were most
+// of capture's cost per DDL statement. Here the row is formed in C and handed to
+// ExecSimpleRelationInsert (constraints, triggers, indexes), as logical replication applies
+// rows.
+#include "drift_log.hpp"
+
+#include <cstring>
+
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/table.h"
+#include "catalog/namespace.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/xid8.h"
+}
+
+namespace pgm::drift {
+namespace {
+
+// The columns of migrate.drift, in table order, as 0.1.0 and 0.2.0 define them.
+constexpr const char* kColumns[] = {
+    "id",           "captured_at",     "transaction_id", "performed_by", "role",          "application_name",
+    "client_addr",  "backend_pid",     "event",          "command_tag",  "object_type",   "object_identity",
+    "schema_name",  "detail",          "statement",      "statement_source", "acknowledgement_id"};
+constexpr int kNatts = sizeof(kColumns) / sizeof(kColumns[0]);
+constexpr Oid kTypes[kNatts] = {INT8OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, TEXTOID, INETOID, INT4OID,
+                                TEXTOID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+                                INT8OID};
+
+struct Layout {
+  bool known = false;  // looked up
+  bool usable = false;
+  Oid relid = InvalidOid;
+  Oid seqid = InvalidOid;
+};
+Layout layout;
+
+// client_addr: computed once per backend (NULL on a Unix socket), kept in TopMemoryContext.
+bool client_addr_known = false;
+bool client_addr_null = true;
+Datum client_addr = (Datum)0;
+
+void load_layout() {
+  layout = Layout{};
+  layout.known = true;
+  Oid nsp = get_namespace_oid("migrate", true);
+  if (!OidIsValid(nsp)) return;
+  layout.relid = get_relname_relid("drift", nsp);
+  layout.seqid = get_relname_relid("drift_id_seq", nsp);
+  if (!OidIsValid(layout.relid) || !OidIsValid(layout.seqid)) return;
+  Relation rel = table_open(layout.relid, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  bool ok = desc->natts == kNatts && rel->rd_rel->relkind == RELKIND_RELATION;
+  for (int i = 0; ok && i < kNatts; ++i) {
+    Form_pg_attribute a = TupleDescAttr(desc, i);
+    ok = !a->attisdropped && a->atttypid == kTypes[i] && strcmp(NameStr(a->attname), kColumns[i]) == 0 &&
+         a->attgenerated == '\0';
+  }
+  table_close(rel, AccessShareLock);
+  layout.usable = ok;
+}
+
+void load_client_addr() {
+  client_addr_known = true;
+  client_addr_null = true;
+  FmgrInfo flinfo;
+  fmgr_info(F_INET_CLIENT_ADDR, &flinfo);
+  LOCAL_FCINFO(fcinfo, 0);
+  InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, nullptr);
+  MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+  Datum d = FunctionCallInvoke(fcinfo);
+  MemoryContextSwitchTo(old);
+  if (!fcinfo->isnull) {
+    client_addr = d;
+    client_addr_null = false;
+  }
+}
+
+Datum text_datum(const std::string& s) { return PointerGetDatum(cstring_to_text_with_len(s.data(), (int)s.size())); }
+
+// Plain data handed to the PostgreSQL part (no C++ object crosses pg::call).
+struct RawRow {
+  Datum values[kNatts];
+  bool nulls[kNatts];
+};
+
+int64 insert_raw(RawRow* rows, int count) {
+  int64 first_id = 0;
+  Relation rel = table_open(layout.relid, RowExclusiveLock);
+  EState* estate = CreateExecutorState();
+  RangeTblEntry* rte = makeNode(RangeTblEntry);
+  rte->rtekind = RTE_RELATION;
+  rte->relid = layout.relid;
+  rte->relkind = rel->rd_rel->relkind;
+  rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+  ExecInitRangeTable(estate, list_make1(rte), NIL);
+#else
+  ExecInitRangeTable(estate, list_make1(rte));
+#endif
+  ResultRelInfo* rri = makeNode(ResultRelInfo);
+  InitResultRelInfo(rri, rel, 1, nullptr, 0);
+  estate->es_output_cid = GetCurrentCommandId(true);
+  ExecOpenIndices(rri, false);
+  AfterTriggerBeginQuery();
+  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+  TimestampTz now = GetCurrentTimestamp();
+  Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
+  char* session_user = GetUserNameFromId(GetSessionUserId(), false);
+  Datum performed_by = PointerGetDatum(cstring_to_text(session_user));
+  for (int r = 0; r < count; ++r) {
+    RawRow& row = rows[r];
+    int64 id = nextval_internal(layout.seqid, false);
+    if (r == 0) first_id = id;
+    row.values[0] = Int64GetDatum(id);
+    row.nulls[0] = false;
+    row.values[1] = TimestampTzGetDatum(now);
+    row.nulls[1] = false;
+    row.values[2] = xid;
+    row.nulls[2] = false;
+    row.values[3] = performed_by;
+    row.nulls[3] = false;
+    row.values[6] = client_addr;
+    row.nulls[6] = client_addr_null;
+    row.values[7] = Int32GetDatum(MyProcPid);
+    row.nulls[7] = false;
+    row.nulls[16] = true;
+    row.values[16] = (Datum)0;
+    ExecClearTuple(slot);
+    memcpy(slot->tts_values, row.values, sizeof row.values);
+    memcpy(slot->tts_isnull, row.nulls, sizeof row.nulls);
+    ExecStoreVirtualTuple(slot);
+    ExecSimpleRelationInsert(rri, estate, slot);
+  }
+  AfterTriggerEndQuery(estate);
+  ExecCloseIndices(rri);
+  ExecResetTupleTable(estate->es_tupleTable, false);
+  FreeExecutorState(estate);
+  table_close(rel, NoLock);
+  CommandCounterIncrement();
+  return first_id;
+}
+
+}  // namespace
+
+void forget_log_layout(unsigned relid) {
+  if (relid == InvalidOid || relid == layout.relid) layout.known = false;
+}
+
+std::optional<long long> append_rows(const LogStatement& st, const std::vector<LogRow>& rows) {
+  if (rows.empty()) return 0;
+  if (!layout.known) pg::call([] { load_layout(); });
+  if (!layout.usable) return std::nullopt;
+  if (!client_addr_known) pg::call([] { load_client_addr(); });
+  // Text datums are formed inside pg::call (palloc may fail); the strings outlive the call.
+  std::vector<RawRow> raw(rows.size());
+  pg::call([&] {
+    Datum role = text_datum(st.role);
+    Datum event = PointerGetDatum(cstring_to_text(st.event));
+    Datum tag = text_datum(st.tag);
+    Datum application = st.application ? text_datum(*st.application) : (Datum)0;
+    Datum text = st.text ? text_datum(*st.text) : (Datum)0;
+    Datum source = st.source ? text_datum(*st.source) : (Datum)0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      RawRow& r = raw[i];
+      const LogRow& row = rows[i];
+      r.values[4] = role;
+      r.nulls[4] = false;
+      r.values[5] = application;
+      r.nulls[5] = !st.application;
+      r.values[8] = event;
+      r.nulls[8] = false;
+      r.values[9] = tag;
+      r.nulls[9] = false;
+      r.values[10] = text_datum(row.object_type);
+      r.nulls[10] = false;
+      r.nulls[11] = !row.identity;
+      r.values[11] = row.identity ? text_datum(*row.identity) : (Datum)0;
+      r.nulls[12] = !row.schema;
+      r.values[12] = row.schema ? text_datum(*row.schema) : (Datum)0;
+      r.nulls[13] = row.detail.empty();
+      r.values[13] = row.detail.empty() ? (Datum)0 : text_datum(row.detail);
+      r.values[14] = text;
+      r.nulls[14] = !st.text;
+      r.values[15] = source;
+      r.nulls[15] = !st.source;
+    }
+  });
+  RawRow* data = raw.data();
+  int count = static_cast<int>(raw.size());
+  return pg::call([&] { return insert_raw(data, count); });
+}
+
+}  // namespace pgm::drift

@@ -1,0 +1,38 @@
+// Drift capture: appending rows to migrate.drift without SPI or the planner.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace pgm::drift {
+
+// One row of migrate.drift as capture writes it; the other columns get what the table's
+// defaults give (id from drift_id_seq, captured_at = clock_timestamp(), transaction_id,
+// performed_by = session user, client_addr, backend_pid; acknowledgement_id NULL).
+struct LogRow {
+  std::string object_type;
+  std::optional<std::string> identity;
+  std::optional<std::string> schema;
+  std::string detail;  // "" for NULL
+};
+
+struct LogStatement {
+  const char* event;                       // ddl_command_end or sql_drop
+  std::string role;                        // current user running the DDL
+  std::optional<std::string> application;  // application_name, unless empty
+  std::string tag;                         // command tag
+  std::optional<std::string> text;         // redacted statement text
+  std::optional<std::string> source;       // hook, parse, enclosing, query
+};
+
+// Inserts the rows directly (heap and index insert through the executor's single-row path, as
+// logical replication applies rows), computing the defaults in C. Returns the first row's id,
+// or nullopt (nothing written) when migrate.drift does not have the columns this code knows
+// (an older or newer catalog): the caller then inserts through SQL.
+std::optional<long long> append_rows(const LogStatement& statement, const std::vector<LogRow>& rows);
+
+// Forgets the cached table layout (relcache invalidation of migrate.drift).
+void forget_log_layout(unsigned relid);
+
+}  // namespace pgm::drift

@@ -1,0 +1,104 @@
+// Drift: reviewing it (README "Reviewing drift"): acknowledge_drift() and the CI status
+// drift_status().
+#include "apply.hpp"
+#include "catalog.hpp"
+#include "drift_hooks.hpp"
+#include "drift_internal.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_acknowledge_drift) {
+  if (PG_ARGISNULL(0))
+    throw Error(sqlstate::kNullValueNotAllowed, "note must not be NULL",
+                {}, "Say what was reviewed, e.g. migrate.acknowledge_drift('hotfix index, see ticket 123').");
+  text* t = pg::call([&] { return PG_GETARG_TEXT_PP(0); });
+  std::string note(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  if (note.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(sqlstate::kInvalidParameterValue, "note must not be empty",
+                {}, "Say what was reviewed, e.g. migrate.acknowledge_drift('hotfix index, see ticket 123').");
+  std::optional<int64> up_to;
+  if (!PG_ARGISNULL(1)) {
+    up_to = PG_GETARG_INT64(1);
+    if (*up_to < 1)
+      throw Error(sqlstate::kInvalidParameterValue,
+                  fmt::format("up_to must be a drift id (at least 1), not {}", *up_to));
+  }
+  ensure_not_in_migration("migrate.acknowledge_drift");
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  static pg::Query count{
+      "SELECT pg_catalog.count(*) FROM migrate.drift WHERE acknowledgement_id IS NULL "
+      "AND ($1::int8 IS NULL OR id <= $1::int8)"};
+  static pg::Query record{
+      "WITH a AS (INSERT INTO migrate.drift_acknowledgements (role, note, up_to, drift_rows) "
+      "VALUES ($1, $2, $3, $4) RETURNING id) "
+      "UPDATE migrate.drift d SET acknowledgement_id = a.id FROM a "
+      "WHERE d.acknowledgement_id IS NULL AND ($3::int8 IS NULL OR d.id <= $3::int8)"};
+  int64 rows;
+  {
+    catalog::OwnerScope owner;
+    pg::Param up = up_to ? pg::int8_param(*up_to) : pg::null_param(INT8OID);
+    count.run({up});
+    rows = pg::int8_value(0, 1);
+    pg::free_result();
+    record.run({pg::text_param(owner.caller_role()), pg::text_param(note), up, pg::int8_param(rows)});
+  }
+  drift_record_snapshot("acknowledge");
+  return Int64GetDatum(rows);
+}
+
+PGM_FUNCTION(pgm_drift_status) {
+  pg::ResultSet out(fcinfo);
+  pg::SpiConnection spi;
+  static pg::Query q{
+      "SELECT pg_catalog.count(*), pg_catalog.min(captured_at), pg_catalog.max(captured_at), "
+      " (SELECT pg_catalog.count(*) FROM migrate.schema_diff()), "
+      " (SELECT s.taken_at FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1), "
+      " (SELECT s.reason FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1), "
+      " (SELECT pg_catalog.string_agg(e.evtname, ', ' ORDER BY e.evtname) FROM pg_catalog.pg_event_trigger e "
+      "   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass "
+      "    AND d.objid = e.oid AND d.deptype = 'e' "
+      "   JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'pg_migrate' "
+      "  WHERE e.evtenabled <> 'A'), "
+      " (SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
+      "   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass "
+      "    AND d.objid = e.oid AND d.deptype = 'e' "
+      "   JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'pg_migrate'), "
+      // The triggers that keep pg_migrate's tables append-only, if one is not ENABLE ALWAYS.
+      " (SELECT pg_catalog.string_agg(c.relname || '.' || t.tgname, ', ' ORDER BY c.relname, t.tgname) "
+      "   FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+      "  WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND NOT t.tgisinternal "
+      "    AND t.tgfoid = 'migrate.protect_catalog()'::pg_catalog.regprocedure AND t.tgenabled <> 'A') "
+      "FROM migrate.drift WHERE acknowledgement_id IS NULL"};
+  catalog::OwnerScope owner;
+  q.run();
+  std::string not_always = pg::text_value(0, 7);
+  int64 triggers = pg::int8_value(0, 8);
+  std::string unprotected = pg::text_value(0, 9);
+  std::string capture;
+  if (!drift::capture_enabled())
+    capture = "off (pg_migrate.drift_capture is off)";
+  else if (triggers < 4)
+    capture = "off (event triggers of pg_migrate are missing)";
+  else if (!not_always.empty())
+    capture = fmt::format("degraded (event trigger {} not ENABLE ALWAYS)", not_always);
+  else if (!unprotected.empty())
+    capture = fmt::format("degraded (protect trigger {} not ENABLE ALWAYS)", unprotected);
+  else
+    capture = "on";
+  std::string statement_capture =
+      drift::loaded_at_backend_start() ? "exact (preloaded)" : "exact after the session's first DDL (not preloaded)";
+  auto ts = [](int col) {
+    bool isnull;
+    Datum d = pg::datum_value(0, col, &isnull);
+    return isnull ? pg::Cell::null_value() : pg::Cell{d, false};
+  };
+  std::string reason = pg::text_value(0, 6);
+  out.add_row({pg::Cell::int8(pg::int8_value(0, 1)), ts(2), ts(3), pg::Cell::int8(pg::int8_value(0, 4)), ts(5),
+               pg::is_null(0, 6) ? pg::Cell::null_value() : pg::Cell::text(reason), pg::Cell::text(capture),
+               pg::Cell::text(statement_capture)});
+  pg::free_result();
+  return out.done();
+}

@@ -1,0 +1,262 @@
+// Drift: recording schema snapshots (migrate.schema_snapshots). A whole snapshot
+// (migrate.schema_snapshot()) costs time proportional to the schema; after apply and revert
+// the new snapshot is the previous one with the entries of the objects the migrations touched
+// refreshed from the live catalog (migrate.record_refreshed_snapshot()), so an apply pays for what
+// it changed. Statements whose effect the event triggers cannot describe object by object make
+// the snapshot a whole one.
+#include "drift_snapshot.hpp"
+
+#include <cstring>
+
+#include "catalog.hpp"
+#include "core/drift_rules.hpp"
+#include "drift_hooks.hpp"
+#include "drift_internal.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+
+extern "C" {
+#include "utils/builtins.h"
+}
+
+namespace pgm {
+namespace drift {
+namespace {
+
+struct Tracking {
+  std::vector<std::string> classids;  // decimal OIDs (passed as text[]::oid[])
+  std::vector<std::string> objids;
+  std::vector<std::string> rel_names, type_names, nsp_names, proc_names;
+  std::vector<std::string> drop_keys, drop_prefixes;
+  bool whole = false;
+  bool any = false;
+};
+Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not involved)
+// Set from the ProcessUtility hook, which must not allocate or throw: a plain flag.
+bool whole_requested = false;
+// Set by drift_expect_migrations() (apply/revert), cleared at transaction end.
+bool migrations_expected = false;
+
+Tracking& state() {
+  if (!tracking) tracking = new Tracking();
+  return *tracking;
+}
+
+void add_unique(std::vector<std::string>& v, const std::string& s) {
+  for (const std::string& x : v)
+    if (x == s) return;
+  v.push_back(s);
+}
+
+std::string quote(const std::string& name) {
+  const char* n = name.c_str();
+  const char* q = pg::call([&] { return quote_identifier(n); });
+  return std::string(q);
+}
+
+}  // namespace
+
+void track_snapshot_object(Oid classid, Oid objid) {
+  if (!OidIsValid(classid) || !OidIsValid(objid)) return;
+  Tracking& t = state();
+  t.any = true;
+  std::string c = std::to_string(classid), o = std::to_string(objid);
+  for (size_t i = 0; i < t.objids.size(); ++i)
+    if (t.objids[i] == o && t.classids[i] == c) return;
+  t.classids.push_back(std::move(c));
+  t.objids.push_back(std::move(o));
+}
+
+void track_snapshot_drop(const std::string& object_type, const std::vector<std::string>& address_names) {
+  Tracking& t = state();
+  t.any = true;
+  SnapshotDrop d = snapshot_drop(object_type, address_names, quote);
+  if (d.whole) t.whole = true;
+  for (const std::string& k : d.keys) add_unique(t.drop_keys, k);
+  for (const std::string& p : d.prefixes) add_unique(t.drop_prefixes, p);
+  switch (d.owner_kind) {
+    case 'r': add_unique(t.rel_names, d.owner); break;
+    case 't': add_unique(t.type_names, d.owner); break;
+    case 'n': add_unique(t.nsp_names, d.owner); break;
+    case 'p': add_unique(t.proc_names, d.owner); break;
+    default: break;
+  }
+}
+
+void track_snapshot_statement(Node* parsetree) noexcept {
+  if (!parsetree) return;
+  switch (nodeTag(parsetree)) {
+    case T_RenameStmt: case T_AlterObjectSchemaStmt: case T_ReassignOwnedStmt: case T_DropOwnedStmt:
+    case T_CreateExtensionStmt: case T_AlterExtensionStmt: case T_AlterExtensionContentsStmt:
+    case T_AlterEventTrigStmt: case T_CreateEventTrigStmt: case T_ClusterStmt: case T_ReindexStmt:
+      whole_requested = true;
+      break;
+    case T_DropStmt:
+      if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) whole_requested = true;
+      break;
+    default:
+      break;
+  }
+}
+
+void reset_snapshot_tracking() noexcept {
+  whole_requested = false;
+  migrations_expected = false;
+  if (!tracking) return;
+  for (std::vector<std::string>* v : {&tracking->classids, &tracking->objids, &tracking->rel_names,
+                                      &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
+                                      &tracking->drop_keys, &tracking->drop_prefixes})
+    v->clear();
+  tracking->whole = false;
+  tracking->any = false;
+}
+
+}  // namespace drift
+
+void drift_expect_migrations() { drift::migrations_expected = true; }
+
+void drift_record_snapshot(const char* reason) {
+  static pg::Query whole{
+      "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
+      "VALUES ($1, migrate.schema_snapshot())"};
+  // The previous snapshot with the touched objects refreshed (incremental in a large schema).
+  static pg::Query refresh{
+      "SELECT migrate.record_refreshed_snapshot($1, $2::pg_catalog.text[]::pg_catalog.oid[], "
+      "$3::pg_catalog.text[]::pg_catalog.oid[], $4, $5, $6, $7, $8, $9)"};
+  // The refresh follows the migrations through pg_migrate's event triggers: only when they
+  // fire. A catalog older than 0.2.0 (before its ALTER EXTENSION UPDATE) has no incremental rows.
+  static pg::Query check{
+      "SELECT pg_catalog.to_regprocedure('migrate.record_refreshed_snapshot(text,oid[],oid[],text[],text[],"
+      "text[],text[],text[],text[])') IS NOT NULL, "
+      "(SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
+      " WHERE e.evtname OPERATOR(pg_catalog.=) ANY ('{migrate_drift_ddl,migrate_drift_drop}'::pg_catalog.name[]) "
+      " AND e.evtenabled OPERATOR(pg_catalog.=) 'A') OPERATOR(pg_catalog.=) 2"};
+  static pg::Query prune_old{
+      "DELETE FROM migrate.schema_snapshots WHERE id < (SELECT s.id FROM migrate.schema_snapshots s "
+      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1)"};
+  // The newest drift_snapshots_kept rows stay, and the full rows they are based on.
+  static pg::Query prune{
+      "DELETE FROM migrate.schema_snapshots d WHERE d.id < (SELECT s.id FROM migrate.schema_snapshots s "
+      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1) AND NOT EXISTS (SELECT FROM migrate.schema_snapshots k "
+      "WHERE k.base_id OPERATOR(pg_catalog.=) d.id AND k.id >= (SELECT s.id FROM migrate.schema_snapshots s "
+      "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1))"};
+  catalog::OwnerScope owner;
+  check.run();
+  bool current_catalog = pg::bool_value(0, 1);
+  bool triggers_fire = pg::bool_value(0, 2);
+  pg::free_result();
+  // Nothing tracked (no DDL in the migrations) is an empty refresh: the previous snapshot again.
+  bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) &&
+                     drift::migrations_expected && !(drift::tracking && drift::tracking->whole) &&
+                     !drift::whole_requested && current_catalog && triggers_fire;
+  if (incremental) {
+    const drift::Tracking& t = drift::state();
+    refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
+                 pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
+                 pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),
+                 pg::text_array_param(t.drop_keys), pg::text_array_param(t.drop_prefixes)});
+  } else {
+    whole.run({pg::text_param(reason)});
+  }
+  drift::reset_snapshot_tracking();
+  if (current_catalog) prune.run({pg::int8_param(drift::snapshots_to_keep())});
+  else prune_old.run({pg::int8_param(drift::snapshots_to_keep())});
+}
+
+}  // namespace pgm
+
+extern "C" {
+#include "utils/array.h"
+#include "utils/jsonb.h"
+}
+
+using namespace pgm;
+
+namespace {
+
+// Plain C (no C++ object alive): the keys of the top level of `snapshot` starting with one of
+// the `count` prefixes, as a text[] in the current memory context.
+ArrayType* keys_with_prefixes(Jsonb* snapshot, text** prefixes, int count) {
+  ArrayBuildState* out = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+  if (JB_ROOT_IS_OBJECT(snapshot)) {
+    JsonbIterator* it = JsonbIteratorInit(&snapshot->root);
+    JsonbValue v;
+    JsonbIteratorToken token;
+    bool skip_nested = true;
+    while ((token = JsonbIteratorNext(&it, &v, skip_nested)) != WJB_DONE) {
+      if (token != WJB_KEY) continue;
+      for (int i = 0; i < count; ++i) {
+        int len = VARSIZE_ANY_EXHDR(prefixes[i]);
+        if (v.val.string.len >= len && memcmp(v.val.string.val, VARDATA_ANY(prefixes[i]), len) == 0) {
+          accumArrayResult(out, PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len)), false,
+                           TEXTOID, CurrentMemoryContext);
+          break;
+        }
+      }
+    }
+  }
+  return DatumGetArrayTypeP(makeArrayResult(out, CurrentMemoryContext));
+}
+
+}  // namespace
+
+// migrate.snapshot_keys_with_prefix(snapshot jsonb, prefixes text[]) RETURNS text[]: the keys of
+// a snapshot starting with any of the prefixes (what dropping a relation removes), in one
+// pass over the keys without building a row per entry.
+PGM_FUNCTION(pgm_snapshot_keys_with_prefix) {
+  Jsonb* snapshot = pg::call([&] { return PG_GETARG_JSONB_P(0); });
+  ArrayType* array = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+  Datum* elems = nullptr;
+  bool* nulls = nullptr;
+  int count = 0;
+  pg::call([&] { deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count); });
+  std::vector<text*> prefixes;
+  for (int i = 0; i < count; ++i)
+    if (!nulls[i]) prefixes.push_back(pg::call([&] { return DatumGetTextPP(elems[i]); }));
+  text** p = prefixes.data();
+  int n = static_cast<int>(prefixes.size());
+  ArrayType* result = pg::call([&] { return keys_with_prefixes(snapshot, p, n); });
+  return PointerGetDatum(result);
+}
+
+// migrate.schema_diff(): the newest recorded snapshot against the live schema, without
+// excluded objects.
+PGM_FUNCTION(pgm_schema_diff) {
+  pg::ResultSet out(fcinfo);
+  pg::SpiConnection spi;
+  // The newest recorded snapshot, full or incremental (a catalog older than 0.2.0 has only
+  // full ones and no recorded_snapshot()).
+  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL"};
+  static pg::Query q_old{
+      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
+      " (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1), "
+      " migrate.schema_snapshot()) d, "
+      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
+      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
+      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
+      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
+      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
+      "ORDER BY d.object"};
+  current.run();
+  bool current_catalog = pg::bool_value(0, 1);
+  pg::free_result();
+  static pg::Query q_new{
+      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
+      " migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)), "
+      " migrate.schema_snapshot()) d, "
+      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
+      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
+      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
+      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
+      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
+      "ORDER BY d.object"};
+  catalog::OwnerScope owner;
+  uint64 n = current_catalog ? q_new.run() : q_old.run();
+  for (uint64 i = 0; i < n; ++i) {
+    std::string detail = pg::text_value(i, 3);
+    out.add_row({pg::Cell::text(pg::text_value(i, 1)), pg::Cell::text(pg::text_value(i, 2)),
+                 pg::is_null(i, 3) ? pg::Cell::null_value() : pg::Cell::text(detail)});
+  }
+  pg::free_result();
+  return out.done();
+}

@@ -1,0 +1,24 @@
+// Drift: recorded schema snapshots. After apply and revert only the objects the migrations
+// touched are refreshed (README "Snapshots after apply and revert"); the event triggers report
+// them while a migration runs.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg/pg.hpp"
+
+namespace pgm::drift {
+
+// An object a migration's DDL statement created or changed (pg_event_trigger_ddl_commands()).
+void track_snapshot_object(Oid classid, Oid objid);
+// An object a migration's DDL statement dropped (pg_event_trigger_dropped_objects()).
+void track_snapshot_drop(const std::string& object_type, const std::vector<std::string>& address_names);
+// A utility statement run by a migration: statements whose effect on the snapshot the event
+// triggers do not report object by object (renames, SET SCHEMA, extensions, REASSIGN/DROP
+// OWNED, CLUSTER, REINDEX, event trigger changes) make the next recorded snapshot a whole one.
+void track_snapshot_statement(Node* parsetree) noexcept;
+// Forgets what was tracked (transaction end).
+void reset_snapshot_tracking() noexcept;
+
+}  // namespace pgm::drift

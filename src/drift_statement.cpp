@@ -1,0 +1,293 @@
+// Drift: the text of the statement an event trigger fires for (README "The statement text, and
+// shared_preload_libraries"), and its redaction.
+//
+// A ProcessUtility hook keeps a stack of the utility statements running in this backend (query
+// string + location); the innermost one is the statement an event trigger fires for. The hook
+// is active once the library is loaded: from backend start when it is in
+// shared_preload_libraries or session_preload_libraries, otherwise from the first event
+// trigger call (or pg_migrate function) of the session. Until then the trigger re-parses
+// debug_query_string and picks the statement whose parse tree equal()s the event's.
+//
+// Redaction: the rules are pure (src/core/drift_redact.cpp); this file tokenizes with
+// PostgreSQL's core scanner.
+#include "drift_statement.hpp"
+
+#include "apply.hpp"
+#include "core/drift_redact.hpp"
+#include "drift_internal.hpp"
+#include "drift_snapshot.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "parser/gramparse.h"
+#include "parser/parser.h"
+#include "parser/scanner.h"
+#include "tcop/utility.h"
+}
+
+namespace pgm::drift {
+namespace {
+
+// ---------------------------------------------------------------------------------------
+// The statement stack kept by the ProcessUtility hook. Plain data: the hook frame holds no
+// C++ object, so PostgreSQL errors pass through it safely.
+struct StatementFrame {
+  const char* query;
+  int location;
+  int length;
+};
+constexpr int kMaxFrames = 64;
+StatementFrame frames[kMaxFrames];
+int frame_depth = 0;
+bool loaded_at_start = false;
+ProcessUtility_hook_type previous_process_utility = nullptr;
+
+// PostgreSQL 14+ signature (pg_migrate supports 14-17).
+void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
+                           ProcessUtilityContext context, ParamListInfo params,
+                           QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
+  // A migration's statement the snapshot refresh cannot follow object by object.
+  if (pstmt->utilityStmt && in_migration()) track_snapshot_statement(pstmt->utilityStmt);
+  int saved_depth = frame_depth;
+  if (frame_depth < kMaxFrames)
+    frames[frame_depth] = {query_string, pstmt->stmt_location, pstmt->stmt_len};
+  frame_depth++;
+  PG_TRY();
+  {
+    if (previous_process_utility)
+      previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+    else
+      standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
+  }
+  PG_FINALLY();
+  { frame_depth = saved_depth; }
+  PG_END_TRY();
+}
+
+// The parsed form of the last client query string the fallback looked at.
+struct ParsedQuery {
+  std::string query;
+  struct Stmt {
+    int location;
+    int length;
+    Node* tree;
+  };
+  std::vector<Stmt> stmts;
+  bool valid = false;
+};
+ParsedQuery parsed_cache;
+MemoryContext parse_context = nullptr;
+
+void parse_client_query(const std::string& query) {
+  if (parsed_cache.valid && parsed_cache.query == query) return;
+  parsed_cache.valid = false;
+  parsed_cache.stmts.clear();
+  if (!parse_context)
+    parse_context = pg::call([] {
+      return AllocSetContextCreate(TopMemoryContext, "pg_migrate drift parse", ALLOCSET_SMALL_SIZES);
+    });
+  MemoryContext cxt = parse_context;
+  pg::call([&] { MemoryContextReset(cxt); });
+  const char* q = query.c_str();
+  List* raw = nullptr;
+  {
+    // The string was parsed once already; a failure now (changed settings) just means no match.
+    pg::SubTransaction sub;
+    try {
+      raw = pg::call([&] {
+        MemoryContext old = MemoryContextSwitchTo(cxt);
+#if PG_VERSION_NUM >= 140000
+        List* l = raw_parser(q, RAW_PARSE_DEFAULT);
+#else
+        List* l = raw_parser(q);
+#endif
+        MemoryContextSwitchTo(old);
+        return l;
+      });
+      sub.commit();
+    } catch (pg::PgError&) {
+      sub.rollback();
+      raw = nullptr;
+    }
+  }
+  ListCell* lc;
+  foreach (lc, raw) {
+    RawStmt* rs = lfirst_node(RawStmt, lc);
+    parsed_cache.stmts.push_back({rs->stmt_location, rs->stmt_len, rs->stmt});
+  }
+  parsed_cache.query = query;
+  parsed_cache.valid = true;
+}
+
+// Texts found at ddl_command_start for statements the hook did not see (the library was
+// loaded by that very statement): the parse tree is still pristine then, so equal() matches.
+// ddl_command_end and sql_drop get the same tree pointer.
+struct StashedText {
+  Node* tree;
+  StatementText text;
+};
+std::vector<StashedText> stash;
+
+StatementText text_from_client_query(Node* parsetree);
+
+}  // namespace
+
+bool hook_sees_statement() { return frame_depth > 0 && frame_depth <= kMaxFrames && frames[frame_depth - 1].query; }
+
+void stash_statement(Node* parsetree) {
+  if (hook_sees_statement() || !parsetree) return;
+  if (stash.size() >= 16) stash.clear();
+  stash.push_back({parsetree, text_from_client_query(parsetree)});
+}
+
+StatementText current_statement(Node* parsetree) {
+  if (hook_sees_statement()) {
+    const StatementFrame& f = frames[frame_depth - 1];
+    return {statement_text(f.query, f.location, f.length), "hook"};
+  }
+  for (auto it = stash.rbegin(); it != stash.rend(); ++it)
+    if (it->tree == parsetree) return it->text;
+  return text_from_client_query(parsetree);
+}
+
+namespace {
+
+StatementText text_from_client_query(Node* parsetree) {
+  const char* client = debug_query_string;
+  if (!client) return {};
+  std::string query(client);
+  parse_client_query(query);
+  if (parsetree) {
+    for (const ParsedQuery::Stmt& s : parsed_cache.stmts) {
+      Node* tree = s.tree;
+      bool same = pg::call([&] { return equal(tree, parsetree); });
+      if (same) return {statement_text(client, s.location, s.length), "parse"};
+    }
+  }
+  if (parsed_cache.stmts.size() == 1)
+    return {statement_text(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
+  return {statement_text(client, 0, 0), "query"};
+}
+
+}  // namespace
+
+void install_statement_hook() {
+  // Loaded before the first query of the backend: shared or session preload.
+  loaded_at_start = debug_query_string == nullptr;
+  previous_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = drift_process_utility;
+}
+
+bool loaded_at_backend_start() { return loaded_at_start; }
+
+void forget_stashed_statements() noexcept { stash.clear(); }
+
+}  // namespace pgm::drift
+
+namespace pgm::drift {
+namespace {
+
+struct RawToken {
+  int kind;  // SqlToken::Kind
+  int start;
+  char punct;
+  char* text;  // palloc'd, or nullptr
+};
+
+// Scans `sql` (NUL-terminated) into a palloc'd array; errors (an unterminated literal inside a
+// string that is not SQL) are PostgreSQL errors the caller turns into "does not scan".
+RawToken* scan(const char* sql, int* count) {
+  core_yy_extra_type extra;
+  core_yyscan_t scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
+  extra.escape_string_warning = false;  // the statement was scanned once already
+  int capacity = 64, n = 0;
+  RawToken* tokens = static_cast<RawToken*>(palloc(sizeof(RawToken) * capacity));
+  core_YYSTYPE value;
+  YYLTYPE location;
+  for (;;) {
+    int token = core_yylex(&value, &location, scanner);
+    if (token == 0) break;
+    if (n == capacity) {
+      capacity *= 2;
+      tokens = static_cast<RawToken*>(repalloc(tokens, sizeof(RawToken) * capacity));
+    }
+    RawToken& t = tokens[n++];
+    t.start = location;
+    t.punct = 0;
+    t.text = nullptr;
+    if (token == IDENT || token == UIDENT) {
+      t.kind = SqlToken::kWord;
+      t.text = value.str;
+    } else if (token == SCONST || token == USCONST) {
+      t.kind = SqlToken::kString;
+      t.text = value.str;
+    } else if (token < 256) {
+      t.kind = SqlToken::kOther;
+      t.punct = static_cast<char>(token);
+    } else if (token == FCONST || token == BCONST || token == XCONST || token == Op || token == ICONST ||
+               token == PARAM || token == TYPECAST || token == DOT_DOT || token == COLON_EQUALS ||
+               token == EQUALS_GREATER || token == LESS_EQUALS || token == GREATER_EQUALS || token == NOT_EQUALS) {
+      t.kind = SqlToken::kOther;
+    } else {  // a keyword: the scanner gives its text
+      t.kind = SqlToken::kWord;
+      t.text = const_cast<char*>(value.keyword);
+    }
+  }
+  scanner_finish(scanner);
+  *count = n;
+  return tokens;
+}
+
+std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
+  std::string copy(sql);  // the scanner needs a terminated string
+  const char* text = copy.c_str();
+  MemoryContext context = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate redact", ALLOCSET_SMALL_SIZES);
+  });
+  MemoryContext old = MemoryContextSwitchTo(context);
+  std::optional<std::vector<SqlToken>> out;
+  try {
+    // Literal contents may not be SQL at all: a scanner error just means "nothing to redact".
+    pg::SubTransaction sub;
+    int count = 0;
+    RawToken* raw = nullptr;
+    try {
+      raw = pg::call([&] { return scan(text, &count); });
+      sub.commit();
+    } catch (pg::PgError& e) {
+      int code = e.sqlerrcode();
+      sub.rollback();
+      if (code == ERRCODE_QUERY_CANCELED || code == ERRCODE_ADMIN_SHUTDOWN) throw;
+      raw = nullptr;
+    }
+    if (raw) {
+      std::vector<SqlToken> tokens;
+      tokens.reserve(count);
+      for (int i = 0; i < count; ++i) {
+        SqlToken t;
+        t.kind = static_cast<SqlToken::Kind>(raw[i].kind);
+        t.start = static_cast<size_t>(raw[i].start);
+        t.punct = raw[i].punct;
+        if (raw[i].text) t.text = raw[i].text;
+        tokens.push_back(std::move(t));
+      }
+      out = std::move(tokens);
+    }
+  } catch (...) {
+    MemoryContextSwitchTo(old);
+    MemoryContextDelete(context);
+    throw;
+  }
+  MemoryContextSwitchTo(old);
+  MemoryContextDelete(context);
+  return out;
+}
+
+}  // namespace
+
+std::string redact_statement(const std::string& text) {
+  if (!may_carry_credentials(text)) return text;
+  return redact_credentials(text, tokenize, !standard_conforming_strings);
+}
+
+}  // namespace pgm::drift
