@@ -14,6 +14,8 @@ PGM_PG_SOURCES = \
 	src/pg/guard.cpp \
 	src/pg/spi.cpp \
 	src/pg/srf.cpp \
+	src/xact.cpp \
+	src/settings.cpp \
 	src/script_parse.cpp \
 	src/catalog.cpp \
 	src/apply.cpp \
@@ -30,6 +32,7 @@ PGM_PG_SOURCES = \
 	src/sync.cpp \
 	src/policy.cpp \
 	src/revert_check.cpp \
+	src/repair.cpp \
 	src/run.cpp \
 	src/run_worker.cpp \
 	src/pg_migrate.cpp

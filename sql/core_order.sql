@@ -29,9 +29,9 @@ SELECT version FROM migrate.revert(2);
 SELECT version FROM migrate.revert_to('1');
 SELECT version, state FROM migrate.status();
 SELECT to_regclass('ord_three') IS NOT NULL AS three_still_there;
--- revert_to a version above the newest reverts nothing.
+-- revert_to a version that is not registered is an error (like apply('10')).
 SELECT version FROM migrate.revert_to('10');
-SELECT version FROM migrate.revert_to('3.5');
+SELECT version FROM migrate.revert_to('3');
 DROP EXTENSION pg_migrate;
 DROP TABLE ord_one, ord_three, ord_four;
 -- Baseline: adopt an existing database at a version.

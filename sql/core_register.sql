@@ -23,9 +23,11 @@ SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id int);', '
 SELECT migrate.register('1', 'renamed', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t;');
 SELECT migrate.register('1', 'create table t', 'CREATE TABLE reg_t (id bigint);', 'DROP TABLE reg_t CASCADE;');
 SELECT name, checksum = migrate.checksum('CREATE TABLE reg_t (id bigint);') AS untouched, down_sql FROM migrate.migrations;
--- Scripts are checked at register time with the server's parser.
+-- Scripts are checked at register time with the server's parser. Empty or comment-only
+-- scripts are no-op migrations.
 SELECT migrate.register('2', 'empty', '   -- only a comment');
 SELECT migrate.register('2', 'empty down', 'SELECT 1', '/* nothing */');
+SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'syntax', E'SELECT 1;\nCREAT TABLE x ();');
 SELECT migrate.register('2', 'psql', E'SELECT 1;\n\\set ON_ERROR_STOP on\nSELECT 2;');
 -- COMMIT splits a transactional script (CALL migrate.run()); a non-transactional one refuses it

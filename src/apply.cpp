@@ -19,11 +19,10 @@
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "settings.hpp"
+#include "xact.hpp"
 
 namespace pgm {
 namespace {
-
-bool migration_running = false;
 
 double elapsed_ms(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -253,9 +252,13 @@ constexpr size_t kBatchSize = 64;
 Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps, bool up) {
   pg::ResultSet out(fcinfo);
   MemoryContext scratch = create_scratch_context();
+  // Parameters and results of a batch's catalog statements: reset after each batch, so
+  // memory stays flat however many migrations run.
+  MemoryContext batch = create_scratch_context();
   std::string role = catalog::current_role_name();
   drift_expect_migrations();
   for (size_t first = 0; first < steps.size(); first += kBatchSize) {
+    MemoryContext outer = MemoryContextSwitchTo(batch);
     size_t last = std::min(steps.size(), first + kBatchSize);
     std::vector<std::string> versions;
     for (size_t i = first; i < last; ++i) versions.push_back(steps[i].version);
@@ -277,8 +280,11 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
       for (size_t i = 0; i < done.size(); ++i) done[i].detail = details[i];
     }
     catalog::record_steps(done, up, role);
+    pg::free_result();
     for (const catalog::StepRecord& r : done)
       out.add_row({pg::Cell::text(r.version), pg::Cell::text(r.name), pg::Cell::float8(r.duration_ms)});
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextReset(batch); });
   }
   if (!steps.empty()) {
     catalog::bump_generation();
@@ -338,20 +344,6 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
   return steps;
 }
 
-bool in_migration() { return migration_running; }
-
-MigrationRunningScope::MigrationRunningScope() : saved_(migration_running) { migration_running = true; }
-MigrationRunningScope::~MigrationRunningScope() { migration_running = saved_; }
-
-void reset_migration_state() { migration_running = false; }
-
-void ensure_not_in_migration(const char* function_name) {
-  if (migration_running)
-    throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                fmt::format("{}() cannot be called from inside a migration", function_name),
-                {}, "Migrations are applied by migrate.apply(); a migration script must not call pg_migrate's changing functions.");
-}
-
 }  // namespace pgm
 
 using namespace pgm;
@@ -407,6 +399,20 @@ PGM_FUNCTION(pgm_revert) {
   return revert_steps(fcinfo, std::move(applied));
 }
 
+namespace {
+
+// The baseline's version, "" if there is none.
+std::string baseline_version() {
+  static pg::Query q{"SELECT b.version FROM migrate.baseline b"};
+  catalog::OwnerScope owner;
+  uint64 rows = q.run();
+  std::string v = rows ? pg::text_value(0, 1) : std::string();
+  pg::free_result();
+  return v;
+}
+
+}  // namespace
+
 PGM_FUNCTION(pgm_revert_to) {
   ensure_not_in_migration("migrate.revert_to");
   if (PG_ARGISNULL(0))
@@ -414,6 +420,15 @@ PGM_FUNCTION(pgm_revert_to) {
   Version target = Version::parse(pg::text_arg(fcinfo, 0));
   pg::SpiConnection spi;
   catalog::lock_catalog();
+  // Like apply('99'): an unknown target is an error, not "revert everything above it". Version
+  // 0 means "revert every applied migration".
+  if (target.canonical() != "0" && !catalog::find_migration(target.canonical()) &&
+      baseline_version() != target.canonical())
+    throw Error(sqlstate::kUndefinedObject,
+                fmt::format("target version {} is not a registered migration", target.canonical()),
+                "Nothing was reverted.",
+                "See migrate.status() for the registered versions; revert_to('0') reverts every "
+                "applied migration.");
   std::vector<MigrationStep> applied = applied_steps();
   std::vector<MigrationStep> above;
   for (MigrationStep& s : applied)

@@ -7,6 +7,7 @@
 
 #include "core/version.hpp"
 #include "script_parse.hpp"
+#include "xact.hpp"  // ensure_not_in_migration, MigrationRunningScope (for apply's users)
 
 namespace pgm {
 
@@ -35,28 +36,6 @@ void run_script(const std::string& script, const ScriptLabel& label, int lock_ti
 // "table public.users held by process 1234 (AccessShareLock)" for the relations a statement
 // needs, "" if nobody else holds them. Only after the waiting (sub)transaction was rolled back.
 std::string describe_lock_holders(Node* parsetree);
-
-// True while a migration's script is running in this backend (drift capture ignores its DDL).
-bool in_migration();
-
-// Marks the backend as running migration statements for the scope's life (apply, revert,
-// plan, verify), so drift capture does not record their DDL.
-class MigrationRunningScope {
- public:
-  MigrationRunningScope();
-  ~MigrationRunningScope();
-  MigrationRunningScope(const MigrationRunningScope&) = delete;
-  MigrationRunningScope& operator=(const MigrationRunningScope&) = delete;
-
- private:
-  bool saved_;
-};
-
-// Refuses a nested call of a changing function from inside a migration script.
-void ensure_not_in_migration(const char* function_name);
-
-// Clears the in-migration state at transaction end (registered in _PG_init).
-void reset_migration_state();
 
 // CALL migrate.run() (src/run.cpp): one transactional migration applied (up) or reverted and
 // recorded as migrate.apply() / migrate.revert() do it, in the current transaction.

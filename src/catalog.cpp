@@ -2,13 +2,13 @@
 // that change what is registered (register, unregister, baseline).
 #include "catalog.hpp"
 
-#include "apply.hpp"
 #include "pg/args.hpp"
 #include "run.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
+#include "xact.hpp"
 
 extern "C" {
 #include "catalog/pg_class.h"
@@ -333,13 +333,13 @@ Datum text_result(const std::string& s, MemoryContext context = CurrentMemoryCon
 // (up_mode/down_mode: transaction, split or no-transaction).
 std::string check_script(const std::string& script, const ScriptLabel& label) {
   std::vector<ScriptStatement> stmts = parse_script(script, label);
-  if (stmts.empty())
-    throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("{} script of {} contains no SQL statement", label.which, label.describe()),
-                {},
-                std::string(label.which) == "down"
-                    ? "Pass NULL as down for a migration that cannot be reverted."
-                    : "");
+  if (stmts.empty()) {
+    // Empty and comment-only scripts are no-op migrations (as in diesel, golang-migrate...).
+    std::string note = fmt::format("{} script of {} contains no SQL statement: it runs as a no-op",
+                                   label.which, label.describe());
+    const char* n = note.c_str();
+    pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+  }
   ScriptMode mode = script_mode(script);
   for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
   return script_run_mode(script, stmts, label);

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "apply.hpp"
+#include "xact.hpp"
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_internal.hpp"

@@ -1,6 +1,6 @@
 // Drift: reviewing it (README "Reviewing drift"): acknowledge_drift() and the CI status
 // drift_status().
-#include "apply.hpp"
+#include "xact.hpp"
 #include "catalog.hpp"
 #include "drift_hooks.hpp"
 #include "drift_internal.hpp"

@@ -12,7 +12,7 @@
 // PostgreSQL's core scanner.
 #include "drift_statement.hpp"
 
-#include "apply.hpp"
+#include "xact.hpp"
 #include "core/drift_redact.hpp"
 #include "drift_internal.hpp"
 #include "drift_snapshot.hpp"

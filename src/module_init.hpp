@@ -3,7 +3,6 @@
 
 namespace pgm {
 
-void drift_init();   // src/drift.cpp: drift settings and the ProcessUtility hook
-void safety_init();  // src/lint.cpp: lint, plan, verify and lock-timeout settings
+void drift_init();  // src/drift.cpp: the ProcessUtility hook and drift's callbacks
 
 }  // namespace pgm

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "apply.hpp"
+#include "xact.hpp"
 #include "pg/args.hpp"
 #include "catalog.hpp"
 #include "core/script.hpp"

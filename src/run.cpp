@@ -37,7 +37,7 @@ extern "C" {
 namespace pgm {
 namespace {
 
-int batch_pause_ms = 0;  // pg_migrate.batch_pause
+int& batch_pause_ms = settings::batch_pause_ms;  // pg_migrate.batch_pause (src/settings.cpp)
 
 // The run lock: held at session level by the backend running CALL migrate.run() for the whole
 // call. Same key as the catalog lock, own key space (see catalog.cpp).
@@ -1058,12 +1058,6 @@ void ensure_no_unfinished_run(const std::string& version) {
               dir == "up" ? "Finish it with CALL migrate.run()." : "Finish it with CALL migrate.run_revert_to().");
 }
 
-void run_init() {
-  DefineCustomIntVariable(
-      "pg_migrate.batch_pause",
-      "Pause between two batches of a batched statement (-- pg_migrate:batch) without a pause of its own.",
-      nullptr, &batch_pause_ms, 0, 0, 3600000, PGC_USERSET, GUC_UNIT_MS, nullptr, nullptr, nullptr);
-}
 
 }  // namespace pgm
 

@@ -37,7 +37,5 @@ void store_run_modes(const std::string& version, const std::string& up_mode, con
 // register (replace) and unregister: refuse a migration whose run has started and not ended.
 void ensure_no_unfinished_run(const std::string& version);
 
-// Memory for settings defined in _PG_init.
-void run_init();
 
 }  // namespace pgm

@@ -8,7 +8,7 @@
 
 namespace pgm::safety {
 
-// Settings (defined in safety_init).
+// Settings (defined in src/settings.cpp).
 extern bool lint_blocks_apply;        // pg_migrate.lint_blocks_apply
 extern int lint_large_table_rows;     // pg_migrate.lint_large_table_rows
 extern int plan_lock_timeout_ms;      // pg_migrate.plan_lock_timeout

@@ -22,7 +22,13 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
   const char* text = script.c_str();
   List* raw = nullptr;
   try {
-    raw = pg::call([&] { return pg_parse_query(text); });
+    // Without the caller's error context callbacks: called from PL/pgSQL, SPI's callback would
+    // move the error position into its own query before this code sees it (PG_TRY in pg::call
+    // restores the stack).
+    raw = pg::call([&] {
+      error_context_stack = nullptr;
+      return pg_parse_query(text);
+    });
   } catch (pg::PgError& e) {
     ErrorData* edata = e.data();
     if (edata->cursorpos > 0) {
@@ -51,7 +57,13 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
     }
     throw;
   }
+  return split_statements(raw, script);
+}
+
+std::vector<ScriptStatement> split_statements(List* raw, const std::string& script) {
   std::vector<ScriptStatement> out;
+  out.reserve(list_length(raw));
+  LineCounter lines(script);  // statements come in order: one pass numbers them all
   ListCell* cell;
   foreach (cell, raw) {
     RawStmt* rs = lfirst_node(RawStmt, cell);
@@ -59,7 +71,7 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
     size_t end = rs->stmt_len > 0 ? loc + static_cast<size_t>(rs->stmt_len) : script.size();
     size_t begin = skip_blanks_and_comments(script, loc);
     if (begin >= end) continue;
-    out.push_back({begin, end, line_at(script, begin), rs->stmt});
+    out.push_back({begin, end, lines.line_at(begin), rs->stmt});
   }
   return out;
 }

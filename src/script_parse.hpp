@@ -26,6 +26,10 @@ struct ScriptLabel {
 // script and line (SQLSTATE kept, position shown inside the script).
 std::vector<ScriptStatement> parse_script(const std::string& script, const ScriptLabel& label);
 
+// The statements of an already parsed script (pg_parse_query's list), numbered by line in one
+// pass. Comment-only or empty parts are skipped.
+std::vector<ScriptStatement> split_statements(List* raw, const std::string& script);
+
 // Throws pgm::Error if the statement cannot run inside a migration (transaction control,
 // CREATE INDEX CONCURRENTLY, VACUUM, COPY FROM STDIN, ...). In a non-transactional script
 // (kNoTransaction) the statements that must run at top level are accepted; in a transactional

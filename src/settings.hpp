@@ -1,4 +1,5 @@
-// pg_migrate's settings (GUCs under the reserved prefix pg_migrate.), defined in _PG_init.
+// pg_migrate's settings (GUCs under the reserved prefix pg_migrate.), all defined in
+// src/settings.cpp (lint, plan and verify settings are declared in safety.hpp).
 #pragma once
 
 namespace pgm::settings {
@@ -10,4 +11,13 @@ extern int lock_retry_delay_ms;   // pg_migrate.lock_retry_delay: first backoff 
 extern int lock_retry_max_delay_ms;  // pg_migrate.lock_retry_max_delay: cap of one delay
 extern int lock_retry_total_ms;   // pg_migrate.lock_retry_total: cap of all waiting for one migration
 
+extern int batch_pause_ms;        // pg_migrate.batch_pause (CALL migrate.run())
+
 }  // namespace pgm::settings
+
+namespace pgm {
+
+// Defines every pg_migrate.* setting (called once from _PG_init).
+void define_settings();
+
+}  // namespace pgm

@@ -38,6 +38,8 @@ if [[ " $SUITES " == *" unit "* ]]; then
     nf=$(echo "$t" | awk '{print $3}'); nt=$(echo "$t" | awk '{print $NF}')
     count unit $(( ${nt:-0} - ${nf:-0} )) "${nf:-1}"
   fi
+  # README examples marked "<!-- output: expected/X.out -->" must be real regression output.
+  if test/readme_check.sh >build-readme.log 2>&1; then count readme 1 0; else cat build-readme.log; count readme 0 1; fi
 fi
 
 # Server suites run as an unprivileged OS user (initdb refuses root) on a copy of the tree.

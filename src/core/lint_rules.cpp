@@ -55,6 +55,9 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::VacuumFull, {"ban-vacuum-full", "VACUUM FULL rewrites the table under ACCESS EXCLUSIVE"}},
       {Action::Cluster, {"ban-cluster", "CLUSTER rewrites the table under ACCESS EXCLUSIVE"}},
       {Action::LockTable, {"ban-lock-table", "an explicit LOCK TABLE is held until the migration commits"}},
+      {Action::Reindex,
+       {"require-concurrent-reindex",
+        "REINDEX without CONCURRENTLY blocks writes to the table and reads that use its indexes"}},
       {Action::TransactionControl,
        {"transaction-nesting", "BEGIN / COMMIT / ROLLBACK / SAVEPOINT inside a migration"}},
       {Action::IntPrimaryKey,
@@ -280,6 +283,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(max_severity(Severity::Warning, by_size),
                      fmt::format("CLUSTER rewrites {} under an ACCESS EXCLUSIVE lock", table),
                      "Use pg_repack to reorder a table online.");
+    case Action::Reindex:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("{} without CONCURRENTLY blocks writes to {}, and every query that "
+                                 "uses the rebuilt indexes, until it ends",
+                                 named("REINDEX", f.object), table),
+                     "Run REINDEX ... CONCURRENTLY on its own, outside pg_migrate (it cannot run "
+                     "inside a transaction).");
     case Action::LockTable:
       if (created) return std::nullopt;
       return finding(max_severity(Severity::Warning, by_size),

@@ -48,6 +48,7 @@ enum class Action {
   VacuumFull,
   Cluster,
   LockTable,
+  Reindex,              // REINDEX TABLE / INDEX without CONCURRENTLY
   TransactionControl,
   IntPrimaryKey,        // int/smallint/serial primary key column
   SerialColumn,         // serial/bigserial column

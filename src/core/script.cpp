@@ -1,5 +1,6 @@
 #include "core/script.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 namespace pgm {
@@ -34,10 +35,18 @@ size_t skip_blanks_and_comments(std::string_view sql, size_t i) {
 }
 
 int line_at(std::string_view sql, size_t offset) {
-  int line = 1;
-  for (size_t i = 0; i < offset && i < sql.size(); ++i)
-    if (sql[i] == '\n') ++line;
-  return line;
+  return LineCounter(sql).line_at(offset);
+}
+
+int LineCounter::line_at(size_t offset) {
+  offset = std::min(offset, sql_.size());
+  if (offset >= pos_) {
+    line_ += static_cast<int>(std::count(sql_.begin() + pos_, sql_.begin() + offset, '\n'));
+  } else {
+    line_ -= static_cast<int>(std::count(sql_.begin() + offset, sql_.begin() + pos_, '\n'));
+  }
+  pos_ = offset;
+  return line_;
 }
 
 std::string one_line_preview(std::string_view statement, size_t max_chars) {

@@ -15,6 +15,20 @@ size_t skip_blanks_and_comments(std::string_view sql, size_t offset);
 // 1-based line number of `offset` in `sql`.
 int line_at(std::string_view sql, size_t offset);
 
+// Line numbers of many offsets of one script in linear total time: each call counts only the
+// newlines between the previous offset and this one (forwards or backwards), so numbering the
+// statements of a script in order costs one pass over it, not one pass per statement.
+class LineCounter {
+ public:
+  explicit LineCounter(std::string_view sql) : sql_(sql) {}
+  int line_at(size_t offset);
+
+ private:
+  std::string_view sql_;
+  size_t pos_ = 0;
+  int line_ = 1;
+};
+
 // The statement folded to one line (runs of white space become one space), cut at `max_chars`
 // with "..." appended, for error messages and result rows.
 std::string one_line_preview(std::string_view statement, size_t max_chars = 200);

@@ -169,7 +169,11 @@ std::string text_value(uint64 row, int col) {
   Datum d = datum_value(row, col, &isnull);
   if (isnull) return {};
   text* t = call([&] { return DatumGetTextPP(d); });
-  return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  std::string out(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+  // A toasted value was detoasted into the current context (SPI's procedure context while
+  // connected, which lives for the whole call): free the copy now that it is in `out`.
+  if (reinterpret_cast<Pointer>(t) != DatumGetPointer(d)) call([&] { pfree(t); });
+  return out;
 }
 
 int64 int8_value(uint64 row, int col) {

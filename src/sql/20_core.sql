@@ -31,6 +31,11 @@ CREATE FUNCTION migrate.checksum(script text) RETURNS text
 CREATE FUNCTION migrate.canonical_version(version text) RETURNS text
     AS 'MODULE_PATHNAME', 'pgm_canonical_version' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
+-- Loads pg_migrate's library (so the reserved pg_migrate. settings prefix applies); the SQL
+-- functions below call it, so any pg_migrate call does.
+CREATE FUNCTION migrate.library_loaded() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgm_library_loaded' LANGUAGE C STABLE PARALLEL SAFE;
+
 CREATE FUNCTION migrate.status()
     RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
                   applied_by text, checksum text)
@@ -58,6 +63,7 @@ AS $$
                         ELSE 'pending' END,
                    m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
               FROM migrate.migrations m LEFT JOIN migrate.runs r USING (version)) s
+     WHERE migrate.library_loaded()
      ORDER BY s.version_parts, s.ord
 $$;
 
@@ -69,6 +75,7 @@ AS $$
         (SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL
           ORDER BY version_parts DESC LIMIT 1),
         (SELECT version FROM migrate.baseline))
+     WHERE migrate.library_loaded()
 $$;
 
 -- Reverts whose down script left objects the apply had changed (history.detail->'leftovers'),
@@ -123,14 +130,17 @@ AS $$
            AND NOT EXISTS (SELECT FROM migrate.baseline b WHERE m.version_parts <= b.version_parts)
            AND pg_catalog.current_setting('pg_migrate.out_of_order', true) IS DISTINCT FROM 'on'
         UNION ALL
-        SELECT m.version_parts, m.version,
-               pg_catalog.format('registered at or below the baseline %s; it will never be applied', b.version)
-          FROM migrate.migrations m, migrate.baseline b
-         WHERE m.applied_seq IS NULL AND m.version_parts <= b.version_parts
-        UNION ALL
         SELECT l.version_parts, l.version, l.problem FROM migrate.revert_leftovers() l)
-    SELECT p.version, p.problem FROM problems p ORDER BY p.version_parts, p.problem
+    -- Migrations at or below the baseline are a state (status() says below_baseline), not a problem.
+    SELECT p.version, p.problem FROM problems p WHERE migrate.library_loaded()
+     ORDER BY p.version_parts, p.problem
 $$;
+
+-- Fixes the name or the down script of a migration (also an applied one); the up script is
+-- never changed. Recorded in history (action 'repair', old and new text in detail).
+CREATE FUNCTION migrate.repair(version text, name text DEFAULT NULL, down text DEFAULT NULL,
+                               remove_down boolean DEFAULT false)
+    RETURNS text AS 'MODULE_PATHNAME', 'pgm_repair' LANGUAGE C VOLATILE;
 
 -- Changing functions are for deploy roles only (see README "Privileges").
 REVOKE ALL ON FUNCTION migrate.register(text, text, text, text) FROM PUBLIC;
@@ -140,3 +150,4 @@ REVOKE ALL ON FUNCTION migrate.apply(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.revert(int) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.revert_to(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.protect_catalog() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.repair(text, text, text, boolean) FROM PUBLIC;

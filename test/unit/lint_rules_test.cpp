@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 26u);
+  EXPECT_EQ(names.size(), 27u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -96,7 +96,7 @@ TEST(LintRules, LockRulesSkipTablesCreatedInTheScript) {
                    Action::SetNotNull, Action::CreateIndex, Action::DropIndex, Action::AddForeignKey,
                    Action::AddCheck, Action::AddUnique, Action::RenameColumn, Action::RenameTable,
                    Action::DropColumn, Action::DropTable, Action::TruncateCascade, Action::VacuumFull,
-                   Action::Cluster, Action::LockTable}) {
+                   Action::Cluster, Action::LockTable, Action::Reindex}) {
     EXPECT_FALSE(evaluate(fact(a, created()), th).has_value()) << rule_name(a);
     auto f = evaluate(fact(a, existing(50, 2)), th);
     ASSERT_TRUE(f.has_value()) << rule_name(a);
@@ -152,4 +152,15 @@ TEST(LintRules, IgnoreComments) {
   EXPECT_TRUE(ignored_rules("-- pg_migrate:ignored x\n").empty());
   EXPECT_TRUE(ignored_rules("-- nothing here\n").empty());
   EXPECT_TRUE(ignored_rules("-- pg_migrate:ignore\n").empty());
+}
+
+TEST(LintRules, ReindexWithoutConcurrentlyBySize) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  auto big = evaluate(fact(Action::Reindex, existing(5000, 100), "TABLE t"), th);
+  ASSERT_TRUE(big.has_value());
+  EXPECT_EQ(big->rule, "require-concurrent-reindex");
+  EXPECT_EQ(big->severity, Severity::Error);
+  EXPECT_NE(big->message.find("REINDEX TABLE t without CONCURRENTLY"), std::string::npos) << big->message;
+  EXPECT_FALSE(evaluate(fact(Action::Reindex, created(), "TABLE t"), th).has_value());
 }

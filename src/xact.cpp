@@ -1,0 +1,46 @@
+#include "xact.hpp"
+
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/xlog.h"
+}
+
+namespace pgm {
+namespace {
+
+bool migration_running = false;
+
+void on_transaction_end(XactEvent event, void*) {
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+    migration_running = false;
+}
+
+}  // namespace
+
+bool in_migration() { return migration_running; }
+
+MigrationRunningScope::MigrationRunningScope() : saved_(migration_running) { migration_running = true; }
+MigrationRunningScope::~MigrationRunningScope() { migration_running = saved_; }
+
+void ensure_not_in_migration(const char* function_name) {
+  if (migration_running)
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                fmt::format("{}() cannot be called from inside a migration", function_name),
+                {}, "Migrations are applied by migrate.apply(); a migration script must not call pg_migrate's changing functions.");
+  // On a hot standby every write fails deep inside (the catalog lock, the first INSERT): refuse
+  // at once, saying why. Reads (status, validate, current_version, drift_status, schema_diff)
+  // work there.
+  if (RecoveryInProgress())
+    throw Error("25006", fmt::format("{}() cannot run on a standby server", function_name),
+                "This server is a hot standby in recovery: it replays the primary's changes and "
+                "accepts no writes.",
+                "Run it on the primary; the standby shows the result once it has replayed it.");
+  if (XactReadOnly)
+    throw Error("25006", fmt::format("{}() cannot run in a read-only transaction", function_name),
+                {}, "Run it in a read-write transaction (default_transaction_read_only is on?).");
+}
+
+void xact_init() { RegisterXactCallback(on_transaction_end, nullptr); }
+
+}  // namespace pgm
