@@ -100,8 +100,10 @@ OwnerScope::OwnerScope() : exceptions_at_start_(std::uncaught_exceptions()) {
 
 OwnerScope::~OwnerScope() {
   write_allowed = saved_write_allowed_;
-  if (std::uncaught_exceptions() > exceptions_at_start_) return;  // abort restores the rest
+  // Always, also while unwinding: a caller that catches the error and commits (a procedure)
+  // must not go on, or start its next transaction, as the catalog owner.
   SetUserIdAndSecContext(saved_user_, saved_sec_context_);
+  if (std::uncaught_exceptions() > exceptions_at_start_) return;  // abort restores the GUCs
   int level = guc_nest_level_;
   try {
     pg::call([&] { AtEOXact_GUC(true, level); });

@@ -51,14 +51,17 @@ bool client_addr_known = false;
 bool client_addr_null = true;
 Datum client_addr = (Datum)0;
 
+// `known` is set only once the layout was read to the end: an error (a cancel) on the way
+// leaves it unknown, to be read again, instead of unusable for the rest of the session.
 void load_layout() {
   layout = Layout{};
-  layout.known = true;
   Oid nsp = get_namespace_oid("migrate", true);
-  if (!OidIsValid(nsp)) return;
-  layout.relid = get_relname_relid("drift", nsp);
-  layout.seqid = get_relname_relid("drift_id_seq", nsp);
-  if (!OidIsValid(layout.relid) || !OidIsValid(layout.seqid)) return;
+  layout.relid = OidIsValid(nsp) ? get_relname_relid("drift", nsp) : InvalidOid;
+  layout.seqid = OidIsValid(nsp) ? get_relname_relid("drift_id_seq", nsp) : InvalidOid;
+  if (!OidIsValid(layout.relid) || !OidIsValid(layout.seqid)) {
+    layout.known = true;
+    return;
+  }
   Relation rel = table_open(layout.relid, AccessShareLock);
   TupleDesc desc = RelationGetDescr(rel);
   bool ok = desc->natts == kNatts && rel->rd_rel->relkind == RELKIND_RELATION;
@@ -69,6 +72,7 @@ void load_layout() {
   }
   table_close(rel, AccessShareLock);
   layout.usable = ok;
+  layout.known = true;
 }
 
 void load_client_addr() {

@@ -105,8 +105,9 @@ void parse_client_query(const std::string& query) {
         return l;
       });
       sub.commit();
-    } catch (pg::PgError&) {
+    } catch (pg::PgError& e) {
       sub.rollback();
+      if (e.is_interrupt()) throw;  // a cancel during the parse ends the statement
       raw = nullptr;
     }
   }
@@ -255,9 +256,8 @@ std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
       raw = pg::call([&] { return scan(text, &count); });
       sub.commit();
     } catch (pg::PgError& e) {
-      int code = e.sqlerrcode();
       sub.rollback();
-      if (code == ERRCODE_QUERY_CANCELED || code == ERRCODE_ADMIN_SHUTDOWN) throw;
+      if (e.is_interrupt()) throw;
       raw = nullptr;
     }
     if (raw) {

@@ -146,11 +146,7 @@ TableInfo table_info(const RangeVar* rv, const ScriptState& st, Oid* relid_out =
 }
 
 // A cancel, timeout or shutdown request must end the lint, not be taken as "cannot tell".
-bool interrupted(pg::PgError& e) {
-  int code = e.sqlerrcode();
-  return code == ERRCODE_QUERY_CANCELED || code == ERRCODE_ADMIN_SHUTDOWN || code == ERRCODE_CRASH_SHUTDOWN ||
-         code == ERRCODE_CANNOT_CONNECT_NOW || code == ERRCODE_IDLE_SESSION_TIMEOUT;
-}
+bool interrupted(pg::PgError& e) { return e.is_interrupt(); }
 
 std::string str_val(Node* n) { return n && IsA(n, String) ? strVal(n) : std::string(); }
 

@@ -157,12 +157,12 @@ bool seeded = false;
 
 void seed_all() {
   if (seeded || !IsTransactionState() || !OidIsValid(MyDatabaseId) || !OidIsValid(GetSessionUserId())) return;
-  seeded = true;
   Oid role = GetSessionUserId();
   seed(InvalidOid, InvalidOid, PGC_S_GLOBAL);
   seed(MyDatabaseId, InvalidOid, PGC_S_DATABASE);
   seed(InvalidOid, role, PGC_S_USER);
   seed(MyDatabaseId, role, PGC_S_DATABASE_USER);
+  seeded = true;  // only once every source was read: an error above means "read them again"
 }
 
 bool effective(const Gate& g, bool value) {

@@ -139,6 +139,17 @@ void commit() {
   });
 }
 
+// After an error caught outside a subtransaction (bookkeeping SPI, a cancel), the transaction
+// must be aborted before anything else runs in it; what the unit committed before stays.
+void rollback_failed() {
+  pg::call([] {
+    SPI_rollback();
+#if PG_VERSION_NUM < 150000
+    SPI_start_transaction();
+#endif
+  });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Units of a script
 
@@ -702,8 +713,9 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
         ErrorData* ed = e.data();
-        std::string msg = ed->message ? ed->message : "";
-        record_failure(rc.step.version, error_text(unpack_sql_state(ed->sqlerrcode), msg));
+        std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
+        rollback_failed();
+        record_failure(rc.step.version, text);
         commit();
         throw;
       }
@@ -764,8 +776,9 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
   } catch (pg::PgError& e) {
     MemoryContextSwitchTo(outer);
     ErrorData* ed = e.data();
-    std::string msg = ed->message ? ed->message : "";
-    record_failure(rc.step.version, error_text(unpack_sql_state(ed->sqlerrcode), msg));
+    std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
+    rollback_failed();
+    record_failure(rc.step.version, text);
     commit();
     throw;
   } catch (Error& e) {
