@@ -57,7 +57,7 @@ printf 'migrate.apply():        %8.1f ms\n' "$m_apply"
 printf 'DO block (floor):       %8.1f ms\n' "$m_do"
 printf 'psql, one transaction:  %8.1f ms\n' "$m_psql"
 awk -v a="$m_apply" -v d="$m_do" -v p="$m_psql" 'BEGIN {
-  printf "ratio apply / DO block:   %.3f  (target <= 1.15)\n", a / d;
+  printf "ratio apply / DO block:   %.3f  (target <= 1.05)\n", a / d;
   printf "ratio apply / psql txn:   %.3f\n", a / p }'
 
 # 2. Memory: backend peak RSS (VmHWM) and private memory (RssAnon) after one call.
