@@ -219,6 +219,17 @@ PGM_FUNCTION(pgm_snapshot_keys_with_prefix) {
   return PointerGetDatum(result);
 }
 
+// The live schema against the snapshot `before` (an SQL expression), without excluded objects.
+#define SCHEMA_DIFF_AGAINST(before)                                                            \
+  "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff(" before ", "               \
+  " migrate.schema_snapshot()) d, "                                                            \
+  " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "                       \
+  "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "                                \
+  "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "                                     \
+  "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "                      \
+  "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "                              \
+  "ORDER BY d.object"
+
 // migrate.schema_diff(): the newest recorded snapshot against the live schema, without
 // excluded objects.
 PGM_FUNCTION(pgm_schema_diff) {
@@ -227,29 +238,13 @@ PGM_FUNCTION(pgm_schema_diff) {
   // The newest recorded snapshot, full or incremental (a catalog older than 0.2.0 has only
   // full ones and no recorded_snapshot()).
   static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL"};
-  static pg::Query q_old{
-      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
-      " (SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1), "
-      " migrate.schema_snapshot()) d, "
-      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
-      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
-      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
-      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
-      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
-      "ORDER BY d.object"};
+  static pg::Query q_old{SCHEMA_DIFF_AGAINST(
+      "(SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1)")};
   current.run();
   bool current_catalog = pg::bool_value(0, 1);
   pg::free_result();
-  static pg::Query q_new{
-      "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff("
-      " migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)), "
-      " migrate.schema_snapshot()) d, "
-      " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "
-      "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "
-      "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "
-      "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "
-      "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "
-      "ORDER BY d.object"};
+  static pg::Query q_new{SCHEMA_DIFF_AGAINST(
+      "migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s))")};
   catalog::OwnerScope owner;
   uint64 n = current_catalog ? q_new.run() : q_old.run();
   for (uint64 i = 0; i < n; ++i) {
