@@ -22,6 +22,7 @@ PGM_PG_SOURCES = \
 	src/drift.cpp \
 	src/drift_capture.cpp \
 	src/drift_exclusions.cpp \
+	src/drift_fingerprint.cpp \
 	src/drift_log.cpp \
 	src/drift_review.cpp \
 	src/drift_snapshot.cpp \

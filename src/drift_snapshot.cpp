@@ -7,15 +7,18 @@
 #include "drift_snapshot.hpp"
 
 #include <cstring>
+#include <optional>
 
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
+#include "drift_fingerprint.hpp"
 #include "drift_hooks.hpp"
 #include "drift_internal.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 
 extern "C" {
+#include "commands/extension.h"
 #include "utils/builtins.h"
 }
 
@@ -36,6 +39,9 @@ Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not
 bool whole_requested = false;
 // Set by drift_expect_migrations() (apply/revert), cleared at transaction end.
 bool migrations_expected = false;
+// The catalog fingerprint when the migrations started, if it was the one proven for the
+// newest snapshot: that snapshot then described the schema exactly, and so will its refresh.
+std::optional<uint64_t> fingerprint_at_start;
 
 Tracking& state() {
   if (!tracking) tracking = new Tracking();
@@ -102,6 +108,7 @@ void track_snapshot_statement(Node* parsetree) noexcept {
 void reset_snapshot_tracking() noexcept {
   whole_requested = false;
   migrations_expected = false;
+  fingerprint_at_start.reset();
   if (!tracking) return;
   for (std::vector<std::string>* v : {&tracking->classids, &tracking->objids, &tracking->rel_names,
                                       &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
@@ -113,7 +120,52 @@ void reset_snapshot_tracking() noexcept {
 
 }  // namespace drift
 
-void drift_expect_migrations() { drift::migrations_expected = true; }
+namespace {
+
+// Whether the catalog records fingerprints (0.3.0 on; older catalogs until their update).
+bool catalog_has_fingerprints() {
+  static pg::Query q{
+      "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
+      "WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('migrate.catalog_state') "
+      "AND a.attname OPERATOR(pg_catalog.=) 'snapshot_fingerprint' AND NOT a.attisdropped)"};
+  q.run();
+  bool has = pg::bool_value(0, 1);
+  pg::free_result();
+  return has;
+}
+
+// The fingerprint proven for the newest snapshot: the catalogs were exactly so when that
+// snapshot was recorded. nullopt when none is (catalog older than 0.3.0, restored copy,
+// snapshot recorded while the catalogs changed). Runs inside an OwnerScope.
+std::optional<uint64_t> proven_fingerprint() {
+  // Through to_jsonb: a catalog older than 0.3.0 has no such columns (NULL then).
+  static pg::Query q{
+      "SELECT (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_fingerprint')::pg_catalog.int8 "
+      "FROM migrate.catalog_state c "
+      "WHERE (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_id')::pg_catalog.int8 "
+      "  OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)"};
+  q.run();
+  std::optional<uint64_t> f;
+  if (pg::result_rows() > 0 && !pg::is_null(0, 1)) f = static_cast<uint64_t>(pg::int8_value(0, 1));
+  pg::free_result();
+  return f;
+}
+
+// No catalog row changed since the newest snapshot was recorded (and proven exact).
+bool schema_unchanged() {
+  catalog::OwnerScope owner;
+  std::optional<uint64_t> proven = proven_fingerprint();
+  return proven && *proven == drift::catalog_fingerprint();
+}
+
+}  // namespace
+
+void drift_expect_migrations() {
+  drift::migrations_expected = true;
+  catalog::OwnerScope owner;
+  std::optional<uint64_t> proven = proven_fingerprint();
+  if (proven && *proven == drift::catalog_fingerprint()) drift::fingerprint_at_start = proven;
+}
 
 void drift_record_snapshot(const char* reason) {
   static pg::Query whole{
@@ -149,14 +201,33 @@ void drift_record_snapshot(const char* reason) {
   bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) &&
                      drift::migrations_expected && !(drift::tracking && drift::tracking->whole) &&
                      !drift::whole_requested && current_catalog && triggers_fire;
+  bool fingerprints = current_catalog && catalog_has_fingerprints();
+  // The fingerprint of the catalogs the new snapshot describes exactly, if that is proven.
+  std::optional<uint64_t> proven;
   if (incremental) {
+    // The previous snapshot was exact when the migrations started, and no other transaction
+    // changed the catalogs since: the refresh of what the migrations touched is exact too.
+    if (fingerprints && drift::fingerprint_at_start) {
+      drift::FingerprintSums sums = drift::catalog_fingerprint_with_preexisting();
+      if (sums.preexisting == *drift::fingerprint_at_start) proven = sums.visible;
+    }
     const drift::Tracking& t = drift::state();
     refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
                  pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
                  pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),
                  pg::text_array_param(t.drop_keys), pg::text_array_param(t.drop_prefixes)});
   } else {
+    // A whole snapshot is exact if the catalogs did not change while it was taken.
+    std::optional<uint64_t> before;
+    if (fingerprints) before = drift::catalog_fingerprint();
     whole.run({pg::text_param(reason)});
+    if (before && *before == drift::catalog_fingerprint()) proven = before;
+  }
+  if (fingerprints) {
+    static pg::Query record_proof{
+        "UPDATE migrate.catalog_state SET snapshot_id = (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "
+        "snapshot_fingerprint = $1"};
+    record_proof.run({proven ? pg::int8_param(static_cast<int64>(*proven)) : pg::null_param(INT8OID)});
   }
   drift::reset_snapshot_tracking();
   if (current_catalog) prune.run({pg::int8_param(drift::snapshots_to_keep())});
@@ -219,6 +290,25 @@ PGM_FUNCTION(pgm_snapshot_keys_with_prefix) {
   return PointerGetDatum(result);
 }
 
+// migrate.schema_unchanged(): whether no catalog row changed since the newest snapshot was
+// recorded, proven by the catalog fingerprint (false: changed, or not known).
+PGM_FUNCTION(pgm_schema_unchanged) {
+  pg::SpiConnection spi;
+  return BoolGetDatum(schema_unchanged());
+}
+
+// migrate.record_install_snapshot(): the install script's snapshot, recorded as every other
+// (with its fingerprint proven), so the first apply's refresh can be proven exact too.
+PGM_FUNCTION(pgm_record_install_snapshot) {
+  if (!creating_extension)
+    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                "migrate.record_install_snapshot() runs only in CREATE EXTENSION pg_migrate",
+                {}, "Snapshots are recorded by apply, revert, baseline and migrate.acknowledge_drift().");
+  pg::SpiConnection spi;
+  drift_record_snapshot("install");
+  return (Datum)0;
+}
+
 // The live schema against the snapshot `before` (an SQL expression), without excluded objects.
 #define SCHEMA_DIFF_AGAINST(before)                                                            \
   "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff(" before ", "               \
@@ -243,6 +333,9 @@ PGM_FUNCTION(pgm_schema_diff) {
   current.run();
   bool current_catalog = pg::bool_value(0, 1);
   pg::free_result();
+  // No catalog row changed since the newest snapshot was proven exact: nothing differs, and
+  // the whole-schema snapshot below is not needed.
+  if (schema_unchanged()) return out.done();
   static pg::Query q_new{SCHEMA_DIFF_AGAINST(
       "migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s))")};
   catalog::OwnerScope owner;

@@ -65,7 +65,12 @@ CREATE TABLE migrate.scripts (
 -- that a concurrent transaction changed the catalog after its snapshot was taken.
 CREATE TABLE migrate.catalog_state (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-    generation     bigint NOT NULL
+    generation     bigint NOT NULL,
+    -- The catalog fingerprint (drift_fingerprint.cpp) proven for snapshot snapshot_id: while
+    -- it is the live one, nothing differs from that snapshot and schema_diff() need not take
+    -- one of the whole schema. Not dumped: a restored copy has other row versions.
+    snapshot_id          bigint,
+    snapshot_fingerprint bigint
 );
 INSERT INTO migrate.catalog_state VALUES (true, 0);
 

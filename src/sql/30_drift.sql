@@ -821,6 +821,12 @@ ALTER TABLE migrate.drift_exclusions ENABLE ALWAYS TRIGGER invalidate_cache;
 CREATE FUNCTION migrate.schema_diff() RETURNS TABLE(object text, change text, detail text)
     AS 'MODULE_PATHNAME', 'pgm_schema_diff' LANGUAGE C VOLATILE;
 
+-- True when no catalog row changed since the newest snapshot was recorded (its catalog
+-- fingerprint, migrate.catalog_state, is the live one): schema_diff() is then empty without
+-- taking a snapshot. False when something changed or the proof is missing.
+CREATE FUNCTION migrate.schema_unchanged() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgm_schema_unchanged' LANGUAGE C VOLATILE;
+
 -- Marks unacknowledged drift (all, or up to drift id up_to) as reviewed and records a new
 -- snapshot. Returns the number of drift rows acknowledged.
 CREATE FUNCTION migrate.acknowledge_drift(note text, up_to bigint DEFAULT NULL) RETURNS bigint
@@ -866,4 +872,9 @@ REVOKE ALL ON FUNCTION migrate.drift_capture_drop() FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.drift_capture_rewrite() FROM PUBLIC;
 
 -- The baseline for schema_diff() until the first apply, baseline or acknowledgement.
-INSERT INTO migrate.schema_snapshots (reason, snapshot) VALUES ('install', migrate.schema_snapshot());
+-- Recorded with its catalog fingerprint (migrate.catalog_state), like every later snapshot,
+-- by the last statement of the install script (90_install_snapshot.sql): no catalog may
+-- change after it.
+CREATE FUNCTION migrate.record_install_snapshot() RETURNS void
+    AS 'MODULE_PATHNAME', 'pgm_record_install_snapshot' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migrate.record_install_snapshot() FROM PUBLIC;

@@ -1,0 +1,75 @@
+-- schema_diff() without a whole snapshot (issue 9, `pg_migrate check` <= 25 ms): the catalog
+-- fingerprint recorded with a snapshot proves that no catalog row changed since. Every change
+-- the event triggers cannot see must still make schema_diff() compare whole snapshots and
+-- report it; a proof must never outlive drift made before or around an apply.
+CREATE EXTENSION pg_migrate;
+SELECT migrate.schema_unchanged() AS unchanged_after_install;
+
+-- An apply keeps the proof: the refresh of what it touched is exact.
+SELECT migrate.register('1', 'one table', 'CREATE TABLE public.fp_one (id bigint PRIMARY KEY, note text)',
+                        'DROP TABLE public.fp_one');
+SELECT version FROM migrate.apply();
+SELECT migrate.schema_unchanged() AS unchanged_after_apply, count(*) AS differences FROM migrate.schema_diff();
+
+-- Trigger-visible drift: recorded, and the proof no longer holds; an acknowledgement records a
+-- whole snapshot with a new proof.
+CREATE TABLE public.fp_side (id int);
+SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+SELECT migrate.acknowledge_drift('fp_side reviewed') > 0 AS acknowledged;
+SELECT migrate.schema_unchanged() AS unchanged_after_acknowledge;
+
+-- Drift the triggers cannot see (capture off), then an apply: the apply's refresh must not
+-- absorb it, so it stays unproven and schema_diff() keeps reporting the column.
+SET pg_migrate.drift_capture = off;
+ALTER TABLE public.fp_one ADD COLUMN hidden int;
+RESET pg_migrate.drift_capture;
+SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+SELECT migrate.register('2', 'second table', 'CREATE TABLE public.fp_two (id int)', 'DROP TABLE public.fp_two');
+SELECT version FROM migrate.apply();
+SELECT migrate.schema_unchanged() AS unchanged_after_apply, object, change FROM migrate.schema_diff();
+SELECT migrate.acknowledge_drift('hidden column reviewed') >= 0 AS acknowledged;
+SELECT migrate.schema_unchanged() AS unchanged_after_acknowledge;
+
+-- A direct catalog edit (no DDL at all): a new row version, so the proof fails and the whole
+-- comparison finds the change; undone, nothing differs although the proof stays broken.
+UPDATE pg_catalog.pg_attribute SET attnotnull = true
+ WHERE attrelid = 'public.fp_two'::regclass AND attname = 'id';
+SELECT migrate.schema_unchanged() AS unchanged, object, change, detail FROM migrate.schema_diff();
+UPDATE pg_catalog.pg_attribute SET attnotnull = false
+ WHERE attrelid = 'public.fp_two'::regclass AND attname = 'id';
+SELECT migrate.schema_unchanged() AS unchanged, count(*) AS differences FROM migrate.schema_diff();
+SELECT migrate.acknowledge_drift('catalog edit undone') >= 0 AS acknowledged;
+
+-- DDL before an apply in the same transaction is not the migrations': no proof afterwards.
+BEGIN;
+CREATE TABLE public.fp_before (id int);
+SELECT migrate.register('3', 'third table', 'CREATE TABLE public.fp_three (id int)', 'DROP TABLE public.fp_three');
+SELECT version FROM migrate.apply();
+COMMIT;
+SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+SELECT migrate.acknowledge_drift('fp_before reviewed') > 0 AS acknowledged;
+
+-- A revert keeps the proof as an apply does.
+SELECT version FROM migrate.revert(1);
+SELECT migrate.schema_unchanged() AS unchanged_after_revert, count(*) AS differences FROM migrate.schema_diff();
+
+-- Rolled-back DDL leaves no row behind. A temporary table is no difference, but its session's
+-- temporary schema (pg_temp_N) stays in the catalog: schema_diff() then compares whole snapshots.
+BEGIN;
+CREATE TABLE public.fp_rolled_back (id int);
+ROLLBACK;
+SELECT migrate.schema_unchanged() AS unchanged_after_rollback;
+CREATE TEMP TABLE fp_temp (id int);
+SELECT migrate.schema_unchanged() AS unchanged_with_temp_table, count(*) AS differences FROM migrate.schema_diff();
+DROP TABLE fp_temp;
+SELECT migrate.schema_unchanged() AS unchanged_after_drop;
+
+-- Moving every catalog row (VACUUM FULL) breaks the proof without changing the schema: the
+-- whole comparison then runs and finds nothing.
+VACUUM FULL pg_catalog.pg_class;
+SELECT migrate.schema_unchanged() AS unchanged_after_vacuum_full, count(*) AS differences FROM migrate.schema_diff();
+
+-- Only CREATE EXTENSION records the install snapshot.
+SELECT migrate.record_install_snapshot();
+DROP EXTENSION pg_migrate;
+DROP TABLE public.fp_one, public.fp_side, public.fp_two, public.fp_before;

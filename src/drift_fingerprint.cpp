@@ -1,0 +1,118 @@
+// Drift: the catalog fingerprint (drift_fingerprint.hpp). Read straight from the catalogs'
+// heaps: a few milliseconds for a schema whose snapshot takes tens to thousands.
+#include "drift_fingerprint.hpp"
+
+#include "pg/pg.hpp"
+#include "pg/guard.hpp"
+
+extern "C" {
+#include "access/heapam.h"
+#include "access/relscan.h"
+#include "access/tableam.h"
+#include "catalog/catalog.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_largeobject.h"
+#include "catalog/pg_largeobject_metadata.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_statistic.h"
+#include "catalog/pg_statistic_ext_data.h"
+#include "catalog/pg_subscription_rel.h"
+#include "common/hashfn.h"
+#include "storage/bufmgr.h"
+#include "utils/rel.h"
+}
+
+namespace pgm::drift {
+namespace {
+
+// The catalogs read besides pg_class, found in pg_class on first use: every table of
+// pg_catalog except those that change without the schema changing (planner statistics,
+// large objects, subscription sync state) and the shared catalogs other databases write, but
+// with pg_authid, whose role names snapshots show as owners and in grants.
+constexpr int kMaxCatalogs = 256;
+Oid catalogs[kMaxCatalogs];
+int catalog_count = -1;  // -1: not yet found
+
+bool fingerprinted_catalog(Oid relid) {
+  if (relid == RelationRelationId) return false;  // read first, always
+  if (relid == AuthIdRelationId) return true;
+  if (IsSharedRelation(relid)) return false;
+  switch (relid) {
+    case StatisticRelationId: case StatisticExtDataRelationId: case LargeObjectRelationId:
+    case LargeObjectMetadataRelationId: case SubscriptionRelRelationId:
+      return false;
+    default:
+      return true;
+  }
+}
+
+// One row version: its catalog, raw xmin (kept by freezing) and place. The per-row hashes
+// are summed, so the order of a scan does not matter and sums of parts add up.
+uint64 row_hash(Oid catalog, HeapTuple tuple) {
+  struct {
+    uint32 catalog, xmin, block, offset;
+  } key{catalog, HeapTupleHeaderGetRawXmin(tuple->t_data), ItemPointerGetBlockNumberNoCheck(&tuple->t_self),
+        ItemPointerGetOffsetNumberNoCheck(&tuple->t_self)};
+  return hash_bytes_extended(reinterpret_cast<const unsigned char*>(&key), sizeof key, 0x70676d);
+}
+
+// Plain C (no C++ object alive): sums one catalog's rows into `sums`. With `preexisting`, the
+// heap is read with SnapshotAny and each row's visibility decided here, so the rows this
+// transaction deleted are seen too.
+void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, FingerprintSums* sums) {
+  Relation rel = table_open(relid, AccessShareLock);
+  TableScanDesc scan = table_beginscan(rel, preexisting ? SnapshotAny : snapshot, 0, nullptr);
+  HeapTuple tuple;
+  bool collect = relid == RelationRelationId && catalog_count < 0;
+  int found = 0;
+  while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+    CHECK_FOR_INTERRUPTS();
+    bool visible = true;
+    bool before = false;
+    if (preexisting) {
+      Buffer buffer = reinterpret_cast<HeapScanDesc>(scan)->rs_cbuf;
+      LockBuffer(buffer, BUFFER_LOCK_SHARE);
+      HeapTupleHeader t = tuple->t_data;
+      visible = HeapTupleSatisfiesVisibility(tuple, snapshot, buffer);
+      if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(t))) {
+        before = visible;
+        if (!visible && !(t->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
+          before = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetUpdateXid(t));
+      }
+      LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+    }
+    if (!visible && !before) continue;
+    uint64 h = row_hash(relid, tuple);
+    if (visible) sums->visible += h;
+    if (before) sums->preexisting += h;
+    if (collect && visible) {
+      Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+      if (c->relnamespace == PG_CATALOG_NAMESPACE && c->relkind == RELKIND_RELATION &&
+          fingerprinted_catalog(c->oid) && found < kMaxCatalogs)
+        catalogs[found++] = c->oid;
+    }
+  }
+  table_endscan(scan);
+  table_close(rel, AccessShareLock);
+  if (collect) catalog_count = found;
+}
+
+FingerprintSums fingerprint(bool preexisting) {
+  FingerprintSums sums;
+  FingerprintSums* s = &sums;
+  pg::call([&] {
+    Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+    scan_catalog(RelationRelationId, snapshot, preexisting, s);
+    for (int i = 0; i < catalog_count; ++i) scan_catalog(catalogs[i], snapshot, preexisting, s);
+    UnregisterSnapshot(snapshot);
+  });
+  return sums;
+}
+
+}  // namespace
+
+uint64_t catalog_fingerprint() { return fingerprint(false).visible; }
+
+FingerprintSums catalog_fingerprint_with_preexisting() { return fingerprint(true); }
+
+}  // namespace pgm::drift
