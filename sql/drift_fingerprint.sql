@@ -53,12 +53,16 @@ SELECT migrate.acknowledge_drift('fp_before reviewed') > 0 AS acknowledged;
 SELECT version FROM migrate.revert(1);
 SELECT migrate.schema_unchanged() AS unchanged_after_revert, count(*) AS differences FROM migrate.schema_diff();
 
--- Rolled-back DDL leaves no row behind. A temporary table is no difference, but its session's
--- temporary schema (pg_temp_N) stays in the catalog: schema_diff() then compares whole snapshots.
+-- Rolled-back DDL leaves no row behind.
 BEGIN;
 CREATE TABLE public.fp_rolled_back (id int);
 ROLLBACK;
 SELECT migrate.schema_unchanged() AS unchanged_after_rollback;
+-- A temporary table is no difference, but its rows fail the proof while it exists; dropped,
+-- it leaves none behind once the session's temporary schema (pg_temp_N, which stays) exists.
+CREATE TEMP TABLE fp_temp_first (id int);
+DROP TABLE fp_temp_first;
+SELECT migrate.acknowledge_drift('temporary schema created') >= 0 AS acknowledged;
 CREATE TEMP TABLE fp_temp (id int);
 SELECT migrate.schema_unchanged() AS unchanged_with_temp_table, count(*) AS differences FROM migrate.schema_diff();
 DROP TABLE fp_temp;

@@ -164,7 +164,25 @@ void drift_expect_migrations() {
   drift::migrations_expected = true;
   catalog::OwnerScope owner;
   std::optional<uint64_t> proven = proven_fingerprint();
-  if (proven && *proven == drift::catalog_fingerprint()) drift::fingerprint_at_start = proven;
+  if (proven) {
+    if (*proven == drift::catalog_fingerprint()) drift::fingerprint_at_start = proven;
+    return;
+  }
+  // A catalog updated from 0.2.0 has never recorded a proof: the first apply compares whole
+  // snapshots once, and an empty difference starts the chain of proofs.
+  static pg::Query never{
+      "SELECT (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->) 'snapshot_id') OPERATOR(pg_catalog.=) "
+      "'null'::pg_catalog.jsonb FROM migrate.catalog_state c"};
+  never.run();
+  bool never_proven = pg::result_rows() > 0 && pg::bool_value(0, 1);
+  pg::free_result();
+  if (!never_proven) return;
+  static pg::Query differences{"SELECT pg_catalog.count(*) FROM migrate.schema_diff()"};
+  uint64_t before = drift::catalog_fingerprint();
+  differences.run();
+  int64 n = pg::int8_value(0, 1);
+  pg::free_result();
+  if (n == 0 && before == drift::catalog_fingerprint()) drift::fingerprint_at_start = before;
 }
 
 void drift_record_snapshot(const char* reason) {

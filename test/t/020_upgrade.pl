@@ -80,6 +80,28 @@ for my $from (@released) {
   is($node->safe_psql($db, q{SELECT string_agg(version, ',') FROM migrate.revert(2)}), '4,3',
      "$from: reverts after the upgrade");
 
+  # The schema_diff() fast path (catalog fingerprint, 0.3.0) reaches upgraded databases. Here
+  # drift made before the update leaves the first apply's snapshot unproven; an acknowledgement
+  # records a proven whole one.
+  is($node->safe_psql($db, 'SELECT migrate.schema_unchanged()'), 'f', "$from: no proof while drift is unreviewed");
+  $node->safe_psql($db, q{SELECT migrate.acknowledge_drift('reviewed after the upgrade')});
+  is($node->safe_psql($db, 'SELECT migrate.schema_unchanged()'), 't', "$from: proof after an acknowledgement");
+  # Without drift the first apply after the update compares whole snapshots once and starts
+  # the proofs.
+  my $clean = "${db}_clean";
+  $node->safe_psql('postgres', "CREATE DATABASE $clean");
+  $node->safe_psql($clean, "CREATE EXTENSION pg_migrate VERSION '$from'");
+  $node->safe_psql($clean, q{SELECT migrate.register('1', 'one', 'CREATE TABLE one (id bigint)', 'DROP TABLE one');
+                             SELECT count(*) FROM migrate.apply();});
+  $node->safe_psql($clean, 'ALTER EXTENSION pg_migrate UPDATE');
+  is($node->safe_psql($clean, 'SELECT migrate.schema_unchanged()'), 'f', "$from: no proof right after the update");
+  $node->safe_psql($clean, q{SELECT migrate.register('2', 'two', 'CREATE TABLE two (id bigint)', 'DROP TABLE two');
+                             SELECT count(*) FROM migrate.apply();});
+  is($node->safe_psql($clean, 'SELECT migrate.schema_unchanged()'), 't', "$from: the first apply after the update starts the proofs");
+  $node->safe_psql($clean, 'CREATE TABLE after_update (id int)');
+  is($node->safe_psql($clean, 'SELECT object FROM migrate.schema_diff() ORDER BY 1'),
+     "column public.after_update.id\ntable public.after_update", "$from: later drift is still reported");
+
   # Only the extension's objects remain for the comparison.
   $node->safe_psql($db, 'SELECT count(*) FROM migrate.revert(2); DROP TABLE manual_change');
   my $upgraded_schema = extension_schema($db);
