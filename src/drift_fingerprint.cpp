@@ -17,7 +17,6 @@ extern "C" {
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_statistic_ext_data.h"
 #include "catalog/pg_subscription_rel.h"
-#include "common/hashfn.h"
 #include "storage/bufmgr.h"
 #include "utils/rel.h"
 }
@@ -46,14 +45,24 @@ bool fingerprinted_catalog(Oid relid) {
   }
 }
 
+// MurmurHash3's 64-bit finalizer: every input bit affects every output bit.
+inline uint64 mix64(uint64 k) {
+  k ^= k >> 33;
+  k *= UINT64CONST(0xff51afd7ed558ccd);
+  k ^= k >> 33;
+  k *= UINT64CONST(0xc4ceb9fe1a85ec53);
+  k ^= k >> 33;
+  return k;
+}
+
 // One row version: its catalog, raw xmin (kept by freezing) and place. The per-row hashes
-// are summed, so the order of a scan does not matter and sums of parts add up.
-uint64 row_hash(Oid catalog, HeapTuple tuple) {
-  struct {
-    uint32 catalog, xmin, block, offset;
-  } key{catalog, HeapTupleHeaderGetRawXmin(tuple->t_data), ItemPointerGetBlockNumberNoCheck(&tuple->t_self),
-        ItemPointerGetOffsetNumberNoCheck(&tuple->t_self)};
-  return hash_bytes_extended(reinterpret_cast<const unsigned char*>(&key), sizeof key, 0x70676d);
+// are summed, so the order of a scan does not matter and sums of parts add up. (A function
+// call per row, hash_bytes_extended(), was a quarter of the scan.)
+inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
+  uint64 who = (static_cast<uint64>(catalog) << 32) | HeapTupleHeaderGetRawXmin(tuple->t_data);
+  uint64 where = (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tuple->t_self)) << 16) |
+                 ItemPointerGetOffsetNumberNoCheck(&tuple->t_self);
+  return mix64(who ^ mix64(where + UINT64CONST(0x9e3779b97f4a7c15)));
 }
 
 // Plain C (no C++ object alive): sums one catalog's rows into `sums`. With `preexisting`, the
