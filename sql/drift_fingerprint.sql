@@ -49,6 +49,19 @@ COMMIT;
 SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
 SELECT migrate.acknowledge_drift('fp_before reviewed') > 0 AS acknowledged;
 
+-- The same for a DROP before the apply: the dropped table's rows are gone before the
+-- migrations start, so they are not the state the proof was taken of.
+CREATE TABLE public.fp_gone (id int);
+SELECT migrate.acknowledge_drift('fp_gone reviewed') > 0 AS acknowledged;
+BEGIN;
+DROP TABLE public.fp_gone;
+SELECT migrate.register('4', 'fourth table', 'CREATE TABLE public.fp_four (id int)', 'DROP TABLE public.fp_four');
+SELECT version FROM migrate.apply();
+COMMIT;
+SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+SELECT migrate.acknowledge_drift('fp_gone dropped') > 0 AS acknowledged;
+SELECT version FROM migrate.revert(1);
+
 -- A revert keeps the proof as an apply does.
 SELECT version FROM migrate.revert(1);
 SELECT migrate.schema_unchanged() AS unchanged_after_revert, count(*) AS differences FROM migrate.schema_diff();

@@ -9,7 +9,10 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/relscan.h"
 #include "access/tableam.h"
+#include "access/xact.h"
+#include "utils/combocid.h"
 #include "catalog/catalog.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_largeobject_metadata.h"
@@ -65,10 +68,10 @@ inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
   return mix64(who ^ mix64(where + UINT64CONST(0x9e3779b97f4a7c15)));
 }
 
-// Plain C (no C++ object alive): sums one catalog's rows into `sums`. With `preexisting`, the
-// heap is read with SnapshotAny and each row's visibility decided here, so the rows this
-// transaction deleted are seen too.
-void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, FingerprintSums* sums) {
+// Plain C (no C++ object alive): sums one catalog's rows into `sums`. With a command id
+// `since`, the heap is read with SnapshotAny and each row's visibility decided here, so the
+// rows this transaction's commands from `since` on deleted are seen too.
+void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId since, FingerprintSums* sums) {
   Relation rel = table_open(relid, AccessShareLock);
   TableScanDesc scan = table_beginscan(rel, preexisting ? SnapshotAny : snapshot, 0, nullptr);
   HeapTuple tuple;
@@ -83,14 +86,22 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, FingerprintSum
       LockBuffer(buffer, BUFFER_LOCK_SHARE);
       HeapTupleHeader t = tuple->t_data;
       visible = HeapTupleSatisfiesVisibility(tuple, snapshot, buffer);
-      if (!TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(t))) {
+      // Written by the commands since `since`: not there before. Anything else was, if it is
+      // still visible or those commands deleted it.
+      bool written_since = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(t)) &&
+                           HeapTupleHeaderGetCmin(t) >= since;
+      if (!written_since) {
         before = visible;
-        if (!visible && !(t->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask))
-          before = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetUpdateXid(t));
+        if (!visible && !(t->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) &&
+            TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetUpdateXid(t)))
+          before = HeapTupleHeaderGetCmax(t) >= since;
       }
       LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
     }
     if (!visible && !before) continue;
+    // A table's system columns (ctid, xmin, ...) are written and removed only with its
+    // pg_class row: leaving them out saves most of pg_attribute.
+    if (relid == AttributeRelationId && reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple))->attnum < 0) continue;
     uint64 h = row_hash(relid, tuple);
     if (visible) sums->visible += h;
     if (before) sums->preexisting += h;
@@ -106,13 +117,13 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, FingerprintSum
   if (collect) catalog_count = found;
 }
 
-FingerprintSums fingerprint(bool preexisting) {
+FingerprintSums fingerprint(bool preexisting, CommandId since) {
   FingerprintSums sums;
   FingerprintSums* s = &sums;
   pg::call([&] {
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
-    scan_catalog(RelationRelationId, snapshot, preexisting, s);
-    for (int i = 0; i < catalog_count; ++i) scan_catalog(catalogs[i], snapshot, preexisting, s);
+    scan_catalog(RelationRelationId, snapshot, preexisting, since, s);
+    for (int i = 0; i < catalog_count; ++i) scan_catalog(catalogs[i], snapshot, preexisting, since, s);
     UnregisterSnapshot(snapshot);
   });
   return sums;
@@ -120,8 +131,8 @@ FingerprintSums fingerprint(bool preexisting) {
 
 }  // namespace
 
-uint64_t catalog_fingerprint() { return fingerprint(false).visible; }
+uint64_t catalog_fingerprint() { return fingerprint(false, InvalidCommandId).visible; }
 
-FingerprintSums catalog_fingerprint_with_preexisting() { return fingerprint(true); }
+FingerprintSums catalog_fingerprint_since(uint32_t since) { return fingerprint(true, since); }
 
 }  // namespace pgm::drift

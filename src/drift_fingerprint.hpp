@@ -11,15 +11,16 @@ namespace pgm::drift {
 
 struct FingerprintSums {
   uint64_t visible = 0;      // rows visible to the transaction's snapshot
-  uint64_t preexisting = 0;  // of those not written by this transaction, plus rows it deleted
+  uint64_t preexisting = 0;  // the rows as they were when command `since` started (below)
 };
 
 // The rows visible to the transaction snapshot (a fresh one under READ COMMITTED).
 uint64_t catalog_fingerprint();
 
-// Also the rows as they were before this transaction's own changes, when no other
-// transaction changed the catalogs meanwhile (for the fingerprint taken before the
-// migrations ran to be compared with).
-FingerprintSums catalog_fingerprint_with_preexisting();
+// Also the rows as they were when this transaction's command `since` started, except for
+// changes other transactions committed since, which are seen as they are now: equal to the
+// fingerprint proven before only if nothing but this transaction's commands from `since` on
+// changed the catalogs.
+FingerprintSums catalog_fingerprint_since(uint32_t since);
 
 }  // namespace pgm::drift

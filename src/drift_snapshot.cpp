@@ -39,8 +39,10 @@ Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not
 bool whole_requested = false;
 // Set by drift_expect_migrations() (apply/revert), cleared at transaction end.
 bool migrations_expected = false;
-// The catalog fingerprint when the migrations started, if it was the one proven for the
-// newest snapshot: that snapshot then described the schema exactly, and so will its refresh.
+// The command the migrations started with: catalog rows written from it on are theirs.
+std::optional<CommandId> migrations_start;
+// For a catalog updated from 0.2.0, which has no proof yet: the catalog fingerprint when the
+// migrations started, if a whole comparison found the newest snapshot exact then.
 std::optional<uint64_t> fingerprint_at_start;
 
 Tracking& state() {
@@ -109,6 +111,7 @@ void reset_snapshot_tracking() noexcept {
   whole_requested = false;
   migrations_expected = false;
   fingerprint_at_start.reset();
+  migrations_start.reset();
   if (!tracking) return;
   for (std::vector<std::string>* v : {&tracking->classids, &tracking->objids, &tracking->rel_names,
                                       &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
@@ -162,14 +165,14 @@ bool schema_unchanged() {
 
 void drift_expect_migrations() {
   drift::migrations_expected = true;
+  // Catalog rows written by this command or later ones are the migrations'; earlier DDL of
+  // the same transaction is drift like any other.
+  pg::call([] { CommandCounterIncrement(); });
+  drift::migrations_start = GetCurrentCommandId(false);
   catalog::OwnerScope owner;
-  std::optional<uint64_t> proven = proven_fingerprint();
-  if (proven) {
-    if (*proven == drift::catalog_fingerprint()) drift::fingerprint_at_start = proven;
-    return;
-  }
   // A catalog updated from 0.2.0 has never recorded a proof: the first apply compares whole
-  // snapshots once, and an empty difference starts the chain of proofs.
+  // snapshots once, and an empty difference starts the chain of proofs. (With a proof, the
+  // snapshot recorded after the migrations is checked against it then: one catalog scan.)
   static pg::Query never{
       "SELECT (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->) 'snapshot_id') OPERATOR(pg_catalog.=) "
       "'null'::pg_catalog.jsonb FROM migrate.catalog_state c"};
@@ -225,9 +228,15 @@ void drift_record_snapshot(const char* reason) {
   if (incremental) {
     // The previous snapshot was exact when the migrations started, and no other transaction
     // changed the catalogs since: the refresh of what the migrations touched is exact too.
-    if (fingerprints && drift::fingerprint_at_start) {
-      drift::FingerprintSums sums = drift::catalog_fingerprint_with_preexisting();
-      if (sums.preexisting == *drift::fingerprint_at_start) proven = sums.visible;
+    // The catalog rows this transaction did not write, plus those it deleted, are the state
+    // before the migrations as this transaction sees it: if that is the state proven for the
+    // previous snapshot, no drift happened before or while they ran.
+    std::optional<uint64_t> before;
+    if (fingerprints) before = proven_fingerprint();
+    if (!before) before = drift::fingerprint_at_start;
+    if (before && drift::migrations_start) {
+      drift::FingerprintSums sums = drift::catalog_fingerprint_since(*drift::migrations_start);
+      if (sums.preexisting == *before) proven = sums.visible;
     }
     const drift::Tracking& t = drift::state();
     refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
