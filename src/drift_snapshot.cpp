@@ -226,11 +226,9 @@ void drift_record_snapshot(const char* reason) {
   // The fingerprint of the catalogs the new snapshot describes exactly, if that is proven.
   std::optional<uint64_t> proven;
   if (incremental) {
-    // The previous snapshot was exact when the migrations started, and no other transaction
-    // changed the catalogs since: the refresh of what the migrations touched is exact too.
-    // The catalog rows this transaction did not write, plus those it deleted, are the state
-    // before the migrations as this transaction sees it: if that is the state proven for the
-    // previous snapshot, no drift happened before or while they ran.
+    // The catalog rows as they were when the migrations started (but with what other
+    // transactions committed since) are the state proven for the previous snapshot: no drift
+    // happened before or while they ran, so the refresh of what they touched is exact too.
     std::optional<uint64_t> before;
     if (fingerprints) before = proven_fingerprint();
     if (!before) before = drift::fingerprint_at_start;
