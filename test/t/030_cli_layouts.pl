@@ -207,6 +207,20 @@ $node->safe_psql('own', q{INSERT INTO users (id) SELECT g FROM generate_series(1
 is($rc, 1, 'lint: an error-level finding -> exit 1');
 like($out, qr/V1__idx\.sql:2: error require-concurrent-index-creation/, 'lint: the error names file and line');
 
+# --- files read in 64 KiB reads: one longer than a read, one exactly as long
+fresh('big');
+my $big = "$tmp/big";
+write_file("$big/V1__long.sql", '-- ' . ('x' x 70000) . "\nCREATE TABLE long_one (id int);\n");
+my $stmt = "CREATE TABLE exact_two (id int);\n";
+write_file("$big/V2__exact.sql", '-- ' . ('y' x (65536 - length($stmt) - 4)) . "\n" . $stmt);
+is(-s "$big/V2__exact.sql", 65536, 'a file of exactly 64 KiB');
+($rc, $out, $err) = pgm('big', $big, 'apply');
+is($rc, 0, 'long files apply') or diag($err);
+is($node->safe_psql('big', q{SELECT string_agg(relname, ',' ORDER BY relname) FROM pg_class WHERE relname IN ('long_one', 'exact_two')}),
+   'exact_two,long_one', 'the statements after 64 KiB ran');
+($rc, $out, $err) = pgm('big', $big, 'check');
+is($rc, 0, 'long files check in sync');
+
 # --- usage, help, exit codes
 ($rc, $out, $err) = pgm('own', $own, 'frobnicate');
 is($rc, 2, 'unknown command: exit 2');
