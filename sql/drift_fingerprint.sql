@@ -86,6 +86,19 @@ SELECT migrate.schema_unchanged() AS unchanged_after_drop;
 VACUUM FULL pg_catalog.pg_class;
 SELECT migrate.schema_unchanged() AS unchanged_after_vacuum_full, count(*) AS differences FROM migrate.schema_diff();
 
+-- pg_migrate.snapshot_proof = off: snapshots are recorded without a proof (schema_diff()
+-- compares whole snapshots), and the next one recorded with the setting on has one again.
+SELECT migrate.acknowledge_drift('after vacuum full') >= 0 AS acknowledged;
+SET pg_migrate.snapshot_proof = off;
+SELECT migrate.register('5', 'fifth table', 'CREATE TABLE public.fp_five (id int)', 'DROP TABLE public.fp_five');
+SELECT version FROM migrate.apply();
+SELECT migrate.schema_unchanged() AS unchanged_without_proof, count(*) AS differences FROM migrate.schema_diff();
+RESET pg_migrate.snapshot_proof;
+SELECT version FROM migrate.revert(1);
+SELECT migrate.schema_unchanged() AS unchanged_after_revert_with_proof;
+SELECT migrate.acknowledge_drift('proof again') >= 0 AS acknowledged;
+SELECT migrate.schema_unchanged() AS unchanged_after_acknowledge;
+
 -- Only CREATE EXTENSION records the install snapshot.
 SELECT migrate.record_install_snapshot();
 DROP EXTENSION pg_migrate;

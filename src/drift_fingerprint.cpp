@@ -7,8 +7,6 @@
 
 extern "C" {
 #include "access/heapam.h"
-#include "access/relscan.h"
-#include "access/tableam.h"
 #include "access/xact.h"
 #include "utils/combocid.h"
 #include "catalog/catalog.h"
@@ -21,6 +19,7 @@ extern "C" {
 #include "catalog/pg_statistic_ext_data.h"
 #include "catalog/pg_subscription_rel.h"
 #include "storage/bufmgr.h"
+#include "storage/bufpage.h"
 #include "utils/rel.h"
 }
 
@@ -68,51 +67,66 @@ inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
   return mix64(who ^ mix64(where + UINT64CONST(0x9e3779b97f4a7c15)));
 }
 
-// Plain C (no C++ object alive): sums one catalog's rows into `sums`. With a command id
-// `since`, the heap is read with SnapshotAny and each row's visibility decided here, so the
-// rows this transaction's commands from `since` on deleted are seen too.
+// Plain C (no C++ object alive): sums one catalog's rows into `sums`, page by page under one
+// share lock per page (as pgstattuple reads a heap), deciding each row's visibility here. With
+// `preexisting`, also the rows as they were when this transaction's command `since` started:
+// rows those commands deleted are dead to the snapshot but still on the page.
 void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId since, FingerprintSums* sums) {
   Relation rel = table_open(relid, AccessShareLock);
-  TableScanDesc scan = table_beginscan(rel, preexisting ? SnapshotAny : snapshot, 0, nullptr);
-  HeapTuple tuple;
+  BlockNumber blocks = RelationGetNumberOfBlocks(rel);
   bool collect = relid == RelationRelationId && catalog_count < 0;
   int found = 0;
-  while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+  for (BlockNumber block = 0; block < blocks; ++block) {
     CHECK_FOR_INTERRUPTS();
-    bool visible = true;
-    bool before = false;
-    if (preexisting) {
-      Buffer buffer = reinterpret_cast<HeapScanDesc>(scan)->rs_cbuf;
-      LockBuffer(buffer, BUFFER_LOCK_SHARE);
-      HeapTupleHeader t = tuple->t_data;
-      visible = HeapTupleSatisfiesVisibility(tuple, snapshot, buffer);
-      // Written by the commands since `since`: not there before. Anything else was, if it is
-      // still visible or those commands deleted it.
-      bool written_since = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(t)) &&
-                           HeapTupleHeaderGetCmin(t) >= since;
-      if (!written_since) {
-        before = visible;
-        if (!visible && !(t->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) &&
-            TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetUpdateXid(t)))
-          before = HeapTupleHeaderGetCmax(t) >= since;
+    Buffer buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
+    LockBuffer(buffer, BUFFER_LOCK_SHARE);
+    Page page = BufferGetPage(buffer);
+    OffsetNumber last = PageGetMaxOffsetNumber(page);
+    // Every row of an all-visible page is visible to every snapshot and written by a
+    // transaction that ended long ago (as heapgetpage() relies on outside recovery).
+    bool all_visible = PageIsAllVisible(page) && !snapshot->takenDuringRecovery;
+    for (OffsetNumber offset = FirstOffsetNumber; offset <= last; offset = OffsetNumberNext(offset)) {
+      ItemId item = PageGetItemId(page, offset);
+      if (!ItemIdIsNormal(item)) continue;
+      HeapTupleData tuple;
+      tuple.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
+      tuple.t_len = ItemIdGetLength(item);
+      tuple.t_tableOid = relid;
+      ItemPointerSet(&tuple.t_self, block, offset);
+      HeapTupleHeader t = tuple.t_data;
+      bool visible = all_visible || HeapTupleSatisfiesVisibility(&tuple, snapshot, buffer);
+      bool before = false;
+      if (preexisting && all_visible) {
+        before = true;
+      } else if (preexisting) {
+        // Written by the commands since `since`: not there before. Anything else was, if it
+        // is still visible or those commands deleted it.
+        bool written_since = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetRawXmin(t)) &&
+                             HeapTupleHeaderGetCmin(t) >= since;
+        if (!written_since) {
+          before = visible;
+          if (!visible && !(t->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(t->t_infomask) &&
+              TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetUpdateXid(t)))
+            before = HeapTupleHeaderGetCmax(t) >= since;
+        }
       }
-      LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+      if (!visible && !before) continue;
+      // A table's system columns (ctid, xmin, ...) are written and removed only with its
+      // pg_class row: leaving them out saves most of pg_attribute.
+      if (relid == AttributeRelationId && reinterpret_cast<Form_pg_attribute>(GETSTRUCT(&tuple))->attnum < 0)
+        continue;
+      uint64 h = row_hash(relid, &tuple);
+      if (visible) sums->visible += h;
+      if (before) sums->preexisting += h;
+      if (collect && visible) {
+        Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(&tuple));
+        if (c->relnamespace == PG_CATALOG_NAMESPACE && c->relkind == RELKIND_RELATION &&
+            fingerprinted_catalog(c->oid) && found < kMaxCatalogs)
+          catalogs[found++] = c->oid;
+      }
     }
-    if (!visible && !before) continue;
-    // A table's system columns (ctid, xmin, ...) are written and removed only with its
-    // pg_class row: leaving them out saves most of pg_attribute.
-    if (relid == AttributeRelationId && reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tuple))->attnum < 0) continue;
-    uint64 h = row_hash(relid, tuple);
-    if (visible) sums->visible += h;
-    if (before) sums->preexisting += h;
-    if (collect && visible) {
-      Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
-      if (c->relnamespace == PG_CATALOG_NAMESPACE && c->relkind == RELKIND_RELATION &&
-          fingerprinted_catalog(c->oid) && found < kMaxCatalogs)
-        catalogs[found++] = c->oid;
-    }
+    UnlockReleaseBuffer(buffer);
   }
-  table_endscan(scan);
   table_close(rel, AccessShareLock);
   if (collect) catalog_count = found;
 }

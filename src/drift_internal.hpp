@@ -24,6 +24,7 @@ namespace pgm::drift {
 // ---- settings (drift.cpp)
 bool capture_enabled();   // pg_migrate.drift_capture
 int snapshots_to_keep();  // pg_migrate.drift_snapshots_kept
+bool snapshot_proof();    // pg_migrate.snapshot_proof
 
 // ---- statement text (drift_statement.cpp)
 struct StatementText {

@@ -179,7 +179,7 @@ void drift_expect_migrations() {
   never.run();
   bool never_proven = pg::result_rows() > 0 && pg::bool_value(0, 1);
   pg::free_result();
-  if (!never_proven) return;
+  if (!never_proven || !drift::snapshot_proof()) return;
   static pg::Query differences{"SELECT pg_catalog.count(*) FROM migrate.schema_diff()"};
   uint64_t before = drift::catalog_fingerprint();
   differences.run();
@@ -223,6 +223,7 @@ void drift_record_snapshot(const char* reason) {
                      drift::migrations_expected && !(drift::tracking && drift::tracking->whole) &&
                      !drift::whole_requested && current_catalog && triggers_fire;
   bool fingerprints = current_catalog && catalog_has_fingerprints();
+  bool prove = fingerprints && drift::snapshot_proof();
   // The fingerprint of the catalogs the new snapshot describes exactly, if that is proven.
   std::optional<uint64_t> proven;
   if (incremental) {
@@ -230,8 +231,8 @@ void drift_record_snapshot(const char* reason) {
     // transactions committed since) are the state proven for the previous snapshot: no drift
     // happened before or while they ran, so the refresh of what they touched is exact too.
     std::optional<uint64_t> before;
-    if (fingerprints) before = proven_fingerprint();
-    if (!before) before = drift::fingerprint_at_start;
+    if (prove) before = proven_fingerprint();
+    if (prove && !before) before = drift::fingerprint_at_start;
     if (before && drift::migrations_start) {
       drift::FingerprintSums sums = drift::catalog_fingerprint_since(*drift::migrations_start);
       if (sums.preexisting == *before) proven = sums.visible;
@@ -244,7 +245,7 @@ void drift_record_snapshot(const char* reason) {
   } else {
     // A whole snapshot is exact if the catalogs did not change while it was taken.
     std::optional<uint64_t> before;
-    if (fingerprints) before = drift::catalog_fingerprint();
+    if (prove) before = drift::catalog_fingerprint();
     whole.run({pg::text_param(reason)});
     if (before && *before == drift::catalog_fingerprint()) proven = before;
   }
