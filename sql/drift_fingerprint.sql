@@ -3,20 +3,27 @@
 -- the event triggers cannot see must still make schema_diff() compare whole snapshots and
 -- report it; a proof must never outlive drift made before or around an apply.
 CREATE EXTENSION pg_migrate;
+-- The invariant, checked after every step: a proof never holds while the newest recorded
+-- snapshot differs from a whole one of the live schema (excluded objects included).
+\set contradicted 'SELECT migrate.schema_unchanged() AND EXISTS (SELECT FROM migrate.snapshot_diff(migrate.recorded_snapshot((SELECT max(id) FROM migrate.schema_snapshots)), migrate.schema_snapshot())) AS proof_contradicted;'
 SELECT migrate.schema_unchanged() AS unchanged_after_install;
+:contradicted
 
 -- An apply keeps the proof: the refresh of what it touched is exact.
 SELECT migrate.register('1', 'one table', 'CREATE TABLE public.fp_one (id bigint PRIMARY KEY, note text)',
                         'DROP TABLE public.fp_one');
 SELECT version FROM migrate.apply();
 SELECT migrate.schema_unchanged() AS unchanged_after_apply, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
 
 -- Trigger-visible drift: recorded, and the proof no longer holds; an acknowledgement records a
 -- whole snapshot with a new proof.
 CREATE TABLE public.fp_side (id int);
 SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+:contradicted
 SELECT migrate.acknowledge_drift('fp_side reviewed') > 0 AS acknowledged;
 SELECT migrate.schema_unchanged() AS unchanged_after_acknowledge;
+:contradicted
 
 -- Drift the triggers cannot see (capture off), then an apply: the apply's refresh must not
 -- absorb it, so it stays unproven and schema_diff() keeps reporting the column.
@@ -24,20 +31,25 @@ SET pg_migrate.drift_capture = off;
 ALTER TABLE public.fp_one ADD COLUMN hidden int;
 RESET pg_migrate.drift_capture;
 SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+:contradicted
 SELECT migrate.register('2', 'second table', 'CREATE TABLE public.fp_two (id int)', 'DROP TABLE public.fp_two');
 SELECT version FROM migrate.apply();
 SELECT migrate.schema_unchanged() AS unchanged_after_apply, object, change FROM migrate.schema_diff();
+:contradicted
 SELECT migrate.acknowledge_drift('hidden column reviewed') >= 0 AS acknowledged;
 SELECT migrate.schema_unchanged() AS unchanged_after_acknowledge;
+:contradicted
 
 -- A direct catalog edit (no DDL at all): a new row version, so the proof fails and the whole
 -- comparison finds the change; undone, nothing differs although the proof stays broken.
 UPDATE pg_catalog.pg_attribute SET attnotnull = true
  WHERE attrelid = 'public.fp_two'::regclass AND attname = 'id';
 SELECT migrate.schema_unchanged() AS unchanged, object, change, detail FROM migrate.schema_diff();
+:contradicted
 UPDATE pg_catalog.pg_attribute SET attnotnull = false
  WHERE attrelid = 'public.fp_two'::regclass AND attname = 'id';
 SELECT migrate.schema_unchanged() AS unchanged, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
 SELECT migrate.acknowledge_drift('catalog edit undone') >= 0 AS acknowledged;
 
 -- DDL before an apply in the same transaction is not the migrations': no proof afterwards.
@@ -47,6 +59,7 @@ SELECT migrate.register('3', 'third table', 'CREATE TABLE public.fp_three (id in
 SELECT version FROM migrate.apply();
 COMMIT;
 SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+:contradicted
 SELECT migrate.acknowledge_drift('fp_before reviewed') > 0 AS acknowledged;
 
 -- The same for a DROP before the apply: the dropped table's rows are gone before the
@@ -59,18 +72,21 @@ SELECT migrate.register('4', 'fourth table', 'CREATE TABLE public.fp_four (id in
 SELECT version FROM migrate.apply();
 COMMIT;
 SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+:contradicted
 SELECT migrate.acknowledge_drift('fp_gone dropped') > 0 AS acknowledged;
 SELECT version FROM migrate.revert(1);
 
 -- A revert keeps the proof as an apply does.
 SELECT version FROM migrate.revert(1);
 SELECT migrate.schema_unchanged() AS unchanged_after_revert, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
 
 -- Rolled-back DDL leaves no row behind.
 BEGIN;
 CREATE TABLE public.fp_rolled_back (id int);
 ROLLBACK;
 SELECT migrate.schema_unchanged() AS unchanged_after_rollback;
+:contradicted
 -- A temporary table is no difference, but its rows fail the proof while it exists; dropped,
 -- it leaves none behind once the session's temporary schema (pg_temp_N, which stays) exists.
 CREATE TEMP TABLE fp_temp_first (id int);
@@ -78,13 +94,16 @@ DROP TABLE fp_temp_first;
 SELECT migrate.acknowledge_drift('temporary schema created') >= 0 AS acknowledged;
 CREATE TEMP TABLE fp_temp (id int);
 SELECT migrate.schema_unchanged() AS unchanged_with_temp_table, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
 DROP TABLE fp_temp;
 SELECT migrate.schema_unchanged() AS unchanged_after_drop;
+:contradicted
 
 -- Moving every catalog row (VACUUM FULL) breaks the proof without changing the schema: the
 -- whole comparison then runs and finds nothing.
 VACUUM FULL pg_catalog.pg_class;
 SELECT migrate.schema_unchanged() AS unchanged_after_vacuum_full, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
 
 -- pg_migrate.snapshot_proof = off: snapshots are recorded without a proof (schema_diff()
 -- compares whole snapshots), and the next one recorded with the setting on has one again.
@@ -93,13 +112,61 @@ SET pg_migrate.snapshot_proof = off;
 SELECT migrate.register('5', 'fifth table', 'CREATE TABLE public.fp_five (id int)', 'DROP TABLE public.fp_five');
 SELECT version FROM migrate.apply();
 SELECT migrate.schema_unchanged() AS unchanged_without_proof, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
 RESET pg_migrate.snapshot_proof;
 SELECT version FROM migrate.revert(1);
 SELECT migrate.schema_unchanged() AS unchanged_after_revert_with_proof;
+:contradicted
 SELECT migrate.acknowledge_drift('proof again') >= 0 AS acknowledged;
 SELECT migrate.schema_unchanged() AS unchanged_after_acknowledge;
+:contradicted
+
+-- Migrations whose effect the event triggers do not describe object by object make the
+-- snapshot a whole one (and prove that): renaming an enum label reprints every default that
+-- uses it; a migration writing a system catalog directly.
+SELECT migrate.register('6', 'mood', $$CREATE TYPE public.fp_mood AS ENUM ('ok', 'sad');
+CREATE TABLE public.fp_person (id bigint PRIMARY KEY, m public.fp_mood DEFAULT 'ok')$$,
+  'DROP TABLE public.fp_person; DROP TYPE public.fp_mood');
+SELECT migrate.register('7', 'rename label', $$ALTER TYPE public.fp_mood RENAME VALUE 'ok' TO 'fine'$$,
+  $$ALTER TYPE public.fp_mood RENAME VALUE 'fine' TO 'ok'$$);
+SELECT migrate.register('8', 'catalog edit', $$CREATE TABLE public.fp_edit (id bigint PRIMARY KEY, note text);
+UPDATE pg_catalog.pg_attribute SET attnotnull = true WHERE attrelid = 'public.fp_edit'::regclass AND attname = 'note'$$,
+  'DROP TABLE public.fp_edit');
+SELECT version FROM migrate.apply();
+SELECT reason, snapshot IS NOT NULL AS whole FROM migrate.schema_snapshots ORDER BY id DESC LIMIT 1;
+SELECT migrate.schema_unchanged() AS unchanged_after_enum_rename_and_catalog_edit, count(*) AS differences FROM migrate.schema_diff();
+:contradicted
+SELECT version FROM migrate.revert(3);
+SELECT migrate.schema_unchanged() AS unchanged_after_revert;
+:contradicted
+
+-- A failed apply inside a savepoint leaves nothing behind for a snapshot recorded later in the
+-- transaction: apply_repeatables() after hidden DDL records a whole snapshot (which takes the
+-- hidden table in, as any whole snapshot does), not a refresh proven with the failed apply's
+-- start (which would leave the table out and still claim a proof).
+SELECT action FROM migrate.sync('[{"file": "R__fp_view.sql", "name": "fp_view", "repeatable": true,
+  "up": "CREATE OR REPLACE VIEW public.fp_view AS SELECT 1 AS one"}]') WHERE name = 'fp_view';
+SELECT name FROM migrate.apply_repeatables();
+SELECT migrate.register('9', 'fails', 'CREATE TABLE public.fp_fails (id bigint); SELECT 1/0;', 'DROP TABLE public.fp_fails');
+SELECT action FROM migrate.sync('[{"file": "R__fp_view.sql", "name": "fp_view", "repeatable": true,
+  "up": "CREATE OR REPLACE VIEW public.fp_view AS SELECT 1 AS one, 2 AS two"}]') WHERE name = 'fp_view';
+BEGIN;
+SAVEPOINT before_apply;
+SELECT version FROM migrate.apply();
+ROLLBACK TO SAVEPOINT before_apply;
+SET LOCAL pg_migrate.drift_capture = off;
+CREATE TABLE public.fp_hidden (id int);
+SELECT name FROM migrate.apply_repeatables();
+COMMIT;
+SELECT reason, snapshot IS NOT NULL AS whole FROM migrate.schema_snapshots ORDER BY id DESC LIMIT 1;
+SELECT migrate.schema_unchanged() AS unchanged, object, change FROM migrate.schema_diff();
+:contradicted
+SELECT migrate.unregister('9');
 
 -- Only CREATE EXTENSION records the install snapshot.
 SELECT migrate.record_install_snapshot();
 DROP EXTENSION pg_migrate;
-DROP TABLE public.fp_one, public.fp_side, public.fp_two, public.fp_before;
+DROP TABLE public.fp_one, public.fp_side, public.fp_two, public.fp_before, public.fp_hidden,
+  public.fp_three, public.fp_four, public.fp_five;
+DROP VIEW public.fp_view;
+SELECT count(*) AS left_behind FROM pg_class WHERE relname LIKE 'fp\_%' AND relnamespace = 'public'::regnamespace;

@@ -67,6 +67,11 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
       throw;
     }
     pg::free_result();
+    // What the event triggers do not describe object by object: the next snapshot is whole.
+    if (writes_system_catalog(s.parsetree)) drift_snapshot_must_be_whole();
+#if PG_VERSION_NUM >= 170000
+    if (!event_triggers) drift_snapshot_must_be_whole();
+#endif
   }
   failed = -1;
   // Undo SET, SET LOCAL, SET ROLE and set_config() of the script: they must not reach the

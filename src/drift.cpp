@@ -19,7 +19,8 @@ int snapshots_kept = 20;
 bool snapshot_proof_setting = true;
 
 void on_xact(XactEvent event, void*) {
-  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+      event == XACT_EVENT_PREPARE) {
     drift::forget_pending_rewrites();
     // The stashed parse trees belong to statements of this transaction; their memory is gone
     // afterwards and a later tree may get the same address.
@@ -28,8 +29,12 @@ void on_xact(XactEvent event, void*) {
   }
 }
 
-void on_subxact(SubXactEvent event, SubTransactionId, SubTransactionId, void*) {
-  if (event == SUBXACT_EVENT_ABORT_SUB) drift::forget_pending_rewrites();
+void on_subxact(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*) {
+  if (event != SUBXACT_EVENT_ABORT_SUB) return;
+  drift::forget_pending_rewrites();
+  // An apply or revert whose (sub)transaction is rolled back (a savepoint around it) must not
+  // leave its tracking to a snapshot recorded later in the transaction.
+  drift::forget_snapshot_tracking_of(subxact);
 }
 
 void on_relcache_invalidation(Datum, Oid relid) {

@@ -8,7 +8,6 @@
 extern "C" {
 #include "access/heapam.h"
 #include "access/xact.h"
-#include "utils/combocid.h"
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
@@ -20,6 +19,7 @@ extern "C" {
 #include "catalog/pg_subscription_rel.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
+#include "utils/combocid.h"
 #include "utils/rel.h"
 }
 
@@ -30,9 +30,9 @@ namespace {
 // pg_catalog except those that change without the schema changing (planner statistics,
 // large objects, subscription sync state) and the shared catalogs other databases write, but
 // with pg_authid, whose role names snapshots show as owners and in grants.
-constexpr int kMaxCatalogs = 256;
+constexpr int kMaxCatalogs = 1024;
 Oid catalogs[kMaxCatalogs];
-int catalog_count = -1;  // -1: not yet found
+int catalog_count = -1;  // -1: not yet found; kMaxCatalogs + 1: too many (no fingerprint)
 
 bool fingerprinted_catalog(Oid relid) {
   if (relid == RelationRelationId) return false;  // read first, always
@@ -121,32 +121,41 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
       if (collect && visible) {
         Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(&tuple));
         if (c->relnamespace == PG_CATALOG_NAMESPACE && c->relkind == RELKIND_RELATION &&
-            fingerprinted_catalog(c->oid) && found < kMaxCatalogs)
-          catalogs[found++] = c->oid;
+            fingerprinted_catalog(c->oid)) {
+          if (found < kMaxCatalogs) catalogs[found] = c->oid;
+          ++found;
+        }
       }
     }
     UnlockReleaseBuffer(buffer);
   }
   table_close(rel, AccessShareLock);
-  if (collect) catalog_count = found;
+  if (collect) catalog_count = found > kMaxCatalogs ? kMaxCatalogs + 1 : found;
 }
 
-FingerprintSums fingerprint(bool preexisting, CommandId since) {
+std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
   FingerprintSums sums;
   FingerprintSums* s = &sums;
-  pg::call([&] {
+  bool complete = pg::call([&] {
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     scan_catalog(RelationRelationId, snapshot, preexisting, since, s);
-    for (int i = 0; i < catalog_count; ++i) scan_catalog(catalogs[i], snapshot, preexisting, since, s);
+    bool all = catalog_count <= kMaxCatalogs;
+    for (int i = 0; all && i < catalog_count; ++i) scan_catalog(catalogs[i], snapshot, preexisting, since, s);
     UnregisterSnapshot(snapshot);
+    return all;
   });
+  if (!complete) return std::nullopt;
   return sums;
 }
 
 }  // namespace
 
-uint64_t catalog_fingerprint() { return fingerprint(false, InvalidCommandId).visible; }
+std::optional<uint64_t> catalog_fingerprint() {
+  std::optional<FingerprintSums> sums = fingerprint(false, InvalidCommandId);
+  if (!sums) return std::nullopt;
+  return sums->visible;
+}
 
-FingerprintSums catalog_fingerprint_since(uint32_t since) { return fingerprint(true, since); }
+std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since) { return fingerprint(true, since); }
 
 }  // namespace pgm::drift

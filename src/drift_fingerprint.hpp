@@ -1,11 +1,13 @@
-// Drift: a fingerprint of the system catalogs (README "How schema_diff() stays cheap"). Every
-// change to a catalog row, trigger-visible or not, writes a new row version with a new xmin
-// and ctid, so a sum of a hash of (catalog, xmin, ctid) over the visible rows changes with any
+// Drift: a fingerprint of the system catalogs (README "How schema_diff() stays cheap"). DDL,
+// trigger-visible or not, and direct catalog edits write new row versions with a new xmin and
+// ctid (the in-place updates of VACUUM, ANALYZE and CREATE INDEX touch no column a snapshot
+// reads), so a sum of a hash of (catalog, xmin, ctid) over the visible rows changes with any
 // change to the schema. schema_diff() compares the live fingerprint with the one proven for
 // the newest snapshot and skips the whole-schema snapshot when they are equal.
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 namespace pgm::drift {
 
@@ -14,13 +16,14 @@ struct FingerprintSums {
   uint64_t preexisting = 0;  // the rows as they were when command `since` started (below)
 };
 
-// The rows visible to the transaction snapshot (a fresh one under READ COMMITTED).
-uint64_t catalog_fingerprint();
+// The rows visible to the transaction snapshot (a fresh one under READ COMMITTED). nullopt
+// if the catalogs cannot be fingerprinted (more of them than expected): no proof then.
+std::optional<uint64_t> catalog_fingerprint();
 
 // Also the rows as they were when this transaction's command `since` started, except for
 // changes other transactions committed since, which are seen as they are now: equal to the
 // fingerprint proven before only if nothing but this transaction's commands from `since` on
 // changed the catalogs.
-FingerprintSums catalog_fingerprint_since(uint32_t since);
+std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since);
 
 }  // namespace pgm::drift

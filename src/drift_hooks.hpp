@@ -13,4 +13,9 @@ void drift_record_snapshot(const char* reason);
 // the snapshot is taken whole.
 void drift_expect_migrations();
 
+// The running migrations did something the event triggers do not describe object by object
+// (a direct write to a system catalog, event triggers switched off): the snapshot recorded
+// after them is a whole one.
+void drift_snapshot_must_be_whole();
+
 }  // namespace pgm

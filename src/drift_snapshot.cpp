@@ -39,8 +39,10 @@ Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not
 bool whole_requested = false;
 // Set by drift_expect_migrations() (apply/revert), cleared at transaction end.
 bool migrations_expected = false;
-// The command the migrations started with: catalog rows written from it on are theirs.
+// The command the migrations started with: catalog rows written from it on are theirs. And
+// the subtransaction they started in: if it is rolled back, so is all of this.
 std::optional<CommandId> migrations_start;
+SubTransactionId migrations_subxact = InvalidSubTransactionId;
 // For a catalog updated from 0.2.0, which has no proof yet: the catalog fingerprint when the
 // migrations started, if a whole comparison found the newest snapshot exact then.
 std::optional<uint64_t> fingerprint_at_start;
@@ -102,6 +104,16 @@ void track_snapshot_statement(Node* parsetree) noexcept {
     case T_DropStmt:
       if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) whole_requested = true;
       break;
+    case T_AlterEnumStmt:
+      // RENAME VALUE changes how defaults, constraints and views that use the label print.
+      if (reinterpret_cast<AlterEnumStmt*>(parsetree)->oldVal) whole_requested = true;
+      break;
+    case T_VariableSetStmt: {
+      // event_triggers = off (PostgreSQL 17) stops the tracking itself.
+      const char* name = reinterpret_cast<VariableSetStmt*>(parsetree)->name;
+      if (name && std::strcmp(name, "event_triggers") == 0) whole_requested = true;
+      break;
+    }
     default:
       break;
   }
@@ -112,6 +124,7 @@ void reset_snapshot_tracking() noexcept {
   migrations_expected = false;
   fingerprint_at_start.reset();
   migrations_start.reset();
+  migrations_subxact = InvalidSubTransactionId;
   if (!tracking) return;
   for (std::vector<std::string>* v : {&tracking->classids, &tracking->objids, &tracking->rel_names,
                                       &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
@@ -120,6 +133,12 @@ void reset_snapshot_tracking() noexcept {
   tracking->whole = false;
   tracking->any = false;
 }
+
+void forget_snapshot_tracking_of(SubTransactionId subxact) noexcept {
+  if (migrations_subxact != InvalidSubTransactionId && subxact <= migrations_subxact) reset_snapshot_tracking();
+}
+
+void snapshot_must_be_whole() noexcept { whole_requested = true; }
 
 }  // namespace drift
 
@@ -158,10 +177,12 @@ std::optional<uint64_t> proven_fingerprint() {
 bool schema_unchanged() {
   catalog::OwnerScope owner;
   std::optional<uint64_t> proven = proven_fingerprint();
-  return proven && *proven == drift::catalog_fingerprint();
+  return proven && proven == drift::catalog_fingerprint();
 }
 
 }  // namespace
+
+void drift_snapshot_must_be_whole() { drift::snapshot_must_be_whole(); }
 
 void drift_expect_migrations() {
   drift::migrations_expected = true;
@@ -169,6 +190,7 @@ void drift_expect_migrations() {
   // the same transaction is drift like any other.
   pg::call([] { CommandCounterIncrement(); });
   drift::migrations_start = GetCurrentCommandId(false);
+  drift::migrations_subxact = GetCurrentSubTransactionId();
   catalog::OwnerScope owner;
   // A catalog updated from 0.2.0 has never recorded a proof: the first apply compares whole
   // snapshots once, and an empty difference starts the chain of proofs. (With a proof, the
@@ -180,12 +202,15 @@ void drift_expect_migrations() {
   bool never_proven = pg::result_rows() > 0 && pg::bool_value(0, 1);
   pg::free_result();
   if (!never_proven || !drift::snapshot_proof()) return;
-  static pg::Query differences{"SELECT pg_catalog.count(*) FROM migrate.schema_diff()"};
-  uint64_t before = drift::catalog_fingerprint();
+  // All of the snapshot, excluded objects too: the proof will vouch for every entry.
+  static pg::Query differences{
+      "SELECT pg_catalog.count(*) FROM migrate.snapshot_diff(migrate.recorded_snapshot("
+      "(SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)), migrate.schema_snapshot())"};
+  std::optional<uint64_t> before = drift::catalog_fingerprint();
   differences.run();
   int64 n = pg::int8_value(0, 1);
   pg::free_result();
-  if (n == 0 && before == drift::catalog_fingerprint()) drift::fingerprint_at_start = before;
+  if (before && n == 0 && before == drift::catalog_fingerprint()) drift::fingerprint_at_start = before;
 }
 
 void drift_record_snapshot(const char* reason) {
@@ -234,8 +259,8 @@ void drift_record_snapshot(const char* reason) {
     if (prove) before = proven_fingerprint();
     if (prove && !before) before = drift::fingerprint_at_start;
     if (before && drift::migrations_start) {
-      drift::FingerprintSums sums = drift::catalog_fingerprint_since(*drift::migrations_start);
-      if (sums.preexisting == *before) proven = sums.visible;
+      std::optional<drift::FingerprintSums> sums = drift::catalog_fingerprint_since(*drift::migrations_start);
+      if (sums && sums->preexisting == *before) proven = sums->visible;
     }
     const drift::Tracking& t = drift::state();
     refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
@@ -247,7 +272,7 @@ void drift_record_snapshot(const char* reason) {
     std::optional<uint64_t> before;
     if (prove) before = drift::catalog_fingerprint();
     whole.run({pg::text_param(reason)});
-    if (before && *before == drift::catalog_fingerprint()) proven = before;
+    if (before && before == drift::catalog_fingerprint()) proven = before;
   }
   if (fingerprints) {
     static pg::Query record_proof{
@@ -326,7 +351,7 @@ PGM_FUNCTION(pgm_schema_unchanged) {
 // migrate.record_install_snapshot(): the install script's snapshot, recorded as every other
 // (with its fingerprint proven), so the first apply's refresh can be proven exact too.
 PGM_FUNCTION(pgm_record_install_snapshot) {
-  if (!creating_extension)
+  if (!creating_extension || CurrentExtensionObject != pg::call([] { return get_extension_oid("pg_migrate", true); }))
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
                 "migrate.record_install_snapshot() runs only in CREATE EXTENSION pg_migrate",
                 {}, "Snapshots are recorded by apply, revert, baseline and migrate.acknowledge_drift().");
@@ -360,8 +385,9 @@ PGM_FUNCTION(pgm_schema_diff) {
   bool current_catalog = pg::bool_value(0, 1);
   pg::free_result();
   // No catalog row changed since the newest snapshot was proven exact: nothing differs, and
-  // the whole-schema snapshot below is not needed.
-  if (schema_unchanged()) return out.done();
+  // the whole-schema snapshot below is not needed. (pg_migrate.snapshot_proof = off compares
+  // whole snapshots always.)
+  if (drift::snapshot_proof() && schema_unchanged()) return out.done();
   static pg::Query q_new{SCHEMA_DIFF_AGAINST(
       "migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s))")};
   catalog::OwnerScope owner;

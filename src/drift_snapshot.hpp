@@ -18,7 +18,12 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
 // triggers do not report object by object (renames, SET SCHEMA, extensions, REASSIGN/DROP
 // OWNED, CLUSTER, REINDEX, event trigger changes) make the next recorded snapshot a whole one.
 void track_snapshot_statement(Node* parsetree) noexcept;
-// Forgets what was tracked (transaction end).
+// Forgets what was tracked (transaction end, PREPARE).
 void reset_snapshot_tracking() noexcept;
+// Forgets it when the subtransaction the migrations started in is rolled back.
+void forget_snapshot_tracking_of(SubTransactionId subxact) noexcept;
+// The next snapshot recorded after the running migrations is a whole one: they did something
+// the event triggers do not describe object by object.
+void snapshot_must_be_whole() noexcept;
 
 }  // namespace pgm::drift

@@ -2,6 +2,11 @@
 
 #include "core/script.hpp"
 
+extern "C" {
+#include "catalog/catalog.h"
+#include "nodes/nodeFuncs.h"
+}
+
 namespace pgm {
 
 std::string ScriptLabel::describe() const {
@@ -298,6 +303,51 @@ std::vector<RangeVar*> lock_targets(Node* node) {
       break;
   }
   return out;
+}
+
+namespace {
+
+// Plain C walker over a raw parse tree (no C++ object alive): stops at the first
+// INSERT/UPDATE/DELETE/MERGE whose target is a system catalog.
+bool catalog_write_walker(Node* node, void* context) {
+  if (!node) return false;
+  RangeVar* target = nullptr;
+  switch (nodeTag(node)) {
+    case T_InsertStmt: target = castNode(InsertStmt, node)->relation; break;
+    case T_UpdateStmt: target = castNode(UpdateStmt, node)->relation; break;
+    case T_DeleteStmt: target = castNode(DeleteStmt, node)->relation; break;
+#if PG_VERSION_NUM >= 150000
+    case T_MergeStmt: target = castNode(MergeStmt, node)->relation; break;
+#endif
+    default: break;
+  }
+  if (target) {
+    Oid relid = RangeVarGetRelid(target, NoLock, true);
+    if (OidIsValid(relid) && IsCatalogRelationOid(relid)) return true;
+  }
+#if PG_VERSION_NUM >= 160000
+  return raw_expression_tree_walker(node, catalog_write_walker, context);
+#else
+  // PostgreSQL < 16 declares the walker without a prototype; through void (*)() to say so.
+  return raw_expression_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(catalog_write_walker)), context);
+#endif
+}
+
+}  // namespace
+
+bool writes_system_catalog(Node* parsetree) {
+  // The raw tree walker knows queries only (utility statements are not its business).
+  if (!parsetree) return false;
+  switch (nodeTag(parsetree)) {
+    case T_InsertStmt: case T_UpdateStmt: case T_DeleteStmt: case T_SelectStmt:
+#if PG_VERSION_NUM >= 150000
+    case T_MergeStmt:
+#endif
+      return pg::call([&] { return catalog_write_walker(parsetree, nullptr); });
+    default:
+      return false;
+  }
 }
 
 }  // namespace pgm

@@ -61,4 +61,8 @@ namespace pgm {
 // foreign keys, dropped or renamed tables, ...), for naming what a lock timeout waited on.
 std::vector<RangeVar*> lock_targets(Node* parsetree);
 
+// True when the statement (or a data-modifying WITH of it) inserts into, updates or deletes
+// from a system catalog by name: a change no event trigger describes.
+bool writes_system_catalog(Node* parsetree);
+
 }  // namespace pgm

@@ -373,16 +373,12 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   return o;
 }
 
-Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts, const Version& extension) {
+Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   // One round trip when the folder is recorded as in sync (migrate.sync_digest); otherwise a
-  // dry-run sync reports every difference. From 0.3.0 on, migrate.schema_unchanged() (the
-  // catalog fingerprint) answers the schema comparison without a snapshot when nothing changed.
-  std::string differences = opts.no_schema_diff ? "0"
-                            : !(extension < Version::parse("0.3.0"))
-                                ? "CASE WHEN migrate.schema_unchanged() THEN 0 "
-                                  "ELSE (SELECT pg_catalog.count(*) FROM migrate.schema_diff()) END"
-                                : "(SELECT d.schema_differences FROM migrate.drift_status() d)";
+  // dry-run sync reports every difference. From 0.3.0 on, schema_diff() answers at once,
+  // without a snapshot, while the catalogs are as its newest recorded snapshot left them.
+  std::string differences = opts.no_schema_diff ? "0" : "(SELECT pg_catalog.count(*) FROM migrate.schema_diff())";
   std::string drift_sql = fmt::format(
       "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), 'schema_differences', {}) "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL)", differences);
@@ -674,7 +670,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     const std::string& c = opts.command;
     if (c == "status") o = cmd_status(conn, *folder, opts);
     else if (c == "apply") o = cmd_apply(conn, *folder, opts);
-    else if (c == "check") o = cmd_check(conn, *folder, opts, pgm::Version::parse(ext.get(0, 0)));
+    else if (c == "check") o = cmd_check(conn, *folder, opts);
     else if (c == "revert") o = cmd_revert(conn, folder, opts);
     else if (c == "verify") o = cmd_verify(conn, *folder, opts);
     else if (c == "baseline") o = cmd_baseline(conn, folder, opts);
