@@ -217,5 +217,57 @@ SET client_min_messages = warning;
 DROP SCHEMA big CASCADE;
 RESET client_min_messages;
 
+-- What a column change reprints elsewhere: views with column aliases or USING joins, a view
+-- over a set-returning function of a composite type, a policy; and statements whose effect the
+-- event triggers do not describe object by object (a table turned into a view by a _RETURN
+-- rule, catalog writes inside EXPLAIN ANALYZE or PREPARE). Each refresh equals a whole
+-- snapshot.
+CREATE SCHEMA dep;
+CREATE TABLE dep.al (a int, b int);
+CREATE VIEW dep.alv AS SELECT x.p FROM dep.al x(p);
+CREATE TABLE dep.ja (k int, x int);
+CREATE TABLE dep.jb (k int, y int);
+CREATE TABLE dep.jc (y int, z int);
+CREATE VIEW dep.jv AS SELECT * FROM dep.ja JOIN dep.jb USING (k) JOIN dep.jc USING (y);
+CREATE TYPE dep.ct AS (a int, b int);
+CREATE FUNCTION dep.f() RETURNS SETOF dep.ct LANGUAGE sql AS 'SELECT 1, 2';
+CREATE VIEW dep.fv AS SELECT a FROM dep.f();
+CREATE TABLE dep.tt (a int, b int);
+CREATE FUNCTION dep.g() RETURNS SETOF dep.tt LANGUAGE sql AS 'SELECT 1, 2';
+CREATE VIEW dep.gv AS SELECT a FROM dep.g();
+CREATE TABLE dep.pol (id int);
+ALTER TABLE dep.pol ENABLE ROW LEVEL SECURITY;
+CREATE POLICY pol_al ON dep.pol USING (EXISTS (SELECT FROM dep.al x(p) WHERE x.p = id));
+CREATE TABLE dep.tv (a int, b text);
+CREATE TABLE dep.edit (id int, note text);
+SELECT migrate.acknowledge_drift('dep') IS NOT NULL AS acknowledged;
+SELECT migrate.register('40', 'add column under aliased views and a policy', 'ALTER TABLE dep.al ADD COLUMN c int', 'ALTER TABLE dep.al DROP COLUMN c');
+SELECT migrate.register('41', 'add column under a USING join', 'ALTER TABLE dep.ja ADD COLUMN y int', 'ALTER TABLE dep.ja DROP COLUMN y');
+SELECT migrate.register('42', 'drop attribute under an SRF view', 'ALTER TYPE dep.ct DROP ATTRIBUTE b', 'ALTER TYPE dep.ct ADD ATTRIBUTE b int');
+SELECT migrate.register('43', 'drop column under an SRF view', 'ALTER TABLE dep.tt DROP COLUMN b', 'ALTER TABLE dep.tt ADD COLUMN b int');
+SELECT migrate.register('44', 'table to view', $$CREATE RULE "_RETURN" AS ON SELECT TO dep.tv DO INSTEAD SELECT 1 AS a, 'x'::text AS b$$, 'SELECT 1');
+SELECT migrate.register('45', 'catalog write in EXPLAIN ANALYZE', $$EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) UPDATE pg_catalog.pg_attribute SET attnotnull = true WHERE attrelid = 'dep.edit'::regclass AND attname = 'id'$$, 'SELECT 1');
+SELECT migrate.register('46', 'catalog write in PREPARE', $$PREPARE fix AS UPDATE pg_catalog.pg_attribute SET attnotnull = true WHERE attrelid = 'dep.edit'::regclass AND attname = 'note'; EXECUTE fix; DEALLOCATE fix$$, 'SELECT 1');
+SELECT version FROM migrate.apply('40');
+:same;
+SELECT version FROM migrate.apply('41');
+:same;
+SELECT version FROM migrate.apply('42');
+:same;
+SELECT version FROM migrate.apply('43');
+:same;
+SET client_min_messages = error;
+SELECT version FROM migrate.apply('44');
+RESET client_min_messages;
+:same;
+SELECT version FROM migrate.apply('45');
+:same;
+SELECT version FROM migrate.apply('46');
+:same;
+SELECT migrate.schema_unchanged() AS proven;
+SET client_min_messages = warning;
+DROP SCHEMA dep CASCADE;
+RESET client_min_messages;
+
 DROP TABLE public.untouched;
 DROP EXTENSION pg_migrate;

@@ -104,6 +104,10 @@ void track_snapshot_statement(Node* parsetree) noexcept {
     case T_DropStmt:
       if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) whole_requested = true;
       break;
+    case T_RuleStmt:
+      // CREATE RULE "_RETURN" ... ON SELECT turns a table into a view (PostgreSQL < 16).
+      if (std::strcmp(reinterpret_cast<RuleStmt*>(parsetree)->rulename, "_RETURN") == 0) whole_requested = true;
+      break;
     case T_AlterEnumStmt:
       // RENAME VALUE changes how defaults, constraints and views that use the label print.
       if (reinterpret_cast<AlterEnumStmt*>(parsetree)->oldVal) whole_requested = true;

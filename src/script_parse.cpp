@@ -337,8 +337,12 @@ bool catalog_write_walker(Node* node, void* context) {
 }  // namespace
 
 bool writes_system_catalog(Node* parsetree) {
-  // The raw tree walker knows queries only (utility statements are not its business).
+  // The raw tree walker knows queries only (utility statements are not its business); EXPLAIN,
+  // COPY (query) TO and PREPARE carry one.
   if (!parsetree) return false;
+  if (IsA(parsetree, ExplainStmt)) return writes_system_catalog(castNode(ExplainStmt, parsetree)->query);
+  if (IsA(parsetree, CopyStmt)) return writes_system_catalog(castNode(CopyStmt, parsetree)->query);
+  if (IsA(parsetree, PrepareStmt)) return writes_system_catalog(castNode(PrepareStmt, parsetree)->query);
   switch (nodeTag(parsetree)) {
     case T_InsertStmt: case T_UpdateStmt: case T_DeleteStmt: case T_SelectStmt:
 #if PG_VERSION_NUM >= 150000

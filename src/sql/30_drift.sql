@@ -489,12 +489,37 @@ WITH RECURSIVE touched(classid, objid) AS (
 ), down(oid) AS (
     SELECT b.oid FROM base_rels b WHERE b.oid IS NOT NULL
     UNION SELECT i.inhrelid FROM pg_inherits i JOIN down d ON i.inhparent = d.oid
+), touched_types(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_type'::regclass
+    UNION SELECT to_regtype(n)::oid FROM unnest(type_names) n
+    UNION SELECT c.reltype FROM down d JOIN pg_class c ON c.oid = d.oid
+), printed(classid, objid) AS (
+    -- Stored expressions that print a touched relation's or type's columns (a view's column
+    -- aliases, a set-returning function's column list, a policy, a rule, a default, a check, a
+    -- BEGIN ATOMIC body): adding or dropping a column reprints them. Also through functions
+    -- that return a touched type.
+    SELECT dep.classid, dep.objid FROM down d
+      JOIN pg_depend dep ON dep.refclassid = 'pg_class'::regclass AND dep.refobjid = d.oid AND dep.deptype = 'n'
+    UNION SELECT dep.classid, dep.objid FROM touched_types tt
+      JOIN pg_depend dep ON dep.refclassid = 'pg_type'::regclass AND dep.refobjid = tt.oid AND dep.deptype = 'n'
+    UNION SELECT dep.classid, dep.objid FROM touched_types tt JOIN pg_proc p ON p.prorettype = tt.oid
+      JOIN pg_depend dep ON dep.refclassid = 'pg_proc'::regclass AND dep.refobjid = p.oid AND dep.deptype = 'n'
 ), rels(oid) AS (
     SELECT d.oid FROM down d
     UNION SELECT i.inhparent FROM pg_inherits i JOIN down d ON i.inhrelid = d.oid
     UNION SELECT dep.objid FROM pg_depend dep JOIN down d ON dep.refobjid = d.oid
      WHERE dep.refclassid = 'pg_class'::regclass AND dep.classid = 'pg_class'::regclass
        AND dep.deptype IN ('a', 'i')
+    UNION SELECT rw.ev_class FROM printed pr JOIN pg_rewrite rw ON rw.oid = pr.objid
+     WHERE pr.classid = 'pg_rewrite'::regclass
+    UNION SELECT po.polrelid FROM printed pr JOIN pg_policy po ON po.oid = pr.objid
+     WHERE pr.classid = 'pg_policy'::regclass
+    UNION SELECT ad.adrelid FROM printed pr JOIN pg_attrdef ad ON ad.oid = pr.objid
+     WHERE pr.classid = 'pg_attrdef'::regclass
+    UNION SELECT co.conrelid FROM printed pr JOIN pg_constraint co ON co.oid = pr.objid
+     WHERE pr.classid = 'pg_constraint'::regclass AND co.conrelid <> 0
+    UNION SELECT tg.tgrelid FROM printed pr JOIN pg_trigger tg ON tg.oid = pr.objid
+     WHERE pr.classid = 'pg_trigger'::regclass
 ), types(oid) AS (
     SELECT t.objid FROM touched t WHERE t.classid = 'pg_type'::regclass
     UNION SELECT co.contypid FROM touched t JOIN pg_constraint co ON co.oid = t.objid
@@ -506,6 +531,7 @@ WITH RECURSIVE touched(classid, objid) AS (
     UNION SELECT to_regnamespace(n)::oid FROM unnest(nsp_names) n
 ), procs(oid) AS (
     SELECT t.objid FROM touched t WHERE t.classid = 'pg_proc'::regclass
+    UNION SELECT pr.objid FROM printed pr WHERE pr.classid = 'pg_proc'::regclass
     UNION SELECT p.oid FROM unnest(proc_names) n
       JOIN pg_proc p ON p.proname = (parse_ident(n))[2]
       JOIN pg_namespace pn ON pn.oid = p.pronamespace AND pn.nspname = (parse_ident(n))[1]
