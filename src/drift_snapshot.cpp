@@ -148,39 +148,37 @@ void snapshot_must_be_whole() noexcept { whole_requested = true; }
 
 namespace {
 
-// Whether the catalog records fingerprints (0.3.0 on; older catalogs until their update).
-bool catalog_has_fingerprints() {
-  static pg::Query q{
-      "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a "
-      "WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass('migrate.catalog_state') "
-      "AND a.attname OPERATOR(pg_catalog.=) 'snapshot_fingerprint' AND NOT a.attisdropped)"};
-  q.run();
-  bool has = pg::bool_value(0, 1);
-  pg::free_result();
-  return has;
-}
+// What migrate.catalog_state says of the newest snapshot's proof. Runs inside an OwnerScope.
+struct Proof {
+  bool recorded_at_all = false;            // the catalog has the columns (0.3.0 on) ...
+  bool never_recorded = false;             // ... but no snapshot was recorded since the update
+  std::optional<uint64_t> fingerprint;     // proven for the newest snapshot
+};
 
-// The fingerprint proven for the newest snapshot: the catalogs were exactly so when that
-// snapshot was recorded. nullopt when none is (catalog older than 0.3.0, restored copy,
-// snapshot recorded while the catalogs changed). Runs inside an OwnerScope.
-std::optional<uint64_t> proven_fingerprint() {
-  // Through to_jsonb: a catalog older than 0.3.0 has no such columns (NULL then).
+Proof read_proof() {
+  // Through to_jsonb: a catalog older than 0.3.0 (before its update) has no such columns.
   static pg::Query q{
-      "SELECT (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_fingerprint')::pg_catalog.int8 "
-      "FROM migrate.catalog_state c "
-      "WHERE (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_id')::pg_catalog.int8 "
-      "  OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)"};
+      "SELECT pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.?) 'snapshot_id', "
+      "(pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_id') IS NULL, "
+      "CASE WHEN (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_id')::pg_catalog.int8 "
+      "  OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s) "
+      "THEN (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->>) 'snapshot_fingerprint')::pg_catalog.int8 END "
+      "FROM migrate.catalog_state c"};
   q.run();
-  std::optional<uint64_t> f;
-  if (pg::result_rows() > 0 && !pg::is_null(0, 1)) f = static_cast<uint64_t>(pg::int8_value(0, 1));
+  Proof p;
+  if (pg::result_rows() > 0) {
+    p.recorded_at_all = pg::bool_value(0, 1);
+    p.never_recorded = p.recorded_at_all && pg::bool_value(0, 2);
+    if (!pg::is_null(0, 3)) p.fingerprint = static_cast<uint64_t>(pg::int8_value(0, 3));
+  }
   pg::free_result();
-  return f;
+  return p;
 }
 
 // No catalog row changed since the newest snapshot was recorded (and proven exact).
 bool schema_unchanged() {
   catalog::OwnerScope owner;
-  std::optional<uint64_t> proven = proven_fingerprint();
+  std::optional<uint64_t> proven = read_proof().fingerprint;
   return proven && proven == drift::catalog_fingerprint();
 }
 
@@ -199,13 +197,7 @@ void drift_expect_migrations() {
   // A catalog updated from 0.2.0 has never recorded a proof: the first apply compares whole
   // snapshots once, and an empty difference starts the chain of proofs. (With a proof, the
   // snapshot recorded after the migrations is checked against it then: one catalog scan.)
-  static pg::Query never{
-      "SELECT (pg_catalog.to_jsonb(c) OPERATOR(pg_catalog.->) 'snapshot_id') OPERATOR(pg_catalog.=) "
-      "'null'::pg_catalog.jsonb FROM migrate.catalog_state c"};
-  never.run();
-  bool never_proven = pg::result_rows() > 0 && pg::bool_value(0, 1);
-  pg::free_result();
-  if (!never_proven || !drift::snapshot_proof()) return;
+  if (!drift::snapshot_proof() || !read_proof().never_recorded) return;
   // All of the snapshot, excluded objects too: the proof will vouch for every entry.
   static pg::Query differences{
       "SELECT pg_catalog.count(*) FROM migrate.snapshot_diff(migrate.recorded_snapshot("
@@ -251,7 +243,9 @@ void drift_record_snapshot(const char* reason) {
   bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) &&
                      drift::migrations_expected && !(drift::tracking && drift::tracking->whole) &&
                      !drift::whole_requested && current_catalog && triggers_fire;
-  bool fingerprints = current_catalog && catalog_has_fingerprints();
+  Proof previous;
+  if (current_catalog) previous = read_proof();
+  bool fingerprints = previous.recorded_at_all;
   bool prove = fingerprints && drift::snapshot_proof();
   // The fingerprint of the catalogs the new snapshot describes exactly, if that is proven.
   std::optional<uint64_t> proven;
@@ -260,8 +254,7 @@ void drift_record_snapshot(const char* reason) {
     // transactions committed since) are the state proven for the previous snapshot: no drift
     // happened before or while they ran, so the refresh of what they touched is exact too.
     std::optional<uint64_t> before;
-    if (prove) before = proven_fingerprint();
-    if (prove && !before) before = drift::fingerprint_at_start;
+    if (prove) before = previous.fingerprint ? previous.fingerprint : drift::fingerprint_at_start;
     if (before && drift::migrations_start) {
       std::optional<drift::FingerprintSums> sums = drift::catalog_fingerprint_since(*drift::migrations_start);
       if (sums && sums->preexisting == *before) proven = sums->visible;
