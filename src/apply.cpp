@@ -158,14 +158,49 @@ void sleep_ms(double ms) {
   });
 }
 
-// Runs one migration inside a subtransaction. A lock timeout (55P03) rolls the migration back
-// to its start and retries it after a backoff, within pg_migrate.lock_retries and
-// pg_migrate.lock_retry_total; every retry is reported (NOTICE) and recorded in history.
+// After a lock timeout (55P03) of `step` at the statement `parsetree` (line `line`), once the
+// subtransaction it ran in is rolled back: true to give up (e gets the details to throw);
+// otherwise the retry is reported (NOTICE) and recorded in history, and the backoff slept.
+bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptLabel& label, Node* parsetree,
+                        int line, int attempt, double waited, double random_unit) {
+  std::string holders = describe_lock_holders(parsetree);
+  double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms, random_unit);
+  bool give_up = attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms;
+  if (give_up) {
+    append_detail(e, fmt::format("Waited for {}. Gave up after {} attempt{} in {:.0f} ms.",
+                                 holders.empty() ? "a lock" : holders, attempt, attempt == 1 ? "" : "s", waited));
+    ErrorData* edata = e.data();
+    if (!edata->hint)
+      pg::call([&] {
+        edata->hint = pstrdup(
+            "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
+            "pg_migrate.lock_retries or pg_migrate.lock_retry_total.");
+      });
+    return true;
+  }
+  std::string note = fmt::format(
+      "{} hit lock_timeout at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms",
+      label.describe(), line, label.which, attempt, settings::lock_retries + 1,
+      holders.empty() ? "" : ": " + holders, delay);
+  const char* n = note.c_str();
+  pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
+  catalog::record_retry(step.version, step.name, label.which, attempt, line, holders, delay);
+  sleep_ms(delay);
+  return false;
+}
+
+std::mt19937 retry_random() {
+  return std::mt19937(static_cast<unsigned>(MyProcPid) ^
+                      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+}
+
+// Runs one migration inside a subtransaction of its own (CALL migrate.run()'s units). A lock
+// timeout rolls the migration back to its start and retries it after a backoff, within
+// pg_migrate.lock_retries and pg_migrate.lock_retry_total.
 void run_with_retries(const MigrationStep& step, const std::string& script,
                       const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
   auto start = std::chrono::steady_clock::now();
-  std::mt19937 random(static_cast<unsigned>(MyProcPid) ^
-                      static_cast<unsigned>(start.time_since_epoch().count()));
+  std::mt19937 random = retry_random();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 1;; ++attempt) {
     int failed = -1;
@@ -177,33 +212,9 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
     } catch (pg::PgError& e) {
       // The subtransaction is rolled back: catalog and session are as before the attempt.
       if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || failed < 0) throw;
-      std::string holders = describe_lock_holders(statements[failed].parsetree);
-      double waited = elapsed_ms(start);
-      double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms,
-                                    settings::lock_retry_max_delay_ms, unit(random));
-      bool give_up = attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms;
-      if (give_up) {
-        append_detail(e, fmt::format("Waited for {}. Gave up after {} attempt{} in {:.0f} ms.",
-                                     holders.empty() ? "a lock" : holders, attempt,
-                                     attempt == 1 ? "" : "s", waited));
-        ErrorData* edata = e.data();
-        if (!edata->hint)
-          pg::call([&] {
-            edata->hint = pstrdup(
-                "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
-                "pg_migrate.lock_retries or pg_migrate.lock_retry_total.");
-          });
+      if (after_lock_timeout(e, step, label, statements[failed].parsetree, statements[failed].line, attempt,
+                             elapsed_ms(start), unit(random)))
         throw;
-      }
-      std::string note = fmt::format(
-          "{} hit lock_timeout at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms",
-          label.describe(), statements[failed].line, label.which, attempt, settings::lock_retries + 1,
-          holders.empty() ? "" : ": " + holders, delay);
-      const char* n = note.c_str();
-      pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
-      catalog::record_retry(step.version, step.name, label.which, attempt, statements[failed].line,
-                            holders, delay);
-      sleep_ms(delay);
     }
   }
 }
@@ -224,6 +235,78 @@ void run_step(const MigrationStep& step, const std::string& script, bool up, Mem
   }
   MemoryContextSwitchTo(outer);
   pg::call([&] { MemoryContextReset(scratch); });
+}
+
+// Where a migration's statement hit lock_timeout, for the retry once the subtransaction is
+// rolled back (the parse tree lives in the scratch context until the next migration).
+struct LockTimeoutSite {
+  size_t index = 0;  // in the batch
+  Node* parsetree = nullptr;
+  int line = 0;
+};
+
+// Runs one migration's script in the current subtransaction; a lock timeout is noted in `site`.
+void run_step_in_batch(const MigrationStep& step, const std::string& script, bool up, size_t index,
+                       LockTimeoutSite& site) {
+  if (up) {
+    lint_check_before_apply(step.version, step.name, script);
+    verify_check_before_apply(step.version, step.name);
+  }
+  ScriptLabel label{step.version, step.name, up ? "up" : "down"};
+  std::vector<ScriptStatement> statements = parse_script(script, label);
+  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+  int failed = -1;
+  try {
+    run_statements(script, statements, label, settings::lock_timeout_ms, failed);
+  } catch (pg::PgError& e) {
+    if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE && failed >= 0)
+      site = {index, statements[failed].parsetree, statements[failed].line};
+    throw;
+  }
+}
+
+// Runs the migrations [first, last) in one subtransaction: one subtransaction id for a batch
+// instead of one per migration (a backend caches 64; past that every snapshot other sessions
+// take must look the rest up). A lock timeout rolls the batch back: after the backoff it runs
+// again from its first migration (those before the one that waited had succeeded, and do
+// again), each migration counting its own attempts against pg_migrate.lock_retries.
+std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& steps, size_t first, size_t last,
+                                           const std::vector<std::string>& scripts, bool up, MemoryContext scratch) {
+  size_t n = last - first;
+  std::vector<int> attempts(n, 0);
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_attempt(n);
+  std::mt19937 random = retry_random();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (;;) {
+    std::vector<catalog::StepRecord> done;
+    LockTimeoutSite site;
+    try {
+      pg::SubTransaction sub;
+      for (size_t k = 0; k < n; ++k) {
+        const MigrationStep& step = steps[first + k];
+        TimestampTz started_at = GetCurrentTimestamp();
+        auto start = std::chrono::steady_clock::now();
+        if (!first_attempt[k]) first_attempt[k] = start;
+        MemoryContext outer = MemoryContextSwitchTo(scratch);
+        run_step_in_batch(step, scripts[k], up, k, site);
+        MemoryContextSwitchTo(outer);
+        pg::call([&] { MemoryContextReset(scratch); });
+        done.push_back({step.version, step.name, step.checksum, elapsed_ms(start), started_at});
+      }
+      sub.commit();
+      return done;
+    } catch (pg::PgError& e) {
+      // The subtransaction is rolled back (and the caller's memory context current again).
+      if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !site.parsetree) throw;
+      const MigrationStep& step = steps[first + site.index];
+      ScriptLabel label{step.version, step.name, up ? "up" : "down"};
+      int attempt = ++attempts[site.index];
+      if (after_lock_timeout(e, step, label, site.parsetree, site.line, attempt,
+                             elapsed_ms(*first_attempt[site.index]), unit(random)))
+        throw;
+      pg::call([&] { MemoryContextReset(scratch); });
+    }
+  }
 }
 
 MemoryContext create_scratch_context() {
@@ -268,14 +351,7 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
     std::vector<std::string> versions;
     for (size_t i = first; i < last; ++i) versions.push_back(steps[i].version);
     std::vector<std::string> scripts = catalog::load_scripts(versions, up);
-    std::vector<catalog::StepRecord> done;
-    for (size_t i = first; i < last; ++i) {
-      const MigrationStep& step = steps[i];
-      TimestampTz started_at = GetCurrentTimestamp();
-      auto start = std::chrono::steady_clock::now();
-      run_step(step, scripts[i - first], up, scratch);
-      done.push_back({step.version, step.name, step.checksum, elapsed_ms(start), started_at});
-    }
+    std::vector<catalog::StepRecord> done = run_batch(steps, first, last, scripts, up, scratch);
     if (!up) {
       std::vector<RevertedStep> reverted;
       for (const catalog::StepRecord& r : done) reverted.push_back({r.version, r.name});
