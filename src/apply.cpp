@@ -274,36 +274,41 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
                                            const std::vector<std::string>& scripts, bool up, MemoryContext scratch) {
   size_t n = last - first;
   std::vector<int> attempts(n, 0);
-  std::vector<std::optional<std::chrono::steady_clock::time_point>> first_attempt(n);
+  // Per migration: the time of its failed attempts and backoffs (what pg_migrate.lock_retry_total
+  // limits, and part of its recorded duration), and when its first attempt started.
+  std::vector<double> retrying_ms(n, 0.0);
+  std::vector<std::optional<TimestampTz>> first_started(n);
   std::mt19937 random = retry_random();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (;;) {
     std::vector<catalog::StepRecord> done;
     LockTimeoutSite site;
+    auto started = std::chrono::steady_clock::now();  // of the migration running now
     try {
       pg::SubTransaction sub;
       for (size_t k = 0; k < n; ++k) {
         const MigrationStep& step = steps[first + k];
-        TimestampTz started_at = GetCurrentTimestamp();
-        auto start = std::chrono::steady_clock::now();
-        if (!first_attempt[k]) first_attempt[k] = start;
+        if (!first_started[k]) first_started[k] = GetCurrentTimestamp();
+        started = std::chrono::steady_clock::now();
         MemoryContext outer = MemoryContextSwitchTo(scratch);
         run_step_in_batch(step, scripts[k], up, k, site);
         MemoryContextSwitchTo(outer);
         pg::call([&] { MemoryContextReset(scratch); });
-        done.push_back({step.version, step.name, step.checksum, elapsed_ms(start), started_at});
+        done.push_back({step.version, step.name, step.checksum, retrying_ms[k] + elapsed_ms(started), *first_started[k]});
       }
       sub.commit();
       return done;
     } catch (pg::PgError& e) {
       // The subtransaction is rolled back (and the caller's memory context current again).
       if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !site.parsetree) throw;
-      const MigrationStep& step = steps[first + site.index];
+      size_t k = site.index;
+      const MigrationStep& step = steps[first + k];
       ScriptLabel label{step.version, step.name, up ? "up" : "down"};
-      int attempt = ++attempts[site.index];
-      if (after_lock_timeout(e, step, label, site.parsetree, site.line, attempt,
-                             elapsed_ms(*first_attempt[site.index]), unit(random)))
+      retrying_ms[k] += elapsed_ms(started);
+      auto backoff = std::chrono::steady_clock::now();
+      if (after_lock_timeout(e, step, label, site.parsetree, site.line, ++attempts[k], retrying_ms[k], unit(random)))
         throw;
+      retrying_ms[k] += elapsed_ms(backoff);
       pg::call([&] { MemoryContextReset(scratch); });
     }
   }
