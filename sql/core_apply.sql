@@ -57,4 +57,38 @@ SELECT version, action FROM migrate.history ORDER BY id;
 SELECT version, name FROM migrate.revert_to('0');
 SELECT to_regclass('ap_one') AS one, to_regclass('ap_two') AS two, to_regclass('ap_three') AS three;
 DROP PROCEDURE ap_commits();
+-- Migrations run 64 to a subtransaction; a lock timeout re-runs the batch from its first
+-- migration. What a migration may spend retrying (pg_migrate.lock_retry_total) is its own
+-- failed attempts and backoffs: re-running the slow migration before it does not use it up.
+-- A prepared transaction holds the busy table for the whole call.
+CREATE TABLE ap_busy (id int);
+BEGIN;
+LOCK TABLE ap_busy IN ROW EXCLUSIVE MODE;
+PREPARE TRANSACTION 'ap_holder';
+SELECT migrate.register('10', 'slow', 'SELECT pg_sleep(0.3); CREATE TABLE ap_slow (id bigint)', 'DROP TABLE ap_slow');
+SELECT migrate.register('11', 'busy index', 'CREATE INDEX ap_busy_id ON ap_busy (id)', 'DROP INDEX ap_busy_id');
+SET pg_migrate.lock_timeout = '50ms';
+SET pg_migrate.lock_retry_delay = '10ms';
+SET pg_migrate.lock_retry_max_delay = '10ms';
+SET pg_migrate.lock_retries = 3;
+SET pg_migrate.lock_retry_total = '1s';
+SET client_min_messages = warning;  -- the retry NOTICEs show random delays
+DO $$
+DECLARE d text;
+BEGIN
+  PERFORM migrate.apply();
+EXCEPTION WHEN lock_not_available THEN
+  GET STACKED DIAGNOSTICS d = PG_EXCEPTION_DETAIL;
+  RAISE WARNING '%', regexp_replace(d, 'in [0-9]+ ms', 'in N ms');
+END $$;
+RESET client_min_messages;
+RESET pg_migrate.lock_timeout;
+RESET pg_migrate.lock_retry_delay;
+RESET pg_migrate.lock_retry_max_delay;
+RESET pg_migrate.lock_retries;
+RESET pg_migrate.lock_retry_total;
+COMMIT PREPARED 'ap_holder';
+SELECT version, state FROM migrate.status() WHERE version IN ('10', '11');
+SELECT to_regclass('ap_slow') AS slow_rolled_back;
+DROP TABLE ap_busy;
 DROP EXTENSION pg_migrate;
