@@ -51,6 +51,12 @@ UPDATE pg_catalog.pg_attribute SET attnotnull = false
 SELECT migrate.schema_unchanged() AS unchanged, count(*) AS differences FROM migrate.schema_diff();
 :contradicted
 SELECT migrate.acknowledge_drift('catalog edit undone') >= 0 AS acknowledged;
+-- pg_class rows count by content: a direct edit of a field a snapshot shows is found.
+UPDATE pg_catalog.pg_class SET relrowsecurity = true WHERE oid = 'public.fp_two'::regclass;
+SELECT migrate.schema_unchanged() AS unchanged, object, change, detail FROM migrate.schema_diff();
+:contradicted
+UPDATE pg_catalog.pg_class SET relrowsecurity = false WHERE oid = 'public.fp_two'::regclass;
+SELECT migrate.acknowledge_drift('pg_class edit undone') >= 0 AS acknowledged;
 
 -- DDL before an apply in the same transaction is not the migrations': no proof afterwards.
 BEGIN;
@@ -99,9 +105,16 @@ DROP TABLE fp_temp;
 SELECT migrate.schema_unchanged() AS unchanged_after_drop;
 :contradicted
 
--- Moving every catalog row (VACUUM FULL) breaks the proof without changing the schema: the
--- whole comparison then runs and finds nothing.
-VACUUM FULL pg_catalog.pg_class;
+-- A new file for a relation (TRUNCATE, CLUSTER, VACUUM FULL, REINDEX) changes only pg_class
+-- fields no snapshot shows: the proof holds.
+TRUNCATE public.fp_one;
+VACUUM FULL public.fp_two;
+REINDEX TABLE public.fp_one;
+SELECT migrate.schema_unchanged() AS unchanged_after_truncate_and_vacuum_full;
+:contradicted
+-- Moving every row of a catalog (VACUUM FULL) breaks the proof without changing the schema:
+-- the whole comparison then runs and finds nothing.
+VACUUM FULL pg_catalog.pg_attribute;
 SELECT migrate.schema_unchanged() AS unchanged_after_vacuum_full, count(*) AS differences FROM migrate.schema_diff();
 :contradicted
 

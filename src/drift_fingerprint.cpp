@@ -11,12 +11,14 @@ extern "C" {
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_largeobject.h"
 #include "catalog/pg_largeobject_metadata.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_statistic_ext_data.h"
 #include "catalog/pg_subscription_rel.h"
+#include "common/hashfn.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "utils/combocid.h"
@@ -60,11 +62,53 @@ inline uint64 mix64(uint64 k) {
 // One row version: its catalog, raw xmin (kept by freezing) and place. The per-row hashes
 // are summed, so the order of a scan does not matter and sums of parts add up. (A function
 // call per row, hash_bytes_extended(), was a quarter of the scan.)
-inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
+inline uint64 version_hash(Oid catalog, HeapTuple tuple) {
   uint64 who = (static_cast<uint64>(catalog) << 32) | HeapTupleHeaderGetRawXmin(tuple->t_data);
   uint64 where = (static_cast<uint64>(ItemPointerGetBlockNumberNoCheck(&tuple->t_self)) << 16) |
                  ItemPointerGetOffsetNumberNoCheck(&tuple->t_self);
   return mix64(who ^ mix64(where + UINT64CONST(0x9e3779b97f4a7c15)));
+}
+
+// A pg_class row by its content, without the fields TRUNCATE, REINDEX, CLUSTER, VACUUM FULL and
+// REFRESH MATERIALIZED VIEW change (a new file: relfilenode; and the statistics and xid horizons
+// that come with it), which no snapshot shows: those commands then keep the proof. Every other
+// field, the variable ones (ACL, options, partition bound) and the null bitmap included, counts.
+uint64 class_row_hash(HeapTuple tuple) {
+  struct Skip {
+    size_t offset, size;
+  };
+  static const Skip skips[] = {
+      {offsetof(FormData_pg_class, relfilenode), sizeof(Oid)},
+      {offsetof(FormData_pg_class, relpages), sizeof(int32)},
+      {offsetof(FormData_pg_class, reltuples), sizeof(float4)},
+      {offsetof(FormData_pg_class, relallvisible), sizeof(int32)},
+      // Flags VACUUM and ANALYZE update in place when they no longer hold (no snapshot shows them).
+      {offsetof(FormData_pg_class, relhasindex), sizeof(bool)},
+      {offsetof(FormData_pg_class, relhasrules), sizeof(bool)},
+      {offsetof(FormData_pg_class, relhastriggers), sizeof(bool)},
+      {offsetof(FormData_pg_class, relhassubclass), sizeof(bool)},
+      {offsetof(FormData_pg_class, relfrozenxid), sizeof(TransactionId)},
+      {offsetof(FormData_pg_class, relminmxid), sizeof(MultiXactId)},
+  };
+  HeapTupleHeader t = tuple->t_data;
+  const unsigned char* data = reinterpret_cast<const unsigned char*>(t) + t->t_hoff;
+  size_t length = tuple->t_len - t->t_hoff;
+  uint64 h = UINT64CONST(0x70675f636c617373);
+  if (HeapTupleHasNulls(tuple))
+    h = mix64(h ^ hash_bytes_extended(reinterpret_cast<const unsigned char*>(t->t_bits),
+                                      BITMAPLEN(HeapTupleHeaderGetNatts(t)), h));
+  size_t from = 0;
+  for (const Skip& skip : skips) {  // in field order (FormData_pg_class)
+    if (skip.offset > from)
+      h = mix64(h ^ hash_bytes_extended(data + from, static_cast<int>(skip.offset - from), h));
+    from = skip.offset + skip.size;
+  }
+  if (length > from) h = mix64(h ^ hash_bytes_extended(data + from, static_cast<int>(length - from), h));
+  return h;
+}
+
+inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
+  return catalog == RelationRelationId ? class_row_hash(tuple) : version_hash(catalog, tuple);
 }
 
 // Plain C (no C++ object alive): sums one catalog's rows into `sums`, page by page under one
