@@ -1,8 +1,8 @@
 // Drift: a fingerprint of the system catalogs (README "How schema_diff() stays cheap"). DDL,
 // trigger-visible or not, and direct catalog edits write new row versions with a new xmin and
 // ctid (the in-place updates of VACUUM, ANALYZE and CREATE INDEX touch no column a snapshot
-// reads), so a sum of a hash of (catalog, xmin, ctid) over the visible rows changes with any
-// change to the schema. schema_diff() compares the live fingerprint with the one proven for
+// reads), so a sum of a hash of (catalog, xmin, ctid) over the visible rows (of pg_class rows,
+// of their content without storage fields) changes with any change to the schema. schema_diff() compares the live fingerprint with the one proven for
 // the newest snapshot and skips the whole-schema snapshot when they are equal.
 #pragma once
 
