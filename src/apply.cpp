@@ -194,8 +194,8 @@ std::mt19937 retry_random() {
                       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
 }
 
-// Runs one migration inside a subtransaction of its own (CALL migrate.run()'s units). A lock
-// timeout rolls the migration back to its start and retries it after a backoff, within
+// Runs statements inside a subtransaction of their own (the parts CALL migrate.run() commits one
+// by one). A lock timeout rolls them back and retries them after a backoff, within
 // pg_migrate.lock_retries and pg_migrate.lock_retry_total.
 void run_with_retries(const MigrationStep& step, const std::string& script,
                       const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
@@ -217,24 +217,6 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
         throw;
     }
   }
-}
-
-// Runs one migration's script. All allocations of the migration live in `scratch`, which is
-// reset afterwards so memory stays flat however many migrations run.
-void run_step(const MigrationStep& step, const std::string& script, bool up, MemoryContext scratch) {
-  MemoryContext outer = MemoryContextSwitchTo(scratch);
-  if (up) {
-    lint_check_before_apply(step.version, step.name, script);
-    verify_check_before_apply(step.version, step.name);
-  }
-  {
-    ScriptLabel label{step.version, step.name, up ? "up" : "down"};
-    std::vector<ScriptStatement> statements = parse_script(script, label);
-    for (const ScriptStatement& s : statements) check_runnable(s, script, label);
-    run_with_retries(step, script, statements, label);
-  }
-  MemoryContextSwitchTo(outer);
-  pg::call([&] { MemoryContextReset(scratch); });
 }
 
 // Where a migration's statement hit lock_timeout, for the retry once the subtransaction is
@@ -530,12 +512,10 @@ void run_transactional_step(const MigrationStep& step, bool up) {
   MemoryContext scratch = create_scratch_context();
   std::string role = catalog::current_role_name();
   std::vector<std::string> scripts = catalog::load_scripts({step.version}, up);
-  TimestampTz started_at = GetCurrentTimestamp();
-  auto start = std::chrono::steady_clock::now();
-  run_step(step, scripts[0], up, scratch);
-  catalog::StepRecord done{step.version, step.name, step.checksum, elapsed_ms(start), started_at};
-  if (!up) done.detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
-  catalog::record_steps({done}, up, role);
+  // A batch of one: its own subtransaction, apply's retries after a lock timeout.
+  std::vector<catalog::StepRecord> done = run_batch({step}, 0, 1, scripts, up, scratch);
+  if (!up) done[0].detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
+  catalog::record_steps(done, up, role);
   catalog::bump_generation();
   drift_record_snapshot(up ? "apply" : "revert");
   pg::call([&] { MemoryContextDelete(scratch); });
