@@ -1,6 +1,6 @@
 # The pg_migrate command (src/cli/, C++17, libpq): built by `make` next to the extension and
 # installed into `pg_config --bindir` by `make install`. Included by the Makefile after PGXS.
-# Debian packages: libpq-dev, libcli11-dev, nlohmann-json3-dev, libssl-dev (SHA-256), libfmt-dev.
+# Debian packages: libpq-dev, libcli11-dev, nlohmann-json3-dev, nettle-dev (SHA-256), libfmt-dev.
 PGM_CLI = src/cli/pg_migrate
 PGM_CLI_SOURCES = src/cli/main.cpp src/cli/connection.cpp src/cli/folder.cpp src/cli/commands.cpp \
 	src/cli/output.cpp src/core/migration_files.cpp src/core/script.cpp src/core/version.cpp
@@ -12,7 +12,7 @@ PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -Isrc -isy
 
 # libstdc++ statically: resolving its symbols at start-up costs a short-lived command ~10 ms.
 $(PGM_CLI): $(PGM_CLI_OBJS)
-	$(CXX) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lcrypto -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
+	$(CXX) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lnettle -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
 
 all: $(PGM_CLI)
 

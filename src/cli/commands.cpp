@@ -649,8 +649,8 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {
   Outcome o;
   try {
-    Result ext = conn.exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'");
-    if (ext.rows() > 0 && ext.get(0, 0) == "0.1.0") {
+    const std::optional<std::string>& ext = conn.extension_version();
+    if (ext && *ext == "0.1.0") {
       o.code = exit_code::kNoExtension;
       o.err += fmt::format("error: pg_migrate in database {} is version 0.1.0, which has no migrate.sync\n"
                            "HINT: ALTER EXTENSION pg_migrate UPDATE;\n",
@@ -659,7 +659,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
       o.json = {{"database", conn.database()}, {"error", {{"message", "pg_migrate 0.1.0"}}}};
       return o;
     }
-    if (ext.rows() == 0) {
+    if (!ext) {
       o.code = exit_code::kNoExtension;
       o.err += fmt::format("error: pg_migrate is not installed in database {}\nHINT: CREATE EXTENSION pg_migrate;\n",
                            conn.label());

@@ -57,6 +57,21 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
 }
 
+const std::optional<std::string>& Connection::extension_version() {
+  if (!extversion_) {
+    Result r = exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'");
+    extversion_ = r.rows() > 0 ? std::optional<std::string>(r.get(0, 0)) : std::nullopt;
+  }
+  return *extversion_;
+}
+
+void Connection::warm_up(bool read_catalogs) {
+  const std::optional<std::string>& v = extension_version();
+  if (!v || *v == "0.1.0") return;
+  if (read_catalogs && *v != "0.2.0") run("SELECT migrate.schema_unchanged()");  // 0.3.0 on
+  else run("SELECT migrate.library_loaded()");
+}
+
 Connection::~Connection() {
   if (conn_) PQfinish(conn_);
 }

@@ -63,8 +63,15 @@ class Connection {
   std::vector<Notice> take_notices();
   std::string database() const { return PQdb(conn_); }
   std::string label() const;  // "dbname" or "dbname on host:port"
+  // pg_migrate's extversion in this database (nullopt: not installed), asked once.
+  const std::optional<std::string>& extension_version();
+  // Has the server load pg_migrate's library now (when installed): its first call in a
+  // session costs ~2 ms, which a connection opened while the folder is read can pay early.
+  // With read_catalogs, also the catalogs the schema comparison reads (~2 ms when cold).
+  void warm_up(bool read_catalogs);
 
  private:
+  std::optional<std::optional<std::string>> extversion_;
   static void on_notice(void* self, const PGresult* r);
   PGconn* conn_ = nullptr;
   std::vector<Notice> notices_;

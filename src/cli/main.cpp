@@ -9,6 +9,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <exception>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -155,7 +157,40 @@ int main(int argc, char** argv) {
     return o.code;
   }
 
-  // The folder is read once, before any database is touched.
+  // The list of databases first (an error in it is reported after the folder's): with one
+  // database, its connection is opened, and pg_migrate's library loaded, on another thread
+  // while the folder is read. Nothing is written before the folder has been read.
+  std::vector<Target> targets;
+  std::exception_ptr targets_error;
+  try {
+    targets = targets_of(opts);
+  } catch (...) {
+    targets_error = std::current_exception();
+  }
+  std::unique_ptr<Connection> early_conn;
+  std::exception_ptr early_error;
+  std::thread early;
+  if (!targets_error && !opts.all_databases && targets.size() == 1)
+    early = std::thread([&] {
+      try {
+        early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname);
+      } catch (const ConnectError&) {
+        early_error = std::current_exception();  // the worker reports it, as for any database
+        return;
+      }
+      try {
+        early_conn->warm_up(false);
+      } catch (const DbError&) {
+        // Not installed, no privilege...: the command meets it again and reports it.
+      }
+    });
+  struct Join {
+    std::thread& t;
+    ~Join() {
+      if (t.joinable()) t.join();
+    }
+  } join_early{early};
+
   std::optional<Folder> folder;
   bool needs_folder = opts.command != "drift" && opts.command != "revert" && opts.command != "baseline";
   try {
@@ -169,9 +204,8 @@ int main(int argc, char** argv) {
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
   if (opts.verbose >= 2) std::cerr << fmt::format("[{:.1f} ms] folder read\n", since());
 
-  std::vector<Target> targets;
   try {
-    targets = targets_of(opts);
+    if (targets_error) std::rethrow_exception(targets_error);
     if (opts.all_databases) targets = expand_all(targets);
   } catch (const FolderError& e) {
     std::cerr << "error: " << e.what() << "\n";
@@ -183,6 +217,7 @@ int main(int argc, char** argv) {
     std::cerr << "error: " << e.message << "\n";
     return exit_code::kFailed;
   }
+  if (early.joinable()) early.join();
   const bool fleet = targets.size() > 1;
   opts.live = !fleet && !opts.quiet && !opts.json && isatty(STDERR_FILENO);
   std::vector<Outcome> outcomes(targets.size());
@@ -201,11 +236,12 @@ int main(int argc, char** argv) {
       Outcome o;
       labels[i] = t.label;
       try {
-        Connection conn(t.conninfo, t.dbname);
+        if (early_error) std::rethrow_exception(early_error);
+        std::unique_ptr<Connection> own = early_conn ? std::move(early_conn) : std::make_unique<Connection>(t.conninfo, t.dbname);
+        Connection& conn = *own;
         labels[i] = conn.label();
         if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] connected\n", since());
-        if (opts.all_databases &&
-            conn.exec("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'").rows() == 0) {
+        if (opts.all_databases && !conn.extension_version()) {
           skipped[i] = 1;
           continue;
         }

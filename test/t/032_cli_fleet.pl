@@ -107,5 +107,14 @@ like($out, qr/^check g1: ok/, 'PG* variables are used without -d');
 ($rc, $out, $err) = run_pgm({}, '-d', "host=$tmp/nowhere dbname=x", 'check');
 is($rc, 3, 'unreachable database: exit 3');
 like($err, qr/could not connect/, 'unreachable database: says so');
+# One database is connected to while the folder is read: what that connection meets is
+# still reported by the command itself, after the folder.
+($rc, $out, $err) = run_pgm({}, '-d', $node->connstr('postgres'), 'check');
+is($rc, 5, 'database without pg_migrate: exit 5');
+like($err, qr/pg_migrate is not installed in database postgres\nHINT: CREATE EXTENSION pg_migrate;/, 'database without pg_migrate: says so, with the hint');
+IPC::Run::run([ 'pg_migrate', '--dir', "$tmp/no_such_folder", '-d', "host=$tmp/nowhere dbname=x", 'check' ],
+  '<', \undef, '>', \$out, '2>', \$err);
+is($? >> 8, 4, 'unusable folder and unreachable database: the folder is reported (exit 4)');
+like($err, qr/no_such_folder" does not exist/, 'unusable folder and unreachable database: names the folder');
 
 done_testing();
