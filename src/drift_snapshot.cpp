@@ -6,7 +6,9 @@
 // the snapshot a whole one.
 #include "drift_snapshot.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <optional>
 
 #include "catalog.hpp"
@@ -175,6 +177,21 @@ Proof read_proof() {
   return p;
 }
 
+// The migrations touched at least 256 relations and two thirds of the schema's (outside the
+// system schemas): a whole snapshot is then cheaper than refreshing them one by one.
+bool most_relations_touched(const drift::Tracking& t) {
+  static const std::string pg_class_id = std::to_string(RelationRelationId);
+  int64 touched = std::count(t.classids.begin(), t.classids.end(), pg_class_id);
+  if (touched < 256) return false;
+  static pg::Query relations{
+      "SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.<>) "
+      "ALL ('{pg_catalog,information_schema,pg_toast}'::pg_catalog.regnamespace[])"};
+  relations.run();
+  int64 all = pg::int8_value(0, 1);
+  pg::free_result();
+  return touched * 3 >= all * 2;
+}
+
 // No catalog row changed since the newest snapshot was recorded (and proven exact).
 bool schema_unchanged() {
   catalog::OwnerScope owner;
@@ -260,10 +277,18 @@ void drift_record_snapshot(const char* reason) {
       if (sums && sums->preexisting == *before) proven = sums->visible;
     }
     const drift::Tracking& t = drift::state();
-    refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
-                 pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
-                 pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),
-                 pg::text_array_param(t.drop_keys), pg::text_array_param(t.drop_prefixes)});
+    if (proven && most_relations_touched(t)) {
+      // Proven, the refreshed snapshot is the whole one; and for most of the schema (a first
+      // deploy) the whole snapshot costs less (1,000 new tables: ~40 ms instead of ~60).
+      // Exact if nothing was committed since the proof's catalog read.
+      whole.run({pg::text_param(reason)});
+      if (drift::catalog_fingerprint() != proven) proven.reset();
+    } else {
+      refresh.run({pg::text_param(reason), pg::text_array_param(t.classids), pg::text_array_param(t.objids),
+                   pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
+                   pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),
+                   pg::text_array_param(t.drop_keys), pg::text_array_param(t.drop_prefixes)});
+    }
   } else {
     // A whole snapshot is exact if the catalogs did not change while it was taken.
     std::optional<uint64_t> before;
