@@ -36,17 +36,21 @@ gen_statements $N t > "$W/stmts.sql"
 { echo "BEGIN;"; cat "$W/stmts.sql"; echo "COMMIT;"; } > "$W/psql_txn.sql"
 { echo 'DO $do$ BEGIN'; cat "$W/stmts.sql"; echo 'END $do$;'; } > "$W/do_block.sql"
 echo "SELECT count(*) FROM migrate.apply();" > "$W/apply.sql"
+echo "SELECT count(*) FROM migrate.revert($N);" > "$W/revert.sql"
+{ echo 'DO $do$ BEGIN'; for i in $(seq 1 $N); do echo "DROP TABLE t_$i;"; done; echo 'END $do$;'; } > "$W/do_drop.sql"
 
-declare -a T_APPLY T_DO T_PSQL
+declare -a T_APPLY T_DO T_PSQL T_REVERT T_DROP
 for r in $(seq 1 "$ROUNDS"); do
   fresh_db
   psql_q -d bench -c "CREATE EXTENSION pg_migrate" -c "$(register_sql $N 'CREATE TABLE t_%s (id int)')" >/dev/null
   T_APPLY+=("$(time_psql_file "$W/apply.sql")")
+  T_REVERT+=("$(time_psql_file "$W/revert.sql")")  # at once, before autovacuum's statistics
   fresh_db
   T_DO+=("$(time_psql_file "$W/do_block.sql")")
+  T_DROP+=("$(time_psql_file "$W/do_drop.sql")")
   fresh_db
   T_PSQL+=("$(time_psql_file "$W/psql_txn.sql")")
-  echo "round $r: apply ${T_APPLY[-1]} ms, DO block ${T_DO[-1]} ms, psql txn ${T_PSQL[-1]} ms"
+  echo "round $r: apply ${T_APPLY[-1]} ms, DO block ${T_DO[-1]} ms, psql txn ${T_PSQL[-1]} ms; revert ${T_REVERT[-1]} ms, DO block of DROP TABLE ${T_DROP[-1]} ms"
 done
 m_apply=$(printf '%s\n' "${T_APPLY[@]}" | median)
 m_do=$(printf '%s\n' "${T_DO[@]}" | median)
@@ -59,6 +63,11 @@ printf 'psql, one transaction:  %8.1f ms\n' "$m_psql"
 awk -v a="$m_apply" -v d="$m_do" -v p="$m_psql" 'BEGIN {
   printf "ratio apply / DO block:   %.3f  (target <= 1.05)\n", a / d;
   printf "ratio apply / psql txn:   %.3f\n", a / p }'
+m_revert=$(printf '%s\n' "${T_REVERT[@]}" | median)
+m_drop=$(printf '%s\n' "${T_DROP[@]}" | median)
+printf 'migrate.revert(%d):    %8.1f ms  (with the check that each down script undid its up)\n' "$N" "$m_revert"
+printf 'DO block of DROP TABLE: %8.1f ms\n' "$m_drop"
+awk -v a="$m_revert" -v d="$m_drop" 'BEGIN { printf "ratio revert / DO block:  %.3f\n", a / d }'
 
 # 2. Memory: backend peak RSS (VmHWM) and private memory (RssAnon) after one call.
 mem_run() {  # n kind(apply|do) template -> "hwm_kb anon_kb"

@@ -332,6 +332,10 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
   MemoryContext batch = create_scratch_context();
   std::string role = catalog::current_role_name();
   if (!steps.empty()) drift_expect_migrations();
+  // A revert is recorded after its last batch: whether a revert left objects behind is judged
+  // per apply transaction, once every migration of it this call reverts has been reverted (a
+  // transaction spread over two batches is half-reverted after the first).
+  std::vector<catalog::StepRecord> reverted;
   for (size_t first = 0; first < steps.size(); first += kBatchSize) {
     MemoryContext outer = MemoryContextSwitchTo(batch);
     size_t last = std::min(steps.size(), first + kBatchSize);
@@ -339,20 +343,37 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
     for (size_t i = first; i < last; ++i) versions.push_back(steps[i].version);
     std::vector<std::string> scripts = catalog::load_scripts(versions, up);
     std::vector<catalog::StepRecord> done = run_batch(steps, first, last, scripts, up, scratch);
-    if (!up) {
-      std::vector<RevertedStep> reverted;
-      for (const catalog::StepRecord& r : done) reverted.push_back({r.version, r.name});
-      std::vector<std::string> all;
-      for (const MigrationStep& s : steps) all.push_back(s.version);
-      std::vector<std::string> details = check_revert_leftovers(reverted, all);
-      for (size_t i = 0; i < done.size(); ++i) done[i].detail = details[i];
+    if (up) {
+      catalog::record_steps(done, up, role);
+      pg::free_result();
     }
-    catalog::record_steps(done, up, role);
-    pg::free_result();
-    for (const catalog::StepRecord& r : done)
+    for (catalog::StepRecord& r : done) {
       out.add_row({pg::Cell::text(r.version), pg::Cell::text(r.name), pg::Cell::float8(r.duration_ms)});
+      if (!up) reverted.push_back(std::move(r));
+    }
     MemoryContextSwitchTo(outer);
     pg::call([&] { MemoryContextReset(batch); });
+  }
+  if (!reverted.empty()) {
+    MemoryContext outer = MemoryContextSwitchTo(batch);
+    std::vector<RevertedStep> checked;
+    std::vector<std::string> all;
+    for (const catalog::StepRecord& r : reverted) {
+      checked.push_back({r.version, r.name});
+      all.push_back(r.version);
+    }
+    std::vector<std::string> details = check_revert_leftovers(checked, all);
+    for (size_t i = 0; i < reverted.size(); ++i) reverted[i].detail = details[i];
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextReset(batch); });
+    for (size_t first = 0; first < reverted.size(); first += kBatchSize) {
+      outer = MemoryContextSwitchTo(batch);
+      catalog::record_steps({reverted.begin() + first, reverted.begin() + std::min(reverted.size(), first + kBatchSize)},
+                            up, role);
+      pg::free_result();
+      MemoryContextSwitchTo(outer);
+      pg::call([&] { MemoryContextReset(batch); });
+    }
   }
   if (!steps.empty()) {
     catalog::bump_generation();

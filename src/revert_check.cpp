@@ -12,6 +12,7 @@
 #include "revert_check.hpp"
 
 #include <map>
+#include <stdexcept>
 
 #include "catalog.hpp"
 #include "pg/spi.hpp"
@@ -40,7 +41,7 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  LEFT JOIN LATERAL (SELECT s3.snapshot, s3.taken_at FROM migrate.schema_snapshots s3 "
       "    WHERE s3.transaction_id = t.transaction_id ORDER BY s3.id DESC LIMIT 1) f ON true), "
       "c AS (SELECT s.* FROM s WHERE s.before_apply IS NOT NULL AND s.after_apply IS NOT NULL), "
-      "live AS (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
+      "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
       // Objects the apply changed: what differs between the snapshots around it, except what
       // drift captured between them (DDL outside migrations, before the apply or next to it in
       // its transaction, not acknowledged: not the migration's).
@@ -58,15 +59,19 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "                      AND dr.object_identity = pg_catalog.regexp_replace(x.ident, '\\.[^.]*$', ''))), "
       // Of those, the ones whose description now differs from before the apply (snapshots are
       // jsonb objects keyed by object: no second full diff).
-      "l AS (SELECT e.transaction_id, e.object, "
-      "  CASE WHEN c.before_apply -> e.object IS NULL THEN 'added' "
+      // Computed once (MATERIALIZED: joined to the 1,000 reverted versions below, it was
+      // recomputed per version), reading each object's entry before the apply once (OFFSET 0
+      // keeps the planner from copying the lookup into each of its uses).
+      "l AS MATERIALIZED (SELECT e.transaction_id, e.object, "
+      "  CASE WHEN b.entry IS NULL THEN 'added' "
       "       WHEN live.snap -> e.object IS NULL THEN 'removed' ELSE 'changed' END AS change, "
-      "  CASE WHEN c.before_apply -> e.object IS NULL OR live.snap -> e.object IS NULL "
-      "       THEN COALESCE(live.snap -> e.object, c.before_apply -> e.object)::pg_catalog.text "
-      "       ELSE pg_catalog.jsonb_build_object('before', c.before_apply -> e.object, "
+      "  CASE WHEN b.entry IS NULL OR live.snap -> e.object IS NULL "
+      "       THEN COALESCE(live.snap -> e.object, b.entry)::pg_catalog.text "
+      "       ELSE pg_catalog.jsonb_build_object('before', b.entry, "
       "                                          'after', live.snap -> e.object)::pg_catalog.text END AS detail "
-      "  FROM e JOIN c USING (transaction_id), live "
-      "  WHERE (c.before_apply -> e.object) IS DISTINCT FROM (live.snap -> e.object)) "
+      "  FROM e JOIN c USING (transaction_id) "
+      "  CROSS JOIN LATERAL (SELECT c.before_apply -> e.object AS entry OFFSET 0) b, live "
+      "  WHERE b.entry IS DISTINCT FROM (live.snap -> e.object)) "
       "SELECT a.version, pg_catalog.jsonb_build_object('leftovers', pg_catalog.jsonb_agg("
       "  pg_catalog.jsonb_build_object('object', l.object, 'change', l.change, 'detail', l.detail) "
       "  ORDER BY l.object))::pg_catalog.text, "
@@ -78,8 +83,14 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
   // (schema_snapshot_for_keys()), not as a whole snapshot: a revert pays for what it reverts.
   static const std::string incremental_text = [] {
     std::string t = text;
-    auto replace_all = [&t](const std::string& from, const std::string& to) {
-      for (size_t at = t.find(from); at != std::string::npos; at = t.find(from, at + to.size()))
+    // Each piece must be in the text: a query edited without this derivation fails loudly.
+    auto find = [&t](const std::string& piece) {
+      size_t at = t.find(piece);
+      if (at == std::string::npos) throw std::logic_error("revert check query: \"" + piece + "\" not found");
+      return at;
+    };
+    auto replace_all = [&t, &find](const std::string& from, const std::string& to) {
+      for (size_t at = find(from); at != std::string::npos; at = t.find(from, at + to.size()))
         t.replace(at, from.size(), to);
     };
     // Snapshots by id: the two around the apply are compared through their recorded changes
@@ -89,11 +100,11 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
     replace_all("LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x",
                 "LATERAL migrate.recorded_snapshot_diff_keys(c.before_apply, c.after_apply) x(object)");
     replace_all("c.before_apply -> e.object", "migrate.recorded_entry(c.before_apply, e.object)");
-    const std::string whole_live = "live AS (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), ";
-    t.erase(t.find(whole_live), whole_live.size());
-    const std::string before_l = "l AS (SELECT e.transaction_id";
-    t.insert(t.find(before_l),
-             "live AS (SELECT migrate.schema_snapshot_for_keys(ARRAY(SELECT DISTINCT e.object FROM e)) AS snap "
+    const std::string whole_live = "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), ";
+    t.erase(find(whole_live), whole_live.size());
+    const std::string before_l = "l AS MATERIALIZED (SELECT e.transaction_id";
+    t.insert(find(before_l),
+             "live AS MATERIALIZED (SELECT migrate.schema_snapshot_for_keys(ARRAY(SELECT DISTINCT e.object FROM e)) AS snap "
              "WHERE EXISTS (SELECT FROM c)), ");
     return t;
   }();
