@@ -4,10 +4,15 @@
 
 #include "pg/pg.hpp"
 #include "pg/guard.hpp"
+#include "pg/spi.hpp"
 
 extern "C" {
+#include "access/genam.h"
 #include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/tableam.h"
 #include "access/xact.h"
+#include "access/transam.h"
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_authid.h"
@@ -18,10 +23,15 @@ extern "C" {
 #include "catalog/pg_statistic.h"
 #include "catalog/pg_statistic_ext_data.h"
 #include "catalog/pg_subscription_rel.h"
+#include "catalog/pg_type.h"
+#include "catalog/namespace.h"
 #include "common/hashfn.h"
 #include "storage/bufmgr.h"
 #include "storage/bufpage.h"
 #include "utils/combocid.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 }
 
@@ -111,6 +121,109 @@ inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
   return catalog == RelationRelationId ? class_row_hash(tuple) : version_hash(catalog, tuple);
 }
 
+// The page cache (migrate.catalog_page_sums): for a page whose rows had all settled when it
+// was read (each inserted by a transaction that committed or aborted, deleted by none or by
+// one that did), the page's LSN then and its sum. Any change to a row on the page (insert,
+// update, delete, in-place update, pruning, freezing) is WAL-logged and sets a newer LSN, and
+// settled rows are visible (or not) to every later snapshot alike: with the same LSN the page
+// sums to the same. Entries are (block int4, lsn int8, sum int8), kPageEntry bytes each.
+constexpr int kPageEntry = 20;
+
+struct CatalogPages {  // plain data in page_cache_context
+  Oid catalog = InvalidOid;
+  Oid filenode = InvalidOid;
+  int count = 0;
+  char* entries = nullptr;  // count * kPageEntry bytes, by block
+  bool changed = false;     // (scanned) differs from what the table holds
+};
+MemoryContext page_cache_context = nullptr;  // reset by each fingerprint
+CatalogPages loaded[kMaxCatalogs + 1];       // the table's rows
+int loaded_count = 0;
+CatalogPages scanned[kMaxCatalogs + 1];      // the settled pages of the last fingerprint
+int scanned_count = 0;
+
+inline uint32 entry_block(const char* e) {
+  uint32 v;
+  memcpy(&v, e, 4);
+  return v;
+}
+inline uint64 entry_u64(const char* e, int at) {
+  uint64 v;
+  memcpy(&v, e + at, 8);
+  return v;
+}
+inline void put_entry(char* e, uint32 block, uint64 lsn, uint64 sum) {
+  memcpy(e, &block, 4);
+  memcpy(e + 4, &lsn, 8);
+  memcpy(e + 12, &sum, 8);
+}
+
+inline Oid filenode_of(Relation rel) {
+#if PG_VERSION_NUM >= 160000
+  return rel->rd_locator.relNumber;
+#else
+  return rel->rd_node.relNode;
+#endif
+}
+
+// Plain C: reads migrate.catalog_page_sums (0.4.0 on) into `loaded`, directly from its heap.
+void load_page_cache(Snapshot snapshot) {
+  loaded_count = 0;
+  Oid nsp = get_namespace_oid("migrate", true);
+  Oid relid = OidIsValid(nsp) ? get_relname_relid("catalog_page_sums", nsp) : InvalidOid;
+  if (!OidIsValid(relid)) return;
+  Relation rel = table_open(relid, AccessShareLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts == 3 && TupleDescAttr(desc, 0)->atttypid == OIDOID && TupleDescAttr(desc, 1)->atttypid == OIDOID &&
+      TupleDescAttr(desc, 2)->atttypid == BYTEAOID) {
+    TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+    HeapTuple tuple;
+    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr && loaded_count <= kMaxCatalogs) {
+      Datum values[3];
+      bool nulls[3];
+      heap_deform_tuple(tuple, desc, values, nulls);
+      if (nulls[0] || nulls[1] || nulls[2]) continue;
+      bytea* pages = DatumGetByteaPCopy(values[2]);  // in page_cache_context
+      int length = VARSIZE_ANY_EXHDR(pages);
+      if (length % kPageEntry != 0) continue;
+      CatalogPages& c = loaded[loaded_count++];
+      c.catalog = DatumGetObjectId(values[0]);
+      c.filenode = DatumGetObjectId(values[1]);
+      c.count = length / kPageEntry;
+      c.entries = VARDATA_ANY(pages);
+    }
+    table_endscan(scan);
+  }
+  table_close(rel, AccessShareLock);
+}
+
+const CatalogPages* loaded_pages(Oid catalog, Oid filenode) {
+  for (int i = 0; i < loaded_count; ++i)
+    if (loaded[i].catalog == catalog) return loaded[i].filenode == filenode ? &loaded[i] : nullptr;
+  return nullptr;
+}
+
+// Plain C: finds the catalogs to read, once per backend. The tables of pg_catalog are created
+// with initdb (their OIDs are below FirstNormalObjectId): read through pg_class's OID index.
+void find_catalogs(Snapshot snapshot) {
+  Relation rel = table_open(RelationRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_class_oid, BTLessStrategyNumber, F_OIDLT, ObjectIdGetDatum(FirstNormalObjectId));
+  SysScanDesc scan = systable_beginscan(rel, ClassOidIndexId, true, snapshot, 1, &key);
+  int found = 0;
+  HeapTuple tuple;
+  while ((tuple = systable_getnext(scan)) != nullptr) {
+    Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple));
+    if (c->relnamespace == PG_CATALOG_NAMESPACE && c->relkind == RELKIND_RELATION && fingerprinted_catalog(c->oid)) {
+      if (found < kMaxCatalogs) catalogs[found] = c->oid;
+      ++found;
+    }
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  catalog_count = found > kMaxCatalogs ? kMaxCatalogs + 1 : found;
+}
+
 // Plain C (no C++ object alive): sums one catalog's rows into `sums`, page by page under one
 // share lock per page (as pgstattuple reads a heap), deciding each row's visibility here. With
 // `preexisting`, also the rows as they were when this transaction's command `since` started:
@@ -118,13 +231,37 @@ inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
 void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId since, FingerprintSums* sums) {
   Relation rel = table_open(relid, AccessShareLock);
   BlockNumber blocks = RelationGetNumberOfBlocks(rel);
-  bool collect = relid == RelationRelationId && catalog_count < 0;
-  int found = 0;
+  Oid filenode = filenode_of(rel);
+  const CatalogPages* cached = loaded_pages(relid, filenode);
+  int next_cached = 0;
+  CatalogPages& out = scanned[scanned_count++];
+  out.catalog = relid;
+  out.filenode = filenode;
+  out.count = 0;
+  out.changed = false;
+  out.entries = static_cast<char*>(MemoryContextAllocHuge(page_cache_context, Max(blocks, 1) * static_cast<Size>(kPageEntry)));
   for (BlockNumber block = 0; block < blocks; ++block) {
     CHECK_FOR_INTERRUPTS();
     Buffer buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
     LockBuffer(buffer, BUFFER_LOCK_SHARE);
     Page page = BufferGetPage(buffer);
+    // (Atomic: with checksums, setting a hint bit may set the LSN under a share lock.)
+    uint64 lsn = BufferGetLSNAtomic(buffer);
+    while (cached && next_cached < cached->count && entry_block(cached->entries + next_cached * kPageEntry) < block)
+      ++next_cached;
+    if (cached && next_cached < cached->count) {
+      const char* e = cached->entries + next_cached * kPageEntry;
+      if (entry_block(e) == block && entry_u64(e, 4) == lsn) {
+        uint64 page_sum = entry_u64(e, 12);
+        sums->visible += page_sum;
+        if (preexisting) sums->preexisting += page_sum;
+        memcpy(out.entries + out.count++ * kPageEntry, e, kPageEntry);
+        UnlockReleaseBuffer(buffer);
+        continue;
+      }
+    }
+    uint64 page_sum = 0;
+    bool settled = true;
     OffsetNumber last = PageGetMaxOffsetNumber(page);
     // Every row of an all-visible page is visible to every snapshot and written by a
     // transaction that ended long ago (as heapgetpage() relies on outside recovery).
@@ -154,6 +291,15 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
             before = HeapTupleHeaderGetCmax(t) >= since;
         }
       }
+      if (settled && !all_visible) {
+        // Settled: visible to this snapshot exactly when its insert committed and no delete
+        // did, and so to every later one; its own transaction's rows are in progress.
+        TransactionId dead_after = InvalidTransactionId;
+        HTSV_Result status = HeapTupleSatisfiesVacuumHorizon(&tuple, buffer, &dead_after);
+        bool live = status == HEAPTUPLE_LIVE;
+        bool gone = status == HEAPTUPLE_DEAD || status == HEAPTUPLE_RECENTLY_DEAD;
+        if (!(live || gone) || live != visible || (preexisting && before != visible)) settled = false;
+      }
       if (!visible && !before) continue;
       // A table's system columns (ctid, xmin, ...) are written and removed only with its
       // pg_class row: leaving them out saves most of pg_attribute.
@@ -162,26 +308,31 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
       uint64 h = row_hash(relid, &tuple);
       if (visible) sums->visible += h;
       if (before) sums->preexisting += h;
-      if (collect && visible) {
-        Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(&tuple));
-        if (c->relnamespace == PG_CATALOG_NAMESPACE && c->relkind == RELKIND_RELATION &&
-            fingerprinted_catalog(c->oid)) {
-          if (found < kMaxCatalogs) catalogs[found] = c->oid;
-          ++found;
-        }
-      }
+      if (visible) page_sum += h;
     }
     UnlockReleaseBuffer(buffer);
+    if (settled) put_entry(out.entries + out.count++ * kPageEntry, block, lsn, page_sum);
   }
   table_close(rel, AccessShareLock);
-  if (collect) catalog_count = found > kMaxCatalogs ? kMaxCatalogs + 1 : found;
+  const CatalogPages* before = loaded_pages(relid, filenode);
+  out.changed = !before || before->count != out.count ||
+                memcmp(before->entries, out.entries, static_cast<size_t>(out.count) * kPageEntry) != 0;
 }
 
 std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
   FingerprintSums sums;
   FingerprintSums* s = &sums;
   bool complete = pg::call([&] {
+    if (!page_cache_context)
+      page_cache_context = AllocSetContextCreate(TopMemoryContext, "pg_migrate fingerprint pages", ALLOCSET_DEFAULT_SIZES);
+    MemoryContextReset(page_cache_context);
+    scanned_count = 0;
+    loaded_count = 0;
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
+    MemoryContext old = MemoryContextSwitchTo(page_cache_context);
+    load_page_cache(snapshot);
+    MemoryContextSwitchTo(old);
+    if (catalog_count < 0) find_catalogs(snapshot);
     scan_catalog(RelationRelationId, snapshot, preexisting, since, s);
     bool all = catalog_count <= kMaxCatalogs;
     for (int i = 0; all && i < catalog_count; ++i) scan_catalog(catalogs[i], snapshot, preexisting, since, s);
@@ -201,5 +352,31 @@ std::optional<uint64_t> catalog_fingerprint() {
 }
 
 std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since) { return fingerprint(true, since); }
+
+void store_page_sums() {
+  if (scanned_count == 0) return;
+  static pg::Query exists{"SELECT pg_catalog.to_regclass('migrate.catalog_page_sums') IS NOT NULL"};
+  static pg::Query store{
+      "INSERT INTO migrate.catalog_page_sums (catalog, filenode, pages) VALUES ($1, $2, $3) "
+      "ON CONFLICT (catalog) DO UPDATE SET filenode = EXCLUDED.filenode, pages = EXCLUDED.pages"};
+  exists.run();
+  bool present = pg::bool_value(0, 1);
+  pg::free_result();
+  if (!present) return;  // a catalog older than 0.4.0 (before its update)
+  for (int i = 0; i < scanned_count; ++i) {
+    const CatalogPages& c = scanned[i];
+    if (!c.changed) continue;
+    Datum pages = pg::call([&] {
+      Size length = static_cast<Size>(c.count) * kPageEntry;
+      bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + length));
+      SET_VARSIZE(b, VARHDRSZ + length);
+      memcpy(VARDATA(b), c.entries, length);
+      return PointerGetDatum(b);
+    });
+    store.run({pg::Param{OIDOID, ObjectIdGetDatum(c.catalog), false}, pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false},
+               pg::Param{BYTEAOID, pages, false}});
+  }
+  scanned_count = 0;  // stored once
+}
 
 }  // namespace pgm::drift

@@ -26,4 +26,9 @@ std::optional<uint64_t> catalog_fingerprint();
 // changed the catalogs.
 std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since);
 
+// Writes the settled pages of the last fingerprint to migrate.catalog_page_sums (0.4.0 on)
+// where they differ from what it holds, so later fingerprints read only the pages changed
+// since. For functions that write (apply, revert, snapshots), inside an OwnerScope with SPI.
+void store_page_sums();
+
 }  // namespace pgm::drift

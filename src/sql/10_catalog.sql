@@ -74,6 +74,17 @@ CREATE TABLE migrate.catalog_state (
 );
 INSERT INTO migrate.catalog_state VALUES (true, 0);
 
+-- The catalog fingerprint's page cache (drift_fingerprint.cpp): per catalog, for each page
+-- whose rows had all settled (their transactions ended) when it was last read, the page's
+-- LSN then and the sum of its rows' hashes. A page with the same LSN has the same rows, so the
+-- fingerprint reads its header instead of its rows. Written by apply, revert and the other
+-- functions that record a snapshot; not dumped (a restored copy has other pages).
+CREATE TABLE migrate.catalog_page_sums (
+    catalog  oid PRIMARY KEY,
+    filenode oid NOT NULL,
+    pages    bytea NOT NULL  -- (block int4, lsn int8, sum int8), native byte order, by block
+);
+
 -- pg_dump keeps the catalog rows, so a restored copy knows what was applied.
 SELECT pg_catalog.pg_extension_config_dump('migrate.migrations', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.baseline', '');
