@@ -65,11 +65,9 @@ const std::optional<std::string>& Connection::extension_version() {
   return *extversion_;
 }
 
-void Connection::warm_up(bool read_catalogs) {
+void Connection::load_library() {
   const std::optional<std::string>& v = extension_version();
-  if (!v || *v == "0.1.0") return;
-  if (read_catalogs && *v != "0.2.0") run("SELECT migrate.schema_unchanged()");  // 0.3.0 on
-  else run("SELECT migrate.library_loaded()");
+  if (v && *v != "0.1.0") run("SELECT migrate.library_loaded()");  // 0.2.0 on
 }
 
 Connection::~Connection() {

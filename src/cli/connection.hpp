@@ -67,8 +67,7 @@ class Connection {
   const std::optional<std::string>& extension_version();
   // Has the server load pg_migrate's library now (when installed): its first call in a
   // session costs ~2 ms, which a connection opened while the folder is read can pay early.
-  // With read_catalogs, also the catalogs the schema comparison reads (~2 ms when cold).
-  void warm_up(bool read_catalogs);
+  void load_library();
 
  private:
   std::optional<std::optional<std::string>> extversion_;

@@ -179,7 +179,7 @@ int main(int argc, char** argv) {
         return;
       }
       try {
-        early_conn->warm_up(false);
+        early_conn->load_library();
       } catch (const DbError&) {
         // Not installed, no privilege...: the command meets it again and reports it.
       }
