@@ -2,6 +2,10 @@
 // heaps: a few milliseconds for a schema whose snapshot takes tens to thousands.
 #include "drift_fingerprint.hpp"
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "pg/pg.hpp"
 #include "pg/guard.hpp"
 #include "pg/spi.hpp"
@@ -136,8 +140,20 @@ struct CatalogPages {  // plain data in page_cache_context
   char* entries = nullptr;  // count * kPageEntry bytes, by block
   bool changed = false;     // (scanned) differs from what the table holds
 };
+// The table holds a catalog's entries in rows of kChunkPages blocks (1,920 bytes: stored in
+// line, never compressed or TOASTed), so an apply rewrites only the rows of the pages it changed.
+constexpr BlockNumber kChunkPages = 96;
+struct ChunkRow {  // one row of the table
+  Oid catalog;
+  Oid filenode;
+  int32 chunk;
+  int count;
+  char* entries;
+};
 MemoryContext page_cache_context = nullptr;  // reset by each fingerprint
-CatalogPages loaded[kMaxCatalogs + 1];       // the table's rows
+ChunkRow* rows = nullptr;                    // the table's rows, by (catalog, filenode, chunk)
+int row_count = 0;
+CatalogPages loaded[kMaxCatalogs + 1];       // the rows of each (catalog, filenode) joined
 int loaded_count = 0;
 CatalogPages scanned[kMaxCatalogs + 1];      // the settled pages of the last fingerprint
 int scanned_count = 0;
@@ -166,41 +182,76 @@ inline Oid filenode_of(Relation rel) {
 #endif
 }
 
-// Plain C: reads migrate.catalog_page_sums (0.4.0 on) into `loaded`, directly from its heap.
+int compare_rows(const void* a, const void* b) {
+  const ChunkRow* x = static_cast<const ChunkRow*>(a);
+  const ChunkRow* y = static_cast<const ChunkRow*>(b);
+  if (x->catalog != y->catalog) return x->catalog < y->catalog ? -1 : 1;
+  if (x->filenode != y->filenode) return x->filenode < y->filenode ? -1 : 1;
+  return x->chunk < y->chunk ? -1 : x->chunk > y->chunk ? 1 : 0;
+}
+
+// Plain C: reads migrate.catalog_page_sums (0.4.0 on) into `rows` and `loaded`, directly from
+// its heap, with the snapshot the catalogs are read with.
 void load_page_cache(Snapshot snapshot) {
+  row_count = 0;
   loaded_count = 0;
   Oid nsp = get_namespace_oid("migrate", true);
   Oid relid = OidIsValid(nsp) ? get_relname_relid("catalog_page_sums", nsp) : InvalidOid;
   if (!OidIsValid(relid)) return;
   Relation rel = table_open(relid, AccessShareLock);
   TupleDesc desc = RelationGetDescr(rel);
-  if (desc->natts == 3 && TupleDescAttr(desc, 0)->atttypid == OIDOID && TupleDescAttr(desc, 1)->atttypid == OIDOID &&
-      TupleDescAttr(desc, 2)->atttypid == BYTEAOID) {
+  int capacity = 256;
+  rows = static_cast<ChunkRow*>(palloc(capacity * sizeof(ChunkRow)));
+  if (desc->natts == 4 && TupleDescAttr(desc, 0)->atttypid == OIDOID && TupleDescAttr(desc, 1)->atttypid == INT4OID &&
+      TupleDescAttr(desc, 2)->atttypid == OIDOID && TupleDescAttr(desc, 3)->atttypid == BYTEAOID) {
     TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
     HeapTuple tuple;
-    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr && loaded_count <= kMaxCatalogs) {
-      Datum values[3];
-      bool nulls[3];
+    while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
+      Datum values[4];
+      bool nulls[4];
       heap_deform_tuple(tuple, desc, values, nulls);
-      if (nulls[0] || nulls[1] || nulls[2]) continue;
-      bytea* pages = DatumGetByteaPCopy(values[2]);  // in page_cache_context
+      if (nulls[0] || nulls[1] || nulls[2] || nulls[3]) continue;
+      bytea* pages = DatumGetByteaPCopy(values[3]);  // in page_cache_context
       int length = VARSIZE_ANY_EXHDR(pages);
       if (length % kPageEntry != 0) continue;
-      CatalogPages& c = loaded[loaded_count++];
-      c.catalog = DatumGetObjectId(values[0]);
-      c.filenode = DatumGetObjectId(values[1]);
-      c.count = length / kPageEntry;
-      c.entries = VARDATA_ANY(pages);
+      if (row_count == capacity) {
+        capacity *= 2;
+        rows = static_cast<ChunkRow*>(repalloc_huge(rows, capacity * sizeof(ChunkRow)));
+      }
+      rows[row_count++] = {DatumGetObjectId(values[0]), DatumGetObjectId(values[2]), DatumGetInt32(values[1]),
+                           length / kPageEntry, VARDATA_ANY(pages)};
     }
     table_endscan(scan);
   }
   table_close(rel, AccessShareLock);
+  qsort(rows, row_count, sizeof(ChunkRow), compare_rows);
+  for (int first = 0; first < row_count && loaded_count <= kMaxCatalogs;) {
+    int last = first, count = 0;
+    while (last < row_count && rows[last].catalog == rows[first].catalog && rows[last].filenode == rows[first].filenode)
+      count += rows[last++].count;
+    CatalogPages& c = loaded[loaded_count++];
+    c.catalog = rows[first].catalog;
+    c.filenode = rows[first].filenode;
+    c.count = count;
+    c.entries = static_cast<char*>(palloc_extended(Max(count, 1) * static_cast<Size>(kPageEntry), MCXT_ALLOC_HUGE));
+    char* at = c.entries;
+    for (int i = first; i < last; ++i) {
+      memcpy(at, rows[i].entries, rows[i].count * static_cast<Size>(kPageEntry));
+      at += rows[i].count * kPageEntry;
+    }
+    first = last;
+  }
 }
 
 const CatalogPages* loaded_pages(Oid catalog, Oid filenode) {
   for (int i = 0; i < loaded_count; ++i)
-    if (loaded[i].catalog == catalog) return loaded[i].filenode == filenode ? &loaded[i] : nullptr;
+    if (loaded[i].catalog == catalog && loaded[i].filenode == filenode) return &loaded[i];
   return nullptr;
+}
+
+const ChunkRow* loaded_row(Oid catalog, Oid filenode, int32 chunk) {
+  ChunkRow key{catalog, filenode, chunk, 0, nullptr};
+  return static_cast<const ChunkRow*>(bsearch(&key, rows, row_count, sizeof(ChunkRow), compare_rows));
 }
 
 // Plain C: finds the catalogs to read, once per backend. The tables of pg_catalog are created
@@ -328,6 +379,7 @@ std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
     MemoryContextReset(page_cache_context);
     scanned_count = 0;
     loaded_count = 0;
+    row_count = 0;
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     MemoryContext old = MemoryContextSwitchTo(page_cache_context);
     load_page_cache(snapshot);
@@ -357,8 +409,12 @@ void store_page_sums() {
   if (scanned_count == 0) return;
   static pg::Query exists{"SELECT pg_catalog.to_regclass('migrate.catalog_page_sums') IS NOT NULL"};
   static pg::Query store{
-      "INSERT INTO migrate.catalog_page_sums (catalog, filenode, pages) VALUES ($1, $2, $3) "
-      "ON CONFLICT (catalog) DO UPDATE SET filenode = EXCLUDED.filenode, pages = EXCLUDED.pages"};
+      "INSERT INTO migrate.catalog_page_sums (catalog, chunk, filenode, pages) VALUES ($1, $2, $3, $4) "
+      "ON CONFLICT (catalog, chunk) DO UPDATE SET filenode = EXCLUDED.filenode, pages = EXCLUDED.pages"};
+  // Rows of an older file of the catalog, and of chunks that now have no settled page.
+  static pg::Query prune{
+      "DELETE FROM migrate.catalog_page_sums WHERE catalog OPERATOR(pg_catalog.=) $1 "
+      "AND (filenode OPERATOR(pg_catalog.<>) $2 OR chunk OPERATOR(pg_catalog.<>) ALL ($3::pg_catalog.text[]::pg_catalog.int4[]))"};
   exists.run();
   bool present = pg::bool_value(0, 1);
   pg::free_result();
@@ -366,15 +422,34 @@ void store_page_sums() {
   for (int i = 0; i < scanned_count; ++i) {
     const CatalogPages& c = scanned[i];
     if (!c.changed) continue;
-    Datum pages = pg::call([&] {
-      Size length = static_cast<Size>(c.count) * kPageEntry;
-      bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + length));
-      SET_VARSIZE(b, VARHDRSZ + length);
-      memcpy(VARDATA(b), c.entries, length);
-      return PointerGetDatum(b);
-    });
-    store.run({pg::Param{OIDOID, ObjectIdGetDatum(c.catalog), false}, pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false},
-               pg::Param{BYTEAOID, pages, false}});
+    std::vector<std::string> chunks;
+    for (int first = 0; first < c.count;) {
+      int32 chunk = static_cast<int32>(entry_block(c.entries + first * kPageEntry) / kChunkPages);
+      int last = first;
+      while (last < c.count && entry_block(c.entries + last * kPageEntry) / kChunkPages == static_cast<uint32>(chunk)) ++last;
+      chunks.push_back(std::to_string(chunk));
+      const char* from = c.entries + first * kPageEntry;
+      Size length = static_cast<Size>(last - first) * kPageEntry;
+      const ChunkRow* old = loaded_row(c.catalog, c.filenode, chunk);
+      first = last;
+      if (old && static_cast<Size>(old->count) * kPageEntry == length && memcmp(old->entries, from, length) == 0) continue;
+      Datum pages = pg::call([&] {
+        bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + length));
+        SET_VARSIZE(b, VARHDRSZ + length);
+        memcpy(VARDATA(b), from, length);
+        return PointerGetDatum(b);
+      });
+      store.run({pg::Param{OIDOID, ObjectIdGetDatum(c.catalog), false}, pg::Param{INT4OID, Int32GetDatum(chunk), false},
+                 pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false}, pg::Param{BYTEAOID, pages, false}});
+    }
+    bool stale = false;
+    for (int r = 0; r < row_count && !stale; ++r)
+      if (rows[r].catalog == c.catalog)
+        stale = rows[r].filenode != c.filenode ||
+                std::find(chunks.begin(), chunks.end(), std::to_string(rows[r].chunk)) == chunks.end();
+    if (stale)
+      prune.run({pg::Param{OIDOID, ObjectIdGetDatum(c.catalog), false}, pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false},
+                 pg::text_array_param(chunks)});
   }
   scanned_count = 0;  // stored once
 }

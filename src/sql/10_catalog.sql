@@ -80,9 +80,11 @@ INSERT INTO migrate.catalog_state VALUES (true, 0);
 -- fingerprint reads its header instead of its rows. Written by apply, revert and the other
 -- functions that record a snapshot; not dumped (a restored copy has other pages).
 CREATE TABLE migrate.catalog_page_sums (
-    catalog  oid PRIMARY KEY,
+    catalog  oid NOT NULL,
+    chunk    int NOT NULL,   -- blocks 96 * chunk to 96 * chunk + 95
     filenode oid NOT NULL,
-    pages    bytea NOT NULL  -- (block int4, lsn int8, sum int8), native byte order, by block
+    pages    bytea NOT NULL, -- (block int4, lsn int8, sum int8), native byte order, by block
+    PRIMARY KEY (catalog, chunk)
 );
 
 -- pg_dump keeps the catalog rows, so a restored copy knows what was applied.
