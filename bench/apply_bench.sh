@@ -21,8 +21,10 @@ fresh_db() {
 }
 
 # Registers n migrations whose up script is the statement for i.
-register_sql() {  # n template(with %s for i)
-  echo "SELECT count(migrate.register(i::text, 'm' || i, format('$2', i))) FROM generate_series(1, $1) i;"
+register_sql() {  # n template(with %s for i) [down template]
+  local down=NULL
+  [ -n "${3:-}" ] && down="format('$3', i)"
+  echo "SELECT count(migrate.register(i::text, 'm' || i, format('$2', i), $down)) FROM generate_series(1, $1) i;"
 }
 
 time_psql_file() {  # file -> ms
@@ -42,7 +44,7 @@ echo "SELECT count(*) FROM migrate.revert($N);" > "$W/revert.sql"
 declare -a T_APPLY T_DO T_PSQL T_REVERT T_DROP
 for r in $(seq 1 "$ROUNDS"); do
   fresh_db
-  psql_q -d bench -c "CREATE EXTENSION pg_migrate" -c "$(register_sql $N 'CREATE TABLE t_%s (id int)')" >/dev/null
+  psql_q -d bench -c "CREATE EXTENSION pg_migrate" -c "$(register_sql $N 'CREATE TABLE t_%s (id int)' 'DROP TABLE t_%s')" >/dev/null
   T_APPLY+=("$(time_psql_file "$W/apply.sql")")
   T_REVERT+=("$(time_psql_file "$W/revert.sql")")  # at once, before autovacuum's statistics
   fresh_db
@@ -60,14 +62,18 @@ echo "== $N one-statement migrations, median of $ROUNDS rounds (wall time incl. 
 printf 'migrate.apply():        %8.1f ms\n' "$m_apply"
 printf 'DO block (floor):       %8.1f ms\n' "$m_do"
 printf 'psql, one transaction:  %8.1f ms\n' "$m_psql"
-awk -v a="$m_apply" -v d="$m_do" -v p="$m_psql" 'BEGIN {
-  printf "ratio apply / DO block:   %.3f  (target <= 1.05)\n", a / d;
-  printf "ratio apply / psql txn:   %.3f\n", a / p }'
+# The issue's measure: the median of the per-round ratios (the runs of a round are adjacent,
+# so they share the machine's state of the moment).
+r_do=$(for i in "${!T_APPLY[@]}"; do awk -v a="${T_APPLY[$i]}" -v d="${T_DO[$i]}" 'BEGIN {print a / d}'; done | median)
+r_psql=$(for i in "${!T_APPLY[@]}"; do awk -v a="${T_APPLY[$i]}" -v p="${T_PSQL[$i]}" 'BEGIN {print a / p}'; done | median)
+printf 'ratio apply / DO block:   %.3f  (median of the per-round ratios; target <= 1.05)\n' "$r_do"
+printf 'ratio apply / psql txn:   %.3f  (median of the per-round ratios)\n' "$r_psql"
 m_revert=$(printf '%s\n' "${T_REVERT[@]}" | median)
 m_drop=$(printf '%s\n' "${T_DROP[@]}" | median)
 printf 'migrate.revert(%d):    %8.1f ms  (with the check that each down script undid its up)\n' "$N" "$m_revert"
 printf 'DO block of DROP TABLE: %8.1f ms\n' "$m_drop"
-awk -v a="$m_revert" -v d="$m_drop" 'BEGIN { printf "ratio revert / DO block:  %.3f\n", a / d }'
+r_revert=$(for i in "${!T_REVERT[@]}"; do awk -v a="${T_REVERT[$i]}" -v d="${T_DROP[$i]}" 'BEGIN {print a / d}'; done | median)
+printf 'ratio revert / DO block:  %.3f  (median of the per-round ratios)\n' "$r_revert"
 
 # 2. Memory: backend peak RSS (VmHWM) and private memory (RssAnon) after one call.
 mem_run() {  # n kind(apply|do) template -> "hwm_kb anon_kb"

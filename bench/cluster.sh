@@ -3,7 +3,8 @@
 # Set BENCH_CONF to add postgresql.conf lines (e.g. shared_preload_libraries).
 PGVER=${PGVER:-15}
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/$PGVER/bin}
-BENCH_DIR=$(mktemp -d /tmp/pg_migrate_bench.XXXXXX)
+# BENCH_TMP=/dev/shm puts the cluster in memory: no file-system cost, only CPU.
+BENCH_DIR=$(mktemp -d "${BENCH_TMP:-/tmp}"/pg_migrate_bench.XXXXXX)
 RUN_AS=()
 if [ "$(id -u)" -eq 0 ]; then RUN_AS=(runuser -u postgres --); chown postgres "$BENCH_DIR"; fi
 "${RUN_AS[@]}" "$PG_BIN/initdb" -D "$BENCH_DIR/data" -A trust -U postgres >/dev/null
