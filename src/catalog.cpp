@@ -512,6 +512,8 @@ PGM_FUNCTION(pgm_protect_catalog) {
     if (history) {
       detail = table == "scripts" ? "Every script that was applied or reverted is kept."
                                   : "The history is append-only.";
+    } else if (table == "catalog_page_sums") {
+      detail = "The catalog fingerprint's page cache is written by pg_migrate.";
     } else if (table == "drift" || table == "drift_acknowledgements" || table == "schema_snapshots") {
       detail = table == "schema_snapshots" ? "Snapshots are recorded by pg_migrate."
                                            : "The drift log records DDL as it happens.";

@@ -15,7 +15,9 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/tableam.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "access/xlog.h"
 #include "access/transam.h"
 #include "catalog/catalog.h"
 #include "catalog/pg_attribute.h"
@@ -132,6 +134,9 @@ inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
 // settled rows are visible (or not) to every later snapshot alike: with the same LSN the page
 // sums to the same. Entries are (block int4, lsn int8, sum int8), kPageEntry bytes each.
 constexpr int kPageEntry = 20;
+// The hashes summed (row_hash()): a release that hashes rows otherwise bumps it, and the
+// rows of the table stored with another version are ignored.
+constexpr int32 kHashVersion = 1;
 
 struct CatalogPages {  // plain data in page_cache_context
   Oid catalog = InvalidOid;
@@ -151,6 +156,7 @@ struct ChunkRow {  // one row of the table
   char* entries;
 };
 MemoryContext page_cache_context = nullptr;  // reset by each fingerprint
+uint64 fingerprint_runs = 0;                 // fingerprints taken by this backend
 ChunkRow* rows = nullptr;                    // the table's rows, by (catalog, filenode, chunk)
 int row_count = 0;
 CatalogPages loaded[kMaxCatalogs + 1];       // the rows of each (catalog, filenode) joined
@@ -198,20 +204,25 @@ void load_page_cache(Snapshot snapshot) {
   Oid nsp = get_namespace_oid("migrate", true);
   Oid relid = OidIsValid(nsp) ? get_relname_relid("catalog_page_sums", nsp) : InvalidOid;
   if (!OidIsValid(relid)) return;
-  Relation rel = table_open(relid, AccessShareLock);
+  Relation rel = try_table_open(relid, AccessShareLock);  // (dropped since the lookup: no cache)
+  if (!rel) return;
   TupleDesc desc = RelationGetDescr(rel);
   int capacity = 256;
   rows = static_cast<ChunkRow*>(palloc(capacity * sizeof(ChunkRow)));
-  if (desc->natts == 4 && TupleDescAttr(desc, 0)->atttypid == OIDOID && TupleDescAttr(desc, 1)->atttypid == INT4OID &&
-      TupleDescAttr(desc, 2)->atttypid == OIDOID && TupleDescAttr(desc, 3)->atttypid == BYTEAOID) {
+  uint64 system = GetSystemIdentifier();
+  if (rel->rd_tableam == GetHeapamTableAmRoutine() && desc->natts == 6 && TupleDescAttr(desc, 0)->atttypid == OIDOID &&
+      TupleDescAttr(desc, 1)->atttypid == INT4OID && TupleDescAttr(desc, 2)->atttypid == OIDOID &&
+      TupleDescAttr(desc, 3)->atttypid == INT8OID && TupleDescAttr(desc, 4)->atttypid == INT4OID &&
+      TupleDescAttr(desc, 5)->atttypid == BYTEAOID) {
     TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
     HeapTuple tuple;
     while ((tuple = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-      Datum values[4];
-      bool nulls[4];
+      Datum values[6];
+      bool nulls[6];
       heap_deform_tuple(tuple, desc, values, nulls);
-      if (nulls[0] || nulls[1] || nulls[2] || nulls[3]) continue;
-      bytea* pages = DatumGetByteaPCopy(values[3]);  // in page_cache_context
+      if (nulls[0] || nulls[1] || nulls[2] || nulls[3] || nulls[4] || nulls[5]) continue;
+      if (static_cast<uint64>(DatumGetInt64(values[3])) != system || DatumGetInt32(values[4]) != kHashVersion) continue;
+      bytea* pages = DatumGetByteaPCopy(values[5]);  // in page_cache_context
       int length = VARSIZE_ANY_EXHDR(pages);
       if (length % kPageEntry != 0) continue;
       if (row_count == capacity) {
@@ -283,7 +294,10 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
   Relation rel = table_open(relid, AccessShareLock);
   BlockNumber blocks = RelationGetNumberOfBlocks(rel);
   Oid filenode = filenode_of(rel);
-  const CatalogPages* cached = loaded_pages(relid, filenode);
+  // A catalog rewritten in this transaction under wal_level = minimal is not WAL-logged: its
+  // pages' LSNs do not move when rows change. No cache for it, now or later.
+  bool wal_logged = RelationNeedsWAL(rel);
+  const CatalogPages* cached = wal_logged ? loaded_pages(relid, filenode) : nullptr;
   int next_cached = 0;
   CatalogPages& out = scanned[scanned_count++];
   out.catalog = relid;
@@ -302,7 +316,7 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
       ++next_cached;
     if (cached && next_cached < cached->count) {
       const char* e = cached->entries + next_cached * kPageEntry;
-      if (entry_block(e) == block && entry_u64(e, 4) == lsn) {
+      if (entry_block(e) == block && entry_u64(e, 4) == lsn && lsn != InvalidXLogRecPtr) {
         uint64 page_sum = entry_u64(e, 12);
         sums->visible += page_sum;
         if (preexisting) sums->preexisting += page_sum;
@@ -362,7 +376,7 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
       if (visible) page_sum += h;
     }
     UnlockReleaseBuffer(buffer);
-    if (settled) put_entry(out.entries + out.count++ * kPageEntry, block, lsn, page_sum);
+    if (settled && wal_logged && lsn != InvalidXLogRecPtr) put_entry(out.entries + out.count++ * kPageEntry, block, lsn, page_sum);
   }
   table_close(rel, AccessShareLock);
   const CatalogPages* before = loaded_pages(relid, filenode);
@@ -377,6 +391,7 @@ std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
     if (!page_cache_context)
       page_cache_context = AllocSetContextCreate(TopMemoryContext, "pg_migrate fingerprint pages", ALLOCSET_DEFAULT_SIZES);
     MemoryContextReset(page_cache_context);
+    ++fingerprint_runs;
     scanned_count = 0;
     loaded_count = 0;
     row_count = 0;
@@ -405,12 +420,15 @@ std::optional<uint64_t> catalog_fingerprint() {
 
 std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since) { return fingerprint(true, since); }
 
+uint64_t fingerprint_count() { return fingerprint_runs; }
+
 void store_page_sums() {
   if (scanned_count == 0) return;
   static pg::Query exists{"SELECT pg_catalog.to_regclass('migrate.catalog_page_sums') IS NOT NULL"};
   static pg::Query store{
-      "INSERT INTO migrate.catalog_page_sums (catalog, chunk, filenode, pages) VALUES ($1, $2, $3, $4) "
-      "ON CONFLICT (catalog, chunk) DO UPDATE SET filenode = EXCLUDED.filenode, pages = EXCLUDED.pages"};
+      "INSERT INTO migrate.catalog_page_sums (catalog, chunk, filenode, system_identifier, hash_version, pages) "
+      "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (catalog, chunk) DO UPDATE SET filenode = EXCLUDED.filenode, "
+      "system_identifier = EXCLUDED.system_identifier, hash_version = EXCLUDED.hash_version, pages = EXCLUDED.pages"};
   // Rows of an older file of the catalog, and of chunks that now have no settled page.
   static pg::Query prune{
       "DELETE FROM migrate.catalog_page_sums WHERE catalog OPERATOR(pg_catalog.=) $1 "
@@ -440,7 +458,9 @@ void store_page_sums() {
         return PointerGetDatum(b);
       });
       store.run({pg::Param{OIDOID, ObjectIdGetDatum(c.catalog), false}, pg::Param{INT4OID, Int32GetDatum(chunk), false},
-                 pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false}, pg::Param{BYTEAOID, pages, false}});
+                 pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false},
+                 pg::int8_param(static_cast<int64>(GetSystemIdentifier())), pg::Param{INT4OID, Int32GetDatum(kHashVersion), false},
+                 pg::Param{BYTEAOID, pages, false}});
     }
     bool stale = false;
     for (int r = 0; r < row_count && !stale; ++r)

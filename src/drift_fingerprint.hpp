@@ -31,4 +31,8 @@ std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since);
 // since. For functions that write (apply, revert, snapshots), inside an OwnerScope with SPI.
 void store_page_sums();
 
+// Fingerprints taken by this backend so far: a caller stores the page sums only of a
+// fingerprint it took itself.
+uint64_t fingerprint_count();
+
 }  // namespace pgm::drift

@@ -263,6 +263,7 @@ void drift_record_snapshot(const char* reason) {
   Proof previous;
   if (current_catalog) previous = read_proof();
   bool fingerprints = previous.recorded_at_all;
+  uint64_t fingerprints_before = drift::fingerprint_count();
   bool prove = fingerprints && drift::snapshot_proof();
   // The fingerprint of the catalogs the new snapshot describes exactly, if that is proven.
   std::optional<uint64_t> proven;
@@ -301,7 +302,7 @@ void drift_record_snapshot(const char* reason) {
         "UPDATE migrate.catalog_state SET snapshot_id = (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "
         "snapshot_fingerprint = $1"};
     record_proof.run({proven ? pg::int8_param(static_cast<int64>(*proven)) : pg::null_param(INT8OID)});
-    if (prove) drift::store_page_sums();
+    if (prove && drift::fingerprint_count() != fingerprints_before) drift::store_page_sums();
   }
   drift::reset_snapshot_tracking();
   if (current_catalog) prune.run({pg::int8_param(drift::snapshots_to_keep())});

@@ -80,12 +80,16 @@ INSERT INTO migrate.catalog_state VALUES (true, 0);
 -- fingerprint reads its header instead of its rows. Written by apply, revert and the other
 -- functions that record a snapshot; not dumped (a restored copy has other pages).
 CREATE TABLE migrate.catalog_page_sums (
-    catalog  oid NOT NULL,
-    chunk    int NOT NULL,   -- blocks 96 * chunk to 96 * chunk + 95
-    filenode oid NOT NULL,
-    pages    bytea NOT NULL, -- (block int4, lsn int8, sum int8), native byte order, by block
+    catalog           oid NOT NULL,
+    chunk             int NOT NULL,    -- blocks 96 * chunk to 96 * chunk + 95
+    filenode          oid NOT NULL,
+    -- Whose pages and which hashes: pg_upgrade carries the rows into a cluster with other
+    -- pages, and another release may hash rows otherwise. Other rows are ignored.
+    system_identifier bigint NOT NULL,
+    hash_version      int NOT NULL,
+    pages             bytea NOT NULL,  -- (block int4, lsn int8, sum int8), native byte order, by block
     PRIMARY KEY (catalog, chunk)
-);
+) USING heap;
 
 -- pg_dump keeps the catalog rows, so a restored copy knows what was applied.
 SELECT pg_catalog.pg_extension_config_dump('migrate.migrations', '');
@@ -119,6 +123,12 @@ ALTER TABLE migrate.migrations ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIG
 ALTER TABLE migrate.baseline ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 ALTER TABLE migrate.history ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 ALTER TABLE migrate.catalog_state ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
+-- Written by pg_migrate only (a forged sum for an unchanged page would hide drift).
+CREATE TRIGGER protect BEFORE INSERT OR UPDATE OR DELETE ON migrate.catalog_page_sums
+    FOR EACH ROW EXECUTE FUNCTION migrate.protect_catalog();
+CREATE TRIGGER protect_truncate BEFORE TRUNCATE ON migrate.catalog_page_sums
+    FOR EACH STATEMENT EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.catalog_page_sums ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 -- The scripts are append-only like the history; ENABLE ALWAYS: also under
 -- session_replication_role = replica.
 CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.scripts
