@@ -373,16 +373,25 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   return o;
 }
 
+// Drift and schema differences as check reports them (JSON): unacknowledged drift rows and
+// the rows of schema_diff(), which from 0.3.0 on answers at once, without a snapshot, while
+// the catalogs are as its newest recorded snapshot left them.
+std::string check_state_sql(const Options& opts) {
+  std::string differences = opts.no_schema_diff ? "0" : "(SELECT pg_catalog.count(*) FROM migrate.schema_diff())";
+  return fmt::format(
+      "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), 'schema_differences', {}) "
+      "FROM migrate.drift WHERE acknowledgement_id IS NULL)", differences);
+}
+
 Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   // One round trip when the folder is recorded as in sync (migrate.sync_digest); otherwise a
-  // dry-run sync reports every difference. From 0.3.0 on, schema_diff() answers at once,
-  // without a snapshot, while the catalogs are as its newest recorded snapshot left them.
-  std::string differences = opts.no_schema_diff ? "0" : "(SELECT pg_catalog.count(*) FROM migrate.schema_diff())";
-  std::string drift_sql = fmt::format(
-      "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), 'schema_differences', {}) "
-      "FROM migrate.drift WHERE acknowledgement_id IS NULL)", differences);
-  Result fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(), {}", drift_sql),
+  // dry-run sync reports every difference. The drift and schema part may have been read
+  // while the folder was (prefetch_check_state()).
+  std::string drift_sql = check_state_sql(opts);
+  bool early = conn.early_check_state.has_value();
+  Result fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(){}",
+                                      early ? "" : ", " + drift_sql),
                           {folder.digest});
   SyncResult s;
   std::string current;
@@ -390,7 +399,8 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   if (fast.get(0, 0) == "t") {
     s.total = folder.migrations.size();
     current = fast.null(0, 2) ? "" : fast.get(0, 2);
-    drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+    if (early) drift = conn.early_check_state->empty() ? json::object() : json::parse(*conn.early_check_state);
+    else drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
   } else {
     s = sync(conn, folder, true, false, "migrate.current_version(), " + drift_sql);
     current = s.extra.size() > 0 ? s.extra[0] : "";
@@ -644,6 +654,11 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   o.json["error"] = err;
   o.code = exit_code::kFailed;
   o.result = fmt::format("FAILED: {}{}", location.empty() ? "" : location + ": ", message);
+}
+
+void prefetch_check_state(Connection& conn, const Options& opts) {
+  Result r = conn.exec("SELECT " + check_state_sql(opts));
+  conn.early_check_state = r.null(0, 0) ? std::string() : r.get(0, 0);
 }
 
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {

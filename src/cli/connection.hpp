@@ -68,6 +68,8 @@ class Connection {
   // Has the server load pg_migrate's library now (when installed): its first call in a
   // session costs ~2 ms, which a connection opened while the folder is read can pay early.
   void load_library();
+  // check's drift and schema state read ahead (JSON, "" for none): see prefetch_check_state().
+  std::optional<std::string> early_check_state;
 
  private:
   std::optional<std::optional<std::string>> extversion_;
