@@ -401,6 +401,10 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     current = fast.null(0, 2) ? "" : fast.get(0, 2);
     if (early) drift = conn.early_check_state->empty() ? json::object() : json::parse(*conn.early_check_state);
     else drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+  } else if (early) {  // schema_diff() is not run a second time
+    s = sync(conn, folder, true, false, "migrate.current_version()");
+    current = s.extra.size() > 0 ? s.extra[0] : "";
+    drift = conn.early_check_state->empty() ? json::object() : json::parse(*conn.early_check_state);
   } else {
     s = sync(conn, folder, true, false, "migrate.current_version(), " + drift_sql);
     current = s.extra.size() > 0 ? s.extra[0] : "";

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <nettle/sha2.h>
+#include <nettle/version.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,7 +78,11 @@ std::string sha256_hex(const std::string& bytes) {
   sha256_init(&ctx);
   sha256_update(&ctx, bytes.size(), reinterpret_cast<const uint8_t*>(bytes.data()));
   unsigned char digest[SHA256_DIGEST_SIZE];
+#if NETTLE_VERSION_MAJOR >= 4
+  sha256_digest(&ctx, digest);
+#else
   sha256_digest(&ctx, SHA256_DIGEST_SIZE, digest);
+#endif
   return to_hex(digest, SHA256_DIGEST_SIZE);
 }
 

@@ -12,6 +12,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <unistd.h>
@@ -170,29 +171,46 @@ int main(int argc, char** argv) {
   std::unique_ptr<Connection> early_conn;
   std::exception_ptr early_error;
   std::thread early;
-  if (!targets_error && !opts.all_databases && targets.size() == 1)
-    early = std::thread([&] {
-      try {
-        early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname);
-      } catch (const ConnectError&) {
-        early_error = std::current_exception();  // the worker reports it, as for any database
-        return;
-      }
-      try {
-        early_conn->load_library();
-        if (opts.command == "check" && early_conn->extension_version() &&
-            *early_conn->extension_version() != "0.1.0")
-          prefetch_check_state(*early_conn, opts);
-      } catch (const DbError&) {
-        // Not installed, no privilege...: the command meets it again and reports it.
-      }
-    });
+  if (!targets_error && !opts.all_databases && targets.size() == 1) {
+    try {
+      early = std::thread([&] {
+        try {
+          early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname);
+        } catch (const ConnectError&) {
+          early_error = std::current_exception();  // the worker reports it, as for any database
+          return;
+        } catch (...) {
+          return;  // the worker connects itself
+        }
+        try {
+          early_conn->load_library();
+          if (opts.command == "check" && early_conn->extension_version() &&
+              *early_conn->extension_version() != "0.1.0")
+            prefetch_check_state(*early_conn, opts);
+        } catch (const DbError&) {
+          // Not installed, no privilege...: the command meets it again and reports it.
+        } catch (...) {
+          early_conn.reset();  // in an unknown state: the worker connects itself
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: the worker connects when the folder has been read.
+    }
+  }
   struct Join {
     std::thread& t;
     ~Join() {
       if (t.joinable()) t.join();
     }
   } join_early{early};
+  // An error before the database is used: leave without waiting for the connection (a server
+  // that does not answer would hold the exit for as long as libpq waits).
+  auto leave = [&early](int code) {
+    if (!early.joinable()) return code;
+    std::cout << std::flush;
+    std::cerr << std::flush;
+    _exit(code);
+  };
 
   std::optional<Folder> folder;
   bool needs_folder = opts.command != "drift" && opts.command != "revert" && opts.command != "baseline";
@@ -201,7 +219,7 @@ int main(int argc, char** argv) {
   } catch (const FolderError& e) {
     std::cerr << "error: " << e.what() << "\n";
     if (opts.json) std::cout << json{{"error", {{"message", e.what()}}}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return exit_code::kFolder;
+    return leave(exit_code::kFolder);
   }
   if (folder && !opts.quiet)
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
@@ -212,13 +230,13 @@ int main(int argc, char** argv) {
     if (opts.all_databases) targets = expand_all(targets);
   } catch (const FolderError& e) {
     std::cerr << "error: " << e.what() << "\n";
-    return exit_code::kUsage;
+    return leave(exit_code::kUsage);
   } catch (const ConnectError& e) {
     std::cerr << "error: could not connect: " << e.what() << "\n";
-    return exit_code::kConnect;
+    return leave(exit_code::kConnect);
   } catch (const DbError& e) {
     std::cerr << "error: " << e.message << "\n";
-    return exit_code::kFailed;
+    return leave(exit_code::kFailed);
   }
   if (early.joinable()) early.join();
   const bool fleet = targets.size() > 1;

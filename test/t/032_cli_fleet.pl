@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IO::Socket::INET;
 use IPC::Run;
 use JSON::PP;
 
@@ -116,5 +117,14 @@ IPC::Run::run([ 'pg_migrate', '--dir', "$tmp/no_such_folder", '-d', "host=$tmp/n
   '<', \undef, '>', \$out, '2>', \$err);
 is($? >> 8, 4, 'unusable folder and unreachable database: the folder is reported (exit 4)');
 like($err, qr/no_such_folder" does not exist/, 'unusable folder and unreachable database: names the folder');
+# A server that accepts the connection and never answers: the folder error does not wait for it.
+my $mute = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp')
+  or die "listen: $!";
+my $started = time;
+IPC::Run::run([ 'pg_migrate', '--dir', "$tmp/no_such_folder", '-d', 'host=127.0.0.1 port=' . $mute->sockport . ' dbname=x',
+                'check' ], '<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(60));
+is($? >> 8, 4, 'unusable folder, server that never answers: exit 4');
+ok(time - $started < 20, 'unusable folder, server that never answers: at once, not after the connection');
+close $mute;
 
 done_testing();
