@@ -87,15 +87,13 @@ std::string sha256_hex(const std::string& bytes) {
 }
 
 const MigrationFile* Folder::by_version(const std::string& v) const {
-  for (const MigrationFile& m : migrations)
-    if (!m.repeatable && m.version == v) return &m;
-  return nullptr;
+  auto it = versioned_at.find(v);
+  return it == versioned_at.end() ? nullptr : &migrations[it->second];
 }
 
 const MigrationFile* Folder::repeatable(const std::string& name) const {
-  for (const MigrationFile& m : migrations)
-    if (m.repeatable && m.name == name) return &m;
-  return nullptr;
+  auto it = repeatable_at.find(name);
+  return it == repeatable_at.end() ? nullptr : &migrations[it->second];
 }
 
 Folder read_folder(const std::string& dir) {
@@ -217,6 +215,11 @@ Folder read_folder(const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> list;
   for (const MigrationFile& m : folder.migrations) list.emplace_back(m.file, m.checksum);
   folder.digest = sha256_hex(files::folder_digest_input(std::move(list)));
+  for (size_t i = 0; i < folder.migrations.size(); ++i) {
+    const MigrationFile& m = folder.migrations[i];
+    if (m.repeatable) folder.repeatable_at.emplace(m.name, i);
+    else folder.versioned_at.emplace(m.version, i);
+  }
   return folder;
 }
 

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/migration_files.hpp"
@@ -36,6 +37,9 @@ struct Folder {
   std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
   const MigrationFile* by_version(const std::string& canonical) const;
   const MigrationFile* repeatable(const std::string& name) const;
+  // Positions in `migrations` by version and by repeatable name, built by read_folder(): the
+  // commands look up every row the server returns (a scan each made 10,000 files quadratic).
+  std::unordered_map<std::string, size_t> versioned_at, repeatable_at;
 };
 
 Folder read_folder(const std::string& dir);
