@@ -143,7 +143,6 @@ struct CatalogPages {  // plain data in page_cache_context
   Oid filenode = InvalidOid;
   int count = 0;
   char* entries = nullptr;  // count * kPageEntry bytes, by block
-  bool changed = false;     // (scanned) differs from what the table holds
 };
 // The table holds a catalog's entries in rows of kChunkPages blocks (1,920 bytes: stored in
 // line, never compressed or TOASTed), so an apply rewrites only the rows of the pages it changed.
@@ -159,8 +158,6 @@ MemoryContext page_cache_context = nullptr;  // reset by each fingerprint
 uint64 fingerprint_runs = 0;                 // fingerprints taken by this backend
 ChunkRow* rows = nullptr;                    // the table's rows, by (catalog, filenode, chunk)
 int row_count = 0;
-CatalogPages loaded[kMaxCatalogs + 1];       // the rows of each (catalog, filenode) joined
-int loaded_count = 0;
 CatalogPages scanned[kMaxCatalogs + 1];      // the settled pages of the last fingerprint
 int scanned_count = 0;
 
@@ -196,11 +193,10 @@ int compare_rows(const void* a, const void* b) {
   return x->chunk < y->chunk ? -1 : x->chunk > y->chunk ? 1 : 0;
 }
 
-// Plain C: reads migrate.catalog_page_sums (0.4.0 on) into `rows` and `loaded`, directly from
-// its heap, with the snapshot the catalogs are read with.
+// Plain C: reads migrate.catalog_page_sums (0.4.0 on) into `rows`, directly from its heap, with
+// the snapshot the catalogs are read with.
 void load_page_cache(Snapshot snapshot) {
   row_count = 0;
-  loaded_count = 0;
   Oid nsp = get_namespace_oid("migrate", true);
   Oid relid = OidIsValid(nsp) ? get_relname_relid("catalog_page_sums", nsp) : InvalidOid;
   if (!OidIsValid(relid)) return;
@@ -236,28 +232,6 @@ void load_page_cache(Snapshot snapshot) {
   }
   table_close(rel, AccessShareLock);
   qsort(rows, row_count, sizeof(ChunkRow), compare_rows);
-  for (int first = 0; first < row_count && loaded_count <= kMaxCatalogs;) {
-    int last = first, count = 0;
-    while (last < row_count && rows[last].catalog == rows[first].catalog && rows[last].filenode == rows[first].filenode)
-      count += rows[last++].count;
-    CatalogPages& c = loaded[loaded_count++];
-    c.catalog = rows[first].catalog;
-    c.filenode = rows[first].filenode;
-    c.count = count;
-    c.entries = static_cast<char*>(palloc_extended(Max(count, 1) * static_cast<Size>(kPageEntry), MCXT_ALLOC_HUGE));
-    char* at = c.entries;
-    for (int i = first; i < last; ++i) {
-      memcpy(at, rows[i].entries, rows[i].count * static_cast<Size>(kPageEntry));
-      at += rows[i].count * kPageEntry;
-    }
-    first = last;
-  }
-}
-
-const CatalogPages* loaded_pages(Oid catalog, Oid filenode) {
-  for (int i = 0; i < loaded_count; ++i)
-    if (loaded[i].catalog == catalog && loaded[i].filenode == filenode) return &loaded[i];
-  return nullptr;
 }
 
 const ChunkRow* loaded_row(Oid catalog, Oid filenode, int32 chunk) {
@@ -297,13 +271,13 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
   // A catalog rewritten in this transaction under wal_level = minimal is not WAL-logged: its
   // pages' LSNs do not move when rows change. No cache for it, now or later.
   bool wal_logged = RelationNeedsWAL(rel);
-  const CatalogPages* cached = wal_logged ? loaded_pages(relid, filenode) : nullptr;
+  const ChunkRow* cached = nullptr;  // the table's row for the chunk of `block`
+  int32 cached_chunk = -1;
   int next_cached = 0;
   CatalogPages& out = scanned[scanned_count++];
   out.catalog = relid;
   out.filenode = filenode;
   out.count = 0;
-  out.changed = false;
   out.entries = static_cast<char*>(MemoryContextAllocHuge(page_cache_context, Max(blocks, 1) * static_cast<Size>(kPageEntry)));
   for (BlockNumber block = 0; block < blocks; ++block) {
     CHECK_FOR_INTERRUPTS();
@@ -312,6 +286,11 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
     Page page = BufferGetPage(buffer);
     // (Atomic: with checksums, setting a hint bit may set the LSN under a share lock.)
     uint64 lsn = BufferGetLSNAtomic(buffer);
+    if (wal_logged && static_cast<int32>(block / kChunkPages) != cached_chunk) {
+      cached_chunk = static_cast<int32>(block / kChunkPages);
+      cached = loaded_row(relid, filenode, cached_chunk);
+      next_cached = 0;
+    }
     while (cached && next_cached < cached->count && entry_block(cached->entries + next_cached * kPageEntry) < block)
       ++next_cached;
     if (cached && next_cached < cached->count) {
@@ -379,9 +358,6 @@ void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId sinc
     if (settled && wal_logged && lsn != InvalidXLogRecPtr) put_entry(out.entries + out.count++ * kPageEntry, block, lsn, page_sum);
   }
   table_close(rel, AccessShareLock);
-  const CatalogPages* before = loaded_pages(relid, filenode);
-  out.changed = !before || before->count != out.count ||
-                memcmp(before->entries, out.entries, static_cast<size_t>(out.count) * kPageEntry) != 0;
 }
 
 std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
@@ -393,7 +369,6 @@ std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
     MemoryContextReset(page_cache_context);
     ++fingerprint_runs;
     scanned_count = 0;
-    loaded_count = 0;
     row_count = 0;
     Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
     MemoryContext old = MemoryContextSwitchTo(page_cache_context);
@@ -439,13 +414,12 @@ void store_page_sums() {
   if (!present) return;  // a catalog older than 0.4.0 (before its update)
   for (int i = 0; i < scanned_count; ++i) {
     const CatalogPages& c = scanned[i];
-    if (!c.changed) continue;
-    std::vector<std::string> chunks;
+    std::vector<int32> chunks;
     for (int first = 0; first < c.count;) {
       int32 chunk = static_cast<int32>(entry_block(c.entries + first * kPageEntry) / kChunkPages);
       int last = first;
       while (last < c.count && entry_block(c.entries + last * kPageEntry) / kChunkPages == static_cast<uint32>(chunk)) ++last;
-      chunks.push_back(std::to_string(chunk));
+      chunks.push_back(chunk);
       const char* from = c.entries + first * kPageEntry;
       Size length = static_cast<Size>(last - first) * kPageEntry;
       const ChunkRow* old = loaded_row(c.catalog, c.filenode, chunk);
@@ -465,11 +439,13 @@ void store_page_sums() {
     bool stale = false;
     for (int r = 0; r < row_count && !stale; ++r)
       if (rows[r].catalog == c.catalog)
-        stale = rows[r].filenode != c.filenode ||
-                std::find(chunks.begin(), chunks.end(), std::to_string(rows[r].chunk)) == chunks.end();
-    if (stale)
+        stale = rows[r].filenode != c.filenode || std::find(chunks.begin(), chunks.end(), rows[r].chunk) == chunks.end();
+    if (stale) {
+      std::vector<std::string> kept;
+      for (int32 chunk : chunks) kept.push_back(std::to_string(chunk));
       prune.run({pg::Param{OIDOID, ObjectIdGetDatum(c.catalog), false}, pg::Param{OIDOID, ObjectIdGetDatum(c.filenode), false},
-                 pg::text_array_param(chunks)});
+                 pg::text_array_param(kept)});
+    }
   }
   scanned_count = 0;  // stored once
 }

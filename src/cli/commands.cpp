@@ -399,17 +399,13 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   if (fast.get(0, 0) == "t") {
     s.total = folder.migrations.size();
     current = fast.null(0, 2) ? "" : fast.get(0, 2);
-    if (early) drift = conn.early_check_state->empty() ? json::object() : json::parse(*conn.early_check_state);
-    else drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
-  } else if (early) {  // schema_diff() is not run a second time
-    s = sync(conn, folder, true, false, "migrate.current_version()");
+    if (!early) drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+  } else {  // (with the state read early, schema_diff() is not run a second time)
+    s = sync(conn, folder, true, false, std::string("migrate.current_version()") + (early ? "" : ", " + drift_sql));
     current = s.extra.size() > 0 ? s.extra[0] : "";
-    drift = conn.early_check_state->empty() ? json::object() : json::parse(*conn.early_check_state);
-  } else {
-    s = sync(conn, folder, true, false, "migrate.current_version(), " + drift_sql);
-    current = s.extra.size() > 0 ? s.extra[0] : "";
-    drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+    if (!early) drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
   }
+  if (early) drift = conn.early_check_state->empty() ? json::object() : json::parse(*conn.early_check_state);
   struct Cause {
     const char* name;
     int code;
