@@ -1,6 +1,13 @@
 -- Drift: a canonical schema snapshot, snapshot diffs, recorded snapshots, the drift log fed by
 -- event triggers, exclusions and acknowledgements (README "Drift").
 
+-- The snapshot entries of relations (table, view, materialized_view, sequence) and of their
+-- columns, built in C from the system caches (drift_relation_entries.cpp): the two snapshot
+-- functions below take them from here. Relations a snapshot leaves out are skipped.
+CREATE FUNCTION migrate.relation_entries(rels oid[], OUT key text, OUT entry jsonb) RETURNS SETOF record
+    AS 'MODULE_PATHNAME', 'pgm_relation_entries' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+
 -- The canonical description of the user schemas as one jsonb object keyed by
 -- "<kind> <identity>" (identities are schema-qualified, quote_ident'ed names):
 --   schema s, extension e, table s.t, column s.t.c, constraint s.t.c (also domain
@@ -39,63 +46,8 @@ WITH ext AS (
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
       FROM pg_extension e WHERE e.extname <> 'pg_migrate'
     UNION ALL
-    SELECT CASE r.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized_view '
-                          WHEN 'S' THEN 'sequence ' ELSE 'table ' END || r.q,
-           jsonb_build_object(
-               'kind', CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
-                                      WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view'
-                                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' END,
-               'owner', pg_get_userbyid(r.relowner),
-               'acl', (SELECT array_agg(a::text ORDER BY a::text)
-                         FROM unnest(coalesce(r.relacl, acldefault((CASE r.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char",
-                                                                   r.relowner))) a),
-               'unlogged', CASE WHEN r.relpersistence = 'u' THEN true END,
-               'row_security', CASE WHEN r.relrowsecurity THEN true END,
-               'force_row_security', CASE WHEN r.relforcerowsecurity THEN true END,
-               'replica_identity', CASE WHEN r.relreplident <> 'd' AND r.relkind IN ('r', 'p') THEN r.relreplident::text END,
-               'options', (SELECT array_agg(o ORDER BY o) FROM unnest(r.reloptions) o),
-               'definition', CASE WHEN r.relkind IN ('v', 'm') THEN pg_get_viewdef(r.oid) END,
-               'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
-               'partition_of', (SELECT p.q FROM pg_inherits i JOIN rel p ON p.oid = i.inhparent
-                                 WHERE i.inhrelid = r.oid AND r.relispartition),
-               'partition_bound', CASE WHEN r.relispartition THEN
-                                      (SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c WHERE c.oid = r.oid) END,
-               'inherits', (SELECT array_agg(p.q ORDER BY i.inhseqno) FROM pg_inherits i JOIN rel p ON p.oid = i.inhparent
-                             WHERE i.inhrelid = r.oid AND NOT r.relispartition),
-               'sequence', (SELECT jsonb_build_object('type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
-                                                      'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
-                                                      'cache', s.seqcache, 'cycle', s.seqcycle)
-                              FROM pg_sequence s WHERE s.seqrelid = r.oid),
-               'owned_by', CASE WHEN r.relkind = 'S' THEN
-                               (SELECT t.q || '.' || quote_ident(a.attname)
-                                  FROM pg_depend d JOIN rel t ON t.oid = d.refobjid
-                                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
-                                   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                                   AND d.deptype IN ('a', 'i') LIMIT 1) END,
-               'comment', ds.description)
-      FROM rel r
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = 0
-     WHERE r.relkind <> 'c'
-    UNION ALL
-    SELECT 'column ' || r.q || '.' || quote_ident(a.attname),
-           jsonb_build_object(
-               'type', format_type(a.atttypid, a.atttypmod),
-               'not_null', a.attnotnull,
-               'default', pg_get_expr(ad.adbin, ad.adrelid),
-               'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
-               'generated', CASE a.attgenerated WHEN 's' THEN 'stored' END,
-               'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
-                                (SELECT quote_ident(co.collname) FROM pg_collation co WHERE co.oid = a.attcollation) END,
-               'acl', CASE WHEN a.attacl IS NOT NULL THEN
-                          (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) END,
-               'comment', ds.description)
-      FROM rel r
-      JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
-      JOIN pg_type t ON t.oid = a.atttypid
-      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = a.attnum
-     WHERE r.relkind IN ('r', 'p', 'f')
+    -- relations and their columns (drift_relation_entries.cpp)
+    SELECT e.key, e.entry FROM migrate.relation_entries(ARRAY(SELECT r.oid FROM rel r)) e
     UNION ALL
     SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
            jsonb_build_object(
@@ -261,65 +213,8 @@ WITH nsp AS (
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
       FROM pg_extension e WHERE e.extname <> 'pg_migrate' AND false  -- extensions: always a whole snapshot
     UNION ALL
-    SELECT CASE r.relkind WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized_view '
-                          WHEN 'S' THEN 'sequence ' ELSE 'table ' END || r.q,
-           jsonb_build_object(
-               'kind', CASE r.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
-                                      WHEN 'f' THEN 'foreign table' WHEN 'v' THEN 'view'
-                                      WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' END,
-               'owner', pg_get_userbyid(r.relowner),
-               'acl', (SELECT array_agg(a::text ORDER BY a::text)
-                         FROM unnest(coalesce(r.relacl, acldefault((CASE r.relkind WHEN 'S' THEN 's' ELSE 'r' END)::"char",
-                                                                   r.relowner))) a),
-               'unlogged', CASE WHEN r.relpersistence = 'u' THEN true END,
-               'row_security', CASE WHEN r.relrowsecurity THEN true END,
-               'force_row_security', CASE WHEN r.relforcerowsecurity THEN true END,
-               'replica_identity', CASE WHEN r.relreplident <> 'd' AND r.relkind IN ('r', 'p') THEN r.relreplident::text END,
-               'options', (SELECT array_agg(o ORDER BY o) FROM unnest(r.reloptions) o),
-               'definition', CASE WHEN r.relkind IN ('v', 'm') THEN pg_get_viewdef(r.oid) END,
-               'partition_key', CASE WHEN r.relkind = 'p' THEN pg_get_partkeydef(r.oid) END,
-               'partition_of', (SELECT (SELECT pn.q || '.' || quote_ident(pc.relname) FROM pg_class pc JOIN nsp pn ON pn.oid = pc.relnamespace WHERE pc.oid = i.inhparent AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = pc.oid AND ext.deptype = 'e')) FROM pg_inherits i
-                                 WHERE i.inhrelid = r.oid AND r.relispartition),
-               'partition_bound', CASE WHEN r.relispartition THEN
-                                      (SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_class c WHERE c.oid = r.oid) END,
-               'inherits', (SELECT array_agg(x.q ORDER BY x.inhseqno) FROM
-                              (SELECT i.inhseqno, (SELECT pn.q || '.' || quote_ident(pc.relname) FROM pg_class pc JOIN nsp pn ON pn.oid = pc.relnamespace WHERE pc.oid = i.inhparent AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = pc.oid AND ext.deptype = 'e')) AS q FROM pg_inherits i
-                                WHERE i.inhrelid = r.oid AND NOT r.relispartition) x WHERE x.q IS NOT NULL),
-               'sequence', (SELECT jsonb_build_object('type', format_type(s.seqtypid, NULL), 'start', s.seqstart,
-                                                      'increment', s.seqincrement, 'min', s.seqmin, 'max', s.seqmax,
-                                                      'cache', s.seqcache, 'cycle', s.seqcycle)
-                              FROM pg_sequence s WHERE s.seqrelid = r.oid),
-               'owned_by', CASE WHEN r.relkind = 'S' THEN
-                               (SELECT t.q || '.' || quote_ident(a.attname)
-                                  FROM pg_depend d
-                                  JOIN LATERAL (SELECT (SELECT obn.q || '.' || quote_ident(obc.relname) FROM pg_class obc JOIN nsp obn ON obn.oid = obc.relnamespace WHERE obc.oid = d.refobjid AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_class'::regclass AND ext.objid = obc.oid AND ext.deptype = 'e')) AS q) t ON t.q IS NOT NULL
-                                  JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-                                 WHERE d.classid = 'pg_class'::regclass AND d.objid = r.oid
-                                   AND d.refclassid = 'pg_class'::regclass AND d.refobjsubid > 0
-                                   AND d.deptype IN ('a', 'i') LIMIT 1) END,
-               'comment', ds.description)
-      FROM rel r
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = 0
-     WHERE r.relkind <> 'c'
-    UNION ALL
-    SELECT 'column ' || r.q || '.' || quote_ident(a.attname),
-           jsonb_build_object(
-               'type', format_type(a.atttypid, a.atttypmod),
-               'not_null', a.attnotnull,
-               'default', pg_get_expr(ad.adbin, ad.adrelid),
-               'identity', CASE a.attidentity WHEN 'a' THEN 'always' WHEN 'd' THEN 'by default' END,
-               'generated', CASE a.attgenerated WHEN 's' THEN 'stored' END,
-               'collation', CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN
-                                (SELECT quote_ident(co.collname) FROM pg_collation co WHERE co.oid = a.attcollation) END,
-               'acl', CASE WHEN a.attacl IS NOT NULL THEN
-                          (SELECT array_agg(x::text ORDER BY x::text) FROM unnest(a.attacl) x) END,
-               'comment', ds.description)
-      FROM rel r
-      JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND NOT a.attisdropped
-      JOIN pg_type t ON t.oid = a.atttypid
-      LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = r.oid AND ds.objsubid = a.attnum
-     WHERE r.relkind IN ('r', 'p', 'f')
+    -- relations and their columns (drift_relation_entries.cpp)
+    SELECT e.key, e.entry FROM migrate.relation_entries(ARRAY(SELECT r.oid FROM rel r)) e
     UNION ALL
     SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
            jsonb_build_object(
