@@ -212,7 +212,7 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
       "SELECT version, name, 'apply', started_at, $6, duration_ms, checksum FROM d ORDER BY ord "
       "RETURNING id, version, performed_at, performed_by) "
       "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
-      "applied_by = h.performed_by FROM h WHERE m.version = h.version"};
+      "applied_by = h.performed_by FROM h WHERE m.version = h.version AND m.version = ANY ($1::text[])"};
   static pg::Query revert_0_1_q{
       "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
       "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[]), "
@@ -222,27 +222,28 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
       "SELECT version, name, 'revert', started_at, $6, duration_ms, checksum, NULLIF(detail, '')::jsonb "
       "FROM d ORDER BY ord RETURNING version) "
       "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
-      "FROM h WHERE m.version = h.version"};
+      "FROM h WHERE m.version = h.version AND m.version = ANY ($1::text[])"};
   // One statement per batch: history rows in order, then the migrations' applied state.
   static pg::Query apply_q{
       "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
       "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[])) "
       "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, ord)), "
       "s AS (INSERT INTO migrate.scripts (checksum, script) SELECT DISTINCT m.checksum, m.up_sql "
-      "FROM d JOIN migrate.migrations m USING (version) ON CONFLICT (checksum) DO NOTHING), "
+      "FROM d JOIN migrate.migrations m ON m.version = d.version AND m.version = ANY ($1::text[]) "
+      "ON CONFLICT (checksum) DO NOTHING), "
       "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum, "
       "script_checksum) "
       "SELECT version, name, 'apply', started_at, $6, duration_ms, checksum, checksum FROM d ORDER BY ord "
       "RETURNING id, version, performed_at, performed_by) "
       "UPDATE migrate.migrations m SET applied_seq = h.id, applied_at = h.performed_at, "
-      "applied_by = h.performed_by FROM h WHERE m.version = h.version"};
+      "applied_by = h.performed_by FROM h WHERE m.version = h.version AND m.version = ANY ($1::text[])"};
   static pg::Query revert_q{
       "WITH d AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
       "pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::float8[]), pg_catalog.unnest($5::timestamptz[]), "
       "pg_catalog.unnest($7::text[])) "
       "WITH ORDINALITY AS d(version, name, checksum, duration_ms, started_at, detail, ord)), "
       "dd AS (SELECT d.*, m.down_sql, migrate.checksum(m.down_sql) AS down_checksum "
-      "FROM d JOIN migrate.migrations m USING (version)), "
+      "FROM d JOIN migrate.migrations m ON m.version = d.version AND m.version = ANY ($1::text[])), "
       "s AS (INSERT INTO migrate.scripts (checksum, script) SELECT DISTINCT down_checksum, down_sql FROM dd "
       "ON CONFLICT (checksum) DO NOTHING), "
       "h AS (INSERT INTO migrate.history (version, name, action, performed_at, role, duration_ms, checksum, "
@@ -251,7 +252,7 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
       "NULLIF(detail, '')::jsonb, down_checksum FROM dd ORDER BY ord "
       "RETURNING version) "
       "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
-      "FROM h WHERE m.version = h.version"};
+      "FROM h WHERE m.version = h.version AND m.version = ANY ($1::text[])"};
   std::vector<std::string> versions, names, checksums, details;
   std::vector<double> durations;
   std::vector<TimestampTz> started;
