@@ -21,9 +21,11 @@ extern "C" {
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_collation_d.h"
 #include "catalog/pg_depend.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_description.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_namespace.h"
@@ -163,7 +165,7 @@ struct Catalog {
   Relation heap, index;
 };
 struct Catalogs {
-  Catalog depend, description, inherits, attrdef;
+  Catalog depend, description, inherits, attrdef, constraint, index;
   // Extension members among relations and schemas (deptype 'e'), sorted for bsearch.
   Oid* member_relations;
   int member_relation_count;
@@ -249,6 +251,24 @@ char** relation_comments(Oid relid, int natts) {
   }
   systable_endscan_ordered(scan);
   return comments;
+}
+
+// The comment of one object (subid 0), as GetComment() but on the open pg_description.
+char* object_comment(Oid classoid, Oid objoid) {
+  ScanKeyData keys[3];
+  ScanKeyInit(&keys[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objoid));
+  ScanKeyInit(&keys[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classoid));
+  ScanKeyInit(&keys[2], Anum_pg_description_objsubid, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(0));
+  SysScanDesc scan = scan_catalog(catalogs.description, 3, keys);
+  char* comment = nullptr;
+  HeapTuple tup = systable_getnext_ordered(scan, ForwardScanDirection);
+  if (HeapTupleIsValid(tup)) {
+    bool isnull;
+    Datum d = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(catalogs.description.heap), &isnull);
+    if (!isnull) comment = TextDatumGetCString(d);
+  }
+  systable_endscan_ordered(scan);
+  return comment;
 }
 
 // --- Which relations and schemas a snapshot describes (the nsp and rel CTEs of the SQL).
@@ -487,6 +507,89 @@ void column_entries(Tuplestorestate* store, TupleDesc desc, Oid relid, int natts
   }
 }
 
+// The constraints of a relation (not those a partition inherits: conparentid <> 0), and the
+// indexes that back a primary key, unique or exclusion constraint of it (for the indexes'
+// "constraint" attribute).
+struct IndexOids {
+  Oid* items;
+  int count;
+};
+
+IndexOids constraint_entries(Tuplestorestate* store, TupleDesc desc, Oid relid, const char* name) {
+  IndexOids backing{nullptr, 0};
+  int capacity = 0;
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.constraint, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+    if (OidIsValid(co->conindid) &&
+        (co->contype == CONSTRAINT_PRIMARY || co->contype == CONSTRAINT_UNIQUE || co->contype == CONSTRAINT_EXCLUSION)) {
+      if (backing.count == capacity) {
+        capacity = capacity ? capacity * 2 : 4;
+        backing.items = static_cast<Oid*>(backing.items ? repalloc(backing.items, sizeof(Oid) * capacity)
+                                                        : palloc(sizeof(Oid) * capacity));
+      }
+      backing.items[backing.count++] = co->conindid;
+    }
+    if (OidIsValid(co->conparentid)) continue;
+    const char* type;
+    char other[2] = {co->contype, '\0'};
+    switch (co->contype) {
+      case CONSTRAINT_PRIMARY: type = "primary key"; break;
+      case CONSTRAINT_UNIQUE: type = "unique"; break;
+      case CONSTRAINT_FOREIGN: type = "foreign key"; break;
+      case CONSTRAINT_CHECK: type = "check"; break;
+      case CONSTRAINT_EXCLUSION: type = "exclusion"; break;
+      case CONSTRAINT_TRIGGER: type = "trigger"; break;
+      default: type = other; break;
+    }
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "type", type);
+    put_string(&st, "definition",
+               text_cstring(call_text_function(pg_get_constraintdef, 1, ObjectIdGetDatum(co->oid), 0)));
+    put_string(&st, "comment", object_comment(ConstraintRelationId, co->oid));
+    emit(store, desc, psprintf("constraint %s.%s", name, quote_identifier(NameStr(co->conname))), &st);
+  }
+  systable_endscan_ordered(scan);
+  return backing;
+}
+
+void index_entries(Tuplestorestate* store, TupleDesc desc, Oid relid, const char* name, IndexOids backing) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.index, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_index i = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
+    HeapTuple ic = SearchSysCache1(RELOID, ObjectIdGetDatum(i->indexrelid));
+    if (!HeapTupleIsValid(ic)) continue;
+    Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(ic));
+    char* nsp_quoted;
+    if (!user_namespace(c->relnamespace, &nsp_quoted)) {
+      ReleaseSysCache(ic);
+      continue;
+    }
+    char* key_name = psprintf("index %s.%s", nsp_quoted, quote_identifier(NameStr(c->relname)));
+    ReleaseSysCache(ic);
+    bool backs_constraint = false;
+    for (int k = 0; k < backing.count && !backs_constraint; ++k) backs_constraint = backing.items[k] == i->indexrelid;
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "table", name);
+    put_string(&st, "definition",
+               text_cstring(call_text_function(pg_get_indexdef, 1, ObjectIdGetDatum(i->indexrelid), 0)));
+    if (backs_constraint) put_bool(&st, "constraint", true);
+    if (i->indisclustered) put_bool(&st, "clustered", true);
+    if (!i->indisvalid) put_bool(&st, "valid", false);
+    put_string(&st, "comment", object_comment(RelationRelationId, i->indexrelid));
+    emit(store, desc, key_name, &st);
+  }
+  systable_endscan_ordered(scan);
+}
+
 // All entries of the relations `rels` (relations a snapshot leaves out are skipped), each
 // relation in a memory context reset after it: tuplestore_putvalues copies the rows out.
 void relation_entries(ArrayType* rels, Tuplestorestate* store, TupleDesc desc) {
@@ -499,6 +602,8 @@ void relation_entries(ArrayType* rels, Tuplestorestate* store, TupleDesc desc) {
   catalogs.description = open_catalog(DescriptionRelationId, DescriptionObjIndexId);
   catalogs.inherits = open_catalog(InheritsRelationId, InheritsRelidSeqnoIndexId);
   catalogs.attrdef = open_catalog(AttrDefaultRelationId, AttrDefaultIndexId);
+  catalogs.constraint = open_catalog(ConstraintRelationId, ConstraintRelidTypidNameIndexId);
+  catalogs.index = open_catalog(IndexRelationId, IndexIndrelidIndexId);
   find_extension_members();
   MemoryContext round = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate relation entries",
                                               ALLOCSET_DEFAULT_SIZES);
@@ -514,14 +619,22 @@ void relation_entries(ArrayType* rels, Tuplestorestate* store, TupleDesc desc) {
       char relkind = c->relkind;
       char** comments = relation_comments(relid, natts);
       if (relkind != RELKIND_COMPOSITE_TYPE) relation_entry(store, desc, relid, tup, c, name, comments[0]);
+      bool has_index = c->relhasindex;
       ReleaseSysCache(tup);
-      if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE || relkind == RELKIND_FOREIGN_TABLE)
+      IndexOids backing{nullptr, 0};
+      if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE || relkind == RELKIND_FOREIGN_TABLE) {
         column_entries(store, desc, relid, natts, name, comments);
+        backing = constraint_entries(store, desc, relid, name);
+      }
+      // relhasindex is set when an index is created and cleared only when none is left.
+      if (has_index) index_entries(store, desc, relid, name, backing);
     }
     MemoryContextSwitchTo(outer);
     MemoryContextReset(round);
   }
   MemoryContextDelete(round);
+  close_catalog(catalogs.index);
+  close_catalog(catalogs.constraint);
   close_catalog(catalogs.attrdef);
   close_catalog(catalogs.inherits);
   close_catalog(catalogs.description);

@@ -2,8 +2,9 @@
 -- event triggers, exclusions and acknowledgements (README "Drift").
 
 -- The snapshot entries of relations (table, view, materialized_view, sequence) and of their
--- columns, built in C from the system caches (drift_relation_entries.cpp): the two snapshot
--- functions below take them from here. Relations a snapshot leaves out are skipped.
+-- columns, constraints and indexes, built in C from the system caches
+-- (drift_relation_entries.cpp): the two snapshot functions below take them from here.
+-- Relations a snapshot leaves out are skipped.
 CREATE FUNCTION migrate.relation_entries(rels oid[], OUT key text, OUT entry jsonb) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'pgm_relation_entries' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
@@ -46,42 +47,26 @@ WITH ext AS (
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
       FROM pg_extension e WHERE e.extname <> 'pg_migrate'
     UNION ALL
-    -- relations and their columns (drift_relation_entries.cpp)
+    -- relations with their columns, constraints and indexes (drift_relation_entries.cpp)
     SELECT e.key, e.entry FROM migrate.relation_entries(ARRAY(SELECT r.oid FROM rel r)) e
     UNION ALL
-    SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
+    -- domain constraints (a relation's constraints come with the relation)
+    SELECT 'constraint ' || ty.q || '.' || quote_ident(co.conname),
            jsonb_build_object(
                'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
                                        WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
                                        ELSE co.contype::text END,
                'definition', pg_get_constraintdef(co.oid),
-               'domain', CASE WHEN ty.q IS NOT NULL THEN true END,
+               'domain', true,
                'comment', ds.description)
       FROM pg_constraint co
-      LEFT JOIN rel r ON r.oid = co.conrelid AND co.conrelid <> 0
-      LEFT JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
-                   FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
-                  WHERE t.typtype = 'd'
-                    AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)) ty
-             ON ty.oid = co.contypid AND co.contypid <> 0
+      JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
+              FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+             WHERE t.typtype = 'd'
+               AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)) ty
+        ON ty.oid = co.contypid AND co.contypid <> 0
       LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
-     WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
-    UNION ALL
-    SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
-           jsonb_build_object(
-               'table', r.q,
-               'definition', pg_get_indexdef(i.indexrelid),
-               'constraint', CASE WHEN EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = i.indexrelid
-                                                  AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
-                                  THEN true END,
-               'clustered', CASE WHEN i.indisclustered THEN true END,
-               'valid', CASE WHEN NOT i.indisvalid THEN false END,
-               'comment', ds.description)
-      FROM pg_index i
-      JOIN rel r ON r.oid = i.indrelid
-      JOIN pg_class ic ON ic.oid = i.indexrelid
-      JOIN nsp n ON n.oid = ic.relnamespace
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+     WHERE co.conrelid = 0 AND co.conparentid = 0
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
                || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
@@ -213,44 +198,27 @@ WITH nsp AS (
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
       FROM pg_extension e WHERE e.extname <> 'pg_migrate' AND false  -- extensions: always a whole snapshot
     UNION ALL
-    -- relations and their columns (drift_relation_entries.cpp)
+    -- relations with their columns, constraints and indexes (drift_relation_entries.cpp)
     SELECT e.key, e.entry FROM migrate.relation_entries(ARRAY(SELECT r.oid FROM rel r)) e
     UNION ALL
-    SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
+    -- domain constraints (a relation's constraints come with the relation)
+    SELECT 'constraint ' || ty.q || '.' || quote_ident(co.conname),
            jsonb_build_object(
                'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
                                        WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
                                        ELSE co.contype::text END,
                'definition', pg_get_constraintdef(co.oid),
-               'domain', CASE WHEN ty.q IS NOT NULL THEN true END,
+               'domain', true,
                'comment', ds.description)
-      FROM (SELECT co.* FROM rel r JOIN pg_constraint co ON co.conrelid = r.oid
-            UNION ALL
-            SELECT co.* FROM unnest(types) u(oid) JOIN pg_constraint co ON co.conrelid = 0 AND co.contypid = u.oid) co
-      LEFT JOIN rel r ON r.oid = co.conrelid AND co.conrelid <> 0
-      LEFT JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
-                   FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
-                  WHERE t.typtype = 'd' AND t.oid = ANY(types)
-                    AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')) ty
-             ON ty.oid = co.contypid AND co.contypid <> 0
+      FROM unnest(types) u(oid)
+      JOIN pg_constraint co ON co.conrelid = 0 AND co.contypid = u.oid
+      JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
+              FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+             WHERE t.typtype = 'd' AND t.oid = ANY(types)
+               AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')) ty
+        ON ty.oid = co.contypid
       LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
-     WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
-    UNION ALL
-    SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
-           jsonb_build_object(
-               'table', r.q,
-               'definition', pg_get_indexdef(i.indexrelid),
-               'constraint', CASE WHEN EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = i.indexrelid
-                                                  AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
-                                  THEN true END,
-               'clustered', CASE WHEN i.indisclustered THEN true END,
-               'valid', CASE WHEN NOT i.indisvalid THEN false END,
-               'comment', ds.description)
-      FROM pg_index i
-      JOIN rel r ON r.oid = i.indrelid
-      JOIN pg_class ic ON ic.oid = i.indexrelid
-      JOIN nsp n ON n.oid = ic.relnamespace
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+     WHERE co.conparentid = 0
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
                || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',

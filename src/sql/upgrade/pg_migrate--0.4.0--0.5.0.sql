@@ -1,14 +1,15 @@
--- pg_migrate 0.4.0 -> 0.5.0: snapshot entries of relations and columns built in C.
+-- pg_migrate 0.4.0 -> 0.5.0: snapshot entries of relations built in C.
 \echo Use "ALTER EXTENSION pg_migrate UPDATE TO '0.5.0'" to load this file. \quit
 
 -- The snapshot entries of relations (table, view, materialized_view, sequence) and of their
--- columns, built in C from the system caches (drift_relation_entries.cpp), in the format
--- 0.4.0's SQL wrote them: snapshots recorded before the update compare equal.
+-- columns, constraints and indexes, built in C from the system caches
+-- (drift_relation_entries.cpp), in the format 0.4.0's SQL wrote them: snapshots recorded
+-- before the update compare equal.
 CREATE FUNCTION migrate.relation_entries(rels oid[], OUT key text, OUT entry jsonb) RETURNS SETOF record
     AS 'MODULE_PATHNAME', 'pgm_relation_entries' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
 
--- The two snapshot functions take those entries from it (the rest of their text is unchanged).
+-- The two snapshot functions take those entries from it (their other parts are unchanged).
 CREATE OR REPLACE FUNCTION migrate.schema_snapshot() RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -39,42 +40,26 @@ WITH ext AS (
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
       FROM pg_extension e WHERE e.extname <> 'pg_migrate'
     UNION ALL
-    -- relations and their columns (drift_relation_entries.cpp)
+    -- relations with their columns, constraints and indexes (drift_relation_entries.cpp)
     SELECT e.key, e.entry FROM migrate.relation_entries(ARRAY(SELECT r.oid FROM rel r)) e
     UNION ALL
-    SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
+    -- domain constraints (a relation's constraints come with the relation)
+    SELECT 'constraint ' || ty.q || '.' || quote_ident(co.conname),
            jsonb_build_object(
                'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
                                        WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
                                        ELSE co.contype::text END,
                'definition', pg_get_constraintdef(co.oid),
-               'domain', CASE WHEN ty.q IS NOT NULL THEN true END,
+               'domain', true,
                'comment', ds.description)
       FROM pg_constraint co
-      LEFT JOIN rel r ON r.oid = co.conrelid AND co.conrelid <> 0
-      LEFT JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
-                   FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
-                  WHERE t.typtype = 'd'
-                    AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)) ty
-             ON ty.oid = co.contypid AND co.contypid <> 0
+      JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
+              FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+             WHERE t.typtype = 'd'
+               AND NOT EXISTS (SELECT FROM ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid)) ty
+        ON ty.oid = co.contypid AND co.contypid <> 0
       LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
-     WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
-    UNION ALL
-    SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
-           jsonb_build_object(
-               'table', r.q,
-               'definition', pg_get_indexdef(i.indexrelid),
-               'constraint', CASE WHEN EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = i.indexrelid
-                                                  AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
-                                  THEN true END,
-               'clustered', CASE WHEN i.indisclustered THEN true END,
-               'valid', CASE WHEN NOT i.indisvalid THEN false END,
-               'comment', ds.description)
-      FROM pg_index i
-      JOIN rel r ON r.oid = i.indrelid
-      JOIN pg_class ic ON ic.oid = i.indexrelid
-      JOIN nsp n ON n.oid = ic.relnamespace
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+     WHERE co.conrelid = 0 AND co.conparentid = 0
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
                || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
@@ -170,7 +155,6 @@ WITH ext AS (
 SELECT coalesce(jsonb_object_agg(e.k, jsonb_strip_nulls(e.v)), '{}'::jsonb) FROM entries e
 $$;
 
-
 CREATE OR REPLACE FUNCTION migrate.schema_snapshot_of(rels oid[], types oid[], nsps oid[], procs oid[]) RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
@@ -200,44 +184,27 @@ WITH nsp AS (
            jsonb_build_object('version', e.extversion, 'schema', e.extnamespace::regnamespace::text)
       FROM pg_extension e WHERE e.extname <> 'pg_migrate' AND false  -- extensions: always a whole snapshot
     UNION ALL
-    -- relations and their columns (drift_relation_entries.cpp)
+    -- relations with their columns, constraints and indexes (drift_relation_entries.cpp)
     SELECT e.key, e.entry FROM migrate.relation_entries(ARRAY(SELECT r.oid FROM rel r)) e
     UNION ALL
-    SELECT 'constraint ' || coalesce(r.q, ty.q) || '.' || quote_ident(co.conname),
+    -- domain constraints (a relation's constraints come with the relation)
+    SELECT 'constraint ' || ty.q || '.' || quote_ident(co.conname),
            jsonb_build_object(
                'type', CASE co.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key'
                                        WHEN 'c' THEN 'check' WHEN 'x' THEN 'exclusion' WHEN 't' THEN 'trigger'
                                        ELSE co.contype::text END,
                'definition', pg_get_constraintdef(co.oid),
-               'domain', CASE WHEN ty.q IS NOT NULL THEN true END,
+               'domain', true,
                'comment', ds.description)
-      FROM (SELECT co.* FROM rel r JOIN pg_constraint co ON co.conrelid = r.oid
-            UNION ALL
-            SELECT co.* FROM unnest(types) u(oid) JOIN pg_constraint co ON co.conrelid = 0 AND co.contypid = u.oid) co
-      LEFT JOIN rel r ON r.oid = co.conrelid AND co.conrelid <> 0
-      LEFT JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
-                   FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
-                  WHERE t.typtype = 'd' AND t.oid = ANY(types)
-                    AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')) ty
-             ON ty.oid = co.contypid AND co.contypid <> 0
+      FROM unnest(types) u(oid)
+      JOIN pg_constraint co ON co.conrelid = 0 AND co.contypid = u.oid
+      JOIN (SELECT t.oid, n.q || '.' || quote_ident(t.typname) AS q
+              FROM pg_type t JOIN nsp n ON n.oid = t.typnamespace
+             WHERE t.typtype = 'd' AND t.oid = ANY(types)
+               AND NOT EXISTS (SELECT FROM pg_depend ext WHERE ext.classid = 'pg_type'::regclass AND ext.objid = t.oid AND ext.deptype = 'e')) ty
+        ON ty.oid = co.contypid
       LEFT JOIN pg_description ds ON ds.classoid = 'pg_constraint'::regclass AND ds.objoid = co.oid AND ds.objsubid = 0
-     WHERE (r.oid IS NOT NULL OR ty.oid IS NOT NULL) AND co.conparentid = 0
-    UNION ALL
-    SELECT 'index ' || n.q || '.' || quote_ident(ic.relname),
-           jsonb_build_object(
-               'table', r.q,
-               'definition', pg_get_indexdef(i.indexrelid),
-               'constraint', CASE WHEN EXISTS (SELECT FROM pg_constraint co WHERE co.conindid = i.indexrelid
-                                                  AND co.conrelid = i.indrelid AND co.contype IN ('p', 'u', 'x'))
-                                  THEN true END,
-               'clustered', CASE WHEN i.indisclustered THEN true END,
-               'valid', CASE WHEN NOT i.indisvalid THEN false END,
-               'comment', ds.description)
-      FROM pg_index i
-      JOIN rel r ON r.oid = i.indrelid
-      JOIN pg_class ic ON ic.oid = i.indexrelid
-      JOIN nsp n ON n.oid = ic.relnamespace
-      LEFT JOIN pg_description ds ON ds.classoid = 'pg_class'::regclass AND ds.objoid = i.indexrelid AND ds.objsubid = 0
+     WHERE co.conparentid = 0
     UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END
                || n.q || '.' || quote_ident(p.proname) || '(' || oidvectortypes(p.proargtypes) || ')',
@@ -332,7 +299,6 @@ WITH nsp AS (
 )
 SELECT coalesce(jsonb_object_agg(e.k, jsonb_strip_nulls(e.v)), '{}'::jsonb) FROM entries e
 $$;
-
 
 -- The update rewrote catalog rows (these functions), so the proof recorded before it no longer
 -- holds: forget it; the first apply after the update compares whole snapshots once.
