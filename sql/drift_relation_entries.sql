@@ -92,6 +92,13 @@ COMMENT ON CONSTRAINT code_short ON DOMAIN "Rel B".code IS 'short';
 CREATE TRIGGER booking_touch BEFORE UPDATE ON rel_a.booking FOR EACH ROW EXECUTE FUNCTION rel_a.touch();
 CREATE POLICY own ON rel_a.users USING (email = current_user);
 
+-- Hand-edited catalogs (superuser): reloptions in mixed case (sorted as text COLLATE "C", the
+-- column's collation) with a NULL element, a zero-dimension empty ACL on a table and a column.
+CREATE TABLE rel_a.hand (a int);
+UPDATE pg_class SET reloptions = '{fillfactor=50,Zeta=1,alpha=2,a_b=1,a=3,NULL}', relacl = '{}'
+ WHERE oid = 'rel_a.hand'::regclass;
+UPDATE pg_attribute SET attacl = '{}' WHERE attrelid = 'rel_a.hand'::regclass AND attname = 'a';
+
 CREATE FUNCTION pg_temp.old_schema_snapshot() RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $old$
 WITH ext AS (
@@ -544,13 +551,15 @@ SELECT pg_temp.old_schema_snapshot_of(ARRAY['rel_a.booking'::regclass::oid], '{}
 
 SELECT key, entry FROM migrate.relation_entries(ARRAY['rel_a.users'::regclass, 'rel_a.ticket'::regclass,
     '"Rel B"."Select"'::regclass, 'rel_a.child'::regclass, 'rel_a.events_2024'::regclass,
-    '"Rel B".owned'::regclass, 'rel_a.pair'::regclass, 'rel_a.booking'::regclass]) ORDER BY key COLLATE "C";
+    '"Rel B".owned'::regclass, 'rel_a.pair'::regclass, 'rel_a.booking'::regclass, 'rel_a.hand'::regclass])
+ ORDER BY key COLLATE "C";
 
 -- Relations a snapshot leaves out give nothing: system and extension relations, unknown OIDs.
 SELECT count(*) FROM migrate.relation_entries(ARRAY['pg_class'::regclass, 'migrate.migrations'::regclass, 0, 4294967295::oid, NULL]);
 SELECT count(*) FROM migrate.relation_entries('{}');
 SELECT migrate.relation_entries(NULL);
 
+UPDATE pg_class SET reloptions = NULL WHERE oid = 'rel_a.hand'::regclass;  -- DROP reads them
 DROP SCHEMA rel_a, "Rel B" CASCADE;
 DROP SERVER rel_server;
 DROP FOREIGN DATA WRAPPER rel_fdw;

@@ -97,3 +97,49 @@ UPDATE migrate.repeatables SET applied_checksum = NULL;
 DROP EXTENSION pg_migrate;
 DROP VIEW sy_v;
 DROP TABLE sy_users;
+
+-- migrate.sync_confirm(): after sync and apply in one transaction, the folder the sync saw is
+-- recorded as in sync without being sent again (what the pg_migrate command does after apply).
+CREATE EXTENSION pg_migrate;
+\set folder '[{"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sc_a (id int);"}, {"file": "V2__b.sql", "version": "2", "name": "b", "up": "CREATE TABLE sc_b (id int);"}, {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sc_v AS SELECT 1 AS one;"}]'
+-- The folder's digest, as a sync that finds it in sync records it.
+BEGIN;
+SELECT count(*) FROM migrate.sync(:'folder');
+SELECT count(*) FROM migrate.apply();
+SELECT count(*) FROM migrate.apply_repeatables();
+SELECT count(*) FROM migrate.sync(:'folder');
+SELECT folder_digest AS digest FROM migrate.sync_state \gset
+ROLLBACK;
+BEGIN;
+SELECT action, state FROM migrate.sync(:'folder') ORDER BY file;
+SELECT migrate.sync_confirm(:'digest') AS pending_left;        -- false: nothing applied yet
+SELECT count(*) FROM migrate.apply('1');
+SELECT migrate.sync_confirm(:'digest') AS pending_left;        -- false: 2 and the repeatable wait
+SELECT count(*) FROM migrate.apply();
+SELECT count(*) FROM migrate.apply_repeatables();
+SELECT migrate.sync_confirm('0123') AS other_folder;           -- false: not the folder synced
+SELECT migrate.sync_digest(:'digest') AS known_before;
+SELECT migrate.sync_confirm(:'digest') AS confirmed;           -- true: recorded
+SELECT migrate.sync_digest(:'digest') AS known_after;
+COMMIT;
+SELECT migrate.sync_digest(:'digest') AS known_committed;
+DROP EXTENSION pg_migrate;
+DROP VIEW sc_v;
+DROP TABLE sc_a, sc_b;
+-- Anything else changing the catalog between sync and confirm, or another transaction: false.
+CREATE EXTENSION pg_migrate;
+BEGIN;
+SELECT count(*) FROM migrate.sync(:'folder');
+SELECT migrate.register('3', 'not in the folder', 'SELECT 1');
+SELECT count(*) FROM migrate.apply();
+SELECT count(*) FROM migrate.apply_repeatables();
+SELECT migrate.sync_confirm(:'digest') AS after_register;
+ROLLBACK;
+SELECT count(*) FROM migrate.sync(:'folder');
+BEGIN;
+SELECT count(*) FROM migrate.apply();
+SELECT count(*) FROM migrate.apply_repeatables();
+SELECT migrate.sync_confirm(:'digest') AS other_transaction;
+SELECT migrate.sync_confirm(NULL);
+ROLLBACK;
+DROP EXTENSION pg_migrate;

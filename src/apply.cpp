@@ -376,7 +376,7 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
     }
   }
   if (!steps.empty()) {
-    catalog::bump_generation();
+    catalog::bump_generation(true);
     drift_record_snapshot(up ? "apply" : "revert");
   }
   return out.done();
@@ -537,7 +537,7 @@ void run_transactional_step(const MigrationStep& step, bool up) {
   std::vector<catalog::StepRecord> done = run_batch({step}, 0, 1, scripts, up, scratch);
   if (!up) done[0].detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
   catalog::record_steps(done, up, role);
-  catalog::bump_generation();
+  catalog::bump_generation(true);
   drift_record_snapshot(up ? "apply" : "revert");
   pg::call([&] { MemoryContextDelete(scratch); });
 }

@@ -143,10 +143,28 @@ void lock_catalog() {
   check_concurrent_change();
 }
 
-void bump_generation() {
+namespace {
+uint64_t bumps = 0, registration_changes = 0;
+}  // namespace
+
+void bump_generation(bool applied_state_only) {
   static pg::Query q{"UPDATE migrate.catalog_state SET generation = generation + 1"};
   OwnerScope owner;
   q.run();
+  ++bumps;
+  if (!applied_state_only) ++registration_changes;
+}
+
+uint64_t generation_bumps() { return bumps; }
+uint64_t registration_bumps() { return registration_changes; }
+
+int64 current_generation() {
+  static pg::Query q{"SELECT generation FROM migrate.catalog_state"};
+  OwnerScope owner;
+  q.run();
+  int64 g = pg::result_rows() > 0 ? pg::int8_value(0, 1) : -1;
+  pg::free_result();
+  return g;
 }
 
 std::optional<MigrationInfo> find_migration(const std::string& version) {

@@ -39,7 +39,13 @@ bool catalog_write_allowed();
 void lock_catalog();
 
 // Records that the catalog changed (see migrate.catalog_state).
-void bump_generation();
+void bump_generation(bool applied_state_only = false);
+// This backend's bump_generation() calls so far, and those that changed more than the applied
+// state (registrations, baseline, repair...): migrate.sync_confirm() compares them with what
+// they were at the sync of the same transaction.
+uint64_t generation_bumps();
+uint64_t registration_bumps();
+int64 current_generation();
 
 // The caller's current user name.
 std::string current_role_name();

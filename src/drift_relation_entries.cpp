@@ -7,7 +7,9 @@
 // The entry format is the one of pg_migrate 0.4.0's SQL (test: sql/drift_relation_entries.sql
 // compares both on a schema with every attribute set): values come from the same functions
 // (pg_get_userbyid, format_type, pg_get_expr, pg_get_viewdef...), arrays are sorted with the
-// database's default collation as ORDER BY sorts them, and null attributes are left out.
+// collation ORDER BY used (the database's default for ACLs, "C" for reloptions), and null
+// attributes are left out. Like pg_get_indexdef() and the other deparsing functions, it reads
+// the catalogs' current state (system caches), not the transaction's snapshot.
 #include "pg/guard.hpp"
 #include "pg/pg.hpp"
 
@@ -32,6 +34,7 @@ extern "C" {
 #include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "lib/stringinfo.h"
 #include "utils/acl.h"
 #include "utils/array.h"
@@ -67,10 +70,20 @@ char* sql_format_type(Oid type, int32 typmod, bool typmod_given) {
                               FORMAT_TYPE_ALLOW_INVALID | (typmod_given ? FORMAT_TYPE_TYPEMOD_GIVEN : 0));
 }
 
+// ORDER BY of text: by the collation the sorted column has. NULLs last.
+int compare_texts(const char* x, const char* y, Oid collation) {
+  if (!x || !y) return x ? -1 : y ? 1 : 0;
+  return varstr_cmp(x, static_cast<int>(strlen(x)), y, static_cast<int>(strlen(y)), collation);
+}
+
+// a::text of an aclitem has the database's default collation.
 int compare_by_default_collation(const void* a, const void* b) {
-  const char* x = *static_cast<char* const*>(a);
-  const char* y = *static_cast<char* const*>(b);
-  return varstr_cmp(x, static_cast<int>(strlen(x)), y, static_cast<int>(strlen(y)), DEFAULT_COLLATION_OID);
+  return compare_texts(*static_cast<char* const*>(a), *static_cast<char* const*>(b), DEFAULT_COLLATION_OID);
+}
+
+// pg_class.reloptions is text[] COLLATE "C".
+int compare_by_c_collation(const void* a, const void* b) {
+  return compare_texts(*static_cast<char* const*>(a), *static_cast<char* const*>(b), C_COLLATION_OID);
 }
 
 struct Strings {
@@ -81,7 +94,11 @@ struct Strings {
 // array_agg(x::text ORDER BY x::text) of an aclitem[]: NULL (count 0) when empty.
 Strings sorted_acl(Acl* acl) {
   Strings s{nullptr, 0};
-  if (!acl || ACL_NUM(acl) == 0) return s;
+  if (!acl || ARR_NDIM(acl) == 0) return s;  // '{}': unnest gives no row
+  // What check_acl() requires; only a hand-edited catalog breaks it.
+  if (ARR_NDIM(acl) != 1 || ARR_HASNULL(acl) || ARR_ELEMTYPE(acl) != ACLITEMOID)
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("an ACL in the catalogs is not a one-dimensional aclitem array without nulls")));
+  if (ACL_NUM(acl) == 0) return s;
   int n = ACL_NUM(acl);
   AclItem* items = ACL_DAT(acl);
   s.items = static_cast<char**>(palloc(sizeof(char*) * n));
@@ -91,7 +108,8 @@ Strings sorted_acl(Acl* acl) {
   return s;
 }
 
-// array_agg(o ORDER BY o) of a text[] (reloptions): NULL (count 0) when empty.
+// array_agg(o ORDER BY o) of pg_class.reloptions (text[] COLLATE "C"): NULL (count 0) when
+// empty; a NULL element (only a hand-edited catalog has one) sorts last and stays null.
 Strings sorted_texts(Datum array) {
   Strings s{nullptr, 0};
   Datum* elems;
@@ -101,8 +119,7 @@ Strings sorted_texts(Datum array) {
   if (n == 0) return s;
   s.items = static_cast<char**>(palloc(sizeof(char*) * n));
   for (int i = 0; i < n; ++i) s.items[s.count++] = nulls[i] ? nullptr : TextDatumGetCString(elems[i]);
-  // ORDER BY puts NULLs last; reloptions never hold one.
-  if (s.count > 1) qsort(s.items, s.count, sizeof(char*), compare_by_default_collation);
+  if (s.count > 1) qsort(s.items, s.count, sizeof(char*), compare_by_c_collation);
   return s;
 }
 
@@ -597,6 +614,9 @@ void relation_entries(ArrayType* rels, Tuplestorestate* store, TupleDesc desc) {
   bool* nulls;
   int n;
   deconstruct_array(rels, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &n);
+  // A nested call (a type's output function in a procedural language, run by pg_get_expr)
+  // must not close this call's catalogs: it saves and restores them.
+  Catalogs outer_call = catalogs;
   cached_nsp = InvalidOid;
   catalogs.depend = open_catalog(DependRelationId, DependDependerIndexId);
   catalogs.description = open_catalog(DescriptionRelationId, DescriptionObjIndexId);
@@ -608,6 +628,7 @@ void relation_entries(ArrayType* rels, Tuplestorestate* store, TupleDesc desc) {
   MemoryContext round = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate relation entries",
                                               ALLOCSET_DEFAULT_SIZES);
   for (int i = 0; i < n; ++i) {
+    CHECK_FOR_INTERRUPTS();
     if (nulls[i]) continue;
     MemoryContext outer = MemoryContextSwitchTo(round);
     Oid relid = DatumGetObjectId(elems[i]);
@@ -639,6 +660,8 @@ void relation_entries(ArrayType* rels, Tuplestorestate* store, TupleDesc desc) {
   close_catalog(catalogs.inherits);
   close_catalog(catalogs.description);
   close_catalog(catalogs.depend);
+  catalogs = outer_call;
+  cached_nsp = InvalidOid;
 }
 
 }  // namespace

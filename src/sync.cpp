@@ -22,6 +22,7 @@
 extern "C" {
 #include "parser/scanner.h"
 #include "parser/gram.h"
+#include "storage/proc.h"
 }
 
 extern "C" Datum pgm_register(PG_FUNCTION_ARGS);
@@ -658,16 +659,8 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
   }
 }
 
-// The folder is exactly at the catalog (every file unchanged and applied, nothing without a
-// file): record its digest with the catalog's generation, so that migrate.sync_digest() can
-// answer "in sync" for the same folder until the catalog changes.
-void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<OutRow>& out) {
-  for (const OutRow& r : out)
-    if (r.action != "unchanged" || (r.state != "applied" && r.state != "below_baseline")) return;
-  std::vector<std::pair<std::string, std::string>> list;
-  list.reserve(in.size());
-  for (const InFile& f : in) list.emplace_back(f.file, f.source_checksum);
-  std::string digest = sha256_hex(files::folder_digest_input(std::move(list)));
+// Records `digest` as the folder in sync at the catalog's current generation.
+void record_digest(const std::string& digest) {
   static pg::Query q{
       "INSERT INTO migrate.sync_state AS s (singleton, folder_digest, generation) "
       "SELECT true, $1, generation FROM migrate.catalog_state "
@@ -675,6 +668,53 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
       "generation = EXCLUDED.generation, recorded_at = pg_catalog.now()"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(digest)});
+}
+
+// A folder this transaction's migrate.sync() left registered exactly (every file registered,
+// unchanged or replaced; nothing without a file, no applied file edited), though perhaps with
+// migrations pending: once apply has applied them, migrate.sync_confirm() records it as in sync
+// without the files being sent and compared again.
+struct SyncedFolder {
+  std::string digest;
+  LocalTransactionId transaction = InvalidLocalTransactionId;
+  int64 generation = -1;
+  uint64_t bumps = 0, registration_bumps = 0;
+};
+SyncedFolder synced_folder;
+
+LocalTransactionId current_local_transaction() {
+#if PG_VERSION_NUM >= 170000
+  return MyProc->vxid.lxid;
+#else
+  return MyProc->lxid;
+#endif
+}
+
+// The folder is exactly at the catalog (every file unchanged and applied, nothing without a
+// file): record its digest with the catalog's generation, so that migrate.sync_digest() can
+// answer "in sync" for the same folder until the catalog changes. Registered but with
+// migrations pending, it is remembered for migrate.sync_confirm().
+void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<OutRow>& out) {
+  synced_folder = SyncedFolder{};
+  bool in_sync = true;
+  for (const OutRow& r : out) {
+    if (r.action != "unchanged" && r.action != "registered" && r.action != "replaced" && r.action != "accepted")
+      return;
+    if (r.action != "unchanged" || (r.state != "applied" && r.state != "below_baseline")) in_sync = false;
+  }
+  std::vector<std::pair<std::string, std::string>> list;
+  list.reserve(in.size());
+  for (const InFile& f : in) list.emplace_back(f.file, f.source_checksum);
+  std::string digest = sha256_hex(files::folder_digest_input(std::move(list)));
+  if (in_sync) {
+    record_digest(digest);
+    return;
+  }
+  synced_folder.digest = digest;
+  synced_folder.transaction = current_local_transaction();
+  synced_folder.generation = catalog::current_generation();
+  synced_folder.bumps = catalog::generation_bumps();
+  synced_folder.registration_bumps = catalog::registration_bumps();
 }
 
 }  // namespace
@@ -719,6 +759,36 @@ PGM_FUNCTION(pgm_sync) {
     result.add_row(cells);
   }
   return result.done();
+}
+
+// migrate.sync_confirm(digest) RETURNS boolean: records the folder migrate.sync() registered
+// earlier in this transaction as in sync, once nothing is pending any more (apply has applied
+// it) and nothing but applies changed the catalog since; false (nothing recorded) otherwise.
+PGM_FUNCTION(pgm_sync_confirm) {
+  if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "digest must not be NULL");
+  std::string digest = pg::text_arg(fcinfo, 0);
+  ensure_not_in_migration("migrate.sync_confirm");
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  const SyncedFolder& f = synced_folder;
+  if (f.transaction != current_local_transaction() || f.digest != digest ||
+      f.registration_bumps != catalog::registration_bumps() ||
+      catalog::current_generation() != f.generation + static_cast<int64>(catalog::generation_bumps() - f.bumps))
+    return BoolGetDatum(false);
+  static pg::Query pending{
+      "SELECT EXISTS (SELECT FROM migrate.migrations m LEFT JOIN migrate.baseline b ON true "
+      "WHERE m.applied_seq IS NULL AND (b.version_parts IS NULL OR m.version_parts > b.version_parts)) "
+      "OR EXISTS (SELECT FROM migrate.repeatables r WHERE r.applied_checksum IS DISTINCT FROM r.script_checksum)"};
+  {
+    catalog::OwnerScope owner;
+    pending.run();
+    bool any = pg::bool_value(0, 1);
+    pg::free_result();
+    if (any) return BoolGetDatum(false);
+  }
+  record_digest(digest);
+  synced_folder = SyncedFolder{};
+  return BoolGetDatum(true);
 }
 
 PGM_FUNCTION(pgm_apply_repeatables) {
@@ -774,7 +844,7 @@ PGM_FUNCTION(pgm_apply_repeatables) {
     result.add_row({pg::Cell::text(it.name), pg::Cell::text(it.file), pg::Cell::float8(ms)});
   }
   if (!items.empty()) {
-    catalog::bump_generation();
+    catalog::bump_generation(true);
     drift_record_snapshot("apply");
   }
   return result.done();

@@ -265,6 +265,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   // applies everything pending (each statement of such a migration committed on its own), as
   // the non-transactional issue specifies; the rest continues in a new transaction.
   bool nontx_pending = false;
+  bool can_confirm = false;  // migrate.sync_confirm() (0.5.0 on), and the role may call it
   for (const SyncRow& r : s.rows)
     if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
       if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
@@ -274,8 +275,11 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     Result modes = conn.exec(
         "SELECT pg_catalog.to_regprocedure('migrate.run(text)') IS NOT NULL, EXISTS (SELECT FROM migrate.migrations m "
         "WHERE m.applied_seq IS NULL AND (pg_catalog.to_jsonb(m) OPERATOR(pg_catalog.->>) 'up_mode') "
-        "OPERATOR(pg_catalog.<>) 'transaction')");
+        "OPERATOR(pg_catalog.<>) 'transaction'), "
+        "coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('migrate.sync_confirm(text)')::pg_catalog.oid, "
+        "'EXECUTE'), false)");
     bool has_run = modes.get(0, 0) == "t";
+    can_confirm = modes.get(0, 2) == "t";
     nontx_pending = has_run && (nontx_pending || modes.get(0, 1) == "t");
   }
   if (pending > 0 && nontx_pending) {
@@ -350,7 +354,13 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   }
   // Applied everything (no --to left anything behind): sync once more so the server records
   // the folder as in sync (migrate.sync_digest) for the next run.
-  if (!applied.empty() || !reps.empty()) (void)sync(conn, folder, false);
+  // migrate.sync_confirm() does it from what the first sync of this transaction saw, without
+  // sending the files again; if it cannot (a --to target, something else changed), sync.
+  if (!applied.empty() || !reps.empty()) {
+    bool confirmed = false;
+    if (can_confirm && !nontx_pending) confirmed = conn.exec("SELECT migrate.sync_confirm($1)", {folder.digest}).get(0, 0) == "t";
+    if (!confirmed) (void)sync(conn, folder, false);
+  }
   std::string current;
   {
     Result r = conn.exec("SELECT migrate.current_version()");

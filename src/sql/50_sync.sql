@@ -87,6 +87,14 @@ AS $$
                     WHERE s.folder_digest = digest AND s.generation = c.generation)
 $$;
 
+-- After migrate.sync() registered a folder with migrations pending and apply applied them (in
+-- the same transaction): records that folder as in sync without its files being sent and
+-- compared again, if nothing is pending now and nothing but applies changed the catalog since
+-- the sync. False (nothing recorded) otherwise: then migrate.sync() records it.
+CREATE FUNCTION migrate.sync_confirm(digest text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgm_sync_confirm' LANGUAGE C VOLATILE;
+
 REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.sync_digest(text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.sync_confirm(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.apply_repeatables() FROM PUBLIC;

@@ -12,6 +12,7 @@ use JSON::PP;
 
 my $node = PostgreSQL::Test::Cluster->new('cli_check');
 $node->init;
+$node->append_conf('postgresql.conf', "track_functions = 'all'");
 $node->start;
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 my $dir = "$tmp/migrations";
@@ -57,6 +58,18 @@ is(scalar @{ $j->{causes}[0]{items} }, 3, '--json: the two versioned and the rep
 
 ($rc, $out, $err) = pgm('apply');
 is($rc, 0, 'apply') or diag($err);
+# After applying, the folder is recorded as in sync by migrate.sync_confirm(): the files are
+# sent once (one migrate.sync() call), not twice. (A database of its own: check calls sync too.)
+$node->safe_psql('postgres', 'CREATE DATABASE confirm');
+$node->safe_psql('confirm', 'CREATE EXTENSION pg_migrate');
+IPC::Run::run([ 'pg_migrate', '-q', '-d', $node->connstr('confirm'), '--dir', $dir, 'apply' ], '<', \undef, '>', \$out, '2>', \$err);
+is($? >> 8, 0, 'apply (database confirm)') or diag($err);
+$node->poll_query_until('confirm', q{SELECT count(*) = 2 FROM pg_stat_user_functions
+  WHERE schemaname = 'migrate' AND funcname IN ('sync', 'sync_confirm')});
+is($node->safe_psql('confirm', q{SELECT string_agg(funcname || '=' || calls, ',' ORDER BY funcname)
+  FROM pg_stat_user_functions WHERE schemaname = 'migrate' AND funcname IN ('sync', 'sync_confirm')}),
+  'sync=1,sync_confirm=1', 'apply: one sync, then sync_confirm');
+is($node->safe_psql('confirm', q{SELECT count(*) FROM migrate.sync_state}), '1', 'the folder is recorded as in sync');
 is(check_code('ok'), 0, 'check: in sync -> 0');
 ($rc, $out) = pgm('check');
 like($out, qr/^check app: ok, at version 20240102000000 \(3 migrations in /, 'check: ok line');

@@ -1,4 +1,4 @@
--- pg_migrate 0.4.0 -> 0.5.0: snapshot entries of relations built in C.
+-- pg_migrate 0.4.0 -> 0.5.0: snapshot entries of relations built in C; migrate.sync_confirm().
 \echo Use "ALTER EXTENSION pg_migrate UPDATE TO '0.5.0'" to load this file. \quit
 
 -- The snapshot entries of relations (table, view, materialized_view, sequence) and of their
@@ -299,6 +299,14 @@ WITH nsp AS (
 )
 SELECT coalesce(jsonb_object_agg(e.k, jsonb_strip_nulls(e.v)), '{}'::jsonb) FROM entries e
 $$;
+
+-- After migrate.sync() registered a folder with migrations pending and apply applied them (in
+-- the same transaction): records that folder as in sync without its files being sent and
+-- compared again, if nothing is pending now and nothing but applies changed the catalog since
+-- the sync. False (nothing recorded) otherwise: then migrate.sync() records it.
+CREATE FUNCTION migrate.sync_confirm(digest text) RETURNS boolean
+    AS 'MODULE_PATHNAME', 'pgm_sync_confirm' LANGUAGE C VOLATILE;
+REVOKE ALL ON FUNCTION migrate.sync_confirm(text) FROM PUBLIC;
 
 -- The update rewrote catalog rows (these functions), so the proof recorded before it no longer
 -- holds: forget it; the first apply after the update compares whole snapshots once.
