@@ -25,7 +25,7 @@ PGM_PG_SOURCES = \
 	src/drift_fingerprint.cpp \
 	src/drift_log.cpp \
 	src/drift_review.cpp \
-	src/drift_relation_entries.cpp \
+	src/drift_snapshot_entries.cpp \
 	src/drift_snapshot.cpp \
 	src/drift_statement.cpp \
 	src/lint.cpp \

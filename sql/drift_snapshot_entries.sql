@@ -1,6 +1,6 @@
--- migrate.relation_entries() (C, 0.5.0) gives the entries 0.4.0's SQL gave for relations and
--- their columns, constraints and indexes: the references below are 0.4.0's schema_snapshot()
--- and schema_snapshot_of(), verbatim. Every attribute is set somewhere.
+-- migrate.schema_snapshot() and schema_snapshot_of(), built in C since 0.5.0, give the entries
+-- 0.4.0's SQL gave: the references below are 0.4.0's two functions, verbatim. Every kind of
+-- object and every attribute is set somewhere.
 CREATE EXTENSION pg_migrate;
 SET pg_migrate.drift_capture = off;
 CREATE SCHEMA rel_a;
@@ -91,6 +91,50 @@ CREATE DOMAIN "Rel B".code AS text CONSTRAINT code_short CHECK (length(VALUE) < 
 COMMENT ON CONSTRAINT code_short ON DOMAIN "Rel B".code IS 'short';
 CREATE TRIGGER booking_touch BEFORE UPDATE ON rel_a.booking FOR EACH ROW EXECUTE FUNCTION rel_a.touch();
 CREATE POLICY own ON rel_a.users USING (email = current_user);
+
+-- Schemas, functions, types, triggers, policies and rules.
+COMMENT ON SCHEMA rel_a IS 'the a schema';
+GRANT USAGE ON SCHEMA rel_a TO rel_reader, rel_writer;
+CREATE EXTENSION IF NOT EXISTS plpgsql;
+CREATE FUNCTION rel_a.add(a int, b int DEFAULT 1) RETURNS int LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    AS 'SELECT a + b';
+CREATE FUNCTION rel_a.add(a numeric, b numeric) RETURNS numeric LANGUAGE sql STABLE LEAKPROOF COST 7.5
+    RETURN a + b;  -- a SQL-standard body (prosqlbody)
+CREATE FUNCTION rel_a.series(n int) RETURNS SETOF int LANGUAGE plpgsql ROWS 42 SECURITY DEFINER
+    SET search_path = rel_a, pg_temp SET work_mem = '8MB' PARALLEL RESTRICTED
+    AS $$BEGIN RETURN QUERY SELECT generate_series(1, n); END$$;
+CREATE FUNCTION rel_a.out_params(IN x int, OUT y int, INOUT z text) LANGUAGE sql AS 'SELECT x, z';
+CREATE FUNCTION rel_a.lead2(anyelement) RETURNS anyelement LANGUAGE internal WINDOW AS 'window_lead';
+CREATE FUNCTION "Rel B"."Odd Name"("from" text) RETURNS text LANGUAGE sql AS $$SELECT "from"$$;
+CREATE PROCEDURE rel_a.bump(INOUT n int) LANGUAGE plpgsql AS $$BEGIN n := n + 1; END$$;
+CREATE AGGREGATE rel_a.total(int) (SFUNC = int4pl, STYPE = int, INITCOND = '0');
+REVOKE EXECUTE ON FUNCTION rel_a.add(int, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION rel_a.add(int, int) TO rel_writer, rel_reader;
+COMMENT ON FUNCTION rel_a.series(int) IS 'numbers';
+CREATE TYPE rel_a.span2 AS RANGE (subtype = float8);  -- its constructors belong to the type
+CREATE TYPE rel_a.empty_enum AS ENUM ();
+CREATE TYPE rel_a.address AS (street text COLLATE "C", "No" int, gone int, zip varchar(10));
+ALTER TYPE rel_a.address DROP ATTRIBUTE gone;
+CREATE DOMAIN rel_a.percent AS numeric(5, 2) DEFAULT 0 NOT NULL CONSTRAINT percent_range CHECK (VALUE BETWEEN 0 AND 100);
+GRANT USAGE ON TYPE rel_a.percent TO rel_reader;
+COMMENT ON TYPE rel_a.mood IS 'moods';
+COMMENT ON DOMAIN rel_a.percent IS 'a share';
+CREATE TRIGGER users_touch BEFORE INSERT ON rel_a.users FOR EACH ROW WHEN (NEW.score IS NOT NULL) EXECUTE FUNCTION rel_a.touch();
+ALTER TABLE rel_a.users DISABLE TRIGGER users_touch;
+CREATE TRIGGER users_replica AFTER UPDATE ON rel_a.users FOR EACH STATEMENT EXECUTE FUNCTION rel_a.touch();
+ALTER TABLE rel_a.users ENABLE REPLICA TRIGGER users_replica;
+CREATE TRIGGER users_always AFTER DELETE ON rel_a.users FOR EACH ROW EXECUTE FUNCTION rel_a.touch();
+ALTER TABLE rel_a.users ENABLE ALWAYS TRIGGER users_always;
+COMMENT ON TRIGGER users_always ON rel_a.users IS 'always';
+CREATE TRIGGER events_touch BEFORE INSERT ON rel_a.events FOR EACH ROW EXECUTE FUNCTION rel_a.touch();  -- cloned to partitions
+CREATE FUNCTION rel_a.view_insert() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER active_insert INSTEAD OF INSERT ON rel_a.active FOR EACH ROW EXECUTE FUNCTION rel_a.view_insert();
+CREATE POLICY writers ON rel_a.users AS RESTRICTIVE FOR UPDATE TO rel_writer, rel_reader, PUBLIC
+    USING (score > 0) WITH CHECK (score < 100);
+CREATE POLICY inserts ON rel_a.users FOR INSERT TO rel_writer WITH CHECK (true);
+CREATE RULE cache_log AS ON DELETE TO rel_a.cache DO ALSO NOTIFY cache_changed;
+CREATE RULE cache_off AS ON UPDATE TO rel_a.cache DO INSTEAD NOTHING;
+ALTER TABLE rel_a.cache DISABLE RULE cache_off;
 
 -- Hand-edited catalogs (superuser): reloptions in mixed case (sorted as text COLLATE "C", the
 -- column's collation) with a NULL element, a zero-dimension empty ACL on a table and a column.
@@ -549,15 +593,24 @@ SELECT pg_temp.old_schema_snapshot_of(s.rels, s.types, s.nsps, s.procs)
 SELECT pg_temp.old_schema_snapshot_of(ARRAY['rel_a.booking'::regclass::oid], '{}', '{}', '{}')
        = migrate.schema_snapshot_of(ARRAY['rel_a.booking'::regclass::oid], '{}', '{}', '{}') AS same;
 
-SELECT key, entry FROM migrate.relation_entries(ARRAY['rel_a.users'::regclass, 'rel_a.ticket'::regclass,
+-- Some entries as they are.
+SELECT key, value FROM jsonb_each(migrate.schema_snapshot_of(ARRAY['rel_a.users'::regclass, 'rel_a.ticket'::regclass,
     '"Rel B"."Select"'::regclass, 'rel_a.child'::regclass, 'rel_a.events_2024'::regclass,
-    '"Rel B".owned'::regclass, 'rel_a.pair'::regclass, 'rel_a.booking'::regclass, 'rel_a.hand'::regclass])
+    '"Rel B".owned'::regclass, 'rel_a.pair'::regclass, 'rel_a.booking'::regclass, 'rel_a.hand'::regclass,
+    'rel_a.cache'::regclass]::oid[], ARRAY['rel_a.address'::regtype, 'rel_a.percent'::regtype, 'rel_a.mood'::regtype,
+    'rel_a.span2'::regtype, 'rel_a.empty_enum'::regtype]::oid[], ARRAY['rel_a'::regnamespace]::oid[],
+    ARRAY(SELECT oid FROM pg_proc WHERE pronamespace = 'rel_a'::regnamespace AND proname IN ('add', 'series', 'total', 'bump', 'lead2', 'out_params'))))
  ORDER BY key COLLATE "C";
+SELECT key, value FROM jsonb_each(migrate.schema_snapshot()) WHERE key ~ '^(extension|schema) ' ORDER BY key COLLATE "C";
 
--- Relations a snapshot leaves out give nothing: system and extension relations, unknown OIDs.
-SELECT count(*) FROM migrate.relation_entries(ARRAY['pg_class'::regclass, 'migrate.migrations'::regclass, 0, 4294967295::oid, NULL]);
-SELECT count(*) FROM migrate.relation_entries('{}');
-SELECT migrate.relation_entries(NULL);
+-- Objects a snapshot leaves out give nothing: system and extension objects, unknown OIDs;
+-- NULL asks for nothing.
+SELECT migrate.schema_snapshot_of(ARRAY['pg_class'::regclass, 'migrate.migrations'::regclass, 0, 4294967295::oid, NULL],
+    ARRAY['int4'::regtype, 'migrate.migrations'::regtype, 'rel_a.span2_multirange'::regtype, 'rel_a.mood[]'::regtype]::oid[],
+    ARRAY['pg_catalog'::regnamespace, 'migrate'::regnamespace]::oid[],
+    ARRAY['pg_catalog.now()'::regprocedure, 'migrate.apply(text)'::regprocedure,
+          (SELECT oid FROM pg_proc WHERE proname = 'span2' AND pronamespace = 'rel_a'::regnamespace LIMIT 1)]::oid[]);
+SELECT migrate.schema_snapshot_of(NULL, NULL, NULL, NULL);
 
 UPDATE pg_class SET reloptions = NULL WHERE oid = 'rel_a.hand'::regclass;  -- DROP reads them
 DROP SCHEMA rel_a, "Rel B" CASCADE;

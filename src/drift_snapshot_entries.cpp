@@ -1,0 +1,1173 @@
+// Drift: the schema snapshot, built in C from the system caches: migrate.schema_snapshot()
+// (every object of the user schemas) and migrate.schema_snapshot_of() (given relations,
+// types, schemas and functions), one jsonb object of "<kind> <identity>" entries. Until 0.4.0
+// both were SQL functions (two copies of one 200-line query, planned at every call: most of
+// the cost of a one-migration apply in a new session).
+//
+// The entries are those 0.4.0's SQL gave, byte for byte (test: sql/drift_snapshot_entries.sql
+// compares both on a schema with every attribute set): values come from the same functions
+// (pg_get_userbyid, format_type, pg_get_expr, pg_get_viewdef, pg_get_indexdef...), arrays are
+// sorted with the collation ORDER BY used (the database's default for ACLs, "C" for catalog
+// text such as reloptions, proconfig and role names), numbers are converted as to_jsonb()
+// converts them, and null attributes are left out. Like pg_get_indexdef() and the other
+// deparsing functions, it reads the catalogs' current state (system caches), not the
+// transaction's snapshot.
+#include "core/error.hpp"
+#include "pg/guard.hpp"
+#include "pg/pg.hpp"
+
+extern "C" {
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_attrdef.h"
+#include "catalog/pg_attribute.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_collation_d.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_range.h"
+#include "catalog/pg_rewrite.h"
+#include "catalog/pg_trigger.h"
+#include "access/transam.h"
+#include "rewrite/prs2lock.h"
+#include "utils/lsyscache.h"
+#include "commands/trigger.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_description.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_sequence.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "lib/stringinfo.h"
+#include "utils/acl.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/jsonb.h"
+#include "common/jsonapi.h"
+#include "rewrite/rewriteDefine.h"
+#include "utils/syscache.h"
+#include "utils/varlena.h"
+}
+
+namespace {
+
+// --- Plain C from here to the SQL function: PostgreSQL errors longjmp through it, so no C++
+// object is alive in these frames (it all runs inside one pg::call).
+
+// Calls a builtin that may return NULL (pg_get_viewdef of a view dropped meanwhile, ...).
+text* call_text_function(PGFunction fn, int nargs, Datum a0, Datum a1) {
+  LOCAL_FCINFO(fcinfo, 2);
+  InitFunctionCallInfoData(*fcinfo, nullptr, nargs, InvalidOid, nullptr, nullptr);
+  fcinfo->args[0].value = a0;
+  fcinfo->args[0].isnull = false;
+  fcinfo->args[1].value = a1;
+  fcinfo->args[1].isnull = false;
+  Datum result = fn(fcinfo);
+  return fcinfo->isnull ? nullptr : DatumGetTextPP(result);
+}
+
+char* text_cstring(text* t) { return t ? text_to_cstring(t) : nullptr; }
+
+// format_type(type, typmod) and format_type(type, NULL), as the SQL functions format them.
+char* sql_format_type(Oid type, int32 typmod, bool typmod_given) {
+  return format_type_extended(type, typmod,
+                              FORMAT_TYPE_ALLOW_INVALID | (typmod_given ? FORMAT_TYPE_TYPEMOD_GIVEN : 0));
+}
+
+// ORDER BY of text: by the collation the sorted column has. NULLs last.
+int compare_texts(const char* x, const char* y, Oid collation) {
+  if (!x || !y) return x ? -1 : y ? 1 : 0;
+  return varstr_cmp(x, static_cast<int>(strlen(x)), y, static_cast<int>(strlen(y)), collation);
+}
+
+// a::text of an aclitem has the database's default collation.
+int compare_by_default_collation(const void* a, const void* b) {
+  return compare_texts(*static_cast<char* const*>(a), *static_cast<char* const*>(b), DEFAULT_COLLATION_OID);
+}
+
+// pg_class.reloptions is text[] COLLATE "C".
+int compare_by_c_collation(const void* a, const void* b) {
+  return compare_texts(*static_cast<char* const*>(a), *static_cast<char* const*>(b), C_COLLATION_OID);
+}
+
+struct Strings {
+  char** items;
+  int count;
+};
+
+// array_agg(x::text ORDER BY x::text) of an aclitem[]: NULL (count 0) when empty.
+Strings sorted_acl(Acl* acl) {
+  Strings s{nullptr, 0};
+  if (!acl || ARR_NDIM(acl) == 0) return s;  // '{}': unnest gives no row
+  // What check_acl() requires; only a hand-edited catalog breaks it.
+  if (ARR_NDIM(acl) != 1 || ARR_HASNULL(acl) || ARR_ELEMTYPE(acl) != ACLITEMOID)
+    ereport(ERROR, (errcode(ERRCODE_DATA_CORRUPTED), errmsg("an ACL in the catalogs is not a one-dimensional aclitem array without nulls")));
+  if (ACL_NUM(acl) == 0) return s;
+  int n = ACL_NUM(acl);
+  AclItem* items = ACL_DAT(acl);
+  s.items = static_cast<char**>(palloc(sizeof(char*) * n));
+  for (int i = 0; i < n; ++i) s.items[i] = DatumGetCString(DirectFunctionCall1(aclitemout, PointerGetDatum(&items[i])));
+  s.count = n;
+  if (n > 1) qsort(s.items, n, sizeof(char*), compare_by_default_collation);
+  return s;
+}
+
+// array_agg(o ORDER BY o) of pg_class.reloptions (text[] COLLATE "C"): NULL (count 0) when
+// empty; a NULL element (only a hand-edited catalog has one) sorts last and stays null.
+Strings sorted_texts(Datum array) {
+  Strings s{nullptr, 0};
+  Datum* elems;
+  bool* nulls;
+  int n;
+  deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+  if (n == 0) return s;
+  s.items = static_cast<char**>(palloc(sizeof(char*) * n));
+  for (int i = 0; i < n; ++i) s.items[s.count++] = nulls[i] ? nullptr : TextDatumGetCString(elems[i]);
+  if (s.count > 1) qsort(s.items, s.count, sizeof(char*), compare_by_c_collation);
+  return s;
+}
+
+// --- jsonb building: keys are pushed in any order, jsonb sorts them.
+void push_key(JsonbParseState** st, const char* key) {
+  JsonbValue k;
+  k.type = jbvString;
+  k.val.string.val = const_cast<char*>(key);
+  k.val.string.len = static_cast<int>(strlen(key));
+  pushJsonbValue(st, WJB_KEY, &k);
+}
+
+void put_string(JsonbParseState** st, const char* key, const char* value) {
+  if (!value) return;  // jsonb_strip_nulls
+  push_key(st, key);
+  JsonbValue v;
+  v.type = jbvString;
+  v.val.string.val = const_cast<char*>(value);
+  v.val.string.len = static_cast<int>(strlen(value));
+  pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+void put_bool(JsonbParseState** st, const char* key, bool value) {
+  push_key(st, key);
+  JsonbValue v;
+  v.type = jbvBool;
+  v.val.boolean = value;
+  pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+void put_int8(JsonbParseState** st, const char* key, int64 value) {
+  push_key(st, key);
+  JsonbValue v;
+  v.type = jbvNumeric;
+  v.val.numeric = DatumGetNumeric(DirectFunctionCall1(int8_numeric, Int64GetDatum(value)));
+  pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+void put_strings(JsonbParseState** st, const char* key, Strings s) {
+  if (s.count == 0) return;  // array_agg of no rows is NULL
+  push_key(st, key);
+  pushJsonbValue(st, WJB_BEGIN_ARRAY, nullptr);
+  for (int i = 0; i < s.count; ++i) {
+    JsonbValue v;
+    if (s.items[i]) {
+      v.type = jbvString;
+      v.val.string.val = s.items[i];
+      v.val.string.len = static_cast<int>(strlen(s.items[i]));
+    } else {
+      v.type = jbvNull;
+    }
+    pushJsonbValue(st, WJB_ELEM, &v);
+  }
+  pushJsonbValue(st, WJB_END_ARRAY, nullptr);
+}
+
+// --- The catalogs scanned for every relation, with their indexes opened once per call (not
+// once per lookup, as systable_beginscan(), GetComment() and getExtensionOfObject() do).
+struct Catalog {
+  Relation heap, index;
+};
+struct Catalogs {
+  Catalog depend, description, inherits, attrdef, constraint, index, trigger, policy, rewrite, enums;
+  // Extension members among relations and schemas (deptype 'e'), sorted for bsearch.
+  Oid* member_relations;
+  int member_relation_count;
+  Oid* member_namespaces;
+  int member_namespace_count;
+};
+Catalogs catalogs;
+
+Catalog open_catalog(Oid heap, Oid index) {
+  return {table_open(heap, AccessShareLock), index_open(index, AccessShareLock)};
+}
+
+void close_catalog(Catalog c) {
+  index_close(c.index, AccessShareLock);
+  table_close(c.heap, AccessShareLock);
+}
+
+// An index scan of c by its leading columns (in index order).
+SysScanDesc scan_catalog(Catalog c, int nkeys, ScanKey keys) {
+  return systable_beginscan_ordered(c.heap, c.index, nullptr, nkeys, keys);
+}
+
+int compare_oids(const void* a, const void* b) {
+  Oid x = *static_cast<const Oid*>(a), y = *static_cast<const Oid*>(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+// Every extension's members among relations and schemas, in one scan of pg_depend's index on
+// what objects depend on (all dependencies on an extension).
+void find_extension_members() {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ExtensionRelationId));
+  Relation dep = catalogs.depend.heap;
+  Relation index = index_open(DependReferenceIndexId, AccessShareLock);
+  SysScanDesc scan = systable_beginscan_ordered(dep, index, nullptr, 1, &key);
+  int rel_cap = 64, nsp_cap = 8;
+  catalogs.member_relations = static_cast<Oid*>(palloc(sizeof(Oid) * rel_cap));
+  catalogs.member_namespaces = static_cast<Oid*>(palloc(sizeof(Oid) * nsp_cap));
+  catalogs.member_relation_count = catalogs.member_namespace_count = 0;
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_depend d = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup));
+    if (d->deptype != DEPENDENCY_EXTENSION) continue;
+    if (d->classid == RelationRelationId) {
+      if (catalogs.member_relation_count == rel_cap)
+        catalogs.member_relations = static_cast<Oid*>(repalloc(catalogs.member_relations, sizeof(Oid) * (rel_cap *= 2)));
+      catalogs.member_relations[catalogs.member_relation_count++] = d->objid;
+    } else if (d->classid == NamespaceRelationId) {
+      if (catalogs.member_namespace_count == nsp_cap)
+        catalogs.member_namespaces = static_cast<Oid*>(repalloc(catalogs.member_namespaces, sizeof(Oid) * (nsp_cap *= 2)));
+      catalogs.member_namespaces[catalogs.member_namespace_count++] = d->objid;
+    }
+  }
+  systable_endscan_ordered(scan);
+  index_close(index, AccessShareLock);
+  qsort(catalogs.member_relations, catalogs.member_relation_count, sizeof(Oid), compare_oids);
+  qsort(catalogs.member_namespaces, catalogs.member_namespace_count, sizeof(Oid), compare_oids);
+}
+
+bool extension_member(Oid classid, Oid objid) {
+  bool relation = classid == RelationRelationId;
+  return bsearch(&objid, relation ? catalogs.member_relations : catalogs.member_namespaces,
+                 relation ? catalogs.member_relation_count : catalogs.member_namespace_count, sizeof(Oid),
+                 compare_oids) != nullptr;
+}
+
+// The comments of a relation (subid 0) and of its columns (subid = attnum), in one scan of
+// pg_description: comments[subid], NULL where there is none.
+char** relation_comments(Oid relid, int natts) {
+  char** comments = static_cast<char**>(palloc0(sizeof(char*) * (natts + 1)));
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  ScanKeyInit(&keys[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(RelationRelationId));
+  SysScanDesc scan = scan_catalog(catalogs.description, 2, keys);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    int32 subid = reinterpret_cast<Form_pg_description>(GETSTRUCT(tup))->objsubid;
+    if (subid < 0 || subid > natts) continue;
+    bool isnull;
+    Datum d = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(catalogs.description.heap), &isnull);
+    if (!isnull) comments[subid] = TextDatumGetCString(d);
+  }
+  systable_endscan_ordered(scan);
+  return comments;
+}
+
+// The comment of one object (subid 0), as GetComment() but on the open pg_description.
+char* object_comment(Oid classoid, Oid objoid) {
+  ScanKeyData keys[3];
+  ScanKeyInit(&keys[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objoid));
+  ScanKeyInit(&keys[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classoid));
+  ScanKeyInit(&keys[2], Anum_pg_description_objsubid, BTEqualStrategyNumber, F_INT4EQ, Int32GetDatum(0));
+  SysScanDesc scan = scan_catalog(catalogs.description, 3, keys);
+  char* comment = nullptr;
+  HeapTuple tup = systable_getnext_ordered(scan, ForwardScanDirection);
+  if (HeapTupleIsValid(tup)) {
+    bool isnull;
+    Datum d = heap_getattr(tup, Anum_pg_description_description, RelationGetDescr(catalogs.description.heap), &isnull);
+    if (!isnull) comment = TextDatumGetCString(d);
+  }
+  systable_endscan_ordered(scan);
+  return comment;
+}
+
+// --- Which relations and schemas a snapshot describes (the nsp and rel CTEs of the SQL).
+// One schema holds most relations: its answer is kept for one call (forgotten at its start,
+// so a schema renamed or dropped since the last call is looked up again).
+Oid cached_nsp = InvalidOid;
+bool cached_nsp_is_user = false;
+char cached_nsp_quoted[NAMEDATALEN * 2 + 3];
+
+bool user_namespace(Oid nsp, char** quoted) {
+  if (nsp != cached_nsp || !OidIsValid(cached_nsp)) {
+    HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+    if (!HeapTupleIsValid(tup)) return false;
+    const char* name = NameStr(reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tup))->nspname);
+    cached_nsp_is_user = strncmp(name, "pg_", 3) != 0 && strcmp(name, "information_schema") != 0 &&
+                         strcmp(name, "migrate") != 0 && !extension_member(NamespaceRelationId, nsp);
+    strlcpy(cached_nsp_quoted, quote_identifier(name), sizeof(cached_nsp_quoted));
+    ReleaseSysCache(tup);
+    cached_nsp = nsp;
+  }
+  *quoted = cached_nsp_quoted;
+  return cached_nsp_is_user;
+}
+
+// "schema.relation" (quoted) of a relation a snapshot describes, or NULL.
+char* user_relation_name(Oid relid, Form_pg_class* form_out, HeapTuple* tuple_out) {
+  HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(tup)) return nullptr;
+  Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup));
+  char* nsp_quoted;
+  bool listed = strchr("rpfvmSc", c->relkind) != nullptr && c->relkind != '\0';
+  if (!listed || !user_namespace(c->relnamespace, &nsp_quoted) ||
+      extension_member(RelationRelationId, relid)) {
+    ReleaseSysCache(tup);
+    return nullptr;
+  }
+  char* name = psprintf("%s.%s", nsp_quoted, quote_identifier(NameStr(c->relname)));
+  if (tuple_out) {
+    *tuple_out = tup;
+    *form_out = c;
+  } else {
+    ReleaseSysCache(tup);
+  }
+  return name;
+}
+
+// Parents of a relation in inheritance order (pg_inherits by inhrelid, inhseqno).
+void add_parents(JsonbParseState** st, Oid relid, bool partition) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.inherits, 1, &key);
+  Strings parents{nullptr, 0};
+  int capacity = 0;
+  char* partition_of = nullptr;
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Oid parent = reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tup))->inhparent;
+    char* name = user_relation_name(parent, nullptr, nullptr);
+    if (!name) continue;
+    if (partition) {
+      if (!partition_of) partition_of = name;
+      continue;
+    }
+    if (parents.count == capacity) {
+      capacity = capacity ? capacity * 2 : 4;
+      parents.items = static_cast<char**>(parents.items ? repalloc(parents.items, sizeof(char*) * capacity)
+                                                        : palloc(sizeof(char*) * capacity));
+    }
+    parents.items[parents.count++] = name;
+  }
+  systable_endscan_ordered(scan);
+  if (partition) put_string(st, "partition_of", partition_of);
+  else put_strings(st, "inherits", parents);
+}
+
+// The column a sequence is owned by (OWNED BY or identity), as "schema.table.column".
+char* sequence_owner(Oid seqid) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(RelationRelationId));
+  ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(seqid));
+  SysScanDesc scan = scan_catalog(catalogs.depend, 2, keys);
+  char* result = nullptr;
+  HeapTuple tup;
+  while (!result && HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_depend d = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup));
+    if (d->refclassid != RelationRelationId || d->refobjsubid <= 0 ||
+        (d->deptype != DEPENDENCY_AUTO && d->deptype != DEPENDENCY_INTERNAL))
+      continue;
+    char* table = user_relation_name(d->refobjid, nullptr, nullptr);
+    if (!table) continue;
+    HeapTuple att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(d->refobjid), Int16GetDatum(d->refobjsubid));
+    if (!HeapTupleIsValid(att)) continue;
+    result = psprintf("%s.%s", table,
+                      quote_identifier(NameStr(reinterpret_cast<Form_pg_attribute>(GETSTRUCT(att))->attname)));
+    ReleaseSysCache(att);
+  }
+  systable_endscan_ordered(scan);
+  return result;
+}
+
+const char* relation_key_word(char relkind) {
+  switch (relkind) {
+    case RELKIND_VIEW: return "view";
+    case RELKIND_MATVIEW: return "materialized_view";
+    case RELKIND_SEQUENCE: return "sequence";
+    default: return "table";
+  }
+}
+
+const char* relation_kind(char relkind) {
+  switch (relkind) {
+    case RELKIND_RELATION: return "table";
+    case RELKIND_PARTITIONED_TABLE: return "partitioned table";
+    case RELKIND_FOREIGN_TABLE: return "foreign table";
+    case RELKIND_VIEW: return "view";
+    case RELKIND_MATVIEW: return "materialized view";
+    case RELKIND_SEQUENCE: return "sequence";
+    default: return nullptr;
+  }
+}
+
+// The entries found, each a key and its compact jsonb value, in the call's result context
+// (what a round allocates besides them goes with its context).
+struct Sink {
+  MemoryContext result;
+  char** keys;
+  Jsonb** values;
+  int count, capacity;
+};
+
+void emit(Sink* sink, const char* key, JsonbParseState** st) {
+  JsonbValue* object = pushJsonbValue(st, WJB_END_OBJECT, nullptr);
+  MemoryContext old = MemoryContextSwitchTo(sink->result);
+  if (sink->count == sink->capacity) {
+    sink->capacity = sink->capacity ? sink->capacity * 2 : 256;
+    sink->keys = static_cast<char**>(sink->keys ? repalloc(sink->keys, sizeof(char*) * sink->capacity)
+                                                : palloc(sizeof(char*) * sink->capacity));
+    sink->values = static_cast<Jsonb**>(sink->values ? repalloc(sink->values, sizeof(Jsonb*) * sink->capacity)
+                                                     : palloc(sizeof(Jsonb*) * sink->capacity));
+  }
+  sink->keys[sink->count] = pstrdup(key);
+  sink->values[sink->count] = JsonbValueToJsonb(object);
+  sink->count++;
+  MemoryContextSwitchTo(old);
+}
+
+// The snapshot: one jsonb object of every entry (as jsonb_object_agg builds it).
+Jsonb* snapshot_object(Sink* sink) {
+  JsonbParseState* st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  for (int i = 0; i < sink->count; ++i) {
+    push_key(&st, sink->keys[i]);
+    JsonbValue v;
+    v.type = jbvBinary;
+    v.val.binary.data = &sink->values[i]->root;
+    v.val.binary.len = VARSIZE(sink->values[i]) - VARHDRSZ;
+    pushJsonbValue(&st, WJB_VALUE, &v);
+  }
+  return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, nullptr));
+}
+
+void relation_entry(Sink* sink, Oid relid, HeapTuple tup, Form_pg_class c,
+                    const char* name, const char* comment) {
+  JsonbParseState* st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  put_string(&st, "kind", relation_kind(c->relkind));
+  put_string(&st, "owner", NameStr(*DatumGetName(DirectFunctionCall1(pg_get_userbyid, ObjectIdGetDatum(c->relowner)))));
+  bool isnull;
+  Datum acl = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relacl, &isnull);
+  put_strings(&st, "acl", sorted_acl(isnull ? acldefault(c->relkind == RELKIND_SEQUENCE ? OBJECT_SEQUENCE : OBJECT_TABLE,
+                                                         c->relowner)
+                                            : DatumGetAclP(acl)));
+  if (c->relpersistence == RELPERSISTENCE_UNLOGGED) put_bool(&st, "unlogged", true);
+  if (c->relrowsecurity) put_bool(&st, "row_security", true);
+  if (c->relforcerowsecurity) put_bool(&st, "force_row_security", true);
+  if (c->relreplident != REPLICA_IDENTITY_DEFAULT &&
+      (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_PARTITIONED_TABLE)) {
+    char ident[2] = {c->relreplident, '\0'};
+    put_string(&st, "replica_identity", ident);
+  }
+  Datum options = SysCacheGetAttr(RELOID, tup, Anum_pg_class_reloptions, &isnull);
+  if (!isnull) put_strings(&st, "options", sorted_texts(options));
+  if (c->relkind == RELKIND_VIEW || c->relkind == RELKIND_MATVIEW)
+    put_string(&st, "definition", text_cstring(call_text_function(pg_get_viewdef, 1, ObjectIdGetDatum(relid), 0)));
+  if (c->relkind == RELKIND_PARTITIONED_TABLE)
+    put_string(&st, "partition_key", text_cstring(call_text_function(pg_get_partkeydef, 1, ObjectIdGetDatum(relid), 0)));
+  add_parents(&st, relid, c->relispartition);
+  if (c->relispartition) {
+    Datum bound = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
+    if (!isnull) put_string(&st, "partition_bound", text_cstring(call_text_function(pg_get_expr, 2, bound, ObjectIdGetDatum(relid))));
+  }
+  HeapTuple seq = SearchSysCache1(SEQRELID, ObjectIdGetDatum(relid));
+  if (HeapTupleIsValid(seq)) {
+    Form_pg_sequence s = reinterpret_cast<Form_pg_sequence>(GETSTRUCT(seq));
+    push_key(&st, "sequence");
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "type", sql_format_type(s->seqtypid, -1, false));
+    put_int8(&st, "start", s->seqstart);
+    put_int8(&st, "increment", s->seqincrement);
+    put_int8(&st, "min", s->seqmin);
+    put_int8(&st, "max", s->seqmax);
+    put_int8(&st, "cache", s->seqcache);
+    put_bool(&st, "cycle", s->seqcycle);
+    pushJsonbValue(&st, WJB_END_OBJECT, nullptr);
+    ReleaseSysCache(seq);
+  }
+  if (c->relkind == RELKIND_SEQUENCE) put_string(&st, "owned_by", sequence_owner(relid));
+  put_string(&st, "comment", comment);
+  emit(sink, psprintf("%s %s", relation_key_word(c->relkind), name), &st);
+}
+
+// The column defaults of a relation by attribute number (pg_attrdef), deparsed as
+// pg_get_expr(adbin, adrelid) does.
+char** column_defaults(Oid relid, int natts) {
+  char** defaults = static_cast<char**>(palloc0(sizeof(char*) * (natts + 1)));
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_attrdef_adrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.attrdef, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_attrdef d = reinterpret_cast<Form_pg_attrdef>(GETSTRUCT(tup));
+    if (d->adnum < 1 || d->adnum > natts) continue;
+    bool isnull;
+    Datum bin = heap_getattr(tup, Anum_pg_attrdef_adbin, RelationGetDescr(catalogs.attrdef.heap), &isnull);
+    if (!isnull)
+      defaults[d->adnum] = text_cstring(call_text_function(pg_get_expr, 2, bin, ObjectIdGetDatum(relid)));
+  }
+  systable_endscan_ordered(scan);
+  return defaults;
+}
+
+void column_entries(Sink* sink, Oid relid, int natts, const char* name,
+                    char** comments) {
+  char** defaults = column_defaults(relid, natts);
+  for (int attnum = 1; attnum <= natts; ++attnum) {
+    HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+    if (!HeapTupleIsValid(tup)) continue;
+    Form_pg_attribute a = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tup));
+    HeapTuple type = a->attisdropped ? nullptr : SearchSysCache1(TYPEOID, ObjectIdGetDatum(a->atttypid));
+    if (!HeapTupleIsValid(type)) {  // dropped, or (JOIN pg_type) a type that is gone
+      ReleaseSysCache(tup);
+      continue;
+    }
+    Oid type_collation = reinterpret_cast<Form_pg_type>(GETSTRUCT(type))->typcollation;
+    ReleaseSysCache(type);
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "type", sql_format_type(a->atttypid, a->atttypmod, true));
+    put_bool(&st, "not_null", a->attnotnull);
+    put_string(&st, "default", defaults[attnum]);
+    if (a->attidentity == ATTRIBUTE_IDENTITY_ALWAYS) put_string(&st, "identity", "always");
+    else if (a->attidentity == ATTRIBUTE_IDENTITY_BY_DEFAULT) put_string(&st, "identity", "by default");
+    if (a->attgenerated == ATTRIBUTE_GENERATED_STORED) put_string(&st, "generated", "stored");
+    if (OidIsValid(a->attcollation) && a->attcollation != type_collation) {
+      HeapTuple coll = SearchSysCache1(COLLOID, ObjectIdGetDatum(a->attcollation));
+      if (HeapTupleIsValid(coll)) {
+        put_string(&st, "collation",
+                   quote_identifier(pstrdup(NameStr(reinterpret_cast<Form_pg_collation>(GETSTRUCT(coll))->collname))));
+        ReleaseSysCache(coll);
+      }
+    }
+    bool isnull;
+    Datum acl = SysCacheGetAttr(ATTNUM, tup, Anum_pg_attribute_attacl, &isnull);
+    if (!isnull) put_strings(&st, "acl", sorted_acl(DatumGetAclP(acl)));
+    put_string(&st, "comment", comments[attnum]);
+    char* key = psprintf("column %s.%s", name, quote_identifier(NameStr(a->attname)));
+    ReleaseSysCache(tup);
+    emit(sink, key, &st);
+  }
+}
+
+// The constraints of a relation (not those a partition inherits: conparentid <> 0), and the
+// indexes that back a primary key, unique or exclusion constraint of it (for the indexes'
+// "constraint" attribute).
+struct IndexOids {
+  Oid* items;
+  int count;
+};
+
+IndexOids constraint_entries(Sink* sink, Oid relid, const char* name) {
+  IndexOids backing{nullptr, 0};
+  int capacity = 0;
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.constraint, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+    if (OidIsValid(co->conindid) &&
+        (co->contype == CONSTRAINT_PRIMARY || co->contype == CONSTRAINT_UNIQUE || co->contype == CONSTRAINT_EXCLUSION)) {
+      if (backing.count == capacity) {
+        capacity = capacity ? capacity * 2 : 4;
+        backing.items = static_cast<Oid*>(backing.items ? repalloc(backing.items, sizeof(Oid) * capacity)
+                                                        : palloc(sizeof(Oid) * capacity));
+      }
+      backing.items[backing.count++] = co->conindid;
+    }
+    if (OidIsValid(co->conparentid)) continue;
+    const char* type;
+    char other[2] = {co->contype, '\0'};
+    switch (co->contype) {
+      case CONSTRAINT_PRIMARY: type = "primary key"; break;
+      case CONSTRAINT_UNIQUE: type = "unique"; break;
+      case CONSTRAINT_FOREIGN: type = "foreign key"; break;
+      case CONSTRAINT_CHECK: type = "check"; break;
+      case CONSTRAINT_EXCLUSION: type = "exclusion"; break;
+      case CONSTRAINT_TRIGGER: type = "trigger"; break;
+      default: type = other; break;
+    }
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "type", type);
+    put_string(&st, "definition",
+               text_cstring(call_text_function(pg_get_constraintdef, 1, ObjectIdGetDatum(co->oid), 0)));
+    put_string(&st, "comment", object_comment(ConstraintRelationId, co->oid));
+    emit(sink, psprintf("constraint %s.%s", name, quote_identifier(NameStr(co->conname))), &st);
+  }
+  systable_endscan_ordered(scan);
+  return backing;
+}
+
+void index_entries(Sink* sink, Oid relid, const char* name, IndexOids backing) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.index, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_index i = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
+    HeapTuple ic = SearchSysCache1(RELOID, ObjectIdGetDatum(i->indexrelid));
+    if (!HeapTupleIsValid(ic)) continue;
+    Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(ic));
+    char* nsp_quoted;
+    if (!user_namespace(c->relnamespace, &nsp_quoted)) {
+      ReleaseSysCache(ic);
+      continue;
+    }
+    char* key_name = psprintf("index %s.%s", nsp_quoted, quote_identifier(NameStr(c->relname)));
+    ReleaseSysCache(ic);
+    bool backs_constraint = false;
+    for (int k = 0; k < backing.count && !backs_constraint; ++k) backs_constraint = backing.items[k] == i->indexrelid;
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "table", name);
+    put_string(&st, "definition",
+               text_cstring(call_text_function(pg_get_indexdef, 1, ObjectIdGetDatum(i->indexrelid), 0)));
+    if (backs_constraint) put_bool(&st, "constraint", true);
+    if (i->indisclustered) put_bool(&st, "clustered", true);
+    if (!i->indisvalid) put_bool(&st, "valid", false);
+    put_string(&st, "comment", object_comment(RelationRelationId, i->indexrelid));
+    emit(sink, key_name, &st);
+  }
+  systable_endscan_ordered(scan);
+}
+
+// A relation's triggers (not internal ones, not those a partition inherits), policies and
+// rules (not a view's _RETURN).
+void trigger_entries(Sink* sink, Oid relid, const char* name) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.trigger, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_trigger tg = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tup));
+    if (tg->tgisinternal || OidIsValid(tg->tgparentid)) continue;
+    const char* enabled = nullptr;
+    switch (tg->tgenabled) {
+      case TRIGGER_FIRES_ON_ORIGIN: enabled = "origin"; break;
+      case TRIGGER_DISABLED: enabled = "disabled"; break;
+      case TRIGGER_FIRES_ON_REPLICA: enabled = "replica"; break;
+      case TRIGGER_FIRES_ALWAYS: enabled = "always"; break;
+      default: break;
+    }
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "definition", text_cstring(call_text_function(pg_get_triggerdef, 1, ObjectIdGetDatum(tg->oid), 0)));
+    put_string(&st, "enabled", enabled);
+    put_string(&st, "comment", object_comment(TriggerRelationId, tg->oid));
+    emit(sink, psprintf("trigger %s.%s", name, quote_identifier(NameStr(tg->tgname))), &st);
+  }
+  systable_endscan_ordered(scan);
+}
+
+void policy_entries(Sink* sink, Oid relid, const char* name) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.policy, 1, &key);
+  TupleDesc tdesc = RelationGetDescr(catalogs.policy.heap);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_policy po = reinterpret_cast<Form_pg_policy>(GETSTRUCT(tup));
+    const char* command;
+    switch (po->polcmd) {
+      case 'r': command = "SELECT"; break;
+      case 'a': command = "INSERT"; break;
+      case 'w': command = "UPDATE"; break;
+      case 'd': command = "DELETE"; break;
+      default: command = "ALL"; break;
+    }
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "command", command);
+    put_bool(&st, "permissive", po->polpermissive);
+    bool isnull;
+    // Role names ('public' for 0) sorted as name::text sorts: COLLATE "C".
+    Datum roles = heap_getattr(tup, Anum_pg_policy_polroles, tdesc, &isnull);
+    if (!isnull) {
+      Datum* elems;
+      bool* nulls;
+      int n;
+      deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &n);
+      Strings names{static_cast<char**>(palloc(sizeof(char*) * (n + 1))), 0};
+      for (int i = 0; i < n; ++i) {
+        if (nulls[i]) continue;  // unnest gives a NULL row: pg_get_userbyid(NULL) is NULL
+        Oid ro = DatumGetObjectId(elems[i]);
+        names.items[names.count++] =
+            ro == InvalidOid ? pstrdup("public")
+                             : pstrdup(NameStr(*DatumGetName(DirectFunctionCall1(pg_get_userbyid, ObjectIdGetDatum(ro)))));
+      }
+      if (names.count > 1) qsort(names.items, names.count, sizeof(char*), compare_by_c_collation);
+      put_strings(&st, "roles", names);
+    }
+    Datum qual = heap_getattr(tup, Anum_pg_policy_polqual, tdesc, &isnull);
+    if (!isnull) put_string(&st, "using", text_cstring(call_text_function(pg_get_expr, 2, qual, ObjectIdGetDatum(relid))));
+    Datum check = heap_getattr(tup, Anum_pg_policy_polwithcheck, tdesc, &isnull);
+    if (!isnull) put_string(&st, "with_check", text_cstring(call_text_function(pg_get_expr, 2, check, ObjectIdGetDatum(relid))));
+    emit(sink, psprintf("policy %s.%s", name, quote_identifier(NameStr(po->polname))), &st);
+  }
+  systable_endscan_ordered(scan);
+}
+
+void rule_entries(Sink* sink, Oid relid, const char* name) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_rewrite_ev_class, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = scan_catalog(catalogs.rewrite, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_rewrite rw = reinterpret_cast<Form_pg_rewrite>(GETSTRUCT(tup));
+    if (strcmp(NameStr(rw->rulename), "_RETURN") == 0) continue;
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "definition", text_cstring(call_text_function(pg_get_ruledef, 1, ObjectIdGetDatum(rw->oid), 0)));
+    if (rw->ev_enabled != RULE_FIRES_ON_ORIGIN) {
+      char enabled[2] = {rw->ev_enabled, '\0'};
+      put_string(&st, "enabled", enabled);
+    }
+    emit(sink, psprintf("rule %s.%s", name, quote_identifier(NameStr(rw->rulename))), &st);
+  }
+  systable_endscan_ordered(scan);
+}
+
+// Every entry of one relation a snapshot describes (none for one it leaves out).
+void all_relation_entries(Sink* sink, Oid relid) {
+  HeapTuple tup = nullptr;
+  Form_pg_class c = nullptr;
+  char* name = user_relation_name(relid, &c, &tup);
+  if (!name) return;
+  int natts = c->relnatts;
+  char relkind = c->relkind;
+  char** comments = relation_comments(relid, natts);
+  if (relkind != RELKIND_COMPOSITE_TYPE) relation_entry(sink, relid, tup, c, name, comments[0]);
+  bool has_index = c->relhasindex;
+  ReleaseSysCache(tup);
+  IndexOids backing{nullptr, 0};
+  if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE || relkind == RELKIND_FOREIGN_TABLE) {
+    column_entries(sink, relid, natts, name, comments);
+    backing = constraint_entries(sink, relid, name);
+  }
+  // relhasindex is set when an index is created and cleared only when none is left.
+  if (has_index) index_entries(sink, relid, name, backing);
+  if (relkind != RELKIND_SEQUENCE && relkind != RELKIND_COMPOSITE_TYPE) {
+    trigger_entries(sink, relid, name);
+    policy_entries(sink, relid, name);
+    rule_entries(sink, relid, name);
+  }
+}
+
+// --- Schemas, extensions, functions, types and domains.
+
+void schema_entry(Sink* sink, Oid nsp) {
+  char* quoted;
+  if (!user_namespace(nsp, &quoted)) return;
+  HeapTuple tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+  if (!HeapTupleIsValid(tup)) return;
+  Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tup))->nspowner;
+  bool isnull;
+  Datum acl = SysCacheGetAttr(NAMESPACEOID, tup, Anum_pg_namespace_nspacl, &isnull);
+  JsonbParseState* st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  put_string(&st, "owner", NameStr(*DatumGetName(DirectFunctionCall1(pg_get_userbyid, ObjectIdGetDatum(owner)))));
+  put_strings(&st, "acl", sorted_acl(isnull ? acldefault(OBJECT_SCHEMA, owner) : DatumGetAclP(acl)));
+  put_string(&st, "comment", object_comment(NamespaceRelationId, nsp));
+  ReleaseSysCache(tup);
+  emit(sink, psprintf("schema %s", quoted), &st);
+}
+
+void extension_entries(Sink* sink) {
+  Relation ext = table_open(ExtensionRelationId, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(ext, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_extension e = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tup));
+    if (strcmp(NameStr(e->extname), "pg_migrate") == 0) continue;
+    bool isnull;
+    Datum version = heap_getattr(tup, Anum_pg_extension_extversion, RelationGetDescr(ext), &isnull);
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "version", isnull ? nullptr : TextDatumGetCString(version));
+    put_string(&st, "schema", DatumGetCString(DirectFunctionCall1(regnamespaceout, ObjectIdGetDatum(e->extnamespace))));
+    emit(sink, psprintf("extension %s", quote_identifier(NameStr(e->extname))), &st);
+  }
+  systable_endscan(scan);
+  table_close(ext, AccessShareLock);
+}
+
+// A number as to_jsonb() gives it: the type's output, as a numeric (or a string if it is not one).
+void put_number_text(JsonbParseState** st, const char* key, const char* text) {
+  push_key(st, key);
+  JsonbValue v;
+  if (IsValidJsonNumber(text, static_cast<int>(strlen(text)))) {  // as datum_to_jsonb() decides
+    v.type = jbvNumeric;
+    v.val.numeric = DatumGetNumeric(
+        DirectFunctionCall3(numeric_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+  } else {
+    v.type = jbvString;
+    v.val.string.val = const_cast<char*>(text);
+    v.val.string.len = static_cast<int>(strlen(text));
+  }
+  pushJsonbValue(st, WJB_VALUE, &v);
+}
+
+void put_float4(JsonbParseState** st, const char* key, float4 value) {
+  put_number_text(st, key, DatumGetCString(DirectFunctionCall1(float4out, Float4GetDatum(value))));
+}
+
+// A range type's constructor functions belong to the type (pg_depend deptype 'i' on pg_type).
+bool range_constructor(Oid procid) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ProcedureRelationId));
+  ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(procid));
+  SysScanDesc scan = scan_catalog(catalogs.depend, 2, keys);
+  bool found = false;
+  HeapTuple tup;
+  while (!found && HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_depend d = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup));
+    found = d->refclassid == TypeRelationId && d->deptype == DEPENDENCY_INTERNAL;
+  }
+  systable_endscan_ordered(scan);
+  return found;
+}
+
+bool extension_member_proc_or_type(Oid classid, Oid objid) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classid));
+  ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
+  SysScanDesc scan = scan_catalog(catalogs.depend, 2, keys);
+  bool member = false;
+  HeapTuple tup;
+  while (!member && HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
+    member = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup))->deptype == DEPENDENCY_EXTENSION;
+  systable_endscan_ordered(scan);
+  return member;
+}
+
+void function_entry(Sink* sink, Oid procid) {
+  HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(procid));
+  if (!HeapTupleIsValid(tup)) return;
+  Form_pg_proc p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
+  char* nsp_quoted;
+  if (!user_namespace(p->pronamespace, &nsp_quoted) || extension_member_proc_or_type(ProcedureRelationId, procid) ||
+      range_constructor(procid)) {
+    ReleaseSysCache(tup);
+    return;
+  }
+  const char* kind = p->prokind == PROKIND_PROCEDURE ? "procedure" : p->prokind == PROKIND_AGGREGATE ? "aggregate" : "function";
+  char* args = text_to_cstring(DatumGetTextPP(DirectFunctionCall1(oidvectortypes, PointerGetDatum(&p->proargtypes))));
+  char* key = psprintf("%s %s.%s(%s)", kind, nsp_quoted, quote_identifier(NameStr(p->proname)), args);
+  JsonbParseState* st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  put_string(&st, "arguments", text_cstring(call_text_function(pg_get_function_arguments, 1, ObjectIdGetDatum(procid), 0)));
+  if (p->prokind != PROKIND_PROCEDURE)
+    put_string(&st, "result", text_cstring(call_text_function(pg_get_function_result, 1, ObjectIdGetDatum(procid), 0)));
+  HeapTuple lang = SearchSysCache1(LANGOID, ObjectIdGetDatum(p->prolang));
+  if (HeapTupleIsValid(lang)) {
+    put_string(&st, "language", pstrdup(NameStr(reinterpret_cast<Form_pg_language>(GETSTRUCT(lang))->lanname)));
+    ReleaseSysCache(lang);
+  } else {
+    // JOIN pg_language: a function whose language is gone has no entry.
+    ReleaseSysCache(tup);
+    return;
+  }
+  if (p->prokind == PROKIND_WINDOW) put_bool(&st, "window", true);
+  put_string(&st, "volatility", p->provolatile == PROVOLATILE_IMMUTABLE ? "immutable"
+                                : p->provolatile == PROVOLATILE_STABLE  ? "stable"
+                                                                        : "volatile");
+  put_bool(&st, "strict", p->proisstrict);
+  put_bool(&st, "security_definer", p->prosecdef);
+  if (p->proleakproof) put_bool(&st, "leakproof", true);
+  put_string(&st, "parallel", p->proparallel == PROPARALLEL_SAFE ? "safe"
+                              : p->proparallel == PROPARALLEL_RESTRICTED ? "restricted"
+                                                                          : "unsafe");
+  bool isnull;
+  Datum config = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proconfig, &isnull);
+  if (!isnull) put_strings(&st, "config", sorted_texts(config));  // text[] COLLATE "C"
+  put_float4(&st, "cost", p->procost);
+  if (p->proretset) put_float4(&st, "rows", p->prorows);
+  // md5(prosrc | probin | SQL body) as the SQL computed it.
+  StringInfoData body;
+  initStringInfo(&body);
+  Datum src = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosrc, &isnull);
+  if (!isnull) appendStringInfoString(&body, TextDatumGetCString(src));
+  appendStringInfoChar(&body, '|');
+  Datum bin = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_probin, &isnull);
+  if (!isnull) appendStringInfoString(&body, TextDatumGetCString(bin));
+  appendStringInfoChar(&body, '|');
+#if PG_VERSION_NUM >= 140000
+  (void)SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_prosqlbody, &isnull);
+  if (!isnull) {
+    char* sqlbody = text_cstring(call_text_function(pg_get_function_sqlbody, 1, ObjectIdGetDatum(procid), 0));
+    if (sqlbody) appendStringInfoString(&body, sqlbody);
+  }
+#endif
+  put_string(&st, "body_md5",
+             text_to_cstring(DatumGetTextPP(DirectFunctionCall1(md5_text, PointerGetDatum(cstring_to_text_with_len(body.data, body.len))))));
+  put_string(&st, "owner", NameStr(*DatumGetName(DirectFunctionCall1(pg_get_userbyid, ObjectIdGetDatum(p->proowner)))));
+  Datum acl = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proacl, &isnull);
+  put_strings(&st, "acl", sorted_acl(isnull ? acldefault(OBJECT_FUNCTION, p->proowner) : DatumGetAclP(acl)));
+  put_string(&st, "comment", object_comment(ProcedureRelationId, procid));
+  ReleaseSysCache(tup);
+  emit(sink, key, &st);
+}
+
+void domain_constraint_entries(Sink* sink, Oid typid, const char* name) {
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(InvalidOid));
+  ScanKeyInit(&keys[1], Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(typid));
+  SysScanDesc scan = scan_catalog(catalogs.constraint, 2, keys);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
+    Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+    if (OidIsValid(co->conparentid)) continue;
+    char other[2] = {co->contype, '\0'};
+    const char* type = co->contype == CONSTRAINT_CHECK ? "check" : co->contype == CONSTRAINT_PRIMARY ? "primary key"
+                     : co->contype == CONSTRAINT_UNIQUE ? "unique" : co->contype == CONSTRAINT_FOREIGN ? "foreign key"
+                     : co->contype == CONSTRAINT_EXCLUSION ? "exclusion" : co->contype == CONSTRAINT_TRIGGER ? "trigger"
+                     : other;
+    JsonbParseState* st = nullptr;
+    pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+    put_string(&st, "type", type);
+    put_string(&st, "definition", text_cstring(call_text_function(pg_get_constraintdef, 1, ObjectIdGetDatum(co->oid), 0)));
+    put_bool(&st, "domain", true);
+    put_string(&st, "comment", object_comment(ConstraintRelationId, co->oid));
+    emit(sink, psprintf("constraint %s.%s", name, quote_identifier(NameStr(co->conname))), &st);
+  }
+  systable_endscan_ordered(scan);
+}
+
+void type_entry(Sink* sink, Oid typid) {
+  HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+  if (!HeapTupleIsValid(tup)) return;
+  Form_pg_type t = reinterpret_cast<Form_pg_type>(GETSTRUCT(tup));
+  char* nsp_quoted;
+  bool listed = t->typtype == TYPTYPE_ENUM || t->typtype == TYPTYPE_COMPOSITE || t->typtype == TYPTYPE_DOMAIN ||
+                t->typtype == TYPTYPE_RANGE || t->typtype == TYPTYPE_BASE;
+  // An implicit array type, a table's row type, an extension's type (or its relation's).
+  if (!listed || (OidIsValid(t->typelem) && t->typlen == -1 && t->typtype == TYPTYPE_BASE) ||
+      (t->typtype == TYPTYPE_COMPOSITE && get_rel_relkind(t->typrelid) != RELKIND_COMPOSITE_TYPE) ||
+      !user_namespace(t->typnamespace, &nsp_quoted) || extension_member_proc_or_type(TypeRelationId, typid) ||
+      (OidIsValid(t->typrelid) && extension_member(RelationRelationId, t->typrelid))) {
+    ReleaseSysCache(tup);
+    return;
+  }
+  char* name = psprintf("%s.%s", nsp_quoted, quote_identifier(NameStr(t->typname)));
+  const char* kind;
+  char other[2] = {t->typtype, '\0'};
+  switch (t->typtype) {
+    case TYPTYPE_ENUM: kind = "enum"; break;
+    case TYPTYPE_COMPOSITE: kind = "composite"; break;
+    case TYPTYPE_DOMAIN: kind = "domain"; break;
+    case TYPTYPE_RANGE: kind = "range"; break;
+    case TYPTYPE_BASE: kind = "base"; break;
+    default: kind = other; break;
+  }
+  JsonbParseState* st = nullptr;
+  pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
+  put_string(&st, "kind", kind);
+  if (t->typtype == TYPTYPE_ENUM) {
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_enum_enumtypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(typid));
+    SysScanDesc scan = scan_catalog(catalogs.enums, 1, &key);  // by enumsortorder
+    Strings labels{nullptr, 0};
+    int capacity = 0;
+    HeapTuple e;
+    while (HeapTupleIsValid(e = systable_getnext_ordered(scan, ForwardScanDirection))) {
+      if (labels.count == capacity) {
+        capacity = capacity ? capacity * 2 : 8;
+        labels.items = static_cast<char**>(labels.items ? repalloc(labels.items, sizeof(char*) * capacity)
+                                                        : palloc(sizeof(char*) * capacity));
+      }
+      labels.items[labels.count++] = pstrdup(NameStr(reinterpret_cast<Form_pg_enum>(GETSTRUCT(e))->enumlabel));
+    }
+    systable_endscan_ordered(scan);
+    put_strings(&st, "labels", labels);
+  }
+  if (t->typtype == TYPTYPE_COMPOSITE) {
+    HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(t->typrelid));
+    int natts = HeapTupleIsValid(rel) ? reinterpret_cast<Form_pg_class>(GETSTRUCT(rel))->relnatts : 0;
+    if (HeapTupleIsValid(rel)) ReleaseSysCache(rel);
+    Strings attrs{static_cast<char**>(palloc(sizeof(char*) * (natts + 1))), 0};
+    for (int attnum = 1; attnum <= natts; ++attnum) {
+      HeapTuple a = SearchSysCache2(ATTNUM, ObjectIdGetDatum(t->typrelid), Int16GetDatum(attnum));
+      if (!HeapTupleIsValid(a)) continue;
+      Form_pg_attribute att = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(a));
+      if (!att->attisdropped)
+        attrs.items[attrs.count++] = psprintf("%s %s", quote_identifier(NameStr(att->attname)),
+                                              sql_format_type(att->atttypid, att->atttypmod, true));
+      ReleaseSysCache(a);
+    }
+    put_strings(&st, "attributes", attrs);
+  }
+  if (t->typtype == TYPTYPE_DOMAIN) {
+    put_string(&st, "base_type", sql_format_type(t->typbasetype, t->typtypmod, true));
+    put_bool(&st, "not_null", t->typnotnull);
+  }
+  bool isnull;
+  Datum def = SysCacheGetAttr(TYPEOID, tup, Anum_pg_type_typdefault, &isnull);
+  if (!isnull) put_string(&st, "default", TextDatumGetCString(def));
+  if (t->typtype == TYPTYPE_RANGE) {
+    HeapTuple rg = SearchSysCache1(RANGETYPE, ObjectIdGetDatum(typid));
+    if (HeapTupleIsValid(rg)) {
+      put_string(&st, "subtype", sql_format_type(reinterpret_cast<Form_pg_range>(GETSTRUCT(rg))->rngsubtype, -1, false));
+      ReleaseSysCache(rg);
+    }
+  }
+  if (t->typtype == TYPTYPE_BASE)
+    put_string(&st, "input", DatumGetCString(DirectFunctionCall1(regprocout, ObjectIdGetDatum(t->typinput))));
+  put_string(&st, "owner", NameStr(*DatumGetName(DirectFunctionCall1(pg_get_userbyid, ObjectIdGetDatum(t->typowner)))));
+  Datum acl = SysCacheGetAttr(TYPEOID, tup, Anum_pg_type_typacl, &isnull);
+  put_strings(&st, "acl", sorted_acl(isnull ? acldefault(OBJECT_TYPE, t->typowner) : DatumGetAclP(acl)));
+  put_string(&st, "comment", object_comment(TypeRelationId, typid));
+  bool domain = t->typtype == TYPTYPE_DOMAIN;
+  ReleaseSysCache(tup);
+  emit(sink, psprintf("%s %s", domain ? "domain" : "type", name), &st);
+  if (domain) domain_constraint_entries(sink, typid, name);
+}
+
+// --- What a snapshot describes: everything (whole) or given objects.
+struct Scope {
+  bool whole;
+  Oid *rels, *types, *nsps, *procs;
+  int nrels, ntypes, nnsps, nprocs;
+};
+
+void oids_of(ArrayType* array, Oid** out, int* n) {
+  Datum* elems;
+  bool* nulls;
+  int count;
+  deconstruct_array(array, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &count);
+  *out = static_cast<Oid*>(palloc(sizeof(Oid) * (count + 1)));
+  *n = 0;
+  for (int i = 0; i < count; ++i)
+    if (!nulls[i]) (*out)[(*n)++] = DatumGetObjectId(elems[i]);
+}
+
+// The OIDs of a catalog's rows (a sequential scan: the whole snapshot reads every row anyway).
+void all_oids(Oid catalog, AttrNumber oid_column, Oid** out, int* n) {
+  Relation rel = table_open(catalog, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  int capacity = 1024;
+  *out = static_cast<Oid*>(palloc(sizeof(Oid) * capacity));
+  *n = 0;
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    bool isnull;
+    Datum d = heap_getattr(tup, oid_column, RelationGetDescr(rel), &isnull);
+    if (isnull) continue;
+    if (*n == capacity) *out = static_cast<Oid*>(repalloc(*out, sizeof(Oid) * (capacity *= 2)));
+    (*out)[(*n)++] = DatumGetObjectId(d);
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+}
+
+Jsonb* build_snapshot(Scope scope) {
+  // A nested call (a type's output function in a procedural language, run by pg_get_expr)
+  // must not close this call's catalogs: it saves and restores them.
+  Catalogs outer_call = catalogs;
+  cached_nsp = InvalidOid;
+  catalogs.depend = open_catalog(DependRelationId, DependDependerIndexId);
+  catalogs.description = open_catalog(DescriptionRelationId, DescriptionObjIndexId);
+  catalogs.inherits = open_catalog(InheritsRelationId, InheritsRelidSeqnoIndexId);
+  catalogs.attrdef = open_catalog(AttrDefaultRelationId, AttrDefaultIndexId);
+  catalogs.constraint = open_catalog(ConstraintRelationId, ConstraintRelidTypidNameIndexId);
+  catalogs.index = open_catalog(IndexRelationId, IndexIndrelidIndexId);
+  catalogs.trigger = open_catalog(TriggerRelationId, TriggerRelidNameIndexId);
+  catalogs.policy = open_catalog(PolicyRelationId, PolicyPolrelidPolnameIndexId);
+  catalogs.rewrite = open_catalog(RewriteRelationId, RewriteRelRulenameIndexId);
+  catalogs.enums = open_catalog(EnumRelationId, EnumTypIdSortOrderIndexId);
+  find_extension_members();
+  if (scope.whole) {
+    all_oids(RelationRelationId, Anum_pg_class_oid, &scope.rels, &scope.nrels);
+    all_oids(TypeRelationId, Anum_pg_type_oid, &scope.types, &scope.ntypes);
+    all_oids(NamespaceRelationId, Anum_pg_namespace_oid, &scope.nsps, &scope.nnsps);
+    all_oids(ProcedureRelationId, Anum_pg_proc_oid, &scope.procs, &scope.nprocs);
+  }
+  Sink sink{CurrentMemoryContext, nullptr, nullptr, 0, 0};
+  MemoryContext round = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate snapshot entries",
+                                              ALLOCSET_DEFAULT_SIZES);
+  // Each object in a context reset after it: emit() copies its entry out.
+  struct Kind {
+    Oid* oids;
+    int n;
+    void (*entries)(Sink*, Oid);
+  } kinds[] = {{scope.nsps, scope.nnsps, schema_entry},
+               {scope.rels, scope.nrels, all_relation_entries},
+               {scope.types, scope.ntypes, type_entry},
+               {scope.procs, scope.nprocs, function_entry}};
+  for (const Kind& k : kinds) {
+    for (int i = 0; i < k.n; ++i) {
+      CHECK_FOR_INTERRUPTS();
+      // System objects (most rows of a whole scan) are skipped before any lookup.
+      if (scope.whole && k.oids[i] < FirstNormalObjectId && k.entries != schema_entry) continue;
+      MemoryContext outer = MemoryContextSwitchTo(round);
+      k.entries(&sink, k.oids[i]);
+      MemoryContextSwitchTo(outer);
+      MemoryContextReset(round);
+    }
+  }
+  if (scope.whole) {
+    MemoryContext outer = MemoryContextSwitchTo(round);
+    extension_entries(&sink);
+    MemoryContextSwitchTo(outer);
+  }
+  MemoryContextDelete(round);
+  for (Catalog c : {catalogs.enums, catalogs.rewrite, catalogs.policy, catalogs.trigger, catalogs.index,
+                    catalogs.constraint, catalogs.attrdef, catalogs.inherits, catalogs.description, catalogs.depend})
+    close_catalog(c);
+  catalogs = outer_call;
+  cached_nsp = InvalidOid;
+  return snapshot_object(&sink);
+}
+
+}  // namespace
+
+// migrate.schema_snapshot() RETURNS jsonb: the whole snapshot of the user schemas.
+PGM_FUNCTION(pgm_schema_snapshot) {
+  Jsonb* result = pgm::pg::call([&] {
+    Scope scope{};
+    scope.whole = true;
+    return build_snapshot(scope);
+  });
+  PG_RETURN_JSONB_P(result);
+}
+
+// migrate.schema_snapshot_of(rels oid[], types oid[], nsps oid[], procs oid[]) RETURNS jsonb:
+// the entries of the given relations (with their columns, constraints, indexes, triggers,
+// policies and rules), types and domains (with domain constraints), schemas and functions.
+PGM_FUNCTION(pgm_schema_snapshot_of) {
+  Jsonb* result = pgm::pg::call([&] {
+    Scope scope{};
+    scope.whole = false;
+    // A NULL array asks for nothing of its kind (as = ANY(NULL) matched nothing in 0.4.0's SQL).
+    Oid** lists[4] = {&scope.rels, &scope.types, &scope.nsps, &scope.procs};
+    int* counts[4] = {&scope.nrels, &scope.ntypes, &scope.nnsps, &scope.nprocs};
+    for (int i = 0; i < 4; ++i)
+      if (!PG_ARGISNULL(i)) oids_of(PG_GETARG_ARRAYTYPE_P(i), lists[i], counts[i]);
+    return build_snapshot(scope);
+  });
+  PG_RETURN_JSONB_P(result);
+}
