@@ -207,6 +207,16 @@ struct Catalogs {
 };
 Catalogs catalogs;
 
+// For a snapshot of many relations: which have parents (pg_inherits) and which have policies,
+// from one scan of each catalog, so the others need no lookup. NULL: look each one up.
+struct SortedOids {
+  Oid* items;
+  int count;
+};
+SortedOids with_parents{nullptr, -1}, with_policies{nullptr, -1};
+
+bool may_have(const SortedOids& set, Oid relid);
+
 Catalog open_catalog(Oid heap, Oid index) {
   return {table_open(heap, AccessShareLock), index_open(index, AccessShareLock)};
 }
@@ -350,6 +360,7 @@ char* user_relation_name(Oid relid, Form_pg_class* form_out, HeapTuple* tuple_ou
 
 // Parents of a relation in inheritance order (pg_inherits by inhrelid, inhseqno).
 void add_parents(JsonbParseState** st, Oid relid, bool partition) {
+  if (!may_have(with_parents, relid)) return;
   ScanKeyData key;
   ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
   SysScanDesc scan = scan_catalog(catalogs.inherits, 1, &key);
@@ -535,7 +546,7 @@ char** column_defaults(Oid relid, int natts) {
 
 void column_entries(Sink* sink, Oid relid, int natts, const char* name,
                     char** comments) {
-  char** defaults = column_defaults(relid, natts);
+  char** defaults = nullptr;  // pg_attrdef is read for a relation with a default (atthasdef)
   for (int attnum = 1; attnum <= natts; ++attnum) {
     HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
     if (!HeapTupleIsValid(tup)) continue;
@@ -551,7 +562,8 @@ void column_entries(Sink* sink, Oid relid, int natts, const char* name,
     pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
     put_string(&st, "type", sql_format_type(a->atttypid, a->atttypmod, true));
     put_bool(&st, "not_null", a->attnotnull);
-    put_string(&st, "default", defaults[attnum]);
+    if (a->atthasdef && !defaults) defaults = column_defaults(relid, natts);
+    put_string(&st, "default", defaults ? defaults[attnum] : nullptr);
     if (a->attidentity == ATTRIBUTE_IDENTITY_ALWAYS) put_string(&st, "identity", "always");
     else if (a->attidentity == ATTRIBUTE_IDENTITY_BY_DEFAULT) put_string(&st, "identity", "by default");
     if (a->attgenerated == ATTRIBUTE_GENERATED_STORED) put_string(&st, "generated", "stored");
@@ -654,6 +666,35 @@ void index_entries(Sink* sink, Oid relid, const char* name, IndexOids backing) {
     emit(sink, key_name, &st);
   }
   systable_endscan_ordered(scan);
+}
+
+int compare_oid_values(const void* a, const void* b) {
+  Oid x = *static_cast<const Oid*>(a), y = *static_cast<const Oid*>(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+bool may_have(const SortedOids& set, Oid relid) {
+  return set.count < 0 || bsearch(&relid, set.items, set.count, sizeof(Oid), compare_oid_values) != nullptr;
+}
+
+// The distinct values of one oid column of a (small) catalog, sorted.
+SortedOids column_values(Oid catalog, AttrNumber column) {
+  Relation rel = table_open(catalog, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  int capacity = 64;
+  SortedOids out{static_cast<Oid*>(palloc(sizeof(Oid) * capacity)), 0};
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    bool isnull;
+    Datum d = heap_getattr(tup, column, RelationGetDescr(rel), &isnull);
+    if (isnull) continue;
+    if (out.count == capacity) out.items = static_cast<Oid*>(repalloc(out.items, sizeof(Oid) * (capacity *= 2)));
+    out.items[out.count++] = DatumGetObjectId(d);
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  qsort(out.items, out.count, sizeof(Oid), compare_oid_values);
+  return out;
 }
 
 // A relation's triggers (not internal ones, not those a partition inherits), policies and
@@ -762,19 +803,27 @@ void all_relation_entries(Sink* sink, Oid relid) {
   char relkind = c->relkind;
   char** comments = relation_comments(relid, natts);
   if (relkind != RELKIND_COMPOSITE_TYPE) relation_entry(sink, relid, tup, c, name, comments[0]);
-  bool has_index = c->relhasindex;
+  // The flags are set when such an object is created and cleared, if at all, only once none is
+  // left (relchecks counts CHECK constraints): a relation without them has none to look up.
+  bool has_index = c->relhasindex, has_triggers = c->relhastriggers, has_rules = c->relhasrules;
+#if PG_VERSION_NUM < 180000
+  // Primary key, unique and exclusion constraints have an index; foreign keys and constraint
+  // triggers have triggers. (From PostgreSQL 18 NOT NULL constraints are rows too.)
+  bool may_have_constraints = c->relchecks > 0 || has_index || has_triggers;
+#else
+  bool may_have_constraints = true;
+#endif
   ReleaseSysCache(tup);
   IndexOids backing{nullptr, 0};
   if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE || relkind == RELKIND_FOREIGN_TABLE) {
     column_entries(sink, relid, natts, name, comments);
-    backing = constraint_entries(sink, relid, name);
+    if (may_have_constraints) backing = constraint_entries(sink, relid, name);
   }
-  // relhasindex is set when an index is created and cleared only when none is left.
   if (has_index) index_entries(sink, relid, name, backing);
   if (relkind != RELKIND_SEQUENCE && relkind != RELKIND_COMPOSITE_TYPE) {
-    trigger_entries(sink, relid, name);
-    policy_entries(sink, relid, name);
-    rule_entries(sink, relid, name);
+    if (has_triggers) trigger_entries(sink, relid, name);
+    if (may_have(with_policies, relid)) policy_entries(sink, relid, name);
+    if (has_rules) rule_entries(sink, relid, name);
   }
 }
 
@@ -1106,6 +1155,12 @@ Jsonb* build_snapshot(Scope scope) {
     all_oids(NamespaceRelationId, Anum_pg_namespace_oid, &scope.nsps, &scope.nnsps);
     all_oids(ProcedureRelationId, Anum_pg_proc_oid, &scope.procs, &scope.nprocs);
   }
+  SortedOids outer_parents = with_parents, outer_policies = with_policies;
+  with_parents = with_policies = SortedOids{nullptr, -1};
+  if (scope.nrels >= 32) {
+    with_parents = column_values(InheritsRelationId, Anum_pg_inherits_inhrelid);
+    with_policies = column_values(PolicyRelationId, Anum_pg_policy_polrelid);
+  }
   Sink sink{CurrentMemoryContext, nullptr, nullptr, 0, 0};
   MemoryContext round = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate snapshot entries",
                                               ALLOCSET_DEFAULT_SIZES);
@@ -1139,6 +1194,8 @@ Jsonb* build_snapshot(Scope scope) {
                     catalogs.constraint, catalogs.attrdef, catalogs.inherits, catalogs.description, catalogs.depend})
     close_catalog(c);
   catalogs = outer_call;
+  with_parents = outer_parents;
+  with_policies = outer_policies;
   cached_nsp = InvalidOid;
   return snapshot_object(&sink);
 }
