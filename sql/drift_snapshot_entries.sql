@@ -593,6 +593,118 @@ SELECT pg_temp.old_schema_snapshot_of(s.rels, s.types, s.nsps, s.procs)
 SELECT pg_temp.old_schema_snapshot_of(ARRAY['rel_a.booking'::regclass::oid], '{}', '{}', '{}')
        = migrate.schema_snapshot_of(ARRAY['rel_a.booking'::regclass::oid], '{}', '{}', '{}') AS same;
 
+CREATE FUNCTION pg_temp.old_snapshot_touched(classids oid[], objids oid[], rel_names text[],
+                                             type_names text[], nsp_names text[], proc_names text[]) RETURNS jsonb
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $old$
+WITH RECURSIVE touched(classid, objid) AS (
+    SELECT * FROM unnest(classids, objids)
+), base_rels(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_class'::regclass
+    UNION SELECT i.indrelid FROM touched t JOIN pg_index i ON i.indexrelid = t.objid
+     WHERE t.classid = 'pg_class'::regclass
+    UNION SELECT co.conrelid FROM touched t JOIN pg_constraint co ON co.oid = t.objid
+     WHERE t.classid = 'pg_constraint'::regclass AND co.conrelid <> 0
+    UNION SELECT tg.tgrelid FROM touched t JOIN pg_trigger tg ON tg.oid = t.objid
+     WHERE t.classid = 'pg_trigger'::regclass
+    UNION SELECT po.polrelid FROM touched t JOIN pg_policy po ON po.oid = t.objid
+     WHERE t.classid = 'pg_policy'::regclass
+    UNION SELECT rw.ev_class FROM touched t JOIN pg_rewrite rw ON rw.oid = t.objid
+     WHERE t.classid = 'pg_rewrite'::regclass
+    UNION SELECT ad.adrelid FROM touched t JOIN pg_attrdef ad ON ad.oid = t.objid
+     WHERE t.classid = 'pg_attrdef'::regclass
+    UNION SELECT ty.typrelid FROM touched t JOIN pg_type ty ON ty.oid = t.objid
+     WHERE t.classid = 'pg_type'::regclass AND ty.typrelid <> 0
+    UNION SELECT c.oid FROM touched t   -- typed tables (CREATE TABLE ... OF type) of a touched type
+      JOIN pg_depend dep ON dep.refclassid = 'pg_type'::regclass AND dep.refobjid = t.objid
+                        AND dep.classid = 'pg_class'::regclass
+      JOIN pg_class c ON c.oid = dep.objid AND c.reloftype = t.objid
+     WHERE t.classid = 'pg_type'::regclass
+    UNION SELECT to_regclass(n)::oid FROM unnest(rel_names) n
+), down(oid) AS (
+    SELECT b.oid FROM base_rels b WHERE b.oid IS NOT NULL
+    UNION SELECT i.inhrelid FROM pg_inherits i JOIN down d ON i.inhparent = d.oid
+), touched_types(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_type'::regclass
+    UNION SELECT to_regtype(n)::oid FROM unnest(type_names) n
+    UNION SELECT c.reltype FROM down d JOIN pg_class c ON c.oid = d.oid
+), printed(classid, objid) AS (
+    -- Stored expressions that print a touched relation's or type's columns (a view's column
+    -- aliases, a set-returning function's column list, a policy, a rule, a default, a check, a
+    -- BEGIN ATOMIC body): adding or dropping a column reprints them. Also through functions
+    -- that return a touched type.
+    SELECT dep.classid, dep.objid FROM down d
+      JOIN pg_depend dep ON dep.refclassid = 'pg_class'::regclass AND dep.refobjid = d.oid AND dep.deptype = 'n'
+    UNION SELECT dep.classid, dep.objid FROM touched_types tt
+      JOIN pg_depend dep ON dep.refclassid = 'pg_type'::regclass AND dep.refobjid = tt.oid AND dep.deptype = 'n'
+    UNION SELECT dep.classid, dep.objid FROM touched_types tt JOIN pg_proc p ON p.prorettype = tt.oid
+      JOIN pg_depend dep ON dep.refclassid = 'pg_proc'::regclass AND dep.refobjid = p.oid AND dep.deptype = 'n'
+), rels(oid) AS (
+    SELECT d.oid FROM down d
+    UNION SELECT i.inhparent FROM pg_inherits i JOIN down d ON i.inhrelid = d.oid
+    UNION SELECT dep.objid FROM pg_depend dep JOIN down d ON dep.refobjid = d.oid
+     WHERE dep.refclassid = 'pg_class'::regclass AND dep.classid = 'pg_class'::regclass
+       AND dep.deptype IN ('a', 'i')
+    UNION SELECT rw.ev_class FROM printed pr JOIN pg_rewrite rw ON rw.oid = pr.objid
+     WHERE pr.classid = 'pg_rewrite'::regclass
+    UNION SELECT po.polrelid FROM printed pr JOIN pg_policy po ON po.oid = pr.objid
+     WHERE pr.classid = 'pg_policy'::regclass
+    UNION SELECT ad.adrelid FROM printed pr JOIN pg_attrdef ad ON ad.oid = pr.objid
+     WHERE pr.classid = 'pg_attrdef'::regclass
+    UNION SELECT co.conrelid FROM printed pr JOIN pg_constraint co ON co.oid = pr.objid
+     WHERE pr.classid = 'pg_constraint'::regclass AND co.conrelid <> 0
+    UNION SELECT tg.tgrelid FROM printed pr JOIN pg_trigger tg ON tg.oid = pr.objid
+     WHERE pr.classid = 'pg_trigger'::regclass
+), types(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_type'::regclass
+    UNION SELECT co.contypid FROM touched t JOIN pg_constraint co ON co.oid = t.objid
+     WHERE t.classid = 'pg_constraint'::regclass AND co.contypid <> 0
+    UNION SELECT c.reltype FROM rels r JOIN pg_class c ON c.oid = r.oid WHERE c.relkind = 'c'
+    UNION SELECT to_regtype(n)::oid FROM unnest(type_names) n
+), nsps(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_namespace'::regclass
+    UNION SELECT to_regnamespace(n)::oid FROM unnest(nsp_names) n
+), procs(oid) AS (
+    SELECT t.objid FROM touched t WHERE t.classid = 'pg_proc'::regclass
+    UNION SELECT pr.objid FROM printed pr WHERE pr.classid = 'pg_proc'::regclass
+    UNION SELECT p.oid FROM unnest(proc_names) n
+      JOIN pg_proc p ON p.proname = (parse_ident(n))[2]
+      JOIN pg_namespace pn ON pn.oid = p.pronamespace AND pn.nspname = (parse_ident(n))[1]
+)
+SELECT migrate.schema_snapshot_of(ARRAY(SELECT oid FROM rels WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM types WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM nsps WHERE oid IS NOT NULL),
+                                  ARRAY(SELECT oid FROM procs WHERE oid IS NOT NULL))
+$old$;
+-- What the refresh after an apply asks for: the objects a migration touched, grown to what a
+-- change to them can reprint (0.4.0's SQL against the C version).
+CREATE TEMP TABLE touched_cases (name text, classids oid[], objids oid[], rel_names text[], type_names text[],
+                                 nsp_names text[], proc_names text[]);
+INSERT INTO touched_cases VALUES
+  ('a table', ARRAY['pg_class'::regclass], ARRAY['rel_a.users'::regclass], NULL, NULL, NULL, NULL),
+  ('an index', ARRAY['pg_class'::regclass], ARRAY['rel_a.booking_desc'::regclass], NULL, NULL, NULL, NULL),
+  ('a partitioned table', ARRAY['pg_class'::regclass], ARRAY['rel_a.events'::regclass], NULL, NULL, NULL, NULL),
+  ('a parent', ARRAY['pg_class'::regclass], ARRAY['rel_a.base1'::regclass], NULL, NULL, NULL, NULL),
+  ('a composite type', ARRAY['pg_type'::regclass], ARRAY['rel_a.address'::regtype], NULL, NULL, NULL, NULL),
+  ('an enum', ARRAY['pg_type'::regclass], ARRAY['rel_a.mood'::regtype], NULL, NULL, NULL, NULL),
+  ('a domain', ARRAY['pg_type'::regclass], ARRAY['rel_a.percent'::regtype], NULL, NULL, NULL, NULL),
+  ('constraints', ARRAY['pg_constraint'::regclass, 'pg_constraint'::regclass],
+   ARRAY[(SELECT oid FROM pg_constraint WHERE conname = 'booking_pkey'), (SELECT oid FROM pg_constraint WHERE conname = 'percent_range')],
+   NULL, NULL, NULL, NULL),
+  ('a trigger, a policy, a rule, a default', ARRAY['pg_trigger'::regclass, 'pg_policy'::regclass, 'pg_rewrite'::regclass, 'pg_attrdef'::regclass],
+   ARRAY[(SELECT oid FROM pg_trigger WHERE tgname = 'users_touch'), (SELECT oid FROM pg_policy WHERE polname = 'writers'),
+         (SELECT oid FROM pg_rewrite WHERE rulename = 'cache_log'),
+         (SELECT oid FROM pg_attrdef WHERE adrelid = 'rel_a.users'::regclass LIMIT 1)], NULL, NULL, NULL, NULL),
+  ('a schema and functions', ARRAY['pg_namespace'::regclass, 'pg_proc'::regclass],
+   ARRAY['rel_a'::regnamespace::oid, 'rel_a.series(int)'::regprocedure::oid], NULL, NULL, NULL, NULL),
+  ('by name', NULL, NULL, ARRAY['rel_a.child', '"Rel B"."Select"', 'rel_a.nothing_here'], ARRAY['rel_a.mood', 'rel_a.gone_type'],
+   ARRAY['"Rel B"', 'no_schema'], ARRAY['rel_a.add', '"Rel B"."Odd Name"', 'rel_a.nothing']),
+  ('NULL pairs', ARRAY['pg_class'::regclass, NULL, 'pg_class'::regclass], ARRAY[NULL, 'rel_a.users'::regclass, 'rel_a.cache'::regclass], NULL, NULL, NULL, NULL);
+SELECT t.name, (SELECT count(*) FROM jsonb_object_keys(o.v)) AS entries, o.v = n.v AS same
+  FROM touched_cases t,
+       LATERAL (SELECT pg_temp.old_snapshot_touched(t.classids, t.objids, t.rel_names, t.type_names, t.nsp_names, t.proc_names) AS v) o,
+       LATERAL (SELECT migrate.snapshot_touched(t.classids, t.objids, t.rel_names, t.type_names, t.nsp_names, t.proc_names) AS v) n
+ ORDER BY t.name;
+
 -- Some entries as they are.
 SELECT key, value FROM jsonb_each(migrate.schema_snapshot_of(ARRAY['rel_a.users'::regclass, 'rel_a.ticket'::regclass,
     '"Rel B"."Select"'::regclass, 'rel_a.child'::regclass, 'rel_a.events_2024'::regclass,

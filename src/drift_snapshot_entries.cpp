@@ -57,6 +57,7 @@ extern "C" {
 #include "utils/jsonb.h"
 #include "common/jsonapi.h"
 #include "rewrite/rewriteDefine.h"
+#include "utils/catcache.h"
 #include "utils/syscache.h"
 #include "utils/varlena.h"
 }
@@ -1133,6 +1134,293 @@ void all_oids(Oid catalog, AttrNumber oid_column, Oid** out, int* n) {
   table_close(rel, AccessShareLock);
 }
 
+// --- The objects migrations touched (migrate.snapshot_touched()): what the event triggers
+// reported, grown to every object whose entries a change to them can alter.
+
+struct OidList {
+  Oid* items;
+  int count, capacity;
+};
+
+void add_oid(OidList* l, Oid oid) {
+  if (!OidIsValid(oid)) return;
+  if (l->count == l->capacity) {
+    l->capacity = l->capacity ? l->capacity * 2 : 16;
+    l->items = static_cast<Oid*>(l->items ? repalloc(l->items, sizeof(Oid) * l->capacity)
+                                          : palloc(sizeof(Oid) * l->capacity));
+  }
+  l->items[l->count++] = oid;
+}
+
+bool has_oid(const OidList* l, Oid oid) {
+  for (int i = 0; i < l->count; ++i)
+    if (l->items[i] == oid) return true;
+  return false;
+}
+
+void add_unique_oid(OidList* l, Oid oid) {
+  if (!has_oid(l, oid)) add_oid(l, oid);
+}
+
+struct ClassObject {
+  Oid classid, objid;
+};
+
+struct ClassObjects {
+  ClassObject* items;
+  int count, capacity;
+};
+
+void add_class_object(ClassObjects* l, Oid classid, Oid objid) {
+  if (l->count == l->capacity) {
+    l->capacity = l->capacity ? l->capacity * 2 : 16;
+    l->items = static_cast<ClassObject*>(l->items ? repalloc(l->items, sizeof(ClassObject) * l->capacity)
+                                                  : palloc(sizeof(ClassObject) * l->capacity));
+  }
+  l->items[l->count++] = {classid, objid};
+}
+
+// One oid column of the catalog row `objid` of `catalog`, found through its OID index
+// (InvalidOid if there is none).
+Oid catalog_row_oid(Oid catalog, Oid oid_index, AttrNumber oid_column, Oid objid, AttrNumber column) {
+  Relation rel = table_open(catalog, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, oid_column, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
+  SysScanDesc scan = systable_beginscan(rel, oid_index, true, nullptr, 1, &key);
+  HeapTuple tup = systable_getnext(scan);
+  Oid value = InvalidOid;
+  if (HeapTupleIsValid(tup)) {
+    bool isnull;
+    Datum d = heap_getattr(tup, column, RelationGetDescr(rel), &isnull);
+    if (!isnull) value = DatumGetObjectId(d);
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return value;
+}
+
+// The relation whose entries print an object of one of these catalogs (0 for other catalogs).
+Oid owning_relation(Oid classid, Oid objid) {
+  switch (classid) {
+    case ConstraintRelationId:
+      return catalog_row_oid(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid, objid, Anum_pg_constraint_conrelid);
+    case TriggerRelationId:
+      return catalog_row_oid(TriggerRelationId, TriggerOidIndexId, Anum_pg_trigger_oid, objid, Anum_pg_trigger_tgrelid);
+    case PolicyRelationId:
+      return catalog_row_oid(PolicyRelationId, PolicyOidIndexId, Anum_pg_policy_oid, objid, Anum_pg_policy_polrelid);
+    case RewriteRelationId:
+      return catalog_row_oid(RewriteRelationId, RewriteOidIndexId, Anum_pg_rewrite_oid, objid, Anum_pg_rewrite_ev_class);
+    case AttrDefaultRelationId:
+      return catalog_row_oid(AttrDefaultRelationId, AttrDefaultOidIndexId, Anum_pg_attrdef_oid, objid, Anum_pg_attrdef_adrelid);
+    default:
+      return InvalidOid;
+  }
+}
+
+// Calls a to_reg*(text) function: the OID, or InvalidOid for NULL.
+Oid to_reg(PGFunction fn, const char* name) {
+  LOCAL_FCINFO(fcinfo, 1);
+  InitFunctionCallInfoData(*fcinfo, nullptr, 1, InvalidOid, nullptr, nullptr);
+  fcinfo->args[0].value = CStringGetTextDatum(name);
+  fcinfo->args[0].isnull = false;
+  Datum result = fn(fcinfo);
+  return fcinfo->isnull ? InvalidOid : DatumGetObjectId(result);
+}
+
+// The non-null elements of a text[] as C strings.
+char** text_elements(ArrayType* array, int* n) {
+  Datum* elems;
+  bool* nulls;
+  int count;
+  deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+  char** out = static_cast<char**>(palloc(sizeof(char*) * (count + 1)));
+  *n = 0;
+  for (int i = 0; i < count; ++i)
+    if (!nulls[i]) out[(*n)++] = TextDatumGetCString(elems[i]);
+  return out;
+}
+
+// pg_depend rows on (refclassid, refobjid), by the index on what objects depend on.
+typedef void (*DependVisitor)(Form_pg_depend d, void* arg);
+void scan_dependents(Oid refclassid, Oid refobjid, DependVisitor visit, void* arg) {
+  Relation dep = table_open(DependRelationId, AccessShareLock);
+  ScanKeyData keys[2];
+  ScanKeyInit(&keys[0], Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(refclassid));
+  ScanKeyInit(&keys[1], Anum_pg_depend_refobjid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(refobjid));
+  SysScanDesc scan = systable_beginscan(dep, DependReferenceIndexId, true, nullptr, 2, keys);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) visit(reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup)), arg);
+  systable_endscan(scan);
+  table_close(dep, AccessShareLock);
+}
+
+struct TypedTables {
+  Oid type;
+  OidList* out;
+};
+void visit_typed_table(Form_pg_depend d, void* arg) {
+  TypedTables* t = static_cast<TypedTables*>(arg);
+  if (d->classid != RelationRelationId) return;
+  HeapTuple c = SearchSysCache1(RELOID, ObjectIdGetDatum(d->objid));
+  if (!HeapTupleIsValid(c)) return;
+  if (reinterpret_cast<Form_pg_class>(GETSTRUCT(c))->reloftype == t->type) add_unique_oid(t->out, d->objid);
+  ReleaseSysCache(c);
+}
+
+void visit_printed(Form_pg_depend d, void* arg) {  // deptype 'n': stored expressions
+  if (d->deptype == DEPENDENCY_NORMAL) add_class_object(static_cast<ClassObjects*>(arg), d->classid, d->objid);
+}
+
+void visit_owned_relation(Form_pg_depend d, void* arg) {  // owned sequences, identity, indexes
+  if (d->classid == RelationRelationId && (d->deptype == DEPENDENCY_AUTO || d->deptype == DEPENDENCY_INTERNAL))
+    add_unique_oid(static_cast<OidList*>(arg), d->objid);
+}
+
+// pg_inherits rows by parent (children) or by child (parents).
+void add_inheritance(Oid relid, bool children, OidList* out) {
+  Relation inh = table_open(InheritsRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, children ? Anum_pg_inherits_inhparent : Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+              ObjectIdGetDatum(relid));
+  SysScanDesc scan = systable_beginscan(inh, children ? InheritsParentIndexId : InheritsRelidSeqnoIndexId, true,
+                                        nullptr, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_inherits i = reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tup));
+    add_unique_oid(out, children ? i->inhrelid : i->inhparent);
+  }
+  systable_endscan(scan);
+  table_close(inh, AccessShareLock);
+}
+
+Scope touched_scope(ArrayType* classids, ArrayType* objids, ArrayType* rel_names, ArrayType* type_names,
+                    ArrayType* nsp_names, ArrayType* proc_names) {
+  // unnest(classids, objids) pairs them by position; a pair with a NULL side matches nothing.
+  Datum *cls = nullptr, *objs = nullptr;
+  bool *cls_null = nullptr, *objs_null = nullptr;
+  int ncls = 0, nobjs = 0;
+  if (classids) deconstruct_array(classids, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &cls, &cls_null, &ncls);
+  if (objids) deconstruct_array(objids, OIDOID, sizeof(Oid), true, TYPALIGN_INT, &objs, &objs_null, &nobjs);
+  int ntouched = Min(ncls, nobjs);
+  OidList base{}, types{}, nsps{}, procs{}, touched_types{};
+  for (int i = 0; i < ntouched; ++i) {
+    if (cls_null[i] || objs_null[i]) continue;
+    Oid classid = DatumGetObjectId(cls[i]), objid = DatumGetObjectId(objs[i]);
+    if (classid == RelationRelationId) {
+      add_unique_oid(&base, objid);
+      HeapTuple ix = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(objid));
+      if (HeapTupleIsValid(ix)) {
+        add_unique_oid(&base, reinterpret_cast<Form_pg_index>(GETSTRUCT(ix))->indrelid);
+        ReleaseSysCache(ix);
+      }
+    } else if (classid == TypeRelationId) {
+      add_unique_oid(&types, objid);
+      add_unique_oid(&touched_types, objid);
+      HeapTuple ty = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objid));
+      if (HeapTupleIsValid(ty)) {
+        add_unique_oid(&base, reinterpret_cast<Form_pg_type>(GETSTRUCT(ty))->typrelid);
+        ReleaseSysCache(ty);
+      }
+      TypedTables t{objid, &base};  // CREATE TABLE ... OF type
+      scan_dependents(TypeRelationId, objid, visit_typed_table, &t);
+    } else if (classid == NamespaceRelationId) {
+      add_unique_oid(&nsps, objid);
+    } else if (classid == ProcedureRelationId) {
+      add_unique_oid(&procs, objid);
+    } else {
+      add_unique_oid(&base, owning_relation(classid, objid));
+      if (classid == ConstraintRelationId)
+        add_unique_oid(&types, catalog_row_oid(ConstraintRelationId, ConstraintOidIndexId, Anum_pg_constraint_oid, objid,
+                                               Anum_pg_constraint_contypid));
+    }
+  }
+  int n;
+  if (rel_names) {
+    char** names = text_elements(rel_names, &n);
+    for (int i = 0; i < n; ++i) add_unique_oid(&base, to_reg(to_regclass, names[i]));
+  }
+  if (type_names) {
+    char** names = text_elements(type_names, &n);
+    for (int i = 0; i < n; ++i) {
+      Oid t = to_reg(to_regtype, names[i]);
+      add_unique_oid(&touched_types, t);
+      add_unique_oid(&types, t);
+    }
+  }
+  if (nsp_names) {
+    char** names = text_elements(nsp_names, &n);
+    for (int i = 0; i < n; ++i) add_unique_oid(&nsps, to_reg(to_regnamespace, names[i]));
+  }
+  // down: the touched relations and all their descendants (inheritance, partitions).
+  OidList down{};
+  for (int i = 0; i < base.count; ++i) add_unique_oid(&down, base.items[i]);
+  for (int i = 0; i < down.count; ++i) add_inheritance(down.items[i], true, &down);
+  for (int i = 0; i < down.count; ++i) add_unique_oid(&touched_types, get_rel_type_id(down.items[i]));
+  // printed: stored expressions that print a touched relation's or type's columns, also
+  // through functions returning a touched type.
+  ClassObjects printed{};
+  for (int i = 0; i < down.count; ++i) scan_dependents(RelationRelationId, down.items[i], visit_printed, &printed);
+  for (int i = 0; i < touched_types.count; ++i)
+    scan_dependents(TypeRelationId, touched_types.items[i], visit_printed, &printed);
+  if (touched_types.count > 0) {
+    Relation pr = table_open(ProcedureRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(pr, InvalidOid, false, nullptr, 0, nullptr);
+    HeapTuple tup;
+    OidList returning{};
+    while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+      Form_pg_proc p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
+      if (has_oid(&touched_types, p->prorettype)) add_oid(&returning, p->oid);
+    }
+    systable_endscan(scan);
+    table_close(pr, AccessShareLock);
+    for (int i = 0; i < returning.count; ++i)
+      scan_dependents(ProcedureRelationId, returning.items[i], visit_printed, &printed);
+  }
+  // rels: down, their parents, the relations they own, and the relations of printed objects.
+  OidList rels{};
+  for (int i = 0; i < down.count; ++i) add_unique_oid(&rels, down.items[i]);
+  for (int i = 0; i < down.count; ++i) {
+    add_inheritance(down.items[i], false, &rels);
+    scan_dependents(RelationRelationId, down.items[i], visit_owned_relation, &rels);
+  }
+  for (int i = 0; i < printed.count; ++i) {
+    if (printed.items[i].classid == ProcedureRelationId) add_unique_oid(&procs, printed.items[i].objid);
+    else add_unique_oid(&rels, owning_relation(printed.items[i].classid, printed.items[i].objid));
+  }
+  // types: also composite types among the relations.
+  for (int i = 0; i < rels.count; ++i)
+    if (get_rel_relkind(rels.items[i]) == RELKIND_COMPOSITE_TYPE) add_unique_oid(&types, get_rel_type_id(rels.items[i]));
+  // procs: also every function named in proc_names ("schema.name").
+  if (proc_names) {
+    char** names = text_elements(proc_names, &n);
+    for (int i = 0; i < n; ++i) {
+      ArrayType* parts = DatumGetArrayTypeP(DirectFunctionCall2(parse_ident, CStringGetTextDatum(names[i]), BoolGetDatum(true)));
+      int nparts;
+      char** ident = text_elements(parts, &nparts);
+      if (nparts < 2) continue;
+      Oid nsp = get_namespace_oid(ident[0], true);
+      if (!OidIsValid(nsp)) continue;
+      CatCList* list = SearchSysCacheList1(PROCNAMEARGSNSP, CStringGetDatum(ident[1]));
+      for (int k = 0; k < list->n_members; ++k) {
+        Form_pg_proc p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(&list->members[k]->tuple));
+        if (p->pronamespace == nsp) add_unique_oid(&procs, p->oid);
+      }
+      ReleaseSysCacheList(list);
+    }
+  }
+  Scope scope{};
+  scope.whole = false;
+  scope.rels = rels.items;
+  scope.nrels = rels.count;
+  scope.types = types.items;
+  scope.ntypes = types.count;
+  scope.nsps = nsps.items;
+  scope.nnsps = nsps.count;
+  scope.procs = procs.items;
+  scope.nprocs = procs.count;
+  return scope;
+}
+
 Jsonb* build_snapshot(Scope scope) {
   // A nested call (a type's output function in a procedural language, run by pg_get_expr)
   // must not close this call's catalogs: it saves and restores them.
@@ -1225,6 +1513,19 @@ PGM_FUNCTION(pgm_schema_snapshot_of) {
     for (int i = 0; i < 4; ++i)
       if (!PG_ARGISNULL(i)) oids_of(PG_GETARG_ARRAYTYPE_P(i), lists[i], counts[i]);
     return build_snapshot(scope);
+  });
+  PG_RETURN_JSONB_P(result);
+}
+
+// migrate.snapshot_touched(classids oid[], objids oid[], rel_names text[], type_names text[],
+// nsp_names text[], proc_names text[]) RETURNS jsonb: the entries of every object migrations
+// touched (what pg_event_trigger_ddl_commands() reported, and the owners of dropped objects
+// by name), with what a change to them can reprint.
+PGM_FUNCTION(pgm_snapshot_touched) {
+  Jsonb* result = pgm::pg::call([&] {
+    ArrayType* args[6];
+    for (int i = 0; i < 6; ++i) args[i] = PG_ARGISNULL(i) ? nullptr : PG_GETARG_ARRAYTYPE_P(i);
+    return build_snapshot(touched_scope(args[0], args[1], args[2], args[3], args[4], args[5]));
   });
   PG_RETURN_JSONB_P(result);
 }

@@ -1,13 +1,19 @@
 -- pg_migrate 0.4.0 -> 0.5.0: the schema snapshot built in C; migrate.sync_confirm().
 \echo Use "ALTER EXTENSION pg_migrate UPDATE TO '0.5.0'" to load this file. \quit
 
--- The two snapshot functions are C functions now (drift_snapshot_entries.cpp), with the
--- entries 0.4.0's SQL gave: snapshots recorded before the update compare equal.
+-- The snapshot functions are C functions now (drift_snapshot_entries.cpp), with the entries
+-- 0.4.0's SQL gave: snapshots recorded before the update compare equal.
 CREATE OR REPLACE FUNCTION migrate.schema_snapshot() RETURNS jsonb
     AS 'MODULE_PATHNAME', 'pgm_schema_snapshot' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
 CREATE OR REPLACE FUNCTION migrate.schema_snapshot_of(rels oid[], types oid[], nsps oid[], procs oid[]) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'pgm_schema_snapshot_of' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+
+CREATE OR REPLACE FUNCTION migrate.snapshot_touched(classids oid[], objids oid[], rel_names text[],
+                                                    type_names text[], nsp_names text[], proc_names text[])
+    RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'pgm_snapshot_touched' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
 
 -- After migrate.sync() registered a folder with migrations pending and apply applied them (in
