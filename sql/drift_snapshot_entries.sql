@@ -142,6 +142,16 @@ CREATE TABLE rel_a.hand (a int);
 UPDATE pg_class SET reloptions = '{fillfactor=50,Zeta=1,alpha=2,a_b=1,a=3,NULL}', relacl = '{}'
  WHERE oid = 'rel_a.hand'::regclass;
 UPDATE pg_attribute SET attacl = '{}' WHERE attrelid = 'rel_a.hand'::regclass AND attname = 'a';
+-- The state a cancelled DROP INDEX CONCURRENTLY leaves (indislive false), after which VACUUM
+-- clears relhasindex: the index is still listed. A policy's role list with a NULL element.
+CREATE TABLE rel_a.half_dropped (a int);
+CREATE INDEX half_dropped_a ON rel_a.half_dropped (a);
+UPDATE pg_index SET indislive = false, indisready = false, indisvalid = false
+ WHERE indexrelid = 'rel_a.half_dropped_a'::regclass;
+VACUUM rel_a.half_dropped;
+SELECT relhasindex FROM pg_class WHERE oid = 'rel_a.half_dropped'::regclass;
+CREATE POLICY odd_roles ON rel_a.half_dropped USING (true);
+UPDATE pg_policy SET polroles = '{0,NULL,10}' WHERE polname = 'odd_roles';
 
 CREATE FUNCTION pg_temp.old_schema_snapshot() RETURNS jsonb
     LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off AS $old$
@@ -709,7 +719,7 @@ SELECT t.name, (SELECT count(*) FROM jsonb_object_keys(o.v)) AS entries, o.v = n
 SELECT key, value FROM jsonb_each(migrate.schema_snapshot_of(ARRAY['rel_a.users'::regclass, 'rel_a.ticket'::regclass,
     '"Rel B"."Select"'::regclass, 'rel_a.child'::regclass, 'rel_a.events_2024'::regclass,
     '"Rel B".owned'::regclass, 'rel_a.pair'::regclass, 'rel_a.booking'::regclass, 'rel_a.hand'::regclass,
-    'rel_a.cache'::regclass]::oid[], ARRAY['rel_a.address'::regtype, 'rel_a.percent'::regtype, 'rel_a.mood'::regtype,
+    'rel_a.cache'::regclass, 'rel_a.half_dropped'::regclass]::oid[], ARRAY['rel_a.address'::regtype, 'rel_a.percent'::regtype, 'rel_a.mood'::regtype,
     'rel_a.span2'::regtype, 'rel_a.empty_enum'::regtype]::oid[], ARRAY['rel_a'::regnamespace]::oid[],
     ARRAY(SELECT oid FROM pg_proc WHERE pronamespace = 'rel_a'::regnamespace AND proname IN ('add', 'series', 'total', 'bump', 'lead2', 'out_params'))))
  ORDER BY key COLLATE "C";

@@ -756,7 +756,10 @@ void policy_entries(Sink* sink, Oid relid, const char* name) {
       deconstruct_array(DatumGetArrayTypeP(roles), OIDOID, sizeof(Oid), true, TYPALIGN_INT, &elems, &nulls, &n);
       Strings names{static_cast<char**>(palloc(sizeof(char*) * (n + 1))), 0};
       for (int i = 0; i < n; ++i) {
-        if (nulls[i]) continue;  // unnest gives a NULL row: pg_get_userbyid(NULL) is NULL
+        if (nulls[i]) {  // unnest gives a NULL row, pg_get_userbyid(NULL) a NULL name: sorted last
+          names.items[names.count++] = nullptr;
+          continue;
+        }
         Oid ro = DatumGetObjectId(elems[i]);
         names.items[names.count++] =
             ro == InvalidOid ? pstrdup("public")
@@ -806,21 +809,27 @@ void all_relation_entries(Sink* sink, Oid relid) {
   if (relkind != RELKIND_COMPOSITE_TYPE) relation_entry(sink, relid, tup, c, name, comments[0]);
   // The flags are set when such an object is created and cleared, if at all, only once none is
   // left (relchecks counts CHECK constraints): a relation without them has none to look up.
-  bool has_index = c->relhasindex, has_triggers = c->relhastriggers, has_rules = c->relhasrules;
+  // Not relhasindex for indexes: VACUUM clears it while a half-dropped index (a cancelled DROP
+  // INDEX CONCURRENTLY, indislive false) is still listed.
+  bool has_triggers = c->relhastriggers, has_rules = c->relhasrules;
 #if PG_VERSION_NUM < 180000
   // Primary key, unique and exclusion constraints have an index; foreign keys and constraint
-  // triggers have triggers. (From PostgreSQL 18 NOT NULL constraints are rows too.)
-  bool may_have_constraints = c->relchecks > 0 || has_index || has_triggers;
+  // triggers have triggers. A partitioned table is always looked at: before PostgreSQL 15 its
+  // foreign keys had no triggers on it. (From 18 on NOT NULL constraints are rows too.)
+  bool may_have_constraints = c->relchecks > 0 || c->relhasindex || has_triggers ||
+                              relkind == RELKIND_PARTITIONED_TABLE;
 #else
   bool may_have_constraints = true;
 #endif
+  bool may_have_indexes = relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
+                          relkind == RELKIND_MATVIEW;
   ReleaseSysCache(tup);
   IndexOids backing{nullptr, 0};
   if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE || relkind == RELKIND_FOREIGN_TABLE) {
     column_entries(sink, relid, natts, name, comments);
     if (may_have_constraints) backing = constraint_entries(sink, relid, name);
   }
-  if (has_index) index_entries(sink, relid, name, backing);
+  if (may_have_indexes) index_entries(sink, relid, name, backing);
   if (relkind != RELKIND_SEQUENCE && relkind != RELKIND_COMPOSITE_TYPE) {
     if (has_triggers) trigger_entries(sink, relid, name);
     if (may_have(with_policies, relid)) policy_entries(sink, relid, name);
@@ -1115,8 +1124,10 @@ void oids_of(ArrayType* array, Oid** out, int* n) {
     if (!nulls[i]) (*out)[(*n)++] = DatumGetObjectId(elems[i]);
 }
 
-// The OIDs of a catalog's rows (a sequential scan: the whole snapshot reads every row anyway).
-void all_oids(Oid catalog, AttrNumber oid_column, Oid** out, int* n) {
+// The OIDs of a catalog's rows in the user schemas (a sequential scan: the whole snapshot reads
+// every row anyway). By schema, not by OID: objects created in single-user mode, or kept by
+// pg_upgrade, can have OIDs below FirstNormalObjectId.
+void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, Oid** out, int* n) {
   Relation rel = table_open(catalog, AccessShareLock);
   SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
   int capacity = 1024;
@@ -1124,9 +1135,11 @@ void all_oids(Oid catalog, AttrNumber oid_column, Oid** out, int* n) {
   *n = 0;
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext(scan))) {
-    bool isnull;
+    bool isnull, nsp_null;
     Datum d = heap_getattr(tup, oid_column, RelationGetDescr(rel), &isnull);
-    if (isnull) continue;
+    Datum nsp = heap_getattr(tup, namespace_column, RelationGetDescr(rel), &nsp_null);
+    char* quoted;
+    if (isnull || nsp_null || !user_namespace(DatumGetObjectId(nsp), &quoted)) continue;
     if (*n == capacity) *out = static_cast<Oid*>(repalloc(*out, sizeof(Oid) * (capacity *= 2)));
     (*out)[(*n)++] = DatumGetObjectId(d);
   }
@@ -1421,10 +1434,7 @@ Scope touched_scope(ArrayType* classids, ArrayType* objids, ArrayType* rel_names
   return scope;
 }
 
-Jsonb* build_snapshot(Scope scope) {
-  // A nested call (a type's output function in a procedural language, run by pg_get_expr)
-  // must not close this call's catalogs: it saves and restores them.
-  Catalogs outer_call = catalogs;
+Jsonb* build_snapshot_now(Scope scope) {
   cached_nsp = InvalidOid;
   catalogs.depend = open_catalog(DependRelationId, DependDependerIndexId);
   catalogs.description = open_catalog(DescriptionRelationId, DescriptionObjIndexId);
@@ -1438,12 +1448,11 @@ Jsonb* build_snapshot(Scope scope) {
   catalogs.enums = open_catalog(EnumRelationId, EnumTypIdSortOrderIndexId);
   find_extension_members();
   if (scope.whole) {
-    all_oids(RelationRelationId, Anum_pg_class_oid, &scope.rels, &scope.nrels);
-    all_oids(TypeRelationId, Anum_pg_type_oid, &scope.types, &scope.ntypes);
-    all_oids(NamespaceRelationId, Anum_pg_namespace_oid, &scope.nsps, &scope.nnsps);
-    all_oids(ProcedureRelationId, Anum_pg_proc_oid, &scope.procs, &scope.nprocs);
+    all_oids(RelationRelationId, Anum_pg_class_oid, Anum_pg_class_relnamespace, &scope.rels, &scope.nrels);
+    all_oids(TypeRelationId, Anum_pg_type_oid, Anum_pg_type_typnamespace, &scope.types, &scope.ntypes);
+    all_oids(NamespaceRelationId, Anum_pg_namespace_oid, Anum_pg_namespace_oid, &scope.nsps, &scope.nnsps);
+    all_oids(ProcedureRelationId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace, &scope.procs, &scope.nprocs);
   }
-  SortedOids outer_parents = with_parents, outer_policies = with_policies;
   with_parents = with_policies = SortedOids{nullptr, -1};
   if (scope.nrels >= 32) {
     with_parents = column_values(InheritsRelationId, Anum_pg_inherits_inhrelid);
@@ -1464,8 +1473,6 @@ Jsonb* build_snapshot(Scope scope) {
   for (const Kind& k : kinds) {
     for (int i = 0; i < k.n; ++i) {
       CHECK_FOR_INTERRUPTS();
-      // System objects (most rows of a whole scan) are skipped before any lookup.
-      if (scope.whole && k.oids[i] < FirstNormalObjectId && k.entries != schema_entry) continue;
       MemoryContext outer = MemoryContextSwitchTo(round);
       k.entries(&sink, k.oids[i]);
       MemoryContextSwitchTo(outer);
@@ -1481,11 +1488,26 @@ Jsonb* build_snapshot(Scope scope) {
   for (Catalog c : {catalogs.enums, catalogs.rewrite, catalogs.policy, catalogs.trigger, catalogs.index,
                     catalogs.constraint, catalogs.attrdef, catalogs.inherits, catalogs.description, catalogs.depend})
     close_catalog(c);
-  catalogs = outer_call;
-  with_parents = outer_parents;
-  with_policies = outer_policies;
-  cached_nsp = InvalidOid;
   return snapshot_object(&sink);
+}
+
+// A nested call (a type's output function run by pg_get_expr, say) must leave the state of the
+// call it is nested in as it found it, even when it fails and a subtransaction catches that.
+Jsonb* build_snapshot(Scope scope) {
+  Catalogs outer_catalogs = catalogs;
+  SortedOids outer_parents = with_parents, outer_policies = with_policies;
+  Jsonb* volatile result = nullptr;
+  PG_TRY();
+  { result = build_snapshot_now(scope); }
+  PG_FINALLY();
+  {
+    catalogs = outer_catalogs;
+    with_parents = outer_parents;
+    with_policies = outer_policies;
+    cached_nsp = InvalidOid;  // its quoted name was overwritten
+  }
+  PG_END_TRY();
+  return result;
 }
 
 }  // namespace
