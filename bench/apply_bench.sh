@@ -97,7 +97,7 @@ mem_run() {  # n kind(apply|do) template -> "hwm_kb anon_kb"
 }
 echo
 echo "== backend memory after one call (kB): VmHWM (peak RSS, incl. shared buffers touched) and RssAnon (private)"
-for kind in apply do; do
+for kind in ${MEM_KINDS:-apply do}; do
   for n in 500 2000; do
     read -r hwm anon < <(mem_run $n $kind 'CREATE TABLE t_%s (id int)')
     printf '%-6s %5d CREATE TABLE migrations: VmHWM %7d  RssAnon %7d\n' "$kind" "$n" "$hwm" "$anon"
