@@ -691,10 +691,13 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
 }  // namespace
 
 std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error) {
-  std::vector<StatementLint> out;
   List* raw = nullptr;
-  if (!parse_or_report(script, syntax_error, &raw)) return out;
-  std::vector<ScriptStatement> stmts = split_statements(raw, script);
+  if (!parse_or_report(script, syntax_error, &raw)) return {};
+  return lint_parsed(script, split_statements(raw, script));
+}
+
+std::vector<StatementLint> lint_parsed(const std::string& script, const std::vector<ScriptStatement>& stmts) {
+  std::vector<StatementLint> out;
   out.reserve(stmts.size());
   ScriptMode mode = script_mode(script);  // non-transactional: concurrent builds are fine
   ScriptState st;
@@ -768,9 +771,9 @@ void set_plan_lock_timeout() {
   });
 }
 
-std::vector<LintRow> lint_script(const std::string& script) {
-  std::optional<LintRow> syntax_error;
-  std::vector<StatementLint> stmts = lint_statements(script, &syntax_error);
+namespace {
+std::vector<LintRow> rows_of(const std::string& script, const std::vector<StatementLint>& stmts,
+                             const std::optional<LintRow>& syntax_error) {
   std::vector<LintRow> rows;
   if (syntax_error) rows.push_back(*syntax_error);
   for (const StatementLint& s : stmts) {
@@ -782,6 +785,17 @@ std::vector<LintRow> lint_script(const std::string& script) {
   }
   return rows;
 }
+}  // namespace
+
+std::vector<LintRow> lint_script(const std::string& script) {
+  std::optional<LintRow> syntax_error;
+  std::vector<StatementLint> stmts = lint_statements(script, &syntax_error);
+  return rows_of(script, stmts, syntax_error);
+}
+
+std::vector<LintRow> lint_parsed_script(const std::string& script, const std::vector<ScriptStatement>& parsed) {
+  return rows_of(script, lint_parsed(script, parsed), std::nullopt);
+}
 
 }  // namespace pgm::safety
 
@@ -789,9 +803,8 @@ std::vector<LintRow> lint_script(const std::string& script) {
 
 namespace pgm {
 
-void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up) {
-  pg::SpiConnection spi;
-  std::vector<safety::LintRow> rows = safety::lint_script(up);
+namespace {
+void report_lint_rows(const std::string& version, const std::string& name, const std::vector<safety::LintRow>& rows) {
   for (const safety::LintRow& r : rows) {
     std::string message = fmt::format("migration {} (\"{}\") line {}: {} ({}): {}", version, name, r.line,
                                       r.finding.rule, lint::severity_name(r.finding.severity), r.finding.message);
@@ -804,6 +817,18 @@ void lint_report_on_register(const std::string& version, const std::string& name
       ereport(level, (errmsg_internal("%s", m), errdetail_internal("%s", d), h[0] ? errhint("%s", h) : 0));
     });
   }
+}
+}  // namespace
+
+void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up) {
+  pg::SpiConnection spi;
+  report_lint_rows(version, name, safety::lint_script(up));
+}
+
+void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up,
+                             const std::vector<ScriptStatement>& parsed) {
+  pg::SpiConnection spi;
+  report_lint_rows(version, name, safety::lint_parsed_script(up, parsed));
 }
 
 void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up) {

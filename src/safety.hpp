@@ -25,6 +25,8 @@ struct LintRow {
 // Lints a script with the server's parser against the live catalog. Never throws for a bad
 // script: a syntax error is a row. Needs an SPI connection.
 std::vector<LintRow> lint_script(const std::string& script);
+// The same for a script already parsed by parse_script (it did parse: no syntax error row).
+std::vector<LintRow> lint_parsed_script(const std::string& script, const std::vector<ScriptStatement>& parsed);
 
 // Findings per statement index (parse_script order), for plan. A script that does not parse
 // yields no statements and its syntax error in `syntax_error`.
@@ -33,6 +35,8 @@ struct StatementLint {
   std::vector<lint::Finding> findings;
 };
 std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error);
+// The same for a script already parsed (parse_script): no second parse.
+std::vector<StatementLint> lint_parsed(const std::string& script, const std::vector<ScriptStatement>& stmts);
 
 // True if the relation was created in the current transaction (e.g. by an earlier migration
 // of the same apply or plan): nobody else can see it, so its locks block nobody.

@@ -2,11 +2,16 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace pgm {
 
 // register: report lint findings of the up script as NOTICE/WARNING.
 void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up);
+// The same for an up script already parsed by parse_script (sync registers 1,000 files at once).
+struct ScriptStatement;
+void lint_report_on_register(const std::string& version, const std::string& name, const std::string& up,
+                             const std::vector<ScriptStatement>& parsed);
 
 // apply, before running a migration: throws if its lint errors block apply (setting).
 void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up);

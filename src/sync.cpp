@@ -150,8 +150,11 @@ void notice(const std::string& message) {
 // Parses a script and checks every statement can run in a migration (as register does).
 // Returns true for a script with transaction control (COMMIT split points): such a script is
 // registered through migrate.register itself, which knows how it runs.
-bool check_script(const std::string& script, const ScriptLabel& label, const std::string& file) {
-  std::vector<ScriptStatement> stmts = parse_script(script, label);
+bool check_script(const std::string& script, const ScriptLabel& label, const std::string& file,
+                  std::vector<ScriptStatement>* parsed = nullptr) {
+  std::vector<ScriptStatement> local;
+  std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
+  stmts = parse_script(script, label);
   if (stmts.empty())
     bad_file(file, fmt::format("the {} script contains no SQL statement", label.which),
              std::string(label.which) == "down" ? "Leave out the down section of a migration that cannot be reverted." : "");
@@ -468,11 +471,12 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       MemoryContext outer = MemoryContextSwitchTo(scratch);
       ScriptLabel up_label{f.version, f.name, "up"};
       bool via_register = w.todo == Todo::Replace || f.no_transaction;
+      std::vector<ScriptStatement> up_statements;  // parsed once: checked, then linted
       if (!via_register) {
-        via_register = check_script(*f.up, up_label, f.file);
+        via_register = check_script(*f.up, up_label, f.file, &up_statements);
         if (f.down && check_script(*f.down, {f.version, f.name, "down"}, f.file)) via_register = true;
       }
-      if (!via_register) lint_report_on_register(f.version, f.name, *f.up);
+      if (!via_register) lint_report_on_register(f.version, f.name, *f.up, up_statements);
       MemoryContextSwitchTo(outer);
       pg::call([&] { MemoryContextReset(scratch); });
       std::string sha = sha256_hex(*f.up);
