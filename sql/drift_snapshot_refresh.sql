@@ -189,6 +189,22 @@ SELECT version FROM migrate.apply('10');
 :recorded;
 SELECT version FROM migrate.apply('11');
 :recorded;
+-- recorded_entry() reads one entry of a recorded row without composing it: what the composed
+-- snapshot has, for every key of the incremental row and of its full base row, and NULL for a
+-- key the row removed, one it never had, and no row.
+SELECT s.incremental, count(*) AS keys,
+       count(*) FILTER (WHERE migrate.recorded_entry(s.id, k) IS DISTINCT FROM migrate.recorded_snapshot(s.id) -> k) AS different
+  FROM (SELECT id, snapshot IS NULL AS incremental FROM migrate.schema_snapshots
+         WHERE id = (SELECT max(id) FROM migrate.schema_snapshots)
+            OR id = (SELECT base_id FROM migrate.schema_snapshots ORDER BY id DESC LIMIT 1)) s,
+       jsonb_object_keys(migrate.recorded_snapshot(s.id)) k
+ GROUP BY s.incremental ORDER BY s.incremental;
+SELECT migrate.recorded_entry(max(id), 'table big.t_5') IS NULL AS removed,
+       migrate.recorded_entry(max(id), 'table big.nothing') IS NULL AS never,
+       migrate.recorded_entry(NULL, 'table big.t_1') IS NULL AS null_id,
+       migrate.recorded_entry(-1, 'table big.t_1') IS NULL AS no_row,
+       migrate.recorded_entry(max(id), 'table big.t_2') IS NOT NULL AS present
+  FROM migrate.schema_snapshots;
 -- The revert check (core) reads incremental rows too: a down script that leaves the table.
 SELECT migrate.register('13', 'sneaky', 'CREATE TABLE big.sneaky (id int)', 'SELECT 1');
 SELECT version FROM migrate.apply('13');

@@ -434,3 +434,122 @@ PGM_FUNCTION(pgm_schema_diff) {
   pg::free_result();
   return out.done();
 }
+
+extern "C" {
+#include "storage/proc.h"
+#include "utils/datum.h"
+#include "utils/memutils.h"
+}
+
+namespace {
+
+// Full snapshots read by migrate.recorded_entry() in this transaction, detoasted once: a
+// revert's check reads a few entries of a base snapshot of 20,000 tables (tens of MB once
+// decompressed), which `snapshot -> key` decompressed again for every entry. Rows never change
+// (protect triggers) and ids are never reused, so an id names the same value all along.
+struct CachedSnapshot {
+  int64 id;
+  Jsonb* snapshot;  // NULL: the row has none (or is gone)
+};
+constexpr int kCachedSnapshots = 4;
+CachedSnapshot cached_snapshots[kCachedSnapshots];
+int cached_count = 0;
+LocalTransactionId cached_in = InvalidLocalTransactionId;
+
+LocalTransactionId current_local_transaction() {
+#if PG_VERSION_NUM >= 170000
+  return MyProc->vxid.lxid;
+#else
+  return MyProc->lxid;
+#endif
+}
+
+// Inside the caller's SpiConnection.
+Jsonb* full_snapshot(int64 id) {
+  if (cached_in != current_local_transaction()) {  // TopTransactionContext of an older transaction is gone
+    cached_in = current_local_transaction();
+    cached_count = 0;
+  }
+  for (int i = 0; i < cached_count; ++i)
+    if (cached_snapshots[i].id == id) return cached_snapshots[i].snapshot;
+  static pg::Query q{"SELECT s.snapshot FROM migrate.schema_snapshots s WHERE s.id OPERATOR(pg_catalog.=) $1"};
+  q.run({pg::int8_param(id)});
+  Jsonb* copy = nullptr;
+  if (pg::result_rows() > 0) {
+    bool isnull;
+    Datum d = pg::datum_value(0, 1, &isnull);
+    if (!isnull)
+      copy = pg::call([&] {
+        MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+        Jsonb* j = reinterpret_cast<Jsonb*>(PG_DETOAST_DATUM_COPY(d));
+        MemoryContextSwitchTo(old);
+        return j;
+      });
+  }
+  pg::free_result();
+  if (cached_count == kCachedSnapshots) cached_count = 0;  // a few are read per call: start over
+  cached_snapshots[cached_count++] = {id, copy};
+  return copy;
+}
+
+// snapshot -> key, in `context` (NULL: no such key).
+Datum entry_of(Jsonb* snapshot, text* key, MemoryContext context, bool* isnull) {
+  *isnull = true;
+  if (!snapshot) return (Datum)0;
+  return pg::call([&] {
+    if (!JB_ROOT_IS_OBJECT(snapshot)) return (Datum)0;
+    JsonbValue vbuf;
+    JsonbValue* v = getKeyJsonValueFromContainer(&snapshot->root, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), &vbuf);
+    if (!v) return (Datum)0;
+    MemoryContext old = MemoryContextSwitchTo(context);
+    Datum d = JsonbPGetDatum(JsonbValueToJsonb(v));
+    MemoryContextSwitchTo(old);
+    *isnull = false;
+    return d;
+  });
+}
+
+}  // namespace
+
+// migrate.recorded_entry(snapshot_id bigint, key text) RETURNS jsonb: the entry `key` of a
+// recorded snapshot, full or incremental (its changes, its removed keys, else its base row's
+// entry), without composing the snapshot; NULL if there is none. Full rows are decompressed
+// once per transaction.
+PGM_FUNCTION(pgm_recorded_entry) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
+  int64 id = PG_GETARG_INT64(0);
+  text* key = pg::call([&] { return PG_GETARG_TEXT_PP(1); });
+  std::string key_text(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
+  pg::SpiConnection spi;
+  MemoryContext caller = spi.caller_context();
+  static pg::Query row{
+      "SELECT s.base_id, s.changes OPERATOR(pg_catalog.->) $2, "
+      "coalesce(s.changes OPERATOR(pg_catalog.?) $2, false), "
+      "coalesce($2 OPERATOR(pg_catalog.=) ANY (s.removed), false) "
+      "FROM migrate.schema_snapshots s WHERE s.id OPERATOR(pg_catalog.=) $1"};
+  row.run({pg::int8_param(id), pg::text_param(key_text)});
+  if (pg::result_rows() == 0) {
+    pg::free_result();
+    PG_RETURN_NULL();
+  }
+  bool full = pg::is_null(0, 1);
+  int64 base = full ? 0 : pg::int8_value(0, 1);
+  bool changed = pg::bool_value(0, 3), removed = pg::bool_value(0, 4);
+  bool isnull = true;
+  Datum result = (Datum)0;
+  if (!full && changed) {
+    Datum d = pg::datum_value(0, 2, &isnull);
+    if (!isnull)
+      result = pg::call([&] {
+        MemoryContext old = MemoryContextSwitchTo(caller);
+        Datum copy = datumCopy(d, false, -1);
+        MemoryContextSwitchTo(old);
+        return copy;
+      });
+  }
+  pg::free_result();
+  if (full) result = entry_of(full_snapshot(id), key, caller, &isnull);
+  else if (!changed && !removed) result = entry_of(full_snapshot(base), key, caller, &isnull);
+  if (isnull) PG_RETURN_NULL();
+  return result;
+}

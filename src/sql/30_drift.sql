@@ -205,17 +205,9 @@ AS $$
 $$;
 
 -- The entry `key` of recorded snapshot `snapshot_id`, full or incremental, without composing
--- the whole snapshot.
+-- the whole snapshot (C: a full row is decompressed once per transaction, not per entry).
 CREATE FUNCTION migrate.recorded_entry(snapshot_id bigint, key text) RETURNS jsonb
-    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET jit = off
-AS $$
-    SELECT CASE WHEN s.base_id IS NULL THEN s.snapshot -> key
-                WHEN s.changes ? key THEN s.changes -> key
-                WHEN key = ANY (s.removed) THEN NULL
-                ELSE b.snapshot -> key END
-      FROM migrate.schema_snapshots s LEFT JOIN migrate.schema_snapshots b ON b.id = s.base_id
-     WHERE s.id = snapshot_id
-$$;
+    AS 'MODULE_PATHNAME', 'pgm_recorded_entry' LANGUAGE C STABLE STRICT;
 
 -- The keys whose entries differ between recorded snapshots a and b. Two rows on the same full
 -- row (one of them may be that row) differ only where their changes or removed keys say so:
