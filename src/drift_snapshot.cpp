@@ -553,3 +553,31 @@ PGM_FUNCTION(pgm_recorded_entry) {
   if (isnull) PG_RETURN_NULL();
   return result;
 }
+
+// migrate.snapshot_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]: the same
+// for the full recorded row `snapshot_id`, decompressed once per transaction (shared with
+// migrate.recorded_entry(), which a revert's check reads the same row with).
+PGM_FUNCTION(pgm_recorded_keys_with_prefix) {
+  if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
+  int64 id = PG_GETARG_INT64(0);
+  ArrayType* array = pg::call([&] { return PG_GETARG_ARRAYTYPE_P(1); });
+  pg::SpiConnection spi;
+  MemoryContext caller = spi.caller_context();
+  Jsonb* snapshot = full_snapshot(id);
+  if (!snapshot) PG_RETURN_NULL();
+  ArrayType* result = pg::call([&] {
+    Datum* elems = nullptr;
+    bool* nulls = nullptr;
+    int count = 0;
+    MemoryContext old = MemoryContextSwitchTo(caller);
+    deconstruct_array(array, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &count);
+    text** prefixes = static_cast<text**>(palloc(sizeof(text*) * (count + 1)));
+    int n = 0;
+    for (int i = 0; i < count; ++i)
+      if (!nulls[i]) prefixes[n++] = DatumGetTextPP(elems[i]);
+    ArrayType* keys = keys_with_prefixes(snapshot, prefixes, n);
+    MemoryContextSwitchTo(old);
+    return keys;
+  });
+  return PointerGetDatum(result);
+}
