@@ -205,6 +205,24 @@ SELECT migrate.recorded_entry(max(id), 'table big.t_5') IS NULL AS removed,
        migrate.recorded_entry(-1, 'table big.t_1') IS NULL AS no_row,
        migrate.recorded_entry(max(id), 'table big.t_2') IS NOT NULL AS present
   FROM migrate.schema_snapshots;
+-- Full rows are decompressed once per transaction and at most two are kept; a row not yet
+-- written, or rolled back, is never answered from that cache.
+BEGIN;
+SELECT count(*) >= 3 AS three_full_rows FROM migrate.schema_snapshots WHERE snapshot IS NOT NULL;
+SELECT count(migrate.recorded_entry(f.id, 'table big.t_1')) > 0 AS read
+  FROM (SELECT id FROM migrate.schema_snapshots WHERE snapshot IS NOT NULL) f, generate_series(1, 100);
+SELECT total_bytes < 20000000 AS memory_bounded FROM pg_backend_memory_contexts WHERE name = 'TopTransactionContext';
+SELECT max(id) + 1 AS next_id FROM migrate.schema_snapshots \gset
+SELECT migrate.recorded_keys_with_prefix(:next_id, '{"table big.t_1"}') IS NULL AS not_yet;
+SAVEPOINT s;
+SELECT migrate.acknowledge_drift('a full row') IS NOT NULL AS acknowledged;
+SELECT max(id) = :next_id AS that_row, cardinality(migrate.recorded_keys_with_prefix(:next_id, '{"table big.t_1"}')) AS keys,
+       migrate.recorded_entry(:next_id, 'table big.t_1') IS NOT NULL AS entry
+  FROM migrate.schema_snapshots;
+ROLLBACK TO SAVEPOINT s;
+SELECT migrate.recorded_keys_with_prefix(:next_id, '{"table big.t_1"}') IS NULL AS rolled_back,
+       migrate.recorded_entry(:next_id, 'table big.t_1') IS NULL AS entry_rolled_back;
+ROLLBACK;
 -- The revert check (core) reads incremental rows too: a down script that leaves the table.
 SELECT migrate.register('13', 'sneaky', 'CREATE TABLE big.sneaky (id int)', 'SELECT 1');
 SELECT version FROM migrate.apply('13');

@@ -135,6 +135,15 @@ SELECT count(*) FROM migrate.apply();
 SELECT count(*) FROM migrate.apply_repeatables();
 SELECT migrate.sync_confirm(:'digest') AS after_register;
 ROLLBACK;
+-- A sync in a rolled-back savepoint: its registrations are gone (and the lock was released).
+BEGIN;
+SAVEPOINT s;
+SELECT count(*) FROM migrate.sync(:'folder');
+ROLLBACK TO SAVEPOINT s;
+SELECT count(*) FROM migrate.sync('[]', dry_run => true);
+SELECT count(*) FROM migrate.apply();
+SELECT migrate.sync_confirm(:'digest') AS after_rollback_to_savepoint;
+ROLLBACK;
 SELECT count(*) FROM migrate.sync(:'folder');
 BEGIN;
 SELECT count(*) FROM migrate.apply();

@@ -445,15 +445,17 @@ namespace {
 
 // Full snapshots read by migrate.recorded_entry() in this transaction, detoasted once: a
 // revert's check reads a few entries of a base snapshot of 20,000 tables (tens of MB once
-// decompressed), which `snapshot -> key` decompressed again for every entry. Rows never change
-// (protect triggers) and ids are never reused, so an id names the same value all along.
+// decompressed), which `snapshot -> key` decompressed again for every entry. Every call still
+// reads the row (without its snapshot): a row that is gone, rolled back or not visible to the
+// caller is never answered from the cache, and a cached copy is used only for the same row
+// version (ctid and xmin: a recreated extension reuses ids).
 struct CachedSnapshot {
-  int64 id;
-  Jsonb* snapshot;  // NULL: the row has none (or is gone)
+  std::string version;  // "id ctid xmin"
+  Jsonb* snapshot;
 };
-constexpr int kCachedSnapshots = 4;
+constexpr int kCachedSnapshots = 2;
 CachedSnapshot cached_snapshots[kCachedSnapshots];
-int cached_count = 0;
+int cached_next = 0;
 LocalTransactionId cached_in = InvalidLocalTransactionId;
 
 LocalTransactionId current_local_transaction() {
@@ -464,14 +466,23 @@ LocalTransactionId current_local_transaction() {
 #endif
 }
 
-// Inside the caller's SpiConnection.
+// The full snapshot of row `id`, or NULL (no such row, or one without a snapshot). Inside the
+// caller's SpiConnection.
 Jsonb* full_snapshot(int64 id) {
   if (cached_in != current_local_transaction()) {  // TopTransactionContext of an older transaction is gone
     cached_in = current_local_transaction();
-    cached_count = 0;
+    for (CachedSnapshot& c : cached_snapshots) c = CachedSnapshot{std::string(), nullptr};
   }
-  for (int i = 0; i < cached_count; ++i)
-    if (cached_snapshots[i].id == id) return cached_snapshots[i].snapshot;
+  static pg::Query version_q{
+      "SELECT s.ctid::pg_catalog.text OPERATOR(pg_catalog.||) ' ' OPERATOR(pg_catalog.||) s.xmin::pg_catalog.text, "
+      "s.snapshot IS NULL FROM migrate.schema_snapshots s WHERE s.id OPERATOR(pg_catalog.=) $1"};
+  version_q.run({pg::int8_param(id)});
+  bool exists = pg::result_rows() > 0 && !pg::bool_value(0, 2);
+  std::string version = exists ? std::to_string(id) + " " + pg::text_value(0, 1) : std::string();
+  pg::free_result();
+  if (!exists) return nullptr;
+  for (const CachedSnapshot& c : cached_snapshots)
+    if (c.snapshot && c.version == version) return c.snapshot;
   static pg::Query q{"SELECT s.snapshot FROM migrate.schema_snapshots s WHERE s.id OPERATOR(pg_catalog.=) $1"};
   q.run({pg::int8_param(id)});
   Jsonb* copy = nullptr;
@@ -487,8 +498,15 @@ Jsonb* full_snapshot(int64 id) {
       });
   }
   pg::free_result();
-  if (cached_count == kCachedSnapshots) cached_count = 0;  // a few are read per call: start over
-  cached_snapshots[cached_count++] = {id, copy};
+  if (!copy) return nullptr;
+  // At most two copies are held (a revert reads one base): the oldest is freed.
+  CachedSnapshot& slot = cached_snapshots[cached_next];
+  cached_next = (cached_next + 1) % kCachedSnapshots;
+  if (slot.snapshot) {
+    Jsonb* old = slot.snapshot;
+    pg::call([&] { pfree(old); });
+  }
+  slot = CachedSnapshot{version, copy};
   return copy;
 }
 
@@ -554,9 +572,9 @@ PGM_FUNCTION(pgm_recorded_entry) {
   return result;
 }
 
-// migrate.snapshot_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]: the same
-// for the full recorded row `snapshot_id`, decompressed once per transaction (shared with
-// migrate.recorded_entry(), which a revert's check reads the same row with).
+// migrate.recorded_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]:
+// snapshot_keys_with_prefix() of the full recorded row `snapshot_id`, decompressed once per
+// transaction (shared with migrate.recorded_entry(), which a revert's check reads it with).
 PGM_FUNCTION(pgm_recorded_keys_with_prefix) {
   if (PG_ARGISNULL(0) || PG_ARGISNULL(1)) PG_RETURN_NULL();
   int64 id = PG_GETARG_INT64(0);

@@ -22,6 +22,7 @@
 extern "C" {
 #include "parser/scanner.h"
 #include "parser/gram.h"
+#include "access/xact.h"
 #include "storage/proc.h"
 }
 
@@ -681,10 +682,20 @@ void record_digest(const std::string& digest) {
 struct SyncedFolder {
   std::string digest;
   LocalTransactionId transaction = InvalidLocalTransactionId;
+  SubTransactionId subtransaction = InvalidSubTransactionId;
   int64 generation = -1;
   uint64_t bumps = 0, registration_bumps = 0;
 };
 SyncedFolder synced_folder;
+
+// A rolled-back subtransaction the sync ran in (itself, or one it was nested in: subtransactions
+// nest, so every one begun while an aborting one was open has a larger id) undoes its
+// registrations, and releases the catalog lock another session may then take: forget it.
+void on_subtransaction_event(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*) {
+  if (event == SUBXACT_EVENT_ABORT_SUB && synced_folder.subtransaction != InvalidSubTransactionId &&
+      subxact <= synced_folder.subtransaction)
+    synced_folder.transaction = InvalidLocalTransactionId;
+}
 
 LocalTransactionId current_local_transaction() {
 #if PG_VERSION_NUM >= 170000
@@ -714,8 +725,14 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
     record_digest(digest);
     return;
   }
+  static bool callback_registered = false;
+  if (!callback_registered) {
+    pg::call([] { RegisterSubXactCallback(on_subtransaction_event, nullptr); });
+    callback_registered = true;
+  }
   synced_folder.digest = digest;
   synced_folder.transaction = current_local_transaction();
+  synced_folder.subtransaction = GetCurrentSubTransactionId();
   synced_folder.generation = catalog::current_generation();
   synced_folder.bumps = catalog::generation_bumps();
   synced_folder.registration_bumps = catalog::registration_bumps();

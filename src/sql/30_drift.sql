@@ -141,9 +141,9 @@ ALTER SEQUENCE migrate.schema_snapshots_id_seq OWNED BY migrate.schema_snapshots
 -- removes: its columns, constraints, triggers, policies, rules), in one pass over the keys.
 CREATE FUNCTION migrate.snapshot_keys_with_prefix(snapshot jsonb, prefixes text[]) RETURNS text[]
     AS 'MODULE_PATHNAME', 'pgm_snapshot_keys_with_prefix' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
--- The same for a full recorded snapshot row by id: decompressed once per transaction, shared
--- with migrate.recorded_entry() (a revert reads that row with both).
-CREATE FUNCTION migrate.snapshot_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]
+-- snapshot_keys_with_prefix() of a full recorded snapshot row, by id: decompressed once per
+-- transaction, shared with migrate.recorded_entry() (a revert reads that row with both).
+CREATE FUNCTION migrate.recorded_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]
     AS 'MODULE_PATHNAME', 'pgm_recorded_keys_with_prefix' LANGUAGE C STABLE STRICT;
 
 -- Records the snapshot after apply or revert: the previous recorded snapshot without the
@@ -182,7 +182,7 @@ BEGIN
     SELECT s.reason, pg_column_size(s.snapshot) INTO base_reason, base_size FROM migrate.schema_snapshots s WHERE s.id = base;
     IF coalesce(cardinality(drop_prefixes), 0) > 0 THEN
         dropped := dropped
-            || coalesce(migrate.snapshot_keys_with_prefix(base, drop_prefixes), '{}')
+            || coalesce(migrate.recorded_keys_with_prefix(base, drop_prefixes), '{}')
             || migrate.snapshot_keys_with_prefix(cum_changes, drop_prefixes);
     END IF;
     cum_changes := (cum_changes - dropped) || fresh;

@@ -23,7 +23,7 @@ CREATE OR REPLACE FUNCTION migrate.recorded_entry(snapshot_id bigint, key text) 
 
 -- The keys of a full recorded snapshot row starting with given prefixes, by id: decompressed
 -- once per transaction, shared with recorded_entry(); the refresh after a revert uses it.
-CREATE FUNCTION migrate.snapshot_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]
+CREATE FUNCTION migrate.recorded_keys_with_prefix(snapshot_id bigint, prefixes text[]) RETURNS text[]
     AS 'MODULE_PATHNAME', 'pgm_recorded_keys_with_prefix' LANGUAGE C STABLE STRICT;
 CREATE OR REPLACE FUNCTION migrate.record_refreshed_snapshot(reason text, classids oid[], objids oid[], rel_names text[],
                                                   type_names text[], nsp_names text[], proc_names text[],
@@ -54,7 +54,7 @@ BEGIN
     SELECT s.reason, pg_column_size(s.snapshot) INTO base_reason, base_size FROM migrate.schema_snapshots s WHERE s.id = base;
     IF coalesce(cardinality(drop_prefixes), 0) > 0 THEN
         dropped := dropped
-            || coalesce(migrate.snapshot_keys_with_prefix(base, drop_prefixes), '{}')
+            || coalesce(migrate.recorded_keys_with_prefix(base, drop_prefixes), '{}')
             || migrate.snapshot_keys_with_prefix(cum_changes, drop_prefixes);
     END IF;
     cum_changes := (cum_changes - dropped) || fresh;
