@@ -1135,6 +1135,7 @@ void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, O
   *n = 0;
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    CHECK_FOR_INTERRUPTS();
     bool isnull, nsp_null;
     Datum d = heap_getattr(tup, oid_column, RelationGetDescr(rel), &isnull);
     Datum nsp = heap_getattr(tup, namespace_column, RelationGetDescr(rel), &nsp_null);
@@ -1381,6 +1382,7 @@ Scope touched_scope(ArrayType* classids, ArrayType* objids, ArrayType* rel_names
     HeapTuple tup;
     OidList returning{};
     while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+      CHECK_FOR_INTERRUPTS();
       Form_pg_proc p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
       if (has_oid(&touched_types, p->prorettype)) add_oid(&returning, p->oid);
     }
