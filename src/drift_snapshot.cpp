@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "catalog.hpp"
+#include "xact.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_fingerprint.hpp"
 #include "drift_hooks.hpp"
@@ -457,14 +458,6 @@ constexpr int kCachedSnapshots = 2;
 CachedSnapshot cached_snapshots[kCachedSnapshots];
 int cached_next = 0;
 LocalTransactionId cached_in = InvalidLocalTransactionId;
-
-LocalTransactionId current_local_transaction() {
-#if PG_VERSION_NUM >= 170000
-  return MyProc->vxid.lxid;
-#else
-  return MyProc->lxid;
-#endif
-}
 
 // The full snapshot of row `id`, or NULL (no such row, or one without a snapshot). Inside the
 // caller's SpiConnection.

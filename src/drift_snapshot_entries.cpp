@@ -200,11 +200,13 @@ struct Catalog {
 };
 struct Catalogs {
   Catalog depend, description, inherits, attrdef, constraint, index, trigger, policy, rewrite, enums;
-  // Extension members among relations and schemas (deptype 'e'), sorted for bsearch.
-  Oid* member_relations;
-  int member_relation_count;
-  Oid* member_namespaces;
-  int member_namespace_count;
+  // Extension members (deptype 'e') among relations, schemas, types and functions: each kind's
+  // OIDs sorted for bsearch.
+  struct Members {
+    Oid classid;
+    Oid* oids;
+    int count, capacity;
+  } members[4];
 };
 Catalogs catalogs;
 
@@ -237,43 +239,36 @@ int compare_oids(const void* a, const void* b) {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
-// Every extension's members among relations and schemas, in one scan of pg_depend's index on
-// what objects depend on (all dependencies on an extension).
+// Every extension's members among relations, schemas, types and functions, in one scan of
+// pg_depend's index on what objects depend on (all dependencies on an extension).
 void find_extension_members() {
+  const Oid kinds[4] = {RelationRelationId, NamespaceRelationId, TypeRelationId, ProcedureRelationId};
+  for (int k = 0; k < 4; ++k) {
+    catalogs.members[k] = {kinds[k], static_cast<Oid*>(palloc(sizeof(Oid) * 64)), 0, 64};
+  }
   ScanKeyData key;
   ScanKeyInit(&key, Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ExtensionRelationId));
-  Relation dep = catalogs.depend.heap;
   Relation index = index_open(DependReferenceIndexId, AccessShareLock);
-  SysScanDesc scan = systable_beginscan_ordered(dep, index, nullptr, 1, &key);
-  int rel_cap = 64, nsp_cap = 8;
-  catalogs.member_relations = static_cast<Oid*>(palloc(sizeof(Oid) * rel_cap));
-  catalogs.member_namespaces = static_cast<Oid*>(palloc(sizeof(Oid) * nsp_cap));
-  catalogs.member_relation_count = catalogs.member_namespace_count = 0;
+  SysScanDesc scan = systable_beginscan_ordered(catalogs.depend.heap, index, nullptr, 1, &key);
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
     Form_pg_depend d = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup));
     if (d->deptype != DEPENDENCY_EXTENSION) continue;
-    if (d->classid == RelationRelationId) {
-      if (catalogs.member_relation_count == rel_cap)
-        catalogs.member_relations = static_cast<Oid*>(repalloc(catalogs.member_relations, sizeof(Oid) * (rel_cap *= 2)));
-      catalogs.member_relations[catalogs.member_relation_count++] = d->objid;
-    } else if (d->classid == NamespaceRelationId) {
-      if (catalogs.member_namespace_count == nsp_cap)
-        catalogs.member_namespaces = static_cast<Oid*>(repalloc(catalogs.member_namespaces, sizeof(Oid) * (nsp_cap *= 2)));
-      catalogs.member_namespaces[catalogs.member_namespace_count++] = d->objid;
+    for (Catalogs::Members& m : catalogs.members) {
+      if (m.classid != d->classid) continue;
+      if (m.count == m.capacity) m.oids = static_cast<Oid*>(repalloc(m.oids, sizeof(Oid) * (m.capacity *= 2)));
+      m.oids[m.count++] = d->objid;
     }
   }
   systable_endscan_ordered(scan);
   index_close(index, AccessShareLock);
-  qsort(catalogs.member_relations, catalogs.member_relation_count, sizeof(Oid), compare_oids);
-  qsort(catalogs.member_namespaces, catalogs.member_namespace_count, sizeof(Oid), compare_oids);
+  for (Catalogs::Members& m : catalogs.members) qsort(m.oids, m.count, sizeof(Oid), compare_oids);
 }
 
 bool extension_member(Oid classid, Oid objid) {
-  bool relation = classid == RelationRelationId;
-  return bsearch(&objid, relation ? catalogs.member_relations : catalogs.member_namespaces,
-                 relation ? catalogs.member_relation_count : catalogs.member_namespace_count, sizeof(Oid),
-                 compare_oids) != nullptr;
+  for (const Catalogs::Members& m : catalogs.members)
+    if (m.classid == classid) return bsearch(&objid, m.oids, m.count, sizeof(Oid), compare_oids) != nullptr;
+  return false;
 }
 
 // The comments of a relation (subid 0) and of its columns (subid = attnum), in one scan of
@@ -669,13 +664,8 @@ void index_entries(Sink* sink, Oid relid, const char* name, IndexOids backing) {
   systable_endscan_ordered(scan);
 }
 
-int compare_oid_values(const void* a, const void* b) {
-  Oid x = *static_cast<const Oid*>(a), y = *static_cast<const Oid*>(b);
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 bool may_have(const SortedOids& set, Oid relid) {
-  return set.count < 0 || bsearch(&relid, set.items, set.count, sizeof(Oid), compare_oid_values) != nullptr;
+  return set.count < 0 || bsearch(&relid, set.items, set.count, sizeof(Oid), compare_oids) != nullptr;
 }
 
 // The distinct values of one oid column of a (small) catalog, sorted.
@@ -694,7 +684,7 @@ SortedOids column_values(Oid catalog, AttrNumber column) {
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
-  qsort(out.items, out.count, sizeof(Oid), compare_oid_values);
+  qsort(out.items, out.count, sizeof(Oid), compare_oids);
   return out;
 }
 
@@ -911,25 +901,12 @@ bool range_constructor(Oid procid) {
   return found;
 }
 
-bool extension_member_proc_or_type(Oid classid, Oid objid) {
-  ScanKeyData keys[2];
-  ScanKeyInit(&keys[0], Anum_pg_depend_classid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classid));
-  ScanKeyInit(&keys[1], Anum_pg_depend_objid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objid));
-  SysScanDesc scan = scan_catalog(catalogs.depend, 2, keys);
-  bool member = false;
-  HeapTuple tup;
-  while (!member && HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection)))
-    member = reinterpret_cast<Form_pg_depend>(GETSTRUCT(tup))->deptype == DEPENDENCY_EXTENSION;
-  systable_endscan_ordered(scan);
-  return member;
-}
-
 void function_entry(Sink* sink, Oid procid) {
   HeapTuple tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(procid));
   if (!HeapTupleIsValid(tup)) return;
   Form_pg_proc p = reinterpret_cast<Form_pg_proc>(GETSTRUCT(tup));
   char* nsp_quoted;
-  if (!user_namespace(p->pronamespace, &nsp_quoted) || extension_member_proc_or_type(ProcedureRelationId, procid) ||
+  if (!user_namespace(p->pronamespace, &nsp_quoted) || extension_member(ProcedureRelationId, procid) ||
       range_constructor(procid)) {
     ReleaseSysCache(tup);
     return;
@@ -1027,7 +1004,7 @@ void type_entry(Sink* sink, Oid typid) {
   // An implicit array type, a table's row type, an extension's type (or its relation's).
   if (!listed || (OidIsValid(t->typelem) && t->typlen == -1 && t->typtype == TYPTYPE_BASE) ||
       (t->typtype == TYPTYPE_COMPOSITE && get_rel_relkind(t->typrelid) != RELKIND_COMPOSITE_TYPE) ||
-      !user_namespace(t->typnamespace, &nsp_quoted) || extension_member_proc_or_type(TypeRelationId, typid) ||
+      !user_namespace(t->typnamespace, &nsp_quoted) || extension_member(TypeRelationId, typid) ||
       (OidIsValid(t->typrelid) && extension_member(RelationRelationId, t->typrelid))) {
     ReleaseSysCache(tup);
     return;

@@ -9,6 +9,7 @@
 
 #include "apply.hpp"
 #include "catalog.hpp"
+#include "xact.hpp"
 #include "core/migration_files.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
@@ -695,14 +696,6 @@ void on_subtransaction_event(SubXactEvent event, SubTransactionId subxact, SubTr
   if (event == SUBXACT_EVENT_ABORT_SUB && synced_folder.subtransaction != InvalidSubTransactionId &&
       subxact <= synced_folder.subtransaction)
     synced_folder.transaction = InvalidLocalTransactionId;
-}
-
-LocalTransactionId current_local_transaction() {
-#if PG_VERSION_NUM >= 170000
-  return MyProc->vxid.lxid;
-#else
-  return MyProc->lxid;
-#endif
 }
 
 // The folder is exactly at the catalog (every file unchanged and applied, nothing without a

@@ -4,6 +4,7 @@
 
 extern "C" {
 #include "access/xlog.h"
+#include "storage/proc.h"
 }
 
 namespace pgm {
@@ -39,6 +40,14 @@ void ensure_not_in_migration(const char* function_name) {
   if (XactReadOnly)
     throw Error("25006", fmt::format("{}() cannot run in a read-only transaction", function_name),
                 {}, "Run it in a read-write transaction (default_transaction_read_only is on?).");
+}
+
+LocalTransactionId current_local_transaction() {
+#if PG_VERSION_NUM >= 170000
+  return MyProc->vxid.lxid;
+#else
+  return MyProc->lxid;
+#endif
 }
 
 void xact_init() { RegisterXactCallback(on_transaction_end, nullptr); }

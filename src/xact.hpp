@@ -4,6 +4,8 @@
 // through it (apply <-> catalog <-> drift had an include and call cycle here).
 #pragma once
 
+#include "pg/pg.hpp"
+
 namespace pgm {
 
 // True while a migration's script is running in this backend (drift capture ignores its DDL).
@@ -25,6 +27,9 @@ class MigrationRunningScope {
 // Refuses a changing function: called from inside a migration script, on a hot standby, or in
 // a read-only transaction.
 void ensure_not_in_migration(const char* function_name);
+
+// This backend's local transaction id: what was remembered under another one is stale.
+LocalTransactionId current_local_transaction();
 
 // Registers the transaction callback that clears the state at transaction end (from _PG_init).
 void xact_init();
