@@ -54,6 +54,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "common/jsonapi.h"
 #include "rewrite/rewriteDefine.h"
@@ -1128,10 +1129,32 @@ void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, O
 // --- The objects migrations touched (migrate.snapshot_touched()): what the event triggers
 // reported, grown to every object whose entries a change to them can alter.
 
+// A list of OIDs without duplicates. Past a few, membership is looked up in a hash table: a
+// migration can touch thousands of relations, each checked against the others.
 struct OidList {
   Oid* items;
   int count, capacity;
+  HTAB* seen;  // built once the list is long
 };
+
+bool has_oid(OidList* l, Oid oid) {
+  if (!l->seen && l->count <= 16) {
+    for (int i = 0; i < l->count; ++i)
+      if (l->items[i] == oid) return true;
+    return false;
+  }
+  if (!l->seen) {
+    HASHCTL ctl;
+    ctl.keysize = sizeof(Oid);
+    ctl.entrysize = sizeof(Oid);
+    ctl.hcxt = CurrentMemoryContext;
+    l->seen = hash_create("pg_migrate touched objects", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+    for (int i = 0; i < l->count; ++i) (void)hash_search(l->seen, &l->items[i], HASH_ENTER, nullptr);
+  }
+  bool found;
+  (void)hash_search(l->seen, &oid, HASH_FIND, &found);
+  return found;
+}
 
 void add_oid(OidList* l, Oid oid) {
   if (!OidIsValid(oid)) return;
@@ -1141,16 +1164,11 @@ void add_oid(OidList* l, Oid oid) {
                                           : palloc(sizeof(Oid) * l->capacity));
   }
   l->items[l->count++] = oid;
-}
-
-bool has_oid(const OidList* l, Oid oid) {
-  for (int i = 0; i < l->count; ++i)
-    if (l->items[i] == oid) return true;
-  return false;
+  if (l->seen) (void)hash_search(l->seen, &oid, HASH_ENTER, nullptr);
 }
 
 void add_unique_oid(OidList* l, Oid oid) {
-  if (!has_oid(l, oid)) add_oid(l, oid);
+  if (OidIsValid(oid) && !has_oid(l, oid)) add_oid(l, oid);
 }
 
 struct ClassObject {

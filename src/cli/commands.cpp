@@ -352,10 +352,10 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
     }
   }
-  // Applied everything (no --to left anything behind): sync once more so the server records
-  // the folder as in sync (migrate.sync_digest) for the next run.
-  // migrate.sync_confirm() does it from what the first sync of this transaction saw, without
-  // sending the files again; if it cannot (a --to target, something else changed), sync.
+  // Applied something: have the server record the folder as in sync (migrate.sync_digest) for
+  // the next run. migrate.sync_confirm() does it from what this transaction's sync saw, without
+  // sending the files again; where it cannot (--to left migrations pending, something else
+  // changed the catalog, an older server), sync once more.
   if (!applied.empty() || !reps.empty()) {
     bool confirmed = false;
     if (can_confirm && !nontx_pending) confirmed = conn.exec("SELECT migrate.sync_confirm($1)", {folder.digest}).get(0, 0) == "t";
