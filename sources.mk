@@ -18,6 +18,7 @@ PGM_PG_SOURCES = \
 	src/settings.cpp \
 	src/script_parse.cpp \
 	src/catalog.cpp \
+	src/catalog_record.cpp \
 	src/apply.cpp \
 	src/drift.cpp \
 	src/drift_capture.cpp \

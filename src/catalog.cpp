@@ -2,6 +2,8 @@
 // that change what is registered (register, unregister, baseline).
 #include "catalog.hpp"
 
+#include "catalog_record.hpp"
+
 #include "pg/args.hpp"
 #include "run.hpp"
 #include "core/script.hpp"
@@ -283,6 +285,15 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
     started.push_back(r.started_at);
   }
   OwnerScope owner;
+  if (up) {
+    std::vector<AppliedRecord> raw;
+    raw.reserve(steps.size());
+    for (const StepRecord& r : steps)
+      raw.push_back({r.version.c_str(), static_cast<int>(r.version.size()), r.name.c_str(),
+                     static_cast<int>(r.name.size()), r.checksum.c_str(), static_cast<int>(r.checksum.size()),
+                     r.duration_ms, r.started_at});
+    if (record_applied_directly(raw, role)) return;
+  }
   bool keep_scripts = scripts_table_exists();
   if (up)
     (keep_scripts ? apply_q : apply_0_1_q).run({pg::text_array_param(versions), pg::text_array_param(names), pg::text_array_param(checksums),

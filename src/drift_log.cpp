@@ -117,6 +117,8 @@ int64 insert_raw(RawRow* rows, int count) {
   InitResultRelInfo(rri, rel, 1, nullptr, 0);
   estate->es_output_cid = GetCurrentCommandId(true);
   ExecOpenIndices(rri, false);
+  // AFTER triggers on migrate.drift find the relation here instead of opening it again.
+  estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
   AfterTriggerBeginQuery();
   TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
   TimestampTz now = GetCurrentTimestamp();
@@ -148,7 +150,7 @@ int64 insert_raw(RawRow* rows, int count) {
     ExecSimpleRelationInsert(rri, estate, slot);
   }
   AfterTriggerEndQuery(estate);
-  ExecCloseIndices(rri);
+  ExecCloseResultRelations(estate);  // the indexes, and what triggers opened
   ExecResetTupleTable(estate->es_tupleTable, false);
   FreeExecutorState(estate);
   table_close(rel, NoLock);

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 #include <optional>
+#include <unordered_set>
 
 #include "catalog.hpp"
 #include "xact.hpp"
@@ -34,6 +35,9 @@ struct Tracking {
   std::vector<std::string> objids;
   std::vector<std::string> rel_names, type_names, nsp_names, proc_names;
   std::vector<std::string> drop_keys, drop_prefixes;
+  // What the lists hold, tagged by list: an apply of thousands of migrations tracks thousands
+  // of objects, and a linear search per object made that quadratic.
+  std::unordered_set<std::string> seen;
   bool whole = false;
   bool any = false;
 };
@@ -55,10 +59,8 @@ Tracking& state() {
   return *tracking;
 }
 
-void add_unique(std::vector<std::string>& v, const std::string& s) {
-  for (const std::string& x : v)
-    if (x == s) return;
-  v.push_back(s);
+void add_unique(Tracking& t, std::vector<std::string>& v, char tag, const std::string& s) {
+  if (t.seen.insert(tag + s).second) v.push_back(s);
 }
 
 std::string quote(const std::string& name) {
@@ -74,8 +76,7 @@ void track_snapshot_object(Oid classid, Oid objid) {
   Tracking& t = state();
   t.any = true;
   std::string c = std::to_string(classid), o = std::to_string(objid);
-  for (size_t i = 0; i < t.objids.size(); ++i)
-    if (t.objids[i] == o && t.classids[i] == c) return;
+  if (!t.seen.insert("o" + c + "/" + o).second) return;
   t.classids.push_back(std::move(c));
   t.objids.push_back(std::move(o));
 }
@@ -85,13 +86,13 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
   t.any = true;
   SnapshotDrop d = snapshot_drop(object_type, address_names, quote);
   if (d.whole) t.whole = true;
-  for (const std::string& k : d.keys) add_unique(t.drop_keys, k);
-  for (const std::string& p : d.prefixes) add_unique(t.drop_prefixes, p);
+  for (const std::string& k : d.keys) add_unique(t, t.drop_keys, 'k', k);
+  for (const std::string& p : d.prefixes) add_unique(t, t.drop_prefixes, 'p', p);
   switch (d.owner_kind) {
-    case 'r': add_unique(t.rel_names, d.owner); break;
-    case 't': add_unique(t.type_names, d.owner); break;
-    case 'n': add_unique(t.nsp_names, d.owner); break;
-    case 'p': add_unique(t.proc_names, d.owner); break;
+    case 'r': add_unique(t, t.rel_names, 'r', d.owner); break;
+    case 't': add_unique(t, t.type_names, 't', d.owner); break;
+    case 'n': add_unique(t, t.nsp_names, 'n', d.owner); break;
+    case 'p': add_unique(t, t.proc_names, 'f', d.owner); break;
     default: break;
   }
 }
@@ -137,6 +138,7 @@ void reset_snapshot_tracking() noexcept {
                                       &tracking->type_names, &tracking->nsp_names, &tracking->proc_names,
                                       &tracking->drop_keys, &tracking->drop_prefixes})
     v->clear();
+  tracking->seen.clear();
   tracking->whole = false;
   tracking->any = false;
 }

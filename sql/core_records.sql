@@ -1,0 +1,78 @@
+-- What an apply records: a history row per migration, the script kept once per checksum in
+-- migrate.scripts, the applied state in migrate.migrations. They are written directly
+-- (src/catalog_record.cpp); a catalog laid out otherwise is recorded through SQL, alike.
+CREATE EXTENSION pg_migrate;
+-- Three migrations with one script (one checksum), and 100 more with another: the copies of a
+-- script are kept once, within one batch of records and across batches.
+SELECT count(migrate.register(i::text, 'same ' || i, 'SELECT 1', 'SELECT 1')) FROM generate_series(1, 3) i;
+SELECT count(migrate.register(i::text, 'many ' || i, 'SELECT 2', 'SELECT 2')) FROM generate_series(4, 103) i;
+SELECT migrate.register('104', 'table', 'CREATE TABLE rec_t (id int)', 'DROP TABLE rec_t');
+-- Triggers of the catalog's tables fire as for INSERT and UPDATE statements (run as the
+-- catalog owner with search_path pg_catalog, pg_temp, like the functions' own SQL).
+CREATE TABLE rec_log (tbl text, op text, version text, applied boolean);
+CREATE FUNCTION rec_log_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.rec_log VALUES (TG_TABLE_NAME, TG_OP, NEW.version, NEW.applied_seq IS NOT NULL);
+  RETURN NEW;
+END $$;
+CREATE FUNCTION rec_log_history() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.rec_log VALUES (TG_TABLE_NAME, TG_OP, NEW.version, NULL);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER rec_log AFTER UPDATE ON migrate.migrations FOR EACH ROW EXECUTE FUNCTION rec_log_row();
+CREATE TRIGGER rec_log AFTER INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION rec_log_history();
+BEGIN;
+SELECT count(*) AS applied FROM migrate.apply();
+-- Every history row: this transaction, the session user, the current role, the migration's
+-- checksum and script; the migration points at it.
+SELECT count(*) AS rows,
+       bool_and(h.transaction_id = pg_current_xact_id()) AS this_transaction,
+       bool_and(h.performed_by = session_user AND h.role = current_user) AS who,
+       bool_and(h.action = 'apply' AND h.name = m.name AND h.checksum = m.checksum
+                AND h.script_checksum = m.checksum AND h.detail IS NULL AND h.duration_ms >= 0) AS fields,
+       bool_and(m.applied_seq = h.id AND m.applied_at = h.performed_at AND m.applied_by = h.performed_by) AS applied_state,
+       bool_and(s.script = m.up_sql) AS script_kept
+FROM migrate.history h JOIN migrate.migrations m USING (version)
+LEFT JOIN migrate.scripts s ON s.checksum = h.script_checksum;
+COMMIT;
+SELECT count(*) AS scripts, count(DISTINCT checksum) AS distinct_checksums FROM migrate.scripts;
+SELECT tbl, op, count(*), bool_and(applied) AS applied FROM rec_log GROUP BY tbl, op ORDER BY tbl;
+-- History ids follow the order of application.
+SELECT bool_and(applied_seq > prev) AS ordered FROM (
+  SELECT applied_seq, lag(applied_seq, 1, 0::bigint) OVER (ORDER BY version_parts) AS prev FROM migrate.migrations) x;
+-- The index of pending migrations sees the new state.
+SET enable_seqscan = off;
+SELECT count(*) AS pending FROM migrate.migrations WHERE applied_seq IS NULL;
+RESET enable_seqscan;
+-- Revert and re-apply: the kept scripts are found, not copied again.
+SELECT count(*) AS reverted FROM migrate.revert(2);
+SELECT count(*) AS applied FROM migrate.apply();
+SELECT count(*) AS scripts FROM migrate.scripts;
+SELECT version, action FROM migrate.history ORDER BY id DESC LIMIT 4;
+-- A migrate.history with a column this code does not know: recorded through SQL, the column
+-- gets its default.
+DROP TRIGGER rec_log ON migrate.migrations;
+DROP TRIGGER rec_log ON migrate.history;
+ALTER TABLE migrate.history ADD COLUMN rec_note text DEFAULT 'through SQL';
+SELECT migrate.register('105', 'after', 'CREATE TABLE rec_u (id int)', 'DROP TABLE rec_u');
+SELECT version FROM migrate.apply();
+SELECT h.version, h.action, h.rec_note, h.performed_by = session_user AS who, h.script_checksum = m.checksum AS script,
+       m.applied_seq = h.id AS applied_state
+FROM migrate.history h JOIN migrate.migrations m USING (version) WHERE version = '105';
+SELECT * FROM migrate.validate();
+ALTER TABLE migrate.history DROP COLUMN rec_note;
+SELECT count(*) > 0 AS drift_recorded FROM migrate.drift;
+-- Captured DDL is written to migrate.drift the same way: its triggers fire too.
+CREATE TABLE rec_drift_log (object_identity text);
+CREATE FUNCTION rec_drift_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.rec_drift_log VALUES (NEW.object_identity);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER rec_drift AFTER INSERT ON migrate.drift FOR EACH ROW EXECUTE FUNCTION rec_drift_row();
+CREATE TABLE rec_outside (id int);
+SELECT * FROM rec_drift_log;
+DROP EXTENSION pg_migrate CASCADE;
+DROP TABLE rec_log, rec_t, rec_u, rec_drift_log, rec_outside;
+DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row();
