@@ -32,6 +32,8 @@ const char* kSyncColumns =
     "file, version, name, kind, state, action, "
     "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS applied_at, "
     "applied_by, checksum, detail";
+// The same columns as read back from the WITH query of sync() (ten, in SyncRow's order).
+const char* kSyncOutputColumns = "file, version, name, kind, state, action, applied_at, applied_by, checksum, detail";
 
 std::string path_of(const Options& opts, const std::string& file) {
   if (file.empty()) return file;
@@ -54,16 +56,6 @@ json files_json(const Folder& folder, const std::set<std::string>& with_body) {
   return arr;
 }
 
-std::vector<SyncRow> read_sync_rows(const json& arr) {
-  std::vector<SyncRow> rows;
-  if (!arr.is_array()) return rows;
-  auto s = [](const json& o, const char* k) { return o.contains(k) && o[k].is_string() ? o[k].get<std::string>() : std::string(); };
-  for (const json& o : arr)
-    rows.push_back({s(o, "file"), s(o, "version"), s(o, "name"), s(o, "kind"), s(o, "state"), s(o, "action"),
-                    s(o, "applied_at"), s(o, "applied_by"), s(o, "checksum"), s(o, "detail")});
-  return rows;
-}
-
 // Syncs the folder: first with checksums only; files the server does not know unchanged are
 // sent again with their scripts. `extra` adds columns to the first round trip's query.
 struct SyncResult {
@@ -75,12 +67,19 @@ struct SyncResult {
 SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accept_edited = false,
                 const std::string& extra_columns = "", bool all_rows = false) {
   // Unless all rows are needed (status), only the rows that say something come back: an
-  // unchanged applied migration is counted, not sent.
-  std::string agg = fmt::format(
-      "SELECT pg_catalog.json_agg(s) FILTER (WHERE s.keep), pg_catalog.count(*) FROM (SELECT {}, ({}) AS keep "
-      "FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)) s",
-      kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')");
-  std::string q = fmt::format("SELECT a.*{} FROM ({}) a", extra_columns.empty() ? "" : ", " + extra_columns, agg);
+  // unchanged applied migration is counted, not sent. Rows, not one JSON aggregate: reading
+  // 1,000 rows with PQgetvalue costs nothing next to parsing them as JSON. The first row
+  // carries the count (and `extra`); with nothing to report it is the only row, its sync
+  // columns NULL.
+  auto query = [&](const std::string& extra) {
+    return fmt::format(
+        "WITH s AS MATERIALIZED (SELECT {}, ({}) AS keep FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)), "
+        "c AS (SELECT pg_catalog.count(*) AS total{} FROM s) "
+        "SELECT c.*, k.* FROM c LEFT JOIN LATERAL (SELECT {} FROM s WHERE s.keep) k ON true",
+        kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')",
+        extra.empty() ? "" : ", " + extra, kSyncOutputColumns);
+  };
+  const std::string first = query(extra_columns), again = query("");
   // Ask for the server's (file, source checksum) list first and send scripts only for files
   // that are not in it unchanged: one sync call, and nothing parsed for unchanged files.
   std::set<std::string> bodies;
@@ -95,12 +94,21 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
   }
   SyncResult out;
   for (int pass = 0; pass < 2; ++pass) {
-    Result r = conn.exec(pass == 0 ? q : agg, {files_json(folder, bodies).dump(-1, ' ', false, json::error_handler_t::strict), dry_run ? "true" : "false",
-                                               accept_edited ? "true" : "false"});
-    out.rows = read_sync_rows(r.null(0, 0) ? json::array() : json::parse(r.get(0, 0)));
-    out.total = std::stoul(r.get(0, 1));
-    if (pass == 0)
-      for (int c = 2; c < r.cols(); ++c) out.extra.push_back(r.null(0, c) ? "" : r.get(0, c));
+    Result r = conn.exec(pass == 0 ? first : again, {files_json(folder, bodies).dump(-1, ' ', false, json::error_handler_t::strict), dry_run ? "true" : "false",
+                                                     accept_edited ? "true" : "false"});
+    const int sync_cols = 10;  // kSyncOutputColumns
+    const int first_sync = r.cols() - sync_cols;
+    out.rows.clear();
+    out.total = r.rows() > 0 ? std::stoul(r.get(0, 0)) : 0;
+    if (pass == 0) {
+      out.extra.clear();
+      for (int c = 1; c < first_sync; ++c) out.extra.push_back(r.rows() == 0 || r.null(0, c) ? "" : r.get(0, c));
+    }
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.null(i, first_sync + 5)) continue;  // action: NULL only in the row that reports nothing
+      auto col = [&](int c) { return r.get(i, first_sync + c); };  // "" for NULL
+      out.rows.push_back({col(0), col(1), col(2), col(3), col(4), col(5), col(6), col(7), col(8), col(9)});
+    }
     bodies.clear();
     for (const SyncRow& row : out.rows)
       if (row.action == "need_body") bodies.insert(row.file);
