@@ -22,6 +22,9 @@ BEGIN
 END $$;
 CREATE TRIGGER rec_log AFTER UPDATE ON migrate.migrations FOR EACH ROW EXECUTE FUNCTION rec_log_row();
 CREATE TRIGGER rec_log AFTER INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION rec_log_history();
+-- A trigger for an UPDATE of certain columns fires when the apply sets them.
+CREATE TRIGGER rec_log_columns AFTER UPDATE OF applied_seq ON migrate.migrations FOR EACH ROW
+  EXECUTE FUNCTION rec_log_row();
 BEGIN;
 SELECT count(*) AS applied FROM migrate.apply();
 -- Every history row: this transaction, the session user, the current role, the migration's
@@ -50,9 +53,23 @@ SELECT count(*) AS reverted FROM migrate.revert(2);
 SELECT count(*) AS applied FROM migrate.apply();
 SELECT count(*) AS scripts FROM migrate.scripts;
 SELECT version, action FROM migrate.history ORDER BY id DESC LIMIT 4;
+-- A statement-level trigger, which the single-row path would not fire: recorded through SQL.
+CREATE FUNCTION rec_log_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.rec_log VALUES (TG_TABLE_NAME, TG_OP || ' ' || TG_LEVEL, NULL, NULL);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER rec_log_statement AFTER INSERT ON migrate.history FOR EACH STATEMENT
+  EXECUTE FUNCTION rec_log_statement();
+TRUNCATE rec_log;
+SELECT count(*) AS reverted FROM migrate.revert(1);
+SELECT count(*) AS applied FROM migrate.apply();
+SELECT tbl, op, count(*) FROM rec_log GROUP BY tbl, op ORDER BY tbl, op;
+DROP TRIGGER rec_log_statement ON migrate.history;
 -- A migrate.history with a column this code does not know: recorded through SQL, the column
 -- gets its default.
 DROP TRIGGER rec_log ON migrate.migrations;
+DROP TRIGGER rec_log_columns ON migrate.migrations;
 DROP TRIGGER rec_log ON migrate.history;
 ALTER TABLE migrate.history ADD COLUMN rec_note text DEFAULT 'through SQL';
 SELECT migrate.register('105', 'after', 'CREATE TABLE rec_u (id int)', 'DROP TABLE rec_u');
@@ -73,6 +90,12 @@ END $$;
 CREATE TRIGGER rec_drift AFTER INSERT ON migrate.drift FOR EACH ROW EXECUTE FUNCTION rec_drift_row();
 CREATE TABLE rec_outside (id int);
 SELECT * FROM rec_drift_log;
+-- And with a statement-level trigger on migrate.drift, through SQL: both fire.
+CREATE TRIGGER rec_drift_statement AFTER INSERT ON migrate.drift FOR EACH STATEMENT
+  EXECUTE FUNCTION rec_log_statement();
+ALTER TABLE rec_outside ADD COLUMN note text;
+SELECT * FROM rec_drift_log;
+SELECT tbl, op FROM rec_log WHERE tbl = 'drift';
 DROP EXTENSION pg_migrate CASCADE;
 DROP TABLE rec_log, rec_t, rec_u, rec_drift_log, rec_outside;
-DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row();
+DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row(), rec_log_statement();

@@ -11,11 +11,13 @@
 #include <cstring>
 
 #include "pg/guard.hpp"
+#include "pg/rows.hpp"
 
 extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
@@ -56,20 +58,20 @@ constexpr Column kScripts[] = {
     {"checksum", TEXTOID}, {"script", TEXTOID}, {"first_seen", TIMESTAMPTZOID}, {"first_seen_by", TEXTOID}};
 constexpr int kScriptsNatts = sizeof(kScripts) / sizeof(kScripts[0]);
 
-// The exact columns, in order, none dropped or generated.
+// The exact columns, in order, none dropped, generated or identity.
 bool has_columns(Relation rel, const Column* columns, int natts) {
   TupleDesc desc = RelationGetDescr(rel);
   if (desc->natts != natts || rel->rd_rel->relkind != RELKIND_RELATION) return false;
   for (int i = 0; i < natts; ++i) {
     Form_pg_attribute a = TupleDescAttr(desc, i);
-    if (a->attisdropped || a->attgenerated != '\0' || a->atttypid != columns[i].type ||
+    if (a->attisdropped || a->attgenerated != '\0' || a->attidentity != '\0' || a->atttypid != columns[i].type ||
         strcmp(NameStr(a->attname), columns[i].name) != 0)
       return false;
   }
   return true;
 }
 
-// Attribute number of a live column of the given type, or 0.
+// Attribute number of a live, plain column of the given type, or 0.
 AttrNumber column(Relation rel, const char* name, Oid type) {
   TupleDesc desc = RelationGetDescr(rel);
   for (int i = 0; i < desc->natts; ++i) {
@@ -80,14 +82,15 @@ AttrNumber column(Relation rel, const char* name, Oid type) {
   return 0;
 }
 
-// A unique single-column btree index on `attnum`, by name.
+// A unique, valid, single-column btree index on `attnum` (no expression, no predicate).
 bool unique_key_on(Oid index, Oid table, AttrNumber attnum) {
   if (!OidIsValid(index)) return false;
   HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
   if (!HeapTupleIsValid(tup)) return false;
   Form_pg_index form = (Form_pg_index)GETSTRUCT(tup);
   bool ok = form->indrelid == table && form->indisunique && form->indisvalid && form->indnkeyatts == 1 &&
-            form->indkey.values[0] == attnum;
+            form->indkey.values[0] == attnum && heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
+            heap_attisnull(tup, Anum_pg_index_indpred, nullptr);
   ReleaseSysCache(tup);
   if (!ok) return false;
   tup = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
@@ -97,51 +100,15 @@ bool unique_key_on(Oid index, Oid table, AttrNumber attnum) {
   return ok;
 }
 
-// One table being written: relation, its result-relation info with open indexes.
-struct Target {
-  Relation rel;
-  ResultRelInfo* info;
-};
-
-// Registered in es_opened_result_relations: AFTER triggers find it there instead of opening
-// the table again, and ExecCloseResultRelations() closes its indexes.
-Target open_target(EState* estate, Oid relid, Index rti) {
-  Target t;
-  t.rel = table_open(relid, RowExclusiveLock);
-  t.info = makeNode(ResultRelInfo);
-  InitResultRelInfo(t.info, t.rel, rti, nullptr, 0);
-  ExecOpenIndices(t.info, false);
-  estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, t.info);
-  return t;
-}
-
-// Closes the indexes and whatever AFTER triggers opened, then the tables, and frees the state.
-void finish(EState* estate, Target* targets, int count) {
-  ExecCloseResultRelations(estate);
-  for (int i = 0; i < count; ++i) table_close(targets[i].rel, NoLock);
-  ExecResetTupleTable(estate->es_tupleTable, false);
-  FreeExecutorState(estate);
-}
-
-RangeTblEntry* relation_rte(Oid relid) {
-  RangeTblEntry* rte = makeNode(RangeTblEntry);
-  rte->rtekind = RTE_RELATION;
-  rte->relid = relid;
-  rte->relkind = RELKIND_RELATION;
-  rte->rellockmode = RowExclusiveLock;
-  return rte;
-}
-
-// The live row whose unique key column equals `value` (a copy), or nullptr.
-HeapTuple find_by_key(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapshot snapshot) {
+// Whether the row whose unique key column `attnum` equals `value` exists.
+bool key_exists(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapshot snapshot) {
   ScanKeyData key;
   ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_TEXTEQ, value);
-  key.sk_collation = DEFAULT_COLLATION_OID;
+  key.sk_collation = TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attcollation;
   SysScanDesc scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
-  HeapTuple found = systable_getnext(scan);
-  HeapTuple copy = HeapTupleIsValid(found) ? heap_copytuple(found) : nullptr;
+  bool found = HeapTupleIsValid(systable_getnext(scan));
   systable_endscan(scan);
-  return copy;
+  return found;
 }
 
 struct Layout {
@@ -157,59 +124,65 @@ bool find_layout(Layout& l) {
   l.history_seq = get_relname_relid("history_id_seq", nsp);
   l.migrations_key = get_relname_relid("migrations_pkey", nsp);
   l.scripts_key = get_relname_relid("scripts_pkey", nsp);
-  return OidIsValid(l.migrations) && OidIsValid(l.history) && OidIsValid(l.scripts) && OidIsValid(l.history_seq) &&
-         get_rel_relkind(l.history_seq) == RELKIND_SEQUENCE;
+  if (!OidIsValid(l.migrations) || !OidIsValid(l.history) || !OidIsValid(l.scripts) || !OidIsValid(l.history_seq))
+    return false;
+  // history.id's own sequence (serial), as its default uses.
+  Oid owner = InvalidOid;
+  int32 owner_column = 0;
+  return sequenceIsOwned(l.history_seq, DEPENDENCY_AUTO, &owner, &owner_column) && owner == l.history &&
+         owner_column == 1;
 }
 
 // Everything PostgreSQL does, on plain data (no C++ object with a destructor): returns false,
-// having written nothing, when the tables are not laid out as this code writes them.
+// having written nothing, when the tables are not laid out as this code writes them, or have
+// triggers the single-row paths would not fire.
 bool write_records(const AppliedRecord* steps, int count, const char* role) {
   Layout l;
   if (!find_layout(l)) return false;
-  EState* estate = CreateExecutorState();
-  List* range_table = list_make3(relation_rte(l.history), relation_rte(l.scripts), relation_rte(l.migrations));
-#if PG_VERSION_NUM >= 160000
-  ExecInitRangeTable(estate, range_table, NIL);
-#else
-  ExecInitRangeTable(estate, range_table);
-#endif
-  Target targets[3] = {open_target(estate, l.history, 1), open_target(estate, l.scripts, 2),
-                       open_target(estate, l.migrations, 3)};
-  Target& history = targets[0];
-  Target& scripts = targets[1];
-  Target& migrations = targets[2];
-  AttrNumber m_version = column(migrations.rel, "version", TEXTOID);
-  AttrNumber m_up = column(migrations.rel, "up_sql", TEXTOID);
-  AttrNumber m_checksum = column(migrations.rel, "checksum", TEXTOID);
-  AttrNumber m_seq = column(migrations.rel, "applied_seq", INT8OID);
-  AttrNumber m_at = column(migrations.rel, "applied_at", TIMESTAMPTZOID);
-  AttrNumber m_by = column(migrations.rel, "applied_by", TEXTOID);
+  // migrations: the columns an apply updates (found by name: the table has grown since 0.1.0).
+  Relation probe = table_open(l.migrations, AccessShareLock);
+  AttrNumber m_version = column(probe, "version", TEXTOID);
+  AttrNumber m_up = column(probe, "up_sql", TEXTOID);
+  AttrNumber m_checksum = column(probe, "checksum", TEXTOID);
+  AttrNumber m_seq = column(probe, "applied_seq", INT8OID);
+  AttrNumber m_at = column(probe, "applied_at", TIMESTAMPTZOID);
+  AttrNumber m_by = column(probe, "applied_by", TEXTOID);
+  table_close(probe, AccessShareLock);
+  if (!m_version || !m_up || !m_checksum || !m_seq || !m_at || !m_by) return false;
+  const AttrNumber updated[] = {m_seq, m_at, m_by, 0};
+  pg::rows::Table targets[3] = {{l.history, nullptr, nullptr, nullptr},
+                                {l.scripts, nullptr, nullptr, nullptr},
+                                {l.migrations, updated, nullptr, nullptr}};
+  EState* estate = pg::rows::begin(targets, 3);
+  pg::rows::Table& history = targets[0];
+  pg::rows::Table& scripts = targets[1];
+  pg::rows::Table& migrations = targets[2];
   bool usable = has_columns(history.rel, kHistory, kHistoryNatts) && has_columns(scripts.rel, kScripts, kScriptsNatts) &&
-                migrations.rel->rd_rel->relkind == RELKIND_RELATION && m_version && m_up && m_checksum && m_seq &&
-                m_at && m_by && unique_key_on(l.migrations_key, l.migrations, m_version) &&
-                unique_key_on(l.scripts_key, l.scripts, 1);
+                migrations.rel->rd_rel->relkind == RELKIND_RELATION &&
+                unique_key_on(l.migrations_key, l.migrations, m_version) && unique_key_on(l.scripts_key, l.scripts, 1) &&
+                pg::rows::triggers_allow(history.rel) && pg::rows::triggers_allow(scripts.rel) &&
+                pg::rows::triggers_allow(migrations.rel);
   if (!usable) {
-    finish(estate, targets, 3);
+    pg::rows::abandon(estate, targets, 3);
     return false;
   }
 
-  // A snapshot that sees this transaction's earlier commands (the migrations' registration, the
-  // previous batches' scripts); rows of this batch are tracked in `inserted`.
+  // A snapshot that sees this transaction's earlier commands (the previous batches' scripts);
+  // scripts of this batch are tracked in `inserted`.
   Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
   estate->es_snapshot = snapshot;
-  estate->es_output_cid = GetCurrentCommandId(true);
   EPQState epq;
 #if PG_VERSION_NUM >= 160000
   EvalPlanQualInit(&epq, estate, nullptr, NIL, -1, NIL);
 #else
   EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
 #endif
-  AfterTriggerBeginQuery();
 
   TupleDesc mdesc = RelationGetDescr(migrations.rel);
   TupleTableSlot* h_slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(history.rel), &TTSOpsVirtual);
   TupleTableSlot* s_slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(scripts.rel), &TTSOpsVirtual);
-  TupleTableSlot* m_old = ExecInitExtraTupleSlot(estate, mdesc, &TTSOpsHeapTuple);
+  TupleTableSlot* m_key = ExecInitExtraTupleSlot(estate, mdesc, &TTSOpsVirtual);
+  TupleTableSlot* m_old = table_slot_create(migrations.rel, &estate->es_tupleTable);
   TupleTableSlot* m_new = ExecInitExtraTupleSlot(estate, mdesc, &TTSOpsVirtual);
 
   Datum role_datum = CStringGetTextDatum(role);
@@ -222,24 +195,29 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     const AppliedRecord& step = steps[i];
     CHECK_FOR_INTERRUPTS();
     Datum version = PointerGetDatum(cstring_to_text_with_len(step.version, step.version_len));
-    HeapTuple row = find_by_key(migrations.rel, l.migrations_key, m_version, version, snapshot);
-    if (!row)
+    // The migration's row, locked as UPDATE would lock it (waiting for, and then following, a
+    // concurrent writer as logical replication does).
+    ExecClearTuple(m_key);
+    memset(m_key->tts_isnull, true, sizeof(bool) * mdesc->natts);
+    m_key->tts_values[m_version - 1] = version;
+    m_key->tts_isnull[m_version - 1] = false;
+    ExecStoreVirtualTuple(m_key);
+    if (!RelationFindReplTupleByIndex(migrations.rel, l.migrations_key, LockTupleNoKeyExclusive, m_key, m_old))
       ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                       errmsg("migration %s disappeared from the catalog during apply", step.version)));
-    ExecStoreHeapTuple(row, m_old, true);
     slot_getallattrs(m_old);
-
-    // The script, kept once per checksum (the migration's own checksum, as recorded in history).
     Datum checksum = PointerGetDatum(cstring_to_text_with_len(step.checksum, step.checksum_len));
     if (m_old->tts_isnull[m_checksum - 1] ||
         !DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID, m_old->tts_values[m_checksum - 1], checksum)))
       ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                       errmsg("migration %s changed in the catalog during apply", step.version)));
+
+    // The script, kept once per checksum.
     bool seen = false;
     ListCell* lc;
     foreach (lc, inserted) seen = seen || strcmp(static_cast<char*>(lfirst(lc)), step.checksum) == 0;
     if (!seen) {
-      if (!find_by_key(scripts.rel, l.scripts_key, 1, checksum, snapshot)) {
+      if (!key_exists(scripts.rel, l.scripts_key, 1, checksum, snapshot)) {
         ExecClearTuple(s_slot);
         s_slot->tts_values[0] = checksum;
         s_slot->tts_isnull[0] = false;
@@ -290,11 +268,9 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     ExecClearTuple(m_old);
   }
 
-  AfterTriggerEndQuery(estate);
   EvalPlanQualEnd(&epq);
-  finish(estate, targets, 3);
+  pg::rows::end(estate, targets, 3);
   UnregisterSnapshot(snapshot);
-  CommandCounterIncrement();
   return true;
 }
 

@@ -410,7 +410,7 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
     if (mode == Capture::kRestore) restore_row_id = *id;
     return;
   }
-  // A catalog this code does not know the drift table of: insert through SQL.
+  // A drift table laid out otherwise, or with statement-level triggers: insert through SQL.
   spi.need();
   static pg::Query insert{
       "INSERT INTO migrate.drift (role, application_name, event, command_tag, object_type, "

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "pg/guard.hpp"
+#include "pg/rows.hpp"
 
 extern "C" {
 #include "access/table.h"
@@ -99,28 +100,16 @@ struct RawRow {
   bool nulls[kNatts];
 };
 
-int64 insert_raw(RawRow* rows, int count) {
-  int64 first_id = 0;
-  Relation rel = table_open(layout.relid, RowExclusiveLock);
-  EState* estate = CreateExecutorState();
-  RangeTblEntry* rte = makeNode(RangeTblEntry);
-  rte->rtekind = RTE_RELATION;
-  rte->relid = layout.relid;
-  rte->relkind = rel->rd_rel->relkind;
-  rte->rellockmode = RowExclusiveLock;
-#if PG_VERSION_NUM >= 160000
-  ExecInitRangeTable(estate, list_make1(rte), NIL);
-#else
-  ExecInitRangeTable(estate, list_make1(rte));
-#endif
-  ResultRelInfo* rri = makeNode(ResultRelInfo);
-  InitResultRelInfo(rri, rel, 1, nullptr, 0);
-  estate->es_output_cid = GetCurrentCommandId(true);
-  ExecOpenIndices(rri, false);
-  // AFTER triggers on migrate.drift find the relation here instead of opening it again.
-  estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, rri);
-  AfterTriggerBeginQuery();
-  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(rel), &TTSOpsVirtual);
+// False, having written nothing, when migrate.drift has triggers the single-row path would not
+// fire (statement-level, transition tables): the caller then inserts through SQL.
+bool insert_raw(RawRow* rows, int count, int64* first_id) {
+  pg::rows::Table table = {layout.relid, nullptr, nullptr, nullptr};
+  EState* estate = pg::rows::begin(&table, 1);
+  if (!pg::rows::triggers_allow(table.rel)) {
+    pg::rows::abandon(estate, &table, 1);
+    return false;
+  }
+  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(table.rel), &TTSOpsVirtual);
   TimestampTz now = GetCurrentTimestamp();
   Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
   char* session_user = GetUserNameFromId(GetSessionUserId(), false);
@@ -128,7 +117,7 @@ int64 insert_raw(RawRow* rows, int count) {
   for (int r = 0; r < count; ++r) {
     RawRow& row = rows[r];
     int64 id = nextval_internal(layout.seqid, false);
-    if (r == 0) first_id = id;
+    if (r == 0) *first_id = id;
     row.values[0] = Int64GetDatum(id);
     row.nulls[0] = false;
     row.values[1] = TimestampTzGetDatum(now);
@@ -147,15 +136,10 @@ int64 insert_raw(RawRow* rows, int count) {
     memcpy(slot->tts_values, row.values, sizeof row.values);
     memcpy(slot->tts_isnull, row.nulls, sizeof row.nulls);
     ExecStoreVirtualTuple(slot);
-    ExecSimpleRelationInsert(rri, estate, slot);
+    ExecSimpleRelationInsert(table.info, estate, slot);
   }
-  AfterTriggerEndQuery(estate);
-  ExecCloseResultRelations(estate);  // the indexes, and what triggers opened
-  ExecResetTupleTable(estate->es_tupleTable, false);
-  FreeExecutorState(estate);
-  table_close(rel, NoLock);
-  CommandCounterIncrement();
-  return first_id;
+  pg::rows::end(estate, &table, 1);
+  return true;
 }
 
 }  // namespace
@@ -205,7 +189,9 @@ std::optional<long long> append_rows(const LogStatement& st, const std::vector<L
   });
   RawRow* data = raw.data();
   int count = static_cast<int>(raw.size());
-  return pg::call([&] { return insert_raw(data, count); });
+  int64 first_id = 0;
+  if (!pg::call([&] { return insert_raw(data, count, &first_id); })) return std::nullopt;
+  return first_id;
 }
 
 }  // namespace pgm::drift

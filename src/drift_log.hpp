@@ -29,7 +29,8 @@ struct LogStatement {
 // Inserts the rows directly (heap and index insert through the executor's single-row path, as
 // logical replication applies rows), computing the defaults in C. Returns the first row's id,
 // or nullopt (nothing written) when migrate.drift does not have the columns this code knows
-// (an older or newer catalog): the caller then inserts through SQL.
+// (an older or newer catalog) or has triggers the single-row path does not fire (statement
+// level, transition tables): the caller then inserts through SQL.
 std::optional<long long> append_rows(const LogStatement& statement, const std::vector<LogRow>& rows);
 
 // Forgets the cached table layout (relcache invalidation of migrate.drift).

@@ -1,0 +1,42 @@
+// Writing rows of pg_migrate's own tables without SQL: the executor's single-row paths
+// (ExecSimpleRelationInsert / ExecSimpleRelationUpdate, as logical replication applies rows),
+// so constraints, indexes and row triggers behave as for INSERT and UPDATE, without planning a
+// statement. Used by drift capture (drift_log.cpp) and the apply's records (catalog_record.cpp).
+// Plain functions on PostgreSQL data: call them inside pg::call.
+#pragma once
+
+#include "pg/pg.hpp"
+
+extern "C" {
+#include "nodes/execnodes.h"
+}
+
+namespace pgm::pg::rows {
+
+// One table written: the caller sets relid and the columns it inserts or updates (attribute
+// numbers, 0-terminated; a null `updated` for an insert-only table); begin() fills the rest.
+struct Table {
+  Oid relid;
+  const AttrNumber* updated;
+  Relation rel;
+  ResultRelInfo* info;
+};
+
+// Opens the tables (RowExclusiveLock) and their indexes in a new executor state whose range
+// table and permission info describe the writes (triggers and ExecGetUpdatedCols read them),
+// starts the AFTER-trigger query, and sets the output command id.
+EState* begin(Table* tables, int count);
+
+// Fires the queued AFTER row triggers, closes indexes, tables and what the triggers opened,
+// and frees the state. The writes are then visible to the next command.
+void end(EState* estate, Table* tables, int count);
+
+// Closes without writing (begin() was called, nothing written).
+void abandon(EState* estate, Table* tables, int count);
+
+// Whether rows of this table can be written this way with the same effect as an INSERT or
+// UPDATE statement: no statement-level INSERT/UPDATE triggers and no transition tables,
+// which the single-row paths do not fire.
+bool triggers_allow(Relation rel);
+
+}  // namespace pgm::pg::rows
