@@ -80,6 +80,37 @@ FROM migrate.history h JOIN migrate.migrations m USING (version) WHERE version =
 SELECT * FROM migrate.validate();
 ALTER TABLE migrate.history DROP COLUMN rec_note;
 SELECT count(*) > 0 AS drift_recorded FROM migrate.drift;
+-- migrate.sync() registers migrations and file rows the same way: as register() would (now(),
+-- the session user, the version's parts, modes 'transaction'); a file renamed for a known
+-- version updates its row.
+BEGIN;
+SELECT file, version, action FROM migrate.sync($$[
+  {"file": "V200__a.sql", "version": "200", "name": "a", "up": "CREATE TABLE rec_s (id int);", "down": "DROP TABLE rec_s;"},
+  {"file": "V200.1__b.sql", "version": "200.1", "name": "b", "up": "SELECT 1;"}
+]$$) WHERE action <> 'missing_file';
+SELECT version, version_parts, name, down_sql IS NULL AS no_down, checksum = migrate.checksum(up_sql) AS checksum,
+       registered_at = now() AS now, registered_by = session_user AS who, applied_seq IS NULL AS pending, up_mode, down_mode
+FROM migrate.migrations WHERE version LIKE '200%' ORDER BY version_parts;
+COMMIT;
+SELECT file, version, action FROM migrate.sync($$[
+  {"file": "V200__a_renamed.sql", "version": "200", "name": "a", "up": "CREATE TABLE rec_s (id int);", "down": "DROP TABLE rec_s;"},
+  {"file": "V200.1__b.sql", "version": "200.1", "name": "b", "up": "SELECT 1;"}
+]$$) WHERE action <> 'missing_file';
+SELECT version, file_name, script_checksum = migrate.script_checksum(m.up_sql) AS script_checksum
+FROM migrate.migration_files f JOIN migrate.migrations m USING (version) WHERE version LIKE '200%' ORDER BY version;
+-- With a statement-level trigger on migrate.migration_files, through SQL: it fires.
+CREATE TRIGGER rec_files_statement AFTER INSERT OR UPDATE ON migrate.migration_files FOR EACH STATEMENT
+  EXECUTE FUNCTION rec_log_statement();
+TRUNCATE rec_log;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V200__a.sql", "version": "200", "name": "a", "up": "CREATE TABLE rec_s (id int);", "down": "DROP TABLE rec_s;"},
+  {"file": "V200.1__b.sql", "version": "200.1", "name": "b", "up": "SELECT 1;"},
+  {"file": "V201__c.sql", "version": "201", "name": "c", "up": "SELECT 2;"}
+]$$) WHERE action <> 'missing_file';
+SELECT tbl, op FROM rec_log ORDER BY op;
+SELECT version, file_name FROM migrate.migration_files WHERE version LIKE '20%' ORDER BY version;
+DROP TRIGGER rec_files_statement ON migrate.migration_files;
+SELECT count(*) AS applied FROM migrate.apply();
 -- Captured DDL is written to migrate.drift the same way: its triggers fire too.
 CREATE TABLE rec_drift_log (object_identity text);
 CREATE FUNCTION rec_drift_row() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -97,5 +128,5 @@ ALTER TABLE rec_outside ADD COLUMN note text;
 SELECT * FROM rec_drift_log;
 SELECT tbl, op FROM rec_log WHERE tbl = 'drift';
 DROP EXTENSION pg_migrate CASCADE;
-DROP TABLE rec_log, rec_t, rec_u, rec_drift_log, rec_outside;
+DROP TABLE rec_log, rec_t, rec_u, rec_s, rec_drift_log, rec_outside;
 DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row(), rec_log_statement();

@@ -1,6 +1,7 @@
-// The records an apply leaves, written directly: per migration one history row, the copy of
-// its script in migrate.scripts (unless that script is kept already) and the applied state in
-// migrate.migrations. The SQL statement that wrote them (catalog.cpp, still used for reverts
+// Rows of the catalog written directly. The records an apply leaves: per migration one history
+// row, the copy of its script in migrate.scripts (unless that script is kept already) and the
+// applied state in migrate.migrations; and the migrations and file rows migrate.sync()
+// registers. The SQL statement that wrote them (catalog.cpp, still used for reverts
 // and for catalogs of other versions) paid for planning, a hash join over all migrations and a
 // speculative insert per batch: about a seventh of an apply of one-statement migrations. Rows
 // go through the executor's single-row paths (ExecSimpleRelationInsert / Update, as logical
@@ -274,7 +275,130 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   return true;
 }
 
+constexpr Column kMigrations[] = {{"version", TEXTOID},       {"version_parts", NUMERICARRAYOID},
+                                  {"name", TEXTOID},          {"up_sql", TEXTOID},
+                                  {"down_sql", TEXTOID},      {"checksum", TEXTOID},
+                                  {"registered_at", TIMESTAMPTZOID}, {"registered_by", TEXTOID},
+                                  {"applied_seq", INT8OID},   {"applied_at", TIMESTAMPTZOID},
+                                  {"applied_by", TEXTOID},    {"up_mode", TEXTOID},
+                                  {"down_mode", TEXTOID}};
+constexpr int kMigrationsNatts = sizeof(kMigrations) / sizeof(kMigrations[0]);
+constexpr Column kFiles[] = {
+    {"version", TEXTOID}, {"file_name", TEXTOID}, {"script_checksum", TEXTOID}, {"source_checksum", TEXTOID}};
+constexpr int kFilesNatts = sizeof(kFiles) / sizeof(kFiles[0]);
+
+// Opens migrate.<table> for writing if it is laid out as `columns` (and keyed on its first
+// column by `key_index`) and its triggers allow the single-row path; else nullptr, nothing open.
+EState* begin_table(const char* table, const char* key_index, const Column* columns, int natts,
+                    const AttrNumber* updated, pg::rows::Table* target, Oid* key) {
+  Oid nsp = get_namespace_oid("migrate", true);
+  Oid relid = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+  *key = OidIsValid(nsp) ? get_relname_relid(key_index, nsp) : InvalidOid;
+  if (!OidIsValid(relid) || !unique_key_on(*key, relid, 1)) return nullptr;
+  *target = {relid, updated, nullptr, nullptr};
+  EState* estate = pg::rows::begin(target, 1);
+  if (!has_columns(target->rel, columns, natts) || !pg::rows::triggers_allow(target->rel)) {
+    pg::rows::abandon(estate, target, 1);
+    return nullptr;
+  }
+  return estate;
+}
+
+bool insert_migrations(const NewMigration* rows, int count) {
+  pg::rows::Table target;
+  Oid key;
+  EState* estate = begin_table("migrations", "migrations_pkey", kMigrations, kMigrationsNatts, nullptr, &target, &key);
+  if (!estate) return false;
+  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(target.rel), &TTSOpsVirtual);
+  Datum now = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());  // now()
+  Datum session_user = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
+  Datum mode = CStringGetTextDatum("transaction");
+  for (int i = 0; i < count; ++i) {
+    const NewMigration& m = rows[i];
+    CHECK_FOR_INTERRUPTS();
+    ExecClearTuple(slot);
+    Datum* v = slot->tts_values;
+    bool* n = slot->tts_isnull;
+    memset(n, 0, sizeof(bool) * kMigrationsNatts);
+    v[0] = CStringGetTextDatum(m.version);
+    v[1] = OidInputFunctionCall(F_ARRAY_IN, const_cast<char*>(m.version_parts), NUMERICOID, -1);
+    v[2] = CStringGetTextDatum(m.name);
+    v[3] = CStringGetTextDatum(m.up);
+    n[4] = m.down == nullptr;
+    v[4] = m.down ? CStringGetTextDatum(m.down) : (Datum)0;
+    v[5] = CStringGetTextDatum(m.checksum);
+    v[6] = now;
+    v[7] = session_user;
+    n[8] = n[9] = n[10] = true;  // not applied
+    v[11] = mode;
+    v[12] = mode;
+    ExecStoreVirtualTuple(slot);
+    ExecSimpleRelationInsert(target.info, estate, slot);
+  }
+  pg::rows::end(estate, &target, 1);
+  return true;
+}
+
+bool upsert_files(const FileRow* rows, int count) {
+  const AttrNumber updated[] = {2, 3, 4, 0};
+  pg::rows::Table target;
+  Oid key;
+  EState* estate = begin_table("migration_files", "migration_files_pkey", kFiles, kFilesNatts, updated, &target, &key);
+  if (!estate) return false;
+  TupleDesc desc = RelationGetDescr(target.rel);
+  EPQState epq;
+#if PG_VERSION_NUM >= 160000
+  EvalPlanQualInit(&epq, estate, nullptr, NIL, -1, NIL);
+#else
+  EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
+#endif
+  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+  estate->es_snapshot = snapshot;
+  TupleTableSlot* key_slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+  TupleTableSlot* old_slot = table_slot_create(target.rel, &estate->es_tupleTable);
+  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
+  for (int i = 0; i < count; ++i) {
+    const FileRow& f = rows[i];
+    CHECK_FOR_INTERRUPTS();
+    Datum version = CStringGetTextDatum(f.version);
+    ExecClearTuple(key_slot);
+    memset(key_slot->tts_isnull, true, sizeof(bool) * kFilesNatts);
+    key_slot->tts_values[0] = version;
+    key_slot->tts_isnull[0] = false;
+    ExecStoreVirtualTuple(key_slot);
+    bool found = RelationFindReplTupleByIndex(target.rel, key, LockTupleNoKeyExclusive, key_slot, old_slot);
+    ExecClearTuple(slot);
+    memset(slot->tts_isnull, 0, sizeof(bool) * kFilesNatts);
+    slot->tts_values[0] = version;
+    slot->tts_values[1] = CStringGetTextDatum(f.file_name);
+    slot->tts_values[2] = CStringGetTextDatum(f.script_checksum);
+    slot->tts_values[3] = CStringGetTextDatum(f.source_checksum);
+    ExecStoreVirtualTuple(slot);
+    if (found) ExecSimpleRelationUpdate(target.info, estate, &epq, old_slot, slot);
+    else ExecSimpleRelationInsert(target.info, estate, slot);
+    ExecClearTuple(old_slot);
+  }
+  EvalPlanQualEnd(&epq);
+  pg::rows::end(estate, &target, 1);
+  UnregisterSnapshot(snapshot);
+  return true;
+}
+
 }  // namespace
+
+bool register_directly(const std::vector<NewMigration>& migrations) {
+  if (migrations.empty()) return true;
+  const NewMigration* data = migrations.data();
+  int count = static_cast<int>(migrations.size());
+  return pg::call([&] { return insert_migrations(data, count); });
+}
+
+bool record_files_directly(const std::vector<FileRow>& files) {
+  if (files.empty()) return true;
+  const FileRow* data = files.data();
+  int count = static_cast<int>(files.size());
+  return pg::call([&] { return upsert_files(data, count); });
+}
 
 bool record_applied_directly(const std::vector<AppliedRecord>& steps, const std::string& role) {
   if (steps.empty()) return true;

@@ -27,3 +27,35 @@ struct AppliedRecord {
 bool record_applied_directly(const std::vector<AppliedRecord>& steps, const std::string& role);
 
 }  // namespace pgm::catalog
+
+namespace pgm::catalog {
+
+// A migration registered by migrate.sync(), as plain data (NUL-terminated strings that
+// outlive the call; `down` nullptr for none).
+struct NewMigration {
+  const char* version;
+  const char* version_parts;  // numeric[] text, as Version::sql_array() spells it
+  const char* name;
+  const char* up;
+  const char* down;
+  const char* checksum;
+};
+
+// A row of migrate.migration_files (inserted, or updated where the version has one).
+struct FileRow {
+  const char* version;
+  const char* file_name;
+  const char* script_checksum;
+  const char* source_checksum;
+};
+
+// Inserts the migrations as sync's INSERT did (registered_at = now(), registered_by = session
+// user, modes 'transaction'). false, having written nothing, when migrate.migrations is not
+// laid out as this code writes it or has statement-level triggers: insert through SQL then.
+bool register_directly(const std::vector<NewMigration>& migrations);
+
+// Inserts or updates the file rows as sync's INSERT ... ON CONFLICT (version) DO UPDATE did.
+// false, having written nothing, as above.
+bool record_files_directly(const std::vector<FileRow>& files);
+
+}  // namespace pgm::catalog

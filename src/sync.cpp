@@ -9,6 +9,7 @@
 
 #include "apply.hpp"
 #include "catalog.hpp"
+#include "catalog_record.hpp"
 #include "xact.hpp"
 #include "core/migration_files.hpp"
 #include "core/script.hpp"
@@ -538,15 +539,26 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   if (!reg_versions.empty()) {
     std::vector<std::string> has_down_text(reg_has_down.begin(), reg_has_down.end());
     catalog::OwnerScope owner;
-    insert_all.run({pg::text_array_param(reg_versions), pg::text_array_param(reg_parts),
-                    pg::text_array_param(reg_names), pg::text_array_param(reg_ups),
-                    pg::text_array_param(has_down_text), pg::text_array_param(reg_downs),
-                    pg::text_array_param(reg_sums)});
+    std::vector<catalog::NewMigration> rows;
+    rows.reserve(reg_versions.size());
+    for (size_t i = 0; i < reg_versions.size(); ++i)
+      rows.push_back({reg_versions[i].c_str(), reg_parts[i].c_str(), reg_names[i].c_str(), reg_ups[i].c_str(),
+                      reg_has_down[i] == "t" ? reg_downs[i].c_str() : nullptr, reg_sums[i].c_str()});
+    if (!catalog::register_directly(rows))
+      insert_all.run({pg::text_array_param(reg_versions), pg::text_array_param(reg_parts),
+                      pg::text_array_param(reg_names), pg::text_array_param(reg_ups),
+                      pg::text_array_param(has_down_text), pg::text_array_param(reg_downs),
+                      pg::text_array_param(reg_sums)});
   }
   if (!file_versions.empty()) {
     catalog::OwnerScope owner;
-    files_all.run({pg::text_array_param(file_versions), pg::text_array_param(file_names),
-                   pg::text_array_param(file_scripts), pg::text_array_param(file_sources)});
+    std::vector<catalog::FileRow> rows;
+    rows.reserve(file_versions.size());
+    for (size_t i = 0; i < file_versions.size(); ++i)
+      rows.push_back({file_versions[i].c_str(), file_names[i].c_str(), file_scripts[i].c_str(), file_sources[i].c_str()});
+    if (!catalog::record_files_directly(rows))
+      files_all.run({pg::text_array_param(file_versions), pg::text_array_param(file_names),
+                     pg::text_array_param(file_scripts), pg::text_array_param(file_sources)});
   }
   for (const std::string& v : remove) {
     {
