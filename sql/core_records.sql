@@ -110,6 +110,30 @@ SELECT file, action FROM migrate.sync($$[
 SELECT tbl, op FROM rec_log ORDER BY op;
 SELECT version, file_name FROM migrate.migration_files WHERE version LIKE '20%' ORDER BY version;
 DROP TRIGGER rec_files_statement ON migrate.migration_files;
+-- A BEFORE INSERT row trigger on migrate.migration_files fires, as with ON CONFLICT, also for a
+-- file row that becomes an update (through SQL).
+CREATE TRIGGER rec_files_before BEFORE INSERT ON migrate.migration_files FOR EACH ROW EXECUTE FUNCTION rec_log_history();
+TRUNCATE rec_log;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V200__a_again.sql", "version": "200", "name": "a", "up": "CREATE TABLE rec_s (id int);", "down": "DROP TABLE rec_s;"}
+]$$) WHERE action <> 'missing_file';
+SELECT tbl, op, version FROM rec_log;
+DROP TRIGGER rec_files_before ON migrate.migration_files;
+-- A rule on migrate.migrations, another replica identity index: through SQL, alike.
+CREATE RULE rec_rule AS ON INSERT TO migrate.migrations DO ALSO
+  INSERT INTO public.rec_log VALUES ('migrations', 'rule', NEW.version, NULL);
+CREATE UNIQUE INDEX rec_identity ON migrate.migration_files (version, file_name);
+ALTER TABLE migrate.migration_files REPLICA IDENTITY USING INDEX rec_identity;
+TRUNCATE rec_log;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V200__a.sql", "version": "200", "name": "a", "up": "CREATE TABLE rec_s (id int);", "down": "DROP TABLE rec_s;"},
+  {"file": "V202__d.sql", "version": "202", "name": "d", "up": "SELECT 3;"}
+]$$) WHERE action <> 'missing_file';
+SELECT tbl, op, version FROM rec_log;
+SELECT version, file_name FROM migrate.migration_files WHERE version LIKE '20%' ORDER BY version;
+DROP RULE rec_rule ON migrate.migrations;
+ALTER TABLE migrate.migration_files REPLICA IDENTITY DEFAULT;
+DROP INDEX migrate.rec_identity;
 SELECT count(*) AS applied FROM migrate.apply();
 -- Captured DDL is written to migrate.drift the same way: its triggers fire too.
 CREATE TABLE rec_drift_log (object_identity text);

@@ -161,8 +161,9 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   bool usable = has_columns(history.rel, kHistory, kHistoryNatts) && has_columns(scripts.rel, kScripts, kScriptsNatts) &&
                 migrations.rel->rd_rel->relkind == RELKIND_RELATION &&
                 unique_key_on(l.migrations_key, l.migrations, m_version) && unique_key_on(l.scripts_key, l.scripts, 1) &&
-                pg::rows::triggers_allow(history.rel) && pg::rows::triggers_allow(scripts.rel) &&
-                pg::rows::triggers_allow(migrations.rel);
+                pg::rows::single_row_path_allowed(history.rel, InvalidOid) &&
+                pg::rows::single_row_path_allowed(scripts.rel, InvalidOid) &&
+                pg::rows::single_row_path_allowed(migrations.rel, l.migrations_key);
   if (!usable) {
     pg::rows::abandon(estate, targets, 3);
     return false;
@@ -267,6 +268,7 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     ExecStoreVirtualTuple(m_new);
     ExecSimpleRelationUpdate(migrations.info, estate, &epq, m_old, m_new);
     ExecClearTuple(m_old);
+    ResetPerTupleExprContext(estate);
   }
 
   EvalPlanQualEnd(&epq);
@@ -291,13 +293,19 @@ constexpr int kFilesNatts = sizeof(kFiles) / sizeof(kFiles[0]);
 // column by `key_index`) and its triggers allow the single-row path; else nullptr, nothing open.
 EState* begin_table(const char* table, const char* key_index, const Column* columns, int natts,
                     const AttrNumber* updated, pg::rows::Table* target, Oid* key) {
+  // An upsert finds existing rows by `key` (inserts only need the layout); its BEFORE INSERT
+  // row triggers, which INSERT ... ON CONFLICT fires also for rows that become updates, are
+  // left to SQL.
   Oid nsp = get_namespace_oid("migrate", true);
   Oid relid = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
   *key = OidIsValid(nsp) ? get_relname_relid(key_index, nsp) : InvalidOid;
   if (!OidIsValid(relid) || !unique_key_on(*key, relid, 1)) return nullptr;
   *target = {relid, updated, nullptr, nullptr};
   EState* estate = pg::rows::begin(target, 1);
-  if (!has_columns(target->rel, columns, natts) || !pg::rows::triggers_allow(target->rel)) {
+  bool upsert = updated != nullptr;
+  if (!has_columns(target->rel, columns, natts) ||
+      !pg::rows::single_row_path_allowed(target->rel, upsert ? *key : InvalidOid) ||
+      (upsert && target->rel->trigdesc && target->rel->trigdesc->trig_insert_before_row)) {
     pg::rows::abandon(estate, target, 1);
     return nullptr;
   }
@@ -334,6 +342,7 @@ bool insert_migrations(const NewMigration* rows, int count) {
     v[12] = mode;
     ExecStoreVirtualTuple(slot);
     ExecSimpleRelationInsert(target.info, estate, slot);
+    ResetPerTupleExprContext(estate);
   }
   pg::rows::end(estate, &target, 1);
   return true;
@@ -377,6 +386,7 @@ bool upsert_files(const FileRow* rows, int count) {
     if (found) ExecSimpleRelationUpdate(target.info, estate, &epq, old_slot, slot);
     else ExecSimpleRelationInsert(target.info, estate, slot);
     ExecClearTuple(old_slot);
+    ResetPerTupleExprContext(estate);
   }
   EvalPlanQualEnd(&epq);
   pg::rows::end(estate, &target, 1);

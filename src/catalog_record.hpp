@@ -51,11 +51,13 @@ struct FileRow {
 
 // Inserts the migrations as sync's INSERT did (registered_at = now(), registered_by = session
 // user, modes 'transaction'). false, having written nothing, when migrate.migrations is not
-// laid out as this code writes it or has statement-level triggers: insert through SQL then.
+// laid out as this code writes it, or has statement-level triggers, rules or row-level
+// security (pg::rows::single_row_path_allowed): insert through SQL then.
 bool register_directly(const std::vector<NewMigration>& migrations);
 
 // Inserts or updates the file rows as sync's INSERT ... ON CONFLICT (version) DO UPDATE did.
-// false, having written nothing, as above.
+// false, having written nothing, as above, and also for BEFORE INSERT row triggers (which
+// ON CONFLICT fires before finding the row to update).
 bool record_files_directly(const std::vector<FileRow>& files);
 
 }  // namespace pgm::catalog

@@ -100,12 +100,12 @@ struct RawRow {
   bool nulls[kNatts];
 };
 
-// False, having written nothing, when migrate.drift has triggers the single-row path would not
-// fire (statement-level, transition tables): the caller then inserts through SQL.
+// False, having written nothing, when migrate.drift has triggers or rules the single-row path
+// would not fire (pg::rows::single_row_path_allowed): the caller then inserts through SQL.
 bool insert_raw(RawRow* rows, int count, int64* first_id) {
   pg::rows::Table table = {layout.relid, nullptr, nullptr, nullptr};
   EState* estate = pg::rows::begin(&table, 1);
-  if (!pg::rows::triggers_allow(table.rel)) {
+  if (!pg::rows::single_row_path_allowed(table.rel, InvalidOid)) {
     pg::rows::abandon(estate, &table, 1);
     return false;
   }
@@ -137,6 +137,7 @@ bool insert_raw(RawRow* rows, int count, int64* first_id) {
     memcpy(slot->tts_isnull, row.nulls, sizeof row.nulls);
     ExecStoreVirtualTuple(slot);
     ExecSimpleRelationInsert(table.info, estate, slot);
+    ResetPerTupleExprContext(estate);
   }
   pg::rows::end(estate, &table, 1);
   return true;

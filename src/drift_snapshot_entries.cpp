@@ -1105,32 +1105,32 @@ void oids_of(ArrayType* array, Oid** out, int* n) {
 // The OIDs of a catalog's rows in the user schemas (a sequential scan: the whole snapshot reads
 // every row anyway). By schema, not by OID: objects created in single-user mode, or kept by
 // pg_upgrade, can have OIDs below FirstNormalObjectId.
-// The relations of pg_class that are composite types (relkind 'c'), collected by all_oids() in
-// its scan of pg_class, for the type filter below.
-SortedOids composite_relations{nullptr, 0};
+// The relations of pg_class that are not composite types (relkind other than 'c'), collected
+// by all_oids() in its scan of pg_class, for the type filter below.
+SortedOids plain_relations{nullptr, 0};
 
 // Types type_entry() skips whatever else they are (its first test, made here on the scanned row
-// instead of a cache lookup per type): not of a listed kind, an implicit array type, a table's
-// row type. A large schema has two such types per table.
+// instead of a cache lookup per type): not of a listed kind, an implicit array type, the row
+// type of a relation known not to be a composite type. A large schema has two such types per
+// table. A relation this scan of pg_class did not see (created since) is left to type_entry().
 bool type_never_listed(const FormData_pg_type* t) {
   bool listed = t->typtype == TYPTYPE_ENUM || t->typtype == TYPTYPE_COMPOSITE || t->typtype == TYPTYPE_DOMAIN ||
                 t->typtype == TYPTYPE_RANGE || t->typtype == TYPTYPE_BASE;
   if (!listed || (OidIsValid(t->typelem) && t->typlen == -1 && t->typtype == TYPTYPE_BASE)) return true;
-  return t->typtype == TYPTYPE_COMPOSITE &&
-         (composite_relations.count == 0 ||
-          !bsearch(&t->typrelid, composite_relations.items, composite_relations.count, sizeof(Oid), compare_oids));
+  return t->typtype == TYPTYPE_COMPOSITE && plain_relations.count > 0 &&
+         bsearch(&t->typrelid, plain_relations.items, plain_relations.count, sizeof(Oid), compare_oids) != nullptr;
 }
 
 // Whole snapshots: the OIDs of a catalog's objects in user schemas. Read pg_class before
-// pg_type (composite_relations).
+// pg_type (plain_relations).
 void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, Oid** out, int* n) {
   Relation rel = table_open(catalog, AccessShareLock);
   SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
   int capacity = 1024;
   *out = static_cast<Oid*>(palloc(sizeof(Oid) * capacity));
   *n = 0;
-  int composite_capacity = 0;
-  if (catalog == RelationRelationId) composite_relations = SortedOids{nullptr, 0};
+  int plain_capacity = 0;
+  if (catalog == RelationRelationId) plain_relations = SortedOids{nullptr, 0};
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext(scan))) {
     CHECK_FOR_INTERRUPTS();
@@ -1138,12 +1138,12 @@ void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, O
     Datum d = heap_getattr(tup, oid_column, RelationGetDescr(rel), &isnull);
     Datum nsp = heap_getattr(tup, namespace_column, RelationGetDescr(rel), &nsp_null);
     if (isnull || nsp_null) continue;
-    if (catalog == RelationRelationId && ((Form_pg_class)GETSTRUCT(tup))->relkind == RELKIND_COMPOSITE_TYPE) {
-      SortedOids& c = composite_relations;
-      if (c.count == composite_capacity)
-        c.items = static_cast<Oid*>(c.items ? repalloc(c.items, sizeof(Oid) * (composite_capacity *= 2))
-                                            : palloc(sizeof(Oid) * (composite_capacity = 64)));
-      c.items[c.count++] = DatumGetObjectId(d);
+    if (catalog == RelationRelationId && ((Form_pg_class)GETSTRUCT(tup))->relkind != RELKIND_COMPOSITE_TYPE) {
+      SortedOids& p = plain_relations;
+      if (p.count == plain_capacity)
+        p.items = static_cast<Oid*>(p.items ? repalloc(p.items, sizeof(Oid) * (plain_capacity *= 2))
+                                            : palloc(sizeof(Oid) * (plain_capacity = 1024)));
+      p.items[p.count++] = DatumGetObjectId(d);
     }
     if (catalog == TypeRelationId && type_never_listed((Form_pg_type)GETSTRUCT(tup))) continue;
     char* quoted;
@@ -1153,8 +1153,7 @@ void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, O
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
-  if (catalog == RelationRelationId)
-    qsort(composite_relations.items, composite_relations.count, sizeof(Oid), compare_oids);
+  if (catalog == RelationRelationId) qsort(plain_relations.items, plain_relations.count, sizeof(Oid), compare_oids);
 }
 
 // --- The objects migrations touched (migrate.snapshot_touched()): what the event triggers

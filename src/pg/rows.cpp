@@ -7,6 +7,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
+#include "utils/relcache.h"
 #include "utils/rel.h"
 }
 
@@ -94,7 +95,13 @@ void abandon(EState* estate, Table* tables, int count) {
   close_all(estate, tables, count);
 }
 
-bool triggers_allow(Relation rel) {
+bool single_row_path_allowed(Relation rel, Oid key) {
+  if (rel->rd_rules || rel->rd_rel->relrowsecurity) return false;
+  if (OidIsValid(key)) {
+    Oid identity = RelationGetReplicaIndex(rel);
+    if (!OidIsValid(identity)) identity = RelationGetPrimaryKeyIndex(rel);
+    if (identity != key) return false;
+  }
   const TriggerDesc* td = rel->trigdesc;
   if (!td) return true;
   return !(td->trig_insert_before_statement || td->trig_insert_after_statement || td->trig_update_before_statement ||

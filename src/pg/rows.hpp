@@ -35,8 +35,10 @@ void end(EState* estate, Table* tables, int count);
 void abandon(EState* estate, Table* tables, int count);
 
 // Whether rows of this table can be written this way with the same effect as an INSERT or
-// UPDATE statement: no statement-level INSERT/UPDATE triggers and no transition tables,
-// which the single-row paths do not fire.
-bool triggers_allow(Relation rel);
+// UPDATE statement through `key` (its unique index the rows are found by; InvalidOid for
+// inserts only): no statement-level INSERT/UPDATE triggers or transition tables, no rules, no
+// row-level security, which the single-row paths do not apply; and `key` is the index
+// RelationFindReplTupleByIndex() trusts to find one row (replica identity, else primary key).
+bool single_row_path_allowed(Relation rel, Oid key);
 
 }  // namespace pgm::pg::rows
