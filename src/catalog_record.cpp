@@ -169,16 +169,11 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     return false;
   }
 
-  // A snapshot that sees this transaction's earlier commands (the previous batches' scripts);
+  // The snapshot sees this transaction's earlier commands (the previous batches' scripts);
   // scripts of this batch are tracked in `inserted`.
-  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-  estate->es_snapshot = snapshot;
   EPQState epq;
-#if PG_VERSION_NUM >= 160000
-  EvalPlanQualInit(&epq, estate, nullptr, NIL, -1, NIL);
-#else
-  EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
-#endif
+  pg::rows::begin_updates(estate, &epq);
+  Snapshot snapshot = estate->es_snapshot;
 
   TupleDesc mdesc = RelationGetDescr(migrations.rel);
   TupleTableSlot* h_slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(history.rel), &TTSOpsVirtual);
@@ -271,9 +266,8 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     ResetPerTupleExprContext(estate);
   }
 
-  EvalPlanQualEnd(&epq);
+  pg::rows::end_updates(&epq);
   pg::rows::end(estate, targets, 3);
-  UnregisterSnapshot(snapshot);
   return true;
 }
 
@@ -356,13 +350,7 @@ bool upsert_files(const FileRow* rows, int count) {
   if (!estate) return false;
   TupleDesc desc = RelationGetDescr(target.rel);
   EPQState epq;
-#if PG_VERSION_NUM >= 160000
-  EvalPlanQualInit(&epq, estate, nullptr, NIL, -1, NIL);
-#else
-  EvalPlanQualInit(&epq, estate, nullptr, NIL, -1);
-#endif
-  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
-  estate->es_snapshot = snapshot;
+  pg::rows::begin_updates(estate, &epq);
   TupleTableSlot* key_slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
   TupleTableSlot* old_slot = table_slot_create(target.rel, &estate->es_tupleTable);
   TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, desc, &TTSOpsVirtual);
@@ -388,9 +376,8 @@ bool upsert_files(const FileRow* rows, int count) {
     ExecClearTuple(old_slot);
     ResetPerTupleExprContext(estate);
   }
-  EvalPlanQualEnd(&epq);
+  pg::rows::end_updates(&epq);
   pg::rows::end(estate, &target, 1);
-  UnregisterSnapshot(snapshot);
   return true;
 }
 

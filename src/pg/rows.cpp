@@ -8,6 +8,7 @@ extern "C" {
 #include "nodes/makefuncs.h"
 #include "parser/parse_relation.h"
 #include "utils/relcache.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 }
 
@@ -29,10 +30,12 @@ Bitmapset* all_columns(Relation rel) {
 }
 
 void close_all(EState* estate, Table* tables, int count) {
+  Snapshot snapshot = estate->es_snapshot;  // begin_updates()'s, if any
   ExecCloseResultRelations(estate);  // indexes of ours, and relations AFTER triggers opened
   for (int i = 0; i < count; ++i) table_close(tables[i].rel, NoLock);
   ExecResetTupleTable(estate->es_tupleTable, false);
   FreeExecutorState(estate);
+  if (snapshot) UnregisterSnapshot(snapshot);
 }
 
 }  // namespace
@@ -83,6 +86,17 @@ EState* begin(Table* tables, int count) {
   AfterTriggerBeginQuery();
   return estate;
 }
+
+void begin_updates(EState* estate, EPQState* epq) {
+  estate->es_snapshot = RegisterSnapshot(GetLatestSnapshot());
+#if PG_VERSION_NUM >= 160000
+  EvalPlanQualInit(epq, estate, nullptr, NIL, -1, NIL);
+#else
+  EvalPlanQualInit(epq, estate, nullptr, NIL, -1);
+#endif
+}
+
+void end_updates(EPQState* epq) { EvalPlanQualEnd(epq); }
 
 void end(EState* estate, Table* tables, int count) {
   AfterTriggerEndQuery(estate);

@@ -27,6 +27,13 @@ struct Table {
 // starts the AFTER-trigger query, and sets the output command id.
 EState* begin(Table* tables, int count);
 
+// For updates: the executor state gets a registered snapshot that sees this transaction's
+// earlier commands (released by end()), and `epq` an EvalPlanQual state without a plan (rows
+// are found and locked with RelationFindReplTupleByIndex() first, so it is never run), ended
+// by end_updates() before end().
+void begin_updates(EState* estate, EPQState* epq);
+void end_updates(EPQState* epq);
+
 // Fires the queued AFTER row triggers, closes indexes, tables and what the triggers opened,
 // and frees the state. The writes are then visible to the next command.
 void end(EState* estate, Table* tables, int count);
