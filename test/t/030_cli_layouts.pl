@@ -179,6 +179,17 @@ is($node->safe_psql('own', q{SELECT up_mode FROM migrate.migrations WHERE versio
    'non-transactional file: registered as no-transaction');
 ($rc, $out, $err) = pgm('own', $ntx, 'check');
 is($rc, 0, 'non-transactional file: check passes') or diag($out . $err);
+# A file split by COMMIT, without a marker: the server records it as split, and the command
+# sees that in the catalog (not in the file) and runs it through CALL migrate.run() too.
+write_file("$ntx/20240104000000_split.sql",
+  "-- migrate:up\nCREATE TABLE split_a (id int);\nCOMMIT;\nCREATE TABLE split_b (id int);\n"
+  . "-- migrate:down\nDROP TABLE split_b;\nDROP TABLE split_a;\n");
+($rc, $out, $err) = pgm('own', $ntx, 'apply');
+is($rc, 0, 'split file: applied') or diag($out . $err);
+is($node->safe_psql('own', q{SELECT up_mode || ' ' || (applied_seq IS NOT NULL) FROM migrate.migrations WHERE version = '20240104000000'}),
+   'split true', 'split file: registered as split and applied');
+is($node->safe_psql('own', q{SELECT count(*) FROM pg_class WHERE relname IN ('split_a', 'split_b')}), '2',
+   'split file: both parts ran');
 
 # --- new
 my $nd = "$tmp/new";
