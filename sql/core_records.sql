@@ -151,6 +151,11 @@ CREATE TRIGGER rec_drift_statement AFTER INSERT ON migrate.drift FOR EACH STATEM
 ALTER TABLE rec_outside ADD COLUMN note text;
 SELECT * FROM rec_drift_log;
 SELECT tbl, op FROM rec_log WHERE tbl = 'drift';
+DROP TRIGGER rec_drift_statement ON migrate.drift;
+-- A migrate.drift with a column this code does not know: captured through SQL, with its default.
+ALTER TABLE migrate.drift ADD COLUMN rec_note text DEFAULT 'through SQL';
+CREATE TABLE rec_outside2 (id int);
+SELECT object_identity, rec_note FROM migrate.drift WHERE object_identity = 'public.rec_outside2';
 DROP EXTENSION pg_migrate CASCADE;
-DROP TABLE rec_log, rec_t, rec_u, rec_s, rec_drift_log, rec_outside;
+DROP TABLE rec_log, rec_t, rec_u, rec_s, rec_drift_log, rec_outside, rec_outside2;
 DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row(), rec_log_statement();

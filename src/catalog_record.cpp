@@ -42,10 +42,8 @@ extern "C" {
 namespace pgm::catalog {
 namespace {
 
-struct Column {
-  const char* name;
-  Oid type;
-};
+using pg::rows::Column;
+using pg::rows::has_columns;
 
 // The columns written, as 0.2.0 and later define them (0.1.0 has no migrate.scripts and is
 // recorded through SQL).
@@ -58,19 +56,6 @@ constexpr int kHistoryNatts = sizeof(kHistory) / sizeof(kHistory[0]);
 constexpr Column kScripts[] = {
     {"checksum", TEXTOID}, {"script", TEXTOID}, {"first_seen", TIMESTAMPTZOID}, {"first_seen_by", TEXTOID}};
 constexpr int kScriptsNatts = sizeof(kScripts) / sizeof(kScripts[0]);
-
-// The exact columns, in order, none dropped, generated or identity.
-bool has_columns(Relation rel, const Column* columns, int natts) {
-  TupleDesc desc = RelationGetDescr(rel);
-  if (desc->natts != natts || rel->rd_rel->relkind != RELKIND_RELATION) return false;
-  for (int i = 0; i < natts; ++i) {
-    Form_pg_attribute a = TupleDescAttr(desc, i);
-    if (a->attisdropped || a->attgenerated != '\0' || a->attidentity != '\0' || a->atttypid != columns[i].type ||
-        strcmp(NameStr(a->attname), columns[i].name) != 0)
-      return false;
-  }
-  return true;
-}
 
 // Attribute number of a live, plain column of the given type, or 0.
 AttrNumber column(Relation rel, const char* name, Oid type) {

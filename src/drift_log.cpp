@@ -30,14 +30,14 @@ namespace pgm::drift {
 namespace {
 
 // The columns of migrate.drift, in table order, as 0.1.0 and 0.2.0 define them.
-constexpr const char* kColumns[] = {
-    "id",           "captured_at",     "transaction_id", "performed_by", "role",          "application_name",
-    "client_addr",  "backend_pid",     "event",          "command_tag",  "object_type",   "object_identity",
-    "schema_name",  "detail",          "statement",      "statement_source", "acknowledgement_id"};
+constexpr pg::rows::Column kColumns[] = {
+    {"id", INT8OID},           {"captured_at", TIMESTAMPTZOID}, {"transaction_id", XID8OID},
+    {"performed_by", TEXTOID}, {"role", TEXTOID},               {"application_name", TEXTOID},
+    {"client_addr", INETOID},  {"backend_pid", INT4OID},        {"event", TEXTOID},
+    {"command_tag", TEXTOID},  {"object_type", TEXTOID},        {"object_identity", TEXTOID},
+    {"schema_name", TEXTOID},  {"detail", TEXTOID},             {"statement", TEXTOID},
+    {"statement_source", TEXTOID}, {"acknowledgement_id", INT8OID}};
 constexpr int kNatts = sizeof(kColumns) / sizeof(kColumns[0]);
-constexpr Oid kTypes[kNatts] = {INT8OID, TIMESTAMPTZOID, XID8OID, TEXTOID, TEXTOID, TEXTOID, INETOID, INT4OID,
-                                TEXTOID, TEXTOID,        TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-                                INT8OID};
 
 struct Layout {
   bool known = false;  // looked up
@@ -64,13 +64,7 @@ void load_layout() {
     return;
   }
   Relation rel = table_open(layout.relid, AccessShareLock);
-  TupleDesc desc = RelationGetDescr(rel);
-  bool ok = desc->natts == kNatts && rel->rd_rel->relkind == RELKIND_RELATION;
-  for (int i = 0; ok && i < kNatts; ++i) {
-    Form_pg_attribute a = TupleDescAttr(desc, i);
-    ok = !a->attisdropped && a->atttypid == kTypes[i] && strcmp(NameStr(a->attname), kColumns[i]) == 0 &&
-         a->attgenerated == '\0';
-  }
+  bool ok = pg::rows::has_columns(rel, kColumns, kNatts);
   table_close(rel, AccessShareLock);
   layout.usable = ok;
   layout.known = true;

@@ -1,8 +1,11 @@
 #include "pg/rows.hpp"
 
+#include <cstring>
+
 extern "C" {
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
@@ -39,6 +42,18 @@ void close_all(EState* estate, Table* tables, int count) {
 }
 
 }  // namespace
+
+bool has_columns(Relation rel, const Column* columns, int natts) {
+  TupleDesc desc = RelationGetDescr(rel);
+  if (desc->natts != natts || rel->rd_rel->relkind != RELKIND_RELATION) return false;
+  for (int i = 0; i < natts; ++i) {
+    Form_pg_attribute a = TupleDescAttr(desc, i);
+    if (a->attisdropped || a->attgenerated != '\0' || a->attidentity != '\0' || a->atttypid != columns[i].type ||
+        strcmp(NameStr(a->attname), columns[i].name) != 0)
+      return false;
+  }
+  return true;
+}
 
 EState* begin(Table* tables, int count) {
   EState* estate = CreateExecutorState();

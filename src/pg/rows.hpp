@@ -13,6 +13,17 @@ extern "C" {
 
 namespace pgm::pg::rows {
 
+// A column as this code writes it.
+struct Column {
+  const char* name;
+  Oid type;
+};
+
+// Whether `rel` is a plain table with exactly these columns, in this order: none dropped,
+// generated or identity. Writers check the layout they know and otherwise fall back to SQL (a
+// catalog of another version, a column added by hand).
+bool has_columns(Relation rel, const Column* columns, int natts);
+
 // One table written: the caller sets relid and the columns it inserts or updates (attribute
 // numbers, 0-terminated; a null `updated` for an insert-only table); begin() fills the rest.
 struct Table {
