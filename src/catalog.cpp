@@ -273,6 +273,16 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
       "RETURNING version) "
       "UPDATE migrate.migrations m SET applied_seq = NULL, applied_at = NULL, applied_by = NULL "
       "FROM h WHERE m.version = h.version AND m.version = ANY ($1::text[])"};
+  OwnerScope owner;
+  if (up) {  // directly where the catalog is laid out as catalog_record.cpp writes it
+    std::vector<AppliedRecord> raw;
+    raw.reserve(steps.size());
+    for (const StepRecord& r : steps)
+      raw.push_back({r.version.c_str(), static_cast<int>(r.version.size()), r.name.c_str(),
+                     static_cast<int>(r.name.size()), r.checksum.c_str(), static_cast<int>(r.checksum.size()),
+                     r.duration_ms, r.started_at});
+    if (record_applied_directly(raw, role)) return;
+  }
   std::vector<std::string> versions, names, checksums, details;
   std::vector<double> durations;
   std::vector<TimestampTz> started;
@@ -283,16 +293,6 @@ void record_steps(const std::vector<StepRecord>& steps, bool up, const std::stri
     checksums.push_back(r.checksum);
     durations.push_back(r.duration_ms);
     started.push_back(r.started_at);
-  }
-  OwnerScope owner;
-  if (up) {
-    std::vector<AppliedRecord> raw;
-    raw.reserve(steps.size());
-    for (const StepRecord& r : steps)
-      raw.push_back({r.version.c_str(), static_cast<int>(r.version.size()), r.name.c_str(),
-                     static_cast<int>(r.name.size()), r.checksum.c_str(), static_cast<int>(r.checksum.size()),
-                     r.duration_ms, r.started_at});
-    if (record_applied_directly(raw, role)) return;
   }
   bool keep_scripts = scripts_table_exists();
   if (up)
