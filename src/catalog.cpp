@@ -194,6 +194,7 @@ std::string load_script(const std::string& version, bool up) {
 }
 
 std::vector<std::string> load_scripts(const std::vector<std::string>& versions, bool up) {
+  if (std::optional<std::vector<std::string>> direct = load_scripts_directly(versions, up)) return *direct;
   static pg::Query up_q{
       "SELECT m.up_sql FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS v(version, ord) "
       "JOIN migrate.migrations m USING (version) ORDER BY v.ord"};

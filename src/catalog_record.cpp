@@ -366,7 +366,73 @@ bool upsert_files(const FileRow* rows, int count) {
   return true;
 }
 
+// The up (or down) scripts of `versions`, in their order, read by primary key; false if the
+// table is not laid out as expected. A version not found leaves its text nullptr.
+bool read_scripts(const char* const* versions, int count, bool up, char** texts, int* lengths) {
+  Oid nsp = get_namespace_oid("migrate", true);
+  Oid relid = OidIsValid(nsp) ? get_relname_relid("migrations", nsp) : InvalidOid;
+  Oid key = OidIsValid(nsp) ? get_relname_relid("migrations_pkey", nsp) : InvalidOid;
+  if (!OidIsValid(relid)) return false;
+  Relation rel = table_open(relid, AccessShareLock);
+  AttrNumber version = column(rel, "version", TEXTOID);
+  AttrNumber script = column(rel, up ? "up_sql" : "down_sql", TEXTOID);
+  if (!version || !script || version != 1 || !unique_key_on(key, relid, version)) {
+    table_close(rel, AccessShareLock);
+    return false;
+  }
+  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+  for (int i = 0; i < count; ++i) {
+    CHECK_FOR_INTERRUPTS();
+    ScanKeyData scan_key;
+    ScanKeyInit(&scan_key, version, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(versions[i]));
+    scan_key.sk_collation = TupleDescAttr(RelationGetDescr(rel), version - 1)->attcollation;
+    SysScanDesc scan = systable_beginscan(rel, key, true, snapshot, 1, &scan_key);
+    HeapTuple tup = systable_getnext(scan);
+    texts[i] = nullptr;
+    if (HeapTupleIsValid(tup)) {
+      bool isnull;
+      Datum d = heap_getattr(tup, script, RelationGetDescr(rel), &isnull);
+      if (!isnull) {
+        text* t = DatumGetTextPP(d);
+        texts[i] = VARDATA_ANY(t);
+        lengths[i] = VARSIZE_ANY_EXHDR(t);
+        if ((Pointer)t == DatumGetPointer(d)) {  // not detoasted: a copy that outlives the scan
+          texts[i] = static_cast<char*>(palloc(lengths[i] > 0 ? lengths[i] : 1));
+          memcpy(texts[i], VARDATA_ANY(t), lengths[i]);
+        }
+      } else {
+        texts[i] = static_cast<char*>(palloc(1));
+        lengths[i] = -1;  // NULL
+      }
+    }
+    systable_endscan(scan);
+  }
+  UnregisterSnapshot(snapshot);
+  table_close(rel, AccessShareLock);
+  return true;
+}
+
 }  // namespace
+
+std::optional<std::vector<std::string>> load_scripts_directly(const std::vector<std::string>& versions, bool up) {
+  int count = static_cast<int>(versions.size());
+  std::vector<const char*> names(versions.size());
+  for (size_t i = 0; i < versions.size(); ++i) names[i] = versions[i].c_str();
+  std::vector<char*> texts(versions.size());
+  std::vector<int> lengths(versions.size());
+  const char* const* n = names.data();
+  char** t = texts.data();
+  int* l = lengths.data();
+  if (!pg::call([&] { return read_scripts(n, count, up, t, l); })) return std::nullopt;
+  std::vector<std::string> out;
+  out.reserve(versions.size());
+  for (size_t i = 0; i < versions.size(); ++i) {
+    if (!texts[i])
+      throw Error(sqlstate::kSerializationFailure, "a migration disappeared from the catalog during apply");
+    out.emplace_back(lengths[i] < 0 ? std::string() : std::string(texts[i], lengths[i]));
+  }
+  return out;
+}
 
 bool register_directly(const std::vector<NewMigration>& migrations) {
   if (migrations.empty()) return true;

@@ -1,6 +1,7 @@
 // The records an apply leaves (history, script copies, applied state), written without SQL.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,5 +60,14 @@ bool register_directly(const std::vector<NewMigration>& migrations);
 // false, having written nothing, as above, and also for BEFORE INSERT row triggers (which
 // ON CONFLICT fires before finding the row to update).
 bool record_files_directly(const std::vector<FileRow>& files);
+
+}  // namespace pgm::catalog
+
+namespace pgm::catalog {
+
+// The up (or down) scripts of these versions, in their order, each read by primary key (a
+// NULL script as ""); nullopt where migrate.migrations is not laid out as expected (read
+// through SQL then). A version not found is a serialization failure, as in load_scripts().
+std::optional<std::vector<std::string>> load_scripts_directly(const std::vector<std::string>& versions, bool up);
 
 }  // namespace pgm::catalog
