@@ -32,10 +32,12 @@ SELECT max(id) AS after FROM migrate.schema_snapshots \gset
 SELECT migrate.recorded_snapshot_diff_keys(:before, :after) AS differs ORDER BY 1;
 -- record_refreshed_snapshot() is the apply's: not for other roles.
 CREATE ROLE if_user;
+GRANT USAGE ON SCHEMA migrate TO if_user;
 SET ROLE if_user;
 SELECT migrate.record_refreshed_snapshot('x', '{}', '{}', '{}', '{}', '{}', '{}', '{}', '{}');
 SELECT migrate.drift_excluded('public', 'if_t');
 RESET ROLE;
+REVOKE USAGE ON SCHEMA migrate FROM if_user;
 DROP ROLE if_user;
 SELECT count(*) AS unacknowledged_drift FROM migrate.drift WHERE acknowledgement_id IS NULL;
 DROP TABLE if_t;

@@ -24,7 +24,9 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_collation.h"
 #include "catalog/pg_index.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/namespace.h"
+#include "commands/defrem.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -68,15 +70,29 @@ AttrNumber column(Relation rel, const char* name, Oid type) {
   return 0;
 }
 
-// A unique, valid, single-column btree index on `attnum` (no expression, no predicate).
+// A unique, valid, single-column btree index (not a partitioned one) on text column `attnum`
+// of a plain table, with the default operator class and the column's collation: the scans
+// below compare with texteq in that collation.
 bool unique_key_on(Oid index, Oid table, AttrNumber attnum) {
-  if (!OidIsValid(index)) return false;
+  if (!OidIsValid(index) || get_rel_relkind(table) != RELKIND_RELATION || get_rel_relkind(index) != RELKIND_INDEX)
+    return false;
   HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
   if (!HeapTupleIsValid(tup)) return false;
   Form_pg_index form = (Form_pg_index)GETSTRUCT(tup);
   bool ok = form->indrelid == table && form->indisunique && form->indisvalid && form->indnkeyatts == 1 &&
             form->indkey.values[0] == attnum && heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
             heap_attisnull(tup, Anum_pg_index_indpred, nullptr);
+  if (ok) {
+    bool isnull;
+    oidvector* classes = (oidvector*)DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull));
+    ok = !isnull && classes->values[0] == GetDefaultOpClass(TEXTOID, BTREE_AM_OID);
+    oidvector* collations =
+        ok ? (oidvector*)DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull)) : nullptr;
+    Oid type, collation;
+    int32 typmod;
+    if (ok) get_atttypetypmodcoll(table, attnum, &type, &typmod, &collation);
+    ok = ok && !isnull && type == TEXTOID && collations->values[0] == collation;
+  }
   ReleaseSysCache(tup);
   if (!ok) return false;
   tup = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
@@ -380,7 +396,11 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
     table_close(rel, AccessShareLock);
     return false;
   }
-  Snapshot snapshot = RegisterSnapshot(GetLatestSnapshot());
+  // What an SQL query would see: the transaction snapshot (a fresh one under READ COMMITTED),
+  // with this transaction's commands up to now, as SPI pushes it.
+  PushCopiedSnapshot(GetTransactionSnapshot());
+  UpdateActiveSnapshotCommandId();
+  Snapshot snapshot = GetActiveSnapshot();
   for (int i = 0; i < count; ++i) {
     CHECK_FOR_INTERRUPTS();
     ScanKeyData scan_key;
@@ -407,7 +427,7 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
     }
     systable_endscan(scan);
   }
-  UnregisterSnapshot(snapshot);
+  PopActiveSnapshot();
   table_close(rel, AccessShareLock);
   return true;
 }
@@ -423,14 +443,30 @@ std::optional<std::vector<std::string>> load_scripts_directly(const std::vector<
   const char* const* n = names.data();
   char** t = texts.data();
   int* l = lengths.data();
-  if (!pg::call([&] { return read_scripts(n, count, up, t, l); })) return std::nullopt;
+  // The texts read live in a context of their own, deleted once copied: callers outside
+  // apply's batches (plan, verify, register) read one script at a time in a context that
+  // lasts for their whole call.
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate scripts", ALLOCSET_DEFAULT_SIZES);
+  });
+  bool usable = pg::call([&] {
+    MemoryContext outer = MemoryContextSwitchTo(scratch);
+    bool ok = read_scripts(n, count, up, t, l);
+    MemoryContextSwitchTo(outer);
+    return ok;
+  });
   std::vector<std::string> out;
-  out.reserve(versions.size());
-  for (size_t i = 0; i < versions.size(); ++i) {
-    if (!texts[i])
-      throw Error(sqlstate::kSerializationFailure, "a migration disappeared from the catalog during apply");
-    out.emplace_back(lengths[i] < 0 ? std::string() : std::string(texts[i], lengths[i]));
+  bool missing = false;
+  if (usable) {
+    out.reserve(versions.size());
+    for (size_t i = 0; i < versions.size() && !missing; ++i) {
+      missing = !texts[i];
+      if (!missing) out.emplace_back(lengths[i] < 0 ? std::string() : std::string(texts[i], lengths[i]));
+    }
   }
+  pg::call([&] { MemoryContextDelete(scratch); });
+  if (!usable) return std::nullopt;
+  if (missing) throw Error(sqlstate::kSerializationFailure, "a migration disappeared from the catalog during apply");
   return out;
 }
 
