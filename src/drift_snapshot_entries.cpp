@@ -218,9 +218,6 @@ struct SortedOids {
   int count;
 };
 SortedOids with_parents{nullptr, -1}, with_policies{nullptr, -1};
-// Likewise the relations with an index and the objects with a comment (any class: a superset),
-// so that the tables of a large schema that have neither cost no index scan each.
-SortedOids with_indexes{nullptr, -1}, with_comments{nullptr, -1};
 
 bool may_have(const SortedOids& set, Oid relid);
 
@@ -279,7 +276,6 @@ bool extension_member(Oid classid, Oid objid) {
 // pg_description: comments[subid], NULL where there is none.
 char** relation_comments(Oid relid, int natts) {
   char** comments = static_cast<char**>(palloc0(sizeof(char*) * (natts + 1)));
-  if (!may_have(with_comments, relid)) return comments;
   ScanKeyData keys[2];
   ScanKeyInit(&keys[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
   ScanKeyInit(&keys[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ,
@@ -824,7 +820,7 @@ void all_relation_entries(Sink* sink, Oid relid) {
     column_entries(sink, relid, natts, name, comments);
     if (may_have_constraints) backing = constraint_entries(sink, relid, name);
   }
-  if (may_have_indexes && may_have(with_indexes, relid)) index_entries(sink, relid, name, backing);
+  if (may_have_indexes) index_entries(sink, relid, name, backing);
   if (relkind != RELKIND_SEQUENCE && relkind != RELKIND_COMPOSITE_TYPE) {
     if (has_triggers) trigger_entries(sink, relid, name);
     if (may_have(with_policies, relid)) policy_entries(sink, relid, name);
@@ -1484,12 +1480,10 @@ Jsonb* build_snapshot_now(Scope scope) {
     all_oids(NamespaceRelationId, Anum_pg_namespace_oid, Anum_pg_namespace_oid, &scope.nsps, &scope.nnsps);
     all_oids(ProcedureRelationId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace, &scope.procs, &scope.nprocs);
   }
-  with_parents = with_policies = with_indexes = with_comments = SortedOids{nullptr, -1};
+  with_parents = with_policies = SortedOids{nullptr, -1};
   if (scope.nrels >= 32) {
     with_parents = column_values(InheritsRelationId, Anum_pg_inherits_inhrelid);
     with_policies = column_values(PolicyRelationId, Anum_pg_policy_polrelid);
-    with_indexes = column_values(IndexRelationId, Anum_pg_index_indrelid);
-    with_comments = column_values(DescriptionRelationId, Anum_pg_description_objoid);
   }
   Sink sink{CurrentMemoryContext, nullptr, nullptr, 0, 0};
   MemoryContext round = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate snapshot entries",
@@ -1528,8 +1522,7 @@ Jsonb* build_snapshot_now(Scope scope) {
 // call it is nested in as it found it, even when it fails and a subtransaction catches that.
 Jsonb* build_snapshot(Scope scope) {
   Catalogs outer_catalogs = catalogs;
-  SortedOids outer_parents = with_parents, outer_policies = with_policies, outer_indexes = with_indexes,
-             outer_comments = with_comments;
+  SortedOids outer_parents = with_parents, outer_policies = with_policies;
   Jsonb* volatile result = nullptr;
   PG_TRY();
   { result = build_snapshot_now(scope); }
@@ -1538,8 +1531,6 @@ Jsonb* build_snapshot(Scope scope) {
     catalogs = outer_catalogs;
     with_parents = outer_parents;
     with_policies = outer_policies;
-    with_indexes = outer_indexes;
-    with_comments = outer_comments;
     cached_nsp = InvalidOid;  // its quoted name was overwritten
   }
   PG_END_TRY();
