@@ -102,12 +102,18 @@ bool unique_key_on(Oid index, Oid table, AttrNumber attnum) {
   return ok;
 }
 
-// Whether the row whose unique key column `attnum` equals `value` exists.
-bool key_exists(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapshot snapshot) {
+// A scan for the row whose text key column `attnum` equals `value`, through `index` (one that
+// unique_key_on() accepted). systable_beginscan copies the key: it need not outlive the call.
+SysScanDesc scan_by_key(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapshot snapshot) {
   ScanKeyData key;
   ScanKeyInit(&key, attnum, BTEqualStrategyNumber, F_TEXTEQ, value);
   key.sk_collation = TupleDescAttr(RelationGetDescr(rel), attnum - 1)->attcollation;
-  SysScanDesc scan = systable_beginscan(rel, index, true, snapshot, 1, &key);
+  return systable_beginscan(rel, index, true, snapshot, 1, &key);
+}
+
+// Whether the row whose unique key column `attnum` equals `value` exists.
+bool key_exists(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapshot snapshot) {
+  SysScanDesc scan = scan_by_key(rel, index, attnum, value, snapshot);
   bool found = HeapTupleIsValid(systable_getnext(scan));
   systable_endscan(scan);
   return found;
@@ -403,10 +409,7 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
   Snapshot snapshot = GetActiveSnapshot();
   for (int i = 0; i < count; ++i) {
     CHECK_FOR_INTERRUPTS();
-    ScanKeyData scan_key;
-    ScanKeyInit(&scan_key, version, BTEqualStrategyNumber, F_TEXTEQ, CStringGetTextDatum(versions[i]));
-    scan_key.sk_collation = TupleDescAttr(RelationGetDescr(rel), version - 1)->attcollation;
-    SysScanDesc scan = systable_beginscan(rel, key, true, snapshot, 1, &scan_key);
+    SysScanDesc scan = scan_by_key(rel, key, version, CStringGetTextDatum(versions[i]), snapshot);
     HeapTuple tup = systable_getnext(scan);
     texts[i] = nullptr;
     if (HeapTupleIsValid(tup)) {
