@@ -1,6 +1,6 @@
 // Drift (README "Drift"): DDL run outside migrations recorded into migrate.drift as it happens,
 // recorded schema snapshots, schema_diff(), acknowledgements and the CI status. This file holds
-// the feature's settings and module init; drift_internal.hpp lists where each phase lives.
+// the feature's module init (its settings are in settings.cpp); drift_internal.hpp lists where each phase lives.
 #include "drift_internal.hpp"
 #include "drift_log.hpp"
 #include "drift_snapshot.hpp"
@@ -13,10 +13,6 @@ extern "C" {
 
 namespace pgm {
 namespace {
-
-bool capture_setting = true;
-int snapshots_kept = 20;
-bool snapshot_proof_setting = true;
 
 void on_xact(XactEvent event, void*) {
   if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
@@ -44,28 +40,7 @@ void on_relcache_invalidation(Datum, Oid relid) {
 
 }  // namespace
 
-namespace drift {
-bool capture_enabled() { return capture_setting; }
-int snapshots_to_keep() { return snapshots_kept; }
-bool snapshot_proof() { return snapshot_proof_setting; }
-}  // namespace drift
-
 void drift_init() {
-  DefineCustomBoolVariable(
-      "pg_migrate.drift_capture",
-      "Records DDL run outside migrations into migrate.drift.",
-      "Only superusers can turn capture off.", &capture_setting, true, PGC_SUSET, 0, nullptr,
-      nullptr, nullptr);
-  DefineCustomIntVariable(
-      "pg_migrate.drift_snapshots_kept",
-      "Number of recorded schema snapshots kept in migrate.schema_snapshots.", nullptr,
-      &snapshots_kept, 20, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
-  DefineCustomBoolVariable(
-      "pg_migrate.snapshot_proof",
-      "Records a catalog fingerprint with every snapshot, so that schema_diff() need not take one "
-      "while nothing changed.",
-      "Costs every apply and revert one read of the system catalogs.", &snapshot_proof_setting, true,
-      PGC_USERSET, 0, nullptr, nullptr, nullptr);
   drift::install_statement_hook();
   CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
   RegisterXactCallback(on_xact, nullptr);

@@ -10,6 +10,7 @@
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
 #include "drift_internal.hpp"
+#include "settings.hpp"
 #include "drift_log.hpp"
 #include "drift_snapshot.hpp"
 #include "drift_statement.hpp"
@@ -86,7 +87,7 @@ enum class Capture {
 // objects it creates are the dumped schema, and the dumped drift rows follow). Any other
 // session with restore settings is recorded compactly (Capture::kRestore).
 Capture capture_mode() {
-  if (!capture_enabled() || in_migration() || creating_extension || !drift_log_present()) return Capture::kOff;
+  if (!settings::drift_capture || in_migration() || creating_extension || !drift_log_present()) return Capture::kOff;
   if (!restoring_dump()) return Capture::kFull;
   return session_may_disable_capture() ? Capture::kOff : Capture::kRestore;
 }

@@ -1,5 +1,5 @@
 // Drift: what the drift_*.cpp files share (README "Drift"). The feature is split by phase:
-//   drift.cpp            settings, module init, transaction and relcache callbacks
+//   drift.cpp            module init, transaction and relcache callbacks (settings: settings.cpp)
 //   drift_statement.cpp  ProcessUtility hook and the text of the running statement (redacted)
 //   drift_exclusions.cpp the exclusions cache and what capture watches
 //   drift_capture.cpp    the event triggers: what a DDL statement touched, one row per object
@@ -20,11 +20,6 @@
 #include "pg/spi.hpp"
 
 namespace pgm::drift {
-
-// ---- settings (drift.cpp)
-bool capture_enabled();   // pg_migrate.drift_capture
-int snapshots_to_keep();  // pg_migrate.drift_snapshots_kept
-bool snapshot_proof();    // pg_migrate.snapshot_proof
 
 // ---- statement text (drift_statement.cpp)
 struct StatementText {

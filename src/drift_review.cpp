@@ -4,6 +4,7 @@
 #include "catalog.hpp"
 #include "drift_hooks.hpp"
 #include "drift_internal.hpp"
+#include "settings.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 
@@ -78,7 +79,7 @@ PGM_FUNCTION(pgm_drift_status) {
   int64 triggers = pg::int8_value(0, 8);
   std::string unprotected = pg::text_value(0, 9);
   std::string capture;
-  if (!drift::capture_enabled())
+  if (!settings::drift_capture)
     capture = "off (pg_migrate.drift_capture is off)";
   else if (triggers < 4)
     capture = "off (event triggers of pg_migrate are missing)";

@@ -18,6 +18,7 @@
 #include "drift_fingerprint.hpp"
 #include "drift_hooks.hpp"
 #include "drift_internal.hpp"
+#include "settings.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 
@@ -217,7 +218,7 @@ void drift_expect_migrations() {
   // A catalog updated from 0.2.0 has never recorded a proof: the first apply compares whole
   // snapshots once, and an empty difference starts the chain of proofs. (With a proof, the
   // snapshot recorded after the migrations is checked against it then: one catalog scan.)
-  if (!drift::snapshot_proof() || !read_proof().never_recorded) return;
+  if (!settings::snapshot_proof || !read_proof().never_recorded) return;
   // All of the snapshot, excluded objects too: the proof will vouch for every entry.
   static pg::Query differences{
       "SELECT pg_catalog.count(*) FROM migrate.snapshot_diff(migrate.recorded_snapshot("
@@ -267,7 +268,7 @@ void drift_record_snapshot(const char* reason) {
   if (current_catalog) previous = read_proof();
   bool fingerprints = previous.recorded_at_all;
   uint64_t fingerprints_before = drift::fingerprint_count();
-  bool prove = fingerprints && drift::snapshot_proof();
+  bool prove = fingerprints && settings::snapshot_proof;
   // The fingerprint of the catalogs the new snapshot describes exactly, if that is proven.
   std::optional<uint64_t> proven;
   if (incremental) {
@@ -318,8 +319,8 @@ void drift_record_snapshot(const char* reason) {
     if (prove && drift::fingerprint_count() != fingerprints_before) drift::store_page_sums();
   }
   drift::reset_snapshot_tracking();
-  if (current_catalog) prune.run({pg::int8_param(drift::snapshots_to_keep())});
-  else prune_old.run({pg::int8_param(drift::snapshots_to_keep())});
+  if (current_catalog) prune.run({pg::int8_param(settings::drift_snapshots_kept)});
+  else prune_old.run({pg::int8_param(settings::drift_snapshots_kept)});
 }
 
 }  // namespace pgm
@@ -424,7 +425,7 @@ PGM_FUNCTION(pgm_schema_diff) {
   // No catalog row changed since the newest snapshot was proven exact: nothing differs, and
   // the whole-schema snapshot below is not needed. (pg_migrate.snapshot_proof = off compares
   // whole snapshots always.)
-  if (drift::snapshot_proof() && schema_unchanged()) return out.done();
+  if (settings::snapshot_proof && schema_unchanged()) return out.done();
   static pg::Query q_new{SCHEMA_DIFF_AGAINST(
       "migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s))")};
   catalog::OwnerScope owner;

@@ -1,5 +1,4 @@
-// Every pg_migrate.* setting (GUC) in one place, except drift's (src/drift.cpp, the drift
-// feature's settings and init): its definition, default, range, context and hooks. The features read the variables (settings.hpp, safety.hpp); _PG_init calls
+// Every pg_migrate.* setting (GUC) in one place: its definition, default, range, context and hooks. The features read the variables (settings.hpp, safety.hpp); _PG_init calls
 // define_settings() before it reserves the pg_migrate. prefix.
 #include "settings.hpp"
 
@@ -15,6 +14,9 @@ int lock_retry_delay_ms = 200;
 int lock_retry_max_delay_ms = 10000;
 int lock_retry_total_ms = 60000;
 int batch_pause_ms = 0;
+bool drift_capture = true;
+int drift_snapshots_kept = 20;
+bool snapshot_proof = true;
 }  // namespace pgm::settings
 
 namespace pgm::safety {
@@ -80,6 +82,23 @@ void define_settings() {
       "(see migrate.verify()).",
       nullptr, &safety::require_verified_revert, false, PGC_USERSET, 0,
       policy::check_require_verified_revert, policy::assign_require_verified_revert, nullptr);
+
+  // Drift.
+  DefineCustomBoolVariable(
+      "pg_migrate.drift_capture",
+      "Records DDL run outside migrations into migrate.drift.",
+      "Only superusers can turn capture off.", &settings::drift_capture, true, PGC_SUSET, 0, nullptr,
+      nullptr, nullptr);
+  DefineCustomIntVariable(
+      "pg_migrate.drift_snapshots_kept",
+      "Number of recorded schema snapshots kept in migrate.schema_snapshots.", nullptr,
+      &settings::drift_snapshots_kept, 20, 1, 1000000, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+  DefineCustomBoolVariable(
+      "pg_migrate.snapshot_proof",
+      "Records a catalog fingerprint with every snapshot, so that schema_diff() need not take one "
+      "while nothing changed.",
+      "Costs every apply and revert one read of the system catalogs.", &settings::snapshot_proof, true,
+      PGC_USERSET, 0, nullptr, nullptr, nullptr);
 }
 
 }  // namespace pgm

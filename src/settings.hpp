@@ -13,6 +13,10 @@ extern int lock_retry_total_ms;   // pg_migrate.lock_retry_total: cap of all wai
 
 extern int batch_pause_ms;        // pg_migrate.batch_pause (CALL migrate.run())
 
+extern bool drift_capture;        // pg_migrate.drift_capture: record DDL run outside migrations
+extern int drift_snapshots_kept;  // pg_migrate.drift_snapshots_kept
+extern bool snapshot_proof;       // pg_migrate.snapshot_proof: fingerprint with every snapshot
+
 }  // namespace pgm::settings
 
 namespace pgm {
