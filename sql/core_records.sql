@@ -156,6 +156,15 @@ DROP TRIGGER rec_drift_statement ON migrate.drift;
 ALTER TABLE migrate.drift ADD COLUMN rec_note text DEFAULT 'through SQL';
 CREATE TABLE rec_outside2 (id int);
 SELECT object_identity, rec_note FROM migrate.drift WHERE object_identity = 'public.rec_outside2';
+-- A file row left without its migration (inserted by hand): sync finds it and updates it
+-- (a new file's row is otherwise inserted without a lookup).
+INSERT INTO migrate.migration_files VALUES ('9088', 'old_name.sql', 'x', 'y');
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V9088__late.sql", "version": "9088", "name": "late", "up": "SELECT 9088;"},
+  {"file": "V9089__later.sql", "version": "9089", "name": "later", "up": "SELECT 9089;"}
+]$$) WHERE version IN ('9088', '9089');
+SELECT version, file_name, script_checksum = migrate.script_checksum('SELECT 9088;') AS checksum_recorded
+  FROM migrate.migration_files WHERE version IN ('9088', '9089') ORDER BY version;
 DROP EXTENSION pg_migrate CASCADE;
 DROP TABLE rec_log, rec_t, rec_u, rec_s, rec_drift_log, rec_outside, rec_outside2;
 DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row(), rec_log_statement();

@@ -370,7 +370,9 @@ bool upsert_files(const FileRow* rows, int count) {
     key_slot->tts_values[0] = version;
     key_slot->tts_isnull[0] = false;
     ExecStoreVirtualTuple(key_slot);
-    bool found = RelationFindReplTupleByIndex(target.rel, key, LockTupleNoKeyExclusive, key_slot, old_slot);
+    // A row inserted by hand since sync read the catalog makes the insert fail on the primary
+    // key, as a plain INSERT would.
+    bool found = !f.absent && RelationFindReplTupleByIndex(target.rel, key, LockTupleNoKeyExclusive, key_slot, old_slot);
     ExecClearTuple(slot);
     memset(slot->tts_isnull, 0, sizeof(bool) * kFilesNatts);
     slot->tts_values[0] = version;

@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <unordered_set>
 
 #include "apply.hpp"
 #include "catalog.hpp"
@@ -243,17 +244,22 @@ std::vector<InFile> read_files(Datum files) {
   return out;
 }
 
-std::map<std::string, Known> read_catalog() {
+// The registered migrations by version; `file_rows` gets every version that has a row in
+// migrate.migration_files, registered or not (a new file's row is then inserted without a lookup).
+std::map<std::string, Known> read_catalog(std::unordered_set<std::string>& file_rows) {
   static pg::Query q{
       "SELECT m.version, m.name, m.applied_seq IS NOT NULL, "
       "b.version_parts IS NOT NULL AND m.version_parts <= b.version_parts, "
-      "f.version IS NOT NULL, f.file_name, f.script_checksum, f.source_checksum, m.applied_at, m.applied_by "
-      "FROM migrate.migrations m LEFT JOIN migrate.migration_files f ON f.version = m.version "
+      "f.version IS NOT NULL, f.file_name, f.script_checksum, f.source_checksum, m.applied_at, m.applied_by, "
+      "f.version "
+      "FROM migrate.migrations m FULL JOIN migrate.migration_files f ON f.version = m.version "
       "LEFT JOIN migrate.baseline b ON true"};
   catalog::OwnerScope owner;
   uint64 rows = q.run();
   std::map<std::string, Known> known;
   for (uint64 i = 0; i < rows; ++i) {
+    if (!pg::is_null(i, 11)) file_rows.insert(pg::text_value(i, 11));
+    if (pg::is_null(i, 1)) continue;  // a file row without its migration
     Known k;
     k.name = pg::text_value(i, 2);
     k.applied = pg::bool_value(i, 3);
@@ -346,7 +352,8 @@ struct Edited {
 // Versioned files: classify against the catalog, then (unless dry_run) write.
 void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, std::vector<OutRow>& out,
                     bool& changed) {
-  std::map<std::string, Known> known = read_catalog();
+  std::unordered_set<std::string> file_rows;
+  std::map<std::string, Known> known = read_catalog(file_rows);
   std::optional<Version> baseline = read_baseline();
   std::map<std::string, const InFile*> by_version;
   for (const InFile& f : in) {
@@ -555,7 +562,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     std::vector<catalog::FileRow> rows;
     rows.reserve(file_versions.size());
     for (size_t i = 0; i < file_versions.size(); ++i)
-      rows.push_back({file_versions[i].c_str(), file_names[i].c_str(), file_scripts[i].c_str(), file_sources[i].c_str()});
+      rows.push_back({file_versions[i].c_str(), file_names[i].c_str(), file_scripts[i].c_str(), file_sources[i].c_str(),
+                      file_rows.count(file_versions[i]) == 0});
     if (!catalog::record_files_directly(rows))
       files_all.run({pg::text_array_param(file_versions), pg::text_array_param(file_names),
                      pg::text_array_param(file_scripts), pg::text_array_param(file_sources)});

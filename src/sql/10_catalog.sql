@@ -21,7 +21,10 @@ CREATE TABLE migrate.migrations (
     down_mode      text NOT NULL DEFAULT 'transaction'
                    CHECK (down_mode IN ('transaction', 'split', 'no-transaction'))
 );
-CREATE INDEX migrations_pending ON migrate.migrations (version_parts) WHERE applied_seq IS NULL;
+-- The pending migrations, found without reading the applied ones; apply orders them itself
+-- (pgm::Version), so the key is the cheapest there is: every key is NULL. Keyed on version_parts
+-- (up to 0.5.0), each registration paid a numeric[] comparison per tree level.
+CREATE INDEX migrations_pending ON migrate.migrations (applied_seq) WHERE applied_seq IS NULL;
 
 -- At most one baseline: the version an existing database was adopted at.
 CREATE TABLE migrate.baseline (
