@@ -68,6 +68,9 @@ r_do=$(for i in "${!T_APPLY[@]}"; do awk -v a="${T_APPLY[$i]}" -v d="${T_DO[$i]}
 r_psql=$(for i in "${!T_APPLY[@]}"; do awk -v a="${T_APPLY[$i]}" -v p="${T_PSQL[$i]}" 'BEGIN {print a / p}'; done | median)
 printf 'ratio apply / DO block:   %.3f  (median of the per-round ratios; target <= 1.05)\n' "$r_do"
 printf 'ratio apply / psql txn:   %.3f  (median of the per-round ratios)\n' "$r_psql"
+f_apply=$(printf '%s\n' "${T_APPLY[@]}" | fastest); f_do=$(printf '%s\n' "${T_DO[@]}" | fastest)
+printf 'fastest runs: apply %.1f ms, DO block %.1f ms, ratio %.3f  (the least disturbed runs)\n' "$f_apply" "$f_do" \
+  "$(awk -v a="$f_apply" -v d="$f_do" 'BEGIN {print a / d}')"
 m_revert=$(printf '%s\n' "${T_REVERT[@]}" | median)
 m_drop=$(printf '%s\n' "${T_DROP[@]}" | median)
 printf 'migrate.revert(%d):    %8.1f ms  (with the check that each down script undid its up)\n' "$N" "$m_revert"

@@ -67,6 +67,8 @@ echo "== $N one-statement files, median of $ROUNDS rounds (wall time incl. proce
 printf 'psql -1 -f:                       %8.1f ms\n' "$(printf '%s\n' "${T_PSQL[@]}" | median)"
 printf 'pg_migrate apply (all pending):   %8.1f ms\n' "$(printf '%s\n' "${T_APPLY[@]}" | median)"
 printf 'ratio apply / psql (median of per-round ratios): %s  (target <= 1.2)\n' "$(printf '%s\n' "${R_APPLY[@]}" | median)"
+f_cli=$(printf '%s\n' "${T_APPLY[@]}" | fastest); f_psql=$(printf '%s\n' "${T_PSQL[@]}" | fastest)
+printf 'fastest runs: apply %.1f ms, psql -1 -f %.1f ms, ratio %s  (the least disturbed runs)\n' "$f_cli" "$f_psql" "$(ratio "$f_cli" "$f_psql")"
 printf 'psql -1 -f, database with pg_migrate: %8.1f ms\n' "$(printf '%s\n' "${T_PSQL_EXT[@]}" | median)"
 printf 'ratio apply / that psql run:                    %s\n' "$(printf '%s\n' "${R_APPLY_EXT[@]}" | median)"
 printf 'pg_migrate apply (nothing to do): %8.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_NOOP[@]}" | median)"

@@ -24,4 +24,7 @@ bench_cleanup() { "${RUN_AS[@]}" "$PG_BIN/pg_ctl" -D "$BENCH_DIR/data" -m fast s
 trap bench_cleanup EXIT
 psql_q() { psql -X -q -v ON_ERROR_STOP=1 "$@"; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# The fastest of a list: the run the machine's other load disturbed least (a second view next to
+# the median on a noisy machine; the issues' measure stays the median of per-round ratios).
+fastest() { sort -g | head -1; }
 now_ms() { date +%s%N | awk '{printf "%.3f", $1/1000000}'; }
