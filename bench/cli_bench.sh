@@ -4,6 +4,7 @@
 #     `psql -1 -f` of the same SQL in one file (target: ratio <= 1.2).
 #  2. `pg_migrate apply` and `pg_migrate check` with the 1,000 files all applied (target: <= 25 ms
 #     wall each, process start and connection included).
+#  3. Server time of migrate.sync() registering the 1,000 files (the call `apply` makes first).
 # Rounds alternate the runs; the ratio is the median of the per-round ratios.
 # Usage: bench/cli_bench.sh [ROUNDS]   (needs `make install`; PG_BIN picks the installation,
 # e.g. PG_BIN=/work/sandbox/NAME/usr/lib/postgresql/15/bin for a PGM_SANDBOX install)
@@ -74,3 +75,18 @@ printf 'ratio apply / that psql run:                    %s\n' "$(printf '%s\n' "
 printf 'pg_migrate apply (nothing to do): %8.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_NOOP[@]}" | median)"
 printf 'pg_migrate check (all applied):   %8.1f ms  (target <= 25; includes migrate.schema_diff())\n' "$(printf '%s\n' "${T_CHECK[@]}" | median)"
 printf 'pg_migrate check --no-schema-diff: %7.1f ms  (target <= 25)\n' "$(printf '%s\n' "${T_CHECK_FAST[@]}" | median)"
+
+# 3. Server time of the sync call that registers the 1,000 files (what `apply` sends first):
+# migrate.sync() with the same files as JSON, 12 calls in one session, each rolled back; the
+# first two warm the session and are not counted.
+fresh_db sync_db ext
+{
+  echo "SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('file', 'V' || i || '__t_' || i || '.sql', 'version', i::text, 'name', 't_' || i, 'up', 'CREATE TABLE t_' || i || ' (id int);') ORDER BY i) AS files FROM generate_series(1, $N) i \\gset"
+  for k in $(seq 1 12); do
+    echo "BEGIN;"; echo "\\timing on"; echo "SELECT count(*) FROM migrate.sync(:'files');"; echo "\\timing off"; echo "ROLLBACK;"
+  done
+} > "$W/sync.sql"
+chmod a+r "$W/sync.sql"
+mapfile -t T_SYNC < <(psql_q -d sync_db -f "$W/sync.sql" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -n +3)
+printf 'migrate.sync() of the %d files:   %8.1f ms  (median of %d calls in one session, fastest %.1f; server and protocol, no process start)\n' \
+  "$N" "$(printf '%s\n' "${T_SYNC[@]}" | median)" "${#T_SYNC[@]}" "$(printf '%s\n' "${T_SYNC[@]}" | fastest)"
