@@ -163,7 +163,7 @@ SELECT file, action FROM migrate.sync($$[
   {"file": "V9088__late.sql", "version": "9088", "name": "late", "up": "SELECT 9088;"},
   {"file": "V9089__later.sql", "version": "9089", "name": "later", "up": "SELECT 9089;"}
 ]$$) WHERE version IN ('9088', '9089');
-SELECT version, file_name, script_checksum = migrate.script_checksum('SELECT 9088;') AS checksum_recorded
+SELECT version, file_name, script_checksum = migrate.script_checksum('SELECT ' || version || ';') AS checksum_recorded
   FROM migrate.migration_files WHERE version IN ('9088', '9089') ORDER BY version;
 DROP EXTENSION pg_migrate CASCADE;
 DROP TABLE rec_log, rec_t, rec_u, rec_s, rec_drift_log, rec_outside, rec_outside2;

@@ -370,8 +370,9 @@ bool upsert_files(const FileRow* rows, int count) {
     key_slot->tts_values[0] = version;
     key_slot->tts_isnull[0] = false;
     ExecStoreVirtualTuple(key_slot);
-    // A row inserted by hand since sync read the catalog makes the insert fail on the primary
-    // key, as a plain INSERT would.
+    // A row that sync's read did not see (inserted by hand and committed since, which the
+    // pg_migrate lock cannot prevent) makes the insert fail on the primary key, as a plain
+    // INSERT would; the SQL path (ON CONFLICT) would update it instead.
     bool found = !f.absent && RelationFindReplTupleByIndex(target.rel, key, LockTupleNoKeyExclusive, key_slot, old_slot);
     ExecClearTuple(slot);
     memset(slot->tts_isnull, 0, sizeof(bool) * kFilesNatts);

@@ -48,7 +48,7 @@ struct FileRow {
   const char* file_name;
   const char* script_checksum;
   const char* source_checksum;
-  bool absent;  // no row for this version when sync read the catalog (under the lock): no lookup
+  bool absent;  // no row for this version in what sync read of the catalog: inserted without a lookup
 };
 
 // Inserts the migrations as sync's INSERT did (registered_at = now(), registered_by = session
