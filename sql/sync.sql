@@ -152,3 +152,11 @@ SELECT migrate.sync_confirm(:'digest') AS other_transaction;
 SELECT migrate.sync_confirm(NULL);
 ROLLBACK;
 DROP EXTENSION pg_migrate;
+-- An empty or comment-only file is a no-op migration, as register takes it (with its NOTICE).
+CREATE EXTENSION pg_migrate;
+SELECT file, state, action FROM migrate.sync($$[
+  {"file": "V1__placeholder.sql", "version": "1", "name": "placeholder", "up": "-- filled in later\n", "down": ""}
+]$$);
+SELECT version, name FROM migrate.apply();
+SELECT count(*) AS reverted FROM migrate.revert(1);
+DROP EXTENSION pg_migrate;

@@ -152,16 +152,15 @@ void notice(const std::string& message) {
 }
 
 // Parses a script and checks every statement can run in a migration (as register does).
-// Returns true for a script with transaction control (COMMIT split points): such a script is
-// registered through migrate.register itself, which knows how it runs.
+// Returns true for a script that is registered through migrate.register itself, which knows how
+// it runs: one with transaction control (COMMIT split points), and an empty or comment-only
+// one (a no-op migration, with register's NOTICE).
 bool check_script(const std::string& script, const ScriptLabel& label, const std::string& file,
                   std::vector<ScriptStatement>* parsed = nullptr) {
   std::vector<ScriptStatement> local;
   std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
   stmts = parse_script(script, label);
-  if (stmts.empty())
-    bad_file(file, fmt::format("the {} script contains no SQL statement", label.which),
-             std::string(label.which) == "down" ? "Leave out the down section of a migration that cannot be reverted." : "");
+  if (stmts.empty()) return true;
   for (const ScriptStatement& s : stmts)
     if (nodeTag(s.parsetree) == T_TransactionStmt) return true;
   for (const ScriptStatement& s : stmts) check_runnable(s, script, label);

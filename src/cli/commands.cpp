@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
@@ -151,15 +154,23 @@ bool at_most(const std::string& version, const std::optional<Version>& target) {
 
 Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
+  // Runs of CALL migrate.run() / run_revert() that stopped part way (migrate.progress, where
+  // the server has it): such a migration is not simply pending, some statements committed.
+  bool has_runs = conn.exec("SELECT pg_catalog.to_regclass('migrate.progress') IS NOT NULL").get(0, 0) == "t";
   SyncResult s = sync(conn, folder, true, false,
-                      "migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d), "
-                      "(SELECT pg_catalog.json_build_object('version', b.version, 'name', b.name, 'baselined_at', "
-                      "pg_catalog.to_char(b.baselined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
-                      "'baselined_by', b.baselined_by) FROM migrate.baseline b)",
+                      std::string("migrate.current_version(), (SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d), "
+                                  "(SELECT pg_catalog.json_build_object('version', b.version, 'name', b.name, 'baselined_at', "
+                                  "pg_catalog.to_char(b.baselined_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), "
+                                  "'baselined_by', b.baselined_by) FROM migrate.baseline b)") +
+                          (has_runs ? ", (SELECT pg_catalog.json_object_agg(p.version, pg_catalog.json_build_object("
+                                      "'phase', p.phase, 'direction', p.direction, 'statement', p.statement, "
+                                      "'statements', p.statements, 'line', p.line, 'error', p.error)) FROM migrate.progress p)"
+                                    : ""),
                       true);
   std::string current = s.extra.size() > 0 ? s.extra[0] : "";
   json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
   json baseline = s.extra.size() > 2 && !s.extra[2].empty() ? json::parse(s.extra[2]) : json();
+  json runs = s.extra.size() > 3 && !s.extra[3].empty() ? json::parse(s.extra[3]) : json::object();
   size_t pending = 0;
   std::vector<std::vector<std::string>> rows{{"VERSION", "FILE", "STATE", "APPLIED AT (UTC)", "BY", "NOTE"}};
   json list = json::array();
@@ -171,9 +182,28 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     else if (r.action == "removed") note = "file removed; apply unregisters it";
     else if (r.action == "new") note = "new file";
     else if (r.action == "changed") note = "file changed; apply replaces it";
-    rows.push_back({r.kind == "repeatable" ? "R" : r.version, r.file.empty() ? "-" : r.file, r.state,
+    std::string state = r.state;
+    json run;
+    if (r.kind == "versioned" && runs.is_object() && runs.contains(r.version)) {
+      run = runs[r.version];
+      std::string phase = run.value("phase", "");
+      state = phase == "failed" || phase == "interrupted" ? phase : "running";
+      std::string what = run.value("direction", "") == "down" ? "revert" : "apply";
+      note = fmt::format("{} {} at statement {} of {}", what, state == "running" ? "running" : "stopped",
+                         run.value("statement", 0), run.value("statements", 0));
+      if (run.contains("line") && run["line"].is_number()) note += fmt::format(" (line {})", run["line"].get<long>());
+      if (run.contains("error") && run["error"].is_string()) note += ": " + run["error"].get<std::string>();
+      if (state != "running")
+        note += what == "apply" ? "; pg_migrate apply resumes it" : "; finish it with CALL migrate.run_revert_to()";
+    }
+    rows.push_back({r.kind == "repeatable" ? "R" : r.version, r.file.empty() ? "-" : r.file, state,
                     r.applied_at.empty() ? "-" : r.applied_at, r.applied_by.empty() ? "-" : r.applied_by, note});
-    list.push_back(row_json(r));
+    json j = row_json(r);
+    if (!run.is_null()) {
+      j["state"] = state;
+      j["run"] = run;
+    }
+    list.push_back(std::move(j));
   }
   int64_t unack = drift.value("unacknowledged", 0);
   int64_t diffs = drift.value("schema_differences", 0);
@@ -195,6 +225,20 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   std::optional<Version> target;
   if (!opts.to.empty()) target = Version::parse(opts.to);
+  // An unknown target is an error, as for migrate.apply(): not "nothing to apply".
+  if (target && !folder.by_version(target->canonical()) &&
+      conn.exec("SELECT EXISTS (SELECT FROM migrate.migrations WHERE version OPERATOR(pg_catalog.=) $1)",
+                {target->canonical()})
+              .get(0, 0) != "t") {
+    std::string message = fmt::format("--to {}: no migration file in {} has version {}, and the database has no "
+                                      "such migration",
+                                      opts.to, opts.dir, target->canonical());
+    o.code = exit_code::kUsage;
+    o.err = "error: " + message + "\n";
+    o.result = fmt::format("FAILED: unknown version {}", target->canonical());
+    o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+    return o;
+  }
   auto start = std::chrono::steady_clock::now();
   auto phase = [&](const char* what) {
     if (opts.verbose >= 2)
@@ -248,14 +292,19 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         for (const json& x : a) s += (s.empty() ? "" : ", ") + x.get<std::string>();
       return s.empty() ? std::string("-") : s;
     };
+    // A number or NULL (a skipped non-transactional migration has no duration, no line).
+    auto number = [](const json& p, const char* key) {
+      auto it = p.find(key);
+      return it != p.end() && it->is_number() ? it->get<double>() : 0.0;
+    };
     for (const json& p : plan) {
       std::string v = p.value("version", "");
       const MigrationFile* m = folder.by_version(v);
       std::string status = p.value("status", "");
       if (status == "failed") failed = true;
-      rows.push_back({v, (m ? path_of(opts, m->file) : v) + ":" + std::to_string(p.value("line", 0)), status,
-                      fmt::format("{:.1f}", p.value("duration_ms", 0.0)), join(p["locks"]), join(p["rewrites"]),
-                      join(p["findings"])});
+      std::string line = p.contains("line") && p["line"].is_number() ? ":" + std::to_string(p["line"].get<long>()) : "";
+      rows.push_back({v, (m ? path_of(opts, m->file) : v) + line, status, fmt::format("{:.1f}", number(p, "duration_ms")),
+                      join(p.value("locks", json())), join(p.value("rewrites", json())), join(p.value("findings", json()))});
       if (p.contains("error") && p["error"].is_string()) rows.back().push_back(p["error"].get<std::string>());
     }
     o.out += fmt::format("dry run on {}: {} would be applied{}; nothing was changed\n", conn.label(),
@@ -477,16 +526,48 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
 
 Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) {
   Outcome o;
-  Result r = opts.to.empty()
-                 ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)",
-                             {std::to_string(opts.steps > 0 ? opts.steps : 1)})
-                 : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
+  const std::string steps = std::to_string(opts.steps > 0 ? opts.steps : 1);
+  // A down script that is not one transaction (non-transactional, or split by COMMIT) is
+  // reverted by CALL migrate.run_revert() (each statement commits), as apply runs such an up
+  // script with CALL migrate.run(); every other revert is one migrate.revert() transaction.
+  bool by_run = false;
+  {
+    Result modes = conn.exec("SELECT pg_catalog.to_regprocedure('migrate.run_revert(integer)') IS NOT NULL");
+    if (modes.get(0, 0) == "t") {
+      std::optional<Version> to;
+      if (!opts.to.empty()) to = Version::parse(opts.to);
+      by_run = (to ? conn.exec("SELECT EXISTS (SELECT FROM migrate.migrations WHERE applied_seq IS NOT NULL "
+                               "AND version_parts OPERATOR(pg_catalog.>) $1::pg_catalog.numeric[] "
+                               "AND down_mode OPERATOR(pg_catalog.<>) 'transaction')",
+                               {to->sql_array()})
+                   : conn.exec("SELECT EXISTS (SELECT FROM (SELECT down_mode FROM migrate.migrations "
+                               "WHERE applied_seq IS NOT NULL ORDER BY applied_seq DESC LIMIT $1::int) m "
+                               "WHERE m.down_mode OPERATOR(pg_catalog.<>) 'transaction')",
+                               {steps}))
+                   .get(0, 0) == "t";
+    }
+  }
+  std::optional<Result> rows;
+  if (by_run) {
+    std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
+    if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
+    else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
+    rows = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
+                     "AND action = 'revert' AND version <> 'R' ORDER BY id",
+                     {since});
+  } else {
+    rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)", {steps})
+                           : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
+  }
+  Result& r = *rows;
   add_notices(o, conn, opts);
   json list = json::array();
   for (int i = 0; i < r.rows(); ++i) {
     const MigrationFile* m = folder ? folder->by_version(r.get(i, 0)) : nullptr;
     double d = std::stod(r.get(i, 2));
-    if (!opts.quiet) o.err += fmt::format("reverted {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+    // The file the down script came from: U2__x.sql or 000002_x.down.sql where there is one.
+    std::string from = m ? path_of(opts, m->down_file.empty() ? m->file : m->down_file) : r.get(i, 1);
+    if (!opts.quiet) o.err += fmt::format("reverted {} {} ({})\n", r.get(i, 0), from, ms(d));
     list.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"duration_ms", d}});
   }
   Result cur = conn.exec("SELECT migrate.current_version()");
@@ -746,12 +827,31 @@ Outcome new_migration(const Options& opts) {
     o.err = "error: the name \"" + opts.name + "\" has no letters or digits\n";
     return o;
   }
+  std::error_code ec;
+  fs::create_directories(opts.dir, ec);
+  if (ec) {
+    o.code = exit_code::kFolder;
+    o.err = "error: cannot create " + opts.dir + ": " + ec.message() + "\n";
+    return o;
+  }
+  // The version is the UTC time; a second file in the same second (or any file already at
+  // that version) takes the next free second, so two quick `new` never share a version.
+  auto taken = [&](const std::string& stamp) {
+    for (const auto& e : fs::directory_iterator(opts.dir, ec)) {
+      std::string n = e.path().filename().string();
+      if (n.compare(0, stamp.size(), stamp) == 0 && (n.size() == stamp.size() || !std::isdigit(static_cast<unsigned char>(n[stamp.size()]))))
+        return true;
+    }
+    return false;
+  };
   std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
   char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
-  fs::create_directories(opts.dir);
+  for (;; ++now) {
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
+    if (!taken(stamp)) break;
+  }
   fs::path p = fs::path(opts.dir) / (std::string(stamp) + "_" + s + ".sql");
   if (fs::exists(p)) {
     o.code = exit_code::kFolder;
@@ -759,10 +859,13 @@ Outcome new_migration(const Options& opts) {
     return o;
   }
   std::ofstream out(p);
+  int write_errno = out ? 0 : errno;
   out << "-- migrate:up\n\n\n-- migrate:down\n\n";
+  out.flush();
   if (!out) {
+    if (!write_errno) write_errno = errno;
     o.code = exit_code::kFolder;
-    o.err = "error: cannot write " + p.string() + "\n";
+    o.err = "error: cannot write " + p.string() + (write_errno ? std::string(": ") + std::strerror(write_errno) : "") + "\n";
     return o;
   }
   o.out = p.string() + "\n";

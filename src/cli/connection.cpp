@@ -32,6 +32,19 @@ std::string describe_conninfo(const std::string& conninfo) {
   return out;
 }
 
+std::string conninfo_problem(const std::string& conninfo) {
+  char* err = nullptr;
+  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+  if (opts) {
+    PQconninfoFree(opts);
+    return "";
+  }
+  std::string why = err ? err : "invalid connection string";
+  if (err) PQfreemem(err);
+  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+  return why;
+}
+
 Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   std::vector<const char*> keys{"dbname"};
   std::vector<const char*> values{conninfo.c_str()};

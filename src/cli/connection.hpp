@@ -49,6 +49,9 @@ struct Notice {
 // "dbname" or "dbname on host:port" from a conninfo string or URL, never its password.
 std::string describe_conninfo(const std::string& conninfo);
 
+// libpq's reason why a conninfo string or URL cannot be parsed; "" when it can.
+std::string conninfo_problem(const std::string& conninfo);
+
 class Connection {
  public:
   // conninfo: a connection string or URL ("" = libpq defaults: PG* variables). dbname, when

@@ -1,6 +1,7 @@
 #include "cli/folder.hpp"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <nettle/sha2.h>
 #include <nettle/version.h>
 #include <sys/stat.h>
@@ -100,22 +101,49 @@ Folder read_folder(const std::string& dir) {
   Folder folder;
   folder.dir = dir;
   std::error_code ec;
-  if (!fs::is_directory(dir, ec))
+  if (!fs::is_directory(dir, ec)) {
+    if (fs::exists(dir, ec)) throw FolderError("migrations folder \"" + dir + "\" is not a directory (use --dir)");
     throw FolderError("migrations folder \"" + dir + "\" does not exist (use --dir)");
+  }
   // Relative paths: files at the top, and up.sql/down.sql one folder down (diesel).
   std::vector<std::string> paths;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    std::string name = e.path().filename().string();
-    if (name.empty() || name[0] == '.') continue;
-    if (e.is_directory()) {
-      for (const auto& f : fs::directory_iterator(e.path())) {
-        std::string fname = f.path().filename().string();
-        if (f.is_regular_file() && (fname == "up.sql" || fname == "down.sql")) paths.push_back(name + "/" + fname);
+  // A name that would be a migration but is not a readable regular file (a broken symbolic
+  // link, a pipe, a device, a link loop) is an error, never silently left out.
+  auto not_a_file = [&](const std::string& rel, const std::error_code& why) {
+    return FolderError(rel + ": not a regular file" + (why ? " (" + why.message() + ")" : "") +
+                       "; a migration file must be one (a symbolic link must point to one)");
+  };
+  auto list_dir = [&](const fs::path& where, const std::string& prefix, auto&& take) {
+    fs::directory_iterator it(where, ec), end;
+    if (ec) throw FolderError("cannot read folder " + where.string() + ": " + ec.message());
+    for (; it != end; it.increment(ec)) {
+      if (ec) throw FolderError("cannot read folder " + where.string() + ": " + ec.message());
+      std::string name = it->path().filename().string();
+      if (name.empty() || name[0] == '.') continue;
+      if (size_t bad = files::invalid_utf8_at(name); bad != std::string::npos) {
+        std::string shown;
+        for (unsigned char ch : name) shown += ch < 0x80 && ch >= 0x20 ? std::string(1, static_cast<char>(ch)) : fmt::format("\\x{:02x}", ch);
+        throw FolderError(prefix + shown + ": the file name is not valid UTF-8; rename the file");
       }
-    } else if (e.is_regular_file()) {
-      paths.push_back(name);
+      take(*it, prefix + name);
     }
-  }
+  };
+  list_dir(dir, "", [&](const fs::directory_entry& e, const std::string& name) {
+    std::error_code why;
+    if (e.is_directory(why)) {
+      list_dir(e.path(), name + "/", [&](const fs::directory_entry& f, const std::string& rel) {
+        std::string fname = f.path().filename().string();
+        if (fname != "up.sql" && fname != "down.sql") return;
+        std::error_code fwhy;
+        if (!f.is_regular_file(fwhy)) throw not_a_file(rel, fwhy);
+        paths.push_back(rel);
+      });
+    } else if (e.is_regular_file(why)) {
+      paths.push_back(name);
+    } else if (files::parse_file_name(name)) {
+      throw not_a_file(name, why);
+    }
+  });
   std::sort(paths.begin(), paths.end());
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) throw FolderError("cannot open migrations folder \"" + dir + "\": " + std::strerror(errno));
@@ -133,6 +161,8 @@ Folder read_folder(const std::string& dir) {
       continue;
     }
     std::string text = read_text(dir_fd, dir, rel);
+    // A byte order mark some Windows editors write: not part of the SQL.
+    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
     if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
       std::string_view before(text.data(), bad);
       size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;

@@ -60,13 +60,23 @@ std::vector<Target> targets_of(const Options& opts) {
     std::ifstream in(opts.dbs_from);
     if (!in) throw FolderError("cannot read --dbs-from file " + opts.dbs_from);
     std::string line;
+    int number = 0;
     while (std::getline(in, line)) {
+      ++number;
       size_t a = line.find_first_not_of(" \t\r");
       if (a == std::string::npos || line[a] == '#') continue;
       size_t b = line.find_last_not_of(" \t\r");
       std::string c = line.substr(a, b - a + 1);
+      // Named by file and line: a bad line is reported as such, not as a failed connection
+      // (and its text is not echoed: it may hold a password).
+      if (std::string why = conninfo_problem(c); !why.empty())
+        throw FolderError(fmt::format("{} line {}: not a conninfo string or URL: {} (a comment takes a whole line, "
+                                      "starting with #)",
+                                      opts.dbs_from, number, why));
       t.push_back({c, "", describe_conninfo(c)});
     }
+    if (t.size() == opts.dbs.size())
+      throw FolderError("--dbs-from file " + opts.dbs_from + " lists no database (one conninfo or URL per line)");
   }
   if (t.empty()) {
     const char* url = std::getenv("DATABASE_URL");
@@ -118,20 +128,28 @@ int main(int argc, char** argv) {
   app.add_option("--dbs-from", opts.dbs_from, "Read one conninfo per line from FILE (# comments)")->type_name("FILE");
   app.add_flag("--all-databases", opts.all_databases, "Every database of the server that has pg_migrate");
   app.add_flag("--fail-fast", opts.fail_fast, "Start no further database after one failed");
+  app.set_version_flag("--version", std::string("pg_migrate ") + PGM_VERSION, "Print the version and exit");
 
+  // A version argument given empty would otherwise mean "no target" (everything).
+  const CLI::Validator not_empty([](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); }, "", "not empty");
   auto* c_new = app.add_subcommand("new", "Create <dir>/<UTC timestamp>_<slug>.sql and print its path");
   c_new->add_option("NAME", opts.name, "What the migration does")->required();
   app.add_subcommand("status", "Every migration: version, file, state, applied at/by; pending count; drift");
   auto* c_apply = app.add_subcommand("apply", "Sync the folder and apply what is pending, in one transaction");
-  c_apply->add_option("--to", opts.to, "Apply up to this version")->type_name("V");
+  c_apply->add_option("--to", opts.to, "Apply up to this version")->type_name("V")->check(not_empty);
   c_apply->add_flag("--dry-run", opts.dry_run, "Show the server's plan (locks, rewrites) and change nothing");
   auto* c_revert = app.add_subcommand("revert", "Revert the newest applied migrations with their down scripts");
-  auto* steps = c_revert->add_option("--steps", opts.steps, "How many (default 1)")->type_name("N");
-  c_revert->add_option("--to", opts.to, "Revert every migration above this version")->type_name("V")->excludes(steps);
+  auto* steps = c_revert->add_option("--steps", opts.steps, "How many (default 1)")
+                    ->type_name("N")
+                    ->check(CLI::Range(1, 1000000).description(""));
+  c_revert->add_option("--to", opts.to, "Revert every migration above this version")
+      ->type_name("V")
+      ->excludes(steps)
+      ->check(not_empty);
   auto* c_verify = app.add_subcommand("verify", "Prove that pending migrations' down scripts undo their up scripts");
-  c_verify->add_option("VERSION", opts.version, "Only this version");
+  c_verify->add_option("VERSION", opts.version, "Only this version")->check(not_empty);
   auto* c_baseline = app.add_subcommand("baseline", "Adopt an existing database at version V");
-  c_baseline->add_option("VERSION", opts.version, "The version the database is at")->required();
+  c_baseline->add_option("VERSION", opts.version, "The version the database is at")->required()->check(not_empty);
   auto* c_drift = app.add_subcommand("drift", "Schema changes made outside migrations (exit 13/14 if any)");
   c_drift->add_option("--ack", opts.ack, "Acknowledge the drift so far with this note")->type_name("NOTE");
   app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
@@ -140,7 +158,9 @@ int main(int argc, char** argv) {
   c_lint->add_option("--format", opts.format, "text, json or github")
       ->check(CLI::IsMember({"text", "json", "github"}));
   auto* c_check = app.add_subcommand("check", "CI gate: exit 0 only when the database is exactly at the folder");
-  c_check->add_option("--expect-version", opts.expect_version, "Also require this current version")->type_name("V");
+  c_check->add_option("--expect-version", opts.expect_version, "Also require this current version")
+      ->type_name("V")
+      ->check(not_empty);
   c_check->add_flag("--no-schema-diff", opts.no_schema_diff,
                     "Skip the schema comparison (exit 14); drift entries (13) are still checked");
 

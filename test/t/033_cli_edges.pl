@@ -1,0 +1,173 @@
+# The pg_migrate command on awkward input: arguments that must be refused before anything is
+# touched, folders with entries that are not migration files, empty files, quick `new`, dry runs
+# and reverts of non-transactional migrations, runs stopped part way in status, --dbs-from lines.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use IPC::Run;
+use File::Path qw(make_path);
+
+my $node = PostgreSQL::Test::Cluster->new('cli_edges');
+$node->init;
+$node->start;
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+
+sub write_file {
+  my ($path, $text) = @_;
+  (my $dir = $path) =~ s{/[^/]+$}{};
+  make_path($dir);
+  open my $fh, '>', $path or die "$path: $!";
+  print $fh $text;
+  close $fh;
+}
+
+sub run_pgm {
+  my (@args) = @_;
+  my ($out, $err) = ('', '');
+  IPC::Run::run([ 'pg_migrate', @args ], '<', \undef, '>', \$out, '2>', \$err);
+  return ($? >> 8, $out, $err);
+}
+
+sub pgm {
+  my ($db, $dir, @args) = @_;
+  return run_pgm('-d', $node->connstr($db), '--dir', $dir, @args);
+}
+
+sub fresh {
+  my ($db) = @_;
+  $node->safe_psql('postgres', "CREATE DATABASE $db");
+  $node->safe_psql($db, 'CREATE EXTENSION pg_migrate');
+}
+
+my ($rc, $out, $err);
+
+# --- Arguments refused before the database is touched.
+fresh('args');
+my $args = "$tmp/args";
+for my $i (1 .. 3) {
+  write_file("$args/${i}0000000000_t$i.sql", "-- migrate:up\nCREATE TABLE t$i (id int);\n-- migrate:down\nDROP TABLE t$i;\n");
+}
+($rc, $out, $err) = pgm('args', $args, 'apply');
+is($rc, 0, 'three migrations applied') or diag($out . $err);
+for my $bad ([ 'revert', '--steps', '0' ], [ 'revert', '--steps', '-1' ], [ 'revert', '--to', '' ], [ 'apply', '--to', '' ],
+             [ 'check', '--expect-version', '' ], [ 'baseline', '' ]) {
+  ($rc, $out, $err) = pgm('args', $args, @$bad);
+  is($rc, 2, "refused: @$bad");
+}
+is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 'nothing was reverted');
+($rc, $out, $err) = pgm('args', $args, 'apply', '--to', '99');
+is($rc, 2, 'apply --to an unknown version: exit 2');
+like($err, qr/--to 99: no migration file in .* has version 99, and the database has no such migration/,
+     'apply --to an unknown version: says so');
+($rc, $out, $err) = run_pgm('--version');
+like($out, qr/^pg_migrate \d+\.\d+\.\d+$/m, '--version prints the version');
+
+# --- new, twice in one second: two versions.
+my $nd = "$tmp/new";
+my @made;
+for my $name (qw(first second third)) {
+  ($rc, $out, $err) = pgm('args', $nd, 'new', $name);
+  is($rc, 0, "new $name");
+  chomp $out;
+  push @made, $out;
+}
+my %versions = map { (m{/(\d{14})_} ? $1 : $_) => 1 } @made;
+is(scalar(keys %versions), 3, 'three quick `new` got three versions');
+($rc, $out, $err) = pgm('args', $nd, 'status');
+is($rc, 0, 'the folder of quick `new` files is readable') or diag($err);
+
+# --- Folder entries that are not migration files.
+my $odd = "$tmp/odd";
+write_file("$odd/V1__a.sql", "CREATE TABLE odd_a (id int);\n");
+symlink("$tmp/no-such-file.sql", "$odd/V2__gone.sql") or die;
+($rc, $out, $err) = pgm('args', $odd, 'apply', '--dry-run');
+is($rc, 4, 'a broken symbolic link named like a migration: exit 4');
+like($err, qr/V2__gone\.sql: not a regular file/, 'a broken symbolic link is named');
+unlink("$odd/V2__gone.sql");
+symlink("$odd/V3__loop.sql", "$odd/V3__loop.sql") or die;
+($rc, $out, $err) = pgm('args', $odd, 'status');
+is($rc, 4, 'a symbolic link loop: exit 4, not an abort');
+like($err, qr/V3__loop\.sql: not a regular file/, 'the link loop is named');
+unlink("$odd/V3__loop.sql");
+my $bad_name = "V4__bad\xff.sql";
+write_file("$odd/$bad_name", "SELECT 1;\n");
+($rc, $out, $err) = pgm('args', $odd, 'status');
+is($rc, 4, 'a file name that is not UTF-8: exit 4');
+like($err, qr/V4__bad\\xff\.sql: the file name is not valid UTF-8/, 'the file name is shown escaped');
+unlink("$odd/$bad_name");
+make_path("$odd/locked");
+chmod 0, "$odd/locked";
+($rc, $out, $err) = pgm('args', $odd, 'status');
+chmod 0755, "$odd/locked";
+is($rc, 4, 'an unreadable sub-folder: exit 4, not an abort');
+like($err, qr/cannot read folder .*locked: Permission denied/, 'the unreadable folder is named');
+rmdir("$odd/locked");
+($rc, $out, $err) = pgm('args', "$odd/V1__a.sql", 'status');
+is($rc, 4, '--dir naming a file: exit 4');
+like($err, qr/is not a directory/, '--dir naming a file: says so');
+
+# --- Empty and comment-only files are no-op migrations; a byte order mark is not SQL.
+fresh('empty');
+my $empty = "$tmp/empty";
+write_file("$empty/000001_noop.up.sql", "-- placeholder\n");
+write_file("$empty/000001_noop.down.sql", "");
+write_file("$empty/000002_bom.up.sql", "\xEF\xBB\xBFCREATE TABLE bom_t (id int);\n");
+write_file("$empty/000002_bom.down.sql", "\xEF\xBB\xBF-- a comment\nDROP TABLE bom_t;\n");
+write_file("$empty/R__nothing.sql", "-- nothing yet\n");
+($rc, $out, $err) = pgm('empty', $empty, 'apply');
+is($rc, 0, 'empty, comment-only and BOM files apply') or diag($out . $err);
+like($err, qr/up script of migration 1 \("noop"\) contains no SQL statement: it runs as a no-op/,
+     'an empty script gets the NOTICE register gives');
+($rc, $out, $err) = pgm('empty', $empty, 'check');
+is($rc, 0, 'and check is in sync with them') or diag($out . $err);
+($rc, $out, $err) = pgm('empty', $empty, 'revert', '--steps', '2');
+is($rc, 0, 'and they revert') or diag($out . $err);
+is($node->safe_psql('empty', q{SELECT count(*) FROM pg_class WHERE relname = 'bom_t'}), '0', 'the BOM file\'s down ran');
+
+# --- Non-transactional migrations: dry run, revert through CALL migrate.run_revert(), status
+# of a run stopped part way.
+fresh('ntx');
+my $ntx = "$tmp/ntx";
+write_file("$ntx/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE r1 (id int);\n-- migrate:down\nDROP TABLE r1;\n");
+write_file("$ntx/20240102000000_i.sql",
+  "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY r1_i ON r1 (id);\n"
+  . "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY r1_i;\n");
+($rc, $out, $err) = pgm('ntx', $ntx, 'apply', '--dry-run');
+is($rc, 0, 'dry run with a non-transactional migration pending: exit 0') or diag($out . $err);
+like($out, qr/20240102000000_i\.sql:2\s+skipped\s+0\.0/, 'the non-transactional migration is shown as skipped');
+($rc, $out, $err) = pgm('ntx', $ntx, 'apply', '--dry-run', '--json');
+is($rc, 0, 'dry run --json: exit 0');
+like($out, qr/"status": "skipped"/, 'dry run --json: the skipped row');
+($rc, $out, $err) = pgm('ntx', $ntx, 'apply');
+is($rc, 0, 'applied') or diag($out . $err);
+($rc, $out, $err) = pgm('ntx', $ntx, 'revert', '--steps', '2');
+is($rc, 0, 'revert of a non-transactional down: through CALL migrate.run_revert()') or diag($out . $err);
+like($err, qr/reverted 20240102000000 .*20240102000000_i\.sql/, 'each reverted migration is listed');
+is($node->safe_psql('ntx', 'SELECT migrate.current_version() IS NULL'), 't', 'both reverted');
+($rc, $out, $err) = pgm('ntx', $ntx, 'apply');
+($rc, $out, $err) = pgm('ntx', $ntx, 'revert', '--to', '20240101000000');
+is($rc, 0, 'revert --to past a non-transactional down') or diag($out . $err);
+is($node->safe_psql('ntx', 'SELECT migrate.current_version()'), '20240101000000', 'reverted to the target');
+write_file("$ntx/20240103000000_half.sql",
+  "-- migrate:up transaction:false\nCREATE TABLE half_a (id int);\nCREATE TABLE r1 (id int);\n");
+($rc, $out, $err) = pgm('ntx', $ntx, 'apply');
+is($rc, 1, 'a non-transactional migration failing at its second statement');
+($rc, $out, $err) = pgm('ntx', $ntx, 'status');
+like($out, qr/20240103000000\s+20240103000000_half\.sql\s+failed\s+.*apply stopped at statement 2 of 2 \(line 3\)/,
+     'status shows the run stopped part way, not just pending');
+($rc, $out, $err) = pgm('ntx', $ntx, 'status', '--json');
+like($out, qr/"state": "failed"/, 'status --json: the run\'s state');
+
+# --- --dbs-from: a bad line is named; an empty list is an error.
+write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
+is($rc, 2, '--dbs-from with a bad line: exit 2');
+like($err, qr/dbs_bad\.txt line 3: not a conninfo string or URL/, 'the bad line is named');
+write_file("$tmp/dbs_empty.txt", "# nothing yet\n\n");
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_empty.txt", '--dir', $args, 'status');
+is($rc, 2, '--dbs-from listing nothing: exit 2');
+like($err, qr/lists no database/, '--dbs-from listing nothing: says so');
+
+done_testing();
