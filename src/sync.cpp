@@ -461,9 +461,25 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                 "An applied migration never changes: restore the file as it was applied (for example "
                 "with git checkout) and write a new migration for the further change.");
   }
+  // The name and the down script are not checksummed: a file may change them. For an applied
+  // migration the change is a repair, recorded in history with the old and the new text as
+  // migrate.repair() records it (and the file it came from).
   static pg::Query metadata{
-      "UPDATE migrate.migrations SET name = $2, down_sql = $3 WHERE version = $1 "
-      "AND (name IS DISTINCT FROM $2 OR down_sql IS DISTINCT FROM $3)"};
+      "WITH old AS (SELECT m.name, m.down_sql, m.checksum, m.applied_seq IS NOT NULL AS applied "
+      "FROM migrate.migrations m WHERE m.version = $1), "
+      "upd AS (UPDATE migrate.migrations m SET name = $2, down_sql = $3 WHERE m.version = $1 "
+      "AND (m.name IS DISTINCT FROM $2 OR m.down_sql IS DISTINCT FROM $3) RETURNING m.version), "
+      "rec AS (INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+      "SELECT $1, $2, 'repair', $4, old.checksum, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+      "'file', $5::text, "
+      "'old_name', CASE WHEN old.name IS DISTINCT FROM $2 THEN old.name END, "
+      "'new_name', CASE WHEN old.name IS DISTINCT FROM $2 THEN $2 END, "
+      "'old_down', CASE WHEN old.down_sql IS DISTINCT FROM $3 THEN old.down_sql END, "
+      "'new_down', CASE WHEN old.down_sql IS DISTINCT FROM $3 THEN $3 END, "
+      "'down_removed', CASE WHEN old.down_sql IS NOT NULL AND $3 IS NULL THEN true END, "
+      "'down_added', CASE WHEN old.down_sql IS NULL AND $3 IS NOT NULL THEN true END)) "
+      "FROM old, upd WHERE old.applied RETURNING 1) "
+      "SELECT (SELECT pg_catalog.count(*) FROM upd), (SELECT pg_catalog.count(*) FROM rec)"};
   static pg::Query del{
       "WITH f AS (DELETE FROM migrate.migration_files WHERE version = $1) "
       "DELETE FROM migrate.migrations WHERE version = $1 AND applied_seq IS NULL"};
@@ -516,9 +532,21 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       }
       notice(fmt::format("applied migration {}: the edited file {} is accepted as it is now", f.version, f.file));
     } else {
-      catalog::OwnerScope owner;
-      uint64 n = metadata.run({pg::text_param(f.version), pg::text_param(f.name), pg::nullable_text_param(down)});
-      if (n > 0)
+      std::string role = catalog::current_role_name();
+      bool updated = false, repaired = false;
+      {
+        catalog::OwnerScope owner;
+        metadata.run({pg::text_param(f.version), pg::text_param(f.name), pg::nullable_text_param(down),
+                      pg::text_param(role), pg::text_param(f.file)});
+        updated = pg::int8_value(0, 1) > 0;
+        repaired = pg::int8_value(0, 2) > 0;
+        pg::free_result();
+      }
+      if (repaired)
+        notice(fmt::format("applied migration {} (\"{}\"): name or down script replaced from {} (recorded in history "
+                           "as a repair)",
+                           f.version, f.name, f.file));
+      else if (updated)
         notice(fmt::format("migration {} (\"{}\"): name or down script updated from {}", f.version, f.name, f.file));
     }
     if (w.todo == Todo::Replace)

@@ -649,7 +649,14 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
 Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   conn.run("BEGIN");
+  std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
   SyncResult s = sync(conn, folder, false, true);
+  // Names and down scripts the files changed for applied migrations: repairs in history too.
+  Result changed = conn.exec(
+      "SELECT version, coalesce(detail->>'file', ''), detail ? 'new_name', detail ? 'old_down' OR detail ? 'new_down' "
+      "OR detail ? 'down_added' OR detail ? 'down_removed' FROM migrate.history WHERE id > $1::bigint "
+      "AND action = 'repair' AND NOT detail ? 'accepted_checksum' ORDER BY id",
+      {since});
   conn.run("COMMIT");
   add_notices(o, conn, opts);
   json list = json::array();
@@ -657,6 +664,14 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
     if (r.action != "accepted" && r.action != "removed") continue;
     o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, path_of(opts, r.file), r.detail);
     list.push_back(row_json(r));
+  }
+  for (int i = 0; i < changed.rows(); ++i) {
+    std::vector<std::string> what;
+    if (changed.get(i, 2) == "t") what.push_back("name");
+    if (changed.get(i, 3) == "t") what.push_back("down script");
+    std::string detail = fmt::format("{} replaced from the file (applied migration)", fmt::join(what, " and "));
+    o.out += fmt::format("repaired {} ({}): {}\n", changed.get(i, 0), path_of(opts, changed.get(i, 1)), detail);
+    list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1)}, {"action", "repaired"}, {"detail", detail}});
   }
   if (list.empty()) o.out += fmt::format("{}: nothing to repair\n", conn.label());
   o.json = {{"database", conn.database()}, {"repaired", list}};

@@ -160,6 +160,25 @@ like($out, qr/20240103000000\s+20240103000000_half\.sql\s+failed\s+.*apply stopp
 ($rc, $out, $err) = pgm('ntx', $ntx, 'status', '--json');
 like($out, qr/"state": "failed"/, 'status --json: the run\'s state');
 
+# --- A down script changed in the file of an applied migration: a repair, in history.
+fresh('rep');
+my $rep = "$tmp/rep";
+write_file("$rep/20240101000000_p.sql", "-- migrate:up\nCREATE TABLE p1 (id int);\n-- migrate:down\nDROP TABLE p1;\n");
+($rc, $out, $err) = pgm('rep', $rep, 'apply');
+is($rc, 0, 'applied') or diag($out . $err);
+write_file("$rep/20240101000000_p.sql", "-- migrate:up\nCREATE TABLE p1 (id int);\n-- migrate:down\nDROP TABLE IF EXISTS p1;\n");
+($rc, $out, $err) = pgm('rep', $rep, 'repair');
+is($rc, 0, 'repair: exit 0') or diag($out . $err);
+like($out, qr/repaired 20240101000000 \(.*20240101000000_p\.sql\): down script replaced from the file/,
+     'repair reports the replaced down script');
+is($node->safe_psql('rep', q{SELECT detail->>'file' || ' | ' || (detail->>'old_down' ~ 'DROP TABLE p1') || ' | ' || (detail->>'new_down' ~ 'IF EXISTS')
+  FROM migrate.history WHERE action = 'repair'}),
+   '20240101000000_p.sql | true | true', 'history keeps the old and the new down script and the file');
+($rc, $out, $err) = pgm('rep', $rep, 'repair');
+like($out, qr/nothing to repair/, 'a second repair has nothing to do');
+($rc, $out, $err) = pgm('rep', $rep, 'revert');
+is($rc, 0, 'the new down script reverts') or diag($out . $err);
+
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
