@@ -64,6 +64,16 @@ SELECT p.proname, p.proconfig FROM pg_proc p
  ORDER BY 1;
 SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_class c ON c.oid = t.oid
  WHERE e.extname = 'pg_migrate' ORDER BY 1;
+-- migrate.sync() granted for status and check: dry runs only; writing needs register's privilege.
+GRANT USAGE ON SCHEMA migrate TO priv_app;
+GRANT EXECUTE ON FUNCTION migrate.sync(jsonb, boolean, boolean) TO priv_app;
+SET ROLE priv_app;
+SELECT file, action FROM migrate.sync('[{"file": "V50__x.sql", "version": "50", "name": "x", "up": "SELECT 50"}]', dry_run => true);
+SELECT file, action FROM migrate.sync('[{"file": "V50__x.sql", "version": "50", "name": "x", "up": "SELECT 50"}]');
+RESET ROLE;
+SELECT count(*) AS registered_50 FROM migrate.migrations WHERE version = '50';
+REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM priv_app;
+REVOKE USAGE ON SCHEMA migrate FROM priv_app;
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;
 DROP TABLE priv_t;

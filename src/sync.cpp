@@ -26,7 +26,10 @@ extern "C" {
 #include "parser/scanner.h"
 #include "parser/gram.h"
 #include "access/xact.h"
+#include "catalog/pg_proc.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
+#include "utils/regproc.h"
 }
 
 extern "C" Datum pgm_register(PG_FUNCTION_ARGS);
@@ -789,11 +792,44 @@ PGM_FUNCTION(pgm_script_checksum) {
   return pg::Cell::text(sum).value;
 }
 
+namespace pgm {
+namespace {
+
+// migrate.sync() writes as the extension's owner. What it writes is what migrate.register
+// (registering, replacing pending migrations) and migrate.repair (accepting edited files)
+// write, so it asks for their privilege: a role granted migrate.sync for `pg_migrate status`
+// and `check` (dry runs) cannot register or repair through it.
+void require_execute_of(const char* signature, const char* doing) {
+  Oid caller = GetUserId();
+  Oid fn = pg::call([&] {
+    return DatumGetObjectId(DirectFunctionCall1(to_regprocedure, CStringGetTextDatum(signature)));
+  });
+  if (!OidIsValid(fn)) return;  // an older catalog: nothing to compare with
+  AclResult r = pg::call([&] {
+#if PG_VERSION_NUM >= 160000
+    return object_aclcheck(ProcedureRelationId, fn, caller, ACL_EXECUTE);
+#else
+    return pg_proc_aclcheck(fn, caller, ACL_EXECUTE);
+#endif
+  });
+  if (r != ACLCHECK_OK)
+    throw Error(sqlstate::kInsufficientPrivilege, fmt::format("permission denied to {} through migrate.sync()", doing),
+                fmt::format("That needs EXECUTE on {}, as calling it directly would.", signature),
+                "Pass dry_run => true to compare a folder without writing (what pg_migrate status and check do).");
+}
+
+}  // namespace
+}  // namespace pgm
+
 PGM_FUNCTION(pgm_sync) {
   if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "files must not be NULL");
   bool dry_run = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
   bool accept_edited = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
   Datum files = PG_GETARG_DATUM(0);
+  if (!dry_run) {
+    require_execute_of("migrate.register(text,text,text,text)", "register migrations");
+    if (accept_edited) require_execute_of("migrate.repair(text,text,text,boolean)", "accept edited applied files");
+  }
   if (!dry_run) ensure_not_in_migration("migrate.sync");
   pg::ResultSet result(fcinfo);
   pg::SpiConnection spi;

@@ -179,6 +179,27 @@ like($out, qr/nothing to repair/, 'a second repair has nothing to do');
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
 
+# --- A monitoring role with the README's grants: status and check work, writing does not.
+$node->safe_psql('rep', q{CREATE ROLE monitor LOGIN; GRANT USAGE ON SCHEMA migrate TO monitor;
+  GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO monitor;
+  GRANT EXECUTE ON FUNCTION migrate.sync(jsonb, boolean, boolean), migrate.sync_digest(text) TO monitor;});
+my $mon = $node->connstr('rep') . ' user=monitor';
+($rc, $out, $err) = pgm('rep', $rep, 'apply');
+is($rc, 0, 'applied again (by the owner)') or diag($out . $err);
+($rc, $out, $err) = run_pgm('-d', $mon, '--dir', $rep, 'status');
+is($rc, 0, 'monitoring role: status') or diag($out . $err);
+($rc, $out, $err) = run_pgm('-d', $mon, '--dir', $rep, 'check');
+is($rc, 0, 'monitoring role: check') or diag($out . $err);
+write_file("$rep/20240102000000_more.sql", "-- migrate:up\nCREATE TABLE p2 (id int);\n");
+($rc, $out, $err) = run_pgm('-d', $mon, '--dir', $rep, 'check');
+is($rc, 12, 'monitoring role: check sees the pending file');
+($rc, $out, $err) = run_pgm('-d', $mon, '--dir', $rep, 'apply');
+is($rc, 1, 'monitoring role: apply is refused');
+like($err, qr/permission denied to register migrations through migrate\.sync\(\) \(SQLSTATE 42501\)/,
+     'monitoring role: sync says which privilege it lacks');
+is($node->safe_psql('rep', q{SELECT count(*) FROM migrate.migrations WHERE version = '20240102000000'}), '0',
+   'monitoring role: nothing registered');
+
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
