@@ -88,21 +88,27 @@ std::string script_checksum(const std::string& raw) {
     return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate script checksum", ALLOCSET_SMALL_SIZES);
   });
   MemoryContext outer = MemoryContextSwitchTo(scratch);
-  core_yy_extra_type extra;
-  core_yyscan_t scanner = pg::call([&] {
-    core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
-    extra.escape_string_warning = false;
-    return s;
-  });
-  for (;;) {
-    core_YYSTYPE val;
-    YYLTYPE loc;
-    val.str = nullptr;
-    int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
-    if (tok == 0) break;
-    append_token(tokens, tok, val);
+  try {
+    core_yy_extra_type extra;
+    core_yyscan_t scanner = pg::call([&] {
+      core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
+      extra.escape_string_warning = false;
+      return s;
+    });
+    for (;;) {
+      core_YYSTYPE val;
+      YYLTYPE loc;
+      val.str = nullptr;
+      int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
+      if (tok == 0) break;
+      append_token(tokens, tok, val);
+    }
+    pg::call([&] { scanner_finish(scanner); });
+  } catch (...) {
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextDelete(scratch); });
+    throw;
   }
-  pg::call([&] { scanner_finish(scanner); });
   MemoryContextSwitchTo(outer);
   pg::call([&] { MemoryContextDelete(scratch); });
   return sha256_hex(tokens);
@@ -122,6 +128,17 @@ struct InFile {
   bool repeatable = false;
   bool no_transaction = false;
 };
+
+// The checksum of a script of `f`; a script the scanner refuses (an unterminated quote or
+// comment) is reported as register reports it: which script, which line, the caret in it.
+std::string checksum_of(const InFile& f, const std::string& script, const char* which) {
+  try {
+    return script_checksum(script);
+  } catch (const pg::PgError&) {
+    (void)parse_script(script, {f.repeatable ? std::string("R") : f.version, f.name, which});
+    throw;
+  }
+}
 
 struct Known {
   std::string name;
@@ -386,7 +403,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         continue;
       }
       refuse_no_transaction(f);
-      std::string script = script_checksum(*f.up);
+      std::string script = checksum_of(f, *f.up, "up");
       out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", dry_run ? "new" : "registered", script));
       work.push_back({&f, Todo::Register, script});
       continue;
@@ -400,7 +417,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       out.push_back(row_for(f, k, state_of(*k), "need_body", k->script_checksum));
       continue;
     }
-    std::string new_script = script_checksum(*f.up);
+    std::string new_script = checksum_of(f, *f.up, "up");
     std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*stored_script(f.version, true));
     if (new_script == old_script) {
       // What runs is the same: only formatting, comments, the file name, the name or the down script differ.
@@ -675,7 +692,7 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
       out.push_back(make_row(k ? "applied" : "pending", "need_body", k ? k->script_checksum : "", ""));
       continue;
     }
-    std::string script = script_checksum(*f.up);
+    std::string script = checksum_of(f, *f.up, "up");
     if (k && k->script_checksum == script) {
       out.push_back(make_row(k->applied_checksum == script ? "applied" : "pending", "unchanged", script,
                              "file changed, its statements did not"));

@@ -108,6 +108,14 @@ rmdir("$odd/locked");
 is($rc, 4, '--dir naming a file: exit 4');
 like($err, qr/is not a directory/, '--dir naming a file: says so');
 
+# --- A script the scanner refuses (unterminated quote) is reported with its file and line.
+my $scan = "$tmp/scan";
+write_file("$scan/V1__q.sql", "SELECT 1;\n\nSELECT 'abc;\n");
+($rc, $out, $err) = pgm('args', $scan, 'apply', '--dry-run');
+is($rc, 1, 'an unterminated quote: exit 1');
+like($err, qr/V1__q\.sql:3: up script of migration 1 \("q"\) has a syntax error at line 3: unterminated quoted string/,
+     'an unterminated quote: file, line and message');
+
 # --- Empty and comment-only files are no-op migrations; a byte order mark is not SQL.
 fresh('empty');
 my $empty = "$tmp/empty";
