@@ -297,6 +297,19 @@ int main(int argc, char** argv) {
         o.json = {{"database", t.label}, {"error", {{"message", e.what()}}}};
       }
       if (o.code != 0 && opts.fail_fast) stop = true;
+      // With several databases each stderr line says which one it is about (stdout has the
+      // "== database" headers, but stderr is often read on its own, e.g. a CI log).
+      if (fleet && !o.err.empty()) {
+        std::string tagged, label = labels[i].empty() ? t.label : labels[i];
+        size_t from = 0;
+        while (from < o.err.size()) {
+          size_t nl = o.err.find('\n', from);
+          size_t to = nl == std::string::npos ? o.err.size() : nl + 1;
+          tagged += label + ": " + o.err.substr(from, to - from);
+          from = to;
+        }
+        o.err = std::move(tagged);
+      }
       outcomes[i] = std::move(o);
       std::lock_guard<std::mutex> lock(print_mutex);
       const Outcome& done = outcomes[i];

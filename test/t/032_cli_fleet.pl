@@ -61,6 +61,9 @@ like($out, qr/^f1: applied 20, at version 20$/m, 'fleet: f1 result line');
 like($out, qr/^f3: applied 20, at version 20$/m, 'fleet: f3 result line');
 like($out, qr/^f2: FAILED: \Q$dir\E\/V7__step_7\.sql:1: relation "step_7" already exists$/m, 'fleet: f2 result line names file:line');
 like($out, qr/^summary: 2 of 3 databases ok; failed: f2$/m, 'fleet: summary names the failed database');
+like($err, qr/^f2: error: \Q$dir\E\/V7__step_7\.sql:1: relation "step_7" already exists/m, 'fleet: stderr lines name their database');
+like($err, qr/^f3: applied 1 \Q$dir\E\/V1__step_1\.sql/m, 'fleet: per-migration lines name their database');
+unlike($err, qr/^(?!f[123]: )/m, 'fleet: every stderr line names its database');
 is($node->safe_psql('f2', 'SELECT count(*) FROM migrate.history'), '0', 'fleet: f2 is unchanged');
 is($node->safe_psql('f3', 'SELECT count(*) FROM applied_log'), '20', 'fleet: f3 is migrated');
 
