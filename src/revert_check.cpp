@@ -6,9 +6,9 @@
 // The reference is the drift feature's snapshots (migrate.schema_snapshots): the newest one
 // taken before the transaction that applied the migration, and the one that transaction took
 // after its apply. Only objects that apply changed are compared, so unrelated drift is not
-// blamed on the revert. When that transaction applied other migrations that stay applied, the
-// objects cannot be attributed, and nothing is checked; likewise when the snapshots were pruned
-// (pg_migrate.drift_snapshots_kept).
+// blamed on the revert. When that transaction applied other migrations that stay applied, or
+// repeatable migrations (which a revert never undoes), the objects cannot be attributed, and
+// nothing is checked; likewise when the snapshots were pruned (pg_migrate.drift_snapshots_kept).
 #include "revert_check.hpp"
 
 #include <map>
@@ -31,7 +31,10 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "t AS (SELECT DISTINCT a.transaction_id FROM a WHERE NOT EXISTS ("
       "  SELECT FROM migrate.migrations m JOIN migrate.history h2 ON h2.id = m.applied_seq "
       "   WHERE h2.transaction_id = a.transaction_id "
-      "     AND m.version <> ALL ($2::pg_catalog.text[]))), "
+      "     AND m.version <> ALL ($2::pg_catalog.text[])) "
+      // nor a repeatable migration (never reverted): its objects are not the migration's
+      "  AND NOT EXISTS (SELECT FROM migrate.history h3 WHERE h3.transaction_id = a.transaction_id "
+      "     AND h3.version = 'R' AND h3.action = 'apply')), "
       "s AS (SELECT t.transaction_id, b.snapshot AS before_apply, b.taken_at AS before_at, "
       "  f.snapshot AS after_apply, f.taken_at AS after_at FROM t "
       "  LEFT JOIN LATERAL (SELECT s1.snapshot, s1.taken_at FROM migrate.schema_snapshots s1 "

@@ -208,6 +208,23 @@ like($err, qr/permission denied to register migrations through migrate\.sync\(\)
 is($node->safe_psql('rep', q{SELECT count(*) FROM migrate.migrations WHERE version = '20240102000000'}), '0',
    'monitoring role: nothing registered');
 
+# --- A repeatable applied with a migration is not blamed on that migration's revert.
+fresh('rpt');
+$node->safe_psql('rpt', 'CREATE TABLE items (id int)');
+my $rpt = "$tmp/rpt";
+write_file("$rpt/V1__init.sql", "CREATE TABLE items (id int);\n");
+write_file("$rpt/V2__add_name.sql", "ALTER TABLE items ADD COLUMN name text;\n");
+write_file("$rpt/U2__add_name.sql", "ALTER TABLE items DROP COLUMN name;\n");
+write_file("$rpt/R__item_ids.sql", "CREATE OR REPLACE VIEW item_ids AS SELECT id FROM items;\n");
+($rc, $out, $err) = pgm('rpt', $rpt, 'baseline', '1');
+($rc, $out, $err) = pgm('rpt', $rpt, 'apply');
+is($rc, 0, 'V2 and the repeatable applied together') or diag($out . $err);
+($rc, $out, $err) = pgm('rpt', $rpt, 'revert');
+is($rc, 0, 'V2 reverted') or diag($out . $err);
+like($err, qr/reverted 2 .*U2__add_name\.sql/, 'revert names the undo file');
+unlike($err, qr/left the schema different/, 'the repeatable\'s view is not blamed on V2\'s revert');
+is($node->safe_psql('rpt', 'SELECT count(*) FROM migrate.validate()'), '0', 'validate has no problem');
+
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
