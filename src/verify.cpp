@@ -10,6 +10,7 @@
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 #include "policy.hpp"
+#include "run.hpp"
 #include "safety.hpp"
 #include "safety_hooks.hpp"
 
@@ -223,10 +224,36 @@ bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catal
 
 // Verifies one pending migration in the current state. On return the up script's effects
 // are kept when it ran (the caller's outer subtransaction is rolled back eventually).
+// Why a script cannot be tried in the rolled-back transaction verify runs in (its statements
+// commit on their own under CALL migrate.run()), or "" when it can.
+std::string outside_transaction(const std::string& script, const ScriptLabel& label) {
+  if (script_mode(script) == ScriptMode::kNoTransaction) return "non-transactional (-- pg_migrate:no-transaction)";
+  for (const ScriptStatement& s : parse_script(script, label))
+    if (is_split_point(s.parsetree)) return "split into several transactions by COMMIT";
+  return "";
+}
+
 Verdict verify_migration(const std::string& version, const std::string& name, bool has_down,
                          const std::vector<Oid>& catalogs) {
   Verdict v;
   std::string up = catalog::load_script(version, true);
+  // Not a broken migration: one verify cannot try. Reported as such (migrate.verify()'s
+  // status "unverifiable"), like a down script that needs the up script's enum value.
+  {
+    std::string why = outside_transaction(up, {version, name, "up"});
+    if (why.empty() && has_down) {
+      why = outside_transaction(catalog::load_script(version, false), {version, name, "down"});
+      if (!why.empty()) why = "its down script is " + why;
+    } else if (!why.empty()) {
+      why = "its up script is " + why;
+    }
+    if (!why.empty()) {
+      v.status = "unverifiable";
+      v.error = why + ": its statements commit on their own under CALL migrate.run(), so it cannot be tried "
+                      "in the transaction verify rolls back; try it on a copy of the database";
+      return v;
+    }
+  }
   if (has_down) {
     // Fast path: run up and down; if the system catalogs are exactly as before, the revert is
     // proven without snapshots. Otherwise roll both back and compare snapshots (below).
@@ -366,10 +393,11 @@ PGM_FUNCTION(pgm_verify) {
     std::vector<Oid> catalogs = system_catalogs();
     pg::SubTransaction all;  // always rolled back
     bool stopped = false;
+    std::string stop_reason = "an earlier migration failed";
     for (const MigrationStep& m : pending) {
       bool check = !only || m.version == *only;
       if (stopped) {
-        if (check) rows.push_back({m.version, m.name, "skipped", {}, {}, std::string("an earlier migration failed")});
+        if (check) rows.push_back({m.version, m.name, "skipped", {}, {}, stop_reason});
         continue;
       }
       if (!check) {
@@ -390,7 +418,13 @@ PGM_FUNCTION(pgm_verify) {
         rows.push_back({m.version, m.name, v.status, {}, {},
                         v.error.empty() ? std::nullopt : std::optional<std::string>(v.error)});
       }
-      if (!v.up_applied) stopped = true;
+      if (!v.up_applied) {
+        stopped = true;
+        if (v.status == "unverifiable")
+          stop_reason = fmt::format("earlier migration {} could not be tried in a transaction, and this one may "
+                                    "depend on it",
+                                    m.version);
+      }
     }
     all.rollback();
   }
