@@ -148,6 +148,10 @@ like($out, qr/20240102000000_i\.sql:2\s+skipped\s+0\.0/, 'the non-transactional 
 ($rc, $out, $err) = pgm('ntx', $ntx, 'apply', '--dry-run', '--json');
 is($rc, 0, 'dry run --json: exit 0');
 like($out, qr/"status": "skipped"/, 'dry run --json: the skipped row');
+($rc, $out, $err) = pgm('ntx', $ntx, 'verify');
+is($rc, 0, 'verify with a non-transactional migration pending: exit 0') or diag($out . $err);
+like($out, qr/20240102000000_i\.sql\s+unverifiable\s+its up script is non-transactional/,
+     'verify: the non-transactional migration is unverifiable, with the reason');
 ($rc, $out, $err) = pgm('ntx', $ntx, 'apply');
 is($rc, 0, 'applied') or diag($out . $err);
 ($rc, $out, $err) = pgm('ntx', $ntx, 'revert', '--steps', '2');
