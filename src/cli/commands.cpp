@@ -640,8 +640,19 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
   o.out += fmt::format("{}: {} unacknowledged drift entr{}, {} schema difference{}, capture {}\n", conn.label(), unack,
                        unack == 1 ? "y" : "ies", diffs, diffs == 1 ? "" : "s", status.value("capture", "?"));
   if (list.rows() > 0) o.out += table(rows);
+  // What the triggers could not see: the objects that differ from the newest snapshot.
+  json differences = json::array();
+  if (diffs > 0) {
+    Result d = conn.exec("SELECT object, change, coalesce(detail, '') FROM migrate.schema_diff() ORDER BY object");
+    std::vector<std::vector<std::string>> drows{{"OBJECT", "CHANGE", "DETAIL"}};
+    for (int i = 0; i < d.rows(); ++i) {
+      drows.push_back({d.get(i, 0), d.get(i, 1), d.get(i, 2)});
+      differences.push_back({{"object", d.get(i, 0)}, {"change", d.get(i, 1)}, {"detail", d.get(i, 2)}});
+    }
+    o.out += "schema differences from the newest snapshot:\n" + table(drows);
+  }
   o.code = unack > 0 ? exit_code::kDrift : (diffs > 0 ? exit_code::kSchemaDiff : exit_code::kOk);
-  o.json = {{"database", conn.database()}, {"status", status}, {"drift", items}};
+  o.json = {{"database", conn.database()}, {"status", status}, {"drift", items}, {"schema_differences", differences}};
   o.result = o.code == 0 ? "no drift" : fmt::format("{} unacknowledged, {} schema differences", unack, diffs);
   return o;
 }

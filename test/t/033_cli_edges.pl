@@ -171,6 +171,9 @@ like($out, qr/20240103000000\s+20240103000000_half\.sql\s+failed\s+.*apply stopp
      'status shows the run stopped part way, not just pending');
 ($rc, $out, $err) = pgm('ntx', $ntx, 'status', '--json');
 like($out, qr/"state": "failed"/, 'status --json: the run\'s state');
+($rc, $out, $err) = pgm('ntx', $ntx, 'drift');
+is($rc, 14, 'drift: the committed half of the run differs from the snapshot');
+like($out, qr/schema differences from the newest snapshot:\n.*table public\.half_a\s+added/s, 'drift lists the differing objects');
 
 # --- A down script changed in the file of an applied migration: a repair, in history.
 fresh('rep');
