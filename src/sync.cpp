@@ -732,6 +732,62 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
   }
 }
 
+// Applied migrations and repeatables whose file is gone on purpose: `pg_migrate repair`
+// (accept_edited) retires them, a history row ("repair", {"retired": true}) that stands until
+// the migration is applied again; a retired one is reported as "retired", not "missing_file"
+// (Flyway's repair marks missing migrations as deleted in the same way).
+void retire_missing(std::vector<OutRow>& out, bool dry_run, bool accept_edited, bool& changed) {
+  std::vector<std::string> versions, names;
+  for (const OutRow& r : out)
+    if (r.action == "missing_file") {
+      versions.push_back(r.kind == "repeatable" ? "R" : r.version);
+      names.push_back(r.name);
+    }
+  if (versions.empty()) return;
+  // History has no index on version: read only when something is missing.
+  static pg::Query retired{
+      "SELECT c.version, c.name FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
+      "pg_catalog.unnest($2::pg_catalog.text[])) AS c(version, name) "
+      "WHERE EXISTS (SELECT FROM migrate.history r WHERE r.action = 'repair' AND r.detail ? 'retired' "
+      "  AND r.version = c.version AND (c.version <> 'R' OR r.name = c.name) "
+      "  AND NOT EXISTS (SELECT FROM migrate.history a WHERE a.action = 'apply' AND a.version = c.version "
+      "                    AND (c.version <> 'R' OR a.name = c.name) AND a.id > r.id))"};
+  static pg::Query retire{
+      "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+      "VALUES ($1, $2, 'repair', $3, $4, pg_catalog.jsonb_build_object('retired', true, 'file', $5::text))"};
+  std::set<std::pair<std::string, std::string>> already;
+  {
+    catalog::OwnerScope owner;
+    uint64 rows = retired.run({pg::text_array_param(versions), pg::text_array_param(names)});
+    for (uint64 i = 0; i < rows; ++i) already.emplace(pg::text_value(i, 1), pg::text_value(i, 2));
+    pg::free_result();
+  }
+  std::string role;
+  for (OutRow& r : out) {
+    if (r.action != "missing_file") continue;
+    std::string version = r.kind == "repeatable" ? "R" : r.version;
+    std::string what = r.file.empty() ? "registered without a file" : fmt::format("its file {} is gone", r.file);
+    if (already.count({version, r.name})) {
+      r.action = "retired";
+      r.detail = what + "; retired by pg_migrate repair";
+      continue;
+    }
+    if (dry_run || !accept_edited) continue;
+    if (role.empty()) role = catalog::current_role_name();
+    {
+      catalog::OwnerScope owner;
+      retire.run({pg::text_param(version), pg::text_param(r.name), pg::text_param(role),
+                  pg::nullable_text_param(r.checksum.empty() ? nullptr : &r.checksum), pg::text_param(r.file)});
+    }
+    notice(fmt::format("{} {} retired: {}; no longer reported as missing (recorded in history)",
+                       r.kind == "repeatable" ? "repeatable migration" : "migration",
+                       r.kind == "repeatable" ? r.name : r.version, what));
+    r.action = "retired";
+    r.detail = what + "; retired now";
+    changed = true;
+  }
+}
+
 // Records `digest` as the folder in sync at the catalog's current generation.
 void record_digest(const std::string& digest) {
   static pg::Query q{
@@ -773,8 +829,10 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
   synced_folder = SyncedFolder{};
   bool in_sync = true;
   for (const OutRow& r : out) {
-    if (r.action != "unchanged" && r.action != "registered" && r.action != "replaced" && r.action != "accepted")
+    if (r.action != "unchanged" && r.action != "registered" && r.action != "replaced" && r.action != "accepted" &&
+        r.action != "retired")
       return;
+    if (r.action == "retired") continue;  // no file expected
     if (r.action != "unchanged" || (r.state != "applied" && r.state != "below_baseline")) in_sync = false;
   }
   std::vector<std::pair<std::string, std::string>> list;
@@ -856,6 +914,7 @@ PGM_FUNCTION(pgm_sync) {
   bool changed = false;
   sync_versioned(in, dry_run, accept_edited, out, changed);
   sync_repeatables(in, dry_run, out, changed);
+  retire_missing(out, dry_run, accept_edited, changed);
   if (changed) catalog::bump_generation();
   if (!dry_run) record_digest_if_in_sync(in, out);
   for (const OutRow& r : out) {

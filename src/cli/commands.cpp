@@ -179,6 +179,7 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     std::string note;
     if (r.action == "edited") note = "file edited after apply";
     else if (r.action == "missing_file") note = "no file";
+    else if (r.action == "retired") note = "no file: retired by pg_migrate repair";
     else if (r.action == "removed") note = "file removed; apply unregisters it";
     else if (r.action == "new") note = "new file";
     else if (r.action == "changed") note = "file changed; apply replaces it";
@@ -512,7 +513,7 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   }
   size_t n = s.total;
   for (const SyncRow& r : s.rows)
-    if (r.action == "missing_file" || r.action == "removed") --n;
+    if (r.action == "missing_file" || r.action == "removed" || r.action == "retired") --n;
   std::string head = o.code == 0 ? fmt::format("check {}: ok, at version {} ({} in {})\n", conn.label(),
                                                version_or_none(current), count_of(n, "migration", "migrations"), opts.dir)
                                  : fmt::format("check {}: FAILED (exit {}), at version {}\n", conn.label(), o.code,
@@ -664,8 +665,9 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   SyncResult s = sync(conn, folder, false, true);
   // Names and down scripts the files changed for applied migrations: repairs in history too.
   Result changed = conn.exec(
-      "SELECT version, coalesce(detail->>'file', ''), detail ? 'new_name', detail ? 'old_down' OR detail ? 'new_down' "
-      "OR detail ? 'down_added' OR detail ? 'down_removed' FROM migrate.history WHERE id > $1::bigint "
+      "SELECT CASE WHEN version = 'R' THEN 'R ' || name ELSE version END, coalesce(detail->>'file', ''), "
+      "detail ? 'new_name', detail ? 'old_down' OR detail ? 'new_down' OR detail ? 'down_added' OR detail ? 'down_removed', "
+      "detail ? 'retired' FROM migrate.history WHERE id > $1::bigint "
       "AND action = 'repair' AND NOT detail ? 'accepted_checksum' ORDER BY id",
       {since});
   conn.run("COMMIT");
@@ -677,12 +679,20 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
     list.push_back(row_json(r));
   }
   for (int i = 0; i < changed.rows(); ++i) {
-    std::vector<std::string> what;
-    if (changed.get(i, 2) == "t") what.push_back("name");
-    if (changed.get(i, 3) == "t") what.push_back("down script");
-    std::string detail = fmt::format("{} replaced from the file (applied migration)", fmt::join(what, " and "));
-    o.out += fmt::format("repaired {} ({}): {}\n", changed.get(i, 0), path_of(opts, changed.get(i, 1)), detail);
-    list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1)}, {"action", "repaired"}, {"detail", detail}});
+    std::string detail, action = "repaired";
+    if (changed.get(i, 4) == "t") {
+      action = "retired";
+      detail = changed.get(i, 1).empty() ? "registered without a file; no longer reported as missing"
+                                         : "its file is gone; no longer reported as missing";
+    } else {
+      std::vector<std::string> what;
+      if (changed.get(i, 2) == "t") what.push_back("name");
+      if (changed.get(i, 3) == "t") what.push_back("down script");
+      detail = fmt::format("{} replaced from the file (applied migration)", fmt::join(what, " and "));
+    }
+    std::string file = changed.get(i, 1).empty() ? "-" : path_of(opts, changed.get(i, 1));
+    o.out += fmt::format("{} {} ({}): {}\n", action, changed.get(i, 0), file, detail);
+    list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1)}, {"action", action}, {"detail", detail}});
   }
   if (list.empty()) o.out += fmt::format("{}: nothing to repair\n", conn.label());
   o.json = {{"database", conn.database()}, {"repaired", list}};

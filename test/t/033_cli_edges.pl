@@ -232,6 +232,39 @@ like($err, qr/reverted 2 .*U2__add_name\.sql/, 'revert names the undo file');
 unlike($err, qr/left the schema different/, 'the repeatable\'s view is not blamed on V2\'s revert');
 is($node->safe_psql('rpt', 'SELECT count(*) FROM migrate.validate()'), '0', 'validate has no problem');
 
+# --- Files removed on purpose: repair retires their migrations, check passes again.
+fresh('ret');
+$node->safe_psql('ret', q{SELECT migrate.register('0.5', 'by sql', 'SELECT 1'); SELECT count(*) FROM migrate.apply();});
+my $ret = "$tmp/ret";
+write_file("$ret/V1__a.sql", "CREATE TABLE g1 (id int);\n");
+write_file("$ret/V2__b.sql", "CREATE TABLE g2 (id int);\n");
+write_file("$ret/R__v.sql", "CREATE OR REPLACE VIEW gv AS SELECT 1 AS x;\n");
+($rc, $out, $err) = pgm('ret', $ret, 'apply');
+is($rc, 0, 'applied, with one migration registered from SQL') or diag($out . $err);
+unlink("$ret/V1__a.sql", "$ret/R__v.sql");
+($rc, $out, $err) = pgm('ret', $ret, 'check');
+is($rc, 11, 'files gone: check exits 11');
+($rc, $out, $err) = pgm('ret', $ret, 'repair');
+is($rc, 0, 'repair retires them') or diag($out . $err);
+like($out, qr/^retired 0\.5 \(-\): registered without a file/m, 'repair: the SQL-registered migration retired');
+like($out, qr/^retired 1 \(.*V1__a\.sql\): its file is gone/m, 'repair: the migration whose file is gone retired');
+like($out, qr/^retired R v \(.*R__v\.sql\)/m, 'repair: the repeatable whose file is gone retired');
+is($node->safe_psql('ret', q{SELECT count(*) FROM migrate.history WHERE action = 'repair' AND detail ? 'retired'}), '3',
+   'each retirement is a history row');
+($rc, $out, $err) = pgm('ret', $ret, 'check');
+is($rc, 0, 'after repair, check passes') or diag($out . $err);
+($rc, $out, $err) = pgm('ret', $ret, 'status');
+like($out, qr/^1\s+V1__a\.sql\s+applied\s.*no file: retired by pg_migrate repair/m, 'status says retired');
+($rc, $out, $err) = pgm('ret', $ret, 'apply');
+is($rc, 0, 'apply: nothing to do') or diag($out . $err);
+unlike($err, qr/has no file/, 'apply no longer warns about the retired migrations');
+write_file("$ret/V1__a.sql", "CREATE TABLE g1 (id int);\n");
+($rc, $out, $err) = pgm('ret', $ret, 'check');
+is($rc, 0, 'the file back: in sync');
+is($node->safe_psql('ret', q{SELECT string_agg(coalesce(version, 'R ' || name) || ' ' || action, ', ' ORDER BY 1)
+  FROM migrate.sync('[]', dry_run => true)}),
+   '0.5 retired, 1 retired, 2 missing_file, R v retired', 'migrate.sync() reports retired ones as retired');
+
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
