@@ -160,3 +160,13 @@ SELECT file, state, action FROM migrate.sync($$[
 SELECT version, name FROM migrate.apply();
 SELECT count(*) AS reverted FROM migrate.revert(1);
 DROP EXTENSION pg_migrate;
+-- Elements are checked before anything is read: objects with the documented keys and types only.
+CREATE EXTENSION pg_migrate;
+SELECT count(*) FROM migrate.sync('[null]', dry_run => true);
+SELECT count(*) FROM migrate.sync('[{"file": "a.sql", "verison": "1", "name": "x", "up": "SELECT 1"}]', dry_run => true);
+SELECT count(*) FROM migrate.sync('[{"file": "a.sql", "version": 1, "name": "x", "up": "SELECT 1"}]', dry_run => true);
+SELECT count(*) FROM migrate.sync('[{"file": "R__a.sql", "name": "x", "up": "SELECT 1", "repeatable": "yes"}]', dry_run => true);
+SELECT count(*) FROM migrate.sync('[{"file": "a.sql", "version": "1", "name": "x", "up": "SELECT 1"},
+                                    {"file": "a.sql", "version": "2", "name": "y", "up": "SELECT 2"}]', dry_run => true);
+SELECT file, action FROM migrate.sync('[{"file": "a.sql", "version": "1", "name": "x", "up": "SELECT 1", "down": null, "no_transaction": false}]', dry_run => true);
+DROP EXTENSION pg_migrate;

@@ -446,8 +446,13 @@ PGM_FUNCTION(pgm_register) {
                     pg::nullable_text_param(down ? &*down : nullptr), pg::text_param(checksum)});
       }
       store_run_modes(version.canonical(), up_mode, down_mode, true);
-      std::string note = fmt::format("pending migration {} was replaced (checksum {} -> {})",
-                                     version.canonical(), existing->checksum, checksum);
+      std::string note =
+          existing->checksum == checksum
+              ? fmt::format("pending migration {} was replaced: its up script is unchanged (checksum {}), its name "
+                            "or down script changed",
+                            version.canonical(), checksum)
+              : fmt::format("pending migration {} was replaced (checksum {} -> {})", version.canonical(),
+                            existing->checksum, checksum);
       const char* n = note.c_str();
       pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
       result = "replaced";

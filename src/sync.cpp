@@ -29,6 +29,7 @@ extern "C" {
 #include "catalog/pg_proc.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/jsonb.h"
 #include "utils/regproc.h"
 }
 
@@ -209,6 +210,93 @@ void register_through_register(const InFile& f) {
   });
 }
 
+// Each element must be an object with only the documented keys, each of its JSON type: a typo
+// ("verison") or a number where a string belongs is refused, naming the element, instead of
+// being left out or converted by jsonb_to_recordset.
+void check_elements(Datum files) {
+  static const char* const kStringKeys[] = {"file", "version", "name", "up", "down", "checksum"};
+  static const char* const kBoolKeys[] = {"repeatable", "no_transaction"};
+  enum Problem { kNone, kNotObject, kUnknownKey, kWrongType };
+  // Plain data only inside the guarded call (an error longjmps out of it).
+  struct Found {
+    Problem problem;
+    int element;
+    char key[64];
+    enum jbvType type;
+    bool container_is_array;
+    bool want_bool;
+  } found{kNone, 0, "", jbvNull, false, false};
+  pg::call([&] {
+    Jsonb* jb = DatumGetJsonbP(files);
+    if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb)) return;  // the caller reports it
+    JsonbIterator* it = JsonbIteratorInit(&jb->root);
+    JsonbValue v;
+    JsonbIteratorToken tok;
+    int element = 0;
+    while (found.problem == kNone && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
+      if (tok != WJB_ELEM) continue;
+      ++element;
+      if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data)) {
+        found = {kNotObject, element, "", v.type,
+                 v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data), false};
+        break;
+      }
+      JsonbIterator* fields = JsonbIteratorInit(v.val.binary.data);
+      JsonbValue f;
+      JsonbIteratorToken ftok;
+      char key[64] = "";
+      while ((ftok = JsonbIteratorNext(&fields, &f, true)) != WJB_DONE) {
+        if (ftok == WJB_KEY) {
+          int len = f.val.string.len < 63 ? f.val.string.len : 63;
+          memcpy(key, f.val.string.val, len);
+          key[len] = '\0';
+          bool known = false;
+          for (const char* k : kStringKeys) known = known || (strcmp(k, key) == 0 && f.val.string.len == (int)strlen(k));
+          for (const char* k : kBoolKeys) known = known || (strcmp(k, key) == 0 && f.val.string.len == (int)strlen(k));
+          if (!known) {
+            found = {kUnknownKey, element, "", jbvNull, false, false};
+            memcpy(found.key, key, sizeof key);
+            break;
+          }
+        } else if (ftok == WJB_VALUE && f.type != jbvNull) {
+          bool want_bool = false;
+          for (const char* k : kBoolKeys) want_bool = want_bool || strcmp(k, key) == 0;
+          if ((want_bool && f.type != jbvBool) || (!want_bool && f.type != jbvString)) {
+            found = {kWrongType, element, "", f.type, f.type == jbvBinary && JsonContainerIsArray(f.val.binary.data),
+                     want_bool};
+            memcpy(found.key, key, sizeof key);
+            break;
+          }
+        }
+      }
+    }
+  });
+  if (found.problem == kNone) return;
+  auto type_name = [&] {
+    switch (found.type) {
+      case jbvNull: return "null";
+      case jbvString: return "string";
+      case jbvNumeric: return "number";
+      case jbvBool: return "boolean";
+      default: return found.container_is_array ? "array" : "object";
+    }
+  };
+  const char* hint = "Each element describes one file: {\"file\": \"V1__init.sql\", \"version\": \"1\", \"name\": \"init\", "
+                     "\"up\": \"...\", \"down\": \"...\"}; \"repeatable\" and \"no_transaction\" are booleans, "
+                     "every other key a string.";
+  if (found.problem == kNotObject)
+    throw Error(sqlstate::kInvalidParameterValue,
+                fmt::format("element {} of files is a JSON {}, not an object", found.element, type_name()), {}, hint);
+  if (found.problem == kUnknownKey)
+    throw Error(sqlstate::kInvalidParameterValue,
+                fmt::format("element {} of files has an unknown key \"{}\"", found.element, found.key),
+                "Keys: file, version, name, up, down, checksum, repeatable, no_transaction.", hint);
+  throw Error(sqlstate::kInvalidParameterValue,
+              fmt::format("element {} of files: \"{}\" is a JSON {}, not a {}", found.element, found.key, type_name(),
+                          found.want_bool ? "boolean" : "string"),
+              {}, hint);
+}
+
 std::vector<InFile> read_files(Datum files) {
   // Pinned search_path (the owner scope): the column types below resolve in pg_catalog only.
   catalog::OwnerScope owner;
@@ -220,6 +308,7 @@ std::vector<InFile> read_files(Datum files) {
     throw Error(sqlstate::kInvalidParameterValue, "files must be a JSON array of objects",
                 fmt::format("It is a JSON {}.", t),
                 "Pass [{\"file\": \"V1__init.sql\", \"version\": \"1\", \"name\": \"init\", \"up\": \"...\"}, ...].");
+  check_elements(files);
   static pg::Query q{
       "SELECT f.file, f.version, f.name, f.up, f.down, f.checksum, "
       "COALESCE(f.repeatable, false), COALESCE(f.no_transaction, false) "
@@ -228,6 +317,7 @@ std::vector<InFile> read_files(Datum files) {
   uint64 rows = q.run({pg::Param{JSONBOID, files, false}});
   std::vector<InFile> out;
   out.reserve(rows);
+  std::unordered_set<std::string> file_names;
   for (uint64 i = 0; i < rows; ++i) {
     InFile f;
     f.file = pg::text_value(i, 1);
@@ -240,6 +330,8 @@ std::vector<InFile> read_files(Datum files) {
     f.repeatable = pg::bool_value(i, 7);
     f.no_transaction = pg::bool_value(i, 8);
     if (f.file.empty()) bad_file("", fmt::format("element {} of files has no \"file\"", i + 1));
+    if (!file_names.insert(f.file).second)
+      bad_file(f.file, fmt::format("the file is listed twice (element {})", i + 1), "Each file is one migration.");
     if (f.name.find_first_not_of(" \t\r\n") == std::string::npos)
       bad_file(f.file, "the migration name is empty");
     if (!f.up && f.source_checksum.empty())
