@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -156,7 +157,10 @@ Folder read_folder(const std::string& dir) {
   for (const std::string& rel : paths) {
     std::optional<files::FileName> fn = files::parse_file_name(rel);
     if (!fn) {
-      if (rel.size() > 4 && rel.substr(rel.size() - 4) == ".sql")
+      // ".SQL" too: such a file is not read (names are case-sensitive), which must not go unnoticed.
+      std::string ext = rel.size() > 4 ? rel.substr(rel.size() - 4) : std::string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      if (ext == ".sql")
         folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
       continue;
     }

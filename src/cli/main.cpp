@@ -20,6 +20,8 @@
 #include "cli/commands.hpp"
 #include "cli/connection.hpp"
 #include "cli/folder.hpp"
+#include "core/error.hpp"
+#include "core/version.hpp"
 
 using namespace pgm::cli;
 using nlohmann::json;
@@ -130,13 +132,24 @@ int main(int argc, char** argv) {
   app.add_flag("--fail-fast", opts.fail_fast, "Start no further database after one failed");
   app.set_version_flag("--version", std::string("pg_migrate ") + PGM_VERSION, "Print the version and exit");
 
-  // A version argument given empty would otherwise mean "no target" (everything).
-  const CLI::Validator not_empty([](std::string& v) { return v.empty() ? std::string("must not be empty") : std::string(); }, "", "not empty");
+  // A version argument is checked before anything connects: the same exit code (2) for every
+  // command, and an empty one would otherwise mean "no target" (everything).
+  const CLI::Validator valid_version(
+      [](std::string& v) {
+        if (v.empty()) return std::string("must not be empty");
+        try {
+          (void)pgm::Version::parse(v);
+        } catch (const pgm::Error& e) {
+          return e.message();
+        }
+        return std::string();
+      },
+      "", "version");
   auto* c_new = app.add_subcommand("new", "Create <dir>/<UTC timestamp>_<slug>.sql and print its path");
   c_new->add_option("NAME", opts.name, "What the migration does")->required();
   app.add_subcommand("status", "Every migration: version, file, state, applied at/by; pending count; drift");
   auto* c_apply = app.add_subcommand("apply", "Sync the folder and apply what is pending, in one transaction");
-  c_apply->add_option("--to", opts.to, "Apply up to this version")->type_name("V")->check(not_empty);
+  c_apply->add_option("--to", opts.to, "Apply up to this version")->type_name("V")->check(valid_version);
   c_apply->add_flag("--dry-run", opts.dry_run, "Show the server's plan (locks, rewrites) and change nothing");
   auto* c_revert = app.add_subcommand("revert", "Revert the newest applied migrations with their down scripts");
   auto* steps = c_revert->add_option("--steps", opts.steps, "How many (default 1)")
@@ -145,11 +158,11 @@ int main(int argc, char** argv) {
   c_revert->add_option("--to", opts.to, "Revert every migration above this version")
       ->type_name("V")
       ->excludes(steps)
-      ->check(not_empty);
+      ->check(valid_version);
   auto* c_verify = app.add_subcommand("verify", "Prove that pending migrations' down scripts undo their up scripts");
-  c_verify->add_option("VERSION", opts.version, "Only this version")->check(not_empty);
+  c_verify->add_option("VERSION", opts.version, "Only this version")->check(valid_version);
   auto* c_baseline = app.add_subcommand("baseline", "Adopt an existing database at version V");
-  c_baseline->add_option("VERSION", opts.version, "The version the database is at")->required()->check(not_empty);
+  c_baseline->add_option("VERSION", opts.version, "The version the database is at")->required()->check(valid_version);
   auto* c_drift = app.add_subcommand("drift", "Schema changes made outside migrations (exit 13/14 if any)");
   c_drift->add_option("--ack", opts.ack, "Acknowledge the drift so far with this note")->type_name("NOTE");
   app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
@@ -160,7 +173,7 @@ int main(int argc, char** argv) {
   auto* c_check = app.add_subcommand("check", "CI gate: exit 0 only when the database is exactly at the folder");
   c_check->add_option("--expect-version", opts.expect_version, "Also require this current version")
       ->type_name("V")
-      ->check(not_empty);
+      ->check(valid_version);
   c_check->add_flag("--no-schema-diff", opts.no_schema_diff,
                     "Skip the schema comparison (exit 14); drift entries (13) are still checked");
 

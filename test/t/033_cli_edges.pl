@@ -61,6 +61,11 @@ is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 
 is($rc, 2, 'apply --to an unknown version: exit 2');
 like($err, qr/--to 99: no migration file in .* has version 99, and the database has no such migration/,
      'apply --to an unknown version: says so');
+($rc, $out, $err) = pgm('args', $args, 'revert', '--to', 'x');
+is($rc, 2, 'revert --to a malformed version: exit 2, before connecting');
+like($err, qr/--to: invalid migration version "x"/, 'revert --to a malformed version: says so');
+($rc, $out, $err) = pgm('args', $args, 'verify', '1.x');
+is($rc, 2, 'verify with a malformed version: exit 2');
 ($rc, $out, $err) = run_pgm('--version');
 like($out, qr/^pg_migrate \d+\.\d+\.\d+$/m, '--version prints the version');
 
@@ -115,6 +120,19 @@ write_file("$scan/V1__q.sql", "SELECT 1;\n\nSELECT 'abc;\n");
 is($rc, 1, 'an unterminated quote: exit 1');
 like($err, qr/V1__q\.sql:3: up script of migration 1 \("q"\) has a syntax error at line 3: unterminated quoted string/,
      'an unterminated quote: file, line and message');
+
+# --- Names in UTF-8 line up in status; an upper-case .SQL file is not read, with a warning.
+fresh('utf');
+my $utf = "$tmp/utf";
+write_file("$utf/V1__gr\x{c3}\x{b6}\x{c3}\x{9f}e.sql", "SELECT 1;\n");
+write_file("$utf/V2__plain.sql", "SELECT 2;\n");
+write_file("$utf/5_UPPER.SQL", "SELECT 3;\n");
+($rc, $out, $err) = pgm('utf', $utf, 'status');
+like($err, qr/warning: ignoring 5_UPPER\.SQL: not a migration file name/, 'an upper-case .SQL file: warned about');
+my @status_lines = grep { /^(VERSION|1 |2 )/ } split /\n/, $out;
+my @state_at = map { my $l = $_; utf8::decode($l); index($l, $l =~ /STATE/ ? 'STATE' : 'pending') } @status_lines;
+is(scalar(@state_at), 3, 'status: header and two rows');
+is(scalar(grep { $_ == $state_at[0] } @state_at), 3, 'status: the STATE column lines up with a UTF-8 file name');
 
 # --- Empty and comment-only files are no-op migrations; a byte order mark is not SQL.
 fresh('empty');
