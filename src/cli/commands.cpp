@@ -549,16 +549,29 @@ Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) 
     }
   }
   std::optional<Result> rows;
-  if (by_run) {
-    std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
-    if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
-    else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
-    rows = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
-                     "AND action = 'revert' AND version <> 'R' ORDER BY id",
-                     {since});
-  } else {
-    rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)", {steps})
-                           : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
+  try {
+    if (by_run) {
+      std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
+      if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
+      else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
+      rows = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
+                       "AND action = 'revert' AND version <> 'R' ORDER BY id",
+                       {since});
+    } else {
+      rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)", {steps})
+                             : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
+    }
+  } catch (DbError& e) {
+    // revert runs the down scripts stored in the database; one added to the file of an applied
+    // migration (a U file, a down section) is stored by the next apply or repair.
+    bool folder_has_down = false;
+    if (folder)
+      for (const MigrationFile& m : folder->migrations) folder_has_down = folder_has_down || m.down || !m.down_file.empty();
+    if (e.sqlstate == "55000" && e.message.find("no down script") != std::string::npos && folder_has_down)
+      e.hint = "revert runs the down scripts stored in the database. If the folder has this migration's down script "
+               "(a U file, a .down.sql file or a -- migrate:down section added after it was applied), run "
+               "pg_migrate apply or pg_migrate repair first: they record it.";
+    throw;
   }
   Result& r = *rows;
   add_notices(o, conn, opts);

@@ -212,6 +212,21 @@ like($out, qr/nothing to repair/, 'a second repair has nothing to do');
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
 
+# --- A down file added after the apply: revert says how to record it.
+fresh('late');
+my $late = "$tmp/late";
+write_file("$late/V1__t.sql", "CREATE TABLE late_t (id int);\n");
+($rc, $out, $err) = pgm('late', $late, 'apply');
+write_file("$late/U1__t.sql", "DROP TABLE late_t;\n");
+($rc, $out, $err) = pgm('late', $late, 'revert');
+is($rc, 1, 'revert before the new down file is recorded: exit 1');
+like($err, qr/HINT: revert runs the down scripts stored in the database\..*run pg_migrate apply or pg_migrate repair first/s,
+     'revert: the hint says how to record the down file');
+($rc, $out, $err) = pgm('late', $late, 'repair');
+like($out, qr/repaired 1 .*down script replaced from the file/, 'repair records the new down file');
+($rc, $out, $err) = pgm('late', $late, 'revert');
+is($rc, 0, 'then revert runs it') or diag($out . $err);
+
 # --- A monitoring role with the README's grants: status and check work, writing does not.
 $node->safe_psql('rep', q{CREATE ROLE monitor LOGIN; GRANT USAGE ON SCHEMA migrate TO monitor;
   GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO monitor;
