@@ -170,3 +170,11 @@ SELECT count(*) FROM migrate.sync('[{"file": "a.sql", "version": "1", "name": "x
                                     {"file": "a.sql", "version": "2", "name": "y", "up": "SELECT 2"}]', dry_run => true);
 SELECT file, action FROM migrate.sync('[{"file": "a.sql", "version": "1", "name": "x", "up": "SELECT 1", "down": null, "no_transaction": false}]', dry_run => true);
 DROP EXTENSION pg_migrate;
+-- A long script the scanner refuses: an error, not a crash (its data outlives the scanner's memory).
+CREATE EXTENSION pg_migrate;
+DO $$ BEGIN
+  PERFORM migrate.script_checksum('select $x$ ' || repeat('x', 100000));
+EXCEPTION WHEN syntax_error THEN RAISE NOTICE 'refused: %', SQLSTATE;
+END $$;
+SELECT migrate.script_checksum('SELECT 1') IS NOT NULL AS still_works;
+DROP EXTENSION pg_migrate;

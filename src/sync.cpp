@@ -28,6 +28,7 @@ extern "C" {
 #include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "storage/proc.h"
+#include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
 #include "utils/regproc.h"
@@ -106,8 +107,9 @@ std::string script_checksum(const std::string& raw) {
     }
     pg::call([&] { scanner_finish(scanner); });
   } catch (...) {
+    // The error's data was copied into `scratch` (the current context when it was caught):
+    // keep it; it goes with its parent, the caller's context.
     MemoryContextSwitchTo(outer);
-    pg::call([&] { MemoryContextDelete(scratch); });
     throw;
   }
   MemoryContextSwitchTo(outer);
@@ -161,6 +163,11 @@ struct OutRow {
   TimestampTz applied_at = 0;
   std::string applied_by, checksum, detail;
 };
+
+// Defined with migrate.sync() below: the caller's privileges on the functions whose writes
+// sync makes for it.
+bool may_repair();
+[[noreturn]] void refuse_write(const char* doing, const char* signature);
 
 void notice(const std::string& message) {
   const char* m = message.c_str();
@@ -654,6 +661,10 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         repaired = pg::int8_value(0, 2) > 0;
         pg::free_result();
       }
+      // What migrate.repair() does, with its privilege (the error undoes the write).
+      if (repaired && !may_repair())
+        refuse_write(fmt::format("change the name or down script of applied migration {}", f.version).c_str(),
+                     "migrate.repair(text, text, text, boolean)");
       if (repaired)
         notice(fmt::format("applied migration {} (\"{}\"): name or down script replaced from {} (recorded in history "
                            "as a repair)",
@@ -864,7 +875,9 @@ void retire_missing(std::vector<OutRow>& out, bool dry_run, bool accept_edited, 
       r.detail = what + "; retired by pg_migrate repair";
       continue;
     }
-    if (dry_run || !accept_edited) continue;
+    // Only what stays as it is: a pending one (a repeatable changed since its apply, a migration
+    // registered without a file) would still be applied from the catalog.
+    if (dry_run || !accept_edited || (r.state != "applied" && r.state != "below_baseline")) continue;
     if (role.empty()) role = catalog::current_role_name();
     {
       catalog::OwnerScope owner;
@@ -966,12 +979,17 @@ namespace {
 // (registering, replacing pending migrations) and migrate.repair (accepting edited files)
 // write, so it asks for their privilege: a role granted migrate.sync for `pg_migrate status`
 // and `check` (dry runs) cannot register or repair through it.
-void require_execute_of(const char* signature, const char* doing) {
+// Whether the caller may execute migrate.<name>(<args>): looked up by name and argument types
+// (nothing the caller's search_path could stand in for). A missing function is a "no".
+bool may_execute(const char* name, std::initializer_list<Oid> args) {
   Oid caller = GetUserId();
+  Oid types[4];
+  int n = 0;
+  for (Oid t : args) types[n++] = t;
   Oid fn = pg::call([&] {
-    return DatumGetObjectId(DirectFunctionCall1(to_regprocedure, CStringGetTextDatum(signature)));
+    return LookupFuncName(list_make2(makeString(pstrdup("migrate")), makeString(pstrdup(name))), n, types, true);
   });
-  if (!OidIsValid(fn)) return;  // an older catalog: nothing to compare with
+  if (!OidIsValid(fn)) return false;
   AclResult r = pg::call([&] {
 #if PG_VERSION_NUM >= 160000
     return object_aclcheck(ProcedureRelationId, fn, caller, ACL_EXECUTE);
@@ -979,10 +997,16 @@ void require_execute_of(const char* signature, const char* doing) {
     return pg_proc_aclcheck(fn, caller, ACL_EXECUTE);
 #endif
   });
-  if (r != ACLCHECK_OK)
-    throw Error(sqlstate::kInsufficientPrivilege, fmt::format("permission denied to {} through migrate.sync()", doing),
-                fmt::format("That needs EXECUTE on {}, as calling it directly would.", signature),
-                "Pass dry_run => true to compare a folder without writing (what pg_migrate status and check do).");
+  return r == ACLCHECK_OK;
+}
+
+bool may_register() { return may_execute("register", {TEXTOID, TEXTOID, TEXTOID, TEXTOID}); }
+bool may_repair() { return may_execute("repair", {TEXTOID, TEXTOID, TEXTOID, BOOLOID}); }
+
+[[noreturn]] void refuse_write(const char* doing, const char* signature) {
+  throw Error(sqlstate::kInsufficientPrivilege, fmt::format("permission denied to {} through migrate.sync()", doing),
+              fmt::format("That needs EXECUTE on {}, as calling it directly would.", signature),
+              "Pass dry_run => true to compare a folder without writing (what pg_migrate status and check do).");
 }
 
 }  // namespace
@@ -994,8 +1018,9 @@ PGM_FUNCTION(pgm_sync) {
   bool accept_edited = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
   Datum files = PG_GETARG_DATUM(0);
   if (!dry_run) {
-    require_execute_of("migrate.register(text,text,text,text)", "register migrations");
-    if (accept_edited) require_execute_of("migrate.repair(text,text,text,boolean)", "accept edited applied files");
+    if (!may_register()) refuse_write("register migrations", "migrate.register(text, text, text, text)");
+    if (accept_edited && !may_repair())
+      refuse_write("accept edited applied files", "migrate.repair(text, text, text, boolean)");
   }
   if (!dry_run) ensure_not_in_migration("migrate.sync");
   pg::ResultSet result(fcinfo);

@@ -554,8 +554,9 @@ Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) 
       std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
       if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
       else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
-      rows = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
-                       "AND action = 'revert' AND version <> 'R' ORDER BY id",
+      rows = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history "
+                       "WHERE id OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND action OPERATOR(pg_catalog.=) 'revert' "
+                       "AND version OPERATOR(pg_catalog.<>) 'R' ORDER BY id",
                        {since});
     } else {
       rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)", {steps})
@@ -564,9 +565,12 @@ Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) 
   } catch (DbError& e) {
     // revert runs the down scripts stored in the database; one added to the file of an applied
     // migration (a U file, a down section) is stored by the next apply or repair.
+    // The versions the error names ("migration 3 (\"x\")", "3 (\"x\"), 4 (\"y\")") that have one in the folder.
     bool folder_has_down = false;
     if (folder)
-      for (const MigrationFile& m : folder->migrations) folder_has_down = folder_has_down || m.down || !m.down_file.empty();
+      for (const MigrationFile& m : folder->migrations)
+        if ((m.down || !m.down_file.empty()) && e.message.find(" " + m.version + " (\"") != std::string::npos)
+          folder_has_down = true;
     if (e.sqlstate == "55000" && e.message.find("no down script") != std::string::npos && folder_has_down)
       e.hint = "revert runs the down scripts stored in the database. If the folder has this migration's down script "
                "(a U file, a .down.sql file or a -- migrate:down section added after it was applied), run "
@@ -674,15 +678,16 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
 Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   conn.run("BEGIN");
-  std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
   SyncResult s = sync(conn, folder, false, true);
-  // Names and down scripts the files changed for applied migrations: repairs in history too.
+  // Names and down scripts the files changed for applied migrations, and retirements: the
+  // repair rows this transaction wrote.
   Result changed = conn.exec(
-      "SELECT CASE WHEN version = 'R' THEN 'R ' || name ELSE version END, coalesce(detail->>'file', ''), "
-      "detail ? 'new_name', detail ? 'old_down' OR detail ? 'new_down' OR detail ? 'down_added' OR detail ? 'down_removed', "
-      "detail ? 'retired' FROM migrate.history WHERE id > $1::bigint "
-      "AND action = 'repair' AND NOT detail ? 'accepted_checksum' ORDER BY id",
-      {since});
+      "SELECT CASE WHEN version OPERATOR(pg_catalog.=) 'R' THEN pg_catalog.concat('R ', name) ELSE version END, "
+      "coalesce(detail OPERATOR(pg_catalog.->>) 'file', ''), detail OPERATOR(pg_catalog.?) 'new_name', "
+      "detail OPERATOR(pg_catalog.?|) ARRAY['old_down', 'new_down', 'down_added', 'down_removed'], "
+      "detail OPERATOR(pg_catalog.?) 'retired' FROM migrate.history "
+      "WHERE transaction_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
+      "AND action OPERATOR(pg_catalog.=) 'repair' AND NOT detail OPERATOR(pg_catalog.?) 'accepted_checksum' ORDER BY id");
   conn.run("COMMIT");
   add_notices(o, conn, opts);
   json list = json::array();
@@ -885,14 +890,25 @@ Outcome new_migration(const Options& opts) {
   }
   // The version is the UTC time; a second file in the same second (or any file already at
   // that version) takes the next free second, so two quick `new` never share a version.
-  auto taken = [&](const std::string& stamp) {
-    for (const auto& e : fs::directory_iterator(opts.dir, ec)) {
-      std::string n = e.path().filename().string();
-      if (n.compare(0, stamp.size(), stamp) == 0 && (n.size() == stamp.size() || !std::isdigit(static_cast<unsigned char>(n[stamp.size()]))))
-        return true;
+  // The versions already in the folder, whatever the layout of their files.
+  std::set<std::string> versions;
+  {
+    fs::directory_iterator it(opts.dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) {
+      std::optional<files::FileName> fn = files::parse_file_name(it->path().filename().string());
+      if (!fn || fn->part == files::Part::Repeatable) continue;
+      try {
+        versions.insert(Version::parse(fn->version).canonical());
+      } catch (const pgm::Error&) {
+      }
     }
-    return false;
-  };
+    if (ec) {
+      o.code = exit_code::kFolder;
+      o.err = "error: cannot list " + opts.dir + ": " + ec.message() + " (new needs the versions already there)\n";
+      return o;
+    }
+  }
+  auto taken = [&](const std::string& stamp) { return versions.count(Version::parse(stamp).canonical()) > 0; };
   std::time_t now = std::time(nullptr);
   char stamp[32];
   for (;; ++now) {

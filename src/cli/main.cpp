@@ -248,7 +248,8 @@ int main(int argc, char** argv) {
   std::optional<Folder> folder;
   bool needs_folder = opts.command != "drift" && opts.command != "revert" && opts.command != "baseline";
   try {
-    if (needs_folder || std::filesystem::is_directory(opts.dir)) folder = read_folder(opts.dir);
+    std::error_code dir_error;
+    if (needs_folder || std::filesystem::is_directory(opts.dir, dir_error)) folder = read_folder(opts.dir);
   } catch (const FolderError& e) {
     std::cerr << "error: " << e.what() << "\n";
     if (opts.json) std::cout << json{{"error", {{"message", e.what()}}}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";

@@ -298,6 +298,37 @@ is($node->safe_psql('ret', q{SELECT string_agg(coalesce(version, 'R ' || name) |
   FROM migrate.sync('[]', dry_run => true)}),
    '0.5 retired, 1 retired, 2 missing_file, R v retired', 'migrate.sync() reports retired ones as retired');
 
+# --- Changing an applied migration's down script through a file is a repair: it needs
+# migrate.repair's privilege, as calling it would.
+fresh('priv');
+my $priv = "$tmp/priv";
+write_file("$priv/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE priv_t (id int);\n-- migrate:down\nDROP TABLE priv_t;\n");
+($rc, $out, $err) = pgm('priv', $priv, 'apply');
+$node->safe_psql('priv', q{CREATE ROLE norepair LOGIN; GRANT USAGE ON SCHEMA migrate TO norepair;
+  GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO norepair;
+  GRANT EXECUTE ON FUNCTION migrate.sync(jsonb, boolean, boolean), migrate.sync_digest(text), migrate.sync_confirm(text),
+    migrate.register(text, text, text, text), migrate.apply(text), migrate.apply_repeatables() TO norepair;});
+write_file("$priv/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE priv_t (id int);\n-- migrate:down\nTRUNCATE pg_catalog.pg_class;\n");
+($rc, $out, $err) = run_pgm('-d', $node->connstr('priv') . ' user=norepair', '--dir', $priv, 'apply');
+is($rc, 1, 'a role without repair: changing an applied down script through sync is refused');
+like($err, qr/permission denied to change the name or down script of applied migration 20240101000000 through migrate\.sync\(\)/,
+     'the refusal names the migration and the privilege');
+is($node->safe_psql('priv', q{SELECT down_sql FROM migrate.migrations WHERE version = '20240101000000'}) =~ /DROP TABLE/ ? 1 : 0, 1,
+   'the stored down script is unchanged');
+
+# --- A repeatable changed but not applied, then its file removed: repair does not retire it
+# (it would still be applied from the catalog).
+fresh('rpend');
+my $rpend = "$tmp/rpend";
+write_file("$rpend/R__v.sql", "CREATE OR REPLACE VIEW rv AS SELECT 1 AS x;\n");
+($rc, $out, $err) = pgm('rpend', $rpend, 'apply');
+write_file("$rpend/R__v.sql", "CREATE OR REPLACE VIEW rv AS SELECT 3 AS x;\n");
+($rc, $out, $err) = pgm('rpend', $rpend, 'status');
+unlink("$rpend/R__v.sql");
+$node->safe_psql('rpend', q{SELECT count(*) FROM migrate.sync('[{"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW rv AS SELECT 3 AS x;"}]')});
+($rc, $out, $err) = pgm('rpend', $rpend, 'repair');
+unlike($out, qr/^retired R v/m, 'a pending repeatable is not retired');
+
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
