@@ -274,6 +274,21 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (r.kind == "repeatable") ++pending_rep;
     else if (at_most(r.version, target)) ++pending;
   }
+  // A repeatable whose changed text was synced but never applied, and whose file is gone:
+  // migrate.apply_repeatables() would run that text. Nothing is applied until the file is back.
+  for (const SyncRow& r : s.rows)
+    if (!opts.dry_run && r.kind == "repeatable" && r.action == "missing_file" && r.state == "pending") {
+      conn.run("ROLLBACK");
+      std::string message = fmt::format("repeatable migration {} is pending but its file {} is gone", r.name,
+                                        r.file.empty() ? "-" : r.file);
+      o.code = exit_code::kFailed;
+      o.err += "error: " + message +
+               "\nHINT: apply would run the text synced from the file before it was removed. Put the file back "
+               "(as it should be applied, or as it was applied), then apply. Nothing was applied.\n";
+      o.result = "FAILED: " + message;
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+      return o;
+    }
   if (opts.dry_run) {
     json plan = json::array();
     std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};

@@ -328,6 +328,15 @@ unlink("$rpend/R__v.sql");
 $node->safe_psql('rpend', q{SELECT count(*) FROM migrate.sync('[{"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW rv AS SELECT 3 AS x;"}]')});
 ($rc, $out, $err) = pgm('rpend', $rpend, 'repair');
 unlike($out, qr/^retired R v/m, 'a pending repeatable is not retired');
+($rc, $out, $err) = pgm('rpend', $rpend, 'apply');
+is($rc, 1, 'apply refuses to run the text of a pending repeatable whose file is gone');
+like($err, qr/repeatable migration v is pending but its file R__v\.sql is gone/, 'apply says which repeatable');
+is($node->safe_psql('rpend', 'SELECT x FROM rv'), '1', 'the view is as applied before');
+write_file("$rpend/R__v.sql", "CREATE OR REPLACE VIEW rv AS SELECT 1 AS x;\n");
+($rc, $out, $err) = pgm('rpend', $rpend, 'apply');
+is($rc, 0, 'the file back as applied: apply succeeds') or diag($out . $err);
+($rc, $out, $err) = pgm('rpend', $rpend, 'check');
+is($rc, 0, 'and check passes') or diag($out . $err);
 
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
