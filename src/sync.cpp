@@ -217,13 +217,20 @@ void register_through_register(const InFile& f) {
   });
 }
 
-// Each element must be an object with only the documented keys, each of its JSON type: a typo
-// ("verison") or a number where a string belongs is refused, naming the element, instead of
-// being left out or converted by jsonb_to_recordset.
-void check_elements(Datum files) {
+// The elements of `files`, read straight from the jsonb (no SQL). Each must be an object with
+// only the documented keys, each of its JSON type: a typo ("verison") or a number where a string
+// belongs is refused, naming the element, instead of being left out or converted.
+struct RawFile {
+  // file, version, name, up, down, checksum: pointers into the jsonb (NULL: absent or null)
+  const char* text[6];
+  int length[6];
+  bool flag[2];  // repeatable, no_transaction (absent or null: false)
+};
+
+std::vector<RawFile> read_elements(Datum files) {
   static const char* const kStringKeys[] = {"file", "version", "name", "up", "down", "checksum"};
   static const char* const kBoolKeys[] = {"repeatable", "no_transaction"};
-  enum Problem { kNone, kNotObject, kUnknownKey, kWrongType };
+  enum Problem { kNone, kNotArray, kNotObject, kUnknownKey, kWrongType };
   // Plain data only inside the guarded call (an error longjmps out of it).
   struct Found {
     Problem problem;
@@ -233,52 +240,68 @@ void check_elements(Datum files) {
     bool container_is_array;
     bool want_bool;
   } found{kNone, 0, "", jbvNull, false, false};
+  RawFile* raw = nullptr;
+  int count = 0;
   pg::call([&] {
     Jsonb* jb = DatumGetJsonbP(files);
-    if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb)) return;  // the caller reports it
+    if (!JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb)) {
+      JsonbValue scalar;
+      found.problem = kNotArray;
+      found.container_is_array = false;
+      found.type = JB_ROOT_IS_SCALAR(jb) && JsonbExtractScalar(&jb->root, &scalar) ? scalar.type : jbvBinary;
+      return;
+    }
+    raw = static_cast<RawFile*>(palloc0(sizeof(RawFile) * (JB_ROOT_COUNT(jb) + 1)));
     JsonbIterator* it = JsonbIteratorInit(&jb->root);
     JsonbValue v;
     JsonbIteratorToken tok;
-    int element = 0;
     while (found.problem == kNone && (tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE) {
       if (tok != WJB_ELEM) continue;
-      ++element;
+      int element = count + 1;
       if (v.type != jbvBinary || !JsonContainerIsObject(v.val.binary.data)) {
         found = {kNotObject, element, "", v.type,
                  v.type == jbvBinary && JsonContainerIsArray(v.val.binary.data), false};
         break;
       }
+      RawFile& r = raw[count++];
       JsonbIterator* fields = JsonbIteratorInit(v.val.binary.data);
       JsonbValue f;
       JsonbIteratorToken ftok;
+      int slot = -1;  // 0-5: a string key, 6-7: a boolean key
       char key[64] = "";
       while ((ftok = JsonbIteratorNext(&fields, &f, true)) != WJB_DONE) {
         if (ftok == WJB_KEY) {
           int len = f.val.string.len < 63 ? f.val.string.len : 63;
           memcpy(key, f.val.string.val, len);
           key[len] = '\0';
-          bool known = false;
-          for (const char* k : kStringKeys) known = known || (strcmp(k, key) == 0 && f.val.string.len == (int)strlen(k));
-          for (const char* k : kBoolKeys) known = known || (strcmp(k, key) == 0 && f.val.string.len == (int)strlen(k));
-          if (!known) {
+          slot = -1;
+          for (int k = 0; k < 6; ++k)
+            if (f.val.string.len == (int)strlen(kStringKeys[k]) && strcmp(kStringKeys[k], key) == 0) slot = k;
+          for (int k = 0; k < 2; ++k)
+            if (f.val.string.len == (int)strlen(kBoolKeys[k]) && strcmp(kBoolKeys[k], key) == 0) slot = 6 + k;
+          if (slot < 0) {
             found = {kUnknownKey, element, "", jbvNull, false, false};
             memcpy(found.key, key, sizeof key);
             break;
           }
         } else if (ftok == WJB_VALUE && f.type != jbvNull) {
-          bool want_bool = false;
-          for (const char* k : kBoolKeys) want_bool = want_bool || strcmp(k, key) == 0;
+          bool want_bool = slot >= 6;
           if ((want_bool && f.type != jbvBool) || (!want_bool && f.type != jbvString)) {
             found = {kWrongType, element, "", f.type, f.type == jbvBinary && JsonContainerIsArray(f.val.binary.data),
                      want_bool};
             memcpy(found.key, key, sizeof key);
             break;
           }
+          if (want_bool) {
+            r.flag[slot - 6] = f.val.boolean;
+          } else {
+            r.text[slot] = f.val.string.val;
+            r.length[slot] = f.val.string.len;
+          }
         }
       }
     }
   });
-  if (found.problem == kNone) return;
   auto type_name = [&] {
     switch (found.type) {
       case jbvNull: return "null";
@@ -291,51 +314,47 @@ void check_elements(Datum files) {
   const char* hint = "Each element describes one file: {\"file\": \"V1__init.sql\", \"version\": \"1\", \"name\": \"init\", "
                      "\"up\": \"...\", \"down\": \"...\"}; \"repeatable\" and \"no_transaction\" are booleans, "
                      "every other key a string.";
-  if (found.problem == kNotObject)
-    throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("element {} of files is a JSON {}, not an object", found.element, type_name()), {}, hint);
-  if (found.problem == kUnknownKey)
-    throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("element {} of files has an unknown key \"{}\"", found.element, found.key),
-                "Keys: file, version, name, up, down, checksum, repeatable, no_transaction.", hint);
-  throw Error(sqlstate::kInvalidParameterValue,
-              fmt::format("element {} of files: \"{}\" is a JSON {}, not a {}", found.element, found.key, type_name(),
-                          found.want_bool ? "boolean" : "string"),
-              {}, hint);
+  switch (found.problem) {
+    case kNone:
+      break;
+    case kNotArray:
+      throw Error(sqlstate::kInvalidParameterValue, "files must be a JSON array of objects",
+                  fmt::format("It is a JSON {}.", type_name()),
+                  "Pass [{\"file\": \"V1__init.sql\", \"version\": \"1\", \"name\": \"init\", \"up\": \"...\"}, ...].");
+    case kNotObject:
+      throw Error(sqlstate::kInvalidParameterValue,
+                  fmt::format("element {} of files is a JSON {}, not an object", found.element, type_name()), {}, hint);
+    case kUnknownKey:
+      throw Error(sqlstate::kInvalidParameterValue,
+                  fmt::format("element {} of files has an unknown key \"{}\"", found.element, found.key),
+                  "Keys: file, version, name, up, down, checksum, repeatable, no_transaction.", hint);
+    case kWrongType:
+      throw Error(sqlstate::kInvalidParameterValue,
+                  fmt::format("element {} of files: \"{}\" is a JSON {}, not a {}", found.element, found.key,
+                              type_name(), found.want_bool ? "boolean" : "string"),
+                  {}, hint);
+  }
+  return std::vector<RawFile>(raw, raw + count);
 }
 
 std::vector<InFile> read_files(Datum files) {
-  // Pinned search_path (the owner scope): the column types below resolve in pg_catalog only.
-  catalog::OwnerScope owner;
-  static pg::Query kind{"SELECT pg_catalog.jsonb_typeof($1)"};
-  kind.run({pg::Param{JSONBOID, files, false}});
-  std::string t = pg::text_value(0, 1);
-  pg::free_result();
-  if (t != "array")
-    throw Error(sqlstate::kInvalidParameterValue, "files must be a JSON array of objects",
-                fmt::format("It is a JSON {}.", t),
-                "Pass [{\"file\": \"V1__init.sql\", \"version\": \"1\", \"name\": \"init\", \"up\": \"...\"}, ...].");
-  check_elements(files);
-  static pg::Query q{
-      "SELECT f.file, f.version, f.name, f.up, f.down, f.checksum, "
-      "COALESCE(f.repeatable, false), COALESCE(f.no_transaction, false) "
-      "FROM pg_catalog.jsonb_to_recordset($1) AS f(file text, version text, name text, up text, "
-      "down text, checksum text, repeatable boolean, no_transaction boolean)"};
-  uint64 rows = q.run({pg::Param{JSONBOID, files, false}});
+  std::vector<RawFile> raw = read_elements(files);
   std::vector<InFile> out;
-  out.reserve(rows);
+  out.reserve(raw.size());
   std::unordered_set<std::string> file_names;
-  for (uint64 i = 0; i < rows; ++i) {
+  auto text = [](const RawFile& r, int k) { return r.text[k] ? std::string(r.text[k], r.length[k]) : std::string(); };
+  for (size_t i = 0; i < raw.size(); ++i) {
+    const RawFile& r = raw[i];
     InFile f;
-    f.file = pg::text_value(i, 1);
-    bool no_version = pg::is_null(i, 2);
-    f.version_text = pg::text_value(i, 2);
-    f.name = pg::text_value(i, 3);
-    if (!pg::is_null(i, 4)) f.up = pg::text_value(i, 4);
-    if (!pg::is_null(i, 5)) f.down = pg::text_value(i, 5);
-    f.source_checksum = pg::text_value(i, 6);
-    f.repeatable = pg::bool_value(i, 7);
-    f.no_transaction = pg::bool_value(i, 8);
+    f.file = text(r, 0);
+    bool no_version = !r.text[1];
+    f.version_text = text(r, 1);
+    f.name = text(r, 2);
+    if (r.text[3]) f.up = text(r, 3);
+    if (r.text[4]) f.down = text(r, 4);
+    f.source_checksum = text(r, 5);
+    f.repeatable = r.flag[0];
+    f.no_transaction = r.flag[1];
     if (f.file.empty()) bad_file("", fmt::format("element {} of files has no \"file\"", i + 1));
     if (!file_names.insert(f.file).second)
       bad_file(f.file, fmt::format("the file is listed twice (element {})", i + 1), "Each file is one migration.");
@@ -358,7 +377,6 @@ std::vector<InFile> read_files(Datum files) {
       f.source_checksum = sha256_hex(files::source_digest_input(f.file, f.name, *f.up, f.down, f.repeatable));
     out.push_back(std::move(f));
   }
-  pg::free_result();
   return out;
 }
 
