@@ -2,6 +2,8 @@
 // that change what is registered (register, unregister, baseline).
 #include "catalog.hpp"
 
+#include <cctype>
+
 #include "catalog_record.hpp"
 
 #include "pg/args.hpp"
@@ -44,17 +46,30 @@ Oid catalog_owner() {
   });
 }
 
+// Who holds the pg_migrate lock: "process 4711", or "prepared transaction 'p1'" (a prepared
+// transaction keeps its locks, with no process, until COMMIT/ROLLBACK PREPARED).
 std::string lock_holders() {
   static pg::Query q{
-      "SELECT pg_catalog.string_agg(pid::text, ', ' ORDER BY pid) FROM pg_catalog.pg_locks "
-      "WHERE locktype = 'advisory' AND granted AND classid = $1::oid AND objid = $2::oid "
-      "AND objsubid = $3::int2 AND database = (SELECT oid FROM pg_catalog.pg_database "
-      "WHERE datname = pg_catalog.current_database())"};
+      "SELECT pg_catalog.string_agg(l.pid::text, ', ' ORDER BY l.pid), "
+      "pg_catalog.string_agg(pg_catalog.quote_literal(p.gid), ', ' ORDER BY p.gid) "
+      // a prepared transaction's locks have no pid; its transaction id lock, in the same
+      // (dummy) virtual transaction, leads to its gid
+      "FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_locks x "
+      "ON l.pid IS NULL AND x.locktype OPERATOR(pg_catalog.=) 'transactionid' "
+      "AND x.virtualtransaction OPERATOR(pg_catalog.=) l.virtualtransaction "
+      "LEFT JOIN pg_catalog.pg_prepared_xacts p ON p.transaction OPERATOR(pg_catalog.=) x.transactionid "
+      "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.granted AND l.classid OPERATOR(pg_catalog.=) $1::oid "
+      "AND l.objid OPERATOR(pg_catalog.=) $2::oid AND l.objsubid OPERATOR(pg_catalog.=) $3::int2 "
+      "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"};
   OwnerScope owner;
   q.run({pg::int8_param(kLockKey1), pg::int8_param(kLockKey2), pg::int8_param(kLockKeySpace)});
   std::string pids = pg::result_rows() ? pg::text_value(0, 1) : std::string();
+  std::string prepared = pg::result_rows() ? pg::text_value(0, 2) : std::string();
   pg::free_result();
-  return pids.empty() ? "another session" : pids;
+  if (!pids.empty()) return "process " + pids;
+  if (!prepared.empty()) return "prepared transaction " + prepared;
+  return "another session";
 }
 
 void check_concurrent_change() {
@@ -125,10 +140,17 @@ void lock_catalog() {
       pg::call([&] { (void)LockAcquire(&tag, ExclusiveLock, false, false); });
     } catch (pg::PgError& e) {
       if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
-        std::string message = fmt::format(
-            "could not acquire the pg_migrate lock: held by process {} (lock_timeout expired)", holders);
-        std::string detail = fmt::format("Process {} is running a pg_migrate function in a "
-                                         "transaction that has not ended yet.", holders);
+        bool prepared = holders.rfind("prepared transaction ", 0) == 0;
+        std::string who = holders;
+        who[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(who[0])));
+        std::string message =
+            fmt::format("could not acquire the pg_migrate lock: held by {} (lock_timeout expired)", holders);
+        std::string detail =
+            prepared ? fmt::format("{} ran a pg_migrate function and keeps its locks until COMMIT PREPARED or "
+                                   "ROLLBACK PREPARED.",
+                                   who)
+                     : fmt::format("{} is running a pg_migrate function in a transaction that has not ended yet.",
+                                   who);
         ErrorData* edata = e.data();
         const char* m = message.c_str();
         const char* d = detail.c_str();

@@ -11,6 +11,7 @@ use File::Path qw(make_path);
 
 my $node = PostgreSQL::Test::Cluster->new('cli_edges');
 $node->init;
+$node->append_conf('postgresql.conf', 'max_prepared_transactions = 5');
 $node->start;
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
@@ -337,6 +338,20 @@ write_file("$rpend/R__v.sql", "CREATE OR REPLACE VIEW rv AS SELECT 1 AS x;\n");
 is($rc, 0, 'the file back as applied: apply succeeds') or diag($out . $err);
 ($rc, $out, $err) = pgm('rpend', $rpend, 'check');
 is($rc, 0, 'and check passes') or diag($out . $err);
+
+# --- The pg_migrate lock held by a prepared transaction: named as such.
+fresh('prep');
+$node->safe_psql('prep', q{SELECT migrate.register('1', 'one', 'CREATE TABLE prep_t (id int)');
+  BEGIN; SELECT count(*) FROM migrate.apply(); PREPARE TRANSACTION 'deploy_42';});
+my ($pout, $perr) = ('', '');
+$node->psql('prep', q{SET lock_timeout = '300ms'; SELECT migrate.register('2', 'two', 'SELECT 2');},
+  stdout => \$pout, stderr => \$perr);
+like($perr, qr/could not acquire the pg_migrate lock: held by prepared transaction 'deploy_42' \(lock_timeout expired\)/,
+     'the lock holder is named as a prepared transaction');
+like($perr, qr/DETAIL:  Prepared transaction 'deploy_42' ran a pg_migrate function and keeps its locks until COMMIT PREPARED or ROLLBACK PREPARED/,
+     'the DETAIL says how it ends');
+$node->safe_psql('prep', q{ROLLBACK PREPARED 'deploy_42'});
+is($node->safe_psql('prep', q{SELECT migrate.register('2', 'two', 'SELECT 2')}), 'registered', 'after ROLLBACK PREPARED the lock is free');
 
 # --- --dbs-from: a bad line is named; an empty list is an error.
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
