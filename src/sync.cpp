@@ -31,7 +31,6 @@ extern "C" {
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/jsonb.h"
-#include "utils/regproc.h"
 }
 
 extern "C" Datum pgm_register(PG_FUNCTION_ARGS);
@@ -183,7 +182,7 @@ void notice(const std::string& message) {
 // Returns true for a script that is registered through migrate.register itself, which knows how
 // it runs: one with transaction control (COMMIT split points), and an empty or comment-only
 // one (a no-op migration, with register's NOTICE).
-bool check_script(const std::string& script, const ScriptLabel& label, const std::string& file,
+bool check_script(const std::string& script, const ScriptLabel& label,
                   std::vector<ScriptStatement>* parsed = nullptr) {
   std::vector<ScriptStatement> local;
   std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
@@ -635,8 +634,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       bool via_register = w.todo == Todo::Replace || f.no_transaction;
       std::vector<ScriptStatement> up_statements;  // parsed once: checked, then linted
       if (!via_register) {
-        via_register = check_script(*f.up, up_label, f.file, &up_statements);
-        if (f.down && check_script(*f.down, {f.version, f.name, "down"}, f.file)) via_register = true;
+        via_register = check_script(*f.up, up_label, &up_statements);
+        if (f.down && check_script(*f.down, {f.version, f.name, "down"})) via_register = true;
       }
       if (!via_register) lint_report_on_register(f.version, f.name, *f.up, up_statements);
       MemoryContextSwitchTo(outer);
@@ -828,7 +827,7 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
     out.push_back(make_row("pending", k ? (dry_run ? "changed" : "replaced") : (dry_run ? "new" : "registered"),
                            script, k ? fmt::format("checksum {} -> {}", k->script_checksum, script) : ""));
     if (dry_run) continue;
-    check_script(*f.up, {"R", f.name, "up"}, f.file);
+    check_script(*f.up, {"R", f.name, "up"});
     {
       catalog::OwnerScope owner;
       upsert.run({pg::text_param(f.name), pg::text_param(f.file), pg::text_param(*f.up), pg::text_param(script),

@@ -120,6 +120,18 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
   return out;
 }
 
+// CALL migrate.run() and run_revert*() commit as they go and return nothing: what they did is
+// read back from history, the `action` rows written after the newest one before `run`.
+template <typename Run>
+Result history_written_by(Connection& conn, const char* action, Run&& run) {
+  std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
+  run();
+  return conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history "
+                   "WHERE id OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND action OPERATOR(pg_catalog.=) $2 "
+                   "AND version OPERATOR(pg_catalog.<>) 'R' ORDER BY id",
+                   {since, std::string(action)});
+}
+
 void add_notices(Outcome& o, Connection& conn, const Options& opts) {
   for (const Notice& n : conn.take_notices()) {
     if (opts.quiet && n.severity != "WARNING") continue;
@@ -359,16 +371,12 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     nontx_pending = has_run && nontx_pending;
   }
   if (pending > 0 && nontx_pending) {
-    Result before = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history");
-    std::string since = before.get(0, 0);
-    conn.run("COMMIT");
-    add_notices(o, conn, opts);
-    conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
-    conn.run("BEGIN");
-    Result r = conn.exec(
-        "SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history WHERE id > $1::bigint "
-        "AND action = 'apply' AND version <> 'R' ORDER BY id",
-        {since});
+    Result r = history_written_by(conn, "apply", [&] {
+      conn.run("COMMIT");
+      add_notices(o, conn, opts);
+      conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
+      conn.run("BEGIN");
+    });
     for (int i = 0; i < r.rows(); ++i) {
       const MigrationFile* m = folder.by_version(r.get(i, 0));
       double d = std::stod(r.get(i, 2));
@@ -566,13 +574,10 @@ Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) 
   std::optional<Result> rows;
   try {
     if (by_run) {
-      std::string since = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0);
-      if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
-      else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
-      rows = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history "
-                       "WHERE id OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND action OPERATOR(pg_catalog.=) 'revert' "
-                       "AND version OPERATOR(pg_catalog.<>) 'R' ORDER BY id",
-                       {since});
+      rows = history_written_by(conn, "revert", [&] {
+        if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
+        else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
+      });
     } else {
       rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)", {steps})
                              : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
