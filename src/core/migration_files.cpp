@@ -1,6 +1,7 @@
 #include "core/migration_files.hpp"
 
 #include <cctype>
+#include <cstdint>
 #include <algorithm>
 #include <stdexcept>
 #include <vector>
@@ -299,21 +300,63 @@ size_t invalid_utf8_at(std::string_view s) {
   return std::string_view::npos;
 }
 
+namespace {
+
+// Code points that separate words in a name: Latin-1 punctuation and symbols, the general
+// punctuation, symbol, arrow and drawing blocks, CJK and full-width punctuation, emoji. Any
+// other non-ASCII code point is taken as part of a word (a letter of some script).
+bool separator_code_point(uint32_t c) {
+  return (c >= 0x80 && c <= 0xBF) || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x2BFF) ||
+         (c >= 0x3000 && c <= 0x303F) || (c >= 0xFE30 && c <= 0xFE4F) || c == 0xFEFF ||
+         (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) ||
+         (c >= 0xFF5B && c <= 0xFF65) || c >= 0x1F000;
+}
+
+// Length of the valid UTF-8 sequence at text[i] (2-4) and its code point, or 0.
+size_t utf8_sequence(std::string_view text, size_t i, uint32_t& code_point) {
+  size_t bad = invalid_utf8_at(text.substr(i, std::min<size_t>(4, text.size() - i)));
+  unsigned char lead = static_cast<unsigned char>(text[i]);
+  size_t len = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 0;
+  if (len == 0 || i + len > text.size() || (bad != std::string_view::npos && bad < len)) return 0;
+  code_point = lead & (0x7F >> len);
+  for (size_t k = 1; k < len; ++k) code_point = (code_point << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
+  return len;
+}
+
+}  // namespace
+
 std::string slug(std::string_view name) {
   std::string out;
-  for (char c : name) {
-    unsigned char u = static_cast<unsigned char>(c);
-    if (u < 128 && std::isalnum(u)) {
-      out += static_cast<char>(std::tolower(u));
-    } else if (!out.empty() && out.back() != '_') {
+  size_t characters = 0;
+  auto separate = [&] {
+    if (!out.empty() && out.back() != '_') {
       out += '_';
+      ++characters;
     }
+  };
+  for (size_t i = 0; i < name.size() && characters < 60;) {
+    unsigned char u = static_cast<unsigned char>(name[i]);
+    if (u < 128) {
+      if (std::isalnum(u)) {
+        out += static_cast<char>(std::tolower(u));
+        ++characters;
+      } else {
+        separate();
+      }
+      ++i;
+      continue;
+    }
+    uint32_t code_point = 0;
+    size_t len = utf8_sequence(name, i, code_point);
+    if (len > 0 && !separator_code_point(code_point)) {
+      out.append(name.substr(i, len));
+      ++characters;
+    } else {
+      separate();
+    }
+    i += len > 0 ? len : 1;
   }
   while (!out.empty() && out.back() == '_') out.pop_back();
-  if (out.size() > 60) {
-    out.resize(60);
-    while (!out.empty() && out.back() == '_') out.pop_back();
-  }
   return out;
 }
 

@@ -69,8 +69,9 @@ std::string with_pg_migrate_directive(std::string script);
 // Byte offset of the first invalid UTF-8 sequence, or npos if the text is valid UTF-8.
 size_t invalid_utf8_at(std::string_view text);
 
-// "Add users table!" -> "add_users_table" (ASCII letters and digits, runs of anything else
-// become one '_', lower case, at most 60 characters). Empty if nothing is left.
+// "Add users table!" -> "add_users_table": letters and digits (ASCII ones in lower case,
+// letters of other scripts as written), runs of anything else (punctuation, symbols, white
+// space, emoji, invalid UTF-8) become one '_'; at most 60 characters. Empty if nothing is left.
 std::string slug(std::string_view name);
 
 // Text as checksums see it: CRLF and lone CR become LF, white space at the end of the text

@@ -13,6 +13,11 @@ TEST(FileNames, OwnAndDbmate) {
   EXPECT_EQ(f->part, Part::Sections);
   EXPECT_EQ(f->version, "20240101120000");
   EXPECT_EQ(f->description, "add users");
+  // What `pg_migrate new "Größe ändern"` writes reads back with its letters.
+  auto accented = parse_file_name("20240101120000_" + slug("Größe ändern") + ".sql");
+  ASSERT_TRUE(accented);
+  EXPECT_EQ(accented->version, "20240101120000");
+  EXPECT_EQ(accented->description, "größe ändern");
 }
 
 TEST(FileNames, Flyway) {
@@ -141,7 +146,16 @@ TEST(Directives, NoTransaction) {
 TEST(Slugs, Basic) {
   EXPECT_EQ(slug("Add users table!"), "add_users_table");
   EXPECT_EQ(slug("  --x--y--  "), "x_y");
-  EXPECT_EQ(slug("Größe"), "gr_e");
+  EXPECT_EQ(slug("Größe"), "größe");  // letters of other scripts are kept as written
+  EXPECT_EQ(slug("Ajouter l'état — «brouillon»"), "ajouter_l_état_brouillon");
+  EXPECT_EQ(slug("用户表 添加"), "用户表_添加");
+  EXPECT_EQ(slug("emoji 🚀 launch"), "emoji_launch");
+  EXPECT_EQ(slug("bad\xff\xfe bytes"), "bad_bytes");      // invalid UTF-8 separates
+  EXPECT_EQ(slug("cut\xc3"), "cut");                        // a truncated sequence too
+  EXPECT_EQ(slug(std::string(70, 'a') + "é"), std::string(60, 'a'));
+  std::string long_name;
+  for (int i = 0; i < 70; ++i) long_name += "é";
+  EXPECT_EQ(slug(long_name).size(), 120u);  // 60 characters, not 60 bytes: no sequence cut
   EXPECT_EQ(slug("!!!"), "");
   EXPECT_EQ(slug(std::string(100, 'a')).size(), 60u);
 }
