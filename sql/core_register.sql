@@ -42,6 +42,19 @@ SELECT migrate.register('2', 'db', 'CREATE DATABASE nope');
 SELECT migrate.register('2', 'system', 'ALTER SYSTEM SET work_mem = ''1MB''');
 SELECT migrate.register('2', 'copy', 'COPY reg_t FROM STDIN');
 SELECT migrate.register('2', 'down bad', 'SELECT 1', 'ROLLBACK');
+-- Statements whose effect stays in the session that applies the migration, not the database
+SELECT migrate.register('2', 'listen', E'CREATE TABLE x ();\nLISTEN deploys;');
+SELECT migrate.register('2', 'load', 'LOAD ''auto_explain''');
+SELECT migrate.register('2', 'discard', 'DISCARD TEMP');
+SELECT migrate.register('2', 'prepared', E'PREPARE ins (int) AS INSERT INTO reg_t VALUES ($1);\nEXECUTE ins (1);');
+SELECT migrate.register('2', 'prepared other', E'PREPARE a AS SELECT 1;\nDEALLOCATE b;');
+SELECT migrate.register('2', 'held', 'DECLARE c CURSOR WITH HOLD FOR SELECT 1');
+SELECT migrate.register('2', 'down held', 'SELECT 1', E'DECLARE c CURSOR WITH HOLD FOR SELECT 1;\nCLOSE d;');
+-- ... and released in the script itself they are accepted
+SELECT migrate.register('2', 'released', E'PREPARE ins (int) AS SELECT $1;\nEXECUTE ins (1);\nDEALLOCATE ins;\n'
+  'PREPARE p AS SELECT 1;\nDEALLOCATE ALL;\nDECLARE c CURSOR WITH HOLD FOR SELECT 1;\nCLOSE c;\n'
+  'DECLARE d CURSOR WITH HOLD FOR SELECT 1;\nCLOSE ALL;\nDECLARE e CURSOR FOR SELECT 1;');
+SELECT migrate.unregister('2');
 SELECT count(*) AS still_one FROM migrate.migrations;
 -- unregister
 SELECT migrate.register('2', 'pending', 'SELECT 1');

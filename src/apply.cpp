@@ -21,6 +21,10 @@
 #include "settings.hpp"
 #include "xact.hpp"
 
+extern "C" {
+#include "commands/prepare.h"
+}
+
 namespace pgm {
 namespace {
 
@@ -91,7 +95,7 @@ void run_script(const std::string& script, const ScriptLabel& label, int lock_ti
                             split ? "split into several transactions by COMMIT"
                                   : "non-transactional (-- pg_migrate:no-transaction)"),
                 {}, "Its statements commit on their own under CALL migrate.run(); try it on a copy of the database.");
-  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+  check_statements(statements, script, label);
   int failed = -1;
   run_statements(script, statements, label, lock_timeout_ms, failed);
 }
@@ -149,6 +153,25 @@ void append_detail(pg::PgError& e, const std::string& more) {
   pg::call([&] { edata->detail = pstrdup(d); });
 }
 
+// The names of `names` that are not prepared statements of the session now. PREPARE is not
+// undone by a rollback: what a failed attempt prepared (of these) must be deallocated before
+// it runs again, or its PREPARE would fail.
+std::vector<std::string> not_prepared(const std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    const char* name = n.c_str();
+    if (!pg::call([&] { return FetchPreparedStatement(name, false) != nullptr; })) out.push_back(n);
+  }
+  return out;
+}
+
+void deallocate(const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    const char* name = n.c_str();
+    pg::call([&] { DropPreparedStatement(name, false); });
+  }
+}
+
 void sleep_ms(double ms) {
   long timeout = static_cast<long>(ms);
   pg::call([&] {
@@ -202,8 +225,10 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
   auto start = std::chrono::steady_clock::now();
   std::mt19937 random = retry_random();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  std::vector<std::string> prepared = prepared_names(statements);
   for (int attempt = 1;; ++attempt) {
     int failed = -1;
+    std::vector<std::string> new_names = not_prepared(prepared);
     try {
       pg::SubTransaction sub;
       run_statements(script, statements, label, settings::lock_timeout_ms, failed);
@@ -215,6 +240,7 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
       if (after_lock_timeout(e, step, label, statements[failed].parsetree, statements[failed].line, attempt,
                              elapsed_ms(start), unit(random)))
         throw;
+      deallocate(new_names);
     }
   }
 }
@@ -225,6 +251,7 @@ struct LockTimeoutSite {
   size_t index = 0;  // in the batch
   Node* parsetree = nullptr;
   int line = 0;
+  std::vector<std::string> prepared;  // statements the attempt may have prepared
 };
 
 // Runs one migration's script in the current subtransaction; a lock timeout is noted in `site`.
@@ -236,13 +263,14 @@ void run_step_in_batch(const MigrationStep& step, const std::string& script, boo
   }
   ScriptLabel label{step.version, step.name, up ? "up" : "down"};
   std::vector<ScriptStatement> statements = parse_script(script, label);
-  for (const ScriptStatement& s : statements) check_runnable(s, script, label);
+  check_statements(statements, script, label);
+  std::vector<std::string> new_names = not_prepared(prepared_names(statements));
   int failed = -1;
   try {
     run_statements(script, statements, label, settings::lock_timeout_ms, failed);
   } catch (pg::PgError& e) {
     if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE && failed >= 0)
-      site = {index, statements[failed].parsetree, statements[failed].line};
+      site = {index, statements[failed].parsetree, statements[failed].line, std::move(new_names)};
     throw;
   }
 }
@@ -290,6 +318,7 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
       auto backoff = std::chrono::steady_clock::now();
       if (after_lock_timeout(e, step, label, site.parsetree, site.line, ++attempts[k], retrying_ms[k], unit(random)))
         throw;
+      deallocate(site.prepared);
       retrying_ms[k] += elapsed_ms(backoff);
       pg::call([&] { MemoryContextReset(scratch); });
     }

@@ -396,7 +396,7 @@ std::string check_script(const std::string& script, const ScriptLabel& label) {
     pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
   }
   ScriptMode mode = script_mode(script);
-  for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
+  check_statements(stmts, script, label, mode);
   return script_run_mode(script, stmts, label);
 }
 

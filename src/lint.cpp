@@ -703,8 +703,14 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
   ScriptState st;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
+  std::vector<SessionStateLeft> session_left = session_state_left(stmts);
+  size_t next_left = 0;
   for (const ScriptStatement& s : stmts) {
     std::vector<Fact> facts;
+    if (next_left < session_left.size() && &s == &stmts[session_left[next_left].index]) {
+      const SessionStateLeft& left = session_left[next_left++];
+      facts.push_back({Action::NotAllowed, {}, left.hint, left.what + " cannot run inside a migration", {}});
+    }
     if (!analysis_reads_catalog(s.parsetree)) {
       analyze(s.parsetree, st, facts);
     } else try {

@@ -18,7 +18,7 @@ namespace {
 void check_down(const std::string& script, const ScriptLabel& label) {
   std::vector<ScriptStatement> stmts = parse_script(script, label);
   ScriptMode mode = script_mode(script);
-  for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
+  check_statements(stmts, script, label, mode);
   std::string run_mode = script_run_mode(script, stmts, label);
   if (run_mode != "transaction")
     throw Error(sqlstate::kFeatureNotSupported,

@@ -798,7 +798,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   // Parse trees live for the whole migration (the scratch context is reset per unit).
   rc.statements = parse_script(rc.script, rc.label);
   ScriptMode smode = mode == "no-transaction" ? ScriptMode::kNoTransaction : ScriptMode::kTransaction;
-  for (const ScriptStatement& s : rc.statements) check_runnable(s, rc.script, rc.label, smode);
+  check_statements(rc.statements, rc.script, rc.label, smode);
   std::vector<Unit> units = split_units(rc.script, rc.statements, smode, rc.label);
   std::string checksum = sha256_hex(rc.script);
   RunRow run = read_run(step.version);

@@ -2,6 +2,10 @@
 // statements that cannot run inside a migration's transaction.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "core/run_mode.hpp"
 #include "pg/guard.hpp"
 
@@ -36,6 +40,28 @@ std::vector<ScriptStatement> split_statements(List* raw, const std::string& scri
 // one COMMIT and COMMIT AND CHAIN are accepted as split points (CALL migrate.run()).
 void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,
                     ScriptMode mode = ScriptMode::kTransaction);
+
+// check_runnable() for every statement, then check_session_state().
+void check_statements(const std::vector<ScriptStatement>& stmts, const std::string& script,
+                      const ScriptLabel& label, ScriptMode mode = ScriptMode::kTransaction);
+
+// The statements whose effect is only on the session that applies the migration, and would
+// outlive it there: a PREPARE without a later DEALLOCATE (or DEALLOCATE ALL), a DECLARE ...
+// WITH HOLD without a later CLOSE (or CLOSE ALL), and any LISTEN, LOAD or DISCARD.
+struct SessionStateLeft {
+  size_t index;      // in the statements
+  std::string what;  // e.g. "PREPARE ins without a later DEALLOCATE"
+  std::string hint;
+};
+std::vector<SessionStateLeft> session_state_left(const std::vector<ScriptStatement>& stmts);
+
+// Throws (0A000) for the first statement session_state_left() finds.
+void check_session_state(const std::vector<ScriptStatement>& stmts, const std::string& script,
+                         const ScriptLabel& label);
+
+// The names the statements PREPARE: a lock-timeout retry deallocates those the failed attempt
+// left (PREPARE is not undone by a rollback).
+std::vector<std::string> prepared_names(const std::vector<ScriptStatement>& stmts);
 
 // The statement's name if it cannot run inside a transaction block (CREATE INDEX CONCURRENTLY,
 // VACUUM, ...) and a non-transactional migration runs it at top level; nullptr otherwise.

@@ -190,7 +190,7 @@ bool check_script(const std::string& script, const ScriptLabel& label,
   if (stmts.empty()) return true;
   for (const ScriptStatement& s : stmts)
     if (nodeTag(s.parsetree) == T_TransactionStmt) return true;
-  for (const ScriptStatement& s : stmts) check_runnable(s, script, label);
+  check_statements(stmts, script, label);
   return false;
 }
 
@@ -1136,7 +1136,7 @@ PGM_FUNCTION(pgm_apply_repeatables) {
     {
       ScriptLabel label{"R", it.name, "up"};
       std::vector<ScriptStatement> statements = parse_script(it.up, label);
-      for (const ScriptStatement& s : statements) check_runnable(s, it.up, label);
+      check_statements(statements, it.up, label);
       int failed = -1;
       run_statements(it.up, statements, label, settings::lock_timeout_ms, failed);
     }
