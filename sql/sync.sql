@@ -66,6 +66,22 @@ SELECT version FROM migrate.status();
 -- The changed repeatable is re-applied and recorded.
 SELECT name, file FROM migrate.apply_repeatables();
 SELECT version, name, action, detail FROM migrate.history WHERE version = 'R' ORDER BY id;
+-- A repeatable changed, synced, then its file removed: apply_repeatables() in the same
+-- transaction refuses to run the text synced before (the file is gone); after another sync
+-- that has the file it runs.
+BEGIN;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email, 1 AS one FROM sy_users;"}
+]$$) WHERE file = 'R__view.sql';
+SELECT file, state, action FROM migrate.sync('[]') WHERE file = 'R__view.sql';
+SAVEPOINT gone;
+SELECT count(*) FROM migrate.apply_repeatables();
+ROLLBACK TO gone;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email, 1 AS one FROM sy_users;"}
+]$$) WHERE file = 'R__view.sql';
+SELECT name, file FROM migrate.apply_repeatables();
+ROLLBACK;
 -- Bad input: clear errors naming the file, nothing written.
 SELECT * FROM migrate.sync('{"file": "x"}');
 SELECT * FROM migrate.sync('[{"file": "V1__a.sql", "version": "1", "name": "a", "up": "SELECT 1"}, {"file": "V01__b.sql", "version": "01", "name": "b", "up": "SELECT 2"}]');

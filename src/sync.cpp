@@ -934,6 +934,23 @@ struct SyncedFolder {
 };
 SyncedFolder synced_folder;
 
+// Repeatables the latest sync of this transaction found pending with their file gone:
+// migrate.apply_repeatables() in the same transaction refuses to run the text synced before
+// the file was removed (as `pg_migrate apply` does).
+struct MissingRepeatables {
+  LocalTransactionId transaction = InvalidLocalTransactionId;
+  std::vector<std::pair<std::string, std::string>> name_and_file;
+};
+MissingRepeatables missing_repeatables;
+
+void remember_missing_repeatables(const std::vector<OutRow>& out) {
+  missing_repeatables = MissingRepeatables{};
+  missing_repeatables.transaction = current_local_transaction();
+  for (const OutRow& r : out)
+    if (r.kind == "repeatable" && r.action == "missing_file" && r.state == "pending")
+      missing_repeatables.name_and_file.emplace_back(r.name, r.file);
+}
+
 // A rolled-back subtransaction the sync ran in (itself, or one it was nested in: subtransactions
 // nest, so every one begun while an aborting one was open has a larger id) undoes its
 // registrations, and releases the catalog lock another session may then take: forget it.
@@ -1050,6 +1067,7 @@ PGM_FUNCTION(pgm_sync) {
   sync_repeatables(in, dry_run, out, changed);
   retire_missing(out, dry_run, accept_edited, changed);
   if (changed) catalog::bump_generation();
+  remember_missing_repeatables(out);
   if (!dry_run) record_digest_if_in_sync(in, out);
   for (const OutRow& r : out) {
     std::vector<pg::Cell> cells{
@@ -1117,6 +1135,15 @@ PGM_FUNCTION(pgm_apply_repeatables) {
       items.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)});
     pg::free_result();
   }
+  if (missing_repeatables.transaction == current_local_transaction())
+    for (const Item& it : items)
+      for (const auto& [name, file] : missing_repeatables.name_and_file)
+        if (name == it.name)
+          throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                      fmt::format("repeatable migration {} is pending but its file {} is gone", name, file),
+                      "migrate.sync() in this transaction did not find the file.",
+                      "apply_repeatables() would run the text synced from the file before it was removed. Put "
+                      "the file back (as it should be applied, or as it was applied) and sync again.");
   // Like every applied script, the repeatable's text is kept in migrate.scripts (by SHA-256) and
   // history points to it.
   static pg::Query record{
