@@ -6,7 +6,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgMigrateCli;
 use File::Path qw(make_path);
 
 my $node = PostgreSQL::Test::Cluster->new('cli_layouts');
@@ -14,27 +16,8 @@ $node->init;
 $node->start;
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
-sub write_file {
-  my ($path, $text) = @_;
-  (my $dir = $path) =~ s{/[^/]+$}{};
-  make_path($dir);
-  open my $fh, '>', $path or die "$path: $!";
-  print $fh $text;
-  close $fh;
-}
-
-sub pgm {
-  my ($db, $dir, @args) = @_;
-  my ($out, $err) = ('', '');
-  IPC::Run::run([ 'pg_migrate', '-d', $node->connstr($db), '--dir', $dir, @args ], '<', \undef, '>', \$out, '2>', \$err);
-  return ($? >> 8, $out, $err);
-}
-
-sub fresh {
-  my ($db) = @_;
-  $node->safe_psql('postgres', "CREATE DATABASE $db");
-  $node->safe_psql($db, 'CREATE EXTENSION pg_migrate');
-}
+sub pgm { return pgm_on($node, @_); }
+sub fresh { fresh_db($node, @_); }
 
 # --- pg_migrate's own layout (= dbmate's): sections in one timestamped file.
 fresh('own');

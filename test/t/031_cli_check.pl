@@ -7,7 +7,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
-use IPC::Run;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgMigrateCli;
 use JSON::PP;
 
 my $node = PostgreSQL::Test::Cluster->new('cli_check');
@@ -18,20 +20,9 @@ my $tmp = PostgreSQL::Test::Utils::tempdir;
 my $dir = "$tmp/migrations";
 mkdir $dir;
 
-sub write_file {
-  my ($name, $text) = @_;
-  open my $fh, '>', "$dir/$name" or die "$name: $!";
-  binmode $fh;
-  print $fh $text;
-  close $fh;
-}
-
-sub pgm {
-  my (@args) = @_;
-  my ($out, $err) = ('', '');
-  IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('app'), '--dir', $dir, @args ], '<', \undef, '>', \$out, '2>', \$err);
-  return ($? >> 8, $out, $err);
-}
+# Files of the one folder this test uses.
+sub write_migration { my ($name, $text) = @_; write_file("$dir/$name", $text); }
+sub pgm { return pgm_on($node, 'app', $dir, @_); }
 
 sub check_code {
   my ($name, @extra) = @_;
@@ -44,9 +35,9 @@ $node->safe_psql('postgres', 'CREATE DATABASE app');
 $node->safe_psql('app', 'CREATE EXTENSION pg_migrate');
 
 my $v1 = "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABLE accounts;\n";
-write_file('20240101000000_accounts.sql', $v1);
-write_file('20240102000000_index.sql', "-- migrate:up\nCREATE INDEX accounts_owner ON accounts (owner);\n-- migrate:down\nDROP INDEX accounts_owner;\n");
-write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts;\n");
+write_migration('20240101000000_accounts.sql', $v1);
+write_migration('20240102000000_index.sql', "-- migrate:up\nCREATE INDEX accounts_owner ON accounts (owner);\n-- migrate:down\nDROP INDEX accounts_owner;\n");
+write_migration('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts;\n");
 
 # 12: pending
 is(check_code('pending'), 12, 'check: pending migrations -> 12');
@@ -82,17 +73,17 @@ like($out, qr/at version 20240102000000, expected 20240103000000/, 'check: says 
 
 # A CRLF checkout plus an editor's final newlines: not an edit.
 (my $crlf = $v1) =~ s/\n/\r\n/g;
-write_file('20240101000000_accounts.sql', $crlf . "\r\n\r\n");
+write_migration('20240101000000_accounts.sql', $crlf . "\r\n\r\n");
 is(check_code('crlf'), 0, 'check: CRLF copy of an applied file -> 0');
 ($rc, $out) = pgm('apply');
 like($out, qr/nothing to apply/, 'apply: CRLF copy changes nothing');
 # A comment and different formatting: the statements are the same, not an edit.
-write_file('20240101000000_accounts.sql',
+write_migration('20240101000000_accounts.sql',
   "-- migrate:up\n-- Accounts, one per customer.\ncreate table accounts (\n    id bigint primary key,\n    owner text\n);\n-- migrate:down\nDROP TABLE accounts;\n");
 is(check_code('comment'), 0, 'check: comment/formatting-only change of an applied file -> 0');
 
 # 10: an applied file edited
-write_file('20240101000000_accounts.sql',
+write_migration('20240101000000_accounts.sql',
   "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL);\n-- migrate:down\nDROP TABLE accounts;\n");
 is(check_code('edited'), 10, 'check: applied file edited -> 10');
 ($rc, $out, $err) = pgm('apply');
@@ -100,7 +91,7 @@ is($rc, 1, 'apply refuses an edited applied file');
 like($err, qr/migration file 20240101000000_accounts\.sql was edited after version 20240101000000 was applied/,
      'apply: the edited file is named');
 like($err, qr/applied with checksum [0-9a-f]{64}, the file has checksum [0-9a-f]{64}/, 'apply: both checksums shown');
-write_file('20240101000000_accounts.sql', $v1);
+write_migration('20240101000000_accounts.sql', $v1);
 is(check_code('restored'), 0, 'check: restored file -> 0');
 
 # 11: an applied migration without its file
@@ -112,7 +103,7 @@ like($out, qr/20240102000000 \(.*20240102000000_index\.sql\): registered from 20
 rename("$tmp/index.sql", "$dir/20240102000000_index.sql") or die;
 
 # Repeatables: re-applied when they change, not otherwise; recorded in history.
-write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
+write_migration('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
 is(check_code('repeatable changed'), 12, 'check: changed repeatable is pending -> 12');
 ($rc, $out, $err) = pgm('apply');
 like($out, qr/applied 0 migrations and 1 repeatable/, 'apply: the changed repeatable is re-applied');
@@ -123,11 +114,11 @@ is($node->safe_psql('app', q{SELECT count(*) FROM migrate.history WHERE version 
 like($node->safe_psql('app', q{SELECT pg_get_viewdef('owners')}), qr/IS NOT NULL/, 'the view is the new one');
 
 # A failing repeatable is reported with its file and line; nothing of the apply stays.
-write_file('R__owners.sql', "-- owners\nCREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM no_such_table;\n");
+write_migration('R__owners.sql', "-- owners\nCREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM no_such_table;\n");
 ($rc, $out, $err) = pgm('apply');
 is($rc, 1, 'apply: failing repeatable -> exit 1');
 like($err, qr/R__owners\.sql:2: relation "no_such_table" does not exist \(SQLSTATE 42P01\)/, 'apply: repeatable file:line');
-write_file('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
+write_migration('R__owners.sql', "CREATE OR REPLACE VIEW owners AS SELECT DISTINCT owner FROM accounts WHERE owner IS NOT NULL;\n");
 is(check_code('repeatable restored'), 0, 'check: restored repeatable -> 0');
 
 # 13: unacknowledged drift (the table is also a schema difference; the lower code wins)
@@ -158,7 +149,7 @@ pgm('drift', '--ack', 'unseen table reviewed');
 is(check_code('acked again'), 0, 'check: after acknowledging -> 0');
 
 # repair: accept an edited applied file as it is now.
-write_file('20240101000000_accounts.sql',
+write_migration('20240101000000_accounts.sql',
   "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text, note text);\n-- migrate:down\nDROP TABLE accounts;\n");
 is(check_code('edited again'), 10, 'check: edited -> 10');
 ($rc, $out, $err) = pgm('repair');

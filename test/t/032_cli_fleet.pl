@@ -8,6 +8,9 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IO::Socket::INET;
 use IPC::Run;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgMigrateCli;
 use JSON::PP;
 
 my $node = PostgreSQL::Test::Cluster->new('cli_fleet');
@@ -22,12 +25,9 @@ for my $i (1 .. 20) {
   close $fh;
 }
 
-sub run_pgm {
+sub run_pgm_dir {
   my ($env, @args) = @_;
-  my ($out, $err) = ('', '');
-  local %ENV = (%ENV, %$env);
-  IPC::Run::run([ 'pg_migrate', '--dir', $dir, @args ], '<', \undef, '>', \$out, '2>', \$err);
-  return ($? >> 8, $out, $err);
+  return run_pgm_env($env, '--dir', $dir, @args);
 }
 
 for my $db (qw(one f1 f2 f3)) {
@@ -55,7 +55,7 @@ is($node->safe_psql('one', q{SELECT count(*) FROM migrate.history WHERE action =
 # --- a fleet of three, one failing: -d repeated, -j 3
 $node->safe_psql('f2', q{CREATE TABLE step_7 (id int);    -- makes V7 fail on f2
                         SELECT migrate.acknowledge_drift('test setup')});
-my ($rc, $out, $err) = run_pgm({}, '-j', '3', map({ ('-d', $node->connstr($_)) } qw(f1 f2 f3)), 'apply');
+my ($rc, $out, $err) = run_pgm_dir({}, '-j', '3', map({ ('-d', $node->connstr($_)) } qw(f1 f2 f3)), 'apply');
 is($rc, 1, 'fleet with one failing database: exit 1');
 like($out, qr/^f1: applied 20, at version 20$/m, 'fleet: f1 result line');
 like($out, qr/^f3: applied 20, at version 20$/m, 'fleet: f3 result line');
@@ -68,7 +68,7 @@ is($node->safe_psql('f2', 'SELECT count(*) FROM migrate.history'), '0', 'fleet: 
 is($node->safe_psql('f3', 'SELECT count(*) FROM applied_log'), '20', 'fleet: f3 is migrated');
 
 # --json for a fleet
-($rc, $out) = run_pgm({}, '--json', map({ ('-d', $node->connstr($_)) } qw(f1 f2 f3)), 'check');
+($rc, $out) = run_pgm_dir({}, '--json', map({ ('-d', $node->connstr($_)) } qw(f1 f2 f3)), 'check');
 my $j = decode_json($out);
 is(scalar @{ $j->{databases} }, 3, 'fleet --json: one entry per database');
 is_deeply($j->{failed}, ['f2'], 'fleet --json: failed databases');
@@ -78,7 +78,7 @@ is($rc, 12, 'fleet check: the failing database is behind -> 12');
 $node->safe_psql('postgres', 'CREATE DATABASE g1');
 $node->safe_psql('g1', q{CREATE EXTENSION pg_migrate; CREATE TABLE applied_log (i int);
                         SELECT migrate.acknowledge_drift('test setup')});
-($rc, $out) = run_pgm({}, '--fail-fast', map({ ('-d', $node->connstr($_)) } qw(f2 g1)), 'apply');
+($rc, $out) = run_pgm_dir({}, '--fail-fast', map({ ('-d', $node->connstr($_)) } qw(f2 g1)), 'apply');
 is($rc, 1, '--fail-fast: exit 1');
 like($out, qr/not started \(--fail-fast\)/, '--fail-fast: the rest is reported as not started');
 is($node->safe_psql('g1', 'SELECT count(*) FROM migrate.history'), '0', '--fail-fast: g1 untouched');
@@ -87,33 +87,33 @@ is($node->safe_psql('g1', 'SELECT count(*) FROM migrate.history'), '0', '--fail-
 open my $fh, '>', "$tmp/dbs.txt" or die;
 print $fh "# tenants\n" . $node->connstr('f1') . "\n\n" . $node->connstr('g1') . "\n";
 close $fh;
-($rc, $out) = run_pgm({}, '--dbs-from', "$tmp/dbs.txt", 'apply');
+($rc, $out) = run_pgm_dir({}, '--dbs-from', "$tmp/dbs.txt", 'apply');
 is($rc, 0, '--dbs-from: exit 0');
 like($out, qr/^g1: applied 20, at version 20$/m, '--dbs-from: g1 migrated');
 like($out, qr/^f1: applied 0, at version 20$/m, '--dbs-from: f1 already there');
 
 # --- --all-databases: every database with the extension; the others are skipped
 $node->safe_psql('f2', q{DROP TABLE step_7; SELECT migrate.acknowledge_drift('test setup')});
-($rc, $out, $err) = run_pgm({}, '--all-databases', '-j', '2', '-d', $node->connstr('postgres'), 'apply');
+($rc, $out, $err) = run_pgm_dir({}, '--all-databases', '-j', '2', '-d', $node->connstr('postgres'), 'apply');
 is($rc, 0, '--all-databases: exit 0') or diag($out . $err);
 like($out, qr/^f2: applied 20, at version 20$/m, '--all-databases: f2 migrated now');
 like($out, qr/summary: 5 of 5 databases ok; 1 without pg_migrate skipped/, '--all-databases: postgres skipped');
-($rc, $out) = run_pgm({}, '--all-databases', '-d', $node->connstr('postgres'), 'check');
+($rc, $out) = run_pgm_dir({}, '--all-databases', '-d', $node->connstr('postgres'), 'check');
 is($rc, 0, '--all-databases check: every database is at the folder');
 
 # --- DATABASE_URL and PG* variables; unreachable database
 my $url = 'postgresql:///f1?host=' . $node->host . '&port=' . $node->port;
-($rc, $out, $err) = run_pgm({ DATABASE_URL => $url }, 'check');
+($rc, $out, $err) = run_pgm_dir({ DATABASE_URL => $url }, 'check');
 is($rc, 0, 'DATABASE_URL is used without -d') or diag($err);
 like($out, qr/^check f1: ok/, 'DATABASE_URL: the right database');
-($rc, $out, $err) = run_pgm({ PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'g1' }, 'check');
+($rc, $out, $err) = run_pgm_dir({ PGHOST => $node->host, PGPORT => $node->port, PGDATABASE => 'g1' }, 'check');
 like($out, qr/^check g1: ok/, 'PG* variables are used without -d');
-($rc, $out, $err) = run_pgm({}, '-d', "host=$tmp/nowhere dbname=x", 'check');
+($rc, $out, $err) = run_pgm_dir({}, '-d', "host=$tmp/nowhere dbname=x", 'check');
 is($rc, 3, 'unreachable database: exit 3');
 like($err, qr/could not connect/, 'unreachable database: says so');
 # One database is connected to while the folder is read: what that connection meets is
 # still reported by the command itself, after the folder.
-($rc, $out, $err) = run_pgm({}, '-d', $node->connstr('postgres'), 'check');
+($rc, $out, $err) = run_pgm_dir({}, '-d', $node->connstr('postgres'), 'check');
 is($rc, 5, 'database without pg_migrate: exit 5');
 like($err, qr/pg_migrate is not installed in database postgres\nHINT: CREATE EXTENSION pg_migrate;/, 'database without pg_migrate: says so, with the hint');
 IPC::Run::run([ 'pg_migrate', '--dir', "$tmp/no_such_folder", '-d', "host=$tmp/nowhere dbname=x", 'check' ],

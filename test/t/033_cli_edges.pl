@@ -7,6 +7,9 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IPC::Run;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgMigrateCli;
 use File::Path qw(make_path);
 
 my $node = PostgreSQL::Test::Cluster->new('cli_edges');
@@ -15,32 +18,8 @@ $node->append_conf('postgresql.conf', 'max_prepared_transactions = 5');
 $node->start;
 my $tmp = PostgreSQL::Test::Utils::tempdir;
 
-sub write_file {
-  my ($path, $text) = @_;
-  (my $dir = $path) =~ s{/[^/]+$}{};
-  make_path($dir);
-  open my $fh, '>', $path or die "$path: $!";
-  print $fh $text;
-  close $fh;
-}
-
-sub run_pgm {
-  my (@args) = @_;
-  my ($out, $err) = ('', '');
-  IPC::Run::run([ 'pg_migrate', @args ], '<', \undef, '>', \$out, '2>', \$err);
-  return ($? >> 8, $out, $err);
-}
-
-sub pgm {
-  my ($db, $dir, @args) = @_;
-  return run_pgm('-d', $node->connstr($db), '--dir', $dir, @args);
-}
-
-sub fresh {
-  my ($db) = @_;
-  $node->safe_psql('postgres', "CREATE DATABASE $db");
-  $node->safe_psql($db, 'CREATE EXTENSION pg_migrate');
-}
+sub pgm { return pgm_on($node, @_); }
+sub fresh { fresh_db($node, @_); }
 
 my ($rc, $out, $err);
 
@@ -83,6 +62,16 @@ my %versions = map { (m{/(\d{14})_} ? $1 : $_) => 1 } @made;
 is(scalar(keys %versions), 3, 'three quick `new` got three versions');
 ($rc, $out, $err) = pgm('args', $nd, 'status');
 is($rc, 0, 'the folder of quick `new` files is readable') or diag($err);
+
+# --- new with letters of other scripts: kept in the slug, the file reads back by its name.
+my $nu = "$tmp/new_utf8";
+($rc, $out, $err) = pgm('args', $nu, 'new', "Gr\x{c3}\x{b6}\x{c3}\x{9f}e \x{e2}\x{80}\x{94} \x{e7}\x{94}\x{a8}\x{e6}\x{88}\x{b7}");
+is($rc, 0, 'new with non-ASCII letters') or diag($err);
+like($out, qr{/\d{14}_gr\x{c3}\x{b6}\x{c3}\x{9f}e_\x{e7}\x{94}\x{a8}\x{e6}\x{88}\x{b7}\.sql$}m,
+     'the slug keeps the letters (lower-cased ASCII) and drops the dash');
+($rc, $out, $err) = pgm('args', $nu, 'status');
+like($out, qr/_gr\x{c3}\x{b6}\x{c3}\x{9f}e_\x{e7}\x{94}\x{a8}\x{e6}\x{88}\x{b7}\.sql +pending +- +- +new file/,
+     'status reads the file back as a new migration') or diag($out . $err);
 
 # --- Folder entries that are not migration files.
 my $odd = "$tmp/odd";
