@@ -21,10 +21,6 @@
 #include "settings.hpp"
 #include "xact.hpp"
 
-extern "C" {
-#include "commands/prepare.h"
-}
-
 namespace pgm {
 namespace {
 
@@ -44,7 +40,11 @@ void name_failure(pg::PgError& e, const ScriptLabel& label, int line) {
 }  // namespace
 
 void run_statements(const std::string& script, const std::vector<ScriptStatement>& statements,
-                    const ScriptLabel& label, int lock_timeout_ms, int& failed) {
+                    const ScriptLabel& label, int lock_timeout_ms, int& failed, SessionLeftovers* leftovers) {
+  // What an earlier script left after failing goes first; what this one creates is noted.
+  SessionLeftovers& left = leftovers ? *leftovers : script_leftovers();
+  if (!leftovers) left.clear();
+  left.note(statements);
   int nest_level = pg::call([] { return NewGUCNestLevel(); });
   if (lock_timeout_ms > 0) {
     std::string value = std::to_string(lock_timeout_ms);
@@ -79,8 +79,9 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
   }
   failed = -1;
   // Undo SET, SET LOCAL, SET ROLE and set_config() of the script: they must not reach the
-  // next migration or the session.
+  // next migration or the session. Its prepared statements and WITH HOLD cursors neither.
   pg::call([&] { AtEOXact_GUC(false, nest_level); });
+  if (!leftovers) left.clear();
 }
 
 void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms) {
@@ -153,25 +154,6 @@ void append_detail(pg::PgError& e, const std::string& more) {
   pg::call([&] { edata->detail = pstrdup(d); });
 }
 
-// The names of `names` that are not prepared statements of the session now. PREPARE is not
-// undone by a rollback: what a failed attempt prepared (of these) must be deallocated before
-// it runs again, or its PREPARE would fail.
-std::vector<std::string> not_prepared(const std::vector<std::string>& names) {
-  std::vector<std::string> out;
-  for (const std::string& n : names) {
-    const char* name = n.c_str();
-    if (!pg::call([&] { return FetchPreparedStatement(name, false) != nullptr; })) out.push_back(n);
-  }
-  return out;
-}
-
-void deallocate(const std::vector<std::string>& names) {
-  for (const std::string& n : names) {
-    const char* name = n.c_str();
-    pg::call([&] { DropPreparedStatement(name, false); });
-  }
-}
-
 void sleep_ms(double ms) {
   long timeout = static_cast<long>(ms);
   pg::call([&] {
@@ -225,13 +207,14 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
   auto start = std::chrono::steady_clock::now();
   std::mt19937 random = retry_random();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  std::vector<std::string> prepared = prepared_names(statements);
+  // The parts of one migration may share prepared statements (PREPARE in one, EXECUTE in a
+  // later one): what a part creates is only undone for its retry.
   for (int attempt = 1;; ++attempt) {
     int failed = -1;
-    std::vector<std::string> new_names = not_prepared(prepared);
+    SessionLeftovers attempt_leftovers;
     try {
       pg::SubTransaction sub;
-      run_statements(script, statements, label, settings::lock_timeout_ms, failed);
+      run_statements(script, statements, label, settings::lock_timeout_ms, failed, &attempt_leftovers);
       sub.commit();
       return;
     } catch (pg::PgError& e) {
@@ -240,7 +223,7 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
       if (after_lock_timeout(e, step, label, statements[failed].parsetree, statements[failed].line, attempt,
                              elapsed_ms(start), unit(random)))
         throw;
-      deallocate(new_names);
+      attempt_leftovers.clear();
     }
   }
 }
@@ -251,7 +234,6 @@ struct LockTimeoutSite {
   size_t index = 0;  // in the batch
   Node* parsetree = nullptr;
   int line = 0;
-  std::vector<std::string> prepared;  // statements the attempt may have prepared
 };
 
 // Runs one migration's script in the current subtransaction; a lock timeout is noted in `site`.
@@ -264,13 +246,12 @@ void run_step_in_batch(const MigrationStep& step, const std::string& script, boo
   ScriptLabel label{step.version, step.name, up ? "up" : "down"};
   std::vector<ScriptStatement> statements = parse_script(script, label);
   check_statements(statements, script, label);
-  std::vector<std::string> new_names = not_prepared(prepared_names(statements));
   int failed = -1;
   try {
     run_statements(script, statements, label, settings::lock_timeout_ms, failed);
   } catch (pg::PgError& e) {
     if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE && failed >= 0)
-      site = {index, statements[failed].parsetree, statements[failed].line, std::move(new_names)};
+      site = {index, statements[failed].parsetree, statements[failed].line};
     throw;
   }
 }
@@ -309,7 +290,9 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
       sub.commit();
       return done;
     } catch (pg::PgError& e) {
-      // The subtransaction is rolled back (and the caller's memory context current again).
+      // The subtransaction is rolled back (and the caller's memory context current again); what
+      // the failed migration prepared is not, and goes before it runs again or the call ends.
+      script_leftovers().clear();
       if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !site.parsetree) throw;
       size_t k = site.index;
       const MigrationStep& step = steps[first + k];
@@ -318,7 +301,6 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
       auto backoff = std::chrono::steady_clock::now();
       if (after_lock_timeout(e, step, label, site.parsetree, site.line, ++attempts[k], retrying_ms[k], unit(random)))
         throw;
-      deallocate(site.prepared);
       retrying_ms[k] += elapsed_ms(backoff);
       pg::call([&] { MemoryContextReset(scratch); });
     }

@@ -26,9 +26,12 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target);
 
 // Runs a parsed script statement by statement as the caller, under lock_timeout_ms (0: the
 // session's), in a GUC nest level that undoes the script's settings. Errors name the migration
-// and line; on failure `failed` is the index of the failing statement.
+// and line; on failure `failed` is the index of the failing statement. The prepared statements
+// and WITH HOLD cursors it creates are removed when it ends (script_leftovers()); with
+// `leftovers`, only noted there, for the caller to remove.
 void run_statements(const std::string& script, const std::vector<ScriptStatement>& statements,
-                    const ScriptLabel& label, int lock_timeout_ms, int& failed);
+                    const ScriptLabel& label, int lock_timeout_ms, int& failed,
+                    SessionLeftovers* leftovers = nullptr);
 
 // Parses, checks and runs a whole script as the caller (plan and verify).
 void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms);

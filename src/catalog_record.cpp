@@ -32,6 +32,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -313,6 +314,25 @@ EState* begin_table(const char* table, const char* key_index, const Column* colu
   return estate;
 }
 
+// "{1,2,3}", as Version::sql_array() spells it, as numeric[]: through array_in each row paid
+// for looking up numeric's input function and parsing the array syntax (7 % of a sync).
+Datum numeric_array(const char* text) {
+  size_t len = strlen(text);
+  char* copy = pnstrdup(text + 1, len >= 2 ? len - 2 : 0);  // without the braces
+  if (*copy == '\0') return PointerGetDatum(construct_empty_array(NUMERICOID));
+  int n = 1;
+  for (const char* c = copy; *c; ++c) n += *c == ',';
+  Datum* parts = static_cast<Datum*>(palloc(sizeof(Datum) * n));
+  char* part = copy;
+  for (int i = 0; i < n; ++i) {
+    char* comma = strchr(part, ',');
+    if (comma) *comma = '\0';
+    parts[i] = DirectFunctionCall3(numeric_in, CStringGetDatum(part), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+    part = comma ? comma + 1 : part + strlen(part);
+  }
+  return PointerGetDatum(construct_array(parts, n, NUMERICOID, -1, false, TYPALIGN_INT));
+}
+
 bool insert_migrations(const NewMigration* rows, int count) {
   pg::rows::Table target;
   Oid key;
@@ -330,7 +350,7 @@ bool insert_migrations(const NewMigration* rows, int count) {
     bool* n = slot->tts_isnull;
     memset(n, 0, sizeof(bool) * kMigrationsNatts);
     v[0] = CStringGetTextDatum(m.version);
-    v[1] = OidInputFunctionCall(F_ARRAY_IN, const_cast<char*>(m.version_parts), NUMERICOID, -1);
+    v[1] = numeric_array(m.version_parts);
     v[2] = CStringGetTextDatum(m.name);
     v[3] = CStringGetTextDatum(m.up);
     n[4] = m.down == nullptr;

@@ -703,13 +703,14 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
   ScriptState st;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
-  std::vector<SessionStateLeft> session_left = session_state_left(stmts);
-  size_t next_left = 0;
+  std::vector<SessionOnlyStatement> session_only = session_only_statements(stmts);
+  size_t next_session_only = 0;
   for (const ScriptStatement& s : stmts) {
     std::vector<Fact> facts;
-    if (next_left < session_left.size() && &s == &stmts[session_left[next_left].index]) {
-      const SessionStateLeft& left = session_left[next_left++];
-      facts.push_back({Action::NotAllowed, {}, left.hint, left.what + " cannot run inside a migration", {}});
+    if (next_session_only < session_only.size() && &s == &stmts[session_only[next_session_only].index]) {
+      const SessionOnlyStatement& so = session_only[next_session_only++];
+      facts.push_back({Action::SessionOnly, {}, so.hint,
+                       so.what + " affects only the session that applies the migration", {}});
     }
     if (!analysis_reads_catalog(s.parsetree)) {
       analyze(s.parsetree, st, facts);

@@ -1,12 +1,16 @@
 #include "script_parse.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "core/script.hpp"
+#include "xact.hpp"
 
 extern "C" {
 #include "catalog/catalog.h"
+#include "commands/prepare.h"
 #include "nodes/nodeFuncs.h"
+#include "utils/portal.h"
 }
 
 namespace pgm {
@@ -199,86 +203,61 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
   }
 }
 
-std::vector<SessionStateLeft> session_state_left(const std::vector<ScriptStatement>& stmts) {
-  constexpr const char* kRunOutside = "Run it outside pg_migrate, in the session that needs it.";
-  std::vector<SessionStateLeft> found;
+std::vector<SessionOnlyStatement> session_only_statements(const std::vector<ScriptStatement>& stmts) {
+  std::vector<SessionOnlyStatement> found;
   for (size_t i = 0; i < stmts.size(); ++i) {
-    Node* node = stmts[i].parsetree;
-    switch (nodeTag(node)) {
-      case T_ListenStmt:
-        found.push_back({i, "LISTEN", std::string("A migration's LISTEN registers the session that applies it, not "
-                                                  "the application's sessions. ") + kRunOutside});
-        break;
-      case T_LoadStmt:
-        found.push_back({i, "LOAD", std::string("LOAD loads a library into the session that applies the migration "
-                                                "only; it changes nothing in the database. ") + kRunOutside});
-        break;
-      case T_DiscardStmt:
-        found.push_back({i, "DISCARD", std::string("DISCARD resets the session that applies the migration (its "
-                                                   "temporary tables, prepared statements, cached plans), not "
-                                                   "the schema. ") + kRunOutside});
-        break;
-      case T_PrepareStmt:
-      case T_DeclareCursorStmt: {
-        bool prepare = IsA(node, PrepareStmt);
-        if (!prepare && !(castNode(DeclareCursorStmt, node)->options & CURSOR_OPT_HOLD)) break;
-        const char* name = prepare ? castNode(PrepareStmt, node)->name : castNode(DeclareCursorStmt, node)->portalname;
-        bool released = false;
-        for (size_t k = i + 1; k < stmts.size() && !released; ++k) {
-          Node* later = stmts[k].parsetree;
-          const char* n = nullptr;
-          if (prepare && IsA(later, DeallocateStmt)) {
-            n = castNode(DeallocateStmt, later)->name;
-          } else if (!prepare && IsA(later, ClosePortalStmt)) {
-            n = castNode(ClosePortalStmt, later)->portalname;
-          } else {
-            continue;
-          }
-          released = n == nullptr || std::strcmp(n, name) == 0;  // nullptr: ALL
-        }
-        if (released) break;
-        if (prepare) {
-          found.push_back({i, fmt::format("PREPARE {} without a later DEALLOCATE", name),
-                           fmt::format("A prepared statement outlives the migration in the session that applies "
-                                       "it (and a lock-timeout retry would prepare it again). End the script "
-                                       "with DEALLOCATE {}.", name)});
-        } else {
-          found.push_back({i, fmt::format("DECLARE {} ... WITH HOLD without a later CLOSE", name),
-                           fmt::format("A WITH HOLD cursor outlives the migration in the session that applies "
-                                       "it. CLOSE {} in the script, or declare it WITHOUT HOLD.", name)});
-        }
-        break;
-      }
-      default:
-        break;
-    }
+    if (IsA(stmts[i].parsetree, ListenStmt))
+      found.push_back({i, "LISTEN", "A migration's LISTEN registers the session that applies it, not the "
+                                    "application's sessions; run it in the session that needs it."});
+    else if (IsA(stmts[i].parsetree, LoadStmt))
+      found.push_back({i, "LOAD", "LOAD loads a library into the session that applies the migration only; it "
+                                  "changes nothing in the database (shared_preload_libraries or "
+                                  "session_preload_libraries do it for every session)."});
   }
   return found;
-}
-
-void check_session_state(const std::vector<ScriptStatement>& stmts, const std::string& script,
-                         const ScriptLabel& label) {
-  std::vector<SessionStateLeft> found = session_state_left(stmts);
-  if (found.empty()) return;
-  const SessionStateLeft* left = &found.front();
-  const ScriptStatement& s = stmts[left->index];
-  throw Error(sqlstate::kFeatureNotSupported,
-              fmt::format("{} cannot run inside a migration: {} script of {}, line {}", left->what, label.which,
-                          label.describe(), s.line),
-              fmt::format("Statement: {}", one_line_preview(statement_text(script, s))), left->hint);
 }
 
 void check_statements(const std::vector<ScriptStatement>& stmts, const std::string& script,
                       const ScriptLabel& label, ScriptMode mode) {
   for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
-  check_session_state(stmts, script, label);
 }
 
-std::vector<std::string> prepared_names(const std::vector<ScriptStatement>& stmts) {
-  std::vector<std::string> names;
-  for (const ScriptStatement& s : stmts)
-    if (IsA(s.parsetree, PrepareStmt)) names.emplace_back(castNode(PrepareStmt, s.parsetree)->name);
-  return names;
+void SessionLeftovers::note(const std::vector<ScriptStatement>& stmts) {
+  for (const ScriptStatement& s : stmts) {
+    Node* node = s.parsetree;
+    bool cursor = IsA(node, DeclareCursorStmt) && (castNode(DeclareCursorStmt, node)->options & CURSOR_OPT_HOLD);
+    if (!IsA(node, PrepareStmt) && !cursor) continue;
+    const char* name = cursor ? castNode(DeclareCursorStmt, node)->portalname : castNode(PrepareStmt, node)->name;
+    bool exists = pg::call([&] {
+      return cursor ? PortalIsValid(GetPortalByName(name)) : FetchPreparedStatement(name, false) != nullptr;
+    });
+    std::vector<std::string>& list = cursor ? cursors_ : prepared_;
+    if (!exists && std::find(list.begin(), list.end(), name) == list.end()) list.emplace_back(name);
+    if (cursor) cursors_transaction_ = current_local_transaction();
+  }
+}
+
+void SessionLeftovers::clear() {
+  std::vector<std::string> prepared, cursors;
+  prepared.swap(prepared_);
+  cursors.swap(cursors_);
+  if (cursors_transaction_ != current_local_transaction()) cursors.clear();
+  for (const std::string& n : prepared) {
+    const char* name = n.c_str();
+    pg::call([&] { DropPreparedStatement(name, false); });
+  }
+  for (const std::string& n : cursors) {
+    const char* name = n.c_str();
+    pg::call([&] {
+      Portal portal = GetPortalByName(name);
+      if (PortalIsValid(portal) && portal->status != PORTAL_ACTIVE) PortalDrop(portal, false);
+    });
+  }
+}
+
+SessionLeftovers& script_leftovers() {
+  static SessionLeftovers leftovers;
+  return leftovers;
 }
 
 std::string sha256_hex(std::string_view bytes) {

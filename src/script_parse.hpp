@@ -41,27 +41,38 @@ std::vector<ScriptStatement> split_statements(List* raw, const std::string& scri
 void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,
                     ScriptMode mode = ScriptMode::kTransaction);
 
-// check_runnable() for every statement, then check_session_state().
+// check_runnable() for every statement.
 void check_statements(const std::vector<ScriptStatement>& stmts, const std::string& script,
                       const ScriptLabel& label, ScriptMode mode = ScriptMode::kTransaction);
 
-// The statements whose effect is only on the session that applies the migration, and would
-// outlive it there: a PREPARE without a later DEALLOCATE (or DEALLOCATE ALL), a DECLARE ...
-// WITH HOLD without a later CLOSE (or CLOSE ALL), and any LISTEN, LOAD or DISCARD.
-struct SessionStateLeft {
+// Statements whose only effect is on the session that applies the migration, which outlives
+// it there (LISTEN registers that session, LOAD loads a library into it): lint warns of them.
+struct SessionOnlyStatement {
   size_t index;      // in the statements
-  std::string what;  // e.g. "PREPARE ins without a later DEALLOCATE"
+  std::string what;  // "LISTEN", "LOAD"
   std::string hint;
 };
-std::vector<SessionStateLeft> session_state_left(const std::vector<ScriptStatement>& stmts);
+std::vector<SessionOnlyStatement> session_only_statements(const std::vector<ScriptStatement>& stmts);
 
-// Throws (0A000) for the first statement session_state_left() finds.
-void check_session_state(const std::vector<ScriptStatement>& stmts, const std::string& script,
-                         const ScriptLabel& label);
+// Prepared statements and WITH HOLD cursors outlive the script that made them in the session
+// that ran it: a rollback does not undo PREPARE, and a WITH HOLD cursor survives its commit (a
+// lock-timeout retry, running the script again, then failed on "already exists"). note() takes
+// the names a script is about to create that do not exist yet; clear() deallocates and closes
+// those that exist and forgets them.
+class SessionLeftovers {
+ public:
+  void note(const std::vector<ScriptStatement>& stmts);
+  void clear();
 
-// The names the statements PREPARE: a lock-timeout retry deallocates those the failed attempt
-// left (PREPARE is not undone by a rollback).
-std::vector<std::string> prepared_names(const std::vector<ScriptStatement>& stmts);
+ private:
+  std::vector<std::string> prepared_, cursors_;
+  // A cursor noted in an earlier transaction is gone or the caller's own by now: forgotten.
+  LocalTransactionId cursors_transaction_ = InvalidLocalTransactionId;
+};
+
+// The leftovers of the migrations, repeatables, plans and verifications this backend runs:
+// cleared after each script and, after a failure, when the next call begins.
+SessionLeftovers& script_leftovers();
 
 // The statement's name if it cannot run inside a transaction block (CREATE INDEX CONCURRENTLY,
 // VACUUM, ...) and a non-transactional migration runs it at top level; nullptr otherwise.

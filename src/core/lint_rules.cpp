@@ -72,6 +72,8 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::UnknownRule, {"unknown-lint-rule", "a pg_migrate:ignore comment names an unknown rule"}},
       {Action::UnbatchedUpdate,
        {"require-batched-update", "UPDATE / DELETE of a large table in one transaction instead of in batches"}},
+      {Action::SessionOnly,
+       {"session-only-statement", "LISTEN / LOAD: they affect the session that applies the migration, not the database"}},
   };
   return defs;
 }
@@ -327,6 +329,8 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(Severity::Error, f.detail, f.object);
     case Action::SyntaxError:
       return finding(Severity::Error, f.detail, "");
+    case Action::SessionOnly:
+      return finding(Severity::Warning, f.detail, f.object);
     case Action::UnbatchedUpdate:
       if (created || !f.table.exists || f.table.reltuples < th.large_table_rows) return std::nullopt;
       return finding(Severity::Warning,

@@ -58,6 +58,7 @@ enum class Action {
   SyntaxError,
   UnknownRule,          // a silencing comment names a rule that does not exist
   UnbatchedUpdate,      // UPDATE / DELETE of a large table in one transaction (no -- pg_migrate:batch)
+  SessionOnly,          // LISTEN / LOAD: affects only the session that applies the migration
 };
 
 struct Fact {
