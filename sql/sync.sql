@@ -82,6 +82,30 @@ SELECT file, action FROM migrate.sync($$[
 ]$$) WHERE file = 'R__view.sql';
 SELECT name, file FROM migrate.apply_repeatables();
 ROLLBACK;
+-- A sync rolled back to a savepoint does not count: the one before it found the file gone.
+BEGIN;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email, 1 AS one FROM sy_users;"}
+]$$) WHERE file = 'R__view.sql';
+SELECT file, state, action FROM migrate.sync('[]') WHERE file = 'R__view.sql';
+SAVEPOINT s;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email, 1 AS one FROM sy_users;"}
+]$$) WHERE file = 'R__view.sql';
+ROLLBACK TO s;
+SELECT count(*) FROM migrate.apply_repeatables();
+ROLLBACK;
+-- Retired once (its file removed on purpose), then changed and its file removed again: the
+-- pending text is not run either.
+BEGIN;
+SELECT name FROM migrate.apply_repeatables();
+SELECT file, state, action FROM migrate.sync('[]', accept_edited => true) WHERE file = 'R__view.sql';
+SELECT file, action FROM migrate.sync($$[
+  {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email, 2 AS two FROM sy_users;"}
+]$$) WHERE file = 'R__view.sql';
+SELECT file, state, action FROM migrate.sync('[]') WHERE file = 'R__view.sql';
+SELECT count(*) FROM migrate.apply_repeatables();
+ROLLBACK;
 -- Bad input: clear errors naming the file, nothing written.
 SELECT * FROM migrate.sync('{"file": "x"}');
 SELECT * FROM migrate.sync('[{"file": "V1__a.sql", "version": "1", "name": "a", "up": "SELECT 1"}, {"file": "V01__b.sql", "version": "01", "name": "b", "up": "SELECT 2"}]');

@@ -934,30 +934,53 @@ struct SyncedFolder {
 };
 SyncedFolder synced_folder;
 
-// Repeatables the latest sync of this transaction found pending with their file gone:
-// migrate.apply_repeatables() in the same transaction refuses to run the text synced before
-// the file was removed (as `pg_migrate apply` does).
+// Repeatables the latest sync of this transaction found pending with their file gone (missing,
+// or retired earlier): migrate.apply_repeatables() in the same transaction refuses to run the
+// text synced before the file was removed (as `pg_migrate apply` does). One entry per sync, by
+// subtransaction: rolling one back returns to what the sync before it found.
 struct MissingRepeatables {
   LocalTransactionId transaction = InvalidLocalTransactionId;
+  SubTransactionId subtransaction = InvalidSubTransactionId;
   std::vector<std::pair<std::string, std::string>> name_and_file;
 };
-MissingRepeatables missing_repeatables;
+std::vector<MissingRepeatables> missing_repeatables;
 
 void remember_missing_repeatables(const std::vector<OutRow>& out) {
-  missing_repeatables = MissingRepeatables{};
-  missing_repeatables.transaction = current_local_transaction();
+  LocalTransactionId now = current_local_transaction();
+  if (!missing_repeatables.empty() && missing_repeatables.back().transaction != now) missing_repeatables.clear();
+  MissingRepeatables m;
+  m.transaction = now;
+  m.subtransaction = GetCurrentSubTransactionId();
   for (const OutRow& r : out)
-    if (r.kind == "repeatable" && r.action == "missing_file" && r.state == "pending")
-      missing_repeatables.name_and_file.emplace_back(r.name, r.file);
+    if (r.kind == "repeatable" && (r.action == "missing_file" || r.action == "retired") && r.state == "pending")
+      m.name_and_file.emplace_back(r.name, r.file);
+  missing_repeatables.push_back(std::move(m));
+}
+
+// What the latest sync of this transaction that is not rolled back found, or nullptr.
+const MissingRepeatables* latest_missing_repeatables() {
+  if (missing_repeatables.empty() || missing_repeatables.back().transaction != current_local_transaction())
+    return nullptr;
+  return &missing_repeatables.back();
 }
 
 // A rolled-back subtransaction the sync ran in (itself, or one it was nested in: subtransactions
 // nest, so every one begun while an aborting one was open has a larger id) undoes its
 // registrations, and releases the catalog lock another session may then take: forget it.
 void on_subtransaction_event(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*) {
-  if (event == SUBXACT_EVENT_ABORT_SUB && synced_folder.subtransaction != InvalidSubTransactionId &&
-      subxact <= synced_folder.subtransaction)
+  if (event != SUBXACT_EVENT_ABORT_SUB) return;
+  if (synced_folder.subtransaction != InvalidSubTransactionId && subxact <= synced_folder.subtransaction)
     synced_folder.transaction = InvalidLocalTransactionId;
+  while (!missing_repeatables.empty() && missing_repeatables.back().subtransaction >= subxact)
+    missing_repeatables.pop_back();
+}
+
+void register_subtransaction_callback() {
+  static bool registered = false;
+  if (!registered) {
+    pg::call([] { RegisterSubXactCallback(on_subtransaction_event, nullptr); });
+    registered = true;
+  }
 }
 
 // The folder is exactly at the catalog (every file unchanged and applied, nothing without a
@@ -982,11 +1005,7 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
     record_digest(digest);
     return;
   }
-  static bool callback_registered = false;
-  if (!callback_registered) {
-    pg::call([] { RegisterSubXactCallback(on_subtransaction_event, nullptr); });
-    callback_registered = true;
-  }
+  register_subtransaction_callback();
   synced_folder.digest = digest;
   synced_folder.transaction = current_local_transaction();
   synced_folder.subtransaction = GetCurrentSubTransactionId();
@@ -1067,6 +1086,7 @@ PGM_FUNCTION(pgm_sync) {
   sync_repeatables(in, dry_run, out, changed);
   retire_missing(out, dry_run, accept_edited, changed);
   if (changed) catalog::bump_generation();
+  register_subtransaction_callback();
   remember_missing_repeatables(out);
   if (!dry_run) record_digest_if_in_sync(in, out);
   for (const OutRow& r : out) {
@@ -1135,9 +1155,9 @@ PGM_FUNCTION(pgm_apply_repeatables) {
       items.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)});
     pg::free_result();
   }
-  if (missing_repeatables.transaction == current_local_transaction())
+  if (const MissingRepeatables* missing = latest_missing_repeatables())
     for (const Item& it : items)
-      for (const auto& [name, file] : missing_repeatables.name_and_file)
+      for (const auto& [name, file] : missing->name_and_file)
         if (name == it.name)
           throw Error(sqlstate::kObjectNotInPrerequisiteState,
                       fmt::format("repeatable migration {} is pending but its file {} is gone", name, file),

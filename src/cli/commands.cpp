@@ -286,10 +286,12 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (r.kind == "repeatable") ++pending_rep;
     else if (at_most(r.version, target)) ++pending;
   }
-  // A repeatable whose changed text was synced but never applied, and whose file is gone:
+  // A repeatable whose changed text was synced but never applied, and whose file is gone (or
+  // was retired before):
   // migrate.apply_repeatables() would run that text. Nothing is applied until the file is back.
   for (const SyncRow& r : s.rows)
-    if (!opts.dry_run && r.kind == "repeatable" && r.action == "missing_file" && r.state == "pending") {
+    if (!opts.dry_run && r.kind == "repeatable" && (r.action == "missing_file" || r.action == "retired") &&
+        r.state == "pending") {
       conn.run("ROLLBACK");
       std::string message = fmt::format("repeatable migration {} is pending but its file {} is gone", r.name,
                                         r.file.empty() ? "-" : r.file);
