@@ -455,6 +455,7 @@ PGM_FUNCTION(pgm_apply) {
   pg::SpiConnection spi;
   catalog::lock_catalog();
   std::vector<MigrationStep> steps = select_pending(target);
+  if (!steps.empty()) ensure_no_unfinished_runs();
   refuse_non_transactional(steps, true);
   return run_steps(fcinfo, steps, true);
 }
@@ -462,6 +463,7 @@ PGM_FUNCTION(pgm_apply) {
 namespace {
 
 Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
+  if (!steps.empty()) ensure_no_unfinished_runs();
   refuse_non_transactional(steps, false);
   std::vector<std::string> missing;
   for (const MigrationStep& s : steps)
@@ -513,13 +515,9 @@ std::string baseline_version() {
 
 }  // namespace
 
-PGM_FUNCTION(pgm_revert_to) {
-  ensure_not_in_migration("migrate.revert_to");
-  if (PG_ARGISNULL(0))
-    throw Error(sqlstate::kInvalidParameterValue, "target version must not be NULL");
-  Version target = Version::parse(pg::text_arg(fcinfo, 0));
-  pg::SpiConnection spi;
-  catalog::lock_catalog();
+namespace pgm {
+
+void ensure_revert_target(const Version& target) {
   // Like apply('99'): an unknown target is an error, not "revert everything above it". Version
   // 0 means "revert every applied migration".
   if (target.canonical() != "0" && !catalog::find_migration(target.canonical()) &&
@@ -529,6 +527,18 @@ PGM_FUNCTION(pgm_revert_to) {
                 "Nothing was reverted.",
                 "See migrate.status() for the registered versions; revert_to('0') reverts every "
                 "applied migration.");
+}
+
+}  // namespace pgm
+
+PGM_FUNCTION(pgm_revert_to) {
+  ensure_not_in_migration("migrate.revert_to");
+  if (PG_ARGISNULL(0))
+    throw Error(sqlstate::kInvalidParameterValue, "target version must not be NULL");
+  Version target = Version::parse(pg::text_arg(fcinfo, 0));
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  ensure_revert_target(target);
   std::vector<MigrationStep> applied = applied_steps();
   std::vector<MigrationStep> above;
   for (MigrationStep& s : applied)

@@ -33,6 +33,9 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
                     const ScriptLabel& label, int lock_timeout_ms, int& failed,
                     SessionLeftovers* leftovers = nullptr);
 
+// revert_to() and run_revert_to(): the target is a registered migration, the baseline or 0.
+void ensure_revert_target(const Version& target);
+
 // Parses, checks and runs a whole script as the caller (plan and verify).
 void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms);
 

@@ -56,6 +56,8 @@ PGM_FUNCTION(pgm_repair) {
   if (!m)
     throw Error(sqlstate::kUndefinedObject, fmt::format("migration {} is not registered", version.canonical()),
                 {}, "See migrate.status() for the registered versions.");
+  // A run stopped part way goes on with the script it started (its statements are counted).
+  ensure_no_unfinished_run(version.canonical());
   if (down) check_down(*down, {m->version, name ? *name : m->name, "down"});
   std::optional<std::string> old_down;
   if (m->has_down) old_down = catalog::load_script(m->version, false);

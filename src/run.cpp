@@ -1072,6 +1072,33 @@ void ensure_no_unfinished_run(const std::string& version) {
 }
 
 
+void ensure_no_unfinished_runs() {
+  if (!run_catalog_present()) return;
+  static pg::Query q{
+      "SELECT r.version, m.name, r.direction FROM migrate.runs r JOIN migrate.migrations m USING (version) "
+      "ORDER BY r.started_at LIMIT 1"};
+  std::string v, n, dir;
+  {
+    catalog::OwnerScope owner;
+    q.run();
+    if (pg::result_rows() == 0) {
+      pg::free_result();
+      return;
+    }
+    v = pg::text_value(0, 1);
+    n = pg::text_value(0, 2);
+    dir = pg::text_value(0, 3);
+    pg::free_result();
+  }
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("migration {} (\"{}\") is partially {}", v, n, dir == "up" ? "applied" : "reverted"),
+              "Its finished statements took effect (CALL migrate.run() stopped part way); applying or reverting "
+              "other migrations now would build on a half-done step. Nothing was changed.",
+              dir == "up" ? "Finish it with CALL migrate.run(), or see migrate.progress and migrate.run_forget()."
+                          : "Finish it with CALL migrate.run_revert_to(...), or see migrate.progress and "
+                            "migrate.run_forget().");
+}
+
 }  // namespace pgm
 
 using namespace pgm;
@@ -1110,6 +1137,7 @@ Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
   RunLock lock;
   catalog::lock_catalog();
   check_opposite_runs(false);
+  if (to_target) ensure_revert_target(*target);
   std::vector<MigrationStep> applied = applied_steps_newest_first();
   std::vector<MigrationStep> chosen;
   if (to_target) {

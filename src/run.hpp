@@ -37,5 +37,10 @@ void store_run_modes(const std::string& version, const std::string& up_mode, con
 // register (replace) and unregister: refuse a migration whose run has started and not ended.
 void ensure_no_unfinished_run(const std::string& version);
 
+// apply(), revert() and revert_to(): refuse while any migration's run has started and not ended
+// (reverting below a half-applied migration, or applying over a half-reverted one, would leave
+// a state no history describes).
+void ensure_no_unfinished_runs();
+
 
 }  // namespace pgm

@@ -353,9 +353,13 @@ void verify_check_before_apply(const std::string& version, const std::string& na
                           "pg_migrate.require_verified_revert is on",
                           version, name),
               detail,
-              fmt::format("Fix the down script so it undoes everything the up script does (see "
-                          "migrate.verify('{}')), or set pg_migrate.require_verified_revert = off.",
-                          version));
+              v.status == "unverifiable"
+                  ? fmt::format("Such a migration cannot be tried in a transaction that is rolled back; set "
+                                "pg_migrate.require_verified_revert = off to apply it (see migrate.verify('{}')).",
+                                version)
+                  : fmt::format("Fix the down script so it undoes everything the up script does (see "
+                                "migrate.verify('{}')), or set pg_migrate.require_verified_revert = off.",
+                                version));
 }
 
 }  // namespace pgm

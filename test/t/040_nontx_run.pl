@@ -214,6 +214,19 @@ is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
 sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/migration 7 \("broken"\) failed at line 3 of its up script: division by zero/, 'the broken statement fails');
+# while it is unfinished, the transactional functions neither revert below it nor apply over it
+sql(q{SELECT migrate.register('7.5', 'after', 'CREATE TABLE after_broken (id int)')});
+for my $call ('SELECT migrate.revert(1)', q{SELECT migrate.revert_to('5')}, 'SELECT migrate.apply()') {
+  ($ret, $out, $err) = $node->psql($db, $call);
+  like($err, qr/ERROR:  migration 7 \("broken"\) is partially applied.*HINT:  Finish it with CALL migrate\.run\(\)/s,
+       "$call refused while 7 is partially applied");
+}
+is(state_of('6'), 'applied', 'nothing was reverted');
+sql(q{SELECT migrate.unregister('7.5')});
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.repair('7', name => 'renamed')});
+like($err, qr/ERROR:  migration 7 has an unfinished apply run/, 'repair() refused while its run is unfinished');
+($ret, $out, $err) = $node->psql($db, q{CALL migrate.run_revert_to('5.6')});
+like($err, qr/ERROR:  migration 7 \("broken"\) is partially applied/, 'run_revert_to() refused too');
 ($ret, $out, $err) = $node->psql($db, q{SELECT migrate.run_forget('7')});
 like($err, qr/WARNING:  forgot the unfinished run of migration 7 \("broken"\).*"finished": \[2\].*was not undone/s,
      'run_forget() warns what stays done');
@@ -223,6 +236,9 @@ is(sql(q{SELECT action || ' ' || (detail->>'statements') FROM migrate.history WH
 is(sql(q{SELECT migrate.unregister('7')}), 'unregistered', 'and it can be unregistered');
 
 # --- a non-transactional down script
+($ret, $out, $err) = $node->psql($db, q{CALL migrate.run_revert_to('5.6')});
+like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_revert_to() of an unknown version is refused');
+is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
    '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending', 'run_revert_to reverted all');
