@@ -293,11 +293,12 @@ struct RunRow {
   std::string invalid_index;
   int64 rows_done = 0;
   bool has_rows_total = false;
+  std::string error;  // "SQLSTATE: message" of the failure that stopped it, if one was reported
 };
 
 RunRow read_run(const std::string& version) {
   static pg::Query q{
-      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL "
+      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL, error "
       "FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version)});
@@ -311,6 +312,7 @@ RunRow read_run(const std::string& version) {
     r.invalid_index = pg::text_value(0, 5);
     r.rows_done = pg::int8_value(0, 6);
     r.has_rows_total = pg::bool_value(0, 7);
+    r.error = pg::is_null(0, 8) ? std::string() : pg::text_value(0, 8);
   }
   pg::free_result();
   return r;
@@ -556,13 +558,19 @@ bool dropped_already(Node* node) {
   return true;
 }
 
-void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before, bool& skipped) {
+void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before,
+                        const std::string& last_error, bool& skipped) {
   const ScriptStatement& s = rc.statements[u.first];
   std::string sql = statement_text(rc.script, s);
   Node* node = s.parsetree;
   skipped = false;
   IndexStmt* build = IsA(node, IndexStmt) ? castNode(IndexStmt, node) : nullptr;
-  if (started_before && dropped_already(node)) {
+  // Only an interrupted statement (cancel, termination, a worker that ended without a result:
+  // class 57) may have finished unrecorded. One that failed with its own error did not: the
+  // index found, or the index missing, was so before it ran ("already exists", "does not
+  // exist"), and it runs again.
+  bool may_have_finished = started_before && (last_error.empty() || last_error.rfind("57", 0) == 0);
+  if (may_have_finished && dropped_already(node)) {
     skipped = true;
     return;
   }
@@ -570,7 +578,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
     for (const std::string& leftover : reindex_leftovers(node)) drop_invalid_index(rc, u, leftover);
   if (build) {
     IndexState st = index_state(build);
-    if (st.exists && st.valid && started_before) {
+    if (st.exists && st.valid && may_have_finished) {
       // The build finished before the run was interrupted; only its record is missing.
       skipped = true;
       return;
@@ -837,7 +845,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     auto unit_start = std::chrono::steady_clock::now();
     if (u.top_level) {
       bool skipped = false;
-      run_top_level_unit(rc, u, static_cast<int>(i), started_before, skipped);
+      run_top_level_unit(rc, u, static_cast<int>(i), started_before, run.error, skipped);
       finish_unit(step.version, rc.direction, static_cast<int>(i), u.line, ms_since(unit_start), std::nullopt);
       commit();
       if (skipped) {

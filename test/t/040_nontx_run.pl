@@ -210,6 +210,18 @@ sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER
 is($ret, 0, 'ALTER TYPE ADD VALUE, its use and VACUUM run in a non-transactional migration') or diag($err);
 is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
 
+# --- a concurrent build that failed on its own error (the name is taken) is not taken for one
+# that finished before an interruption: it fails again until fixed
+sql(q{CREATE TABLE taken (a int, b int); CREATE INDEX taken_i ON taken (b)});
+sql(q{SELECT migrate.register('6.5', 'name taken', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY taken_i ON taken (a);')});
+for my $try (1, 2) {
+  ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+  like($err, qr/migration 6\.5 \("name taken"\) failed at line 2 of its up script: relation "taken_i" already exists/,
+       "the build fails on the name taken (call $try)");
+}
+is(state_of('6.5'), 'failed', 'and the migration is not applied');
+sql(q{SELECT migrate.run_forget('6.5'); SELECT migrate.unregister('6.5'); DROP TABLE taken});
+
 # --- a run that cannot finish: run_forget() forgets it (recorded), then it can be unregistered
 sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
