@@ -706,7 +706,9 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     int64 n = 0;
     bool more = true;
     if (first < nblocks) {
-      int64 end = first + static_cast<int64>(blocks);
+      // Up to the table's end as read last (a block number past it is not a valid tid when a
+      // sparse table makes the range large; growth is read again at the end of the range).
+      int64 end = std::min(first + static_cast<int64>(blocks), nblocks);
       // The user's statement limited to those blocks; its WHERE clause decides which rows.
       std::string batch_sql = fmt::format(
           "{} WHERE ctid OPERATOR(pg_catalog.>=) '({},0)'::pg_catalog.tid AND ctid OPERATOR(pg_catalog.<) "

@@ -6,6 +6,7 @@
 #include <cstring>
 
 extern "C" {
+#include "mb/pg_wchar.h"
 #include "parser/analyze.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -171,9 +172,17 @@ void execute_top_level(const char* sql, MemoryContext context) {
   MemoryContextSwitchTo(old);
 }
 
+// Cut at a character boundary (in the database encoding): a cut inside a character would be
+// stored in the catalog as an invalid string.
 void copy_field(char* dest, size_t size, const char* src) {
-  if (src) strlcpy(dest, src, size);
-  else dest[0] = '\0';
+  if (!src) {
+    dest[0] = '\0';
+    return;
+  }
+  size_t len = strlen(src);
+  if (len >= size) len = static_cast<size_t>(pg_mbcliplen(src, static_cast<int>(len), static_cast<int>(size - 1)));
+  memcpy(dest, src, len);
+  dest[len] = '\0';
 }
 
 void worker_main(Datum arg) {

@@ -222,6 +222,26 @@ for my $try (1, 2) {
 is(state_of('6.5'), 'failed', 'and the migration is not applied');
 sql(q{SELECT migrate.run_forget('6.5'); SELECT migrate.unregister('6.5'); DROP TABLE taken});
 
+# --- a batch over a sparse table (10,000 blocks, one matching row) aims past the table's end;
+# the range stops at the last block instead of being an invalid tid
+sql(q{CREATE TABLE sparse (id int, b int, pad text);
+      INSERT INTO sparse SELECT g, CASE WHEN g = 20000 THEN NULL ELSE 1 END, repeat('x', 1900) FROM generate_series(1, 40000) g;
+      ANALYZE sparse});
+sql(q{SELECT migrate.register('6.6', 'sparse batch', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000000\nUPDATE sparse SET b = 2 WHERE b IS NULL;', 'SELECT 1')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'the batched update of a sparse table runs') or diag($err);
+is(sql('SELECT count(*) FROM sparse WHERE b = 2'), '1', 'and updated its one row');
+
+# --- an error text longer than the worker's buffer is cut at a character boundary
+sql(q{CREATE TABLE boom_t (a int); INSERT INTO boom_t VALUES (1);
+      CREATE FUNCTION boom(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION '%', 'xy' || repeat('é', 3000); END$$});
+sql(q{SELECT migrate.register('6.7', 'long error', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY boom_i ON boom_t (boom(a));')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/xyéé/, 'the build fails with the function\'s error');
+is(sql(q{SELECT convert_to(error, 'UTF8') IS NOT NULL AND error LIKE '%xyéé%' FROM migrate.runs WHERE version = '6.7'}), 't',
+   'the recorded error is valid text (cut after a whole character)');
+sql(q{SELECT migrate.run_forget('6.7'); SELECT migrate.unregister('6.7')});
+
 # --- a run that cannot finish: run_forget() forgets it (recorded), then it can be unregistered
 sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
@@ -253,7 +273,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending 6.6:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
