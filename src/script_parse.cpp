@@ -125,9 +125,15 @@ const char* top_level_statement(Node* node) {
     case T_DropStmt:
       if (castNode(DropStmt, node)->concurrent) return "DROP INDEX CONCURRENTLY";
       break;
-    case T_ReindexStmt:
-      if (has_true_option(castNode(ReindexStmt, node)->params, "concurrently")) return "REINDEX CONCURRENTLY";
+    case T_ReindexStmt: {
+      ReindexStmt* r = castNode(ReindexStmt, node);
+      if (has_true_option(r->params, "concurrently")) return "REINDEX CONCURRENTLY";
+      // Several tables, each in a transaction of its own.
+      if (r->kind == REINDEX_OBJECT_SCHEMA) return "REINDEX SCHEMA";
+      if (r->kind == REINDEX_OBJECT_DATABASE) return "REINDEX DATABASE";
+      if (r->kind == REINDEX_OBJECT_SYSTEM) return "REINDEX SYSTEM";
       break;
+    }
     case T_VacuumStmt:
       if (castNode(VacuumStmt, node)->is_vacuumcmd) return "VACUUM";
       break;
@@ -175,6 +181,14 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
     case T_AlterSystemStmt:
       not_in_transaction = "ALTER SYSTEM";
       break;
+    case T_AlterDatabaseStmt: {
+      // Moving a database needs it free of every session, the applying one included.
+      ListCell* lc;
+      foreach (lc, castNode(AlterDatabaseStmt, node)->options)
+        if (std::strcmp(castNode(DefElem, lfirst(lc))->defname, "tablespace") == 0)
+          not_in_transaction = "ALTER DATABASE ... SET TABLESPACE";
+      break;
+    }
     case T_CopyStmt: {
       CopyStmt* copy = castNode(CopyStmt, node);
       if (copy->filename == nullptr && !copy->is_program)
