@@ -19,6 +19,7 @@ SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\nCREATE INDEX C
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 0\nUPDATE rr SET b = 1 WHERE b IS NULL;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10 soon\nUPDATE rr SET b = 1 WHERE b IS NULL;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nCREATE TABLE rr4 ();');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- PG_MIGRATE: batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM rr USING rr2 WHERE rr.id = rr2.id;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL RETURNING id;');

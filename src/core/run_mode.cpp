@@ -85,10 +85,20 @@ std::optional<BatchDirective> find_batch_directive(std::string_view gap) {
   for (std::string_view line : lines_of(gap)) {
     std::string_view t = trim(line);
     int this_line = line_no++;
-    if (t.rfind(kBatchDirective, 0) != 0) continue;
+    if (t.rfind(kBatchDirective, 0) != 0) {
+      // A near miss ("--pg_migrate:batch", "-- PG_MIGRATE:BATCH", "-- pg_migrate: batch") would
+      // run the statement in one piece without a word: refused like the exact form's errors.
+      std::string squeezed;
+      for (char c : t)
+        if (!std::isspace(static_cast<unsigned char>(c))) squeezed += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (squeezed.rfind("--pg_migrate:batch", 0) == 0)
+        throw std::invalid_argument("misspelled batch directive \"" + std::string(t) +
+                                    "\"; write it as \"-- pg_migrate:batch <rows> [pause <ms>ms]\"");
+      continue;
+    }
     std::string_view rest = t.substr(kBatchDirective.size());
     if (!rest.empty() && !std::isspace(static_cast<unsigned char>(rest.front())))
-      throw std::invalid_argument("unknown directive \"" + std::string(words(t)[0]) +
+      throw std::invalid_argument("unknown directive \"" + std::string(words(t.substr(3))[0]) +
                                   "\"; expected \"-- pg_migrate:batch <rows> [pause <ms>ms]\"");
     if (found) throw std::invalid_argument("two batch directives before one statement");
     std::vector<std::string_view> w = words(rest);

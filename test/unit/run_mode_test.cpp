@@ -45,4 +45,15 @@ TEST(RunMode, BadBatchDirectives) {
   EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 10 pause soon"), std::invalid_argument);
   EXPECT_THROW(find_batch_directive("-- pg_migrate:batches 10"), std::invalid_argument);
   EXPECT_THROW(find_batch_directive("-- pg_migrate:batch 10\n-- pg_migrate:batch 20"), std::invalid_argument);
+  // Near misses are refused, not taken for comments (the statement would run in one piece).
+  for (const char* miss : {"--pg_migrate:batch 10", "-- PG_MIGRATE:BATCH 10", "-- pg_migrate: batch 10",
+                           "--   pg_migrate:batch 10", "  -- Pg_Migrate:Batch 10 pause 5ms"})
+    EXPECT_THROW(find_batch_directive(miss), std::invalid_argument) << miss;
+  try {
+    find_batch_directive("-- pg_migrate:batches 10");
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown directive \"pg_migrate:batches\""), std::string::npos) << e.what();
+  }
+  // Other pg_migrate comments are not batch directives.
+  EXPECT_FALSE(find_batch_directive("-- pg_migrate:ignore ban-drop-column\n-- pg_migrate:no-transaction"));
 }
