@@ -395,8 +395,12 @@ void record_failure(const std::string& version, const std::string& error) {
   static pg::Query q{
       "UPDATE migrate.runs SET error = $2, failed_at = pg_catalog.clock_timestamp(), worker_pid = NULL "
       "WHERE version OPERATOR(pg_catalog.=) $1"};
+  // A cancel, statement_timeout or termination (class 57) interrupts the run: no failure is
+  // recorded, so status says "interrupted" (the caller saw the error), and a statement it may
+  // have let finish is looked for on resume.
+  bool interrupted = error.rfind("57", 0) == 0;
   catalog::OwnerScope owner;
-  q.run({pg::text_param(version), pg::text_param(error)});
+  q.run({pg::text_param(version), interrupted ? pg::null_param(TEXTOID) : pg::text_param(error)});
 }
 
 void finish_unit(const std::string& version, const char* direction, int unit, int line, double ms,
@@ -587,7 +591,12 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   }
   set_unit(rc.step.version, index, u.line, u.top_level, false);
   commit();
-  TopLevelResult r = run_in_worker(rc, sql);
+  TopLevelResult r;
+  try {
+    r = run_in_worker(rc, sql);
+  } catch (Error& e) {  // no worker to run it (no free slot): a failure of this statement
+    raise_failure(rc, u, e.sqlstate(), failure_message(rc, u, e.message()), e.detail(), e.hint());
+  }
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
   std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
@@ -826,8 +835,12 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
                   {}, "Register the script the run started with.");
     done = finished_units(step.version, rc.direction);
     resume_run(step.version);
-    std::string note = fmt::format("{}: resuming its {} script at statement {} of {}", rc.label.describe(),
-                                   rc.label.which, done.size() + 1, units.size());
+    std::string note =
+        done.size() >= units.size()
+            ? fmt::format("{}: all {} statements of its {} script had finished before the run was interrupted; "
+                          "recording it", rc.label.describe(), units.size(), rc.label.which)
+            : fmt::format("{}: resuming its {} script at statement {} of {}", rc.label.describe(), rc.label.which,
+                          done.size() + 1, units.size());
     const char* n = note.c_str();
     pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
   } else {

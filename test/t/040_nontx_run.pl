@@ -242,6 +242,15 @@ is(sql(q{SELECT convert_to(error, 'UTF8') IS NOT NULL AND error LIKE '%xyéé%' 
    'the recorded error is valid text (cut after a whole character)');
 sql(q{SELECT migrate.run_forget('6.7'); SELECT migrate.unregister('6.7')});
 
+# --- statement_timeout stops a run: interrupted (not failed), and the next call finishes it
+sql(q{SELECT migrate.register('6.8', 'slow', E'-- pg_migrate:no-transaction\nSELECT 1;\nSELECT pg_sleep(0.5);', 'SELECT 1')});
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '200ms'; CALL migrate.run()});
+like($err, qr/canceling statement due to statement timeout/, 'the run is cancelled by statement_timeout');
+is(state_of('6.8'), 'interrupted', 'status says interrupted, not failed');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 6\.8 \("slow"\): resuming its up script at statement 2 of 2/, 'the next call resumes it');
+is(state_of('6.8'), 'applied', 'and finishes it');
+
 # --- a run that cannot finish: run_forget() forgets it (recorded), then it can be unregistered
 sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
@@ -273,7 +282,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending 6.6:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending 6.6:pending 6.8:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
