@@ -130,6 +130,13 @@ SELECT file, action FROM migrate.sync($$[
   {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email FROM sy_users;"}
 ]$$, accept_edited => true);
 SELECT version, action, detail->>'file' AS file FROM migrate.history WHERE action = 'repair';
+-- A down script changed in the file is checked as migrate.repair() checks one.
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "BEGIN;\nDROP TABLE sy_users;"}
+]$$, accept_edited => true) WHERE file = 'V1__users.sql';
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "DROP TABLE sy_users;\nCOMMIT;\nSELECT 1;"}
+]$$, accept_edited => true) WHERE file = 'V1__users.sql';
 SELECT count(*) AS validate_problems FROM migrate.validate();
 -- Direct writes are refused.
 DELETE FROM migrate.migration_files;

@@ -18,6 +18,7 @@
 #include "pg/args.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
+#include "run.hpp"
 #include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "settings.hpp"
@@ -668,6 +669,23 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       }
       notice(fmt::format("applied migration {}: the edited file {} is accepted as it is now", f.version, f.file));
     } else {
+      // A new down script is checked as migrate.repair() checks one (and as register would).
+      if (down && !down->empty()) {
+        MemoryContext outer = MemoryContextSwitchTo(scratch);
+        ScriptLabel label{f.version, f.name, "down"};
+        std::vector<ScriptStatement> stmts = parse_script(*down, label);
+        check_statements(stmts, *down, label, script_mode(*down));
+        std::string run_mode = script_run_mode(*down, stmts, label);
+        MemoryContextSwitchTo(outer);
+        pg::call([&] { MemoryContextReset(scratch); });
+        if (run_mode != "transaction")
+          throw Error(sqlstate::kFeatureNotSupported,
+                      fmt::format("the down script of migration {} in {} is {}; only a transactional down "
+                                  "script can replace the registered one",
+                                  f.version, f.file, run_mode == "split" ? "split by COMMIT" : "non-transactional"),
+                      "Nothing was synced.",
+                      "Write the down script without COMMIT points or the pg_migrate:no-transaction line.");
+      }
       std::string role = catalog::current_role_name();
       bool updated = false, repaired = false;
       {
