@@ -306,10 +306,12 @@ namespace {
 // punctuation, symbol, arrow and drawing blocks, CJK and full-width punctuation, emoji. Any
 // other non-ASCII code point is taken as part of a word (a letter of some script).
 bool separator_code_point(uint32_t c) {
+  if (c == 0xAA || c == 0xB5 || c == 0xBA) return false;  // ª µ º are letters
+  if (c == 0x200C || c == 0x200D) return false;            // (non-)joiners inside Persian, Indic words
   return (c >= 0x80 && c <= 0xBF) || c == 0xD7 || c == 0xF7 || (c >= 0x2000 && c <= 0x2BFF) ||
          (c >= 0x3000 && c <= 0x303F) || (c >= 0xFE30 && c <= 0xFE4F) || c == 0xFEFF ||
          (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) ||
-         (c >= 0xFF5B && c <= 0xFF65) || c >= 0x1F000;
+         (c >= 0xFF5B && c <= 0xFF65) || (c >= 0x1F000 && c <= 0x1FAFF);  // emoji, not CJK extensions
 }
 
 // Length of the valid UTF-8 sequence at text[i] (2-4) and its code point, or 0.

@@ -150,6 +150,9 @@ TEST(Slugs, Basic) {
   EXPECT_EQ(slug("Ajouter l'état — «brouillon»"), "ajouter_l_état_brouillon");
   EXPECT_EQ(slug("用户表 添加"), "用户表_添加");
   EXPECT_EQ(slug("emoji 🚀 launch"), "emoji_launch");
+  EXPECT_EQ(slug("𠮷野家"), "𠮷野家");          // CJK Extension B is letters, not emoji
+  EXPECT_EQ(slug("µ-Einheit ª"), "µ_einheit_ª");  // Latin-1 letters among the symbols
+  EXPECT_EQ(slug("می\u200cخواهم"), "می\u200cخواهم");  // a zero-width non-joiner stays inside a word
   EXPECT_EQ(slug("bad\xff\xfe bytes"), "bad_bytes");      // invalid UTF-8 separates
   EXPECT_EQ(slug("cut\xc3"), "cut");                        // a truncated sequence too
   EXPECT_EQ(slug(std::string(70, 'a') + "é"), std::string(60, 'a'));
