@@ -82,6 +82,15 @@ SELECT migrate.register('4', 'nested', 'SELECT * FROM migrate.plan()') \gset
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('4');
 
+-- a dry run rolls back; the statements it prepared are deallocated too (a rollback does not)
+PREPARE mine AS SELECT 1;
+SELECT migrate.register('4', 'prepares', 'PREPARE plan_p AS SELECT 2; EXECUTE plan_p');
+SELECT version, status FROM migrate.plan();
+SELECT version, status FROM migrate.plan();
+SELECT name FROM pg_prepared_statements;
+DEALLOCATE mine;
+SELECT migrate.unregister('4');
+
 DROP VIEW plan_rows;
 DROP EXTENSION pg_migrate;
 DROP TABLE plan_new, plan_t;

@@ -13,6 +13,7 @@
 #include "catalog.hpp"
 #include "core/script.hpp"
 #include "pg/spi.hpp"
+#include "run.hpp"
 #include "pg/srf.hpp"
 #include "safety.hpp"
 #include "settings.hpp"
@@ -248,6 +249,8 @@ PGM_FUNCTION(pgm_plan) {
     pg::SpiConnection spi;
     std::vector<MigrationStep> migrations = select_pending(target ? std::optional<Version>(Version::parse(*target)) : std::nullopt);
     pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
+    SessionLeftovers& leftovers = script_leftovers();  // PREPARE outlives the rollback
+    leftovers.clear();
     bool stopped = false;
     std::map<Oid, int64> known_filenodes;  // relfilenodes after the previous statement
     for (const MigrationStep& m : migrations) {
@@ -262,6 +265,26 @@ PGM_FUNCTION(pgm_plan) {
         stopped = true;
         continue;
       }
+      // A migration CALL migrate.run() stopped part way resumes where it stopped: trying it from
+      // its first statement would fail on what its finished statements did.
+      std::string unfinished;
+      try {
+        ensure_no_unfinished_run(m.version);
+      } catch (Error& e) {
+        unfinished = e.message();
+      }
+      if (!unfinished.empty()) {
+        for (const StatementLint& sl : stmts) {
+          PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt)), "skipped"};
+          r.error = "not planned: " + unfinished + "; CALL migrate.run() resumes it";
+          rows.push_back(std::move(r));
+        }
+        stopped = true;
+        continue;
+      }
+      std::vector<ScriptStatement> parsed;
+      for (const StatementLint& sl : stmts) parsed.push_back(sl.stmt);
+      leftovers.note(parsed);
       int nest_level = pg::call([] { return NewGUCNestLevel(); });
       for (const StatementLint& sl : stmts) {
         PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt))};
@@ -282,6 +305,7 @@ PGM_FUNCTION(pgm_plan) {
       if (!stopped) pg::call([&] { AtEOXact_GUC(false, nest_level); });
     }
     all.rollback();
+    leftovers.clear();
   }
   auto array = [](const std::vector<std::string>& items) {
     std::string lit = "{";
