@@ -754,12 +754,18 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       commit();
       first = 0;
       nblocks = scalar_int8(size_sql);
-      if (more && !matched_in_pass && ++empty_passes * std::max<long>(pause, 10) > settings::lock_retry_total_ms) {
+      // Rows still match after whole passes that changed none: something keeps the statement
+      // from changing them (a trigger returning NULL, a rule, a row security policy), or its
+      // WHERE clause still matches what it wrote. Three such passes in a row end the run.
+      if (more && !matched_in_pass && ++empty_passes >= 3) {
         MemoryContextSwitchTo(outer);
-        raise_failure(rc, u, sqlstate::kLockNotAvailable,
-                      failure_message(rc, u, "rows matching the batched statement kept changing for longer "
-                                             "than pg_migrate.lock_retry_total"),
-                      {}, "CALL migrate.run() again later: it resumes with the rows not done yet.");
+        raise_failure(rc, u, sqlstate::kObjectNotInPrerequisiteState,
+                      failure_message(rc, u, "whole passes over the table changed none of the rows the batched "
+                                             "statement still matches"),
+                      "A trigger that returns NULL, a rule or a row security policy may keep the statement from "
+                      "changing them, or its WHERE clause matches the rows it has written.",
+                      "The WHERE clause must stop matching a row once the statement has changed it. Fix the "
+                      "cause, then CALL migrate.run() again: it resumes with the rows not done yet.");
       }
       if (matched_in_pass) empty_passes = 0;
       matched_in_pass = false;

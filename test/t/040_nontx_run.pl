@@ -232,6 +232,19 @@ sql(q{SELECT migrate.register('6.6', 'sparse batch', E'-- pg_migrate:no-transact
 is($ret, 0, 'the batched update of a sparse table runs') or diag($err);
 is(sql('SELECT count(*) FROM sparse WHERE b = 2'), '1', 'and updated its one row');
 
+# --- a batch whose rows a trigger keeps from changing ends with an error, not a loop
+sql(q{CREATE TABLE stuck (id int, b int); INSERT INTO stuck SELECT g, NULL FROM generate_series(1, 100) g;
+      CREATE FUNCTION no_update() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
+      CREATE TRIGGER stuck_no_update BEFORE UPDATE ON stuck FOR EACH ROW EXECUTE FUNCTION no_update()});
+sql(q{SELECT migrate.register('6.65', 'stuck batch', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE stuck SET b = 1 WHERE b IS NULL;')});
+my $t0 = time;
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/whole passes over the table changed none of the rows the batched statement still matches.*HINT:  The WHERE clause must stop matching/s,
+     'the batch that changes nothing ends with an error');
+cmp_ok(time - $t0, '<', 30, 'quickly, not after pg_migrate.lock_retry_total');
+is(state_of('6.65'), 'failed', 'status says failed');
+sql(q{SELECT migrate.run_forget('6.65'); SELECT migrate.unregister('6.65'); DROP TABLE stuck});
+
 # --- an error text longer than the worker's buffer is cut at a character boundary
 sql(q{CREATE TABLE boom_t (a int); INSERT INTO boom_t VALUES (1);
       CREATE FUNCTION boom(int) RETURNS int IMMUTABLE LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION '%', 'xy' || repeat('é', 3000); END$$});
