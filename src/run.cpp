@@ -294,12 +294,13 @@ struct RunRow {
   int64 rows_done = 0;
   bool has_rows_total = false;
   std::string error;  // "SQLSTATE: message" of the failure that stopped it, if one was reported
+  TimestampTz started_at = 0;
 };
 
 RunRow read_run(const std::string& version) {
   static pg::Query q{
-      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL, error "
-      "FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
+      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL, error, "
+      "started_at FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version)});
   RunRow r;
@@ -313,6 +314,9 @@ RunRow read_run(const std::string& version) {
     r.rows_done = pg::int8_value(0, 6);
     r.has_rows_total = pg::bool_value(0, 7);
     r.error = pg::is_null(0, 8) ? std::string() : pg::text_value(0, 8);
+    bool isnull;
+    Datum started = pg::datum_value(0, 9, &isnull);
+    r.started_at = isnull ? GetCurrentTimestamp() : DatumGetTimestampTz(started);
   }
   pg::free_result();
   return r;
@@ -389,6 +393,18 @@ void add_batch(const std::string& version, int64 rows) {
       "WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version), pg::int8_param(rows)});
+}
+
+// The time the finished statements (parts, batches) of a run took, over all its calls.
+double units_ms(const std::string& version, const char* direction) {
+  static pg::Query q{
+      "SELECT COALESCE(pg_catalog.sum(duration_ms), 0)::pg_catalog.float8 FROM migrate.run_progress "
+      "WHERE version OPERATOR(pg_catalog.=) $1 AND direction OPERATOR(pg_catalog.=) $2"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_param(direction)});
+  double ms = pg::float8_value(0, 1);
+  pg::free_result();
+  return ms;
 }
 
 void record_failure(const std::string& version, const std::string& error) {
@@ -881,8 +897,11 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
       run_transactional_unit(rc, u, static_cast<int>(i));
     }
   }
-  // The migration is applied (or reverted) only now, after its last unit committed.
-  catalog::StepRecord record{step.version, step.name, step.checksum, ms_since(start), started_at};
+  // The migration is applied (or reverted) only now, after its last unit committed. A resumed
+  // run started with the first call, and took the time of all its statements.
+  double duration = run.exists ? units_ms(step.version, rc.direction) : ms_since(start);
+  catalog::StepRecord record{step.version, step.name, step.checksum, duration,
+                             run.exists ? run.started_at : started_at};
   // A revert: did the down script restore what the apply found? (as migrate.revert() checks)
   if (!up) record.detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
   catalog::record_steps({record}, up, catalog::current_role_name());

@@ -256,13 +256,15 @@ is(sql(q{SELECT convert_to(error, 'UTF8') IS NOT NULL AND error LIKE '%xyéé%' 
 sql(q{SELECT migrate.run_forget('6.7'); SELECT migrate.unregister('6.7')});
 
 # --- statement_timeout stops a run: interrupted (not failed), and the next call finishes it
-sql(q{SELECT migrate.register('6.8', 'slow', E'-- pg_migrate:no-transaction\nSELECT 1;\nSELECT pg_sleep(0.5);', 'SELECT 1')});
-($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '200ms'; CALL migrate.run()});
+sql(q{SELECT migrate.register('6.8', 'slow', E'-- pg_migrate:no-transaction\nSELECT pg_sleep(0.1);\nSELECT pg_sleep(0.5);', 'SELECT 1')});
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '300ms'; CALL migrate.run()});
 like($err, qr/canceling statement due to statement timeout/, 'the run is cancelled by statement_timeout');
 is(state_of('6.8'), 'interrupted', 'status says interrupted, not failed');
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/migration 6\.8 \("slow"\): resuming its up script at statement 2 of 2/, 'the next call resumes it');
 is(state_of('6.8'), 'applied', 'and finishes it');
+cmp_ok(sql(q{SELECT duration_ms FROM migrate.history WHERE version = '6.8' AND action = 'apply'}), '>=', 600,
+       'the recorded duration counts the statements of both calls');
 
 # --- a run that cannot finish: run_forget() forgets it (recorded), then it can be unregistered
 sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
