@@ -85,10 +85,25 @@ SELECT migrate.unregister('4');
 -- a dry run rolls back; the statements it prepared are deallocated too (a rollback does not)
 PREPARE mine AS SELECT 1;
 SELECT migrate.register('4', 'prepares', 'PREPARE plan_p AS SELECT 2; EXECUTE plan_p');
+SELECT migrate.register('5', 'prepares too', 'PREPARE plan_p AS SELECT 3; EXECUTE plan_p');
 SELECT version, status FROM migrate.plan();
 SELECT version, status FROM migrate.plan();
 SELECT name FROM pg_prepared_statements;
-DEALLOCATE mine;
+-- a failed verification's statement is removed with its rollback
+SELECT migrate.register('6', 'fails', 'PREPARE plan_q AS SELECT 4; SELECT 1/0', 'SELECT 1');
+SELECT version, status FROM migrate.verify('6');
+SELECT count(*) AS prepared_left FROM pg_prepared_statements WHERE name = 'plan_q';
+SELECT migrate.unregister('6');
+-- a repeatable that fails leaves its statement (the error ends the call); the next call removes
+-- it, but not a statement of the session's own that took the name meanwhile
+SELECT action FROM migrate.sync('[{"file": "R__p.sql", "name": "p", "repeatable": true, "up": "PREPARE plan_r AS SELECT 5; SELECT 1/0;"}]') WHERE file = 'R__p.sql';
+SELECT * FROM migrate.apply_repeatables();
+DEALLOCATE plan_r;
+PREPARE plan_r AS SELECT 'the session''s own';
+SELECT version, status FROM migrate.plan('5');
+EXECUTE plan_r;
+DEALLOCATE ALL;
+SELECT migrate.unregister('5');
 SELECT migrate.unregister('4');
 
 DROP VIEW plan_rows;

@@ -68,6 +68,7 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
                                 SPI_result_code_string(rc)));
     } catch (pg::PgError& e) {
       name_failure(e, label, s.line);
+      left.settle();  // what the script created before the failure (a rollback keeps PREPAREs)
       throw;
     }
     pg::free_result();
@@ -203,12 +204,13 @@ std::mt19937 retry_random() {
 // by one). A lock timeout rolls them back and retries them after a backoff, within
 // pg_migrate.lock_retries and pg_migrate.lock_retry_total.
 void run_with_retries(const MigrationStep& step, const std::string& script,
-                      const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
+                      const std::vector<ScriptStatement>& statements, const ScriptLabel& label,
+                      SessionLeftovers& migration_leftovers) {
   auto start = std::chrono::steady_clock::now();
   std::mt19937 random = retry_random();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   // The parts of one migration may share prepared statements (PREPARE in one, EXECUTE in a
-  // later one): what a part creates is only undone for its retry.
+  // later one): what a part creates goes to the migration's list; a failed attempt's is undone.
   for (int attempt = 1;; ++attempt) {
     int failed = -1;
     SessionLeftovers attempt_leftovers;
@@ -216,14 +218,16 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
       pg::SubTransaction sub;
       run_statements(script, statements, label, settings::lock_timeout_ms, failed, &attempt_leftovers);
       sub.commit();
+      migration_leftovers.absorb(attempt_leftovers);
       return;
     } catch (pg::PgError& e) {
-      // The subtransaction is rolled back: catalog and session are as before the attempt.
+      // The subtransaction is rolled back: catalog and session are as before the attempt, but
+      // for what the attempt prepared.
+      attempt_leftovers.clear();
       if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || failed < 0) throw;
       if (after_lock_timeout(e, step, label, statements[failed].parsetree, statements[failed].line, attempt,
                              elapsed_ms(start), unit(random)))
         throw;
-      attempt_leftovers.clear();
     }
   }
 }
@@ -566,8 +570,9 @@ void run_transactional_step(const MigrationStep& step, bool up) {
 // CALL migrate.run(): statements of one part of a migration under pg_migrate.lock_timeout, with
 // apply's retries after a lock timeout.
 void run_part_with_retries(const MigrationStep& step, const std::string& script,
-                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label) {
-  run_with_retries(step, script, statements, label);
+                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label,
+                           SessionLeftovers& migration_leftovers) {
+  run_with_retries(step, script, statements, label, migration_leftovers);
 }
 
 }  // namespace pgm

@@ -49,6 +49,7 @@ void run_transactional_step(const MigrationStep& step, bool up);
 
 // CALL migrate.run(): statements of one part under pg_migrate.lock_timeout with apply's retries.
 void run_part_with_retries(const MigrationStep& step, const std::string& script,
-                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label);
+                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label,
+                           SessionLeftovers& migration_leftovers);
 
 }  // namespace pgm

@@ -303,6 +303,7 @@ PGM_FUNCTION(pgm_plan) {
         rows.push_back(std::move(r));
       }
       if (!stopped) pg::call([&] { AtEOXact_GUC(false, nest_level); });
+      leftovers.clear();  // as apply does after each migration
     }
     all.rollback();
     leftovers.clear();

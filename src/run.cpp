@@ -490,6 +490,9 @@ struct RunContext {
   ScriptLabel label;
   std::vector<ScriptStatement> statements;
   MemoryContext scratch;
+  // Prepared statements and WITH HOLD cursors its parts created: the later parts may use them;
+  // removed when the migration ends or stops.
+  SessionLeftovers leftovers;
 };
 
 [[noreturn]] void raise_failure(RunContext& rc, const Unit& u, const std::string& sqlstate,
@@ -608,11 +611,15 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   set_unit(rc.step.version, index, u.line, u.top_level, false);
   commit();
   TopLevelResult r;
+  std::optional<Error> no_worker;  // no worker to run it (no free slot): a failure of this statement
   try {
     r = run_in_worker(rc, sql);
-  } catch (Error& e) {  // no worker to run it (no free slot): a failure of this statement
-    raise_failure(rc, u, e.sqlstate(), failure_message(rc, u, e.message()), e.detail(), e.hint());
+  } catch (Error& e) {
+    no_worker = e;
   }
+  if (no_worker)
+    raise_failure(rc, u, no_worker->sqlstate(), failure_message(rc, u, no_worker->message()), no_worker->detail(),
+                  no_worker->hint());
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
   std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
@@ -742,7 +749,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       std::vector<ScriptStatement> batch_stmts = parse_script(batch_sql, rc.label);
       batch_stmts[0].line = u.line;
       try {
-        run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label);
+        run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label, rc.leftovers);
         n = static_cast<int64>(SPI_processed);
         if (n > 0) add_batch(rc.step.version, n);
       } catch (pg::PgError& e) {
@@ -812,7 +819,7 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
   std::vector<ScriptStatement> part(rc.statements.begin() + u.first, rc.statements.begin() + u.last);
   MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
   try {
-    run_part_with_retries(rc.step, rc.script, part, rc.label);
+    run_part_with_retries(rc.step, rc.script, part, rc.label, rc.leftovers);
     finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), std::nullopt);
   } catch (pg::PgError& e) {
     MemoryContextSwitchTo(outer);
@@ -875,6 +882,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   commit();
   auto start = std::chrono::steady_clock::now();
   TimestampTz started_at = GetCurrentTimestamp();
+  try {
   for (size_t i = 0; i < units.size(); ++i) {
     if (done.count(static_cast<int>(i))) continue;
     const Unit& u = units[i];
@@ -897,6 +905,11 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
       run_transactional_unit(rc, u, static_cast<int>(i));
     }
   }
+  } catch (...) {
+    rc.leftovers.clear();  // the failed unit is rolled back and its state recorded by now
+    throw;
+  }
+  rc.leftovers.clear();
   // The migration is applied (or reverted) only now, after its last unit committed. A resumed
   // run started with the first call, and took the time of all its statements.
   double duration = run.exists ? units_ms(step.version, rc.direction) : ms_since(start);

@@ -4,7 +4,6 @@
 #include <cstring>
 
 #include "core/script.hpp"
-#include "xact.hpp"
 
 extern "C" {
 #include "catalog/catalog.h"
@@ -236,37 +235,80 @@ void check_statements(const std::vector<ScriptStatement>& stmts, const std::stri
   for (const ScriptStatement& s : stmts) check_runnable(s, script, label, mode);
 }
 
+namespace {
+
+// The creation time of the prepared statement or cursor `name`, or nullopt if there is none.
+std::optional<TimestampTz> created_at(const std::string& name, bool cursor) {
+  const char* n = name.c_str();
+  bool found = false;
+  TimestampTz created = pg::call([&]() -> TimestampTz {
+    if (cursor) {
+      Portal portal = GetPortalByName(n);
+      found = PortalIsValid(portal);
+      return found ? portal->creation_time : 0;
+    }
+    PreparedStatement* ps = FetchPreparedStatement(n, false);
+    found = ps != nullptr;
+    return found ? ps->prepare_time : 0;
+  });
+  if (!found) return std::nullopt;
+  return created;
+}
+
+}  // namespace
+
 void SessionLeftovers::note(const std::vector<ScriptStatement>& stmts) {
   for (const ScriptStatement& s : stmts) {
     Node* node = s.parsetree;
     bool cursor = IsA(node, DeclareCursorStmt) && (castNode(DeclareCursorStmt, node)->options & CURSOR_OPT_HOLD);
     if (!IsA(node, PrepareStmt) && !cursor) continue;
-    const char* name = cursor ? castNode(DeclareCursorStmt, node)->portalname : castNode(PrepareStmt, node)->name;
-    bool exists = pg::call([&] {
-      return cursor ? PortalIsValid(GetPortalByName(name)) : FetchPreparedStatement(name, false) != nullptr;
-    });
-    std::vector<std::string>& list = cursor ? cursors_ : prepared_;
-    if (!exists && std::find(list.begin(), list.end(), name) == list.end()) list.emplace_back(name);
-    if (cursor) cursors_transaction_ = current_local_transaction();
+    std::string name = cursor ? castNode(DeclareCursorStmt, node)->portalname : castNode(PrepareStmt, node)->name;
+    bool listed = std::any_of(entries_.begin(), entries_.end(),
+                              [&](const Entry& e) { return e.cursor == cursor && e.name == name; });
+    if (!listed && !created_at(name, cursor)) entries_.push_back({std::move(name), cursor, false, 0});
   }
 }
 
+void SessionLeftovers::settle() {
+  std::vector<Entry> kept;
+  for (Entry& e : entries_) {
+    if (!e.settled) {
+      std::optional<TimestampTz> created = created_at(e.name, e.cursor);
+      if (!created) continue;  // not created (or gone with a rollback)
+      e.created = *created;
+      e.settled = true;
+    }
+    kept.push_back(std::move(e));
+  }
+  entries_.swap(kept);
+}
+
 void SessionLeftovers::clear() {
-  std::vector<std::string> prepared, cursors;
-  prepared.swap(prepared_);
-  cursors.swap(cursors_);
-  if (cursors_transaction_ != current_local_transaction()) cursors.clear();
-  for (const std::string& n : prepared) {
-    const char* name = n.c_str();
-    pg::call([&] { DropPreparedStatement(name, false); });
+  settle();
+  std::vector<Entry> entries;
+  entries.swap(entries_);
+  for (const Entry& e : entries) {
+    const char* name = e.name.c_str();
+    TimestampTz created = e.created;
+    if (e.cursor) {
+      pg::call([&] {
+        Portal portal = GetPortalByName(name);
+        if (PortalIsValid(portal) && portal->creation_time == created && portal->status != PORTAL_ACTIVE)
+          PortalDrop(portal, false);
+      });
+    } else {
+      pg::call([&] {
+        PreparedStatement* ps = FetchPreparedStatement(name, false);
+        if (ps && ps->prepare_time == created) DropPreparedStatement(name, false);
+      });
+    }
   }
-  for (const std::string& n : cursors) {
-    const char* name = n.c_str();
-    pg::call([&] {
-      Portal portal = GetPortalByName(name);
-      if (PortalIsValid(portal) && portal->status != PORTAL_ACTIVE) PortalDrop(portal, false);
-    });
-  }
+}
+
+void SessionLeftovers::absorb(SessionLeftovers& other) {
+  other.settle();
+  for (Entry& e : other.entries_) entries_.push_back(std::move(e));
+  other.entries_.clear();
 }
 
 SessionLeftovers& script_leftovers() {

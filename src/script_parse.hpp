@@ -57,21 +57,29 @@ std::vector<SessionOnlyStatement> session_only_statements(const std::vector<Scri
 // Prepared statements and WITH HOLD cursors outlive the script that made them in the session
 // that ran it: a rollback does not undo PREPARE, and a WITH HOLD cursor survives its commit (a
 // lock-timeout retry, running the script again, then failed on "already exists"). note() takes
-// the names a script is about to create that do not exist yet; clear() deallocates and closes
-// those that exist and forgets them.
+// the names a script is about to create that do not exist yet; settle() (once it ran, or
+// failed) remembers which of them it created, by their creation time; clear() deallocates and
+// closes exactly those (not a later statement or cursor of the session's that took the name)
+// and forgets them; absorb() moves another list's entries into this one.
 class SessionLeftovers {
  public:
   void note(const std::vector<ScriptStatement>& stmts);
+  void settle();
   void clear();
+  void absorb(SessionLeftovers& other);
 
  private:
-  std::vector<std::string> prepared_, cursors_;
-  // A cursor noted in an earlier transaction is gone or the caller's own by now: forgotten.
-  LocalTransactionId cursors_transaction_ = InvalidLocalTransactionId;
+  struct Entry {
+    std::string name;
+    bool cursor = false;
+    bool settled = false;
+    TimestampTz created = 0;
+  };
+  std::vector<Entry> entries_;
 };
 
 // The leftovers of the migrations, repeatables, plans and verifications this backend runs:
-// cleared after each script and, after a failure, when the next call begins.
+// cleared after each script and, after a failure, when the next one begins.
 SessionLeftovers& script_leftovers();
 
 // The statement's name if it cannot run inside a transaction block (CREATE INDEX CONCURRENTLY,

@@ -507,6 +507,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     InFile* f;
     Todo todo;
     std::string script;
+    bool applied = false;
   };
   std::vector<Work> work;
   for (InFile& f : in) {
@@ -540,7 +541,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       // What runs is the same: only formatting, comments, the file name, the name or the down script differ.
       out.push_back(row_for(f, k, state_of(*k), "unchanged", new_script,
                             k->has_file_row ? "file changed, its statements did not" : ""));
-      work.push_back({&f, Todo::Metadata, new_script});
+      work.push_back({&f, Todo::Metadata, new_script, k->applied});
     } else if (!k->applied) {
       refuse_no_transaction(f);
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
@@ -669,8 +670,10 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       }
       notice(fmt::format("applied migration {}: the edited file {} is accepted as it is now", f.version, f.file));
     } else {
-      // A new down script is checked as migrate.repair() checks one (and as register would).
-      if (down && !down->empty()) {
+      // A down script that differs from the registered one is checked as migrate.repair() checks
+      // one (only a transactional one replaces it without registering the migration again).
+      std::optional<std::string> stored_down = down && !down->empty() ? stored_script(f.version, false) : std::nullopt;
+      if (down && !down->empty() && stored_down != *down) {
         MemoryContext outer = MemoryContextSwitchTo(scratch);
         ScriptLabel label{f.version, f.name, "down"};
         std::vector<ScriptStatement> stmts = parse_script(*down, label);
@@ -684,7 +687,9 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                                   "script can replace the registered one",
                                   f.version, f.file, run_mode == "split" ? "split by COMMIT" : "non-transactional"),
                       "Nothing was synced.",
-                      "Write the down script without COMMIT points or the pg_migrate:no-transaction line.");
+                      w.applied ? "Write the down script without COMMIT points or the pg_migrate:no-transaction line."
+                                : fmt::format("The migration is pending: SELECT migrate.unregister('{}'), then sync "
+                                              "again to register it with this down script.", f.version));
       }
       std::string role = catalog::current_role_name();
       bool updated = false, repaired = false;

@@ -338,6 +338,7 @@ void verify_check_before_apply(const std::string& version, const std::string& na
     pg::SubTransaction all;
     v = verify_migration(version, name, true, system_catalogs());
     all.rollback();
+    script_leftovers().clear();
   }
   if (v.status == "ok") return;
   std::string detail;
@@ -431,6 +432,7 @@ PGM_FUNCTION(pgm_verify) {
       }
     }
     all.rollback();
+    script_leftovers().clear();  // a rollback does not undo what the scripts prepared
   }
   pg::ResultSet out(fcinfo);
   for (const Row& r : rows)

@@ -940,7 +940,12 @@ Outcome new_migration(const Options& opts) {
     if (!taken(stamp)) break;
   }
   fs::path p = fs::path(opts.dir) / (std::string(stamp) + "_" + s + ".sql");
-  if (fs::exists(p)) {
+  if (fs::exists(p, ec) || ec) {
+    if (ec) {
+      o.code = exit_code::kFolder;
+      o.err = "error: cannot use " + p.string() + ": " + ec.message() + "\n";
+      return o;
+    }
     o.code = exit_code::kFolder;
     o.err = "error: " + p.string() + " already exists\n";
     return o;

@@ -336,7 +336,9 @@ std::string slug(std::string_view name) {
       ++characters;
     }
   };
-  for (size_t i = 0; i < name.size() && characters < 60;) {
+  // 60 characters, and at most 200 bytes (four-byte characters would make a file name longer
+  // than file systems allow, 255 bytes).
+  for (size_t i = 0; i < name.size() && characters < 60 && out.size() <= 196;) {
     unsigned char u = static_cast<unsigned char>(name[i]);
     if (u < 128) {
       if (std::isalnum(u)) {

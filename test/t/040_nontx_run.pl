@@ -232,6 +232,19 @@ sql(q{SELECT migrate.register('6.6', 'sparse batch', E'-- pg_migrate:no-transact
 is($ret, 0, 'the batched update of a sparse table runs') or diag($err);
 is(sql('SELECT count(*) FROM sparse WHERE b = 2'), '1', 'and updated its one row');
 
+# --- the parts of a split migration share a prepared statement; it is gone when the migration
+# ends, and a failed part's PREPARE does not block the retry in the same session
+sql(q{CREATE TABLE gate (ok bool); INSERT INTO gate VALUES (false)});
+sql(q{SELECT migrate.register('6.6.1', 'split prepares', E'PREPARE shared_p AS SELECT 1;\nCOMMIT;\nEXECUTE shared_p;\nCOMMIT;\nPREPARE part_q AS SELECT 2;\nSELECT 1 / (SELECT count(*) FROM gate WHERE ok)::int;', 'SELECT 1')});
+($ret, $out, $err) = $node->psql($db, q{CALL migrate.run();
+  UPDATE gate SET ok = true;
+  CALL migrate.run();
+  SELECT 'left: ' || count(*) FROM pg_prepared_statements}, on_error_stop => 0);
+like($err, qr/division by zero.*resuming its up script at statement 3 of 3/s, 'the failed part is resumed in the same session');
+unlike($err, qr/already exists/, 'its PREPARE runs again');
+like($out, qr/left: 0/, 'no prepared statement is left in the session');
+is(state_of('6.6.1'), 'applied', 'the split migration is applied');
+
 # --- a batch whose rows a trigger keeps from changing ends with an error, not a loop
 sql(q{CREATE TABLE stuck (id int, b int); INSERT INTO stuck SELECT g, NULL FROM generate_series(1, 100) g;
       CREATE FUNCTION no_update() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
@@ -300,7 +313,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending 6.6:pending 6.8:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');

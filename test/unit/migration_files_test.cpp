@@ -159,6 +159,9 @@ TEST(Slugs, Basic) {
   std::string long_name;
   for (int i = 0; i < 70; ++i) long_name += "é";
   EXPECT_EQ(slug(long_name).size(), 120u);  // 60 characters, not 60 bytes: no sequence cut
+  std::string wide;
+  for (int i = 0; i < 70; ++i) wide += "\U00020000";  // four bytes each
+  EXPECT_EQ(slug(wide).size(), 200u);  // at most 200 bytes: a file name fits in 255
   EXPECT_EQ(slug("!!!"), "");
   EXPECT_EQ(slug(std::string(100, 'a')).size(), 60u);
 }
