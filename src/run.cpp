@@ -1174,6 +1174,26 @@ PGM_FUNCTION(pgm_run) {
   catalog::lock_catalog();  // waits for a migrate.apply() in flight
   check_opposite_runs(true);
   std::vector<MigrationStep> steps = select_pending(target);
+  // A target below a migration stopped part way would apply others after its committed
+  // statements, out of version order: that migration is finished first.
+  if (target && !steps.empty() && run_catalog_present()) {
+    static pg::Query q{"SELECT r.version FROM migrate.runs r WHERE r.direction OPERATOR(pg_catalog.=) 'up'"};
+    std::vector<std::string> unfinished;
+    {
+      catalog::OwnerScope owner;
+      q.run();
+      for (uint64 i = 0; i < pg::result_rows(); ++i) unfinished.push_back(pg::text_value(i, 1));
+      pg::free_result();
+    }
+    for (const std::string& v : unfinished)
+      if (std::none_of(steps.begin(), steps.end(), [&](const MigrationStep& s) { return s.version == v; }))
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    fmt::format("migration {} is partially applied, above the target {}", v, target->canonical()),
+                    "Applying migrations up to the target would run them after its committed statements. Nothing "
+                    "was changed.",
+                    fmt::format("Finish it first with CALL migrate.run('{}'), or see migrate.progress and "
+                                "migrate.run_forget().", v));
+  }
   run_steps_units(steps, true);
   PG_RETURN_VOID();
 }

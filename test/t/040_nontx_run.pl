@@ -295,6 +295,11 @@ is(sql(q{SELECT string_agg(DISTINCT status || ': ' || error, '') FROM migrate.pl
    'skipped: not planned: migration 7 has an unfinished apply run (1 of 2 statements done); CALL migrate.run() resumes it',
    'plan() does not try a partially applied migration from its first statement');
 sql(q{SELECT migrate.unregister('7.5')});
+sql(q{SELECT migrate.register('6.95', 'below the broken one', 'CREATE TABLE below_broken (id int)')});
+($ret, $out, $err) = $node->psql($db, q{CALL migrate.run('6.95')});
+like($err, qr/ERROR:  migration 7 is partially applied, above the target 6\.95/, 'CALL migrate.run() to a target below it is refused too');
+is(state_of('6.95'), 'pending', 'and applied nothing');
+sql(q{SELECT migrate.unregister('6.95')});
 ($ret, $out, $err) = $node->psql($db, q{SELECT migrate.repair('7', name => 'renamed')});
 like($err, qr/ERROR:  migration 7 has an unfinished apply run/, 'repair() refused while its run is unfinished');
 ($ret, $out, $err) = $node->psql($db, q{CALL migrate.run_revert_to('5.6')});
