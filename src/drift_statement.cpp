@@ -12,6 +12,8 @@
 // PostgreSQL's core scanner.
 #include "drift_statement.hpp"
 
+#include <cstring>
+
 #include "xact.hpp"
 #include "core/drift_redact.hpp"
 #include "drift_internal.hpp"
@@ -22,7 +24,9 @@ extern "C" {
 #include "parser/gramparse.h"
 #include "parser/parser.h"
 #include "parser/scanner.h"
+#include "tcop/pquery.h"
 #include "tcop/utility.h"
+#include "utils/portal.h"
 }
 
 namespace pgm::drift {
@@ -167,6 +171,19 @@ StatementText text_from_client_query(Node* parsetree) {
   }
   if (parsed_cache.stmts.size() == 1)
     return {statement_text(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
+  // Nested DDL (a DO block, a function) in a string of several statements: the top-level
+  // statement running it is the one the client's portal runs now.
+  int location = -1, length = 0;
+  pg::call([&] {
+    Portal portal = ActivePortal;
+    if (!portal || !portal->sourceText || std::strcmp(portal->sourceText, client) != 0 ||
+        list_length(portal->stmts) != 1 || !IsA(linitial(portal->stmts), PlannedStmt))
+      return;
+    PlannedStmt* ps = linitial_node(PlannedStmt, portal->stmts);
+    location = ps->stmt_location;
+    length = ps->stmt_len;
+  });
+  if (location >= 0) return {statement_text(client, location, length), "enclosing"};
   return {statement_text(client, 0, 0), "query"};
 }
 

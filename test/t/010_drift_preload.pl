@@ -81,6 +81,13 @@ is($lazy->safe_psql('postgres', $rows),
    'not preloaded: top-level statements of a batch still get their own text');
 $lazy->safe_psql('postgres', $ack);
 
+# a DO block after another statement of the same query string: the DO statement, not the string
+$lazy->safe_psql('postgres', 'SELECT 1; DO $$ BEGIN CREATE TABLE n1 (); END $$; SELECT 2');
+is($lazy->safe_psql('postgres', $rows),
+   "public.n1 | DO \$\$ BEGIN CREATE TABLE n1 (); END \$\$ | enclosing",
+   'not preloaded: nested DDL in a string of several statements gets its enclosing statement');
+$lazy->safe_psql('postgres', $ack);
+
 is($lazy->safe_psql('postgres', 'SELECT statement_capture FROM migrate.drift_status()'),
    "exact after the session's first DDL (not preloaded)", 'drift_status reports the fallback');
 
