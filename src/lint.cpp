@@ -420,6 +420,9 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
             }
             break;
           }
+          case CONSTR_EXCLUSION:
+            if (!t.created_in_script) out.push_back({Action::AddUnique, t, conname, "EXCLUDE constraint", {}});
+            break;
           default:
             break;
         }
@@ -767,6 +770,12 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
     out.push_back(std::move(sl));
     prev_end = s.end;
   }
+  // A silencing comment after the last statement silences nothing; a rule name in it that
+  // does not exist is still a typo to report (on the last statement).
+  if (!out.empty())
+    for (const std::string& name : lint::ignored_rules(std::string_view(script).substr(prev_end)))
+      if (!lint::is_known_rule(name))
+        out.back().findings.push_back(*lint::evaluate({Action::UnknownRule, {}, name, "", {}}, th));
   return out;
 }
 

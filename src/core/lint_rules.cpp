@@ -232,6 +232,12 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      "Add the constraint with NOT VALID, then VALIDATE CONSTRAINT in a later migration.");
     case Action::AddUnique:
       if (created) return std::nullopt;
+      if (f.detail == "EXCLUDE constraint")
+        return finding(by_size,
+                       fmt::format("adding {} to {} builds its index under an ACCESS EXCLUSIVE lock",
+                                   named("EXCLUDE constraint", f.object), table),
+                       "An exclusion constraint cannot take an index built beforehand: add it while the table "
+                       "is small, or in a maintenance window.");
       return finding(by_size,
                      fmt::format("adding {} to {} without USING INDEX builds its index under an ACCESS "
                                  "EXCLUSIVE lock",
