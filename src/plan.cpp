@@ -267,16 +267,10 @@ PGM_FUNCTION(pgm_plan) {
       }
       // A migration CALL migrate.run() stopped part way resumes where it stopped: trying it from
       // its first statement would fail on what its finished statements did.
-      std::string unfinished;
-      try {
-        ensure_no_unfinished_run(m.version);
-      } catch (Error& e) {
-        unfinished = e.message();
-      }
-      if (!unfinished.empty()) {
+      if (std::optional<Error> unfinished = unfinished_run_error(m.version)) {
         for (const StatementLint& sl : stmts) {
           PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt)), "skipped"};
-          r.error = "not planned: " + unfinished + "; CALL migrate.run() resumes it";
+          r.error = "not planned: " + unfinished->message() + "; CALL migrate.run() resumes it";
           rows.push_back(std::move(r));
         }
         stopped = true;

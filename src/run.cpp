@@ -581,6 +581,18 @@ bool dropped_already(Node* node) {
   return true;
 }
 
+// The indexes a DROP INDEX names, as written.
+std::string dropped_index_names(Node* node) {
+  std::string out;
+  ListCell* lc;
+  foreach (lc, castNode(DropStmt, node)->objects) {
+    List* names = (List*)lfirst(lc);
+    const char* name = pg::call([&] { return NameListToString(names); });
+    out += (out.empty() ? "" : ", ") + std::string(name);
+  }
+  return out;
+}
+
 void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before,
                         const std::string& last_error, bool& skipped) {
   const ScriptStatement& s = rc.statements[u.first];
@@ -593,10 +605,20 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   // index found, or the index missing, was so before it ran ("already exists", "does not
   // exist"), and it runs again.
   bool may_have_finished = started_before && (last_error.empty() || last_error.rfind("57", 0) == 0);
-  if (may_have_finished && dropped_already(node)) {
+  bool dropped = dropped_already(node);
+  if (may_have_finished && dropped) {
     skipped = true;
     return;
   }
+  // It failed with its own error and its target is still as it was: fail the same way without
+  // running it. Running it would clear the recorded error, and an interruption of that attempt
+  // would then make the state found here look like the statement's own work.
+  auto refuse_again = [&](const char* sqlstate, const std::string& what) {
+    raise_failure(rc, u, sqlstate, failure_message(rc, u, what), "It failed the same way when the run was last tried.",
+                  "Fix the cause, or the script (pg_migrate repair / migrate.run_forget()), then CALL migrate.run().");
+  };
+  if (started_before && !may_have_finished && dropped && !castNode(DropStmt, node)->missing_ok)
+    refuse_again(sqlstate::kUndefinedObject, "index " + dropped_index_names(node) + " does not exist");
   if (started_before)
     for (const std::string& leftover : reindex_leftovers(node)) drop_invalid_index(rc, u, leftover);
   if (build) {
@@ -606,6 +628,8 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       skipped = true;
       return;
     }
+    if (st.exists && started_before && !may_have_finished && !build->if_not_exists)
+      refuse_again(sqlstate::kDuplicateTable, fmt::format("relation \"{}\" already exists", build->idxname));
     if (st.exists && !st.valid && started_before) drop_invalid_index(rc, u, st.qualified);
   }
   set_unit(rc.step.version, index, u.line, u.top_level, false);
@@ -1111,27 +1135,36 @@ void check_no_run_in_progress() {
   pg::call([&] { (void)LockRelease(&tag, ShareLock, false); });
 }
 
-void ensure_no_unfinished_run(const std::string& version) {
-  if (!run_catalog_present()) return;
+std::optional<Error> unfinished_run_error(const std::string& version) {
+  if (!run_catalog_present()) return std::nullopt;
   static pg::Query q{
       "SELECT direction, (SELECT pg_catalog.count(*) FROM migrate.run_progress p "
       "WHERE p.version OPERATOR(pg_catalog.=) r.version)::text, units::text FROM migrate.runs r "
       "WHERE version OPERATOR(pg_catalog.=) $1"};
-  catalog::OwnerScope owner;
-  q.run({pg::text_param(version)});
-  if (pg::result_rows() == 0) {
+  std::string dir, done, units;
+  {
+    // Closed before returning: a caller that goes on (plan()) must get its search_path back.
+    catalog::OwnerScope owner;
+    q.run({pg::text_param(version)});
+    if (pg::result_rows() == 0) {
+      pg::free_result();
+      return std::nullopt;
+    }
+    dir = pg::text_value(0, 1);
+    done = pg::text_value(0, 2);
+    units = pg::text_value(0, 3);
     pg::free_result();
-    return;
   }
-  std::string dir = pg::text_value(0, 1), done = pg::text_value(0, 2), units = pg::text_value(0, 3);
-  pg::free_result();
-  throw Error(sqlstate::kObjectNotInPrerequisiteState,
-              fmt::format("migration {} has an unfinished {} run ({} of {} statements done)", version,
-                          dir == "up" ? "apply" : "revert", done, units),
-              "Its finished statements took effect; changing or removing it now would leave them behind.",
-              dir == "up" ? "Finish it with CALL migrate.run()." : "Finish it with CALL migrate.run_revert_to().");
+  return Error(sqlstate::kObjectNotInPrerequisiteState,
+               fmt::format("migration {} has an unfinished {} run ({} of {} statements done)", version,
+                           dir == "up" ? "apply" : "revert", done, units),
+               "Its finished statements took effect; changing or removing it now would leave them behind.",
+               dir == "up" ? "Finish it with CALL migrate.run()." : "Finish it with CALL migrate.run_revert_to().");
 }
 
+void ensure_no_unfinished_run(const std::string& version) {
+  if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
+}
 
 void ensure_no_unfinished_runs() {
   if (!run_catalog_present()) return;

@@ -2,10 +2,12 @@
 // (README "Indexes and data on busy tables").
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "apply.hpp"
+#include "core/error.hpp"
 #include "script_parse.hpp"
 
 namespace pgm {
@@ -36,6 +38,8 @@ void store_run_modes(const std::string& version, const std::string& up_mode, con
 
 // register (replace) and unregister: refuse a migration whose run has started and not ended.
 void ensure_no_unfinished_run(const std::string& version);
+// The same check without throwing (plan() reports it and goes on).
+std::optional<Error> unfinished_run_error(const std::string& version);
 
 // apply(), revert() and revert_to(): refuse while any migration's run has started and not ended
 // (reverting below a half-applied migration, or applying over a half-reverted one, would leave

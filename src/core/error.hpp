@@ -15,6 +15,7 @@ inline constexpr const char* kNullValueNotAllowed = "22004";
 inline constexpr const char* kSyntaxError = "42601";
 inline constexpr const char* kUndefinedObject = "42704";
 inline constexpr const char* kDuplicateObject = "42710";
+inline constexpr const char* kDuplicateTable = "42P07";
 inline constexpr const char* kInsufficientPrivilege = "42501";
 inline constexpr const char* kObjectNotInPrerequisiteState = "55000";
 inline constexpr const char* kLockNotAvailable = "55P03";

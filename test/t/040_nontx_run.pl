@@ -219,8 +219,22 @@ for my $try (1, 2) {
   like($err, qr/migration 6\.5 \("name taken"\) failed at line 2 of its up script: relation "taken_i" already exists/,
        "the build fails on the name taken (call $try)");
 }
+# The second call fails without running the build: an interruption of a rerun cannot clear the
+# recorded error, which is what keeps the existing index from being taken for the build's work.
+like($err, qr/DETAIL:  It failed the same way when the run was last tried/, 'the second call fails without rerunning');
+like(sql(q{SELECT error FROM migrate.progress WHERE version = '6.5'}), qr/^42P07: .*already exists/,
+     'the error stays recorded');
 is(state_of('6.5'), 'failed', 'and the migration is not applied');
 sql(q{SELECT migrate.run_forget('6.5'); SELECT migrate.unregister('6.5'); DROP TABLE taken});
+# The same for a DROP INDEX CONCURRENTLY of an index that is not there.
+sql(q{SELECT migrate.register('6.51', 'drop missing', E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY no_such_i;')});
+for my $try (1, 2) {
+  ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+  like($err, qr/index "?no_such_i"? does not exist/, "the drop fails on the missing index (call $try)");
+}
+like($err, qr/It failed the same way/, 'the second call fails without rerunning the drop');
+is(state_of('6.51'), 'failed', 'and that migration is not applied');
+sql(q{SELECT migrate.run_forget('6.51'); SELECT migrate.unregister('6.51')});
 
 # --- a batch over a sparse table (10,000 blocks, one matching row) aims past the table's end;
 # the range stops at the last block instead of being an invalid tid
@@ -294,6 +308,10 @@ is(state_of('6'), 'applied', 'nothing was reverted');
 is(sql(q{SELECT string_agg(DISTINCT status || ': ' || error, '') FROM migrate.plan() WHERE version = '7'}),
    'skipped: not planned: migration 7 has an unfinished apply run (1 of 2 statements done); CALL migrate.run() resumes it',
    'plan() does not try a partially applied migration from its first statement');
+# and lints the ones after it under the caller's search_path (unqualified t is public.t)
+sql(q{SELECT migrate.unregister('7.5'); SELECT migrate.register('7.5', 'after', 'ALTER TABLE t ALTER COLUMN a TYPE bigint')});
+like(sql(q{SELECT array_to_string(findings, ',') FROM migrate.plan() WHERE version = '7.5'}), qr/changing-column-type/,
+     'plan() lints the migrations after it against the right table');
 sql(q{SELECT migrate.unregister('7.5')});
 sql(q{SELECT migrate.register('6.95', 'below the broken one', 'CREATE TABLE below_broken (id int)')});
 ($ret, $out, $err) = $node->psql($db, q{CALL migrate.run('6.95')});
