@@ -60,6 +60,12 @@ SELECT count(*) AS cursors_left FROM pg_cursors;
 SELECT version FROM migrate.revert();
 DROP TABLE reg_missing;
 SELECT migrate.unregister('2');
+-- one that replaces the session's statement of the same name: the replacement is the migration's
+SELECT migrate.register('2', 'replaces', E'DEALLOCATE mine;\nPREPARE mine AS SELECT ''migration'';', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT count(*) AS none_left FROM pg_prepared_statements;
+SELECT version FROM migrate.revert();
+SELECT migrate.unregister('2');
 -- LISTEN, LOAD and DISCARD are accepted (lint warns of the first two)
 SELECT migrate.register('2', 'session', E'LISTEN deploys;\nUNLISTEN deploys;\nDISCARD PLANS;');
 SELECT migrate.unregister('2');

@@ -3,6 +3,7 @@
 // context of its own and a GUC nest level of its own, then is recorded in the catalog.
 #include "apply.hpp"
 
+#include <exception>
 #include <algorithm>
 #include <chrono>
 #include <random>
@@ -59,6 +60,7 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
     failed = static_cast<int>(i);
     std::string sql = statement_text(script, s);
     const char* text = sql.c_str();
+    std::exception_ptr failure;
     try {
       int rc = pg::call([&] { return SPI_execute(text, false, 0); });
       if (rc < 0)
@@ -68,8 +70,13 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
                                 SPI_result_code_string(rc)));
     } catch (pg::PgError& e) {
       name_failure(e, label, s.line);
+      failure = std::current_exception();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    if (failure) {
       left.settle();  // what the script created before the failure (a rollback keeps PREPAREs)
-      throw;
+      std::rethrow_exception(failure);
     }
     pg::free_result();
     // What the event triggers do not describe object by object: the next snapshot is whole.
@@ -214,16 +221,22 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
   for (int attempt = 1;; ++attempt) {
     int failed = -1;
     SessionLeftovers attempt_leftovers;
+    std::exception_ptr failure;
     try {
       pg::SubTransaction sub;
       run_statements(script, statements, label, settings::lock_timeout_ms, failed, &attempt_leftovers);
       sub.commit();
       migration_leftovers.absorb(attempt_leftovers);
       return;
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    // The subtransaction is rolled back: catalog and session are as before the attempt, but for
+    // what the attempt prepared (cleared here, outside the handler, whatever failed).
+    attempt_leftovers.clear_after_failure();
+    try {
+      std::rethrow_exception(failure);
     } catch (pg::PgError& e) {
-      // The subtransaction is rolled back: catalog and session are as before the attempt, but
-      // for what the attempt prepared.
-      attempt_leftovers.clear();
       if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || failed < 0) throw;
       if (after_lock_timeout(e, step, label, statements[failed].parsetree, statements[failed].line, attempt,
                              elapsed_ms(start), unit(random)))
@@ -279,6 +292,7 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
     std::vector<catalog::StepRecord> done;
     LockTimeoutSite site;
     auto started = std::chrono::steady_clock::now();  // of the migration running now
+    std::exception_ptr failure;
     try {
       pg::SubTransaction sub;
       for (size_t k = 0; k < n; ++k) {
@@ -293,10 +307,15 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
       }
       sub.commit();
       return done;
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    // The subtransaction is rolled back (and the caller's memory context current again); what
+    // the failed migration prepared is not, and goes before it runs again or the call ends.
+    script_leftovers().clear_after_failure();
+    try {
+      std::rethrow_exception(failure);
     } catch (pg::PgError& e) {
-      // The subtransaction is rolled back (and the caller's memory context current again); what
-      // the failed migration prepared is not, and goes before it runs again or the call ends.
-      script_leftovers().clear();
       if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !site.parsetree) throw;
       size_t k = site.index;
       const MigrationStep& step = steps[first + k];

@@ -199,7 +199,12 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   for (int i = 0; i < count; ++i) {
     const AppliedRecord& step = steps[i];
     CHECK_FOR_INTERRUPTS();
+    // The row's values live until the next row (reset below).
+    MemoryContext outer = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
     Datum version = PointerGetDatum(cstring_to_text_with_len(step.version, step.version_len));
+    Datum checksum = PointerGetDatum(cstring_to_text_with_len(step.checksum, step.checksum_len));
+    Datum name = PointerGetDatum(cstring_to_text_with_len(step.name, step.name_len));
+    MemoryContextSwitchTo(outer);
     // The migration's row, locked as UPDATE would lock it (waiting for, and then following, a
     // concurrent writer as logical replication does).
     ExecClearTuple(m_key);
@@ -211,7 +216,6 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
       ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                       errmsg("migration %s disappeared from the catalog during apply", step.version)));
     slot_getallattrs(m_old);
-    Datum checksum = PointerGetDatum(cstring_to_text_with_len(step.checksum, step.checksum_len));
     if (m_old->tts_isnull[m_checksum - 1] ||
         !DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID, m_old->tts_values[m_checksum - 1], checksum)))
       ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
@@ -239,7 +243,6 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     }
 
     int64 id = nextval_internal(l.history_seq, false);
-    Datum name = PointerGetDatum(cstring_to_text_with_len(step.name, step.name_len));
     ExecClearTuple(h_slot);
     Datum* v = h_slot->tts_values;
     bool* n = h_slot->tts_isnull;
@@ -346,6 +349,8 @@ bool insert_migrations(const NewMigration* rows, int count) {
     const NewMigration& m = rows[i];
     CHECK_FOR_INTERRUPTS();
     ExecClearTuple(slot);
+    // The row's values live until the next row (reset below), as in logical replication's apply.
+    MemoryContext outer = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
     Datum* v = slot->tts_values;
     bool* n = slot->tts_isnull;
     memset(n, 0, sizeof(bool) * kMigrationsNatts);
@@ -361,6 +366,7 @@ bool insert_migrations(const NewMigration* rows, int count) {
     n[8] = n[9] = n[10] = true;  // not applied
     v[11] = mode;
     v[12] = mode;
+    MemoryContextSwitchTo(outer);
     ExecStoreVirtualTuple(slot);
     ExecSimpleRelationInsert(target.info, estate, slot);
     ResetPerTupleExprContext(estate);
@@ -384,7 +390,12 @@ bool upsert_files(const FileRow* rows, int count) {
   for (int i = 0; i < count; ++i) {
     const FileRow& f = rows[i];
     CHECK_FOR_INTERRUPTS();
+    MemoryContext outer = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
     Datum version = CStringGetTextDatum(f.version);
+    Datum file_name = CStringGetTextDatum(f.file_name);
+    Datum script_checksum = CStringGetTextDatum(f.script_checksum);
+    Datum source_checksum = CStringGetTextDatum(f.source_checksum);
+    MemoryContextSwitchTo(outer);
     ExecClearTuple(key_slot);
     memset(key_slot->tts_isnull, true, sizeof(bool) * kFilesNatts);
     key_slot->tts_values[0] = version;
@@ -397,9 +408,9 @@ bool upsert_files(const FileRow* rows, int count) {
     ExecClearTuple(slot);
     memset(slot->tts_isnull, 0, sizeof(bool) * kFilesNatts);
     slot->tts_values[0] = version;
-    slot->tts_values[1] = CStringGetTextDatum(f.file_name);
-    slot->tts_values[2] = CStringGetTextDatum(f.script_checksum);
-    slot->tts_values[3] = CStringGetTextDatum(f.source_checksum);
+    slot->tts_values[1] = file_name;
+    slot->tts_values[2] = script_checksum;
+    slot->tts_values[3] = source_checksum;
     ExecStoreVirtualTuple(slot);
     if (found) ExecSimpleRelationUpdate(target.info, estate, &epq, old_slot, slot);
     else ExecSimpleRelationInsert(target.info, estate, slot);

@@ -9,6 +9,7 @@
 // state of an unfinished run, so the next CALL resumes at the first unfinished unit.
 #include "run.hpp"
 
+#include <exception>
 #include <chrono>
 #include <algorithm>
 #include <map>
@@ -906,6 +907,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   commit();
   auto start = std::chrono::steady_clock::now();
   TimestampTz started_at = GetCurrentTimestamp();
+  std::exception_ptr failure;
   try {
   for (size_t i = 0; i < units.size(); ++i) {
     if (done.count(static_cast<int>(i))) continue;
@@ -930,8 +932,11 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     }
   }
   } catch (...) {
-    rc.leftovers.clear();  // the failed unit is rolled back and its state recorded by now
-    throw;
+    failure = std::current_exception();
+  }
+  if (failure) {
+    rc.leftovers.clear_after_failure();  // the failed unit is rolled back and its state recorded by now
+    std::rethrow_exception(failure);
   }
   rc.leftovers.clear();
   // The migration is applied (or reverted) only now, after its last unit committed. A resumed

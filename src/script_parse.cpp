@@ -265,7 +265,11 @@ void SessionLeftovers::note(const std::vector<ScriptStatement>& stmts) {
     std::string name = cursor ? castNode(DeclareCursorStmt, node)->portalname : castNode(PrepareStmt, node)->name;
     bool listed = std::any_of(entries_.begin(), entries_.end(),
                               [&](const Entry& e) { return e.cursor == cursor && e.name == name; });
-    if (!listed && !created_at(name, cursor)) entries_.push_back({std::move(name), cursor, false, 0});
+    // One the session has already is not the script's, unless the script replaces it
+    // (DEALLOCATE p; PREPARE p): settle() tells by the creation time.
+    if (listed) continue;
+    std::optional<TimestampTz> before = created_at(name, cursor);
+    entries_.push_back({std::move(name), cursor, false, 0, before});
   }
 }
 
@@ -275,6 +279,7 @@ void SessionLeftovers::settle() {
     if (!e.settled) {
       std::optional<TimestampTz> created = created_at(e.name, e.cursor);
       if (!created) continue;  // not created (or gone with a rollback)
+      if (e.before && *e.before == *created) continue;  // the session's, untouched
       e.created = *created;
       e.settled = true;
     }
@@ -302,6 +307,15 @@ void SessionLeftovers::clear() {
         if (ps && ps->prepare_time == created) DropPreparedStatement(name, false);
       });
     }
+  }
+}
+
+void SessionLeftovers::clear_after_failure() {
+  try {
+    clear();
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    entries_.clear();
   }
 }
 

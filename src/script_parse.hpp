@@ -66,6 +66,9 @@ class SessionLeftovers {
   void note(const std::vector<ScriptStatement>& stmts);
   void settle();
   void clear();
+  // clear() after a failure, before its error goes on: a failing cleanup does not replace that
+  // error (a cancel still ends the call).
+  void clear_after_failure();
   void absorb(SessionLeftovers& other);
 
  private:
@@ -74,6 +77,7 @@ class SessionLeftovers {
     bool cursor = false;
     bool settled = false;
     TimestampTz created = 0;
+    std::optional<TimestampTz> before;  // the session's own of that name when noted
   };
   std::vector<Entry> entries_;
 };

@@ -264,7 +264,7 @@ sql(q{CREATE TABLE stuck (id int, b int); INSERT INTO stuck SELECT g, NULL FROM 
       CREATE FUNCTION no_update() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NULL; END$$;
       CREATE TRIGGER stuck_no_update BEFORE UPDATE ON stuck FOR EACH ROW EXECUTE FUNCTION no_update()});
 sql(q{SELECT migrate.register('6.65', 'stuck batch', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE stuck SET b = 1 WHERE b IS NULL;')});
-my $t0 = time;
+$t0 = time;
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/whole passes over the table changed none of the rows the batched statement still matches.*HINT:  The WHERE clause must stop matching/s,
      'the batch that changes nothing ends with an error');
