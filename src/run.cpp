@@ -296,12 +296,14 @@ struct RunRow {
   bool has_rows_total = false;
   std::string error;  // "SQLSTATE: message" of the failure that stopped it, if one was reported
   TimestampTz started_at = 0;
+  double unit_ms = 0;  // a batched statement's time in earlier calls (0.7.0's catalog; 0 before)
 };
 
 RunRow read_run(const std::string& version) {
   static pg::Query q{
       "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL, error, "
-      "started_at FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
+      "started_at, pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'unit_ms' "  // NULL before 0.7.0
+      "FROM migrate.runs r WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
   q.run({pg::text_param(version)});
   RunRow r;
@@ -318,6 +320,7 @@ RunRow read_run(const std::string& version) {
     bool isnull;
     Datum started = pg::datum_value(0, 9, &isnull);
     r.started_at = isnull ? GetCurrentTimestamp() : DatumGetTimestampTz(started);
+    if (!pg::is_null(0, 10)) r.unit_ms = std::stod(pg::text_value(0, 10));
   }
   pg::free_result();
   return r;
@@ -351,16 +354,29 @@ void resume_run(const std::string& version) {
   q.run({pg::text_param(version), pg::int8_param(MyProcPid)});
 }
 
+// True if migrate.runs has 0.7.0's unit_ms (the library may be newer than the catalog).
+bool runs_have_unit_ms() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    Oid runs = OidIsValid(nsp) ? get_relname_relid("runs", nsp) : InvalidOid;
+    return OidIsValid(runs) && get_attnum(runs, "unit_ms") != InvalidAttrNumber;
+  });
+}
+
 // Marks unit `unit` as started (committed by the caller before it runs).
 void set_unit(const std::string& version, int unit, int line, const std::string& phase, bool keep_counts) {
-  static pg::Query q{
-      "UPDATE migrate.runs SET unit = $2::int, line = $3::int, phase = $4, "
-      "unit_started_at = pg_catalog.clock_timestamp(), worker_pid = NULL, "
-      "rows_done = CASE WHEN $5 THEN rows_done ELSE 0 END, "
-      "rows_total = CASE WHEN $5 THEN rows_total END, batches = CASE WHEN $5 THEN batches ELSE 0 END "
-      "WHERE version OPERATOR(pg_catalog.=) $1"};
+#define PGM_SET_UNIT                                                                                      \
+  "UPDATE migrate.runs SET unit = $2::int, line = $3::int, phase = $4, "                                  \
+  "unit_started_at = pg_catalog.clock_timestamp(), worker_pid = NULL, "                                   \
+  "rows_done = CASE WHEN $5 THEN rows_done ELSE 0 END, "                                                  \
+  "rows_total = CASE WHEN $5 THEN rows_total END, batches = CASE WHEN $5 THEN batches ELSE 0 END"
+  static pg::Query q{PGM_SET_UNIT " WHERE version OPERATOR(pg_catalog.=) $1"};
+  static pg::Query with_ms{PGM_SET_UNIT ", unit_ms = CASE WHEN $5 THEN unit_ms END "
+                                        "WHERE version OPERATOR(pg_catalog.=) $1"};
+#undef PGM_SET_UNIT
+  bool has_ms = runs_have_unit_ms();
   catalog::OwnerScope owner;
-  q.run({pg::text_param(version), pg::int8_param(unit), pg::int8_param(line), pg::text_param(phase),
+  (has_ms ? with_ms : q).run({pg::text_param(version), pg::int8_param(unit), pg::int8_param(line), pg::text_param(phase),
          {BOOLOID, BoolGetDatum(keep_counts), false}});
 }
 
@@ -388,12 +404,20 @@ void set_rows_total(const std::string& version, int64 total) {
   q.run({pg::text_param(version), pg::int8_param(total)});
 }
 
-void add_batch(const std::string& version, int64 rows) {
+// A committed batch: its rows, and the statement's time so far over all calls (`unit_ms`).
+void add_batch(const std::string& version, int64 rows, double unit_ms) {
   static pg::Query q{
       "UPDATE migrate.runs SET rows_done = rows_done + $2, batches = batches + 1 "
       "WHERE version OPERATOR(pg_catalog.=) $1"};
+  static pg::Query with_ms{
+      "UPDATE migrate.runs SET rows_done = rows_done + $2, batches = batches + 1, unit_ms = $3 "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  bool has_ms = runs_have_unit_ms();
   catalog::OwnerScope owner;
-  q.run({pg::text_param(version), pg::int8_param(rows)});
+  if (has_ms)
+    with_ms.run({pg::text_param(version), pg::int8_param(rows), {FLOAT8OID, Float8GetDatum(unit_ms), false}});
+  else
+    q.run({pg::text_param(version), pg::int8_param(rows)});
 }
 
 // The time the finished statements (parts, batches) of a run took, over all its calls.
@@ -727,6 +751,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
 
   bool resuming = started_before && run.unit == index;
+  // The batches earlier calls committed took this long (their time is recorded with each batch).
+  double earlier_ms = resuming ? run.unit_ms : 0;
   set_unit(rc.step.version, index, u.line, fmt::format("batches of {} rows", u.batch->rows), resuming);
   commit();
   int64 rows_done = resuming ? run.rows_done : 0;
@@ -776,7 +802,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       try {
         run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label, rc.leftovers);
         n = static_cast<int64>(SPI_processed);
-        if (n > 0) add_batch(rc.step.version, n);
+        if (n > 0) add_batch(rc.step.version, n, earlier_ms + ms_since(started));
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
         ErrorData* ed = e.data();
@@ -833,7 +859,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     if (n > 0 && pause > 0) sleep_ms(pause);
     else if (first == 0 && !matched_in_pass && empty_passes > 0) sleep_ms(std::max<long>(pause, 10));
   }
-  finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), rows_done);
+  finish_unit(rc.step.version, rc.direction, index, u.line, earlier_ms + ms_since(started), rows_done);
   commit();
 }
 

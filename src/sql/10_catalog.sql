@@ -162,7 +162,8 @@ CREATE TABLE migrate.runs (
     batches         int NOT NULL DEFAULT 0,
     error           text,                      -- last failure (SQLSTATE: message)
     failed_at       timestamptz,
-    invalid_index   text                       -- INVALID index of a failed concurrent build, until dropped
+    invalid_index   text,                      -- INVALID index of a failed concurrent build, until dropped
+    unit_ms         float8                     -- batched statement: its time over all calls, to its last batch (0.7.0)
 );
 -- Every finished statement (part) of an unfinished run, committed with it (or right after it,
 -- for statements that run at top level).

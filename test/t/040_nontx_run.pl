@@ -297,6 +297,9 @@ cmp_ok(sql(q{SELECT duration_ms FROM migrate.history WHERE version = '6.8' AND a
 sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINSERT INTO log VALUES (7);\nSELECT 1 / 0;')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/migration 7 \("broken"\) failed at line 3 of its up script: division by zero/, 'the broken statement fails');
+is(sql(q{SELECT version || ': ' || problem FROM migrate.validate()}),
+   '7: partially applied: 1 of 2 statements done, failed at line 3 (22012: division by zero); CALL migrate.run() finishes it',
+   'validate() reports it, with the failure');
 # while it is unfinished, the transactional functions neither revert below it nor apply over it
 sql(q{SELECT migrate.register('7.5', 'after', 'CREATE TABLE after_broken (id int)')});
 for my $call ('SELECT migrate.revert(1)', q{SELECT migrate.revert_to('5')}, 'SELECT migrate.apply()') {

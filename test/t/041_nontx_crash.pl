@@ -48,9 +48,20 @@ is(state_of('1'), 'interrupted', 'after kill -9 the migration is interrupted, no
 my ($done, $changed) = split /\|/, sql(q{SELECT (SELECT rows_done FROM migrate.runs WHERE version = '1'), count(*) FROM t WHERE c IS NOT NULL});
 cmp_ok($done, '>=', 3000, 'finished batches were recorded');
 is($done, $changed, 'the recorded row count equals the rows changed: each batch committed with its record');
+like(sql(q{SELECT version || ': ' || problem FROM migrate.validate()}),
+     qr/^1: partially applied: 1 of 3 statements done, interrupted at line 4; CALL migrate\.run\(\) finishes it$/,
+     'validate() reports the migration stopped part way');
+# The batches of the first call took at least their pauses (100 ms after each but the last).
+my $batches_before = sql(q{SELECT batches FROM migrate.runs WHERE version = '1'});
+my $ms_before = sql(q{SELECT unit_ms FROM migrate.runs WHERE version = '1'});
+cmp_ok($ms_before, '>=', ($batches_before - 1) * 100, "the batches' time so far is recorded with them");
 my ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/resuming its up script at statement 2 of 3/, 'the next run resumes at the batched statement');
 is(state_of('1'), 'applied', 'applied after the resume');
+is(sql(q{SELECT count(*) FROM migrate.validate()}), '0', 'and validate() is clean again');
+my $batches_after = 20 - int($done / 1000);
+cmp_ok(sql(q{SELECT duration_ms FROM migrate.history WHERE version = '1' AND action = 'apply'}), '>=',
+       $ms_before + ($batches_after - 1) * 100, "the recorded duration counts both calls' batches");
 is(sql(q{SELECT count(*) FILTER (WHERE c IS NULL) || ' ' || min(n) || ' ' || max(n) FROM t}), '0 1 1',
    'every row changed exactly once across the crash');
 is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2', 'every statement ran once');
