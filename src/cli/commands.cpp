@@ -474,8 +474,10 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
 // the catalogs are as its newest recorded snapshot left them.
 std::string check_state_sql(const Options& opts) {
   std::string differences = opts.no_schema_diff ? "0" : "(SELECT pg_catalog.count(*) FROM migrate.schema_diff())";
+  // Runs of CALL migrate.run() / run_revert() stopped part way (migrate.runs, from 0.2.0 on).
   return fmt::format(
-      "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), 'schema_differences', {}) "
+      "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), 'schema_differences', {}, "
+      "'unfinished', (SELECT pg_catalog.json_object_agg(r.version, r.direction) FROM migrate.runs r)) "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL)", differences);
 }
 
@@ -515,11 +517,24 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     std::string v = r.kind == "repeatable" ? "repeatable \"" + r.name + "\"" : r.version;
     return r.file.empty() ? v : fmt::format("{} ({})", v, path_of(opts, r.file));
   };
+  // A migration CALL migrate.run() stopped part way is pending work, whichever its direction.
+  json unfinished = drift.contains("unfinished") && drift["unfinished"].is_object() ? drift["unfinished"] : json::object();
+  auto partly = [&](const std::string& version) -> std::string {
+    if (!unfinished.contains(version)) return "";
+    return unfinished[version] == "up" ? ": partially applied (pg_migrate apply finishes it)"
+                                       : ": partially reverted (pg_migrate revert finishes it)";
+  };
+  std::set<std::string> listed;
   for (const SyncRow& r : s.rows) {
     if (r.action == "edited") causes[0].items.push_back(label(r) + ": " + r.detail);
     else if (r.action == "missing_file" || r.action == "removed") causes[1].items.push_back(label(r) + ": " + r.detail);
-    else if (r.pending()) causes[2].items.push_back(label(r));
+    else if (r.pending() || (r.kind != "repeatable" && !partly(r.version).empty())) {
+      causes[2].items.push_back(label(r) + (r.kind == "repeatable" ? "" : partly(r.version)));
+      if (r.kind != "repeatable") listed.insert(r.version);
+    }
   }
+  for (const auto& [version, direction] : unfinished.items())  // (the one-query path reads no rows)
+    if (!listed.count(version)) causes[2].items.push_back(version + partly(version));
   int64_t unack = drift.value("unacknowledged", 0);
   int64_t diffs = drift.value("schema_differences", 0);
   if (unack > 0) causes[3].items.push_back(fmt::format("{} unacknowledged DDL change{} (pg_migrate drift)", unack, unack == 1 ? "" : "s"));

@@ -185,4 +185,26 @@ is($node->safe_psql('legacy', 'SELECT file_name FROM migrate.migration_files'), 
    'apply records the file of a migration registered before');
 is($node->safe_psql('legacy', 'SELECT count(*) FROM migrate.validate()'), '0', 'and the catalog validates');
 
+# A non-transactional revert stopped part way: the migration is still applied, its down script
+# half done. check reports it as pending work (12), whichever query path it takes.
+fresh_db($node, 'partial');
+my $pdir = "$tmp/partial";
+mkdir $pdir;
+write_file("$pdir/20240101000000_part.sql",
+  "-- migrate:up transaction:false\nCREATE TABLE part_a (id int);\nCREATE TABLE part_b (id int);\n"
+  . "-- migrate:down transaction:false\nDROP TABLE part_b;\nSELECT 1 / 0;\nDROP TABLE part_a;\n");
+($rc, $out, $err) = pgm_on($node, 'partial', $pdir, 'apply');
+is($rc, 0, 'the non-transactional migration applies') or diag($err);
+is((pgm_on($node, 'partial', $pdir, 'check'))[0], 0, 'check: at the folder -> 0');
+($rc, $out, $err) = pgm_on($node, 'partial', $pdir, 'revert');
+is($rc, 1, 'its revert fails at the second statement');
+# The folder's digest is recorded (one query); a new file makes check compare file by file.
+for my $try (1, 2) {
+  write_file("$pdir/20240102000000_more.sql", "-- migrate:up\nSELECT 1;\n") if $try == 2;
+  ($rc, $out, $err) = pgm_on($node, 'partial', $pdir, 'check');
+  is($rc, 12, "check: a half-done revert -> 12 (call $try)");
+  like($out, qr/pending \(12\):\n(\s+20240102000000 .*\n)?\s+20240101000000.*: partially reverted \(pg_migrate revert finishes it\)/,
+       "check: names the half-done revert (call $try)");
+}
+
 done_testing();
