@@ -103,6 +103,9 @@ SELECT * FROM lint_rules_of('ALTER TABLE lint_big ADD CONSTRAINT u UNIQUE USING 
 SELECT * FROM lint_rules_of($$ALTER TABLE lint_big RENAME COLUMN v TO w;
 ALTER TABLE lint_small RENAME TO lint_tiny;$$);
 SELECT * FROM lint_rules_of('ALTER TABLE lint_big RENAME CONSTRAINT lint_big_pkey TO lint_big_pk;');
+-- lines end at "\n", "\r\n" or a lone "\r" (old Mac files), as PostgreSQL's scanner ends them
+SELECT line, rule FROM migrate.lint(E'SELECT 1;\r-- a comment\rALTER TABLE lint_big RENAME COLUMN v TO w;\r\n\rDROP TABLE lint_small;');
+SELECT line, rule FROM migrate.lint(E'SELECT 1;\r-- a comment\rALTER TABLE lint_big RENAME COLUMN v TO w;\r\n\rSELEC oops;');
 
 -- ban-drop-column / ban-drop-table
 SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE lint_big DROP COLUMN d;

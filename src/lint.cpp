@@ -672,18 +672,15 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
     ErrorData* edata = e.data();
     size_t at = edata->cursorpos > 0 ? char_pos_to_byte(script, edata->cursorpos) : 0;
     int line = line_at(script, at);
-    size_t line_start = at == 0 ? 0 : script.rfind('\n', at - 1);
-    line_start = line_start == std::string::npos ? 0 : (at == 0 ? 0 : line_start + 1);
-    size_t line_end = script.find('\n', at);
-    std::string line_text = script.substr(line_start, line_end == std::string::npos ? std::string::npos
-                                                                                      : line_end - line_start);
+    size_t begin = line_start(script, at);
+    std::string line_text = script.substr(begin, line_end(script, at) - begin);
     Fact f{Action::SyntaxError, {}, "", "", {}};
     if (is_psql_meta_command_at(script, at)) {
       f.detail = fmt::format("psql meta-command \"{}\" cannot run in a migration",
-                             word_at(script, script.find('\\', line_start)));
+                             word_at(script, script.find('\\', begin)));
     } else {
       f.detail = fmt::format("{} (line {}, column {})", edata->message ? edata->message : "syntax error",
-                             line, at - line_start + 1);
+                             line, at - begin + 1);
     }
     auto finding = lint::evaluate(f, thresholds());
     *syntax_error = LintRow{line, one_line_preview(line_text), *finding};

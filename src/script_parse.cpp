@@ -45,8 +45,7 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
       size_t at = char_pos_to_byte(script, edata->cursorpos);
       int line = line_at(script, at);
       if (is_psql_meta_command_at(script, at)) {
-        size_t line_start = at == 0 ? std::string::npos : script.rfind('\n', at - 1);
-        size_t start = script.find('\\', line_start == std::string::npos ? 0 : line_start);
+        size_t start = script.find('\\', line_start(script, at));
         throw Error(sqlstate::kSyntaxError,
                     fmt::format("{} script of {} contains the psql meta-command \"{}\" at line {}",
                                 label.which, label.describe(), word_at(script, start), line),

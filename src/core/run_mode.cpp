@@ -17,13 +17,13 @@ std::vector<std::string_view> lines_of(std::string_view s) {
   std::vector<std::string_view> out;
   size_t start = 0;
   while (start <= s.size()) {
-    size_t nl = s.find('\n', start);
+    size_t nl = s.find_first_of("\r\n", start);  // "\n", "\r\n" or a lone "\r", as the scanner
     if (nl == std::string_view::npos) {
       out.push_back(s.substr(start));
       break;
     }
     out.push_back(s.substr(start, nl - start));
-    start = nl + 1;
+    start = nl + (s[nl] == '\r' && nl + 1 < s.size() && s[nl + 1] == '\n' ? 2 : 1);
   }
   return out;
 }

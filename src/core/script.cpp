@@ -12,7 +12,7 @@ size_t skip_blanks_and_comments(std::string_view sql, size_t i) {
     if (std::isspace(c)) {
       ++i;
     } else if (c == '-' && i + 1 < n && sql[i + 1] == '-') {
-      while (i < n && sql[i] != '\n') ++i;
+      while (i < n && sql[i] != '\n' && sql[i] != '\r') ++i;
     } else if (c == '/' && i + 1 < n && sql[i + 1] == '*') {
       // PostgreSQL block comments nest.
       int depth = 0;
@@ -38,15 +38,37 @@ int line_at(std::string_view sql, size_t offset) {
   return LineCounter(sql).line_at(offset);
 }
 
+namespace {
+
+// Line breaks in [from, to): "\n", "\r\n" (counted at its "\n") or a lone "\r", as
+// PostgreSQL's scanner ends a line.
+int breaks(std::string_view sql, size_t from, size_t to) {
+  int n = 0;
+  for (size_t i = from; i < to; ++i)
+    n += sql[i] == '\n' || (sql[i] == '\r' && (i + 1 >= sql.size() || sql[i + 1] != '\n'));
+  return n;
+}
+
+}  // namespace
+
 int LineCounter::line_at(size_t offset) {
   offset = std::min(offset, sql_.size());
-  if (offset >= pos_) {
-    line_ += static_cast<int>(std::count(sql_.begin() + pos_, sql_.begin() + offset, '\n'));
-  } else {
-    line_ -= static_cast<int>(std::count(sql_.begin() + offset, sql_.begin() + pos_, '\n'));
-  }
+  if (offset >= pos_) line_ += breaks(sql_, pos_, offset);
+  else line_ -= breaks(sql_, offset, pos_);
   pos_ = offset;
   return line_;
+}
+
+size_t line_start(std::string_view sql, size_t offset) {
+  offset = std::min(offset, sql.size());
+  if (offset == 0) return 0;
+  size_t prev = sql.find_last_of("\r\n", offset - 1);
+  return prev == std::string_view::npos ? 0 : prev + 1;
+}
+
+size_t line_end(std::string_view sql, size_t offset) {
+  size_t next = sql.find_first_of("\r\n", std::min(offset, sql.size()));
+  return next == std::string_view::npos ? sql.size() : next;
 }
 
 std::string one_line_preview(std::string_view statement, size_t max_chars) {
@@ -83,9 +105,7 @@ std::string to_hex(const unsigned char* bytes, size_t length) {
 
 bool is_psql_meta_command_at(std::string_view sql, size_t offset) {
   if (offset >= sql.size()) return false;
-  size_t line_start = sql.rfind('\n', offset);
-  line_start = line_start == std::string_view::npos ? 0 : line_start + 1;
-  size_t i = line_start;
+  size_t i = line_start(sql, offset);
   while (i < sql.size() && (sql[i] == ' ' || sql[i] == '\t')) ++i;
   return i < sql.size() && sql[i] == '\\';
 }

@@ -29,6 +29,11 @@ class LineCounter {
   int line_ = 1;
 };
 
+// The offset where the line holding `offset` starts, and where it ends (its line break or the
+// end of the text); a line ends at "\n", "\r\n" or a lone "\r".
+size_t line_start(std::string_view sql, size_t offset);
+size_t line_end(std::string_view sql, size_t offset);
+
 // The statement folded to one line (runs of white space become one space), cut at `max_chars`
 // with "..." appended, for error messages and result rows.
 std::string one_line_preview(std::string_view statement, size_t max_chars = 200);

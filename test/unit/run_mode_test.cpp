@@ -13,6 +13,7 @@ TEST(RunMode, DirectiveOnFirstNonBlankLine) {
   EXPECT_FALSE(has_no_transaction_directive("-- pg_migrate:no-transaction please\nVACUUM;"));
   EXPECT_FALSE(has_no_transaction_directive("-- PG_MIGRATE:NO-TRANSACTION\nVACUUM;"));
   EXPECT_FALSE(has_no_transaction_directive(""));
+  EXPECT_TRUE(has_no_transaction_directive("-- pg_migrate:no-transaction\rVACUUM t;"));  // old Mac line ends
 }
 
 TEST(RunMode, MisplacedDirective) {

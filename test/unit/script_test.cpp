@@ -24,6 +24,25 @@ TEST(Script, LineNumbers) {
   EXPECT_EQ(line_at(s, 5), 4);
 }
 
+TEST(Script, LineBreaksAsTheScannerEndsLines) {
+  // "\r\n" is one break, a lone "\r" (old Mac files) is one too.
+  std::string s = "a\r\nb\rc\n\r\nd";
+  EXPECT_EQ(line_at(s, 0), 1);
+  EXPECT_EQ(line_at(s, 2), 1);  // at the "\n" of the first "\r\n"
+  EXPECT_EQ(line_at(s, 3), 2);  // b
+  EXPECT_EQ(line_at(s, 5), 3);  // c
+  EXPECT_EQ(line_at(s, s.size() - 1), 5);  // d
+  LineCounter lines(s);
+  for (size_t at : {s.size() - 1, size_t{2}, size_t{3}, size_t{0}, size_t{5}, size_t{7}}) EXPECT_EQ(lines.line_at(at), line_at(s, at)) << at;
+  EXPECT_EQ(line_start(s, 5), 5u);
+  EXPECT_EQ(line_end(s, 5), 6u);
+  EXPECT_EQ(line_start(s, 3), 3u);
+  EXPECT_EQ(line_end(s, 0), 1u);
+  // A -- comment ends at a lone "\r" too.
+  std::string cr = "-- note\rCREATE TABLE t();";
+  EXPECT_EQ(cr.substr(skip_blanks_and_comments(cr, 0), 6), "CREATE");
+}
+
 TEST(Script, LineCounterMatchesLineAtInAnyOrder) {
   std::string s = "a\nb\n\nc\n";
   LineCounter lines(s);
