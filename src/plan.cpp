@@ -265,26 +265,33 @@ PGM_FUNCTION(pgm_plan) {
         stopped = true;
         continue;
       }
-      // A migration CALL migrate.run() stopped part way resumes where it stopped: trying it from
-      // its first statement would fail on what its finished statements did.
-      if (std::optional<Error> unfinished = unfinished_run_error(m.version)) {
-        for (const StatementLint& sl : stmts) {
-          PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt)), "skipped"};
-          r.error = "not planned: " + unfinished->message() + "; CALL migrate.run() resumes it";
-          rows.push_back(std::move(r));
-        }
-        stopped = true;
-        continue;
-      }
       std::vector<ScriptStatement> parsed;
       for (const StatementLint& sl : stmts) parsed.push_back(sl.stmt);
+      // A migration CALL migrate.run() stopped part way resumes where it stopped: its finished
+      // statements are not tried again (they would fail on what they did), the rest is planned.
+      std::optional<std::vector<bool>> finished = finished_statements(m, script, parsed);
+      if (!finished) {
+        if (std::optional<Error> unfinished = unfinished_run_error(m.version)) {  // of another script
+          for (const StatementLint& sl : stmts) {
+            PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt)), "skipped"};
+            r.error = "not planned: " + unfinished->message();
+            rows.push_back(std::move(r));
+          }
+          stopped = true;
+          continue;
+        }
+      }
       leftovers.note(parsed);
       int nest_level = pg::call([] { return NewGUCNestLevel(); });
-      for (const StatementLint& sl : stmts) {
+      for (size_t i = 0; i < stmts.size(); ++i) {
+        const StatementLint& sl = stmts[i];
         PlanRow r{m.version, m.name, sl.stmt.line, one_line_preview(statement_text(script, sl.stmt))};
         for (const lint::Finding& f : sl.findings) r.findings.push_back(safety::finding_label(f));
         if (stopped) {
           r.status = "skipped";
+        } else if (finished && (*finished)[i]) {
+          r.status = "skipped";
+          r.error = "not planned: finished before CALL migrate.run() stopped (it resumes after it)";
         } else if (top_level_statement(sl.stmt.parsetree) || is_split_point(sl.stmt.parsetree)) {
           // Runs at top level or ends a part under CALL migrate.run(); a dry run cannot do it.
           r.status = "skipped";

@@ -1166,6 +1166,21 @@ void check_no_run_in_progress() {
   pg::call([&] { (void)LockRelease(&tag, ShareLock, false); });
 }
 
+std::optional<std::vector<bool>> finished_statements(const MigrationStep& step, const std::string& script,
+                                                     const std::vector<ScriptStatement>& statements) {
+  if (!run_catalog_present()) return std::nullopt;
+  RunRow run = read_run(step.version);
+  if (!run.exists || run.direction != "up" || run.checksum != sha256_hex(script)) return std::nullopt;
+  ScriptLabel label{step.version, step.name, "up"};
+  std::vector<Unit> units = split_units(script, statements, script_mode(script), label);
+  std::set<int> done = finished_units(step.version, "up");
+  std::vector<bool> out(statements.size(), false);
+  for (int u : done)
+    if (u >= 0 && static_cast<size_t>(u) < units.size())
+      for (size_t i = units[u].first; i < units[u].last && i < out.size(); ++i) out[i] = true;
+  return out;
+}
+
 std::optional<Error> unfinished_run_error(const std::string& version) {
   if (!run_catalog_present()) return std::nullopt;
   static pg::Query q{

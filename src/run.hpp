@@ -41,6 +41,12 @@ void ensure_no_unfinished_run(const std::string& version);
 // The same check without throwing (plan() reports it and goes on).
 std::optional<Error> unfinished_run_error(const std::string& version);
 
+// plan(): per statement of the up script, whether the unfinished CALL migrate.run() of the
+// migration finished it (a resumed run starts after those); nullopt if there is no such run
+// of this very script.
+std::optional<std::vector<bool>> finished_statements(const MigrationStep& step, const std::string& script,
+                                                     const std::vector<ScriptStatement>& statements);
+
 // apply(), revert() and revert_to(): refuse while any migration's run has started and not ended
 // (reverting below a half-applied migration, or applying over a half-reverted one, would leave
 // a state no history describes).
