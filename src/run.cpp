@@ -999,22 +999,42 @@ std::map<std::string, Modes> special_modes() {
 }
 
 // An unfinished run in the other direction blocks this one.
-void check_opposite_runs(bool up) {
+// False while the catalog predates 0.2.0 (the library is replaced before ALTER EXTENSION UPDATE).
+bool run_catalog_present() {
+  return pg::call([] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    return OidIsValid(nsp) && OidIsValid(get_relname_relid("runs", nsp));
+  });
+}
+
+// The migrations whose run has started and not ended, oldest first.
+struct UnfinishedRun {
+  std::string version, name, direction;
+};
+std::vector<UnfinishedRun> unfinished_runs() {
+  if (!run_catalog_present()) return {};
   static pg::Query q{
-      "SELECT r.version, m.name FROM migrate.runs r JOIN migrate.migrations m USING (version) "
-      "WHERE r.direction OPERATOR(pg_catalog.<>) $1 LIMIT 1"};
+      "SELECT r.version, m.name, r.direction FROM migrate.runs r JOIN migrate.migrations m USING (version) "
+      "ORDER BY r.started_at"};
+  std::vector<UnfinishedRun> out;
   catalog::OwnerScope owner;
-  q.run({pg::text_param(up ? "up" : "down")});
-  if (pg::result_rows() > 0) {
-    std::string v = pg::text_value(0, 1), n = pg::text_value(0, 2);
-    pg::free_result();
-    throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                fmt::format("migration {} (\"{}\") is partially {}", v, n, up ? "reverted" : "applied"),
-                "Nothing was changed.",
-                up ? "Finish the revert first with CALL migrate.run_revert_to(...)."
-                   : "Finish it first with CALL migrate.run().");
-  }
+  q.run();
+  for (uint64 i = 0; i < pg::result_rows(); ++i)
+    out.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3)});
   pg::free_result();
+  return out;
+}
+
+// CALL migrate.run() over a half-reverted migration, or run_revert() over a half-applied one,
+// would build on a half-done step.
+void check_opposite_runs(bool up) {
+  for (const UnfinishedRun& r : unfinished_runs())
+    if (r.direction != (up ? "up" : "down"))
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "reverted" : "applied"),
+                  "Nothing was changed.",
+                  up ? "Finish the revert first with CALL migrate.run_revert_to(...)."
+                     : "Finish it first with CALL migrate.run().");
 }
 
 void check_call_context(FunctionCallInfo fcinfo, const char* name) {
@@ -1104,13 +1124,6 @@ std::string script_run_mode(const std::string& script, const std::vector<ScriptS
 namespace {
 
 // True once the catalog has the tables and columns of 0.2.0 (migrate.runs, up_mode, ...).
-bool run_catalog_present() {
-  return pg::call([] {
-    Oid nsp = get_namespace_oid("migrate", true);
-    return OidIsValid(nsp) && OidIsValid(get_relname_relid("runs", nsp));
-  });
-}
-
 }  // namespace
 
 void store_run_modes(const std::string& version, const std::string& up_mode, const std::string& down_mode,
@@ -1213,30 +1226,17 @@ void ensure_no_unfinished_run(const std::string& version) {
 }
 
 void ensure_no_unfinished_runs() {
-  if (!run_catalog_present()) return;
-  static pg::Query q{
-      "SELECT r.version, m.name, r.direction FROM migrate.runs r JOIN migrate.migrations m USING (version) "
-      "ORDER BY r.started_at LIMIT 1"};
-  std::string v, n, dir;
-  {
-    catalog::OwnerScope owner;
-    q.run();
-    if (pg::result_rows() == 0) {
-      pg::free_result();
-      return;
-    }
-    v = pg::text_value(0, 1);
-    n = pg::text_value(0, 2);
-    dir = pg::text_value(0, 3);
-    pg::free_result();
-  }
+  std::vector<UnfinishedRun> runs = unfinished_runs();
+  if (runs.empty()) return;
+  const UnfinishedRun& r = runs.front();
+  bool up = r.direction == "up";
   throw Error(sqlstate::kObjectNotInPrerequisiteState,
-              fmt::format("migration {} (\"{}\") is partially {}", v, n, dir == "up" ? "applied" : "reverted"),
+              fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "applied" : "reverted"),
               "Its finished statements took effect (CALL migrate.run() stopped part way); applying or reverting "
               "other migrations now would build on a half-done step. Nothing was changed.",
-              dir == "up" ? "Finish it with CALL migrate.run(), or see migrate.progress and migrate.run_forget()."
-                          : "Finish it with CALL migrate.run_revert_to(...), or see migrate.progress and "
-                            "migrate.run_forget().");
+              up ? "Finish it with CALL migrate.run(), or see migrate.progress and migrate.run_forget()."
+                 : "Finish it with CALL migrate.run_revert_to(...), or see migrate.progress and "
+                   "migrate.run_forget().");
 }
 
 }  // namespace pgm
@@ -1255,23 +1255,16 @@ PGM_FUNCTION(pgm_run) {
   std::vector<MigrationStep> steps = select_pending(target);
   // A target below a migration stopped part way would apply others after its committed
   // statements, out of version order: that migration is finished first.
-  if (target && !steps.empty() && run_catalog_present()) {
-    static pg::Query q{"SELECT r.version FROM migrate.runs r WHERE r.direction OPERATOR(pg_catalog.=) 'up'"};
-    std::vector<std::string> unfinished;
-    {
-      catalog::OwnerScope owner;
-      q.run();
-      for (uint64 i = 0; i < pg::result_rows(); ++i) unfinished.push_back(pg::text_value(i, 1));
-      pg::free_result();
-    }
-    for (const std::string& v : unfinished)
-      if (std::none_of(steps.begin(), steps.end(), [&](const MigrationStep& s) { return s.version == v; }))
+  if (target && !steps.empty()) {
+    for (const UnfinishedRun& r : unfinished_runs())  // (all "up": check_opposite_runs passed)
+      if (std::none_of(steps.begin(), steps.end(), [&](const MigrationStep& s) { return s.version == r.version; }))
         throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                    fmt::format("migration {} is partially applied, above the target {}", v, target->canonical()),
+                    fmt::format("migration {} is partially applied, above the target {}", r.version,
+                                target->canonical()),
                     "Applying migrations up to the target would run them after its committed statements. Nothing "
                     "was changed.",
                     fmt::format("Finish it first with CALL migrate.run('{}'), or see migrate.progress and "
-                                "migrate.run_forget().", v));
+                                "migrate.run_forget().", r.version));
   }
   run_steps_units(steps, true);
   PG_RETURN_VOID();
