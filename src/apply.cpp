@@ -207,12 +207,14 @@ std::mt19937 retry_random() {
                       static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
 }
 
+}  // namespace
+
 // Runs statements inside a subtransaction of their own (the parts CALL migrate.run() commits one
 // by one). A lock timeout rolls them back and retries them after a backoff, within
 // pg_migrate.lock_retries and pg_migrate.lock_retry_total.
-void run_with_retries(const MigrationStep& step, const std::string& script,
-                      const std::vector<ScriptStatement>& statements, const ScriptLabel& label,
-                      SessionLeftovers& migration_leftovers) {
+void run_part_with_retries(const MigrationStep& step, const std::string& script,
+                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label,
+                           SessionLeftovers& migration_leftovers) {
   auto start = std::chrono::steady_clock::now();
   std::mt19937 random = retry_random();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -244,6 +246,8 @@ void run_with_retries(const MigrationStep& step, const std::string& script,
     }
   }
 }
+
+namespace {
 
 // Where a migration's statement hit lock_timeout, for the retry once the subtransaction is
 // rolled back (the parse tree lives in the scratch context until the next migration).
@@ -584,14 +588,6 @@ void run_transactional_step(const MigrationStep& step, bool up) {
   catalog::bump_generation(true);
   drift_record_snapshot(up ? "apply" : "revert");
   pg::call([&] { MemoryContextDelete(scratch); });
-}
-
-// CALL migrate.run(): statements of one part of a migration under pg_migrate.lock_timeout, with
-// apply's retries after a lock timeout.
-void run_part_with_retries(const MigrationStep& step, const std::string& script,
-                           const std::vector<ScriptStatement>& statements, const ScriptLabel& label,
-                           SessionLeftovers& migration_leftovers) {
-  run_with_retries(step, script, statements, label, migration_leftovers);
 }
 
 }  // namespace pgm

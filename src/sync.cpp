@@ -1028,7 +1028,6 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
     record_digest(digest);
     return;
   }
-  register_subtransaction_callback();
   synced_folder.digest = digest;
   synced_folder.transaction = current_local_transaction();
   synced_folder.subtransaction = GetCurrentSubTransactionId();
