@@ -235,11 +235,11 @@ void run_part_with_retries(const MigrationStep& step, const std::string& script,
     }
     // The subtransaction is rolled back: catalog and session are as before the attempt, but for
     // what the attempt prepared (cleared here, outside the handler, whatever failed).
-    attempt_leftovers.clear_after_failure();
+    bool cleaned = attempt_leftovers.clear_after_failure();
     try {
       std::rethrow_exception(failure);
     } catch (pg::PgError& e) {
-      if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || failed < 0) throw;
+      if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || failed < 0 || !cleaned) throw;
       if (after_lock_timeout(e, step, label, statements[failed].parsetree, statements[failed].line, attempt,
                              elapsed_ms(start), unit(random)))
         throw;
@@ -316,11 +316,11 @@ std::vector<catalog::StepRecord> run_batch(const std::vector<MigrationStep>& ste
     }
     // The subtransaction is rolled back (and the caller's memory context current again); what
     // the failed migration prepared is not, and goes before it runs again or the call ends.
-    script_leftovers().clear_after_failure();
+    bool cleaned = script_leftovers().clear_after_failure();
     try {
       std::rethrow_exception(failure);
     } catch (pg::PgError& e) {
-      if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !site.parsetree) throw;
+      if (e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !site.parsetree || !cleaned) throw;
       size_t k = site.index;
       const MigrationStep& step = steps[first + k];
       ScriptLabel label{step.version, step.name, up ? "up" : "down"};

@@ -653,7 +653,8 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       skipped = true;
       return;
     }
-    if (st.exists && started_before && !may_have_finished && !build->if_not_exists)
+    // (An INVALID index is what its failed build left: dropped below, and the build runs again.)
+    if (st.exists && st.valid && started_before && !may_have_finished && !build->if_not_exists)
       refuse_again(sqlstate::kDuplicateTable, fmt::format("relation \"{}\" already exists", build->idxname));
     if (st.exists && !st.valid && started_before) drop_invalid_index(rc, u, st.qualified);
   }
@@ -961,7 +962,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     failure = std::current_exception();
   }
   if (failure) {
-    rc.leftovers.clear_after_failure();  // the failed unit is rolled back and its state recorded by now
+    (void)rc.leftovers.clear_after_failure();  // the failed unit is rolled back and its state recorded by now
     std::rethrow_exception(failure);
   }
   rc.leftovers.clear();

@@ -289,9 +289,9 @@ void SessionLeftovers::settle() {
 
 void SessionLeftovers::clear() {
   settle();
-  std::vector<Entry> entries;
-  entries.swap(entries_);
-  for (const Entry& e : entries) {
+  // One by one, each forgotten once dropped: after a failure the rest stays listed (next clear).
+  while (!entries_.empty()) {
+    const Entry& e = entries_.back();
     const char* name = e.name.c_str();
     TimestampTz created = e.created;
     if (e.cursor) {
@@ -306,15 +306,17 @@ void SessionLeftovers::clear() {
         if (ps && ps->prepare_time == created) DropPreparedStatement(name, false);
       });
     }
+    entries_.pop_back();
   }
 }
 
-void SessionLeftovers::clear_after_failure() {
+bool SessionLeftovers::clear_after_failure() {
   try {
     clear();
+    return true;
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
-    entries_.clear();
+    return false;
   }
 }
 

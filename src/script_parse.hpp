@@ -67,8 +67,9 @@ class SessionLeftovers {
   void settle();
   void clear();
   // clear() after a failure, before its error goes on: a failing cleanup does not replace that
-  // error (a cancel still ends the call).
-  void clear_after_failure();
+  // error (a cancel still ends the call). False if the cleanup failed: the caller must then end
+  // the call with its error rather than carry on (a retry) in the transaction.
+  bool clear_after_failure();
   void absorb(SessionLeftovers& other);
 
  private:
@@ -77,7 +78,10 @@ class SessionLeftovers {
     bool cursor = false;
     bool settled = false;
     TimestampTz created = 0;
-    std::optional<TimestampTz> before;  // the session's own of that name when noted
+    // The session's own of that name when noted. Creation times are those of the top-level
+    // statement: one the session created earlier in the same statement (a DO block that
+    // prepares and then calls migrate.apply()) and the script replaced looks untouched.
+    std::optional<TimestampTz> before;
   };
   std::vector<Entry> entries_;
 };

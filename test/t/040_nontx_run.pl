@@ -235,6 +235,25 @@ for my $try (1, 2) {
 like($err, qr/It failed the same way/, 'the second call fails without rerunning the drop');
 is(state_of('6.51'), 'failed', 'and that migration is not applied');
 sql(q{SELECT migrate.run_forget('6.51'); SELECT migrate.unregister('6.51')});
+# A build that failed with its own error and whose INVALID leftover could not be dropped (the
+# drop waited for a reader and the call was cancelled): the next call drops the leftover and
+# builds again, rather than failing on the name its own leftover takes.
+sql(q{CREATE TABLE dup (x int); INSERT INTO dup VALUES (1), (1), (2)});
+sql(q{SELECT migrate.register('6.5.2', 'dup build', E'-- pg_migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY dup_x ON dup (x);', 'DROP INDEX dup_x')});
+my $reader = $node->background_psql($db);
+$reader->query_safe('BEGIN; SELECT count(*) FROM dup;');
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '2s'; CALL migrate.run()});
+like($err, qr/canceling statement due to statement timeout/, 'the drop of the leftover is cancelled');
+$reader->query_safe('COMMIT');
+$reader->quit;
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_x'::regclass}), 'f', 'the INVALID leftover is still there');
+like(sql(q{SELECT error FROM migrate.runs WHERE version = '6.5.2'}), qr/^23505: /, "with the build's own error recorded");
+sql(q{DELETE FROM dup WHERE ctid = (SELECT min(ctid) FROM dup WHERE x = 1)});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'the next call drops the leftover and builds the index') or diag($err);
+is(state_of('6.5.2'), 'applied', 'the migration is applied');
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_x'::regclass}), 't', 'with a valid index');
+sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.2'); DROP TABLE dup});
 
 # --- a batch over a sparse table (10,000 blocks, one matching row) aims past the table's end;
 # the range stops at the last block instead of being an invalid tid
@@ -298,7 +317,7 @@ sql(q{SELECT migrate.register('7', 'broken', E'-- pg_migrate:no-transaction\nINS
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/migration 7 \("broken"\) failed at line 3 of its up script: division by zero/, 'the broken statement fails');
 is(sql(q{SELECT version || ': ' || problem FROM migrate.validate()}),
-   '7: partially applied: 1 of 2 statements done, failed at line 3 (22012: division by zero); CALL migrate.run() finishes it',
+   '7: unfinished apply run: 1 of 2 statements done, failed at line 3 (22012: division by zero); CALL migrate.run() finishes it',
    'validate() reports it, with the failure');
 # while it is unfinished, the transactional functions neither revert below it nor apply over it
 sql(q{SELECT migrate.register('7.5', 'after', 'CREATE TABLE after_broken (id int)')});

@@ -49,7 +49,7 @@ my ($done, $changed) = split /\|/, sql(q{SELECT (SELECT rows_done FROM migrate.r
 cmp_ok($done, '>=', 3000, 'finished batches were recorded');
 is($done, $changed, 'the recorded row count equals the rows changed: each batch committed with its record');
 like(sql(q{SELECT version || ': ' || problem FROM migrate.validate()}),
-     qr/^1: partially applied: 1 of 3 statements done, interrupted at line 4; CALL migrate\.run\(\) finishes it$/,
+     qr/^1: unfinished apply run: 1 of 3 statements done, interrupted at line 4; CALL migrate\.run\(\) finishes it$/,
      'validate() reports the migration stopped part way');
 # The batches of the first call took at least their pauses (100 ms after each but the last).
 my $batches_before = sql(q{SELECT batches FROM migrate.runs WHERE version = '1'});

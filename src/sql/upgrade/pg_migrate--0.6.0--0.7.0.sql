@@ -41,23 +41,22 @@ AS $$
         SELECT l.version_parts, l.version, l.problem FROM migrate.revert_leftovers() l
         UNION ALL
         -- A migration CALL migrate.run() (or run_revert) stopped part way: its finished
-        -- statements took effect, the others did not (migrate.progress says where and why).
+        -- statements took effect, the others did not (migrate.progress says where and why). A
+        -- run still going in another session is not a problem.
         SELECT m.version_parts, r.version,
-               pg_catalog.format('partially %s: %s of %s statements done, %s; %s',
-                                 CASE r.direction WHEN 'up' THEN 'applied' ELSE 'reverted' END,
-                                 (SELECT pg_catalog.count(*) FROM migrate.run_progress p
-                                   WHERE p.version = r.version AND p.direction = r.direction),
-                                 r.units,
-                                 CASE WHEN p.phase IN ('failed', 'interrupted')
-                                      THEN pg_catalog.format('%s at line %s', p.phase, r.line)
-                                          || CASE WHEN r.error IS NOT NULL THEN ' (' || pg_catalog.regexp_replace(r.error,
-                                                 '^([0-9A-Z]{5}): .*? failed at line [0-9]+ of its (up|down) script: ', '\1: ')
-                                                 || ')' ELSE '' END
-                                      ELSE pg_catalog.format('running in process %s', r.pid) END,
+               pg_catalog.format('unfinished %s run: %s of %s statements done, %s at line %s%s; %s',
+                                 CASE r.direction WHEN 'up' THEN 'apply' ELSE 'revert' END,
+                                 (SELECT pg_catalog.count(*) FROM migrate.run_progress rp
+                                   WHERE rp.version = r.version AND rp.direction = r.direction),
+                                 r.units, p.phase, r.line,
+                                 CASE WHEN r.error IS NOT NULL THEN ' (' || pg_catalog.regexp_replace(r.error,
+                                      '^([0-9A-Z]{5}): .*? failed at line [0-9]+ of its (up|down) script: ', '\1: ')
+                                      || ')' ELSE '' END,
                                  CASE r.direction WHEN 'up' THEN 'CALL migrate.run() finishes it'
                                       ELSE 'CALL migrate.run_revert_to() finishes it' END)
           FROM migrate.runs r JOIN migrate.migrations m USING (version)
-          JOIN migrate.progress p USING (version))
+          JOIN migrate.progress p USING (version)
+         WHERE p.phase IN ('failed', 'interrupted'))
     -- Migrations at or below the baseline are a state (status() says below_baseline), not a problem.
     SELECT p.version, p.problem FROM problems p WHERE migrate.library_loaded()
      ORDER BY p.version_parts, p.problem
