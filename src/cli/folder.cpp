@@ -14,6 +14,7 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <sstream>
 
@@ -106,7 +107,8 @@ Folder read_folder(const std::string& dir) {
     if (fs::exists(dir, ec)) throw FolderError("migrations folder \"" + dir + "\" is not a directory (use --dir)");
     throw FolderError("migrations folder \"" + dir + "\" does not exist (use --dir)");
   }
-  // Relative paths: files at the top, and up.sql/down.sql one folder down (diesel).
+  // Relative paths: files at the top and in subfolders, read recursively as Flyway reads its
+  // locations; a subfolder holding up.sql/down.sql is a diesel migration.
   std::vector<std::string> paths;
   // A name that would be a migration but is not a readable regular file (a broken symbolic
   // link, a pipe, a device, a link loop) is an error, never silently left out.
@@ -129,22 +131,24 @@ Folder read_folder(const std::string& dir) {
       take(*it, prefix + name);
     }
   };
-  list_dir(dir, "", [&](const fs::directory_entry& e, const std::string& name) {
-    std::error_code why;
-    if (e.is_directory(why)) {
-      list_dir(e.path(), name + "/", [&](const fs::directory_entry& f, const std::string& rel) {
-        std::string fname = f.path().filename().string();
-        if (fname != "up.sql" && fname != "down.sql") return;
-        std::error_code fwhy;
-        if (!f.is_regular_file(fwhy)) throw not_a_file(rel, fwhy);
-        paths.push_back(rel);
-      });
-    } else if (e.is_regular_file(why)) {
-      paths.push_back(name);
-    } else if (files::parse_file_name(name)) {
-      throw not_a_file(name, why);
-    }
-  });
+  // Deeper than this is a symbolic link loop, not a layout.
+  constexpr int kMaxDepth = 16;
+  std::function<void(const fs::directory_entry&, const std::string&, int)> take =
+      [&](const fs::directory_entry& e, const std::string& rel, int depth) {
+        std::error_code why;
+        if (e.is_directory(why)) {
+          if (depth >= kMaxDepth)
+            throw FolderError(rel + ": folders nested more than " + std::to_string(kMaxDepth) +
+                              " deep (a symbolic link loop?)");
+          list_dir(e.path(), rel + "/",
+                   [&](const fs::directory_entry& f, const std::string& inner) { take(f, inner, depth + 1); });
+        } else if (e.is_regular_file(why)) {
+          paths.push_back(rel);
+        } else if (files::parse_file_name(rel)) {
+          throw not_a_file(rel, why);
+        }
+      };
+  list_dir(dir, "", [&](const fs::directory_entry& e, const std::string& name) { take(e, name, 0); });
   std::sort(paths.begin(), paths.end());
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) throw FolderError("cannot open migrations folder \"" + dir + "\": " + std::strerror(errno));

@@ -91,12 +91,15 @@ const char* layout_name(Layout layout) {
 }
 
 std::optional<FileName> parse_file_name(std::string_view path) {
-  size_t slash = path.find('/');
+  size_t slash = path.rfind('/');
   if (slash != std::string_view::npos) {
-    // diesel / sqlx folders: <version>_<name>/up.sql or down.sql
-    std::string_view dir = path.substr(0, slash);
     std::string_view file = path.substr(slash + 1);
-    if (file != "up.sql" && file != "down.sql") return std::nullopt;
+    // In a subfolder (Flyway reads its locations recursively): named as at the top.
+    if (file != "up.sql" && file != "down.sql") return parse_file_name(file);
+    // diesel / sqlx folders: <version>_<name>/up.sql or down.sql (named by the innermost folder)
+    std::string_view folder = path.substr(0, slash);
+    size_t outer = folder.rfind('/');
+    std::string_view dir = outer == std::string_view::npos ? folder : folder.substr(outer + 1);
     size_t us = dir.find('_');
     if (us == std::string_view::npos || us == 0 || us + 1 >= dir.size()) return std::nullopt;
     std::string_view stamp = dir.substr(0, us);

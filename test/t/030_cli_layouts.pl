@@ -58,6 +58,31 @@ is($rc, 0, 'flyway: revert --to 1') or diag($err);
 is($node->safe_psql('flyway', q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'name'}),
    '0', 'flyway: the U file was the down script');
 
+# --- Flyway reads its locations recursively: files in subfolders count, stored by their path
+fresh('flyway_nested');
+my $fn = "$tmp/flyway_nested";
+write_file("$fn/release_1/V1__init.sql", "CREATE TABLE nested_items (id bigint PRIMARY KEY);\n");
+write_file("$fn/release_2/hotfix/V2__add_name.sql", "ALTER TABLE nested_items ADD COLUMN name text;\n");
+write_file("$fn/release_2/hotfix/U2__add_name.sql", "ALTER TABLE nested_items DROP COLUMN name;\n");
+write_file("$fn/views/R__nested_view.sql", "CREATE OR REPLACE VIEW nested_names AS SELECT id FROM nested_items;\n");
+write_file("$fn/docs/notes.sql", "-- not a migration\n");
+($rc, $out, $err) = pgm('flyway_nested', $fn, 'apply');
+is($rc, 0, 'nested folders: apply exits 0') or diag($err);
+like($out, qr/applied 2 migrations and 1 repeatable/, 'nested folders: the files in subfolders are applied');
+like($err, qr{ignoring docs/notes\.sql: not a migration file name}, 'nested folders: another .sql file is warned about');
+is($node->safe_psql('flyway_nested', q{SELECT version || ':' || file_name FROM migrate.migration_files ORDER BY version}),
+   "1:release_1/V1__init.sql\n2:release_2/hotfix/V2__add_name.sql", 'nested folders: stored with their path');
+($rc, $out, $err) = pgm('flyway_nested', $fn, 'revert');
+is($rc, 0, 'nested folders: revert') or diag($err);
+is($node->safe_psql('flyway_nested', q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'nested_items' AND column_name = 'name'}),
+   '0', 'nested folders: the U file beside it was the down script');
+write_file("$fn/V2__again.sql", "SELECT 1;\n");
+($rc, $out, $err) = pgm('flyway_nested', $fn, 'check');
+is($rc, 4, 'nested folders: two files of one version in different folders -> 4');
+like($err, qr{migration files (V2__again\.sql and release_2/hotfix/V2__add_name\.sql|release_2/hotfix/V2__add_name\.sql and V2__again\.sql) have the same version 2},
+     'nested folders: the error names both files');
+unlink "$fn/V2__again.sql";
+
 # --- golang-migrate / morph: .up.sql and .down.sql
 fresh('golang');
 my $gm = "$tmp/golang";

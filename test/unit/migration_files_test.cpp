@@ -73,6 +73,24 @@ TEST(FileNames, DieselFolders) {
   EXPECT_EQ(down->version, "00000000000000");
   EXPECT_FALSE(parse_file_name("2019-02-26-002946_create_users/metadata.toml"));
   EXPECT_FALSE(parse_file_name("users/up.sql"));
+  auto nested = parse_file_name("2019/2019-02-26-002946_create_users/up.sql");
+  ASSERT_TRUE(nested);
+  EXPECT_EQ(nested->version, "20190226002946");
+}
+
+TEST(FileNames, InSubfolders) {
+  // Flyway reads its locations recursively: a file in a subfolder is named as at the top.
+  auto v = parse_file_name("release_1/sub/V1_2__add_email.sql");
+  ASSERT_TRUE(v);
+  EXPECT_EQ(v->layout, Layout::Flyway);
+  EXPECT_EQ(v->version, "1.2");
+  EXPECT_EQ(v->description, "add email");
+  auto r = parse_file_name("views/R__owners.sql");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->part, Part::Repeatable);
+  EXPECT_TRUE(parse_file_name("2024/20240101120000_add_users.sql"));
+  EXPECT_FALSE(parse_file_name("docs/notes.sql"));
+  EXPECT_FALSE(parse_file_name("V1__init.sql/README.md"));
 }
 
 TEST(FileNames, NotMigrations) {
