@@ -247,6 +247,11 @@ PGM_FUNCTION(pgm_plan) {
   std::vector<PlanRow> rows;
   {
     pg::SpiConnection spi;
+    // As apply would: fail fast while CALL migrate.run() runs (planning its migration from the
+    // start would run its statements, and hold locks and a snapshot its build waits for), and
+    // refuse over a revert stopped part way.
+    check_no_run_in_progress();
+    check_opposite_runs(true);
     std::vector<MigrationStep> migrations = select_pending(target ? std::optional<Version>(Version::parse(*target)) : std::nullopt);
     pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
     SessionLeftovers& leftovers = script_leftovers();  // PREPARE outlives the rollback

@@ -9,9 +9,9 @@
 // state of an unfinished run, so the next CALL resumes at the first unfinished unit.
 #include "run.hpp"
 
-#include <exception>
-#include <chrono>
 #include <algorithm>
+#include <chrono>
+#include <exception>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -27,6 +27,8 @@
 #include "settings.hpp"
 
 extern "C" {
+#include "catalog/pg_am.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "nodes/makefuncs.h"
@@ -472,8 +474,47 @@ std::string error_text(const std::string& sqlstate, const std::string& message) 
 struct IndexState {
   bool exists = false;
   bool valid = false;
+  bool matches = false;   // is the index the statement builds (table, method, keys, uniqueness)
   std::string qualified;  // schema-qualified, quoted
 };
+
+// Whether index `index` of `table` is what `stmt` builds: same table, access method,
+// uniqueness, key columns (by attribute number; an expression key where it has one) and
+// presence of a predicate. An index of that name that differs was not built by the statement.
+bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
+  return pg::call([&] {
+    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+    if (!HeapTupleIsValid(tup)) return false;
+    Form_pg_index ix = (Form_pg_index)GETSTRUCT(tup);
+    bool same = ix->indrelid == table && ix->indisunique == stmt->unique &&
+                ix->indnkeyatts == list_length(stmt->indexParams) &&
+                heap_attisnull(tup, Anum_pg_index_indpred, nullptr) == (stmt->whereClause == nullptr);
+    int i = 0;
+    ListCell* lc;
+    foreach (lc, stmt->indexParams) {
+      if (!same) break;
+      IndexElem* elem = lfirst_node(IndexElem, lc);
+      AttrNumber key = ix->indkey.values[i++];
+      same = elem->name ? key == get_attnum(table, elem->name) : key == 0;
+    }
+    ReleaseSysCache(tup);
+    if (same) {
+      const char* method = stmt->accessMethod ? stmt->accessMethod : DEFAULT_INDEX_TYPE;
+      Oid am = InvalidOid;
+      HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
+      if (HeapTupleIsValid(rel)) {
+        am = ((Form_pg_class)GETSTRUCT(rel))->relam;
+        ReleaseSysCache(rel);
+      }
+      HeapTuple amtup = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+      if (HeapTupleIsValid(amtup)) {
+        same = strcmp(NameStr(((Form_pg_am)GETSTRUCT(amtup))->amname), method) == 0;
+        ReleaseSysCache(amtup);
+      }
+    }
+    return same;
+  });
+}
 
 // The index a CREATE INDEX CONCURRENTLY builds, resolved like the statement resolves it (its
 // table under the caller's search_path; the index lives in the table's schema).
@@ -491,6 +532,7 @@ IndexState index_state(IndexStmt* stmt) {
   st.qualified = qualified;
   if (!OidIsValid(index)) return st;
   st.exists = true;
+  st.matches = index_matches(stmt, table, index);
   st.valid = pg::call([&] {
     HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
     bool valid = false;
@@ -646,17 +688,31 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
     refuse_again(sqlstate::kUndefinedObject, "index " + dropped_index_names(node) + " does not exist");
   if (started_before)
     for (const std::string& leftover : reindex_leftovers(node)) drop_invalid_index(rc, u, leftover);
+  // A build is started only while its index name is free (below), so on a retry an index of
+  // that name is this run's: finished if valid and what the statement builds, else the INVALID
+  // leftover of a failed or interrupted attempt. Not so when the last attempt was refused
+  // because the name was taken (42P07): that index is someone else's.
+  bool name_was_taken = last_error.rfind(sqlstate::kDuplicateTable, 0) == 0;
   if (build) {
     IndexState st = index_state(build);
-    if (st.exists && st.valid && may_have_finished) {
+    if (st.exists && st.valid && st.matches && may_have_finished) {
       // The build finished before the run was interrupted; only its record is missing.
       skipped = true;
       return;
     }
-    // (An INVALID index is what its failed build left: dropped below, and the build runs again.)
-    if (st.exists && st.valid && started_before && !may_have_finished && !build->if_not_exists)
-      refuse_again(sqlstate::kDuplicateTable, fmt::format("relation \"{}\" already exists", build->idxname));
-    if (st.exists && !st.valid && started_before) drop_invalid_index(rc, u, st.qualified);
+    if (st.exists && !st.valid && started_before && !name_was_taken) {
+      drop_invalid_index(rc, u, st.qualified);
+      st = index_state(build);
+    }
+    // Another index has the name (one that was there, or is being built by another session):
+    // the statement would fail on it. It is left as it is.
+    if (st.exists && !build->if_not_exists)
+      raise_failure(rc, u, sqlstate::kDuplicateTable,
+                    failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
+                    fmt::format("{} {} was not built by this migration{}; it is left as it is.", st.valid ? "Index" : "The INVALID index",
+                                st.qualified, st.valid && !st.matches ? " (it differs from the statement's)" : ""),
+                    "Drop or rename that index, or give the migration's index another name, then CALL migrate.run() "
+                    "again.");
   }
   set_unit(rc.step.version, index, u.line, u.top_level, false);
   commit();
@@ -673,7 +729,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
   std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
-  if (build) {
+  if (build && sqlstate != sqlstate::kDuplicateTable) {  // (42P07: the name was taken meanwhile, not by this build)
     IndexState st = index_state(build);
     if (st.exists && !st.valid) {
       // Never leave the INVALID index behind silently: record why, then drop it.
@@ -1000,6 +1056,8 @@ std::map<std::string, Modes> special_modes() {
 }
 
 // An unfinished run in the other direction blocks this one.
+}  // namespace
+
 // False while the catalog predates 0.2.0 (the library is replaced before ALTER EXTENSION UPDATE).
 bool run_catalog_present() {
   return pg::call([] {
@@ -1037,6 +1095,8 @@ void check_opposite_runs(bool up) {
                   up ? "Finish the revert first with CALL migrate.run_revert_to(...)."
                      : "Finish it first with CALL migrate.run().");
 }
+
+namespace {
 
 void check_call_context(FunctionCallInfo fcinfo, const char* name) {
   Node* ctx = fcinfo->context;

@@ -47,6 +47,10 @@ std::optional<Error> unfinished_run_error(const std::string& version);
 std::optional<std::vector<bool>> finished_statements(const MigrationStep& step, const std::string& script,
                                                      const std::vector<ScriptStatement>& statements);
 
+// CALL migrate.run() and plan() (up) refuse while a revert by run_revert() stopped part way, and
+// run_revert() while an apply did: the other direction would build on a half-done step.
+void check_opposite_runs(bool up);
+
 // apply(), revert() and revert_to(): refuse while any migration's run has started and not ended
 // (reverting below a half-applied migration, or applying over a half-reverted one, would leave
 // a state no history describes).

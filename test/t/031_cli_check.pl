@@ -206,5 +206,7 @@ for my $try (1, 2) {
   like($out, qr/pending \(12\):\n(\s+20240102000000 .*\n)?\s+20240101000000.*: partially reverted \(pg_migrate revert finishes it\)/,
        "check: names the half-done revert (call $try)");
 }
+my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
+like($perr, qr/migration 20240101000000 \("part"\) is partially reverted/, 'plan() refuses over the half-done revert, as apply does');
 
 done_testing();

@@ -132,6 +132,8 @@ $h = hold_snapshot();
 $run = start_run('CALL migrate.run();');
 wait_phase('CREATE INDEX CONCURRENTLY: %');
 $node->poll_query_until($db, 'SELECT EXISTS (SELECT FROM pg_index WHERE NOT indisvalid)') or die 'no build';
+($ret, $out, $err) = $node->psql($db, 'SELECT count(*) FROM migrate.plan()');
+like($err, qr/pg_migrate is busy: migrations are being run by/, 'plan() fails fast while CALL migrate.run() runs, as apply does');
 my $caller = sql(q{SELECT pid FROM migrate.runs WHERE version = '3'});
 sql("SELECT pg_cancel_backend($caller)");
 $run->quit;
@@ -219,9 +221,10 @@ for my $try (1, 2) {
   like($err, qr/migration 6\.5 \("name taken"\) failed at line 2 of its up script: relation "taken_i" already exists/,
        "the build fails on the name taken (call $try)");
 }
-# The second call fails without running the build: an interruption of a rerun cannot clear the
-# recorded error, which is what keeps the existing index from being taken for the build's work.
-like($err, qr/DETAIL:  It failed the same way when the run was last tried/, 'the second call fails without rerunning');
+# The build is not started while the name is taken: the existing index cannot be taken for its
+# work after an interruption, and is left as it is.
+like($err, qr/DETAIL:  Index public.taken_i was not built by this migration \(it differs from the statement's\); it is left as it is/,
+     'the call fails without starting the build, naming the index in the way');
 like(sql(q{SELECT error FROM migrate.progress WHERE version = '6.5'}), qr/^42P07: .*already exists/,
      'the error stays recorded');
 is(state_of('6.5'), 'failed', 'and the migration is not applied');
@@ -254,6 +257,35 @@ is($ret, 0, 'the next call drops the leftover and builds the index') or diag($er
 is(state_of('6.5.2'), 'applied', 'the migration is applied');
 is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_x'::regclass}), 't', 'with a valid index');
 sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.2'); DROP TABLE dup});
+# Another session's INVALID index of that name (its concurrent build failed or is still going)
+# is not dropped: the migration fails on the name, every time, and the index stays.
+sql(q{CREATE TABLE other (x int); INSERT INTO other VALUES (1), (1)});
+$node->psql($db, q{CREATE UNIQUE INDEX CONCURRENTLY other_x ON other (x)});
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'other_x'::regclass}), 'f', "another session's INVALID index");
+sql(q{SELECT migrate.register('6.5.3', 'same name', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_x ON other (x);')});
+for my $try (1, 2) {
+  ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+  like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was not built by this migration/s,
+       "the migration fails on the name (call $try)");
+  is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass}), '1', "and leaves that index alone (call $try)");
+}
+sql(q{SELECT migrate.run_forget('6.5.3'); SELECT migrate.unregister('6.5.3')});
+# A build interrupted before it created its index, whose name another index then took: the
+# retry does not take that index for the build's work (it builds on another column).
+sql(q{SELECT migrate.register('6.5.4', 'swapped', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_i ON other (x);')});
+my $locker = $node->background_psql($db);
+$locker->query_safe('BEGIN; LOCK TABLE other IN SHARE MODE;');
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '1s'; CALL migrate.run()});
+like($err, qr/canceling statement due to statement timeout/, 'the build is interrupted while it waits for its lock');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+is(state_of('6.5.4'), 'interrupted', 'the migration is interrupted');
+sql(q{ALTER TABLE other ADD COLUMN y int; CREATE INDEX other_i ON other (y)});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/relation "other_i" already exists.*it differs from the statement's/s,
+     'the retry refuses: the index of that name is not what the statement builds');
+isnt(state_of('6.5.4'), 'applied', 'and the migration is not applied');
+sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4'); DROP TABLE other});
 
 # --- a batch over a sparse table (10,000 blocks, one matching row) aims past the table's end;
 # the range stops at the last block instead of being an invalid tid
