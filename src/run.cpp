@@ -88,6 +88,10 @@ std::string describe_running_run() {
               "Retry when it has finished; SELECT * FROM migrate.progress shows how far it is.");
 }
 
+// What resumes a run stopped part way: a half-done revert is the newest applied migration, so
+// run_revert() (one step) resumes it.
+const char* resume_call(bool up) { return up ? "CALL migrate.run()" : "CALL migrate.run_revert()"; }
+
 // Session-level run lock for the life of a CALL; released on every path.
 class RunLock {
  public:
@@ -595,7 +599,7 @@ void drop_invalid_index(RunContext& rc, const Unit& u, const std::string& qualif
                   failure_message(rc, u, fmt::format("could not drop the INVALID index {} left by a failed "
                                                      "concurrent build: {}",
                                                      qualified, r.reported ? r.message : "its worker was terminated")),
-                  r.detail, "Drop it with DROP INDEX CONCURRENTLY, then CALL migrate.run() again.");
+                  r.detail, fmt::format("Drop it with DROP INDEX CONCURRENTLY, then {} again.", resume_call(rc.up)));
   set_invalid_index(rc.step.version, nullptr);
   commit();
   std::string note = fmt::format("{}: dropped the INVALID index {} left by a failed concurrent build",
@@ -682,7 +686,8 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   // would then make the state found here look like the statement's own work.
   auto refuse_again = [&](const char* sqlstate, const std::string& what) {
     raise_failure(rc, u, sqlstate, failure_message(rc, u, what), "It failed the same way when the run was last tried.",
-                  "Fix the cause, or the script (pg_migrate repair / migrate.run_forget()), then CALL migrate.run().");
+                  fmt::format("Fix the cause, then {} again; or forget the run with migrate.run_forget() and change the "
+                                "migration.", resume_call(rc.up)));
   };
   if (started_before && !may_have_finished && dropped && !castNode(DropStmt, node)->missing_ok)
     refuse_again(sqlstate::kUndefinedObject, "index " + dropped_index_names(node) + " does not exist");
@@ -711,8 +716,8 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
                     failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
                     fmt::format("{} {} was not built by this migration{}; it is left as it is.", st.valid ? "Index" : "The INVALID index",
                                 st.qualified, st.valid && !st.matches ? " (it differs from the statement's)" : ""),
-                    "Drop or rename that index, or give the migration's index another name, then CALL migrate.run() "
-                    "again.");
+                    fmt::format("Drop or rename that index, or forget the run (migrate.run_forget()) and give the "
+                                "migration's index another name; then {} again.", resume_call(rc.up)));
   }
   set_unit(rc.step.version, index, u.line, u.top_level, false);
   commit();
@@ -751,7 +756,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   if (!detail.empty()) detail += "\n";
   detail += fmt::format("Statement: {}", one_line_preview(sql));
   raise_failure(rc, u, sqlstate, failure_message(rc, u, what), detail,
-                r.hint.empty() ? "Fix the cause, then CALL migrate.run() again: it resumes at this statement."
+                r.hint.empty() ? fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up))
                                : r.hint);
 }
 
@@ -781,7 +786,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
   if (!OidIsValid(relid))
     raise_failure(rc, u, "42P01", failure_message(rc, u, fmt::format("relation \"{}\" does not exist", rel->relname)),
-                  {}, "Fix the cause, then CALL migrate.run() again: it resumes at this statement.");
+                  {}, fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up)));
   {
     char kind = pg::call([&] { return get_rel_relkind(relid); });
     bool children = rel->inh && pg::call([&] { return has_subclass(relid); });
@@ -933,6 +938,11 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
     MemoryContextSwitchTo(outer);
     ErrorData* ed = e.data();
     std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
+    if (!ed->hint && !e.is_interrupt()) {  // say what resumes the run (the error keeps its own hint)
+      std::string hint = fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up));
+      const char* h = hint.c_str();
+      pg::call([&] { ed->hint = MemoryContextStrdup(GetMemoryChunkContext(ed), h); });
+    }
     rollback_failed();
     record_failure(rc.step.version, text);
     commit();
@@ -964,7 +974,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("{} has an unfinished {} run", rc.label.describe(), run.direction),
                   {}, run.direction == "up" ? "Finish it with CALL migrate.run() first."
-                                           : "Finish it with CALL migrate.run_revert_to() first.");
+                                           : "Finish it with CALL migrate.run_revert() first.");
     if (run.checksum != checksum)
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("the {} script of {} changed since its run started", rc.label.which,
@@ -1092,7 +1102,7 @@ void check_opposite_runs(bool up) {
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "reverted" : "applied"),
                   "Nothing was changed.",
-                  up ? "Finish the revert first with CALL migrate.run_revert_to(...)."
+                  up ? "Finish the revert first with CALL migrate.run_revert()."
                      : "Finish it first with CALL migrate.run().");
 }
 
@@ -1279,7 +1289,7 @@ std::optional<Error> unfinished_run_error(const std::string& version) {
                fmt::format("migration {} has an unfinished {} run ({} of {} statements done)", version,
                            dir == "up" ? "apply" : "revert", done, units),
                "Its finished statements took effect; changing or removing it now would leave them behind.",
-               dir == "up" ? "Finish it with CALL migrate.run()." : "Finish it with CALL migrate.run_revert_to().");
+               fmt::format("Finish it with {}.", resume_call(dir == "up")));
 }
 
 void ensure_no_unfinished_run(const std::string& version) {
@@ -1296,7 +1306,7 @@ void ensure_no_unfinished_runs() {
               "Its finished statements took effect (CALL migrate.run() stopped part way); applying or reverting "
               "other migrations now would build on a half-done step. Nothing was changed.",
               up ? "Finish it with CALL migrate.run(), or see migrate.progress and migrate.run_forget()."
-                 : "Finish it with CALL migrate.run_revert_to(...), or see migrate.progress and "
+                 : "Finish it with CALL migrate.run_revert(), or see migrate.progress and "
                    "migrate.run_forget().");
 }
 

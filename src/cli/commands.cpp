@@ -207,7 +207,7 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
       if (run.contains("line") && run["line"].is_number()) note += fmt::format(" (line {})", run["line"].get<long>());
       if (run.contains("error") && run["error"].is_string()) note += ": " + run["error"].get<std::string>();
       if (state != "running")
-        note += what == "apply" ? "; pg_migrate apply resumes it" : "; finish it with CALL migrate.run_revert_to()";
+        note += what == "apply" ? "; pg_migrate apply resumes it" : "; pg_migrate revert resumes it";
     }
     rows.push_back({r.kind == "repeatable" ? "R" : r.version, r.file.empty() ? "-" : r.file, state,
                     r.applied_at.empty() ? "-" : r.applied_at, r.applied_by.empty() ? "-" : r.applied_by, note});
@@ -534,11 +534,14 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     }
   }
   for (const auto& [version, direction] : unfinished.items())  // (the one-query path reads no rows)
-    if (!listed.count(version)) causes[2].items.push_back(version + partly(version));
+    if (!listed.count(version)) {
+      const MigrationFile* f = folder.by_version(version);
+      causes[2].items.push_back((f ? fmt::format("{} ({})", version, path_of(opts, f->file)) : version) + partly(version));
+    }
   int64_t unack = drift.value("unacknowledged", 0);
   int64_t diffs = drift.value("schema_differences", 0);
   if (unack > 0) causes[3].items.push_back(fmt::format("{} unacknowledged DDL change{} (pg_migrate drift)", unack, unack == 1 ? "" : "s"));
-  if (diffs > 0) causes[4].items.push_back(fmt::format("{} object{} differ from the last snapshot (SELECT * FROM migrate.schema_diff())", diffs, diffs == 1 ? "" : "s"));
+  if (diffs > 0) causes[4].items.push_back(fmt::format("{} {} from the last snapshot (SELECT * FROM migrate.schema_diff())", diffs, diffs == 1 ? "object differs" : "objects differ"));
   if (!opts.expect_version.empty()) {
     std::string want = Version::parse(opts.expect_version).canonical();
     if (want != current) causes[5].items.push_back(fmt::format("at version {}, expected {}", version_or_none(current), want));
@@ -830,9 +833,14 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
       message = std::regex_replace(e.message, prefix_re, "");
     }
   }
+  // The server's hints name the SQL that resumes a run; here the command does.
+  std::string hint = e.hint;
+  for (auto [sql, command] : {std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
+                              std::pair{"CALL migrate.run()", "pg_migrate apply"}})
+    for (size_t at; (at = hint.find(sql)) != std::string::npos;) hint.replace(at, std::strlen(sql), command);
   o.err += fmt::format("error: {}{} (SQLSTATE {})\n", location.empty() ? "" : location + ": ", message, e.sqlstate);
   if (!e.detail.empty()) o.err += "DETAIL: " + e.detail + "\n";
-  if (!e.hint.empty()) o.err += "HINT: " + e.hint + "\n";
+  if (!hint.empty()) o.err += "HINT: " + hint + "\n";
   if (opts.verbose && !e.context.empty()) o.err += "CONTEXT: " + e.context + "\n";
   json err = {{"sqlstate", e.sqlstate}, {"message", message}};
   if (!location.empty()) {
@@ -843,7 +851,7 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
     if (has_line) err["line"] = std::stoi(location.substr(colon + 1));
   }
   if (!e.detail.empty()) err["detail"] = e.detail;
-  if (!e.hint.empty()) err["hint"] = e.hint;
+  if (!hint.empty()) err["hint"] = hint;
   o.json["error"] = err;
   o.code = exit_code::kFailed;
   o.result = fmt::format("FAILED: {}{}", location.empty() ? "" : location + ": ", message);

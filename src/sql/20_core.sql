@@ -145,7 +145,7 @@ AS $$
                                       '^([0-9A-Z]{5}): .*? failed at line [0-9]+ of its (up|down) script: ', '\1: ')
                                       || ')' ELSE '' END,
                                  CASE r.direction WHEN 'up' THEN 'CALL migrate.run() finishes it'
-                                      ELSE 'CALL migrate.run_revert_to() finishes it' END)
+                                      ELSE 'CALL migrate.run_revert() finishes it' END)
           FROM migrate.runs r JOIN migrate.migrations m USING (version)
           JOIN migrate.progress p USING (version)
          WHERE p.phase IN ('failed', 'interrupted'))

@@ -198,12 +198,13 @@ is($rc, 0, 'the non-transactional migration applies') or diag($err);
 is((pgm_on($node, 'partial', $pdir, 'check'))[0], 0, 'check: at the folder -> 0');
 ($rc, $out, $err) = pgm_on($node, 'partial', $pdir, 'revert');
 is($rc, 1, 'its revert fails at the second statement');
+like($err, qr/HINT: Fix the cause, then pg_migrate revert again: it resumes at this statement/, "the hint names the command that resumes the revert");
 # The folder's digest is recorded (one query); a new file makes check compare file by file.
 for my $try (1, 2) {
   write_file("$pdir/20240102000000_more.sql", "-- migrate:up\nSELECT 1;\n") if $try == 2;
   ($rc, $out, $err) = pgm_on($node, 'partial', $pdir, 'check');
   is($rc, 12, "check: a half-done revert -> 12 (call $try)");
-  like($out, qr/pending \(12\):\n(\s+20240102000000 .*\n)?\s+20240101000000.*: partially reverted \(pg_migrate revert finishes it\)/,
+  like($out, qr/pending \(12\):\n(\s+20240102000000 .*\n)?\s+20240101000000 \(\S*20240101000000_part\.sql\): partially reverted \(pg_migrate revert finishes it\)/,
        "check: names the half-done revert (call $try)");
 }
 my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
