@@ -81,6 +81,18 @@ SELECT migrate.unregister('1.5');
 SELECT migrate.register('4', 'nested', 'SELECT * FROM migrate.plan()') \gset
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('4');
+-- what a script prepares through dynamic SQL (EXECUTE in a DO block) goes too: after plan(),
+-- verify() and apply(); the session's own statement stays
+PREPARE mine AS SELECT 1;
+SELECT migrate.register('6', 'dynamic', $m$DO $d$ BEGIN EXECUTE 'PREPARE plan_dyn AS SELECT 6'; END $d$; CREATE TABLE plan_dyn_t (a int);$m$, 'DROP TABLE plan_dyn_t');
+SELECT version, status FROM migrate.plan();
+SELECT version, status FROM migrate.verify('6');
+SELECT name FROM pg_prepared_statements ORDER BY name;
+SELECT version FROM migrate.apply('6');
+SELECT name FROM pg_prepared_statements ORDER BY name;
+SELECT version FROM migrate.revert();
+SELECT migrate.unregister('6');
+DEALLOCATE mine;
 
 -- a dry run rolls back; the statements it prepared are deallocated too (a rollback does not)
 PREPARE mine AS SELECT 1;

@@ -482,9 +482,15 @@ PGM_FUNCTION(pgm_apply) {
   pg::SpiConnection spi;
   catalog::lock_catalog();
   std::vector<MigrationStep> steps = select_pending(target);
-  if (!steps.empty()) ensure_no_unfinished_runs();
+  if (steps.empty()) return run_steps(fcinfo, steps, true);
+  ensure_no_unfinished_runs();
   refuse_non_transactional(steps, true);
-  return run_steps(fcinfo, steps, true);
+  // What the scripts prepared through dynamic SQL (EXECUTE 'PREPARE ...' in a DO block) ends
+  // with the call, as what they prepared statement by statement ends with each migration.
+  std::vector<SessionObject> session_before = session_objects();
+  Datum result = run_steps(fcinfo, steps, true);
+  drop_created_since(session_before);
+  return result;
 }
 
 namespace {
@@ -503,7 +509,10 @@ Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
                                   fmt::join(missing, ", ")),
                 "Nothing was reverted.",
                 "Register a new migration that undoes the change instead.");
-  return run_steps(fcinfo, steps, false);
+  std::vector<SessionObject> session_before = session_objects();  // (as in apply)
+  Datum result = run_steps(fcinfo, steps, false);
+  drop_created_since(session_before);
+  return result;
 }
 
 }  // namespace

@@ -253,6 +253,7 @@ PGM_FUNCTION(pgm_plan) {
     check_no_run_in_progress();
     check_opposite_runs(true);
     std::vector<MigrationStep> migrations = select_pending(target ? std::optional<Version>(Version::parse(*target)) : std::nullopt);
+    std::vector<SessionObject> session_before = session_objects();
     pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
     SessionLeftovers& leftovers = script_leftovers();  // PREPARE outlives the rollback
     leftovers.clear();
@@ -313,6 +314,7 @@ PGM_FUNCTION(pgm_plan) {
     }
     all.rollback();
     leftovers.clear();
+    drop_created_since(session_before);  // also what dynamic SQL prepared
   }
   auto array = [](const std::vector<std::string>& items) {
     std::string lit = "{";

@@ -8,8 +8,12 @@
 extern "C" {
 #include "catalog/catalog.h"
 #include "commands/prepare.h"
+#include "executor/executor.h"
+#include "funcapi.h"
 #include "nodes/nodeFuncs.h"
+#include "utils/fmgroids.h"
 #include "utils/portal.h"
+#include "utils/tuplestore.h"
 }
 
 namespace pgm {
@@ -329,6 +333,92 @@ void SessionLeftovers::absorb(SessionLeftovers& other) {
 SessionLeftovers& script_leftovers() {
   static SessionLeftovers leftovers;
   return leftovers;
+}
+
+namespace {
+
+// Calls a set-returning function of no arguments (pg_prepared_statement(), pg_cursor()) in
+// materialize mode, as SQL would, and hands each row's name and creation time to `take`.
+template <typename Take>
+void list_srf(Oid function, int time_column, int holdable_column, Take take) {
+  MemoryContext context = CurrentMemoryContext;
+  ExprContext* econtext = pg::call([] { return CreateStandaloneExprContext(); });
+  Tuplestorestate* store = nullptr;
+  TupleDesc desc = nullptr;
+  pg::call([&] {
+    FmgrInfo flinfo;
+    fmgr_info(function, &flinfo);
+    ReturnSetInfo rsinfo;
+    memset(&rsinfo, 0, sizeof rsinfo);
+    rsinfo.type = T_ReturnSetInfo;
+    rsinfo.econtext = econtext;
+    rsinfo.allowedModes = (int)SFRM_Materialize;
+    rsinfo.returnMode = SFRM_Materialize;
+    LOCAL_FCINFO(fcinfo, 0);
+    InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
+    (void)FunctionCallInvoke(fcinfo);
+    store = rsinfo.setResult;
+    desc = rsinfo.setDesc;
+  });
+  if (store && desc) {
+    TupleTableSlot* slot = pg::call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
+    for (;;) {
+      std::string name;
+      TimestampTz created = 0;
+      bool more = pg::call([&] {
+        if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
+        slot_getallattrs(slot);
+        if (holdable_column >= 0 && (slot->tts_isnull[holdable_column] || !DatumGetBool(slot->tts_values[holdable_column])))
+          return true;  // a cursor that ends with the transaction
+        if (!slot->tts_isnull[0]) name = TextDatumGetCString(slot->tts_values[0]);
+        if (!slot->tts_isnull[time_column]) created = DatumGetTimestampTz(slot->tts_values[time_column]);
+        return true;
+      });
+      if (!more) break;
+      if (!name.empty()) take(std::move(name), created);
+    }
+    pg::call([&] { ExecDropSingleTupleTableSlot(slot); });
+  }
+  pg::call([&] {
+    if (store) tuplestore_end(store);
+    FreeExprContext(econtext, true);
+    MemoryContextSwitchTo(context);
+  });
+}
+
+}  // namespace
+
+std::vector<SessionObject> session_objects() {
+  std::vector<SessionObject> out;
+  // pg_prepared_statement(): name, statement, prepare_time, ...; pg_cursor(): name, statement,
+  // is_holdable, is_binary, is_scrollable, creation_time.
+  list_srf(F_PG_PREPARED_STATEMENT, 2, -1,
+           [&](std::string name, TimestampTz t) { out.push_back({std::move(name), false, t}); });
+  list_srf(F_PG_CURSOR, 5, 2, [&](std::string name, TimestampTz t) { out.push_back({std::move(name), true, t}); });
+  return out;
+}
+
+void drop_created_since(const std::vector<SessionObject>& before) {
+  for (const SessionObject& now : session_objects()) {
+    bool kept = std::any_of(before.begin(), before.end(), [&](const SessionObject& b) {
+      return b.cursor == now.cursor && b.name == now.name && b.created == now.created;
+    });
+    if (kept) continue;
+    const char* name = now.name.c_str();
+    TimestampTz created = now.created;
+    if (now.cursor) {
+      pg::call([&] {
+        Portal portal = GetPortalByName(name);
+        if (PortalIsValid(portal) && portal->creation_time == created && portal->status != PORTAL_ACTIVE)
+          PortalDrop(portal, false);
+      });
+    } else {
+      pg::call([&] {
+        PreparedStatement* ps = FetchPreparedStatement(name, false);
+        if (ps && ps->prepare_time == created) DropPreparedStatement(name, false);
+      });
+    }
+  }
 }
 
 std::string sha256_hex(std::string_view bytes) {

@@ -90,6 +90,19 @@ class SessionLeftovers {
 // cleared after each script and, after a failure, when the next one begins.
 SessionLeftovers& script_leftovers();
 
+// The session's prepared statements and holdable cursors, by name and creation time.
+struct SessionObject {
+  std::string name;
+  bool cursor = false;
+  TimestampTz created = 0;
+};
+std::vector<SessionObject> session_objects();
+
+// Drops every prepared statement and holdable cursor of the session that is not in `before`:
+// what a dry run (plan(), verify()) created, also through dynamic SQL (EXECUTE 'PREPARE ...'
+// in a DO block), which the statement-by-statement tracking above does not see.
+void drop_created_since(const std::vector<SessionObject>& before);
+
 // The statement's name if it cannot run inside a transaction block (CREATE INDEX CONCURRENTLY,
 // VACUUM, ...) and a non-transactional migration runs it at top level; nullptr otherwise.
 const char* top_level_statement(Node* parsetree);

@@ -335,10 +335,12 @@ void verify_check_before_apply(const std::string& version, const std::string& na
                 "Register it with a down script, or set pg_migrate.require_verified_revert = off.");
   Verdict v;
   {
+    std::vector<SessionObject> session_before = session_objects();
     pg::SubTransaction all;
     v = verify_migration(version, name, true, system_catalogs());
     all.rollback();
     script_leftovers().clear();
+    drop_created_since(session_before);  // also what dynamic SQL prepared
   }
   if (v.status == "ok") return;
   std::string detail;
@@ -396,6 +398,7 @@ PGM_FUNCTION(pgm_verify) {
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("migration {} is not pending: it is at or below the baseline", *only));
     std::vector<Oid> catalogs = system_catalogs();
+    std::vector<SessionObject> session_before = session_objects();
     pg::SubTransaction all;  // always rolled back
     bool stopped = false;
     std::string stop_reason = "an earlier migration failed";
@@ -433,6 +436,7 @@ PGM_FUNCTION(pgm_verify) {
     }
     all.rollback();
     script_leftovers().clear();  // a rollback does not undo what the scripts prepared
+    drop_created_since(session_before);  // nor what they prepared through dynamic SQL
   }
   pg::ResultSet out(fcinfo);
   for (const Row& r : rows)
