@@ -939,7 +939,9 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
     ErrorData* ed = e.data();
     std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
     if (!ed->hint && !e.is_interrupt()) {  // say what resumes the run (the error keeps its own hint)
-      std::string hint = fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up));
+      std::string hint = fmt::format("Fix the cause, then {} again: it resumes {}.", resume_call(rc.up),
+                                     u.last - u.first > 1 ? fmt::format("with this part (from line {})", u.line)
+                                                          : std::string("at this statement"));
       const char* h = hint.c_str();
       pg::call([&] { ed->hint = MemoryContextStrdup(GetMemoryChunkContext(ed), h); });
     }

@@ -302,9 +302,14 @@ is(sql('SELECT count(*) FROM sparse WHERE b = 2'), '1', 'and updated its one row
 sql(q{CREATE TABLE gate (ok bool); INSERT INTO gate VALUES (false)});
 sql(q{SELECT migrate.register('6.6.1', 'split prepares', E'PREPARE shared_p AS SELECT 1;\nCOMMIT;\nEXECUTE shared_p;\nCOMMIT;\nPREPARE part_q AS SELECT 2;\nSELECT 1 / (SELECT count(*) FROM gate WHERE ok)::int;', 'SELECT 1')});
 ($ret, $out, $err) = $node->psql($db, q{CALL migrate.run();
+  SELECT 'validate: ' || problem FROM migrate.validate();
   UPDATE gate SET ok = true;
   CALL migrate.run();
   SELECT 'left: ' || count(*) FROM pg_prepared_statements}, on_error_stop => 0);
+like($err, qr/division by zero\nHINT:  Fix the cause, then CALL migrate.run\(\) again: it resumes with this part \(from line 5\)/,
+     'the hint says the failed part runs again');
+like($out, qr/validate: unfinished apply run: 2 of 3 parts done, failed in the part at line 5 \(22012: division by zero\)/,
+     'validate() counts parts for a split script');
 like($err, qr/division by zero.*resuming its up script at statement 3 of 3/s, 'the failed part is resumed in the same session');
 unlike($err, qr/already exists/, 'its PREPARE runs again');
 like($out, qr/left: 0/, 'no prepared statement is left in the session');
