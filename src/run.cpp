@@ -478,6 +478,7 @@ std::string error_text(const std::string& sqlstate, const std::string& message) 
 struct IndexState {
   bool exists = false;
   bool valid = false;
+  Oid oid = InvalidOid;
   bool matches = false;   // is the index the statement builds (table, method, keys, uniqueness)
   std::string qualified;  // schema-qualified, quoted
 };
@@ -499,7 +500,15 @@ bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
       if (!same) break;
       IndexElem* elem = lfirst_node(IndexElem, lc);
       AttrNumber key = ix->indkey.values[i++];
-      same = elem->name ? key == get_attnum(table, elem->name) : key == 0;
+      // A key written as an expression that is a plain column ("((a))", "(a COLLATE "C")") is
+      // stored as the column, as DefineIndex stores it.
+      const char* column = elem->name;
+      Node* expr = elem->expr;
+      while (!column && expr && IsA(expr, CollateClause)) expr = reinterpret_cast<CollateClause*>(expr)->arg;
+      if (!column && expr && IsA(expr, ColumnRef) && list_length(castNode(ColumnRef, expr)->fields) == 1 &&
+          IsA(linitial(castNode(ColumnRef, expr)->fields), String))
+        column = strVal(linitial(castNode(ColumnRef, expr)->fields));
+      same = column ? key == get_attnum(table, column) : key == 0;
     }
     ReleaseSysCache(tup);
     if (same) {
@@ -536,6 +545,7 @@ IndexState index_state(IndexStmt* stmt) {
   st.qualified = qualified;
   if (!OidIsValid(index)) return st;
   st.exists = true;
+  st.oid = index;
   st.matches = index_matches(stmt, table, index);
   st.valid = pg::call([&] {
     HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
@@ -548,6 +558,22 @@ IndexState index_state(IndexStmt* stmt) {
   });
   pg::call([] { InvalidateCatalogSnapshot(); });
   return st;
+}
+
+// True while a backend builds index `index` (pg_stat_progress_create_index): another session's
+// concurrent build, whose INVALID index must not be taken for a leftover of this run's.
+bool being_built_elsewhere(Oid index) {
+  static pg::Query q{
+      "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_progress_create_index "
+      "WHERE index_relid OPERATOR(pg_catalog.=) $1 AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"};
+  bool building;
+  {
+    catalog::OwnerScope owner;  // (other roles' builds show their index to the catalog owner only)
+    q.run({{OIDOID, ObjectIdGetDatum(index), false}});
+    building = pg::int8_value(0, 1) > 0;
+    pg::free_result();
+  }
+  return building;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,11 +691,12 @@ std::string dropped_index_names(Node* node) {
 }
 
 void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before,
-                        const std::string& last_error, bool& skipped) {
+                        const std::string& last_error, std::optional<std::string>& skipped) {
   const ScriptStatement& s = rc.statements[u.first];
   std::string sql = statement_text(rc.script, s);
   Node* node = s.parsetree;
-  skipped = false;
+  skipped.reset();
+  constexpr const char* kFinishedBefore = "had finished before the run was interrupted";
   IndexStmt* build = IsA(node, IndexStmt) ? castNode(IndexStmt, node) : nullptr;
   // Only an interrupted statement (cancel, termination, a worker that ended without a result:
   // class 57) may have finished unrecorded. One that failed with its own error did not: the
@@ -678,13 +705,14 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   bool may_have_finished = started_before && (last_error.empty() || last_error.rfind("57", 0) == 0);
   bool dropped = dropped_already(node);
   if (may_have_finished && dropped) {
-    skipped = true;
+    skipped = kFinishedBefore;
     return;
   }
   // It failed with its own error and its target is still as it was: fail the same way without
   // running it. Running it would clear the recorded error, and an interruption of that attempt
   // would then make the state found here look like the statement's own work.
   auto refuse_again = [&](const char* sqlstate, const std::string& what) {
+    set_unit(rc.step.version, index, u.line, u.top_level, false);  // (status names this statement)
     raise_failure(rc, u, sqlstate, failure_message(rc, u, what), "It failed the same way when the run was last tried.",
                   fmt::format("Fix the cause, then {} again; or forget the run with migrate.run_forget() and change the "
                                 "migration.", resume_call(rc.up)));
@@ -693,31 +721,39 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
     refuse_again(sqlstate::kUndefinedObject, "index " + dropped_index_names(node) + " does not exist");
   if (started_before)
     for (const std::string& leftover : reindex_leftovers(node)) drop_invalid_index(rc, u, leftover);
-  // A build is started only while its index name is free (below), so on a retry an index of
-  // that name is this run's: finished if valid and what the statement builds, else the INVALID
+  // A build starts only while its index name is free (below), so on a retry an index of that
+  // name is this run's: finished if valid and what the statement builds, else the INVALID
   // leftover of a failed or interrupted attempt. Not so when the last attempt was refused
-  // because the name was taken (42P07): that index is someone else's.
+  // because the name was taken (42P07), nor for an index another session is building.
   bool name_was_taken = last_error.rfind(sqlstate::kDuplicateTable, 0) == 0;
   if (build) {
     IndexState st = index_state(build);
     if (st.exists && st.valid && st.matches && may_have_finished) {
       // The build finished before the run was interrupted; only its record is missing.
-      skipped = true;
+      skipped = kFinishedBefore;
       return;
     }
-    if (st.exists && !st.valid && started_before && !name_was_taken) {
+    if (st.exists && !st.valid && st.matches && started_before && !name_was_taken && !being_built_elsewhere(st.oid)) {
       drop_invalid_index(rc, u, st.qualified);
       st = index_state(build);
     }
+    if (st.exists && build->if_not_exists) {
+      // What the statement would do: nothing, with PostgreSQL's notice.
+      skipped = fmt::format("was skipped: relation \"{}\" already exists", build->idxname);
+      return;
+    }
     // Another index has the name (one that was there, or is being built by another session):
     // the statement would fail on it. It is left as it is.
-    if (st.exists && !build->if_not_exists)
+    if (st.exists) {
+      set_unit(rc.step.version, index, u.line, u.top_level, false);  // (status names this statement)
       raise_failure(rc, u, sqlstate::kDuplicateTable,
                     failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
-                    fmt::format("{} {} was not built by this migration{}; it is left as it is.", st.valid ? "Index" : "The INVALID index",
-                                st.qualified, st.valid && !st.matches ? " (it differs from the statement's)" : ""),
+                    fmt::format("{} {} was not built by this migration{}; it is left as it is.",
+                                st.valid ? "Index" : "The INVALID index", st.qualified,
+                                st.valid && !st.matches ? " (it differs from the statement's)" : ""),
                     fmt::format("Drop or rename that index, or forget the run (migrate.run_forget()) and give the "
                                 "migration's index another name; then {} again.", resume_call(rc.up)));
+    }
   }
   set_unit(rc.step.version, index, u.line, u.top_level, false);
   commit();
@@ -734,9 +770,12 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
   std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
-  if (build && sqlstate != sqlstate::kDuplicateTable) {  // (42P07: the name was taken meanwhile, not by this build)
+  // The name was free when the build started: an INVALID index of that name that matches the
+  // statement is what the build left, unless another session is building one (it took the name
+  // first, and this build failed on it: 42P07).
+  if (build && sqlstate != sqlstate::kDuplicateTable) {
     IndexState st = index_state(build);
-    if (st.exists && !st.valid) {
+    if (st.exists && !st.valid && st.matches && !being_built_elsewhere(st.oid)) {
       // Never leave the INVALID index behind silently: record why, then drop it.
       record_failure(rc.step.version, error_text(sqlstate, what));
       commit();
@@ -1010,13 +1049,12 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     bool started_before = run.exists && run.unit == static_cast<int>(i);
     auto unit_start = std::chrono::steady_clock::now();
     if (u.top_level) {
-      bool skipped = false;
+      std::optional<std::string> skipped;  // why it did not run
       run_top_level_unit(rc, u, static_cast<int>(i), started_before, run.error, skipped);
       finish_unit(step.version, rc.direction, static_cast<int>(i), u.line, ms_since(unit_start), std::nullopt);
       commit();
       if (skipped) {
-        std::string note = fmt::format("{}: {} at line {} had finished before the run was interrupted",
-                                       rc.label.describe(), u.top_level, u.line);
+        std::string note = fmt::format("{}: {} at line {} {}", rc.label.describe(), u.top_level, u.line, *skipped);
         const char* n = note.c_str();
         pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
       }

@@ -164,7 +164,7 @@ Folder read_folder(const std::string& dir) {
       // ".SQL" too: such a file is not read (names are case-sensitive), which must not go unnoticed.
       std::string ext = rel.size() > 4 ? rel.substr(rel.size() - 4) : std::string();
       std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (ext == ".sql")
+      if (ext == ".sql" && rel.find('/') == std::string::npos)  // (subfolders may hold seeds, archives)
         folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
       continue;
     }

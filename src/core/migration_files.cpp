@@ -94,8 +94,13 @@ std::optional<FileName> parse_file_name(std::string_view path) {
   size_t slash = path.rfind('/');
   if (slash != std::string_view::npos) {
     std::string_view file = path.substr(slash + 1);
-    // In a subfolder (Flyway reads its locations recursively): named as at the top.
-    if (file != "up.sql" && file != "down.sql") return parse_file_name(file);
+    // In a subfolder: Flyway's files (Flyway reads its locations recursively); the other tools
+    // read one folder, so their names there are not migrations (an archive, seeds).
+    if (file != "up.sql" && file != "down.sql") {
+      std::optional<FileName> f = parse_file_name(file);
+      if (f && f->layout == Layout::Flyway) return f;
+      return std::nullopt;
+    }
     // diesel / sqlx folders: <version>_<name>/up.sql or down.sql (named by the innermost folder)
     std::string_view folder = path.substr(0, slash);
     size_t outer = folder.rfind('/');

@@ -37,7 +37,8 @@ struct FileName {
 
 // Classifies a path relative to the migrations folder: "V1__init.sql",
 // "20240101120000_add_users.sql", "1_init.up.sql", "2019-02-26-002946_users/up.sql"; in
-// subfolders too ("release_1/V1__init.sql", "2024/2019-02-26-002946_users/up.sql").
+// Flyway's and diesel's in subfolders too ("release_1/V1__init.sql",
+// "2024/2019-02-26-002946_users/up.sql"), as those tools read them.
 // nullopt if the name follows no layout (not a migration).
 std::optional<FileName> parse_file_name(std::string_view relative_path);
 

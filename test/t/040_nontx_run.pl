@@ -215,12 +215,14 @@ is(sql('SELECT m FROM moods'), 'happy', 'the new value was used');
 # --- a concurrent build that failed on its own error (the name is taken) is not taken for one
 # that finished before an interruption: it fails again until fixed
 sql(q{CREATE TABLE taken (a int, b int); CREATE INDEX taken_i ON taken (b)});
-sql(q{SELECT migrate.register('6.5', 'name taken', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY taken_i ON taken (a);')});
+sql(q{SELECT migrate.register('6.5', 'name taken', E'-- pg_migrate:no-transaction\nSELECT 1;\nCREATE INDEX CONCURRENTLY taken_i ON taken (a);')});
 for my $try (1, 2) {
   ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
-  like($err, qr/migration 6\.5 \("name taken"\) failed at line 2 of its up script: relation "taken_i" already exists/,
+  like($err, qr/migration 6\.5 \("name taken"\) failed at line 3 of its up script: relation "taken_i" already exists/,
        "the build fails on the name taken (call $try)");
 }
+is(sql(q{SELECT statement || ' ' || line FROM migrate.progress WHERE version = '6.5'}), '2 3',
+   'progress names the refused statement and its line');
 # The build is not started while the name is taken: the existing index cannot be taken for its
 # work after an interruption, and is left as it is.
 like($err, qr/DETAIL:  Index public.taken_i was not built by this migration \(it differs from the statement's\); it is left as it is/,
@@ -270,6 +272,15 @@ for my $try (1, 2) {
   is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass}), '1', "and leaves that index alone (call $try)");
 }
 sql(q{SELECT migrate.run_forget('6.5.3'); SELECT migrate.unregister('6.5.3')});
+# With IF NOT EXISTS the statement does nothing, as PostgreSQL would: nothing is built or dropped.
+sql(q{SELECT migrate.register('6.5.3', 'if not exists', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS other_x ON other (x);', 'SELECT 1')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'IF NOT EXISTS over the name taken succeeds') or diag($err);
+like($err, qr/CREATE INDEX CONCURRENTLY at line 2 was skipped: relation "other_x" already exists/, 'with a notice');
+is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass AND NOT indisvalid}), '1',
+   "and the other session's INVALID index is still there");
+# (the other session's INVALID index is not in the snapshots: the revert check counts it as added)
+sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.3'); SELECT migrate.acknowledge_drift('test: INVALID index')});
 # A build interrupted before it created its index, whose name another index then took: the
 # retry does not take that index for the build's work (it builds on another column).
 sql(q{SELECT migrate.register('6.5.4', 'swapped', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_i ON other (x);')});
@@ -285,7 +296,22 @@ sql(q{ALTER TABLE other ADD COLUMN y int; CREATE INDEX other_i ON other (y)});
 like($err, qr/relation "other_i" already exists.*it differs from the statement's/s,
      'the retry refuses: the index of that name is not what the statement builds');
 isnt(state_of('6.5.4'), 'applied', 'and the migration is not applied');
-sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4'); DROP TABLE other});
+sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4')});
+# The same with an index that is what the statement builds (a key written as an expression that
+# is a plain column): taken for the build's work.
+sql(q{SELECT migrate.register('6.5.4', 'same index', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_j ON other ((x));', 'SELECT 1')});
+$locker = $node->background_psql($db);
+$locker->query_safe('BEGIN; LOCK TABLE other IN SHARE MODE;');
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '1s'; CALL migrate.run()});
+like($err, qr/canceling statement due to statement timeout/, 'that build is interrupted too');
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+sql(q{CREATE INDEX other_j ON other (x)});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/CREATE INDEX CONCURRENTLY at line 2 had finished before the run was interrupted/,
+     'the matching index counts as the build');
+is(state_of('6.5.4'), 'applied', 'and the migration is applied');
+sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.4'); DROP TABLE other});
 
 # --- a batch over a sparse table (10,000 blocks, one matching row) aims past the table's end;
 # the range stops at the last block instead of being an invalid tid
