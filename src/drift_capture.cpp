@@ -15,6 +15,7 @@
 #include "drift_snapshot.hpp"
 #include "drift_statement.hpp"
 #include "pg/spi.hpp"
+#include "pg/srf.hpp"
 
 extern "C" {
 #include "catalog/objectaddress.h"
@@ -466,66 +467,25 @@ struct DdlCommand {
   std::string object_type;
 };
 
-// Calls pg_event_trigger_ddl_commands() directly through fmgr in materialize mode: the same
-// rows as the SQL function, without preparing, planning and running a query through SPI,
-// which was most of capture's cost per DDL statement.
+// pg_event_trigger_ddl_commands() called directly (pg::read_set_function): the same rows as
+// the SQL function, without preparing, planning and running a query through SPI, which was
+// most of capture's cost per DDL statement.
 std::vector<DdlCommand> ddl_commands() {
-  struct Raw {
-    Datum values[9];
-    bool nulls[9];
-  };
   std::vector<DdlCommand> out;
-  MemoryContext context = CurrentMemoryContext;
-  ExprContext* econtext = pg::call([] { return CreateStandaloneExprContext(); });
-  Tuplestorestate* store = nullptr;
-  TupleDesc desc = nullptr;
-  pg::call([&] {
-    FmgrInfo flinfo;
-    fmgr_info(F_PG_EVENT_TRIGGER_DDL_COMMANDS, &flinfo);
-    ReturnSetInfo rsinfo;
-    memset(&rsinfo, 0, sizeof rsinfo);
-    rsinfo.type = T_ReturnSetInfo;
-    rsinfo.econtext = econtext;
-    rsinfo.allowedModes = (int)SFRM_Materialize;
-    rsinfo.returnMode = SFRM_Materialize;
-    LOCAL_FCINFO(fcinfo, 0);
-    InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
-    (void)FunctionCallInvoke(fcinfo);
-    store = rsinfo.setResult;
-    desc = rsinfo.setDesc;
-  });
-  if (store && desc) {
-    TupleTableSlot* slot = pg::call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
-    Raw raw;
-    while (pg::call([&] {
-      if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
-      slot_getallattrs(slot);
-      for (int k = 0; k < 9 && k < desc->natts; ++k) {
-        raw.values[k] = slot->tts_values[k];
-        raw.nulls[k] = slot->tts_isnull[k];
-      }
-      return true;
-    })) {
-      // Columns: classid, objid, objsubid, command_tag, object_type, schema_name,
-      // object_identity, in_extension, command.
-      DdlCommand c;
-      c.classid = raw.nulls[0] ? InvalidOid : DatumGetObjectId(raw.values[0]);
-      c.objid = raw.nulls[1] ? InvalidOid : DatumGetObjectId(raw.values[1]);
-      c.objsubid = raw.nulls[2] ? 0 : DatumGetInt32(raw.values[2]);
-      if (!raw.nulls[4]) {
-        text* t = pg::call([&] { return DatumGetTextPP(raw.values[4]); });
-        c.object_type.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-      }
-      c.in_extension = !raw.nulls[7] && DatumGetBool(raw.values[7]);
-      c.command = raw.nulls[8] ? nullptr : reinterpret_cast<CollectedCommand*>(DatumGetPointer(raw.values[8]));
-      out.push_back(std::move(c));
+  // Columns: classid, objid, objsubid, command_tag, object_type, schema_name,
+  // object_identity, in_extension, command.
+  pg::read_set_function(F_PG_EVENT_TRIGGER_DDL_COMMANDS, 9, [&](const Datum* v, const bool* isnull) {
+    DdlCommand c;
+    c.classid = isnull[0] ? InvalidOid : DatumGetObjectId(v[0]);
+    c.objid = isnull[1] ? InvalidOid : DatumGetObjectId(v[1]);
+    c.objsubid = isnull[2] ? 0 : DatumGetInt32(v[2]);
+    if (!isnull[4]) {
+      text* t = pg::call([&] { return DatumGetTextPP(v[4]); });
+      c.object_type.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
     }
-    pg::call([&] { ExecDropSingleTupleTableSlot(slot); });
-  }
-  pg::call([&] {
-    if (store) tuplestore_end(store);
-    FreeExprContext(econtext, true);
-    MemoryContextSwitchTo(context);
+    c.in_extension = !isnull[7] && DatumGetBool(v[7]);
+    c.command = isnull[8] ? nullptr : reinterpret_cast<CollectedCommand*>(DatumGetPointer(v[8]));
+    out.push_back(std::move(c));
   });
   return out;
 }

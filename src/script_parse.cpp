@@ -4,16 +4,14 @@
 #include <cstring>
 
 #include "core/script.hpp"
+#include "pg/srf.hpp"
 
 extern "C" {
 #include "catalog/catalog.h"
 #include "commands/prepare.h"
-#include "executor/executor.h"
-#include "funcapi.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/fmgroids.h"
 #include "utils/portal.h"
-#include "utils/tuplestore.h"
 }
 
 namespace pgm {
@@ -258,6 +256,22 @@ std::optional<TimestampTz> created_at(const std::string& name, bool cursor) {
   return created;
 }
 
+// Deallocates the prepared statement (or closes the cursor) `name` if it is the one created at
+// `created`: one the session made anew under that name stays.
+void drop_if_created_at(const std::string& name, bool cursor, TimestampTz created) {
+  const char* n = name.c_str();
+  pg::call([&] {
+    if (cursor) {
+      Portal portal = GetPortalByName(n);
+      if (PortalIsValid(portal) && portal->creation_time == created && portal->status != PORTAL_ACTIVE)
+        PortalDrop(portal, false);
+    } else {
+      PreparedStatement* ps = FetchPreparedStatement(n, false);
+      if (ps && ps->prepare_time == created) DropPreparedStatement(n, false);
+    }
+  });
+}
+
 }  // namespace
 
 void SessionLeftovers::note(const std::vector<ScriptStatement>& stmts) {
@@ -296,20 +310,7 @@ void SessionLeftovers::clear() {
   // One by one, each forgotten once dropped: after a failure the rest stays listed (next clear).
   while (!entries_.empty()) {
     const Entry& e = entries_.back();
-    const char* name = e.name.c_str();
-    TimestampTz created = e.created;
-    if (e.cursor) {
-      pg::call([&] {
-        Portal portal = GetPortalByName(name);
-        if (PortalIsValid(portal) && portal->creation_time == created && portal->status != PORTAL_ACTIVE)
-          PortalDrop(portal, false);
-      });
-    } else {
-      pg::call([&] {
-        PreparedStatement* ps = FetchPreparedStatement(name, false);
-        if (ps && ps->prepare_time == created) DropPreparedStatement(name, false);
-      });
-    }
+    drop_if_created_at(e.name, e.cursor, e.created);
     entries_.pop_back();
   }
 }
@@ -335,66 +336,20 @@ SessionLeftovers& script_leftovers() {
   return leftovers;
 }
 
-namespace {
-
-// Calls a set-returning function of no arguments (pg_prepared_statement(), pg_cursor()) in
-// materialize mode, as SQL would, and hands each row's name and creation time to `take`.
-template <typename Take>
-void list_srf(Oid function, int time_column, int holdable_column, Take take) {
-  MemoryContext context = CurrentMemoryContext;
-  ExprContext* econtext = pg::call([] { return CreateStandaloneExprContext(); });
-  Tuplestorestate* store = nullptr;
-  TupleDesc desc = nullptr;
-  pg::call([&] {
-    FmgrInfo flinfo;
-    fmgr_info(function, &flinfo);
-    ReturnSetInfo rsinfo;
-    memset(&rsinfo, 0, sizeof rsinfo);
-    rsinfo.type = T_ReturnSetInfo;
-    rsinfo.econtext = econtext;
-    rsinfo.allowedModes = (int)SFRM_Materialize;
-    rsinfo.returnMode = SFRM_Materialize;
-    LOCAL_FCINFO(fcinfo, 0);
-    InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
-    (void)FunctionCallInvoke(fcinfo);
-    store = rsinfo.setResult;
-    desc = rsinfo.setDesc;
-  });
-  if (store && desc) {
-    TupleTableSlot* slot = pg::call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
-    for (;;) {
-      std::string name;
-      TimestampTz created = 0;
-      bool more = pg::call([&] {
-        if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
-        slot_getallattrs(slot);
-        if (holdable_column >= 0 && (slot->tts_isnull[holdable_column] || !DatumGetBool(slot->tts_values[holdable_column])))
-          return true;  // a cursor that ends with the transaction
-        if (!slot->tts_isnull[0]) name = TextDatumGetCString(slot->tts_values[0]);
-        if (!slot->tts_isnull[time_column]) created = DatumGetTimestampTz(slot->tts_values[time_column]);
-        return true;
-      });
-      if (!more) break;
-      if (!name.empty()) take(std::move(name), created);
-    }
-    pg::call([&] { ExecDropSingleTupleTableSlot(slot); });
-  }
-  pg::call([&] {
-    if (store) tuplestore_end(store);
-    FreeExprContext(econtext, true);
-    MemoryContextSwitchTo(context);
-  });
-}
-
-}  // namespace
-
 std::vector<SessionObject> session_objects() {
   std::vector<SessionObject> out;
-  // pg_prepared_statement(): name, statement, prepare_time, ...; pg_cursor(): name, statement,
-  // is_holdable, is_binary, is_scrollable, creation_time.
-  list_srf(F_PG_PREPARED_STATEMENT, 2, -1,
-           [&](std::string name, TimestampTz t) { out.push_back({std::move(name), false, t}); });
-  list_srf(F_PG_CURSOR, 5, 2, [&](std::string name, TimestampTz t) { out.push_back({std::move(name), true, t}); });
+  auto add = [&](const Datum* v, const bool* isnull, bool cursor, int time_column) {
+    if (isnull[0]) return;
+    const char* name = pg::call([&] { return TextDatumGetCString(v[0]); });
+    out.push_back({name, cursor, isnull[time_column] ? 0 : DatumGetTimestampTz(v[time_column])});
+  };
+  // pg_prepared_statement(): name, statement, prepare_time, ...
+  pg::read_set_function(F_PG_PREPARED_STATEMENT, 3, [&](const Datum* v, const bool* n) { add(v, n, false, 2); });
+  // pg_cursor(): name, statement, is_holdable, is_binary, is_scrollable, creation_time; the
+  // others end with the transaction.
+  pg::read_set_function(F_PG_CURSOR, 6, [&](const Datum* v, const bool* n) {
+    if (!n[2] && DatumGetBool(v[2])) add(v, n, true, 5);
+  });
   return out;
 }
 
@@ -403,21 +358,7 @@ void drop_created_since(const std::vector<SessionObject>& before) {
     bool kept = std::any_of(before.begin(), before.end(), [&](const SessionObject& b) {
       return b.cursor == now.cursor && b.name == now.name && b.created == now.created;
     });
-    if (kept) continue;
-    const char* name = now.name.c_str();
-    TimestampTz created = now.created;
-    if (now.cursor) {
-      pg::call([&] {
-        Portal portal = GetPortalByName(name);
-        if (PortalIsValid(portal) && portal->creation_time == created && portal->status != PORTAL_ACTIVE)
-          PortalDrop(portal, false);
-      });
-    } else {
-      pg::call([&] {
-        PreparedStatement* ps = FetchPreparedStatement(name, false);
-        if (ps && ps->prepare_time == created) DropPreparedStatement(name, false);
-      });
-    }
+    if (!kept) drop_if_created_at(now.name, now.cursor, now.created);
   }
 }
 

@@ -1,5 +1,10 @@
 #include "pg/srf.hpp"
 
+extern "C" {
+#include "executor/executor.h"
+#include "utils/tuplestore.h"
+}
+
 namespace pgm::pg {
 
 Cell Cell::text(const std::string& s) {
@@ -56,5 +61,52 @@ void ResultSet::add_row(const std::vector<Cell>& cells) {
 void ResultSet::add_row(std::initializer_list<Cell> cells) { add_row(std::vector<Cell>(cells)); }
 
 Datum ResultSet::done() { return (Datum)0; }
+
+void read_set_function(Oid function, int ncols, const std::function<void(const Datum*, const bool*)>& take) {
+  constexpr int kMaxColumns = 16;
+  ncols = std::min(ncols, kMaxColumns);
+  MemoryContext context = CurrentMemoryContext;
+  ExprContext* econtext = call([] { return CreateStandaloneExprContext(); });
+  Tuplestorestate* store = nullptr;
+  TupleDesc desc = nullptr;
+  call([&] {
+    FmgrInfo flinfo;
+    fmgr_info(function, &flinfo);
+    ReturnSetInfo rsinfo;
+    memset(&rsinfo, 0, sizeof rsinfo);
+    rsinfo.type = T_ReturnSetInfo;
+    rsinfo.econtext = econtext;
+    rsinfo.allowedModes = (int)SFRM_Materialize;
+    rsinfo.returnMode = SFRM_Materialize;
+    LOCAL_FCINFO(fcinfo, 0);
+    InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
+    (void)FunctionCallInvoke(fcinfo);
+    store = rsinfo.setResult;
+    desc = rsinfo.setDesc;
+  });
+  if (store && desc) {
+    TupleTableSlot* slot = call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
+    Datum values[kMaxColumns];
+    bool nulls[kMaxColumns];
+    int n = std::min(ncols, desc->natts);
+    while (call([&] {
+      if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
+      slot_getallattrs(slot);
+      for (int k = 0; k < n; ++k) {
+        values[k] = slot->tts_values[k];
+        nulls[k] = slot->tts_isnull[k];
+      }
+      for (int k = n; k < ncols; ++k) nulls[k] = true;
+      return true;
+    }))
+      take(values, nulls);
+    call([&] { ExecDropSingleTupleTableSlot(slot); });
+  }
+  call([&] {
+    if (store) tuplestore_end(store);
+    FreeExprContext(econtext, true);
+    MemoryContextSwitchTo(context);
+  });
+}
 
 }  // namespace pgm::pg

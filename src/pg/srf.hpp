@@ -1,6 +1,8 @@
 // Set-returning functions in materialize mode: rows go into a tuplestore.
 #pragma once
 
+#include <functional>
+
 #include "pg/guard.hpp"
 
 namespace pgm::pg {
@@ -30,5 +32,11 @@ class ResultSet {
   Tuplestorestate* store_;
   TupleDesc desc_;
 };
+
+// Reads the rows of a set-returning function of no arguments (pg_prepared_statement(),
+// pg_event_trigger_ddl_commands()), called through fmgr in materialize mode as SQL calls it,
+// without a query. `take` gets each row's first `ncols` (at most 16) values and nulls, valid
+// until the next row; it runs outside the guard and may call pg::call itself.
+void read_set_function(Oid function, int ncols, const std::function<void(const Datum*, const bool*)>& take);
 
 }  // namespace pgm::pg
