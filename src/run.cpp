@@ -33,6 +33,7 @@ extern "C" {
 #include "catalog/pg_inherits.h"
 #include "nodes/makefuncs.h"
 #include "nodes/execnodes.h"
+#include "parser/parse_utilcmd.h"
 #include "parser/scanner.h"
 #include "storage/proc.h"
 }
@@ -484,49 +485,62 @@ struct IndexState {
 };
 
 // Whether index `index` of `table` is what `stmt` builds: same table, access method,
-// uniqueness, key columns (by attribute number; an expression key where it has one) and
-// presence of a predicate. An index of that name that differs was not built by the statement.
+// uniqueness, key columns and presence of a predicate, with the statement's keys and predicate
+// transformed as DefineIndex transforms them (a key "((t.a))" or "((a::int))" on an int column
+// is the column a; "WHERE true" is no predicate). An index of that name that differs was not
+// built by the statement.
 bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
-  return pg::call([&] {
-    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
-    if (!HeapTupleIsValid(tup)) return false;
-    Form_pg_index ix = (Form_pg_index)GETSTRUCT(tup);
-    bool same = ix->indrelid == table && ix->indisunique == stmt->unique &&
-                ix->indnkeyatts == list_length(stmt->indexParams) &&
-                heap_attisnull(tup, Anum_pg_index_indpred, nullptr) == (stmt->whereClause == nullptr);
-    int i = 0;
-    ListCell* lc;
-    foreach (lc, stmt->indexParams) {
-      if (!same) break;
-      IndexElem* elem = lfirst_node(IndexElem, lc);
-      AttrNumber key = ix->indkey.values[i++];
-      // A key written as an expression that is a plain column ("((a))", "(a COLLATE "C")") is
-      // stored as the column, as DefineIndex stores it.
-      const char* column = elem->name;
-      Node* expr = elem->expr;
-      while (!column && expr && IsA(expr, CollateClause)) expr = reinterpret_cast<CollateClause*>(expr)->arg;
-      if (!column && expr && IsA(expr, ColumnRef) && list_length(castNode(ColumnRef, expr)->fields) == 1 &&
-          IsA(linitial(castNode(ColumnRef, expr)->fields), String))
-        column = strVal(linitial(castNode(ColumnRef, expr)->fields));
-      same = column ? key == get_attnum(table, column) : key == 0;
-    }
-    ReleaseSysCache(tup);
-    if (same) {
-      const char* method = stmt->accessMethod ? stmt->accessMethod : DEFAULT_INDEX_TYPE;
-      Oid am = InvalidOid;
-      HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
-      if (HeapTupleIsValid(rel)) {
-        am = ((Form_pg_class)GETSTRUCT(rel))->relam;
-        ReleaseSysCache(rel);
+  // transformIndexStmt may fail (the statement no longer fits the table): then it does not match.
+  try {
+    pg::SubTransaction sub;
+    bool same = pg::call([&] {
+      LockRelationOid(table, AccessShareLock);  // (transformIndexStmt expects a lock)
+      IndexStmt* t = transformIndexStmt(table, static_cast<IndexStmt*>(copyObjectImpl(stmt)), "");
+      HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+      if (!HeapTupleIsValid(tup)) return false;
+      Form_pg_index ix = (Form_pg_index)GETSTRUCT(tup);
+      bool match = ix->indrelid == table && ix->indisunique == t->unique &&
+                   ix->indnkeyatts == list_length(t->indexParams) &&
+                   heap_attisnull(tup, Anum_pg_index_indpred, nullptr) ==
+                       (t->whereClause == nullptr || make_ands_implicit((Expr*)t->whereClause) == NIL);
+      int i = 0;
+      ListCell* lc;
+      foreach (lc, t->indexParams) {
+        if (!match) break;
+        IndexElem* elem = lfirst_node(IndexElem, lc);
+        AttrNumber key = ix->indkey.values[i++];
+        if (elem->name) {
+          match = key == get_attnum(table, elem->name);
+        } else {
+          // As ComputeIndexAttrs: a key whose expression is a column (under COLLATE) is the column.
+          Node* expr = elem->expr;
+          while (expr && IsA(expr, CollateExpr)) expr = (Node*)((CollateExpr*)expr)->arg;
+          match = expr && IsA(expr, Var) && ((Var*)expr)->varattno != InvalidAttrNumber
+                      ? key == ((Var*)expr)->varattno
+                      : key == 0;
+        }
       }
-      HeapTuple amtup = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
-      if (HeapTupleIsValid(amtup)) {
-        same = strcmp(NameStr(((Form_pg_am)GETSTRUCT(amtup))->amname), method) == 0;
-        ReleaseSysCache(amtup);
+      ReleaseSysCache(tup);
+      if (match) {
+        const char* method = t->accessMethod ? t->accessMethod : DEFAULT_INDEX_TYPE;
+        Oid am = InvalidOid;
+        HeapTuple rel = SearchSysCache1(RELOID, ObjectIdGetDatum(index));
+        if (HeapTupleIsValid(rel)) {
+          am = ((Form_pg_class)GETSTRUCT(rel))->relam;
+          ReleaseSysCache(rel);
+        }
+        HeapTuple amtup = SearchSysCache1(AMOID, ObjectIdGetDatum(am));
+        match = HeapTupleIsValid(amtup) && strcmp(NameStr(((Form_pg_am)GETSTRUCT(amtup))->amname), method) == 0;
+        if (HeapTupleIsValid(amtup)) ReleaseSysCache(amtup);
       }
-    }
+      return match;
+    });
+    sub.commit();
     return same;
-  });
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    return false;
+  }
 }
 
 // The index a CREATE INDEX CONCURRENTLY builds, resolved like the statement resolves it (its
@@ -560,12 +574,17 @@ IndexState index_state(IndexStmt* stmt) {
   return st;
 }
 
-// True while a backend builds index `index` (pg_stat_progress_create_index): another session's
-// concurrent build, whose INVALID index must not be taken for a leftover of this run's.
+// True while another session builds index `index` (pg_stat_progress_create_index): its INVALID
+// index must not be taken for a leftover of this run's.
 bool being_built_elsewhere(Oid index) {
   static pg::Query q{
-      "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_progress_create_index "
-      "WHERE index_relid OPERATOR(pg_catalog.=) $1 AND pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid()"};
+      "SELECT pg_catalog.count(*) FROM pg_catalog.pg_stat_progress_create_index p "
+      "WHERE p.index_relid OPERATOR(pg_catalog.=) $1 AND p.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+      "AND p.datid OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+      // an earlier worker of this run still ending (one run at a time: no other's exists)
+      "AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) p.pid "
+      "AND a.backend_type OPERATOR(pg_catalog.=) 'pg_migrate worker')"};
   bool building;
   {
     catalog::OwnerScope owner;  // (other roles' builds show their index to the catalog owner only)
@@ -733,11 +752,11 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       skipped = kFinishedBefore;
       return;
     }
-    if (st.exists && !st.valid && st.matches && started_before && !name_was_taken && !being_built_elsewhere(st.oid)) {
+    if (st.exists && !st.valid && started_before && !name_was_taken && !being_built_elsewhere(st.oid)) {
       drop_invalid_index(rc, u, st.qualified);
       st = index_state(build);
     }
-    if (st.exists && build->if_not_exists) {
+    if (st.exists && st.valid && build->if_not_exists) {
       // What the statement would do: nothing, with PostgreSQL's notice.
       skipped = fmt::format("was skipped: relation \"{}\" already exists", build->idxname);
       return;
@@ -770,12 +789,12 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
   std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";
-  // The name was free when the build started: an INVALID index of that name that matches the
-  // statement is what the build left, unless another session is building one (it took the name
-  // first, and this build failed on it: 42P07).
+  // The name was free when the build started: an INVALID index of that name is what the build
+  // left, unless another session is building one (it took the name first, and this build failed
+  // on it: 42P07).
   if (build && sqlstate != sqlstate::kDuplicateTable) {
     IndexState st = index_state(build);
-    if (st.exists && !st.valid && st.matches && !being_built_elsewhere(st.oid)) {
+    if (st.exists && !st.valid && !being_built_elsewhere(st.oid)) {
       // Never leave the INVALID index behind silently: record why, then drop it.
       record_failure(rc.step.version, error_text(sqlstate, what));
       commit();

@@ -164,7 +164,14 @@ Folder read_folder(const std::string& dir) {
       // ".SQL" too: such a file is not read (names are case-sensitive), which must not go unnoticed.
       std::string ext = rel.size() > 4 ? rel.substr(rel.size() - 4) : std::string();
       std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-      if (ext == ".sql" && rel.find('/') == std::string::npos)  // (subfolders may hold seeds, archives)
+      // In subfolders (which may hold seeds or an archive) only what looks meant as a migration:
+      // a Flyway-like name (V1_x.sql with one underscore) or an upper-case extension.
+      size_t slash = rel.rfind('/');
+      std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
+      bool flyway_like = base.size() > 1 && (base[0] == 'V' || base[0] == 'U' || base[0] == 'R') &&
+                         (std::isdigit(static_cast<unsigned char>(base[1])) || base[1] == '_');
+      bool odd_case = rel.size() > 4 && rel.compare(rel.size() - 4, 4, ".sql") != 0;
+      if (ext == ".sql" && (slash == std::string::npos || flyway_like || odd_case))
         folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
       continue;
     }

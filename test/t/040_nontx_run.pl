@@ -259,6 +259,18 @@ is($ret, 0, 'the next call drops the leftover and builds the index') or diag($er
 is(state_of('6.5.2'), 'applied', 'the migration is applied');
 is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'dup_x'::regclass}), 't', 'with a valid index');
 sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.2'); DROP TABLE dup});
+# A key written as a qualified column or a cast to its own type is the column, as PostgreSQL
+# stores it: the failed build's INVALID index is recognised and dropped, and the retry builds it.
+sql(q{CREATE TABLE dupq (x int); INSERT INTO dupq VALUES (1), (1)});
+sql(q{SELECT migrate.register('6.5.21', 'qualified key', E'-- pg_migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS dupq_x ON dupq ((dupq.x::int4)) WHERE true;', 'DROP INDEX dupq_x')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/could not create unique index "dupq_x" \(the INVALID index public.dupq_x it left was dropped\)/,
+     'the failed build with a qualified, cast key drops its INVALID index');
+sql(q{DELETE FROM dupq WHERE ctid = (SELECT min(ctid) FROM dupq)});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'the retry builds it') or diag($err);
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'dupq_x'::regclass}), 't', 'valid');
+sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.21'); DROP TABLE dupq});
 # Another session's INVALID index of that name (its concurrent build failed or is still going)
 # is not dropped: the migration fails on the name, every time, and the index stays.
 sql(q{CREATE TABLE other (x int); INSERT INTO other VALUES (1), (1)});
@@ -272,15 +284,22 @@ for my $try (1, 2) {
   is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass}), '1', "and leaves that index alone (call $try)");
 }
 sql(q{SELECT migrate.run_forget('6.5.3'); SELECT migrate.unregister('6.5.3')});
-# With IF NOT EXISTS the statement does nothing, as PostgreSQL would: nothing is built or dropped.
+# With IF NOT EXISTS over a valid index the statement does nothing, as PostgreSQL would; over
+# another session's INVALID one it fails too (skipping would apply the migration without a
+# usable index). Nothing is built or dropped.
 sql(q{SELECT migrate.register('6.5.3', 'if not exists', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS other_x ON other (x);', 'SELECT 1')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
-is($ret, 0, 'IF NOT EXISTS over the name taken succeeds') or diag($err);
-like($err, qr/CREATE INDEX CONCURRENTLY at line 2 was skipped: relation "other_x" already exists/, 'with a notice');
+like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was not built by this migration/s,
+     'IF NOT EXISTS over an INVALID index of another session fails');
 is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass AND NOT indisvalid}), '1',
    "and the other session's INVALID index is still there");
+sql(q{SELECT migrate.run_forget('6.5.3'); SELECT migrate.unregister('6.5.3'); CREATE INDEX other_v ON other (x)});
+sql(q{SELECT migrate.register('6.5.3', 'if not exists', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS other_v ON other (x);', 'SELECT 1')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'IF NOT EXISTS over a valid index succeeds') or diag($err);
+like($err, qr/CREATE INDEX CONCURRENTLY at line 2 was skipped: relation "other_v" already exists/, 'with a notice');
 # (the other session's INVALID index is not in the snapshots: the revert check counts it as added)
-sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.3'); SELECT migrate.acknowledge_drift('test: INVALID index')});
+sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.3'); DROP INDEX other_v; SELECT migrate.acknowledge_drift('test: INVALID index')});
 # A build interrupted before it created its index, whose name another index then took: the
 # retry does not take that index for the build's work (it builds on another column).
 sql(q{SELECT migrate.register('6.5.4', 'swapped', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_i ON other (x);')});
