@@ -3,9 +3,9 @@
 // context of its own and a GUC nest level of its own, then is recorded in the catalog.
 #include "apply.hpp"
 
-#include <exception>
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <random>
 
 #include "catalog.hpp"
