@@ -28,6 +28,7 @@
 
 extern "C" {
 #include "catalog/pg_am.h"
+#include "catalog/pg_opclass.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -480,6 +481,7 @@ struct IndexState {
   bool exists = false;
   bool valid = false;
   Oid oid = InvalidOid;
+  bool is_index = false;  // (the name may be taken by a table, a sequence, ...)
   bool matches = false;   // is the index the statement builds (table, method, keys, uniqueness)
   std::string qualified;  // schema-qualified, quoted
 };
@@ -503,22 +505,59 @@ bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
                    ix->indnkeyatts == list_length(t->indexParams) &&
                    heap_attisnull(tup, Anum_pg_index_indpred, nullptr) ==
                        (t->whereClause == nullptr || make_ands_implicit((Expr*)t->whereClause) == NIL);
-      int i = 0;
+#if PG_VERSION_NUM >= 150000
+      match = match && ix->indnullsnotdistinct == t->nulls_not_distinct;
+#endif
+      match = match && ix->indnatts == ix->indnkeyatts + list_length(t->indexIncludingParams);
+      // The stored expressions and predicate, as DefineIndex stored the transformed ones.
+      bool isnull;
+      Datum d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indexprs, &isnull);
+      List* exprs = isnull ? NIL : (List*)stringToNode(TextDatumGetCString(d));
+      d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indpred, &isnull);
+      Node* pred = isnull ? nullptr : (Node*)stringToNode(TextDatumGetCString(d));
+      List* want_pred = t->whereClause ? make_ands_implicit((Expr*)t->whereClause) : NIL;
+      match = match && (pred == nullptr ? want_pred == NIL : equal(pred, make_ands_explicit(want_pred)));
+      d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull);
+      oidvector* opclasses = isnull ? nullptr : (oidvector*)DatumGetPointer(d);
+      d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indoption, &isnull);
+      int2vector* options = isnull ? nullptr : (int2vector*)DatumGetPointer(d);
+      int i = 0, e = 0;
       ListCell* lc;
       foreach (lc, t->indexParams) {
         if (!match) break;
         IndexElem* elem = lfirst_node(IndexElem, lc);
-        AttrNumber key = ix->indkey.values[i++];
+        int k = i++;
+        AttrNumber key = ix->indkey.values[k];
         if (elem->name) {
           match = key == get_attnum(table, elem->name);
         } else {
-          // As ComputeIndexAttrs: a key whose expression is a column (under COLLATE) is the column.
+          // As ComputeIndexAttrs: a key whose expression is a column (under COLLATE) is the
+          // column; another expression is stored as it was transformed.
           Node* expr = elem->expr;
           while (expr && IsA(expr, CollateExpr)) expr = (Node*)((CollateExpr*)expr)->arg;
-          match = expr && IsA(expr, Var) && ((Var*)expr)->varattno != InvalidAttrNumber
-                      ? key == ((Var*)expr)->varattno
-                      : key == 0;
+          if (expr && IsA(expr, Var) && ((Var*)expr)->varattno != InvalidAttrNumber)
+            match = key == ((Var*)expr)->varattno;
+          else
+            match = key == 0 && e < list_length(exprs) && equal(expr, list_nth(exprs, e++));
         }
+        // ASC/DESC and NULLS FIRST/LAST, as index_create records them.
+        bool desc = elem->ordering == SORTBY_DESC;
+        bool nulls_first = elem->nulls_ordering == SORTBY_NULLS_DEFAULT ? desc : elem->nulls_ordering == SORTBY_NULLS_FIRST;
+        int16 want = (desc ? INDOPTION_DESC : 0) | (nulls_first ? INDOPTION_NULLS_FIRST : 0);
+        if (match && options) match = options->values[k] == want;
+        // A named operator class: the index's has that name.
+        if (match && elem->opclass != NIL && opclasses) {
+          HeapTuple oc = SearchSysCache1(CLAOID, ObjectIdGetDatum(opclasses->values[k]));
+          match = HeapTupleIsValid(oc) &&
+                  strcmp(NameStr(((Form_pg_opclass)GETSTRUCT(oc))->opcname), strVal(llast(elem->opclass))) == 0;
+          if (HeapTupleIsValid(oc)) ReleaseSysCache(oc);
+        }
+      }
+      // INCLUDE columns, by attribute number.
+      foreach (lc, t->indexIncludingParams) {
+        if (!match) break;
+        IndexElem* elem = lfirst_node(IndexElem, lc);
+        match = elem->name && ix->indkey.values[i++] == get_attnum(table, elem->name);
       }
       ReleaseSysCache(tup);
       if (match) {
@@ -560,6 +599,8 @@ IndexState index_state(IndexStmt* stmt) {
   if (!OidIsValid(index)) return st;
   st.exists = true;
   st.oid = index;
+  st.is_index = pg::call([&] { return get_rel_relkind(index) == RELKIND_INDEX; });
+  if (!st.is_index) return st;
   st.matches = index_matches(stmt, table, index);
   st.valid = pg::call([&] {
     HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
@@ -767,9 +808,10 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       set_unit(rc.step.version, index, u.line, u.top_level, false);  // (status names this statement)
       raise_failure(rc, u, sqlstate::kDuplicateTable,
                     failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
-                    fmt::format("{} {} was not built by this migration{}; it is left as it is.",
-                                st.valid ? "Index" : "The INVALID index", st.qualified,
-                                st.valid && !st.matches ? " (it differs from the statement's)" : ""),
+                    !st.is_index ? fmt::format("{} is not an index; it is left as it is.", st.qualified)
+                                 : fmt::format("{} {} was not built by this migration{}; it is left as it is.",
+                                               st.valid ? "Index" : "The INVALID index", st.qualified,
+                                               st.valid && !st.matches ? " (it differs from the statement's)" : ""),
                     fmt::format("Drop or rename that index, or forget the run (migrate.run_forget()) and give the "
                                 "migration's index another name; then {} again.", resume_call(rc.up)));
     }
@@ -786,6 +828,16 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   if (no_worker)
     raise_failure(rc, u, no_worker->sqlstate(), failure_message(rc, u, no_worker->message()), no_worker->detail(),
                   no_worker->hint());
+  if (r.ok && build && build->if_not_exists) {
+    // IF NOT EXISTS did nothing if the name was taken while the build waited for its lock:
+    // only the index the statement builds, valid, counts.
+    IndexState st = index_state(build);
+    if (!st.exists || !st.valid || !st.matches)
+      raise_failure(rc, u, sqlstate::kDuplicateTable,
+                    failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
+                    "The name was taken while the build waited for its lock, so IF NOT EXISTS built nothing.",
+                    fmt::format("Drop or rename that relation, then {} again.", resume_call(rc.up)));
+  }
   if (r.ok) return;
   std::string sqlstate = r.reported ? r.sqlstate : "57P01";
   std::string what = r.reported ? r.message : "its background worker ended without a result (terminated, or it could not connect: see the server log)";

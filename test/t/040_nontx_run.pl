@@ -330,7 +330,24 @@ sql(q{CREATE INDEX other_j ON other (x)});
 like($err, qr/CREATE INDEX CONCURRENTLY at line 2 had finished before the run was interrupted/,
      'the matching index counts as the build');
 is(state_of('6.5.4'), 'applied', 'and the migration is applied');
-sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.4'); DROP TABLE other});
+sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.4')});
+# One that differs only in its predicate is not the build's work.
+sql(q{SELECT migrate.register('6.5.4', 'predicate', E'-- pg_migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY other_p ON other (x) WHERE x > 0;', 'SELECT 1')});
+$locker = $node->background_psql($db);
+$locker->query_safe('BEGIN; LOCK TABLE other IN SHARE MODE;');
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '1s'; CALL migrate.run()});
+$locker->query_safe('ROLLBACK');
+$locker->quit;
+sql(q{CREATE UNIQUE INDEX other_p ON other (x) WHERE x > 100000});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/relation "other_p" already exists.*it differs from the statement's/s, 'an index with another predicate is not taken for the build');
+sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4'); DROP TABLE other});
+# A name taken by a relation that is not an index is named as such.
+sql(q{CREATE TABLE seqt (a int); CREATE SEQUENCE seq_conflict});
+sql(q{SELECT migrate.register('6.5.5', 'seq', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS seq_conflict ON seqt (a);')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/relation "seq_conflict" already exists.*DETAIL:  public.seq_conflict is not an index/s, 'a sequence in the way is not called an index');
+sql(q{SELECT migrate.run_forget('6.5.5'); SELECT migrate.unregister('6.5.5'); DROP TABLE seqt; DROP SEQUENCE seq_conflict});
 
 # --- a batch over a sparse table (10,000 blocks, one matching row) aims past the table's end;
 # the range stops at the last block instead of being an invalid tid
