@@ -152,6 +152,12 @@ SELECT line, rule, severity, message FROM migrate.lint($$LISTEN deploys;
 PREPARE p AS SELECT 1;
 LOAD 'auto_explain';
 DISCARD PLANS;$$);
+-- and SET in a non-transactional script, where it lasts for its own statement only (not in a
+-- transactional one, where it lasts for the migration)
+SELECT line, rule, severity, message FROM migrate.lint($$-- pg_migrate:no-transaction
+SET search_path = lint_app;
+CREATE INDEX CONCURRENTLY lint_nt_i ON lint_big (v);$$);
+SELECT count(*) AS none FROM migrate.lint($$SET LOCAL search_path = public; SELECT 1;$$);
 
 -- silencing: "-- pg_migrate:ignore rule[, rule]" applies to the next statement only
 SELECT * FROM lint_rules_of($$-- pg_migrate:ignore require-concurrent-index-creation

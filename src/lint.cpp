@@ -703,14 +703,16 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
   ScriptState st;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
-  std::vector<SessionOnlyStatement> session_only = session_only_statements(stmts);
+  std::vector<SessionOnlyStatement> session_only = session_only_statements(stmts, mode);
   size_t next_session_only = 0;
   for (const ScriptStatement& s : stmts) {
     std::vector<Fact> facts;
     if (next_session_only < session_only.size() && &s == &stmts[session_only[next_session_only].index]) {
       const SessionOnlyStatement& so = session_only[next_session_only++];
       facts.push_back({Action::SessionOnly, {}, so.hint,
-                       so.what + " affects only the session that applies the migration", {}});
+                       so.what == "SET" ? std::string("SET in a non-transactional script lasts for its own statement only")
+                                        : so.what + " affects only the session that applies the migration",
+                       {}});
     }
     if (!analysis_reads_catalog(s.parsetree)) {
       analyze(s.parsetree, st, facts);

@@ -217,10 +217,15 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
   }
 }
 
-std::vector<SessionOnlyStatement> session_only_statements(const std::vector<ScriptStatement>& stmts) {
+std::vector<SessionOnlyStatement> session_only_statements(const std::vector<ScriptStatement>& stmts,
+                                                          ScriptMode mode) {
   std::vector<SessionOnlyStatement> found;
   for (size_t i = 0; i < stmts.size(); ++i) {
-    if (IsA(stmts[i].parsetree, ListenStmt))
+    if (mode == ScriptMode::kNoTransaction && IsA(stmts[i].parsetree, VariableSetStmt))
+      found.push_back({i, "SET", "In a non-transactional script every statement runs on its own, so a SET "
+                                 "lasts for that statement only and the next ones do not see it; qualify "
+                                 "names (schema.table) instead of SET search_path."});
+    else if (IsA(stmts[i].parsetree, ListenStmt))
       found.push_back({i, "LISTEN", "A migration's LISTEN registers the session that applies it, not the "
                                     "application's sessions; run it in the session that needs it."});
     else if (IsA(stmts[i].parsetree, LoadStmt))

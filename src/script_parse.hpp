@@ -49,10 +49,11 @@ void check_statements(const std::vector<ScriptStatement>& stmts, const std::stri
 // it there (LISTEN registers that session, LOAD loads a library into it): lint warns of them.
 struct SessionOnlyStatement {
   size_t index;      // in the statements
-  std::string what;  // "LISTEN", "LOAD"
+  std::string what;  // "LISTEN", "LOAD", "SET" (a non-transactional script's)
   std::string hint;
 };
-std::vector<SessionOnlyStatement> session_only_statements(const std::vector<ScriptStatement>& stmts);
+std::vector<SessionOnlyStatement> session_only_statements(const std::vector<ScriptStatement>& stmts,
+                                                          ScriptMode mode);
 
 // Prepared statements and WITH HOLD cursors outlive the script that made them in the session
 // that ran it: a rollback does not undo PREPARE, and a WITH HOLD cursor survives its commit (a

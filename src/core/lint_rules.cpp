@@ -73,7 +73,7 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::UnbatchedUpdate,
        {"require-batched-update", "UPDATE / DELETE of a large table in one transaction instead of in batches"}},
       {Action::SessionOnly,
-       {"session-only-statement", "LISTEN / LOAD: they affect the session that applies the migration, not the database"}},
+       {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
   return defs;
 }
