@@ -1085,8 +1085,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     if (run.direction != rc.direction)
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("{} has an unfinished {} run", rc.label.describe(), run.direction),
-                  {}, run.direction == "up" ? "Finish it with CALL migrate.run() first."
-                                           : "Finish it with CALL migrate.run_revert() first.");
+                  {}, fmt::format("Finish it with {} first.", resume_call(run.direction == "up")));
     if (run.checksum != checksum)
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("the {} script of {} changed since its run started", rc.label.which,
@@ -1176,7 +1175,6 @@ std::map<std::string, Modes> special_modes() {
   return out;
 }
 
-// An unfinished run in the other direction blocks this one.
 }  // namespace
 
 // False while the catalog predates 0.2.0 (the library is replaced before ALTER EXTENSION UPDATE).
@@ -1213,8 +1211,7 @@ void check_opposite_runs(bool up) {
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
                   fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "reverted" : "applied"),
                   "Nothing was changed.",
-                  up ? "Finish the revert first with CALL migrate.run_revert()."
-                     : "Finish it first with CALL migrate.run().");
+                  fmt::format("Finish {} first with {}.", up ? "the revert" : "it", resume_call(!up)));
 }
 
 namespace {
@@ -1302,11 +1299,6 @@ std::string script_run_mode(const std::string& script, const std::vector<ScriptS
     if (is_split_point(s.parsetree)) return "split";
   return "transaction";
 }
-
-namespace {
-
-// True once the catalog has the tables and columns of 0.2.0 (migrate.runs, up_mode, ...).
-}  // namespace
 
 void store_run_modes(const std::string& version, const std::string& up_mode, const std::string& down_mode,
                      bool replaced) {
@@ -1416,9 +1408,7 @@ void ensure_no_unfinished_runs() {
               fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "applied" : "reverted"),
               "Its finished statements took effect (CALL migrate.run() stopped part way); applying or reverting "
               "other migrations now would build on a half-done step. Nothing was changed.",
-              up ? "Finish it with CALL migrate.run(), or see migrate.progress and migrate.run_forget()."
-                 : "Finish it with CALL migrate.run_revert(), or see migrate.progress and "
-                   "migrate.run_forget().");
+              fmt::format("Finish it with {}, or see migrate.progress and migrate.run_forget().", resume_call(up)));
 }
 
 }  // namespace pgm
