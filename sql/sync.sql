@@ -137,6 +137,17 @@ SELECT file, action FROM migrate.sync($$[
 SELECT file, action FROM migrate.sync($$[
   {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "DROP TABLE sy_users;\nCOMMIT;\nSELECT 1;"}
 ]$$, accept_edited => true) WHERE file = 'V1__users.sql';
+-- A dry run (what pg_migrate check and status do) names a changed name or down script, and
+-- says when sync would refuse it; a reformatted down script is no change.
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "the users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "BEGIN;\nDROP TABLE sy_users;"}
+]$$, dry_run => true) WHERE file = 'V1__users.sql';
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "\n-- reformatted\ndrop  table sy_users ;"}
+]$$, dry_run => true) WHERE file = 'V1__users.sql';
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);"}
+]$$, dry_run => true) WHERE file = 'V1__users.sql';
 SELECT count(*) AS validate_problems FROM migrate.validate();
 -- Direct writes are refused.
 DELETE FROM migrate.migration_files;

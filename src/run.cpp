@@ -362,13 +362,19 @@ void resume_run(const std::string& version) {
   q.run({pg::text_param(version), pg::int8_param(MyProcPid)});
 }
 
-// True if migrate.runs has 0.7.0's unit_ms (the library may be newer than the catalog).
-bool runs_have_unit_ms() {
+// migrate.runs, or InvalidOid while the catalog predates 0.2.0 (the library is replaced before
+// ALTER EXTENSION UPDATE).
+Oid runs_relid() {
   return pg::call([] {
     Oid nsp = get_namespace_oid("migrate", true);
-    Oid runs = OidIsValid(nsp) ? get_relname_relid("runs", nsp) : InvalidOid;
-    return OidIsValid(runs) && get_attnum(runs, "unit_ms") != InvalidAttrNumber;
+    return OidIsValid(nsp) ? get_relname_relid("runs", nsp) : InvalidOid;
   });
+}
+
+// True if migrate.runs has 0.7.0's unit_ms (the library may be newer than the catalog).
+bool runs_have_unit_ms() {
+  Oid runs = runs_relid();
+  return OidIsValid(runs) && pg::call([&] { return get_attnum(runs, "unit_ms") != InvalidAttrNumber; });
 }
 
 // Marks unit `unit` as started (committed by the caller before it runs).
@@ -1177,13 +1183,8 @@ std::map<std::string, Modes> special_modes() {
 
 }  // namespace
 
-// False while the catalog predates 0.2.0 (the library is replaced before ALTER EXTENSION UPDATE).
-bool run_catalog_present() {
-  return pg::call([] {
-    Oid nsp = get_namespace_oid("migrate", true);
-    return OidIsValid(nsp) && OidIsValid(get_relname_relid("runs", nsp));
-  });
-}
+// False while the catalog predates 0.2.0.
+bool run_catalog_present() { return OidIsValid(runs_relid()); }
 
 // The migrations whose run has started and not ended, oldest first.
 struct UnfinishedRun {

@@ -485,6 +485,65 @@ struct Edited {
   std::string file, version, applied_checksum, file_checksum;
 };
 
+// What a file changes of a registered migration besides its statements: its name, or its down
+// script as PostgreSQL's scanner sees it (comments, formatting and the blank lines that keep a
+// section's line numbers do not count). `what` is "" when neither changed.
+struct MetadataChange {
+  std::string what;
+  bool down_changed = false;
+};
+MetadataChange metadata_change(const InFile& f, const Known& k) {
+  MetadataChange c;
+  std::vector<std::string> what;
+  if (f.name != k.name) what.push_back(fmt::format("name \"{}\" -> \"{}\"", k.name, f.name));
+  std::optional<std::string> stored_down = stored_script(f.version, false);
+  if (stored_down.has_value() != f.down.has_value())
+    what.push_back(stored_down ? "down script removed" : "down script added");
+  else if (stored_down && *stored_down != *f.down &&
+           script_checksum(*stored_down) != checksum_of(f, *f.down, "down"))
+    what.push_back("down script changed");
+  c.down_changed = what.size() > (f.name != k.name ? 1u : 0u);
+  c.what = fmt::format("{}", fmt::join(what, ", "));
+  return c;
+}
+
+// A down script that differs from the registered one is checked as migrate.repair() checks
+// one: parsed, checked, and only a transactional one replaces it without registering the
+// migration again. Throws the refusal.
+void check_changed_down(const InFile& f, bool applied) {
+  ScriptLabel label{f.version, f.name, "down"};
+  std::vector<ScriptStatement> stmts = parse_script(*f.down, label);
+  check_statements(stmts, *f.down, label, script_mode(*f.down));
+  std::string run_mode = script_run_mode(*f.down, stmts, label);
+  if (run_mode != "transaction")
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("the down script of migration {} in {} is {}; only a transactional down "
+                            "script can replace the registered one",
+                            f.version, f.file, run_mode == "split" ? "split by COMMIT" : "non-transactional"),
+                "Nothing was synced.",
+                applied ? "Write the down script without COMMIT points or the pg_migrate:no-transaction line."
+                        : fmt::format("The migration is pending: SELECT migrate.unregister('{}'), then sync "
+                                      "again to register it with this down script.", f.version));
+}
+
+// For a dry run: why sync would refuse the file's changed down script ("" if it would not),
+// found by the same check in a subtransaction that is rolled back.
+std::string changed_down_refusal(const InFile& f, bool applied) {
+  if (!f.down || f.down->empty()) return "";
+  std::string why;
+  try {
+    pg::SubTransaction sub;
+    check_changed_down(f, applied);
+    sub.rollback();
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    why = fmt::format("{}: {}", unpack_sql_state(e.sqlerrcode()), e.what());
+  } catch (Error& e) {
+    why = fmt::format("{}: {}", e.sqlstate(), e.message());
+  }
+  return why;
+}
+
 // Versioned files: classify against the catalog, then (unless dry_run) write.
 void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, std::vector<OutRow>& out,
                     bool& changed) {
@@ -508,6 +567,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     Todo todo;
     std::string script;
     bool applied = false;
+    bool down_changed = false;  // Metadata: the down script's statements (or its presence) changed
+    bool metadata_changed = false;  // Metadata: the name or the down script's statements changed
   };
   std::vector<Work> work;
   for (InFile& f : in) {
@@ -538,10 +599,21 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     std::string new_script = checksum_of(f, *f.up, "up");
     std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*stored_script(f.version, true));
     if (new_script == old_script) {
-      // What runs is the same: only formatting, comments, the file name, the name or the down script differ.
-      out.push_back(row_for(f, k, state_of(*k), "unchanged", new_script,
-                            k->has_file_row ? "file changed, its statements did not" : ""));
-      work.push_back({&f, Todo::Metadata, new_script, k->applied});
+      // What runs is the same: only formatting, comments, the file name, the name or the down
+      // script differ. A changed name or down script is written by sync (a repair when the
+      // migration is applied), so the database is not at the folder until then.
+      MetadataChange change = metadata_change(f, *k);
+      if (change.what.empty()) {
+        out.push_back(row_for(f, k, state_of(*k), "unchanged", new_script,
+                              k->has_file_row ? "file changed, its statements did not" : ""));
+      } else {
+        if (dry_run && change.down_changed) {
+          std::string refusal = changed_down_refusal(f, k->applied);
+          if (!refusal.empty()) change.what += "; sync refuses it: " + refusal;
+        }
+        out.push_back(row_for(f, k, state_of(*k), "metadata", new_script, change.what));
+      }
+      work.push_back({&f, Todo::Metadata, new_script, k->applied, change.down_changed, !change.what.empty()});
     } else if (!k->applied) {
       refuse_no_transaction(f);
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
@@ -601,7 +673,9 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   }
   // The name and the down script are not checksummed: a file may change them. For an applied
   // migration the change is a repair, recorded in history with the old and the new text as
-  // migrate.repair() records it (and the file it came from).
+  // migrate.repair() records it (and the file it came from). A down script whose statements
+  // are the same ($6 false) is stored as the file has it, so that its lines stay the file's,
+  // without a history row.
   static pg::Query metadata{
       "WITH old AS (SELECT m.name, m.down_sql, m.checksum, m.applied_seq IS NOT NULL AS applied "
       "FROM migrate.migrations m WHERE m.version = $1), "
@@ -612,11 +686,11 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       "'file', $5::text, "
       "'old_name', CASE WHEN old.name IS DISTINCT FROM $2 THEN old.name END, "
       "'new_name', CASE WHEN old.name IS DISTINCT FROM $2 THEN $2 END, "
-      "'old_down', CASE WHEN old.down_sql IS DISTINCT FROM $3 THEN old.down_sql END, "
-      "'new_down', CASE WHEN old.down_sql IS DISTINCT FROM $3 THEN $3 END, "
-      "'down_removed', CASE WHEN old.down_sql IS NOT NULL AND $3 IS NULL THEN true END, "
-      "'down_added', CASE WHEN old.down_sql IS NULL AND $3 IS NOT NULL THEN true END)) "
-      "FROM old, upd WHERE old.applied RETURNING 1) "
+      "'old_down', CASE WHEN $6 THEN old.down_sql END, "
+      "'new_down', CASE WHEN $6 THEN $3 END, "
+      "'down_removed', CASE WHEN $6 AND old.down_sql IS NOT NULL AND $3 IS NULL THEN true END, "
+      "'down_added', CASE WHEN $6 AND old.down_sql IS NULL AND $3 IS NOT NULL THEN true END)) "
+      "FROM old, upd WHERE old.applied AND (old.name IS DISTINCT FROM $2 OR $6) RETURNING 1) "
       "SELECT (SELECT pg_catalog.count(*) FROM upd), (SELECT pg_catalog.count(*) FROM rec)"};
   static pg::Query del{
       "WITH f AS (DELETE FROM migrate.migration_files WHERE version = $1) "
@@ -672,31 +746,18 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     } else {
       // A down script that differs from the registered one is checked as migrate.repair() checks
       // one (only a transactional one replaces it without registering the migration again).
-      std::optional<std::string> stored_down = down && !down->empty() ? stored_script(f.version, false) : std::nullopt;
-      if (down && !down->empty() && stored_down != *down) {
+      if (w.down_changed && down && !down->empty()) {
         MemoryContext outer = MemoryContextSwitchTo(scratch);
-        ScriptLabel label{f.version, f.name, "down"};
-        std::vector<ScriptStatement> stmts = parse_script(*down, label);
-        check_statements(stmts, *down, label, script_mode(*down));
-        std::string run_mode = script_run_mode(*down, stmts, label);
+        check_changed_down(f, w.applied);
         MemoryContextSwitchTo(outer);
         pg::call([&] { MemoryContextReset(scratch); });
-        if (run_mode != "transaction")
-          throw Error(sqlstate::kFeatureNotSupported,
-                      fmt::format("the down script of migration {} in {} is {}; only a transactional down "
-                                  "script can replace the registered one",
-                                  f.version, f.file, run_mode == "split" ? "split by COMMIT" : "non-transactional"),
-                      "Nothing was synced.",
-                      w.applied ? "Write the down script without COMMIT points or the pg_migrate:no-transaction line."
-                                : fmt::format("The migration is pending: SELECT migrate.unregister('{}'), then sync "
-                                              "again to register it with this down script.", f.version));
       }
       std::string role = catalog::current_role_name();
       bool updated = false, repaired = false;
       {
         catalog::OwnerScope owner;
         metadata.run({pg::text_param(f.version), pg::text_param(f.name), pg::nullable_text_param(down),
-                      pg::text_param(role), pg::text_param(f.file)});
+                      pg::text_param(role), pg::text_param(f.file), pg::bool_param(w.down_changed)});
         updated = pg::int8_value(0, 1) > 0;
         repaired = pg::int8_value(0, 2) > 0;
         pg::free_result();
@@ -709,7 +770,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         notice(fmt::format("applied migration {} (\"{}\"): name or down script replaced from {} (recorded in history "
                            "as a repair)",
                            f.version, f.name, f.file));
-      else if (updated)
+      else if (updated && w.metadata_changed)
         notice(fmt::format("migration {} (\"{}\"): name or down script updated from {}", f.version, f.name, f.file));
     }
     if (w.todo == Todo::Replace)
@@ -1014,11 +1075,12 @@ void record_digest_if_in_sync(const std::vector<InFile>& in, const std::vector<O
   synced_folder = SyncedFolder{};
   bool in_sync = true;
   for (const OutRow& r : out) {
-    if (r.action != "unchanged" && r.action != "registered" && r.action != "replaced" && r.action != "accepted" &&
+    bool written = r.action == "unchanged" || r.action == "metadata";  // the file's metadata is recorded now
+    if (!written && r.action != "registered" && r.action != "replaced" && r.action != "accepted" &&
         r.action != "retired")
       return;
     if (r.action == "retired") continue;  // no file expected
-    if (r.action != "unchanged" || (r.state != "applied" && r.state != "below_baseline")) in_sync = false;
+    if (!written || (r.state != "applied" && r.state != "below_baseline")) in_sync = false;
   }
   std::vector<std::pair<std::string, std::string>> list;
   list.reserve(in.size());

@@ -31,6 +31,12 @@ struct SyncRow {
   bool pending() const { return state == "pending" && action != "removed"; }
 };
 
+// A file that changes a registered migration's name or down script (sync's `metadata` row).
+std::string metadata_note(const SyncRow& r) {
+  bool refused = r.detail.find("; sync refuses it") != std::string::npos;
+  return "in the file: " + r.detail + (refused ? "" : "; apply records it");
+}
+
 const char* kSyncColumns =
     "file, version, name, kind, state, action, "
     "pg_catalog.to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') AS applied_at, "
@@ -195,6 +201,7 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     else if (r.action == "removed") note = "file removed; apply unregisters it";
     else if (r.action == "new") note = "new file";
     else if (r.action == "changed") note = "file changed; apply replaces it";
+    else if (r.action == "metadata") note = metadata_note(r);
     std::string state = r.state;
     json run;
     if (r.kind == "versioned" && runs.is_object() && runs.contains(r.version)) {
@@ -531,6 +538,9 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     else if (r.pending() || (r.kind != "repeatable" && !partly(r.version).empty())) {
       causes[2].items.push_back(label(r) + (r.kind == "repeatable" ? "" : partly(r.version)));
       if (r.kind != "repeatable") listed.insert(r.version);
+    } else if (r.action == "metadata") {
+      // The statements are those applied; the name or down script in the file are not yet.
+      causes[2].items.push_back(label(r) + ": " + metadata_note(r));
     }
   }
   for (const auto& [version, direction] : unfinished.items())  // (the one-query path reads no rows)

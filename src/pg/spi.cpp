@@ -26,6 +26,7 @@ Param nullable_text_param(const std::string* value) {
   return value ? text_param(*value) : null_param(TEXTOID);
 }
 
+Param bool_param(bool value) { return {BOOLOID, BoolGetDatum(value), false}; }
 Param int8_param(int64 value) { return {INT8OID, Int64GetDatum(value), false}; }
 Param float8_param(double value) { return {FLOAT8OID, Float8GetDatum(value), false}; }
 

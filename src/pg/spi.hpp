@@ -34,6 +34,7 @@ struct Param {
 Param text_param(std::string_view value);
 Param nullable_text_param(const std::string* value);  // nullptr -> NULL
 Param int8_param(int64 value);
+Param bool_param(bool value);
 Param float8_param(double value);
 Param numeric_array_param(const std::string& literal);  // e.g. "{1,10}"
 Param null_param(Oid type);

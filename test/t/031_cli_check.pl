@@ -82,6 +82,35 @@ write_migration('20240101000000_accounts.sql',
   "-- migrate:up\n-- Accounts, one per customer.\ncreate table accounts (\n    id bigint primary key,\n    owner text\n);\n-- migrate:down\nDROP TABLE accounts;\n");
 is(check_code('comment'), 0, 'check: comment/formatting-only change of an applied file -> 0');
 
+# 12: the statements are those applied, but the file changes the down script: the database is
+# not at the folder until apply records it (a repair); a down script sync would refuse is named.
+write_migration('20240101000000_accounts.sql',
+  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABLE accounts CASCADE;\n");
+($rc, $out) = pgm('check');
+is($rc, 12, 'check: applied file with a changed down script -> 12');
+like($out, qr/20240101000000 \(\S*20240101000000_accounts\.sql\): in the file: down script changed; apply records it/,
+     'check: the changed down script is named');
+($rc, $out) = pgm('status');
+like($out, qr/in the file: down script changed; apply records it/, 'status: the changed down script is noted');
+write_migration('20240101000000_accounts.sql',
+  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABLE accounts;\nCOMMIT;\nSELECT 1;\n");
+($rc, $out) = pgm('check');
+is($rc, 12, 'check: a changed down script sync would refuse -> 12');
+like($out, qr/down script changed; sync refuses it: 0A000: the down script of migration 20240101000000 in 20240101000000_accounts\.sql is split by COMMIT/,
+     'check: says why apply would refuse the changed down script');
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'apply: refuses the changed down script check named');
+write_migration('20240101000000_accounts.sql',
+  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABLE accounts CASCADE;\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 0, 'apply: records the changed down script');
+is(check_code('down recorded'), 0, 'check: once the down script is recorded -> 0');
+like($node->safe_psql('app', "SELECT down_sql FROM migrate.migrations WHERE version = '20240101000000'"),
+     qr/^\s*DROP TABLE accounts CASCADE;\s*$/, 'the down script of the file is the registered one');
+write_migration('20240101000000_accounts.sql', $v1);
+($rc, $out, $err) = pgm('apply');
+is(check_code('down restored'), 0, 'check: the original down script recorded again -> 0');
+
 # 10: an applied file edited
 write_migration('20240101000000_accounts.sql',
   "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text NOT NULL);\n-- migrate:down\nDROP TABLE accounts;\n");
@@ -156,7 +185,11 @@ is(check_code('edited again'), 10, 'check: edited -> 10');
 is($rc, 0, 'repair exits 0') or diag($err);
 like($out, qr/accepted 20240101000000/, 'repair reports the accepted file');
 is(check_code('repaired'), 0, 'check: after repair -> 0');
-is($node->safe_psql('app', q{SELECT count(*) FROM migrate.history WHERE action = 'repair'}), '1', 'repair is in history');
+is($node->safe_psql('app', q{SELECT count(*) FROM migrate.history WHERE action = 'repair' AND detail ? 'accepted_checksum'}),
+   '1', 'repair is in history');
+is($node->safe_psql('app', q{SELECT string_agg(concat_ws(' ', detail->>'old_down' IS NOT NULL, detail->>'new_down' IS NOT NULL), ',' ORDER BY id)
+  FROM migrate.history WHERE action = 'repair' AND NOT detail ? 'accepted_checksum'}),
+   't t,t t', 'the two changes of the down script are repairs with the old and new text; reformatting is none');
 is($node->safe_psql('app', q{SELECT count(*) FROM migrate.validate()}), '0', 'the catalog still validates');
 
 # status shows it all
@@ -176,6 +209,9 @@ my $ldir = "$tmp/legacy";
 mkdir $ldir;
 open my $lf, '>', "$ldir/V1__create_things.sql" or die;
 print $lf "-- created with migrate.register\r\nCREATE TABLE things (\r\n  id bigint PRIMARY KEY\r\n);\r\n";
+close $lf;
+open $lf, '>', "$ldir/U1__create_things.sql" or die;
+print $lf "drop table\r\n  things;  -- the down script as registered, reformatted\r\n";
 close $lf;
 my ($lout, $lerr) = ('', '');
 IPC::Run::run([ 'pg_migrate', '-d', $node->connstr('legacy'), '--dir', $ldir, 'check' ], '<', \undef, '>', \$lout, '2>', \$lerr);
