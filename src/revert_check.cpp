@@ -32,9 +32,10 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  SELECT FROM migrate.migrations m JOIN migrate.history h2 ON h2.id = m.applied_seq "
       "   WHERE h2.transaction_id = a.transaction_id "
       "     AND m.version <> ALL ($2::pg_catalog.text[])) "
-      // nor a repeatable migration (never reverted): its objects are not the migration's
+      // nor a repeatable migration (never reverted) or a callback: their objects are not the
+      // migration's
       "  AND NOT EXISTS (SELECT FROM migrate.history h3 WHERE h3.transaction_id = a.transaction_id "
-      "     AND h3.version = 'R' AND h3.action = 'apply')), "
+      "     AND ((h3.version = 'R' AND h3.action = 'apply') OR h3.action = 'callback'))), "
       "s AS (SELECT t.transaction_id, b.snapshot AS before_apply, b.taken_at AS before_at, "
       "  f.snapshot AS after_apply, f.taken_at AS after_at FROM t "
       "  LEFT JOIN LATERAL (SELECT s1.snapshot, s1.taken_at FROM migrate.schema_snapshots s1 "

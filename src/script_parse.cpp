@@ -17,6 +17,7 @@ extern "C" {
 namespace pgm {
 
 std::string ScriptLabel::describe() const {
+  if (version == "C") return fmt::format("callback {}", name);  // migrate.run_callback()
   return fmt::format("migration {} (\"{}\")", version, name);
 }
 

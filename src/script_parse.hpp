@@ -23,7 +23,7 @@ struct ScriptLabel {
   std::string version;
   std::string name;
   const char* which;  // "up" or "down"
-  std::string describe() const;  // migration 2 ("add email")
+  std::string describe() const;  // migration 2 ("add email"); version "C": callback afterMigrate.sql
 };
 
 // Parses `script` with the server's raw parser. A syntax error becomes an error naming the

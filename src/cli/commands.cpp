@@ -49,6 +49,18 @@ std::string path_of(const Options& opts, const std::string& file) {
   return (fs::path(opts.dir) / file).string();
 }
 
+// Runs the folder's callback files of `event` (migrate.run_callback), in file name order, in the
+// caller's transaction; each becomes a stderr line and an element of `ran`.
+void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, const char* event, Outcome& o,
+                   json& ran) {
+  for (const CallbackFile* c : folder.callbacks_of(event)) {
+    Result r = conn.exec("SELECT migrate.run_callback($1, $2, $3)", {c->event, c->script, c->file});
+    double d = std::stod(r.get(0, 0));
+    if (!opts.quiet) o.err += fmt::format("ran callback {} ({})\n", path_of(opts, c->file), ms(d));
+    ran.push_back({{"event", c->event}, {"file", c->file}, {"duration_ms", d}});
+  }
+}
+
 json files_json(const Folder& folder, const std::set<std::string>& with_body) {
   json arr = json::array();
   for (const MigrationFile& m : folder.migrations) {
@@ -310,6 +322,10 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
       return o;
     }
+  // Flyway's callbacks run when the apply has something to do (README "Callbacks").
+  bool work = pending > 0 || pending_rep > 0;
+  bool each_callbacks = !folder.callbacks_of("beforeEachMigrate").empty() || !folder.callbacks_of("afterEachMigrate").empty();
+  json callbacks = json::array();
   if (opts.dry_run) {
     json plan = json::array();
     std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};
@@ -348,7 +364,17 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                          count_of(pending, "migration", "migrations"),
                          pending_rep ? fmt::format(" (and {} repeatable)", pending_rep) : "");
     if (!plan.empty()) o.out += table(rows);
-    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}};
+    json would_run = json::array();
+    if (work)
+      for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
+        if (std::string_view(event) != "afterMigrateError")
+          for (const CallbackFile* c : folder.callbacks_of(event)) would_run.push_back({{"event", c->event}, {"file", c->file}});
+    if (!would_run.empty()) {
+      std::string names;
+      for (const json& c : would_run) names += (names.empty() ? "" : ", ") + path_of(opts, c["file"].get<std::string>());
+      o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
+    }
+    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"callbacks", would_run}};
     o.code = failed ? exit_code::kFailed : exit_code::kOk;
     o.result = failed ? "dry run: a statement failed" : fmt::format("dry run: {} would be applied", pending);
     return o;
@@ -379,6 +405,18 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                           .get(0, 0) == "t";
     nontx_pending = has_run && nontx_pending;
   }
+  if (pending > 0 && nontx_pending && each_callbacks) {
+    conn.run("ROLLBACK");
+    std::string message = "beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations "
+                          "CALL migrate.run() applies (a pending migration is non-transactional or split by COMMIT)";
+    o.code = exit_code::kFailed;
+    o.err += "error: " + message + "\nHINT: Apply the non-transactional migration without those callback files, "
+             "or with --to up to the migration before it. Nothing was applied.\n";
+    o.result = "FAILED: " + message;
+    o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+    return o;
+  }
+  if (work) run_callbacks(conn, folder, opts, "beforeMigrate", o, callbacks);
   if (pending > 0 && nontx_pending) {
     Result r = history_written_by(conn, "apply", [&] {
       conn.run("COMMIT");
@@ -398,7 +436,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     // On a terminal, the pending migrations are applied in up to 10 steps (each migrate.apply()
     // up to a version, all in this one transaction) to show progress; otherwise in one call.
     std::vector<std::string> targets;
-    if (opts.live && pending > 1) {
+    if (each_callbacks) {
+      // beforeEachMigrate / afterEachMigrate: one migrate.apply() per migration, between them.
+      std::vector<Version> versions;
+      for (const SyncRow& r : s.rows)
+        if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
+      std::sort(versions.begin(), versions.end());
+      for (const Version& v : versions) targets.push_back(v.canonical());
+    } else if (opts.live && pending > 1) {
       std::vector<Version> versions;
       for (const SyncRow& r : s.rows)
         if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
@@ -409,9 +454,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       targets.push_back(target ? target->canonical() : std::string());
     }
     for (const std::string& t : targets) {
+      std::string lines;
+      if (each_callbacks) {
+        Outcome each;
+        run_callbacks(conn, folder, opts, "beforeEachMigrate", each, callbacks);
+        lines += each.err;
+      }
       Result r = conn.exec("SELECT version, name, duration_ms FROM migrate.apply($1)",
                            {t.empty() ? std::nullopt : std::optional<std::string>(t)});
-      std::string lines;
       for (int i = 0; i < r.rows(); ++i) {
         const MigrationFile* m = folder.by_version(r.get(i, 0));
         double d = std::stod(r.get(i, 2));
@@ -420,6 +470,11 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
           lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
         applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                            {"duration_ms", d}});
+      }
+      if (each_callbacks) {
+        Outcome each;
+        run_callbacks(conn, folder, opts, "afterEachMigrate", each, callbacks);
+        lines += each.err;
       }
       if (opts.live) {
         size_t width = 30, done = applied.size();
@@ -436,6 +491,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (opts.live) std::cerr << "\r\033[K" << std::flush;
   }
   phase("applied");
+  if (work) run_callbacks(conn, folder, opts, "afterVersioned", o, callbacks);
+  if (work) run_callbacks(conn, folder, opts, "beforeRepeatables", o, callbacks);
   json reps = json::array();
   if (pending_rep > 0) {
     Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
@@ -445,6 +502,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
     }
   }
+  if (work) run_callbacks(conn, folder, opts, "afterMigrate", o, callbacks);
+  if (!applied.empty() || !reps.empty()) run_callbacks(conn, folder, opts, "afterMigrateApplied", o, callbacks);
   // Applied something: have the server record the folder as in sync (migrate.sync_digest) for
   // the next run. migrate.sync_confirm() does it from what this transaction's sync saw, without
   // sending the files again; where it cannot (--to left migrations pending, something else
@@ -470,7 +529,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                          count_of(applied.size(), "migration", "migrations"),
                          reps.empty() ? "" : fmt::format(" and {}", count_of(reps.size(), "repeatable", "repeatables")),
                          ms(wall), version_or_none(current));
-  o.json = {{"database", conn.database()}, {"applied", applied}, {"repeatables", reps},
+  o.json = {{"database", conn.database()}, {"applied", applied}, {"repeatables", reps}, {"callbacks", callbacks},
             {"version", current.empty() ? json() : json(current)}, {"duration_ms", wall}};
   o.result = fmt::format("applied {}, at version {}", applied.size() + reps.size(), version_or_none(current));
   return o;
@@ -843,6 +902,19 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
       message = std::regex_replace(e.message, prefix_re, "");
     }
   }
+  // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
+  // of callback afterMigrate.sql has a syntax error at line 2: ...".
+  static const std::regex callback_re(R"re(callback (.+?\.sql)\b)re");
+  static const std::regex callback_prefix_re(R"re(^callback .+?\.sql failed at line \d+ of its SQL script: )re");
+  if (folder && location.empty() && std::regex_search(e.message, m, callback_re)) {
+    std::string file = m[1];
+    for (const CallbackFile& c : folder->callbacks)
+      if (c.file == file) {
+        location = path_of(opts, file);
+        if (std::regex_search(e.message, l, line_re)) location += ":" + l[1].str();
+        message = std::regex_replace(e.message, callback_prefix_re, "");
+      }
+  }
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
   for (auto [sql, command] : {std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
@@ -865,6 +937,29 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   o.json["error"] = err;
   o.code = exit_code::kFailed;
   o.result = fmt::format("FAILED: {}{}", location.empty() ? "" : location + ": ", message);
+}
+
+// afterMigrateError: after a failed apply (rolled back), in a transaction of their own. Their
+// own failure is reported after the apply's.
+void run_error_callbacks(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
+  if (folder.callbacks_of("afterMigrateError").empty()) return;
+  json ran = json::array();
+  try {
+    conn.run("ROLLBACK");
+    conn.run("BEGIN");
+    Outcome lines;
+    run_callbacks(conn, folder, opts, "afterMigrateError", lines, ran);
+    conn.run("COMMIT");
+    o.err += lines.err;
+  } catch (const DbError& e) {
+    Outcome failed;
+    report_error(failed, e, &folder, opts);
+    o.err += failed.err;
+    o.json["callback_error"] = failed.json["error"];
+  } catch (const std::exception& e) {
+    o.err += std::string("error: ") + e.what() + "\n";
+  }
+  o.json["callbacks"] = ran;
 }
 
 void prefetch_check_state(Connection& conn, const Options& opts) {
@@ -908,6 +1003,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     add_notices(o, conn, opts);
     report_error(o, e, folder, opts);
     o.json["database"] = conn.database();
+    if (opts.command == "apply" && !opts.dry_run && folder) run_error_callbacks(conn, *folder, opts, o);
   } catch (const pgm::Error& e) {
     o.err += "error: " + e.message() + "\n";
     if (!e.detail().empty()) o.err += "DETAIL: " + e.detail() + "\n";

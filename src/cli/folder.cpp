@@ -89,6 +89,19 @@ std::string sha256_hex(const std::string& bytes) {
   return to_hex(digest, SHA256_DIGEST_SIZE);
 }
 
+std::vector<const CallbackFile*> Folder::callbacks_of(std::string_view event) const {
+  std::vector<const CallbackFile*> out;
+  for (const CallbackFile& c : callbacks)
+    if (c.event == event) out.push_back(&c);
+  return out;
+}
+
+std::string callback_events() {
+  std::string events;
+  for (const char* e : files::kCallbackEvents) events += (events.empty() ? "" : ", ") + std::string(e);
+  return events;
+}
+
 const MigrationFile* Folder::by_version(const std::string& v) const {
   auto it = versioned_at.find(v);
   return it == versioned_at.end() ? nullptr : &migrations[it->second];
@@ -160,7 +173,13 @@ Folder read_folder(const std::string& dir) {
   std::map<std::string, MigrationFile> reps;  // name -> repeatable
   for (const std::string& rel : paths) {
     std::optional<files::FileName> fn = files::parse_file_name(rel);
-    if (!fn) {
+    std::optional<files::CallbackName> callback = fn ? std::nullopt : files::parse_callback_name(rel);
+    if (callback && !callback->supported) {
+      folder.warnings.push_back("ignoring " + rel + ": pg_migrate does not run Flyway's " + callback->event +
+                                " callbacks (it runs those of " + callback_events() + ")");
+      continue;
+    }
+    if (!fn && !callback) {
       // ".SQL" too: such a file is not read (names are case-sensitive), which must not go unnoticed.
       std::string ext = rel.size() > 4 ? rel.substr(rel.size() - 4) : std::string();
       std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -183,6 +202,10 @@ Folder read_folder(const std::string& dir) {
       size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
       throw FolderError(rel + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
                         "); migration files are read as UTF-8");
+    }
+    if (callback) {
+      folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
+      continue;
     }
     if (fn->part == files::Part::Repeatable) {
       MigrationFile m;
@@ -260,6 +283,9 @@ Folder read_folder(const std::string& dir) {
   std::vector<std::pair<std::string, std::string>> list;
   for (const MigrationFile& m : folder.migrations) list.emplace_back(m.file, m.checksum);
   folder.digest = sha256_hex(files::folder_digest_input(std::move(list)));
+  // Those of one event run in the order of their file names (the folder path included).
+  std::stable_sort(folder.callbacks.begin(), folder.callbacks.end(),
+                   [](const CallbackFile& a, const CallbackFile& b) { return a.file < b.file; });
   for (size_t i = 0; i < folder.migrations.size(); ++i) {
     const MigrationFile& m = folder.migrations[i];
     if (m.repeatable) folder.repeatable_at.emplace(m.name, i);

@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -30,9 +31,20 @@ struct MigrationFile {
   std::string checksum;  // source checksum, as the server computes it
 };
 
+// A Flyway SQL callback (afterMigrate.sql, beforeEachMigrate__x.sql, ...) of an event pg_migrate
+// runs (README "Callbacks").
+struct CallbackFile {
+  std::string file;  // path relative to the folder
+  std::string event;
+  std::string description;
+  std::string script;
+};
+
 struct Folder {
   std::string dir;
   std::vector<MigrationFile> migrations;  // versioned in version order, then repeatables by name
+  std::vector<CallbackFile> callbacks;    // in file name order
+  std::vector<const CallbackFile*> callbacks_of(std::string_view event) const;
   std::vector<std::string> warnings;
   std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
   const MigrationFile* by_version(const std::string& canonical) const;
@@ -43,6 +55,9 @@ struct Folder {
 };
 
 Folder read_folder(const std::string& dir);
+
+// The callback events pg_migrate runs, for messages: "beforeMigrate, beforeEachMigrate, ...".
+std::string callback_events();
 
 // SHA-256 (hex) of bytes.
 std::string sha256_hex(const std::string& bytes);

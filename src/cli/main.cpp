@@ -38,6 +38,7 @@ Files in --dir (default: migrations), recognised per file:
   1_init.up.sql 1_init.down.sql   golang-migrate, morph, sqlx
   2019-02-26-002946_users/up.sql  diesel (version 20190226002946), down.sql beside it
 Subfolders: Flyway files and diesel folders at any depth; the path is the file's name.
+Flyway callbacks beforeMigrate.sql, afterMigrate__grants.sql, ... run with apply.
 
 Exit codes:
   0  success                       10  check: an applied migration's file was edited

@@ -90,6 +90,43 @@ const char* layout_name(Layout layout) {
   return "?";
 }
 
+const char* const kCallbackEvents[8] = {"beforeMigrate",  "beforeEachMigrate", "afterEachMigrate",
+                                        "afterVersioned", "beforeRepeatables", "afterMigrate",
+                                        "afterMigrateApplied", "afterMigrateError"};
+
+bool is_callback_event(std::string_view event) {
+  for (const char* e : kCallbackEvents)
+    if (event == e) return true;
+  return false;
+}
+
+std::optional<CallbackName> parse_callback_name(std::string_view path) {
+  // Flyway's other events: named, so that such a file is reported as a callback pg_migrate
+  // does not run rather than as a file name it does not know.
+  static const char* const kOtherEvents[] = {
+      "beforeConnect", "afterConnect", "beforeEachMigrateStatement", "afterEachMigrateStatement",
+      "afterEachMigrateStatementError", "afterEachMigrateError", "beforeUndo", "beforeEachUndo",
+      "beforeEachUndoStatement", "afterEachUndoStatement", "afterEachUndoStatementError", "afterEachUndo",
+      "afterEachUndoError", "afterUndo", "afterUndoError", "beforeClean", "afterClean", "afterCleanError",
+      "beforeInfo", "afterInfo", "afterInfoError", "beforeValidate", "afterValidate", "afterValidateError",
+      "beforeBaseline", "afterBaseline", "afterBaselineError", "beforeRepair", "afterRepair",
+      "afterRepairError", "createSchema", "beforeCreateSchema"};
+  size_t slash = path.rfind('/');
+  std::string_view file = slash == std::string_view::npos ? path : path.substr(slash + 1);
+  if (!ends_with(file, ".sql")) return std::nullopt;
+  std::string_view base = file.substr(0, file.size() - 4);
+  std::string_view event = base, description;
+  if (size_t sep = base.find("__"); sep != std::string_view::npos) {
+    event = base.substr(0, sep);
+    description = base.substr(sep + 2);
+    if (description.empty()) return std::nullopt;
+  }
+  if (is_callback_event(event)) return CallbackName{std::string(event), spaces_for_underscores(description), true};
+  for (const char* e : kOtherEvents)
+    if (event == e) return CallbackName{std::string(event), spaces_for_underscores(description), false};
+  return std::nullopt;
+}
+
 std::optional<FileName> parse_file_name(std::string_view path) {
   size_t slash = path.rfind('/');
   if (slash != std::string_view::npos) {

@@ -44,6 +44,22 @@ std::optional<FileName> parse_file_name(std::string_view relative_path);
 
 const char* layout_name(Layout layout);
 
+// Flyway's SQL callbacks: "<event>.sql" or "<event>__<description>.sql" (at any depth, as
+// Flyway reads them), e.g. afterMigrate__grants.sql. pg_migrate runs those of the events below
+// (kCallbackEvents, in the order an apply reaches them); a file named after another Flyway
+// event (beforeClean, afterInfo, ...) is recognised so that it is reported, not ignored.
+struct CallbackName {
+  std::string event;        // beforeMigrate, afterMigrate, ...
+  std::string description;  // "" for <event>.sql
+  bool supported;           // pg_migrate runs it (is_callback_event)
+};
+std::optional<CallbackName> parse_callback_name(std::string_view relative_path);
+
+// The callback events pg_migrate runs: beforeMigrate, beforeEachMigrate, afterEachMigrate,
+// afterVersioned, beforeRepeatables, afterMigrate, afterMigrateApplied, afterMigrateError.
+extern const char* const kCallbackEvents[8];
+bool is_callback_event(std::string_view event);
+
 // The sections of a file in pg_migrate's (= dbmate's) format. `up` and `down` keep the line
 // numbers of the file: everything outside a section is blanked to empty lines, so line N of a
 // script is line N of the file. A file without `-- migrate:up` is all up script.

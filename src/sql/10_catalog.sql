@@ -42,7 +42,7 @@ CREATE TABLE migrate.history (
     id             bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.history_id_seq'),
     version        text NOT NULL,
     name           text NOT NULL,
-    action         text NOT NULL,          -- apply, revert, baseline, retry or repair
+    action         text NOT NULL,          -- apply, revert, baseline, retry, repair or callback
     performed_at   timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
     performed_by   text NOT NULL DEFAULT session_user,  -- session user
     role           text NOT NULL,                       -- current user of the caller

@@ -63,6 +63,12 @@ CREATE FUNCTION migrate.apply_repeatables()
     RETURNS TABLE(name text, file text, duration_ms float8)
     AS 'MODULE_PATHNAME', 'pgm_apply_repeatables' LANGUAGE C VOLATILE;
 
+-- Runs one of Flyway's SQL callbacks (afterMigrate.sql, ...) as a migration runs, recorded in
+-- history (action 'callback'); the pg_migrate command calls it for a folder's callback files.
+CREATE FUNCTION migrate.run_callback(event text, script text, file text DEFAULT NULL)
+    RETURNS float8
+    AS 'MODULE_PATHNAME', 'pgm_run_callback' LANGUAGE C VOLATILE;
+
 -- The digest of the last folder migrate.sync found exactly in sync, and the catalog generation
 -- it was found at: a cache that lets migrate.sync_digest() answer without per-file work.
 CREATE TABLE migrate.sync_state (
@@ -98,3 +104,4 @@ REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.sync_digest(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.sync_confirm(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.apply_repeatables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.run_callback(text, text, text) FROM PUBLIC;

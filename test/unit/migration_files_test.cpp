@@ -229,3 +229,31 @@ TEST(Encoding, Utf8Validation) {
   EXPECT_EQ(invalid_utf8_at(std::string("a\0b", 3)), 1u);
   EXPECT_EQ(invalid_utf8_at("😀"), std::string_view::npos);
 }
+
+TEST(FileNames, FlywayCallbacks) {
+  auto a = parse_callback_name("afterMigrate.sql");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->event, "afterMigrate");
+  EXPECT_EQ(a->description, "");
+  EXPECT_TRUE(a->supported);
+  auto g = parse_callback_name("db/callbacks/beforeEachMigrate__set_role_owner.sql");
+  ASSERT_TRUE(g);
+  EXPECT_EQ(g->event, "beforeEachMigrate");
+  EXPECT_EQ(g->description, "set role owner");
+  EXPECT_TRUE(g->supported);
+  for (const char* e : kCallbackEvents) EXPECT_TRUE(is_callback_event(e)) << e;
+  // Flyway's other events are recognised, and not run.
+  auto clean = parse_callback_name("beforeClean.sql");
+  ASSERT_TRUE(clean);
+  EXPECT_FALSE(clean->supported);
+  EXPECT_FALSE(is_callback_event("beforeClean"));
+  // Not callbacks: another case, an empty description, another extension, a migration.
+  EXPECT_FALSE(parse_callback_name("aftermigrate.sql"));
+  EXPECT_FALSE(parse_callback_name("afterMigrate__.sql"));
+  EXPECT_FALSE(parse_callback_name("afterMigrate.txt"));
+  EXPECT_FALSE(parse_callback_name("afterMigrateNow.sql"));
+  EXPECT_FALSE(parse_callback_name("V1__afterMigrate.sql"));
+  // And callbacks are not migrations.
+  EXPECT_FALSE(parse_file_name("afterMigrate.sql"));
+  EXPECT_FALSE(parse_file_name("beforeMigrate__x.sql"));
+}

@@ -1,0 +1,79 @@
+// migrate.run_callback(event, script, file): runs one of Flyway's SQL callbacks (afterMigrate.sql
+// and the like, README "Callbacks") as a migration runs: as the caller, under the pg_migrate
+// lock, statement by statement with the failing line named, its DDL not counted as drift, the
+// schema snapshot refreshed, and recorded in history (action 'callback', version 'C') with its
+// text kept in migrate.scripts. The pg_migrate command decides when each event's files run.
+#include <chrono>
+
+#include "apply.hpp"
+#include "catalog.hpp"
+#include "core/migration_files.hpp"
+#include "drift_hooks.hpp"
+#include "pg/args.hpp"
+#include "pg/spi.hpp"
+#include "run.hpp"
+#include "script_parse.hpp"
+#include "settings.hpp"
+#include "xact.hpp"
+
+using namespace pgm;
+
+PGM_FUNCTION(pgm_run_callback) {
+  if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "callback event must not be NULL");
+  if (PG_ARGISNULL(1)) throw Error(sqlstate::kInvalidParameterValue, "callback script must not be NULL");
+  std::string event = pg::text_arg(fcinfo, 0);
+  std::string script = pg::text_arg(fcinfo, 1);
+  std::optional<std::string> file = pg::optional_text_arg(fcinfo, 2);
+  if (!files::is_callback_event(event)) {
+    std::string events;
+    for (const char* e : files::kCallbackEvents) events += (events.empty() ? "" : ", ") + std::string(e);
+    throw Error(sqlstate::kInvalidParameterValue, fmt::format("\"{}\" is not a callback event pg_migrate runs", event),
+                fmt::format("The events are {}.", events));
+  }
+  if (file && file->empty()) throw Error(sqlstate::kInvalidParameterValue, "callback file name must not be empty");
+  ensure_not_in_migration("migrate.run_callback");
+  pg::SpiConnection spi;
+  catalog::lock_catalog();
+  // Named by its file where it has one: that is what a user finds and fixes.
+  ScriptLabel label{"C", file ? *file : event, "SQL"};
+  std::vector<ScriptStatement> statements = parse_script(script, label);
+  const char* outside_hint =
+      "A callback runs inside the transaction of the apply. Run what must run outside a transaction "
+      "(VACUUM, CREATE INDEX CONCURRENTLY) as a non-transactional migration, or after pg_migrate apply.";
+  ScriptMode mode = script_mode(script);
+  try {
+    check_statements(statements, script, label, mode);
+  } catch (const Error& e) {
+    // The check's hint is about migrations, which may be non-transactional; a callback may not.
+    if (e.sqlstate() != sqlstate::kActiveSqlTransaction) throw;
+    throw Error(e.sqlstate(), e.message(), e.detail(), outside_hint);
+  }
+  std::string run_mode = script_run_mode(script, statements, label);
+  if (run_mode != "transaction")
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("{} is {}", label.describe(),
+                            run_mode == "split" ? "split by COMMIT" : "non-transactional (-- pg_migrate:no-transaction)"),
+                {}, fmt::format("Remove the {}. {}", run_mode == "split" ? "COMMIT points" : "directive", outside_hint));
+  std::vector<SessionObject> session_before = session_objects();
+  drift_expect_migrations();
+  auto start = std::chrono::steady_clock::now();
+  int failed = -1;
+  run_statements(script, statements, label, settings::lock_timeout_ms, failed);
+  double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  drop_created_since(session_before);
+  // Like every script that ran, its text is kept in migrate.scripts (by SHA-256) and history
+  // points to it.
+  static pg::Query record{
+      "WITH s AS (INSERT INTO migrate.scripts (checksum, script) VALUES ($5, $6) ON CONFLICT (checksum) DO NOTHING) "
+      "INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum, detail, script_checksum) "
+      "VALUES ('C', $1, 'callback', $2, $3, $5, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
+      "'callback', $1, 'file', $4::text)), $5)"};
+  std::string sha = sha256_hex(script);
+  {
+    catalog::OwnerScope owner;
+    record.run({pg::text_param(event), pg::text_param(catalog::current_role_name()), pg::float8_param(ms),
+                pg::nullable_text_param(file ? &*file : nullptr), pg::text_param(sha), pg::text_param(script)});
+  }
+  drift_record_snapshot("apply");
+  PG_RETURN_FLOAT8(ms);
+}
