@@ -1,0 +1,150 @@
+# Flyway's SQL callbacks in a folder (README "Callbacks"): which run, in which order, in the
+# apply's transaction and recorded in history; their DDL is not drift; nothing runs when there
+# is nothing to apply; a failing callback fails the apply at its file and line and nothing is
+# applied; afterMigrateError runs after a failed apply, in a transaction of its own; the dry
+# run lists them; other Flyway events are warned about; beforeEachMigrate cannot run around a
+# non-transactional migration, beforeMigrate and afterMigrate can.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgMigrateCli;
+use JSON::PP;
+
+my $node = PostgreSQL::Test::Cluster->new('cli_callbacks');
+$node->init;
+$node->start;
+my $tmp = PostgreSQL::Test::Utils::tempdir;
+my $dir = "$tmp/flyway";
+
+sub put { my ($name, $text) = @_; write_file("$dir/$name", $text); }
+sub pgm { return pgm_on($node, 'app', $dir, @_); }
+sub sql { return $node->safe_psql('app', $_[0]); }
+
+fresh_db($node, 'app');
+$node->safe_psql('app', 'CREATE ROLE reporting');
+
+put('V1__accounts.sql', "CREATE TABLE accounts (id bigint PRIMARY KEY);\n");
+put('V2__orders.sql', "CREATE TABLE orders (id bigint PRIMARY KEY, account bigint);\n");
+put('R__totals.sql', "CREATE OR REPLACE VIEW totals AS SELECT account, count(*) FROM orders GROUP BY account;\n");
+put('callbacks/beforeMigrate.sql', "CREATE TABLE IF NOT EXISTS deploy_log (id serial, what text);\n");
+put('beforeEachMigrate__log.sql', "INSERT INTO deploy_log (what) VALUES ('before each');\n");
+put('afterEachMigrate.sql', "INSERT INTO deploy_log (what) VALUES ('after each');\n");
+put('afterVersioned.sql', "INSERT INTO deploy_log (what) VALUES ('after versioned');\n");
+put('beforeRepeatables.sql', "INSERT INTO deploy_log (what) VALUES ('before repeatables');\n");
+put('afterMigrate__grants.sql', "-- who may read\r\nGRANT SELECT ON ALL TABLES IN SCHEMA public TO reporting;\r\n");
+put('afterMigrate__log.sql', "INSERT INTO deploy_log (what) VALUES ('after migrate');\n");
+put('afterMigrateApplied.sql', "INSERT INTO deploy_log (what) VALUES ('after migrate applied');\n");
+put('afterMigrateError.sql', "INSERT INTO deploy_log (what) VALUES ('error');\n");
+put('beforeClean.sql', "DROP TABLE accounts;\n");
+
+# The dry run lists what would run, in order, and runs nothing.
+my ($rc, $out, $err) = pgm('apply', '--dry-run');
+is($rc, 0, 'dry run exits 0') or diag($err);
+like($out, qr/callbacks that would run \(not tried by the dry run\): \S*callbacks\/beforeMigrate\.sql, \S*beforeEachMigrate__log\.sql, \S*afterEachMigrate\.sql, \S*afterVersioned\.sql, \S*beforeRepeatables\.sql, \S*afterMigrate__grants\.sql, \S*afterMigrate__log\.sql, \S*afterMigrateApplied\.sql\n/,
+     'dry run: the callbacks in the order apply runs them');
+is(sql(q{SELECT count(*) FROM migrate.history}), '0', 'dry run: nothing ran');
+like($err, qr/warning: ignoring beforeClean\.sql: pg_migrate does not run Flyway's beforeClean callbacks/,
+     'a callback of an event pg_migrate does not run is warned about');
+
+($rc, $out, $err) = pgm('--json', 'apply');
+is($rc, 0, 'apply with callbacks exits 0') or diag($err);
+is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log}),
+   'before each, after each, before each, after each, after versioned, before repeatables, after migrate, after migrate applied',
+   'callbacks ran in order, each one around each migration');
+is(sql(q{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'file' ELSE version END, ' ' ORDER BY id) FROM migrate.history}),
+   'callbacks/beforeMigrate.sql beforeEachMigrate__log.sql 1 afterEachMigrate.sql beforeEachMigrate__log.sql 2 afterEachMigrate.sql '
+   . 'afterVersioned.sql beforeRepeatables.sql R afterMigrate__grants.sql afterMigrate__log.sql afterMigrateApplied.sql',
+   'history records each callback with its file, between the migrations');
+is(sql(q{SELECT count(DISTINCT transaction_id) FROM migrate.history}), '1', 'all in the one transaction of the apply');
+my $j = decode_json($out);
+is(scalar @{ $j->{callbacks} }, 10, '--json lists the callbacks that ran');
+is($j->{callbacks}[0]{event}, 'beforeMigrate', '--json: event of each');
+like($err, qr/ran callback \S*afterMigrate__grants\.sql \([0-9.]+ ms\)/, 'a line per callback on stderr');
+is(sql(q{SELECT has_table_privilege('reporting', 'orders', 'SELECT')}), 't', 'afterMigrate granted');
+($rc) = pgm('check');
+is($rc, 0, "check: the callbacks' DDL is not drift, the schema is the snapshot's");
+
+# Nothing to apply: no callback runs.
+($rc, $out, $err) = pgm('apply');
+like($out, qr/nothing to apply/, 'nothing to apply');
+is(sql(q{SELECT count(*) FROM migrate.history WHERE action = 'callback'}), '10', 'and no callback ran');
+
+# A failing migration: everything rolled back, then afterMigrateError in its own transaction.
+put('V3__broken.sql', "ALTER TABLE orders ADD COLUMN note text;\nSELECT 1 / 0;\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'a failing migration: exit 1');
+like($err, qr/error: \S*V3__broken\.sql:2: division by zero/, 'the failing migration is named by file and line');
+like($err, qr/ran callback \S*afterMigrateError\.sql/, 'afterMigrateError ran');
+is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 8}), 'error',
+   'only afterMigrateError left a trace: the before callbacks were rolled back with the migration');
+is(sql(q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'}), '0',
+   'the failed migration left nothing');
+unlink("$dir/V3__broken.sql");
+
+# A failing callback: the apply fails at the callback's file and line; nothing is applied.
+put('V3__note.sql', "ALTER TABLE orders ADD COLUMN note text;\n");
+put('afterMigrate__log.sql', "INSERT INTO deploy_log (what) VALUES ('after migrate');\nINSERT INTO no_such_table VALUES (1);\n");
+($rc, $out, $err) = pgm('--json', 'apply');
+is($rc, 1, 'a failing callback: exit 1');
+$j = decode_json($out);
+like($j->{error}{file}, qr/afterMigrate__log\.sql$/, '--json: the callback file');
+is($j->{error}{line}, 2, '--json: its line');
+like($j->{error}{message}, qr/relation "no_such_table" does not exist/, '--json: the error');
+is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version = '3' AND applied_seq IS NOT NULL}), '0',
+   'nothing applied when a callback fails');
+# A callback that cannot run in the apply's transaction is refused before anything runs.
+put('afterMigrate__log.sql', "VACUUM orders;\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'VACUUM in a callback: exit 1');
+like($err, qr/VACUUM cannot run inside a migration: SQL script of callback afterMigrate__log\.sql, line 1/,
+     'VACUUM in a callback: refused, naming the file');
+like($err, qr/HINT: A callback runs inside the transaction of the apply/, 'VACUUM in a callback: the hint says why');
+put('afterMigrate__log.sql', "INSERT INTO deploy_log (what) VALUES ('after migrate');\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 0, 'fixed: applies') or diag($err);
+
+# A non-transactional migration: beforeEachMigrate cannot run around it.
+put('V4__index.sql', "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY orders_account ON orders (account);\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'each-migration callbacks and a non-transactional migration: exit 1');
+like($err, qr/beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations CALL migrate\.run\(\) applies/,
+     'the refusal says why');
+is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version = '4' AND applied_seq IS NOT NULL}), '0', 'nothing applied');
+# Without them, beforeMigrate and afterMigrate run around CALL migrate.run().
+unlink("$dir/beforeEachMigrate__log.sql", "$dir/afterEachMigrate.sql");
+my $before = sql(q{SELECT max(id) FROM migrate.history});
+($rc, $out, $err) = pgm('apply');
+is($rc, 0, 'non-transactional migration with beforeMigrate and afterMigrate callbacks') or diag($err);
+is(sql(qq{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'callback' ELSE version END, ' ' ORDER BY id)
+          FROM migrate.history WHERE id > $before}),
+   'beforeMigrate 4 afterVersioned beforeRepeatables afterMigrate afterMigrate afterMigrateApplied',
+   'the callbacks ran before and after the run');
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_account'::regclass}), 't', 'the index was built');
+($rc) = pgm('check');
+is($rc, 0, 'check: at the folder, no drift');
+
+# A role that may deploy but was not granted migrate.run_callback: a clear refusal.
+$node->safe_psql('app', q{CREATE ROLE deployer LOGIN;
+  GRANT USAGE ON SCHEMA migrate TO deployer;
+  GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO deployer;
+  GRANT EXECUTE ON FUNCTION migrate.sync(jsonb, boolean, boolean), migrate.sync_digest(text),
+        migrate.sync_confirm(text), migrate.apply_repeatables(), migrate.apply(text),
+        migrate.register(text, text, text, text), migrate.unregister(text) TO deployer;
+  GRANT CREATE ON SCHEMA public TO deployer;
+  GRANT INSERT ON deploy_log TO deployer;
+  GRANT USAGE ON SEQUENCE deploy_log_id_seq TO deployer;});
+put('V5__more.sql', "CREATE TABLE more (id int);\n");
+unlink("$dir/afterMigrate__grants.sql");  # callbacks run as the caller: deployer owns none of those tables
+my $conn = $node->connstr('app') . ' user=deployer';
+($rc, $out, $err) = run_pgm('-d', $conn, '--dir', $dir, 'apply');
+is($rc, 1, 'without EXECUTE on migrate.run_callback: exit 1');
+like($err, qr/permission denied for function run_callback/, 'the missing privilege is named');
+$node->safe_psql('app', q{GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO deployer});
+($rc, $out, $err) = run_pgm('-d', $conn, '--dir', $dir, 'apply');
+is($rc, 0, 'with it: applied') or diag($err);
+
+done_testing();
