@@ -892,6 +892,44 @@ int64 scalar_int8(const std::string& sql) {
   return v;
 }
 
+// The batched statement's table, waited for as its batches wait: under pg_migrate.lock_timeout,
+// with the retries. Counting its rows (at the start, at the end of each pass) and reading its
+// size then never wait without a limit behind another session's lock.
+void wait_for_table(RunContext& rc, const Unit& u, const std::string& lock_target) {
+  std::string sql = fmt::format("LOCK TABLE {} IN ACCESS SHARE MODE", lock_target);
+  std::vector<ScriptStatement> st = parse_script(sql, rc.label);
+  st[0].line = u.line;
+  run_part_with_retries(rc.step, sql, st, rc.label, rc.leftovers);
+}
+
+// A batch's error (or that of the queries around the batches) is the statement's: it shows the
+// statement as written, not the block-range rewrite or the lock, which the context names.
+void show_written_statement(pg::PgError& e, const std::string& statement, const std::string& what) {
+  ErrorData* ed = e.data();
+  const char* text = statement.c_str();
+  // SPI's context line quotes the rewritten statement: left out; the others stay.
+  std::string context;
+  if (ed->context) {
+    std::string all = ed->context;
+    for (size_t at = 0; at < all.size();) {
+      size_t end = all.find('\n', at);
+      if (end == std::string::npos) end = all.size();
+      std::string line = all.substr(at, end - at);
+      if (line.rfind("SQL statement \"", 0) != 0 && !line.empty()) context += line + "\n";
+      at = end + 1;
+    }
+  }
+  context += what;
+  const char* c = context.c_str();
+  pg::call([&] {
+    MemoryContext cxt = GetMemoryChunkContext(ed);
+    ed->internalquery = MemoryContextStrdup(cxt, text);
+    ed->internalpos = 0;
+    ed->cursorpos = 0;
+    ed->context = MemoryContextStrdup(cxt, c);
+  });
+}
+
 void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& run, bool started_before) {
   const ScriptStatement& s = rc.statements[u.first];
   std::string sql = statement_text(rc.script, s);
@@ -920,6 +958,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   const char* name = rel->relname;
   std::string table = pg::call([&] { return quote_qualified_identifier(schema, name); });
   if (!rel->inh) table = "ONLY " + table;
+  const std::string lock_target = table;
   if (rel->alias) table += std::string(" AS ") + pg::call([&] { return quote_identifier(rel->alias->aliasname); });
   // A newline after it: the WHERE clause may end in a -- comment.
   std::string cond = sql.substr(where + 5) + "\n";
@@ -934,8 +973,25 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   set_unit(rc.step.version, index, u.line, fmt::format("batches of {} rows", u.batch->rows), resuming);
   commit();
   int64 rows_done = resuming ? run.rows_done : 0;
+  // What runs between the batches fails as a batch does: recorded, the statement shown.
+  MemoryContext loop_outer = nullptr;  // the context to go back to from the loop's scratch
+  auto between_batches = [&](const char* what, auto&& work) {
+    try {
+      wait_for_table(rc, u, lock_target);
+      work();
+    } catch (pg::PgError& e) {
+      if (loop_outer) MemoryContextSwitchTo(loop_outer);
+      show_written_statement(e, sql, fmt::format("batched statement, {}", what));
+      ErrorData* ed = e.data();
+      std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
+      rollback_failed();
+      record_failure(rc.step.version, text);
+      commit();
+      throw;
+    }
+  };
   if (!resuming || !run.has_rows_total) {
-    set_rows_total(rc.step.version, scalar_int8(count_sql) + rows_done);
+    between_batches("counting the rows it matches", [&] { set_rows_total(rc.step.version, scalar_int8(count_sql) + rows_done); });
     commit();
   }
   int64 initial_total = 0;
@@ -952,7 +1008,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   // that matched in the previous one, within 1/4 to 2 times the first.
   std::string size_sql = fmt::format(
       "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
-  int64 nblocks = scalar_int8(size_sql);
+  int64 nblocks = 0;
+  between_batches("reading the table's size", [&] { nblocks = scalar_int8(size_sql); });
   double remaining = static_cast<double>(std::max<int64>(initial_total - rows_done, 0));
   double density = nblocks > 0 && remaining > 0 ? remaining / static_cast<double>(nblocks) : 50.0;
   const double first_blocks = std::max(1.0, static_cast<double>(u.batch->rows) / density);
@@ -964,6 +1021,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   int empty_passes = 0;
   for (;;) {
     MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
+    loop_outer = outer;
     int64 n = 0;
     bool more = true;
     if (first < nblocks) {
@@ -983,6 +1041,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
         if (n > 0) add_batch(rc.step.version, n, earlier_ms + ms_since(started));
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
+        show_written_statement(e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
+                                                   first, end - 1, table));
         ErrorData* ed = e.data();
         std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
         rollback_failed();
@@ -999,13 +1059,14 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       if (n > 0)
         blocks = std::clamp(blocks * std::clamp(static_cast<double>(u.batch->rows) / static_cast<double>(n), 0.25, 2.0),
                             min_blocks, max_blocks);
-      if (first >= nblocks) nblocks = scalar_int8(size_sql);  // the table grew meanwhile?
+      if (first >= nblocks)  // the table grew meanwhile?
+        between_batches("reading the table's size", [&] { nblocks = scalar_int8(size_sql); });
     } else {
       // End of a pass: rows a writer changed or inserted behind the cursor may match now.
-      more = scalar_int8(exists_sql) > 0;
+      between_batches("looking for rows left at the end of a pass", [&] { more = scalar_int8(exists_sql) > 0; });
       commit();
       first = 0;
-      nblocks = scalar_int8(size_sql);
+      between_batches("reading the table's size", [&] { nblocks = scalar_int8(size_sql); });
       // Rows still match after whole passes that changed none: something keeps the statement
       // from changing them (a trigger returning NULL, a rule, a row security policy), or its
       // WHERE clause still matches what it wrote. Three such passes in a row end the run.

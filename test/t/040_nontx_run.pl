@@ -205,6 +205,30 @@ is(sql(q{SELECT state FROM migrate.status() WHERE version = '5.7'}) . ' ' . sql(
    'applied 0', 'after the lock was released the batches finished');
 cmp_ok(sql(q{SELECT count(*) FROM migrate.history WHERE version = '5.7' AND action = 'retry'}), '>=', 1, 'the retries are in history');
 
+# --- the batches' table is waited for under pg_migrate.lock_timeout also while its rows are
+#     counted; an error shows the statement as written (not the block-range rewrite), and the
+#     context says what waited
+sql(q{CREATE TABLE busy (id int PRIMARY KEY, v int); INSERT INTO busy SELECT g, NULL FROM generate_series(1, 100) g});
+sql(q{SELECT migrate.register('5.8', 'busy table', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 50\nUPDATE busy SET v = id WHERE v IS NULL;', 'SELECT 1;')});
+my $busy = $node->background_psql($db);
+$busy->query_safe('BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE;');
+my $quick = q{SET pg_migrate.lock_timeout = '100ms'; SET pg_migrate.lock_retries = 1; SET pg_migrate.lock_retry_total = '150ms'; CALL migrate.run();};
+my $t0 = time();
+($ret, $out, $err) = $node->psql($db, $quick);
+cmp_ok(time() - $t0, '<', 30, 'counting the rows of a locked table does not wait without a limit');
+like($err, qr/canceling statement due to lock timeout.*QUERY:\s+UPDATE busy SET v = id WHERE v IS NULL.*CONTEXT:.*batched statement, counting the rows it matches/s,
+     'a lock timeout while counting: the statement as written, and what waited');
+unlike($err, qr/ctid/, 'not the block-range rewrite');
+$busy->query_safe('ROLLBACK; BEGIN; SELECT * FROM busy WHERE id = 10 FOR UPDATE;');
+($ret, $out, $err) = $node->psql($db, $quick);
+like($err, qr/canceling statement due to lock timeout.*QUERY:\s+UPDATE busy SET v = id WHERE v IS NULL.*CONTEXT:.*batched statement, the batch over blocks 0 to \d+ of busy/s,
+     'a lock timeout of a batch: the statement as written, the blocks in the context');
+unlike($err, qr/ctid/, 'not the block-range rewrite');
+$busy->query_safe('ROLLBACK');
+$busy->quit;
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is("$ret " . sql(q{SELECT count(*) FROM busy WHERE v IS NULL}), '0 0', 'once the locks are gone the run finishes') or diag($err);
+
 # --- ALTER TYPE ... ADD VALUE followed by its use, and VACUUM: each statement commits on its own
 sql(q{CREATE TYPE mood AS ENUM ('sad'); CREATE TABLE moods (m mood)});
 sql(q{SELECT migrate.register('6', 'enum', E'-- pg_migrate:no-transaction\nALTER TYPE mood ADD VALUE IF NOT EXISTS \'happy\';\nINSERT INTO moods VALUES (\'happy\');\nVACUUM (ANALYZE) moods;', 'SELECT 1;')});
@@ -458,7 +482,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 5.8:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
