@@ -27,13 +27,17 @@
 #include "settings.hpp"
 
 extern "C" {
+#include "access/reloptions.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_attribute.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "nodes/makefuncs.h"
 #include "nodes/execnodes.h"
+#include "nodes/nodeFuncs.h"
 #include "parser/parse_utilcmd.h"
 #include "parser/scanner.h"
 #include "storage/proc.h"
@@ -493,7 +497,8 @@ struct IndexState {
 };
 
 // Whether index `index` of `table` is what `stmt` builds: same table, access method,
-// uniqueness, key columns and presence of a predicate, with the statement's keys and predicate
+// uniqueness, key columns and expressions, INCLUDE columns, ordering, operator classes named,
+// their options, collations and predicate, with the statement's keys and predicate
 // transformed as DefineIndex transforms them (a key "((t.a))" or "((a::int))" on an int column
 // is the column a; "WHERE true" is no predicate). An index of that name that differs was not
 // built by the statement.
@@ -527,6 +532,8 @@ bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
       oidvector* opclasses = isnull ? nullptr : (oidvector*)DatumGetPointer(d);
       d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indoption, &isnull);
       int2vector* options = isnull ? nullptr : (int2vector*)DatumGetPointer(d);
+      d = SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull);
+      oidvector* collations = isnull ? nullptr : (oidvector*)DatumGetPointer(d);
       int i = 0, e = 0;
       ListCell* lc;
       foreach (lc, t->indexParams) {
@@ -534,8 +541,14 @@ bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
         IndexElem* elem = lfirst_node(IndexElem, lc);
         int k = i++;
         AttrNumber key = ix->indkey.values[k];
+        Oid want_collation = InvalidOid;
         if (elem->name) {
           match = key == get_attnum(table, elem->name);
+          if (match) {
+            Oid type;
+            int32 typmod;
+            get_atttypetypmodcoll(table, key, &type, &typmod, &want_collation);
+          }
         } else {
           // As ComputeIndexAttrs: a key whose expression is a column (under COLLATE) is the
           // column; another expression is stored as it was transformed.
@@ -545,6 +558,21 @@ bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
             match = key == ((Var*)expr)->varattno;
           else
             match = key == 0 && e < list_length(exprs) && equal(expr, list_nth(exprs, e++));
+          want_collation = exprCollation(elem->expr);  // a COLLATE clause's, else the expression's
+        }
+        // The collation: a COLLATE of the key, else the column's or expression's (as
+        // ComputeIndexAttrs chooses it).
+        if (elem->collation != NIL) want_collation = get_collation_oid(elem->collation, false);
+        if (match && collations) match = collations->values[k] == want_collation;
+        // Operator class options (opclass (siglen = 32)), as index_create stored them.
+        if (match && elem->opclassopts != NIL) {
+          HeapTuple att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(index), Int16GetDatum(k + 1));
+          bool null_options = true;
+          Datum stored = HeapTupleIsValid(att) ? SysCacheGetAttr(ATTNUM, att, Anum_pg_attribute_attoptions, &null_options)
+                                              : (Datum)0;
+          Datum wanted = transformRelOptions((Datum)0, elem->opclassopts, nullptr, nullptr, false, false);
+          match = !null_options && equal(untransformRelOptions(stored), untransformRelOptions(wanted));
+          if (HeapTupleIsValid(att)) ReleaseSysCache(att);
         }
         // ASC/DESC and NULLS FIRST/LAST, as index_create records them.
         bool desc = elem->ordering == SORTBY_DESC;

@@ -365,7 +365,33 @@ $locker->quit;
 sql(q{CREATE UNIQUE INDEX other_p ON other (x) WHERE x > 100000});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/relation "other_p" already exists.*it differs from the statement's/s, 'an index with another predicate is not taken for the build');
-sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4'); DROP TABLE other});
+sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4')});
+# One that differs only in a key's collation, or in its operator class's options, is not either.
+sql(q{ALTER TABLE other ADD COLUMN t text; CREATE EXTENSION IF NOT EXISTS pg_trgm});
+for my $case (['collation', q{other_c ON other (t COLLATE "C")}, q{other_c ON other (t COLLATE "POSIX")}],
+              ['opclass options', q{other_g ON other USING gist (t gist_trgm_ops (siglen = 32))},
+               q{other_g ON other USING gist (t gist_trgm_ops (siglen = 64))}]) {
+  my ($what, $built, $other) = @$case;
+  sql(qq{SELECT migrate.register('6.5.4', '$what', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY $built;', 'SELECT 1')});
+  $locker = $node->background_psql($db);
+  $locker->query_safe('BEGIN; LOCK TABLE other IN SHARE MODE;');
+  ($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '1s'; CALL migrate.run()});
+  $locker->query_safe('ROLLBACK');
+  $locker->quit;
+  sql(qq{CREATE INDEX $other});
+  ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+  like($err, qr/already exists.*it differs from the statement's/s, "an index with another $what is not taken for the build");
+  sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4')});
+  # and the same index with the statement's is
+  (my $name = $built) =~ s/ .*//;
+  sql(qq{DROP INDEX $name});
+  sql(qq{SELECT migrate.register('6.5.4', '$what', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS $built;', 'SELECT 1')});
+  sql(qq{CREATE INDEX $built});
+  ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+  is(state_of('6.5.4'), 'applied', "the same index with the statement's $what: IF NOT EXISTS does nothing") or diag($err);
+  sql(qq{SELECT migrate.revert(); SELECT migrate.unregister('6.5.4'); DROP INDEX $name});
+}
+sql(q{DROP TABLE other});
 # A name taken by a relation that is not an index is named as such.
 sql(q{CREATE TABLE seqt (a int); CREATE SEQUENCE seq_conflict});
 sql(q{SELECT migrate.register('6.5.5', 'seq', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS seq_conflict ON seqt (a);')});
