@@ -13,7 +13,6 @@
 #include "pg/spi.hpp"
 #include "run.hpp"
 #include "script_parse.hpp"
-#include "settings.hpp"
 #include "xact.hpp"
 
 using namespace pgm;
@@ -57,8 +56,13 @@ PGM_FUNCTION(pgm_run_callback) {
   std::vector<SessionObject> session_before = session_objects();
   drift_expect_migrations();
   auto start = std::chrono::steady_clock::now();
-  int failed = -1;
-  run_statements(script, statements, label, settings::lock_timeout_ms, failed);
+  // Under pg_migrate.lock_timeout with a migration's retries (each a 'retry' history row), in
+  // a subtransaction per attempt; what it prepared is dropped when it ends.
+  std::string sha = sha256_hex(script);
+  MigrationStep step{"C", event, sha, false};
+  SessionLeftovers leftovers;
+  run_part_with_retries(step, script, statements, label, leftovers);
+  leftovers.clear();
   double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   drop_created_since(session_before);
   // Like every script that ran, its text is kept in migrate.scripts (by SHA-256) and history
@@ -68,12 +72,13 @@ PGM_FUNCTION(pgm_run_callback) {
       "INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum, detail, script_checksum) "
       "VALUES ('C', $1, 'callback', $2, $3, $5, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
       "'callback', $1, 'file', $4::text)), $5)"};
-  std::string sha = sha256_hex(script);
   {
     catalog::OwnerScope owner;
     record.run({pg::text_param(event), pg::text_param(catalog::current_role_name()), pg::float8_param(ms),
                 pg::nullable_text_param(file ? &*file : nullptr), pg::text_param(sha), pg::text_param(script)});
   }
-  drift_record_snapshot("apply");
+  // A callback of DML only (log rows, refresh a table) leaves the newest snapshot as it is.
+  if (drift_migrations_ran_no_utility()) drift_forget_migrations();
+  else drift_record_snapshot("callback");
   PG_RETURN_FLOAT8(ms);
 }

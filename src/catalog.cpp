@@ -331,9 +331,10 @@ void record_retry(const std::string& version, const std::string& name, const cha
                   int attempt, int line, const std::string& holders, double delay_ms) {
   static pg::Query q{
       "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
-      "SELECT $1, $2, 'retry', $3, m.checksum, pg_catalog.jsonb_build_object('script', $4, "
+      "SELECT $1, $2, 'retry', $3, (SELECT m.checksum FROM migrate.migrations m WHERE m.version = $1), "
+      "pg_catalog.jsonb_build_object('script', $4, "
       "'attempt', $5::int, 'line', $6::int, 'waited_for', NULLIF($7, ''), 'delay_ms', "
-      "pg_catalog.round($8::numeric)) FROM migrate.migrations m WHERE m.version = $1"};
+      "pg_catalog.round($8::numeric))"};  // (a callback, version 'C', has no migrations row)
   std::string role = current_role_name();
   OwnerScope owner;
   q.run({pg::text_param(version), pg::text_param(name), pg::text_param(role), pg::text_param(which),

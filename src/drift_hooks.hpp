@@ -4,7 +4,8 @@
 namespace pgm {
 
 // Records a schema snapshot after the catalog changed (apply, revert, baseline; reason is
-// "apply", "revert", "baseline" or "acknowledge"), so schema_diff() can find drift later.
+// "apply", "revert", "callback", "baseline" or "acknowledge"), so schema_diff() can find drift
+// later.
 void drift_record_snapshot(const char* reason);
 
 // Called by migrate.apply()/revert() before their migrations run in the caller's transaction:
@@ -17,5 +18,11 @@ void drift_expect_migrations();
 // (a direct write to a system catalog, event triggers switched off): the snapshot recorded
 // after them is a whole one.
 void drift_snapshot_must_be_whole();
+
+// True when the migrations expected by drift_expect_migrations() ran no utility statement (no
+// DDL, nothing the event triggers saw): the newest snapshot still describes the schema, and a
+// caller may drift_forget_migrations() instead of recording it again (a callback of DML only).
+bool drift_migrations_ran_no_utility();
+void drift_forget_migrations();
 
 }  // namespace pgm

@@ -47,6 +47,8 @@ Tracking* tracking = nullptr;  // lives for the backend (TopMemoryContext is not
 bool whole_requested = false;
 // Set by drift_expect_migrations() (apply/revert), cleared at transaction end.
 bool migrations_expected = false;
+// Utility statements (DDL, SET, ...) the migrations ran since then, counted by the hook.
+uint64_t utility_statements = 0;
 // The command the migrations started with: catalog rows written from it on are theirs. And
 // the subtransaction they started in: if it is rolled back, so is all of this.
 std::optional<CommandId> migrations_start;
@@ -99,6 +101,7 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
 }
 
 void track_snapshot_statement(Node* parsetree) noexcept {
+  ++utility_statements;
   if (!parsetree) return;
   switch (nodeTag(parsetree)) {
     case T_RenameStmt: case T_AlterObjectSchemaStmt: case T_ReassignOwnedStmt: case T_DropOwnedStmt:
@@ -130,6 +133,7 @@ void track_snapshot_statement(Node* parsetree) noexcept {
 
 void reset_snapshot_tracking() noexcept {
   whole_requested = false;
+  utility_statements = 0;
   migrations_expected = false;
   fingerprint_at_start.reset();
   migrations_start.reset();
@@ -207,8 +211,16 @@ bool schema_unchanged() {
 
 void drift_snapshot_must_be_whole() { drift::snapshot_must_be_whole(); }
 
+bool drift_migrations_ran_no_utility() {
+  return drift::migrations_expected && drift::utility_statements == 0 && !drift::whole_requested &&
+         !(drift::tracking && (drift::tracking->any || drift::tracking->whole));
+}
+
+void drift_forget_migrations() { drift::reset_snapshot_tracking(); }
+
 void drift_expect_migrations() {
   drift::migrations_expected = true;
+  drift::utility_statements = 0;
   // Catalog rows written by this command or later ones are the migrations'; earlier DDL of
   // the same transaction is drift like any other.
   pg::call([] { CommandCounterIncrement(); });
@@ -261,7 +273,8 @@ void drift_record_snapshot(const char* reason) {
   bool triggers_fire = pg::bool_value(0, 2);
   pg::free_result();
   // Nothing tracked (no DDL in the migrations) is an empty refresh: the previous snapshot again.
-  bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0) &&
+  bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0 ||
+                      std::strcmp(reason, "callback") == 0) &&
                      drift::migrations_expected && !(drift::tracking && drift::tracking->whole) &&
                      !drift::whole_requested && current_catalog && triggers_fire;
   Proof previous;

@@ -32,18 +32,27 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  SELECT FROM migrate.migrations m JOIN migrate.history h2 ON h2.id = m.applied_seq "
       "   WHERE h2.transaction_id = a.transaction_id "
       "     AND m.version <> ALL ($2::pg_catalog.text[])) "
-      // nor a repeatable migration (never reverted) or a callback: their objects are not the
-      // migration's
+      // nor a repeatable migration (never reverted): its objects are not the migration's
       "  AND NOT EXISTS (SELECT FROM migrate.history h3 WHERE h3.transaction_id = a.transaction_id "
-      "     AND ((h3.version = 'R' AND h3.action = 'apply') OR h3.action = 'callback'))), "
+      "     AND h3.version = 'R' AND h3.action = 'apply') "
+      // nor a callback between its migrations (beforeEachMigrate...): a callback's changes before
+      // the first of them or after the last (beforeMigrate, afterMigrate) are left out below
+      "  AND NOT EXISTS (SELECT FROM migrate.schema_snapshots k WHERE k.transaction_id = a.transaction_id "
+      "     AND k.reason = 'callback' "
+      "     AND k.id > (SELECT pg_catalog.min(k2.id) FROM migrate.schema_snapshots k2 "
+      "                  WHERE k2.transaction_id = a.transaction_id AND k2.reason <> 'callback') "
+      "     AND k.id < (SELECT pg_catalog.max(k3.id) FROM migrate.schema_snapshots k3 "
+      "                  WHERE k3.transaction_id = a.transaction_id AND k3.reason <> 'callback'))), "
+      // The snapshots around the apply: the one before its migrations' first (a callback's in the
+      // same transaction, or the last before it) and its migrations' last.
       "s AS (SELECT t.transaction_id, b.snapshot AS before_apply, b.taken_at AS before_at, "
       "  f.snapshot AS after_apply, f.taken_at AS after_at FROM t "
       "  LEFT JOIN LATERAL (SELECT s1.snapshot, s1.taken_at FROM migrate.schema_snapshots s1 "
       "    WHERE s1.id < (SELECT pg_catalog.min(s2.id) FROM migrate.schema_snapshots s2 "
-      "                    WHERE s2.transaction_id = t.transaction_id) "
+      "                    WHERE s2.transaction_id = t.transaction_id AND s2.reason <> 'callback') "
       "    ORDER BY s1.id DESC LIMIT 1) b ON true "
       "  LEFT JOIN LATERAL (SELECT s3.snapshot, s3.taken_at FROM migrate.schema_snapshots s3 "
-      "    WHERE s3.transaction_id = t.transaction_id ORDER BY s3.id DESC LIMIT 1) f ON true), "
+      "    WHERE s3.transaction_id = t.transaction_id AND s3.reason <> 'callback' ORDER BY s3.id DESC LIMIT 1) f ON true), "
       "c AS (SELECT s.* FROM s WHERE s.before_apply IS NOT NULL AND s.after_apply IS NOT NULL), "
       "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
       // Objects the apply changed: what differs between the snapshots around it, except what

@@ -958,6 +958,17 @@ void show_written_statement(pg::PgError& e, const std::string& statement, const 
   });
 }
 
+// A batched statement failed (a batch, or what runs between them): its transaction is rolled
+// back and the failure recorded for the run, the error showing the statement as written.
+void record_batched_failure(RunContext& rc, pg::PgError& e, const std::string& statement, const std::string& what) {
+  show_written_statement(e, statement, what);
+  ErrorData* ed = e.data();
+  std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
+  rollback_failed();
+  record_failure(rc.step.version, text);
+  commit();
+}
+
 void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& run, bool started_before) {
   const ScriptStatement& s = rc.statements[u.first];
   std::string sql = statement_text(rc.script, s);
@@ -1009,12 +1020,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       work();
     } catch (pg::PgError& e) {
       if (loop_outer) MemoryContextSwitchTo(loop_outer);
-      show_written_statement(e, sql, fmt::format("batched statement, {}", what));
-      ErrorData* ed = e.data();
-      std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
-      rollback_failed();
-      record_failure(rc.step.version, text);
-      commit();
+      record_batched_failure(rc, e, sql, fmt::format("batched statement, {}", what));
       throw;
     }
   };
@@ -1069,13 +1075,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
         if (n > 0) add_batch(rc.step.version, n, earlier_ms + ms_since(started));
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
-        show_written_statement(e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
-                                                   first, end - 1, table));
-        ErrorData* ed = e.data();
-        std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
-        rollback_failed();
-        record_failure(rc.step.version, text);
-        commit();
+        record_batched_failure(rc, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
+                                                       first, end - 1, table));
         throw;
       }
       commit();

@@ -24,6 +24,10 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 namespace pgm::cli {
+
+// afterMigrateError callbacks, after a failed apply (defined with run_command below).
+void run_error_callbacks(Connection& conn, const Folder& folder, const Options& opts, Outcome& o);
+
 namespace {
 
 struct SyncRow {
@@ -51,12 +55,12 @@ std::string path_of(const Options& opts, const std::string& file) {
 
 // Runs the folder's callback files of `event` (migrate.run_callback), in file name order, in the
 // caller's transaction; each becomes a stderr line and an element of `ran`.
-void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, const char* event, Outcome& o,
+void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, const char* event, std::string& lines,
                    json& ran) {
   for (const CallbackFile* c : folder.callbacks_of(event)) {
     Result r = conn.exec("SELECT migrate.run_callback($1, $2, $3)", {c->event, c->script, c->file});
     double d = std::stod(r.get(0, 0));
-    if (!opts.quiet) o.err += fmt::format("ran callback {} ({})\n", path_of(opts, c->file), ms(d));
+    if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", path_of(opts, c->file), ms(d));
     ran.push_back({{"event", c->event}, {"file", c->file}, {"duration_ms", d}});
   }
 }
@@ -320,6 +324,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                "(as it should be applied, or as it was applied), then apply. Nothing was applied.\n";
       o.result = "FAILED: " + message;
       o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+      run_error_callbacks(conn, folder, opts, o);
       return o;
     }
   // Flyway's callbacks run when the apply has something to do (README "Callbacks").
@@ -399,10 +404,12 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         "'EXECUTE'), false)");
     bool has_run = modes.get(0, 0) == "t";
     can_confirm = modes.get(0, 1) == "t";
-    if (has_run && !nontx_pending)
-      nontx_pending = conn.exec("SELECT EXISTS (SELECT FROM migrate.migrations m WHERE m.applied_seq IS NULL "
-                                "AND m.up_mode OPERATOR(pg_catalog.<>) 'transaction')")
-                          .get(0, 0) == "t";
+    if (has_run && !nontx_pending) {
+      // (registered without a file, or with the directive from another client: up to --to)
+      Result nt = conn.exec("SELECT m.version FROM migrate.migrations m WHERE m.applied_seq IS NULL "
+                            "AND m.up_mode OPERATOR(pg_catalog.<>) 'transaction'");
+      for (int i = 0; i < nt.rows() && !nontx_pending; ++i) nontx_pending = at_most(nt.get(i, 0), target);
+    }
     nontx_pending = has_run && nontx_pending;
   }
   if (pending > 0 && nontx_pending && each_callbacks) {
@@ -414,9 +421,46 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
              "or with --to up to the migration before it. Nothing was applied.\n";
     o.result = "FAILED: " + message;
     o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+    run_error_callbacks(conn, folder, opts, o);
     return o;
   }
-  if (work) run_callbacks(conn, folder, opts, "beforeMigrate", o, callbacks);
+  // Callback lines, in order with the migrations' (on a terminal, above the progress bar).
+  auto callbacks_of = [&](const char* event) {
+    std::string lines;
+    run_callbacks(conn, folder, opts, event, lines, callbacks);
+    if (opts.live) std::cerr << lines << std::flush;
+    else o.err += lines;
+  };
+  if (work && !folder.callbacks.empty()) {
+    // Before anything is written or committed: the server and the role can run callbacks.
+    Result can = conn.exec(
+        "SELECT pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)') IS NOT NULL, "
+        "coalesce(pg_catalog.has_function_privilege("
+        "pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)')::pg_catalog.oid, 'EXECUTE'), false)");
+    std::string message, hint;
+    if (can.get(0, 0) != "t") {
+      message = fmt::format("the folder has Flyway callbacks, which pg_migrate {} in database {} cannot run",
+                            conn.extension_version().value_or("?"), conn.database());
+      hint = "ALTER EXTENSION pg_migrate UPDATE; (0.8.0 runs them). Nothing was applied.";
+    } else if (can.get(0, 1) != "t") {
+      message = "the folder has Flyway callbacks, and this role may not run them";
+      hint = "GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO <the deploy role>; "
+             "Nothing was applied.";
+    }
+    if (!message.empty()) {
+      conn.run("ROLLBACK");
+      o.code = exit_code::kFailed;
+      o.err += "error: " + message + "\nHINT: " + hint + "\n";
+      o.result = "FAILED: " + message;
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}, {"hint", hint}}}};
+      return o;
+    }
+  }
+  if (work) callbacks_of("beforeMigrate");
+  // Once CALL migrate.run() has committed migrations, a later failure (a callback, the next
+  // transaction) is reported here, with what was committed, rather than as if nothing had been.
+  bool committed = false;
+  try {
   if (pending > 0 && nontx_pending) {
     Result r = history_written_by(conn, "apply", [&] {
       conn.run("COMMIT");
@@ -424,6 +468,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
       conn.run("BEGIN");
     });
+    committed = true;
     for (int i = 0; i < r.rows(); ++i) {
       const MigrationFile* m = folder.by_version(r.get(i, 0));
       double d = std::stod(r.get(i, 2));
@@ -455,11 +500,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     }
     for (const std::string& t : targets) {
       std::string lines;
-      if (each_callbacks) {
-        Outcome each;
-        run_callbacks(conn, folder, opts, "beforeEachMigrate", each, callbacks);
-        lines += each.err;
-      }
+      if (each_callbacks) run_callbacks(conn, folder, opts, "beforeEachMigrate", lines, callbacks);
       Result r = conn.exec("SELECT version, name, duration_ms FROM migrate.apply($1)",
                            {t.empty() ? std::nullopt : std::optional<std::string>(t)});
       for (int i = 0; i < r.rows(); ++i) {
@@ -471,11 +512,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                            {"duration_ms", d}});
       }
-      if (each_callbacks) {
-        Outcome each;
-        run_callbacks(conn, folder, opts, "afterEachMigrate", each, callbacks);
-        lines += each.err;
-      }
+      if (each_callbacks) run_callbacks(conn, folder, opts, "afterEachMigrate", lines, callbacks);
       if (opts.live) {
         size_t width = 30, done = applied.size();
         size_t fill = pending ? done * width / pending : width;
@@ -491,8 +528,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (opts.live) std::cerr << "\r\033[K" << std::flush;
   }
   phase("applied");
-  if (work) run_callbacks(conn, folder, opts, "afterVersioned", o, callbacks);
-  if (work) run_callbacks(conn, folder, opts, "beforeRepeatables", o, callbacks);
+  if (work) callbacks_of("afterVersioned");
+  if (work) callbacks_of("beforeRepeatables");
   json reps = json::array();
   if (pending_rep > 0) {
     Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
@@ -502,8 +539,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
     }
   }
-  if (work) run_callbacks(conn, folder, opts, "afterMigrate", o, callbacks);
-  if (!applied.empty() || !reps.empty()) run_callbacks(conn, folder, opts, "afterMigrateApplied", o, callbacks);
+  if (work) callbacks_of("afterMigrate");
+  if (!applied.empty() || !reps.empty()) callbacks_of("afterMigrateApplied");
   // Applied something: have the server record the folder as in sync (migrate.sync_digest) for
   // the next run. migrate.sync_confirm() does it from what this transaction's sync saw, without
   // sending the files again; where it cannot (--to left migrations pending, something else
@@ -533,6 +570,19 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
             {"version", current.empty() ? json() : json(current)}, {"duration_ms", wall}};
   o.result = fmt::format("applied {}, at version {}", applied.size() + reps.size(), version_or_none(current));
   return o;
+  } catch (const DbError& e) {
+    if (!committed) throw;
+    add_notices(o, conn, opts);
+    report_error(o, e, &folder, opts);
+    std::string note = fmt::format("{} committed by CALL migrate.run() before the error (listed above) stay applied; "
+                                   "what ran after {} was rolled back",
+                                   count_of(applied.size(), "migration", "migrations"), applied.size() == 1 ? "it" : "them");
+    o.err += "note: " + note + "\n";
+    o.json["applied"] = applied;
+    o.json["database"] = conn.database();
+    run_error_callbacks(conn, folder, opts, o);
+    return o;
+  }
 }
 
 // Drift and schema differences as check reports them (JSON): unacknowledged drift rows and
@@ -904,16 +954,21 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   }
   // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
   // of callback afterMigrate.sql has a syntax error at line 2: ...".
-  static const std::regex callback_re(R"re(callback (.+?\.sql)\b)re");
-  static const std::regex callback_prefix_re(R"re(^callback .+?\.sql failed at line \d+ of its SQL script: )re");
-  if (folder && location.empty() && std::regex_search(e.message, m, callback_re)) {
-    std::string file = m[1];
+  if (folder && location.empty()) {
+    const CallbackFile* named = nullptr;  // the longest file name the message names
     for (const CallbackFile& c : folder->callbacks)
-      if (c.file == file) {
-        location = path_of(opts, file);
-        if (std::regex_search(e.message, l, line_re)) location += ":" + l[1].str();
-        message = std::regex_replace(e.message, callback_prefix_re, "");
+      if (e.message.find("callback " + c.file) != std::string::npos && (!named || c.file.size() > named->file.size()))
+        named = &c;
+    if (named) {
+      location = path_of(opts, named->file);
+      std::string after = e.message.substr(e.message.find("callback " + named->file) + 9 + named->file.size());
+      if (std::regex_search(after, l, line_re)) location += ":" + l[1].str();
+      std::string prefix = "callback " + named->file + " failed at line ";
+      if (e.message.rfind(prefix, 0) == 0) {
+        size_t colon = e.message.find(" of its SQL script: ");
+        if (colon != std::string::npos) message = e.message.substr(colon + 20);
       }
+    }
   }
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
@@ -945,12 +1000,12 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
   if (folder.callbacks_of("afterMigrateError").empty()) return;
   json ran = json::array();
   try {
-    conn.run("ROLLBACK");
+    if (conn.in_transaction()) conn.run("ROLLBACK");
     conn.run("BEGIN");
-    Outcome lines;
+    std::string lines;
     run_callbacks(conn, folder, opts, "afterMigrateError", lines, ran);
     conn.run("COMMIT");
-    o.err += lines.err;
+    o.err += lines;
   } catch (const DbError& e) {
     Outcome failed;
     report_error(failed, e, &folder, opts);

@@ -125,7 +125,7 @@ CREATE SEQUENCE migrate.schema_snapshots_id_seq;
 CREATE TABLE migrate.schema_snapshots (
     id             bigint PRIMARY KEY DEFAULT pg_catalog.nextval('migrate.schema_snapshots_id_seq'),
     taken_at       timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
-    reason         text NOT NULL CHECK (reason IN ('install', 'apply', 'revert', 'baseline', 'acknowledge')),
+    reason         text NOT NULL CHECK (reason IN ('install', 'apply', 'revert', 'baseline', 'acknowledge', 'callback')),
     taken_by       text NOT NULL DEFAULT session_user,
     transaction_id xid8 NOT NULL DEFAULT pg_catalog.pg_current_xact_id(),
     snapshot       jsonb,                  -- NULL for an incremental row: see recorded_snapshot()

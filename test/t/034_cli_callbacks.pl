@@ -108,12 +108,22 @@ put('afterMigrate__log.sql', "INSERT INTO deploy_log (what) VALUES ('after migra
 is($rc, 0, 'fixed: applies') or diag($err);
 
 # A non-transactional migration: beforeEachMigrate cannot run around it.
+put('V3.5__status.sql', "ALTER TABLE orders ADD COLUMN status text;\n");
 put('V4__index.sql', "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY orders_account ON orders (account);\n");
+my $errors_before = sql(q{SELECT count(*) FROM deploy_log WHERE what = 'error'});
 ($rc, $out, $err) = pgm('apply');
 is($rc, 1, 'each-migration callbacks and a non-transactional migration: exit 1');
 like($err, qr/beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations CALL migrate\.run\(\) applies/,
      'the refusal says why');
-is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version = '4' AND applied_seq IS NOT NULL}), '0', 'nothing applied');
+is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version IN ('3.5', '4') AND applied_seq IS NOT NULL}), '0', 'nothing applied');
+is(sql(q{SELECT count(*) FROM deploy_log WHERE what = 'error'}), $errors_before + 1, 'afterMigrateError ran after the refusal too');
+# Up to the migration before it, as the hint says: applied with its callbacks.
+($rc, $out, $err) = pgm('apply', '--to', '3.5');
+is($rc, 0, '--to below the non-transactional migration: applied') or diag($err);
+is(sql(q{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'callback' ELSE version END, ' ' ORDER BY id)
+         FROM migrate.history WHERE transaction_id = (SELECT max(transaction_id) FROM migrate.history)}),
+   'beforeMigrate beforeEachMigrate 3.5 afterEachMigrate afterVersioned beforeRepeatables afterMigrate afterMigrate afterMigrateApplied',
+   '--to: the callbacks around the one migration');
 # Without them, beforeMigrate and afterMigrate run around CALL migrate.run().
 unlink("$dir/beforeEachMigrate__log.sql", "$dir/afterEachMigrate.sql");
 my $before = sql(q{SELECT max(id) FROM migrate.history});
@@ -126,6 +136,58 @@ is(sql(qq{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'callback'
 is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_account'::regclass}), 't', 'the index was built');
 ($rc) = pgm('check');
 is($rc, 0, 'check: at the folder, no drift');
+# A callback failing after CALL migrate.run() committed a migration: what stays applied is said.
+put('V6__index2.sql', "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY orders_status ON orders (status);\n");
+put('afterMigrate__log.sql', "INSERT INTO no_such_table VALUES (1);\n");
+($rc, $out, $err) = pgm('apply');
+is($rc, 1, 'a callback failing after a committed run: exit 1');
+like($err, qr/applied 6 \S*V6__index2\.sql.*error: \S*afterMigrate__log\.sql:1: relation "no_such_table" does not exist.*note: 1 migration committed by CALL migrate\.run\(\) before the error \(listed above\) stay applied/s,
+     'the committed migration is listed, then the error, then what stays applied');
+is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version = '6' AND applied_seq IS NOT NULL}), '1', 'V6 is applied');
+put('afterMigrate__log.sql', "INSERT INTO deploy_log (what) VALUES ('after migrate');\n");
+
+# Callbacks wait for locks as migrations do: retried after a lock timeout.
+my $holder = IPC::Run::start(['psql', '-X', '-q', '-d', $node->connstr('app'), '-c',
+  'BEGIN; LOCK TABLE accounts IN ACCESS SHARE MODE; SELECT pg_sleep(1.5); COMMIT;']);
+$node->poll_query_until('app', q{SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                                  WHERE c.relname = 'accounts' AND l.mode = 'AccessShareLock' AND l.granted
+                                    AND l.pid <> pg_backend_pid())}) or die 'no lock holder';
+put('afterMigrate__alter.sql', "ALTER TABLE accounts ADD COLUMN IF NOT EXISTS note text;\n");
+put('V7__more.sql', "CREATE TABLE more (id int);\n");
+($rc, $out, $err) = run_pgm_env({PGOPTIONS => '-c pg_migrate.lock_timeout=200ms -c pg_migrate.lock_retry_delay=200ms'},
+  '-d', $node->connstr('app'), '--dir', $dir, 'apply');
+$holder->finish;
+is($rc, 0, 'a callback that hit lock_timeout was retried and finished') or diag($err);
+like($err, qr/callback afterMigrate__alter\.sql hit lock_timeout at line 1 of its SQL script \(attempt 1 of \d+\): table accounts held by process/,
+     'the retry is reported as a migration\'s');
+cmp_ok(sql(q{SELECT count(*) FROM migrate.history WHERE action = 'retry' AND version = 'C'}), '>=', 1, 'and recorded in history');
+unlink("$dir/afterMigrate__alter.sql");
+
+# The revert check still sees a migration's leftovers when callbacks ran in its transaction
+# (their changes are left out of the migration's), and a callback of DML only records no snapshot.
+put('V8__seq.sql', "CREATE SEQUENCE leftover_seq;\nCREATE TABLE eight (id int);\n");
+put('U8__seq.sql', "DROP TABLE eight;\n");
+my $snapshots = sql(q{SELECT count(*) FROM migrate.schema_snapshots WHERE reason = 'callback'});
+($rc, $out, $err) = pgm('apply');
+is($rc, 0, 'V8 applied with the callbacks') or diag($err);
+is(sql(q{SELECT string_agg(reason, ' ' ORDER BY id) FROM migrate.schema_snapshots
+          WHERE transaction_id = (SELECT max(transaction_id) FROM migrate.schema_snapshots)}),
+   'callback apply callback', 'snapshots: beforeMigrate, the migration, afterMigrate__grants (the log callbacks changed no schema)');
+($rc, $out, $err) = pgm('revert');
+like($err, qr/WARNING: the revert of migration 8 \("seq"\) left the schema different from before its apply: sequence public\.leftover_seq \(added\)/,
+     'the leftover of the down script is found despite the callbacks in the apply');
+unlike($err, qr/table public\.(orders|accounts)/, 'and the grants of afterMigrate are not counted as its leftovers');
+sql(q{DROP SEQUENCE leftover_seq; SELECT migrate.acknowledge_drift('test: leftover reviewed')});
+unlink("$dir/V8__seq.sql", "$dir/U8__seq.sql");
+($rc, $out, $err) = pgm('repair');
+
+# A callback in a folder whose name has ".sql" in it is still located by file and line.
+put('x.sql.d/afterMigrate__z.sql', "SELECT 1;\nSELECT 1 / 0;\n");
+put('V9__nine.sql', "CREATE TABLE nine (id int);\n");
+($rc, $out, $err) = pgm('--json', 'apply');
+$j = decode_json($out);
+is($j->{error}{file} =~ s/.*\/flyway\///r . ':' . $j->{error}{line}, 'x.sql.d/afterMigrate__z.sql:2', 'the file and line of the failing callback');
+unlink("$dir/x.sql.d/afterMigrate__z.sql");
 
 # A role that may deploy but was not granted migrate.run_callback: a clear refusal.
 $node->safe_psql('app', q{CREATE ROLE deployer LOGIN;
@@ -137,12 +199,14 @@ $node->safe_psql('app', q{CREATE ROLE deployer LOGIN;
   GRANT CREATE ON SCHEMA public TO deployer;
   GRANT INSERT ON deploy_log TO deployer;
   GRANT USAGE ON SEQUENCE deploy_log_id_seq TO deployer;});
-put('V5__more.sql', "CREATE TABLE more (id int);\n");
+put('V10__ten.sql', "CREATE TABLE ten (id int);\n");
 unlink("$dir/afterMigrate__grants.sql");  # callbacks run as the caller: deployer owns none of those tables
 my $conn = $node->connstr('app') . ' user=deployer';
 ($rc, $out, $err) = run_pgm('-d', $conn, '--dir', $dir, 'apply');
 is($rc, 1, 'without EXECUTE on migrate.run_callback: exit 1');
-like($err, qr/permission denied for function run_callback/, 'the missing privilege is named');
+like($err, qr/the folder has Flyway callbacks, and this role may not run them\nHINT: GRANT EXECUTE ON FUNCTION migrate\.run_callback\(text, text, text\)/,
+     'refused before anything runs, with the grant to make');
+is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version = '10' AND applied_seq IS NOT NULL}), '0', 'nothing applied');
 $node->safe_psql('app', q{GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO deployer});
 ($rc, $out, $err) = run_pgm('-d', $conn, '--dir', $dir, 'apply');
 is($rc, 0, 'with it: applied') or diag($err);
