@@ -148,6 +148,10 @@ SELECT file, action, detail FROM migrate.sync($$[
 SELECT file, action, detail FROM migrate.sync($$[
   {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);"}
 ]$$, dry_run => true) WHERE file = 'V1__users.sql';
+-- The no-transaction line is a comment to the scanner, but it changes how the down script runs.
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "-- pg_migrate:no-transaction\nDROP TABLE sy_users;"}
+]$$, dry_run => true) WHERE file = 'V1__users.sql';
 SELECT count(*) AS validate_problems FROM migrate.validate();
 -- Direct writes are refused.
 DELETE FROM migrate.migration_files;

@@ -12,6 +12,7 @@
 #include "pg/args.hpp"
 #include "pg/spi.hpp"
 #include "run.hpp"
+#include "safety_hooks.hpp"
 #include "script_parse.hpp"
 #include "xact.hpp"
 
@@ -53,6 +54,9 @@ PGM_FUNCTION(pgm_run_callback) {
                 fmt::format("{} is {}", label.describe(),
                             run_mode == "split" ? "split by COMMIT" : "non-transactional (-- pg_migrate:no-transaction)"),
                 {}, fmt::format("Remove the {}. {}", run_mode == "split" ? "COMMIT points" : "directive", outside_hint));
+  // The gate a migration passes before it runs: error-level lint findings under
+  // pg_migrate.lint_blocks_apply.
+  lint_check_before_running(label.describe(), script);
   std::vector<SessionObject> session_before = session_objects();
   drift_expect_migrations();
   auto start = std::chrono::steady_clock::now();

@@ -847,6 +847,10 @@ void lint_report_on_register(const std::string& version, const std::string& name
 }
 
 void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up) {
+  lint_check_before_running(fmt::format("migration {} (\"{}\")", version, name), up);
+}
+
+void lint_check_before_running(const std::string& described, const std::string& up) {
   if (!policy::effective_lint_blocks_apply(safety::lint_blocks_apply)) return;
   pg::SpiConnection spi;
   std::vector<safety::LintRow> rows = safety::lint_script(up);
@@ -856,9 +860,8 @@ void lint_check_before_apply(const std::string& version, const std::string& name
       errors.push_back(fmt::format("line {}: {}: {}", r.line, r.finding.rule, r.finding.message));
   if (errors.empty()) return;
   throw Error(sqlstate::kObjectNotInPrerequisiteState,
-              fmt::format("migration {} (\"{}\") has {} error-level lint finding{} and "
-                          "pg_migrate.lint_blocks_apply is on",
-                          version, name, errors.size(), errors.size() == 1 ? "" : "s"),
+              fmt::format("{} has {} error-level lint finding{} and pg_migrate.lint_blocks_apply is on",
+                          described, errors.size(), errors.size() == 1 ? "" : "s"),
               fmt::format("{}", fmt::join(errors, "\n")),
               "Fix the migration (see migrate.lint()), silence a reviewed rule with a "
               "\"-- pg_migrate:ignore <rule>\" comment before the statement, or set "

@@ -44,22 +44,34 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "     AND k.id < (SELECT pg_catalog.max(k3.id) FROM migrate.schema_snapshots k3 "
       "                  WHERE k3.transaction_id = a.transaction_id AND k3.reason <> 'callback'))), "
       // The snapshots around the apply: the one before its migrations' first (a callback's in the
-      // same transaction, or the last before it) and its migrations' last.
+      // same transaction, or the last before it) and its migrations' last; the transaction's last
+      // (an afterMigrate callback's), and when the one before the transaction was taken (drift
+      // since then is not the migrations').
       "s AS (SELECT t.transaction_id, b.snapshot AS before_apply, b.taken_at AS before_at, "
-      "  f.snapshot AS after_apply, f.taken_at AS after_at FROM t "
+      "  f.snapshot AS after_apply, f.taken_at AS after_at, z.snapshot AS last_in_transaction, "
+      "  coalesce(w.taken_at, b.taken_at) AS window_at FROM t "
       "  LEFT JOIN LATERAL (SELECT s1.snapshot, s1.taken_at FROM migrate.schema_snapshots s1 "
       "    WHERE s1.id < (SELECT pg_catalog.min(s2.id) FROM migrate.schema_snapshots s2 "
       "                    WHERE s2.transaction_id = t.transaction_id AND s2.reason <> 'callback') "
       "    ORDER BY s1.id DESC LIMIT 1) b ON true "
       "  LEFT JOIN LATERAL (SELECT s3.snapshot, s3.taken_at FROM migrate.schema_snapshots s3 "
-      "    WHERE s3.transaction_id = t.transaction_id AND s3.reason <> 'callback' ORDER BY s3.id DESC LIMIT 1) f ON true), "
+      "    WHERE s3.transaction_id = t.transaction_id AND s3.reason <> 'callback' ORDER BY s3.id DESC LIMIT 1) f ON true "
+      "  LEFT JOIN LATERAL (SELECT s4.snapshot FROM migrate.schema_snapshots s4 "
+      "    WHERE s4.transaction_id = t.transaction_id AND s4.reason = 'callback' "
+      "      AND s4.id > (SELECT pg_catalog.max(s5.id) FROM migrate.schema_snapshots s5 "
+      "                    WHERE s5.transaction_id = t.transaction_id AND s5.reason <> 'callback') "
+      "    ORDER BY s4.id DESC LIMIT 1) z ON true "
+      "  LEFT JOIN LATERAL (SELECT s6.taken_at FROM migrate.schema_snapshots s6 "
+      "    WHERE s6.id < (SELECT pg_catalog.min(s7.id) FROM migrate.schema_snapshots s7 "
+      "                    WHERE s7.transaction_id = t.transaction_id) "
+      "    ORDER BY s6.id DESC LIMIT 1) w ON true), "
       "c AS (SELECT s.* FROM s WHERE s.before_apply IS NOT NULL AND s.after_apply IS NOT NULL), "
       "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
       // Objects the apply changed: what differs between the snapshots around it, except what
       // drift captured between them (DDL outside migrations, before the apply or next to it in
       // its transaction, not acknowledged: not the migration's).
       "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity FROM c JOIN migrate.drift d "
-      "  ON d.captured_at > c.before_at AND d.captured_at < c.after_at "
+      "  ON d.captured_at > c.window_at AND d.captured_at < c.after_at "
       "  WHERE d.object_identity IS NOT NULL), "
       "x AS (SELECT c.transaction_id, x.object, "
       "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
@@ -83,7 +95,20 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "       ELSE pg_catalog.jsonb_build_object('before', b.entry, "
       "                                          'after', live.snap -> e.object)::pg_catalog.text END AS detail "
       "  FROM e JOIN c USING (transaction_id) "
-      "  CROSS JOIN LATERAL (SELECT c.before_apply -> e.object AS entry OFFSET 0) b, live "
+      "  CROSS JOIN LATERAL (SELECT c.before_apply -> e.object AS entry, c.after_apply -> e.object AS after_entry, "
+      "                             c.last_in_transaction -> e.object AS last_entry OFFSET 0) b0 "
+      // What the revert should leave: the entry before the apply, with what callbacks after the
+      // migrations (afterMigrate) changed in it since (a grant on a table the migrations altered
+      // stays after the revert). An object the migrations added should be gone whatever they did.
+      "  CROSS JOIN LATERAL (SELECT CASE "
+      "    WHEN c.last_in_transaction IS NULL OR b0.entry IS NULL OR b0.after_entry IS NULL "
+      "         OR b0.after_entry = b0.last_entry THEN b0.entry "
+      "    WHEN b0.last_entry IS NULL THEN NULL "
+      "    ELSE (b0.entry || coalesce((SELECT pg_catalog.jsonb_object_agg(k.key, k.value) "
+      "                                  FROM pg_catalog.jsonb_each(b0.last_entry) k "
+      "                                 WHERE k.value IS DISTINCT FROM b0.after_entry -> k.key), '{}')) "
+      "         - coalesce(ARRAY(SELECT k2 FROM pg_catalog.jsonb_object_keys(b0.after_entry) k2 "
+      "                           WHERE NOT b0.last_entry ? k2), '{}'::pg_catalog.text[]) END AS entry) b, live "
       "  WHERE b.entry IS DISTINCT FROM (live.snap -> e.object)) "
       "SELECT a.version, pg_catalog.jsonb_build_object('leftovers', pg_catalog.jsonb_agg("
       "  pg_catalog.jsonb_build_object('object', l.object, 'change', l.change, 'detail', l.detail) "
@@ -113,6 +138,9 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
     replace_all("LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x",
                 "LATERAL migrate.recorded_snapshot_diff_keys(c.before_apply, c.after_apply) x(object)");
     replace_all("c.before_apply -> e.object", "migrate.recorded_entry(c.before_apply, e.object)");
+    replace_all("c.after_apply -> e.object", "migrate.recorded_entry(c.after_apply, e.object)");
+    replace_all("c.last_in_transaction -> e.object", "migrate.recorded_entry(c.last_in_transaction, e.object)");
+    replace_all("SELECT s4.snapshot FROM", "SELECT s4.id AS snapshot FROM");
     const std::string whole_live = "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), ";
     t.erase(find(whole_live), whole_live.size());
     const std::string before_l = "l AS MATERIALIZED (SELECT e.transaction_id";

@@ -564,14 +564,19 @@ bool index_matches(IndexStmt* stmt, Oid table, Oid index) {
         // ComputeIndexAttrs chooses it).
         if (elem->collation != NIL) want_collation = get_collation_oid(elem->collation, false);
         if (match && collations) match = collations->values[k] == want_collation;
-        // Operator class options (opclass (siglen = 32)), as index_create stored them.
-        if (match && elem->opclassopts != NIL) {
+        // Operator class options (opclass (siglen = 32)), as index_create stored them; none
+        // written, none stored.
+        if (match) {
           HeapTuple att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(index), Int16GetDatum(k + 1));
           bool null_options = true;
           Datum stored = HeapTupleIsValid(att) ? SysCacheGetAttr(ATTNUM, att, Anum_pg_attribute_attoptions, &null_options)
                                               : (Datum)0;
-          Datum wanted = transformRelOptions((Datum)0, elem->opclassopts, nullptr, nullptr, false, false);
-          match = !null_options && equal(untransformRelOptions(stored), untransformRelOptions(wanted));
+          if (elem->opclassopts == NIL) {
+            match = null_options;
+          } else {
+            Datum wanted = transformRelOptions((Datum)0, elem->opclassopts, nullptr, nullptr, false, false);
+            match = !null_options && equal(untransformRelOptions(stored), untransformRelOptions(wanted));
+          }
           if (HeapTupleIsValid(att)) ReleaseSysCache(att);
         }
         // ASC/DESC and NULLS FIRST/LAST, as index_create records them.
@@ -923,8 +928,14 @@ int64 scalar_int8(const std::string& sql) {
 // The batched statement's table, waited for as its batches wait: under pg_migrate.lock_timeout,
 // with the retries. Counting its rows (at the start, at the end of each pass) and reading its
 // size then never wait without a limit behind another session's lock.
+// Not LOCK TABLE, which wants SELECT on the whole table (before PostgreSQL 16): a query that
+// reads no column needs SELECT on any one, as the counting does.
+std::string wait_for_table_sql(const std::string& lock_target) {
+  return fmt::format("SELECT FROM {} LIMIT 0", lock_target);
+}
+
 void wait_for_table(RunContext& rc, const Unit& u, const std::string& lock_target) {
-  std::string sql = fmt::format("LOCK TABLE {} IN ACCESS SHARE MODE", lock_target);
+  std::string sql = wait_for_table_sql(lock_target);
   std::vector<ScriptStatement> st = parse_script(sql, rc.label);
   st[0].line = u.line;
   run_part_with_retries(rc.step, sql, st, rc.label, rc.leftovers);
@@ -932,22 +943,22 @@ void wait_for_table(RunContext& rc, const Unit& u, const std::string& lock_targe
 
 // A batch's error (or that of the queries around the batches) is the statement's: it shows the
 // statement as written, not the block-range rewrite or the lock, which the context names.
-void show_written_statement(pg::PgError& e, const std::string& statement, const std::string& what) {
+void show_written_statement(pg::PgError& e, const std::string& statement, const std::string& what,
+                            const std::vector<std::string>& internal_queries) {
   ErrorData* ed = e.data();
   const char* text = statement.c_str();
-  // SPI's context line quotes the rewritten statement: left out; the others stay.
-  std::string context;
-  if (ed->context) {
-    std::string all = ed->context;
-    for (size_t at = 0; at < all.size();) {
-      size_t end = all.find('\n', at);
-      if (end == std::string::npos) end = all.size();
-      std::string line = all.substr(at, end - at);
-      if (line.rfind("SQL statement \"", 0) != 0 && !line.empty()) context += line + "\n";
-      at = end + 1;
+  // SPI's context quotes the query that ran (the rewrite, the counting): left out, whatever
+  // lines it spans; the other lines stay.
+  std::string context = ed->context ? ed->context : "";
+  for (const std::string& q : internal_queries)
+    for (std::string quoted = "SQL statement \"" + q + "\""; ;) {
+      size_t at = context.find(quoted);
+      if (at == std::string::npos) break;
+      size_t len = quoted.size() + (at + quoted.size() < context.size() && context[at + quoted.size()] == '\n' ? 1 : 0);
+      context.erase(at, len);
     }
-  }
-  context += what;
+  while (!context.empty() && context.back() == '\n') context.pop_back();
+  context = context.empty() ? what : context + "\n" + what;
   const char* c = context.c_str();
   pg::call([&] {
     MemoryContext cxt = GetMemoryChunkContext(ed);
@@ -960,9 +971,18 @@ void show_written_statement(pg::PgError& e, const std::string& statement, const 
 
 // A batched statement failed (a batch, or what runs between them): its transaction is rolled
 // back and the failure recorded for the run, the error showing the statement as written.
-void record_batched_failure(RunContext& rc, pg::PgError& e, const std::string& statement, const std::string& what) {
-  show_written_statement(e, statement, what);
+void record_batched_failure(RunContext& rc, const Unit& u, pg::PgError& e, const std::string& statement,
+                            const std::string& what, const std::vector<std::string>& internal_queries) {
+  show_written_statement(e, statement, what, internal_queries);
   ErrorData* ed = e.data();
+  // A batch's error names the migration and line already (run_statements); one of the queries
+  // between the batches is named here the same way.
+  std::string prefix = rc.label.describe() + " failed at line ";
+  if (ed->message && std::string(ed->message).rfind(prefix, 0) != 0) {
+    std::string message = fmt::format("{}{} of its {} script: {}", prefix, u.line, rc.label.which, ed->message);
+    const char* m = message.c_str();
+    pg::call([&] { ed->message = MemoryContextStrdup(GetMemoryChunkContext(ed), m); });
+  }
   std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
   rollback_failed();
   record_failure(rc.step.version, text);
@@ -1004,6 +1024,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   std::string prefix = sql.substr(0, where);
   std::string exists_sql = fmt::format("SELECT pg_catalog.count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
   std::string count_sql = fmt::format("SELECT pg_catalog.count(*) FROM {} WHERE ({})", table, cond);
+  std::string size_sql = fmt::format(
+      "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
   long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
 
   bool resuming = started_before && run.unit == index;
@@ -1020,7 +1042,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       work();
     } catch (pg::PgError& e) {
       if (loop_outer) MemoryContextSwitchTo(loop_outer);
-      record_batched_failure(rc, e, sql, fmt::format("batched statement, {}", what));
+      record_batched_failure(rc, u, e, sql, fmt::format("batched statement, {}", what),
+                             {wait_for_table_sql(lock_target), count_sql, exists_sql, size_sql});
       throw;
     }
   };
@@ -1040,8 +1063,6 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   // range scan, so rows done are never scanned again. The first range holds about <rows>
   // matching rows at the density counted at the start; each next one is resized by the rows
   // that matched in the previous one, within 1/4 to 2 times the first.
-  std::string size_sql = fmt::format(
-      "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
   int64 nblocks = 0;
   between_batches("reading the table's size", [&] { nblocks = scalar_int8(size_sql); });
   double remaining = static_cast<double>(std::max<int64>(initial_total - rows_done, 0));
@@ -1075,8 +1096,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
         if (n > 0) add_batch(rc.step.version, n, earlier_ms + ms_since(started));
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
-        record_batched_failure(rc, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
-                                                       first, end - 1, table));
+        record_batched_failure(rc, u, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
+                                                          first, end - 1, table), {batch_sql});
         throw;
       }
       commit();

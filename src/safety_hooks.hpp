@@ -15,6 +15,9 @@ void lint_report_on_register(const std::string& version, const std::string& name
 
 // apply, before running a migration: throws if its lint errors block apply (setting).
 void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up);
+// The same for any script about to run as a migration does; `described` names it in the error
+// ("callback afterMigrate.sql").
+void lint_check_before_running(const std::string& described, const std::string& up);
 
 // apply, before running a migration: throws if reverts must verify (setting) and this one's does not.
 void verify_check_before_apply(const std::string& version, const std::string& name);

@@ -500,7 +500,8 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
   if (stored_down.has_value() != f.down.has_value())
     what.push_back(stored_down ? "down script removed" : "down script added");
   else if (stored_down && *stored_down != *f.down &&
-           script_checksum(*stored_down) != checksum_of(f, *f.down, "down"))
+           (script_mode(*stored_down) != script_mode(*f.down) ||  // a no-transaction line is a comment to the scanner
+            script_checksum(*stored_down) != checksum_of(f, *f.down, "down")))
     what.push_back("down script changed");
   c.down_changed = what.size() > (f.name != k.name ? 1u : 0u);
   c.what = fmt::format("{}", fmt::join(what, ", "));

@@ -579,6 +579,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                                    count_of(applied.size(), "migration", "migrations"), applied.size() == 1 ? "it" : "them");
     o.err += "note: " + note + "\n";
     o.json["applied"] = applied;
+    o.json["callbacks"] = callbacks;  // (beforeMigrate's committed with the sync)
     o.json["database"] = conn.database();
     run_error_callbacks(conn, folder, opts, o);
     return o;
@@ -1014,7 +1015,8 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
   } catch (const std::exception& e) {
     o.err += std::string("error: ") + e.what() + "\n";
   }
-  o.json["callbacks"] = ran;
+  if (!o.json.contains("callbacks") || !o.json["callbacks"].is_array()) o.json["callbacks"] = json::array();
+  for (const json& c : ran) o.json["callbacks"].push_back(c);
 }
 
 void prefetch_check_state(Connection& conn, const Options& opts) {

@@ -226,6 +226,21 @@ like($err, qr/canceling statement due to lock timeout.*QUERY:\s+UPDATE busy SET 
 unlike($err, qr/ctid/, 'not the block-range rewrite');
 $busy->query_safe('ROLLBACK');
 $busy->quit;
+# A statement over several lines, ending in a comment: still only as written; a failure of the
+# counting is named like a batch's.
+sql(q{CREATE TABLE b2 (id int, v int); INSERT INTO b2 SELECT g, NULL FROM generate_series(1, 100) g});
+sql(q{SELECT migrate.register('5.9', 'two lines', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 50\nUPDATE b2 SET v = 1 / (id - 50)\nWHERE v IS NULL -- the rest\n;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 5\.9 \("two lines"\) failed at line 3 of its up script: division by zero.*QUERY:\s+UPDATE b2 SET v = 1 \/ \(id - 50\)\nWHERE v IS NULL -- the rest/s,
+     'a batch error of a statement over several lines: the statement as written');
+unlike($err, qr/ctid|SQL statement/, 'no line of the rewrite');
+sql(q{SELECT migrate.run_forget('5.9'); SELECT migrate.unregister('5.9')});
+sql(q{SELECT migrate.register('5.9', 'counting fails', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 50\nUPDATE b2 SET v = 1 WHERE v IS NULL AND 1 / (id - 50) > 0;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/ERROR:  migration 5\.9 \("counting fails"\) failed at line 3 of its up script: division by zero.*CONTEXT:.*batched statement, counting the rows it matches/s,
+     'a failure while counting names the migration and line');
+unlike($err, qr/SQL statement/, 'and not the counting query');
+sql(q{SELECT migrate.run_forget('5.9'); SELECT migrate.unregister('5.9'); DROP TABLE b2});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is("$ret " . sql(q{SELECT count(*) FROM busy WHERE v IS NULL}), '0 0', 'once the locks are gone the run finishes') or diag($err);
 
@@ -370,7 +385,9 @@ sql(q{SELECT migrate.run_forget('6.5.4'); SELECT migrate.unregister('6.5.4')});
 sql(q{ALTER TABLE other ADD COLUMN t text; CREATE EXTENSION IF NOT EXISTS pg_trgm});
 for my $case (['collation', q{other_c ON other (t COLLATE "C")}, q{other_c ON other (t COLLATE "POSIX")}],
               ['opclass options', q{other_g ON other USING gist (t gist_trgm_ops (siglen = 32))},
-               q{other_g ON other USING gist (t gist_trgm_ops (siglen = 64))}]) {
+               q{other_g ON other USING gist (t gist_trgm_ops (siglen = 64))}],
+              ['operator class without options', q{other_h ON other USING gist (t gist_trgm_ops)},
+               q{other_h ON other USING gist (t gist_trgm_ops (siglen = 64))}]) {
   my ($what, $built, $other) = @$case;
   sql(qq{SELECT migrate.register('6.5.4', '$what', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY $built;', 'SELECT 1')});
   $locker = $node->background_psql($db);
@@ -537,6 +554,13 @@ sql(q{SELECT migrate.run_forget('9'); SELECT migrate.unregister('9')});
 $node->safe_psql($db, q{CALL migrate.run_revert(1)}, @as_deployer);
 is(sql(q{SELECT state FROM migrate.status() WHERE version = '8'}) . ' ' . sql(q{SELECT to_regclass('dt_a') IS NULL}),
    'pending t', 'the deploy role reverts it');
+# A batched statement of a role with UPDATE and column SELECT only (enough for the statement
+# and the counting, not for LOCK TABLE before PostgreSQL 16).
+sql(q{CREATE TABLE colpriv (id int, v int, secret text); INSERT INTO colpriv SELECT g, NULL, 'x' FROM generate_series(1, 300) g;
+      GRANT UPDATE ON colpriv TO deployer; GRANT SELECT (id, v, ctid) ON colpriv TO deployer});
+sql(q{SELECT migrate.register('8.5', 'column privileges', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\nUPDATE colpriv SET v = id WHERE v IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()', @as_deployer);
+is("$ret " . sql(q{SELECT count(*) FROM colpriv WHERE v IS NULL}), '0 0', 'a role with column privileges runs a batched statement') or diag($err);
 
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
