@@ -53,6 +53,10 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  LEFT JOIN LATERAL (SELECT s1.snapshot, s1.taken_at FROM migrate.schema_snapshots s1 "
       "    WHERE s1.id < (SELECT pg_catalog.min(s2.id) FROM migrate.schema_snapshots s2 "
       "                    WHERE s2.transaction_id = t.transaction_id AND s2.reason <> 'callback') "
+      // exactly the newest one when the first was recorded (0.8.0 on): pruned, none
+      "      AND s1.id >= coalesce((SELECT s8.previous_id FROM migrate.schema_snapshots s8 WHERE s8.id = "
+      "            (SELECT pg_catalog.min(s9.id) FROM migrate.schema_snapshots s9 "
+      "              WHERE s9.transaction_id = t.transaction_id AND s9.reason <> 'callback')), 0) "
       "    ORDER BY s1.id DESC LIMIT 1) b ON true "
       "  LEFT JOIN LATERAL (SELECT s3.snapshot, s3.taken_at FROM migrate.schema_snapshots s3 "
       "    WHERE s3.transaction_id = t.transaction_id AND s3.reason <> 'callback' ORDER BY s3.id DESC LIMIT 1) f ON true "
@@ -68,10 +72,13 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "c AS (SELECT s.* FROM s WHERE s.before_apply IS NOT NULL AND s.after_apply IS NOT NULL), "
       "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
       // Objects the apply changed: what differs between the snapshots around it, except what
-      // drift captured between them (DDL outside migrations, before the apply or next to it in
-      // its transaction, not acknowledged: not the migration's).
+      // drift touched (DDL outside migrations: not the migration's): next to it in its
+      // transaction, since the snapshot before it, or before that and not acknowledged when
+      // that snapshot was taken (a refreshed snapshot keeps an object's entry as it was).
       "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity FROM c JOIN migrate.drift d "
-      "  ON d.captured_at > c.window_at AND d.captured_at < c.after_at "
+      "  ON d.captured_at < c.after_at AND (d.captured_at > c.window_at OR d.acknowledgement_id IS NULL "
+      "     OR EXISTS (SELECT FROM migrate.drift_acknowledgements ak "
+      "                 WHERE ak.id = d.acknowledgement_id AND ak.acknowledged_at > c.window_at)) "
       "  WHERE d.object_identity IS NOT NULL), "
       "x AS (SELECT c.transaction_id, x.object, "
       "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
@@ -97,19 +104,13 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "  FROM e JOIN c USING (transaction_id) "
       "  CROSS JOIN LATERAL (SELECT c.before_apply -> e.object AS entry, c.after_apply -> e.object AS after_entry, "
       "                             c.last_in_transaction -> e.object AS last_entry OFFSET 0) b0 "
-      // What the revert should leave: the entry before the apply, with what callbacks after the
-      // migrations (afterMigrate) changed in it since (a grant on a table the migrations altered
-      // stays after the revert). An object the migrations added should be gone whatever they did.
-      "  CROSS JOIN LATERAL (SELECT CASE "
-      "    WHEN c.last_in_transaction IS NULL OR b0.entry IS NULL OR b0.after_entry IS NULL "
-      "         OR b0.after_entry = b0.last_entry THEN b0.entry "
-      "    WHEN b0.last_entry IS NULL THEN NULL "
-      "    ELSE (b0.entry || coalesce((SELECT pg_catalog.jsonb_object_agg(k.key, k.value) "
-      "                                  FROM pg_catalog.jsonb_each(b0.last_entry) k "
-      "                                 WHERE k.value IS DISTINCT FROM b0.after_entry -> k.key), '{}')) "
-      "         - coalesce(ARRAY(SELECT k2 FROM pg_catalog.jsonb_object_keys(b0.after_entry) k2 "
-      "                           WHERE NOT b0.last_entry ? k2), '{}'::pg_catalog.text[]) END AS entry) b, live "
-      "  WHERE b.entry IS DISTINCT FROM (live.snap -> e.object)) "
+      "  CROSS JOIN LATERAL (SELECT b0.entry) b, live "
+      "  WHERE b.entry IS DISTINCT FROM (live.snap -> e.object) "
+      // An object that existed before and that callbacks after the migrations (afterMigrate)
+      // changed again: what the revert should leave cannot be told (both may have changed the
+      // same grant), so it is not checked. An object the migrations added must be gone anyway.
+      "    AND NOT (c.last_in_transaction IS NOT NULL AND b0.entry IS NOT NULL "
+      "             AND b0.after_entry IS DISTINCT FROM b0.last_entry)) "
       "SELECT a.version, pg_catalog.jsonb_build_object('leftovers', pg_catalog.jsonb_agg("
       "  pg_catalog.jsonb_build_object('object', l.object, 'change', l.change, 'detail', l.detail) "
       "  ORDER BY l.object))::pg_catalog.text, "

@@ -133,9 +133,17 @@ CREATE TABLE migrate.schema_snapshots (
     -- base_id without the keys `removed`, with the entries `changes`.
     base_id        bigint,
     changes        jsonb,
-    removed        text[]
+    removed        text[],
+    -- (0.8.0) The newest snapshot when this one was recorded: the revert check compares with
+    -- that one, and checks nothing once it is pruned. NULL for rows recorded before 0.8.0.
+    previous_id    bigint
 );
 ALTER SEQUENCE migrate.schema_snapshots_id_seq OWNED BY migrate.schema_snapshots.id;
+CREATE FUNCTION migrate.newest_snapshot_id() RETURNS bigint
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s $$;
+REVOKE ALL ON FUNCTION migrate.newest_snapshot_id() FROM PUBLIC;
+ALTER TABLE migrate.schema_snapshots ALTER COLUMN previous_id SET DEFAULT migrate.newest_snapshot_id();
 
 -- The keys of a snapshot that start with any of the prefixes (what dropping a relation
 -- removes: its columns, constraints, triggers, policies, rules), in one pass over the keys.

@@ -11,6 +11,15 @@ ALTER TABLE migrate.schema_snapshots DROP CONSTRAINT schema_snapshots_reason_che
     ADD CONSTRAINT schema_snapshots_reason_check
         CHECK (reason IN ('install', 'apply', 'revert', 'baseline', 'acknowledge', 'callback'));
 
+-- The newest snapshot when each one is recorded: the revert check compares with exactly that
+-- one (a pruned one no longer stands in for an older one). Rows recorded before: NULL.
+ALTER TABLE migrate.schema_snapshots ADD COLUMN previous_id bigint;
+CREATE FUNCTION migrate.newest_snapshot_id() RETURNS bigint
+    LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s $$;
+REVOKE ALL ON FUNCTION migrate.newest_snapshot_id() FROM PUBLIC;
+ALTER TABLE migrate.schema_snapshots ALTER COLUMN previous_id SET DEFAULT migrate.newest_snapshot_id();
+
 -- The update wrote catalog rows, so the proof recorded before it no longer holds: forget it;
 -- the first apply after the update compares whole snapshots once.
 ALTER TABLE migrate.catalog_state DISABLE TRIGGER protect;
