@@ -24,6 +24,12 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
   // Snapshots are read through migrate.recorded_snapshot(): in a large schema the rows after
   // apply and revert are incremental (snapshot NULL). A catalog older than 0.2.0 (before its
   // ALTER EXTENSION UPDATE) has only full rows and no recorded_snapshot().
+  // (0.8.0's schema_snapshots.previous_id: left out of the query for an older catalog, whose
+  // ALTER EXTENSION UPDATE has not run yet.)
+#define PREVIOUS_ID_CLAUSE                                                                          \
+  "      AND s1.id >= coalesce((SELECT s8.previous_id FROM migrate.schema_snapshots s8 WHERE s8.id = " \
+  "            (SELECT pg_catalog.min(s9.id) FROM migrate.schema_snapshots s9 "                      \
+  "              WHERE s9.transaction_id = t.transaction_id AND s9.reason <> 'callback')), 0) "
   static const char* const text =
       "WITH r AS (SELECT pg_catalog.unnest($1::pg_catalog.text[]) AS version), "
       "a AS (SELECT DISTINCT ON (h.version) h.version, h.transaction_id FROM migrate.history h "
@@ -54,9 +60,7 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "    WHERE s1.id < (SELECT pg_catalog.min(s2.id) FROM migrate.schema_snapshots s2 "
       "                    WHERE s2.transaction_id = t.transaction_id AND s2.reason <> 'callback') "
       // exactly the newest one when the first was recorded (0.8.0 on): pruned, none
-      "      AND s1.id >= coalesce((SELECT s8.previous_id FROM migrate.schema_snapshots s8 WHERE s8.id = "
-      "            (SELECT pg_catalog.min(s9.id) FROM migrate.schema_snapshots s9 "
-      "              WHERE s9.transaction_id = t.transaction_id AND s9.reason <> 'callback')), 0) "
+      PREVIOUS_ID_CLAUSE
       "    ORDER BY s1.id DESC LIMIT 1) b ON true "
       "  LEFT JOIN LATERAL (SELECT s3.snapshot, s3.taken_at FROM migrate.schema_snapshots s3 "
       "    WHERE s3.transaction_id = t.transaction_id AND s3.reason <> 'callback' ORDER BY s3.id DESC LIMIT 1) f ON true "
@@ -150,8 +154,22 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
              "WHERE EXISTS (SELECT FROM c)), ");
     return t;
   }();
-  static pg::Query q_full_rows{text};
+  auto without_previous_id = [](std::string t) {
+    const std::string clause = PREVIOUS_ID_CLAUSE;
+    size_t at = t.find(clause);
+    if (at == std::string::npos) throw std::logic_error("revert check query: previous_id clause not found");
+    return t.erase(at, clause.size());
+  };
+#undef PREVIOUS_ID_CLAUSE
+  static const std::string full_rows_text = without_previous_id(text);
+  static const std::string before_0_8_text = without_previous_id(incremental_text);
+  static pg::Query q_full_rows{full_rows_text.c_str()};
   static pg::Query q{incremental_text.c_str()};
+  static pg::Query q_before_0_8{before_0_8_text.c_str()};
+  static pg::Query has_previous_id{
+      "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) "
+      "pg_catalog.to_regclass('migrate.schema_snapshots') AND a.attname OPERATOR(pg_catalog.=) 'previous_id' "
+      "AND NOT a.attisdropped)"};
   static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot_diff_keys(bigint,bigint)') IS NOT NULL"};
   std::vector<std::string> versions;
   for (const RevertedStep& s : batch) versions.push_back(s.version);
@@ -164,7 +182,11 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
     current.run();
     bool current_catalog = pg::bool_value(0, 1);
     pg::free_result();
-    uint64 n = (current_catalog ? q : q_full_rows).run({pg::text_array_param(versions), pg::text_array_param(all_reverted)});
+    has_previous_id.run();
+    bool previous_ids = pg::bool_value(0, 1);
+    pg::free_result();
+    pg::Query& query = !current_catalog ? q_full_rows : previous_ids ? q : q_before_0_8;
+    uint64 n = query.run({pg::text_array_param(versions), pg::text_array_param(all_reverted)});
     for (uint64 i = 0; i < n; ++i)
       found[pg::text_value(i, 1)] = {pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)};
     pg::free_result();
