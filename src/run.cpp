@@ -977,6 +977,13 @@ void record_batched_failure(RunContext& rc, const Unit& u, pg::PgError& e, const
   ErrorData* ed = e.data();
   // A batch's error names the migration and line already (run_statements); one of the queries
   // between the batches is named here the same way.
+  // Column privileges that allow the statement do not allow its batches without ctid.
+  if (ed->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && !ed->hint)
+    pg::call([&] {
+      ed->hint = MemoryContextStrdup(GetMemoryChunkContext(ed),
+                                     "If the role has column privileges only: each batch reads a range of the "
+                                     "table's blocks by ctid, which needs GRANT SELECT (ctid) on it too.");
+    });
   std::string prefix = rc.label.describe() + " failed at line ";
   if (ed->message && std::string(ed->message).rfind(prefix, 0) != 0) {
     std::string message = fmt::format("{}{} of its {} script: {}", prefix, u.line, rc.label.which, ed->message);
@@ -1016,6 +1023,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   const char* schema = rel->schemaname;
   const char* name = rel->relname;
   std::string table = pg::call([&] { return quote_qualified_identifier(schema, name); });
+  const std::string shown_table = table;  // in messages
   if (!rel->inh) table = "ONLY " + table;
   const std::string lock_target = table;
   if (rel->alias) table += std::string(" AS ") + pg::call([&] { return quote_identifier(rel->alias->aliasname); });
@@ -1097,7 +1105,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
         record_batched_failure(rc, u, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
-                                                          first, end - 1, table), {batch_sql});
+                                                          first, end - 1, shown_table), {batch_sql});
         throw;
       }
       commit();
