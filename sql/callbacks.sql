@@ -82,16 +82,25 @@ SELECT migrate.run_callback('afterMigrate', 'GRANT SELECT ON ALL TABLES IN SCHEM
 COMMIT;
 SELECT version, name FROM migrate.revert();
 SELECT migrate.unregister('5');
--- Drift before an earlier deploy is not blamed on a later migration that touches the object.
-GRANT SELECT ON cb_base TO cb_app;  -- drift
-SELECT migrate.register('6', 'six', 'CREATE TABLE cb_six (id int)', 'DROP TABLE cb_six');
-SELECT migrate.register('7', 'seven', 'ALTER TABLE cb_base ADD COLUMN z int', 'ALTER TABLE cb_base DROP COLUMN z');
-SELECT version FROM migrate.apply('6');
-SELECT version FROM migrate.apply('7');
+-- Drift acknowledged in the deploy's transaction before its migrations is not theirs, and does
+-- not hide what they leave behind on the same table.
+COMMENT ON TABLE cb_base IS 'hotfix';  -- drift
+SELECT migrate.register('6', 'six', 'ALTER TABLE cb_base ADD COLUMN x int', 'SELECT 1');
+BEGIN;
+SELECT count(*) > 0 AS acknowledged FROM migrate.acknowledge_drift('reviewed before the deploy');
+SELECT version FROM migrate.apply();
+COMMIT;
 SELECT version, name FROM migrate.revert();
-REVOKE SELECT ON cb_base FROM cb_app;
+ALTER TABLE cb_base DROP COLUMN x;
+SELECT migrate.unregister('6');
+-- Drift on a schema (a grant) does not hide the tables a migration adds to it.
+GRANT CREATE ON SCHEMA public TO cb_app;  -- drift
+SELECT migrate.register('7', 'seven', 'CREATE TABLE cb_seven (id int)', 'SELECT 1');
+SELECT version FROM migrate.apply();
 SELECT version, name FROM migrate.revert();
-SELECT migrate.unregister('7'), migrate.unregister('6');
+REVOKE CREATE ON SCHEMA public FROM cb_app;
+DROP TABLE cb_seven;
+SELECT migrate.unregister('7');
 SELECT count(*) > 0 AS acknowledged FROM migrate.acknowledge_drift('test: drift reviewed');
 -- Pruned: once the snapshot before an apply is gone, its reverts are not checked (an older one
 -- kept as the base of incremental rows does not stand in for it).

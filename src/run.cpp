@@ -41,6 +41,7 @@ extern "C" {
 #include "parser/parse_utilcmd.h"
 #include "parser/scanner.h"
 #include "storage/proc.h"
+#include "utils/acl.h"
 }
 
 namespace pgm {
@@ -971,15 +972,17 @@ void show_written_statement(pg::PgError& e, const std::string& statement, const 
 
 // A batched statement failed (a batch, or what runs between them): its transaction is rolled
 // back and the failure recorded for the run, the error showing the statement as written.
-void record_batched_failure(RunContext& rc, const Unit& u, pg::PgError& e, const std::string& statement,
+void record_batched_failure(RunContext& rc, const Unit& u, Oid relid, pg::PgError& e, const std::string& statement,
                             const std::string& what, const std::vector<std::string>& internal_queries) {
   show_written_statement(e, statement, what, internal_queries);
   ErrorData* ed = e.data();
   // A batch's error names the migration and line already (run_statements); one of the queries
   // between the batches is named here the same way.
-  // Column privileges that allow the statement do not allow its batches without ctid.
+  // Column privileges that allow the statement do not allow its batches without ctid (a role
+  // with SELECT on the table reads it anyway: then the hint would mislead).
   if (ed->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && !ed->hint)
     pg::call([&] {
+      if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) == ACLCHECK_OK) return;
       ed->hint = MemoryContextStrdup(GetMemoryChunkContext(ed),
                                      "If the role has column privileges only: each batch reads a range of the "
                                      "table's blocks by ctid, which needs GRANT SELECT (ctid) on it too.");
@@ -1050,7 +1053,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       work();
     } catch (pg::PgError& e) {
       if (loop_outer) MemoryContextSwitchTo(loop_outer);
-      record_batched_failure(rc, u, e, sql, fmt::format("batched statement, {}", what),
+      record_batched_failure(rc, u, relid, e, sql, fmt::format("batched statement, {}", what),
                              {wait_for_table_sql(lock_target), count_sql, exists_sql, size_sql});
       throw;
     }
@@ -1104,7 +1107,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
         if (n > 0) add_batch(rc.step.version, n, earlier_ms + ms_since(started));
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
-        record_batched_failure(rc, u, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
+        record_batched_failure(rc, u, relid, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
                                                           first, end - 1, shown_table), {batch_sql});
         throw;
       }
