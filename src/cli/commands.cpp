@@ -65,6 +65,42 @@ void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, 
   }
 }
 
+// Why this server and role cannot run callbacks ("" if they can): migrate.run_callback exists
+// (0.8.0) and may be called. `hint` says what fixes it.
+std::string callbacks_unavailable(Connection& conn, std::string& hint) {
+  Result can = conn.exec(
+      "SELECT pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)') IS NOT NULL, "
+      "coalesce(pg_catalog.has_function_privilege("
+      "pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)')::pg_catalog.oid, 'EXECUTE'), false)");
+  if (can.get(0, 0) != "t") {
+    hint = "ALTER EXTENSION pg_migrate UPDATE; (0.8.0 runs them).";
+    return fmt::format("the folder has Flyway callbacks, which pg_migrate {} in database {} cannot run",
+                       conn.extension_version().value_or("?"), conn.database());
+  }
+  if (can.get(0, 1) != "t") {
+    hint = "GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO <the deploy role>;";
+    return "the folder has Flyway callbacks, and this role may not run them";
+  }
+  return "";
+}
+
+// The dry run and verify try the migrations after beforeMigrate (which may create what they
+// need), in the same transaction they roll back. Returns whether it ran.
+bool run_before_migrate_for_trial(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
+  if (folder.callbacks_of("beforeMigrate").empty()) return false;
+  std::string hint;
+  std::string why = callbacks_unavailable(conn, hint);
+  if (!why.empty()) {
+    if (!opts.quiet) o.err += "warning: " + why + "; beforeMigrate is not tried\n";
+    return false;
+  }
+  std::string lines;
+  json ran = json::array();
+  run_callbacks(conn, folder, opts, "beforeMigrate", lines, ran);
+  o.err += lines;
+  return true;
+}
+
 json files_json(const Folder& folder, const std::set<std::string>& with_body) {
   json arr = json::array();
   for (const MigrationFile& m : folder.migrations) {
@@ -334,6 +370,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   if (opts.dry_run) {
     json plan = json::array();
     std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};
+    bool before_ran = pending > 0 && run_before_migrate_for_trial(conn, folder, opts, o);
     if (pending > 0) {
       Result r = conn.exec(
           "SELECT pg_catalog.json_agg(p) FROM (SELECT version, name, line, statement, status, locks, rewrites, "
@@ -372,7 +409,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     json would_run = json::array();
     if (work)
       for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
-        if (std::string_view(event) != "afterMigrateError")
+        if (std::string_view(event) != "afterMigrateError" && !(before_ran && std::string_view(event) == "beforeMigrate"))
           for (const CallbackFile* c : folder.callbacks_of(event)) would_run.push_back({{"event", c->event}, {"file", c->file}});
     if (!would_run.empty()) {
       std::string names;
@@ -433,20 +470,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   };
   if (work && !folder.callbacks.empty()) {
     // Before anything is written or committed: the server and the role can run callbacks.
-    Result can = conn.exec(
-        "SELECT pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)') IS NOT NULL, "
-        "coalesce(pg_catalog.has_function_privilege("
-        "pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)')::pg_catalog.oid, 'EXECUTE'), false)");
-    std::string message, hint;
-    if (can.get(0, 0) != "t") {
-      message = fmt::format("the folder has Flyway callbacks, which pg_migrate {} in database {} cannot run",
-                            conn.extension_version().value_or("?"), conn.database());
-      hint = "ALTER EXTENSION pg_migrate UPDATE; (0.8.0 runs them). Nothing was applied.";
-    } else if (can.get(0, 1) != "t") {
-      message = "the folder has Flyway callbacks, and this role may not run them";
-      hint = "GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO <the deploy role>; "
-             "Nothing was applied.";
-    }
+    std::string hint;
+    std::string message = callbacks_unavailable(conn, hint);
+    hint += " Nothing was applied.";
     if (!message.empty()) {
       conn.run("ROLLBACK");
       o.code = exit_code::kFailed;
@@ -761,6 +787,8 @@ Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) 
   Outcome o;
   conn.run("BEGIN");
   sync(conn, folder, false);
+  conn.take_notices();
+  (void)run_before_migrate_for_trial(conn, folder, opts, o);
   conn.take_notices();
   Result r = conn.exec("SELECT version, name, status, object, change, detail FROM migrate.verify($1)",
                        {opts.version.empty() ? std::nullopt : std::optional<std::string>(opts.version)});

@@ -41,12 +41,15 @@ put('afterMigrateApplied.sql', "INSERT INTO deploy_log (what) VALUES ('after mig
 put('afterMigrateError.sql', "INSERT INTO deploy_log (what) VALUES ('error');\n");
 put('beforeClean.sql', "DROP TABLE accounts;\n");
 
-# The dry run lists what would run, in order, and runs nothing.
+# The dry run tries the migrations after beforeMigrate, lists the other callbacks in the order
+# apply runs them, and leaves nothing behind.
 my ($rc, $out, $err) = pgm('apply', '--dry-run');
 is($rc, 0, 'dry run exits 0') or diag($err);
-like($out, qr/callbacks that would run \(not tried by the dry run\): \S*callbacks\/beforeMigrate\.sql, \S*beforeEachMigrate__log\.sql, \S*afterEachMigrate\.sql, \S*afterVersioned\.sql, \S*beforeRepeatables\.sql, \S*afterMigrate__grants\.sql, \S*afterMigrate__log\.sql, \S*afterMigrateApplied\.sql\n/,
+like($err, qr/ran callback \S*callbacks\/beforeMigrate\.sql/, 'dry run: beforeMigrate ran before the plan');
+like($out, qr/callbacks that would run \(not tried by the dry run\): \S*beforeEachMigrate__log\.sql, \S*afterEachMigrate\.sql, \S*afterVersioned\.sql, \S*beforeRepeatables\.sql, \S*afterMigrate__grants\.sql, \S*afterMigrate__log\.sql, \S*afterMigrateApplied\.sql\n/,
      'dry run: the callbacks in the order apply runs them');
-is(sql(q{SELECT count(*) FROM migrate.history}), '0', 'dry run: nothing ran');
+is(sql(q{SELECT count(*) FROM migrate.history}) . ' ' . sql(q{SELECT to_regclass('deploy_log') IS NULL}), '0 t',
+   'dry run: nothing is left of it');
 like($err, qr/warning: ignoring beforeClean\.sql: pg_migrate does not run Flyway's beforeClean callbacks/,
      'a callback of an event pg_migrate does not run is warned about');
 
@@ -210,5 +213,21 @@ is(sql(q{SELECT count(*) FROM migrate.migrations WHERE version = '10' AND applie
 $node->safe_psql('app', q{GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO deployer});
 ($rc, $out, $err) = run_pgm('-d', $conn, '--dir', $dir, 'apply');
 is($rc, 0, 'with it: applied') or diag($err);
+
+# What beforeMigrate creates, a migration may use: the dry run and verify try them after it.
+my $dir2 = "$tmp/needs_schema";
+write_file("$dir2/beforeMigrate.sql", "CREATE SCHEMA IF NOT EXISTS app;\n");
+write_file("$dir2/V1__t.sql", "CREATE TABLE app.t (id int);\n");
+write_file("$dir2/U1__t.sql", "DROP TABLE app.t;\n");
+fresh_db($node, 'app2');
+($rc, $out, $err) = pgm_on($node, 'app2', $dir2, 'apply', '--dry-run');
+is($rc, 0, 'dry run of a migration that needs what beforeMigrate creates') or diag($out . $err);
+like($out, qr/^1\s+\S*V1__t\.sql:1\s+ok/m, 'its statement is ok in the plan');
+($rc, $out, $err) = pgm_on($node, 'app2', $dir2, 'verify');
+is($rc, 0, 'verify of it') or diag($out . $err);
+like($out, qr/^1\s+\S*V1__t\.sql\s+ok/m, 'its revert verifies');
+is($node->safe_psql('app2', q{SELECT to_regnamespace('app') IS NULL}), 't', 'neither left the schema behind');
+($rc, $out, $err) = pgm_on($node, 'app2', $dir2, 'apply');
+is($rc, 0, 'and apply applies it') or diag($err);
 
 done_testing();
