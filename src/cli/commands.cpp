@@ -85,19 +85,38 @@ std::string callbacks_unavailable(Connection& conn, std::string& hint) {
 }
 
 // The dry run and verify try the migrations after beforeMigrate (which may create what they
-// need), in the same transaction they roll back. Returns whether it ran.
-bool run_before_migrate_for_trial(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
-  if (folder.callbacks_of("beforeMigrate").empty()) return false;
+// need), in the same transaction they roll back: under pg_migrate.plan_lock_timeout without
+// retries, as plan() tries statements; a lock timeout there is a warning and the trial goes on
+// without it. Returns whether it ran; `refusal` is set when apply would refuse the callbacks.
+bool run_before_migrate_for_trial(Connection& conn, const Folder& folder, const Options& opts, Outcome& o,
+                                  std::string& refusal) {
+  if (folder.callbacks.empty()) return false;
   std::string hint;
   std::string why = callbacks_unavailable(conn, hint);
   if (!why.empty()) {
-    if (!opts.quiet) o.err += "warning: " + why + "; beforeMigrate is not tried\n";
+    refusal = why + "\nHINT: " + hint;
     return false;
   }
+  if (folder.callbacks_of("beforeMigrate").empty()) return false;
+  conn.run("SAVEPOINT pg_migrate_before_migrate");
+  conn.exec("SELECT pg_catalog.set_config('pg_migrate.lock_timeout', "
+            "pg_catalog.current_setting('pg_migrate.plan_lock_timeout'), true), "
+            "pg_catalog.set_config('pg_migrate.lock_retries', '0', true)");
   std::string lines;
   json ran = json::array();
-  run_callbacks(conn, folder, opts, "beforeMigrate", lines, ran);
+  try {
+    run_callbacks(conn, folder, opts, "beforeMigrate", lines, ran);
+  } catch (const DbError& e) {
+    if (e.sqlstate != "55P03") throw;
+    conn.run("ROLLBACK TO SAVEPOINT pg_migrate_before_migrate");
+    o.err += lines + "warning: beforeMigrate could not take its locks within pg_migrate.plan_lock_timeout (" +
+             e.message + "); the migrations are tried without it\n";
+    return false;
+  }
+  conn.run("RESET pg_migrate.lock_timeout");
+  conn.run("RESET pg_migrate.lock_retries");
   o.err += lines;
+  o.json["callbacks_tried"] = ran;
   return true;
 }
 
@@ -370,7 +389,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   if (opts.dry_run) {
     json plan = json::array();
     std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};
-    bool before_ran = pending > 0 && run_before_migrate_for_trial(conn, folder, opts, o);
+    std::string refusal;
+    bool before_ran = work && run_before_migrate_for_trial(conn, folder, opts, o, refusal);
     if (pending > 0) {
       Result r = conn.exec(
           "SELECT pg_catalog.json_agg(p) FROM (SELECT version, name, line, statement, status, locks, rewrites, "
@@ -416,7 +436,16 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       for (const json& c : would_run) names += (names.empty() ? "" : ", ") + path_of(opts, c["file"].get<std::string>());
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
     }
-    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"callbacks", would_run}};
+    json tried = o.json.contains("callbacks_tried") ? o.json["callbacks_tried"] : json::array();
+    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"callbacks", would_run},
+              {"callbacks_tried", tried}};
+    if (!refusal.empty()) {
+      o.err += "error: apply would refuse: " + refusal + "\n";
+      o.json["error"] = {{"message", refusal.substr(0, refusal.find('\n'))}};
+      o.code = exit_code::kFailed;
+      o.result = "dry run: apply would refuse the callbacks";
+      return o;
+    }
     o.code = failed ? exit_code::kFailed : exit_code::kOk;
     o.result = failed ? "dry run: a statement failed" : fmt::format("dry run: {} would be applied", pending);
     return o;
@@ -786,10 +815,14 @@ Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) 
 Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   conn.run("BEGIN");
-  sync(conn, folder, false);
+  SyncResult synced = sync(conn, folder, false);
   conn.take_notices();
-  (void)run_before_migrate_for_trial(conn, folder, opts, o);
-  conn.take_notices();
+  bool pending = false;
+  for (const SyncRow& r : synced.rows) pending = pending || (r.pending() && r.kind == "versioned");
+  std::string refusal;
+  if (pending) (void)run_before_migrate_for_trial(conn, folder, opts, o, refusal);
+  if (!refusal.empty() && !opts.quiet) o.err += "warning: " + refusal + "\n";
+  add_notices(o, conn, opts);
   Result r = conn.exec("SELECT version, name, status, object, change, detail FROM migrate.verify($1)",
                        {opts.version.empty() ? std::nullopt : std::optional<std::string>(opts.version)});
   conn.run("ROLLBACK");

@@ -229,5 +229,36 @@ like($out, qr/^1\s+\S*V1__t\.sql\s+ok/m, 'its revert verifies');
 is($node->safe_psql('app2', q{SELECT to_regnamespace('app') IS NULL}), 't', 'neither left the schema behind');
 ($rc, $out, $err) = pgm_on($node, 'app2', $dir2, 'apply');
 is($rc, 0, 'and apply applies it') or diag($err);
+# With nothing pending, verify runs no callback (a broken one does not fail it).
+write_file("$dir2/beforeMigrate.sql", "SELECT 1 / 0;\n");
+($rc, $out, $err) = pgm_on($node, 'app2', $dir2, 'verify');
+is($rc, 0, 'verify with nothing pending runs no callback') or diag($out . $err);
+like($out, qr/nothing to verify/, 'and says so');
+# A beforeMigrate waiting for a lock: the dry run warns within plan_lock_timeout and goes on.
+write_file("$dir2/beforeMigrate.sql", "CREATE SCHEMA IF NOT EXISTS app;\nINSERT INTO app_audit VALUES (1);\n");
+write_file("$dir2/V2__u.sql", "CREATE TABLE app.u (id int);\n");
+$node->safe_psql('app2', 'CREATE TABLE app_audit (id int)');
+my $holder2 = IPC::Run::start(['psql', '-X', '-q', '-d', $node->connstr('app2'), '-c',
+  'BEGIN; LOCK TABLE app_audit IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(3); COMMIT;']);
+$node->poll_query_until('app2', q{SELECT EXISTS (SELECT FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+                                   WHERE c.relname = 'app_audit' AND l.mode = 'AccessExclusiveLock' AND l.granted)})
+  or die 'no lock holder';
+my $t0 = time();
+($rc, $out, $err) = run_pgm_env({PGOPTIONS => '-c pg_migrate.plan_lock_timeout=200ms'},
+  '-d', $node->connstr('app2'), '--dir', $dir2, 'apply', '--dry-run');
+$holder2->finish;
+like($err, qr/warning: beforeMigrate could not take its locks within pg_migrate\.plan_lock_timeout/,
+     'dry run: a beforeMigrate lock wait is a warning');
+like($out, qr/^2\s+\S*V2__u\.sql:1\s+ok/m, 'and the plan goes on (the schema exists from the first apply)');
+# A role that may not run the callbacks: the dry run says apply would refuse (exit 1).
+$node->safe_psql('app2', q{CREATE ROLE dry LOGIN; GRANT USAGE ON SCHEMA migrate TO dry;
+  GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO dry;
+  GRANT EXECUTE ON FUNCTION migrate.sync(jsonb, boolean, boolean), migrate.sync_digest(text),
+        migrate.register(text, text, text, text), migrate.unregister(text), migrate.plan(text) TO dry;
+  GRANT CREATE ON SCHEMA public TO dry;});
+($rc, $out, $err) = run_pgm('-d', $node->connstr('app2') . ' user=dry', '--dir', $dir2, 'apply', '--dry-run');
+is($rc, 1, 'dry run for a role that may not run callbacks: exit 1');
+like($err, qr/error: apply would refuse: the folder has Flyway callbacks, and this role may not run them\nHINT: GRANT EXECUTE/,
+     'it says apply would refuse, and the grant');
 
 done_testing();
