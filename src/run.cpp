@@ -451,16 +451,24 @@ double units_ms(const std::string& version, const char* direction) {
   return ms;
 }
 
-void record_failure(const std::string& version, const std::string& error) {
+// `unit_ms`: the time the current unit took in this call and earlier ones, counted in its
+// duration when a later call finishes it (0.7.0's catalog on).
+void record_failure(const std::string& version, const std::string& error, std::optional<double> unit_ms = std::nullopt) {
   static pg::Query q{
       "UPDATE migrate.runs SET error = $2, failed_at = pg_catalog.clock_timestamp(), worker_pid = NULL "
       "WHERE version OPERATOR(pg_catalog.=) $1"};
+  static pg::Query with_ms{
+      "UPDATE migrate.runs SET error = $2, failed_at = pg_catalog.clock_timestamp(), worker_pid = NULL, "
+      "unit_ms = $3 WHERE version OPERATOR(pg_catalog.=) $1"};
   // A cancel, statement_timeout or termination (class 57) interrupts the run: no failure is
   // recorded, so status says "interrupted" (the caller saw the error), and a statement it may
   // have let finish is looked for on resume.
   bool interrupted = error.rfind("57", 0) == 0;
+  bool has_ms = unit_ms && runs_have_unit_ms();
   catalog::OwnerScope owner;
-  q.run({pg::text_param(version), interrupted ? pg::null_param(TEXTOID) : pg::text_param(error)});
+  pg::Param message = interrupted ? pg::null_param(TEXTOID) : pg::text_param(error);
+  if (has_ms) with_ms.run({pg::text_param(version), message, pg::float8_param(*unit_ms)});
+  else q.run({pg::text_param(version), message});
 }
 
 void finish_unit(const std::string& version, const char* direction, int unit, int line, double ms,
@@ -690,12 +698,30 @@ struct RunContext {
   // Prepared statements and WITH HOLD cursors its parts created: the later parts may use them;
   // removed when the migration ends or stops.
   SessionLeftovers leftovers;
+  // The unit running now: when this call started it, and its time in earlier calls (a unit an
+  // earlier call stopped in: its time counts in the migration's duration).
+  std::chrono::steady_clock::time_point unit_started = std::chrono::steady_clock::now();
+  double unit_earlier_ms = 0;
 };
+
+// Records the failure of the running unit, with its time so far.
+void record_unit_failure(RunContext& rc, const std::string& error) {
+  record_failure(rc.step.version, error, rc.unit_earlier_ms + ms_since(rc.unit_started));
+}
+
+// Records only the running unit's time so far (an interrupt: the error an earlier call recorded,
+// if any, stays; 0.7.0's catalog on).
+void record_unit_time(RunContext& rc) {
+  static pg::Query q{"UPDATE migrate.runs SET unit_ms = $2 WHERE version OPERATOR(pg_catalog.=) $1"};
+  if (!runs_have_unit_ms()) return;
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(rc.step.version), pg::float8_param(rc.unit_earlier_ms + ms_since(rc.unit_started))});
+}
 
 [[noreturn]] void raise_failure(RunContext& rc, const Unit& u, const std::string& sqlstate,
                                 const std::string& message, const std::string& detail,
                                 const std::string& hint) {
-  record_failure(rc.step.version, error_text(sqlstate, message));
+  record_unit_failure(rc, error_text(sqlstate, message));
   commit();
   throw Error(sqlstate, message, detail, hint);
 }
@@ -888,7 +914,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
     IndexState st = index_state(build);
     if (st.exists && !st.valid && !being_built_elsewhere(st.oid)) {
       // Never leave the INVALID index behind silently: record why, then drop it.
-      record_failure(rc.step.version, error_text(sqlstate, what));
+      record_unit_failure(rc, error_text(sqlstate, what));
       commit();
       drop_invalid_index(rc, u, st.qualified);
       what += fmt::format(" (the INVALID index {} it left was dropped)", st.qualified);
@@ -896,7 +922,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   }
   std::vector<std::string> leftovers = reindex_leftovers(node);
   if (!leftovers.empty()) {
-    record_failure(rc.step.version, error_text(sqlstate, what));
+    record_unit_failure(rc, error_text(sqlstate, what));
     commit();
     for (const std::string& leftover : leftovers) drop_invalid_index(rc, u, leftover);
     what += fmt::format(" (the INVALID {} it left {} dropped)", fmt::join(leftovers, ", "),
@@ -995,7 +1021,7 @@ void record_batched_failure(RunContext& rc, const Unit& u, Oid relid, pg::PgErro
   }
   std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
   rollback_failed();
-  record_failure(rc.step.version, text);
+  record_unit_failure(rc, text);
   commit();
 }
 
@@ -1171,7 +1197,7 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
   MemoryContext outer = MemoryContextSwitchTo(rc.scratch);
   try {
     run_part_with_retries(rc.step, rc.script, part, rc.label, rc.leftovers);
-    finish_unit(rc.step.version, rc.direction, index, u.line, ms_since(started), std::nullopt);
+    finish_unit(rc.step.version, rc.direction, index, u.line, rc.unit_earlier_ms + ms_since(started), std::nullopt);
   } catch (pg::PgError& e) {
     MemoryContextSwitchTo(outer);
     ErrorData* ed = e.data();
@@ -1184,12 +1210,12 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
       pg::call([&] { ed->hint = MemoryContextStrdup(GetMemoryChunkContext(ed), h); });
     }
     rollback_failed();
-    record_failure(rc.step.version, text);
+    record_unit_failure(rc, text);
     commit();
     throw;
   } catch (Error& e) {
     MemoryContextSwitchTo(outer);
-    record_failure(rc.step.version, error_text(e.sqlstate(), e.message()));
+    record_unit_failure(rc, error_text(e.sqlstate(), e.message()));
     commit();
     throw;
   }
@@ -1245,11 +1271,23 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     if (done.count(static_cast<int>(i))) continue;
     const Unit& u = units[i];
     bool started_before = run.exists && run.unit == static_cast<int>(i);
-    auto unit_start = std::chrono::steady_clock::now();
+    rc.unit_started = std::chrono::steady_clock::now();
+    rc.unit_earlier_ms = started_before ? run.unit_ms : 0;
     if (u.top_level) {
       std::optional<std::string> skipped;  // why it did not run
-      run_top_level_unit(rc, u, static_cast<int>(i), started_before, run.error, skipped);
-      finish_unit(step.version, rc.direction, static_cast<int>(i), u.line, ms_since(unit_start), std::nullopt);
+      try {
+        run_top_level_unit(rc, u, static_cast<int>(i), started_before, run.error, skipped);
+      } catch (pg::PgError& e) {
+        // A cancel or timeout while it ran (or waited for its worker): the time it took so far
+        // counts in the duration when a later call finishes it. Recorded, then the error goes on.
+        if (!e.is_interrupt()) throw;
+        rollback_failed();
+        record_unit_time(rc);
+        commit();
+        throw;
+      }
+      finish_unit(step.version, rc.direction, static_cast<int>(i), u.line,
+                  rc.unit_earlier_ms + ms_since(rc.unit_started), std::nullopt);
       commit();
       if (skipped) {
         std::string note = fmt::format("{}: {} at line {} {}", rc.label.describe(), u.top_level, u.line, *skipped);

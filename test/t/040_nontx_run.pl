@@ -369,6 +369,8 @@ sql(q{CREATE INDEX other_j ON other (x)});
 like($err, qr/CREATE INDEX CONCURRENTLY at line 2 had finished before the run was interrupted/,
      'the matching index counts as the build');
 is(state_of('6.5.4'), 'applied', 'and the migration is applied');
+cmp_ok(sql(q{SELECT duration_ms FROM migrate.history WHERE version = '6.5.4' AND action = 'apply' ORDER BY id DESC LIMIT 1}),
+       '>=', 900, 'its duration includes the second the interrupted call waited');
 sql(q{SELECT migrate.revert(); SELECT migrate.unregister('6.5.4')});
 # One that differs only in its predicate is not the build's work.
 sql(q{SELECT migrate.register('6.5.4', 'predicate', E'-- pg_migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY other_p ON other (x) WHERE x > 0;', 'SELECT 1')});
