@@ -102,6 +102,10 @@ REVOKE CREATE ON SCHEMA public FROM cb_app;
 DROP TABLE cb_seven;
 SELECT migrate.unregister('7');
 SELECT count(*) > 0 AS acknowledged FROM migrate.acknowledge_drift('test: drift reviewed');
+-- Each snapshot records the one that was newest when it was recorded (what the check compares with).
+SELECT migrate.newest_snapshot_id() = (SELECT max(id) FROM migrate.schema_snapshots) AS newest,
+       (SELECT previous_id FROM migrate.schema_snapshots ORDER BY id DESC LIMIT 1) =
+       (SELECT id FROM migrate.schema_snapshots ORDER BY id DESC OFFSET 1 LIMIT 1) AS previous_is_the_one_before;
 -- Pruned: once the snapshot before an apply is gone, its reverts are not checked (an older one
 -- kept as the base of incremental rows does not stand in for it).
 CREATE SCHEMA cb_pad;  -- a schema large enough for incremental snapshot rows
