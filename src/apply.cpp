@@ -23,19 +23,19 @@
 #include "xact.hpp"
 
 namespace pgm {
-namespace {
 
-double elapsed_ms(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-}
-
-// Prefixes a statement's error with the migration and line; SQLSTATE, DETAIL and HINT stay.
 void name_failure(pg::PgError& e, const ScriptLabel& label, int line) {
   ErrorData* edata = e.data();
   std::string message = fmt::format("{} failed at line {} of its {} script: {}", label.describe(),
                                     line, label.which, edata->message ? edata->message : "");
   const char* m = message.c_str();
-  pg::call([&] { edata->message = pstrdup(m); });
+  pg::call([&] { edata->message = MemoryContextStrdup(GetMemoryChunkContext(edata), m); });
+}
+
+namespace {
+
+double elapsed_ms(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
 }  // namespace

@@ -47,6 +47,10 @@ std::string describe_lock_holders(Node* parsetree);
 // recorded as migrate.apply() / migrate.revert() do it, in the current transaction.
 void run_transactional_step(const MigrationStep& step, bool up);
 
+// Prefixes a statement's error with the migration and line ("migration 3 (\"x\") failed at line
+// 4 of its up script: ..."); SQLSTATE, DETAIL and HINT stay.
+void name_failure(pg::PgError& e, const ScriptLabel& label, int line);
+
 // CALL migrate.run(): statements of one part under pg_migrate.lock_timeout with apply's retries.
 void run_part_with_retries(const MigrationStep& step, const std::string& script,
                            const std::vector<ScriptStatement>& statements, const ScriptLabel& label,

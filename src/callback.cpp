@@ -24,31 +24,27 @@ PGM_FUNCTION(pgm_run_callback) {
   std::string event = pg::text_arg(fcinfo, 0);
   std::string script = pg::text_arg(fcinfo, 1);
   std::optional<std::string> file = pg::optional_text_arg(fcinfo, 2);
-  if (!files::is_callback_event(event)) {
-    std::string events;
-    for (const char* e : files::kCallbackEvents) events += (events.empty() ? "" : ", ") + std::string(e);
+  if (!files::is_callback_event(event))
     throw Error(sqlstate::kInvalidParameterValue, fmt::format("\"{}\" is not a callback event pg_migrate runs", event),
-                fmt::format("The events are {}.", events));
-  }
+                fmt::format("The events are {}.", files::callback_event_list()));
   if (file && file->empty()) throw Error(sqlstate::kInvalidParameterValue, "callback file name must not be empty");
   ensure_not_in_migration("migrate.run_callback");
   pg::SpiConnection spi;
   catalog::lock_catalog();
   // Named by its file where it has one: that is what a user finds and fixes.
   ScriptLabel label{"C", file ? *file : event, "SQL"};
-  std::vector<ScriptStatement> statements = parse_script(script, label);
+  std::vector<ScriptStatement> statements;
   const char* outside_hint =
       "A callback runs inside the transaction of the apply. Run what must run outside a transaction "
       "(VACUUM, CREATE INDEX CONCURRENTLY) as a non-transactional migration, or after pg_migrate apply.";
-  ScriptMode mode = script_mode(script);
+  std::string run_mode;
   try {
-    check_statements(statements, script, label, mode);
+    run_mode = checked_run_mode(script, label, &statements);
   } catch (const Error& e) {
     // The check's hint is about migrations, which may be non-transactional; a callback may not.
     if (e.sqlstate() != sqlstate::kActiveSqlTransaction) throw;
     throw Error(e.sqlstate(), e.message(), e.detail(), outside_hint);
   }
-  std::string run_mode = script_run_mode(script, statements, label);
   if (run_mode != "transaction")
     throw Error(sqlstate::kFeatureNotSupported,
                 fmt::format("{} is {}", label.describe(),

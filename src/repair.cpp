@@ -16,10 +16,7 @@ namespace {
 // Only a transactional down script: a split or non-transactional one is registered with its
 // migration (CALL migrate.run_revert()).
 void check_down(const std::string& script, const ScriptLabel& label) {
-  std::vector<ScriptStatement> stmts = parse_script(script, label);
-  ScriptMode mode = script_mode(script);
-  check_statements(stmts, script, label, mode);
-  std::string run_mode = script_run_mode(script, stmts, label);
+  std::string run_mode = checked_run_mode(script, label);
   if (run_mode != "transaction")
     throw Error(sqlstate::kFeatureNotSupported,
                 fmt::format("repair takes a transactional down script; this one is {}",

@@ -111,14 +111,13 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "                                          'after', live.snap -> e.object)::pg_catalog.text END AS detail "
       "  FROM e JOIN c USING (transaction_id) "
       "  CROSS JOIN LATERAL (SELECT c.before_apply -> e.object AS entry, c.after_apply -> e.object AS after_entry, "
-      "                             c.last_in_transaction -> e.object AS last_entry OFFSET 0) b0 "
-      "  CROSS JOIN LATERAL (SELECT b0.entry) b, live "
+      "                             c.last_in_transaction -> e.object AS last_entry OFFSET 0) b, live "
       "  WHERE b.entry IS DISTINCT FROM (live.snap -> e.object) "
       // An object that existed before and that callbacks after the migrations (afterMigrate)
       // changed again: what the revert should leave cannot be told (both may have changed the
       // same grant), so it is not checked. An object the migrations added must be gone anyway.
-      "    AND NOT (c.last_in_transaction IS NOT NULL AND b0.entry IS NOT NULL "
-      "             AND b0.after_entry IS DISTINCT FROM b0.last_entry)) "
+      "    AND NOT (c.last_in_transaction IS NOT NULL AND b.entry IS NOT NULL "
+      "             AND b.after_entry IS DISTINCT FROM b.last_entry)) "
       "SELECT a.version, pg_catalog.jsonb_build_object('leftovers', pg_catalog.jsonb_agg("
       "  pg_catalog.jsonb_build_object('object', l.object, 'change', l.change, 'detail', l.detail) "
       "  ORDER BY l.object))::pg_catalog.text, "
@@ -170,11 +169,12 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
   static pg::Query q_full_rows{full_rows_text.c_str()};
   static pg::Query q{incremental_text.c_str()};
   static pg::Query q_before_0_8{before_0_8_text.c_str()};
-  static pg::Query has_previous_id{
-      "SELECT EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) "
+  // Which catalog: 0.2.0's incremental rows, 0.8.0's previous_id.
+  static pg::Query catalog_version{
+      "SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot_diff_keys(bigint,bigint)') IS NOT NULL, "
+      "EXISTS (SELECT FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) "
       "pg_catalog.to_regclass('migrate.schema_snapshots') AND a.attname OPERATOR(pg_catalog.=) 'previous_id' "
       "AND NOT a.attisdropped)"};
-  static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot_diff_keys(bigint,bigint)') IS NOT NULL"};
   std::vector<std::string> versions;
   for (const RevertedStep& s : batch) versions.push_back(s.version);
   struct Found {
@@ -186,11 +186,9 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
     // (restored with the scope's settings) JIT compiling this query cost ~1.5 s with 100,000
     // drift rows, for ~0.1 s of execution.
     pg::call([] { (void)set_config_option("jit", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false); });
-    current.run();
+    catalog_version.run();
     bool current_catalog = pg::bool_value(0, 1);
-    pg::free_result();
-    has_previous_id.run();
-    bool previous_ids = pg::bool_value(0, 1);
+    bool previous_ids = pg::bool_value(0, 2);
     pg::free_result();
     pg::Query& query = !current_catalog ? q_full_rows : previous_ids ? q : q_before_0_8;
     uint64 n = query.run({pg::text_array_param(versions), pg::text_array_param(all_reverted)});

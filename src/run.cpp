@@ -1002,8 +1002,6 @@ void record_batched_failure(RunContext& rc, const Unit& u, Oid relid, pg::PgErro
                             const std::string& what, const std::vector<std::string>& internal_queries) {
   show_written_statement(e, statement, what, internal_queries);
   ErrorData* ed = e.data();
-  // A batch's error names the migration and line already (run_statements); one of the queries
-  // between the batches is named here the same way.
   // Column privileges that allow the statement do not allow its batches without ctid (a role
   // with SELECT on the table reads it anyway: then the hint would mislead).
   if (ed->sqlerrcode == ERRCODE_INSUFFICIENT_PRIVILEGE && !ed->hint)
@@ -1013,12 +1011,10 @@ void record_batched_failure(RunContext& rc, const Unit& u, Oid relid, pg::PgErro
                                      "If the role has column privileges only: each batch reads a range of the "
                                      "table's blocks by ctid, which needs GRANT SELECT (ctid) on it too.");
     });
-  std::string prefix = rc.label.describe() + " failed at line ";
-  if (ed->message && std::string(ed->message).rfind(prefix, 0) != 0) {
-    std::string message = fmt::format("{}{} of its {} script: {}", prefix, u.line, rc.label.which, ed->message);
-    const char* m = message.c_str();
-    pg::call([&] { ed->message = MemoryContextStrdup(GetMemoryChunkContext(ed), m); });
-  }
+  // A batch's error names the migration and line already (run_statements); one of the queries
+  // between the batches is named here the same way.
+  if (ed->message && std::string(ed->message).rfind(rc.label.describe() + " failed at line ", 0) != 0)
+    name_failure(e, rc.label, u.line);
   std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
   rollback_failed();
   record_unit_failure(rc, text);
@@ -1067,7 +1063,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
 
   bool resuming = started_before && run.unit == index;
   // The batches earlier calls committed took this long (their time is recorded with each batch).
-  double earlier_ms = resuming ? run.unit_ms : 0;
+  double earlier_ms = rc.unit_earlier_ms;
   set_unit(rc.step.version, index, u.line, fmt::format("batches of {} rows", u.batch->rows), resuming);
   commit();
   int64 rows_done = resuming ? run.rows_done : 0;
@@ -1444,6 +1440,15 @@ void revert_units(std::vector<MigrationStep> steps) {
 
 ScriptMode script_mode(const std::string& script) {
   return has_no_transaction_directive(script) ? ScriptMode::kNoTransaction : ScriptMode::kTransaction;
+}
+
+std::string checked_run_mode(const std::string& script, const ScriptLabel& label,
+                             std::vector<ScriptStatement>* parsed) {
+  std::vector<ScriptStatement> local;
+  std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
+  stmts = parse_script(script, label);
+  check_statements(stmts, script, label, script_mode(script));
+  return script_run_mode(script, stmts, label);
 }
 
 std::string script_run_mode(const std::string& script, const std::vector<ScriptStatement>& statements,

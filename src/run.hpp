@@ -21,6 +21,11 @@ std::string script_run_mode(const std::string& script, const std::vector<ScriptS
 // The mode of a script from its first line (check_runnable needs it before the statements).
 ScriptMode script_mode(const std::string& script);
 
+// Parses a script, checks every statement can run in a migration of its mode, and returns its
+// run mode (script_run_mode). `parsed`, if given, receives the statements.
+std::string checked_run_mode(const std::string& script, const ScriptLabel& label,
+                             std::vector<ScriptStatement>* parsed = nullptr);
+
 // migrate.apply / revert / revert_to: refuses (nothing done) if one of the migrations runs
 // statement by statement (non-transactional or split in that direction).
 void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up);

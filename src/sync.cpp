@@ -497,13 +497,15 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
   std::vector<std::string> what;
   if (f.name != k.name) what.push_back(fmt::format("name \"{}\" -> \"{}\"", k.name, f.name));
   std::optional<std::string> stored_down = stored_script(f.version, false);
-  if (stored_down.has_value() != f.down.has_value())
+  if (stored_down.has_value() != f.down.has_value()) {
+    c.down_changed = true;
     what.push_back(stored_down ? "down script removed" : "down script added");
-  else if (stored_down && *stored_down != *f.down &&
-           (script_mode(*stored_down) != script_mode(*f.down) ||  // a no-transaction line is a comment to the scanner
-            script_checksum(*stored_down) != checksum_of(f, *f.down, "down")))
+  } else if (stored_down && *stored_down != *f.down &&
+             (script_mode(*stored_down) != script_mode(*f.down) ||  // a no-transaction line is a comment to the scanner
+              script_checksum(*stored_down) != checksum_of(f, *f.down, "down"))) {
+    c.down_changed = true;
     what.push_back("down script changed");
-  c.down_changed = what.size() > (f.name != k.name ? 1u : 0u);
+  }
   c.what = fmt::format("{}", fmt::join(what, ", "));
   return c;
 }
@@ -512,10 +514,7 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
 // one: parsed, checked, and only a transactional one replaces it without registering the
 // migration again. Throws the refusal.
 void check_changed_down(const InFile& f, bool applied) {
-  ScriptLabel label{f.version, f.name, "down"};
-  std::vector<ScriptStatement> stmts = parse_script(*f.down, label);
-  check_statements(stmts, *f.down, label, script_mode(*f.down));
-  std::string run_mode = script_run_mode(*f.down, stmts, label);
+  std::string run_mode = checked_run_mode(*f.down, {f.version, f.name, "down"});
   if (run_mode != "transaction")
     throw Error(sqlstate::kFeatureNotSupported,
                 fmt::format("the down script of migration {} in {} is {}; only a transactional down "

@@ -536,18 +536,16 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     // On a terminal, the pending migrations are applied in up to 10 steps (each migrate.apply()
     // up to a version, all in this one transaction) to show progress; otherwise in one call.
     std::vector<std::string> targets;
+    std::vector<Version> versions;  // the pending ones, in order, when applied in steps
+    if (each_callbacks || (opts.live && pending > 1)) {
+      for (const SyncRow& r : s.rows)
+        if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
+      std::sort(versions.begin(), versions.end());
+    }
     if (each_callbacks) {
       // beforeEachMigrate / afterEachMigrate: one migrate.apply() per migration, between them.
-      std::vector<Version> versions;
-      for (const SyncRow& r : s.rows)
-        if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
-      std::sort(versions.begin(), versions.end());
       for (const Version& v : versions) targets.push_back(v.canonical());
     } else if (opts.live && pending > 1) {
-      std::vector<Version> versions;
-      for (const SyncRow& r : s.rows)
-        if (r.pending() && r.kind == "versioned" && at_most(r.version, target)) versions.push_back(Version::parse(r.version));
-      std::sort(versions.begin(), versions.end());
       size_t steps = std::min<size_t>(10, versions.size());
       for (size_t k = 1; k <= steps; ++k) targets.push_back(versions[k * versions.size() / steps - 1].canonical());
     } else {

@@ -96,12 +96,6 @@ std::vector<const CallbackFile*> Folder::callbacks_of(std::string_view event) co
   return out;
 }
 
-std::string callback_events() {
-  std::string events;
-  for (const char* e : files::kCallbackEvents) events += (events.empty() ? "" : ", ") + std::string(e);
-  return events;
-}
-
 const MigrationFile* Folder::by_version(const std::string& v) const {
   auto it = versioned_at.find(v);
   return it == versioned_at.end() ? nullptr : &migrations[it->second];
@@ -176,7 +170,7 @@ Folder read_folder(const std::string& dir) {
     std::optional<files::CallbackName> callback = fn ? std::nullopt : files::parse_callback_name(rel);
     if (callback && !callback->supported) {
       folder.warnings.push_back("ignoring " + rel + ": pg_migrate does not run Flyway's " + callback->event +
-                                " callbacks (it runs those of " + callback_events() + ")");
+                                " callbacks (it runs those of " + files::callback_event_list() + ")");
       continue;
     }
     if (!fn && !callback) {

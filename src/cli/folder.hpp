@@ -56,9 +56,6 @@ struct Folder {
 
 Folder read_folder(const std::string& dir);
 
-// The callback events pg_migrate runs, for messages: "beforeMigrate, beforeEachMigrate, ...".
-std::string callback_events();
-
 // SHA-256 (hex) of bytes.
 std::string sha256_hex(const std::string& bytes);
 

@@ -100,6 +100,12 @@ bool is_callback_event(std::string_view event) {
   return false;
 }
 
+std::string callback_event_list() {
+  std::string events;
+  for (const char* e : kCallbackEvents) events += (events.empty() ? "" : ", ") + std::string(e);
+  return events;
+}
+
 std::optional<CallbackName> parse_callback_name(std::string_view path) {
   // Flyway's other events: named, so that such a file is reported as a callback pg_migrate
   // does not run rather than as a file name it does not know.

@@ -59,6 +59,8 @@ std::optional<CallbackName> parse_callback_name(std::string_view relative_path);
 // afterVersioned, beforeRepeatables, afterMigrate, afterMigrateApplied, afterMigrateError.
 extern const char* const kCallbackEvents[8];
 bool is_callback_event(std::string_view event);
+// The events for messages: "beforeMigrate, beforeEachMigrate, ...".
+std::string callback_event_list();
 
 // The sections of a file in pg_migrate's (= dbmate's) format. `up` and `down` keep the line
 // numbers of the file: everything outside a section is blanked to empty lines, so line N of a
