@@ -65,6 +65,18 @@ void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, 
   }
 }
 
+// The callbacks Flyway runs on every migrate, also when nothing is pending: beforeMigrate,
+// afterVersioned and afterMigrate (beforeRepeatables only before a repeatable is applied,
+// afterMigrateApplied only after something was, the each-migration ones only around one).
+bool runs_on_every_apply(std::string_view event) {
+  return event == "beforeMigrate" || event == "afterVersioned" || event == "afterMigrate";
+}
+bool has_every_apply_callbacks(const Folder& folder) {
+  for (const CallbackFile& c : folder.callbacks)
+    if (runs_on_every_apply(c.event)) return true;
+  return false;
+}
+
 // Why this server and role cannot run callbacks ("" if they can): migrate.run_callback exists
 // (0.8.0) and may be called. `hint` says what fixes it.
 std::string callbacks_unavailable(Connection& conn, std::string& hint) {
@@ -336,11 +348,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       o.err += fmt::format("[{:.1f} ms] {}\n",
                            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), what);
   };
+  // The folder's digest was recorded when it was last found in sync, and the catalog has not
+  // changed since: nothing to do, and no file needs to be sent. (Only beforeMigrate,
+  // afterVersioned and afterMigrate run then, as Flyway runs them on every migrate.)
+  bool in_sync = false;
   if (!opts.dry_run) {
-    // The folder's digest was recorded when it was last found in sync, and the catalog has not
-    // changed since: nothing to do, and no file needs to be sent.
     Result fast = conn.exec("SELECT migrate.sync_digest($1), migrate.current_version()", {folder.digest});
-    if (fast.get(0, 0) == "t") {
+    in_sync = fast.get(0, 0) == "t";
+    if (in_sync && !has_every_apply_callbacks(folder)) {
       std::string current = fast.null(0, 1) ? "" : fast.get(0, 1);
       o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
       o.json = {{"database", conn.database()}, {"applied", json::array()}, {"repeatables", json::array()},
@@ -350,7 +365,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     }
   }
   conn.run("BEGIN");
-  SyncResult s = sync(conn, folder, false);
+  SyncResult s = in_sync ? SyncResult{} : sync(conn, folder, false);
   phase("synced");
   add_notices(o, conn, opts);
   size_t pending = 0, pending_rep = 0;
@@ -382,15 +397,25 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       run_error_callbacks(conn, folder, opts, o);
       return o;
     }
-  // Flyway's callbacks run when the apply has something to do (README "Callbacks").
+  // Flyway's callbacks (README "Callbacks"): beforeMigrate, afterVersioned and afterMigrate on
+  // every apply; the others when there is something to apply.
   bool work = pending > 0 || pending_rep > 0;
+  auto runs = [&](const char* event) {
+    if (runs_on_every_apply(event)) return true;
+    std::string_view e(event);
+    if (e == "beforeRepeatables") return pending_rep > 0;
+    if (e == "beforeEachMigrate" || e == "afterEachMigrate") return pending > 0;
+    return work && e != "afterMigrateError";
+  };
+  bool any_callback_runs = false;
+  for (const CallbackFile& c : folder.callbacks) any_callback_runs = any_callback_runs || runs(c.event.c_str());
   bool each_callbacks = !folder.callbacks_of("beforeEachMigrate").empty() || !folder.callbacks_of("afterEachMigrate").empty();
   json callbacks = json::array();
   if (opts.dry_run) {
     json plan = json::array();
     std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};
     std::string refusal;
-    bool before_ran = work && run_before_migrate_for_trial(conn, folder, opts, o, refusal);
+    bool before_ran = any_callback_runs && run_before_migrate_for_trial(conn, folder, opts, o, refusal);
     if (pending > 0) {
       Result r = conn.exec(
           "SELECT pg_catalog.json_agg(p) FROM (SELECT version, name, line, statement, status, locks, rewrites, "
@@ -427,10 +452,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                          pending_rep ? fmt::format(" (and {} repeatable)", pending_rep) : "");
     if (!plan.empty()) o.out += table(rows);
     json would_run = json::array();
-    if (work)
-      for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
-        if (std::string_view(event) != "afterMigrateError" && !(before_ran && std::string_view(event) == "beforeMigrate"))
-          for (const CallbackFile* c : folder.callbacks_of(event)) would_run.push_back({{"event", c->event}, {"file", c->file}});
+    for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
+      if (runs(event) && !(before_ran && std::string_view(event) == "beforeMigrate"))
+        for (const CallbackFile* c : folder.callbacks_of(event)) would_run.push_back({{"event", c->event}, {"file", c->file}});
     if (!would_run.empty()) {
       std::string names;
       for (const json& c : would_run) names += (names.empty() ? "" : ", ") + path_of(opts, c["file"].get<std::string>());
@@ -497,7 +521,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (opts.live) std::cerr << lines << std::flush;
     else o.err += lines;
   };
-  if (work && !folder.callbacks.empty()) {
+  if (any_callback_runs) {
     // Before anything is written or committed: the server and the role can run callbacks.
     std::string hint;
     std::string message = callbacks_unavailable(conn, hint);
@@ -511,7 +535,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       return o;
     }
   }
-  if (work) callbacks_of("beforeMigrate");
+  callbacks_of("beforeMigrate");
   // Once CALL migrate.run() has committed migrations, a later failure (a callback, the next
   // transaction) is reported here, with what was committed, rather than as if nothing had been.
   bool committed = false;
@@ -581,8 +605,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (opts.live) std::cerr << "\r\033[K" << std::flush;
   }
   phase("applied");
-  if (work) callbacks_of("afterVersioned");
-  if (work) callbacks_of("beforeRepeatables");
+  callbacks_of("afterVersioned");
+  if (pending_rep > 0) callbacks_of("beforeRepeatables");
   json reps = json::array();
   if (pending_rep > 0) {
     Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
@@ -592,7 +616,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
     }
   }
-  if (work) callbacks_of("afterMigrate");
+  callbacks_of("afterMigrate");
   if (!applied.empty() || !reps.empty()) callbacks_of("afterMigrateApplied");
   // Applied something: have the server record the folder as in sync (migrate.sync_digest) for
   // the next run. migrate.sync_confirm() does it from what this transaction's sync saw, without

@@ -1,6 +1,7 @@
 # Flyway's SQL callbacks in a folder (README "Callbacks"): which run, in which order, in the
-# apply's transaction and recorded in history; their DDL is not drift; nothing runs when there
-# is nothing to apply; a failing callback fails the apply at its file and line and nothing is
+# apply's transaction and recorded in history; their DDL is not drift; beforeMigrate,
+# afterVersioned and afterMigrate run on every apply, also with nothing to apply (as Flyway runs
+# them), the others only around work; a failing callback fails the apply at its file and line and nothing is
 # applied; afterMigrateError runs after a failed apply, in a transaction of its own; the dry
 # run lists them; other Flyway events are warned about; beforeEachMigrate cannot run around a
 # non-transactional migration, beforeMigrate and afterMigrate can.
@@ -71,10 +72,29 @@ is(sql(q{SELECT has_table_privilege('reporting', 'orders', 'SELECT')}), 't', 'af
 ($rc) = pgm('check');
 is($rc, 0, "check: the callbacks' DDL is not drift, the schema is the snapshot's");
 
-# Nothing to apply: no callback runs.
+# Nothing to apply: beforeMigrate, afterVersioned and afterMigrate run all the same (Flyway runs
+# them on every migrate), in one transaction, also when the folder is known to be in sync (the
+# fast path that sends no file); the others do not.
+($rc, $out, $err) = pgm('--json', 'apply');
+is($rc, 0, 'nothing to apply: exit 0') or diag($err);
+$j = decode_json($out);
+is_deeply($j->{applied}, [], 'nothing applied');
+is(join(' ', map { $_->{file} } @{ $j->{callbacks} }),
+   'callbacks/beforeMigrate.sql afterVersioned.sql afterMigrate__grants.sql afterMigrate__log.sql',
+   'nothing to apply: the callbacks Flyway runs on every migrate ran, in order');
+is(sql(q{SELECT string_agg(detail->>'callback', ' ' ORDER BY id) FROM migrate.history
+         WHERE transaction_id = (SELECT max(transaction_id) FROM migrate.history)}),
+   'beforeMigrate afterVersioned afterMigrate afterMigrate', 'and history records them, in one transaction');
+is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 8}), 'after versioned, after migrate',
+   'no each-migration, repeatable or afterMigrateApplied callback ran');
 ($rc, $out, $err) = pgm('apply');
-like($out, qr/nothing to apply/, 'nothing to apply');
-is(sql(q{SELECT count(*) FROM migrate.history WHERE action = 'callback'}), '10', 'and no callback ran');
+like($out, qr/nothing to apply/, 'a second run: nothing to apply');
+like($err, qr/ran callback \S*afterMigrate__grants\.sql/, 'and the callbacks ran again');
+($rc, $out, $err) = pgm('apply', '--dry-run');
+like($out, qr/callbacks that would run \(not tried by the dry run\): \S*afterVersioned\.sql, \S*afterMigrate__grants\.sql, \S*afterMigrate__log\.sql\n/,
+     'dry run with nothing to apply: lists the callbacks that run on every apply');
+($rc) = pgm('check');
+is($rc, 0, 'check after applies that ran only callbacks: ok');
 
 # A failing migration: everything rolled back, then afterMigrateError in its own transaction.
 put('V3__broken.sql', "ALTER TABLE orders ADD COLUMN note text;\nSELECT 1 / 0;\n");
@@ -82,7 +102,7 @@ put('V3__broken.sql', "ALTER TABLE orders ADD COLUMN note text;\nSELECT 1 / 0;\n
 is($rc, 1, 'a failing migration: exit 1');
 like($err, qr/error: \S*V3__broken\.sql:2: division by zero/, 'the failing migration is named by file and line');
 like($err, qr/ran callback \S*afterMigrateError\.sql/, 'afterMigrateError ran');
-is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 8}), 'error',
+is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 12}), 'error',
    'only afterMigrateError left a trace: the before callbacks were rolled back with the migration');
 is(sql(q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'}), '0',
    'the failed migration left nothing');
@@ -125,8 +145,8 @@ is(sql(q{SELECT count(*) FROM deploy_log WHERE what = 'error'}), $errors_before 
 is($rc, 0, '--to below the non-transactional migration: applied') or diag($err);
 is(sql(q{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'callback' ELSE version END, ' ' ORDER BY id)
          FROM migrate.history WHERE transaction_id = (SELECT max(transaction_id) FROM migrate.history)}),
-   'beforeMigrate beforeEachMigrate 3.5 afterEachMigrate afterVersioned beforeRepeatables afterMigrate afterMigrate afterMigrateApplied',
-   '--to: the callbacks around the one migration');
+   'beforeMigrate beforeEachMigrate 3.5 afterEachMigrate afterVersioned afterMigrate afterMigrate afterMigrateApplied',
+   '--to: the callbacks around the one migration (beforeRepeatables only before a repeatable)');
 # Without them, beforeMigrate and afterMigrate run around CALL migrate.run().
 unlink("$dir/beforeEachMigrate__log.sql", "$dir/afterEachMigrate.sql");
 my $before = sql(q{SELECT max(id) FROM migrate.history});
@@ -134,7 +154,7 @@ my $before = sql(q{SELECT max(id) FROM migrate.history});
 is($rc, 0, 'non-transactional migration with beforeMigrate and afterMigrate callbacks') or diag($err);
 is(sql(qq{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'callback' ELSE version END, ' ' ORDER BY id)
           FROM migrate.history WHERE id > $before}),
-   'beforeMigrate 4 afterVersioned beforeRepeatables afterMigrate afterMigrate afterMigrateApplied',
+   'beforeMigrate 4 afterVersioned afterMigrate afterMigrate afterMigrateApplied',
    'the callbacks ran before and after the run');
 is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'orders_account'::regclass}), 't', 'the index was built');
 ($rc) = pgm('check');
