@@ -765,9 +765,64 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   return o;
 }
 
-Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) {
-  Outcome o;
+// revert runs the down scripts stored in the database. Where the folder changed the down script
+// (or name) of an applied migration — a fixed U file, a down section added after the apply —
+// the folder is synced first, in a transaction of its own, as apply would sync it: the revert
+// then runs what the files say. A sync that refuses (an applied file was edited) leaves the
+// stored scripts, with a warning: a revert must not depend on the rest of the folder.
+void record_changed_downs(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
+  SyncResult preview;
+  try {
+    preview = sync(conn, folder, true);
+  } catch (const DbError& e) {
+    // A role that may revert but not sync (no EXECUTE on migrate.sync), an older catalog, ...:
+    // the stored scripts, as before.
+    if (e.sqlstate == "57014" || e.sqlstate.rfind("57P", 0) == 0) throw;
+    if (e.sqlstate != "42501")
+      o.err += fmt::format("warning: the folder could not be compared with the database ({}); revert runs the down "
+                           "scripts stored in the database\n", e.message);
+    return;
+  }
+  conn.take_notices();
+  std::vector<const SyncRow*> changed;
+  std::vector<std::string> edited;  // applied files edited since: the sync would refuse
+  for (const SyncRow& r : preview.rows) {
+    if (r.action == "metadata") changed.push_back(&r);
+    if (r.action == "edited" && r.state == "applied")
+      edited.push_back(fmt::format("{} (version {})", path_of(opts, r.file), r.version));
+  }
+  if (!edited.empty()) {
+    o.err += fmt::format("warning: edited after it was applied: {}; revert runs the down scripts stored in the "
+                         "database, not the folder's (pg_migrate repair records the files as they are now)\n",
+                         fmt::join(edited, ", "));
+    return;
+  }
+  if (changed.empty()) return;
+  try {
+    conn.run("BEGIN");
+    (void)sync(conn, folder, false);
+    conn.run("COMMIT");
+  } catch (const DbError& e) {
+    if (e.sqlstate == "57014" || e.sqlstate.rfind("57P", 0) == 0) throw;
+    conn.run("ROLLBACK");
+    conn.take_notices();
+    o.err += fmt::format("warning: the folder changes the down script or name of an applied migration, but it could "
+                         "not be recorded ({}); revert runs the down scripts stored in the database\n",
+                         e.message);
+    return;
+  }
+  conn.take_notices();  // (the server's NOTICE per migration says less than the lines below)
+  if (opts.quiet) return;
+  for (const SyncRow* r : changed)
+    o.err += fmt::format("recorded from the folder before the revert: {} ({}): {}\n", r->version,
+                         path_of(opts, r->file), r->detail);
+}
+
+// Fills the caller's `o`: what it reports before an error (down scripts recorded from the
+// folder) stays in the output when the revert fails.
+void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Outcome& o) {
   const std::string steps = std::to_string(opts.steps > 0 ? opts.steps : 1);
+  if (folder) record_changed_downs(conn, *folder, opts, o);
   // A down script that is not one transaction (non-transactional, or split by COMMIT) is
   // reverted by CALL migrate.run_revert() (each statement commits), as apply runs such an up
   // script with CALL migrate.run(); every other revert is one migrate.revert() transaction.
@@ -831,7 +886,6 @@ Outcome cmd_revert(Connection& conn, const Folder* folder, const Options& opts) 
                        version_or_none(current));
   o.json = {{"database", conn.database()}, {"reverted", list}, {"version", current.empty() ? json() : json(current)}};
   o.result = fmt::format("reverted {}, at version {}", list.size(), version_or_none(current));
-  return o;
 }
 
 Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) {
@@ -1132,7 +1186,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     if (c == "status") o = cmd_status(conn, *folder, opts);
     else if (c == "apply") o = cmd_apply(conn, *folder, opts);
     else if (c == "check") o = cmd_check(conn, *folder, opts);
-    else if (c == "revert") o = cmd_revert(conn, folder, opts);
+    else if (c == "revert") cmd_revert(conn, folder, opts, o);
     else if (c == "verify") o = cmd_verify(conn, *folder, opts);
     else if (c == "baseline") o = cmd_baseline(conn, folder, opts);
     else if (c == "drift") o = cmd_drift(conn, opts);

@@ -202,20 +202,46 @@ like($out, qr/nothing to repair/, 'a second repair has nothing to do');
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
 
-# --- A down file added after the apply: revert says how to record it.
+# --- A down file added after the apply, or fixed: revert records it from the folder first and
+# runs it; a folder sync would refuse leaves the stored scripts, with a warning.
 fresh('late');
 my $late = "$tmp/late";
 write_file("$late/V1__t.sql", "CREATE TABLE late_t (id int);\n");
+write_file("$late/V2__u.sql", "CREATE TABLE late_u (id int);\n");
+write_file("$late/U2__u.sql", "DROP TABLE no_such_table;\n");
 ($rc, $out, $err) = pgm('late', $late, 'apply');
+($rc, $out, $err) = pgm('late', $late, 'revert');
+is($rc, 1, 'a broken down script: revert fails');
+like($err, qr/error: \S*U2__u\.sql:1: table "no_such_table" does not exist/, 'at its file and line');
+write_file("$late/U2__u.sql", "DROP TABLE late_u;\n");
 write_file("$late/U1__t.sql", "DROP TABLE late_t;\n");
 ($rc, $out, $err) = pgm('late', $late, 'revert');
-is($rc, 1, 'revert before the new down file is recorded: exit 1');
-like($err, qr/HINT: revert runs the down scripts stored in the database\..*run pg_migrate apply or pg_migrate repair first/s,
-     'revert: the hint says how to record the down file');
-($rc, $out, $err) = pgm('late', $late, 'repair');
-like($out, qr/repaired 1 .*down script replaced from the file/, 'repair records the new down file');
+is($rc, 0, 'the fixed down script: revert runs it') or diag($out . $err);
+like($err, qr/recorded from the folder before the revert: 2 \(\S*V2__u\.sql\): down script changed/,
+     'revert says it recorded the fixed down script');
+like($err, qr/recorded from the folder before the revert: 1 \(\S*V1__t\.sql\): down script added/,
+     'and the added one (recorded now, for a later revert)');
+is($node->safe_psql('late', q{SELECT string_agg(version || ' ' || action, ', ' ORDER BY id) FROM migrate.history WHERE id > 2}),
+   '1 repair, 2 repair, 2 revert', 'history: the repairs (old and new text), then the revert');
+# An applied file edited as well: the folder is not synced, the stored down script runs.
+write_file("$late/V1__t.sql", "CREATE TABLE late_t (id int, x int);\n");
+write_file("$late/U1__t.sql", "DROP TABLE late_t; SELECT 1 / 0;\n");
 ($rc, $out, $err) = pgm('late', $late, 'revert');
-is($rc, 0, 'then revert runs it') or diag($out . $err);
+is($rc, 0, 'an edited applied file: revert runs the stored down script') or diag($out . $err);
+like($err, qr/warning: edited after it was applied: \S*V1__t\.sql \(version 1\); revert runs the down scripts stored in the database, not the folder's \(pg_migrate repair records the files as they are now\)/,
+     'with a warning saying why');
+is($node->safe_psql('late', q{SELECT to_regclass('late_t') IS NULL}), 't', 'the stored down script ran');
+# A changed down script the sync refuses (split by COMMIT): the stored one runs, with the reason.
+fresh('late2');
+my $late2 = "$tmp/late2";
+write_file("$late2/V1__t.sql", "CREATE TABLE late2_t (id int);\n");
+write_file("$late2/U1__t.sql", "DROP TABLE late2_t;\n");
+($rc, $out, $err) = pgm('late2', $late2, 'apply');
+write_file("$late2/U1__t.sql", "DROP TABLE late2_t;\nCOMMIT;\nSELECT 1 / 0;\n");
+($rc, $out, $err) = pgm('late2', $late2, 'revert');
+is($rc, 0, 'a changed down script the sync refuses: the stored one reverts') or diag($out . $err);
+like($err, qr/warning: the folder changes the down script or name of an applied migration, but it could not be recorded \(the down script of migration 1 in V1__t\.sql is split by COMMIT.*\); revert runs the down scripts stored in the database/,
+     'with a warning giving the reason');
 
 # --- A monitoring role with the README's grants: status and check work, writing does not.
 $node->safe_psql('rep', q{CREATE ROLE monitor LOGIN; GRANT USAGE ON SCHEMA migrate TO monitor;
