@@ -1,7 +1,34 @@
 #include "cli/connection.hpp"
 
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
 namespace pgm::cli {
 namespace {
+
+std::atomic<int> received_signal{0};
+std::mutex cancels_mutex;
+std::vector<PGcancel*> open_cancels;  // one per open connection
+
+void register_cancel(PGcancel* c) {
+  if (!c) return;
+  std::lock_guard<std::mutex> lock(cancels_mutex);
+  open_cancels.push_back(c);
+}
+
+void unregister_cancel(PGcancel* c) {
+  if (!c) return;
+  std::lock_guard<std::mutex> lock(cancels_mutex);
+  open_cancels.erase(std::remove(open_cancels.begin(), open_cancels.end(), c), open_cancels.end());
+}
 
 std::string field(const PGresult* r, int code) {
   const char* v = PQresultErrorField(r, code);
@@ -9,6 +36,30 @@ std::string field(const PGresult* r, int code) {
 }
 
 }  // namespace
+
+void install_interrupt_handler() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return;
+  try {
+    std::thread([set] {
+      for (;;) {
+        int sig = 0;
+        if (sigwait(&set, &sig) != 0) continue;
+        if (received_signal.exchange(sig) != 0) _exit(128 + sig);  // the second one
+        std::lock_guard<std::mutex> lock(cancels_mutex);
+        char error[256];
+        for (PGcancel* c : open_cancels) (void)PQcancel(c, error, sizeof error);
+      }
+    }).detach();
+  } catch (const std::system_error&) {
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);  // no thread: the signals end the process
+  }
+}
+
+int interrupted() { return received_signal.load(); }
 
 std::string describe_conninfo(const std::string& conninfo) {
   if (conninfo.empty()) return "";
@@ -68,6 +119,8 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
     throw ConnectError(msg);
   }
   PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+  cancel_ = PQgetCancel(conn_);
+  register_cancel(cancel_);
 }
 
 const std::optional<std::string>& Connection::extension_version() {
@@ -84,6 +137,8 @@ void Connection::load_library() {
 }
 
 Connection::~Connection() {
+  unregister_cancel(cancel_);
+  if (cancel_) PQfreeCancel(cancel_);
   if (conn_) PQfinish(conn_);
 }
 
@@ -107,6 +162,9 @@ std::string Connection::label() const {
 }
 
 Result Connection::exec(const std::string& sql, const std::vector<std::optional<std::string>>& params) {
+  if (int sig = interrupted(); sig && sql != "ROLLBACK")
+    throw DbError("57014", fmt::format("canceled: pg_migrate received {}", sig == SIGINT ? "SIGINT" : "SIGTERM"),
+                  "Nothing more was sent to the server after the signal.");
   std::vector<const char*> values;
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);

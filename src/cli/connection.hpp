@@ -52,6 +52,15 @@ std::string describe_conninfo(const std::string& conninfo);
 // libpq's reason why a conninfo string or URL cannot be parsed; "" when it can.
 std::string conninfo_problem(const std::string& conninfo);
 
+// Ctrl-C and SIGTERM, as psql handles Ctrl-C: the running statement of every open connection
+// is canceled on the server (a non-transactional run stops as an interrupted one does), and
+// no further statement but ROLLBACK is sent. A second signal ends the process at once. Call
+// before any other thread starts: a thread of its own waits for the signals (the others
+// block them), so the cancels are sent outside a signal handler.
+void install_interrupt_handler();
+// The signal received (SIGINT, SIGTERM), 0 for none.
+int interrupted();
+
 class Connection {
  public:
   // conninfo: a connection string or URL ("" = libpq defaults: PG* variables). dbname, when
@@ -80,6 +89,7 @@ class Connection {
   std::optional<std::optional<std::string>> extversion_;
   static void on_notice(void* self, const PGresult* r);
   PGconn* conn_ = nullptr;
+  PGcancel* cancel_ = nullptr;  // registered for install_interrupt_handler()
   std::vector<Notice> notices_;
 };
 

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <csignal>
 
 #include <unistd.h>
 
@@ -49,6 +50,7 @@ Exit codes:
   3  could not connect             15  check: not at --expect-version
   4  migrations folder unusable
   5  pg_migrate not installed in the database
+130  interrupted (Ctrl-C; 143: SIGTERM): the server's running statement is canceled
 With several databases the exit code is the lowest non-zero code of any database.)";
 
 struct Target {
@@ -193,6 +195,7 @@ int main(int argc, char** argv) {
     return o.code;
   }
 
+  install_interrupt_handler();  // before any thread starts
   // The list of databases first (an error in it is reported after the folder's): with one
   // database, its connection is opened, and pg_migrate's library loaded, on another thread
   // while the folder is read. Nothing is written before the folder has been read.
@@ -287,7 +290,7 @@ int main(int argc, char** argv) {
     for (;;) {
       size_t i = next.fetch_add(1);
       if (i >= targets.size()) return;
-      if (stop.load()) continue;
+      if (stop.load() || interrupted()) continue;
       started[i] = 1;
       const Target& t = targets[i];
       Outcome o;
@@ -355,7 +358,7 @@ int main(int argc, char** argv) {
     }
     if (!started[i]) {
       ++not_started;
-      dbs.push_back({{"database", targets[i].label}, {"status", "not started (--fail-fast)"}});
+      dbs.push_back({{"database", targets[i].label}, {"status", interrupted() ? "not started (interrupted)" : "not started (--fail-fast)"}});
       continue;
     }
     const Outcome& o = outcomes[i];
@@ -374,13 +377,13 @@ int main(int argc, char** argv) {
       std::cout << "\n";
       for (size_t i = 0; i < targets.size(); ++i) {
         if (skipped[i]) continue;
-        std::string r = !started[i] ? "not started (--fail-fast)" : outcomes[i].result;
+        std::string r = !started[i] ? (interrupted() ? "not started (interrupted)" : "not started (--fail-fast)") : outcomes[i].result;
         std::cout << fmt::format("{}: {}\n", labels[i].empty() ? targets[i].label : labels[i], r);
       }
       std::cout << fmt::format("summary: {} of {} database{} ok", ok, ok + failed + not_started,
                                ok + failed + not_started == 1 ? "" : "s");
       if (failed) std::cout << fmt::format("; failed: {}", fmt::join(failed_labels, ", "));
-      if (not_started) std::cout << fmt::format("; {} not started (--fail-fast)", not_started);
+      if (not_started) std::cout << fmt::format("; {} not started ({})", not_started, interrupted() ? "interrupted" : "--fail-fast");
       if (skipped_count) std::cout << fmt::format("; {} without pg_migrate skipped", skipped_count);
       std::cout << "\n";
     } else {
@@ -390,6 +393,13 @@ int main(int argc, char** argv) {
     if (code == 0 && not_started) code = exit_code::kFailed;
   } else if (opts.json) {
     std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  }
+  if (int sig = interrupted()) {
+    // What the server had running was canceled and rolled back (or, for CALL migrate.run(),
+    // stopped as an interrupted run that pg_migrate apply resumes): 128 + the signal, as shells report.
+    std::cerr << fmt::format("interrupted by {}: the running statement was canceled{}\n",
+                             sig == SIGINT ? "SIGINT" : "SIGTERM", not_started ? ", and no further database started" : "");
+    code = 128 + sig;
   }
   return code;
 }

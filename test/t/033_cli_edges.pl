@@ -378,4 +378,27 @@ write_file("$tmp/dbs_empty.txt", "# nothing yet\n\n");
 is($rc, 2, '--dbs-from listing nothing: exit 2');
 like($err, qr/lists no database/, '--dbs-from listing nothing: says so');
 
+# --- Ctrl-C (SIGINT) and SIGTERM cancel what the server runs, as psql's Ctrl-C does: the
+# transactional apply is rolled back, a non-transactional run stops as an interrupted one
+# (apply resumes it); exit 128 + the signal.
+fresh('sig');
+my $sig = "$tmp/sig";
+write_file("$sig/20240101000000_a.sql", "-- migrate:up transaction:false\nSELECT pg_sleep(30);\nCREATE TABLE after_signal (id int);\n");
+for my $case ([ 'INT', 130 ], [ 'TERM', 143 ]) {
+  my ($name, $code) = @$case;
+  my ($o, $e) = ('', '');
+  my $h = IPC::Run::start([ 'pg_migrate', '-d', $node->connstr('sig'), '--dir', $sig, 'apply' ], '<', \undef, '>', \$o, '2>', \$e);
+  $node->poll_query_until('sig', q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
+    or die 'the migration did not start';
+  $h->signal($name);
+  $h->finish;
+  is($? >> 8, $code, "SIG$name: exit $code");
+  like($e, qr/canceling statement due to user request.*interrupted by SIG$name: the running statement was canceled/s,
+       "SIG$name: the statement was canceled on the server, and the command says so");
+  is($node->safe_psql('sig', q{SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'}),
+     '0', "SIG$name: nothing left running on the server");
+  is($node->safe_psql('sig', q{SELECT state FROM migrate.status()}), 'interrupted', "SIG$name: the run is interrupted");
+}
+is($node->safe_psql('sig', q{SELECT to_regclass('after_signal') IS NULL}), 't', 'the statement after the canceled one never ran');
+
 done_testing();
