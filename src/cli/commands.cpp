@@ -974,6 +974,31 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
 
 Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
+  // A wrong --dir (empty, a typo, another project's folder) would retire every applied
+  // migration and silence check's missing-file gate for good: refused when none of the
+  // registered migrations' files is in the folder.
+  {
+    SyncResult preview = sync(conn, folder, true, true, "", true);
+    conn.take_notices();
+    size_t retiring = 0, matched = 0;
+    for (const SyncRow& r : preview.rows) {
+      if (r.action == "missing_file" && (r.state == "applied" || r.state == "below_baseline")) ++retiring;
+      else if (r.action != "missing_file" && r.action != "new" && r.action != "retired") ++matched;
+    }
+    if (retiring > 0 && matched == 0) {
+      std::string message = fmt::format("{} has none of the files of the {} registered in database {}: repair would "
+                                        "retire {}",
+                                        opts.dir, count_of(retiring, "migration", "migrations"), conn.database(),
+                                        retiring == 1 ? "it" : fmt::format("all {}", retiring));
+      std::string hint = "Check --dir. If every file is gone on purpose, retire them in SQL: "
+                         "SELECT * FROM migrate.sync('[]', false, true);";
+      o.code = exit_code::kFolder;
+      o.err += "error: " + message + "\nHINT: " + hint + "\nNothing was changed.\n";
+      o.result = "FAILED: " + message;
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}, {"hint", hint}}}};
+      return o;
+    }
+  }
   conn.run("BEGIN");
   SyncResult s = sync(conn, folder, false, true);
   // Names and down scripts the files changed for applied migrations, and retirements: the

@@ -199,6 +199,15 @@ is($node->safe_psql('rep', q{SELECT detail->>'file' || ' | ' || (detail->>'old_d
    '20240101000000_p.sql | true | true', 'history keeps the old and the new down script and the file');
 ($rc, $out, $err) = pgm('rep', $rep, 'repair');
 like($out, qr/nothing to repair/, 'a second repair has nothing to do');
+# A wrong --dir (empty, or none of the registered files) would retire every applied migration:
+# refused, nothing written.
+make_path("$tmp/empty_dir");
+my $history = $node->safe_psql('rep', 'SELECT count(*) FROM migrate.history');
+($rc, $out, $err) = pgm('rep', "$tmp/empty_dir", 'repair');
+is($rc, 4, 'repair with a folder that has none of the registered files: exit 4');
+like($err, qr/error: \S*empty_dir has none of the files of the \d+ migrations? registered in database rep: repair would retire (it|all \d+)\nHINT: Check --dir\./,
+     'the refusal says what repair would have done');
+is($node->safe_psql('rep', 'SELECT count(*) FROM migrate.history'), $history, 'nothing was written');
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
 
