@@ -539,15 +539,24 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   // Once CALL migrate.run() has committed migrations, a later failure (a callback, the next
   // transaction) is reported here, with what was committed, rather than as if nothing had been.
   bool committed = false;
+  bool failed_in_run = false;  // the error came from CALL migrate.run() itself
   try {
   if (pending > 0 && nontx_pending) {
+    // The migrations the run committed are listed also when it fails part way: they stay.
+    std::optional<DbError> run_error;
     Result r = history_written_by(conn, "apply", [&] {
       conn.run("COMMIT");
+      committed = true;
       add_notices(o, conn, opts);
-      conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
+      try {
+        conn.exec("CALL migrate.run($1)", {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
+      } catch (const DbError& e) {
+        if (interrupted()) throw;
+        run_error = e;
+        return;
+      }
       conn.run("BEGIN");
     });
-    committed = true;
     for (int i = 0; i < r.rows(); ++i) {
       const MigrationFile* m = folder.by_version(r.get(i, 0));
       double d = std::stod(r.get(i, 2));
@@ -555,6 +564,10 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
       applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                          {"duration_ms", d}});
+    }
+    if (run_error) {
+      failed_in_run = true;
+      throw *run_error;
     }
   } else if (pending > 0) {
     // On a terminal, the pending migrations are applied in up to 10 steps (each migrate.apply()
@@ -651,9 +664,18 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (!committed) throw;
     add_notices(o, conn, opts);
     report_error(o, e, &folder, opts);
-    std::string note = fmt::format("{} committed by CALL migrate.run() before the error (listed above) stay applied; "
-                                   "what ran after {} was rolled back",
-                                   count_of(applied.size(), "migration", "migrations"), applied.size() == 1 ? "it" : "them");
+    if (applied.empty()) {  // (the sync and beforeMigrate were committed; no migration)
+      o.json["database"] = conn.database();
+      run_error_callbacks(conn, folder, opts, o);
+      return o;
+    }
+    // A failure in the run leaves the failed migration's finished statements committed (its
+    // HINT says how it resumes); a later one (a callback, the next transaction) rolled back.
+    std::string note = fmt::format("{} committed by CALL migrate.run() before the error (listed above) {} applied; {}",
+                                   count_of(applied.size(), "migration", "migrations"), applied.size() == 1 ? "stays" : "stay",
+                                   failed_in_run ? "the failed one stopped at its failing statement"
+                                                 : fmt::format("what ran after {} was rolled back",
+                                                               applied.size() == 1 ? "it" : "them"));
     o.err += "note: " + note + "\n";
     o.json["applied"] = applied;
     o.json["callbacks"] = callbacks;  // (beforeMigrate's committed with the sync)

@@ -11,6 +11,7 @@ use FindBin;
 use lib "$FindBin::RealBin/../perl";
 use PgMigrateCli;
 use File::Path qw(make_path);
+use JSON::PP;
 
 my $node = PostgreSQL::Test::Cluster->new('cli_edges');
 $node->init;
@@ -409,5 +410,20 @@ for my $case ([ 'INT', 130 ], [ 'TERM', 143 ]) {
   is($node->safe_psql('sig', q{SELECT state FROM migrate.status()}), 'interrupted', "SIG$name: the run is interrupted");
 }
 is($node->safe_psql('sig', q{SELECT to_regclass('after_signal') IS NULL}), 't', 'the statement after the canceled one never ran');
+
+# --- A non-transactional run that fails part way: the migrations it committed before are
+# listed (and in --json), with a note; the failed one resumes at its failing statement.
+fresh('ntfail');
+my $ntf = "$tmp/ntfail";
+write_file("$ntf/20240101000000_a.sql", "-- migrate:up\nCREATE TABLE d (id int);\nINSERT INTO d VALUES (1), (1);\n");
+write_file("$ntf/20240102000000_b.sql", "-- migrate:up transaction:false\nCREATE INDEX CONCURRENTLY d_i ON d (id);\nCREATE UNIQUE INDEX CONCURRENTLY d_u ON d (id);\n");
+write_file("$ntf/20240103000000_c.sql", "-- migrate:up\nCREATE TABLE e (id int);\n");
+($rc, $out, $err) = pgm('ntfail', $ntf, '--json', 'apply');
+is($rc, 1, 'a failing non-transactional run: exit 1');
+like($err, qr/applied 20240101000000 \S*20240101000000_a\.sql .*error: \S*20240102000000_b\.sql:3: could not create unique index .*note: 1 migration committed by CALL migrate\.run\(\) before the error \(listed above\) stays applied; the failed one stopped at its failing statement/s,
+     'the committed migration is listed before the error, and the note says what stays');
+my $ntj = JSON::PP::decode_json($out);
+is(join(',', map { $_->{version} } @{ $ntj->{applied} }), '20240101000000', '--json lists it as applied');
+is($ntj->{error}{line}, 3, '--json: the failing line');
 
 done_testing();
