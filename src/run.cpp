@@ -1058,7 +1058,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   std::string exists_sql = fmt::format("SELECT pg_catalog.count(*) FROM (SELECT FROM {} WHERE ({}) LIMIT 1) s", table, cond);
   std::string count_sql = fmt::format("SELECT pg_catalog.count(*) FROM {} WHERE ({})", table, cond);
   std::string size_sql = fmt::format(
-      "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) / {})::pg_catalog.int8", relid, BLCKSZ);
+      "SELECT (pg_catalog.pg_relation_size({}::pg_catalog.oid) OPERATOR(pg_catalog./) {})::pg_catalog.int8", relid, BLCKSZ);
   long pause = u.batch->pause_ms >= 0 ? u.batch->pause_ms : batch_pause_ms;
 
   bool resuming = started_before && run.unit == index;

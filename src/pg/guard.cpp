@@ -5,7 +5,18 @@
 
 namespace pgm::pg {
 
+namespace {
+// The memory context current when the innermost running entry point (invoke) was called: it
+// outlives everything the call does. A caught error is copied there, not into the context
+// current where it was caught: that one may belong to an SPI connection or a subtransaction
+// the unwinding rolls back (AtEOSubXact_SPI deletes it) while the PgError is still in flight
+// (a statement_timeout in apply's verify gate, inside the batch's subtransaction, read freed
+// memory and crashed the backend).
+MemoryContext entry_context = nullptr;
+}  // namespace
+
 ErrorData* take_current_error(MemoryContext into) {
+  if (entry_context) into = entry_context;
   // CopyErrorData must not run in ErrorContext, which FlushErrorState empties.
   MemoryContextSwitchTo(into == ErrorContext ? TopTransactionContext : into);
   ErrorData* edata = CopyErrorData();
@@ -60,8 +71,13 @@ Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) {
   ErrorData* pg_error = nullptr;
   ErrorText text;
   bool failed = false;
+  // Restored before this returns or raises (a nested entry point, e.g. a trigger, ends first).
+  MemoryContext outer_entry_context = entry_context;
+  entry_context = CurrentMemoryContext;
   try {
-    return impl(fcinfo);
+    Datum result = impl(fcinfo);
+    entry_context = outer_entry_context;
+    return result;
   } catch (const PgError& e) {
     pg_error = e.data();
   } catch (const Error& e) {
@@ -83,6 +99,7 @@ Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) {
     failed = true;
     text.message = "pg_migrate: unexpected C++ exception";
   }
+  entry_context = outer_entry_context;
   // No exception object is alive any more: raising the PostgreSQL error is safe here.
   if (pg_error) ReThrowError(pg_error);
   if (failed) {
