@@ -180,6 +180,14 @@ SELECT migrate.baseline('9');
 RESET pg_migrate.lock_timeout;
 RESET pg_migrate.lock_retries;
 RESET pg_migrate.lock_retry_delay;
+-- CALL migrate.run() of a batched statement: its waiting, counting and size queries too.
+RESET search_path;
+CREATE TABLE sp.t2 (a int, b int);
+INSERT INTO sp.t2 SELECT i, NULL FROM generate_series(1, 300) i;
+SET search_path = evil, pg_catalog, public;
+SELECT migrate.register('4', 'batched',
+  E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\nUPDATE sp.t2 SET b = a WHERE b IS NULL;');
+CALL migrate.run();
 -- Nothing planted was called.
 RESET search_path;
 COMMIT PREPARED 'sp_holder';
