@@ -411,6 +411,31 @@ PGM_FUNCTION(pgm_record_install_snapshot) {
   return (Datum)0;
 }
 
+// migrate.install_snapshot_restored(), schema_snapshots' BEFORE INSERT trigger for install rows
+// (0.9.0): one inserted outside CREATE EXTENSION pg_migrate is a dump's, restored into a copy
+// (pg_restore, a plain dump through psql). The copy's own install snapshot, which its CREATE
+// EXTENSION took before the restore created the schema's objects (every one of them was then a
+// schema difference), gives way to it, and to its id; the proof recorded with it goes too.
+PGM_FUNCTION(pgm_install_snapshot_restored) {
+  if (!CALLED_AS_TRIGGER(fcinfo))
+    throw Error("39P01", "migrate.install_snapshot_restored() must be called as a trigger");
+  TriggerData* trig = reinterpret_cast<TriggerData*>(fcinfo->context);
+  if (!TRIGGER_FIRED_BEFORE(trig->tg_event) || !TRIGGER_FIRED_FOR_ROW(trig->tg_event) ||
+      !TRIGGER_FIRED_BY_INSERT(trig->tg_event))
+    throw Error("39P01", "migrate.install_snapshot_restored() must be a BEFORE INSERT row trigger");
+  bool own_install = creating_extension &&
+                     CurrentExtensionObject == pg::call([] { return get_extension_oid("pg_migrate", true); });
+  if (!own_install) {
+    static pg::Query drop_own{"DELETE FROM migrate.schema_snapshots WHERE reason OPERATOR(pg_catalog.=) 'install'"};
+    static pg::Query forget_proof{"UPDATE migrate.catalog_state SET snapshot_id = NULL, snapshot_fingerprint = NULL"};
+    pg::SpiConnection spi;
+    catalog::OwnerScope owner;
+    drop_own.run();
+    forget_proof.run();
+  }
+  return PointerGetDatum(trig->tg_trigtuple);
+}
+
 // The live schema against the snapshot `before` (an SQL expression), without excluded objects.
 #define SCHEMA_DIFF_AGAINST(before)                                                            \
   "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff(" before ", "               \

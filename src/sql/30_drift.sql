@@ -305,7 +305,9 @@ SELECT pg_catalog.pg_extension_config_dump('migrate.drift_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.drift_acknowledgements', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.drift_acknowledgements_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.drift_exclusions', '');
-SELECT pg_catalog.pg_extension_config_dump('migrate.schema_snapshots', 'WHERE reason <> ''install''');
+-- Every row, the install snapshot too (0.9.0): a copy restored from a dump needs the source's,
+-- taken with the objects it then had (migrate.install_snapshot_restored()).
+SELECT pg_catalog.pg_extension_config_dump('migrate.schema_snapshots', '');
 SELECT pg_catalog.pg_extension_config_dump('migrate.schema_snapshots_id_seq', '');
 
 -- True when an exclusion matches the object (schema, name); NULL schema never matches.
@@ -338,6 +340,15 @@ ALTER TABLE migrate.drift ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER p
 ALTER TABLE migrate.drift_acknowledgements ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 ALTER TABLE migrate.schema_snapshots ENABLE ALWAYS TRIGGER protect, ENABLE ALWAYS TRIGGER protect_truncate;
 ALTER TABLE migrate.drift_exclusions ENABLE ALWAYS TRIGGER invalidate_cache;
+-- (0.9.0) An install snapshot inserted outside CREATE EXTENSION is a dump's, restored into a
+-- copy: the copy's own, which its CREATE EXTENSION took before the restore created the
+-- schema's objects, gives way to it (its id too).
+CREATE FUNCTION migrate.install_snapshot_restored() RETURNS trigger
+    AS 'MODULE_PATHNAME', 'pgm_install_snapshot_restored' LANGUAGE C;
+CREATE TRIGGER install_snapshot_restored BEFORE INSERT ON migrate.schema_snapshots
+    FOR EACH ROW WHEN (NEW.reason OPERATOR(pg_catalog.=) 'install')
+    EXECUTE FUNCTION migrate.install_snapshot_restored();
+ALTER TABLE migrate.schema_snapshots ENABLE ALWAYS TRIGGER install_snapshot_restored;
 
 -- Differences between the newest recorded snapshot and the live schema, without excluded
 -- objects: drift whether or not a trigger saw it.

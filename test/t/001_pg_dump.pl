@@ -70,9 +70,10 @@ my $ids = $node->safe_psql('restored', q{SELECT count(DISTINCT id) = count(*) FR
 is($ids, 't', 'history ids stay unique after restore');
 is($node->safe_psql('restored', 'SELECT string_agg(version, \',\') FROM migrate.revert(2)'), '3,2', 'restored copy reverts in application order');
 
-# A copy's install snapshot is new (pg_dump leaves it out), taken before the restored tables
-# exist: the revert check of the first migration, whose snapshot before it was the install one,
-# does not compare with it (that reported the restored tables as the migration's leftovers).
+# The copy's own install snapshot, taken before the restored tables exist, gives way to the
+# source's (dumped since 0.9.0): the revert check of the first migration, whose snapshot before
+# it was the install one, compares with the source's (the copy's own reported the restored
+# tables as the migration's leftovers).
 $node->safe_psql('postgres', 'CREATE DATABASE first_src');
 $node->safe_psql('first_src', q{
   CREATE TABLE pre (id int);
@@ -91,6 +92,29 @@ unlike($err, qr/WARNING/, 'without false leftovers');
 is($node->safe_psql('first_copy', 'SELECT count(*) FROM migrate.validate()'), '0', 'and it validates');
 ($ret, $out, $err) = $node->psql('first_src', 'SELECT version FROM migrate.revert()');
 unlike($err, qr/WARNING/, 'as in the source');
+
+# A source whose only snapshot is its install one (nothing applied since CREATE EXTENSION, which
+# found a table): its copy compares with that snapshot, not with one of its own taken before
+# the restore created the table (every object was a schema difference), in both dump formats.
+$node->safe_psql('postgres', 'CREATE DATABASE install_only');
+$node->safe_psql('install_only', q{CREATE TABLE app_t (id int); CREATE EXTENSION pg_migrate;});
+is($node->safe_psql('install_only', 'SELECT count(*) FROM migrate.schema_diff()'), '0', 'install-only source: no difference');
+my $install_dump = $node->basedir . '/install_only.dump';
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('install_only'), '-f', $install_dump ], 'pg_dump of it');
+$node->safe_psql('postgres', 'CREATE DATABASE install_only_copy');
+$node->command_ok([ 'pg_restore', '--exit-on-error', '-d', $node->connstr('install_only_copy'), $install_dump ],
+  'pg_restore of it');
+is($node->safe_psql('install_only_copy', 'SELECT count(*) FROM migrate.schema_diff()'), '0',
+   'its copy: no difference either');
+is($node->safe_psql('install_only_copy', q{SELECT string_agg(id || ' ' || reason, ', ') FROM migrate.schema_snapshots}),
+   $node->safe_psql('install_only', q{SELECT string_agg(id || ' ' || reason, ', ') FROM migrate.schema_snapshots}),
+   "the copy's snapshot is the source's");
+my $plain = $node->basedir . '/install_only.sql';
+$node->command_ok([ 'pg_dump', '-d', $node->connstr('install_only'), '-f', $plain ], 'plain pg_dump of it');
+$node->safe_psql('postgres', 'CREATE DATABASE install_only_plain');
+$node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', $node->connstr('install_only_plain'), '-f', $plain ],
+  'restored through psql');
+is($node->safe_psql('install_only_plain', 'SELECT count(*) FROM migrate.schema_diff()'), '0', 'that copy: no difference');
 
 $node->stop;
 done_testing();
