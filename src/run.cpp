@@ -1447,17 +1447,24 @@ std::string checked_run_mode(const std::string& script, const ScriptLabel& label
   std::vector<ScriptStatement> local;
   std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
   stmts = parse_script(script, label);
+  // Before the statements are checked: with the directive on a later line, a CREATE INDEX
+  // CONCURRENTLY was refused as "cannot run inside a migration", which did not say why.
+  refuse_misplaced_directive(script, label);
   check_statements(stmts, script, label, script_mode(script));
   return script_run_mode(script, stmts, label);
 }
 
-std::string script_run_mode(const std::string& script, const std::vector<ScriptStatement>& statements,
-                            const ScriptLabel& label) {
+void refuse_misplaced_directive(const std::string& script, const ScriptLabel& label) {
   if (has_misplaced_no_transaction_directive(script))
     throw Error(sqlstate::kSyntaxError,
                 fmt::format("{} script of {} has a misplaced or misspelled \"-- pg_migrate:no-transaction\" directive",
                             label.which, label.describe()),
                 {}, "The directive must be the first line of the script, exactly \"-- pg_migrate:no-transaction\".");
+}
+
+std::string script_run_mode(const std::string& script, const std::vector<ScriptStatement>& statements,
+                            const ScriptLabel& label) {
+  refuse_misplaced_directive(script, label);
   ScriptMode mode = script_mode(script);
   std::vector<Unit> units = split_units(script, statements, mode, label);
   if (mode == ScriptMode::kNoTransaction) return "no-transaction";

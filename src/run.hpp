@@ -18,6 +18,9 @@ namespace pgm {
 std::string script_run_mode(const std::string& script, const std::vector<ScriptStatement>& statements,
                             const ScriptLabel& label);
 
+// Throws for a "-- pg_migrate:no-transaction" directive that is not the script's first line.
+void refuse_misplaced_directive(const std::string& script, const ScriptLabel& label);
+
 // The mode of a script from its first line (check_runnable needs it before the statements).
 ScriptMode script_mode(const std::string& script);
 

@@ -569,6 +569,10 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     bool applied = false;
     bool down_changed = false;  // Metadata: the down script's statements (or its presence) changed
     bool metadata_changed = false;  // Metadata: the name or the down script's statements changed
+    // Register/Replace of a version at or below the baseline: it never runs, so what would stop
+    // it from running (a statement that cannot run in a transaction, a syntax error) is not
+    // checked, and nothing in it is linted (it blocked every later apply).
+    bool below_baseline = false;
   };
   std::vector<Work> work;
   for (InFile& f : in) {
@@ -581,10 +585,11 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", "need_body", ""));
         continue;
       }
-      refuse_no_transaction(f);
+      if (!below) refuse_no_transaction(f);
       std::string script = checksum_of(f, *f.up, "up");
       out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", dry_run ? "new" : "registered", script));
       work.push_back({&f, Todo::Register, script});
+      work.back().below_baseline = below;
       continue;
     }
     k->seen = true;
@@ -615,10 +620,12 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       }
       work.push_back({&f, Todo::Metadata, new_script, k->applied, change.down_changed, !change.what.empty()});
     } else if (!k->applied) {
-      refuse_no_transaction(f);
+      bool below = baseline && !(*baseline < *f.parsed);
+      if (!below) refuse_no_transaction(f);
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
                             fmt::format("checksum {} -> {}", old_script, new_script)));
       work.push_back({&f, Todo::Replace, new_script});
+      work.back().below_baseline = below;
     } else if (accept_edited) {
       out.push_back(row_for(f, k, "applied", dry_run ? "edited" : "accepted", new_script,
                             fmt::format("applied with checksum {}; the file's checksum {} is accepted", old_script,
@@ -703,7 +710,19 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   for (Work& w : work) {
     InFile& f = *w.f;
     const std::string* down = f.down ? &*f.down : nullptr;
-    if (w.todo == Todo::Register || w.todo == Todo::Replace) {
+    if ((w.todo == Todo::Register || w.todo == Todo::Replace) && w.below_baseline) {
+      if (w.todo == Todo::Replace) {
+        catalog::OwnerScope owner;
+        del.run({pg::text_param(f.version)});
+      }
+      reg_versions.push_back(f.version);
+      reg_parts.push_back(f.parsed->sql_array());
+      reg_names.push_back(f.name);
+      reg_ups.push_back(*f.up);
+      reg_has_down.push_back(f.down ? "t" : "f");
+      reg_downs.push_back(f.down ? *f.down : std::string());
+      reg_sums.push_back(sha256_hex(*f.up));
+    } else if (w.todo == Todo::Register || w.todo == Todo::Replace) {
       // Parse trees and lint state of one file live in `scratch`, reset after each file.
       MemoryContext outer = MemoryContextSwitchTo(scratch);
       ScriptLabel up_label{f.version, f.name, "up"};

@@ -455,14 +455,31 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
       if (runs(event) && !(before_ran && std::string_view(event) == "beforeMigrate"))
         for (const CallbackFile* c : folder.callbacks_of(event)) would_run.push_back({{"event", c->event}, {"file", c->file}});
+    json callback_errors = json::array();
     if (!would_run.empty()) {
       std::string names;
       for (const json& c : would_run) names += (names.empty() ? "" : ", ") + path_of(opts, c["file"].get<std::string>());
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
+      // Not tried, but parsed: a syntax error fails the apply.
+      for (const CallbackFile& c : folder.callbacks) {
+        bool listed = false;
+        for (const json& w : would_run) listed = listed || w["file"].get<std::string>() == c.file;
+        if (!listed) continue;
+        Result r = conn.exec("SELECT coalesce(line, 1), message FROM migrate.lint($1) "
+                             "WHERE rule OPERATOR(pg_catalog.=) 'syntax-error'",
+                             {c.script});
+        for (int i = 0; i < r.rows(); ++i) {
+          failed = true;
+          o.err += fmt::format("error: {}:{}: {} (apply would fail in this callback)\n", path_of(opts, c.file),
+                               r.get(i, 0), r.get(i, 1));
+          callback_errors.push_back({{"file", c.file}, {"line", std::stoi(r.get(i, 0))}, {"message", r.get(i, 1)}});
+        }
+      }
     }
     json tried = o.json.contains("callbacks_tried") ? o.json["callbacks_tried"] : json::array();
     o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"callbacks", would_run},
               {"callbacks_tried", tried}};
+    if (!callback_errors.empty()) o.json["callback_errors"] = callback_errors;
     if (!refusal.empty()) {
       o.err += "error: apply would refuse: " + refusal + "\n";
       o.json["error"] = {{"message", refusal.substr(0, refusal.find('\n'))}};
@@ -471,7 +488,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       return o;
     }
     o.code = failed ? exit_code::kFailed : exit_code::kOk;
-    o.result = failed ? "dry run: a statement failed" : fmt::format("dry run: {} would be applied", pending);
+    o.result = failed ? (callback_errors.empty() ? "dry run: a statement failed" : "dry run: a callback would fail")
+                      : fmt::format("dry run: {} would be applied", pending);
     return o;
   }
   json applied = json::array();
@@ -540,6 +558,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   // transaction) is reported here, with what was committed, rather than as if nothing had been.
   bool committed = false;
   bool failed_in_run = false;  // the error came from CALL migrate.run() itself
+  bool live_lines_shown = false;  // "applied" lines drawn on the terminal before the commit
   try {
   if (pending > 0 && nontx_pending) {
     // The migrations the run committed are listed also when it fails part way: they stay.
@@ -607,6 +626,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         size_t width = 30, done = applied.size();
         size_t fill = pending ? done * width / pending : width;
         double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        live_lines_shown = true;
         std::cerr << "\r\033[K" << lines
                   << fmt::format("[{}{}] {}/{} migrations, {:.1f} s", std::string(fill, '#'),
                                  std::string(width - fill, '.'), done, pending, secs)
@@ -661,7 +681,15 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   o.result = fmt::format("applied {}, at version {}", applied.size() + reps.size(), version_or_none(current));
   return o;
   } catch (const DbError& e) {
-    if (!committed) throw;
+    if (!committed) {
+      // The lines drawn as the migrations ran were not the end: the transaction is rolled back.
+      if (live_lines_shown)
+        std::cerr << "\r\033[K"
+                  << "note: the migrations listed above ran, but the apply failed and was rolled back: none of "
+                     "them is applied\n"
+                  << std::flush;
+      throw;
+    }
     add_notices(o, conn, opts);
     report_error(o, e, &folder, opts);
     if (applied.empty()) {  // (the sync and beforeMigrate were committed; no migration)
@@ -1064,32 +1092,43 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
 
 Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
-  std::vector<const MigrationFile*> targets;
+  struct Target {
+    std::string file;  // in the folder
+    const std::string* script;
+  };
+  std::vector<Target> targets;
   if (!opts.lint_files.empty()) {
     for (const std::string& f : opts.lint_files) {
-      const MigrationFile* found = nullptr;
+      std::optional<Target> found;
+      auto matches = [&](const std::string& file) {
+        return file == f || path_of(opts, file) == f || fs::path(f).filename() == fs::path(file).filename();
+      };
       for (const MigrationFile& m : folder.migrations) {
-        if (m.file == f || path_of(opts, m.file) == f || fs::path(f).filename() == fs::path(m.file).filename() ||
-            (!m.down_file.empty() && (m.down_file == f || path_of(opts, m.down_file) == f)))
-          found = &m;
+        if (matches(m.file) || (!m.down_file.empty() && (m.down_file == f || path_of(opts, m.down_file) == f)))
+          found = Target{m.file, &m.up};
       }
-      if (!found) throw FolderError(f + " is not a migration file in " + opts.dir);
-      targets.push_back(found);
+      for (const CallbackFile& c : folder.callbacks)
+        if (matches(c.file)) found = Target{c.file, &c.script};
+      if (!found) throw FolderError(f + " is not a migration or callback file in " + opts.dir);
+      targets.push_back(*found);
     }
   } else {
+    // The pending migrations, and the callbacks (which run with every apply).
     SyncResult s = sync(conn, folder, true);
     for (const SyncRow& r : s.rows) {
       if (!r.pending() || r.file.empty()) continue;
       for (const MigrationFile& m : folder.migrations)
-        if (m.file == r.file) targets.push_back(&m);
+        if (m.file == r.file) targets.push_back({m.file, &m.up});
     }
+    for (const CallbackFile& c : folder.callbacks)
+      if (files::is_callback_event(c.event)) targets.push_back({c.file, &c.script});
   }
   json findings = json::array();
   size_t errors = 0;
-  for (const MigrationFile* m : targets) {
-    Result r = conn.exec("SELECT line, statement, rule, severity, message, coalesce(hint, '') FROM migrate.lint($1)", {m->up});
+  for (const Target& t : targets) {
+    Result r = conn.exec("SELECT line, statement, rule, severity, message, coalesce(hint, '') FROM migrate.lint($1)", {*t.script});
     for (int i = 0; i < r.rows(); ++i) {
-      std::string file = path_of(opts, m->file);
+      std::string file = path_of(opts, t.file);
       std::string line = r.null(i, 0) ? "1" : r.get(i, 0);
       std::string severity = r.get(i, 3), rule = r.get(i, 2), message = r.get(i, 4), hint = r.get(i, 5);
       if (severity == "error") ++errors;
@@ -1157,7 +1196,8 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   }
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
-  for (auto [sql, command] : {std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
+  for (auto [sql, command] : {std::pair{"(CALL migrate.run() or the pg_migrate command)", "(pg_migrate apply does)"},
+                              std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
                               std::pair{"CALL migrate.run()", "pg_migrate apply"}})
     for (size_t at; (at = hint.find(sql)) != std::string::npos;) hint.replace(at, std::strlen(sql), command);
   o.err += fmt::format("error: {}{} (SQLSTATE {})\n", location.empty() ? "" : location + ": ", message, e.sqlstate);

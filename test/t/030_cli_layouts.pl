@@ -125,6 +125,27 @@ like($out, qr/applied 1 migration and 1 repeatable/, 'apply after baseline: only
 ($rc, $out) = pgm('adopted', $fw, 'status');
 like($out, qr/^1\s+V1__init\.sql\s+below_baseline/m, 'status: V1 is below the baseline');
 like($out, qr/^baseline: version 1 \("init"\), /m, 'status: the baseline');
+# Files at or below the baseline never run: one with a syntax error, or with a statement that
+# cannot run in a transaction (a Flyway folder's CREATE INDEX CONCURRENTLY), does not stop
+# later applies, and may be edited.
+fresh('adopted2');
+my $bl = "$tmp/below_baseline";
+write_file("$bl/V1__broken.sql", "CREATE TABLE t1 (id int;\n");
+write_file("$bl/V2__cic.sql", "CREATE INDEX CONCURRENTLY t1_i ON t1 (id);\n");
+write_file("$bl/V3__t3.sql", "CREATE TABLE t3 (id int);\n");
+$node->safe_psql('adopted2', q{CREATE TABLE t1 (id int); SELECT migrate.acknowledge_drift('the adopted schema')});
+($rc, $out, $err) = pgm('adopted2', $bl, 'baseline', '2');
+is($rc, 0, 'baseline 2 of a folder with unrunnable files below it') or diag($err);
+($rc, $out, $err) = pgm('adopted2', $bl, 'apply');
+is($rc, 0, 'apply: the files below the baseline are not checked') or diag($err);
+like($out, qr/applied 1 migration/, 'apply: only V3 ran');
+write_file("$bl/V2__cic.sql", "CREATE INDEX CONCURRENTLY t1_i2 ON t1 (id);\n");
+($rc, $out, $err) = pgm('adopted2', $bl, 'apply');
+is($rc, 0, 'apply: an edited file below the baseline is recorded without a check') or diag($out . $err);
+($rc, $out, $err) = pgm('adopted2', $bl, 'check');
+is($rc, 0, 'check: at the folder') or diag($out . $err);
+($rc, $out) = pgm('adopted2', $bl, 'status');
+like($out, qr/^2\s+V2__cic\.sql\s+below_baseline/m, 'status: V2 is below the baseline');
 
 # --- apply --dry-run shows the plan and changes nothing; verify proves a down script
 fresh('dry');

@@ -95,6 +95,19 @@ like($out, qr/callbacks that would run \(not tried by the dry run\): \S*afterVer
      'dry run with nothing to apply: lists the callbacks that run on every apply');
 ($rc) = pgm('check');
 is($rc, 0, 'check after applies that ran only callbacks: ok');
+# Callbacks the dry run does not try are parsed, and lint reads them: a syntax error is found
+# before an apply fails on it.
+put('afterMigrate__zz.sql', "SELECT 1;\nSELEC 2;\n");
+($rc, $out, $err) = pgm('apply', '--dry-run');
+is($rc, 1, 'dry run: a callback with a syntax error: exit 1');
+like($err, qr/error: \S*afterMigrate__zz\.sql:2: syntax error at or near "SELEC".*\(apply would fail in this callback\)/,
+     'dry run: the callback file and line');
+($rc, $out, $err) = pgm('lint');
+is($rc, 1, 'lint: the callback with a syntax error: exit 1');
+like($out, qr/afterMigrate__zz\.sql:2: error syntax-error/, 'lint reads callbacks');
+($rc, $out, $err) = pgm('lint', "$dir/afterMigrate__zz.sql");
+like($out, qr/afterMigrate__zz\.sql:2: error syntax-error/, 'lint FILE of a callback');
+unlink("$dir/afterMigrate__zz.sql");
 
 # A failing migration: everything rolled back, then afterMigrateError in its own transaction.
 put('V3__broken.sql', "ALTER TABLE orders ADD COLUMN note text;\nSELECT 1 / 0;\n");
