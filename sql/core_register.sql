@@ -37,6 +37,9 @@ SELECT migrate.register('2', 'savepoint', E'SAVEPOINT a;');
 SELECT migrate.register('2', 'cic', E'CREATE TABLE x (a int);\n\n  CREATE INDEX CONCURRENTLY x_a ON x (a);');
 SELECT migrate.register('2', 'dic', 'DROP INDEX CONCURRENTLY x_a');
 SELECT migrate.register('2', 'reindex', 'REINDEX (CONCURRENTLY) TABLE x');
+-- The no-transaction directive below the first line: named as misplaced, not as the statement
+-- that needs it.
+SELECT migrate.register('2', 'late directive', E'-- builds the index\n-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY x_a ON x (a);');
 SELECT migrate.register('2', 'reindex schema', 'REINDEX SCHEMA public');
 SELECT migrate.register('2', 'move', 'ALTER DATABASE contrib_regression SET TABLESPACE pg_default');
 SELECT migrate.register('2', 'move', E'-- pg_migrate:no-transaction\nALTER DATABASE contrib_regression SET TABLESPACE pg_default');
