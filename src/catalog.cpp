@@ -463,7 +463,7 @@ PGM_FUNCTION(pgm_register) {
       static pg::Query update{
           "UPDATE migrate.migrations SET name = $2, up_sql = $3, down_sql = $4, checksum = $5, "
           "registered_at = pg_catalog.now(), registered_by = session_user WHERE version = $1"};
-      ensure_no_unfinished_run(version.canonical());
+      adopt_script_for_unfinished_run(version.canonical(), name, up);
       {
         catalog::OwnerScope owner;
         update.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(up),

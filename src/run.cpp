@@ -1565,11 +1565,65 @@ std::optional<Error> unfinished_run_error(const std::string& version) {
                fmt::format("migration {} has an unfinished {} run ({} of {} statements done)", version,
                            dir == "up" ? "apply" : "revert", done, units),
                "Its finished statements took effect; changing or removing it now would leave them behind.",
-               fmt::format("Finish it with {}.", resume_call(dir == "up")));
+               dir == "up" ? fmt::format("Finish it with {}, or replace the statement that failed (and those after "
+                                         "it) keeping the finished ones as they are.",
+                                         resume_call(true))
+                           : fmt::format("Finish it with {}.", resume_call(false)));
 }
 
 void ensure_no_unfinished_run(const std::string& version) {
   if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
+}
+
+void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up) {
+  RunRow run = read_run(version);
+  if (!run.exists) return;
+  std::optional<Error> refusal = unfinished_run_error(version);
+  auto refuse = [&](const std::string& why) {
+    throw Error(refusal->sqlstate(), refusal->message(), refusal->detail() + " " + why, refusal->hint());
+  };
+  if (run.direction != "up") throw *refusal;
+  std::string old_up = catalog::load_script(version, true);
+  if (sha256_hex(old_up) != run.checksum) throw *refusal;
+  ScriptLabel label{version, name, "up"};
+  std::vector<ScriptStatement> old_statements = parse_script(old_up, label);
+  std::vector<ScriptStatement> new_statements = parse_script(new_up, label);
+  ScriptMode mode = script_mode(old_up);
+  if (script_mode(new_up) != mode) refuse("The new script does not run the same way (the no-transaction directive differs).");
+  std::vector<Unit> old_units = split_units(old_up, old_statements, mode, label);
+  std::vector<Unit> new_units = split_units(new_up, new_statements, mode, label);
+  auto unit_text = [](const std::string& script, const std::vector<ScriptStatement>& st, const Unit& u) {
+    return script.substr(st[u.first].begin, st[u.last - 1].end - st[u.first].begin);
+  };
+  // What took effect stays as it is: every finished statement (and one a batched run is part
+  // way through) must be in the new script, at the same place, unchanged but for formatting.
+  std::set<int> kept = finished_units(version, "up");
+  if (run.rows_done > 0 && run.unit >= 0) kept.insert(run.unit);
+  for (int u : kept) {
+    if (u < 0 || static_cast<size_t>(u) >= old_units.size()) throw *refusal;
+    const Unit& before = old_units[u];
+    bool same = static_cast<size_t>(u) < new_units.size() &&
+                script_checksum(unit_text(old_up, old_statements, before)) ==
+                    script_checksum(unit_text(new_up, new_statements, new_units[u]));
+    if (!same)
+      refuse(fmt::format("Statement {} (line {} of the script the run started with) took effect, and the new script "
+                         "does not have it at that place unchanged.",
+                         u + 1, before.line));
+  }
+  static pg::Query adopt{
+      "UPDATE migrate.runs SET checksum = $2, units = $3::int WHERE version OPERATOR(pg_catalog.=) $1"};
+  {
+    catalog::OwnerScope owner;
+    adopt.run({pg::text_param(version), pg::text_param(sha256_hex(new_up)),
+               pg::text_param(std::to_string(new_units.size()))});
+  }
+  std::string note = fmt::format(
+      "migration {} (\"{}\"): its unfinished apply run goes on with the new script: the {} finished "
+      "statement{} {} unchanged, {} resumes at statement {}",
+      version, name, kept.size(), kept.size() == 1 ? "" : "s", kept.size() == 1 ? "is" : "are",
+      resume_call(true), kept.size() + 1);
+  const char* n = note.c_str();
+  pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
 }
 
 void ensure_no_unfinished_runs() {

@@ -46,6 +46,12 @@ void store_run_modes(const std::string& version, const std::string& up_mode, con
 
 // register (replace) and unregister: refuse a migration whose run has started and not ended.
 void ensure_no_unfinished_run(const std::string& version);
+// register (and sync) replacing the up script of a migration whose apply run stopped part
+// way: the run goes on with the new script when the statements it finished are the new
+// script's first ones, unchanged but for formatting and comments (their effect stays); the
+// next CALL migrate.run() resumes with the rest of the new script. Otherwise the run's error
+// (ensure_no_unfinished_run), saying which finished statement differs.
+void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up);
 // The same check without throwing (plan() reports it and goes on).
 std::optional<Error> unfinished_run_error(const std::string& version);
 

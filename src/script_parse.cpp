@@ -3,11 +3,14 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/migration_files.hpp"
 #include "core/script.hpp"
 #include "pg/srf.hpp"
 
 extern "C" {
 #include "catalog/catalog.h"
+#include "parser/scanner.h"
+#include "parser/gram.h"
 #include "commands/prepare.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/fmgroids.h"
@@ -523,6 +526,84 @@ bool writes_system_catalog(Node* parsetree) {
     default:
       return false;
   }
+}
+
+namespace {
+
+// Appends a token's identity: keywords by name, identifiers as the scanner folds them,
+// literals by value. Token codes are never hashed (they differ between PostgreSQL versions).
+void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
+  auto with = [&](char kind, const char* s) {
+    out += kind;
+    out += s ? s : "";
+    out += '\0';
+  };
+  if (tok < 256) {
+    out += 'c';
+    out += static_cast<char>(tok);
+    out += '\0';
+    return;
+  }
+  switch (tok) {
+    case IDENT: with('i', val.str); return;
+    case UIDENT: with('u', val.str); return;
+    case FCONST: with('f', val.str); return;
+    case SCONST: with('s', val.str); return;
+    case USCONST: with('U', val.str); return;
+    case BCONST: with('b', val.str); return;
+    case XCONST: with('x', val.str); return;
+    case Op: with('o', val.str); return;
+    case ICONST: with('n', std::to_string(val.ival).c_str()); return;
+    case PARAM: with('p', std::to_string(val.ival).c_str()); return;
+    case TYPECAST: with('o', "::"); return;
+    case DOT_DOT: with('o', ".."); return;
+    case COLON_EQUALS: with('o', ":="); return;
+    case EQUALS_GREATER: with('o', "=>"); return;
+    case LESS_EQUALS: with('o', "<="); return;
+    case GREATER_EQUALS: with('o', ">="); return;
+    case NOT_EQUALS: with('o', "<>"); return;
+    default: with('k', val.keyword); return;
+  }
+}
+
+}  // namespace
+
+// SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
+// comments, line endings and the case of keywords and unquoted identifiers do not count;
+// every change to what runs (a name, a literal, an operator) does.
+std::string script_checksum(const std::string& raw) {
+  std::string text = files::normalize(raw);
+  std::string tokens = "pg_migrate tokens 1";
+  tokens += '\0';
+  const char* str = text.c_str();
+  // The scanner's allocations (buffer, one string per token) go into a context of their own.
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate script checksum", ALLOCSET_SMALL_SIZES);
+  });
+  MemoryContext outer = MemoryContextSwitchTo(scratch);
+  try {
+    core_yy_extra_type extra;
+    core_yyscan_t scanner = pg::call([&] {
+      core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
+      extra.escape_string_warning = false;
+      return s;
+    });
+    for (;;) {
+      core_YYSTYPE val;
+      YYLTYPE loc;
+      val.str = nullptr;
+      int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
+      if (tok == 0) break;
+      append_token(tokens, tok, val);
+    }
+    pg::call([&] { scanner_finish(scanner); });
+  } catch (...) {
+    MemoryContextSwitchTo(outer);  // (the error's data is in the entry point's context)
+    throw;
+  }
+  MemoryContextSwitchTo(outer);
+  pg::call([&] { MemoryContextDelete(scratch); });
+  return sha256_hex(tokens);
 }
 
 }  // namespace pgm

@@ -132,4 +132,9 @@ std::vector<RangeVar*> lock_targets(Node* parsetree);
 // from a system catalog by name: a change no event trigger describes.
 bool writes_system_catalog(Node* parsetree);
 
+// SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
+// comments, line endings and the case of keywords and unquoted identifiers do not count;
+// every change to what runs (a name, a literal, an operator) does (the checksum sync compares).
+std::string script_checksum(const std::string& raw);
+
 }  // namespace pgm

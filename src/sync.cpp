@@ -1,6 +1,5 @@
 // File sync: migrate.sync(files jsonb) brings the catalog in line with a folder of migration
-// files in one statement (the pg_migrate command uses it; any client can), migrate.
-// script_checksum() hashes a script as PostgreSQL's scanner sees it, and migrate.
+// files in one statement (the pg_migrate command uses it; any client can), and migrate.
 // apply_repeatables() re-applies repeatable migrations whose content changed.
 #include <chrono>
 #include <map>
@@ -24,8 +23,6 @@
 #include "settings.hpp"
 
 extern "C" {
-#include "parser/scanner.h"
-#include "parser/gram.h"
 #include "access/xact.h"
 #include "catalog/pg_proc.h"
 #include "storage/proc.h"
@@ -37,86 +34,6 @@ extern "C" {
 extern "C" Datum pgm_register(PG_FUNCTION_ARGS);
 
 namespace pgm {
-namespace {
-
-// Appends a token's identity: keywords by name, identifiers as the scanner folds them,
-// literals by value. Token codes are never hashed (they differ between PostgreSQL versions).
-void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
-  auto with = [&](char kind, const char* s) {
-    out += kind;
-    out += s ? s : "";
-    out += '\0';
-  };
-  if (tok < 256) {
-    out += 'c';
-    out += static_cast<char>(tok);
-    out += '\0';
-    return;
-  }
-  switch (tok) {
-    case IDENT: with('i', val.str); return;
-    case UIDENT: with('u', val.str); return;
-    case FCONST: with('f', val.str); return;
-    case SCONST: with('s', val.str); return;
-    case USCONST: with('U', val.str); return;
-    case BCONST: with('b', val.str); return;
-    case XCONST: with('x', val.str); return;
-    case Op: with('o', val.str); return;
-    case ICONST: with('n', std::to_string(val.ival).c_str()); return;
-    case PARAM: with('p', std::to_string(val.ival).c_str()); return;
-    case TYPECAST: with('o', "::"); return;
-    case DOT_DOT: with('o', ".."); return;
-    case COLON_EQUALS: with('o', ":="); return;
-    case EQUALS_GREATER: with('o', "=>"); return;
-    case LESS_EQUALS: with('o', "<="); return;
-    case GREATER_EQUALS: with('o', ">="); return;
-    case NOT_EQUALS: with('o', "<>"); return;
-    default: with('k', val.keyword); return;
-  }
-}
-
-}  // namespace
-
-// SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
-// comments, line endings and the case of keywords and unquoted identifiers do not count;
-// every change to what runs (a name, a literal, an operator) does.
-std::string script_checksum(const std::string& raw) {
-  std::string text = files::normalize(raw);
-  std::string tokens = "pg_migrate tokens 1";
-  tokens += '\0';
-  const char* str = text.c_str();
-  // The scanner's allocations (buffer, one string per token) go into a context of their own.
-  MemoryContext scratch = pg::call([] {
-    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate script checksum", ALLOCSET_SMALL_SIZES);
-  });
-  MemoryContext outer = MemoryContextSwitchTo(scratch);
-  try {
-    core_yy_extra_type extra;
-    core_yyscan_t scanner = pg::call([&] {
-      core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
-      extra.escape_string_warning = false;
-      return s;
-    });
-    for (;;) {
-      core_YYSTYPE val;
-      YYLTYPE loc;
-      val.str = nullptr;
-      int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
-      if (tok == 0) break;
-      append_token(tokens, tok, val);
-    }
-    pg::call([&] { scanner_finish(scanner); });
-  } catch (...) {
-    // The error's data was copied into `scratch` (the current context when it was caught):
-    // keep it; it goes with its parent, the caller's context.
-    MemoryContextSwitchTo(outer);
-    throw;
-  }
-  MemoryContextSwitchTo(outer);
-  pg::call([&] { MemoryContextDelete(scratch); });
-  return sha256_hex(tokens);
-}
-
 namespace {
 
 struct InFile {

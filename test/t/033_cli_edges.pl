@@ -426,4 +426,26 @@ my $ntj = JSON::PP::decode_json($out);
 is(join(',', map { $_->{version} } @{ $ntj->{applied} }), '20240101000000', '--json lists it as applied');
 is($ntj->{error}{line}, 3, '--json: the failing line');
 
+# --- A run stopped part way by a failing statement: fixing that statement in the file (the
+# finished ones kept as they are, formatting aside) lets apply resume with the fixed script;
+# changing a finished one is refused, saying which.
+fresh('fixrun');
+my $fr = "$tmp/fixrun";
+write_file("$fr/20240101000000_b.sql", "-- migrate:up\nCREATE TABLE b1 (id bigint PRIMARY KEY);\nCOMMIT;\nINSERT INTO b1 VALUES (1), (1);\n");
+($rc, $out, $err) = pgm('fixrun', $fr, 'apply');
+is($rc, 1, 'a part fails after the first was committed');
+like($err, qr/HINT: Fix the cause, then pg_migrate apply again/, 'the hint says apply resumes');
+write_file("$fr/20240101000000_b.sql", "-- migrate:up\nCREATE TABLE b1 (id int PRIMARY KEY);\nCOMMIT;\nINSERT INTO b1 VALUES (1), (2);\n");
+($rc, $out, $err) = pgm('fixrun', $fr, 'apply');
+is($rc, 1, 'the finished statement changed too: refused');
+like($err, qr/Statement 1 \(line 2 of the script the run started with\) took effect, and the new script does not have it at that place unchanged\..*HINT: Finish it with pg_migrate apply, or replace the statement that failed/s,
+     'the refusal names the finished statement and says what may change');
+write_file("$fr/20240101000000_b.sql", "-- migrate:up\ncreate table b1 (id bigint primary key);  -- as it ran\nCOMMIT;\nINSERT INTO b1 VALUES (1), (2);\n");
+($rc, $out, $err) = pgm('fixrun', $fr, 'apply');
+is($rc, 0, 'the failed statement fixed: apply resumes') or diag($out . $err);
+like($err, qr/its unfinished apply run goes on with the new script: the 1 finished statement is unchanged/, 'and says so');
+is($node->safe_psql('fixrun', 'SELECT string_agg(id::text, \',\' ORDER BY id) FROM b1'), '1,2', 'the fixed statement ran once');
+($rc, $out, $err) = pgm('fixrun', $fr, 'check');
+is($rc, 0, 'check: at the folder') or diag($out . $err);
+
 done_testing();
