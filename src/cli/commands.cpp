@@ -1090,6 +1090,23 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   return o;
 }
 
+// GitHub's workflow-command escaping: %, CR and LF in the message; also : and , in a
+// property (a file name "a,b:c.sql" would otherwise end the property early).
+std::string github_escape(const std::string& s, bool property) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '%': out += "%25"; break;
+      case '\r': out += "%0D"; break;
+      case '\n': out += "%0A"; break;
+      case ':': out += property ? "%3A" : ":"; break;
+      case ',': out += property ? "%2C" : ","; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
 Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   struct Target {
@@ -1136,8 +1153,9 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
                           {"message", message}, {"hint", hint}, {"statement", r.get(i, 1)}});
       if (opts.format == "github") {
         const char* level = severity == "error" ? "error" : (severity == "warning" ? "warning" : "notice");
-        o.out += fmt::format("::{} file={},line={},title={}::{}{}\n", level, file, line, rule, message,
-                             hint.empty() ? "" : " (" + hint + ")");
+        o.out += fmt::format("::{} file={},line={},title={}::{}\n", level, github_escape(file, true), line,
+                             github_escape(rule, true),
+                             github_escape(message + (hint.empty() ? "" : " (" + hint + ")"), false));
       } else if (opts.format == "text") {
         o.out += fmt::format("{}:{}: {} {}: {}\n", file, line, severity, rule, message);
         if (!hint.empty() && !opts.quiet) o.out += fmt::format("  hint: {}\n", hint);
@@ -1196,6 +1214,18 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   }
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
+  // A role without the grants a command needs (not a migration's own statement: that one has
+  // a location): the grant to make.
+  static const std::regex denied_re(R"(^permission denied for (function|procedure|schema|table|view|sequence) (\S+)$)");
+  std::smatch d;
+  if (e.sqlstate == "42501" && hint.empty() && location.empty() && std::regex_search(e.message, d, denied_re)) {
+    std::string kind = d[1], name = d[2];
+    std::string grant = kind == "schema" ? fmt::format("GRANT USAGE ON SCHEMA {} TO <role>;", name)
+                        : kind == "function" || kind == "procedure"
+                            ? fmt::format("GRANT EXECUTE ON {} migrate.{} TO <role>;", kind == "function" ? "FUNCTION" : "PROCEDURE", name)
+                            : "GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO <role>;";
+    hint = grant + " README \"Privileges for the command\" lists what each command needs.";
+  }
   for (auto [sql, command] : {std::pair{"(CALL migrate.run() or the pg_migrate command)", "(pg_migrate apply does)"},
                               std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
                               std::pair{"CALL migrate.run()", "pg_migrate apply"}})

@@ -112,6 +112,22 @@ void print(const Outcome& o, const Options& opts, bool to_json) {
 
 }  // namespace
 
+// Levenshtein distance, for "did you mean".
+static size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   auto since = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
@@ -168,7 +184,13 @@ int main(int argc, char** argv) {
   auto* c_baseline = app.add_subcommand("baseline", "Adopt an existing database at version V");
   c_baseline->add_option("VERSION", opts.version, "The version the database is at")->required()->check(valid_version);
   auto* c_drift = app.add_subcommand("drift", "Schema changes made outside migrations (exit 13/14 if any)");
-  c_drift->add_option("--ack", opts.ack, "Acknowledge the drift so far with this note")->type_name("NOTE");
+  c_drift->add_option("--ack", opts.ack, "Acknowledge the drift so far with this note")
+      ->type_name("NOTE")
+      ->check(CLI::Validator(
+          [](std::string& v) {
+            return v.find_first_not_of(" \t\r\n") == std::string::npos ? std::string("must not be empty") : std::string();
+          },
+          "NOTE"));
   app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
   auto* c_lint = app.add_subcommand("lint", "Lint files (default: pending ones) against the database's catalog");
   c_lint->add_option("FILE", opts.lint_files, "Files to lint");
@@ -184,6 +206,19 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // A mistyped command ("aply") is reported as such, not as a missing one.
+    std::vector<std::string> rest = app.remaining();
+    if (app.get_subcommands().empty() && !rest.empty() && !rest.front().empty() && rest.front()[0] != '-') {
+      std::string best;
+      size_t best_distance = 3;  // suggest only a near miss
+      for (const CLI::App* sub : app.get_subcommands({})) {
+        size_t d = edit_distance(rest.front(), sub->get_name());
+        if (d < best_distance) best_distance = d, best = sub->get_name();
+      }
+      std::cerr << "error: unknown command \"" << rest.front() << "\""
+                << (best.empty() ? "" : "; did you mean \"" + best + "\"?") << "\nRun with --help for the commands.\n";
+      return exit_code::kUsage;
+    }
     int rc = app.exit(e);
     return rc == 0 ? 0 : exit_code::kUsage;
   }

@@ -241,6 +241,12 @@ write_file("$lt/V1__idx.sql", "-- an index\nCREATE INDEX users_id ON users (id);
 ($rc, $out, $err) = pgm('own', $lt, 'lint', '--format', 'github', "$lt/V1__idx.sql");
 like($out, qr/^::warning file=\Q$lt\E\/V1__idx\.sql,line=2,title=require-concurrent-index-creation::/m,
      'lint --format github: annotation with file and line');
+# GitHub's escaping: a file name with a comma and a colon, a message with a percent sign.
+my $lt2 = "$tmp/lint2";
+write_file("$lt2/20240104000000_a,b:c.sql", "-- migrate:up\nCREATE INDEX \"50%,x\" ON users (id);\n");
+($rc, $out, $err) = pgm('own', $lt2, 'lint', '--format', 'github', "$lt2/20240104000000_a,b:c.sql");
+like($out, qr/^::warning file=\S*20240104000000_a%2Cb%3Ac\.sql,line=2,title=require-concurrent-index-creation::.*50%25,x/m,
+     'lint --format github: properties and message escaped');
 ($rc, $out, $err) = pgm('own', $lt, 'lint', '--format', 'json', "$lt/V1__idx.sql");
 like($out, qr/"rule": "require-concurrent-index-creation"/, 'lint --format json');
 is($rc, 0, 'lint: warnings only -> exit 0');

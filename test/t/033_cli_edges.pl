@@ -38,6 +38,17 @@ for my $bad ([ 'revert', '--steps', '0' ], [ 'revert', '--steps', '-1' ], [ 'rev
   is($rc, 2, "refused: @$bad");
 }
 is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 'nothing was reverted');
+($rc, $out, $err) = run_pgm('aply');
+is($rc, 2, 'a mistyped command: exit 2');
+like($err, qr/error: unknown command "aply"; did you mean "apply"\?/, 'a mistyped command is named, with the near one');
+($rc, $out, $err) = pgm('args', $args, 'drift', '--ack', '  ');
+is($rc, 2, 'drift --ack with an empty note: exit 2');
+like($err, qr/--ack: must not be empty/, 'the empty note is refused');
+# A role without the grants a command needs: the grant to make.
+$node->safe_psql('args', 'CREATE ROLE no_grants LOGIN');
+($rc, $out, $err) = run_pgm('-d', $node->connstr('args') . ' user=no_grants', '--dir', $args, 'status');
+like($err, qr/permission denied for schema migrate.*\nHINT: GRANT USAGE ON SCHEMA migrate TO <role>; README "Privileges for the command"/s,
+     'permission denied: the hint names the grant');
 ($rc, $out, $err) = pgm('args', $args, 'apply', '--to', '99');
 is($rc, 2, 'apply --to an unknown version: exit 2');
 like($err, qr/--to 99: no migration file in .* has version 99, and the database has no such migration/,
