@@ -16,7 +16,11 @@ SELECT file, version, name, kind, state, action FROM migrate.sync($$[
 SELECT version, name, state FROM migrate.status();
 SELECT version, file_name FROM migrate.migration_files ORDER BY version;
 SELECT version, name FROM migrate.apply();
-SELECT name, file FROM migrate.apply_repeatables();
+-- One repeatable by name (0.9.0): an unknown name is an error, a NULL one too.
+SELECT name, file FROM migrate.apply_repeatables('no such view');
+SELECT name, file FROM migrate.apply_repeatables(NULL);
+SELECT name, file FROM migrate.apply_repeatables('view');
+SELECT count(*) AS nothing_more FROM migrate.apply_repeatables('view');
 SELECT count(*) AS nothing_more FROM migrate.apply_repeatables();
 -- The same folder again (CRLF and a final newline): everything unchanged, nothing written.
 SELECT generation AS gen FROM migrate.catalog_state \gset

@@ -1156,24 +1156,42 @@ PGM_FUNCTION(pgm_sync_confirm) {
   return BoolGetDatum(true);
 }
 
+// migrate.apply_repeatables() applies every pending repeatable; migrate.apply_repeatables(name)
+// (0.9.0) only that one, if it is pending (the command runs beforeEachMigrate and
+// afterEachMigrate callbacks around each).
 PGM_FUNCTION(pgm_apply_repeatables) {
   ensure_not_in_migration("migrate.apply_repeatables");
+  std::optional<std::string> only;
+  if (PG_NARGS() > 0) {
+    if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "repeatable migration name must not be NULL");
+    only = pg::text_arg(fcinfo, 0);
+  }
   pg::ResultSet result(fcinfo);
   pg::SpiConnection spi;
   catalog::lock_catalog();
   static pg::Query pending{
       "SELECT name, file_name, up_sql, script_checksum FROM migrate.repeatables "
-      "WHERE applied_checksum IS DISTINCT FROM script_checksum ORDER BY name COLLATE \"C\""};
+      "WHERE applied_checksum IS DISTINCT FROM script_checksum AND ($1::pg_catalog.text IS NULL OR name = $1) "
+      "ORDER BY name COLLATE \"C\""};
   struct Item {
     std::string name, file, up, checksum;
   };
   std::vector<Item> items;
   {
     catalog::OwnerScope owner;
-    uint64 rows = pending.run();
+    uint64 rows = pending.run({only ? pg::text_param(*only) : pg::null_param(TEXTOID)});
     for (uint64 i = 0; i < rows; ++i)
       items.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::text_value(i, 4)});
     pg::free_result();
+  }
+  if (only && items.empty()) {
+    static pg::Query known{"SELECT 1 FROM migrate.repeatables WHERE name = $1"};
+    catalog::OwnerScope owner;
+    bool exists = known.run({pg::text_param(*only)}) > 0;
+    pg::free_result();
+    if (!exists)
+      throw Error(sqlstate::kUndefinedObject, fmt::format("repeatable migration {} is not registered", *only), {},
+                  "See migrate.repeatables for the registered ones.");
   }
   if (const MissingRepeatables* missing = latest_missing_repeatables())
     for (const Item& it : items)

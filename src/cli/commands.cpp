@@ -404,7 +404,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (runs_on_every_apply(event)) return true;
     std::string_view e(event);
     if (e == "beforeRepeatables") return pending_rep > 0;
-    if (e == "beforeEachMigrate" || e == "afterEachMigrate") return pending > 0;
+    if (e == "beforeEachMigrate" || e == "afterEachMigrate") return pending > 0 || pending_rep > 0;
     return work && e != "afterMigrateError";
   };
   bool any_callback_runs = false;
@@ -642,11 +642,37 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   if (pending_rep > 0) callbacks_of("beforeRepeatables");
   json reps = json::array();
   if (pending_rep > 0) {
-    Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
-    for (int i = 0; i < r.rows(); ++i) {
-      double d = std::stod(r.get(i, 2));
-      if (!opts.quiet) o.err += fmt::format("applied repeatable {} ({})\n", path_of(opts, r.get(i, 1)), ms(d));
-      reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
+    // With beforeEachMigrate/afterEachMigrate callbacks, one repeatable at a time between them
+    // (migrate.apply_repeatables(text), 0.9.0), in the order the server applies them.
+    std::vector<std::optional<std::string>> one_by_one{std::nullopt};
+    if (each_callbacks) {
+      Result can = conn.exec(
+          "SELECT coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure("
+          "'migrate.apply_repeatables(text)')::pg_catalog.oid, 'EXECUTE'), false)");
+      if (can.get(0, 0) == "t") {
+        std::vector<std::string> names;
+        for (const SyncRow& r : s.rows)
+          if (r.kind == "repeatable" && r.pending()) names.push_back(r.name);
+        std::sort(names.begin(), names.end());  // byte order, as COLLATE "C"
+        one_by_one.assign(names.begin(), names.end());
+      } else if (!opts.quiet) {
+        o.err += "warning: beforeEachMigrate and afterEachMigrate callbacks do not run around the repeatable migrations: "
+                 "migrate.apply_repeatables(text) is missing (pg_migrate 0.9.0) or this role may not run it\n";
+      }
+    }
+    for (const std::optional<std::string>& one : one_by_one) {
+      std::string lines;
+      if (one) run_callbacks(conn, folder, opts, "beforeEachMigrate", lines, callbacks);
+      Result r = one ? conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables($1)", {one})
+                     : conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
+      for (int i = 0; i < r.rows(); ++i) {
+        double d = std::stod(r.get(i, 2));
+        if (!opts.quiet) lines += fmt::format("applied repeatable {} ({})\n", path_of(opts, r.get(i, 1)), ms(d));
+        reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
+      }
+      if (one) run_callbacks(conn, folder, opts, "afterEachMigrate", lines, callbacks);
+      if (opts.live) std::cerr << lines << std::flush;
+      else o.err += lines;
     }
   }
   callbacks_of("afterMigrate");

@@ -62,6 +62,11 @@ CREATE FUNCTION migrate.sync(files jsonb, dry_run boolean DEFAULT false,
 CREATE FUNCTION migrate.apply_repeatables()
     RETURNS TABLE(name text, file text, duration_ms float8)
     AS 'MODULE_PATHNAME', 'pgm_apply_repeatables' LANGUAGE C VOLATILE;
+-- (0.9.0) Only the repeatable migration named `repeatable`, if it is pending: the pg_migrate command runs
+-- beforeEachMigrate and afterEachMigrate callbacks around each one.
+CREATE FUNCTION migrate.apply_repeatables(repeatable text)
+    RETURNS TABLE(name text, file text, duration_ms float8)
+    AS 'MODULE_PATHNAME', 'pgm_apply_repeatables' LANGUAGE C VOLATILE;
 
 -- Runs one of Flyway's SQL callbacks (afterMigrate.sql, ...) as a migration runs, recorded in
 -- history (action 'callback'); the pg_migrate command calls it for a folder's callback files.
@@ -104,4 +109,5 @@ REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.sync_digest(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.sync_confirm(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.apply_repeatables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION migrate.apply_repeatables(text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION migrate.run_callback(text, text, text) FROM PUBLIC;

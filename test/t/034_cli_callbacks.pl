@@ -57,15 +57,15 @@ like($err, qr/warning: ignoring beforeClean\.sql: pg_migrate does not run Flyway
 ($rc, $out, $err) = pgm('--json', 'apply');
 is($rc, 0, 'apply with callbacks exits 0') or diag($err);
 is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log}),
-   'before each, after each, before each, after each, after versioned, before repeatables, after migrate, after migrate applied',
-   'callbacks ran in order, each one around each migration');
+   'before each, after each, before each, after each, after versioned, before repeatables, before each, after each, after migrate, after migrate applied',
+   'callbacks ran in order, the each-migration ones around each migration, the repeatable too');
 is(sql(q{SELECT string_agg(CASE action WHEN 'callback' THEN detail->>'file' ELSE version END, ' ' ORDER BY id) FROM migrate.history}),
    'callbacks/beforeMigrate.sql beforeEachMigrate__log.sql 1 afterEachMigrate.sql beforeEachMigrate__log.sql 2 afterEachMigrate.sql '
-   . 'afterVersioned.sql beforeRepeatables.sql R afterMigrate__grants.sql afterMigrate__log.sql afterMigrateApplied.sql',
+   . 'afterVersioned.sql beforeRepeatables.sql beforeEachMigrate__log.sql R afterEachMigrate.sql afterMigrate__grants.sql afterMigrate__log.sql afterMigrateApplied.sql',
    'history records each callback with its file, between the migrations');
 is(sql(q{SELECT count(DISTINCT transaction_id) FROM migrate.history}), '1', 'all in the one transaction of the apply');
 my $j = decode_json($out);
-is(scalar @{ $j->{callbacks} }, 10, '--json lists the callbacks that ran');
+is(scalar @{ $j->{callbacks} }, 12, '--json lists the callbacks that ran');
 is($j->{callbacks}[0]{event}, 'beforeMigrate', '--json: event of each');
 like($err, qr/ran callback \S*afterMigrate__grants\.sql \([0-9.]+ ms\)/, 'a line per callback on stderr');
 is(sql(q{SELECT has_table_privilege('reporting', 'orders', 'SELECT')}), 't', 'afterMigrate granted');
@@ -85,7 +85,7 @@ is(join(' ', map { $_->{file} } @{ $j->{callbacks} }),
 is(sql(q{SELECT string_agg(detail->>'callback', ' ' ORDER BY id) FROM migrate.history
          WHERE transaction_id = (SELECT max(transaction_id) FROM migrate.history)}),
    'beforeMigrate afterVersioned afterMigrate afterMigrate', 'and history records them, in one transaction');
-is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 8}), 'after versioned, after migrate',
+is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 10}), 'after versioned, after migrate',
    'no each-migration, repeatable or afterMigrateApplied callback ran');
 ($rc, $out, $err) = pgm('apply');
 like($out, qr/nothing to apply/, 'a second run: nothing to apply');
@@ -115,7 +115,7 @@ put('V3__broken.sql', "ALTER TABLE orders ADD COLUMN note text;\nSELECT 1 / 0;\n
 is($rc, 1, 'a failing migration: exit 1');
 like($err, qr/error: \S*V3__broken\.sql:2: division by zero/, 'the failing migration is named by file and line');
 like($err, qr/ran callback \S*afterMigrateError\.sql/, 'afterMigrateError ran');
-is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 12}), 'error',
+is(sql(q{SELECT string_agg(what, ', ' ORDER BY id) FROM deploy_log WHERE id > 14}), 'error',
    'only afterMigrateError left a trace: the before callbacks were rolled back with the migration');
 is(sql(q{SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'}), '0',
    'the failed migration left nothing');
