@@ -624,6 +624,16 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   MemoryContext scratch = pg::call([] {
     return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate sync file", ALLOCSET_DEFAULT_SIZES);
   });
+  // A new migration for the one INSERT below.
+  auto register_in_bulk = [&](const InFile& f) {
+    reg_versions.push_back(f.version);
+    reg_parts.push_back(f.parsed->sql_array());
+    reg_names.push_back(f.name);
+    reg_ups.push_back(*f.up);
+    reg_has_down.push_back(f.down ? "t" : "f");
+    reg_downs.push_back(f.down ? *f.down : std::string());
+    reg_sums.push_back(sha256_hex(*f.up));
+  };
   for (Work& w : work) {
     InFile& f = *w.f;
     const std::string* down = f.down ? &*f.down : nullptr;
@@ -632,13 +642,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         catalog::OwnerScope owner;
         del.run({pg::text_param(f.version)});
       }
-      reg_versions.push_back(f.version);
-      reg_parts.push_back(f.parsed->sql_array());
-      reg_names.push_back(f.name);
-      reg_ups.push_back(*f.up);
-      reg_has_down.push_back(f.down ? "t" : "f");
-      reg_downs.push_back(f.down ? *f.down : std::string());
-      reg_sums.push_back(sha256_hex(*f.up));
+      register_in_bulk(f);
     } else if (w.todo == Todo::Register || w.todo == Todo::Replace) {
       // Parse trees and lint state of one file live in `scratch`, reset after each file.
       MemoryContext outer = MemoryContextSwitchTo(scratch);
@@ -652,17 +656,10 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       if (!via_register) lint_report_on_register(f.version, f.name, *f.up, up_statements);
       MemoryContextSwitchTo(outer);
       pg::call([&] { MemoryContextReset(scratch); });
-      std::string sha = sha256_hex(*f.up);
       if (via_register) {
         register_through_register(f);
       } else if (w.todo == Todo::Register) {
-        reg_versions.push_back(f.version);
-        reg_parts.push_back(f.parsed->sql_array());
-        reg_names.push_back(f.name);
-        reg_ups.push_back(*f.up);
-        reg_has_down.push_back(f.down ? "t" : "f");
-        reg_downs.push_back(f.down ? *f.down : std::string());
-        reg_sums.push_back(sha);
+        register_in_bulk(f);
       }
     } else if (w.todo == Todo::Accept) {
       // pg_migrate repair: the applied script stays as it ran; the file's checksums are recorded
