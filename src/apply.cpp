@@ -159,7 +159,7 @@ void append_detail(pg::PgError& e, const std::string& more) {
   ErrorData* edata = e.data();
   std::string detail = edata->detail ? std::string(edata->detail) + "\n" + more : more;
   const char* d = detail.c_str();
-  pg::call([&] { edata->detail = pstrdup(d); });
+  pg::call([&] { edata->detail = MemoryContextStrdup(GetMemoryChunkContext(edata), d); });
 }
 
 void sleep_ms(double ms) {
@@ -185,7 +185,7 @@ bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptL
     ErrorData* edata = e.data();
     if (!edata->hint)
       pg::call([&] {
-        edata->hint = pstrdup(
+        edata->hint = MemoryContextStrdup(GetMemoryChunkContext(edata),
             "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
             "pg_migrate.lock_retries or pg_migrate.lock_retry_total.");
       });

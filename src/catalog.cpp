@@ -155,9 +155,10 @@ void lock_catalog() {
         const char* m = message.c_str();
         const char* d = detail.c_str();
         pg::call([&] {
-          edata->message = pstrdup(m);
-          edata->detail = pstrdup(d);
-          edata->hint = pstrdup("Retry when that transaction has ended, or raise lock_timeout.");
+          edata->message = MemoryContextStrdup(GetMemoryChunkContext(edata), m);
+          edata->detail = MemoryContextStrdup(GetMemoryChunkContext(edata), d);
+          edata->hint = MemoryContextStrdup(GetMemoryChunkContext(edata),
+                                            "Retry when that transaction has ended, or raise lock_timeout.");
         });
       }
       throw;

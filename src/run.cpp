@@ -1575,6 +1575,12 @@ void ensure_no_unfinished_run(const std::string& version) {
   if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
 }
 
+void ensure_no_unfinished_revert_run(const std::string& version) {
+  RunRow run = read_run(version);
+  if (!run.exists || run.direction != "down") return;
+  if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
+}
+
 void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up) {
   RunRow run = read_run(version);
   if (!run.exists) return;
@@ -1590,6 +1596,11 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
   std::vector<ScriptStatement> new_statements = parse_script(new_up, label);
   ScriptMode mode = script_mode(old_up);
   if (script_mode(new_up) != mode) refuse("The new script does not run the same way (the no-transaction directive differs).");
+  // Split by COMMIT, non-transactional or one transaction: units are counted the same way only
+  // in the same mode (a script without its COMMITs runs whole, its finished part again).
+  if (script_run_mode(new_up, new_statements, label) != script_run_mode(old_up, old_statements, label))
+    refuse("The new script does not run the same way (split by COMMIT, statement by statement, or as one "
+           "transaction).");
   std::vector<Unit> old_units = split_units(old_up, old_statements, mode, label);
   std::vector<Unit> new_units = split_units(new_up, new_statements, mode, label);
   auto unit_text = [](const std::string& script, const std::vector<ScriptStatement>& st, const Unit& u) {
@@ -1599,6 +1610,13 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
   // way through) must be in the new script, at the same place, unchanged but for formatting.
   std::set<int> kept = finished_units(version, "up");
   if (run.rows_done > 0 && run.unit >= 0) kept.insert(run.unit);
+  // A statement that runs at top level (CREATE INDEX CONCURRENTLY, ...) and was interrupted, or
+  // whose failed build's INVALID index is still there, may have left work only its own retry
+  // recognises and clears: it stays too. (One that failed and whose leftover was dropped may
+  // be changed: that is the fix.)
+  if (run.unit >= 0 && static_cast<size_t>(run.unit) < old_units.size() && old_units[run.unit].top_level &&
+      !kept.count(run.unit) && (run.error.empty() || !run.invalid_index.empty()))
+    kept.insert(run.unit);
   for (int u : kept) {
     if (u < 0 || static_cast<size_t>(u) >= old_units.size()) throw *refusal;
     const Unit& before = old_units[u];

@@ -63,9 +63,9 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
                                         label.which, label.describe(), line, edata->message);
       const char* m = message.c_str();
       pg::call([&] {
-        edata->message = pstrdup(m);
+        edata->message = MemoryContextStrdup(GetMemoryChunkContext(edata), m);
         // Point the caret into the script rather than into the caller's query.
-        edata->internalquery = pstrdup(text);
+        edata->internalquery = MemoryContextStrdup(GetMemoryChunkContext(edata), text);
         edata->internalpos = edata->cursorpos;
         edata->cursorpos = 0;
       });

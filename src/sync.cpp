@@ -431,6 +431,8 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
 // one: parsed, checked, and only a transactional one replaces it without registering the
 // migration again. Throws the refusal.
 void check_changed_down(const InFile& f, bool applied) {
+  ensure_no_unfinished_revert_run(f.version);
+  if (!f.down || f.down->empty()) return;  // removed or empty: nothing to run
   std::string run_mode = checked_run_mode(*f.down, {f.version, f.name, "down"});
   if (run_mode != "transaction")
     throw Error(sqlstate::kFeatureNotSupported,
@@ -446,7 +448,6 @@ void check_changed_down(const InFile& f, bool applied) {
 // For a dry run: why sync would refuse the file's changed down script ("" if it would not),
 // found by the same check in a subtransaction that is rolled back.
 std::string changed_down_refusal(const InFile& f, bool applied) {
-  if (!f.down || f.down->empty()) return "";
   std::string why;
   try {
     pg::SubTransaction sub;
@@ -679,7 +680,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     } else {
       // A down script that differs from the registered one is checked as migrate.repair() checks
       // one (only a transactional one replaces it without registering the migration again).
-      if (w.down_changed && down && !down->empty()) {
+      if (w.down_changed) {
         MemoryContext outer = MemoryContextSwitchTo(scratch);
         check_changed_down(f, w.applied);
         MemoryContextSwitchTo(outer);

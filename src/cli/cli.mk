@@ -10,6 +10,9 @@ PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -DPGM_VERS
 %.cli.o: %.cpp
 	$(CXX) $(PGM_CLI_CXXFLAGS) -c -o $@ $<
 
+# The version (--version) comes from the Makefile's EXTVERSION: a new release rebuilds main.
+src/cli/main.cli.o: Makefile
+
 # libstdc++ statically: resolving its symbols at start-up costs a short-lived command ~10 ms.
 $(PGM_CLI): $(PGM_CLI_OBJS)
 	$(CXX) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lnettle -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed

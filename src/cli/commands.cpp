@@ -862,10 +862,19 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
   conn.take_notices();
   std::vector<const SyncRow*> changed;
   std::vector<std::string> edited;  // applied files edited since: the sync would refuse
+  std::vector<std::string> removed;  // down scripts the files no longer have: a revert keeps them
   for (const SyncRow& r : preview.rows) {
     if (r.action == "metadata") changed.push_back(&r);
+    if (r.action == "metadata" && r.detail.find("down script removed") != std::string::npos)
+      removed.push_back(fmt::format("{} (version {})", path_of(opts, r.file), r.version));
     if (r.action == "edited" && r.state == "applied")
       edited.push_back(fmt::format("{} (version {})", path_of(opts, r.file), r.version));
+  }
+  if (!removed.empty()) {
+    o.err += fmt::format("warning: the folder has no down script for {}; revert does not sync the folder (that would "
+                         "remove the stored ones) and runs the down scripts stored in the database\n",
+                         fmt::join(removed, ", "));
+    return;
   }
   if (!edited.empty()) {
     o.err += fmt::format("warning: edited after it was applied: {}; revert runs the down scripts stored in the "
@@ -1056,11 +1065,21 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   {
     SyncResult preview = sync(conn, folder, true, true, "", true);
     conn.take_notices();
-    size_t retiring = 0, matched = 0;
+    // Matched: registered migrations whose file is in the folder — versioned ones where the
+    // database has any (a repeatable alone does not make a folder the right one).
+    size_t retiring = 0, registered_versioned = 0, matched_versioned = 0, matched_repeatable = 0;
     for (const SyncRow& r : preview.rows) {
+      bool registered = r.action != "new" && r.action != "retired";
+      bool matched = registered && r.action != "missing_file";
       if (r.action == "missing_file" && (r.state == "applied" || r.state == "below_baseline")) ++retiring;
-      else if (r.action != "missing_file" && r.action != "new" && r.action != "retired") ++matched;
+      if (r.kind == "repeatable") {
+        if (matched) ++matched_repeatable;
+      } else {
+        if (registered) ++registered_versioned;
+        if (matched) ++matched_versioned;
+      }
     }
+    size_t matched = registered_versioned > 0 ? matched_versioned : matched_repeatable;
     if (retiring > 0 && matched == 0) {
       std::string message = fmt::format("{} has none of the files of the {} registered in database {}: repair would "
                                         "retire {}",

@@ -15,16 +15,18 @@ namespace pgm::cli {
 namespace {
 
 std::atomic<int> received_signal{0};
-std::mutex cancels_mutex;
-std::vector<PGcancel*> open_cancels;  // one per open connection
+std::mutex cancels_mutex;  // guards open_cancels only: never held while talking to a server
+// One per open connection, shared: a cancel request being sent keeps its PGcancel alive after
+// the connection is gone.
+std::vector<std::shared_ptr<PGcancel>> open_cancels;
 
-void register_cancel(PGcancel* c) {
+void register_cancel(const std::shared_ptr<PGcancel>& c) {
   if (!c) return;
   std::lock_guard<std::mutex> lock(cancels_mutex);
   open_cancels.push_back(c);
 }
 
-void unregister_cancel(PGcancel* c) {
+void unregister_cancel(const std::shared_ptr<PGcancel>& c) {
   if (!c) return;
   std::lock_guard<std::mutex> lock(cancels_mutex);
   open_cancels.erase(std::remove(open_cancels.begin(), open_cancels.end(), c), open_cancels.end());
@@ -49,9 +51,24 @@ void install_interrupt_handler() {
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
         if (received_signal.exchange(sig) != 0) _exit(128 + sig);  // the second one
-        std::lock_guard<std::mutex> lock(cancels_mutex);
-        char error[256];
-        for (PGcancel* c : open_cancels) (void)PQcancel(c, error, sizeof error);
+        std::vector<std::shared_ptr<PGcancel>> cancels;
+        {
+          std::lock_guard<std::mutex> lock(cancels_mutex);
+          cancels = open_cancels;
+        }
+        // No connection yet (connecting, reading the folder): nothing runs on a server.
+        if (cancels.empty()) _exit(128 + sig);
+        // Each request on a thread of its own: a server that does not answer holds neither
+        // this thread (a second signal still ends the command) nor the others.
+        for (const std::shared_ptr<PGcancel>& c : cancels) {
+          try {
+            std::thread([c] {
+              char error[256];
+              (void)PQcancel(c.get(), error, sizeof error);
+            }).detach();
+          } catch (const std::system_error&) {
+          }
+        }
       }
     }).detach();
   } catch (const std::system_error&) {
@@ -119,7 +136,7 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
     throw ConnectError(msg);
   }
   PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
-  cancel_ = PQgetCancel(conn_);
+  if (PGcancel* c = PQgetCancel(conn_)) cancel_ = std::shared_ptr<PGcancel>(c, PQfreeCancel);
   register_cancel(cancel_);
 }
 
@@ -138,7 +155,6 @@ void Connection::load_library() {
 
 Connection::~Connection() {
   unregister_cancel(cancel_);
-  if (cancel_) PQfreeCancel(cancel_);
   if (conn_) PQfinish(conn_);
 }
 

@@ -89,7 +89,7 @@ class Connection {
   std::optional<std::optional<std::string>> extversion_;
   static void on_notice(void* self, const PGresult* r);
   PGconn* conn_ = nullptr;
-  PGcancel* cancel_ = nullptr;  // registered for install_interrupt_handler()
+  std::shared_ptr<PGcancel> cancel_;  // registered for install_interrupt_handler()
   std::vector<Notice> notices_;
 };
 

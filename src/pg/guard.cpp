@@ -15,12 +15,38 @@ namespace {
 MemoryContext entry_context = nullptr;
 }  // namespace
 
+PgError::PgError(ErrorData* edata) : holder_(new Holder{edata, 1, entry_context != nullptr}) {}
+// (Its context is deleted only when it is the error's own: see take_current_error.)
+
+PgError::PgError(const PgError& other) noexcept : std::exception(other), holder_(other.holder_) { ++holder_->refs; }
+
+PgError& PgError::operator=(const PgError& other) noexcept {
+  if (holder_ == other.holder_) return *this;
+  PgError old(*this);  // released below, after the new one is held
+  --holder_->refs;
+  holder_ = other.holder_;
+  ++holder_->refs;
+  return *this;
+}
+
+PgError::~PgError() {
+  if (--holder_->refs > 0) return;
+  // The copy's own context, with whatever was added to the error (deleting raises no error).
+  if (holder_->freeable && holder_->data) MemoryContextDelete(GetMemoryChunkContext(holder_->data));
+  delete holder_;
+}
+
 ErrorData* take_current_error(MemoryContext into) {
-  if (entry_context) into = entry_context;
+  // Inside an entry point: a small context of its own under the entry point's, which the last
+  // PgError deletes. (Outside one — hooks, the worker — the caller's, as before.)
   // CopyErrorData must not run in ErrorContext, which FlushErrorState empties.
-  MemoryContextSwitchTo(into == ErrorContext ? TopTransactionContext : into);
+  if (into == ErrorContext) into = TopTransactionContext;
+  MemoryContext target =
+      entry_context ? AllocSetContextCreate(entry_context, "pg_migrate caught error", ALLOCSET_SMALL_SIZES) : into;
+  MemoryContextSwitchTo(target);
   ErrorData* edata = CopyErrorData();
   FlushErrorState();
+  MemoryContextSwitchTo(into);  // the caller goes on in its own context
   return edata;
 }
 
@@ -79,7 +105,7 @@ Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo) {
     entry_context = outer_entry_context;
     return result;
   } catch (const PgError& e) {
-    pg_error = e.data();
+    pg_error = e.release();
   } catch (const Error& e) {
     failed = true;
     copy_sqlstate(text.sqlstate, e.sqlstate());

@@ -16,17 +16,34 @@ namespace pgm::pg {
 
 class PgError : public std::exception {
  public:
-  explicit PgError(ErrorData* edata) : edata_(edata) {}
-  ErrorData* data() const { return edata_; }
-  int sqlerrcode() const { return edata_->sqlerrcode; }
+  // Takes the copy take_current_error() made. When that copy is in a memory context of its own
+  // under the entry point's (see guard.cpp), the last PgError holding it deletes that context:
+  // a loop that handles errors and goes on (lock-timeout retries) keeps no copy of each. What
+  // is added to the error (a hint, a detail) goes into GetMemoryChunkContext(data()).
+  explicit PgError(ErrorData* edata);
+  PgError(const PgError& other) noexcept;
+  PgError& operator=(const PgError& other) noexcept;
+  ~PgError() override;
+  ErrorData* data() const { return holder_->data; }
+  int sqlerrcode() const { return holder_->data->sqlerrcode; }
   // Cancel, timeout, shutdown (see is_interrupt below): must propagate.
   bool is_interrupt() const;
   const char* what() const noexcept override {
-    return edata_->message ? edata_->message : "PostgreSQL error";
+    return holder_->data->message ? holder_->data->message : "PostgreSQL error";
+  }
+  // For the entry point, which raises it with ReThrowError: no longer freed with the last copy.
+  ErrorData* release() const noexcept {
+    holder_->freeable = false;
+    return holder_->data;
   }
 
  private:
-  ErrorData* edata_;  // palloc'd in the context current when the error was caught
+  struct Holder {
+    ErrorData* data;
+    long refs;
+    bool freeable;  // data's context is its own, under the entry point's
+  };
+  Holder* holder_;
 };
 
 // True for errors no catch that carries on may swallow: query cancel and statement_timeout
@@ -91,7 +108,7 @@ class SubTransaction {
   bool open_ = false;
 };
 
-inline bool PgError::is_interrupt() const { return pg::is_interrupt(edata_->sqlerrcode); }
+inline bool PgError::is_interrupt() const { return pg::is_interrupt(holder_->data->sqlerrcode); }
 
 }  // namespace pgm::pg
 

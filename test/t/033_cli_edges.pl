@@ -459,4 +459,56 @@ is($node->safe_psql('fixrun', 'SELECT string_agg(id::text, \',\' ORDER BY id) FR
 ($rc, $out, $err) = pgm('fixrun', $fr, 'check');
 is($rc, 0, 'check: at the folder') or diag($out . $err);
 
+# The COMMIT removed from a stopped split script: the new one would run whole, its finished part
+# again: refused.
+fresh('fixrun2');
+my $fr2 = "$tmp/fixrun2";
+$node->safe_psql('fixrun2', 'CREATE TABLE ledger (id int); SELECT migrate.acknowledge_drift($$setup$$)');
+write_file("$fr2/20240101000000_l.sql", "-- migrate:up\nINSERT INTO ledger VALUES (1);\nCOMMIT;\nSELECT 1 / 0;\n");
+($rc, $out, $err) = pgm('fixrun2', $fr2, 'apply');
+is($rc, 1, 'split script stopped at its second part');
+write_file("$fr2/20240101000000_l.sql", "-- migrate:up\nINSERT INTO ledger VALUES (1);\n");
+($rc, $out, $err) = pgm('fixrun2', $fr2, 'apply');
+is($rc, 1, 'the same script without its COMMIT: refused');
+like($err, qr/does not run the same way \(split by COMMIT/, 'because it would run whole');
+is($node->safe_psql('fixrun2', 'SELECT count(*) FROM ledger'), '1', 'the finished part ran once');
+
+# A revert run stopped part way: a changed down script in the folder is not recorded (the run
+# resumes with the script it started with); a folder without down scripts removes none.
+fresh('revrun');
+my $rr = "$tmp/revrun";
+write_file("$rr/20240101000000_x.sql",
+  "-- migrate:up\nCREATE TABLE rx (id int);\nCREATE INDEX rxi ON rx (id);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY rxi;\nSELECT 1 / 0;\nDROP TABLE rx;\n");
+($rc, $out, $err) = pgm('revrun', $rr, 'apply');
+($rc, $out, $err) = pgm('revrun', $rr, 'revert');
+is($rc, 1, 'the revert run stops at its failing statement');
+write_file("$rr/20240101000000_x.sql", "-- migrate:up\nCREATE TABLE rx (id int);\nCREATE INDEX rxi ON rx (id);\n-- migrate:down\nDROP TABLE rx;\n");
+($rc, $out, $err) = pgm('revrun', $rr, 'revert');
+like($err, qr/warning: the folder changes the down script or name of an applied migration, but it could not be recorded \(migration 20240101000000 has an unfinished revert run/,
+     'a changed down script is not recorded over an unfinished revert run');
+is($node->safe_psql('revrun', q{SELECT down_mode FROM migrate.migrations}), 'no-transaction', 'the stored down script stays');
+fresh('nodown');
+my $nd = "$tmp/nodown";
+write_file("$nd/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
+write_file("$nd/U1__a.sql", "DROP TABLE nd_a;\n");
+write_file("$nd/V2__b.sql", "CREATE TABLE nd_b (id int);\n");
+write_file("$nd/U2__b.sql", "DROP TABLE nd_b;\n");
+($rc, $out, $err) = pgm('nodown', $nd, 'apply');
+my $nd2 = "$tmp/nodown_copy";
+write_file("$nd2/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
+write_file("$nd2/V2__b.sql", "CREATE TABLE nd_b (id int);\n");
+($rc, $out, $err) = pgm('nodown', $nd2, 'revert');
+is($rc, 0, 'revert with a folder without down scripts: the stored one runs') or diag($out . $err);
+like($err, qr/warning: the folder has no down script for .*; revert does not sync the folder/, 'with a warning');
+is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.migrations WHERE down_sql IS NOT NULL}), '2',
+   'no stored down script was removed');
+
+# repair: a folder with only a repeatable of the database is still the wrong folder.
+my $ronly = "$tmp/repeatable_only";
+write_file("$ronly/R__v.sql", "CREATE OR REPLACE VIEW nd_v AS SELECT 1 AS one;\n");
+($rc, $out, $err) = pgm('nodown', $ronly, 'apply');
+($rc, $out, $err) = pgm('nodown', $ronly, 'repair');
+is($rc, 4, 'repair with a folder of a repeatable only: refused');
+is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.history WHERE detail ? 'retired'}), '0', 'nothing retired');
+
 done_testing();
