@@ -1575,9 +1575,13 @@ void ensure_no_unfinished_run(const std::string& version) {
   if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
 }
 
-void ensure_no_unfinished_revert_run(const std::string& version) {
+bool unfinished_revert_run(const std::string& version) {
   RunRow run = read_run(version);
-  if (!run.exists || run.direction != "down") return;
+  return run.exists && run.direction == "down";
+}
+
+void ensure_no_unfinished_revert_run(const std::string& version) {
+  if (!unfinished_revert_run(version)) return;
   if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
 }
 
@@ -1630,10 +1634,22 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
   }
   static pg::Query adopt{
       "UPDATE migrate.runs SET checksum = $2, units = $3::int WHERE version OPERATOR(pg_catalog.=) $1"};
+  // The statement the run stopped at was replaced: the new one starts afresh (its rows counted
+  // anew, not taken for one that ran before an interruption).
+  static pg::Query fresh_unit{
+      "UPDATE migrate.runs SET unit = NULL, line = NULL, phase = NULL, unit_started_at = NULL, worker_pid = NULL, "
+      "rows_done = 0, rows_total = NULL, batches = 0, error = NULL, failed_at = NULL "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  bool stopped_unit_replaced =
+      run.unit >= 0 && !kept.count(run.unit) && static_cast<size_t>(run.unit) < old_units.size() &&
+      (static_cast<size_t>(run.unit) >= new_units.size() ||
+       script_checksum(unit_text(old_up, old_statements, old_units[run.unit])) !=
+           script_checksum(unit_text(new_up, new_statements, new_units[run.unit])));
   {
     catalog::OwnerScope owner;
     adopt.run({pg::text_param(version), pg::text_param(sha256_hex(new_up)),
                pg::text_param(std::to_string(new_units.size()))});
+    if (stopped_unit_replaced) fresh_unit.run({pg::text_param(version)});
   }
   std::string note = fmt::format(
       "migration {} (\"{}\"): its unfinished apply run goes on with the new script: the {} finished "

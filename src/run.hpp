@@ -54,6 +54,7 @@ void ensure_no_unfinished_run(const std::string& version);
 // A changed or removed down script: refused while a revert run of it is unfinished (the run
 // resumes with the script it started with).
 void ensure_no_unfinished_revert_run(const std::string& version);
+bool unfinished_revert_run(const std::string& version);
 
 void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up);
 // The same check without throwing (plan() reports it and goes on).

@@ -686,6 +686,13 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         MemoryContextSwitchTo(outer);
         pg::call([&] { MemoryContextReset(scratch); });
       }
+      // A revert run of it that is unfinished resumes with the exact text it started with: the
+      // stored down script stays, also when the file differs only in formatting.
+      std::optional<std::string> kept_down;
+      if (!w.down_changed && unfinished_revert_run(f.version)) {
+        kept_down = stored_script(f.version, false);
+        down = kept_down ? &*kept_down : nullptr;
+      }
       std::string role = catalog::current_role_name();
       bool updated = false, repaired = false;
       {

@@ -1065,12 +1065,14 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   {
     SyncResult preview = sync(conn, folder, true, true, "", true);
     conn.take_notices();
-    // Matched: registered migrations whose file is in the folder — versioned ones where the
-    // database has any (a repeatable alone does not make a folder the right one).
+    // Matched: registered migrations whose file is in the folder with the statements they were
+    // registered with (one shared version number, V1 of another project, is no match) —
+    // versioned ones where the database has any (a repeatable alone does not make a folder the
+    // right one).
     size_t retiring = 0, registered_versioned = 0, matched_versioned = 0, matched_repeatable = 0;
     for (const SyncRow& r : preview.rows) {
       bool registered = r.action != "new" && r.action != "retired";
-      bool matched = registered && r.action != "missing_file";
+      bool matched = r.action == "unchanged" || r.action == "metadata";
       if (r.action == "missing_file" && (r.state == "applied" || r.state == "below_baseline")) ++retiring;
       if (r.kind == "repeatable") {
         if (matched) ++matched_repeatable;

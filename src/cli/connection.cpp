@@ -15,6 +15,15 @@ namespace pgm::cli {
 namespace {
 
 std::atomic<int> received_signal{0};
+std::atomic<int> cancels_in_flight{0};          // cancel requests being sent
+std::atomic<bool> any_connection_opened{false};  // a database was reached (its result is due)
+
+// A second signal ends the command, but not before the cancel requests of the first are sent
+// (a server slow to accept them would otherwise be left running the statement): up to 3 s.
+[[noreturn]] void exit_after_cancels(int sig) {
+  for (int i = 0; i < 300 && cancels_in_flight.load() > 0; ++i) usleep(10000);
+  _exit(128 + sig);
+}
 std::mutex cancels_mutex;  // guards open_cancels only: never held while talking to a server
 // One per open connection, shared: a cancel request being sent keeps its PGcancel alive after
 // the connection is gone.
@@ -50,23 +59,27 @@ void install_interrupt_handler() {
       for (;;) {
         int sig = 0;
         if (sigwait(&set, &sig) != 0) continue;
-        if (received_signal.exchange(sig) != 0) _exit(128 + sig);  // the second one
+        if (received_signal.exchange(sig) != 0) exit_after_cancels(sig);  // the second one
         std::vector<std::shared_ptr<PGcancel>> cancels;
         {
           std::lock_guard<std::mutex> lock(cancels_mutex);
           cancels = open_cancels;
         }
-        // No connection yet (connecting, reading the folder): nothing runs on a server.
-        if (cancels.empty()) _exit(128 + sig);
+        // No database reached yet (connecting, reading the folder): nothing runs on a server
+        // and no result is due.
+        if (cancels.empty() && !any_connection_opened.load()) _exit(128 + sig);
         // Each request on a thread of its own: a server that does not answer holds neither
         // this thread (a second signal still ends the command) nor the others.
         for (const std::shared_ptr<PGcancel>& c : cancels) {
+          cancels_in_flight.fetch_add(1);
           try {
             std::thread([c] {
               char error[256];
               (void)PQcancel(c.get(), error, sizeof error);
+              cancels_in_flight.fetch_sub(1);
             }).detach();
           } catch (const std::system_error&) {
+            cancels_in_flight.fetch_sub(1);
           }
         }
       }
@@ -138,6 +151,7 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
   if (PGcancel* c = PQgetCancel(conn_)) cancel_ = std::shared_ptr<PGcancel>(c, PQfreeCancel);
   register_cancel(cancel_);
+  any_connection_opened = true;
 }
 
 const std::optional<std::string>& Connection::extension_version() {

@@ -459,6 +459,41 @@ is($node->safe_psql('fixrun', 'SELECT string_agg(id::text, \',\' ORDER BY id) FR
 ($rc, $out, $err) = pgm('fixrun', $fr, 'check');
 is($rc, 0, 'check: at the folder') or diag($out . $err);
 
+# The statement a run stopped at, replaced: it starts afresh. A batched UPDATE that failed is
+# counted anew; a statement interrupted by a timeout, replaced by an index build of a name that
+# is taken, fails on the name instead of being taken as built.
+fresh('fixbatch');
+my $fb = "$tmp/fixbatch";
+$node->safe_psql('fixbatch', q{CREATE TABLE bt (id int, v int); INSERT INTO bt SELECT i, NULL FROM generate_series(1, 1000) i;
+  CREATE INDEX bt_pre ON bt (id); SELECT migrate.acknowledge_drift('setup')});
+write_file("$fb/20240101000000_b.sql",
+  "-- migrate:up transaction:false\nCREATE TABLE other (id int);\n-- pg_migrate:batch 10\nUPDATE bt SET v = 1 / (id - id) WHERE v IS NULL AND id <= 10;\n");
+($rc, $out, $err) = pgm('fixbatch', $fb, 'apply');
+is($rc, 1, 'the batched statement fails');
+write_file("$fb/20240101000000_b.sql",
+  "-- migrate:up transaction:false\nCREATE TABLE other (id int);\n-- pg_migrate:batch 100\nUPDATE bt SET v = 1 WHERE v IS NULL;\n");
+($rc, $out, $err) = pgm('fixbatch', $fb, 'apply');
+is($rc, 0, 'the fixed batched statement runs, counted anew') or diag($out . $err);
+is($node->safe_psql('fixbatch', 'SELECT count(*) FROM bt WHERE v = 1'), '1000', 'every row updated');
+write_file("$fb/20240102000000_c.sql", "-- migrate:up transaction:false\nCREATE TABLE other2 (id int);\nSELECT pg_sleep(5);\n");
+($rc, $out, $err) = run_pgm_env({PGOPTIONS => '-c statement_timeout=1s'}, '-d', $node->connstr('fixbatch'), '--dir', $fb, 'apply');
+is($rc, 1, 'a statement interrupted by statement_timeout');
+write_file("$fb/20240102000000_c.sql", "-- migrate:up transaction:false\nCREATE TABLE other2 (id int);\nCREATE INDEX CONCURRENTLY bt_pre ON bt (id);\n");
+($rc, $out, $err) = pgm('fixbatch', $fb, 'apply');
+is($rc, 1, 'replaced by a build of a taken index name: fails');
+like($err, qr/bt_pre/, 'on the name, not taken as built');
+
+# repair: a folder sharing only a version number (another project's V1) is not the folder.
+fresh('otherv1');
+my $ov = "$tmp/otherv1";
+write_file("$ov/V1__a1.sql", "CREATE TABLE ov1 (id int);\n");
+write_file("$ov/V2__a2.sql", "CREATE TABLE ov2 (id int);\n");
+($rc, $out, $err) = pgm('otherv1', $ov, 'apply');
+my $ov2 = "$tmp/otherv1_b";
+write_file("$ov2/V1__init.sql", "CREATE TABLE something_else (id int);\n");
+($rc, $out, $err) = pgm('otherv1', $ov2, 'repair');
+is($rc, 4, 'repair with another project sharing V1: refused');
+
 # The COMMIT removed from a stopped split script: the new one would run whole, its finished part
 # again: refused.
 fresh('fixrun2');
@@ -487,6 +522,12 @@ write_file("$rr/20240101000000_x.sql", "-- migrate:up\nCREATE TABLE rx (id int);
 like($err, qr/warning: the folder changes the down script or name of an applied migration, but it could not be recorded \(migration 20240101000000 has an unfinished revert run/,
      'a changed down script is not recorded over an unfinished revert run');
 is($node->safe_psql('revrun', q{SELECT down_mode FROM migrate.migrations}), 'no-transaction', 'the stored down script stays');
+my $stored_down = $node->safe_psql('revrun', q{SELECT md5(down_sql) FROM migrate.migrations});
+write_file("$rr/20240101000000_x.sql",
+  "-- migrate:up\nCREATE TABLE rx (id int);\nCREATE INDEX rxi ON rx (id);\n-- migrate:down transaction:false\n-- drop the index first\nDROP INDEX CONCURRENTLY rxi;\nSELECT 1 /  0;\nDROP TABLE rx;\n");
+($rc, $out, $err) = pgm('revrun', $rr, 'apply');
+is($node->safe_psql('revrun', q{SELECT md5(down_sql) FROM migrate.migrations}), $stored_down,
+   'a down script reformatted in the file is not stored over an unfinished revert run either');
 fresh('nodown');
 my $nd = "$tmp/nodown";
 write_file("$nd/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
