@@ -143,3 +143,15 @@ CREATE EXTENSION pg_migrate;
 SELECT migrate.baseline('5', 'adopted');
 SELECT id, reason FROM migrate.schema_snapshots ORDER BY id;
 DROP EXTENSION pg_migrate;
+
+-- An install snapshot inserted outside CREATE EXTENSION is a restored dump's (0.9.0): the
+-- database's own install snapshot and its proof give way to it (a restore brings it with the
+-- id it had in the source). The trigger function is not callable directly.
+CREATE EXTENSION pg_migrate;
+SELECT migrate.install_snapshot_restored();
+INSERT INTO migrate.schema_snapshots (id, reason, snapshot)
+  SELECT 1, 'install', migrate.recorded_snapshot(s.id) FROM migrate.schema_snapshots s WHERE s.reason = 'install';
+SELECT id, reason FROM migrate.schema_snapshots ORDER BY id;
+SELECT snapshot_id IS NULL AS proof_forgotten FROM migrate.catalog_state;
+SELECT count(*) AS differences FROM migrate.schema_diff();
+DROP EXTENSION pg_migrate;
