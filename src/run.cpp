@@ -1610,6 +1610,13 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
   auto unit_text = [](const std::string& script, const std::vector<ScriptStatement>& st, const Unit& u) {
     return script.substr(st[u.first].begin, st[u.last - 1].end - st[u.first].begin);
   };
+  // Unit u (one of the old script's) is in the new script at the same place, unchanged but for
+  // formatting and comments.
+  auto unchanged = [&](int u) {
+    return static_cast<size_t>(u) < new_units.size() &&
+           script_checksum(unit_text(old_up, old_statements, old_units[u])) ==
+               script_checksum(unit_text(new_up, new_statements, new_units[u]));
+  };
   // What took effect stays as it is: every finished statement (and one a batched run is part
   // way through) must be in the new script, at the same place, unchanged but for formatting.
   std::set<int> kept = finished_units(version, "up");
@@ -1623,14 +1630,10 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
     kept.insert(run.unit);
   for (int u : kept) {
     if (u < 0 || static_cast<size_t>(u) >= old_units.size()) throw *refusal;
-    const Unit& before = old_units[u];
-    bool same = static_cast<size_t>(u) < new_units.size() &&
-                script_checksum(unit_text(old_up, old_statements, before)) ==
-                    script_checksum(unit_text(new_up, new_statements, new_units[u]));
-    if (!same)
+    if (!unchanged(u))
       refuse(fmt::format("Statement {} (line {} of the script the run started with) took effect, and the new script "
                          "does not have it at that place unchanged.",
-                         u + 1, before.line));
+                         u + 1, old_units[u].line));
   }
   static pg::Query adopt{
       "UPDATE migrate.runs SET checksum = $2, units = $3::int WHERE version OPERATOR(pg_catalog.=) $1"};
@@ -1640,11 +1643,8 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
       "UPDATE migrate.runs SET unit = NULL, line = NULL, phase = NULL, unit_started_at = NULL, worker_pid = NULL, "
       "rows_done = 0, rows_total = NULL, batches = 0, error = NULL, failed_at = NULL "
       "WHERE version OPERATOR(pg_catalog.=) $1"};
-  bool stopped_unit_replaced =
-      run.unit >= 0 && !kept.count(run.unit) && static_cast<size_t>(run.unit) < old_units.size() &&
-      (static_cast<size_t>(run.unit) >= new_units.size() ||
-       script_checksum(unit_text(old_up, old_statements, old_units[run.unit])) !=
-           script_checksum(unit_text(new_up, new_statements, new_units[run.unit])));
+  bool stopped_unit_replaced = run.unit >= 0 && !kept.count(run.unit) &&
+                               static_cast<size_t>(run.unit) < old_units.size() && !unchanged(run.unit);
   {
     catalog::OwnerScope owner;
     adopt.run({pg::text_param(version), pg::text_param(sha256_hex(new_up)),

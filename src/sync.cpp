@@ -497,8 +497,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     if (f.repeatable) continue;
     auto it = known.find(f.version);
     Known* k = it == known.end() ? nullptr : &it->second;
+    bool below = baseline && !(*baseline < *f.parsed);
     if (!k) {
-      bool below = baseline && !(*baseline < *f.parsed);
       if (!f.up) {
         out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", "need_body", ""));
         continue;
@@ -538,7 +538,6 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       }
       work.push_back({&f, Todo::Metadata, new_script, k->applied, change.down_changed, !change.what.empty()});
     } else if (!k->applied) {
-      bool below = baseline && !(*baseline < *f.parsed);
       if (!below) refuse_no_transaction(f);
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
                             fmt::format("checksum {} -> {}", old_script, new_script)));

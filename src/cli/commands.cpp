@@ -451,28 +451,29 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                          count_of(pending, "migration", "migrations"),
                          pending_rep ? fmt::format(" (and {} repeatable)", pending_rep) : "");
     if (!plan.empty()) o.out += table(rows);
-    json would_run = json::array();
+    std::vector<const CallbackFile*> not_tried;
     for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
       if (runs(event) && !(before_ran && std::string_view(event) == "beforeMigrate"))
-        for (const CallbackFile* c : folder.callbacks_of(event)) would_run.push_back({{"event", c->event}, {"file", c->file}});
+        for (const CallbackFile* c : folder.callbacks_of(event)) not_tried.push_back(c);
+    json would_run = json::array();
     json callback_errors = json::array();
-    if (!would_run.empty()) {
+    if (!not_tried.empty()) {
       std::string names;
-      for (const json& c : would_run) names += (names.empty() ? "" : ", ") + path_of(opts, c["file"].get<std::string>());
+      for (const CallbackFile* c : not_tried) {
+        would_run.push_back({{"event", c->event}, {"file", c->file}});
+        names += (names.empty() ? "" : ", ") + path_of(opts, c->file);
+      }
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
       // Not tried, but parsed: a syntax error fails the apply.
-      for (const CallbackFile& c : folder.callbacks) {
-        bool listed = false;
-        for (const json& w : would_run) listed = listed || w["file"].get<std::string>() == c.file;
-        if (!listed) continue;
+      for (const CallbackFile* c : not_tried) {
         Result r = conn.exec("SELECT coalesce(line, 1), message FROM migrate.lint($1) "
                              "WHERE rule OPERATOR(pg_catalog.=) 'syntax-error'",
-                             {c.script});
+                             {c->script});
         for (int i = 0; i < r.rows(); ++i) {
           failed = true;
-          o.err += fmt::format("error: {}:{}: {} (apply would fail in this callback)\n", path_of(opts, c.file),
+          o.err += fmt::format("error: {}:{}: {} (apply would fail in this callback)\n", path_of(opts, c->file),
                                r.get(i, 0), r.get(i, 1));
-          callback_errors.push_back({{"file", c.file}, {"line", std::stoi(r.get(i, 0))}, {"message", r.get(i, 1)}});
+          callback_errors.push_back({{"file", c->file}, {"line", std::stoi(r.get(i, 0))}, {"message", r.get(i, 1)}});
         }
       }
     }
@@ -853,7 +854,7 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
   } catch (const DbError& e) {
     // A role that may revert but not sync (no EXECUTE on migrate.sync), an older catalog, ...:
     // the stored scripts, as before.
-    if (e.sqlstate == "57014" || e.sqlstate.rfind("57P", 0) == 0) throw;
+    if (e.is_interrupt()) throw;
     if (e.sqlstate != "42501")
       o.err += fmt::format("warning: the folder could not be compared with the database ({}); revert runs the down "
                            "scripts stored in the database\n", e.message);
@@ -888,7 +889,7 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
     (void)sync(conn, folder, false);
     conn.run("COMMIT");
   } catch (const DbError& e) {
-    if (e.sqlstate == "57014" || e.sqlstate.rfind("57P", 0) == 0) throw;
+    if (e.is_interrupt()) throw;
     conn.run("ROLLBACK");
     conn.take_notices();
     o.err += fmt::format("warning: the folder changes the down script or name of an applied migration, but it could "

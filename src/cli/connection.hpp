@@ -23,6 +23,9 @@ struct DbError : std::runtime_error {
         hint(std::move(hint)),
         context(std::move(context)) {}
   std::string sqlstate, message, detail, hint, context;
+  // Class 57, operator intervention: a cancel, a statement timeout, a shutdown. A catch that goes
+  // on after an error rethrows these.
+  bool is_interrupt() const { return sqlstate.rfind("57", 0) == 0; }
 };
 
 // A connection could not be made (exit code 3).
