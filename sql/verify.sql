@@ -58,6 +58,28 @@ SELECT version FROM migrate.apply('4');
 RESET pg_migrate.require_verified_revert;
 SELECT version FROM migrate.apply('4');
 
+-- a down script that leaves a column at another position (drop and add back) does not verify;
+-- one that only adds and drops columns does
+SET client_min_messages = error;
+SELECT migrate.register('8', 'moves v', 'ALTER TABLE ver_t DROP COLUMN v; ALTER TABLE ver_t ADD COLUMN v text;',
+                        'SELECT 1;') \gset
+SELECT migrate.register('9', 'adds w', 'ALTER TABLE ver_t ADD COLUMN w int;', 'ALTER TABLE ver_t DROP COLUMN w;') \gset
+RESET client_min_messages;
+SELECT attname FROM pg_attribute WHERE attrelid = 'ver_t'::regclass AND attnum > 0 AND NOT attisdropped ORDER BY attnum;
+SELECT * FROM migrate.verify();
+SELECT * FROM migrate.verify('9');
+SELECT migrate.unregister('9'), migrate.unregister('8');
+-- only the position differs: apply's gate refuses it too
+SELECT migrate.unregister('5');
+SET client_min_messages = error;
+SELECT migrate.register('8', 'moves b', 'ALTER TABLE ver_t DROP COLUMN b; ALTER TABLE ver_t ADD COLUMN b int;',
+                        'SELECT 1;') \gset
+RESET client_min_messages;
+SET pg_migrate.require_verified_revert = on;
+SELECT version FROM migrate.apply('8');
+RESET pg_migrate.require_verified_revert;
+SELECT migrate.unregister('8');
+
 -- verify cannot be called from inside a migration
 SELECT migrate.register('7', 'nested', 'SELECT * FROM migrate.verify()') \gset
 SELECT version FROM migrate.apply('7');

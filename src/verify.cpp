@@ -1,6 +1,8 @@
 // Verify: proves that a migration's down script restores the schema its up script changed.
 // Inside a subtransaction that is always rolled back: snapshot, up, down, snapshot, compare
 // (migrate.schema_snapshot() / migrate.snapshot_diff() of the drift feature).
+#include <algorithm>
+#include <map>
 #include <memory>
 
 #include "apply.hpp"
@@ -57,6 +59,89 @@ std::vector<Difference> snapshot_diff(const std::string& before, const std::stri
   for (uint64 i = 0; i < n; ++i) out.push_back({pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3)});
   pg::free_result();
   return out;
+}
+
+// Where the columns of the relations a snapshot describes stand: relation identity -> its column
+// identities in attnum order. Snapshot entries leave positions out (the same schema built in
+// another order compares equal), but a down script that drops a column and adds it back moves
+// it to the end, and `SELECT *` or an `INSERT` without a column list then see another table.
+using ColumnOrders = std::map<std::string, std::vector<std::string>>;
+
+ColumnOrders column_orders(const std::string& snapshot) {
+  static pg::Query q{
+      "SELECT r.ident, pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_class c "
+      "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
+      "CROSS JOIN LATERAL (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' "
+      "OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) AS ident) r "
+      "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
+      "AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped "
+      "WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[]) "
+      "AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema,pg_toast}'::pg_catalog.name[]) "
+      "AND $1::pg_catalog.jsonb OPERATOR(pg_catalog.?) ('column ' OPERATOR(pg_catalog.||) r.ident "
+      "OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname)) "
+      "ORDER BY c.oid, a.attnum"};
+  catalog::OwnerScope owner;
+  uint64 n = q.run({pg::text_param(snapshot)});
+  ColumnOrders out;
+  for (uint64 i = 0; i < n; ++i) out[pg::text_value(i, 1)].push_back(pg::text_value(i, 2));
+  pg::free_result();
+  return out;
+}
+
+// The columns of `a` outside a longest common subsequence of a and b (the same columns in
+// another order): the fewest columns that, moved, turn one order into the other.
+std::vector<std::string> moved_columns(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+  size_t n = a.size();
+  std::vector<std::vector<uint16_t>> lcs(n + 1, std::vector<uint16_t>(n + 1, 0));  // at most 1,600 columns
+  for (size_t i = n; i-- > 0;)
+    for (size_t j = n; j-- > 0;)
+      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+  std::vector<std::string> moved;
+  size_t i = 0, j = 0;
+  while (i < n && j < n) {
+    if (a[i] == b[j]) {
+      ++i, ++j;
+    } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+      moved.push_back(a[i++]);
+    } else {
+      ++j;
+    }
+  }
+  while (i < n) moved.push_back(a[i++]);
+  return moved;
+}
+
+// Columns of a relation in both states that moved among its other columns, as a change of the
+// column's entry ("position: 2 -> 5", positions among the relation's columns).
+void add_moved_columns(const ColumnOrders& before, const ColumnOrders& after, std::vector<Difference>& out) {
+  bool added = false;
+  for (const auto& [relation, old_columns] : before) {
+    auto found = after.find(relation);
+    if (found == after.end()) continue;
+    const std::vector<std::string>& new_columns = found->second;
+    auto common = [](const std::vector<std::string>& cols, const std::vector<std::string>& other) {
+      std::vector<std::string> kept;
+      for (const std::string& c : cols)
+        if (std::find(other.begin(), other.end(), c) != other.end()) kept.push_back(c);
+      return kept;
+    };
+    for (const std::string& column : moved_columns(common(old_columns, new_columns), common(new_columns, old_columns))) {
+      auto position = [&](const std::vector<std::string>& cols) {
+        return std::find(cols.begin(), cols.end(), column) - cols.begin() + 1;
+      };
+      std::string object = "column " + relation + "." + column;
+      std::string moved = fmt::format("position: {} -> {}", position(old_columns), position(new_columns));
+      auto same = std::find_if(out.begin(), out.end(), [&](const Difference& d) { return d.object == object; });
+      if (same != out.end()) {
+        same->detail += "; " + moved;  // also changed otherwise
+      } else {
+        out.push_back({object, "changed", moved});
+        added = true;
+      }
+    }
+  }
+  if (added)
+    std::stable_sort(out.begin(), out.end(), [](const Difference& x, const Difference& y) { return x.object < y.object; });
 }
 
 std::string error_text(pg::PgError& e) {
@@ -282,6 +367,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
     up_sub->rollback();  // back to the state before up, for the snapshot comparison
   }
   std::string before = has_down ? schema_snapshot() : std::string();
+  ColumnOrders before_columns = has_down ? column_orders(before) : ColumnOrders();
   std::unique_ptr<pg::SubTransaction> up_sub;
   if (auto err = try_script(up, {version, name, "up"}, up_sub)) {
     v.status = "failed";
@@ -312,6 +398,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
     } else {
       std::string after = schema_snapshot();
       v.differences = snapshot_diff(before, after);
+      add_moved_columns(before_columns, column_orders(after), v.differences);
       v.status = v.differences.empty() ? "ok" : "differs";
       down_sub->rollback();  // back to the state after up
     }

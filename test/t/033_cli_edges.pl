@@ -529,12 +529,12 @@ write_file("$rr/20240101000000_x.sql",
 is($node->safe_psql('revrun', q{SELECT md5(down_sql) FROM migrate.migrations}), $stored_down,
    'a down script reformatted in the file is not stored over an unfinished revert run either');
 fresh('nodown');
-my $nd = "$tmp/nodown";
-write_file("$nd/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
-write_file("$nd/U1__a.sql", "DROP TABLE nd_a;\n");
-write_file("$nd/V2__b.sql", "CREATE TABLE nd_b (id int);\n");
-write_file("$nd/U2__b.sql", "DROP TABLE nd_b;\n");
-($rc, $out, $err) = pgm('nodown', $nd, 'apply');
+my $nodown = "$tmp/nodown";
+write_file("$nodown/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
+write_file("$nodown/U1__a.sql", "DROP TABLE nd_a;\n");
+write_file("$nodown/V2__b.sql", "CREATE TABLE nd_b (id int);\n");
+write_file("$nodown/U2__b.sql", "DROP TABLE nd_b;\n");
+($rc, $out, $err) = pgm('nodown', $nodown, 'apply');
 my $nd2 = "$tmp/nodown_copy";
 write_file("$nd2/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
 write_file("$nd2/V2__b.sql", "CREATE TABLE nd_b (id int);\n");
