@@ -42,6 +42,7 @@ void on_relcache_invalidation(Datum, Oid relid) {
 
 void drift_init() {
   drift::install_statement_hook();
+  drift::install_object_access_hook();
   CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);

@@ -71,5 +71,10 @@ bool watched(const std::vector<Exclusion>& exclusions, const Scope& scope);
 // ---- capture (drift_capture.cpp)
 // Transaction or subtransaction abort: the table_rewrite events noted are void.
 void forget_pending_rewrites() noexcept;
+// Installs the object access hook that notes the relations a migration creates (module init).
+void install_object_access_hook();
+// Whether the relations the statement created (noted by that hook) are all a migration's
+// statement touched, so its ddl_command_end need not read pg_event_trigger_ddl_commands().
+bool created_relations_suffice(Node* parsetree);
 
 }  // namespace pgm::drift
