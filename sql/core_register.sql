@@ -48,6 +48,24 @@ SELECT migrate.register('2', 'db', 'CREATE DATABASE nope');
 SELECT migrate.register('2', 'system', 'ALTER SYSTEM SET work_mem = ''1MB''');
 SELECT migrate.register('2', 'copy', 'COPY reg_t FROM STDIN');
 SELECT migrate.register('2', 'down bad', 'SELECT 1', 'ROLLBACK');
+SELECT migrate.register('2', 'discard', 'DISCARD ALL');
+SELECT migrate.register('2', 'isolation', E'SELECT 1;\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;');
+SELECT migrate.register('2', 'subscription', 'CREATE SUBSCRIPTION s CONNECTION ''dbname=x'' PUBLICATION p');
+SELECT migrate.register('2', 'subscription', 'ALTER SUBSCRIPTION s ADD PUBLICATION p2');
+SELECT migrate.register('2', 'subscription', 'ALTER SUBSCRIPTION s REFRESH PUBLICATION WITH (copy_data = false)');
+-- their forms that run in a transaction block are accepted
+SELECT migrate.register('2', 'ok forms', E'DISCARD PLANS;\nSET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL READ COMMITTED;\n'
+  'ALTER SUBSCRIPTION s ADD PUBLICATION p2 WITH (refresh = false);\n'
+  'CREATE SUBSCRIPTION s2 CONNECTION ''dbname=x'' PUBLICATION p WITH (connect = false);') IS NOT NULL AS registered;
+SELECT migrate.unregister('2');
+-- pg_migrate itself: refused when registered, and at run time through dynamic SQL
+SELECT migrate.register('2', 'own', E'SELECT 1;\nDROP EXTENSION pg_migrate;');
+SELECT migrate.register('2', 'own', 'DROP SCHEMA IF EXISTS other, migrate CASCADE');
+SELECT migrate.register('2', 'own', 'ALTER EXTENSION pg_migrate UPDATE');
+SELECT migrate.register('2', 'own', 'ALTER SCHEMA migrate RENAME TO m2');
+SELECT migrate.register('2', 'own', $q$DO $d$ BEGIN EXECUTE 'DROP EXTENSION pg_migrate'; END $d$$q$, 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
 -- Prepared statements and WITH HOLD cursors a migration creates end with it, as its settings
 -- do; the session's own stay. A failed apply's are removed when the next call begins, so the
 -- same migration can PREPARE again.

@@ -19,6 +19,7 @@
 #include "drift_internal.hpp"
 #include "drift_snapshot.hpp"
 #include "pg/guard.hpp"
+#include "script_parse.hpp"
 
 extern "C" {
 #include "parser/gramparse.h"
@@ -50,8 +51,15 @@ ProcessUtility_hook_type previous_process_utility = nullptr;
 void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool read_only_tree,
                            ProcessUtilityContext context, ParamListInfo params,
                            QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
-  // A migration's statement the snapshot refresh cannot follow object by object.
-  if (pstmt->utilityStmt && in_migration()) track_snapshot_statement(pstmt->utilityStmt);
+  if (pstmt->utilityStmt && in_migration()) {
+    // Also through dynamic SQL, which the check when a script is registered does not see.
+    if (const char* own = changes_pg_migrate(pstmt->utilityStmt))
+      ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s cannot run inside a migration", own),
+                      errhint("A migration cannot drop or change pg_migrate, which records it; run the statement "
+                              "on its own, outside pg_migrate.")));
+    // A migration's statement the snapshot refresh cannot follow object by object.
+    track_snapshot_statement(pstmt->utilityStmt);
+  }
   int saved_depth = frame_depth;
   if (frame_depth < kMaxFrames)
     frames[frame_depth] = {query_string, pstmt->stmt_location, pstmt->stmt_len};

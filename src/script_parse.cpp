@@ -100,6 +100,13 @@ std::string statement_text(const std::string& script, const ScriptStatement& stm
 
 namespace {
 
+bool has_option(List* options, const char* name) {
+  ListCell* lc;
+  foreach (lc, options)
+    if (strcmp(((DefElem*)lfirst(lc))->defname, name) == 0) return true;
+  return false;
+}
+
 bool has_true_option(List* options, const char* name) {
   ListCell* lc;
   foreach (lc, options) {
@@ -144,6 +151,80 @@ const char* top_level_statement(Node* node) {
     case T_ClusterStmt:
       if (castNode(ClusterStmt, node)->relation == nullptr) return "CLUSTER without a table";
       break;
+    case T_CreateSubscriptionStmt: {
+      // A replication slot, created unless connect or create_slot is false, is not transactional.
+      List* options = castNode(CreateSubscriptionStmt, node)->options;
+      bool connect = !has_option(options, "connect") || has_true_option(options, "connect");
+      bool create_slot = has_option(options, "create_slot") ? has_true_option(options, "create_slot") : connect;
+      if (create_slot) return "CREATE SUBSCRIPTION ... WITH (create_slot = true)";
+      break;
+    }
+    case T_AlterSubscriptionStmt: {
+      AlterSubscriptionStmt* alter = castNode(AlterSubscriptionStmt, node);
+      if (alter->kind == ALTER_SUBSCRIPTION_REFRESH) return "ALTER SUBSCRIPTION ... REFRESH PUBLICATION";
+      bool publications = alter->kind == ALTER_SUBSCRIPTION_SET_PUBLICATION ||
+                          alter->kind == ALTER_SUBSCRIPTION_ADD_PUBLICATION ||
+                          alter->kind == ALTER_SUBSCRIPTION_DROP_PUBLICATION;
+      if (publications && (!has_option(alter->options, "refresh") || has_true_option(alter->options, "refresh")))
+        return "ALTER SUBSCRIPTION ... PUBLICATION with refresh";
+      break;
+    }
+    default:
+      break;
+  }
+  return nullptr;
+}
+
+namespace {
+
+// Whether a list of names (String nodes, or lists of them for qualified names) holds `name`
+// as a one-part name.
+bool names_include(List* names, const char* name) {
+  ListCell* lc;
+  foreach (lc, names) {
+    Node* n = static_cast<Node*>(lfirst(lc));
+    if (IsA(n, String) && std::strcmp(strVal(n), name) == 0) return true;
+    if (IsA(n, List) && list_length(castNode(List, n)) == 1 && IsA(linitial(castNode(List, n)), String) &&
+        std::strcmp(strVal(linitial(castNode(List, n))), name) == 0)
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+const char* changes_pg_migrate(Node* node) noexcept {
+  constexpr const char* kExtension = "pg_migrate";
+  constexpr const char* kSchema = "migrate";
+  switch (nodeTag(node)) {
+    case T_DropStmt: {
+      DropStmt* drop = reinterpret_cast<DropStmt*>(node);
+      if (drop->removeType == OBJECT_EXTENSION && names_include(drop->objects, kExtension))
+        return "DROP EXTENSION pg_migrate";
+      if (drop->removeType == OBJECT_SCHEMA && names_include(drop->objects, kSchema)) return "DROP SCHEMA migrate";
+      break;
+    }
+    case T_AlterExtensionStmt:
+      if (std::strcmp(reinterpret_cast<AlterExtensionStmt*>(node)->extname, kExtension) == 0)
+        return "ALTER EXTENSION pg_migrate";
+      break;
+    case T_AlterExtensionContentsStmt:
+      if (std::strcmp(reinterpret_cast<AlterExtensionContentsStmt*>(node)->extname, kExtension) == 0)
+        return "ALTER EXTENSION pg_migrate";
+      break;
+    case T_AlterObjectSchemaStmt: {
+      AlterObjectSchemaStmt* move = reinterpret_cast<AlterObjectSchemaStmt*>(node);
+      if (move->objectType == OBJECT_EXTENSION && move->object && IsA(move->object, String) &&
+          std::strcmp(strVal(move->object), kExtension) == 0)
+        return "ALTER EXTENSION pg_migrate SET SCHEMA";
+      break;
+    }
+    case T_RenameStmt: {
+      RenameStmt* rename = reinterpret_cast<RenameStmt*>(node);
+      if (rename->renameType == OBJECT_SCHEMA && rename->subname && std::strcmp(rename->subname, kSchema) == 0)
+        return "ALTER SCHEMA migrate RENAME";
+      break;
+    }
     default:
       break;
   }
@@ -153,6 +234,13 @@ const char* top_level_statement(Node* node) {
 void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,
                     ScriptMode mode) {
   Node* node = stmt.parsetree;
+  if (const char* own = changes_pg_migrate(node))
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("{} cannot run inside a migration: {} script of {}, line {}", own, label.which,
+                            label.describe(), stmt.line),
+                fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
+                "A migration cannot drop or change pg_migrate, which records it; run the statement on its own, "
+                "outside pg_migrate.");
   const char* not_in_transaction = top_level_statement(node);
   if (not_in_transaction && mode == ScriptMode::kNoTransaction) return;
   switch (nodeTag(node)) {
@@ -185,6 +273,30 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
     case T_AlterSystemStmt:
       not_in_transaction = "ALTER SYSTEM";
       break;
+    case T_DiscardStmt:
+      if (castNode(DiscardStmt, node)->target == DISCARD_ALL)
+        throw Error(sqlstate::kActiveSqlTransaction,
+                    fmt::format("DISCARD ALL cannot run inside a migration: {} script of {}, line {}", label.which,
+                                label.describe(), stmt.line),
+                    fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
+                    "DISCARD ALL cannot run in a transaction, and would only reset the session that applies "
+                    "the migration: it changes nothing in the database. Remove the statement.");
+      break;
+    case T_VariableSetStmt: {
+      // SET TRANSACTION must come before the transaction's first query; a migration's
+      // transaction has run queries (the caller's and pg_migrate's) before its script.
+      VariableSetStmt* set = castNode(VariableSetStmt, node);
+      if (mode == ScriptMode::kTransaction && set->kind == VAR_SET_MULTI && set->name &&
+          std::strcmp(set->name, "TRANSACTION") == 0)
+        throw Error(sqlstate::kActiveSqlTransaction,
+                    fmt::format("SET TRANSACTION cannot run inside a migration: {} script of {}, line {}",
+                                label.which, label.describe(), stmt.line),
+                    fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
+                    "A migration runs in a transaction that has already run queries, so it cannot change "
+                    "that transaction's isolation level or access mode. Start the transaction that applies "
+                    "it with them (BEGIN ISOLATION LEVEL ...), or remove the statement.");
+      break;
+    }
     case T_AlterDatabaseStmt: {
       // Moving a database needs it free of every session, the applying one included.
       ListCell* lc;

@@ -108,6 +108,11 @@ void drop_created_since(const std::vector<SessionObject>& before);
 // VACUUM, ...) and a non-transactional migration runs it at top level; nullptr otherwise.
 const char* top_level_statement(Node* parsetree);
 
+// What the statement does to pg_migrate itself ("DROP EXTENSION pg_migrate", "ALTER SCHEMA
+// migrate", ...), which a migration must not do: its own history could not be written. nullptr
+// for any other statement. Plain C: called from the ProcessUtility hook.
+const char* changes_pg_migrate(Node* parsetree) noexcept;
+
 // True for COMMIT and COMMIT AND CHAIN (split points of a transactional script).
 bool is_split_point(Node* parsetree);
 
