@@ -324,6 +324,109 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
   return o;
 }
 
+// Where in the folder a server error happened ("dir/V3__x.sql:4", empty when it names no file),
+// and its message without the "migration 3 (...) failed at line 4 of its up script: " prefix.
+struct ErrorPlace {
+  std::string location, message;
+};
+
+// "file" and "line" of a location ("dir/V3__x.sql:4") in a JSON object.
+void put_location(json& j, const std::string& location) {
+  if (location.empty()) return;
+  size_t colon = location.rfind(':');
+  bool has_line = colon != std::string::npos && colon + 1 < location.size() &&
+                  std::isdigit(static_cast<unsigned char>(location[colon + 1]));
+  j["file"] = has_line ? location.substr(0, colon) : location;
+  if (has_line) j["line"] = std::stoi(location.substr(colon + 1));
+}
+
+ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& opts) {
+  // The server names a migration and a line: "migration 3 ("add email") failed at line 4 of its
+  // up script: ...", "up script of migration 3 ("add email") has a syntax error at line 2: ...".
+  static const std::regex migration_re(R"re(migration (\S+) \("((?:[^"\\]|\\.)*)"\))re");
+  static const std::regex line_re(R"(line (\d+))");
+  static const std::regex prefix_re(R"re(^migration \S+ \("(?:[^"\\]|\\.)*"\) failed at line \d+ of its \w+ script: )re");
+  std::string location;
+  std::string message = e.message;
+  std::smatch m, l;
+  if (folder && std::regex_search(e.message, m, migration_re)) {
+    std::string version = m[1];
+    const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);
+    if (f) {
+      bool down = e.message.find("down script") != std::string::npos;
+      std::string file = down && !f->down_file.empty() ? f->down_file : f->file;
+      location = path_of(opts, file);
+      if (std::regex_search(e.message, l, line_re)) location += ":" + l[1].str();
+      message = std::regex_replace(e.message, prefix_re, "");
+    }
+  }
+  // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
+  // of callback afterMigrate.sql has a syntax error at line 2: ...".
+  if (folder && location.empty()) {
+    const CallbackFile* named = nullptr;  // the longest file name the message names
+    for (const CallbackFile& c : folder->callbacks)
+      if (e.message.find("callback " + c.file) != std::string::npos && (!named || c.file.size() > named->file.size()))
+        named = &c;
+    if (named) {
+      location = path_of(opts, named->file);
+      std::string after = e.message.substr(e.message.find("callback " + named->file) + 9 + named->file.size());
+      if (std::regex_search(after, l, line_re)) location += ":" + l[1].str();
+      std::string prefix = "callback " + named->file + " failed at line ";
+      if (e.message.rfind(prefix, 0) == 0) {
+        size_t colon = e.message.find(" of its SQL script: ");
+        if (colon != std::string::npos) message = e.message.substr(colon + 20);
+      }
+    }
+  }
+  return {location, message};
+}
+
+// The dry run's trial of the pending repeatables, as apply runs them: after the versioned
+// migrations, in the transaction the dry run rolls back. plan() rolled its own trial back, so
+// the versioned ones are applied once more first, under pg_migrate.plan_lock_timeout and without
+// retries. Rows for the plan table; `why_not` says why they were not tried.
+struct RepeatablesTrial {
+  std::vector<std::vector<std::string>> rows;
+  json entries = json::array();
+  bool failed = false;
+  std::string why_not;
+};
+
+RepeatablesTrial try_repeatables(Connection& conn, const Folder& folder, const Options& opts,
+                                 const std::optional<std::string>& target, size_t pending_versioned) {
+  RepeatablesTrial t;
+  conn.run("SAVEPOINT pg_migrate_repeatables");
+  conn.exec("SELECT pg_catalog.set_config('pg_migrate.lock_timeout', "
+            "pg_catalog.current_setting('pg_migrate.plan_lock_timeout'), true), "
+            "pg_catalog.set_config('pg_migrate.lock_retries', '0', true)");
+  try {
+    if (pending_versioned > 0) conn.exec("SELECT pg_catalog.count(*) FROM migrate.apply($1)", {target});
+  } catch (const DbError& e) {
+    if (e.is_interrupt()) throw;
+    conn.run("ROLLBACK TO SAVEPOINT pg_migrate_repeatables");
+    t.why_not = "the versioned migrations could not be applied before them (" + e.message + ")";
+    return t;
+  }
+  try {
+    Result r = conn.exec("SELECT name, file, duration_ms FROM migrate.apply_repeatables()");
+    for (int i = 0; i < r.rows(); ++i) {
+      double d = std::stod(r.get(i, 2));
+      t.rows.push_back({"R", path_of(opts, r.get(i, 1)), "ok", fmt::format("{:.1f}", d), "-", "-", "-"});
+      t.entries.push_back({{"repeatable", r.get(i, 0)}, {"file", r.get(i, 1)}, {"status", "ok"}, {"duration_ms", d}});
+    }
+  } catch (const DbError& e) {
+    if (e.is_interrupt()) throw;
+    ErrorPlace place = locate_error(e, &folder, opts);
+    t.failed = true;
+    t.rows.push_back({"R", place.location.empty() ? "-" : place.location, "failed", "-", "-", "-", "-", place.message});
+    json entry = {{"status", "failed"}, {"error", place.message}, {"sqlstate", e.sqlstate}};
+    put_location(entry, place.location);
+    t.entries.push_back(entry);
+  }
+  conn.run("ROLLBACK TO SAVEPOINT pg_migrate_repeatables");
+  return t;
+}
+
 Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   std::optional<Version> target;
@@ -423,6 +526,13 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
           {target ? std::optional<std::string>(target->canonical()) : std::nullopt});
       plan = r.null(0, 0) ? json::array() : json::parse(r.get(0, 0));
     }
+    bool versioned_failed = false;
+    for (const json& p : plan) versioned_failed = versioned_failed || p.value("status", "") == "failed";
+    RepeatablesTrial reps;
+    if (pending_rep > 0) {
+      if (versioned_failed) reps.why_not = "a versioned migration failed";
+      else reps = try_repeatables(conn, folder, opts, target ? std::optional<std::string>(target->canonical()) : std::nullopt, pending);
+    }
     conn.run("ROLLBACK");
     add_notices(o, conn, opts);
     bool failed = false;
@@ -447,10 +557,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                       join(p.value("locks", json())), join(p.value("rewrites", json())), join(p.value("findings", json()))});
       if (p.contains("error") && p["error"].is_string()) rows.back().push_back(p["error"].get<std::string>());
     }
+    if (reps.failed) failed = true;
+    for (const std::vector<std::string>& row : reps.rows) rows.push_back(row);
     o.out += fmt::format("dry run on {}: {} would be applied{}; nothing was changed\n", conn.label(),
                          count_of(pending, "migration", "migrations"),
-                         pending_rep ? fmt::format(" (and {} repeatable)", pending_rep) : "");
-    if (!plan.empty()) o.out += table(rows);
+                         pending_rep ? fmt::format(" (and {})", count_of(pending_rep, "repeatable", "repeatables")) : "");
+    if (rows.size() > 1) o.out += table(rows);
+    if (!reps.why_not.empty())
+      o.err += fmt::format("warning: the repeatable migrations were not tried: {}\n", reps.why_not);
     std::vector<const CallbackFile*> not_tried;
     for (const char* event : files::kCallbackEvents)  // in the order an apply runs them
       if (runs(event) && !(before_ran && std::string_view(event) == "beforeMigrate"))
@@ -478,8 +592,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       }
     }
     json tried = o.json.contains("callbacks_tried") ? o.json["callbacks_tried"] : json::array();
-    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"callbacks", would_run},
-              {"callbacks_tried", tried}};
+    o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"repeatables", reps.entries},
+              {"callbacks", would_run}, {"callbacks_tried", tried}};
+    if (!reps.why_not.empty()) o.json["repeatables_not_tried"] = reps.why_not;
     if (!callback_errors.empty()) o.json["callback_errors"] = callback_errors;
     if (!refusal.empty()) {
       o.err += "error: apply would refuse: " + refusal + "\n";
@@ -489,7 +604,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       return o;
     }
     o.code = failed ? exit_code::kFailed : exit_code::kOk;
-    o.result = failed ? (callback_errors.empty() ? "dry run: a statement failed" : "dry run: a callback would fail")
+    o.result = failed ? (!callback_errors.empty() ? "dry run: a callback would fail"
+                         : reps.failed             ? "dry run: a repeatable migration failed"
+                                                   : "dry run: a statement failed")
                       : fmt::format("dry run: {} would be applied", pending);
     return o;
   }
@@ -1223,43 +1340,7 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
 }  // namespace
 
 void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts) {
-  // The server names a migration and a line: "migration 3 ("add email") failed at line 4 of its
-  // up script: ...", "up script of migration 3 ("add email") has a syntax error at line 2: ...".
-  static const std::regex migration_re(R"re(migration (\S+) \("((?:[^"\\]|\\.)*)"\))re");
-  static const std::regex line_re(R"(line (\d+))");
-  static const std::regex prefix_re(R"re(^migration \S+ \("(?:[^"\\]|\\.)*"\) failed at line \d+ of its \w+ script: )re");
-  std::string location;
-  std::string message = e.message;
-  std::smatch m, l;
-  if (folder && std::regex_search(e.message, m, migration_re)) {
-    std::string version = m[1];
-    const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);
-    if (f) {
-      bool down = e.message.find("down script") != std::string::npos;
-      std::string file = down && !f->down_file.empty() ? f->down_file : f->file;
-      location = path_of(opts, file);
-      if (std::regex_search(e.message, l, line_re)) location += ":" + l[1].str();
-      message = std::regex_replace(e.message, prefix_re, "");
-    }
-  }
-  // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
-  // of callback afterMigrate.sql has a syntax error at line 2: ...".
-  if (folder && location.empty()) {
-    const CallbackFile* named = nullptr;  // the longest file name the message names
-    for (const CallbackFile& c : folder->callbacks)
-      if (e.message.find("callback " + c.file) != std::string::npos && (!named || c.file.size() > named->file.size()))
-        named = &c;
-    if (named) {
-      location = path_of(opts, named->file);
-      std::string after = e.message.substr(e.message.find("callback " + named->file) + 9 + named->file.size());
-      if (std::regex_search(after, l, line_re)) location += ":" + l[1].str();
-      std::string prefix = "callback " + named->file + " failed at line ";
-      if (e.message.rfind(prefix, 0) == 0) {
-        size_t colon = e.message.find(" of its SQL script: ");
-        if (colon != std::string::npos) message = e.message.substr(colon + 20);
-      }
-    }
-  }
+  auto [location, message] = locate_error(e, folder, opts);
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
   // A role without the grants a command needs (not a migration's own statement: that one has
@@ -1283,13 +1364,7 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   if (!hint.empty()) o.err += "HINT: " + hint + "\n";
   if (opts.verbose && !e.context.empty()) o.err += "CONTEXT: " + e.context + "\n";
   json err = {{"sqlstate", e.sqlstate}, {"message", message}};
-  if (!location.empty()) {
-    size_t colon = location.rfind(':');
-    bool has_line = colon != std::string::npos && colon + 1 < location.size() &&
-                    std::isdigit(static_cast<unsigned char>(location[colon + 1]));
-    err["file"] = has_line ? location.substr(0, colon) : location;
-    if (has_line) err["line"] = std::stoi(location.substr(colon + 1));
-  }
+  put_location(err, location);
   if (!e.detail.empty()) err["detail"] = e.detail;
   if (!hint.empty()) err["hint"] = hint;
   o.json["error"] = err;

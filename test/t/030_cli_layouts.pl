@@ -160,6 +160,29 @@ like($out, qr/20240102120000\s+\Q$own\E\/20240102120000_add_email\.sql\s+ok/, 'v
 ($rc, $out, $err) = pgm('dry', $own, '--json', 'status');
 like($out, qr/"action": "new"/, 'status --json before apply: new files');
 
+# --- the dry run tries the pending repeatables after the versioned migrations, as apply runs them
+my $dr = "$tmp/dry_repeatables";
+write_file("$dr/V1__a.sql", "CREATE TABLE dr_a (id int);\n");
+write_file("$dr/R__va.sql", "-- a view\nCREATE OR REPLACE VIEW dr_va AS\n  SELECT nosuch FROM dr_a;\n");
+write_file("$dr/R__vb.sql", "CREATE OR REPLACE VIEW dr_vb AS SELECT id FROM dr_a;\n");
+fresh('dry_rep');
+($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
+is($rc, 1, 'dry run: a failing repeatable exits 1') or diag($out . $err);
+like($out, qr/1 migration would be applied \(and 2 repeatables\)/, 'dry run: repeatables counted');
+like($out, qr/^R\s+\Q$dr\E\/R__va\.sql:2\s+failed.*column "nosuch" does not exist/m, 'dry run: the failing repeatable with file:line and error');
+($rc, $out, $err) = pgm('dry_rep', $dr, '--json', 'apply', '--dry-run');
+like($out, qr/"repeatables": \[\s*\{[^}]*"file": "\Q$dr\E\/R__va\.sql",\s*"line": 2,\s*"sqlstate": "42703",\s*"status": "failed"/s,
+  'dry run --json: the failing repeatable');
+write_file("$dr/R__va.sql", "CREATE OR REPLACE VIEW dr_va AS SELECT id FROM dr_a;\n");
+($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
+is($rc, 0, 'dry run: repeatables that work exit 0') or diag($out . $err);
+like($out, qr/^R\s+\Q$dr\E\/R__va\.sql\s+ok.*\n^R\s+\Q$dr\E\/R__vb\.sql\s+ok/m, 'dry run: each repeatable ok, in order');
+is($node->safe_psql('dry_rep', "SELECT count(*) FROM pg_class WHERE relname LIKE 'dr\\_%'"), '0', 'dry run: nothing kept');
+write_file("$dr/V2__idx.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY dr_a_id ON dr_a (id);\n");
+($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
+is($rc, 0, 'dry run: repeatables behind a non-transactional migration') or diag($out . $err);
+like($err, qr/warning: the repeatable migrations were not tried: .*non-transactional/, 'dry run: says why the repeatables were not tried');
+
 # --- two files for one version: an error naming both, nothing done.
 my $dup = "$tmp/dup";
 write_file("$dup/V2__a.sql", "SELECT 1;\n");
