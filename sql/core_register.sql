@@ -58,6 +58,16 @@ SELECT migrate.register('2', 'ok forms', E'DISCARD PLANS;\nSET SESSION CHARACTER
   'ALTER SUBSCRIPTION s ADD PUBLICATION p2 WITH (refresh = false);\n'
   'CREATE SUBSCRIPTION s2 CONNECTION ''dbname=x'' PUBLICATION p WITH (connect = false);') IS NOT NULL AS registered;
 SELECT migrate.unregister('2');
+-- a script wrapped in one plain BEGIN ... COMMIT runs as the statements between them
+SELECT migrate.register('2', 'wrapped', E'BEGIN;\nCREATE TABLE reg_wrapped (id int);\nCOMMIT;', E'START TRANSACTION;\nDROP TABLE reg_wrapped;\nEND;');
+SELECT line, statement, status FROM migrate.plan('2');
+SELECT count(*) AS findings FROM migrate.lint(E'BEGIN;\nCREATE TABLE reg_w2 (id int);\nCOMMIT;');
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'two blocks', E'BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;');
+SELECT migrate.register('2', 'serializable', E'BEGIN ISOLATION LEVEL SERIALIZABLE;\nSELECT 1;\nCOMMIT;');
+-- the directive as a block comment opening the first line (the command writes it for diesel)
+SELECT migrate.register('2', 'block directive', E'/* pg_migrate:no-transaction */ CREATE INDEX CONCURRENTLY reg_t_block ON reg_t (id);') IS NOT NULL AS registered;
+SELECT migrate.unregister('2');
 -- pg_migrate itself: refused when registered, and at run time through dynamic SQL
 SELECT migrate.register('2', 'own', E'SELECT 1;\nDROP EXTENSION pg_migrate;');
 SELECT migrate.register('2', 'own', 'DROP SCHEMA IF EXISTS other, migrate CASCADE');

@@ -69,6 +69,12 @@ SELECT attname FROM pg_attribute WHERE attrelid = 'ver_t'::regclass AND attnum >
 SELECT * FROM migrate.verify();
 SELECT * FROM migrate.verify('9');
 SELECT migrate.unregister('9'), migrate.unregister('8');
+-- a table recreated with its columns reversed: the columns that moved, not the one that stayed
+CREATE TABLE ver_rev (a int, b int, c int);
+SELECT migrate.register('8', 'reverses', 'DROP TABLE ver_rev', 'CREATE TABLE ver_rev (c int, b int, a int)') \gset
+SELECT version, status, object, detail FROM migrate.verify('8');
+SELECT migrate.unregister('8');
+DROP TABLE ver_rev;
 -- only the position differs: apply's gate refuses it too
 SELECT migrate.unregister('5');
 SET client_min_messages = error;

@@ -75,6 +75,31 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
   return split_statements(raw, script);
 }
 
+namespace {
+
+// golang-migrate and psql files often wrap their statements in BEGIN ... COMMIT. A
+// transactional migration is one transaction already: a script whose first statement is a plain
+// BEGIN (or START TRANSACTION) and whose last is a plain COMMIT (or END), with no other
+// transaction control between them, runs as the statements between them.
+void drop_transaction_wrapper(std::vector<ScriptStatement>& stmts, const std::string& script) {
+  if (stmts.size() < 2) return;
+  auto is = [](const ScriptStatement& s, TransactionStmtKind kind) {
+    if (!IsA(s.parsetree, TransactionStmt)) return false;
+    TransactionStmt* t = castNode(TransactionStmt, s.parsetree);
+    return t->kind == kind && t->options == NIL && !t->chain;
+  };
+  if (!(is(stmts.front(), TRANS_STMT_BEGIN) || is(stmts.front(), TRANS_STMT_START)) ||
+      !is(stmts.back(), TRANS_STMT_COMMIT))
+    return;
+  for (size_t i = 1; i + 1 < stmts.size(); ++i)
+    if (IsA(stmts[i].parsetree, TransactionStmt)) return;
+  if (has_no_transaction_directive(script)) return;  // refused there as transaction control
+  stmts.pop_back();
+  stmts.erase(stmts.begin());
+}
+
+}  // namespace
+
 std::vector<ScriptStatement> split_statements(List* raw, const std::string& script) {
   std::vector<ScriptStatement> out;
   out.reserve(list_length(raw));
@@ -88,6 +113,7 @@ std::vector<ScriptStatement> split_statements(List* raw, const std::string& scri
     if (begin >= end) continue;
     out.push_back({begin, end, lines.line_at(begin), rs->stmt});
   }
+  drop_transaction_wrapper(out, script);
   return out;
 }
 
@@ -254,6 +280,11 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
                   mode == ScriptMode::kNoTransaction
                       ? "In a non-transactional migration every statement commits on its own; "
                         "remove the statement."
+                  : castNode(TransactionStmt, node)->kind == TRANS_STMT_BEGIN ||
+                          castNode(TransactionStmt, node)->kind == TRANS_STMT_START
+                      ? "A migration runs inside one transaction: a script wrapped in one plain BEGIN; ... "
+                        "COMMIT; runs as the statements between them, other transaction control is "
+                        "refused. Remove the statement."
                       : "A migration runs inside one transaction; only COMMIT and COMMIT AND CHAIN "
                         "may split it into consecutive transactions (CALL migrate.run()). Remove "
                         "the statement.");

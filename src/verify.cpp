@@ -68,17 +68,20 @@ std::vector<Difference> snapshot_diff(const std::string& before, const std::stri
 using ColumnOrders = std::map<std::string, std::vector<std::string>>;
 
 ColumnOrders column_orders(const std::string& snapshot) {
+  // The snapshot's column keys are read once (a generic plan must not parse it per column).
   static pg::Query q{
+      "WITH k AS MATERIALIZED (SELECT key FROM pg_catalog.jsonb_object_keys($1::pg_catalog.jsonb) key "
+      "WHERE pg_catalog.starts_with(key, 'column ')) "
       "SELECT r.ident, pg_catalog.quote_ident(a.attname) FROM pg_catalog.pg_class c "
       "JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace "
       "CROSS JOIN LATERAL (SELECT pg_catalog.quote_ident(n.nspname) OPERATOR(pg_catalog.||) '.' "
       "OPERATOR(pg_catalog.||) pg_catalog.quote_ident(c.relname) AS ident) r "
       "JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid "
       "AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped "
+      "JOIN k ON k.key OPERATOR(pg_catalog.=) ('column ' OPERATOR(pg_catalog.||) r.ident "
+      "OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname)) "
       "WHERE c.relkind OPERATOR(pg_catalog.=) ANY ('{r,p,v,m,f}'::pg_catalog.\"char\"[]) "
       "AND n.nspname OPERATOR(pg_catalog.<>) ALL ('{pg_catalog,information_schema,pg_toast}'::pg_catalog.name[]) "
-      "AND $1::pg_catalog.jsonb OPERATOR(pg_catalog.?) ('column ' OPERATOR(pg_catalog.||) r.ident "
-      "OPERATOR(pg_catalog.||) '.' OPERATOR(pg_catalog.||) pg_catalog.quote_ident(a.attname)) "
       "ORDER BY c.oid, a.attnum"};
   catalog::OwnerScope owner;
   uint64 n = q.run({pg::text_param(snapshot)});
@@ -89,19 +92,26 @@ ColumnOrders column_orders(const std::string& snapshot) {
 }
 
 // The columns of `a` outside a longest common subsequence of a and b (the same columns in
-// another order): the fewest columns that, moved, turn one order into the other.
+// another order): the fewest columns that, moved, turn one order into the other. Among such
+// subsequences the one keeping most columns at their index, so a column that stayed in place
+// is not the one reported ((a, b, c) -> (c, b, a): a and c moved).
 std::vector<std::string> moved_columns(const std::vector<std::string>& a, const std::vector<std::string>& b) {
   size_t n = a.size();
-  std::vector<std::vector<uint16_t>> lcs(n + 1, std::vector<uint16_t>(n + 1, 0));  // at most 1,600 columns
+  // Score of a kept column: n + 1, plus 1 if it keeps its index (at most 1,600 columns).
+  const int32_t keep = static_cast<int32_t>(n) + 1;
+  std::vector<std::vector<int32_t>> best(n + 1, std::vector<int32_t>(n + 1, 0));
   for (size_t i = n; i-- > 0;)
-    for (size_t j = n; j-- > 0;)
-      lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : std::max(lcs[i + 1][j], lcs[i][j + 1]);
+    for (size_t j = n; j-- > 0;) {
+      int32_t v = std::max(best[i + 1][j], best[i][j + 1]);
+      if (a[i] == b[j]) v = std::max(v, best[i + 1][j + 1] + keep + (i == j ? 1 : 0));
+      best[i][j] = v;
+    }
   std::vector<std::string> moved;
   size_t i = 0, j = 0;
   while (i < n && j < n) {
-    if (a[i] == b[j]) {
+    if (a[i] == b[j] && best[i][j] == best[i + 1][j + 1] + keep + (i == j ? 1 : 0)) {
       ++i, ++j;
-    } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+    } else if (best[i + 1][j] >= best[i][j + 1]) {
       moved.push_back(a[i++]);
     } else {
       ++j;
@@ -125,7 +135,9 @@ void add_moved_columns(const ColumnOrders& before, const ColumnOrders& after, st
         if (std::find(other.begin(), other.end(), c) != other.end()) kept.push_back(c);
       return kept;
     };
-    for (const std::string& column : moved_columns(common(old_columns, new_columns), common(new_columns, old_columns))) {
+    std::vector<std::string> kept_old = common(old_columns, new_columns), kept_new = common(new_columns, old_columns);
+    if (kept_old == kept_new) continue;  // the usual case: same order
+    for (const std::string& column : moved_columns(kept_old, kept_new)) {
       auto position = [&](const std::vector<std::string>& cols) {
         return std::find(cols.begin(), cols.end(), column) - cols.begin() + 1;
       };

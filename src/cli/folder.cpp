@@ -201,6 +201,19 @@ Folder read_folder(const std::string& dir) {
       folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
       continue;
     }
+    // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
+    // non-transactional (without adding a line, so errors keep the file's line numbers).
+    if (fn->layout == files::Layout::Folder) {
+      std::string metadata = rel.substr(0, rel.rfind('/') + 1) + "metadata.toml";
+      if (std::binary_search(paths.begin(), paths.end(), metadata)) {
+        try {
+          if (!files::diesel_runs_in_transaction(read_text(dir_fd, dir, metadata)))
+            text = files::with_no_transaction_block(std::move(text));
+        } catch (const std::invalid_argument& e) {
+          throw FolderError(metadata + ": " + e.what());
+        }
+      }
+    }
     if (fn->part == files::Part::Repeatable) {
       MigrationFile m;
       m.file = rel;

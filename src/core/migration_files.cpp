@@ -1,4 +1,5 @@
 #include "core/migration_files.hpp"
+#include "core/run_mode.hpp"
 
 #include <cctype>
 #include <cstdint>
@@ -299,15 +300,42 @@ bool has_no_transaction_directive(std::string_view script) {
     if (i == std::string_view::npos) continue;
     std::string_view l = line.substr(i);
     while (!l.empty() && (l.back() == ' ' || l.back() == '\t' || l.back() == '\r')) l.remove_suffix(1);
+    if (l.substr(0, kNoTransactionBlock.size()) == kNoTransactionBlock) return true;
     if (l.substr(0, 2) != "--") return false;
     std::string_view body = l.substr(2);
     size_t j = body.find_first_not_of(" \t");
     body = j == std::string_view::npos ? std::string_view() : body.substr(j);
-    if (body == "pg_migrate:no-transaction" || body == "morph:nontransactional") return true;
+    if (body == "pg_migrate:no-transaction" || body == "morph:nontransactional" || body == "no-transaction")
+      return true;
     Marker m = marker_of(l);
     return m.is_marker && m.no_transaction;
   }
   return false;
+}
+
+std::string with_no_transaction_block(std::string script) {
+  if (has_no_transaction_directive(script)) return script;
+  return std::string(kNoTransactionBlock) + " " + script;
+}
+
+bool diesel_runs_in_transaction(std::string_view toml) {
+  bool in_transaction = true;
+  for (std::string_view line : lines_of(toml)) {
+    size_t hash = line.find('#');
+    if (hash != std::string_view::npos) line = line.substr(0, hash);
+    size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    auto trim = [](std::string_view v) {
+      size_t b = v.find_first_not_of(" \t\r"), e = v.find_last_not_of(" \t\r");
+      return b == std::string_view::npos ? std::string_view() : v.substr(b, e - b + 1);
+    };
+    if (trim(line.substr(0, eq)) != "run_in_transaction") continue;
+    std::string_view value = trim(line.substr(eq + 1));
+    if (value == "true") in_transaction = true;
+    else if (value == "false") in_transaction = false;
+    else throw std::invalid_argument("run_in_transaction must be true or false, not " + std::string(value));
+  }
+  return in_transaction;
 }
 
 std::string with_pg_migrate_directive(std::string script) {

@@ -78,13 +78,23 @@ Sections split_sections(std::string_view text);
 
 // True if the script's first non-blank line is a non-transactional directive:
 // `-- pg_migrate:no-transaction`, dbmate's `-- migrate:up transaction:false` (also :down) or
-// morph's `-- morph:nontransactional`.
+// morph's `-- morph:nontransactional`, sqlx's `-- no-transaction`, or a first line that begins
+// with `/* pg_migrate:no-transaction */` (with_no_transaction_block).
 bool has_no_transaction_directive(std::string_view script);
 
 // The script with its first non-blank line made "-- pg_migrate:no-transaction" when it carries
 // another tool's no-transaction directive (morph's line is replaced, line numbers stay), so the
 // server sees one directive. Other scripts are returned unchanged.
 std::string with_pg_migrate_directive(std::string script);
+
+// The script marked non-transactional without adding a line: "/* pg_migrate:no-transaction */ "
+// in front of it (for a file its tool marks so elsewhere: diesel's metadata.toml). Unchanged if
+// it already carries a directive.
+std::string with_no_transaction_block(std::string script);
+
+// diesel's metadata.toml next to up.sql: false if it says `run_in_transaction = false`. Throws
+// std::invalid_argument for a value other than true or false.
+bool diesel_runs_in_transaction(std::string_view toml);
 
 // Byte offset of the first invalid UTF-8 sequence, or npos if the text is valid UTF-8.
 size_t invalid_utf8_at(std::string_view text);

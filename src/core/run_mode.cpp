@@ -55,11 +55,22 @@ std::vector<std::string_view> words(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// The first non-blank line is the directive: the whole line, or a block comment that opens it
+// (what the pg_migrate command writes in front of a file its tool marks non-transactional
+// elsewhere, such as diesel's metadata.toml: the line numbers stay).
+bool is_directive_line(std::string_view t) {
+  return t == kNoTransactionDirective || t.substr(0, kNoTransactionBlock.size()) == kNoTransactionBlock;
+}
+
+}  // namespace
+
 bool has_no_transaction_directive(std::string_view script) {
   for (std::string_view line : lines_of(script)) {
     std::string_view t = trim(line);
     if (t.empty()) continue;
-    return t == kNoTransactionDirective;
+    return is_directive_line(t);
   }
   return false;
 }
@@ -69,12 +80,13 @@ bool has_misplaced_no_transaction_directive(std::string_view script) {
   for (std::string_view line : lines_of(script)) {
     std::string_view t = trim(line);
     if (t.empty()) continue;
-    bool mentions = t.find("pg_migrate:no-transaction") != std::string_view::npos;
+    std::string_view rest = t;
     if (first) {
       first = false;
       if (t == kNoTransactionDirective) continue;
+      if (is_directive_line(t)) rest = t.substr(kNoTransactionBlock.size());
     }
-    if (mentions) return true;
+    if (rest.find("pg_migrate:no-transaction") != std::string_view::npos) return true;
   }
   return false;
 }

@@ -15,9 +15,12 @@ enum class ScriptMode { kTransaction, kNoTransaction };
 
 inline constexpr std::string_view kNoTransactionDirective = "-- pg_migrate:no-transaction";
 inline constexpr std::string_view kBatchDirective = "-- pg_migrate:batch";
+// The directive as a block comment opening the first line, for files the pg_migrate command
+// marks non-transactional without adding a line (diesel's metadata.toml).
+inline constexpr std::string_view kNoTransactionBlock = "/* pg_migrate:no-transaction */";
 
 // True if the first line of `script` that is not blank is exactly the directive (trailing
-// white space and a trailing '\r' allowed).
+// white space and a trailing '\r' allowed), or begins with kNoTransactionBlock.
 bool has_no_transaction_directive(std::string_view script);
 
 // True if some line of `script` other than the first non-blank one mentions the directive:

@@ -113,6 +113,35 @@ is($rc, 0, 'diesel: apply exits 0') or diag($err);
 like($out, qr/20190226002946\s+2019-02-26-002946_create_posts\/up\.sql\s+applied/, 'diesel: 2019-02-26-002946 is version 20190226002946');
 like($out, qr/^0\s+00000000000000_diesel_initial_setup\/up\.sql\s+applied/m, 'diesel: the initial setup is version 0');
 
+# --- other tools' transaction markers, read as they are: golang-migrate's BEGIN ... COMMIT around
+# a file, sqlx's "-- no-transaction" first line, diesel's metadata.toml run_in_transaction = false
+fresh('tx_markers');
+my $tx = "$tmp/tx_markers";
+write_file("$tx/000001_wrapped.up.sql", "BEGIN;\nCREATE TABLE tx_w (id int);\nINSERT INTO tx_w VALUES (1);\nCOMMIT;\n");
+write_file("$tx/000001_wrapped.down.sql", "BEGIN;\nDROP TABLE tx_w;\nCOMMIT;\n");
+write_file("$tx/20240102000000_sqlx_index.sql", "-- no-transaction\nCREATE INDEX CONCURRENTLY tx_w_a ON tx_w (id);\n");
+write_file("$tx/2024-01-03-000000_diesel_index/up.sql", "CREATE INDEX CONCURRENTLY tx_w_b ON tx_w (id);\n");
+write_file("$tx/2024-01-03-000000_diesel_index/down.sql", "DROP INDEX CONCURRENTLY tx_w_b;\n");
+write_file("$tx/2024-01-03-000000_diesel_index/metadata.toml", "# diesel\nrun_in_transaction = false\n");
+($rc, $out, $err) = pgm('tx_markers', $tx, 'apply');
+is($rc, 0, 'transaction markers: apply exits 0') or diag($out . $err);
+is($node->safe_psql('tx_markers', "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'tx_w'::regclass AND i.indisvalid"),
+  'tx_w_a,tx_w_b', 'transaction markers: both concurrent builds ran (non-transactional)');
+($rc, $out, $err) = pgm('tx_markers', $tx, 'revert', '--steps', '1');
+is($rc, 0, 'diesel metadata: the down script runs non-transactionally too') or diag($out . $err);
+is($node->safe_psql('tx_markers', "SELECT to_regclass('tx_w_b') IS NULL"), 't', 'diesel metadata: index dropped');
+write_file("$tx/2024-01-04-000000_diesel_bad/up.sql", "SELECT 1;\nCREATE INDEX CONCURRENTLY tx_nope ON tx_missing (id);\n");
+write_file("$tx/2024-01-04-000000_diesel_bad/metadata.toml", "run_in_transaction = false\n");
+($rc, $out, $err) = pgm('tx_markers', $tx, 'apply');
+is($rc, 1, 'diesel metadata: a failing statement exits 1');
+like($err, qr/2024-01-04-000000_diesel_bad\/up\.sql:2: .*tx_missing/, 'diesel metadata: the line of the file');
+write_file("$tx/2024-01-04-000000_diesel_bad/metadata.toml", "run_in_transaction = \"no\"\n");
+($rc, $out, $err) = pgm('tx_markers', $tx, 'apply');
+is($rc, 4, 'diesel metadata: a value other than true or false exits 4');
+like($err, qr/diesel_bad\/metadata\.toml: run_in_transaction must be true or false/, 'diesel metadata: the file named');
+unlink("$tx/2024-01-04-000000_diesel_bad/metadata.toml", "$tx/2024-01-04-000000_diesel_bad/up.sql");
+rmdir("$tx/2024-01-04-000000_diesel_bad");
+
 # --- baseline: an existing database adopted at version 1 of the Flyway folder
 fresh('adopted');
 $node->safe_psql('adopted', 'CREATE TABLE items (id bigint PRIMARY KEY)');

@@ -161,6 +161,21 @@ TEST(Directives, NoTransaction) {
   EXPECT_FALSE(has_no_transaction_directive("SELECT 1;\n-- pg_migrate:no-transaction\n"));
   EXPECT_FALSE(has_no_transaction_directive("-- another comment\n-- pg_migrate:no-transaction\n"));
   EXPECT_FALSE(has_no_transaction_directive("-- pg_migrate:no-transactions\n"));
+  EXPECT_TRUE(has_no_transaction_directive("-- no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"));  // sqlx
+  EXPECT_TRUE(has_no_transaction_directive("/* pg_migrate:no-transaction */ VACUUM;"));
+  EXPECT_EQ(with_pg_migrate_directive("-- no-transaction\nVACUUM;"), "-- pg_migrate:no-transaction\nVACUUM;");
+}
+
+TEST(Directives, DieselMetadata) {
+  EXPECT_TRUE(diesel_runs_in_transaction(""));
+  EXPECT_TRUE(diesel_runs_in_transaction("# nothing\nother = 1\n"));
+  EXPECT_FALSE(diesel_runs_in_transaction("run_in_transaction = false\n"));
+  EXPECT_FALSE(diesel_runs_in_transaction("  run_in_transaction=false   # for CREATE INDEX CONCURRENTLY\r\n"));
+  EXPECT_TRUE(diesel_runs_in_transaction("run_in_transaction = true"));
+  EXPECT_THROW(diesel_runs_in_transaction("run_in_transaction = \"no\""), std::invalid_argument);
+  EXPECT_EQ(with_no_transaction_block("CREATE INDEX CONCURRENTLY i ON t (a);"),
+            "/* pg_migrate:no-transaction */ CREATE INDEX CONCURRENTLY i ON t (a);");
+  EXPECT_EQ(with_no_transaction_block("-- pg_migrate:no-transaction\nVACUUM;"), "-- pg_migrate:no-transaction\nVACUUM;");
 }
 
 TEST(Slugs, Basic) {

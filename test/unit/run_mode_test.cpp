@@ -14,6 +14,11 @@ TEST(RunMode, DirectiveOnFirstNonBlankLine) {
   EXPECT_FALSE(has_no_transaction_directive("-- PG_MIGRATE:NO-TRANSACTION\nVACUUM;"));
   EXPECT_FALSE(has_no_transaction_directive(""));
   EXPECT_TRUE(has_no_transaction_directive("-- pg_migrate:no-transaction\rVACUUM t;"));  // old Mac line ends
+  // The block form the command writes in front of a diesel file (same line numbers).
+  EXPECT_TRUE(has_no_transaction_directive("/* pg_migrate:no-transaction */ CREATE INDEX CONCURRENTLY i ON t (a);"));
+  EXPECT_TRUE(has_no_transaction_directive("\n/* pg_migrate:no-transaction */ -- up\nVACUUM;"));
+  EXPECT_FALSE(has_no_transaction_directive("/* pg_migrate:no-transaction*/ VACUUM;"));
+  EXPECT_FALSE(has_no_transaction_directive("SELECT 1; /* pg_migrate:no-transaction */"));
 }
 
 TEST(RunMode, MisplacedDirective) {
@@ -21,6 +26,9 @@ TEST(RunMode, MisplacedDirective) {
   EXPECT_TRUE(has_misplaced_no_transaction_directive("CREATE TABLE t();\n-- pg_migrate:no-transaction\n"));
   EXPECT_TRUE(has_misplaced_no_transaction_directive("-- pg_migrate:no-transactions\nVACUUM;"));
   EXPECT_FALSE(has_misplaced_no_transaction_directive("CREATE TABLE t();"));
+  EXPECT_FALSE(has_misplaced_no_transaction_directive("/* pg_migrate:no-transaction */ VACUUM t;"));
+  EXPECT_TRUE(has_misplaced_no_transaction_directive("/* pg_migrate:no-transaction */ VACUUM t; -- pg_migrate:no-transaction"));
+  EXPECT_TRUE(has_misplaced_no_transaction_directive("/* pg_migrate:no-transaction */\n-- pg_migrate:no-transaction\n"));
 }
 
 TEST(RunMode, BatchDirective) {
