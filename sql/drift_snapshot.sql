@@ -154,4 +154,24 @@ INSERT INTO migrate.schema_snapshots (id, reason, snapshot)
 SELECT id, reason FROM migrate.schema_snapshots ORDER BY id;
 SELECT snapshot_id IS NULL AS proof_forgotten FROM migrate.catalog_state;
 SELECT count(*) AS differences FROM migrate.schema_diff();
+-- The snapshot does not depend on the session's output settings: the same entries whoever
+-- takes it (before, DateStyle or quote_all_identifiers changed every default or key).
+CREATE TABLE public.out_settings (d date DEFAULT '2020-01-31', i interval DEFAULT '1 day 02:00',
+                                  f float8 DEFAULT 0.1, b bytea DEFAULT '\x00ff', "Mixed" int);
+CREATE TEMP TABLE snap_default AS SELECT migrate.schema_snapshot() AS s;
+SET DateStyle = 'SQL, DMY';
+SET IntervalStyle = sql_standard;
+SET extra_float_digits = 3;
+SET bytea_output = escape;
+SET quote_all_identifiers = on;
+SELECT (SELECT s FROM snap_default) = migrate.schema_snapshot() AS same_snapshot;
+SELECT current_setting('DateStyle') AS datestyle, current_setting('quote_all_identifiers') AS quote_all;
+RESET DateStyle;
+RESET IntervalStyle;
+RESET extra_float_digits;
+RESET bytea_output;
+RESET quote_all_identifiers;
+SELECT (SELECT s FROM snap_default)->'column public.out_settings.d' AS d_entry;
+DROP TABLE public.out_settings, snap_default;
+
 DROP EXTENSION pg_migrate;

@@ -3,6 +3,9 @@
 -- object and every attribute is set somewhere.
 CREATE EXTENSION pg_migrate;
 SET pg_migrate.drift_capture = off;
+-- The C functions print dates in ISO whatever the session's DateStyle (pg_regress sets
+-- Postgres); 0.4.0's SQL used the session's: they are compared in a session that has ISO.
+SET DateStyle = 'ISO, MDY';
 CREATE SCHEMA rel_a;
 CREATE SCHEMA "Rel B";
 CREATE ROLE rel_reader;

@@ -38,6 +38,7 @@ extern "C" {
 #include "catalog/pg_trigger.h"
 #include "access/transam.h"
 #include "rewrite/prs2lock.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "commands/trigger.h"
 #include "catalog/pg_extension.h"
@@ -1518,12 +1519,32 @@ Jsonb* build_snapshot_now(Scope scope) {
   return snapshot_object(&sink);
 }
 
+// The settings that change how names, constants and expressions print (quote_identifier(),
+// pg_get_expr() of a date or interval default, float constants, bytea literals): pinned while
+// a snapshot is built, so whoever takes it, in whatever session, describes the same schema the
+// same way (a session with DateStyle 'SQL, DMY' or quote_all_identifiers on made every entry a
+// difference, and the revert check blamed the down script). TimeZone is left as it is: a
+// timestamptz constant prints in it.
+void pin_output_settings() {
+  static const char* const kSettings[][2] = {{"quote_all_identifiers", "off"},
+                                             {"DateStyle", "ISO"},
+                                             {"IntervalStyle", "postgres"},
+                                             {"extra_float_digits", "1"},
+                                             {"bytea_output", "hex"}};
+  for (const auto& s : kSettings)
+    (void)set_config_option(s[0], s[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
 // A nested call (a type's output function run by pg_get_expr, say) must leave the state of the
 // call it is nested in as it found it, even when it fails and a subtransaction catches that.
 Jsonb* build_snapshot(Scope scope) {
   Catalogs outer_catalogs = catalogs;
   SortedOids outer_parents = with_parents, outer_policies = with_policies;
   Jsonb* volatile result = nullptr;
+  // Restored below; after an error the (sub)transaction abort restores them, as for a
+  // function's SET clause.
+  int nest_level = NewGUCNestLevel();
+  pin_output_settings();
   PG_TRY();
   { result = build_snapshot_now(scope); }
   PG_FINALLY();
@@ -1534,6 +1555,7 @@ Jsonb* build_snapshot(Scope scope) {
     cached_nsp = InvalidOid;  // its quoted name was overwritten
   }
   PG_END_TRY();
+  AtEOXact_GUC(true, nest_level);
   return result;
 }
 
