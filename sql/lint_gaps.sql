@@ -39,6 +39,38 @@ REINDEX TABLE gap_new;
 REINDEX INDEX gap_new_id;$$);
 SELECT * FROM gap_rules_of($$REINDEX (CONCURRENTLY) TABLE gap_big;$$);
 
+-- Names resolve by schema (attack: a table of the same name in another schema, created or
+-- dropped earlier in the script, hid the big one from every rule and from the gate).
+CREATE SCHEMA gap_app;
+CREATE TABLE gap_app.big (id int, s text);
+INSERT INTO gap_app.big SELECT g, 'x' FROM generate_series(1, 5000) g;
+ANALYZE gap_app.big;
+SELECT * FROM gap_rules_of($$CREATE SCHEMA gap_tmp; CREATE TABLE gap_tmp.gap_big (id int);
+CREATE INDEX ON gap_big (n);
+ALTER TABLE gap_big ALTER COLUMN n TYPE bigint;$$);
+SELECT * FROM gap_rules_of($$DROP TABLE IF EXISTS gap_app.gap_big;
+CREATE TABLE IF NOT EXISTS gap_big (id int);
+CREATE INDEX ON gap_big (n);$$);
+-- the script's own SET search_path (to its end, or to RESET)
+SELECT line, rule, severity, message FROM migrate.lint($$SET search_path = gap_app, public;
+CREATE INDEX ON big (s);
+ALTER TABLE big ALTER COLUMN id TYPE bigint;
+RESET search_path;
+CREATE INDEX ON big (s);$$);
+-- a non-transactional script's SET lasts for its own statement
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+SET search_path = gap_app;
+CREATE INDEX CONCURRENTLY ON big (s);
+LOCK TABLE big;$$);
+-- a renamed or moved table is still the big table under its new name
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_big RENAME TO gap_big2;
+CREATE INDEX ON gap_big2 (n);
+ALTER TABLE gap_big2 ADD COLUMN t uuid DEFAULT gen_random_uuid();$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_big SET SCHEMA gap_app;
+CREATE INDEX ON gap_app.gap_big (n);
+CREATE INDEX ON gap_big (n);$$);
+DROP SCHEMA gap_app CASCADE;
+
 -- Real apply agrees: the drop-and-recreate script runs with lint_blocks_apply on.
 SET pg_migrate.lint_blocks_apply = on;
 SELECT migrate.register('1', 'recreate', $$DROP TABLE IF EXISTS gap_big;

@@ -29,6 +29,7 @@ extern "C" {
 #include "parser/parse_type.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
+#include "utils/varlena.h"
 }
 
 namespace pgm::safety {
@@ -59,31 +60,165 @@ using lint::Action;
 using lint::Fact;
 using lint::TableInfo;
 
-// What earlier statements of the same script did.
+Oid lookup_relid(const RangeVar* rv) {
+  return pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+}
+
+// A table by schema and name, as a statement's name resolves.
+using QualifiedName = std::pair<std::string, std::string>;
+
+// The schemas an unqualified name is looked up in, in order: the script's own SET search_path
+// if it has one (a transactional script's SET lasts for the rest of it), else the session's.
+std::vector<std::string> session_search_path() {
+  std::vector<std::string> out{"pg_catalog"};
+  List* path = pg::call([] { return fetch_search_path(false); });
+  ListCell* lc;
+  foreach (lc, path) {
+    Oid nsp = lfirst_oid(lc);
+    const char* name = pg::call([&] { return get_namespace_name(nsp); });
+    if (name && std::strcmp(name, "pg_catalog") != 0) out.push_back(name);
+  }
+  return out;
+}
+
+// What earlier statements of the same script did to tables, by the schema and name their
+// statements resolve to: created, dropped, or renamed / moved from a table of the catalog.
 struct ScriptState {
-  std::set<std::pair<std::string, std::string>> created_tables;  // (schema or "", name)
+  enum class Kind { Created, Dropped, Moved };
+  struct Table {
+    Kind kind;
+    Oid relid;  // Moved: the catalog table now under this name
+  };
+  std::map<QualifiedName, Table> tables;
+  std::optional<std::vector<std::string>> script_path;  // SET search_path of the script
+  std::set<std::string> created_schemas;
+  bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
   std::set<std::string> created_indexes;
   std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
 
-  std::set<std::pair<std::string, std::string>> dropped_tables;  // dropped earlier in the script
+  const std::vector<std::string>& path() {
+    if (script_path) return *script_path;
+    if (!session_path) session_path = session_search_path();
+    return *session_path;
+  }
+  bool schema_exists(const std::string& schema) {
+    if (created_schemas.count(schema)) return true;
+    const char* n = schema.c_str();
+    return pg::call([&] { return OidIsValid(get_namespace_oid(n, true)); });
+  }
+  // Where CREATE TABLE puts the table: its schema, or the first existing one of the path.
+  QualifiedName creation_name(const RangeVar* rv) {
+    if (rv->schemaname) return {rv->schemaname, rv->relname};
+    for (const std::string& schema : path())
+      if (schema != "pg_catalog" && schema_exists(schema)) return {schema, rv->relname};
+    return {"", rv->relname};
+  }
+  // What a name refers to: a table the script created, dropped or moved there (`found`), or
+  // the catalog's table (its OID, InvalidOid if none).
+  struct Resolved {
+    QualifiedName name;
+    const Table* script = nullptr;
+    Oid relid = InvalidOid;
+  };
+  Resolved resolve(const RangeVar* rv) {
+    auto in_schema = [&](const std::string& schema) {
+      Resolved r;
+      r.name = {schema, rv->relname};
+      auto it = tables.find(r.name);
+      if (it != tables.end()) {
+        r.script = &it->second;
+        if (it->second.kind == Kind::Moved) r.relid = it->second.relid;
+        return r;
+      }
+      const char* n = schema.c_str();
+      const char* rel = rv->relname;
+      r.relid = pg::call([&] {
+        Oid nsp = get_namespace_oid(n, true);
+        return OidIsValid(nsp) ? get_relname_relid(rel, nsp) : InvalidOid;
+      });
+      return r;
+    };
+    if (rv->schemaname) return in_schema(rv->schemaname);
+    for (const std::string& schema : path()) {
+      Resolved r = in_schema(schema);
+      if ((r.script && r.script->kind != Kind::Dropped) || (OidIsValid(r.relid) && !r.script)) return r;
+    }
+    Resolved none;
+    none.name = {"", rv->relname};
+    if (!script_path) {
+      // What the path above does not hold (a temporary table): the session's own lookup,
+      // unless the script dropped that table.
+      Oid relid = lookup_relid(rv);
+      if (OidIsValid(relid)) {
+        const char* nsp = pg::call([&] { return get_namespace_name(get_rel_namespace(relid)); });
+        auto it = nsp ? tables.find({nsp, rv->relname}) : tables.end();
+        if (it == tables.end()) none.relid = relid;
+      }
+    }
+    return none;
+  }
 
-  void add_table(const RangeVar* rv) {
-    created_tables.insert({rv->schemaname ? rv->schemaname : "", rv->relname});
+  void add_table(const RangeVar* rv) { tables[creation_name(rv)] = {Kind::Created, InvalidOid}; }
+  void drop_table(const RangeVar* rv) {
+    Resolved r = resolve(rv);
+    if (r.script || OidIsValid(r.relid)) tables[r.name] = {Kind::Dropped, InvalidOid};
   }
-  void drop_table(const RangeVar* rv) { dropped_tables.insert({rv->schemaname ? rv->schemaname : "", rv->relname}); }
-  bool dropped(const RangeVar* rv) const {
-    std::string schema = rv->schemaname ? rv->schemaname : "";
-    for (const auto& [s, n] : dropped_tables)
-      if (n == rv->relname && (s.empty() || schema.empty() || s == schema)) return true;
-    return false;
+  // A table renamed or moved to another schema: the new name is the same table.
+  void move_table(const RangeVar* from, const QualifiedName& to) {
+    Resolved r = resolve(from);
+    if (r.script && r.script->kind == Kind::Created) tables[to] = {Kind::Created, InvalidOid};
+    else if (OidIsValid(r.relid)) tables[to] = {Kind::Moved, r.relid};
+    else return;
+    tables[r.name] = {Kind::Dropped, InvalidOid};
   }
-  bool created(const RangeVar* rv) const {
-    std::string schema = rv->schemaname ? rv->schemaname : "";
-    for (const auto& [s, n] : created_tables)
-      if (n == rv->relname && (s.empty() || schema.empty() || s == schema)) return true;
-    return false;
+  // Whether CREATE TABLE IF NOT EXISTS of this name finds a table there (and does nothing).
+  bool creation_target_exists(const RangeVar* rv) {
+    QualifiedName target = creation_name(rv);
+    auto it = tables.find(target);
+    if (it != tables.end()) return it->second.kind != Kind::Dropped;
+    if (target.first.empty()) return OidIsValid(lookup_relid(rv));
+    const char* n = target.first.c_str();
+    const char* rel = rv->relname;
+    return pg::call([&] {
+      Oid nsp = get_namespace_oid(n, true);
+      return OidIsValid(nsp) && OidIsValid(get_relname_relid(rel, nsp));
+    });
   }
+  // SET search_path (and RESET) of a transactional script: later names resolve in it.
+  void set_search_path(VariableSetStmt* set) {
+    if (!transactional) return;
+    if (set->kind == VAR_RESET_ALL) {
+      script_path.reset();
+      return;
+    }
+    if (!set->name || std::strcmp(set->name, "search_path") != 0) return;
+    if (set->kind != VAR_SET_VALUE) {
+      script_path.reset();  // DEFAULT, RESET: the session's
+      return;
+    }
+    std::vector<std::string> schemas{"pg_catalog"};
+    List* names = pg::call([&] {
+      char* value = ExtractSetVariableArgs(set);
+      List* list = NIL;
+      if (!value || !SplitIdentifierString(value, ',', &list)) list = NIL;
+      return list;
+    });
+    ListCell* lc;
+    foreach (lc, names) {
+      std::string schema = static_cast<char*>(lfirst(lc));
+      if (schema == "$user") schema = pg::call([] { return GetUserNameFromId(GetUserId(), false); });
+      if (schema != "pg_catalog") schemas.push_back(schema);
+    }
+    script_path = schemas;
+  }
+  bool created(const RangeVar* rv) {
+    Resolved r = resolve(rv);
+    return r.script && r.script->kind == Kind::Created;
+  }
+
+ private:
+  std::optional<std::vector<std::string>> session_path;
 };
 
 std::string written_name(const RangeVar* rv) {
@@ -125,22 +260,19 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   return true;
 }
 
-Oid lookup_relid(const RangeVar* rv) {
-  return pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
-}
-
-TableInfo table_info(const RangeVar* rv, const ScriptState& st, Oid* relid_out = nullptr) {
+TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullptr) {
   TableInfo t;
   t.name = written_name(rv);
   if (relid_out) *relid_out = InvalidOid;
-  if (st.created(rv)) {
+  ScriptState::Resolved r = st.resolve(rv);
+  if (r.script && r.script->kind == ScriptState::Kind::Created) {
     t.created_in_script = true;
     return t;
   }
-  Oid relid = lookup_relid(rv);
-  if (OidIsValid(relid)) {
-    fill_from_catalog(relid, t);
-    if (relid_out) *relid_out = relid;
+  if (r.script && r.script->kind == ScriptState::Kind::Dropped) return t;  // gone: nothing known
+  if (OidIsValid(r.relid)) {
+    fill_from_catalog(r.relid, t);
+    if (relid_out) *relid_out = r.relid;
   }
   return t;
 }
@@ -445,7 +577,7 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
 void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& out) {
   // A no-op when the table exists, unless the script dropped it first (DROP TABLE IF EXISTS t;
   // CREATE TABLE IF NOT EXISTS t ...): then the table is new, whatever the catalog says now.
-  if (cs->if_not_exists && !st.dropped(cs->relation) && OidIsValid(lookup_relid(cs->relation))) return;
+  if (cs->if_not_exists && st.creation_target_exists(cs->relation)) return;
   TableInfo t;
   t.name = written_name(cs->relation);
   t.created_in_script = true;
@@ -571,14 +703,25 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       } else if (rs->renameType == OBJECT_TABLE) {
         TableInfo t = table_info(rs->relation, st);
         out.push_back({Action::RenameTable, t, "", rs->newname, {}});
-        if (t.created_in_script) {
-          RangeVar renamed = *rs->relation;
-          renamed.relname = rs->newname;
-          st.add_table(&renamed);
-        }
+        // Later statements name the same table by its new name (in the same schema).
+        st.move_table(rs->relation, {st.resolve(rs->relation).name.first, rs->newname});
       }
       break;
     }
+    case T_AlterObjectSchemaStmt: {
+      AlterObjectSchemaStmt* move = (AlterObjectSchemaStmt*)node;
+      if (move->objectType == OBJECT_TABLE && move->relation && move->newschema)
+        st.move_table(move->relation, {move->newschema, move->relation->relname});
+      break;
+    }
+    case T_CreateSchemaStmt: {
+      CreateSchemaStmt* cs = (CreateSchemaStmt*)node;
+      if (cs->schemaname) st.created_schemas.insert(cs->schemaname);
+      break;
+    }
+    case T_VariableSetStmt:
+      st.set_search_path((VariableSetStmt*)node);
+      break;
     case T_TruncateStmt: {
       TruncateStmt* ts = (TruncateStmt*)node;
       if (ts->behavior != DROP_CASCADE) break;
@@ -650,6 +793,8 @@ bool analysis_reads_catalog(Node* node) {
     case T_ClusterStmt:
     case T_LockStmt:
     case T_ReindexStmt:
+    case T_AlterObjectSchemaStmt:
+    case T_VariableSetStmt:
       return true;
     default:
       return false;
@@ -701,6 +846,7 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
   out.reserve(stmts.size());
   ScriptMode mode = script_mode(script);  // non-transactional: concurrent builds are fine
   ScriptState st;
+  st.transactional = mode == ScriptMode::kTransaction;
   lint::Thresholds th = thresholds();
   size_t prev_end = 0;
   std::vector<SessionOnlyStatement> session_only = session_only_statements(stmts, mode);
