@@ -70,6 +70,23 @@ SELECT * FROM gap_rules_of($$ALTER TABLE gap_big SET SCHEMA gap_app;
 CREATE INDEX ON gap_app.gap_big (n);
 CREATE INDEX ON gap_big (n);$$);
 DROP SCHEMA gap_app CASCADE;
+-- ADD COLUMN of a domain type rewrites the table when the domain has constraints, or (without
+-- a DEFAULT clause) a volatile default of its own
+CREATE DOMAIN gap_posint AS int CHECK (VALUE > 0);
+CREATE DOMAIN gap_vuuid AS uuid DEFAULT gen_random_uuid();
+CREATE DOMAIN gap_plain AS text;
+SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_big ADD COLUMN p gap_posint;
+ALTER TABLE gap_big ADD COLUMN u gap_vuuid;
+ALTER TABLE gap_big ADD COLUMN u2 gap_vuuid DEFAULT NULL;
+ALTER TABLE gap_big ADD COLUMN pl gap_plain;$$);
+DROP DOMAIN gap_posint, gap_vuuid, gap_plain;
+-- a partitioned table: CONCURRENTLY is refused there, the hint says what works; ON ONLY builds nothing
+CREATE TABLE gap_events (at date, id int) PARTITION BY RANGE (at);
+SELECT line, severity, hint FROM migrate.lint($$CREATE INDEX ON gap_events (id);
+CREATE INDEX gap_events_only ON ONLY gap_events (id);$$);
+DROP TABLE gap_events;
+-- a syntax error's column counts characters, not bytes
+SELECT message FROM migrate.lint($$SELECT 'ééééé'; ALTER TABEL x;$$);
 
 -- Real apply agrees: the drop-and-recreate script runs with lint_blocks_apply on.
 SET pg_migrate.lint_blocks_apply = on;

@@ -30,6 +30,8 @@ extern "C" {
 #include "utils/rel.h"
 #include "utils/relcache.h"
 #include "utils/varlena.h"
+#include "utils/typcache.h"
+#include "parser/parse_type.h"
 }
 
 namespace pgm::safety {
@@ -429,6 +431,34 @@ const char* lock_mode_sql(int mode) {
   return mode >= 1 && mode <= 8 ? names[mode] : "ACCESS EXCLUSIVE";
 }
 
+// What a column's type adds to ADD COLUMN when it is a domain: PostgreSQL rewrites the table
+// if the domain has constraints (each row's value, even NULL, is checked) or, without a
+// DEFAULT clause, if the domain's own default is volatile.
+struct DomainFacts {
+  bool constrained = false;
+  bool volatile_default = false;
+  const char* name = nullptr;
+};
+
+DomainFacts domain_facts(const TypeName* type_name) {
+  DomainFacts d;
+  if (!type_name || type_name->pct_type) return d;
+  pg::call([&] {
+    Type tup = LookupTypeName(NULL, type_name, NULL, true);
+    if (!tup) return;
+    Form_pg_type form = (Form_pg_type)GETSTRUCT(tup);
+    Oid typid = form->oid;
+    bool domain = form->typtype == TYPTYPE_DOMAIN;
+    ReleaseSysCache(tup);
+    if (!domain) return;
+    d.name = format_type_be(typid);
+    d.constrained = DomainHasConstraints(typid);
+    Node* def = get_typdefault(typid);
+    d.volatile_default = def && contain_volatile_functions(def);
+  });
+  return d;
+}
+
 void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& out) {
   bool notnull = false, pk = false, unique = false, identity = false, generated = false;
   Node* default_expr = nullptr;
@@ -458,6 +488,11 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& o
   else if (generated) rewrite = "a stored generated expression";
   else if (serial) rewrite = fmt::format("the {} pseudo-type (a nextval() default)", type);
   else if (default_expr && is_volatile_expr(default_expr)) rewrite = "a volatile default";
+  if (rewrite.empty()) {
+    DomainFacts d = domain_facts(col->typeName);
+    if (d.constrained) rewrite = fmt::format("domain {} (its constraints are checked on every row)", d.name);
+    else if (d.volatile_default && !default_expr) rewrite = fmt::format("the volatile default of domain {}", d.name);
+  }
   if (!rewrite.empty()) out.push_back({Action::AddColumnRewrite, t, col->colname, rewrite, {}});
   else if (notnull && !default_expr) out.push_back({Action::AddRequiredColumn, t, col->colname, "", {}});
   if (pk || unique)
@@ -662,7 +697,9 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
                       return OidIsValid(get_relname_relid(idx->idxname, get_rel_namespace(relid)));
                     });
       if (idx->idxname) st.created_indexes.insert(idx->idxname);
-      if (!idx->concurrent && !exists)
+      // ON ONLY a partitioned table builds nothing: the partitions' indexes are attached later.
+      bool only_parent = t.partitioned && idx->relation && !idx->relation->inh;
+      if (!idx->concurrent && !exists && !only_parent)
         out.push_back({Action::CreateIndex, t, idx->idxname ? idx->idxname : "", "", {}});
       break;
     }
@@ -824,8 +861,11 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
       f.detail = fmt::format("psql meta-command \"{}\" cannot run in a migration",
                              word_at(script, script.find('\\', begin)));
     } else {
+      // The column in characters, as an editor counts it (not bytes).
+      size_t column = 1;
+      for (size_t i = begin; i < at; ++i) column += (static_cast<unsigned char>(script[i]) & 0xC0) != 0x80;
       f.detail = fmt::format("{} (line {}, column {})", edata->message ? edata->message : "syntax error",
-                             line, at - begin + 1);
+                             line, column);
     }
     auto finding = lint::evaluate(f, thresholds());
     *syntax_error = LintRow{line, one_line_preview(line_text), *finding};

@@ -204,9 +204,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(by_size,
                      fmt::format("{} without CONCURRENTLY blocks writes to {} while the index builds",
                                  named("CREATE INDEX", f.object), table),
-                     "Build it with CREATE INDEX CONCURRENTLY in a migration whose script begins with "
-                     "the line \"-- pg_migrate:no-transaction\" (applied by CALL migrate.run() or the "
-                     "pg_migrate command), then rely on it here.");
+                     f.table.partitioned
+                         // PostgreSQL refuses CONCURRENTLY on a partitioned table.
+                         ? "Create it ON ONLY the partitioned table (no build), build each partition's index "
+                           "with CREATE INDEX CONCURRENTLY in a migration whose script begins with the line "
+                           "\"-- pg_migrate:no-transaction\", then ALTER INDEX ... ATTACH PARTITION each one."
+                         : "Build it with CREATE INDEX CONCURRENTLY in a migration whose script begins with "
+                           "the line \"-- pg_migrate:no-transaction\" (applied by CALL migrate.run() or the "
+                           "pg_migrate command), then rely on it here.");
     case Action::DropIndex:
       if (created) return std::nullopt;
       return finding(by_size,

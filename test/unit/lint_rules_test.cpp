@@ -164,3 +164,17 @@ TEST(LintRules, ReindexWithoutConcurrentlyBySize) {
   EXPECT_NE(big->message.find("REINDEX TABLE t without CONCURRENTLY"), std::string::npos) << big->message;
   EXPECT_FALSE(evaluate(fact(Action::Reindex, created(), "TABLE t"), th).has_value());
 }
+
+TEST(LintRules, PartitionedIndexHintAvoidsConcurrently) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  TableInfo parent = existing(5000, 50);
+  parent.partitioned = true;
+  auto f = evaluate(fact(Action::CreateIndex, parent, "events_at"), th);
+  ASSERT_TRUE(f);
+  EXPECT_NE(f->hint.find("ON ONLY"), std::string::npos);
+  EXPECT_NE(f->hint.find("ATTACH PARTITION"), std::string::npos);
+  auto plain = evaluate(fact(Action::CreateIndex, existing(5000, 50), "orders_at"), th);
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->hint.find("ON ONLY"), std::string::npos);
+}
