@@ -73,6 +73,11 @@ SELECT migrate.register('2', 'own', E'SELECT 1;\nDROP EXTENSION pg_migrate;');
 SELECT migrate.register('2', 'own', 'DROP SCHEMA IF EXISTS other, migrate CASCADE');
 SELECT migrate.register('2', 'own', 'ALTER EXTENSION pg_migrate UPDATE');
 SELECT migrate.register('2', 'own', 'ALTER SCHEMA migrate RENAME TO m2');
+SELECT migrate.register('2', 'own', E'SELECT 1;\nALTER FUNCTION migrate.schema_snapshot() RENAME TO zz;');
+SELECT migrate.register('2', 'own', 'CREATE TRIGGER t BEFORE INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION f()');
+-- granting pg_migrate's functions is not changing them
+SELECT migrate.register('2', 'grant', 'GRANT EXECUTE ON FUNCTION migrate.status() TO PUBLIC') IS NOT NULL AS registered;
+SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'own', $q$DO $d$ BEGIN EXECUTE 'DROP EXTENSION pg_migrate'; END $d$$q$, 'SELECT 1');
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('2');

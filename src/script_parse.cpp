@@ -219,15 +219,75 @@ bool names_include(List* names, const char* name) {
 
 }  // namespace
 
+namespace {
+
+// A name list ("migrate", "x", ...) qualified with pg_migrate's schema.
+bool in_own_schema(List* names) {
+  return list_length(names) >= 2 && IsA(linitial(names), String) && std::strcmp(strVal(linitial(names)), "migrate") == 0;
+}
+bool in_own_schema(const RangeVar* rv) { return rv && rv->schemaname && std::strcmp(rv->schemaname, "migrate") == 0; }
+// An object of a DROP, RENAME, ALTER ... SET SCHEMA or OWNER TO: a name list, an
+// ObjectWithArgs (functions, operators) or a TypeName.
+bool in_own_schema(Node* object) {
+  if (!object) return false;
+  if (IsA(object, List)) return in_own_schema(castNode(List, object));
+  if (IsA(object, ObjectWithArgs)) return in_own_schema(castNode(ObjectWithArgs, object)->objname);
+  if (IsA(object, TypeName)) return in_own_schema(castNode(TypeName, object)->names);
+  return false;
+}
+
+}  // namespace
+
 const char* changes_pg_migrate(Node* node) noexcept {
   constexpr const char* kExtension = "pg_migrate";
   constexpr const char* kSchema = "migrate";
+  constexpr const char* kOwnObject = "a change to pg_migrate's schema migrate";
+  switch (nodeTag(node)) {
+    case T_CreateStmt:
+    case T_CreateTableAsStmt:
+    case T_ViewStmt:
+    case T_IndexStmt:
+    case T_CreateTrigStmt:
+    case T_RuleStmt:
+    case T_CreatePolicyStmt:
+    case T_AlterTableStmt: {
+      const RangeVar* rv = nodeTag(node) == T_CreateStmt      ? reinterpret_cast<CreateStmt*>(node)->relation
+                           : nodeTag(node) == T_CreateTableAsStmt ? reinterpret_cast<CreateTableAsStmt*>(node)->into->rel
+                           : nodeTag(node) == T_ViewStmt          ? reinterpret_cast<ViewStmt*>(node)->view
+                           : nodeTag(node) == T_IndexStmt         ? reinterpret_cast<IndexStmt*>(node)->relation
+                           : nodeTag(node) == T_CreateTrigStmt    ? reinterpret_cast<CreateTrigStmt*>(node)->relation
+                           : nodeTag(node) == T_RuleStmt          ? reinterpret_cast<RuleStmt*>(node)->relation
+                           : nodeTag(node) == T_CreatePolicyStmt  ? reinterpret_cast<CreatePolicyStmt*>(node)->table
+                                                                  : reinterpret_cast<AlterTableStmt*>(node)->relation;
+      if (in_own_schema(rv)) return kOwnObject;
+      break;
+    }
+    case T_CreateFunctionStmt:
+      if (in_own_schema(reinterpret_cast<CreateFunctionStmt*>(node)->funcname)) return kOwnObject;
+      break;
+    case T_AlterFunctionStmt:
+      if (in_own_schema(reinterpret_cast<Node*>(reinterpret_cast<AlterFunctionStmt*>(node)->func))) return kOwnObject;
+      break;
+    case T_AlterOwnerStmt: {
+      AlterOwnerStmt* owner = reinterpret_cast<AlterOwnerStmt*>(node);
+      if (in_own_schema(owner->relation) || in_own_schema(owner->object)) return kOwnObject;
+      if (owner->objectType == OBJECT_SCHEMA && owner->object && IsA(owner->object, String) &&
+          std::strcmp(strVal(owner->object), kSchema) == 0)
+        return "ALTER SCHEMA migrate OWNER";
+      break;
+    }
+    default:
+      break;
+  }
   switch (nodeTag(node)) {
     case T_DropStmt: {
       DropStmt* drop = reinterpret_cast<DropStmt*>(node);
       if (drop->removeType == OBJECT_EXTENSION && names_include(drop->objects, kExtension))
         return "DROP EXTENSION pg_migrate";
       if (drop->removeType == OBJECT_SCHEMA && names_include(drop->objects, kSchema)) return "DROP SCHEMA migrate";
+      ListCell* lc;
+      foreach (lc, drop->objects)
+        if (in_own_schema(static_cast<Node*>(lfirst(lc)))) return kOwnObject;
       break;
     }
     case T_AlterExtensionStmt:
@@ -240,6 +300,7 @@ const char* changes_pg_migrate(Node* node) noexcept {
       break;
     case T_AlterObjectSchemaStmt: {
       AlterObjectSchemaStmt* move = reinterpret_cast<AlterObjectSchemaStmt*>(node);
+      if (in_own_schema(move->relation) || in_own_schema(move->object)) return kOwnObject;
       if (move->objectType == OBJECT_EXTENSION && move->object && IsA(move->object, String) &&
           std::strcmp(strVal(move->object), kExtension) == 0)
         return "ALTER EXTENSION pg_migrate SET SCHEMA";
@@ -247,6 +308,7 @@ const char* changes_pg_migrate(Node* node) noexcept {
     }
     case T_RenameStmt: {
       RenameStmt* rename = reinterpret_cast<RenameStmt*>(node);
+      if (in_own_schema(rename->relation) || in_own_schema(rename->object)) return kOwnObject;
       if (rename->renameType == OBJECT_SCHEMA && rename->subname && std::strcmp(rename->subname, kSchema) == 0)
         return "ALTER SCHEMA migrate RENAME";
       break;
