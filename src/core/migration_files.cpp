@@ -235,13 +235,52 @@ void drop_trailing_blank_lines(std::string& s) {
 
 }  // namespace
 
+// A comment that reads as a section marker but is not one ("-- migrate: down", "-- MIGRATE:UP"):
+// "up" or "down" for a near miss, else empty. dbmate would run such a down section as part of
+// the up script, which must not happen silently.
+std::string near_miss_marker(std::string_view line) {
+  size_t i = 0;
+  auto spaces = [&] {
+    while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  };
+  spaces();
+  if (line.substr(i, 2) != "--") return "";
+  i += 2;
+  spaces();
+  std::string word;
+  auto read_word = [&] {
+    word.clear();
+    while (i < line.size() && std::isalpha(static_cast<unsigned char>(line[i])))
+      word += static_cast<char>(std::tolower(static_cast<unsigned char>(line[i++])));
+  };
+  read_word();
+  if (word != "migrate") return "";
+  spaces();
+  if (i >= line.size() || line[i] != ':') return "";
+  ++i;
+  spaces();
+  read_word();
+  if (word != "up" && word != "down") return "";
+  if (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) return "";
+  return word;
+}
+
 Sections split_sections(std::string_view text) {
   std::vector<std::string_view> lines = lines_of(text);
   Sections out;
   int up_at = -1, down_at = -1;
   for (size_t i = 0; i < lines.size(); ++i) {
     Marker m = marker_of(lines[i]);
-    if (!m.is_marker) continue;
+    if (!m.is_marker) {
+      std::string near = near_miss_marker(lines[i]);
+      if (!near.empty()) {
+        std::string_view shown = lines[i];
+        while (!shown.empty() && (shown.back() == '\r' || shown.back() == ' ')) shown.remove_suffix(1);
+        throw std::invalid_argument("line " + std::to_string(i + 1) + ": \"" + std::string(shown) +
+                                    "\" is not a section marker; write \"-- migrate:" + near + "\"");
+      }
+      continue;
+    }
     std::string where = "line " + std::to_string(i + 1);
     if (m.up) {
       if (up_at >= 0) throw std::invalid_argument("a second \"-- migrate:up\" at " + where);

@@ -212,6 +212,14 @@ write_file("$dr/V2__idx.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCUR
 is($rc, 0, 'dry run: repeatables behind a non-transactional migration') or diag($out . $err);
 like($err, qr/warning: the repeatable migrations were not tried: .*non-transactional/, 'dry run: says why the repeatables were not tried');
 
+# --- a comment that reads as a section marker but is not one: refused (dbmate would run the
+# "down" statements as part of up)
+my $nm = "$tmp/near_miss";
+write_file("$nm/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE nm_t (id int);\n-- migrate: down\nDROP TABLE nm_t;\n");
+($rc, $out, $err) = pgm('own', $nm, 'apply');
+is($rc, 4, 'near-miss section marker: exit 4');
+like($err, qr/20240101000000_t\.sql: line 3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
+
 # --- two files for one version: an error naming both, nothing done.
 my $dup = "$tmp/dup";
 write_file("$dup/V2__a.sql", "SELECT 1;\n");

@@ -154,6 +154,21 @@ TEST(Sections, MarkerNeedsWordBoundary) {
   EXPECT_FALSE(s.has_markers);
 }
 
+TEST(Sections, NearMissMarkersAreRefused) {
+  EXPECT_THROW(split_sections("-- migrate:up\nCREATE TABLE t ();\n-- migrate: down\nDROP TABLE t;\n"), std::invalid_argument);
+  EXPECT_THROW(split_sections("-- MIGRATE:UP\nSELECT 1;\n"), std::invalid_argument);
+  EXPECT_THROW(split_sections("-- migrate :down\r\n"), std::invalid_argument);
+  try {
+    split_sections("-- migrate:up\nSELECT 1;\n-- Migrate:Down\nSELECT 2;\n");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "line 3: \"-- Migrate:Down\" is not a section marker; write \"-- migrate:down\"");
+  }
+  // not near misses: other words, a word boundary
+  EXPECT_NO_THROW(split_sections("-- migrate: upgrade the counters\nSELECT 1;\n"));
+  EXPECT_NO_THROW(split_sections("-- migrated:down\nSELECT 1;\n"));
+}
+
 TEST(Directives, NoTransaction) {
   EXPECT_TRUE(has_no_transaction_directive("-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);"));
   EXPECT_TRUE(has_no_transaction_directive("\n\n  -- morph:nontransactional\r\nSELECT 1;"));
