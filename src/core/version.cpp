@@ -7,8 +7,13 @@
 namespace pgm {
 namespace {
 
+// Digits of one part at most: parts are stored as numeric, whose integer part has at most
+// 131,072 digits.
+constexpr size_t kMaxPartDigits = 131072;
+
 [[noreturn]] void reject(std::string_view text, std::string_view why) {
-  throw Error(sqlstate::kInvalidParameterValue, fmt::format("invalid migration version \"{}\"", text),
+  std::string shown = text.size() > 60 ? std::string(text.substr(0, 60)) + "..." : std::string(text);
+  throw Error(sqlstate::kInvalidParameterValue, fmt::format("invalid migration version \"{}\"", shown),
               std::string(why),
               "A version is one or more unsigned integers separated by dots, such as 1, 1.2 or "
               "20261120093000.");
@@ -36,6 +41,8 @@ Version Version::parse(std::string_view text) {
         reject(text, fmt::format("\"{}\" is not an unsigned integer.", part));
     }
     size_t nz = part.find_first_not_of('0');
+    if (nz != std::string_view::npos && part.size() - nz > kMaxPartDigits)
+      reject(text, fmt::format("A version part has at most {} digits; this one has {}.", kMaxPartDigits, part.size() - nz));
     v.parts_.emplace_back(nz == std::string_view::npos ? std::string("0") : std::string(part.substr(nz)));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
