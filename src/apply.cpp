@@ -495,9 +495,11 @@ PGM_FUNCTION(pgm_apply) {
 
 namespace {
 
-Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
-  if (!steps.empty()) ensure_no_unfinished_runs();
-  refuse_non_transactional(steps, false);
+}  // namespace
+
+namespace pgm {
+
+void refuse_missing_down_scripts(const std::vector<MigrationStep>& steps) {
   std::vector<std::string> missing;
   for (const MigrationStep& s : steps)
     if (!s.has_down) missing.push_back(fmt::format("{} (\"{}\")", s.version, s.name));
@@ -509,6 +511,16 @@ Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
                                   fmt::join(missing, ", ")),
                 "Nothing was reverted.",
                 "Register a new migration that undoes the change instead.");
+}
+
+}  // namespace pgm
+
+namespace {
+
+Datum revert_steps(FunctionCallInfo fcinfo, std::vector<MigrationStep> steps) {
+  if (!steps.empty()) ensure_no_unfinished_runs();
+  refuse_non_transactional(steps, false);
+  refuse_missing_down_scripts(steps);
   std::vector<SessionObject> session_before = session_objects();  // (as in apply)
   Datum result = run_steps(fcinfo, steps, false);
   drop_created_since(session_before);

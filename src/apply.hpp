@@ -33,6 +33,9 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
                     const ScriptLabel& label, int lock_timeout_ms, int& failed,
                     SessionLeftovers* leftovers = nullptr);
 
+// revert() and run_revert(): refuses (nothing reverted) when a migration has no down script.
+void refuse_missing_down_scripts(const std::vector<MigrationStep>& steps);
+
 // revert_to() and run_revert_to(): the target is a registered migration, the baseline or 0.
 void ensure_revert_target(const Version& target);
 

@@ -1426,13 +1426,7 @@ std::vector<MigrationStep> applied_steps_newest_first() {
 }
 
 void revert_units(std::vector<MigrationStep> steps) {
-  std::vector<std::string> missing;
-  for (const MigrationStep& s : steps)
-    if (!s.has_down) missing.push_back(fmt::format("{} (\"{}\")", s.version, s.name));
-  if (!missing.empty())
-    throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                fmt::format("cannot revert {}: no down script", fmt::join(missing, ", ")),
-                "Nothing was reverted.", "Register a new migration that undoes the change instead.");
+  refuse_missing_down_scripts(steps);
   run_steps_units(steps, false);
 }
 

@@ -1139,7 +1139,9 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
   Outcome o;
   if (!opts.ack.empty()) {
     Result a = conn.exec("SELECT migrate.acknowledge_drift($1)", {opts.ack});
-    o.err += fmt::format("acknowledged drift up to entry {}\n", a.null(0, 0) ? "-" : a.get(0, 0));
+    bool entries = !a.null(0, 0) && a.get(0, 0) != "0";
+    o.err += entries ? fmt::format("acknowledged drift up to entry {}\n", a.get(0, 0))
+                     : "acknowledged: no drift entries; the schema as it is now is the reference for schema differences\n";
   }
   Result st = conn.exec("SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d");
   json status = json::parse(st.get(0, 0));

@@ -61,7 +61,12 @@ struct Target {
 
 std::vector<Target> targets_of(const Options& opts) {
   std::vector<Target> t;
-  for (const std::string& d : opts.dbs) t.push_back({d, "", describe_conninfo(d)});
+  for (const std::string& d : opts.dbs) {
+    // A connection string that does not parse is a bad argument (exit 2), not a failed connection.
+    if (std::string why = conninfo_problem(d); !why.empty())
+      throw FolderError(fmt::format("-d: not a conninfo string or URL: {}", why));
+    t.push_back({d, "", describe_conninfo(d)});
+  }
   if (!opts.dbs_from.empty()) {
     std::ifstream in(opts.dbs_from);
     if (!in) throw FolderError("cannot read --dbs-from file " + opts.dbs_from);
@@ -285,15 +290,23 @@ int main(int argc, char** argv) {
     _exit(code);
   };
 
+  // A refusal before any database was worked on: stderr, and with --json the same keys as
+  // every other result.
+  auto refuse = [&opts](const std::string& message, const char* prefix, int code) {
+    std::cerr << "error: " << prefix << message << "\n";
+    if (opts.json)
+      std::cout << json{{"error", {{"message", prefix + message}}}, {"exit_code", code}}.dump(
+                       2, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+    return code;
+  };
   std::optional<Folder> folder;
   bool needs_folder = opts.command != "drift" && opts.command != "revert" && opts.command != "baseline";
   try {
     std::error_code dir_error;
     if (needs_folder || std::filesystem::is_directory(opts.dir, dir_error)) folder = read_folder(opts.dir);
   } catch (const FolderError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    if (opts.json) std::cout << json{{"error", {{"message", e.what()}}}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
-    return leave(exit_code::kFolder);
+    return leave(refuse(e.what(), "", exit_code::kFolder));
   }
   if (folder && !opts.quiet)
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
@@ -303,14 +316,11 @@ int main(int argc, char** argv) {
     if (targets_error) std::rethrow_exception(targets_error);
     if (opts.all_databases) targets = expand_all(targets);
   } catch (const FolderError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return leave(exit_code::kUsage);
+    return leave(refuse(e.what(), "", exit_code::kUsage));
   } catch (const ConnectError& e) {
-    std::cerr << "error: could not connect: " << e.what() << "\n";
-    return leave(exit_code::kConnect);
+    return leave(refuse(e.what(), "could not connect: ", exit_code::kConnect));
   } catch (const DbError& e) {
-    std::cerr << "error: " << e.message << "\n";
-    return leave(exit_code::kFailed);
+    return leave(refuse(e.message, "", exit_code::kFailed));
   }
   if (early.joinable()) early.join();
   const bool fleet = targets.size() > 1;
@@ -407,6 +417,9 @@ int main(int argc, char** argv) {
     j["exit_code"] = o.code;
     dbs.push_back(j);
   }
+  if (fleet && code == 0 && not_started) code = exit_code::kFailed;
+  int sig = interrupted();
+  if (sig) code = 128 + sig;
   if (fleet) {
     if (!opts.json) {
       std::cout << "\n";
@@ -422,19 +435,19 @@ int main(int argc, char** argv) {
       if (skipped_count) std::cout << fmt::format("; {} without pg_migrate skipped", skipped_count);
       std::cout << "\n";
     } else {
-      std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+      std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
+                        {"exit_code", code}}
+                       .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     }
-    if (code == 0 && not_started) code = exit_code::kFailed;
   } else if (opts.json) {
     std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
-  if (int sig = interrupted()) {
+  if (sig) {
     // What the server had running was canceled and rolled back (or, for CALL migrate.run(),
     // stopped as an interrupted run that pg_migrate apply resumes): 128 + the signal, as shells report.
     std::cerr << fmt::format("interrupted by {}: the running statement was canceled{}\n",
                              sig == SIGINT ? "SIGINT" : "SIGTERM", not_started ? ", and no further database started" : "");
-    code = 128 + sig;
   }
   return code;
 }

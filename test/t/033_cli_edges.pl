@@ -398,6 +398,15 @@ write_file("$tmp/dbs_empty.txt", "# nothing yet\n\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_empty.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from listing nothing: exit 2');
 like($err, qr/lists no database/, '--dbs-from listing nothing: says so');
+# -d: a connection string that does not parse is a bad argument (exit 2, with --json the usual
+# keys); a word without "=" is a database name, as for psql
+($rc, $out, $err) = run_pgm('-d', 'dbname=args badkey=1', '--dir', $args, '--json', 'status');
+is($rc, 2, '-d with a bad connection string: exit 2');
+like($err, qr/-d: not a conninfo string or URL: invalid connection option "badkey"/, '-d: says why');
+like($out, qr/"exit_code": 2/, '-d: --json has exit_code');
+($rc, $out, $err) = run_pgm('-d', 'no_such_db_here', '--dir', $args, 'status');
+is($rc, 3, '-d with a database name that does not exist: exit 3');
+like($err, qr/could not connect to no_such_db_here: /, '-d: named as a database, not "(invalid connection string)"');
 
 # --- Ctrl-C (SIGINT) and SIGTERM cancel what the server runs, as psql's Ctrl-C does: the
 # transactional apply is rolled back, a non-transactional run stops as an interrupted one
