@@ -86,6 +86,14 @@ SELECT version FROM migrate.apply('8');
 RESET pg_migrate.require_verified_revert;
 SELECT migrate.unregister('8');
 
+-- an earlier pending non-transactional migration cannot be tried: the later one is skipped, saying so
+SET client_min_messages = error;
+SELECT migrate.register('8', 'cic', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY ver_t_id ON ver_t (id);') \gset
+SELECT migrate.register('9', 'after cic', 'ALTER TABLE ver_t ADD COLUMN z int', 'ALTER TABLE ver_t DROP COLUMN z') \gset
+RESET client_min_messages;
+SELECT version, status, detail FROM migrate.verify('9');
+SELECT migrate.unregister('9'), migrate.unregister('8');
+
 -- verify cannot be called from inside a migration
 SELECT migrate.register('7', 'nested', 'SELECT * FROM migrate.verify()') \gset
 SELECT version FROM migrate.apply('7');

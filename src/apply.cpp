@@ -462,7 +462,7 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
                       fmt::format("pending migration {} (\"{}\") is older than the newest applied "
                                   "version {}",
                                   s.version, s.name, newest->canonical()),
-                      "Applying it now would run migrations out of version order. Nothing was applied.",
+                      "Applying it now would run migrations out of version order; nothing was done.",
                       "Set pg_migrate.out_of_order = on to apply it anyway, or register it under a "
                       "version above the newest applied one.");
       }

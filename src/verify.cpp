@@ -508,8 +508,17 @@ PGM_FUNCTION(pgm_verify) {
         continue;
       }
       if (!check) {
+        std::string up = catalog::load_script(m.version, true);
+        if (std::string why = outside_transaction(up, {m.version, m.name, "up"}); !why.empty()) {
+          stopped = true;
+          rows.push_back({*only, pending.back().name, "skipped", {}, {},
+                          fmt::format("earlier pending migration {} cannot be tried in a transaction (it is {}), "
+                                      "and this one may depend on it",
+                                      m.version, why)});
+          break;
+        }
         std::unique_ptr<pg::SubTransaction> sub;
-        if (auto err = try_script(catalog::load_script(m.version, true), {m.version, m.name, "up"}, sub)) {
+        if (auto err = try_script(up, {m.version, m.name, "up"}, sub)) {
           stopped = true;
           rows.push_back({*only, pending.back().name, "skipped", {}, {},
                           fmt::format("earlier pending migration {} failed: {}", m.version, *err)});
