@@ -99,6 +99,18 @@ SELECT count(*) AS details, count(*) FILTER (WHERE detail::text ~ 'table app.b1"
   FROM migrate.history WHERE length(version) = 3 AND version BETWEEN '101' AND '170' AND action = 'revert' AND detail IS NOT NULL;
 SELECT count(*) AS problems, bool_and(problem ~ 'table app.b1 \(added\)') AS all_name_b1,
        bool_or(problem ~ 'app.b2 ') AS any_names_b2 FROM migrate.validate();
+-- DDL by hand on a migration's object between its apply and its revert (captured as drift,
+-- acknowledged or not) is not blamed on the down script (attack)
+SELECT count(migrate.unregister(version)) >= 0 AS cleared FROM migrate.status() WHERE state = 'pending';
+CREATE TABLE app.hand (a int, y int);
+SELECT migrate.acknowledge_drift('setup') IS NOT NULL AS acknowledged;
+SELECT migrate.register('300', 'default', 'ALTER TABLE app.hand ALTER COLUMN y SET DEFAULT 1',
+                        'ALTER TABLE app.hand ALTER COLUMN y DROP DEFAULT') IS NOT NULL AS registered;
+SELECT version FROM migrate.apply('300');
+ALTER TABLE app.hand ALTER COLUMN y SET NOT NULL;
+SELECT migrate.acknowledge_drift('reviewed') IS NOT NULL AS acknowledged;
+SELECT version FROM migrate.revert(1);
+SELECT count(*) AS problems FROM migrate.validate() WHERE version = '300';
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;
 DROP SCHEMA app CASCADE;

@@ -80,11 +80,12 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "c AS (SELECT s.* FROM s WHERE s.before_apply IS NOT NULL AND s.after_apply IS NOT NULL), "
       "live AS MATERIALIZED (SELECT migrate.schema_snapshot() AS snap WHERE EXISTS (SELECT FROM c)), "
       // Objects the apply changed: what differs between the snapshots around it, except what
-      // drift captured since the snapshot before it (DDL outside migrations, before the apply
-      // or next to it in its transaction: not the migration's); with a callback's snapshot
-      // before the apply in its transaction, since the one before the transaction.
+      // drift captured since the snapshot before it (DDL outside migrations, before the apply,
+      // next to it in its transaction, or between it and this revert, acknowledged or not:
+      // not the migration's); with a callback's snapshot before the apply in its transaction,
+      // since the one before the transaction.
       "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity FROM c JOIN migrate.drift d "
-      "  ON d.captured_at > c.window_at AND d.captured_at < c.after_at "
+      "  ON d.captured_at > c.window_at "
       "  WHERE d.object_identity IS NOT NULL), "
       "x AS (SELECT c.transaction_id, x.object, "
       "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
