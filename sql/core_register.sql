@@ -49,7 +49,6 @@ SELECT migrate.register('2', 'system', 'ALTER SYSTEM SET work_mem = ''1MB''');
 SELECT migrate.register('2', 'copy', 'COPY reg_t FROM STDIN');
 SELECT migrate.register('2', 'down bad', 'SELECT 1', 'ROLLBACK');
 SELECT migrate.register('2', 'discard', 'DISCARD ALL');
-SELECT migrate.register('2', 'isolation', E'SELECT 1;\nSET TRANSACTION ISOLATION LEVEL SERIALIZABLE;');
 SELECT migrate.register('2', 'subscription', 'CREATE SUBSCRIPTION s CONNECTION ''dbname=x'' PUBLICATION p');
 SELECT migrate.register('2', 'subscription', 'ALTER SUBSCRIPTION s ADD PUBLICATION p2');
 SELECT migrate.register('2', 'subscription', 'ALTER SUBSCRIPTION s REFRESH PUBLICATION WITH (copy_data = false)');
@@ -75,6 +74,12 @@ SELECT migrate.register('2', 'own', 'ALTER EXTENSION pg_migrate UPDATE');
 SELECT migrate.register('2', 'own', 'ALTER SCHEMA migrate RENAME TO m2');
 SELECT migrate.register('2', 'own', E'SELECT 1;\nALTER FUNCTION migrate.schema_snapshot() RENAME TO zz;');
 SELECT migrate.register('2', 'own', 'CREATE TRIGGER t BEFORE INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION f()');
+-- a table of the user's named migrate is not pg_migrate's
+CREATE TABLE public.migrate (id int);
+SELECT migrate.register('2', 'user table', 'DROP TRIGGER IF EXISTS audit ON migrate; ALTER TABLE migrate ADD COLUMN c int') IS NOT NULL AS registered;
+SELECT line, status FROM migrate.plan('2');
+SELECT migrate.unregister('2');
+DROP TABLE public.migrate;
 -- granting pg_migrate's functions is not changing them
 SELECT migrate.register('2', 'grant', 'GRANT EXECUTE ON FUNCTION migrate.status() TO PUBLIC') IS NOT NULL AS registered;
 SELECT migrate.unregister('2');

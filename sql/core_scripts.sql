@@ -111,6 +111,16 @@ ALTER TABLE app.hand ALTER COLUMN y SET NOT NULL;
 SELECT migrate.acknowledge_drift('reviewed') IS NOT NULL AS acknowledged;
 SELECT version FROM migrate.revert(1);
 SELECT count(*) AS problems FROM migrate.validate() WHERE version = '300';
+-- but a GRANT on a table after the apply does not hide a column its down script left
+SELECT migrate.unregister('300');
+CREATE TABLE app.granted (id int);
+SELECT migrate.acknowledge_drift('setup 2') IS NOT NULL AS acknowledged;
+SELECT migrate.register('301', 'adds c', 'ALTER TABLE app.granted ADD COLUMN c int', 'SELECT 1') IS NOT NULL AS registered;
+SELECT version FROM migrate.apply('301');
+GRANT SELECT ON app.granted TO PUBLIC;
+SELECT migrate.acknowledge_drift('granted') IS NOT NULL AS acknowledged;
+SELECT version FROM migrate.revert(1);
+SELECT problem FROM migrate.validate() WHERE version = '301';
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;
 DROP SCHEMA app CASCADE;

@@ -333,8 +333,21 @@ SELECT count(*) AS created FROM pg_class WHERE relnamespace = 'oat'::regnamespac
 SELECT version FROM migrate.revert(1);
 :same;
 RESET client_min_messages;
+-- quote_all_identifiers on in the applying session: dropped objects' keys are quoted as the
+-- snapshot's are (before, the recorded snapshot kept them)
+CREATE TABLE public.qa_gone (id int, v int);
+CREATE TABLE public.qa_keep (id int, w int);
+CREATE FUNCTION public.qa_f() RETURNS int LANGUAGE sql AS 'SELECT 1';
+SELECT migrate.register('49', 'drops', 'DROP TABLE public.qa_gone; ALTER TABLE public.qa_keep DROP COLUMN w; DROP FUNCTION public.qa_f()', 'SELECT 1') IS NOT NULL AS registered;
+SELECT count(migrate.unregister(version)) >= 0 AS cleared FROM migrate.status() WHERE state = 'pending' AND version <> '49';
+SELECT migrate.acknowledge_drift('qa') IS NOT NULL AS acknowledged;
+SET quote_all_identifiers = on;
+SELECT version FROM migrate.apply('49');
+RESET quote_all_identifiers;
+:same;
 SELECT migrate.schema_unchanged() AS proven;
 SET client_min_messages = warning;
+DROP TABLE public.qa_keep;
 DROP SCHEMA dep CASCADE;
 DROP SCHEMA oat CASCADE;
 RESET client_min_messages;

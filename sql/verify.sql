@@ -75,6 +75,14 @@ SELECT migrate.register('8', 'reverses', 'DROP TABLE ver_rev', 'CREATE TABLE ver
 SELECT version, status, object, detail FROM migrate.verify('8');
 SELECT migrate.unregister('8');
 DROP TABLE ver_rev;
+-- whatever the session's quote_all_identifiers
+CREATE TABLE "Ver Q" (a int, "B b" int, c int);
+SELECT migrate.register('8', 'moves B b', 'ALTER TABLE "Ver Q" DROP COLUMN "B b"', 'ALTER TABLE "Ver Q" ADD COLUMN "B b" int') \gset
+SET quote_all_identifiers = on;
+SELECT version, status, object, detail FROM migrate.verify('8');
+RESET quote_all_identifiers;
+SELECT migrate.unregister('8');
+DROP TABLE "Ver Q";
 -- only the position differs: apply's gate refuses it too
 SELECT migrate.unregister('5');
 SET client_min_messages = error;

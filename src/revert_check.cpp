@@ -84,8 +84,12 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       // next to it in its transaction, or between it and this revert, acknowledged or not:
       // not the migration's); with a callback's snapshot before the apply in its transaction,
       // since the one before the transaction.
-      "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity FROM c JOIN migrate.drift d "
-      "  ON d.captured_at > c.window_at "
+      // After the apply, a GRANT, REVOKE or COMMENT naming a table exempts that entry only: it
+      // does not change the table's columns, constraints, triggers, policies or rules.
+      "dr AS (SELECT DISTINCT c.transaction_id, d.object_identity, "
+      "  (d.captured_at >= c.after_at AND d.command_tag OPERATOR(pg_catalog.=) ANY "
+      "     ('{GRANT,REVOKE,COMMENT,\"SECURITY LABEL\"}'::pg_catalog.text[])) AS entry_only "
+      "  FROM c JOIN migrate.drift d ON d.captured_at > c.window_at "
       "  WHERE d.object_identity IS NOT NULL), "
       "x AS (SELECT c.transaction_id, x.object, "
       "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
@@ -96,7 +100,7 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       // a column, constraint, trigger, policy or rule of a table the drift log names (not the
       // objects of a schema it names: a grant on the schema does not make them drift)
       "    AND NOT (pg_catalog.split_part(x.object, ' ', 1) IN ('column', 'constraint', 'trigger', 'policy', 'rule') "
-      "             AND EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
+      "             AND EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id AND NOT dr.entry_only "
       "                           AND dr.object_identity = pg_catalog.regexp_replace(x.ident, '\\.[^.]*$', '')))), "
       // Of those, the ones whose description now differs from before the apply (snapshots are
       // jsonb objects keyed by object: no second full diff).

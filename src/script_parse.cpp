@@ -242,26 +242,20 @@ const char* changes_pg_migrate(Node* node) noexcept {
   constexpr const char* kExtension = "pg_migrate";
   constexpr const char* kSchema = "migrate";
   constexpr const char* kOwnObject = "a change to pg_migrate's schema migrate";
+  // The one-part name of an extension or schema statement.
+  auto named = [](Node* object, const char* name) {
+    return object && IsA(object, String) && std::strcmp(strVal(object), name) == 0;
+  };
+  const RangeVar* relation = nullptr;  // the relation a statement creates or changes
   switch (nodeTag(node)) {
-    case T_CreateStmt:
-    case T_CreateTableAsStmt:
-    case T_ViewStmt:
-    case T_IndexStmt:
-    case T_CreateTrigStmt:
-    case T_RuleStmt:
-    case T_CreatePolicyStmt:
-    case T_AlterTableStmt: {
-      const RangeVar* rv = nodeTag(node) == T_CreateStmt      ? reinterpret_cast<CreateStmt*>(node)->relation
-                           : nodeTag(node) == T_CreateTableAsStmt ? reinterpret_cast<CreateTableAsStmt*>(node)->into->rel
-                           : nodeTag(node) == T_ViewStmt          ? reinterpret_cast<ViewStmt*>(node)->view
-                           : nodeTag(node) == T_IndexStmt         ? reinterpret_cast<IndexStmt*>(node)->relation
-                           : nodeTag(node) == T_CreateTrigStmt    ? reinterpret_cast<CreateTrigStmt*>(node)->relation
-                           : nodeTag(node) == T_RuleStmt          ? reinterpret_cast<RuleStmt*>(node)->relation
-                           : nodeTag(node) == T_CreatePolicyStmt  ? reinterpret_cast<CreatePolicyStmt*>(node)->table
-                                                                  : reinterpret_cast<AlterTableStmt*>(node)->relation;
-      if (in_own_schema(rv)) return kOwnObject;
-      break;
-    }
+    case T_CreateStmt: relation = reinterpret_cast<CreateStmt*>(node)->relation; break;
+    case T_CreateTableAsStmt: relation = reinterpret_cast<CreateTableAsStmt*>(node)->into->rel; break;
+    case T_ViewStmt: relation = reinterpret_cast<ViewStmt*>(node)->view; break;
+    case T_IndexStmt: relation = reinterpret_cast<IndexStmt*>(node)->relation; break;
+    case T_CreateTrigStmt: relation = reinterpret_cast<CreateTrigStmt*>(node)->relation; break;
+    case T_RuleStmt: relation = reinterpret_cast<RuleStmt*>(node)->relation; break;
+    case T_CreatePolicyStmt: relation = reinterpret_cast<CreatePolicyStmt*>(node)->table; break;
+    case T_AlterTableStmt: relation = reinterpret_cast<AlterTableStmt*>(node)->relation; break;
     case T_CreateFunctionStmt:
       if (in_own_schema(reinterpret_cast<CreateFunctionStmt*>(node)->funcname)) return kOwnObject;
       break;
@@ -271,23 +265,24 @@ const char* changes_pg_migrate(Node* node) noexcept {
     case T_AlterOwnerStmt: {
       AlterOwnerStmt* owner = reinterpret_cast<AlterOwnerStmt*>(node);
       if (in_own_schema(owner->relation) || in_own_schema(owner->object)) return kOwnObject;
-      if (owner->objectType == OBJECT_SCHEMA && owner->object && IsA(owner->object, String) &&
-          std::strcmp(strVal(owner->object), kSchema) == 0)
-        return "ALTER SCHEMA migrate OWNER";
+      if (owner->objectType == OBJECT_SCHEMA && named(owner->object, kSchema)) return "ALTER SCHEMA migrate OWNER";
       break;
     }
-    default:
-      break;
-  }
-  switch (nodeTag(node)) {
     case T_DropStmt: {
       DropStmt* drop = reinterpret_cast<DropStmt*>(node);
       if (drop->removeType == OBJECT_EXTENSION && names_include(drop->objects, kExtension))
         return "DROP EXTENSION pg_migrate";
       if (drop->removeType == OBJECT_SCHEMA && names_include(drop->objects, kSchema)) return "DROP SCHEMA migrate";
+      // A trigger, policy or rule is named (table..., name): its table is qualified with
+      // three parts or more ("DROP TRIGGER t ON migrate" is a table of the user's named migrate).
+      bool on_table = drop->removeType == OBJECT_TRIGGER || drop->removeType == OBJECT_POLICY ||
+                      drop->removeType == OBJECT_RULE;
       ListCell* lc;
-      foreach (lc, drop->objects)
-        if (in_own_schema(static_cast<Node*>(lfirst(lc)))) return kOwnObject;
+      foreach (lc, drop->objects) {
+        Node* object = static_cast<Node*>(lfirst(lc));
+        if (on_table && (!IsA(object, List) || list_length(castNode(List, object)) < 3)) continue;
+        if (in_own_schema(object)) return kOwnObject;
+      }
       break;
     }
     case T_AlterExtensionStmt:
@@ -301,8 +296,7 @@ const char* changes_pg_migrate(Node* node) noexcept {
     case T_AlterObjectSchemaStmt: {
       AlterObjectSchemaStmt* move = reinterpret_cast<AlterObjectSchemaStmt*>(node);
       if (in_own_schema(move->relation) || in_own_schema(move->object)) return kOwnObject;
-      if (move->objectType == OBJECT_EXTENSION && move->object && IsA(move->object, String) &&
-          std::strcmp(strVal(move->object), kExtension) == 0)
+      if (move->objectType == OBJECT_EXTENSION && named(move->object, kExtension))
         return "ALTER EXTENSION pg_migrate SET SCHEMA";
       break;
     }
@@ -316,7 +310,7 @@ const char* changes_pg_migrate(Node* node) noexcept {
     default:
       break;
   }
-  return nullptr;
+  return in_own_schema(relation) ? kOwnObject : nullptr;
 }
 
 void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,
@@ -375,21 +369,6 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
                     "DISCARD ALL cannot run in a transaction, and would only reset the session that applies "
                     "the migration: it changes nothing in the database. Remove the statement.");
       break;
-    case T_VariableSetStmt: {
-      // SET TRANSACTION must come before the transaction's first query; a migration's
-      // transaction has run queries (the caller's and pg_migrate's) before its script.
-      VariableSetStmt* set = castNode(VariableSetStmt, node);
-      if (mode == ScriptMode::kTransaction && set->kind == VAR_SET_MULTI && set->name &&
-          std::strcmp(set->name, "TRANSACTION") == 0)
-        throw Error(sqlstate::kActiveSqlTransaction,
-                    fmt::format("SET TRANSACTION cannot run inside a migration: {} script of {}, line {}",
-                                label.which, label.describe(), stmt.line),
-                    fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
-                    "A migration runs in a transaction that has already run queries, so it cannot change "
-                    "that transaction's isolation level or access mode. Start the transaction that applies "
-                    "it with them (BEGIN ISOLATION LEVEL ...), or remove the statement.");
-      break;
-    }
     case T_AlterDatabaseStmt: {
       // Moving a database needs it free of every session, the applying one included.
       ListCell* lc;

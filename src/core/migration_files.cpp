@@ -262,6 +262,12 @@ std::string near_miss_marker(std::string_view line) {
   read_word();
   if (word != "up" && word != "down") return "";
   if (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) return "";
+  // Shaped as a marker: nothing after the word but white space or options ("transaction:false");
+  // "-- Migrate: up to 3 retries" is prose.
+  spaces();
+  std::string_view rest = line.substr(i);
+  while (!rest.empty() && (rest.back() == '\r' || rest.back() == ' ' || rest.back() == '\t')) rest.remove_suffix(1);
+  if (!rest.empty() && rest.substr(0, 12) != "transaction:") return "";
   return word;
 }
 

@@ -166,6 +166,8 @@ TEST(Sections, NearMissMarkersAreRefused) {
   }
   // not near misses: other words, a word boundary
   EXPECT_NO_THROW(split_sections("-- migrate: upgrade the counters\nSELECT 1;\n"));
+  EXPECT_NO_THROW(split_sections("-- Migrate: up to 3 retries are done by the worker\nSELECT 1;\n"));
+  EXPECT_THROW(split_sections("-- migrate: up transaction:false\nSELECT 1;\n"), std::invalid_argument);
   EXPECT_NO_THROW(split_sections("-- migrated:down\nSELECT 1;\n"));
 }
 
