@@ -165,10 +165,12 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
   // columns NULL.
   auto query = [&](const std::string& extra) {
     return fmt::format(
-        "WITH s AS MATERIALIZED (SELECT {}, ({}) AS keep FROM migrate.sync($1::jsonb, $2::boolean, $3::boolean)), "
+        "WITH s AS MATERIALIZED (SELECT {}, ({}) AS keep FROM migrate.sync($1::pg_catalog.jsonb, $2::pg_catalog.bool, $3::pg_catalog.bool)), "
         "c AS (SELECT pg_catalog.count(*) AS total{} FROM s) "
         "SELECT c.*, k.* FROM c LEFT JOIN LATERAL (SELECT {} FROM s WHERE s.keep) k ON true",
-        kSyncColumns, all_rows ? "true" : "action <> 'unchanged' OR state NOT IN ('applied', 'below_baseline')",
+        kSyncColumns, all_rows ? "true"
+                 : "action OPERATOR(pg_catalog.<>) 'unchanged' OR "
+                   "NOT (state OPERATOR(pg_catalog.=) ANY ('{applied,below_baseline}'::pg_catalog.text[]))",
         extra.empty() ? "" : ", " + extra, kSyncOutputColumns);
   };
   const std::string first = query(extra_columns), again = query("");
@@ -177,8 +179,8 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
   std::set<std::string> bodies;
   {
     Result known = conn.exec(
-        "SELECT file_name || ' ' || source_checksum FROM migrate.migration_files "
-        "UNION ALL SELECT file_name || ' ' || source_checksum FROM migrate.repeatables");
+        "SELECT pg_catalog.concat(file_name, ' ', source_checksum) FROM migrate.migration_files "
+        "UNION ALL SELECT pg_catalog.concat(file_name, ' ', source_checksum) FROM migrate.repeatables");
     std::set<std::string> have;
     for (int i = 0; i < known.rows(); ++i) have.insert(known.get(i, 0));
     for (const MigrationFile& m : folder.migrations)
@@ -1040,7 +1042,7 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
                                "AND down_mode OPERATOR(pg_catalog.<>) 'transaction')",
                                {to->sql_array()})
                    : conn.exec("SELECT EXISTS (SELECT FROM (SELECT down_mode FROM migrate.migrations "
-                               "WHERE applied_seq IS NOT NULL ORDER BY applied_seq DESC LIMIT $1::int) m "
+                               "WHERE applied_seq IS NOT NULL ORDER BY applied_seq DESC LIMIT $1::pg_catalog.int4) m "
                                "WHERE m.down_mode OPERATOR(pg_catalog.<>) 'transaction')",
                                {steps}))
                    .get(0, 0) == "t";
@@ -1050,11 +1052,11 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
   try {
     if (by_run) {
       rows = history_written_by(conn, "revert", [&] {
-        if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::int)", {steps});
+        if (opts.to.empty()) conn.exec("CALL migrate.run_revert($1::pg_catalog.int4)", {steps});
         else conn.exec("CALL migrate.run_revert_to($1)", {opts.to});
       });
     } else {
-      rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::int)", {steps})
+      rows = opts.to.empty() ? conn.exec("SELECT version, name, duration_ms FROM migrate.revert($1::pg_catalog.int4)", {steps})
                              : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
     }
   } catch (DbError& e) {

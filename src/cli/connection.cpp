@@ -168,7 +168,7 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
 
 const std::optional<std::string>& Connection::extension_version() {
   if (!extversion_) {
-    Result r = exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_migrate'");
+    Result r = exec("SELECT extversion FROM pg_catalog.pg_extension WHERE extname OPERATOR(pg_catalog.=) 'pg_migrate'");
     extversion_ = r.rows() > 0 ? std::optional<std::string>(r.get(0, 0)) : std::nullopt;
   }
   return *extversion_;

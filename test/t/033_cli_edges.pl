@@ -408,6 +408,31 @@ like($out, qr/"exit_code": 2/, '-d: --json has exit_code');
 is($rc, 3, '-d with a database name that does not exist: exit 3');
 like($err, qr/could not connect to no_such_db_here: /, '-d: named as a database, not "(invalid connection string)"');
 
+# --- A schema listed before pg_catalog in the caller's search_path cannot hijack the command's
+# own queries (attack: its operator ran as the connecting user)
+fresh('hijack');
+$node->safe_psql('hijack', q{
+CREATE SCHEMA evil;
+CREATE FUNCTION evil.boom(text, text) RETURNS text LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'PWNED by %', current_user; END $$;
+CREATE OPERATOR evil.|| (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.boom);
+CREATE FUNCTION evil.eq(text, text) RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'PWNED by %', current_user; END $$;
+CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.eq);
+CREATE OPERATOR evil.<> (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.eq);
+CREATE FUNCTION evil.eqn(name, text) RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'PWNED by %', current_user; END $$;
+CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = text, FUNCTION = evil.eqn);
+SELECT migrate.acknowledge_drift('the planted schema');
+});
+my $hj = "$tmp/hijack";
+write_file("$hj/V1__t.sql", "CREATE TABLE public.hj_t (id int);\n");
+write_file("$hj/U1__t.sql", "DROP TABLE public.hj_t;\n");
+write_file("$hj/R__v.sql", "CREATE OR REPLACE VIEW public.hj_v AS SELECT 1 AS one;\n");
+my %hostile = (PGOPTIONS => '-c search_path=evil,pg_catalog');
+for my $cmd (['status'], ['apply', '--dry-run'], ['apply'], ['check'], ['drift'], ['status', '--json'], ['revert']) {
+  ($rc, $out, $err) = run_pgm_env(\%hostile, '-d', $node->connstr('hijack'), '--dir', $hj, @$cmd);
+  unlike($out . $err, qr/PWNED/, "hostile search_path: @$cmd runs none of the schema's operators");
+  is($rc, 0, "hostile search_path: @$cmd exits 0") or diag($out . $err);
+}
+
 # --- Ctrl-C (SIGINT) and SIGTERM cancel what the server runs, as psql's Ctrl-C does: the
 # transactional apply is rolled back, a non-transactional run stops as an interrupted one
 # (apply resumes it); exit 128 + the signal.
