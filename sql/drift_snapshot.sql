@@ -157,13 +157,15 @@ SELECT count(*) AS differences FROM migrate.schema_diff();
 -- The snapshot does not depend on the session's output settings: the same entries whoever
 -- takes it (before, DateStyle or quote_all_identifiers changed every default or key).
 CREATE TABLE public.out_settings (d date DEFAULT '2020-01-31', i interval DEFAULT '1 day 02:00',
-                                  f float8 DEFAULT 0.1, b bytea DEFAULT '\x00ff', "Mixed" int);
+                                  f float8 DEFAULT 0.1, b bytea DEFAULT '\x00ff', "Mixed" int,
+                                  t timestamptz DEFAULT '2024-01-01 00:00+00');
 CREATE TEMP TABLE snap_default AS SELECT migrate.schema_snapshot() AS s;
 SET DateStyle = 'SQL, DMY';
 SET IntervalStyle = sql_standard;
 SET extra_float_digits = 3;
 SET bytea_output = escape;
 SET quote_all_identifiers = on;
+SET TimeZone = 'Asia/Tokyo';
 SELECT (SELECT s FROM snap_default) = migrate.schema_snapshot() AS same_snapshot;
 SELECT current_setting('DateStyle') AS datestyle, current_setting('quote_all_identifiers') AS quote_all;
 RESET DateStyle;
@@ -171,7 +173,9 @@ RESET IntervalStyle;
 RESET extra_float_digits;
 RESET bytea_output;
 RESET quote_all_identifiers;
-SELECT (SELECT s FROM snap_default)->'column public.out_settings.d' AS d_entry;
+RESET TimeZone;
+SELECT (SELECT s FROM snap_default)->'column public.out_settings.d' AS d_entry,
+       (SELECT s FROM snap_default)->'column public.out_settings.t' AS t_entry;
 DROP TABLE public.out_settings, snap_default;
 
 DROP EXTENSION pg_migrate;

@@ -1523,14 +1523,15 @@ Jsonb* build_snapshot_now(Scope scope) {
 // pg_get_expr() of a date or interval default, float constants, bytea literals): pinned while
 // a snapshot is built, so whoever takes it, in whatever session, describes the same schema the
 // same way (a session with DateStyle 'SQL, DMY' or quote_all_identifiers on made every entry a
-// difference, and the revert check blamed the down script). TimeZone is left as it is: a
-// timestamptz constant prints in it.
+// difference, and the revert check blamed the down script). TimeZone too: a timestamptz
+// constant in a default, check or view prints in it.
 void pin_output_settings() {
   static const char* const kSettings[][2] = {{"quote_all_identifiers", "off"},
                                              {"DateStyle", "ISO"},
                                              {"IntervalStyle", "postgres"},
                                              {"extra_float_digits", "1"},
-                                             {"bytea_output", "hex"}};
+                                             {"bytea_output", "hex"},
+                                             {"TimeZone", "UTC"}};
   for (const auto& s : kSettings)
     (void)set_config_option(s[0], s[1], PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 }

@@ -1140,7 +1140,12 @@ Outcome cmd_baseline(Connection& conn, const Folder* folder, const Options& opts
 Outcome cmd_drift(Connection& conn, const Options& opts) {
   Outcome o;
   if (!opts.ack.empty()) {
-    Result a = conn.exec("SELECT migrate.acknowledge_drift($1)", {opts.ack});
+    // Up to the newest entry there is now: one captured while this call waits for the
+    // pg_migrate lock is left for the next review, not acknowledged unseen.
+    Result newest = conn.exec("SELECT pg_catalog.max(id) FROM migrate.drift");
+    std::optional<std::string> up_to;
+    if (!newest.null(0, 0)) up_to = newest.get(0, 0);
+    Result a = conn.exec("SELECT migrate.acknowledge_drift($1, $2::pg_catalog.int8)", {opts.ack, up_to});
     bool entries = !a.null(0, 0) && a.get(0, 0) != "0";
     o.err += entries ? fmt::format("acknowledged drift up to entry {}\n", a.get(0, 0))
                      : "acknowledged: no drift entries; the schema as it is now is the reference for schema differences\n";
