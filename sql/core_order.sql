@@ -40,6 +40,7 @@ CREATE TABLE legacy (id int);
 SELECT migrate.register('1', 'old', 'CREATE TABLE legacy (id int)');
 SELECT migrate.baseline(NULL);
 SELECT migrate.baseline('5', NULL);
+SELECT migrate.baseline('5', '  ');
 SELECT migrate.baseline('05.0', 'adopted');
 SELECT migrate.baseline('6');
 SELECT migrate.register('6', 'after', 'ALTER TABLE legacy ADD COLUMN note text', 'ALTER TABLE legacy DROP COLUMN note');

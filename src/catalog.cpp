@@ -519,6 +519,9 @@ PGM_FUNCTION(pgm_baseline) {
   Version version = version_arg(fcinfo, 0, "baseline version");
   if (PG_ARGISNULL(1)) reject_null("baseline name");
   std::string name = pg::text_arg(fcinfo, 1);
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(sqlstate::kInvalidParameterValue, fmt::format("name of baseline {} must not be empty", version.canonical()),
+                {}, "Name what the baseline stands for, such as 'existing schema'.");
   ensure_not_in_migration("migrate.baseline");
   pg::SpiConnection spi;
   catalog::lock_catalog();
