@@ -129,7 +129,11 @@ std::optional<std::string> redact_conninfo(std::string_view conninfo) {
         if (conninfo[i] == '\\' && i + 1 < n) ++i;
         ++i;
       }
-      if (i >= n) return std::nullopt;  // unterminated
+      if (i >= n) {  // unterminated: libpq refuses it, but a password in it is still a secret
+        if (!password_like(key)) return std::nullopt;
+        spans.push_back({value_start, n, kRedacted});
+        return apply(conninfo, spans);
+      }
       ++i;
     } else {
       while (i < n && !is_space(conninfo[i])) {

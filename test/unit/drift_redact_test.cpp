@@ -103,6 +103,9 @@ TEST(DriftRedact, Conninfo) {
   EXPECT_EQ(redact_conninfo("host=db1 password=s3cret dbname=app").value(), "host=db1 password=<redacted> dbname=app");
   EXPECT_EQ(redact_conninfo("host = db1 password = 'a b\\' c' user=x").value(), "host = db1 password = <redacted> user=x");
   EXPECT_EQ(redact_conninfo("sslpassword=k host=h").value(), "sslpassword=<redacted> host=h");
+  // an unterminated quoted password (libpq refuses it): still redacted, to the end
+  EXPECT_EQ(redact_conninfo("host=db password='c1\\' user=u").value(), "host=db password=<redacted>");
+  EXPECT_FALSE(redact_conninfo("host='db user=u"));
   EXPECT_FALSE(redact_conninfo("host=db1 dbname=app").has_value());
   EXPECT_FALSE(redact_conninfo("not a conninfo password").has_value());
   EXPECT_EQ(redact_conninfo("postgresql://app:s3cret@db1:5432/app?sslmode=require").value(),
