@@ -635,16 +635,6 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
         !(t.command && t.command->parsetree && IsA(t.command->parsetree, AlterExtensionContentsStmt)))
       continue;
     drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
-    // An index is watched as its table is (as a table's triggers and constraints are): a unique
-    // index named like an excluded scratch table must not go unrecorded on a watched table.
-    if (t.classid == RelationRelationId && id.type == "index") {
-      Oid index = t.objid;
-      const char* table = pg::call([&]() -> const char* {
-        Oid heap = IndexGetRelation(index, true);
-        return OidIsValid(heap) ? get_rel_name(heap) : nullptr;
-      });
-      if (table) scope.name = std::string(table);
-    }
     std::string detail = t.detail;
     if (!watched(exclusions, scope)) {
       // An object that left the watched space (renamed into an excluded name, moved into an
