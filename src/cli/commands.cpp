@@ -81,9 +81,9 @@ bool has_every_apply_callbacks(const Folder& folder) {
 // (0.8.0) and may be called. `hint` says what fixes it.
 std::string callbacks_unavailable(Connection& conn, std::string& hint) {
   Result can = conn.exec(
-      "SELECT pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)') IS NOT NULL, "
+      "SELECT pg_catalog.to_regprocedure('migrate.run_callback(pg_catalog.text,pg_catalog.text,pg_catalog.text)') IS NOT NULL, "
       "coalesce(pg_catalog.has_function_privilege("
-      "pg_catalog.to_regprocedure('migrate.run_callback(text,text,text)')::pg_catalog.oid, 'EXECUTE'), false)");
+      "pg_catalog.to_regprocedure('migrate.run_callback(pg_catalog.text,pg_catalog.text,pg_catalog.text)')::pg_catalog.oid, 'EXECUTE'), false)");
   if (can.get(0, 0) != "t") {
     hint = "ALTER EXTENSION pg_migrate UPDATE; (0.8.0 runs them).";
     return fmt::format("the folder has Flyway callbacks, which pg_migrate {} in database {} cannot run",
@@ -627,8 +627,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     // records how each pending script runs (up_mode, a column older catalogs do not have: asked
     // only where migrate.run exists; to_jsonb() of every pending row cost ~5 ms per 1,000).
     Result modes = conn.exec(
-        "SELECT pg_catalog.to_regprocedure('migrate.run(text)') IS NOT NULL, "
-        "coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('migrate.sync_confirm(text)')::pg_catalog.oid, "
+        "SELECT pg_catalog.to_regprocedure('migrate.run(pg_catalog.text)') IS NOT NULL, "
+        "coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('migrate.sync_confirm(pg_catalog.text)')::pg_catalog.oid, "
         "'EXECUTE'), false)");
     bool has_run = modes.get(0, 0) == "t";
     can_confirm = modes.get(0, 1) == "t";
@@ -768,7 +768,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (each_callbacks) {
       Result can = conn.exec(
           "SELECT coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure("
-          "'migrate.apply_repeatables(text)')::pg_catalog.oid, 'EXECUTE'), false)");
+          "'migrate.apply_repeatables(pg_catalog.text)')::pg_catalog.oid, 'EXECUTE'), false)");
       if (can.get(0, 0) == "t") {
         std::vector<std::string> names;
         for (const SyncRow& r : s.rows)
@@ -1142,10 +1142,8 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
   if (!opts.ack.empty()) {
     // Up to the newest entry there is now: one captured while this call waits for the
     // pg_migrate lock is left for the next review, not acknowledged unseen.
-    Result newest = conn.exec("SELECT pg_catalog.max(id) FROM migrate.drift");
-    std::optional<std::string> up_to;
-    if (!newest.null(0, 0)) up_to = newest.get(0, 0);
-    Result a = conn.exec("SELECT migrate.acknowledge_drift($1, $2::pg_catalog.int8)", {opts.ack, up_to});
+    Result newest = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.drift");
+    Result a = conn.exec("SELECT migrate.acknowledge_drift($1, $2::pg_catalog.int8)", {opts.ack, newest.get(0, 0)});
     bool entries = !a.null(0, 0) && a.get(0, 0) != "0";
     o.err += entries ? fmt::format("acknowledged drift up to entry {}\n", a.get(0, 0))
                      : "acknowledged: no drift entries; the schema as it is now is the reference for schema differences\n";

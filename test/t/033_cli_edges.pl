@@ -420,12 +420,14 @@ CREATE OPERATOR evil.= (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.eq);
 CREATE OPERATOR evil.<> (LEFTARG = text, RIGHTARG = text, FUNCTION = evil.eq);
 CREATE FUNCTION evil.eqn(name, text) RETURNS bool LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'PWNED by %', current_user; END $$;
 CREATE OPERATOR evil.= (LEFTARG = name, RIGHTARG = text, FUNCTION = evil.eqn);
+CREATE TYPE evil.text AS (a int);  -- a signature written with text must not find this one
 SELECT migrate.acknowledge_drift('the planted schema');
 });
 my $hj = "$tmp/hijack";
 write_file("$hj/V1__t.sql", "CREATE TABLE public.hj_t (id int);\n");
 write_file("$hj/U1__t.sql", "DROP TABLE public.hj_t;\n");
 write_file("$hj/R__v.sql", "CREATE OR REPLACE VIEW public.hj_v AS SELECT 1 AS one;\n");
+write_file("$hj/beforeMigrate.sql", "SELECT 1;\n");
 my %hostile = (PGOPTIONS => '-c search_path=evil,pg_catalog');
 for my $cmd (['status'], ['apply', '--dry-run'], ['apply'], ['check'], ['drift'], ['status', '--json'], ['revert']) {
   ($rc, $out, $err) = run_pgm_env(\%hostile, '-d', $node->connstr('hijack'), '--dir', $hj, @$cmd);
