@@ -148,6 +148,16 @@ DROP SCHEMA drift_scratch CASCADE;
 SELECT * FROM migrate.schema_diff();
 :ack;
 
+-- Identities are quoted as snapshot keys are, whatever quote_all_identifiers says (a dropped
+-- object's identity is computed by PostgreSQL as it drops it, under the session's setting)
+SET quote_all_identifiers = on;
+CREATE TABLE drift_quoted (id int);
+ALTER TABLE drift_quoted ADD COLUMN b int;
+RESET quote_all_identifiers;
+SELECT command_tag, object_identity FROM migrate.drift WHERE object_identity LIKE '%drift_quoted%' ORDER BY id;
+DROP TABLE drift_quoted;
+:ack;
+
 -- Under session_replication_role = replica the triggers still fire (ENABLE ALWAYS).
 SET session_replication_role = replica;
 CREATE TABLE drift_repl (id int);

@@ -345,12 +345,24 @@ Identified identify(Oid classid, Oid objid, int32 objsubid) {
   const ObjectAddress* a = &address;
   List* names = NIL;
   List* args = NIL;
+  // Quoted as snapshot keys and the drop path's identities are (with quote_all_identifiers
+  // off), whatever the session says: the revert check and exclusions compare them.
   char* identity = pg::call([&] {
+    char* volatile result = nullptr;
+    bool saved = quote_all_identifiers;
+    quote_all_identifiers = false;
+    PG_TRY();
+    {
 #if PG_VERSION_NUM >= 140000
-    return getObjectIdentityParts(a, &names, &args, true);
+      result = getObjectIdentityParts(a, &names, &args, true);
 #else
-    return getObjectIdentityParts(a, &names, &args);
+      result = getObjectIdentityParts(a, &names, &args);
 #endif
+    }
+    PG_FINALLY();
+    { quote_all_identifiers = saved; }
+    PG_END_TRY();
+    return static_cast<char*>(result);
   });
   if (!identity) return out;
   char* type = pg::call([&] {
