@@ -348,21 +348,13 @@ Identified identify(Oid classid, Oid objid, int32 objsubid) {
   // Quoted as snapshot keys and the drop path's identities are (with quote_all_identifiers
   // off), whatever the session says: the revert check and exclusions compare them.
   char* identity = pg::call([&] {
-    char* volatile result = nullptr;
-    bool saved = quote_all_identifiers;
-    quote_all_identifiers = false;
-    PG_TRY();
-    {
+    return with_plain_identifiers([&] {
 #if PG_VERSION_NUM >= 140000
-      result = getObjectIdentityParts(a, &names, &args, true);
+      return getObjectIdentityParts(a, &names, &args, true);
 #else
-      result = getObjectIdentityParts(a, &names, &args);
+      return getObjectIdentityParts(a, &names, &args);
 #endif
-    }
-    PG_FINALLY();
-    { quote_all_identifiers = saved; }
-    PG_END_TRY();
-    return static_cast<char*>(result);
+    });
   });
   if (!identity) return out;
   char* type = pg::call([&] {

@@ -70,17 +70,7 @@ void add_unique(Tracking& t, std::vector<std::string>& v, char tag, const std::s
 // built with it off): a key of a dropped object must match the entry it removes.
 std::string quote(const std::string& name) {
   const char* n = name.c_str();
-  const char* q = pg::call([&] {
-    const char* volatile quoted = nullptr;
-    bool saved = quote_all_identifiers;
-    quote_all_identifiers = false;
-    PG_TRY();
-    { quoted = quote_identifier(n); }
-    PG_FINALLY();
-    { quote_all_identifiers = saved; }
-    PG_END_TRY();
-    return quoted;
-  });
+  const char* q = pg::call([&] { return with_plain_identifiers([&] { return quote_identifier(n); }); });
   return std::string(q);
 }
 
