@@ -55,8 +55,7 @@ void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool re
     // Also through dynamic SQL, which the check when a script is registered does not see.
     if (const char* own = changes_pg_migrate(pstmt->utilityStmt))
       ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s cannot run inside a migration", own),
-                      errhint("A migration cannot drop or change pg_migrate, which records it; run the statement "
-                              "on its own, outside pg_migrate.")));
+                      errhint("%s", kChangesPgMigrateHint)));
     // A migration's statement the snapshot refresh cannot follow object by object.
     track_snapshot_statement(pstmt->utilityStmt);
   }

@@ -133,12 +133,7 @@ struct ScriptState {
         if (it->second.kind == Kind::Moved) r.relid = it->second.relid;
         return r;
       }
-      const char* n = schema.c_str();
-      const char* rel = rv->relname;
-      r.relid = pg::call([&] {
-        Oid nsp = get_namespace_oid(n, true);
-        return OidIsValid(nsp) ? get_relname_relid(rel, nsp) : InvalidOid;
-      });
+      r.relid = catalog_relid(schema, rv->relname);
       return r;
     };
     if (rv->schemaname) return in_schema(rv->schemaname);
@@ -180,12 +175,7 @@ struct ScriptState {
     auto it = tables.find(target);
     if (it != tables.end()) return it->second.kind != Kind::Dropped;
     if (target.first.empty()) return OidIsValid(lookup_relid(rv));
-    const char* n = target.first.c_str();
-    const char* rel = rv->relname;
-    return pg::call([&] {
-      Oid nsp = get_namespace_oid(n, true);
-      return OidIsValid(nsp) && OidIsValid(get_relname_relid(rel, nsp));
-    });
+    return OidIsValid(catalog_relid(target.first, rv->relname));
   }
   // SET search_path (and RESET) of a transactional script: later names resolve in it.
   void set_search_path(VariableSetStmt* set) {
@@ -214,12 +204,15 @@ struct ScriptState {
     }
     script_path = schemas;
   }
-  bool created(const RangeVar* rv) {
-    Resolved r = resolve(rv);
-    return r.script && r.script->kind == Kind::Created;
-  }
-
  private:
+  // The catalog's table of that name in that schema (before the script runs), or InvalidOid.
+  static Oid catalog_relid(const std::string& schema, const char* relname) {
+    const char* n = schema.c_str();
+    return pg::call([&] {
+      Oid nsp = get_namespace_oid(n, true);
+      return OidIsValid(nsp) ? get_relname_relid(relname, nsp) : InvalidOid;
+    });
+  }
   std::optional<std::vector<std::string>> session_path;
 };
 

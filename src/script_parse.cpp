@@ -321,8 +321,7 @@ void check_runnable(const ScriptStatement& stmt, const std::string& script, cons
                 fmt::format("{} cannot run inside a migration: {} script of {}, line {}", own, label.which,
                             label.describe(), stmt.line),
                 fmt::format("Statement: {}", one_line_preview(statement_text(script, stmt))),
-                "A migration cannot drop or change pg_migrate, which records it; run the statement on its own, "
-                "outside pg_migrate.");
+                kChangesPgMigrateHint);
   const char* not_in_transaction = top_level_statement(node);
   if (not_in_transaction && mode == ScriptMode::kNoTransaction) return;
   switch (nodeTag(node)) {

@@ -112,6 +112,10 @@ const char* top_level_statement(Node* parsetree);
 // migrate", ...), which a migration must not do: its own history could not be written. nullptr
 // for any other statement. Plain C: called from the ProcessUtility hook.
 const char* changes_pg_migrate(Node* parsetree) noexcept;
+// The hint of that refusal, when registered and at run time.
+inline constexpr const char* kChangesPgMigrateHint =
+    "A migration cannot drop or change pg_migrate, which records it; run the statement on its own, outside "
+    "pg_migrate.";
 
 // True for COMMIT and COMMIT AND CHAIN (split points of a transactional script).
 bool is_split_point(Node* parsetree);

@@ -129,6 +129,7 @@ void add_moved_columns(const ColumnOrders& before, const ColumnOrders& after, st
     auto found = after.find(relation);
     if (found == after.end()) continue;
     const std::vector<std::string>& new_columns = found->second;
+    if (old_columns == new_columns) continue;  // the usual case: the same columns in the same order
     auto common = [](const std::vector<std::string>& cols, const std::vector<std::string>& other) {
       std::vector<std::string> kept;
       for (const std::string& c : cols)
@@ -136,7 +137,7 @@ void add_moved_columns(const ColumnOrders& before, const ColumnOrders& after, st
       return kept;
     };
     std::vector<std::string> kept_old = common(old_columns, new_columns), kept_new = common(new_columns, old_columns);
-    if (kept_old == kept_new) continue;  // the usual case: same order
+    if (kept_old == kept_new) continue;  // columns added or dropped, none moved
     for (const std::string& column : moved_columns(kept_old, kept_new)) {
       auto position = [&](const std::vector<std::string>& cols) {
         return std::find(cols.begin(), cols.end(), column) - cols.begin() + 1;
