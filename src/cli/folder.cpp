@@ -1,5 +1,6 @@
 #include "cli/folder.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <nettle/sha2.h>
@@ -29,9 +30,9 @@ namespace {
 
 // Reads dir/rel; dir_fd is the open folder, so each file's path is resolved from there.
 std::string read_text(int dir_fd, const std::string& dir, const std::string& rel) {
-  fs::path p = fs::path(dir) / rel;
+  auto cannot_read = [&](int e) { return FolderError("cannot read " + (fs::path(dir) / rel).string() + ": " + std::strerror(e)); };
   int fd = ::openat(dir_fd, rel.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) throw FolderError("cannot read " + p.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw cannot_read(errno);
   // No fstat() and no read() that returns 0: a read of a regular file that returns less than
   // asked for has reached its end. Two system calls fewer per file is a fifth of reading a
   // folder of a thousand small files.
@@ -43,7 +44,7 @@ std::string read_text(int dir_fd, const std::string& dir, const std::string& rel
       if (errno == EINTR) continue;
       int e = errno;
       ::close(fd);
-      throw FolderError("cannot read " + p.string() + ": " + std::strerror(e));
+      throw cannot_read(e);
     }
     text.append(buf, static_cast<size_t>(n));
     if (static_cast<size_t>(n) < sizeof buf) break;
@@ -69,8 +70,13 @@ struct Entry {
   std::string down_file;
   std::optional<std::string> down;
   bool down_no_transaction = false;
-  pgm::Version version = pgm::Version::parse("0");
+  std::optional<pgm::Version> version;
 };
+
+// The folder, or one of its subfolders, as `cannot read folder` names it.
+std::string folder_path(const std::string& dir, const std::string& rel) {
+  return rel.empty() ? dir : (fs::path(dir) / rel).string();
+}
 
 }  // namespace
 
@@ -119,43 +125,68 @@ Folder read_folder(const std::string& dir) {
   std::vector<std::string> paths;
   // A name that would be a migration but is not a readable regular file (a broken symbolic
   // link, a pipe, a device, a link loop) is an error, never silently left out.
-  auto not_a_file = [&](const std::string& rel, const std::error_code& why) {
-    return FolderError(rel + ": not a regular file" + (why ? " (" + why.message() + ")" : "") +
-                       "; a migration file must be one (a symbolic link must point to one)");
-  };
-  auto list_dir = [&](const fs::path& where, const std::string& prefix, auto&& take) {
-    fs::directory_iterator it(where, ec), end;
-    if (ec) throw FolderError("cannot read folder " + where.string() + ": " + ec.message());
-    for (; it != end; it.increment(ec)) {
-      if (ec) throw FolderError("cannot read folder " + where.string() + ": " + ec.message());
-      std::string name = it->path().filename().string();
+  // Deeper than this is a symbolic link loop, not a layout.
+  constexpr int kMaxDepth = 16;
+  // With readdir() and the entry's type rather than std::filesystem: a stat() only for a
+  // symbolic link (followed) or an entry of unknown type, no path object per file.
+  std::function<void(int, const std::string&, int)> list_dir = [&](int dir_fd, const std::string& prefix, int depth) {
+    DIR* d = ::fdopendir(dir_fd);
+    if (!d) {
+      int e = errno;
+      ::close(dir_fd);
+      throw FolderError("cannot read folder " + folder_path(dir, prefix) + ": " + std::strerror(e));
+    }
+    struct DirCloser {
+      DIR* d;
+      ~DirCloser() { ::closedir(d); }
+    } closer{d};
+    for (;;) {
+      errno = 0;
+      const struct dirent* ent = ::readdir(d);
+      if (!ent) {
+        if (errno != 0) throw FolderError("cannot read folder " + folder_path(dir, prefix) + ": " + std::strerror(errno));
+        break;
+      }
+      std::string_view name(ent->d_name);
       if (name.empty() || name[0] == '.') continue;
+      std::string rel = prefix;
+      rel.append(name);
       if (size_t bad = files::invalid_utf8_at(name); bad != std::string::npos) {
         std::string shown;
         for (unsigned char ch : name) shown += ch < 0x80 && ch >= 0x20 ? std::string(1, static_cast<char>(ch)) : fmt::format("\\x{:02x}", ch);
         throw FolderError(prefix + shown + ": the file name is not valid UTF-8; rename the file");
       }
-      take(*it, prefix + name);
+      bool is_dir = ent->d_type == DT_DIR, is_file = ent->d_type == DT_REG;
+      int why = 0;
+      if (ent->d_type == DT_LNK || ent->d_type == DT_UNKNOWN) {
+        struct stat st;
+        if (::fstatat(::dirfd(d), ent->d_name, &st, 0) == 0) {
+          is_dir = S_ISDIR(st.st_mode);
+          is_file = S_ISREG(st.st_mode);
+        } else {
+          why = errno;
+        }
+      }
+      if (is_dir) {
+        if (depth >= kMaxDepth)
+          throw FolderError(rel + ": folders nested more than " + std::to_string(kMaxDepth) +
+                            " deep (a symbolic link loop?)");
+        int sub = ::openat(::dirfd(d), ent->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (sub < 0) throw FolderError("cannot read folder " + folder_path(dir, rel) + ": " + std::strerror(errno));
+        list_dir(sub, rel + "/", depth + 1);
+      } else if (is_file) {
+        paths.push_back(std::move(rel));
+      } else if (files::parse_file_name(rel)) {
+        throw FolderError(rel + ": not a regular file" + (why ? fmt::format(" ({})", std::strerror(why)) : "") +
+                          "; a migration file must be one (a symbolic link must point to one)");
+      }
     }
   };
-  // Deeper than this is a symbolic link loop, not a layout.
-  constexpr int kMaxDepth = 16;
-  std::function<void(const fs::directory_entry&, const std::string&, int)> take =
-      [&](const fs::directory_entry& e, const std::string& rel, int depth) {
-        std::error_code why;
-        if (e.is_directory(why)) {
-          if (depth >= kMaxDepth)
-            throw FolderError(rel + ": folders nested more than " + std::to_string(kMaxDepth) +
-                              " deep (a symbolic link loop?)");
-          list_dir(e.path(), rel + "/",
-                   [&](const fs::directory_entry& f, const std::string& inner) { take(f, inner, depth + 1); });
-        } else if (e.is_regular_file(why)) {
-          paths.push_back(rel);
-        } else if (files::parse_file_name(rel)) {
-          throw not_a_file(rel, why);
-        }
-      };
-  list_dir(dir, "", [&](const fs::directory_entry& e, const std::string& name) { take(e, name, 0); });
+  {
+    int top = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (top < 0) throw FolderError("cannot read folder " + dir + ": " + std::strerror(errno));
+    list_dir(top, "", 0);
+  }
   std::sort(paths.begin(), paths.end());
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dir_fd < 0) throw FolderError("cannot open migrations folder \"" + dir + "\": " + std::strerror(errno));
@@ -222,27 +253,27 @@ Folder read_folder(const std::string& dir) {
       m.repeatable = true;
       m.layout = fn->layout;
       m.no_transaction = files::has_no_transaction_directive(text);
-      auto [it, fresh] = reps.emplace(m.name, m);
+      auto [it, fresh] = reps.emplace(m.name, std::move(m));
       if (!fresh)
         throw FolderError("repeatable migration files " + it->second.file + " and " + rel + " have the same name");
       continue;
     }
-    pgm::Version v = pgm::Version::parse("0");
+    std::optional<pgm::Version> parsed;
     try {
-      v = pgm::Version::parse(fn->version);
+      parsed = pgm::Version::parse(fn->version);
     } catch (const pgm::Error& e) {
       throw FolderError(rel + ": " + e.message());
     }
+    const pgm::Version& v = *parsed;
     Entry& entry = versions[v.canonical()];
-    entry.version = v;
+    if (!entry.version) entry.version = v;
     if (fn->part == files::Part::Down) {
       if (!entry.down_file.empty())
         throw FolderError("migration files " + entry.down_file + " and " + rel + " are both the down script of version " +
                           v.canonical());
       entry.down_file = rel;
-      std::string d = text;
-      entry.down_no_transaction = files::has_no_transaction_directive(d);
-      entry.down = files::with_pg_migrate_directive(std::move(d));
+      entry.down_no_transaction = files::has_no_transaction_directive(text);
+      entry.down = files::with_pg_migrate_directive(std::move(text));
       continue;
     }
     if (entry.up)
@@ -269,21 +300,23 @@ Folder read_folder(const std::string& dir) {
     }
     entry.up = std::move(m);
   }
-  std::vector<std::pair<pgm::Version, MigrationFile>> ordered;
+  std::vector<Entry*> ordered;  // (sorted as pointers: a MigrationFile is six strings)
+  ordered.reserve(versions.size());
   for (auto& [canonical, e] : versions) {
     if (!e.up)
       throw FolderError(e.down_file + " is a down script for version " + canonical + ", which has no up script");
     if (!e.down_file.empty()) {
       if (e.up->down)
         throw FolderError(e.up->file + " has a down section and " + e.down_file + " is a down script for the same version");
-      e.up->down_file = e.down_file;
-      e.up->down = e.down;
+      e.up->down_file = std::move(e.down_file);
+      e.up->down = std::move(e.down);
       e.up->no_transaction = e.up->no_transaction || e.down_no_transaction;
     }
-    ordered.emplace_back(e.version, std::move(*e.up));
+    ordered.push_back(&e);
   }
-  std::sort(ordered.begin(), ordered.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  for (auto& [v, m] : ordered) folder.migrations.push_back(std::move(m));
+  std::sort(ordered.begin(), ordered.end(), [](const Entry* a, const Entry* b) { return *a->version < *b->version; });
+  folder.migrations.reserve(ordered.size() + reps.size());
+  for (Entry* e : ordered) folder.migrations.push_back(std::move(*e->up));
   for (auto& [name, m] : reps) folder.migrations.push_back(std::move(m));
   for (MigrationFile& m : folder.migrations)
     m.checksum = sha256_hex(files::source_digest_input(m.file, m.name, m.up, m.down, m.repeatable));

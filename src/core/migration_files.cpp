@@ -340,7 +340,12 @@ Sections split_sections(std::string_view text) {
 }
 
 bool has_no_transaction_directive(std::string_view script) {
-  for (std::string_view line : lines_of(script)) {
+  // Line by line up to the first that is not blank (no list of every line: it is called for
+  // every file of a folder).
+  for (size_t start = 0; start <= script.size();) {
+    size_t nl = script.find('\n', start);
+    std::string_view line = script.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start);
+    start = nl == std::string_view::npos ? script.size() + 1 : nl + 1;
     size_t i = line.find_first_not_of(" \t\r");
     if (i == std::string_view::npos) continue;
     std::string_view l = line.substr(i);
@@ -488,23 +493,35 @@ std::string slug(std::string_view name) {
   return out;
 }
 
-std::string normalize(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '\r') {
-      out += '\n';
-      if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-    } else {
-      out += c;
+namespace {
+// Appends normalize(text) to out.
+void append_normalized(std::string& out, std::string_view text) {
+  const size_t from = out.size();
+  if (text.find('\r') == std::string_view::npos) {
+    out.append(text);  // the usual case, one copy
+  } else {
+    for (size_t i = 0; i < text.size(); ++i) {
+      char c = text[i];
+      if (c == '\r') {
+        out += '\n';
+        if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      } else {
+        out += c;
+      }
     }
   }
   size_t end = out.size();
-  while (end > 0 && (out[end - 1] == '\n' || out[end - 1] == ' ' || out[end - 1] == '\t' ||
-                     out[end - 1] == '\f' || out[end - 1] == '\v'))
+  while (end > from && (out[end - 1] == '\n' || out[end - 1] == ' ' || out[end - 1] == '\t' ||
+                        out[end - 1] == '\f' || out[end - 1] == '\v'))
     --end;
   out.resize(end);
+}
+}  // namespace
+
+std::string normalize(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  append_normalized(out, text);
   return out;
 }
 
@@ -518,11 +535,11 @@ std::string source_digest_input(std::string_view file, std::string_view name, st
   s += '\0';
   s.append(name);
   s += '\0';
-  s += normalize(up);
+  append_normalized(s, up);
   s += '\0';
   if (down) {
     s += 'D';
-    s += normalize(*down);
+    append_normalized(s, *down);
   } else {
     s += 'N';
   }
