@@ -3,7 +3,7 @@
 # Debian packages: libpq-dev, libcli11-dev, nlohmann-json3-dev, nettle-dev (SHA-256), libfmt-dev.
 PGM_CLI = src/cli/pg_migrate
 PGM_CLI_SOURCES = src/cli/main.cpp src/cli/connection.cpp src/cli/folder.cpp src/cli/commands.cpp \
-	src/cli/output.cpp src/cli/libpq_loader.cpp src/core/migration_files.cpp src/core/script.cpp src/core/version.cpp
+	src/cli/output.cpp src/core/migration_files.cpp src/core/script.cpp src/core/version.cpp
 PGM_CLI_OBJS = $(patsubst %.cpp,%.cli.o,$(PGM_CLI_SOURCES))
 PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -DPGM_VERSION=\"$(EXTVERSION)\" -Isrc -isystem $(shell $(PG_CONFIG) --includedir)
 
@@ -14,9 +14,8 @@ PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -DPGM_VERS
 src/cli/main.cli.o: Makefile
 
 # libstdc++ statically: resolving its symbols at start-up costs a short-lived command ~10 ms.
-# libpq is not linked but loaded on a thread while the folder is read (libpq_loader.cpp).
 $(PGM_CLI): $(PGM_CLI_OBJS)
-	$(CXX) -o $@ $^ -lnettle -lpthread -ldl -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
+	$(CXX) -o $@ $^ -L$(shell $(PG_CONFIG) --libdir) -lpq -lnettle -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
 
 all: $(PGM_CLI)
 

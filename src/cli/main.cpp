@@ -236,10 +236,10 @@ int main(int argc, char** argv) {
   }
 
   install_interrupt_handler();  // before any thread starts
-  // Everything that needs libpq is done on another thread while the folder is read: loading
-  // libpq itself (libpq_loader.cpp), the list of databases (an error in it is reported after the
-  // folder's) and, with one database, its connection, pg_migrate's library and the command's
-  // first query. Nothing is written before the folder has been read.
+  // While the folder is read, another thread reads the list of databases (an error in it is
+  // reported after the folder's) and, with one database, connects, has the server load
+  // pg_migrate's library and runs the command's first query. Nothing is written before the
+  // folder has been read.
   std::vector<Target> targets;
   std::exception_ptr targets_error;
   std::unique_ptr<Connection> early_conn;
@@ -261,15 +261,16 @@ int main(int argc, char** argv) {
       return;  // the worker connects itself
     }
     try {
-      early_conn->load_library();
-      // apply's first query, run once with a digest that matches nothing: the new backend
-      // plans its two functions while the folder is read (a cold backend takes ~4 ms).
-      if (opts.command == "apply" && !opts.dry_run && early_conn->extension_version() &&
-          *early_conn->extension_version() != "0.1.0")
+      // The first query of apply and check warms the new backend (the library loaded, the
+      // catalog and the functions of the command's next query looked up) while the folder is read.
+      const std::optional<std::string>& ext = early_conn->extension_version();
+      bool has_sync = ext && *ext != "0.1.0";
+      if (opts.command == "apply" && !opts.dry_run && has_sync)
         (void)early_conn->exec("SELECT migrate.sync_digest(''), migrate.current_version()");
-      if (opts.command == "check" && early_conn->extension_version() &&
-          *early_conn->extension_version() != "0.1.0")
+      else if (opts.command == "check" && has_sync)
         prefetch_check_state(*early_conn, opts);
+      else
+        early_conn->load_library();
     } catch (const DbError&) {
       // Not installed, no privilege...: the command meets it again and reports it.
     } catch (...) {
