@@ -33,6 +33,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "tcop/deparse_utility.h"
 #include "utils/acl.h"
+#include "utils/guc.h"
 #include "utils/aclchk_internal.h"
 }
 
@@ -247,6 +248,9 @@ struct Target {
   std::string object_type;  // for rows without an object (ALTER DEFAULT PRIVILEGES)
   std::string detail;
   CollectedCommand* command = nullptr;  // the command that reported it (valid in the event)
+  // As pg_event_trigger_ddl_commands() reported them (session quoting), if it did.
+  std::optional<std::string> schema;
+  std::optional<std::string> identity;
 };
 
 // For a command that renamed an object or moved it to another schema: the (schema, name) the
@@ -403,7 +407,7 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
     rows.resize(1);
     rows[0].detail = rows[0].detail.empty() ? kRestoreDetail : rows[0].detail + "; " + kRestoreDetail;
   }
-  const char* app = GetConfigOption("application_name", true, false);
+  const char* app = application_name;  // (the variable: GetConfigOption searches every setting)
   std::optional<std::string> application = app && *app ? std::optional<std::string>(app) : std::nullopt;
   std::optional<std::string> source = optional_string(statement.source);
   // Credentials never reach the log (README "What is redacted").
@@ -505,6 +509,8 @@ struct DdlCommand {
   int32 objsubid;
   bool in_extension;
   std::string object_type;
+  std::optional<std::string> schema;
+  std::optional<std::string> identity;
 };
 
 // pg_event_trigger_ddl_commands() called directly (pg::read_set_function): the same rows as
@@ -519,10 +525,13 @@ std::vector<DdlCommand> ddl_commands() {
     c.classid = isnull[0] ? InvalidOid : DatumGetObjectId(v[0]);
     c.objid = isnull[1] ? InvalidOid : DatumGetObjectId(v[1]);
     c.objsubid = isnull[2] ? 0 : DatumGetInt32(v[2]);
-    if (!isnull[4]) {
-      text* t = pg::call([&] { return DatumGetTextPP(v[4]); });
-      c.object_type.assign(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
-    }
+    auto text_of = [&](int i) {
+      text* t = pg::call([&] { return DatumGetTextPP(v[i]); });
+      return std::string(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+    };
+    if (!isnull[4]) c.object_type = text_of(4);
+    if (!isnull[5]) c.schema = text_of(5);
+    if (!isnull[6]) c.identity = text_of(6);
     c.in_extension = !isnull[7] && DatumGetBool(v[7]);
     c.command = isnull[8] ? nullptr : reinterpret_cast<CollectedCommand*>(DatumGetPointer(v[8]));
     out.push_back(std::move(c));
@@ -609,7 +618,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
       continue;
     }
     std::string detail = cmd && cmd->type == SCT_AlterTable ? alter_table_detail(cmd) : std::string();
-    add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail, cmd});
+    add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail, cmd, c.schema, c.identity});
   }
   for (const Rewrite& r : rewrites) {
     bool found = false;
@@ -629,6 +638,15 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
       std::string type = t.object_type;
       std::transform(type.begin(), type.end(), type.begin(), [](unsigned char c) { return std::tolower(c); });
       rows.push_back({type, std::nullopt, std::nullopt, t.detail});
+      continue;
+    }
+    // An object in a plain schema, as the function reported it, is recorded as reported: its
+    // identity is quoted as identify() would quote it, and nothing more about it is needed.
+    // (Anything else is identified again: temporary objects, pg_migrate's own, objects without
+    // a schema, whose scope comes from their name parts, exclusions, quote_all_identifiers.)
+    if (t.schema && t.identity && exclusions.empty() && !quote_all_identifiers && !drift::is_temp_schema(*t.schema) &&
+        *t.schema != kOwnSchema && t.object_type != "schema") {
+      rows.push_back({t.object_type, t.identity, t.schema, t.detail});
       continue;
     }
     Identified id = identify(t.classid, t.objid, t.objsubid);

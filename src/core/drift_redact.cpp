@@ -1,14 +1,17 @@
 #include "core/drift_redact.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 namespace pgm::drift {
 namespace {
 
+// ASCII only, as SQL keywords and the words searched for are: no locale lookup per character
+// of every captured statement.
+char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
 std::string lower(std::string_view s) {
   std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(out.begin(), out.end(), out.begin(), ascii_lower);
   return out;
 }
 
@@ -86,13 +89,13 @@ bool may_carry_credentials(std::string_view text) {
   static constexpr std::string_view words[] = {"passw", "pwd", "secret", "token", "credential", "passphrase",
                                                "apikey", "api_key", "connection", "mapping", "://"};
   for (size_t i = 0; i < text.size(); ++i) {
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+    char c = ascii_lower(text[i]);
     if (c != 'p' && c != 's' && c != 't' && c != 'c' && c != 'a' && c != 'm' && c != ':') continue;
     for (std::string_view w : words) {
       if (w[0] != c || text.size() - i < w.size()) continue;
       bool match = true;
       for (size_t k = 1; k < w.size() && match; ++k)
-        match = std::tolower(static_cast<unsigned char>(text[i + k])) == w[k];
+        match = ascii_lower(text[i + k]) == w[k];
       if (match) return true;
     }
   }
@@ -159,7 +162,7 @@ size_t literal_end(std::string_view text, size_t start, bool backslash_escapes) 
     return close == std::string_view::npos ? close : close + tag.size();
   }
   bool escapes = backslash_escapes;
-  char c = static_cast<char>(std::tolower(static_cast<unsigned char>(text[i])));
+  char c = ascii_lower(text[i]);
   if (c == 'e') {
     escapes = true;
     ++i;

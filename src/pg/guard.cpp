@@ -62,7 +62,7 @@ struct ErrorText {
   const char* message = "";
   const char* detail = "";
   const char* hint = "";
-  char fallback[3][1024] = {"", "", ""};
+  char fallback[3][1024];  // (not zeroed: written only when used, and every call has one of these)
 };
 
 const char* copy_text(char* fallback, size_t size, const char* src, size_t len) {
