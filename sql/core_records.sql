@@ -135,6 +135,33 @@ DROP RULE rec_rule ON migrate.migrations;
 ALTER TABLE migrate.migration_files REPLICA IDENTITY DEFAULT;
 DROP INDEX migrate.rec_identity;
 SELECT count(*) AS applied FROM migrate.apply();
+-- Captured DDL goes straight into migrate.drift's heap and indexes while the table is as
+-- pg_migrate creates it, partial indexes by their predicate; an expression index, or a CHECK
+-- constraint, sends it through the executor's path, which checks it as an INSERT would.
+CREATE INDEX rec_drift_partial ON migrate.drift (object_identity) WHERE object_type = 'table';
+CREATE TABLE rec_direct (id int);
+COMMENT ON COLUMN rec_direct.id IS 'x';
+CREATE INDEX rec_drift_expr ON migrate.drift (pg_catalog.lower(object_identity));
+CREATE TABLE rec_direct2 (id int);
+COMMENT ON COLUMN rec_direct2.id IS 'x';
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+EXPLAIN (COSTS OFF) SELECT object_identity FROM migrate.drift WHERE object_type = 'table' AND object_identity LIKE 'public.rec_direct%';
+SELECT object_identity FROM migrate.drift WHERE object_type = 'table' AND object_identity LIKE 'public.rec_direct%' ORDER BY 1;
+SELECT object_identity FROM migrate.drift WHERE pg_catalog.lower(object_identity) = 'public.rec_direct2.id';
+SELECT count(*) AS unacknowledged FROM migrate.drift WHERE acknowledgement_id IS NULL AND object_identity LIKE 'public.rec_direct%';
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+SELECT count(*) AS unacknowledged FROM migrate.drift WHERE acknowledgement_id IS NULL AND object_identity LIKE 'public.rec_direct%';
+DROP INDEX migrate.rec_drift_expr;
+ALTER TABLE migrate.drift ADD CONSTRAINT rec_no_secret CHECK (object_identity IS DISTINCT FROM 'public.rec_secret') NOT VALID;
+\set VERBOSITY terse
+CREATE TABLE rec_secret (id int);
+\set VERBOSITY default
+ALTER TABLE migrate.drift DROP CONSTRAINT rec_no_secret;
+CREATE TABLE rec_secret (id int);
+DROP TABLE rec_direct, rec_direct2, rec_secret;
+DROP INDEX migrate.rec_drift_partial;
 -- Captured DDL is written to migrate.drift the same way: its triggers fire too.
 CREATE TABLE rec_drift_log (object_identity text);
 CREATE FUNCTION rec_drift_row() RETURNS trigger LANGUAGE plpgsql AS $$

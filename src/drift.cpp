@@ -5,6 +5,7 @@
 #include "drift_log.hpp"
 #include "drift_snapshot.hpp"
 #include "module_init.hpp"
+#include "pg/rows.hpp"
 
 extern "C" {
 #include "access/xact.h"
@@ -36,6 +37,7 @@ void on_subxact(SubXactEvent event, SubTransactionId subxact, SubTransactionId, 
 void on_relcache_invalidation(Datum, Oid relid) {
   drift::exclusions_invalidated(relid);
   drift::forget_log_layout(relid);
+  pg::rows::forget_direct_table(relid);
 }
 
 }  // namespace

@@ -94,16 +94,8 @@ struct RawRow {
   bool nulls[kNatts];
 };
 
-// False, having written nothing, when migrate.drift has triggers or rules the single-row path
-// would not fire (pg::rows::single_row_path_allowed): the caller then inserts through SQL.
-bool insert_raw(RawRow* rows, int count, int64* first_id) {
-  pg::rows::Table table = {layout.relid, nullptr, nullptr, nullptr};
-  EState* estate = pg::rows::begin(&table, 1);
-  if (!pg::rows::single_row_path_allowed(table.rel, InvalidOid)) {
-    pg::rows::abandon(estate, &table, 1);
-    return false;
-  }
-  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(table.rel), &TTSOpsVirtual);
+// Fills the columns the rows share (id, time, transaction, session user, client, pid).
+void fill_common(RawRow* rows, int count, int64* first_id) {
   TimestampTz now = GetCurrentTimestamp();
   Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
   char* session_user = GetUserNameFromId(GetSessionUserId(), false);
@@ -126,9 +118,31 @@ bool insert_raw(RawRow* rows, int count, int64* first_id) {
     row.nulls[7] = false;
     row.nulls[16] = true;
     row.values[16] = (Datum)0;
+  }
+}
+
+// Straight into the heap and the indexes when migrate.drift is as pg_migrate creates it
+// (pg::rows::insert_direct), else through ExecSimpleRelationInsert. False, having written
+// nothing, when migrate.drift has statement triggers or rules the single-row path would not
+// fire (pg::rows::single_row_path_allowed): the caller then inserts through SQL.
+bool insert_raw(RawRow* rows, int count, int64* first_id) {
+  fill_common(rows, count, first_id);
+  pg::rows::RowData direct[8];
+  if (count <= 8) {
+    for (int r = 0; r < count; ++r) direct[r] = {rows[r].values, rows[r].nulls};
+    if (pg::rows::insert_direct(layout.relid, direct, count)) return true;
+  }
+  pg::rows::Table table = {layout.relid, nullptr, nullptr, nullptr};
+  EState* estate = pg::rows::begin(&table, 1);
+  if (!pg::rows::single_row_path_allowed(table.rel, InvalidOid)) {
+    pg::rows::abandon(estate, &table, 1);
+    return false;
+  }
+  TupleTableSlot* slot = ExecInitExtraTupleSlot(estate, RelationGetDescr(table.rel), &TTSOpsVirtual);
+  for (int r = 0; r < count; ++r) {
     ExecClearTuple(slot);
-    memcpy(slot->tts_values, row.values, sizeof row.values);
-    memcpy(slot->tts_isnull, row.nulls, sizeof row.nulls);
+    memcpy(slot->tts_values, rows[r].values, sizeof rows[r].values);
+    memcpy(slot->tts_isnull, rows[r].nulls, sizeof rows[r].nulls);
     ExecStoreVirtualTuple(slot);
     ExecSimpleRelationInsert(table.info, estate, slot);
     ResetPerTupleExprContext(estate);

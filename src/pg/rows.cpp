@@ -3,13 +3,19 @@
 #include <cstring>
 
 extern "C" {
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "parser/parse_relation.h"
+#include "utils/memutils.h"
 #include "utils/relcache.h"
 #include "utils/snapmgr.h"
 #include "utils/rel.h"
@@ -136,6 +142,156 @@ bool single_row_path_allowed(Relation rel, Oid key) {
   return !(td->trig_insert_before_statement || td->trig_insert_after_statement || td->trig_update_before_statement ||
            td->trig_update_after_statement || td->trig_insert_new_table || td->trig_update_old_table ||
            td->trig_update_new_table);
+}
+
+namespace {
+
+// What insert_direct() knows about one table, in a memory context of its own.
+struct DirectTable {
+  Oid relid = InvalidOid;
+  bool valid = false;   // cleared by forget_direct_table(); rebuilt at the next insert
+  bool usable = false;  // the direct path applies
+  MemoryContext context = nullptr;
+  int nindexes = 0;
+  Oid* index_oids = nullptr;
+  IndexInfo** index_infos = nullptr;
+  ExprState** predicates = nullptr;  // of partial indexes, else NULL
+  TupleTableSlot* slot = nullptr;    // the row, for predicates and FormIndexDatum
+  ExprContext* econtext = nullptr;
+};
+
+// Two tables at most use it (migrate.drift, and the apply's records); a third replaces the
+// least recently built.
+DirectTable direct_tables[4];
+
+bool needs_executor(Relation rel) {
+  Form_pg_class c = rel->rd_rel;
+  if (c->relkind != RELKIND_RELATION || c->relispartition || c->relam != HEAP_TABLE_AM_OID || c->relrowsecurity ||
+      rel->rd_rules)
+    return true;
+  TupleConstr* constr = RelationGetDescr(rel)->constr;
+  if (constr && (constr->num_check > 0 || constr->has_generated_stored)) return true;
+  const TriggerDesc* td = rel->trigdesc;
+  return td && (td->trig_insert_before_row || td->trig_insert_after_row || td->trig_insert_instead_row ||
+                td->trig_insert_before_statement || td->trig_insert_after_statement || td->trig_insert_new_table);
+}
+
+// Fills t from the open table (and opens its indexes, which stay open for the insert).
+void build(DirectTable& t, Relation rel, Relation* indexes) {
+  if (t.context) MemoryContextDelete(t.context);
+  t = DirectTable{};
+  t.relid = RelationGetRelid(rel);
+  t.context = AllocSetContextCreate(CacheMemoryContext, "pg_migrate direct insert", ALLOCSET_SMALL_SIZES);
+  t.valid = true;
+  if (needs_executor(rel)) return;
+  MemoryContext old = MemoryContextSwitchTo(t.context);
+  List* index_list = RelationGetIndexList(rel);
+  t.nindexes = list_length(index_list);
+  t.index_oids = static_cast<Oid*>(palloc0(sizeof(Oid) * (t.nindexes + 1)));
+  t.index_infos = static_cast<IndexInfo**>(palloc0(sizeof(IndexInfo*) * (t.nindexes + 1)));
+  t.predicates = static_cast<ExprState**>(palloc0(sizeof(ExprState*) * (t.nindexes + 1)));
+  t.slot = MakeSingleTupleTableSlot(CreateTupleDescCopy(RelationGetDescr(rel)), &TTSOpsHeapTuple);
+  t.econtext = CreateStandaloneExprContext();
+  bool usable = true;
+  int i = 0;
+  ListCell* lc;
+  foreach (lc, index_list) {
+    Oid index_oid = lfirst_oid(lc);
+    Relation irel = index_open(index_oid, RowExclusiveLock);
+    indexes[i] = irel;
+    IndexInfo* info = BuildIndexInfo(irel);
+    if (info->ii_Expressions != NIL || info->ii_ExclusionOps || !irel->rd_index->indimmediate) usable = false;
+    if (usable && info->ii_Predicate != NIL)
+      t.predicates[i] = ExecInitQual(reinterpret_cast<List*>(expression_planner(reinterpret_cast<Expr*>(info->ii_Predicate))),
+                                     nullptr);
+    t.index_oids[i] = index_oid;
+    t.index_infos[i] = info;
+    ++i;
+  }
+  MemoryContextSwitchTo(old);
+  t.usable = usable;
+}
+
+DirectTable& table_for(Oid relid) {
+  for (DirectTable& t : direct_tables)
+    if (t.relid == relid) return t;
+  for (DirectTable& t : direct_tables)
+    if (!OidIsValid(t.relid)) return t;
+  return direct_tables[0];
+}
+
+}  // namespace
+
+bool insert_direct(Oid relid, const RowData* rows, int count) {
+  Relation rel = table_open(relid, RowExclusiveLock);
+  DirectTable& t = table_for(relid);
+  // Up to 32 indexes are opened here; a table with more takes the executor's path.
+  Relation indexes[32];
+  bool built_now = false;
+  if (!t.valid || t.relid != relid) {
+    List* index_list = RelationGetIndexList(rel);
+    bool too_many = list_length(index_list) > 31;
+    list_free(index_list);
+    if (too_many) {
+      table_close(rel, NoLock);
+      return false;
+    }
+    build(t, rel, indexes);
+    built_now = true;
+  }
+  if (!t.usable) {
+    for (int i = 0; built_now && i < t.nindexes; ++i)
+      if (indexes[i]) index_close(indexes[i], NoLock);
+    table_close(rel, NoLock);
+    return false;
+  }
+  if (!built_now)
+    for (int i = 0; i < t.nindexes; ++i) indexes[i] = index_open(t.index_oids[i], RowExclusiveLock);
+  TupleDesc desc = RelationGetDescr(rel);
+  // Opening the indexes took locks and may have processed invalidations: what was learnt may
+  // be stale, and NOT NULL is checked before anything is written. Either way the executor's
+  // path then inserts (and raises the same errors an INSERT would).
+  bool ok = t.valid;
+  for (int r = 0; ok && r < count; ++r)
+    for (int a = 0; ok && a < desc->natts; ++a)
+      if (rows[r].nulls[a] && TupleDescAttr(desc, a)->attnotnull) ok = false;
+  if (!ok) {
+    for (int i = 0; i < t.nindexes; ++i) index_close(indexes[i], NoLock);
+    table_close(rel, NoLock);
+    return false;
+  }
+  CommandId cid = GetCurrentCommandId(true);
+  Datum index_values[INDEX_MAX_KEYS];
+  bool index_nulls[INDEX_MAX_KEYS];
+  for (int r = 0; r < count; ++r) {
+    HeapTuple tuple = heap_form_tuple(desc, const_cast<Datum*>(rows[r].values), const_cast<bool*>(rows[r].nulls));
+    heap_insert(rel, tuple, cid, 0, nullptr);
+    ExecStoreHeapTuple(tuple, t.slot, false);
+    t.econtext->ecxt_scantuple = t.slot;
+    for (int i = 0; i < t.nindexes; ++i) {
+      IndexInfo* info = t.index_infos[i];
+      if (!info->ii_ReadyForInserts) continue;
+      if (t.predicates[i]) {
+        bool matches = ExecQual(t.predicates[i], t.econtext);
+        ResetExprContext(t.econtext);
+        if (!matches) continue;
+      }
+      FormIndexDatum(info, t.slot, nullptr, index_values, index_nulls);
+      index_insert(indexes[i], index_values, index_nulls, &tuple->t_self, rel,
+                   indexes[i]->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO, false, info);
+    }
+    ExecClearTuple(t.slot);
+    heap_freetuple(tuple);
+  }
+  for (int i = 0; i < t.nindexes; ++i) index_close(indexes[i], NoLock);
+  table_close(rel, NoLock);
+  CommandCounterIncrement();
+  return true;
+}
+
+void forget_direct_table(Oid relid) {
+  for (DirectTable& t : direct_tables)
+    if (!OidIsValid(relid) || t.relid == relid) t.valid = false;
 }
 
 }  // namespace pgm::pg::rows

@@ -59,4 +59,25 @@ void abandon(EState* estate, Table* tables, int count);
 // RelationFindReplTupleByIndex() trusts to find one row (replica identity, else primary key).
 bool single_row_path_allowed(Relation rel, Oid key);
 
+// Direct inserts: each row formed into a heap tuple, heap_insert()ed, and its index entries
+// added with index_insert(), as CatalogTupleInsert() writes system catalogs. For a table that
+// needs nothing more from the executor: a plain heap table, not a partition, without insert
+// triggers, rules, row-level security, CHECK constraints or generated columns, whose indexes
+// are on plain columns (partial ones allowed), none deferrable or an exclusion constraint; and
+// rows whose NULLs its NOT NULL constraints accept. Then the rows are written and visible to the
+// next command, and it returns true; otherwise it writes nothing and returns false, and the
+// caller inserts through ExecSimpleRelationInsert(). What it learns about the table (its
+// indexes, their IndexInfo, prepared predicates) is kept until the table's relcache entry is
+// invalidated (forget_direct_table()): per row, it costs no executor state.
+struct RowData {
+  const Datum* values;  // the table's natts each
+  const bool* nulls;
+};
+bool insert_direct(Oid relid, const RowData* rows, int count);
+
+// From a relcache invalidation callback: what insert_direct() knows about relid (InvalidOid:
+// about every table) is rebuilt at its next use. Frees nothing (the callback may run while a
+// direct insert is under way).
+void forget_direct_table(Oid relid);
+
 }  // namespace pgm::pg::rows
