@@ -114,3 +114,25 @@ SELECT migrate.register('9', 'default and back', 'ALTER TABLE pol_v ALTER COLUMN
 SELECT version, name, status, object, change, detail FROM migrate.verify();
 DROP EXTENSION pg_migrate;
 DROP TABLE pol_v;
+-- A session with standard_conforming_strings off (a legacy setting): pg_migrate's own SQL
+-- (schema_diff, drift_status, exclusions, the revert check) runs with it on; the
+-- migration's statements run as the session reads them.
+CREATE EXTENSION pg_migrate;
+CREATE TABLE pol_scs (id int);
+SELECT migrate.acknowledge_drift('setup') > 0 AS acknowledged;
+INSERT INTO migrate.drift_exclusions (schema_pattern, name_pattern) VALUES ('public', 'pol\_*');
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+CREATE TABLE pol_x (id int);
+CREATE TABLE "pol\_y" (id int);
+SELECT object_identity FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+SELECT object, change FROM migrate.schema_diff() ORDER BY object;
+SELECT unacknowledged, schema_differences FROM migrate.drift_status();
+SELECT migrate.register('1', 'backslash', 'CREATE TABLE pol_bs (v text DEFAULT ''a\\b'')', 'DROP TABLE pol_bs');
+SELECT count(*) AS applied FROM migrate.apply();
+SELECT pg_catalog.pg_get_expr(adbin, adrelid) FROM pg_catalog.pg_attrdef WHERE adrelid = 'pol_bs'::regclass;
+SELECT count(*) AS reverted FROM migrate.revert(1);
+RESET standard_conforming_strings;
+RESET escape_string_warning;
+DROP EXTENSION pg_migrate;
+DROP TABLE pol_scs, pol_x, "pol\_y";
