@@ -1404,8 +1404,7 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
 }
 
 void prefetch_check_state(Connection& conn, const Options& opts) {
-  // (sync_digest and current_version only to have them looked up before cmd_check's query)
-  Result r = conn.exec("SELECT " + check_state_sql(opts) + ", migrate.sync_digest(''), migrate.current_version()");
+  Result r = conn.exec("SELECT " + check_state_sql(opts));
   conn.early_check_state = r.null(0, 0) ? std::string() : r.get(0, 0);
 }
 

@@ -236,52 +236,44 @@ int main(int argc, char** argv) {
   }
 
   install_interrupt_handler();  // before any thread starts
-  // While the folder is read, another thread reads the list of databases (an error in it is
-  // reported after the folder's) and, with one database, connects, has the server load
-  // pg_migrate's library and runs the command's first query. Nothing is written before the
-  // folder has been read.
+  // The list of databases first (an error in it is reported after the folder's): with one
+  // database, its connection is opened, and pg_migrate's library loaded, on another thread
+  // while the folder is read. Nothing is written before the folder has been read.
   std::vector<Target> targets;
   std::exception_ptr targets_error;
+  try {
+    targets = targets_of(opts);
+  } catch (...) {
+    targets_error = std::current_exception();
+  }
   std::unique_ptr<Connection> early_conn;
   std::exception_ptr early_error;
-  auto prepare = [&] {
-    try {
-      targets = targets_of(opts);
-    } catch (...) {
-      targets_error = std::current_exception();
-      return;
-    }
-    if (opts.all_databases || targets.size() != 1) return;
-    try {
-      early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname);
-    } catch (const ConnectError&) {
-      early_error = std::current_exception();  // the worker reports it, as for any database
-      return;
-    } catch (...) {
-      return;  // the worker connects itself
-    }
-    try {
-      // The first query of apply and check warms the new backend (the library loaded, the
-      // catalog and the functions of the command's next query looked up) while the folder is read.
-      const std::optional<std::string>& ext = early_conn->extension_version();
-      bool has_sync = ext && *ext != "0.1.0";
-      if (opts.command == "apply" && !opts.dry_run && has_sync)
-        (void)early_conn->exec("SELECT migrate.sync_digest(''), migrate.current_version()");
-      else if (opts.command == "check" && has_sync)
-        prefetch_check_state(*early_conn, opts);
-      else
-        early_conn->load_library();
-    } catch (const DbError&) {
-      // Not installed, no privilege...: the command meets it again and reports it.
-    } catch (...) {
-      early_conn.reset();  // in an unknown state: the worker connects itself
-    }
-  };
   std::thread early;
-  try {
-    early = std::thread(prepare);
-  } catch (const std::system_error&) {
-    prepare();  // no thread to be had
+  if (!targets_error && !opts.all_databases && targets.size() == 1) {
+    try {
+      early = std::thread([&] {
+        try {
+          early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname);
+        } catch (const ConnectError&) {
+          early_error = std::current_exception();  // the worker reports it, as for any database
+          return;
+        } catch (...) {
+          return;  // the worker connects itself
+        }
+        try {
+          early_conn->load_library();
+          if (opts.command == "check" && early_conn->extension_version() &&
+              *early_conn->extension_version() != "0.1.0")
+            prefetch_check_state(*early_conn, opts);
+        } catch (const DbError&) {
+          // Not installed, no privilege...: the command meets it again and reports it.
+        } catch (...) {
+          early_conn.reset();  // in an unknown state: the worker connects itself
+        }
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had: the worker connects when the folder has been read.
+    }
   }
   struct Join {
     std::thread& t;
@@ -320,17 +312,17 @@ int main(int argc, char** argv) {
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
   if (opts.verbose >= 2) std::cerr << fmt::format("[{:.1f} ms] folder read\n", since());
 
-  if (early.joinable()) early.join();
   try {
     if (targets_error) std::rethrow_exception(targets_error);
     if (opts.all_databases) targets = expand_all(targets);
   } catch (const FolderError& e) {
-    return refuse(e.what(), "", exit_code::kUsage);
+    return leave(refuse(e.what(), "", exit_code::kUsage));
   } catch (const ConnectError& e) {
-    return refuse(e.what(), "could not connect: ", exit_code::kConnect);
+    return leave(refuse(e.what(), "could not connect: ", exit_code::kConnect));
   } catch (const DbError& e) {
-    return refuse(e.message, "", exit_code::kFailed);
+    return leave(refuse(e.message, "", exit_code::kFailed));
   }
+  if (early.joinable()) early.join();
   const bool fleet = targets.size() > 1;
   opts.live = !fleet && !opts.quiet && !opts.json && isatty(STDERR_FILENO);
   std::vector<Outcome> outcomes(targets.size());
