@@ -124,17 +124,20 @@ void fill_common(RawRow* rows, int count, int64* first_id) {
 // Straight into the heap and the indexes when migrate.drift is as pg_migrate creates it
 // (pg::rows::insert_direct), else through ExecSimpleRelationInsert. False, having written
 // nothing, when migrate.drift has statement triggers or rules the single-row path would not
-// fire (pg::rows::single_row_path_allowed): the caller then inserts through SQL.
+// fire (pg::rows::single_row_path_allowed), or is no longer laid out as kColumns: the caller
+// then inserts through SQL.
 bool insert_raw(RawRow* rows, int count, int64* first_id) {
   fill_common(rows, count, first_id);
   pg::rows::RowData direct[8];
   if (count <= 8) {
     for (int r = 0; r < count; ++r) direct[r] = {rows[r].values, rows[r].nulls};
-    if (pg::rows::insert_direct(layout.relid, direct, count)) return true;
+    if (pg::rows::insert_direct(layout.relid, kColumns, kNatts, direct, count)) return true;
   }
   pg::rows::Table table = {layout.relid, nullptr, nullptr, nullptr};
   EState* estate = pg::rows::begin(&table, 1);
-  if (!pg::rows::single_row_path_allowed(table.rel, InvalidOid)) {
+  // (The layout is checked again now that the table is locked: an ALTER TABLE may have
+  // committed while this waited for the lock.)
+  if (!pg::rows::has_columns(table.rel, kColumns, kNatts) || !pg::rows::single_row_path_allowed(table.rel, InvalidOid)) {
     pg::rows::abandon(estate, &table, 1);
     return false;
   }

@@ -177,13 +177,13 @@ bool needs_executor(Relation rel) {
 }
 
 // Fills t from the open table (and opens its indexes, which stay open for the insert).
-void build(DirectTable& t, Relation rel, Relation* indexes) {
+void build(DirectTable& t, Relation rel, const Column* columns, int natts, Relation* indexes) {
   if (t.context) MemoryContextDelete(t.context);
   t = DirectTable{};
   t.relid = RelationGetRelid(rel);
   t.context = AllocSetContextCreate(CacheMemoryContext, "pg_migrate direct insert", ALLOCSET_SMALL_SIZES);
   t.valid = true;
-  if (needs_executor(rel)) return;
+  if (!has_columns(rel, columns, natts) || needs_executor(rel)) return;
   MemoryContext old = MemoryContextSwitchTo(t.context);
   List* index_list = RelationGetIndexList(rel);
   t.nindexes = list_length(index_list);
@@ -200,7 +200,9 @@ void build(DirectTable& t, Relation rel, Relation* indexes) {
     Relation irel = index_open(index_oid, RowExclusiveLock);
     indexes[i] = irel;
     IndexInfo* info = BuildIndexInfo(irel);
-    if (info->ii_Expressions != NIL || info->ii_ExclusionOps || !irel->rd_index->indimmediate) usable = false;
+    if (irel->rd_rel->relam != BTREE_AM_OID || info->ii_Expressions != NIL || info->ii_ExclusionOps ||
+        !irel->rd_index->indimmediate)
+      usable = false;
     if (usable && info->ii_Predicate != NIL)
       t.predicates[i] = ExecInitQual(reinterpret_cast<List*>(expression_planner(reinterpret_cast<Expr*>(info->ii_Predicate))),
                                      nullptr);
@@ -222,7 +224,7 @@ DirectTable& table_for(Oid relid) {
 
 }  // namespace
 
-bool insert_direct(Oid relid, const RowData* rows, int count) {
+bool insert_direct(Oid relid, const Column* columns, int natts, const RowData* rows, int count) {
   Relation rel = table_open(relid, RowExclusiveLock);
   DirectTable& t = table_for(relid);
   // Up to 32 indexes are opened here; a table with more takes the executor's path.
@@ -236,7 +238,7 @@ bool insert_direct(Oid relid, const RowData* rows, int count) {
       table_close(rel, NoLock);
       return false;
     }
-    build(t, rel, indexes);
+    build(t, rel, columns, natts, indexes);
     built_now = true;
   }
   if (!t.usable) {
@@ -290,8 +292,11 @@ bool insert_direct(Oid relid, const RowData* rows, int count) {
 }
 
 void forget_direct_table(Oid relid) {
-  for (DirectTable& t : direct_tables)
+  for (DirectTable& t : direct_tables) {
     if (!OidIsValid(relid) || t.relid == relid) t.valid = false;
+    for (int i = 0; t.valid && i < t.nindexes; ++i)
+      if (t.index_oids[i] == relid) t.valid = false;
+  }
 }
 
 }  // namespace pgm::pg::rows

@@ -60,23 +60,26 @@ void abandon(EState* estate, Table* tables, int count);
 bool single_row_path_allowed(Relation rel, Oid key);
 
 // Direct inserts: each row formed into a heap tuple, heap_insert()ed, and its index entries
-// added with index_insert(), as CatalogTupleInsert() writes system catalogs. For a table that
-// needs nothing more from the executor: a plain heap table, not a partition, without insert
-// triggers, rules, row-level security, CHECK constraints or generated columns, whose indexes
-// are on plain columns (partial ones allowed), none deferrable or an exclusion constraint; and
+// added with index_insert(), as CatalogTupleInsert() writes system catalogs. For a table laid
+// out as `columns` (checked once the table is locked: has_columns()) that needs nothing more
+// from the executor: a plain heap table, not a partition, without insert triggers, rules,
+// row-level security, CHECK constraints or generated columns, whose indexes are B-trees on
+// plain columns (partial ones allowed), none deferrable or an exclusion constraint; and
 // rows whose NULLs its NOT NULL constraints accept. Then the rows are written and visible to the
 // next command, and it returns true; otherwise it writes nothing and returns false, and the
 // caller inserts through ExecSimpleRelationInsert(). What it learns about the table (its
 // indexes, their IndexInfo, prepared predicates) is kept until the table's relcache entry is
-// invalidated (forget_direct_table()): per row, it costs no executor state.
+// invalidated, or one of its indexes' (forget_direct_table()): per row, it costs no executor
+// state. (B-trees only: a BRIN or GIN index keeps a pointer to its relcache entry in its
+// IndexInfo, which must not outlive the statement.)
 struct RowData {
   const Datum* values;  // the table's natts each
   const bool* nulls;
 };
-bool insert_direct(Oid relid, const RowData* rows, int count);
+bool insert_direct(Oid relid, const Column* columns, int natts, const RowData* rows, int count);
 
-// From a relcache invalidation callback: what insert_direct() knows about relid (InvalidOid:
-// about every table) is rebuilt at its next use. Frees nothing (the callback may run while a
+// From a relcache invalidation callback: what insert_direct() knows about relid, a table or
+// one of its indexes (InvalidOid: about every table), is rebuilt at its next use. Frees nothing (the callback may run while a
 // direct insert is under way).
 void forget_direct_table(Oid relid);
 
