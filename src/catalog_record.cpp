@@ -166,8 +166,15 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   pg::rows::Table& history = targets[0];
   pg::rows::Table& scripts = targets[1];
   pg::rows::Table& migrations = targets[2];
+  // (Checked again now that the tables are locked: an ALTER TABLE may have committed since the
+  // probe.)
   bool usable = has_columns(history.rel, kHistory, kHistoryNatts) && has_columns(scripts.rel, kScripts, kScriptsNatts) &&
                 migrations.rel->rd_rel->relkind == RELKIND_RELATION &&
+                column(migrations.rel, "version", TEXTOID) == m_version && column(migrations.rel, "up_sql", TEXTOID) == m_up &&
+                column(migrations.rel, "checksum", TEXTOID) == m_checksum &&
+                column(migrations.rel, "applied_seq", INT8OID) == m_seq &&
+                column(migrations.rel, "applied_at", TIMESTAMPTZOID) == m_at &&
+                column(migrations.rel, "applied_by", TEXTOID) == m_by &&
                 unique_key_on(l.migrations_key, l.migrations, m_version) && unique_key_on(l.scripts_key, l.scripts, 1) &&
                 pg::rows::single_row_path_allowed(history.rel, InvalidOid) &&
                 pg::rows::single_row_path_allowed(scripts.rel, InvalidOid) &&
