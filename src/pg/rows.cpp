@@ -160,8 +160,8 @@ struct DirectTable {
   ExprContext* econtext = nullptr;
 };
 
-// Two tables at most use it (migrate.drift, and the apply's records); a third replaces the
-// least recently built.
+// One table uses it today (migrate.drift); with all slots taken, the first is rebuilt for
+// another table.
 DirectTable direct_tables[4];
 
 bool needs_executor(Relation rel) {

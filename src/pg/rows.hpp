@@ -79,8 +79,8 @@ struct RowData {
 bool insert_direct(Oid relid, const Column* columns, int natts, const RowData* rows, int count);
 
 // From a relcache invalidation callback: what insert_direct() knows about relid, a table or
-// one of its indexes (InvalidOid: about every table), is rebuilt at its next use. Frees nothing (the callback may run while a
-// direct insert is under way).
+// one of its indexes (InvalidOid: about every table), is rebuilt at its next use. Frees
+// nothing (the callback may run while a direct insert is under way).
 void forget_direct_table(Oid relid);
 
 }  // namespace pgm::pg::rows
