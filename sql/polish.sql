@@ -132,7 +132,26 @@ SELECT migrate.register('1', 'backslash', 'CREATE TABLE pol_bs (v text DEFAULT '
 SELECT count(*) AS applied FROM migrate.apply();
 SELECT pg_catalog.pg_get_expr(adbin, adrelid) FROM pg_catalog.pg_attrdef WHERE adrelid = 'pol_bs'::regclass;
 SELECT count(*) AS reverted FROM migrate.revert(1);
+-- The first DDL of a new session, whose capture reads the exclusions under pg_migrate's own
+-- settings: the statement is still scanned for credentials as the session wrote it, and
+-- identities are quoted as snapshot keys are.
+DELETE FROM migrate.drift_exclusions;
+CREATE FOREIGN DATA WRAPPER pol_dw;
+CREATE SERVER pol_srv FOREIGN DATA WRAPPER pol_dw;
+SELECT migrate.acknowledge_drift('fdw') > 0 AS acknowledged;
+\c
+SET standard_conforming_strings = off;
+SET escape_string_warning = off;
+CREATE USER MAPPING FOR CURRENT_USER SERVER pol_srv OPTIONS (password 'x\'', user 'hunter2');
+\c
+SET quote_all_identifiers = on;
+CREATE TABLE pol_q1 (id int);
+CREATE TABLE pol_q2 (id int);
+RESET quote_all_identifiers;
+SELECT object_type, object_identity, statement FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
 RESET standard_conforming_strings;
 RESET escape_string_warning;
 DROP EXTENSION pg_migrate;
-DROP TABLE pol_scs, pol_x, "pol\_y";
+DROP TABLE pol_scs, pol_x, "pol\_y", pol_q1, pol_q2;
+DROP SERVER pol_srv CASCADE;
+DROP FOREIGN DATA WRAPPER pol_dw;

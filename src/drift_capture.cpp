@@ -398,8 +398,9 @@ pg::Param text_or_null(const std::optional<std::string>& v) {
 }
 
 // Inserts the rows of one event. Runs inside the caller's OwnerScope.
-void insert_rows(const char* event, const std::string& role, const std::string& tag,
-                 const StatementText& statement, std::vector<DriftRow> rows, Capture mode, LazySpi& spi) {
+// standard_strings: the session's standard_conforming_strings, read before anything pinned it.
+void insert_rows(const char* event, const std::string& role, const std::string& tag, const StatementText& statement,
+                 bool standard_strings, std::vector<DriftRow> rows, Capture mode, LazySpi& spi) {
   if (rows.empty()) return;
   if (mode == Capture::kRestore) {
     spi.need();
@@ -412,7 +413,7 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
   std::optional<std::string> source = optional_string(statement.source);
   // Credentials never reach the log (README "What is redacted").
   std::optional<std::string> text;
-  if (statement.text) text = drift::redact_statement(*statement.text);
+  if (statement.text) text = drift::redact_statement(*statement.text, standard_strings);
   std::vector<drift::LogRow> log_rows;
   log_rows.reserve(rows.size());
   for (DriftRow& r : rows) log_rows.push_back({std::move(r.object_type), std::move(r.identity), std::move(r.schema), std::move(r.detail)});
@@ -599,6 +600,10 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   rewrites.swap(pending_rewrites);
   std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
+  // The session's settings, before the OwnerScope that reading the exclusions may open pins
+  // them: the identities below were quoted, and the statement is scanned, under these.
+  const bool standard_strings = standard_conforming_strings;
+  const bool quotes_all = quote_all_identifiers;
 
   std::string role = catalog::current_role_name();  // before any owner switch
   LazySpi spi;
@@ -644,7 +649,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     // identity is quoted as identify() would quote it, and nothing more about it is needed.
     // (Anything else is identified again: temporary objects, pg_migrate's own, objects without
     // a schema, whose scope comes from their name parts, exclusions, quote_all_identifiers.)
-    if (t.schema && t.identity && exclusions.empty() && !quote_all_identifiers && !drift::is_temp_schema(*t.schema) &&
+    if (t.schema && t.identity && exclusions.empty() && !quotes_all && !drift::is_temp_schema(*t.schema) &&
         *t.schema != kOwnSchema && t.object_type != "schema") {
       rows.push_back({t.object_type, t.identity, t.schema, t.detail});
       continue;
@@ -668,7 +673,7 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
     rows.push_back({id.type, id.identity, scope.schema, detail});
   }
-  insert_rows("ddl_command_end", role, tag, statement, std::move(rows), mode, spi);
+  insert_rows("ddl_command_end", role, tag, statement, standard_strings, std::move(rows), mode, spi);
   return PointerGetDatum(nullptr);
 }
 
@@ -679,6 +684,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   if (mode == Capture::kOff && !migrating) return PointerGetDatum(nullptr);
   std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
+  const bool standard_strings = standard_conforming_strings;  // (before any OwnerScope)
   static pg::Query dropped_q{
       "SELECT classid, objid, objsubid, original, normal, is_temporary, object_type, schema_name, "
       "object_name, object_identity, address_names, address_args "
@@ -747,7 +753,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
     if (!watched(exclusions, scope)) continue;
     rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
   }
-  insert_rows("sql_drop", role, tag, statement, std::move(rows), mode, spi);
+  insert_rows("sql_drop", role, tag, statement, standard_strings, std::move(rows), mode, spi);
   return PointerGetDatum(nullptr);
 }
 

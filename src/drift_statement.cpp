@@ -309,9 +309,16 @@ std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
 
 }  // namespace
 
-std::string redact_statement(const std::string& text) {
+std::string redact_statement(const std::string& text, bool standard_strings) {
   if (!may_carry_credentials(text)) return text;
-  return redact_credentials(text, tokenize, !standard_conforming_strings);
+  // The scanner reads the setting's variable: as the session read the statement, for the
+  // length of the call.
+  struct Restore {
+    bool saved;
+    ~Restore() { standard_conforming_strings = saved; }
+  } restore{standard_conforming_strings};
+  standard_conforming_strings = standard_strings;
+  return redact_credentials(text, tokenize, !standard_strings);
 }
 
 }  // namespace pgm::drift
