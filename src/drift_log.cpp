@@ -125,7 +125,8 @@ void fill_common(RawRow* rows, int count, int64* first_id) {
 // (pg::rows::insert_direct), else through ExecSimpleRelationInsert. False, having written
 // nothing, when migrate.drift has statement triggers or rules the single-row path would not
 // fire (pg::rows::single_row_path_allowed), or is no longer laid out as kColumns: the caller
-// then inserts through SQL.
+// then inserts through SQL, whose DEFAULT draws the rows' ids again (a gap in the sequence, as
+// a rolled-back capture leaves one; only a table someone changed takes that path).
 bool insert_raw(RawRow* rows, int count, int64* first_id) {
   fill_common(rows, count, first_id);
   pg::rows::RowData direct[8];
