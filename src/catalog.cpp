@@ -107,16 +107,11 @@ OwnerScope::OwnerScope() : exceptions_at_start_(std::uncaught_exceptions()) {
   Oid owner = catalog_owner();
   guc_nest_level_ = pg::call([] { return NewGUCNestLevel(); });
   pg::call([] {
-    (void)set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
-                            GUC_ACTION_SAVE, true, 0, false);
+    pg::set_internal_sql_settings();
     // Identities built by internal SQL (quote_ident) must match snapshot keys, which are quoted
     // with it off.
     (void)set_config_option("quote_all_identifiers", "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
                             false);
-    // The internal SQL, and the installed SQL functions it calls, write backslashes in
-    // standard string literals.
-    (void)set_config_option("standard_conforming_strings", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-                            0, false);
   });
   SetUserIdAndSecContext(owner, saved_sec_context_ | SECURITY_LOCAL_USERID_CHANGE);
   saved_write_allowed_ = write_allowed;

@@ -60,17 +60,6 @@ constexpr Column kScripts[] = {
     {"checksum", TEXTOID}, {"script", TEXTOID}, {"first_seen", TIMESTAMPTZOID}, {"first_seen_by", TEXTOID}};
 constexpr int kScriptsNatts = sizeof(kScripts) / sizeof(kScripts[0]);
 
-// Attribute number of a live, plain column of the given type, or 0.
-AttrNumber column(Relation rel, const char* name, Oid type) {
-  TupleDesc desc = RelationGetDescr(rel);
-  for (int i = 0; i < desc->natts; ++i) {
-    Form_pg_attribute a = TupleDescAttr(desc, i);
-    if (!a->attisdropped && a->attgenerated == '\0' && a->atttypid == type && strcmp(NameStr(a->attname), name) == 0)
-      return static_cast<AttrNumber>(i + 1);
-  }
-  return 0;
-}
-
 // A unique, valid, single-column btree index (not a partitioned one) on text column `attnum`
 // of a plain table, with the default operator class and the column's collation: the scans
 // below compare with texteq in that collation.
@@ -148,15 +137,16 @@ bool find_layout(Layout& l) {
 bool write_records(const AppliedRecord* steps, int count, const char* role) {
   Layout l;
   if (!find_layout(l)) return false;
-  // migrations: the columns an apply updates (found by name: the table has grown since 0.1.0).
-  Relation probe = table_open(l.migrations, AccessShareLock);
-  AttrNumber m_version = column(probe, "version", TEXTOID);
-  AttrNumber m_up = column(probe, "up_sql", TEXTOID);
-  AttrNumber m_checksum = column(probe, "checksum", TEXTOID);
-  AttrNumber m_seq = column(probe, "applied_seq", INT8OID);
-  AttrNumber m_at = column(probe, "applied_at", TIMESTAMPTZOID);
-  AttrNumber m_by = column(probe, "applied_by", TEXTOID);
-  table_close(probe, AccessShareLock);
+  // migrations: the columns an apply updates (found by name: the table has grown since 0.1.0),
+  // under the lock begin() takes, which stays: no ALTER TABLE can commit in between.
+  Relation probe = table_open(l.migrations, RowExclusiveLock);
+  AttrNumber m_version = pg::rows::column_number(probe, "version", TEXTOID);
+  AttrNumber m_up = pg::rows::column_number(probe, "up_sql", TEXTOID);
+  AttrNumber m_checksum = pg::rows::column_number(probe, "checksum", TEXTOID);
+  AttrNumber m_seq = pg::rows::column_number(probe, "applied_seq", INT8OID);
+  AttrNumber m_at = pg::rows::column_number(probe, "applied_at", TIMESTAMPTZOID);
+  AttrNumber m_by = pg::rows::column_number(probe, "applied_by", TEXTOID);
+  table_close(probe, NoLock);
   if (!m_version || !m_up || !m_checksum || !m_seq || !m_at || !m_by) return false;
   const AttrNumber updated[] = {m_seq, m_at, m_by, 0};
   pg::rows::Table targets[3] = {{l.history, nullptr, nullptr, nullptr},
@@ -166,15 +156,8 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   pg::rows::Table& history = targets[0];
   pg::rows::Table& scripts = targets[1];
   pg::rows::Table& migrations = targets[2];
-  // (Checked again now that the tables are locked: an ALTER TABLE may have committed since the
-  // probe.)
   bool usable = has_columns(history.rel, kHistory, kHistoryNatts) && has_columns(scripts.rel, kScripts, kScriptsNatts) &&
                 migrations.rel->rd_rel->relkind == RELKIND_RELATION &&
-                column(migrations.rel, "version", TEXTOID) == m_version && column(migrations.rel, "up_sql", TEXTOID) == m_up &&
-                column(migrations.rel, "checksum", TEXTOID) == m_checksum &&
-                column(migrations.rel, "applied_seq", INT8OID) == m_seq &&
-                column(migrations.rel, "applied_at", TIMESTAMPTZOID) == m_at &&
-                column(migrations.rel, "applied_by", TEXTOID) == m_by &&
                 unique_key_on(l.migrations_key, l.migrations, m_version) && unique_key_on(l.scripts_key, l.scripts, 1) &&
                 pg::rows::single_row_path_allowed(history.rel, InvalidOid) &&
                 pg::rows::single_row_path_allowed(scripts.rel, InvalidOid) &&
@@ -437,8 +420,8 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
   Oid key = OidIsValid(nsp) ? get_relname_relid("migrations_pkey", nsp) : InvalidOid;
   if (!OidIsValid(relid)) return false;
   Relation rel = table_open(relid, AccessShareLock);
-  AttrNumber version = column(rel, "version", TEXTOID);
-  AttrNumber script = column(rel, up ? "up_sql" : "down_sql", TEXTOID);
+  AttrNumber version = pg::rows::column_number(rel, "version", TEXTOID);
+  AttrNumber script = pg::rows::column_number(rel, up ? "up_sql" : "down_sql", TEXTOID);
   if (!version || !script || version != 1 || !unique_key_on(key, relid, version)) {
     table_close(rel, AccessShareLock);
     return false;

@@ -19,6 +19,7 @@
 #include "drift_hooks.hpp"
 #include "drift_internal.hpp"
 #include "settings.hpp"
+#include "pg/rows.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 
@@ -192,15 +193,6 @@ struct RawProof {
   int64 newest = 0;
 };
 
-AttrNumber int8_column(TupleDesc desc, const char* name) {
-  for (int i = 0; i < desc->natts; ++i) {
-    Form_pg_attribute a = TupleDescAttr(desc, i);
-    if (!a->attisdropped && a->atttypid == INT8OID && strcmp(NameStr(a->attname), name) == 0)
-      return static_cast<AttrNumber>(i + 1);
-  }
-  return InvalidAttrNumber;
-}
-
 void read_proof_raw(RawProof* out) {
   Oid nsp = get_namespace_oid("migrate", true);
   Oid state = OidIsValid(nsp) ? get_relname_relid("catalog_state", nsp) : InvalidOid;
@@ -210,8 +202,8 @@ void read_proof_raw(RawProof* out) {
   Snapshot snapshot = RegisterSnapshot(GetTransactionSnapshot());
   Relation rel = table_open(state, AccessShareLock);
   TupleDesc desc = RelationGetDescr(rel);
-  AttrNumber id_column = int8_column(desc, "snapshot_id");
-  AttrNumber fingerprint_column = int8_column(desc, "snapshot_fingerprint");
+  AttrNumber id_column = pg::rows::column_number(rel, "snapshot_id", INT8OID);
+  AttrNumber fingerprint_column = pg::rows::column_number(rel, "snapshot_fingerprint", INT8OID);
   TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
   if (HeapTuple tuple = heap_getnext(scan, ForwardScanDirection)) {
     out->row = true;
@@ -224,7 +216,7 @@ void read_proof_raw(RawProof* out) {
   table_close(rel, AccessShareLock);
   Relation snaps = table_open(snapshots, AccessShareLock);
   TupleDesc sdesc = RelationGetDescr(snaps);
-  AttrNumber sid = int8_column(sdesc, "id");
+  AttrNumber sid = pg::rows::column_number(snaps, "id", INT8OID);
   Oid key = RelationGetPrimaryKeyIndex(snaps);
   Relation index = OidIsValid(key) ? index_open(key, AccessShareLock) : nullptr;
   // The primary key on id, read backwards: its first row is the newest. (Any other layout:

@@ -61,6 +61,16 @@ bool has_columns(Relation rel, const Column* columns, int natts) {
   return true;
 }
 
+AttrNumber column_number(Relation rel, const char* name, Oid type) {
+  TupleDesc desc = RelationGetDescr(rel);
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute a = TupleDescAttr(desc, i);
+    if (!a->attisdropped && a->attgenerated == '\0' && a->atttypid == type && strcmp(NameStr(a->attname), name) == 0)
+      return static_cast<AttrNumber>(i + 1);
+  }
+  return 0;
+}
+
 EState* begin(Table* tables, int count) {
   EState* estate = CreateExecutorState();
   List* range_table = NIL;

@@ -24,6 +24,9 @@ struct Column {
 // catalog of another version, a column added by hand).
 bool has_columns(Relation rel, const Column* columns, int natts);
 
+// The attribute number of column `name` of type `type` (not dropped, not generated), or 0.
+AttrNumber column_number(Relation rel, const char* name, Oid type);
+
 // One table written: the caller sets relid and the columns it inserts or updates (attribute
 // numbers, 0-terminated; a null `updated` for an insert-only table); begin() fills the rest.
 struct Table {

@@ -99,17 +99,13 @@ namespace {
 // that case free. On an error the (sub)transaction abort restores the caller's setting.
 constexpr const char* kPinnedSearchPath = "pg_catalog, pg_temp";
 
-// And with standard_conforming_strings on, as the internal queries (and the SQL functions
-// they call) are written: under the legacy setting a backslash in a literal is an escape.
+// (And with standard_conforming_strings on: set_internal_sql_settings().)
 int pin_search_path() {
   if (namespace_search_path && strcmp(namespace_search_path, kPinnedSearchPath) == 0 && standard_conforming_strings)
     return -1;
   return call([] {
     int level = NewGUCNestLevel();
-    (void)set_config_option("search_path", kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION,
-                            GUC_ACTION_SAVE, true, 0, false);
-    (void)set_config_option("standard_conforming_strings", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true,
-                            0, false);
+    set_internal_sql_settings();
     return level;
   });
 }
@@ -117,6 +113,17 @@ int pin_search_path() {
 void unpin_search_path(int level) {
   if (level >= 0) call([&] { AtEOXact_GUC(true, level); });
 }
+
+}  // namespace
+
+void set_internal_sql_settings() {
+  (void)set_config_option("search_path", kPinnedSearchPath, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                          false);
+  (void)set_config_option("standard_conforming_strings", "on", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
+                          false);
+}
+
+namespace {
 
 void fill(std::initializer_list<Param> params, Datum* values, char* nulls) {
   int i = 0;

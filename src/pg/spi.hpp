@@ -42,6 +42,12 @@ Param text_array_param(const std::vector<std::string>& values);
 Param float8_array_param(const std::vector<double>& values);
 Param timestamptz_array_param(const std::vector<TimestampTz>& values);
 
+// The settings pg_migrate's own SQL is written for, set in the current GUC nest level (plain
+// PostgreSQL code: call inside pg::call): search_path = pg_catalog, pg_temp, and
+// standard_conforming_strings on (under the legacy setting a backslash in a literal is an
+// escape). Query::run() and catalog::OwnerScope set them.
+void set_internal_sql_settings();
+
 // An internal statement, prepared once per backend and kept (SPI_keepplan). Declare as
 // `static pg::Query q{"..."};`; run() executes it with a fresh snapshot per call, always with
 // search_path = pg_catalog, pg_temp (so only pg_catalog's functions, operators and types can
