@@ -237,12 +237,13 @@ DirectTable& table_for(Oid relid) {
 bool insert_direct(Oid relid, const Column* columns, int natts, const RowData* rows, int count) {
   Relation rel = table_open(relid, RowExclusiveLock);
   DirectTable& t = table_for(relid);
-  // Up to 32 indexes are opened here; a table with more takes the executor's path.
-  Relation indexes[32];
+  // Up to kMaxIndexes indexes are opened here; a table with more takes the executor's path.
+  constexpr int kMaxIndexes = 32;
+  Relation indexes[kMaxIndexes];
   bool built_now = false;
   if (!t.valid || t.relid != relid) {
     List* index_list = RelationGetIndexList(rel);
-    bool too_many = list_length(index_list) > 31;
+    bool too_many = list_length(index_list) > kMaxIndexes;
     list_free(index_list);
     if (too_many) {
       table_close(rel, NoLock);
