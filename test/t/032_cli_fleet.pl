@@ -130,4 +130,100 @@ is($? >> 8, 4, 'unusable folder, server that never answers: exit 4');
 ok(time - $started < 20, 'unusable folder, server that never answers: at once, not after the connection');
 close $mute;
 
+# --- libpq's Kerberos and LDAP code. Where the command links libpq.a (src/cli/cli.mk), it loads
+# libgssapi_krb5 and libldap only when libpq calls them (src/cli/deferred_libs.cpp): not for a
+# Unix socket, but for a TCP connection (GSSAPI encryption is tried first) and a service file's
+# ldap:// line, which must then work as with the shared libpq.
+my $pgm_path = $node->config_data('--bindir') . '/pg_migrate';
+my $static_libpq = `objdump -p $pgm_path` !~ /NEEDED\s+libpq\.so/;
+note($static_libpq ? 'pg_migrate links libpq statically' : 'pg_migrate links the shared libpq');
+sub loaded_libraries {  # (exit code, stdout, stderr without the loader's lines, loaded sonames)
+  my ($env, @args) = @_;
+  my ($rc, $out, $err) = run_pgm_dir({ %$env, LD_DEBUG => 'libs' }, @args);
+  my %loaded = map { (m{/([^/]+)$})[0] => 1 } ($err =~ /^\s*\d+:\s+calling init: (\S+)$/mg);
+  $err =~ s/^\s*\d+:.*\n//mg;
+  return ($rc, $out, $err, \%loaded);
+}
+my $loaded;
+($rc, $out, $err, $loaded) = loaded_libraries({}, '-d', $node->connstr('f1'), 'check');
+is($rc, 0, 'Unix socket: check ok') or diag($err);
+if ($static_libpq) {
+  ok(!(grep { /^libgssapi_krb5|^libldap|^libkrb5\./ } keys %$loaded), 'Unix socket: Kerberos and LDAP are not loaded')
+    or diag(join ' ', sort keys %$loaded);
+}
+$node->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'");
+$node->restart;
+my $tcp = 'host=127.0.0.1 port=' . $node->port;
+($rc, $out, $err, $loaded) = loaded_libraries({}, '-d', "$tcp dbname=f1", 'check');
+is($rc, 0, 'TCP: check ok') or diag($err);
+ok(grep(/^libgssapi_krb5/, keys %$loaded), 'TCP: GSSAPI loaded to try GSSAPI encryption') if $static_libpq;
+($rc, $out, $err) = run_pgm_dir({ KRB5CCNAME => "FILE:$tmp/no_cache" }, '-d', "$tcp dbname=f1 gssencmode=require", 'check');
+is($rc, 3, 'gssencmode=require without credentials: exit 3');
+like($err, qr/GSSAPI encryption required but was impossible \(possibly no credential cache/, 'libpq says why');
+
+# A minimal LDAP server (BER by hand: bind, then one search answered with one entry) whose
+# entry holds the connection parameters of service "ldap_ok".
+sub ber {
+  my ($tag, $content) = @_;
+  my $n = length $content;
+  return chr($tag) . ($n < 128 ? chr($n) : $n < 256 ? "\x81" . chr($n) : "\x82" . pack('n', $n)) . $content;
+}
+sub ber_read {  # (tag, content) of the next element of $sock, or () at its end
+  my ($sock) = @_;
+  my ($tag, $len, $content) = ('', '', '');
+  return () unless read($sock, $tag, 1) == 1 && read($sock, $len, 1) == 1;
+  $len = ord $len;
+  if ($len & 0x80) {
+    my $bytes = '';
+    read($sock, $bytes, $len & 0x7f);
+    $len = 0;
+    $len = $len * 256 + ord($_) for split //, $bytes;
+  }
+  read($sock, $content, $len) == $len or return () if $len;
+  return (ord $tag, $content);
+}
+my $entry_value = 'host=' . $node->host . ' port=' . $node->port . ' dbname=f2';
+my $ldap = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+  or die "listen: $!";
+my $ldap_pid = fork // die "fork: $!";
+if ($ldap_pid == 0) {
+  while (my $client = $ldap->accept) {
+    binmode $client;
+    while (my ($tag, $message) = ber_read($client)) {
+      my ($id_len, $id, $op) = (ord substr($message, 1, 1));
+      $id = substr($message, 2, $id_len);
+      $op = ord substr($message, 2 + $id_len, 1);
+      my $reply = sub { print $client ber(0x30, ber(0x02, $id) . $_[0]) };
+      my $done = ber(0x0a, "\x00") . ber(0x04, '') . ber(0x04, '');
+      if ($op == 0x60) { $reply->(ber(0x61, $done)); }
+      elsif ($op == 0x63) {
+        $reply->(ber(0x64, ber(0x04, 'cn=ldap_ok,dc=example')
+                           . ber(0x30, ber(0x30, ber(0x04, 'description') . ber(0x31, ber(0x04, $entry_value))))));
+        $reply->(ber(0x65, $done));
+      }
+      else { last; }
+      $client->flush;
+    }
+    close $client;
+  }
+  exit 0;
+}
+my $ldap_url = 'ldap://127.0.0.1:' . $ldap->sockport . '/dc=example?description?one?(cn=ldap_ok)';
+my $unused = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp') or die;
+my $closed_port = $unused->sockport;
+close $unused;
+write_file("$tmp/pg_service.conf",
+  "[ldap_ok]\n$ldap_url\n\n[ldap_down]\nldap://127.0.0.1:$closed_port/dc=example?description?one?(cn=x)\n"
+  . 'host=' . $node->host . "\nport=" . $node->port . "\ndbname=f3\n");
+($rc, $out, $err, $loaded) = loaded_libraries({ PGSERVICEFILE => "$tmp/pg_service.conf" }, '-d', 'service=ldap_ok', 'check');
+is($rc, 0, 'service from LDAP: check ok') or diag($err);
+like($out, qr/^check f2: ok/, 'service from LDAP: the database the LDAP entry names');
+ok(grep(/^libldap/, keys %$loaded), 'service from LDAP: LDAP loaded') if $static_libpq;
+($rc, $out, $err) = run_pgm_dir({ PGSERVICEFILE => "$tmp/pg_service.conf" }, '-d', 'service=ldap_down', 'check');
+is($rc, 0, 'LDAP server down: the service file\'s next lines are used') or diag($err);
+like($out, qr/^check f3: ok/, 'LDAP server down: the database of those lines');
+kill 'TERM', $ldap_pid;
+waitpid $ldap_pid, 0;
+close $ldap;
+
 done_testing();
