@@ -97,7 +97,10 @@ fi
 if [[ " $SUITES " == *" tap "* ]] && ls test/t/*.pl >/dev/null 2>&1; then
   log "TAP (prove)"
   out="$WORK/tap.out"
-  (cd "$WORK/tree" && as_user make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v) >"$out" 2>&1
+  # What the build chose for the command's libpq (test/t/032_cli_fleet.pl checks the binary).
+  static_libpq=$(cd "$WORK/tree" && make -s PG_CONFIG="$PG_CONFIG" print-cli-static-libpq 2>/dev/null)
+  (cd "$WORK/tree" && as_user env PGM_EXPECT_STATIC_LIBPQ="$static_libpq" \
+      make -s PG_CONFIG="$PG_CONFIG" installcheck REGRESS= ISOLATION= PROVE_FLAGS=-v) >"$out" 2>&1
   grep -E '^(ok|not ok) ' "$out" || true
   ok=$(grep -Ec '^ok ' "$out"); bad=$(grep -Ec '^not ok ' "$out")
   if ! grep -q '^Result: PASS' "$out"; then

@@ -15,30 +15,47 @@ src/cli/main.cli.o: Makefile
 
 # libpq: the static library when the system has it for this PostgreSQL major version, with
 # GSSAPI and LDAP loaded on first use (src/cli/deferred_libs.cpp says why); the shared library
-# otherwise, or with `make PGM_CLI_STATIC_LIBPQ=no`. The sonames are the ones libpq.so needs.
-PGM_PQ_LIBDIR := $(shell $(PG_CONFIG) --libdir)
+# otherwise, or with `make PGM_CLI_STATIC_LIBPQ=no`. libpq-dev's own directory (pkg-config), so a
+# relocated PostgreSQL (PGM_SANDBOX) finds it too; the sonames are the ones libpq.so needs.
+PGM_PQ_LIBDIR := $(or $(shell pkg-config --variable=libdir libpq 2>/dev/null),$(shell $(PG_CONFIG) --libdir))
 PGM_PQ_PKGLIBDIR := $(shell $(PG_CONFIG) --pkglibdir)
 PGM_PQ_NEEDED := $(shell objdump -p $(PGM_PQ_LIBDIR)/libpq.so 2>/dev/null | awk '$$1 == "NEEDED" {print $$2}')
 PGM_GSSAPI_SONAME := $(filter libgssapi_krb5.so.%,$(PGM_PQ_NEEDED))
 PGM_LDAP_SONAME := $(filter libldap%,$(PGM_PQ_NEEDED))
-PGM_CLI_STATIC_LIBPQ ?= $(shell \
+ifndef PGM_CLI_STATIC_LIBPQ
+PGM_CLI_STATIC_LIBPQ := $(shell \
 	test -f $(PGM_PQ_LIBDIR)/libpq.a -a -f $(PGM_PQ_PKGLIBDIR)/libpgcommon_shlib.a \
 	     -a -f $(PGM_PQ_PKGLIBDIR)/libpgport_shlib.a -a -n "$(PGM_GSSAPI_SONAME)" -a -n "$(PGM_LDAP_SONAME)" \
 	&& test "$$(pkg-config --modversion libpq 2>/dev/null | cut -d. -f1)" = "$$($(PG_CONFIG) --version | sed 's/^PostgreSQL \([0-9]*\).*/\1/')" \
-	&& printf '\#include <gssapi/gssapi.h>\n\#include <ldap.h>\n' | $(CXX) -E -x c++ - >/dev/null 2>&1 && echo yes)
+	&& printf '\#include <gssapi/gssapi.h>\n\#include <ldap.h>\n' | $(CXX) -E -x c++ - >/dev/null 2>&1 && echo yes || echo no)
+endif
 ifeq ($(PGM_CLI_STATIC_LIBPQ),yes)
 PGM_CLI_OBJS += src/cli/deferred_libs.cli.o
-PGM_CLI_LIBPQ = $(PGM_PQ_LIBDIR)/libpq.a $(PGM_PQ_PKGLIBDIR)/libpgcommon_shlib.a \
-	$(PGM_PQ_PKGLIBDIR)/libpgport_shlib.a -lssl -lcrypto -ldl
+PGM_CLI_LIBPQ_FILES = $(PGM_PQ_LIBDIR)/libpq.a $(PGM_PQ_PKGLIBDIR)/libpgcommon_shlib.a \
+	$(PGM_PQ_PKGLIBDIR)/libpgport_shlib.a
+PGM_CLI_LIBPQ = $(PGM_CLI_LIBPQ_FILES) -lssl -lcrypto -ldl
 src/cli/deferred_libs.cli.o: PGM_CLI_CXXFLAGS += -DPGM_GSSAPI_SONAME='"$(PGM_GSSAPI_SONAME)"' -DPGM_LDAP_SONAME='"$(PGM_LDAP_SONAME)"'
-src/cli/deferred_libs.cli.o: Makefile src/cli/cli.mk
 else
+PGM_CLI_LIBPQ_FILES =
 PGM_CLI_LIBPQ = -L$(PGM_PQ_LIBDIR) -lpq
 endif
 
+# The link mode and libraries in a file rewritten only when they change: switching modes
+# relinks, and so does a new libpq.a (a libpq fix reaches the command by `make` again).
+PGM_CLI_LINK_STAMP = src/cli/link-mode.stamp
+PGM_CLI_LINK_MODE = static-libpq=$(PGM_CLI_STATIC_LIBPQ) $(PGM_CLI_LIBPQ) $(PGM_GSSAPI_SONAME) $(PGM_LDAP_SONAME)
+$(PGM_CLI_LINK_STAMP): FORCE
+	@test "$$(cat $@ 2>/dev/null)" = '$(PGM_CLI_LINK_MODE)' || echo '$(PGM_CLI_LINK_MODE)' > $@
+src/cli/deferred_libs.cli.o: $(PGM_CLI_LINK_STAMP)
+FORCE:
+
+# Prints whether the command links libpq statically (test/run.sh hands it to the TAP tests).
+print-cli-static-libpq:
+	@echo $(PGM_CLI_STATIC_LIBPQ)
+
 # libstdc++ statically: resolving its symbols at start-up costs a short-lived command ~10 ms.
-$(PGM_CLI): $(PGM_CLI_OBJS)
-	$(CXX) -o $@ $^ $(PGM_CLI_LIBPQ) -lnettle -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
+$(PGM_CLI): $(PGM_CLI_OBJS) $(PGM_CLI_LIBPQ_FILES) $(PGM_CLI_LINK_STAMP)
+	$(CXX) -o $@ $(PGM_CLI_OBJS) $(PGM_CLI_LIBPQ) -lnettle -lpthread -static-libstdc++ -static-libgcc -Wl,-O1 -Wl,--as-needed
 
 all: $(PGM_CLI)
 
@@ -51,6 +68,6 @@ uninstall: uninstall-cli
 uninstall-cli:
 	rm -f '$(DESTDIR)$(bindir)/pg_migrate'
 
-.PHONY: install-cli uninstall-cli
-EXTRA_CLEAN += $(PGM_CLI) $(PGM_CLI_OBJS) $(PGM_CLI_OBJS:.o=.d) src/cli/deferred_libs.cli.o src/cli/deferred_libs.cli.d
+.PHONY: install-cli uninstall-cli print-cli-static-libpq FORCE
+EXTRA_CLEAN += $(PGM_CLI) $(PGM_CLI_OBJS) $(PGM_CLI_OBJS:.o=.d) src/cli/deferred_libs.cli.o src/cli/deferred_libs.cli.d $(PGM_CLI_LINK_STAMP)
 -include $(PGM_CLI_OBJS:.o=.d)

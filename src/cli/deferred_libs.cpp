@@ -18,13 +18,24 @@
 #define LDAP_DEPRECATED 1  // libpq uses ldap_init, ldap_simple_bind, ldap_search_st...
 #include <ldap.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 namespace {
 
+// Why the GSSAPI library could not be loaded (dlerror() at that moment), for its error messages.
+char gssapi_load_error[512];
+
 void* gssapi_library() {
-  static void* const handle = dlopen(PGM_GSSAPI_SONAME, RTLD_NOW | RTLD_LOCAL);
+  static void* const handle = [] {
+    void* h = dlopen(PGM_GSSAPI_SONAME, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* why = dlerror();
+      std::snprintf(gssapi_load_error, sizeof gssapi_load_error, "%s", why ? why : "unknown error");
+    }
+    return h;
+  }();
   return handle;
 }
 
@@ -43,13 +54,18 @@ Function find(void* library, const char* name) {
 #define PGM_REAL(library, name) \
   static const auto real = find<decltype(&::name)>(library(), #name)
 
-// The text gss_display_status() gives when the library is absent; released by
-// gss_release_buffer() below, which recognises it.
-constexpr char kGssapiMissing[] = "GSSAPI library " PGM_GSSAPI_SONAME " could not be loaded";
-
+// Without the library, a call fails as MIT Kerberos fails one: GSS_S_UNAVAILABLE, with its
+// output handles and buffers emptied (libpq releases them afterwards).
 OM_uint32 gssapi_unavailable(OM_uint32* minor_status) {
   if (minor_status) *minor_status = 0;
   return GSS_S_UNAVAILABLE;
+}
+
+void empty(gss_buffer_t buffer) {
+  if (buffer) {
+    buffer->length = 0;
+    buffer->value = nullptr;
+  }
 }
 
 }  // namespace
@@ -65,7 +81,10 @@ gss_OID GSS_C_NT_HOSTBASED_SERVICE = &host_based_service_oid;
 OM_uint32 gss_import_name(OM_uint32* minor_status, gss_buffer_t input_name_buffer,
                           gss_OID input_name_type, gss_name_t* output_name) {
   PGM_REAL(gssapi_library, gss_import_name);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    if (output_name) *output_name = GSS_C_NO_NAME;
+    return gssapi_unavailable(minor_status);
+  }
   if (input_name_type == &host_based_service_oid) {
     static gss_OID* const library_oid =
         static_cast<gss_OID*>(dlsym(gssapi_library(), "GSS_C_NT_HOSTBASED_SERVICE"));
@@ -79,7 +98,12 @@ OM_uint32 gss_acquire_cred(OM_uint32* minor_status, gss_name_t desired_name, OM_
                            gss_cred_id_t* output_cred_handle, gss_OID_set* actual_mechs,
                            OM_uint32* time_rec) {
   PGM_REAL(gssapi_library, gss_acquire_cred);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    if (output_cred_handle) *output_cred_handle = GSS_C_NO_CREDENTIAL;
+    if (actual_mechs) *actual_mechs = GSS_C_NO_OID_SET;
+    if (time_rec) *time_rec = 0;
+    return gssapi_unavailable(minor_status);
+  }
   return real(minor_status, desired_name, time_req, desired_mechs, cred_usage,
               output_cred_handle, actual_mechs, time_rec);
 }
@@ -92,7 +116,13 @@ OM_uint32 gss_init_sec_context(OM_uint32* minor_status, gss_cred_id_t claimant_c
                                gss_buffer_t output_token, OM_uint32* ret_flags,
                                OM_uint32* time_rec) {
   PGM_REAL(gssapi_library, gss_init_sec_context);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    empty(output_token);
+    if (actual_mech_type) *actual_mech_type = GSS_C_NO_OID;
+    if (ret_flags) *ret_flags = 0;
+    if (time_rec) *time_rec = 0;
+    return gssapi_unavailable(minor_status);
+  }
   return real(minor_status, claimant_cred_handle, context_handle, target_name, mech_type,
               req_flags, time_req, input_chan_bindings, input_token, actual_mech_type,
               output_token, ret_flags, time_rec);
@@ -101,7 +131,10 @@ OM_uint32 gss_init_sec_context(OM_uint32* minor_status, gss_cred_id_t claimant_c
 OM_uint32 gss_delete_sec_context(OM_uint32* minor_status, gss_ctx_id_t* context_handle,
                                  gss_buffer_t output_token) {
   PGM_REAL(gssapi_library, gss_delete_sec_context);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    empty(output_token);
+    return gssapi_unavailable(minor_status);
+  }
   return real(minor_status, context_handle, output_token);
 }
 
@@ -109,7 +142,10 @@ OM_uint32 gss_wrap(OM_uint32* minor_status, gss_ctx_id_t context_handle, int con
                    gss_qop_t qop_req, gss_buffer_t input_message_buffer, int* conf_state,
                    gss_buffer_t output_message_buffer) {
   PGM_REAL(gssapi_library, gss_wrap);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    empty(output_message_buffer);
+    return gssapi_unavailable(minor_status);
+  }
   return real(minor_status, context_handle, conf_req_flag, qop_req, input_message_buffer,
               conf_state, output_message_buffer);
 }
@@ -118,7 +154,10 @@ OM_uint32 gss_unwrap(OM_uint32* minor_status, gss_ctx_id_t context_handle,
                      gss_buffer_t input_message_buffer, gss_buffer_t output_message_buffer,
                      int* conf_state, gss_qop_t* qop_state) {
   PGM_REAL(gssapi_library, gss_unwrap);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    empty(output_message_buffer);
+    return gssapi_unavailable(minor_status);
+  }
   return real(minor_status, context_handle, input_message_buffer, output_message_buffer,
               conf_state, qop_state);
 }
@@ -127,7 +166,10 @@ OM_uint32 gss_wrap_size_limit(OM_uint32* minor_status, gss_ctx_id_t context_hand
                               int conf_req_flag, gss_qop_t qop_req, OM_uint32 req_output_size,
                               OM_uint32* max_input_size) {
   PGM_REAL(gssapi_library, gss_wrap_size_limit);
-  if (!real) return gssapi_unavailable(minor_status);
+  if (!real) {
+    if (max_input_size) *max_input_size = 0;
+    return gssapi_unavailable(minor_status);
+  }
   return real(minor_status, context_handle, conf_req_flag, qop_req, req_output_size,
               max_input_size);
 }
@@ -144,8 +186,9 @@ OM_uint32 gss_release_cred(OM_uint32* minor_status, gss_cred_id_t* cred_handle) 
   return real(minor_status, cred_handle);
 }
 
-// libpq's error reporting calls this after a failed call, so without the library it still
-// fills the buffer (with a copy gss_release_buffer frees) and ends the message loop.
+// libpq's error reporting calls this after a failed call, for the major status and then the
+// minor one, so without the library it still fills the buffer (with a copy gss_release_buffer
+// frees) and ends the message loop: "GSSAPI library ... could not be loaded: <why>".
 OM_uint32 gss_display_status(OM_uint32* minor_status, OM_uint32 status_value, int status_type,
                              gss_OID mech_type, OM_uint32* message_context,
                              gss_buffer_t status_string) {
@@ -153,10 +196,13 @@ OM_uint32 gss_display_status(OM_uint32* minor_status, OM_uint32 status_value, in
   if (real)
     return real(minor_status, status_value, status_type, mech_type, message_context,
                 status_string);
+  const char* text = status_type == GSS_C_GSS_CODE
+                         ? "GSSAPI library " PGM_GSSAPI_SONAME " could not be loaded"
+                         : gssapi_load_error;
   if (message_context) *message_context = 0;
   if (status_string) {
-    status_string->value = strdup(kGssapiMissing);
-    status_string->length = status_string->value ? sizeof kGssapiMissing - 1 : 0;
+    status_string->value = strdup(text);
+    status_string->length = status_string->value ? std::strlen(text) : 0;
   }
   if (minor_status) *minor_status = 0;
   return GSS_S_COMPLETE;

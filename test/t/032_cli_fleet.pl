@@ -7,6 +7,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use IO::Socket::INET;
+use POSIX ();
 use IPC::Run;
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
@@ -137,6 +138,10 @@ close $mute;
 my $pgm_path = $node->config_data('--bindir') . '/pg_migrate';
 my $static_libpq = `objdump -p $pgm_path` !~ /NEEDED\s+libpq\.so/;
 note($static_libpq ? 'pg_migrate links libpq statically' : 'pg_migrate links the shared libpq');
+# test/run.sh says what the build chose (make print-cli-static-libpq): a build that should have
+# linked libpq.a and did not fails here instead of skipping the checks below.
+ok($static_libpq, 'the installed command links libpq statically, as the build chose')
+  if ($ENV{PGM_EXPECT_STATIC_LIBPQ} // '') eq 'yes';
 sub loaded_libraries {  # (exit code, stdout, stderr without the loader's lines, loaded sonames)
   my ($env, @args) = @_;
   my ($rc, $out, $err) = run_pgm_dir({ %$env, LD_DEBUG => 'libs' }, @args);
@@ -152,6 +157,12 @@ if ($static_libpq) {
     or diag(join ' ', sort keys %$loaded);
 }
 $node->append_conf('postgresql.conf', "listen_addresses = '127.0.0.1'");
+# Kerberos authentication for database gss_only: libpq imports the service name, starts a
+# security context and reports the library's own error (no credentials here).
+my $hba = slurp_file($node->data_dir . '/pg_hba.conf');
+open my $hba_fh, '>', $node->data_dir . '/pg_hba.conf' or die;
+print $hba_fh "host gss_only all 127.0.0.1/32 gss\n$hba";
+close $hba_fh;
 $node->restart;
 my $tcp = 'host=127.0.0.1 port=' . $node->port;
 ($rc, $out, $err, $loaded) = loaded_libraries({}, '-d', "$tcp dbname=f1", 'check');
@@ -160,6 +171,10 @@ ok(grep(/^libgssapi_krb5/, keys %$loaded), 'TCP: GSSAPI loaded to try GSSAPI enc
 ($rc, $out, $err) = run_pgm_dir({ KRB5CCNAME => "FILE:$tmp/no_cache" }, '-d', "$tcp dbname=f1 gssencmode=require", 'check');
 is($rc, 3, 'gssencmode=require without credentials: exit 3');
 like($err, qr/GSSAPI encryption required but was impossible \(possibly no credential cache/, 'libpq says why');
+($rc, $out, $err) = run_pgm_dir({ KRB5CCNAME => "FILE:$tmp/no_cache" }, '-d', "$tcp dbname=gss_only gssencmode=disable", 'check');
+is($rc, 3, 'Kerberos authentication without credentials: exit 3');
+like($err, qr/GSSAPI continuation error: No credentials were supplied, or the credentials were unavailable/,
+     'Kerberos authentication: the library\'s own message');
 
 # A minimal LDAP server (BER by hand: bind, then one search answered with one entry) whose
 # entry holds the connection parameters of service "ldap_ok".
@@ -185,33 +200,37 @@ sub ber_read {  # (tag, content) of the next element of $sock, or () at its end
 my $entry_value = 'host=' . $node->host . ' port=' . $node->port . ' dbname=f2';
 my $ldap = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
   or die "listen: $!";
-my $ldap_pid = fork // die "fork: $!";
-if ($ldap_pid == 0) {
-  while (my $client = $ldap->accept) {
-    binmode $client;
-    while (my ($tag, $message) = ber_read($client)) {
-      my ($id_len, $id, $op) = (ord substr($message, 1, 1));
-      $id = substr($message, 2, $id_len);
-      $op = ord substr($message, 2 + $id_len, 1);
-      my $reply = sub { print $client ber(0x30, ber(0x02, $id) . $_[0]) };
-      my $done = ber(0x0a, "\x00") . ber(0x04, '') . ber(0x04, '');
-      if ($op == 0x60) { $reply->(ber(0x61, $done)); }
-      elsif ($op == 0x63) {
-        $reply->(ber(0x64, ber(0x04, 'cn=ldap_ok,dc=example')
-                           . ber(0x30, ber(0x30, ber(0x04, 'description') . ber(0x31, ber(0x04, $entry_value))))));
-        $reply->(ber(0x65, $done));
-      }
-      else { last; }
-      $client->flush;
-    }
-    close $client;
-  }
-  exit 0;
-}
-my $ldap_url = 'ldap://127.0.0.1:' . $ldap->sockport . '/dc=example?description?one?(cn=ldap_ok)';
 my $unused = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'tcp') or die;
 my $closed_port = $unused->sockport;
 close $unused;
+my $ldap_pid = fork // die "fork: $!";
+# The child leaves with POSIX::_exit: no END block of the test (which stops the node) runs in it.
+END { kill 'TERM', $ldap_pid if $ldap_pid; }
+if ($ldap_pid == 0) {
+  eval {
+    while (my $client = $ldap->accept) {
+      binmode $client;
+      while (my ($tag, $message) = ber_read($client)) {
+        my ($id_len, $id, $op) = (ord substr($message, 1, 1));
+        $id = substr($message, 2, $id_len);
+        $op = ord substr($message, 2 + $id_len, 1);
+        my $reply = sub { print $client ber(0x30, ber(0x02, $id) . $_[0]) };
+        my $done = ber(0x0a, "\x00") . ber(0x04, '') . ber(0x04, '');
+        if ($op == 0x60) { $reply->(ber(0x61, $done)); }
+        elsif ($op == 0x63) {
+          $reply->(ber(0x64, ber(0x04, 'cn=ldap_ok,dc=example')
+                             . ber(0x30, ber(0x30, ber(0x04, 'description') . ber(0x31, ber(0x04, $entry_value))))));
+          $reply->(ber(0x65, $done));
+        }
+        else { last; }
+        $client->flush;
+      }
+      close $client;
+    }
+  };
+  POSIX::_exit(0);
+}
+my $ldap_url = 'ldap://127.0.0.1:' . $ldap->sockport . '/dc=example?description?one?(cn=ldap_ok)';
 write_file("$tmp/pg_service.conf",
   "[ldap_ok]\n$ldap_url\n\n[ldap_down]\nldap://127.0.0.1:$closed_port/dc=example?description?one?(cn=x)\n"
   . 'host=' . $node->host . "\nport=" . $node->port . "\ndbname=f3\n");
@@ -224,6 +243,7 @@ is($rc, 0, 'LDAP server down: the service file\'s next lines are used') or diag(
 like($out, qr/^check f3: ok/, 'LDAP server down: the database of those lines');
 kill 'TERM', $ldap_pid;
 waitpid $ldap_pid, 0;
+$ldap_pid = undef;
 close $ldap;
 
 done_testing();
