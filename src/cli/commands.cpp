@@ -429,6 +429,11 @@ RepeatablesTrial try_repeatables(Connection& conn, const Folder& folder, const O
   return t;
 }
 
+// The folder is the one recorded in sync, by what was read ahead (prefetch_state()).
+bool in_sync_early(const Connection& conn, const Folder& folder) {
+  return conn.early_sync_digest && !conn.early_sync_digest->empty() && *conn.early_sync_digest == folder.digest;
+}
+
 Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   std::optional<Version> target;
@@ -458,10 +463,16 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   // afterVersioned and afterMigrate run then, as Flyway runs them on every migrate.)
   bool in_sync = false;
   if (!opts.dry_run) {
-    Result fast = conn.exec("SELECT migrate.sync_digest($1), migrate.current_version()", {folder.digest});
-    in_sync = fast.get(0, 0) == "t";
+    std::string current;
+    if (in_sync_early(conn, folder)) {
+      in_sync = true;
+      current = conn.early_current_version;
+    } else {
+      Result fast = conn.exec("SELECT migrate.sync_digest($1), migrate.current_version()", {folder.digest});
+      in_sync = fast.get(0, 0) == "t";
+      current = fast.null(0, 1) ? "" : fast.get(0, 1);
+    }
     if (in_sync && !has_every_apply_callbacks(folder)) {
-      std::string current = fast.null(0, 1) ? "" : fast.get(0, 1);
       o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
       o.json = {{"database", conn.database()}, {"applied", json::array()}, {"repeatables", json::array()},
                 {"version", current.empty() ? json() : json(current)}};
@@ -873,21 +884,25 @@ std::string check_state_sql(const Options& opts) {
 
 Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
-  // One round trip when the folder is recorded as in sync (migrate.sync_digest); otherwise a
-  // dry-run sync reports every difference. The drift and schema part may have been read
-  // while the folder was (prefetch_check_state()).
+  // No round trip when what was read while the folder was (prefetch_state()) shows the folder
+  // recorded as in sync; one when migrate.sync_digest() does; otherwise a dry-run sync reports
+  // every difference.
   std::string drift_sql = check_state_sql(opts);
   bool early = conn.early_check_state.has_value();
-  Result fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(){}",
-                                      early ? "" : ", " + drift_sql),
-                          {folder.digest});
   SyncResult s;
   std::string current;
   json drift;
-  if (fast.get(0, 0) == "t") {
+  std::optional<Result> fast;
+  if (early && in_sync_early(conn, folder)) {
     s.total = folder.migrations.size();
-    current = fast.null(0, 2) ? "" : fast.get(0, 2);
-    if (!early) drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+    current = conn.early_current_version;
+  } else if ((fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(){}",
+                                           early ? "" : ", " + drift_sql),
+                               {folder.digest}))
+                 ->get(0, 0) == "t") {
+    s.total = folder.migrations.size();
+    current = fast->null(0, 2) ? "" : fast->get(0, 2);
+    if (!early) drift = fast->null(0, 3) ? json::object() : json::parse(fast->get(0, 3));
   } else {  // (with the state read early, schema_diff() is not run a second time)
     s = sync(conn, folder, true, false, std::string("migrate.current_version()") + (early ? "" : ", " + drift_sql));
     current = s.extra.size() > 0 ? s.extra[0] : "";
@@ -1403,10 +1418,23 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
   for (const json& c : ran) o.json["callbacks"].push_back(c);
 }
 
-void prefetch_check_state(Connection& conn, const Options& opts) {
-  Result r = conn.exec("SELECT " + check_state_sql(opts));
-  conn.early_check_state = r.null(0, 0) ? std::string() : r.get(0, 0);
+// For check, and for an apply that may find nothing to do: what they would ask first, read on the
+// connection opened while the folder is read. The digest is migrate.sync_digest()'s test (the
+// folder recorded in sync, at the catalog's current generation) without the folder, which is
+// not read yet; it needs SELECT on the catalog (check needs it anyway; for an apply without
+// it, the command calls migrate.sync_digest() as before).
+void prefetch_state(Connection& conn, const Options& opts) {
+  bool check = opts.command == "check";
+  if (!check && !(opts.command == "apply" && opts.to.empty() && !opts.dry_run)) return;
+  Result r = conn.exec(fmt::format(
+      "SELECT (SELECT s.folder_digest FROM migrate.sync_state s, migrate.catalog_state c "
+      "WHERE s.generation OPERATOR(pg_catalog.=) c.generation), migrate.current_version(){}",
+      check ? ", " + check_state_sql(opts) : ""));
+  conn.early_sync_digest = r.null(0, 0) ? std::string() : r.get(0, 0);
+  conn.early_current_version = r.null(0, 1) ? std::string() : r.get(0, 1);
+  if (check) conn.early_check_state = r.null(0, 2) ? std::string() : r.get(0, 2);
 }
+
 
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {
   Outcome o;

@@ -67,7 +67,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
 
 // check: reads drift and schema differences ahead (on the connection opened while the folder
 // is read); cmd_check then asks only whether the folder is in sync.
-void prefetch_check_state(Connection& conn, const Options& opts);
+void prefetch_state(Connection& conn, const Options& opts);
 
 // `new NAME`: creates the file and returns its path.
 Outcome new_migration(const Options& opts);

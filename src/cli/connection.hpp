@@ -85,8 +85,12 @@ class Connection {
   // Has the server load pg_migrate's library now (when installed): its first call in a
   // session costs ~2 ms, which a connection opened while the folder is read can pay early.
   void load_library();
-  // check's drift and schema state read ahead (JSON, "" for none): see prefetch_check_state().
+  // Read ahead while the folder was, in one statement (prefetch_state()): check's drift and
+  // schema state (JSON, "" for none); the folder digest migrate.sync_digest() accepts now ("" for
+  // none) and the version the database is at then.
   std::optional<std::string> early_check_state;
+  std::optional<std::string> early_sync_digest;
+  std::string early_current_version;
 
  private:
   std::optional<std::optional<std::string>> extversion_;

@@ -262,9 +262,8 @@ int main(int argc, char** argv) {
         }
         try {
           early_conn->load_library();
-          if (opts.command == "check" && early_conn->extension_version() &&
-              *early_conn->extension_version() != "0.1.0")
-            prefetch_check_state(*early_conn, opts);
+          if (early_conn->extension_version() && *early_conn->extension_version() != "0.1.0")
+            prefetch_state(*early_conn, opts);
         } catch (const DbError&) {
           // Not installed, no privilege...: the command meets it again and reports it.
         } catch (...) {

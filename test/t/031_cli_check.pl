@@ -243,6 +243,36 @@ for my $try (1, 2) {
   like($out, qr/pending \(12\):\n(\s+20240102000000 .*\n)?\s+20240101000000 \(\S*20240101000000_part\.sql\): partially reverted \(pg_migrate revert finishes it\)/,
        "check: names the half-done revert (call $try)");
 }
+
+# Nothing to do: apply and check answer from what was read on the connection opened while the
+# folder was (the folder digest recorded in sync, at the catalog's generation), with no statement
+# after the folder is read. A catalog changed since the digest was recorded is not in sync.
+fresh_db($node, 'quiet');
+my $qdir = "$tmp/quiet";
+write_file("$qdir/V1__a.sql", "CREATE TABLE quiet_a (id int);\n");
+write_file("$qdir/V2__b.sql", "CREATE TABLE quiet_b (id int);\n");
+is((pgm_on($node, 'quiet', $qdir, 'apply'))[0], 0, 'quiet: applied');
+$node->safe_psql('quiet', q{ALTER DATABASE quiet SET log_statement = 'all'});
+for my $command ('apply', 'check') {
+  my $offset = -s $node->logfile;
+  ($rc, $out, $err) = pgm_on($node, 'quiet', $qdir, $command);
+  is($rc, 0, "quiet: $command with nothing to do -> 0") or diag($out . $err);
+  like($out, qr/nothing to apply, at version 2|check quiet: ok, at version 2/, "quiet: $command says so");
+  my @statements = (slurp_file($node->logfile, $offset) =~ /LOG:  statement: (.*)/g);
+  ok((grep { /migrate\.sync_state/ } @statements), "quiet: $command read the recorded digest ahead")
+    or diag(join "\n", @statements);
+  is(scalar(grep { /sync_digest|migrate\.sync\(/ } @statements), 0, "quiet: $command asks nothing after the folder is read")
+    or diag(join "\n", @statements);
+}
+$node->safe_psql('quiet', q{ALTER DATABASE quiet RESET log_statement;
+  SELECT migrate.register('3', 'c', 'CREATE TABLE quiet_c (id int)')});
+($rc, $out, $err) = pgm_on($node, 'quiet', $qdir, 'check');
+is($rc, 11, 'quiet: a migration registered outside the folder since -> check exits 11');
+like($out, qr/^    3: registered without a file/m, 'quiet: names the migration without a file') or diag($out . $err);
+($rc, $out, $err) = pgm_on($node, 'quiet', $qdir, 'apply');
+like($out, qr/^quiet: applied 1 migration .*now at version 3$/m, 'quiet: apply does not take the folder as in sync either')
+  or diag($out . $err);
+
 my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
 like($perr, qr/migration 20240101000000 \("part"\) is partially reverted/, 'plan() refuses over the half-done revert, as apply does');
 
