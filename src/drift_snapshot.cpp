@@ -530,13 +530,13 @@ PGM_FUNCTION(pgm_schema_diff) {
   static pg::Query current{"SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL"};
   static pg::Query q_old{SCHEMA_DIFF_AGAINST(
       "(SELECT s.snapshot FROM migrate.schema_snapshots s ORDER BY s.id DESC LIMIT 1)")};
-  current.run();
-  bool current_catalog = pg::bool_value(0, 1);
-  pg::free_result();
   // No catalog row changed since the newest snapshot was proven exact: nothing differs, and
   // the whole-schema snapshot below is not needed. (pg_migrate.snapshot_proof = off compares
   // whole snapshots always.)
   if (settings::snapshot_proof && schema_unchanged()) return out.done();
+  current.run();
+  bool current_catalog = pg::bool_value(0, 1);
+  pg::free_result();
   static pg::Query q_new{SCHEMA_DIFF_AGAINST(
       "migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s))")};
   catalog::OwnerScope owner;
