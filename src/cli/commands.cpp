@@ -464,7 +464,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   bool in_sync = false;
   if (!opts.dry_run) {
     std::string current;
-    if (in_sync_early(conn, folder)) {
+    // (Callbacks run on the catalog as it is when their transaction starts: asked then.)
+    if (in_sync_early(conn, folder) && !has_every_apply_callbacks(folder)) {
       in_sync = true;
       current = conn.early_current_version;
     } else {
@@ -1421,16 +1422,19 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
 // For check, and for an apply that may find nothing to do: what they would ask first, read on the
 // connection opened while the folder is read. The digest is migrate.sync_digest()'s test (the
 // folder recorded in sync, at the catalog's current generation) without the folder, which is
-// not read yet; it needs SELECT on the catalog (check needs it anyway; for an apply without
-// it, the command calls migrate.sync_digest() as before).
+// not read yet, for a role that may call migrate.sync_digest() (which the command calls
+// otherwise, with its permission error). The answer is the database as the command started:
+// a migration registered while the folder is read is not seen, as one registered just after
+// migrate.sync_digest() answered was not.
 void prefetch_state(Connection& conn, const Options& opts) {
   bool check = opts.command == "check";
   if (!check && !(opts.command == "apply" && opts.to.empty() && !opts.dry_run)) return;
   Result r = conn.exec(fmt::format(
-      "SELECT (SELECT s.folder_digest FROM migrate.sync_state s, migrate.catalog_state c "
-      "WHERE s.generation OPERATOR(pg_catalog.=) c.generation), migrate.current_version(){}",
+      "SELECT CASE WHEN pg_catalog.has_function_privilege('migrate.sync_digest(pg_catalog.text)', 'EXECUTE') "
+      "THEN COALESCE((SELECT s.folder_digest FROM migrate.sync_state s, migrate.catalog_state c "
+      "WHERE s.generation OPERATOR(pg_catalog.=) c.generation), '') END, migrate.current_version(){}",
       check ? ", " + check_state_sql(opts) : ""));
-  conn.early_sync_digest = r.null(0, 0) ? std::string() : r.get(0, 0);
+  if (!r.null(0, 0)) conn.early_sync_digest = r.get(0, 0);
   conn.early_current_version = r.null(0, 1) ? std::string() : r.get(0, 1);
   if (check) conn.early_check_state = r.null(0, 2) ? std::string() : r.get(0, 2);
 }

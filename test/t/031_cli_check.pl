@@ -253,17 +253,33 @@ write_file("$qdir/V1__a.sql", "CREATE TABLE quiet_a (id int);\n");
 write_file("$qdir/V2__b.sql", "CREATE TABLE quiet_b (id int);\n");
 is((pgm_on($node, 'quiet', $qdir, 'apply'))[0], 0, 'quiet: applied');
 $node->safe_psql('quiet', q{ALTER DATABASE quiet SET log_statement = 'all'});
+my $offset;
 for my $command ('apply', 'check') {
-  my $offset = -s $node->logfile;
+  $offset = -s $node->logfile;
   ($rc, $out, $err) = pgm_on($node, 'quiet', $qdir, $command);
   is($rc, 0, "quiet: $command with nothing to do -> 0") or diag($out . $err);
   like($out, qr/nothing to apply, at version 2|check quiet: ok, at version 2/, "quiet: $command says so");
-  my @statements = (slurp_file($node->logfile, $offset) =~ /LOG:  statement: (.*)/g);
+  # (A statement with parameters is logged as "execute <unnamed>: ...".)
+  my @statements = (slurp_file($node->logfile, $offset) =~ /LOG:  (?:statement|execute [^:]*): (.*)/g);
   ok((grep { /migrate\.sync_state/ } @statements), "quiet: $command read the recorded digest ahead")
     or diag(join "\n", @statements);
-  is(scalar(grep { /sync_digest|migrate\.sync\(/ } @statements), 0, "quiet: $command asks nothing after the folder is read")
+  is(scalar(grep { /migrate\.sync_digest\(\$|migrate\.sync\(/ } @statements), 0, "quiet: $command asks nothing after the folder is read")
     or diag(join "\n", @statements);
 }
+# A role that may read the catalog but not call migrate.sync_digest() is refused as before.
+$node->safe_psql('quiet', q{CREATE ROLE quiet_reader LOGIN; GRANT USAGE ON SCHEMA migrate TO quiet_reader;
+  GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO quiet_reader});
+($rc, $out, $err) = run_pgm('-d', $node->connstr('quiet') . ' user=quiet_reader', '--dir', $qdir, 'check');
+is($rc, 1, 'quiet: a role without EXECUTE on migrate.sync_digest() -> 1, as before');
+like($err, qr/permission denied for function sync_digest/, 'quiet: with the permission error');
+# With a Flyway callback to run, apply asks migrate.sync_digest() after the folder is read.
+write_file("$qdir/afterMigrate.sql", "SELECT 1;\n");
+$offset = -s $node->logfile;
+($rc, $out, $err) = pgm_on($node, 'quiet', $qdir, 'apply');
+is($rc, 0, 'quiet: apply with a callback -> 0') or diag($out . $err);
+ok(slurp_file($node->logfile, $offset) =~ /LOG:  (?:statement|execute [^:]*): SELECT migrate\.sync_digest/,
+   'quiet: with a callback, apply asks migrate.sync_digest() when its transaction starts');
+unlink "$qdir/afterMigrate.sql";
 $node->safe_psql('quiet', q{ALTER DATABASE quiet RESET log_statement;
   SELECT migrate.register('3', 'c', 'CREATE TABLE quiet_c (id int)')});
 ($rc, $out, $err) = pgm_on($node, 'quiet', $qdir, 'check');
