@@ -7,6 +7,13 @@ SELECT migrate.script_checksum(E'CREATE TABLE t (id int); -- note\n') =
        migrate.script_checksum('CREATE TABLE t (id int)') = migrate.script_checksum('CREATE TABLE t (id bigint)') AS type_counts,
        migrate.script_checksum($$SELECT 'a  b'$$) = migrate.script_checksum($$SELECT 'a b'$$) AS literal_counts,
        migrate.script_checksum('SELECT "T"') = migrate.script_checksum('SELECT t') AS quoted_case_counts;
+-- Nor do semicolons that end no statement (leading, repeated, the last); one between two
+-- statements does.
+SELECT migrate.script_checksum('CREATE TABLE t (id int)') = migrate.script_checksum(E'CREATE TABLE t (id int);\n') AS final_semicolon_ignored,
+       migrate.script_checksum('SELECT 1; SELECT 2') = migrate.script_checksum(E';SELECT 1;;\n; SELECT 2;;') AS repeated_ignored,
+       migrate.script_checksum('SELECT 1; SELECT 2') = migrate.script_checksum('SELECT 1 SELECT 2') AS separator_counts,
+       migrate.script_checksum($$SELECT ';'$$) = migrate.script_checksum('SELECT') AS quoted_semicolon_counts,
+       migrate.script_checksum('-- nothing') = migrate.script_checksum(';;') AS empty_scripts_alike;
 -- A folder: two versioned migrations and a repeatable one.
 SELECT file, version, name, kind, state, action FROM migrate.sync($$[
   {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id int PRIMARY KEY);", "down": "DROP TABLE sy_users;"},
@@ -243,4 +250,35 @@ DO $$ BEGIN
 EXCEPTION WHEN syntax_error THEN RAISE NOTICE 'refused: %', SQLSTATE;
 END $$;
 SELECT migrate.script_checksum('SELECT 1') IS NOT NULL AS still_works;
+DROP EXTENSION pg_migrate;
+-- Checksums stored by 0.9.0's library or older counted every `;`: a file whose statements are
+-- the stored script's is not an edit (simulated: stored checksums no script has), and sync
+-- writes today's checksum for a versioned file; a repeatable keeps its applied state.
+CREATE EXTENSION pg_migrate;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sy_old (id int)"},
+  {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one"}
+]$$);
+SELECT count(*) AS applied FROM migrate.apply();
+SELECT name FROM migrate.apply_repeatables();
+ALTER TABLE migrate.migration_files DISABLE TRIGGER protect;
+ALTER TABLE migrate.repeatables DISABLE TRIGGER protect;
+UPDATE migrate.migration_files SET script_checksum = 'tokens-1-checksum';
+UPDATE migrate.repeatables SET script_checksum = 'tokens-1-checksum', applied_checksum = 'tokens-1-checksum';
+ALTER TABLE migrate.migration_files ENABLE ALWAYS TRIGGER protect;
+ALTER TABLE migrate.repeatables ENABLE ALWAYS TRIGGER protect;
+SELECT file, state, action, detail FROM migrate.sync($$[
+  {"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sy_old (id int);\n"},
+  {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one;\n"}
+]$$);
+SELECT f.script_checksum = migrate.script_checksum(m.up_sql) AS file_row_checksum_today
+  FROM migrate.migration_files f JOIN migrate.migrations m USING (version);
+SELECT count(*) AS repeatables_to_apply FROM migrate.apply_repeatables();
+-- A real edit is still one.
+SELECT file, state, action FROM migrate.sync($$[
+  {"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sy_old (id bigint);"},
+  {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one;"}
+]$$, dry_run => true);
+DROP TABLE sy_old;
+DROP VIEW sy_old_v;
 DROP EXTENSION pg_migrate;

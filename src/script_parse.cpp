@@ -753,11 +753,16 @@ void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
 
 // SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
 // comments, line endings and the case of keywords and unquoted identifiers do not count;
-// every change to what runs (a name, a literal, an operator) does.
+// every change to what runs (a name, a literal, an operator) does. Nor do semicolons that end
+// no statement (leading, repeated, the script's last): a `;` counts only between two
+// statements. ("tokens 1", 0.9.0's library and older, counted every `;`: sync compares a
+// checksum stored then with the stored script's checksum now.)
 std::string script_checksum(const std::string& raw) {
   std::string text = files::normalize(raw);
-  std::string tokens = "pg_migrate tokens 1";
+  std::string tokens = "pg_migrate tokens 2";
   tokens += '\0';
+  const size_t empty_size = tokens.size();
+  bool separator_pending = false;  // a `;` after a statement, counted if another follows
   const char* str = text.c_str();
   // The scanner's allocations (buffer, one string per token) go into a context of their own.
   MemoryContext scratch = pg::call([] {
@@ -777,6 +782,12 @@ std::string script_checksum(const std::string& raw) {
       val.str = nullptr;
       int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
       if (tok == 0) break;
+      if (tok == ';') {
+        separator_pending = tokens.size() > empty_size;
+        continue;
+      }
+      if (separator_pending) append_token(tokens, ';', val);
+      separator_pending = false;
       append_token(tokens, tok, val);
     }
     pg::call([&] { scanner_finish(scanner); });

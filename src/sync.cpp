@@ -521,7 +521,14 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     }
     std::string new_script = checksum_of(f, *f.up, "up");
     std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*stored_script(f.version, true));
-    if (new_script == old_script) {
+    bool same = new_script == old_script;
+    // A file row written by 0.9.0's library or older, whose checksum counted every `;`: the
+    // statements as registered, with today's checksum (written back below when the same).
+    if (!same && k->has_file_row) {
+      std::optional<std::string> registered = stored_script(f.version, true);
+      same = registered && script_checksum(*registered) == new_script;
+    }
+    if (same) {
       // What runs is the same: only formatting, comments, the file name, the name or the down
       // script differ. A changed name or down script is written by sync (a repair when the
       // migration is applied), so the database is not at the folder until then.
@@ -769,6 +776,19 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   }
 }
 
+// Today's checksum of the script stored for repeatable `name` ("" if none).
+std::string stored_repeatable_checksum(const std::string& name) {
+  static pg::Query q{"SELECT up_sql FROM migrate.repeatables WHERE name = $1"};
+  std::optional<std::string> up;
+  {
+    catalog::OwnerScope owner;
+    q.run({pg::text_param(name)});
+    if (pg::result_rows() > 0 && !pg::is_null(0, 1)) up = pg::text_value(0, 1);
+    pg::free_result();
+  }
+  return up ? script_checksum(*up) : std::string();
+}
+
 struct KnownRepeatable {
   std::string file_name, script_checksum, source_checksum, applied_checksum, applied_by;
   bool applied_at_null = true;
@@ -837,9 +857,12 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
       continue;
     }
     std::string script = checksum_of(f, *f.up, "up");
-    if (k && k->script_checksum == script) {
-      out.push_back(make_row(k->applied_checksum == script ? "applied" : "pending", "unchanged", script,
-                             "file changed, its statements did not"));
+    // A row written by 0.9.0's library or older, whose checksums counted every `;`: the same
+    // statements as the stored script keep its checksums (and so its applied state).
+    bool same_as_stored = k && k->script_checksum != script && stored_repeatable_checksum(f.name) == script;
+    if (k && (k->script_checksum == script || same_as_stored)) {
+      out.push_back(make_row(k->applied_checksum == k->script_checksum ? "applied" : "pending", "unchanged",
+                             k->script_checksum, "file changed, its statements did not"));
       if (!dry_run) {
         catalog::OwnerScope owner;
         touch.run({pg::text_param(f.name), pg::text_param(f.file), pg::text_param(f.source_checksum)});

@@ -289,6 +289,26 @@ like($out, qr/^    3: registered without a file/m, 'quiet: names the migration w
 like($out, qr/^quiet: applied 1 migration .*now at version 3$/m, 'quiet: apply does not take the folder as in sync either')
   or diag($out . $err);
 
+# A `;` that ends no statement is not an edit: an applied file and a repeatable with a final
+# `;` added (and a repeated one) are at the folder, and the repeatable is not applied again;
+# a second statement is an edit.
+fresh_db($node, 'semi');
+my $sdir = "$tmp/semi";
+write_file("$sdir/V1__s.sql", "CREATE TABLE semi_s (id int)\n");
+write_file("$sdir/R__v.sql", "CREATE OR REPLACE VIEW semi_v AS SELECT 1 AS one\n");
+is((pgm_on($node, 'semi', $sdir, 'apply'))[0], 0, 'semi: applied');
+write_file("$sdir/V1__s.sql", "CREATE TABLE semi_s (id int);\n");
+write_file("$sdir/R__v.sql", "CREATE OR REPLACE VIEW semi_v AS SELECT 1 AS one;;\n");
+($rc, $out, $err) = pgm_on($node, 'semi', $sdir, 'check');
+is($rc, 0, 'semi: final semicolons added -> check 0') or diag($out . $err);
+($rc, $out, $err) = pgm_on($node, 'semi', $sdir, 'apply');
+is($rc, 0, 'semi: apply -> 0') or diag($out . $err);
+is($node->safe_psql('semi', q{SELECT count(*) FROM migrate.history WHERE version = 'R' AND action = 'apply'}), '1',
+   'semi: the repeatable was not applied again');
+write_file("$sdir/V1__s.sql", "CREATE TABLE semi_s (id int); SELECT 1;\n");
+($rc, $out, $err) = pgm_on($node, 'semi', $sdir, 'check');
+is($rc, 10, 'semi: a statement added -> check 10 (edited)');
+
 my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
 like($perr, qr/migration 20240101000000 \("part"\) is partially reverted/, 'plan() refuses over the half-done revert, as apply does');
 
