@@ -580,6 +580,22 @@ like($err, qr/warning: the folder has no down script for .*; revert does not syn
 is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.migrations WHERE down_sql IS NOT NULL}), '2',
    'no stored down script was removed');
 
+# The no-transaction directive as a sectioned file's first line, above "-- migrate:up" (where
+# `pg_migrate new` puts the marker and the refusal's hint puts the directive): the whole
+# migration runs outside a transaction, up and down.
+fresh('above');
+my $above = "$tmp/above";
+write_file("$above/20240101000000_ev.sql", "-- migrate:up\nCREATE TABLE ev (at timestamptz);\n-- migrate:down\nDROP TABLE ev;\n");
+write_file("$above/20240102000000_ev_at.sql",
+  "-- pg_migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY ev_at ON ev (at);\n\n-- migrate:down\nDROP INDEX CONCURRENTLY ev_at;\n");
+($rc, $out, $err) = pgm('above', $above, 'apply');
+is($rc, 0, 'directive above the up marker: applied outside a transaction') or diag($out . $err);
+is($node->safe_psql('above', q{SELECT up_mode || ' ' || down_mode FROM migrate.migrations WHERE version = '20240102000000'}),
+   'no-transaction no-transaction', 'directive above the up marker: both scripts non-transactional');
+($rc, $out, $err) = pgm('above', $above, 'revert');
+is($rc, 0, 'directive above the up marker: reverted') or diag($out . $err);
+is($node->safe_psql('above', q{SELECT count(*) FROM pg_class WHERE relname = 'ev_at'}), '0', 'the index is gone');
+
 # repair: a folder with only a repeatable of the database is still the wrong folder.
 my $ronly = "$tmp/repeatable_only";
 write_file("$ronly/R__v.sql", "CREATE OR REPLACE VIEW nd_v AS SELECT 1 AS one;\n");
