@@ -251,10 +251,15 @@ EXCEPTION WHEN syntax_error THEN RAISE NOTICE 'refused: %', SQLSTATE;
 END $$;
 SELECT migrate.script_checksum('SELECT 1') IS NOT NULL AS still_works;
 DROP EXTENSION pg_migrate;
--- Checksums stored by 0.9.0's library or older counted every `;`: a file whose statements are
--- the stored script's is not an edit (simulated: stored checksums no script has), and sync
--- writes today's checksum for a versioned file; a repeatable keeps its applied state.
+-- Checksums stored by 0.9.0's library or older ("tokens 1") counted every `;`: a file whose
+-- statements are the stored script's is not an edit, and sync writes today's checksum for a
+-- versioned file; a repeatable keeps its applied state. The rows are written as such a library
+-- wrote them: tokens1() is its checksum, token by token (kind letter, text, NUL).
 CREATE EXTENSION pg_migrate;
+CREATE FUNCTION pg_temp.tokens1(VARIADIC tokens text[]) RETURNS text LANGUAGE sql AS $$
+  SELECT pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to('pg_migrate tokens 1', 'UTF8') || '\x00'::bytea ||
+         (SELECT pg_catalog.string_agg(pg_catalog.convert_to(t, 'UTF8') || '\x00'::bytea, ''::bytea ORDER BY o)
+            FROM unnest(tokens) WITH ORDINALITY u(t, o))), 'hex') $$;
 SELECT file, action FROM migrate.sync($$[
   {"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sy_old (id int)"},
   {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one"}
@@ -263,8 +268,9 @@ SELECT count(*) AS applied FROM migrate.apply();
 SELECT name FROM migrate.apply_repeatables();
 ALTER TABLE migrate.migration_files DISABLE TRIGGER protect;
 ALTER TABLE migrate.repeatables DISABLE TRIGGER protect;
-UPDATE migrate.migration_files SET script_checksum = 'tokens-1-checksum';
-UPDATE migrate.repeatables SET script_checksum = 'tokens-1-checksum', applied_checksum = 'tokens-1-checksum';
+UPDATE migrate.migration_files SET script_checksum = pg_temp.tokens1('kcreate', 'ktable', 'isy_old', 'c(', 'iid', 'kint', 'c)');
+UPDATE migrate.repeatables SET script_checksum = pg_temp.tokens1('kcreate', 'kor', 'kreplace', 'kview', 'isy_old_v', 'kas', 'kselect', 'n1', 'kas', 'ione');
+UPDATE migrate.repeatables SET applied_checksum = script_checksum;
 ALTER TABLE migrate.migration_files ENABLE ALWAYS TRIGGER protect;
 ALTER TABLE migrate.repeatables ENABLE ALWAYS TRIGGER protect;
 SELECT file, state, action, detail FROM migrate.sync($$[
@@ -277,8 +283,27 @@ SELECT count(*) AS repeatables_to_apply FROM migrate.apply_repeatables();
 -- A real edit is still one.
 SELECT file, state, action FROM migrate.sync($$[
   {"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sy_old (id bigint);"},
-  {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one;"}
+  {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 2 AS one;"}
 ]$$, dry_run => true);
+-- A checksum that is no script's old checksum (here an accepted edit's) is not matched against the
+-- stored script: the file is compared with it alone.
+ALTER TABLE migrate.migration_files DISABLE TRIGGER protect;
+UPDATE migrate.migration_files SET script_checksum = migrate.script_checksum('CREATE TABLE sy_old (id bigint)'), source_checksum = 'x';
+ALTER TABLE migrate.migration_files ENABLE ALWAYS TRIGGER protect;
+SELECT file, state, action FROM migrate.sync($$[
+  {"file": "V1__a.sql", "version": "1", "name": "a", "up": "CREATE TABLE sy_old (id int);"}
+]$$, dry_run => true);
+-- A repeatable whose file goes back to the script applied last, after such a library synced
+-- another (pending) one: applied, not run again.
+ALTER TABLE migrate.repeatables DISABLE TRIGGER protect;
+UPDATE migrate.repeatables SET up_sql = 'CREATE OR REPLACE VIEW sy_old_v AS SELECT 3 AS one', source_checksum = 'y',
+  script_checksum = pg_temp.tokens1('kcreate', 'kor', 'kreplace', 'kview', 'isy_old_v', 'kas', 'kselect', 'n3', 'kas', 'ione'),
+  applied_checksum = pg_temp.tokens1('kcreate', 'kor', 'kreplace', 'kview', 'isy_old_v', 'kas', 'kselect', 'n1', 'kas', 'ione');
+ALTER TABLE migrate.repeatables ENABLE ALWAYS TRIGGER protect;
+SELECT file, state, action FROM migrate.sync($$[
+  {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one"}
+]$$, accept_edited => false);
+SELECT count(*) AS repeatables_to_apply FROM migrate.apply_repeatables();
 DROP TABLE sy_old;
 DROP VIEW sy_old_v;
 DROP EXTENSION pg_migrate;

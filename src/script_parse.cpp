@@ -757,9 +757,11 @@ void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
 // no statement (leading, repeated, the script's last): a `;` counts only between two
 // statements. ("tokens 1", 0.9.0's library and older, counted every `;`: sync compares a
 // checksum stored then with the stored script's checksum now.)
-std::string script_checksum(const std::string& raw) {
+namespace {
+
+std::string token_checksum(const std::string& raw, bool every_semicolon) {
   std::string text = files::normalize(raw);
-  std::string tokens = "pg_migrate tokens 2";
+  std::string tokens = every_semicolon ? "pg_migrate tokens 1" : "pg_migrate tokens 2";
   tokens += '\0';
   const size_t empty_size = tokens.size();
   bool separator_pending = false;  // a `;` after a statement, counted if another follows
@@ -782,7 +784,7 @@ std::string script_checksum(const std::string& raw) {
       val.str = nullptr;
       int tok = pg::call([&] { return core_yylex(&val, &loc, scanner); });
       if (tok == 0) break;
-      if (tok == ';') {
+      if (tok == ';' && !every_semicolon) {
         separator_pending = tokens.size() > empty_size;
         continue;
       }
@@ -799,5 +801,11 @@ std::string script_checksum(const std::string& raw) {
   pg::call([&] { MemoryContextDelete(scratch); });
   return sha256_hex(tokens);
 }
+
+}  // namespace
+
+std::string script_checksum(const std::string& raw) { return token_checksum(raw, false); }
+
+std::string legacy_script_checksum(const std::string& raw) { return token_checksum(raw, true); }
 
 }  // namespace pgm

@@ -145,5 +145,8 @@ bool writes_system_catalog(Node* parsetree);
 // comments, line endings and the case of keywords and unquoted identifiers do not count;
 // every change to what runs (a name, a literal, an operator) does (the checksum sync compares).
 std::string script_checksum(const std::string& raw);
+// The checksum 0.9.0's library and older computed ("tokens 1": every `;` counted), to recognise
+// the checksums they stored.
+std::string legacy_script_checksum(const std::string& raw);
 
 }  // namespace pgm

@@ -522,13 +522,23 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     std::string new_script = checksum_of(f, *f.up, "up");
     std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*stored_script(f.version, true));
     bool same = new_script == old_script;
-    // A file row written by 0.9.0's library or older, whose checksum counted every `;`: the
-    // statements as registered, with today's checksum (written back below when the same).
+    // A file row that 0.9.0's library or older wrote for the registered script, whose checksum
+    // counted every `;`: the statements as registered, with today's checksum (written back
+    // below when the same). (Not a row of another text, such as an accepted edit.)
     if (!same && k->has_file_row) {
       std::optional<std::string> registered = stored_script(f.version, true);
-      same = registered && script_checksum(*registered) == new_script;
+      same = registered && legacy_script_checksum(*registered) == old_script &&
+             script_checksum(*registered) == new_script;
     }
-    if (same) {
+    // The same statements, but the file now runs them otherwise (a no-transaction directive
+    // added or removed: a comment to the checksum): a migration not yet applied is registered
+    // again, as one whose statements changed.
+    bool mode_changed = false;
+    if (same && !k->applied) {
+      std::optional<std::string> registered = stored_script(f.version, true);
+      mode_changed = registered && script_mode(*registered) != script_mode(*f.up);
+    }
+    if (same && !mode_changed) {
       // What runs is the same: only formatting, comments, the file name, the name or the down
       // script differ. A changed name or down script is written by sync (a repair when the
       // migration is applied), so the database is not at the folder until then.
@@ -547,7 +557,10 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     } else if (!k->applied) {
       if (!below) refuse_no_transaction(f);
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
-                            fmt::format("checksum {} -> {}", old_script, new_script)));
+                            mode_changed ? std::string(script_mode(*f.up) == ScriptMode::kNoTransaction
+                                                           ? "the same statements, now outside a transaction"
+                                                           : "the same statements, now in a transaction")
+                                         : fmt::format("checksum {} -> {}", old_script, new_script)));
       work.push_back({&f, Todo::Replace, new_script});
       work.back().below_baseline = below;
     } else if (accept_edited) {
@@ -776,17 +789,15 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   }
 }
 
-// Today's checksum of the script stored for repeatable `name` ("" if none).
-std::string stored_repeatable_checksum(const std::string& name) {
+// The script stored for repeatable `name`.
+std::optional<std::string> stored_repeatable_script(const std::string& name) {
   static pg::Query q{"SELECT up_sql FROM migrate.repeatables WHERE name = $1"};
   std::optional<std::string> up;
-  {
-    catalog::OwnerScope owner;
-    q.run({pg::text_param(name)});
-    if (pg::result_rows() > 0 && !pg::is_null(0, 1)) up = pg::text_value(0, 1);
-    pg::free_result();
-  }
-  return up ? script_checksum(*up) : std::string();
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(name)});
+  if (pg::result_rows() > 0 && !pg::is_null(0, 1)) up = pg::text_value(0, 1);
+  pg::free_result();
+  return up;
 }
 
 struct KnownRepeatable {
@@ -857,9 +868,16 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
       continue;
     }
     std::string script = checksum_of(f, *f.up, "up");
-    // A row written by 0.9.0's library or older, whose checksums counted every `;`: the same
+    // A row that 0.9.0's library or older wrote, whose checksums counted every `;`: the same
     // statements as the stored script keep its checksums (and so its applied state).
-    bool same_as_stored = k && k->script_checksum != script && stored_repeatable_checksum(f.name) == script;
+    bool same_as_stored = false;
+    std::optional<std::string> legacy_file;  // the file's checksum as such a library computed it
+    if (k && k->script_checksum != script) {
+      std::optional<std::string> stored = stored_repeatable_script(f.name);
+      same_as_stored = stored && legacy_script_checksum(*stored) == k->script_checksum &&
+                       script_checksum(*stored) == script;
+      if (!same_as_stored) legacy_file = legacy_script_checksum(*f.up);
+    }
     if (k && (k->script_checksum == script || same_as_stored)) {
       out.push_back(make_row(k->applied_checksum == k->script_checksum ? "applied" : "pending", "unchanged",
                              k->script_checksum, "file changed, its statements did not"));
@@ -871,14 +889,20 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
       continue;
     }
     refuse_no_transaction(f);
-    out.push_back(make_row("pending", k ? (dry_run ? "changed" : "replaced") : (dry_run ? "new" : "registered"),
-                           script, k ? fmt::format("checksum {} -> {}", k->script_checksum, script) : ""));
+    // The file is the script applied last, by the checksum such a library stored: it stays
+    // applied (with today's checksum), as that library would have kept it.
+    bool back_to_applied = k && legacy_file && k->applied_checksum == *legacy_file;
+    out.push_back(make_row(back_to_applied ? "applied" : "pending",
+                           k ? (dry_run ? "changed" : "replaced") : (dry_run ? "new" : "registered"), script,
+                           k ? fmt::format("checksum {} -> {}", k->script_checksum, script) : ""));
     if (dry_run) continue;
     check_script(*f.up, {"R", f.name, "up"});
     {
       catalog::OwnerScope owner;
       upsert.run({pg::text_param(f.name), pg::text_param(f.file), pg::text_param(*f.up), pg::text_param(script),
                   pg::text_param(f.source_checksum)});
+      static pg::Query applied_as{"UPDATE migrate.repeatables SET applied_checksum = $2 WHERE name = $1"};
+      if (back_to_applied) applied_as.run({pg::text_param(f.name), pg::text_param(script)});
     }
     changed = true;
   }

@@ -308,13 +308,11 @@ Sections split_sections(std::string_view text) {
   }
   out.has_markers = true;
   // The directive as the file's first line, above "-- migrate:up" (where a file begins, as the
-  // refusal's hint says), makes the whole migration non-transactional: both sections.
-  if (up_at > 0) {
+  // refusal's hint says), is the up script's; the down script has its own. (Not both: a down
+  // script of an applied migration that became non-transactional cannot be replaced.)
+  if (!out.up_no_transaction && up_at > 0) {
     std::string_view preamble = text.substr(0, static_cast<size_t>(lines[up_at].data() - text.data()));
-    if (has_no_transaction_directive(preamble)) {
-      out.up_no_transaction = true;
-      if (down_at >= 0) out.down_no_transaction = true;
-    }
+    if (has_no_transaction_directive(preamble)) out.up_no_transaction = true;
   }
   int up_end = down_at >= 0 ? down_at : static_cast<int>(lines.size());
   std::string up, down;

@@ -581,13 +581,14 @@ is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.migrations WHERE do
    'no stored down script was removed');
 
 # The no-transaction directive as a sectioned file's first line, above "-- migrate:up" (where
-# `pg_migrate new` puts the marker and the refusal's hint puts the directive): the whole
-# migration runs outside a transaction, up and down.
+# `pg_migrate new` puts the marker and the refusal's hint puts the directive): the up script
+# runs outside a transaction; the down script has its own directive.
 fresh('above');
 my $above = "$tmp/above";
 write_file("$above/20240101000000_ev.sql", "-- migrate:up\nCREATE TABLE ev (at timestamptz);\n-- migrate:down\nDROP TABLE ev;\n");
 write_file("$above/20240102000000_ev_at.sql",
-  "-- pg_migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY ev_at ON ev (at);\n\n-- migrate:down\nDROP INDEX CONCURRENTLY ev_at;\n");
+  "-- pg_migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY ev_at ON ev (at);\n\n"
+  . "-- migrate:down\n-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY ev_at;\n");
 ($rc, $out, $err) = pgm('above', $above, 'apply');
 is($rc, 0, 'directive above the up marker: applied outside a transaction') or diag($out . $err);
 is($node->safe_psql('above', q{SELECT up_mode || ' ' || down_mode FROM migrate.migrations WHERE version = '20240102000000'}),
@@ -595,6 +596,21 @@ is($node->safe_psql('above', q{SELECT up_mode || ' ' || down_mode FROM migrate.m
 ($rc, $out, $err) = pgm('above', $above, 'revert');
 is($rc, 0, 'directive above the up marker: reverted') or diag($out . $err);
 is($node->safe_psql('above', q{SELECT count(*) FROM pg_class WHERE relname = 'ev_at'}), '0', 'the index is gone');
+
+# A pending migration whose file gains the no-transaction directive (a comment to the
+# checksum) is registered again and runs outside a transaction.
+fresh('modechg');
+my $mc = "$tmp/modechg";
+write_file("$mc/V1__a.sql", "CREATE TABLE mc_a (id int);\n");
+write_file("$mc/V2__b.sql", "INSERT INTO mc_a VALUES (1);\nSELECT 1 / 0;\n");
+($rc, $out, $err) = pgm('modechg', $mc, 'apply', '--to', '1');
+is($rc, 0, 'mode change: V1 applied, V2 registered') or diag($out . $err);
+write_file("$mc/V2__b.sql", "-- pg_migrate:no-transaction\nINSERT INTO mc_a VALUES (1);\nSELECT 1 / 0;\n");
+($rc, $out, $err) = pgm('modechg', $mc, 'apply');
+is($rc, 1, 'mode change: V2 fails at its second statement');
+is($node->safe_psql('modechg', q{SELECT up_mode FROM migrate.migrations WHERE version = '2'}), 'no-transaction',
+   'mode change: registered again, non-transactional');
+is($node->safe_psql('modechg', 'SELECT count(*) FROM mc_a'), '1', 'mode change: its first statement stayed committed');
 
 # repair: a folder with only a repeatable of the database is still the wrong folder.
 my $ronly = "$tmp/repeatable_only";

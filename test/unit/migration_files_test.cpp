@@ -138,17 +138,17 @@ TEST(Sections, TransactionFalse) {
   EXPECT_FALSE(s.down_no_transaction);
 }
 
-// The directive as the file's first line, above the up marker, makes both sections
-// non-transactional (on the markers' lines, so the statements keep their lines); a comment
-// first is not a directive.
+// The directive as the file's first line, above the up marker, is the up script's (on the
+// marker's line, so the statements keep their lines), not the down script's; a comment first
+// is not a directive.
 TEST(Sections, DirectiveAboveUpMarker) {
   Sections s = split_sections("-- pg_migrate:no-transaction\n-- migrate:up\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
-                              "-- migrate:down\nDROP INDEX CONCURRENTLY i;\n");
+                              "-- migrate:down\nDROP INDEX i;\n");
   EXPECT_TRUE(s.up_no_transaction);
-  EXPECT_TRUE(s.down_no_transaction);
+  EXPECT_FALSE(s.down_no_transaction);
   EXPECT_EQ(s.up, "\n-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
   ASSERT_TRUE(s.down);
-  EXPECT_TRUE(has_no_transaction_directive(*s.down));
+  EXPECT_FALSE(has_no_transaction_directive(*s.down));
   EXPECT_TRUE(split_sections("\n-- morph:nontransactional\n-- migrate:up\nSELECT 1;\n").up_no_transaction);
   EXPECT_FALSE(split_sections("-- create the index\n-- pg_migrate:no-transaction\n-- migrate:up\nSELECT 1;\n").up_no_transaction);
   EXPECT_FALSE(split_sections("-- migrate:up\nSELECT 1;\n").up_no_transaction);
