@@ -7,7 +7,7 @@ install_packages() {
   local pkgs=(postgresql-$PGVER postgresql-server-dev-$PGVER postgresql-contrib libfmt-dev
               libgtest-dev cmake g++ make libipc-run-perl perl
               libpq-dev libcli11-dev nlohmann-json3-dev nettle-dev pgbouncer
-              libkrb5-dev libldap-dev pkg-config)
+              libkrb5-dev libldap-dev pkg-config libio-pty-perl)
   local missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

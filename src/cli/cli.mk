@@ -36,8 +36,9 @@ PGM_CLI_LIBPQ_FILES = $(PGM_PQ_LIBDIR)/libpq.a $(PGM_PQ_PKGLIBDIR)/libpgcommon_s
 PGM_CLI_LIBPQ = $(PGM_CLI_LIBPQ_FILES) -lssl -lcrypto -ldl
 src/cli/deferred_libs.cli.o: PGM_CLI_CXXFLAGS += -DPGM_GSSAPI_SONAME='"$(PGM_GSSAPI_SONAME)"' -DPGM_LDAP_SONAME='"$(PGM_LDAP_SONAME)"'
 else
-PGM_CLI_LIBPQ_FILES =
-PGM_CLI_LIBPQ = -L$(PGM_PQ_LIBDIR) -lpq
+# (libpgcommon for simple_prompt(), the password prompt psql uses.)
+PGM_CLI_LIBPQ_FILES = $(PGM_PQ_PKGLIBDIR)/libpgcommon_shlib.a $(PGM_PQ_PKGLIBDIR)/libpgport_shlib.a
+PGM_CLI_LIBPQ = -L$(PGM_PQ_LIBDIR) -lpq $(PGM_CLI_LIBPQ_FILES)
 endif
 
 # The link mode and libraries in a file rewritten only when they change: switching modes

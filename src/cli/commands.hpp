@@ -39,6 +39,7 @@ struct Options {
   std::string dbs_from;
   bool all_databases = false;
   bool fail_fast = false;
+  bool no_password = false;  // -w: never ask for a password at the terminal
   bool live = false;  // one database, stderr a terminal: progress is drawn as it happens
   // command arguments
   std::string command;

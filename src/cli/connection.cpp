@@ -1,7 +1,9 @@
 #include "cli/connection.hpp"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +16,24 @@
 namespace pgm::cli {
 namespace {
 
+// libpgcommon's password prompt (common/string.h, PostgreSQL 14 on), as psql asks: on the
+// terminal, without echo.
+extern "C" char* simple_prompt(const char* prompt, bool echo);
+
+// Prompting for a password (psql's rule: when the server asks for one, none was given, and the
+// command has a terminal); the answer is used for the following connections too.
+std::atomic<bool> password_prompt_allowed{true};
+std::mutex prompt_mutex;  // one prompt at a time; guards prompted_password
+std::optional<std::string> prompted_password;
+// The terminal while a prompt has its echo off: restored if a signal ends the command then.
+struct termios terminal_before;
+std::atomic<int> prompt_terminal{-1};
+
+void restore_terminal() {
+  int fd = prompt_terminal.load();
+  if (fd >= 0) (void)tcsetattr(fd, TCSAFLUSH, &terminal_before);
+}
+
 std::atomic<int> received_signal{0};
 std::atomic<int> cancels_in_flight{0};          // cancel requests being sent
 std::atomic<bool> any_connection_opened{false};  // a database was reached (its result is due)
@@ -22,6 +42,7 @@ std::atomic<bool> any_connection_opened{false};  // a database was reached (its 
 // (a server slow to accept them would otherwise be left running the statement): up to 3 s.
 [[noreturn]] void exit_after_cancels(int sig) {
   for (int i = 0; i < 300 && cancels_in_flight.load() > 0; ++i) usleep(10000);
+  restore_terminal();
   _exit(128 + sig);
 }
 std::mutex cancels_mutex;  // guards open_cancels only: never held while talking to a server
@@ -67,7 +88,10 @@ void install_interrupt_handler() {
         }
         // No database reached yet (connecting, reading the folder): nothing runs on a server
         // and no result is due.
-        if (cancels.empty() && !any_connection_opened.load()) _exit(128 + sig);
+        if (cancels.empty() && !any_connection_opened.load()) {
+          restore_terminal();
+          _exit(128 + sig);
+        }
         // Each request on a thread of its own: a server that does not answer holds neither
         // this thread (a second signal still ends the command) nor the others.
         for (const std::shared_ptr<PGcancel>& c : cancels) {
@@ -138,6 +162,33 @@ std::string conninfo_problem(const std::string& conninfo) {
   return why;
 }
 
+void allow_password_prompt(bool allowed) { password_prompt_allowed = allowed; }
+
+namespace {
+
+// The password typed at the terminal for `user` (asked once, then reused), or nothing: no
+// terminal, prompting not allowed (-w), or an empty answer.
+std::optional<std::string> password_from_terminal(const char* user) {
+  if (!password_prompt_allowed.load()) return std::nullopt;
+  std::lock_guard<std::mutex> lock(prompt_mutex);
+  if (prompted_password) return prompted_password;
+  int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;  // no terminal: psql's prompt would read the input
+  if (tcgetattr(fd, &terminal_before) == 0) prompt_terminal = fd;
+  std::string prompt = fmt::format("Password for user {}: ", user ? user : "");
+  char* typed = simple_prompt(prompt.c_str(), false);
+  prompt_terminal = -1;
+  close(fd);
+  if (!typed) return std::nullopt;
+  std::string password = typed;
+  free(typed);
+  if (password.empty()) return std::nullopt;
+  prompted_password = password;
+  return prompted_password;
+}
+
+}  // namespace
+
 Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   std::vector<const char*> keys{"dbname"};
   std::vector<const char*> values{conninfo.c_str()};
@@ -153,6 +204,17 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   keys.push_back(nullptr);
   values.push_back(nullptr);
   conn_ = PQconnectdbParams(keys.data(), values.data(), 1);
+  // The server wants a password and none was given: asked at the terminal, as psql does.
+  if (conn_ && PQstatus(conn_) == CONNECTION_BAD && PQconnectionNeedsPassword(conn_)) {
+    if (std::optional<std::string> password = password_from_terminal(PQuser(conn_))) {
+      keys.back() = "password";
+      values.back() = password->c_str();
+      keys.push_back(nullptr);
+      values.push_back(nullptr);
+      PQfinish(conn_);
+      conn_ = PQconnectdbParams(keys.data(), values.data(), 1);
+    }
+  }
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();

@@ -63,6 +63,9 @@ std::string conninfo_problem(const std::string& conninfo);
 void install_interrupt_handler();
 // The signal received (SIGINT, SIGTERM), 0 for none.
 int interrupted();
+// Whether a connection whose server asks for a password nobody gave may ask for it at the
+// terminal (as psql does; -w/--no-password: never). Allowed unless told otherwise.
+void allow_password_prompt(bool allowed);
 
 class Connection {
  public:

@@ -30,7 +30,8 @@ using nlohmann::json;
 namespace {
 
 const char* kFooter = R"(Connection: -d takes a conninfo string or a URL; without -d, DATABASE_URL, then
-the PG* environment variables and ~/.pgpass apply, as with psql.
+the PG* environment variables and ~/.pgpass apply, as with psql; a password the
+server asks for and none of these gives is asked at the terminal (not with -w).
 
 Files in --dir (default: migrations), recognised per file:
   20240101120000_add_users.sql    pg_migrate new / dbmate: "-- migrate:up", "-- migrate:down"
@@ -155,6 +156,7 @@ int main(int argc, char** argv) {
   app.add_option("--dbs-from", opts.dbs_from, "Read one conninfo per line from FILE (# comments)")->type_name("FILE");
   app.add_flag("--all-databases", opts.all_databases, "Every database of the server that has pg_migrate");
   app.add_flag("--fail-fast", opts.fail_fast, "Start no further database after one failed");
+  app.add_flag("-w,--no-password", opts.no_password, "Never prompt for a password (as psql -w)");
   app.set_version_flag("--version", std::string("pg_migrate ") + PGM_VERSION, "Print the version and exit");
 
   // A version argument is checked before anything connects: the same exit code (2) for every
@@ -236,6 +238,7 @@ int main(int argc, char** argv) {
   }
 
   install_interrupt_handler();  // before any thread starts
+  allow_password_prompt(!opts.no_password);
   // The list of databases first (an error in it is reported after the folder's): with one
   // database, its connection is opened, and pg_migrate's library loaded, on another thread
   // while the folder is read. Nothing is written before the folder has been read.

@@ -246,4 +246,48 @@ waitpid $ldap_pid, 0;
 $ldap_pid = undef;
 close $ldap;
 
+# --- A password the server asks for and nobody gave: asked at the terminal, as psql asks
+# (without echo), and never without a terminal or with -w.
+$node->safe_psql('postgres', q{SET password_encryption = 'scram-sha-256';
+  CREATE ROLE pw_user LOGIN SUPERUSER PASSWORD 'sesame'});
+$hba = slurp_file($node->data_dir . '/pg_hba.conf');
+open $hba_fh, '>', $node->data_dir . '/pg_hba.conf' or die;
+print $hba_fh "local all pw_user scram-sha-256\n$hba";
+close $hba_fh;
+$node->reload;
+my $pw_db = $node->connstr('f1') . ' user=pw_user';
+{
+  # (setsid: without a controlling terminal, also when the suite runs from one)
+  local $ENV{PGPASSFILE} = "$tmp/none";
+  IPC::Run::run([ 'setsid', '-w', 'pg_migrate', '--dir', $dir, '-d', $pw_db, 'check' ],
+                '<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(60));
+  $rc = $? >> 8;
+}
+is($rc, 3, 'password asked for, no terminal: exit 3, no prompt');
+like($err, qr/fe_sendauth: no password supplied/, 'no terminal: libpq says no password was supplied');
+sub on_terminal {  # (exit code, what the terminal showed) of pg_migrate @args typing $typed
+  my ($typed, @args) = @_;
+  my ($in, $shown) = ('', '');
+  local $ENV{PGPASSFILE} = "$tmp/none";
+  my $h = IPC::Run::start([ 'pg_migrate', '--dir', $dir, @args ], '<pty<', \$in, '>pty>', \$shown,
+                          IPC::Run::timeout(60));
+  if (defined $typed) {
+    $h->pump until $shown =~ /Password for user pw_user: /;
+    $in .= "$typed\n";
+  }
+  $h->finish;
+  return ($? >> 8, $shown);
+}
+my $shown;
+($rc, $shown) = on_terminal('sesame', '-d', $pw_db, 'check');
+is($rc, 0, 'password typed at the terminal: check ok') or diag($shown);
+like($shown, qr/Password for user pw_user: \r?\n.*check f1: ok/s, 'the prompt, then the result');
+unlike($shown, qr/sesame/, 'the password is not echoed');
+($rc, $shown) = on_terminal('wrong', '-d', $pw_db, 'check');
+is($rc, 3, 'a wrong password: exit 3');
+like($shown, qr/password authentication failed for user "pw_user"/, 'a wrong password: the server says so');
+($rc, $shown) = on_terminal(undef, '-w', '-d', $pw_db, 'check');
+is($rc, 3, '-w: no prompt, exit 3');
+unlike($shown, qr/Password for user/, '-w: nothing asked');
+
 done_testing();
