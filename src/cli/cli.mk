@@ -5,7 +5,8 @@ PGM_CLI = src/cli/pg_migrate
 PGM_CLI_SOURCES = src/cli/main.cpp src/cli/connection.cpp src/cli/folder.cpp src/cli/commands.cpp \
 	src/cli/output.cpp src/core/migration_files.cpp src/core/script.cpp src/core/version.cpp
 PGM_CLI_OBJS = $(patsubst %.cpp,%.cli.o,$(PGM_CLI_SOURCES))
-PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -DPGM_VERSION=\"$(EXTVERSION)\" -Isrc -isystem $(shell $(PG_CONFIG) --includedir)
+PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -DPGM_VERSION=\"$(EXTVERSION)\" \
+	-DPGM_PG_VERSION_NUM=$(VERSION_NUM) -Isrc -isystem $(shell $(PG_CONFIG) --includedir)
 
 %.cli.o: %.cpp
 	$(CXX) $(PGM_CLI_CXXFLAGS) -c -o $@ $<

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -16,16 +17,22 @@
 namespace pgm::cli {
 namespace {
 
-// libpgcommon's password prompt (common/string.h, PostgreSQL 14 on), as psql asks: on the
-// terminal, without echo.
+// libpgcommon's password prompt (common/string.h), as psql asks: on the terminal, without echo.
+// (This signature is PostgreSQL 14's on; 13 and older had another.)
+#if defined(PGM_PG_VERSION_NUM) && PGM_PG_VERSION_NUM < 140000
+#error "the pg_migrate command needs PostgreSQL 14 or later's libpgcommon (simple_prompt)"
+#endif
 extern "C" char* simple_prompt(const char* prompt, bool echo);
 
 // Prompting for a password (psql's rule: when the server asks for one, none was given, and the
-// command has a terminal); the answer is used for the following connections too.
-std::atomic<bool> password_prompt_allowed{true};
-std::mutex prompt_mutex;  // one prompt at a time; guards prompted_password
-std::optional<std::string> prompted_password;
-// The terminal while a prompt has its echo off: restored if a signal ends the command then.
+// command has a terminal). An answer (or a refusal: an empty one) is reused for connections as
+// the same user to the same server, as psql's \connect reuses it; another one is asked again.
+std::atomic<bool> password_prompt_allowed{false};
+std::mutex prompt_mutex;  // one prompt at a time; guards answers
+std::map<std::string, std::optional<std::string>> answers;  // "user host port" -> password
+// Set while a prompt waits or is shown: a signal then ends the command (after the cancels of
+// what runs elsewhere), with the terminal as it was.
+std::atomic<int> prompts_waiting{0};
 struct termios terminal_before;
 std::atomic<int> prompt_terminal{-1};
 
@@ -92,6 +99,7 @@ void install_interrupt_handler() {
           restore_terminal();
           _exit(128 + sig);
         }
+        bool at_prompt = prompts_waiting.load() > 0;
         // Each request on a thread of its own: a server that does not answer holds neither
         // this thread (a second signal still ends the command) nor the others.
         for (const std::shared_ptr<PGcancel>& c : cancels) {
@@ -106,6 +114,8 @@ void install_interrupt_handler() {
             cancels_in_flight.fetch_sub(1);
           }
         }
+        // A password prompt cannot be interrupted otherwise: the command ends, as psql does.
+        if (at_prompt) exit_after_cancels(sig);
       }
     }).detach();
   } catch (const std::system_error&) {
@@ -166,30 +176,41 @@ void allow_password_prompt(bool allowed) { password_prompt_allowed = allowed; }
 
 namespace {
 
-// The password typed at the terminal for `user` (asked once, then reused), or nothing: no
-// terminal, prompting not allowed (-w), or an empty answer.
-std::optional<std::string> password_from_terminal(const char* user) {
+// The password typed at the terminal for the connection's user and server, or nothing: no
+// terminal (or not the foreground), prompting not allowed, an empty answer.
+std::optional<std::string> password_from_terminal(PGconn* conn) {
   if (!password_prompt_allowed.load()) return std::nullopt;
+  const char* user = PQuser(conn);
+  std::string key = fmt::format("{}\n{}\n{}", user ? user : "", PQhost(conn) ? PQhost(conn) : "",
+                                PQport(conn) ? PQport(conn) : "");
+  struct Waiting {
+    Waiting() { prompts_waiting.fetch_add(1); }
+    ~Waiting() { prompts_waiting.fetch_sub(1); }
+  } waiting;
   std::lock_guard<std::mutex> lock(prompt_mutex);
-  if (prompted_password) return prompted_password;
+  if (interrupted()) return std::nullopt;
+  if (auto it = answers.find(key); it != answers.end()) return it->second;
   int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;  // no terminal: psql's prompt would read the input
+  if (fd < 0) return std::nullopt;  // no terminal (psql's prompt would then read the input)
+  if (tcgetpgrp(fd) != getpgrp()) {  // a background job: asking would stop it
+    close(fd);
+    return std::nullopt;
+  }
   if (tcgetattr(fd, &terminal_before) == 0) prompt_terminal = fd;
   std::string prompt = fmt::format("Password for user {}: ", user ? user : "");
   char* typed = simple_prompt(prompt.c_str(), false);
   prompt_terminal = -1;
   close(fd);
-  if (!typed) return std::nullopt;
-  std::string password = typed;
+  std::optional<std::string> password;
+  if (typed && *typed) password = std::string(typed);
   free(typed);
-  if (password.empty()) return std::nullopt;
-  prompted_password = password;
-  return prompted_password;
+  answers[key] = password;
+  return password;
 }
 
 }  // namespace
 
-Connection::Connection(const std::string& conninfo, const std::string& dbname) {
+Connection::Connection(const std::string& conninfo, const std::string& dbname, bool may_prompt) {
   std::vector<const char*> keys{"dbname"};
   std::vector<const char*> values{conninfo.c_str()};
   if (!dbname.empty()) {
@@ -205,8 +226,9 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   values.push_back(nullptr);
   conn_ = PQconnectdbParams(keys.data(), values.data(), 1);
   // The server wants a password and none was given: asked at the terminal, as psql does.
-  if (conn_ && PQstatus(conn_) == CONNECTION_BAD && PQconnectionNeedsPassword(conn_)) {
-    if (std::optional<std::string> password = password_from_terminal(PQuser(conn_))) {
+  bool needs_password = conn_ && PQstatus(conn_) == CONNECTION_BAD && PQconnectionNeedsPassword(conn_);
+  if (needs_password && may_prompt) {
+    if (std::optional<std::string> password = password_from_terminal(conn_)) {
       keys.back() = "password";
       values.back() = password->c_str();
       keys.push_back(nullptr);
@@ -218,9 +240,10 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname) {
   if (!conn_ || PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = conn_ ? PQerrorMessage(conn_) : "out of memory";
     while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    needs_password = conn_ && PQconnectionNeedsPassword(conn_);
     if (conn_) PQfinish(conn_);
     conn_ = nullptr;
-    throw ConnectError(msg);
+    throw ConnectError(msg, needs_password);
   }
   PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
   if (PGcancel* c = PQgetCancel(conn_)) cancel_ = std::shared_ptr<PGcancel>(c, PQfreeCancel);

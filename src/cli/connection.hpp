@@ -30,7 +30,9 @@ struct DbError : std::runtime_error {
 
 // A connection could not be made (exit code 3).
 struct ConnectError : std::runtime_error {
-  using std::runtime_error::runtime_error;
+  explicit ConnectError(const std::string& what, bool needs_password = false)
+      : std::runtime_error(what), needs_password(needs_password) {}
+  bool needs_password;  // the server asked for a password nobody gave
 };
 
 class Result {
@@ -64,14 +66,17 @@ void install_interrupt_handler();
 // The signal received (SIGINT, SIGTERM), 0 for none.
 int interrupted();
 // Whether a connection whose server asks for a password nobody gave may ask for it at the
-// terminal (as psql does; -w/--no-password: never). Allowed unless told otherwise.
+// terminal (as psql does): for one database (or --all-databases' one server), not with
+// -w/--no-password. Off until allowed.
 void allow_password_prompt(bool allowed);
 
 class Connection {
  public:
   // conninfo: a connection string or URL ("" = libpq defaults: PG* variables). dbname, when
   // not empty, overrides the database of conninfo (for --all-databases).
-  Connection(const std::string& conninfo, const std::string& dbname = {});
+  // may_prompt: false for the connection opened while the folder is read (its warnings and
+  // errors would print over the prompt): the command connects again after reading it.
+  Connection(const std::string& conninfo, const std::string& dbname = {}, bool may_prompt = true);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

@@ -30,8 +30,9 @@ using nlohmann::json;
 namespace {
 
 const char* kFooter = R"(Connection: -d takes a conninfo string or a URL; without -d, DATABASE_URL, then
-the PG* environment variables and ~/.pgpass apply, as with psql; a password the
-server asks for and none of these gives is asked at the terminal (not with -w).
+the PG* environment variables and ~/.pgpass apply, as with psql; for one database
+(or --all-databases), a password the server asks for and none of these gives is
+asked at the terminal (not with -w; a fleet of several takes ~/.pgpass).
 
 Files in --dir (default: migrations), recognised per file:
   20240101120000_add_users.sql    pg_migrate new / dbmate: "-- migrate:up", "-- migrate:down"
@@ -238,7 +239,6 @@ int main(int argc, char** argv) {
   }
 
   install_interrupt_handler();  // before any thread starts
-  allow_password_prompt(!opts.no_password);
   // The list of databases first (an error in it is reported after the folder's): with one
   // database, its connection is opened, and pg_migrate's library loaded, on another thread
   // while the folder is read. Nothing is written before the folder has been read.
@@ -249,6 +249,9 @@ int main(int argc, char** argv) {
   } catch (...) {
     targets_error = std::current_exception();
   }
+  // A password is asked for at the terminal for one database (or one server's databases), not
+  // for a fleet of them, whose output it would interleave with: psql's rule for one connection.
+  allow_password_prompt(!opts.no_password && !targets_error && targets.size() == 1);
   std::unique_ptr<Connection> early_conn;
   std::exception_ptr early_error;
   std::thread early;
@@ -256,9 +259,11 @@ int main(int argc, char** argv) {
     try {
       early = std::thread([&] {
         try {
-          early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname);
-        } catch (const ConnectError&) {
-          early_error = std::current_exception();  // the worker reports it, as for any database
+          early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname, false);
+        } catch (const ConnectError& e) {
+          // The worker reports it, as for any database; or, for a password to ask, connects
+          // again itself once the folder is read.
+          if (!e.needs_password) early_error = std::current_exception();
           return;
         } catch (...) {
           return;  // the worker connects itself

@@ -8,6 +8,7 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 use IO::Socket::INET;
 use POSIX ();
+use File::Copy ();
 use IPC::Run;
 use FindBin;
 use lib "$FindBin::RealBin/../perl";
@@ -263,31 +264,52 @@ my $pw_db = $node->connstr('f1') . ' user=pw_user';
                 '<', \undef, '>', \$out, '2>', \$err, IPC::Run::timeout(60));
   $rc = $? >> 8;
 }
-is($rc, 3, 'password asked for, no terminal: exit 3, no prompt');
+is($rc, 3, 'password asked for, no terminal: exit 3');
 like($err, qr/fe_sendauth: no password supplied/, 'no terminal: libpq says no password was supplied');
+unlike($err, qr/Password for user/, 'no terminal: nothing asked');
 sub on_terminal {  # (exit code, what the terminal showed) of pg_migrate @args typing $typed
-  my ($typed, @args) = @_;
+  my ($typed, $folder, @args) = @_;
   my ($in, $shown) = ('', '');
   local $ENV{PGPASSFILE} = "$tmp/none";
-  my $h = IPC::Run::start([ 'pg_migrate', '--dir', $dir, @args ], '<pty<', \$in, '>pty>', \$shown,
+  my $h = IPC::Run::start([ 'pg_migrate', '--dir', $folder, @args ], '<pty<', \$in, '>pty>', \$shown,
                           IPC::Run::timeout(60));
   if (defined $typed) {
     $h->pump until $shown =~ /Password for user pw_user: /;
-    $in .= "$typed\n";
+    if ($typed eq 'SIGINT') {
+      $h->signal('INT');
+    } else {
+      $in .= "$typed\n";
+    }
   }
   $h->finish;
   return ($? >> 8, $shown);
 }
 my $shown;
-($rc, $shown) = on_terminal('sesame', '-d', $pw_db, 'check');
+($rc, $shown) = on_terminal('sesame', $dir, '-d', $pw_db, 'check');
 is($rc, 0, 'password typed at the terminal: check ok') or diag($shown);
 like($shown, qr/Password for user pw_user: \r?\n.*check f1: ok/s, 'the prompt, then the result');
 unlike($shown, qr/sesame/, 'the password is not echoed');
-($rc, $shown) = on_terminal('wrong', '-d', $pw_db, 'check');
+($rc, $shown) = on_terminal('wrong', $dir, '-d', $pw_db, 'check');
 is($rc, 3, 'a wrong password: exit 3');
 like($shown, qr/password authentication failed for user "pw_user"/, 'a wrong password: the server says so');
-($rc, $shown) = on_terminal(undef, '-w', '-d', $pw_db, 'check');
+($rc, $shown) = on_terminal(undef, $dir, '-w', '-d', $pw_db, 'check');
 is($rc, 3, '-w: no prompt, exit 3');
 unlike($shown, qr/Password for user/, '-w: nothing asked');
+# The prompt comes after the folder's warnings, not under them (the connection opened while the
+# folder is read does not ask).
+my $noisy = "$tmp/noisy";
+mkdir $noisy;
+File::Copy::copy("$dir/$_", "$noisy/$_") or die "copy $_: $!" for map { "V${_}__step_$_.sql" } 1 .. 20;
+write_file("$noisy/notes.sql", "-- not a migration\n");
+($rc, $shown) = on_terminal('sesame', $noisy, '-d', $pw_db, 'check');
+is($rc, 0, 'a folder with a warning: check ok after the password') or diag($shown);
+like($shown, qr/warning: ignoring notes\.sql.*Password for user pw_user: /s, 'the warning comes before the prompt');
+# Ctrl-C at the prompt ends the command (130).
+($rc, $shown) = on_terminal('SIGINT', $dir, '-d', $pw_db, 'check');
+is($rc, 130, 'Ctrl-C at the prompt: exit 130');
+# A fleet takes its passwords from ~/.pgpass or PGPASSWORD: nothing is asked.
+($rc, $shown) = on_terminal(undef, $dir, '-d', $node->connstr('f2'), '-d', $pw_db, 'check');
+is($rc, 3, 'a fleet: the database that wants a password fails (exit 3)');
+unlike($shown, qr/Password for user/, 'a fleet: nothing asked');
 
 done_testing();
