@@ -520,24 +520,24 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       continue;
     }
     std::string new_script = checksum_of(f, *f.up, "up");
-    std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*stored_script(f.version, true));
+    // The registered up script, read once if needed.
+    std::optional<std::optional<std::string>> registered_read;
+    auto registered = [&]() -> const std::optional<std::string>& {
+      if (!registered_read) registered_read = stored_script(f.version, true);
+      return *registered_read;
+    };
+    std::string old_script = k->has_file_row ? k->script_checksum : script_checksum(*registered());
     bool same = new_script == old_script;
     // A file row that 0.9.0's library or older wrote for the registered script, whose checksum
     // counted every `;`: the statements as registered, with today's checksum (written back
     // below when the same). (Not a row of another text, such as an accepted edit.)
-    if (!same && k->has_file_row) {
-      std::optional<std::string> registered = stored_script(f.version, true);
-      same = registered && legacy_script_checksum(*registered) == old_script &&
-             script_checksum(*registered) == new_script;
-    }
+    if (!same && k->has_file_row)
+      same = registered() && legacy_script_checksum(*registered()) == old_script &&
+             script_checksum(*registered()) == new_script;
     // The same statements, but the file now runs them otherwise (a no-transaction directive
     // added or removed: a comment to the checksum): a migration not yet applied is registered
     // again, as one whose statements changed.
-    bool mode_changed = false;
-    if (same && !k->applied) {
-      std::optional<std::string> registered = stored_script(f.version, true);
-      mode_changed = registered && script_mode(*registered) != script_mode(*f.up);
-    }
+    bool mode_changed = same && !k->applied && registered() && script_mode(*registered()) != script_mode(*f.up);
     if (same && !mode_changed) {
       // What runs is the same: only formatting, comments, the file name, the name or the down
       // script differ. A changed name or down script is written by sync (a repair when the

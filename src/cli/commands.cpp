@@ -464,8 +464,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   bool in_sync = false;
   if (!opts.dry_run) {
     std::string current;
+    bool callbacks = has_every_apply_callbacks(folder);
     // (Callbacks run on the catalog as it is when their transaction starts: asked then.)
-    if (in_sync_early(conn, folder) && !has_every_apply_callbacks(folder)) {
+    if (in_sync_early(conn, folder) && !callbacks) {
       in_sync = true;
       current = conn.early_current_version;
     } else {
@@ -473,7 +474,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       in_sync = fast.get(0, 0) == "t";
       current = fast.null(0, 1) ? "" : fast.get(0, 1);
     }
-    if (in_sync && !has_every_apply_callbacks(folder)) {
+    if (in_sync && !callbacks) {
       o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
       o.json = {{"database", conn.database()}, {"applied", json::array()}, {"repeatables", json::array()},
                 {"version", current.empty() ? json() : json(current)}};
@@ -893,17 +894,21 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   SyncResult s;
   std::string current;
   json drift;
-  std::optional<Result> fast;
-  if (early && in_sync_early(conn, folder)) {
-    s.total = folder.migrations.size();
+  bool in_sync = early && in_sync_early(conn, folder);
+  if (in_sync) {
     current = conn.early_current_version;
-  } else if ((fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(){}",
-                                           early ? "" : ", " + drift_sql),
-                               {folder.digest}))
-                 ->get(0, 0) == "t") {
+  } else {
+    Result fast = conn.exec(fmt::format("SELECT migrate.sync_digest($1), NULL, migrate.current_version(){}",
+                                        early ? "" : ", " + drift_sql),
+                            {folder.digest});
+    in_sync = fast.get(0, 0) == "t";
+    if (in_sync) {
+      current = fast.null(0, 2) ? "" : fast.get(0, 2);
+      if (!early) drift = fast.null(0, 3) ? json::object() : json::parse(fast.get(0, 3));
+    }
+  }
+  if (in_sync) {
     s.total = folder.migrations.size();
-    current = fast->null(0, 2) ? "" : fast->get(0, 2);
-    if (!early) drift = fast->null(0, 3) ? json::object() : json::parse(fast->get(0, 3));
   } else {  // (with the state read early, schema_diff() is not run a second time)
     s = sync(conn, folder, true, false, std::string("migrate.current_version()") + (early ? "" : ", " + drift_sql));
     current = s.extra.size() > 0 ? s.extra[0] : "";
@@ -1438,7 +1443,6 @@ void prefetch_state(Connection& conn, const Options& opts) {
   conn.early_current_version = r.null(0, 1) ? std::string() : r.get(0, 1);
   if (check) conn.early_check_state = r.null(0, 2) ? std::string() : r.get(0, 2);
 }
-
 
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {
   Outcome o;

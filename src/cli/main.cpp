@@ -263,7 +263,7 @@ int main(int argc, char** argv) {
         } catch (const ConnectError& e) {
           // The worker reports it, as for any database; or, for a password to ask, connects
           // again itself once the folder is read.
-          if (!e.needs_password) early_error = std::current_exception();
+          if (!e.needs_password || opts.no_password) early_error = std::current_exception();
           return;
         } catch (...) {
           return;  // the worker connects itself
