@@ -751,14 +751,10 @@ void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
 
 }  // namespace
 
-// SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
-// comments, line endings and the case of keywords and unquoted identifiers do not count;
-// every change to what runs (a name, a literal, an operator) does. Nor do semicolons that end
-// no statement (leading, repeated, the script's last): a `;` counts only between two
-// statements. ("tokens 1", 0.9.0's library and older, counted every `;`: sync compares a
-// checksum stored then with the stored script's checksum now.)
 namespace {
 
+// SHA-256 over the script's tokens as the core scanner returns them (script_checksum() below);
+// every_semicolon: "tokens 1", as 0.9.0's library and older computed it.
 std::string token_checksum(const std::string& raw, bool every_semicolon) {
   std::string text = files::normalize(raw);
   std::string tokens = every_semicolon ? "pg_migrate tokens 1" : "pg_migrate tokens 2";
@@ -804,6 +800,12 @@ std::string token_checksum(const std::string& raw, bool every_semicolon) {
 
 }  // namespace
 
+// SHA-256 over the script's tokens as PostgreSQL's core scanner returns them: white space,
+// comments, line endings and the case of keywords and unquoted identifiers do not count;
+// every change to what runs (a name, a literal, an operator) does. Nor do semicolons that end
+// no statement (leading, repeated, the script's last): a `;` counts only between two
+// statements. ("tokens 1", 0.9.0's library and older, counted every `;`: sync compares a
+// checksum stored then with the stored script's checksum now.)
 std::string script_checksum(const std::string& raw) { return token_checksum(raw, false); }
 
 std::string legacy_script_checksum(const std::string& raw) { return token_checksum(raw, true); }

@@ -1431,9 +1431,10 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
 // otherwise, with its permission error). The answer is the database as the command started:
 // a migration registered while the folder is read is not seen, as one registered just after
 // migrate.sync_digest() answered was not.
-void prefetch_state(Connection& conn, const Options& opts) {
+// False (nothing read) for other commands.
+bool prefetch_state(Connection& conn, const Options& opts) {
   bool check = opts.command == "check";
-  if (!check && !(opts.command == "apply" && opts.to.empty() && !opts.dry_run)) return;
+  if (!check && !(opts.command == "apply" && opts.to.empty() && !opts.dry_run)) return false;
   Result r = conn.exec(fmt::format(
       "SELECT CASE WHEN pg_catalog.has_function_privilege('migrate.sync_digest(pg_catalog.text)', 'EXECUTE') "
       "THEN COALESCE((SELECT s.folder_digest FROM migrate.sync_state s, migrate.catalog_state c "
@@ -1442,6 +1443,7 @@ void prefetch_state(Connection& conn, const Options& opts) {
   if (!r.null(0, 0)) conn.early_sync_digest = r.get(0, 0);
   conn.early_current_version = r.null(0, 1) ? std::string() : r.get(0, 1);
   if (check) conn.early_check_state = r.null(0, 2) ? std::string() : r.get(0, 2);
+  return true;
 }
 
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {

@@ -66,9 +66,9 @@ struct Outcome {
 // Runs opts.command against one database (the connection is open).
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts);
 
-// check: reads drift and schema differences ahead (on the connection opened while the folder
-// is read); cmd_check then asks only whether the folder is in sync.
-void prefetch_state(Connection& conn, const Options& opts);
+// check, and apply that may find nothing to do: reads ahead what they ask first (on the
+// connection opened while the folder is read); true if it read anything.
+bool prefetch_state(Connection& conn, const Options& opts);
 
 // `new NAME`: creates the file and returns its path.
 Outcome new_migration(const Options& opts);

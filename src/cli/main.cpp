@@ -269,9 +269,10 @@ int main(int argc, char** argv) {
           return;  // the worker connects itself
         }
         try {
-          early_conn->load_library();
-          if (early_conn->extension_version() && *early_conn->extension_version() != "0.1.0")
-            prefetch_state(*early_conn, opts);
+          // (The read-ahead loads the library itself: migrate.current_version() does.)
+          bool read_ahead = early_conn->extension_version() && *early_conn->extension_version() != "0.1.0" &&
+                            prefetch_state(*early_conn, opts);
+          if (!read_ahead) early_conn->load_library();
         } catch (const DbError&) {
           // Not installed, no privilege...: the command meets it again and reports it.
         } catch (...) {
