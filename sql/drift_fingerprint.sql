@@ -203,10 +203,10 @@ SELECT migrate.schema_unchanged() AS unchanged_after_large_apply, count(*) AS di
 -- sum; the fingerprint reads a page whose LSN is unchanged from it (each proof above was
 -- recorded through one state of the cache and checked through a later one). Only pg_migrate
 -- writes it: a forged sum for an unchanged page would hide drift.
--- Its validity row (catalog 0): the WAL position from which the entries hold, and the timeline.
+-- Its validity row (catalog 0): the WAL position from which the entries hold, timeline, database.
 SELECT count(*) FILTER (WHERE catalog <> 0) > 10 AS chunks_cached,
        bool_and(length(pages) % 20 = 0) FILTER (WHERE catalog <> 0) AS whole_entries,
-       count(*) FILTER (WHERE catalog = 0 AND chunk = 0 AND length(pages) = 12) = 1 AS validity_row,
+       count(*) FILTER (WHERE catalog = 0 AND chunk = 0 AND length(pages) = 16) = 1 AS validity_row,
        bool_and(system_identifier = (SELECT system_identifier FROM pg_control_system())) AS this_cluster
   FROM migrate.catalog_page_sums;
 SELECT migrate.schema_unchanged() AS unchanged_with_cache;

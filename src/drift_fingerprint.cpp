@@ -139,9 +139,13 @@ inline uint64 row_hash(Oid catalog, HeapTuple tuple) {
 // settled rows are visible (or not) to every later snapshot alike: with the same LSN the page
 // sums to the same. Entries are (block int4, lsn int8, sum int8), kPageEntry bytes each.
 constexpr int kPageEntry = 20;
-// The hashes summed (row_hash()): a release that hashes rows otherwise bumps it, and the
-// rows of the table stored with another version are ignored.
-constexpr int32 kHashVersion = 1;
+// The hashes summed (row_hash()) and how the rows are written: a release that hashes rows
+// otherwise, or writes them under other rules, bumps it, and the rows of the table stored with
+// another version are ignored. 2: written one session at a time, after a check that nobody
+// stored since they were read, with the validity row (see may_store()); a backend still
+// running an older library writes 1, which this one never reads (its entries may have been
+// read before the validity row's position).
+constexpr int32 kHashVersion = 2;
 
 struct CatalogPages {  // plain data in page_cache_context
   Oid catalog = InvalidOid;
@@ -175,10 +179,12 @@ int scanned_count = 0;
 // than visiting the pages: a schema of 20,000 tables has some 20,000 catalog pages), on the
 // WAL's own timeline, outside recovery, and on PostgreSQL 15 on (read_local_xlog_page_no_wait);
 // anything unexpected while reading falls back to visiting every page.
-constexpr int kValidityLength = 12;       // LSN (8 bytes) and timeline (4)
+constexpr int kValidityLength = 16;       // LSN (8 bytes), timeline (4), database OID (4)
 constexpr uint64 kWalBytesPerPage = 512;  // WAL read instead of one page visited
 XLogRecPtr stored_from = InvalidXLogRecPtr;  // the validity row as the last fingerprint loaded it
 TimeLineID stored_tli = 0;
+Oid stored_database = InvalidOid;  // a copied database (CREATE DATABASE ... FILE_COPY) has
+                                   // the template's row, and its WAL names the template
 XLogRecPtr scan_start = InvalidXLogRecPtr;   // the last fingerprint's: the entries hold from here
 // The blocks of catalog files the WAL names from wal_base to wal_read_to, as
 // (filenode << 32 | block), kept per backend so that a second fingerprint in a transaction
@@ -229,6 +235,7 @@ void load_page_cache(Snapshot snapshot) {
   row_count = 0;
   stored_from = InvalidXLogRecPtr;
   stored_tli = 0;
+  stored_database = InvalidOid;
   Oid nsp = get_namespace_oid("migrate", true);
   Oid relid = OidIsValid(nsp) ? get_relname_relid("catalog_page_sums", nsp) : InvalidOid;
   if (!OidIsValid(relid)) return;
@@ -256,6 +263,7 @@ void load_page_cache(Snapshot snapshot) {
         if (DatumGetInt32(values[1]) == 0 && length == kValidityLength) {
           memcpy(&stored_from, VARDATA_ANY(pages), 8);
           memcpy(&stored_tli, VARDATA_ANY(pages) + 8, 4);
+          memcpy(&stored_database, VARDATA_ANY(pages) + 12, 4);
         }
         continue;
       }
@@ -453,18 +461,27 @@ void forget_changed_blocks() {
 // Plain C: notes the catalog blocks the record names.
 void note_blocks(XLogReaderState* reader) {
   for (int b = 0; b <= XLogRecMaxBlockId(reader); ++b) {
-    RelFileNode node;
     ForkNumber fork;
     BlockNumber block;
+#if PG_VERSION_NUM >= 160000
+    RelFileLocator node;
     if (!XLogRecGetBlockTagExtended(reader, static_cast<uint8>(b), &node, &fork, &block, nullptr)) continue;
-    if (fork != MAIN_FORKNUM || (node.dbNode != MyDatabaseId && node.dbNode != InvalidOid)) continue;
-    if (!std::binary_search(catalog_filenodes, catalog_filenodes + filenode_count, node.relNode)) continue;
+    Oid database = node.dbOid;
+    Oid file = node.relNumber;
+#else
+    RelFileNode node;
+    if (!XLogRecGetBlockTagExtended(reader, static_cast<uint8>(b), &node, &fork, &block, nullptr)) continue;
+    Oid database = node.dbNode;
+    Oid file = node.relNode;
+#endif
+    if (fork != MAIN_FORKNUM || (database != MyDatabaseId && database != InvalidOid)) continue;
+    if (!std::binary_search(catalog_filenodes, catalog_filenodes + filenode_count, file)) continue;
     if (changed_count == changed_capacity) {
       changed_capacity = Max(changed_capacity * 2, 1024);
       changed_blocks = static_cast<uint64*>(changed_blocks ? repalloc_huge(changed_blocks, changed_capacity * sizeof(uint64))
                                                            : MemoryContextAllocHuge(wal_context, changed_capacity * sizeof(uint64)));
     }
-    changed_blocks[changed_count++] = (static_cast<uint64>(node.relNode) << 32) | block;
+    changed_blocks[changed_count++] = (static_cast<uint64>(file) << 32) | block;
     changed_sorted = false;
   }
 }
@@ -473,7 +490,10 @@ void note_blocks(XLogReaderState* reader) {
 // first) and notes the catalog blocks they name. False when the WAL could not be read to `to`.
 bool read_wal(XLogRecPtr from, XLogRecPtr to) {
   if (from >= to) return true;
-  XLogFlush(to);
+  // `to` is where the next record will start: just past a page's header when the last one
+  // ended at the page's end, where nothing is written yet to flush.
+  XLogRecPtr header = XLogSegmentOffset(to - to % XLOG_BLCKSZ, wal_segment_size) == 0 ? SizeOfXLogLongPHD : SizeOfXLogShortPHD;
+  XLogFlush(to % XLOG_BLCKSZ == header ? to - header : to);
   ReadLocalXLogPageNoWaitPrivate end_of_wal;
   end_of_wal.end_of_wal = false;
   XLogReaderRoutine routine;
@@ -522,7 +542,9 @@ bool wal_names_changes() {
 #if PG_VERSION_NUM < 150000
   return false;
 #else
-  if (XLogRecPtrIsInvalid(stored_from) || XLogRecPtrIsInvalid(scan_start) || stored_from > scan_start) return false;
+  if (XLogRecPtrIsInvalid(stored_from) || XLogRecPtrIsInvalid(scan_start) || stored_from > scan_start ||
+      stored_database != MyDatabaseId)
+    return false;
   if (catalog_count < 0 || catalog_count > kMaxCatalogs) return false;
   if (pg::call([] { return GetWALInsertionTimeLine(); }) != stored_tli) return false;
   uint64 pages = pg::call([] { return catalog_pages(); });
@@ -615,6 +637,7 @@ bool may_store(Oid relid) {
   Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
   XLogRecPtr from = InvalidXLogRecPtr;
   TimeLineID tli = 0;
+  Oid database = InvalidOid;
   uint64 system = GetSystemIdentifier();
   TableScanDesc scan = table_beginscan(rel, latest, 0, nullptr);
   HeapTuple tuple;
@@ -631,12 +654,15 @@ bool may_store(Oid relid) {
     if (VARSIZE_ANY_EXHDR(pages) == kValidityLength) {
       memcpy(&from, VARDATA_ANY(pages), 8);
       memcpy(&tli, VARDATA_ANY(pages) + 8, 4);
+      memcpy(&database, VARDATA_ANY(pages) + 12, 4);
     }
   }
   table_endscan(scan);
   UnregisterSnapshot(latest);
   table_close(rel, NoLock);
-  return from == stored_from && tli == stored_tli;
+  bool unchanged = from == stored_from && tli == stored_tli && database == stored_database;
+  if (!unchanged) UnlockRelationOid(relid, ShareRowExclusiveLock);  // (another may store later)
+  return unchanged;
 }
 
 }  // namespace
@@ -717,8 +743,10 @@ void store_page_sums() {
     Datum validity = pg::call([&] {
       bytea* b = static_cast<bytea*>(palloc(VARHDRSZ + kValidityLength));
       SET_VARSIZE(b, VARHDRSZ + kValidityLength);
+      Oid database = MyDatabaseId;
       memcpy(VARDATA(b), &from, 8);
       memcpy(VARDATA(b) + 8, &tli, 4);
+      memcpy(VARDATA(b) + 12, &database, 4);
       return PointerGetDatum(b);
     });
     store.run({pg::Param{OIDOID, ObjectIdGetDatum(InvalidOid), false}, pg::Param{INT4OID, Int32GetDatum(0), false},

@@ -110,6 +110,66 @@ $node->safe_psql('postgres', 'SET pg_migrate.drift_capture = off; ALTER TABLE pu
 is($node->safe_psql('postgres', 'SELECT migrate.schema_unchanged()'), 'f', 'and a later hidden change is found');
 $node->safe_psql('postgres', q{SELECT migrate.acknowledge_drift('w_9.c')});
 
+# A database copied file by file (CREATE DATABASE ... STRATEGY FILE_COPY) carries its
+# template's cache, while the WAL of the template's changes names the template: the copy
+# visits every page, and a change made in the template before the copy is found there.
+$node->safe_psql('postgres', q{SELECT migrate.acknowledge_drift('before the copy')});
+$node->safe_psql('postgres', 'SET pg_migrate.drift_capture = off; CREATE TABLE public.before_copy (id int)');
+$node->safe_psql('template1', 'CREATE DATABASE copied TEMPLATE postgres STRATEGY FILE_COPY');
+($out, @fp) = (undef);
+{
+  my ($o, $e) = ('', '');
+  $node->psql('copied', 'SET client_min_messages = debug1; SELECT migrate.schema_unchanged()',
+              stdout => \$o, stderr => \$e, on_error_die => 1);
+  is($o, 'f', 'the copy finds the change made before it');
+  unlike($e, qr/named by the WAL/, 'by visiting every page');
+}
+is($node->safe_psql('copied', q{SELECT string_agg(object || ' ' || change, ', ') FROM migrate.schema_diff()}),
+   'column public.before_copy.id added, table public.before_copy added', 'schema_diff() in the copy reports it');
+$node->safe_psql('postgres', 'DROP TABLE public.before_copy');
+$node->safe_psql('postgres', q{SELECT migrate.acknowledge_drift('after the copy')});
+
+# The WAL's insert position just past a page header (the last record ended at the page's
+# end): nothing to flush there, and the fingerprint still reads the WAL, without a warning.
+# Pads the WAL with logical messages until a record ends at a page's end: a message of
+# 1 byte measures the record's overhead (to 8 bytes), the next fills the page exactly.
+$node->safe_psql('postgres', q{
+  DO $$
+  DECLARE
+    left_ int; overhead int;
+    pos CONSTANT text := '(pg_current_wal_insert_lsn() - ''0/0''::pg_lsn)::numeric % 8192';
+  BEGIN
+    FOR i IN 1..20 LOOP
+      EXECUTE 'SELECT 8192 - ' || pos INTO left_;
+      EXIT WHEN left_ IN (8192 - 24, 8192 - 40);
+      IF left_ < 400 THEN
+        PERFORM pg_logical_emit_message(false, 'p', repeat('x', 600));
+        CONTINUE;
+      END IF;
+      PERFORM pg_logical_emit_message(false, 'p', 'x');
+      EXECUTE 'SELECT ' || left_ || ' - (8192 - ' || pos || ')' INTO overhead;
+      left_ := left_ - overhead;
+      PERFORM pg_logical_emit_message(false, 'p', repeat('x', left_ - overhead + 1));
+    END LOOP;
+  END $$});
+my $offset = $node->safe_psql('postgres', q{SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::numeric % 8192});
+my $boundary = $offset == 24 || $offset == 40;
+ok($boundary, 'the WAL insert position is just past a page header');
+($out, @fp) = debug_run('SELECT migrate.schema_unchanged()');
+is($out, 't', 'proven at a page boundary');
+like($fp[0], qr/named by the WAL since/, 'through the WAL');
+my ($bout, $berr) = ('', '');
+$node->psql('postgres', 'SELECT migrate.schema_unchanged()', stdout => \$bout, stderr => \$berr);
+unlike($berr, qr/flush/, 'no complaint about flushing');
+
+# A backend still running an older library writes its rows with hash version 1: this one
+# reads none of them.
+$node->safe_psql('postgres', q{
+  SET session_replication_role = DEFAULT;
+  SELECT migrate.acknowledge_drift('cache of this library')});
+is($node->safe_psql('postgres', 'SELECT DISTINCT hash_version FROM migrate.catalog_page_sums'), '2',
+   'rows written with hash version 2');
+
 # A standby reads every page (no WAL position of its own to read from).
 $node->backup('b');
 my $standby = PostgreSQL::Test::Cluster->new('fingerprint_wal_standby');
