@@ -23,6 +23,20 @@ DELETE FROM migrate.drift_exclusions;
 -- snapshots differ in.
 SELECT migrate.snapshot_keys_with_prefix('{"table public.a": 1, "table public.ab": 2, "column public.a.x": 3}'::jsonb,
                                          ARRAY['table public.a']) AS keys;
+-- The same as a plain scan of the keys, for every run of key lengths (found by binary search):
+-- a generated object of 3,000 keys of lengths 1 to 40, prefixes of several lengths, one that is
+-- a prefix of another, the empty prefix, a prefix longer than every key, none matching.
+WITH o AS (SELECT jsonb_object_agg(k, 1) AS j FROM (
+             SELECT substr(md5(i::text), 1, 1 + i % 40) AS k FROM generate_series(1, 3000) i) s),
+     p(prefixes) AS (VALUES (ARRAY['a']), (ARRAY['ab', 'abc']), (ARRAY['0', '1', 'f']), (ARRAY['']),
+                            (ARRAY[repeat('a', 50)]), (ARRAY['zz']), (ARRAY['e4', 'e4d', 'c']))
+SELECT p.prefixes,
+       (SELECT array_agg(k ORDER BY k) FROM unnest(migrate.snapshot_keys_with_prefix(o.j, p.prefixes)) k)
+         IS NOT DISTINCT FROM
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(o.j) k
+         WHERE EXISTS (SELECT FROM unnest(p.prefixes) x WHERE starts_with(k, x))) AS same_as_scan,
+       cardinality(migrate.snapshot_keys_with_prefix(o.j, p.prefixes)) AS keys
+  FROM o, p;
 SELECT k FROM jsonb_object_keys(migrate.schema_snapshot_for_keys(
   ARRAY(SELECT k FROM jsonb_object_keys(migrate.schema_snapshot()) k WHERE k LIKE '%if_t%'))) k ORDER BY k;
 SELECT max(id) AS before FROM migrate.schema_snapshots \gset

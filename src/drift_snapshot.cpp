@@ -422,24 +422,50 @@ namespace {
 
 // Plain C (no C++ object alive): the keys of the top level of `snapshot` starting with one of
 // the `count` prefixes, as a text[] in the current memory context.
+// A jsonb object keeps its keys sorted by length, then by bytes (as uniqueifyJsonbObject
+// sorts them): the keys of one length starting with a prefix are adjacent. So each prefix is
+// looked up by binary search in each length's run, instead of a pass over every key (140,000
+// in a snapshot of 20,000 tables, which a revert dropping a table read whole).
 ArrayType* keys_with_prefixes(Jsonb* snapshot, text** prefixes, int count) {
   ArrayBuildState* out = initArrayResult(TEXTOID, CurrentMemoryContext, false);
-  if (JB_ROOT_IS_OBJECT(snapshot)) {
-    JsonbIterator* it = JsonbIteratorInit(&snapshot->root);
-    JsonbValue v;
-    JsonbIteratorToken token;
-    bool skip_nested = true;
-    while ((token = JsonbIteratorNext(&it, &v, skip_nested)) != WJB_DONE) {
-      if (token != WJB_KEY) continue;
-      for (int i = 0; i < count; ++i) {
-        int len = VARSIZE_ANY_EXHDR(prefixes[i]);
-        if (v.val.string.len >= len && memcmp(v.val.string.val, VARDATA_ANY(prefixes[i]), len) == 0) {
-          accumArrayResult(out, PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len)), false,
-                           TEXTOID, CurrentMemoryContext);
-          break;
+  const JsonbContainer* root = &snapshot->root;
+  if (JB_ROOT_IS_OBJECT(snapshot) && !JB_ROOT_IS_SCALAR(snapshot)) {
+    int n = static_cast<int>(JsonContainerSize(root));
+    const char* base = reinterpret_cast<const char*>(&root->children[n * 2]);
+    auto key_length = [&](int i) { return static_cast<int>(getJsonbLength(root, i)); };
+    auto key_data = [&](int i) { return base + getJsonbOffset(root, i); };
+    // First index in [from, n) whose key is longer than `length` - 1 (or n).
+    auto first_of_length = [&](int from, int length) {
+      int lo = from, hi = n;
+      while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (key_length(mid) < length) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    bool* matched = static_cast<bool*>(palloc0(Max(n, 1) * sizeof(bool)));
+    for (int p = 0; p < count; ++p) {
+      const char* prefix = VARDATA_ANY(prefixes[p]);
+      int plen = VARSIZE_ANY_EXHDR(prefixes[p]);
+      for (int run = first_of_length(0, plen); run < n;) {
+        int length = key_length(run);
+        int end = first_of_length(run, length + 1);
+        int lo = run, hi = end;  // first key of the run not below the prefix
+        while (lo < hi) {
+          int mid = lo + (hi - lo) / 2;
+          if (memcmp(key_data(mid), prefix, plen) < 0) lo = mid + 1;
+          else hi = mid;
         }
+        for (int i = lo; i < end && memcmp(key_data(i), prefix, plen) == 0; ++i) matched[i] = true;
+        run = end;
       }
     }
+    for (int i = 0; i < n; ++i)  // in the snapshot's key order, each key once
+      if (matched[i])
+        accumArrayResult(out, PointerGetDatum(cstring_to_text_with_len(key_data(i), key_length(i))), false, TEXTOID,
+                         CurrentMemoryContext);
+    pfree(matched);
   }
   return DatumGetArrayTypeP(makeArrayResult(out, CurrentMemoryContext));
 }
