@@ -21,7 +21,9 @@ extern "C" {
 #include "access/multixact.h"
 #include "access/tableam.h"
 #include "access/transam.h"
+#include "access/xlog.h"
 #include "catalog/pg_attribute.h"
+#include "storage/bufmgr.h"
 #include "utils/datum.h"
 #include "utils/rel.h"
 }
@@ -258,7 +260,11 @@ bool same_row(Oid catalog, Relation rel, HeapTuple a, HeapTuple b) {
 // made of catalog rows, so then up and down provably left the schema as it was, without
 // comparing two snapshots (which cost time in proportion to the whole schema). In-place updates
 // (statistics, relhasindex) are not seen; no snapshot attribute comes from them.
-bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catalogs) {
+// `written_from`: the WAL insert position when `floor` was read. A row written since is on a
+// page whose LSN is newer (every write to a WAL-logged catalog page sets it), so only those
+// pages' rows are read; the others are passed by their header. (InvalidXLogRecPtr, or a
+// catalog not WAL-logged, rewritten in this transaction under wal_level = minimal: every row.)
+bool catalogs_unchanged_since(TransactionId floor, XLogRecPtr written_from, const std::vector<Oid>& catalogs) {
   const Oid* rels = catalogs.data();
   size_t n = catalogs.size();
   return pg::call([&] {
@@ -270,26 +276,45 @@ bool catalogs_unchanged_since(TransactionId floor, const std::vector<Oid>& catal
     for (size_t i = 0; i < n && !changed; ++i) {
       Relation rel = table_open(rels[i], AccessShareLock);
       TupleDesc desc = RelationGetDescr(rel);
-      TableScanDesc scan = table_beginscan(rel, SnapshotAny, 0, nullptr);
+      bool by_lsn = !XLogRecPtrIsInvalid(written_from) && RelationNeedsWAL(rel);
+      BlockNumber blocks = RelationGetNumberOfBlocks(rel);
       List* gone = NIL;   // older rows this transaction deleted or replaced
       List* added = NIL;  // rows this transaction added that are still there
-      HeapTuple tup;
-      while (!changed && (tup = heap_getnext(scan, ForwardScanDirection)) != nullptr) {
-        HeapTupleHeader h = tup->t_data;
-        bool inserted = ours(HeapTupleHeaderGetXmin(h));
-        bool deleted = !(h->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(h->t_infomask) &&
-                       ours(HeapTupleHeaderGetUpdateXid(h));
-        if (inserted == deleted) continue;  // untouched, or added and removed again
-        if (rels[i] == AttributeRelationId && inserted && ((Form_pg_attribute)GETSTRUCT(tup))->attisdropped)
-          continue;  // a column added and dropped again
-        if (deleted) gone = lappend(gone, heap_copytuple(tup));
-        else added = lappend(added, heap_copytuple(tup));
-        // Pairs are compared below; a catalog without a row identity cannot be paired.
-        Oid k1;
-        int32 k2;
-        if (!row_key(rels[i], desc, tup, &k1, &k2)) changed = true;
+      for (BlockNumber block = 0; block < blocks && !changed; ++block) {
+        CHECK_FOR_INTERRUPTS();
+        Buffer buffer = ReadBufferExtended(rel, MAIN_FORKNUM, block, RBM_NORMAL, nullptr);
+        LockBuffer(buffer, BUFFER_LOCK_SHARE);
+        if (by_lsn && BufferGetLSNAtomic(buffer) < written_from) {
+          UnlockReleaseBuffer(buffer);
+          continue;
+        }
+        Page page = BufferGetPage(buffer);
+        OffsetNumber last = PageGetMaxOffsetNumber(page);
+        for (OffsetNumber offset = FirstOffsetNumber; offset <= last && !changed; offset = OffsetNumberNext(offset)) {
+          ItemId item = PageGetItemId(page, offset);
+          if (!ItemIdIsNormal(item)) continue;
+          HeapTupleData version;  // every version on the page, as a scan with SnapshotAny returns them
+          version.t_data = reinterpret_cast<HeapTupleHeader>(PageGetItem(page, item));
+          version.t_len = ItemIdGetLength(item);
+          version.t_tableOid = rels[i];
+          ItemPointerSet(&version.t_self, block, offset);
+          HeapTuple tup = &version;
+          HeapTupleHeader h = tup->t_data;
+          bool inserted = ours(HeapTupleHeaderGetXmin(h));
+          bool deleted = !(h->t_infomask & HEAP_XMAX_INVALID) && !HEAP_XMAX_IS_LOCKED_ONLY(h->t_infomask) &&
+                         ours(HeapTupleHeaderGetUpdateXid(h));
+          if (inserted == deleted) continue;  // untouched, or added and removed again
+          if (rels[i] == AttributeRelationId && inserted && ((Form_pg_attribute)GETSTRUCT(tup))->attisdropped)
+            continue;  // a column added and dropped again
+          if (deleted) gone = lappend(gone, heap_copytuple(tup));
+          else added = lappend(added, heap_copytuple(tup));
+          // Pairs are compared below; a catalog without a row identity cannot be paired.
+          Oid k1;
+          int32 k2;
+          if (!row_key(rels[i], desc, tup, &k1, &k2)) changed = true;
+        }
+        UnlockReleaseBuffer(buffer);
       }
-      table_endscan(scan);
       // Each replaced row must have a live successor with the same identity and the same
       // content (as the schema shows it), and each added row must be such a successor.
       if (!changed && list_length(gone) != list_length(added)) changed = true;
@@ -357,6 +382,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
     // proven without snapshots. Otherwise roll both back and compare snapshots (below).
     std::string down = catalog::load_script(version, false);
     TransactionId floor = pg::call([] { return ReadNextTransactionId(); });
+    XLogRecPtr written_from = pg::call([] { return RecoveryInProgress() ? InvalidXLogRecPtr : GetXLogInsertRecPtr(); });
     std::unique_ptr<pg::SubTransaction> up_sub;
     if (auto err = try_script(up, {version, name, "up"}, up_sub)) {
       v.status = "failed";
@@ -367,7 +393,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
     {
       std::unique_ptr<pg::SubTransaction> down_sub;
       if (!try_script(down, {version, name, "down"}, down_sub)) {
-        same = catalogs_unchanged_since(floor, catalogs);
+        same = catalogs_unchanged_since(floor, written_from, catalogs);
         down_sub->rollback();  // back to the state after up
       }
     }
