@@ -35,6 +35,7 @@ extern "C" {
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -184,7 +185,16 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   Datum session_user = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
   Datum action = CStringGetTextDatum("apply");
   Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
-  List* inserted = NIL;  // script checksums inserted by this call (char*)
+  // Script checksums inserted by this call (a hash: one apply may hold thousands of migrations).
+  HASHCTL hash_ctl;
+  memset(&hash_ctl, 0, sizeof hash_ctl);
+  int longest = 0;
+  for (int i = 0; i < count; ++i) longest = Max(longest, steps[i].checksum_len);
+  hash_ctl.keysize = longest + 1;
+  hash_ctl.entrysize = longest + 1;
+  hash_ctl.hcxt = CurrentMemoryContext;
+  HTAB* inserted = hash_create("pg_migrate scripts inserted", Max(count, 16), &hash_ctl,
+                               HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 
   for (int i = 0; i < count; ++i) {
     const AppliedRecord& step = steps[i];
@@ -213,8 +223,7 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
 
     // The script, kept once per checksum.
     bool seen = false;
-    ListCell* lc;
-    foreach (lc, inserted) seen = seen || strcmp(static_cast<char*>(lfirst(lc)), step.checksum) == 0;
+    (void)hash_search(inserted, step.checksum, HASH_ENTER, &seen);
     if (!seen) {
       if (!key_exists(scripts.rel, l.scripts_key, 1, checksum, snapshot)) {
         ExecClearTuple(s_slot);
@@ -229,7 +238,6 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
         ExecStoreVirtualTuple(s_slot);
         ExecSimpleRelationInsert(scripts.info, estate, s_slot);
       }
-      inserted = lappend(inserted, pstrdup(step.checksum));
     }
 
     int64 id = nextval_internal(l.history_seq, false);
@@ -267,6 +275,7 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     ResetPerTupleExprContext(estate);
   }
 
+  hash_destroy(inserted);
   pg::rows::end_updates(&epq);
   pg::rows::end(estate, targets, 3);
   return true;
