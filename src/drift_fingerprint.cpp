@@ -171,7 +171,7 @@ CatalogPages scanned[kMaxCatalogs + 1];      // the settled pages of the last fi
 int scanned_count = 0;
 
 // Which pages changed since the entries were stored, from the WAL instead of every page's
-// header. The table's validity row (catalog 0, chunk 0: WAL position and timeline) says from
+// header. The table's validity row (catalog 0, chunk 0: WAL position, timeline, database) says from
 // where its entries hold: each entry was read or checked after that position, and a WAL-logged
 // write to its page since has a record naming the block. So a page no record after that
 // position names is unchanged and its entry holds without reading the page. Used only when the
@@ -259,7 +259,7 @@ void load_page_cache(Snapshot snapshot) {
       if (static_cast<uint64>(DatumGetInt64(values[3])) != system || DatumGetInt32(values[4]) != kHashVersion) continue;
       bytea* pages = DatumGetByteaPCopy(values[5]);  // in page_cache_context
       int length = VARSIZE_ANY_EXHDR(pages);
-      if (DatumGetObjectId(values[0]) == InvalidOid) {  // the validity row (kValidityRow)
+      if (DatumGetObjectId(values[0]) == InvalidOid) {  // the validity row (catalog 0, chunk 0)
         if (DatumGetInt32(values[1]) == 0 && length == kValidityLength) {
           memcpy(&stored_from, VARDATA_ANY(pages), 8);
           memcpy(&stored_tli, VARDATA_ANY(pages) + 8, 4);
@@ -307,10 +307,6 @@ void find_catalogs(Snapshot snapshot) {
   catalog_count = found > kMaxCatalogs ? kMaxCatalogs + 1 : found;
 }
 
-// Plain C (no C++ object alive): sums one catalog's rows into `sums`, page by page under one
-// share lock per page (as pgstattuple reads a heap), deciding each row's visibility here. With
-// `preexisting`, also the rows as they were when this transaction's command `since` started:
-// rows those commands deleted are dead to the snapshot but still on the page.
 // Plain C: whether the WAL read since the entries were stored names `block` of `filenode`.
 bool block_changed(Oid filenode, BlockNumber block) {
   uint64 key = (static_cast<uint64>(filenode) << 32) | block;
@@ -319,6 +315,11 @@ bool block_changed(Oid filenode, BlockNumber block) {
 
 int pages_read = 0;  // by the last fingerprint (for the DEBUG1 line)
 
+// Plain C (no C++ object alive): sums one catalog's rows into `sums`, page by page under one
+// share lock per page (as pgstattuple reads a heap), deciding each row's visibility here. With
+// `preexisting`, also the rows as they were when this transaction's command `since` started:
+// rows those commands deleted are dead to the snapshot but still on the page. With `use_wal`, a
+// cached page the WAL since the entries were stored does not name is not read.
 void scan_catalog(Oid relid, Snapshot snapshot, bool preexisting, CommandId since, FingerprintSums* sums,
                   bool use_wal) {
   Relation rel = table_open(relid, AccessShareLock);
