@@ -190,8 +190,8 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   memset(&hash_ctl, 0, sizeof hash_ctl);
   int longest = 0;
   for (int i = 0; i < count; ++i) longest = Max(longest, steps[i].checksum_len);
-  hash_ctl.keysize = longest + 1;
-  hash_ctl.entrysize = longest + 1;
+  hash_ctl.keysize = Max(longest + 1, 16);  // (hash_create asserts string keys longer than 8)
+  hash_ctl.entrysize = hash_ctl.keysize;
   hash_ctl.hcxt = CurrentMemoryContext;
   HTAB* inserted = hash_create("pg_migrate scripts inserted", Max(count, 16), &hash_ctl,
                                HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
