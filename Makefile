@@ -23,6 +23,11 @@ PROVE_TESTS = $(sort $(wildcard test/t/*.pl))
 PG_CONFIG ?= pg_config
 # -MMD -MP: header dependencies, so a changed header rebuilds every object that includes it.
 PG_CXXFLAGS = -MMD -MP -fno-omit-frame-pointer -std=c++17 -DFMT_HEADER_ONLY -fexceptions -Wno-register -Isrc -isystem $(shell $(PG_CONFIG) --includedir-server)
+# Only what the server looks up is exported (the SQL-callable functions, _PG_init, the magic
+# block, the background worker's entry: PGDLLEXPORT, which PostgreSQL 16 defines so itself):
+# every other symbol binds inside the library, so a new backend's dlopen resolves some 600
+# fewer symbols.
+PG_CXXFLAGS += -fvisibility=hidden -fvisibility-inlines-hidden -DPGDLLEXPORT='__attribute__((visibility("default")))'
 # libstdc++ is linked statically and fmt used header-only: loading the shared ones costs every
 # new backend about 1 ms.
 SHLIB_LINK = -Wl,-Bstatic -lstdc++ -Wl,-Bdynamic -Wl,--exclude-libs,ALL

@@ -8,10 +8,10 @@
 
 extern "C" {
 PG_MODULE_MAGIC;
-void _PG_init(void);
+PGDLLEXPORT void _PG_init(void);
 }
 
-extern "C" void _PG_init(void) {
+extern "C" PGDLLEXPORT void _PG_init(void) {
   pgm::policy::init();
   pgm::define_settings();
   pgm::drift_init();

@@ -118,5 +118,5 @@ inline bool PgError::is_interrupt() const { return pg::is_interrupt(holder_->dat
   PG_FUNCTION_INFO_V1(name);                                                       \
   }                                                                                \
   static Datum name##_impl(FunctionCallInfo fcinfo);                               \
-  extern "C" Datum name(PG_FUNCTION_ARGS) { return pgm::pg::invoke(name##_impl, fcinfo); } \
+  extern "C" PGDLLEXPORT Datum name(PG_FUNCTION_ARGS) { return pgm::pg::invoke(name##_impl, fcinfo); } \
   static Datum name##_impl(FunctionCallInfo fcinfo)
