@@ -181,10 +181,29 @@ int scanned_count = 0;
 // anything unexpected while reading falls back to visiting every page.
 constexpr int kValidityLength = 16;       // LSN (8 bytes), timeline (4), database OID (4)
 constexpr uint64 kWalBytesPerPage = 512;  // WAL read instead of one page visited
-XLogRecPtr stored_from = InvalidXLogRecPtr;  // the validity row as the last fingerprint loaded it
-TimeLineID stored_tli = 0;
-Oid stored_database = InvalidOid;  // a copied database (CREATE DATABASE ... FILE_COPY) has
-                                   // the template's row, and its WAL names the template
+struct Validity {
+  XLogRecPtr from = InvalidXLogRecPtr;
+  TimeLineID tli = 0;
+  Oid database = InvalidOid;  // a copied database (CREATE DATABASE ... FILE_COPY) has the
+                              // template's row, and its WAL names the template
+  bool operator==(const Validity& o) const { return from == o.from && tli == o.tli && database == o.database; }
+};
+Validity stored;  // the validity row as the last fingerprint loaded it (none: from invalid)
+
+// Plain C: the validity row's `pages` value, if it is one.
+bool read_validity(const bytea* pages, Validity* out) {
+  if (VARSIZE_ANY_EXHDR(pages) != kValidityLength) return false;
+  const char* p = VARDATA_ANY(pages);
+  memcpy(&out->from, p, 8);
+  memcpy(&out->tli, p + 8, 4);
+  memcpy(&out->database, p + 12, 4);
+  return true;
+}
+
+// The size of the header of the WAL page starting at `page`.
+XLogRecPtr page_header_size(XLogRecPtr page) {
+  return XLogSegmentOffset(page, wal_segment_size) == 0 ? SizeOfXLogLongPHD : SizeOfXLogShortPHD;
+}
 XLogRecPtr scan_start = InvalidXLogRecPtr;   // the last fingerprint's: the entries hold from here
 // The blocks of catalog files the WAL names from wal_base to wal_read_to, as
 // (filenode << 32 | block), kept per backend so that a second fingerprint in a transaction
@@ -233,9 +252,7 @@ int compare_rows(const void* a, const void* b) {
 // the snapshot the catalogs are read with.
 void load_page_cache(Snapshot snapshot) {
   row_count = 0;
-  stored_from = InvalidXLogRecPtr;
-  stored_tli = 0;
-  stored_database = InvalidOid;
+  stored = Validity{};
   Oid nsp = get_namespace_oid("migrate", true);
   Oid relid = OidIsValid(nsp) ? get_relname_relid("catalog_page_sums", nsp) : InvalidOid;
   if (!OidIsValid(relid)) return;
@@ -260,11 +277,7 @@ void load_page_cache(Snapshot snapshot) {
       bytea* pages = DatumGetByteaPCopy(values[5]);  // in page_cache_context
       int length = VARSIZE_ANY_EXHDR(pages);
       if (DatumGetObjectId(values[0]) == InvalidOid) {  // the validity row (catalog 0, chunk 0)
-        if (DatumGetInt32(values[1]) == 0 && length == kValidityLength) {
-          memcpy(&stored_from, VARDATA_ANY(pages), 8);
-          memcpy(&stored_tli, VARDATA_ANY(pages) + 8, 4);
-          memcpy(&stored_database, VARDATA_ANY(pages) + 12, 4);
-        }
+        if (DatumGetInt32(values[1]) == 0) (void)read_validity(pages, &stored);
         continue;
       }
       if (length % kPageEntry != 0) continue;
@@ -493,8 +506,7 @@ bool read_wal(XLogRecPtr from, XLogRecPtr to) {
   if (from >= to) return true;
   // `to` is where the next record will start: just past a page's header when the last one
   // ended at the page's end, where nothing is written yet to flush.
-  XLogRecPtr header = XLogSegmentOffset(to - to % XLOG_BLCKSZ, wal_segment_size) == 0 ? SizeOfXLogLongPHD : SizeOfXLogShortPHD;
-  XLogFlush(to % XLOG_BLCKSZ == header ? to - header : to);
+  XLogFlush(to % XLOG_BLCKSZ == page_header_size(to - to % XLOG_BLCKSZ) ? to - to % XLOG_BLCKSZ : to);
   ReadLocalXLogPageNoWaitPrivate end_of_wal;
   end_of_wal.end_of_wal = false;
   XLogReaderRoutine routine;
@@ -523,7 +535,7 @@ bool read_wal(XLogRecPtr from, XLogRecPtr to) {
     }
     // `to` may lie just past the header of the page the last record ended before.
     if (!reached && end < to && end % XLOG_BLCKSZ == 0)
-      reached = to == end + (XLogSegmentOffset(end, wal_segment_size) == 0 ? SizeOfXLogLongPHD : SizeOfXLogShortPHD);
+      reached = to == end + page_header_size(end);
     complete = reached;
   }
   PG_CATCH();
@@ -543,20 +555,20 @@ bool wal_names_changes() {
 #if PG_VERSION_NUM < 150000
   return false;
 #else
-  if (XLogRecPtrIsInvalid(stored_from) || XLogRecPtrIsInvalid(scan_start) || stored_from > scan_start ||
-      stored_database != MyDatabaseId)
+  if (XLogRecPtrIsInvalid(stored.from) || XLogRecPtrIsInvalid(scan_start) || stored.from > scan_start ||
+      stored.database != MyDatabaseId)
     return false;
   if (catalog_count < 0 || catalog_count > kMaxCatalogs) return false;
-  if (pg::call([] { return GetWALInsertionTimeLine(); }) != stored_tli) return false;
+  if (pg::call([] { return GetWALInsertionTimeLine(); }) != stored.tli) return false;
   uint64 pages = pg::call([] { return catalog_pages(); });
-  if (scan_start - stored_from > pages * kWalBytesPerPage) return false;
-  bool extend = wal_base == stored_from && !XLogRecPtrIsInvalid(wal_read_to) && wal_read_to <= scan_start &&
+  if (scan_start - stored.from > pages * kWalBytesPerPage) return false;
+  bool extend = wal_base == stored.from && !XLogRecPtrIsInvalid(wal_read_to) && wal_read_to <= scan_start &&
                 wal_filenodes == filenodes_hash();
   if (!extend) {
     forget_changed_blocks();
     wal_filenodes = filenodes_hash();
   }
-  XLogRecPtr from = extend ? wal_read_to : stored_from;
+  XLogRecPtr from = extend ? wal_read_to : stored.from;
   XLogSegNo segment;
   XLByteToSeg(from, segment, wal_segment_size);
   if (segment <= pg::call([] { return XLogGetLastRemovedSegno(); })) return false;
@@ -576,7 +588,7 @@ bool wal_names_changes() {
     forget_changed_blocks();
     return false;
   }
-  wal_base = stored_from;
+  wal_base = stored.from;
   wal_read_to = to;
   if (!changed_sorted) {
     std::sort(changed_blocks, changed_blocks + changed_count);
@@ -616,7 +628,7 @@ std::optional<FingerprintSums> fingerprint(bool preexisting, CommandId since) {
     UnregisterSnapshot(snapshot);
     if (use_wal)
       elog(DEBUG1, "pg_migrate: catalog fingerprint read %d pages, %d named by the WAL since %X/%X",
-           pages_read, changed_count, static_cast<uint32>(stored_from >> 32), static_cast<uint32>(stored_from));
+           pages_read, changed_count, static_cast<uint32>(stored.from >> 32), static_cast<uint32>(stored.from));
     else
       elog(DEBUG1, "pg_migrate: catalog fingerprint read %d pages", pages_read);
     return all;
@@ -636,9 +648,7 @@ bool may_store(Oid relid) {
   Relation rel = table_open(relid, NoLock);
   TupleDesc desc = RelationGetDescr(rel);
   Snapshot latest = RegisterSnapshot(GetLatestSnapshot());
-  XLogRecPtr from = InvalidXLogRecPtr;
-  TimeLineID tli = 0;
-  Oid database = InvalidOid;
+  Validity latest_row;
   uint64 system = GetSystemIdentifier();
   TableScanDesc scan = table_beginscan(rel, latest, 0, nullptr);
   HeapTuple tuple;
@@ -651,17 +661,12 @@ bool may_store(Oid relid) {
         DatumGetInt32(values[1]) != 0 || static_cast<uint64>(DatumGetInt64(values[3])) != system ||
         DatumGetInt32(values[4]) != kHashVersion)
       continue;
-    bytea* pages = DatumGetByteaPP(values[5]);
-    if (VARSIZE_ANY_EXHDR(pages) == kValidityLength) {
-      memcpy(&from, VARDATA_ANY(pages), 8);
-      memcpy(&tli, VARDATA_ANY(pages) + 8, 4);
-      memcpy(&database, VARDATA_ANY(pages) + 12, 4);
-    }
+    (void)read_validity(DatumGetByteaPP(values[5]), &latest_row);
   }
   table_endscan(scan);
   UnregisterSnapshot(latest);
   table_close(rel, NoLock);
-  bool unchanged = from == stored_from && tli == stored_tli && database == stored_database;
+  bool unchanged = latest_row == stored;
   if (!unchanged) UnlockRelationOid(relid, ShareRowExclusiveLock);  // (another may store later)
   return unchanged;
 }
