@@ -741,8 +741,9 @@ void store_page_sums() {
                  pg::text_array_param(kept)});
     }
   }
-  // The validity row: the entries hold from scan_start (none outside recovery's reach: a
-  // fingerprint taken in recovery stores nothing, as nothing writes then).
+  // The validity row: the entries hold from scan_start (a fingerprint taken in recovery has
+  // none, and stores nothing then anyway). Only where the WAL is read (PostgreSQL 15 on).
+#if PG_VERSION_NUM >= 150000
   if (!XLogRecPtrIsInvalid(scan_start)) {
     TimeLineID tli = pg::call([] { return GetWALInsertionTimeLine(); });
     XLogRecPtr from = scan_start;
@@ -760,6 +761,7 @@ void store_page_sums() {
                pg::int8_param(static_cast<int64>(GetSystemIdentifier())), pg::Param{INT4OID, Int32GetDatum(kHashVersion), false},
                pg::Param{BYTEAOID, validity, false}});
   }
+#endif
   scanned_count = 0;  // stored once
 }
 
