@@ -473,7 +473,7 @@ Jsonb* snapshot_object(Sink* sink) {
 }
 
 void relation_entry(Sink* sink, Oid relid, HeapTuple tup, Form_pg_class c,
-                    const char* name, const char* comment) {
+                    const char* name, const char* comment, const char* internal_triggers) {
   JsonbParseState* st = nullptr;
   pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
   put_string(&st, "kind", relation_kind(c->relkind));
@@ -518,6 +518,7 @@ void relation_entry(Sink* sink, Oid relid, HeapTuple tup, Form_pg_class c,
     ReleaseSysCache(seq);
   }
   if (c->relkind == RELKIND_SEQUENCE) put_string(&st, "owned_by", sequence_owner(relid));
+  put_string(&st, "internal_triggers", internal_triggers);
   put_string(&st, "comment", comment);
   emit(sink, psprintf("%s %s", relation_key_word(c->relkind), name), &st);
 }
@@ -690,32 +691,128 @@ SortedOids column_values(Oid catalog, AttrNumber column) {
   return out;
 }
 
+const char* trigger_state(char tgenabled) {
+  switch (tgenabled) {
+    case TRIGGER_FIRES_ON_ORIGIN: return "origin";
+    case TRIGGER_DISABLED: return "disabled";
+    case TRIGGER_FIRES_ON_REPLICA: return "replica";
+    case TRIGGER_FIRES_ALWAYS: return "always";
+    default: return nullptr;
+  }
+}
+
+// "s.t.c", the identity of constraint `conoid` as its snapshot key spells it (also for a
+// constraint a snapshot leaves out, e.g. a partition's copy of its parent's foreign key).
+char* constraint_identity(Oid conoid) {
+  HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
+  if (!HeapTupleIsValid(tup)) return psprintf("constraint %u", conoid);
+  Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+  char* table = OidIsValid(co->conrelid) ? get_rel_name(co->conrelid) : nullptr;
+  Oid nsp = OidIsValid(co->conrelid) ? get_rel_namespace(co->conrelid) : co->connamespace;
+  char* nsp_name = get_namespace_name(nsp);
+  char* out = psprintf("%s.%s", quote_qualified_identifier(nsp_name, table ? table : "?"),
+                       quote_identifier(NameStr(co->conname)));
+  ReleaseSysCache(tup);
+  return out;
+}
+
+// One constraint's internal triggers on a relation, for internal_trigger_states().
+struct InternalTriggers {
+  Oid constraint;
+  int total;
+  int by_state[3];  // disabled, replica, always: counts of triggers not firing on origin
+};
+
+int compare_strings(const void* a, const void* b) {
+  return strcmp(*static_cast<char* const*>(a), *static_cast<char* const*>(b));
+}
+
+// The internal triggers of a relation that do not fire as created (on origin): those that
+// enforce its foreign keys, the foreign keys that reference it, and deferrable unique
+// constraints. ALTER TABLE ... DISABLE TRIGGER ALL (or one by name) switches the enforcement
+// off; ENABLE REPLICA TRIGGER ALL makes it fire only under
+// session_replication_role = replica. One string per constraint ("public.child.child_pid_fkey
+// disabled", "... disabled 1 of 2" when its triggers here differ), sorted; NULL when all fire
+// on origin, so snapshots recorded before this attribute existed compare equal.
+char* internal_trigger_states(InternalTriggers* items, int count) {
+  int described = 0;
+  char** lines = static_cast<char**>(palloc(sizeof(char*) * (count + 1)));
+  static const char* const kStates[] = {"disabled", "replica", "always"};
+  for (int i = 0; i < count; ++i) {
+    StringInfoData line;
+    bool any = false;
+    for (int k = 0; k < 3; ++k) {
+      if (items[i].by_state[k] == 0) continue;
+      if (!any) {
+        initStringInfo(&line);
+        appendStringInfoString(&line, constraint_identity(items[i].constraint));
+        any = true;
+      } else {
+        appendStringInfoChar(&line, ',');
+      }
+      appendStringInfo(&line, " %s", kStates[k]);
+      if (items[i].by_state[k] != items[i].total) appendStringInfo(&line, " %d of %d", items[i].by_state[k], items[i].total);
+    }
+    if (any) lines[described++] = line.data;
+  }
+  if (described == 0) return nullptr;
+  qsort(lines, described, sizeof(char*), compare_strings);
+  StringInfoData out;
+  initStringInfo(&out);
+  for (int i = 0; i < described; ++i) {
+    if (i > 0) appendStringInfoString(&out, "; ");
+    appendStringInfoString(&out, lines[i]);
+  }
+  return out.data;
+}
+
 // A relation's triggers (not internal ones, not those a partition inherits), policies and
-// rules (not a view's _RETURN).
-void trigger_entries(Sink* sink, Oid relid, const char* name) {
+// rules (not a view's _RETURN). Returns the states of its internal triggers that do not fire
+// on origin (internal_trigger_states()), for the relation's own entry, or NULL.
+char* trigger_entries(Sink* sink, Oid relid, const char* name) {
   ScanKeyData key;
   ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
   SysScanDesc scan = scan_catalog(catalogs.trigger, 1, &key);
+  InternalTriggers* internal = nullptr;
+  int internal_count = 0, internal_capacity = 0;
+  bool internal_off = false;
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
     Form_pg_trigger tg = reinterpret_cast<Form_pg_trigger>(GETSTRUCT(tup));
-    if (tg->tgisinternal || OidIsValid(tg->tgparentid)) continue;
-    const char* enabled = nullptr;
-    switch (tg->tgenabled) {
-      case TRIGGER_FIRES_ON_ORIGIN: enabled = "origin"; break;
-      case TRIGGER_DISABLED: enabled = "disabled"; break;
-      case TRIGGER_FIRES_ON_REPLICA: enabled = "replica"; break;
-      case TRIGGER_FIRES_ALWAYS: enabled = "always"; break;
-      default: break;
+    if (tg->tgisinternal) {
+      // Also a partition's copies (tgparentid set): DISABLE TRIGGER ALL on one partition
+      // switches its foreign keys' enforcement off as well.
+      if (!OidIsValid(tg->tgconstraint)) continue;
+      int i = 0;
+      while (i < internal_count && internal[i].constraint != tg->tgconstraint) ++i;
+      if (i == internal_count) {
+        if (internal_count == internal_capacity) {
+          internal_capacity = internal_capacity ? internal_capacity * 2 : 4;
+          internal = static_cast<InternalTriggers*>(
+              internal ? repalloc(internal, sizeof(InternalTriggers) * internal_capacity)
+                       : palloc(sizeof(InternalTriggers) * internal_capacity));
+        }
+        internal[internal_count++] = {tg->tgconstraint, 0, {0, 0, 0}};
+      }
+      internal[i].total++;
+      int state = tg->tgenabled == TRIGGER_DISABLED ? 0 : tg->tgenabled == TRIGGER_FIRES_ON_REPLICA ? 1
+                  : tg->tgenabled == TRIGGER_FIRES_ALWAYS ? 2 : -1;
+      if (state >= 0) {
+        internal[i].by_state[state]++;
+        internal_off = true;
+      }
+      continue;
     }
+    if (OidIsValid(tg->tgparentid)) continue;
     JsonbParseState* st = nullptr;
     pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
     put_string(&st, "definition", text_cstring(call_text_function(pg_get_triggerdef, 1, ObjectIdGetDatum(tg->oid), 0)));
-    put_string(&st, "enabled", enabled);
+    put_string(&st, "enabled", trigger_state(tg->tgenabled));
     put_string(&st, "comment", object_comment(TriggerRelationId, tg->oid));
     emit(sink, psprintf("trigger %s.%s", name, quote_identifier(NameStr(tg->tgname))), &st);
   }
   systable_endscan_ordered(scan);
+  return internal_off ? internal_trigger_states(internal, internal_count) : nullptr;
 }
 
 void policy_entries(Sink* sink, Oid relid, const char* name) {
@@ -798,12 +895,15 @@ void all_relation_entries(Sink* sink, Oid relid) {
   int natts = c->relnatts;
   char relkind = c->relkind;
   char** comments = relation_comments(relid, natts);
-  if (relkind != RELKIND_COMPOSITE_TYPE) relation_entry(sink, relid, tup, c, name, comments[0]);
   // The flags are set when such an object is created and cleared, if at all, only once none is
   // left (relchecks counts CHECK constraints): a relation without them has none to look up.
   // Not relhasindex for indexes: VACUUM clears it while a half-dropped index (a cancelled DROP
   // INDEX CONCURRENTLY, indislive false) is still listed.
   bool has_triggers = c->relhastriggers, has_rules = c->relhasrules;
+  bool may_have_triggers = has_triggers && relkind != RELKIND_SEQUENCE && relkind != RELKIND_COMPOSITE_TYPE;
+  // The triggers first: the relation's entry says which of its internal ones are switched off.
+  char* internal_triggers = may_have_triggers ? trigger_entries(sink, relid, name) : nullptr;
+  if (relkind != RELKIND_COMPOSITE_TYPE) relation_entry(sink, relid, tup, c, name, comments[0], internal_triggers);
 #if PG_VERSION_NUM < 180000
   // Primary key, unique and exclusion constraints have an index; foreign keys and constraint
   // triggers have triggers. A partitioned table is always looked at: before PostgreSQL 15 its
@@ -823,7 +923,6 @@ void all_relation_entries(Sink* sink, Oid relid) {
   }
   if (may_have_indexes) index_entries(sink, relid, name, backing);
   if (relkind != RELKIND_SEQUENCE && relkind != RELKIND_COMPOSITE_TYPE) {
-    if (has_triggers) trigger_entries(sink, relid, name);
     if (may_have(with_policies, relid)) policy_entries(sink, relid, name);
     if (has_rules) rule_entries(sink, relid, name);
   }
