@@ -36,6 +36,7 @@ asked at the terminal (not with -w; a fleet of several takes ~/.pgpass).
 
 Files in --dir (default: migrations), recognised per file:
   20240101120000_add_users.sql    pg_migrate new / dbmate: "-- migrate:up", "-- migrate:down"
+                                  (also goose "-- +goose Up", sql-migrate "-- +migrate Up")
   V1__init.sql  U1__init.sql      Flyway versioned and undo
   R__views.sql                    Flyway repeatable: re-applied when its content changes
   1_init.up.sql 1_init.down.sql   golang-migrate, morph, sqlx

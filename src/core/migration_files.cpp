@@ -180,13 +180,62 @@ std::optional<FileName> parse_file_name(std::string_view path) {
 
 namespace {
 
+// The tools whose one-file format (an up section, then a down section) is read.
+enum class Dialect { kNone, kDbmate, kGoose, kSqlMigrate };
+
+const char* dialect_marker(Dialect d) {
+  switch (d) {
+    case Dialect::kGoose: return "-- +goose";
+    case Dialect::kSqlMigrate: return "-- +migrate";
+    default: return "-- migrate:";
+  }
+}
+
+enum class MarkerKind {
+  kNone,
+  kUp,
+  kDown,
+  kStatement,      // goose's and sql-migrate's StatementBegin / StatementEnd: the server's
+                   // parser splits statements itself, so they stay as comments
+  kNoTransaction,  // goose's "-- +goose NO TRANSACTION": the whole file (up and down)
+};
+
 struct Marker {
   bool is_marker = false;
   bool up = false;
   bool no_transaction = false;
+  MarkerKind kind = MarkerKind::kNone;
+  Dialect dialect = Dialect::kNone;
+  std::string error;  // an annotation of that tool pg_migrate cannot follow (ENVSUB, unknown)
 };
 
-// `-- migrate:up [options]` or `-- migrate:down [options]` (dbmate).
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+// The words after "-- +goose" or "-- +migrate", lower-cased, white space collapsed.
+std::string annotation_words(std::string_view rest) {
+  std::string out;
+  bool space = false;
+  for (char c : rest) {
+    if (c == ' ' || c == '\t' || c == '\r') {
+      space = !out.empty();
+      continue;
+    }
+    if (space) out += ' ';
+    space = false;
+    out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// `-- migrate:up [options]` or `-- migrate:down [options]` (dbmate); `-- +goose Up`,
+// `-- +goose Down`, `-- +goose NO TRANSACTION`, `-- +goose StatementBegin|StatementEnd`
+// (goose, case-insensitive); `-- +migrate Up [notransaction]`, `-- +migrate Down
+// [notransaction]`, `-- +migrate StatementBegin|StatementEnd` (sql-migrate).
 Marker marker_of(std::string_view line) {
   size_t i = 0;
   while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
@@ -199,14 +248,43 @@ Marker marker_of(std::string_view line) {
   if (rest.substr(0, 10) == "migrate:up" && (rest.size() == 10 || std::isspace(static_cast<unsigned char>(rest[10])))) {
     m.is_marker = true;
     m.up = true;
+    m.kind = MarkerKind::kUp;
     options = rest.substr(10);
   } else if (rest.substr(0, 12) == "migrate:down" &&
              (rest.size() == 12 || std::isspace(static_cast<unsigned char>(rest[12])))) {
     m.is_marker = true;
+    m.kind = MarkerKind::kDown;
     options = rest.substr(12);
   } else {
+    for (Dialect d : {Dialect::kGoose, Dialect::kSqlMigrate}) {
+      std::string_view prefix = d == Dialect::kGoose ? "+goose" : "+migrate";
+      if (!iequals(rest.substr(0, prefix.size()), prefix) ||
+          (rest.size() > prefix.size() && !std::isspace(static_cast<unsigned char>(rest[prefix.size()]))))
+        continue;
+      std::string words = annotation_words(rest.substr(prefix.size()));
+      m.is_marker = true;
+      m.dialect = d;
+      std::string first = words.substr(0, words.find(' '));
+      std::string more = words.size() > first.size() ? words.substr(first.size() + 1) : "";
+      if (first == "up" || first == "down") {
+        m.kind = first == "up" ? MarkerKind::kUp : MarkerKind::kDown;
+        m.up = first == "up";
+        if (d == Dialect::kSqlMigrate && more == "notransaction") m.no_transaction = true;
+        else if (!more.empty()) m.error = "unknown option \"" + more + "\"";
+      } else if ((first == "statementbegin" || first == "statementend") && more.empty()) {
+        m.kind = MarkerKind::kStatement;
+      } else if (d == Dialect::kGoose && words == "no transaction") {
+        m.kind = MarkerKind::kNoTransaction;
+      } else if (d == Dialect::kGoose && first == "envsub") {
+        m.error = "environment variable substitution (ENVSUB) is not supported: the script runs as written";
+      } else {
+        m.error = "unknown annotation";
+      }
+      return m;
+    }
     return {};
   }
+  m.dialect = Dialect::kDbmate;
   m.no_transaction = options.find("transaction:false") != std::string_view::npos;
   return m;
 }
@@ -275,31 +353,49 @@ Sections split_sections(std::string_view text) {
   std::vector<std::string_view> lines = lines_of(text);
   Sections out;
   int up_at = -1, down_at = -1;
+  Dialect dialect = Dialect::kNone;
+  bool whole_file_no_transaction = false;
   for (size_t i = 0; i < lines.size(); ++i) {
     Marker m = marker_of(lines[i]);
+    std::string_view shown = lines[i];
+    while (!shown.empty() && (shown.back() == '\r' || shown.back() == ' ')) shown.remove_suffix(1);
+    std::string where = "line " + std::to_string(i + 1);
     if (!m.is_marker) {
       std::string near = near_miss_marker(lines[i]);
-      if (!near.empty()) {
-        std::string_view shown = lines[i];
-        while (!shown.empty() && (shown.back() == '\r' || shown.back() == ' ')) shown.remove_suffix(1);
-        throw std::invalid_argument("line " + std::to_string(i + 1) + ": \"" + std::string(shown) +
-                                    "\" is not a section marker; write \"-- migrate:" + near + "\"");
-      }
+      if (!near.empty())
+        throw std::invalid_argument(where + ": \"" + std::string(shown) + "\" is not a section marker; write \"-- migrate:" +
+                                    near + "\"");
       continue;
     }
-    std::string where = "line " + std::to_string(i + 1);
+    if (!m.error.empty()) throw std::invalid_argument(where + ": \"" + std::string(shown) + "\": " + m.error);
+    if (dialect != Dialect::kNone && m.dialect != dialect)
+      throw std::invalid_argument(where + ": \"" + std::string(shown) + "\" mixes markers of two tools (the file began with \"" +
+                                  dialect_marker(dialect) + "\")");
+    dialect = m.dialect;
+    if (m.kind == MarkerKind::kStatement) continue;
+    if (m.kind == MarkerKind::kNoTransaction) {
+      whole_file_no_transaction = true;
+      continue;
+    }
+    std::string up_name = std::string(dialect_marker(dialect)) + (dialect == Dialect::kDbmate ? "up" : " Up");
+    std::string down_name = std::string(dialect_marker(dialect)) + (dialect == Dialect::kDbmate ? "down" : " Down");
     if (m.up) {
-      if (up_at >= 0) throw std::invalid_argument("a second \"-- migrate:up\" at " + where);
-      if (down_at >= 0) throw std::invalid_argument("\"-- migrate:up\" after \"-- migrate:down\" at " + where);
+      if (up_at >= 0) throw std::invalid_argument("a second \"" + up_name + "\" at " + where);
+      if (down_at >= 0) throw std::invalid_argument("\"" + up_name + "\" after \"" + down_name + "\" at " + where);
       up_at = static_cast<int>(i);
       out.up_no_transaction = m.no_transaction;
     } else {
-      if (down_at >= 0) throw std::invalid_argument("a second \"-- migrate:down\" at " + where);
-      if (up_at < 0) throw std::invalid_argument("\"-- migrate:down\" before \"-- migrate:up\" at " + where);
+      if (down_at >= 0) throw std::invalid_argument("a second \"" + down_name + "\" at " + where);
+      if (up_at < 0) throw std::invalid_argument("\"" + down_name + "\" before \"" + up_name + "\" at " + where);
       down_at = static_cast<int>(i);
       out.down_no_transaction = m.no_transaction;
     }
   }
+  if (dialect != Dialect::kNone && dialect != Dialect::kDbmate && up_at < 0)
+    throw std::invalid_argument(std::string("no \"") + dialect_marker(dialect) + " Up\" line: the file has " +
+                                dialect_marker(dialect) + " annotations but no up section");
+  // goose: the whole file, both sections, runs outside a transaction.
+  if (whole_file_no_transaction) out.up_no_transaction = out.down_no_transaction = true;
   if (up_at < 0) {
     out.up = with_pg_migrate_directive(std::string(text));
     drop_trailing_blank_lines(out.up);
@@ -365,7 +461,7 @@ bool has_no_transaction_directive(std::string_view script) {
     if (body == "pg_migrate:no-transaction" || body == "morph:nontransactional" || body == "no-transaction")
       return true;
     Marker m = marker_of(l);
-    return m.is_marker && m.no_transaction;
+    return m.is_marker && (m.no_transaction || m.kind == MarkerKind::kNoTransaction);
   }
   return false;
 }

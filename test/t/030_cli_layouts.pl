@@ -220,6 +220,38 @@ write_file("$nm/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE nm_t (id int
 is($rc, 4, 'near-miss section marker: exit 4');
 like($err, qr/20240101000000_t\.sql: line 3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
 
+# --- goose and sql-migrate: their Up/Down annotations split the file (before, the down
+# statements ran as part of up); NO TRANSACTION goes to both sections.
+fresh('goose');
+my $gs = "$tmp/goose";
+write_file("$gs/20240101120000_users.sql",
+  "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE g_users (id int);\n-- +goose StatementEnd\n"
+  . "-- +goose Down\nDROP TABLE g_users;\n");
+write_file("$gs/20240102120000_users_idx.sql",
+  "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY g_users_id ON g_users (id);\n"
+  . "-- +goose Down\nDROP INDEX CONCURRENTLY g_users_id;\n");
+($rc, $out, $err) = pgm('goose', $gs, 'apply');
+is($rc, 0, 'goose: apply exits 0') or diag($out . $err);
+is($node->safe_psql('goose', q{SELECT count(*) FROM pg_class WHERE relname IN ('g_users', 'g_users_id')}), '2',
+   'goose: the up sections ran, not the down sections');
+is($node->safe_psql('goose', q{SELECT up_mode || ' ' || down_mode FROM migrate.migrations WHERE version = '20240102120000'}),
+   'no-transaction no-transaction', 'goose: NO TRANSACTION makes both sections non-transactional');
+($rc, $out, $err) = pgm('goose', $gs, 'revert', '--steps', '2');
+is($rc, 0, 'goose: revert exits 0') or diag($out . $err);
+is($node->safe_psql('goose', q{SELECT count(*) FROM pg_class WHERE relname IN ('g_users', 'g_users_id')}), '0',
+   'goose: the down sections ran');
+my $sm = "$tmp/sql_migrate";
+write_file("$sm/1_init.sql", "-- +migrate Up\nCREATE TABLE sm_t (id int);\n-- +migrate Down\nDROP TABLE sm_t;\n");
+($rc, $out, $err) = pgm('goose', $sm, 'apply');
+is($rc, 0, 'sql-migrate: apply exits 0') or diag($out . $err);
+is($node->safe_psql('goose', q{SELECT to_regclass('sm_t') IS NOT NULL}), 't', 'sql-migrate: up section ran, not down');
+my $ge = "$tmp/goose_envsub";
+write_file("$ge/20240101120000_x.sql", "-- +goose ENVSUB ON\n-- +goose Up\nSELECT '\${HOME}';\n");
+($rc, $out, $err) = pgm('goose', $ge, 'apply');
+is($rc, 4, 'goose ENVSUB: exit 4');
+like($err, qr/20240101120000_x\.sql: line 1: "-- \+goose ENVSUB ON": environment variable substitution \(ENVSUB\) is not supported/,
+     'goose ENVSUB: file, line and why');
+
 # --- two files for one version: an error naming both, nothing done.
 my $dup = "$tmp/dup";
 write_file("$dup/V2__a.sql", "SELECT 1;\n");

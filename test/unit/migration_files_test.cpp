@@ -165,6 +165,70 @@ TEST(Sections, Errors) {
   }
 }
 
+// goose's one-file format: annotations case-insensitive, StatementBegin/End kept as comments,
+// NO TRANSACTION for both sections wherever it stands.
+TEST(Sections, Goose) {
+  std::string text =
+      "-- +goose Up\n"
+      "-- +goose StatementBegin\n"
+      "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1; SELECT 2';\n"
+      "-- +goose StatementEnd\n"
+      "CREATE TABLE users (id int);\n"
+      "-- +goose Down\n"
+      "DROP TABLE users;\n";
+  Sections s = split_sections(text);
+  EXPECT_TRUE(s.has_markers);
+  EXPECT_EQ(s.up, "\n-- +goose StatementBegin\nCREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT 1; SELECT 2';\n"
+                  "-- +goose StatementEnd\nCREATE TABLE users (id int);\n");
+  ASSERT_TRUE(s.down);
+  EXPECT_EQ(*s.down, "\n\n\n\n\n\nDROP TABLE users;\n");
+  EXPECT_FALSE(s.up_no_transaction);
+  Sections lower = split_sections("-- +goose up\nSELECT 1;\n-- +goose down\nSELECT 2;\n");
+  ASSERT_TRUE(lower.down);
+  EXPECT_EQ(lower.up, "\nSELECT 1;\n");
+  Sections nt = split_sections("-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+                               "-- +goose Down\nDROP INDEX CONCURRENTLY i;\n");
+  EXPECT_TRUE(nt.up_no_transaction);
+  EXPECT_TRUE(nt.down_no_transaction);
+  EXPECT_TRUE(has_no_transaction_directive(nt.up));
+  ASSERT_TRUE(nt.down);
+  EXPECT_TRUE(has_no_transaction_directive(*nt.down));
+}
+
+TEST(Sections, SqlMigrate) {
+  Sections s = split_sections("-- +migrate Up notransaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n"
+                              "-- +migrate Down\nDROP INDEX i;\n");
+  EXPECT_TRUE(s.up_no_transaction);
+  EXPECT_FALSE(s.down_no_transaction);
+  EXPECT_EQ(s.up, "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n");
+  ASSERT_TRUE(s.down);
+  EXPECT_EQ(*s.down, "\n\n\nDROP INDEX i;\n");
+}
+
+TEST(Sections, GooseAndSqlMigrateErrors) {
+  auto message = [](const std::string& text) {
+    try {
+      split_sections(text);
+    } catch (const std::invalid_argument& e) {
+      return std::string(e.what());
+    }
+    return std::string("(no error)");
+  };
+  EXPECT_EQ(message("-- +goose Down\nSELECT 1;\n-- +goose Up\nSELECT 2;\n"),
+            "\"-- +goose Down\" before \"-- +goose Up\" at line 1");
+  EXPECT_EQ(message("-- +goose StatementBegin\nSELECT 1;\n-- +goose StatementEnd\n"),
+            "no \"-- +goose Up\" line: the file has -- +goose annotations but no up section");
+  EXPECT_EQ(message("-- +goose ENVSUB ON\n-- +goose Up\nSELECT '${X}';\n"),
+            "line 1: \"-- +goose ENVSUB ON\": environment variable substitution (ENVSUB) is not supported: the "
+            "script runs as written");
+  EXPECT_EQ(message("-- +goose Up\nSELECT 1;\n-- +goose Sideways\n"), "line 3: \"-- +goose Sideways\": unknown annotation");
+  EXPECT_EQ(message("-- +migrate Up\nSELECT 1;\n-- migrate:down\nSELECT 2;\n"),
+            "line 3: \"-- migrate:down\" mixes markers of two tools (the file began with \"-- +migrate\")");
+  EXPECT_EQ(message("-- +migrate Up sideways\nSELECT 1;\n"), "line 1: \"-- +migrate Up sideways\": unknown option \"sideways\"");
+  // Prose that merely starts with the word is no annotation.
+  EXPECT_FALSE(split_sections("-- +gooseberry pie\nSELECT 1;\n").has_markers);
+}
+
 TEST(Sections, MarkerNeedsWordBoundary) {
   Sections s = split_sections("-- migrate:upper is not a marker\nSELECT 1;\n");
   EXPECT_FALSE(s.has_markers);
