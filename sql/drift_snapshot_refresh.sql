@@ -346,9 +346,10 @@ SELECT version FROM migrate.apply('49');
 RESET quote_all_identifiers;
 :same;
 SELECT migrate.schema_unchanged() AS proven;
--- Internal (foreign-key) triggers switched off are in the tables' entries; the referenced
--- table's names the key, and the snapshot recorded after a migration that renames, adds or
--- drops a key, or renames or drops the referencing table, still equals a whole one.
+-- Internal (foreign-key) triggers switched off are in the tables' entries: a table's own keys
+-- by name, the keys referencing it counted (renaming the other table changes nothing there).
+-- The snapshot recorded after a migration that renames, adds, rebuilds or drops a key, or
+-- renames or drops the referencing table, still equals a whole one.
 SET client_min_messages = warning;
 SELECT count(migrate.unregister(version)) >= 0 AS cleared FROM migrate.status() WHERE state = 'pending';
 RESET client_min_messages;
@@ -360,7 +361,9 @@ SELECT migrate.register('50', 'switch off', 'ALTER TABLE public.fk_parent DISABL
 SELECT migrate.register('51', 'rename child', 'ALTER TABLE public.fk_child RENAME TO fk_kid', 'ALTER TABLE public.fk_kid RENAME TO fk_child') IS NOT NULL AS registered;
 SELECT migrate.register('52', 'rename key', 'ALTER TABLE public.fk_kid RENAME CONSTRAINT fk_child_pid_fkey TO kid_fk', 'ALTER TABLE public.fk_kid RENAME CONSTRAINT kid_fk TO fk_child_pid_fkey') IS NOT NULL AS registered;
 SELECT migrate.register('53', 'add key', 'ALTER TABLE public.fk_other ADD CONSTRAINT other_fk FOREIGN KEY (x) REFERENCES public.fk_parent; ALTER TABLE public.fk_other DISABLE TRIGGER ALL', 'ALTER TABLE public.fk_other DROP CONSTRAINT other_fk; ALTER TABLE public.fk_other ENABLE TRIGGER ALL') IS NOT NULL AS registered;
-SELECT migrate.register('54', 'drop kid', 'DROP TABLE public.fk_kid', NULL) IS NOT NULL AS registered;
+-- ALTER COLUMN ... TYPE rebuilds the key: its triggers on the referenced table come back enabled.
+SELECT migrate.register('54', 'widen', 'ALTER TABLE public.fk_kid ALTER COLUMN pid TYPE bigint', 'ALTER TABLE public.fk_kid ALTER COLUMN pid TYPE int') IS NOT NULL AS registered;
+SELECT migrate.register('55', 'drop kid', 'DROP TABLE public.fk_kid', NULL) IS NOT NULL AS registered;
 \set fk_states 'SELECT key, s.snapshot->key->>''internal_triggers'' AS internal_triggers FROM migrate.schema_snapshot() AS s(snapshot), unnest(ARRAY[''table public.fk_parent'', ''table public.fk_child'', ''table public.fk_kid'', ''table public.fk_other'']) key WHERE s.snapshot ? key ORDER BY key'
 SELECT version FROM migrate.apply('50');
 :same;
@@ -374,16 +377,56 @@ SELECT version FROM migrate.apply('53');
 :fk_states;
 SELECT version FROM migrate.revert(1);
 :same;
+SELECT version FROM migrate.apply('53');
 SELECT version FROM migrate.apply('54');
+:same;
+:fk_states;
+SELECT version FROM migrate.apply('55');
 :same;
 :fk_states;
 -- Switched off by hand with capture off: found by schema_diff() alone.
 SET pg_migrate.drift_capture = off;
 ALTER TABLE public.fk_parent DISABLE TRIGGER ALL;
 SELECT object, change, detail FROM migrate.schema_diff();
+ALTER TABLE public.fk_parent ENABLE TRIGGER ALL;
 RESET pg_migrate.drift_capture;
+-- A partition's copy of its parent's trigger has an entry while it fires otherwise (before, a
+-- partition's trigger disabled on its own was not described); attaching a partition whose
+-- foreign key matches the parent's makes that key part of the parent's (its entry goes).
+CREATE FUNCTION public.fk_audit() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';
+CREATE TABLE public.fk_pt (id int, pid int REFERENCES public.fk_parent) PARTITION BY RANGE (id);
+CREATE TABLE public.fk_pt1 PARTITION OF public.fk_pt FOR VALUES FROM (0) TO (10);
+CREATE TABLE public.fk_pt2 (id int, pid int CONSTRAINT pt2_fk REFERENCES public.fk_parent);
+CREATE TRIGGER audit BEFORE INSERT ON public.fk_pt FOR EACH ROW EXECUTE FUNCTION public.fk_audit();
+SELECT migrate.acknowledge_drift('partitions') IS NOT NULL AS acknowledged;
+SELECT migrate.register('56', 'partition trigger off', 'ALTER TABLE public.fk_pt1 DISABLE TRIGGER audit', 'ALTER TABLE public.fk_pt1 ENABLE TRIGGER audit') IS NOT NULL AS registered;
+SELECT migrate.register('57', 'attach', 'ALTER TABLE public.fk_pt ATTACH PARTITION public.fk_pt2 FOR VALUES FROM (10) TO (20)', 'ALTER TABLE public.fk_pt DETACH PARTITION public.fk_pt2') IS NOT NULL AS registered;
+SELECT version FROM migrate.apply('56');
+:same;
+SELECT key, s.snapshot->key AS entry FROM migrate.schema_snapshot() AS s(snapshot), jsonb_object_keys(s.snapshot) key WHERE key LIKE 'trigger public.fk_pt%';
+SELECT version FROM migrate.apply('57');
+:same;
+SELECT count(*) AS pt2_fk_entries FROM migrate.schema_snapshot() AS s(snapshot), jsonb_object_keys(s.snapshot) key WHERE key = 'constraint public.fk_pt2.pt2_fk';
+SELECT version FROM migrate.revert(2);
+:same;
+SELECT migrate.schema_unchanged() AS proven;
+-- verify() sees a down script that leaves the partition's trigger off.
+SELECT count(migrate.unregister(v)) AS unregistered FROM unnest('{56,57}'::text[]) v;
+SELECT migrate.register('58', 'forgets', 'ALTER TABLE public.fk_pt1 DISABLE TRIGGER audit', 'SELECT 1') IS NOT NULL AS registered;
+SELECT version, status, object, change FROM migrate.verify('58');
+SELECT migrate.unregister('58') IS NOT NULL AS unregistered;
+-- The referenced table's entry does not name an excluded referencing table: renaming it is
+-- no difference.
+INSERT INTO migrate.drift_exclusions (schema_pattern, name_pattern) VALUES ('public', 'fk_tmp_*');
+CREATE TABLE public.fk_tmp_child (pid int REFERENCES public.fk_parent);
+ALTER TABLE public.fk_parent DISABLE TRIGGER ALL;
+SELECT migrate.acknowledge_drift('excluded') IS NOT NULL AS acknowledged;
+ALTER TABLE public.fk_tmp_child RENAME TO fk_tmp_child2;
+SELECT object, change, detail FROM migrate.schema_diff();
+DELETE FROM migrate.drift_exclusions WHERE name_pattern = 'fk_tmp_*';
 SET client_min_messages = warning;
-DROP TABLE public.fk_other, public.fk_parent;
+DROP TABLE public.fk_pt, public.fk_pt2, public.fk_tmp_child2, public.fk_other, public.fk_parent;
+DROP FUNCTION public.fk_audit();
 DROP TABLE public.qa_keep;
 DROP SCHEMA dep CASCADE;
 DROP SCHEMA oat CASCADE;

@@ -22,6 +22,7 @@ extern "C" {
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_foreign_data_wrapper.h"
 #include "catalog/pg_foreign_server.h"
 #include "catalog/pg_language.h"
@@ -557,6 +558,20 @@ PGM_FUNCTION(pgm_drift_capture_rewrite) {
   return PointerGetDatum(nullptr);
 }
 
+namespace {
+
+bool enables_or_disables_triggers(AlterTableType t) {
+  switch (t) {
+    case AT_EnableTrig: case AT_EnableAlwaysTrig: case AT_EnableReplicaTrig: case AT_DisableTrig:
+    case AT_EnableTrigAll: case AT_DisableTrigAll: case AT_EnableTrigUser: case AT_DisableTrigUser:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 PGM_FUNCTION(pgm_drift_capture_ddl) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_ddl");
   if (in_migration()) {
@@ -585,6 +600,17 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
             RangeVar* name = reinterpret_cast<PartitionCmd*>(at->def)->name;
             Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
             drift::track_snapshot_object(RelationRelationId, partition);
+            // Attached, a foreign key of the partition matching the parent's becomes part of
+            // it (no entry of its own), and so may a trigger.
+            if (at->subtype == AT_AttachPartition) drift::track_snapshot_relation_parts(partition, {"constraint ", "trigger "});
+          }
+          if (at && enables_or_disables_triggers(at->subtype)) {
+            // A partition's trigger has an entry only while it fires otherwise than its
+            // parent's: enabling or disabling may remove it, here and in every partition below.
+            Oid relid = cmd->d.alterTable.objectId;
+            List* below = pg::call([&] { return find_all_inheritors(relid, NoLock, nullptr); });
+            ListCell* rc;
+            foreach (rc, below) drift::track_snapshot_relation_parts(lfirst_oid(rc), {"trigger "});
           }
         }
       }

@@ -113,6 +113,21 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
   }
 }
 
+void track_snapshot_relation_parts(Oid relid, std::initializer_list<const char*> parts) {
+  if (!OidIsValid(relid)) return;
+  char* nsp = nullptr;
+  char* rel = nullptr;
+  pg::call([&] {
+    rel = get_rel_name(relid);
+    if (rel) nsp = get_namespace_name(get_rel_namespace(relid));
+  });
+  if (!rel || !nsp) return;
+  Tracking& t = state();
+  t.any = true;
+  std::string qualified = quote(nsp) + "." + quote(rel);
+  for (const char* part : parts) add_unique(t, t.drop_prefixes, 'p', std::string(part) + qualified + ".");
+}
+
 void track_snapshot_statement(Node* parsetree) noexcept {
   ++utility_statements;
   if (!parsetree) return;

@@ -14,6 +14,11 @@ namespace pgm::drift {
 void track_snapshot_object(Oid classid, Oid objid);
 // An object a migration's DDL statement dropped (pg_event_trigger_dropped_objects()).
 void track_snapshot_drop(const std::string& object_type, const std::vector<std::string>& address_names);
+// Entries of relation `relid` that may vanish although nothing was dropped (a partition's
+// foreign key becoming its parent's when attached; a partition's trigger firing as its parent's
+// again): every recorded entry "<part> <relation>." of the given kinds ("constraint ",
+// "trigger ") goes, and the refresh writes back those that still exist.
+void track_snapshot_relation_parts(Oid relid, std::initializer_list<const char*> parts);
 // A utility statement run by a migration: statements whose effect on the snapshot the event
 // triggers do not report object by object (renames, SET SCHEMA, extensions, REASSIGN/DROP
 // OWNED, CLUSTER, REINDEX, event trigger changes) make the next recorded snapshot a whole one.

@@ -764,19 +764,16 @@ const char* trigger_state(char tgenabled) {
   }
 }
 
-// "s.t.c", the identity of constraint `conoid` as its snapshot key spells it (also for a
-// constraint a snapshot leaves out, e.g. a partition's copy of its parent's foreign key).
-char* constraint_identity(Oid conoid) {
-  HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(conoid));
-  if (!HeapTupleIsValid(tup)) return psprintf("constraint %u", conoid);
-  Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
-  char* table = OidIsValid(co->conrelid) ? get_rel_name(co->conrelid) : nullptr;
-  Oid nsp = OidIsValid(co->conrelid) ? get_rel_namespace(co->conrelid) : co->connamespace;
-  char* nsp_name = get_namespace_name(nsp);
-  char* out = psprintf("%s.%s", quote_qualified_identifier(nsp_name, table ? table : "?"),
-                       quote_identifier(NameStr(co->conname)));
-  ReleaseSysCache(tup);
-  return out;
+// Whether a partition's copy of a trigger is enabled otherwise than the trigger it was cloned
+// from (or that one is gone).
+bool fires_otherwise_than_parent(Form_pg_trigger tg) {
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(tg->tgparentid));
+  SysScanDesc scan = systable_beginscan(catalogs.trigger.heap, TriggerOidIndexId, true, nullptr, 1, &key);
+  HeapTuple parent = systable_getnext(scan);
+  bool otherwise = !HeapTupleIsValid(parent) || reinterpret_cast<Form_pg_trigger>(GETSTRUCT(parent))->tgenabled != tg->tgenabled;
+  systable_endscan(scan);
+  return otherwise;
 }
 
 // One constraint's internal triggers on a relation, for internal_trigger_states().
@@ -786,39 +783,50 @@ struct InternalTriggers {
   int by_state[3];  // disabled, replica, always: counts of triggers not firing on origin
 };
 
+constexpr const char* kOffStates[] = {"disabled", "replica", "always"};
+
 int compare_strings(const void* a, const void* b) {
   return strcmp(*static_cast<char* const*>(a), *static_cast<char* const*>(b));
 }
 
-// The internal triggers of a relation that do not fire as created (on origin): those that
-// enforce its foreign keys, the foreign keys that reference it, and deferrable unique
-// constraints. ALTER TABLE ... DISABLE TRIGGER ALL (or one by name) switches the enforcement
-// off; ENABLE REPLICA TRIGGER ALL makes it fire only under
-// session_replication_role = replica. One string per constraint ("public.child.child_pid_fkey
-// disabled", "... disabled 1 of 2" when its triggers here differ), sorted; NULL when all fire
-// on origin, so snapshots recorded before this attribute existed compare equal.
-char* internal_trigger_states(InternalTriggers* items, int count) {
+// The internal triggers of relation `relid` that do not fire as created (on origin): those
+// enforcing its own foreign keys and deferrable unique constraints, named ("public.child.
+// child_pid_fkey disabled", "... disabled 1 of 2" when its triggers here differ), and those
+// enforcing other tables' foreign keys that reference it, counted ("referencing foreign keys:
+// 1 disabled"; not named, so that renaming or excluding the other table changes nothing here).
+// ALTER TABLE ... DISABLE TRIGGER ALL (or one by name) switches the enforcement off; ENABLE
+// REPLICA TRIGGER makes it fire only under session_replication_role = replica. NULL when all
+// fire on origin, so snapshots recorded before this attribute existed compare equal.
+char* internal_trigger_states(Oid relid, InternalTriggers* items, int count) {
   int described = 0;
   char** lines = static_cast<char**>(palloc(sizeof(char*) * (count + 1)));
-  static const char* const kStates[] = {"disabled", "replica", "always"};
+  int referencing[3] = {0, 0, 0};
   for (int i = 0; i < count; ++i) {
+    bool any_off = items[i].by_state[0] + items[i].by_state[1] + items[i].by_state[2] > 0;
+    if (!any_off) continue;
+    HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(items[i].constraint));
+    if (!HeapTupleIsValid(tup)) continue;
+    Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+    bool own = co->conrelid == relid;
+    char* name = pstrdup(NameStr(co->conname));
+    ReleaseSysCache(tup);
+    if (!own) {
+      for (int k = 0; k < 3; ++k)
+        if (items[i].by_state[k] > 0) referencing[k]++;
+      continue;
+    }
     StringInfoData line;
-    bool any = false;
+    initStringInfo(&line);
+    appendStringInfoString(&line, quote_identifier(name));
+    bool first = true;
     for (int k = 0; k < 3; ++k) {
       if (items[i].by_state[k] == 0) continue;
-      if (!any) {
-        initStringInfo(&line);
-        appendStringInfoString(&line, constraint_identity(items[i].constraint));
-        any = true;
-      } else {
-        appendStringInfoChar(&line, ',');
-      }
-      appendStringInfo(&line, " %s", kStates[k]);
+      appendStringInfo(&line, "%s %s", first ? "" : ",", kOffStates[k]);
+      first = false;
       if (items[i].by_state[k] != items[i].total) appendStringInfo(&line, " %d of %d", items[i].by_state[k], items[i].total);
     }
-    if (any) lines[described++] = line.data;
+    lines[described++] = line.data;
   }
-  if (described == 0) return nullptr;
   qsort(lines, described, sizeof(char*), compare_strings);
   StringInfoData out;
   initStringInfo(&out);
@@ -826,7 +834,17 @@ char* internal_trigger_states(InternalTriggers* items, int count) {
     if (i > 0) appendStringInfoString(&out, "; ");
     appendStringInfoString(&out, lines[i]);
   }
-  return out.data;
+  bool any_referencing = referencing[0] + referencing[1] + referencing[2] > 0;
+  if (any_referencing) {
+    appendStringInfoString(&out, described > 0 ? "; referencing foreign keys:" : "referencing foreign keys:");
+    bool first = true;
+    for (int k = 0; k < 3; ++k) {
+      if (referencing[k] == 0) continue;
+      appendStringInfo(&out, "%s %d %s", first ? "" : ",", referencing[k], kOffStates[k]);
+      first = false;
+    }
+  }
+  return described > 0 || any_referencing ? out.data : nullptr;
 }
 
 // A relation's triggers (not internal ones, not those a partition inherits), policies and
@@ -866,16 +884,19 @@ char* trigger_entries(Sink* sink, Oid relid, const char* name) {
       }
       continue;
     }
-    if (OidIsValid(tg->tgparentid)) continue;
+    // A partition's copy of its parent's trigger is described by the parent's entry, unless
+    // it fires otherwise (ALTER TABLE partition DISABLE TRIGGER ...).
+    if (OidIsValid(tg->tgparentid) && !fires_otherwise_than_parent(tg)) continue;
     JsonbParseState* st = nullptr;
     pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
     put_string(&st, "definition", text_cstring(call_text_function(pg_get_triggerdef, 1, ObjectIdGetDatum(tg->oid), 0)));
     put_string(&st, "enabled", trigger_state(tg->tgenabled));
+    if (OidIsValid(tg->tgparentid)) put_bool(&st, "inherited", true);
     put_string(&st, "comment", object_comment(TriggerRelationId, tg->oid));
     emit(sink, psprintf("trigger %s.%s", name, quote_identifier(NameStr(tg->tgname))), &st);
   }
   systable_endscan_ordered(scan);
-  return internal_off ? internal_trigger_states(internal, internal_count) : nullptr;
+  return internal_off ? internal_trigger_states(relid, internal, internal_count) : nullptr;
 }
 
 void policy_entries(Sink* sink, Oid relid, const char* name) {
@@ -1478,6 +1499,28 @@ void visit_owned_relation(Form_pg_depend d, void* arg) {  // owned sequences, id
     add_unique_oid(static_cast<OidList*>(arg), d->objid);
 }
 
+// The tables a relation's foreign keys reference: their entries count the internal triggers
+// of those keys that are switched off (internal_trigger_states()), and a statement on this
+// relation can re-create them (ALTER COLUMN ... TYPE rebuilds its foreign keys, enabled).
+void add_referenced_tables(Oid relid, OidList* out) {
+  HeapTuple ct = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+  if (!HeapTupleIsValid(ct)) return;
+  bool has_triggers = reinterpret_cast<Form_pg_class>(GETSTRUCT(ct))->relhastriggers;  // as foreign keys have
+  ReleaseSysCache(ct);
+  if (!has_triggers) return;
+  Relation con = table_open(ConstraintRelationId, AccessShareLock);  // (before the snapshot opens its catalogs)
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = systable_beginscan(con, ConstraintRelidTypidNameIndexId, true, nullptr, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+    if (c->contype == CONSTRAINT_FOREIGN) add_unique_oid(out, c->confrelid);
+  }
+  systable_endscan(scan);
+  table_close(con, AccessShareLock);
+}
+
 // pg_inherits rows by parent (children) or by child (parents).
 void add_inheritance(Oid relid, bool children, OidList* out) {
   Relation inh = table_open(InheritsRelationId, AccessShareLock);
@@ -1585,6 +1628,7 @@ Scope touched_scope(ArrayType* classids, ArrayType* objids, ArrayType* rel_names
   for (int i = 0; i < down.count; ++i) {
     add_inheritance(down.items[i], false, &rels);
     scan_dependents(RelationRelationId, down.items[i], visit_owned_relation, &rels);
+    add_referenced_tables(down.items[i], &rels);
   }
   for (int i = 0; i < printed.count; ++i) {
     if (printed.items[i].classid == ProcedureRelationId) add_unique_oid(&procs, printed.items[i].objid);
