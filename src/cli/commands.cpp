@@ -1160,14 +1160,18 @@ Outcome cmd_baseline(Connection& conn, const Folder* folder, const Options& opts
 
 Outcome cmd_drift(Connection& conn, const Options& opts) {
   Outcome o;
+  json acknowledged;  // what --ack did, for --json
   if (!opts.ack.empty()) {
     // Up to the newest entry there is now: one captured while this call waits for the
     // pg_migrate lock is left for the next review, not acknowledged unseen.
     Result newest = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.drift");
     Result a = conn.exec("SELECT migrate.acknowledge_drift($1, $2::pg_catalog.int8)", {opts.ack, newest.get(0, 0)});
     bool entries = !a.null(0, 0) && a.get(0, 0) != "0";
-    o.err += entries ? fmt::format("acknowledged drift up to entry {}\n", a.get(0, 0))
+    o.err += entries ? fmt::format("acknowledged {} drift {} up to entry {}\n", a.get(0, 0),
+                                   a.get(0, 0) == "1" ? "entry" : "entries", newest.get(0, 0))
                      : "acknowledged: no drift entries; the schema as it is now is the reference for schema differences\n";
+    acknowledged = {{"entries", std::stoll(a.null(0, 0) ? std::string("0") : a.get(0, 0))},
+                    {"up_to", std::stoll(newest.get(0, 0))}, {"note", opts.ack}};
   }
   Result st = conn.exec("SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d");
   json status = json::parse(st.get(0, 0));
@@ -1199,6 +1203,7 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
   }
   o.code = unack > 0 ? exit_code::kDrift : (diffs > 0 ? exit_code::kSchemaDiff : exit_code::kOk);
   o.json = {{"database", conn.database()}, {"status", status}, {"drift", items}, {"schema_differences", differences}};
+  if (!acknowledged.is_null()) o.json["acknowledged"] = acknowledged;
   o.result = o.code == 0 ? "no drift" : fmt::format("{} unacknowledged, {} schema differences", unack, diffs);
   return o;
 }

@@ -125,15 +125,11 @@ void install_interrupt_handler() {
 
 int interrupted() { return received_signal.load(); }
 
-namespace {
-
 // What libpq reads as a connection string or URL; anything else (no "=") is a database name,
 // as psql -d takes it.
 bool is_conninfo(const std::string& s) {
   return s.find('=') != std::string::npos || s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0;
 }
-
-}  // namespace
 
 std::string describe_conninfo(const std::string& conninfo) {
   if (conninfo.empty()) return "";

@@ -56,6 +56,8 @@ std::string describe_conninfo(const std::string& conninfo);
 
 // libpq's reason why a conninfo string or URL cannot be parsed; "" when it can.
 std::string conninfo_problem(const std::string& conninfo);
+// Whether libpq reads `s` as a connection string or URL (else it is a database name).
+bool is_conninfo(const std::string& s);
 
 // Ctrl-C and SIGTERM, as psql handles Ctrl-C: the running statement of every open connection
 // is canceled on the server (a non-transactional run stops as an interrupted one does), and

@@ -215,8 +215,17 @@ Folder read_folder(const std::string& dir) {
       bool flyway_like = base.size() > 1 && (base[0] == 'V' || base[0] == 'U' || base[0] == 'R') &&
                          (std::isdigit(static_cast<unsigned char>(base[1])) || base[1] == '_');
       bool odd_case = rel.size() > 4 && rel.compare(rel.size() - 4, 4, ".sql") != 0;
-      if (ext == ".sql" && (slash == std::string::npos || flyway_like || odd_case))
+      // up.sql in a folder not named <version>_<name>: meant as a diesel migration, surely.
+      bool diesel_like = slash != std::string::npos && (base == "up.sql" || base == "down.sql");
+      if (diesel_like) {
+        size_t start = rel.rfind('/', slash - 1);
+        std::string sub = rel.substr(start == std::string::npos ? 0 : start + 1, slash - (start == std::string::npos ? 0 : start + 1));
+        folder.warnings.push_back("ignoring " + rel + ": a folder holding " + base +
+                                  " is a diesel migration named <version>_<name> (e.g. 2019-02-26-002946_" + sub +
+                                  " or 20190226002946_" + sub + "); \"" + sub + "\" has no version");
+      } else if (ext == ".sql" && (slash == std::string::npos || flyway_like || odd_case)) {
         folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
+      }
       continue;
     }
     std::string text = read_text(dir_fd, dir, rel);

@@ -87,6 +87,12 @@ std::vector<Target> targets_of(const Options& opts) {
         throw FolderError(fmt::format("{} line {}: not a conninfo string or URL: {} (a comment takes a whole line, "
                                       "starting with #)",
                                       opts.dbs_from, number, why));
+      // Not a conninfo string or URL, the line is a database name: one with white space or
+      // a URL's punctuation is a malformed line ("user:secret@host/db" without postgres://).
+      if (!is_conninfo(c) && c.find_first_of(" \t@:/?") != std::string::npos)
+        throw FolderError(fmt::format("{} line {}: neither a conninfo string (key=value ...), a URL (postgresql://...) "
+                                      "nor a database name",
+                                      opts.dbs_from, number));
       t.push_back({c, "", describe_conninfo(c)});
     }
     if (t.size() == opts.dbs.size())
@@ -449,6 +455,13 @@ int main(int argc, char** argv) {
                        .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
                 << "\n";
     }
+  } else if (opts.json && (!opts.dbs_from.empty() || opts.all_databases)) {
+    // A list of databases gives the fleet's shape however many it holds today: a CI parser
+    // must not break when the tenant list shrinks to one.
+    std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
+                      {"exit_code", code}}
+                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+              << "\n";
   } else if (opts.json) {
     std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }

@@ -69,12 +69,15 @@ write_file("$fn/docs/notes.sql", "-- not a migration\n");
 write_file("$fn/archive/20230101000000_old.sql", "SELECT 1 / 0;\n");  # dbmate names are read at the top only
 write_file("$fn/release_2/V3_one_underscore.sql", "SELECT 1 / 0;\n");  # a near miss
 write_file("$fn/release_2/V4__upper.SQL", "SELECT 1 / 0;\n");
+write_file("$fn/init/up.sql", "SELECT 1 / 0;\n");  # a diesel folder without a version
 ($rc, $out, $err) = pgm('flyway_nested', $fn, 'apply');
 is($rc, 0, 'nested folders: apply exits 0') or diag($err);
 like($out, qr/applied 2 migrations and 1 repeatable/, 'nested folders: the files in subfolders are applied');
 unlike($err, qr{ignoring (docs|archive)/}, 'nested folders: other .sql files in subfolders (seeds, archives) are left alone');
 like($err, qr{ignoring release_2/V3_one_underscore\.sql: not a migration file name}, 'nested folders: a near-miss Flyway name is warned about');
 like($err, qr{ignoring release_2/V4__upper\.SQL: not a migration file name}, 'nested folders: an upper-case extension is warned about');
+like($err, qr{ignoring init/up\.sql: a folder holding up\.sql is a diesel migration named <version>_<name> \(e\.g\. 2019-02-26-002946_init or 20190226002946_init\); "init" has no version},
+     'nested folders: up.sql in a folder without a version is warned about');
 is($node->safe_psql('flyway_nested', q{SELECT version || ':' || file_name FROM migrate.migration_files ORDER BY version}),
    "1:release_1/V1__init.sql\n2:release_2/hotfix/V2__add_name.sql", 'nested folders: stored with their path');
 ($rc, $out, $err) = pgm('flyway_nested', $fn, 'revert');

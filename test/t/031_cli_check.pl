@@ -159,8 +159,14 @@ is(join(',', map { $_->{cause} } @{ $j->{causes} }), 'drift,schema_difference', 
 ($rc, $out) = pgm('drift');
 is($rc, 13, 'drift: exit 13 while drift is unacknowledged');
 like($out, qr/CREATE TABLE\s+public\.manual_change/, 'drift lists the change');
-($rc, $out, $err) = pgm('drift', '--ack', 'reviewed in the test');
+my $newest = $node->safe_psql('app', 'SELECT max(id) FROM migrate.drift');
+my $open = $node->safe_psql('app', 'SELECT count(*) FROM migrate.drift WHERE acknowledgement_id IS NULL');
+($rc, $out, $err) = pgm('--json', 'drift', '--ack', 'reviewed in the test');
 is($rc, 0, 'drift --ack') or diag($out . $err);
+like($err, qr/acknowledged $open drift entr(y|ies) up to entry $newest\n/, 'drift --ack: how many, and up to the newest entry');
+$j = decode_json($out);
+is("$j->{acknowledged}{entries} $j->{acknowledged}{up_to} $j->{acknowledged}{note}", "$open $newest reviewed in the test",
+   'drift --ack --json: what was acknowledged');
 is(check_code('acked'), 0, 'check: after acknowledging -> 0');
 
 # 14: a schema difference no trigger saw

@@ -394,6 +394,20 @@ write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nho
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from with a bad line: exit 2');
 like($err, qr/dbs_bad\.txt line 3: not a conninfo string or URL/, 'the bad line is named');
+# A line that is neither a conninfo, a URL nor a database name is refused, not echoed.
+write_file("$tmp/dbs_junk.txt", "this is junk\nuser:secret\@localhost/args\n");
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_junk.txt", '--dir', $args, 'status');
+is($rc, 2, '--dbs-from with a junk line: exit 2');
+like($err, qr/dbs_junk\.txt line 1: neither a conninfo string \(key=value \.\.\.\), a URL \(postgresql:\/\/\.\.\.\) nor a database name/,
+     'the junk line is named');
+write_file("$tmp/dbs_junk.txt", "args\nuser:secret\@localhost/args\n");
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_junk.txt", '--dir', $args, 'status');
+like($err, qr/dbs_junk\.txt line 2: neither/, 'a URL without its scheme is refused');
+unlike($err, qr/secret/, 'its password is not echoed');
+# One database in the list: still the fleet's JSON shape.
+write_file("$tmp/dbs_one.txt", $node->connstr('args') . "\n");
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_one.txt", '--dir', $args, '--json', 'status');
+like($out, qr/^\{\s*"databases": \[/s, '--dbs-from with one database: {"databases": [...]}');
 write_file("$tmp/dbs_empty.txt", "# nothing yet\n\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_empty.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from listing nothing: exit 2');
