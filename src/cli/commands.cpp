@@ -1483,6 +1483,10 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     else if (c == "repair") o = cmd_repair(conn, *folder, opts);
     else if (c == "lint") o = cmd_lint(conn, *folder, opts);
     else throw std::logic_error("unknown command " + c);
+    // A server WARNING the command did not report (one raised as the library loaded: a
+    // misspelt pg_migrate.* setting in PGOPTIONS, say) is never swallowed.
+    for (const Notice& n : conn.take_notices())
+      if (n.severity == "WARNING") o.err += fmt::format("{}: {}\n", n.severity, n.message);
   } catch (const DbError& e) {
     add_notices(o, conn, opts);
     report_error(o, e, folder, opts);

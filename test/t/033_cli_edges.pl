@@ -394,6 +394,11 @@ write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nho
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from with a bad line: exit 2');
 like($err, qr/dbs_bad\.txt line 3: not a conninfo string or URL/, 'the bad line is named');
+# A server WARNING no command reports itself (a misspelt pg_migrate setting, removed as the
+# library loads) reaches stderr.
+($rc, $out, $err) = run_pgm_env({ PGOPTIONS => '-c pg_migrate.out_of_ordr=on' }, '-d', $node->connstr('args'), '--dir', $args, 'status');
+like($err, qr/WARNING: invalid configuration parameter name "pg_migrate\.out_of_ordr", removing it/,
+     'a server WARNING from the library load is shown');
 # A line that is neither a conninfo, a URL nor a database name is refused, not echoed.
 write_file("$tmp/dbs_junk.txt", "this is junk\nuser:secret\@localhost/args\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_junk.txt", '--dir', $args, 'status');
