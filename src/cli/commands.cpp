@@ -936,7 +936,16 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
                                        : ": partially reverted (pg_migrate revert finishes it)";
   };
   std::set<std::string> listed;
-  for (const SyncRow& r : s.rows) {
+  // In version order (rows of files gone from the folder come after the others, as text).
+  std::vector<const SyncRow*> ordered;
+  for (const SyncRow& r : s.rows) ordered.push_back(&r);
+  std::stable_sort(ordered.begin(), ordered.end(), [](const SyncRow* a, const SyncRow* b) {
+    bool ra = a->kind == "repeatable" || a->version.empty(), rb = b->kind == "repeatable" || b->version.empty();
+    if (ra || rb) return !ra && rb;
+    return Version::parse(a->version) < Version::parse(b->version);
+  });
+  for (const SyncRow* row : ordered) {
+    const SyncRow& r = *row;
     if (r.action == "edited") causes[0].items.push_back(label(r) + ": " + r.detail);
     else if (r.action == "missing_file" || r.action == "removed") causes[1].items.push_back(label(r) + ": " + r.detail);
     else if (r.pending() || (r.kind != "repeatable" && !partly(r.version).empty())) {
@@ -1048,6 +1057,23 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
 // folder) stays in the output when the revert fails.
 void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Outcome& o) {
   const std::string steps = std::to_string(opts.steps > 0 ? opts.steps : 1);
+  // An unknown target is a bad argument (exit 2), as for apply --to; 0 reverts everything.
+  if (!opts.to.empty()) {
+    Version to = Version::parse(opts.to);
+    if (to.canonical() != "0" &&
+        conn.exec("SELECT EXISTS (SELECT FROM migrate.migrations WHERE version OPERATOR(pg_catalog.=) $1) "
+                  "OR EXISTS (SELECT FROM migrate.baseline WHERE version OPERATOR(pg_catalog.=) $1)",
+                  {to.canonical()})
+                .get(0, 0) != "t") {
+      std::string message = fmt::format("--to {}: the database has no migration {} (--to 0 reverts every applied one)",
+                                        opts.to, to.canonical());
+      o.code = exit_code::kUsage;
+      o.err += "error: " + message + "\n";
+      o.result = fmt::format("FAILED: unknown version {}", to.canonical());
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+      return;
+    }
+  }
   if (folder) record_changed_downs(conn, *folder, opts, o);
   // A down script that is not one transaction (non-transactional, or split by COMMIT) is
   // reverted by CALL migrate.run_revert() (each statement commits), as apply runs such an up

@@ -154,7 +154,7 @@ Folder read_folder(const std::string& dir) {
       if (size_t bad = files::invalid_utf8_at(name); bad != std::string::npos) {
         std::string shown;
         for (unsigned char ch : name) shown += ch < 0x80 && ch >= 0x20 ? std::string(1, static_cast<char>(ch)) : fmt::format("\\x{:02x}", ch);
-        throw FolderError(prefix + shown + ": the file name is not valid UTF-8; rename the file");
+        throw FolderError(folder_path(dir, prefix + shown) + ": the file name is not valid UTF-8; rename the file");
       }
       bool is_dir = ent->d_type == DT_DIR, is_file = ent->d_type == DT_REG;
       int why = 0;
@@ -169,7 +169,7 @@ Folder read_folder(const std::string& dir) {
       }
       if (is_dir) {
         if (depth >= kMaxDepth)
-          throw FolderError(rel + ": folders nested more than " + std::to_string(kMaxDepth) +
+          throw FolderError(folder_path(dir, rel) + ": folders nested more than " + std::to_string(kMaxDepth) +
                             " deep (a symbolic link loop?)");
         int sub = ::openat(::dirfd(d), ent->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (sub < 0) throw FolderError("cannot read folder " + folder_path(dir, rel) + ": " + std::strerror(errno));
@@ -177,7 +177,7 @@ Folder read_folder(const std::string& dir) {
       } else if (is_file) {
         paths.push_back(std::move(rel));
       } else if (files::parse_file_name(rel)) {
-        throw FolderError(rel + ": not a regular file" + (why ? fmt::format(" ({})", std::strerror(why)) : "") +
+        throw FolderError(folder_path(dir, rel) + ": not a regular file" + (why ? fmt::format(" ({})", std::strerror(why)) : "") +
                           "; a migration file must be one (a symbolic link must point to one)");
       }
     }
@@ -234,7 +234,7 @@ Folder read_folder(const std::string& dir) {
     if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
       std::string_view before(text.data(), bad);
       size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
-      throw FolderError(rel + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
+      throw FolderError(folder_path(dir, rel) + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
                         "); migration files are read as UTF-8");
     }
     if (callback) {
@@ -271,7 +271,7 @@ Folder read_folder(const std::string& dir) {
     try {
       parsed = pgm::Version::parse(fn->version);
     } catch (const pgm::Error& e) {
-      throw FolderError(rel + ": " + e.message());
+      throw FolderError(folder_path(dir, rel) + ": " + e.message());
     }
     const pgm::Version& v = *parsed;
     Entry& entry = versions[v.canonical()];
@@ -298,7 +298,7 @@ Folder read_folder(const std::string& dir) {
       try {
         s = files::split_sections(text);
       } catch (const std::invalid_argument& e) {
-        throw FolderError(rel + ": " + e.what());
+        throw FolderError(folder_path(dir, rel) + ": " + e.what());
       }
       m.up = std::move(s.up);
       m.down = std::move(s.down);

@@ -189,7 +189,15 @@ int main(int argc, char** argv) {
   auto* c_revert = app.add_subcommand("revert", "Revert the newest applied migrations with their down scripts");
   auto* steps = c_revert->add_option("--steps", opts.steps, "How many (default 1)")
                     ->type_name("N")
-                    ->check(CLI::Range(1, 1000000).description(""));
+                    ->check(CLI::Validator(
+                        [](std::string& v) {
+                          bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+                          if (!digits) return std::string("must be a whole number of migrations (1 or more), not \"" + v + "\"");
+                          if (v.size() > 7 || std::stol(v) < 1 || std::stol(v) > 1000000)
+                            return std::string("must be between 1 and 1000000");
+                          return std::string();
+                        },
+                        "", "steps"));
   c_revert->add_option("--to", opts.to, "Revert every migration above this version")
       ->type_name("V")
       ->excludes(steps)
@@ -205,7 +213,7 @@ int main(int argc, char** argv) {
           [](std::string& v) {
             return v.find_first_not_of(" \t\r\n") == std::string::npos ? std::string("must not be empty") : std::string();
           },
-          "NOTE"));
+          "", "note"));
   app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
   auto* c_lint = app.add_subcommand("lint", "Lint files (default: pending ones) against the database's catalog");
   c_lint->add_option("FILE", opts.lint_files, "Files to lint");
@@ -218,6 +226,10 @@ int main(int argc, char** argv) {
   c_check->add_flag("--no-schema-diff", opts.no_schema_diff,
                     "Skip the schema comparison (exit 14); drift entries (13) are still checked");
 
+  // A command's --help lists its own options; the connection and output ones apply to all.
+  for (CLI::App* sub : app.get_subcommands({}))
+    sub->footer("Options of every command (before or after it): -d CONNINFO, --dir DIR, --json, -q, -v, -j N,\n"
+                "--dbs-from FILE, --all-databases, --fail-fast, -w; see pg_migrate --help.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -38,6 +38,22 @@ for my $bad ([ 'revert', '--steps', '0' ], [ 'revert', '--steps', '-1' ], [ 'rev
   is($rc, 2, "refused: @$bad");
 }
 is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 'nothing was reverted');
+($rc, $out, $err) = pgm('args', $args, 'revert', '--to', '99');
+is($rc, 2, 'revert --to an unknown version: exit 2, as apply --to');
+like($err, qr/--to 99: the database has no migration 99 \(--to 0 reverts every applied one\)/, 'revert --to: says why');
+($rc, $out, $err) = pgm('args', $args, 'revert', '--steps', 'abc');
+like($err, qr/--steps: must be a whole number of migrations \(1 or more\), not "abc"/, '--steps abc: not "out of range"');
+($rc, $out, $err) = run_pgm('drift', '--help');
+like($out, qr/--ack NOTE +Acknowledge/, 'drift --help: --ack NOTE');
+like($out, qr/Options of every command .*-d CONNINFO, --dir DIR, --json/s, 'a command\'s --help names the options of every command');
+# check lists the migrations without a file in version order.
+my $gone = "$tmp/args_gone";
+write_file("$gone/V5__keep.sql", "SELECT 1;\n");
+fresh('gone');
+$node->safe_psql('gone', q{SELECT migrate.register(v::text, 'r' || v, 'SELECT 1') FROM unnest('{100,2,10}'::int[]) v;
+                           SELECT count(*) FROM migrate.apply()});
+($rc, $out, $err) = pgm('gone', $gone, 'check');
+like($out, qr/\b2: .*\n.*\b10: .*\n.*\b100: /, 'check: missing files in version order') or diag($out);
 ($rc, $out, $err) = run_pgm('aply');
 is($rc, 2, 'a mistyped command: exit 2');
 like($err, qr/error: unknown command "aply"; did you mean "apply"\?/, 'a mistyped command is named, with the near one');
