@@ -1398,8 +1398,36 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
 
 }  // namespace
 
+// Where in the folder the characters a database's encoding cannot hold are (SQLSTATE 22P05,
+// raised while the files are sent, naming none): the byte sequence the server quotes, looked
+// up in the scripts. "dir/file:line", or empty.
+std::string locate_untranslatable(const DbError& e, const Folder& folder, const Options& opts) {
+  static const std::regex sequence_re(R"(byte sequence ((?:0x[0-9a-f]{2} ?)+))");
+  std::smatch m;
+  if (!std::regex_search(e.message, m, sequence_re)) return "";
+  std::string bytes;
+  std::string hex = m[1];
+  for (size_t at = 0; (at = hex.find("0x", at)) != std::string::npos; at += 4)
+    bytes += static_cast<char>(std::stoi(hex.substr(at + 2, 2), nullptr, 16));
+  auto find_in = [&](const std::string& text, const std::string& file) -> std::string {
+    size_t at = text.find(bytes);
+    if (at == std::string::npos || file.empty()) return "";
+    long line = std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(at), '\n') + 1;
+    return fmt::format("{}:{}", path_of(opts, file), line);
+  };
+  for (const MigrationFile& f : folder.migrations) {
+    if (std::string w = find_in(f.up, f.file); !w.empty()) return w;
+    if (f.down)
+      if (std::string w = find_in(*f.down, f.down_file.empty() ? f.file : f.down_file); !w.empty()) return w;
+  }
+  for (const CallbackFile& c : folder.callbacks)
+    if (std::string w = find_in(c.script, c.file); !w.empty()) return w;
+  return "";
+}
+
 void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts) {
   auto [location, message] = locate_error(e, folder, opts);
+  if (location.empty() && folder && e.sqlstate == "22P05") location = locate_untranslatable(e, *folder, opts);
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
   // A role without the grants a command needs (not a migration's own statement: that one has

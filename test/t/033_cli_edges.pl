@@ -410,6 +410,15 @@ write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nho
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from with a bad line: exit 2');
 like($err, qr/dbs_bad\.txt line 3: not a conninfo string or URL/, 'the bad line is named');
+# A character the database's encoding cannot hold: the file and line are named.
+$node->safe_psql('postgres', q{CREATE DATABASE latin1_db ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
+$node->safe_psql('latin1_db', 'CREATE EXTENSION pg_migrate');
+my $lat = "$tmp/latin1";
+write_file("$lat/V1__smile.sql", "CREATE TABLE smile (id int);\nCOMMENT ON TABLE smile IS 'smile \xf0\x9f\x98\x80';\n");
+($rc, $out, $err) = pgm('latin1_db', $lat, 'status');
+is($rc, 1, 'a character LATIN1 cannot hold: exit 1');
+like($err, qr/error: \Q$lat\E\/V1__smile\.sql:2: character with byte sequence 0xf0 0x9f 0x98 0x80 in encoding "UTF8" has no equivalent in encoding "LATIN1" \(SQLSTATE 22P05\)/,
+     'a character LATIN1 cannot hold: file and line named');
 # A server WARNING no command reports itself (a misspelt pg_migrate setting, removed as the
 # library loads) reaches stderr.
 ($rc, $out, $err) = run_pgm_env({ PGOPTIONS => '-c pg_migrate.out_of_ordr=on' }, '-d', $node->connstr('args'), '--dir', $args, 'status');
