@@ -131,6 +131,15 @@ SELECT count(*) FILTER (WHERE snapshot IS NULL) AS incremental, count(*) FILTER 
 SELECT version, name FROM migrate.revert_to('8');
 SELECT version, problem FROM migrate.validate();
 RESET pg_migrate.drift_snapshots_kept;
+-- The history row names the role that ran the callback (before, the catalog's owner).
+GRANT USAGE ON SCHEMA migrate TO cb_reader;
+GRANT EXECUTE ON FUNCTION migrate.run_callback(text, text, text) TO cb_reader;
+SET ROLE cb_reader;
+SELECT migrate.run_callback('afterMigrate', 'SELECT 1', 'afterMigrate__role.sql') >= 0 AS ran;
+RESET ROLE;
+SELECT role, performed_by FROM migrate.history WHERE version = 'C' ORDER BY id DESC LIMIT 1;
+REVOKE EXECUTE ON FUNCTION migrate.run_callback(text, text, text) FROM cb_reader;
+REVOKE USAGE ON SCHEMA migrate FROM cb_reader;
 DROP TABLE cb_drifted, cb_log, cb_base, cb_accounts, cb_eight;
 SET client_min_messages = warning;
 DROP SCHEMA cb_pad CASCADE;

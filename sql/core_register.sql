@@ -86,6 +86,23 @@ SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'own', $q$DO $d$ BEGIN EXECUTE 'DROP EXTENSION pg_migrate'; END $d$$q$, 'SELECT 1');
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('2');
+-- What reaches pg_migrate's schema only through search_path or SET SCHEMA migrate is refused
+-- as it runs (the migration fails, nothing changes); GRANTs on pg_migrate's objects still run.
+CREATE TABLE own_moved (id int);
+SELECT migrate.register('2', 'own', $q$SET search_path = migrate; CREATE OR REPLACE FUNCTION current_version() RETURNS text LANGUAGE sql AS 'SELECT ''999'''$q$, 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.current_version() IS DISTINCT FROM '999' AS untouched;
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'own', 'ALTER TABLE own_moved SET SCHEMA migrate', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'own', 'SET search_path = migrate; CREATE TABLE own_new (id int)', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'own', 'SET search_path = migrate, public; CREATE INDEX ON history (version)', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+DROP TABLE own_moved;
 -- Prepared statements and WITH HOLD cursors a migration creates end with it, as its settings
 -- do; the session's own stay. A failed apply's are removed when the next call begins, so the
 -- same migration can PREPARE again.

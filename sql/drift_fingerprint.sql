@@ -154,9 +154,9 @@ SELECT migrate.schema_unchanged() AS unchanged_after_revert;
 :contradicted
 
 -- A failed apply inside a savepoint leaves nothing behind for a snapshot recorded later in the
--- transaction: apply_repeatables() after hidden DDL records a whole snapshot (which takes the
--- hidden table in, as any whole snapshot does), not a refresh proven with the failed apply's
--- start (which would leave the table out and still claim a proof).
+-- transaction: apply_repeatables() after hidden DDL refreshes what the repeatable touched, with
+-- a proof of its own start, not of the failed apply's (which would leave the table out and
+-- still claim a proof); the hidden table stays a difference.
 SELECT action FROM migrate.sync('[{"file": "R__fp_view.sql", "name": "fp_view", "repeatable": true,
   "up": "CREATE OR REPLACE VIEW public.fp_view AS SELECT 1 AS one"}]') WHERE name = 'fp_view';
 SELECT name FROM migrate.apply_repeatables();

@@ -424,7 +424,32 @@ SELECT migrate.acknowledge_drift('excluded') IS NOT NULL AS acknowledged;
 ALTER TABLE public.fk_tmp_child RENAME TO fk_tmp_child2;
 SELECT object, change, detail FROM migrate.schema_diff();
 DELETE FROM migrate.drift_exclusions WHERE name_pattern = 'fk_tmp_*';
+-- A migration CALL migrate.run() runs in transactions of its own, and repeatables, keep drift
+-- made before them visible (before, the whole snapshot recorded after them took it in).
 SET client_min_messages = warning;
+SELECT count(migrate.unregister(version)) >= 0 AS cleared FROM migrate.status() WHERE state = 'pending';
+RESET client_min_messages;
+CREATE TABLE public.run_watched (i int);
+SELECT migrate.acknowledge_drift('runs') IS NOT NULL AS acknowledged;
+SET pg_migrate.drift_capture = off;
+CREATE TABLE public.run_hidden (i int);
+ALTER TABLE public.run_watched ADD COLUMN j int;
+RESET pg_migrate.drift_capture;
+SELECT object, change FROM migrate.schema_diff();
+SELECT migrate.register('60', 'split', E'CREATE TABLE public.run_split (i int);\nCOMMIT;\nALTER TABLE public.run_hidden ADD COLUMN k int;',
+                        'DROP TABLE public.run_split; ALTER TABLE public.run_hidden DROP COLUMN k') IS NOT NULL AS registered;
+SELECT migrate.register('61', 'in a run, in one transaction', 'CREATE TABLE public.run_tx (i int)', 'DROP TABLE public.run_tx') IS NOT NULL AS registered;
+CALL migrate.run();
+SELECT object, change FROM migrate.schema_diff();
+SELECT count(*) AS rows FROM migrate.sync('[{"file": "R__run_view.sql", "name": "run_view", "repeatable": true, "up": "CREATE OR REPLACE VIEW public.run_view AS SELECT 1 AS x;"}]');
+SELECT name FROM migrate.apply_repeatables();
+SELECT object, change FROM migrate.schema_diff();
+SET pg_migrate.snapshot_proof = off;
+SELECT object, change FROM migrate.schema_diff();
+RESET pg_migrate.snapshot_proof;
+SET client_min_messages = warning;
+DROP VIEW public.run_view;
+DROP TABLE public.run_watched, public.run_hidden, public.run_split, public.run_tx;
 DROP TABLE public.fk_pt, public.fk_pt2, public.fk_tmp_child2, public.fk_other, public.fk_parent;
 DROP FUNCTION public.fk_audit();
 DROP TABLE public.qa_keep;

@@ -599,6 +599,9 @@ namespace pgm {
 // CALL migrate.run(): one transactional migration, applied or reverted and recorded exactly as
 // migrate.apply() / migrate.revert() do it, in the caller's current transaction.
 void run_transactional_step(const MigrationStep& step, bool up) {
+  // In this transaction, as migrate.apply() runs it: the snapshot after it refreshes what it
+  // touched (a whole one absorbed earlier drift into the reference).
+  drift_expect_migrations();
   MemoryContext scratch = create_scratch_context();
   std::string role = catalog::current_role_name();
   std::vector<std::string> scripts = catalog::load_scripts({step.version}, up);

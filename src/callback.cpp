@@ -72,9 +72,10 @@ PGM_FUNCTION(pgm_run_callback) {
       "INSERT INTO migrate.history (version, name, action, role, duration_ms, checksum, detail, script_checksum) "
       "VALUES ('C', $1, 'callback', $2, $3, $5, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
       "'callback', $1, 'file', $4::text)), $5)"};
+  std::string role = catalog::current_role_name();  // the caller's, before the owner switch
   {
     catalog::OwnerScope owner;
-    record.run({pg::text_param(event), pg::text_param(catalog::current_role_name()), pg::float8_param(ms),
+    record.run({pg::text_param(event), pg::text_param(role), pg::float8_param(ms),
                 pg::nullable_text_param(file ? &*file : nullptr), pg::text_param(sha), pg::text_param(script)});
   }
   // A callback of DML only (log rows, refresh a table) leaves the newest snapshot as it is.

@@ -560,6 +560,31 @@ PGM_FUNCTION(pgm_drift_capture_rewrite) {
 
 namespace {
 
+// A migration must not change pg_migrate's own schema (register refuses such statements when
+// they name it; this catches what reaches it through search_path or SET SCHEMA migrate): the
+// statement fails, and with it the migration.
+[[noreturn]] void refuse_change_to_own_schema(const std::string& object_type, const std::string& identity,
+                                              const char* verb) {
+  throw Error(sqlstate::kInsufficientPrivilege,
+              fmt::format("a migration {} {} {} in pg_migrate's schema {}", verb, object_type, identity, kOwnSchema),
+              "pg_migrate's catalog is changed only by its own functions and ALTER EXTENSION pg_migrate UPDATE.",
+              "Create the object in another schema (check the migration's search_path).");
+}
+
+// CREATE TABLE / CREATE INDEX, whose event-trigger path reads no command list: the relation
+// created, or the table indexed, in pg_migrate's schema.
+void refuse_relation_in_own_schema(Node* parsetree) {
+  const RangeVar* rv = IsA(parsetree, CreateStmt) ? reinterpret_cast<CreateStmt*>(parsetree)->relation
+                                                  : reinterpret_cast<IndexStmt*>(parsetree)->relation;
+  const char* nsp = pg::call([&]() -> const char* {
+    Oid relid = RangeVarGetRelid(rv, NoLock, true);
+    return OidIsValid(relid) ? get_namespace_name(get_rel_namespace(relid)) : nullptr;
+  });
+  if (nsp && std::strcmp(nsp, kOwnSchema) == 0)
+    refuse_change_to_own_schema(IsA(parsetree, CreateStmt) ? "table" : "an index on table",
+                                rv->relname ? rv->relname : "", "creates");
+}
+
 bool enables_or_disables_triggers(AlterTableType t) {
   switch (t) {
     case AT_EnableTrig: case AT_EnableAlwaysTrig: case AT_EnableReplicaTrig: case AT_DisableTrig:
@@ -577,9 +602,14 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   if (in_migration()) {
     // Not drift: what the migration touched, for the snapshot recorded after it.
     pending_rewrites.clear();
-    if (drift::created_relations_suffice(trig->parsetree)) return PointerGetDatum(nullptr);
+    if (drift::created_relations_suffice(trig->parsetree)) {
+      refuse_relation_in_own_schema(trig->parsetree);
+      return PointerGetDatum(nullptr);
+    }
     for (const DdlCommand& c : ddl_commands()) {
       if (c.in_extension) continue;
+      if (c.schema == std::string(kOwnSchema))
+        refuse_change_to_own_schema(c.object_type, c.identity.value_or(c.object_type), "changes");
       CollectedCommand* cmd = c.command;
       if (cmd && cmd->type == SCT_Grant) {
         Oid cls = grant_class(cmd->d.grant.istmt->objtype);
@@ -765,6 +795,9 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   }
   pg::free_result();
   if (migrating) {
+    for (size_t i = 0; i < dropped.size(); ++i)
+      if (schemas[i] == std::string(kOwnSchema))
+        refuse_change_to_own_schema(dropped[i].object_type, identities[i].value_or(dropped[i].object_type), "drops");
     for (const drift::DroppedObject& d : dropped)
       if (!d.is_temporary) drift::track_snapshot_drop(d.object_type, d.address_names);
     return PointerGetDatum(nullptr);

@@ -1,12 +1,28 @@
 // Where drift detection plugs into the apply loop and baseline.
 #pragma once
 
+#include <optional>
+#include <string>
+#include <vector>
+
 namespace pgm {
+
+// The differences from the newest recorded snapshot before a migration runs in transactions
+// of its own (CALL migrate.run() of a non-transactional or split migration): each differing
+// entry as recorded and as it was live (jsonb text; nullopt where there is none). Empty when
+// the proof says nothing changed.
+struct PreexistingDifferences {
+  std::vector<std::string> keys;
+  std::vector<std::optional<std::string>> recorded, live;
+};
+PreexistingDifferences drift_preexisting_differences();
 
 // Records a schema snapshot after the catalog changed (apply, revert, baseline; reason is
 // "apply", "revert", "callback", "baseline" or "acknowledge"), so schema_diff() can find drift
-// later.
-void drift_record_snapshot(const char* reason);
+// later. With `keep` (a migration run outside one transaction, whose snapshot is taken whole):
+// an entry that differed before it ran and is live as it was then keeps its recorded value, so
+// drift made before stays visible in schema_diff(), as migrate.apply() keeps it.
+void drift_record_snapshot(const char* reason, const PreexistingDifferences* keep = nullptr);
 
 // Called by migrate.apply()/revert() before their migrations run in the caller's transaction:
 // the snapshot they record may then refresh only what the event triggers saw those migrations

@@ -330,7 +330,64 @@ void drift_expect_migrations() {
   if (before && n == 0 && before == drift::catalog_fingerprint()) drift::fingerprint_at_start = before;
 }
 
-void drift_record_snapshot(const char* reason) {
+namespace {
+void read_preexisting_differences(PreexistingDifferences& out);
+}  // namespace
+
+PreexistingDifferences drift_preexisting_differences() {
+  PreexistingDifferences out;
+  catalog::OwnerScope owner;
+  static pg::Query current{
+      "SELECT pg_catalog.to_regprocedure('migrate.recorded_snapshot(bigint)') IS NOT NULL "
+      "AND EXISTS (SELECT FROM migrate.schema_snapshots)"};
+  current.run();
+  bool usable = pg::bool_value(0, 1);
+  pg::free_result();
+  if (!usable || schema_unchanged()) return out;
+  // A whole snapshot reads every relation, and waits for one a session holds locked: no longer
+  // than pg_migrate.lock_timeout. Then the snapshot after the run takes earlier drift in, as
+  // before this was kept.
+  std::string timeout = std::to_string(settings::lock_timeout_ms > 0 ? settings::lock_timeout_ms : 1000);
+  const char* t = timeout.c_str();
+  try {
+    pg::SubTransaction sub;
+    pg::call([&] {
+      (void)set_config_option("lock_timeout", t, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+    });
+    read_preexisting_differences(out);
+    sub.commit();
+  } catch (const pg::PgError& e) {
+    if (e.is_interrupt() || e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE) throw;
+    out = PreexistingDifferences{};
+    pg::call([] {
+      ereport(NOTICE, (errmsg("pg_migrate: the schema could not be read before the migration (a relation is locked); "
+                              "the snapshot recorded after it takes earlier drift into the reference")));
+    });
+  }
+  return out;
+}
+
+namespace {
+
+void read_preexisting_differences(PreexistingDifferences& out) {
+  static pg::Query differing{
+      "SELECT d.k, (p.s OPERATOR(pg_catalog.->) d.k)::pg_catalog.text, (l.s OPERATOR(pg_catalog.->) d.k)::pg_catalog.text "
+      "FROM (SELECT migrate.recorded_snapshot((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)) AS s) p, "
+      "(SELECT migrate.schema_snapshot() AS s) l, "
+      "LATERAL (SELECT pg_catalog.jsonb_object_keys(p.s) UNION SELECT pg_catalog.jsonb_object_keys(l.s)) d(k) "
+      "WHERE (p.s OPERATOR(pg_catalog.->) d.k) IS DISTINCT FROM (l.s OPERATOR(pg_catalog.->) d.k)"};
+  uint64 n = differing.run();
+  for (uint64 i = 0; i < n; ++i) {
+    out.keys.push_back(pg::text_value(i, 1));
+    out.recorded.push_back(pg::is_null(i, 2) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 2)));
+    out.live.push_back(pg::is_null(i, 3) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 3)));
+  }
+  pg::free_result();
+}
+
+}  // namespace
+
+void drift_record_snapshot(const char* reason, const PreexistingDifferences* keep) {
   static pg::Query whole{
       "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
       "VALUES ($1, migrate.schema_snapshot())"};
@@ -405,6 +462,22 @@ void drift_record_snapshot(const char* reason) {
                    pg::text_array_param(t.rel_names), pg::text_array_param(t.type_names),
                    pg::text_array_param(t.nsp_names), pg::text_array_param(t.proc_names),
                    pg::text_array_param(t.drop_keys), pg::text_array_param(t.drop_prefixes)});
+  } else if (keep && !keep->keys.empty()) {
+    // The whole snapshot, but what differed before and is as it was keeps its recorded entry:
+    // the recorded snapshot then differs from the live schema (no proof).
+    static pg::Query keeping{
+        "WITH l AS (SELECT migrate.schema_snapshot() AS s), "
+        "d AS (SELECT d.k, d.r::pg_catalog.jsonb AS recorded FROM l, "
+        "      ROWS FROM (pg_catalog.unnest($2::pg_catalog.text[]), pg_catalog.unnest($3::pg_catalog.text[]), "
+        "                 pg_catalog.unnest($4::pg_catalog.text[])) AS d(k, r, v) "
+        "      WHERE (l.s OPERATOR(pg_catalog.->) d.k) IS NOT DISTINCT FROM d.v::pg_catalog.jsonb) "
+        "INSERT INTO migrate.schema_snapshots (reason, snapshot) "
+        "SELECT $1, (l.s OPERATOR(pg_catalog.-) ARRAY(SELECT d.k FROM d)) OPERATOR(pg_catalog.||) "
+        "  coalesce((SELECT pg_catalog.jsonb_object_agg(d.k, d.recorded) FROM d WHERE d.recorded IS NOT NULL), "
+        "           '{}'::pg_catalog.jsonb) "
+        "FROM l"};
+    keeping.run({pg::text_param(reason), pg::text_array_param(keep->keys), pg::nullable_text_array_param(keep->recorded),
+                 pg::nullable_text_array_param(keep->live)});
   } else {
     // A whole snapshot is exact if the catalogs did not change while it was taken.
     std::optional<uint64_t> before;

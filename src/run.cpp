@@ -1231,6 +1231,10 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   std::string checksum = sha256_hex(rc.script);
   RunRow run = read_run(step.version);
   std::set<int> done;
+  // Its statements commit on their own (and some run in a worker): the snapshot after it is
+  // taken whole, keeping what differed before it started (not known when it is resumed in
+  // another call: the whole snapshot then takes it in).
+  PreexistingDifferences before;
   if (run.exists) {
     if (run.direction != rc.direction)
       throw Error(sqlstate::kObjectNotInPrerequisiteState,
@@ -1256,6 +1260,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
       lint_check_before_apply(step.version, step.name, rc.script);
       verify_check_before_apply(step.version, step.name);
     }
+    before = drift_preexisting_differences();
     start_run(step.version, rc.direction, checksum, units.size());
   }
   commit();
@@ -1314,7 +1319,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   catalog::record_steps({record}, up, catalog::current_role_name());
   end_run(step.version);
   catalog::bump_generation();
-  drift_record_snapshot(up ? "apply" : "revert");
+  drift_record_snapshot(up ? "apply" : "revert", &before);
   commit();
 }
 
@@ -1624,10 +1629,21 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
     kept.insert(run.unit);
   for (int u : kept) {
     if (u < 0 || static_cast<size_t>(u) >= old_units.size()) throw *refusal;
-    if (!unchanged(u))
-      refuse(fmt::format("Statement {} (line {} of the script the run started with) took effect, and the new script "
-                         "does not have it at that place unchanged.",
-                         u + 1, old_units[u].line));
+    if (unchanged(u)) continue;
+    // The statement that failed part way through its batches: those batches committed, so it
+    // is not replaced (the hint of the other refusals, to replace the failed statement, is not
+    // for it).
+    if (u == run.unit && run.rows_done > 0)
+      throw Error(refusal->sqlstate(), refusal->message(),
+                  fmt::format("{} Statement {} (line {} of the script the run started with) is a batched statement "
+                              "that failed after {} rows were changed in committed batches: it stays as it is.",
+                              refusal->detail(), u + 1, old_units[u].line, run.rows_done),
+                  fmt::format("Make it succeed (fix the data or what blocked it), then {}; the statements after it "
+                              "may be replaced.",
+                              resume_call(true)));
+    refuse(fmt::format("Statement {} (line {} of the script the run started with) took effect, and the new script "
+                       "does not have it at that place unchanged.",
+                       u + 1, old_units[u].line));
   }
   static pg::Query adopt{
       "UPDATE migrate.runs SET checksum = $2, units = $3::int WHERE version OPERATOR(pg_catalog.=) $1"};

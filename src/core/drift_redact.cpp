@@ -225,7 +225,11 @@ std::string requote_literal(std::string_view original, std::string_view value) {
 
 std::string redact_credentials(std::string_view sql, const SqlTokenizer& tokenize, bool backslash_escapes,
                                int depth) {
-  if (depth > 4 || !may_carry_credentials(sql)) return std::string(sql);
+  if (!may_carry_credentials(sql)) return std::string(sql);
+  // Bodies nested deeper than this are not scanned: the whole body is redacted instead (it
+  // may hold a credential, and a statement is never recorded with one).
+  constexpr int kMaxDepth = 8;
+  if (depth > kMaxDepth) return std::string(kRedacted) + " (SQL nested more than 8 levels deep)";
   std::optional<std::vector<SqlToken>> scanned = tokenize(sql);
   if (!scanned) return std::string(sql);
   const std::vector<SqlToken>& t = *scanned;

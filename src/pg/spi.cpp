@@ -63,6 +63,24 @@ Param text_array_param(const std::vector<std::string>& values) {
   return array_param(elems, TEXTOID, TEXTARRAYOID);
 }
 
+Param nullable_text_array_param(const std::vector<std::optional<std::string>>& values) {
+  std::vector<Datum> elems;
+  std::vector<char> nulls;  // (bool elements: std::vector<bool> has no data())
+  elems.reserve(values.size());
+  for (const std::optional<std::string>& v : values) {
+    elems.push_back(v ? text_param(*v).value : (Datum)0);
+    nulls.push_back(v ? 0 : 1);
+  }
+  Datum* data = elems.data();
+  bool* null_flags = reinterpret_cast<bool*>(nulls.data());
+  int dims[1] = {static_cast<int>(elems.size())};
+  int lbs[1] = {1};
+  Datum d = call([&] {
+    return PointerGetDatum(construct_md_array(data, null_flags, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+  });
+  return {TEXTARRAYOID, d, false};
+}
+
 Param float8_array_param(const std::vector<double>& values) {
   std::vector<Datum> elems;
   for (double v : values) elems.push_back(Float8GetDatum(v));

@@ -1,6 +1,8 @@
 // Thin guarded wrappers over SPI for pg_migrate's internal SQL.
 #pragma once
 
+#include <optional>
+
 #include <exception>
 #include <initializer_list>
 
@@ -39,6 +41,7 @@ Param float8_param(double value);
 Param numeric_array_param(const std::string& literal);  // e.g. "{1,10}"
 Param null_param(Oid type);
 Param text_array_param(const std::vector<std::string>& values);
+Param nullable_text_array_param(const std::vector<std::optional<std::string>>& values);  // nullopt -> NULL element
 Param float8_array_param(const std::vector<double>& values);
 Param timestamptz_array_param(const std::vector<TimestampTz>& values);
 

@@ -156,3 +156,21 @@ TEST(DriftRedact, NestedAndConninfoLiterals) {
   // Text the scanner refuses is returned unchanged.
   EXPECT_EQ(redact("CREATE ROLE r PASSWORD 'open"), "CREATE ROLE r PASSWORD 'open");
 }
+
+// Bodies within bodies: scanned 8 levels deep; below that the body is redacted whole (before,
+// a password 5 levels deep was kept in clear).
+TEST(DriftRedact, DeeplyNestedBodies) {
+  auto nest = [](int levels) {
+    std::string sql = "ALTER ROLE x PASSWORD 'hunter4'";
+    for (int i = 0; i < levels; ++i) sql = "DO $d" + std::to_string(i) + "$BEGIN EXECUTE $e" + std::to_string(i) + "$" + sql +
+                                           "$e" + std::to_string(i) + "$; END$d" + std::to_string(i) + "$";
+    return sql;
+  };
+  for (int levels : {1, 2, 4, 5, 8, 12}) {
+    std::string out = redact(nest(levels));
+    EXPECT_EQ(out.find("hunter4"), std::string::npos) << levels << " levels: " << out;
+    EXPECT_NE(out.find("<redacted>"), std::string::npos) << levels << " levels: " << out;
+  }
+  EXPECT_NE(redact(nest(12)).find("<redacted> (SQL nested more than 8 levels deep)"), std::string::npos);
+  EXPECT_NE(redact(nest(3)).find("PASSWORD '<redacted>'"), std::string::npos);
+}
