@@ -13,6 +13,7 @@ SELECT version, up_mode, down_mode FROM migrate.migrations ORDER BY version_part
 
 -- refused, each with its reason
 SELECT migrate.register('3', 'x', E'CREATE INDEX CONCURRENTLY rr_b ON rr (b);');
+SELECT migrate.register('3', 'x', E'ALTER TABLE rr_parted DETACH PARTITION rr_part CONCURRENTLY;');
 SELECT migrate.register('3', 'x', E'SELECT 1;\n-- pg_migrate:no-transaction\nVACUUM rr;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\nCREATE TABLE rr3 ();\nCOMMIT;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY ON rr (b);');

@@ -21,6 +21,7 @@
 extern "C" {
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "nodes/makefuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
@@ -98,6 +99,8 @@ struct ScriptState {
   std::set<std::string> created_indexes;
   std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
+  // Constraints this transaction added NOT VALID: (table, constraint) -> the lock the ADD took.
+  std::map<std::pair<std::string, std::string>, std::string> added_not_valid;
 
   const std::vector<std::string>& path() {
     if (script_path) return *script_path;
@@ -249,6 +252,35 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   t.reltuples = rf.reltuples;
   t.relpages = rf.relpages;
   t.partitioned = rf.relkind == RELKIND_PARTITIONED_TABLE;
+  if (t.partitioned) {
+    // Its own pg_class row has no size: the leaf partitions' summed.
+    struct Sum {
+      double rows;
+      int64 pages;
+      int leaves, unknown;
+    } sum{0, 0, 0, 0};
+    pg::call([&] {
+      List* all = find_all_inheritors(relid, NoLock, nullptr);
+      ListCell* lc;
+      foreach (lc, all) {
+        HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(lfirst_oid(lc)));
+        if (!HeapTupleIsValid(tup)) continue;
+        Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
+        if (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_MATVIEW) {
+          sum.leaves++;
+          sum.pages += c->relpages;
+          if (c->reltuples < 0) sum.unknown++;
+          else sum.rows += c->reltuples;
+        }
+        ReleaseSysCache(tup);
+      }
+    });
+    t.partitions = sum.leaves;
+    t.relpages = sum.pages;
+    t.reltuples = sum.leaves > 0 && sum.unknown == sum.leaves ? -1 : sum.rows;
+    t.size_partial = sum.unknown > 0 && sum.unknown < sum.leaves;
+    if (sum.leaves == 0) t.reltuples = 0;  // no partition yet: nothing to rewrite or scan
+  }
   // Only a relation whose pg_class row this transaction wrote can be new in it (and is locked
   // by this transaction, so its relcache entry may be read).
   if (rf.changed_in_xact && created_in_transaction(relid)) t.created_in_script = true;
@@ -547,6 +579,7 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
         std::string conname = c->conname ? c->conname : "";
         switch (c->contype) {
           case CONSTR_FOREIGN:
+            if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "SHARE ROW EXCLUSIVE";
             if (!t.created_in_script && !c->skip_validation) {
               Fact f{Action::AddForeignKey, t, conname, "", {}};
               f.other = c->pktable ? table_info(c->pktable, st) : TableInfo{};
@@ -562,6 +595,7 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
                 st.validated_notnull.insert({table_key, column});
               }
             }
+            if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
             if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
             break;
           }
@@ -591,6 +625,9 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
       case AT_ValidateConstraint: {
         auto it = st.notnull_checks.find(cmd->name ? cmd->name : "");
         if (it != st.notnull_checks.end()) st.validated_notnull.insert(it->second);
+        auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
+        if (added != st.added_not_valid.end() && st.transactional)
+          out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
         break;
       }
       case AT_DropColumn:
@@ -799,6 +836,7 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       out.push_back({Action::UnbatchedUpdate, table_info(((DeleteStmt*)node)->relation, st), "", "DELETE", {}});
       break;
     case T_TransactionStmt: {
+      st.added_not_valid.clear();  // a COMMIT split point: validating after it is the advice
       const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
       out.push_back({Action::TransactionControl, {}, "", tag, {}});
       break;

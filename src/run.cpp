@@ -34,6 +34,7 @@ extern "C" {
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
+#include "access/table.h"
 #include "catalog/pg_inherits.h"
 #include "nodes/makefuncs.h"
 #include "nodes/execnodes.h"
@@ -816,6 +817,57 @@ std::string dropped_index_names(Node* node) {
   return out;
 }
 
+// For ALTER TABLE parent DETACH PARTITION part CONCURRENTLY: "" if part is no longer a partition
+// of parent, the FINALIZE statement if its detach is pending; nullopt for other statements or
+// while it is attached as before.
+std::optional<std::string> detach_to_finalize(Node* node) {
+#if PG_VERSION_NUM >= 140000
+  if (!IsA(node, AlterTableStmt)) return std::nullopt;
+  AlterTableStmt* at = castNode(AlterTableStmt, node);
+  if (list_length(at->cmds) != 1) return std::nullopt;
+  AlterTableCmd* cmd = linitial_node(AlterTableCmd, at->cmds);
+  if (cmd->subtype != AT_DetachPartition || !cmd->def || !IsA(cmd->def, PartitionCmd) ||
+      !castNode(PartitionCmd, cmd->def)->concurrent)
+    return std::nullopt;
+  RangeVar* part_rv = castNode(PartitionCmd, cmd->def)->name;
+  struct State {
+    bool found;
+    bool attached;
+    bool pending;
+    char* sql;
+  } st{false, false, false, nullptr};
+  pg::call([&] {
+    Oid parent = RangeVarGetRelid(at->relation, NoLock, true);
+    Oid part = RangeVarGetRelid(part_rv, NoLock, true);
+    if (!OidIsValid(parent) || !OidIsValid(part)) return;
+    st.found = true;
+    Relation inh = table_open(InheritsRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(part));
+    SysScanDesc scan = systable_beginscan(inh, InheritsRelidSeqnoIndexId, true, nullptr, 1, &key);
+    HeapTuple tup;
+    while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+      Form_pg_inherits i = reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tup));
+      if (i->inhparent != parent) continue;
+      st.attached = true;
+      st.pending = i->inhdetachpending;
+    }
+    systable_endscan(scan);
+    table_close(inh, AccessShareLock);
+    if (st.pending)
+      st.sql = psprintf("ALTER TABLE %s DETACH PARTITION %s FINALIZE",
+                        quote_qualified_identifier(get_namespace_name(get_rel_namespace(parent)), get_rel_name(parent)),
+                        quote_qualified_identifier(get_namespace_name(get_rel_namespace(part)), get_rel_name(part)));
+  });
+  if (!st.found) return std::nullopt;
+  if (!st.attached) return std::string();
+  if (st.pending) return std::string(st.sql);
+#else
+  (void)node;
+#endif
+  return std::nullopt;
+}
+
 void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before,
                         const std::string& last_error, std::optional<std::string>& skipped) {
   const ScriptStatement& s = rc.statements[u.first];
@@ -833,6 +885,21 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   if (may_have_finished && dropped) {
     skipped = kFinishedBefore;
     return;
+  }
+  // DETACH PARTITION CONCURRENTLY commits in two steps: interrupted after the first, the
+  // partition is left "detach pending", and only FINALIZE completes it (running the statement
+  // again fails); interrupted after the second, it is detached already.
+  if (started_before) {
+    if (std::optional<std::string> finalize = detach_to_finalize(node)) {
+      if (finalize->empty()) {
+        if (may_have_finished) {
+          skipped = kFinishedBefore;
+          return;
+        }
+      } else {
+        sql = *finalize;
+      }
+    }
   }
   // It failed with its own error and its target is still as it was: fail the same way without
   // running it. Running it would clear the recorded error, and an interruption of that attempt

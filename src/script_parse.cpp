@@ -174,6 +174,18 @@ const char* top_level_statement(Node* node) {
     case T_VacuumStmt:
       if (castNode(VacuumStmt, node)->is_vacuumcmd) return "VACUUM";
       break;
+#if PG_VERSION_NUM >= 140000
+    case T_AlterTableStmt: {
+      ListCell* lc;
+      foreach (lc, castNode(AlterTableStmt, node)->cmds) {
+        AlterTableCmd* cmd = lfirst_node(AlterTableCmd, lc);
+        if (cmd->subtype == AT_DetachPartition && cmd->def && IsA(cmd->def, PartitionCmd) &&
+            castNode(PartitionCmd, cmd->def)->concurrent)
+          return "ALTER TABLE ... DETACH PARTITION CONCURRENTLY";
+      }
+      break;
+    }
+#endif
     case T_ClusterStmt:
       if (castNode(ClusterStmt, node)->relation == nullptr) return "CLUSTER without a table";
       break;

@@ -469,6 +469,16 @@ void verify_check_before_apply(const std::string& version, const std::string& na
     drop_created_since(session_before);  // also what dynamic SQL prepared
   }
   if (v.status == "ok") return;
+  // A busy table, not a broken down script: trying the revert waited longer than its lock
+  // timeout (pg_migrate.plan_lock_timeout). Reported as the lock timeout it is.
+  if (v.status == "failed" && v.error.rfind("55P03:", 0) == 0)
+    throw Error(sqlstate::kLockNotAvailable,
+                fmt::format("the revert of migration {} (\"{}\") could not be tried: a lock it needs is held "
+                            "(pg_migrate.require_verified_revert is on)",
+                            version, name),
+                v.error.substr(7),
+                "Apply it again when the table is not busy; the up and down scripts were tried in a transaction "
+                "that was rolled back, waiting at most pg_migrate.plan_lock_timeout for each lock.");
   std::string detail;
   if (v.status == "failed" || v.status == "unverifiable") {
     detail = v.error;

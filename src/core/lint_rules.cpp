@@ -58,6 +58,10 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::Reindex,
        {"require-concurrent-reindex",
         "REINDEX without CONCURRENTLY blocks writes to the table and reads that use its indexes"}},
+      {Action::ValidateRightAfter,
+       {"constraint-validated-in-same-transaction",
+        "VALIDATE CONSTRAINT in the transaction that added the constraint NOT VALID: the scan runs under the "
+        "lock the ADD took"}},
       {Action::TransactionControl,
        {"transaction-nesting", "BEGIN / COMMIT / ROLLBACK / SAVEPOINT inside a migration"}},
       {Action::IntPrimaryKey,
@@ -129,7 +133,14 @@ std::string group_thousands(int64_t n) {
 std::string describe_table(const TableInfo& t) {
   if (t.created_in_script) return fmt::format("{} (created by this script)", t.name);
   if (!t.exists) return fmt::format("{} (not in the catalog yet)", t.name);
-  if (t.partitioned) return fmt::format("{} (partitioned table)", t.name);
+  if (t.partitioned && t.partitions == 0) return fmt::format("{} (partitioned table without partitions)", t.name);
+  if (t.partitioned) {
+    std::string parts = fmt::format("{} partition{}", t.partitions, t.partitions == 1 ? "" : "s");
+    if (t.reltuples < 0) return fmt::format("{} (partitioned table, {}, size unknown: never vacuumed or analyzed)", t.name, parts);
+    return fmt::format("{} (partitioned table, about {} rows in {}{}, {})", t.name,
+                       group_thousands(static_cast<int64_t>(t.reltuples + 0.5)), parts,
+                       t.size_partial ? " whose row counts are known" : "", size_mb(t.relpages));
+  }
   if (t.reltuples < 0) {
     if (t.relpages > 0)
       return fmt::format("{} ({} pages, {}; row count unknown: never analyzed)", t.name,
@@ -143,7 +154,7 @@ std::string describe_table(const TableInfo& t) {
 
 Severity size_severity(const TableInfo& t, const Thresholds& thresholds) {
   if (t.created_in_script || !t.exists) return Severity::Info;
-  if (t.partitioned) return Severity::Warning;
+  // A partitioned table: the size of its partitions, which the statement rewrites or scans.
   if (t.reltuples < 0) return Severity::Warning;  // unknown size
   if (t.reltuples == 0 && t.relpages == 0) return Severity::Info;
   return t.reltuples >= thresholds.large_table_rows ? Severity::Error : Severity::Warning;
@@ -304,6 +315,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                                  named("REINDEX", f.object), table),
                      "Run REINDEX ... CONCURRENTLY on its own, outside pg_migrate (it cannot run "
                      "inside a transaction).");
+    case Action::ValidateRightAfter:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("validating {} of {} in the transaction that added it NOT VALID scans the table "
+                                 "while the {} lock the ADD took is still held: NOT VALID gains nothing",
+                                 named("constraint", f.object), table, f.detail),
+                     "Validate it in a later migration (or after a COMMIT in a split migration): VALIDATE "
+                     "CONSTRAINT on its own takes only a SHARE UPDATE EXCLUSIVE lock.");
     case Action::LockTable:
       if (created) return std::nullopt;
       return finding(max_severity(Severity::Warning, by_size),

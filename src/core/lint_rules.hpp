@@ -26,7 +26,9 @@ struct TableInfo {
   bool created_in_script = false; // created by an earlier statement of the same script
   double reltuples = -1;          // pg_class.reltuples; -1 = never vacuumed or analyzed
   int64_t relpages = 0;           // pg_class.relpages (8 kB pages)
-  bool partitioned = false;
+  bool partitioned = false;       // sizes are then its partitions' summed (reltuples -1 if none is known)
+  int partitions = 0;             // of a partitioned table: its leaf partitions
+  bool size_partial = false;      // of a partitioned table: some partitions' row counts unknown
 };
 
 // The lock- and compatibility-relevant things a statement can do.
@@ -49,6 +51,7 @@ enum class Action {
   Cluster,
   LockTable,
   Reindex,              // REINDEX TABLE / INDEX without CONCURRENTLY
+  ValidateRightAfter,   // VALIDATE CONSTRAINT of a constraint the same transaction added NOT VALID
   TransactionControl,
   IntPrimaryKey,        // int/smallint/serial primary key column
   SerialColumn,         // serial/bigserial column

@@ -205,6 +205,25 @@ is(sql(q{SELECT state FROM migrate.status() WHERE version = '5.7'}) . ' ' . sql(
    'applied 0', 'after the lock was released the batches finished');
 cmp_ok(sql(q{SELECT count(*) FROM migrate.history WHERE version = '5.7' AND action = 'retry'}), '>=', 1, 'the retries are in history');
 
+# --- DETACH PARTITION CONCURRENTLY runs at top level (in a worker); interrupted between its two
+#     commits (a reader holds the parent), it leaves the partition detach pending, and the next
+#     run finishes it with FINALIZE (running the statement again would fail)
+sql(q{CREATE TABLE dp (id int) PARTITION BY RANGE (id); CREATE TABLE dp1 PARTITION OF dp FOR VALUES FROM (0) TO (10);
+      CREATE TABLE dp2 PARTITION OF dp FOR VALUES FROM (10) TO (20)});
+sql(q{SELECT migrate.register('5.7.5', 'detach', E'-- pg_migrate:no-transaction\nALTER TABLE dp DETACH PARTITION dp1 CONCURRENTLY;', 'ALTER TABLE dp ATTACH PARTITION dp1 FOR VALUES FROM (0) TO (10);')});
+my $reader = $node->background_psql($db);
+$reader->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM dp;');
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '3s'; CALL migrate.run();});
+isnt($ret, 0, 'DETACH ... CONCURRENTLY waiting for a reader: canceled by statement_timeout');
+is(sql(q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'dp1'::regclass}), 't',
+   'the partition is left detach pending');
+$reader->query_safe('COMMIT');
+$reader->quit;
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret, 0, 'the next run finishes the detach') or diag($err);
+is(sql(q{SELECT count(*) FROM pg_inherits WHERE inhrelid = 'dp1'::regclass}), '0', 'dp1 is detached (FINALIZE)');
+is(sql(q{SELECT applied_seq IS NOT NULL FROM migrate.migrations WHERE version = '5.7.5'}), 't', 'and the migration recorded');
+
 # --- the batches' table is waited for under pg_migrate.lock_timeout also while its rows are
 #     counted; an error shows the statement as written (not the block-range rewrite), and the
 #     context says what waited
@@ -527,7 +546,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 5.8:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 5.7.5:pending 5.8:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');

@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 28u);
+  EXPECT_EQ(names.size(), 29u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -163,6 +163,41 @@ TEST(LintRules, ReindexWithoutConcurrentlyBySize) {
   EXPECT_EQ(big->severity, Severity::Error);
   EXPECT_NE(big->message.find("REINDEX TABLE t without CONCURRENTLY"), std::string::npos) << big->message;
   EXPECT_FALSE(evaluate(fact(Action::Reindex, created(), "TABLE t"), th).has_value());
+}
+
+TEST(LintRules, ValidateRightAfterNotValid) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  Fact f = fact(Action::ValidateRightAfter, existing(5000, 100), "orders_status_nn");
+  f.detail = "ACCESS EXCLUSIVE";
+  auto big = evaluate(f, th);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->rule, "constraint-validated-in-same-transaction");
+  EXPECT_EQ(big->severity, Severity::Error);
+  EXPECT_NE(big->message.find("while the ACCESS EXCLUSIVE lock the ADD took is still held"), std::string::npos) << big->message;
+  EXPECT_FALSE(evaluate(fact(Action::ValidateRightAfter, created(), "c"), th).has_value());
+}
+
+// A partitioned table is judged by its partitions' summed size (before, always a warning).
+TEST(LintRules, PartitionedTableBySize) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  TableInfo parent = existing(150000, 800);
+  parent.partitioned = true;
+  parent.partitions = 3;
+  auto big = evaluate(fact(Action::ChangeColumnType, parent, "k"), th);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->severity, Severity::Error);
+  EXPECT_NE(big->message.find("(partitioned table, about 150,000 rows in 3 partitions, "), std::string::npos) << big->message;
+  parent.reltuples = 10;
+  auto small = evaluate(fact(Action::ChangeColumnType, parent, "k"), th);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(small->severity, Severity::Warning);
+  parent.reltuples = -1;
+  auto unknown = evaluate(fact(Action::ChangeColumnType, parent, "k"), th);
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->severity, Severity::Warning);
+  EXPECT_NE(unknown->message.find("partitioned table, 3 partitions, size unknown"), std::string::npos) << unknown->message;
 }
 
 TEST(LintRules, PartitionedIndexHintAvoidsConcurrently) {
