@@ -102,6 +102,15 @@ SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'own', 'SET search_path = migrate, public; CREATE INDEX ON history (version)', 'SELECT 1');
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('2');
+-- Out of it through search_path: refused too. A foreign key referencing pg_migrate's tables is
+-- the user's: created and dropped (its triggers on the referenced table go with it).
+SELECT migrate.register('2', 'own', 'SET LOCAL search_path = migrate, public; ALTER FUNCTION current_version() SET SCHEMA public', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'references', 'CREATE TABLE public.own_audit (v text REFERENCES migrate.migrations (version))', 'DROP TABLE public.own_audit');
+SELECT version FROM migrate.apply();
+SELECT version FROM migrate.revert(1);
+SELECT migrate.unregister('2');
 DROP TABLE own_moved;
 -- Prepared statements and WITH HOLD cursors a migration creates end with it, as its settings
 -- do; the session's own stay. A failed apply's are removed when the next call begins, so the

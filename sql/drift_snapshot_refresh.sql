@@ -410,6 +410,15 @@ SELECT count(*) AS pt2_fk_entries FROM migrate.schema_snapshot() AS s(snapshot),
 SELECT version FROM migrate.revert(2);
 :same;
 SELECT migrate.schema_unchanged() AS proven;
+-- Detaching a partition drops its copies of the parent's triggers without an sql_drop event:
+-- the entry of one that fired otherwise goes with them.
+SELECT migrate.register('56.5', 'detach', 'ALTER TABLE public.fk_pt DETACH PARTITION public.fk_pt1', 'ALTER TABLE public.fk_pt ATTACH PARTITION public.fk_pt1 FOR VALUES FROM (0) TO (10)') IS NOT NULL AS registered;
+SELECT version FROM migrate.apply('56');
+SELECT version FROM migrate.apply('56.5');
+:same;
+SELECT version FROM migrate.revert(2);
+:same;
+SELECT migrate.unregister('56.5') IS NOT NULL AS unregistered;
 -- verify() sees a down script that leaves the partition's trigger off.
 SELECT count(migrate.unregister(v)) AS unregistered FROM unnest('{56,57}'::text[]) v;
 SELECT migrate.register('58', 'forgets', 'ALTER TABLE public.fk_pt1 DISABLE TRIGGER audit', 'SELECT 1') IS NOT NULL AS registered;

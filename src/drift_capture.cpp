@@ -564,9 +564,10 @@ namespace {
 // they name it; this catches what reaches it through search_path or SET SCHEMA migrate): the
 // statement fails, and with it the migration.
 [[noreturn]] void refuse_change_to_own_schema(const std::string& object_type, const std::string& identity,
-                                              const char* verb) {
+                                              const char* verb, bool out_of = false) {
   throw Error(sqlstate::kInsufficientPrivilege,
-              fmt::format("a migration {} {} {} in pg_migrate's schema {}", verb, object_type, identity, kOwnSchema),
+              fmt::format("a migration {} {} {} {} pg_migrate's schema {}", verb, object_type, identity,
+                          out_of ? "out of" : "in", kOwnSchema),
               "pg_migrate's catalog is changed only by its own functions and ALTER EXTENSION pg_migrate UPDATE.",
               "Create the object in another schema (check the migration's search_path).");
 }
@@ -610,6 +611,15 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
       if (c.in_extension) continue;
       if (c.schema == std::string(kOwnSchema))
         refuse_change_to_own_schema(c.object_type, c.identity.value_or(c.object_type), "changes");
+      // SET SCHEMA out of pg_migrate's schema: the command names the old schema.
+      if (c.command && c.command->type == SCT_Simple && c.command->parsetree &&
+          IsA(c.command->parsetree, AlterObjectSchemaStmt) &&
+          c.command->d.simple.secondaryObject.classId == NamespaceRelationId) {
+        Oid old_nsp = c.command->d.simple.secondaryObject.objectId;
+        const char* old_name = pg::call([&] { return get_namespace_name(old_nsp); });
+        if (old_name && std::strcmp(old_name, kOwnSchema) == 0)
+          refuse_change_to_own_schema(c.object_type, c.identity.value_or(c.object_type), "moves", true);
+      }
       CollectedCommand* cmd = c.command;
       if (cmd && cmd->type == SCT_Grant) {
         Oid cls = grant_class(cmd->d.grant.istmt->objtype);
@@ -631,9 +641,19 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
             Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
             drift::track_snapshot_object(RelationRelationId, partition);
             // Attached, a foreign key of the partition matching the parent's becomes part of
-            // it (no entry of its own), and so may a trigger.
-            if (at->subtype == AT_AttachPartition) drift::track_snapshot_relation_parts(partition, {"constraint ", "trigger "});
+            // it (no entry of its own), and so may a trigger; detached, the partition's copies
+            // of its parent's triggers are dropped (internally: no sql_drop event).
+            drift::track_snapshot_relation_parts(partition, {"constraint ", "trigger "});
           }
+#if PG_VERSION_NUM >= 140000
+          if (at && at->subtype == AT_DetachPartitionFinalize && at->def && IsA(at->def, PartitionCmd) &&
+              reinterpret_cast<PartitionCmd*>(at->def)->name) {
+            RangeVar* name = reinterpret_cast<PartitionCmd*>(at->def)->name;
+            Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
+            drift::track_snapshot_object(RelationRelationId, partition);
+            drift::track_snapshot_relation_parts(partition, {"constraint ", "trigger "});
+          }
+#endif
           if (at && enables_or_disables_triggers(at->subtype)) {
             // A partition's trigger has an entry only while it fires otherwise than its
             // parent's: enabling or disabling may remove it, here and in every partition below.
@@ -795,8 +815,10 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   }
   pg::free_result();
   if (migrating) {
+    // What the statement drops, or a CASCADE takes along; not what goes with it internally (a
+    // foreign key's triggers on a referenced table of pg_migrate's).
     for (size_t i = 0; i < dropped.size(); ++i)
-      if (schemas[i] == std::string(kOwnSchema))
+      if (schemas[i] == std::string(kOwnSchema) && (dropped[i].original || dropped[i].normal))
         refuse_change_to_own_schema(dropped[i].object_type, identities[i].value_or(dropped[i].object_type), "drops");
     for (const drift::DroppedObject& d : dropped)
       if (!d.is_temporary) drift::track_snapshot_drop(d.object_type, d.address_names);

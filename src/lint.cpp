@@ -271,6 +271,9 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
           sum.pages += c->relpages;
           if (c->reltuples < 0) sum.unknown++;
           else sum.rows += c->reltuples;
+        } else if (c->relkind == RELKIND_FOREIGN_TABLE) {
+          sum.leaves++;  // its size is the foreign server's: unknown here
+          sum.unknown++;
         }
         ReleaseSysCache(tup);
       }

@@ -232,6 +232,13 @@ void add_notices(Outcome& o, Connection& conn, const Options& opts) {
   }
 }
 
+// The notices a command does not show (the server's per-migration NOTICEs, which its own lines
+// say better), but never a WARNING (one raised as the library loads, say).
+void drop_notices_keeping_warnings(Connection& conn, Outcome& o) {
+  for (const Notice& n : conn.take_notices())
+    if (n.severity == "WARNING") o.err += fmt::format("{}: {}\n", n.severity, n.message);
+}
+
 std::string version_or_none(const std::string& v) { return v.empty() ? "none" : v; }
 
 json row_json(const SyncRow& r) {
@@ -1009,7 +1016,7 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
                            "scripts stored in the database\n", e.message);
     return;
   }
-  conn.take_notices();
+  drop_notices_keeping_warnings(conn, o);
   std::vector<const SyncRow*> changed;
   std::vector<std::string> edited;  // applied files edited since: the sync would refuse
   std::vector<std::string> removed;  // down scripts the files no longer have: a revert keeps them
@@ -1040,13 +1047,13 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
   } catch (const DbError& e) {
     if (e.is_interrupt()) throw;
     conn.run("ROLLBACK");
-    conn.take_notices();
+    drop_notices_keeping_warnings(conn, o);
     o.err += fmt::format("warning: the folder changes the down script or name of an applied migration, but it could "
                          "not be recorded ({}); revert runs the down scripts stored in the database\n",
                          e.message);
     return;
   }
-  conn.take_notices();  // (the server's NOTICE per migration says less than the lines below)
+  drop_notices_keeping_warnings(conn, o);  // (the server's NOTICE per migration says less than the lines below)
   if (opts.quiet) return;
   for (const SyncRow* r : changed)
     o.err += fmt::format("recorded from the folder before the revert: {} ({}): {}\n", r->version,
@@ -1144,7 +1151,7 @@ Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) 
   Outcome o;
   conn.run("BEGIN");
   SyncResult synced = sync(conn, folder, false);
-  conn.take_notices();
+  drop_notices_keeping_warnings(conn, o);
   bool pending = false;
   for (const SyncRow& r : synced.rows) pending = pending || (r.pending() && r.kind == "versioned");
   std::string refusal;
@@ -1241,7 +1248,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   // registered migrations' files is in the folder.
   {
     SyncResult preview = sync(conn, folder, true, true, "", true);
-    conn.take_notices();
+    drop_notices_keeping_warnings(conn, o);
     // Matched: registered migrations whose file is in the folder with the statements they were
     // registered with (one shared version number, V1 of another project, is no match) —
     // versioned ones where the database has any (a repeatable alone does not make a folder the
@@ -1539,8 +1546,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     else throw std::logic_error("unknown command " + c);
     // A server WARNING the command did not report (one raised as the library loaded: a
     // misspelt pg_migrate.* setting in PGOPTIONS, say) is never swallowed.
-    for (const Notice& n : conn.take_notices())
-      if (n.severity == "WARNING") o.err += fmt::format("{}: {}\n", n.severity, n.message);
+    drop_notices_keeping_warnings(conn, o);
   } catch (const DbError& e) {
     add_notices(o, conn, opts);
     report_error(o, e, folder, opts);

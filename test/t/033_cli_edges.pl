@@ -424,6 +424,11 @@ like($err, qr/error: \Q$lat\E\/V1__smile\.sql:2: character with byte sequence 0x
 ($rc, $out, $err) = run_pgm_env({ PGOPTIONS => '-c pg_migrate.out_of_ordr=on' }, '-d', $node->connstr('args'), '--dir', $args, 'status');
 like($err, qr/WARNING: invalid configuration parameter name "pg_migrate\.out_of_ordr", removing it/,
      'a server WARNING from the library load is shown');
+for my $cmd ([ 'verify' ], [ 'revert', '--steps', '1' ]) {
+  ($rc, $out, $err) = run_pgm_env({ PGOPTIONS => '-c pg_migrate.out_of_ordr=on' }, '-d', $node->connstr('args'), '--dir', $args, @$cmd);
+  like($err, qr/WARNING: invalid configuration parameter name "pg_migrate\.out_of_ordr"/, "the WARNING is shown by $cmd->[0] too");
+}
+($rc, $out, $err) = pgm('args', $args, 'apply');  # (what the revert reverted)
 # A line that is neither a conninfo, a URL nor a database name is refused, not echoed.
 write_file("$tmp/dbs_junk.txt", "this is junk\nuser:secret\@localhost/args\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_junk.txt", '--dir', $args, 'status');
