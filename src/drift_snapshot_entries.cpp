@@ -785,10 +785,6 @@ struct InternalTriggers {
 
 constexpr const char* kOffStates[] = {"disabled", "replica", "always"};
 
-int compare_strings(const void* a, const void* b) {
-  return strcmp(*static_cast<char* const*>(a), *static_cast<char* const*>(b));
-}
-
 // The internal triggers of relation `relid` that do not fire as created (on origin): those
 // enforcing its own foreign keys and deferrable unique constraints, named ("public.child.
 // child_pid_fkey disabled", "... disabled 1 of 2" when its triggers here differ), and those
@@ -827,7 +823,7 @@ char* internal_trigger_states(Oid relid, InternalTriggers* items, int count) {
     }
     lines[described++] = line.data;
   }
-  qsort(lines, described, sizeof(char*), compare_strings);
+  qsort(lines, described, sizeof(char*), compare_by_c_collation);
   StringInfoData out;
   initStringInfo(&out);
   for (int i = 0; i < described; ++i) {
