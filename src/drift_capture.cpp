@@ -586,6 +586,14 @@ void refuse_relation_in_own_schema(Node* parsetree) {
                                 rv->relname ? rv->relname : "", "creates");
 }
 
+// ATTACH PARTITION, DETACH PARTITION (and its FINALIZE): the partition is named in the command.
+bool attaches_or_detaches(AlterTableType t) {
+#if PG_VERSION_NUM >= 140000
+  if (t == AT_DetachPartitionFinalize) return true;
+#endif
+  return t == AT_AttachPartition || t == AT_DetachPartition;
+}
+
 bool enables_or_disables_triggers(AlterTableType t) {
   switch (t) {
     case AT_EnableTrig: case AT_EnableAlwaysTrig: case AT_EnableReplicaTrig: case AT_DisableTrig:
@@ -635,8 +643,8 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
           drift::track_snapshot_object(sub->address.classId, sub->address.objectId);
           AlterTableCmd* at = sub->parsetree && IsA(sub->parsetree, AlterTableCmd)
                                   ? reinterpret_cast<AlterTableCmd*>(sub->parsetree) : nullptr;
-          if (at && (at->subtype == AT_AttachPartition || at->subtype == AT_DetachPartition) && at->def &&
-              IsA(at->def, PartitionCmd) && reinterpret_cast<PartitionCmd*>(at->def)->name) {
+          if (at && attaches_or_detaches(at->subtype) && at->def && IsA(at->def, PartitionCmd) &&
+              reinterpret_cast<PartitionCmd*>(at->def)->name) {
             RangeVar* name = reinterpret_cast<PartitionCmd*>(at->def)->name;
             Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
             drift::track_snapshot_object(RelationRelationId, partition);
@@ -645,15 +653,6 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
             // of its parent's triggers are dropped (internally: no sql_drop event).
             drift::track_snapshot_relation_parts(partition, {"constraint ", "trigger "});
           }
-#if PG_VERSION_NUM >= 140000
-          if (at && at->subtype == AT_DetachPartitionFinalize && at->def && IsA(at->def, PartitionCmd) &&
-              reinterpret_cast<PartitionCmd*>(at->def)->name) {
-            RangeVar* name = reinterpret_cast<PartitionCmd*>(at->def)->name;
-            Oid partition = pg::call([&] { return RangeVarGetRelid(name, NoLock, true); });
-            drift::track_snapshot_object(RelationRelationId, partition);
-            drift::track_snapshot_relation_parts(partition, {"constraint ", "trigger "});
-          }
-#endif
           if (at && enables_or_disables_triggers(at->subtype)) {
             // A partition's trigger has an entry only while it fires otherwise than its
             // parent's: enabling or disabling may remove it, here and in every partition below.

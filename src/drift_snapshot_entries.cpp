@@ -786,8 +786,8 @@ struct InternalTriggers {
 constexpr const char* kOffStates[] = {"disabled", "replica", "always"};
 
 // The internal triggers of relation `relid` that do not fire as created (on origin): those
-// enforcing its own foreign keys and deferrable unique constraints, named ("public.child.
-// child_pid_fkey disabled", "... disabled 1 of 2" when its triggers here differ), and those
+// enforcing its own foreign keys and deferrable unique constraints, named ("child_pid_fkey
+// disabled", "... disabled 1 of 2" when its triggers here differ), and those
 // enforcing other tables' foreign keys that reference it, counted ("referencing foreign keys:
 // 1 disabled"; not named, so that renaming or excluding the other table changes nothing here).
 // ALTER TABLE ... DISABLE TRIGGER ALL (or one by name) switches the enforcement off; ENABLE
