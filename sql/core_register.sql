@@ -99,6 +99,14 @@ SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'own', 'SET search_path = migrate; CREATE TABLE own_new (id int)', 'SELECT 1');
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('2');
+-- The creation schema is search_path's first existing one; a temporary table is no one's.
+SELECT migrate.register('2', 'own', 'SET search_path = no_such_schema, migrate, public; CREATE TABLE own_new (id int)', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'own', 'SET search_path = migrate, public; CREATE TEMP TABLE own_temp (id int)', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT version FROM migrate.revert(1);
+SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'own', 'SET search_path = migrate, public; CREATE INDEX ON history (version)', 'SELECT 1');
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('2');

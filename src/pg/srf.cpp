@@ -2,6 +2,8 @@
 
 extern "C" {
 #include "executor/executor.h"
+#include "utils/fmgroids.h"
+#include "utils/memutils.h"
 #include "utils/tuplestore.h"
 }
 
@@ -62,6 +64,37 @@ void ResultSet::add_row(std::initializer_list<Cell> cells) { add_row(std::vector
 
 Datum ResultSet::done() { return (Datum)0; }
 
+namespace {
+
+// The result descriptor of a built-in set-returning function whose columns are its OUT
+// parameters, built once per backend (a function's OUT parameters cannot change). Called as
+// itself, such a function's InitMaterializedSRF() rebuilds it from pg_proc at every call
+// (build_function_result_tupdesc_t: a type lookup per column, then a record typmod): half the
+// cost of a pg_event_trigger_ddl_commands() call returning one row, the common case of drift
+// capture. nullptr if the function's result is not such a record.
+TupleDesc cached_result_descriptor(Oid function) {
+  struct Entry {
+    Oid function;
+    TupleDesc desc;
+  };
+  static Entry cache[4];
+  static int used = 0;
+  for (int i = 0; i < used; ++i)
+    if (cache[i].function == function) return cache[i].desc;
+  TupleDesc desc = nullptr;
+  Oid result_type = InvalidOid;
+  if (get_func_result_type(function, &result_type, &desc) != TYPEFUNC_COMPOSITE || result_type != RECORDOID || !desc)
+    return nullptr;
+  if (used == 4) return nullptr;
+  MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+  TupleDesc kept = CreateTupleDescCopy(desc);
+  MemoryContextSwitchTo(old);
+  cache[used++] = {function, kept};
+  return kept;
+}
+
+}  // namespace
+
 void read_set_function(Oid function, int ncols, const std::function<void(const Datum*, const bool*)>& take) {
   constexpr int kMaxColumns = 16;
   ncols = std::min(ncols, kMaxColumns);
@@ -78,6 +111,15 @@ void read_set_function(Oid function, int ncols, const std::function<void(const D
     rsinfo.econtext = econtext;
     rsinfo.allowedModes = (int)SFRM_Materialize;
     rsinfo.returnMode = SFRM_Materialize;
+    TupleDesc expected = cached_result_descriptor(function);
+    if (expected) {
+      // get_call_result_type() takes the columns of a function declared RETURNS SETOF record
+      // without OUT parameters from the caller's expected descriptor (json_to_recordset(...)
+      // AS t(a int)): the call is described as one of such a function (fn_oid is only read
+      // to find the result type), with the descriptor the function's OUT parameters define.
+      flinfo.fn_oid = F_JSON_TO_RECORDSET;
+      rsinfo.expectedDesc = expected;
+    }
     LOCAL_FCINFO(fcinfo, 0);
     InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, nullptr, (Node*)&rsinfo);
     (void)FunctionCallInvoke(fcinfo);
