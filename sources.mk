@@ -21,6 +21,7 @@ PGM_PG_SOURCES = \
 	src/catalog.cpp \
 	src/catalog_record.cpp \
 	src/apply.cpp \
+	src/lock_wait.cpp \
 	src/callback.cpp \
 	src/drift.cpp \
 	src/drift_capture.cpp \

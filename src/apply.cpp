@@ -12,6 +12,7 @@
 #include "core/backoff.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
+#include "lock_wait.hpp"
 #include "pg/args.hpp"
 #include "pg/srf.hpp"
 #include "policy.hpp"
@@ -62,7 +63,7 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
     const char* text = sql.c_str();
     std::exception_ptr failure;
     try {
-      int rc = pg::call([&] { return SPI_execute(text, false, 0); });
+      int rc = pg::call([&] { return execute_noting_lock_wait(text); });
       if (rc < 0)
         throw Error(sqlstate::kFeatureNotSupported,
                     fmt::format("{} failed at line {} of its {} script: {} cannot run here ({})",
@@ -109,50 +110,6 @@ void run_script(const std::string& script, const ScriptLabel& label, int lock_ti
   run_statements(script, statements, label, lock_timeout_ms, failed);
 }
 
-std::string describe_lock_holders(Node* parsetree) {
-  std::vector<RangeVar*> targets = lock_targets(parsetree);
-  std::string oids;
-  for (RangeVar* rv : targets) {
-    Oid rel = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
-    if (!OidIsValid(rel)) continue;
-    oids += (oids.empty() ? "" : ",") + std::to_string(rel);
-    // Dropping or altering an index locks its table first.
-    Oid table = pg::call([&] { return get_rel_relkind(rel) == RELKIND_INDEX ? IndexGetRelation(rel, true) : InvalidOid; });
-    if (OidIsValid(table)) oids += "," + std::to_string(table);
-  }
-  if (oids.empty()) return {};
-  static pg::Query q{
-      "SELECT l.relation::pg_catalog.int8, "
-      "pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', l.pid, l.mode), ', ') "
-      "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
-      "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
-      "AND l.relation OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text::pg_catalog.oid[]) "
-      "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
-      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
-      "GROUP BY l.relation"};
-  // The query runs with a pinned search_path; relation names are spelled here, as regclass
-  // would for the caller: qualified only when not visible in the caller's search_path.
-  q.run({pg::text_param("{" + oids + "}")});
-  std::vector<std::pair<Oid, std::string>> held;
-  for (uint64 i = 0; i < pg::result_rows(); ++i)
-    held.emplace_back(static_cast<Oid>(pg::int8_value(i, 1)), pg::text_value(i, 2));
-  pg::free_result();
-  std::vector<std::string> lines;
-  for (const auto& [rel, holders] : held) {
-    const char* name = pg::call([&]() -> const char* {
-      char* relname = get_rel_name(rel);
-      if (!relname) return nullptr;
-      if (RelationIsVisible(rel)) return quote_identifier(relname);
-      return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), relname);
-    });
-    if (name) lines.push_back(fmt::format("table {} held by process {}", name, holders));
-  }
-  std::sort(lines.begin(), lines.end());
-  std::string out;
-  for (const std::string& l : lines) out += (out.empty() ? "" : "; ") + l;
-  return out;
-}
-
 namespace {
 
 void append_detail(pg::PgError& e, const std::string& more) {
@@ -180,8 +137,10 @@ bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptL
   double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms, random_unit);
   bool give_up = attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms;
   if (give_up) {
-    append_detail(e, fmt::format("Waited for {}. Gave up after {} attempt{} in {:.0f} ms.",
-                                 holders.empty() ? "a lock" : holders, attempt, attempt == 1 ? "" : "s", waited));
+    // Nobody to name: the holder let go as the wait ended (or the statement did not wait: NOWAIT).
+    append_detail(e, fmt::format("{}Gave up after {} attempt{} in {:.0f} ms.",
+                                 holders.empty() ? std::string() : "Waited for " + holders + ". ", attempt,
+                                 attempt == 1 ? "" : "s", waited));
     ErrorData* edata = e.data();
     if (!edata->hint)
       pg::call([&] {

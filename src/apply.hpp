@@ -42,10 +42,6 @@ void ensure_revert_target(const Version& target);
 // Parses, checks and runs a whole script as the caller (plan and verify).
 void run_script(const std::string& script, const ScriptLabel& label, int lock_timeout_ms);
 
-// "table public.users held by process 1234 (AccessShareLock)" for the relations a statement
-// needs, "" if nobody else holds them. Only after the waiting (sub)transaction was rolled back.
-std::string describe_lock_holders(Node* parsetree);
-
 // CALL migrate.run() (src/run.cpp): one transactional migration applied (up) or reverted and
 // recorded as migrate.apply() / migrate.revert() do it, in the current transaction.
 void run_transactional_step(const MigrationStep& step, bool up);

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "apply.hpp"
+#include "lock_wait.hpp"
 #include "xact.hpp"
 #include "pg/args.hpp"
 #include "catalog.hpp"
@@ -153,7 +154,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     MigrationRunningScope running;
     safety::set_plan_lock_timeout();
     auto start = std::chrono::steady_clock::now();
-    int rc = pg::call([&] { return SPI_execute(text, false, 0); });
+    int rc = pg::call([&] { return execute_noting_lock_wait(text); });
     row.duration_ms = elapsed_ms(start);
     if (rc < 0) throw Error(sqlstate::kFeatureNotSupported, fmt::format("cannot run here ({})", SPI_result_code_string(rc)));
     pg::free_result();
