@@ -142,10 +142,27 @@ ALTER TABLE drift_tmp_x ADD COLUMN y int;
 CREATE INDEX drift_tmp_x_y ON drift_tmp_x (y);
 ALTER TABLE drift_tmp_x ADD CONSTRAINT drift_check CHECK (y > 0);
 CREATE TABLE drift_tmpx (id int);
+-- An index goes with its table whatever its name: on an excluded table it is not captured, on
+-- a watched one it is, named like an excluded pattern or not (created, renamed, dropped).
+CREATE INDEX watched_name ON drift_tmp_x (id);
+CREATE INDEX drift_tmp_on_watched ON drift_tmpx (id);
+ALTER INDEX drift_tmp_on_watched RENAME TO drift_tmp_on_watched2;
+DROP INDEX drift_tmp_on_watched2, watched_name;
 DROP TABLE drift_tmp_x;
 DROP SCHEMA drift_scratch CASCADE;
 :show;
 SELECT * FROM migrate.schema_diff();
+:ack;
+
+-- schema_diff() scopes an index by its table too (capture off: only the snapshot sees it).
+SET pg_migrate.drift_capture = off;
+CREATE TABLE drift_tmp_y (id int);
+CREATE INDEX not_tmp_name ON drift_tmp_y (id);
+CREATE INDEX drift_tmp_hidden ON drift_tmpx (id);
+RESET pg_migrate.drift_capture;
+SELECT * FROM migrate.schema_diff();
+DROP TABLE drift_tmp_y;
+DROP INDEX drift_tmp_hidden;
 :ack;
 
 -- Identities are quoted as snapshot keys are, whatever quote_all_identifiers says (a dropped

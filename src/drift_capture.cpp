@@ -279,12 +279,12 @@ std::optional<drift::Scope> scope_before(const CollectedCommand* cmd, const drif
       if (!r->subname) return std::nullopt;
       return drift::Scope{std::string(r->subname), std::nullopt};
     case OBJECT_TABLE: case OBJECT_SEQUENCE: case OBJECT_VIEW: case OBJECT_MATVIEW:
-    case OBJECT_INDEX: case OBJECT_FOREIGN_TABLE:
+    case OBJECT_FOREIGN_TABLE:
       if (!r->relation || !r->relation->relname) return std::nullopt;
       before.name = std::string(r->relation->relname);
       return before;
     case OBJECT_COLUMN: case OBJECT_ATTRIBUTE: case OBJECT_TABCONSTRAINT: case OBJECT_DOMCONSTRAINT:
-    case OBJECT_TRIGGER: case OBJECT_POLICY: case OBJECT_RULE:
+    case OBJECT_TRIGGER: case OBJECT_POLICY: case OBJECT_RULE: case OBJECT_INDEX:
       return std::nullopt;  // a part renamed: the scope is its table's, unchanged
     default:
       break;
@@ -334,6 +334,49 @@ struct DriftRow {
 
 // Identifies an object the way pg_identify_object() does, without its SQL overhead. Empty
 // when the object no longer exists.
+// An index's table, as exclusions scope an index (like a column or a constraint, it goes with
+// its table; by its own name an index named like an excluded pattern on a watched table would
+// be hidden). nullopt if the index is gone.
+std::optional<std::string> index_table_name(Oid index) {
+  const char* name = pg::call([&]() -> const char* {
+    Oid table = IndexGetRelation(index, true);
+    return OidIsValid(table) ? get_rel_name(table) : nullptr;
+  });
+  return name ? std::optional<std::string>(name) : std::nullopt;
+}
+
+// The tables of the indexes a DROP INDEX names, noted before it runs (ddl_command_start): at
+// sql_drop the index is gone from the catalogs. Keyed by the index's schema and name, as
+// pg_event_trigger_dropped_objects() gives them.
+struct DroppedIndexTable {
+  std::string schema, index, table;
+};
+std::vector<DroppedIndexTable> dropped_index_tables;
+
+void note_dropped_index_tables(Node* parsetree) {
+  dropped_index_tables.clear();
+  if (!parsetree || !IsA(parsetree, DropStmt) || reinterpret_cast<DropStmt*>(parsetree)->removeType != OBJECT_INDEX)
+    return;
+  List* objects = reinterpret_cast<DropStmt*>(parsetree)->objects;
+  ListCell* lc;
+  foreach (lc, objects) {
+    List* names = static_cast<List*>(lfirst(lc));
+    const char* index = nullptr;
+    const char* schema = nullptr;
+    const char* table = pg::call([&]() -> const char* {
+      Oid relid = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+      if (!OidIsValid(relid)) return nullptr;
+      char kind = get_rel_relkind(relid);
+      if (kind != RELKIND_INDEX && kind != RELKIND_PARTITIONED_INDEX) return nullptr;
+      Oid t = IndexGetRelation(relid, true);
+      index = get_rel_name(relid);
+      schema = get_namespace_name(get_rel_namespace(relid));
+      return OidIsValid(t) ? get_rel_name(t) : nullptr;
+    });
+    if (table && index && schema) dropped_index_tables.push_back({schema, index, table});
+  }
+}
+
 struct Identified {
   bool found = false;
   std::string type;
@@ -460,7 +503,9 @@ using namespace pgm::drift;
 // and notes the text of a statement the hook did not see.
 PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
-  if (hook_sees_statement() || !capture_active()) return PointerGetDatum(nullptr);
+  if (!capture_active()) return PointerGetDatum(nullptr);
+  note_dropped_index_tables(trig->parsetree);
+  if (hook_sees_statement()) return PointerGetDatum(nullptr);
   stash_statement(trig->parsetree);
   return PointerGetDatum(nullptr);
 }
@@ -744,6 +789,8 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
         !(t.command && t.command->parsetree && IsA(t.command->parsetree, AlterExtensionContentsStmt)))
       continue;
     drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
+    if (id.type == "index" && t.classid == RelationRelationId)
+      if (std::optional<std::string> table = index_table_name(t.objid)) scope.name = table;
     std::string detail = t.detail;
     if (!watched(exclusions, scope)) {
       // An object that left the watched space (renamed into an excluded name, moved into an
@@ -837,6 +884,9 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   for (size_t i : keep) {
     const drift::DroppedObject& d = dropped[i];
     drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
+    if (d.object_type == "index" && d.address_names.size() == 2)
+      for (const DroppedIndexTable& x : dropped_index_tables)
+        if (x.schema == d.address_names[0] && x.index == d.address_names[1]) scope.name = x.table;
     if (!watched(exclusions, scope)) continue;
     rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
   }

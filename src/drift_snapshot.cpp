@@ -624,14 +624,20 @@ PGM_FUNCTION(pgm_install_snapshot_restored) {
 }
 
 // The live schema against the snapshot `before` (an SQL expression), without excluded objects.
+// An index is scoped by its table (the "table" of its entry, live or recorded), as capture
+// scopes it.
 #define SCHEMA_DIFF_AGAINST(before)                                                            \
-  "SELECT d.object, d.change, d.detail FROM migrate.snapshot_diff(" before ", "               \
-  " migrate.schema_snapshot()) d, "                                                            \
-  " LATERAL (SELECT pg_catalog.parse_ident(pg_catalog.substr(d.object, "                       \
-  "   pg_catalog.strpos(d.object, ' ') + 1), false) AS names, "                                \
-  "   pg_catalog.split_part(d.object, ' ', 1) AS kind) k "                                     \
-  "WHERE k.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "                      \
-  "  CASE WHEN k.kind = 'schema' THEN NULL ELSE k.names[2] END) "                              \
+  "WITH b AS MATERIALIZED (SELECT " before " AS s), "                                         \
+  " a AS MATERIALIZED (SELECT migrate.schema_snapshot() AS s) "                                \
+  "SELECT d.object, d.change, d.detail FROM b, a, migrate.snapshot_diff(b.s, a.s) d, "         \
+  " LATERAL (SELECT pg_catalog.split_part(d.object, ' ', 1) AS kind, "                         \
+  "   pg_catalog.substr(d.object, pg_catalog.strpos(d.object, ' ') + 1) AS identity) o, "      \
+  " LATERAL (SELECT pg_catalog.parse_ident(CASE WHEN o.kind = 'index' THEN COALESCE(" \
+  "   (a.s OPERATOR(pg_catalog.->) d.object) OPERATOR(pg_catalog.->>) 'table', "               \
+  "   (b.s OPERATOR(pg_catalog.->) d.object) OPERATOR(pg_catalog.->>) 'table', o.identity) "   \
+  "   ELSE o.identity END, false) AS names) k "                                                \
+  "WHERE o.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "                      \
+  "  CASE WHEN o.kind = 'schema' THEN NULL ELSE k.names[2] END) "                              \
   "ORDER BY d.object"
 
 // migrate.schema_diff(): the newest recorded snapshot against the live schema, without
