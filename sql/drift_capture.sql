@@ -166,13 +166,19 @@ DROP INDEX drift_tmp_hidden;
 :ack;
 
 -- Identities are quoted as snapshot keys are, whatever quote_all_identifiers says (a dropped
--- object's identity is computed by PostgreSQL as it drops it, under the session's setting)
+-- object's identity, which PostgreSQL computes as it drops it under the session's setting, too)
 SET quote_all_identifiers = on;
 CREATE TABLE drift_quoted (id int);
 ALTER TABLE drift_quoted ADD COLUMN b int;
 RESET quote_all_identifiers;
-SELECT command_tag, object_identity FROM migrate.drift WHERE object_identity LIKE '%drift_quoted%' ORDER BY id;
+SET quote_all_identifiers = on;
+CREATE TABLE "Drift ""Q""" (id int);
+DROP TABLE "Drift ""Q""";
+ALTER TABLE drift_quoted DROP COLUMN b;
 DROP TABLE drift_quoted;
+RESET quote_all_identifiers;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE object_identity LIKE '%drift_quoted%' OR object_identity LIKE '%Drift%' ORDER BY id;
 :ack;
 
 -- Under session_replication_role = replica the triggers still fire (ENABLE ALWAYS).

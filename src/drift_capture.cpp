@@ -201,11 +201,13 @@ std::string object_identity(const ObjectAddress& address) {
   if (!OidIsValid(address.classId) || !OidIsValid(address.objectId)) return {};
   const ObjectAddress* a = &address;
   char* id = pg::call([&] {
+    return with_plain_identifiers([&] {  // quoted as the recorded identities are
 #if PG_VERSION_NUM >= 140000
-    return getObjectIdentity(a, true);
+      return getObjectIdentity(a, true);
 #else
-    return getObjectIdentity(a);
+      return getObjectIdentity(a);
 #endif
+    });
   });
   return id ? std::string(id) : std::string();
 }
@@ -343,6 +345,36 @@ std::optional<std::string> index_table_name(Oid index) {
     return OidIsValid(table) ? get_rel_name(table) : nullptr;
   });
   return name ? std::optional<std::string>(name) : std::nullopt;
+}
+
+// An identity PostgreSQL quoted under quote_all_identifiers (a dropped object's, computed as
+// it was dropped), quoted as with the setting off, as every other recorded identity and the
+// snapshot keys are: each "..." identifier is unquoted and given to quote_identifier() again.
+std::string plain_quoted(const std::string& identity) {
+  std::string out;
+  for (size_t i = 0; i < identity.size();) {
+    if (identity[i] != '"') {
+      out += identity[i++];
+      continue;
+    }
+    std::string name;
+    size_t j = i + 1;
+    for (; j < identity.size(); ++j) {
+      if (identity[j] != '"') {
+        name += identity[j];
+      } else if (j + 1 < identity.size() && identity[j + 1] == '"') {
+        name += '"';
+        ++j;
+      } else {
+        break;
+      }
+    }
+    if (j >= identity.size()) return identity;  // unbalanced: kept as reported
+    const char* n = name.c_str();
+    out += pg::call([&] { return with_plain_identifiers([&] { return quote_identifier(n); }); });
+    i = j + 1;
+  }
+  return out;
 }
 
 // The tables of the indexes a DROP INDEX names, noted before it runs (ddl_command_start): at
@@ -819,6 +851,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       "object_name, object_identity, address_names, address_args "
       "FROM pg_catalog.pg_event_trigger_dropped_objects()"};
   std::string role = catalog::current_role_name();  // before the owner switch
+  const bool quotes_all = quote_all_identifiers;      // (pinned off for pg_migrate's own SQL)
   LazySpi spi;
   spi.need();
   std::vector<drift::DroppedObject> dropped;
@@ -888,7 +921,9 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       for (const DroppedIndexTable& x : dropped_index_tables)
         if (x.schema == d.address_names[0] && x.index == d.address_names[1]) scope.name = x.table;
     if (!watched(exclusions, scope)) continue;
-    rows.push_back({d.object_type, identities[i], scope.schema, d.original ? "dropped" : "dropped by cascade"});
+    std::optional<std::string> identity = identities[i];
+    if (identity && quotes_all) identity = plain_quoted(*identity);
+    rows.push_back({d.object_type, identity, scope.schema, d.original ? "dropped" : "dropped by cascade"});
   }
   insert_rows("sql_drop", role, tag, statement, standard_strings, std::move(rows), mode, spi);
   return PointerGetDatum(nullptr);
