@@ -213,7 +213,9 @@ SELECT migrate.acknowledge_drift(NULL);
 SELECT migrate.acknowledge_drift('  ');
 SELECT migrate.acknowledge_drift('x', 0);
 SELECT migrate.acknowledge_drift('first one', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
+-- The change left unacknowledged stays a difference from the reference.
 SELECT unacknowledged, schema_differences, last_snapshot_reason FROM migrate.drift_status();
+SELECT object, change FROM migrate.schema_diff();
 SELECT migrate.acknowledge_drift('the rest');
 SELECT unacknowledged, schema_differences, last_snapshot_reason FROM migrate.drift_status();
 SELECT id, acknowledged_by, role, note, up_to IS NOT NULL AS partial, drift_rows

@@ -10,12 +10,15 @@ namespace pgm {
 // The differences from the newest recorded snapshot before a migration runs in transactions
 // of its own (CALL migrate.run() of a non-transactional or split migration): each differing
 // entry as recorded and as it was live (jsonb text; nullopt where there is none). Empty when
-// the proof says nothing changed.
+// the proof says nothing changed. `unread` ends the NOTICE "the schema could not be read ..."
+// given when a locked relation keeps it from being read (then nothing is kept).
 struct PreexistingDifferences {
   std::vector<std::string> keys;
   std::vector<std::optional<std::string>> recorded, live;
 };
-PreexistingDifferences drift_preexisting_differences();
+PreexistingDifferences drift_preexisting_differences(
+    const char* unread = "before the migration (a relation is locked); the snapshot recorded after it takes "
+                         "earlier drift into the reference");
 
 // Records a schema snapshot after the catalog changed (apply, revert, baseline; reason is
 // "apply", "revert", "callback", "baseline" or "acknowledge"), so schema_diff() can find drift

@@ -2,6 +2,7 @@
 // drift_status().
 #include "xact.hpp"
 #include "catalog.hpp"
+#include "core/drift_rules.hpp"
 #include "drift_hooks.hpp"
 #include "drift_internal.hpp"
 #include "settings.hpp"
@@ -46,7 +47,35 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
     pg::free_result();
     record.run({pg::text_param(owner.caller_role()), pg::text_param(note), up, pg::int8_param(rows)});
   }
-  drift_record_snapshot("acknowledge");
+  // Entries left unacknowledged: what they changed stays a difference from the reference (the
+  // recorded entries of their objects are kept), not only a row of the drift log.
+  std::vector<std::string> pending;
+  if (up_to) {
+    static pg::Query remaining{
+        "SELECT DISTINCT object_identity FROM migrate.drift WHERE acknowledgement_id IS NULL "
+        "AND object_identity IS NOT NULL"};
+    catalog::OwnerScope owner;
+    uint64 n = remaining.run();
+    for (uint64 i = 0; i < n; ++i) pending.push_back(pg::text_value(i, 1));
+    pg::free_result();
+  }
+  if (pending.empty()) {
+    drift_record_snapshot("acknowledge");
+    return Int64GetDatum(rows);
+  }
+  PreexistingDifferences differing = drift_preexisting_differences(
+      "(a relation is locked): the reference recorded by acknowledge_drift() takes in the changes of the drift "
+      "entries left unacknowledged");
+  PreexistingDifferences keep;
+  for (size_t i = 0; i < differing.keys.size(); ++i) {
+    bool concerned = false;
+    for (const std::string& identity : pending) concerned = concerned || drift::key_concerns(differing.keys[i], identity);
+    if (!concerned) continue;
+    keep.keys.push_back(differing.keys[i]);
+    keep.recorded.push_back(differing.recorded[i]);
+    keep.live.push_back(differing.live[i]);
+  }
+  drift_record_snapshot("acknowledge", keep.keys.empty() ? nullptr : &keep);
   return Int64GetDatum(rows);
 }
 

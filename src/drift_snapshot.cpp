@@ -334,7 +334,7 @@ namespace {
 void read_preexisting_differences(PreexistingDifferences& out);
 }  // namespace
 
-PreexistingDifferences drift_preexisting_differences() {
+PreexistingDifferences drift_preexisting_differences(const char* unread) {
   PreexistingDifferences out;
   catalog::OwnerScope owner;
   static pg::Query current{
@@ -359,10 +359,7 @@ PreexistingDifferences drift_preexisting_differences() {
   } catch (const pg::PgError& e) {
     if (e.is_interrupt() || e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE) throw;
     out = PreexistingDifferences{};
-    pg::call([] {
-      ereport(NOTICE, (errmsg("pg_migrate: the schema could not be read before the migration (a relation is locked); "
-                              "the snapshot recorded after it takes earlier drift into the reference")));
-    });
+    pg::call([&] { ereport(NOTICE, (errmsg("pg_migrate: the schema could not be read %s", unread))); });
   }
   return out;
 }

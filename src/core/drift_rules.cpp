@@ -54,6 +54,24 @@ Scope object_scope(std::string_view object_type, const std::optional<std::string
   return s;
 }
 
+bool key_concerns(std::string_view key, std::string_view identity) {
+  size_t space = key.find(' ');
+  if (space == std::string_view::npos || identity.empty()) return false;
+  std::string_view k = key.substr(space + 1);
+  std::string named(identity);
+  // "x on public.t" (quoted identifiers cannot contain " on " unquoted: a quoted one keeps
+  // its quotes, so the last " on " outside quotes is the separator).
+  size_t on = std::string::npos;
+  bool quoted = false;
+  for (size_t i = 0; i + 4 <= identity.size(); ++i) {
+    if (identity[i] == '"') quoted = !quoted;
+    else if (!quoted && identity.compare(i, 4, " on ") == 0) on = i;
+  }
+  if (on != std::string::npos)
+    named = std::string(identity.substr(on + 4)) + "." + std::string(identity.substr(0, on));
+  return k == named || (k.size() > named.size() && k.compare(0, named.size(), named) == 0 && k[named.size()] == '.');
+}
+
 std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped) {
   bool extension_dropped = std::any_of(dropped.begin(), dropped.end(), [](const DroppedObject& d) {
     return d.original && d.object_type == "extension";

@@ -154,3 +154,27 @@ TEST(DriftSnapshotDrop, KeysPrefixesOwners) {
   EXPECT_TRUE(def.keys.empty());
   EXPECT_EQ(def.owner, "s.t");
 }
+
+TEST(DriftKeyConcerns, ObjectsAndTheirParts) {
+  using pgm::drift::key_concerns;
+  EXPECT_TRUE(key_concerns("table public.t", "public.t"));
+  EXPECT_TRUE(key_concerns("column public.t.c", "public.t"));
+  EXPECT_TRUE(key_concerns("constraint public.t.t_pkey", "public.t"));
+  EXPECT_FALSE(key_concerns("table public.t2", "public.t"));      // not a prefix of a name
+  EXPECT_FALSE(key_concerns("column public.t2.c", "public.t"));
+  EXPECT_TRUE(key_concerns("column public.t.c", "public.t.c"));   // a column row
+  EXPECT_FALSE(key_concerns("table public.t", "public.t.c"));
+  // Parts named "x on table".
+  EXPECT_TRUE(key_concerns("constraint public.t.chk", "chk on public.t"));
+  EXPECT_TRUE(key_concerns("trigger public.t.audit", "audit on public.t"));
+  EXPECT_FALSE(key_concerns("trigger public.t.audit2", "audit on public.t"));
+  EXPECT_TRUE(key_concerns("trigger public.\"on t\".\"a on b\"", "\"a on b\" on public.\"on t\""));
+  // A schema: itself and what it holds.
+  EXPECT_TRUE(key_concerns("schema s", "s"));
+  EXPECT_TRUE(key_concerns("table s.t", "s"));
+  EXPECT_FALSE(key_concerns("table s2.t", "s"));
+  EXPECT_TRUE(key_concerns("function public.f(integer)", "public.f(integer)"));
+  EXPECT_FALSE(key_concerns("function public.f(integer)", "public.f(text)"));
+  EXPECT_FALSE(key_concerns("table public.t", ""));
+  EXPECT_FALSE(key_concerns("nospace", "public.t"));
+}
