@@ -148,6 +148,14 @@ CREATE INDEX watched_name ON drift_tmp_x (id);
 CREATE INDEX drift_tmp_on_watched ON drift_tmpx (id);
 ALTER INDEX drift_tmp_on_watched RENAME TO drift_tmp_on_watched2;
 DROP INDEX drift_tmp_on_watched2, watched_name;
+-- Indexes a cascade drops (with the function of their expression) are scoped by their table as
+-- the reference snapshot recorded it.
+CREATE FUNCTION drift_f(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1';
+CREATE INDEX watched_expr ON drift_tmp_x (drift_f(id));
+CREATE INDEX drift_tmp_expr ON drift_tmpx (drift_f(id));
+:show;
+:ack;
+DROP FUNCTION drift_f(int) CASCADE;
 DROP TABLE drift_tmp_x;
 DROP SCHEMA drift_scratch CASCADE;
 :show;

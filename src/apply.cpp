@@ -133,27 +133,27 @@ void sleep_ms(double ms) {
 // otherwise the retry is reported (NOTICE) and recorded in history, and the backoff slept.
 bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptLabel& label, Node* parsetree,
                         int line, int attempt, double waited, double random_unit) {
-  std::string holders = describe_lock_holders(parsetree);
+  LockWaitReport wait = describe_lock_wait(parsetree);
+  const std::string& holders = wait.holders;
   double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms, random_unit);
   bool give_up = attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms;
   if (give_up) {
-    // Nobody to name: the holder let go as the wait ended (or the statement did not wait: NOWAIT).
-    append_detail(e, fmt::format("{}Gave up after {} attempt{} in {:.0f} ms.",
-                                 holders.empty() ? std::string() : "Waited for " + holders + ". ", attempt,
+    // Nobody to name: the holder let go as the wait ended.
+    std::string named = holders.empty() ? std::string() : (wait.waited ? "Waited for " : "Busy: ") + holders + ". ";
+    append_detail(e, fmt::format("{}Gave up after {} attempt{} in {:.0f} ms.", named, attempt,
                                  attempt == 1 ? "" : "s", waited));
     ErrorData* edata = e.data();
-    if (!edata->hint)
-      pg::call([&] {
-        edata->hint = MemoryContextStrdup(GetMemoryChunkContext(edata),
-            "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
-            "pg_migrate.lock_retries or pg_migrate.lock_retry_total.");
-      });
+    const char* hint = wait.waited ? "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
+                                     "pg_migrate.lock_retries or pg_migrate.lock_retry_total."
+                                   : "The statement does not wait for locks (NOWAIT): retry when the table is less "
+                                     "busy, or raise pg_migrate.lock_retries or pg_migrate.lock_retry_total.";
+    if (!edata->hint) pg::call([&] { edata->hint = MemoryContextStrdup(GetMemoryChunkContext(edata), hint); });
     return true;
   }
   std::string note = fmt::format(
-      "{} hit lock_timeout at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms",
-      label.describe(), line, label.which, attempt, settings::lock_retries + 1,
-      holders.empty() ? "" : ": " + holders, delay);
+      "{} {} at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms", label.describe(),
+      wait.waited ? "hit lock_timeout" : "found a lock taken (NOWAIT)", line, label.which, attempt,
+      settings::lock_retries + 1, holders.empty() ? "" : ": " + holders, delay);
   const char* n = note.c_str();
   pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
   catalog::record_retry(step.version, step.name, label.which, attempt, line, holders, delay);

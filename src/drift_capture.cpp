@@ -387,7 +387,8 @@ std::vector<DroppedIndexTable> dropped_index_tables;
 
 void note_dropped_index_tables(Node* parsetree) {
   dropped_index_tables.clear();
-  if (!parsetree || !IsA(parsetree, DropStmt) || reinterpret_cast<DropStmt*>(parsetree)->removeType != OBJECT_INDEX)
+  if (!parsetree || !IsA(parsetree, DropStmt) || reinterpret_cast<DropStmt*>(parsetree)->removeType != OBJECT_INDEX ||
+      !capture_active())
     return;
   List* objects = reinterpret_cast<DropStmt*>(parsetree)->objects;
   ListCell* lc;
@@ -407,6 +408,24 @@ void note_dropped_index_tables(Node* parsetree) {
     });
     if (table && index && schema) dropped_index_tables.push_back({schema, index, table});
   }
+}
+
+// The table of index `identity` ("public.i") in the newest recorded snapshot; nullopt if it is
+// not there (or the catalog predates migrate.recorded_entry()). Runs inside an OwnerScope.
+std::optional<std::string> recorded_index_table(const std::string& identity) {
+  static pg::Query available{"SELECT pg_catalog.to_regprocedure('migrate.recorded_entry(bigint,text)') IS NOT NULL"};
+  available.run();
+  bool ok = pg::bool_value(0, 1);
+  pg::free_result();
+  if (!ok) return std::nullopt;
+  static pg::Query table{
+      "SELECT (pg_catalog.parse_ident(migrate.recorded_entry((SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "
+      "$1) OPERATOR(pg_catalog.->>) 'table'))[2]"};
+  table.run({pg::text_param("index " + identity)});
+  std::optional<std::string> out;
+  if (pg::result_rows() > 0 && !pg::is_null(0, 1)) out = pg::text_value(0, 1);
+  pg::free_result();
+  return out;
 }
 
 struct Identified {
@@ -535,9 +554,8 @@ using namespace pgm::drift;
 // and notes the text of a statement the hook did not see.
 PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
-  if (!capture_active()) return PointerGetDatum(nullptr);
   note_dropped_index_tables(trig->parsetree);
-  if (hook_sees_statement()) return PointerGetDatum(nullptr);
+  if (hook_sees_statement() || !capture_active()) return PointerGetDatum(nullptr);
   stash_statement(trig->parsetree);
   return PointerGetDatum(nullptr);
 }
@@ -917,9 +935,19 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
   for (size_t i : keep) {
     const drift::DroppedObject& d = dropped[i];
     drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
-    if (d.object_type == "index" && d.address_names.size() == 2)
+    if (d.object_type == "index" && d.address_names.size() == 2 && !exclusions.empty()) {
+      bool noted = false;
       for (const DroppedIndexTable& x : dropped_index_tables)
-        if (x.schema == d.address_names[0] && x.index == d.address_names[1]) scope.name = x.table;
+        if (x.schema == d.address_names[0] && x.index == d.address_names[1]) {
+          scope.name = x.table;
+          noted = true;
+        }
+      // Dropped by a cascade (with the function of an expression index...): its table as the
+      // reference snapshot recorded it.
+      if (!noted && identities[i])
+        if (std::optional<std::string> table = recorded_index_table(quotes_all ? plain_quoted(*identities[i]) : *identities[i]))
+          scope.name = table;
+    }
     if (!watched(exclusions, scope)) continue;
     std::optional<std::string> identity = identities[i];
     if (identity && quotes_all) identity = plain_quoted(*identity);

@@ -629,12 +629,12 @@ PGM_FUNCTION(pgm_install_snapshot_restored) {
   "SELECT d.object, d.change, d.detail FROM b, a, migrate.snapshot_diff(b.s, a.s) d, "         \
   " LATERAL (SELECT pg_catalog.split_part(d.object, ' ', 1) AS kind, "                         \
   "   pg_catalog.substr(d.object, pg_catalog.strpos(d.object, ' ') + 1) AS identity) o, "      \
-  " LATERAL (SELECT pg_catalog.parse_ident(CASE WHEN o.kind = 'index' THEN COALESCE(" \
+  " LATERAL (SELECT pg_catalog.parse_ident(CASE WHEN o.kind OPERATOR(pg_catalog.=) 'index' THEN COALESCE(" \
   "   (a.s OPERATOR(pg_catalog.->) d.object) OPERATOR(pg_catalog.->>) 'table', "               \
   "   (b.s OPERATOR(pg_catalog.->) d.object) OPERATOR(pg_catalog.->>) 'table', o.identity) "   \
   "   ELSE o.identity END, false) AS names) k "                                                \
-  "WHERE o.kind = 'extension' OR NOT migrate.drift_excluded(k.names[1], "                      \
-  "  CASE WHEN o.kind = 'schema' THEN NULL ELSE k.names[2] END) "                              \
+  "WHERE o.kind OPERATOR(pg_catalog.=) 'extension' OR NOT migrate.drift_excluded(k.names[1], "                      \
+  "  CASE WHEN o.kind OPERATOR(pg_catalog.=) 'schema' THEN NULL ELSE k.names[2] END) "                              \
   "ORDER BY d.object"
 
 // migrate.schema_diff(): the newest recorded snapshot against the live schema, without

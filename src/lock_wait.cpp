@@ -1,23 +1,37 @@
 // Who a migration statement waited for when lock_timeout ended its wait (lock_wait.hpp).
+//
 // pg_locks after the fact lists every session with a lock on the statement's tables, most of
-// them harmless (a reader does not block CREATE INDEX). By the time the lock-timeout error is
-// raised PostgreSQL has taken the backend off the lock's queue; what is left of the wait is the
-// mode it wanted (PGPROC's waitLockMode, set at every wait) and when lock_timeout was last
-// armed: an error context callback, which runs as the error is raised, reads both. Holders are
-// then those whose mode conflicts with the one wanted. An INSERT, UPDATE or DELETE that wanted
-// anything but its table's RowExclusiveLock waited for a row (its locker's transaction, or the
-// row's tuple lock): the sessions that can hold row locks on the table are named.
+// them harmless (a reader does not block CREATE INDEX), and not what the statement really
+// queued for: a row's locker, a partition, a foreign key's parent. By the time the lock-timeout
+// error is raised PostgreSQL has taken the backend off the lock's queue (LockErrorCleanup runs
+// before the ereport), so the lock is sampled while it waits: a timeout of ours fires every
+// third of lock_timeout during the statement and copies, in the signal handler, the lock this
+// backend is queued for from its PGPROC (plain reads of its own entry). Every wait that lasts
+// lock_timeout is sampled at least once. An error context callback, run as the error is raised,
+// keeps the sample if it belongs to the wait that timed out. The holders are then read from the
+// lock table: the sessions holding that lock in a conflicting mode (or queued for it in one,
+// ahead of the statement, when none holds it).
+//
+// Without a sample (lock_timeout changed inside the statement) the mode waited for is still
+// known (PGPROC keeps waitLockMode): the holders of the statement's relations in a conflicting
+// mode are named. A statement that did not wait (NOWAIT) is told apart.
 #include "lock_wait.hpp"
 
 #include <algorithm>
+#include <csignal>
+#include <map>
 #include <vector>
 
 #include "pg/spi.hpp"
 #include "script_parse.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_constraint.h"
 #include "executor/spi.h"
+#include "nodes/nodeFuncs.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/lsyscache.h"
@@ -27,32 +41,183 @@ extern "C" {
 namespace pgm {
 namespace {
 
+// Written by the timeout handler (signal context) while the statement runs; read once the
+// timer is off.
+struct Sample {
+  volatile sig_atomic_t taken;
+  LOCKTAG tag;
+  LOCKMODE mode;
+  TimestampTz at;
+};
+Sample sample;
+
+bool sampler_registered = false;
+TimeoutId sampler;
+
+void sample_lock_wait() {
+  PGPROC* proc = MyProc;
+  if (!proc) return;
+  LOCK* lock = proc->waitLock;
+  if (!lock) return;
+  sample.taken = 0;
+  sample.tag = lock->tag;
+  sample.mode = proc->waitLockMode;
+  sample.at = GetCurrentTimestamp();
+  sample.taken = 1;
+}
+
 struct LockWait {
   TimestampTz statement_start = 0;
-  bool seen = false;  // the statement's last lock wait ended in lock_timeout
+  bool waited = false;  // the statement's last lock wait ended in lock_timeout
+  bool exact = false;   // ... and `tag` is the lock it waited for
+  LOCKTAG tag;
   LOCKMODE mode = NoLock;
 };
 LockWait last_wait;
 
-// Plain reads of this backend's own state: nothing here can fail.
+// Run as a 55P03 error is raised. Plain reads of this backend's own state: nothing can fail.
 void note_lock_wait(void*) {
   if (geterrcode() != ERRCODE_LOCK_NOT_AVAILABLE || !MyProc) return;
-  // lock_timeout is armed at the start of every lock wait; not since the statement started:
-  // the error is another 55P03 (NOWAIT, SKIP LOCKED's neighbours) of a statement that did not wait.
-  if (get_timeout_start_time(LOCK_TIMEOUT) < last_wait.statement_start) return;
+  // lock_timeout is armed at the start of every lock wait, and the timed-out wait leaves the
+  // backend's wait status ERROR: otherwise the error is another 55P03 (NOWAIT) of a statement
+  // that did not wait.
+  TimestampTz wait_start = get_timeout_start_time(LOCK_TIMEOUT);
+  if (wait_start < last_wait.statement_start || MyProc->waitStatus != PROC_WAIT_STATUS_ERROR) return;
+  last_wait.waited = true;
   last_wait.mode = MyProc->waitLockMode;
-  last_wait.seen = true;
+  last_wait.exact = sample.taken && sample.at >= wait_start && sample.mode == last_wait.mode;
+  if (last_wait.exact) last_wait.tag = sample.tag;
 }
 
-// A relation's name as regclass would spell it for the caller; nullptr if it is gone.
-std::string relation_name(Oid rel) {
+// "process 1234 (RowExclusiveLock)", "processes 1234 (RowExclusiveLock), 5678 (ShareLock)".
+std::string processes(const std::vector<std::string>& items) {
+  std::string list;
+  for (const std::string& i : items) list += (list.empty() ? "" : ", ") + i;
+  return fmt::format("{} {}", items.size() == 1 ? "process" : "processes", list);
+}
+
+// A relation as regclass would spell it for the caller, with what it is ("table public.t",
+// "index t_idx"); "" if it is gone.
+std::string relation_name(Oid rel, bool with_kind = true) {
+  char kind = '\0';
   const char* name = pg::call([&]() -> const char* {
     char* relname = get_rel_name(rel);
     if (!relname) return nullptr;
+    kind = get_rel_relkind(rel);
     if (RelationIsVisible(rel)) return quote_identifier(relname);
     return quote_qualified_identifier(get_namespace_name(get_rel_namespace(rel)), relname);
   });
-  return name ? std::string(name) : std::string();
+  if (!name) return {};
+  if (!with_kind) return name;
+  const char* word = "table";
+  switch (kind) {
+    case RELKIND_INDEX: case RELKIND_PARTITIONED_INDEX: word = "index"; break;
+    case RELKIND_VIEW: word = "view"; break;
+    case RELKIND_MATVIEW: word = "materialized view"; break;
+    case RELKIND_SEQUENCE: word = "sequence"; break;
+    case RELKIND_FOREIGN_TABLE: word = "foreign table"; break;
+    default: break;
+  }
+  return fmt::format("{} {}", word, name);
+}
+
+// --- The lock waited for, from the lock table.
+
+struct Holder {
+  int pid;
+  std::string modes;  // held (or, queued, requested)
+};
+
+// Plain C: the other sessions holding `tag` in a mode that conflicts with `mode` (queued: those
+// waiting for it in such a mode instead), as "pid (modes)" into `held` / `queued`.
+void lock_holders(const LOCKTAG* tag, LOCKMODE mode, List** held, List** queued) {
+  LockData* data = GetLockStatusData();
+  for (int i = 0; i < data->nelements; ++i) {
+    const LockInstanceData* l = &data->locks[i];
+    if (l->pid == MyProcPid || memcmp(&l->locktag, tag, sizeof(LOCKTAG)) != 0) continue;
+    StringInfoData modes;
+    initStringInfo(&modes);
+    for (LOCKMODE m = AccessShareLock; m <= MaxLockMode; ++m)
+      if ((l->holdMask & LOCKBIT_ON(m)) && DoLockModesConflict(mode, m))
+        appendStringInfo(&modes, "%s%s", modes.len ? ", " : "", GetLockmodeName(DEFAULT_LOCKMETHOD, m));
+    if (modes.len) {
+      *held = lappend(*held, psprintf("%d (%s)", l->pid, modes.data));
+    } else if (l->holdMask == 0 && l->waitLockMode != NoLock && DoLockModesConflict(mode, l->waitLockMode)) {
+      *queued = lappend(*queued, psprintf("%d (%s)", l->pid, GetLockmodeName(DEFAULT_LOCKMETHOD, l->waitLockMode)));
+    }
+  }
+}
+
+std::vector<std::string> strings(List* list) {
+  std::vector<std::string> out;
+  ListCell* lc;
+  foreach (lc, list) out.emplace_back(static_cast<char*>(lfirst(lc)));
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode) {
+  List* held_list = NIL;
+  List* queued_list = NIL;
+  const LOCKTAG* t = &tag;
+  pg::call([&] { lock_holders(t, mode, &held_list, &queued_list); });
+  std::vector<std::string> held = strings(held_list), queued = strings(queued_list);
+  if (held.empty() && queued.empty()) return {};
+  std::string object;
+  switch (static_cast<LockTagType>(tag.locktag_type)) {
+    case LOCKTAG_RELATION:
+      object = relation_name(tag.locktag_field2);  // "" if gone: nothing to name
+      break;
+    case LOCKTAG_TUPLE: {
+      std::string rel = relation_name(tag.locktag_field2, false);
+      object = rel.empty() ? "a row" : "a row of table " + rel;
+      break;
+    }
+    case LOCKTAG_TRANSACTION:
+      object = "a row";  // locked by the transaction waited for, whose session holds this lock
+      break;
+    case LOCKTAG_VIRTUALTRANSACTION:
+      object = "the transaction";
+      break;
+    case LOCKTAG_ADVISORY:
+      object = "an advisory lock";
+      break;
+    default:
+      object = fmt::format("a {} lock", GetLockNameFromTagType(tag.locktag_type));
+      break;
+  }
+  if (object.empty()) return {};  // the relation is gone
+  if (!held.empty()) {
+    bool row = tag.locktag_type == LOCKTAG_TRANSACTION || tag.locktag_type == LOCKTAG_TUPLE;
+    if (tag.locktag_type == LOCKTAG_TRANSACTION || tag.locktag_type == LOCKTAG_VIRTUALTRANSACTION) {
+      std::vector<std::string> pids;  // the holder of a transaction's lock is its session: no mode to show
+      for (const std::string& h : held) pids.push_back(h.substr(0, h.find(' ')));
+      held = pids;
+    }
+    return fmt::format("{} {} {}", object, row ? "locked by" : "held by", processes(held));
+  }
+  return fmt::format("{}, wanted by {} queued ahead", object, processes(queued));
+}
+
+// --- Without a sample: the statement's relations.
+
+// "1234 (RowExclusiveLock)" for each session but this one holding relation `rel` in one of
+// `modes` ("{...}"; every mode when empty).
+std::vector<std::string> relation_holders(Oid rel, const std::string& modes) {
+  static pg::Query q{
+      "SELECT pg_catalog.format('%s (%s)', l.pid, pg_catalog.string_agg(l.mode, ', ' ORDER BY l.mode)) "
+      "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
+      "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+      "AND l.relation OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.oid "
+      "AND ($2::pg_catalog.text IS NULL OR l.mode OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])) "
+      "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
+      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+      "GROUP BY l.pid ORDER BY l.pid"};
+  q.run({pg::text_param(std::to_string(rel)), modes.empty() ? pg::null_param(TEXTOID) : pg::text_param(modes)});
+  std::vector<std::string> out;
+  for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(pg::text_value(i, 1));
+  pg::free_result();
+  return out;
 }
 
 // "{AccessExclusiveLock,...}": the modes that conflict with `mode` (pg_locks spells them so).
@@ -63,40 +228,96 @@ std::string conflicting_modes(LOCKMODE mode) {
   return "{" + out + "}";
 }
 
-// "1234 (RowExclusiveLock), 5678 (ShareLock)": the holders of relation `rel`'s lock in one of
-// `modes` ("{...}"; every mode when empty), other than this backend.
-std::string relation_holders(Oid rel, const std::string& modes) {
-  static pg::Query q{
-      "SELECT pg_catalog.string_agg(DISTINCT pg_catalog.format('%s (%s)', l.pid, l.mode), ', ') "
-      "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
-      "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
-      "AND l.relation OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.oid "
-      "AND ($2::pg_catalog.text IS NULL OR l.mode OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])) "
-      "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
-      "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())"};
-  q.run({pg::text_param(std::to_string(rel)), modes.empty() ? pg::null_param(TEXTOID) : pg::text_param(modes)});
-  std::string out = pg::result_rows() > 0 ? pg::text_value(0, 1) : std::string();
-  pg::free_result();
+bool writes_rows(Node* parsetree) {
+  switch (nodeTag(parsetree)) {
+    case T_InsertStmt: case T_UpdateStmt: case T_DeleteStmt:
+#if PG_VERSION_NUM >= 150000
+    case T_MergeStmt:
+#endif
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Plain C walker over a raw parse tree: every relation a query names (FROM, USING, subqueries,
+// the target), looked up as the statement would look it up.
+bool named_relations_walker(Node* node, void* context) {
+  if (!node) return false;
+  if (IsA(node, RangeVar)) {
+    Oid rel = RangeVarGetRelid(reinterpret_cast<RangeVar*>(node), NoLock, true);
+    List** out = static_cast<List**>(context);
+    if (OidIsValid(rel)) *out = list_append_unique_oid(*out, rel);
+    return false;
+  }
+#if PG_VERSION_NUM >= 160000
+  return raw_expression_tree_walker(node, named_relations_walker, context);
+#else
+  // PostgreSQL < 16 declares the walker without a prototype; through void (*)() to say so.
+  return raw_expression_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(named_relations_walker)), context);
+#endif
+}
+
+// Plain C: the tables `rel`'s foreign keys reference and those referencing it (an INSERT or
+// UPDATE checks the referenced rows, a DELETE or UPDATE acts on the referencing ones).
+List* foreign_key_partners(Oid rel, List* out) {
+  Relation pg_constraint = table_open(ConstraintRelationId, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(pg_constraint, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+    if (c->contype != CONSTRAINT_FOREIGN) continue;
+    if (c->conrelid == rel) out = list_append_unique_oid(out, c->confrelid);
+    if (c->confrelid == rel) out = list_append_unique_oid(out, c->conrelid);
+  }
+  systable_endscan(scan);
+  table_close(pg_constraint, AccessShareLock);
   return out;
 }
 
-// "table users held by process 1234 (RowExclusiveLock)" for each relation the statement
-// names (and an index's table: dropping or altering an index locks its table first) that a
-// session holds in one of `modes` ("" for every mode); `row` says "a row of table ...".
-std::string holders_of_statement_tables(Node* parsetree, const std::string& modes, bool row) {
-  std::vector<std::string> lines;
+// The relations whose locks the statement may have waited for: those lock_targets() lists
+// (and an index's table: dropping or altering an index locks its table first); for INSERT,
+// UPDATE, DELETE and MERGE also every relation the query names and their foreign-key partners.
+std::vector<Oid> statement_relations(Node* parsetree) {
+  std::vector<Oid> rels;
+  auto add = [&](Oid r) {
+    if (OidIsValid(r) && std::find(rels.begin(), rels.end(), r) == rels.end()) rels.push_back(r);
+  };
   for (RangeVar* rv : lock_targets(parsetree)) {
     Oid rel = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
     if (!OidIsValid(rel)) continue;
-    std::vector<Oid> rels{rel};
-    Oid table = pg::call([&] { return get_rel_relkind(rel) == RELKIND_INDEX ? IndexGetRelation(rel, true) : InvalidOid; });
-    if (OidIsValid(table)) rels.push_back(table);
-    for (Oid r : rels) {
-      std::string holders = relation_holders(r, modes);
-      std::string name = holders.empty() ? std::string() : relation_name(r);
-      std::string line = fmt::format("{}table {} held by process {}", row ? "a row of " : "", name, holders);
-      if (!name.empty() && std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
+    add(rel);
+    add(pg::call([&] { return get_rel_relkind(rel) == RELKIND_INDEX ? IndexGetRelation(rel, true) : InvalidOid; }));
+  }
+  if (writes_rows(parsetree)) {
+    List* named = pg::call([&] {
+      List* out = NIL;
+      (void)named_relations_walker(parsetree, &out);
+      return out;
+    });
+    ListCell* lc;
+    foreach (lc, named) add(lfirst_oid(lc));
+    std::vector<Oid> direct = rels;
+    for (Oid r : direct) {
+      List* partners = pg::call([&] { return foreign_key_partners(r, NIL); });
+      foreach (lc, partners) add(lfirst_oid(lc));
     }
+  }
+  return rels;
+}
+
+// "table users held by process 1234 (RowExclusiveLock)" for each of the statement's relations
+// that a session holds in one of `modes` ("" for every mode); "a row of table users held by
+// ..." with `row` (the row may be a foreign key's, of a partner table).
+std::string holders_of_statement_tables(Node* parsetree, const std::string& modes, bool row) {
+  std::vector<std::string> lines;
+  for (Oid r : statement_relations(parsetree)) {
+    std::vector<std::string> holders = relation_holders(r, modes);
+    std::string name = holders.empty() ? std::string() : relation_name(r);
+    if (name.empty()) continue;
+    std::string line = fmt::format("{}{} held by {}", row ? "a row of " : "", name, processes(holders));
+    if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
   }
   std::sort(lines.begin(), lines.end());
   std::string out;
@@ -104,39 +325,58 @@ std::string holders_of_statement_tables(Node* parsetree, const std::string& mode
   return out;
 }
 
-bool writes_rows(Node* parsetree) {
-  switch (nodeTag(parsetree)) {
-    case T_InsertStmt: case T_UpdateStmt: case T_DeleteStmt:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 int execute_noting_lock_wait(const char* sql) {
-  last_wait.seen = false;
+  last_wait = LockWait{};
   last_wait.statement_start = GetCurrentTimestamp();
+  sample.taken = 0;
+  bool sampling = LockTimeout > 0;
+  if (sampling) {
+    if (!sampler_registered) {
+      sampler = RegisterTimeout(USER_TIMEOUT, sample_lock_wait);
+      sampler_registered = true;
+    }
+    int every = LockTimeout / 3 > 0 ? LockTimeout / 3 : 1;
+    enable_timeout_every(sampler, TimestampTzPlusMilliseconds(last_wait.statement_start, every), every);
+  }
   ErrorContextCallback callback;
   callback.callback = note_lock_wait;
   callback.arg = nullptr;
   callback.previous = error_context_stack;
   error_context_stack = &callback;
-  int rc = SPI_execute(sql, false, 0);  // an error longjmps to the caller's guard, which restores the stack
+  volatile int rc = 0;
+  PG_TRY();
+  { rc = SPI_execute(sql, false, 0); }
+  PG_FINALLY();
+  {
+    if (sampling) disable_timeout(sampler, false);
+  }
+  PG_END_TRY();
   error_context_stack = callback.previous;
   return rc;
 }
 
-std::string describe_lock_holders(Node* parsetree) {
-  bool seen = last_wait.seen;
-  LOCKMODE mode = last_wait.mode;
-  last_wait.seen = false;
-  if (!seen) return holders_of_statement_tables(parsetree, "", false);
-  // A row: the sessions that may hold row locks on the table (a reader's AccessShareLock cannot).
-  if (writes_rows(parsetree) && mode != RowExclusiveLock)
-    return holders_of_statement_tables(parsetree, "{RowShareLock,RowExclusiveLock}", true);
-  return holders_of_statement_tables(parsetree, conflicting_modes(mode), false);
+LockWaitReport describe_lock_wait(Node* parsetree) {
+  LockWait wait = last_wait;
+  last_wait = LockWait{};
+  LockWaitReport out;
+  out.waited = wait.waited;
+  if (wait.exact) {
+    out.holders = describe_exact(wait.tag, wait.mode);
+  } else if (wait.waited) {
+    // A row: an INSERT, UPDATE, DELETE or MERGE waits for a row's locker's transaction
+    // (ShareLock) or its tuple lock (ExclusiveLock, AccessExclusiveLock), modes it never takes
+    // on a table: the sessions that may hold row locks (a reader's AccessShareLock cannot).
+    bool row = writes_rows(parsetree) && (wait.mode == ShareLock || wait.mode == ExclusiveLock ||
+                                          wait.mode == AccessExclusiveLock);
+    out.holders = row ? holders_of_statement_tables(parsetree, "{RowShareLock,RowExclusiveLock}", true)
+                      : holders_of_statement_tables(parsetree, conflicting_modes(wait.mode), false);
+  } else if (IsA(parsetree, LockStmt)) {
+    // LOCK TABLE ... NOWAIT: the mode it asked for.
+    out.holders = holders_of_statement_tables(parsetree, conflicting_modes(castNode(LockStmt, parsetree)->mode), false);
+  }
+  return out;
 }
 
 }  // namespace pgm

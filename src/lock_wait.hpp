@@ -12,12 +12,16 @@ namespace pgm {
 // Call inside pg::call.
 int execute_noting_lock_wait(const char* sql);
 
-// After a lock timeout, once the waiting (sub)transaction is rolled back: "table public.users
-// held by process 1234 (RowExclusiveLock)" for the sessions whose lock on a table the statement
-// names conflicts with the mode it waited for; "a row of table users held by process 1234
-// (RowShareLock)" when an INSERT, UPDATE or DELETE waited for a row (the sessions that can hold
-// row locks on it); every holder of those tables when the statement did not wait (NOWAIT); ""
-// if nobody is left to name.
-std::string describe_lock_holders(Node* parsetree);
+// After a 55P03 error of the statement last run by execute_noting_lock_wait(), once the
+// waiting (sub)transaction is rolled back: whether it waited (lock_timeout ended the wait; else
+// it asked not to wait: NOWAIT), and who for. "table public.users held by process 1234
+// (RowExclusiveLock)": the sessions whose lock conflicts with the mode waited for; "a row of
+// table users locked by process 1234"; "table t, wanted by process 1234 (AccessExclusiveLock)
+// queued ahead" when only a queued request blocked it. "" if nobody is left to name.
+struct LockWaitReport {
+  bool waited = false;
+  std::string holders;
+};
+LockWaitReport describe_lock_wait(Node* parsetree);
 
 }  // namespace pgm

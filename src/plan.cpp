@@ -220,9 +220,11 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     ErrorData* edata = e.data();
     if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
       row.status = "lock_timeout";
-      std::string holders = describe_lock_holders(sl.stmt.parsetree);
-      row.error = fmt::format("lock_timeout ({} ms) expired{}", safety::plan_lock_timeout_ms,
-                              holders.empty() ? std::string() : ": " + holders);
+      LockWaitReport wait = describe_lock_wait(sl.stmt.parsetree);
+      std::string error = wait.waited ? fmt::format("lock_timeout ({} ms) expired", safety::plan_lock_timeout_ms)
+                                      : std::string("lock not available (NOWAIT)");
+      if (!wait.holders.empty()) error += ": " + wait.holders;
+      row.error = error;
     } else {
       row.status = "failed";
       row.error = fmt::format("{}: {}", unpack_sql_state(edata->sqlerrcode), edata->message ? edata->message : "");

@@ -655,6 +655,11 @@ std::vector<RangeVar*> lock_targets(Node* node) {
     case T_DeleteStmt:
       out.push_back(castNode(DeleteStmt, node)->relation);
       break;
+#if PG_VERSION_NUM >= 150000
+    case T_MergeStmt:
+      out.push_back(castNode(MergeStmt, node)->relation);
+      break;
+#endif
     case T_DropStmt: {
       DropStmt* s = castNode(DropStmt, node);
       if (s->removeType == OBJECT_TABLE || s->removeType == OBJECT_INDEX ||

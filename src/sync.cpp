@@ -564,10 +564,17 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       work.push_back({&f, Todo::Replace, new_script});
       work.back().below_baseline = below;
     } else if (accept_edited) {
+      // The edited file's name and down script are taken too (a repair of the name or down
+      // script, as when only they change).
+      MetadataChange change = metadata_change(f, *k);
+      if (dry_run && change.down_changed) {
+        std::string refusal = changed_down_refusal(f, true);
+        if (!refusal.empty()) change.what += "; sync refuses it: " + refusal;
+      }
       out.push_back(row_for(f, k, "applied", dry_run ? "edited" : "accepted", new_script,
-                            fmt::format("applied with checksum {}; the file's checksum {} is accepted", old_script,
-                                        new_script)));
-      if (!dry_run) work.push_back({&f, Todo::Accept, new_script});
+                            fmt::format("applied with checksum {}; the file's checksum {} is accepted{}", old_script,
+                                        new_script, change.what.empty() ? "" : "; " + change.what)));
+      if (!dry_run) work.push_back({&f, Todo::Accept, new_script, true, change.down_changed, !change.what.empty()});
     } else {
       out.push_back(row_for(f, k, "applied", "edited", new_script,
                             fmt::format("applied with checksum {}; the file now has checksum {}", old_script, new_script)));
@@ -593,7 +600,14 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       r.detail = k.has_file_row ? fmt::format("registered from {}, which is not in the folder", k.file_name)
                                 : "registered without a file (migrate.register)";
     } else {
-      // A pending migration registered from a file that is gone: it must not be applied.
+      // A pending migration registered from a file that is gone: it must not be applied; nor
+      // unregistered while a run of it has finished statements (unregister() refuses that too).
+      if (std::optional<Error> e = unfinished_run_error(version))
+        throw Error(e->sqlstate(), fmt::format("{} is no longer in the folder, but {}", k.file_name, e->message()),
+                    e->detail(),
+                    fmt::format("Put the file back and finish the run (pg_migrate apply, or {}), or give it up with "
+                                "SELECT migrate.run_forget('{}') (what its finished statements did stays).",
+                                "CALL migrate.run()", version));
       r.action = "removed";
       r.detail = fmt::format("pending, registered from {}, which is no longer in the folder", k.file_name);
       remove.push_back(version);
@@ -696,7 +710,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                     pg::text_param(w.script)});
       }
       notice(fmt::format("applied migration {}: the edited file {} is accepted as it is now", f.version, f.file));
-    } else {
+    }
+    if (w.todo == Todo::Metadata || (w.todo == Todo::Accept && w.metadata_changed)) {
       // A down script that differs from the registered one is checked as migrate.repair() checks
       // one (only a transactional one replaces it without registering the migration again).
       if (w.down_changed) {

@@ -1234,8 +1234,22 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
     }
     o.out += "schema differences from the newest snapshot:\n" + table(drows);
   }
+  // A run stopped part way committed its finished statements; the snapshot is recorded when it
+  // finishes: until then they are differences too, which is not a hand-made change.
+  json unfinished = json::array();
+  if (diffs > 0) {
+    Result r = conn.exec(
+        "SELECT r.version FROM migrate.runs r ORDER BY r.version");  // (migrate.runs: 0.2.0 on, as check reads it)
+    for (int i = 0; i < r.rows(); ++i) {
+      unfinished.push_back(r.get(i, 0));
+      o.out += fmt::format("note: migration {} stopped part way (an unfinished run): what its finished statements "
+                           "did is among these differences until it finishes (pg_migrate apply)\n",
+                           r.get(i, 0));
+    }
+  }
   o.code = unack > 0 ? exit_code::kDrift : (diffs > 0 ? exit_code::kSchemaDiff : exit_code::kOk);
-  o.json = {{"database", conn.database()}, {"status", status}, {"drift", items}, {"schema_differences", differences}};
+  o.json = {{"database", conn.database()}, {"status", status}, {"drift", items}, {"schema_differences", differences},
+            {"unfinished_runs", unfinished}};
   if (!acknowledged.is_null()) o.json["acknowledged"] = acknowledged;
   o.result = o.code == 0 ? "no drift" : fmt::format("{} unacknowledged, {} schema differences", unack, diffs);
   return o;

@@ -210,6 +210,19 @@ like($out, qr/"state": "failed"/, 'status --json: the run\'s state');
 ($rc, $out, $err) = pgm('ntx', $ntx, 'drift');
 is($rc, 14, 'drift: the committed half of the run differs from the snapshot');
 like($out, qr/schema differences from the newest snapshot:\n.*table public\.half_a\s+added/s, 'drift lists the differing objects');
+like($out, qr/note: migration 20240103000000 stopped part way \(an unfinished run\): what its finished statements did is among these differences/,
+     'drift says the stopped run made differences of its own');
+# Its file gone: sync does not unregister a migration whose run finished statements (as
+# unregister() refuses to); nothing changes.
+rename("$ntx/20240103000000_half.sql", "$tmp/half.sql") or die;
+($rc, $out, $err) = pgm('ntx', $ntx, 'apply');
+isnt($rc, 0, 'apply with the file of a stopped run gone fails');
+like($err, qr/20240103000000_half\.sql is no longer in the folder, but migration 20240103000000 has an unfinished apply run \(1 of 2 statements done\)/,
+     'the error names the file and the run');
+like($err, qr/migrate\.run_forget\('20240103000000'\)/, 'the hint says how to give the run up');
+is($node->safe_psql('ntx', q{SELECT count(*) FROM migrate.migrations WHERE version = '20240103000000'}), '1',
+   'the migration stays registered');
+rename("$tmp/half.sql", "$ntx/20240103000000_half.sql") or die;
 
 # --- A down script changed in the file of an applied migration: a repair, in history.
 fresh('rep');
@@ -238,6 +251,22 @@ like($err, qr/error: \S*empty_dir has none of the files of the \d+ migrations? r
 is($node->safe_psql('rep', 'SELECT count(*) FROM migrate.history'), $history, 'nothing was written');
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
+# An edited applied file whose down script appeared with the edit: repair takes both (it took
+# only the checksum, and the folder then counted as in sync without the down script).
+fresh('rep2');
+my $rep2 = "$tmp/rep2";
+write_file("$rep2/20240101000000_q.sql", "-- migrate:up\nCREATE TABLE q1 (id int);\n");
+($rc, $out, $err) = pgm('rep2', $rep2, 'apply');
+is($rc, 0, 'applied without a down script') or diag($out . $err);
+write_file("$rep2/20240101000000_q.sql", "-- migrate:up\nCREATE TABLE q1 (id bigint);\n-- migrate:down\nDROP TABLE q1;\n");
+($rc, $out, $err) = pgm('rep2', $rep2, 'repair');
+is($rc, 0, 'repair of an edited file with a new down script') or diag($out . $err);
+like($out, qr/accepted 20240101000000/, 'the edit is accepted');
+is($node->safe_psql('rep2', q{SELECT down_sql FROM migrate.migrations}), 'DROP TABLE q1;', 'and the down script recorded');
+($rc, $out, $err) = pgm('rep2', $rep2, 'check');
+is($rc, 0, 'check: in sync') or diag($out . $err);
+($rc, $out, $err) = pgm('rep2', $rep2, 'revert');
+is($rc, 0, 'the down script repair took reverts') or diag($out . $err);
 
 # --- A down file added after the apply, or fixed: revert records it from the folder first and
 # runs it; a folder sync would refuse leaves the stored scripts, with a warning.
