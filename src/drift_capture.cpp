@@ -197,6 +197,12 @@ const char* subcommand_name(AlterTableType t) {
   }
 }
 
+// An identifier quoted as the recorded identities are.
+std::string quoted(const std::string& name) {
+  const char* n = name.c_str();
+  return pg::call([&] { return drift::with_plain_identifiers([&] { return quote_identifier(n); }); });
+}
+
 std::string object_identity(const ObjectAddress& address) {
   if (!OidIsValid(address.classId) || !OidIsValid(address.objectId)) return {};
   const ObjectAddress* a = &address;
@@ -222,7 +228,7 @@ std::string alter_table_detail(CollectedCommand* cmd) {
     AlterTableCmd* at = reinterpret_cast<AlterTableCmd*>(sub->parsetree);
     const char* name = subcommand_name(at->subtype);
     if (!name) continue;
-    std::string target = at->name ? std::string(at->name) : object_identity(sub->address);
+    std::string target = at->name ? quoted(at->name) : object_identity(sub->address);
     std::string part = target.empty() ? std::string(name) : fmt::format("{} {}", name, target);
     if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
   }
@@ -306,8 +312,8 @@ std::optional<drift::Scope> scope_before(const CollectedCommand* cmd, const drif
 }
 
 std::string describe_scope(const drift::Scope& s) {
-  if (!s.name) return fmt::format("schema {}", s.schema.value_or(""));
-  return fmt::format("{}.{}", s.schema.value_or(""), *s.name);
+  if (!s.name) return fmt::format("schema {}", quoted(s.schema.value_or("")));
+  return fmt::format("{}.{}", quoted(s.schema.value_or("")), quoted(*s.name));
 }
 
 void add_target(std::vector<Target>& targets, Target t) {

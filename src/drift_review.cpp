@@ -49,14 +49,20 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
   }
   // Entries left unacknowledged: what they changed stays a difference from the reference (the
   // recorded entries of their objects are kept), not only a row of the drift log.
-  std::vector<std::string> pending;
+  // A restore-mode row stands for every further restore-mode change of its session (not
+  // named one by one): left unacknowledged, no difference goes into the reference.
+  std::vector<std::pair<std::string, std::string>> pending;  // object type, identity
+  bool keep_all = false;
   if (up_to) {
     static pg::Query remaining{
-        "SELECT DISTINCT object_identity FROM migrate.drift WHERE acknowledgement_id IS NULL "
-        "AND object_identity IS NOT NULL"};
+        "SELECT DISTINCT object_type, object_identity, pg_catalog.starts_with(detail, 'restore-mode DDL') FROM migrate.drift "
+        "WHERE acknowledgement_id IS NULL AND (object_identity IS NOT NULL OR pg_catalog.starts_with(detail, 'restore-mode DDL'))"};
     catalog::OwnerScope owner;
     uint64 n = remaining.run();
-    for (uint64 i = 0; i < n; ++i) pending.push_back(pg::text_value(i, 1));
+    for (uint64 i = 0; i < n; ++i) {
+      pending.emplace_back(pg::text_value(i, 1), pg::text_value(i, 2));
+      keep_all = keep_all || pg::bool_value(i, 3);
+    }
     pg::free_result();
   }
   if (pending.empty()) {
@@ -68,8 +74,9 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
       "entries left unacknowledged");
   PreexistingDifferences keep;
   for (size_t i = 0; i < differing.keys.size(); ++i) {
-    bool concerned = false;
-    for (const std::string& identity : pending) concerned = concerned || drift::key_concerns(differing.keys[i], identity);
+    bool concerned = keep_all;
+    for (const auto& [type, identity] : pending)
+      concerned = concerned || drift::key_concerns(differing.keys[i], type, identity);
     if (!concerned) continue;
     keep.keys.push_back(differing.keys[i]);
     keep.recorded.push_back(differing.recorded[i]);

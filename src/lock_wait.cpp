@@ -89,11 +89,11 @@ void note_lock_wait(void*) {
   if (last_wait.exact) last_wait.tag = sample.tag;
 }
 
-// "process 1234 (RowExclusiveLock)", "processes 1234 (RowExclusiveLock), 5678 (ShareLock)".
+// "process 1234 (RowExclusiveLock), a prepared transaction (ShareLock)".
 std::string processes(const std::vector<std::string>& items) {
   std::string list;
   for (const std::string& i : items) list += (list.empty() ? "" : ", ") + i;
-  return fmt::format("{} {}", items.size() == 1 ? "process" : "processes", list);
+  return list;
 }
 
 // A relation as regclass would spell it for the caller, with what it is ("table public.t",
@@ -140,10 +140,12 @@ void lock_holders(const LOCKTAG* tag, LOCKMODE mode, List** held, List** queued)
     for (LOCKMODE m = AccessShareLock; m <= MaxLockMode; ++m)
       if ((l->holdMask & LOCKBIT_ON(m)) && DoLockModesConflict(mode, m))
         appendStringInfo(&modes, "%s%s", modes.len ? ", " : "", GetLockmodeName(DEFAULT_LOCKMETHOD, m));
+    // A prepared transaction's locks belong to no session (pid 0).
+    char* who = l->pid ? psprintf("process %d", l->pid) : pstrdup("a prepared transaction");
     if (modes.len) {
-      *held = lappend(*held, psprintf("%d (%s)", l->pid, modes.data));
+      *held = lappend(*held, psprintf("%s (%s)", who, modes.data));
     } else if (l->holdMask == 0 && l->waitLockMode != NoLock && DoLockModesConflict(mode, l->waitLockMode)) {
-      *queued = lappend(*queued, psprintf("%d (%s)", l->pid, GetLockmodeName(DEFAULT_LOCKMETHOD, l->waitLockMode)));
+      *queued = lappend(*queued, psprintf("%s (%s)", who, GetLockmodeName(DEFAULT_LOCKMETHOD, l->waitLockMode)));
     }
   }
 }
@@ -191,7 +193,7 @@ std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode) {
     bool row = tag.locktag_type == LOCKTAG_TRANSACTION || tag.locktag_type == LOCKTAG_TUPLE;
     if (tag.locktag_type == LOCKTAG_TRANSACTION || tag.locktag_type == LOCKTAG_VIRTUALTRANSACTION) {
       std::vector<std::string> pids;  // the holder of a transaction's lock is its session: no mode to show
-      for (const std::string& h : held) pids.push_back(h.substr(0, h.find(' ')));
+      for (const std::string& h : held) pids.push_back(h.substr(0, h.rfind(" (")));
       held = pids;
     }
     return fmt::format("{} {} {}", object, row ? "locked by" : "held by", processes(held));
@@ -201,13 +203,14 @@ std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode) {
 
 // --- Without a sample: the statement's relations.
 
-// "1234 (RowExclusiveLock)" for each session but this one holding relation `rel` in one of
-// `modes` ("{...}"; every mode when empty).
+// "process 1234 (RowExclusiveLock)" for each session but this one (or prepared transaction)
+// holding relation `rel` in one of `modes` ("{...}"; every mode when empty).
 std::vector<std::string> relation_holders(Oid rel, const std::string& modes) {
   static pg::Query q{
-      "SELECT pg_catalog.format('%s (%s)', l.pid, pg_catalog.string_agg(l.mode, ', ' ORDER BY l.mode)) "
+      "SELECT pg_catalog.format('%s (%s)', CASE WHEN l.pid IS NULL THEN 'a prepared transaction' "
+      "ELSE 'process ' OPERATOR(pg_catalog.||) l.pid END, pg_catalog.string_agg(l.mode, ', ' ORDER BY l.mode)) "
       "FROM pg_catalog.pg_locks l WHERE l.locktype OPERATOR(pg_catalog.=) 'relation' AND l.granted "
-      "AND l.pid OPERATOR(pg_catalog.<>) pg_catalog.pg_backend_pid() "
+      "AND l.pid IS DISTINCT FROM pg_catalog.pg_backend_pid() "
       "AND l.relation OPERATOR(pg_catalog.=) $1::pg_catalog.text::pg_catalog.oid "
       "AND ($2::pg_catalog.text IS NULL OR l.mode OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])) "
       "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "

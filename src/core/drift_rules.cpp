@@ -54,10 +54,11 @@ Scope object_scope(std::string_view object_type, const std::optional<std::string
   return s;
 }
 
-bool key_concerns(std::string_view key, std::string_view identity) {
+bool key_concerns(std::string_view key, std::string_view object_type, std::string_view identity) {
   size_t space = key.find(' ');
   if (space == std::string_view::npos || identity.empty()) return false;
   std::string_view k = key.substr(space + 1);
+  if (object_type == "schema") return key.substr(0, space) == "schema" && k == identity;
   std::string named(identity);
   // "x on public.t" (quoted identifiers cannot contain " on " unquoted: a quoted one keeps
   // its quotes, so the last " on " outside quotes is the separator).

@@ -59,12 +59,13 @@ struct DroppedObject {
 std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped);
 
 // Whether the schema snapshot key `key` ("<kind> <identity>") describes the object a drift row
-// names by `identity` (its object_identity), or a part of it: the identity itself, what it
-// qualifies (a table's columns, constraints, triggers, policies and rules: "public.t.c"; a
-// schema's objects), and for a part named "x on public.t" (constraints, triggers, policies,
-// rules) the key "public.t.x". How acknowledge_drift(note, up_to) keeps the recorded entries of
+// names by `object_type` and `identity` (its object_identity), or a part of it: the identity
+// itself, what it qualifies (a table's columns, constraints, triggers, policies and rules:
+// "public.t.c"), and for a part named "x on public.t" (constraints, triggers, policies, rules)
+// the key "public.t.x". A schema row concerns the schema's own entry only (a GRANT on it is not
+// a change of its tables). How acknowledge_drift(note, up_to) keeps the recorded entries of
 // objects whose drift entries stay unacknowledged.
-bool key_concerns(std::string_view key, std::string_view identity);
+bool key_concerns(std::string_view key, std::string_view object_type, std::string_view identity);
 
 // The statement at [location, location + length) of query (length 0: to the end; location
 // -1 or 0: from the start), without surrounding white space and trailing semicolons.

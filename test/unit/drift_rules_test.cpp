@@ -157,24 +157,24 @@ TEST(DriftSnapshotDrop, KeysPrefixesOwners) {
 
 TEST(DriftKeyConcerns, ObjectsAndTheirParts) {
   using pgm::drift::key_concerns;
-  EXPECT_TRUE(key_concerns("table public.t", "public.t"));
-  EXPECT_TRUE(key_concerns("column public.t.c", "public.t"));
-  EXPECT_TRUE(key_concerns("constraint public.t.t_pkey", "public.t"));
-  EXPECT_FALSE(key_concerns("table public.t2", "public.t"));      // not a prefix of a name
-  EXPECT_FALSE(key_concerns("column public.t2.c", "public.t"));
-  EXPECT_TRUE(key_concerns("column public.t.c", "public.t.c"));   // a column row
-  EXPECT_FALSE(key_concerns("table public.t", "public.t.c"));
+  EXPECT_TRUE(key_concerns("table public.t", "table", "public.t"));
+  EXPECT_TRUE(key_concerns("column public.t.c", "table", "public.t"));
+  EXPECT_TRUE(key_concerns("constraint public.t.t_pkey", "table", "public.t"));
+  EXPECT_FALSE(key_concerns("table public.t2", "table", "public.t"));      // not a prefix of a name
+  EXPECT_FALSE(key_concerns("column public.t2.c", "table", "public.t"));
+  EXPECT_TRUE(key_concerns("column public.t.c", "table column", "public.t.c"));   // a column row
+  EXPECT_FALSE(key_concerns("table public.t", "table column", "public.t.c"));
   // Parts named "x on table".
-  EXPECT_TRUE(key_concerns("constraint public.t.chk", "chk on public.t"));
-  EXPECT_TRUE(key_concerns("trigger public.t.audit", "audit on public.t"));
-  EXPECT_FALSE(key_concerns("trigger public.t.audit2", "audit on public.t"));
-  EXPECT_TRUE(key_concerns("trigger public.\"on t\".\"a on b\"", "\"a on b\" on public.\"on t\""));
-  // A schema: itself and what it holds.
-  EXPECT_TRUE(key_concerns("schema s", "s"));
-  EXPECT_TRUE(key_concerns("table s.t", "s"));
-  EXPECT_FALSE(key_concerns("table s2.t", "s"));
-  EXPECT_TRUE(key_concerns("function public.f(integer)", "public.f(integer)"));
-  EXPECT_FALSE(key_concerns("function public.f(integer)", "public.f(text)"));
-  EXPECT_FALSE(key_concerns("table public.t", ""));
-  EXPECT_FALSE(key_concerns("nospace", "public.t"));
+  EXPECT_TRUE(key_concerns("constraint public.t.chk", "table constraint", "chk on public.t"));
+  EXPECT_TRUE(key_concerns("trigger public.t.audit", "trigger", "audit on public.t"));
+  EXPECT_FALSE(key_concerns("trigger public.t.audit2", "trigger", "audit on public.t"));
+  EXPECT_TRUE(key_concerns("trigger public.\"on t\".\"a on b\"", "trigger", "\"a on b\" on public.\"on t\""));
+  // A schema row: the schema's own entry only.
+  EXPECT_TRUE(key_concerns("schema s", "schema", "s"));
+  EXPECT_FALSE(key_concerns("table s.t", "schema", "s"));
+  EXPECT_FALSE(key_concerns("table s2.t", "schema", "s"));
+  EXPECT_TRUE(key_concerns("function public.f(integer)", "function", "public.f(integer)"));
+  EXPECT_FALSE(key_concerns("function public.f(integer)", "function", "public.f(text)"));
+  EXPECT_FALSE(key_concerns("table public.t", "table", ""));
+  EXPECT_FALSE(key_concerns("nospace", "table", "public.t"));
 }
