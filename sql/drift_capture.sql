@@ -229,6 +229,14 @@ SELECT unacknowledged, schema_differences, last_snapshot_reason FROM migrate.dri
 SELECT id, acknowledged_by, role, note, up_to IS NOT NULL AS partial, drift_rows
   FROM migrate.drift_acknowledgements ORDER BY id DESC LIMIT 2;
 SELECT count(*) AS unacknowledged FROM migrate.drift WHERE acknowledgement_id IS NULL;
+-- A schema's row left unacknowledged keeps the schema's own entry, not its tables'.
+CREATE TABLE drift_a3 ();
+GRANT USAGE ON SCHEMA public TO drift_dev;
+SELECT migrate.acknowledge_drift('the table', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
+SELECT object, change FROM migrate.schema_diff();
+REVOKE USAGE ON SCHEMA public FROM drift_dev;
+DROP TABLE drift_a3;
+SELECT migrate.acknowledge_drift('done') > 0 AS acknowledged;
 
 -- Dropping the extension removes its event triggers; DDL is not captured any more.
 DROP EXTENSION pg_migrate;
