@@ -1167,7 +1167,11 @@ Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) 
   for (int i = 0; i < r.rows(); ++i) {
     const MigrationFile* m = folder.by_version(r.get(i, 0));
     std::string status = r.get(i, 2);
-    if (status == "differs" || status == "failed") bad = true;
+    // Skipped because an earlier pending migration failed: not verified, which `verify V` must
+    // not report as success (skipped behind an unverifiable one, one that cannot be tried in a
+    // transaction, is as unverifiable: not a failure).
+    bool behind_failure = status == "skipped" && r.get(i, 5).find("in a transaction") == std::string::npos;
+    if (status == "differs" || status == "failed" || behind_failure) bad = true;
     rows.push_back({r.get(i, 0), m ? path_of(opts, m->file) : "-", status, r.get(i, 3), r.get(i, 4), r.get(i, 5)});
     list.push_back({{"version", r.get(i, 0)}, {"status", status}, {"object", r.get(i, 3)}, {"change", r.get(i, 4)},
                     {"detail", r.get(i, 5)}});

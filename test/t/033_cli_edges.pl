@@ -262,11 +262,19 @@ write_file("$rep2/20240101000000_q.sql", "-- migrate:up\nCREATE TABLE q1 (id big
 ($rc, $out, $err) = pgm('rep2', $rep2, 'repair');
 is($rc, 0, 'repair of an edited file with a new down script') or diag($out . $err);
 like($out, qr/accepted 20240101000000/, 'the edit is accepted');
-is($node->safe_psql('rep2', q{SELECT down_sql FROM migrate.migrations}), 'DROP TABLE q1;', 'and the down script recorded');
+is($node->safe_psql('rep2', q{SELECT btrim(down_sql, E'\n') FROM migrate.migrations}), 'DROP TABLE q1;', 'and the down script recorded');
 ($rc, $out, $err) = pgm('rep2', $rep2, 'check');
 is($rc, 0, 'check: in sync') or diag($out . $err);
 ($rc, $out, $err) = pgm('rep2', $rep2, 'revert');
 is($rc, 0, 'the down script repair took reverts') or diag($out . $err);
+# verify V behind an earlier pending migration that fails: V is not verified (exit 1).
+fresh('vskip');
+my $vskip = "$tmp/vskip";
+write_file("$vskip/20240101000000_bad.sql", "-- migrate:up\nSELECT 1 / 0;\n-- migrate:down\nSELECT 1;\n");
+write_file("$vskip/20240102000000_ok.sql", "-- migrate:up\nCREATE TABLE v2 (id int);\n-- migrate:down\nDROP TABLE v2;\n");
+($rc, $out, $err) = pgm('vskip', $vskip, 'verify', '20240102000000');
+is($rc, 1, 'verify V skipped behind a failing migration: exit 1') or diag($out . $err);
+like($out, qr/20240102000000\s+\S+\s+skipped\s+.*earlier pending migration 20240101000000 failed/, 'the row says why');
 
 # --- A down file added after the apply, or fixed: revert records it from the folder first and
 # runs it; a folder sync would refuse leaves the stored scripts, with a warning.
