@@ -131,9 +131,12 @@ bool is_conninfo(const std::string& s) {
   return s.find('=') != std::string::npos || s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0;
 }
 
-std::string describe_conninfo(const std::string& conninfo) {
-  if (conninfo.empty()) return "";
-  if (!is_conninfo(conninfo)) return conninfo;
+std::string describe_conninfo(const std::string& conninfo, bool with_server, const std::string& dbname) {
+  if (conninfo.empty() && !with_server) return "";
+  if (!is_conninfo(conninfo)) {
+    std::string db = dbname.empty() ? conninfo : dbname;
+    return with_server ? (db.empty() ? "(default database)" : db) + " on the default server" : db;
+  }
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
   if (!opts) {
@@ -149,8 +152,11 @@ std::string describe_conninfo(const std::string& conninfo) {
     else if (k == "port") port = o->val;
   }
   PQconninfoFree(opts);
+  if (!dbname.empty()) db = dbname;
   std::string out = db.empty() ? "(default database)" : db;
-  if (!host.empty() && host[0] != '/') out += " on " + host + (port.empty() ? "" : ":" + port);
+  // A socket directory is left out unless the server must be told apart (with_server).
+  if (!host.empty() && (host[0] != '/' || with_server)) out += " on " + host + (port.empty() ? "" : ":" + port);
+  else if (with_server) out += port.empty() ? " on the default server" : " on port " + port;
   return out;
 }
 

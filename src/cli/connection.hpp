@@ -52,7 +52,9 @@ struct Notice {
 };
 
 // "dbname" or "dbname on host:port" from a conninfo string or URL, never its password.
-std::string describe_conninfo(const std::string& conninfo);
+// With `with_server`, the server too, socket directory and port included (to tell apart
+// databases of the same name on several servers); `dbname` overrides the string's.
+std::string describe_conninfo(const std::string& conninfo, bool with_server = false, const std::string& dbname = "");
 
 // libpq's reason why a conninfo string or URL cannot be parsed; "" when it can.
 std::string conninfo_problem(const std::string& conninfo);

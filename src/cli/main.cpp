@@ -60,7 +60,26 @@ struct Target {
   std::string conninfo;
   std::string dbname;  // override (for --all-databases)
   std::string label;
+  bool distinct = false;  // label made to tell it apart from another target's: kept after connecting
 };
+
+// Targets that would print the same name (one database name on two servers, the same
+// connection twice) are named with their server, then numbered if that is not enough.
+void tell_apart(std::vector<Target>& targets) {
+  auto count = [&](const std::string& label) {
+    return std::count_if(targets.begin(), targets.end(), [&](const Target& t) { return t.label == label; });
+  };
+  std::vector<bool> same(targets.size());
+  for (size_t i = 0; i < targets.size(); ++i) same[i] = count(targets[i].label) > 1;
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (same[i]) {
+      targets[i].label = describe_conninfo(targets[i].conninfo, true, targets[i].dbname);
+      targets[i].distinct = true;
+    }
+  for (size_t i = 0; i < targets.size(); ++i) same[i] = targets[i].distinct && count(targets[i].label) > 1;
+  for (size_t i = 0; i < targets.size(); ++i)
+    if (same[i]) targets[i].label += fmt::format(" (#{})", i + 1);
+}
 
 std::vector<Target> targets_of(const Options& opts) {
   std::vector<Target> t;
@@ -342,6 +361,7 @@ int main(int argc, char** argv) {
   try {
     if (targets_error) std::rethrow_exception(targets_error);
     if (opts.all_databases) targets = expand_all(targets);
+    tell_apart(targets);
   } catch (const FolderError& e) {
     return leave(refuse(e.what(), "", exit_code::kUsage));
   } catch (const ConnectError& e) {
@@ -371,7 +391,7 @@ int main(int argc, char** argv) {
         if (early_error) std::rethrow_exception(early_error);
         std::unique_ptr<Connection> own = early_conn ? std::move(early_conn) : std::make_unique<Connection>(t.conninfo, t.dbname);
         Connection& conn = *own;
-        labels[i] = conn.label();
+        if (!t.distinct) labels[i] = conn.label();
         if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] connected\n", since());
         if (opts.all_databases && !conn.extension_version()) {
           skipped[i] = 1;
@@ -442,6 +462,9 @@ int main(int argc, char** argv) {
     }
     json j = o.json;
     j["exit_code"] = o.code;
+    // The name the text output uses: the database's, with its server when another target
+    // has the same name.
+    if (targets[i].distinct) j["target"] = targets[i].label;
     dbs.push_back(j);
   }
   if (fleet && code == 0 && not_started) code = exit_code::kFailed;

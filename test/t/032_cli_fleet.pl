@@ -312,4 +312,14 @@ is($rc, 130, 'Ctrl-C at the prompt: exit 130');
 is($rc, 3, 'a fleet: the database that wants a password fails (exit 3)');
 unlike($shown, qr/Password for user/, 'a fleet: nothing asked');
 
+# One database name on two servers: each is named with its server, in the summary and the JSON.
+my ($h, $p) = ($node->host, $node->port);
+($rc, $out, $err) = run_pgm_dir({}, '-d', "host=$h port=$p dbname=f1", '-d', "host=$tmp/nowhere port=$p dbname=f1", 'check');
+like($out, qr/^f1 on \Q$h\E:$p: ok$/m, 'same name: the reachable one named with its server');
+like($out, qr/^f1 on \Q$tmp\E\/nowhere:$p: /m, 'the other one with its own');
+($rc, $out, $err) = run_pgm_dir({}, '--json', '-d', "host=$h port=$p dbname=f1", '-d', "host=$h port=$p dbname=f1", 'check');
+my $same = decode_json($out);
+is(join(',', map { $_->{target} // '-' } @{ $same->{databases} }), "f1 on $h:$p (#1),f1 on $h:$p (#2)",
+   'the same connection twice: numbered');
+
 done_testing();
