@@ -98,7 +98,12 @@ std::string describe_running_run() {
 
 // What resumes a run stopped part way: a half-done revert is the newest applied migration, so
 // run_revert() (one step) resumes it.
-const char* resume_call(bool up) { return up ? "CALL migrate.run()" : "CALL migrate.run_revert()"; }
+// The pg_migrate command (its application_name) resumes runs with its own apply and revert.
+const char* resume_call(bool up) {
+  bool command = application_name && strcmp(application_name, "pg_migrate") == 0;
+  if (command) return up ? "pg_migrate apply" : "pg_migrate revert";
+  return up ? "CALL migrate.run()" : "CALL migrate.run_revert()";
+}
 
 // Session-level run lock for the life of a CALL; released on every path.
 class RunLock {

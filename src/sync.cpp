@@ -276,7 +276,7 @@ std::vector<InFile> read_files(Datum files) {
     if (!file_names.insert(f.file).second)
       bad_file(f.file, fmt::format("the file is listed twice (element {})", i + 1), "Each file is one migration.");
     if (f.name.find_first_not_of(" \t\r\n") == std::string::npos)
-      bad_file(f.file, "the migration name is empty");
+      bad_file(f.file, r.text[2] ? "the migration name is empty" : "no \"name\" given");
     if (!f.up && f.source_checksum.empty())
       bad_file(f.file, "neither \"up\" nor \"checksum\" is given");
     if (f.repeatable) {

@@ -1234,7 +1234,10 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
     std::vector<std::vector<std::string>> drows{{"OBJECT", "CHANGE", "DETAIL"}};
     for (int i = 0; i < d.rows(); ++i) {
       drows.push_back({d.get(i, 0), d.get(i, 1), d.get(i, 2)});
-      differences.push_back({{"object", d.get(i, 0)}, {"change", d.get(i, 1)}, {"detail", d.get(i, 2)}});
+      // The detail is an entry (JSON text): embedded as JSON, not as a string of it.
+      json detail = d.get(i, 2).empty() ? json(nullptr) : json::parse(d.get(i, 2), nullptr, false);
+      if (detail.is_discarded()) detail = d.get(i, 2);
+      differences.push_back({{"object", d.get(i, 0)}, {"change", d.get(i, 1)}, {"detail", detail}});
     }
     o.out += "schema differences from the newest snapshot:\n" + table(drows);
   }
