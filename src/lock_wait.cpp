@@ -334,14 +334,20 @@ int execute_noting_lock_wait(const char* sql) {
   last_wait = LockWait{};
   last_wait.statement_start = GetCurrentTimestamp();
   sample.taken = 0;
+#if PG_VERSION_NUM >= 150000
   bool sampling = LockTimeout > 0;
+#else
+  bool sampling = false;  // no repeating timeout before PostgreSQL 15: the relations' holders
+#endif
   if (sampling) {
     if (!sampler_registered) {
       sampler = RegisterTimeout(USER_TIMEOUT, sample_lock_wait);
       sampler_registered = true;
     }
+#if PG_VERSION_NUM >= 150000
     int every = LockTimeout / 3 > 0 ? LockTimeout / 3 : 1;
     enable_timeout_every(sampler, TimestampTzPlusMilliseconds(last_wait.statement_start, every), every);
+#endif
   }
   ErrorContextCallback callback;
   callback.callback = note_lock_wait;
