@@ -119,15 +119,6 @@ void append_detail(pg::PgError& e, const std::string& more) {
   pg::call([&] { edata->detail = MemoryContextStrdup(GetMemoryChunkContext(edata), d); });
 }
 
-void sleep_ms(double ms) {
-  long timeout = static_cast<long>(ms);
-  pg::call([&] {
-    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, timeout, PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-    CHECK_FOR_INTERRUPTS();
-  });
-}
-
 // After a lock timeout (55P03) of `step` at the statement `parsetree` (line `line`), once the
 // subtransaction it ran in is rolled back: true to give up (e gets the details to throw);
 // otherwise the retry is reported (NOTICE) and recorded in history, and the backoff slept.
@@ -157,7 +148,7 @@ bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptL
   const char* n = note.c_str();
   pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
   catalog::record_retry(step.version, step.name, label.which, attempt, line, holders, delay);
-  sleep_ms(delay);
+  pg::sleep_ms(static_cast<long>(delay));
   return false;
 }
 

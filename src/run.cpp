@@ -1008,14 +1008,6 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
                                : r.hint);
 }
 
-void sleep_ms(long ms) {
-  pg::call([&] {
-    (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, ms, PG_WAIT_EXTENSION);
-    ResetLatch(MyLatch);
-    CHECK_FOR_INTERRUPTS();
-  });
-}
-
 int64 scalar_int8(const std::string& sql) {
   const char* q = sql.c_str();
   pg::execute(q, true, 0);
@@ -1250,8 +1242,8 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     MemoryContextSwitchTo(outer);
     pg::call([&] { MemoryContextReset(rc.scratch); });
     if (!more) break;
-    if (n > 0 && pause > 0) sleep_ms(pause);
-    else if (first == 0 && !matched_in_pass && empty_passes > 0) sleep_ms(std::max<long>(pause, 10));
+    if (n > 0 && pause > 0) pg::sleep_ms(pause);
+    else if (first == 0 && !matched_in_pass && empty_passes > 0) pg::sleep_ms(std::max<long>(pause, 10));
   }
   finish_unit(rc.step.version, rc.direction, index, u.line, earlier_ms + ms_since(started), rows_done);
   commit();

@@ -3,6 +3,13 @@
 #include <cstring>
 #include <new>
 
+extern "C" {
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/timestamp.h"
+#include "utils/wait_event.h"
+}
+
 namespace pgm::pg {
 
 namespace {
@@ -14,6 +21,19 @@ namespace {
 // memory and crashed the backend).
 MemoryContext entry_context = nullptr;
 }  // namespace
+
+void sleep_ms(long ms) {
+  call([&] {
+    TimestampTz end = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), ms);
+    for (;;) {
+      long left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), end);
+      if (left <= 0) break;
+      (void)WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left, PG_WAIT_EXTENSION);
+      ResetLatch(MyLatch);
+      CHECK_FOR_INTERRUPTS();
+    }
+  });
+}
 
 PgError::PgError(ErrorData* edata) : holder_(new Holder{edata, 1, entry_context != nullptr}) {}
 // (Its context is deleted only when it is the error's own: see take_current_error.)

@@ -86,6 +86,10 @@ auto call(F&& f) -> decltype(f()) {
   }
 }
 
+// Sleeps `ms` milliseconds on the process latch, answering cancels and shutdown at once. The
+// whole time: a latch set meanwhile (a timeout's handler sets it too) does not end it early.
+void sleep_ms(long ms);
+
 // Entry-point wrapper: runs impl and converts any C++ exception into a PostgreSQL error after
 // the exception object is gone.
 Datum invoke(Datum (*impl)(FunctionCallInfo), FunctionCallInfo fcinfo);
