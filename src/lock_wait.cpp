@@ -5,12 +5,12 @@
 // queued for: a row's locker, a partition, a foreign key's parent. By the time the lock-timeout
 // error is raised PostgreSQL has taken the backend off the lock's queue (LockErrorCleanup runs
 // before the ereport), so the lock is sampled while it waits: a timeout of ours fires every
-// third of lock_timeout during the statement and copies, in the signal handler, the lock this
+// half of lock_timeout during the statement and copies, in the signal handler, the lock this
 // backend is queued for from its PGPROC (plain reads of its own entry). Every wait that lasts
 // lock_timeout is sampled at least once. An error context callback, run as the error is raised,
 // keeps the sample if it belongs to the wait that timed out. The holders are then read from the
-// lock table: the sessions holding that lock in a conflicting mode (or queued for it in one,
-// ahead of the statement, when none holds it).
+// lock table: the sessions holding that lock in a conflicting mode (or, when none holds it,
+// queued for it in one: ahead of the statement, or after it).
 //
 // Without a sample (lock_timeout changed inside the statement) the mode waited for is still
 // known (PGPROC keeps waitLockMode): the holders of the statement's relations in a conflicting
@@ -81,12 +81,16 @@ void note_lock_wait(void*) {
   // lock_timeout is armed at the start of every lock wait, and the timed-out wait leaves the
   // backend's wait status ERROR: otherwise the error is another 55P03 (NOWAIT) of a statement
   // that did not wait.
+  // (A lock granted as the timeout fired leaves the status OK: then the sample of that wait
+  // tells.)
   TimestampTz wait_start = get_timeout_start_time(LOCK_TIMEOUT);
-  if (wait_start < last_wait.statement_start || MyProc->waitStatus != PROC_WAIT_STATUS_ERROR) return;
+  if (wait_start < last_wait.statement_start) return;
+  bool sampled = sample.taken && sample.at >= wait_start && sample.mode == MyProc->waitLockMode;
+  if (MyProc->waitStatus != PROC_WAIT_STATUS_ERROR && !sampled) return;
   last_wait.waited = true;
   last_wait.mode = MyProc->waitLockMode;
-  last_wait.exact = sample.taken && sample.at >= wait_start && sample.mode == last_wait.mode;
-  if (last_wait.exact) last_wait.tag = sample.tag;
+  last_wait.exact = sampled;
+  if (sampled) last_wait.tag = sample.tag;
 }
 
 // "process 1234 (RowExclusiveLock), a prepared transaction (ShareLock)".
@@ -142,9 +146,11 @@ void lock_holders(const LOCKTAG* tag, LOCKMODE mode, List** held, List** queued)
         appendStringInfo(&modes, "%s%s", modes.len ? ", " : "", GetLockmodeName(DEFAULT_LOCKMETHOD, m));
     // A prepared transaction's locks belong to no session (pid 0).
     char* who = l->pid ? psprintf("process %d", l->pid) : pstrdup("a prepared transaction");
+    // Queued for a conflicting mode (also while holding a weaker one: an upgrade): it may be
+    // ahead of the statement in the queue.
     if (modes.len) {
       *held = lappend(*held, psprintf("%s (%s)", who, modes.data));
-    } else if (l->holdMask == 0 && l->waitLockMode != NoLock && DoLockModesConflict(mode, l->waitLockMode)) {
+    } else if (l->waitLockMode != NoLock && DoLockModesConflict(mode, l->waitLockMode)) {
       *queued = lappend(*queued, psprintf("%s (%s)", who, GetLockmodeName(DEFAULT_LOCKMETHOD, l->waitLockMode)));
     }
   }
@@ -198,7 +204,7 @@ std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode) {
     }
     return fmt::format("{} {} {}", object, row ? "locked by" : "held by", processes(held));
   }
-  return fmt::format("{}, wanted by {} queued ahead", object, processes(queued));
+  return fmt::format("{}, wanted by {} queued for it", object, processes(queued));
 }
 
 // --- Without a sample: the statement's relations.
@@ -345,7 +351,10 @@ int execute_noting_lock_wait(const char* sql) {
       sampler_registered = true;
     }
 #if PG_VERSION_NUM >= 150000
-    int every = LockTimeout / 3 > 0 ? LockTimeout / 3 : 1;
+    // Two ticks fall in every stretch of lock_timeout. Each wakes a waiting ProcSleep, which
+    // with log_lock_waits logs "still waiting" again once deadlock_timeout has passed: few
+    // ticks, few such lines.
+    int every = LockTimeout / 2 > 0 ? LockTimeout / 2 : 1;
     enable_timeout_every(sampler, TimestampTzPlusMilliseconds(last_wait.statement_start, every), every);
 #endif
   }

@@ -17,7 +17,7 @@ int execute_noting_lock_wait(const char* sql);
 // it asked not to wait: NOWAIT), and who for. "table public.users held by process 1234
 // (RowExclusiveLock)": the sessions whose lock conflicts with the mode waited for; "a row of
 // table users locked by process 1234"; "table t, wanted by process 1234 (AccessExclusiveLock)
-// queued ahead" when only a queued request blocked it. "" if nobody is left to name.
+// queued for it" when only a queued request blocked it. "" if nobody is left to name.
 struct LockWaitReport {
   bool waited = false;
   std::string holders;

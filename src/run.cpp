@@ -46,6 +46,16 @@ extern "C" {
 }
 
 namespace pgm {
+
+// What resumes a run stopped part way: a half-done revert is the newest applied migration, so
+// run_revert() (one step) resumes it. The pg_migrate command (its application_name) resumes
+// runs with its own apply and revert.
+const char* resume_call(bool up) {
+  bool command = application_name && strcmp(application_name, "pg_migrate") == 0;
+  if (command) return up ? "pg_migrate apply" : "pg_migrate revert";
+  return up ? "CALL migrate.run()" : "CALL migrate.run_revert()";
+}
+
 namespace {
 
 int& batch_pause_ms = settings::batch_pause_ms;  // pg_migrate.batch_pause (src/settings.cpp)
@@ -96,14 +106,6 @@ std::string describe_running_run() {
               "Retry when it has finished; SELECT * FROM migrate.progress shows how far it is.");
 }
 
-// What resumes a run stopped part way: a half-done revert is the newest applied migration, so
-// run_revert() (one step) resumes it.
-// The pg_migrate command (its application_name) resumes runs with its own apply and revert.
-const char* resume_call(bool up) {
-  bool command = application_name && strcmp(application_name, "pg_migrate") == 0;
-  if (command) return up ? "pg_migrate apply" : "pg_migrate revert";
-  return up ? "CALL migrate.run()" : "CALL migrate.run_revert()";
-}
 
 // Session-level run lock for the life of a CALL; released on every path.
 class RunLock {

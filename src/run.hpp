@@ -60,6 +60,10 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
 // The same check without throwing (plan() reports it and goes on).
 std::optional<Error> unfinished_run_error(const std::string& version);
 
+// "CALL migrate.run()" / "CALL migrate.run_revert()", or to the pg_migrate command "pg_migrate
+// apply" / "pg_migrate revert": what resumes an unfinished run.
+const char* resume_call(bool up);
+
 // plan(): per statement of the up script, whether the unfinished CALL migrate.run() of the
 // migration finished it (a resumed run starts after those); nullopt if there is no such run
 // of this very script.

@@ -602,12 +602,19 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     } else {
       // A pending migration registered from a file that is gone: it must not be applied; nor
       // unregistered while a run of it has finished statements (unregister() refuses that too).
-      if (std::optional<Error> e = unfinished_run_error(version))
-        throw Error(e->sqlstate(), fmt::format("{} is no longer in the folder, but {}", k.file_name, e->message()),
-                    e->detail(),
-                    fmt::format("Put the file back and finish the run (pg_migrate apply, or {}), or give it up with "
-                                "SELECT migrate.run_forget('{}') (what its finished statements did stays).",
-                                "CALL migrate.run()", version));
+      if (std::optional<Error> e = unfinished_run_error(version)) {
+        if (!dry_run)
+          throw Error(e->sqlstate(), fmt::format("{} is no longer in the folder, but {}", k.file_name, e->message()),
+                      e->detail(),
+                      fmt::format("Put the file back and finish the run ({}), or give it up with SELECT "
+                                  "migrate.run_forget('{}') (what its finished statements did stays).",
+                                  resume_call(true), version));
+        r.action = "missing_file";
+        r.detail = fmt::format("registered from {}, which is no longer in the folder; sync refuses to unregister it: {}",
+                               k.file_name, e->message());
+        out.push_back(std::move(r));
+        continue;
+      }
       r.action = "removed";
       r.detail = fmt::format("pending, registered from {}, which is no longer in the folder", k.file_name);
       remove.push_back(version);

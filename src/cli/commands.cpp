@@ -305,7 +305,10 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
                          run.value("statement", 0), run.value("statements", 0));
       if (run.contains("line") && run["line"].is_number()) note += fmt::format(" (line {})", run["line"].get<long>());
       if (run.contains("error") && run["error"].is_string()) note += ": " + run["error"].get<std::string>();
-      if (state != "running")
+      if (r.action == "missing_file")  // (sync refuses to unregister it)
+        note += fmt::format("; its file is gone: put it back and pg_migrate {} resumes it, or give the run up "
+                            "with migrate.run_forget()", what == "apply" ? "apply" : "revert");
+      else if (state != "running")
         note += what == "apply" ? "; pg_migrate apply resumes it" : "; pg_migrate revert resumes it";
     }
     rows.push_back({r.kind == "repeatable" ? "R" : r.version, r.file.empty() ? "-" : r.file, state,
@@ -1170,7 +1173,9 @@ Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) 
     // Skipped because an earlier pending migration failed: not verified, which `verify V` must
     // not report as success (skipped behind an unverifiable one, one that cannot be tried in a
     // transaction, is as unverifiable: not a failure).
-    bool behind_failure = status == "skipped" && r.get(i, 5).find("in a transaction") == std::string::npos;
+    static const std::regex behind_unverifiable("^earlier (pending )?migration \\S+ (cannot|could not) be tried in a "
+                                                "transaction");
+    bool behind_failure = status == "skipped" && !std::regex_search(r.get(i, 5), behind_unverifiable);
     if (status == "differs" || status == "failed" || behind_failure) bad = true;
     rows.push_back({r.get(i, 0), m ? path_of(opts, m->file) : "-", status, r.get(i, 3), r.get(i, 4), r.get(i, 5)});
     list.push_back({{"version", r.get(i, 0)}, {"status", status}, {"object", r.get(i, 3)}, {"change", r.get(i, 4)},
@@ -1245,13 +1250,13 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
   // finishes: until then they are differences too, which is not a hand-made change.
   json unfinished = json::array();
   if (diffs > 0) {
-    Result r = conn.exec(
-        "SELECT r.version FROM migrate.runs r ORDER BY r.version");  // (migrate.runs: 0.2.0 on, as check reads it)
+    Result r = conn.exec(  // (migrate.runs: 0.2.0 on, as check reads it)
+        "SELECT r.version, r.direction FROM migrate.runs r ORDER BY r.version");
     for (int i = 0; i < r.rows(); ++i) {
       unfinished.push_back(r.get(i, 0));
       o.out += fmt::format("note: migration {} stopped part way (an unfinished run): what its finished statements "
-                           "did is among these differences until it finishes (pg_migrate apply)\n",
-                           r.get(i, 0));
+                           "did is among these differences until it finishes (pg_migrate {})\n",
+                           r.get(i, 0), r.get(i, 1) == "down" ? "revert" : "apply");
     }
   }
   o.code = unack > 0 ? exit_code::kDrift : (diffs > 0 ? exit_code::kSchemaDiff : exit_code::kOk);

@@ -215,6 +215,10 @@ like($out, qr/note: migration 20240103000000 stopped part way \(an unfinished ru
 # Its file gone: sync does not unregister a migration whose run finished statements (as
 # unregister() refuses to); nothing changes.
 rename("$ntx/20240103000000_half.sql", "$tmp/half.sql") or die;
+($rc, $out, $err) = pgm('ntx', $ntx, 'status');
+is($rc, 0, 'status with the file of a stopped run gone does not fail on it') or diag($out . $err);
+like($out, qr/20240103000000\s+20240103000000_half\.sql\s+failed\s+.*its file is gone: put it back and pg_migrate apply resumes it/,
+     'status says the file is gone and how to resume');
 ($rc, $out, $err) = pgm('ntx', $ntx, 'apply');
 isnt($rc, 0, 'apply with the file of a stopped run gone fails');
 like($err, qr/20240103000000_half\.sql is no longer in the folder, but migration 20240103000000 has an unfinished apply run \(1 of 2 statements done\)/,
