@@ -10,7 +10,8 @@
 // lock_timeout is sampled at least once. An error context callback, run as the error is raised,
 // keeps the sample if it belongs to the wait that timed out. The holders are then read from the
 // lock table: the sessions holding that lock in a conflicting mode (or, when none holds it,
-// queued for it in one: ahead of the statement, or after it).
+// queued for it in one), but those whose transaction began after the wait did (they were
+// queued behind the statement, and got the lock when it gave up).
 //
 // Without a sample (lock_timeout changed inside the statement) the mode waited for is still
 // known (PGPROC keeps waitLockMode): the holders of the statement's relations in a conflicting
@@ -68,6 +69,7 @@ void sample_lock_wait() {
 
 struct LockWait {
   TimestampTz statement_start = 0;
+  TimestampTz wait_start = 0;  // of the wait that timed out
   bool waited = false;  // the statement's last lock wait ended in lock_timeout
   bool exact = false;   // ... and `tag` is the lock it waited for
   LOCKTAG tag;
@@ -88,6 +90,7 @@ void note_lock_wait(void*) {
   bool sampled = sample.taken && sample.at >= wait_start && sample.mode == MyProc->waitLockMode;
   if (MyProc->waitStatus != PROC_WAIT_STATUS_ERROR && !sampled) return;
   last_wait.waited = true;
+  last_wait.wait_start = wait_start;
   last_wait.mode = MyProc->waitLockMode;
   last_wait.exact = sampled;
   if (sampled) last_wait.tag = sample.tag;
@@ -127,14 +130,17 @@ std::string relation_name(Oid rel, bool with_kind = true) {
 
 // --- The lock waited for, from the lock table.
 
-struct Holder {
+// One session (or prepared transaction, pid 0) with the lock: its pid, and "process 1234
+// (RowExclusiveLock)".
+struct HolderData {
   int pid;
-  std::string modes;  // held (or, queued, requested)
+  bool queued;
+  char* text;
 };
 
-// Plain C: the other sessions holding `tag` in a mode that conflicts with `mode` (queued: those
-// waiting for it in such a mode instead), as "pid (modes)" into `held` / `queued`.
-void lock_holders(const LOCKTAG* tag, LOCKMODE mode, List** held, List** queued) {
+// Plain C: the other sessions holding `tag` in a mode that conflicts with `mode`, or queued for
+// it in such a mode (also while holding a weaker one: an upgrade), into `out` (HolderData*).
+void lock_holders(const LOCKTAG* tag, LOCKMODE mode, List** out) {
   LockData* data = GetLockStatusData();
   for (int i = 0; i < data->nelements; ++i) {
     const LockInstanceData* l = &data->locks[i];
@@ -144,32 +150,58 @@ void lock_holders(const LOCKTAG* tag, LOCKMODE mode, List** held, List** queued)
     for (LOCKMODE m = AccessShareLock; m <= MaxLockMode; ++m)
       if ((l->holdMask & LOCKBIT_ON(m)) && DoLockModesConflict(mode, m))
         appendStringInfo(&modes, "%s%s", modes.len ? ", " : "", GetLockmodeName(DEFAULT_LOCKMETHOD, m));
-    // A prepared transaction's locks belong to no session (pid 0).
     char* who = l->pid ? psprintf("process %d", l->pid) : pstrdup("a prepared transaction");
-    // Queued for a conflicting mode (also while holding a weaker one: an upgrade): it may be
-    // ahead of the statement in the queue.
+    HolderData* h = static_cast<HolderData*>(palloc(sizeof(HolderData)));
+    h->pid = l->pid;
     if (modes.len) {
-      *held = lappend(*held, psprintf("%s (%s)", who, modes.data));
+      h->queued = false;
+      h->text = psprintf("%s (%s)", who, modes.data);
     } else if (l->waitLockMode != NoLock && DoLockModesConflict(mode, l->waitLockMode)) {
-      *queued = lappend(*queued, psprintf("%s (%s)", who, GetLockmodeName(DEFAULT_LOCKMETHOD, l->waitLockMode)));
+      h->queued = true;
+      h->text = psprintf("%s (%s)", who, GetLockmodeName(DEFAULT_LOCKMETHOD, l->waitLockMode));
+    } else {
+      continue;
     }
+    *out = lappend(*out, h);
   }
 }
 
-std::vector<std::string> strings(List* list) {
-  std::vector<std::string> out;
-  ListCell* lc;
-  foreach (lc, list) out.emplace_back(static_cast<char*>(lfirst(lc)));
-  std::sort(out.begin(), out.end());
+// The sessions among `pids` whose transaction began after `since` (the statement's wait): one
+// that holds the lock now took it after the statement gave up (it was queued behind it), one
+// queued for it now came after it. Sessions whose transaction start the caller may not see
+// (another role's, without pg_read_all_stats) are not among them.
+std::vector<int> later_transactions(const std::vector<int>& pids, TimestampTz since) {
+  std::vector<int> out;
+  if (pids.empty()) return out;
+  std::string list;
+  for (int p : pids) list += (list.empty() ? "" : ",") + std::to_string(p);
+  static pg::Query q{
+      "SELECT a.pid FROM pg_catalog.pg_stat_activity a "
+      "WHERE a.pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text::pg_catalog.int4[]) "
+      "AND a.xact_start OPERATOR(pg_catalog.>) ('2000-01-01 00:00:00+00'::pg_catalog.timestamptz "
+      "OPERATOR(pg_catalog.+) ($2::pg_catalog.int8 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval))"};
+  q.run({pg::text_param("{" + list + "}"), pg::int8_param(static_cast<int64>(since))});
+  for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(static_cast<int>(pg::int8_value(i, 1)));
+  pg::free_result();
   return out;
 }
 
-std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode) {
-  List* held_list = NIL;
-  List* queued_list = NIL;
+std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode, TimestampTz wait_start) {
+  List* found = NIL;
   const LOCKTAG* t = &tag;
-  pg::call([&] { lock_holders(t, mode, &held_list, &queued_list); });
-  std::vector<std::string> held = strings(held_list), queued = strings(queued_list);
+  pg::call([&] { lock_holders(t, mode, &found); });
+  std::vector<int> pids;
+  ListCell* lc;
+  foreach (lc, found) pids.push_back(static_cast<HolderData*>(lfirst(lc))->pid);
+  std::vector<int> late = later_transactions(pids, wait_start);
+  std::vector<std::string> held, queued;
+  foreach (lc, found) {
+    const HolderData* h = static_cast<HolderData*>(lfirst(lc));
+    if (h->pid && std::find(late.begin(), late.end(), h->pid) != late.end()) continue;
+    (h->queued ? queued : held).emplace_back(h->text);
+  }
+  std::sort(held.begin(), held.end());
+  std::sort(queued.begin(), queued.end());
   if (held.empty() && queued.empty()) return {};
   std::string object;
   switch (static_cast<LockTagType>(tag.locktag_type)) {
@@ -211,7 +243,7 @@ std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode) {
 
 // "process 1234 (RowExclusiveLock)" for each session but this one (or prepared transaction)
 // holding relation `rel` in one of `modes` ("{...}"; every mode when empty).
-std::vector<std::string> relation_holders(Oid rel, const std::string& modes) {
+std::vector<std::string> relation_holders(Oid rel, const std::string& modes, TimestampTz since) {
   static pg::Query q{
       "SELECT pg_catalog.format('%s (%s)', CASE WHEN l.pid IS NULL THEN 'a prepared transaction' "
       "ELSE 'process ' OPERATOR(pg_catalog.||) l.pid END, pg_catalog.string_agg(l.mode, ', ' ORDER BY l.mode)) "
@@ -221,8 +253,13 @@ std::vector<std::string> relation_holders(Oid rel, const std::string& modes) {
       "AND ($2::pg_catalog.text IS NULL OR l.mode OPERATOR(pg_catalog.=) ANY ($2::pg_catalog.text[])) "
       "AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid FROM pg_catalog.pg_database d "
       "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
+      // Not those whose transaction began after the statement's wait (queued behind it).
+      "AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) l.pid "
+      "AND a.xact_start OPERATOR(pg_catalog.>) ('2000-01-01 00:00:00+00'::pg_catalog.timestamptz "
+      "OPERATOR(pg_catalog.+) ($3::pg_catalog.int8 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval))) "
       "GROUP BY l.pid ORDER BY l.pid"};
-  q.run({pg::text_param(std::to_string(rel)), modes.empty() ? pg::null_param(TEXTOID) : pg::text_param(modes)});
+  q.run({pg::text_param(std::to_string(rel)), modes.empty() ? pg::null_param(TEXTOID) : pg::text_param(modes),
+         pg::int8_param(static_cast<int64>(since))});
   std::vector<std::string> out;
   for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(pg::text_value(i, 1));
   pg::free_result();
@@ -319,10 +356,10 @@ std::vector<Oid> statement_relations(Node* parsetree) {
 // "table users held by process 1234 (RowExclusiveLock)" for each of the statement's relations
 // that a session holds in one of `modes` ("" for every mode); "a row of table users held by
 // ..." with `row` (the row may be a foreign key's, of a partner table).
-std::string holders_of_statement_tables(Node* parsetree, const std::string& modes, bool row) {
+std::string holders_of_statement_tables(Node* parsetree, const std::string& modes, bool row, TimestampTz since) {
   std::vector<std::string> lines;
   for (Oid r : statement_relations(parsetree)) {
-    std::vector<std::string> holders = relation_holders(r, modes);
+    std::vector<std::string> holders = relation_holders(r, modes, since);
     std::string name = holders.empty() ? std::string() : relation_name(r);
     if (name.empty()) continue;
     std::string line = fmt::format("{}{} held by {}", row ? "a row of " : "", name, processes(holders));
@@ -381,18 +418,19 @@ LockWaitReport describe_lock_wait(Node* parsetree) {
   LockWaitReport out;
   out.waited = wait.waited;
   if (wait.exact) {
-    out.holders = describe_exact(wait.tag, wait.mode);
+    out.holders = describe_exact(wait.tag, wait.mode, wait.wait_start);
   } else if (wait.waited) {
     // A row: an INSERT, UPDATE, DELETE or MERGE waits for a row's locker's transaction
     // (ShareLock) or its tuple lock (ExclusiveLock, AccessExclusiveLock), modes it never takes
     // on a table: the sessions that may hold row locks (a reader's AccessShareLock cannot).
     bool row = writes_rows(parsetree) && (wait.mode == ShareLock || wait.mode == ExclusiveLock ||
                                           wait.mode == AccessExclusiveLock);
-    out.holders = row ? holders_of_statement_tables(parsetree, "{RowShareLock,RowExclusiveLock}", true)
-                      : holders_of_statement_tables(parsetree, conflicting_modes(wait.mode), false);
+    out.holders = row ? holders_of_statement_tables(parsetree, "{RowShareLock,RowExclusiveLock}", true, wait.wait_start)
+                      : holders_of_statement_tables(parsetree, conflicting_modes(wait.mode), false, wait.wait_start);
   } else if (IsA(parsetree, LockStmt)) {
     // LOCK TABLE ... NOWAIT: the mode it asked for.
-    out.holders = holders_of_statement_tables(parsetree, conflicting_modes(castNode(LockStmt, parsetree)->mode), false);
+    out.holders = holders_of_statement_tables(parsetree, conflicting_modes(castNode(LockStmt, parsetree)->mode), false,
+                                              wait.statement_start);
   }
   return out;
 }
