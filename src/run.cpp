@@ -362,9 +362,14 @@ std::set<int> finished_units(const std::string& version, const char* direction) 
 void start_run(const std::string& version, const char* direction, const std::string& checksum, size_t units) {
   static pg::Query q{
       "INSERT INTO migrate.runs (version, direction, checksum, units, pid) VALUES ($1, $2, $3, $4::int, $5::int)"};
-  catalog::OwnerScope owner;
-  q.run({pg::text_param(version), pg::text_param(direction), pg::text_param(checksum),
-         pg::int8_param(static_cast<int64>(units)), pg::int8_param(MyProcPid)});
+  {
+    catalog::OwnerScope owner;
+    q.run({pg::text_param(version), pg::text_param(direction), pg::text_param(checksum),
+           pg::int8_param(static_cast<int64>(units)), pg::int8_param(MyProcPid)});
+  }
+  // The catalog's state changes (a run that stops part way leaves the migration between states):
+  // a folder found in sync before is not known to be now (pg_migrate apply's no-op fast path).
+  catalog::bump_generation(true);
 }
 
 void resume_run(const std::string& version) {

@@ -298,11 +298,21 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     json run;
     if (r.kind == "versioned" && runs.is_object() && runs.contains(r.version)) {
       run = runs[r.version];
-      std::string phase = run.value("phase", "");
+      // Fields may be null: a monitoring role does not see another role's index build
+      // (pg_stat_progress_create_index), so its phase reads NULL.
+      auto text = [&](const char* key) {
+        auto it = run.find(key);
+        return it != run.end() && it->is_string() ? it->get<std::string>() : std::string();
+      };
+      auto number = [&](const char* key) {
+        auto it = run.find(key);
+        return it != run.end() && it->is_number() ? it->get<long>() : 0L;
+      };
+      std::string phase = text("phase");
       state = phase == "failed" || phase == "interrupted" ? phase : "running";
-      std::string what = run.value("direction", "") == "down" ? "revert" : "apply";
+      std::string what = text("direction") == "down" ? "revert" : "apply";
       note = fmt::format("{} {} at statement {} of {}", what, state == "running" ? "running" : "stopped",
-                         run.value("statement", 0), run.value("statements", 0));
+                         number("statement"), number("statements"));
       if (run.contains("line") && run["line"].is_number()) note += fmt::format(" (line {})", run["line"].get<long>());
       if (run.contains("error") && run["error"].is_string()) note += ": " + run["error"].get<std::string>();
       if (r.action == "missing_file")  // (sync refuses to unregister it)
@@ -663,6 +673,22 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     }
     nontx_pending = has_run && nontx_pending;
   }
+  // A revert run stopped part way leaves the database between versions: apply does not build on
+  // it (nor report "nothing to apply" and run the callbacks), as migrate.apply() refuses to.
+  if (conn.exec("SELECT pg_catalog.to_regclass('migrate.runs') IS NOT NULL").get(0, 0) == "t") {
+    Result down = conn.exec("SELECT r.version, m.name FROM migrate.runs r JOIN migrate.migrations m USING (version) "
+                            "WHERE r.direction OPERATOR(pg_catalog.=) 'down' ORDER BY r.version LIMIT 1");
+    if (down.rows() > 0) {
+      conn.run("ROLLBACK");
+      std::string message = fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), down.get(0, 1));
+      o.code = exit_code::kFailed;
+      o.err += "error: " + message + "\nHINT: Finish it with pg_migrate revert, or see migrate.progress and "
+               "migrate.run_forget(). Nothing was applied.\n";
+      o.result = "FAILED: " + message;
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+      return o;
+    }
+  }
   if (pending > 0 && nontx_pending && each_callbacks) {
     conn.run("ROLLBACK");
     std::string message = "beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations "
@@ -890,7 +916,12 @@ std::string check_state_sql(const Options& opts) {
   // Runs of CALL migrate.run() / run_revert() stopped part way (migrate.runs, from 0.2.0 on).
   return fmt::format(
       "(SELECT pg_catalog.json_build_object('unacknowledged', pg_catalog.count(*), 'schema_differences', {}, "
-      "'unfinished', (SELECT pg_catalog.json_object_agg(r.version, r.direction) FROM migrate.runs r)) "
+      // A run whose CALL still holds its session lock is running, not stopped (as migrate.progress reads it).
+      "'unfinished', (SELECT pg_catalog.json_object_agg(r.version, CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l "
+      "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.pid OPERATOR(pg_catalog.=) r.pid AND l.granted "
+      "AND l.classid OPERATOR(pg_catalog.=) 1885822829 AND l.objid OPERATOR(pg_catalog.=) 1768387169 "
+      "AND l.objsubid OPERATOR(pg_catalog.=) 28008) THEN r.direction OPERATOR(pg_catalog.||) ' running' "
+      "ELSE r.direction END) FROM migrate.runs r)) "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL)", differences);
 }
 
@@ -941,9 +972,12 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   // A migration CALL migrate.run() stopped part way is pending work, whichever its direction.
   json unfinished = drift.contains("unfinished") && drift["unfinished"].is_object() ? drift["unfinished"] : json::object();
   auto partly = [&](const std::string& version) -> std::string {
-    if (!unfinished.contains(version)) return "";
-    return unfinished[version] == "up" ? ": partially applied (pg_migrate apply finishes it)"
-                                       : ": partially reverted (pg_migrate revert finishes it)";
+    if (!unfinished.contains(version) || !unfinished[version].is_string()) return "";
+    std::string how = unfinished[version].get<std::string>();
+    if (how == "up running") return ": being applied now (a run is in progress)";
+    if (how == "down running") return ": being reverted now (a run is in progress)";
+    return how == "up" ? ": partially applied (pg_migrate apply finishes it)"
+                       : ": partially reverted (pg_migrate revert finishes it)";
   };
   std::set<std::string> listed;
   // In version order (rows of files gone from the folder come after the others, as text).

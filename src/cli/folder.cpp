@@ -304,6 +304,15 @@ Folder read_folder(const std::string& dir) {
       m.down = std::move(s.down);
       m.no_transaction = s.up_no_transaction || s.down_no_transaction;
     } else {
+      // A whole-file script with another tool's down marker: that tool's down section would run
+      // as part of the up script here.
+      if (int line = files::down_section_marker_line(text))
+        throw FolderError(fmt::format("{}:{}: a down-section marker of dbmate, goose or sql-migrate, in a {} file that is "
+                                      "one script: what follows would run as part of it. Put the down script in its "
+                                      "own file ({}), or name the file as that tool names its files",
+                                      folder_path(dir, rel), line, files::layout_name(fn->layout),
+                                      fn->layout == files::Layout::Flyway ? "U" + v.canonical() + "__...sql"
+                                                                          : "the layout's down file"));
       m.no_transaction = files::has_no_transaction_directive(text);
       m.up = files::with_pg_migrate_directive(std::move(text));
     }

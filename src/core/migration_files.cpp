@@ -349,6 +349,21 @@ std::string near_miss_marker(std::string_view line) {
   return word;
 }
 
+int down_section_marker_line(std::string_view text) {
+  int line = 0;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    std::string_view l = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    ++line;
+    Marker m = marker_of(l);
+    if (m.is_marker && m.kind == MarkerKind::kDown) return line;
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  return 0;
+}
+
 Sections split_sections(std::string_view text) {
   std::vector<std::string_view> lines = lines_of(text);
   Sections out;

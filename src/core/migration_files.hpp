@@ -76,6 +76,11 @@ struct Sections {
 // section before the up section.
 Sections split_sections(std::string_view text);
 
+// The line (1-based) of the first down-section marker of dbmate, goose or sql-migrate in a
+// file that is one script (Flyway's V/U files): that tool would stop the up script there, a
+// Flyway file runs the rest too. 0 if there is none.
+int down_section_marker_line(std::string_view text);
+
 // True if the script's first non-blank line is a non-transactional directive:
 // `-- pg_migrate:no-transaction`, dbmate's `-- migrate:up transaction:false` (also :down) or
 // morph's `-- morph:nontransactional`, sqlx's `-- no-transaction`, or a first line that begins

@@ -223,6 +223,15 @@ write_file("$nm/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE nm_t (id int
 is($rc, 4, 'near-miss section marker: exit 4');
 like($err, qr/20240101000000_t\.sql: line 3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
 
+# A Flyway file is one script: another tool's down marker in it is refused (its down section
+# ran as part of the migration, which was recorded as applied).
+my $fwm = "$tmp/flyway_marker";
+write_file("$fwm/V1__t.sql", "-- migrate:up\nCREATE TABLE fwm_t (id int);\n-- migrate:down\nDROP TABLE fwm_t;\n");
+($rc, $out, $err) = pgm('own', $fwm, 'apply');
+is($rc, 4, 'a down marker in a Flyway file: exit 4') or diag($out . $err);
+like($err, qr/V1__t\.sql:3: a down-section marker of dbmate, goose or sql-migrate, in a flyway file that is one script.*U1__\.\.\.sql/,
+     'the refusal names the line and where the down script goes');
+
 # --- goose and sql-migrate: their Up/Down annotations split the file (before, the down
 # statements ran as part of up); NO TRANSACTION goes to both sections.
 fresh('goose');

@@ -271,6 +271,20 @@ is($node->safe_psql('rep2', q{SELECT btrim(down_sql, E'\n') FROM migrate.migrati
 is($rc, 0, 'check: in sync') or diag($out . $err);
 ($rc, $out, $err) = pgm('rep2', $rep2, 'revert');
 is($rc, 0, 'the down script repair took reverts') or diag($out . $err);
+# A revert stopped part way: apply does not report "nothing to apply" over it.
+fresh('halfrev');
+my $halfrev = "$tmp/halfrev";
+write_file("$halfrev/20240101000000_h.sql",
+  "-- migrate:up\nCREATE TABLE hr (id int);\n-- migrate:down transaction:false\nDROP TABLE hr;\nSELECT 1 / 0;\n");
+($rc, $out, $err) = pgm('halfrev', $halfrev, 'apply');
+is($rc, 0, 'applied') or diag($out . $err);
+($rc, $out, $err) = pgm('halfrev', $halfrev, 'revert');
+is($rc, 1, 'its non-transactional down script fails at its second statement') or diag($out . $err);
+($rc, $out, $err) = pgm('halfrev', $halfrev, 'apply');
+is($rc, 1, 'apply over a partially reverted migration: exit 1') or diag($out . $err);
+like($err, qr/migration 20240101000000 \("h"\) is partially reverted\nHINT: Finish it with pg_migrate revert/,
+     'it says so and how to finish it');
+
 # verify V behind an earlier pending migration that fails: V is not verified (exit 1).
 fresh('vskip');
 my $vskip = "$tmp/vskip";

@@ -369,3 +369,13 @@ TEST(FileNames, FlywayCallbacks) {
   EXPECT_FALSE(parse_file_name("afterMigrate.sql"));
   EXPECT_FALSE(parse_file_name("beforeMigrate__x.sql"));
 }
+
+TEST(Sections, DownMarkerInAWholeFileScript) {
+  using pgm::files::down_section_marker_line;
+  EXPECT_EQ(down_section_marker_line("CREATE TABLE t (id int);\n"), 0);
+  EXPECT_EQ(down_section_marker_line("-- migrate:up\nCREATE TABLE t (id int);\n-- migrate:down\nDROP TABLE t;\n"), 3);
+  EXPECT_EQ(down_section_marker_line("CREATE TABLE t (id int);\n-- +goose Down\nDROP TABLE t;"), 2);
+  EXPECT_EQ(down_section_marker_line("-- +migrate Down\nDROP TABLE t;"), 1);
+  EXPECT_EQ(down_section_marker_line("-- migrate:up\nCREATE TABLE t (id int);\n"), 0);  // an up marker only: harmless
+  EXPECT_EQ(down_section_marker_line("-- migrate:downgrade notes\nSELECT 1;\n"), 0);      // not a marker
+}
