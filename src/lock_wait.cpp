@@ -97,7 +97,7 @@ void note_lock_wait(void*) {
 }
 
 // "process 1234 (RowExclusiveLock), a prepared transaction (ShareLock)".
-std::string processes(const std::vector<std::string>& items) {
+std::string holder_list(const std::vector<std::string>& items) {
   std::string list;
   for (const std::string& i : items) list += (list.empty() ? "" : ", ") + i;
   return list;
@@ -234,9 +234,9 @@ std::string describe_exact(const LOCKTAG& tag, LOCKMODE mode, TimestampTz wait_s
       for (const std::string& h : held) pids.push_back(h.substr(0, h.rfind(" (")));
       held = pids;
     }
-    return fmt::format("{} {} {}", object, row ? "locked by" : "held by", processes(held));
+    return fmt::format("{} {} {}", object, row ? "locked by" : "held by", holder_list(held));
   }
-  return fmt::format("{}, wanted by {} queued for it", object, processes(queued));
+  return fmt::format("{}, wanted by {} queued for it", object, holder_list(queued));
 }
 
 // --- Without a sample: the statement's relations.
@@ -362,7 +362,7 @@ std::string holders_of_statement_tables(Node* parsetree, const std::string& mode
     std::vector<std::string> holders = relation_holders(r, modes, since);
     std::string name = holders.empty() ? std::string() : relation_name(r);
     if (name.empty()) continue;
-    std::string line = fmt::format("{}{} held by {}", row ? "a row of " : "", name, processes(holders));
+    std::string line = fmt::format("{}{} held by {}", row ? "a row of " : "", name, holder_list(holders));
     if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
   }
   std::sort(lines.begin(), lines.end());
