@@ -969,6 +969,9 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
     r = run_in_worker(rc, sql);
   } catch (Error& e) {
     no_worker = e;
+  } catch (pg::PgError& e) {
+    name_failure(e, rc.label, u.line);  // a cancel or timeout while the worker ran: which statement
+    throw;
   }
   if (no_worker)
     raise_failure(rc, u, no_worker->sqlstate(), failure_message(rc, u, no_worker->message()), no_worker->detail(),
@@ -1249,8 +1252,13 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
     MemoryContextSwitchTo(outer);
     pg::call([&] { MemoryContextReset(rc.scratch); });
     if (!more) break;
-    if (n > 0 && pause > 0) pg::sleep_ms(pause);
-    else if (first == 0 && !matched_in_pass && empty_passes > 0) pg::sleep_ms(std::max<long>(pause, 10));
+    try {
+      if (n > 0 && pause > 0) pg::sleep_ms(pause);
+      else if (first == 0 && !matched_in_pass && empty_passes > 0) pg::sleep_ms(std::max<long>(pause, 10));
+    } catch (pg::PgError& e) {
+      name_failure(e, rc.label, u.line);  // a cancel or timeout in the pause between batches
+      throw;
+    }
   }
   finish_unit(rc.step.version, rc.direction, index, u.line, earlier_ms + ms_since(started), rows_done);
   commit();

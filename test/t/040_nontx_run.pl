@@ -215,6 +215,8 @@ my $reader = $node->background_psql($db);
 $reader->query_safe('BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM dp;');
 ($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '3s'; CALL migrate.run();});
 isnt($ret, 0, 'DETACH ... CONCURRENTLY waiting for a reader: canceled by statement_timeout');
+like($err, qr/migration 5\.7\.5 \("detach"\) failed at line 2 of its up script: canceling statement due to statement timeout/,
+     'the cancel names the migration and line of the statement its worker ran');
 is(sql(q{SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'dp1'::regclass}), 't',
    'the partition is left detach pending');
 $reader->query_safe('COMMIT');
