@@ -376,8 +376,7 @@ std::string plain_quoted(const std::string& identity) {
       }
     }
     if (j >= identity.size()) return identity;  // unbalanced: kept as reported
-    const char* n = name.c_str();
-    out += pg::call([&] { return with_plain_identifiers([&] { return quote_identifier(n); }); });
+    out += quoted(name);
     i = j + 1;
   }
   return out;
