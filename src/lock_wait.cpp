@@ -96,6 +96,8 @@ void note_lock_wait(void*) {
   if (sampled) last_wait.tag = sample.tag;
 }
 
+pg::Param timestamptz_param(TimestampTz t) { return {TIMESTAMPTZOID, TimestampTzGetDatum(t), false}; }
+
 // "process 1234 (RowExclusiveLock), a prepared transaction (ShareLock)".
 std::string holder_list(const std::vector<std::string>& items) {
   std::string list;
@@ -178,9 +180,8 @@ std::vector<int> later_transactions(const std::vector<int>& pids, TimestampTz si
   static pg::Query q{
       "SELECT a.pid FROM pg_catalog.pg_stat_activity a "
       "WHERE a.pid OPERATOR(pg_catalog.=) ANY ($1::pg_catalog.text::pg_catalog.int4[]) "
-      "AND a.xact_start OPERATOR(pg_catalog.>) ('2000-01-01 00:00:00+00'::pg_catalog.timestamptz "
-      "OPERATOR(pg_catalog.+) ($2::pg_catalog.int8 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval))"};
-  q.run({pg::text_param("{" + list + "}"), pg::int8_param(static_cast<int64>(since))});
+      "AND a.xact_start OPERATOR(pg_catalog.>) $2"};
+  q.run({pg::text_param("{" + list + "}"), timestamptz_param(since)});
   for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(static_cast<int>(pg::int8_value(i, 1)));
   pg::free_result();
   return out;
@@ -255,11 +256,10 @@ std::vector<std::string> relation_holders(Oid rel, const std::string& modes, Tim
       "WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database()) "
       // Not those whose transaction began after the statement's wait (queued behind it).
       "AND NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity a WHERE a.pid OPERATOR(pg_catalog.=) l.pid "
-      "AND a.xact_start OPERATOR(pg_catalog.>) ('2000-01-01 00:00:00+00'::pg_catalog.timestamptz "
-      "OPERATOR(pg_catalog.+) ($3::pg_catalog.int8 OPERATOR(pg_catalog.*) '1 microsecond'::pg_catalog.interval))) "
+      "AND a.xact_start OPERATOR(pg_catalog.>) $3) "
       "GROUP BY l.pid ORDER BY l.pid"};
   q.run({pg::text_param(std::to_string(rel)), modes.empty() ? pg::null_param(TEXTOID) : pg::text_param(modes),
-         pg::int8_param(static_cast<int64>(since))});
+         timestamptz_param(since)});
   std::vector<std::string> out;
   for (uint64 i = 0; i < pg::result_rows(); ++i) out.push_back(pg::text_value(i, 1));
   pg::free_result();
