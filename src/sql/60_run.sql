@@ -23,7 +23,7 @@ CREATE VIEW migrate.progress AS
     SELECT r.version, m.name, r.direction,
            r.unit + 1 AS statement, r.units AS statements, r.line,
            CASE WHEN NOT a.alive THEN CASE WHEN r.error IS NOT NULL THEN 'failed' ELSE 'interrupted' END
-                WHEN p.pid IS NOT NULL THEN r.phase || ': ' || p.phase
+                WHEN p.phase IS NOT NULL THEN r.phase || ': ' || p.phase
                 ELSE r.phase END AS phase,
            w.done AS work_done, w.total AS work_total,
            CASE WHEN w.total IS NULL OR w.total = 0 THEN NULL

@@ -81,6 +81,11 @@ DO $$ BEGIN FOR i IN 1..400 LOOP UPDATE t SET n = n + 1 WHERE id = 1 + (i * 97) 
 my $run = start_run('CALL migrate.run();');
 wait_phase('CREATE INDEX CONCURRENTLY: %');
 is(state_of('1'), 'running', 'status shows the migration running during the build');
+# A monitoring role sees another role's build in pg_stat_progress_create_index with NULL
+# columns: the view shows the run's own phase then, not NULL.
+sql(q{CREATE ROLE watcher; GRANT USAGE ON SCHEMA migrate TO watcher; GRANT SELECT ON migrate.progress TO watcher});
+is(sql(q{SET ROLE watcher; SELECT coalesce(phase, 'NULL') || ' ' || statement FROM migrate.progress}),
+   'CREATE INDEX CONCURRENTLY 2', 'a role that cannot see the build still sees the run\'s phase');
 is(sql(q{SELECT backend_xmin IS NULL FROM pg_stat_activity WHERE query = 'CALL migrate.run();'}), 't',
    'the caller holds no snapshot while the worker builds the index');
 my $t0 = time;

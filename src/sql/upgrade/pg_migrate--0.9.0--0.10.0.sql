@@ -1,0 +1,46 @@
+-- pg_migrate 0.9.0 -> 0.10.0: migrate.progress keeps a run's phase for a role that cannot see
+-- another role's index build.
+\echo Use "ALTER EXTENSION pg_migrate UPDATE TO '0.10.0'" to load this file. \quit
+
+-- pg_stat_progress_create_index shows another role's build with NULL columns: the phase was
+-- NULL for a monitoring role while a deploy role's concurrent build ran (it is the run's own).
+CREATE OR REPLACE VIEW migrate.progress AS
+    SELECT r.version, m.name, r.direction,
+           r.unit + 1 AS statement, r.units AS statements, r.line,
+           CASE WHEN NOT a.alive THEN CASE WHEN r.error IS NOT NULL THEN 'failed' ELSE 'interrupted' END
+                WHEN p.phase IS NOT NULL THEN r.phase || ': ' || p.phase
+                ELSE r.phase END AS phase,
+           w.done AS work_done, w.total AS work_total,
+           CASE WHEN w.total IS NULL OR w.total = 0 THEN NULL
+                ELSE pg_catalog.round((100.0 * w.done / w.total)::numeric, 1) END AS percent,
+           r.started_at, r.unit_started_at AS statement_started_at,
+           CASE WHEN e.secs > 0 AND w.done IS NOT NULL
+                THEN pg_catalog.round((w.done / e.secs)::numeric, 1) END AS rate_per_second,
+           CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total >= w.done
+                THEN pg_catalog.clock_timestamp()
+                     + (w.total - w.done) * e.secs / w.done * interval '1 second' END AS eta,
+           r.error, r.invalid_index, r.pid, r.worker_pid
+      FROM migrate.runs r
+      JOIN migrate.migrations m USING (version)
+      CROSS JOIN LATERAL (SELECT EXISTS (
+                SELECT FROM pg_catalog.pg_locks l
+                 WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
+                   AND l.classid = 1885822829 AND l.objid = 1768387169 AND l.objsubid = 28008) AS alive) a
+      LEFT JOIN pg_catalog.pg_stat_progress_create_index p ON a.alive AND p.pid = r.worker_pid
+      CROSS JOIN LATERAL (SELECT CASE WHEN p.pid IS NOT NULL THEN
+                                      CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_done
+                                           WHEN p.tuples_total > 0 THEN p.tuples_done
+                                           WHEN p.lockers_total > 0 THEN p.lockers_done END
+                                      WHEN r.rows_total IS NOT NULL THEN r.rows_done END::float8 AS done,
+                                 CASE WHEN p.pid IS NOT NULL THEN
+                                      CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_total
+                                           WHEN p.tuples_total > 0 THEN p.tuples_total
+                                           WHEN p.lockers_total > 0 THEN p.lockers_total END
+                                      WHEN r.rows_total IS NOT NULL THEN GREATEST(r.rows_total, r.rows_done) END::float8 AS total) w
+      CROSS JOIN LATERAL (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - r.unit_started_at)::float8 AS secs) e;
+
+-- The update wrote catalog rows, so the proof recorded before it no longer holds: forget it;
+-- the first apply after the update compares whole snapshots once.
+ALTER TABLE migrate.catalog_state DISABLE TRIGGER protect;
+UPDATE migrate.catalog_state SET snapshot_id = NULL, snapshot_fingerprint = NULL;
+ALTER TABLE migrate.catalog_state ENABLE ALWAYS TRIGGER protect;
