@@ -25,6 +25,15 @@
 
 namespace pgm {
 
+// A session ended while a migration statement ran (pg_terminate_backend, a shutdown): the FATAL
+// error is not caught, so no "failed at line" prefix names the migration; this context does.
+// Called by PostgreSQL as the error is raised: only its own error machinery, nothing that throws.
+extern "C" void name_termination(void* arg) {
+  int code = geterrcode();
+  if (code == ERRCODE_ADMIN_SHUTDOWN || code == ERRCODE_CRASH_SHUTDOWN)
+    errcontext("while %s ran", static_cast<const char*>(arg));
+}
+
 void name_failure(pg::PgError& e, const ScriptLabel& label, int line) {
   ErrorData* edata = e.data();
   std::string message = fmt::format("{} failed at line {} of its {} script: {}", label.describe(),
@@ -61,9 +70,17 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
     failed = static_cast<int>(i);
     std::string sql = statement_text(script, s);
     const char* text = sql.c_str();
+    std::string running = fmt::format("{} line {} of its {} script", label.describe(), s.line, label.which);
     std::exception_ptr failure;
     try {
-      int rc = pg::call([&] { return execute_noting_lock_wait(text); });
+      int rc = pg::call([&] {
+        // Popped by pg::call's PG_TRY when the statement fails.
+        ErrorContextCallback where{error_context_stack, name_termination, const_cast<char*>(running.c_str())};
+        error_context_stack = &where;
+        int r = execute_noting_lock_wait(text);
+        error_context_stack = where.previous;
+        return r;
+      });
       if (rc < 0)
         throw Error(sqlstate::kFeatureNotSupported,
                     fmt::format("{} failed at line {} of its {} script: {} cannot run here ({})",

@@ -371,6 +371,16 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
   std::string location;
   std::string message = e.message;
   std::smatch m, l;
+  // A session ended while a migration ran: the context says which ("while migration 3 ("add
+  // email") line 4 of its up script ran").
+  static const std::regex running_re(R"re(while migration (\S+) \("((?:[^"\\]|\\.)*)"\) line (\d+) of its (\w+) script ran)re");
+  if (folder && std::regex_search(e.context, m, running_re)) {
+    const MigrationFile* f = m[1] == "R" ? folder->repeatable(m[2]) : folder->by_version(m[1]);
+    if (f) {
+      std::string file = m[4] == "down" && !f->down_file.empty() ? f->down_file : f->file;
+      return {path_of(opts, file) + ":" + m[3].str(), message};
+    }
+  }
   if (folder && std::regex_search(e.message, m, migration_re)) {
     std::string version = m[1];
     const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);

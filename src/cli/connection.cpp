@@ -10,6 +10,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -75,6 +76,42 @@ std::string field(const PGresult* r, int code) {
 }
 
 }  // namespace
+
+DbError connection_lost(const std::string& text) {
+  // libpq keeps only the text when the server's last word was a FATAL error before it closed the
+  // connection ("FATAL:  terminating connection due to administrator command\nCONTEXT:  ...\n
+  // server closed the connection unexpectedly\n..."): its fields are read back from it.
+  std::string message, detail, hint, context, own;
+  std::string* last = &own;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    auto starts = [&](const char* label) { return line.rfind(label, 0) == 0; };
+    if (message.empty() && (starts("FATAL:  ") || starts("PANIC:  ") || starts("ERROR:  "))) {
+      message = line.substr(line.find(':') + 3);
+      last = &message;
+    } else if (starts("DETAIL:  ")) {
+      detail = line.substr(9);
+      last = &detail;
+    } else if (starts("HINT:  ")) {
+      hint = line.substr(7);
+      last = &hint;
+    } else if (starts("CONTEXT:  ")) {
+      context = line.substr(10);
+      last = &context;
+    } else if (!line.empty() && line[0] == '\t' && last != &own) {
+      *last += "\n" + line.substr(1);
+    } else if (last == &context && !starts("server closed the connection") && !starts("connection to server")) {
+      context += "\n" + line;  // a context of several lines: one per level
+    } else if (!line.empty()) {
+      own += (own.empty() ? "" : " ") + line.substr(line.find_first_not_of(" \t") == std::string::npos ? 0 : line.find_first_not_of(" \t"));
+      last = &own;
+    }
+  }
+  if (message.empty()) return DbError("08006", own.empty() ? "connection to the server lost" : own);
+  // The server's message first; libpq's own words ("server closed the connection unexpectedly")
+  // say what followed.
+  return DbError("08006", message, detail.empty() ? own : detail + "\n" + own, hint, context);
+}
 
 void install_interrupt_handler() {
   sigset_t set;
@@ -306,8 +343,9 @@ Result Connection::exec(const std::string& sql, const std::vector<std::optional<
   std::string state = field(r, PG_DIAG_SQLSTATE);
   std::string msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
   if (msg.empty()) {
-    msg = PQerrorMessage(conn_);
-    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    std::string text = PQerrorMessage(conn_);
+    PQclear(r);
+    throw connection_lost(text);
   }
   DbError e(state.empty() ? "08006" : state, msg, field(r, PG_DIAG_MESSAGE_DETAIL), field(r, PG_DIAG_MESSAGE_HINT),
             field(r, PG_DIAG_CONTEXT));

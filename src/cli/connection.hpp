@@ -28,6 +28,10 @@ struct DbError : std::runtime_error {
   bool is_interrupt() const { return sqlstate.rfind("57", 0) == 0; }
 };
 
+// The error of a connection the server closed after a FATAL error (pg_terminate_backend, a
+// shutdown), from libpq's text of it: message, DETAIL, HINT and CONTEXT as the server sent them.
+DbError connection_lost(const std::string& libpq_text);
+
 // A connection could not be made (exit code 3).
 struct ConnectError : std::runtime_error {
   explicit ConnectError(const std::string& what, bool needs_password = false)

@@ -562,6 +562,36 @@ for my $case ([ 'INT', 130 ], [ 'TERM', 143 ]) {
 }
 is($node->safe_psql('sig', q{SELECT to_regclass('after_signal') IS NULL}), 't', 'the statement after the canceled one never ran');
 
+# --- The server ends the session (pg_terminate_backend, a shutdown) while a migration runs: the
+# FATAL error is not caught, and libpq keeps only its text; the command still names the file
+# and line, with the server's message first.
+fresh('term');
+my $term = "$tmp/term";
+write_file("$term/V1__slow.sql", "CREATE TABLE t1 (id int);\nSELECT pg_sleep(30);\n");
+{
+  my ($o, $e) = ('', '');
+  my $h = IPC::Run::start([ 'pg_migrate', '-d', $node->connstr('term'), '--dir', $term, 'apply' ], '<', \undef, '>', \$o, '2>', \$e);
+  $node->poll_query_until('term', q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
+    or die 'the migration did not start';
+  $node->safe_psql('term', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'});
+  $h->finish;
+  is($? >> 8, 1, 'session terminated: exit 1');
+  like($e, qr/^error: \S*V1__slow\.sql:2: terminating connection due to administrator command \(SQLSTATE 08006\)\nDETAIL: server closed the connection unexpectedly/m,
+       'session terminated: the file and line, then the server\'s message') or diag($e);
+}
+is($node->safe_psql('term', q{SELECT count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL}), '0', 'nothing of the terminated apply stays');
+{
+  # In psql: the CONTEXT names the migration and line.
+  my ($o, $e) = ('', '');
+  my $h = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('term'), '-c', q{SELECT migrate.register('1', 'slow', E'CREATE TABLE t1 (id int);\nSELECT pg_sleep(30);')}, '-c', 'SELECT * FROM migrate.apply()' ], '<', \undef, '>', \$o, '2>', \$e);
+  $node->poll_query_until('term', q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
+    or die 'the migration did not start';
+  $node->safe_psql('term', q{SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'});
+  $h->finish;
+  like($e, qr/FATAL:  terminating connection due to administrator command\nCONTEXT:  SQL statement "SELECT pg_sleep\(30\)"\nwhile migration 1 \("slow"\) line 2 of its up script ran/,
+       'session terminated: the context names the migration and line') or diag($e);
+}
+
 # --- A non-transactional run that fails part way: the migrations it committed before are
 # listed (and in --json), with a note; the failed one resumes at its failing statement.
 fresh('ntfail');
