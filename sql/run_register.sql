@@ -26,6 +26,13 @@ SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL RETURNING id;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL;');
 SELECT migrate.register('3', 'x', E'BEGIN;\nCREATE TABLE rr5 ();');
+-- misspelt directives would be plain comments: refused with their line
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no_transaction\nCREATE INDEX CONCURRENTLY rr_c ON rr (b);');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\nVACUUM rr;\n-- pg_migrate:bacth 5000\nUPDATE rr SET b = 1 WHERE b IS NULL;');
+-- the batch directive before a later statement of a transactional script, through sync too
+SELECT migrate.register('3', 'x', E'SELECT 1;\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL;');
+SELECT * FROM migrate.sync(jsonb_build_array(jsonb_build_object('file', 'V3__x.sql', 'version', '3', 'name', 'x',
+       'up', E'ALTER TABLE rr ADD COLUMN z int;\n-- pg_migrate:batch 10\nUPDATE rr SET z = 1 WHERE z IS NULL;')));
 SELECT count(*) AS still_two FROM migrate.migrations;
 
 -- apply() and revert() refuse; CALL migrate.run() must be top level

@@ -295,7 +295,7 @@ std::vector<Unit> split_units(const std::string& script, const std::vector<Scrip
       }
       if (has_batch)
         throw Error(sqlstate::kFeatureNotSupported,
-                    fmt::format("{} script of {}: a batch directive (line {}) needs a non-transactional script",
+                    fmt::format("{} script of {}: the batch directive before line {} needs a non-transactional script",
                                 label.which, label.describe(), st[i].line),
                     {}, "Begin the script with the line \"-- pg_migrate:no-transaction\".");
     }
@@ -1533,6 +1533,12 @@ std::string checked_run_mode(const std::string& script, const ScriptLabel& label
 }
 
 void refuse_misplaced_directive(const std::string& script, const ScriptLabel& label) {
+  if (std::optional<UnknownDirective> d = find_unknown_directive(script))
+    throw Error(sqlstate::kSyntaxError,
+                fmt::format("{} script of {} has an unknown or misspelled pg_migrate directive at line {}: \"{}\"",
+                            label.which, label.describe(), d->line, one_line_preview(d->text, 60)),
+                {}, "The directives are \"-- pg_migrate:no-transaction\" (the first line), "
+                    "\"-- pg_migrate:batch <rows> [pause <ms>ms]\" and \"-- pg_migrate:ignore <rule>\".");
   if (has_misplaced_no_transaction_directive(script))
     throw Error(sqlstate::kSyntaxError,
                 fmt::format("{} script of {} has a misplaced or misspelled \"-- pg_migrate:no-transaction\" directive",

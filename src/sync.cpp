@@ -108,7 +108,11 @@ bool check_script(const std::string& script, const ScriptLabel& label,
   if (stmts.empty()) return true;
   for (const ScriptStatement& s : stmts)
     if (nodeTag(s.parsetree) == T_TransactionStmt) return true;
+  refuse_misplaced_directive(script, label);  // before the statements, as register
   check_statements(stmts, script, label);
+  // A batch directive in a transactional script is refused, as register refuses it: the
+  // statement would run unbatched, in one transaction.
+  (void)script_run_mode(script, stmts, label);
   return false;
 }
 

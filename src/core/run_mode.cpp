@@ -91,6 +91,30 @@ bool has_misplaced_no_transaction_directive(std::string_view script) {
   return false;
 }
 
+std::optional<UnknownDirective> find_unknown_directive(std::string_view script) {
+  static constexpr std::string_view kPrefix = "-- pg_migrate:";
+  int line_no = 0;
+  for (std::string_view line : lines_of(script)) {
+    ++line_no;
+    std::string_view t = trim(line);
+    if (t.substr(0, 2) != "--") continue;
+    std::string squeezed;
+    for (char c : t)
+      if (!std::isspace(static_cast<unsigned char>(c))) squeezed += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (squeezed.rfind("--pg_migrate:", 0) != 0) continue;
+    if (t.substr(0, kPrefix.size()) == kPrefix) {
+      std::string_view rest = t.substr(kPrefix.size());
+      auto keyword = [&](std::string_view k) {
+        return rest.substr(0, k.size()) == k &&
+               (rest.size() == k.size() || std::isspace(static_cast<unsigned char>(rest[k.size()])));
+      };
+      if (rest == "no-transaction" || keyword("batch") || keyword("ignore")) continue;
+    }
+    return UnknownDirective{line_no, std::string(t)};
+  }
+  return std::nullopt;
+}
+
 std::optional<BatchDirective> find_batch_directive(std::string_view gap) {
   std::optional<BatchDirective> found;
   int line_no = 0;

@@ -27,6 +27,16 @@ bool has_no_transaction_directive(std::string_view script);
 // a misplaced directive is an error rather than silently a transactional migration.
 bool has_misplaced_no_transaction_directive(std::string_view script);
 
+// A comment line of `script` that looks like a pg_migrate directive ("-- pg_migrate:...", any
+// case or spacing) but is none of "-- pg_migrate:no-transaction", "-- pg_migrate:batch ..." and
+// "-- pg_migrate:ignore ...": a misspelt directive would otherwise be a plain comment and the
+// script run otherwise than its author meant. Its 1-based line and text, or nothing.
+struct UnknownDirective {
+  int line = 0;
+  std::string text;
+};
+std::optional<UnknownDirective> find_unknown_directive(std::string_view script);
+
 struct BatchDirective {
   long rows = 0;       // rows per batch (1 .. 1,000,000)
   long pause_ms = -1;  // pause between batches; -1: pg_migrate.batch_pause

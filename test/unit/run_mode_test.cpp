@@ -66,3 +66,19 @@ TEST(RunMode, BadBatchDirectives) {
   // Other pg_migrate comments are not batch directives.
   EXPECT_FALSE(find_batch_directive("-- pg_migrate:ignore ban-drop-column\n-- pg_migrate:no-transaction"));
 }
+
+TEST(RunMode, UnknownDirectives) {
+  EXPECT_FALSE(find_unknown_directive("-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\n"));
+  EXPECT_FALSE(find_unknown_directive("-- pg_migrate:batch 100 pause 5ms\nUPDATE t SET a = 1 WHERE a IS NULL;"));
+  EXPECT_FALSE(find_unknown_directive("-- pg_migrate:ignore ban-drop-column\nALTER TABLE t DROP COLUMN c;"));
+  EXPECT_FALSE(find_unknown_directive("-- a comment naming pg_migrate:no_transaction is not a directive\nSELECT 1;"));
+  for (const char* bad : {"-- pg_migrate:no_transaction", "-- pg_migrate:notransaction", "-- pg_migrate: no-transaction",
+                          "-- pg_migrate:no-transction", "  -- pg_migrate:bacth 5000", "-- PG_MIGRATE:IGNORE x",
+                          "--pg_migrate:batch 10", "-- pg_migrate:ignored x"}) {
+    std::string script = std::string("SELECT 1;\n\n") + bad + "\nSELECT 2;\n";
+    std::optional<UnknownDirective> d = find_unknown_directive(script);
+    ASSERT_TRUE(d) << bad;
+    EXPECT_EQ(d->line, 3) << bad;
+    EXPECT_EQ(d->text, std::string(bad).substr(std::string(bad).find('-'))) << bad;
+  }
+}
