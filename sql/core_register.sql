@@ -30,6 +30,13 @@ SELECT migrate.register('2', 'empty down', 'SELECT 1', '/* nothing */');
 SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'syntax', E'SELECT 1;\nCREAT TABLE x ();');
 SELECT migrate.register('2', 'psql', E'SELECT 1;\n\\set ON_ERROR_STOP on\nSELECT 2;');
+-- pg_dump's \restrict and \unrestrict lines only guard psql's restore: a dump is a baseline
+BEGIN;
+SELECT migrate.register('2', 'dump', E'--\n-- PostgreSQL database dump\n--\n\n\\restrict Qx7sd9Kk2\n\nSET lock_timeout = 0;\nCREATE TABLE from_dump (id int);\n\n\\unrestrict Qx7sd9Kk2\n');
+SELECT version, name FROM migrate.apply('2');
+SELECT to_regclass('from_dump') IS NOT NULL AS created;
+SELECT count(*) FROM migrate.lint(E'\\restrict Qx7sd9Kk2\nCREATE TABLE t2 (id int);\n\\unrestrict Qx7sd9Kk2\n');
+ROLLBACK;
 -- COMMIT splits a transactional script (CALL migrate.run()); a non-transactional one refuses it
 SELECT migrate.register('2', 'commit', E'-- pg_migrate:no-transaction\nCREATE TABLE x ();\nCOMMIT;');
 SELECT migrate.register('2', 'begin', E'BEGIN;\nCREATE TABLE x ();');

@@ -874,7 +874,7 @@ bool analysis_reads_catalog(Node* node) {
 
 // Parses with the raw parser; a syntax error becomes a lint row instead of an error.
 bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_error, List** raw) {
-  const char* text = script.c_str();
+  const char* text = script.c_str();  // a pg_dump's \restrict lines blanked (lint_statements)
   try {
     pg::SubTransaction sub;
     *raw = pg::call([&] {
@@ -911,8 +911,10 @@ bool parse_or_report(const std::string& script, std::optional<LintRow>* syntax_e
 
 std::vector<StatementLint> lint_statements(const std::string& script, std::optional<LintRow>* syntax_error) {
   List* raw = nullptr;
-  if (!parse_or_report(script, syntax_error, &raw)) return {};
-  return lint_parsed(script, split_statements(raw, script));
+  std::optional<std::string> cleaned = without_dump_restrict_lines(script);
+  const std::string& parsed = cleaned ? *cleaned : script;
+  if (!parse_or_report(parsed, syntax_error, &raw)) return {};
+  return lint_parsed(script, split_statements(raw, parsed));
 }
 
 std::vector<StatementLint> lint_parsed(const std::string& script, const std::vector<ScriptStatement>& stmts) {

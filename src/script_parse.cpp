@@ -35,7 +35,11 @@ size_t char_pos_to_byte(const std::string& s, int cursorpos) {
 }
 
 std::vector<ScriptStatement> parse_script(const std::string& script, const ScriptLabel& label) {
-  const char* text = script.c_str();
+  // A pg_dump's \restrict lines are blanks to the parser (and between statements, so no
+  // statement's text holds one).
+  std::optional<std::string> cleaned = without_dump_restrict_lines(script);
+  const std::string& parsed = cleaned ? *cleaned : script;
+  const char* text = parsed.c_str();
   List* raw = nullptr;
   try {
     // Without the caller's error context callbacks: called from PL/pgSQL, SPI's callback would
@@ -72,7 +76,7 @@ std::vector<ScriptStatement> parse_script(const std::string& script, const Scrip
     }
     throw;
   }
-  return split_statements(raw, script);
+  return split_statements(raw, parsed);
 }
 
 namespace {

@@ -110,6 +110,35 @@ bool is_psql_meta_command_at(std::string_view sql, size_t offset) {
   return i < sql.size() && sql[i] == '\\';
 }
 
+std::optional<std::string> without_dump_restrict_lines(std::string_view sql) {
+  if (sql.find("restrict ") == std::string_view::npos) return std::nullopt;
+  std::optional<std::string> out;
+  size_t start = 0;
+  while (start < sql.size()) {
+    size_t end = sql.find_first_of("\r\n", start);
+    if (end == std::string_view::npos) end = sql.size();
+    std::string_view line = sql.substr(start, end - start);
+    size_t i = line.find_first_not_of(" \t");
+    if (i != std::string_view::npos) {
+      std::string_view t = line.substr(i);
+      for (std::string_view command : {std::string_view("\\restrict "), std::string_view("\\unrestrict ")}) {
+        if (t.substr(0, command.size()) != command) continue;
+        std::string_view key = t.substr(command.size());
+        while (!key.empty() && (key.back() == ' ' || key.back() == '\t')) key.remove_suffix(1);
+        // One word of letters and digits, as pg_dump writes it.
+        bool one_word = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c));
+        });
+        if (!one_word) continue;
+        if (!out) out.emplace(sql);
+        std::fill(out->begin() + static_cast<long>(start), out->begin() + static_cast<long>(end), ' ');
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
 std::string word_at(std::string_view sql, size_t offset) {
   size_t end = offset;
   while (end < sql.size() && !std::isspace(static_cast<unsigned char>(sql[end])) && sql[end] != ';')

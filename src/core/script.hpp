@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -44,6 +45,12 @@ std::string to_hex(const unsigned char* bytes, size_t length);
 // True if the line holding `offset` starts (after white space) with a backslash: a psql
 // meta-command such as \set or \i, which the server cannot run.
 bool is_psql_meta_command_at(std::string_view sql, size_t offset);
+
+// pg_dump (15.14, 16.10, 17.6 and later) brackets a plain dump with the psql meta-commands
+// "\restrict <key>" and "\unrestrict <key>", which only guard psql's own restore: a copy of
+// `sql` with those lines blanked (same length, so positions and lines stay), or nothing when it
+// has none. A schema-only dump is a common baseline migration.
+std::optional<std::string> without_dump_restrict_lines(std::string_view sql);
 
 // The first word at `offset` (e.g. "\gset" or "COMMIT"), for messages.
 std::string word_at(std::string_view sql, size_t offset);

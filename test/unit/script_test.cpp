@@ -79,3 +79,18 @@ TEST(Script, PsqlMetaCommand) {
   EXPECT_FALSE(is_psql_meta_command_at(s, 0));
   EXPECT_EQ(word_at(s, s.find('\\')), "\\set");
 }
+
+TEST(Script, DumpRestrictLinesBlanked) {
+  std::string dump = "--\n-- PostgreSQL database dump\n--\n\n\\restrict AbC123xyz\n\nSET x = 1;\nCREATE TABLE t (id int);\n\n\\unrestrict AbC123xyz\n";
+  std::optional<std::string> out = without_dump_restrict_lines(dump);
+  ASSERT_TRUE(out);
+  EXPECT_EQ(out->size(), dump.size());
+  EXPECT_EQ(out->find('\\'), std::string::npos);
+  EXPECT_EQ(out->substr(0, 33), dump.substr(0, 33));
+  EXPECT_NE(out->find("SET x = 1;\nCREATE TABLE t (id int);"), std::string::npos);
+  EXPECT_FALSE(without_dump_restrict_lines("SELECT 1;"));
+  EXPECT_FALSE(without_dump_restrict_lines("\\restrict\nSELECT 1;"));           // no key: not pg_dump's
+  EXPECT_FALSE(without_dump_restrict_lines("\\restrict a b\nSELECT 1;"));       // two words
+  EXPECT_FALSE(without_dump_restrict_lines("SELECT 'x \\restrict k';"));        // not at a line's start
+  EXPECT_TRUE(without_dump_restrict_lines("SELECT 1;\r\n\\unrestrict k\r\n"));  // CRLF
+}
