@@ -96,6 +96,21 @@ CREATE INDEX ON gap_big (n);$$);
 SELECT version FROM migrate.apply();
 RESET pg_migrate.lint_blocks_apply;
 
+-- An ALTER TABLE naming what the script creates earlier: each subcommand is checked on its own
+-- (one that cannot be resolved hid the others), and a default calling a function that may be
+-- volatile (nextval of a new sequence, a new function) rewrites the table.
+CREATE TABLE gap_parent (id int PRIMARY KEY);
+SELECT * FROM gap_rules_of($$CREATE SEQUENCE gap_seq;
+ALTER TABLE gap_big ADD COLUMN s bigint DEFAULT nextval('gap_seq');$$);
+SELECT * FROM gap_rules_of($$CREATE FUNCTION gap_code() RETURNS text LANGUAGE sql VOLATILE AS 'SELECT 1::text';
+ALTER TABLE gap_big ADD COLUMN code text DEFAULT gap_code(), ADD CONSTRAINT gap_fk FOREIGN KEY (n) REFERENCES gap_parent;$$);
+SELECT * FROM gap_rules_of($$CREATE TYPE gap_mood AS ENUM ('ok');
+ALTER TABLE gap_big ADD COLUMN m gap_mood NOT NULL DEFAULT 'ok'::gap_mood, ALTER COLUMN n TYPE bigint;$$);
+-- a constant of a new type, or a call of a function that is not volatile: no rewrite
+SELECT * FROM gap_rules_of($$CREATE TYPE gap_mood AS ENUM ('ok');
+ALTER TABLE gap_big ADD COLUMN m gap_mood DEFAULT 'ok'::gap_mood, ADD COLUMN k int DEFAULT abs(-1);$$);
+DROP TABLE gap_parent;
+
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;
 DROP TABLE gap_big;

@@ -22,7 +22,9 @@ extern "C" {
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
 #include "parser/parse_expr.h"
@@ -357,14 +359,51 @@ void check_column_type(const ColumnDef* col, const char* colname, const TableInf
   if (type == "timestamp") out.push_back({Action::TimestampColumn, table, colname, "", {}});
 }
 
-bool is_volatile_expr(Node* raw) {
-  return pg::call([&] {
-    ParseState* ps = make_parsestate(NULL);
-    Node* e = transformExpr(ps, (Node*)copyObjectImpl(raw), EXPR_KIND_COLUMN_DEFAULT);
-    bool v = contain_volatile_functions(e);
-    free_parsestate(ps);
-    return v;
-  });
+// Plain C walker: true at a function call that may be volatile, judged by name (the call
+// could not be resolved): some function of that name is volatile, or none exists yet (the
+// script creates it).
+bool possibly_volatile_call_walker(Node* node, void* context) {
+  if (!node) return false;
+  if (IsA(node, FuncCall)) {
+    FuncCall* fc = reinterpret_cast<FuncCall*>(node);
+    bool volatile_or_unknown = true;
+    FuncCandidateList c = FuncnameGetCandidates(fc->funcname, -1, NIL, false, false, false, true);
+    if (c) {
+      volatile_or_unknown = false;
+      for (; c; c = c->next)
+        if (func_volatile(c->oid) == PROVOLATILE_VOLATILE) volatile_or_unknown = true;
+    }
+    if (volatile_or_unknown) return true;
+  }
+#if PG_VERSION_NUM >= 160000
+  return raw_expression_tree_walker(node, possibly_volatile_call_walker, context);
+#else
+  // PostgreSQL < 16 declares the walker without a prototype; through void (*)() to say so.
+  return raw_expression_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(possibly_volatile_call_walker)), context);
+#endif
+}
+
+// Whether a column default is volatile (a volatile default rewrites the table). A default that
+// names what the script creates earlier (a sequence, a function, a type) cannot be resolved:
+// then it may be volatile if it calls a function that may be (nextval(), a new function).
+enum class Volatility { kNo, kYes, kMaybe };
+Volatility default_volatility(Node* raw) {
+  try {
+    pg::SubTransaction sub;
+    bool v = pg::call([&] {
+      ParseState* ps = make_parsestate(NULL);
+      Node* e = transformExpr(ps, (Node*)copyObjectImpl(raw), EXPR_KIND_COLUMN_DEFAULT);
+      bool found = contain_volatile_functions(e);
+      free_parsestate(ps);
+      return found;
+    });
+    sub.commit();
+    return v ? Volatility::kYes : Volatility::kNo;
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+  }
+  return pg::call([&] { return possibly_volatile_call_walker(raw, nullptr); }) ? Volatility::kMaybe : Volatility::kNo;
 }
 
 // Whether ALTER COLUMN ... TYPE rewrites the table (after PostgreSQL's own rules: binary
@@ -515,7 +554,10 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& o
   if (identity) rewrite = "an identity (a sequence default)";
   else if (generated) rewrite = "a stored generated expression";
   else if (serial) rewrite = fmt::format("the {} pseudo-type (a nextval() default)", type);
-  else if (default_expr && is_volatile_expr(default_expr)) rewrite = "a volatile default";
+  else if (Volatility v = default_expr ? default_volatility(default_expr) : Volatility::kNo; v == Volatility::kYes)
+    rewrite = "a volatile default";
+  else if (v == Volatility::kMaybe)
+    rewrite = "a default calling a function that may be volatile (it names what is not in the catalog yet)";
   if (rewrite.empty()) {
     DomainFacts d = domain_facts(col->typeName);
     if (d.constrained) rewrite = fmt::format("domain {} (its constraints are checked on every row)", d.name);
@@ -535,6 +577,9 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& o
     out.push_back({Action::AddCheck, t, fmt::format("on new column {}", col->colname), "", {}});
 }
 
+void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
+                       ScriptState& st, std::vector<Fact>& out);
+
 void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>& out) {
 #if PG_VERSION_NUM >= 140000
   if (at->objtype != OBJECT_TABLE) return;
@@ -546,7 +591,21 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
   std::string table_key = written_name(at->relation);
   ListCell* lc;
   foreach (lc, at->cmds) {
-    AlterTableCmd* cmd = (AlterTableCmd*)lfirst(lc);
+    // Each subcommand on its own: one naming what the script creates earlier (a type, a
+    // function) cannot be looked up, and must not hide the others' findings.
+    try {
+      pg::SubTransaction sub;
+      analyze_alter_cmd((AlterTableCmd*)lfirst(lc), t, relid, table_key, st, out);
+      sub.commit();
+    } catch (pg::PgError& e) {
+      if (e.is_interrupt()) throw;
+    }
+  }
+}
+
+void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
+                       ScriptState& st, std::vector<Fact>& out) {
+  {
     switch (cmd->subtype) {
       case AT_AddColumn:
         analyze_add_column((ColumnDef*)cmd->def, t, out);
