@@ -220,7 +220,12 @@ CREATE TABLE drift_a2 ();
 SELECT migrate.acknowledge_drift(NULL);
 SELECT migrate.acknowledge_drift('  ');
 SELECT migrate.acknowledge_drift('x', 0);
+-- (in a transaction: what it sets to read the schema does not stay for the caller's statements)
+BEGIN;
+SET LOCAL lock_timeout = 0;
 SELECT migrate.acknowledge_drift('first one', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
+SHOW lock_timeout;
+COMMIT;
 -- The change left unacknowledged stays a difference from the reference.
 SELECT unacknowledged, schema_differences, last_snapshot_reason FROM migrate.drift_status();
 SELECT object, change FROM migrate.schema_diff();

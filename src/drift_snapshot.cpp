@@ -355,7 +355,9 @@ PreexistingDifferences drift_preexisting_differences(const char* unread) {
       (void)set_config_option("lock_timeout", t, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
     });
     read_preexisting_differences(out);
-    sub.commit();
+    // Rolled back, not committed: it only read, and a SET LOCAL survives a committed
+    // subtransaction (the lock_timeout above stayed for the rest of the caller's transaction).
+    sub.rollback();
   } catch (const pg::PgError& e) {
     if (e.is_interrupt() || e.sqlerrcode() != ERRCODE_LOCK_NOT_AVAILABLE) throw;
     out = PreexistingDifferences{};

@@ -168,15 +168,17 @@ SubTransaction::SubTransaction()
 
 void SubTransaction::commit() {
   if (!open_) return;
-  open_ = false;
+  // Still open if the release fails: the destructor or a catch's rollback() then rolls it back,
+  // as PL/pgSQL does.
   call([] { ReleaseCurrentSubTransaction(); });
+  open_ = false;
   MemoryContextSwitchTo(caller_context_);
   CurrentResourceOwner = caller_owner_;
 }
 
 void SubTransaction::rollback() {
   if (!open_) return;
-  open_ = false;
+  open_ = false;  // a failed rollback is not tried again: the error ends the transaction
   call([] { RollbackAndReleaseCurrentSubTransaction(); });
   MemoryContextSwitchTo(caller_context_);
   CurrentResourceOwner = caller_owner_;
