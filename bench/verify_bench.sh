@@ -6,6 +6,7 @@
 # the previous table; each has the down script that undoes it. Rounds alternate a fresh
 # database running verify() of all pending migrations and one running apply(); the ratio is the
 # median of the per-round ratios.
+# Then the backend memory of plan() and verify() for 100 and 400 pending migrations.
 # Usage: bench/verify_bench.sh [ROUNDS] [N]   (needs pg_migrate installed: make install)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -44,3 +45,24 @@ echo "== $N migrations, median of $ROUNDS rounds (wall time)"
 printf 'migrate.verify():  %9.1f ms\n' "$(printf '%s\n' "${T_VERIFY[@]}" | median)"
 printf 'migrate.apply():   %9.1f ms\n' "$(printf '%s\n' "${T_APPLY[@]}" | median)"
 printf 'ratio verify / apply: %.2f  (median of per-round ratios; target <= 3)\n' "$(printf '%s\n' "${RATIO[@]}" | median)"
+
+# Backend memory of one migrate.plan() / migrate.verify() call over 100 and 400 pending
+# migrations of a 10 kB statement each (parse trees per migration): flat when each migration's
+# allocations are freed before the next (RssAnon, private memory; VmHWM, peak RSS).
+echo
+echo "== backend memory after one call (kB), migrations of one 10 kB statement each"
+for fn in plan verify; do
+  for n in 100 400; do
+    psql_q -d postgres -c "DROP DATABASE IF EXISTS bench" -c "CREATE DATABASE bench"
+    psql_q -d bench -c "CREATE EXTENSION pg_migrate" -c "SET client_min_messages = error" -c "
+      SELECT count(migrate.register(i::text, 'm' || i,
+        'SELECT 1 WHERE 1 IN (' || (SELECT string_agg(j::text, ',') FROM generate_series(1, 2000) j) || ');'))
+      FROM generate_series(1, $n) i" >/dev/null
+    mem=$( { echo "SELECT pg_backend_pid() AS pid \\gset"; echo "\\setenv BACKEND_PID :pid"; echo "\\o /dev/null";
+             echo "SELECT count(*) FROM migrate.$fn();"; echo "\\o";
+             echo "\\! grep -E '^(VmHWM|RssAnon):' /proc/\$BACKEND_PID/status | awk '{printf \"%s \", \$2} END {print \"\"}'"; } |
+           psql_q -d bench)
+    read -r hwm anon <<<"$mem"
+    printf 'migrate.%-7s %4d migrations: VmHWM %7d  RssAnon %7d\n' "$fn()" "$n" "$hwm" "$anon"
+  done
+done

@@ -257,12 +257,14 @@ PGM_FUNCTION(pgm_plan) {
     check_opposite_runs(true);
     std::vector<MigrationStep> migrations = select_pending(target ? std::optional<Version>(Version::parse(*target)) : std::nullopt);
     std::vector<SessionObject> session_before = session_objects();
+    pg::RoundContext per_migration("pg_migrate plan migration");  // parse trees, lookups
     pg::SubTransaction all;  // always rolled back: nothing the dry run does persists
     SessionLeftovers& leftovers = script_leftovers();  // PREPARE outlives the rollback
     leftovers.clear();
     bool stopped = false;
     std::map<Oid, int64> known_filenodes;  // relfilenodes after the previous statement
     for (const MigrationStep& m : migrations) {
+      pg::RoundContext::Scope round = per_migration.round();
       std::string script = catalog::load_script(m.version, true);
       std::optional<safety::LintRow> syntax;
       std::vector<StatementLint> stmts = safety::lint_statements(script, &syntax);

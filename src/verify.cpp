@@ -535,10 +535,12 @@ PGM_FUNCTION(pgm_verify) {
                   fmt::format("migration {} is not pending: it is at or below the baseline", *only));
     std::vector<Oid> catalogs = system_catalogs();
     std::vector<SessionObject> session_before = session_objects();
+    pg::RoundContext per_migration("pg_migrate verify migration");  // parse trees, lookups
     pg::SubTransaction all;  // always rolled back
     bool stopped = false;
     std::string stop_reason = "an earlier migration failed";
     for (const MigrationStep& m : pending) {
+      pg::RoundContext::Scope round = per_migration.round();
       bool check = !only || m.version == *only;
       if (stopped) {
         if (check) rows.push_back({m.version, m.name, "skipped", {}, {}, stop_reason});

@@ -184,6 +184,19 @@ void SubTransaction::rollback() {
   CurrentResourceOwner = caller_owner_;
 }
 
+RoundContext::RoundContext(const char* name)
+    : context_(call([&] {
+        // `name` is a string literal of the caller: it outlives the context, as PostgreSQL requires.
+        return AllocSetContextCreateInternal(CurrentMemoryContext, name, ALLOCSET_DEFAULT_SIZES);
+      })) {}
+
+RoundContext::~RoundContext() { MemoryContextDelete(context_); }
+
+RoundContext::Scope RoundContext::round() {
+  call([&] { MemoryContextReset(context_); });
+  return Scope(MemoryContextSwitchTo(context_));
+}
+
 SubTransaction::~SubTransaction() {
   if (!open_) return;
   // Reached while unwinding from an error inside the subtransaction: roll it back so the

@@ -112,6 +112,31 @@ class SubTransaction {
   bool open_ = false;
 };
 
+// A memory context for the rounds of a long loop (one migration each), a child of the current
+// one: each round() resets it and makes it current until the returned scope ends, so what one
+// round allocates (parse trees, lookups) never piles up across rounds. Deleted with this object.
+class RoundContext {
+ public:
+  explicit RoundContext(const char* name);
+  ~RoundContext();
+  class Scope {
+   public:
+    explicit Scope(MemoryContext outer) : outer_(outer) {}
+    ~Scope() { MemoryContextSwitchTo(outer_); }
+    Scope(const Scope&) = delete;
+    Scope& operator=(const Scope&) = delete;
+
+   private:
+    MemoryContext outer_;
+  };
+  [[nodiscard]] Scope round();
+  RoundContext(const RoundContext&) = delete;
+  RoundContext& operator=(const RoundContext&) = delete;
+
+ private:
+  MemoryContext context_;
+};
+
 inline bool PgError::is_interrupt() const { return pg::is_interrupt(holder_->data->sqlerrcode); }
 
 }  // namespace pgm::pg
