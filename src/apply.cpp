@@ -165,7 +165,14 @@ bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptL
   const char* n = note.c_str();
   pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
   catalog::record_retry(step.version, step.name, label.which, attempt, line, holders, delay);
-  pg::sleep_ms(static_cast<long>(delay));
+  try {
+    pg::sleep_ms(static_cast<long>(delay));
+  } catch (pg::PgError& stopped) {
+    // A cancel or timeout in the backoff: the migration and statement it was to retry.
+    name_failure(stopped, label, line);
+    append_detail(stopped, fmt::format("It came while waiting {:.0f} ms to retry the statement after a lock timeout.", delay));
+    throw;
+  }
   return false;
 }
 

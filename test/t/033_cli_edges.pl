@@ -580,6 +580,23 @@ write_file("$term/V1__slow.sql", "CREATE TABLE t1 (id int);\nSELECT pg_sleep(30)
        'session terminated: the file and line, then the server\'s message') or diag($e);
 }
 is($node->safe_psql('term', q{SELECT count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL}), '0', 'nothing of the terminated apply stays');
+
+# A cancel or statement_timeout in the backoff between lock-timeout retries names the migration
+# and the statement it was to retry (it came bare).
+{
+  $node->safe_psql('term', 'CREATE TABLE held (id int)');
+  my $holder = $node->background_psql('term');
+  $holder->query_safe('BEGIN; LOCK TABLE held IN ACCESS SHARE MODE;');
+  my ($r, $o, $e) = $node->psql('term', q{
+    SET pg_migrate.lock_timeout = '100ms'; SET pg_migrate.lock_retries = 5; SET pg_migrate.lock_retry_delay = '20s';
+    SET statement_timeout = '2s';
+    SELECT migrate.register('5', 'held', E'SELECT 1;\nALTER TABLE held ADD COLUMN c int;');
+    SELECT * FROM migrate.apply('5');});
+  like($e, qr/ERROR:  migration 5 \("held"\) failed at line 2 of its up script: canceling statement due to statement timeout\nDETAIL:  It came while waiting \d+ ms to retry the statement after a lock timeout\./,
+       'a timeout in the backoff between retries names the migration and line') or diag($e);
+  $holder->query_safe('ROLLBACK');
+  $holder->quit;
+}
 {
   # In psql: the CONTEXT names the migration and line.
   my ($o, $e) = ('', '');
