@@ -166,6 +166,10 @@ CREATE INDEX ON lint_big (d);
 /* pg_migrate:ignore ban-drop-column, renaming-column */ ALTER TABLE lint_big DROP COLUMN d;
 -- pg_migrate:ignore ban-drop-colum
 ALTER TABLE lint_big DROP COLUMN v;$$);
+-- a silencing comment at the end of a statement's line is that statement's, not the next one's
+SELECT * FROM lint_rules_of($$ALTER TABLE lint_big DROP COLUMN d; -- pg_migrate:ignore ban-drop-column
+ALTER TABLE lint_big DROP COLUMN v;
+CREATE INDEX ON lint_big (v); CREATE INDEX ON lint_big (d); -- pg_migrate:ignore require-concurrent-index-creation$$);
 
 -- syntax errors are rows with their line, not errors
 SELECT * FROM migrate.lint(E'CREATE TABLE a (id bigint);\n\nCREATE TABEL b ();');

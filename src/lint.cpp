@@ -1036,7 +1036,14 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
                          (f.action == Action::UnbatchedUpdate && batched);
                 }),
                 facts.end());
-    std::vector<std::string> ignored = lint::ignored_rules(gap);
+    // A silencing comment on the line the statement ends on ("...; -- pg_migrate:ignore rule")
+    // is the statement's own; one on lines before it too (the gap, which starts after the
+    // previous statement's line).
+    size_t index = static_cast<size_t>(&s - stmts.data());
+    size_t trailing_end = std::min(script.find('\n', s.end), index + 1 < stmts.size() ? stmts[index + 1].begin : script.size());
+    if (trailing_end == std::string::npos) trailing_end = script.size();
+    std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(s.end, trailing_end - s.end));
+    for (std::string& name : lint::ignored_rules(gap)) ignored.push_back(std::move(name));
     StatementLint sl{s, {}};
     for (const std::string& name : ignored)
       if (!lint::is_known_rule(name))
@@ -1048,7 +1055,7 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
       sl.findings.push_back(std::move(*finding));
     }
     out.push_back(std::move(sl));
-    prev_end = s.end;
+    prev_end = std::max(s.end, trailing_end);
   }
   // A silencing comment after the last statement silences nothing; a rule name in it that
   // does not exist is still a typo to report (on the last statement).
