@@ -109,6 +109,13 @@ ALTER TABLE gap_big ADD COLUMN m gap_mood NOT NULL DEFAULT 'ok'::gap_mood, ALTER
 -- a constant of a new type, or a call of a function that is not volatile: no rewrite
 SELECT * FROM gap_rules_of($$CREATE TYPE gap_mood AS ENUM ('ok');
 ALTER TABLE gap_big ADD COLUMN m gap_mood DEFAULT 'ok'::gap_mood, ADD COLUMN k int DEFAULT abs(-1);$$);
+-- What the script notes about a table holds whatever its spelling: public.gap_big is gap_big.
+SELECT * FROM gap_rules_of($$ALTER TABLE public.gap_big ADD CONSTRAINT gap_nn CHECK (status IS NOT NULL) NOT VALID;
+COMMIT;
+ALTER TABLE gap_big VALIDATE CONSTRAINT gap_nn;
+ALTER TABLE gap_big ALTER COLUMN status SET NOT NULL;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE public.gap_big ADD CONSTRAINT gap_fk2 FOREIGN KEY (n) REFERENCES gap_parent NOT VALID;
+ALTER TABLE gap_big VALIDATE CONSTRAINT gap_fk2;$$);
 DROP TABLE gap_parent;
 
 DROP FUNCTION gap_rules_of(text);

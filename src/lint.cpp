@@ -588,7 +588,10 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
 #endif
   Oid relid = InvalidOid;
   TableInfo t = table_info(at->relation, st, &relid);
-  std::string table_key = written_name(at->relation);
+  // What the script notes about the table (NOT VALID constraints, proven NOT NULLs) is keyed by
+  // the table it resolves to, not by its spelling (public.t and t are one table).
+  QualifiedName resolved = st.resolve(at->relation).name;
+  std::string table_key = resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second;
   ListCell* lc;
   foreach (lc, at->cmds) {
     // Each subcommand on its own: one naming what the script creates earlier (a type, a
