@@ -117,6 +117,21 @@ ALTER TABLE gap_big ALTER COLUMN status SET NOT NULL;$$);
 SELECT * FROM gap_rules_of($$ALTER TABLE public.gap_big ADD CONSTRAINT gap_fk2 FOREIGN KEY (n) REFERENCES gap_parent NOT VALID;
 ALTER TABLE gap_big VALIDATE CONSTRAINT gap_fk2;$$);
 DROP TABLE gap_parent;
+-- DROP INDEX and REINDEX INDEX find the index through the script's own SET search_path.
+CREATE SCHEMA gap_s;
+CREATE TABLE gap_s.big (id int);
+INSERT INTO gap_s.big SELECT g FROM generate_series(1, 5000) g;
+CREATE INDEX gap_s_big_id ON gap_s.big (id);
+ANALYZE gap_s.big;
+SELECT * FROM gap_rules_of($$SET search_path = gap_s, public;
+DROP INDEX gap_s_big_id;
+REINDEX INDEX gap_s_big_id;$$);
+DROP SCHEMA gap_s CASCADE;
+-- A temporary table hides a table of its name for unqualified names only.
+SELECT * FROM gap_rules_of($$CREATE TEMP TABLE gap_big (id int);
+CREATE INDEX ON gap_big (id);
+ALTER TABLE public.gap_big ALTER COLUMN n TYPE bigint;
+CREATE INDEX ON public.gap_big (status);$$);
 
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;

@@ -116,6 +116,9 @@ struct ScriptState {
   }
   // Where CREATE TABLE puts the table: its schema, or the first existing one of the path.
   QualifiedName creation_name(const RangeVar* rv) {
+    // A temporary table lives in the session's own schema, searched first: it hides a table of
+    // that name for unqualified names only (public.t is still public.t).
+    if (rv->relpersistence == RELPERSISTENCE_TEMP) return {"pg_temp", rv->relname};
     if (rv->schemaname) return {rv->schemaname, rv->relname};
     for (const std::string& schema : path())
       if (schema != "pg_catalog" && schema_exists(schema)) return {schema, rv->relname};
@@ -142,6 +145,12 @@ struct ScriptState {
       return r;
     };
     if (rv->schemaname) return in_schema(rv->schemaname);
+    if (auto temp = tables.find({"pg_temp", rv->relname}); temp != tables.end() && temp->second.kind == Kind::Created) {
+      Resolved r;
+      r.name = temp->first;
+      r.script = &temp->second;
+      return r;
+    }
     for (const std::string& schema : path()) {
       Resolved r = in_schema(schema);
       if ((r.script && r.script->kind != Kind::Dropped) || (OidIsValid(r.relid) && !r.script)) return r;
@@ -742,7 +751,7 @@ void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
       if (st.created_indexes.count(index)) continue;
       RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
       std::string shown = written_name(rv);
-      Oid indexoid = lookup_relid(rv);
+      Oid indexoid = st.resolve(rv).relid;  // through the script's own SET search_path
       TableInfo t;
       t.name = fmt::format("the table of index {}", shown);
       if (OidIsValid(indexoid)) {
@@ -816,7 +825,7 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         if (st.created_indexes.count(rs->relation->relname)) {
           t.created_in_script = true;
         } else {
-          Oid indexoid = lookup_relid(rs->relation);
+          Oid indexoid = st.resolve(rs->relation).relid;  // through the script's own SET search_path
           Oid heap = OidIsValid(indexoid) ? pg::call([&] { return IndexGetRelation(indexoid, true); }) : InvalidOid;
           if (OidIsValid(heap)) fill_from_catalog(heap, t);
         }
