@@ -133,6 +133,25 @@ CREATE INDEX ON gap_big (id);
 ALTER TABLE public.gap_big ALTER COLUMN n TYPE bigint;
 CREATE INDEX ON public.gap_big (status);$$);
 
+-- PRIMARY KEY USING INDEX sets its columns NOT NULL (a scan); SET NOT NULL proven by a CHECK
+-- that implies it, as PostgreSQL proves it; timestamp -> timestamptz rewrites unless the
+-- session's time zone is UTC.
+CREATE TABLE gap_acc (id int, created timestamp, status text);
+INSERT INTO gap_acc SELECT g, now(), 'x' FROM generate_series(1, 5000) g;
+CREATE UNIQUE INDEX gap_acc_id ON gap_acc (id);
+ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_status CHECK (status IS NOT NULL AND status <> '');
+ANALYZE gap_acc;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_pkey PRIMARY KEY USING INDEX gap_acc_id;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN id SET NOT NULL;
+ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_pkey PRIMARY KEY USING INDEX gap_acc_id;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN status SET NOT NULL;$$);
+SET timezone = 'UTC';
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN created TYPE timestamptz;$$);
+SET timezone = 'Europe/Paris';
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN created TYPE timestamptz;$$);
+RESET timezone;
+DROP TABLE gap_acc;
+
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;
 DROP TABLE gap_big;

@@ -21,8 +21,10 @@
 extern "C" {
 #include "catalog/index.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
+#include "commands/tablecmds.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -34,6 +36,9 @@ extern "C" {
 #include "utils/relcache.h"
 #include "utils/varlena.h"
 #include "utils/typcache.h"
+#include "utils/timestamp.h"
+#include "utils/syscache.h"
+#include "utils/lsyscache.h"
 #include "parser/parse_type.h"
 }
 
@@ -460,24 +465,59 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
         return true;
     }
   }
+  // timestamp <-> timestamptz: no rewrite when the session's time zone is UTC (PostgreSQL 12 on;
+  // the session that applies the migration decides, this one is the best guess).
+  if ((t.oldtype == TIMESTAMPOID && t.newtype == TIMESTAMPTZOID) ||
+      (t.oldtype == TIMESTAMPTZOID && t.newtype == TIMESTAMPOID)) {
+    if (!(t.newmod == -1 || (t.oldmod != -1 && t.newmod >= t.oldmod))) return true;
+    return pg::call([] { return TimestampTimestampTzRequiresRewrite(); });
+  }
   if (t.coercible && t.newmod == -1) return false;  // e.g. varchar(n) -> text
   return true;
 }
 
 // True if the column is already NOT NULL or a validated CHECK (col IS NOT NULL) exists.
 bool has_validated_not_null(Oid relid, const std::string& column) {
-  static pg::Query q{
-      "SELECT a.attnotnull OR EXISTS (SELECT FROM pg_catalog.pg_constraint c "
-      "WHERE c.conrelid OPERATOR(pg_catalog.=) a.attrelid AND c.contype OPERATOR(pg_catalog.=) 'c' "
-      "AND c.convalidated AND pg_catalog.pg_get_constraintdef(c.oid) OPERATOR(pg_catalog.=) "
-      "pg_catalog.format('CHECK ((%s IS NOT NULL))', pg_catalog.quote_ident(a.attname))) "
-      "FROM pg_catalog.pg_attribute a WHERE a.attrelid OPERATOR(pg_catalog.=) $1::pg_catalog.oid "
-      "AND a.attname OPERATOR(pg_catalog.=) $2::pg_catalog.text "
-      "AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped"};
-  q.run({pg::int8_param(relid), pg::text_param(column)});
-  bool ok = pg::result_rows() > 0 && pg::bool_value(0, 1);
-  pg::free_result();
-  return ok;
+  const char* col = column.c_str();
+  return pg::call([&] {
+    // PostgreSQL's own test of whether SET NOT NULL can skip its scan: the column is NOT NULL
+    // already, or validated CHECK constraints imply it (CHECK (c IS NOT NULL AND c <> '') too).
+    // The relcache entry without a lock: lint takes none.
+    AttrNumber att = get_attnum(relid, col);
+    if (att <= 0) return false;
+    Relation rel = RelationIdGetRelation(relid);
+    if (!rel) return false;
+    Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+    NullTest* nt = makeNode(NullTest);
+    nt->arg = (Expr*)makeVar(1, att, a->atttypid, a->atttypmod, a->attcollation, 0);
+    nt->nulltesttype = IS_NOT_NULL;
+    nt->argisrow = false;
+    nt->location = -1;
+    bool implied = PartConstraintImpliedByRelConstraint(rel, list_make1(nt));
+    RelationClose(rel);
+    return implied;
+  });
+}
+
+// The key columns of index `indexname` of table `relid` (ADD PRIMARY KEY USING INDEX).
+std::vector<std::string> index_key_columns(Oid relid, const char* indexname) {
+  List* names = pg::call([&] {
+    List* out = NIL;
+    Oid index = get_relname_relid(indexname, get_rel_namespace(relid));
+    if (!OidIsValid(index)) return out;
+    HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+    if (!HeapTupleIsValid(tup)) return out;
+    Form_pg_index ix = (Form_pg_index)GETSTRUCT(tup);
+    for (int i = 0; i < ix->indnkeyatts; ++i)
+      if (ix->indkey.values[i] > 0)
+        if (char* name = get_attname(relid, ix->indkey.values[i], true)) out = lappend(out, name);
+    ReleaseSysCache(tup);
+    return out;
+  });
+  std::vector<std::string> columns;
+  ListCell* lc;
+  foreach (lc, names) columns.emplace_back(static_cast<char*>(lfirst(lc)));
+  return columns;
 }
 
 // Column types of an existing table's columns, for PRIMARY KEY (cols) on existing columns.
@@ -642,12 +682,13 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         if (rewrites) out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
         break;
       }
-      case AT_SetNotNull:
-        if (t.created_in_script) break;
-        if (st.validated_notnull.count({table_key, cmd->name})) break;
-        if (OidIsValid(relid) && has_validated_not_null(relid, cmd->name)) break;
-        out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
+      case AT_SetNotNull: {
+        bool proven = t.created_in_script || st.validated_notnull.count({table_key, cmd->name}) ||
+                      (OidIsValid(relid) && has_validated_not_null(relid, cmd->name));
+        st.validated_notnull.insert({table_key, cmd->name});  // NOT NULL from here on
+        if (!proven) out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
         break;
+      }
       case AT_AddConstraint: {
         Constraint* c = (Constraint*)cmd->def;
         std::string conname = c->conname ? c->conname : "";
@@ -678,6 +719,12 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             bool pk = c->contype == CONSTR_PRIMARY;
             if (!t.created_in_script && !c->indexname)
               out.push_back({Action::AddUnique, t, conname, pk ? "PRIMARY KEY" : "UNIQUE constraint", {}});
+            // PRIMARY KEY USING INDEX sets its columns NOT NULL: a scan of the table under its
+            // ACCESS EXCLUSIVE lock for each column not proven NOT NULL already.
+            if (pk && c->indexname && OidIsValid(relid) && !t.created_in_script)
+              for (const std::string& col : index_key_columns(relid, c->indexname))
+                if (!st.validated_notnull.count({table_key, col}) && !has_validated_not_null(relid, col))
+                  out.push_back({Action::SetNotNull, t, col, "", {}});
             if (pk && OidIsValid(relid) && !t.created_in_script) {
               ListCell* kc;
               foreach (kc, c->keys) {
