@@ -791,6 +791,19 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
 
 void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
   ListCell* lc;
+  if (ds->removeType == OBJECT_INDEX && ds->concurrent) {
+    foreach (lc, ds->objects) {
+      List* names = (List*)lfirst(lc);
+      RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
+      Oid indexoid = st.resolve(rv).relid;
+      if (OidIsValid(indexoid) && pg::call([&] { return get_rel_relkind(indexoid) == RELKIND_PARTITIONED_INDEX; }))
+        out.push_back({Action::NotAllowed, {},
+                       "Drop it without CONCURRENTLY when the table is quiet (the lock reaches every partition).",
+                       fmt::format("DROP INDEX CONCURRENTLY cannot drop partitioned index {} (PostgreSQL refuses it)",
+                                   written_name(rv)),
+                       {}});
+    }
+  }
   if (ds->removeType == OBJECT_INDEX && !ds->concurrent) {
     foreach (lc, ds->objects) {
       List* names = (List*)lfirst(lc);
@@ -850,6 +863,13 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       if (idx->idxname) st.created_indexes.insert(idx->idxname);
       // ON ONLY a partitioned table builds nothing: the partitions' indexes are attached later.
       bool only_parent = t.partitioned && idx->relation && !idx->relation->inh;
+      if (idx->concurrent && t.partitioned && !exists)
+        out.push_back({Action::NotAllowed, {},
+                       "Create it ON ONLY the partitioned table (no build), build each partition's index with "
+                       "CREATE INDEX CONCURRENTLY, then ALTER INDEX ... ATTACH PARTITION each one.",
+                       fmt::format("CREATE INDEX CONCURRENTLY cannot build an index on partitioned table {} "
+                                   "(PostgreSQL refuses it)", t.name),
+                       {}});
       if (!idx->concurrent && !exists && !only_parent)
         out.push_back({Action::CreateIndex, t, idx->idxname ? idx->idxname : "", "", {}});
       break;

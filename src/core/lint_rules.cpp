@@ -229,16 +229,30 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      fmt::format("{} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {}, "
                                  "blocking every query on it",
                                  named("DROP INDEX", f.object), table),
-                     "Drop it with DROP INDEX CONCURRENTLY in a migration whose script begins with the "
-                     "line \"-- pg_migrate:no-transaction\" (applied by CALL migrate.run()).");
+                     f.table.partitioned
+                         // PostgreSQL refuses DROP INDEX CONCURRENTLY of a partitioned index.
+                         ? "A partitioned index cannot be dropped CONCURRENTLY: drop it when the table is quiet "
+                           "(the lock reaches every partition), with a short pg_migrate.lock_timeout and retries."
+                         : "Drop it with DROP INDEX CONCURRENTLY in a migration whose script begins with the "
+                           "line \"-- pg_migrate:no-transaction\" (applied by CALL migrate.run()).");
     case Action::AddForeignKey:
       if (created) return std::nullopt;
       return finding(by_size,
                      fmt::format("adding {} to {} without NOT VALID scans it under a SHARE ROW EXCLUSIVE "
                                  "lock, also held on {}, blocking writes to both",
                                  named("foreign key", f.object), table, f.other.name),
-                     "Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT "
-                     "in a later migration: validation takes only a SHARE UPDATE EXCLUSIVE lock.");
+                     f.table.partitioned
+                         // PostgreSQL refuses NOT VALID foreign keys on a partitioned table.
+                         ? "A partitioned table's foreign key cannot be added NOT VALID: add it to each partition "
+                           "(NOT VALID, then VALIDATE CONSTRAINT in a later migration), or to the parent when "
+                           "the tables are quiet."
+                     : f.object.rfind("on new column ", 0) == 0
+                         // A column constraint has no NOT VALID: the key is added as a table constraint.
+                         ? "Add the column without REFERENCES, then ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY "
+                           "... NOT VALID, and VALIDATE CONSTRAINT in a later migration (a SHARE UPDATE "
+                           "EXCLUSIVE lock)."
+                         : "Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT "
+                           "in a later migration: validation takes only a SHARE UPDATE EXCLUSIVE lock.");
     case Action::AddCheck:
       if (created) return std::nullopt;
       return finding(by_size,
@@ -259,8 +273,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                                  "EXCLUSIVE lock",
                                  named(f.detail.empty() ? "UNIQUE constraint" : f.detail.c_str(), f.object),
                                  table),
-                     "Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY outside the migration, "
-                     "then ADD CONSTRAINT ... UNIQUE USING INDEX (or PRIMARY KEY USING INDEX).");
+                     f.table.partitioned
+                         // Neither CONCURRENTLY nor USING INDEX exists for a partitioned table.
+                         ? "A partitioned table's constraint cannot use an index built beforehand: enforce it "
+                           "with a unique index instead: CREATE UNIQUE INDEX ON ONLY the table, build each "
+                           "partition's with CREATE UNIQUE INDEX CONCURRENTLY (a \"-- pg_migrate:no-transaction\" "
+                           "migration), then ALTER INDEX ... ATTACH PARTITION each one."
+                         : "Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY outside the migration, "
+                           "then ADD CONSTRAINT ... UNIQUE USING INDEX (or PRIMARY KEY USING INDEX).");
     case Action::RenameColumn:
       if (created) return std::nullopt;
       return finding(Severity::Warning,

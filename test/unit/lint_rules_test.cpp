@@ -213,3 +213,29 @@ TEST(LintRules, PartitionedIndexHintAvoidsConcurrently) {
   ASSERT_TRUE(plain);
   EXPECT_EQ(plain->hint.find("ON ONLY"), std::string::npos);
 }
+
+// Hints on a partitioned table never suggest what PostgreSQL refuses there (NOT VALID foreign
+// keys, DROP INDEX CONCURRENTLY, USING INDEX / CONCURRENTLY for a constraint's index); a new
+// column's REFERENCES has no NOT VALID.
+TEST(LintRules, PartitionedHintsAvoidWhatPostgresRefuses) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  TableInfo parent = existing(5000, 50);
+  parent.partitioned = true;
+  auto fk = evaluate(fact(Action::AddForeignKey, parent, "ev_fk"), th);
+  ASSERT_TRUE(fk);
+  EXPECT_NE(fk->hint.find("cannot be added NOT VALID"), std::string::npos) << fk->hint;
+  auto drop = evaluate(fact(Action::DropIndex, parent, "ev_at"), th);
+  ASSERT_TRUE(drop);
+  EXPECT_EQ(drop->hint.find("DROP INDEX CONCURRENTLY"), std::string::npos) << drop->hint;
+  auto unique = evaluate(fact(Action::AddUnique, parent, "ev_u"), th);
+  ASSERT_TRUE(unique);
+  EXPECT_EQ(unique->hint.find("USING INDEX"), std::string::npos) << unique->hint;
+  EXPECT_NE(unique->hint.find("ON ONLY"), std::string::npos) << unique->hint;
+  auto column = evaluate(fact(Action::AddForeignKey, existing(5000, 50), "on new column c"), th);
+  ASSERT_TRUE(column);
+  EXPECT_NE(column->hint.find("Add the column without REFERENCES"), std::string::npos) << column->hint;
+  auto plain = evaluate(fact(Action::DropIndex, existing(5000, 50), "i"), th);
+  ASSERT_TRUE(plain);
+  EXPECT_NE(plain->hint.find("DROP INDEX CONCURRENTLY"), std::string::npos);
+}
