@@ -163,6 +163,17 @@ SELECT line, rule, hint FROM migrate.lint($$DROP INDEX gap_ev_at;
 ALTER TABLE gap_ev ADD CONSTRAINT gap_ev_u UNIQUE (id, at);$$);
 DROP TABLE gap_ev;
 
+-- Statistics older than the data (analyzed empty, then loaded): sized by its files now; a
+-- renamed table is named by its new name; COMMIT in a non-transactional script.
+CREATE TABLE gap_stale (id int) WITH (autovacuum_enabled = off);  -- its statistics stay stale
+ANALYZE gap_stale;
+INSERT INTO gap_stale SELECT g FROM generate_series(1, 5000) g;
+SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_stale ADD COLUMN w int NOT NULL;$$);
+SELECT line, rule, message FROM migrate.lint($$ALTER TABLE gap_stale RENAME TO gap_renamed;
+CREATE INDEX ON gap_renamed (id);$$);
+SELECT line, rule, hint FROM migrate.lint(E'-- pg_migrate:no-transaction\nCOMMIT;');
+DROP TABLE gap_stale;
+
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;
 DROP TABLE gap_big;

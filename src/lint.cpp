@@ -20,6 +20,9 @@
 
 extern "C" {
 #include "catalog/index.h"
+#include "common/relpath.h"
+#include "miscadmin.h"
+#include <sys/stat.h>
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
@@ -243,9 +246,38 @@ struct RelFacts {
   double reltuples;
   int32 relpages;
   char relkind;
+  char relpersistence;
+  Oid filenode;
+  Oid tablespace;
   bool changed_in_xact;
   const char* name;
 };
+
+// Pages in the main fork's files now (stat() of each 1 GB segment: no lock, nothing that can
+// fail), or -1 when they cannot be read. Plain C.
+int64 pages_on_disk(Oid tablespace, Oid filenode) {
+#if PG_VERSION_NUM >= 170000
+  char* path = GetRelationPath(MyDatabaseId, OidIsValid(tablespace) ? tablespace : MyDatabaseTableSpace, filenode,
+                               INVALID_PROC_NUMBER, MAIN_FORKNUM);
+#else
+  char* path = GetRelationPath(MyDatabaseId, OidIsValid(tablespace) ? tablespace : MyDatabaseTableSpace, filenode,
+                               InvalidBackendId, MAIN_FORKNUM);
+#endif
+  int64 bytes = 0;
+  for (int segment = 0;; ++segment) {
+    char* file = segment == 0 ? pstrdup(path) : psprintf("%s.%d", path, segment);
+    struct stat st;
+    int rc = stat(file, &st);
+    pfree(file);
+    if (rc != 0) {
+      if (segment == 0) bytes = -BLCKSZ;
+      break;
+    }
+    bytes += st.st_size;
+  }
+  pfree(path);
+  return bytes / BLCKSZ;
+}
 
 bool fill_from_catalog(Oid relid, TableInfo& t) {
   RelFacts rf{};
@@ -256,6 +288,9 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
     rf.reltuples = c->reltuples;
     rf.relpages = c->relpages;
     rf.relkind = c->relkind;
+    rf.relpersistence = c->relpersistence;
+    rf.filenode = c->relfilenode;
+    rf.tablespace = c->reltablespace;
     rf.changed_in_xact = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
     char* nsp = get_namespace_name(c->relnamespace);
     rf.name = quote_qualified_identifier(nsp, NameStr(c->relname));
@@ -268,6 +303,16 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   t.reltuples = rf.reltuples;
   t.relpages = rf.relpages;
   t.partitioned = rf.relkind == RELKIND_PARTITIONED_TABLE;
+  // Statistics older than the data (a table analyzed while empty, then loaded): scaled to the
+  // file's size now, as the planner scales them; without a row density, unknown.
+  if ((rf.relkind == RELKIND_RELATION || rf.relkind == RELKIND_MATVIEW) && OidIsValid(rf.filenode) &&
+      rf.relpersistence != RELPERSISTENCE_TEMP) {
+    int64 now = pg::call([&] { return pages_on_disk(rf.tablespace, rf.filenode); });
+    if (now > rf.relpages) {
+      t.reltuples = rf.relpages > 0 && rf.reltuples > 0 ? rf.reltuples / rf.relpages * static_cast<double>(now) : -1;
+      t.relpages = now;
+    }
+  }
   if (t.partitioned) {
     // Its own pg_class row has no size: the leaf partitions' summed.
     struct Sum {
@@ -319,6 +364,12 @@ TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullp
   if (OidIsValid(r.relid)) {
     fill_from_catalog(r.relid, t);
     if (relid_out) *relid_out = r.relid;
+    // Renamed or moved earlier in the script: named as it is called from there on.
+    if (r.script && r.script->kind == ScriptState::Kind::Moved && !r.name.first.empty()) {
+      const char* nsp = r.name.first.c_str();
+      const char* rel = r.name.second.c_str();
+      t.name = pg::call([&] { return (const char*)quote_qualified_identifier(nsp, rel); });
+    }
   }
   return t;
 }
@@ -979,7 +1030,7 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
     case T_TransactionStmt: {
       st.added_not_valid.clear();  // a COMMIT split point: validating after it is the advice
       const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
-      out.push_back({Action::TransactionControl, {}, "", tag, {}});
+      out.push_back({Action::TransactionControl, {}, st.transactional ? "" : "no-transaction", tag, {}});
       break;
     }
     default:

@@ -143,13 +143,13 @@ std::string describe_table(const TableInfo& t) {
   }
   if (t.reltuples < 0) {
     if (t.relpages > 0)
-      return fmt::format("{} ({} pages, {}; row count unknown: never analyzed)", t.name,
+      return fmt::format("{} ({} pages, {}; row count unknown: not analyzed since its data was written)", t.name,
                          group_thousands(t.relpages), size_mb(t.relpages));
     return fmt::format("{} (size unknown: never vacuumed or analyzed)", t.name);
   }
   if (t.reltuples == 0 && t.relpages == 0) return fmt::format("{} (empty)", t.name);
-  return fmt::format("{} (about {} rows, {})", t.name,
-                     group_thousands(static_cast<int64_t>(t.reltuples + 0.5)), size_mb(t.relpages));
+  int64_t rows = static_cast<int64_t>(t.reltuples + 0.5);
+  return fmt::format("{} (about {} row{}, {})", t.name, group_thousands(rows), rows == 1 ? "" : "s", size_mb(t.relpages));
 }
 
 Severity size_severity(const TableInfo& t, const Thresholds& thresholds) {
@@ -353,8 +353,10 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
     case Action::TransactionControl:
       return finding(Severity::Error,
                      fmt::format("transaction control ({}) inside a migration", f.detail),
-                     "Remove the statement: a migration runs inside the caller's transaction and "
-                     "commits or rolls back with it.");
+                     f.object == "no-transaction"
+                         ? "Remove the statement: in a non-transactional script each statement commits on its own."
+                         : "Remove the statement: a migration runs inside the caller's transaction and "
+                           "commits or rolls back with it.");
     case Action::IntPrimaryKey:
       return finding(Severity::Warning,
                      fmt::format("primary key column {} of {} is {}", f.object, f.table.name, f.detail),

@@ -77,7 +77,7 @@ TEST(LintRules, DescribeTableStatesSize) {
   EXPECT_EQ(describe_table(existing(250000, 1280)), "public.orders (about 250,000 rows, 10.0 MB)");
   EXPECT_EQ(describe_table(existing(-1, 0)), "public.orders (size unknown: never vacuumed or analyzed)");
   EXPECT_EQ(describe_table(existing(-1, 10)),
-            "public.orders (10 pages, 80 kB; row count unknown: never analyzed)");
+            "public.orders (10 pages, 80 kB; row count unknown: not analyzed since its data was written)");
   EXPECT_EQ(describe_table(created()), "orders (created by this script)");
   EXPECT_EQ(describe_table(existing(3e6, 262144)), "public.orders (about 3,000,000 rows, 2.0 GB)");
 }
