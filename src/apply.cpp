@@ -34,6 +34,21 @@ extern "C" void name_termination(void* arg) {
     errcontext("while %s ran", static_cast<const char*>(arg));
 }
 
+// The line of the script that failed: the statement's, or within a DO block the line of the
+// block's body that failed (PL/pgSQL numbers the body's lines from its opening quote's line).
+int failed_line(const std::string& script, const ScriptStatement& s, pg::PgError& e) {
+  if (!IsA(s.parsetree, DoStmt) || !e.data()->context) return s.line;
+  std::optional<int> inner = do_block_failed_line(e.data()->context);
+  if (!inner) return s.line;
+  ListCell* lc;
+  foreach (lc, castNode(DoStmt, s.parsetree)->args) {
+    DefElem* d = static_cast<DefElem*>(lfirst(lc));
+    if (strcmp(d->defname, "as") == 0 && d->location >= 0 && static_cast<size_t>(d->location) < script.size())
+      return line_at(script, static_cast<size_t>(d->location)) + *inner - 1;
+  }
+  return s.line;
+}
+
 void name_failure(pg::PgError& e, const ScriptLabel& label, int line) {
   ErrorData* edata = e.data();
   std::string message = fmt::format("{} failed at line {} of its {} script: {}", label.describe(),
@@ -87,7 +102,7 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
                                 label.describe(), s.line, label.which, one_line_preview(sql, 60),
                                 SPI_result_code_string(rc)));
     } catch (pg::PgError& e) {
-      name_failure(e, label, s.line);
+      name_failure(e, label, failed_line(script, s, e));
       failure = std::current_exception();
     } catch (...) {
       failure = std::current_exception();

@@ -143,8 +143,8 @@ std::string describe_table(const TableInfo& t) {
   }
   if (t.reltuples < 0) {
     if (t.relpages > 0)
-      return fmt::format("{} ({} pages, {}; row count unknown: not analyzed since its data was written)", t.name,
-                         group_thousands(t.relpages), size_mb(t.relpages));
+      return fmt::format("{} ({} page{}, {}; row count unknown: not analyzed since its data was written)", t.name,
+                         group_thousands(t.relpages), t.relpages == 1 ? "" : "s", size_mb(t.relpages));
     return fmt::format("{} (size unknown: never vacuumed or analyzed)", t.name);
   }
   if (t.reltuples == 0 && t.relpages == 0) return fmt::format("{} (empty)", t.name);

@@ -110,6 +110,19 @@ bool is_psql_meta_command_at(std::string_view sql, size_t offset) {
   return i < sql.size() && sql[i] == '\\';
 }
 
+std::optional<int> do_block_failed_line(std::string_view error_context) {
+  static constexpr std::string_view kMarker = "PL/pgSQL function inline_code_block line ";
+  size_t at = error_context.rfind(kMarker);
+  if (at == std::string_view::npos) return std::nullopt;
+  size_t i = at + kMarker.size();
+  int line = 0;
+  size_t digits = 0;
+  for (; i < error_context.size() && std::isdigit(static_cast<unsigned char>(error_context[i])) && digits < 9; ++i, ++digits)
+    line = line * 10 + (error_context[i] - '0');
+  if (digits == 0 || line < 1) return std::nullopt;
+  return line;
+}
+
 std::optional<std::string> without_dump_restrict_lines(std::string_view sql) {
   if (sql.find("restrict ") == std::string_view::npos) return std::nullopt;
   std::optional<std::string> out;

@@ -46,6 +46,11 @@ std::string to_hex(const unsigned char* bytes, size_t length);
 // meta-command such as \set or \i, which the server cannot run.
 bool is_psql_meta_command_at(std::string_view sql, size_t offset);
 
+// The line within a DO block's body that failed, from the error's context ("PL/pgSQL function
+// inline_code_block line 4 at SQL statement"), or nothing (another language, or messages in
+// another language than English).
+std::optional<int> do_block_failed_line(std::string_view error_context);
+
 // pg_dump (15.14, 16.10, 17.6 and later) brackets a plain dump with the psql meta-commands
 // "\restrict <key>" and "\unrestrict <key>", which only guard psql's own restore: a copy of
 // `sql` with those lines blanked (same length, so positions and lines stay), or nothing when it

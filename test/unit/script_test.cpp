@@ -94,3 +94,12 @@ TEST(Script, DumpRestrictLinesBlanked) {
   EXPECT_FALSE(without_dump_restrict_lines("SELECT 'x \\restrict k';"));        // not at a line's start
   EXPECT_TRUE(without_dump_restrict_lines("SELECT 1;\r\n\\unrestrict k\r\n"));  // CRLF
 }
+
+TEST(Script, DoBlockFailedLine) {
+  EXPECT_EQ(do_block_failed_line("SQL statement \"INSERT INTO t VALUES (1)\"\nPL/pgSQL function inline_code_block line 4 at SQL statement"), 4);
+  // A function the block calls fails: the block's own line is the one that counts.
+  EXPECT_EQ(do_block_failed_line("PL/pgSQL function f() line 9 at RAISE\nSQL statement \"SELECT f()\"\nPL/pgSQL function inline_code_block line 2 at PERFORM"), 2);
+  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function f() line 9 at RAISE"));
+  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function inline_code_block line x"));
+  EXPECT_FALSE(do_block_failed_line(""));
+}
