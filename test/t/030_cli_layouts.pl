@@ -293,10 +293,10 @@ is($node->safe_psql('fail', q{SELECT count(*) FROM migrate.history}), '0', 'fail
 write_file("$fl/20240102000000_bad.sql",
   "-- migrate:up\nCREATE TABLE bad_t (id int);\nDO \$\$ BEGIN\n  RAISE EXCEPTION 'custom failure' USING ERRCODE = 'P0042', DETAIL = 'the detail', HINT = 'the hint';\nEND \$\$;\n");
 ($rc, $out, $err) = pgm('fail', $fl, 'apply');
-like($err, qr/20240102000000_bad\.sql:3: custom failure \(SQLSTATE P0042\)\nDETAIL: the detail\nHINT: the hint/,
-     'failing migration: DETAIL and HINT are shown');
+like($err, qr/20240102000000_bad\.sql:4: custom failure \(SQLSTATE P0042\)\nDETAIL: the detail\nHINT: the hint/,
+     'failing migration: the line of the DO block that failed, DETAIL and HINT are shown');
 ($rc, $out, $err) = pgm('fail', $fl, '--json', 'apply');
-like($out, qr/"line": 3/, '--json: the error has the line');
+like($out, qr/"line": 4/, '--json: the error has the line');
 like($out, qr/"sqlstate": "P0042"/, '--json: the error has the SQLSTATE');
 
 # --- non-transactional files (dbmate's transaction:false): run by CALL migrate.run()
