@@ -255,6 +255,28 @@ json row_json(const SyncRow& r) {
   return j;
 }
 
+// The server lists the rows of migrations without a file after the folder's: status and check
+// show every row in version order, the repeatables (no version) last, as the server has them.
+std::vector<const SyncRow*> in_version_order(const std::vector<SyncRow>& rows) {
+  std::vector<std::pair<std::optional<Version>, const SyncRow*>> keyed;
+  for (const SyncRow& r : rows) {
+    std::optional<Version> v;
+    try {
+      if (r.kind != "repeatable" && !r.version.empty()) v = Version::parse(r.version);
+    } catch (const pgm::Error&) {
+      // (a version the server wrote always parses; one that did not would sort last)
+    }
+    keyed.emplace_back(std::move(v), &r);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+    if (!a.first || !b.first) return a.first && !b.first;
+    return *a.first < *b.first;
+  });
+  std::vector<const SyncRow*> out;
+  for (const auto& k : keyed) out.push_back(k.second);
+  return out;
+}
+
 bool at_most(const std::string& version, const std::optional<Version>& target) {
   if (!target || version.empty()) return true;
   return !(*target < Version::parse(version));
@@ -284,7 +306,8 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
   size_t pending = 0;
   std::vector<std::vector<std::string>> rows{{"VERSION", "FILE", "STATE", "APPLIED AT (UTC)", "BY", "NOTE"}};
   json list = json::array();
-  for (const SyncRow& r : s.rows) {
+  for (const SyncRow* row : in_version_order(s.rows)) {
+    const SyncRow& r = *row;
     if (r.pending()) ++pending;
     std::string note;
     if (r.action == "edited") note = "file edited after apply";
@@ -990,15 +1013,7 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
                        : ": partially reverted (pg_migrate revert finishes it)";
   };
   std::set<std::string> listed;
-  // In version order (rows of files gone from the folder come after the others, as text).
-  std::vector<const SyncRow*> ordered;
-  for (const SyncRow& r : s.rows) ordered.push_back(&r);
-  std::stable_sort(ordered.begin(), ordered.end(), [](const SyncRow* a, const SyncRow* b) {
-    bool ra = a->kind == "repeatable" || a->version.empty(), rb = b->kind == "repeatable" || b->version.empty();
-    if (ra || rb) return !ra && rb;
-    return Version::parse(a->version) < Version::parse(b->version);
-  });
-  for (const SyncRow* row : ordered) {
+  for (const SyncRow* row : in_version_order(s.rows)) {
     const SyncRow& r = *row;
     if (r.action == "edited") causes[0].items.push_back(label(r) + ": " + r.detail);
     else if (r.action == "missing_file" || r.action == "removed") causes[1].items.push_back(label(r) + ": " + r.detail);

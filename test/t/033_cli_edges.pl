@@ -54,6 +54,10 @@ $node->safe_psql('gone', q{SELECT migrate.register(v::text, 'r' || v, 'SELECT 1'
                            SELECT count(*) FROM migrate.apply()});
 ($rc, $out, $err) = pgm('gone', $gone, 'check');
 like($out, qr/\b2: .*\n.*\b10: .*\n.*\b100: /, 'check: missing files in version order') or diag($out);
+# status too: the rows of migrations without a file among the others, in version order.
+($rc, $out, $err) = pgm('gone', $gone, 'status');
+like($out, qr/^2\s.*no file\n^5\s+V5__keep\.sql\s.*\n^10\s.*no file\n^100\s.*no file$/m,
+     'status: rows in version order, those without a file among them') or diag($out);
 ($rc, $out, $err) = run_pgm('aply');
 is($rc, 2, 'a mistyped command: exit 2');
 like($err, qr/error: unknown command "aply"; did you mean "apply"\?/, 'a mistyped command is named, with the near one');
