@@ -1211,6 +1211,24 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
 
 Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
+  // An unknown version is a bad argument (exit 2), as for apply --to and revert --to, not the
+  // server's "not registered" (exit 1).
+  if (!opts.version.empty()) {
+    Version v = Version::parse(opts.version);
+    if (!folder.by_version(v.canonical()) &&
+        conn.exec("SELECT EXISTS (SELECT FROM migrate.migrations WHERE version OPERATOR(pg_catalog.=) $1)",
+                  {v.canonical()})
+                .get(0, 0) != "t") {
+      std::string message = fmt::format("verify {}: no migration file in {} has version {}, and the database has "
+                                        "no such migration",
+                                        opts.version, opts.dir, v.canonical());
+      o.code = exit_code::kUsage;
+      o.err = "error: " + message + "\n";
+      o.result = fmt::format("FAILED: unknown version {}", v.canonical());
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+      return o;
+    }
+  }
   conn.run("BEGIN");
   SyncResult synced = sync(conn, folder, false);
   drop_notices_keeping_warnings(conn, o);

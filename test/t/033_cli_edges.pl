@@ -78,6 +78,10 @@ is($rc, 2, 'revert --to a malformed version: exit 2, before connecting');
 like($err, qr/--to: invalid migration version "x"/, 'revert --to a malformed version: says so');
 ($rc, $out, $err) = pgm('args', $args, 'verify', '1.x');
 is($rc, 2, 'verify with a malformed version: exit 2');
+($rc, $out, $err) = pgm('args', $args, 'verify', '999');
+is($rc, 2, 'verify an unknown version: exit 2, as apply --to and revert --to');
+like($err, qr/verify 999: no migration file in .* has version 999, and the database has no such migration/,
+     'verify an unknown version: says so');
 ($rc, $out, $err) = run_pgm('--version');
 like($out, qr/^pg_migrate \d+\.\d+\.\d+$/m, '--version prints the version');
 
