@@ -223,9 +223,16 @@ Result history_written_by(Connection& conn, const char* action, Run&& run) {
                    {since, std::string(action)});
 }
 
+// A lint finding the server reports as it registers a migration ("migration 2 (\"x\") line 3:
+// rule (warning): ..."): not an error, so -q leaves it out (pg_migrate lint lists them).
+bool is_lint_finding(const Notice& n) {
+  static const std::regex finding_re(R"re(^migration \S+ \(".*"\) line \d+: [a-z0-9-]+ \((warning|error)\): )re");
+  return n.severity == "WARNING" && std::regex_search(n.message, finding_re);
+}
+
 void add_notices(Outcome& o, Connection& conn, const Options& opts) {
   for (const Notice& n : conn.take_notices()) {
-    if (opts.quiet && n.severity != "WARNING") continue;
+    if (opts.quiet && (n.severity != "WARNING" || is_lint_finding(n))) continue;
     o.err += fmt::format("{}: {}\n", n.severity, n.message);
     if (!n.detail.empty() && opts.verbose) o.err += fmt::format("DETAIL: {}\n", n.detail);
     if (!n.hint.empty() && opts.verbose) o.err += fmt::format("HINT: {}\n", n.hint);
@@ -233,10 +240,12 @@ void add_notices(Outcome& o, Connection& conn, const Options& opts) {
 }
 
 // The notices a command does not show (the server's per-migration NOTICEs, which its own lines
-// say better), but never a WARNING (one raised as the library loads, say).
-void drop_notices_keeping_warnings(Connection& conn, Outcome& o) {
+// say better), but never a WARNING (one raised as the library loads, say) other than a lint
+// finding with -q.
+void drop_notices_keeping_warnings(Connection& conn, Outcome& o, const Options& opts) {
   for (const Notice& n : conn.take_notices())
-    if (n.severity == "WARNING") o.err += fmt::format("{}: {}\n", n.severity, n.message);
+    if (n.severity == "WARNING" && !(opts.quiet && is_lint_finding(n)))
+      o.err += fmt::format("{}: {}\n", n.severity, n.message);
 }
 
 std::string version_or_none(const std::string& v) { return v.empty() ? "none" : v; }
@@ -1078,7 +1087,7 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
                            "scripts stored in the database\n", e.message);
     return;
   }
-  drop_notices_keeping_warnings(conn, o);
+  drop_notices_keeping_warnings(conn, o, opts);
   std::vector<const SyncRow*> changed;
   std::vector<std::string> edited;  // applied files edited since: the sync would refuse
   std::vector<std::string> removed;  // down scripts the files no longer have: a revert keeps them
@@ -1109,13 +1118,13 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
   } catch (const DbError& e) {
     if (e.is_interrupt()) throw;
     conn.run("ROLLBACK");
-    drop_notices_keeping_warnings(conn, o);
+    drop_notices_keeping_warnings(conn, o, opts);
     o.err += fmt::format("warning: the folder changes the down script or name of an applied migration, but it could "
                          "not be recorded ({}); revert runs the down scripts stored in the database\n",
                          e.message);
     return;
   }
-  drop_notices_keeping_warnings(conn, o);  // (the server's NOTICE per migration says less than the lines below)
+  drop_notices_keeping_warnings(conn, o, opts);  // (the server's NOTICE per migration says less than the lines below)
   if (opts.quiet) return;
   for (const SyncRow* r : changed)
     o.err += fmt::format("recorded from the folder before the revert: {} ({}): {}\n", r->version,
@@ -1231,7 +1240,7 @@ Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) 
   }
   conn.run("BEGIN");
   SyncResult synced = sync(conn, folder, false);
-  drop_notices_keeping_warnings(conn, o);
+  drop_notices_keeping_warnings(conn, o, opts);
   bool pending = false;
   for (const SyncRow& r : synced.rows) pending = pending || (r.pending() && r.kind == "versioned");
   std::string refusal;
@@ -1351,7 +1360,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   // registered migrations' files is in the folder.
   {
     SyncResult preview = sync(conn, folder, true, true, "", true);
-    drop_notices_keeping_warnings(conn, o);
+    drop_notices_keeping_warnings(conn, o, opts);
     // Matched: registered migrations whose file is in the folder with the statements they were
     // registered with (one shared version number, V1 of another project, is no match) —
     // versioned ones where the database has any (a repeatable alone does not make a folder the
@@ -1649,7 +1658,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     else throw std::logic_error("unknown command " + c);
     // A server WARNING the command did not report (one raised as the library loaded: a
     // misspelt pg_migrate.* setting in PGOPTIONS, say) is never swallowed.
-    drop_notices_keeping_warnings(conn, o);
+    drop_notices_keeping_warnings(conn, o, opts);
   } catch (const DbError& e) {
     add_notices(o, conn, opts);
     report_error(o, e, folder, opts);

@@ -364,6 +364,20 @@ like($err, qr/permission denied to register migrations through migrate\.sync\(\)
 is($node->safe_psql('rep', q{SELECT count(*) FROM migrate.migrations WHERE version = '20240102000000'}), '0',
    'monitoring role: nothing registered');
 
+# --- -q: errors and the result only, not the lint findings the server reports as it registers
+# a migration (WARNINGs); without -q they are shown, each once.
+fresh('quiet');
+$node->safe_psql('quiet', 'CREATE TABLE qt (id int, v text)');
+my $qd = "$tmp/quiet";
+write_file("$qd/V1__idx.sql", "CREATE INDEX qt_v ON qt (v);\n");
+($rc, $out, $err) = pgm('quiet', $qd, 'apply', '--dry-run');
+my @findings = $err =~ /^WARNING: migration 1 \("idx"\) line 1: require-concurrent-index-creation/mg;
+is(scalar(@findings), 1, 'dry run without -q: the lint finding is shown, once') or diag($err);
+($rc, $out, $err) = pgm('quiet', $qd, '-q', 'apply');
+is($rc, 0, '-q apply') or diag($out . $err);
+unlike($err, qr/require-concurrent-index-creation/, '-q apply: no lint finding on stderr');
+like($out, qr/^quiet: applied 1 migration /m, '-q apply: the result is shown');
+
 # --- A repeatable applied with a migration is not blamed on that migration's revert.
 fresh('rpt');
 $node->safe_psql('rpt', 'CREATE TABLE items (id int)');
