@@ -57,6 +57,11 @@ CREATE INDEX ON big (s);
 ALTER TABLE big ALTER COLUMN id TYPE bigint;
 RESET search_path;
 CREATE INDEX ON big (s);$$);
+-- a split script's SET lasts to the end of its part: each part runs with its own settings
+SELECT * FROM gap_rules_of($$SET search_path = gap_app, public;
+CREATE INDEX ON big (s);
+COMMIT;
+CREATE INDEX ON big (s);$$);
 -- a non-transactional script's SET lasts for its own statement
 SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
 SET search_path = gap_app;
@@ -173,6 +178,36 @@ SELECT line, rule, message FROM migrate.lint($$ALTER TABLE gap_stale RENAME TO g
 CREATE INDEX ON gap_renamed (id);$$);
 SELECT line, rule, hint FROM migrate.lint(E'-- pg_migrate:no-transaction\nCOMMIT;');
 DROP TABLE gap_stale;
+
+-- pg_temp named in the path is searched in its place; PRIMARY KEY USING INDEX of an index the
+-- script builds; a partitioned table's stale statistics; lone-CR line ends; the script's own
+-- SET TimeZone; a transactional script's CONCURRENTLY on a partitioned table reported once.
+SELECT * FROM gap_rules_of($$SET search_path = public, pg_temp;
+CREATE TEMP TABLE gap_big (id int);
+ALTER TABLE gap_big ALTER COLUMN n TYPE bigint;$$);
+CREATE TABLE gap_nullable (id int);
+INSERT INTO gap_nullable SELECT g FROM generate_series(1, 5000) g;
+ANALYZE gap_nullable;
+SELECT * FROM gap_rules_of(E'-- pg_migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY gap_nullable_id ON gap_nullable (id);\nALTER TABLE gap_nullable ADD CONSTRAINT gap_nullable_pkey PRIMARY KEY USING INDEX gap_nullable_id;');
+DROP TABLE gap_nullable;
+CREATE TABLE gap_pstale (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE gap_pstale1 PARTITION OF gap_pstale FOR VALUES FROM ('2024-01-01') TO ('2025-01-01') WITH (autovacuum_enabled = off);
+ANALYZE gap_pstale;
+INSERT INTO gap_pstale SELECT g, '2024-06-01' FROM generate_series(1, 5000) g;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_pstale ADD COLUMN z int NOT NULL;$$);
+SELECT * FROM gap_rules_of(E'ALTER TABLE gap_big DROP COLUMN n;\r-- pg_migrate:ignore ban-drop-column\rALTER TABLE gap_big DROP COLUMN status;');
+SET timezone = 'UTC';
+CREATE TABLE gap_ts (t timestamp);
+INSERT INTO gap_ts SELECT now() FROM generate_series(1, 5000);
+ANALYZE gap_ts;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_ts ALTER COLUMN t TYPE timestamptz;$$);
+SELECT * FROM gap_rules_of($$SET timezone = 'Europe/Paris';
+ALTER TABLE gap_ts ALTER COLUMN t TYPE timestamptz;$$);
+RESET timezone;
+DROP TABLE gap_ts;
+CREATE INDEX gap_pstale_at ON gap_pstale (at);
+SELECT * FROM gap_rules_of($$DROP INDEX CONCURRENTLY gap_pstale_at;$$);
+DROP TABLE gap_pstale;
 
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;

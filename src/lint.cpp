@@ -20,6 +20,12 @@
 
 extern "C" {
 #include "catalog/index.h"
+#include "access/htup_details.h"
+#include "utils/fmgroids.h"
+#include "utils/builtins.h"
+#include "catalog/pg_constraint.h"
+#include "access/table.h"
+#include "access/genam.h"
 #include "common/relpath.h"
 #include "miscadmin.h"
 #include <sys/stat.h>
@@ -27,7 +33,6 @@ extern "C" {
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
-#include "commands/tablecmds.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
@@ -107,6 +112,8 @@ struct ScriptState {
   std::set<std::string> created_schemas;
   bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
   std::set<std::string> created_indexes;
+  std::map<std::string, std::vector<std::string>> created_index_columns;  // key columns by index name
+  bool timezone_set = false;  // the script SETs TimeZone: timestamp <-> timestamptz may rewrite
   std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
   // Constraints this transaction added NOT VALID: (table, constraint) -> the lock the ADD took.
@@ -153,7 +160,11 @@ struct ScriptState {
       return r;
     };
     if (rv->schemaname) return in_schema(rv->schemaname);
-    if (auto temp = tables.find({"pg_temp", rv->relname}); temp != tables.end() && temp->second.kind == Kind::Created) {
+    // pg_temp is searched first unless the path names it (then in its place, below).
+    const std::vector<std::string>& schemas = path();
+    bool temp_named = std::find(schemas.begin(), schemas.end(), "pg_temp") != schemas.end();
+    if (auto temp = tables.find({"pg_temp", rv->relname});
+        !temp_named && temp != tables.end() && temp->second.kind == Kind::Created) {
       Resolved r;
       r.name = temp->first;
       r.script = &temp->second;
@@ -202,6 +213,8 @@ struct ScriptState {
   // SET search_path (and RESET) of a transactional script: later names resolve in it.
   void set_search_path(VariableSetStmt* set) {
     if (!transactional) return;
+    if (set->kind == VAR_RESET_ALL) timezone_set = false;
+    if (set->name && pg_strcasecmp(set->name, "timezone") == 0) timezone_set = set->kind == VAR_SET_VALUE;
     if (set->kind == VAR_RESET_ALL) {
       script_path.reset();
       return;
@@ -279,6 +292,16 @@ int64 pages_on_disk(Oid tablespace, Oid filenode) {
   return bytes / BLCKSZ;
 }
 
+// Statistics older than the data (a table analyzed while empty, then loaded): scaled to the
+// files' size now, as the planner scales them; without a row density, unknown (-1). Plain C.
+void scale_to_disk(double* reltuples, int64* relpages, Oid filenode, Oid tablespace, char persistence) {
+  if (!OidIsValid(filenode) || persistence == RELPERSISTENCE_TEMP) return;
+  int64 now = pages_on_disk(tablespace, filenode);
+  if (now <= *relpages) return;
+  *reltuples = *relpages > 0 && *reltuples > 0 ? *reltuples / static_cast<double>(*relpages) * static_cast<double>(now) : -1;
+  *relpages = now;
+}
+
 bool fill_from_catalog(Oid relid, TableInfo& t) {
   RelFacts rf{};
   bool found = pg::call([&] {
@@ -303,16 +326,8 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   t.reltuples = rf.reltuples;
   t.relpages = rf.relpages;
   t.partitioned = rf.relkind == RELKIND_PARTITIONED_TABLE;
-  // Statistics older than the data (a table analyzed while empty, then loaded): scaled to the
-  // file's size now, as the planner scales them; without a row density, unknown.
-  if ((rf.relkind == RELKIND_RELATION || rf.relkind == RELKIND_MATVIEW) && OidIsValid(rf.filenode) &&
-      rf.relpersistence != RELPERSISTENCE_TEMP) {
-    int64 now = pg::call([&] { return pages_on_disk(rf.tablespace, rf.filenode); });
-    if (now > rf.relpages) {
-      t.reltuples = rf.relpages > 0 && rf.reltuples > 0 ? rf.reltuples / rf.relpages * static_cast<double>(now) : -1;
-      t.relpages = now;
-    }
-  }
+  if (rf.relkind == RELKIND_RELATION || rf.relkind == RELKIND_MATVIEW)
+    pg::call([&] { scale_to_disk(&t.reltuples, &t.relpages, rf.filenode, rf.tablespace, rf.relpersistence); });
   if (t.partitioned) {
     // Its own pg_class row has no size: the leaf partitions' summed.
     struct Sum {
@@ -328,10 +343,13 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
         if (!HeapTupleIsValid(tup)) continue;
         Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
         if (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_MATVIEW) {
+          double rows = c->reltuples;
+          int64 pages = c->relpages;
+          scale_to_disk(&rows, &pages, c->relfilenode, c->reltablespace, c->relpersistence);
           sum.leaves++;
-          sum.pages += c->relpages;
-          if (c->reltuples < 0) sum.unknown++;
-          else sum.rows += c->reltuples;
+          sum.pages += pages;
+          if (rows < 0) sum.unknown++;
+          else sum.rows += rows;
         } else if (c->relkind == RELKIND_FOREIGN_TABLE) {
           sum.leaves++;  // its size is the foreign server's: unknown here
           sum.unknown++;
@@ -473,7 +491,8 @@ Volatility default_volatility(Node* raw) {
 
 // Whether ALTER COLUMN ... TYPE rewrites the table (after PostgreSQL's own rules: binary
 // coercible changes and typmod widenings of varchar, varbit, numeric and time types don't).
-bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, std::string* new_type) {
+bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, std::string* new_type,
+                          bool script_sets_timezone) {
   struct Types {
     AttrNumber attnum;
     Oid oldtype;
@@ -521,6 +540,7 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
   if ((t.oldtype == TIMESTAMPOID && t.newtype == TIMESTAMPTZOID) ||
       (t.oldtype == TIMESTAMPTZOID && t.newtype == TIMESTAMPOID)) {
     if (!(t.newmod == -1 || (t.oldmod != -1 && t.newmod >= t.oldmod))) return true;
+    if (script_sets_timezone) return true;  // the zone it runs in is the script's: assume not UTC
     return pg::call([] { return TimestampTimestampTzRequiresRewrite(); });
   }
   if (t.coercible && t.newmod == -1) return false;  // e.g. varchar(n) -> text
@@ -531,22 +551,45 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
 bool has_validated_not_null(Oid relid, const std::string& column) {
   const char* col = column.c_str();
   return pg::call([&] {
-    // PostgreSQL's own test of whether SET NOT NULL can skip its scan: the column is NOT NULL
-    // already, or validated CHECK constraints imply it (CHECK (c IS NOT NULL AND c <> '') too).
-    // The relcache entry without a lock: lint takes none.
+    // PostgreSQL's own test of whether SET NOT NULL can skip its scan (as
+    // ConstraintImpliedByRelConstraint): the column is NOT NULL already, or validated CHECK
+    // constraints imply it (CHECK (c IS NOT NULL AND c <> '') too). From the catalogs, without
+    // the table's relcache entry or a lock on it: lint takes none.
     AttrNumber att = get_attnum(relid, col);
     if (att <= 0) return false;
-    Relation rel = RelationIdGetRelation(relid);
-    if (!rel) return false;
-    Form_pg_attribute a = TupleDescAttr(RelationGetDescr(rel), att - 1);
+    HeapTuple atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(att));
+    if (!HeapTupleIsValid(atup)) return false;
+    Form_pg_attribute a = (Form_pg_attribute)GETSTRUCT(atup);
+    bool not_null = a->attnotnull;
+    Var* var = makeVar(1, att, a->atttypid, a->atttypmod, a->attcollation, 0);
+    ReleaseSysCache(atup);
+    if (not_null) return true;
+    List* exist = NIL;
+    Relation conrel = table_open(ConstraintRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+    SysScanDesc scan = systable_beginscan(conrel, ConstraintRelidTypidNameIndexId, true, NULL, 1, &key);
+    HeapTuple tup;
+    while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+      Form_pg_constraint con = (Form_pg_constraint)GETSTRUCT(tup);
+      if (con->contype != CONSTRAINT_CHECK || !con->convalidated) continue;
+      bool isnull = false;
+      Datum bin = heap_getattr(tup, Anum_pg_constraint_conbin, RelationGetDescr(conrel), &isnull);
+      if (isnull) continue;
+      Node* e = (Node*)stringToNode(TextDatumGetCString(bin));
+      e = eval_const_expressions(NULL, e);
+      e = (Node*)canonicalize_qual((Expr*)e, true);
+      exist = list_concat(exist, make_ands_implicit((Expr*)e));
+    }
+    systable_endscan(scan);
+    table_close(conrel, AccessShareLock);
+    if (exist == NIL) return false;
     NullTest* nt = makeNode(NullTest);
-    nt->arg = (Expr*)makeVar(1, att, a->atttypid, a->atttypmod, a->attcollation, 0);
+    nt->arg = (Expr*)var;
     nt->nulltesttype = IS_NOT_NULL;
     nt->argisrow = false;
     nt->location = -1;
-    bool implied = PartConstraintImpliedByRelConstraint(rel, list_make1(nt));
-    RelationClose(rel);
-    return implied;
+    return predicate_implied_by(list_make1(nt), exist, true);
   });
 }
 
@@ -723,7 +766,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           // The target type may not be in the catalog yet (CREATE TYPE earlier in the script),
           // nor the column (ADD COLUMN earlier): then the change cannot be proven rewrite-free.
           pg::SubTransaction sub;
-          rewrites = type_change_rewrites(relid, cmd->name, def, &new_type) ||
+          rewrites = type_change_rewrites(relid, cmd->name, def, &new_type, st.timezone_set) ||
                      pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; });
           sub.commit();
         } catch (pg::PgError& e) {
@@ -773,7 +816,9 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             // PRIMARY KEY USING INDEX sets its columns NOT NULL: a scan of the table under its
             // ACCESS EXCLUSIVE lock for each column not proven NOT NULL already.
             if (pk && c->indexname && OidIsValid(relid) && !t.created_in_script)
-              for (const std::string& col : index_key_columns(relid, c->indexname))
+              for (const std::string& col : st.created_index_columns.count(c->indexname)
+                                                ? st.created_index_columns[c->indexname]
+                                                : index_key_columns(relid, c->indexname))
                 if (!st.validated_notnull.count({table_key, col}) && !has_validated_not_null(relid, col))
                   out.push_back({Action::SetNotNull, t, col, "", {}});
             if (pk && OidIsValid(relid) && !t.created_in_script) {
@@ -842,7 +887,7 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
 
 void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
   ListCell* lc;
-  if (ds->removeType == OBJECT_INDEX && ds->concurrent) {
+  if (ds->removeType == OBJECT_INDEX && ds->concurrent && !st.transactional) {  // in a transaction: not-allowed anyway
     foreach (lc, ds->objects) {
       List* names = (List*)lfirst(lc);
       RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
@@ -911,10 +956,19 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
                     !st.created_indexes.count(idx->idxname) && pg::call([&] {
                       return OidIsValid(get_relname_relid(idx->idxname, get_rel_namespace(relid)));
                     });
-      if (idx->idxname) st.created_indexes.insert(idx->idxname);
+      if (idx->idxname) {
+        st.created_indexes.insert(idx->idxname);
+        std::vector<std::string>& columns = st.created_index_columns[idx->idxname];
+        columns.clear();
+        ListCell* ic;
+        foreach (ic, idx->indexParams) {
+          IndexElem* e = (IndexElem*)lfirst(ic);
+          if (e->name) columns.emplace_back(e->name);
+        }
+      }
       // ON ONLY a partitioned table builds nothing: the partitions' indexes are attached later.
       bool only_parent = t.partitioned && idx->relation && !idx->relation->inh;
-      if (idx->concurrent && t.partitioned && !exists)
+      if (idx->concurrent && t.partitioned && !exists && !st.transactional)  // in a transaction: not-allowed anyway
         out.push_back({Action::NotAllowed, {},
                        "Create it ON ONLY the partitioned table (no build), build each partition's index with "
                        "CREATE INDEX CONCURRENTLY, then ALTER INDEX ... ATTACH PARTITION each one.",
@@ -1029,6 +1083,9 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       break;
     case T_TransactionStmt: {
       st.added_not_valid.clear();  // a COMMIT split point: validating after it is the advice
+      // Each part of a split script runs with its own settings: a SET before the COMMIT is
+      // undone at it, so names after it resolve through the session's search_path again.
+      st.script_path.reset();
       const char* tag = pg::call([&] { return GetCommandTagName(CreateCommandTag(node)); });
       out.push_back({Action::TransactionControl, {}, st.transactional ? "" : "no-transaction", tag, {}});
       break;
@@ -1170,7 +1227,8 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
     // is the statement's own; one on lines before it too (the gap, which starts after the
     // previous statement's line).
     size_t index = static_cast<size_t>(&s - stmts.data());
-    size_t trailing_end = std::min(script.find('\n', s.end), index + 1 < stmts.size() ? stmts[index + 1].begin : script.size());
+    size_t trailing_end = std::min(script.find_first_of("\r\n", s.end),  // \n, \r\n or a lone \r, as the scanner
+                                   index + 1 < stmts.size() ? stmts[index + 1].begin : script.size());
     if (trailing_end == std::string::npos) trailing_end = script.size();
     std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(s.end, trailing_end - s.end));
     for (std::string& name : lint::ignored_rules(gap)) ignored.push_back(std::move(name));
