@@ -38,7 +38,7 @@ extern "C" void name_termination(void* arg) {
 // block's body that failed (PL/pgSQL numbers the body's lines from its opening quote's line).
 int failed_line(const std::string& script, const ScriptStatement& s, pg::PgError& e) {
   if (!IsA(s.parsetree, DoStmt) || !e.data()->context) return s.line;
-  std::optional<int> inner = do_block_failed_line(e.data()->context);
+  std::optional<int> inner = do_block_failed_line(e.data()->context, statement_text(script, s));
   if (!inner) return s.line;
   ListCell* lc;
   foreach (lc, castNode(DoStmt, s.parsetree)->args) {

@@ -110,9 +110,13 @@ bool is_psql_meta_command_at(std::string_view sql, size_t offset) {
   return i < sql.size() && sql[i] == '\\';
 }
 
-std::optional<int> do_block_failed_line(std::string_view error_context) {
+std::optional<int> do_block_failed_line(std::string_view error_context, std::string_view statement) {
   static constexpr std::string_view kMarker = "PL/pgSQL function inline_code_block line ";
-  size_t at = error_context.rfind(kMarker);
+  std::string frame = "SQL statement \"" + std::string(statement) + "\"";
+  size_t own = error_context.find(frame);
+  if (own == std::string_view::npos) return std::nullopt;
+  // The block's own line is the last one before its frame: deeper ones (a DO it runs) come first.
+  size_t at = error_context.substr(0, own).rfind(kMarker);
   if (at == std::string_view::npos) return std::nullopt;
   size_t i = at + kMarker.size();
   int line = 0;

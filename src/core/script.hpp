@@ -48,8 +48,9 @@ bool is_psql_meta_command_at(std::string_view sql, size_t offset);
 
 // The line within a DO block's body that failed, from the error's context ("PL/pgSQL function
 // inline_code_block line 4 at SQL statement"), or nothing (another language, or messages in
-// another language than English).
-std::optional<int> do_block_failed_line(std::string_view error_context);
+// another language than English). `statement` is the DO statement as run: the context after
+// its own frame ('SQL statement "DO ..."') is the caller's (a DO block calling migrate.apply()).
+std::optional<int> do_block_failed_line(std::string_view error_context, std::string_view statement);
 
 // pg_dump (15.14, 16.10, 17.6 and later) brackets a plain dump with the psql meta-commands
 // "\restrict <key>" and "\unrestrict <key>", which only guard psql's own restore: a copy of

@@ -96,10 +96,16 @@ TEST(Script, DumpRestrictLinesBlanked) {
 }
 
 TEST(Script, DoBlockFailedLine) {
-  EXPECT_EQ(do_block_failed_line("SQL statement \"INSERT INTO t VALUES (1)\"\nPL/pgSQL function inline_code_block line 4 at SQL statement"), 4);
+  const std::string stmt = "DO $$ BEGIN\n  INSERT INTO t VALUES (1);\nEND $$";
+  const std::string own = "SQL statement \"" + stmt + "\"";
+  EXPECT_EQ(do_block_failed_line("SQL statement \"INSERT INTO t VALUES (1)\"\nPL/pgSQL function inline_code_block line 4 at SQL statement\n" + own, stmt), 4);
   // A function the block calls fails: the block's own line is the one that counts.
-  EXPECT_EQ(do_block_failed_line("PL/pgSQL function f() line 9 at RAISE\nSQL statement \"SELECT f()\"\nPL/pgSQL function inline_code_block line 2 at PERFORM"), 2);
-  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function f() line 9 at RAISE"));
-  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function inline_code_block line x"));
-  EXPECT_FALSE(do_block_failed_line(""));
+  EXPECT_EQ(do_block_failed_line("PL/pgSQL function f() line 9 at RAISE\nSQL statement \"SELECT f()\"\nPL/pgSQL function inline_code_block line 2 at PERFORM\n" + own, stmt), 2);
+  // migrate.apply() called from a DO block: that block's line (after the frame) is the caller's.
+  EXPECT_EQ(do_block_failed_line("PL/pgSQL function inline_code_block line 3 at RAISE\n" + own +
+                                 "\nPL/pgSQL function inline_code_block line 5 at PERFORM", stmt), 3);
+  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function inline_code_block line 3 at RAISE", stmt));  // no frame
+  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function f() line 9 at RAISE\n" + own, stmt));
+  EXPECT_FALSE(do_block_failed_line("PL/pgSQL function inline_code_block line x\n" + own, stmt));
+  EXPECT_FALSE(do_block_failed_line("", stmt));
 }
