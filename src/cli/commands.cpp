@@ -413,6 +413,10 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
       return {path_of(opts, file) + ":" + m[3].str(), message};
     }
   }
+  static const std::regex callback_running_re(R"re(while callback (\S+) line (\d+) of its \w+ script ran)re");
+  if (folder && std::regex_search(e.context, m, callback_running_re))
+    for (const CallbackFile& c : folder->callbacks)
+      if (c.file == m[1]) return {path_of(opts, c.file) + ":" + m[2].str(), message};
   if (folder && std::regex_search(e.message, m, migration_re)) {
     std::string version = m[1];
     const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);
@@ -1293,7 +1297,11 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
     // Up to the newest entry there is now: one captured while this call waits for the
     // pg_migrate lock is left for the next review, not acknowledged unseen.
     Result newest = conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.drift");
-    Result a = conn.exec("SELECT migrate.acknowledge_drift($1, $2::pg_catalog.int8)", {opts.ack, newest.get(0, 0)});
+    // No entry at all (differences that capture never saw: capture off, a restore): the schema
+    // alone is acknowledged; an up_to of 0 is no drift id, so none is given.
+    std::optional<std::string> up_to;
+    if (newest.get(0, 0) != "0") up_to = newest.get(0, 0);
+    Result a = conn.exec("SELECT migrate.acknowledge_drift($1, $2::pg_catalog.int8)", {opts.ack, up_to});
     bool entries = !a.null(0, 0) && a.get(0, 0) != "0";
     o.err += entries ? fmt::format("acknowledged {} drift {} up to entry {}\n", a.get(0, 0),
                                    a.get(0, 0) == "1" ? "entry" : "entries", newest.get(0, 0))

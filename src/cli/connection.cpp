@@ -81,14 +81,22 @@ DbError connection_lost(const std::string& text) {
   // libpq keeps only the text when the server's last word was a FATAL error before it closed the
   // connection ("FATAL:  terminating connection due to administrator command\nCONTEXT:  ...\n
   // server closed the connection unexpectedly\n..."): its fields are read back from it.
-  std::string message, detail, hint, context, own;
+  std::string message, detail, hint, context, own, location, sqlstate = "08006";
   std::string* last = &own;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
     auto starts = [&](const char* label) { return line.rfind(label, 0) == 0; };
     if (message.empty() && (starts("FATAL:  ") || starts("PANIC:  ") || starts("ERROR:  "))) {
       message = line.substr(line.find(':') + 3);
+      // Verbose: "57P01: terminating connection ..." (connect sets PQERRORS_VERBOSE).
+      if (message.size() > 7 && message[5] == ':' && message[6] == ' ' &&
+          std::all_of(message.begin(), message.begin() + 5, [](char c) { return std::isdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c)); })) {
+        sqlstate = message.substr(0, 5);
+        message = message.substr(7);
+      }
       last = &message;
+    } else if (starts("LOCATION:  ")) {
+      last = &location;
     } else if (starts("DETAIL:  ")) {
       detail = line.substr(9);
       last = &detail;
@@ -108,9 +116,10 @@ DbError connection_lost(const std::string& text) {
     }
   }
   if (message.empty()) return DbError("08006", own.empty() ? "connection to the server lost" : own);
+  (void)location;  // where in the server's source: not for the user
   // The server's message first; libpq's own words ("server closed the connection unexpectedly")
   // say what followed.
-  return DbError("08006", message, detail.empty() ? own : detail + "\n" + own, hint, context);
+  return DbError(sqlstate, message, detail.empty() ? own : detail + "\n" + own, hint, context);
 }
 
 void install_interrupt_handler() {
@@ -285,6 +294,9 @@ Connection::Connection(const std::string& conninfo, const std::string& dbname, b
     throw ConnectError(msg, needs_password);
   }
   PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+  // libpq keeps only the text of a FATAL error the server sends as it ends the session: with
+  // the SQLSTATE in it (connection_lost reads it back). Results keep their fields either way.
+  PQsetErrorVerbosity(conn_, PQERRORS_VERBOSE);
   if (PGcancel* c = PQgetCancel(conn_)) cancel_ = std::shared_ptr<PGcancel>(c, PQfreeCancel);
   register_cancel(cancel_);
   any_connection_opened = true;
@@ -344,8 +356,11 @@ Result Connection::exec(const std::string& sql, const std::vector<std::optional<
   std::string msg = field(r, PG_DIAG_MESSAGE_PRIMARY);
   if (msg.empty()) {
     std::string text = PQerrorMessage(conn_);
+    bool lost = PQstatus(conn_) == CONNECTION_BAD;
     PQclear(r);
-    throw connection_lost(text);
+    if (lost) throw connection_lost(text);
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    throw DbError(state.empty() ? "08006" : state, text);
   }
   DbError e(state.empty() ? "08006" : state, msg, field(r, PG_DIAG_MESSAGE_DETAIL), field(r, PG_DIAG_MESSAGE_HINT),
             field(r, PG_DIAG_CONTEXT));
