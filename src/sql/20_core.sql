@@ -51,10 +51,13 @@ AS $$
             UNION ALL
             SELECT m.version, m.name,
                    CASE WHEN r.version IS NOT NULL THEN
-                          CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l
-                                             WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
-                                               AND l.classid = 1885822829 AND l.objid = 1768387169
-                                               AND l.objsubid = 28008) THEN 'running'
+                          -- A standby cannot see the primary's sessions: a run without an error
+                          -- is taken as running there (the primary tells whether it stopped).
+                          CASE WHEN CASE WHEN pg_catalog.pg_is_in_recovery() THEN r.error IS NULL
+                                         ELSE EXISTS (SELECT FROM pg_catalog.pg_locks l
+                                                       WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
+                                                         AND l.classid = 1885822829 AND l.objid = 1768387169
+                                                         AND l.objsubid = 28008) END THEN 'running'
                                WHEN r.error IS NOT NULL THEN 'failed'
                                ELSE 'interrupted' END
                         WHEN m.applied_seq IS NOT NULL THEN 'applied'

@@ -37,10 +37,11 @@ CREATE VIEW migrate.progress AS
            r.error, r.invalid_index, r.pid, r.worker_pid
       FROM migrate.runs r
       JOIN migrate.migrations m USING (version)
-      CROSS JOIN LATERAL (SELECT EXISTS (
+      -- On a standby the primary's sessions are not visible: a run without an error is alive.
+      CROSS JOIN LATERAL (SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN r.error IS NULL ELSE EXISTS (
                 SELECT FROM pg_catalog.pg_locks l
                  WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
-                   AND l.classid = 1885822829 AND l.objid = 1768387169 AND l.objsubid = 28008) AS alive) a
+                   AND l.classid = 1885822829 AND l.objid = 1768387169 AND l.objsubid = 28008) END AS alive) a
       LEFT JOIN pg_catalog.pg_stat_progress_create_index p ON a.alive AND p.pid = r.worker_pid
       CROSS JOIN LATERAL (SELECT CASE WHEN p.pid IS NOT NULL THEN
                                       CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_done

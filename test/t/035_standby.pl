@@ -55,6 +55,26 @@ for my $call ("migrate.apply()", "migrate.revert()", "migrate.revert_to('1')",
   like($err, qr/Run it on the primary/, "$fn: hint says where to run it");
 }
 
+# A non-transactional run the primary is running: the standby cannot see the primary's session,
+# and takes a run without an error as running (it said interrupted, and validate() flagged it).
+$primary->safe_psql('postgres', q{SELECT migrate.register('2.5', 'slow', E'-- pg_migrate:no-transaction\nSELECT pg_sleep(600);\nCREATE TABLE after_sleep (id int);')});
+my $run = $primary->background_psql('postgres', on_error_stop => 0);
+$run->query_until(qr/started/, "\\echo started\nCALL migrate.run();\n");
+$primary->poll_query_until('postgres', q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
+  or die 'the run did not start';
+$primary->wait_for_catchup($standby);
+is($standby->safe_psql('postgres', q{SELECT state FROM migrate.status() WHERE version = '2.5'}), 'running',
+   'the standby shows the primary\'s run as running');
+is($standby->safe_psql('postgres', 'SELECT count(*) FROM migrate.validate()'), '0', 'validate() on the standby: no problem');
+is($standby->safe_psql('postgres', q{SELECT phase FROM migrate.progress}), 'running statement', 'progress on the standby');
+$primary->safe_psql('postgres', q{SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'});
+$run->quit;
+$primary->wait_for_catchup($standby);
+is($primary->safe_psql('postgres', q{SELECT state FROM migrate.status() WHERE version = '2.5'}), 'interrupted',
+   'canceled: interrupted on the primary');
+$primary->safe_psql('postgres', q{SELECT migrate.run_forget('2.5'); SELECT migrate.unregister('2.5')});
+$primary->wait_for_catchup($standby);
+
 # Nothing changed, and the primary still works.
 $primary->safe_psql('postgres', q{SELECT count(*) FROM migrate.revert()});
 $primary->wait_for_catchup($standby);
