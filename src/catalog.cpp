@@ -400,6 +400,7 @@ std::string check_script(const std::string& script, const ScriptLabel& label) {
     const char* n = note.c_str();
     pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
   }
+  refuse_unknown_directive(script, label);
   refuse_misplaced_directive(script, label);  // before the statements (as checked_run_mode)
   ScriptMode mode = script_mode(script);
   check_statements(stmts, script, label, mode);

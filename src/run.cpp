@@ -1532,13 +1532,16 @@ std::string checked_run_mode(const std::string& script, const ScriptLabel& label
   return script_run_mode(script, stmts, label);
 }
 
-void refuse_misplaced_directive(const std::string& script, const ScriptLabel& label) {
+void refuse_unknown_directive(const std::string& script, const ScriptLabel& label) {
   if (std::optional<UnknownDirective> d = find_unknown_directive(script))
     throw Error(sqlstate::kSyntaxError,
                 fmt::format("{} script of {} has an unknown or misspelled pg_migrate directive at line {}: \"{}\"",
                             label.which, label.describe(), d->line, one_line_preview(d->text, 60)),
                 {}, "The directives are \"-- pg_migrate:no-transaction\" (the first line), "
                     "\"-- pg_migrate:batch <rows> [pause <ms>ms]\" and \"-- pg_migrate:ignore <rule>\".");
+}
+
+void refuse_misplaced_directive(const std::string& script, const ScriptLabel& label) {
   if (has_misplaced_no_transaction_directive(script))
     throw Error(sqlstate::kSyntaxError,
                 fmt::format("{} script of {} has a misplaced or misspelled \"-- pg_migrate:no-transaction\" directive",

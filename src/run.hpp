@@ -20,6 +20,10 @@ std::string script_run_mode(const std::string& script, const std::vector<ScriptS
 
 // Throws for a "-- pg_migrate:no-transaction" directive that is not the script's first line.
 void refuse_misplaced_directive(const std::string& script, const ScriptLabel& label);
+// Refuses a comment line that looks like a pg_migrate directive but is none (a misspelt one
+// would be a plain comment). Checked as a script is registered only: scripts registered before
+// the check existed still run and resume.
+void refuse_unknown_directive(const std::string& script, const ScriptLabel& label);
 
 // The mode of a script from its first line (check_runnable needs it before the statements).
 ScriptMode script_mode(const std::string& script);

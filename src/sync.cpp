@@ -108,6 +108,7 @@ bool check_script(const std::string& script, const ScriptLabel& label,
   if (stmts.empty()) return true;
   for (const ScriptStatement& s : stmts)
     if (nodeTag(s.parsetree) == T_TransactionStmt) return true;
+  refuse_unknown_directive(script, label);
   refuse_misplaced_directive(script, label);  // before the statements, as register
   check_statements(stmts, script, label);
   // A batch directive in a transactional script is refused, as register refuses it: the
