@@ -634,7 +634,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       std::string status = p.value("status", "");
       if (status == "failed") failed = true;
       std::string line = p.contains("line") && p["line"].is_number() ? ":" + std::to_string(p["line"].get<long>()) : "";
-      rows.push_back({v, (m ? path_of(opts, m->file) : v) + line, status, fmt::format("{:.1f}", number(p, "duration_ms")),
+      // A migration registered without a file (from SQL): "line 3 (no file)", not "4:3".
+      std::string where = m ? path_of(opts, m->file) + line : line.empty() ? "(no file)" : "line " + line.substr(1) + " (no file)";
+      rows.push_back({v, where, status, fmt::format("{:.1f}", number(p, "duration_ms")),
                       join(p.value("locks", json())), join(p.value("rewrites", json())), join(p.value("findings", json()))});
       if (p.contains("error") && p["error"].is_string()) rows.back().push_back(p["error"].get<std::string>());
     }

@@ -58,6 +58,12 @@ like($out, qr/\b2: .*\n.*\b10: .*\n.*\b100: /, 'check: missing files in version 
 ($rc, $out, $err) = pgm('gone', $gone, 'status');
 like($out, qr/^2\s.*no file\n^5\s+V5__keep\.sql\s.*\n^10\s.*no file\n^100\s.*no file$/m,
      'status: rows in version order, those without a file among them') or diag($out);
+# a dry run of a pending migration registered without a file: its line, not "version:line"
+fresh('nofile');
+mkdir "$tmp/nofile";
+$node->safe_psql('nofile', q{SELECT migrate.register('200', 'from sql', E'SELECT 1;\nSELECT 2;')});
+($rc, $out, $err) = pgm('nofile', "$tmp/nofile", 'apply', '--dry-run');
+like($out, qr/^200\s+line 2 \(no file\)\s+ok/m, 'dry run: a migration without a file shows its line as such') or diag($out . $err);
 ($rc, $out, $err) = run_pgm('aply');
 is($rc, 2, 'a mistyped command: exit 2');
 like($err, qr/error: unknown command "aply"; did you mean "apply"\?/, 'a mistyped command is named, with the near one');
