@@ -349,7 +349,7 @@ Result Connection::exec(const std::string& sql, const std::vector<std::optional<
   PGresult* r = params.empty() ? PQexec(conn_, sql.c_str())
                                : PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
                                               values.data(), nullptr, nullptr, 0);
-  if (!r) throw DbError("08006", PQerrorMessage(conn_));
+  if (!r) throw connection_lost(PQerrorMessage(conn_));  // the query could not even be sent
   ExecStatusType st = PQresultStatus(r);
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Result(r);
   std::string state = field(r, PG_DIAG_SQLSTATE);
