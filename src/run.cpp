@@ -1246,8 +1246,11 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
                     failure_message(rc, u, fmt::format("the batched statement changed {} rows, more than twice "
                                                        "the {} that matched when it started",
                                                        rows_done, initial_total)),
-                    "Its WHERE clause probably still matches rows it already changed, so it would never end.",
-                    "Make the WHERE clause exclude rows already done (e.g. WHERE b IS NULL for SET b = ...).");
+                    "Its WHERE clause probably still matches rows it already changed, or writers keep adding rows "
+                    "it matches, so it would never end.",
+                    "Make the WHERE clause exclude rows already done (e.g. WHERE b IS NULL for SET b = ...); if "
+                    "writers add matching rows, give new rows the value first (a default or a trigger), then run "
+                    "the migration again: it resumes.");
     }
     MemoryContextSwitchTo(outer);
     pg::call([&] { MemoryContextReset(rc.scratch); });

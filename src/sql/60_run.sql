@@ -26,12 +26,13 @@ CREATE VIEW migrate.progress AS
                 WHEN p.phase IS NOT NULL THEN r.phase || ': ' || p.phase
                 ELSE r.phase END AS phase,
            w.done AS work_done, w.total AS work_total,
-           CASE WHEN w.total IS NULL OR w.total = 0 THEN NULL
+           -- More rows done than matched at the start (rows that writers added since): no percent.
+           CASE WHEN w.total IS NULL OR w.total = 0 OR w.done > w.total THEN NULL
                 ELSE pg_catalog.round((100.0 * w.done / w.total)::numeric, 1) END AS percent,
            r.started_at, r.unit_started_at AS statement_started_at,
            CASE WHEN e.secs > 0 AND w.done IS NOT NULL
                 THEN pg_catalog.round((w.done / e.secs)::numeric, 1) END AS rate_per_second,
-           CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total >= w.done
+           CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total > w.done
                 THEN pg_catalog.clock_timestamp()
                      + (w.total - w.done) * e.secs / w.done * interval '1 second' END AS eta,
            r.error, r.invalid_index, r.pid, r.worker_pid
@@ -52,8 +53,13 @@ CREATE VIEW migrate.progress AS
                                       CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_total
                                            WHEN p.tuples_total > 0 THEN p.tuples_total
                                            WHEN p.lockers_total > 0 THEN p.lockers_total END
-                                      WHEN r.rows_total IS NOT NULL THEN GREATEST(r.rows_total, r.rows_done) END::float8 AS total) w
-      CROSS JOIN LATERAL (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - r.unit_started_at)::float8 AS secs) e;
+                                      WHEN r.rows_total IS NOT NULL THEN r.rows_total END::float8 AS total) w
+      -- The time behind work_done: a batched statement's rows count over every call, and so does
+      -- its time (unit_ms, to its last batch); an index build's progress is this call's.
+      CROSS JOIN LATERAL (SELECT CASE WHEN p.pid IS NULL AND r.rows_total IS NOT NULL AND r.unit_ms > 0
+                                      THEN r.unit_ms / 1000.0
+                                      ELSE extract(epoch FROM pg_catalog.clock_timestamp() - r.unit_started_at)::float8
+                                 END AS secs) e;
 
 -- pg_dump keeps a run's state with the catalog, so a restored copy resumes rather than
 -- running finished statements again.

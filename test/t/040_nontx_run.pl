@@ -191,6 +191,23 @@ is($ret, 0, 'batched DELETE and aliased UPDATE run') or diag($err);
 is(sql(q{SELECT count(*) || ' ' || count(*) FILTER (WHERE flag) || ' ' || count(*) FILTER (WHERE g % 2 = 0) FROM junk}), '1500 1500 0',
    'the batched DELETE removed exactly the matching rows; the UPDATE changed every remaining row');
 
+# --- a batched statement resumed by a later call: its rate counts its rows over the time of
+#     every call (it divided all the rows by this call's time: a rate far too high, an ETA too early)
+sql(q{CREATE TABLE slowfill (id int, v int); INSERT INTO slowfill SELECT g, NULL FROM generate_series(1, 4000) g});
+sql(q{SELECT migrate.register('5.5.5', 'slow fill', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 200 pause 300ms\nUPDATE slowfill SET v = id WHERE v IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '1500ms'; CALL migrate.run();});
+like($err, qr/canceling statement due to statement timeout/, 'the batched statement is interrupted part way');
+$run = start_run('CALL migrate.run();');
+my $done_before = sql(q{SELECT rows_done FROM migrate.runs WHERE version = '5.5.5'});
+$node->poll_query_until($db, qq{SELECT EXISTS (SELECT FROM migrate.runs WHERE version = '5.5.5' AND rows_done > $done_before + 200)})
+  or die 'the resumed run made no progress';
+is(sql(q{SELECT p.rate_per_second = round((r.rows_done::float8 / (r.unit_ms / 1000.0))::numeric, 1)
+                AND p.rate_per_second < 2000 AND p.eta > now() + interval '2 seconds'
+           FROM migrate.progress p JOIN migrate.runs r USING (version) WHERE version = '5.5.5'}),
+   't', 'resumed: the rate is all the rows over all the time (about 600 rows/s here), the ETA seconds away');
+$run->quit;
+is(state_of('5.5.5') . ' ' . sql('SELECT count(*) FROM slowfill WHERE v IS NULL'), 'applied 0', 'the resumed run finished');
+
 # --- a batch waiting for a row lock hits pg_migrate.lock_timeout and is retried, then finishes
 sql(q{CREATE TABLE locked (id int PRIMARY KEY, v int); INSERT INTO locked SELECT g, NULL FROM generate_series(1, 200) g});
 sql(q{SELECT migrate.register('5.7', 'locked rows', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 50\nUPDATE locked SET v = id WHERE v IS NULL;', 'SELECT 1;')});
@@ -554,7 +571,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.7:pending 5.7.5:pending 5.8:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.5.5:pending 5.7:pending 5.7.5:pending 5.8:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');

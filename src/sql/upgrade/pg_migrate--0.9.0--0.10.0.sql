@@ -6,7 +6,10 @@
 -- pg_stat_progress_create_index shows another role's build with NULL columns: the phase was
 -- NULL for a monitoring role while a deploy role's concurrent build ran (it is the run's own).
 -- A standby cannot see the primary's sessions (their advisory lock): a run without an error was
--- "interrupted" there, and validate() reported it, while the primary ran it.
+-- "interrupted" there, and validate() reported it, while the primary ran it. A batched
+-- statement resumed by a later call divided all its rows by this call's time (rate and ETA far
+-- off); one that outgrew its starting count (writers adding rows) stayed at 100 % with an ETA
+-- of now.
 CREATE OR REPLACE VIEW migrate.progress AS
     SELECT r.version, m.name, r.direction,
            r.unit + 1 AS statement, r.units AS statements, r.line,
@@ -14,12 +17,13 @@ CREATE OR REPLACE VIEW migrate.progress AS
                 WHEN p.phase IS NOT NULL THEN r.phase || ': ' || p.phase
                 ELSE r.phase END AS phase,
            w.done AS work_done, w.total AS work_total,
-           CASE WHEN w.total IS NULL OR w.total = 0 THEN NULL
+           -- More rows done than matched at the start (rows that writers added since): no percent.
+           CASE WHEN w.total IS NULL OR w.total = 0 OR w.done > w.total THEN NULL
                 ELSE pg_catalog.round((100.0 * w.done / w.total)::numeric, 1) END AS percent,
            r.started_at, r.unit_started_at AS statement_started_at,
            CASE WHEN e.secs > 0 AND w.done IS NOT NULL
                 THEN pg_catalog.round((w.done / e.secs)::numeric, 1) END AS rate_per_second,
-           CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total >= w.done
+           CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total > w.done
                 THEN pg_catalog.clock_timestamp()
                      + (w.total - w.done) * e.secs / w.done * interval '1 second' END AS eta,
            r.error, r.invalid_index, r.pid, r.worker_pid
@@ -40,8 +44,13 @@ CREATE OR REPLACE VIEW migrate.progress AS
                                       CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_total
                                            WHEN p.tuples_total > 0 THEN p.tuples_total
                                            WHEN p.lockers_total > 0 THEN p.lockers_total END
-                                      WHEN r.rows_total IS NOT NULL THEN GREATEST(r.rows_total, r.rows_done) END::float8 AS total) w
-      CROSS JOIN LATERAL (SELECT extract(epoch FROM pg_catalog.clock_timestamp() - r.unit_started_at)::float8 AS secs) e;
+                                      WHEN r.rows_total IS NOT NULL THEN r.rows_total END::float8 AS total) w
+      -- The time behind work_done: a batched statement's rows count over every call, and so does
+      -- its time (unit_ms, to its last batch); an index build's progress is this call's.
+      CROSS JOIN LATERAL (SELECT CASE WHEN p.pid IS NULL AND r.rows_total IS NOT NULL AND r.unit_ms > 0
+                                      THEN r.unit_ms / 1000.0
+                                      ELSE extract(epoch FROM pg_catalog.clock_timestamp() - r.unit_started_at)::float8
+                                 END AS secs) e;
 
 CREATE OR REPLACE FUNCTION migrate.status()
     RETURNS TABLE(version text, name text, state text, applied_at timestamptz,
