@@ -954,7 +954,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       raise_failure(rc, u, sqlstate::kDuplicateTable,
                     failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
                     !st.is_index ? fmt::format("{} is not an index; it is left as it is.", st.qualified)
-                                 : fmt::format("{} {} was not built by this migration{}; it is left as it is.",
+                                 : fmt::format("{} {} was there before this run started{}; it is left as it is.",
                                                st.valid ? "Index" : "The INVALID index", st.qualified,
                                                st.valid && !st.matches ? " (it differs from the statement's)" : ""),
                     fmt::format("Drop or rename that index, or forget the run (migrate.run_forget()) and give the "
@@ -1853,6 +1853,31 @@ PGM_FUNCTION(pgm_run_revert_to) { return run_revert(fcinfo, true); }
 // cannot be made to succeed): forgets its state, so the migration is pending (or applied, for
 // a revert) again and can be replaced or unregistered. What its finished statements did stays:
 // the caller undoes it by hand. Recorded in history (action 'forget_run').
+namespace {
+
+// The INVALID indexes the unit an unfinished run stopped in left behind: a concurrent build's
+// index, or REINDEX CONCURRENTLY's leftovers. Nothing if another session is building it.
+std::vector<std::string> unfinished_build_leftovers(const std::string& version, const std::string& name) {
+  RunRow run = read_run(version);
+  if (!run.exists || run.unit < 0) return {};
+  bool up = run.direction == "up";
+  std::string script = catalog::load_script(version, up);
+  ScriptLabel label{version, name, up ? "up" : "down"};
+  std::vector<ScriptStatement> statements = parse_script(script, label);
+  std::vector<Unit> units = split_units(script, statements, script_mode(script), label);
+  if (static_cast<size_t>(run.unit) >= units.size() || !units[run.unit].top_level) return {};
+  Node* node = statements[units[run.unit].first].parsetree;
+  std::vector<std::string> out;
+  if (IsA(node, IndexStmt) && castNode(IndexStmt, node)->concurrent && castNode(IndexStmt, node)->idxname) {
+    IndexState st = index_state(castNode(IndexStmt, node));
+    if (st.exists && st.is_index && !st.valid && !being_built_elsewhere(st.oid)) out.push_back(st.qualified);
+  }
+  for (const std::string& leftover : reindex_leftovers(node)) out.push_back(leftover);
+  return out;
+}
+
+}  // namespace
+
 PGM_FUNCTION(pgm_run_forget) {
   ensure_not_in_migration("migrate.run_forget");
   if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "version must not be NULL");
@@ -1885,12 +1910,18 @@ PGM_FUNCTION(pgm_run_forget) {
     record.run({pg::text_param(version.canonical()), pg::text_param(name), pg::text_param(role),
                 pg::text_param(checksum), pg::text_param(detail)});
   }
+  std::vector<std::string> leftovers = unfinished_build_leftovers(version.canonical(), name);
   end_run(version.canonical());
   catalog::bump_generation();
   std::string note = fmt::format(
       "forgot the unfinished run of migration {} (\"{}\"): {}; what its finished statements did "
       "was not undone",
       version.canonical(), name, detail);
+  // A build the run was interrupted in leaves an INVALID index that only the run knew was its
+  // own: once forgotten, a new run takes it for someone else's and stops on its name.
+  for (const std::string& index : leftovers)
+    note += fmt::format("; its interrupted build left the INVALID index {}: drop it (DROP INDEX CONCURRENTLY {}) "
+                        "before the migration runs again", index, index);
   const char* n = note.c_str();
   pg::call([&] { ereport(WARNING, (errmsg_internal("%s", n))); });
   std::string result = "forgotten";

@@ -307,7 +307,7 @@ is(sql(q{SELECT statement || ' ' || line FROM migrate.progress WHERE version = '
    'progress names the refused statement and its line');
 # The build is not started while the name is taken: the existing index cannot be taken for its
 # work after an interruption, and is left as it is.
-like($err, qr/DETAIL:  Index public.taken_i was not built by this migration \(it differs from the statement's\); it is left as it is/,
+like($err, qr/DETAIL:  Index public.taken_i was there before this run started \(it differs from the statement's\); it is left as it is/,
      'the call fails without starting the build, naming the index in the way');
 like(sql(q{SELECT error FROM migrate.progress WHERE version = '6.5'}), qr/^42P07: .*already exists/,
      'the error stays recorded');
@@ -361,7 +361,7 @@ is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'other_x'::regclass}
 sql(q{SELECT migrate.register('6.5.3', 'same name', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_x ON other (x);')});
 for my $try (1, 2) {
   ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
-  like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was not built by this migration/s,
+  like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was there before this run started/s,
        "the migration fails on the name (call $try)");
   is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass}), '1', "and leaves that index alone (call $try)");
 }
@@ -371,7 +371,7 @@ sql(q{SELECT migrate.run_forget('6.5.3'); SELECT migrate.unregister('6.5.3')});
 # usable index). Nothing is built or dropped.
 sql(q{SELECT migrate.register('6.5.3', 'if not exists', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS other_x ON other (x);', 'SELECT 1')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
-like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was not built by this migration/s,
+like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was there before this run started/s,
      'IF NOT EXISTS over an INVALID index of another session fails');
 is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass AND NOT indisvalid}), '1',
    "and the other session's INVALID index is still there");
@@ -564,6 +564,23 @@ is(state_of('7'), 'pending', 'the migration is pending again');
 is(sql(q{SELECT action || ' ' || (detail->>'statements') FROM migrate.history WHERE version = '7'}), 'forget_run 2',
    'history records the forgotten run');
 is(sql(q{SELECT migrate.unregister('7')}), 'unregistered', 'and it can be unregistered');
+
+# --- run_forget() of a run interrupted in a concurrent build names the INVALID index it left
+#     (a new run would take it for another's and stop on its name)
+sql(q{SELECT migrate.register('7.5', 'forgotten build', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY fb_i ON t (a);')});
+{
+  my $hold = hold_snapshot();
+  ($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '2s'; CALL migrate.run();});
+  like($err, qr/migration 7\.5 \("forgotten build"\) failed at line 2/, 'the build is interrupted');
+  $hold->query_safe('COMMIT');
+  $hold->quit;
+}
+is(invalid_indexes(), 'fb_i', 'it left an INVALID index');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.run_forget('7.5')});
+like($err, qr/its interrupted build left the INVALID index public\.fb_i: drop it \(DROP INDEX CONCURRENTLY public\.fb_i\) before the migration runs again/,
+     'run_forget() names the INVALID index the build left') or diag($err);
+sql('DROP INDEX CONCURRENTLY fb_i');
+sql('SELECT migrate.unregister(\'7.5\')');
 
 # --- a non-transactional down script
 ($ret, $out, $err) = $node->psql($db, q{CALL migrate.run_revert_to('5.6')});
