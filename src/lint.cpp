@@ -287,20 +287,26 @@ int64 pages_on_disk(Oid tablespace, Oid filenode) {
       break;
     }
     bytes += st.st_size;
+    if (st.st_size < static_cast<off_t>(RELSEG_SIZE) * BLCKSZ) break;  // the last segment
   }
   pfree(path);
   return bytes / BLCKSZ;
 }
 
 // Statistics older than the data (a table analyzed while empty, then loaded): scaled to the
-// files' size now, as the planner scales them; without a row density, unknown (-1). Plain C.
-void scale_to_disk(double* reltuples, int64* relpages, Oid filenode, Oid tablespace, char persistence) {
+// files' size now, as the planner scales them; without a row density, unknown (-1). Plain C;
+// `known` is the size already read (-2: not yet).
+void scale_to_disk(double* reltuples, int64* relpages, Oid filenode, Oid tablespace, char persistence,
+                   int64 known = -2) {
   if (!OidIsValid(filenode) || persistence == RELPERSISTENCE_TEMP) return;
-  int64 now = pages_on_disk(tablespace, filenode);
+  int64 now = known != -2 ? known : pages_on_disk(tablespace, filenode);
   if (now <= *relpages) return;
   *reltuples = *relpages > 0 && *reltuples > 0 ? *reltuples / static_cast<double>(*relpages) * static_cast<double>(now) : -1;
   *relpages = now;
 }
+
+// Pages on disk by relfilenode, read during one lint call (cleared when the next starts).
+std::map<Oid, int64> disk_pages;
 
 bool fill_from_catalog(Oid relid, TableInfo& t) {
   RelFacts rf{};
@@ -326,8 +332,16 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   t.reltuples = rf.reltuples;
   t.relpages = rf.relpages;
   t.partitioned = rf.relkind == RELKIND_PARTITIONED_TABLE;
-  if (rf.relkind == RELKIND_RELATION || rf.relkind == RELKIND_MATVIEW)
-    pg::call([&] { scale_to_disk(&t.reltuples, &t.relpages, rf.filenode, rf.tablespace, rf.relpersistence); });
+  if (rf.relkind == RELKIND_RELATION || rf.relkind == RELKIND_MATVIEW) {
+    // Read once per file and lint call: a script names the same tables again and again.
+    auto cached = disk_pages.find(rf.filenode);
+    int64 pages = cached != disk_pages.end() ? cached->second : -2;
+    if (pages == -2 && OidIsValid(rf.filenode) && rf.relpersistence != RELPERSISTENCE_TEMP) {
+      pages = pg::call([&] { return pages_on_disk(rf.tablespace, rf.filenode); });
+      disk_pages[rf.filenode] = pages;
+    }
+    pg::call([&] { scale_to_disk(&t.reltuples, &t.relpages, rf.filenode, rf.tablespace, rf.relpersistence, pages); });
+  }
   if (t.partitioned) {
     // Its own pg_class row has no size: the leaf partitions' summed.
     struct Sum {
@@ -1164,6 +1178,7 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
 }
 
 std::vector<StatementLint> lint_parsed(const std::string& script, const std::vector<ScriptStatement>& stmts) {
+  disk_pages.clear();
   std::vector<StatementLint> out;
   out.reserve(stmts.size());
   ScriptMode mode = script_mode(script);  // non-transactional: concurrent builds are fine
