@@ -383,11 +383,13 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   return true;
 }
 
-TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullptr) {
+TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullptr,
+                     QualifiedName* resolved_out = nullptr) {
   TableInfo t;
   t.name = written_name(rv);
   if (relid_out) *relid_out = InvalidOid;
   ScriptState::Resolved r = st.resolve(rv);
+  if (resolved_out) *resolved_out = r.name;
   if (r.script && r.script->kind == ScriptState::Kind::Created) {
     t.created_in_script = true;
     return t;
@@ -744,12 +746,16 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
   if (at->relkind != OBJECT_TABLE) return;
 #endif
   Oid relid = InvalidOid;
-  TableInfo t = table_info(at->relation, st, &relid);
   // What the script notes about the table (NOT VALID constraints, proven NOT NULLs) is keyed by
   // the table it resolves to, not by its spelling (public.t and t are one table).
-  QualifiedName resolved = st.resolve(at->relation).name;
+  QualifiedName resolved;
+  TableInfo t = table_info(at->relation, st, &relid, &resolved);
   std::string table_key = resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second;
   ListCell* lc;
+  if (list_length(at->cmds) == 1) {  // the statement's own subtransaction is enough
+    analyze_alter_cmd(linitial_node(AlterTableCmd, at->cmds), t, relid, table_key, st, out);
+    return;
+  }
   foreach (lc, at->cmds) {
     // Each subcommand on its own: one naming what the script creates earlier (a type, a
     // function) cannot be looked up, and must not hide the others' findings.
