@@ -111,8 +111,7 @@ struct ScriptState {
   std::optional<std::vector<std::string>> script_path;  // SET search_path of the script
   std::set<std::string> created_schemas;
   bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
-  std::set<std::string> created_indexes;
-  std::map<std::string, std::vector<std::string>> created_index_columns;  // key columns by index name
+  std::map<std::string, std::vector<std::string>> created_indexes;  // by name: its key columns
   bool timezone_set = false;  // the script SETs TimeZone: timestamp <-> timestamptz may rewrite
   std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
@@ -267,8 +266,10 @@ struct RelFacts {
 };
 
 // Pages in the main fork's files now (stat() of each 1 GB segment: no lock, nothing that can
-// fail), or -1 when they cannot be read. Plain C.
-int64 pages_on_disk(Oid tablespace, Oid filenode) {
+// fail), or -1 when there are none to read (a mapped catalog, a temporary table) or they cannot
+// be read. Plain C.
+int64 pages_on_disk(Oid tablespace, Oid filenode, char persistence) {
+  if (!OidIsValid(filenode) || persistence == RELPERSISTENCE_TEMP) return -1;
 #if PG_VERSION_NUM >= 170000
   char* path = GetRelationPath(MyDatabaseId, OidIsValid(tablespace) ? tablespace : MyDatabaseTableSpace, filenode,
                                INVALID_PROC_NUMBER, MAIN_FORKNUM);
@@ -294,12 +295,8 @@ int64 pages_on_disk(Oid tablespace, Oid filenode) {
 }
 
 // Statistics older than the data (a table analyzed while empty, then loaded): scaled to the
-// files' size now, as the planner scales them; without a row density, unknown (-1). Plain C;
-// `known` is the size already read (-2: not yet).
-void scale_to_disk(double* reltuples, int64* relpages, Oid filenode, Oid tablespace, char persistence,
-                   int64 known = -2) {
-  if (!OidIsValid(filenode) || persistence == RELPERSISTENCE_TEMP) return;
-  int64 now = known != -2 ? known : pages_on_disk(tablespace, filenode);
+// files' size now (`now` pages), as the planner scales them; without a row density, unknown (-1).
+void scale_to_disk(double* reltuples, int64* relpages, int64 now) {
   if (now <= *relpages) return;
   *reltuples = *relpages > 0 && *reltuples > 0 ? *reltuples / static_cast<double>(*relpages) * static_cast<double>(now) : -1;
   *relpages = now;
@@ -335,12 +332,11 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   if (rf.relkind == RELKIND_RELATION || rf.relkind == RELKIND_MATVIEW) {
     // Read once per file and lint call: a script names the same tables again and again.
     auto cached = disk_pages.find(rf.filenode);
-    int64 pages = cached != disk_pages.end() ? cached->second : -2;
-    if (pages == -2 && OidIsValid(rf.filenode) && rf.relpersistence != RELPERSISTENCE_TEMP) {
-      pages = pg::call([&] { return pages_on_disk(rf.tablespace, rf.filenode); });
-      disk_pages[rf.filenode] = pages;
-    }
-    pg::call([&] { scale_to_disk(&t.reltuples, &t.relpages, rf.filenode, rf.tablespace, rf.relpersistence, pages); });
+    int64 now = cached != disk_pages.end()
+                    ? cached->second
+                    : pg::call([&] { return pages_on_disk(rf.tablespace, rf.filenode, rf.relpersistence); });
+    disk_pages[rf.filenode] = now;
+    scale_to_disk(&t.reltuples, &t.relpages, now);
   }
   if (t.partitioned) {
     // Its own pg_class row has no size: the leaf partitions' summed.
@@ -359,7 +355,7 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
         if (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_MATVIEW) {
           double rows = c->reltuples;
           int64 pages = c->relpages;
-          scale_to_disk(&rows, &pages, c->relfilenode, c->reltablespace, c->relpersistence);
+          scale_to_disk(&rows, &pages, pages_on_disk(c->reltablespace, c->relfilenode, c->relpersistence));
           sum.leaves++;
           sum.pages += pages;
           if (rows < 0) sum.unknown++;
@@ -771,108 +767,106 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
 
 void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
                        ScriptState& st, std::vector<Fact>& out) {
-  {
-    switch (cmd->subtype) {
-      case AT_AddColumn:
-        analyze_add_column((ColumnDef*)cmd->def, t, out);
-        break;
-      case AT_AlterColumnType: {
-        ColumnDef* def = (ColumnDef*)cmd->def;
-        check_column_type(def, cmd->name, t, false, out);
-        if (t.created_in_script || !OidIsValid(relid)) break;
-        std::string new_type;
-        bool rewrites = true;
-        try {
-          // The target type may not be in the catalog yet (CREATE TYPE earlier in the script),
-          // nor the column (ADD COLUMN earlier): then the change cannot be proven rewrite-free.
-          pg::SubTransaction sub;
-          rewrites = type_change_rewrites(relid, cmd->name, def, &new_type, st.timezone_set) ||
-                     pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; });
-          sub.commit();
-        } catch (pg::PgError& e) {
-          if (interrupted(e)) throw;
-        }
-        if (new_type.empty()) new_type = pg::call([&] { return (const char*)TypeNameToString(def->typeName); });
-        if (rewrites) out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
-        break;
+  switch (cmd->subtype) {
+    case AT_AddColumn:
+      analyze_add_column((ColumnDef*)cmd->def, t, out);
+      break;
+    case AT_AlterColumnType: {
+      ColumnDef* def = (ColumnDef*)cmd->def;
+      check_column_type(def, cmd->name, t, false, out);
+      if (t.created_in_script || !OidIsValid(relid)) break;
+      std::string new_type;
+      bool rewrites = true;
+      try {
+        // The target type may not be in the catalog yet (CREATE TYPE earlier in the script),
+        // nor the column (ADD COLUMN earlier): then the change cannot be proven rewrite-free.
+        pg::SubTransaction sub;
+        rewrites = type_change_rewrites(relid, cmd->name, def, &new_type, st.timezone_set) ||
+                   pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; });
+        sub.commit();
+      } catch (pg::PgError& e) {
+        if (interrupted(e)) throw;
       }
-      case AT_SetNotNull: {
-        bool proven = t.created_in_script || st.validated_notnull.count({table_key, cmd->name}) ||
-                      (OidIsValid(relid) && has_validated_not_null(relid, cmd->name));
-        st.validated_notnull.insert({table_key, cmd->name});  // NOT NULL from here on
-        if (!proven) out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
-        break;
-      }
-      case AT_AddConstraint: {
-        Constraint* c = (Constraint*)cmd->def;
-        std::string conname = c->conname ? c->conname : "";
-        switch (c->contype) {
-          case CONSTR_FOREIGN:
-            if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "SHARE ROW EXCLUSIVE";
-            if (!t.created_in_script && !c->skip_validation) {
-              Fact f{Action::AddForeignKey, t, conname, "", {}};
-              f.other = c->pktable ? table_info(c->pktable, st) : TableInfo{};
-              out.push_back(f);
-            }
-            break;
-          case CONSTR_CHECK: {
-            std::string column = not_null_check_column(c->raw_expr);
-            if (!column.empty()) {
-              if (c->skip_validation) {
-                if (!conname.empty()) st.notnull_checks[conname] = {table_key, column};
-              } else {
-                st.validated_notnull.insert({table_key, column});
-              }
-            }
-            if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
-            if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
-            break;
-          }
-          case CONSTR_PRIMARY:
-          case CONSTR_UNIQUE: {
-            bool pk = c->contype == CONSTR_PRIMARY;
-            if (!t.created_in_script && !c->indexname)
-              out.push_back({Action::AddUnique, t, conname, pk ? "PRIMARY KEY" : "UNIQUE constraint", {}});
-            // PRIMARY KEY USING INDEX sets its columns NOT NULL: a scan of the table under its
-            // ACCESS EXCLUSIVE lock for each column not proven NOT NULL already.
-            if (pk && c->indexname && OidIsValid(relid) && !t.created_in_script)
-              for (const std::string& col : st.created_index_columns.count(c->indexname)
-                                                ? st.created_index_columns[c->indexname]
-                                                : index_key_columns(relid, c->indexname))
-                if (!st.validated_notnull.count({table_key, col}) && !has_validated_not_null(relid, col))
-                  out.push_back({Action::SetNotNull, t, col, "", {}});
-            if (pk && OidIsValid(relid) && !t.created_in_script) {
-              ListCell* kc;
-              foreach (kc, c->keys) {
-                std::string col = str_val((Node*)lfirst(kc));
-                std::string narrow = column_type_name(relid, col.c_str());
-                if (!narrow.empty()) out.push_back({Action::IntPrimaryKey, t, col, narrow, {}});
-              }
-            }
-            break;
-          }
-          case CONSTR_EXCLUSION:
-            if (!t.created_in_script) out.push_back({Action::AddUnique, t, conname, "EXCLUDE constraint", {}});
-            break;
-          default:
-            break;
-        }
-        break;
-      }
-      case AT_ValidateConstraint: {
-        auto it = st.notnull_checks.find(cmd->name ? cmd->name : "");
-        if (it != st.notnull_checks.end()) st.validated_notnull.insert(it->second);
-        auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
-        if (added != st.added_not_valid.end() && st.transactional)
-          out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
-        break;
-      }
-      case AT_DropColumn:
-        out.push_back({Action::DropColumn, t, cmd->name, "", {}});
-        break;
-      default:
-        break;
+      if (new_type.empty()) new_type = pg::call([&] { return (const char*)TypeNameToString(def->typeName); });
+      if (rewrites) out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
+      break;
     }
+    case AT_SetNotNull: {
+      bool proven = t.created_in_script || st.validated_notnull.count({table_key, cmd->name}) ||
+                    (OidIsValid(relid) && has_validated_not_null(relid, cmd->name));
+      st.validated_notnull.insert({table_key, cmd->name});  // NOT NULL from here on
+      if (!proven) out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
+      break;
+    }
+    case AT_AddConstraint: {
+      Constraint* c = (Constraint*)cmd->def;
+      std::string conname = c->conname ? c->conname : "";
+      switch (c->contype) {
+        case CONSTR_FOREIGN:
+          if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "SHARE ROW EXCLUSIVE";
+          if (!t.created_in_script && !c->skip_validation) {
+            Fact f{Action::AddForeignKey, t, conname, "", {}};
+            f.other = c->pktable ? table_info(c->pktable, st) : TableInfo{};
+            out.push_back(f);
+          }
+          break;
+        case CONSTR_CHECK: {
+          std::string column = not_null_check_column(c->raw_expr);
+          if (!column.empty()) {
+            if (c->skip_validation) {
+              if (!conname.empty()) st.notnull_checks[conname] = {table_key, column};
+            } else {
+              st.validated_notnull.insert({table_key, column});
+            }
+          }
+          if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
+          if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
+          break;
+        }
+        case CONSTR_PRIMARY:
+        case CONSTR_UNIQUE: {
+          bool pk = c->contype == CONSTR_PRIMARY;
+          if (!t.created_in_script && !c->indexname)
+            out.push_back({Action::AddUnique, t, conname, pk ? "PRIMARY KEY" : "UNIQUE constraint", {}});
+          // PRIMARY KEY USING INDEX sets its columns NOT NULL: a scan of the table under its
+          // ACCESS EXCLUSIVE lock for each column not proven NOT NULL already.
+          if (pk && c->indexname && OidIsValid(relid) && !t.created_in_script)
+            for (const std::string& col : st.created_indexes.count(c->indexname)
+                                              ? st.created_indexes[c->indexname]
+                                              : index_key_columns(relid, c->indexname))
+              if (!st.validated_notnull.count({table_key, col}) && !has_validated_not_null(relid, col))
+                out.push_back({Action::SetNotNull, t, col, "", {}});
+          if (pk && OidIsValid(relid) && !t.created_in_script) {
+            ListCell* kc;
+            foreach (kc, c->keys) {
+              std::string col = str_val((Node*)lfirst(kc));
+              std::string narrow = column_type_name(relid, col.c_str());
+              if (!narrow.empty()) out.push_back({Action::IntPrimaryKey, t, col, narrow, {}});
+            }
+          }
+          break;
+        }
+        case CONSTR_EXCLUSION:
+          if (!t.created_in_script) out.push_back({Action::AddUnique, t, conname, "EXCLUDE constraint", {}});
+          break;
+        default:
+          break;
+      }
+      break;
+    }
+    case AT_ValidateConstraint: {
+      auto it = st.notnull_checks.find(cmd->name ? cmd->name : "");
+      if (it != st.notnull_checks.end()) st.validated_notnull.insert(it->second);
+      auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
+      if (added != st.added_not_valid.end() && st.transactional)
+        out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
+      break;
+    }
+    case AT_DropColumn:
+      out.push_back({Action::DropColumn, t, cmd->name, "", {}});
+      break;
+    default:
+      break;
   }
 }
 
@@ -977,8 +971,7 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
                       return OidIsValid(get_relname_relid(idx->idxname, get_rel_namespace(relid)));
                     });
       if (idx->idxname) {
-        st.created_indexes.insert(idx->idxname);
-        std::vector<std::string>& columns = st.created_index_columns[idx->idxname];
+        std::vector<std::string>& columns = st.created_indexes[idx->idxname];
         columns.clear();
         ListCell* ic;
         foreach (ic, idx->indexParams) {
@@ -1250,7 +1243,6 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
     size_t index = static_cast<size_t>(&s - stmts.data());
     size_t trailing_end = std::min(script.find_first_of("\r\n", s.end),  // \n, \r\n or a lone \r, as the scanner
                                    index + 1 < stmts.size() ? stmts[index + 1].begin : script.size());
-    if (trailing_end == std::string::npos) trailing_end = script.size();
     std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(s.end, trailing_end - s.end));
     for (std::string& name : lint::ignored_rules(gap)) ignored.push_back(std::move(name));
     StatementLint sl{s, {}};
