@@ -28,10 +28,17 @@ namespace pgm {
 // A session ended while a migration statement ran (pg_terminate_backend, a shutdown): the FATAL
 // error is not caught, so no "failed at line" prefix names the migration; this context does.
 // Called by PostgreSQL as the error is raised: only its own error machinery, nothing that throws.
+struct RunningStatement {
+  const char* migration;  // label.describe()
+  const char* which;      // "up" or "down"
+  int line;
+};
 extern "C" void name_termination(void* arg) {
   int code = geterrcode();
-  if (code == ERRCODE_ADMIN_SHUTDOWN || code == ERRCODE_CRASH_SHUTDOWN)
-    errcontext("while %s ran", static_cast<const char*>(arg));
+  if (code == ERRCODE_ADMIN_SHUTDOWN || code == ERRCODE_CRASH_SHUTDOWN) {
+    const RunningStatement* r = static_cast<const RunningStatement*>(arg);
+    errcontext("while %s line %d of its %s script ran", r->migration, r->line, r->which);
+  }
 }
 
 // The line of the script that failed: the statement's, or within a DO block the line of the
@@ -80,17 +87,19 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
     });
   }
   MigrationRunningScope running;
+  std::string migration = label.describe();  // for name_termination, formatted once per script
+  RunningStatement now{migration.c_str(), label.which, 0};
   for (size_t i = 0; i < statements.size(); ++i) {
     const ScriptStatement& s = statements[i];
     failed = static_cast<int>(i);
     std::string sql = statement_text(script, s);
     const char* text = sql.c_str();
-    std::string running = fmt::format("{} line {} of its {} script", label.describe(), s.line, label.which);
+    now.line = s.line;
     std::exception_ptr failure;
     try {
       int rc = pg::call([&] {
         // Popped by pg::call's PG_TRY when the statement fails.
-        ErrorContextCallback where{error_context_stack, name_termination, const_cast<char*>(running.c_str())};
+        ErrorContextCallback where{error_context_stack, name_termination, &now};
         error_context_stack = &where;
         int r = execute_noting_lock_wait(text);
         error_context_stack = where.previous;
