@@ -81,7 +81,8 @@ DbError connection_lost(const std::string& text) {
   // libpq keeps only the text when the server's last word was a FATAL error before it closed the
   // connection ("FATAL:  terminating connection due to administrator command\nCONTEXT:  ...\n
   // server closed the connection unexpectedly\n..."): its fields are read back from it.
-  std::string message, detail, hint, context, own, location, sqlstate = "08006";
+  std::string message, detail, hint, context, own, sqlstate = "08006";
+  std::string location;  // LOCATION (where in the server's source): read, not shown
   std::string* last = &own;
   std::istringstream lines(text);
   for (std::string line; std::getline(lines, line);) {
@@ -110,13 +111,12 @@ DbError connection_lost(const std::string& text) {
       *last += "\n" + line.substr(1);
     } else if (last == &context && !starts("server closed the connection") && !starts("connection to server")) {
       context += "\n" + line;  // a context of several lines: one per level
-    } else if (!line.empty()) {
-      own += (own.empty() ? "" : " ") + line.substr(line.find_first_not_of(" \t") == std::string::npos ? 0 : line.find_first_not_of(" \t"));
+    } else if (size_t text_at = line.find_first_not_of(" \t"); text_at != std::string::npos) {
+      own += (own.empty() ? "" : " ") + line.substr(text_at);
       last = &own;
     }
   }
   if (message.empty()) return DbError("08006", own.empty() ? "connection to the server lost" : own);
-  (void)location;  // where in the server's source: not for the user
   // The server's message first; libpq's own words ("server closed the connection unexpectedly")
   // say what followed.
   return DbError(sqlstate, message, detail.empty() ? own : detail + "\n" + own, hint, context);
