@@ -359,27 +359,6 @@ std::set<int> finished_units(const std::string& version, const char* direction) 
   return out;
 }
 
-void start_run(const std::string& version, const char* direction, const std::string& checksum, size_t units) {
-  static pg::Query q{
-      "INSERT INTO migrate.runs (version, direction, checksum, units, pid) VALUES ($1, $2, $3, $4::int, $5::int)"};
-  {
-    catalog::OwnerScope owner;
-    q.run({pg::text_param(version), pg::text_param(direction), pg::text_param(checksum),
-           pg::int8_param(static_cast<int64>(units)), pg::int8_param(MyProcPid)});
-  }
-  // The catalog's state changes (a run that stops part way leaves the migration between states):
-  // a folder found in sync before is not known to be now (pg_migrate apply's no-op fast path).
-  catalog::bump_generation(true);
-}
-
-void resume_run(const std::string& version) {
-  static pg::Query q{
-      "UPDATE migrate.runs SET pid = $2::int, error = NULL, failed_at = NULL, worker_pid = NULL "
-      "WHERE version OPERATOR(pg_catalog.=) $1"};
-  catalog::OwnerScope owner;
-  q.run({pg::text_param(version), pg::int8_param(MyProcPid)});
-}
-
 // migrate.runs, or InvalidOid while the catalog predates 0.2.0 (the library is replaced before
 // ALTER EXTENSION UPDATE).
 Oid runs_relid() {
@@ -389,10 +368,82 @@ Oid runs_relid() {
   });
 }
 
-// True if migrate.runs has 0.7.0's unit_ms (the library may be newer than the catalog).
-bool runs_have_unit_ms() {
+// True if migrate.runs has `column` (the library may be newer than the catalog).
+bool runs_have_column(const char* column) {
   Oid runs = runs_relid();
-  return OidIsValid(runs) && pg::call([&] { return get_attnum(runs, "unit_ms") != InvalidAttrNumber; });
+  return OidIsValid(runs) && pg::call([&] { return get_attnum(runs, column) != InvalidAttrNumber; });
+}
+
+// True if migrate.runs has 0.7.0's unit_ms.
+bool runs_have_unit_ms() { return runs_have_column("unit_ms"); }
+
+// `before`: what differed from the newest snapshot as the run starts, kept with the run
+// (0.11.0's catalog) for the call that finishes it, which may be another one.
+void start_run(const std::string& version, const char* direction, const std::string& checksum, size_t units,
+               const PreexistingDifferences& before) {
+  static pg::Query q{
+      "INSERT INTO migrate.runs (version, direction, checksum, units, pid) VALUES ($1, $2, $3, $4::int, $5::int)"};
+  static pg::Query q_keeping{
+      "INSERT INTO migrate.runs (version, direction, checksum, units, pid, preexisting) "
+      "SELECT $1, $2, $3, $4::int, $5::int, pg_catalog.jsonb_build_object("
+      "  'snapshot', (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "
+      "  'entries', COALESCE((SELECT pg_catalog.jsonb_object_agg(u.k, pg_catalog.jsonb_build_array("
+      "     u.r::pg_catalog.jsonb, u.l::pg_catalog.jsonb)) "
+      "   FROM ROWS FROM (pg_catalog.unnest($6::pg_catalog.text[]), pg_catalog.unnest($7::pg_catalog.text[]), "
+      "                  pg_catalog.unnest($8::pg_catalog.text[])) u(k, r, l)), "
+      "   '{}'::pg_catalog.jsonb))"};
+  bool keeping = runs_have_column("preexisting");
+  {
+    catalog::OwnerScope owner;
+    if (keeping)
+      q_keeping.run({pg::text_param(version), pg::text_param(direction), pg::text_param(checksum),
+                     pg::int8_param(static_cast<int64>(units)), pg::int8_param(MyProcPid),
+                     pg::text_array_param(before.keys), pg::nullable_text_array_param(before.recorded),
+                     pg::nullable_text_array_param(before.live)});
+    else
+      q.run({pg::text_param(version), pg::text_param(direction), pg::text_param(checksum),
+             pg::int8_param(static_cast<int64>(units)), pg::int8_param(MyProcPid)});
+  }
+  // The catalog's state changes (a run that stops part way leaves the migration between states):
+  // a folder found in sync before is not known to be now (pg_migrate apply's no-op fast path).
+  catalog::bump_generation(true);
+}
+
+// What differed from the newest snapshot when the run of `version` started, as start_run()
+// kept it. Empty (the snapshot after the run then takes earlier drift in, as before 0.11.0)
+// when it was not kept, or when a snapshot was recorded since (acknowledge_drift() made the
+// live schema the reference: the values kept would bring acknowledged drift back).
+PreexistingDifferences recorded_preexisting(const std::string& version) {
+  PreexistingDifferences out;
+  if (!runs_have_column("preexisting")) return out;
+  static pg::Query q{
+      "SELECT e.key, "
+      " CASE WHEN pg_catalog.jsonb_typeof(e.value OPERATOR(pg_catalog.->) 0) OPERATOR(pg_catalog.=) 'null' THEN NULL "
+      "      ELSE (e.value OPERATOR(pg_catalog.->) 0)::pg_catalog.text END, "
+      " CASE WHEN pg_catalog.jsonb_typeof(e.value OPERATOR(pg_catalog.->) 1) OPERATOR(pg_catalog.=) 'null' THEN NULL "
+      "      ELSE (e.value OPERATOR(pg_catalog.->) 1)::pg_catalog.text END "
+      "FROM migrate.runs r, "
+      " pg_catalog.jsonb_each(r.preexisting OPERATOR(pg_catalog.->) 'entries') e "
+      "WHERE r.version OPERATOR(pg_catalog.=) $1 "
+      " AND (r.preexisting OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.int8 "
+      "     OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)"};
+  catalog::OwnerScope owner;
+  uint64 n = q.run({pg::text_param(version)});
+  for (uint64 i = 0; i < n; ++i) {
+    out.keys.push_back(pg::text_value(i, 1));
+    out.recorded.push_back(pg::is_null(i, 2) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 2)));
+    out.live.push_back(pg::is_null(i, 3) ? std::nullopt : std::optional<std::string>(pg::text_value(i, 3)));
+  }
+  pg::free_result();
+  return out;
+}
+
+void resume_run(const std::string& version) {
+  static pg::Query q{
+      "UPDATE migrate.runs SET pid = $2::int, error = NULL, failed_at = NULL, worker_pid = NULL "
+      "WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::int8_param(MyProcPid)});
 }
 
 // Marks unit `unit` as started (committed by the caller before it runs).
@@ -1314,8 +1365,8 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   RunRow run = read_run(step.version);
   std::set<int> done;
   // Its statements commit on their own (and some run in a worker): the snapshot after it is
-  // taken whole, keeping what differed before it started (not known when it is resumed in
-  // another call: the whole snapshot then takes it in).
+  // taken whole, keeping what differed before it started (kept with the run for a later call
+  // that resumes it).
   PreexistingDifferences before;
   if (run.exists) {
     if (run.direction != rc.direction)
@@ -1328,6 +1379,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
                               rc.label.describe()),
                   {}, "Register the script the run started with.");
     done = finished_units(step.version, rc.direction);
+    before = recorded_preexisting(step.version);
     resume_run(step.version);
     std::string note =
         done.size() >= units.size()
@@ -1343,7 +1395,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
       verify_check_before_apply(step.version, step.name);
     }
     before = drift_preexisting_differences();
-    start_run(step.version, rc.direction, checksum, units.size());
+    start_run(step.version, rc.direction, checksum, units.size(), before);
   }
   commit();
   auto start = std::chrono::steady_clock::now();
