@@ -224,6 +224,10 @@ SELECT count(*) FROM migrate.apply_repeatables();
 SELECT migrate.sync_confirm(:'digest') AS other_transaction;
 SELECT migrate.sync_confirm(NULL);
 ROLLBACK;
+-- A NULL switch is refused, not taken as false (a NULL dry_run wrote).
+SELECT count(*) FROM migrate.sync(:'folder', NULL);
+SELECT count(*) FROM migrate.sync(:'folder', true, NULL);
+SELECT count(*) AS migrations FROM migrate.migrations;
 DROP EXTENSION pg_migrate;
 -- An empty or comment-only file is a no-op migration, as register takes it (with its NOTICE).
 CREATE EXTENSION pg_migrate;
@@ -304,6 +308,42 @@ SELECT file, state, action FROM migrate.sync($$[
   {"file": "R__v.sql", "name": "v", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_old_v AS SELECT 1 AS one"}
 ]$$, accept_edited => false);
 SELECT count(*) AS repeatables_to_apply FROM migrate.apply_repeatables();
+-- A pending file whose directives change while its statements do not (the checksum leaves
+-- comments out) is registered again: the stored script is what runs and is linted. Removing
+-- an `ignore` brings the lint finding back (apply refuses it under lint_blocks_apply); a
+-- `batch` size changes. Once applied, a changed directive changes nothing that runs.
+CREATE TABLE sy_dir (id int);
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "-- pg_migrate:ignore ban-truncate-cascade\nTRUNCATE sy_dir CASCADE;"},
+  {"file": "V31__batch.sql", "version": "31", "name": "batch", "up": "-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\nUPDATE sy_dir SET id = 1 WHERE id IS NULL;"}
+]$$) WHERE file LIKE 'V3%';
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "TRUNCATE sy_dir CASCADE;"},
+  {"file": "V31__batch.sql", "version": "31", "name": "batch", "up": "-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nUPDATE sy_dir SET id = 1 WHERE id IS NULL;"}
+]$$, dry_run => true) WHERE file LIKE 'V3%';
+SET client_min_messages = warning;
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "TRUNCATE sy_dir CASCADE;"},
+  {"file": "V31__batch.sql", "version": "31", "name": "batch", "up": "-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nUPDATE sy_dir SET id = 1 WHERE id IS NULL;"}
+]$$) WHERE file LIKE 'V3%';
+SELECT version, up_sql FROM migrate.migrations WHERE version IN ('30', '31') ORDER BY version;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "TRUNCATE sy_dir CASCADE;"}
+]$$) WHERE file LIKE 'V3%';
+RESET client_min_messages;
+SET pg_migrate.lint_blocks_apply = on;
+\set VERBOSITY terse
+SELECT version FROM migrate.apply();
+\set VERBOSITY default
+RESET pg_migrate.lint_blocks_apply;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "-- pg_migrate:ignore ban-truncate-cascade\nTRUNCATE sy_dir CASCADE;"}
+]$$) WHERE file LIKE 'V3%';
+SELECT version FROM migrate.apply();
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "TRUNCATE sy_dir CASCADE;"}
+]$$, dry_run => true) WHERE file LIKE 'V3%';
+DROP TABLE sy_dir;
 DROP TABLE sy_old;
 DROP VIEW sy_old_v;
 DROP EXTENSION pg_migrate;

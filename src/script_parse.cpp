@@ -831,4 +831,10 @@ std::string script_checksum(const std::string& raw) { return token_checksum(raw,
 
 std::string legacy_script_checksum(const std::string& raw) { return token_checksum(raw, true); }
 
+std::string script_directives(const std::string& script, const ScriptLabel& label) {
+  std::vector<std::pair<size_t, size_t>> spans;
+  for (const ScriptStatement& s : parse_script(script, label)) spans.push_back({s.begin, s.end});
+  return directive_signature(script, spans);
+}
+
 }  // namespace pgm

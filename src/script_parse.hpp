@@ -145,6 +145,9 @@ bool writes_system_catalog(Node* parsetree);
 // comments, line endings and the case of keywords and unquoted identifiers do not count;
 // every change to what runs (a name, a literal, an operator) does (the checksum sync compares).
 std::string script_checksum(const std::string& raw);
+// The script's pg_migrate directives and where they stand (directive_signature()): what the
+// checksum leaves out but changes how the script runs or is linted. Parses the script.
+std::string script_directives(const std::string& script, const ScriptLabel& label);
 // The checksum 0.9.0's library and older computed ("tokens 1": every `;` counted), to recognise
 // the checksums they stored.
 std::string legacy_script_checksum(const std::string& raw);

@@ -543,7 +543,13 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     // added or removed: a comment to the checksum): a migration not yet applied is registered
     // again, as one whose statements changed.
     bool mode_changed = same && !k->applied && registered() && script_mode(*registered()) != script_mode(*f.up);
-    if (same && !mode_changed) {
+    // Or its other directives changed (an `ignore` of a lint rule, a `batch` size), which the
+    // checksum leaves out too: the stored script, which is what runs and is linted, must be
+    // the file's.
+    bool directives_changed =
+        same && !mode_changed && !k->applied && registered() &&
+        script_directives(*registered(), {f.version, f.name, "up"}) != script_directives(*f.up, {f.version, f.name, "up"});
+    if (same && !mode_changed && !directives_changed) {
       // What runs is the same: only formatting, comments, the file name, the name or the down
       // script differ. A changed name or down script is written by sync (a repair when the
       // migration is applied), so the database is not at the folder until then.
@@ -565,7 +571,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                             mode_changed ? std::string(script_mode(*f.up) == ScriptMode::kNoTransaction
                                                            ? "the same statements, now outside a transaction"
                                                            : "the same statements, now in a transaction")
-                                         : fmt::format("checksum {} -> {}", old_script, new_script)));
+                            : directives_changed ? std::string("the same statements, with other pg_migrate directives")
+                                                 : fmt::format("checksum {} -> {}", old_script, new_script)));
       work.push_back({&f, Todo::Replace, new_script});
       work.back().below_baseline = below;
     } else if (accept_edited) {
@@ -1165,8 +1172,12 @@ bool may_repair() { return may_execute("repair", {TEXTOID, TEXTOID, TEXTOID, BOO
 
 PGM_FUNCTION(pgm_sync) {
   if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "files must not be NULL");
-  bool dry_run = !PG_ARGISNULL(1) && PG_GETARG_BOOL(1);
-  bool accept_edited = !PG_ARGISNULL(2) && PG_GETARG_BOOL(2);
+  // A NULL switch is no answer: taken as false, a NULL dry_run (a driver binding an unset
+  // variable) would write.
+  if (PG_ARGISNULL(1)) throw Error(sqlstate::kInvalidParameterValue, "dry_run must not be NULL");
+  if (PG_ARGISNULL(2)) throw Error(sqlstate::kInvalidParameterValue, "accept_edited must not be NULL");
+  bool dry_run = PG_GETARG_BOOL(1);
+  bool accept_edited = PG_GETARG_BOOL(2);
   Datum files = PG_GETARG_DATUM(0);
   if (!dry_run) {
     if (!may_register()) refuse_write("register migrations", "migrate.register(text, text, text, text)");

@@ -1,5 +1,6 @@
 #include "core/run_mode.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <stdexcept>
 #include <vector>
@@ -113,6 +114,27 @@ std::optional<UnknownDirective> find_unknown_directive(std::string_view script) 
     return UnknownDirective{line_no, std::string(t)};
   }
   return std::nullopt;
+}
+
+std::string directive_signature(std::string_view script, const std::vector<std::pair<size_t, size_t>>& spans) {
+  std::string out;
+  size_t from = 0;
+  for (size_t k = 0; k <= spans.size(); ++k) {
+    size_t to = k < spans.size() ? std::min(spans[k].first, script.size()) : script.size();
+    if (to > from) {
+      for (std::string_view line : lines_of(script.substr(from, to - from))) {
+        std::string lower;
+        for (char c : line) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        if (lower.find("pg_migrate:") == std::string::npos) continue;
+        out += std::to_string(k);
+        out += '\t';
+        out += trim(line);
+        out += '\n';
+      }
+    }
+    if (k < spans.size()) from = std::max(from, std::min(spans[k].second, script.size()));
+  }
+  return out;
 }
 
 std::optional<BatchDirective> find_batch_directive(std::string_view gap) {

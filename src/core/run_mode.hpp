@@ -5,6 +5,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace pgm {
 
@@ -36,6 +38,13 @@ struct UnknownDirective {
   std::string text;
 };
 std::optional<UnknownDirective> find_unknown_directive(std::string_view script);
+
+// The pg_migrate directives of a script, each with the place it stands: the lines between
+// statements (`spans`: each statement's [begin, end) byte offsets, in order) that mention
+// "pg_migrate:", numbered by the statement they precede. The checksum ignores comments, so a
+// changed, added or removed directive (an `ignore` of a lint rule, a `batch` size) of a script
+// whose statements stay the same changes only this.
+std::string directive_signature(std::string_view script, const std::vector<std::pair<size_t, size_t>>& spans);
 
 struct BatchDirective {
   long rows = 0;       // rows per batch (1 .. 1,000,000)

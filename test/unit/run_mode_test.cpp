@@ -82,3 +82,29 @@ TEST(RunMode, UnknownDirectives) {
     EXPECT_EQ(d->text, std::string(bad).substr(std::string(bad).find('-'))) << bad;
   }
 }
+
+TEST(DirectiveSignature, DirectivesAndTheirPlaceCount) {
+  // Two statements: "SELECT 1" at [X, Y) and "UPDATE t SET a = 1" after it.
+  auto spans_of = [](const std::string& s) {
+    std::vector<std::pair<size_t, size_t>> spans;
+    size_t a = s.find("SELECT 1"), b = s.find("UPDATE t");
+    spans.push_back({a, a + 8});
+    spans.push_back({b, b + 18});
+    return spans;
+  };
+  std::string plain = "SELECT 1;\nUPDATE t SET a = 1;\n";
+  std::string ignored = "-- pg_migrate:ignore ban-x\nSELECT 1;\nUPDATE t SET a = 1;\n";
+  std::string ignored_later = "SELECT 1;\n-- pg_migrate:ignore ban-x\nUPDATE t SET a = 1;\n";
+  std::string batched = "SELECT 1;\n-- pg_migrate:batch 100\nUPDATE t SET a = 1;\n";
+  std::string batched_other = "SELECT 1;\n-- pg_migrate:batch 1000\nUPDATE t SET a = 1;\n";
+  std::string trailing = "SELECT 1; -- pg_migrate:ignore ban-x\nUPDATE t SET a = 1;\n";
+  std::string commented = "-- a plain comment\nSELECT 1;\n/* another */\nUPDATE t SET a = 1;\n";
+  EXPECT_EQ(directive_signature(plain, spans_of(plain)), "");
+  EXPECT_EQ(directive_signature(commented, spans_of(commented)), "");
+  EXPECT_EQ(directive_signature(ignored, spans_of(ignored)), "0\t-- pg_migrate:ignore ban-x\n");
+  EXPECT_EQ(directive_signature(ignored_later, spans_of(ignored_later)), "1\t-- pg_migrate:ignore ban-x\n");
+  EXPECT_NE(directive_signature(batched, spans_of(batched)), directive_signature(batched_other, spans_of(batched_other)));
+  EXPECT_EQ(directive_signature(trailing, spans_of(trailing)), "1\t; -- pg_migrate:ignore ban-x\n");
+  // A directive's text inside a statement (a string literal) is no directive.
+  EXPECT_EQ(directive_signature("SELECT '-- pg_migrate:batch 5';", {{0, 30}}), "");
+}
