@@ -121,6 +121,18 @@ GRANT SELECT ON app.granted TO PUBLIC;
 SELECT migrate.acknowledge_drift('granted') IS NOT NULL AS acknowledged;
 SELECT version FROM migrate.revert(1);
 SELECT problem FROM migrate.validate() WHERE version = '301';
+-- A row pg_migrate did not write (the owner's INSERT, an edited dump restored), whose up script
+-- does not hash to its checksum, is refused by apply, CALL migrate.run() and plan() before
+-- anything runs (validate() reports it); history stays as it was.
+SELECT count(*) AS unregistered FROM migrate.unregister('301');
+SELECT count(*) AS history_before FROM migrate.history \gset
+INSERT INTO migrate.migrations (version, version_parts, name, up_sql, checksum)
+  VALUES ('999', '{999}', 'forged', 'CREATE TABLE app.forged (id int)', 'x');
+SELECT problem FROM migrate.validate() WHERE version = '999';
+SELECT version, status, error FROM migrate.plan() WHERE version = '999';
+SELECT version FROM migrate.apply();
+CALL migrate.run();
+SELECT count(*) - :history_before AS new_history_rows, to_regclass('app.forged') AS forged_table FROM migrate.history;
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;
 DROP SCHEMA app CASCADE;

@@ -245,6 +245,18 @@ void run_part_with_retries(const MigrationStep& step, const std::string& script,
   }
 }
 
+void refuse_checksum_mismatch(const MigrationStep& step, const std::string& up_script) {
+  std::string actual = sha256_hex(up_script);
+  if (actual == step.checksum) return;
+  throw Error(sqlstate::kObjectNotInPrerequisiteState,
+              fmt::format("the up script of {} does not match its recorded checksum",
+                          ScriptLabel{step.version, step.name, "up"}.describe()),
+              fmt::format("Recorded {}, the script hashes to {}: its catalog row was not written by pg_migrate.",
+                          step.checksum, actual),
+              "migrate.validate() reports it. Register the migration again (it is pending) with the script that "
+              "should run.");
+}
+
 namespace {
 
 // Where a migration's statement hit lock_timeout, for the retry once the subtransaction is
@@ -259,6 +271,7 @@ struct LockTimeoutSite {
 void run_step_in_batch(const MigrationStep& step, const std::string& script, bool up, size_t index,
                        LockTimeoutSite& site) {
   if (up) {
+    refuse_checksum_mismatch(step, script);
     lint_check_before_apply(step.version, step.name, script);
     verify_check_before_apply(step.version, step.name);
   }

@@ -33,6 +33,11 @@ void run_statements(const std::string& script, const std::vector<ScriptStatement
                     const ScriptLabel& label, int lock_timeout_ms, int& failed,
                     SessionLeftovers* leftovers = nullptr);
 
+// Refuses to apply a migration whose stored up script does not hash to its recorded checksum
+// (a row pg_migrate did not write: an owner's INSERT, a dump edited before its restore), which
+// validate() reports: what runs is what the checksum vouches for.
+void refuse_checksum_mismatch(const MigrationStep& step, const std::string& up_script);
+
 // revert() and run_revert(): refuses (nothing reverted) when a migration has no down script.
 void refuse_missing_down_scripts(const std::vector<MigrationStep>& steps);
 

@@ -266,6 +266,15 @@ PGM_FUNCTION(pgm_plan) {
     for (const MigrationStep& m : migrations) {
       pg::RoundContext::Scope round = per_migration.round();
       std::string script = catalog::load_script(m.version, true);
+      try {
+        refuse_checksum_mismatch(m, script);  // as apply refuses it, before anything runs
+      } catch (const Error& e) {
+        PlanRow r{m.version, m.name, 1, "", "failed"};
+        r.error = e.message();
+        rows.push_back(std::move(r));
+        stopped = true;
+        continue;
+      }
       std::optional<safety::LintRow> syntax;
       std::vector<StatementLint> stmts = safety::lint_statements(script, &syntax);
       if (syntax) {

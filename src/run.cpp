@@ -1391,6 +1391,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
   } else {
     if (up) {
+      refuse_checksum_mismatch(step, rc.script);
       lint_check_before_apply(step.version, step.name, rc.script);
       verify_check_before_apply(step.version, step.name);
     }
