@@ -343,6 +343,14 @@ SELECT version FROM migrate.apply();
 SELECT file, action, detail FROM migrate.sync($$[
   {"file": "V30__dir.sql", "version": "30", "name": "dir", "up": "TRUNCATE sy_dir CASCADE;"}
 ]$$, dry_run => true) WHERE file LIKE 'V3%';
+-- A dry run says what the real sync would refuse (it answered "new"): a syntax error, a
+-- statement its transaction cannot run, a bad down script, a non-transactional repeatable.
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V40__typo.sql", "version": "40", "name": "typo", "up": "selec 1"},
+  {"file": "V41__vacuum.sql", "version": "41", "name": "vacuum", "up": "VACUUM"},
+  {"file": "V42__down.sql", "version": "42", "name": "down", "up": "SELECT 1", "down": "drop tabl"},
+  {"file": "R__idx.sql", "name": "idx", "repeatable": true, "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_i ON sy_dir (id);"}
+]$$, dry_run => true) WHERE file LIKE 'V4%' OR file LIKE 'R__idx%';
 DROP TABLE sy_dir;
 DROP TABLE sy_old;
 DROP VIEW sy_old_v;

@@ -450,13 +450,14 @@ void check_changed_down(const InFile& f, bool applied) {
                                       "again to register it with this down script.", f.version));
 }
 
-// For a dry run: why sync would refuse the file's changed down script ("" if it would not),
-// found by the same check in a subtransaction that is rolled back.
-std::string changed_down_refusal(const InFile& f, bool applied) {
+// For a dry run: why sync would refuse what `check` checks ("" if it would not), found by the
+// same check in a subtransaction that is rolled back.
+template <typename Check>
+std::string refusal_of(Check check) {
   std::string why;
   try {
     pg::SubTransaction sub;
-    check_changed_down(f, applied);
+    check();
     sub.rollback();
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
@@ -465,6 +466,33 @@ std::string changed_down_refusal(const InFile& f, bool applied) {
     why = fmt::format("{}: {}", e.sqlstate(), e.message());
   }
   return why;
+}
+
+// For a dry run: why sync would refuse the file's changed down script.
+std::string changed_down_refusal(const InFile& f, bool applied) {
+  return refusal_of([&] { check_changed_down(f, applied); });
+}
+
+// For a dry run: why sync would refuse to register (or register again) the file's scripts: a
+// syntax error, a statement its mode cannot run, a misspelt directive. The dry run answered
+// "new" for them, so status and check showed an ordinary pending file that only apply refused.
+std::string registration_refusal(const InFile& f) {
+  return refusal_of([&] {
+    refuse_no_transaction(f);
+    for (const char* which : {"up", "down"}) {
+      const std::optional<std::string>& script = which[0] == 'u' ? f.up : f.down;
+      if (!script) continue;
+      ScriptLabel label{f.version, f.name, which};
+      refuse_unknown_directive(*script, label);
+      (void)checked_run_mode(*script, label);
+    }
+  });
+}
+
+// The row's detail with the refusal a dry run found, as the changed down script's.
+std::string with_refusal(std::string detail, const std::string& refusal) {
+  if (refusal.empty()) return detail;
+  return detail.empty() ? "sync refuses it: " + refusal : detail + "; sync refuses it: " + refusal;
 }
 
 // Versioned files: classify against the catalog, then (unless dry_run) write.
@@ -510,7 +538,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       }
       if (!below) refuse_no_transaction(f);
       std::string script = checksum_of(f, *f.up, "up");
-      out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", dry_run ? "new" : "registered", script));
+      out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", dry_run ? "new" : "registered", script,
+                            dry_run && !below ? with_refusal("", registration_refusal(f)) : ""));
       work.push_back({&f, Todo::Register, script});
       work.back().below_baseline = below;
       continue;
@@ -567,12 +596,13 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       work.push_back({&f, Todo::Metadata, new_script, k->applied, change.down_changed, !change.what.empty()});
     } else if (!k->applied) {
       if (!below) refuse_no_transaction(f);
-      out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script,
-                            mode_changed ? std::string(script_mode(*f.up) == ScriptMode::kNoTransaction
-                                                           ? "the same statements, now outside a transaction"
-                                                           : "the same statements, now in a transaction")
-                            : directives_changed ? std::string("the same statements, with other pg_migrate directives")
-                                                 : fmt::format("checksum {} -> {}", old_script, new_script)));
+      std::string detail = mode_changed ? std::string(script_mode(*f.up) == ScriptMode::kNoTransaction
+                                                          ? "the same statements, now outside a transaction"
+                                                          : "the same statements, now in a transaction")
+                           : directives_changed ? std::string("the same statements, with other pg_migrate directives")
+                                                : fmt::format("checksum {} -> {}", old_script, new_script);
+      if (dry_run && !below) detail = with_refusal(detail, registration_refusal(f));
+      out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script, detail));
       work.push_back({&f, Todo::Replace, new_script});
       work.back().below_baseline = below;
     } else if (accept_edited) {
@@ -923,14 +953,29 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
       continue;
     }
     refuse_no_transaction(f);
+    // Checked as the write below checks it; a dry run says what it would refuse.
+    auto check_repeatable = [&] {
+      // A repeatable runs in the transaction of apply_repeatables() (or the command's): the
+      // general refusal of a statement that cannot run in a transaction would tell it to add
+      // the directive it already has.
+      if (f.no_transaction || script_mode(*f.up) == ScriptMode::kNoTransaction)
+        throw Error(sqlstate::kFeatureNotSupported,
+                    fmt::format("repeatable migration file {} is non-transactional; repeatable migrations always "
+                                "run in one transaction",
+                                f.file),
+                    {}, "Put statements that cannot run in a transaction (CREATE INDEX CONCURRENTLY, ...) in a "
+                        "versioned migration beginning with the line \"-- pg_migrate:no-transaction\".");
+      check_script(*f.up, {"R", f.name, "up"});
+    };
+    std::string refusal = dry_run ? refusal_of(check_repeatable) : std::string();
     // The file is the script applied last, by the checksum such a library stored: it stays
     // applied (with today's checksum), as that library would have kept it.
     bool back_to_applied = k && legacy_file && k->applied_checksum == *legacy_file;
     out.push_back(make_row(back_to_applied ? "applied" : "pending",
                            k ? (dry_run ? "changed" : "replaced") : (dry_run ? "new" : "registered"), script,
-                           k ? fmt::format("checksum {} -> {}", k->script_checksum, script) : ""));
+                           with_refusal(k ? fmt::format("checksum {} -> {}", k->script_checksum, script) : "", refusal)));
     if (dry_run) continue;
-    check_script(*f.up, {"R", f.name, "up"});
+    check_repeatable();
     {
       catalog::OwnerScope owner;
       upsert.run({pg::text_param(f.name), pg::text_param(f.file), pg::text_param(*f.up), pg::text_param(script),

@@ -1033,7 +1033,11 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     if (r.action == "edited") causes[0].items.push_back(label(r) + ": " + r.detail);
     else if (r.action == "missing_file" || r.action == "removed") causes[1].items.push_back(label(r) + ": " + r.detail);
     else if (r.pending() || (r.kind != "repeatable" && !partly(r.version).empty())) {
-      causes[2].items.push_back(label(r) + (r.kind == "repeatable" ? "" : partly(r.version)));
+      // A new or changed file whose scripts sync would refuse (a syntax error, VACUUM in a
+      // transaction) says so: apply would fail on it.
+      size_t refused = r.detail.find("sync refuses it: ");
+      std::string why = refused == std::string::npos ? "" : ": " + r.detail.substr(refused);
+      causes[2].items.push_back(label(r) + (r.kind == "repeatable" ? "" : partly(r.version)) + why);
       if (r.kind != "repeatable") listed.insert(r.version);
     } else if (r.action == "metadata") {
       // The statements are those applied; the name or down script in the file are not yet.

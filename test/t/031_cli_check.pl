@@ -315,6 +315,26 @@ write_file("$sdir/V1__s.sql", "CREATE TABLE semi_s (id int); SELECT 1;\n");
 ($rc, $out, $err) = pgm_on($node, 'semi', $sdir, 'check');
 is($rc, 10, 'semi: a statement added -> check 10 (edited)');
 
+# A new file sync would refuse (a syntax error; VACUUM in a transactional file; a repeatable
+# with the no-transaction directive) is not an ordinary pending file: check names the refusal
+# (the dry-run sync answered "new" and only apply failed).
+fresh_db($node, 'refused');
+my $rdir = "$tmp/refused";
+write_file("$rdir/V1__ok.sql", "CREATE TABLE refused_ok (id int);\n");
+write_file("$rdir/V2__typo.sql", "CREATE TABLE refused_a (id int);\nselec 1;\n");
+write_file("$rdir/V3__vacuum.sql", "VACUUM refused_ok;\n");
+write_file("$rdir/R__idx.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY refused_i ON refused_ok (id);\n");
+($rc, $out, $err) = pgm_on($node, 'refused', $rdir, 'check');
+is($rc, 12, 'refused: check exits 12 (pending)') or diag($out . $err);
+like($out, qr/^    2 \(\S*V2__typo\.sql\): sync refuses it: 42601: up script of migration 2 \("typo"\) has a syntax error at line 2/m,
+     'refused: the syntax error and its line are named') or diag($out . $err);
+like($out, qr/^    3 \(\S*V3__vacuum\.sql\): sync refuses it: 25001: VACUUM cannot run inside a migration/m,
+     'refused: the statement a transaction cannot run is named') or diag($out . $err);
+like($out, qr/repeatable "idx" \(\S*R__idx\.sql\): sync refuses it: 0A000: repeatable migration file R__idx\.sql is non-transactional; repeatable migrations always run in one transaction/,
+     'refused: a non-transactional repeatable is named, without a hint to add the directive it has') or diag($out . $err);
+like($out, qr/^    1 \(\S*V1__ok\.sql\)$/m, 'refused: the good file is plainly pending') or diag($out . $err);
+is($node->safe_psql('refused', 'SELECT count(*) FROM migrate.migrations'), '0', 'refused: check registered nothing');
+
 my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
 like($perr, qr/migration 20240101000000 \("part"\) is partially reverted/, 'plan() refuses over the half-done revert, as apply does');
 
