@@ -36,5 +36,15 @@ SELECT migrate.current_version();
 SELECT * FROM migrate.apply('x');
 SELECT * FROM migrate.revert_to(NULL);
 SELECT * FROM migrate.revert_to('1.a');
+-- At most 255 characters in canonical form (the primary key: a longer one failed on the index
+-- row size); leading zeros do not count. Names are one line: no control characters.
+SELECT migrate.register(repeat('9', 256), 'long', 'SELECT 1');
+SELECT migrate.register(repeat('0', 300) || repeat('9', 255), 'long enough', 'SELECT 1');
+SELECT migrate.register('70', E'a\nb', 'SELECT 1');
+SELECT migrate.register('70', E'red \x1b[31mRED', 'SELECT 1');
+SELECT migrate.baseline('70', E'tab\there');
+SELECT migrate.repair('2', name => E'two\r');
+SELECT count(*) FROM migrate.sync('[{"file": "V71__x.sql", "version": "71", "name": "a\u001bb", "up": "SELECT 1"}]');
+SELECT count(*) AS registered FROM migrate.migrations WHERE version IN ('70', '71');
 DROP EXTENSION pg_migrate;
 DROP TABLE v_order;

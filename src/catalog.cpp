@@ -95,6 +95,18 @@ void check_concurrent_change() {
 
 bool catalog_write_allowed() { return write_allowed; }
 
+void check_name(const std::string& what, const std::string& name, const char* hint) {
+  if (name.find_first_not_of(" \t\r\n") == std::string::npos)
+    throw Error(sqlstate::kInvalidParameterValue, fmt::format("name of {} must not be empty", what), {},
+                hint ? hint : "");
+  size_t at = control_character_at(name);
+  if (at != std::string::npos)
+    throw Error(sqlstate::kInvalidParameterValue, fmt::format("name of {} contains a control character", what),
+                fmt::format("U+{:04X} at byte {}.", static_cast<unsigned char>(name[at]), at + 1),
+                "A name is one line of plain text, shown in status tables and terminals: write it without newlines, "
+                "tabs or escape sequences.");
+}
+
 std::string current_role_name() {
   Oid user = GetUserId();
   const char* name = pg::call([&] { return GetUserNameFromId(user, false); });
@@ -420,9 +432,7 @@ PGM_FUNCTION(pgm_register) {
   std::string up = pg::text_arg(fcinfo, 2);
   std::optional<std::string> down;
   if (!PG_ARGISNULL(3)) down = pg::text_arg(fcinfo, 3);
-  if (name.find_first_not_of(" \t\r\n") == std::string::npos)
-    throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("name of migration {} must not be empty", version.canonical()));
+  catalog::check_name("migration " + version.canonical(), name);
   ensure_not_in_migration("migrate.register");
 
   std::string up_mode = check_script(up, {version.canonical(), name, "up"});
@@ -519,9 +529,7 @@ PGM_FUNCTION(pgm_baseline) {
   Version version = version_arg(fcinfo, 0, "baseline version");
   if (PG_ARGISNULL(1)) reject_null("baseline name");
   std::string name = pg::text_arg(fcinfo, 1);
-  if (name.find_first_not_of(" \t\r\n") == std::string::npos)
-    throw Error(sqlstate::kInvalidParameterValue, fmt::format("name of baseline {} must not be empty", version.canonical()),
-                {}, "Name what the baseline stands for, such as 'existing schema'.");
+  catalog::check_name("baseline " + version.canonical(), name, "Name what the baseline stands for, such as 'existing schema'.");
   ensure_not_in_migration("migrate.baseline");
   pg::SpiConnection spi;
   catalog::lock_catalog();

@@ -50,6 +50,10 @@ int64 current_generation();
 // The caller's current user name.
 std::string current_role_name();
 
+// Refuses (22023) an empty name, or one with a control character (a newline, an escape
+// sequence a terminal would act on), of the migration or baseline `what` ("migration 3").
+void check_name(const std::string& what, const std::string& name, const char* hint = nullptr);
+
 struct MigrationInfo {
   std::string version;
   std::string name;

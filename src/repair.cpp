@@ -38,9 +38,7 @@ PGM_FUNCTION(pgm_repair) {
   std::optional<std::string> down = pg::optional_text_arg(fcinfo, 2);
   bool remove_down = !PG_ARGISNULL(3) && PG_GETARG_BOOL(3);
   ensure_not_in_migration("migrate.repair");
-  if (name && name->find_first_not_of(" \t\r\n") == std::string::npos)
-    throw Error(sqlstate::kInvalidParameterValue,
-                fmt::format("name of migration {} must not be empty", version.canonical()));
+  if (name) catalog::check_name("migration " + version.canonical(), *name);
   if (down && remove_down)
     throw Error(sqlstate::kInvalidParameterValue, "pass either down or remove_down => true, not both");
   if (!name && !down && !remove_down)

@@ -282,6 +282,9 @@ std::vector<InFile> read_files(Datum files) {
       bad_file(f.file, fmt::format("the file is listed twice (element {})", i + 1), "Each file is one migration.");
     if (f.name.find_first_not_of(" \t\r\n") == std::string::npos)
       bad_file(f.file, r.text[2] ? "the migration name is empty" : "no \"name\" given");
+    if (control_character_at(f.name) != std::string::npos)
+      bad_file(f.file, "the migration name contains a control character",
+               "A name is one line of plain text: write it without newlines, tabs or escape sequences.");
     if (!f.up && f.source_checksum.empty())
       bad_file(f.file, "neither \"up\" nor \"checksum\" is given");
     if (f.repeatable) {

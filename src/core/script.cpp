@@ -163,6 +163,14 @@ std::string word_at(std::string_view sql, size_t offset) {
   return std::string(sql.substr(offset, end - offset));
 }
 
+size_t control_character_at(std::string_view text) {
+  for (size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) return i;
+  }
+  return std::string_view::npos;
+}
+
 }  // namespace pgm
 
 #include "core/no_pg.hpp"

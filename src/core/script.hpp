@@ -61,4 +61,8 @@ std::optional<std::string> without_dump_restrict_lines(std::string_view sql);
 // The first word at `offset` (e.g. "\gset" or "COMMIT"), for messages.
 std::string word_at(std::string_view sql, size_t offset);
 
+// The byte offset of the first control character (U+0000..U+001F, U+007F) of `text`, or npos:
+// a migration's name is one line of text, printed as it is in tables and on terminals.
+size_t control_character_at(std::string_view text);
+
 }  // namespace pgm

@@ -109,3 +109,12 @@ TEST(Script, DoBlockFailedLine) {
   EXPECT_FALSE(do_block_failed_line("PL/pgSQL function inline_code_block line x\n" + own, stmt));
   EXPECT_FALSE(do_block_failed_line("", stmt));
 }
+
+TEST(Script, ControlCharacterAt) {
+  EXPECT_EQ(pgm::control_character_at("create users"), std::string_view::npos);
+  EXPECT_EQ(pgm::control_character_at("Größe ändern"), std::string_view::npos);  // UTF-8 bytes are not control characters
+  EXPECT_EQ(pgm::control_character_at("a\nb"), 1u);
+  EXPECT_EQ(pgm::control_character_at("ab\x1b[31mRED"), 2u);
+  EXPECT_EQ(pgm::control_character_at("tab\there"), 3u);
+  EXPECT_EQ(pgm::control_character_at("del\x7f"), 3u);
+}
