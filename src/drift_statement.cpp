@@ -101,6 +101,10 @@ void parse_client_query(const std::string& query) {
   pg::call([&] { MemoryContextReset(cxt); });
   const char* q = query.c_str();
   List* raw = nullptr;
+  // The scanner warned of a backslash in a literal under standard_conforming_strings = off
+  // when the statement ran; parsed again here it warned a second time.
+  const bool warned = escape_string_warning;
+  escape_string_warning = false;
   {
     // The string was parsed once already; a failure now (changed settings) just means no match.
     pg::SubTransaction sub;
@@ -117,11 +121,13 @@ void parse_client_query(const std::string& query) {
       });
       sub.commit();
     } catch (pg::PgError& e) {
+      escape_string_warning = warned;
       sub.rollback();
       if (e.is_interrupt()) throw;  // a cancel during the parse ends the statement
       raw = nullptr;
     }
   }
+  escape_string_warning = warned;
   ListCell* lc;
   foreach (lc, raw) {
     RawStmt* rs = lfirst_node(RawStmt, lc);
