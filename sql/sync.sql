@@ -253,6 +253,8 @@ DO $$ BEGIN
   PERFORM migrate.script_checksum('select $x$ ' || repeat('x', 100000));
 EXCEPTION WHEN syntax_error THEN RAISE NOTICE 'refused: %', SQLSTATE;
 END $$;
+-- The error names the script's line (its caret was put in the caller's query).
+SELECT migrate.script_checksum(E'SELECT 1;\nSELECT $$');
 SELECT migrate.script_checksum('SELECT 1') IS NOT NULL AS still_works;
 DROP EXTENSION pg_migrate;
 -- Checksums stored by 0.9.0's library or older ("tokens 1") counted every `;`: a file whose

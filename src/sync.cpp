@@ -1174,7 +1174,17 @@ using namespace pgm;
 
 PGM_FUNCTION(pgm_script_checksum) {
   std::string script = pg::text_arg(fcinfo, 0);
-  std::string sum = script_checksum(script);
+  std::string sum;
+  try {
+    sum = script_checksum(script);
+  } catch (pg::PgError& e) {
+    // The scanner's error position is in the script, not in the caller's query (where the
+    // error report would put its caret): the line says where.
+    if (e.is_interrupt() || e.data()->cursorpos <= 0) throw;
+    int line = line_at(script, char_pos_to_byte(script, e.data()->cursorpos));
+    throw Error(unpack_sql_state(e.sqlerrcode()),
+                fmt::format("the script has a syntax error at line {}: {}", line, e.data()->message));
+  }
   return pg::Cell::text(sum).value;
 }
 
