@@ -1337,7 +1337,7 @@ PGM_FUNCTION(pgm_apply_repeatables) {
     bool exists = known.run({pg::text_param(*only)}) > 0;
     pg::free_result();
     if (!exists)
-      throw Error(sqlstate::kUndefinedObject, fmt::format("repeatable migration {} is not registered", *only), {},
+      throw Error(sqlstate::kUndefinedObject, fmt::format("repeatable migration \"{}\" is not registered", *only), {},
                   "See migrate.repeatables for the registered ones.");
   }
   if (const MissingRepeatables* missing = latest_missing_repeatables())
