@@ -5,6 +5,7 @@
 //   drift_capture.cpp    the event triggers: what a DDL statement touched, one row per object
 //   drift_log.cpp        writing rows to migrate.drift
 //   drift_snapshot.cpp   recorded snapshots, the refresh after apply/revert, schema_diff()
+//   drift_snapshot_entries.cpp the snapshot's entries, built from the system caches
 //   drift_fingerprint.cpp the catalog fingerprint proving that nothing changed since a snapshot
 //   drift_review.cpp     acknowledge_drift() and drift_status()
 // Pure rules (exclusion globs, dropped objects, statement slicing, redaction) are in

@@ -27,7 +27,11 @@ while i < len(readme):
     block = [re.sub(r'^[=-]# ', '', l).rstrip() for l in readme[start + 1:end]]
     expected = [l.rstrip() for l in open(source, encoding='utf-8').read().split('\n')]
     n = len(block)
-    found = n > 0 and any(expected[k:k + n] == block for k in range(len(expected) - n + 1))
+    # The block must be the whole of that output: the line after it in the expected file is
+    # not more of the same message (a HINT, QUERY or CONTEXT the README left out).
+    more = re.compile(r'^(DETAIL|HINT|QUERY|CONTEXT|LOCATION):  |^LINE \d+: ')
+    found = n > 0 and any(expected[k:k + n] == block and not (k + n < len(expected) and more.match(expected[k + n]))
+                          for k in range(len(expected) - n + 1))
     checked += 1
     if found:
         print(f'ok - README.md line {start + 1}: {n} lines found in {source}')
