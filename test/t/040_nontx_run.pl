@@ -256,7 +256,7 @@ sql(q{SELECT migrate.register('5.8', 'busy table', E'-- pg_migrate:no-transactio
 my $busy = $node->background_psql($db);
 $busy->query_safe('BEGIN; LOCK TABLE busy IN ACCESS EXCLUSIVE MODE;');
 my $quick = q{SET pg_migrate.lock_timeout = '100ms'; SET pg_migrate.lock_retries = 1; SET pg_migrate.lock_retry_total = '150ms'; CALL migrate.run();};
-my $t0 = time();
+$t0 = time();
 ($ret, $out, $err) = $node->psql($db, $quick);
 cmp_ok(time() - $t0, '<', 30, 'counting the rows of a locked table does not wait without a limit');
 like($err, qr/canceling statement due to lock timeout.*QUERY:\s+UPDATE busy SET v = id WHERE v IS NULL.*CONTEXT:.*batched statement, counting the rows it matches/s,
@@ -327,7 +327,7 @@ sql(q{SELECT migrate.run_forget('6.51'); SELECT migrate.unregister('6.51')});
 # builds again, rather than failing on the name its own leftover takes.
 sql(q{CREATE TABLE dup (x int); INSERT INTO dup VALUES (1), (1), (2)});
 sql(q{SELECT migrate.register('6.5.2', 'dup build', E'-- pg_migrate:no-transaction\nCREATE UNIQUE INDEX CONCURRENTLY dup_x ON dup (x);', 'DROP INDEX dup_x')});
-my $reader = $node->background_psql($db);
+$reader = $node->background_psql($db);
 $reader->query_safe('BEGIN; SELECT count(*) FROM dup;');
 ($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '2s'; CALL migrate.run()});
 like($err, qr/canceling statement due to statement timeout/, 'the drop of the leftover is cancelled');
