@@ -1366,35 +1366,64 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
 Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   // A wrong --dir (empty, a typo, another project's folder) would retire every applied
-  // migration and silence check's missing-file gate for good: refused when none of the
-  // registered migrations' files is in the folder.
-  {
+  // migration and silence check's missing-file gate for good, or, where the other folder's
+  // files share version numbers with the registered migrations (V1, V2 of another project),
+  // accept their statements, names and down scripts in place of the applied ones: refused
+  // when the folder has none of the registered migrations (unless --force).
+  if (!opts.force) {
     SyncResult preview = sync(conn, folder, true, true, "", true);
     drop_notices_keeping_warnings(conn, o, opts);
-    // Matched: registered migrations whose file is in the folder with the statements they were
-    // registered with (one shared version number, V1 of another project, is no match) —
-    // versioned ones where the database has any (a repeatable alone does not make a folder the
-    // right one).
-    size_t retiring = 0, registered_versioned = 0, matched_versioned = 0, matched_repeatable = 0;
+    // The file each registered migration was registered from (versioned by version,
+    // repeatables as "R name"); none for those registered from SQL.
+    std::map<std::string, std::string> recorded;
+    {
+      Result r = conn.exec("SELECT version, file_name FROM migrate.migration_files "
+                           "UNION ALL SELECT pg_catalog.concat('R ', name), file_name FROM migrate.repeatables");
+      for (int i = 0; i < r.rows(); ++i) recorded[r.get(i, 0)] = r.get(i, 1);
+    }
+    std::set<std::string> in_folder;
+    for (const MigrationFile& m : folder.migrations) in_folder.insert(m.file);
+    // Matched: registered migrations whose recorded file is in the folder (edited or not: what
+    // repair is for), or whose statements are (a renamed file). A shared version number alone
+    // (V1 of another project) is no match. Versioned ones where the database has any (a
+    // repeatable alone does not make a folder the right one).
+    size_t retiring = 0, rewriting = 0, removing = 0, registered_versioned = 0, registered_repeatable = 0, matched_versioned = 0,
+           matched_repeatable = 0;
     for (const SyncRow& r : preview.rows) {
       bool registered = r.action != "new" && r.action != "retired";
-      bool matched = r.action == "unchanged" || r.action == "metadata";
+      if (!registered) continue;
+      auto file = recorded.find(r.kind == "repeatable" ? "R " + r.name : r.version);
+      bool matched = r.action == "unchanged" || r.action == "metadata" ||
+                     (file != recorded.end() && in_folder.count(file->second) > 0);
       if (r.action == "missing_file" && (r.state == "applied" || r.state == "below_baseline")) ++retiring;
+      if (!matched && (r.action == "accepted" || r.action == "edited" || r.action == "changed")) ++rewriting;
+      if (r.action == "removed") ++removing;
       if (r.kind == "repeatable") {
+        ++registered_repeatable;
         if (matched) ++matched_repeatable;
       } else {
-        if (registered) ++registered_versioned;
+        ++registered_versioned;
         if (matched) ++matched_versioned;
       }
     }
+    size_t registered = registered_versioned + registered_repeatable;
     size_t matched = registered_versioned > 0 ? matched_versioned : matched_repeatable;
-    if (retiring > 0 && matched == 0) {
-      std::string message = fmt::format("{} has none of the files of the {} registered in database {}: repair would "
-                                        "retire {}",
-                                        opts.dir, count_of(retiring, "migration", "migrations"), conn.database(),
-                                        retiring == 1 ? "it" : fmt::format("all {}", retiring));
-      std::string hint = "Check --dir. If every file is gone on purpose, retire them in SQL: "
-                         "SELECT * FROM migrate.sync('[]', false, true);";
+    if (registered > 0 && matched == 0 && (retiring > 0 || rewriting > 0 || removing > 0)) {
+      std::vector<std::string> would;
+      if (rewriting > 0)
+        would.push_back(fmt::format("accept {} of its files in place of the registered migration{} of the same "
+                                    "version{}",
+                                    rewriting, rewriting == 1 ? "" : "s", rewriting == 1 ? "" : "s"));
+      if (retiring > 0)
+        would.push_back("retire " + (retiring < registered ? count_of(retiring, "migration", "migrations")
+                                     : retiring == 1     ? std::string("it")
+                                                         : fmt::format("all {}", retiring)));
+      if (removing > 0) would.push_back("unregister " + count_of(removing, "pending migration", "pending migrations"));
+      std::string message = fmt::format("{} has none of the files of the {} registered in database {}: repair would {}",
+                                        opts.dir, count_of(registered, "migration", "migrations"), conn.database(),
+                                        fmt::join(would, " and "));
+      std::string hint = "Check --dir. If the files were renamed or removed on purpose, pg_migrate repair --force "
+                         "records the folder as it is.";
       o.code = exit_code::kFolder;
       o.err += "error: " + message + "\nHINT: " + hint + "\nNothing was changed.\n";
       o.result = "FAILED: " + message;

@@ -233,7 +233,9 @@ int main(int argc, char** argv) {
             return v.find_first_not_of(" \t\r\n") == std::string::npos ? std::string("must not be empty") : std::string();
           },
           "", "note"));
-  app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
+  auto* c_repair = app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
+  c_repair->add_flag("--force", opts.force,
+                     "Also when the folder has none of the registered migrations' files (renamed or removed on purpose)");
   auto* c_lint = app.add_subcommand("lint", "Lint files (default: pending ones) against the database's catalog");
   c_lint->add_option("FILE", opts.lint_files, "Files to lint");
   c_lint->add_option("--format", opts.format, "text, json or github")

@@ -267,6 +267,35 @@ is($rc, 4, 'repair with a folder that has none of the registered files: exit 4')
 like($err, qr/error: \S*empty_dir has none of the files of the \d+ migrations? registered in database rep: repair would retire (it|all \d+)\nHINT: Check --dir\./,
      'the refusal says what repair would have done');
 is($node->safe_psql('rep', 'SELECT count(*) FROM migrate.history'), $history, 'nothing was written');
+# Another project's folder whose files share the registered versions (V1, V2): none of the
+# registered files is in it, so repair would take its statements, names and down scripts in
+# their place (it did, exit 0): refused as well; --force repairs anyway.
+fresh('repw');
+my ($proja, $projb) = ("$tmp/proja", "$tmp/projb");
+write_file("$proja/V1__create_users.sql", "CREATE TABLE users (id int);\n");
+write_file("$proja/U1__create_users.sql", "DROP TABLE users;\n");
+write_file("$proja/V2__add_email.sql", "ALTER TABLE users ADD email text;\n");
+write_file("$projb/V1__init.sql", "CREATE TABLE init_t (id int);\n");
+write_file("$projb/V2__items.sql", "CREATE TABLE items (id int);\n");
+($rc, $out, $err) = pgm('repw', $proja, 'apply');
+is($rc, 0, 'projA applied') or diag($out . $err);
+$history = $node->safe_psql('repw', 'SELECT count(*) FROM migrate.history');
+($rc, $out, $err) = pgm('repw', $projb, 'repair');
+is($rc, 4, 'repair with another project\'s folder of the same versions: exit 4') or diag($out . $err);
+like($err, qr/error: \S*projb has none of the files of the 2 migrations registered in database repw: repair would accept 2 of its files in place of the registered migrations of the same versions\nHINT: Check --dir\. .*pg_migrate repair --force/,
+     'the refusal counts the registered migrations and says what repair would have done');
+is($node->safe_psql('repw', q{SELECT count(*) FROM migrate.history}), $history, 'nothing was written');
+is($node->safe_psql('repw', q{SELECT string_agg(name || ' ' || (down_sql IS NOT NULL), ', ' ORDER BY version) FROM migrate.migrations}),
+   'create users true, add email false', 'names and the down script kept');
+# The right folder with an edited file: repaired as before.
+write_file("$proja/V2__add_email.sql", "ALTER TABLE users ADD email varchar;\n");
+($rc, $out, $err) = pgm('repw', $proja, 'repair');
+is($rc, 0, 'repair of the right folder with an edited file') or diag($out . $err);
+like($out, qr/^accepted 2 /m, 'the edit is accepted');
+($rc, $out, $err) = pgm('repw', $projb, 'repair', '--force');
+is($rc, 0, 'repair --force: files renamed and edited on purpose') or diag($out . $err);
+($rc, $out, $err) = pgm('repw', $projb, 'check');
+is($rc, 0, 'after repair --force, check passes') or diag($out . $err);
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
 # An edited applied file whose down script appeared with the edit: repair takes both (it took
