@@ -661,17 +661,29 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         names += (names.empty() ? "" : ", ") + path_of(opts, c->file);
       }
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
-      // Not tried, but parsed: a syntax error fails the apply.
+      // Not tried, but checked as migrate.run_callback() checks a script before it runs any of
+      // it: a syntax error, a statement that cannot run in the apply's transaction (VACUUM,
+      // CREATE INDEX CONCURRENTLY, transaction control), error-level findings under
+      // pg_migrate.lint_blocks_apply, and a non-transactional directive are refused by apply.
       for (const CallbackFile* c : not_tried) {
-        Result r = conn.exec("SELECT coalesce(line, 1), message FROM migrate.lint($1) "
-                             "WHERE rule OPERATOR(pg_catalog.=) 'syntax-error'",
-                             {c->script});
-        for (int i = 0; i < r.rows(); ++i) {
+        auto refuse = [&](const std::string& line, const std::string& message, bool syntax) {
           failed = true;
-          o.err += fmt::format("error: {}:{}: {} (apply would fail in this callback)\n", path_of(opts, c->file),
-                               r.get(i, 0), r.get(i, 1));
-          callback_errors.push_back({{"file", c->file}, {"line", std::stoi(r.get(i, 0))}, {"message", r.get(i, 1)}});
+          o.err += fmt::format("error: {}:{}: {} (apply would {} this callback)\n", path_of(opts, c->file), line,
+                               message, syntax ? "fail in" : "refuse");
+          callback_errors.push_back({{"file", c->file}, {"line", std::stoi(line)}, {"message", message}});
+        };
+        if (files::has_no_transaction_directive(c->script)) {
+          refuse("1", "a callback cannot be non-transactional (-- pg_migrate:no-transaction): it runs in the apply's "
+                      "transaction", false);
+          continue;
         }
+        Result r = conn.exec("SELECT coalesce(line, 1), message, rule OPERATOR(pg_catalog.=) 'syntax-error' "
+                             "FROM migrate.lint($1) WHERE rule OPERATOR(pg_catalog.=) ANY "
+                             "('{syntax-error,not-allowed-in-migration,transaction-nesting}'::pg_catalog.text[]) "
+                             "OR (severity OPERATOR(pg_catalog.=) 'error' AND coalesce(pg_catalog.current_setting("
+                             "'pg_migrate.lint_blocks_apply', true), 'off') OPERATOR(pg_catalog.=) 'on')",
+                             {c->script});
+        for (int i = 0; i < r.rows(); ++i) refuse(r.get(i, 0), r.get(i, 1), r.get(i, 2) == "t");
       }
     }
     json tried = o.json.contains("callbacks_tried") ? o.json["callbacks_tried"] : json::array();
