@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <exception>
 #include <memory>
@@ -295,9 +296,15 @@ int main(int argc, char** argv) {
   std::unique_ptr<Connection> early_conn;
   std::exception_ptr early_error;
   std::thread early;
+  std::promise<void> early_done;  // set when the thread's work with the connection is over
+  std::future<void> early_finished = early_done.get_future();
   if (!targets_error && !opts.all_databases && targets.size() == 1) {
     try {
       early = std::thread([&] {
+        struct Done {
+          std::promise<void>& p;
+          ~Done() { p.set_value(); }
+        } done{early_done};
         try {
           early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname, false);
         } catch (const ConnectError& e) {
@@ -329,10 +336,18 @@ int main(int argc, char** argv) {
       if (t.joinable()) t.join();
     }
   } join_early{early};
-  // An error before the database is used: leave without waiting for the connection (a server
-  // that does not answer would hold the exit for as long as libpq waits).
-  auto leave = [&early](int code) {
+  // An error before the database is used: the connection being opened meanwhile is closed
+  // (PQfinish) once what it sent is answered: exiting with a query in flight had the server
+  // log "could not send data to client: Broken pipe" and "FATAL: connection to client lost".
+  // A server that does not answer within a few seconds does not hold the exit (libpq could
+  // wait for it as long as connect_timeout allows).
+  auto leave = [&](int code) {
     if (!early.joinable()) return code;
+    if (early_finished.wait_for(std::chrono::seconds(5)) == std::future_status::ready) {
+      early.join();
+      early_conn.reset();
+      return code;
+    }
     std::cout << std::flush;
     std::cerr << std::flush;
     _exit(code);

@@ -841,4 +841,24 @@ write_file("$ronly/R__v.sql", "CREATE OR REPLACE VIEW nd_v AS SELECT 1 AS one;\n
 is($rc, 4, 'repair with a folder of a repeatable only: refused');
 is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.history WHERE detail ? 'retired'}), '0', 'nothing retired');
 
+# --- A folder found unusable after the connection was opened (a file that is not valid UTF-8,
+# exit 4): the connection is closed cleanly, the query it sent ahead answered first (the
+# server logged "could not send data to client: Broken pipe" and "FATAL: connection to client
+# lost" in about 3 runs of 5).
+fresh('badfolder');
+my $badfolder = "$tmp/badfolder";
+write_file("$badfolder/V1__a.sql", "CREATE TABLE bf (id int);\n");
+write_file("$badfolder/V2__b.sql", "SELECT '\xff';\n");
+my $log_at = -s $node->logfile;
+my @codes;
+for my $i (1 .. 8) {
+  for my $command ('check', 'apply', 'status') {
+    ($rc, $out, $err) = pgm('badfolder', $badfolder, $command);
+    push @codes, $rc;
+  }
+}
+is(join(',', sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }}), '4', 'the folder is unusable: exit 4 every time');
+my $log = substr(slurp_file($node->logfile), $log_at);
+unlike($log, qr/connection to client lost|could not send data to client/, 'no connection lost in the server log');
+
 done_testing();
