@@ -60,7 +60,7 @@ void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, 
   for (const CallbackFile* c : folder.callbacks_of(event)) {
     Result r = conn.exec("SELECT migrate.run_callback($1, $2, $3)", {c->event, c->script, c->file});
     double d = std::stod(r.get(0, 0));
-    if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", path_of(opts, c->file), ms(d));
+    if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", printable(path_of(opts, c->file)), ms(d));
     ran.push_back({{"event", c->event}, {"file", c->file}, {"duration_ms", d}});
   }
 }
@@ -368,7 +368,8 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
                        count_of(pending, "migration", "migrations"));
   if (baseline.is_object())
     o.out += fmt::format("baseline: version {} (\"{}\"), {} UTC by {}\n", baseline.value("version", ""),
-                         baseline.value("name", ""), baseline.value("baselined_at", ""), baseline.value("baselined_by", ""));
+                         printable(baseline.value("name", "")), baseline.value("baselined_at", ""),
+                         printable(baseline.value("baselined_by", "")));
   if (s.rows.empty()) o.out += "no migrations in " + opts.dir + " or in the database\n";
   else o.out += table(rows);
   o.out += fmt::format("drift: {} unacknowledged, {} schema difference{}\n", unack, diffs, diffs == 1 ? "" : "s");
@@ -557,7 +558,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (r.action == "missing_file" && !opts.quiet)
       o.err += fmt::format("warning: {} {} is in the database but has no file ({})\n",
                            r.kind == "repeatable" ? "repeatable" : "migration",
-                           r.kind == "repeatable" ? r.name : r.version, r.detail);
+                           printable(r.kind == "repeatable" ? r.name : r.version), printable(r.detail));
   for (const SyncRow& r : s.rows) {
     if (!r.pending()) continue;
     if (r.kind == "repeatable") ++pending_rep;
@@ -570,7 +571,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (!opts.dry_run && r.kind == "repeatable" && (r.action == "missing_file" || r.action == "retired") &&
         r.state == "pending") {
       conn.run("ROLLBACK");
-      std::string message = fmt::format("repeatable migration {} is pending but its file {} is gone", r.name,
+      std::string message = fmt::format("repeatable migration {} is pending but its file {} is gone", printable(r.name),
                                         r.file.empty() ? "-" : r.file);
       o.code = exit_code::kFailed;
       o.err += "error: " + message +
@@ -740,7 +741,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                             "WHERE r.direction OPERATOR(pg_catalog.=) 'down' ORDER BY r.version LIMIT 1");
     if (down.rows() > 0) {
       conn.run("ROLLBACK");
-      std::string message = fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), down.get(0, 1));
+      std::string message = fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), printable(down.get(0, 1)));
       o.code = exit_code::kFailed;
       o.err += "error: " + message + "\nHINT: Finish it with pg_migrate revert, or see migrate.progress and "
                "migrate.run_forget(). Nothing was applied.\n";
@@ -809,7 +810,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       const MigrationFile* m = folder.by_version(r.get(i, 0));
       double d = std::stod(r.get(i, 2));
       if (!opts.quiet)
-        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), printable(m ? path_of(opts, m->file) : r.get(i, 1)), ms(d));
       applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                          {"duration_ms", d}});
     }
@@ -846,7 +847,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         double d = std::stod(r.get(i, 2));
         total += d;
         if (!opts.quiet)
-          lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+          lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), printable(m ? path_of(opts, m->file) : r.get(i, 1)), ms(d));
         applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                            {"duration_ms", d}});
       }
@@ -1071,7 +1072,7 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     if (o.code == 0) o.code = c.code;
     jc.push_back({{"cause", c.name}, {"exit_code", c.code}, {"items", c.items}});
     o.out += fmt::format("  {} ({}):\n", c.name, c.code);
-    for (const std::string& i : c.items) o.out += "    " + i + "\n";
+    for (const std::string& i : c.items) o.out += "    " + printable(i) + "\n";
   }
   size_t n = s.total;
   for (const SyncRow& r : s.rows)
@@ -1224,7 +1225,7 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
     const MigrationFile* m = folder ? folder->by_version(r.get(i, 0)) : nullptr;
     double d = std::stod(r.get(i, 2));
     // The file the down script came from: U2__x.sql or 000002_x.down.sql where there is one.
-    std::string from = m ? path_of(opts, m->down_file.empty() ? m->file : m->down_file) : r.get(i, 1);
+    std::string from = printable(m ? path_of(opts, m->down_file.empty() ? m->file : m->down_file) : r.get(i, 1));
     if (!opts.quiet) o.err += fmt::format("reverted {} {} ({})\n", r.get(i, 0), from, ms(d));
     list.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"duration_ms", d}});
   }
@@ -1459,7 +1460,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   json list = json::array();
   for (const SyncRow& r : s.rows) {
     if (r.action != "accepted" && r.action != "removed") continue;
-    o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, path_of(opts, r.file), r.detail);
+    o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, printable(path_of(opts, r.file)), printable(r.detail));
     list.push_back(row_json(r));
   }
   for (int i = 0; i < changed.rows(); ++i) {
@@ -1475,7 +1476,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
       detail = fmt::format("{} replaced from the file (applied migration)", fmt::join(what, " and "));
     }
     std::string file = changed.get(i, 1).empty() ? "-" : path_of(opts, changed.get(i, 1));
-    o.out += fmt::format("{} {} ({}): {}\n", action, changed.get(i, 0), file, detail);
+    o.out += fmt::format("{} {} ({}): {}\n", action, printable(changed.get(i, 0)), printable(file), printable(detail));
     list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1)}, {"action", action}, {"detail", detail}});
   }
   if (list.empty()) o.out += fmt::format("{}: nothing to repair\n", conn.label());

@@ -22,6 +22,7 @@
 #include "cli/commands.hpp"
 #include "cli/connection.hpp"
 #include "cli/folder.hpp"
+#include "cli/output.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 
@@ -139,8 +140,9 @@ std::vector<Target> expand_all(const std::vector<Target>& servers) {
 }
 
 void print(const Outcome& o, const Options& opts, bool to_json) {
-  if (!o.err.empty()) std::cerr << o.err;
-  if (!to_json && !o.out.empty()) std::cout << o.out;
+  // (Control characters in names and server messages escaped: none reaches the terminal.)
+  if (!o.err.empty()) std::cerr << terminal_safe(o.err);
+  if (!to_json && !o.out.empty()) std::cout << terminal_safe(o.out);
   (void)opts;
 }
 
@@ -356,7 +358,7 @@ int main(int argc, char** argv) {
   // A refusal before any database was worked on: stderr, and with --json the same keys as
   // every other result.
   auto refuse = [&opts](const std::string& message, const char* prefix, int code) {
-    std::cerr << "error: " << prefix << message << "\n";
+    std::cerr << "error: " << prefix << terminal_safe(message) << "\n";
     if (opts.json)
       std::cout << json{{"error", {{"message", prefix + message}}}, {"exit_code", code}}.dump(
                        2, ' ', false, nlohmann::json::error_handler_t::replace)
@@ -443,7 +445,7 @@ int main(int argc, char** argv) {
       const Outcome& done = outcomes[i];
       if (fleet && !opts.json && !opts.quiet) std::cout << "== " << labels[i] << "\n" << std::flush;
       if (fleet && opts.quiet) {
-        if (!done.err.empty()) std::cerr << done.err;
+        if (!done.err.empty()) std::cerr << terminal_safe(done.err);
       } else {
         print(done, opts, opts.json);
       }
@@ -493,7 +495,7 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < targets.size(); ++i) {
         if (skipped[i]) continue;
         std::string r = !started[i] ? (interrupted() ? "not started (interrupted)" : "not started (--fail-fast)") : outcomes[i].result;
-        std::cout << fmt::format("{}: {}\n", labels[i].empty() ? targets[i].label : labels[i], r);
+        std::cout << fmt::format("{}: {}\n", printable(labels[i].empty() ? targets[i].label : labels[i]), printable(r));
       }
       std::cout << fmt::format("summary: {} of {} database{} ok", ok, ok + failed + not_started,
                                ok + failed + not_started == 1 ? "" : "s");

@@ -861,4 +861,27 @@ is(join(',', sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }}), '4', 'the f
 my $log = substr(slurp_file($node->logfile), $log_at);
 unlike($log, qr/connection to client lost|could not send data to client/, 'no connection lost in the server log');
 
+# --- Names with control characters (older servers accepted them; a catalog may hold them):
+# shown escaped, as psql and git show them, so no escape sequence reaches the terminal.
+fresh('ctl');
+my $ctl = "$tmp/ctl";
+make_path($ctl);
+$node->safe_psql('ctl', q{SELECT migrate.baseline('0.5', 'base');
+  SELECT migrate.register('1', 'plain', 'SELECT 1');
+  ALTER TABLE migrate.migrations DISABLE TRIGGER protect;
+  ALTER TABLE migrate.baseline DISABLE TRIGGER protect;
+  UPDATE migrate.migrations SET name = E'a\nb\x1b[31mRED' WHERE version = '1';
+  UPDATE migrate.baseline SET name = E'x\x1by\u009bz';
+  ALTER TABLE migrate.migrations ENABLE ALWAYS TRIGGER protect;
+  ALTER TABLE migrate.baseline ENABLE ALWAYS TRIGGER protect;});
+($rc, $out, $err) = pgm('ctl', $ctl, 'apply');
+is($rc, 0, 'a migration whose name has control characters applied') or diag($out . $err);
+like($err, qr/^applied 1 a\\nb\\x1b\[31mRED \(/m, 'apply: the name escaped');
+($rc, $out, $err) = pgm('ctl', $ctl, 'status');
+like($out, qr/^baseline: version 0\.5 \("x\\x1by\\u009bz"\)/m, 'status: the baseline name escaped');
+for my $command ('apply', 'status', 'check', 'revert') {
+  ($rc, $out, $err) = pgm('ctl', $ctl, $command);
+  unlike($out . $err, qr/[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]/, "$command: no control character but newlines in the output");
+}
+
 done_testing();
