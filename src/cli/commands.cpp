@@ -1522,7 +1522,9 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
       for (const CallbackFile& c : folder.callbacks)
         if (matches(c.file)) found = Target{c.file, &c.script};
       if (!found) throw FolderError(f + " is not a migration or callback file in " + opts.dir);
-      targets.push_back(*found);
+      // A file named twice (or by two paths) is linted once.
+      if (std::none_of(targets.begin(), targets.end(), [&](const Target& t) { return t.file == found->file; }))
+        targets.push_back(*found);
     }
   } else {
     // The pending migrations, and the callbacks (which run with every apply).

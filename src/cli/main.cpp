@@ -13,6 +13,7 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <csignal>
@@ -254,6 +255,16 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : app.get_subcommands({}))
     sub->footer("Options of every command (before or after it): -d CONNINFO, --dir DIR, --json, -q, -v, -j N,\n"
                 "--dbs-from FILE, --all-databases, --fail-fast, -w; see pg_migrate --help.");
+  // --json asked for anywhere before "--": a refused argument gives its JSON error object too
+  // (CLI11 may stop before it reads the flag).
+  bool json_asked = false;
+  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) json_asked = json_asked || std::string_view(argv[i]) == "--json";
+  auto usage_json = [&](const std::string& message) {
+    if (json_asked)
+      std::cout << json{{"error", {{"message", message}}}, {"exit_code", exit_code::kUsage}}.dump(
+                       2, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -268,14 +279,21 @@ int main(int argc, char** argv) {
       }
       std::cerr << "error: unknown command \"" << rest.front() << "\""
                 << (best.empty() ? "" : "; did you mean \"" + best + "\"?") << "\nRun with --help for the commands.\n";
+      usage_json("unknown command \"" + rest.front() + "\"" + (best.empty() ? "" : "; did you mean \"" + best + "\"?"));
       return exit_code::kUsage;
     }
     int rc = app.exit(e);
+    if (rc != 0) usage_json(e.what());
     return rc == 0 ? 0 : exit_code::kUsage;
   }
   opts.command = app.get_subcommands().front()->get_name();
   if (opts.command == "new") {
     Outcome o = new_migration(opts);
+    if (o.code != 0 && o.json.is_null()) {  // the JSON error object every refusal gives
+      std::string message = o.err.rfind("error: ", 0) == 0 ? o.err.substr(7) : o.err;
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      o.json = {{"error", {{"message", message}}}, {"exit_code", o.code}};
+    }
     print(o, opts, opts.json);
     if (opts.json) std::cout << o.json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return o.code;

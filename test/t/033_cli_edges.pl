@@ -884,4 +884,16 @@ for my $command ('apply', 'status', 'check', 'revert') {
   unlike($out . $err, qr/[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]/, "$command: no control character but newlines in the output");
 }
 
+# --- lint lints a file named twice (or by two paths) once; with --json a refused argument gives
+# the JSON error object other refusals give (stdout was empty).
+($rc, $out, $err) = pgm('args', $args, 'lint', '10000000000_t1.sql', '10000000000_t1.sql', "$args/10000000000_t1.sql");
+like($out, qr/^1 file linted/m, 'lint: one file named three times is linted once') or diag($out . $err);
+for my $bad ([ '--json', 'revert', '--steps', '0' ], [ 'revert', '--steps', '0', '--json' ], [ '--json', 'aply' ],
+             [ '--json', 'new', '!!' ]) {
+  ($rc, $out, $err) = pgm('args', $args, @$bad);
+  my $j = eval { decode_json($out) } || {};
+  is($rc . ' ' . ($j->{exit_code} // 'none'), '2 2', "--json: @$bad: exit 2 and the JSON error object") or diag($out . $err);
+  ok(defined $j->{error}{message} && $j->{error}{message} ne '', "--json: @$bad: the message in it");
+}
+
 done_testing();
