@@ -60,7 +60,7 @@ void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, 
   for (const CallbackFile* c : folder.callbacks_of(event)) {
     Result r = conn.exec("SELECT migrate.run_callback($1, $2, $3)", {c->event, c->script, c->file});
     double d = std::stod(r.get(0, 0));
-    if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", path_of(opts, c->file), ms(d));
+    if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", printable(path_of(opts, c->file)), ms(d));
     ran.push_back({{"event", c->event}, {"file", c->file}, {"duration_ms", d}});
   }
 }
@@ -368,7 +368,8 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
                        count_of(pending, "migration", "migrations"));
   if (baseline.is_object())
     o.out += fmt::format("baseline: version {} (\"{}\"), {} UTC by {}\n", baseline.value("version", ""),
-                         baseline.value("name", ""), baseline.value("baselined_at", ""), baseline.value("baselined_by", ""));
+                         printable(baseline.value("name", "")), baseline.value("baselined_at", ""),
+                         printable(baseline.value("baselined_by", "")));
   if (s.rows.empty()) o.out += "no migrations in " + opts.dir + " or in the database\n";
   else o.out += table(rows);
   o.out += fmt::format("drift: {} unacknowledged, {} schema difference{}\n", unack, diffs, diffs == 1 ? "" : "s");
@@ -557,7 +558,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (r.action == "missing_file" && !opts.quiet)
       o.err += fmt::format("warning: {} {} is in the database but has no file ({})\n",
                            r.kind == "repeatable" ? "repeatable" : "migration",
-                           r.kind == "repeatable" ? r.name : r.version, r.detail);
+                           printable(r.kind == "repeatable" ? r.name : r.version), printable(r.detail));
   for (const SyncRow& r : s.rows) {
     if (!r.pending()) continue;
     if (r.kind == "repeatable") ++pending_rep;
@@ -570,7 +571,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (!opts.dry_run && r.kind == "repeatable" && (r.action == "missing_file" || r.action == "retired") &&
         r.state == "pending") {
       conn.run("ROLLBACK");
-      std::string message = fmt::format("repeatable migration {} is pending but its file {} is gone", r.name,
+      std::string message = fmt::format("repeatable migration {} is pending but its file {} is gone", printable(r.name),
                                         r.file.empty() ? "-" : r.file);
       o.code = exit_code::kFailed;
       o.err += "error: " + message +
@@ -661,17 +662,29 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         names += (names.empty() ? "" : ", ") + path_of(opts, c->file);
       }
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
-      // Not tried, but parsed: a syntax error fails the apply.
+      // Not tried, but checked as migrate.run_callback() checks a script before it runs any of
+      // it: a syntax error, a statement that cannot run in the apply's transaction (VACUUM,
+      // CREATE INDEX CONCURRENTLY, transaction control), error-level findings under
+      // pg_migrate.lint_blocks_apply, and a non-transactional directive are refused by apply.
       for (const CallbackFile* c : not_tried) {
-        Result r = conn.exec("SELECT coalesce(line, 1), message FROM migrate.lint($1) "
-                             "WHERE rule OPERATOR(pg_catalog.=) 'syntax-error'",
-                             {c->script});
-        for (int i = 0; i < r.rows(); ++i) {
+        auto refuse = [&](const std::string& line, const std::string& message, bool syntax) {
           failed = true;
-          o.err += fmt::format("error: {}:{}: {} (apply would fail in this callback)\n", path_of(opts, c->file),
-                               r.get(i, 0), r.get(i, 1));
-          callback_errors.push_back({{"file", c->file}, {"line", std::stoi(r.get(i, 0))}, {"message", r.get(i, 1)}});
+          o.err += fmt::format("error: {}:{}: {} (apply would {} this callback)\n", path_of(opts, c->file), line,
+                               message, syntax ? "fail in" : "refuse");
+          callback_errors.push_back({{"file", c->file}, {"line", std::stoi(line)}, {"message", message}});
+        };
+        if (files::has_no_transaction_directive(c->script)) {
+          refuse("1", "a callback cannot be non-transactional (-- pg_migrate:no-transaction): it runs in the apply's "
+                      "transaction", false);
+          continue;
         }
+        Result r = conn.exec("SELECT coalesce(line, 1), message, rule OPERATOR(pg_catalog.=) 'syntax-error' "
+                             "FROM migrate.lint($1) WHERE rule OPERATOR(pg_catalog.=) ANY "
+                             "('{syntax-error,not-allowed-in-migration,transaction-nesting}'::pg_catalog.text[]) "
+                             "OR (severity OPERATOR(pg_catalog.=) 'error' AND coalesce(pg_catalog.current_setting("
+                             "'pg_migrate.lint_blocks_apply', true), 'off') OPERATOR(pg_catalog.=) 'on')",
+                             {c->script});
+        for (int i = 0; i < r.rows(); ++i) refuse(r.get(i, 0), r.get(i, 1), r.get(i, 2) == "t");
       }
     }
     json tried = o.json.contains("callbacks_tried") ? o.json["callbacks_tried"] : json::array();
@@ -728,7 +741,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                             "WHERE r.direction OPERATOR(pg_catalog.=) 'down' ORDER BY r.version LIMIT 1");
     if (down.rows() > 0) {
       conn.run("ROLLBACK");
-      std::string message = fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), down.get(0, 1));
+      std::string message = fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), printable(down.get(0, 1)));
       o.code = exit_code::kFailed;
       o.err += "error: " + message + "\nHINT: Finish it with pg_migrate revert, or see migrate.progress and "
                "migrate.run_forget(). Nothing was applied.\n";
@@ -797,7 +810,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       const MigrationFile* m = folder.by_version(r.get(i, 0));
       double d = std::stod(r.get(i, 2));
       if (!opts.quiet)
-        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+        o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), printable(m ? path_of(opts, m->file) : r.get(i, 1)), ms(d));
       applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                          {"duration_ms", d}});
     }
@@ -834,7 +847,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         double d = std::stod(r.get(i, 2));
         total += d;
         if (!opts.quiet)
-          lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), m ? path_of(opts, m->file) : r.get(i, 1), ms(d));
+          lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), printable(m ? path_of(opts, m->file) : r.get(i, 1)), ms(d));
         applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
                            {"duration_ms", d}});
       }
@@ -1063,7 +1076,7 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
     if (o.code == 0) o.code = c.code;
     jc.push_back({{"cause", c.name}, {"exit_code", c.code}, {"items", c.items}});
     o.out += fmt::format("  {} ({}):\n", c.name, c.code);
-    for (const std::string& i : c.items) o.out += "    " + i + "\n";
+    for (const std::string& i : c.items) o.out += "    " + printable(i) + "\n";
   }
   size_t n = s.total;
   for (const SyncRow& r : s.rows)
@@ -1216,7 +1229,7 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
     const MigrationFile* m = folder ? folder->by_version(r.get(i, 0)) : nullptr;
     double d = std::stod(r.get(i, 2));
     // The file the down script came from: U2__x.sql or 000002_x.down.sql where there is one.
-    std::string from = m ? path_of(opts, m->down_file.empty() ? m->file : m->down_file) : r.get(i, 1);
+    std::string from = printable(m ? path_of(opts, m->down_file.empty() ? m->file : m->down_file) : r.get(i, 1));
     if (!opts.quiet) o.err += fmt::format("reverted {} {} ({})\n", r.get(i, 0), from, ms(d));
     list.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"duration_ms", d}});
   }
@@ -1370,35 +1383,64 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
 Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
   // A wrong --dir (empty, a typo, another project's folder) would retire every applied
-  // migration and silence check's missing-file gate for good: refused when none of the
-  // registered migrations' files is in the folder.
-  {
+  // migration and silence check's missing-file gate for good, or, where the other folder's
+  // files share version numbers with the registered migrations (V1, V2 of another project),
+  // accept their statements, names and down scripts in place of the applied ones: refused
+  // when the folder has none of the registered migrations (unless --force).
+  if (!opts.force) {
     SyncResult preview = sync(conn, folder, true, true, "", true);
     drop_notices_keeping_warnings(conn, o, opts);
-    // Matched: registered migrations whose file is in the folder with the statements they were
-    // registered with (one shared version number, V1 of another project, is no match) —
-    // versioned ones where the database has any (a repeatable alone does not make a folder the
-    // right one).
-    size_t retiring = 0, registered_versioned = 0, matched_versioned = 0, matched_repeatable = 0;
+    // The file each registered migration was registered from (versioned by version,
+    // repeatables as "R name"); none for those registered from SQL.
+    std::map<std::string, std::string> recorded;
+    {
+      Result r = conn.exec("SELECT version, file_name FROM migrate.migration_files "
+                           "UNION ALL SELECT pg_catalog.concat('R ', name), file_name FROM migrate.repeatables");
+      for (int i = 0; i < r.rows(); ++i) recorded[r.get(i, 0)] = r.get(i, 1);
+    }
+    std::set<std::string> in_folder;
+    for (const MigrationFile& m : folder.migrations) in_folder.insert(m.file);
+    // Matched: registered migrations whose recorded file is in the folder (edited or not: what
+    // repair is for), or whose statements are (a renamed file). A shared version number alone
+    // (V1 of another project) is no match. Versioned ones where the database has any (a
+    // repeatable alone does not make a folder the right one).
+    size_t retiring = 0, rewriting = 0, removing = 0, registered_versioned = 0, registered_repeatable = 0, matched_versioned = 0,
+           matched_repeatable = 0;
     for (const SyncRow& r : preview.rows) {
       bool registered = r.action != "new" && r.action != "retired";
-      bool matched = r.action == "unchanged" || r.action == "metadata";
+      if (!registered) continue;
+      auto file = recorded.find(r.kind == "repeatable" ? "R " + r.name : r.version);
+      bool matched = r.action == "unchanged" || r.action == "metadata" ||
+                     (file != recorded.end() && in_folder.count(file->second) > 0);
       if (r.action == "missing_file" && (r.state == "applied" || r.state == "below_baseline")) ++retiring;
+      if (!matched && (r.action == "accepted" || r.action == "edited" || r.action == "changed")) ++rewriting;
+      if (r.action == "removed") ++removing;
       if (r.kind == "repeatable") {
+        ++registered_repeatable;
         if (matched) ++matched_repeatable;
       } else {
-        if (registered) ++registered_versioned;
+        ++registered_versioned;
         if (matched) ++matched_versioned;
       }
     }
+    size_t registered = registered_versioned + registered_repeatable;
     size_t matched = registered_versioned > 0 ? matched_versioned : matched_repeatable;
-    if (retiring > 0 && matched == 0) {
-      std::string message = fmt::format("{} has none of the files of the {} registered in database {}: repair would "
-                                        "retire {}",
-                                        opts.dir, count_of(retiring, "migration", "migrations"), conn.database(),
-                                        retiring == 1 ? "it" : fmt::format("all {}", retiring));
-      std::string hint = "Check --dir. If every file is gone on purpose, retire them in SQL: "
-                         "SELECT * FROM migrate.sync('[]', false, true);";
+    if (registered > 0 && matched == 0 && (retiring > 0 || rewriting > 0 || removing > 0)) {
+      std::vector<std::string> would;
+      if (rewriting > 0)
+        would.push_back(fmt::format("accept {} of its files in place of the registered migration{} of the same "
+                                    "version{}",
+                                    rewriting, rewriting == 1 ? "" : "s", rewriting == 1 ? "" : "s"));
+      if (retiring > 0)
+        would.push_back("retire " + (retiring < registered ? count_of(retiring, "migration", "migrations")
+                                     : retiring == 1     ? std::string("it")
+                                                         : fmt::format("all {}", retiring)));
+      if (removing > 0) would.push_back("unregister " + count_of(removing, "pending migration", "pending migrations"));
+      std::string message = fmt::format("{} has none of the files of the {} registered in database {}: repair would {}",
+                                        opts.dir, count_of(registered, "migration", "migrations"), conn.database(),
+                                        fmt::join(would, " and "));
+      std::string hint = "Check --dir. If the files were renamed or removed on purpose, pg_migrate repair --force "
+                         "records the folder as it is.";
       o.code = exit_code::kFolder;
       o.err += "error: " + message + "\nHINT: " + hint + "\nNothing was changed.\n";
       o.result = "FAILED: " + message;
@@ -1422,7 +1464,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   json list = json::array();
   for (const SyncRow& r : s.rows) {
     if (r.action != "accepted" && r.action != "removed") continue;
-    o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, path_of(opts, r.file), r.detail);
+    o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, printable(path_of(opts, r.file)), printable(r.detail));
     list.push_back(row_json(r));
   }
   for (int i = 0; i < changed.rows(); ++i) {
@@ -1438,7 +1480,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
       detail = fmt::format("{} replaced from the file (applied migration)", fmt::join(what, " and "));
     }
     std::string file = changed.get(i, 1).empty() ? "-" : path_of(opts, changed.get(i, 1));
-    o.out += fmt::format("{} {} ({}): {}\n", action, changed.get(i, 0), file, detail);
+    o.out += fmt::format("{} {} ({}): {}\n", action, printable(changed.get(i, 0)), printable(file), printable(detail));
     list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1)}, {"action", action}, {"detail", detail}});
   }
   if (list.empty()) o.out += fmt::format("{}: nothing to repair\n", conn.label());
@@ -1484,7 +1526,9 @@ Outcome cmd_lint(Connection& conn, const Folder& folder, const Options& opts) {
       for (const CallbackFile& c : folder.callbacks)
         if (matches(c.file)) found = Target{c.file, &c.script};
       if (!found) throw FolderError(f + " is not a migration or callback file in " + opts.dir);
-      targets.push_back(*found);
+      // A file named twice (or by two paths) is linted once.
+      if (std::none_of(targets.begin(), targets.end(), [&](const Target& t) { return t.file == found->file; }))
+        targets.push_back(*found);
     }
   } else {
     // The pending migrations, and the callbacks (which run with every apply).

@@ -53,6 +53,7 @@ struct Options {
   std::vector<std::string> lint_files;
   std::string expect_version;  // check
   bool no_schema_diff = false; // check --no-schema-diff
+  bool force = false;          // repair --force
 };
 
 struct Outcome {

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <csignal>
@@ -21,6 +23,7 @@
 #include "cli/commands.hpp"
 #include "cli/connection.hpp"
 #include "cli/folder.hpp"
+#include "cli/output.hpp"
 #include "core/error.hpp"
 #include "core/version.hpp"
 
@@ -138,8 +141,9 @@ std::vector<Target> expand_all(const std::vector<Target>& servers) {
 }
 
 void print(const Outcome& o, const Options& opts, bool to_json) {
-  if (!o.err.empty()) std::cerr << o.err;
-  if (!to_json && !o.out.empty()) std::cout << o.out;
+  // (Control characters in names and server messages escaped: none reaches the terminal.)
+  if (!o.err.empty()) std::cerr << terminal_safe(o.err);
+  if (!to_json && !o.out.empty()) std::cout << terminal_safe(o.out);
   (void)opts;
 }
 
@@ -233,7 +237,9 @@ int main(int argc, char** argv) {
             return v.find_first_not_of(" \t\r\n") == std::string::npos ? std::string("must not be empty") : std::string();
           },
           "", "note"));
-  app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
+  auto* c_repair = app.add_subcommand("repair", "Accept edited applied files as they are now (recorded in history)");
+  c_repair->add_flag("--force", opts.force,
+                     "Also when the folder has none of the registered migrations' files (renamed or removed on purpose)");
   auto* c_lint = app.add_subcommand("lint", "Lint files (default: pending ones) against the database's catalog");
   c_lint->add_option("FILE", opts.lint_files, "Files to lint");
   c_lint->add_option("--format", opts.format, "text, json or github")
@@ -249,6 +255,16 @@ int main(int argc, char** argv) {
   for (CLI::App* sub : app.get_subcommands({}))
     sub->footer("Options of every command (before or after it): -d CONNINFO, --dir DIR, --json, -q, -v, -j N,\n"
                 "--dbs-from FILE, --all-databases, --fail-fast, -w; see pg_migrate --help.");
+  // --json asked for anywhere before "--": a refused argument gives its JSON error object too
+  // (CLI11 may stop before it reads the flag).
+  bool json_asked = false;
+  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) json_asked = json_asked || std::string_view(argv[i]) == "--json";
+  auto usage_json = [&](const std::string& message) {
+    if (json_asked)
+      std::cout << json{{"error", {{"message", message}}}, {"exit_code", exit_code::kUsage}}.dump(
+                       2, ' ', false, nlohmann::json::error_handler_t::replace)
+                << "\n";
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -263,14 +279,21 @@ int main(int argc, char** argv) {
       }
       std::cerr << "error: unknown command \"" << rest.front() << "\""
                 << (best.empty() ? "" : "; did you mean \"" + best + "\"?") << "\nRun with --help for the commands.\n";
+      usage_json("unknown command \"" + rest.front() + "\"" + (best.empty() ? "" : "; did you mean \"" + best + "\"?"));
       return exit_code::kUsage;
     }
     int rc = app.exit(e);
+    if (rc != 0) usage_json(e.what());
     return rc == 0 ? 0 : exit_code::kUsage;
   }
   opts.command = app.get_subcommands().front()->get_name();
   if (opts.command == "new") {
     Outcome o = new_migration(opts);
+    if (o.code != 0 && o.json.is_null()) {  // the JSON error object every refusal gives
+      std::string message = o.err.rfind("error: ", 0) == 0 ? o.err.substr(7) : o.err;
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      o.json = {{"error", {{"message", message}}}, {"exit_code", o.code}};
+    }
     print(o, opts, opts.json);
     if (opts.json) std::cout << o.json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return o.code;
@@ -293,9 +316,15 @@ int main(int argc, char** argv) {
   std::unique_ptr<Connection> early_conn;
   std::exception_ptr early_error;
   std::thread early;
+  std::promise<void> early_done;  // set when the thread's work with the connection is over
+  std::future<void> early_finished = early_done.get_future();
   if (!targets_error && !opts.all_databases && targets.size() == 1) {
     try {
       early = std::thread([&] {
+        struct Done {
+          std::promise<void>& p;
+          ~Done() { p.set_value(); }
+        } done{early_done};
         try {
           early_conn = std::make_unique<Connection>(targets[0].conninfo, targets[0].dbname, false);
         } catch (const ConnectError& e) {
@@ -327,10 +356,18 @@ int main(int argc, char** argv) {
       if (t.joinable()) t.join();
     }
   } join_early{early};
-  // An error before the database is used: leave without waiting for the connection (a server
-  // that does not answer would hold the exit for as long as libpq waits).
-  auto leave = [&early](int code) {
+  // An error before the database is used: the connection being opened meanwhile is closed
+  // (PQfinish) once what it sent is answered: exiting with a query in flight had the server
+  // log "could not send data to client: Broken pipe" and "FATAL: connection to client lost".
+  // A server that does not answer within a few seconds does not hold the exit (libpq could
+  // wait for it as long as connect_timeout allows).
+  auto leave = [&](int code) {
     if (!early.joinable()) return code;
+    if (early_finished.wait_for(std::chrono::seconds(5)) == std::future_status::ready) {
+      early.join();
+      early_conn.reset();
+      return code;
+    }
     std::cout << std::flush;
     std::cerr << std::flush;
     _exit(code);
@@ -339,7 +376,7 @@ int main(int argc, char** argv) {
   // A refusal before any database was worked on: stderr, and with --json the same keys as
   // every other result.
   auto refuse = [&opts](const std::string& message, const char* prefix, int code) {
-    std::cerr << "error: " << prefix << message << "\n";
+    std::cerr << "error: " << prefix << terminal_safe(message) << "\n";
     if (opts.json)
       std::cout << json{{"error", {{"message", prefix + message}}}, {"exit_code", code}}.dump(
                        2, ' ', false, nlohmann::json::error_handler_t::replace)
@@ -426,7 +463,7 @@ int main(int argc, char** argv) {
       const Outcome& done = outcomes[i];
       if (fleet && !opts.json && !opts.quiet) std::cout << "== " << labels[i] << "\n" << std::flush;
       if (fleet && opts.quiet) {
-        if (!done.err.empty()) std::cerr << done.err;
+        if (!done.err.empty()) std::cerr << terminal_safe(done.err);
       } else {
         print(done, opts, opts.json);
       }
@@ -476,7 +513,7 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < targets.size(); ++i) {
         if (skipped[i]) continue;
         std::string r = !started[i] ? (interrupted() ? "not started (interrupted)" : "not started (--fail-fast)") : outcomes[i].result;
-        std::cout << fmt::format("{}: {}\n", labels[i].empty() ? targets[i].label : labels[i], r);
+        std::cout << fmt::format("{}: {}\n", printable(labels[i].empty() ? targets[i].label : labels[i]), printable(r));
       }
       std::cout << fmt::format("summary: {} of {} database{} ok", ok, ok + failed + not_started,
                                ok + failed + not_started == 1 ? "" : "s");

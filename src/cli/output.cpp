@@ -8,18 +8,36 @@ namespace pgm::cli {
 
 namespace {
 
-// Columns are as wide as their text in characters, not bytes (UTF-8 names line up); a
-// control character (a newline in a file name) is shown as "?" so a row stays one line.
+// Columns are as wide as their text in characters, not bytes (UTF-8 names line up); control
+// characters (a newline in a file name) are escaped (printable()) so a row stays one line.
 size_t chars(const std::string& s) {
   size_t n = 0;
   for (unsigned char c : s) n += (c & 0xC0) != 0x80;
   return n;
 }
 
-std::string one_line(const std::string& s) {
-  std::string out = s;
-  for (char& c : out)
-    if (static_cast<unsigned char>(c) < 0x20) c = '?';
+std::string escaped(const std::string& s, bool keep_newlines) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (keep_newlines && (c == '\n' || c == '\t')) {
+      out += static_cast<char>(c);
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += fmt::format("\\x{:02x}", c);
+    } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+               static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[++i]));  // C1 control (U+0080..U+009F)
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
   return out;
 }
 
@@ -30,7 +48,7 @@ std::string table(const std::vector<std::vector<std::string>>& input) {
   rows.reserve(input.size());
   for (const auto& r : input) {
     rows.emplace_back();
-    for (const std::string& cell : r) rows.back().push_back(one_line(cell));
+    for (const std::string& cell : r) rows.back().push_back(printable(cell));
   }
   std::vector<size_t> width;
   for (const auto& r : rows)
@@ -50,6 +68,9 @@ std::string table(const std::vector<std::vector<std::string>>& input) {
   }
   return out;
 }
+
+std::string printable(const std::string& s) { return escaped(s, false); }
+std::string terminal_safe(const std::string& s) { return escaped(s, true); }
 
 std::string count_of(size_t n, const char* singular, const char* plural) {
   return fmt::format("{} {}", n, n == 1 ? singular : plural);

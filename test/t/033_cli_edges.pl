@@ -267,6 +267,35 @@ is($rc, 4, 'repair with a folder that has none of the registered files: exit 4')
 like($err, qr/error: \S*empty_dir has none of the files of the \d+ migrations? registered in database rep: repair would retire (it|all \d+)\nHINT: Check --dir\./,
      'the refusal says what repair would have done');
 is($node->safe_psql('rep', 'SELECT count(*) FROM migrate.history'), $history, 'nothing was written');
+# Another project's folder whose files share the registered versions (V1, V2): none of the
+# registered files is in it, so repair would take its statements, names and down scripts in
+# their place (it did, exit 0): refused as well; --force repairs anyway.
+fresh('repw');
+my ($proja, $projb) = ("$tmp/proja", "$tmp/projb");
+write_file("$proja/V1__create_users.sql", "CREATE TABLE users (id int);\n");
+write_file("$proja/U1__create_users.sql", "DROP TABLE users;\n");
+write_file("$proja/V2__add_email.sql", "ALTER TABLE users ADD email text;\n");
+write_file("$projb/V1__init.sql", "CREATE TABLE init_t (id int);\n");
+write_file("$projb/V2__items.sql", "CREATE TABLE items (id int);\n");
+($rc, $out, $err) = pgm('repw', $proja, 'apply');
+is($rc, 0, 'projA applied') or diag($out . $err);
+$history = $node->safe_psql('repw', 'SELECT count(*) FROM migrate.history');
+($rc, $out, $err) = pgm('repw', $projb, 'repair');
+is($rc, 4, 'repair with another project\'s folder of the same versions: exit 4') or diag($out . $err);
+like($err, qr/error: \S*projb has none of the files of the 2 migrations registered in database repw: repair would accept 2 of its files in place of the registered migrations of the same versions\nHINT: Check --dir\. .*pg_migrate repair --force/,
+     'the refusal counts the registered migrations and says what repair would have done');
+is($node->safe_psql('repw', q{SELECT count(*) FROM migrate.history}), $history, 'nothing was written');
+is($node->safe_psql('repw', q{SELECT string_agg(name || ' ' || (down_sql IS NOT NULL), ', ' ORDER BY version) FROM migrate.migrations}),
+   'create users true, add email false', 'names and the down script kept');
+# The right folder with an edited file: repaired as before.
+write_file("$proja/V2__add_email.sql", "ALTER TABLE users ADD email varchar;\n");
+($rc, $out, $err) = pgm('repw', $proja, 'repair');
+is($rc, 0, 'repair of the right folder with an edited file') or diag($out . $err);
+like($out, qr/^accepted 2 /m, 'the edit is accepted');
+($rc, $out, $err) = pgm('repw', $projb, 'repair', '--force');
+is($rc, 0, 'repair --force: files renamed and edited on purpose') or diag($out . $err);
+($rc, $out, $err) = pgm('repw', $projb, 'check');
+is($rc, 0, 'after repair --force, check passes') or diag($out . $err);
 ($rc, $out, $err) = pgm('rep', $rep, 'revert');
 is($rc, 0, 'the new down script reverts') or diag($out . $err);
 # An edited applied file whose down script appeared with the edit: repair takes both (it took
@@ -811,5 +840,60 @@ write_file("$ronly/R__v.sql", "CREATE OR REPLACE VIEW nd_v AS SELECT 1 AS one;\n
 ($rc, $out, $err) = pgm('nodown', $ronly, 'repair');
 is($rc, 4, 'repair with a folder of a repeatable only: refused');
 is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.history WHERE detail ? 'retired'}), '0', 'nothing retired');
+
+# --- A folder found unusable after the connection was opened (a file that is not valid UTF-8,
+# exit 4): the connection is closed cleanly, the query it sent ahead answered first (the
+# server logged "could not send data to client: Broken pipe" and "FATAL: connection to client
+# lost" in about 3 runs of 5).
+fresh('badfolder');
+my $badfolder = "$tmp/badfolder";
+write_file("$badfolder/V1__a.sql", "CREATE TABLE bf (id int);\n");
+write_file("$badfolder/V2__b.sql", "SELECT '\xff';\n");
+my $log_at = -s $node->logfile;
+my @codes;
+for my $i (1 .. 8) {
+  for my $command ('check', 'apply', 'status') {
+    ($rc, $out, $err) = pgm('badfolder', $badfolder, $command);
+    push @codes, $rc;
+  }
+}
+is(join(',', sort { $a <=> $b } keys %{{ map { $_ => 1 } @codes }}), '4', 'the folder is unusable: exit 4 every time');
+my $log = substr(slurp_file($node->logfile), $log_at);
+unlike($log, qr/connection to client lost|could not send data to client/, 'no connection lost in the server log');
+
+# --- Names with control characters (older servers accepted them; a catalog may hold them):
+# shown escaped, as psql and git show them, so no escape sequence reaches the terminal.
+fresh('ctl');
+my $ctl = "$tmp/ctl";
+make_path($ctl);
+$node->safe_psql('ctl', q{SELECT migrate.baseline('0.5', 'base');
+  SELECT migrate.register('1', 'plain', 'SELECT 1');
+  ALTER TABLE migrate.migrations DISABLE TRIGGER protect;
+  ALTER TABLE migrate.baseline DISABLE TRIGGER protect;
+  UPDATE migrate.migrations SET name = E'a\nb\x1b[31mRED' WHERE version = '1';
+  UPDATE migrate.baseline SET name = E'x\x1by\u009bz';
+  ALTER TABLE migrate.migrations ENABLE ALWAYS TRIGGER protect;
+  ALTER TABLE migrate.baseline ENABLE ALWAYS TRIGGER protect;});
+($rc, $out, $err) = pgm('ctl', $ctl, 'apply');
+is($rc, 0, 'a migration whose name has control characters applied') or diag($out . $err);
+like($err, qr/^applied 1 a\\nb\\x1b\[31mRED \(/m, 'apply: the name escaped');
+($rc, $out, $err) = pgm('ctl', $ctl, 'status');
+like($out, qr/^baseline: version 0\.5 \("x\\x1by\\u009bz"\)/m, 'status: the baseline name escaped');
+for my $command ('apply', 'status', 'check', 'revert') {
+  ($rc, $out, $err) = pgm('ctl', $ctl, $command);
+  unlike($out . $err, qr/[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]/, "$command: no control character but newlines in the output");
+}
+
+# --- lint lints a file named twice (or by two paths) once; with --json a refused argument gives
+# the JSON error object other refusals give (stdout was empty).
+($rc, $out, $err) = pgm('args', $args, 'lint', '10000000000_t1.sql', '10000000000_t1.sql', "$args/10000000000_t1.sql");
+like($out, qr/^1 file linted/m, 'lint: one file named three times is linted once') or diag($out . $err);
+for my $bad ([ '--json', 'revert', '--steps', '0' ], [ 'revert', '--steps', '0', '--json' ], [ '--json', 'aply' ],
+             [ '--json', 'new', '!!' ]) {
+  ($rc, $out, $err) = pgm('args', $args, @$bad);
+  my $j = eval { decode_json($out) } || {};
+  is($rc . ' ' . ($j->{exit_code} // 'none'), '2 2', "--json: @$bad: exit 2 and the JSON error object") or diag($out . $err);
+  ok(defined $j->{error}{message} && $j->{error}{message} ne '', "--json: @$bad: the message in it");
+}
 
 done_testing();

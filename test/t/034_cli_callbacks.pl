@@ -294,4 +294,24 @@ is($rc, 1, 'dry run for a role that may not run callbacks: exit 1');
 like($err, qr/error: apply would refuse: the folder has Flyway callbacks, and this role may not run them\nHINT: GRANT EXECUTE/,
      'it says apply would refuse, and the grant');
 
+# A statement apply refuses in a callback before running anything (VACUUM cannot run in the
+# apply's transaction, SQLSTATE 25001), and a non-transactional callback: the dry run refuses
+# them too, with apply's exit code (it passed them, exit 0).
+fresh_db($node, 'cbref');
+my $cbref = "$tmp/cbref";
+write_file("$cbref/V1__a.sql", "CREATE TABLE a (id int);\n");
+for my $case (["VACUUM a;\n", qr/afterMigrate\.sql:1: VACUUM cannot run inside a migration \(apply would refuse this callback\)/, 'VACUUM'],
+              ["-- pg_migrate:no-transaction\nANALYZE a;\n", qr/afterMigrate\.sql:1: a callback cannot be non-transactional/, 'no-transaction']) {
+  my ($text, $says, $what) = @$case;
+  write_file("$cbref/afterMigrate.sql", $text);
+  ($rc, $out, $err) = pgm_on($node, 'cbref', $cbref, 'apply', '--dry-run');
+  is($rc, 1, "dry run: a callback with $what: exit 1") or diag($out . $err);
+  like($err, $says, "dry run: $what: the callback file and line");
+  ($rc, $out, $err) = pgm_on($node, 'cbref', $cbref, '--json', 'apply', '--dry-run');
+  is(decode_json($out)->{callback_errors}[0]{line}, 1, "dry run --json: $what in callback_errors");
+  my ($arc, $aout, $aerr) = pgm_on($node, 'cbref', $cbref, 'apply');
+  is($arc, $rc, "apply refuses it with the same exit code") or diag($aout . $aerr);
+}
+is($node->safe_psql('cbref', 'SELECT count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL'), '0', 'nothing was applied');
+
 done_testing();
