@@ -141,13 +141,14 @@ SELECT file, action FROM migrate.sync($$[
   {"file": "R__view.sql", "name": "view", "repeatable": true, "up": "CREATE OR REPLACE VIEW sy_v AS SELECT id, email FROM sy_users;"}
 ]$$, accept_edited => true);
 SELECT version, action, detail->>'file' AS file FROM migrate.history WHERE action = 'repair';
--- A down script changed in the file is checked as migrate.repair() checks one.
+-- A down script changed in the file is checked as migrate.repair() checks one; a split or
+-- non-transactional one is taken with its run mode (CALL migrate.run_revert() runs it).
 SELECT file, action FROM migrate.sync($$[
   {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "BEGIN;\nDROP TABLE sy_users;"}
 ]$$, accept_edited => true) WHERE file = 'V1__users.sql';
 SELECT file, action FROM migrate.sync($$[
   {"file": "V1__users.sql", "version": "1", "name": "users", "up": "CREATE TABLE sy_users (id bigint PRIMARY KEY);", "down": "DROP TABLE sy_users;\nCOMMIT;\nSELECT 1;"}
-]$$, accept_edited => true) WHERE file = 'V1__users.sql';
+]$$, dry_run => true) WHERE file = 'V1__users.sql';
 -- A dry run (what pg_migrate check and status do) names a changed name or down script, and
 -- says when sync would refuse it; a reformatted down script is no change.
 SELECT file, action, detail FROM migrate.sync($$[

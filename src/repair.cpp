@@ -12,17 +12,12 @@
 namespace pgm {
 namespace {
 
-// Parses and checks a replacement down script as register does (an empty one is a no-op).
-// Only a transactional down script: a split or non-transactional one is registered with its
-// migration (CALL migrate.run_revert()).
-void check_down(const std::string& script, const ScriptLabel& label) {
-  std::string run_mode = checked_run_mode(script, label);
-  if (run_mode != "transaction")
-    throw Error(sqlstate::kFeatureNotSupported,
-                fmt::format("repair takes a transactional down script; this one is {}",
-                            run_mode == "split" ? "split by COMMIT" : "non-transactional"),
-                "Nothing was repaired.",
-                "Write the down script without COMMIT points or the pg_migrate:no-transaction line.");
+// Parses and checks a replacement down script as register does (an empty one is a no-op);
+// its run mode: a non-transactional or split down script (DROP INDEX CONCURRENTLY for an index
+// its up script built concurrently) is reverted by CALL migrate.run_revert(), as registered.
+std::string checked_down_mode(const std::string& script, const ScriptLabel& label) {
+  refuse_unknown_directive(script, label);
+  return checked_run_mode(script, label);
 }
 
 }  // namespace
@@ -53,7 +48,9 @@ PGM_FUNCTION(pgm_repair) {
                 {}, "See migrate.status() for the registered versions.");
   // A run stopped part way goes on with the script it started (its statements are counted).
   ensure_no_unfinished_run(version.canonical());
-  if (down) check_down(*down, {m->version, name ? *name : m->name, "down"});
+  std::optional<std::string> down_mode;  // unchanged unless the down script is
+  if (down) down_mode = checked_down_mode(*down, {m->version, name ? *name : m->name, "down"});
+  if (remove_down) down_mode = "transaction";
   std::optional<std::string> old_down;
   if (m->has_down) old_down = catalog::load_script(m->version, false);
   std::string new_name = name ? *name : m->name;
@@ -68,7 +65,13 @@ PGM_FUNCTION(pgm_repair) {
     });
   }
   static pg::Query update{
-      "UPDATE migrate.migrations SET name = $2, down_sql = $3, down_mode = 'transaction' WHERE version = $1"};
+      "UPDATE migrate.migrations SET name = $2, down_sql = $3, down_mode = COALESCE($4, down_mode) "
+      "WHERE version = $1"};
+  // The file the migration was registered from no longer describes it: the next sync compares
+  // the folder's name and down script with the repaired ones again (its unchanged-file fast
+  // path hid the file's down script for good).
+  static pg::Query forget_file{
+      "UPDATE migrate.migration_files SET source_checksum = '' WHERE version OPERATOR(pg_catalog.=) $1"};
   // History keeps what was there before and after: the jsonb has only the fields that changed.
   static pg::Query record{
       "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
@@ -84,7 +87,9 @@ PGM_FUNCTION(pgm_repair) {
   {
     catalog::OwnerScope owner;
     update.run({pg::text_param(m->version), pg::text_param(new_name),
-                pg::nullable_text_param(new_down ? &*new_down : nullptr)});
+                pg::nullable_text_param(new_down ? &*new_down : nullptr),
+                pg::nullable_text_param(down_mode ? &*down_mode : nullptr)});
+    forget_file.run({pg::text_param(m->version)});
     record.run({pg::text_param(m->version), pg::text_param(new_name), pg::text_param(role),
                 pg::text_param(m->name), {BOOLOID, BoolGetDatum(name_changed), false},
                 pg::nullable_text_param(old_down ? &*old_down : nullptr),

@@ -436,21 +436,14 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
 }
 
 // A down script that differs from the registered one is checked as migrate.repair() checks
-// one: parsed, checked, and only a transactional one replaces it without registering the
-// migration again. Throws the refusal.
-void check_changed_down(const InFile& f, bool applied) {
+// one: parsed and checked. Its run mode: a non-transactional or split one (DROP INDEX
+// CONCURRENTLY for an index built concurrently) is reverted by CALL migrate.run_revert().
+std::string check_changed_down(const InFile& f) {
   ensure_no_unfinished_revert_run(f.version);
-  if (!f.down || f.down->empty()) return;  // removed or empty: nothing to run
-  std::string run_mode = checked_run_mode(*f.down, {f.version, f.name, "down"});
-  if (run_mode != "transaction")
-    throw Error(sqlstate::kFeatureNotSupported,
-                fmt::format("the down script of migration {} in {} is {}; only a transactional down "
-                            "script can replace the registered one",
-                            f.version, f.file, run_mode == "split" ? "split by COMMIT" : "non-transactional"),
-                "Nothing was synced.",
-                applied ? "Write the down script without COMMIT points or the pg_migrate:no-transaction line."
-                        : fmt::format("The migration is pending: SELECT migrate.unregister('{}'), then sync "
-                                      "again to register it with this down script.", f.version));
+  if (!f.down || f.down->empty()) return "transaction";  // removed or empty: nothing to run
+  ScriptLabel label{f.version, f.name, "down"};
+  refuse_unknown_directive(*f.down, label);
+  return checked_run_mode(*f.down, label);
 }
 
 // For a dry run: why sync would refuse what `check` checks ("" if it would not), found by the
@@ -472,8 +465,8 @@ std::string refusal_of(Check check) {
 }
 
 // For a dry run: why sync would refuse the file's changed down script.
-std::string changed_down_refusal(const InFile& f, bool applied) {
-  return refusal_of([&] { check_changed_down(f, applied); });
+std::string changed_down_refusal(const InFile& f) {
+  return refusal_of([&] { (void)check_changed_down(f); });
 }
 
 // For a dry run: why sync would refuse to register (or register again) the file's scripts: a
@@ -591,7 +584,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                               k->has_file_row ? "file changed, its statements did not" : ""));
       } else {
         if (dry_run && change.down_changed) {
-          std::string refusal = changed_down_refusal(f, k->applied);
+          std::string refusal = changed_down_refusal(f);
           if (!refusal.empty()) change.what += "; sync refuses it: " + refusal;
         }
         out.push_back(row_for(f, k, state_of(*k), "metadata", new_script, change.what));
@@ -613,7 +606,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       // script, as when only they change).
       MetadataChange change = metadata_change(f, *k);
       if (dry_run && change.down_changed) {
-        std::string refusal = changed_down_refusal(f, true);
+        std::string refusal = changed_down_refusal(f);
         if (!refusal.empty()) change.what += "; sync refuses it: " + refusal;
       }
       out.push_back(row_for(f, k, "applied", dry_run ? "edited" : "accepted", new_script,
@@ -689,7 +682,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   static pg::Query metadata{
       "WITH old AS (SELECT m.name, m.down_sql, m.checksum, m.applied_seq IS NOT NULL AS applied "
       "FROM migrate.migrations m WHERE m.version = $1), "
-      "upd AS (UPDATE migrate.migrations m SET name = $2, down_sql = $3 WHERE m.version = $1 "
+      "upd AS (UPDATE migrate.migrations m SET name = $2, down_sql = $3, "
+      "down_mode = CASE WHEN $6 THEN $7 ELSE m.down_mode END WHERE m.version = $1 "
       "AND (m.name IS DISTINCT FROM $2 OR m.down_sql IS DISTINCT FROM $3) RETURNING m.version), "
       "rec AS (INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
       "SELECT $1, $2, 'repair', $4, old.checksum, pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object("
@@ -765,10 +759,11 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     }
     if (w.todo == Todo::Metadata || (w.todo == Todo::Accept && w.metadata_changed)) {
       // A down script that differs from the registered one is checked as migrate.repair() checks
-      // one (only a transactional one replaces it without registering the migration again).
+      // one, and recorded with its run mode.
+      std::string down_mode = "transaction";
       if (w.down_changed) {
         MemoryContext outer = MemoryContextSwitchTo(scratch);
-        check_changed_down(f, w.applied);
+        down_mode = check_changed_down(f);
         MemoryContextSwitchTo(outer);
         pg::call([&] { MemoryContextReset(scratch); });
       }
@@ -784,7 +779,8 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       {
         catalog::OwnerScope owner;
         metadata.run({pg::text_param(f.version), pg::text_param(f.name), pg::nullable_text_param(down),
-                      pg::text_param(role), pg::text_param(f.file), pg::bool_param(w.down_changed)});
+                      pg::text_param(role), pg::text_param(f.file), pg::bool_param(w.down_changed),
+                      pg::text_param(down_mode)});
         updated = pg::int8_value(0, 1) > 0;
         repaired = pg::int8_value(0, 2) > 0;
         pg::free_result();

@@ -30,6 +30,11 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
 
 namespace {
 
+// The command's transactions are READ COMMITTED whatever default_transaction_isolation says: a
+// concurrent apply then waits for the pg_migrate lock and sees the winner's result, where under
+// REPEATABLE READ or SERIALIZABLE (a database or role default) the losers failed with 40001.
+constexpr const char* kBegin = "BEGIN ISOLATION LEVEL READ COMMITTED";
+
 struct SyncRow {
   std::string file, version, name, kind, state, action, applied_at, applied_by, checksum, detail;
   bool pending() const { return state == "pending" && action != "removed"; }
@@ -549,7 +554,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       return o;
     }
   }
-  conn.run("BEGIN");
+  conn.run(kBegin);
   SyncResult s = in_sync ? SyncResult{} : sync(conn, folder, false);
   phase("synced");
   add_notices(o, conn, opts);
@@ -804,7 +809,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         run_error = e;
         return;
       }
-      conn.run("BEGIN");
+      conn.run(kBegin);
     });
     for (int i = 0; i < r.rows(); ++i) {
       const MigrationFile* m = folder.by_version(r.get(i, 0));
@@ -1135,7 +1140,7 @@ void record_changed_downs(Connection& conn, const Folder& folder, const Options&
   }
   if (changed.empty()) return;
   try {
-    conn.run("BEGIN");
+    conn.run(kBegin);
     (void)sync(conn, folder, false);
     conn.run("COMMIT");
   } catch (const DbError& e) {
@@ -1261,7 +1266,7 @@ Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) 
       return o;
     }
   }
-  conn.run("BEGIN");
+  conn.run(kBegin);
   SyncResult synced = sync(conn, folder, false);
   drop_notices_keeping_warnings(conn, o, opts);
   bool pending = false;
@@ -1448,7 +1453,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
       return o;
     }
   }
-  conn.run("BEGIN");
+  conn.run(kBegin);
   SyncResult s = sync(conn, folder, false, true);
   // Names and down scripts the files changed for applied migrations, and retirements: the
   // repair rows this transaction wrote.
@@ -1643,7 +1648,7 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
   json ran = json::array();
   try {
     if (conn.in_transaction()) conn.run("ROLLBACK");
-    conn.run("BEGIN");
+    conn.run(kBegin);
     std::string lines;
     run_callbacks(conn, folder, opts, "afterMigrateError", lines, ran);
     conn.run("COMMIT");

@@ -93,10 +93,10 @@ like($out, qr/20240101000000 \(\S*20240101000000_accounts\.sql\): in the file: d
 ($rc, $out) = pgm('status');
 like($out, qr/in the file: down script changed; apply records it/, 'status: the changed down script is noted');
 write_migration('20240101000000_accounts.sql',
-  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABLE accounts;\nCOMMIT;\nSELECT 1;\n");
+  "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, owner text);\n\n-- migrate:down\nDROP TABEL accounts;\n");
 ($rc, $out) = pgm('check');
 is($rc, 12, 'check: a changed down script sync would refuse -> 12');
-like($out, qr/down script changed; sync refuses it: 0A000: the down script of migration 20240101000000 in 20240101000000_accounts\.sql is split by COMMIT/,
+like($out, qr/down script changed; sync refuses it: 42601: down script of migration 20240101000000 \("accounts"\) has a syntax error at line \d+/,
      'check: says why apply would refuse the changed down script');
 ($rc, $out, $err) = pgm('apply');
 is($rc, 1, 'apply: refuses the changed down script check named');
@@ -334,6 +334,40 @@ like($out, qr/repeatable "idx" \(\S*R__idx\.sql\): sync refuses it: 0A000: repea
      'refused: a non-transactional repeatable is named, without a hint to add the directive it has') or diag($out . $err);
 like($out, qr/^    1 \(\S*V1__ok\.sql\)$/m, 'refused: the good file is plainly pending') or diag($out . $err);
 is($node->safe_psql('refused', 'SELECT count(*) FROM migrate.migrations'), '0', 'refused: check registered nothing');
+
+# A down script repaired through SQL (migrate.repair()) while the folder has another: the
+# folder's file counted as unchanged from then on (its recorded source checksum still
+# matched), so check passed and revert ran the repaired script, printing the file's name.
+fresh_db($node, 'rep');
+my $pdir = "$tmp/rep";
+write_file("$pdir/V1__b.sql", "CREATE TABLE rep_b (id int);\n");
+write_file("$pdir/U1__b.sql", "DROP TABLE rep_b;\n");
+is((pgm_on($node, 'rep', $pdir, 'apply'))[0], 0, 'rep: applied');
+$node->safe_psql('rep', q{SELECT migrate.repair('1', down => 'SELECT 1')});
+($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'check');
+is($rc, 12, 'rep: after an SQL repair of the down script, check exits 12') or diag($out . $err);
+like($out, qr/down script changed/, 'rep: the folder\'s down script differs from the repaired one') or diag($out . $err);
+($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'apply');
+is($rc, 0, 'rep: apply -> 0') or diag($out . $err);
+like($node->safe_psql('rep', q{SELECT down_sql FROM migrate.migrations WHERE version = '1'}), qr/^DROP TABLE rep_b;\s*$/,
+   'rep: apply recorded the file\'s down script again');
+# A non-transactional down script for an applied migration (DROP INDEX CONCURRENTLY for an index
+# built concurrently) is recorded with its mode: it was refused, and every later deploy failed.
+write_file("$pdir/V2__i.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY rep_i ON rep_b (id);\n");
+write_file("$pdir/U2__i.sql", "DROP INDEX rep_i;\n");
+is((pgm_on($node, 'rep', $pdir, 'apply'))[0], 0, 'rep: the concurrent build applied');
+write_file("$pdir/U2__i.sql", "-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY rep_i;\n");
+write_file("$pdir/V3__c.sql", "CREATE TABLE rep_c (id int);\n");
+write_file("$pdir/U3__c.sql", "DROP TABLE rep_c;\n");
+($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'apply');
+is($rc, 0, 'rep: a non-transactional down script of an applied migration is taken, and the deploy goes on')
+  or diag($out . $err);
+is($node->safe_psql('rep', q{SELECT down_mode FROM migrate.migrations WHERE version = '2'}), 'no-transaction',
+   'rep: recorded as non-transactional');
+($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'revert', '--steps', '2');
+is($rc, 0, 'rep: revert runs it (CALL migrate.run_revert())') or diag($out . $err);
+is($node->safe_psql('rep', q{SELECT count(*) FROM pg_class WHERE relname IN ('rep_i', 'rep_c')}), '0',
+   'rep: the index and the table are gone');
 
 my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
 like($perr, qr/migration 20240101000000 \("part"\) is partially reverted/, 'plan() refuses over the half-done revert, as apply does');
