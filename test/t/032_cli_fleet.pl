@@ -54,6 +54,26 @@ is($applied[0] + $applied[1], 20, 'the two runs applied 20 migrations between th
 is($node->safe_psql('one', 'SELECT count(*), count(DISTINCT i) FROM applied_log'), '20|20', 'each migration ran once');
 is($node->safe_psql('one', q{SELECT count(*) FROM migrate.history WHERE action = 'apply'}), '20', 'history: 20 applies');
 
+# --- the same under a REPEATABLE READ default (a database setting): the command's transactions
+# are READ COMMITTED, so the callers waiting for the pg_migrate lock see the winner's result
+# (they failed with 40001).
+$node->safe_psql('postgres', 'CREATE DATABASE rr');
+$node->safe_psql('rr', q{CREATE EXTENSION pg_migrate; ALTER DATABASE rr SET default_transaction_isolation = 'repeatable read'});
+my $rrdir = PostgreSQL::Test::Utils::tempdir();
+PostgreSQL::Test::Utils::append_to_file("$rrdir/V1__slow.sql", "CREATE TABLE rr_t (id int);\nSELECT pg_sleep(1);\n");
+@h = ();
+@res = ();
+for my $k (0, 1, 2) {
+  $res[$k] = { out => '', err => '' };
+  push @h, IPC::Run::start([ 'pg_migrate', '-d', $node->connstr('rr'), '--dir', $rrdir, 'apply' ],
+                           '<', \undef, '>', \$res[$k]{out}, '2>', \$res[$k]{err});
+}
+$_->finish for @h;
+is(join(',', map { $_->result(0) } @h), '0,0,0', 'REPEATABLE READ default: three concurrent applies exit 0')
+  or diag(join("\n", map { $_->{err} } @res));
+is($node->safe_psql('rr', q{SELECT count(*) FROM migrate.history WHERE action = 'apply'}), '1', 'REPEATABLE READ default: applied once');
+$node->safe_psql('postgres', 'DROP DATABASE rr');  # (not one of the fleet below)
+
 # --- a fleet of three, one failing: -d repeated, -j 3
 $node->safe_psql('f2', q{CREATE TABLE step_7 (id int);    -- makes V7 fail on f2
                         SELECT migrate.acknowledge_drift('test setup')});
