@@ -61,8 +61,9 @@ std::string path_of(const Options& opts, const std::string& file) {
 // Runs the folder's callback files of `event` (migrate.run_callback), in file name order, in the
 // caller's transaction; each becomes a stderr line and an element of `ran`.
 void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, const char* event, std::string& lines,
-                   json& ran) {
+                   json& ran, const CallbackFile** running = nullptr) {
   for (const CallbackFile* c : folder.callbacks_of(event)) {
+    if (running) *running = c;
     Result r = conn.exec("SELECT migrate.run_callback($1, $2, $3)", {c->event, c->script, c->file});
     double d = std::stod(r.get(0, 0));
     if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", printable(path_of(opts, c->file)), ms(d));
@@ -423,7 +424,9 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
   if (folder && std::regex_search(e.context, m, callback_running_re))
     for (const CallbackFile& c : folder->callbacks)
       if (c.file == m[1]) return {path_of(opts, c.file) + ":" + m[2].str(), message};
-  if (folder && std::regex_search(e.message, m, migration_re)) {
+  // (A busy refusal, 55006, names the migration another session is running: not one of this
+  // call's, nor a place to look.)
+  if (folder && e.sqlstate != "55006" && std::regex_search(e.message, m, migration_re)) {
     std::string version = m[1];
     const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);
     if (f) {
@@ -1607,8 +1610,10 @@ std::string locate_untranslatable(const DbError& e, const Folder& folder, const 
   return "";
 }
 
-void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts) {
+void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts,
+                  const std::string& fallback_location) {
   auto [location, message] = locate_error(e, folder, opts);
+  if (location.empty()) location = fallback_location;  // (the callback file that was running)
   if (location.empty() && folder && e.sqlstate == "22P05") location = locate_untranslatable(e, *folder, opts);
   // The server's hints name the SQL that resumes a run; here the command does.
   std::string hint = e.hint;
@@ -1645,17 +1650,24 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
 // own failure is reported after the apply's.
 void run_error_callbacks(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
   if (folder.callbacks_of("afterMigrateError").empty()) return;
+  // Refused because another session runs migrations (55006): nothing ran here, and the
+  // callbacks, which need the same lock, would only be refused again.
+  if (o.json.contains("error") && o.json["error"].value("sqlstate", "") == "55006") {
+    if (!opts.quiet) o.err += "afterMigrateError callbacks not run: the apply did not start (pg_migrate is busy)\n";
+    return;
+  }
   json ran = json::array();
+  const CallbackFile* running = nullptr;
   try {
     if (conn.in_transaction()) conn.run("ROLLBACK");
     conn.run(kBegin);
     std::string lines;
-    run_callbacks(conn, folder, opts, "afterMigrateError", lines, ran);
+    run_callbacks(conn, folder, opts, "afterMigrateError", lines, ran, &running);
     conn.run("COMMIT");
     o.err += lines;
   } catch (const DbError& e) {
     Outcome failed;
-    report_error(failed, e, &folder, opts);
+    report_error(failed, e, &folder, opts, running ? path_of(opts, running->file) : std::string());
     o.err += failed.err;
     o.json["callback_error"] = failed.json["error"];
   } catch (const std::exception& e) {

@@ -75,6 +75,7 @@ bool prefetch_state(Connection& conn, const Options& opts);
 Outcome new_migration(const Options& opts);
 
 // An error as the command reports it: file:line when the server names a migration's line.
-void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts);
+void report_error(Outcome& o, const DbError& e, const Folder* folder, const Options& opts,
+                  const std::string& fallback_location = {});
 
 }  // namespace pgm::cli

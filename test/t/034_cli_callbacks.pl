@@ -314,4 +314,26 @@ for my $case (["VACUUM a;\n", qr/afterMigrate\.sql:1: VACUUM cannot run inside a
 }
 is($node->safe_psql('cbref', 'SELECT count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL'), '0', 'nothing was applied');
 
+# Refused because another session runs migrations (55006): the error names no file of the
+# folder (it named the other session's migration's file), and afterMigrateError is not run (it
+# was refused the same way and reported as the migration's error a second time).
+$node->safe_psql('postgres', 'CREATE DATABASE busy');
+my $bdir = "$tmp/busy";
+write_file("$bdir/V1__a.sql", "CREATE TABLE busy_a (id int);\n");
+write_file("$bdir/afterMigrateError.sql", "SELECT 1;\n");
+$node->safe_psql('busy', q{CREATE EXTENSION pg_migrate;
+  SELECT migrate.register('2', 'slow run', E'-- pg_migrate:no-transaction\nSELECT pg_sleep(4);')});
+my $runner = IPC::Run::start(['psql', '-X', '-q', '-d', $node->connstr('busy'), '-c', 'CALL migrate.run()']);
+$node->poll_query_until('busy', q{SELECT EXISTS (SELECT FROM migrate.runs WHERE version = '2')}) or die 'no run';
+($rc, $out, $err) = pgm_on($node, 'busy', $bdir, 'apply');
+my ($jrc, $jout) = pgm_on($node, 'busy', $bdir, '--json', 'apply');
+$runner->finish;
+is($rc, 1, 'busy: apply refused') or diag($out . $err);
+like($err, qr/^error: pg_migrate is busy: migrations are being run by process \d+/m, 'busy: the refusal names no file');
+like($err, qr/^afterMigrateError callbacks not run: the apply did not start \(pg_migrate is busy\)$/m,
+     'busy: the error callbacks are not run') or diag($err);
+is(() = $err =~ /pg_migrate is busy: migrations/g, 1, 'busy: the refusal is reported once');
+my $busy = decode_json($jout);
+ok(!exists $busy->{callback_error} && !exists $busy->{error}{file}, 'busy --json: no callback_error, no file') or diag($jout);
+
 done_testing();
