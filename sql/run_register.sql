@@ -55,12 +55,14 @@ SELECT * FROM migrate.revert(2);
 CALL migrate.run_revert(2);
 SELECT version, state FROM migrate.status();
 SELECT action, version FROM migrate.history ORDER BY id;
--- a partitioned table cannot be batched by ctid ranges: refused when the statement runs
+-- a partitioned table cannot be batched by ctid ranges: refused by register when it exists
+-- then, else when the statement runs (here the script creates it)
 SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr_parted SET a = 1 WHERE a IS NULL;');
+SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\nCREATE TABLE rr_parted2 (a int) PARTITION BY RANGE (a);\n-- pg_migrate:batch 10\nDELETE FROM rr_parted2 WHERE a IS NULL;');
 CALL migrate.run();
 SELECT version, state FROM migrate.status();
 SELECT migrate.run_forget('4') IS NOT NULL AS forgotten, migrate.unregister('4');
 CALL migrate.run_revert_to('0');
-DROP TABLE rr, rr_parted;
+DROP TABLE rr, rr_parted, rr_parted2;
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;

@@ -416,7 +416,9 @@ std::string check_script(const std::string& script, const ScriptLabel& label) {
   refuse_misplaced_directive(script, label);  // before the statements (as checked_run_mode)
   ScriptMode mode = script_mode(script);
   check_statements(stmts, script, label, mode);
-  return script_run_mode(script, stmts, label);
+  std::string run_mode = script_run_mode(script, stmts, label);
+  refuse_batched_partitioned(script, stmts, label);
+  return run_mode;
 }
 
 }  // namespace

@@ -245,6 +245,38 @@ std::string batch_refusal(Node* node, const std::string& sql) {
   return {};
 }
 
+}  // namespace
+
+void refuse_batched_partitioned(const std::string& script, const std::vector<ScriptStatement>& st,
+                                const ScriptLabel& label) {
+  if (script_mode(script) != ScriptMode::kNoTransaction) return;
+  for (size_t i = 0; i < st.size(); ++i) {
+    std::optional<BatchDirective> batch;
+    try {
+      batch = find_batch_directive(gap_before(script, st, i));
+    } catch (const std::invalid_argument&) {
+      continue;  // (split_units refuses it, with the reason)
+    }
+    Node* node = st[i].parsetree;
+    if (!batch || !(IsA(node, UpdateStmt) || IsA(node, DeleteStmt))) continue;
+    RangeVar* rel = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
+    Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
+    if (!OidIsValid(relid)) continue;
+    char kind = pg::call([&] { return get_rel_relkind(relid); });
+    bool children = kind != RELKIND_PARTITIONED_TABLE && rel->inh && pg::call([&] { return has_subclass(relid); });
+    if (kind != RELKIND_PARTITIONED_TABLE && !children) continue;
+    throw Error(sqlstate::kFeatureNotSupported,
+                fmt::format("{} script of {}: the statement at line {} cannot run in batches: its table is {}",
+                            label.which, label.describe(), st[i].line,
+                            children ? "a table with inheritance children" : "partitioned"),
+                fmt::format("Statement: {}", one_line_preview(statement_text(script, st[i]))),
+                children ? "Batch each child table on its own, or name the table with ONLY."
+                         : "Batch each partition on its own (one statement per partition).");
+  }
+}
+
+namespace {
+
 std::vector<Unit> split_units(const std::string& script, const std::vector<ScriptStatement>& st,
                               ScriptMode mode, const ScriptLabel& label) {
   std::vector<Unit> units;
@@ -1160,15 +1192,24 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   {
     char kind = pg::call([&] { return get_rel_relkind(relid); });
     bool children = rel->inh && pg::call([&] { return has_subclass(relid); });
-    if (kind != RELKIND_RELATION || children)
+    if (kind != RELKIND_RELATION || children) {
+      // Named as resolved (schema too); the hint by what the table is: ONLY helps a table with
+      // inheritance children, not a partitioned one (whose rows are all in its partitions).
+      std::string named = pg::call([&] {
+        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+      });
       raise_failure(rc, u, sqlstate::kFeatureNotSupported,
-                    failure_message(rc, u, fmt::format("{} cannot be updated in batches: it is {}", rel->relname,
+                    failure_message(rc, u, fmt::format("{} cannot be {} in batches: it is {}", named,
+                                                       IsA(node, UpdateStmt) ? "updated" : "deleted from",
                                                        kind == RELKIND_PARTITIONED_TABLE ? "a partitioned table"
                                                        : children ? "a table with inheritance children"
                                                                   : "not a plain table")),
                     {},
-                    children ? "Batch each child table on its own, or name the table with ONLY."
-                             : "Batch each partition on its own (one statement per partition).");
+                    kind == RELKIND_PARTITIONED_TABLE
+                        ? "Batch each partition on its own (one statement per partition)."
+                    : children ? "Batch each child table on its own, or name the table with ONLY."
+                               : "Batch a plain table.");
+    }
   }
   const char* schema = rel->schemaname;
   const char* name = rel->relname;

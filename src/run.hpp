@@ -25,6 +25,12 @@ void refuse_misplaced_directive(const std::string& script, const ScriptLabel& la
 // the check existed still run and resume.
 void refuse_unknown_directive(const std::string& script, const ScriptLabel& label);
 
+// Registration (register, sync): refuses a batched UPDATE/DELETE of a table that exists and is
+// partitioned, or has inheritance children without ONLY (batches are ranges of one heap's
+// blocks). A table that does not exist yet is checked when the statement runs.
+void refuse_batched_partitioned(const std::string& script, const std::vector<ScriptStatement>& statements,
+                                const ScriptLabel& label);
+
 // The mode of a script from its first line (check_runnable needs it before the statements).
 ScriptMode script_mode(const std::string& script);
 

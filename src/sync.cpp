@@ -480,7 +480,9 @@ std::string registration_refusal(const InFile& f) {
       if (!script) continue;
       ScriptLabel label{f.version, f.name, which};
       refuse_unknown_directive(*script, label);
-      (void)checked_run_mode(*script, label);
+      std::vector<ScriptStatement> statements;
+      (void)checked_run_mode(*script, label, &statements);
+      refuse_batched_partitioned(*script, statements, label);
     }
   });
 }
