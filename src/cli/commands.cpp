@@ -1058,6 +1058,12 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
       // transaction) says so: apply would fail on it.
       size_t refused = r.detail.find("sync refuses it: ");
       std::string why = refused == std::string::npos ? "" : ": " + r.detail.substr(refused);
+      // A pending version below the newest applied one (a hotfix merged late): apply refuses it
+      // unless out-of-order applies are allowed, which check says rather than a plain pending.
+      if (why.empty() && r.kind != "repeatable" && r.pending() && !current.empty() &&
+          Version::parse(r.version) < Version::parse(current))
+        why = fmt::format(": older than the newest applied version {}; apply refuses it unless "
+                          "pg_migrate.out_of_order is on", current);
       causes[2].items.push_back(label(r) + (r.kind == "repeatable" ? "" : partly(r.version)) + why);
       if (r.kind != "repeatable") listed.insert(r.version);
     } else if (r.action == "metadata") {

@@ -335,6 +335,18 @@ like($out, qr/repeatable "idx" \(\S*R__idx\.sql\): sync refuses it: 0A000: repea
 like($out, qr/^    1 \(\S*V1__ok\.sql\)$/m, 'refused: the good file is plainly pending') or diag($out . $err);
 is($node->safe_psql('refused', 'SELECT count(*) FROM migrate.migrations'), '0', 'refused: check registered nothing');
 
+# A hotfix version below the newest applied one: check says apply would refuse it.
+fresh_db($node, 'hot');
+my $hdir = "$tmp/hot";
+write_file("$hdir/V1__a.sql", "CREATE TABLE hot_a (id int);\n");
+write_file("$hdir/V3__c.sql", "CREATE TABLE hot_c (id int);\n");
+is((pgm_on($node, 'hot', $hdir, 'apply'))[0], 0, 'hot: applied 1 and 3');
+write_file("$hdir/V2__b.sql", "CREATE TABLE hot_b (id int);\n");
+($rc, $out, $err) = pgm_on($node, 'hot', $hdir, 'check');
+is($rc, 12, 'hot: check exits 12') or diag($out . $err);
+like($out, qr/^    2 \(\S*V2__b\.sql\): older than the newest applied version 3; apply refuses it unless pg_migrate\.out_of_order is on$/m,
+     'hot: the out-of-order file is named as such') or diag($out . $err);
+
 # A down script repaired through SQL (migrate.repair()) while the folder has another: the
 # folder's file counted as unchanged from then on (its recorded source checksum still
 # matched), so check passed and revert ran the repaired script, printing the file's name.
