@@ -209,6 +209,19 @@ CREATE INDEX gap_pstale_at ON gap_pstale (at);
 SELECT * FROM gap_rules_of($$DROP INDEX CONCURRENTLY gap_pstale_at;$$);
 DROP TABLE gap_pstale;
 
+-- ADD COLUMN of a domain the script creates: its constraints (also added by ALTER DOMAIN) or a
+-- volatile default rewrite the table, as when the domain is in the catalog (0 findings); a
+-- domain without either does not.
+SELECT * FROM gap_rules_of($$CREATE DOMAIN gap_pos AS int CHECK (VALUE > 0);
+ALTER TABLE gap_big ADD COLUMN p gap_pos;$$);
+SELECT * FROM gap_rules_of($$CREATE DOMAIN gap_pos AS int;
+ALTER DOMAIN gap_pos ADD CONSTRAINT positive CHECK (VALUE > 0);
+ALTER TABLE gap_big ADD COLUMN p gap_pos;$$);
+SELECT * FROM gap_rules_of($$CREATE DOMAIN gap_at AS timestamptz DEFAULT clock_timestamp();
+ALTER TABLE gap_big ADD COLUMN at gap_at;$$);
+SELECT * FROM gap_rules_of($$CREATE DOMAIN gap_plain AS int;
+ALTER TABLE gap_big ADD COLUMN p gap_plain;$$);
+
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;
 DROP TABLE gap_big;

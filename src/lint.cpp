@@ -110,6 +110,13 @@ struct ScriptState {
   std::map<QualifiedName, Table> tables;
   std::optional<std::vector<std::string>> script_path;  // SET search_path of the script
   std::set<std::string> created_schemas;
+  // Domains the script creates (by name, unqualified): whether a column of it rewrites the table
+  // (constraints, or a volatile default), which the catalog cannot say yet.
+  struct CreatedDomain {
+    bool constrained = false;
+    bool volatile_default = false;
+  };
+  std::map<std::string, CreatedDomain> created_domains;
   bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
   std::map<std::string, std::vector<std::string>> created_indexes;  // by name: its key columns
   bool timezone_set = false;  // the script SETs TimeZone: timestamp <-> timestamptz may rewrite
@@ -662,12 +669,14 @@ struct DomainFacts {
   const char* name = nullptr;
 };
 
-DomainFacts domain_facts(const TypeName* type_name) {
+DomainFacts domain_facts(const TypeName* type_name, const ScriptState& st) {
   DomainFacts d;
   if (!type_name || type_name->pct_type) return d;
+  bool found = false;
   pg::call([&] {
     Type tup = LookupTypeName(NULL, type_name, NULL, true);
     if (!tup) return;
+    found = true;
     Form_pg_type form = (Form_pg_type)GETSTRUCT(tup);
     Oid typid = form->oid;
     bool domain = form->typtype == TYPTYPE_DOMAIN;
@@ -678,10 +687,19 @@ DomainFacts domain_facts(const TypeName* type_name) {
     Node* def = get_typdefault(typid);
     d.volatile_default = def && contain_volatile_functions(def);
   });
+  // Not in the catalog yet: a domain an earlier statement of the script creates.
+  if (!found && type_name->names) {
+    auto it = st.created_domains.find(str_val((Node*)llast(type_name->names)));
+    if (it != st.created_domains.end()) {
+      d.name = strVal(llast(type_name->names));
+      d.constrained = it->second.constrained;
+      d.volatile_default = it->second.volatile_default;
+    }
+  }
   return d;
 }
 
-void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& out) {
+void analyze_add_column(ColumnDef* col, const TableInfo& t, const ScriptState& st, std::vector<Fact>& out) {
   bool notnull = false, pk = false, unique = false, identity = false, generated = false;
   Node* default_expr = nullptr;
   Constraint* fk = nullptr;
@@ -714,7 +732,7 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, std::vector<Fact>& o
   else if (v == Volatility::kMaybe)
     rewrite = "a default calling a function that may be volatile (it names what is not in the catalog yet)";
   if (rewrite.empty()) {
-    DomainFacts d = domain_facts(col->typeName);
+    DomainFacts d = domain_facts(col->typeName, st);
     if (d.constrained) rewrite = fmt::format("domain {} (its constraints are checked on every row)", d.name);
     else if (d.volatile_default && !default_expr) rewrite = fmt::format("the volatile default of domain {}", d.name);
   }
@@ -769,7 +787,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
                        ScriptState& st, std::vector<Fact>& out) {
   switch (cmd->subtype) {
     case AT_AddColumn:
-      analyze_add_column((ColumnDef*)cmd->def, t, out);
+      analyze_add_column((ColumnDef*)cmd->def, t, st, out);
       break;
     case AT_AlterColumnType: {
       ColumnDef* def = (ColumnDef*)cmd->def;
@@ -1043,6 +1061,26 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
     case T_CreateSchemaStmt: {
       CreateSchemaStmt* cs = (CreateSchemaStmt*)node;
       if (cs->schemaname) st.created_schemas.insert(cs->schemaname);
+      break;
+    }
+    case T_CreateDomainStmt: {
+      CreateDomainStmt* cd = (CreateDomainStmt*)node;
+      ScriptState::CreatedDomain d;
+      foreach (lc, cd->constraints) {
+        Constraint* c = (Constraint*)lfirst(lc);
+        if (c->contype == CONSTR_CHECK || c->contype == CONSTR_NOTNULL) d.constrained = true;
+        if (c->contype == CONSTR_DEFAULT && c->raw_expr)
+          d.volatile_default = default_volatility(c->raw_expr) != Volatility::kNo;
+      }
+      if (cd->domainname) st.created_domains[str_val((Node*)llast(cd->domainname))] = d;
+      break;
+    }
+    case T_AlterDomainStmt: {
+      // A constraint added to a domain the script created.
+      AlterDomainStmt* ad = (AlterDomainStmt*)node;
+      if (ad->subtype != 'C' && ad->subtype != 'O') break;  // ADD CONSTRAINT, SET NOT NULL
+      auto it = ad->typeName ? st.created_domains.find(str_val((Node*)llast(ad->typeName))) : st.created_domains.end();
+      if (it != st.created_domains.end()) it->second.constrained = true;
       break;
     }
     case T_VariableSetStmt:
