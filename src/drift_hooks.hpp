@@ -1,6 +1,7 @@
 // Where drift detection plugs into the apply loop and baseline.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -19,6 +20,11 @@ struct PreexistingDifferences {
 PreexistingDifferences drift_preexisting_differences(
     const char* unread = "before the migration (a relation is locked); the snapshot recorded after it takes "
                          "earlier drift into the reference");
+
+// The differences from the newest snapshot, now, of the objects named by the unacknowledged
+// drift entries captured since `since` (a TimestampTz): the DDL other sessions committed while
+// a migration ran outside one transaction, whose snapshot is taken whole and would take it in.
+PreexistingDifferences drift_captured_since(std::int64_t since);
 
 // Records a schema snapshot after the catalog changed (apply, revert, baseline; reason is
 // "apply", "revert", "callback", "baseline" or "acknowledge"), so schema_diff() can find drift

@@ -11,6 +11,53 @@
 
 using namespace pgm;
 
+namespace pgm {
+namespace {
+
+// The differences from the newest snapshot of the objects drift entries name (object type,
+// identity; all of them with `all`): what the snapshot recorded next keeps as differences.
+PreexistingDifferences differences_of_objects(const std::vector<std::pair<std::string, std::string>>& objects,
+                                              bool all, const char* unread) {
+  PreexistingDifferences differing = drift_preexisting_differences(unread);
+  PreexistingDifferences keep;
+  for (size_t i = 0; i < differing.keys.size(); ++i) {
+    bool concerned = all;
+    for (const auto& [type, identity] : objects)
+      concerned = concerned || drift::key_concerns(differing.keys[i], type, identity);
+    if (!concerned) continue;
+    keep.keys.push_back(differing.keys[i]);
+    keep.recorded.push_back(differing.recorded[i]);
+    keep.live.push_back(differing.live[i]);
+  }
+  return keep;
+}
+
+}  // namespace
+
+PreexistingDifferences drift_captured_since(std::int64_t since) {
+  static pg::Query captured{
+      "SELECT DISTINCT object_type, object_identity, pg_catalog.starts_with(detail, 'restore-mode DDL') "
+      "FROM migrate.drift WHERE acknowledgement_id IS NULL AND captured_at OPERATOR(pg_catalog.>=) $1 "
+      "AND (object_identity IS NOT NULL OR pg_catalog.starts_with(detail, 'restore-mode DDL'))"};
+  std::vector<std::pair<std::string, std::string>> objects;
+  bool all = false;
+  {
+    catalog::OwnerScope owner;
+    uint64 n = captured.run({{TIMESTAMPTZOID, TimestampTzGetDatum(since), false}});
+    for (uint64 i = 0; i < n; ++i) {
+      objects.emplace_back(pg::text_value(i, 1), pg::text_value(i, 2));
+      all = all || pg::bool_value(i, 3);
+    }
+    pg::free_result();
+  }
+  if (objects.empty()) return {};
+  return differences_of_objects(objects, all,
+                                "(a relation is locked): the snapshot recorded after the migration takes in the "
+                                "changes other sessions made while it ran");
+}
+
+}  // namespace pgm
+
 PGM_FUNCTION(pgm_acknowledge_drift) {
   if (PG_ARGISNULL(0))
     throw Error(sqlstate::kNullValueNotAllowed, "note must not be NULL",
@@ -69,19 +116,10 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
     drift_record_snapshot("acknowledge");
     return Int64GetDatum(rows);
   }
-  PreexistingDifferences differing = drift_preexisting_differences(
+  PreexistingDifferences keep = differences_of_objects(
+      pending, keep_all,
       "(a relation is locked): the reference recorded by acknowledge_drift() takes in the changes of the drift "
       "entries left unacknowledged");
-  PreexistingDifferences keep;
-  for (size_t i = 0; i < differing.keys.size(); ++i) {
-    bool concerned = keep_all;
-    for (const auto& [type, identity] : pending)
-      concerned = concerned || drift::key_concerns(differing.keys[i], type, identity);
-    if (!concerned) continue;
-    keep.keys.push_back(differing.keys[i]);
-    keep.recorded.push_back(differing.recorded[i]);
-    keep.live.push_back(differing.live[i]);
-  }
   drift_record_snapshot("acknowledge", keep.keys.empty() ? nullptr : &keep);
   return Int64GetDatum(rows);
 }

@@ -1394,6 +1394,21 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
   pg::call([&] { MemoryContextReset(rc.scratch); });
 }
 
+// Adds to `before` (what differed as the run started) what differs now on objects other
+// sessions changed meanwhile: for a key in both, the newer difference (its live value is now's).
+void keep_concurrent_drift(PreexistingDifferences& before, const PreexistingDifferences& concurrent) {
+  for (size_t i = 0; i < concurrent.keys.size(); ++i) {
+    auto at = std::find(before.keys.begin(), before.keys.end(), concurrent.keys[i]);
+    if (at == before.keys.end()) {
+      before.keys.push_back(concurrent.keys[i]);
+      before.recorded.push_back(concurrent.recorded[i]);
+      before.live.push_back(concurrent.live[i]);
+    } else {
+      before.live[at - before.keys.begin()] = concurrent.live[i];
+    }
+  }
+}
+
 void run_migration_units(const MigrationStep& step, bool up, const std::string& mode, MemoryContext scratch) {
   RunContext rc{step, up, up ? "up" : "down", catalog::load_script(step.version, up),
                 ScriptLabel{step.version, step.name, up ? "up" : "down"}, {}, scratch};
@@ -1495,6 +1510,9 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   catalog::record_steps({record}, up, catalog::current_role_name());
   end_run(step.version);
   catalog::bump_generation();
+  // What other sessions changed while it ran (captured as drift since the run started) stays
+  // a difference too: the whole snapshot would take it into the reference.
+  keep_concurrent_drift(before, drift_captured_since(record.started_at));
   drift_record_snapshot(up ? "apply" : "revert", &before);
   commit();
 }
