@@ -335,5 +335,17 @@ like($err, qr/^afterMigrateError callbacks not run: the apply did not start \(pg
 is(() = $err =~ /pg_migrate is busy: migrations/g, 1, 'busy: the refusal is reported once');
 my $busy = decode_json($jout);
 ok(!exists $busy->{callback_error} && !exists $busy->{error}{file}, 'busy --json: no callback_error, no file') or diag($jout);
+# A migration's own 55006 (pending trigger events) is a failure like any other: named at its
+# file:line, and afterMigrateError runs.
+$node->safe_psql('postgres', 'CREATE DATABASE pend');
+my $pend = "$tmp/pend";
+write_file("$pend/V1__pend.sql", "CREATE TABLE pend_p (id int PRIMARY KEY);\nCREATE TABLE pend_c (id int REFERENCES pend_p DEFERRABLE INITIALLY DEFERRED);\nINSERT INTO pend_p VALUES (1);\nINSERT INTO pend_c VALUES (1);\nALTER TABLE pend_c ADD COLUMN x int;\n");
+write_file("$pend/afterMigrateError.sql", "SELECT 1;\n");
+$node->safe_psql('pend', 'CREATE EXTENSION pg_migrate');
+($rc, $out, $err) = pgm_on($node, 'pend', $pend, 'apply');
+is($rc, 1, 'pending trigger events: apply fails') or diag($out . $err);
+like($err, qr/^error: \S*V1__pend\.sql:5: cannot ALTER TABLE "pend_c" because it has pending trigger events \(SQLSTATE 55006\)/m,
+     'pending trigger events: named at its file:line') or diag($err);
+like($err, qr/ran callback \S*afterMigrateError\.sql/, 'pending trigger events: afterMigrateError ran') or diag($err);
 
 done_testing();
