@@ -469,6 +469,8 @@ SELECT migrate.register('62', 'split, stopped', E'CREATE TABLE public.run_resume
 CALL migrate.run();
 \set VERBOSITY default
 SELECT pg_catalog.jsonb_object_keys(preexisting -> 'entries') AS kept FROM migrate.runs;
+-- (a callback's snapshot meanwhile, as afterMigrateError after the failed run, changes nothing)
+SELECT migrate.run_callback('afterMigrateError', 'CREATE TABLE public.run_cb_log (i int)', NULL) >= 0 AS ran;
 SELECT migrate.register('62', 'split, stopped', E'CREATE TABLE public.run_resumed (i int);\nCOMMIT;\nSELECT 1;',
                         'DROP TABLE public.run_resumed') IS NOT NULL AS registered;
 \c
@@ -486,7 +488,7 @@ CALL migrate.run();
 SELECT object, change FROM migrate.schema_diff();
 SET client_min_messages = warning;
 DROP VIEW public.run_view;
-DROP TABLE public.run_resumed, public.run_resumed2;
+DROP TABLE public.run_resumed, public.run_resumed2, public.run_cb_log;
 DROP TABLE public.run_watched, public.run_hidden, public.run_split, public.run_tx;
 DROP TABLE public.fk_pt, public.fk_pt2, public.fk_tmp_child2, public.fk_other, public.fk_parent;
 DROP FUNCTION public.fk_audit();

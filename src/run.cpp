@@ -17,6 +17,7 @@
 #include <stdexcept>
 
 #include "catalog.hpp"
+#include "core/drift_rules.hpp"
 #include "core/run_mode.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
@@ -419,6 +420,7 @@ void start_run(const std::string& version, const char* direction, const std::str
       "INSERT INTO migrate.runs (version, direction, checksum, units, pid, preexisting) "
       "SELECT $1, $2, $3, $4::int, $5::int, pg_catalog.jsonb_build_object("
       "  'snapshot', (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "
+      "  'acknowledgement', (SELECT pg_catalog.max(a.id) FROM migrate.drift_acknowledgements a), "
       "  'entries', COALESCE((SELECT pg_catalog.jsonb_object_agg(u.k, pg_catalog.jsonb_build_array("
       "     u.r::pg_catalog.jsonb, u.l::pg_catalog.jsonb)) "
       "   FROM ROWS FROM (pg_catalog.unnest($6::pg_catalog.text[]), pg_catalog.unnest($7::pg_catalog.text[]), "
@@ -443,8 +445,10 @@ void start_run(const std::string& version, const char* direction, const std::str
 
 // What differed from the newest snapshot when the run of `version` started, as start_run()
 // kept it. Empty (the snapshot after the run then takes earlier drift in, as before 0.11.0)
-// when it was not kept, or when a snapshot was recorded since (acknowledge_drift() made the
-// live schema the reference: the values kept would bring acknowledged drift back).
+// when it was not kept, or when acknowledge_drift() ran since (it made the live schema the
+// reference: the values kept would bring acknowledged drift back). Snapshots recorded since by
+// callbacks or repeatables change nothing here: an entry is kept only while it is live as it
+// was when the run started.
 PreexistingDifferences recorded_preexisting(const std::string& version) {
   PreexistingDifferences out;
   if (!runs_have_column("preexisting")) return out;
@@ -457,8 +461,8 @@ PreexistingDifferences recorded_preexisting(const std::string& version) {
       "FROM migrate.runs r, "
       " pg_catalog.jsonb_each(r.preexisting OPERATOR(pg_catalog.->) 'entries') e "
       "WHERE r.version OPERATOR(pg_catalog.=) $1 "
-      " AND (r.preexisting OPERATOR(pg_catalog.->>) 'snapshot')::pg_catalog.int8 "
-      "     OPERATOR(pg_catalog.=) (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s)"};
+      " AND COALESCE((r.preexisting OPERATOR(pg_catalog.->>) 'acknowledgement')::pg_catalog.int8, 0) "
+      "     OPERATOR(pg_catalog.=) COALESCE((SELECT pg_catalog.max(a.id) FROM migrate.drift_acknowledgements a), 0)"};
   catalog::OwnerScope owner;
   uint64 n = q.run({pg::text_param(version)});
   for (uint64 i = 0; i < n; ++i) {
@@ -1396,8 +1400,25 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
 
 // Adds to `before` (what differed as the run started) what differs now on objects other
 // sessions changed meanwhile: for a key in both, the newer difference (its live value is now's).
-void keep_concurrent_drift(PreexistingDifferences& before, const PreexistingDifferences& concurrent) {
+// Not on the tables the migration's statements name: what it did to them is the reference,
+// and drift on them is taken in with it, as apply takes in drift on what it touches (the drift
+// log keeps the entries).
+void keep_concurrent_drift(PreexistingDifferences& before, const PreexistingDifferences& concurrent,
+                           const std::vector<ScriptStatement>& statements) {
+  if (concurrent.keys.empty()) return;
+  std::vector<std::string> touched;  // identities, as drift and snapshots quote them
+  for (const ScriptStatement& st : statements)
+    for (RangeVar* rv : lock_targets(st.parsetree)) {
+      Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+      if (!OidIsValid(relid)) continue;
+      touched.push_back(pg::call([&] {
+        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+      }));
+    }
   for (size_t i = 0; i < concurrent.keys.size(); ++i) {
+    bool theirs = false;
+    for (const std::string& t : touched) theirs = theirs || drift::key_concerns(concurrent.keys[i], "table", t);
+    if (theirs) continue;
     auto at = std::find(before.keys.begin(), before.keys.end(), concurrent.keys[i]);
     if (at == before.keys.end()) {
       before.keys.push_back(concurrent.keys[i]);
@@ -1512,7 +1533,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   catalog::bump_generation();
   // What other sessions changed while it ran (captured as drift since the run started) stays
   // a difference too: the whole snapshot would take it into the reference.
-  keep_concurrent_drift(before, drift_captured_since(record.started_at));
+  keep_concurrent_drift(before, drift_captured_since(record.started_at), rc.statements);
   drift_record_snapshot(up ? "apply" : "revert", &before);
   commit();
 }

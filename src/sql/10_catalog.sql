@@ -165,7 +165,7 @@ CREATE TABLE migrate.runs (
     invalid_index   text,                      -- INVALID index of a failed concurrent build, until dropped
     unit_ms         float8,                    -- batched statement: its time over all calls, to its last batch (0.7.0)
     -- The schema entries that differed from the newest snapshot as the run started (0.11.0):
-    -- {"snapshot": id, "entries": {key: [recorded, live]}}, so the snapshot recorded when a
+    -- {"snapshot": id, "acknowledgement": id, "entries": {key: [recorded, live]}}, so the snapshot recorded when a
     -- later call finishes the run keeps that earlier drift visible.
     preexisting     jsonb
 );
