@@ -358,3 +358,18 @@ DROP TABLE sy_dir;
 DROP TABLE sy_old;
 DROP VIEW sy_old_v;
 DROP EXTENSION pg_migrate;
+-- A file below the baseline is registered without checks (it never runs): a comment added to
+-- one whose script does not even parse is no change (sync compared its directives, parsing it,
+-- and every later sync failed with its syntax error). A version longer than 255 characters is
+-- refused for a new file only.
+CREATE EXTENSION pg_migrate;
+SELECT migrate.baseline('5', 'existing schema');
+SELECT file, state, action FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "broken", "up": "CREATE TABLE sy_b (id int;"}
+]$$);
+SELECT file, state, action FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "broken", "up": "-- a comment\nCREATE TABLE sy_b (id int;"}
+]$$, dry_run => true);
+SELECT count(*) FROM migrate.sync(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
+  'file', 'V9__long.sql', 'version', repeat('9', 256), 'name', 'long', 'up', 'SELECT 1')), dry_run => true);
+DROP EXTENSION pg_migrate;

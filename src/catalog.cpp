@@ -383,9 +383,11 @@ namespace {
   throw Error(sqlstate::kInvalidParameterValue, fmt::format("{} must not be NULL", what));
 }
 
-Version version_arg(FunctionCallInfo fcinfo, int n, const char* what) {
+// `fresh`: a version about to be registered (the length limit of Version::parse_new).
+Version version_arg(FunctionCallInfo fcinfo, int n, const char* what, bool fresh = false) {
   if (PG_ARGISNULL(n)) reject_null(what);
-  return Version::parse(pg::text_arg(fcinfo, n));
+  std::string text = pg::text_arg(fcinfo, n);
+  return fresh ? Version::parse_new(text) : Version::parse(text);
 }
 
 // The result text in `context`: inside an SPI connection that must be the connection's
@@ -427,7 +429,7 @@ std::string check_script(const std::string& script, const ScriptLabel& label) {
 using namespace pgm;
 
 PGM_FUNCTION(pgm_register) {
-  Version version = version_arg(fcinfo, 0, "migration version");
+  Version version = version_arg(fcinfo, 0, "migration version", true);
   if (PG_ARGISNULL(1)) reject_null("migration name");
   if (PG_ARGISNULL(2)) reject_null("up script");
   std::string name = pg::text_arg(fcinfo, 1);
@@ -528,7 +530,7 @@ PGM_FUNCTION(pgm_unregister) {
 }
 
 PGM_FUNCTION(pgm_baseline) {
-  Version version = version_arg(fcinfo, 0, "baseline version");
+  Version version = version_arg(fcinfo, 0, "baseline version", true);
   if (PG_ARGISNULL(1)) reject_null("baseline name");
   std::string name = pg::text_arg(fcinfo, 1);
   catalog::check_name("baseline " + version.canonical(), name, "Name what the baseline stands for, such as 'existing schema'.");

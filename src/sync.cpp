@@ -524,12 +524,21 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     bool below_baseline = false;
   };
   std::vector<Work> work;
+  // Parse trees of one file's checks (directives, a dry run's registration checks) live in a
+  // context reset for the next file: memory stays flat however large the folder.
+  pg::RoundContext per_file("pg_migrate sync file check");
   for (InFile& f : in) {
     if (f.repeatable) continue;
+    pg::RoundContext::Scope round = per_file.round();
     auto it = known.find(f.version);
     Known* k = it == known.end() ? nullptr : &it->second;
     bool below = baseline && !(*baseline < *f.parsed);
     if (!k) {
+      try {
+        (void)Version::parse_new(f.version_text);  // a new version: not longer than the catalog holds
+      } catch (const Error& e) {
+        throw Error(e.sqlstate(), fmt::format("migration file {}: {}", f.file, e.message()), e.detail(), e.hint());
+      }
       if (!f.up) {
         out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", "need_body", ""));
         continue;
@@ -574,7 +583,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     // checksum leaves out too: the stored script, which is what runs and is linted, must be
     // the file's.
     bool directives_changed =
-        same && !mode_changed && !k->applied && registered() &&
+        same && !mode_changed && !k->applied && !below && registered() &&
         script_directives(*registered(), {f.version, f.name, "up"}) != script_directives(*f.up, {f.version, f.name, "up"});
     if (same && !mode_changed && !directives_changed) {
       // What runs is the same: only formatting, comments, the file name, the name or the down
@@ -903,8 +912,10 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
   static pg::Query touch{
       "UPDATE migrate.repeatables SET file_name = $2, source_checksum = $3 WHERE name = $1"};
   std::map<std::string, const InFile*> by_name;
+  pg::RoundContext per_file("pg_migrate sync repeatable check");  // (as in sync_versioned)
   for (InFile& f : in) {
     if (!f.repeatable) continue;
+    pg::RoundContext::Scope round = per_file.round();
     auto [dup, fresh] = by_name.emplace(f.name, &f);
     if (!fresh)
       throw Error(sqlstate::kDuplicateObject,

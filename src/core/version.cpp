@@ -51,9 +51,14 @@ Version Version::parse(std::string_view text) {
     if (i) v.canonical_ += '.';
     v.canonical_ += v.parts_[i];
   }
+  return v;
+}
+
+Version Version::parse_new(std::string_view text) {
+  Version v = parse(text);
   // The canonical spelling is the catalog's primary key: a longer one failed on the index row
   // size (54000, with PostgreSQL's hint to index an MD5 of the column) or was stored as a
-  // version no tool could show.
+  // version no tool could show. (Only new versions: one an older release stored still parses.)
   if (v.canonical_.size() > kMaxVersionLength)
     reject(text, fmt::format("A version has at most {} characters (leading zeros and trailing .0 parts not "
                              "counted); this one has {}.",

@@ -12,6 +12,9 @@ class Version {
  public:
   // Parses "1", "1.2", "20261120093000", "01.10". Throws pgm::Error (22023) naming the text.
   static Version parse(std::string_view text);
+  // parse() for a version about to be registered (register, baseline, sync): also at most 255
+  // characters in canonical form.
+  static Version parse_new(std::string_view text);
 
   // Canonical spelling: leading zeros of each part and trailing ".0" parts removed,
   // so every pair of spellings that compare equal has one canonical form ("1.0" -> "1").

@@ -67,7 +67,7 @@ INSTANTIATE_TEST_SUITE_P(All, BadVersion,
 TEST(Version, PartsFitNumeric) {
   EXPECT_NO_THROW(Version::parse(std::string(200000, '0') + "1"));  // leading zeros do not count
   try {
-    Version::parse(std::string(131073, '8'));
+    Version::parse_new(std::string(131073, '8'));
     FAIL();
   } catch (const pgm::Error& e) {
     EXPECT_EQ(e.sqlstate(), "22023");
@@ -77,13 +77,14 @@ TEST(Version, PartsFitNumeric) {
 }
 
 TEST(Version, LengthIsLimited) {
-  EXPECT_EQ(Version::parse(std::string(255, '9')).canonical().size(), 255u);
-  EXPECT_THROW(Version::parse(std::string(256, '9')), pgm::Error);
+  EXPECT_EQ(Version::parse_new(std::string(255, '9')).canonical().size(), 255u);
+  EXPECT_THROW(Version::parse_new(std::string(256, '9')), pgm::Error);
   std::string dotted = "1";
   for (int i = 1; i < 128; ++i) dotted += ".1";
   EXPECT_EQ(dotted.size(), 255u);
-  EXPECT_NO_THROW(Version::parse(dotted));
-  EXPECT_THROW(Version::parse(dotted + ".1"), pgm::Error);
+  EXPECT_NO_THROW(Version::parse_new(dotted));
+  EXPECT_THROW(Version::parse_new(dotted + ".1"), pgm::Error);
+  EXPECT_NO_THROW(Version::parse(dotted + ".1"));  // one an older release stored still parses
   // Leading zeros and trailing zero parts are not counted.
   EXPECT_EQ(Version::parse(std::string(1000, '0') + "1").canonical(), "1");
   std::string zeros = "1";
