@@ -372,4 +372,37 @@ SELECT file, state, action FROM migrate.sync($$[
 ]$$, dry_run => true);
 SELECT count(*) FROM migrate.sync(pg_catalog.jsonb_build_array(pg_catalog.jsonb_build_object(
   'file', 'V9__long.sql', 'version', repeat('9', 256), 'name', 'long', 'up', 'SELECT 1')), dry_run => true);
+-- A script beginning with the no-transaction directive is non-transactional without the file's
+-- "no_transaction" flag too (it was registered as a transactional script, which apply then ran
+-- in a transaction); the dry run and the write refuse the same things.
+CREATE TABLE sy_parted (a int) PARTITION BY RANGE (a);
+SELECT file, action, detail FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "broken", "up": "CREATE TABLE sy_b (id int;"},
+  {"file": "V6__batch.sql", "version": "6", "name": "batch", "up": "-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM sy_parted WHERE a IS NULL;"}
+]$$, dry_run => true) WHERE file = 'V6__batch.sql';
+\set VERBOSITY terse
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "broken", "up": "CREATE TABLE sy_b (id int;"},
+  {"file": "V6__batch.sql", "version": "6", "name": "batch", "up": "-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM sy_parted WHERE a IS NULL;"}
+]$$) WHERE file = 'V6__batch.sql';
+\set VERBOSITY default
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "broken", "up": "CREATE TABLE sy_b (id int;"},
+  {"file": "V6__idx.sql", "version": "6", "name": "idx", "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_i ON sy_parted_x (a);"}
+]$$) WHERE file = 'V6__idx.sql';
+SELECT version, up_mode FROM migrate.migrations WHERE version = '6';
+-- A name with a control character that an older release registered is no refusal while it
+-- stays the same (sync of the whole folder failed); a new or changed one is.
+ALTER TABLE migrate.migrations DISABLE TRIGGER protect;
+UPDATE migrate.migrations SET name = E'tab\there' WHERE version = '3';
+ALTER TABLE migrate.migrations ENABLE ALWAYS TRIGGER protect;
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "tab\there", "up": "CREATE TABLE sy_b (id int;"},
+  {"file": "V6__idx.sql", "version": "6", "name": "idx", "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_i ON sy_parted_x (a);"}
+]$$, dry_run => true);
+SELECT file, action FROM migrate.sync($$[
+  {"file": "V3__broken.sql", "version": "3", "name": "tab\there", "up": "CREATE TABLE sy_b (id int;"},
+  {"file": "V6__idx.sql", "version": "6", "name": "i\tdx", "up": "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY sy_i ON sy_parted_x (a);"}
+]$$, dry_run => true);
+DROP TABLE sy_parted;
 DROP EXTENSION pg_migrate;

@@ -104,10 +104,10 @@ void parse_client_query(const std::string& query) {
   // The scanner warned of a backslash in a literal under standard_conforming_strings = off
   // when the statement ran; parsed again here it warned a second time.
   const bool warned = escape_string_warning;
-  escape_string_warning = false;
   {
     // The string was parsed once already; a failure now (changed settings) just means no match.
     pg::SubTransaction sub;
+    escape_string_warning = false;  // (once the subtransaction is open: it is restored on every path below)
     try {
       raw = pg::call([&] {
         MemoryContext old = MemoryContextSwitchTo(cxt);

@@ -17,7 +17,10 @@ namespace {
 // its up script built concurrently) is reverted by CALL migrate.run_revert(), as registered.
 std::string checked_down_mode(const std::string& script, const ScriptLabel& label) {
   refuse_unknown_directive(script, label);
-  return checked_run_mode(script, label);
+  std::vector<ScriptStatement> statements;
+  std::string mode = checked_run_mode(script, label, &statements);
+  refuse_batched_partitioned(script, statements, label);
+  return mode;
 }
 
 }  // namespace

@@ -96,6 +96,14 @@ void notice(const std::string& message) {
               file.empty() ? message : fmt::format("migration file {}: {}", file, message), {}, hint);
 }
 
+// A name with a control character (a newline, an escape sequence) is refused when it would be
+// written: a new migration's, or a changed one. One an older release registered stays.
+void refuse_control_characters(const std::string& file, const std::string& name, const std::string* registered) {
+  if (control_character_at(name) == std::string::npos || (registered && *registered == name)) return;
+  bad_file(file, "the migration name contains a control character",
+           "A name is one line of plain text: write it without newlines, tabs or escape sequences.");
+}
+
 // Parses a script and checks every statement can run in a migration (as register does).
 // Returns true for a script that is registered through migrate.register itself, which knows how
 // it runs: one with transaction control (COMMIT split points), and an empty or comment-only
@@ -276,15 +284,15 @@ std::vector<InFile> read_files(Datum files) {
     if (r.text[4]) f.down = text(r, 4);
     f.source_checksum = text(r, 5);
     f.repeatable = r.flag[0];
-    f.no_transaction = r.flag[1];
+    // The flag (the command sets it from the file's layout: dbmate's transaction:false, ...) or
+    // the script's own directive: either way register's checks and run modes apply (a JSON file
+    // without the flag was registered as a transactional script).
+    f.no_transaction = r.flag[1] || (f.up && has_no_transaction_directive(*f.up));
     if (f.file.empty()) bad_file("", fmt::format("element {} of files has no \"file\"", i + 1));
     if (!file_names.insert(f.file).second)
       bad_file(f.file, fmt::format("the file is listed twice (element {})", i + 1), "Each file is one migration.");
     if (f.name.find_first_not_of(" \t\r\n") == std::string::npos)
       bad_file(f.file, r.text[2] ? "the migration name is empty" : "no \"name\" given");
-    if (control_character_at(f.name) != std::string::npos)
-      bad_file(f.file, "the migration name contains a control character",
-               "A name is one line of plain text: write it without newlines, tabs or escape sequences.");
     if (!f.up && f.source_checksum.empty())
       bad_file(f.file, "neither \"up\" nor \"checksum\" is given");
     if (f.repeatable) {
@@ -443,7 +451,10 @@ std::string check_changed_down(const InFile& f) {
   if (!f.down || f.down->empty()) return "transaction";  // removed or empty: nothing to run
   ScriptLabel label{f.version, f.name, "down"};
   refuse_unknown_directive(*f.down, label);
-  return checked_run_mode(*f.down, label);
+  std::vector<ScriptStatement> statements;
+  std::string mode = checked_run_mode(*f.down, label, &statements);
+  refuse_batched_partitioned(*f.down, statements, label);
+  return mode;
 }
 
 // For a dry run: why sync would refuse what `check` checks ("" if it would not), found by the
@@ -532,6 +543,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     pg::RoundContext::Scope round = per_file.round();
     auto it = known.find(f.version);
     Known* k = it == known.end() ? nullptr : &it->second;
+    refuse_control_characters(f.file, f.name, k ? &k->name : nullptr);
     bool below = baseline && !(*baseline < *f.parsed);
     if (!k) {
       try {
@@ -923,6 +935,7 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
                               dup->second->file, f.file, f.name));
     auto it = known.find(f.name);
     KnownRepeatable* k = it == known.end() ? nullptr : &it->second;
+    refuse_control_characters(f.file, f.name, k ? &f.name : nullptr);
     auto make_row = [&](const char* state, const char* action, const std::string& checksum,
                         const std::string& detail) {
       OutRow r = row_for(f, nullptr, state, action, checksum, detail);
