@@ -106,5 +106,16 @@ SELECT migrate.unregister('9'), migrate.unregister('8');
 SELECT migrate.register('7', 'nested', 'SELECT * FROM migrate.verify()') \gset
 SELECT version FROM migrate.apply('7');
 
+-- Under require_verified_revert, an up script that fails is reported with its own error
+-- (SQLSTATE, line), not as a revert that does not verify ("fix the down script").
+SELECT count(migrate.unregister(version)) >= 0 AS cleared FROM migrate.status() WHERE state = 'pending';
+SELECT migrate.register('20', 'bad up', E'SELECT 1;\nALTER TABLE ver_nosuch ADD COLUMN x int;', 'SELECT 1') \gset
+SET pg_migrate.require_verified_revert = on;
+\set VERBOSITY sqlstate
+SELECT version FROM migrate.apply('20');
+\set VERBOSITY default
+SELECT version FROM migrate.apply('20');
+RESET pg_migrate.require_verified_revert;
+
 DROP EXTENSION pg_migrate;
 DROP TABLE ver_t, ver_nodown;

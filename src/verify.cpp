@@ -40,6 +40,7 @@ struct Verdict {
   std::vector<Difference> differences;
   std::string error;
   bool up_applied = false;  // the up script's effects are kept (for later migrations)
+  bool up_failed = false;   // "failed" in the up script, not the down script
 };
 
 std::string schema_snapshot() {
@@ -387,6 +388,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
     if (auto err = try_script(up, {version, name, "up"}, up_sub)) {
       v.status = "failed";
       v.error = *err;
+      v.up_failed = true;
       return v;
     }
     bool same = false;
@@ -411,6 +413,7 @@ Verdict verify_migration(const std::string& version, const std::string& name, bo
   if (auto err = try_script(up, {version, name, "up"}, up_sub)) {
     v.status = "failed";
     v.error = *err;
+    v.up_failed = true;
     return v;
   }
   if (!has_down) {
@@ -469,6 +472,11 @@ void verify_check_before_apply(const std::string& version, const std::string& na
     drop_created_since(session_before);  // also what dynamic SQL prepared
   }
   if (v.status == "ok") return;
+  // The gate judges the revert. An up script that fails is not a revert that does not verify:
+  // its own error (SQLSTATE, migration and line), as the apply without the gate gives it. (A
+  // lock timeout stays the gate's refusal below: the apply must not go on unverified.)
+  if (v.up_failed && v.error.size() > 7 && v.error[5] == ':' && v.error.rfind("55P03:", 0) != 0)
+    throw Error(v.error.substr(0, 5), v.error.substr(7));
   // A busy table, not a broken down script: trying the revert waited longer than its lock
   // timeout (pg_migrate.plan_lock_timeout). Reported as the lock timeout it is.
   if (v.status == "failed" && v.error.rfind("55P03:", 0) == 0)
