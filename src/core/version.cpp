@@ -9,6 +9,8 @@ namespace {
 
 // Digits of one part at most: parts are stored as numeric, whose integer part has at most
 // 131,072 digits.
+constexpr size_t kMaxPartDigits = 131072;
+// Characters of a new version's canonical spelling at most (Version::parse_new).
 constexpr size_t kMaxVersionLength = 255;
 
 [[noreturn]] void reject(std::string_view text, std::string_view why) {
@@ -41,6 +43,8 @@ Version Version::parse(std::string_view text) {
         reject(text, fmt::format("\"{}\" is not an unsigned integer.", part));
     }
     size_t nz = part.find_first_not_of('0');
+    if (nz != std::string_view::npos && part.size() - nz > kMaxPartDigits)
+      reject(text, fmt::format("A version part has at most {} digits; this one has {}.", kMaxPartDigits, part.size() - nz));
     v.parts_.emplace_back(nz == std::string_view::npos ? std::string("0") : std::string(part.substr(nz)));
     if (dot == std::string_view::npos) break;
     start = dot + 1;
