@@ -9,23 +9,6 @@
 #include "script_parse.hpp"
 #include "xact.hpp"
 
-namespace pgm {
-namespace {
-
-// Parses and checks a replacement down script as register does (an empty one is a no-op);
-// its run mode: a non-transactional or split down script (DROP INDEX CONCURRENTLY for an index
-// its up script built concurrently) is reverted by CALL migrate.run_revert(), as registered.
-std::string checked_down_mode(const std::string& script, const ScriptLabel& label) {
-  refuse_unknown_directive(script, label);
-  std::vector<ScriptStatement> statements;
-  std::string mode = checked_run_mode(script, label, &statements);
-  refuse_batched_partitioned(script, statements, label);
-  return mode;
-}
-
-}  // namespace
-}  // namespace pgm
-
 using namespace pgm;
 
 // migrate.repair(version, name DEFAULT NULL, down DEFAULT NULL, remove_down DEFAULT false)
@@ -52,7 +35,10 @@ PGM_FUNCTION(pgm_repair) {
   // A run stopped part way goes on with the script it started (its statements are counted).
   ensure_no_unfinished_run(version.canonical());
   std::optional<std::string> down_mode;  // unchanged unless the down script is
-  if (down) down_mode = checked_down_mode(*down, {m->version, name ? *name : m->name, "down"});
+  // Checked as register checks it (an empty one is a no-op), with its run mode: a
+  // non-transactional or split down script (DROP INDEX CONCURRENTLY for an index its up script
+  // built concurrently) is reverted by CALL migrate.run_revert(), as registered.
+  if (down) down_mode = checked_registration_mode(*down, {m->version, name ? *name : m->name, "down"});
   if (remove_down) down_mode = "transaction";
   std::optional<std::string> old_down;
   if (m->has_down) old_down = catalog::load_script(m->version, false);

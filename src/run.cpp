@@ -246,6 +246,32 @@ std::string batch_refusal(Node* node, const std::string& sql) {
   return {};
 }
 
+// The table a batched UPDATE or DELETE changes.
+RangeVar* batched_relation(Node* node) {
+  return IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
+}
+
+// What a batched statement's table is: batches are ranges of one heap's blocks, so only a plain
+// table (named with ONLY if it has inheritance children) can be batched.
+enum class BatchTable { kPlain, kPartitioned, kInheritanceParent, kOther };
+
+BatchTable batch_table(const RangeVar* rel, Oid relid) {
+  char kind = pg::call([&] { return get_rel_relkind(relid); });
+  if (kind == RELKIND_PARTITIONED_TABLE) return BatchTable::kPartitioned;
+  if (rel->inh && pg::call([&] { return has_subclass(relid); })) return BatchTable::kInheritanceParent;
+  return kind == RELKIND_RELATION ? BatchTable::kPlain : BatchTable::kOther;
+}
+
+// What to do instead: ONLY helps a table with inheritance children, not a partitioned one
+// (whose rows are all in its partitions).
+const char* batch_table_hint(BatchTable t) {
+  switch (t) {
+    case BatchTable::kPartitioned: return "Batch each partition on its own (one statement per partition).";
+    case BatchTable::kInheritanceParent: return "Batch each child table on its own, or name the table with ONLY.";
+    default: return "Batch a plain table.";
+  }
+}
+
 }  // namespace
 
 void refuse_batched_partitioned(const std::string& script, const std::vector<ScriptStatement>& st,
@@ -260,19 +286,18 @@ void refuse_batched_partitioned(const std::string& script, const std::vector<Scr
     }
     Node* node = st[i].parsetree;
     if (!batch || !(IsA(node, UpdateStmt) || IsA(node, DeleteStmt))) continue;
-    RangeVar* rel = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
+    RangeVar* rel = batched_relation(node);
     Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
     if (!OidIsValid(relid)) continue;
-    char kind = pg::call([&] { return get_rel_relkind(relid); });
-    bool children = kind != RELKIND_PARTITIONED_TABLE && rel->inh && pg::call([&] { return has_subclass(relid); });
-    if (kind != RELKIND_PARTITIONED_TABLE && !children) continue;
+    BatchTable table = batch_table(rel, relid);
+    if (table != BatchTable::kPartitioned && table != BatchTable::kInheritanceParent) continue;
     throw Error(sqlstate::kFeatureNotSupported,
                 fmt::format("{} script of {}: the statement at line {} cannot run in batches: its table is {}",
                             label.which, label.describe(), st[i].line,
-                            children ? "a table with inheritance children" : "partitioned"),
+                            table == BatchTable::kInheritanceParent ? "a table with inheritance children"
+                                                                    : "partitioned"),
                 fmt::format("Statement: {}", one_line_preview(statement_text(script, st[i]))),
-                children ? "Batch each child table on its own, or name the table with ONLY."
-                         : "Batch each partition on its own (one statement per partition).");
+                batch_table_hint(table));
   }
 }
 
@@ -1187,33 +1212,24 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   std::string sql = statement_text(rc.script, s);
   size_t where = toplevel_where(sql);
   Node* node = s.parsetree;
-  RangeVar* rel = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
+  RangeVar* rel = batched_relation(node);
   // ctid batches need one heap: no partitioned table, no inheritance children (unless ONLY).
   Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
   if (!OidIsValid(relid))
     raise_failure(rc, u, "42P01", failure_message(rc, u, fmt::format("relation \"{}\" does not exist", rel->relname)),
                   {}, fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up)));
-  {
-    char kind = pg::call([&] { return get_rel_relkind(relid); });
-    bool children = rel->inh && pg::call([&] { return has_subclass(relid); });
-    if (kind != RELKIND_RELATION || children) {
-      // Named as resolved (schema too); the hint by what the table is: ONLY helps a table with
-      // inheritance children, not a partitioned one (whose rows are all in its partitions).
-      std::string named = pg::call([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-      });
-      raise_failure(rc, u, sqlstate::kFeatureNotSupported,
-                    failure_message(rc, u, fmt::format("{} cannot be {} in batches: it is {}", named,
-                                                       IsA(node, UpdateStmt) ? "updated" : "deleted from",
-                                                       kind == RELKIND_PARTITIONED_TABLE ? "a partitioned table"
-                                                       : children ? "a table with inheritance children"
-                                                                  : "not a plain table")),
-                    {},
-                    kind == RELKIND_PARTITIONED_TABLE
-                        ? "Batch each partition on its own (one statement per partition)."
-                    : children ? "Batch each child table on its own, or name the table with ONLY."
-                               : "Batch a plain table.");
-    }
+  if (BatchTable table = batch_table(rel, relid); table != BatchTable::kPlain) {
+    std::string named = pg::call([&] {  // as resolved, with its schema
+      return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+    });
+    raise_failure(rc, u, sqlstate::kFeatureNotSupported,
+                  failure_message(rc, u, fmt::format("{} cannot be {} in batches: it is {}", named,
+                                                     IsA(node, UpdateStmt) ? "updated" : "deleted from",
+                                                     table == BatchTable::kPartitioned ? "a partitioned table"
+                                                     : table == BatchTable::kInheritanceParent
+                                                         ? "a table with inheritance children"
+                                                         : "not a plain table")),
+                  {}, batch_table_hint(table));
   }
   const char* schema = rel->schemaname;
   const char* name = rel->relname;
@@ -1666,6 +1682,16 @@ std::string checked_run_mode(const std::string& script, const ScriptLabel& label
   refuse_misplaced_directive(script, label);
   check_statements(stmts, script, label, script_mode(script));
   return script_run_mode(script, stmts, label);
+}
+
+std::string checked_registration_mode(const std::string& script, const ScriptLabel& label,
+                                      std::vector<ScriptStatement>* parsed) {
+  std::vector<ScriptStatement> local;
+  std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
+  refuse_unknown_directive(script, label);
+  std::string mode = checked_run_mode(script, label, &stmts);
+  refuse_batched_partitioned(script, stmts, label);
+  return mode;
 }
 
 void refuse_unknown_directive(const std::string& script, const ScriptLabel& label) {

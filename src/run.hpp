@@ -39,6 +39,12 @@ ScriptMode script_mode(const std::string& script);
 std::string checked_run_mode(const std::string& script, const ScriptLabel& label,
                              std::vector<ScriptStatement>* parsed = nullptr);
 
+// checked_run_mode() with the checks registration adds (refuse_unknown_directive(),
+// refuse_batched_partitioned()): a script about to replace a registered one (a changed down
+// script through sync or repair) or a dry run's trial of a registration.
+std::string checked_registration_mode(const std::string& script, const ScriptLabel& label,
+                                      std::vector<ScriptStatement>* parsed = nullptr);
+
 // migrate.apply / revert / revert_to: refuses (nothing done) if one of the migrations runs
 // statement by statement (non-transactional or split in that direction).
 void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up);

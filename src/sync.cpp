@@ -96,6 +96,16 @@ void notice(const std::string& message) {
               file.empty() ? message : fmt::format("migration file {}: {}", file, message), {}, hint);
 }
 
+// The version of file `f` by `parse` (Version::parse, or parse_new for one about to be
+// registered), its error naming the file.
+Version file_version(const InFile& f, Version (*parse)(std::string_view)) {
+  try {
+    return parse(f.version_text);
+  } catch (const Error& e) {
+    throw Error(e.sqlstate(), fmt::format("migration file {}: {}", f.file, e.message()), e.detail(), e.hint());
+  }
+}
+
 // A name with a control character (a newline, an escape sequence) is refused when it would be
 // written: a new migration's, or a changed one. One an older release registered stays.
 void refuse_control_characters(const std::string& file, const std::string& name, const std::string* registered) {
@@ -299,11 +309,7 @@ std::vector<InFile> read_files(Datum files) {
       if (!no_version) bad_file(f.file, "a repeatable migration has no version");
     } else {
       if (no_version) bad_file(f.file, "no version given", "Repeatable migrations set \"repeatable\": true.");
-      try {
-        f.parsed = Version::parse(f.version_text);
-      } catch (const Error& e) {
-        throw Error(e.sqlstate(), fmt::format("migration file {}: {}", f.file, e.message()), e.detail(), e.hint());
-      }
+      f.parsed = file_version(f, Version::parse);
       f.version = f.parsed->canonical();
     }
     if (f.up)
@@ -449,12 +455,7 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
 std::string check_changed_down(const InFile& f) {
   ensure_no_unfinished_revert_run(f.version);
   if (!f.down || f.down->empty()) return "transaction";  // removed or empty: nothing to run
-  ScriptLabel label{f.version, f.name, "down"};
-  refuse_unknown_directive(*f.down, label);
-  std::vector<ScriptStatement> statements;
-  std::string mode = checked_run_mode(*f.down, label, &statements);
-  refuse_batched_partitioned(*f.down, statements, label);
-  return mode;
+  return checked_registration_mode(*f.down, {f.version, f.name, "down"});
 }
 
 // For a dry run: why sync would refuse what `check` checks ("" if it would not), found by the
@@ -486,15 +487,8 @@ std::string changed_down_refusal(const InFile& f) {
 std::string registration_refusal(const InFile& f) {
   return refusal_of([&] {
     refuse_no_transaction(f);
-    for (const char* which : {"up", "down"}) {
-      const std::optional<std::string>& script = which[0] == 'u' ? f.up : f.down;
-      if (!script) continue;
-      ScriptLabel label{f.version, f.name, which};
-      refuse_unknown_directive(*script, label);
-      std::vector<ScriptStatement> statements;
-      (void)checked_run_mode(*script, label, &statements);
-      refuse_batched_partitioned(*script, statements, label);
-    }
+    if (f.up) (void)checked_registration_mode(*f.up, {f.version, f.name, "up"});
+    if (f.down) (void)checked_registration_mode(*f.down, {f.version, f.name, "down"});
   });
 }
 
@@ -546,11 +540,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
     refuse_control_characters(f.file, f.name, k ? &k->name : nullptr);
     bool below = baseline && !(*baseline < *f.parsed);
     if (!k) {
-      try {
-        (void)Version::parse_new(f.version_text);  // a new version: not longer than the catalog holds
-      } catch (const Error& e) {
-        throw Error(e.sqlstate(), fmt::format("migration file {}: {}", f.file, e.message()), e.detail(), e.hint());
-      }
+      (void)file_version(f, Version::parse_new);  // a new version: not longer than the catalog holds
       if (!f.up) {
         out.push_back(row_for(f, nullptr, below ? "below_baseline" : "pending", "need_body", ""));
         continue;
@@ -606,10 +596,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         out.push_back(row_for(f, k, state_of(*k), "unchanged", new_script,
                               k->has_file_row ? "file changed, its statements did not" : ""));
       } else {
-        if (dry_run && change.down_changed) {
-          std::string refusal = changed_down_refusal(f);
-          if (!refusal.empty()) change.what += "; sync refuses it: " + refusal;
-        }
+        if (dry_run && change.down_changed) change.what = with_refusal(change.what, changed_down_refusal(f));
         out.push_back(row_for(f, k, state_of(*k), "metadata", new_script, change.what));
       }
       work.push_back({&f, Todo::Metadata, new_script, k->applied, change.down_changed, !change.what.empty()});
@@ -628,10 +615,7 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
       // The edited file's name and down script are taken too (a repair of the name or down
       // script, as when only they change).
       MetadataChange change = metadata_change(f, *k);
-      if (dry_run && change.down_changed) {
-        std::string refusal = changed_down_refusal(f);
-        if (!refusal.empty()) change.what += "; sync refuses it: " + refusal;
-      }
+      if (dry_run && change.down_changed) change.what = with_refusal(change.what, changed_down_refusal(f));
       out.push_back(row_for(f, k, "applied", dry_run ? "edited" : "accepted", new_script,
                             fmt::format("applied with checksum {}; the file's checksum {} is accepted{}", old_script,
                                         new_script, change.what.empty() ? "" : "; " + change.what)));
@@ -935,7 +919,7 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
                               dup->second->file, f.file, f.name));
     auto it = known.find(f.name);
     KnownRepeatable* k = it == known.end() ? nullptr : &it->second;
-    refuse_control_characters(f.file, f.name, k ? &f.name : nullptr);
+    refuse_control_characters(f.file, f.name, k ? &it->first : nullptr);
     auto make_row = [&](const char* state, const char* action, const std::string& checksum,
                         const std::string& detail) {
       OutRow r = row_for(f, nullptr, state, action, checksum, detail);

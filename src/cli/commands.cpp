@@ -403,8 +403,8 @@ void put_location(json& j, const std::string& location) {
 
 // pg_migrate's refusal because another session runs migrations (55006, which PostgreSQL also
 // raises for a migration's own failure, e.g. pending trigger events): by its message.
-bool is_busy_refusal(const DbError& e) {
-  return e.sqlstate == "55006" && e.message.rfind("pg_migrate is busy", 0) == 0;
+bool is_busy_refusal(const std::string& sqlstate, const std::string& message) {
+  return sqlstate == "55006" && message.rfind("pg_migrate is busy", 0) == 0;
 }
 
 ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& opts) {
@@ -432,7 +432,7 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
       if (c.file == m[1]) return {path_of(opts, c.file) + ":" + m[2].str(), message};
   // (A busy refusal, 55006, names the migration another session is running: not one of this
   // call's, nor a place to look.)
-  if (folder && !is_busy_refusal(e) && std::regex_search(e.message, m, migration_re)) {
+  if (folder && !is_busy_refusal(e.sqlstate, e.message) && std::regex_search(e.message, m, migration_re)) {
     std::string version = m[1];
     const MigrationFile* f = version == "R" ? folder->repeatable(m[2]) : folder->by_version(version);
     if (f) {
@@ -1664,8 +1664,8 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
   if (folder.callbacks_of("afterMigrateError").empty()) return;
   // Refused because another session runs migrations (55006): nothing ran here, and the
   // callbacks, which need the same lock, would only be refused again.
-  if (o.json.contains("error") && o.json["error"].value("sqlstate", "") == "55006" &&
-      o.json["error"].value("message", "").rfind("pg_migrate is busy", 0) == 0) {
+  if (o.json.contains("error") &&
+      is_busy_refusal(o.json["error"].value("sqlstate", ""), o.json["error"].value("message", ""))) {
     if (!opts.quiet) o.err += "afterMigrateError callbacks not run: the apply did not start (pg_migrate is busy)\n";
     return;
   }
