@@ -67,7 +67,7 @@ void run_callbacks(Connection& conn, const Folder& folder, const Options& opts, 
     Result r = conn.exec("SELECT migrate.run_callback($1, $2, $3)", {c->event, c->script, c->file});
     double d = std::stod(r.get(0, 0));
     if (!opts.quiet) lines += fmt::format("ran callback {} ({})\n", printable(path_of(opts, c->file)), ms(d));
-    ran.push_back({{"event", c->event}, {"file", c->file}, {"duration_ms", d}});
+    ran.push_back({{"event", c->event}, {"file", path_of(opts, c->file)}, {"duration_ms", d}});
   }
 }
 
@@ -256,8 +256,8 @@ void drop_notices_keeping_warnings(Connection& conn, Outcome& o, const Options& 
 
 std::string version_or_none(const std::string& v) { return v.empty() ? "none" : v; }
 
-json row_json(const SyncRow& r) {
-  json j = {{"file", r.file.empty() ? json() : json(r.file)},
+json row_json(const SyncRow& r, const Options& opts) {
+  json j = {{"file", r.file.empty() ? json() : json(path_of(opts, r.file))},
             {"version", r.version.empty() ? json() : json(r.version)},
             {"name", r.name},
             {"kind", r.kind},
@@ -361,7 +361,7 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     }
     rows.push_back({r.kind == "repeatable" ? "R" : r.version, r.file.empty() ? "-" : r.file, state,
                     r.applied_at.empty() ? "-" : r.applied_at, r.applied_by.empty() ? "-" : r.applied_by, note});
-    json j = row_json(r);
+    json j = row_json(r, opts);
     if (!run.is_null()) {
       j["state"] = state;
       j["run"] = run;
@@ -495,7 +495,7 @@ RepeatablesTrial try_repeatables(Connection& conn, const Folder& folder, const O
     for (int i = 0; i < r.rows(); ++i) {
       double d = std::stod(r.get(i, 2));
       t.rows.push_back({"R", path_of(opts, r.get(i, 1)), "ok", fmt::format("{:.1f}", d), "-", "-", "-"});
-      t.entries.push_back({{"repeatable", r.get(i, 0)}, {"file", r.get(i, 1)}, {"status", "ok"}, {"duration_ms", d}});
+      t.entries.push_back({{"repeatable", r.get(i, 0)}, {"file", path_of(opts, r.get(i, 1))}, {"status", "ok"}, {"duration_ms", d}});
     }
   } catch (const DbError& e) {
     if (e.is_interrupt()) throw;
@@ -672,7 +672,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     if (!not_tried.empty()) {
       std::string names;
       for (const CallbackFile* c : not_tried) {
-        would_run.push_back({{"event", c->event}, {"file", c->file}});
+        would_run.push_back({{"event", c->event}, {"file", path_of(opts, c->file)}});
         names += (names.empty() ? "" : ", ") + path_of(opts, c->file);
       }
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
@@ -685,7 +685,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
           failed = true;
           o.err += fmt::format("error: {}:{}: {} (apply would {} this callback)\n", path_of(opts, c->file), line,
                                message, syntax ? "fail in" : "refuse");
-          callback_errors.push_back({{"file", c->file}, {"line", std::stoi(line)}, {"message", message}});
+          callback_errors.push_back({{"file", path_of(opts, c->file)}, {"line", std::stoi(line)}, {"message", message}});
         };
         if (files::has_no_transaction_directive(c->script)) {
           refuse("1", "a callback cannot be non-transactional (-- pg_migrate:no-transaction): it runs in the apply's "
@@ -825,7 +825,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       double d = std::stod(r.get(i, 2));
       if (!opts.quiet)
         o.err += fmt::format("applied {} {} ({})\n", r.get(i, 0), printable(m ? path_of(opts, m->file) : r.get(i, 1)), ms(d));
-      applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
+      applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(path_of(opts, m->file)) : json()},
                          {"duration_ms", d}});
     }
     if (run_error) {
@@ -862,7 +862,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         total += d;
         if (!opts.quiet)
           lines += fmt::format("applied {} {} ({})\n", r.get(i, 0), printable(m ? path_of(opts, m->file) : r.get(i, 1)), ms(d));
-        applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(m->file) : json()},
+        applied.push_back({{"version", r.get(i, 0)}, {"name", r.get(i, 1)}, {"file", m ? json(path_of(opts, m->file)) : json()},
                            {"duration_ms", d}});
       }
       if (each_callbacks) run_callbacks(conn, folder, opts, "afterEachMigrate", lines, callbacks);
@@ -912,7 +912,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       for (int i = 0; i < r.rows(); ++i) {
         double d = std::stod(r.get(i, 2));
         if (!opts.quiet) lines += fmt::format("applied repeatable {} ({})\n", path_of(opts, r.get(i, 1)), ms(d));
-        reps.push_back({{"name", r.get(i, 0)}, {"file", r.get(i, 1)}, {"duration_ms", d}});
+        reps.push_back({{"name", r.get(i, 0)}, {"file", path_of(opts, r.get(i, 1))}, {"duration_ms", d}});
       }
       if (one) run_callbacks(conn, folder, opts, "afterEachMigrate", lines, callbacks);
       if (opts.live) std::cerr << lines << std::flush;
@@ -1485,7 +1485,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
   for (const SyncRow& r : s.rows) {
     if (r.action != "accepted" && r.action != "removed") continue;
     o.out += fmt::format("{} {} ({}): {}\n", r.action, r.version, printable(path_of(opts, r.file)), printable(r.detail));
-    list.push_back(row_json(r));
+    list.push_back(row_json(r, opts));
   }
   for (int i = 0; i < changed.rows(); ++i) {
     std::string detail, action = "repaired";
@@ -1501,7 +1501,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
     }
     std::string file = changed.get(i, 1).empty() ? "-" : path_of(opts, changed.get(i, 1));
     o.out += fmt::format("{} {} ({}): {}\n", action, printable(changed.get(i, 0)), printable(file), printable(detail));
-    list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1)}, {"action", action}, {"detail", detail}});
+    list.push_back({{"version", changed.get(i, 0)}, {"file", changed.get(i, 1).empty() ? json() : json(file)}, {"action", action}, {"detail", detail}});
   }
   if (list.empty()) o.out += fmt::format("{}: nothing to repair\n", conn.label());
   o.json = {{"database", conn.database()}, {"repaired", list}};

@@ -693,6 +693,8 @@ like($err, qr/applied 20240101000000 \S*20240101000000_a\.sql .*error: \S*202401
 my $ntj = JSON::PP::decode_json($out);
 is(join(',', map { $_->{version} } @{ $ntj->{applied} }), '20240101000000', '--json lists it as applied');
 is($ntj->{error}{line}, 3, '--json: the failing line');
+is("$ntj->{applied}[0]{file} $ntj->{error}{file}", "$ntf/20240101000000_a.sql $ntf/20240102000000_b.sql",
+   '--json: an applied file and the failing one are both paths with the folder, as the text says');
 
 # --- A run stopped part way by a failing statement: fixing that statement in the file (the
 # finished ones kept as they are, formatting aside) lets apply resume with the fixed script;

@@ -80,7 +80,7 @@ is($rc, 0, 'nothing to apply: exit 0') or diag($err);
 $j = decode_json($out);
 is_deeply($j->{applied}, [], 'nothing applied');
 is(join(' ', map { $_->{file} } @{ $j->{callbacks} }),
-   'callbacks/beforeMigrate.sql afterVersioned.sql afterMigrate__grants.sql afterMigrate__log.sql',
+   "$dir/callbacks/beforeMigrate.sql $dir/afterVersioned.sql $dir/afterMigrate__grants.sql $dir/afterMigrate__log.sql",
    'nothing to apply: the callbacks Flyway runs on every migrate ran, in order');
 is(sql(q{SELECT string_agg(detail->>'callback', ' ' ORDER BY id) FROM migrate.history
          WHERE transaction_id = (SELECT max(transaction_id) FROM migrate.history)}),
