@@ -486,6 +486,19 @@ SELECT migrate.register('63', 'split, stopped', E'CREATE TABLE public.run_resume
                         'DROP TABLE public.run_resumed2') IS NOT NULL AS registered;
 CALL migrate.run();
 SELECT object, change FROM migrate.schema_diff();
+-- What differs from the newest snapshot (acknowledge_drift up to an entry, a run starting while
+-- drift exists) builds the live and the recorded snapshot once each, not again for every key
+-- (as subqueries of STABLE functions they were pulled up into the per-key filter: quadratic).
+CREATE TABLE public.many_keys (a int, b int, c int, d int, e int, f int, g int, h int);
+COMMENT ON TABLE public.many_keys IS 'drift';
+SET track_functions = 'all';
+BEGIN;
+SELECT migrate.acknowledge_drift('up to one entry', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL)) IS NOT NULL AS acknowledged;
+SELECT funcname, calls FROM pg_stat_xact_user_functions
+ WHERE schemaname = 'migrate' AND funcname IN ('schema_snapshot', 'recorded_snapshot') ORDER BY 1;
+ROLLBACK;
+RESET track_functions;
+DROP TABLE public.many_keys;
 SET client_min_messages = warning;
 DROP VIEW public.run_view;
 DROP TABLE public.run_resumed, public.run_resumed2, public.run_cb_log;

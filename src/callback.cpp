@@ -18,7 +18,20 @@
 
 using namespace pgm;
 
-PGM_FUNCTION(pgm_run_callback) {
+namespace {
+
+// A callback as migrate.run_callback() is about to run it, its checks passed.
+struct CheckedCallback {
+  std::string event, script;
+  std::optional<std::string> file;
+  ScriptLabel label;
+  std::vector<ScriptStatement> statements;
+};
+
+// What run_callback() checks before it runs any of a callback (the arguments, a syntax error,
+// a statement that cannot run in a transaction, COMMIT, the no-transaction directive, the lint
+// gate); check_callback() makes the same checks and runs nothing, for a dry run.
+CheckedCallback checked_callback(FunctionCallInfo fcinfo) {
   if (PG_ARGISNULL(0)) throw Error(sqlstate::kInvalidParameterValue, "callback event must not be NULL");
   if (PG_ARGISNULL(1)) throw Error(sqlstate::kInvalidParameterValue, "callback script must not be NULL");
   std::string event = pg::text_arg(fcinfo, 0);
@@ -28,18 +41,14 @@ PGM_FUNCTION(pgm_run_callback) {
     throw Error(sqlstate::kInvalidParameterValue, fmt::format("\"{}\" is not a callback event pg_migrate runs", event),
                 fmt::format("The events are {}.", files::callback_event_list()));
   if (file && file->empty()) throw Error(sqlstate::kInvalidParameterValue, "callback file name must not be empty");
-  ensure_not_in_migration("migrate.run_callback");
-  pg::SpiConnection spi;
-  catalog::lock_catalog();
   // Named by its file where it has one: that is what a user finds and fixes.
-  ScriptLabel label{"C", file ? *file : event, "SQL"};
-  std::vector<ScriptStatement> statements;
+  CheckedCallback c{event, script, file, ScriptLabel{"C", file ? *file : event, "SQL"}, {}};
   const char* outside_hint =
       "A callback runs inside the transaction of the apply. Run what must run outside a transaction "
       "(VACUUM, CREATE INDEX CONCURRENTLY) as a non-transactional migration, or after pg_migrate apply.";
   std::string run_mode;
   try {
-    run_mode = checked_run_mode(script, label, &statements);
+    run_mode = checked_run_mode(c.script, c.label, &c.statements);
   } catch (const Error& e) {
     // The check's hint is about migrations, which may be non-transactional; a callback may not.
     if (e.sqlstate() != sqlstate::kActiveSqlTransaction) throw;
@@ -47,12 +56,33 @@ PGM_FUNCTION(pgm_run_callback) {
   }
   if (run_mode != "transaction")
     throw Error(sqlstate::kFeatureNotSupported,
-                fmt::format("{} is {}", label.describe(),
+                fmt::format("{} is {}", c.label.describe(),
                             run_mode == "split" ? "split by COMMIT" : "non-transactional (-- pg_migrate:no-transaction)"),
                 {}, fmt::format("Remove the {}. {}", run_mode == "split" ? "COMMIT points" : "directive", outside_hint));
   // The gate a migration passes before it runs: error-level lint findings under
-  // pg_migrate.lint_blocks_apply.
-  lint_check_before_running(label.describe(), script);
+  // pg_migrate.lint_blocks_apply (as the DBA's policy makes it effective).
+  lint_check_before_running(c.label.describe(), c.script);
+  return c;
+}
+
+}  // namespace
+
+PGM_FUNCTION(pgm_check_callback) {
+  pg::SpiConnection spi;
+  (void)checked_callback(fcinfo);
+  PG_RETURN_VOID();
+}
+
+PGM_FUNCTION(pgm_run_callback) {
+  ensure_not_in_migration("migrate.run_callback");
+  pg::SpiConnection spi;
+  CheckedCallback c = checked_callback(fcinfo);
+  catalog::lock_catalog();
+  const std::string& event = c.event;
+  const std::string& script = c.script;
+  const std::optional<std::string>& file = c.file;
+  ScriptLabel& label = c.label;
+  std::vector<ScriptStatement>& statements = c.statements;
   std::vector<SessionObject> session_before = session_objects();
   drift_expect_migrations();
   auto start = std::chrono::steady_clock::now();

@@ -44,6 +44,7 @@ extern "C" {
 #include "parser/scanner.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "utils/regproc.h"
 }
 
 namespace pgm {
@@ -474,9 +475,19 @@ void start_run(const std::string& version, const char* direction, const std::str
 // reference: the values kept would bring acknowledged drift back). Snapshots recorded since by
 // callbacks or repeatables change nothing here: an entry is kept only while it is live as it
 // was when the run started.
-PreexistingDifferences recorded_preexisting(const std::string& version) {
+PreexistingDifferences recorded_preexisting(const std::string& version, bool& kept_nothing) {
   PreexistingDifferences out;
+  kept_nothing = false;
   if (!runs_have_column("preexisting")) return out;
+  // A run started before 0.11.0 (its row updated in place) has no value at all.
+  static pg::Query legacy{
+      "SELECT r.preexisting IS NULL FROM migrate.runs r WHERE r.version OPERATOR(pg_catalog.=) $1"};
+  {
+    catalog::OwnerScope owner;
+    kept_nothing = legacy.run({pg::text_param(version)}) > 0 && pg::bool_value(0, 1);
+    pg::free_result();
+  }
+  if (kept_nothing) return out;
   static pg::Query q{
       "SELECT e.key, "
       " CASE WHEN pg_catalog.jsonb_typeof(e.value OPERATOR(pg_catalog.->) 0) OPERATOR(pg_catalog.=) 'null' THEN NULL "
@@ -1419,22 +1430,92 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
 // Not on the tables the migration's statements name: what it did to them is the reference,
 // and drift on them is taken in with it, as apply takes in drift on what it touches (the drift
 // log keeps the entries).
-void keep_concurrent_drift(PreexistingDifferences& before, const PreexistingDifferences& concurrent,
-                           const std::vector<ScriptStatement>& statements) {
-  if (concurrent.keys.empty()) return;
-  std::vector<std::string> touched;  // identities, as drift and snapshots quote them
-  for (const ScriptStatement& st : statements)
-    for (RangeVar* rv : lock_targets(st.parsetree)) {
-      Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
-      if (!OidIsValid(relid)) continue;
-      touched.push_back(pg::call([&] {
-        return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-      }));
+// The tables the statements name (as drift and snapshots quote them), and with
+// `with_indexes` the snapshot keys of the indexes they create or drop, or that stand on those
+// tables: what a run's finished statements may have changed.
+struct NamedObjects {
+  std::vector<std::string> tables;
+  std::vector<std::string> index_keys;           // "index public.t_i"
+  std::vector<std::string> unqualified_indexes;  // ".t_i": dropped by an unqualified name
+};
+
+// "schema.name" of a relation, quoted as snapshots quote it (plain C: palloc'd).
+const char* qualified_relation_name(Oid relid) {
+  return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
+}
+
+NamedObjects named_objects(const std::vector<ScriptStatement>& statements, bool with_indexes) {
+  NamedObjects out;
+  auto add_table = [&](RangeVar* rv) {
+    const char* name = pg::call([&]() -> const char* {
+      Oid relid = RangeVarGetRelid(rv, NoLock, true);
+      return OidIsValid(relid) ? qualified_relation_name(relid) : nullptr;
+    });
+    if (name) out.tables.push_back(name);
+  };
+  for (const ScriptStatement& st : statements) {
+    for (RangeVar* rv : lock_targets(st.parsetree)) add_table(rv);
+    if (!with_indexes) continue;
+    Node* n = st.parsetree;
+    if (IsA(n, CreateStmt)) add_table(castNode(CreateStmt, n)->relation);
+    if (IsA(n, IndexStmt) && castNode(IndexStmt, n)->idxname) {
+      IndexStmt* ix = castNode(IndexStmt, n);
+      const char* key = pg::call([&]() -> const char* {
+        Oid table = RangeVarGetRelid(ix->relation, NoLock, true);
+        if (!OidIsValid(table)) return nullptr;
+        return psprintf("index %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(table)), ix->idxname));
+      });
+      if (key) out.index_keys.push_back(key);
     }
+    if (IsA(n, DropStmt) && castNode(DropStmt, n)->removeType == OBJECT_INDEX) {
+      ListCell* lc;
+      foreach (lc, castNode(DropStmt, n)->objects) {
+        List* names = static_cast<List*>(lfirst(lc));
+        const char* key = pg::call([&]() -> const char* {
+          if (list_length(names) == 1) return psprintf(".%s", quote_identifier(strVal(linitial(names))));
+          // [catalog.]schema.name
+          return psprintf("index %s", quote_qualified_identifier(strVal(list_nth(names, list_length(names) - 2)),
+                                                                  strVal(llast(names))));
+        });
+        if (key[0] == '.') out.unqualified_indexes.push_back(key);
+        else out.index_keys.push_back(key);
+      }
+    }
+  }
+  return out;
+}
+
+// Whether the snapshot key names one of `named`'s objects, or a part of one: an index key
+// also when the index (still there) stands on one of its tables.
+bool names_key(const NamedObjects& named, const std::string& key, bool with_indexes) {
+  for (const std::string& t : named.tables)
+    if (drift::key_concerns(key, "table", t)) return true;
+  if (!with_indexes || key.rfind("index ", 0) != 0) return false;
+  for (const std::string& k : named.index_keys)
+    if (key == k) return true;
+  for (const std::string& u : named.unqualified_indexes)
+    if (key.size() > u.size() && key.compare(key.size() - u.size(), u.size(), u) == 0) return true;
+  const char* identity = key.c_str() + 6;
+  const char* table = pg::call([&]() -> const char* {
+#if PG_VERSION_NUM >= 160000
+    List* names = stringToQualifiedNameList(identity, nullptr);
+#else
+    List* names = stringToQualifiedNameList(identity);
+#endif
+    Oid index = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+    if (!OidIsValid(index) || get_rel_relkind(index) != RELKIND_INDEX) return nullptr;
+    Oid rel = IndexGetRelation(index, true);
+    return OidIsValid(rel) ? qualified_relation_name(rel) : nullptr;
+  });
+  return table && std::find(named.tables.begin(), named.tables.end(), std::string(table)) != named.tables.end();
+}
+
+void keep_concurrent_drift(PreexistingDifferences& before, const PreexistingDifferences& concurrent,
+                           const std::vector<ScriptStatement>& statements, bool with_indexes = false) {
+  if (concurrent.keys.empty()) return;
+  NamedObjects named = named_objects(statements, with_indexes);
   for (size_t i = 0; i < concurrent.keys.size(); ++i) {
-    bool theirs = false;
-    for (const std::string& t : touched) theirs = theirs || drift::key_concerns(concurrent.keys[i], "table", t);
-    if (theirs) continue;
+    if (names_key(named, concurrent.keys[i], with_indexes)) continue;
     auto at = std::find(before.keys.begin(), before.keys.end(), concurrent.keys[i]);
     if (at == before.keys.end()) {
       before.keys.push_back(concurrent.keys[i]);
@@ -1472,7 +1553,22 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
                               rc.label.describe()),
                   {}, "Register the script the run started with.");
     done = finished_units(step.version, rc.direction);
-    before = recorded_preexisting(step.version);
+    bool kept_nothing = false;
+    before = recorded_preexisting(step.version, kept_nothing);
+    if (kept_nothing) {
+      // Started before 0.11.0, which kept nothing of what differed then: what differs now is
+      // kept as drift, but for the objects its statements name (or their indexes), which its
+      // finished statements may have changed. Drift can show twice that way; lost, it would not
+      // show at all.
+      keep_concurrent_drift(before, drift_preexisting_differences(), rc.statements, true);
+      std::string note = fmt::format(
+          "{}: its run started before pg_migrate 0.11.0, which kept no record of the drift before it: {} "
+          "difference{} on objects its statements do not name stay schema differences after it "
+          "(acknowledge_drift() takes them in once reviewed)",
+          rc.label.describe(), before.keys.size(), before.keys.size() == 1 ? "" : "s");
+      const char* n = note.c_str();
+      pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+    }
     resume_run(step.version);
     std::string note =
         done.size() >= units.size()

@@ -677,9 +677,13 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       }
       o.out += fmt::format("callbacks that would run (not tried by the dry run): {}\n", names);
       // Not tried, but checked as migrate.run_callback() checks a script before it runs any of
-      // it: a syntax error, a statement that cannot run in the apply's transaction (VACUUM,
-      // CREATE INDEX CONCURRENTLY, transaction control), error-level findings under
-      // pg_migrate.lint_blocks_apply, and a non-transactional directive are refused by apply.
+      // it: by the server's migrate.check_callback() (0.12.0), which makes the same checks; an
+      // older server by what the client can check: a syntax error, a statement that cannot run
+      // in the apply's transaction, error-level findings under the session's
+      // pg_migrate.lint_blocks_apply, the non-transactional directive.
+      bool server_checks =
+          conn.exec("SELECT pg_catalog.to_regprocedure('migrate.check_callback(pg_catalog.text,pg_catalog.text,"
+                    "pg_catalog.text)') IS NOT NULL").get(0, 0) == "t";
       for (const CallbackFile* c : not_tried) {
         auto refuse = [&](const std::string& line, const std::string& message, bool syntax) {
           failed = true;
@@ -687,6 +691,25 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
                                message, syntax ? "fail in" : "refuse");
           callback_errors.push_back({{"file", path_of(opts, c->file)}, {"line", std::stoi(line)}, {"message", message}});
         };
+        if (server_checks) {
+          try {  // (outside a transaction: the dry run's was rolled back above)
+            conn.exec("SELECT migrate.check_callback($1, $2, $3)", {c->event, c->script, c->file});
+          } catch (const DbError& e) {
+            if (interrupted() || e.is_interrupt()) throw;
+            // "... at line 3: ...", or the lint gate's DETAIL ("line 3: rule: message"); the
+            // line goes before the message, as "file:line", not in it.
+            static const std::regex line_re(R"(\bline (\d+))");
+            static const std::regex prefix_re(R"(^SQL script of callback .* has a syntax error at line \d+: )");
+            static const std::regex suffix_re(R"(: SQL script of callback [^\n]*, line \d+$)");
+            std::smatch m;
+            std::string line = std::regex_search(e.message, m, line_re) || std::regex_search(e.detail, m, line_re)
+                                   ? m[1].str() : "1";
+            std::string message = std::regex_replace(std::regex_replace(e.message, prefix_re, ""), suffix_re, "");
+            refuse(line, message, e.sqlstate == "42601");
+            if (!e.detail.empty()) o.err += "DETAIL: " + e.detail + "\n";
+          }
+          continue;
+        }
         if (files::has_no_transaction_directive(c->script)) {
           refuse("1", "a callback cannot be non-transactional (-- pg_migrate:no-transaction): it runs in the apply's "
                       "transaction", false);

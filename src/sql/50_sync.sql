@@ -73,6 +73,11 @@ CREATE FUNCTION migrate.apply_repeatables(repeatable text)
 CREATE FUNCTION migrate.run_callback(event text, script text, file text DEFAULT NULL)
     RETURNS float8
     AS 'MODULE_PATHNAME', 'pgm_run_callback' LANGUAGE C VOLATILE;
+-- The checks run_callback() makes before it runs anything, running nothing (pg_migrate apply
+-- --dry-run): an error if run_callback() would refuse the callback.
+CREATE FUNCTION migrate.check_callback(event text, script text, file text DEFAULT NULL)
+    RETURNS void
+    AS 'MODULE_PATHNAME', 'pgm_check_callback' LANGUAGE C VOLATILE;
 
 -- The digest of the last folder migrate.sync found exactly in sync, and the catalog generation
 -- it was found at: a cache that lets migrate.sync_digest() answer without per-file work.

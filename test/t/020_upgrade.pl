@@ -138,5 +138,55 @@ for my $from (@released) {
      "$from: the same tables are dumped with their data, with the same conditions");
 }
 
+# A run CALL migrate.run() stopped before 0.11.0 kept nothing of the drift made before it
+# (runs.preexisting came with 0.11.0): finished after the update, it keeps what differs on
+# objects its statements do not name (the whole snapshot after it took everything in).
+if (grep { $_ eq '0.10.0' } @released) {
+  $node->safe_psql('postgres', 'CREATE DATABASE legacy_run');
+  $node->safe_psql('legacy_run', q{CREATE EXTENSION pg_migrate VERSION '0.10.0';
+    SELECT migrate.register('1', 'items', 'CREATE TABLE items (id int, a int, d int); INSERT INTO items SELECT g, g, g % 3 FROM generate_series(1, 100) g', 'DROP TABLE items');
+    SELECT count(*) FROM migrate.apply();
+    SELECT migrate.register('2', 'indexes',
+      E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY items_a ON items (a);\nCREATE UNIQUE INDEX CONCURRENTLY items_d ON items (d);\n',
+      E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY items_d;\nDROP INDEX CONCURRENTLY items_a;\n');
+    SET pg_migrate.drift_capture = off;
+    CREATE TABLE hidden_drift (id int);});
+  my ($rc, $out, $err) = $node->psql('legacy_run', 'CALL migrate.run()');
+  like($err, qr/could not create unique index "items_d"/, '0.10.0: the run stops at its second statement');
+  $node->safe_psql('legacy_run', q{DELETE FROM items WHERE id > 3; ALTER EXTENSION pg_migrate UPDATE;});
+  ($rc, $out, $err) = $node->psql('legacy_run', 'CALL migrate.run()');
+  is($rc, 0, 'updated, the run finishes') or diag($err);
+  like($err, qr/its run started before pg_migrate 0\.11\.0, which kept no record of the drift before it: 2 differences on objects its statements do not name stay/,
+       'it says the run kept no record, and what it keeps');
+  is($node->safe_psql('legacy_run', 'SELECT object FROM migrate.schema_diff() ORDER BY 1'),
+     "column public.hidden_drift.id\ntable public.hidden_drift",
+     'the drift made before the run stays a difference; the indexes the run built do not show');
+  is($node->safe_psql('legacy_run', q{SELECT state FROM migrate.status() WHERE version = '2'}), 'applied', 'and it is applied');
+}
+
+# A role that created the extension as a superuser and was demoted since: a superuser's
+# update created objects the owner could not use (permission denied for function
+# newest_snapshot_id). They belong to the extension's owner after the update.
+$node->safe_psql('postgres', q{CREATE ROLE ext_owner LOGIN SUPERUSER; CREATE DATABASE demoted OWNER ext_owner;});
+my @as_owner = (extra_params => ['-U', 'ext_owner']);
+$node->safe_psql('demoted', q{CREATE EXTENSION pg_migrate VERSION '0.2.0';
+  SELECT migrate.register('1', 'one', 'CREATE TABLE one (id int)', 'DROP TABLE one');
+  SELECT count(*) FROM migrate.apply();}, @as_owner);
+$node->safe_psql('postgres', 'ALTER ROLE ext_owner NOSUPERUSER');
+$node->safe_psql('demoted', 'ALTER EXTENSION pg_migrate UPDATE');
+is($node->safe_psql('demoted', q{SELECT count(*) FROM pg_depend d
+     LEFT JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND p.oid = d.objid
+     LEFT JOIN pg_class c ON d.classid = 'pg_class'::regclass AND c.oid = d.objid
+     LEFT JOIN pg_type t ON d.classid = 'pg_type'::regclass AND t.oid = d.objid
+     WHERE d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pg_migrate') AND d.deptype = 'e'
+       AND coalesce(p.proowner, c.relowner, t.typowner) <> 'ext_owner'::regrole}), '0',
+   'updated by a superuser, every member belongs to the extension owner');
+is($node->safe_psql('demoted', q{SELECT migrate.register('2', 'two', 'CREATE TABLE two (id int)', 'DROP TABLE two');
+  SELECT string_agg(version, ',') FROM migrate.apply();
+  SELECT string_agg(version, ',') FROM migrate.revert();
+  CREATE TABLE by_hand (id int);
+  SELECT migrate.acknowledge_drift('reviewed') > 0;}, @as_owner), "registered\n2\n2\nt",
+   'and the demoted owner applies, reverts and acknowledges');
+
 $node->stop;
 done_testing();

@@ -301,7 +301,9 @@ fresh_db($node, 'cbref');
 my $cbref = "$tmp/cbref";
 write_file("$cbref/V1__a.sql", "CREATE TABLE a (id int);\n");
 for my $case (["VACUUM a;\n", qr/afterMigrate\.sql:1: VACUUM cannot run inside a migration \(apply would refuse this callback\)/, 'VACUUM'],
-              ["-- pg_migrate:no-transaction\nANALYZE a;\n", qr/afterMigrate\.sql:1: a callback cannot be non-transactional/, 'no-transaction']) {
+              ["-- pg_migrate:no-transaction\nANALYZE a;\n", qr/afterMigrate\.sql:1: callback \S*afterMigrate\.sql is non-transactional/, 'no-transaction'],
+              # (the client's own checks passed these: the server's migrate.check_callback() now)
+              ["CREATE TABLE cb1 (id int);\nCOMMIT;\nCREATE TABLE cb2 (id int);\n", qr/afterMigrate\.sql:1: callback \S*afterMigrate\.sql is split by COMMIT \(apply would refuse/, 'COMMIT']) {
   my ($text, $says, $what) = @$case;
   write_file("$cbref/afterMigrate.sql", $text);
   ($rc, $out, $err) = pgm_on($node, 'cbref', $cbref, 'apply', '--dry-run');
@@ -313,6 +315,21 @@ for my $case (["VACUUM a;\n", qr/afterMigrate\.sql:1: VACUUM cannot run inside a
   is($arc, $rc, "apply refuses it with the same exit code") or diag($aout . $aerr);
 }
 is($node->safe_psql('cbref', 'SELECT count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL'), '0', 'nothing was applied');
+# The DBA's pg_migrate.lint_blocks_apply (ALTER DATABASE), which a deploy role's connection
+# option cannot weaken: the dry run refuses the callback apply refuses (it read the session's
+# value, off).
+$node->safe_psql('cbref', q{CREATE ROLE cbdeploy LOGIN; GRANT USAGE ON SCHEMA migrate TO cbdeploy;
+  GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO cbdeploy; GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA migrate TO cbdeploy;
+  GRANT CREATE ON SCHEMA public TO cbdeploy; CREATE TABLE cb_keep (id int); ALTER TABLE cb_keep OWNER TO cbdeploy;
+  ALTER DATABASE cbref SET pg_migrate.lint_blocks_apply = on;});
+write_file("$cbref/afterMigrate.sql", "TRUNCATE cb_keep CASCADE;\n");
+for my $dry (1, 0) {
+  my ($lrc, $lout, $lerr) = run_pgm_env({PGOPTIONS => '-c pg_migrate.lint_blocks_apply=off'},
+    '-d', $node->connstr('cbref') . ' user=cbdeploy', '--dir', $cbref, 'apply', $dry ? ('--dry-run') : ());
+  is($lrc, 1, ($dry ? 'dry run' : 'apply') . ': a callback the DBA\'s lint_blocks_apply blocks: exit 1') or diag($lout . $lerr);
+  like($lerr, qr/afterMigrate\.sql:\S*.*has 1 error-level lint finding and pg_migrate\.lint_blocks_apply is on/,
+       ($dry ? 'dry run' : 'apply') . ': the lint gate, whatever the session set');
+}
 
 # Refused because another session runs migrations (55006): the error names no file of the
 # folder (it named the other session's migration's file), and afterMigrateError is not run (it
