@@ -387,7 +387,9 @@ int main(int argc, char** argv) {
   bool needs_folder = opts.command != "drift" && opts.command != "revert" && opts.command != "baseline";
   try {
     std::error_code dir_error;
-    if (needs_folder || std::filesystem::is_directory(opts.dir, dir_error)) folder = read_folder(opts.dir);
+    // (drift never reads it: 20,000 files took 530 ms of a 580 ms drift)
+    if (needs_folder || (opts.command != "drift" && std::filesystem::is_directory(opts.dir, dir_error)))
+      folder = read_folder(opts.dir);
   } catch (const FolderError& e) {
     return leave(refuse(e.what(), "", exit_code::kFolder));
   }

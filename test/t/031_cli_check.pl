@@ -169,6 +169,16 @@ is("$j->{acknowledged}{entries} $j->{acknowledged}{up_to} $j->{acknowledged}{not
    'drift --ack --json: what was acknowledged');
 is(check_code('acked'), 0, 'check: after acknowledging -> 0');
 
+# A long drift log: the text lists the oldest 1,000 entries and says how many more; --json all.
+$node->safe_psql('app', q{CREATE TABLE noisy (id int);
+  DO $$ BEGIN FOR i IN 1..1001 LOOP EXECUTE format('COMMENT ON TABLE noisy IS %L', i); END LOOP; END $$;});
+($rc, $out) = pgm('drift');
+is(scalar(() = $out =~ /COMMENT\s+public\.noisy/g), 999, 'drift: 1,000 entries listed (the CREATE TABLE, 999 comments)');
+like($out, qr/\.\.\. and 2 more \(the oldest 1000 are listed; pg_migrate --json drift lists them all\)/, 'and how many more');
+($rc, $out) = pgm('--json', 'drift');
+is(scalar(@{ decode_json($out)->{drift} }), 1002, 'drift --json: every entry');
+pgm('drift', '--ack', 'noise reviewed');
+
 # 14: a schema difference no trigger saw
 $node->safe_psql('app', q{
   ALTER EVENT TRIGGER migrate_drift_ddl DISABLE;
