@@ -1018,7 +1018,9 @@ std::string check_state_sql(const Options& opts) {
       "'unfinished', (SELECT pg_catalog.json_object_agg(r.version, CASE WHEN EXISTS (SELECT FROM pg_catalog.pg_locks l "
       "WHERE l.locktype OPERATOR(pg_catalog.=) 'advisory' AND l.pid OPERATOR(pg_catalog.=) r.pid AND l.granted "
       "AND l.classid OPERATOR(pg_catalog.=) 1885822829 AND l.objid OPERATOR(pg_catalog.=) 1768387169 "
-      "AND l.objsubid OPERATOR(pg_catalog.=) 28008) THEN r.direction OPERATOR(pg_catalog.||) ' running' "
+      "AND l.objsubid OPERATOR(pg_catalog.=) 28008 AND l.database OPERATOR(pg_catalog.=) (SELECT d.oid "
+      "FROM pg_catalog.pg_database d WHERE d.datname OPERATOR(pg_catalog.=) pg_catalog.current_database())) "
+      "THEN r.direction OPERATOR(pg_catalog.||) ' running' "
       "ELSE r.direction END) FROM migrate.runs r)) "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL)", differences);
 }

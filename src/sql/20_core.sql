@@ -51,13 +51,7 @@ AS $$
             UNION ALL
             SELECT m.version, m.name,
                    CASE WHEN r.version IS NOT NULL THEN
-                          -- A standby cannot see the primary's sessions: a run without an error
-                          -- is taken as running there (the primary tells whether it stopped).
-                          CASE WHEN CASE WHEN pg_catalog.pg_is_in_recovery() THEN r.error IS NULL
-                                         ELSE EXISTS (SELECT FROM pg_catalog.pg_locks l
-                                                       WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
-                                                         AND l.classid = 1885822829 AND l.objid = 1768387169
-                                                         AND l.objsubid = 28008) END THEN 'running'
+                          CASE WHEN r.running THEN 'running'
                                WHEN r.error IS NOT NULL THEN 'failed'
                                ELSE 'interrupted' END
                         WHEN m.applied_seq IS NOT NULL THEN 'applied'
@@ -65,7 +59,21 @@ AS $$
                         WHEN m.version_parts < (SELECT parts FROM newest) THEN 'out_of_order'
                         ELSE 'pending' END,
                    m.applied_at, m.applied_by, m.checksum, m.version_parts, 1
-              FROM migrate.migrations m LEFT JOIN migrate.runs r USING (version)) s
+              FROM migrate.migrations m
+              -- pg_locks read once (a hashed subplan), not per migration: estimated per row, it
+              -- made the plan of 10,000 migrations costly enough to be JIT-compiled every call.
+              -- A standby cannot see the primary's sessions: a run without an error is taken as
+              -- running there (the primary tells whether it stopped).
+              LEFT JOIN (SELECT r.version, r.error,
+                                CASE WHEN pg_catalog.pg_is_in_recovery() THEN r.error IS NULL
+                                     ELSE r.pid IN (SELECT l.pid FROM pg_catalog.pg_locks l
+                                                     WHERE l.locktype = 'advisory' AND l.granted
+                                                       AND l.classid = 1885822829 AND l.objid = 1768387169
+                                                       AND l.objsubid = 28008
+                                                       -- (a process id another database's backend reuses is not this run's)
+                                                       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                                                                          WHERE d.datname = pg_catalog.current_database())) END AS running
+                           FROM migrate.runs r) r USING (version)) s
      WHERE migrate.library_loaded()
      ORDER BY s.version_parts, s.ord
 $$;

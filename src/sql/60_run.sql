@@ -42,7 +42,10 @@ CREATE VIEW migrate.progress AS
       CROSS JOIN LATERAL (SELECT CASE WHEN pg_catalog.pg_is_in_recovery() THEN r.error IS NULL ELSE EXISTS (
                 SELECT FROM pg_catalog.pg_locks l
                  WHERE l.locktype = 'advisory' AND l.pid = r.pid AND l.granted
-                   AND l.classid = 1885822829 AND l.objid = 1768387169 AND l.objsubid = 28008) END AS alive) a
+                   AND l.classid = 1885822829 AND l.objid = 1768387169 AND l.objsubid = 28008
+                   -- (a process id another database's backend reuses is not this run's)
+                   AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d
+                                      WHERE d.datname = pg_catalog.current_database())) END AS alive) a
       LEFT JOIN pg_catalog.pg_stat_progress_create_index p ON a.alive AND p.pid = r.worker_pid
       CROSS JOIN LATERAL (SELECT CASE WHEN p.pid IS NOT NULL THEN
                                       CASE WHEN p.blocks_total > 0 AND p.tuples_total = 0 THEN p.blocks_done

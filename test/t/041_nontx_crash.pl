@@ -7,6 +7,9 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use FindBin;
+use lib "$FindBin::RealBin/../perl";
+use PgMigrateCli;
 
 my $node = PostgreSQL::Test::Cluster->new('nontx_crash');
 $node->init;
@@ -158,6 +161,31 @@ is(state_of('3'), 'applied', 'applied after the restart');
 is(invalid_indexes(), '', 'no INVALID index remains');
 is(sql(q{SELECT string_agg(step::text, ',' ORDER BY step) FROM log}), '1,2,3,4,5,6,7', 'nothing twice, nothing skipped');
 is(sql('SELECT count(*) FROM migrate.runs'), '0', 'no run state remains');
+
+# --- a crashed run's process id, reused by a backend of another database that holds its own
+# database's run lock: the run here is interrupted, not running (status(), progress, check)
+$node->safe_psql('postgres', 'CREATE DATABASE other');
+$node->safe_psql('other', q{CREATE EXTENSION pg_migrate;
+  SELECT migrate.register('1', 'slow', E'-- pg_migrate:no-transaction\nSELECT pg_sleep(30);')});
+my $other = $node->background_psql('other', on_error_stop => 0);
+$other->query_until(qr/started/, "\\echo started\nCALL migrate.run();\n");
+$node->poll_query_until('other', q{SELECT EXISTS (SELECT FROM migrate.runs WHERE version = '1')}) or die 'no run';
+my $other_pid = $node->safe_psql('other', q{SELECT pid FROM migrate.runs WHERE version = '1'});
+my $crafted = "-- pg_migrate:no-transaction\nSELECT 4;";
+sql(qq{SELECT migrate.register('4', 'crashed', E'@{[ $crafted =~ s/\n/\\n/gr ]}')});
+sql(qq{INSERT INTO migrate.runs (version, direction, checksum, units, pid, unit, line)
+       VALUES ('4', 'up', migrate.checksum(E'@{[ $crafted =~ s/\n/\\n/gr ]}'), 1, $other_pid, 0, 2)});
+is(state_of('4'), 'interrupted', 'a run whose process id another database\'s run has is interrupted');
+is(sql(q{SELECT phase FROM migrate.progress WHERE version = '4'}) . ', ' . $node->safe_psql('other', q{SELECT state FROM migrate.status()}),
+   'interrupted, running', 'migrate.progress says so too, while the other database\'s run is running');
+my $empty = PostgreSQL::Test::Utils::tempdir;
+($ret, $out, $err) = run_pgm('-d', $node->connstr($db), '--dir', $empty, 'check');
+like($out, qr/4.*partially applied \(pg_migrate apply finishes it\)/, 'and pg_migrate check: partially applied') or diag($out);
+unlike($out, qr/being applied now/, 'not being applied now');
+$node->safe_psql('other', qq{SELECT pg_cancel_backend($other_pid)});
+eval { $other->quit };
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is(state_of('4'), 'applied', 'and the next call finishes it');
 
 $node->stop;
 done_testing();
