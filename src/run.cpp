@@ -2023,8 +2023,9 @@ void ensure_no_unfinished_runs() {
   bool up = r.direction == "up";
   throw Error(sqlstate::kObjectNotInPrerequisiteState,
               fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "applied" : "reverted"),
-              "Its finished statements took effect (CALL migrate.run() stopped part way); applying or reverting "
-              "other migrations now would build on a half-done step. Nothing was changed.",
+              fmt::format("Its finished statements took effect (CALL migrate.{}() stopped part way); applying or "
+                          "reverting other migrations now would build on a half-done step. Nothing was changed.",
+                          up ? "run" : "run_revert"),
               fmt::format("Finish it with {}, or see migrate.progress and migrate.run_forget().", resume_call(up)));
 }
 

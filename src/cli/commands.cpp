@@ -825,12 +825,15 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   // transaction) is reported here, with what was committed, rather than as if nothing had been.
   bool committed = false;
   bool failed_in_run = false;  // the error came from CALL migrate.run() itself
+  bool connection_lost_in_run = false;  // and the connection with it: what it committed is unknown
   bool live_lines_shown = false;  // "applied" lines drawn on the terminal before the commit
   try {
   if (pending > 0 && nontx_pending) {
     // The migrations the run committed are listed also when it fails part way: they stay.
     std::optional<DbError> run_error;
-    Result r = history_written_by(conn, "apply", [&] {
+    std::optional<Result> written;
+    try {
+    written = history_written_by(conn, "apply", [&] {
       conn.run("COMMIT");
       committed = true;
       add_notices(o, conn, opts);
@@ -843,7 +846,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       }
       conn.run(kBegin);
     });
-    for (int i = 0; i < r.rows(); ++i) {
+    } catch (const DbError&) {
+      // The connection died with the run (a crash, a shutdown): what it committed cannot be
+      // read back; the run's own error is the one to report.
+      if (!run_error || !conn.lost()) throw;
+      connection_lost_in_run = true;
+    }
+    for (int i = 0; written && i < written->rows(); ++i) {
+      const Result& r = *written;
       const MigrationFile* m = folder.by_version(r.get(i, 0));
       double d = std::stod(r.get(i, 2));
       if (!opts.quiet)
@@ -985,6 +995,14 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     }
     add_notices(o, conn, opts);
     report_error(o, e, &folder, opts);
+    if (connection_lost_in_run) {
+      o.err += "note: the connection to the server was lost during CALL migrate.run(): the migrations it committed "
+               "before stay applied (pg_migrate status lists them) and pg_migrate apply resumes the one it stopped\n";
+      o.json["database"] = conn.database();
+      o.json["callbacks"] = callbacks;
+      run_error_callbacks(conn, folder, opts, o);
+      return o;
+    }
     if (applied.empty()) {  // (the sync and beforeMigrate were committed; no migration)
       o.json["database"] = conn.database();
       run_error_callbacks(conn, folder, opts, o);
@@ -1704,6 +1722,17 @@ void run_error_callbacks(Connection& conn, const Folder& folder, const Options& 
   if (o.json.contains("error") &&
       is_busy_refusal(o.json["error"].value("sqlstate", ""), o.json["error"].value("message", ""))) {
     if (!opts.quiet) o.err += "afterMigrateError callbacks not run: the apply did not start (pg_migrate is busy)\n";
+    return;
+  }
+  // A standby or a read-only transaction refuses the callbacks as it refused the apply.
+  static const std::regex read_only_re(R"(^\S+\(\) cannot run (on a standby server|in a read-only transaction))");
+  if (o.json.contains("error") && o.json["error"].value("sqlstate", "") == "25006" &&
+      std::regex_search(o.json["error"].value("message", ""), read_only_re)) {
+    if (!opts.quiet) o.err += "afterMigrateError callbacks not run: the apply did not start (the server refuses writes)\n";
+    return;
+  }
+  if (conn.lost()) {
+    if (!opts.quiet) o.err += "afterMigrateError callbacks not run: the connection to the server was lost\n";
     return;
   }
   json ran = json::array();

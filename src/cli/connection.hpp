@@ -96,6 +96,8 @@ class Connection {
   std::string label() const;  // "dbname" or "dbname on host:port"
   // A transaction is open (possibly failed): ROLLBACK ends it.
   bool in_transaction() const { return PQtransactionStatus(conn_) != PQTRANS_IDLE; }
+  // The server closed the connection (a crash, a shutdown, a terminated backend).
+  bool lost() const { return PQstatus(conn_) == CONNECTION_BAD; }
   // pg_migrate's extversion in this database (nullopt: not installed), asked once.
   const std::optional<std::string>& extension_version();
   // Has the server load pg_migrate's library now (when installed): its first call in a

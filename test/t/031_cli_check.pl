@@ -393,5 +393,8 @@ is($node->safe_psql('rep', q{SELECT count(*) FROM pg_class WHERE relname IN ('re
 
 my ($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.plan()');
 like($perr, qr/migration 20240101000000 \("part"\) is partially reverted/, 'plan() refuses over the half-done revert, as apply does');
+($pret, $pout, $perr) = $node->psql('partial', 'SELECT count(*) FROM migrate.revert()');
+like($perr, qr/DETAIL:  Its finished statements took effect \(CALL migrate\.run_revert\(\) stopped part way\)/,
+     'revert() names the call that stopped (run_revert, not run)');
 
 done_testing();

@@ -187,5 +187,30 @@ eval { $other->quit };
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is(state_of('4'), 'applied', 'and the next call finishes it');
 
+# --- the server stops while pg_migrate apply waits in CALL migrate.run(): the run's own error
+# is reported (the history query on the dead connection replaced it), with a note that what
+# the run committed stays, and afterMigrateError is not tried on the dead connection
+$node->safe_psql('postgres', 'CREATE DATABASE cli_crash');
+$node->safe_psql('cli_crash', 'CREATE EXTENSION pg_migrate');
+my $cdir = PostgreSQL::Test::Utils::tempdir;
+write_file("$cdir/V1__a.sql", "CREATE TABLE crash_a (id int);\n");
+write_file("$cdir/V2__slow.sql", "-- pg_migrate:no-transaction\nSELECT pg_sleep(60);\n");
+write_file("$cdir/afterMigrateError.sql", "SELECT 1;\n");
+my ($cout, $cerr) = ('', '');
+my $cli = IPC::Run::start(['pg_migrate', '-d', $node->connstr('cli_crash'), '--dir', $cdir, 'apply'],
+                          '<', \undef, '>', \$cout, '2>', \$cerr);
+$node->poll_query_until('cli_crash', q{SELECT EXISTS (SELECT FROM migrate.runs WHERE version = '2')}) or die 'no run';
+$node->stop('immediate');
+$cli->finish;
+is($? >> 8, 1, 'pg_migrate apply: exit 1 when the server stops during the run');
+like($cerr, qr/^error: .*(server closed the connection|terminating connection)/m, 'the error is the run\'s own') or diag($cerr);
+is(scalar(() = $cerr =~ /^error:/mg), 1, 'once (no second error from the dead connection)') or diag($cerr);
+like($cerr, qr/note: the connection to the server was lost during CALL migrate\.run\(\): the migrations it committed before stay applied/,
+     'the note says what stays and how it resumes');
+like($cerr, qr/afterMigrateError callbacks not run: the connection to the server was lost/, 'afterMigrateError is not tried');
+$node->start;
+is($node->safe_psql('cli_crash', q{SELECT string_agg(version || ':' || state, ',' ORDER BY version) FROM migrate.status()}),
+   '1:applied,2:interrupted', 'V1 stays applied, V2 is interrupted');
+
 $node->stop;
 done_testing();
