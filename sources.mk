@@ -40,5 +40,6 @@ PGM_PG_SOURCES = \
 	src/revert_check.cpp \
 	src/repair.cpp \
 	src/run.cpp \
+	src/run_drift.cpp \
 	src/run_worker.cpp \
 	src/pg_migrate.cpp

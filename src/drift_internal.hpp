@@ -18,6 +18,7 @@
 
 #include "catalog.hpp"
 #include "core/drift_rules.hpp"
+#include "pg/quote.hpp"
 #include "pg/spi.hpp"
 
 extern "C" {
@@ -26,21 +27,7 @@ extern "C" {
 
 namespace pgm::drift {
 
-// f() (PostgreSQL code that quotes identifiers) with quote_all_identifiers off, as snapshot
-// keys are quoted whatever the session's setting; restored also when f() raises an error. Plain
-// C inside: call it within pg::call.
-template <typename F>
-auto with_plain_identifiers(F f) -> decltype(f()) {
-  decltype(f()) volatile result{};
-  bool saved = quote_all_identifiers;
-  quote_all_identifiers = false;
-  PG_TRY();
-  { result = f(); }
-  PG_FINALLY();
-  { quote_all_identifiers = saved; }
-  PG_END_TRY();
-  return result;
-}
+using pg::with_plain_identifiers;  // (pg/quote.hpp)
 
 // ---- statement text (drift_statement.cpp)
 struct StatementText {

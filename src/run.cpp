@@ -23,6 +23,7 @@
 #include "drift_hooks.hpp"
 #include "pg/args.hpp"
 #include "revert_check.hpp"
+#include "run_drift.hpp"
 #include "run_worker.hpp"
 #include "safety_hooks.hpp"
 #include "settings.hpp"
@@ -44,7 +45,6 @@ extern "C" {
 #include "parser/scanner.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
-#include "utils/regproc.h"
 }
 
 namespace pgm {
@@ -436,6 +436,17 @@ bool runs_have_column(const char* column) {
 // True if migrate.runs has 0.7.0's unit_ms.
 bool runs_have_unit_ms() { return runs_have_column("unit_ms"); }
 
+// runs.preexisting: the newest snapshot's and acknowledgement's ids, and per differing key its
+// entry as recorded and live (the parameters: text[] of keys, recorded and live entries).
+#define PGM_PREEXISTING_JSON(keys, recorded, live)                                                          \
+  "pg_catalog.jsonb_build_object("                                                                         \
+  "  'snapshot', (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "                         \
+  "  'acknowledgement', (SELECT pg_catalog.max(a.id) FROM migrate.drift_acknowledgements a), "            \
+  "  'entries', COALESCE((SELECT pg_catalog.jsonb_object_agg(u.k, pg_catalog.jsonb_build_array("          \
+  "     u.r::pg_catalog.jsonb, u.l::pg_catalog.jsonb)) "                                                   \
+  "   FROM ROWS FROM (pg_catalog.unnest(" keys "::pg_catalog.text[]), pg_catalog.unnest(" recorded          \
+  "::pg_catalog.text[]), pg_catalog.unnest(" live "::pg_catalog.text[])) u(k, r, l)), '{}'::pg_catalog.jsonb))"
+
 // `before`: what differed from the newest snapshot as the run starts, kept with the run
 // (0.11.0's catalog) for the call that finishes it, which may be another one.
 void start_run(const std::string& version, const char* direction, const std::string& checksum, size_t units,
@@ -444,14 +455,7 @@ void start_run(const std::string& version, const char* direction, const std::str
       "INSERT INTO migrate.runs (version, direction, checksum, units, pid) VALUES ($1, $2, $3, $4::int, $5::int)"};
   static pg::Query q_keeping{
       "INSERT INTO migrate.runs (version, direction, checksum, units, pid, preexisting) "
-      "SELECT $1, $2, $3, $4::int, $5::int, pg_catalog.jsonb_build_object("
-      "  'snapshot', (SELECT pg_catalog.max(s.id) FROM migrate.schema_snapshots s), "
-      "  'acknowledgement', (SELECT pg_catalog.max(a.id) FROM migrate.drift_acknowledgements a), "
-      "  'entries', COALESCE((SELECT pg_catalog.jsonb_object_agg(u.k, pg_catalog.jsonb_build_array("
-      "     u.r::pg_catalog.jsonb, u.l::pg_catalog.jsonb)) "
-      "   FROM ROWS FROM (pg_catalog.unnest($6::pg_catalog.text[]), pg_catalog.unnest($7::pg_catalog.text[]), "
-      "                  pg_catalog.unnest($8::pg_catalog.text[])) u(k, r, l)), "
-      "   '{}'::pg_catalog.jsonb))"};
+      "SELECT $1, $2, $3, $4::int, $5::int, " PGM_PREEXISTING_JSON("$6", "$7", "$8")};
   bool keeping = runs_have_column("preexisting");
   {
     catalog::OwnerScope owner;
@@ -467,6 +471,15 @@ void start_run(const std::string& version, const char* direction, const std::str
   // The catalog's state changes (a run that stops part way leaves the migration between states):
   // a folder found in sync before is not known to be now (pg_migrate apply's no-op fast path).
   catalog::bump_generation(true);
+}
+
+// Keeps `before` with the unfinished run of `version` (one started before 0.11.0, resumed).
+void keep_preexisting(const std::string& version, const PreexistingDifferences& before) {
+  static pg::Query q{"UPDATE migrate.runs SET preexisting = " PGM_PREEXISTING_JSON("$2", "$3", "$4")
+                     " WHERE version OPERATOR(pg_catalog.=) $1"};
+  catalog::OwnerScope owner;
+  q.run({pg::text_param(version), pg::text_array_param(before.keys), pg::nullable_text_array_param(before.recorded),
+         pg::nullable_text_array_param(before.live)});
 }
 
 // What differed from the newest snapshot when the run of `version` started, as start_run()
@@ -1425,108 +1438,6 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
   pg::call([&] { MemoryContextReset(rc.scratch); });
 }
 
-// Adds to `before` (what differed as the run started) what differs now on objects other
-// sessions changed meanwhile: for a key in both, the newer difference (its live value is now's).
-// Not on the tables the migration's statements name: what it did to them is the reference,
-// and drift on them is taken in with it, as apply takes in drift on what it touches (the drift
-// log keeps the entries).
-// The tables the statements name (as drift and snapshots quote them), and with
-// `with_indexes` the snapshot keys of the indexes they create or drop, or that stand on those
-// tables: what a run's finished statements may have changed.
-struct NamedObjects {
-  std::vector<std::string> tables;
-  std::vector<std::string> index_keys;           // "index public.t_i"
-  std::vector<std::string> unqualified_indexes;  // ".t_i": dropped by an unqualified name
-};
-
-// "schema.name" of a relation, quoted as snapshots quote it (plain C: palloc'd).
-const char* qualified_relation_name(Oid relid) {
-  return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
-}
-
-NamedObjects named_objects(const std::vector<ScriptStatement>& statements, bool with_indexes) {
-  NamedObjects out;
-  auto add_table = [&](RangeVar* rv) {
-    const char* name = pg::call([&]() -> const char* {
-      Oid relid = RangeVarGetRelid(rv, NoLock, true);
-      return OidIsValid(relid) ? qualified_relation_name(relid) : nullptr;
-    });
-    if (name) out.tables.push_back(name);
-  };
-  for (const ScriptStatement& st : statements) {
-    for (RangeVar* rv : lock_targets(st.parsetree)) add_table(rv);
-    if (!with_indexes) continue;
-    Node* n = st.parsetree;
-    if (IsA(n, CreateStmt)) add_table(castNode(CreateStmt, n)->relation);
-    if (IsA(n, IndexStmt) && castNode(IndexStmt, n)->idxname) {
-      IndexStmt* ix = castNode(IndexStmt, n);
-      const char* key = pg::call([&]() -> const char* {
-        Oid table = RangeVarGetRelid(ix->relation, NoLock, true);
-        if (!OidIsValid(table)) return nullptr;
-        return psprintf("index %s", quote_qualified_identifier(get_namespace_name(get_rel_namespace(table)), ix->idxname));
-      });
-      if (key) out.index_keys.push_back(key);
-    }
-    if (IsA(n, DropStmt) && castNode(DropStmt, n)->removeType == OBJECT_INDEX) {
-      ListCell* lc;
-      foreach (lc, castNode(DropStmt, n)->objects) {
-        List* names = static_cast<List*>(lfirst(lc));
-        const char* key = pg::call([&]() -> const char* {
-          if (list_length(names) == 1) return psprintf(".%s", quote_identifier(strVal(linitial(names))));
-          // [catalog.]schema.name
-          return psprintf("index %s", quote_qualified_identifier(strVal(list_nth(names, list_length(names) - 2)),
-                                                                  strVal(llast(names))));
-        });
-        if (key[0] == '.') out.unqualified_indexes.push_back(key);
-        else out.index_keys.push_back(key);
-      }
-    }
-  }
-  return out;
-}
-
-// Whether the snapshot key names one of `named`'s objects, or a part of one: an index key
-// also when the index (still there) stands on one of its tables.
-bool names_key(const NamedObjects& named, const std::string& key, bool with_indexes) {
-  for (const std::string& t : named.tables)
-    if (drift::key_concerns(key, "table", t)) return true;
-  if (!with_indexes || key.rfind("index ", 0) != 0) return false;
-  for (const std::string& k : named.index_keys)
-    if (key == k) return true;
-  for (const std::string& u : named.unqualified_indexes)
-    if (key.size() > u.size() && key.compare(key.size() - u.size(), u.size(), u) == 0) return true;
-  const char* identity = key.c_str() + 6;
-  const char* table = pg::call([&]() -> const char* {
-#if PG_VERSION_NUM >= 160000
-    List* names = stringToQualifiedNameList(identity, nullptr);
-#else
-    List* names = stringToQualifiedNameList(identity);
-#endif
-    Oid index = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
-    if (!OidIsValid(index) || get_rel_relkind(index) != RELKIND_INDEX) return nullptr;
-    Oid rel = IndexGetRelation(index, true);
-    return OidIsValid(rel) ? qualified_relation_name(rel) : nullptr;
-  });
-  return table && std::find(named.tables.begin(), named.tables.end(), std::string(table)) != named.tables.end();
-}
-
-void keep_concurrent_drift(PreexistingDifferences& before, const PreexistingDifferences& concurrent,
-                           const std::vector<ScriptStatement>& statements, bool with_indexes = false) {
-  if (concurrent.keys.empty()) return;
-  NamedObjects named = named_objects(statements, with_indexes);
-  for (size_t i = 0; i < concurrent.keys.size(); ++i) {
-    if (names_key(named, concurrent.keys[i], with_indexes)) continue;
-    auto at = std::find(before.keys.begin(), before.keys.end(), concurrent.keys[i]);
-    if (at == before.keys.end()) {
-      before.keys.push_back(concurrent.keys[i]);
-      before.recorded.push_back(concurrent.recorded[i]);
-      before.live.push_back(concurrent.live[i]);
-    } else {
-      before.live[at - before.keys.begin()] = concurrent.live[i];
-    }
-  }
-}
-
 void run_migration_units(const MigrationStep& step, bool up, const std::string& mode, MemoryContext scratch) {
   RunContext rc{step, up, up ? "up" : "down", catalog::load_script(step.version, up),
                 ScriptLabel{step.version, step.name, up ? "up" : "down"}, {}, scratch};
@@ -1557,14 +1468,15 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
     before = recorded_preexisting(step.version, kept_nothing);
     if (kept_nothing) {
       // Started before 0.11.0, which kept nothing of what differed then: what differs now is
-      // kept as drift, but for the objects its statements name (or their indexes), which its
-      // finished statements may have changed. Drift can show twice that way; lost, it would not
-      // show at all.
-      keep_concurrent_drift(before, drift_preexisting_differences(), rc.statements, true);
+      // kept as drift, but for the objects its statements name, which its finished statements
+      // may have changed. A change of the migration's can show as drift that way (one it makes
+      // to an object it does not name: a function, a type); lost, drift would not show at all.
+      keep_unnamed_differences(before, drift_preexisting_differences(), rc.statements, true);
+      keep_preexisting(step.version, before);  // for a call after this one, if it stops again
       std::string note = fmt::format(
-          "{}: its run started before pg_migrate 0.11.0, which kept no record of the drift before it: {} "
-          "difference{} on objects its statements do not name stay schema differences after it "
-          "(acknowledge_drift() takes them in once reviewed)",
+          "{}: its run started before pg_migrate 0.11.0, which kept no record of the drift before it: the {} "
+          "difference{} from the newest snapshot outside the tables and indexes its statements name stay "
+          "schema differences after it; review them (migrate.schema_diff()) and acknowledge_drift()",
           rc.label.describe(), before.keys.size(), before.keys.size() == 1 ? "" : "s");
       const char* n = note.c_str();
       pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
@@ -1645,7 +1557,7 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
   catalog::bump_generation();
   // What other sessions changed while it ran (captured as drift since the run started) stays
   // a difference too: the whole snapshot would take it into the reference.
-  keep_concurrent_drift(before, drift_captured_since(record.started_at), rc.statements);
+  keep_unnamed_differences(before, drift_captured_since(record.started_at), rc.statements, false);
   drift_record_snapshot(up ? "apply" : "revert", &before);
   commit();
 }

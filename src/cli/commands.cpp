@@ -695,7 +695,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
           try {  // (outside a transaction: the dry run's was rolled back above)
             conn.exec("SELECT migrate.check_callback($1, $2, $3)", {c->event, c->script, c->file});
           } catch (const DbError& e) {
-            if (interrupted() || e.is_interrupt()) throw;
+            if (interrupted() || e.is_interrupt() || conn.lost()) throw;
             // "... at line 3: ...", or the lint gate's DETAIL ("line 3: rule: message"); the
             // line goes before the message, as "file:line", not in it.
             static const std::regex line_re(R"(\bline (\d+))");
@@ -707,6 +707,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
             std::string message = std::regex_replace(std::regex_replace(e.message, prefix_re, ""), suffix_re, "");
             refuse(line, message, e.sqlstate == "42601");
             if (!e.detail.empty()) o.err += "DETAIL: " + e.detail + "\n";
+            if (!e.hint.empty()) o.err += "HINT: " + e.hint + "\n";
           }
           continue;
         }

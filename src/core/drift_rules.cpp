@@ -73,6 +73,24 @@ bool key_concerns(std::string_view key, std::string_view object_type, std::strin
   return k == named || (k.size() > named.size() && k.compare(0, named.size(), named) == 0 && k[named.size()] == '.');
 }
 
+std::optional<std::string> index_entry_table(std::string_view entry) {
+  constexpr std::string_view kField = "\"table\": \"";
+  size_t at = entry.find(kField);
+  if (entry.empty() || entry.front() != '{' || at == std::string_view::npos) return std::nullopt;
+  std::string out;
+  for (size_t i = at + kField.size(); i < entry.size(); ++i) {
+    char c = entry[i];
+    if (c == '"') return out;
+    if (c == '\\') {  // JSON escapes: an identifier's quotes (\") and backslashes (\\)
+      if (++i >= entry.size()) break;
+      c = entry[i];
+      if (c != '"' && c != '\\' && c != '/') return std::nullopt;  // (no control characters in names)
+    }
+    out += c;
+  }
+  return std::nullopt;
+}
+
 std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped) {
   bool extension_dropped = std::any_of(dropped.begin(), dropped.end(), [](const DroppedObject& d) {
     return d.original && d.object_type == "extension";

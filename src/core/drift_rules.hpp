@@ -67,6 +67,10 @@ std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped)
 // objects whose drift entries stay unacknowledged.
 bool key_concerns(std::string_view key, std::string_view object_type, std::string_view identity);
 
+// The table of a snapshot's index entry (its JSON text, {"table": "public.t", ...}), as the
+// entry quotes it; nothing for another entry or text that is not one.
+std::optional<std::string> index_entry_table(std::string_view entry);
+
 // The statement at [location, location + length) of query (length 0: to the end; location
 // -1 or 0: from the start), without surrounding white space and trailing semicolons.
 std::string statement_text(std::string_view query, int location, int length);

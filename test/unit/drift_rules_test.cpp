@@ -178,3 +178,13 @@ TEST(DriftKeyConcerns, ObjectsAndTheirParts) {
   EXPECT_FALSE(key_concerns("table public.t", "table", ""));
   EXPECT_FALSE(key_concerns("nospace", "table", "public.t"));
 }
+
+TEST(DriftRules, IndexEntryTable) {
+  using pgm::drift::index_entry_table;
+  EXPECT_EQ(index_entry_table(R"j({"table": "public.kt", "definition": "CREATE INDEX kt_v ON public.kt USING btree (v)"})j"),
+            "public.kt");
+  EXPECT_EQ(index_entry_table(R"j({"table": "\"Odd\".\"T\\x\"", "definition": "x"})j"), "\"Odd\".\"T\\x\"");
+  EXPECT_EQ(index_entry_table(R"j({"definition": "x"})j"), std::nullopt);
+  EXPECT_EQ(index_entry_table(""), std::nullopt);
+  EXPECT_EQ(index_entry_table(R"j({"table": "unterminated)j"), std::nullopt);
+}
