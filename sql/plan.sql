@@ -118,6 +118,17 @@ DEALLOCATE ALL;
 SELECT migrate.unregister('5');
 SELECT migrate.unregister('4');
 
+-- past 500 locks held (a long script: the dry run keeps every lock it takes) each statement
+-- reads its locks on the relations it names, not the whole lock table: the same report
+SET client_min_messages = error;  -- (the CREATE INDEX's warning)
+SELECT migrate.register('4', 'many tables', (SELECT string_agg(format('CREATE TABLE public.plan_many_%s (id bigint PRIMARY KEY);', i), E'\n')
+                                              FROM generate_series(1, 300) i)
+       || E'\nALTER TABLE public.plan_t ADD COLUMN z int;\nCREATE INDEX plan_t_z ON public.plan_t (z);', NULL) IS NOT NULL AS registered;
+RESET client_min_messages;
+SELECT line, status, locks, rewrites FROM migrate.plan('4') WHERE line > 300;
+SELECT (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()) < 100 AS locks_released;
+SELECT migrate.unregister('4');
+
 DROP VIEW plan_rows;
 DROP EXTENSION pg_migrate;
 DROP TABLE plan_new, plan_t;
