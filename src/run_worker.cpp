@@ -86,6 +86,9 @@ TopLevelResult run_top_level(const std::string& sql, int lock_timeout_ms,
     throw Error("53000", "could not start a pg_migrate background worker: no free background worker slot",
                 {}, "Raise max_worker_processes, or retry when fewer background workers run.");
   }
+  static const char* const kResumeAfterRestart =
+      "The run stopped at this statement (migrate.status() shows it interrupted once the server is back); "
+      "the same call (CALL migrate.run() or migrate.run_revert()) then resumes it.";
   // If this backend is terminated while waiting (FATAL: no C++ unwinding), stop the worker too.
   pg::call([&] { before_shmem_exit(terminate_worker_at_exit, PointerGetDatum(handle)); });
   try {
@@ -94,13 +97,15 @@ TopLevelResult run_top_level(const std::string& sql, int lock_timeout_ms,
     pid_t pid = 0;
     BgwHandleStatus status = pg::call([&] { return WaitForBackgroundWorkerStartup(handle, &pid); });
     if (status == BGWH_POSTMASTER_DIED)
-      throw Error("57P01", "the postmaster died while a pg_migrate background worker was starting");
+      throw Error("57P01", "the postmaster died while a pg_migrate background worker was starting", {},
+                  kResumeAfterRestart);
     if (status == BGWH_STARTED) {
       started(static_cast<int>(pid));
       pg::call([] { InvalidateCatalogSnapshot(); });
       status = pg::call([&] { return WaitForBackgroundWorkerShutdown(handle); });
       if (status == BGWH_POSTMASTER_DIED)
-        throw Error("57P01", "the postmaster died while a pg_migrate background worker was running");
+        throw Error("57P01", "the postmaster died while a pg_migrate background worker was running", {},
+                    kResumeAfterRestart);
     }
   } catch (...) {
     // A cancel of the caller (or any failure): stop the worker, which aborts its statement,
