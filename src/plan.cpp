@@ -30,6 +30,8 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "catalog/pg_inherits.h"
+#include "access/relation.h"
+#include "nodes/makefuncs.h"
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/rel.h"
@@ -90,13 +92,121 @@ LockSet locks_on(const std::set<Oid>& relids) {
   return out;
 }
 
-// `relids` with their partitions and inheritors (locked with them).
-std::set<Oid> with_inheritors(const std::set<Oid>& relids) {
+// `relids` with their partitions and inheritors (locked with them) and the indexes of all.
+std::set<Oid> with_inheritors_and_indexes(const std::set<Oid>& relids) {
   std::set<Oid> out;
   for (Oid o : relids) {
     List* all = pg::call([&] { return find_all_inheritors(o, NoLock, nullptr); });
     ListCell* lc;
     foreach (lc, all) out.insert(lfirst_oid(lc));
+  }
+  std::set<Oid> tables = out;
+  for (Oid o : tables) {
+    List* indexes = pg::call([&]() -> List* {
+      if (get_rel_relkind(o) == RELKIND_INDEX || get_rel_relkind(o) == RELKIND_PARTITIONED_INDEX) return NIL;
+      Relation rel = try_relation_open(o, NoLock);  // (locked by the statement, or gone)
+      if (!rel) return NIL;
+      List* l = RelationGetIndexList(rel);
+      relation_close(rel, NoLock);
+      return l;
+    });
+    ListCell* lc;
+    foreach (lc, indexes) out.insert(lfirst_oid(lc));
+  }
+  return out;
+}
+
+// Relations a statement names that lock_targets() does not list (it lists what lint and runs
+// need), for the plan's report past kLocksScannedWhole: views, materialized views, REINDEX,
+// COMMENT, GRANT, policies, triggers and statistics on a table, the partition of ATTACH.
+// Statements that create or change no relation but what they name or create (functions,
+// types, schemas, settings, comments and grants on other objects): a pg_dump script is full
+// of them, and reading every lock for each would make its plan quadratic again.
+bool locks_no_existing_relation(Node* n) {
+  switch (nodeTag(n)) {
+    case T_CreateFunctionStmt:
+    case T_AlterFunctionStmt:
+    case T_DefineStmt:
+    case T_CreateDomainStmt:
+    case T_CreateEnumStmt:
+    case T_AlterEnumStmt:
+    case T_CompositeTypeStmt:
+    case T_VariableSetStmt:
+    case T_CreateSeqStmt:
+    case T_CreateStmt:
+    case T_CreateConversionStmt:
+    case T_CreateCastStmt:
+    case T_AlterOwnerStmt:
+      return true;
+    case T_CreateSchemaStmt:
+      return castNode(CreateSchemaStmt, n)->schemaElts == NIL;
+    case T_CommentStmt:
+      return castNode(CommentStmt, n)->objtype != OBJECT_COLUMN && castNode(CommentStmt, n)->objtype != OBJECT_TABCONSTRAINT &&
+             castNode(CommentStmt, n)->objtype != OBJECT_TRIGGER && castNode(CommentStmt, n)->objtype != OBJECT_POLICY &&
+             castNode(CommentStmt, n)->objtype != OBJECT_RULE;
+    case T_GrantStmt:
+      return castNode(GrantStmt, n)->targtype == ACL_TARGET_OBJECT && castNode(GrantStmt, n)->objtype != OBJECT_TABLE &&
+             castNode(GrantStmt, n)->objtype != OBJECT_SEQUENCE;
+    default:
+      return false;
+  }
+}
+
+std::vector<RangeVar*> more_lock_targets(Node* n) {
+  std::vector<RangeVar*> out;
+  auto from_names = [&](List* names) {  // [[catalog.]schema.]relation
+    out.push_back(pg::call([&] { return makeRangeVarFromNameList(names); }));
+  };
+  auto without_last = [&](List* names) {  // [...relation, part]: the relation
+    if (list_length(names) >= 2) from_names(pg::call([&] { return list_truncate(list_copy(names), list_length(names) - 1); }));
+  };
+  ListCell* lc;
+  switch (nodeTag(n)) {
+    case T_ViewStmt: out.push_back(castNode(ViewStmt, n)->view); break;
+    case T_RefreshMatViewStmt: out.push_back(castNode(RefreshMatViewStmt, n)->relation); break;
+    case T_ReindexStmt:
+      if (castNode(ReindexStmt, n)->relation) out.push_back(castNode(ReindexStmt, n)->relation);
+      break;
+    case T_CreatePolicyStmt: out.push_back(castNode(CreatePolicyStmt, n)->table); break;
+    case T_AlterPolicyStmt: out.push_back(castNode(AlterPolicyStmt, n)->table); break;
+    case T_CopyStmt:
+      if (castNode(CopyStmt, n)->relation) out.push_back(castNode(CopyStmt, n)->relation);
+      break;
+    case T_CreateStatsStmt:
+      foreach (lc, castNode(CreateStatsStmt, n)->relations)
+        if (IsA(lfirst(lc), RangeVar)) out.push_back(static_cast<RangeVar*>(lfirst(lc)));
+      break;
+    case T_GrantStmt: {
+      GrantStmt* g = castNode(GrantStmt, n);
+      if (g->targtype == ACL_TARGET_OBJECT && (g->objtype == OBJECT_TABLE || g->objtype == OBJECT_SEQUENCE))
+        foreach (lc, g->objects) out.push_back(static_cast<RangeVar*>(lfirst(lc)));
+      break;
+    }
+    case T_CommentStmt: {
+      CommentStmt* c = castNode(CommentStmt, n);
+      if (c->objtype == OBJECT_TABLE || c->objtype == OBJECT_VIEW || c->objtype == OBJECT_MATVIEW ||
+          c->objtype == OBJECT_INDEX || c->objtype == OBJECT_SEQUENCE || c->objtype == OBJECT_FOREIGN_TABLE)
+        from_names(castNode(List, c->object));
+      else if (c->objtype == OBJECT_COLUMN)
+        without_last(castNode(List, c->object));
+      break;
+    }
+    case T_DropStmt: {  // DROP TRIGGER / POLICY / RULE ... ON t
+      DropStmt* d = castNode(DropStmt, n);
+      if (d->removeType == OBJECT_TRIGGER || d->removeType == OBJECT_POLICY || d->removeType == OBJECT_RULE)
+        foreach (lc, d->objects) without_last(static_cast<List*>(lfirst(lc)));
+      break;
+    }
+    case T_AlterTableStmt:
+      foreach (lc, castNode(AlterTableStmt, n)->cmds) {
+        AlterTableCmd* cmd = static_cast<AlterTableCmd*>(lfirst(lc));
+        if ((cmd->subtype == AT_AttachPartition || cmd->subtype == AT_DetachPartition) && cmd->def &&
+            IsA(cmd->def, PartitionCmd))
+          out.push_back(castNode(PartitionCmd, cmd->def)->name);
+      }
+      break;
+    default:
+      break;
   }
   return out;
 }
@@ -198,12 +308,18 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
   std::string sql = statement_text(script, sl.stmt);
   const char* text = sql.c_str();
   std::set<Oid> named;  // relations the statement names, resolved before it runs
-  for (RangeVar* rv : lock_targets(sl.stmt.parsetree)) {
+  std::vector<RangeVar*> targets = lock_targets(sl.stmt.parsetree);
+  std::vector<RangeVar*> more = more_lock_targets(sl.stmt.parsetree);
+  targets.insert(targets.end(), more.begin(), more.end());
+  for (RangeVar* rv : targets) {
     Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
     if (OidIsValid(relid)) named.insert(relid);
   }
-  std::set<Oid> watched = scan_all_locks ? std::set<Oid>{} : with_inheritors(named);
-  LockSet before = scan_all_locks ? held_locks() : locks_on(watched);
+  // Past kLocksScannedWhole, the locks on what it names; one that names no relation this plan
+  // knows of reads them all, as before, unless it is a kind that locks no existing relation.
+  bool scan_all = scan_all_locks || (named.empty() && !locks_no_existing_relation(sl.stmt.parsetree));
+  std::set<Oid> watched = scan_all ? std::set<Oid>{} : with_inheritors_and_indexes(named);
+  LockSet before = scan_all ? held_locks() : locks_on(watched);
   Snapshot snap = pg::call([] { return RegisterSnapshot(GetLatestSnapshot()); });
   bool ok = true;
   try {
@@ -216,7 +332,7 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     if (rc < 0) throw Error(sqlstate::kFeatureNotSupported, fmt::format("cannot run here ({})", SPI_result_code_string(rc)));
     pg::free_result();
 
-    LockSet after = scan_all_locks ? held_locks() : locks_on(watched);
+    LockSet after = scan_all ? held_locks() : locks_on(watched);
     if (after.size() > kLocksScannedWhole) scan_all_locks = false;  // for the statements after it
     std::set<Oid> touched = named;  // relations the statement named or newly locked
     for (const auto& l : after)
@@ -267,6 +383,12 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
       if (!now.count(o)) continue;
       const RelRow& b = now[o];
       row.rewrites.push_back(b.kind == "i" ? fmt::format("{} (index)", b.name) : b.name);
+    }
+    // Reading only what a statement names, forget the other relations' files: statements in
+    // between may have rewritten them unseen (a later one would report their rewrite).
+    if (!scan_all) {
+      for (auto it = known_filenodes.begin(); it != known_filenodes.end();)
+        it = current.count(it->first) ? std::next(it) : known_filenodes.erase(it);
     }
     for (const auto& [o, r] : current) known_filenodes[o] = r.filenode;
     std::sort(row.rewrites.begin(), row.rewrites.end());
