@@ -129,6 +129,14 @@ NamedObjects named_objects(const std::vector<ScriptStatement>& statements, bool 
                 quoted([&] { return index_names_beside(r->relation, r->newname); }));
         break;
       }
+      case T_AlterObjectSchemaStmt: {  // ALTER TABLE t SET SCHEMA s: the old name and the new
+        AlterObjectSchemaStmt* a = castNode(AlterObjectSchemaStmt, n);
+        if (!a->relation || !is_relation_type(a->objectType)) break;
+        std::vector<std::string>& to = a->objectType == OBJECT_INDEX ? out.indexes : out.tables;
+        add_all(to, quoted([&] { return names_in_schemas(a->relation->schemaname, a->relation->relname); }));
+        add_all(to, quoted([&] { return names_in_schemas(a->newschema, a->relation->relname); }));
+        break;
+      }
       case T_DropStmt: {
         DropStmt* d = castNode(DropStmt, n);
         if (!is_relation_type(d->removeType)) break;
