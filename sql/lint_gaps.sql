@@ -222,6 +222,17 @@ ALTER TABLE gap_big ADD COLUMN at gap_at;$$);
 SELECT * FROM gap_rules_of($$CREATE DOMAIN gap_plain AS int;
 ALTER TABLE gap_big ADD COLUMN p gap_plain;$$);
 
+-- lint runs no user code: a table owner's CHECK calling an immutable function (which calls a
+-- volatile one) is not folded to prove SET NOT NULL; the finding stays, nothing ran
+CREATE TABLE gap_ran (what text);
+CREATE FUNCTION gap_vol(text) RETURNS void LANGUAGE sql VOLATILE AS $$INSERT INTO gap_ran VALUES ($1)$$;
+CREATE FUNCTION gap_imm(text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$BEGIN PERFORM gap_vol($1); RETURN true; END$$;
+CREATE TABLE gap_planted (c int, CHECK (gap_imm('lint ran it')));
+SELECT rule FROM migrate.lint('ALTER TABLE gap_planted ALTER COLUMN c SET NOT NULL');
+SELECT count(*) AS ran FROM gap_ran;
+DROP TABLE gap_planted, gap_ran;
+DROP FUNCTION gap_imm(text), gap_vol(text);
+
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;
 DROP TABLE gap_big;
