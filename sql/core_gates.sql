@@ -73,7 +73,19 @@ SHOW pg_migrate.out_of_order;
 -- But never stores a weak value for later sessions.
 ALTER ROLE gate_deployer SET pg_migrate.out_of_order = on;
 ALTER ROLE gate_deployer SET pg_migrate.lint_blocks_apply = on;
+-- Nor removes a strict stored value (a DBA's, or one it stored: RESET weakens it); RESET ALL
+-- neither, where one is strict.
 ALTER ROLE gate_deployer RESET pg_migrate.lint_blocks_apply;
+\c - postgres
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" SET pg_migrate.require_verified_revert = on;
+\c - gate_deployer
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET pg_migrate.require_verified_revert;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET pg_migrate.out_of_order;
+\c - postgres
+ALTER ROLE gate_deployer RESET pg_migrate.lint_blocks_apply;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
 -- Before pg_migrate's library is loaded in a session (it is not in session_preload_libraries
 -- here), a SET cannot be checked yet: it is checked when the first pg_migrate function loads
 -- the library, and a weakening value is then discarded with a WARNING.

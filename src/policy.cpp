@@ -24,6 +24,9 @@ extern "C" {
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/pg_db_role_setting.h"
+#include "commands/dbcommands.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/fmgroids.h"
 }
@@ -115,9 +118,10 @@ bool check_gate(Gate& g, bool* newval, void** extra, GucSource source) {
 
 void assign_gate(Gate& g, void* extra) { g.origin = static_cast<const ValueOrigin*>(extra); }
 
-// Reads the gates' values in pg_db_role_setting for (database, role) as the session's start
-// applied them. Plain C style: runs from _PG_init, where a PostgreSQL error simply propagates.
-void seed(Oid database, Oid role, GucSource source) {
+// The gates' values stored in pg_db_role_setting for (database, role): set[i] and value[i]
+// for gates[i]. Plain C style: runs from _PG_init and a utility hook, where a PostgreSQL error
+// simply propagates.
+void read_stored(Oid database, Oid role, bool* set, bool* value) {
   Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
   ScanKeyData keys[2];
   ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ,
@@ -137,16 +141,74 @@ void seed(Oid database, Oid role, GucSource source) {
       char* eq = strchr(item, '=');
       if (!eq) continue;
       *eq = '\0';
-      bool value;
-      for (Gate& g : gates)
-        if (pg_strcasecmp(item, g.name) == 0 && parse_bool(eq + 1, &value)) {
-          g.dba_set[source] = true;
-          g.dba_value[source] = value;
-        }
+      for (size_t k = 0; k < lengthof(gates); ++k)
+        if (pg_strcasecmp(item, gates[k].name) == 0 && parse_bool(eq + 1, &value[k])) set[k] = true;
     }
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
+}
+
+// Reads the gates' values stored for (database, role) as the session's start applied them.
+void seed(Oid database, Oid role, GucSource source) {
+  bool set[lengthof(gates)] = {};
+  bool value[lengthof(gates)] = {};
+  read_stored(database, role, set, value);
+  for (size_t k = 0; k < lengthof(gates); ++k)
+    if (set[k]) {
+      gates[k].dba_set[source] = true;
+      gates[k].dba_value[source] = value[k];
+    }
+}
+
+// ALTER ROLE/DATABASE ... RESET (a gate, or ALL) by a non-superuser removes a stored value
+// without any check hook seeing it: a deploy role could drop the strict value its DBA stored
+// for it. Refused when what it would remove is strict. Plain C (a utility hook).
+void refuse_gate_reset(Node* parsetree) {
+  VariableSetStmt* set = nullptr;
+  Oid database = InvalidOid, role = InvalidOid;
+  if (IsA(parsetree, AlterRoleSetStmt)) {
+    AlterRoleSetStmt* s = castNode(AlterRoleSetStmt, parsetree);
+    set = s->setstmt;
+    if (s->role) role = get_rolespec_oid(s->role, true);
+    if (s->database) database = get_database_oid(s->database, true);
+    if ((s->role && !OidIsValid(role)) || (s->database && !OidIsValid(database))) return;  // (PostgreSQL says)
+  } else if (IsA(parsetree, AlterDatabaseSetStmt)) {
+    AlterDatabaseSetStmt* s = castNode(AlterDatabaseSetStmt, parsetree);
+    set = s->setstmt;
+    database = get_database_oid(s->dbname, true);
+    if (!OidIsValid(database)) return;
+  } else {
+    return;
+  }
+  if (!set || (set->kind != VAR_RESET && set->kind != VAR_RESET_ALL) || superuser()) return;
+  bool stored[lengthof(gates)] = {};
+  bool value[lengthof(gates)] = {};
+  read_stored(database, role, stored, value);
+  for (size_t k = 0; k < lengthof(gates); ++k) {
+    const Gate& g = gates[k];
+    if (set->kind == VAR_RESET && pg_strcasecmp(set->name, g.name) != 0) continue;
+    if (stored[k] && value[k] == g.strict_value)
+      ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                      errmsg("permission denied to reset %s", g.name),
+                      errdetail("It is stored as %s for this %s; removing it weakens a pg_migrate gate, "
+                                "which only a superuser may do.", strict_text(g),
+                                OidIsValid(role) ? (OidIsValid(database) ? "role in this database" : "role")
+                                                 : "database"),
+                      errhint("Ask a superuser to change the setting.")));
+  }
+}
+
+ProcessUtility_hook_type previous_process_utility = nullptr;
+
+void policy_process_utility(PlannedStmt* pstmt, const char* query, bool read_only_tree,
+                            ProcessUtilityContext context, ParamListInfo params, QueryEnvironment* env,
+                            DestReceiver* dest, QueryCompletion* qc) {
+  refuse_gate_reset(pstmt->utilityStmt);
+  if (previous_process_utility)
+    previous_process_utility(pstmt, query, read_only_tree, context, params, env, dest, qc);
+  else
+    standard_ProcessUtility(pstmt, query, read_only_tree, context, params, env, dest, qc);
 }
 
 // Once per session, inside a transaction: the database and role settings as the session's
@@ -189,7 +251,11 @@ bool check_out_of_order(bool* newval, void** extra, GucSource source) {
 }
 void assign_out_of_order(bool, void* extra) { assign_gate(gates[2], extra); }
 
-void init() { seed_all(); }
+void init() {
+  seed_all();
+  previous_process_utility = ProcessUtility_hook;
+  ProcessUtility_hook = policy_process_utility;
+}
 
 bool effective_lint_blocks_apply(bool value) { return effective(gates[0], value); }
 bool effective_require_verified_revert(bool value) { return effective(gates[1], value); }
