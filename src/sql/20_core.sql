@@ -147,7 +147,7 @@ AS $$
         -- statements took effect, the others did not (migrate.progress says where and why). A
         -- run still going in another session is not a problem.
         SELECT m.version_parts, r.version,
-               pg_catalog.format('unfinished %s run: %s of %s %s done, %s %s %s%s; %s',
+               pg_catalog.format('unfinished %s run: %s of %s %s done, %s %s%s; %s',
                                  CASE r.direction WHEN 'up' THEN 'apply' ELSE 'revert' END,
                                  (SELECT pg_catalog.count(*) FROM migrate.run_progress rp
                                    WHERE rp.version = r.version AND rp.direction = r.direction),
@@ -156,9 +156,10 @@ AS $$
                                  CASE WHEN (CASE r.direction WHEN 'up' THEN m.up_mode ELSE m.down_mode END) = 'split'
                                       THEN 'parts' ELSE 'statements' END,
                                  p.phase,
-                                 CASE WHEN (CASE r.direction WHEN 'up' THEN m.up_mode ELSE m.down_mode END) = 'split'
-                                      THEN 'in the part at line' ELSE 'at line' END,
-                                 r.line,
+                                 -- (no line: stopped before its first statement started)
+                                 CASE WHEN r.line IS NULL THEN 'before its first statement'
+                                      WHEN (CASE r.direction WHEN 'up' THEN m.up_mode ELSE m.down_mode END) = 'split'
+                                      THEN 'in the part at line ' || r.line ELSE 'at line ' || r.line END,
                                  CASE WHEN r.error IS NOT NULL THEN ' (' || pg_catalog.regexp_replace(r.error,
                                       '^([0-9A-Z]{5}): .*? failed at line [0-9]+ of its (up|down) script: ', '\1: ')
                                       || ')' ELSE '' END,

@@ -187,6 +187,17 @@ eval { $other->quit };
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is(state_of('4'), 'applied', 'and the next call finishes it');
 
+# --- a run stopped before its first statement started (no line yet): validate() says so
+my $never = "-- pg_migrate:no-transaction\nSELECT 5;";
+sql(qq{SELECT migrate.register('5', 'never started', E'@{[ $never =~ s/\n/\\n/gr ]}')});
+sql(qq{INSERT INTO migrate.runs (version, direction, checksum, units, pid)
+       VALUES ('5', 'up', migrate.checksum(E'@{[ $never =~ s/\n/\\n/gr ]}'), 1, 0)});
+is(sql(q{SELECT problem FROM migrate.validate() WHERE version = '5'}),
+   'unfinished apply run: 0 of 1 statements done, interrupted before its first statement; CALL migrate.run() finishes it',
+   'validate(): a run stopped before its first statement');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is(state_of('5'), 'applied', 'and the next call runs it');
+
 # --- the server stops while pg_migrate apply waits in CALL migrate.run(): the run's own error
 # is reported (the history query on the dead connection replaced it), with a note that what
 # the run committed stays, and afterMigrateError is not tried on the dead connection
