@@ -45,6 +45,9 @@ extern "C" {
 #include "parser/scanner.h"
 #include "storage/proc.h"
 #include "utils/acl.h"
+#include "tcop/pquery.h"
+#include "utils/portal.h"
+#include "utils/snapmgr.h"
 }
 
 namespace pgm {
@@ -167,6 +170,12 @@ void commit() {
 // must be aborted before anything else runs in it; what the unit committed before stays.
 void rollback_failed() {
   pg::call([] {
+    // An error caught in the middle of a query (a cancel while SPI ran one) leaves the
+    // snapshot that query pushed on the active stack, where transaction abort would have
+    // popped it; SPI_rollback() then fails with "portal snapshots (0) did not account for all
+    // active snapshots (1)" (XX000) instead of rolling back. Down to the CALL's own snapshot.
+    Snapshot own = ActivePortal ? ActivePortal->portalSnapshot : nullptr;
+    while (ActiveSnapshotSet() && GetActiveSnapshot() != own) PopActiveSnapshot();
     SPI_rollback();
 #if PG_VERSION_NUM < 150000
     SPI_start_transaction();
