@@ -68,7 +68,7 @@ int lock_rank(const std::string& mode) {
 using LockSet = std::set<std::pair<Oid, std::string>>;
 
 // Up to this many relation locks, each statement reads all of this backend's (pg_locks); past
-// it, only those on the relations it names and their partitions (its own lock table, no scan):
+// it, only those on the relations it names, their partitions and indexes (its own lock table):
 // a dry run keeps every lock it takes, and reading them all for every statement made a plan of
 // a pg_dump-sized script quadratic (3,450 statements: 53 s; 27,600: about an hour).
 constexpr size_t kLocksScannedWhole = 500;
@@ -116,9 +116,6 @@ std::set<Oid> with_inheritors_and_indexes(const std::set<Oid>& relids) {
   return out;
 }
 
-// Relations a statement names that lock_targets() does not list (it lists what lint and runs
-// need), for the plan's report past kLocksScannedWhole: views, materialized views, REINDEX,
-// COMMENT, GRANT, policies, triggers and statistics on a table, the partition of ATTACH.
 // Statements that create or change no relation but what they name or create (functions,
 // types, schemas, settings, comments and grants on other objects): a pg_dump script is full
 // of them, and reading every lock for each would make its plan quadratic again.
@@ -152,6 +149,9 @@ bool locks_no_existing_relation(Node* n) {
   }
 }
 
+// Relations a statement names that lock_targets() does not list (it lists what lint and runs
+// need), for the plan's report past kLocksScannedWhole: views, materialized views, REINDEX,
+// COMMENT, GRANT, policies, triggers and statistics on a table, the partition of ATTACH.
 std::vector<RangeVar*> more_lock_targets(Node* n) {
   std::vector<RangeVar*> out;
   auto from_names = [&](List* names) {  // [[catalog.]schema.]relation
@@ -233,6 +233,14 @@ struct RelRow {
   bool system;
 };
 
+// A catalog, TOAST or information_schema relation: not reported. Plain C.
+bool is_system_relation(Form_pg_class c) {
+  if (c->relnamespace == PG_CATALOG_NAMESPACE || IsToastNamespace(c->relnamespace) || c->relkind == RELKIND_TOASTVALUE)
+    return true;
+  char* nsp = get_namespace_name(c->relnamespace);
+  return nsp && strcmp(nsp, "information_schema") == 0;
+}
+
 // One pg_class row by OID, as of `snapshot` (nullptr: the catalog snapshot). Plain C: the
 // name is palloc'd; false when there is no such row.
 bool class_row(Oid relid, Snapshot snapshot, char** name, int64* filenode, char* kind, bool* system) {
@@ -248,8 +256,7 @@ bool class_row(Oid relid, Snapshot snapshot, char** name, int64* filenode, char*
     *name = psprintf("%s.%s", quote_identifier(nsp ? nsp : "?"), quote_identifier(NameStr(c->relname)));
     *filenode = c->relfilenode;
     *kind = c->relkind;
-    *system = c->relnamespace == PG_CATALOG_NAMESPACE || IsToastNamespace(c->relnamespace) ||
-              c->relkind == RELKIND_TOASTVALUE || (nsp && strcmp(nsp, "information_schema") == 0);
+    *system = is_system_relation(c);
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
@@ -292,12 +299,7 @@ RelNow rel_now(Oid relid) {
     Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
     r.found = true;
     r.filenode = c->relfilenode;
-    r.system = c->relnamespace == PG_CATALOG_NAMESPACE || IsToastNamespace(c->relnamespace) ||
-               c->relkind == RELKIND_TOASTVALUE;
-    if (!r.system) {
-      char* nsp = get_namespace_name(c->relnamespace);
-      r.system = nsp && strcmp(nsp, "information_schema") == 0;
-    }
+    r.system = is_system_relation(c);
     ReleaseSysCache(tup);
   });
   return r;
