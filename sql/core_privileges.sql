@@ -79,3 +79,35 @@ DROP SCHEMA migrate;
 DROP TABLE priv_t;
 REVOKE CREATE ON SCHEMA public FROM priv_deployer;
 DROP ROLE priv_app, priv_deployer;
+-- An extension owner who is no longer a superuser, without USAGE on a schema migrations use:
+-- the snapshot after apply, verify() and the revert's check look objects up in the catalogs
+-- ("permission denied for schema" from to_regclass() / to_regtype() before 0.13.0).
+CREATE ROLE priv_owner SUPERUSER;
+CREATE ROLE priv_schema_owner;
+CREATE SCHEMA priv_closed AUTHORIZATION priv_schema_owner;
+REVOKE ALL ON SCHEMA priv_closed FROM PUBLIC;
+SET ROLE priv_owner;
+CREATE EXTENSION pg_migrate;
+RESET ROLE;
+ALTER ROLE priv_owner NOSUPERUSER;
+GRANT USAGE ON SCHEMA migrate TO priv_schema_owner;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA migrate TO priv_schema_owner;
+GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO priv_schema_owner;
+SET ROLE priv_schema_owner;
+CREATE TYPE priv_closed.pair AS (a int);
+SELECT migrate.register('1', 'closed schema',
+  'CREATE TABLE priv_closed.t (id int, p priv_closed.pair); ALTER TABLE priv_closed.t DROP COLUMN p; DROP TYPE priv_closed.pair',
+  'DROP TABLE priv_closed.t; CREATE TYPE priv_closed.pair AS (a int)');
+BEGIN;
+SELECT version, status FROM migrate.verify();
+SELECT version FROM migrate.apply();
+COMMIT;
+SELECT version, state FROM migrate.status();
+SELECT version FROM migrate.revert(1);
+SELECT count(*) AS differences FROM migrate.schema_diff();
+RESET ROLE;
+SELECT count(*) AS differences FROM migrate.schema_diff();
+DROP EXTENSION pg_migrate;
+DROP SCHEMA migrate;
+DROP SCHEMA priv_closed CASCADE;
+DROP ROLE priv_owner, priv_schema_owner;

@@ -48,6 +48,12 @@ extern "C" {
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_sequence.h"
 #include "catalog/pg_type.h"
+#include "catalog/namespace.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_type.h"
+#include "utils/regproc.h"
+#include "utils/varlena.h"
+#include "utils/syscache.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "lib/stringinfo.h"
@@ -61,7 +67,6 @@ extern "C" {
 #include "rewrite/rewriteDefine.h"
 #include "utils/catcache.h"
 #include "utils/syscache.h"
-#include "utils/varlena.h"
 }
 
 namespace {
@@ -1436,14 +1441,61 @@ Oid owning_relation(Oid classid, Oid objid) {
   }
 }
 
-// Calls a to_reg*(text) function: the OID, or InvalidOid for NULL.
-Oid to_reg(PGFunction fn, const char* name) {
-  LOCAL_FCINFO(fcinfo, 1);
-  InitFunctionCallInfoData(*fcinfo, nullptr, 1, InvalidOid, nullptr, nullptr);
-  fcinfo->args[0].value = CStringGetTextDatum(name);
-  fcinfo->args[0].isnull = false;
-  Datum result = fn(fcinfo);
-  return fcinfo->isnull ? InvalidOid : DatumGetObjectId(result);
+// Names of objects a migration dropped parts of, looked up without privilege checks:
+// to_regclass() and to_regtype() raise "permission denied for schema" when the role the
+// refresh runs as (the extension's owner, who need not be a superuser) lacks USAGE on the
+// object's schema, and the snapshot describes every schema's objects whatever their ACLs.
+Oid type_in_schema(const char* schema, const char* name) {
+  Oid nsp = get_namespace_oid(schema, true);
+  return OidIsValid(nsp) ? GetSysCacheOid2(TYPENAMENSP, Anum_pg_type_oid, CStringGetDatum(name), ObjectIdGetDatum(nsp))
+                         : InvalidOid;
+}
+
+// "schema.name" as snapshot keys quote it (or unqualified: the search path).
+Oid relation_named(const char* name) {
+#if PG_VERSION_NUM >= 160000
+  List* parts = stringToQualifiedNameList(name, nullptr);
+#else
+  List* parts = stringToQualifiedNameList(name);
+#endif
+  RangeVar* rv = makeRangeVarFromNameList(parts);
+  if (!rv->schemaname) return RelnameGetRelid(rv->relname);
+  Oid nsp = get_namespace_oid(rv->schemaname, true);
+  return OidIsValid(nsp) ? get_relname_relid(rv->relname, nsp) : InvalidOid;
+}
+
+// A schema's name as snapshot keys quote it.
+Oid namespace_named(const char* name) {
+#if PG_VERSION_NUM >= 160000
+  List* parts = stringToQualifiedNameList(name, nullptr);
+#else
+  List* parts = stringToQualifiedNameList(name);
+#endif
+  return list_length(parts) == 1 ? get_namespace_oid(strVal(linitial(parts)), true) : InvalidOid;
+}
+
+// A type as format_type_be_qualified() prints it ("schema.name", "schema.name[]", or a
+// built-in type's SQL name).
+Oid type_named(const char* name) {
+#if PG_VERSION_NUM >= 160000
+  TypeName* type_name = typeStringToTypeName(name, nullptr);
+#else
+  TypeName* type_name = typeStringToTypeName(name);
+#endif
+  if (!type_name) return InvalidOid;
+  char* schema = nullptr;
+  char* base = nullptr;
+  DeconstructQualifiedName(type_name->names, &schema, &base);
+  if (!schema) {  // the search path (built-in types): no schema is named, no check to skip
+    Type t = LookupTypeName(nullptr, type_name, nullptr, true);
+    if (!t) return InvalidOid;
+    Oid typid = typeTypeId(t);
+    ReleaseSysCache(t);
+    return typid;
+  }
+  Oid typid = type_in_schema(schema, base);
+  if (OidIsValid(typid) && type_name->arrayBounds != NIL) typid = get_array_type(typid);
+  return typid;
 }
 
 // The non-null elements of a text[] as C strings.
@@ -1578,19 +1630,19 @@ Scope touched_scope(ArrayType* classids, ArrayType* objids, ArrayType* rel_names
   int n;
   if (rel_names) {
     char** names = text_elements(rel_names, &n);
-    for (int i = 0; i < n; ++i) add_unique_oid(&base, to_reg(to_regclass, names[i]));
+    for (int i = 0; i < n; ++i) add_unique_oid(&base, relation_named(names[i]));
   }
   if (type_names) {
     char** names = text_elements(type_names, &n);
     for (int i = 0; i < n; ++i) {
-      Oid t = to_reg(to_regtype, names[i]);
+      Oid t = type_named(names[i]);
       add_unique_oid(&touched_types, t);
       add_unique_oid(&types, t);
     }
   }
   if (nsp_names) {
     char** names = text_elements(nsp_names, &n);
-    for (int i = 0; i < n; ++i) add_unique_oid(&nsps, to_reg(to_regnamespace, names[i]));
+    for (int i = 0; i < n; ++i) add_unique_oid(&nsps, namespace_named(names[i]));
   }
   // down: the touched relations and all their descendants (inheritance, partitions).
   OidList down{};

@@ -59,14 +59,20 @@ WITH k AS (
                 ELSE n.ident END AS owner
       FROM n
 ), oids AS (
-    -- CASE keeps each to_reg*() to the names of its kind (to_regnamespace() rejects a dotted name)
+    -- Looked up in the catalogs, not with to_regclass() / to_regtype(): those raise
+    -- "permission denied for schema" when the extension's owner, who runs this and need not
+    -- be a superuser, lacks USAGE on the object's schema.
     SELECT o.kind,
            CASE WHEN o.kind NOT IN ('function', 'procedure', 'aggregate', 'type', 'domain', 'schema')
-                THEN to_regclass(o.owner)::oid END AS relid,
-           CASE WHEN o.kind IN ('type', 'domain', 'constraint') THEN to_regtype(o.owner)::oid END AS typid,
-           CASE WHEN o.kind = 'schema' THEN to_regnamespace(o.owner)::oid END AS nspid,
-           CASE WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN parse_ident(o.owner) END AS proc
-      FROM owners o
+                THEN (SELECT c.oid FROM pg_class c JOIN pg_namespace cn ON cn.oid = c.relnamespace
+                       WHERE cn.nspname = o.parts[1] AND c.relname = o.parts[2] AND cardinality(o.parts) = 2) END AS relid,
+           CASE WHEN o.kind IN ('type', 'domain', 'constraint')
+                THEN (SELECT t.oid FROM pg_type t JOIN pg_namespace tn ON tn.oid = t.typnamespace
+                       WHERE tn.nspname = o.parts[1] AND t.typname = o.parts[2] AND cardinality(o.parts) = 2) END AS typid,
+           CASE WHEN o.kind = 'schema'
+                THEN (SELECT ns.oid FROM pg_namespace ns WHERE ns.nspname = o.parts[1] AND cardinality(o.parts) = 1) END AS nspid,
+           CASE WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN o.parts END AS proc
+      FROM (SELECT ow.kind, parse_ident(ow.owner) AS parts FROM owners ow) o
 )
 SELECT migrate.schema_snapshot_of(
            ARRAY(SELECT x.relid FROM oids x WHERE x.relid IS NOT NULL
