@@ -491,9 +491,13 @@ void note_blocks(XLogReaderState* reader) {
     if (fork != MAIN_FORKNUM || (database != MyDatabaseId && database != InvalidOid)) continue;
     if (!std::binary_search(catalog_filenodes, catalog_filenodes + filenode_count, file)) continue;
     if (changed_count == changed_capacity) {
-      changed_capacity = Max(changed_capacity * 2, 1024);
-      changed_blocks = static_cast<uint64*>(changed_blocks ? repalloc_huge(changed_blocks, changed_capacity * sizeof(uint64))
-                                                           : MemoryContextAllocHuge(wal_context, changed_capacity * sizeof(uint64)));
+      // The new size is kept only once allocated: an allocation that fails (an error the
+      // caller rolls back and carries on from) leaves the buffer as it was.
+      int capacity = Max(changed_capacity * 2, 1024);
+      uint64* grown = static_cast<uint64*>(changed_blocks ? repalloc_huge(changed_blocks, capacity * sizeof(uint64))
+                                                          : MemoryContextAllocHuge(wal_context, capacity * sizeof(uint64)));
+      changed_blocks = grown;
+      changed_capacity = capacity;
     }
     changed_blocks[changed_count++] = (static_cast<uint64>(file) << 32) | block;
     changed_sorted = false;

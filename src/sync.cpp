@@ -741,13 +741,11 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
         if (f.down && check_script(*f.down, {f.version, f.name, "down"})) via_register = true;
       }
       if (!via_register) lint_report_on_register(f.version, f.name, *f.up, up_statements);
+      // register()'s own parse, checks and lint in `scratch` too (it returns nothing kept).
+      if (via_register) register_through_register(f);
       MemoryContextSwitchTo(outer);
       pg::call([&] { MemoryContextReset(scratch); });
-      if (via_register) {
-        register_through_register(f);
-      } else if (w.todo == Todo::Register) {
-        register_in_bulk(f);
-      }
+      if (!via_register && w.todo == Todo::Register) register_in_bulk(f);
     } else if (w.todo == Todo::Accept) {
       // pg_migrate repair: the applied script stays as it ran; the file's checksums are recorded
       // as the accepted ones, and history says so.

@@ -20,6 +20,11 @@ namespace {
 // (a statement_timeout in apply's verify gate, inside the batch's subtransaction, read freed
 // memory and crashed the backend).
 MemoryContext entry_context = nullptr;
+
+// What take_current_error() returns when copying the error ran out of memory: the error's
+// SQLSTATE (a cancel stays a cancel) with a fixed message. Never freed (see ~PgError).
+ErrorData uncopied_error;
+
 }  // namespace
 
 void sleep_ms(long ms) {
@@ -52,7 +57,8 @@ PgError& PgError::operator=(const PgError& other) noexcept {
 PgError::~PgError() {
   if (--holder_->refs > 0) return;
   // The copy's own context, with whatever was added to the error (deleting raises no error).
-  if (holder_->freeable && holder_->data) MemoryContextDelete(GetMemoryChunkContext(holder_->data));
+  if (holder_->freeable && holder_->data && holder_->data != &uncopied_error)
+    MemoryContextDelete(GetMemoryChunkContext(holder_->data));
   delete holder_;
 }
 
@@ -61,12 +67,34 @@ ErrorData* take_current_error(MemoryContext into) {
   // PgError deletes. (Outside one — hooks, the worker — the caller's, as before.)
   // CopyErrorData must not run in ErrorContext, which FlushErrorState empties.
   if (into == ErrorContext) into = TopTransactionContext;
-  MemoryContext target =
-      entry_context ? AllocSetContextCreate(entry_context, "pg_migrate caught error", ALLOCSET_SMALL_SIZES) : into;
-  MemoryContextSwitchTo(target);
-  ErrorData* edata = CopyErrorData();
+  // This runs in a PG_CATCH, where an error would longjmp over the C++ frames above the
+  // pg::call (no destructor would run): an allocation failing here is caught too.
+  const int sqlerrcode = geterrcode();
+  ErrorData* volatile edata = nullptr;
+  PG_TRY();
+  {
+    MemoryContext target =
+        entry_context ? AllocSetContextCreate(entry_context, "pg_migrate caught error", ALLOCSET_SMALL_SIZES) : into;
+    MemoryContextSwitchTo(target);
+    edata = CopyErrorData();
+  }
+  PG_CATCH();
+  {
+    edata = nullptr;
+  }
+  PG_END_TRY();
   FlushErrorState();
   MemoryContextSwitchTo(into);  // the caller goes on in its own context
+  if (!edata) {
+    uncopied_error = ErrorData{};
+    uncopied_error.elevel = ERROR;
+    uncopied_error.output_to_server = true;
+    uncopied_error.output_to_client = true;
+    uncopied_error.sqlerrcode = sqlerrcode;
+    uncopied_error.message = const_cast<char*>("out of memory while handling an error");
+    uncopied_error.assoc_context = ErrorContext;
+    edata = &uncopied_error;
+  }
   return edata;
 }
 
