@@ -145,13 +145,60 @@ PGM_FUNCTION(pgm_drift_status) {
       " (SELECT pg_catalog.string_agg(c.relname || '.' || t.tgname, ', ' ORDER BY c.relname, t.tgname) "
       "   FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
       "  WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND NOT t.tgisinternal "
-      "    AND t.tgfoid = 'migrate.protect_catalog()'::pg_catalog.regprocedure AND t.tgenabled <> 'A') "
+      "    AND t.tgfoid = 'migrate.protect_catalog()'::pg_catalog.regprocedure AND t.tgenabled <> 'A'), "
+      // What the extension's owner (or a superuser) could change to stop capture or let rows
+      // be rewritten while the checks above still pass: a protect trigger dropped or made to
+      // fire on other events, a trigger or rule of someone else's on pg_migrate's tables,
+      // row-level security hiding rows from these functions, a capture or protect function
+      // replaced (CREATE OR REPLACE in another language), an event trigger recreated for other
+      // tags or another function.
+      " (SELECT pg_catalog.string_agg(x.problem, '; ' ORDER BY x.problem) FROM ("
+      "   SELECT 'no ' || w.name || ' trigger on migrate.' || c.relname AS problem "
+      "     FROM pg_catalog.pg_class c CROSS JOIN (VALUES ('protect', 27), ('protect_truncate', 34)) w(name, events) "
+      "    WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND c.relkind = 'r' "
+      "      AND c.relname <> 'drift_exclusions' "
+      "      AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid = c.oid AND t.tgname = w.name "
+      "                         AND t.tgfoid = 'migrate.protect_catalog()'::pg_catalog.regprocedure "
+      "                         AND (t.tgtype::pg_catalog.int4 & w.events) = w.events) "
+      "   UNION ALL "
+      "   SELECT 'trigger ' || t.tgname || ' on migrate.' || c.relname || ' is not pg_migrate''s' "
+      "     FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid "
+      "    WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND NOT t.tgisinternal "
+      "      AND (t.tgname, t.tgfoid::pg_catalog.regproc::pg_catalog.text) NOT IN (('protect', 'migrate.protect_catalog'), "
+      "           ('protect_truncate', 'migrate.protect_catalog'), ('invalidate_cache', 'migrate.drift_exclusions_changed'), "
+      "           ('install_snapshot_restored', 'migrate.install_snapshot_restored')) "
+      "   UNION ALL "
+      "   SELECT 'rule ' || r.rulename || ' on migrate.' || c.relname "
+      "     FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class "
+      "    WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND r.rulename <> '_RETURN' "
+      "   UNION ALL "
+      "   SELECT 'row-level security on migrate.' || c.relname FROM pg_catalog.pg_class c "
+      "    WHERE c.relnamespace = 'migrate'::pg_catalog.regnamespace AND (c.relrowsecurity OR c.relforcerowsecurity) "
+      "   UNION ALL "
+      "   SELECT 'function migrate.' || p.proname || ' replaced' FROM pg_catalog.pg_proc p "
+      "    WHERE p.pronamespace = 'migrate'::pg_catalog.regnamespace "
+      "      AND p.proname IN ('protect_catalog', 'drift_exclusions_changed', 'install_snapshot_restored', "
+      "                        'drift_capture_start', 'drift_capture_ddl', 'drift_capture_drop', 'drift_capture_rewrite') "
+      "      AND (p.prolang <> (SELECT l.oid FROM pg_catalog.pg_language l WHERE l.lanname = 'c') "
+      "           OR p.prosrc <> 'pgm_' || p.proname OR p.probin IS DISTINCT FROM '$libdir/pg_migrate') "
+      "   UNION ALL "
+      "   SELECT 'event trigger ' || e.evtname || ' changed' FROM pg_catalog.pg_event_trigger e "
+      "     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_event_trigger'::pg_catalog.regclass "
+      "      AND d.objid = e.oid AND d.deptype = 'e' "
+      "     JOIN pg_catalog.pg_extension x ON x.oid = d.refobjid AND x.extname = 'pg_migrate' "
+      "    WHERE e.evttags IS NOT NULL OR (e.evtname, e.evtevent, e.evtfoid::pg_catalog.regproc::pg_catalog.text) NOT IN ("
+      "           ('migrate_drift_start', 'ddl_command_start', 'migrate.drift_capture_start'), "
+      "           ('migrate_drift_ddl', 'ddl_command_end', 'migrate.drift_capture_ddl'), "
+      "           ('migrate_drift_drop', 'sql_drop', 'migrate.drift_capture_drop'), "
+      "           ('migrate_drift_rewrite', 'table_rewrite', 'migrate.drift_capture_rewrite'))"
+      " ) x) "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL"};
   catalog::OwnerScope owner;
   q.run();
   std::string not_always = pg::text_value(0, 7);
   int64 triggers = pg::int8_value(0, 8);
   std::string unprotected = pg::text_value(0, 9);
+  std::string tampered = pg::text_value(0, 10);
   std::string capture;
   if (!settings::drift_capture)
     capture = "off (pg_migrate.drift_capture is off)";
@@ -161,6 +208,8 @@ PGM_FUNCTION(pgm_drift_status) {
     capture = fmt::format("degraded (event trigger {} not ENABLE ALWAYS)", not_always);
   else if (!unprotected.empty())
     capture = fmt::format("degraded (protect trigger {} not ENABLE ALWAYS)", unprotected);
+  else if (!tampered.empty())
+    capture = fmt::format("degraded ({})", tampered);
   else
     capture = "on";
   std::string statement_capture =
