@@ -259,6 +259,25 @@ REVOKE ALL ON SCHEMA migrate FROM deployer, monitoring;
 DROP ROLE deployer;
 DROP ROLE monitoring;
 
+-- 6. A migration does not write pg_migrate's tables, even applied by the owner or a superuser,
+-- whom the protect triggers let through: an exclusion added by a migration would hide what it
+-- or later DDL does. Refused when registered (by name), and at run time whatever the path (a
+-- function); the owner's own INSERT outside migrations still works.
+SELECT migrate.register('1', 'exclude', 'CREATE TABLE public.t6 (id int); INSERT INTO migrate.drift_exclusions (schema_pattern) VALUES (''public'')');
+SELECT migrate.register('1', 'forget', 'TRUNCATE migrate.drift_exclusions');
+SELECT migrate.register('1', 'quiet', 'UPDATE migrate.drift SET statement = NULL');
+CREATE FUNCTION public.sneak_exclusion() RETURNS void LANGUAGE sql
+  AS $$ INSERT INTO migrate.drift_exclusions (schema_pattern) VALUES ('public') $$;
+SELECT migrate.register('1', 'sneak', 'CREATE TABLE public.t6 (id int); SELECT public.sneak_exclusion()');
+SELECT version FROM migrate.apply();
+SELECT version, line, status FROM migrate.plan();
+SELECT count(*) AS exclusions, to_regclass('public.t6') AS t6 FROM migrate.drift_exclusions;
+SELECT migrate.unregister('1');
+INSERT INTO migrate.drift_exclusions (schema_pattern, reason) VALUES ('scratch', 'outside migrations');
+SELECT schema_pattern FROM migrate.drift_exclusions;
+DELETE FROM migrate.drift_exclusions;
+DROP FUNCTION public.sneak_exclusion();
+
 -- Clean up.
 DROP EXTENSION pg_migrate;
 DROP SCHEMA intr CASCADE;

@@ -15,8 +15,11 @@
 #include "xact.hpp"
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
+#include "utils/lsyscache.h"
 }
 
 namespace pgm::catalog {
@@ -94,6 +97,61 @@ void check_concurrent_change() {
 }  // namespace
 
 bool catalog_write_allowed() { return write_allowed; }
+
+namespace {
+
+ExecutorCheckPerms_hook_type previous_check_perms = nullptr;
+
+// Plain C (PostgreSQL calls it): refuses a migration's INSERT, UPDATE, DELETE or MERGE on a
+// table of pg_migrate's schema, also through a function or trigger it calls. The protect
+// triggers let the owner's and a superuser's writes through (drift_exclusions is managed with
+// plain INSERT and DELETE); a migration applied by them must still not add a drift exclusion
+// that hides what it or later DDL does, nor rewrite what pg_migrate records. pg_migrate's own
+// writes (under OwnerScope) go on.
+void refuse_write_to_own_table(Oid relid, AclMode required) {
+  if (!(required & (ACL_INSERT | ACL_UPDATE | ACL_DELETE))) return;
+  Oid own = get_namespace_oid("migrate", true);
+  if (!OidIsValid(own) || get_rel_namespace(relid) != own) return;
+  const char* name = get_rel_name(relid);
+  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                  errmsg("a write to pg_migrate's table migrate.%s cannot run inside a migration", name ? name : "?"),
+                  errdetail("What pg_migrate records and watches (history, drift, snapshots, drift exclusions) is "
+                            "not changed by the migrations it records."),
+                  errhint("Run the statement on its own, outside pg_migrate, as the extension's owner.")));
+}
+
+#if PG_VERSION_NUM >= 160000
+bool check_migration_writes(List* range_table, List* perm_infos, bool ereport_on_violation) {
+  if (previous_check_perms && !previous_check_perms(range_table, perm_infos, ereport_on_violation)) return false;
+  if (in_migration() && !write_allowed) {
+    ListCell* lc;
+    foreach (lc, perm_infos) {
+      RTEPermissionInfo* perm = static_cast<RTEPermissionInfo*>(lfirst(lc));
+      refuse_write_to_own_table(perm->relid, perm->requiredPerms);
+    }
+  }
+  return true;
+}
+#else
+bool check_migration_writes(List* range_table, bool ereport_on_violation) {
+  if (previous_check_perms && !previous_check_perms(range_table, ereport_on_violation)) return false;
+  if (in_migration() && !write_allowed) {
+    ListCell* lc;
+    foreach (lc, range_table) {
+      RangeTblEntry* rte = static_cast<RangeTblEntry*>(lfirst(lc));
+      if (rte->rtekind == RTE_RELATION) refuse_write_to_own_table(rte->relid, rte->requiredPerms);
+    }
+  }
+  return true;
+}
+#endif
+
+}  // namespace
+
+void install_executor_hook() {
+  previous_check_perms = ExecutorCheckPerms_hook;
+  ExecutorCheckPerms_hook = check_migration_writes;
+}
 
 void check_name(const std::string& what, const std::string& name, const char* hint) {
   if (name.find_first_not_of(" \t\r\n") == std::string::npos)

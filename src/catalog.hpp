@@ -33,6 +33,10 @@ class OwnerScope {
 // True while OwnerScope is active: the protect trigger lets the functions' writes through.
 bool catalog_write_allowed();
 
+// Installs the executor check that keeps a migration's statements from writing pg_migrate's
+// tables (from _PG_init).
+void install_executor_hook();
+
 // Takes pg_migrate's transaction-scoped lock (own advisory key space); waits for a holder.
 // A lock timeout names the holding pids. Then checks, under REPEATABLE READ or SERIALIZABLE,
 // that no concurrent transaction changed the catalog after this transaction's snapshot.

@@ -275,6 +275,22 @@ const char* changes_pg_migrate(Node* node) noexcept {
     case T_CreateFunctionStmt:
       if (in_own_schema(reinterpret_cast<CreateFunctionStmt*>(node)->funcname)) return kOwnObject;
       break;
+    // Writes to pg_migrate's tables by name (also refused at run time, whatever the path).
+    case T_InsertStmt:
+      if (in_own_schema(reinterpret_cast<InsertStmt*>(node)->relation)) return "a write to pg_migrate's tables";
+      break;
+    case T_UpdateStmt:
+      if (in_own_schema(reinterpret_cast<UpdateStmt*>(node)->relation)) return "a write to pg_migrate's tables";
+      break;
+    case T_DeleteStmt:
+      if (in_own_schema(reinterpret_cast<DeleteStmt*>(node)->relation)) return "a write to pg_migrate's tables";
+      break;
+    case T_TruncateStmt: {
+      ListCell* lc;
+      foreach (lc, reinterpret_cast<TruncateStmt*>(node)->relations)
+        if (in_own_schema(static_cast<RangeVar*>(lfirst(lc)))) return "TRUNCATE of pg_migrate's tables";
+      break;
+    }
     case T_AlterFunctionStmt:
       if (in_own_schema(reinterpret_cast<Node*>(reinterpret_cast<AlterFunctionStmt*>(node)->func))) return kOwnObject;
       break;
