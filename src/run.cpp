@@ -157,12 +157,21 @@ class NonatomicSpi {
   int exceptions_at_start_;
 };
 
+// The transactions a run starts are READ COMMITTED whatever default_transaction_isolation a
+// database or role sets: under REPEATABLE READ a batch fails (40001) on any row a writer
+// changed since the batch's snapshot, where READ COMMITTED waits and re-checks it.
+void read_committed() {
+  (void)set_config_option("transaction_isolation", "read committed", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SET,
+                          true, 0, false);
+}
+
 void commit() {
   pg::call([] {
     SPI_commit();
 #if PG_VERSION_NUM < 150000
     SPI_start_transaction();
 #endif
+    read_committed();
   });
 }
 
@@ -180,6 +189,7 @@ void rollback_failed() {
 #if PG_VERSION_NUM < 150000
     SPI_start_transaction();
 #endif
+    read_committed();
   });
 }
 
@@ -1299,10 +1309,12 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       throw;
     }
   };
-  if (!resuming || !run.has_rows_total) {
-    between_batches("counting the rows it matches", [&] { set_rows_total(rc.step.version, scalar_int8(count_sql) + rows_done); });
-    commit();
-  }
+  // Counted again when a call resumes the statement: the rows may have changed since (a failed
+  // call's cause fixed, writers). The runaway check below compares what this call changes with
+  // what matched when it started, not with the count of the first call.
+  const int64 done_before = rows_done;
+  between_batches("counting the rows it matches", [&] { set_rows_total(rc.step.version, scalar_int8(count_sql) + rows_done); });
+  commit();
   int64 initial_total = 0;
   {
     static pg::Query q{"SELECT rows_total FROM migrate.runs WHERE version OPERATOR(pg_catalog.=) $1"};
@@ -1385,12 +1397,14 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       if (matched_in_pass) empty_passes = 0;
       matched_in_pass = false;
     }
-    if (rows_done > 2 * initial_total + 10 * u.batch->rows) {
+    const int64 matched_at_start = std::max<int64>(initial_total - done_before, 0);
+    if (rows_done - done_before > 2 * matched_at_start + 10 * u.batch->rows) {
       MemoryContextSwitchTo(outer);
       raise_failure(rc, u, sqlstate::kObjectNotInPrerequisiteState,
-                    failure_message(rc, u, fmt::format("the batched statement changed {} rows, more than twice "
-                                                       "the {} that matched when it started",
-                                                       rows_done, initial_total)),
+                    failure_message(rc, u, fmt::format("the batched statement changed {} rows{}, more than twice "
+                                                       "the {} that matched when it {}",
+                                                       rows_done - done_before, done_before > 0 ? " since it resumed" : "",
+                                                       matched_at_start, done_before > 0 ? "resumed" : "started")),
                     "Its WHERE clause probably still matches rows it already changed, or writers keep adding rows "
                     "it matches, so it would never end.",
                     "Make the WHERE clause exclude rows already done (e.g. WHERE b IS NULL for SET b = ...); if "

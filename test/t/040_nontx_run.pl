@@ -284,6 +284,24 @@ like($err, qr/ERROR:  migration 5\.9 \("counting fails"\) failed at line 3 of it
      'a failure while counting names the migration and line');
 unlike($err, qr/SQL statement/, 'and not the counting query');
 sql(q{SELECT migrate.run_forget('5.9'); SELECT migrate.unregister('5.9'); DROP TABLE b2});
+# A statement stopped as a runaway (its WHERE clause kept matching rows it had changed) resumes
+# once the rows are fixed, as the hint says: the check counts what the resuming call changes
+# against what matches then (it had kept the first call's counts, and failed again forever).
+sql(q{CREATE TABLE runaway (id int PRIMARY KEY, v int); INSERT INTO runaway SELECT g, NULL FROM generate_series(1, 100) g});
+sql(q{SELECT migrate.register('5.95', 'runaway', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 7\nUPDATE runaway SET v = CASE WHEN id > 50 THEN 1 END WHERE v IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/the batched statement changed \d+ rows, more than twice the 100 that matched when it started/,
+     'a runaway batched statement is stopped');
+sql(q{UPDATE runaway SET v = 0 WHERE v IS NULL});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is("$ret " . state_of('5.95'), '0 applied', 'once nothing matches any more, the next call resumes and finishes') or diag($err);
+# Batches run READ COMMITTED whatever default_transaction_isolation says (under REPEATABLE READ
+# a batch failed with 40001 on any row a writer had changed since its snapshot).
+sql(q{CREATE TABLE iso (id int, level text); INSERT INTO iso SELECT g, NULL FROM generate_series(1, 100) g});
+sql(q{SELECT migrate.register('5.96', 'isolation', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 30\nUPDATE iso SET level = current_setting(\'transaction_isolation\') WHERE level IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, "SET default_transaction_isolation = 'repeatable read'; CALL migrate.run()");
+is("$ret " . sql(q{SELECT string_agg(DISTINCT level, ',') FROM iso}), '0 read committed',
+   'under default_transaction_isolation = repeatable read, the batches run read committed') or diag($err);
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is("$ret " . sql(q{SELECT count(*) FROM busy WHERE v IS NULL}), '0 0', 'once the locks are gone the run finishes') or diag($err);
 
@@ -588,7 +606,7 @@ like($err, qr/ERROR:  target version 5\.6 is not a registered migration/, 'run_r
 is(state_of('6'), 'applied', 'and reverted nothing');
 sql(q{CALL migrate.run_revert_to('0')});
 is(sql(q{SELECT string_agg(version || ':' || state, ' ' ORDER BY version) FROM migrate.status()}),
-   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.5.5:pending 5.7:pending 5.7.5:pending 5.8:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
+   '1:pending 2:pending 3:pending 4:pending 5:pending 5.5:pending 5.5.5:pending 5.7:pending 5.7.5:pending 5.8:pending 5.95:pending 5.96:pending 6:pending 6.6:pending 6.6.1:pending 6.8:pending', 'run_revert_to reverted all');
 ($ret, $out, $err) = $node->psql($db, q{SELECT to_regclass('t_a') IS NULL});
 is($out, 't', 'the down script dropped the index concurrently');
 is(sql('SELECT count(*) FROM log WHERE step = -1'), '1', 'the down script ran once');
