@@ -13,6 +13,7 @@ PGDLLEXPORT void _PG_init(void);
 }
 
 extern "C" PGDLLEXPORT void _PG_init(void) {
+  pgm::pg::init_guard();
   pgm::policy::init();
   pgm::define_settings();
   pgm::drift_init();

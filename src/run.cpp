@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <exception>
 #include <map>
 #include <set>
@@ -1541,6 +1542,16 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
         // A cancel or timeout while it ran (or waited for its worker): the time it took so far
         // counts in the duration when a later call finishes it. Recorded, then the error goes on.
         if (!e.is_interrupt()) throw;
+        // Named like every other failure of the unit, where the cancel came while pg_migrate
+        // itself waited (dropping an INVALID index a build left, say): no statement of the
+        // script had named it.
+        ErrorData* ed = e.data();
+        std::string label = rc.label.describe();
+        if (ed->message && std::strstr(ed->message, label.c_str()) == nullptr) {
+          std::string named = failure_message(rc, u, ed->message);
+          const char* m = named.c_str();
+          pg::call([&] { ed->message = MemoryContextStrdup(GetMemoryChunkContext(ed), m); });
+        }
         rollback_failed();
         record_unit_time(rc);
         commit();

@@ -443,6 +443,14 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
       message = std::regex_replace(e.message, prefix_re, "");
     }
   }
+  // An applied file edited since (sync's refusal): "migration file V2__b.sql was edited after
+  // version 2 was applied" names the file as sent, without the folder.
+  static const std::regex edited_re(R"re(^migration file .+ was edited after version (\S+) was applied$)re");
+  if (folder && location.empty() && std::regex_search(e.message, m, edited_re))
+    if (const MigrationFile* f = folder->by_version(m[1])) {
+      location = path_of(opts, f->file);
+      message = fmt::format("edited after version {} was applied", m[1].str());
+    }
   // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
   // of callback afterMigrate.sql has a syntax error at line 2: ...".
   if (folder && location.empty()) {
@@ -1230,7 +1238,7 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
                   "OR EXISTS (SELECT FROM migrate.baseline WHERE version OPERATOR(pg_catalog.=) $1)",
                   {to.canonical()})
                 .get(0, 0) != "t") {
-      std::string message = fmt::format("--to {}: the database has no migration {} (--to 0 reverts every applied one)",
+      std::string message = fmt::format("--to {}: the database has no migration {} (--to 0 reverts every migration above version 0)",
                                         opts.to, to.canonical());
       o.code = exit_code::kUsage;
       o.err += "error: " + message + "\n";

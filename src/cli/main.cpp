@@ -99,6 +99,8 @@ std::vector<Target> targets_of(const Options& opts) {
     int number = 0;
     while (std::getline(in, line)) {
       ++number;
+      // A UTF-8 byte order mark (Windows editors write one), as in migration files.
+      if (number == 1 && line.compare(0, 3, "\xEF\xBB\xBF") == 0) line.erase(0, 3);
       size_t a = line.find_first_not_of(" \t\r");
       if (a == std::string::npos || line[a] == '#') continue;
       size_t b = line.find_last_not_of(" \t\r");
@@ -537,7 +539,9 @@ int main(int argc, char** argv) {
                      .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
               << "\n";
   } else if (opts.json) {
-    std::cout << (dbs.empty() ? json::object() : dbs[0]).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    json one = dbs.empty() ? json::object() : dbs[0];
+    if (sig) one["exit_code"] = code;  // the process's own: 128 + the signal
+    std::cout << one.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   }
   if (sig) {
     // What the server had running was canceled and rolled back (or, for CALL migrate.run(),

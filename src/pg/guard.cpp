@@ -22,8 +22,10 @@ namespace {
 MemoryContext entry_context = nullptr;
 
 // What take_current_error() returns when copying the error ran out of memory: the error's
-// SQLSTATE (a cancel stays a cancel) with a fixed message. Never freed (see ~PgError).
-ErrorData uncopied_error;
+// SQLSTATE (a cancel stays a cancel) with a fixed message. Allocated in TopMemoryContext when
+// the library loads (callers add to an error with MemoryContextStrdup(GetMemoryChunkContext())),
+// never freed (see ~PgError).
+ErrorData* uncopied_error = nullptr;
 
 }  // namespace
 
@@ -57,7 +59,7 @@ PgError& PgError::operator=(const PgError& other) noexcept {
 PgError::~PgError() {
   if (--holder_->refs > 0) return;
   // The copy's own context, with whatever was added to the error (deleting raises no error).
-  if (holder_->freeable && holder_->data && holder_->data != &uncopied_error)
+  if (holder_->freeable && holder_->data && holder_->data != uncopied_error)
     MemoryContextDelete(GetMemoryChunkContext(holder_->data));
   delete holder_;
 }
@@ -86,16 +88,21 @@ ErrorData* take_current_error(MemoryContext into) {
   FlushErrorState();
   MemoryContextSwitchTo(into);  // the caller goes on in its own context
   if (!edata) {
-    uncopied_error = ErrorData{};
-    uncopied_error.elevel = ERROR;
-    uncopied_error.output_to_server = true;
-    uncopied_error.output_to_client = true;
-    uncopied_error.sqlerrcode = sqlerrcode;
-    uncopied_error.message = const_cast<char*>("out of memory while handling an error");
-    uncopied_error.assoc_context = ErrorContext;
-    edata = &uncopied_error;
+    ErrorData* e = uncopied_error;
+    *e = ErrorData{};
+    e->elevel = ERROR;
+    e->output_to_server = true;
+    e->output_to_client = true;
+    e->sqlerrcode = sqlerrcode;
+    e->message = const_cast<char*>("out of memory while handling an error");
+    e->assoc_context = ErrorContext;
+    edata = e;
   }
   return edata;
+}
+
+void init_guard() {
+  uncopied_error = static_cast<ErrorData*>(MemoryContextAllocZero(TopMemoryContext, sizeof(ErrorData)));
 }
 
 namespace {

@@ -58,6 +58,8 @@ inline bool is_interrupt(int sqlerrcode) {
 
 // Copies the error being handled into `into` and clears the error state. Only for PG_CATCH.
 ErrorData* take_current_error(MemoryContext into);
+// From _PG_init: what take_current_error() falls back to when memory runs out.
+void init_guard();
 
 // Runs `f` (a lambda calling PostgreSQL; it must not create C++ objects with destructors nor
 // throw) and turns a PostgreSQL error into pg::PgError. Returns f's scalar result.

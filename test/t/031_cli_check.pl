@@ -117,8 +117,10 @@ write_migration('20240101000000_accounts.sql',
 is(check_code('edited'), 10, 'check: applied file edited -> 10');
 ($rc, $out, $err) = pgm('apply');
 is($rc, 1, 'apply refuses an edited applied file');
-like($err, qr/migration file 20240101000000_accounts\.sql was edited after version 20240101000000 was applied/,
-     'apply: the edited file is named');
+like($err, qr{error: \Q$dir\E/20240101000000_accounts\.sql: edited after version 20240101000000 was applied},
+     'apply: the edited file is named, with the folder');
+($rc, $out, $err) = pgm('--json', 'apply');
+like($out, qr{"file": "\Q$dir\E/20240101000000_accounts\.sql"}, 'apply --json: the edited file in error.file');
 like($err, qr/applied with checksum [0-9a-f]{64}, the file has checksum [0-9a-f]{64}/, 'apply: both checksums shown');
 write_migration('20240101000000_accounts.sql', $v1);
 is(check_code('restored'), 0, 'check: restored file -> 0');

@@ -113,6 +113,12 @@ close $fh;
 is($rc, 0, '--dbs-from: exit 0');
 like($out, qr/^g1: applied 20, at version 20$/m, '--dbs-from: g1 migrated');
 like($out, qr/^f1: applied 0, at version 20$/m, '--dbs-from: f1 already there');
+# A file saved with a UTF-8 byte order mark (Windows editors write one), as migration files may be.
+open $fh, '>', "$tmp/dbs_bom.txt" or die;
+print $fh "\xEF\xBB\xBF" . $node->connstr('f1') . "\n";
+close $fh;
+($rc, $out) = run_pgm_dir({}, '--dbs-from', "$tmp/dbs_bom.txt", 'check');
+is($rc, 0, '--dbs-from: a byte order mark is not part of the first line') or diag($out);
 
 # --- --all-databases: every database with the extension; the others are skipped
 $node->safe_psql('f2', q{DROP TABLE step_7; SELECT migrate.acknowledge_drift('test setup')});

@@ -40,7 +40,7 @@ for my $bad ([ 'revert', '--steps', '0' ], [ 'revert', '--steps', '-1' ], [ 'rev
 is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 'nothing was reverted');
 ($rc, $out, $err) = pgm('args', $args, 'revert', '--to', '99');
 is($rc, 2, 'revert --to an unknown version: exit 2, as apply --to');
-like($err, qr/--to 99: the database has no migration 99 \(--to 0 reverts every applied one\)/, 'revert --to: says why');
+like($err, qr/--to 99: the database has no migration 99 \(--to 0 reverts every migration above version 0\)/, 'revert --to: says why');
 ($rc, $out, $err) = pgm('args', $args, 'revert', '--steps', 'abc');
 like($err, qr/--steps: must be a whole number of migrations \(1 or more\), not "abc"/, '--steps abc: not "out of range"');
 ($rc, $out, $err) = run_pgm('drift', '--help');
@@ -616,6 +616,16 @@ for my $case ([ 'INT', 130 ], [ 'TERM', 143 ]) {
   is($node->safe_psql('sig', q{SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'}),
      '0', "SIG$name: nothing left running on the server");
   is($node->safe_psql('sig', q{SELECT state FROM migrate.status()}), 'interrupted', "SIG$name: the run is interrupted");
+}
+{
+  my ($o, $e) = ('', '');
+  my $h = IPC::Run::start([ 'pg_migrate', '--json', '-d', $node->connstr('sig'), '--dir', $sig, 'apply' ], '<', \undef, '>', \$o, '2>', \$e);
+  $node->poll_query_until('sig', q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
+    or die 'the migration did not start';
+  $h->signal('INT');
+  $h->finish;
+  is($? >> 8, 130, '--json, SIGINT: exit 130');
+  like($o, qr/"exit_code": 130/, '--json, SIGINT: the JSON says the same exit code');
 }
 is($node->safe_psql('sig', q{SELECT to_regclass('after_signal') IS NULL}), 't', 'the statement after the canceled one never ran');
 
