@@ -2087,9 +2087,13 @@ PGM_FUNCTION(pgm_run_forget) {
   pg::SpiConnection spi;
   catalog::lock_catalog();
   static pg::Query read{
-      "SELECT r.direction, m.name, m.checksum, pg_catalog.jsonb_build_object('direction', r.direction, "
+      "SELECT r.direction, m.name, m.checksum, (pg_catalog.jsonb_build_object('direction', r.direction, "
       "'statements', r.units, 'finished', (SELECT pg_catalog.jsonb_agg(p.line ORDER BY p.unit) "
-      "FROM migrate.run_progress p WHERE p.version OPERATOR(pg_catalog.=) r.version), 'error', r.error)::text "
+      "FROM migrate.run_progress p WHERE p.version OPERATOR(pg_catalog.=) r.version), 'error', r.error) "
+      // A batched statement stopped part way: its committed batches stay, and are said.
+      "OPERATOR(pg_catalog.||) CASE WHEN r.rows_done OPERATOR(pg_catalog.>) 0 THEN pg_catalog.jsonb_build_object("
+      "'partly_done', pg_catalog.jsonb_build_object('line', r.line, 'rows_done', r.rows_done, 'batches', r.batches)) "
+      "ELSE '{}'::pg_catalog.jsonb END)::text "
       "FROM migrate.runs r JOIN migrate.migrations m USING (version) WHERE r.version OPERATOR(pg_catalog.=) $1"};
   static pg::Query record{
       "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "

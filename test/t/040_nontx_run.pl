@@ -302,6 +302,19 @@ sql(q{SELECT migrate.register('5.96', 'isolation', E'-- pg_migrate:no-transactio
 ($ret, $out, $err) = $node->psql($db, "SET default_transaction_isolation = 'repeatable read'; CALL migrate.run()");
 is("$ret " . sql(q{SELECT string_agg(DISTINCT level, ',') FROM iso}), '0 read committed',
    'under default_transaction_isolation = repeatable read, the batches run read committed') or diag($err);
+# A run forgotten part way through a batched statement: history says what its committed
+# batches changed (they stay).
+sql(q{CREATE TABLE partial (id int, v int, pad text); INSERT INTO partial SELECT g, NULL, repeat('x', 500) FROM generate_series(1, 300) g});
+sql(q{SELECT migrate.register('5.97', 'partial', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE partial SET v = 1 / (id - 280) WHERE v IS NULL;', 'SELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/division by zero/, 'the batched statement fails part way');
+my $committed = sql(q{SELECT count(*) FROM partial WHERE v IS NOT NULL});
+cmp_ok($committed, '>', 0, 'batches before the failure committed');
+sql(q{SELECT migrate.run_forget('5.97')});
+is(sql(q{SELECT detail->'partly_done'->>'rows_done' || ' at line ' || (detail->'partly_done'->>'line')
+           FROM migrate.history WHERE version = '5.97' AND action = 'forget_run'}),
+   "$committed at line 3", 'forget_run records the rows the forgotten statement had changed');
+sql(q{SELECT migrate.unregister('5.97'); DROP TABLE partial});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is("$ret " . sql(q{SELECT count(*) FROM busy WHERE v IS NULL}), '0 0', 'once the locks are gone the run finishes') or diag($err);
 
