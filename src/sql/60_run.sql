@@ -35,7 +35,8 @@ CREATE VIEW migrate.progress AS
            CASE WHEN a.alive AND e.secs > 0 AND w.done > 0 AND w.total > w.done
                 THEN pg_catalog.clock_timestamp()
                      + (w.total - w.done) * e.secs / w.done * interval '1 second' END AS eta,
-           r.error, r.invalid_index, r.pid, r.worker_pid
+           -- (a stopped run's worker is gone: its process id may be another process's by now)
+           r.error, r.invalid_index, r.pid, CASE WHEN a.alive THEN r.worker_pid END AS worker_pid
       FROM migrate.runs r
       JOIN migrate.migrations m USING (version)
       -- On a standby the primary's sessions are not visible: a run without an error is alive.

@@ -104,6 +104,8 @@ pass('terminating the caller terminated its worker');
 eval { $run->quit };
 eval { $h->quit };
 is(state_of('2.5'), 'interrupted', 'the migration is interrupted');
+is(sql(q{SELECT coalesce(worker_pid::text, 'none') FROM migrate.progress WHERE version = '2.5'}), 'none',
+   'progress shows no worker process id for the stopped run (it may be another process by now)');
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 like($err, qr/dropped the INVALID index public.t_n/, 'the next run drops the INVALID index');
 is(state_of('2.5'), 'applied', 'and applies the migration');
