@@ -201,6 +201,11 @@ CREATE FUNCTION public.tamper_skip() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN
 CREATE TRIGGER skip_rows BEFORE INSERT ON migrate.drift FOR EACH ROW EXECUTE FUNCTION public.tamper_skip();
 CREATE RULE keep_nothing AS ON INSERT TO migrate.drift_acknowledgements DO INSTEAD NOTHING;
 ALTER TABLE migrate.drift ENABLE ROW LEVEL SECURITY;
+-- named like pg_migrate's own, calling its function, but elsewhere or otherwise
+CREATE TRIGGER invalidate_cache BEFORE INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION migrate.drift_exclusions_changed();
+DROP TRIGGER protect ON migrate.runs;
+CREATE TRIGGER protect BEFORE UPDATE OR DELETE ON migrate.runs FOR EACH ROW WHEN (false) EXECUTE FUNCTION migrate.protect_catalog();
+ALTER TABLE migrate.runs ENABLE ALWAYS TRIGGER protect;
 SET LOCAL pg_migrate.drift_capture = on;
 SELECT capture FROM migrate.drift_status();
 ROLLBACK;
@@ -208,6 +213,7 @@ BEGIN;
 SET LOCAL pg_migrate.drift_capture = off;
 CREATE OR REPLACE FUNCTION migrate.drift_capture_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
 CREATE OR REPLACE FUNCTION migrate.protect_catalog() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+ALTER FUNCTION migrate.drift_capture_drop() SET pg_migrate.drift_capture = off;
 SET LOCAL pg_migrate.drift_capture = on;
 SELECT capture FROM migrate.drift_status();
 ROLLBACK;
@@ -276,6 +282,21 @@ SELECT migrate.unregister('1');
 INSERT INTO migrate.drift_exclusions (schema_pattern, reason) VALUES ('scratch', 'outside migrations');
 SELECT schema_pattern FROM migrate.drift_exclusions;
 DELETE FROM migrate.drift_exclusions;
+-- ...nor through a deferred trigger it creates, which fires at commit, after its statements;
+-- reading pg_migrate's tables (also with a row lock) is fine.
+CREATE FUNCTION public.sneak_exclusion_trigger() RETURNS trigger LANGUAGE plpgsql
+  AS $$BEGIN INSERT INTO migrate.drift_exclusions (schema_pattern) VALUES ('public'); RETURN NULL; END$$;
+SELECT migrate.register('1', 'deferred', $m$
+CREATE TABLE public.t6 (id int);
+CREATE CONSTRAINT TRIGGER t6_later AFTER INSERT ON public.t6 DEFERRABLE INITIALLY DEFERRED
+  FOR EACH ROW EXECUTE FUNCTION public.sneak_exclusion_trigger();
+INSERT INTO public.t6 VALUES (1);
+SELECT count(*) FROM (SELECT FROM migrate.migrations FOR UPDATE) locked;
+$m$);
+SELECT version FROM migrate.apply();
+SELECT count(*) AS exclusions, to_regclass('public.t6') AS t6 FROM migrate.drift_exclusions;
+SELECT migrate.unregister('1');
+DROP FUNCTION public.sneak_exclusion_trigger();
 DROP FUNCTION public.sneak_exclusion();
 
 -- Clean up.

@@ -106,15 +106,20 @@ ExecutorCheckPerms_hook_type previous_check_perms = nullptr;
 // table of pg_migrate's schema, also through a function or trigger it calls. The protect
 // triggers let the owner's and a superuser's writes through (drift_exclusions is managed with
 // plain INSERT and DELETE); a migration applied by them must still not add a drift exclusion
-// that hides what it or later DDL does, nor rewrite what pg_migrate records. pg_migrate's own
+// that hides what it or later DDL does, nor rewrite what pg_migrate records. Until the
+// transaction ends: a deferred trigger a migration created fires at commit. pg_migrate's own
 // writes (under OwnerScope) go on.
-void refuse_write_to_own_table(Oid relid, AclMode required) {
-  if (!(required & (ACL_INSERT | ACL_UPDATE | ACL_DELETE))) return;
+// (UPDATE privilege without updated columns is a row lock: SELECT ... FOR UPDATE/SHARE, a
+// foreign key's check. A read.)
+void refuse_write_to_own_table(Oid relid, AclMode required, const Bitmapset* updated) {
+  if (!(required & (ACL_INSERT | ACL_DELETE)) && !((required & ACL_UPDATE) && !bms_is_empty(updated))) return;
   Oid own = get_namespace_oid("migrate", true);
   if (!OidIsValid(own) || get_rel_namespace(relid) != own) return;
   const char* name = get_rel_name(relid);
   ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-                  errmsg("a write to pg_migrate's table migrate.%s cannot run inside a migration", name ? name : "?"),
+                  errmsg("a write to pg_migrate's table migrate.%s cannot run %s", name ? name : "?",
+                         in_migration() ? "inside a migration"
+                                        : "in a transaction that ran migrations (a deferred trigger a migration created?)"),
                   errdetail("What pg_migrate records and watches (history, drift, snapshots, drift exclusions) is "
                             "not changed by the migrations it records."),
                   errhint("Run the statement on its own, outside pg_migrate, as the extension's owner.")));
@@ -123,11 +128,11 @@ void refuse_write_to_own_table(Oid relid, AclMode required) {
 #if PG_VERSION_NUM >= 160000
 bool check_migration_writes(List* range_table, List* perm_infos, bool ereport_on_violation) {
   if (previous_check_perms && !previous_check_perms(range_table, perm_infos, ereport_on_violation)) return false;
-  if (in_migration() && !write_allowed) {
+  if ((in_migration() || migration_ran_in_transaction()) && !write_allowed) {
     ListCell* lc;
     foreach (lc, perm_infos) {
       RTEPermissionInfo* perm = static_cast<RTEPermissionInfo*>(lfirst(lc));
-      refuse_write_to_own_table(perm->relid, perm->requiredPerms);
+      refuse_write_to_own_table(perm->relid, perm->requiredPerms, perm->updatedCols);
     }
   }
   return true;
@@ -135,11 +140,11 @@ bool check_migration_writes(List* range_table, List* perm_infos, bool ereport_on
 #else
 bool check_migration_writes(List* range_table, bool ereport_on_violation) {
   if (previous_check_perms && !previous_check_perms(range_table, ereport_on_violation)) return false;
-  if (in_migration() && !write_allowed) {
+  if ((in_migration() || migration_ran_in_transaction()) && !write_allowed) {
     ListCell* lc;
     foreach (lc, range_table) {
       RangeTblEntry* rte = static_cast<RangeTblEntry*>(lfirst(lc));
-      if (rte->rtekind == RTE_RELATION) refuse_write_to_own_table(rte->relid, rte->requiredPerms);
+      if (rte->rtekind == RTE_RELATION) refuse_write_to_own_table(rte->relid, rte->requiredPerms, rte->updatedCols);
     }
   }
   return true;

@@ -2091,7 +2091,8 @@ PGM_FUNCTION(pgm_run_forget) {
       "'statements', r.units, 'finished', (SELECT pg_catalog.jsonb_agg(p.line ORDER BY p.unit) "
       "FROM migrate.run_progress p WHERE p.version OPERATOR(pg_catalog.=) r.version), 'error', r.error) "
       // A batched statement stopped part way: its committed batches stay, and are said.
-      "OPERATOR(pg_catalog.||) CASE WHEN r.rows_done OPERATOR(pg_catalog.>) 0 THEN pg_catalog.jsonb_build_object("
+      "OPERATOR(pg_catalog.||) CASE WHEN r.rows_done OPERATOR(pg_catalog.>) 0 AND NOT EXISTS (SELECT FROM migrate.run_progress f "
+      "WHERE f.version OPERATOR(pg_catalog.=) r.version AND f.unit OPERATOR(pg_catalog.=) r.unit) THEN pg_catalog.jsonb_build_object("
       "'partly_done', pg_catalog.jsonb_build_object('line', r.line, 'rows_done', r.rows_done, 'batches', r.batches)) "
       "ELSE '{}'::pg_catalog.jsonb END)::text "
       "FROM migrate.runs r JOIN migrate.migrations m USING (version) WHERE r.version OPERATOR(pg_catalog.=) $1"};

@@ -3,6 +3,7 @@
 #include "pg/guard.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "access/xlog.h"
 #include "storage/proc.h"
 }
@@ -11,17 +12,33 @@ namespace pgm {
 namespace {
 
 bool migration_running = false;
+// The (sub)transaction whose effects include a migration's statements: a subtransaction that
+// commits hands it to its parent, one rolled back (plan(), verify()) takes it along.
+SubTransactionId migration_ran_in = InvalidSubTransactionId;
 
 void on_transaction_end(XactEvent event, void*) {
-  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
     migration_running = false;
+    migration_ran_in = InvalidSubTransactionId;
+  }
+}
+
+void on_subtransaction_end(SubXactEvent event, SubTransactionId sub, SubTransactionId parent, void*) {
+  if (sub != migration_ran_in) return;
+  if (event == SUBXACT_EVENT_COMMIT_SUB) migration_ran_in = parent;
+  else if (event == SUBXACT_EVENT_ABORT_SUB) migration_ran_in = InvalidSubTransactionId;
 }
 
 }  // namespace
 
 bool in_migration() { return migration_running; }
 
-MigrationRunningScope::MigrationRunningScope() : saved_(migration_running) { migration_running = true; }
+bool migration_ran_in_transaction() { return migration_ran_in != InvalidSubTransactionId; }
+
+MigrationRunningScope::MigrationRunningScope() : saved_(migration_running) {
+  migration_running = true;
+  if (migration_ran_in == InvalidSubTransactionId) migration_ran_in = GetCurrentSubTransactionId();
+}
 MigrationRunningScope::~MigrationRunningScope() { migration_running = saved_; }
 
 void ensure_not_in_migration(const char* function_name) {
@@ -50,6 +67,9 @@ LocalTransactionId current_local_transaction() {
 #endif
 }
 
-void xact_init() { RegisterXactCallback(on_transaction_end, nullptr); }
+void xact_init() {
+  RegisterXactCallback(on_transaction_end, nullptr);
+  RegisterSubXactCallback(on_subtransaction_end, nullptr);
+}
 
 }  // namespace pgm

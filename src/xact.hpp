@@ -11,6 +11,10 @@ namespace pgm {
 // True while a migration's script is running in this backend (drift capture ignores its DDL).
 bool in_migration();
 
+// True in a transaction whose effects include a migration's statements, until it ends (its
+// deferred triggers fire at commit, after the statements ran).
+bool migration_ran_in_transaction();
+
 // Marks the backend as running migration statements for the scope's life (apply, revert,
 // plan, verify), so drift capture does not record their DDL.
 class MigrationRunningScope {
