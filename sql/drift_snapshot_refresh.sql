@@ -499,6 +499,33 @@ SELECT funcname, calls FROM pg_stat_xact_user_functions
 ROLLBACK;
 RESET track_functions;
 DROP TABLE public.many_keys;
+-- What an ALTER TABLE renames or drops without an event: the index ADD CONSTRAINT ... USING
+-- INDEX renames, the sequence DROP IDENTITY drops, a partition's constraint its parent's new
+-- primary key takes over. The refreshed snapshot kept their old entries (schema_diff() then
+-- reported them as removed after any later change).
+CREATE TABLE public.ui (id int NOT NULL); CREATE UNIQUE INDEX ui_idx ON public.ui (id);
+CREATE TABLE public.di (id int GENERATED ALWAYS AS IDENTITY);
+CREATE TABLE public.qp (id int NOT NULL) PARTITION BY RANGE (id);
+CREATE TABLE public.qp1 PARTITION OF public.qp FOR VALUES FROM (0) TO (10);
+ALTER TABLE public.qp1 ADD CONSTRAINT qp1_pkey PRIMARY KEY (id);
+SELECT migrate.acknowledge_drift('alter setup') IS NOT NULL AS acknowledged;
+SELECT migrate.register('70', 'renamed and dropped inside', $m$
+ALTER TABLE public.ui ADD CONSTRAINT ui_pk PRIMARY KEY USING INDEX ui_idx;
+ALTER TABLE public.di ALTER COLUMN id DROP IDENTITY;
+ALTER TABLE public.qp ADD PRIMARY KEY (id);
+$m$, $m$
+ALTER TABLE public.qp DROP CONSTRAINT qp_pkey;
+ALTER TABLE public.qp1 ADD CONSTRAINT qp1_pkey PRIMARY KEY (id);
+ALTER TABLE public.di ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY;
+ALTER TABLE public.ui DROP CONSTRAINT ui_pk;
+CREATE UNIQUE INDEX ui_idx ON public.ui (id);
+$m$) IS NOT NULL AS registered;
+SELECT version FROM migrate.apply();
+:recorded;
+SELECT version FROM migrate.revert();
+:recorded;
+SELECT migrate.unregister('70');
+DROP TABLE public.ui, public.di, public.qp;
 SET client_min_messages = warning;
 DROP VIEW public.run_view;
 DROP TABLE public.run_resumed, public.run_resumed2, public.run_cb_log;

@@ -560,6 +560,9 @@ using namespace pgm::drift;
 PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
   note_dropped_index_tables(trig->parsetree);
+  // A migration's ALTER TABLE: what the relation has now, some of which the statement may
+  // rename or drop without an event (for the snapshot refresh after it).
+  if (in_migration()) drift::track_snapshot_relation_before_alter(trig->parsetree);
   if (hook_sees_statement() || !capture_active()) return PointerGetDatum(nullptr);
   stash_statement(trig->parsetree);
   return PointerGetDatum(nullptr);

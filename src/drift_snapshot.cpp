@@ -28,8 +28,14 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_am.h"
+#include "catalog/pg_index.h"
+#include "catalog/pg_inherits.h"
+#include "utils/fmgroids.h"
 #include "commands/extension.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
@@ -126,6 +132,96 @@ void track_snapshot_relation_parts(Oid relid, std::initializer_list<const char*>
   t.any = true;
   std::string qualified = quote(nsp) + "." + quote(rel);
   for (const char* part : parts) add_unique(t, t.drop_prefixes, 'p', std::string(part) + qualified + ".");
+}
+
+namespace {
+
+// Plain C: the relation an ALTER TABLE / ALTER INDEX names (an index's table), and every
+// inheritor of it, with their indexes and the sequences they own, as "schema\0name" pairs:
+// kinds[i] is 'r' (relation), 'i' (index) or 'S' (sequence). No lock is taken: the statement
+// takes its own next.
+struct RelatedNames {
+  Oid table;  // the relation (an index's table): refreshed whether or not the statement succeeds
+  int count;
+  char* kinds;
+  char** schemas;
+  char** names;
+};
+
+void add_related(RelatedNames* out, int* capacity, char kind, Oid relid) {
+  char* name = get_rel_name(relid);
+  char* nsp = name ? get_namespace_name(get_rel_namespace(relid)) : nullptr;
+  if (!name || !nsp) return;
+  if (out->count == *capacity) {
+    *capacity *= 2;
+    out->kinds = static_cast<char*>(repalloc(out->kinds, *capacity));
+    out->schemas = static_cast<char**>(repalloc(out->schemas, sizeof(char*) * *capacity));
+    out->names = static_cast<char**>(repalloc(out->names, sizeof(char*) * *capacity));
+  }
+  out->kinds[out->count] = kind;
+  out->schemas[out->count] = nsp;
+  out->names[out->count] = name;
+  out->count++;
+}
+
+void related_names(RangeVar* rv, RelatedNames* out) {
+  int capacity = 16;
+  out->count = 0;
+  out->kinds = static_cast<char*>(palloc(capacity));
+  out->schemas = static_cast<char**>(palloc(sizeof(char*) * capacity));
+  out->names = static_cast<char**>(palloc(sizeof(char*) * capacity));
+  Oid relid = RangeVarGetRelid(rv, NoLock, true);
+  if (!OidIsValid(relid)) return;
+  if (get_rel_relkind(relid) == RELKIND_INDEX || get_rel_relkind(relid) == RELKIND_PARTITIONED_INDEX)
+    relid = IndexGetRelation(relid, true);
+  if (!OidIsValid(relid)) return;
+  out->table = relid;
+  List* rels = find_all_inheritors(relid, NoLock, nullptr);
+  ListCell* lc;
+  foreach (lc, rels) {
+    Oid rel = lfirst_oid(lc);
+    add_related(out, &capacity, 'r', rel);
+    Relation index_rel = table_open(IndexRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(rel));
+    SysScanDesc scan = systable_beginscan(index_rel, IndexIndrelidIndexId, true, nullptr, 1, &key);
+    HeapTuple tup;
+    while (HeapTupleIsValid(tup = systable_getnext(scan)))
+      add_related(out, &capacity, 'i', reinterpret_cast<Form_pg_index>(GETSTRUCT(tup))->indexrelid);
+    systable_endscan(scan);
+    table_close(index_rel, AccessShareLock);
+    ListCell* sc;
+    List* sequences = getOwnedSequences(rel);
+    foreach (sc, sequences) add_related(out, &capacity, 'S', lfirst_oid(sc));
+  }
+}
+
+}  // namespace
+
+void track_snapshot_relation_before_alter(Node* parsetree) {
+  if (!parsetree || !IsA(parsetree, AlterTableStmt)) return;
+  RangeVar* rv = reinterpret_cast<AlterTableStmt*>(parsetree)->relation;
+  if (!rv) return;
+  RelatedNames related{};
+  pg::call([&] { related_names(rv, &related); });
+  if (related.count == 0) return;
+  // (A statement that then fails inside a DO block's handler fires no ddl_command_end: the
+  // table is refreshed anyway, or its entries would go.)
+  track_snapshot_object(RelationRelationId, related.table);
+  Tracking& t = state();
+  t.any = true;
+  for (int i = 0; i < related.count; ++i) {
+    std::string qualified = quote(related.schemas[i]) + "." + quote(related.names[i]);
+    switch (related.kinds[i]) {
+      case 'r':
+        for (const char* part : {"column ", "constraint ", "trigger ", "policy ", "rule "})
+          add_unique(t, t.drop_prefixes, 'p', std::string(part) + qualified + ".");
+        break;
+      case 'i': add_unique(t, t.drop_keys, 'k', "index " + qualified); break;
+      case 'S': add_unique(t, t.drop_keys, 'k', "sequence " + qualified); break;
+      default: break;
+    }
+  }
 }
 
 void track_snapshot_statement(Node* parsetree) noexcept {

@@ -19,6 +19,12 @@ void track_snapshot_drop(const std::string& object_type, const std::vector<std::
 // again): every recorded entry "<part> <relation>." of the given kinds ("constraint ",
 // "trigger ") goes, and the refresh writes back those that still exist.
 void track_snapshot_relation_parts(Oid relid, std::initializer_list<const char*> parts);
+// Before a migration's ALTER TABLE / ALTER INDEX runs: every recorded entry of the relation
+// (its table's, for an index) and of its partitions and inheritors goes, and the refresh writes
+// back those that still exist — parts of a table the statement renames or drops without an
+// event (an index ADD CONSTRAINT ... USING INDEX renames, the sequence DROP IDENTITY drops, a
+// partition's constraint its parent's new one takes over).
+void track_snapshot_relation_before_alter(Node* parsetree);
 // A utility statement run by a migration: statements whose effect on the snapshot the event
 // triggers do not report object by object (renames, SET SCHEMA, extensions, REASSIGN/DROP
 // OWNED, CLUSTER, REINDEX, event trigger changes) make the next recorded snapshot a whole one.
