@@ -233,6 +233,43 @@ SELECT count(*) AS ran FROM gap_ran;
 DROP TABLE gap_planted, gap_ran;
 DROP FUNCTION gap_imm(text), gap_vol(text);
 
+-- A helper's review against real histories:
+CREATE TABLE gap_t (id int, note text, other int, at timestamp, t time, iv interval);
+INSERT INTO gap_t SELECT g, 'x', g, now(), now()::time, '1 day' FROM generate_series(1, 5000) g;
+CREATE TABLE gap_u (id int, v int);
+INSERT INTO gap_u SELECT g, g FROM generate_series(1, 5000) g;
+ANALYZE gap_t, gap_u;
+-- VALIDATE of a CHECK an earlier migration added NOT VALID proves SET NOT NULL after it
+ALTER TABLE gap_t ADD CONSTRAINT gap_note_nn CHECK (note IS NOT NULL) NOT VALID;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_t VALIDATE CONSTRAINT gap_note_nn;
+ALTER TABLE gap_t ALTER COLUMN note SET NOT NULL;$$);
+-- ...per table (the same constraint name on two tables), and every column of an AND
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_u ADD CONSTRAINT gap_nn CHECK (v IS NOT NULL AND id IS NOT NULL) NOT VALID;
+ALTER TABLE gap_t ADD CONSTRAINT gap_nn CHECK (other IS NOT NULL) NOT VALID;
+ALTER TABLE gap_u VALIDATE CONSTRAINT gap_nn;
+ALTER TABLE gap_u ALTER COLUMN v SET NOT NULL;
+ALTER TABLE gap_u ALTER COLUMN id SET NOT NULL;
+ALTER TABLE gap_t ALTER COLUMN other SET NOT NULL;$$);
+-- IF NOT EXISTS / IF EXISTS that do nothing; SET NOT NULL of a column added NOT NULL
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_t ADD COLUMN IF NOT EXISTS note uuid DEFAULT gen_random_uuid();
+ALTER TABLE gap_t ADD COLUMN IF NOT EXISTS id int NOT NULL;
+ALTER TABLE gap_t DROP COLUMN IF EXISTS nonexistent;
+ALTER TABLE gap_t ADD COLUMN y int NOT NULL DEFAULT 0;
+ALTER TABLE gap_t ALTER COLUMN y SET NOT NULL;$$);
+-- precisions that rewrite nothing (the maximum, interval's), a domain without constraints:
+-- only interval(3) and the constrained domain rewrite
+CREATE DOMAIN gap_plain_text AS text;
+CREATE DOMAIN gap_short_text AS text CHECK (length(VALUE) < 10);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_t ALTER COLUMN at TYPE timestamp(6);
+ALTER TABLE gap_t ALTER COLUMN t TYPE time(6);
+ALTER TABLE gap_t ALTER COLUMN iv TYPE interval(6);
+ALTER TABLE gap_t ALTER COLUMN note TYPE gap_plain_text;
+ALTER TABLE gap_t ALTER COLUMN iv TYPE interval(3);
+ALTER TABLE gap_t ALTER COLUMN note TYPE gap_short_text;$$);
+DROP TABLE gap_t, gap_u;
+DROP DOMAIN gap_plain_text, gap_short_text;
+
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;
 DROP TABLE gap_big;

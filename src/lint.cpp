@@ -45,6 +45,7 @@ extern "C" {
 #include "utils/varlena.h"
 #include "utils/typcache.h"
 #include "utils/timestamp.h"
+#include "utils/date.h"
 #include "utils/syscache.h"
 #include "utils/lsyscache.h"
 #include "parser/parse_type.h"
@@ -120,7 +121,8 @@ struct ScriptState {
   bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
   std::map<std::string, std::vector<std::string>> created_indexes;  // by name: its key columns
   bool timezone_set = false;  // the script SETs TimeZone: timestamp <-> timestamptz may rewrite
-  std::map<std::string, std::pair<std::string, std::string>> notnull_checks;  // constraint -> (table, column)
+  // CHECK constraints added NOT VALID that prove columns NOT NULL: (table, constraint) -> columns.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> notnull_checks;
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
   // Constraints this transaction added NOT VALID: (table, constraint) -> the lock the ADD took.
   std::map<std::pair<std::string, std::string>, std::string> added_not_valid;
@@ -508,6 +510,12 @@ Volatility default_volatility(Node* raw) {
   return pg::call([&] { return possibly_volatile_call_walker(raw, nullptr); }) ? Volatility::kMaybe : Volatility::kNo;
 }
 
+// PostgreSQL's TemporalSimplify(): a precision change rewrites unless the new precision is
+// unlimited, the maximum, or at least the old one.
+bool temporal_rewrites(int32 oldmod, int32 newmod, int32 max_precision) {
+  return !(newmod < 0 || newmod == max_precision || (oldmod >= 0 && newmod >= oldmod));
+}
+
 // Whether ALTER COLUMN ... TYPE rewrites the table (after PostgreSQL's own rules: binary
 // coercible changes and typmod widenings of varchar, varbit, numeric and time types don't).
 bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, std::string* new_type,
@@ -519,6 +527,7 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
     Oid newtype;
     int32 newmod;
     bool coercible;
+    bool domain_constrained;
     const char* newname;
   } t{};
   pg::call([&] {
@@ -527,12 +536,19 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
     if (t.attnum == InvalidAttrNumber) return;
     get_atttypetypmodcoll(relid, t.attnum, &t.oldtype, &t.oldmod, &coll);
     typenameTypeIdAndMod(NULL, def->typeName, &t.newtype, &t.newmod);
-    t.coercible = IsBinaryCoercible(t.oldtype, t.newtype);
     t.newname = format_type_with_typemod(t.newtype, t.newmod);
+    // A domain without constraints changes nothing of the values: as its base type (a domain
+    // with constraints checks every row, below).
+    if (get_typtype(t.newtype) == TYPTYPE_DOMAIN) {
+      t.domain_constrained = DomainHasConstraints(t.newtype);
+      t.newtype = getBaseTypeAndTypmod(t.newtype, &t.newmod);
+    }
+    t.coercible = IsBinaryCoercible(t.oldtype, t.newtype);
   });
   if (t.attnum == InvalidAttrNumber) return false;
   *new_type = t.newname;
   if (def->raw_default) return true;  // USING expression
+  if (t.domain_constrained) return true;
   if (t.oldtype == t.newtype) {
     if (t.newmod == t.oldmod) return false;
     switch (t.newtype) {
@@ -548,17 +564,29 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
       }
       case TIMESTAMPOID:
       case TIMESTAMPTZOID:
+        return temporal_rewrites(t.oldmod, t.newmod, MAX_TIMESTAMP_PRECISION);
       case TIMEOID:
-        return !(t.newmod == -1 || (t.oldmod != -1 && t.newmod >= t.oldmod));
+      case TIMETZOID:
+        return temporal_rewrites(t.oldmod, t.newmod, MAX_TIME_PRECISION);
+      case INTERVALOID: {
+        // interval_support: the same fields (or all of them) and no less precision.
+        if (t.newmod < 0) return false;
+        int32 old_range = t.oldmod < 0 ? INTERVAL_FULL_RANGE : INTERVAL_RANGE(t.oldmod);
+        int32 old_precis = t.oldmod < 0 ? INTERVAL_FULL_PRECISION : INTERVAL_PRECISION(t.oldmod);
+        int32 new_range = INTERVAL_RANGE(t.newmod), new_precis = INTERVAL_PRECISION(t.newmod);
+        return !((new_range == INTERVAL_FULL_RANGE || new_range == old_range) &&
+                 (new_precis >= MAX_INTERVAL_PRECISION || new_precis >= old_precis));
+      }
       default:
         return true;
     }
   }
   // timestamp <-> timestamptz: no rewrite when the session's time zone is UTC (PostgreSQL 12 on;
-  // the session that applies the migration decides, this one is the best guess).
+  // the session that applies the migration decides, this one is the best guess). The
+  // conversion's result has no precision: a new one rewrites unless unlimited or the maximum.
   if ((t.oldtype == TIMESTAMPOID && t.newtype == TIMESTAMPTZOID) ||
       (t.oldtype == TIMESTAMPTZOID && t.newtype == TIMESTAMPOID)) {
-    if (!(t.newmod == -1 || (t.oldmod != -1 && t.newmod >= t.oldmod))) return true;
+    if (temporal_rewrites(-1, t.newmod, MAX_TIMESTAMP_PRECISION)) return true;
     if (script_sets_timezone) return true;  // the zone it runs in is the script's: assume not UTC
     return pg::call([] { return TimestampTimestampTzRequiresRewrite(); });
   }
@@ -656,13 +684,55 @@ std::string column_type_name(Oid relid, const char* column) {
 }
 
 // "col IS NOT NULL" on one column: its name, else "".
-std::string not_null_check_column(Node* expr) {
-  if (!expr || !IsA(expr, NullTest)) return "";
+// The columns a CHECK expression (as written) proves NOT NULL: `c IS NOT NULL`, also ANDed
+// with anything else (`a IS NOT NULL AND b IS NOT NULL AND a <> ''`).
+void not_null_check_columns(Node* expr, std::vector<std::string>& out) {
+  if (!expr) return;
+  if (IsA(expr, BoolExpr) && ((BoolExpr*)expr)->boolop == AND_EXPR) {
+    ListCell* lc;
+    foreach (lc, ((BoolExpr*)expr)->args) not_null_check_columns((Node*)lfirst(lc), out);
+    return;
+  }
+  if (!IsA(expr, NullTest)) return;
   NullTest* nt = (NullTest*)expr;
-  if (nt->nulltesttype != IS_NOT_NULL || !nt->arg || !IsA(nt->arg, ColumnRef)) return "";
+  if (nt->nulltesttype != IS_NOT_NULL || !nt->arg || !IsA(nt->arg, ColumnRef)) return;
   ColumnRef* cr = (ColumnRef*)nt->arg;
-  if (list_length(cr->fields) != 1) return "";
-  return str_val((Node*)linitial(cr->fields));
+  if (list_length(cr->fields) != 1) return;
+  out.push_back(str_val((Node*)linitial(cr->fields)));
+}
+
+// The same for a CHECK constraint of the catalog, by name (validated or not): VALIDATE
+// CONSTRAINT of one added NOT VALID by an earlier migration proves its columns from then on.
+// Read structurally, nothing evaluated (lint runs no user code).
+std::vector<std::string> catalog_not_null_check_columns(Oid relid, const char* conname) {
+  List* names = pg::call([&] {
+    List* out = NIL;
+    Oid con = get_relation_constraint_oid(relid, conname, true);
+    if (!OidIsValid(con)) return out;
+    HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(con));
+    if (!HeapTupleIsValid(tup)) return out;
+    Form_pg_constraint c = (Form_pg_constraint)GETSTRUCT(tup);
+    bool isnull = true;
+    Datum bin = c->contype == CONSTRAINT_CHECK ? SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conbin, &isnull) : (Datum)0;
+    if (!isnull) {
+      Node* e = (Node*)stringToNode(TextDatumGetCString(bin));
+      List* ands = make_ands_implicit((Expr*)canonicalize_qual((Expr*)e, true));
+      ListCell* lc;
+      foreach (lc, ands) {
+        Node* n = (Node*)lfirst(lc);
+        if (!IsA(n, NullTest) || ((NullTest*)n)->nulltesttype != IS_NOT_NULL || !((NullTest*)n)->arg ||
+            !IsA(((NullTest*)n)->arg, Var))
+          continue;
+        if (char* name = get_attname(relid, ((Var*)((NullTest*)n)->arg)->varattno, true)) out = lappend(out, name);
+      }
+    }
+    ReleaseSysCache(tup);
+    return out;
+  });
+  std::vector<std::string> out;
+  ListCell* lc;
+  foreach (lc, names) out.push_back(static_cast<char*>(lfirst(lc)));
+  return out;
 }
 
 const char* lock_mode_sql(int mode) {
@@ -797,9 +867,23 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
 void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
                        ScriptState& st, std::vector<Fact>& out) {
   switch (cmd->subtype) {
-    case AT_AddColumn:
-      analyze_add_column((ColumnDef*)cmd->def, t, st, out);
+    case AT_AddColumn: {
+      ColumnDef* def = (ColumnDef*)cmd->def;
+      // ADD COLUMN IF NOT EXISTS of a column the table has: PostgreSQL does nothing.
+      if (cmd->missing_ok && !t.created_in_script && OidIsValid(relid) && def->colname &&
+          pg::call([&] { return get_attnum(relid, def->colname) != InvalidAttrNumber; }))
+        break;
+      analyze_add_column(def, t, st, out);
+      // NOT NULL from here on (a later SET NOT NULL scans nothing).
+      bool not_null = def->is_not_null;
+      ListCell* lc;
+      foreach (lc, def->constraints)
+        if (IsA(lfirst(lc), Constraint) &&
+            (((Constraint*)lfirst(lc))->contype == CONSTR_NOTNULL || ((Constraint*)lfirst(lc))->contype == CONSTR_PRIMARY))
+          not_null = true;
+      if (not_null && def->colname) st.validated_notnull.insert({table_key, def->colname});
       break;
+    }
     case AT_AlterColumnType: {
       ColumnDef* def = (ColumnDef*)cmd->def;
       check_column_type(def, cmd->name, t, false, out);
@@ -840,12 +924,13 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           }
           break;
         case CONSTR_CHECK: {
-          std::string column = not_null_check_column(c->raw_expr);
-          if (!column.empty()) {
+          std::vector<std::string> columns;
+          not_null_check_columns(c->raw_expr, columns);
+          if (!columns.empty()) {
             if (c->skip_validation) {
-              if (!conname.empty()) st.notnull_checks[conname] = {table_key, column};
+              if (!conname.empty()) st.notnull_checks[{table_key, conname}] = columns;
             } else {
-              st.validated_notnull.insert({table_key, column});
+              for (const std::string& column : columns) st.validated_notnull.insert({table_key, column});
             }
           }
           if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
@@ -884,14 +969,25 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       break;
     }
     case AT_ValidateConstraint: {
-      auto it = st.notnull_checks.find(cmd->name ? cmd->name : "");
-      if (it != st.notnull_checks.end()) st.validated_notnull.insert(it->second);
+      // Its columns are NOT NULL from here on: a constraint this script added NOT VALID, or one
+      // the catalog has (an earlier migration added it).
+      auto it = st.notnull_checks.find({table_key, cmd->name ? cmd->name : ""});
+      if (it != st.notnull_checks.end()) {
+        for (const std::string& column : it->second) st.validated_notnull.insert({table_key, column});
+      } else if (OidIsValid(relid) && cmd->name && !t.created_in_script) {
+        for (const std::string& column : catalog_not_null_check_columns(relid, cmd->name))
+          st.validated_notnull.insert({table_key, column});
+      }
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
       if (added != st.added_not_valid.end() && st.transactional)
         out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
       break;
     }
     case AT_DropColumn:
+      // DROP COLUMN IF EXISTS of a column the table does not have: PostgreSQL does nothing.
+      if (cmd->missing_ok && !t.created_in_script && OidIsValid(relid) && cmd->name &&
+          pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; }))
+        break;
       out.push_back({Action::DropColumn, t, cmd->name, "", {}});
       break;
     default:
