@@ -5,6 +5,7 @@
 // Catalog lookups take no locks (NoLock / syscache), so linting never waits on a busy table.
 #include <algorithm>
 #include <map>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -1407,6 +1408,36 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
     }
     out.push_back(std::move(sl));
     prev_end = std::max(s.end, trailing_end);
+  }
+  // What register refuses of the script as a whole (a batch directive in a transactional
+  // script or before a statement that cannot be batched, a misspelt or unknown directive, a
+  // batched statement on a partitioned table): CI's lint says so before a registration fails.
+  if (!out.empty()) {
+    ScriptLabel label{"", "", "up"};
+    try {
+      refuse_unknown_directive(script, label);
+      (void)script_run_mode(script, stmts, label);
+      refuse_batched_partitioned(script, stmts, label);
+    } catch (Error& e) {
+      // Without register's "up script of migration ...": lint has no migration.
+      std::string detail = e.message();
+      std::string prefix = "up script of " + label.describe();
+      if (detail.rfind(prefix, 0) == 0) {
+        detail = detail.substr(prefix.size());
+        detail = detail.rfind(": ", 0) == 0 ? detail.substr(2) : "the script" + detail;
+      }
+      // On the statement at that line, or the first one after it (a directive's line).
+      StatementLint* at = &out.back();
+      static const std::regex line_re(R"(line (\d+))");
+      std::smatch m;
+      if (std::regex_search(detail, m, line_re)) {
+        int line = std::stoi(m[1]);
+        for (auto it = out.rbegin(); it != out.rend(); ++it)
+          if (it->stmt.line >= line) at = &*it;
+      }
+      if (std::optional<lint::Finding> f = lint::evaluate({Action::NotAllowed, {}, e.hint(), detail, {}}, th))
+        at->findings.push_back(std::move(*f));
+    }
   }
   // A silencing comment after the last statement silences nothing; a rule name in it that
   // does not exist is still a typo to report (on the last statement).
