@@ -279,8 +279,9 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                            "with a unique index instead: CREATE UNIQUE INDEX ON ONLY the table, build each "
                            "partition's with CREATE UNIQUE INDEX CONCURRENTLY (a \"-- pg_migrate:no-transaction\" "
                            "migration), then ALTER INDEX ... ATTACH PARTITION each one."
-                         : "Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY outside the migration, "
-                           "then ADD CONSTRAINT ... UNIQUE USING INDEX (or PRIMARY KEY USING INDEX).");
+                         : "Build a unique index with CREATE UNIQUE INDEX CONCURRENTLY first (in a migration "
+                           "whose script begins with \"-- pg_migrate:no-transaction\"), then ADD CONSTRAINT ... "
+                           "UNIQUE USING INDEX (or PRIMARY KEY USING INDEX).");
     case Action::RenameColumn:
       if (created) return std::nullopt;
       return finding(Severity::Warning,
@@ -333,8 +334,8 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      fmt::format("{} without CONCURRENTLY blocks writes to {}, and every query that "
                                  "uses the rebuilt indexes, until it ends",
                                  named("REINDEX", f.object), table),
-                     "Run REINDEX ... CONCURRENTLY on its own, outside pg_migrate (it cannot run "
-                     "inside a transaction).");
+                     "Use REINDEX ... CONCURRENTLY in a migration whose script begins with the line "
+                     "\"-- pg_migrate:no-transaction\" (it cannot run inside a transaction).");
     case Action::ValidateRightAfter:
       if (created) return std::nullopt;
       return finding(by_size,
@@ -389,9 +390,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      fmt::format("{} of {} runs in one transaction: it holds the lock of every row it "
                                  "changes until the migration commits, and dead rows pile up until then",
                                  f.detail, table),
-                     "Run it in batches: put it in a migration whose script begins with the line "
-                     "\"-- pg_migrate:no-transaction\" and precede it with \"-- pg_migrate:batch 5000\"; "
-                     "its WHERE clause must exclude rows already done.");
+                     f.table.partitioned
+                         // (batches are ranges of one heap's blocks: register refuses a partitioned table)
+                         ? "Run it in batches, one statement per partition: in a migration whose script begins "
+                           "with the line \"-- pg_migrate:no-transaction\", precede each with "
+                           "\"-- pg_migrate:batch 5000\"; its WHERE clause must exclude rows already done."
+                         : "Run it in batches: put it in a migration whose script begins with the line "
+                           "\"-- pg_migrate:no-transaction\" and precede it with \"-- pg_migrate:batch 5000\"; "
+                           "its WHERE clause must exclude rows already done.");
     case Action::UnknownRule:
       return finding(Severity::Warning,
                      fmt::format("pg_migrate:ignore names unknown rule \"{}\"", f.object),
