@@ -277,6 +277,14 @@ UPDATE gap_u SET v = 0 WHERE v IS NULL;$$);
 SELECT line, rule, message FROM migrate.lint($$-- pg_migrate:no-transaction
 -- pg_migrate:batch 500
 UPDATE gap_u SET v = 0 FROM gap_t WHERE gap_u.id = gap_t.id AND v IS NULL;$$);
+-- an index the script drops is built again by CREATE INDEX IF NOT EXISTS; CREATE TABLE IF NOT
+-- EXISTS ... AS of a table that exists creates nothing (later statements meet the big table)
+CREATE INDEX gap_u_v ON gap_u (v);
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+DROP INDEX CONCURRENTLY IF EXISTS gap_u_v;
+CREATE INDEX IF NOT EXISTS gap_u_v ON gap_u (v, id);$$);
+SELECT * FROM gap_rules_of($$CREATE TABLE IF NOT EXISTS gap_u AS SELECT 1 AS id, 2 AS v;
+CREATE INDEX ON gap_u (id);$$);
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;
 

@@ -121,6 +121,7 @@ struct ScriptState {
   std::map<std::string, CreatedDomain> created_domains;
   bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
   std::map<std::string, std::vector<std::string>> created_indexes;  // by name: its key columns
+  std::set<std::string> dropped_indexes;  // by name: CREATE INDEX IF NOT EXISTS then builds one
   bool timezone_set = false;  // the script SETs TimeZone: timestamp <-> timestamptz may rewrite
   // CHECK constraints added NOT VALID that prove columns NOT NULL: (table, constraint) -> columns.
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> notnull_checks;
@@ -1025,7 +1026,20 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
   st.add_table(cs->relation);
 }
 
+void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out);
+
 void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
+  analyze_drop_objects(ds, st, out);
+  if (ds->removeType != OBJECT_INDEX) return;
+  ListCell* lc;
+  foreach (lc, ds->objects) {
+    std::string index = str_val((Node*)llast((List*)lfirst(lc)));
+    st.dropped_indexes.insert(index);
+    st.created_indexes.erase(index);
+  }
+}
+
+void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
   ListCell* lc;
   if (ds->removeType == OBJECT_INDEX && ds->concurrent && !st.transactional) {  // in a transaction: not-allowed anyway
     foreach (lc, ds->objects) {
@@ -1076,7 +1090,9 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       break;
     case T_CreateTableAsStmt: {
       CreateTableAsStmt* ctas = (CreateTableAsStmt*)node;
-      if (ctas->into && ctas->into->rel) st.add_table(ctas->into->rel);
+      // (IF NOT EXISTS of a table that exists creates nothing: later statements meet the old one)
+      if (ctas->into && ctas->into->rel && !(ctas->if_not_exists && st.creation_target_exists(ctas->into->rel)))
+        st.add_table(ctas->into->rel);
       break;
     }
     case T_SelectStmt: {
@@ -1093,10 +1109,11 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       TableInfo t = table_info(idx->relation, st, &relid);
       // CREATE INDEX IF NOT EXISTS of an index that exists (next to its table) builds nothing.
       bool exists = idx->if_not_exists && idx->idxname && OidIsValid(relid) &&
-                    !st.created_indexes.count(idx->idxname) && pg::call([&] {
+                    !st.created_indexes.count(idx->idxname) && !st.dropped_indexes.count(idx->idxname) && pg::call([&] {
                       return OidIsValid(get_relname_relid(idx->idxname, get_rel_namespace(relid)));
                     });
       if (idx->idxname) {
+        st.dropped_indexes.erase(idx->idxname);
         std::vector<std::string>& columns = st.created_indexes[idx->idxname];
         columns.clear();
         ListCell* ic;
