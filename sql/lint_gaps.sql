@@ -234,7 +234,7 @@ DROP TABLE gap_planted, gap_ran;
 DROP FUNCTION gap_imm(text), gap_vol(text);
 
 -- A helper's review against real histories:
-CREATE TABLE gap_t (id int, note text, other int, at timestamp, t time, iv interval);
+CREATE TABLE gap_t (id int, note text, other int, at timestamp, t time, iv interval, vc varchar(20));
 INSERT INTO gap_t SELECT g, 'x', g, now(), now()::time, '1 day' FROM generate_series(1, 5000) g;
 CREATE TABLE gap_u (id int, v int);
 INSERT INTO gap_u SELECT g, g FROM generate_series(1, 5000) g;
@@ -285,6 +285,16 @@ DROP INDEX CONCURRENTLY IF EXISTS gap_u_v;
 CREATE INDEX IF NOT EXISTS gap_u_v ON gap_u (v, id);$$);
 SELECT * FROM gap_rules_of($$CREATE TABLE IF NOT EXISTS gap_u AS SELECT 1 AS id, 2 AS v;
 CREATE INDEX ON gap_u (id);$$);
+-- a type change that rewrites no table but rebuilds the indexes of the column (a new operator
+-- class or collation); varchar(n) -> text keeps them
+CREATE INDEX gap_t_at ON gap_t (at);
+CREATE INDEX gap_t_note ON gap_t (note);
+CREATE INDEX gap_t_vc ON gap_t (vc);
+SET timezone = 'UTC';
+SELECT line, rule, message FROM migrate.lint($$ALTER TABLE gap_t ALTER COLUMN at TYPE timestamptz;$$);
+SELECT line, rule, message FROM migrate.lint($$ALTER TABLE gap_t ALTER COLUMN note TYPE text COLLATE "C";$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_t ALTER COLUMN vc TYPE text;$$);
+RESET timezone;
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;
 

@@ -21,6 +21,10 @@
 
 extern "C" {
 #include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "commands/defrem.h"
+#include "access/sysattr.h"
+#include "lib/stringinfo.h"
 #include "access/htup_details.h"
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
@@ -512,6 +516,61 @@ Volatility default_volatility(Node* raw) {
   return pg::call([&] { return possibly_volatile_call_walker(raw, nullptr); }) ? Volatility::kMaybe : Volatility::kNo;
 }
 
+// Plain C: the indexes of `relid` an ALTER COLUMN ... TYPE rebuilds although the table is not
+// rewritten (timestamp -> timestamptz under UTC, a new collation), as a "a, b" list, or NULL.
+// PostgreSQL keeps an index only if its operator class and collation stay the same
+// (CheckIndexCompatible) and no expression or predicate of it reads the column.
+char* indexes_rebuilt_by_type_change(Oid relid, const char* column, const ColumnDef* def) {
+  AttrNumber att = get_attnum(relid, column);
+  if (att == InvalidAttrNumber) return nullptr;
+  Oid newtype;
+  int32 newmod;
+  typenameTypeIdAndMod(NULL, def->typeName, &newtype, &newmod);
+  Oid newcoll = def->collClause ? LookupCollation(NULL, def->collClause->collname, -1) : get_typcollation(newtype);
+  StringInfoData names;
+  initStringInfo(&names);
+  Relation index_rel = table_open(IndexRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = systable_beginscan(index_rel, IndexIndrelidIndexId, true, nullptr, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_index ix = (Form_pg_index)GETSTRUCT(tup);
+    bool isnull;
+    oidvector* classes = (oidvector*)DatumGetPointer(heap_getattr(tup, Anum_pg_index_indclass, RelationGetDescr(index_rel), &isnull));
+    oidvector* collations = (oidvector*)DatumGetPointer(heap_getattr(tup, Anum_pg_index_indcollation, RelationGetDescr(index_rel), &isnull));
+    bool rebuilt = false;
+    // An expression or a predicate that reads the column: rebuilt.
+    for (int anum : {(int)Anum_pg_index_indexprs, (int)Anum_pg_index_indpred}) {
+      Datum d = heap_getattr(tup, anum, RelationGetDescr(index_rel), &isnull);
+      if (isnull) continue;
+      Bitmapset* used = nullptr;
+      pull_varattnos((Node*)stringToNode(TextDatumGetCString(d)), 1, &used);
+      if (bms_is_member(att - FirstLowInvalidHeapAttributeNumber, used)) rebuilt = true;
+    }
+    Oid am = InvalidOid;
+    if (HeapTuple ct = SearchSysCache1(RELOID, ObjectIdGetDatum(ix->indexrelid)); HeapTupleIsValid(ct)) {
+      am = ((Form_pg_class)GETSTRUCT(ct))->relam;
+      ReleaseSysCache(ct);
+    }
+    for (int k = 0; k < ix->indnkeyatts && !rebuilt; ++k) {
+      if (ix->indkey.values[k] != att) continue;
+      Oid opclass = GetDefaultOpClass(newtype, am);
+      if (opclass != classes->values[k] || collations->values[k] != newcoll) rebuilt = true;
+    }
+    for (int k = ix->indnkeyatts; k < ix->indnatts && !rebuilt; ++k)  // INCLUDE columns: a new type
+      if (ix->indkey.values[k] == att && get_atttype(relid, att) != newtype) rebuilt = true;
+    if (rebuilt) {
+      char* name = get_rel_name(ix->indexrelid);
+      if (names.len > 0) appendStringInfoString(&names, ", ");
+      appendStringInfoString(&names, name ? quote_identifier(name) : "?");
+    }
+  }
+  systable_endscan(scan);
+  table_close(index_rel, AccessShareLock);
+  return names.len > 0 ? names.data : nullptr;
+}
+
 // PostgreSQL's TemporalSimplify(): a precision change rewrites unless the new precision is
 // unlimited, the maximum, or at least the old one.
 bool temporal_rewrites(int32 oldmod, int32 newmod, int32 max_precision) {
@@ -903,7 +962,25 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         if (interrupted(e)) throw;
       }
       if (new_type.empty()) new_type = pg::call([&] { return (const char*)TypeNameToString(def->typeName); });
-      if (rewrites) out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
+      if (rewrites) {
+        out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
+      } else {
+        // No rewrite of the table, but of the indexes that read the column differently now.
+        const char* rebuilt = nullptr;
+        try {
+          pg::SubTransaction sub;
+          const char* column = cmd->name;
+          rebuilt = pg::call([&] { return (const char*)indexes_rebuilt_by_type_change(relid, column, def); });
+          sub.commit();
+        } catch (pg::PgError& e) {
+          if (interrupted(e)) throw;
+        }
+        if (rebuilt) {
+          Fact f{Action::ChangeColumnType, t, cmd->name, new_type, {}};
+          f.indexes = rebuilt;
+          out.push_back(f);
+        }
+      }
       break;
     }
     case AT_SetNotNull: {

@@ -197,6 +197,15 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
     }
     case Action::ChangeColumnType:
       if (created) return std::nullopt;
+      if (!f.indexes.empty())
+        return finding(by_size,
+                       fmt::format("changing the type of column {} of {} to {} does not rewrite the table but "
+                                   "rebuilds its index{} {} under an ACCESS EXCLUSIVE lock",
+                                   f.object, table, f.detail,
+                                   f.indexes.find(", ") != std::string::npos ? "es" : "", f.indexes),
+                       "Build the indexes the new type needs first (CREATE INDEX CONCURRENTLY, in a migration "
+                       "whose script begins with \"-- pg_migrate:no-transaction\"), or add a column of the new "
+                       "type, backfill it in batches and switch the application over.");
       return finding(by_size,
                      fmt::format("changing the type of column {} of {} to {} rewrites the table and "
                                  "its indexes under an ACCESS EXCLUSIVE lock",

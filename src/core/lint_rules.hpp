@@ -70,6 +70,7 @@ struct Fact {
   std::string object;  // column, index, constraint or type involved, for messages
   std::string detail;  // action-specific: rewrite reason, lock mode, new type, error text, ...
   TableInfo other;     // the referenced table of a foreign key
+  std::string indexes;  // ChangeColumnType that does not rewrite the table: the indexes it rebuilds
 };
 
 struct Finding {

@@ -178,6 +178,28 @@ TEST(LintRules, ValidateRightAfterNotValid) {
   EXPECT_FALSE(evaluate(fact(Action::ValidateRightAfter, created(), "c"), th).has_value());
 }
 
+// A type change that does not rewrite the table but rebuilds indexes says so.
+TEST(LintRules, TypeChangeRebuildingIndexes) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  Fact f = fact(Action::ChangeColumnType, existing(150000, 800), "created", "timestamp with time zone");
+  f.indexes = "orders_created_idx";
+  auto one = evaluate(f, th);
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->rule, "changing-column-type");
+  EXPECT_EQ(one->severity, Severity::Error);
+  EXPECT_NE(one->message.find("does not rewrite the table but rebuilds its index orders_created_idx"), std::string::npos)
+      << one->message;
+  f.indexes = "a, b";
+  auto two = evaluate(f, th);
+  ASSERT_TRUE(two);
+  EXPECT_NE(two->message.find("rebuilds its indexes a, b"), std::string::npos) << two->message;
+  f.indexes.clear();
+  auto rewrite = evaluate(f, th);
+  ASSERT_TRUE(rewrite);
+  EXPECT_NE(rewrite->message.find("rewrites the table and its indexes"), std::string::npos) << rewrite->message;
+}
+
 // A partitioned table is judged by its partitions' summed size (before, always a warning).
 TEST(LintRules, PartitionedTableBySize) {
   Thresholds th;
