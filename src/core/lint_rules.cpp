@@ -351,8 +351,10 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      fmt::format("validating {} of {} in the transaction that added it NOT VALID scans the table "
                                  "while the {} lock the ADD took is still held: NOT VALID gains nothing",
                                  named("constraint", f.object), table, f.detail),
-                     "Validate it in a later migration (or after a COMMIT in a split migration): VALIDATE "
-                     "CONSTRAINT on its own takes only a SHARE UPDATE EXCLUSIVE lock.");
+                     "Validate it after a COMMIT in a split migration, or in a later migration applied in a "
+                     "transaction of its own (apply() runs every pending migration in one transaction: apply "
+                     "up to this one first): VALIDATE CONSTRAINT on its own takes only a SHARE UPDATE "
+                     "EXCLUSIVE lock.");
     case Action::LockTable:
       if (created) return std::nullopt;
       return finding(max_severity(Severity::Warning, by_size),
