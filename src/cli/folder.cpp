@@ -250,7 +250,7 @@ Folder read_folder(const std::string& dir) {
           if (!files::diesel_runs_in_transaction(read_text(dir_fd, dir, metadata)))
             text = files::with_no_transaction_block(std::move(text));
         } catch (const std::invalid_argument& e) {
-          throw FolderError(metadata + ": " + e.what());
+          throw FolderError(folder_path(dir, metadata) + ": " + e.what());
         }
       }
     }
@@ -264,7 +264,7 @@ Folder read_folder(const std::string& dir) {
       m.no_transaction = files::has_no_transaction_directive(text);
       auto [it, fresh] = reps.emplace(m.name, std::move(m));
       if (!fresh)
-        throw FolderError("repeatable migration files " + it->second.file + " and " + rel + " have the same name");
+        throw FolderError("repeatable migration files " + folder_path(dir, it->second.file) + " and " + folder_path(dir, rel) + " have the same name");
       continue;
     }
     std::optional<pgm::Version> parsed;
@@ -278,7 +278,7 @@ Folder read_folder(const std::string& dir) {
     if (!entry.version) entry.version = v;
     if (fn->part == files::Part::Down) {
       if (!entry.down_file.empty())
-        throw FolderError("migration files " + entry.down_file + " and " + rel + " are both the down script of version " +
+        throw FolderError("migration files " + folder_path(dir, entry.down_file) + " and " + folder_path(dir, rel) + " are both the down script of version " +
                           v.canonical());
       entry.down_file = rel;
       entry.down_no_transaction = files::has_no_transaction_directive(text);
@@ -286,7 +286,7 @@ Folder read_folder(const std::string& dir) {
       continue;
     }
     if (entry.up)
-      throw FolderError("migration files " + entry.up->file + " and " + rel + " have the same version " + v.canonical() +
+      throw FolderError("migration files " + folder_path(dir, entry.up->file) + " and " + folder_path(dir, rel) + " have the same version " + v.canonical() +
                         "; each version is one migration");
     MigrationFile m;
     m.file = rel;
@@ -322,10 +322,10 @@ Folder read_folder(const std::string& dir) {
   ordered.reserve(versions.size());
   for (auto& [canonical, e] : versions) {
     if (!e.up)
-      throw FolderError(e.down_file + " is a down script for version " + canonical + ", which has no up script");
+      throw FolderError(folder_path(dir, e.down_file) + " is a down script for version " + canonical + ", which has no up script");
     if (!e.down_file.empty()) {
       if (e.up->down)
-        throw FolderError(e.up->file + " has a down section and " + e.down_file + " is a down script for the same version");
+        throw FolderError(folder_path(dir, e.up->file) + " has a down section and " + folder_path(dir, e.down_file) + " is a down script for the same version");
       e.up->down_file = std::move(e.down_file);
       e.up->down = std::move(e.down);
       e.up->no_transaction = e.up->no_transaction || e.down_no_transaction;

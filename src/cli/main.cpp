@@ -131,13 +131,17 @@ std::vector<Target> targets_of(const Options& opts) {
 }
 
 // --all-databases: every database of each server that accepts connections; those without
-// the extension are skipped (by the worker).
-std::vector<Target> expand_all(const std::vector<Target>& servers) {
+// the extension are skipped (by the worker). Those that accept none (ALLOW_CONNECTIONS false,
+// not templates) cannot be checked: named in `not_accepting`, so the summary says so.
+std::vector<Target> expand_all(const std::vector<Target>& servers, std::vector<std::string>& not_accepting) {
   std::vector<Target> out;
   for (const Target& s : servers) {
     Connection c(s.conninfo);
-    Result r = c.exec("SELECT datname FROM pg_catalog.pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname");
-    for (int i = 0; i < r.rows(); ++i) out.push_back({s.conninfo, r.get(i, 0), r.get(i, 0)});
+    Result r = c.exec("SELECT datname, datallowconn FROM pg_catalog.pg_database WHERE NOT datistemplate ORDER BY datname");
+    for (int i = 0; i < r.rows(); ++i) {
+      if (r.get(i, 1) == "t") out.push_back({s.conninfo, r.get(i, 0), r.get(i, 0)});
+      else not_accepting.push_back(r.get(i, 0));
+    }
   }
   return out;
 }
@@ -306,6 +310,7 @@ int main(int argc, char** argv) {
   // database, its connection is opened, and pg_migrate's library loaded, on another thread
   // while the folder is read. Nothing is written before the folder has been read.
   std::vector<Target> targets;
+  std::vector<std::string> not_accepting;  // --all-databases: databases that accept no connection
   std::exception_ptr targets_error;
   try {
     targets = targets_of(opts);
@@ -401,7 +406,7 @@ int main(int argc, char** argv) {
 
   try {
     if (targets_error) std::rethrow_exception(targets_error);
-    if (opts.all_databases) targets = expand_all(targets);
+    if (opts.all_databases) targets = expand_all(targets, not_accepting);
     tell_apart(targets);
   } catch (const FolderError& e) {
     return leave(refuse(e.what(), "", exit_code::kUsage));
@@ -524,20 +529,23 @@ int main(int argc, char** argv) {
       if (failed) std::cout << fmt::format("; failed: {}", fmt::join(failed_labels, ", "));
       if (not_started) std::cout << fmt::format("; {} not started ({})", not_started, interrupted() ? "interrupted" : "--fail-fast");
       if (skipped_count) std::cout << fmt::format("; {} without pg_migrate skipped", skipped_count);
+      if (!not_accepting.empty())
+        std::cout << fmt::format("; {} not accepting connections not checked ({})", not_accepting.size(),
+                                 printable(fmt::format("{}", fmt::join(not_accepting, ", "))));
       std::cout << "\n";
     } else {
-      std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
-                        {"exit_code", code}}
-                       .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-                << "\n";
+      json fleet_json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
+                      {"exit_code", code}};
+      if (opts.all_databases) fleet_json["not_accepting_connections"] = not_accepting;
+      std::cout << fleet_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     }
   } else if (opts.json && (!opts.dbs_from.empty() || opts.all_databases)) {
     // A list of databases gives the fleet's shape however many it holds today: a CI parser
     // must not break when the tenant list shrinks to one.
-    std::cout << json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
-                      {"exit_code", code}}
-                     .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
-              << "\n";
+    json fleet_json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
+                    {"exit_code", code}};
+    if (opts.all_databases) fleet_json["not_accepting_connections"] = not_accepting;
+    std::cout << fleet_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (opts.json) {
     json one = dbs.empty() ? json::object() : dbs[0];
     if (sig) one["exit_code"] = code;  // the process's own: 128 + the signal

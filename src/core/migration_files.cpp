@@ -488,6 +488,7 @@ std::string with_no_transaction_block(std::string script) {
 
 bool diesel_runs_in_transaction(std::string_view toml) {
   bool in_transaction = true;
+  if (toml.substr(0, 3) == "\xEF\xBB\xBF") toml.remove_prefix(3);  // a UTF-8 byte order mark
   for (std::string_view line : lines_of(toml)) {
     size_t hash = line.find('#');
     if (hash != std::string_view::npos) line = line.substr(0, hash);

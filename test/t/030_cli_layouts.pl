@@ -87,8 +87,8 @@ is($node->safe_psql('flyway_nested', q{SELECT count(*) FROM information_schema.c
 write_file("$fn/V2__again.sql", "SELECT 1;\n");
 ($rc, $out, $err) = pgm('flyway_nested', $fn, 'check');
 is($rc, 4, 'nested folders: two files of one version in different folders -> 4');
-like($err, qr{migration files (V2__again\.sql and release_2/hotfix/V2__add_name\.sql|release_2/hotfix/V2__add_name\.sql and V2__again\.sql) have the same version 2},
-     'nested folders: the error names both files');
+like($err, qr{migration files (\Q$fn\E/V2__again\.sql and \Q$fn\E/release_2/hotfix/V2__add_name\.sql|\Q$fn\E/release_2/hotfix/V2__add_name\.sql and \Q$fn\E/V2__again\.sql) have the same version 2},
+     'nested folders: the error names both files, with the folder');
 unlink "$fn/V2__again.sql";
 
 # --- golang-migrate / morph: .up.sql and .down.sql
@@ -270,7 +270,7 @@ write_file("$dup/V2__a.sql", "SELECT 1;\n");
 write_file("$dup/0002_b.up.sql", "SELECT 2;\n");
 ($rc, $out, $err) = pgm('own', $dup, 'apply');
 is($rc, 4, 'duplicate version: exit 4');
-like($err, qr/0002_b\.up\.sql and V2__a\.sql have the same version 2/, 'duplicate version: both files named');
+like($err, qr{\Q$dup\E/0002_b\.up\.sql and \Q$dup\E/V2__a\.sql have the same version 2}, 'duplicate version: both files named, with the folder');
 
 # --- a file that is not UTF-8: the file and line are named, nothing is sent
 my $enc = "$tmp/encoding";

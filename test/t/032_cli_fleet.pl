@@ -128,6 +128,14 @@ like($out, qr/^f2: applied 20, at version 20$/m, '--all-databases: f2 migrated n
 like($out, qr/summary: 5 of 5 databases ok; 1 without pg_migrate skipped/, '--all-databases: postgres skipped');
 ($rc, $out) = run_pgm_dir({}, '--all-databases', '-d', $node->connstr('postgres'), 'check');
 is($rc, 0, '--all-databases check: every database is at the folder');
+# A database that accepts no connections cannot be checked: the summary says so (it was left
+# out without a word).
+$node->safe_psql('postgres', 'CREATE DATABASE closed_db; ALTER DATABASE closed_db ALLOW_CONNECTIONS false;');
+($rc, $out) = run_pgm_dir({}, '--all-databases', '-d', $node->connstr('postgres'), 'check');
+like($out, qr/; 1 not accepting connections not checked \(closed_db\)/, '--all-databases: a database refusing connections is named');
+($rc, $out) = run_pgm_dir({}, '--all-databases', '--json', '-d', $node->connstr('postgres'), 'check');
+like($out, qr/"not_accepting_connections": \[\s*"closed_db"\s*\]/, '--all-databases --json: and listed');
+$node->safe_psql('postgres', 'DROP DATABASE closed_db;');
 
 # --- DATABASE_URL and PG* variables; unreachable database
 my $url = 'postgresql:///f1?host=' . $node->host . '&port=' . $node->port;

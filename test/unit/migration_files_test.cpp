@@ -267,6 +267,7 @@ TEST(Directives, DieselMetadata) {
   EXPECT_TRUE(diesel_runs_in_transaction(""));
   EXPECT_TRUE(diesel_runs_in_transaction("# nothing\nother = 1\n"));
   EXPECT_FALSE(diesel_runs_in_transaction("run_in_transaction = false\n"));
+  EXPECT_FALSE(diesel_runs_in_transaction("\xEF\xBB\xBFrun_in_transaction = false\n"));  // a byte order mark
   EXPECT_FALSE(diesel_runs_in_transaction("  run_in_transaction=false   # for CREATE INDEX CONCURRENTLY\r\n"));
   EXPECT_TRUE(diesel_runs_in_transaction("run_in_transaction = true"));
   EXPECT_THROW(diesel_runs_in_transaction("run_in_transaction = \"no\""), std::invalid_argument);
