@@ -1451,14 +1451,18 @@ Oid type_in_schema(const char* schema, const char* name) {
                          : InvalidOid;
 }
 
+// A quoted, possibly qualified name split into its parts.
+List* name_parts(const char* name) {
+#if PG_VERSION_NUM >= 160000
+  return stringToQualifiedNameList(name, nullptr);
+#else
+  return stringToQualifiedNameList(name);
+#endif
+}
+
 // "schema.name" as snapshot keys quote it (or unqualified: the search path).
 Oid relation_named(const char* name) {
-#if PG_VERSION_NUM >= 160000
-  List* parts = stringToQualifiedNameList(name, nullptr);
-#else
-  List* parts = stringToQualifiedNameList(name);
-#endif
-  RangeVar* rv = makeRangeVarFromNameList(parts);
+  RangeVar* rv = makeRangeVarFromNameList(name_parts(name));
   if (!rv->schemaname) return RelnameGetRelid(rv->relname);
   Oid nsp = get_namespace_oid(rv->schemaname, true);
   return OidIsValid(nsp) ? get_relname_relid(rv->relname, nsp) : InvalidOid;
@@ -1466,11 +1470,7 @@ Oid relation_named(const char* name) {
 
 // A schema's name as snapshot keys quote it.
 Oid namespace_named(const char* name) {
-#if PG_VERSION_NUM >= 160000
-  List* parts = stringToQualifiedNameList(name, nullptr);
-#else
-  List* parts = stringToQualifiedNameList(name);
-#endif
+  List* parts = name_parts(name);
   return list_length(parts) == 1 ? get_namespace_oid(strVal(linitial(parts)), true) : InvalidOid;
 }
 
