@@ -295,6 +295,9 @@ SELECT line, rule, message FROM migrate.lint($$ALTER TABLE gap_t ALTER COLUMN at
 SELECT line, rule, message FROM migrate.lint($$ALTER TABLE gap_t ALTER COLUMN note TYPE text COLLATE "C";$$);
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_t ALTER COLUMN vc TYPE text;$$);
 RESET timezone;
+-- rows changed by a data-modifying WITH query or a MERGE, in the migration's one transaction
+SELECT line, rule, message, hint FROM migrate.lint($$WITH gone AS (DELETE FROM gap_u WHERE v < 100 RETURNING *) SELECT count(*) FROM gone;
+MERGE INTO gap_u u USING gap_t t ON u.id = t.id WHEN MATCHED THEN UPDATE SET v = t.other;$$);
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;
 

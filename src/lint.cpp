@@ -1334,6 +1334,35 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
     case T_DeleteStmt:
       out.push_back({Action::UnbatchedUpdate, table_info(((DeleteStmt*)node)->relation, st), "", "DELETE", {}});
       break;
+#if PG_VERSION_NUM >= 150000
+    case T_MergeStmt:
+      out.push_back({Action::UnbatchedUpdate, table_info(((MergeStmt*)node)->relation, st), "", "MERGE", {}});
+      break;
+#endif
+    default:
+      break;
+  }
+  // Rows changed by a data-modifying WITH query (WITH moved AS (DELETE ... RETURNING *) INSERT
+  // ...): as many as a plain UPDATE/DELETE, in the migration's one transaction.
+  WithClause* with = nullptr;
+  switch (nodeTag(node)) {
+    case T_SelectStmt: with = ((SelectStmt*)node)->withClause; break;
+    case T_InsertStmt: with = ((InsertStmt*)node)->withClause; break;
+    case T_UpdateStmt: with = ((UpdateStmt*)node)->withClause; break;
+    case T_DeleteStmt: with = ((DeleteStmt*)node)->withClause; break;
+    default: break;
+  }
+  if (with) {
+    ListCell* cc;
+    foreach (cc, with->ctes) {
+      Node* q = ((CommonTableExpr*)lfirst(cc))->ctequery;
+      if (q && IsA(q, UpdateStmt))
+        out.push_back({Action::UnbatchedUpdate, table_info(((UpdateStmt*)q)->relation, st), "", "UPDATE in a WITH query", {}});
+      else if (q && IsA(q, DeleteStmt))
+        out.push_back({Action::UnbatchedUpdate, table_info(((DeleteStmt*)q)->relation, st), "", "DELETE in a WITH query", {}});
+    }
+  }
+  switch (nodeTag(node)) {
     case T_TransactionStmt: {
       st.added_not_valid.clear();  // a COMMIT split point: validating after it is the advice
       // Each part of a split script runs with its own settings: a SET before the COMMIT is

@@ -401,7 +401,13 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      fmt::format("{} of {} runs in one transaction: it holds the lock of every row it "
                                  "changes until the migration commits, and dead rows pile up until then",
                                  f.detail, table),
-                     f.table.partitioned
+                     f.detail == "MERGE" || f.detail.find("WITH query") != std::string::npos
+                         // (a batch is one UPDATE or DELETE restricted to a range of blocks)
+                         ? "Write it as plain UPDATE, DELETE and INSERT statements and run the UPDATE/DELETE in "
+                           "batches: in a migration whose script begins with \"-- pg_migrate:no-transaction\", "
+                           "precede each with \"-- pg_migrate:batch 5000\"; its WHERE clause must exclude rows "
+                           "already done."
+                     : f.table.partitioned
                          // (batches are ranges of one heap's blocks: register refuses a partitioned table)
                          ? "Run it in batches, one statement per partition: in a migration whose script begins "
                            "with the line \"-- pg_migrate:no-transaction\", precede each with "

@@ -200,6 +200,21 @@ TEST(LintRules, TypeChangeRebuildingIndexes) {
   EXPECT_NE(rewrite->message.find("rewrites the table and its indexes"), std::string::npos) << rewrite->message;
 }
 
+// A MERGE or a data-modifying WITH query cannot carry a batch directive: the hint says what to write.
+TEST(LintRules, UnbatchedMergeHint) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  auto merge = evaluate(fact(Action::UnbatchedUpdate, existing(150000, 800), "", "MERGE"), th);
+  ASSERT_TRUE(merge);
+  EXPECT_NE(merge->hint.find("Write it as plain UPDATE, DELETE and INSERT statements"), std::string::npos) << merge->hint;
+  auto cte = evaluate(fact(Action::UnbatchedUpdate, existing(150000, 800), "", "DELETE in a WITH query"), th);
+  ASSERT_TRUE(cte);
+  EXPECT_NE(cte->message.find("DELETE in a WITH query of public.orders"), std::string::npos) << cte->message;
+  auto plain = evaluate(fact(Action::UnbatchedUpdate, existing(150000, 800), "", "UPDATE"), th);
+  ASSERT_TRUE(plain);
+  EXPECT_NE(plain->hint.find("precede it with"), std::string::npos) << plain->hint;
+}
+
 // A partitioned table is judged by its partitions' summed size (before, always a warning).
 TEST(LintRules, PartitionedTableBySize) {
   Thresholds th;
