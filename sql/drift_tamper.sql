@@ -296,6 +296,15 @@ $m$);
 SELECT version FROM migrate.apply();
 SELECT count(*) AS exclusions, to_regclass('public.t6') AS t6 FROM migrate.drift_exclusions;
 SELECT migrate.unregister('1');
+-- ...and only until that transaction ends, PREPARE TRANSACTION included
+SELECT migrate.register('1', 'prepared', 'CREATE TABLE public.t7 (id int)');
+BEGIN;
+SELECT version FROM migrate.apply();
+PREPARE TRANSACTION 'tamper_prepared';
+INSERT INTO migrate.drift_exclusions (schema_pattern, reason) VALUES ('later', 'a transaction of its own');
+DELETE FROM migrate.drift_exclusions WHERE schema_pattern = 'later';
+ROLLBACK PREPARED 'tamper_prepared';
+SELECT migrate.unregister('1');
 DROP FUNCTION public.sneak_exclusion_trigger();
 DROP FUNCTION public.sneak_exclusion();
 

@@ -17,7 +17,9 @@ bool migration_running = false;
 SubTransactionId migration_ran_in = InvalidSubTransactionId;
 
 void on_transaction_end(XactEvent event, void*) {
-  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT) {
+  // (PREPARE TRANSACTION ends it in this session too: the next transaction is another's.)
+  if (event == XACT_EVENT_ABORT || event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_ABORT ||
+      event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PREPARE) {
     migration_running = false;
     migration_ran_in = InvalidSubTransactionId;
   }
