@@ -393,7 +393,6 @@ struct RunRow {
   std::string phase;
   std::string invalid_index;
   int64 rows_done = 0;
-  bool has_rows_total = false;
   std::string error;  // "SQLSTATE: message" of the failure that stopped it, if one was reported
   TimestampTz started_at = 0;
   double unit_ms = 0;  // a batched statement's time in earlier calls (0.7.0's catalog; 0 before)
@@ -401,7 +400,7 @@ struct RunRow {
 
 RunRow read_run(const std::string& version) {
   static pg::Query q{
-      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, rows_total IS NOT NULL, error, "
+      "SELECT direction, checksum, unit::int8, phase, invalid_index, rows_done, error, "
       "started_at, pg_catalog.to_jsonb(r) OPERATOR(pg_catalog.->>) 'unit_ms' "  // NULL before 0.7.0
       "FROM migrate.runs r WHERE version OPERATOR(pg_catalog.=) $1"};
   catalog::OwnerScope owner;
@@ -415,12 +414,11 @@ RunRow read_run(const std::string& version) {
     r.phase = pg::text_value(0, 4);
     r.invalid_index = pg::text_value(0, 5);
     r.rows_done = pg::int8_value(0, 6);
-    r.has_rows_total = pg::bool_value(0, 7);
-    r.error = pg::is_null(0, 8) ? std::string() : pg::text_value(0, 8);
+    r.error = pg::is_null(0, 7) ? std::string() : pg::text_value(0, 7);
     bool isnull;
-    Datum started = pg::datum_value(0, 9, &isnull);
+    Datum started = pg::datum_value(0, 8, &isnull);
     r.started_at = isnull ? GetCurrentTimestamp() : DatumGetTimestampTz(started);
-    if (!pg::is_null(0, 10)) r.unit_ms = std::stod(pg::text_value(0, 10));
+    if (!pg::is_null(0, 9)) r.unit_ms = std::stod(pg::text_value(0, 9));
   }
   pg::free_result();
   return r;
