@@ -224,6 +224,39 @@ struct SortedOids {
   int count;
 };
 SortedOids with_parents{nullptr, -1}, with_policies{nullptr, -1};
+// Likewise which relations have comments (pg_description's objoid, any class) or indexes.
+SortedOids with_comments{nullptr, -1}, with_indexes{nullptr, -1};
+
+// A whole snapshot's pg_class rows of the user schemas and their columns, read in one scan of
+// each catalog instead of a cache lookup per relation and per column. In a new session (a
+// deploy's) every such lookup misses the system cache and is an index scan of its own: they
+// were two thirds of the whole snapshot a first apply takes. Sorted by OID (columns by
+// relation, then number); count -1: look each one up in the caches.
+struct ClassRow {
+  Oid oid;
+  HeapTuple tuple;
+};
+struct ClassRows {
+  ClassRow* items;
+  int count;
+};
+ClassRows class_rows{nullptr, -1};
+// What column_entries() reads of a pg_attribute row.
+struct ColumnRow {
+  Oid relid;
+  int16 attnum;
+  bool notnull, hasdef;
+  char identity, generated;
+  Oid type, collation;
+  int32 typmod;
+  Acl* acl;  // NULL: none
+  char name[NAMEDATALEN];
+};
+struct ColumnRows {
+  ColumnRow* items;
+  int count;
+};
+ColumnRows column_rows{nullptr, -1};
 
 bool may_have(const SortedOids& set, Oid relid);
 
@@ -282,6 +315,7 @@ bool extension_member(Oid classid, Oid objid) {
 // pg_description: comments[subid], NULL where there is none.
 char** relation_comments(Oid relid, int natts) {
   char** comments = static_cast<char**>(palloc0(sizeof(char*) * (natts + 1)));
+  if (!may_have(with_comments, relid)) return comments;
   ScanKeyData keys[2];
   ScanKeyInit(&keys[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
   ScanKeyInit(&keys[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ,
@@ -301,6 +335,7 @@ char** relation_comments(Oid relid, int natts) {
 
 // The comment of one object (subid 0), as GetComment() but on the open pg_description.
 char* object_comment(Oid classoid, Oid objoid) {
+  if (!may_have(with_comments, objoid)) return nullptr;
   ScanKeyData keys[3];
   ScanKeyInit(&keys[0], Anum_pg_description_objoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(objoid));
   ScanKeyInit(&keys[1], Anum_pg_description_classoid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(classoid));
@@ -339,24 +374,52 @@ bool user_namespace(Oid nsp, char** quoted) {
   return cached_nsp_is_user;
 }
 
-// "schema.relation" (quoted) of a relation a snapshot describes, or NULL.
-char* user_relation_name(Oid relid, Form_pg_class* form_out, HeapTuple* tuple_out) {
+int compare_class_rows(const void* a, const void* b) {
+  Oid x = static_cast<const ClassRow*>(a)->oid, y = static_cast<const ClassRow*>(b)->oid;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+// The pg_class row of a relation: the one the whole snapshot's scan read, else the system
+// cache's (*release: to be released with ReleaseSysCache). NULL if there is none.
+HeapTuple class_row(Oid relid, bool* release) {
+  *release = false;
+  if (class_rows.count >= 0) {
+    ClassRow key{relid, nullptr};
+    const ClassRow* hit =
+        static_cast<const ClassRow*>(bsearch(&key, class_rows.items, class_rows.count, sizeof(ClassRow), compare_class_rows));
+    if (hit) return hit->tuple;
+    // Not in a user schema, or created since the scan: looked up as before.
+  }
   HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
-  if (!HeapTupleIsValid(tup)) return nullptr;
+  *release = HeapTupleIsValid(tup);
+  return HeapTupleIsValid(tup) ? tup : nullptr;
+}
+
+void release_class_row(HeapTuple tup, bool release) {
+  if (release) ReleaseSysCache(tup);
+}
+
+// "schema.relation" (quoted) of a relation a snapshot describes, or NULL. With tuple_out, the
+// caller gets its pg_class row, to release with release_class_row(*tuple_out, *release_out).
+char* user_relation_name(Oid relid, Form_pg_class* form_out, HeapTuple* tuple_out, bool* release_out) {
+  bool release;
+  HeapTuple tup = class_row(relid, &release);
+  if (!tup) return nullptr;
   Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(tup));
   char* nsp_quoted;
   bool listed = strchr("rpfvmSc", c->relkind) != nullptr && c->relkind != '\0';
   if (!listed || !user_namespace(c->relnamespace, &nsp_quoted) ||
       extension_member(RelationRelationId, relid)) {
-    ReleaseSysCache(tup);
+    release_class_row(tup, release);
     return nullptr;
   }
   char* name = psprintf("%s.%s", nsp_quoted, quote_identifier(NameStr(c->relname)));
   if (tuple_out) {
     *tuple_out = tup;
     *form_out = c;
+    *release_out = release;
   } else {
-    ReleaseSysCache(tup);
+    release_class_row(tup, release);
   }
   return name;
 }
@@ -373,7 +436,7 @@ void add_parents(JsonbParseState** st, Oid relid, bool partition) {
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
     Oid parent = reinterpret_cast<Form_pg_inherits>(GETSTRUCT(tup))->inhparent;
-    char* name = user_relation_name(parent, nullptr, nullptr);
+    char* name = user_relation_name(parent, nullptr, nullptr, nullptr);
     if (!name) continue;
     if (partition) {
       if (!partition_of) partition_of = name;
@@ -404,7 +467,7 @@ char* sequence_owner(Oid seqid) {
     if (d->refclassid != RelationRelationId || d->refobjsubid <= 0 ||
         (d->deptype != DEPENDENCY_AUTO && d->deptype != DEPENDENCY_INTERNAL))
       continue;
-    char* table = user_relation_name(d->refobjid, nullptr, nullptr);
+    char* table = user_relation_name(d->refobjid, nullptr, nullptr, nullptr);
     if (!table) continue;
     HeapTuple att = SearchSysCache2(ATTNUM, ObjectIdGetDatum(d->refobjid), Int16GetDatum(d->refobjsubid));
     if (!HeapTupleIsValid(att)) continue;
@@ -570,7 +633,9 @@ void relation_entry(Sink* sink, Oid relid, HeapTuple tup, Form_pg_class c,
     Datum bound = SysCacheGetAttr(RELOID, tup, Anum_pg_class_relpartbound, &isnull);
     if (!isnull) put_string(&st, "partition_bound", text_cstring(call_text_function(pg_get_expr, 2, bound, ObjectIdGetDatum(relid))));
   }
-  HeapTuple seq = SearchSysCache1(SEQRELID, ObjectIdGetDatum(relid));
+  // (Only sequences have a pg_sequence row: for any other relation the lookup is a miss, which
+  // a new session pays as an index scan.)
+  HeapTuple seq = c->relkind == RELKIND_SEQUENCE ? SearchSysCache1(SEQRELID, ObjectIdGetDatum(relid)) : nullptr;
   if (HeapTupleIsValid(seq)) {
     Form_pg_sequence s = reinterpret_cast<Form_pg_sequence>(GETSTRUCT(seq));
     push_key(&st, "sequence");
@@ -611,44 +676,87 @@ char** column_defaults(Oid relid, int natts) {
   return defaults;
 }
 
+// A pg_attribute row as column_entries() reads it (the ACL copied into the current memory
+// context). False for a dropped column.
+bool read_column_row(HeapTuple tup, ColumnRow* out) {
+  Form_pg_attribute a = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tup));
+  if (a->attisdropped) return false;
+  out->relid = a->attrelid;
+  out->attnum = a->attnum;
+  out->notnull = a->attnotnull;
+  out->hasdef = a->atthasdef;
+  out->identity = a->attidentity;
+  out->generated = a->attgenerated;
+  out->type = a->atttypid;
+  out->typmod = a->atttypmod;
+  out->collation = a->attcollation;
+  strlcpy(out->name, NameStr(a->attname), NAMEDATALEN);
+  bool isnull;
+  Datum acl = SysCacheGetAttr(ATTNUM, tup, Anum_pg_attribute_attacl, &isnull);
+  out->acl = isnull ? nullptr : DatumGetAclPCopy(acl);
+  return true;
+}
+
+bool class_row_scanned(Oid relid) {
+  ClassRow key{relid, nullptr};
+  return class_rows.count >= 0 &&
+         bsearch(&key, class_rows.items, class_rows.count, sizeof(ClassRow), compare_class_rows) != nullptr;
+}
+
 void column_entries(Sink* sink, Oid relid, int natts, const char* name,
                     char** comments) {
   char** defaults = nullptr;  // pg_attrdef is read for a relation with a default (atthasdef)
-  for (int attnum = 1; attnum <= natts; ++attnum) {
-    HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
-    if (!HeapTupleIsValid(tup)) continue;
-    Form_pg_attribute a = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tup));
-    HeapTuple type = a->attisdropped ? nullptr : SearchSysCache1(TYPEOID, ObjectIdGetDatum(a->atttypid));
-    if (!HeapTupleIsValid(type)) {  // dropped, or (JOIN pg_type) a type that is gone
-      ReleaseSysCache(tup);
-      continue;
+  // A relation the whole snapshot's scan of pg_class read has its columns in column_rows.
+  bool scanned = column_rows.count >= 0 && class_row_scanned(relid);
+  int k = 0;
+  if (scanned) {  // the relation's first column
+    int hi = column_rows.count;
+    while (k < hi) {
+      int mid = k + (hi - k) / 2;
+      if (column_rows.items[mid].relid < relid) k = mid + 1;
+      else hi = mid;
     }
+  }
+  ColumnRow looked_up;
+  for (int attnum = 1; attnum <= natts; ++attnum) {
+    const ColumnRow* a;
+    if (scanned) {
+      while (k < column_rows.count && column_rows.items[k].relid == relid && column_rows.items[k].attnum < attnum) ++k;
+      if (k >= column_rows.count || column_rows.items[k].relid != relid || column_rows.items[k].attnum != attnum)
+        continue;
+      a = &column_rows.items[k];
+    } else {
+      HeapTuple tup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(attnum));
+      if (!HeapTupleIsValid(tup)) continue;
+      bool live = read_column_row(tup, &looked_up);
+      ReleaseSysCache(tup);
+      if (!live) continue;
+      a = &looked_up;
+    }
+    HeapTuple type = SearchSysCache1(TYPEOID, ObjectIdGetDatum(a->type));
+    if (!HeapTupleIsValid(type)) continue;  // (JOIN pg_type) a type that is gone
     Oid type_collation = reinterpret_cast<Form_pg_type>(GETSTRUCT(type))->typcollation;
     ReleaseSysCache(type);
     JsonbParseState* st = nullptr;
     pushJsonbValue(&st, WJB_BEGIN_OBJECT, nullptr);
-    put_string(&st, "type", sql_format_type(a->atttypid, a->atttypmod, true));
-    put_bool(&st, "not_null", a->attnotnull);
-    if (a->atthasdef && !defaults) defaults = column_defaults(relid, natts);
+    put_string(&st, "type", sql_format_type(a->type, a->typmod, true));
+    put_bool(&st, "not_null", a->notnull);
+    if (a->hasdef && !defaults) defaults = column_defaults(relid, natts);
     put_string(&st, "default", defaults ? defaults[attnum] : nullptr);
-    if (a->attidentity == ATTRIBUTE_IDENTITY_ALWAYS) put_string(&st, "identity", "always");
-    else if (a->attidentity == ATTRIBUTE_IDENTITY_BY_DEFAULT) put_string(&st, "identity", "by default");
-    if (a->attgenerated == ATTRIBUTE_GENERATED_STORED) put_string(&st, "generated", "stored");
-    if (OidIsValid(a->attcollation) && a->attcollation != type_collation) {
-      HeapTuple coll = SearchSysCache1(COLLOID, ObjectIdGetDatum(a->attcollation));
+    if (a->identity == ATTRIBUTE_IDENTITY_ALWAYS) put_string(&st, "identity", "always");
+    else if (a->identity == ATTRIBUTE_IDENTITY_BY_DEFAULT) put_string(&st, "identity", "by default");
+    if (a->generated == ATTRIBUTE_GENERATED_STORED) put_string(&st, "generated", "stored");
+    if (OidIsValid(a->collation) && a->collation != type_collation) {
+      HeapTuple coll = SearchSysCache1(COLLOID, ObjectIdGetDatum(a->collation));
       if (HeapTupleIsValid(coll)) {
         put_string(&st, "collation",
                    quote_identifier(pstrdup(NameStr(reinterpret_cast<Form_pg_collation>(GETSTRUCT(coll))->collname))));
         ReleaseSysCache(coll);
       }
     }
-    bool isnull;
-    Datum acl = SysCacheGetAttr(ATTNUM, tup, Anum_pg_attribute_attacl, &isnull);
-    if (!isnull) put_strings(&st, "acl", sorted_acl(DatumGetAclP(acl)));
+    if (a->acl) put_strings(&st, "acl", sorted_acl(a->acl));
     put_string(&st, "comment", comments[attnum]);
-    char* key = psprintf("column %s.%s", name, quote_identifier(NameStr(a->attname)));
-    ReleaseSysCache(tup);
-    emit(sink, key, &st);
+    emit(sink, psprintf("column %s.%s", name, quote_identifier(a->name)), &st);
   }
 }
 
@@ -703,22 +811,24 @@ IndexOids constraint_entries(Sink* sink, Oid relid, const char* name) {
 }
 
 void index_entries(Sink* sink, Oid relid, const char* name, IndexOids backing) {
+  if (!may_have(with_indexes, relid)) return;
   ScanKeyData key;
   ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
   SysScanDesc scan = scan_catalog(catalogs.index, 1, &key);
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
     Form_pg_index i = reinterpret_cast<Form_pg_index>(GETSTRUCT(tup));
-    HeapTuple ic = SearchSysCache1(RELOID, ObjectIdGetDatum(i->indexrelid));
-    if (!HeapTupleIsValid(ic)) continue;
+    bool release;
+    HeapTuple ic = class_row(i->indexrelid, &release);
+    if (!ic) continue;
     Form_pg_class c = reinterpret_cast<Form_pg_class>(GETSTRUCT(ic));
     char* nsp_quoted;
     if (!user_namespace(c->relnamespace, &nsp_quoted)) {
-      ReleaseSysCache(ic);
+      release_class_row(ic, release);
       continue;
     }
     char* key_name = psprintf("index %s.%s", nsp_quoted, quote_identifier(NameStr(c->relname)));
-    ReleaseSysCache(ic);
+    release_class_row(ic, release);
     bool backs_constraint = false;
     for (int k = 0; k < backing.count && !backs_constraint; ++k) backs_constraint = backing.items[k] == i->indexrelid;
     JsonbParseState* st = nullptr;
@@ -975,7 +1085,8 @@ void rule_entries(Sink* sink, Oid relid, const char* name) {
 void all_relation_entries(Sink* sink, Oid relid) {
   HeapTuple tup = nullptr;
   Form_pg_class c = nullptr;
-  char* name = user_relation_name(relid, &c, &tup);
+  bool release = false;
+  char* name = user_relation_name(relid, &c, &tup, &release);
   if (!name) return;
   int natts = c->relnatts;
   char relkind = c->relkind;
@@ -1000,7 +1111,7 @@ void all_relation_entries(Sink* sink, Oid relid) {
 #endif
   bool may_have_indexes = relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE ||
                           relkind == RELKIND_MATVIEW;
-  ReleaseSysCache(tup);
+  release_class_row(tup, release);
   IndexOids backing{nullptr, 0};
   if (relkind == RELKIND_RELATION || relkind == RELKIND_PARTITIONED_TABLE || relkind == RELKIND_FOREIGN_TABLE) {
     column_entries(sink, relid, natts, name, comments);
@@ -1308,8 +1419,12 @@ bool type_never_listed(const FormData_pg_type* t) {
 
 // Whole snapshots: the OIDs of a catalog's objects in user schemas. Read pg_class before
 // pg_type (plain_relations).
-void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, Oid** out, int* n) {
+// With rows_context (pg_class), the rows themselves are kept in class_rows too.
+void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, Oid** out, int* n,
+              MemoryContext rows_context = nullptr) {
   Relation rel = table_open(catalog, AccessShareLock);
+  int rows_capacity = 0;
+  if (rows_context) class_rows = ClassRows{nullptr, 0};
   SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
   int capacity = 1024;
   *out = static_cast<Oid*>(palloc(sizeof(Oid) * capacity));
@@ -1333,12 +1448,60 @@ void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, O
     if (catalog == TypeRelationId && type_never_listed((Form_pg_type)GETSTRUCT(tup))) continue;
     char* quoted;
     if (!user_namespace(DatumGetObjectId(nsp), &quoted)) continue;
+    if (catalog == RelationRelationId && rows_context) {  // indexes too: index_entries() names them
+      if (class_rows.count == rows_capacity)
+        class_rows.items = static_cast<ClassRow*>(
+            class_rows.items ? repalloc(class_rows.items, sizeof(ClassRow) * (rows_capacity *= 2))
+                             : MemoryContextAlloc(rows_context, sizeof(ClassRow) * (rows_capacity = 1024)));
+      MemoryContext outer = MemoryContextSwitchTo(rows_context);
+      class_rows.items[class_rows.count++] = {DatumGetObjectId(d), heap_copytuple(tup)};
+      MemoryContextSwitchTo(outer);
+    }
     if (*n == capacity) *out = static_cast<Oid*>(repalloc(*out, sizeof(Oid) * (capacity *= 2)));
     (*out)[(*n)++] = DatumGetObjectId(d);
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
   if (catalog == RelationRelationId) qsort(plain_relations.items, plain_relations.count, sizeof(Oid), compare_oids);
+  if (catalog == RelationRelationId && rows_context)
+    qsort(class_rows.items, class_rows.count, sizeof(ClassRow), compare_class_rows);
+}
+
+int compare_column_rows(const void* a, const void* b) {
+  const ColumnRow* x = static_cast<const ColumnRow*>(a);
+  const ColumnRow* y = static_cast<const ColumnRow*>(b);
+  if (x->relid != y->relid) return x->relid < y->relid ? -1 : 1;
+  return x->attnum < y->attnum ? -1 : x->attnum > y->attnum ? 1 : 0;
+}
+
+// Whole snapshots: the columns of the tables class_rows holds, in one scan of pg_attribute.
+void scan_column_rows(MemoryContext rows_context) {
+  column_rows = ColumnRows{nullptr, 0};
+  int capacity = 0;
+  Relation rel = table_open(AttributeRelationId, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  MemoryContext outer = MemoryContextSwitchTo(rows_context);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    CHECK_FOR_INTERRUPTS();
+    Form_pg_attribute a = reinterpret_cast<Form_pg_attribute>(GETSTRUCT(tup));
+    if (a->attnum <= 0 || a->attisdropped) continue;
+    ClassRow key{a->attrelid, nullptr};
+    const ClassRow* c =
+        static_cast<const ClassRow*>(bsearch(&key, class_rows.items, class_rows.count, sizeof(ClassRow), compare_class_rows));
+    if (!c) continue;
+    char relkind = reinterpret_cast<Form_pg_class>(GETSTRUCT(c->tuple))->relkind;
+    if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE && relkind != RELKIND_FOREIGN_TABLE) continue;
+    if (column_rows.count == capacity)
+      column_rows.items = static_cast<ColumnRow*>(
+          column_rows.items ? repalloc(column_rows.items, sizeof(ColumnRow) * (capacity *= 2))
+                            : palloc(sizeof(ColumnRow) * (capacity = 1024)));
+    if (read_column_row(tup, &column_rows.items[column_rows.count])) column_rows.count++;
+  }
+  MemoryContextSwitchTo(outer);
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  qsort(column_rows.items, column_rows.count, sizeof(ColumnRow), compare_column_rows);
 }
 
 // --- The objects migrations touched (migrate.snapshot_touched()): what the event triggers
@@ -1729,16 +1892,32 @@ Jsonb* build_snapshot_now(Scope scope) {
   catalogs.rewrite = open_catalog(RewriteRelationId, RewriteRelRulenameIndexId);
   catalogs.enums = open_catalog(EnumRelationId, EnumTypIdSortOrderIndexId);
   find_extension_members();
+  class_rows = ClassRows{nullptr, -1};
+  column_rows = ColumnRows{nullptr, -1};
+  MemoryContext rows = nullptr;
   if (scope.whole) {
-    all_oids(RelationRelationId, Anum_pg_class_oid, Anum_pg_class_relnamespace, &scope.rels, &scope.nrels);
+    // Not an AllocSet: it would round each row copy up to a power of two.
+#if PG_VERSION_NUM >= 150000
+    rows = GenerationContextCreate(CurrentMemoryContext, "pg_migrate snapshot rows", ALLOCSET_DEFAULT_SIZES);
+#else
+    rows = GenerationContextCreate(CurrentMemoryContext, "pg_migrate snapshot rows", ALLOCSET_DEFAULT_MAXSIZE);
+#endif
+    all_oids(RelationRelationId, Anum_pg_class_oid, Anum_pg_class_relnamespace, &scope.rels, &scope.nrels, rows);
+    scan_column_rows(rows);
     all_oids(TypeRelationId, Anum_pg_type_oid, Anum_pg_type_typnamespace, &scope.types, &scope.ntypes);
     all_oids(NamespaceRelationId, Anum_pg_namespace_oid, Anum_pg_namespace_oid, &scope.nsps, &scope.nnsps);
     all_oids(ProcedureRelationId, Anum_pg_proc_oid, Anum_pg_proc_pronamespace, &scope.procs, &scope.nprocs);
   }
-  with_parents = with_policies = SortedOids{nullptr, -1};
+  with_parents = with_policies = with_comments = with_indexes = SortedOids{nullptr, -1};
   if (scope.nrels >= 32) {
     with_parents = column_values(InheritsRelationId, Anum_pg_inherits_inhrelid);
     with_policies = column_values(PolicyRelationId, Anum_pg_policy_polrelid);
+  }
+  // Larger catalogs (pg_description holds the built-in objects' comments): worth one scan for
+  // many relations, each of which would take an index scan.
+  if (scope.whole || scope.nrels >= 256) {
+    with_comments = column_values(DescriptionRelationId, Anum_pg_description_objoid);
+    with_indexes = column_values(IndexRelationId, Anum_pg_index_indrelid);
   }
   Sink sink{CurrentMemoryContext, nullptr, nullptr, 0, 0};
   MemoryContext round = AllocSetContextCreate(CurrentMemoryContext, "pg_migrate snapshot entries",
@@ -1767,6 +1946,9 @@ Jsonb* build_snapshot_now(Scope scope) {
     MemoryContextSwitchTo(outer);
   }
   MemoryContextDelete(round);
+  class_rows = ClassRows{nullptr, -1};
+  column_rows = ColumnRows{nullptr, -1};
+  if (rows) MemoryContextDelete(rows);
   for (Catalog c : {catalogs.enums, catalogs.rewrite, catalogs.policy, catalogs.trigger, catalogs.index,
                     catalogs.constraint, catalogs.attrdef, catalogs.inherits, catalogs.description, catalogs.depend})
     close_catalog(c);
@@ -1795,6 +1977,9 @@ void pin_output_settings() {
 Jsonb* build_snapshot(Scope scope) {
   Catalogs outer_catalogs = catalogs;
   SortedOids outer_parents = with_parents, outer_policies = with_policies;
+  SortedOids outer_comments = with_comments, outer_indexes = with_indexes;
+  ClassRows outer_class_rows = class_rows;
+  ColumnRows outer_column_rows = column_rows;
   Jsonb* volatile result = nullptr;
   // Restored below; after an error the (sub)transaction abort restores them, as for a
   // function's SET clause.
@@ -1807,6 +1992,10 @@ Jsonb* build_snapshot(Scope scope) {
     catalogs = outer_catalogs;
     with_parents = outer_parents;
     with_policies = outer_policies;
+    with_comments = outer_comments;
+    with_indexes = outer_indexes;
+    class_rows = outer_class_rows;
+    column_rows = outer_column_rows;
     cached_nsp = InvalidOid;  // its quoted name was overwritten
   }
   PG_END_TRY();
