@@ -256,6 +256,16 @@ void drop_notices_keeping_warnings(Connection& conn, Outcome& o, const Options& 
 
 std::string version_or_none(const std::string& v) { return v.empty() ? "none" : v; }
 
+// A UTC time as the queries print it ("2026-12-02 13:32:41") in --json: ISO 8601 with its zone
+// ("2026-12-02T13:32:41Z"), which JSON consumers parse as UTC rather than local time. Null if
+// there is none.
+json json_utc(const std::string& t) {
+  if (t.empty()) return json();
+  std::string iso = t;
+  if (iso.size() > 10 && iso[10] == ' ') iso[10] = 'T';
+  return iso + "Z";
+}
+
 json row_json(const SyncRow& r, const Options& opts) {
   json j = {{"file", r.file.empty() ? json() : json(path_of(opts, r.file))},
             {"version", r.version.empty() ? json() : json(r.version)},
@@ -263,7 +273,7 @@ json row_json(const SyncRow& r, const Options& opts) {
             {"kind", r.kind},
             {"state", r.state},
             {"action", r.action},
-            {"applied_at", r.applied_at.empty() ? json() : json(r.applied_at)},
+            {"applied_at", json_utc(r.applied_at)},
             {"applied_by", r.applied_by.empty() ? json() : json(r.applied_by)},
             {"checksum", r.checksum.empty() ? json() : json(r.checksum)}};
   if (!r.detail.empty()) j["detail"] = r.detail;
@@ -381,6 +391,8 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
   o.out += fmt::format("drift: {} unacknowledged, {} schema difference{}\n", unack, diffs, diffs == 1 ? "" : "s");
   o.json = {{"database", conn.database()}, {"version", current.empty() ? json() : json(current)},
             {"pending", pending}, {"migrations", list}, {"drift", drift}, {"baseline", baseline}};
+  if (baseline.is_object() && baseline.contains("baselined_at") && baseline["baselined_at"].is_string())
+    o.json["baseline"]["baselined_at"] = json_utc(baseline["baselined_at"].get<std::string>());
   o.result = fmt::format("version {}, {} pending", version_or_none(current), pending);
   return o;
 }
@@ -1414,7 +1426,7 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
   json items = json::array();
   for (int i = 0; i < list.rows(); ++i) {
     if (as_json)
-      items.push_back({{"id", std::stoll(list.get(i, 0))}, {"captured_at", list.get(i, 1)}, {"by", list.get(i, 2)},
+      items.push_back({{"id", std::stoll(list.get(i, 0))}, {"captured_at", json_utc(list.get(i, 1))}, {"by", list.get(i, 2)},
                        {"command", list.get(i, 3)}, {"object", list.get(i, 4)}});
     else
       rows.push_back({list.get(i, 0), list.get(i, 1), list.get(i, 2), list.get(i, 3), list.get(i, 4)});

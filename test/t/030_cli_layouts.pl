@@ -178,6 +178,14 @@ is($rc, 0, 'apply: an edited file below the baseline is recorded without a check
 is($rc, 0, 'check: at the folder') or diag($out . $err);
 ($rc, $out) = pgm('adopted2', $bl, 'status');
 like($out, qr/^2\s+V2__cic\.sql\s+below_baseline/m, 'status: V2 is below the baseline');
+like($out, qr/^baseline: version 2 \("cic"\), \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC by /m, 'status: the baseline, in UTC');
+# --json times are ISO 8601 with their zone (UTC), which a JSON reader does not take for local time.
+($rc, $out) = pgm('adopted2', $bl, '--json', 'status');
+like($out, qr/"applied_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/, 'status --json: applied_at in ISO 8601 UTC');
+like($out, qr/"baselined_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/, 'status --json: baselined_at in ISO 8601 UTC');
+$node->safe_psql('adopted2', q{CREATE TABLE by_hand (id int)});
+($rc, $out) = pgm('adopted2', $bl, '--json', 'drift');
+like($out, qr/"captured_at": "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"/, 'drift --json: captured_at in ISO 8601 UTC');
 
 # --- apply --dry-run shows the plan and changes nothing; verify proves a down script
 fresh('dry');
