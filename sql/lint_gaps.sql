@@ -298,6 +298,20 @@ RESET timezone;
 -- rows changed by a data-modifying WITH query or a MERGE, in the migration's one transaction
 SELECT line, rule, message, hint FROM migrate.lint($$WITH gone AS (DELETE FROM gap_u WHERE v < 100 RETURNING *) SELECT count(*) FROM gone;
 MERGE INTO gap_u u USING gap_t t ON u.id = t.id WHEN MATCHED THEN UPDATE SET v = t.other;$$);
+-- A CHECK added NOT VALID and validated by the next migration: apply() runs every pending
+-- migration in one transaction, so the VALIDATE scans under the ADD's lock (the catalog row
+-- is this transaction's). Committed in between, it is the recipe, and no finding.
+BEGIN;
+ALTER TABLE gap_u ADD CONSTRAINT gap_v_positive CHECK (v > 0) NOT VALID;
+SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_u VALIDATE CONSTRAINT gap_v_positive;$$);
+ROLLBACK;
+SET pg_migrate.lint_blocks_apply = on;
+SELECT migrate.register('10', 'add check', 'ALTER TABLE gap_u ADD CONSTRAINT gap_v_positive CHECK (v > 0) NOT VALID');
+SELECT migrate.register('11', 'validate check', 'ALTER TABLE gap_u VALIDATE CONSTRAINT gap_v_positive');
+SELECT version FROM migrate.apply();
+SELECT version FROM migrate.apply('10');
+SELECT version FROM migrate.apply();
+RESET pg_migrate.lint_blocks_apply;
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;
 

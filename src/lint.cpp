@@ -796,6 +796,31 @@ std::vector<std::string> catalog_not_null_check_columns(Oid relid, const char* c
   return out;
 }
 
+// The lock ADD CONSTRAINT took (SHARE ROW EXCLUSIVE for a foreign key, else ACCESS EXCLUSIVE)
+// if constraint `name` of `relid` is not validated and this transaction added it (an earlier
+// migration of the same apply() call, or a statement before migrate.lint() in the caller's
+// transaction): validating it now scans under that lock. nullptr otherwise.
+const char* not_valid_added_in_transaction(Oid relid, const char* name) {
+  return pg::call([&]() -> const char* {
+    Relation rel = table_open(ConstraintRelationId, AccessShareLock);
+    ScanKeyData keys[3];
+    ScanKeyInit(&keys[0], Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+    ScanKeyInit(&keys[1], Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(InvalidOid));
+    ScanKeyInit(&keys[2], Anum_pg_constraint_conname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
+    SysScanDesc scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, nullptr, 3, keys);
+    const char* lock = nullptr;
+    HeapTuple tup = systable_getnext(scan);
+    if (HeapTupleIsValid(tup)) {
+      Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+      if (!c->convalidated && TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+        lock = c->contype == CONSTRAINT_FOREIGN ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE";
+    }
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return lock;
+  });
+}
+
 const char* lock_mode_sql(int mode) {
   static const char* names[] = {"", "ACCESS SHARE", "ROW SHARE", "ROW EXCLUSIVE", "SHARE UPDATE EXCLUSIVE",
                                 "SHARE", "SHARE ROW EXCLUSIVE", "EXCLUSIVE", "ACCESS EXCLUSIVE"};
@@ -1058,8 +1083,14 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           st.validated_notnull.insert({table_key, column});
       }
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
-      if (added != st.added_not_valid.end() && st.transactional)
+      if (added != st.added_not_valid.end() && st.transactional) {
         out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
+      } else if (st.transactional && OidIsValid(relid) && cmd->name && !t.created_in_script) {
+        // Added NOT VALID by an earlier migration of the same apply() call (one transaction):
+        // the catalog row is this transaction's.
+        if (const char* lock = not_valid_added_in_transaction(relid, cmd->name))
+          out.push_back({Action::ValidateRightAfter, t, cmd->name, lock, {}});
+      }
       break;
     }
     case AT_DropColumn:
