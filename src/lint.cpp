@@ -29,6 +29,7 @@ extern "C" {
 #include "utils/fmgroids.h"
 #include "utils/builtins.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/partition.h"
 #include "access/table.h"
 #include "access/genam.h"
 #include "common/relpath.h"
@@ -132,6 +133,9 @@ struct ScriptState {
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
   // Constraints this transaction added NOT VALID: (table, constraint) -> the lock the ADD took.
   std::map<std::pair<std::string, std::string>, std::string> added_not_valid;
+  // Tables given a validated CHECK constraint earlier in the script (an ADD without NOT VALID,
+  // a VALIDATE): ATTACH PARTITION may skip its scan.
+  std::set<std::string> checked_tables;
 
   const std::vector<std::string>& path() {
     if (script_path) return *script_path;
@@ -920,6 +924,46 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, const ScriptState& s
 void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
                        ScriptState& st, std::vector<Fact>& out);
 
+// Whether a table has a validated CHECK constraint: PostgreSQL may then prove a partition bound
+// from it instead of scanning (whether it does depends on the expressions: lint does not try).
+bool has_validated_check(Oid relid) {
+  return pg::call([&] {
+    Relation rel = table_open(ConstraintRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+    SysScanDesc scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, nullptr, 1, &key);
+    bool found = false;
+    HeapTuple tup;
+    while (!found && HeapTupleIsValid(tup = systable_getnext(scan))) {
+      Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
+      found = c->contype == CONSTRAINT_CHECK && c->convalidated;
+    }
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return found;
+  });
+}
+
+// A new partition `partition` of `parent` (ATTACH PARTITION, CREATE TABLE ... PARTITION OF):
+// PostgreSQL scans the parent's default partition, if it has one, for rows that belong to the
+// new partition, under an ACCESS EXCLUSIVE lock on it.
+void default_partition_fact(Oid parent, const TableInfo& parent_info, const std::string& partition, const char* detail,
+                            ScriptState& st, std::vector<Fact>& out) {
+  if (!OidIsValid(parent) || parent_info.created_in_script) return;
+  Oid default_partition = pg::call([&] { return get_default_partition_oid(parent); });
+  if (!OidIsValid(default_partition)) return;
+  TableInfo d;
+  if (!fill_from_catalog(default_partition, d)) return;
+  const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(default_partition)); });
+  const char* rel = pg::call([&] { return (const char*)get_rel_name(default_partition); });
+  if (!nsp || !rel) return;
+  std::string key = std::string(nsp) + "." + rel;
+  if (st.checked_tables.count(key) || has_validated_check(default_partition)) return;
+  Fact f{Action::DefaultPartitionScan, d, partition, detail, {}};
+  f.other = parent_info;
+  out.push_back(f);
+}
+
 void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>& out) {
 #if PG_VERSION_NUM >= 140000
   if (at->objtype != OBJECT_TABLE) return;
@@ -1038,6 +1082,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             }
           }
           if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
+          if (!c->skip_validation) st.checked_tables.insert(table_key);
           if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
           break;
         }
@@ -1082,6 +1127,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         for (const std::string& column : catalog_not_null_check_columns(relid, cmd->name))
           st.validated_notnull.insert({table_key, column});
       }
+      st.checked_tables.insert(table_key);
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
       if (added != st.added_not_valid.end() && st.transactional) {
         out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
@@ -1091,6 +1137,23 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         if (const char* lock = not_valid_added_in_transaction(relid, cmd->name))
           out.push_back({Action::ValidateRightAfter, t, cmd->name, lock, {}});
       }
+      break;
+    }
+    case AT_AttachPartition: {
+      PartitionCmd* pc = (PartitionCmd*)cmd->def;
+      if (!pc || !pc->name) break;
+      Oid child_relid = InvalidOid;
+      QualifiedName resolved;
+      TableInfo child = table_info(pc->name, st, &child_relid, &resolved);
+      std::string child_key = resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second;
+      if (!child.created_in_script && OidIsValid(child_relid) && !st.checked_tables.count(child_key) &&
+          !has_validated_check(child_relid)) {
+        Fact f{Action::AttachPartitionScan, child, "", "", {}};
+        f.other = t;
+        out.push_back(f);
+      }
+      if (pc->bound && !pc->bound->is_default)
+        default_partition_fact(relid, t, written_name(pc->name), "ATTACH PARTITION", st, out);
       break;
     }
     case AT_DropColumn:
@@ -1130,6 +1193,11 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
     foreach (cc, col->constraints)
       if (((Constraint*)lfirst(cc))->contype == CONSTR_PRIMARY) pk = true;
     check_column_type(col, col->colname, t, pk, out);
+  }
+  if (cs->partbound && !cs->partbound->is_default && list_length(cs->inhRelations) == 1) {
+    Oid parent = InvalidOid;
+    TableInfo parent_info = table_info(linitial_node(RangeVar, cs->inhRelations), st, &parent);
+    default_partition_fact(parent, parent_info, written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
   }
   st.add_table(cs->relation);
 }

@@ -76,6 +76,12 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::UnknownRule, {"unknown-lint-rule", "a pg_migrate:ignore comment names an unknown rule"}},
       {Action::UnbatchedUpdate,
        {"require-batched-update", "UPDATE / DELETE of a large table in one transaction instead of in batches"}},
+      {Action::AttachPartitionScan,
+       {"attach-partition-scan",
+        "ATTACH PARTITION scans the table it attaches under ACCESS EXCLUSIVE unless a CHECK constraint proves the bound"}},
+      {Action::DefaultPartitionScan,
+       {"default-partition-scan",
+        "a new partition of a table with a default partition scans the default partition under ACCESS EXCLUSIVE"}},
       {Action::SessionOnly,
        {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
@@ -355,6 +361,29 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      "transaction of its own (apply() runs every pending migration in one transaction: apply "
                      "up to this one first): VALIDATE CONSTRAINT on its own takes only a SHARE UPDATE "
                      "EXCLUSIVE lock.");
+    case Action::AttachPartitionScan:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("ATTACH PARTITION of {} to {} scans {} under an ACCESS EXCLUSIVE lock to check "
+                                 "that every row fits the partition bound: it has no validated CHECK constraint "
+                                 "that could prove it",
+                                 table, f.other.name, f.table.name),
+                     "First add a CHECK constraint matching the bound (ADD CONSTRAINT ... NOT VALID, then "
+                     "VALIDATE CONSTRAINT in a later migration, under a SHARE UPDATE EXCLUSIVE lock): ATTACH "
+                     "PARTITION then skips the scan, and the CHECK can be dropped afterwards.");
+    case Action::DefaultPartitionScan:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("{} {} scans the default partition {} under an ACCESS EXCLUSIVE lock to check "
+                                 "that none of its rows belong to the new partition{}",
+                                 f.detail, f.object, table,
+                                 f.detail == "ATTACH PARTITION"
+                                     ? ""
+                                     : fmt::format(", holding ACCESS EXCLUSIVE on {} (every query on it waits)",
+                                                   f.other.name)),
+                     "First give the default partition a CHECK constraint that excludes the new partition's "
+                     "values (NOT VALID, then VALIDATE CONSTRAINT in a later migration), or move those rows "
+                     "out: PostgreSQL then skips the scan.");
     case Action::LockTable:
       if (created) return std::nullopt;
       return finding(max_severity(Severity::Warning, by_size),

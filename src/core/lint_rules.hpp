@@ -62,6 +62,8 @@ enum class Action {
   UnknownRule,          // a silencing comment names a rule that does not exist
   UnbatchedUpdate,      // UPDATE / DELETE of a large table in one transaction (no -- pg_migrate:batch)
   SessionOnly,          // LISTEN / LOAD: affects only the session that applies the migration
+  AttachPartitionScan,  // ATTACH PARTITION of a table no validated CHECK constraint may prove the bound of
+  DefaultPartitionScan, // a new partition (ATTACH, CREATE TABLE ... PARTITION OF) of a table with a default partition
 };
 
 struct Fact {
@@ -69,7 +71,7 @@ struct Fact {
   TableInfo table;     // the table the action locks or changes (may be empty)
   std::string object;  // column, index, constraint or type involved, for messages
   std::string detail;  // action-specific: rewrite reason, lock mode, new type, error text, ...
-  TableInfo other;     // the referenced table of a foreign key
+  TableInfo other;     // the referenced table of a foreign key; the partitioned table of a partition
   std::string indexes;  // ChangeColumnType that does not rewrite the table: the indexes it rebuilds
 };
 

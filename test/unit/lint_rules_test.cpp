@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 29u);
+  EXPECT_EQ(names.size(), 31u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -96,7 +96,8 @@ TEST(LintRules, LockRulesSkipTablesCreatedInTheScript) {
                    Action::SetNotNull, Action::CreateIndex, Action::DropIndex, Action::AddForeignKey,
                    Action::AddCheck, Action::AddUnique, Action::RenameColumn, Action::RenameTable,
                    Action::DropColumn, Action::DropTable, Action::TruncateCascade, Action::VacuumFull,
-                   Action::Cluster, Action::LockTable, Action::Reindex}) {
+                   Action::Cluster, Action::LockTable, Action::Reindex, Action::AttachPartitionScan,
+                   Action::DefaultPartitionScan}) {
     EXPECT_FALSE(evaluate(fact(a, created()), th).has_value()) << rule_name(a);
     auto f = evaluate(fact(a, existing(50, 2)), th);
     ASSERT_TRUE(f.has_value()) << rule_name(a);
@@ -163,6 +164,34 @@ TEST(LintRules, ReindexWithoutConcurrentlyBySize) {
   EXPECT_EQ(big->severity, Severity::Error);
   EXPECT_NE(big->message.find("REINDEX TABLE t without CONCURRENTLY"), std::string::npos) << big->message;
   EXPECT_FALSE(evaluate(fact(Action::Reindex, created(), "TABLE t"), th).has_value());
+}
+
+TEST(LintRules, PartitionScansBySize) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  auto attach = evaluate(fact(Action::AttachPartitionScan, existing(5000, 100)), th);
+  ASSERT_TRUE(attach.has_value());
+  EXPECT_EQ(attach->rule, "attach-partition-scan");
+  EXPECT_EQ(attach->severity, Severity::Error);
+  EXPECT_NE(attach->message.find("ATTACH PARTITION of public.orders (about 5,000 rows"), std::string::npos)
+      << attach->message;
+  EXPECT_NE(attach->message.find("to public.customers scans public.orders"), std::string::npos) << attach->message;
+  EXPECT_EQ(evaluate(fact(Action::AttachPartitionScan, existing(10, 1)), th)->severity, Severity::Warning);
+  // The default partition's scan: under ATTACH the parent keeps SHARE UPDATE EXCLUSIVE; CREATE
+  // TABLE ... PARTITION OF holds ACCESS EXCLUSIVE on it meanwhile.
+  auto attached = evaluate(fact(Action::DefaultPartitionScan, existing(5000, 100), "p2030", "ATTACH PARTITION"), th);
+  ASSERT_TRUE(attached.has_value());
+  EXPECT_EQ(attached->rule, "default-partition-scan");
+  EXPECT_EQ(attached->message.find("every query on it waits"), std::string::npos) << attached->message;
+  auto created_partition =
+      evaluate(fact(Action::DefaultPartitionScan, existing(5000, 100), "p2030", "CREATE TABLE ... PARTITION OF"), th);
+  ASSERT_TRUE(created_partition.has_value());
+  EXPECT_NE(created_partition->message.find("CREATE TABLE ... PARTITION OF p2030 scans the default partition "
+                                            "public.orders"),
+            std::string::npos)
+      << created_partition->message;
+  EXPECT_NE(created_partition->message.find("holding ACCESS EXCLUSIVE on public.customers"), std::string::npos)
+      << created_partition->message;
 }
 
 TEST(LintRules, ValidateRightAfterNotValid) {
