@@ -9,6 +9,7 @@
 #include <random>
 
 #include "catalog.hpp"
+#include "catalog_record.hpp"
 #include "core/backoff.hpp"
 #include "core/script.hpp"
 #include "drift_hooks.hpp"
@@ -438,25 +439,34 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
     throw Error(sqlstate::kUndefinedObject,
                 fmt::format("target version {} is not a registered migration", target->canonical()),
                 {}, "See migrate.status() for the registered versions.");
-  // Plain reads, filtered and ordered here with pgm::Version: the query stays cheap to prepare
-  // in a new backend (no array operators to look up), which is what every start-up check pays.
+  // Read straight from the tables (catalog_record.cpp), filtered and ordered here with
+  // pgm::Version. The query is the fallback for tables not laid out as expected; it stays
+  // cheap to prepare in a new backend (no array operators to look up).
   static pg::Query q{
       "SELECT m.version, m.name, m.checksum, m.down_sql IS NOT NULL, "
       "(SELECT b.version FROM migrate.baseline b) FROM migrate.migrations m "
       "WHERE m.applied_seq IS NULL"};
   std::vector<std::pair<Version, MigrationStep>> pending;
-  {
+  auto add = [&](const std::optional<Version>& baseline, std::string version, std::string name,
+                 std::string checksum, bool has_down) {
+    Version v = Version::parse(version);
+    if (baseline && !(*baseline < v)) return;  // at or below the baseline: never applied
+    if (target && *target < v) return;         // above the target
+    pending.emplace_back(std::move(v),
+                         MigrationStep{std::move(version), std::move(name), std::move(checksum), has_down});
+  };
+  if (std::optional<catalog::Pending> read = catalog::load_pending_directly()) {
+    std::optional<Version> baseline;
+    if (read->baseline) baseline = Version::parse(*read->baseline);
+    for (catalog::PendingRow& r : read->rows)
+      add(baseline, std::move(r.version), std::move(r.name), std::move(r.checksum), r.has_down);
+  } else {
     catalog::OwnerScope owner;
     uint64 rows = q.run();
     std::optional<Version> baseline;
     if (rows > 0 && !pg::is_null(0, 5)) baseline = Version::parse(pg::text_value(0, 5));
-    for (uint64 i = 0; i < rows; ++i) {
-      Version v = Version::parse(pg::text_value(i, 1));
-      if (baseline && !(*baseline < v)) continue;  // at or below the baseline: never applied
-      if (target && *target < v) continue;         // above the target
-      pending.emplace_back(std::move(v), MigrationStep{pg::text_value(i, 1), pg::text_value(i, 2),
-                                                       pg::text_value(i, 3), pg::bool_value(i, 4)});
-    }
+    for (uint64 i = 0; i < rows; ++i)
+      add(baseline, pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::bool_value(i, 4));
     pg::free_result();
   }
   std::sort(pending.begin(), pending.end(),

@@ -18,6 +18,7 @@ extern "C" {
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/dependency.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
@@ -468,7 +469,108 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
   return true;
 }
 
+// Plain C: the pending rows of migrate.migrations and the baseline's version, as the query
+// "SELECT ... FROM migrate.migrations WHERE applied_seq IS NULL" and "SELECT version FROM
+// migrate.baseline" would read them (same snapshot), in the current memory context. False if a
+// table or column is not as expected.
+struct PendingC {
+  char** version;
+  char** name;
+  char** checksum;
+  bool* has_down;
+  int count, capacity;
+  char* baseline;
+};
+
+bool read_pending(PendingC* out) {
+  Oid nsp = get_namespace_oid("migrate", true);
+  Oid relid = OidIsValid(nsp) ? get_relname_relid("migrations", nsp) : InvalidOid;
+  Oid baseline_relid = OidIsValid(nsp) ? get_relname_relid("baseline", nsp) : InvalidOid;
+  if (!OidIsValid(relid) || !OidIsValid(baseline_relid)) return false;
+  Relation rel = table_open(relid, AccessShareLock);
+  Relation baseline = table_open(baseline_relid, AccessShareLock);
+  AttrNumber version = pg::rows::column_number(rel, "version", TEXTOID);
+  AttrNumber name = pg::rows::column_number(rel, "name", TEXTOID);
+  AttrNumber checksum = pg::rows::column_number(rel, "checksum", TEXTOID);
+  AttrNumber down = pg::rows::column_number(rel, "down_sql", TEXTOID);
+  AttrNumber applied = pg::rows::column_number(rel, "applied_seq", INT8OID);
+  AttrNumber baseline_version = pg::rows::column_number(baseline, "version", TEXTOID);
+  bool usable = version && name && checksum && down && applied && baseline_version &&
+                rel->rd_rel->relkind == RELKIND_RELATION && baseline->rd_rel->relkind == RELKIND_RELATION;
+  if (usable) {
+    // What an SQL query would see: the transaction snapshot with this transaction's commands.
+    PushCopiedSnapshot(GetTransactionSnapshot());
+    UpdateActiveSnapshotCommandId();
+    Snapshot snapshot = GetActiveSnapshot();
+    TableScanDesc scan = table_beginscan(rel, snapshot, 0, nullptr);
+    TupleTableSlot* slot = table_slot_create(rel, nullptr);
+    while (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+      CHECK_FOR_INTERRUPTS();
+      bool isnull;
+      (void)slot_getattr(slot, applied, &isnull);
+      if (!isnull) continue;
+      Datum v = slot_getattr(slot, version, &isnull);
+      if (isnull) continue;
+      if (out->count == out->capacity) {
+        out->capacity = out->capacity ? out->capacity * 2 : 64;
+        size_t n = sizeof(char*) * out->capacity;
+        out->version = static_cast<char**>(out->version ? repalloc(out->version, n) : palloc(n));
+        out->name = static_cast<char**>(out->name ? repalloc(out->name, n) : palloc(n));
+        out->checksum = static_cast<char**>(out->checksum ? repalloc(out->checksum, n) : palloc(n));
+        out->has_down = static_cast<bool*>(out->has_down ? repalloc(out->has_down, out->capacity)
+                                                         : palloc(out->capacity));
+      }
+      int i = out->count++;
+      out->version[i] = TextDatumGetCString(v);
+      Datum d = slot_getattr(slot, name, &isnull);
+      out->name[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
+      d = slot_getattr(slot, checksum, &isnull);
+      out->checksum[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
+      (void)slot_getattr(slot, down, &isnull);
+      out->has_down[i] = !isnull;
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    scan = table_beginscan(baseline, snapshot, 0, nullptr);
+    slot = table_slot_create(baseline, nullptr);
+    if (table_scan_getnextslot(scan, ForwardScanDirection, slot)) {
+      bool isnull;
+      Datum v = slot_getattr(slot, baseline_version, &isnull);
+      if (!isnull) out->baseline = TextDatumGetCString(v);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+    table_endscan(scan);
+    PopActiveSnapshot();
+  }
+  table_close(baseline, AccessShareLock);
+  table_close(rel, AccessShareLock);
+  return usable;
+}
+
 }  // namespace
+
+std::optional<Pending> load_pending_directly() {
+  MemoryContext scratch = pg::call([] {
+    return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate pending", ALLOCSET_DEFAULT_SIZES);
+  });
+  PendingC c{nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr};
+  PendingC* p = &c;
+  bool usable = pg::call([&] {
+    MemoryContext outer = MemoryContextSwitchTo(scratch);
+    bool ok = read_pending(p);
+    MemoryContextSwitchTo(outer);
+    return ok;
+  });
+  std::optional<Pending> out;
+  if (usable) {
+    out.emplace();
+    out->rows.reserve(c.count);
+    for (int i = 0; i < c.count; ++i) out->rows.push_back({c.version[i], c.name[i], c.checksum[i], c.has_down[i]});
+    if (c.baseline) out->baseline = std::string(c.baseline);
+  }
+  pg::call([&] { MemoryContextDelete(scratch); });
+  return out;
+}
 
 std::optional<std::vector<std::string>> load_scripts_directly(const std::vector<std::string>& versions, bool up) {
   int count = static_cast<int>(versions.size());
