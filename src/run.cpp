@@ -1629,6 +1629,10 @@ struct UnfinishedRun {
 bool no_runs(Oid relid) {
   return pg::call([&] {
     Relation rel = table_open(relid, AccessShareLock);
+    if (rel->rd_rel->relkind != RELKIND_RELATION) {  // not laid out as created: the query answers
+      table_close(rel, AccessShareLock);
+      return false;
+    }
     // What the query would see: the transaction snapshot with this transaction's commands.
     PushCopiedSnapshot(GetTransactionSnapshot());
     UpdateActiveSnapshotCommandId();
