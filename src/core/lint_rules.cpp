@@ -370,7 +370,9 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                                  table, f.other.name, f.table.name),
                      "First add a CHECK constraint matching the bound (ADD CONSTRAINT ... NOT VALID, then "
                      "VALIDATE CONSTRAINT in a later migration, under a SHARE UPDATE EXCLUSIVE lock): ATTACH "
-                     "PARTITION then skips the scan, and the CHECK can be dropped afterwards.");
+                     "PARTITION then skips the scan, and the CHECK can be dropped afterwards. Build the "
+                     "partitioned table's indexes on it beforehand too (CREATE INDEX CONCURRENTLY): ATTACH "
+                     "builds those it lacks under its lock.");
     case Action::DefaultPartitionScan:
       if (created) return std::nullopt;
       return finding(by_size,
