@@ -337,6 +337,19 @@ SELECT * FROM gap_rules_of($$CREATE TABLE gap_log_2031 PARTITION OF gap_log FOR 
 CREATE TABLE gap_other (at date) PARTITION BY RANGE (at);
 CREATE TABLE gap_other_default PARTITION OF gap_other DEFAULT;$$);
 DROP TABLE gap_log;
+-- A column of a NOT NULL domain with no default (its own or the domain's) fails on a table with
+-- rows, as ADD COLUMN ... NOT NULL does; with the domain's default it is a rewrite (checked).
+CREATE DOMAIN gap_nn_int AS int NOT NULL;
+CREATE DOMAIN gap_nn_int_default AS int NOT NULL DEFAULT 7;
+CREATE DOMAIN gap_over_nn AS gap_nn_int;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_u ADD COLUMN a gap_nn_int;
+ALTER TABLE gap_u ADD COLUMN b gap_nn_int DEFAULT 0;
+ALTER TABLE gap_u ADD COLUMN c gap_nn_int_default;
+ALTER TABLE gap_u ADD COLUMN d gap_over_nn;
+CREATE DOMAIN gap_new_nn AS text NOT NULL;
+ALTER TABLE gap_u ADD COLUMN e gap_new_nn;$$);
+ALTER TABLE gap_u ADD COLUMN a gap_nn_int;
+DROP DOMAIN gap_over_nn, gap_nn_int, gap_nn_int_default;
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;
 

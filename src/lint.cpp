@@ -122,6 +122,8 @@ struct ScriptState {
   struct CreatedDomain {
     bool constrained = false;
     bool volatile_default = false;
+    bool not_null = false;
+    bool has_default = false;
   };
   std::map<std::string, CreatedDomain> created_domains;
   bool transactional = true;  // a SET of a non-transactional script lasts for its statement only
@@ -837,6 +839,8 @@ const char* lock_mode_sql(int mode) {
 struct DomainFacts {
   bool constrained = false;
   bool volatile_default = false;
+  bool not_null = false;     // NOT NULL: a column of it needs a value in every row
+  bool has_default = false;  // a default of its own, which a new column of it takes
   const char* name = nullptr;
 };
 
@@ -856,7 +860,17 @@ DomainFacts domain_facts(const TypeName* type_name, const ScriptState& st) {
     d.name = format_type_be(typid);
     d.constrained = DomainHasConstraints(typid);
     Node* def = get_typdefault(typid);
+    d.has_default = def != nullptr;
     d.volatile_default = def && contain_volatile_functions(def);
+    // (A domain over a NOT NULL domain is NOT NULL too: the base's constraints apply.)
+    for (Oid t = typid; OidIsValid(t) && !d.not_null;) {
+      HeapTuple tt = SearchSysCache1(TYPEOID, ObjectIdGetDatum(t));
+      if (!HeapTupleIsValid(tt)) break;
+      Form_pg_type f = (Form_pg_type)GETSTRUCT(tt);
+      d.not_null = f->typnotnull;
+      t = f->typtype == TYPTYPE_DOMAIN ? f->typbasetype : InvalidOid;
+      ReleaseSysCache(tt);
+    }
   });
   // Not in the catalog yet: a domain an earlier statement of the script creates.
   if (!found && type_name->names) {
@@ -865,6 +879,8 @@ DomainFacts domain_facts(const TypeName* type_name, const ScriptState& st) {
       d.name = strVal(llast(type_name->names));
       d.constrained = it->second.constrained;
       d.volatile_default = it->second.volatile_default;
+      d.not_null = it->second.not_null;
+      d.has_default = it->second.has_default;
     }
   }
   return d;
@@ -902,13 +918,16 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, const ScriptState& s
     rewrite = "a volatile default";
   else if (v == Volatility::kMaybe)
     rewrite = "a default calling a function that may be volatile (it names what is not in the catalog yet)";
+  DomainFacts d = domain_facts(col->typeName, st);
   if (rewrite.empty()) {
-    DomainFacts d = domain_facts(col->typeName, st);
     if (d.constrained) rewrite = fmt::format("domain {} (its constraints are checked on every row)", d.name);
     else if (d.volatile_default && !default_expr) rewrite = fmt::format("the volatile default of domain {}", d.name);
   }
-  if (!rewrite.empty()) out.push_back({Action::AddColumnRewrite, t, col->colname, rewrite, {}});
-  else if (notnull && !default_expr) out.push_back({Action::AddRequiredColumn, t, col->colname, "", {}});
+  // NOT NULL (the column's or its domain's) with no value for the existing rows: the statement
+  // fails on a table with rows, which matters more than the rewrite it would take.
+  bool required = (notnull || d.not_null) && !default_expr && !d.has_default && !identity && !generated && !serial;
+  if (required) out.push_back({Action::AddRequiredColumn, t, col->colname, "", {}});
+  else if (!rewrite.empty()) out.push_back({Action::AddColumnRewrite, t, col->colname, rewrite, {}});
   if (pk || unique)
     out.push_back({Action::AddUnique, t, "",
                    fmt::format("{} on new column {}", pk ? "PRIMARY KEY" : "UNIQUE constraint", col->colname), {}});
@@ -1370,8 +1389,11 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       foreach (lc, cd->constraints) {
         Constraint* c = (Constraint*)lfirst(lc);
         if (c->contype == CONSTR_CHECK || c->contype == CONSTR_NOTNULL) d.constrained = true;
-        if (c->contype == CONSTR_DEFAULT && c->raw_expr)
+        if (c->contype == CONSTR_NOTNULL) d.not_null = true;
+        if (c->contype == CONSTR_DEFAULT && c->raw_expr) {
+          d.has_default = true;
           d.volatile_default = default_volatility(c->raw_expr) != Volatility::kNo;
+        }
       }
       if (cd->domainname) st.created_domains[str_val((Node*)llast(cd->domainname))] = d;
       break;
@@ -1381,7 +1403,10 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       AlterDomainStmt* ad = (AlterDomainStmt*)node;
       if (ad->subtype != 'C' && ad->subtype != 'O') break;  // ADD CONSTRAINT, SET NOT NULL
       auto it = ad->typeName ? st.created_domains.find(str_val((Node*)llast(ad->typeName))) : st.created_domains.end();
-      if (it != st.created_domains.end()) it->second.constrained = true;
+      if (it != st.created_domains.end()) {
+        it->second.constrained = true;
+        if (ad->subtype == 'O') it->second.not_null = true;
+      }
       break;
     }
     case T_VariableSetStmt:
