@@ -336,6 +336,11 @@ ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01')
 SELECT * FROM gap_rules_of($$CREATE TABLE gap_log_2031 PARTITION OF gap_log FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');
 CREATE TABLE gap_other (at date) PARTITION BY RANGE (at);
 CREATE TABLE gap_other_default PARTITION OF gap_other DEFAULT;$$);
+-- DETACH PARTITION without CONCURRENTLY locks the partitioned table ACCESS EXCLUSIVE; with it,
+-- in a non-transactional script, it does not
+SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_log DETACH PARTITION gap_log_2030;$$);
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_log DETACH PARTITION gap_log_2030 CONCURRENTLY;$$);
 DROP TABLE gap_log;
 -- A column of a NOT NULL domain with no default (its own or the domain's) fails on a table with
 -- rows, as ADD COLUMN ... NOT NULL does; with the domain's default it is a rewrite (checked).

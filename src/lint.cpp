@@ -1175,6 +1175,12 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         default_partition_fact(relid, t, written_name(pc->name), "ATTACH PARTITION", st, out);
       break;
     }
+    case AT_DetachPartition: {
+      PartitionCmd* pc = (PartitionCmd*)cmd->def;
+      if (pc && !pc->concurrent && pc->name)
+        out.push_back({Action::DetachPartition, t, written_name(pc->name), "", {}});
+      break;
+    }
     case AT_DropColumn:
       // DROP COLUMN IF EXISTS of a column the table does not have: PostgreSQL does nothing.
       if (cmd->missing_ok && !t.created_in_script && OidIsValid(relid) && cmd->name &&

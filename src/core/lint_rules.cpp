@@ -82,6 +82,9 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::DefaultPartitionScan,
        {"default-partition-scan",
         "a new partition of a table with a default partition scans the default partition under ACCESS EXCLUSIVE"}},
+      {Action::DetachPartition,
+       {"require-concurrent-detach-partition",
+        "DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the partitioned table"}},
       {Action::SessionOnly,
        {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
@@ -386,6 +389,15 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      "First give the default partition a CHECK constraint that excludes the new partition's "
                      "values (NOT VALID, then VALIDATE CONSTRAINT in a later migration), or move those rows "
                      "out: PostgreSQL then skips the scan.");
+    case Action::DetachPartition:
+      if (created) return std::nullopt;
+      return finding(max_severity(Severity::Warning, by_size),
+                     fmt::format("DETACH PARTITION {} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {}: "
+                                 "every query on it waits, and queues behind the queries running",
+                                 f.object, table),
+                     "Use DETACH PARTITION ... CONCURRENTLY (SHARE UPDATE EXCLUSIVE) in a migration whose script "
+                     "begins with \"-- pg_migrate:no-transaction\" (it cannot run in a transaction), or accept "
+                     "a short lock on a quiet table.");
     case Action::LockTable:
       if (created) return std::nullopt;
       return finding(max_severity(Severity::Warning, by_size),

@@ -64,6 +64,7 @@ enum class Action {
   SessionOnly,          // LISTEN / LOAD: affects only the session that applies the migration
   AttachPartitionScan,  // ATTACH PARTITION of a table no validated CHECK constraint may prove the bound of
   DefaultPartitionScan, // a new partition (ATTACH, CREATE TABLE ... PARTITION OF) of a table with a default partition
+  DetachPartition,      // DETACH PARTITION without CONCURRENTLY: ACCESS EXCLUSIVE on the partitioned table
 };
 
 struct Fact {

@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 31u);
+  EXPECT_EQ(names.size(), 32u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -97,7 +97,7 @@ TEST(LintRules, LockRulesSkipTablesCreatedInTheScript) {
                    Action::AddCheck, Action::AddUnique, Action::RenameColumn, Action::RenameTable,
                    Action::DropColumn, Action::DropTable, Action::TruncateCascade, Action::VacuumFull,
                    Action::Cluster, Action::LockTable, Action::Reindex, Action::AttachPartitionScan,
-                   Action::DefaultPartitionScan}) {
+                   Action::DefaultPartitionScan, Action::DetachPartition}) {
     EXPECT_FALSE(evaluate(fact(a, created()), th).has_value()) << rule_name(a);
     auto f = evaluate(fact(a, existing(50, 2)), th);
     ASSERT_TRUE(f.has_value()) << rule_name(a);
@@ -192,6 +192,18 @@ TEST(LintRules, PartitionScansBySize) {
       << created_partition->message;
   EXPECT_NE(created_partition->message.find("holding ACCESS EXCLUSIVE on public.customers"), std::string::npos)
       << created_partition->message;
+}
+
+TEST(LintRules, DetachPartitionWithoutConcurrentlyIsAtLeastAWarning) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  auto small = evaluate(fact(Action::DetachPartition, existing(10, 1), "public.p2020"), th);
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(small->rule, "require-concurrent-detach-partition");
+  EXPECT_EQ(small->severity, Severity::Warning);  // the lock, not the size, is the risk
+  EXPECT_NE(small->message.find("DETACH PARTITION public.p2020 without CONCURRENTLY"), std::string::npos);
+  EXPECT_NE(small->hint.find("-- pg_migrate:no-transaction"), std::string::npos);
+  EXPECT_EQ(evaluate(fact(Action::DetachPartition, existing(5000, 100), "p"), th)->severity, Severity::Error);
 }
 
 TEST(LintRules, ValidateRightAfterNotValid) {
