@@ -305,6 +305,14 @@ BEGIN;
 ALTER TABLE gap_u ADD CONSTRAINT gap_v_positive CHECK (v > 0) NOT VALID;
 SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_u VALIDATE CONSTRAINT gap_v_positive;$$);
 ROLLBACK;
+-- a NOT VALID constraint this transaction only altered (ALTER CONSTRAINT) was not added by it
+ALTER TABLE gap_u ADD CONSTRAINT gap_v_nonneg CHECK (v >= 0) NOT VALID;
+BEGIN;
+COMMENT ON CONSTRAINT gap_v_nonneg ON gap_u IS 'touched';
+ALTER TABLE gap_u RENAME CONSTRAINT gap_v_nonneg TO gap_v_nonneg2;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_u VALIDATE CONSTRAINT gap_v_nonneg2;$$);
+ROLLBACK;
+ALTER TABLE gap_u DROP CONSTRAINT gap_v_nonneg;
 SET pg_migrate.lint_blocks_apply = on;
 SELECT migrate.register('10', 'add check', 'ALTER TABLE gap_u ADD CONSTRAINT gap_v_positive CHECK (v > 0) NOT VALID');
 SELECT migrate.register('11', 'validate check', 'ALTER TABLE gap_u VALIDATE CONSTRAINT gap_v_positive');
@@ -336,6 +344,20 @@ ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01')
 SELECT * FROM gap_rules_of($$CREATE TABLE gap_log_2031 PARTITION OF gap_log FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');
 CREATE TABLE gap_other (at date) PARTITION BY RANGE (at);
 CREATE TABLE gap_other_default PARTITION OF gap_other DEFAULT;$$);
+-- The proof is PostgreSQL's (PartConstraintImpliedByRelConstraint): a CHECK that does not imply
+-- the bound proves nothing. Here every table has an unrelated CHECK (the partitioned table's,
+-- which its default partition inherits and ATTACH requires), and both scans are still reported.
+CREATE TABLE gap_cl (at date NOT NULL, n int, CHECK (n >= 0)) PARTITION BY RANGE (at);
+CREATE TABLE gap_cl_default PARTITION OF gap_cl DEFAULT;
+INSERT INTO gap_cl SELECT date '2020-01-01' + g % 300, g FROM generate_series(1, 5000) g;
+CREATE TABLE gap_cl_2030 (at date NOT NULL, n int CHECK (n >= 0));
+INSERT INTO gap_cl_2030 SELECT date '2030-01-01' + g % 300, g FROM generate_series(1, 5000) g;
+ANALYZE gap_cl_default, gap_cl_2030;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_cl ATTACH PARTITION gap_cl_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
+CREATE TABLE gap_cl_2031 PARTITION OF gap_cl FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');$$);
+-- an invalid bound: the statement fails, lint does not guess
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_cl ATTACH PARTITION gap_cl_2030 FOR VALUES IN (1);$$);
+DROP TABLE gap_cl, gap_cl_2030;
 -- DETACH PARTITION without CONCURRENTLY locks the partitioned table ACCESS EXCLUSIVE; with it,
 -- in a non-transactional script, it does not
 SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_log DETACH PARTITION gap_log_2030;$$);
@@ -354,6 +376,14 @@ ALTER TABLE gap_u ADD COLUMN d gap_over_nn;
 CREATE DOMAIN gap_new_nn AS text NOT NULL;
 ALTER TABLE gap_u ADD COLUMN e gap_new_nn;$$);
 ALTER TABLE gap_u ADD COLUMN a gap_nn_int;
+-- a NOT NULL domain the script creates and then gives a default (or one over it) is a rewrite
+SELECT * FROM gap_rules_of($$CREATE DOMAIN gap_d1 AS int NOT NULL;
+ALTER DOMAIN gap_d1 SET DEFAULT 5;
+ALTER TABLE gap_u ADD COLUMN f gap_d1;
+CREATE DOMAIN gap_d2 AS gap_d1;
+ALTER TABLE gap_u ADD COLUMN g gap_d2;
+CREATE DOMAIN gap_d3 AS gap_nn_int;
+ALTER TABLE gap_u ADD COLUMN h gap_d3;$$);
 DROP DOMAIN gap_over_nn, gap_nn_int, gap_nn_int_default;
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;

@@ -1451,8 +1451,8 @@ void all_oids(Oid catalog, AttrNumber oid_column, AttrNumber namespace_column, O
     if (catalog == RelationRelationId && rows_context) {  // indexes too: index_entries() names them
       if (class_rows.count == rows_capacity)
         class_rows.items = static_cast<ClassRow*>(
-            class_rows.items ? repalloc(class_rows.items, sizeof(ClassRow) * (rows_capacity *= 2))
-                             : MemoryContextAlloc(rows_context, sizeof(ClassRow) * (rows_capacity = 1024)));
+            class_rows.items ? repalloc_huge(class_rows.items, sizeof(ClassRow) * (Size)(rows_capacity *= 2))
+                             : MemoryContextAllocHuge(rows_context, sizeof(ClassRow) * (Size)(rows_capacity = 1024)));
       MemoryContext outer = MemoryContextSwitchTo(rows_context);
       class_rows.items[class_rows.count++] = {DatumGetObjectId(d), heap_copytuple(tup)};
       MemoryContextSwitchTo(outer);
@@ -1492,10 +1492,10 @@ void scan_column_rows(MemoryContext rows_context) {
     if (!c) continue;
     char relkind = reinterpret_cast<Form_pg_class>(GETSTRUCT(c->tuple))->relkind;
     if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE && relkind != RELKIND_FOREIGN_TABLE) continue;
-    if (column_rows.count == capacity)
+    if (column_rows.count == capacity)  // (huge: a schema of millions of columns passes 1 GB)
       column_rows.items = static_cast<ColumnRow*>(
-          column_rows.items ? repalloc(column_rows.items, sizeof(ColumnRow) * (capacity *= 2))
-                            : palloc(sizeof(ColumnRow) * (capacity = 1024)));
+          column_rows.items ? repalloc_huge(column_rows.items, sizeof(ColumnRow) * (Size)(capacity *= 2))
+                            : MemoryContextAllocHuge(rows_context, sizeof(ColumnRow) * (Size)(capacity = 1024)));
     if (read_column_row(tup, &column_rows.items[column_rows.count])) column_rows.count++;
   }
   MemoryContextSwitchTo(outer);

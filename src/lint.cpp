@@ -30,6 +30,10 @@ extern "C" {
 #include "utils/builtins.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/partition.h"
+#include "commands/tablecmds.h"
+#include "parser/parse_utilcmd.h"
+#include "partitioning/partbounds.h"
+#include "utils/partcache.h"
 #include "access/table.h"
 #include "access/genam.h"
 #include "common/relpath.h"
@@ -818,7 +822,9 @@ const char* not_valid_added_in_transaction(Oid relid, const char* name) {
     HeapTuple tup = systable_getnext(scan);
     if (HeapTupleIsValid(tup)) {
       Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
-      if (!c->convalidated && TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+      // Inserted by this transaction, not updated by it (ALTER CONSTRAINT of an older one).
+      if (!c->convalidated && !(tup->t_data->t_infomask & HEAP_UPDATED) &&
+          TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
         lock = c->contype == CONSTRAINT_FOREIGN ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE";
     }
     systable_endscan(scan);
@@ -943,44 +949,108 @@ void analyze_add_column(ColumnDef* col, const TableInfo& t, const ScriptState& s
 void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
                        ScriptState& st, std::vector<Fact>& out);
 
-// Whether a table has a validated CHECK constraint: PostgreSQL may then prove a partition bound
-// from it instead of scanning (whether it does depends on the expressions: lint does not try).
-bool has_validated_check(Oid relid) {
-  return pg::call([&] {
-    Relation rel = table_open(ConstraintRelationId, AccessShareLock);
-    ScanKeyData key;
-    ScanKeyInit(&key, Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-    SysScanDesc scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, nullptr, 1, &key);
-    bool found = false;
-    HeapTuple tup;
-    while (!found && HeapTupleIsValid(tup = systable_getnext(scan))) {
-      Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
-      found = c->contype == CONSTRAINT_CHECK && c->convalidated;
-    }
-    systable_endscan(scan);
-    table_close(rel, AccessShareLock);
-    return found;
-  });
+// Plain C: which tables a new partition of `parent` FOR `bound` makes PostgreSQL scan, decided as
+// ATExecAttachPartition decides it: the table being attached (`attached`, if any) unless its
+// validated CHECK and NOT NULL constraints imply the partition constraint, and the parent's
+// default partition unless its constraints imply that no row of it belongs to the new
+// partition (PartConstraintImpliedByRelConstraint). A foreign table is never scanned.
+struct PartitionScans {
+  bool attached = false;
+  bool default_partition = false;
+  Oid default_oid = InvalidOid;
+};
+
+bool scanned_relkind(Relation rel) {
+  return rel->rd_rel->relkind == RELKIND_RELATION || rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
 }
 
-// A new partition `partition` of `parent` (ATTACH PARTITION, CREATE TABLE ... PARTITION OF):
-// PostgreSQL scans the parent's default partition, if it has one, for rows that belong to the
-// new partition, under an ACCESS EXCLUSIVE lock on it.
-void default_partition_fact(Oid parent, const TableInfo& parent_info, const std::string& partition, const char* detail,
-                            ScriptState& st, std::vector<Fact>& out) {
-  if (!OidIsValid(parent) || parent_info.created_in_script) return;
-  Oid default_partition = pg::call([&] { return get_default_partition_oid(parent); });
-  if (!OidIsValid(default_partition)) return;
+void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, PartitionScans* out) {
+  Relation parent = table_open(parent_oid, AccessShareLock);
+  if (parent->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) {
+    table_close(parent, AccessShareLock);
+    return;
+  }
+  ParseState* pstate = make_parsestate(nullptr);
+  PartitionBoundSpec* bound = transformPartitionBound(pstate, parent, (PartitionBoundSpec*)copyObjectImpl(raw_bound));
+#if PG_VERSION_NUM >= 150000
+  List* bound_qual = get_qual_from_partbound(parent, bound);
+#else
+  List* bound_qual = get_qual_from_partbound(parent, parent, bound);
+#endif
+  if (OidIsValid(attached_oid)) {
+    Relation attached = table_open(attached_oid, AccessShareLock);
+    List* constraint = list_concat(list_copy(bound_qual), RelationGetPartitionQual(parent));
+    if (constraint && scanned_relkind(attached)) {
+      constraint = (List*)eval_const_expressions(nullptr, (Node*)constraint);
+      constraint = list_make1(make_ands_explicit(constraint));
+      constraint = map_partition_varattnos(constraint, 1, attached, parent);
+      out->attached = !PartConstraintImpliedByRelConstraint(attached, constraint);
+    }
+    table_close(attached, AccessShareLock);
+  }
+  Oid default_oid = bound->is_default ? InvalidOid : get_default_partition_oid(parent_oid);
+  if (OidIsValid(default_oid)) {
+    Relation default_partition = table_open(default_oid, AccessShareLock);
+    if (scanned_relkind(default_partition)) {
+      List* constraint = get_proposed_default_constraint(bound_qual);
+      constraint = map_partition_varattnos(constraint, 1, default_partition, parent);
+      out->default_partition = !PartConstraintImpliedByRelConstraint(default_partition, constraint);
+      out->default_oid = default_oid;
+    }
+    table_close(default_partition, AccessShareLock);
+  }
+  table_close(parent, AccessShareLock);
+}
+
+// The scans a new partition makes (see partition_scans), or none if that cannot be told (an
+// invalid bound: the statement fails anyway).
+PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec* bound) {
+  PartitionScans scans;
+  if (!OidIsValid(parent) || !bound) return scans;
+  PartitionScans* out = &scans;
+  try {
+    pg::SubTransaction sub;
+    pg::call([&] { partition_scans(parent, attached, bound, out); });
+    sub.commit();
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    scans = PartitionScans{};
+  }
+  return scans;
+}
+
+// The default partition's scan, unless the script gave it a CHECK earlier (not in the catalog
+// yet: counted as a possible proof).
+void default_partition_fact(const PartitionScans& scans, const TableInfo& parent_info, const std::string& partition,
+                            const char* detail, ScriptState& st, std::vector<Fact>& out) {
+  if (!scans.default_partition || parent_info.created_in_script) return;
+  Oid default_partition = scans.default_oid;
   TableInfo d;
   if (!fill_from_catalog(default_partition, d)) return;
   const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(default_partition)); });
   const char* rel = pg::call([&] { return (const char*)get_rel_name(default_partition); });
   if (!nsp || !rel) return;
-  std::string key = std::string(nsp) + "." + rel;
-  if (st.checked_tables.count(key) || has_validated_check(default_partition)) return;
+  if (st.checked_tables.count(std::string(nsp) + "." + rel)) return;
   Fact f{Action::DefaultPartitionScan, d, partition, detail, {}};
   f.other = parent_info;
   out.push_back(f);
+}
+
+// Whether constraint `name` of `relid` is a CHECK constraint.
+bool constraint_is_check(Oid relid, const char* name) {
+  return pg::call([&] {
+    Relation rel = table_open(ConstraintRelationId, AccessShareLock);
+    ScanKeyData keys[3];
+    ScanKeyInit(&keys[0], Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+    ScanKeyInit(&keys[1], Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(InvalidOid));
+    ScanKeyInit(&keys[2], Anum_pg_constraint_conname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
+    SysScanDesc scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, nullptr, 3, keys);
+    HeapTuple tup = systable_getnext(scan);
+    bool check = HeapTupleIsValid(tup) && reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup))->contype == CONSTRAINT_CHECK;
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return check;
+  });
 }
 
 void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>& out) {
@@ -1146,8 +1216,11 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         for (const std::string& column : catalog_not_null_check_columns(relid, cmd->name))
           st.validated_notnull.insert({table_key, column});
       }
-      st.checked_tables.insert(table_key);
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
+      // A CHECK validated here may prove a partition bound (a foreign key proves none).
+      if (added != st.added_not_valid.end() ? added->second == "ACCESS EXCLUSIVE"
+                                            : OidIsValid(relid) && cmd->name && constraint_is_check(relid, cmd->name))
+        st.checked_tables.insert(table_key);
       if (added != st.added_not_valid.end() && st.transactional) {
         out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
       } else if (st.transactional && OidIsValid(relid) && cmd->name && !t.created_in_script) {
@@ -1165,14 +1238,15 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       QualifiedName resolved;
       TableInfo child = table_info(pc->name, st, &child_relid, &resolved);
       std::string child_key = resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second;
-      if (!child.created_in_script && OidIsValid(child_relid) && !st.checked_tables.count(child_key) &&
-          !has_validated_check(child_relid)) {
+      if (t.created_in_script) break;
+      PartitionScans scans = new_partition_scans(relid, child.created_in_script ? InvalidOid : child_relid, pc->bound);
+      // A CHECK the script added to it earlier is not in the catalog yet: a possible proof.
+      if (scans.attached && !child.created_in_script && !st.checked_tables.count(child_key)) {
         Fact f{Action::AttachPartitionScan, child, "", "", {}};
         f.other = t;
         out.push_back(f);
       }
-      if (pc->bound && !pc->bound->is_default)
-        default_partition_fact(relid, t, written_name(pc->name), "ATTACH PARTITION", st, out);
+      default_partition_fact(scans, t, written_name(pc->name), "ATTACH PARTITION", st, out);
       break;
     }
     case AT_DetachPartition: {
@@ -1222,7 +1296,9 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
   if (cs->partbound && !cs->partbound->is_default && list_length(cs->inhRelations) == 1) {
     Oid parent = InvalidOid;
     TableInfo parent_info = table_info(linitial_node(RangeVar, cs->inhRelations), st, &parent);
-    default_partition_fact(parent, parent_info, written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
+    if (!parent_info.created_in_script)
+      default_partition_fact(new_partition_scans(parent, InvalidOid, cs->partbound), parent_info,
+                             written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
   }
   st.add_table(cs->relation);
 }
@@ -1392,6 +1468,12 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
     case T_CreateDomainStmt: {
       CreateDomainStmt* cd = (CreateDomainStmt*)node;
       ScriptState::CreatedDomain d;
+      // Over another domain: its NOT NULL and default carry over (the catalog's, or the script's).
+      DomainFacts base = domain_facts(cd->typeName, st);
+      d.not_null = base.not_null;
+      d.has_default = base.has_default;
+      d.constrained = base.constrained;
+      d.volatile_default = base.volatile_default;
       foreach (lc, cd->constraints) {
         Constraint* c = (Constraint*)lfirst(lc);
         if (c->contype == CONSTR_CHECK || c->contype == CONSTR_NOTNULL) d.constrained = true;
@@ -1407,11 +1489,20 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
     case T_AlterDomainStmt: {
       // A constraint added to a domain the script created.
       AlterDomainStmt* ad = (AlterDomainStmt*)node;
-      if (ad->subtype != 'C' && ad->subtype != 'O') break;  // ADD CONSTRAINT, SET NOT NULL
       auto it = ad->typeName ? st.created_domains.find(str_val((Node*)llast(ad->typeName))) : st.created_domains.end();
-      if (it != st.created_domains.end()) {
-        it->second.constrained = true;
-        if (ad->subtype == 'O') it->second.not_null = true;
+      if (it == st.created_domains.end()) break;
+      switch (ad->subtype) {
+        case 'C': it->second.constrained = true; break;  // ADD CONSTRAINT
+        case 'O':                                         // SET NOT NULL
+          it->second.constrained = true;
+          it->second.not_null = true;
+          break;
+        case 'N': it->second.not_null = false; break;  // DROP NOT NULL
+        case 'T':                                       // SET / DROP DEFAULT
+          it->second.has_default = ad->def != nullptr;
+          it->second.volatile_default = ad->def && default_volatility(ad->def) != Volatility::kNo;
+          break;
+        default: break;
       }
       break;
     }
