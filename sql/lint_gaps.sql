@@ -357,7 +357,14 @@ SELECT * FROM gap_rules_of($$ALTER TABLE gap_cl ATTACH PARTITION gap_cl_2030 FOR
 CREATE TABLE gap_cl_2031 PARTITION OF gap_cl FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');$$);
 -- an invalid bound: the statement fails, lint does not guess
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_cl ATTACH PARTITION gap_cl_2030 FOR VALUES IN (1);$$);
-DROP TABLE gap_cl, gap_cl_2030;
+-- a bound that calls a function is not evaluated (lint runs no code the script names): both
+-- scans are assumed, and the function did not run
+CREATE TABLE gap_ran2 (what text);
+CREATE FUNCTION gap_bound() RETURNS date LANGUAGE plpgsql AS $$BEGIN INSERT INTO gap_ran2 VALUES ('bound'); RETURN '2035-01-01'; END$$;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_cl ATTACH PARTITION gap_cl_2030 FOR VALUES FROM (gap_bound()) TO ('2036-01-01');$$);
+SELECT count(*) AS ran FROM gap_ran2;
+DROP FUNCTION gap_bound();
+DROP TABLE gap_cl, gap_cl_2030, gap_ran2;
 -- DETACH PARTITION without CONCURRENTLY locks the partitioned table ACCESS EXCLUSIVE; with it,
 -- in a non-transactional script, it does not
 SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_log DETACH PARTITION gap_log_2030;$$);

@@ -31,6 +31,7 @@ extern "C" {
 #include "catalog/pg_constraint.h"
 #include "catalog/partition.h"
 #include "commands/tablecmds.h"
+#include "access/transam.h"
 #include "parser/parse_utilcmd.h"
 #include "partitioning/partbounds.h"
 #include "utils/partcache.h"
@@ -812,23 +813,15 @@ std::vector<std::string> catalog_not_null_check_columns(Oid relid, const char* c
 // transaction): validating it now scans under that lock. nullptr otherwise.
 const char* not_valid_added_in_transaction(Oid relid, const char* name) {
   return pg::call([&]() -> const char* {
-    Relation rel = table_open(ConstraintRelationId, AccessShareLock);
-    ScanKeyData keys[3];
-    ScanKeyInit(&keys[0], Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-    ScanKeyInit(&keys[1], Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(InvalidOid));
-    ScanKeyInit(&keys[2], Anum_pg_constraint_conname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
-    SysScanDesc scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, nullptr, 3, keys);
+    HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(get_relation_constraint_oid(relid, name, true)));
+    if (!HeapTupleIsValid(tup)) return nullptr;
+    Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
     const char* lock = nullptr;
-    HeapTuple tup = systable_getnext(scan);
-    if (HeapTupleIsValid(tup)) {
-      Form_pg_constraint c = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
-      // Inserted by this transaction, not updated by it (ALTER CONSTRAINT of an older one).
-      if (!c->convalidated && !(tup->t_data->t_infomask & HEAP_UPDATED) &&
-          TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
-        lock = c->contype == CONSTRAINT_FOREIGN ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE";
-    }
-    systable_endscan(scan);
-    table_close(rel, AccessShareLock);
+    // Inserted by this transaction, not updated by it (ALTER CONSTRAINT of an older one).
+    if (!c->convalidated && !(tup->t_data->t_infomask & HEAP_UPDATED) &&
+        TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data)))
+      lock = c->contype == CONSTRAINT_FOREIGN ? "SHARE ROW EXCLUSIVE" : "ACCESS EXCLUSIVE";
+    ReleaseSysCache(tup);
     return lock;
   });
 }
@@ -1002,15 +995,65 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
   table_close(parent, AccessShareLock);
 }
 
-// The scans a new partition makes (see partition_scans), or none if that cannot be told (an
-// invalid bound: the statement fails anyway).
+// Whether a bound's values are constants (literals, casts of literals, MINVALUE / MAXVALUE):
+// transforming other expressions evaluates them, and lint runs no code a script names (a bound
+// may call any function, which would run as whoever lints or registers the script).
+// Plain C: a cast is to a built-in type only (a domain's CHECK could call any function).
+bool constant_bound_values(List* values) {
+  ListCell* lc;
+  foreach (lc, values) {
+    Node* n = (Node*)lfirst(lc);
+    if (IsA(n, TypeCast)) {
+      Oid type = LookupTypeNameOid(nullptr, ((TypeCast*)n)->typeName, true);
+      if (!OidIsValid(type) || type >= FirstNormalObjectId) return false;
+      n = ((TypeCast*)n)->arg;
+    }
+    if (IsA(n, A_Const)) continue;
+    if (IsA(n, ColumnRef) && list_length(((ColumnRef*)n)->fields) == 1) continue;  // MINVALUE, MAXVALUE
+    return false;
+  }
+  return true;
+}
+
+// Plain C: whether the partition key's types and operator families are built in (coercing a
+// bound to a domain checks its constraints; a user operator class's functions are user code).
+bool builtin_partition_key(Oid parent_oid) {
+  Relation parent = table_open(parent_oid, AccessShareLock);
+  bool builtin = parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+  PartitionKey key = builtin ? RelationGetPartitionKey(parent) : nullptr;
+  for (int i = 0; key && i < key->partnatts; ++i)
+    if (key->parttypid[i] >= FirstNormalObjectId || key->partopfamily[i] >= FirstNormalObjectId ||
+        key->partattrs[i] == 0)  // an expression key
+      builtin = false;
+  table_close(parent, AccessShareLock);
+  return builtin;
+}
+
+// Plain C: what is known without the bound: the table attached is scanned if it is a table, and
+// the default partition if there is one.
+void assumed_partition_scans(Oid parent_oid, Oid attached_oid, PartitionScans* out) {
+  if (OidIsValid(attached_oid)) {
+    char kind = get_rel_relkind(attached_oid);
+    out->attached = kind == RELKIND_RELATION || kind == RELKIND_PARTITIONED_TABLE;
+  }
+  out->default_oid = get_default_partition_oid(parent_oid);
+  out->default_partition = OidIsValid(out->default_oid);
+}
+
+// The scans a new partition makes (see partition_scans); with a bound of expressions, both
+// assumed; none if it cannot be told (an invalid bound: the statement fails anyway).
 PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec* bound) {
   PartitionScans scans;
   if (!OidIsValid(parent) || !bound) return scans;
   PartitionScans* out = &scans;
   try {
     pg::SubTransaction sub;
-    pg::call([&] { partition_scans(parent, attached, bound, out); });
+    bool constant = pg::call([&] {
+      return constant_bound_values(bound->listdatums) && constant_bound_values(bound->lowerdatums) &&
+             constant_bound_values(bound->upperdatums) && builtin_partition_key(parent);
+    });
+    if (constant) pg::call([&] { partition_scans(parent, attached, bound, out); });
+    else if (!bound->is_default) pg::call([&] { assumed_partition_scans(parent, attached, out); });
     sub.commit();
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
@@ -1039,16 +1082,10 @@ void default_partition_fact(const PartitionScans& scans, const TableInfo& parent
 // Whether constraint `name` of `relid` is a CHECK constraint.
 bool constraint_is_check(Oid relid, const char* name) {
   return pg::call([&] {
-    Relation rel = table_open(ConstraintRelationId, AccessShareLock);
-    ScanKeyData keys[3];
-    ScanKeyInit(&keys[0], Anum_pg_constraint_conrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-    ScanKeyInit(&keys[1], Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(InvalidOid));
-    ScanKeyInit(&keys[2], Anum_pg_constraint_conname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum(name));
-    SysScanDesc scan = systable_beginscan(rel, ConstraintRelidTypidNameIndexId, true, nullptr, 3, keys);
-    HeapTuple tup = systable_getnext(scan);
-    bool check = HeapTupleIsValid(tup) && reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup))->contype == CONSTRAINT_CHECK;
-    systable_endscan(scan);
-    table_close(rel, AccessShareLock);
+    HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(get_relation_constraint_oid(relid, name, true)));
+    if (!HeapTupleIsValid(tup)) return false;
+    bool check = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup))->contype == CONSTRAINT_CHECK;
+    ReleaseSysCache(tup);
     return check;
   });
 }
@@ -1615,6 +1652,8 @@ bool analysis_reads_catalog(Node* node) {
     case T_ReindexStmt:
     case T_AlterObjectSchemaStmt:
     case T_VariableSetStmt:
+    case T_CreateDomainStmt:  // the base type (a domain's NOT NULL and default carry over)
+    case T_AlterDomainStmt:   // a default's functions
       return true;
     default:
       return false;
