@@ -366,11 +366,25 @@ SELECT count(*) AS ran FROM gap_ran2;
 DROP FUNCTION gap_bound();
 DROP TABLE gap_cl, gap_cl_2030, gap_ran2;
 -- DETACH PARTITION without CONCURRENTLY locks the partitioned table ACCESS EXCLUSIVE; with it,
--- in a non-transactional script, it does not
+-- in a non-transactional script, it does not, but only from a partitioned table without a
+-- default partition: gap_log has one, and PostgreSQL refuses the statement.
 SELECT line, rule, severity, message FROM migrate.lint($$ALTER TABLE gap_log DETACH PARTITION gap_log_2030;$$);
-SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+SELECT line, rule, severity, message FROM migrate.lint($$-- pg_migrate:no-transaction
 ALTER TABLE gap_log DETACH PARTITION gap_log_2030 CONCURRENTLY;$$);
-DROP TABLE gap_log;
+ALTER TABLE gap_log DETACH PARTITION gap_log_2030 CONCURRENTLY;
+-- the default partition detached (not concurrently) earlier in the script: allowed; so is a
+-- table without a default partition; one the script gives a default partition is not
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_log DETACH PARTITION gap_log_default;
+ALTER TABLE gap_log DETACH PARTITION gap_log_2030 CONCURRENTLY;$$);
+CREATE TABLE gap_nd (at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE gap_nd_2030 PARTITION OF gap_nd FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_nd DETACH PARTITION gap_nd_2030 CONCURRENTLY;$$);
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+CREATE TABLE gap_nd_default PARTITION OF gap_nd DEFAULT;
+ALTER TABLE gap_nd DETACH PARTITION gap_nd_2030 CONCURRENTLY;$$);
+DROP TABLE gap_log, gap_nd;
 -- A column of a NOT NULL domain with no default (its own or the domain's) fails on a table with
 -- rows, as ADD COLUMN ... NOT NULL does; with the domain's default it is a rewrite (checked).
 CREATE DOMAIN gap_nn_int AS int NOT NULL;

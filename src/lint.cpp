@@ -143,6 +143,10 @@ struct ScriptState {
   // Tables given a validated CHECK constraint earlier in the script (an ADD without NOT VALID,
   // a VALIDATE): ATTACH PARTITION may skip its scan.
   std::set<std::string> checked_tables;
+  // Partitioned tables given a default partition by the script, and catalog default partitions
+  // it detached: DETACH ... CONCURRENTLY fails while a partitioned table has a default partition.
+  std::set<std::string> defaults_created;
+  std::set<Oid> defaults_detached;
 
   const std::vector<std::string>& path() {
     if (script_path) return *script_path;
@@ -1079,6 +1083,14 @@ void default_partition_fact(const PartitionScans& scans, const TableInfo& parent
   out.push_back(f);
 }
 
+// Whether the catalog's default partition `default_oid` is still there at this point of the
+// script: not dropped, renamed or moved by an earlier statement.
+bool default_partition_still_there(Oid default_oid, ScriptState& st) {
+  const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(default_oid)); });
+  const char* rel = pg::call([&] { return (const char*)get_rel_name(default_oid); });
+  return nsp && rel && !st.tables.count({nsp, rel});
+}
+
 // Whether constraint `name` of `relid` is a CHECK constraint.
 bool constraint_is_check(Oid relid, const char* name) {
   return pg::call([&] {
@@ -1284,12 +1296,25 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         out.push_back(f);
       }
       default_partition_fact(scans, t, written_name(pc->name), "ATTACH PARTITION", st, out);
+      if (pc->bound && pc->bound->is_default) st.defaults_created.insert(table_key);
       break;
     }
     case AT_DetachPartition: {
       PartitionCmd* pc = (PartitionCmd*)cmd->def;
-      if (pc && !pc->concurrent && pc->name)
+      if (!pc || !pc->name) break;
+      Oid default_oid = OidIsValid(relid) && !t.created_in_script
+                            ? pg::call([&] { return get_default_partition_oid(relid); })
+                            : InvalidOid;
+      if (!pc->concurrent) {
         out.push_back({Action::DetachPartition, t, written_name(pc->name), "", {}});
+        Oid child_relid = InvalidOid;
+        table_info(pc->name, st, &child_relid);
+        if (OidIsValid(default_oid) && child_relid == default_oid) st.defaults_detached.insert(default_oid);
+        break;
+      }
+      if (st.defaults_created.count(table_key) || (OidIsValid(default_oid) && !st.defaults_detached.count(default_oid) &&
+                                                   default_partition_still_there(default_oid, st)))
+        out.push_back({Action::DetachConcurrentlyWithDefault, t, written_name(pc->name), "", {}});
       break;
     }
     case AT_DropColumn:
@@ -1330,10 +1355,13 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
       if (((Constraint*)lfirst(cc))->contype == CONSTR_PRIMARY) pk = true;
     check_column_type(col, col->colname, t, pk, out);
   }
-  if (cs->partbound && !cs->partbound->is_default && list_length(cs->inhRelations) == 1) {
+  if (cs->partbound && list_length(cs->inhRelations) == 1) {
     Oid parent = InvalidOid;
-    TableInfo parent_info = table_info(linitial_node(RangeVar, cs->inhRelations), st, &parent);
-    if (!parent_info.created_in_script)
+    QualifiedName resolved;
+    TableInfo parent_info = table_info(linitial_node(RangeVar, cs->inhRelations), st, &parent, &resolved);
+    if (cs->partbound->is_default)
+      st.defaults_created.insert(resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second);
+    else if (!parent_info.created_in_script)
       default_partition_fact(new_partition_scans(parent, InvalidOid, cs->partbound), parent_info,
                              written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
   }

@@ -85,6 +85,9 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::DetachPartition,
        {"require-concurrent-detach-partition",
         "DETACH PARTITION without CONCURRENTLY takes ACCESS EXCLUSIVE on the partitioned table"}},
+      {Action::DetachConcurrentlyWithDefault,
+       {"detach-concurrently-with-default-partition",
+        "DETACH PARTITION ... CONCURRENTLY of a partitioned table that has a default partition: PostgreSQL refuses it"}},
       {Action::SessionOnly,
        {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
@@ -398,6 +401,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
                      "Use DETACH PARTITION ... CONCURRENTLY (SHARE UPDATE EXCLUSIVE) in a migration whose script "
                      "begins with \"-- pg_migrate:no-transaction\" (it cannot run in a transaction), or accept "
                      "a short lock on a quiet table.");
+    case Action::DetachConcurrentlyWithDefault:
+      return finding(Severity::Error,
+                     fmt::format("DETACH PARTITION {} CONCURRENTLY fails: {} has a default partition, and "
+                                 "PostgreSQL detaches concurrently only from a partitioned table without one",
+                                 f.object, table),
+                     "Detach without CONCURRENTLY (ACCESS EXCLUSIVE on the partitioned table, briefly on a "
+                     "quiet table), or first detach the default partition (not concurrently) in an earlier "
+                     "statement.");
     case Action::LockTable:
       if (created) return std::nullopt;
       return finding(max_severity(Severity::Warning, by_size),

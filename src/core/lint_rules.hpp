@@ -65,6 +65,7 @@ enum class Action {
   AttachPartitionScan,  // ATTACH PARTITION of a table no validated CHECK constraint may prove the bound of
   DefaultPartitionScan, // a new partition (ATTACH, CREATE TABLE ... PARTITION OF) of a table with a default partition
   DetachPartition,      // DETACH PARTITION without CONCURRENTLY: ACCESS EXCLUSIVE on the partitioned table
+  DetachConcurrentlyWithDefault,  // DETACH ... CONCURRENTLY of a table with a default partition: it fails
 };
 
 struct Fact {

@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 32u);
+  EXPECT_EQ(names.size(), 33u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -204,6 +204,16 @@ TEST(LintRules, DetachPartitionWithoutConcurrentlyIsAtLeastAWarning) {
   EXPECT_NE(small->message.find("DETACH PARTITION public.p2020 without CONCURRENTLY"), std::string::npos);
   EXPECT_NE(small->hint.find("-- pg_migrate:no-transaction"), std::string::npos);
   EXPECT_EQ(evaluate(fact(Action::DetachPartition, existing(5000, 100), "p"), th)->severity, Severity::Error);
+}
+
+TEST(LintRules, DetachConcurrentlyWithADefaultPartitionIsAnError) {
+  Thresholds th;
+  auto small = evaluate(fact(Action::DetachConcurrentlyWithDefault, existing(10, 1), "public.p2020"), th);
+  ASSERT_TRUE(small.has_value());
+  EXPECT_EQ(small->rule, "detach-concurrently-with-default-partition");
+  EXPECT_EQ(small->severity, Severity::Error);  // the statement fails, whatever the size
+  EXPECT_NE(small->message.find("DETACH PARTITION public.p2020 CONCURRENTLY fails"), std::string::npos) << small->message;
+  EXPECT_NE(small->hint.find("first detach the default partition"), std::string::npos);
 }
 
 TEST(LintRules, ValidateRightAfterNotValid) {
