@@ -333,6 +333,30 @@ SELECT line, rule, severity, message FROM migrate.lint($$CREATE TABLE gap_log_20
 -- the recipe: a CHECK on each (added earlier, or validated earlier in the script): no scan finding
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_log_2030 ADD CONSTRAINT gap_in_2030 CHECK (at >= '2030-01-01' AND at < '2031-01-01');
 ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+-- The script's CHECK is a proof only if it implies the bound, as a catalog one: an unrelated
+-- CHECK added earlier proves nothing (both scans reported), nor does one too wide for the bound
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_log_2030 ADD CONSTRAINT gap_n_positive CHECK (n > 0);
+ALTER TABLE gap_log_default ADD CONSTRAINT gap_n_positive_d CHECK (n > 0);
+ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_log_2030 ADD CONSTRAINT gap_after_2029 CHECK (at >= '2029-01-01');
+ALTER TABLE gap_log_default ADD CONSTRAINT gap_before_2031 CHECK (at < '2031-01-01');
+ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+-- the recipe for the default partition, and ADD ... NOT VALID then VALIDATE (here in a
+-- non-transactional script, one statement per transaction): proofs, no scan finding
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_log_default ADD CONSTRAINT gap_before_2031 CHECK (at < '2031-01-01') NOT VALID;
+ALTER TABLE gap_log_default VALIDATE CONSTRAINT gap_before_2031;
+CREATE TABLE gap_log_2031 PARTITION OF gap_log FOR VALUES FROM ('2031-01-01') TO ('2032-01-01');$$);
+-- a CHECK calling a function of the user's is not evaluated (counted as a possible proof: not
+-- reported), and the function did not run
+CREATE TABLE gap_ran3 (what text);
+CREATE FUNCTION gap_in_range(d date) RETURNS boolean LANGUAGE plpgsql IMMUTABLE
+    AS $$BEGIN INSERT INTO gap_ran3 VALUES ('check'); RETURN d >= '2030-01-01'; END$$;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_log_2030 ADD CONSTRAINT gap_fn CHECK (gap_in_range(at));
+ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+SELECT count(*) AS ran FROM gap_ran3;
+DROP FUNCTION gap_in_range(date);
+DROP TABLE gap_ran3;
 ALTER TABLE gap_log_2030 ADD CONSTRAINT gap_in_2030 CHECK (at >= '2030-01-01' AND at < '2031-01-01');
 ALTER TABLE gap_log_default ADD CONSTRAINT gap_before_2030 CHECK (at < '2030-01-01');
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_log ATTACH PARTITION gap_log_2030 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');

@@ -48,7 +48,9 @@ extern "C" {
 #include "nodes/nodeFuncs.h"
 #include "optimizer/optimizer.h"
 #include "parser/parse_coerce.h"
+#include "parser/parse_collate.h"
 #include "parser/parse_expr.h"
+#include "parser/parse_relation.h"
 #include "parser/parse_node.h"
 #include "parser/parse_type.h"
 #include "utils/rel.h"
@@ -140,9 +142,12 @@ struct ScriptState {
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
   // Constraints this transaction added NOT VALID: (table, constraint) -> the lock the ADD took.
   std::map<std::pair<std::string, std::string>, std::string> added_not_valid;
-  // Tables given a validated CHECK constraint earlier in the script (an ADD without NOT VALID,
-  // a VALIDATE): ATTACH PARTITION may skip its scan.
-  std::set<std::string> checked_tables;
+  // CHECK constraints the script adds validated, or validates, on tables (by table): proofs
+  // that may let a new partition skip a scan. Each is the cooked expression (nodeToString), or
+  // "" when it could not be cooked against the catalog (it names what the script creates, or
+  // functions that are not built in): a possible proof, unknown.
+  std::map<std::string, std::vector<std::string>> check_proofs;
+  std::map<std::pair<std::string, std::string>, std::string> not_valid_checks;  // (table, constraint)
   // Partitioned tables given a default partition by the script, and catalog default partitions
   // it detached: DETACH ... CONCURRENTLY fails while a partitioned table has a default partition.
   std::set<std::string> defaults_created;
@@ -961,7 +966,68 @@ bool scanned_relkind(Relation rel) {
   return rel->rd_rel->relkind == RELKIND_RELATION || rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
 }
 
-void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, PartitionScans* out) {
+// Plain C: whether an expression calls only built-in functions and operators, on built-in
+// types (no domain of the user's, whose CHECK could call anything): evaluating it runs no code
+// of the user's. Walker: true stops at the first other.
+bool user_code_checker(Oid func, void*) { return func >= FirstNormalObjectId; }
+bool calls_user_code(Node* node, void* context) {
+  if (!node) return false;
+  if (check_functions_in_node(node, user_code_checker, context)) return true;
+  if (IsA(node, Const) && ((Const*)node)->consttype >= FirstNormalObjectId) return true;
+  if (IsA(node, CoerceToDomain) && ((CoerceToDomain*)node)->resulttype >= FirstNormalObjectId) return true;
+  return expression_tree_walker(node, (bool (*)())calls_user_code, context);
+}
+
+// Plain C: a CHECK constraint's raw expression cooked against table `relid` as ADD CONSTRAINT
+// cooks it, as nodeToString, or nullptr when it calls code that is not built in. Transforming
+// runs no function (literals are coerced by type input functions, which only superusers create).
+char* cooked_check(Oid relid, Node* raw_expr) {
+  Relation rel = table_open(relid, AccessShareLock);
+  ParseState* pstate = make_parsestate(nullptr);
+  ParseNamespaceItem* nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
+  addNSItemToQuery(pstate, nsitem, true, true, true);
+  Node* expr = transformExpr(pstate, (Node*)copyObjectImpl(raw_expr), EXPR_KIND_CHECK_CONSTRAINT);
+  expr = coerce_to_boolean(pstate, expr, "CHECK");
+  assign_expr_collations(pstate, expr);
+  table_close(rel, AccessShareLock);
+  return calls_user_code(expr, nullptr) ? nullptr : nodeToString(expr);
+}
+
+// Plain C: PartConstraintImpliedByRelConstraint, with the script's CHECK constraints (cooked
+// against `rel`, built-in code only) counted among the table's validated ones.
+bool implied_by_constraints(Relation rel, List* constraint, const char* const* script_checks, int n_checks) {
+  if (n_checks == 0) return PartConstraintImpliedByRelConstraint(rel, constraint);
+  List* exist = NIL;
+  TupleDesc desc = RelationGetDescr(rel);
+  for (int i = 0; i < desc->natts; ++i) {  // as PostgreSQL does: NOT NULL columns
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (!att->attnotnull || att->attisdropped) continue;
+    NullTest* test = makeNode(NullTest);
+    test->arg = (Expr*)makeVar(1, att->attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
+    test->nulltesttype = IS_NOT_NULL;
+    test->argisrow = false;
+    test->location = -1;
+    exist = lappend(exist, test);
+  }
+  auto add_check = [&](const char* text) {
+    Node* expr = eval_const_expressions(nullptr, (Node*)stringToNode(text));
+    expr = (Node*)canonicalize_qual((Expr*)expr, true);
+    exist = list_concat(exist, make_ands_implicit((Expr*)expr));
+  };
+  for (int i = 0; desc->constr && i < desc->constr->num_check; ++i)
+    if (desc->constr->check[i].ccvalid) add_check(desc->constr->check[i].ccbin);
+  for (int i = 0; i < n_checks; ++i) add_check(script_checks[i]);
+  return predicate_implied_by(constraint, exist, false);
+}
+
+// The script's proofs for a table, as PartitionScans takes them.
+struct ScriptProofs {
+  std::vector<const char*> cooked;
+  bool unknown = false;  // a CHECK that could not be cooked: a possible proof
+};
+
+void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, const ScriptProofs* attached_proofs,
+                     const ScriptProofs* default_proofs, PartitionScans* out) {
   Relation parent = table_open(parent_oid, AccessShareLock);
   if (parent->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) {
     table_close(parent, AccessShareLock);
@@ -981,7 +1047,8 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
       constraint = (List*)eval_const_expressions(nullptr, (Node*)constraint);
       constraint = list_make1(make_ands_explicit(constraint));
       constraint = map_partition_varattnos(constraint, 1, attached, parent);
-      out->attached = !PartConstraintImpliedByRelConstraint(attached, constraint);
+      out->attached = !implied_by_constraints(attached, constraint, attached_proofs->cooked.data(),
+                                              (int)attached_proofs->cooked.size());
     }
     table_close(attached, AccessShareLock);
   }
@@ -991,7 +1058,8 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
     if (scanned_relkind(default_partition)) {
       List* constraint = get_proposed_default_constraint(bound_qual);
       constraint = map_partition_varattnos(constraint, 1, default_partition, parent);
-      out->default_partition = !PartConstraintImpliedByRelConstraint(default_partition, constraint);
+      out->default_partition = !implied_by_constraints(default_partition, constraint, default_proofs->cooked.data(),
+                                                       (int)default_proofs->cooked.size());
       out->default_oid = default_oid;
     }
     table_close(default_partition, AccessShareLock);
@@ -1044,30 +1112,89 @@ void assumed_partition_scans(Oid parent_oid, Oid attached_oid, PartitionScans* o
   out->default_partition = OidIsValid(out->default_oid);
 }
 
-// The scans a new partition makes (see partition_scans); with a bound of expressions, both
+// The table key ("schema.name") of a catalog table.
+std::string catalog_table_key(Oid relid) {
+  const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(relid)); });
+  const char* rel = pg::call([&] { return (const char*)get_rel_name(relid); });
+  return nsp && rel ? std::string(nsp) + "." + rel : std::string();
+}
+
+ScriptProofs script_proofs(const ScriptState& st, const std::string& table_key) {
+  ScriptProofs proofs;
+  auto it = st.check_proofs.find(table_key);
+  if (it == st.check_proofs.end()) return proofs;
+  for (const std::string& cooked : it->second) {
+    if (cooked.empty()) proofs.unknown = true;
+    else proofs.cooked.push_back(cooked.c_str());
+  }
+  return proofs;
+}
+
+// The scans a new partition makes (see partition_scans), counting the CHECK constraints the
+// script added or validated earlier (not in the catalog yet); one that could not be cooked is
+// a possible proof, and that scan is not reported. With a bound of expressions, both scans are
 // assumed; none if it cannot be told (an invalid bound: the statement fails anyway).
-PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec* bound) {
+PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec* bound, const ScriptState& st) {
   PartitionScans scans;
   if (!OidIsValid(parent) || !bound) return scans;
   PartitionScans* out = &scans;
+  ScriptProofs attached_proofs;
+  ScriptProofs default_proofs;
   try {
     pg::SubTransaction sub;
+    if (OidIsValid(attached)) attached_proofs = script_proofs(st, catalog_table_key(attached));
+    Oid default_oid = pg::call([&] { return get_default_partition_oid(parent); });
+    if (OidIsValid(default_oid)) default_proofs = script_proofs(st, catalog_table_key(default_oid));
+    const ScriptProofs* a = &attached_proofs;
+    const ScriptProofs* d = &default_proofs;
     bool constant = pg::call([&] {
       return constant_bound_values(bound->listdatums) && constant_bound_values(bound->lowerdatums) &&
              constant_bound_values(bound->upperdatums) && builtin_partition_key(parent);
     });
-    if (constant) pg::call([&] { partition_scans(parent, attached, bound, out); });
+    if (constant) pg::call([&] { partition_scans(parent, attached, bound, a, d, out); });
     else if (!bound->is_default) pg::call([&] { assumed_partition_scans(parent, attached, out); });
     sub.commit();
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
     scans = PartitionScans{};
   }
+  if (attached_proofs.unknown) scans.attached = false;
+  if (default_proofs.unknown) scans.default_partition = false;
   return scans;
 }
 
-// The default partition's scan, unless the script gave it a CHECK earlier (not in the catalog
-// yet: counted as a possible proof).
+// The cooked form of a CHECK constraint the script adds to catalog table `relid` (see
+// ScriptState::check_proofs): "" when it cannot be cooked or calls code that is not built in.
+std::string script_check_proof(Oid relid, Node* raw_expr) {
+  if (!OidIsValid(relid) || !raw_expr) return "";
+  try {
+    pg::SubTransaction sub;
+    const char* cooked = pg::call([&] { return (const char*)cooked_check(relid, raw_expr); });
+    std::string out = cooked ? cooked : "";
+    sub.commit();
+    return out;
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    return "";
+  }
+}
+
+// The cooked form of catalog CHECK constraint `name` of `relid` (validated by the script), as
+// script_check_proof.
+std::string catalog_check_proof(Oid relid, const char* name) {
+  const char* cooked = pg::call([&]() -> const char* {
+    HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(get_relation_constraint_oid(relid, name, true)));
+    if (!HeapTupleIsValid(tup)) return nullptr;
+    bool isnull = false;
+    Datum bin = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conbin, &isnull);
+    char* conbin = isnull ? nullptr : TextDatumGetCString(bin);
+    ReleaseSysCache(tup);
+    return conbin && !calls_user_code((Node*)stringToNode(conbin), nullptr) ? conbin : nullptr;
+  });
+  return cooked ? cooked : "";
+}
+
+// The default partition's scan (see new_partition_scans).
 void default_partition_fact(const PartitionScans& scans, const TableInfo& parent_info, const std::string& partition,
                             const char* detail, ScriptState& st, std::vector<Fact>& out) {
   if (!scans.default_partition || parent_info.created_in_script) return;
@@ -1077,7 +1204,6 @@ void default_partition_fact(const PartitionScans& scans, const TableInfo& parent
   const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(default_partition)); });
   const char* rel = pg::call([&] { return (const char*)get_rel_name(default_partition); });
   if (!nsp || !rel) return;
-  if (st.checked_tables.count(std::string(nsp) + "." + rel)) return;
   Fact f{Action::DefaultPartitionScan, d, partition, detail, {}};
   f.other = parent_info;
   out.push_back(f);
@@ -1220,7 +1346,14 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             }
           }
           if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
-          if (!c->skip_validation) st.checked_tables.insert(table_key);
+          if (!t.created_in_script) {
+            std::string proof = script_check_proof(relid, c->raw_expr);
+            if (c->skip_validation) {
+              if (!conname.empty()) st.not_valid_checks[{table_key, conname}] = proof;
+            } else {
+              st.check_proofs[table_key].push_back(proof);
+            }
+          }
           if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
           break;
         }
@@ -1267,9 +1400,12 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       }
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
       // A CHECK validated here may prove a partition bound (a foreign key proves none).
-      if (added != st.added_not_valid.end() ? added->second == "ACCESS EXCLUSIVE"
-                                            : OidIsValid(relid) && cmd->name && constraint_is_check(relid, cmd->name))
-        st.checked_tables.insert(table_key);
+      auto added_check = st.not_valid_checks.find({table_key, cmd->name ? cmd->name : ""});
+      if (added_check != st.not_valid_checks.end())
+        st.check_proofs[table_key].push_back(added_check->second);
+      else if (added == st.added_not_valid.end() && OidIsValid(relid) && cmd->name && !t.created_in_script &&
+               constraint_is_check(relid, cmd->name))
+        st.check_proofs[table_key].push_back(catalog_check_proof(relid, cmd->name));
       if (added != st.added_not_valid.end() && st.transactional) {
         out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
       } else if (st.transactional && OidIsValid(relid) && cmd->name && !t.created_in_script) {
@@ -1286,11 +1422,10 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       Oid child_relid = InvalidOid;
       QualifiedName resolved;
       TableInfo child = table_info(pc->name, st, &child_relid, &resolved);
-      std::string child_key = resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second;
       if (t.created_in_script) break;
-      PartitionScans scans = new_partition_scans(relid, child.created_in_script ? InvalidOid : child_relid, pc->bound);
-      // A CHECK the script added to it earlier is not in the catalog yet: a possible proof.
-      if (scans.attached && !child.created_in_script && !st.checked_tables.count(child_key)) {
+      PartitionScans scans =
+          new_partition_scans(relid, child.created_in_script ? InvalidOid : child_relid, pc->bound, st);
+      if (scans.attached && !child.created_in_script) {
         Fact f{Action::AttachPartitionScan, child, "", "", {}};
         f.other = t;
         out.push_back(f);
@@ -1362,7 +1497,7 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
     if (cs->partbound->is_default)
       st.defaults_created.insert(resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second);
     else if (!parent_info.created_in_script)
-      default_partition_fact(new_partition_scans(parent, InvalidOid, cs->partbound), parent_info,
+      default_partition_fact(new_partition_scans(parent, InvalidOid, cs->partbound, st), parent_info,
                              written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
   }
   st.add_table(cs->relation);
