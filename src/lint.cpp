@@ -142,16 +142,21 @@ struct ScriptState {
   std::set<std::pair<std::string, std::string>> validated_notnull;            // (table, column)
   // Constraints this transaction added NOT VALID: (table, constraint) -> the lock the ADD took.
   std::map<std::pair<std::string, std::string>, std::string> added_not_valid;
-  // CHECK constraints the script adds validated, or validates, on tables (by table): proofs
-  // that may let a new partition skip a scan. Each is the cooked expression (nodeToString), or
-  // "" when it could not be cooked against the catalog (it names what the script creates, or
-  // functions that are not built in): a possible proof, unknown.
-  std::map<std::string, std::vector<std::string>> check_proofs;
-  std::map<std::pair<std::string, std::string>, std::string> not_valid_checks;  // (table, constraint)
-  // Partitioned tables given a default partition by the script, and catalog default partitions
-  // it detached: DETACH ... CONCURRENTLY fails while a partitioned table has a default partition.
-  std::set<std::string> defaults_created;
-  std::set<Oid> defaults_detached;
+  // CHECK constraints the script adds validated, or validates, on catalog tables (by OID, so
+  // a rename keeps them): proofs that may let a new partition skip a scan. Each is the cooked
+  // expression (nodeToString), or "" when it was not cooked (it names what the script creates,
+  // or code that is not built in): a possible proof, unknown.
+  struct CheckProof {
+    std::string name;
+    std::string cooked;
+  };
+  std::map<Oid, std::vector<CheckProof>> check_proofs;
+  std::map<std::pair<Oid, std::string>, std::string> not_valid_checks;  // (table, constraint)
+  // DETACH ... CONCURRENTLY fails while a partitioned table has a default partition: the ones
+  // the script creates or attaches (partitioned table -> its default partition, by table key),
+  // and the catalog's the script detaches or drops.
+  std::map<std::string, std::string> defaults_created;
+  std::set<Oid> defaults_removed;
 
   const std::vector<std::string>& path() {
     if (script_path) return *script_path;
@@ -412,6 +417,11 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   // by this transaction, so its relcache entry may be read).
   if (rf.changed_in_xact && created_in_transaction(relid)) t.created_in_script = true;
   return true;
+}
+
+// The key the script's notes use for a table: "schema.name" as it resolves.
+std::string key_of(const QualifiedName& name) {
+  return name.first.empty() ? name.second : name.first + "." + name.second;
 }
 
 TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullptr,
@@ -978,52 +988,162 @@ bool calls_user_code(Node* node, void* context) {
   return expression_tree_walker(node, (bool (*)())calls_user_code, context);
 }
 
-// Plain C: a CHECK constraint's raw expression cooked against table `relid` as ADD CONSTRAINT
-// cooks it, as nodeToString, or nullptr when it calls code that is not built in. Transforming
-// runs no function (literals are coerced by type input functions, which only superusers create).
-char* cooked_check(Oid relid, Node* raw_expr) {
-  Relation rel = table_open(relid, AccessShareLock);
-  ParseState* pstate = make_parsestate(nullptr);
-  ParseNamespaceItem* nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
-  addNSItemToQuery(pstate, nsitem, true, true, true);
-  Node* expr = transformExpr(pstate, (Node*)copyObjectImpl(raw_expr), EXPR_KIND_CHECK_CONSTRAINT);
-  expr = coerce_to_boolean(pstate, expr, "CHECK");
-  assign_expr_collations(pstate, expr);
-  table_close(rel, AccessShareLock);
-  return calls_user_code(expr, nullptr) ? nullptr : nodeToString(expr);
+// Plain C: whether every operator of this name is built in.
+bool builtin_operator_name(List* name) {
+  for (FuncCandidateList c = OpernameGetCandidates(name, '\0', true); c; c = c->next)
+    if (c->oid >= FirstNormalObjectId) return false;
+  return true;
 }
 
-// Plain C: PartConstraintImpliedByRelConstraint, with the script's CHECK constraints (cooked
-// against `rel`, built-in code only) counted among the table's validated ones.
-bool implied_by_constraints(Relation rel, List* constraint, const char* const* script_checks, int n_checks) {
-  if (n_checks == 0) return PartConstraintImpliedByRelConstraint(rel, constraint);
+// Plain C: whether a CHECK's raw expression can be cooked without running code of the user's.
+// Cooking coerces literals with type input functions, and the input of an array or composite
+// of a domain runs the domain's CHECK: only columns, literals, casts to built-in types, AND /
+// OR / NOT, IS [NOT] NULL and operators whose every candidate is built in (the kinds a CHECK
+// proving a partition bound is made of) pass; the table's columns are checked by the caller.
+bool cookable_check(Node* n) {
+  if (!n) return true;
+  switch (nodeTag(n)) {
+    case T_ColumnRef:
+    case T_A_Const:
+      return true;
+    case T_TypeCast: {
+      Oid type = LookupTypeNameOid(nullptr, ((TypeCast*)n)->typeName, true);
+      return OidIsValid(type) && type < FirstNormalObjectId && cookable_check(((TypeCast*)n)->arg);
+    }
+    case T_BoolExpr: {
+      ListCell* lc;
+      foreach (lc, ((BoolExpr*)n)->args)
+        if (!cookable_check((Node*)lfirst(lc))) return false;
+      return true;
+    }
+    case T_NullTest:
+      return cookable_check((Node*)((NullTest*)n)->arg);
+    case T_List: {
+      ListCell* lc;
+      foreach (lc, (List*)n)
+        if (!cookable_check((Node*)lfirst(lc))) return false;
+      return true;
+    }
+    case T_A_ArrayExpr:
+      return cookable_check((Node*)((A_ArrayExpr*)n)->elements);
+    case T_A_Expr: {
+      A_Expr* e = (A_Expr*)n;
+      switch (e->kind) {
+        case AEXPR_OP:
+        case AEXPR_OP_ANY:
+        case AEXPR_OP_ALL:
+        case AEXPR_DISTINCT:
+        case AEXPR_NOT_DISTINCT:
+        case AEXPR_IN:
+          if (!builtin_operator_name(e->name)) return false;
+          break;
+        case AEXPR_BETWEEN:
+        case AEXPR_NOT_BETWEEN:  // cooked as >= and <= (NOT: < and >)
+          for (const char* op : {">=", "<=", "<", ">"})
+            if (!builtin_operator_name(list_make1(makeString(pstrdup(op))))) return false;
+          break;
+        default:
+          return false;
+      }
+      return cookable_check(e->lexpr) && cookable_check(e->rexpr);
+    }
+    default:
+      return false;
+  }
+}
+
+// Plain C: whether every column of the table is of a built-in type or an enum (a literal
+// compared with a column is coerced by its type's input function).
+bool builtin_column_types(Relation rel) {
+  TupleDesc desc = RelationGetDescr(rel);
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attisdropped || att->atttypid < FirstNormalObjectId) continue;
+    if (get_typtype(att->atttypid) != TYPTYPE_ENUM) return false;
+  }
+  return true;
+}
+
+// Plain C: the name PostgreSQL gives an unnamed CHECK constraint of `rel` (AddRelationNewConstraints:
+// the table's name, the column's if the expression names exactly one, "check"), among `others`.
+char* unnamed_check_name(Relation rel, Node* raw_expr, List* others) {
+  List* columns = NIL;
+  struct Walker {
+    static bool walk(Node* node, List** out) {
+      if (!node) return false;
+      if (IsA(node, ColumnRef)) {
+        Node* last = (Node*)llast(((ColumnRef*)node)->fields);
+        if (IsA(last, String)) *out = list_append_unique(*out, last);
+        return false;
+      }
+      return raw_expression_tree_walker(node, (bool (*)())walk, out);
+    }
+  };
+  Walker::walk(raw_expr, &columns);
+  const char* column = list_length(columns) == 1 ? strVal(linitial(columns)) : nullptr;
+  return ChooseConstraintName(RelationGetRelationName(rel), column, "check", RelationGetNamespace(rel), others);
+}
+
+// Plain C: a CHECK constraint's raw expression cooked against table `relid` as ADD CONSTRAINT
+// cooks it (transformExpr: no function runs), as nodeToString, or nullptr when it may involve
+// code of the user's (see cookable_check). *name: its name, chosen as PostgreSQL would if unnamed.
+char* cooked_check(Oid relid, Node* raw_expr, const char* conname, List* others, char** name) {
+  Relation rel = table_open(relid, AccessShareLock);
+  *name = conname ? pstrdup(conname) : unnamed_check_name(rel, raw_expr, others);
+  char* cooked = nullptr;
+  if (builtin_column_types(rel) && cookable_check(raw_expr)) {
+    ParseState* pstate = make_parsestate(nullptr);
+    ParseNamespaceItem* nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
+    addNSItemToQuery(pstate, nsitem, true, true, true);
+    Node* expr = transformExpr(pstate, (Node*)copyObjectImpl(raw_expr), EXPR_KIND_CHECK_CONSTRAINT);
+    expr = coerce_to_boolean(pstate, expr, "CHECK");
+    assign_expr_collations(pstate, expr);
+    if (!calls_user_code(expr, nullptr)) cooked = nodeToString(expr);
+  }
+  table_close(rel, AccessShareLock);
+  return cooked;
+}
+
+// Plain C: PartConstraintImpliedByRelConstraint, counting also the script's CHECK constraints
+// (cooked against `rel`, built-in code only) and the columns it set NOT NULL (attnums). A
+// CHECK that calls code of the user's is not constant-folded (folding would run it): it then
+// proves only what it proves unfolded.
+bool implied_by_constraints(Relation rel, List* constraint, const char* const* script_checks, int n_checks,
+                            const AttrNumber* not_null, int n_not_null) {
   List* exist = NIL;
   TupleDesc desc = RelationGetDescr(rel);
-  for (int i = 0; i < desc->natts; ++i) {  // as PostgreSQL does: NOT NULL columns
-    Form_pg_attribute att = TupleDescAttr(desc, i);
-    if (!att->attnotnull || att->attisdropped) continue;
+  auto not_null_test = [&](const Form_pg_attribute att) {
     NullTest* test = makeNode(NullTest);
     test->arg = (Expr*)makeVar(1, att->attnum, att->atttypid, att->atttypmod, att->attcollation, 0);
     test->nulltesttype = IS_NOT_NULL;
     test->argisrow = false;
     test->location = -1;
     exist = lappend(exist, test);
+  };
+  for (int i = 0; i < desc->natts; ++i) {
+    Form_pg_attribute att = TupleDescAttr(desc, i);
+    if (att->attnotnull && !att->attisdropped) not_null_test(att);
   }
+  for (int i = 0; i < n_not_null; ++i)
+    if (not_null[i] > 0 && not_null[i] <= desc->natts) not_null_test(TupleDescAttr(desc, not_null[i] - 1));
   auto add_check = [&](const char* text) {
-    Node* expr = eval_const_expressions(nullptr, (Node*)stringToNode(text));
+    Node* expr = (Node*)stringToNode(text);
+    if (!calls_user_code(expr, nullptr)) expr = eval_const_expressions(nullptr, expr);
     expr = (Node*)canonicalize_qual((Expr*)expr, true);
     exist = list_concat(exist, make_ands_implicit((Expr*)expr));
   };
   for (int i = 0; desc->constr && i < desc->constr->num_check; ++i)
     if (desc->constr->check[i].ccvalid) add_check(desc->constr->check[i].ccbin);
   for (int i = 0; i < n_checks; ++i) add_check(script_checks[i]);
-  return predicate_implied_by(constraint, exist, false);
+  // weak implication, as ConstraintImpliedByRelConstraint: a CHECK passes on NULL
+  return predicate_implied_by(constraint, exist, true);
 }
 
 // The script's proofs for a table, as PartitionScans takes them.
 struct ScriptProofs {
   std::vector<const char*> cooked;
   bool unknown = false;  // a CHECK that could not be cooked: a possible proof
+  std::vector<AttrNumber> not_null;  // columns the script set NOT NULL
 };
 
 void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, const ScriptProofs* attached_proofs,
@@ -1048,7 +1168,8 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
       constraint = list_make1(make_ands_explicit(constraint));
       constraint = map_partition_varattnos(constraint, 1, attached, parent);
       out->attached = !implied_by_constraints(attached, constraint, attached_proofs->cooked.data(),
-                                              (int)attached_proofs->cooked.size());
+                                              (int)attached_proofs->cooked.size(), attached_proofs->not_null.data(),
+                                              (int)attached_proofs->not_null.size());
     }
     table_close(attached, AccessShareLock);
   }
@@ -1058,8 +1179,9 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
     if (scanned_relkind(default_partition)) {
       List* constraint = get_proposed_default_constraint(bound_qual);
       constraint = map_partition_varattnos(constraint, 1, default_partition, parent);
-      out->default_partition = !implied_by_constraints(default_partition, constraint, default_proofs->cooked.data(),
-                                                       (int)default_proofs->cooked.size());
+      out->default_partition = !implied_by_constraints(
+          default_partition, constraint, default_proofs->cooked.data(), (int)default_proofs->cooked.size(),
+          default_proofs->not_null.data(), (int)default_proofs->not_null.size());
       out->default_oid = default_oid;
     }
     table_close(default_partition, AccessShareLock);
@@ -1119,14 +1241,20 @@ std::string catalog_table_key(Oid relid) {
   return nsp && rel ? std::string(nsp) + "." + rel : std::string();
 }
 
-ScriptProofs script_proofs(const ScriptState& st, const std::string& table_key) {
+ScriptProofs script_proofs(const ScriptState& st, Oid relid, const std::string& table_key) {
   ScriptProofs proofs;
-  auto it = st.check_proofs.find(table_key);
-  if (it == st.check_proofs.end()) return proofs;
-  for (const std::string& cooked : it->second) {
-    if (cooked.empty()) proofs.unknown = true;
-    else proofs.cooked.push_back(cooked.c_str());
-  }
+  auto it = st.check_proofs.find(relid);
+  if (it != st.check_proofs.end())
+    for (const ScriptState::CheckProof& proof : it->second) {
+      if (proof.cooked.empty()) proofs.unknown = true;
+      else proofs.cooked.push_back(proof.cooked.c_str());
+    }
+  for (const auto& [table, column] : st.validated_notnull)
+    if (table == table_key) {
+      const char* name = column.c_str();
+      AttrNumber attnum = pg::call([&] { return get_attnum(relid, name); });
+      if (attnum > 0) proofs.not_null.push_back(attnum);
+    }
   return proofs;
 }
 
@@ -1134,7 +1262,8 @@ ScriptProofs script_proofs(const ScriptState& st, const std::string& table_key) 
 // script added or validated earlier (not in the catalog yet); one that could not be cooked is
 // a possible proof, and that scan is not reported. With a bound of expressions, both scans are
 // assumed; none if it cannot be told (an invalid bound: the statement fails anyway).
-PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec* bound, const ScriptState& st) {
+PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec* bound, const ScriptState& st,
+                                   const std::string& attached_key = "") {
   PartitionScans scans;
   if (!OidIsValid(parent) || !bound) return scans;
   PartitionScans* out = &scans;
@@ -1142,9 +1271,9 @@ PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec*
   ScriptProofs default_proofs;
   try {
     pg::SubTransaction sub;
-    if (OidIsValid(attached)) attached_proofs = script_proofs(st, catalog_table_key(attached));
+    if (OidIsValid(attached)) attached_proofs = script_proofs(st, attached, attached_key);
     Oid default_oid = pg::call([&] { return get_default_partition_oid(parent); });
-    if (OidIsValid(default_oid)) default_proofs = script_proofs(st, catalog_table_key(default_oid));
+    if (OidIsValid(default_oid)) default_proofs = script_proofs(st, default_oid, catalog_table_key(default_oid));
     const ScriptProofs* a = &attached_proofs;
     const ScriptProofs* d = &default_proofs;
     bool constant = pg::call([&] {
@@ -1163,24 +1292,37 @@ PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec*
   return scans;
 }
 
-// The cooked form of a CHECK constraint the script adds to catalog table `relid` (see
-// ScriptState::check_proofs): "" when it cannot be cooked or calls code that is not built in.
-std::string script_check_proof(Oid relid, Node* raw_expr) {
-  if (!OidIsValid(relid) || !raw_expr) return "";
+// A CHECK constraint the script adds to catalog table `relid`, cooked (see
+// ScriptState::check_proofs; "" when not), with its name, chosen as PostgreSQL would if unnamed.
+ScriptState::CheckProof script_check_proof(Oid relid, Constraint* c, const ScriptState& st) {
+  ScriptState::CheckProof proof;
+  if (c->conname) proof.name = c->conname;
+  if (!OidIsValid(relid) || !c->raw_expr) return proof;
+  // Names this script gave the table's constraints: an unnamed one gets another.
+  std::vector<std::string> taken;
+  if (auto it = st.check_proofs.find(relid); it != st.check_proofs.end())
+    for (const ScriptState::CheckProof& p : it->second) taken.push_back(p.name);
+  for (const auto& [key, cooked] : st.not_valid_checks)
+    if (key.first == relid) taken.push_back(key.second);
   try {
     pg::SubTransaction sub;
-    const char* cooked = pg::call([&] { return (const char*)cooked_check(relid, raw_expr); });
-    std::string out = cooked ? cooked : "";
+    char* name = nullptr;
+    char** name_out = &name;
+    const char* cooked = pg::call([&] {
+      List* others = NIL;
+      for (const std::string& t : taken) others = lappend(others, pstrdup(t.c_str()));
+      return (const char*)cooked_check(relid, c->raw_expr, c->conname, others, name_out);
+    });
+    proof.cooked = cooked ? cooked : "";
+    if (name) proof.name = name;
     sub.commit();
-    return out;
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
-    return "";
   }
+  return proof;
 }
 
-// The cooked form of catalog CHECK constraint `name` of `relid` (validated by the script), as
-// script_check_proof.
+// The cooked form of catalog CHECK constraint `name` of `relid` (validated by the script).
 std::string catalog_check_proof(Oid relid, const char* name) {
   const char* cooked = pg::call([&]() -> const char* {
     HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(get_relation_constraint_oid(relid, name, true)));
@@ -1189,7 +1331,7 @@ std::string catalog_check_proof(Oid relid, const char* name) {
     Datum bin = SysCacheGetAttr(CONSTROID, tup, Anum_pg_constraint_conbin, &isnull);
     char* conbin = isnull ? nullptr : TextDatumGetCString(bin);
     ReleaseSysCache(tup);
-    return conbin && !calls_user_code((Node*)stringToNode(conbin), nullptr) ? conbin : nullptr;
+    return conbin;  // (one calling code of the user's is used unfolded: implied_by_constraints)
   });
   return cooked ? cooked : "";
 }
@@ -1207,14 +1349,6 @@ void default_partition_fact(const PartitionScans& scans, const TableInfo& parent
   Fact f{Action::DefaultPartitionScan, d, partition, detail, {}};
   f.other = parent_info;
   out.push_back(f);
-}
-
-// Whether the catalog's default partition `default_oid` is still there at this point of the
-// script: not dropped, renamed or moved by an earlier statement.
-bool default_partition_still_there(Oid default_oid, ScriptState& st) {
-  const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(default_oid)); });
-  const char* rel = pg::call([&] { return (const char*)get_rel_name(default_oid); });
-  return nsp && rel && !st.tables.count({nsp, rel});
 }
 
 // Whether constraint `name` of `relid` is a CHECK constraint.
@@ -1346,13 +1480,10 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             }
           }
           if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
-          if (!t.created_in_script) {
-            std::string proof = script_check_proof(relid, c->raw_expr);
-            if (c->skip_validation) {
-              if (!conname.empty()) st.not_valid_checks[{table_key, conname}] = proof;
-            } else {
-              st.check_proofs[table_key].push_back(proof);
-            }
+          if (!t.created_in_script && OidIsValid(relid)) {
+            ScriptState::CheckProof proof = script_check_proof(relid, c, st);
+            if (!c->skip_validation) st.check_proofs[relid].push_back(proof);
+            else if (!proof.name.empty()) st.not_valid_checks[{relid, proof.name}] = proof.cooked;
           }
           if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
           break;
@@ -1400,12 +1531,14 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       }
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
       // A CHECK validated here may prove a partition bound (a foreign key proves none).
-      auto added_check = st.not_valid_checks.find({table_key, cmd->name ? cmd->name : ""});
-      if (added_check != st.not_valid_checks.end())
-        st.check_proofs[table_key].push_back(added_check->second);
-      else if (added == st.added_not_valid.end() && OidIsValid(relid) && cmd->name && !t.created_in_script &&
-               constraint_is_check(relid, cmd->name))
-        st.check_proofs[table_key].push_back(catalog_check_proof(relid, cmd->name));
+      auto added_check = st.not_valid_checks.find({relid, cmd->name ? cmd->name : ""});
+      if (added_check != st.not_valid_checks.end()) {
+        st.check_proofs[relid].push_back({added_check->first.second, added_check->second});
+        st.not_valid_checks.erase(added_check);
+      } else if (added == st.added_not_valid.end() && OidIsValid(relid) && cmd->name && !t.created_in_script &&
+                 constraint_is_check(relid, cmd->name)) {
+        st.check_proofs[relid].push_back({cmd->name, catalog_check_proof(relid, cmd->name)});
+      }
       if (added != st.added_not_valid.end() && st.transactional) {
         out.push_back({Action::ValidateRightAfter, t, cmd->name, added->second, {}});
       } else if (st.transactional && OidIsValid(relid) && cmd->name && !t.created_in_script) {
@@ -1422,16 +1555,16 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       Oid child_relid = InvalidOid;
       QualifiedName resolved;
       TableInfo child = table_info(pc->name, st, &child_relid, &resolved);
+      if (pc->bound && pc->bound->is_default) st.defaults_created[table_key] = key_of(resolved);
       if (t.created_in_script) break;
       PartitionScans scans =
-          new_partition_scans(relid, child.created_in_script ? InvalidOid : child_relid, pc->bound, st);
+          new_partition_scans(relid, child.created_in_script ? InvalidOid : child_relid, pc->bound, st, key_of(resolved));
       if (scans.attached && !child.created_in_script) {
         Fact f{Action::AttachPartitionScan, child, "", "", {}};
         f.other = t;
         out.push_back(f);
       }
       default_partition_fact(scans, t, written_name(pc->name), "ATTACH PARTITION", st, out);
-      if (pc->bound && pc->bound->is_default) st.defaults_created.insert(table_key);
       break;
     }
     case AT_DetachPartition: {
@@ -1443,15 +1576,28 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       if (!pc->concurrent) {
         out.push_back({Action::DetachPartition, t, written_name(pc->name), "", {}});
         Oid child_relid = InvalidOid;
-        table_info(pc->name, st, &child_relid);
-        if (OidIsValid(default_oid) && child_relid == default_oid) st.defaults_detached.insert(default_oid);
+        QualifiedName child;
+        table_info(pc->name, st, &child_relid, &child);
+        if (OidIsValid(default_oid) && child_relid == default_oid) st.defaults_removed.insert(default_oid);
+        auto created = st.defaults_created.find(table_key);
+        if (created != st.defaults_created.end() && created->second == key_of(child)) st.defaults_created.erase(created);
         break;
       }
-      if (st.defaults_created.count(table_key) || (OidIsValid(default_oid) && !st.defaults_detached.count(default_oid) &&
-                                                   default_partition_still_there(default_oid, st)))
+      if (st.defaults_created.count(table_key) || (OidIsValid(default_oid) && !st.defaults_removed.count(default_oid)))
         out.push_back({Action::DetachConcurrentlyWithDefault, t, written_name(pc->name), "", {}});
       break;
     }
+    case AT_DropConstraint:
+      // A CHECK the script added proves nothing once dropped.
+      if (OidIsValid(relid) && cmd->name) {
+        std::string name = cmd->name;
+        if (auto it = st.check_proofs.find(relid); it != st.check_proofs.end())
+          it->second.erase(std::remove_if(it->second.begin(), it->second.end(),
+                                          [&](const ScriptState::CheckProof& p) { return p.name == name; }),
+                           it->second.end());
+        st.not_valid_checks.erase({relid, name});
+      }
+      break;
     case AT_DropColumn:
       // DROP COLUMN IF EXISTS of a column the table does not have: PostgreSQL does nothing.
       if (cmd->missing_ok && !t.created_in_script && OidIsValid(relid) && cmd->name &&
@@ -1495,7 +1641,7 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
     QualifiedName resolved;
     TableInfo parent_info = table_info(linitial_node(RangeVar, cs->inhRelations), st, &parent, &resolved);
     if (cs->partbound->is_default)
-      st.defaults_created.insert(resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second);
+      st.defaults_created[key_of(resolved)] = key_of(st.creation_name(cs->relation));
     else if (!parent_info.created_in_script)
       default_partition_fact(new_partition_scans(parent, InvalidOid, cs->partbound, st), parent_info,
                              written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
@@ -1551,7 +1697,16 @@ void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out)
     foreach (lc, ds->objects) {
       List* names = (List*)lfirst(lc);
       RangeVar* rv = pg::call([&] { return makeRangeVarFromNameList(names); });
-      TableInfo t = table_info(rv, st);
+      Oid dropped = InvalidOid;
+      QualifiedName dropped_name;
+      TableInfo t = table_info(rv, st, &dropped, &dropped_name);
+      // A default partition dropped: DETACH ... CONCURRENTLY is allowed again; its proofs go.
+      for (auto it = st.defaults_created.begin(); it != st.defaults_created.end();)
+        it = it->second == key_of(dropped_name) ? st.defaults_created.erase(it) : std::next(it);
+      if (OidIsValid(dropped)) {
+        st.defaults_removed.insert(dropped);
+        st.check_proofs.erase(dropped);
+      }
       st.drop_table(rv);
       if (!t.exists && !t.created_in_script) continue;  // DROP TABLE IF EXISTS of nothing, or unknown yet
       out.push_back({Action::DropTable, t, "", "", {}});
