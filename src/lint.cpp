@@ -43,6 +43,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_operator.h"
 #include "catalog/pg_proc.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
@@ -52,6 +53,7 @@ extern "C" {
 #include "parser/parse_expr.h"
 #include "parser/parse_relation.h"
 #include "parser/parse_node.h"
+#include "parser/parse_oper.h"
 #include "parser/parse_type.h"
 #include "utils/rel.h"
 #include "utils/relcache.h"
@@ -152,6 +154,10 @@ struct ScriptState {
   };
   std::map<Oid, std::vector<CheckProof>> check_proofs;
   std::map<std::pair<Oid, std::string>, std::string> not_valid_checks;  // (table, constraint)
+  // Catalog constraints and NOT NULLs the script drops (by table OID): no longer proofs.
+  std::map<Oid, std::set<std::string>> dropped_checks;
+  std::map<Oid, std::set<std::string>> dropped_not_null;
+  std::map<Oid, std::string> current_names;  // catalog tables the script renamed: the new name
   // DETACH ... CONCURRENTLY fails while a partitioned table has a default partition: the ones
   // the script creates or attaches (partitioned table -> its default partition, by table key),
   // and the catalog's the script detaches or drops.
@@ -239,6 +245,7 @@ struct ScriptState {
     if (r.script && r.script->kind == Kind::Created) tables[to] = {Kind::Created, InvalidOid};
     else if (OidIsValid(r.relid)) tables[to] = {Kind::Moved, r.relid};
     else return;
+    if (OidIsValid(r.relid)) current_names[r.relid] = to.second;
     tables[r.name] = {Kind::Dropped, InvalidOid};
   }
   // Whether CREATE TABLE IF NOT EXISTS of this name finds a table there (and does nothing).
@@ -980,93 +987,113 @@ bool scanned_relkind(Relation rel) {
 // types (no domain of the user's, whose CHECK could call anything): evaluating it runs no code
 // of the user's. Walker: true stops at the first other.
 bool user_code_checker(Oid func, void*) { return func >= FirstNormalObjectId; }
+// An enum (or an array of one) compares and casts with built-in functions.
+bool builtin_or_enum(Oid type) {
+  if (type < FirstNormalObjectId) return true;
+  Oid element = get_element_type(type);
+  return get_typtype(OidIsValid(element) ? element : type) == TYPTYPE_ENUM;
+}
 bool calls_user_code(Node* node, void* context) {
   if (!node) return false;
   if (check_functions_in_node(node, user_code_checker, context)) return true;
-  if (IsA(node, Const) && ((Const*)node)->consttype >= FirstNormalObjectId) return true;
+  if (IsA(node, Const) && !builtin_or_enum(((Const*)node)->consttype)) return true;
   if (IsA(node, CoerceToDomain) && ((CoerceToDomain*)node)->resulttype >= FirstNormalObjectId) return true;
   return expression_tree_walker(node, (bool (*)())calls_user_code, context);
 }
 
-// Plain C: whether every operator of this name is built in.
-bool builtin_operator_name(List* name) {
-  for (FuncCandidateList c = OpernameGetCandidates(name, '\0', true); c; c = c->next)
-    if (c->oid >= FirstNormalObjectId) return false;
-  return true;
+// Plain C: the type a CHECK's operand has for operator resolution, when cooking it runs no
+// code of the user's; InvalidOid otherwise. Cooking coerces literals with type input functions,
+// and the input of an array, composite or range of a domain runs the domain's CHECK: only
+// columns of built-in (or enum) types, literals, casts of those to built-in types and operators
+// resolved (oper(), a catalog lookup) to built-in ones pass, the kinds a CHECK proving a
+// partition bound is made of.
+Oid cookable_operand(Relation rel, Node* n);
+
+Oid cookable_operator(Relation rel, List* name, Node* left, Node* right) {
+  Oid ltype = left ? cookable_operand(rel, left) : InvalidOid;
+  Oid rtype = cookable_operand(rel, right);
+  if ((left && !OidIsValid(ltype)) || !OidIsValid(rtype)) return InvalidOid;
+  Operator op = left ? oper(nullptr, name, ltype, rtype, true, -1) : left_oper(nullptr, name, rtype, true, -1);
+  if (!op) return InvalidOid;
+  Form_pg_operator form = (Form_pg_operator)GETSTRUCT(op);
+  Oid result = form->oid < FirstNormalObjectId ? form->oprresult : InvalidOid;
+  ReleaseSysCache(op);
+  return result;
 }
 
-// Plain C: whether a CHECK's raw expression can be cooked without running code of the user's.
-// Cooking coerces literals with type input functions, and the input of an array or composite
-// of a domain runs the domain's CHECK: only columns, literals, casts to built-in types, AND /
-// OR / NOT, IS [NOT] NULL and operators whose every candidate is built in (the kinds a CHECK
-// proving a partition bound is made of) pass; the table's columns are checked by the caller.
-bool cookable_check(Node* n) {
-  if (!n) return true;
+Oid cookable_operand(Relation rel, Node* n) {
+  if (!n) return InvalidOid;
   switch (nodeTag(n)) {
-    case T_ColumnRef:
-    case T_A_Const:
-      return true;
+    case T_ColumnRef: {
+      List* fields = ((ColumnRef*)n)->fields;
+      Node* last = (Node*)llast(fields);
+      if (list_length(fields) > 1 || !IsA(last, String)) return InvalidOid;  // (table.column: not needed)
+      AttrNumber attnum = get_attnum(RelationGetRelid(rel), strVal(last));
+      if (attnum <= 0) return InvalidOid;
+      Oid type = TupleDescAttr(RelationGetDescr(rel), attnum - 1)->atttypid;
+      return type < FirstNormalObjectId || get_typtype(type) == TYPTYPE_ENUM ? type : InvalidOid;
+    }
+    case T_A_Const: {
+      A_Const* c = (A_Const*)n;
+      if (c->isnull) return UNKNOWNOID;
+      switch (nodeTag(&c->val)) {
+        case T_Integer: return INT4OID;
+        case T_Float: return NUMERICOID;
+        case T_Boolean: return BOOLOID;
+        default: return UNKNOWNOID;  // a string: typed by the operator chosen
+      }
+    }
     case T_TypeCast: {
       Oid type = LookupTypeNameOid(nullptr, ((TypeCast*)n)->typeName, true);
-      return OidIsValid(type) && type < FirstNormalObjectId && cookable_check(((TypeCast*)n)->arg);
+      if (!OidIsValid(type) || type >= FirstNormalObjectId) return InvalidOid;
+      return OidIsValid(cookable_operand(rel, ((TypeCast*)n)->arg)) ? type : InvalidOid;
     }
-    case T_BoolExpr: {
-      ListCell* lc;
-      foreach (lc, ((BoolExpr*)n)->args)
-        if (!cookable_check((Node*)lfirst(lc))) return false;
-      return true;
-    }
-    case T_NullTest:
-      return cookable_check((Node*)((NullTest*)n)->arg);
-    case T_List: {
-      ListCell* lc;
-      foreach (lc, (List*)n)
-        if (!cookable_check((Node*)lfirst(lc))) return false;
-      return true;
-    }
-    case T_A_ArrayExpr:
-      return cookable_check((Node*)((A_ArrayExpr*)n)->elements);
     case T_A_Expr: {
       A_Expr* e = (A_Expr*)n;
       switch (e->kind) {
         case AEXPR_OP:
-        case AEXPR_OP_ANY:
-        case AEXPR_OP_ALL:
+          return cookable_operator(rel, e->name, e->lexpr, e->rexpr);
         case AEXPR_DISTINCT:
         case AEXPR_NOT_DISTINCT:
-        case AEXPR_IN:
-          if (!builtin_operator_name(e->name)) return false;
-          break;
+          return OidIsValid(cookable_operator(rel, e->name, e->lexpr, e->rexpr)) ? BOOLOID : InvalidOid;
+        case AEXPR_IN: {  // x IN (a, b): x = a OR x = b (NOT IN: <>)
+          ListCell* lc;
+          foreach (lc, (List*)e->rexpr)
+            if (!OidIsValid(cookable_operator(rel, e->name, e->lexpr, (Node*)lfirst(lc)))) return InvalidOid;
+          return BOOLOID;
+        }
         case AEXPR_BETWEEN:
-        case AEXPR_NOT_BETWEEN:  // cooked as >= and <= (NOT: < and >)
-          for (const char* op : {">=", "<=", "<", ">"})
-            if (!builtin_operator_name(list_make1(makeString(pstrdup(op))))) return false;
-          break;
+        case AEXPR_NOT_BETWEEN: {  // cooked as >= and <= (NOT: < and >)
+          List* bounds = (List*)e->rexpr;
+          const bool negated = e->kind == AEXPR_NOT_BETWEEN;
+          List* low = list_make1(makeString(pstrdup(negated ? "<" : ">=")));
+          List* high = list_make1(makeString(pstrdup(negated ? ">" : "<=")));
+          return list_length(bounds) == 2 && OidIsValid(cookable_operator(rel, low, e->lexpr, (Node*)linitial(bounds))) &&
+                         OidIsValid(cookable_operator(rel, high, e->lexpr, (Node*)lsecond(bounds)))
+                     ? BOOLOID
+                     : InvalidOid;
+        }
         default:
-          return false;
+          return InvalidOid;
       }
-      return cookable_check(e->lexpr) && cookable_check(e->rexpr);
     }
+    case T_BoolExpr: {
+      ListCell* lc;
+      foreach (lc, ((BoolExpr*)n)->args)
+        if (!OidIsValid(cookable_operand(rel, (Node*)lfirst(lc)))) return InvalidOid;
+      return BOOLOID;
+    }
+    case T_NullTest:
+      return OidIsValid(cookable_operand(rel, (Node*)((NullTest*)n)->arg)) ? BOOLOID : InvalidOid;
     default:
-      return false;
+      return InvalidOid;
   }
 }
 
-// Plain C: whether every column of the table is of a built-in type or an enum (a literal
-// compared with a column is coerced by its type's input function).
-bool builtin_column_types(Relation rel) {
-  TupleDesc desc = RelationGetDescr(rel);
-  for (int i = 0; i < desc->natts; ++i) {
-    Form_pg_attribute att = TupleDescAttr(desc, i);
-    if (att->attisdropped || att->atttypid < FirstNormalObjectId) continue;
-    if (get_typtype(att->atttypid) != TYPTYPE_ENUM) return false;
-  }
-  return true;
-}
-
-// Plain C: the name PostgreSQL gives an unnamed CHECK constraint of `rel` (AddRelationNewConstraints:
-// the table's name, the column's if the expression names exactly one, "check"), among `others`.
-char* unnamed_check_name(Relation rel, Node* raw_expr, List* others) {
+// Plain C: the name PostgreSQL gives an unnamed CHECK constraint of table `relname` in `rel`'s
+// schema (AddRelationNewConstraints: the table's name, the column's if the expression names
+// exactly one, "check"), among `others`.
+char* unnamed_check_name(Relation rel, const char* relname, Node* raw_expr, List* others) {
   List* columns = NIL;
   struct Walker {
     static bool walk(Node* node, List** out) {
@@ -1081,17 +1108,18 @@ char* unnamed_check_name(Relation rel, Node* raw_expr, List* others) {
   };
   Walker::walk(raw_expr, &columns);
   const char* column = list_length(columns) == 1 ? strVal(linitial(columns)) : nullptr;
-  return ChooseConstraintName(RelationGetRelationName(rel), column, "check", RelationGetNamespace(rel), others);
+  return ChooseConstraintName(relname, column, "check", RelationGetNamespace(rel), others);
 }
 
 // Plain C: a CHECK constraint's raw expression cooked against table `relid` as ADD CONSTRAINT
-// cooks it (transformExpr: no function runs), as nodeToString, or nullptr when it may involve
-// code of the user's (see cookable_check). *name: its name, chosen as PostgreSQL would if unnamed.
-char* cooked_check(Oid relid, Node* raw_expr, const char* conname, List* others, char** name) {
+// cooks it (transformExpr: no function runs), as nodeToString, or nullptr when cooking it may
+// run code of the user's (see cookable_operand). *name: its name, chosen as PostgreSQL would
+// if unnamed (`relname`: the table's name at this point of the script).
+char* cooked_check(Oid relid, const char* relname, Node* raw_expr, const char* conname, List* others, char** name) {
   Relation rel = table_open(relid, AccessShareLock);
-  *name = conname ? pstrdup(conname) : unnamed_check_name(rel, raw_expr, others);
+  *name = conname ? pstrdup(conname) : unnamed_check_name(rel, relname, raw_expr, others);
   char* cooked = nullptr;
-  if (builtin_column_types(rel) && cookable_check(raw_expr)) {
+  if (cookable_operand(rel, raw_expr) == BOOLOID) {
     ParseState* pstate = make_parsestate(nullptr);
     ParseNamespaceItem* nsitem = addRangeTableEntryForRelation(pstate, rel, AccessShareLock, nullptr, false, true);
     addNSItemToQuery(pstate, nsitem, true, true, true);
@@ -1104,13 +1132,22 @@ char* cooked_check(Oid relid, Node* raw_expr, const char* conname, List* others,
   return cooked;
 }
 
-// Plain C: PartConstraintImpliedByRelConstraint, counting also the script's CHECK constraints
-// (cooked against `rel`, built-in code only) and the columns it set NOT NULL (attnums). A
-// CHECK that calls code of the user's is not constant-folded (folding would run it): it then
-// proves only what it proves unfolded.
-bool implied_by_constraints(Relation rel, List* constraint, const char* const* script_checks, int n_checks,
-                            const AttrNumber* not_null, int n_not_null) {
+// What the script changed of a table's constraints, for implied_by_constraints.
+struct ScriptProofs {
+  std::vector<const char*> cooked;         // CHECKs it added or validated (cooked)
+  bool unknown = false;                    // one that could not be cooked: a possible proof
+  std::vector<AttrNumber> not_null;        // columns it set NOT NULL
+  std::vector<AttrNumber> dropped_not_null;
+  std::vector<const char*> dropped_checks;  // catalog CHECKs it dropped, by name
+};
+
+// Plain C: PartConstraintImpliedByRelConstraint, with what the script changed (see
+// ScriptProofs). 1: implied, 0: not, -1: cannot tell. A CHECK that calls code of the user's is
+// not constant-folded (folding would run it); when the proof fails without it, the answer is
+// -1 (PostgreSQL, folding it, might prove it).
+int implied_by_constraints(Relation rel, List* constraint, const ScriptProofs* script) {
   List* exist = NIL;
+  bool unfolded = false;
   TupleDesc desc = RelationGetDescr(rel);
   auto not_null_test = [&](const Form_pg_attribute att) {
     NullTest* test = makeNode(NullTest);
@@ -1122,29 +1159,30 @@ bool implied_by_constraints(Relation rel, List* constraint, const char* const* s
   };
   for (int i = 0; i < desc->natts; ++i) {
     Form_pg_attribute att = TupleDescAttr(desc, i);
-    if (att->attnotnull && !att->attisdropped) not_null_test(att);
+    bool dropped = std::find(script->dropped_not_null.begin(), script->dropped_not_null.end(), att->attnum) !=
+                   script->dropped_not_null.end();
+    if (att->attnotnull && !att->attisdropped && !dropped) not_null_test(att);
   }
-  for (int i = 0; i < n_not_null; ++i)
-    if (not_null[i] > 0 && not_null[i] <= desc->natts) not_null_test(TupleDescAttr(desc, not_null[i] - 1));
+  for (AttrNumber attnum : script->not_null)
+    if (attnum > 0 && attnum <= desc->natts) not_null_test(TupleDescAttr(desc, attnum - 1));
   auto add_check = [&](const char* text) {
     Node* expr = (Node*)stringToNode(text);
-    if (!calls_user_code(expr, nullptr)) expr = eval_const_expressions(nullptr, expr);
+    if (calls_user_code(expr, nullptr)) unfolded = true;
+    else expr = eval_const_expressions(nullptr, expr);
     expr = (Node*)canonicalize_qual((Expr*)expr, true);
     exist = list_concat(exist, make_ands_implicit((Expr*)expr));
   };
-  for (int i = 0; desc->constr && i < desc->constr->num_check; ++i)
-    if (desc->constr->check[i].ccvalid) add_check(desc->constr->check[i].ccbin);
-  for (int i = 0; i < n_checks; ++i) add_check(script_checks[i]);
+  for (int i = 0; desc->constr && i < desc->constr->num_check; ++i) {
+    const ConstrCheck& check = desc->constr->check[i];
+    bool dropped = false;
+    for (const char* name : script->dropped_checks) dropped = dropped || strcmp(name, check.ccname) == 0;
+    if (check.ccvalid && !dropped) add_check(check.ccbin);
+  }
+  for (const char* text : script->cooked) add_check(text);
   // weak implication, as ConstraintImpliedByRelConstraint: a CHECK passes on NULL
-  return predicate_implied_by(constraint, exist, true);
+  if (predicate_implied_by(constraint, exist, true)) return 1;
+  return unfolded || script->unknown ? -1 : 0;
 }
-
-// The script's proofs for a table, as PartitionScans takes them.
-struct ScriptProofs {
-  std::vector<const char*> cooked;
-  bool unknown = false;  // a CHECK that could not be cooked: a possible proof
-  std::vector<AttrNumber> not_null;  // columns the script set NOT NULL
-};
 
 void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, const ScriptProofs* attached_proofs,
                      const ScriptProofs* default_proofs, PartitionScans* out) {
@@ -1167,9 +1205,7 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
       constraint = (List*)eval_const_expressions(nullptr, (Node*)constraint);
       constraint = list_make1(make_ands_explicit(constraint));
       constraint = map_partition_varattnos(constraint, 1, attached, parent);
-      out->attached = !implied_by_constraints(attached, constraint, attached_proofs->cooked.data(),
-                                              (int)attached_proofs->cooked.size(), attached_proofs->not_null.data(),
-                                              (int)attached_proofs->not_null.size());
+      out->attached = implied_by_constraints(attached, constraint, attached_proofs) == 0;
     }
     table_close(attached, AccessShareLock);
   }
@@ -1179,9 +1215,7 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
     if (scanned_relkind(default_partition)) {
       List* constraint = get_proposed_default_constraint(bound_qual);
       constraint = map_partition_varattnos(constraint, 1, default_partition, parent);
-      out->default_partition = !implied_by_constraints(
-          default_partition, constraint, default_proofs->cooked.data(), (int)default_proofs->cooked.size(),
-          default_proofs->not_null.data(), (int)default_proofs->not_null.size());
+      out->default_partition = implied_by_constraints(default_partition, constraint, default_proofs) == 0;
       out->default_oid = default_oid;
     }
     table_close(default_partition, AccessShareLock);
@@ -1216,7 +1250,8 @@ bool builtin_partition_key(Oid parent_oid) {
   bool builtin = parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
   PartitionKey key = builtin ? RelationGetPartitionKey(parent) : nullptr;
   for (int i = 0; key && i < key->partnatts; ++i)
-    if (key->parttypid[i] >= FirstNormalObjectId || key->partopfamily[i] >= FirstNormalObjectId ||
+    if ((key->parttypid[i] >= FirstNormalObjectId && get_typtype(key->parttypid[i]) != TYPTYPE_ENUM) ||
+        key->partopfamily[i] >= FirstNormalObjectId ||
         key->partattrs[i] == 0)  // an expression key
       builtin = false;
   table_close(parent, AccessShareLock);
@@ -1249,12 +1284,18 @@ ScriptProofs script_proofs(const ScriptState& st, Oid relid, const std::string& 
       if (proof.cooked.empty()) proofs.unknown = true;
       else proofs.cooked.push_back(proof.cooked.c_str());
     }
+  auto attnum_of = [&](const std::string& column) {
+    const char* name = column.c_str();
+    return pg::call([&] { return get_attnum(relid, name); });
+  };
   for (const auto& [table, column] : st.validated_notnull)
-    if (table == table_key) {
-      const char* name = column.c_str();
-      AttrNumber attnum = pg::call([&] { return get_attnum(relid, name); });
-      if (attnum > 0) proofs.not_null.push_back(attnum);
-    }
+    if (table == table_key)
+      if (AttrNumber attnum = attnum_of(column); attnum > 0) proofs.not_null.push_back(attnum);
+  if (auto it = st.dropped_not_null.find(relid); it != st.dropped_not_null.end())
+    for (const std::string& column : it->second)
+      if (AttrNumber attnum = attnum_of(column); attnum > 0) proofs.dropped_not_null.push_back(attnum);
+  if (auto it = st.dropped_checks.find(relid); it != st.dropped_checks.end())
+    for (const std::string& name : it->second) proofs.dropped_checks.push_back(name.c_str());
   return proofs;
 }
 
@@ -1287,8 +1328,8 @@ PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec*
     if (e.is_interrupt()) throw;
     scans = PartitionScans{};
   }
-  if (attached_proofs.unknown) scans.attached = false;
-  if (default_proofs.unknown) scans.default_partition = false;
+  // A default partition the script detached or dropped earlier is not scanned.
+  if (OidIsValid(scans.default_oid) && st.defaults_removed.count(scans.default_oid)) scans.default_partition = false;
   return scans;
 }
 
@@ -1308,10 +1349,13 @@ ScriptState::CheckProof script_check_proof(Oid relid, Constraint* c, const Scrip
     pg::SubTransaction sub;
     char* name = nullptr;
     char** name_out = &name;
+    auto renamed = st.current_names.find(relid);
+    const char* relname = renamed != st.current_names.end() ? renamed->second.c_str() : nullptr;
     const char* cooked = pg::call([&] {
       List* others = NIL;
       for (const std::string& t : taken) others = lappend(others, pstrdup(t.c_str()));
-      return (const char*)cooked_check(relid, c->raw_expr, c->conname, others, name_out);
+      return (const char*)cooked_check(relid, relname ? relname : get_rel_name(relid), c->raw_expr, c->conname,
+                                       others, name_out);
     });
     proof.cooked = cooked ? cooked : "";
     if (name) proof.name = name;
@@ -1450,6 +1494,12 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       }
       break;
     }
+    case AT_DropNotNull:
+      if (cmd->name) {
+        st.validated_notnull.erase({table_key, cmd->name});
+        if (OidIsValid(relid)) st.dropped_not_null[relid].insert(cmd->name);
+      }
+      break;
     case AT_SetNotNull: {
       bool proven = t.created_in_script || st.validated_notnull.count({table_key, cmd->name}) ||
                     (OidIsValid(relid) && has_validated_not_null(relid, cmd->name));
@@ -1470,6 +1520,10 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           }
           break;
         case CONSTR_CHECK: {
+          // An unnamed one is named as PostgreSQL names it (a later VALIDATE uses that name).
+          std::optional<ScriptState::CheckProof> proof;
+          if (!t.created_in_script && OidIsValid(relid)) proof = script_check_proof(relid, c, st);
+          if (conname.empty() && proof) conname = proof->name;
           std::vector<std::string> columns;
           not_null_check_columns(c->raw_expr, columns);
           if (!columns.empty()) {
@@ -1480,10 +1534,9 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             }
           }
           if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
-          if (!t.created_in_script && OidIsValid(relid)) {
-            ScriptState::CheckProof proof = script_check_proof(relid, c, st);
-            if (!c->skip_validation) st.check_proofs[relid].push_back(proof);
-            else if (!proof.name.empty()) st.not_valid_checks[{relid, proof.name}] = proof.cooked;
+          if (proof) {
+            if (!c->skip_validation) st.check_proofs[relid].push_back(*proof);
+            else if (!proof->name.empty()) st.not_valid_checks[{relid, proof->name}] = proof->cooked;
           }
           if (!t.created_in_script && !c->skip_validation) out.push_back({Action::AddCheck, t, conname, "", {}});
           break;
@@ -1588,9 +1641,10 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       break;
     }
     case AT_DropConstraint:
-      // A CHECK the script added proves nothing once dropped.
+      // A CHECK (the script's, or the catalog's) proves nothing once dropped.
       if (OidIsValid(relid) && cmd->name) {
         std::string name = cmd->name;
+        st.dropped_checks[relid].insert(name);
         if (auto it = st.check_proofs.find(relid); it != st.check_proofs.end())
           it->second.erase(std::remove_if(it->second.begin(), it->second.end(),
                                           [&](const ScriptState::CheckProof& p) { return p.name == name; }),
