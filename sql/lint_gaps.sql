@@ -422,6 +422,14 @@ SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
 ALTER TABLE gap_u ADD CHECK (v IS NOT NULL) NOT VALID;
 ALTER TABLE gap_u VALIDATE CONSTRAINT gap_u_v_check;
 ALTER TABLE gap_u ALTER COLUMN v SET NOT NULL;$$);
+-- a partitioned table attached: PostgreSQL checks each of its partitions on its own (none: no scan)
+CREATE TABLE gap_sp (at date NOT NULL, n int) PARTITION BY LIST (n);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_log ATTACH PARTITION gap_sp FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+CREATE TABLE gap_sp_1 PARTITION OF gap_sp (CHECK (at >= '2030-01-01' AND at < '2031-01-01')) FOR VALUES IN (1);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_log ATTACH PARTITION gap_sp FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+CREATE TABLE gap_sp_2 PARTITION OF gap_sp FOR VALUES IN (2);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_log ATTACH PARTITION gap_sp FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+DROP TABLE gap_sp;
 -- a partition key of an enum type (its input and operators are built in) is proven too
 CREATE TYPE gap_state AS ENUM ('a', 'b');
 CREATE TABLE gap_e (s gap_state NOT NULL) PARTITION BY LIST (s);

@@ -34,6 +34,7 @@ extern "C" {
 #include "access/transam.h"
 #include "parser/parse_utilcmd.h"
 #include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
 #include "utils/partcache.h"
 #include "access/table.h"
 #include "access/genam.h"
@@ -1184,6 +1185,26 @@ int implied_by_constraints(Relation rel, List* constraint, const ScriptProofs* s
   return unfolded || script->unknown ? -1 : 0;
 }
 
+// Plain C: whether PostgreSQL scans `rel` to check `constraint` (QueuePartitionConstraintValidation):
+// not when its constraints imply it; a partitioned table's partitions are then checked each on
+// its own (a foreign table never). 1: scanned, 0: not, -1: cannot tell.
+int scanned_for(Relation rel, List* constraint, const ScriptProofs* proofs) {
+  static const ScriptProofs none;
+  if (!scanned_relkind(rel)) return 0;
+  int implied = implied_by_constraints(rel, constraint, proofs ? proofs : &none);
+  if (implied == 1) return 0;
+  if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) return implied == 0 ? 1 : -1;
+  PartitionDesc partitions = RelationGetPartitionDesc(rel, true);
+  int result = 0;
+  for (int i = 0; i < partitions->nparts && result != 1; ++i) {
+    Relation part = table_open(partitions->oids[i], AccessShareLock);
+    int scanned = scanned_for(part, map_partition_varattnos(constraint, 1, part, rel), nullptr);
+    table_close(part, AccessShareLock);
+    if (scanned != 0) result = scanned;
+  }
+  return result;
+}
+
 void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, const ScriptProofs* attached_proofs,
                      const ScriptProofs* default_proofs, PartitionScans* out) {
   Relation parent = table_open(parent_oid, AccessShareLock);
@@ -1205,7 +1226,7 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
       constraint = (List*)eval_const_expressions(nullptr, (Node*)constraint);
       constraint = list_make1(make_ands_explicit(constraint));
       constraint = map_partition_varattnos(constraint, 1, attached, parent);
-      out->attached = implied_by_constraints(attached, constraint, attached_proofs) == 0;
+      out->attached = scanned_for(attached, constraint, attached_proofs) == 1;
     }
     table_close(attached, AccessShareLock);
   }
@@ -1215,7 +1236,7 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
     if (scanned_relkind(default_partition)) {
       List* constraint = get_proposed_default_constraint(bound_qual);
       constraint = map_partition_varattnos(constraint, 1, default_partition, parent);
-      out->default_partition = implied_by_constraints(default_partition, constraint, default_proofs) == 0;
+      out->default_partition = scanned_for(default_partition, constraint, default_proofs) == 1;
       out->default_oid = default_oid;
     }
     table_close(default_partition, AccessShareLock);
