@@ -422,6 +422,27 @@ SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
 ALTER TABLE gap_u ADD CHECK (v IS NOT NULL) NOT VALID;
 ALTER TABLE gap_u VALIDATE CONSTRAINT gap_u_v_check;
 ALTER TABLE gap_u ALTER COLUMN v SET NOT NULL;$$);
+-- what the script notes by a table's name follows a rename: a NOT NULL it set, a default
+-- partition it created (renamed and dropped: DETACH ... CONCURRENTLY is allowed), the
+-- partitioned table it created one for (renamed: still refused)
+CREATE TABLE gap_n1 (at date, n int);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_n1 ALTER COLUMN at SET NOT NULL;
+ALTER TABLE gap_n1 ADD CONSTRAINT gap_n1_in CHECK (at >= '2030-01-01' AND at < '2031-01-01');
+ALTER TABLE gap_n1 RENAME TO gap_n2;
+ALTER TABLE gap_log ATTACH PARTITION gap_n2 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+DROP TABLE gap_n1;
+CREATE TABLE gap_s (at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE gap_s_1 PARTITION OF gap_s FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+CREATE TABLE gap_s_def PARTITION OF gap_s DEFAULT;
+ALTER TABLE gap_s_def RENAME TO gap_s_def_old;
+DROP TABLE gap_s_def_old;
+ALTER TABLE gap_s DETACH PARTITION gap_s_1 CONCURRENTLY;$$);
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+CREATE TABLE gap_s_def PARTITION OF gap_s DEFAULT;
+ALTER TABLE gap_s RENAME TO gap_s_new;
+ALTER TABLE gap_s_new DETACH PARTITION gap_s_1 CONCURRENTLY;$$);
+DROP TABLE gap_s;
 -- a partitioned table attached: PostgreSQL checks each of its partitions on its own (none: no scan)
 CREATE TABLE gap_sp (at date NOT NULL, n int) PARTITION BY LIST (n);
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_log ATTACH PARTITION gap_sp FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);

@@ -248,6 +248,31 @@ struct ScriptState {
     else return;
     if (OidIsValid(r.relid)) current_names[r.relid] = to.second;
     tables[r.name] = {Kind::Dropped, InvalidOid};
+    rekey(r.name, to);
+  }
+  // What the script noted by a table's name follows it to its new name.
+  void rekey(const QualifiedName& from, const QualifiedName& to) {
+    auto key = [](const QualifiedName& n) { return n.first.empty() ? n.second : n.first + "." + n.second; };
+    const std::string old_key = key(from), new_key = key(to);
+    if (old_key == new_key) return;
+    std::map<std::string, std::string> defaults;
+    for (auto& [parent, partition] : defaults_created)
+      defaults[parent == old_key ? new_key : parent] = partition == old_key ? new_key : partition;
+    defaults_created.swap(defaults);
+    auto rekey_pairs = [&](auto& container) {
+      std::decay_t<decltype(container)> moved;
+      for (const auto& [k, v] : container) {
+        auto nk = k;
+        if (nk.first == old_key) nk.first = new_key;
+        moved.emplace(nk, v);
+      }
+      container.swap(moved);
+    };
+    rekey_pairs(notnull_checks);
+    rekey_pairs(added_not_valid);
+    std::set<std::pair<std::string, std::string>> notnull;
+    for (const auto& [table, column] : validated_notnull) notnull.insert({table == old_key ? new_key : table, column});
+    validated_notnull.swap(notnull);
   }
   // Whether CREATE TABLE IF NOT EXISTS of this name finds a table there (and does nothing).
   bool creation_target_exists(const RangeVar* rv) {
