@@ -1020,6 +1020,7 @@ bool builtin_or_enum(Oid type) {
   return get_typtype(OidIsValid(element) ? element : type) == TYPTYPE_ENUM;
 }
 bool calls_user_code(Node* node, void* context) {
+  check_stack_depth();
   if (!node) return false;
   if (check_functions_in_node(node, user_code_checker, context)) return true;
   if (IsA(node, Const) && !builtin_or_enum(((Const*)node)->consttype)) return true;
@@ -1048,6 +1049,7 @@ Oid cookable_operator(Relation rel, List* name, Node* left, Node* right) {
 }
 
 Oid cookable_operand(Relation rel, Node* n) {
+  check_stack_depth();  // (a deep expression must be an error, not a crash)
   if (!n) return InvalidOid;
   switch (nodeTag(n)) {
     case T_ColumnRef: {
@@ -1117,12 +1119,14 @@ Oid cookable_operand(Relation rel, Node* n) {
 }
 
 // Plain C: the name PostgreSQL gives an unnamed CHECK constraint of table `relname` in `rel`'s
-// schema (AddRelationNewConstraints: the table's name, the column's if the expression names
-// exactly one, "check"), among `others`.
-char* unnamed_check_name(Relation rel, const char* relname, Node* raw_expr, List* others) {
+// schema (AddRelationNewConstraints, ChooseConstraintName: the table's name, the column's if
+// the expression names exactly one, "check", numbered past the names taken), where the
+// script's names `others` are taken and the catalog's names it dropped, `dropped`, are free.
+char* unnamed_check_name(Relation rel, const char* relname, Node* raw_expr, List* others, List* dropped) {
   List* columns = NIL;
   struct Walker {
     static bool walk(Node* node, List** out) {
+      check_stack_depth();
       if (!node) return false;
       if (IsA(node, ColumnRef)) {
         Node* last = (Node*)llast(((ColumnRef*)node)->fields);
@@ -1134,16 +1138,32 @@ char* unnamed_check_name(Relation rel, const char* relname, Node* raw_expr, List
   };
   Walker::walk(raw_expr, &columns);
   const char* column = list_length(columns) == 1 ? strVal(linitial(columns)) : nullptr;
-  return ChooseConstraintName(relname, column, "check", RelationGetNamespace(rel), others);
+  auto listed = [](List* names, const char* name) {
+    ListCell* lc;
+    foreach (lc, names)
+      if (strcmp((const char*)lfirst(lc), name) == 0) return true;
+    return false;
+  };
+  char label[NAMEDATALEN];
+  for (int pass = 0;; ++pass) {
+    if (pass == 0) strlcpy(label, "check", sizeof label);
+    else snprintf(label, sizeof label, "check%d", pass);
+    char* name = makeObjectName(relname, column, label);
+    if (!listed(others, name) &&
+        (listed(dropped, name) || !ConstraintNameExists(name, RelationGetNamespace(rel))))
+      return name;
+    pfree(name);
+  }
 }
 
 // Plain C: a CHECK constraint's raw expression cooked against table `relid` as ADD CONSTRAINT
 // cooks it (transformExpr: no function runs), as nodeToString, or nullptr when cooking it may
 // run code of the user's (see cookable_operand). *name: its name, chosen as PostgreSQL would
 // if unnamed (`relname`: the table's name at this point of the script).
-char* cooked_check(Oid relid, const char* relname, Node* raw_expr, const char* conname, List* others, char** name) {
+char* cooked_check(Oid relid, const char* relname, Node* raw_expr, const char* conname, List* others, List* dropped,
+                   char** name) {
   Relation rel = table_open(relid, AccessShareLock);
-  *name = conname ? pstrdup(conname) : unnamed_check_name(rel, relname, raw_expr, others);
+  *name = conname ? pstrdup(conname) : unnamed_check_name(rel, relname, raw_expr, others, dropped);
   char* cooked = nullptr;
   if (cookable_operand(rel, raw_expr) == BOOLOID) {
     ParseState* pstate = make_parsestate(nullptr);
@@ -1213,25 +1233,42 @@ int implied_by_constraints(Relation rel, List* constraint, const ScriptProofs* s
 // Plain C: whether PostgreSQL scans `rel` to check `constraint` (QueuePartitionConstraintValidation):
 // not when its constraints imply it; a partitioned table's partitions are then checked each on
 // its own (a foreign table never). 1: scanned, 0: not, -1: cannot tell.
-int scanned_for(Relation rel, List* constraint, const ScriptProofs* proofs) {
-  static const ScriptProofs none;
+// Its partitions are listed from pg_inherits (building the partition descriptor would sort the
+// bounds with the key's comparison function, which may be the user's). `proofs`: what the script
+// changed of each table (see DescendantProofs).
+struct DescendantProofs {
+  const Oid* relids;
+  const ScriptProofs* const* proofs;
+  int count;
+  const ScriptProofs* of(Oid relid) const {
+    static const ScriptProofs none;
+    for (int i = 0; i < count; ++i)
+      if (relids[i] == relid) return proofs[i];
+    return &none;
+  }
+};
+
+int scanned_for(Relation rel, List* constraint, const DescendantProofs* proofs) {
+  check_stack_depth();
   if (!scanned_relkind(rel)) return 0;
-  int implied = implied_by_constraints(rel, constraint, proofs ? proofs : &none);
+  int implied = implied_by_constraints(rel, constraint, proofs->of(RelationGetRelid(rel)));
   if (implied == 1) return 0;
   if (rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) return implied == 0 ? 1 : -1;
-  PartitionDesc partitions = RelationGetPartitionDesc(rel, true);
+  List* partitions = find_inheritance_children(RelationGetRelid(rel), AccessShareLock);
   int result = 0;
-  for (int i = 0; i < partitions->nparts && result != 1; ++i) {
-    Relation part = table_open(partitions->oids[i], AccessShareLock);
-    int scanned = scanned_for(part, map_partition_varattnos(constraint, 1, part, rel), nullptr);
+  ListCell* lc;
+  foreach (lc, partitions) {
+    Relation part = table_open(lfirst_oid(lc), AccessShareLock);
+    int scanned = scanned_for(part, map_partition_varattnos(constraint, 1, part, rel), proofs);
     table_close(part, AccessShareLock);
     if (scanned != 0) result = scanned;
+    if (result == 1) break;
   }
   return result;
 }
 
-void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, const ScriptProofs* attached_proofs,
-                     const ScriptProofs* default_proofs, PartitionScans* out) {
+void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_bound, const DescendantProofs* proofs,
+                     PartitionScans* out) {
   Relation parent = table_open(parent_oid, AccessShareLock);
   if (parent->rd_rel->relkind != RELKIND_PARTITIONED_TABLE) {
     table_close(parent, AccessShareLock);
@@ -1251,7 +1288,7 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
       constraint = (List*)eval_const_expressions(nullptr, (Node*)constraint);
       constraint = list_make1(make_ands_explicit(constraint));
       constraint = map_partition_varattnos(constraint, 1, attached, parent);
-      out->attached = scanned_for(attached, constraint, attached_proofs) == 1;
+      out->attached = scanned_for(attached, constraint, proofs) == 1;
     }
     table_close(attached, AccessShareLock);
   }
@@ -1261,7 +1298,7 @@ void partition_scans(Oid parent_oid, Oid attached_oid, PartitionBoundSpec* raw_b
     if (scanned_relkind(default_partition)) {
       List* constraint = get_proposed_default_constraint(bound_qual);
       constraint = map_partition_varattnos(constraint, 1, default_partition, parent);
-      out->default_partition = scanned_for(default_partition, constraint, default_proofs) == 1;
+      out->default_partition = scanned_for(default_partition, constraint, proofs) == 1;
       out->default_oid = default_oid;
     }
     table_close(default_partition, AccessShareLock);
@@ -1354,21 +1391,38 @@ PartitionScans new_partition_scans(Oid parent, Oid attached, PartitionBoundSpec*
   PartitionScans scans;
   if (!OidIsValid(parent) || !bound) return scans;
   PartitionScans* out = &scans;
-  ScriptProofs attached_proofs;
-  ScriptProofs default_proofs;
+  std::vector<Oid> relids;
+  std::vector<ScriptProofs> proofs;
+  std::vector<const ScriptProofs*> pointers;
   try {
     pg::SubTransaction sub;
-    if (OidIsValid(attached)) attached_proofs = script_proofs(st, attached, attached_key);
-    Oid default_oid = pg::call([&] { return get_default_partition_oid(parent); });
-    if (OidIsValid(default_oid)) default_proofs = script_proofs(st, default_oid, catalog_table_key(default_oid));
-    const ScriptProofs* a = &attached_proofs;
-    const ScriptProofs* d = &default_proofs;
-    bool constant = pg::call([&] {
+    // ATTACH to a table that is not partitioned fails: nothing to scan.
+    bool partitioned = pg::call([&] { return get_rel_relkind(parent) == RELKIND_PARTITIONED_TABLE; });
+    Oid default_oid = partitioned ? pg::call([&] { return get_default_partition_oid(parent); }) : InvalidOid;
+    // The tables whose scans are decided, and their partitions: what the script changed of each.
+    for (Oid top : {attached, default_oid}) {
+      if (!OidIsValid(top)) continue;
+      List* all = pg::call([&] { return find_all_inheritors(top, AccessShareLock, nullptr); });
+      ListCell* lc;
+      foreach (lc, all) relids.push_back(lfirst_oid(lc));
+    }
+    for (Oid relid : relids) {
+      std::string key = relid == attached && !attached_key.empty() ? attached_key : catalog_table_key(relid);
+      if (auto renamed = st.current_names.find(relid); renamed != st.current_names.end() && relid != attached) {
+        size_t dot = key.find('.');
+        key = (dot == std::string::npos ? std::string() : key.substr(0, dot + 1)) + renamed->second;
+      }
+      proofs.push_back(script_proofs(st, relid, key));
+    }
+    for (const ScriptProofs& p : proofs) pointers.push_back(&p);
+    DescendantProofs descendants{relids.data(), pointers.data(), static_cast<int>(relids.size())};
+    const DescendantProofs* d = &descendants;
+    bool constant = partitioned && pg::call([&] {
       return constant_bound_values(bound->listdatums) && constant_bound_values(bound->lowerdatums) &&
              constant_bound_values(bound->upperdatums) && builtin_partition_key(parent);
     });
-    if (constant) pg::call([&] { partition_scans(parent, attached, bound, a, d, out); });
-    else if (!bound->is_default) pg::call([&] { assumed_partition_scans(parent, attached, out); });
+    if (constant) pg::call([&] { partition_scans(parent, attached, bound, d, out); });
+    else if (partitioned && !bound->is_default) pg::call([&] { assumed_partition_scans(parent, attached, out); });
     sub.commit();
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
@@ -1391,6 +1445,9 @@ ScriptState::CheckProof script_check_proof(Oid relid, Constraint* c, const Scrip
     for (const ScriptState::CheckProof& p : it->second) taken.push_back(p.name);
   for (const auto& [key, cooked] : st.not_valid_checks)
     if (key.first == relid) taken.push_back(key.second);
+  std::vector<std::string> dropped_names;
+  if (auto it = st.dropped_checks.find(relid); it != st.dropped_checks.end())
+    dropped_names.assign(it->second.begin(), it->second.end());
   try {
     pg::SubTransaction sub;
     char* name = nullptr;
@@ -1400,8 +1457,10 @@ ScriptState::CheckProof script_check_proof(Oid relid, Constraint* c, const Scrip
     const char* cooked = pg::call([&] {
       List* others = NIL;
       for (const std::string& t : taken) others = lappend(others, pstrdup(t.c_str()));
+      List* dropped = NIL;
+      for (const std::string& d : dropped_names) dropped = lappend(dropped, pstrdup(d.c_str()));
       return (const char*)cooked_check(relid, relname ? relname : get_rel_name(relid), c->raw_expr, c->conname,
-                                       others, name_out);
+                                       others, dropped, name_out);
     });
     proof.cooked = cooked ? cooked : "";
     if (name) proof.name = name;
@@ -1635,6 +1694,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         st.check_proofs[relid].push_back({added_check->first.second, added_check->second});
         st.not_valid_checks.erase(added_check);
       } else if (added == st.added_not_valid.end() && OidIsValid(relid) && cmd->name && !t.created_in_script &&
+                 !(st.dropped_checks.count(relid) && st.dropped_checks[relid].count(cmd->name)) &&
                  constraint_is_check(relid, cmd->name)) {
         st.check_proofs[relid].push_back({cmd->name, catalog_check_proof(relid, cmd->name)});
       }
