@@ -468,8 +468,12 @@ Datum text_result(const std::string& s, MemoryContext context = CurrentMemoryCon
 
 // Parses a script and checks every statement can run in a migration; returns its run mode
 // (up_mode/down_mode: transaction, split or no-transaction).
-std::string check_script(const std::string& script, const ScriptLabel& label) {
-  std::vector<ScriptStatement> stmts = parse_script(script, label);
+// `parsed`: the statements, kept for lint (a 10 MB script is not parsed twice).
+std::string check_script(const std::string& script, const ScriptLabel& label,
+                         std::vector<ScriptStatement>* parsed = nullptr) {
+  std::vector<ScriptStatement> local;
+  std::vector<ScriptStatement>& stmts = parsed ? *parsed : local;
+  stmts = parse_script(script, label);
   if (stmts.empty()) {
     // Empty and comment-only scripts are no-op migrations (as in diesel, golang-migrate...).
     std::string note = fmt::format("{} script of {} contains no SQL statement: it runs as a no-op",
@@ -502,10 +506,11 @@ PGM_FUNCTION(pgm_register) {
   catalog::check_name("migration " + version.canonical(), name);
   ensure_not_in_migration("migrate.register");
 
-  std::string up_mode = check_script(up, {version.canonical(), name, "up"});
+  std::vector<ScriptStatement> up_statements;
+  std::string up_mode = check_script(up, {version.canonical(), name, "up"}, &up_statements);
   std::string down_mode = down ? check_script(*down, {version.canonical(), name, "down"}) : "transaction";
   std::string checksum = sha256_hex(up);
-  lint_report_on_register(version.canonical(), name, up);
+  lint_report_on_register(version.canonical(), name, up, up_statements);
 
   pg::SpiConnection spi;
   catalog::lock_catalog();
