@@ -468,7 +468,17 @@ SELECT * FROM gap_rules_of($$ALTER TABLE gap_up1 ADD CONSTRAINT gap_up1_in CHECK
 ALTER TABLE gap_up2 ADD CONSTRAINT gap_up2_in CHECK (at >= '2030-01-01' AND at < '2031-01-01');
 ALTER TABLE gap_log ATTACH PARTITION gap_up FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
 SELECT count(*) AS ran FROM gap_ran5;
-DROP TABLE gap_up, gap_ran5;
+-- (fourth review) nor when the operator class is an ancestor's: the partition constraint of a
+-- grandparent's default partition is built from the grandparent's sorted bounds
+CREATE TABLE gap_up_d PARTITION OF gap_up (CHECK (at < '2000-01-01')) DEFAULT PARTITION BY RANGE (at);
+CREATE TABLE gap_up_d1 PARTITION OF gap_up_d FOR VALUES FROM ('1990-01-01') TO ('2000-01-01');
+CREATE TABLE gap_up_new (at date NOT NULL, n int);
+TRUNCATE gap_ran5;
+\c
+SET pg_migrate.lint_large_table_rows = 1000;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_up_d ATTACH PARTITION gap_up_new FOR VALUES FROM ('1980-01-01') TO ('1990-01-01');$$);
+SELECT count(*) AS ran FROM gap_ran5;
+DROP TABLE gap_up, gap_ran5, gap_up_new;
 DROP OPERATOR CLASS gap_int_ops USING btree;
 DROP OPERATOR FAMILY gap_int_ops USING btree;
 DROP FUNCTION gap_cmp(int, int);

@@ -1189,8 +1189,8 @@ struct ScriptProofs {
 
 // Plain C: PartConstraintImpliedByRelConstraint, with what the script changed (see
 // ScriptProofs). 1: implied, 0: not, -1: cannot tell. A CHECK that calls code of the user's is
-// not constant-folded (folding would run it); when the proof fails without it, the answer is
-// -1 (PostgreSQL, folding it, might prove it).
+// left out (folding it, or proving with its operators, would run that code); when the proof
+// fails without it, the answer is -1 (PostgreSQL, evaluating it, might prove it).
 int implied_by_constraints(Relation rel, List* constraint, const ScriptProofs* script) {
   List* exist = NIL;
   bool unfolded = false;
@@ -1213,8 +1213,11 @@ int implied_by_constraints(Relation rel, List* constraint, const ScriptProofs* s
     if (attnum > 0 && attnum <= desc->natts) not_null_test(TupleDescAttr(desc, attnum - 1));
   auto add_check = [&](const char* text) {
     Node* expr = (Node*)stringToNode(text);
-    if (calls_user_code(expr, nullptr)) unfolded = true;
-    else expr = eval_const_expressions(nullptr, expr);
+    if (calls_user_code(expr, nullptr)) {  // left out: a proof with it could run its operators
+      unfolded = true;
+      return;
+    }
+    expr = eval_const_expressions(nullptr, expr);
     expr = (Node*)canonicalize_qual((Expr*)expr, true);
     exist = list_concat(exist, make_ands_implicit((Expr*)expr));
   };
@@ -1329,6 +1332,12 @@ bool constant_bound_values(List* values) {
 // Plain C: whether the partition key's types and operator families are built in (coercing a
 // bound to a domain checks its constraints; a user operator class's functions are user code).
 bool builtin_partition_key(Oid parent_oid) {
+  // The parent's partition constraint is built from its ancestors' keys and bounds (compared
+  // with their operators, and a default partition's from its parent's sorted bounds): every
+  // ancestor's key must be built in too.
+  ListCell* lc;
+  foreach (lc, get_partition_ancestors(parent_oid))
+    if (!builtin_partition_key(lfirst_oid(lc))) return false;
   Relation parent = table_open(parent_oid, AccessShareLock);
   bool builtin = parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
   PartitionKey key = builtin ? RelationGetPartitionKey(parent) : nullptr;
