@@ -443,6 +443,18 @@ CREATE TABLE gap_s_def PARTITION OF gap_s DEFAULT;
 ALTER TABLE gap_s RENAME TO gap_s_new;
 ALTER TABLE gap_s_new DETACH PARTITION gap_s_1 CONCURRENTLY;$$);
 DROP TABLE gap_s;
+-- DETACH ... CONCURRENTLY leaves the partition a CHECK of its bound: attached again, no scan
+CREATE TABLE gap_s2 (at date NOT NULL) PARTITION BY RANGE (at);
+CREATE TABLE gap_s2_1 PARTITION OF gap_s2 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');
+INSERT INTO gap_s2 SELECT date '2030-01-01' + g % 300 FROM generate_series(1, 5000) g;
+ANALYZE gap_s2_1;
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_s2 DETACH PARTITION gap_s2_1 CONCURRENTLY;
+ALTER TABLE gap_s2 ATTACH PARTITION gap_s2_1 FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);
+SELECT * FROM gap_rules_of($$-- pg_migrate:no-transaction
+ALTER TABLE gap_s2 DETACH PARTITION gap_s2_1 CONCURRENTLY;
+ALTER TABLE gap_s2 ATTACH PARTITION gap_s2_1 FOR VALUES FROM ('2029-01-01') TO ('2030-06-01');$$);
+DROP TABLE gap_s2;
 -- a partitioned table attached: PostgreSQL checks each of its partitions on its own (none: no scan)
 CREATE TABLE gap_sp (at date NOT NULL, n int) PARTITION BY LIST (n);
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_log ATTACH PARTITION gap_sp FOR VALUES FROM ('2030-01-01') TO ('2031-01-01');$$);

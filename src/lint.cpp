@@ -1480,6 +1480,29 @@ ScriptState::CheckProof script_check_proof(Oid relid, Constraint* c, const Scrip
   return proof;
 }
 
+// The CHECK constraint DETACH ... CONCURRENTLY adds to `partition` (its partition constraint),
+// cooked; "" when it cannot be told without running code of the user's.
+std::string detach_check_proof(Oid parent, Oid partition) {
+  try {
+    pg::SubTransaction sub;
+    const char* cooked = pg::call([&]() -> const char* {
+      if (!builtin_partition_key(parent)) return nullptr;
+      Relation rel = table_open(partition, AccessShareLock);
+      List* qual = RelationGetPartitionQual(rel);
+      table_close(rel, AccessShareLock);
+      if (qual == NIL) return nullptr;
+      Node* expr = (Node*)make_ands_explicit((List*)eval_const_expressions(nullptr, (Node*)qual));
+      return calls_user_code(expr, nullptr) ? nullptr : nodeToString(expr);
+    });
+    std::string out = cooked ? cooked : "";
+    sub.commit();
+    return out;
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    return "";
+  }
+}
+
 // The cooked form of catalog CHECK constraint `name` of `relid` (validated by the script).
 std::string catalog_check_proof(Oid relid, const char* name) {
   const char* cooked = pg::call([&]() -> const char* {
@@ -1751,8 +1774,18 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         if (created != st.defaults_created.end() && created->second == key_of(child)) st.defaults_created.erase(created);
         break;
       }
-      if (st.defaults_created.count(table_key) || (OidIsValid(default_oid) && !st.defaults_removed.count(default_oid)))
+      if (st.defaults_created.count(table_key) || (OidIsValid(default_oid) && !st.defaults_removed.count(default_oid))) {
         out.push_back({Action::DetachConcurrentlyWithDefault, t, written_name(pc->name), "", {}});
+        break;
+      }
+      // DETACH ... CONCURRENTLY gives the partition a CHECK constraint of its partition
+      // constraint (DetachAddConstraintIfNeeded): attached again with the same bound, it is not
+      // scanned.
+      Oid child_relid = InvalidOid;
+      table_info(pc->name, st, &child_relid);
+      if (OidIsValid(child_relid) && OidIsValid(relid) && !t.created_in_script)
+        if (std::string proof = detach_check_proof(relid, child_relid); !proof.empty())
+          st.check_proofs[child_relid].push_back({"", proof});
       break;
     }
     case AT_DropConstraint:
