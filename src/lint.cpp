@@ -34,7 +34,6 @@ extern "C" {
 #include "access/transam.h"
 #include "parser/parse_utilcmd.h"
 #include "partitioning/partbounds.h"
-#include "partitioning/partdesc.h"
 #include "utils/partcache.h"
 #include "access/table.h"
 #include "access/genam.h"
@@ -101,6 +100,11 @@ Oid lookup_relid(const RangeVar* rv) {
 
 // A table by schema and name, as a statement's name resolves.
 using QualifiedName = std::pair<std::string, std::string>;
+
+// The key the script's notes use for a table: "schema.name" as it resolves.
+std::string key_of(const QualifiedName& name) {
+  return name.first.empty() ? name.second : name.first + "." + name.second;
+}
 
 // The schemas an unqualified name is looked up in, in order: the script's own SET search_path
 // if it has one (a transactional script's SET lasts for the rest of it), else the session's.
@@ -252,8 +256,7 @@ struct ScriptState {
   }
   // What the script noted by a table's name follows it to its new name.
   void rekey(const QualifiedName& from, const QualifiedName& to) {
-    auto key = [](const QualifiedName& n) { return n.first.empty() ? n.second : n.first + "." + n.second; };
-    const std::string old_key = key(from), new_key = key(to);
+    const std::string old_key = key_of(from), new_key = key_of(to);
     if (old_key == new_key) return;
     std::map<std::string, std::string> defaults;
     for (auto& [parent, partition] : defaults_created)
@@ -452,10 +455,6 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
   return true;
 }
 
-// The key the script's notes use for a table: "schema.name" as it resolves.
-std::string key_of(const QualifiedName& name) {
-  return name.first.empty() ? name.second : name.first + "." + name.second;
-}
 
 TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullptr,
                      QualifiedName* resolved_out = nullptr) {
@@ -1519,14 +1518,10 @@ std::string catalog_check_proof(Oid relid, const char* name) {
 
 // The default partition's scan (see new_partition_scans).
 void default_partition_fact(const PartitionScans& scans, const TableInfo& parent_info, const std::string& partition,
-                            const char* detail, ScriptState& st, std::vector<Fact>& out) {
+                            const char* detail, std::vector<Fact>& out) {
   if (!scans.default_partition || parent_info.created_in_script) return;
-  Oid default_partition = scans.default_oid;
   TableInfo d;
-  if (!fill_from_catalog(default_partition, d)) return;
-  const char* nsp = pg::call([&] { return (const char*)get_namespace_name(get_rel_namespace(default_partition)); });
-  const char* rel = pg::call([&] { return (const char*)get_rel_name(default_partition); });
-  if (!nsp || !rel) return;
+  if (!fill_from_catalog(scans.default_oid, d)) return;
   Fact f{Action::DefaultPartitionScan, d, partition, detail, {}};
   f.other = parent_info;
   out.push_back(f);
@@ -1554,7 +1549,7 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
   // the table it resolves to, not by its spelling (public.t and t are one table).
   QualifiedName resolved;
   TableInfo t = table_info(at->relation, st, &relid, &resolved);
-  std::string table_key = resolved.first.empty() ? resolved.second : resolved.first + "." + resolved.second;
+  std::string table_key = key_of(resolved);
   ListCell* lc;
   if (list_length(at->cmds) == 1) {  // the statement's own subtransaction is enough
     analyze_alter_cmd(linitial_node(AlterTableCmd, at->cmds), t, relid, table_key, st, out);
@@ -1755,7 +1750,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         f.other = t;
         out.push_back(f);
       }
-      default_partition_fact(scans, t, written_name(pc->name), "ATTACH PARTITION", st, out);
+      default_partition_fact(scans, t, written_name(pc->name), "ATTACH PARTITION", out);
       break;
     }
     case AT_DetachPartition: {
@@ -1846,7 +1841,7 @@ void analyze_create_table(CreateStmt* cs, ScriptState& st, std::vector<Fact>& ou
       st.defaults_created[key_of(resolved)] = key_of(st.creation_name(cs->relation));
     else if (!parent_info.created_in_script)
       default_partition_fact(new_partition_scans(parent, InvalidOid, cs->partbound, st), parent_info,
-                             written_name(cs->relation), "CREATE TABLE ... PARTITION OF", st, out);
+                             written_name(cs->relation), "CREATE TABLE ... PARTITION OF", out);
   }
   st.add_table(cs->relation);
 }
