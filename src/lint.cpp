@@ -1333,20 +1333,22 @@ bool constant_bound_values(List* values) {
 bool builtin_partition_key(Oid parent_oid) {
   // The parent's partition constraint is built from its ancestors' keys and bounds (compared
   // with their operators, and a default partition's from its parent's sorted bounds): every
-  // ancestor's key must be built in too.
+  // ancestor's key must be built in too. (get_partition_ancestors lists them all, nearest first.)
+  List* tables = lcons_oid(parent_oid, get_partition_ancestors(parent_oid));
   ListCell* lc;
-  foreach (lc, get_partition_ancestors(parent_oid))
-    if (!builtin_partition_key(lfirst_oid(lc))) return false;
-  Relation parent = table_open(parent_oid, AccessShareLock);
-  bool builtin = parent->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
-  PartitionKey key = builtin ? RelationGetPartitionKey(parent) : nullptr;
-  for (int i = 0; key && i < key->partnatts; ++i)
-    if ((key->parttypid[i] >= FirstNormalObjectId && get_typtype(key->parttypid[i]) != TYPTYPE_ENUM) ||
-        key->partopfamily[i] >= FirstNormalObjectId ||
-        key->partattrs[i] == 0)  // an expression key
-      builtin = false;
-  table_close(parent, AccessShareLock);
-  return builtin;
+  foreach (lc, tables) {
+    Relation rel = table_open(lfirst_oid(lc), AccessShareLock);
+    bool builtin = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE;
+    PartitionKey key = builtin ? RelationGetPartitionKey(rel) : nullptr;
+    for (int i = 0; key && i < key->partnatts; ++i)
+      if ((key->parttypid[i] >= FirstNormalObjectId && get_typtype(key->parttypid[i]) != TYPTYPE_ENUM) ||
+          key->partopfamily[i] >= FirstNormalObjectId ||
+          key->partattrs[i] == 0)  // an expression key
+        builtin = false;
+    table_close(rel, AccessShareLock);
+    if (!builtin) return false;
+  }
+  return true;
 }
 
 // Plain C: what is known without the bound: the table attached is scanned if it is a table, and
