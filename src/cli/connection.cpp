@@ -217,7 +217,33 @@ std::string conninfo_problem(const std::string& conninfo) {
   std::string why = err ? err : "invalid connection string";
   if (err) PQfreemem(err);
   while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-  return why;
+  return without_quoted_values(why);
+}
+
+// libpq quotes the part of a connection string it could not parse, and that part may be a
+// password ("invalid percent-encoded token: "s3cr%zz""). Only a quoted connection keyword
+// ("invalid connection option "badkey"" names a key, not a value) or "=" stays; any other
+// quoted text becomes "...".
+std::string without_quoted_values(const std::string& message) {
+  std::vector<std::string> keywords;
+  if (PQconninfoOption* defaults = PQconndefaults()) {
+    for (PQconninfoOption* o = defaults; o->keyword; ++o) keywords.emplace_back(o->keyword);
+    PQconninfoFree(defaults);
+  }
+  std::string out;
+  size_t from = 0;
+  for (;;) {
+    size_t open = message.find('"', from);
+    size_t close = open == std::string::npos ? std::string::npos : message.find('"', open + 1);
+    if (close == std::string::npos) break;
+    std::string quoted = message.substr(open + 1, close - open - 1);
+    bool keyword = quoted == "=" || std::find(keywords.begin(), keywords.end(), quoted) != keywords.end();
+    // An unknown key ("invalid connection option") is named: it is a key, not a value.
+    bool option = from == 0 && message.compare(0, open, "invalid connection option ") == 0;
+    out += message.substr(from, open - from) + "\"" + (keyword || option ? quoted : "...") + "\"";
+    from = close + 1;
+  }
+  return out + message.substr(from);
 }
 
 void allow_password_prompt(bool allowed) { password_prompt_allowed = allowed; }

@@ -62,6 +62,8 @@ std::string describe_conninfo(const std::string& conninfo, bool with_server = fa
 
 // libpq's reason why a conninfo string or URL cannot be parsed; "" when it can.
 std::string conninfo_problem(const std::string& conninfo);
+// libpq's message with every quoted value but connection keywords and "=" replaced by "...".
+std::string without_quoted_values(const std::string& message);
 // Whether libpq reads `s` as a connection string or URL (else it is a database name).
 bool is_conninfo(const std::string& s);
 

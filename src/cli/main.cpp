@@ -439,9 +439,18 @@ int main(int argc, char** argv) {
         Connection& conn = *own;
         if (!t.distinct) labels[i] = conn.label();
         if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] connected\n", since());
-        if (opts.all_databases && !conn.extension_version()) {
-          skipped[i] = 1;
-          continue;
+        if (opts.all_databases) {
+          // A query error here (a lock timeout, a cancel, a terminated backend) is the
+          // command's to report: run_command asks again inside its error handling.
+          bool installed = true;
+          try {
+            installed = conn.extension_version().has_value();
+          } catch (const DbError&) {
+          }
+          if (!installed) {
+            skipped[i] = 1;
+            continue;
+          }
         }
         std::string early = std::move(o.err);
         o = run_command(conn, folder ? &*folder : nullptr, opts);
@@ -451,6 +460,13 @@ int main(int argc, char** argv) {
         o.code = exit_code::kConnect;
         o.err = fmt::format("error: could not connect{}: {}\n", t.label.empty() ? "" : " to " + t.label, e.what());
         o.result = "FAILED: could not connect";
+        o.json = {{"database", t.label}, {"error", {{"message", e.what()}}}};
+      } catch (const std::exception& e) {
+        // Nothing may leave a worker thread (std::terminate): any other failure is this
+        // database's.
+        o.code = exit_code::kFailed;
+        o.err = fmt::format("error: {}\n", e.what());
+        o.result = std::string("FAILED: ") + e.what();
         o.json = {{"database", t.label}, {"error", {{"message", e.what()}}}};
       }
       if (o.code != 0 && opts.fail_fast) stop = true;

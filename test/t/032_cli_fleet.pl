@@ -136,6 +136,22 @@ like($out, qr/; 1 not accepting connections not checked \(closed_db\)/, '--all-d
 ($rc, $out) = run_pgm_dir({}, '--all-databases', '--json', '-d', $node->connstr('postgres'), 'check');
 like($out, qr/"not_accepting_connections": \[\s*"closed_db"\s*\]/, '--all-databases --json: and listed');
 $node->safe_psql('postgres', 'DROP DATABASE closed_db;');
+# A database whose first query fails (here: a lock timeout while pg_extension is locked) is
+# reported as failed, and the others still run: the worker thread used to end in std::terminate.
+$node->safe_psql('postgres', q{ALTER DATABASE f2 SET lock_timeout = '200ms'});
+my ($lock_out, $lock_err) = ('', '');
+my $locker = IPC::Run::start([ 'psql', '-X', '-d', $node->connstr('f2'), '-c',
+  'BEGIN; SET LOCAL lock_timeout = 0; LOCK pg_catalog.pg_extension IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60); COMMIT;' ],
+  '<', \undef, '>', \$lock_out, '2>', \$lock_err);
+$node->poll_query_until('postgres', q{SELECT count(*) > 0 FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+  WHERE d.datname = 'f2' AND l.relation = 'pg_catalog.pg_extension'::regclass AND l.mode = 'AccessExclusiveLock' AND l.granted})
+  or die 'the lock on pg_extension was not taken';
+($rc, $out, $err) = run_pgm_dir({}, '--all-databases', '-d', $node->connstr('postgres'), 'status');
+is($rc, 1, '--all-databases: a database whose first query fails makes exit 1 (not an abort)') or diag($out . $err);
+like($err, qr/^f2: error: canceling statement due to lock timeout/m, '--all-databases: the failing database is named');
+like($out, qr/^summary: 4 of 5 databases ok; failed: f2;/m, '--all-databases: the others ran');
+$locker->kill_kill;
+$node->safe_psql('postgres', q{ALTER DATABASE f2 RESET lock_timeout});
 
 # --- DATABASE_URL and PG* variables; unreachable database
 my $url = 'postgresql:///f1?host=' . $node->host . '&port=' . $node->port;

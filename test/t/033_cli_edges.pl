@@ -565,6 +565,15 @@ like($err, qr/lists no database/, '--dbs-from listing nothing: says so');
 is($rc, 2, '-d with a bad connection string: exit 2');
 like($err, qr/-d: not a conninfo string or URL: invalid connection option "badkey"/, '-d: says why');
 like($out, qr/"exit_code": 2/, '-d: --json has exit_code');
+# libpq quotes the token it could not parse; a password stays out of the message.
+($rc, $out, $err) = run_pgm('-d', 'postgresql://u:Sup3rS%zzecret@h/db', '--dir', $args, 'status');
+is($rc, 2, '-d with a bad percent-encoding: exit 2');
+like($err, qr/-d: not a conninfo string or URL: invalid percent-encoded token: "\.\.\."/, '-d: says why');
+unlike($err, qr/Sup3r/, '-d: the password is not echoed');
+write_file("$tmp/dbs_pw.txt", "dbname=args Sup3rSecret\n");
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_pw.txt", '--dir', $args, 'status');
+like($err, qr/dbs_pw\.txt line 1: not a conninfo string or URL: missing "=" after "\.\.\."/, '--dbs-from: says why');
+unlike($err, qr/Sup3r/, '--dbs-from: the password is not echoed');
 ($rc, $out, $err) = run_pgm('-d', 'no_such_db_here', '--dir', $args, 'status');
 is($rc, 3, '-d with a database name that does not exist: exit 3');
 like($err, qr/could not connect to no_such_db_here: /, '-d: named as a database, not "(invalid connection string)"');
