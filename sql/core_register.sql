@@ -93,6 +93,27 @@ SELECT migrate.unregister('2');
 SELECT migrate.register('2', 'own', $q$DO $d$ BEGIN EXECUTE 'DROP EXTENSION pg_migrate'; END $d$$q$, 'SELECT 1');
 SELECT version FROM migrate.apply();
 SELECT migrate.unregister('2');
+-- Statements that do not name pg_migrate but would hand it to another role or drop it by
+-- cascade are refused as they run, also through dynamic SQL; the same statements for
+-- another role run.
+CREATE ROLE reg_heir;
+SELECT migrate.register('2', 'own', 'REASSIGN OWNED BY CURRENT_USER TO reg_heir', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'own', $q$DO $d$ BEGIN EXECUTE 'DROP OWNED BY CURRENT_USER'; END $d$$q$, 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'own', E'CREATE TABLE cascade_t (id int);\nDROP EXTENSION plpgsql CASCADE;', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT migrate.unregister('2');
+SELECT extowner = current_user::regrole AS extension_kept, (SELECT nspowner = current_user::regrole FROM pg_namespace WHERE nspname = 'migrate') AS schema_kept,
+       (SELECT count(*) FROM pg_extension WHERE extname = 'plpgsql') AS plpgsql, to_regclass('cascade_t') AS cascade_t
+  FROM pg_extension WHERE extname = 'pg_migrate';
+SELECT migrate.register('2', 'other role', 'REASSIGN OWNED BY reg_heir TO CURRENT_USER; DROP OWNED BY reg_heir', 'SELECT 1');
+SELECT version FROM migrate.apply();
+SELECT version FROM migrate.revert(1);
+SELECT migrate.unregister('2');
+DROP ROLE reg_heir;
 -- What reaches pg_migrate's schema only through search_path or SET SCHEMA migrate is refused
 -- as it runs (the migration fails, nothing changes); GRANTs on pg_migrate's objects still run.
 CREATE TABLE own_moved (id int);

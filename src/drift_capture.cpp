@@ -14,6 +14,7 @@
 #include "drift_log.hpp"
 #include "drift_snapshot.hpp"
 #include "drift_statement.hpp"
+#include "script_parse.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
 
@@ -573,14 +574,35 @@ namespace {
 
 object_access_hook_type previous_object_access = nullptr;
 
+// A migration's statement that would drop pg_migrate itself by cascade (DROP EXTENSION
+// plpgsql CASCADE, DROP OWNED BY its owner, DROP SCHEMA ... CASCADE of something it depends
+// on): refused before anything is deleted (PostgreSQL calls the drop hook for every object of a
+// deletion first). A statement naming pg_migrate is refused earlier (changes_pg_migrate).
+// Plain C: PostgreSQL's errors pass through; no C++ object lives here.
+void refuse_dropping_pg_migrate(Oid class_id, Oid object_id) {
+  bool own = false;
+  if (class_id == ExtensionRelationId) own = object_id == get_extension_oid("pg_migrate", true);
+  else if (class_id == NamespaceRelationId) own = object_id == get_namespace_oid(kOwnSchema, true);
+  if (!own)
+    return;
+  ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                  errmsg("a migration cannot drop pg_migrate"),
+                  errdetail("The statement drops %s along with objects it depends on or that its owner owns.",
+                            class_id == ExtensionRelationId ? "extension pg_migrate" : "schema migrate"),
+                  errhint("%s", kChangesPgMigrateHint)));
+}
+
 // The relations a migration's statements create (OAT_POST_CREATE, not internal ones such as a
 // toast table), for the snapshot refresh after it. For CREATE TABLE and CREATE INDEX that is
 // everything the refresh needs (it describes a relation with its columns, constraints,
 // indexes and owned sequences), so the event trigger need not call
 // pg_event_trigger_ddl_commands(), which builds every command's identity strings: most of
 // capture's cost inside a migration of CREATE TABLEs.
-void note_created_relation(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void* arg) {
+// And the drop guard above.
+void on_object_access(ObjectAccessType access, Oid class_id, Oid object_id, int sub_id, void* arg) {
   if (previous_object_access) previous_object_access(access, class_id, object_id, sub_id, arg);
+  if (access == OAT_DROP && (class_id == ExtensionRelationId || class_id == NamespaceRelationId) && in_migration())
+    refuse_dropping_pg_migrate(class_id, object_id);
   if (access != OAT_POST_CREATE || class_id != RelationRelationId || sub_id != 0 || !in_migration()) return;
   const ObjectAccessPostCreate* create = static_cast<const ObjectAccessPostCreate*>(arg);
   if (create && create->is_internal) return;
@@ -595,7 +617,7 @@ void note_created_relation(ObjectAccessType access, Oid class_id, Oid object_id,
 
 void install_object_access_hook() {
   previous_object_access = object_access_hook;
-  object_access_hook = note_created_relation;
+  object_access_hook = on_object_access;
 }
 
 bool created_relations_suffice(Node* parsetree) {

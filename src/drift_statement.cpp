@@ -53,7 +53,9 @@ void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool re
                            QueryEnvironment* query_env, DestReceiver* dest, QueryCompletion* qc) {
   if (pstmt->utilityStmt && in_migration()) {
     // Also through dynamic SQL, which the check when a script is registered does not see.
-    if (const char* own = changes_pg_migrate(pstmt->utilityStmt))
+    const char* own = changes_pg_migrate(pstmt->utilityStmt);
+    if (!own) own = changes_pg_migrate_owner(pstmt->utilityStmt);
+    if (own)
       ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("%s cannot run inside a migration", own),
                       errhint("%s", kChangesPgMigrateHint)));
     // A migration's statement the snapshot refresh cannot follow object by object.

@@ -8,7 +8,15 @@
 #include "pg/srf.hpp"
 
 extern "C" {
+#include "access/genam.h"
+#include "access/table.h"
 #include "catalog/catalog.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/namespace.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
 #include "parser/scanner.h"
 #include "parser/gram.h"
 #include "commands/prepare.h"
@@ -343,6 +351,57 @@ const char* changes_pg_migrate(Node* node) noexcept {
       break;
   }
   return in_own_schema(relation) ? kOwnObject : nullptr;
+}
+
+namespace {
+
+// The owner of extension pg_migrate, InvalidOid if it is not installed. (PostgreSQL 15 has no
+// syscache for pg_extension.)
+Oid pg_migrate_extension_owner() {
+  Oid owner = InvalidOid;
+  Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_extension_extname, BTEqualStrategyNumber, F_NAMEEQ, CStringGetDatum("pg_migrate"));
+  SysScanDesc scan = systable_beginscan(rel, ExtensionNameIndexId, true, nullptr, 1, &key);
+  HeapTuple tuple = systable_getnext(scan);
+  if (HeapTupleIsValid(tuple)) owner = reinterpret_cast<Form_pg_extension>(GETSTRUCT(tuple))->extowner;
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return owner;
+}
+
+Oid own_schema_owner() {
+  Oid nsp = get_namespace_oid("migrate", true);
+  if (!OidIsValid(nsp)) return InvalidOid;
+  HeapTuple tuple = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+  if (!HeapTupleIsValid(tuple)) return InvalidOid;
+  Oid owner = reinterpret_cast<Form_pg_namespace>(GETSTRUCT(tuple))->nspowner;
+  ReleaseSysCache(tuple);
+  return owner;
+}
+
+}  // namespace
+
+const char* changes_pg_migrate_owner(Node* node) {
+  List* roles = nullptr;
+  const char* what = nullptr;
+  if (IsA(node, ReassignOwnedStmt)) {
+    roles = reinterpret_cast<ReassignOwnedStmt*>(node)->roles;
+    what = "REASSIGN OWNED BY the owner of pg_migrate";
+  } else if (IsA(node, DropOwnedStmt)) {
+    roles = reinterpret_cast<DropOwnedStmt*>(node)->roles;
+    what = "DROP OWNED BY the owner of pg_migrate";
+  } else {
+    return nullptr;
+  }
+  Oid extension_owner = pg_migrate_extension_owner();
+  Oid schema_owner = own_schema_owner();
+  ListCell* lc;
+  foreach (lc, roles) {
+    Oid role = get_rolespec_oid(static_cast<RoleSpec*>(lfirst(lc)), true);
+    if (OidIsValid(role) && (role == extension_owner || role == schema_owner)) return what;
+  }
+  return nullptr;
 }
 
 void check_runnable(const ScriptStatement& stmt, const std::string& script, const ScriptLabel& label,

@@ -112,6 +112,10 @@ const char* top_level_statement(Node* parsetree);
 // migrate", ...), which a migration must not do: its own history could not be written. nullptr
 // for any other statement. Plain C: called from the ProcessUtility hook.
 const char* changes_pg_migrate(Node* parsetree) noexcept;
+// REASSIGN OWNED / DROP OWNED BY a role that owns pg_migrate (its extension or schema
+// migrate): which of the two, else nullptr. Reads the catalogs, so only at run time (the
+// ProcessUtility hook); PostgreSQL's errors pass through it (it holds no C++ object).
+const char* changes_pg_migrate_owner(Node* parsetree);
 // The hint of that refusal, when registered and at run time.
 inline constexpr const char* kChangesPgMigrateHint =
     "A migration cannot drop or change pg_migrate, which records it; run the statement on its own, outside "
