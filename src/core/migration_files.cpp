@@ -311,6 +311,31 @@ void drop_trailing_blank_lines(std::string& s) {
   if (!s.empty()) s += '\n';
 }
 
+// The line (1-based) of the first text before lines[end] that is neither white space nor a
+// comment (`--` to the end of the line, `/* */`, nested as in PostgreSQL); 0 if none.
+int statement_line_before(const std::vector<std::string_view>& lines, int end) {
+  int depth = 0;  // inside /* */
+  for (int n = 0; n < end; ++n) {
+    std::string_view l = lines[n];
+    for (size_t i = 0; i < l.size();) {
+      if (depth > 0) {
+        if (l.compare(i, 2, "*/") == 0) --depth, i += 2;
+        else if (l.compare(i, 2, "/*") == 0) ++depth, i += 2;
+        else ++i;
+      } else if (l.compare(i, 2, "/*") == 0) {
+        ++depth, i += 2;
+      } else if (l.compare(i, 2, "--") == 0) {
+        break;
+      } else if (std::isspace(static_cast<unsigned char>(l[i]))) {
+        ++i;
+      } else {
+        return n + 1;
+      }
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 // A comment that reads as a section marker but is not one ("-- migrate: down", "-- MIGRATE:UP"):
@@ -418,6 +443,14 @@ Sections split_sections(std::string_view text) {
     return out;
   }
   out.has_markers = true;
+  // Text above the up marker belongs to no section: dbmate and goose refuse such a file, and
+  // dropping its statements silently would leave them unrun. Comments and blank lines are
+  // fine (a header, the directive).
+  if (int line = statement_line_before(lines, up_at); line > 0) {
+    std::string up_name = std::string(dialect_marker(dialect)) + (dialect == Dialect::kDbmate ? "up" : " Up");
+    throw std::invalid_argument("line " + std::to_string(line) + ": SQL above \"" + up_name +
+                                "\" belongs to no section; move it below the marker (or make it a comment)");
+  }
   // The directive as the file's first line, above "-- migrate:up" (where a file begins, as the
   // refusal's hint says), is the up script's; the down script has its own. (Not both: a down
   // script of an applied migration that became non-transactional cannot be replaced.)

@@ -231,6 +231,13 @@ write_file("$nm/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE nm_t (id int
 is($rc, 4, 'near-miss section marker: exit 4');
 like($err, qr/20240101000000_t\.sql: line 3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
 
+# SQL above the up marker belongs to no section: refused with its line (it was dropped unrun).
+my $pre = "$tmp/preamble";
+write_file("$pre/20240101000000_t.sql", "-- header\nCREATE TABLE pre_t (id int);\n-- migrate:up\nCREATE TABLE post_t (id int);\n");
+($rc, $out, $err) = pgm('own', $pre, 'apply');
+is($rc, 4, 'SQL above the up marker: exit 4') or diag($out . $err);
+like($err, qr/20240101000000_t\.sql: line 2: SQL above "-- migrate:up" belongs to no section/, 'SQL above the up marker: file and line');
+
 # A Flyway file is one script: another tool's down marker in it is refused (its down section
 # ran as part of the migration, which was recorded as applied).
 my $fwm = "$tmp/flyway_marker";

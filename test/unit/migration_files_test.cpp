@@ -154,6 +154,22 @@ TEST(Sections, DirectiveAboveUpMarker) {
   EXPECT_FALSE(split_sections("-- migrate:up\nSELECT 1;\n").up_no_transaction);
 }
 
+// SQL above the up marker belongs to no section: refused, naming its line (comments, block
+// comments and the directive are fine).
+TEST(Sections, StatementAboveUpMarker) {
+  try {
+    split_sections("-- header\n\nCREATE TABLE pre (id int);\n-- migrate:up\nCREATE TABLE post (id int);\n");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "line 3: SQL above \"-- migrate:up\" belongs to no section; move it below the marker (or make it a comment)");
+  }
+  EXPECT_THROW(split_sections("SELECT 1;\n-- +goose Up\nSELECT 2;\n"), std::invalid_argument);
+  EXPECT_THROW(split_sections("/* a */ SELECT 1;\n-- migrate:up\nSELECT 2;\n"), std::invalid_argument);
+  EXPECT_NO_THROW(split_sections("/* a\n /* nested */ still a comment\n*/\n-- note\n\t\n-- migrate:up\nSELECT 2;\n"));
+  EXPECT_NO_THROW(split_sections("/* pg_migrate:no-transaction */\n-- migrate:up\nSELECT 2;\n"));
+}
+
 TEST(Sections, Errors) {
   EXPECT_THROW(split_sections("-- migrate:up\nA;\n-- migrate:up\nB;\n"), std::invalid_argument);
   EXPECT_THROW(split_sections("-- migrate:down\nA;\n-- migrate:up\nB;\n"), std::invalid_argument);
