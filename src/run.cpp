@@ -1110,7 +1110,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
       raise_failure(rc, u, sqlstate::kDuplicateTable,
                     failure_message(rc, u, fmt::format("relation \"{}\" already exists", build->idxname)),
                     !st.is_index ? fmt::format("{} is not an index; it is left as it is.", st.qualified)
-                                 : fmt::format("{} {} was there before this run started{}; it is left as it is.",
+                                 : fmt::format("{} {} was made before this statement ran{}; it is left as it is.",
                                                st.valid ? "Index" : "The INVALID index", st.qualified,
                                                st.valid && !st.matches ? " (it differs from the statement's)" : ""),
                     fmt::format("Drop or rename that index, or forget the run (migrate.run_forget()) and give the "

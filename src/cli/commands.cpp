@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdio>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -266,6 +267,54 @@ json json_utc(const std::string& t) {
   return iso + "Z";
 }
 
+// A timestamptz as row_to_json() prints it, in the session's time zone with fractions
+// ("2026-12-02T19:48:35.39606+02:00"), made the form json_utc() gives ("2026-12-02T17:48:35Z"):
+// one time format in --json. Anything else is returned as it is.
+json json_utc_of_timestamptz(const json& v) {
+  if (!v.is_string()) return v;
+  const std::string t = v.get<std::string>();
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+                  &tm.tm_sec, &consumed) != 6)
+    return v;
+  size_t i = static_cast<size_t>(consumed);
+  if (i < t.size() && t[i] == '.')
+    for (++i; i < t.size() && std::isdigit(static_cast<unsigned char>(t[i]));) ++i;
+  long offset = 0;  // seconds east of UTC
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    int sign = t[i] == '-' ? -1 : 1;
+    int parts[3] = {0, 0, 0}, n = 0;
+    for (++i; i < t.size() && n < 3; ++n) {
+      if (i + 2 > t.size() || !std::isdigit(static_cast<unsigned char>(t[i])) || !std::isdigit(static_cast<unsigned char>(t[i + 1])))
+        return v;
+      parts[n] = (t[i] - '0') * 10 + (t[i + 1] - '0');
+      i += 2;
+      if (i < t.size() && t[i] == ':') ++i;
+    }
+    offset = sign * (parts[0] * 3600L + parts[1] * 60L + parts[2]);
+  } else if (i < t.size() && t[i] == 'Z') {
+    ++i;
+  }
+  if (i != t.size()) return v;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  std::time_t utc = timegm(&tm) - offset;
+  std::tm out{};
+  if (!gmtime_r(&utc, &out)) return v;
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &out);
+  return std::string(buf);
+}
+
+// drift_status() as row_to_json() gives it, its times in json_utc()'s form.
+json drift_status_json(const std::string& row) {
+  json status = json::parse(row);
+  for (const char* key : {"last_snapshot_at", "oldest_unacknowledged", "newest_unacknowledged"})
+    if (status.contains(key)) status[key] = json_utc_of_timestamptz(status[key]);
+  return status;
+}
+
 json row_json(const SyncRow& r, const Options& opts) {
   json j = {{"file", r.file.empty() ? json() : json(path_of(opts, r.file))},
             {"version", r.version.empty() ? json() : json(r.version)},
@@ -325,7 +374,7 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
                                     : ""),
                       true);
   std::string current = s.extra.size() > 0 ? s.extra[0] : "";
-  json drift = s.extra.size() > 1 && !s.extra[1].empty() ? json::parse(s.extra[1]) : json::object();
+  json drift = s.extra.size() > 1 && !s.extra[1].empty() ? drift_status_json(s.extra[1]) : json::object();
   json baseline = s.extra.size() > 2 && !s.extra[2].empty() ? json::parse(s.extra[2]) : json();
   json runs = s.extra.size() > 3 && !s.extra[3].empty() ? json::parse(s.extra[3]) : json::object();
   size_t pending = 0;
@@ -1413,7 +1462,7 @@ Outcome cmd_drift(Connection& conn, const Options& opts) {
                     {"up_to", std::stoll(newest.get(0, 0))}, {"note", opts.ack}};
   }
   Result st = conn.exec("SELECT pg_catalog.row_to_json(d) FROM migrate.drift_status() d");
-  json status = json::parse(st.get(0, 0));
+  json status = drift_status_json(st.get(0, 0));
   // The text lists the oldest kDriftListed entries (a log of 200,000 held 500 MB here and
   // printed a screenful nobody reads); --json lists them all.
   constexpr int kDriftListed = 1000;

@@ -179,6 +179,13 @@ is(scalar(() = $out =~ /COMMENT\s+public\.noisy/g), 999, 'drift: 1,000 entries l
 like($out, qr/\.\.\. and 2 more \(the oldest 1000 are listed; pg_migrate --json drift lists them all\)/, 'and how many more');
 ($rc, $out) = pgm('--json', 'drift');
 is(scalar(@{ decode_json($out)->{drift} }), 1002, 'drift --json: every entry');
+# Every time in --json has one form, UTC to the second, whatever the session's time zone.
+($rc, $out) = run_pgm_env({ PGTZ => 'America/Sao_Paulo' }, '-d', $node->connstr('app'), '--dir', $dir, '--json', 'drift');
+$j = decode_json($out);
+like($j->{status}{$_}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, "drift --json: $_ in UTC") for qw(oldest_unacknowledged newest_unacknowledged last_snapshot_at);
+like($j->{drift}[0]{captured_at}, qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/, 'drift --json: captured_at alike');
+my $utc = $node->safe_psql('app', q{SELECT to_char(max(captured_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') FROM migrate.drift WHERE acknowledgement_id IS NULL});
+is($j->{status}{newest_unacknowledged}, $utc, 'drift --json: the newest entry\'s time, converted to UTC');
 pgm('drift', '--ack', 'noise reviewed');
 
 # 14: a schema difference no trigger saw

@@ -338,7 +338,7 @@ is(sql(q{SELECT statement || ' ' || line FROM migrate.progress WHERE version = '
    'progress names the refused statement and its line');
 # The build is not started while the name is taken: the existing index cannot be taken for its
 # work after an interruption, and is left as it is.
-like($err, qr/DETAIL:  Index public.taken_i was there before this run started \(it differs from the statement's\); it is left as it is/,
+like($err, qr/DETAIL:  Index public.taken_i was made before this statement ran \(it differs from the statement's\); it is left as it is/,
      'the call fails without starting the build, naming the index in the way');
 like(sql(q{SELECT error FROM migrate.progress WHERE version = '6.5'}), qr/^42P07: .*already exists/,
      'the error stays recorded');
@@ -392,7 +392,7 @@ is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'other_x'::regclass}
 sql(q{SELECT migrate.register('6.5.3', 'same name', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY other_x ON other (x);')});
 for my $try (1, 2) {
   ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
-  like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was there before this run started/s,
+  like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was made before this statement ran/s,
        "the migration fails on the name (call $try)");
   is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass}), '1', "and leaves that index alone (call $try)");
 }
@@ -402,7 +402,7 @@ sql(q{SELECT migrate.run_forget('6.5.3'); SELECT migrate.unregister('6.5.3')});
 # usable index). Nothing is built or dropped.
 sql(q{SELECT migrate.register('6.5.3', 'if not exists', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS other_x ON other (x);', 'SELECT 1')});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
-like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was there before this run started/s,
+like($err, qr/relation "other_x" already exists.*DETAIL:  The INVALID index public.other_x was made before this statement ran/s,
      'IF NOT EXISTS over an INVALID index of another session fails');
 is(sql(q{SELECT count(*) FROM pg_index WHERE indexrelid = 'other_x'::regclass AND NOT indisvalid}), '1',
    "and the other session's INVALID index is still there");
