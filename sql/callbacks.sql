@@ -22,6 +22,7 @@ SELECT migrate.run_callback('afterClean', 'SELECT 1');
 SELECT migrate.run_callback(NULL, 'SELECT 1');
 SELECT migrate.run_callback('afterMigrate', NULL);
 SELECT migrate.run_callback('afterMigrate', 'SELECT 1', '');
+SELECT migrate.run_callback('afterMigrate', 'SELECT 1', E'after\nMigrate.sql');
 SELECT migrate.run_callback('afterMigrate', E'SELECT 1;\nVACUUM cb_accounts;', 'afterMigrate.sql');
 SELECT migrate.run_callback('afterMigrate', E'SELECT 1;\nCOMMIT;\nSELECT 2;', 'afterMigrate.sql');
 SELECT migrate.run_callback('afterMigrate', E'-- pg_migrate:no-transaction\nSELECT 1;', 'afterMigrate.sql');

@@ -18,6 +18,9 @@ DO $$ BEGIN PERFORM migrate.register('1..2', 'x', 'SELECT 1');
 EXCEPTION WHEN invalid_parameter_value THEN RAISE NOTICE 'caught 22023: %', SQLERRM; END $$;
 -- Numeric ordering: 1.10 after 1.9, 10 after 2; canonical spellings.
 SELECT migrate.canonical_version(v) FROM unnest(ARRAY['01', '1.0', '01.010', '20261120093000', '1.0.3']) v;
+-- A version longer than register accepts is not canonical either (the 255-character limit).
+SELECT migrate.canonical_version(repeat('0.', 200) || '1');
+SELECT migrate.canonical_version(repeat('1', 256));
 SELECT migrate.register('1.10', 'ten', 'CREATE TABLE v_order (step text)');
 SELECT migrate.register('1.9', 'nine', 'SELECT 1');
 SELECT migrate.register('2', 'two', 'INSERT INTO v_order VALUES (''2'')');

@@ -41,6 +41,7 @@ CheckedCallback checked_callback(FunctionCallInfo fcinfo) {
     throw Error(sqlstate::kInvalidParameterValue, fmt::format("\"{}\" is not a callback event pg_migrate runs", event),
                 fmt::format("The events are {}.", files::callback_event_list()));
   if (file && file->empty()) throw Error(sqlstate::kInvalidParameterValue, "callback file name must not be empty");
+  if (file) catalog::check_name("callback file", *file);
   // Named by its file where it has one: that is what a user finds and fixes.
   CheckedCallback c{event, script, file, ScriptLabel{"C", file ? *file : event, "SQL"}, {}};
   const char* outside_hint =

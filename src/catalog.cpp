@@ -644,7 +644,7 @@ PGM_FUNCTION(pgm_checksum) {
 }
 
 PGM_FUNCTION(pgm_canonical_version) {
-  return text_result(Version::parse(pg::text_arg(fcinfo, 0)).canonical());
+  return text_result(Version::parse_new(pg::text_arg(fcinfo, 0)).canonical());  // (as register checks it)
 }
 
 // Trigger on pg_migrate's tables: rows change only through pg_migrate's functions, and the
