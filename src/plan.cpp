@@ -397,7 +397,10 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
     sub.commit();
     row.status = "ok";
   } catch (pg::PgError& e) {
-    if (e.is_interrupt()) throw;  // cancel, statement_timeout, shutdown: never a "failed" row
+    if (e.is_interrupt()) {  // cancel, statement_timeout, shutdown: never a "failed" row
+      name_failure(e, ScriptLabel{row.version, row.name, "up"}, row.line);  // (as apply names it)
+      throw;
+    }
     ok = false;
     ErrorData* edata = e.data();
     if (e.sqlerrcode() == ERRCODE_LOCK_NOT_AVAILABLE) {
