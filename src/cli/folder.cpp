@@ -234,6 +234,10 @@ Folder read_folder(const std::string& dir) {
     if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
       std::string_view before(text.data(), bad);
       size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+      // A NUL byte is valid UTF-8, but no SQL text can hold it (PostgreSQL's strings end there).
+      if (text[bad] == '\0')
+        throw FolderError(folder_path(dir, rel) + ":" + std::to_string(line) + ": a NUL byte (byte " + std::to_string(bad + 1) +
+                          "); SQL text cannot hold one (a file saved as UTF-16?)");
       throw FolderError(folder_path(dir, rel) + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
                         "); migration files are read as UTF-8");
     }

@@ -101,7 +101,8 @@ std::string with_no_transaction_block(std::string script);
 // std::invalid_argument for a value other than true or false.
 bool diesel_runs_in_transaction(std::string_view toml);
 
-// Byte offset of the first invalid UTF-8 sequence, or npos if the text is valid UTF-8.
+// Byte offset of the first invalid UTF-8 sequence or NUL byte (no SQL text holds one), or
+// npos if there is none.
 size_t invalid_utf8_at(std::string_view text);
 
 // "Add users table!" -> "add_users_table": letters and digits (ASCII ones in lower case,

@@ -293,6 +293,11 @@ write_file("$enc/V1__latin1.sql", "SELECT 1;\nSELECT 'gr\xf6\xdfe';\n");
 ($rc, $out, $err) = pgm('own', $enc, 'check');
 is($rc, 4, 'file not in UTF-8: exit 4');
 like($err, qr/V1__latin1\.sql:2: not valid UTF-8/, 'file not in UTF-8: file and line named');
+my $nul = "$tmp/nul";
+write_file("$nul/V1__nul.sql", "SELECT 1;\nSELECT '\0';\n");
+($rc, $out, $err) = pgm('own', $nul, 'check');
+is($rc, 4, 'a NUL byte: exit 4');
+like($err, qr/V1__nul\.sql:2: a NUL byte \(byte 19\); SQL text cannot hold one/, 'a NUL byte: named as such, with its line');
 
 # --- a failing migration: file:line (line in the file), SQLSTATE, DETAIL, HINT; nothing applied.
 fresh('fail');
