@@ -1768,7 +1768,13 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   }
   for (auto [sql, command] : {std::pair{"(CALL migrate.run() or the pg_migrate command)", "(pg_migrate apply does)"},
                               std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
-                              std::pair{"CALL migrate.run()", "pg_migrate apply"}})
+                              std::pair{"CALL migrate.run()", "pg_migrate apply"},
+                              // (revert of a migration without a down script: with files, apply
+                              // records a down script added to the file)
+                              std::pair{"Register a new migration that undoes the change instead.",
+                                        "Add a down script to its file (a \"-- migrate:down\" section, or the U, .down.sql or "
+                                        "down.sql file of its layout); pg_migrate apply records it, then revert again. Or write "
+                                        "a new migration that undoes the change."}})
     for (size_t at; (at = hint.find(sql)) != std::string::npos;) hint.replace(at, std::strlen(sql), command);
   o.err += fmt::format("error: {}{} (SQLSTATE {})\n", location.empty() ? "" : location + ": ", message, e.sqlstate);
   if (!e.detail.empty()) o.err += "DETAIL: " + e.detail + "\n";

@@ -821,6 +821,17 @@ is($rc, 0, 'revert with a folder without down scripts: the stored one runs') or 
 like($err, qr/warning: the folder has no down script for .*; revert does not sync the folder/, 'with a warning');
 is($node->safe_psql('nodown', q{SELECT count(*) FROM migrate.migrations WHERE down_sql IS NOT NULL}), '2',
    'no stored down script was removed');
+# A migration registered without a down script: the hint says how to give it one with files.
+write_file("$nd2/V3__c.sql", "CREATE TABLE nd_c (id int);\n");
+($rc, $out, $err) = pgm('nodown', $nd2, 'apply');
+($rc, $out, $err) = pgm('nodown', $nd2, 'revert');
+is($rc, 1, 'revert of a migration without a down script: exit 1') or diag($out . $err);
+like($err, qr/HINT: Add a down script to its file \(a "-- migrate:down" section, or the U, \.down\.sql or down\.sql file of its layout\); pg_migrate apply records it, then revert again/,
+     'revert without a down script: the hint is about files');
+write_file("$nd2/U3__c.sql", "DROP TABLE nd_c;\n");
+($rc, $out, $err) = pgm('nodown', $nd2, 'apply');
+($rc, $out, $err) = pgm('nodown', $nd2, 'revert');
+is($rc, 0, 'the hint works: apply recorded the down script, revert runs it') or diag($out . $err);
 
 # The no-transaction directive as a sectioned file's first line, above "-- migrate:up" (where
 # `pg_migrate new` puts the marker and the refusal's hint puts the directive): the up script
