@@ -81,6 +81,10 @@ SELECT migrate.register('2', 'own', 'ALTER EXTENSION pg_migrate UPDATE');
 SELECT migrate.register('2', 'own', 'ALTER SCHEMA migrate RENAME TO m2');
 SELECT migrate.register('2', 'own', E'SELECT 1;\nALTER FUNCTION migrate.schema_snapshot() RENAME TO zz;');
 SELECT migrate.register('2', 'own', 'CREATE TRIGGER t BEFORE INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION f()');
+-- pg_migrate's event triggers are pg_migrate's too
+SELECT migrate.register('2', 'own', 'ALTER EVENT TRIGGER migrate_drift_ddl DISABLE');
+SELECT migrate.register('2', 'own', 'DROP EVENT TRIGGER IF EXISTS audit_ddl, migrate_drift_drop');
+SELECT migrate.register('2', 'own', 'ALTER EVENT TRIGGER migrate_drift_start RENAME TO x');
 -- a table of the user's named migrate is not pg_migrate's
 CREATE TABLE public.migrate (id int);
 SELECT migrate.register('2', 'user table', 'DROP TRIGGER IF EXISTS audit ON migrate; ALTER TABLE migrate ADD COLUMN c int') IS NOT NULL AS registered;

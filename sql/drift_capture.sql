@@ -242,6 +242,40 @@ SELECT object, change FROM migrate.schema_diff();
 REVOKE USAGE ON SCHEMA public FROM drift_dev;
 DROP TABLE drift_a3;
 SELECT migrate.acknowledge_drift('done') > 0 AS acknowledged;
+-- Functions (the row qualifies built-in argument types, the snapshot key does not) and column
+-- defaults (the row names "for public.t.c") left unacknowledged stay differences too.
+CREATE FUNCTION drift_h(text, varchar) RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE FUNCTION drift_dflt() RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE TABLE drift_a4 (a int DEFAULT drift_dflt());
+SELECT migrate.acknowledge_drift('base') > 0 AS acknowledged;
+CREATE TABLE drift_a5 ();
+ALTER FUNCTION drift_h(text, varchar) SECURITY DEFINER;
+DROP FUNCTION drift_dflt() CASCADE;
+SELECT object_type, object_identity FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+SELECT migrate.acknowledge_drift('the table', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
+SELECT object, change FROM migrate.schema_diff();
+DROP TABLE drift_a4, drift_a5;
+DROP FUNCTION drift_h(text, varchar);
+SELECT migrate.acknowledge_drift('done') > 0 AS acknowledged;
+-- A data refresh is not drift; a domain's constraints go with the domain in exclusions, and
+-- '?' is one character, as in schema_diff().
+CREATE MATERIALIZED VIEW drift_mv AS SELECT 1 AS x;
+CREATE DOMAIN drift_xd AS int;
+CREATE TABLE "drift_tmp_é" (a int);
+SELECT migrate.acknowledge_drift('setup') > 0 AS acknowledged;
+REFRESH MATERIALIZED VIEW drift_mv;
+INSERT INTO migrate.drift_exclusions (schema_pattern, name_pattern, reason)
+  VALUES ('public', 'drift_x*', 'test'), ('public', 'drift_tmp_?', 'test');
+ALTER DOMAIN drift_xd ADD CONSTRAINT c CHECK (VALUE > 0);
+COMMENT ON CONSTRAINT c ON DOMAIN drift_xd IS 'hi';
+ALTER DOMAIN drift_xd DROP CONSTRAINT c;
+ALTER TABLE "drift_tmp_é" ADD COLUMN b int;
+SELECT count(*) AS captured FROM migrate.drift WHERE acknowledgement_id IS NULL;
+DELETE FROM migrate.drift_exclusions WHERE reason = 'test';
+DROP MATERIALIZED VIEW drift_mv;
+DROP DOMAIN drift_xd;
+DROP TABLE "drift_tmp_é";
+SELECT migrate.acknowledge_drift('done') > 0 AS acknowledged;
 
 -- A statement the hook did not see (the library loads with it) is found by parsing the query
 -- string again, which warned a second time of a backslash in a literal under

@@ -132,13 +132,21 @@ DO $$ BEGIN
 END $$;
 DROP ROLE tamper_tmp;
 DROP TABLE public.after_role;
+-- Escapes spell the option name (decoded as the parser decodes them), and a query string that
+-- changes standard_conforming_strings before the statement (scanned under the other setting).
+CREATE SERVER tamper_srv2 FOREIGN DATA WRAPPER tamper_fdw OPTIONS (U&"pass\0077ord" 'uesc-secret');
+DO E'BEGIN CREATE USER MAPPING FOR tamper_dev SERVER tamper_srv2 OPTIONS (\x70assword ''hex-secret''); END';
+SET standard_conforming_strings = on;
+SET standard_conforming_strings = off \; ALTER USER MAPPING FOR tamper_dev SERVER tamper_srv2 OPTIONS (ADD path 'C:\', SET password 'scs-secret');
+RESET standard_conforming_strings;
 SELECT command_tag, statement, statement_source FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
 SELECT count(*) AS leaked FROM migrate.drift
- WHERE statement ~ '(s3cret|n3w|srv-secret|srv-2|in-default|uri-secret|in-body|dyn-secret|''tok''|sub-secret|do-secret|role-secret)';
+ WHERE statement ~ '(s3cret|n3w|srv-secret|srv-2|in-default|uri-secret|in-body|dyn-secret|''tok''|sub-secret|do-secret|role-secret|uesc-secret|hex-secret|scs-secret)';
 :ack;
 DROP FUNCTION public.connect();
 DROP TABLE public.conn;
 DROP SERVER tamper_srv CASCADE;
+DROP SERVER tamper_srv2 CASCADE;
 DROP FOREIGN DATA WRAPPER tamper_fdw;
 :ack;
 

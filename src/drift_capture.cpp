@@ -22,6 +22,7 @@ extern "C" {
 #include "catalog/objectaccess.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_constraint.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_foreign_data_wrapper.h"
@@ -474,9 +475,20 @@ Identified identify(Oid classid, Oid objid, int32 objsubid) {
   out.type = type ? type : "";
   ListCell* lc;
   foreach (lc, names) out.names.push_back(static_cast<char*>(lfirst(lc)));
-  if (classid == TypeRelationId) {  // address names: one qualified type name
+  // Address names of a type: one qualified type name; of a domain's constraint the same (the
+  // domain's). Exclusions scope both by the type's plain name, as schema_diff() does.
+  Oid type_oid = classid == TypeRelationId ? objid : InvalidOid;
+  if (classid == ConstraintRelationId && out.names.size() == 1)
+    type_oid = pg::call([&] {
+      HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(objid));
+      if (!HeapTupleIsValid(tup)) return InvalidOid;
+      Oid domain = ((Form_pg_constraint)GETSTRUCT(tup))->contypid;
+      ReleaseSysCache(tup);
+      return domain;
+    });
+  if (OidIsValid(type_oid)) {
     char* typname = pg::call([&] {
-      HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objid));
+      HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type_oid));
       if (!HeapTupleIsValid(tup)) return static_cast<char*>(nullptr);
       char* n = pstrdup(NameStr(((Form_pg_type)GETSTRUCT(tup))->typname));
       ReleaseSysCache(tup);
@@ -798,7 +810,9 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
     return PointerGetDatum(nullptr);
   }
-  Capture mode = capture_mode();
+  // REFRESH MATERIALIZED VIEW fires the event but changes data, not the schema: a routine
+  // refresh job is not drift.
+  Capture mode = trig->tag == CMDTAG_REFRESH_MATERIALIZED_VIEW ? Capture::kOff : capture_mode();
   if (mode == Capture::kOff) {
     pending_rewrites.clear();
     return PointerGetDatum(nullptr);

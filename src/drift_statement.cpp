@@ -229,16 +229,20 @@ struct RawToken {
 
 // Scans `sql` (NUL-terminated) into a palloc'd array; errors (an unterminated literal inside a
 // string that is not SQL) are PostgreSQL errors the caller turns into "does not scan".
+// The grammar's lexer (base_yylex), not the core scanner alone: it decodes U&"..." identifiers
+// and U&'...' strings (UESCAPE too), so an option spelled U&"pass\0077ord" is read as password.
 RawToken* scan(const char* sql, int* count) {
-  core_yy_extra_type extra;
-  core_yyscan_t scanner = scanner_init(sql, &extra, &ScanKeywords, ScanKeywordTokens);
-  extra.escape_string_warning = false;  // the statement was scanned once already
+  base_yy_extra_type extra;
+  core_yyscan_t scanner = scanner_init(sql, &extra.core_yy_extra, &ScanKeywords, ScanKeywordTokens);
+  extra.have_lookahead = false;  // as raw_parser() sets it
+  extra.core_yy_extra.escape_string_warning = false;  // the statement was scanned once already
   int capacity = 64, n = 0;
   RawToken* tokens = static_cast<RawToken*>(palloc(sizeof(RawToken) * capacity));
-  core_YYSTYPE value;
+  YYSTYPE grammar_value;
+  core_YYSTYPE& value = grammar_value.core_yystype;
   YYLTYPE location;
   for (;;) {
-    int token = core_yylex(&value, &location, scanner);
+    int token = base_yylex(&grammar_value, &location, scanner);
     if (token == 0) break;
     if (n == capacity) {
       capacity *= 2;
@@ -326,7 +330,16 @@ std::string redact_statement(const std::string& text, bool standard_strings) {
     ~Restore() { standard_conforming_strings = saved; }
   } restore{standard_conforming_strings};
   standard_conforming_strings = standard_strings;
-  return redact_credentials(text, tokenize, !standard_strings);
+  std::string out = redact_credentials(text, tokenize, !standard_strings);
+  // Scanned under the setting in force when the event fires; a statement of a query string
+  // that changed it before this statement ("SET standard_conforming_strings = off; CREATE
+  // USER MAPPING ... 'C:\'") was read under the other one.
+  if (out == kNotScanned) {
+    standard_conforming_strings = !standard_strings;
+    std::string other = redact_credentials(text, tokenize, standard_strings);
+    if (other != kNotScanned) out = std::move(other);
+  }
+  return out;
 }
 
 }  // namespace pgm::drift

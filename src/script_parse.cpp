@@ -249,6 +249,15 @@ namespace {
 bool in_own_schema(List* names) {
   return list_length(names) >= 2 && IsA(linitial(names), String) && std::strcmp(strVal(linitial(names)), "migrate") == 0;
 }
+// pg_migrate's event triggers (drift capture, the snapshot refresh after a migration).
+bool own_event_trigger(const char* name) {
+  if (!name) return false;
+  for (const char* own : {"migrate_drift_start", "migrate_drift_ddl", "migrate_drift_drop", "migrate_drift_rewrite"})
+    if (std::strcmp(name, own) == 0) return true;
+  return false;
+}
+bool own_event_trigger(Node* name) { return name && IsA(name, String) && own_event_trigger(strVal(name)); }
+
 bool in_own_schema(const RangeVar* rv) { return rv && rv->schemaname && std::strcmp(rv->schemaname, "migrate") == 0; }
 // An object of a DROP, RENAME, ALTER ... SET SCHEMA or OWNER TO: a name list, an
 // ObjectWithArgs (functions, operators) or a TypeName.
@@ -266,6 +275,7 @@ const char* changes_pg_migrate(Node* node) noexcept {
   constexpr const char* kExtension = "pg_migrate";
   constexpr const char* kSchema = "migrate";
   constexpr const char* kOwnObject = "a change to pg_migrate's schema migrate";
+  constexpr const char* kOwnEventTrigger = "a change to pg_migrate's event triggers";
   // The one-part name of an extension or schema statement.
   auto named = [](Node* object, const char* name) {
     return object && IsA(object, String) && std::strcmp(strVal(object), name) == 0;
@@ -306,6 +316,7 @@ const char* changes_pg_migrate(Node* node) noexcept {
       AlterOwnerStmt* owner = reinterpret_cast<AlterOwnerStmt*>(node);
       if (in_own_schema(owner->relation) || in_own_schema(owner->object)) return kOwnObject;
       if (owner->objectType == OBJECT_SCHEMA && named(owner->object, kSchema)) return "ALTER SCHEMA migrate OWNER";
+      if (owner->objectType == OBJECT_EVENT_TRIGGER && own_event_trigger(owner->object)) return kOwnEventTrigger;
       break;
     }
     case T_DropStmt: {
@@ -313,6 +324,11 @@ const char* changes_pg_migrate(Node* node) noexcept {
       if (drop->removeType == OBJECT_EXTENSION && names_include(drop->objects, kExtension))
         return "DROP EXTENSION pg_migrate";
       if (drop->removeType == OBJECT_SCHEMA && names_include(drop->objects, kSchema)) return "DROP SCHEMA migrate";
+      if (drop->removeType == OBJECT_EVENT_TRIGGER) {
+        ListCell* ec;
+        foreach (ec, drop->objects)
+          if (own_event_trigger(static_cast<Node*>(lfirst(ec)))) return kOwnEventTrigger;
+      }
       // A trigger, policy or rule is named (table..., name): its table is qualified with
       // three parts or more ("DROP TRIGGER t ON migrate" is a table of the user's named migrate).
       bool on_table = drop->removeType == OBJECT_TRIGGER || drop->removeType == OBJECT_POLICY ||
@@ -340,8 +356,14 @@ const char* changes_pg_migrate(Node* node) noexcept {
         return "ALTER EXTENSION pg_migrate SET SCHEMA";
       break;
     }
+    // Disabling, dropping, renaming or handing over pg_migrate's event triggers: the migration's
+    // snapshot and later drift capture would miss what they record.
+    case T_AlterEventTrigStmt:
+      if (own_event_trigger(reinterpret_cast<AlterEventTrigStmt*>(node)->trigname)) return kOwnEventTrigger;
+      break;
     case T_RenameStmt: {
       RenameStmt* rename = reinterpret_cast<RenameStmt*>(node);
+      if (rename->renameType == OBJECT_EVENT_TRIGGER && own_event_trigger(rename->object)) return kOwnEventTrigger;
       if (in_own_schema(rename->relation) || in_own_schema(rename->object)) return kOwnObject;
       if (rename->renameType == OBJECT_SCHEMA && rename->subname && std::strcmp(rename->subname, kSchema) == 0)
         return "ALTER SCHEMA migrate RENAME";

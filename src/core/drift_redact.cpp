@@ -86,11 +86,13 @@ bool password_like(std::string_view option_name) {
 
 bool may_carry_credentials(std::string_view text) {
   // Case-insensitive search without copying: most statements carry none of these.
-  static constexpr std::string_view words[] = {"passw", "pwd", "secret", "token", "credential", "passphrase",
-                                               "apikey", "api_key", "connection", "mapping", "://"};
+  // (and "u&" or a backslash: escapes may spell any of them, U&"pass\0077ord", E'\x70assword')
+  static constexpr std::string_view words[] = {"passw", "pwd",     "secret",     "token",   "credential", "passphrase",
+                                               "apikey", "api_key", "connection", "mapping", "://",        "u&"};
   for (size_t i = 0; i < text.size(); ++i) {
     char c = ascii_lower(text[i]);
-    if (c != 'p' && c != 's' && c != 't' && c != 'c' && c != 'a' && c != 'm' && c != ':') continue;
+    if (c == '\\') return true;
+    if (c != 'p' && c != 's' && c != 't' && c != 'c' && c != 'a' && c != 'm' && c != ':' && c != 'u') continue;
     for (std::string_view w : words) {
       if (w[0] != c || text.size() - i < w.size()) continue;
       bool match = true;
@@ -231,7 +233,9 @@ std::string redact_credentials(std::string_view sql, const SqlTokenizer& tokeniz
   constexpr int kMaxDepth = 8;
   if (depth > kMaxDepth) return std::string(kRedacted) + " (SQL nested more than 8 levels deep)";
   std::optional<std::vector<SqlToken>> scanned = tokenize(sql);
-  if (!scanned) return std::string(sql);
+  // A statement that may carry a credential and does not scan is not recorded (a nested
+  // literal that does not scan is no SQL, and stays).
+  if (!scanned) return depth == 0 ? std::string(kNotScanned) : std::string(sql);
   const std::vector<SqlToken>& t = *scanned;
   std::vector<Span> spans;
   std::vector<bool> done(t.size(), false);

@@ -28,6 +28,8 @@ using SqlTokenizer = std::function<std::optional<std::vector<SqlToken>>(std::str
 
 // What is replaced: a string literal's value, or a value inside a connection string.
 constexpr const char* kRedacted = "<redacted>";
+// What is recorded instead of a statement that may carry a credential but does not scan.
+constexpr const char* kNotScanned = "<redacted: the statement does not scan as it was run, and may carry a credential>";
 
 // True for option names that carry a secret: names containing password, passwd, pwd,
 // secret, token, credential, passphrase or api_key/apikey (case-insensitive).
@@ -61,7 +63,8 @@ std::string requote_literal(std::string_view original, std::string_view value);
 //    password (dblink_connect in a function body ...);
 //  * string literals holding SQL (function and DO bodies, EXECUTE strings): redacted
 //    recursively by the same rules (depth 4).
-// Literal replacement is '<redacted>'. Text that does not tokenize is returned unchanged.
+// Literal replacement is '<redacted>'. Text that does not tokenize is kNotScanned (a nested
+// literal that does not tokenize is no SQL and stays).
 std::string redact_credentials(std::string_view sql, const SqlTokenizer& tokenize, bool backslash_escapes,
                                int depth = 0);
 

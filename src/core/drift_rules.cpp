@@ -5,10 +5,16 @@
 namespace pgm::drift {
 
 bool glob_match(std::string_view pattern, std::string_view text) {
-  // Iterative matcher with one backtrack point for the last '*'.
+  // Iterative matcher with one backtrack point for the last '*'. '?' and '*' step over whole
+  // UTF-8 characters, as LIKE's '_' and '%' do in schema_diff()'s matching.
+  auto continuation = [&](size_t i) { return i < text.size() && (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80; };
   size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
   while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || (pattern[p] != '*' && pattern[p] == text[t]))) {
+    if (p < pattern.size() && pattern[p] == '?') {
+      ++p;
+      ++t;
+      while (continuation(t)) ++t;
+    } else if (p < pattern.size() && pattern[p] != '*' && pattern[p] == text[t]) {
       ++p;
       ++t;
     } else if (p < pattern.size() && pattern[p] == '*') {
@@ -16,7 +22,9 @@ bool glob_match(std::string_view pattern, std::string_view text) {
       mark = t;
     } else if (star != std::string_view::npos) {
       p = star + 1;
-      t = ++mark;
+      ++mark;
+      while (continuation(mark)) ++mark;
+      t = mark;
     } else {
       return false;
     }
@@ -51,14 +59,66 @@ Scope object_scope(std::string_view object_type, const std::optional<std::string
   if (!s.schema && address_names.size() >= 3) s.schema = address_names[0];
   if (address_names.size() >= 2) s.name = address_names[1];
   else s.name = object_name;
+  // A domain's constraint goes with its domain: its one address name is the domain's
+  // qualified type name ("public.d", "public.\"D x\""), as a dropped object reports it.
+  if (object_type == "domain constraint" && address_names.size() == 1 && !object_name) {
+    const std::string& q = address_names[0];
+    size_t dot = std::string::npos;
+    bool quoted = false;
+    for (size_t i = 0; i < q.size(); ++i) {
+      if (q[i] == '"') quoted = !quoted;
+      else if (q[i] == '.' && !quoted) dot = i;
+    }
+    std::string name = dot == std::string::npos ? q : q.substr(dot + 1);
+    if (name.size() >= 2 && name.front() == '"' && name.back() == '"') {
+      std::string plain;
+      for (size_t i = 1; i + 1 < name.size(); ++i) {
+        plain += name[i];
+        if (name[i] == '"' && i + 2 < name.size() && name[i + 1] == '"') ++i;  // "" is one quote
+      }
+      name = plain;
+    }
+    s.name = name;
+  }
   return s;
 }
+
+namespace {
+
+// An argument list as the drift row and the snapshot key spell it alike: the identity
+// qualifies built-in types ("pg_catalog.text") and writes no space after a comma, the key
+// neither ("text", "character varying, integer").
+std::string normalized_arguments(std::string_view s) {
+  size_t open = s.find('(');
+  if (open == std::string_view::npos || open == 0) return std::string(s);
+  std::string out(s.substr(0, open));
+  constexpr std::string_view kCatalog = "pg_catalog.";
+  bool quoted = false;
+  for (size_t i = open; i < s.size(); ++i) {
+    char c = s[i];
+    if (c == '"') quoted = !quoted;
+    if (!quoted && s.compare(i, kCatalog.size(), kCatalog) == 0 && (s[i - 1] == '(' || s[i - 1] == ',' || s[i - 1] == ' ')) {
+      i += kCatalog.size() - 1;
+      continue;
+    }
+    if (!quoted && c == ' ' && !out.empty() && out.back() == ',') continue;
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
 
 bool key_concerns(std::string_view key, std::string_view object_type, std::string_view identity) {
   size_t space = key.find(' ');
   if (space == std::string_view::npos || identity.empty()) return false;
   std::string_view k = key.substr(space + 1);
   if (object_type == "schema") return key.substr(0, space) == "schema" && k == identity;
+  // A function, procedure, aggregate or operator: its name and argument types.
+  if (size_t open = identity.find('('); open != std::string_view::npos && open > 0)
+    return normalized_arguments(k) == normalized_arguments(identity);
+  // A column default ("default value" rows) is named "for public.t.c": the column's entry.
+  if (object_type == "default value" && identity.substr(0, 4) == "for ") identity.remove_prefix(4);
   std::string named(identity);
   // "x on public.t" (quoted identifiers cannot contain " on " unquoted: a quoted one keeps
   // its quotes, so the last " on " outside quotes is the separator).

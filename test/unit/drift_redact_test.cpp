@@ -153,8 +153,12 @@ TEST(DriftRedact, NestedAndConninfoLiterals) {
   // Nothing to redact: the same text.
   std::string plain = "CREATE TABLE t (id int, note text DEFAULT 'password is not set')";
   EXPECT_EQ(redact(plain), plain);
-  // Text the scanner refuses is returned unchanged.
-  EXPECT_EQ(redact("CREATE ROLE r PASSWORD 'open"), "CREATE ROLE r PASSWORD 'open");
+  // A statement the scanner refuses is not recorded when it may carry a credential (it fails
+  // closed), and is recorded as it is when it cannot; a nested literal that does not scan is no
+  // SQL and stays.
+  EXPECT_EQ(redact("CREATE ROLE r PASSWORD 'open"), pgm::drift::kNotScanned);
+  EXPECT_EQ(redact("CREATE TABLE t (a text DEFAULT 'open"), "CREATE TABLE t (a text DEFAULT 'open");
+  EXPECT_EQ(redact("COMMENT ON TABLE t IS 'the token''s ''table'"), "COMMENT ON TABLE t IS 'the token''s ''table'");
 }
 
 // Bodies within bodies: scanned 8 levels deep; below that the body is redacted whole (before,

@@ -155,6 +155,25 @@ TEST(DriftSnapshotDrop, KeysPrefixesOwners) {
   EXPECT_EQ(def.owner, "s.t");
 }
 
+// '?' is one character, also a multi-byte one (as LIKE's '_' in schema_diff()).
+TEST(DriftGlob, MultiByteCharacters) {
+  using pgm::drift::glob_match;
+  EXPECT_TRUE(glob_match("tmp_?", "tmp_\xC3\xA9"));         // tmp_é
+  EXPECT_FALSE(glob_match("tmp_??", "tmp_\xC3\xA9"));
+  EXPECT_TRUE(glob_match("*?", "\xE2\x82\xAC"));            // €
+  EXPECT_TRUE(glob_match("a*b", "a\xE2\x82\xAC" "b"));
+  EXPECT_TRUE(glob_match("?*\xC3\xA9", "x\xC3\xA9\xC3\xA9"));
+  EXPECT_FALSE(glob_match("?", "ab"));
+}
+
+// A dropped domain constraint's one address name is its domain's qualified type name.
+TEST(DriftScope, DomainConstraintGoesWithItsDomain) {
+  using pgm::drift::object_scope;
+  EXPECT_EQ(object_scope("domain constraint", std::string("public"), {"public.xd"}, std::nullopt).name, "xd");
+  EXPECT_EQ(object_scope("domain constraint", std::string("s"), {"s.\"X \"\"d\"\".\""}, std::nullopt).name, "X \"d\".");
+  EXPECT_EQ(object_scope("domain constraint", std::string("public"), {"public.xd"}, std::string("xd")).name, "xd");
+}
+
 TEST(DriftKeyConcerns, ObjectsAndTheirParts) {
   using pgm::drift::key_concerns;
   EXPECT_TRUE(key_concerns("table public.t", "table", "public.t"));
@@ -175,6 +194,17 @@ TEST(DriftKeyConcerns, ObjectsAndTheirParts) {
   EXPECT_FALSE(key_concerns("table s2.t", "schema", "s"));
   EXPECT_TRUE(key_concerns("function public.f(integer)", "function", "public.f(integer)"));
   EXPECT_FALSE(key_concerns("function public.f(integer)", "function", "public.f(text)"));
+  // The identity qualifies built-in types and writes no space after a comma; the key neither.
+  EXPECT_TRUE(key_concerns("function public.h(text)", "function", "public.h(pg_catalog.text)"));
+  EXPECT_TRUE(key_concerns("function public.g(character varying, integer)", "function", "public.g(character varying,integer)"));
+  EXPECT_TRUE(key_concerns("function public.g(public.mood, text[])", "function", "public.g(public.mood,pg_catalog.text[])"));
+  EXPECT_FALSE(key_concerns("function public.g(public.mood, text)", "function", "public.g(other.mood,pg_catalog.text)"));
+  EXPECT_FALSE(key_concerns("function public.h(text)", "function", "public.h2(pg_catalog.text)"));
+  // A column default: "for public.t.a" is the column's entry.
+  EXPECT_TRUE(key_concerns("column public.t.a", "default value", "for public.t.a"));
+  EXPECT_FALSE(key_concerns("column public.t.b", "default value", "for public.t.a"));
+  // A domain's constraint.
+  EXPECT_TRUE(key_concerns("constraint public.xd.c", "domain constraint", "c on public.xd"));
   EXPECT_FALSE(key_concerns("table public.t", "table", ""));
   EXPECT_FALSE(key_concerns("nospace", "table", "public.t"));
 }
