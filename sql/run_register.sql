@@ -24,6 +24,13 @@ SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- PG_MIGRATE:
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM rr USING rr2 WHERE rr.id = rr2.id;');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL RETURNING id;');
+-- A subquery on the table itself, or with LIMIT, would pick other rows in every batch.
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM rr WHERE id IN (SELECT id FROM rr ORDER BY id LIMIT 100);');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL AND id IN (SELECT id FROM pg_class LIMIT 5);');
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL AND EXISTS (SELECT 1 FROM public.rr r2 WHERE r2.id = rr.id + 1);');
+-- A subquery on another table is fine.
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL AND id IN (SELECT oid::int FROM pg_class);') AS registered;
+SELECT migrate.unregister('3');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL;');
 SELECT migrate.register('3', 'x', E'BEGIN;\nCREATE TABLE rr5 ();');
 -- misspelt directives would be plain comments: refused with their line

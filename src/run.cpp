@@ -246,6 +246,27 @@ size_t toplevel_where(const std::string& sql) {
   return found;
 }
 
+// Plain C walker over a batched statement's WHERE clause: true at a subquery that reads the
+// table the statement changes (named alike; `context` is its RangeVar) or that has LIMIT or
+// OFFSET. Each batch runs the subquery again over the rows left ("the oldest 1,000" are then
+// other rows), so batches would change other rows than the statement as written does.
+bool batch_unsafe_subquery_walker(Node* node, void* context) {
+  if (!node) return false;
+  const RangeVar* target = static_cast<const RangeVar*>(context);
+  if (IsA(node, SelectStmt)) {
+    SelectStmt* select = reinterpret_cast<SelectStmt*>(node);
+    if (select->limitCount || select->limitOffset) return true;
+  }
+  if (IsA(node, RangeVar) && strcmp(reinterpret_cast<RangeVar*>(node)->relname, target->relname) == 0) return true;
+#if PG_VERSION_NUM >= 160000
+  return raw_expression_tree_walker(node, batch_unsafe_subquery_walker, context);
+#else
+  // PostgreSQL < 16 declares the walker without a prototype; through void (*)() to say so.
+  return raw_expression_tree_walker(
+      node, reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(batch_unsafe_subquery_walker)), context);
+#endif
+}
+
 // Why an UPDATE/DELETE cannot be batched, or "" if it can.
 std::string batch_refusal(Node* node, const std::string& sql) {
   if (IsA(node, UpdateStmt)) {
@@ -265,6 +286,12 @@ std::string batch_refusal(Node* node, const std::string& sql) {
   } else {
     return "only UPDATE and DELETE run in batches";
   }
+  Node* where = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->whereClause : castNode(DeleteStmt, node)->whereClause;
+  RangeVar* target = IsA(node, UpdateStmt) ? castNode(UpdateStmt, node)->relation : castNode(DeleteStmt, node)->relation;
+  if (pg::call([&] { return batch_unsafe_subquery_walker(where, target); }))
+    return "its WHERE clause has a subquery that reads the table it changes or has LIMIT/OFFSET: each batch would "
+           "run it again over the rows left, and change other rows than the statement as written (batch a WHERE "
+           "clause that says which rows, e.g. WHERE created < '2024-01-01')";
   if (toplevel_where(sql) == std::string::npos) return "its WHERE clause could not be located";
   return {};
 }
@@ -1403,7 +1430,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
       MemoryContextSwitchTo(outer);
       raise_failure(rc, u, sqlstate::kObjectNotInPrerequisiteState,
                     failure_message(rc, u, fmt::format("the batched statement changed {} rows{}, more than twice "
-                                                       "the {} that matched when it {}",
+                                                       "the {} that matched when it {} (plus ten batches)",
                                                        rows_done - done_before, done_before > 0 ? " since it resumed" : "",
                                                        matched_at_start, done_before > 0 ? "resumed" : "started")),
                     "Its WHERE clause probably still matches rows it already changed, or writers keep adding rows "
