@@ -150,6 +150,21 @@ SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_pkey PRI
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN id SET NOT NULL;
 ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_pkey PRIMARY KEY USING INDEX gap_acc_id;$$);
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN status SET NOT NULL;$$);
+-- ...but not once the script drops that CHECK (also one it added and validated itself), or
+-- the NOT NULL; nor for a new column under the name of one renamed away
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc DROP CONSTRAINT gap_acc_status;
+ALTER TABLE gap_acc ALTER COLUMN status SET NOT NULL;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc RENAME CONSTRAINT gap_acc_status TO gap_acc_s;
+ALTER TABLE gap_acc DROP CONSTRAINT gap_acc_s;
+ALTER TABLE gap_acc ALTER COLUMN status SET NOT NULL;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_id_nn CHECK (id IS NOT NULL);
+ALTER TABLE gap_acc DROP CONSTRAINT gap_acc_id_nn;
+ALTER TABLE gap_acc ALTER COLUMN id SET NOT NULL;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc RENAME COLUMN status TO status_old;
+ALTER TABLE gap_acc ADD COLUMN status text;
+ALTER TABLE gap_acc ALTER COLUMN status SET NOT NULL;$$);
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc RENAME COLUMN status TO state;
+ALTER TABLE gap_acc ALTER COLUMN state SET NOT NULL;$$);
 SET timezone = 'UTC';
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN created TYPE timestamptz;$$);
 SET timezone = 'Europe/Paris';
@@ -619,6 +634,20 @@ ALTER TABLE gap_u ADD COLUMN h gap_d3;$$);
 DROP DOMAIN gap_over_nn, gap_nn_int, gap_nn_int_default;
 DROP TABLE gap_t, gap_u;
 DROP DOMAIN gap_plain_text, gap_short_text;
+
+-- RESET search_path (and SET ... TO DEFAULT) goes back to the session's reset value, not to
+-- what the caller SET: here public.gap_big, not the empty gap_app.gap_big.
+CREATE SCHEMA gap_app;
+CREATE TABLE gap_app.gap_big (n int);
+ANALYZE gap_app.gap_big;
+SET search_path = gap_app, public;
+SELECT * FROM gap_rules_of($$RESET search_path;
+CREATE INDEX gap_reset_i ON gap_big (n);$$);
+SELECT * FROM gap_rules_of($$SET search_path TO DEFAULT;
+CREATE INDEX gap_reset_i ON gap_big (n);$$);
+SELECT * FROM gap_rules_of($$CREATE INDEX gap_reset_i ON gap_big (n);$$);
+RESET search_path;
+DROP SCHEMA gap_app CASCADE;
 
 DROP FUNCTION gap_rules_of(text);
 DROP EXTENSION pg_migrate;

@@ -163,6 +163,28 @@ struct ScriptState {
   std::map<Oid, std::set<std::string>> dropped_checks;
   std::map<Oid, std::set<std::string>> dropped_not_null;
   std::map<Oid, std::string> current_names;  // catalog tables the script renamed: the new name
+  // Columns of catalog tables the script renamed, added or dropped (by table OID): name in the
+  // script -> the catalog's name of that column, "" for none (added in the script, or renamed
+  // or dropped away). A catalog proof (NOT NULL, a CHECK) is looked up under the catalog name.
+  std::map<Oid, std::map<std::string, std::string>> column_names;
+  // Validated CHECKs the script added or validated that prove columns NOT NULL: (table,
+  // constraint) -> columns. Dropped, they prove nothing any more.
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> validated_check_columns;
+  // Catalog constraints the script renamed (by table OID): new name -> the catalog's name.
+  std::map<Oid, std::map<std::string, std::string>> constraint_names;
+  std::string catalog_constraint(Oid relid, const std::string& name) const {
+    auto t = constraint_names.find(relid);
+    if (t == constraint_names.end()) return name;
+    auto c = t->second.find(name);
+    return c == t->second.end() ? name : c->second;
+  }
+  // The catalog's name of a column the script calls `name` ("" if the catalog has none).
+  std::string catalog_column(Oid relid, const std::string& name) const {
+    auto t = column_names.find(relid);
+    if (t == column_names.end()) return name;
+    auto c = t->second.find(name);
+    return c == t->second.end() ? name : c->second;
+  }
   // DETACH ... CONCURRENTLY fails while a partitioned table has a default partition: the ones
   // the script creates or attaches (partitioned table -> its default partition, by table key),
   // and the catalog's the script detaches or drops.
@@ -290,18 +312,17 @@ struct ScriptState {
     if (!transactional) return;
     if (set->kind == VAR_RESET_ALL) timezone_set = false;
     if (set->name && pg_strcasecmp(set->name, "timezone") == 0) timezone_set = set->kind == VAR_SET_VALUE;
-    if (set->kind == VAR_RESET_ALL) {
-      script_path.reset();
-      return;
-    }
-    if (!set->name || std::strcmp(set->name, "search_path") != 0) return;
-    if (set->kind != VAR_SET_VALUE) {
-      script_path.reset();  // DEFAULT, RESET: the session's
+    // RESET, SET ... TO DEFAULT: the value the session resets to (postgresql.conf, ALTER ROLE /
+    // DATABASE ... SET), not the one the caller SET.
+    const bool reset = set->kind == VAR_RESET_ALL || set->kind == VAR_RESET || set->kind == VAR_SET_DEFAULT;
+    if (set->kind != VAR_RESET_ALL && (!set->name || std::strcmp(set->name, "search_path") != 0)) return;
+    if (!reset && set->kind != VAR_SET_VALUE) {
+      script_path.reset();  // (SET FROM CURRENT: the session's)
       return;
     }
     std::vector<std::string> schemas{"pg_catalog"};
     List* names = pg::call([&] {
-      char* value = ExtractSetVariableArgs(set);
+      char* value = reset ? pstrdup(GetConfigOptionResetString("search_path")) : ExtractSetVariableArgs(set);
       List* list = NIL;
       if (!value || !SplitIdentifierString(value, ',', &list)) list = NIL;
       return list;
@@ -728,8 +749,15 @@ bool calls_user_function(Node* node, void* context) {
   return expression_tree_walker(node, reinterpret_cast<bool (*)()>(calls_user_function), context);
 }
 
-bool has_validated_not_null(Oid relid, const std::string& column) {
-  const char* col = column.c_str();
+// `column` as the script names it; NOT NULLs and CHECKs the script dropped are no proof.
+bool has_validated_not_null(Oid relid, const std::string& column, const ScriptState& st) {
+  const std::string catalog_name = st.catalog_column(relid, column);
+  if (catalog_name.empty()) return false;
+  const char* col = catalog_name.c_str();
+  auto dn = st.dropped_not_null.find(relid);
+  const bool not_null_dropped = dn != st.dropped_not_null.end() && dn->second.count(column);
+  auto dc = st.dropped_checks.find(relid);
+  const std::set<std::string>* dropped = dc != st.dropped_checks.end() ? &dc->second : nullptr;
   return pg::call([&] {
     // PostgreSQL's own test of whether SET NOT NULL can skip its scan (as
     // ConstraintImpliedByRelConstraint): the column is NOT NULL already, or validated CHECK
@@ -740,7 +768,7 @@ bool has_validated_not_null(Oid relid, const std::string& column) {
     HeapTuple atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(att));
     if (!HeapTupleIsValid(atup)) return false;
     Form_pg_attribute a = (Form_pg_attribute)GETSTRUCT(atup);
-    bool not_null = a->attnotnull;
+    bool not_null = a->attnotnull && !not_null_dropped;
     Var* var = makeVar(1, att, a->atttypid, a->atttypmod, a->attcollation, 0);
     ReleaseSysCache(atup);
     if (not_null) return true;
@@ -753,6 +781,7 @@ bool has_validated_not_null(Oid relid, const std::string& column) {
     while (HeapTupleIsValid(tup = systable_getnext(scan))) {
       Form_pg_constraint con = (Form_pg_constraint)GETSTRUCT(tup);
       if (con->contype != CONSTRAINT_CHECK || !con->convalidated) continue;
+      if (dropped && dropped->count(NameStr(con->conname))) continue;  // (std::set::count does not throw)
       bool isnull = false;
       Datum bin = heap_getattr(tup, Anum_pg_constraint_conbin, RelationGetDescr(conrel), &isnull);
       if (isnull) continue;
@@ -1580,6 +1609,8 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           pg::call([&] { return get_attnum(relid, def->colname) != InvalidAttrNumber; }))
         break;
       analyze_add_column(def, t, st, out);
+      // A column the catalog does not have (under this name: one renamed away may be there).
+      if (def->colname && OidIsValid(relid) && !t.created_in_script) st.column_names[relid][def->colname] = "";
       // NOT NULL from here on (a later SET NOT NULL scans nothing).
       bool not_null = def->is_not_null;
       ListCell* lc;
@@ -1636,7 +1667,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       break;
     case AT_SetNotNull: {
       bool proven = t.created_in_script || st.validated_notnull.count({table_key, cmd->name}) ||
-                    (OidIsValid(relid) && has_validated_not_null(relid, cmd->name));
+                    (OidIsValid(relid) && has_validated_not_null(relid, cmd->name, st));
       st.validated_notnull.insert({table_key, cmd->name});  // NOT NULL from here on
       if (!proven) out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
       break;
@@ -1665,6 +1696,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
               if (!conname.empty()) st.notnull_checks[{table_key, conname}] = columns;
             } else {
               for (const std::string& column : columns) st.validated_notnull.insert({table_key, column});
+              if (!conname.empty()) st.validated_check_columns[{table_key, conname}] = columns;
             }
           }
           if (c->skip_validation && !conname.empty()) st.added_not_valid[{table_key, conname}] = "ACCESS EXCLUSIVE";
@@ -1686,7 +1718,7 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             for (const std::string& col : st.created_indexes.count(c->indexname)
                                               ? st.created_indexes[c->indexname]
                                               : index_key_columns(relid, c->indexname))
-              if (!st.validated_notnull.count({table_key, col}) && !has_validated_not_null(relid, col))
+              if (!st.validated_notnull.count({table_key, col}) && !has_validated_not_null(relid, col, st))
                 out.push_back({Action::SetNotNull, t, col, "", {}});
           if (pk && OidIsValid(relid) && !t.created_in_script) {
             ListCell* kc;
@@ -1712,9 +1744,11 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       auto it = st.notnull_checks.find({table_key, cmd->name ? cmd->name : ""});
       if (it != st.notnull_checks.end()) {
         for (const std::string& column : it->second) st.validated_notnull.insert({table_key, column});
+        st.validated_check_columns[it->first] = it->second;
       } else if (OidIsValid(relid) && cmd->name && !t.created_in_script) {
-        for (const std::string& column : catalog_not_null_check_columns(relid, cmd->name))
-          st.validated_notnull.insert({table_key, column});
+        std::vector<std::string> columns = catalog_not_null_check_columns(relid, cmd->name);
+        for (const std::string& column : columns) st.validated_notnull.insert({table_key, column});
+        st.validated_check_columns[{table_key, cmd->name}] = columns;
       }
       auto added = st.added_not_valid.find({table_key, cmd->name ? cmd->name : ""});
       // A CHECK validated here may prove a partition bound (a foreign key proves none).
@@ -1786,10 +1820,19 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       break;
     }
     case AT_DropConstraint:
-      // A CHECK (the script's, or the catalog's) proves nothing once dropped.
+      // A CHECK (the script's, or the catalog's) proves nothing once dropped: neither a
+      // partition bound nor its columns NOT NULL.
+      if (cmd->name) {
+        auto proved = st.validated_check_columns.find({table_key, cmd->name});
+        if (proved != st.validated_check_columns.end()) {
+          for (const std::string& column : proved->second) st.validated_notnull.erase({table_key, column});
+          st.validated_check_columns.erase(proved);
+        }
+        st.notnull_checks.erase({table_key, cmd->name});
+      }
       if (OidIsValid(relid) && cmd->name) {
         std::string name = cmd->name;
-        st.dropped_checks[relid].insert(name);
+        st.dropped_checks[relid].insert(st.catalog_constraint(relid, name));
         if (auto it = st.check_proofs.find(relid); it != st.check_proofs.end())
           it->second.erase(std::remove_if(it->second.begin(), it->second.end(),
                                           [&](const ScriptState::CheckProof& p) { return p.name == name; }),
@@ -1803,6 +1846,10 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; }))
         break;
       out.push_back({Action::DropColumn, t, cmd->name, "", {}});
+      if (cmd->name) {
+        st.validated_notnull.erase({table_key, cmd->name});
+        if (OidIsValid(relid) && !t.created_in_script) st.column_names[relid][cmd->name] = "";
+      }
       break;
     default:
       break;
@@ -1999,7 +2046,35 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       RenameStmt* rs = (RenameStmt*)node;
       if (!rs->relation) break;
       if (rs->renameType == OBJECT_COLUMN && rs->relationType == OBJECT_TABLE) {
-        out.push_back({Action::RenameColumn, table_info(rs->relation, st), rs->subname, rs->newname, {}});
+        Oid relid = InvalidOid;
+        QualifiedName resolved;
+        TableInfo t = table_info(rs->relation, st, &relid, &resolved);
+        out.push_back({Action::RenameColumn, t, rs->subname, rs->newname, {}});
+        // Later statements name the column by its new name; the old name is free.
+        if (rs->subname && rs->newname) {
+          std::string table_key = key_of(resolved);
+          if (st.validated_notnull.erase({table_key, rs->subname})) st.validated_notnull.insert({table_key, rs->newname});
+          if (OidIsValid(relid) && !t.created_in_script) {
+            std::map<std::string, std::string>& names = st.column_names[relid];
+            std::string catalog_name = st.catalog_column(relid, rs->subname);
+            names[rs->newname] = catalog_name;
+            names[rs->subname] = "";
+          }
+        }
+      } else if (rs->renameType == OBJECT_TABCONSTRAINT && rs->subname && rs->newname) {
+        // Later statements name the constraint by its new name.
+        Oid relid = InvalidOid;
+        QualifiedName resolved;
+        TableInfo t = table_info(rs->relation, st, &relid, &resolved);
+        std::string table_key = key_of(resolved);
+        for (auto* names : {&st.validated_check_columns, &st.notnull_checks}) {
+          auto it = names->find({table_key, rs->subname});
+          if (it == names->end()) continue;
+          (*names)[{table_key, rs->newname}] = it->second;
+          names->erase({table_key, rs->subname});
+        }
+        if (OidIsValid(relid) && !t.created_in_script)
+          st.constraint_names[relid][rs->newname] = st.catalog_constraint(relid, rs->subname);
       } else if (rs->renameType == OBJECT_TABLE) {
         TableInfo t = table_info(rs->relation, st);
         out.push_back({Action::RenameTable, t, "", rs->newname, {}});
