@@ -32,13 +32,19 @@ PGM_FUNCTION(pgm_repair) {
   if (!m)
     throw Error(sqlstate::kUndefinedObject, fmt::format("migration {} is not registered", version.canonical()),
                 {}, "See migrate.status() for the registered versions.");
-  // A run stopped part way goes on with the script it started (its statements are counted).
-  ensure_no_unfinished_run(version.canonical());
+  // A run stopped part way goes on with the script it started (its statements are counted);
+  // a revert run's down script may be repaired keeping the statements it finished (below).
+  const bool revert_run = unfinished_revert_run(m->version);
+  if (!revert_run || !down) ensure_no_unfinished_run(version.canonical());
   std::optional<std::string> down_mode;  // unchanged unless the down script is
   // Checked as register checks it (an empty one is a no-op), with its run mode: a
   // non-transactional or split down script (DROP INDEX CONCURRENTLY for an index its up script
   // built concurrently) is reverted by CALL migrate.run_revert(), as registered.
   if (down) down_mode = checked_registration_mode(*down, {m->version, name ? *name : m->name, "down"});
+  // The unfinished revert run goes on with the repaired script if the statements it finished
+  // are its first ones, unchanged (else the run's error says which one differs).
+  if (revert_run && down && (!m->has_down || catalog::load_script(m->version, false) != *down))
+    adopt_script_for_unfinished_run(m->version, name ? *name : m->name, *down, false);
   if (remove_down) down_mode = "transaction";
   std::optional<std::string> old_down;
   if (m->has_down) old_down = catalog::load_script(m->version, false);

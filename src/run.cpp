@@ -1910,7 +1910,9 @@ std::optional<Error> unfinished_run_error(const std::string& version) {
                dir == "up" ? fmt::format("Finish it with {}, or replace the statement that failed (and those after "
                                          "it) keeping the finished ones as they are.",
                                          resume_call(true))
-                           : fmt::format("Finish it with {}.", resume_call(false)));
+                           : fmt::format("Finish it with {}, or repair the down script: replace the statement that "
+                                         "failed (and those after it) keeping the finished ones as they are.",
+                                         resume_call(false)));
 }
 
 void ensure_no_unfinished_run(const std::string& version) {
@@ -1927,17 +1929,19 @@ void ensure_no_unfinished_revert_run(const std::string& version) {
   if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
 }
 
-void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up) {
+void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up,
+                                     bool up) {
+  // (new_up: the new script of the run's direction, the down script for a revert run)
   RunRow run = read_run(version);
   if (!run.exists) return;
   std::optional<Error> refusal = unfinished_run_error(version);
   auto refuse = [&](const std::string& why) {
     throw Error(refusal->sqlstate(), refusal->message(), refusal->detail() + " " + why, refusal->hint());
   };
-  if (run.direction != "up") throw *refusal;
-  std::string old_up = catalog::load_script(version, true);
+  if (run.direction != (up ? "up" : "down")) throw *refusal;
+  std::string old_up = catalog::load_script(version, up);
   if (sha256_hex(old_up) != run.checksum) throw *refusal;
-  ScriptLabel label{version, name, "up"};
+  ScriptLabel label{version, name, up ? "up" : "down"};
   std::vector<ScriptStatement> old_statements = parse_script(old_up, label);
   std::vector<ScriptStatement> new_statements = parse_script(new_up, label);
   ScriptMode mode = script_mode(old_up);
@@ -1961,7 +1965,8 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
   };
   // What took effect stays as it is: every finished statement (and one a batched run is part
   // way through) must be in the new script, at the same place, unchanged but for formatting.
-  std::set<int> kept = finished_units(version, "up");
+  const std::set<int> finished = finished_units(version, up ? "up" : "down");
+  std::set<int> kept = finished;
   if (run.rows_done > 0 && run.unit >= 0) kept.insert(run.unit);
   // A statement that runs at top level (CREATE INDEX CONCURRENTLY, ...) and was interrupted, or
   // whose failed build's INVALID index is still there, may have left work only its own retry
@@ -1983,7 +1988,7 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
                               refusal->detail(), u + 1, old_units[u].line, run.rows_done),
                   fmt::format("Make it succeed (fix the data or what blocked it), then {}; the statements after it "
                               "may be replaced.",
-                              resume_call(true)));
+                              resume_call(up)));
     refuse(fmt::format("Statement {} (line {} of the script the run started with) took effect, and the new script "
                        "does not have it at that place unchanged.",
                        u + 1, old_units[u].line));
@@ -2004,11 +2009,15 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
                pg::text_param(std::to_string(new_units.size()))});
     if (stopped_unit_replaced) fresh_unit.run({pg::text_param(version)});
   }
+  // It resumes at the first statement not finished (one a batched run is part way through
+  // counts as not finished, though it is kept).
+  int resumes_at = 0;
+  while (finished.count(resumes_at)) ++resumes_at;
   std::string note = fmt::format(
-      "migration {} (\"{}\"): its unfinished apply run goes on with the new script: the {} finished "
+      "migration {} (\"{}\"): its unfinished {} run goes on with the new script: the {} finished "
       "statement{} {} unchanged, {} resumes at statement {}",
-      version, name, kept.size(), kept.size() == 1 ? "" : "s", kept.size() == 1 ? "is" : "are",
-      resume_call(true), kept.size() + 1);
+      version, name, up ? "apply" : "revert", finished.size(), finished.size() == 1 ? "" : "s",
+      finished.size() == 1 ? "is" : "are", resume_call(up), resumes_at + 1);
   const char* n = note.c_str();
   pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
 }

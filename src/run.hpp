@@ -67,12 +67,14 @@ void ensure_no_unfinished_run(const std::string& version);
 // script's first ones, unchanged but for formatting and comments (their effect stays); the
 // next CALL migrate.run() resumes with the rest of the new script. Otherwise the run's error
 // (ensure_no_unfinished_run), saying which finished statement differs.
-// A changed or removed down script: refused while a revert run of it is unfinished (the run
-// resumes with the script it started with).
+// The same for a down script repaired while a revert run of it is unfinished (up = false).
+// A removed down script, or one register would change: refused while a revert run of it is
+// unfinished (the run resumes with the script it started with).
 void ensure_no_unfinished_revert_run(const std::string& version);
 bool unfinished_revert_run(const std::string& version);
 
-void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up);
+void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_script,
+                                     bool up = true);
 // The same check without throwing (plan() reports it and goes on).
 std::optional<Error> unfinished_run_error(const std::string& version);
 

@@ -660,6 +660,26 @@ sql(q{GRANT SELECT (ctid) ON colpriv TO deployer});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()', @as_deployer);
 is("$ret " . sql(q{SELECT count(*) FROM colpriv WHERE v IS NULL}), '0 0', 'a role with column privileges runs a batched statement') or diag($err);
 
+# --- a revert run that failed on its own down script: repair replaces the failed statement
+# (keeping the finished one as it is) and the run resumes with the repaired script
+sql(q{CREATE TABLE rvr (id int, v int)});
+sql(q{SELECT migrate.register('9.1', 'revert repair', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY rvr_v ON rvr (v);\nCREATE INDEX CONCURRENTLY rvr_id ON rvr (id);',
+  E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY rvr_v;\nSELECT 1/0;\nDROP INDEX CONCURRENTLY rvr_id;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is("$ret " . state_of('9.1'), '0 applied', 'revert repair: applied') or diag($err);
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run_revert(1)');
+like($err, qr/migration 9\.1 \("revert repair"\) failed at line 3 of its down script: division by zero/, 'revert repair: the down script fails at its own statement');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.repair('9.1', down => E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY rvr_vv;\nSELECT 1;\nDROP INDEX CONCURRENTLY rvr_id;')});
+like($err, qr/Statement 1 \(line 2 of the script the run started with\) took effect, and the new script does not have it at that place unchanged/,
+     'revert repair: changing the finished statement is refused');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.repair('9.1', down => E'-- pg_migrate:no-transaction\n-- fixed\nDROP INDEX CONCURRENTLY rvr_v;\nSELECT 1;\nDROP INDEX CONCURRENTLY rvr_id;')});
+like($err, qr/its unfinished revert run goes on with the new script: the 1 finished statement is unchanged, CALL migrate\.run_revert\(\) resumes at statement 2/,
+     'revert repair: the repaired down script keeps the finished statement');
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run_revert(1)');
+is("$ret " . state_of('9.1') . ' ' . sql(q{SELECT count(*) FROM pg_indexes WHERE tablename = 'rvr'}), '0 pending 0',
+   'revert repair: the run finishes with the repaired script') or diag($err);
+sql(q{SELECT migrate.unregister('9.1')});
+
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
 sql(q{SET pg_migrate.lint_large_table_rows = 1000; ANALYZE t});
