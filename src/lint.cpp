@@ -127,6 +127,9 @@ struct ScriptState {
   struct Table {
     Kind kind;
     Oid relid;  // Moved: the catalog table now under this name
+    // Created: by an earlier part of a script split by COMMIT, committed since (other sessions
+    // see it, and what the part wrote into it is not known here).
+    bool committed = false;
   };
   std::map<QualifiedName, Table> tables;
   std::optional<std::vector<std::string>> script_path;  // SET search_path of the script
@@ -269,7 +272,7 @@ struct ScriptState {
   // A table renamed or moved to another schema: the new name is the same table.
   void move_table(const RangeVar* from, const QualifiedName& to) {
     Resolved r = resolve(from);
-    if (r.script && r.script->kind == Kind::Created) tables[to] = {Kind::Created, InvalidOid};
+    if (r.script && r.script->kind == Kind::Created) tables[to] = *r.script;
     else if (OidIsValid(r.relid)) tables[to] = {Kind::Moved, r.relid};
     else return;
     if (OidIsValid(r.relid)) current_names[r.relid] = to.second;
@@ -485,6 +488,11 @@ TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullp
   ScriptState::Resolved r = st.resolve(rv);
   if (resolved_out) *resolved_out = r.name;
   if (r.script && r.script->kind == ScriptState::Kind::Created) {
+    if (r.script->committed) {
+      t.exists = true;  // committed by an earlier part: a table like any other, of unknown size
+      t.committed_by_script = true;
+      return t;
+    }
     t.created_in_script = true;
     return t;
   }
@@ -2215,6 +2223,11 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
   switch (nodeTag(node)) {
     case T_TransactionStmt: {
       st.added_not_valid.clear();  // a COMMIT split point: validating after it is the advice
+      // Tables created before it are committed at it: from here on other sessions see them,
+      // and their size (what the part wrote: CREATE TABLE ... AS, INSERT) is unknown.
+      if (is_split_point(node))
+        for (auto& [name, table] : st.tables)
+          if (table.kind == ScriptState::Kind::Created) table.committed = true;
       // Each part of a split script runs with its own settings: a SET before the COMMIT is
       // undone at it, so names after it resolve through the session's search_path again.
       st.script_path.reset();

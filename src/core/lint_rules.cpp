@@ -145,6 +145,7 @@ std::string group_thousands(int64_t n) {
 std::string describe_table(const TableInfo& t) {
   if (t.created_in_script) return fmt::format("{} (created by this script)", t.name);
   if (!t.exists) return fmt::format("{} (not in the catalog yet)", t.name);
+  if (t.committed_by_script) return fmt::format("{} (created and committed by an earlier part of this script: size unknown)", t.name);
   if (t.partitioned && t.partitions == 0) return fmt::format("{} (partitioned table without partitions)", t.name);
   if (t.partitioned) {
     std::string parts = fmt::format("{} partition{}", t.partitions, t.partitions == 1 ? "" : "s");

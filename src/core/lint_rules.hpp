@@ -24,6 +24,7 @@ struct TableInfo {
   std::string name;               // schema-qualified when it exists, else as written
   bool exists = false;            // found in the catalog (before the script runs)
   bool created_in_script = false; // created by an earlier statement of the same script
+  bool committed_by_script = false; // created by an earlier part of a script split by COMMIT (exists, size unknown)
   double reltuples = -1;          // pg_class.reltuples; -1 = never vacuumed or analyzed
   int64_t relpages = 0;           // pg_class.relpages (8 kB pages)
   bool partitioned = false;       // sizes are then its partitions' summed (reltuples -1 if none is known)
