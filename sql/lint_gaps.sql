@@ -643,6 +643,26 @@ CREATE INDEX gap_split_i ON gap_split (id);$$);
 SELECT * FROM gap_rules_of($$CREATE TABLE gap_split AS SELECT g AS id FROM generate_series(1, 500000) g;
 CREATE INDEX gap_split_i ON gap_split (id);$$);
 
+-- REFRESH MATERIALIZED VIEW without CONCURRENTLY (not WITH NO DATA), and ALTER TABLE forms that
+-- copy the table under ACCESS EXCLUSIVE
+CREATE TABLE gap_copy AS SELECT g AS id FROM generate_series(1, 5000) g;
+CREATE MATERIALIZED VIEW gap_mv AS SELECT id FROM gap_copy;
+ANALYZE gap_mv, gap_copy;
+SELECT line, rule, severity, message FROM migrate.lint($$REFRESH MATERIALIZED VIEW gap_mv;
+REFRESH MATERIALIZED VIEW CONCURRENTLY gap_mv;
+REFRESH MATERIALIZED VIEW gap_mv WITH NO DATA;
+ALTER TABLE gap_copy SET TABLESPACE pg_global;
+ALTER TABLE gap_copy SET UNLOGGED;
+ALTER TABLE gap_copy SET ACCESS METHOD gap_am;
+CREATE TABLE gap_new (id int);
+ALTER TABLE gap_new SET UNLOGGED;$$);
+-- ...but not what changes nothing: the tablespace, persistence and access method it has
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_copy SET TABLESPACE pg_default;
+ALTER TABLE gap_copy SET LOGGED;
+ALTER TABLE gap_copy SET ACCESS METHOD heap;$$);
+DROP MATERIALIZED VIEW gap_mv;
+DROP TABLE gap_copy;
+
 -- RESET search_path (and SET ... TO DEFAULT) goes back to the session's reset value, not to
 -- what the caller SET: here public.gap_big, not the empty gap_app.gap_big.
 CREATE SCHEMA gap_app;

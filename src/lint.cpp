@@ -31,6 +31,7 @@ extern "C" {
 #include "catalog/pg_constraint.h"
 #include "catalog/partition.h"
 #include "commands/tablecmds.h"
+#include "commands/tablespace.h"
 #include "access/transam.h"
 #include "parser/parse_utilcmd.h"
 #include "partitioning/partbounds.h"
@@ -1848,6 +1849,46 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         st.not_valid_checks.erase({relid, name});
       }
       break;
+    case AT_SetTableSpace:
+    case AT_SetLogged:
+    case AT_SetUnLogged:
+#if PG_VERSION_NUM >= 150000
+    case AT_SetAccessMethod:
+#endif
+    {
+      // What changes nothing copies nothing: the tablespace, persistence or access method the
+      // table has already.
+      if (OidIsValid(relid) && !t.created_in_script) {
+        AlterTableType subtype = cmd->subtype;
+        const char* name = cmd->name;
+        bool no_op = pg::call([&] {
+          HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+          if (!HeapTupleIsValid(tup)) return false;
+          Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
+          bool same = false;
+          if (subtype == AT_SetTableSpace && name) {
+            Oid target = get_tablespace_oid(name, true);
+            if (target == MyDatabaseTableSpace) target = InvalidOid;
+            same = OidIsValid(get_tablespace_oid(name, true)) && target == c->reltablespace;
+          } else if (subtype == AT_SetLogged) {
+            same = c->relpersistence == RELPERSISTENCE_PERMANENT;
+          } else if (subtype == AT_SetUnLogged) {
+            same = c->relpersistence == RELPERSISTENCE_UNLOGGED;
+          } else if (name) {
+            same = get_am_oid(name, true) == c->relam;
+          }
+          ReleaseSysCache(tup);
+          return same;
+        });
+        if (no_op) break;
+      }
+      std::string what = cmd->subtype == AT_SetTableSpace ? fmt::format("SET TABLESPACE {}", cmd->name ? cmd->name : "")
+                         : cmd->subtype == AT_SetLogged   ? "SET LOGGED"
+                         : cmd->subtype == AT_SetUnLogged ? "SET UNLOGGED"
+                                                          : fmt::format("SET ACCESS METHOD {}", cmd->name ? cmd->name : "");
+      out.push_back({Action::RewriteTable, t, "", what, {}});
+      break;
+    }
     case AT_DropColumn:
       // DROP COLUMN IF EXISTS of a column the table does not have: PostgreSQL does nothing.
       if (cmd->missing_ok && !t.created_in_script && OidIsValid(relid) && cmd->name &&
@@ -2173,6 +2214,13 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         VacuumRelation* vr = (VacuumRelation*)lfirst(lc);
         if (vr->relation) out.push_back({Action::VacuumFull, table_info(vr->relation, st), "", "", {}});
       }
+      break;
+    }
+    case T_RefreshMatViewStmt: {
+      // WITH NO DATA empties the view (no rebuild); CONCURRENTLY lets reads go on.
+      RefreshMatViewStmt* rs = (RefreshMatViewStmt*)node;
+      if (rs->relation && !rs->concurrent && !rs->skipData)
+        out.push_back({Action::RefreshMatView, table_info(rs->relation, st), "", "", {}});
       break;
     }
     case T_ClusterStmt: {

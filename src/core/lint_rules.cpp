@@ -88,6 +88,12 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::DetachConcurrentlyWithDefault,
        {"detach-concurrently-with-default-partition",
         "DETACH PARTITION ... CONCURRENTLY of a partitioned table that has a default partition: PostgreSQL refuses it"}},
+      {Action::RefreshMatView,
+       {"require-concurrent-refresh",
+        "REFRESH MATERIALIZED VIEW without CONCURRENTLY blocks every read of the view until it ends"}},
+      {Action::RewriteTable,
+       {"ban-table-rewrite",
+        "SET TABLESPACE, SET LOGGED / UNLOGGED and SET ACCESS METHOD copy the table under ACCESS EXCLUSIVE"}},
       {Action::SessionOnly,
        {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
@@ -350,6 +356,21 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(max_severity(Severity::Warning, by_size),
                      fmt::format("CLUSTER rewrites {} under an ACCESS EXCLUSIVE lock", table),
                      "Use pg_repack to reorder a table online.");
+    case Action::RefreshMatView:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("REFRESH MATERIALIZED VIEW without CONCURRENTLY rebuilds {} under an ACCESS "
+                                 "EXCLUSIVE lock: every read of the view waits until it ends",
+                                 table),
+                     "Use REFRESH MATERIALIZED VIEW CONCURRENTLY (reads go on; it needs a unique index on the view "
+                     "that covers all rows), or refresh outside migrations.");
+    case Action::RewriteTable:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("{} copies {} under an ACCESS EXCLUSIVE lock: reads and writes wait until it ends",
+                                 f.detail, table),
+                     "Move or convert a large table online (pg_repack can move it to another tablespace), or run "
+                     "it in a maintenance window.");
     case Action::Reindex:
       if (created) return std::nullopt;
       return finding(by_size,

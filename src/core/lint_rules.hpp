@@ -67,6 +67,8 @@ enum class Action {
   DefaultPartitionScan, // a new partition (ATTACH, CREATE TABLE ... PARTITION OF) of a table with a default partition
   DetachPartition,      // DETACH PARTITION without CONCURRENTLY: ACCESS EXCLUSIVE on the partitioned table
   DetachConcurrentlyWithDefault,  // DETACH ... CONCURRENTLY of a table with a default partition: it fails
+  RefreshMatView,       // REFRESH MATERIALIZED VIEW without CONCURRENTLY: ACCESS EXCLUSIVE, reads blocked
+  RewriteTable,         // SET TABLESPACE, SET LOGGED / UNLOGGED, SET ACCESS METHOD: a copy under ACCESS EXCLUSIVE
 };
 
 struct Fact {

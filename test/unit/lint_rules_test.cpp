@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 33u);
+  EXPECT_EQ(names.size(), 35u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -97,7 +97,8 @@ TEST(LintRules, LockRulesSkipTablesCreatedInTheScript) {
                    Action::AddCheck, Action::AddUnique, Action::RenameColumn, Action::RenameTable,
                    Action::DropColumn, Action::DropTable, Action::TruncateCascade, Action::VacuumFull,
                    Action::Cluster, Action::LockTable, Action::Reindex, Action::AttachPartitionScan,
-                   Action::DefaultPartitionScan, Action::DetachPartition}) {
+                   Action::DefaultPartitionScan, Action::DetachPartition, Action::RefreshMatView,
+                   Action::RewriteTable}) {
     EXPECT_FALSE(evaluate(fact(a, created()), th).has_value()) << rule_name(a);
     auto f = evaluate(fact(a, existing(50, 2)), th);
     ASSERT_TRUE(f.has_value()) << rule_name(a);
@@ -164,6 +165,23 @@ TEST(LintRules, ReindexWithoutConcurrentlyBySize) {
   EXPECT_EQ(big->severity, Severity::Error);
   EXPECT_NE(big->message.find("REINDEX TABLE t without CONCURRENTLY"), std::string::npos) << big->message;
   EXPECT_FALSE(evaluate(fact(Action::Reindex, created(), "TABLE t"), th).has_value());
+}
+
+TEST(LintRules, RefreshAndRewriteBySize) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  auto refresh = evaluate(fact(Action::RefreshMatView, existing(5000, 100)), th);
+  ASSERT_TRUE(refresh.has_value());
+  EXPECT_EQ(refresh->rule, "require-concurrent-refresh");
+  EXPECT_EQ(refresh->severity, Severity::Error);
+  EXPECT_NE(refresh->hint.find("CONCURRENTLY"), std::string::npos);
+  Fact move = fact(Action::RewriteTable, existing(5000, 100));
+  move.detail = "SET TABLESPACE fast";
+  auto rewrite = evaluate(move, th);
+  ASSERT_TRUE(rewrite.has_value());
+  EXPECT_EQ(rewrite->rule, "ban-table-rewrite");
+  EXPECT_EQ(rewrite->message.rfind("SET TABLESPACE fast copies ", 0), 0u) << rewrite->message;
+  EXPECT_EQ(evaluate(fact(Action::RewriteTable, existing(0, 0)), th)->severity, Severity::Info);
 }
 
 TEST(LintRules, PartitionScansBySize) {
