@@ -76,6 +76,7 @@ ALTER ROLE gate_deployer SET pg_migrate.lint_blocks_apply = on;
 -- Nor removes a strict stored value (a DBA's, or one it stored: RESET weakens it); RESET ALL
 -- neither, where one is strict.
 ALTER ROLE gate_deployer RESET pg_migrate.lint_blocks_apply;
+ALTER ROLE gate_deployer SET pg_migrate.lint_blocks_apply TO DEFAULT;
 \c - postgres
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" SET pg_migrate.require_verified_revert = on;
 \c - gate_deployer
@@ -83,6 +84,7 @@ SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET pg_migrate.require_verified_revert;
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET pg_migrate.out_of_order;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" SET pg_migrate.require_verified_revert = DEFAULT;
 \c - postgres
 ALTER ROLE gate_deployer RESET pg_migrate.lint_blocks_apply;
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;

@@ -181,13 +181,15 @@ void refuse_gate_reset(Node* parsetree) {
   } else {
     return;
   }
-  if (!set || (set->kind != VAR_RESET && set->kind != VAR_RESET_ALL) || superuser()) return;
+  // SET ... TO DEFAULT stores nothing either: PostgreSQL removes the entry as for RESET.
+  if (!set || (set->kind != VAR_RESET && set->kind != VAR_RESET_ALL && set->kind != VAR_SET_DEFAULT) || superuser())
+    return;
   bool stored[lengthof(gates)] = {};
   bool value[lengthof(gates)] = {};
   read_stored(database, role, stored, value);
   for (size_t k = 0; k < lengthof(gates); ++k) {
     const Gate& g = gates[k];
-    if (set->kind == VAR_RESET && pg_strcasecmp(set->name, g.name) != 0) continue;
+    if (set->kind != VAR_RESET_ALL && pg_strcasecmp(set->name, g.name) != 0) continue;
     if (stored[k] && value[k] == g.strict_value)
       ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
                       errmsg("permission denied to reset %s", g.name),
