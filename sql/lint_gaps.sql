@@ -165,6 +165,18 @@ ALTER TABLE gap_acc ADD COLUMN status text;
 ALTER TABLE gap_acc ALTER COLUMN status SET NOT NULL;$$);
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc RENAME COLUMN status TO state;
 ALTER TABLE gap_acc ALTER COLUMN state SET NOT NULL;$$);
+-- a NOT NULL dropped, then the column renamed: not NOT NULL under its new name either; a CHECK
+-- dropped after SET NOT NULL leaves the column NOT NULL
+ALTER TABLE gap_acc ALTER COLUMN created SET NOT NULL;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN created DROP NOT NULL;
+ALTER TABLE gap_acc RENAME COLUMN created TO made;
+ALTER TABLE gap_acc ALTER COLUMN made SET NOT NULL;$$);
+ALTER TABLE gap_acc ALTER COLUMN created DROP NOT NULL;
+SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_nn CHECK (id IS NOT NULL) NOT VALID;
+ALTER TABLE gap_acc VALIDATE CONSTRAINT gap_acc_nn;
+ALTER TABLE gap_acc ALTER COLUMN id SET NOT NULL;
+ALTER TABLE gap_acc DROP CONSTRAINT gap_acc_nn;
+ALTER TABLE gap_acc ADD CONSTRAINT gap_acc_pkey PRIMARY KEY USING INDEX gap_acc_id;$$);
 SET timezone = 'UTC';
 SELECT * FROM gap_rules_of($$ALTER TABLE gap_acc ALTER COLUMN created TYPE timestamptz;$$);
 SET timezone = 'Europe/Paris';

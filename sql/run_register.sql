@@ -28,7 +28,12 @@ SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM rr WHERE id IN (SELECT id FROM rr ORDER BY id LIMIT 100);');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL AND id IN (SELECT id FROM pg_class LIMIT 5);');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL AND EXISTS (SELECT 1 FROM public.rr r2 WHERE r2.id = rr.id + 1);');
--- A subquery on another table is fine.
+-- A subquery on another table is fine, also one of the same name in another schema.
+CREATE SCHEMA rr_other;
+CREATE TABLE rr_other.rr (id int);
+SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nDELETE FROM rr WHERE id IN (SELECT id FROM rr_other.rr);') AS registered;
+SELECT migrate.unregister('3');
+DROP SCHEMA rr_other CASCADE;
 SELECT migrate.register('3', 'x', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL AND id IN (SELECT oid::int FROM pg_class);') AS registered;
 SELECT migrate.unregister('3');
 SELECT migrate.register('3', 'x', E'-- pg_migrate:batch 10\nUPDATE rr SET b = 1 WHERE b IS NULL;');

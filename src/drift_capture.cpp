@@ -588,8 +588,9 @@ object_access_hook_type previous_object_access = nullptr;
 
 // A migration's statement that would drop pg_migrate itself by cascade (DROP EXTENSION
 // plpgsql CASCADE, DROP OWNED BY its owner, DROP SCHEMA ... CASCADE of something it depends
-// on): refused before anything is deleted (PostgreSQL calls the drop hook for every object of a
-// deletion first). A statement naming pg_migrate is refused earlier (changes_pg_migrate).
+// on): refused as PostgreSQL comes to drop the extension or the schema (the drop hook runs as
+// each object is deleted; the error rolls back what went before). A statement naming pg_migrate
+// is refused earlier (changes_pg_migrate).
 // Plain C: PostgreSQL's errors pass through; no C++ object lives here.
 void refuse_dropping_pg_migrate(Oid class_id, Oid object_id) {
   bool own = false;

@@ -229,9 +229,11 @@ struct RawToken {
 
 // Scans `sql` (NUL-terminated) into a palloc'd array; errors (an unterminated literal inside a
 // string that is not SQL) are PostgreSQL errors the caller turns into "does not scan".
-// The grammar's lexer (base_yylex), not the core scanner alone: it decodes U&"..." identifiers
-// and U&'...' strings (UESCAPE too), so an option spelled U&"pass\0077ord" is read as password.
-RawToken* scan(const char* sql, int* count) {
+// With `grammar`, the grammar's lexer (base_yylex), not the core scanner alone: it decodes
+// U&"..." identifiers and U&'...' strings (UESCAPE too), so an option spelled
+// U&"pass\0077ord" is read as password. It also refuses a bad escape, which the core scanner
+// passes over (tokenize() then scans with the core scanner alone).
+RawToken* scan(const char* sql, int* count, bool grammar) {
   base_yy_extra_type extra;
   core_yyscan_t scanner = scanner_init(sql, &extra.core_yy_extra, &ScanKeywords, ScanKeywordTokens);
   extra.have_lookahead = false;  // as raw_parser() sets it
@@ -242,7 +244,7 @@ RawToken* scan(const char* sql, int* count) {
   core_YYSTYPE& value = grammar_value.core_yystype;
   YYLTYPE location;
   for (;;) {
-    int token = base_yylex(&grammar_value, &location, scanner);
+    int token = grammar ? base_yylex(&grammar_value, &location, scanner) : core_yylex(&value, &location, scanner);
     if (token == 0) break;
     if (n == capacity) {
       capacity *= 2;
@@ -284,17 +286,20 @@ std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
   MemoryContext old = MemoryContextSwitchTo(context);
   std::optional<std::vector<SqlToken>> out;
   try {
-    // Literal contents may not be SQL at all: a scanner error just means "nothing to redact".
-    pg::SubTransaction sub;
+    // Literal contents may not be SQL at all: a scanner error just means "does not scan".
     int count = 0;
     RawToken* raw = nullptr;
-    try {
-      raw = pg::call([&] { return scan(text, &count); });
-      sub.commit();
-    } catch (pg::PgError& e) {
-      sub.rollback();
-      if (e.is_interrupt()) throw;
-      raw = nullptr;
+    for (bool grammar : {true, false}) {
+      pg::SubTransaction sub;
+      try {
+        raw = pg::call([&] { return scan(text, &count, grammar); });
+        sub.commit();
+        break;
+      } catch (pg::PgError& e) {
+        sub.rollback();
+        if (e.is_interrupt()) throw;
+        raw = nullptr;
+      }
     }
     if (raw) {
       std::vector<SqlToken> tokens;

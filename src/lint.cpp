@@ -174,6 +174,9 @@ struct ScriptState {
   // Validated CHECKs the script added or validated that prove columns NOT NULL: (table,
   // constraint) -> columns. Dropped, they prove nothing any more.
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> validated_check_columns;
+  // Columns the script itself made NOT NULL (SET NOT NULL, ADD COLUMN ... NOT NULL, a primary
+  // key): dropping a CHECK does not undo that. (table, column)
+  std::set<std::pair<std::string, std::string>> declared_not_null;
   // Catalog constraints the script renamed (by table OID): new name -> the catalog's name.
   std::map<Oid, std::map<std::string, std::string>> constraint_names;
   std::string catalog_constraint(Oid relid, const std::string& name) const {
@@ -764,9 +767,13 @@ bool has_validated_not_null(Oid relid, const std::string& column, const ScriptSt
   if (catalog_name.empty()) return false;
   const char* col = catalog_name.c_str();
   auto dn = st.dropped_not_null.find(relid);
-  const bool not_null_dropped = dn != st.dropped_not_null.end() && dn->second.count(column);
-  auto dc = st.dropped_checks.find(relid);
-  const std::set<std::string>* dropped = dc != st.dropped_checks.end() ? &dc->second : nullptr;
+  const bool not_null_dropped = dn != st.dropped_not_null.end() && dn->second.count(catalog_name);
+  // (Plain pointers for the lambda: nothing in it may throw a C++ exception.)
+  std::vector<const char*> dropped;
+  if (auto dc = st.dropped_checks.find(relid); dc != st.dropped_checks.end())
+    for (const std::string& name : dc->second) dropped.push_back(name.c_str());
+  const char* const* dropped_names = dropped.data();
+  const size_t dropped_count = dropped.size();
   return pg::call([&] {
     // PostgreSQL's own test of whether SET NOT NULL can skip its scan (as
     // ConstraintImpliedByRelConstraint): the column is NOT NULL already, or validated CHECK
@@ -790,7 +797,10 @@ bool has_validated_not_null(Oid relid, const std::string& column, const ScriptSt
     while (HeapTupleIsValid(tup = systable_getnext(scan))) {
       Form_pg_constraint con = (Form_pg_constraint)GETSTRUCT(tup);
       if (con->contype != CONSTRAINT_CHECK || !con->convalidated) continue;
-      if (dropped && dropped->count(NameStr(con->conname))) continue;  // (std::set::count does not throw)
+      bool was_dropped = false;
+      for (size_t k = 0; k < dropped_count && !was_dropped; ++k)
+        was_dropped = strcmp(dropped_names[k], NameStr(con->conname)) == 0;
+      if (was_dropped) continue;
       bool isnull = false;
       Datum bin = heap_getattr(tup, Anum_pg_constraint_conbin, RelationGetDescr(conrel), &isnull);
       if (isnull) continue;
@@ -1421,7 +1431,8 @@ ScriptProofs script_proofs(const ScriptState& st, Oid relid, const std::string& 
   };
   for (const auto& [table, column] : st.validated_notnull)
     if (table == table_key)
-      if (AttrNumber attnum = attnum_of(column); attnum > 0) proofs.not_null.push_back(attnum);
+      if (std::string catalog_name = st.catalog_column(relid, column); !catalog_name.empty())
+        if (AttrNumber attnum = attnum_of(catalog_name); attnum > 0) proofs.not_null.push_back(attnum);
   if (auto it = st.dropped_not_null.find(relid); it != st.dropped_not_null.end())
     for (const std::string& column : it->second)
       if (AttrNumber attnum = attnum_of(column); attnum > 0) proofs.dropped_not_null.push_back(attnum);
@@ -1627,7 +1638,10 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         if (IsA(lfirst(lc), Constraint) &&
             (((Constraint*)lfirst(lc))->contype == CONSTR_NOTNULL || ((Constraint*)lfirst(lc))->contype == CONSTR_PRIMARY))
           not_null = true;
-      if (not_null && def->colname) st.validated_notnull.insert({table_key, def->colname});
+      if (not_null && def->colname) {
+        st.validated_notnull.insert({table_key, def->colname});
+        st.declared_not_null.insert({table_key, def->colname});
+      }
       break;
     }
     case AT_AlterColumnType: {
@@ -1671,13 +1685,17 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
     case AT_DropNotNull:
       if (cmd->name) {
         st.validated_notnull.erase({table_key, cmd->name});
-        if (OidIsValid(relid)) st.dropped_not_null[relid].insert(cmd->name);
+        st.declared_not_null.erase({table_key, cmd->name});
+        if (OidIsValid(relid))
+          if (std::string catalog_name = st.catalog_column(relid, cmd->name); !catalog_name.empty())
+            st.dropped_not_null[relid].insert(catalog_name);
       }
       break;
     case AT_SetNotNull: {
       bool proven = t.created_in_script || st.validated_notnull.count({table_key, cmd->name}) ||
                     (OidIsValid(relid) && has_validated_not_null(relid, cmd->name, st));
       st.validated_notnull.insert({table_key, cmd->name});  // NOT NULL from here on
+      st.declared_not_null.insert({table_key, cmd->name});
       if (!proven) out.push_back({Action::SetNotNull, t, cmd->name, "", {}});
       break;
     }
@@ -1834,8 +1852,15 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       if (cmd->name) {
         auto proved = st.validated_check_columns.find({table_key, cmd->name});
         if (proved != st.validated_check_columns.end()) {
-          for (const std::string& column : proved->second) st.validated_notnull.erase({table_key, column});
+          std::vector<std::string> columns = proved->second;
           st.validated_check_columns.erase(proved);
+          for (const std::string& column : columns) {
+            // Still NOT NULL if the script made it so itself, or another CHECK proves it.
+            bool kept = st.declared_not_null.count({table_key, column}) > 0;
+            for (const auto& [key, other] : st.validated_check_columns)
+              kept = kept || (key.first == table_key && std::find(other.begin(), other.end(), column) != other.end());
+            if (!kept) st.validated_notnull.erase({table_key, column});
+          }
         }
         st.notnull_checks.erase({table_key, cmd->name});
       }
@@ -2103,6 +2128,9 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         if (rs->subname && rs->newname) {
           std::string table_key = key_of(resolved);
           if (st.validated_notnull.erase({table_key, rs->subname})) st.validated_notnull.insert({table_key, rs->newname});
+          if (st.declared_not_null.erase({table_key, rs->subname})) st.declared_not_null.insert({table_key, rs->newname});
+          for (auto& [key, columns] : st.validated_check_columns)
+            if (key.first == table_key) std::replace(columns.begin(), columns.end(), std::string(rs->subname), std::string(rs->newname));
           if (OidIsValid(relid) && !t.created_in_script) {
             std::map<std::string, std::string>& names = st.column_names[relid];
             std::string catalog_name = st.catalog_column(relid, rs->subname);

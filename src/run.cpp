@@ -257,7 +257,20 @@ bool batch_unsafe_subquery_walker(Node* node, void* context) {
     SelectStmt* select = reinterpret_cast<SelectStmt*>(node);
     if (select->limitCount || select->limitOffset) return true;
   }
-  if (IsA(node, RangeVar) && strcmp(reinterpret_cast<RangeVar*>(node)->relname, target->relname) == 0) return true;
+  if (IsA(node, RangeVar)) {
+    const RangeVar* rv = reinterpret_cast<RangeVar*>(node);
+    if (strcmp(rv->relname, target->relname) == 0) {
+      // The same name: the same table unless the schemas say otherwise, or the names resolve to
+      // two tables (one may not exist yet as the script is registered: then taken for the same).
+      if (rv->schemaname && target->schemaname) {
+        if (strcmp(rv->schemaname, target->schemaname) == 0) return true;
+      } else {
+        Oid a = RangeVarGetRelid(rv, NoLock, true);
+        Oid b = RangeVarGetRelid(target, NoLock, true);
+        if (!OidIsValid(a) || !OidIsValid(b) || a == b) return true;
+      }
+    }
+  }
 #if PG_VERSION_NUM >= 160000
   return raw_expression_tree_walker(node, batch_unsafe_subquery_walker, context);
 #else

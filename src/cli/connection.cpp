@@ -221,29 +221,22 @@ std::string conninfo_problem(const std::string& conninfo) {
 }
 
 // libpq quotes the part of a connection string it could not parse, and that part may be a
-// password ("invalid percent-encoded token: "s3cr%zz""). Only a quoted connection keyword
-// ("invalid connection option "badkey"" names a key, not a value) or "=" stays; any other
-// quoted text becomes "...".
+// password ("invalid percent-encoded token: "s3cr%zz"", which may itself hold quotes). Only an
+// unknown key is named ("invalid connection option "badkey"": a key, not a value); in any other
+// message everything from the first quote mark to the last becomes "..." (a translated message
+// quotes with other marks: any non-ASCII byte counts as one).
 std::string without_quoted_values(const std::string& message) {
-  std::vector<std::string> keywords;
-  if (PQconninfoOption* defaults = PQconndefaults()) {
-    for (PQconninfoOption* o = defaults; o->keyword; ++o) keywords.emplace_back(o->keyword);
-    PQconninfoFree(defaults);
-  }
-  std::string out;
-  size_t from = 0;
-  for (;;) {
-    size_t open = message.find('"', from);
-    size_t close = open == std::string::npos ? std::string::npos : message.find('"', open + 1);
-    if (close == std::string::npos) break;
-    std::string quoted = message.substr(open + 1, close - open - 1);
-    bool keyword = quoted == "=" || std::find(keywords.begin(), keywords.end(), quoted) != keywords.end();
-    // An unknown key ("invalid connection option") is named: it is a key, not a value.
-    bool option = from == 0 && message.compare(0, open, "invalid connection option ") == 0;
-    out += message.substr(from, open - from) + "\"" + (keyword || option ? quoted : "...") + "\"";
-    from = close + 1;
-  }
-  return out + message.substr(from);
+  const std::string option = "invalid connection option \"";
+  if (message.compare(0, option.size(), option) == 0) return message;
+  auto quote_like = [](char c) { return c == '"' || c == '\'' || (static_cast<unsigned char>(c) & 0x80) != 0; };
+  size_t first = std::string::npos, last = std::string::npos;
+  for (size_t i = 0; i < message.size(); ++i)
+    if (quote_like(message[i])) {
+      if (first == std::string::npos) first = i;
+      last = i;
+    }
+  if (first == std::string::npos) return message;
+  return message.substr(0, first) + "\"...\"" + message.substr(last + 1);
 }
 
 void allow_password_prompt(bool allowed) { password_prompt_allowed = allowed; }

@@ -88,12 +88,22 @@ namespace {
 // An argument list as the drift row and the snapshot key spell it alike: the identity
 // qualifies built-in types ("pg_catalog.text") and writes no space after a comma, the key
 // neither ("text", "character varying, integer").
+// The first '(' outside double quotes ("t(1)" is a name), npos if none.
+size_t unquoted_paren(std::string_view s) {
+  bool quoted = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '"') quoted = !quoted;
+    else if (s[i] == '(' && !quoted) return i;
+  }
+  return std::string_view::npos;
+}
+
 std::string normalized_arguments(std::string_view s) {
-  size_t open = s.find('(');
+  size_t open = unquoted_paren(s);
   if (open == std::string_view::npos || open == 0) return std::string(s);
   std::string out(s.substr(0, open));
   constexpr std::string_view kCatalog = "pg_catalog.";
-  bool quoted = false;
+  bool quoted = false;  // (no quote is open at `open`)
   for (size_t i = open; i < s.size(); ++i) {
     char c = s[i];
     if (c == '"') quoted = !quoted;
@@ -115,7 +125,7 @@ bool key_concerns(std::string_view key, std::string_view object_type, std::strin
   std::string_view k = key.substr(space + 1);
   if (object_type == "schema") return key.substr(0, space) == "schema" && k == identity;
   // A function, procedure, aggregate or operator: its name and argument types.
-  if (size_t open = identity.find('('); open != std::string_view::npos && open > 0)
+  if (size_t open = unquoted_paren(identity); open != std::string_view::npos && open > 0)
     return normalized_arguments(k) == normalized_arguments(identity);
   // A column default ("default value" rows) is named "for public.t.c": the column's entry.
   if (object_type == "default value" && identity.substr(0, 4) == "for ") identity.remove_prefix(4);

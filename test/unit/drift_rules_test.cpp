@@ -200,6 +200,9 @@ TEST(DriftKeyConcerns, ObjectsAndTheirParts) {
   EXPECT_TRUE(key_concerns("function public.g(public.mood, text[])", "function", "public.g(public.mood,pg_catalog.text[])"));
   EXPECT_FALSE(key_concerns("function public.g(public.mood, text)", "function", "public.g(other.mood,pg_catalog.text)"));
   EXPECT_FALSE(key_concerns("function public.h(text)", "function", "public.h2(pg_catalog.text)"));
+  // A '(' inside a quoted name is part of the name.
+  EXPECT_TRUE(key_concerns("column public.\"t(1)\".c", "table", "public.\"t(1)\""));
+  EXPECT_TRUE(key_concerns("function public.\"f(x\"(text, integer)", "function", "public.\"f(x\"(pg_catalog.text,integer)"));
   // A column default: "for public.t.a" is the column's entry.
   EXPECT_TRUE(key_concerns("column public.t.a", "default value", "for public.t.a"));
   EXPECT_FALSE(key_concerns("column public.t.b", "default value", "for public.t.a"));
