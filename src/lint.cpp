@@ -1892,9 +1892,9 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
           Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
           bool same = false;
           if (subtype == AT_SetTableSpace && name) {
+            // (pg_class says 0 for the database's default tablespace)
             Oid target = get_tablespace_oid(name, true);
-            if (target == MyDatabaseTableSpace) target = InvalidOid;
-            same = OidIsValid(get_tablespace_oid(name, true)) && target == c->reltablespace;
+            same = OidIsValid(target) && (target == MyDatabaseTableSpace ? InvalidOid : target) == c->reltablespace;
           } else if (subtype == AT_SetLogged) {
             same = c->relpersistence == RELPERSISTENCE_PERMANENT;
           } else if (subtype == AT_SetUnLogged) {
