@@ -3,7 +3,7 @@
 # Debian packages: libpq-dev, libcli11-dev, nlohmann-json3-dev, nettle-dev (SHA-256), libfmt-dev.
 PGM_CLI = src/cli/pg_migrate
 PGM_CLI_SOURCES = src/cli/main.cpp src/cli/connection.cpp src/cli/folder.cpp src/cli/commands.cpp \
-	src/cli/output.cpp src/core/migration_files.cpp src/core/script.cpp src/core/version.cpp
+	src/cli/output.cpp src/core/migration_files.cpp src/core/run_mode.cpp src/core/script.cpp src/core/version.cpp
 PGM_CLI_OBJS = $(patsubst %.cpp,%.cli.o,$(PGM_CLI_SOURCES))
 PGM_CLI_CXXFLAGS = -std=c++17 -O2 -g -Wall -MMD -MP -DFMT_HEADER_ONLY -DPGM_VERSION=\"$(EXTVERSION)\" \
 	-DPGM_PG_VERSION_NUM=$(VERSION_NUM) -Isrc -isystem $(shell $(PG_CONFIG) --includedir)

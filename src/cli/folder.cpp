@@ -1,4 +1,5 @@
 #include "cli/folder.hpp"
+#include "core/run_mode.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -241,6 +242,13 @@ Folder read_folder(const std::string& dir) {
       throw FolderError(folder_path(dir, rel) + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
                         "); migration files are read as UTF-8");
     }
+    // A misspelt directive is a problem of the file, as a misspelt section marker is (exit 4),
+    // found before anything is sent (the server refuses it too, as it registers the script).
+    if (std::optional<UnknownDirective> d = find_unknown_directive(text))
+      throw FolderError(fmt::format("{}:{}: an unknown or misspelled pg_migrate directive \"{}\"; the directives are "
+                                    "\"-- pg_migrate:no-transaction\" (the first line), \"-- pg_migrate:batch <rows> "
+                                    "[pause <ms>ms]\" and \"-- pg_migrate:ignore <rule>\"",
+                                    folder_path(dir, rel), d->line, d->text));
     if (callback) {
       folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
       continue;

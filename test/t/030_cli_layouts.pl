@@ -231,6 +231,15 @@ write_file("$nm/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE nm_t (id int
 is($rc, 4, 'near-miss section marker: exit 4');
 like($err, qr/20240101000000_t\.sql: line 3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
 
+# A misspelt pg_migrate directive is a problem of the file (exit 4, file and line), found before
+# anything is sent, as a misspelt section marker is.
+my $dir_typo = "$tmp/directive_typo";
+write_file("$dir_typo/V1__t.sql", "-- pg_migrate:no_transaction\nCREATE TABLE typo_t (id int);\n");
+($rc, $out, $err) = pgm('own', $dir_typo, 'apply');
+is($rc, 4, 'a misspelt directive: exit 4') or diag($out . $err);
+like($err, qr/V1__t\.sql:1: an unknown or misspelled pg_migrate directive "-- pg_migrate:no_transaction"/, 'a misspelt directive: file and line');
+is($node->safe_psql('own', q{SELECT to_regclass('typo_t') IS NULL}), 't', 'a misspelt directive: nothing ran');
+
 # SQL above the up marker belongs to no section: refused with its line (it was dropped unrun).
 my $pre = "$tmp/preamble";
 write_file("$pre/20240101000000_t.sql", "-- header\nCREATE TABLE pre_t (id int);\n-- migrate:up\nCREATE TABLE post_t (id int);\n");
