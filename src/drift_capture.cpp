@@ -22,7 +22,6 @@ extern "C" {
 #include "catalog/objectaccess.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
-#include "catalog/pg_constraint.h"
 #include "catalog/pg_extension.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_foreign_data_wrapper.h"
@@ -475,20 +474,11 @@ Identified identify(Oid classid, Oid objid, int32 objsubid) {
   out.type = type ? type : "";
   ListCell* lc;
   foreach (lc, names) out.names.push_back(static_cast<char*>(lfirst(lc)));
-  // Address names of a type: one qualified type name; of a domain's constraint the same (the
-  // domain's). Exclusions scope both by the type's plain name, as schema_diff() does.
-  Oid type_oid = classid == TypeRelationId ? objid : InvalidOid;
-  if (classid == ConstraintRelationId && out.names.size() == 1)
-    type_oid = pg::call([&] {
-      HeapTuple tup = SearchSysCache1(CONSTROID, ObjectIdGetDatum(objid));
-      if (!HeapTupleIsValid(tup)) return InvalidOid;
-      Oid domain = ((Form_pg_constraint)GETSTRUCT(tup))->contypid;
-      ReleaseSysCache(tup);
-      return domain;
-    });
-  if (OidIsValid(type_oid)) {
+  // Address names of a type: one qualified type name. (A domain's constraint has the same, and
+  // drift::object_scope takes its domain's name from it, for this path and the drop path alike.)
+  if (classid == TypeRelationId) {
     char* typname = pg::call([&] {
-      HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type_oid));
+      HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(objid));
       if (!HeapTupleIsValid(tup)) return static_cast<char*>(nullptr);
       char* n = pstrdup(NameStr(((Form_pg_type)GETSTRUCT(tup))->typname));
       ReleaseSysCache(tup);

@@ -121,6 +121,16 @@ std::vector<std::string> session_search_path() {
   return out;
 }
 
+// A name as the catalog has it, given the renames a script made (table OID -> name in the
+// script -> the catalog's name); a name the script did not rename is the catalog's.
+std::string catalog_name(const std::map<Oid, std::map<std::string, std::string>>& renamed, Oid relid,
+                         const std::string& name) {
+  auto t = renamed.find(relid);
+  if (t == renamed.end()) return name;
+  auto c = t->second.find(name);
+  return c == t->second.end() ? name : c->second;
+}
+
 // What earlier statements of the same script did to tables, by the schema and name their
 // statements resolve to: created, dropped, or renamed / moved from a table of the catalog.
 struct ScriptState {
@@ -174,23 +184,17 @@ struct ScriptState {
   // Validated CHECKs the script added or validated that prove columns NOT NULL: (table,
   // constraint) -> columns. Dropped, they prove nothing any more.
   std::map<std::pair<std::string, std::string>, std::vector<std::string>> validated_check_columns;
-  // Columns the script itself made NOT NULL (SET NOT NULL, ADD COLUMN ... NOT NULL, a primary
-  // key): dropping a CHECK does not undo that. (table, column)
+  // Columns the script itself made NOT NULL (SET NOT NULL, ADD COLUMN ... NOT NULL): dropping a
+  // CHECK does not undo that. (table, column)
   std::set<std::pair<std::string, std::string>> declared_not_null;
   // Catalog constraints the script renamed (by table OID): new name -> the catalog's name.
   std::map<Oid, std::map<std::string, std::string>> constraint_names;
   std::string catalog_constraint(Oid relid, const std::string& name) const {
-    auto t = constraint_names.find(relid);
-    if (t == constraint_names.end()) return name;
-    auto c = t->second.find(name);
-    return c == t->second.end() ? name : c->second;
+    return catalog_name(constraint_names, relid, name);
   }
   // The catalog's name of a column the script calls `name` ("" if the catalog has none).
   std::string catalog_column(Oid relid, const std::string& name) const {
-    auto t = column_names.find(relid);
-    if (t == column_names.end()) return name;
-    auto c = t->second.find(name);
-    return c == t->second.end() ? name : c->second;
+    return catalog_name(column_names, relid, name);
   }
   // DETACH ... CONCURRENTLY fails while a partitioned table has a default partition: the ones
   // the script creates or attaches (partitioned table -> its default partition, by table key),
