@@ -41,14 +41,13 @@ PGM_FUNCTION(pgm_repair) {
   // non-transactional or split down script (DROP INDEX CONCURRENTLY for an index its up script
   // built concurrently) is reverted by CALL migrate.run_revert(), as registered.
   if (down) down_mode = checked_registration_mode(*down, {m->version, name ? *name : m->name, "down"});
-  // The unfinished revert run goes on with the repaired script if the statements it finished
-  // are its first ones, unchanged (else the run's error says which one differs).
-  if (revert_run && down && (!m->has_down || catalog::load_script(m->version, false) != *down))
-    adopt_script_for_unfinished_run(m->version, name ? *name : m->name, *down, false);
   if (remove_down) down_mode = "transaction";
   std::optional<std::string> old_down;
   if (m->has_down) old_down = catalog::load_script(m->version, false);
+  // The unfinished revert run goes on with the repaired script if the statements it finished
+  // are its first ones, unchanged (else the run's error says which one differs).
   std::string new_name = name ? *name : m->name;
+  if (revert_run && down && old_down != down) adopt_script_for_unfinished_run(m->version, new_name, *down, false);
   std::optional<std::string> new_down = remove_down ? std::nullopt : down ? down : old_down;
   if (new_name == m->name && new_down == old_down) {
     const char* r = "unchanged";
