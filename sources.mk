@@ -13,6 +13,7 @@ PGM_PURE_SOURCES = \
 PGM_PG_SOURCES = \
 	src/pg/guard.cpp \
 	src/pg/rows.cpp \
+	src/pg/scan.cpp \
 	src/pg/spi.cpp \
 	src/pg/srf.cpp \
 	src/xact.cpp \

@@ -135,6 +135,7 @@ DROP TABLE public.after_role;
 -- Escapes spell the option name (decoded as the parser decodes them), and a query string that
 -- changes standard_conforming_strings before the statement (scanned under the other setting).
 CREATE SERVER tamper_srv2 FOREIGN DATA WRAPPER tamper_fdw OPTIONS (U&"pass\0077ord" 'uesc-secret');
+ALTER SERVER tamper_srv2 OPTIONS (SET U&"pass!0077ord" UESCAPE '!' 'uesc2-secret');
 DO E'BEGIN CREATE USER MAPPING FOR tamper_dev SERVER tamper_srv2 OPTIONS (\x70assword ''hex-secret''); END';
 SET standard_conforming_strings = on;
 SET standard_conforming_strings = off \; ALTER USER MAPPING FOR tamper_dev SERVER tamper_srv2 OPTIONS (ADD path 'C:\', SET password 'scs-secret');
@@ -142,11 +143,13 @@ RESET standard_conforming_strings;
 -- A body the grammar's lexer refuses (a bad Unicode escape) is still scanned for credentials.
 SET check_function_bodies = off;
 CREATE FUNCTION public.bad_escape() RETURNS void LANGUAGE sql AS $f$ SELECT 'host=x password=esc-secret'; SELECT U&'\zz' $f$;
+CREATE FUNCTION public.bad_escape2() RETURNS void LANGUAGE sql AS $f$ SELECT U&'\zz'; ALTER SERVER tamper_srv2 OPTIONS (SET U&"pass\0077ord" 'mixed-secret') $f$;
 RESET check_function_bodies;
 DROP FUNCTION public.bad_escape();
+DROP FUNCTION public.bad_escape2();
 SELECT command_tag, statement, statement_source FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
 SELECT count(*) AS leaked FROM migrate.drift
- WHERE statement ~ '(s3cret|n3w|srv-secret|srv-2|in-default|uri-secret|in-body|dyn-secret|''tok''|sub-secret|do-secret|role-secret|uesc-secret|hex-secret|scs-secret|esc-secret)';
+ WHERE statement ~ '(s3cret|n3w|srv-secret|srv-2|in-default|uri-secret|in-body|dyn-secret|''tok''|sub-secret|do-secret|role-secret|uesc-secret|uesc2-secret|mixed-secret|hex-secret|scs-secret|esc-secret)';
 :ack;
 DROP FUNCTION public.connect();
 DROP TABLE public.conn;

@@ -19,12 +19,11 @@
 #include "drift_internal.hpp"
 #include "drift_snapshot.hpp"
 #include "pg/guard.hpp"
+#include "pg/scan.hpp"
 #include "script_parse.hpp"
 
 extern "C" {
-#include "parser/gramparse.h"
 #include "parser/parser.h"
-#include "parser/scanner.h"
 #include "tcop/pquery.h"
 #include "tcop/utility.h"
 #include "utils/portal.h"
@@ -223,58 +222,89 @@ namespace {
 struct RawToken {
   int kind;  // SqlToken::Kind
   int start;
+  int unicode_end;  // U&"..." or U&'...': where its text (with a UESCAPE clause) ends; else 0
   char punct;
   char* text;  // palloc'd, or nullptr
 };
 
-// Scans `sql` (NUL-terminated) into a palloc'd array; errors (an unterminated literal inside a
-// string that is not SQL) are PostgreSQL errors the caller turns into "does not scan".
-// With `grammar`, the grammar's lexer (base_yylex), not the core scanner alone: it decodes
-// U&"..." identifiers and U&'...' strings (UESCAPE too), so an option spelled
-// U&"pass\0077ord" is read as password. It also refuses a bad escape, which the core scanner
-// passes over (tokenize() then scans with the core scanner alone).
-RawToken* scan(const char* sql, int* count, bool grammar) {
-  base_yy_extra_type extra;
-  core_yyscan_t scanner = scanner_init(sql, &extra.core_yy_extra, &ScanKeywords, ScanKeywordTokens);
-  extra.have_lookahead = false;  // as raw_parser() sets it
-  extra.core_yy_extra.escape_string_warning = false;  // the statement was scanned once already
+// Scans `sql` (NUL-terminated) with the core scanner into a palloc'd array; errors (an
+// unterminated literal inside a string that is not SQL) are PostgreSQL errors the caller
+// turns into "does not scan". A U&"..." identifier or U&'...' string comes with its escapes
+// undecoded (decode_unicode() below), and with the UESCAPE clause that may follow it.
+RawToken* scan(const char* sql, int* count) {
+  core_yy_extra_type extra;
+  core_yyscan_t scanner = pg::scan::begin(sql, &extra);
+  extra.escape_string_warning = false;  // the statement was scanned once already
   int capacity = 64, n = 0;
   RawToken* tokens = static_cast<RawToken*>(palloc(sizeof(RawToken) * capacity));
-  YYSTYPE grammar_value;
-  core_YYSTYPE& value = grammar_value.core_yystype;
+  core_YYSTYPE value;
   YYLTYPE location;
+  int uescape = 0;  // 1: a UESCAPE keyword follows a U& token; 2: its string
   for (;;) {
-    int token = grammar ? base_yylex(&grammar_value, &location, scanner) : core_yylex(&value, &location, scanner);
-    if (token == 0) break;
+    using pg::scan::Token;
+    int code = core_yylex(&value, &location, scanner);
+    Token token = pg::scan::classify(code);
+    if (token == Token::kEnd) break;
+    if (n > 0 && tokens[n - 1].unicode_end < 0) tokens[n - 1].unicode_end = location;
+    if (uescape == 1 && token == Token::kKeyword && strcmp(value.keyword, "uescape") == 0) {
+      uescape = 2;  // part of the U& token before it
+      continue;
+    }
+    if (uescape == 2 && token == Token::kSConst) {
+      uescape = 0;
+      tokens[n - 1].unicode_end = -1;  // ends where the next token starts
+      continue;
+    }
+    uescape = 0;
     if (n == capacity) {
       capacity *= 2;
       tokens = static_cast<RawToken*>(repalloc(tokens, sizeof(RawToken) * capacity));
     }
     RawToken& t = tokens[n++];
     t.start = location;
+    t.unicode_end = 0;
     t.punct = 0;
     t.text = nullptr;
-    if (token == IDENT || token == UIDENT) {
+    if (token == Token::kIdent || token == Token::kUIdent) {
       t.kind = SqlToken::kWord;
       t.text = value.str;
-    } else if (token == SCONST || token == USCONST) {
+    } else if (token == Token::kSConst || token == Token::kUSConst) {
       t.kind = SqlToken::kString;
       t.text = value.str;
-    } else if (token < 256) {
+    } else if (token == Token::kChar) {
       t.kind = SqlToken::kOther;
-      t.punct = static_cast<char>(token);
-    } else if (token == FCONST || token == BCONST || token == XCONST || token == Op || token == ICONST ||
-               token == PARAM || token == TYPECAST || token == DOT_DOT || token == COLON_EQUALS ||
-               token == EQUALS_GREATER || token == LESS_EQUALS || token == GREATER_EQUALS || token == NOT_EQUALS) {
-      t.kind = SqlToken::kOther;
-    } else {  // a keyword: the scanner gives its text
+      t.punct = static_cast<char>(code);
+    } else if (token == Token::kKeyword) {  // the scanner gives its text
       t.kind = SqlToken::kWord;
       t.text = const_cast<char*>(value.keyword);
+    } else {
+      t.kind = SqlToken::kOther;
+    }
+    if (token == Token::kUIdent || token == Token::kUSConst) {
+      t.unicode_end = -1;  // ends where the next token starts
+      uescape = 1;
     }
   }
+  if (n > 0 && tokens[n - 1].unicode_end < 0) tokens[n - 1].unicode_end = static_cast<int>(strlen(sql));
   scanner_finish(scanner);
   *count = n;
   return tokens;
+}
+
+// The value of a U&"..." identifier or U&'...' string (sql[start, end): the token, with its
+// UESCAPE clause), as the parser decodes it: the grammar's lexer does, and it is not
+// installed for extensions, so the token is parsed as the target of a SELECT. PostgreSQL
+// errors for an escape the parser refuses.
+char* decode_unicode(const char* sql, int start, int end, bool identifier) {
+  StringInfoData select;
+  initStringInfo(&select);
+  appendStringInfoString(&select, identifier ? "SELECT 1 AS " : "SELECT ");
+  appendBinaryStringInfo(&select, sql + start, end - start);
+  List* parsed = raw_parser(select.data, RAW_PARSE_DEFAULT);
+  Node* stmt = linitial_node(RawStmt, parsed)->stmt;
+  ResTarget* target = linitial_node(ResTarget, castNode(SelectStmt, stmt)->targetList);
+  if (identifier) return target->name;
+  return strVal(&castNode(A_Const, target->val)->val);
 }
 
 std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
@@ -289,12 +319,11 @@ std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
     // Literal contents may not be SQL at all: a scanner error just means "does not scan".
     int count = 0;
     RawToken* raw = nullptr;
-    for (bool grammar : {true, false}) {
+    {
       pg::SubTransaction sub;
       try {
-        raw = pg::call([&] { return scan(text, &count, grammar); });
+        raw = pg::call([&] { return scan(text, &count); });
         sub.commit();
-        break;
       } catch (pg::PgError& e) {
         sub.rollback();
         if (e.is_interrupt()) throw;
@@ -310,6 +339,22 @@ std::optional<std::vector<SqlToken>> tokenize(std::string_view sql) {
         t.start = static_cast<size_t>(raw[i].start);
         t.punct = raw[i].punct;
         if (raw[i].text) t.text = raw[i].text;
+        // U&"pass\0077ord" is read as password. An escape the parser refuses leaves the
+        // token as written (and the rest of the text is still read: a DO body is not
+        // parsed until it runs, and may hide a password after a bad escape).
+        if (raw[i].unicode_end > 0) {
+          pg::SubTransaction sub;
+          try {
+            bool identifier = t.kind == SqlToken::kWord;
+            const char* decoded =
+                pg::call([&] { return decode_unicode(text, raw[i].start, raw[i].unicode_end, identifier); });
+            sub.commit();
+            t.text = decoded;
+          } catch (pg::PgError& e) {
+            sub.rollback();
+            if (e.is_interrupt()) throw;
+          }
+        }
         tokens.push_back(std::move(t));
       }
       out = std::move(tokens);

@@ -5,6 +5,7 @@
 
 #include "core/migration_files.hpp"
 #include "core/script.hpp"
+#include "pg/scan.hpp"
 #include "pg/srf.hpp"
 
 extern "C" {
@@ -17,8 +18,6 @@ extern "C" {
 #include "catalog/namespace.h"
 #include "utils/acl.h"
 #include "utils/syscache.h"
-#include "parser/scanner.h"
-#include "parser/gram.h"
 #include "commands/prepare.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/fmgroids.h"
@@ -839,31 +838,32 @@ void append_token(std::string& out, int tok, const core_YYSTYPE& val) {
     out += s ? s : "";
     out += '\0';
   };
-  if (tok < 256) {
-    out += 'c';
-    out += static_cast<char>(tok);
-    out += '\0';
-    return;
-  }
-  switch (tok) {
-    case IDENT: with('i', val.str); return;
-    case UIDENT: with('u', val.str); return;
-    case FCONST: with('f', val.str); return;
-    case SCONST: with('s', val.str); return;
-    case USCONST: with('U', val.str); return;
-    case BCONST: with('b', val.str); return;
-    case XCONST: with('x', val.str); return;
-    case Op: with('o', val.str); return;
-    case ICONST: with('n', std::to_string(val.ival).c_str()); return;
-    case PARAM: with('p', std::to_string(val.ival).c_str()); return;
-    case TYPECAST: with('o', "::"); return;
-    case DOT_DOT: with('o', ".."); return;
-    case COLON_EQUALS: with('o', ":="); return;
-    case EQUALS_GREATER: with('o', "=>"); return;
-    case LESS_EQUALS: with('o', "<="); return;
-    case GREATER_EQUALS: with('o', ">="); return;
-    case NOT_EQUALS: with('o', "<>"); return;
-    default: with('k', val.keyword); return;
+  using pg::scan::Token;
+  switch (pg::scan::classify(tok)) {
+    case Token::kEnd:
+    case Token::kChar:
+      out += 'c';
+      out += static_cast<char>(tok);
+      out += '\0';
+      return;
+    case Token::kIdent: with('i', val.str); return;
+    case Token::kUIdent: with('u', val.str); return;
+    case Token::kFConst: with('f', val.str); return;
+    case Token::kSConst: with('s', val.str); return;
+    case Token::kUSConst: with('U', val.str); return;
+    case Token::kBConst: with('b', val.str); return;
+    case Token::kXConst: with('x', val.str); return;
+    case Token::kOp: with('o', val.str); return;
+    case Token::kIConst: with('n', std::to_string(val.ival).c_str()); return;
+    case Token::kParam: with('p', std::to_string(val.ival).c_str()); return;
+    case Token::kTypecast: with('o', "::"); return;
+    case Token::kDotDot: with('o', ".."); return;
+    case Token::kColonEquals: with('o', ":="); return;
+    case Token::kEqualsGreater: with('o', "=>"); return;
+    case Token::kLessEquals: with('o', "<="); return;
+    case Token::kGreaterEquals: with('o', ">="); return;
+    case Token::kNotEquals: with('o', "<>"); return;
+    case Token::kKeyword: with('k', val.keyword); return;
   }
 }
 
@@ -888,7 +888,7 @@ std::string token_checksum(const std::string& raw, bool every_semicolon) {
   try {
     core_yy_extra_type extra;
     core_yyscan_t scanner = pg::call([&] {
-      core_yyscan_t s = scanner_init(str, &extra, &ScanKeywords, ScanKeywordTokens);
+      core_yyscan_t s = pg::scan::begin(str, &extra);
       extra.escape_string_warning = false;
       return s;
     });
