@@ -130,6 +130,10 @@ SELECT * FROM lint_rules_of(E'-- pg_migrate:no-transaction\nVACUUM lint_big;\nCO
 -- require-batched-update: an UPDATE/DELETE of a large table, unless batched
 SELECT * FROM lint_rules_of('UPDATE lint_big SET id = id; DELETE FROM lint_small;');
 SELECT * FROM lint_rules_of(E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nUPDATE lint_big SET id = id WHERE id < 0;');
+-- batched-where-volatile: random() or clock_timestamp() in a batched WHERE (each batch calls it
+-- again); now() (one value per batch's transaction) and the same call unbatched are not flagged
+SELECT line, rule, severity, message FROM migrate.lint(E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nDELETE FROM lint_big WHERE id < 0 AND random() < 0.5;\n-- pg_migrate:batch 1000\nUPDATE lint_small SET id = id WHERE id > 0 AND now() < pg_catalog.clock_timestamp();\n-- pg_migrate:batch 1000\nUPDATE lint_small SET id = id WHERE id > 0 AND now() < now();');
+SELECT * FROM lint_rules_of('DELETE FROM lint_small WHERE random() < 0.5;');
 
 -- prefer-bigint-over-int / prefer-identity / ban-char-field / prefer-timestamptz
 SELECT * FROM lint_rules_of($$CREATE TABLE lint_t1 (id int PRIMARY KEY, code char(3), at timestamp);

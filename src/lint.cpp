@@ -570,7 +570,7 @@ void check_column_type(const ColumnDef* col, const char* colname, const TableInf
 
 // Plain C walker: true at a function call that may be volatile, judged by name (the call
 // could not be resolved): some function of that name is volatile, or none exists yet (the
-// script creates it).
+// script creates it). A non-null `context` is a FuncCall** that receives the call.
 bool possibly_volatile_call_walker(Node* node, void* context) {
   if (!node) return false;
   if (IsA(node, FuncCall)) {
@@ -582,7 +582,10 @@ bool possibly_volatile_call_walker(Node* node, void* context) {
       for (; c; c = c->next)
         if (func_volatile(c->oid) == PROVOLATILE_VOLATILE) volatile_or_unknown = true;
     }
-    if (volatile_or_unknown) return true;
+    if (volatile_or_unknown) {
+      if (context) *static_cast<FuncCall**>(context) = fc;  // the call found
+      return true;
+    }
   }
 #if PG_VERSION_NUM >= 160000
   return raw_expression_tree_walker(node, possibly_volatile_call_walker, context);
@@ -2390,6 +2393,29 @@ std::vector<StatementLint> lint_statements(const std::string& script, std::optio
   return lint_parsed(script, split_statements(raw, parsed));
 }
 
+// A batched UPDATE / DELETE runs again and again (each batch, and each pass while rows are
+// left): a volatile function in its WHERE clause (random(), clock_timestamp(), nextval())
+// gives each batch other values. now() is one value per transaction, so per batch: not flagged.
+void batched_where_facts(Node* node, ScriptState& st, std::vector<Fact>& facts) {
+  Node* where = nullptr;
+  RangeVar* relation = nullptr;
+  const char* verb = nullptr;
+  if (IsA(node, UpdateStmt)) {
+    where = castNode(UpdateStmt, node)->whereClause;
+    relation = castNode(UpdateStmt, node)->relation;
+    verb = "UPDATE";
+  } else if (IsA(node, DeleteStmt)) {
+    where = castNode(DeleteStmt, node)->whereClause;
+    relation = castNode(DeleteStmt, node)->relation;
+    verb = "DELETE";
+  }
+  if (!where) return;
+  FuncCall* call = nullptr;
+  if (!pg::call([&] { return possibly_volatile_call_walker(where, &call); })) return;
+  std::string name = pg::call([&] { return NameListToString(call->funcname); });
+  facts.push_back({Action::BatchedVolatileWhere, table_info(relation, st), name, verb, {}});
+}
+
 std::vector<StatementLint> lint_parsed(const std::string& script, const std::vector<ScriptStatement>& stmts) {
   disk_pages.clear();
   std::vector<StatementLint> out;
@@ -2450,6 +2476,7 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
       } catch (const std::invalid_argument&) {
       }
     }
+    if (batched) batched_where_facts(s.parsetree, st, facts);
     facts.erase(std::remove_if(facts.begin(), facts.end(), [&](const Fact& f) {
                   return (f.action == Action::TransactionControl && mode == ScriptMode::kTransaction &&
                           is_split_point(s.parsetree)) ||

@@ -94,6 +94,9 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::RewriteTable,
        {"ban-table-rewrite",
         "SET TABLESPACE, SET LOGGED / UNLOGGED and SET ACCESS METHOD copy the table under ACCESS EXCLUSIVE"}},
+      {Action::BatchedVolatileWhere,
+       {"batched-where-volatile",
+        "a batched UPDATE / DELETE whose WHERE clause calls a volatile function: every batch evaluates it again"}},
       {Action::SessionOnly,
        {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
@@ -471,6 +474,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(Severity::Error, f.detail, "");
     case Action::SessionOnly:
       return finding(Severity::Warning, f.detail, f.object);
+    case Action::BatchedVolatileWhere:
+      return finding(Severity::Warning,
+                     fmt::format("the WHERE clause of the batched {} of {} calls {}(), which may return another value "
+                                 "at each call: every batch (and every pass) evaluates it again, so the batches may "
+                                 "change other rows than the statement run once would",
+                                 f.detail, table, f.object),
+                     "Compute the value once, before the batched statement (into a table, or as a literal in the "
+                     "script), and compare with that.");
     case Action::UnbatchedUpdate:
       if (created || !f.table.exists || f.table.reltuples < th.large_table_rows) return std::nullopt;
       return finding(Severity::Warning,

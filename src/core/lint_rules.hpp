@@ -69,6 +69,7 @@ enum class Action {
   DetachConcurrentlyWithDefault,  // DETACH ... CONCURRENTLY of a table with a default partition: it fails
   RefreshMatView,       // REFRESH MATERIALIZED VIEW without CONCURRENTLY: ACCESS EXCLUSIVE, reads blocked
   RewriteTable,         // SET TABLESPACE, SET LOGGED / UNLOGGED, SET ACCESS METHOD: a copy under ACCESS EXCLUSIVE
+  BatchedVolatileWhere, // a batched UPDATE / DELETE whose WHERE calls a volatile function: each batch evaluates it again
 };
 
 struct Fact {
