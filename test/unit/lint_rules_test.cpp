@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 35u);
+  EXPECT_EQ(names.size(), 36u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
@@ -182,6 +182,22 @@ TEST(LintRules, RefreshAndRewriteBySize) {
   EXPECT_EQ(rewrite->rule, "ban-table-rewrite");
   EXPECT_EQ(rewrite->message.rfind("SET TABLESPACE fast copies ", 0), 0u) << rewrite->message;
   EXPECT_EQ(evaluate(fact(Action::RewriteTable, existing(0, 0)), th)->severity, Severity::Info);
+}
+
+TEST(LintRules, BatchedVolatileWhereWarnsWhateverTheSize) {
+  Thresholds th;
+  th.large_table_rows = 1000;
+  for (int64_t rows : {0, 5000}) {
+    Fact f = fact(Action::BatchedVolatileWhere, existing(rows, rows / 50));
+    f.object = "random";
+    f.detail = "DELETE";
+    auto found = evaluate(f, th);
+    ASSERT_TRUE(found.has_value());
+    EXPECT_EQ(found->rule, "batched-where-volatile");
+    EXPECT_EQ(found->severity, Severity::Warning);
+    EXPECT_EQ(found->message.rfind("the WHERE clause of the batched DELETE of public.orders", 0), 0u) << found->message;
+    EXPECT_NE(found->message.find("calls random()"), std::string::npos) << found->message;
+  }
 }
 
 TEST(LintRules, PartitionScansBySize) {
