@@ -143,6 +143,9 @@ const char* subcommand_name(AlterTableType t) {
     case AT_DropNotNull: return "DROP NOT NULL";
     case AT_SetNotNull: return "SET NOT NULL";
     case AT_DropExpression: return "DROP EXPRESSION";
+#if PG_VERSION_NUM >= 170000
+    case AT_SetExpression: return "SET EXPRESSION";
+#endif
     case AT_SetStatistics: return "SET STATISTICS";
     case AT_SetOptions: return "SET (column options)";
     case AT_ResetOptions: return "RESET (column options)";

@@ -20,6 +20,7 @@
 #include "run.hpp"
 
 extern "C" {
+#include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
 #include "commands/defrem.h"
@@ -1906,8 +1907,16 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
             same = c->relpersistence == RELPERSISTENCE_PERMANENT;
           } else if (subtype == AT_SetUnLogged) {
             same = c->relpersistence == RELPERSISTENCE_UNLOGGED;
-          } else if (name) {
-            same = get_am_oid(name, true) == c->relam;
+          } else {
+            // PostgreSQL 17: SET ACCESS METHOD DEFAULT (no name) means default_table_access_method,
+            // and a partitioned table only records the method for its future partitions.
+#if PG_VERSION_NUM >= 170000
+            const char* method = name ? name : default_table_access_method;
+            same = c->relkind == RELKIND_PARTITIONED_TABLE;
+#else
+            const char* method = name;
+#endif
+            same = same || (method && get_am_oid(method, true) == c->relam);
           }
           ReleaseSysCache(tup);
           return same;
@@ -1917,10 +1926,16 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       std::string what = cmd->subtype == AT_SetTableSpace ? fmt::format("SET TABLESPACE {}", cmd->name ? cmd->name : "")
                          : cmd->subtype == AT_SetLogged   ? "SET LOGGED"
                          : cmd->subtype == AT_SetUnLogged ? "SET UNLOGGED"
-                                                          : fmt::format("SET ACCESS METHOD {}", cmd->name ? cmd->name : "");
+                                                          : fmt::format("SET ACCESS METHOD {}", cmd->name ? cmd->name : "DEFAULT");
       out.push_back({Action::RewriteTable, t, "", what, {}});
       break;
     }
+#if PG_VERSION_NUM >= 170000
+    case AT_SetExpression:  // a stored generated column computed anew: the table is rewritten
+      out.push_back({Action::RewriteTable, t, "",
+                     fmt::format("ALTER COLUMN {} SET EXPRESSION", cmd->name ? cmd->name : ""), {}});
+      break;
+#endif
     case AT_DropColumn:
       // DROP COLUMN IF EXISTS of a column the table does not have: PostgreSQL does nothing.
       if (cmd->missing_ok && !t.created_in_script && OidIsValid(relid) && cmd->name &&
