@@ -391,6 +391,12 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     else if (r.action == "new") note = "new file";
     else if (r.action == "changed") note = "file changed; apply replaces it";
     else if (r.action == "metadata") note = metadata_note(r);
+    if (r.pending() && !r.file.empty() &&
+        std::any_of(folder.unedited.begin(), folder.unedited.end(), [&](const std::string& path) {
+          return path.size() > r.file.size() && path.compare(path.size() - r.file.size(), r.file.size(), r.file) == 0 &&
+                 path[path.size() - r.file.size() - 1] == '/';
+        }))
+      note = "still the empty template of pg_migrate new: apply refuses it";
     std::string state = r.state;
     json run;
     if (r.kind == "versioned" && runs.is_object() && runs.contains(r.version)) {
@@ -1971,7 +1977,7 @@ Outcome new_migration(const Options& opts) {
   }
   std::ofstream out(p);
   int write_errno = out ? 0 : errno;
-  out << "-- migrate:up\n\n\n-- migrate:down\n\n";
+  out << kNewFileTemplate;
   out.flush();
   if (!out) {
     if (!write_errno) write_errno = errno;

@@ -79,6 +79,14 @@ std::string folder_path(const std::string& dir, const std::string& rel) {
   return rel.empty() ? dir : (fs::path(dir) / rel).string();
 }
 
+// "path:N: message", as compilers and the other refusals print it, from a parser's
+// "line N: message".
+std::string located(const std::string& path, const std::string& message) {
+  size_t digits = message.rfind("line ", 0) == 0 ? message.find_first_not_of("0123456789", 5) : std::string::npos;
+  if (digits == std::string::npos || digits == 5 || message.compare(digits, 2, ": ") != 0) return path + ": " + message;
+  return path + ":" + message.substr(5, digits - 5) + message.substr(digits);
+}
+
 }  // namespace
 
 std::string sha256_hex(const std::string& bytes) {
@@ -225,7 +233,16 @@ Folder read_folder(const std::string& dir) {
                                   " is a diesel migration named <version>_<name> (e.g. 2019-02-26-002946_" + sub +
                                   " or 20190226002946_" + sub + "); \"" + sub + "\" has no version");
       } else if (ext == ".sql" && (slash == std::string::npos || flyway_like || odd_case)) {
-        folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
+        // Named like a migration: a version prefix (V, U, R, B, either case) or a digit first.
+        size_t digit = base.size() > 1 && std::strchr("VvUuRrBb", base[0]) ? 1 : 0;
+        bool versioned_like = flyway_like || odd_case || std::isdigit(static_cast<unsigned char>(base[digit]));
+        bool baseline = base.size() > 1 && base[0] == 'B' && std::isdigit(static_cast<unsigned char>(base[1]));
+        if (baseline)
+          folder.warnings.push_back("ignoring " + rel + ": pg_migrate does not run Flyway's baseline migrations (B...); "
+                                    "a database whose schema is there already is marked with pg_migrate baseline <version>");
+        else
+          folder.warnings.push_back("ignoring " + rel + ": not a migration file name (see pg_migrate --help)");
+        if (versioned_like) folder.misnamed.push_back(rel);
       }
       continue;
     }
@@ -252,6 +269,11 @@ Folder read_folder(const std::string& dir) {
     if (callback) {
       folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
       continue;
+    }
+    {
+      std::string bare = text;  // (a checkout with CRLF line ends)
+      bare.erase(std::remove(bare.begin(), bare.end(), '\r'), bare.end());
+      if (bare == kNewFileTemplate) folder.unedited.push_back(folder_path(dir, rel));
     }
     // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
     // non-transactional (without adding a line, so errors keep the file's line numbers).
@@ -310,7 +332,7 @@ Folder read_folder(const std::string& dir) {
       try {
         s = files::split_sections(text);
       } catch (const std::invalid_argument& e) {
-        throw FolderError(folder_path(dir, rel) + ": " + e.what());
+        throw FolderError(located(folder_path(dir, rel), e.what()));
       }
       m.up = std::move(s.up);
       m.down = std::move(s.down);

@@ -46,6 +46,8 @@ struct Folder {
   std::vector<CallbackFile> callbacks;    // in file name order
   std::vector<const CallbackFile*> callbacks_of(std::string_view event) const;
   std::vector<std::string> warnings;
+  std::vector<std::string> unedited;  // paths of files still the empty template `pg_migrate new` wrote (apply and check refuse)
+  std::vector<std::string> misnamed;  // .sql files named like a migration whose name does not parse (check refuses)
   std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
   const MigrationFile* by_version(const std::string& canonical) const;
   const MigrationFile* repeatable(const std::string& name) const;
@@ -53,6 +55,9 @@ struct Folder {
   // commands look up every row the server returns (a scan each made 10,000 files quadratic).
   std::unordered_map<std::string, size_t> versioned_at, repeatable_at;
 };
+
+// What `pg_migrate new` writes: a file still exactly this is a migration nobody wrote yet.
+inline constexpr std::string_view kNewFileTemplate = "-- migrate:up\n\n\n-- migrate:down\n\n";
 
 Folder read_folder(const std::string& dir);
 

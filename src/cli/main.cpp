@@ -4,7 +4,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -84,12 +86,29 @@ void tell_apart(std::vector<Target>& targets) {
     if (same[i]) targets[i].label += fmt::format(" (#{})", i + 1);
 }
 
+// A URL of a scheme libpq does not read ("postgresq://user:secret@host/db") would be taken for
+// a database name, and the server's "database ... does not exist" would print it, password
+// and all: refused without showing more than the scheme.
+void refuse_unknown_scheme(const std::string& c, const char* source) {
+  size_t at = c.find("://");
+  if (at == std::string::npos || at == 0 || is_conninfo(c)) return;
+  std::string scheme = c.substr(0, at);
+  bool word = std::all_of(scheme.begin(), scheme.end(), [](unsigned char ch) {
+    return std::isalnum(ch) || ch == '+' || ch == '-' || ch == '.';
+  });
+  if (!word) return;
+  throw FolderError(fmt::format("{}: \"{}://...\" is not a URL libpq reads (it takes postgresql:// or postgres://); "
+                                "the rest is not shown, it may hold a password",
+                                source, scheme));
+}
+
 std::vector<Target> targets_of(const Options& opts) {
   std::vector<Target> t;
   for (const std::string& d : opts.dbs) {
     // A connection string that does not parse is a bad argument (exit 2), not a failed connection.
     if (std::string why = conninfo_problem(d); !why.empty())
       throw FolderError(fmt::format("-d: not a conninfo string or URL: {}", why));
+    refuse_unknown_scheme(d, "-d");
     t.push_back({d, "", describe_conninfo(d)});
   }
   if (!opts.dbs_from.empty()) {
@@ -108,13 +127,13 @@ std::vector<Target> targets_of(const Options& opts) {
       // Named by file and line: a bad line is reported as such, not as a failed connection
       // (and its text is not echoed: it may hold a password).
       if (std::string why = conninfo_problem(c); !why.empty())
-        throw FolderError(fmt::format("{} line {}: not a conninfo string or URL: {} (a comment takes a whole line, "
+        throw FolderError(fmt::format("{}:{}: not a conninfo string or URL: {} (a comment takes a whole line, "
                                       "starting with #)",
                                       opts.dbs_from, number, why));
       // Not a conninfo string or URL, the line is a database name: one with white space or
       // a URL's punctuation is a malformed line ("user:secret@host/db" without postgres://).
       if (!is_conninfo(c) && c.find_first_of(" \t@:/?") != std::string::npos)
-        throw FolderError(fmt::format("{} line {}: neither a conninfo string (key=value ...), a URL (postgresql://...) "
+        throw FolderError(fmt::format("{}:{}: neither a conninfo string (key=value ...), a URL (postgresql://...) "
                                       "nor a database name",
                                       opts.dbs_from, number));
       t.push_back({c, "", describe_conninfo(c)});
@@ -125,6 +144,9 @@ std::vector<Target> targets_of(const Options& opts) {
   if (t.empty()) {
     const char* url = std::getenv("DATABASE_URL");
     std::string c = url && *url ? url : "";
+    refuse_unknown_scheme(c, "DATABASE_URL");
+    if (std::string why = conninfo_problem(c); !why.empty())
+      throw FolderError(fmt::format("DATABASE_URL: not a conninfo string or URL: {}", why));
     t.push_back({c, "", describe_conninfo(c)});
   }
   return t;
@@ -402,6 +424,28 @@ int main(int argc, char** argv) {
   }
   if (folder && !opts.quiet)
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
+  // A file `pg_migrate new` wrote and nobody filled in, applied, would be an empty migration
+  // for good (its SQL, written later, is an edit of an applied file): apply and the CI gate
+  // refuse it; kept empty on purpose, a comment says so.
+  if (folder && !folder->unedited.empty() &&
+      (opts.command == "apply" || opts.command == "check" || opts.command == "verify")) {
+    const std::vector<std::string>& paths = folder->unedited;
+    return leave(refuse(fmt::format("{} {} still the empty template pg_migrate new wrote: write {} up section (applied "
+                                    "empty, a migration cannot take SQL later), or delete {}; a comment in it keeps it "
+                                    "empty on purpose",
+                                    fmt::join(paths, ", "), paths.size() == 1 ? "is" : "are",
+                                    paths.size() == 1 ? "its" : "their", paths.size() == 1 ? "it" : "them"),
+                        "", exit_code::kFolder));
+  }
+  // The CI gate does not pass over a file meant as a migration that is not read (V1.1.x__a.sql,
+  // V2_a.sql, v3__a.sql): the database would be "at the folder's version" without it.
+  if (folder && opts.command == "check" && !folder->misnamed.empty())
+    return leave(refuse(fmt::format("{} {} named like a migration but not read (the name does not parse: see pg_migrate "
+                                    "--help): rename {} or move {} out of the folder",
+                                    fmt::join(folder->misnamed, ", "), folder->misnamed.size() == 1 ? "is" : "are",
+                                    folder->misnamed.size() == 1 ? "it" : "them",
+                                    folder->misnamed.size() == 1 ? "it" : "them"),
+                        "", exit_code::kFolder));
   if (opts.verbose >= 2) std::cerr << fmt::format("[{:.1f} ms] folder read\n", since());
 
   try {

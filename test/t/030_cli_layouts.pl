@@ -229,7 +229,7 @@ my $nm = "$tmp/near_miss";
 write_file("$nm/20240101000000_t.sql", "-- migrate:up\nCREATE TABLE nm_t (id int);\n-- migrate: down\nDROP TABLE nm_t;\n");
 ($rc, $out, $err) = pgm('own', $nm, 'apply');
 is($rc, 4, 'near-miss section marker: exit 4');
-like($err, qr/20240101000000_t\.sql: line 3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
+like($err, qr/20240101000000_t\.sql:3: "-- migrate: down" is not a section marker; write "-- migrate:down"/, 'near-miss section marker: file, line and the fix');
 
 # A misspelt pg_migrate directive is a problem of the file (exit 4, file and line), found before
 # anything is sent, as a misspelt section marker is.
@@ -245,7 +245,7 @@ my $pre = "$tmp/preamble";
 write_file("$pre/20240101000000_t.sql", "-- header\nCREATE TABLE pre_t (id int);\n-- migrate:up\nCREATE TABLE post_t (id int);\n");
 ($rc, $out, $err) = pgm('own', $pre, 'apply');
 is($rc, 4, 'SQL above the up marker: exit 4') or diag($out . $err);
-like($err, qr/20240101000000_t\.sql: line 2: SQL above "-- migrate:up" belongs to no section/, 'SQL above the up marker: file and line');
+like($err, qr/20240101000000_t\.sql:2: SQL above "-- migrate:up" belongs to no section/, 'SQL above the up marker: file and line');
 
 # A Flyway file is one script: another tool's down marker in it is refused (its down section
 # ran as part of the migration, which was recorded as applied).
@@ -285,7 +285,7 @@ my $ge = "$tmp/goose_envsub";
 write_file("$ge/20240101120000_x.sql", "-- +goose ENVSUB ON\n-- +goose Up\nSELECT '\${HOME}';\n");
 ($rc, $out, $err) = pgm('goose', $ge, 'apply');
 is($rc, 4, 'goose ENVSUB: exit 4');
-like($err, qr/20240101120000_x\.sql: line 1: "-- \+goose ENVSUB ON": environment variable substitution \(ENVSUB\) is not supported/,
+like($err, qr/20240101120000_x\.sql:1: "-- \+goose ENVSUB ON": environment variable substitution \(ENVSUB\) is not supported/,
      'goose ENVSUB: file, line and why');
 
 # --- two files for one version: an error naming both, nothing done.

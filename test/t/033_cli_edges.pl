@@ -112,7 +112,7 @@ is($rc, 0, 'new with non-ASCII letters') or diag($err);
 like($out, qr{/\d{14}_gr\x{c3}\x{b6}\x{c3}\x{9f}e_\x{e7}\x{94}\x{a8}\x{e6}\x{88}\x{b7}\.sql$}m,
      'the slug keeps the letters (lower-cased ASCII) and drops the dash');
 ($rc, $out, $err) = pgm('args', $nu, 'status');
-like($out, qr/_gr\x{c3}\x{b6}\x{c3}\x{9f}e_\x{e7}\x{94}\x{a8}\x{e6}\x{88}\x{b7}\.sql +pending +- +- +new file/,
+like($out, qr/_gr\x{c3}\x{b6}\x{c3}\x{9f}e_\x{e7}\x{94}\x{a8}\x{e6}\x{88}\x{b7}\.sql +pending +- +- +still the empty template of pg_migrate new/,
      'status reads the file back as a new migration') or diag($out . $err);
 
 # --- Folder entries that are not migration files.
@@ -521,7 +521,7 @@ is($node->safe_psql('prep', q{SELECT migrate.register('2', 'two', 'SELECT 2')}),
 write_file("$tmp/dbs_bad.txt", "# all shards\n" . $node->connstr('args') . "\nhost=/tmp port=1 # a trailing note\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_bad.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from with a bad line: exit 2');
-like($err, qr/dbs_bad\.txt line 3: not a conninfo string or URL/, 'the bad line is named');
+like($err, qr/dbs_bad\.txt:3: not a conninfo string or URL/, 'the bad line is named');
 # A character the database's encoding cannot hold: the file and line are named.
 $node->safe_psql('postgres', q{CREATE DATABASE latin1_db ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' TEMPLATE template0});
 $node->safe_psql('latin1_db', 'CREATE EXTENSION pg_migrate');
@@ -545,11 +545,11 @@ for my $cmd ([ 'verify' ], [ 'revert', '--steps', '1' ]) {
 write_file("$tmp/dbs_junk.txt", "this is junk\nuser:secret\@localhost/args\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_junk.txt", '--dir', $args, 'status');
 is($rc, 2, '--dbs-from with a junk line: exit 2');
-like($err, qr/dbs_junk\.txt line 1: neither a conninfo string \(key=value \.\.\.\), a URL \(postgresql:\/\/\.\.\.\) nor a database name/,
+like($err, qr/dbs_junk\.txt:1: neither a conninfo string \(key=value \.\.\.\), a URL \(postgresql:\/\/\.\.\.\) nor a database name/,
      'the junk line is named');
 write_file("$tmp/dbs_junk.txt", "args\nuser:secret\@localhost/args\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_junk.txt", '--dir', $args, 'status');
-like($err, qr/dbs_junk\.txt line 2: neither/, 'a URL without its scheme is refused');
+like($err, qr/dbs_junk\.txt:2: neither/, 'a URL without its scheme is refused');
 unlike($err, qr/secret/, 'its password is not echoed');
 # One database in the list: still the fleet's JSON shape.
 write_file("$tmp/dbs_one.txt", $node->connstr('args') . "\n");
@@ -574,7 +574,7 @@ unlike($err, qr/Sup3r/, '-d: the password is not echoed');
 unlike($err, qr/Sup3r/, '-d: a password with a quote is not echoed either');
 write_file("$tmp/dbs_pw.txt", "dbname=args Sup3rSecret\n");
 ($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/dbs_pw.txt", '--dir', $args, 'status');
-like($err, qr/dbs_pw\.txt line 1: not a conninfo string or URL: missing "\.\.\." in connection info string/, '--dbs-from: says why');
+like($err, qr/dbs_pw\.txt:1: not a conninfo string or URL: missing "\.\.\." in connection info string/, '--dbs-from: says why');
 unlike($err, qr/Sup3r/, '--dbs-from: the password is not echoed');
 ($rc, $out, $err) = run_pgm('-d', 'no_such_db_here', '--dir', $args, 'status');
 is($rc, 3, '-d with a database name that does not exist: exit 3');
@@ -916,6 +916,52 @@ like($out, qr/^baseline: version 0\.5 \("x\\x1by\\u009bz"\)/m, 'status: the base
 for my $command ('apply', 'status', 'check', 'revert') {
   ($rc, $out, $err) = pgm('ctl', $ctl, $command);
   unlike($out . $err, qr/[\x00-\x09\x0b-\x1f\x7f]|\xc2[\x80-\x9f]/, "$command: no control character but newlines in the output");
+}
+
+# --- A file named like a migration but not read fails the CI gate (apply only warns); Flyway's
+# baseline migrations are named as such. A file `new` wrote and nobody filled in is refused by
+# apply and check (applied empty, it could not take SQL later); a comment keeps it on purpose.
+fresh('names');
+my $names = "$tmp/names";
+write_file("$names/V1__a.sql", "CREATE TABLE names_a (id int);\n");
+write_file("$names/seed.sql", "SELECT 1;\n");
+($rc, $out, $err) = pgm('names', $names, 'apply');
+is($rc, 0, 'names: applied') or diag($out . $err);
+($rc, $out, $err) = pgm('names', $names, 'check');
+is($rc, 0, 'names: a seed file is not taken for a migration') or diag($out . $err);
+write_file("$names/V1.1.x__typo.sql", "CREATE TABLE names_b (id int);\n");
+write_file("$names/v3__lower.sql", "CREATE TABLE names_c (id int);\n");
+write_file("$names/B1__base.sql", "CREATE TABLE names_d (id int);\n");
+($rc, $out, $err) = pgm('names', $names, 'apply');
+is($rc, 0, 'names: apply warns of near-miss names and goes on') or diag($out . $err);
+like($err, qr/ignoring B1__base\.sql: pg_migrate does not run Flyway's baseline migrations/, 'names: a B file is named as a baseline migration');
+($rc, $out, $err) = pgm('names', $names, '-q', 'check');
+is($rc, 4, 'names: check fails (exit 4), also with -q') or diag($out . $err);
+like($err, qr/B1__base\.sql, V1\.1\.x__typo\.sql, v3__lower\.sql are named like a migration but not read/, 'names: check names each file');
+unlink "$names/V1.1.x__typo.sql", "$names/v3__lower.sql", "$names/B1__base.sql";
+($rc, $out, $err) = run_pgm('--dir', $names, 'new', 'later');
+is($rc, 0, 'names: new') or diag($out . $err);
+chomp(my $new_file = $out);
+for my $cmd ('apply', 'check') {
+  ($rc, $out, $err) = pgm('names', $names, $cmd);
+  is($rc, 4, "names: $cmd refuses the unedited template (exit 4)") or diag($out . $err);
+  like($err, qr/\Q$new_file\E is still the empty template pg_migrate new wrote/, "names: $cmd names the file");
+}
+($rc, $out, $err) = pgm('names', $names, 'status');
+like($out, qr/pending .*still the empty template of pg_migrate new: apply refuses it/, 'names: status says why');
+is($node->safe_psql('names', 'SELECT count(*) FROM migrate.migrations'), '1', 'names: nothing registered by the refusals');
+write_file($new_file, "-- migrate:up\n-- empty on purpose\n\n-- migrate:down\n\n");
+($rc, $out, $err) = pgm('names', $names, 'apply');
+is($rc, 0, 'names: with a comment it applies as a no-op') or diag($out . $err);
+
+# --- A URL of a scheme libpq does not read is refused without echoing it (it would be taken
+# for a database name, and the server's "does not exist" would print the password).
+for my $case ([ {}, '-d', 'postgresq://app:url-secret@/db' ], [ { DATABASE_URL => 'mysql://app:url-secret@h/db' } ]) {
+  my ($env, @d) = @$case;
+  ($rc, $out, $err) = run_pgm_env($env, @d, '--dir', $names, 'status');
+  is($rc, 2, "unknown URL scheme @d: exit 2") or diag($out . $err);
+  unlike($out . $err, qr/url-secret/, "unknown URL scheme @d: the password is not shown");
+  like($err, qr/"(postgresq|mysql):\/\/\.\.\." is not a URL libpq reads/, "unknown URL scheme @d: says why");
 }
 
 # --- lint lints a file named twice (or by two paths) once; with --json a refused argument gives
