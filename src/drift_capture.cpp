@@ -894,6 +894,171 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
   return PointerGetDatum(nullptr);
 }
 
+namespace pgm::drift {
+namespace {
+
+// What PostgreSQL runs without firing event triggers, and the ProcessUtility hook records.
+enum class Unfired { kNone, kReassignOwned, kEventTrigger, kExplainCreate };
+
+// An EXPLAIN option's boolean as defGetBoolean() reads it, without raising an error (called
+// from the hook's frame before EXPLAIN checks its options: a bad value reads false here, and
+// EXPLAIN then refuses it).
+bool option_true(const DefElem* opt) {
+  if (!opt->arg) return true;
+#if PG_VERSION_NUM >= 150000
+  if (IsA(opt->arg, Boolean)) return boolVal(opt->arg);
+#endif
+  if (IsA(opt->arg, Integer)) return intVal(opt->arg) != 0;
+  bool value = false;
+  if (IsA(opt->arg, String)) return parse_bool(strVal(opt->arg), &value) && value;
+  return false;
+}
+
+// EXPLAIN ANALYZE of CREATE TABLE AS, SELECT INTO or CREATE MATERIALIZED VIEW creates the
+// relation through the executor, not as a utility command. Plain C, raises nothing.
+CreateTableAsStmt* explain_analyze_create(Node* n) {
+  if (!n || !IsA(n, ExplainStmt)) return nullptr;
+  ExplainStmt* e = reinterpret_cast<ExplainStmt*>(n);
+  bool analyze = false;
+  ListCell* lc;
+  foreach (lc, e->options) {
+    DefElem* opt = static_cast<DefElem*>(lfirst(lc));
+    if (strcmp(opt->defname, "analyze") == 0) analyze = option_true(opt);
+  }
+  if (!analyze || !e->query || !IsA(e->query, Query)) return nullptr;
+  Query* q = reinterpret_cast<Query*>(e->query);
+  if (q->commandType != CMD_UTILITY || !q->utilityStmt || !IsA(q->utilityStmt, CreateTableAsStmt)) return nullptr;
+  return reinterpret_cast<CreateTableAsStmt*>(q->utilityStmt);
+}
+
+Unfired unfired_kind(Node* n) {
+  if (!n) return Unfired::kNone;
+  switch (nodeTag(n)) {
+    case T_ReassignOwnedStmt:
+      return Unfired::kReassignOwned;
+    case T_CreateEventTrigStmt:
+    case T_AlterEventTrigStmt:
+      return Unfired::kEventTrigger;
+    case T_DropStmt:
+      return reinterpret_cast<DropStmt*>(n)->removeType == OBJECT_EVENT_TRIGGER ? Unfired::kEventTrigger : Unfired::kNone;
+    case T_RenameStmt:
+      return reinterpret_cast<RenameStmt*>(n)->renameType == OBJECT_EVENT_TRIGGER ? Unfired::kEventTrigger : Unfired::kNone;
+    case T_AlterOwnerStmt:
+      return reinterpret_cast<AlterOwnerStmt*>(n)->objectType == OBJECT_EVENT_TRIGGER ? Unfired::kEventTrigger
+                                                                                      : Unfired::kNone;
+    case T_ExplainStmt:
+      return explain_analyze_create(n) ? Unfired::kExplainCreate : Unfired::kNone;
+    default:
+      return Unfired::kNone;
+  }
+}
+
+std::string role_spec_name(RoleSpec* r) {
+  const char* name = pg::call([&] { return get_rolespec_name(r); });
+  return quoted(name);
+}
+
+// The rows of a statement no event trigger fires for (see unfired_kind).
+std::vector<DriftRow> unfired_rows(Node* n, Oid existed_before, LazySpi& spi) {
+  std::vector<DriftRow> rows;
+  auto event_trigger = [&](const char* name, std::string detail) {
+    rows.push_back({"event trigger", quoted(name), std::nullopt, std::move(detail)});
+  };
+  switch (nodeTag(n)) {
+    case T_ReassignOwnedStmt: {
+      ReassignOwnedStmt* r = reinterpret_cast<ReassignOwnedStmt*>(n);
+      std::string to = role_spec_name(r->newrole);
+      ListCell* lc;
+      foreach (lc, r->roles)
+        rows.push_back({"role", role_spec_name(static_cast<RoleSpec*>(lfirst(lc))), std::nullopt,
+                        fmt::format("REASSIGN OWNED: what it owned in this database now belongs to {}", to)});
+      break;
+    }
+    case T_CreateEventTrigStmt:
+      event_trigger(reinterpret_cast<CreateEventTrigStmt*>(n)->trigname, "created");
+      break;
+    case T_AlterEventTrigStmt: {
+      AlterEventTrigStmt* a = reinterpret_cast<AlterEventTrigStmt*>(n);
+      const char* how = a->tgenabled == TRIGGER_DISABLED            ? "DISABLE"
+                        : a->tgenabled == TRIGGER_FIRES_ON_REPLICA ? "ENABLE REPLICA"
+                        : a->tgenabled == TRIGGER_FIRES_ALWAYS     ? "ENABLE ALWAYS"
+                                                                   : "ENABLE";
+      event_trigger(a->trigname, how);
+      break;
+    }
+    case T_DropStmt: {
+      ListCell* lc;
+      foreach (lc, reinterpret_cast<DropStmt*>(n)->objects) event_trigger(strVal(lfirst(lc)), "dropped");
+      break;
+    }
+    case T_RenameStmt: {
+      RenameStmt* r = reinterpret_cast<RenameStmt*>(n);
+      event_trigger(r->newname, fmt::format("renamed (was {})", quoted(strVal(r->object))));
+      break;
+    }
+    case T_AlterOwnerStmt: {
+      AlterOwnerStmt* a = reinterpret_cast<AlterOwnerStmt*>(n);
+      event_trigger(strVal(a->object), fmt::format("owner changed to {}", role_spec_name(a->newowner)));
+      break;
+    }
+    case T_ExplainStmt: {
+      CreateTableAsStmt* ctas = explain_analyze_create(n);
+      RangeVar* rel = ctas->into->rel;
+      Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
+      if (!OidIsValid(relid) || relid == existed_before) break;  // IF NOT EXISTS of an existing one
+      Identified id = identify(RelationRelationId, relid, 0);
+      if (!id.found || id.temp_namespace) break;
+      drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
+      if (!watched(load_exclusions(spi), scope)) break;
+      rows.push_back({id.type, id.identity, scope.schema, "created by EXPLAIN ANALYZE"});
+      break;
+    }
+    default:
+      break;
+  }
+  return rows;
+}
+
+// Set by record_unfired() for its entry point (pg::invoke takes a function, not a closure).
+Node* unfired_statement = nullptr;
+Oid unfired_existed_before = InvalidOid;
+
+Datum record_unfired_impl(FunctionCallInfo) {
+  Node* n = unfired_statement;
+  Capture mode = capture_mode();
+  if (mode == Capture::kOff) return (Datum)0;
+  std::string tag;
+  if (CreateTableAsStmt* ctas = explain_analyze_create(n))
+    tag = GetCommandTagName(pg::call([&] { return CreateCommandTag(reinterpret_cast<Node*>(ctas)); }));
+  else
+    tag = GetCommandTagName(pg::call([&] { return CreateCommandTag(n); }));
+  StatementText statement = current_statement(n);
+  const bool standard_strings = standard_conforming_strings;
+  std::string role = catalog::current_role_name();
+  LazySpi spi;
+  std::vector<DriftRow> rows = unfired_rows(n, unfired_existed_before, spi);
+  insert_rows("ddl_command_end", role, tag, statement, standard_strings, std::move(rows), mode, spi);
+  return (Datum)0;
+}
+
+}  // namespace
+
+Oid unfired_relation_before(Node* parsetree) {
+  CreateTableAsStmt* ctas = explain_analyze_create(parsetree);
+  if (!ctas || !ctas->into || !ctas->into->rel) return InvalidOid;
+  return RangeVarGetRelid(ctas->into->rel, NoLock, true);
+}
+
+bool fires_no_event_trigger(Node* parsetree) { return unfired_kind(parsetree) != Unfired::kNone; }
+
+void record_unfired(Node* parsetree, Oid existed_before) {
+  unfired_statement = parsetree;
+  unfired_existed_before = existed_before;
+  pg::invoke(record_unfired_impl, nullptr);
+}
+
+}  // namespace pgm::drift
+
 PGM_FUNCTION(pgm_drift_capture_drop) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_drop");
   bool migrating = in_migration();  // not drift: tracked for the snapshot after the migration

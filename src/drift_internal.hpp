@@ -47,6 +47,17 @@ StatementText current_statement(Node* parsetree);
 // Transaction end: the stashed parse trees are gone.
 void forget_stashed_statements() noexcept;
 
+// ---- statements that fire no event trigger (drift_capture.cpp), for the ProcessUtility hook
+// REASSIGN OWNED, event trigger DDL, EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO / CREATE
+// MATERIALIZED VIEW: PostgreSQL runs them without event triggers.
+bool fires_no_event_trigger(Node* parsetree);
+// Plain C (PostgreSQL errors pass): the relation an EXPLAIN ANALYZE ... CREATE would create,
+// if it exists before the statement runs (IF NOT EXISTS then creates nothing).
+Oid unfired_relation_before(Node* parsetree);
+// Records the statement's drift rows, as the event triggers record others'. Raises PostgreSQL
+// errors only (a C++ entry point of its own): call it from the hook's frame.
+void record_unfired(Node* parsetree, Oid existed_before);
+
 // ---- exclusions and the watched space (drift_exclusions.cpp)
 // Sets plan_cache_mode = force_generic_plan inside an OwnerScope's GUC nest level.
 void use_generic_plans();
