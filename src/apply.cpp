@@ -381,6 +381,24 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
   // memory stays flat however many migrations run.
   MemoryContext batch = create_scratch_context();
   std::string role = catalog::current_role_name();
+  // A migration whose snapshot is taken whole (a rename, SET SCHEMA, ...) would take drift made
+  // before it into the reference: what differs before it runs, and it leaves as it was, keeps
+  // its recorded entry (as CALL migrate.run() keeps it). Looked at only when the schema may
+  // differ from the newest snapshot, and only then are the scripts parsed for such statements.
+  PreexistingDifferences before;
+  if (!steps.empty() && drift_schema_may_differ()) {
+    bool whole = false;
+    for (size_t first = 0; first < steps.size() && !whole; first += kBatchSize) {
+      MemoryContext outer = MemoryContextSwitchTo(batch);
+      std::vector<std::string> versions;
+      for (size_t i = first; i < std::min(steps.size(), first + kBatchSize); ++i) versions.push_back(steps[i].version);
+      for (const std::string& script : catalog::load_scripts(versions, up))
+        whole = whole || drift_script_needs_whole_snapshot(script);
+      MemoryContextSwitchTo(outer);
+      pg::call([&] { MemoryContextReset(batch); });
+    }
+    if (whole) before = drift_preexisting_differences();
+  }
   if (!steps.empty()) drift_expect_migrations();
   // A revert is recorded after its last batch: whether a revert left objects behind is judged
   // per apply transaction, once every migration of it this call reverts has been reverted (a
@@ -427,7 +445,7 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
   }
   if (!steps.empty()) {
     catalog::bump_generation(true);
-    drift_record_snapshot(up ? "apply" : "revert");
+    drift_record_snapshot(up ? "apply" : "revert", before.keys.empty() ? nullptr : &before);
   }
   return out.done();
 }
@@ -622,16 +640,18 @@ namespace pgm {
 void run_transactional_step(const MigrationStep& step, bool up) {
   // In this transaction, as migrate.apply() runs it: the snapshot after it refreshes what it
   // touched (a whole one absorbed earlier drift into the reference).
+  std::vector<std::string> scripts = catalog::load_scripts({step.version}, up);
+  PreexistingDifferences before;  // (as run_steps keeps it)
+  if (drift_schema_may_differ() && drift_script_needs_whole_snapshot(scripts[0])) before = drift_preexisting_differences();
   drift_expect_migrations();
   MemoryContext scratch = create_scratch_context();
   std::string role = catalog::current_role_name();
-  std::vector<std::string> scripts = catalog::load_scripts({step.version}, up);
   // A batch of one: its own subtransaction, apply's retries after a lock timeout.
   std::vector<catalog::StepRecord> done = run_batch({step}, 0, 1, scripts, up, scratch);
   if (!up) done[0].detail = check_revert_leftovers({{step.version, step.name}}, {step.version})[0];
   catalog::record_steps(done, up, role);
   catalog::bump_generation(true);
-  drift_record_snapshot(up ? "apply" : "revert");
+  drift_record_snapshot(up ? "apply" : "revert", before.keys.empty() ? nullptr : &before);
   pg::call([&] { MemoryContextDelete(scratch); });
 }
 

@@ -26,6 +26,14 @@ PreexistingDifferences drift_preexisting_differences(
 // a migration ran outside one transaction, whose snapshot is taken whole and would take it in.
 PreexistingDifferences drift_captured_since(std::int64_t since);
 
+// Whether the schema may differ from the newest recorded snapshot (no proof says otherwise):
+// drift before a migration may then be there to keep.
+bool drift_schema_may_differ();
+// Whether a script has a statement after which the snapshot is taken whole (a rename, SET
+// SCHEMA, ...), which would take earlier drift into the reference. False for a script that does
+// not parse (it fails when it runs).
+bool drift_script_needs_whole_snapshot(const std::string& script);
+
 // Records a schema snapshot after the catalog changed (apply, revert, baseline; reason is
 // "apply", "revert", "callback", "baseline" or "acknowledge"), so schema_diff() can find drift
 // later. With `keep` (a migration run outside one transaction, whose snapshot is taken whole):

@@ -224,35 +224,34 @@ void track_snapshot_relation_before_alter(Node* parsetree) {
   }
 }
 
-void track_snapshot_statement(Node* parsetree) noexcept {
-  ++utility_statements;
-  if (!parsetree) return;
+bool needs_whole_snapshot(Node* parsetree) noexcept {
+  if (!parsetree) return false;
   switch (nodeTag(parsetree)) {
     case T_RenameStmt: case T_AlterObjectSchemaStmt: case T_ReassignOwnedStmt: case T_DropOwnedStmt:
     case T_CreateExtensionStmt: case T_AlterExtensionStmt: case T_AlterExtensionContentsStmt:
     case T_AlterEventTrigStmt: case T_CreateEventTrigStmt: case T_ClusterStmt: case T_ReindexStmt:
-      whole_requested = true;
-      break;
+      return true;
     case T_DropStmt:
-      if (reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION) whole_requested = true;
-      break;
+      return reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EXTENSION;
     case T_RuleStmt:
       // CREATE RULE "_RETURN" ... ON SELECT turns a table into a view (PostgreSQL < 16).
-      if (std::strcmp(reinterpret_cast<RuleStmt*>(parsetree)->rulename, "_RETURN") == 0) whole_requested = true;
-      break;
+      return std::strcmp(reinterpret_cast<RuleStmt*>(parsetree)->rulename, "_RETURN") == 0;
     case T_AlterEnumStmt:
       // RENAME VALUE changes how defaults, constraints and views that use the label print.
-      if (reinterpret_cast<AlterEnumStmt*>(parsetree)->oldVal) whole_requested = true;
-      break;
+      return reinterpret_cast<AlterEnumStmt*>(parsetree)->oldVal != nullptr;
     case T_VariableSetStmt: {
       // event_triggers = off (PostgreSQL 17) stops the tracking itself.
       const char* name = reinterpret_cast<VariableSetStmt*>(parsetree)->name;
-      if (name && std::strcmp(name, "event_triggers") == 0) whole_requested = true;
-      break;
+      return name && std::strcmp(name, "event_triggers") == 0;
     }
     default:
-      break;
+      return false;
   }
+}
+
+void track_snapshot_statement(Node* parsetree) noexcept {
+  ++utility_statements;
+  if (needs_whole_snapshot(parsetree)) whole_requested = true;
 }
 
 void reset_snapshot_tracking() noexcept {
@@ -392,6 +391,28 @@ bool schema_unchanged() {
 }
 
 }  // namespace
+
+bool drift_schema_may_differ() { return !schema_unchanged(); }
+
+bool drift_script_needs_whole_snapshot(const std::string& script) {
+  const char* text = script.c_str();
+  pg::SubTransaction sub;
+  try {
+    bool found = pg::call([&] {
+      List* parsed = pg_parse_query(text);
+      ListCell* lc;
+      foreach (lc, parsed)
+        if (drift::needs_whole_snapshot(lfirst_node(RawStmt, lc)->stmt)) return true;
+      return false;
+    });
+    sub.commit();
+    return found;
+  } catch (const pg::PgError& e) {
+    sub.rollback();
+    if (e.is_interrupt()) throw;
+    return false;  // a script that does not parse fails when it runs, with its line
+  }
+}
 
 void drift_snapshot_must_be_whole() { drift::snapshot_must_be_whole(); }
 

@@ -29,6 +29,9 @@ void track_snapshot_relation_before_alter(Node* parsetree);
 // triggers do not report object by object (renames, SET SCHEMA, extensions, REASSIGN/DROP
 // OWNED, CLUSTER, REINDEX, event trigger changes) make the next recorded snapshot a whole one.
 void track_snapshot_statement(Node* parsetree) noexcept;
+// A statement after which the snapshot is taken whole (its effect is not followed object by
+// object: renames, SET SCHEMA, extensions, REASSIGN/DROP OWNED, CLUSTER, REINDEX, ...).
+bool needs_whole_snapshot(Node* parsetree) noexcept;
 // Forgets what was tracked (transaction end, PREPARE).
 void reset_snapshot_tracking() noexcept;
 // Forgets it when the subtransaction the migrations started in is rolled back.
