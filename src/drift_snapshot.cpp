@@ -6,6 +6,7 @@
 // the snapshot a whole one.
 #include "drift_snapshot.hpp"
 
+#include <cctype>
 #include <algorithm>
 #include <cstring>
 #include <string>
@@ -395,6 +396,23 @@ bool schema_unchanged() {
 bool drift_schema_may_differ() { return !schema_unchanged(); }
 
 bool drift_script_needs_whole_snapshot(const std::string& script) {
+  // Parsed only if a word of such a statement is in the text at all (most scripts have none).
+  static constexpr std::string_view words[] = {"rename", "schema", "extension", "owned", "cluster",
+                                               "reindex", "event", "_return"};
+  bool candidate = false;
+  for (size_t i = 0; i < script.size() && !candidate; ++i) {
+    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(script[i])));
+    for (std::string_view w : words) {
+      if (c != w[0] || script.size() - i < w.size()) continue;
+      size_t k = 1;
+      while (k < w.size() && std::tolower(static_cast<unsigned char>(script[i + k])) == w[k]) ++k;
+      if (k == w.size()) {
+        candidate = true;
+        break;
+      }
+    }
+  }
+  if (!candidate) return false;
   const char* text = script.c_str();
   pg::SubTransaction sub;
   try {
