@@ -311,6 +311,28 @@ DROP TABLE pg_temp.drift_ex_tmp;
 DROP ROLE drift_unfired_team;
 SELECT migrate.acknowledge_drift('unfired') > 0 AS acknowledged;
 
+-- Renames and moves name the object's previous name; ATTACH / DETACH PARTITION give the
+-- partition a row of its own. An acknowledgement up to an earlier row keeps the differences of
+-- those objects under both names (a schema's: also of what is in it).
+CREATE SCHEMA drift_s5;
+CREATE TABLE drift_s5.t (id int);
+CREATE TABLE public.drift_ren1 (id int);
+CREATE TABLE public.drift_part (id int, k int) PARTITION BY RANGE (k);
+CREATE TABLE public.drift_part4 (id int, k int);
+SELECT migrate.acknowledge_drift('rename setup') > 0 AS acknowledged;
+CREATE TABLE public.drift_z3 (x int);
+ALTER SCHEMA drift_s5 RENAME TO drift_s6;
+ALTER TABLE public.drift_ren1 RENAME TO drift_ren2;
+ALTER TABLE public.drift_ren2 SET SCHEMA drift_s6;
+ALTER TABLE public.drift_part ATTACH PARTITION public.drift_part4 FOR VALUES FROM (30) TO (40);
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+SELECT migrate.acknowledge_drift('only the table', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
+SELECT object, change FROM migrate.schema_diff();
+DROP SCHEMA drift_s6 CASCADE;
+DROP TABLE public.drift_part, public.drift_z3;
+SELECT migrate.acknowledge_drift('renames') > 0 AS acknowledged;
+
 -- A statement the hook did not see (the library loads with it) is found by parsing the query
 -- string again, which warned a second time of a backslash in a literal under
 -- standard_conforming_strings = off: one warning, the statement's own.

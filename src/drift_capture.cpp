@@ -223,6 +223,20 @@ std::string object_identity(const ObjectAddress& address) {
 }
 
 // "ADD COLUMN public.t.c, SET NOT NULL email" for ALTER TABLE's subcommands.
+// ATTACH PARTITION, DETACH PARTITION (and its FINALIZE): the partition is named in the command.
+bool attaches_or_detaches(AlterTableType t) {
+#if PG_VERSION_NUM >= 140000
+  if (t == AT_DetachPartitionFinalize) return true;
+#endif
+  return t == AT_AttachPartition || t == AT_DetachPartition;
+}
+
+// The partition an ATTACH / DETACH PARTITION subcommand names, or nullptr.
+RangeVar* partition_named(const AlterTableCmd* at) {
+  if (!attaches_or_detaches(at->subtype) || !at->def || !IsA(at->def, PartitionCmd)) return nullptr;
+  return reinterpret_cast<PartitionCmd*>(at->def)->name;
+}
+
 std::string alter_table_detail(CollectedCommand* cmd) {
   std::vector<std::string> parts;
   ListCell* lc;
@@ -232,7 +246,11 @@ std::string alter_table_detail(CollectedCommand* cmd) {
     AlterTableCmd* at = reinterpret_cast<AlterTableCmd*>(sub->parsetree);
     const char* name = subcommand_name(at->subtype);
     if (!name) continue;
-    std::string target = at->name ? quoted(at->name) : object_identity(sub->address);
+    RangeVar* partition = partition_named(at);
+    std::string target = at->name ? quoted(at->name)
+                         : partition ? (partition->schemaname ? quoted(partition->schemaname) + "." : std::string()) +
+                                           quoted(partition->relname)
+                                     : object_identity(sub->address);
     std::string part = target.empty() ? std::string(name) : fmt::format("{} {}", name, target);
     if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
   }
@@ -724,14 +742,6 @@ void refuse_relation_in_own_schema(Node* parsetree) {
                                 rv->relname ? rv->relname : "", "creates");
 }
 
-// ATTACH PARTITION, DETACH PARTITION (and its FINALIZE): the partition is named in the command.
-bool attaches_or_detaches(AlterTableType t) {
-#if PG_VERSION_NUM >= 140000
-  if (t == AT_DetachPartitionFinalize) return true;
-#endif
-  return t == AT_AttachPartition || t == AT_DetachPartition;
-}
-
 bool enables_or_disables_triggers(AlterTableType t) {
   switch (t) {
     case AT_EnableTrig: case AT_EnableAlwaysTrig: case AT_EnableReplicaTrig: case AT_DisableTrig:
@@ -839,6 +849,22 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
     std::string detail = cmd && cmd->type == SCT_AlterTable ? alter_table_detail(cmd) : std::string();
     add_target(targets, {c.classid, c.objid, c.objsubid, c.object_type, detail, cmd, c.schema, c.identity});
+    // The partition an ATTACH / DETACH PARTITION changes has a row of its own (the command
+    // reports only the partitioned table): the log then names it, and an acknowledgement that
+    // leaves the row pending keeps the partition's difference.
+    if (cmd && cmd->type == SCT_AlterTable) {
+      ListCell* sc;
+      foreach (sc, cmd->d.alterTable.subcmds) {
+        CollectedATSubcmd* sub = static_cast<CollectedATSubcmd*>(lfirst(sc));
+        AlterTableCmd* at = sub->parsetree && IsA(sub->parsetree, AlterTableCmd) ? reinterpret_cast<AlterTableCmd*>(sub->parsetree) : nullptr;
+        RangeVar* partition = at ? partition_named(at) : nullptr;
+        if (!partition) continue;
+        Oid relid = pg::call([&] { return RangeVarGetRelid(partition, NoLock, true); });
+        if (OidIsValid(relid))
+          add_target(targets, {RelationRelationId, relid, 0, "table",
+                               fmt::format("{} of {}", subcommand_name(at->subtype), c.identity.value_or(""))});
+      }
+    }
   }
   for (const Rewrite& r : rewrites) {
     bool found = false;
@@ -864,8 +890,10 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     // identity is quoted as identify() would quote it, and nothing more about it is needed.
     // (Anything else is identified again: temporary objects, pg_migrate's own, objects without
     // a schema, whose scope comes from their name parts, exclusions, quote_all_identifiers.)
+    const bool renames = t.command && t.command->parsetree &&
+                         (IsA(t.command->parsetree, RenameStmt) || IsA(t.command->parsetree, AlterObjectSchemaStmt));
     if (t.schema && t.identity && exclusions.empty() && !quotes_all && !drift::is_temp_schema(*t.schema) &&
-        *t.schema != kOwnSchema && t.object_type != "schema") {
+        *t.schema != kOwnSchema && t.object_type != "schema" && !renames) {
       rows.push_back({t.object_type, t.identity, t.schema, t.detail});
       continue;
     }
@@ -880,14 +908,21 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     if (id.type == "index" && t.classid == RelationRelationId)
       if (std::optional<std::string> table = index_table_name(t.objid)) scope.name = table;
     std::string detail = t.detail;
+    // Renamed or moved: the name it had, so the log names it under both and an
+    // acknowledgement that leaves the row pending keeps the differences of both
+    // (drift::previous_identity reads it back).
+    std::optional<drift::Scope> previous = scope_before(t.command, scope);
+    std::string was;
     if (!watched(exclusions, scope)) {
       // An object that left the watched space (renamed into an excluded name, moved into an
       // excluded schema) is recorded: what happens to it next no longer is.
-      std::optional<drift::Scope> before = scope_before(t.command, scope);
-      if (!before || !watched(exclusions, *before)) continue;
-      std::string left = fmt::format("left the watched objects (was {})", describe_scope(*before));
-      detail = detail.empty() ? left : detail + "; " + left;
+      if (!previous || !watched(exclusions, *previous)) continue;
+      was = fmt::format("left the watched objects (was {})", describe_scope(*previous));
+    } else if (previous && (previous->schema != scope.schema || previous->name != scope.name)) {
+      was = fmt::format("{} (was {})", scope.name && previous->name == scope.name ? "moved" : "renamed",
+                        previous->name ? describe_scope(*previous) : quoted(previous->schema.value_or("")));
     }
+    if (!was.empty()) detail = detail.empty() ? was : detail + "; " + was;
     rows.push_back({id.type, id.identity, scope.schema, detail});
   }
   insert_rows("ddl_command_end", role, tag, statement, standard_strings, std::move(rows), mode, spi);

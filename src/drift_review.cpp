@@ -16,14 +16,19 @@ namespace {
 
 // The differences from the newest snapshot of the objects drift entries name (object type,
 // identity; all of them with `all`): what the snapshot recorded next keeps as differences.
-PreexistingDifferences differences_of_objects(const std::vector<std::pair<std::string, std::string>>& objects,
-                                              bool all, const char* unread) {
+struct PendingObject {
+  std::string type, identity;
+  std::optional<std::string> previous;  // renamed or moved from (drift::previous_identity)
+};
+
+PreexistingDifferences differences_of_objects(const std::vector<PendingObject>& objects, bool all, const char* unread) {
   PreexistingDifferences differing = drift_preexisting_differences(unread);
   PreexistingDifferences keep;
   for (size_t i = 0; i < differing.keys.size(); ++i) {
     bool concerned = all;
-    for (const auto& [type, identity] : objects)
-      concerned = concerned || drift::key_concerns(differing.keys[i], type, identity);
+    for (const PendingObject& o : objects)
+      concerned = concerned || (o.previous ? drift::key_concerns_renamed(differing.keys[i], o.type, o.identity, *o.previous)
+                                           : drift::key_concerns(differing.keys[i], o.type, o.identity));
     if (!concerned) continue;
     keep.keys.push_back(differing.keys[i]);
     keep.recorded.push_back(differing.recorded[i]);
@@ -36,16 +41,17 @@ PreexistingDifferences differences_of_objects(const std::vector<std::pair<std::s
 
 PreexistingDifferences drift_captured_since(std::int64_t since) {
   static pg::Query captured{
-      "SELECT DISTINCT object_type, object_identity, pg_catalog.starts_with(detail, 'restore-mode DDL') "
+      "SELECT DISTINCT object_type, object_identity, pg_catalog.starts_with(detail, 'restore-mode DDL'), detail "
       "FROM migrate.drift WHERE acknowledgement_id IS NULL AND captured_at OPERATOR(pg_catalog.>=) $1 "
       "AND (object_identity IS NOT NULL OR pg_catalog.starts_with(detail, 'restore-mode DDL'))"};
-  std::vector<std::pair<std::string, std::string>> objects;
+  std::vector<PendingObject> objects;
   bool all = false;
   {
     catalog::OwnerScope owner;
     uint64 n = captured.run({{TIMESTAMPTZOID, TimestampTzGetDatum(since), false}});
     for (uint64 i = 0; i < n; ++i) {
-      objects.emplace_back(pg::text_value(i, 1), pg::text_value(i, 2));
+      objects.push_back({pg::text_value(i, 1), pg::text_value(i, 2),
+                         pg::is_null(i, 4) ? std::nullopt : drift::previous_identity(pg::text_value(i, 4))});
       all = all || pg::bool_value(i, 3);
     }
     pg::free_result();
@@ -98,16 +104,18 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
   // recorded entries of their objects are kept), not only a row of the drift log.
   // A restore-mode row stands for every further restore-mode change of its session (not
   // named one by one): left unacknowledged, no difference goes into the reference.
-  std::vector<std::pair<std::string, std::string>> pending;  // object type, identity
+  std::vector<PendingObject> pending;
   bool keep_all = false;
   if (up_to) {
     static pg::Query remaining{
-        "SELECT DISTINCT object_type, object_identity, pg_catalog.starts_with(detail, 'restore-mode DDL') FROM migrate.drift "
+        "SELECT DISTINCT object_type, object_identity, pg_catalog.starts_with(detail, 'restore-mode DDL'), detail "
+        "FROM migrate.drift "
         "WHERE acknowledgement_id IS NULL AND (object_identity IS NOT NULL OR pg_catalog.starts_with(detail, 'restore-mode DDL'))"};
     catalog::OwnerScope owner;
     uint64 n = remaining.run();
     for (uint64 i = 0; i < n; ++i) {
-      pending.emplace_back(pg::text_value(i, 1), pg::text_value(i, 2));
+      pending.push_back({pg::text_value(i, 1), pg::text_value(i, 2),
+                         pg::is_null(i, 4) ? std::nullopt : drift::previous_identity(pg::text_value(i, 4))});
       keep_all = keep_all || pg::bool_value(i, 3);
     }
     pg::free_result();

@@ -143,6 +143,34 @@ bool key_concerns(std::string_view key, std::string_view object_type, std::strin
   return k == named || (k.size() > named.size() && k.compare(0, named.size(), named) == 0 && k[named.size()] == '.');
 }
 
+std::optional<std::string> previous_identity(std::string_view detail) {
+  for (std::string_view marker : {std::string_view("renamed (was "), std::string_view("moved (was "),
+                                   std::string_view("left the watched objects (was ")}) {
+    size_t at = detail.find(marker);
+    if (at == std::string_view::npos || (at > 0 && (at < 2 || detail.compare(at - 2, 2, "; ") != 0))) continue;
+    size_t start = at + marker.size();
+    if (detail.compare(start, 7, "schema ") == 0) start += 7;  // (a schema that left: "was schema s")
+    // The identity ends at the ")" that ends the detail or its part (quoted names may hold one).
+    for (size_t end = detail.find(')', start); end != std::string_view::npos; end = detail.find(')', end + 1))
+      if (end + 1 == detail.size() || detail.compare(end + 1, 2, "; ") == 0)
+        return end > start ? std::optional<std::string>(detail.substr(start, end - start)) : std::nullopt;
+  }
+  return std::nullopt;
+}
+
+bool key_concerns_renamed(std::string_view key, std::string_view object_type, std::string_view identity,
+                          std::string_view previous) {
+  if (key_concerns(key, object_type, identity) || key_concerns(key, object_type, previous)) return true;
+  if (object_type != "schema") return false;
+  size_t space = key.find(' ');
+  if (space == std::string_view::npos) return false;
+  std::string_view k = key.substr(space + 1);
+  for (std::string_view schema : {identity, previous})
+    if (!schema.empty() && k.size() > schema.size() && k.compare(0, schema.size(), schema) == 0 && k[schema.size()] == '.')
+      return true;
+  return false;
+}
+
 std::optional<std::string> index_entry_table(std::string_view entry) {
   constexpr std::string_view kField = "\"table\": \"";
   size_t at = entry.find(kField);

@@ -67,6 +67,16 @@ std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped)
 // objects whose drift entries stay unacknowledged.
 bool key_concerns(std::string_view key, std::string_view object_type, std::string_view identity);
 
+// The identity an object had before the statement of a drift row renamed or moved it, as
+// capture writes it into the row's detail ("renamed (was public.t)", "moved (was s.t)", "left the
+// watched objects (was public.t)"); nullopt for other rows.
+std::optional<std::string> previous_identity(std::string_view detail);
+
+// key_concerns() for a row that renamed or moved its object from `previous`: the object under
+// either name; for a schema, also what is in it under either name (its tables moved with it).
+bool key_concerns_renamed(std::string_view key, std::string_view object_type, std::string_view identity,
+                          std::string_view previous);
+
 // The table of a snapshot's index entry (its JSON text, {"table": "public.t", ...}), as the
 // entry quotes it; nothing for another entry or text that is not one.
 std::optional<std::string> index_entry_table(std::string_view entry);

@@ -221,3 +221,29 @@ TEST(DriftRules, IndexEntryTable) {
   EXPECT_EQ(index_entry_table(""), std::nullopt);
   EXPECT_EQ(index_entry_table(R"j({"table": "unterminated)j"), std::nullopt);
 }
+
+TEST(DriftRules, PreviousIdentityFromTheDetail) {
+  using pgm::drift::previous_identity;
+  EXPECT_EQ(previous_identity("renamed (was public.ren1)"), "public.ren1");
+  EXPECT_EQ(previous_identity("moved (was public.t)"), "public.t");
+  EXPECT_EQ(previous_identity("ADD COLUMN b; renamed (was s5)"), "s5");
+  EXPECT_EQ(previous_identity("renamed (was public.\"a)b\"); ADD COLUMN c"), "public.\"a)b\"");
+  EXPECT_EQ(previous_identity("left the watched objects (was public.ledger)"), "public.ledger");
+  EXPECT_EQ(previous_identity("left the watched objects (was schema watched)"), "watched");
+  EXPECT_EQ(previous_identity("ATTACH PARTITION public.p4"), std::nullopt);
+  EXPECT_EQ(previous_identity("xrenamed (was a)"), std::nullopt);  // not a part of its own
+  EXPECT_EQ(previous_identity("renamed (was )"), std::nullopt);
+  EXPECT_EQ(previous_identity(""), std::nullopt);
+}
+
+TEST(DriftRules, RenamedRowsConcernBothNames) {
+  using pgm::drift::key_concerns_renamed;
+  EXPECT_TRUE(key_concerns_renamed("table public.ren1", "table", "public.ren2", "public.ren1"));
+  EXPECT_TRUE(key_concerns_renamed("column public.ren2.id", "table", "public.ren2", "public.ren1"));
+  EXPECT_FALSE(key_concerns_renamed("table public.other", "table", "public.ren2", "public.ren1"));
+  // A schema renamed: its tables moved with it, under either name.
+  EXPECT_TRUE(key_concerns_renamed("schema s5", "schema", "s6", "s5"));
+  EXPECT_TRUE(key_concerns_renamed("table s5.t", "schema", "s6", "s5"));
+  EXPECT_TRUE(key_concerns_renamed("column s6.t.id", "schema", "s6", "s5"));
+  EXPECT_FALSE(key_concerns_renamed("table s55.t", "schema", "s6", "s5"));
+}
