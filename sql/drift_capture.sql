@@ -319,8 +319,12 @@ CREATE TABLE drift_s5.t (id int);
 CREATE TABLE public.drift_ren1 (id int);
 CREATE TABLE public.drift_part (id int, k int) PARTITION BY RANGE (k);
 CREATE TABLE public.drift_part4 (id int, k int);
+CREATE FUNCTION public.drift_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
+CREATE TRIGGER drift_tr BEFORE INSERT ON public.drift_part4 FOR EACH ROW EXECUTE FUNCTION public.drift_trg();
 SELECT migrate.acknowledge_drift('rename setup') > 0 AS acknowledged;
 CREATE TABLE public.drift_z3 (x int);
+ALTER TABLE public.drift_part4 ENABLE REPLICA TRIGGER drift_tr;
+ALTER TABLE public.drift_part4 ENABLE ALWAYS TRIGGER drift_tr;
 ALTER SCHEMA drift_s5 RENAME TO drift_s6;
 ALTER TABLE public.drift_ren1 RENAME TO drift_ren2;
 ALTER TABLE public.drift_ren2 SET SCHEMA drift_s6;
@@ -331,6 +335,7 @@ SELECT migrate.acknowledge_drift('only the table', (SELECT min(id) FROM migrate.
 SELECT object, change FROM migrate.schema_diff();
 DROP SCHEMA drift_s6 CASCADE;
 DROP TABLE public.drift_part, public.drift_z3;
+DROP FUNCTION public.drift_trg();
 SELECT migrate.acknowledge_drift('renames') > 0 AS acknowledged;
 
 -- A statement the hook did not see (the library loads with it) is found by parsing the query

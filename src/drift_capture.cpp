@@ -169,10 +169,13 @@ const char* subcommand_name(AlterTableType t) {
     case AT_SetTableSpace: return "SET TABLESPACE";
     case AT_SetRelOptions: return "SET (options)";
     case AT_ResetRelOptions: return "RESET (options)";
-    case AT_EnableTrig: case AT_EnableAlwaysTrig: case AT_EnableReplicaTrig: case AT_EnableTrigAll:
-    case AT_EnableTrigUser: return "ENABLE TRIGGER";
+    case AT_EnableTrig: case AT_EnableTrigAll: case AT_EnableTrigUser: return "ENABLE TRIGGER";
+    case AT_EnableAlwaysTrig: return "ENABLE ALWAYS TRIGGER";
+    case AT_EnableReplicaTrig: return "ENABLE REPLICA TRIGGER";
     case AT_DisableTrig: case AT_DisableTrigAll: case AT_DisableTrigUser: return "DISABLE TRIGGER";
-    case AT_EnableRule: case AT_EnableAlwaysRule: case AT_EnableReplicaRule: return "ENABLE RULE";
+    case AT_EnableRule: return "ENABLE RULE";
+    case AT_EnableAlwaysRule: return "ENABLE ALWAYS RULE";
+    case AT_EnableReplicaRule: return "ENABLE REPLICA RULE";
     case AT_DisableRule: return "DISABLE RULE";
     case AT_AddInherit: return "INHERIT";
     case AT_DropInherit: return "NO INHERIT";
