@@ -13,6 +13,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <regex>
 #include <set>
 
@@ -195,8 +196,21 @@ SyncResult sync(Connection& conn, const Folder& folder, bool dry_run, bool accep
   }
   SyncResult out;
   for (int pass = 0; pass < 2; ++pass) {
-    Result r = conn.exec(pass == 0 ? first : again, {files_json(folder, bodies).dump(-1, ' ', false, json::error_handler_t::strict), dry_run ? "true" : "false",
-                                                     accept_edited ? "true" : "false"});
+    std::optional<Result> got;
+    try {
+      got.emplace(conn.exec(pass == 0 ? first : again,
+                            {files_json(folder, bodies).dump(-1, ' ', false, json::error_handler_t::strict),
+                             dry_run ? "true" : "false", accept_edited ? "true" : "false"}));
+    } catch (DbError& e) {
+      // A role that may only read (the monitoring grants): the server's hint names the SQL
+      // argument; the command's user needs to know which commands that role can run.
+      if (e.sqlstate == "42501" && e.message.find("through migrate.sync()") != std::string::npos)
+        e.hint = "This role can run pg_migrate status, check and drift; apply (also with --dry-run, which registers "
+                 "the files in a transaction it rolls back), revert and repair need the deploy role's grants "
+                 "(README \"Privileges\").";
+      throw;
+    }
+    Result& r = *got;
     const int sync_cols = 10;  // kSyncOutputColumns
     const int first_sync = r.cols() - sync_cols;
     out.rows.clear();

@@ -396,6 +396,10 @@ is($rc, 12, 'monitoring role: check sees the pending file');
 is($rc, 1, 'monitoring role: apply is refused');
 like($err, qr/permission denied to register migrations through migrate\.sync\(\) \(SQLSTATE 42501\)/,
      'monitoring role: sync says which privilege it lacks');
+like($err, qr/HINT: +This role can run pg_migrate status, check and drift; apply \(also with --dry-run/,
+     'monitoring role: the hint says which commands the role can run');
+($rc, $out, $err) = run_pgm('-d', $mon, '--dir', $rep, 'apply', '--dry-run');
+like($err, qr/This role can run pg_migrate status, check and drift/, 'monitoring role: the same for apply --dry-run');
 is($node->safe_psql('rep', q{SELECT count(*) FROM migrate.migrations WHERE version = '20240102000000'}), '0',
    'monitoring role: nothing registered');
 
