@@ -299,6 +299,7 @@ CREATE EVENT TRIGGER drift_evt ON ddl_command_end EXECUTE FUNCTION public.drift_
 ALTER EVENT TRIGGER drift_evt DISABLE;
 ALTER EVENT TRIGGER drift_evt RENAME TO drift_evt2;
 DROP EVENT TRIGGER drift_evt2;
+DROP EVENT TRIGGER IF EXISTS drift_evt2;
 BEGIN;
 CREATE EVENT TRIGGER drift_rolled_back ON ddl_command_end EXECUTE FUNCTION public.drift_evt();
 ROLLBACK;
@@ -321,8 +322,14 @@ CREATE TABLE public.drift_part (id int, k int) PARTITION BY RANGE (k);
 CREATE TABLE public.drift_part4 (id int, k int);
 CREATE FUNCTION public.drift_trg() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;
 CREATE TRIGGER drift_tr BEFORE INSERT ON public.drift_part4 FOR EACH ROW EXECUTE FUNCTION public.drift_trg();
+CREATE FUNCTION public.drift_fx(int) RETURNS int LANGUAGE sql AS 'SELECT 1';
+CREATE INDEX drift_ix ON public.drift_part4 (id);
+ALTER TABLE public.drift_part4 ADD CONSTRAINT drift_c CHECK (id > 0);
 SELECT migrate.acknowledge_drift('rename setup') > 0 AS acknowledged;
 CREATE TABLE public.drift_z3 (x int);
+ALTER FUNCTION public.drift_fx(int) RENAME TO drift_fy;
+ALTER INDEX public.drift_ix RENAME TO drift_ix2;
+ALTER TABLE public.drift_part4 RENAME CONSTRAINT drift_c TO drift_c2;
 ALTER TABLE public.drift_part4 ENABLE REPLICA TRIGGER drift_tr;
 ALTER TABLE public.drift_part4 ENABLE ALWAYS TRIGGER drift_tr;
 ALTER SCHEMA drift_s5 RENAME TO drift_s6;
@@ -336,6 +343,7 @@ SELECT object, change FROM migrate.schema_diff();
 DROP SCHEMA drift_s6 CASCADE;
 DROP TABLE public.drift_part, public.drift_z3;
 DROP FUNCTION public.drift_trg();
+DROP FUNCTION public.drift_fy(int);
 SELECT migrate.acknowledge_drift('renames') > 0 AS acknowledged;
 
 -- A statement the hook did not see (the library loads with it) is found by parsing the query

@@ -134,6 +134,8 @@ SELECT * FROM lint_rules_of(E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 
 -- again); now() (one value per batch's transaction) and the same call unbatched are not flagged
 SELECT line, rule, severity, message FROM migrate.lint(E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nDELETE FROM lint_big WHERE id < 0 AND random() < 0.5;\n-- pg_migrate:batch 1000\nUPDATE lint_small SET id = id WHERE id > 0 AND now() < pg_catalog.clock_timestamp();\n-- pg_migrate:batch 1000\nUPDATE lint_small SET id = id WHERE id > 0 AND now() < now();');
 SELECT * FROM lint_rules_of('DELETE FROM lint_small WHERE random() < 0.5;');
+-- A name that cannot be looked up (too many dotted parts) stops neither lint nor the rest.
+SELECT line, rule FROM migrate.lint(E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 1000\nDELETE FROM lint_small WHERE id < a.b.c.d();\nALTER TABLE lint_big ADD COLUMN q int DEFAULT a.b.c.d();\nCREATE INDEX ON lint_big (id);');
 
 -- prefer-bigint-over-int / prefer-identity / ban-char-field / prefer-timestamptz
 SELECT * FROM lint_rules_of($$CREATE TABLE lint_t1 (id int PRIMARY KEY, code char(3), at timestamp);

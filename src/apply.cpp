@@ -383,22 +383,22 @@ Datum run_steps(FunctionCallInfo fcinfo, const std::vector<MigrationStep>& steps
   std::string role = catalog::current_role_name();
   // A migration whose snapshot is taken whole (a rename, SET SCHEMA, ...) would take drift made
   // before it into the reference: what differs before it runs, and it leaves as it was, keeps
-  // its recorded entry (as CALL migrate.run() keeps it). Looked at only when the schema may
-  // differ from the newest snapshot, and only then are the scripts parsed for such statements.
+  // its recorded entry (as CALL migrate.run() keeps it). The scripts are looked at first (a
+  // text search; parsed only if a word of such a statement is in them), and only for such a
+  // script is the schema compared with the newest snapshot (the proof first: no difference
+  // to keep when the catalogs are as that snapshot left them).
   PreexistingDifferences before;
-  if (!steps.empty() && drift_schema_may_differ()) {
-    bool whole = false;
-    for (size_t first = 0; first < steps.size() && !whole; first += kBatchSize) {
-      MemoryContext outer = MemoryContextSwitchTo(batch);
-      std::vector<std::string> versions;
-      for (size_t i = first; i < std::min(steps.size(), first + kBatchSize); ++i) versions.push_back(steps[i].version);
-      for (const std::string& script : catalog::load_scripts(versions, up))
-        whole = whole || drift_script_needs_whole_snapshot(script);
-      MemoryContextSwitchTo(outer);
-      pg::call([&] { MemoryContextReset(batch); });
-    }
-    if (whole) before = drift_preexisting_differences();
+  bool whole = false;
+  for (size_t first = 0; first < steps.size() && !whole; first += kBatchSize) {
+    MemoryContext outer = MemoryContextSwitchTo(batch);
+    std::vector<std::string> versions;
+    for (size_t i = first; i < std::min(steps.size(), first + kBatchSize); ++i) versions.push_back(steps[i].version);
+    for (const std::string& script : catalog::load_scripts(versions, up))
+      whole = whole || drift_script_needs_whole_snapshot(script);
+    MemoryContextSwitchTo(outer);
+    pg::call([&] { MemoryContextReset(batch); });
   }
+  if (whole && drift_schema_may_differ()) before = drift_preexisting_differences();
   if (!steps.empty()) drift_expect_migrations();
   // A revert is recorded after its last batch: whether a revert left objects behind is judged
   // per apply transaction, once every migration of it this call reverts has been reverted (a
@@ -642,7 +642,7 @@ void run_transactional_step(const MigrationStep& step, bool up) {
   // touched (a whole one absorbed earlier drift into the reference).
   std::vector<std::string> scripts = catalog::load_scripts({step.version}, up);
   PreexistingDifferences before;  // (as run_steps keeps it)
-  if (drift_schema_may_differ() && drift_script_needs_whole_snapshot(scripts[0])) before = drift_preexisting_differences();
+  if (drift_script_needs_whole_snapshot(scripts[0]) && drift_schema_may_differ()) before = drift_preexisting_differences();
   drift_expect_migrations();
   MemoryContext scratch = create_scratch_context();
   std::string role = catalog::current_role_name();

@@ -31,6 +31,7 @@ extern "C" {
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/event_trigger.h"
 #include "commands/extension.h"
 #include "commands/trigger.h"
 #include "tcop/deparse_utility.h"
@@ -520,6 +521,21 @@ Identified identify(Oid classid, Oid objid, int32 objsubid) {
   return out;
 }
 
+// An index, constraint, trigger, policy or rule renamed (its scope, its table's, is the same):
+// the identity it had, as pg_identify_object() names it ("public.old_ix", "old on public.t").
+std::optional<std::string> renamed_part(const CollectedCommand* cmd, const Identified& id) {
+  if (!cmd || cmd->type != SCT_Simple || !cmd->parsetree || !IsA(cmd->parsetree, RenameStmt)) return std::nullopt;
+  const RenameStmt* r = reinterpret_cast<const RenameStmt*>(cmd->parsetree);
+  if (!r->newname) return std::nullopt;
+  if (r->renameType == OBJECT_INDEX && r->relation && r->relation->relname && id.schema)
+    return quoted(*id.schema) + "." + quoted(r->relation->relname);
+  bool part = r->renameType == OBJECT_TABCONSTRAINT || r->renameType == OBJECT_DOMCONSTRAINT ||
+              r->renameType == OBJECT_TRIGGER || r->renameType == OBJECT_POLICY || r->renameType == OBJECT_RULE;
+  std::string now = quoted(r->newname) + " on ";
+  if (!part || !r->subname || id.identity.compare(0, now.size(), now) != 0) return std::nullopt;
+  return quoted(r->subname) + id.identity.substr(now.size() - 4);
+}
+
 pg::Param text_or_null(const std::optional<std::string>& v) {
   return v ? pg::text_param(*v) : pg::null_param(TEXTOID);
 }
@@ -924,6 +940,8 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     } else if (previous && (previous->schema != scope.schema || previous->name != scope.name)) {
       was = fmt::format("{} (was {})", scope.name && previous->name == scope.name ? "moved" : "renamed",
                         previous->name ? describe_scope(*previous) : quoted(previous->schema.value_or("")));
+    } else if (std::optional<std::string> old = renamed_part(t.command, id)) {
+      was = fmt::format("renamed (was {})", *old);
     }
     if (!was.empty()) detail = detail.empty() ? was : detail + "; " + was;
     rows.push_back({id.type, id.identity, scope.schema, detail});
@@ -997,7 +1015,7 @@ std::string role_spec_name(RoleSpec* r) {
 }
 
 // The rows of a statement no event trigger fires for (see unfired_kind).
-std::vector<DriftRow> unfired_rows(Node* n, Oid existed_before, LazySpi& spi) {
+std::vector<DriftRow> unfired_rows(Node* n, const UnfiredBefore& before, LazySpi& spi) {
   std::vector<DriftRow> rows;
   auto event_trigger = [&](const char* name, std::string detail) {
     rows.push_back({"event trigger", quoted(name), std::nullopt, std::move(detail)});
@@ -1026,7 +1044,11 @@ std::vector<DriftRow> unfired_rows(Node* n, Oid existed_before, LazySpi& spi) {
     }
     case T_DropStmt: {
       ListCell* lc;
-      foreach (lc, reinterpret_cast<DropStmt*>(n)->objects) event_trigger(strVal(lfirst(lc)), "dropped");
+      int i = 0;
+      foreach (lc, reinterpret_cast<DropStmt*>(n)->objects) {
+        if (i >= 64 || (before.existing & (uint64(1) << i))) event_trigger(strVal(lfirst(lc)), "dropped");
+        ++i;
+      }
       break;
     }
     case T_RenameStmt: {
@@ -1043,7 +1065,7 @@ std::vector<DriftRow> unfired_rows(Node* n, Oid existed_before, LazySpi& spi) {
       CreateTableAsStmt* ctas = explain_analyze_create(n);
       RangeVar* rel = ctas->into->rel;
       Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
-      if (!OidIsValid(relid) || relid == existed_before) break;  // IF NOT EXISTS of an existing one
+      if (!OidIsValid(relid) || relid == before.relation) break;  // IF NOT EXISTS of an existing one
       Identified id = identify(RelationRelationId, relid, 0);
       if (!id.found || id.temp_namespace) break;
       drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
@@ -1059,7 +1081,7 @@ std::vector<DriftRow> unfired_rows(Node* n, Oid existed_before, LazySpi& spi) {
 
 // Set by record_unfired() for its entry point (pg::invoke takes a function, not a closure).
 Node* unfired_statement = nullptr;
-Oid unfired_existed_before = InvalidOid;
+UnfiredBefore unfired_state;
 
 Datum record_unfired_impl(FunctionCallInfo) {
   Node* n = unfired_statement;
@@ -1074,24 +1096,33 @@ Datum record_unfired_impl(FunctionCallInfo) {
   const bool standard_strings = standard_conforming_strings;
   std::string role = catalog::current_role_name();
   LazySpi spi;
-  std::vector<DriftRow> rows = unfired_rows(n, unfired_existed_before, spi);
+  std::vector<DriftRow> rows = unfired_rows(n, unfired_state, spi);
   insert_rows("ddl_command_end", role, tag, statement, standard_strings, std::move(rows), mode, spi);
   return (Datum)0;
 }
 
 }  // namespace
 
-Oid unfired_relation_before(Node* parsetree) {
-  CreateTableAsStmt* ctas = explain_analyze_create(parsetree);
-  if (!ctas || !ctas->into || !ctas->into->rel) return InvalidOid;
-  return RangeVarGetRelid(ctas->into->rel, NoLock, true);
+UnfiredBefore unfired_before(Node* parsetree) {
+  UnfiredBefore out;
+  if (CreateTableAsStmt* ctas = explain_analyze_create(parsetree)) {
+    if (ctas->into && ctas->into->rel) out.relation = RangeVarGetRelid(ctas->into->rel, NoLock, true);
+  } else if (IsA(parsetree, DropStmt) && reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EVENT_TRIGGER) {
+    ListCell* lc;
+    int i = 0;
+    foreach (lc, reinterpret_cast<DropStmt*>(parsetree)->objects) {
+      if (i < 64 && OidIsValid(get_event_trigger_oid(strVal(lfirst(lc)), true))) out.existing |= uint64(1) << i;
+      ++i;
+    }
+  }
+  return out;
 }
 
 bool fires_no_event_trigger(Node* parsetree) { return unfired_kind(parsetree) != Unfired::kNone; }
 
-void record_unfired(Node* parsetree, Oid existed_before) {
+void record_unfired(Node* parsetree, UnfiredBefore before) {
   unfired_statement = parsetree;
-  unfired_existed_before = existed_before;
+  unfired_state = before;
   pg::invoke(record_unfired_impl, nullptr);
 }
 

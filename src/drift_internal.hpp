@@ -51,12 +51,18 @@ void forget_stashed_statements() noexcept;
 // REASSIGN OWNED, event trigger DDL, EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO / CREATE
 // MATERIALIZED VIEW: PostgreSQL runs them without event triggers.
 bool fires_no_event_trigger(Node* parsetree);
-// Plain C (PostgreSQL errors pass): the relation an EXPLAIN ANALYZE ... CREATE would create,
-// if it exists before the statement runs (IF NOT EXISTS then creates nothing).
-Oid unfired_relation_before(Node* parsetree);
+// What existed before such a statement ran: the relation an EXPLAIN ANALYZE ... CREATE would
+// create (IF NOT EXISTS then creates nothing), and which of the event triggers a DROP EVENT
+// TRIGGER names (bit i: the i-th name; IF EXISTS of a missing one drops nothing).
+struct UnfiredBefore {
+  Oid relation = InvalidOid;
+  uint64 existing = 0;
+};
+// Plain C (PostgreSQL errors pass).
+UnfiredBefore unfired_before(Node* parsetree);
 // Records the statement's drift rows, as the event triggers record others'. Raises PostgreSQL
 // errors only (a C++ entry point of its own): call it from the hook's frame.
-void record_unfired(Node* parsetree, Oid existed_before);
+void record_unfired(Node* parsetree, UnfiredBefore before);
 
 // ---- exclusions and the watched space (drift_exclusions.cpp)
 // Sets plan_cache_mode = force_generic_plan inside an OwnerScope's GUC nest level.

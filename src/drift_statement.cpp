@@ -63,7 +63,7 @@ void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool re
   // Statements PostgreSQL runs without firing event triggers are recorded here (after they
   // ran; not a migration's).
   const bool unfired = pstmt->utilityStmt && fires_no_event_trigger(pstmt->utilityStmt) && !in_migration();
-  const Oid existed_before = unfired ? unfired_relation_before(pstmt->utilityStmt) : InvalidOid;
+  const UnfiredBefore before = unfired ? unfired_before(pstmt->utilityStmt) : UnfiredBefore{};
   int saved_depth = frame_depth;
   if (frame_depth < kMaxFrames)
     frames[frame_depth] = {query_string, pstmt->stmt_location, pstmt->stmt_len};
@@ -74,7 +74,7 @@ void drift_process_utility(PlannedStmt* pstmt, const char* query_string, bool re
       previous_process_utility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
     else
       standard_ProcessUtility(pstmt, query_string, read_only_tree, context, params, query_env, dest, qc);
-    if (unfired) record_unfired(pstmt->utilityStmt, existed_before);
+    if (unfired) record_unfired(pstmt->utilityStmt, before);
   }
   PG_FINALLY();
   { frame_depth = saved_depth; }

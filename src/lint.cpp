@@ -616,7 +616,16 @@ Volatility default_volatility(Node* raw) {
   } catch (pg::PgError& e) {
     if (e.is_interrupt()) throw;
   }
-  return pg::call([&] { return possibly_volatile_call_walker(raw, nullptr); }) ? Volatility::kMaybe : Volatility::kNo;
+  // (A name that cannot be looked up at all, "a.b.c.d()": may be volatile.)
+  try {
+    pg::SubTransaction sub;
+    bool maybe = pg::call([&] { return possibly_volatile_call_walker(raw, nullptr); });
+    sub.commit();
+    return maybe ? Volatility::kMaybe : Volatility::kNo;
+  } catch (pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+  }
+  return Volatility::kMaybe;
 }
 
 // Plain C: the indexes of `relid` an ALTER COLUMN ... TYPE rebuilds although the table is not
@@ -2425,8 +2434,18 @@ void batched_where_facts(Node* node, ScriptState& st, std::vector<Fact>& facts) 
     verb = "DELETE";
   }
   if (!where) return;
+  // Looking a name up may fail ("improper qualified name" for a.b.c.d()): then nothing is
+  // reported, and the statement fails when it runs.
   FuncCall* call = nullptr;
-  if (!pg::call([&] { return possibly_volatile_call_walker(where, &call); })) return;
+  try {
+    pg::SubTransaction sub;
+    bool found = pg::call([&] { return possibly_volatile_call_walker(where, &call); });
+    sub.commit();
+    if (!found) return;
+  } catch (const pg::PgError& e) {
+    if (e.is_interrupt()) throw;
+    return;
+  }
   std::string name = pg::call([&] { return NameListToString(call->funcname); });
   facts.push_back({Action::BatchedVolatileWhere, table_info(relation, st), name, verb, {}});
 }

@@ -406,10 +406,7 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     else if (r.action == "changed") note = "file changed; apply replaces it";
     else if (r.action == "metadata") note = metadata_note(r);
     if (r.pending() && !r.file.empty() &&
-        std::any_of(folder.unedited.begin(), folder.unedited.end(), [&](const std::string& path) {
-          return path.size() > r.file.size() && path.compare(path.size() - r.file.size(), r.file.size(), r.file) == 0 &&
-                 path[path.size() - r.file.size() - 1] == '/';
-        }))
+        std::find(folder.unedited.begin(), folder.unedited.end(), r.file) != folder.unedited.end())
       note = "still the empty template of pg_migrate new: apply refuses it";
     std::string state = r.state;
     json run;
@@ -604,8 +601,43 @@ bool in_sync_early(const Connection& conn, const Folder& folder) {
   return conn.early_sync_digest && !conn.early_sync_digest->empty() && *conn.early_sync_digest == folder.digest;
 }
 
+// A pending migration whose file `pg_migrate new` wrote and nobody filled in would, applied,
+// be an empty migration for good (its SQL, written later, is an edit of an applied file):
+// apply, check and verify refuse it (exit 4), naming the files; kept empty on purpose, a
+// comment says so. One already applied is left alone. True when `o` holds the refusal.
+bool refuse_unedited(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
+  if (folder.unedited.empty()) return false;
+  std::vector<std::string> versions, paths;
+  for (const std::string& rel : folder.unedited)
+    for (const MigrationFile& m : folder.migrations)
+      if (m.file == rel && !m.repeatable) versions.push_back(m.version);
+  if (versions.empty()) return false;
+  Result applied = conn.exec(
+      "SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL "
+      "AND version OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT pg_catalog.jsonb_array_elements_text($1::pg_catalog.jsonb)))",
+      {json(versions).dump()});
+  std::set<std::string> done;
+  for (int i = 0; i < applied.rows(); ++i) done.insert(applied.get(i, 0));
+  for (const MigrationFile& m : folder.migrations)
+    if (!m.repeatable && !done.count(m.version) &&
+        std::find(folder.unedited.begin(), folder.unedited.end(), m.file) != folder.unedited.end())
+      paths.push_back(path_of(opts, m.file));
+  if (paths.empty()) return false;
+  std::string message = fmt::format(
+      "{} {} still the empty template pg_migrate new wrote: write {} up section (applied empty, a migration cannot "
+      "take SQL later), or delete {}; a comment in it keeps it empty on purpose",
+      fmt::join(paths, ", "), paths.size() == 1 ? "is" : "are", paths.size() == 1 ? "its" : "their",
+      paths.size() == 1 ? "it" : "them");
+  o.code = exit_code::kFolder;
+  o.err = "error: " + message + "\n";
+  o.result = "FAILED: an unedited migration file";
+  o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+  return true;
+}
+
 Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
+  if (refuse_unedited(conn, folder, opts, o)) return o;
   std::optional<Version> target;
   if (!opts.to.empty()) target = Version::parse(opts.to);
   // An unknown target is an error, as for migrate.apply(): not "nothing to apply".
@@ -1135,6 +1167,7 @@ std::string check_state_sql(const Options& opts) {
 
 Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
+  if (refuse_unedited(conn, folder, opts, o)) return o;
   // No round trip when what was read while the folder was (prefetch_state()) shows the folder
   // recorded as in sync; one when migrate.sync_digest() does; otherwise a dry-run sync reports
   // every difference.
@@ -1396,6 +1429,7 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
 
 Outcome cmd_verify(Connection& conn, const Folder& folder, const Options& opts) {
   Outcome o;
+  if (refuse_unedited(conn, folder, opts, o)) return o;
   // An unknown version is a bad argument (exit 2), as for apply --to and revert --to, not the
   // server's "not registered" (exit 1).
   if (!opts.version.empty()) {

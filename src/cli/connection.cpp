@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -227,7 +228,15 @@ std::string conninfo_problem(const std::string& conninfo) {
 // quotes with other marks: any non-ASCII byte counts as one).
 std::string without_quoted_values(const std::string& message) {
   const std::string option = "invalid connection option \"";
-  if (message.compare(0, option.size(), option) == 0) return message;
+  if (message.compare(0, option.size(), option) == 0) {
+    // A key is a word; anything else quoted there is a text libpq took for a key (a mistyped
+    // URL: "postgresq://user:secret@host/db?sslmode").
+    size_t end = message.find('"', option.size());
+    bool word = end != std::string::npos && end > option.size() &&
+                std::all_of(message.begin() + option.size(), message.begin() + end,
+                            [](unsigned char c) { return std::isalnum(c) || c == '_'; });
+    if (word) return message;
+  }
   auto quote_like = [](char c) { return c == '"' || c == '\'' || (static_cast<unsigned char>(c) & 0x80) != 0; };
   size_t first = std::string::npos, last = std::string::npos;
   for (size_t i = 0; i < message.size(); ++i)

@@ -79,6 +79,27 @@ std::string folder_path(const std::string& dir, const std::string& rel) {
   return rel.empty() ? dir : (fs::path(dir) / rel).string();
 }
 
+// A file name meant as a migration's, by its start: Flyway's V1 / U1 / R__ / B1 (upper case,
+// as Flyway writes them, or lower case with Flyway's "__"), or a version of digits followed by a
+// separator (20240101_x, 1.2-x). "seed.sql", "v8_functions.sql", "b2b_data.sql", "2fa.sql" are not.
+bool named_like_a_version(const std::string& base) {
+  auto digit = [&](size_t i) { return i < base.size() && std::isdigit(static_cast<unsigned char>(base[i])); };
+  auto digits_then_separator = [&](size_t i) {
+    if (!digit(i)) return false;
+    while (digit(i) || (i < base.size() && base[i] == '.' && digit(i + 1))) ++i;
+    return i < base.size() && (base[i] == '_' || base[i] == '-' || base[i] == '.');
+  };
+  if (base.empty()) return false;
+  if (std::strchr("VUB", base[0]) && digit(1)) return true;
+  if (base[0] == 'R' && base.size() > 2 && base[1] == '_' && base[2] == '_') return true;
+  if (std::strchr("vub", base[0]) && digit(1)) {
+    size_t i = 1;
+    while (digit(i) || (i < base.size() && base[i] == '.')) ++i;
+    return base.compare(i, 2, "__") == 0;
+  }
+  return digits_then_separator(0);
+}
+
 // "path:N: message", as compilers and the other refusals print it, from a parser's
 // "line N: message".
 std::string located(const std::string& path, const std::string& message) {
@@ -233,9 +254,7 @@ Folder read_folder(const std::string& dir) {
                                   " is a diesel migration named <version>_<name> (e.g. 2019-02-26-002946_" + sub +
                                   " or 20190226002946_" + sub + "); \"" + sub + "\" has no version");
       } else if (ext == ".sql" && (slash == std::string::npos || flyway_like || odd_case)) {
-        // Named like a migration: a version prefix (V, U, R, B, either case) or a digit first.
-        size_t digit = base.size() > 1 && std::strchr("VvUuRrBb", base[0]) ? 1 : 0;
-        bool versioned_like = flyway_like || odd_case || std::isdigit(static_cast<unsigned char>(base[digit]));
+        bool versioned_like = named_like_a_version(base);
         bool baseline = base.size() > 1 && base[0] == 'B' && std::isdigit(static_cast<unsigned char>(base[1]));
         if (baseline)
           folder.warnings.push_back("ignoring " + rel + ": pg_migrate does not run Flyway's baseline migrations (B...); "
@@ -271,9 +290,13 @@ Folder read_folder(const std::string& dir) {
       continue;
     }
     {
-      std::string bare = text;  // (a checkout with CRLF line ends)
+      // (A checkout with CRLF line ends; an editor that trims the blank lines at the end.)
+      std::string bare = text;
       bare.erase(std::remove(bare.begin(), bare.end(), '\r'), bare.end());
-      if (bare == kNewFileTemplate) folder.unedited.push_back(folder_path(dir, rel));
+      while (!bare.empty() && std::isspace(static_cast<unsigned char>(bare.back()))) bare.pop_back();
+      std::string_view tmpl = kNewFileTemplate;
+      while (!tmpl.empty() && std::isspace(static_cast<unsigned char>(tmpl.back()))) tmpl.remove_suffix(1);
+      if (bare == tmpl) folder.unedited.push_back(rel);
     }
     // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
     // non-transactional (without adding a line, so errors keep the file's line numbers).

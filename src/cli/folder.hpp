@@ -46,7 +46,7 @@ struct Folder {
   std::vector<CallbackFile> callbacks;    // in file name order
   std::vector<const CallbackFile*> callbacks_of(std::string_view event) const;
   std::vector<std::string> warnings;
-  std::vector<std::string> unedited;  // paths of files still the empty template `pg_migrate new` wrote (apply and check refuse)
+  std::vector<std::string> unedited;  // files (as MigrationFile::file) still the empty template `pg_migrate new` wrote (apply and check refuse them while pending)
   std::vector<std::string> misnamed;  // .sql files named like a migration whose name does not parse (check refuses)
   std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
   const MigrationFile* by_version(const std::string& canonical) const;

@@ -89,14 +89,20 @@ void tell_apart(std::vector<Target>& targets) {
 // A URL of a scheme libpq does not read ("postgresq://user:secret@host/db") would be taken for
 // a database name, and the server's "database ... does not exist" would print it, password
 // and all: refused without showing more than the scheme.
+// (Before the conninfo check: "postgresq://u:pw@h/db?sslmode=require" has an "=", and libpq's
+// "invalid connection option" would quote the text before it.)
 void refuse_unknown_scheme(const std::string& c, const char* source) {
+  size_t first = c.find_first_not_of(" \t");
   size_t at = c.find("://");
-  if (at == std::string::npos || at == 0 || is_conninfo(c)) return;
-  std::string scheme = c.substr(0, at);
-  bool word = std::all_of(scheme.begin(), scheme.end(), [](unsigned char ch) {
-    return std::isalnum(ch) || ch == '+' || ch == '-' || ch == '.';
-  });
-  if (!word) return;
+  if (first == std::string::npos || at == std::string::npos || at <= first) return;
+  std::string scheme = c.substr(first, at - first);
+  bool word = std::isalpha(static_cast<unsigned char>(scheme[0])) &&
+              std::all_of(scheme.begin(), scheme.end(), [](unsigned char ch) {
+                return std::isalnum(ch) || ch == '+' || ch == '-' || ch == '.';
+              });
+  std::string lower = scheme;
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  if (!word || lower == "postgresql" || lower == "postgres") return;
   throw FolderError(fmt::format("{}: \"{}://...\" is not a URL libpq reads (it takes postgresql:// or postgres://); "
                                 "the rest is not shown, it may hold a password",
                                 source, scheme));
@@ -106,9 +112,9 @@ std::vector<Target> targets_of(const Options& opts) {
   std::vector<Target> t;
   for (const std::string& d : opts.dbs) {
     // A connection string that does not parse is a bad argument (exit 2), not a failed connection.
+    refuse_unknown_scheme(d, "-d");
     if (std::string why = conninfo_problem(d); !why.empty())
       throw FolderError(fmt::format("-d: not a conninfo string or URL: {}", why));
-    refuse_unknown_scheme(d, "-d");
     t.push_back({d, "", describe_conninfo(d)});
   }
   if (!opts.dbs_from.empty()) {
@@ -126,6 +132,7 @@ std::vector<Target> targets_of(const Options& opts) {
       std::string c = line.substr(a, b - a + 1);
       // Named by file and line: a bad line is reported as such, not as a failed connection
       // (and its text is not echoed: it may hold a password).
+      refuse_unknown_scheme(c, fmt::format("{}:{}", opts.dbs_from, number).c_str());
       if (std::string why = conninfo_problem(c); !why.empty())
         throw FolderError(fmt::format("{}:{}: not a conninfo string or URL: {} (a comment takes a whole line, "
                                       "starting with #)",
@@ -424,19 +431,6 @@ int main(int argc, char** argv) {
   }
   if (folder && !opts.quiet)
     for (const std::string& w : folder->warnings) std::cerr << "warning: " << w << "\n";
-  // A file `pg_migrate new` wrote and nobody filled in, applied, would be an empty migration
-  // for good (its SQL, written later, is an edit of an applied file): apply and the CI gate
-  // refuse it; kept empty on purpose, a comment says so.
-  if (folder && !folder->unedited.empty() &&
-      (opts.command == "apply" || opts.command == "check" || opts.command == "verify")) {
-    const std::vector<std::string>& paths = folder->unedited;
-    return leave(refuse(fmt::format("{} {} still the empty template pg_migrate new wrote: write {} up section (applied "
-                                    "empty, a migration cannot take SQL later), or delete {}; a comment in it keeps it "
-                                    "empty on purpose",
-                                    fmt::join(paths, ", "), paths.size() == 1 ? "is" : "are",
-                                    paths.size() == 1 ? "its" : "their", paths.size() == 1 ? "it" : "them"),
-                        "", exit_code::kFolder));
-  }
   // The CI gate does not pass over a file meant as a migration that is not read (V1.1.x__a.sql,
   // V2_a.sql, v3__a.sql): the database would be "at the folder's version" without it.
   if (folder && opts.command == "check" && !folder->misnamed.empty())

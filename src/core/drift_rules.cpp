@@ -160,7 +160,13 @@ std::optional<std::string> previous_identity(std::string_view detail) {
 
 bool key_concerns_renamed(std::string_view key, std::string_view object_type, std::string_view identity,
                           std::string_view previous) {
-  if (key_concerns(key, object_type, identity) || key_concerns(key, object_type, previous)) return true;
+  if (key_concerns(key, object_type, identity)) return true;
+  // A function's previous name comes without its arguments, which did not change.
+  std::string before(previous);
+  size_t open = unquoted_paren(identity);
+  if (open != std::string_view::npos && open > 0 && unquoted_paren(previous) == std::string_view::npos)
+    before += identity.substr(open);
+  if (key_concerns(key, object_type, before)) return true;
   if (object_type != "schema") return false;
   size_t space = key.find(' ');
   if (space == std::string_view::npos) return false;

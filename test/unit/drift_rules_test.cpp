@@ -246,4 +246,10 @@ TEST(DriftRules, RenamedRowsConcernBothNames) {
   EXPECT_TRUE(key_concerns_renamed("table s5.t", "schema", "s6", "s5"));
   EXPECT_TRUE(key_concerns_renamed("column s6.t.id", "schema", "s6", "s5"));
   EXPECT_FALSE(key_concerns_renamed("table s55.t", "schema", "s6", "s5"));
+  // A function's previous name is recorded without its arguments.
+  EXPECT_TRUE(key_concerns_renamed("function public.fx(integer)", "function", "public.fy(integer)", "public.fx"));
+  EXPECT_FALSE(key_concerns_renamed("function public.fx(text)", "function", "public.fy(integer)", "public.fx"));
+  // An index or a constraint renamed.
+  EXPECT_TRUE(key_concerns_renamed("index public.ix", "index", "public.ix2", "public.ix"));
+  EXPECT_TRUE(key_concerns_renamed("constraint public.t.c_old", "table constraint", "c_new on public.t", "c_old on public.t"));
 }
