@@ -954,13 +954,29 @@ for my $cmd ('apply', 'check') {
 ($rc, $out, $err) = pgm('names', $names, 'status');
 like($out, qr/pending .*still the empty template of pg_migrate new: apply refuses it/, 'names: status says why');
 is($node->safe_psql('names', 'SELECT count(*) FROM migrate.migrations'), '1', 'names: nothing registered by the refusals');
+write_file($new_file, "-- migrate:up\n\n\n-- migrate:down\n");  # an editor trimmed the blank line at the end
+($rc, $out, $err) = pgm('names', $names, 'apply');
+is($rc, 4, 'names: the template with its end trimmed is refused too') or diag($out . $err);
 write_file($new_file, "-- migrate:up\n-- empty on purpose\n\n-- migrate:down\n\n");
 ($rc, $out, $err) = pgm('names', $names, 'apply');
 is($rc, 0, 'names: with a comment it applies as a no-op') or diag($out . $err);
+# Applied, the file may become the bare template again (the comment removed): not refused then.
+write_file($new_file, "-- migrate:up\n\n\n-- migrate:down\n\n");
+($rc, $out, $err) = pgm('names', $names, 'check');
+is($rc, 0, 'names: an applied migration whose file is the bare template passes check') or diag($out . $err);
+# Names that do not start like a version are only warned about, also in subfolders.
+write_file("$names/v8_functions.sql", "SELECT 1;\n");
+write_file("$names/b2b_seed.sql", "SELECT 1;\n");
+write_file("$names/2fa.sql", "SELECT 1;\n");
+write_file("$names/archive/Old.SQL", "SELECT 1;\n");
+($rc, $out, $err) = pgm('names', $names, 'check');
+is($rc, 0, 'names: v8_functions.sql, b2b_seed.sql, 2fa.sql, archive/Old.SQL do not fail check') or diag($out . $err);
 
 # --- A URL of a scheme libpq does not read is refused without echoing it (it would be taken
 # for a database name, and the server's "does not exist" would print the password).
-for my $case ([ {}, '-d', 'postgresq://app:url-secret@/db' ], [ { DATABASE_URL => 'mysql://app:url-secret@h/db' } ]) {
+for my $case ([ {}, '-d', 'postgresq://app:url-secret@/db' ], [ { DATABASE_URL => 'mysql://app:url-secret@h/db' } ],
+              [ { DATABASE_URL => 'postgresq://app:url-secret@db/app?sslmode=require' } ],
+              [ {}, '-d', 'postgresq://app:url-secret@db/app?sslmode=require' ]) {
   my ($env, @d) = @$case;
   ($rc, $out, $err) = run_pgm_env($env, @d, '--dir', $names, 'status');
   is($rc, 2, "unknown URL scheme @d: exit 2") or diag($out . $err);
