@@ -293,6 +293,7 @@ EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) CREATE TABLE IF NOT EXISTS
 EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) CREATE TEMP TABLE drift_ex_tmp AS SELECT 1 AS a;
 EXPLAIN (COSTS OFF) CREATE TABLE public.drift_ex4 AS SELECT 1 AS a;
 REASSIGN OWNED BY drift_dev TO drift_unfired_team;
+REASSIGN OWNED BY drift_dev TO drift_unfired_team;  -- owns nothing any more: no row
 RESET ROLE;
 CREATE FUNCTION public.drift_evt() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
 CREATE EVENT TRIGGER drift_evt ON ddl_command_end EXECUTE FUNCTION public.drift_evt();

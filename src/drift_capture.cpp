@@ -19,6 +19,12 @@
 #include "pg/srf.hpp"
 
 extern "C" {
+#include "catalog/pg_shdepend.h"
+#include "catalog/pg_authid.h"
+#include "access/genam.h"
+#include "catalog/indexing.h"
+#include "utils/fmgroids.h"
+#include "access/table.h"
 #include "catalog/objectaccess.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
@@ -1025,9 +1031,13 @@ std::vector<DriftRow> unfired_rows(Node* n, const UnfiredBefore& before, LazySpi
       ReassignOwnedStmt* r = reinterpret_cast<ReassignOwnedStmt*>(n);
       std::string to = role_spec_name(r->newrole);
       ListCell* lc;
-      foreach (lc, r->roles)
-        rows.push_back({"role", role_spec_name(static_cast<RoleSpec*>(lfirst(lc))), std::nullopt,
-                        fmt::format("REASSIGN OWNED: what it owned in this database now belongs to {}", to)});
+      int i = 0;
+      foreach (lc, r->roles) {
+        if (i >= 64 || (before.existing & (uint64(1) << i)))  // (a role that owned nothing here: no change)
+          rows.push_back({"role", role_spec_name(static_cast<RoleSpec*>(lfirst(lc))), std::nullopt,
+                          fmt::format("REASSIGN OWNED: what it owned in this database now belongs to {}", to)});
+        ++i;
+      }
       break;
     }
     case T_CreateEventTrigStmt:
@@ -1103,8 +1113,38 @@ Datum record_unfired_impl(FunctionCallInfo) {
 
 }  // namespace
 
+// Plain C: whether `role` owns an object in this database (pg_shdepend; objects of the
+// bootstrap superuser are not recorded there, and REASSIGN OWNED refuses that role anyway).
+bool owns_objects_here(Oid role) {
+  if (!OidIsValid(role)) return false;
+  Relation shdepend = table_open(SharedDependRelationId, AccessShareLock);
+  ScanKeyData key[2];
+  ScanKeyInit(&key[0], Anum_pg_shdepend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(AuthIdRelationId));
+  ScanKeyInit(&key[1], Anum_pg_shdepend_refobjid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(role));
+  SysScanDesc scan = systable_beginscan(shdepend, SharedDependReferenceIndexId, true, nullptr, 2, key);
+  bool found = false;
+  HeapTuple tup;
+  while (!found && HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_shdepend d = (Form_pg_shdepend)GETSTRUCT(tup);
+    found = d->dbid == MyDatabaseId && d->deptype == SHARED_DEPENDENCY_OWNER;
+  }
+  systable_endscan(scan);
+  table_close(shdepend, AccessShareLock);
+  return found;
+}
+
 UnfiredBefore unfired_before(Node* parsetree) {
   UnfiredBefore out;
+  if (IsA(parsetree, ReassignOwnedStmt)) {
+    ListCell* lc;
+    int i = 0;
+    foreach (lc, reinterpret_cast<ReassignOwnedStmt*>(parsetree)->roles) {
+      if (i < 64 && owns_objects_here(get_rolespec_oid(static_cast<RoleSpec*>(lfirst(lc)), true)))
+        out.existing |= uint64(1) << i;
+      ++i;
+    }
+    return out;
+  }
   if (CreateTableAsStmt* ctas = explain_analyze_create(parsetree)) {
     if (ctas->into && ctas->into->rel) out.relation = RangeVarGetRelid(ctas->into->rel, NoLock, true);
   } else if (IsA(parsetree, DropStmt) && reinterpret_cast<DropStmt*>(parsetree)->removeType == OBJECT_EVENT_TRIGGER) {

@@ -52,8 +52,9 @@ void forget_stashed_statements() noexcept;
 // MATERIALIZED VIEW: PostgreSQL runs them without event triggers.
 bool fires_no_event_trigger(Node* parsetree);
 // What existed before such a statement ran: the relation an EXPLAIN ANALYZE ... CREATE would
-// create (IF NOT EXISTS then creates nothing), and which of the event triggers a DROP EVENT
-// TRIGGER names (bit i: the i-th name; IF EXISTS of a missing one drops nothing).
+// create (IF NOT EXISTS then creates nothing), which of the event triggers a DROP EVENT
+// TRIGGER names (bit i: the i-th name; IF EXISTS of a missing one drops nothing), which of the
+// roles a REASSIGN OWNED names own something in this database.
 struct UnfiredBefore {
   Oid relation = InvalidOid;
   uint64 existing = 0;
