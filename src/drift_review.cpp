@@ -21,6 +21,12 @@ struct PendingObject {
   std::optional<std::string> previous;  // renamed or moved from (drift::previous_identity)
 };
 
+// Row i of a query's result: object_type, object_identity, (restore flag), detail.
+PendingObject pending_object(uint64 i) {
+  return {pg::text_value(i, 1), pg::text_value(i, 2),
+          pg::is_null(i, 4) ? std::nullopt : drift::previous_identity(pg::text_value(i, 4))};
+}
+
 PreexistingDifferences differences_of_objects(const std::vector<PendingObject>& objects, bool all, const char* unread) {
   PreexistingDifferences differing = drift_preexisting_differences(unread);
   PreexistingDifferences keep;
@@ -50,8 +56,7 @@ PreexistingDifferences drift_captured_since(std::int64_t since) {
     catalog::OwnerScope owner;
     uint64 n = captured.run({{TIMESTAMPTZOID, TimestampTzGetDatum(since), false}});
     for (uint64 i = 0; i < n; ++i) {
-      objects.push_back({pg::text_value(i, 1), pg::text_value(i, 2),
-                         pg::is_null(i, 4) ? std::nullopt : drift::previous_identity(pg::text_value(i, 4))});
+      objects.push_back(pending_object(i));
       all = all || pg::bool_value(i, 3);
     }
     pg::free_result();
@@ -114,8 +119,7 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
     catalog::OwnerScope owner;
     uint64 n = remaining.run();
     for (uint64 i = 0; i < n; ++i) {
-      pending.push_back({pg::text_value(i, 1), pg::text_value(i, 2),
-                         pg::is_null(i, 4) ? std::nullopt : drift::previous_identity(pg::text_value(i, 4))});
+      pending.push_back(pending_object(i));
       keep_all = keep_all || pg::bool_value(i, 3);
     }
     pg::free_result();
