@@ -326,11 +326,13 @@ CREATE TRIGGER drift_tr BEFORE INSERT ON public.drift_part4 FOR EACH ROW EXECUTE
 CREATE FUNCTION public.drift_fx(int) RETURNS int LANGUAGE sql AS 'SELECT 1';
 CREATE INDEX drift_ix ON public.drift_part4 (id);
 ALTER TABLE public.drift_part4 ADD CONSTRAINT drift_c CHECK (id > 0);
+CREATE TABLE public.drift_cols (c int);
 SELECT migrate.acknowledge_drift('rename setup') > 0 AS acknowledged;
 CREATE TABLE public.drift_z3 (x int);
 ALTER FUNCTION public.drift_fx(int) RENAME TO drift_fy;
 ALTER INDEX public.drift_ix RENAME TO drift_ix2;
 ALTER TABLE public.drift_part4 RENAME CONSTRAINT drift_c TO drift_c2;
+ALTER TABLE public.drift_cols RENAME COLUMN c TO c2;
 ALTER TABLE public.drift_part4 ENABLE REPLICA TRIGGER drift_tr;
 ALTER TABLE public.drift_part4 ENABLE ALWAYS TRIGGER drift_tr;
 ALTER SCHEMA drift_s5 RENAME TO drift_s6;
@@ -342,7 +344,7 @@ SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
 SELECT migrate.acknowledge_drift('only the table', (SELECT min(id) FROM migrate.drift WHERE acknowledgement_id IS NULL));
 SELECT object, change FROM migrate.schema_diff();
 DROP SCHEMA drift_s6 CASCADE;
-DROP TABLE public.drift_part, public.drift_z3;
+DROP TABLE public.drift_part, public.drift_z3, public.drift_cols;
 DROP FUNCTION public.drift_trg();
 DROP FUNCTION public.drift_fy(int);
 SELECT migrate.acknowledge_drift('renames') > 0 AS acknowledged;

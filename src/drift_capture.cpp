@@ -535,6 +535,13 @@ std::optional<std::string> renamed_part(const CollectedCommand* cmd, const Ident
   if (!r->newname) return std::nullopt;
   if (r->renameType == OBJECT_INDEX && r->relation && r->relation->relname && id.schema)
     return quoted(*id.schema) + "." + quoted(r->relation->relname);
+  // A column or a composite type's attribute: "public.t.c2" was "public.t.c".
+  if ((r->renameType == OBJECT_COLUMN || r->renameType == OBJECT_ATTRIBUTE) && r->subname) {
+    std::string now = "." + quoted(r->newname);
+    if (id.identity.size() > now.size() && id.identity.compare(id.identity.size() - now.size(), now.size(), now) == 0)
+      return id.identity.substr(0, id.identity.size() - now.size()) + "." + quoted(r->subname);
+    return std::nullopt;
+  }
   bool part = r->renameType == OBJECT_TABCONSTRAINT || r->renameType == OBJECT_DOMCONSTRAINT ||
               r->renameType == OBJECT_TRIGGER || r->renameType == OBJECT_POLICY || r->renameType == OBJECT_RULE;
   std::string now = quoted(r->newname) + " on ";

@@ -2446,7 +2446,7 @@ void batched_where_facts(Node* node, ScriptState& st, std::vector<Fact>& facts) 
     if (e.is_interrupt()) throw;
     return;
   }
-  std::string name = pg::call([&] { return NameListToString(call->funcname); });
+  std::string name = pg::call([&] { return NameListToQuotedString(call->funcname); });
   facts.push_back({Action::BatchedVolatileWhere, table_info(relation, st), name, verb, {}});
 }
 

@@ -618,8 +618,12 @@ bool refuse_unedited(Connection& conn, const Folder& folder, const Options& opts
       {json(versions).dump()});
   std::set<std::string> done;
   for (int i = 0; i < applied.rows(); ++i) done.insert(applied.get(i, 0));
+  // At or below the baseline, a migration is never applied.
+  Result baseline = conn.exec("SELECT version FROM migrate.baseline");
+  std::optional<Version> below;
+  if (baseline.rows() > 0) below = Version::parse(baseline.get(0, 0));
   for (const MigrationFile& m : folder.migrations)
-    if (!m.repeatable && !done.count(m.version) &&
+    if (!m.repeatable && !done.count(m.version) && !(below && !(*below < Version::parse(m.version))) &&
         std::find(folder.unedited.begin(), folder.unedited.end(), m.file) != folder.unedited.end())
       paths.push_back(path_of(opts, m.file));
   if (paths.empty()) return false;

@@ -90,7 +90,12 @@ bool named_like_a_version(const std::string& base) {
     return i < base.size() && (base[i] == '_' || base[i] == '-' || base[i] == '.');
   };
   if (base.empty()) return false;
-  if (std::strchr("VUB", base[0]) && digit(1)) return true;
+  // V1__x, V1_x, V1.2__x, V1.1.x__x, U1__x, B1__x: a version then "_", or Flyway's "__" further
+  // on ("U2F_keys", "B2B_seed" are not).
+  if (std::strchr("VUB", base[0]) && digit(1)) {
+    size_t after = base.find_first_not_of("0123456789.", 1);
+    if ((after != std::string::npos && base[after] == '_') || base.find("__") != std::string::npos) return true;
+  }
   if (base[0] == 'R' && base.size() > 2 && base[1] == '_' && base[2] == '_') return true;
   if (std::strchr("vub", base[0]) && digit(1)) {
     size_t i = 1;
@@ -291,12 +296,14 @@ Folder read_folder(const std::string& dir) {
     }
     {
       // (A checkout with CRLF line ends; an editor that trims the blank lines at the end.)
-      std::string bare = text;
-      bare.erase(std::remove(bare.begin(), bare.end(), '\r'), bare.end());
-      while (!bare.empty() && std::isspace(static_cast<unsigned char>(bare.back()))) bare.pop_back();
-      std::string_view tmpl = kNewFileTemplate;
-      while (!tmpl.empty() && std::isspace(static_cast<unsigned char>(tmpl.back()))) tmpl.remove_suffix(1);
-      if (bare == tmpl) folder.unedited.push_back(rel);
+      // Compared without white space: blank lines removed or trailing spaces added are no SQL.
+      auto bare = [](std::string_view t) {
+        std::string out;
+        for (char c : t)
+          if (!std::isspace(static_cast<unsigned char>(c))) out += c;
+        return out;
+      };
+      if (bare(text) == bare(kNewFileTemplate)) folder.unedited.push_back(rel);
     }
     // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
     // non-transactional (without adding a line, so errors keep the file's line numbers).

@@ -100,12 +100,22 @@ void refuse_unknown_scheme(const std::string& c, const char* source) {
               std::all_of(scheme.begin(), scheme.end(), [](unsigned char ch) {
                 return std::isalnum(ch) || ch == '+' || ch == '-' || ch == '.';
               });
-  std::string lower = scheme;
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  if (!word || lower == "postgresql" || lower == "postgres") return;
+  // (libpq reads these two in lower case only: "POSTGRESQL://..." is no URL to it either.)
+  if (!word || ((scheme == "postgresql" || scheme == "postgres") && first == 0)) return;
   throw FolderError(fmt::format("{}: \"{}://...\" is not a URL libpq reads (it takes postgresql:// or postgres://); "
                                 "the rest is not shown, it may hold a password",
                                 source, scheme));
+}
+
+// Not a conninfo string or URL, a target is a database name: one with white space or a URL's
+// punctuation is a malformed URL or conninfo ("user:secret@host/db", a quoted
+// "postgres://...", "Postgres://..."), which the server's "database ... does not exist" would
+// print back, password and all: refused without echoing it.
+void refuse_url_like_name(const std::string& c, const std::string& source) {
+  if (c.empty() || is_conninfo(c) || c.find_first_of(" \t\r\n@:/?\"'") == std::string::npos) return;
+  throw FolderError(fmt::format("{}: neither a conninfo string (key=value ...), a URL (postgresql://...) nor a database "
+                                "name (it is not shown: it may hold a password)",
+                                source));
 }
 
 std::vector<Target> targets_of(const Options& opts) {
@@ -115,6 +125,7 @@ std::vector<Target> targets_of(const Options& opts) {
     refuse_unknown_scheme(d, "-d");
     if (std::string why = conninfo_problem(d); !why.empty())
       throw FolderError(fmt::format("-d: not a conninfo string or URL: {}", why));
+    refuse_url_like_name(d, "-d");
     t.push_back({d, "", describe_conninfo(d)});
   }
   if (!opts.dbs_from.empty()) {
@@ -139,10 +150,7 @@ std::vector<Target> targets_of(const Options& opts) {
                                       opts.dbs_from, number, why));
       // Not a conninfo string or URL, the line is a database name: one with white space or
       // a URL's punctuation is a malformed line ("user:secret@host/db" without postgres://).
-      if (!is_conninfo(c) && c.find_first_of(" \t@:/?") != std::string::npos)
-        throw FolderError(fmt::format("{}:{}: neither a conninfo string (key=value ...), a URL (postgresql://...) "
-                                      "nor a database name",
-                                      opts.dbs_from, number));
+      refuse_url_like_name(c, fmt::format("{}:{}", opts.dbs_from, number));
       t.push_back({c, "", describe_conninfo(c)});
     }
     if (t.size() == opts.dbs.size())
@@ -154,6 +162,7 @@ std::vector<Target> targets_of(const Options& opts) {
     refuse_unknown_scheme(c, "DATABASE_URL");
     if (std::string why = conninfo_problem(c); !why.empty())
       throw FolderError(fmt::format("DATABASE_URL: not a conninfo string or URL: {}", why));
+    refuse_url_like_name(c, "DATABASE_URL");
     t.push_back({c, "", describe_conninfo(c)});
   }
   return t;

@@ -954,9 +954,11 @@ for my $cmd ('apply', 'check') {
 ($rc, $out, $err) = pgm('names', $names, 'status');
 like($out, qr/pending .*still the empty template of pg_migrate new: apply refuses it/, 'names: status says why');
 is($node->safe_psql('names', 'SELECT count(*) FROM migrate.migrations'), '1', 'names: nothing registered by the refusals');
-write_file($new_file, "-- migrate:up\n\n\n-- migrate:down\n");  # an editor trimmed the blank line at the end
-($rc, $out, $err) = pgm('names', $names, 'apply');
-is($rc, 4, 'names: the template with its end trimmed is refused too') or diag($out . $err);
+for my $variant ("-- migrate:up\n\n\n-- migrate:down\n", "-- migrate:up\n\n-- migrate:down\n", "-- migrate:up  \n\n\n-- migrate:down\n") {
+  write_file($new_file, $variant);  # an editor trimmed blank lines, or added trailing spaces
+  ($rc, $out, $err) = pgm('names', $names, 'apply', '--dry-run');
+  is($rc, 4, 'names: the template with its white space changed is refused too') or diag($out . $err);
+}
 write_file($new_file, "-- migrate:up\n-- empty on purpose\n\n-- migrate:down\n\n");
 ($rc, $out, $err) = pgm('names', $names, 'apply');
 is($rc, 0, 'names: with a comment it applies as a no-op') or diag($out . $err);
@@ -966,11 +968,22 @@ write_file($new_file, "-- migrate:up\n\n\n-- migrate:down\n\n");
 is($rc, 0, 'names: an applied migration whose file is the bare template passes check') or diag($out . $err);
 # Names that do not start like a version are only warned about, also in subfolders.
 write_file("$names/v8_functions.sql", "SELECT 1;\n");
+write_file("$names/U2F_keys.sql", "SELECT 1;\n");
+write_file("$names/B2B_seed.sql", "SELECT 1;\n");
 write_file("$names/b2b_seed.sql", "SELECT 1;\n");
 write_file("$names/2fa.sql", "SELECT 1;\n");
 write_file("$names/archive/Old.SQL", "SELECT 1;\n");
 ($rc, $out, $err) = pgm('names', $names, 'check');
-is($rc, 0, 'names: v8_functions.sql, b2b_seed.sql, 2fa.sql, archive/Old.SQL do not fail check') or diag($out . $err);
+is($rc, 0, 'names: v8_functions.sql, b2b_seed.sql, U2F_keys.sql, B2B_seed.sql, 2fa.sql, archive/Old.SQL do not fail check') or diag($out . $err);
+# A template below the baseline is never applied: not refused.
+($rc, $out, $err) = run_pgm('--dir', "$tmp/names_bl", 'new', 'below');
+chomp(my $below_file = $out);
+(my $below_version = $below_file) =~ s{.*/(\d{14})_.*}{$1};
+fresh('names_bl');
+($rc, $out, $err) = pgm('names_bl', "$tmp/names_bl", 'baseline', $below_version);
+is($rc, 0, 'names: baseline at the template\'s version') or diag($out . $err);
+($rc, $out, $err) = pgm('names_bl', "$tmp/names_bl", 'check');
+is($rc, 0, 'names: a template at or below the baseline passes check') or diag($out . $err);
 
 # --- A URL of a scheme libpq does not read is refused without echoing it (it would be taken
 # for a database name, and the server's "does not exist" would print the password).
@@ -982,6 +995,16 @@ for my $case ([ {}, '-d', 'postgresq://app:url-secret@/db' ], [ { DATABASE_URL =
   is($rc, 2, "unknown URL scheme @d: exit 2") or diag($out . $err);
   unlike($out . $err, qr/url-secret/, "unknown URL scheme @d: the password is not shown");
   like($err, qr/"(postgresq|mysql):\/\/\.\.\." is not a URL libpq reads/, "unknown URL scheme @d: says why");
+}
+# Other mistyped URLs, which libpq would take for a database name: refused, not echoed.
+for my $url ('POSTGRESQL://u:url-secret@h/db', 'Postgres://u:url-secret@h/db', '"postgres://u:url-secret@h/db"',
+             "\npostgresq://u:url-secret\@h/db", 'postgresql:/u:url-secret@h/db', 'u:url-secret@h/db') {
+  for my $how ('-d', 'DATABASE_URL') {
+    ($rc, $out, $err) = $how eq '-d' ? run_pgm('-d', $url, '--dir', $names, 'status')
+                                     : run_pgm_env({ DATABASE_URL => $url }, '--dir', $names, 'status');
+    is($rc, 2, "mistyped URL through $how: exit 2") or diag($out . $err);
+    unlike($out . $err, qr/url-secret/, "mistyped URL through $how: the password is not shown");
+  }
 }
 
 # --- lint lints a file named twice (or by two paths) once; with --json a refused argument gives
