@@ -8,7 +8,9 @@
 #include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -130,7 +132,7 @@ std::vector<Target> targets_of(const Options& opts) {
   }
   if (!opts.dbs_from.empty()) {
     std::ifstream in(opts.dbs_from);
-    if (!in) throw FolderError("cannot read --dbs-from file " + opts.dbs_from);
+    if (!in) throw FolderError(fmt::format("cannot read --dbs-from file {}: {}", opts.dbs_from, std::strerror(errno)));
     std::string line;
     int number = 0;
     while (std::getline(in, line)) {

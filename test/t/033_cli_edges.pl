@@ -985,6 +985,11 @@ is($rc, 0, 'names: baseline at the template\'s version') or diag($out . $err);
 ($rc, $out, $err) = pgm('names_bl', "$tmp/names_bl", 'check');
 is($rc, 0, 'names: a template at or below the baseline passes check') or diag($out . $err);
 
+# --- A --dbs-from file that cannot be read: the reason is given.
+($rc, $out, $err) = run_pgm('--dbs-from', "$tmp/no_such_list.txt", '--dir', $names, 'status');
+is($rc, 2, '--dbs-from missing file: exit 2') or diag($out . $err);
+like($err, qr/cannot read --dbs-from file \S+no_such_list\.txt: No such file or directory/, '--dbs-from missing file: says why');
+
 # --- A URL of a scheme libpq does not read is refused without echoing it (it would be taken
 # for a database name, and the server's "does not exist" would print the password).
 for my $case ([ {}, '-d', 'postgresq://app:url-secret@/db' ], [ { DATABASE_URL => 'mysql://app:url-secret@h/db' } ],
