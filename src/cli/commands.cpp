@@ -607,10 +607,13 @@ bool in_sync_early(const Connection& conn, const Folder& folder) {
 // comment says so. One already applied is left alone. True when `o` holds the refusal.
 bool refuse_unedited(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
   if (folder.unedited.empty()) return false;
+  std::vector<const MigrationFile*> unedited;
   std::vector<std::string> versions, paths;
-  for (const std::string& rel : folder.unedited)
-    for (const MigrationFile& m : folder.migrations)
-      if (m.file == rel && !m.repeatable) versions.push_back(m.version);
+  for (const MigrationFile& m : folder.migrations)
+    if (!m.repeatable && std::find(folder.unedited.begin(), folder.unedited.end(), m.file) != folder.unedited.end()) {
+      unedited.push_back(&m);
+      versions.push_back(m.version);
+    }
   if (versions.empty()) return false;
   Result applied = conn.exec(
       "SELECT version FROM migrate.migrations WHERE applied_seq IS NOT NULL "
@@ -622,10 +625,9 @@ bool refuse_unedited(Connection& conn, const Folder& folder, const Options& opts
   Result baseline = conn.exec("SELECT version FROM migrate.baseline");
   std::optional<Version> below;
   if (baseline.rows() > 0) below = Version::parse(baseline.get(0, 0));
-  for (const MigrationFile& m : folder.migrations)
-    if (!m.repeatable && !done.count(m.version) && !(below && !(*below < Version::parse(m.version))) &&
-        std::find(folder.unedited.begin(), folder.unedited.end(), m.file) != folder.unedited.end())
-      paths.push_back(path_of(opts, m.file));
+  for (const MigrationFile* m : unedited)
+    if (!done.count(m->version) && !(below && !(*below < Version::parse(m->version))))
+      paths.push_back(path_of(opts, m->file));
   if (paths.empty()) return false;
   std::string message = fmt::format(
       "{} {} still the empty template pg_migrate new wrote: write {} up section (applied empty, a migration cannot "

@@ -105,6 +105,19 @@ bool named_like_a_version(const std::string& base) {
   return digits_then_separator(0);
 }
 
+// Whether two texts differ in white space only. Stops at the first other difference, without
+// copying (every file of the folder is compared with the `new` template).
+bool same_but_white_space(std::string_view a, std::string_view b) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  size_t i = 0, j = 0;
+  for (;;) {
+    while (i < a.size() && space(a[i])) ++i;
+    while (j < b.size() && space(b[j])) ++j;
+    if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
+    if (a[i++] != b[j++]) return false;
+  }
+}
+
 // "path:N: message", as compilers and the other refusals print it, from a parser's
 // "line N: message".
 std::string located(const std::string& path, const std::string& message) {
@@ -294,17 +307,8 @@ Folder read_folder(const std::string& dir) {
       folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
       continue;
     }
-    {
-      // (A checkout with CRLF line ends; an editor that trims the blank lines at the end.)
-      // Compared without white space: blank lines removed or trailing spaces added are no SQL.
-      auto bare = [](std::string_view t) {
-        std::string out;
-        for (char c : t)
-          if (!std::isspace(static_cast<unsigned char>(c))) out += c;
-        return out;
-      };
-      if (bare(text) == bare(kNewFileTemplate)) folder.unedited.push_back(rel);
-    }
+    // (CRLF line ends, blank lines an editor removed, trailing spaces: no SQL either.)
+    if (same_but_white_space(text, kNewFileTemplate)) folder.unedited.push_back(rel);
     // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
     // non-transactional (without adding a line, so errors keep the file's line numbers).
     if (fn->layout == files::Layout::Folder) {

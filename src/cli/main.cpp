@@ -93,7 +93,7 @@ void tell_apart(std::vector<Target>& targets) {
 // and all: refused without showing more than the scheme.
 // (Before the conninfo check: "postgresq://u:pw@h/db?sslmode=require" has an "=", and libpq's
 // "invalid connection option" would quote the text before it.)
-void refuse_unknown_scheme(const std::string& c, const char* source) {
+void refuse_unknown_scheme(const std::string& c, const std::string& source) {
   size_t first = c.find_first_not_of(" \t");
   size_t at = c.find("://");
   if (first == std::string::npos || at == std::string::npos || at <= first) return;
@@ -120,14 +120,20 @@ void refuse_url_like_name(const std::string& c, const std::string& source) {
                                 source));
 }
 
+// A target (-d, a --dbs-from line, DATABASE_URL) that is no conninfo string, URL or plain
+// database name is a bad argument (exit 2), not a failed connection, and is not echoed.
+// `source` names where it came from; `hint` is added to a conninfo string's parse error.
+void refuse_bad_target(const std::string& c, const std::string& source, const char* hint = "") {
+  refuse_unknown_scheme(c, source);
+  if (std::string why = conninfo_problem(c); !why.empty())
+    throw FolderError(fmt::format("{}: not a conninfo string or URL: {}{}", source, why, hint));
+  refuse_url_like_name(c, source);
+}
+
 std::vector<Target> targets_of(const Options& opts) {
   std::vector<Target> t;
   for (const std::string& d : opts.dbs) {
-    // A connection string that does not parse is a bad argument (exit 2), not a failed connection.
-    refuse_unknown_scheme(d, "-d");
-    if (std::string why = conninfo_problem(d); !why.empty())
-      throw FolderError(fmt::format("-d: not a conninfo string or URL: {}", why));
-    refuse_url_like_name(d, "-d");
+    refuse_bad_target(d, "-d");
     t.push_back({d, "", describe_conninfo(d)});
   }
   if (!opts.dbs_from.empty()) {
@@ -143,16 +149,8 @@ std::vector<Target> targets_of(const Options& opts) {
       if (a == std::string::npos || line[a] == '#') continue;
       size_t b = line.find_last_not_of(" \t\r");
       std::string c = line.substr(a, b - a + 1);
-      // Named by file and line: a bad line is reported as such, not as a failed connection
-      // (and its text is not echoed: it may hold a password).
-      refuse_unknown_scheme(c, fmt::format("{}:{}", opts.dbs_from, number).c_str());
-      if (std::string why = conninfo_problem(c); !why.empty())
-        throw FolderError(fmt::format("{}:{}: not a conninfo string or URL: {} (a comment takes a whole line, "
-                                      "starting with #)",
-                                      opts.dbs_from, number, why));
-      // Not a conninfo string or URL, the line is a database name: one with white space or
-      // a URL's punctuation is a malformed line ("user:secret@host/db" without postgres://).
-      refuse_url_like_name(c, fmt::format("{}:{}", opts.dbs_from, number));
+      // Named by file and line: a bad line is reported as such, not as a failed connection.
+      refuse_bad_target(c, fmt::format("{}:{}", opts.dbs_from, number), " (a comment takes a whole line, starting with #)");
       t.push_back({c, "", describe_conninfo(c)});
     }
     if (t.size() == opts.dbs.size())
@@ -161,10 +159,7 @@ std::vector<Target> targets_of(const Options& opts) {
   if (t.empty()) {
     const char* url = std::getenv("DATABASE_URL");
     std::string c = url && *url ? url : "";
-    refuse_unknown_scheme(c, "DATABASE_URL");
-    if (std::string why = conninfo_problem(c); !why.empty())
-      throw FolderError(fmt::format("DATABASE_URL: not a conninfo string or URL: {}", why));
-    refuse_url_like_name(c, "DATABASE_URL");
+    refuse_bad_target(c, "DATABASE_URL");
     t.push_back({c, "", describe_conninfo(c)});
   }
   return t;
