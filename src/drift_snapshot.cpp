@@ -6,14 +6,13 @@
 // the snapshot a whole one.
 #include "drift_snapshot.hpp"
 
-#include <array>
-#include <cctype>
 #include <algorithm>
 #include <cstring>
 #include <string>
 #include <optional>
 #include <unordered_set>
 
+#include "core/script.hpp"
 #include "catalog.hpp"
 #include "xact.hpp"
 #include "core/drift_rules.hpp"
@@ -398,33 +397,9 @@ bool drift_schema_may_differ() { return !schema_unchanged(); }
 
 bool drift_script_needs_whole_snapshot(const std::string& script) {
   // Parsed only if a word of such a statement is in the text at all (most scripts have none).
-  static constexpr std::string_view words[] = {"rename", "schema", "extension", "owned", "cluster",
-                                               "reindex", "event", "_return"};
-  // (A table of the words' first letters, either case: a 10 MB script is passed over in a few
-  // milliseconds.)
-  static const auto first_letters = [] {
-    std::array<bool, 256> t{};
-    for (std::string_view w : words) {
-      t[static_cast<unsigned char>(w[0])] = true;
-      t[static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(w[0])))] = true;
-    }
-    return t;
-  }();
-  bool candidate = false;
-  for (size_t i = 0; i < script.size() && !candidate; ++i) {
-    if (!first_letters[static_cast<unsigned char>(script[i])]) continue;
-    char c = static_cast<char>(std::tolower(static_cast<unsigned char>(script[i])));
-    for (std::string_view w : words) {
-      if (c != w[0] || script.size() - i < w.size()) continue;
-      size_t k = 1;
-      while (k < w.size() && std::tolower(static_cast<unsigned char>(script[i + k])) == w[k]) ++k;
-      if (k == w.size()) {
-        candidate = true;
-        break;
-      }
-    }
-  }
-  if (!candidate) return false;
+  static const CaseInsensitiveWords words{"rename", "schema", "extension", "owned",
+                                          "cluster", "reindex", "event", "_return"};
+  if (!words.found_in(script)) return false;
   const char* text = script.c_str();
   pg::SubTransaction sub;
   try {

@@ -1,4 +1,5 @@
 #include "core/drift_redact.hpp"
+#include "core/script.hpp"
 
 #include <algorithm>
 
@@ -85,23 +86,11 @@ bool password_like(std::string_view option_name) {
 }
 
 bool may_carry_credentials(std::string_view text) {
-  // Case-insensitive search without copying: most statements carry none of these.
-  // (and "u&" or a backslash: escapes may spell any of them, U&"pass\0077ord", E'\x70assword')
-  static constexpr std::string_view words[] = {"passw", "pwd",     "secret",     "token",   "credential", "passphrase",
-                                               "apikey", "api_key", "connection", "mapping", "://",        "u&"};
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = ascii_lower(text[i]);
-    if (c == '\\') return true;
-    if (c != 'p' && c != 's' && c != 't' && c != 'c' && c != 'a' && c != 'm' && c != ':' && c != 'u') continue;
-    for (std::string_view w : words) {
-      if (w[0] != c || text.size() - i < w.size()) continue;
-      bool match = true;
-      for (size_t k = 1; k < w.size() && match; ++k)
-        match = ascii_lower(text[i + k]) == w[k];
-      if (match) return true;
-    }
-  }
-  return false;
+  // Most statements carry none of these. A backslash and "u&": escapes may spell any of them
+  // (U&"pass\0077ord", E'\x70assword').
+  static const CaseInsensitiveWords words{"passw", "pwd",     "secret",     "token",   "credential", "passphrase", "apikey",
+                                          "api_key", "connection", "mapping", "://",  "u&",         "\\"};
+  return words.found_in(text);
 }
 
 std::optional<std::string> redact_conninfo(std::string_view conninfo) {

@@ -171,6 +171,29 @@ size_t control_character_at(std::string_view text) {
   return std::string_view::npos;
 }
 
+CaseInsensitiveWords::CaseInsensitiveWords(std::initializer_list<std::string_view> lower_case_words)
+    : words_(lower_case_words) {
+  for (std::string_view w : words_) {
+    unsigned char c = static_cast<unsigned char>(w[0]);
+    first_[c] = true;
+    if (c >= 'a' && c <= 'z') first_[c - 'a' + 'A'] = true;
+  }
+}
+
+bool CaseInsensitiveWords::found_in(std::string_view text) const {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (!first_[static_cast<unsigned char>(text[i])]) continue;
+    for (std::string_view w : words_) {
+      if (lower(text[i]) != w[0] || text.size() - i < w.size()) continue;
+      size_t k = 1;
+      while (k < w.size() && lower(text[i + k]) == w[k]) ++k;
+      if (k == w.size()) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace pgm
 
 #include "core/no_pg.hpp"

@@ -2,10 +2,13 @@
 // one-line preview for messages, hex encoding of digests. Pure C++ (no PostgreSQL header).
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgm {
 
@@ -64,5 +67,18 @@ std::string word_at(std::string_view sql, size_t offset);
 // The byte offset of the first control character (U+0000..U+001F, U+007F) of `text`, or npos:
 // a migration's name is one line of text, printed as it is in tables and on terminals.
 size_t control_character_at(std::string_view text);
+
+// A set of words looked for in a text, ASCII letters in any case, without copying it: one
+// pass, and a byte no word starts with is passed over at once (scripts of megabytes, every
+// captured statement). The words are given in lower case and must outlive the set (literals).
+class CaseInsensitiveWords {
+ public:
+  CaseInsensitiveWords(std::initializer_list<std::string_view> lower_case_words);
+  bool found_in(std::string_view text) const;
+
+ private:
+  std::vector<std::string_view> words_;
+  std::array<bool, 256> first_{};  // bytes a word starts with, either case
+};
 
 }  // namespace pgm

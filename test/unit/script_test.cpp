@@ -118,3 +118,14 @@ TEST(Script, ControlCharacterAt) {
   EXPECT_EQ(pgm::control_character_at("tab\there"), 3u);
   EXPECT_EQ(pgm::control_character_at("del\x7f"), 3u);
 }
+
+TEST(Script, CaseInsensitiveWordsFoundAnywhere) {
+  pgm::CaseInsensitiveWords words{"rename", "u&", "\\"};
+  EXPECT_TRUE(words.found_in("ALTER TABLE t RENAME TO u"));
+  EXPECT_TRUE(words.found_in("x ReNaMe"));
+  EXPECT_TRUE(words.found_in("SELECT U&'a'"));
+  EXPECT_TRUE(words.found_in("E'\\x70'"));
+  EXPECT_FALSE(words.found_in("renam"));       // a word cut short at the end
+  EXPECT_FALSE(words.found_in("INSERT INTO t VALUES (1)"));
+  EXPECT_FALSE(words.found_in(""));
+}
