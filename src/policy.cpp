@@ -108,8 +108,13 @@ bool check_gate(Gate& g, bool* newval, void** extra, GucSource source) {
       }
     }
   }
-  // The GUC machinery frees extras with free() (guc_malloc is malloc, and static before 16).
+  // The GUC machinery frees extras with guc_free: free() before 16 (where guc_malloc is
+  // static), pfree() of GUCMemoryContext from 16 on, where a malloc'd extra corrupts memory.
+#if PG_VERSION_NUM >= 160000
+  ValueOrigin* origin = static_cast<ValueOrigin*>(guc_malloc(LOG, sizeof(ValueOrigin)));
+#else
   ValueOrigin* origin = static_cast<ValueOrigin*>(std::malloc(sizeof(ValueOrigin)));
+#endif
   if (!origin) return false;
   origin->trusted = trusted;
   *extra = origin;
