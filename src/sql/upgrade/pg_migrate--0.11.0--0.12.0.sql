@@ -208,6 +208,12 @@ BEGIN
        AND d.refobjid OPERATOR(pg_catalog.=) (SELECT e.oid FROM pg_catalog.pg_extension e WHERE e.extname OPERATOR(pg_catalog.=) 'pg_migrate')
        AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_type'::pg_catalog.regclass AND d.deptype OPERATOR(pg_catalog.=) 'e'
        AND t.typowner OPERATOR(pg_catalog.<>) ext_owner
+       -- a table's row type and an array type change owner with their table and element type
+       -- (PostgreSQL 17 records both as members; ALTER TYPE refuses them)
+       AND (t.typrelid OPERATOR(pg_catalog.=) 0
+            OR EXISTS (SELECT FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) t.typrelid
+                                                           AND c.relkind OPERATOR(pg_catalog.=) 'c'))
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_type e WHERE e.typarray OPERATOR(pg_catalog.=) t.oid)
   LOOP
     EXECUTE pg_catalog.format('ALTER %s %s OWNER TO %s', member.kind, member.name, ext_owner);
   END LOOP;
