@@ -1275,6 +1275,11 @@ void domain_constraint_entries(Sink* sink, Oid typid, const char* name) {
   while (HeapTupleIsValid(tup = systable_getnext_ordered(scan, ForwardScanDirection))) {
     Form_pg_constraint co = reinterpret_cast<Form_pg_constraint>(GETSTRUCT(tup));
     if (OidIsValid(co->conparentid)) continue;
+#if PG_VERSION_NUM >= 170000
+    // PostgreSQL 17 keeps a domain's NOT NULL as a constraint row too; the domain's entry has
+    // it (not_null), as on earlier versions, so a snapshot reads the same on each.
+    if (co->contype == CONSTRAINT_NOTNULL) continue;
+#endif
     char other[2] = {co->contype, '\0'};
     const char* type = co->contype == CONSTRAINT_CHECK ? "check" : co->contype == CONSTRAINT_PRIMARY ? "primary key"
                      : co->contype == CONSTRAINT_UNIQUE ? "unique" : co->contype == CONSTRAINT_FOREIGN ? "foreign key"

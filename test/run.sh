@@ -5,13 +5,13 @@
 # cluster, and ends with one line "N passed, N failed".
 #
 # Environment: PGVER (default 15); PGM_SKIP_APT=1 to skip package installation;
-# PGM_SUITES to pick suites (default "unit regress isolation tap").
+# PGM_SUITES to pick suites (default "unit pg17 regress isolation tap").
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PGVER=${PGVER:-15}
-SUITES=${PGM_SUITES:-unit regress isolation tap}
+SUITES=${PGM_SUITES:-unit pg17 regress isolation tap}
 PG_BIN=/usr/lib/postgresql/$PGVER/bin
 PG_CONFIG=$PG_BIN/pg_config
 [ -x "$PG_CONFIG" ] || PG_CONFIG=$(command -v pg_config || true)
@@ -40,6 +40,18 @@ if [[ " $SUITES " == *" unit "* ]]; then
   fi
   # README examples marked "<!-- output: expected/X.out -->" must be real regression output.
   if test/readme_check.sh >build-readme.log 2>&1; then count readme 1 0; else cat build-readme.log; count readme 0 1; fi
+fi
+
+# Every source compiled against PostgreSQL 17's headers (downloaded; skipped, not failed,
+# when deb.debian.org cannot be reached).
+if [[ " $SUITES " == *" pg17 "* ]]; then
+  log "compile against PostgreSQL 17 headers"
+  test/pg17_compile.sh >build-pg17.log 2>&1
+  case $? in
+    0) tail -1 build-pg17.log; count pg17-compile 1 0 ;;
+    3) echo "-- pg17-compile: skipped, the headers could not be downloaded"; tail -3 build-pg17.log ;;
+    *) cat build-pg17.log; count pg17-compile 0 1 ;;
+  esac
 fi
 
 # Server suites run as an unprivileged OS user (initdb refuses root) on a copy of the tree.

@@ -370,32 +370,32 @@ like($out, qr/^    2 \(\S*V2__b\.sql\): older than the newest applied version 3;
 # folder's file counted as unchanged from then on (its recorded source checksum still
 # matched), so check passed and revert ran the repaired script, printing the file's name.
 fresh_db($node, 'rep');
-my $pdir = "$tmp/rep";
-write_file("$pdir/V1__b.sql", "CREATE TABLE rep_b (id int);\n");
-write_file("$pdir/U1__b.sql", "DROP TABLE rep_b;\n");
-is((pgm_on($node, 'rep', $pdir, 'apply'))[0], 0, 'rep: applied');
+my $rdir = "$tmp/rep";
+write_file("$rdir/V1__b.sql", "CREATE TABLE rep_b (id int);\n");
+write_file("$rdir/U1__b.sql", "DROP TABLE rep_b;\n");
+is((pgm_on($node, 'rep', $rdir, 'apply'))[0], 0, 'rep: applied');
 $node->safe_psql('rep', q{SELECT migrate.repair('1', down => 'SELECT 1')});
-($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'check');
+($rc, $out, $err) = pgm_on($node, 'rep', $rdir, 'check');
 is($rc, 12, 'rep: after an SQL repair of the down script, check exits 12') or diag($out . $err);
 like($out, qr/down script changed/, 'rep: the folder\'s down script differs from the repaired one') or diag($out . $err);
-($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'apply');
+($rc, $out, $err) = pgm_on($node, 'rep', $rdir, 'apply');
 is($rc, 0, 'rep: apply -> 0') or diag($out . $err);
 like($node->safe_psql('rep', q{SELECT down_sql FROM migrate.migrations WHERE version = '1'}), qr/^DROP TABLE rep_b;\s*$/,
    'rep: apply recorded the file\'s down script again');
 # A non-transactional down script for an applied migration (DROP INDEX CONCURRENTLY for an index
 # built concurrently) is recorded with its mode: it was refused, and every later deploy failed.
-write_file("$pdir/V2__i.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY rep_i ON rep_b (id);\n");
-write_file("$pdir/U2__i.sql", "DROP INDEX rep_i;\n");
-is((pgm_on($node, 'rep', $pdir, 'apply'))[0], 0, 'rep: the concurrent build applied');
-write_file("$pdir/U2__i.sql", "-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY rep_i;\n");
-write_file("$pdir/V3__c.sql", "CREATE TABLE rep_c (id int);\n");
-write_file("$pdir/U3__c.sql", "DROP TABLE rep_c;\n");
-($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'apply');
+write_file("$rdir/V2__i.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY rep_i ON rep_b (id);\n");
+write_file("$rdir/U2__i.sql", "DROP INDEX rep_i;\n");
+is((pgm_on($node, 'rep', $rdir, 'apply'))[0], 0, 'rep: the concurrent build applied');
+write_file("$rdir/U2__i.sql", "-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY rep_i;\n");
+write_file("$rdir/V3__c.sql", "CREATE TABLE rep_c (id int);\n");
+write_file("$rdir/U3__c.sql", "DROP TABLE rep_c;\n");
+($rc, $out, $err) = pgm_on($node, 'rep', $rdir, 'apply');
 is($rc, 0, 'rep: a non-transactional down script of an applied migration is taken, and the deploy goes on')
   or diag($out . $err);
 is($node->safe_psql('rep', q{SELECT down_mode FROM migrate.migrations WHERE version = '2'}), 'no-transaction',
    'rep: recorded as non-transactional');
-($rc, $out, $err) = pgm_on($node, 'rep', $pdir, 'revert', '--steps', '2');
+($rc, $out, $err) = pgm_on($node, 'rep', $rdir, 'revert', '--steps', '2');
 is($rc, 0, 'rep: revert runs it (CALL migrate.run_revert())') or diag($out . $err);
 is($node->safe_psql('rep', q{SELECT count(*) FROM pg_class WHERE relname IN ('rep_i', 'rep_c')}), '0',
    'rep: the index and the table are gone');
