@@ -547,23 +547,30 @@ int main(int argc, char** argv) {
 
   int code = 0;
   size_t ok = 0, failed = 0, not_started = 0, skipped_count = 0;
-  std::vector<std::string> failed_labels;
+  // The databases by outcome, named as the text output names them (a database that could not
+  // be connected to by its target). --json gives each outcome as such a list.
+  std::vector<std::string> ok_labels, failed_labels, not_started_labels, skipped_labels;
   json dbs = json::array();
   for (size_t i = 0; i < targets.size(); ++i) {
+    const std::string& name = labels[i].empty() ? targets[i].label : labels[i];
     if (skipped[i]) {
       ++skipped_count;
+      skipped_labels.push_back(name);
       continue;
     }
     if (!started[i]) {
       ++not_started;
+      not_started_labels.push_back(name);
       dbs.push_back({{"database", targets[i].label}, {"status", interrupted() ? "not started (interrupted)" : "not started (--fail-fast)"}});
       continue;
     }
     const Outcome& o = outcomes[i];
-    if (o.code == 0) ++ok;
-    else {
+    if (o.code == 0) {
+      ++ok;
+      ok_labels.push_back(name);
+    } else {
       ++failed;
-      failed_labels.push_back(labels[i]);
+      failed_labels.push_back(name);
       if (code == 0 || o.code < code) code = o.code;
     }
     json j = o.json;
@@ -576,6 +583,18 @@ int main(int argc, char** argv) {
   if (fleet && code == 0 && not_started) code = exit_code::kFailed;
   int sig = interrupted();
   if (sig) code = 128 + sig;
+  auto print_fleet_json = [&] {
+    json fleet_json{{"databases", dbs},
+                    {"ok", ok_labels},
+                    {"failed", failed_labels},
+                    {"not_started", not_started_labels},
+                    {"exit_code", code}};
+    if (opts.all_databases) {
+      fleet_json["skipped"] = skipped_labels;  // without pg_migrate
+      fleet_json["not_accepting_connections"] = not_accepting;
+    }
+    std::cout << fleet_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  };
   if (fleet) {
     if (!opts.json) {
       std::cout << "\n";
@@ -594,18 +613,12 @@ int main(int argc, char** argv) {
                                  printable(fmt::format("{}", fmt::join(not_accepting, ", "))));
       std::cout << "\n";
     } else {
-      json fleet_json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
-                      {"exit_code", code}};
-      if (opts.all_databases) fleet_json["not_accepting_connections"] = not_accepting;
-      std::cout << fleet_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+      print_fleet_json();
     }
   } else if (opts.json && (!opts.dbs_from.empty() || opts.all_databases)) {
     // A list of databases gives the fleet's shape however many it holds today: a CI parser
     // must not break when the tenant list shrinks to one.
-    json fleet_json{{"databases", dbs}, {"ok", ok}, {"failed", failed_labels}, {"not_started", not_started},
-                    {"exit_code", code}};
-    if (opts.all_databases) fleet_json["not_accepting_connections"] = not_accepting;
-    std::cout << fleet_json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    print_fleet_json();
   } else if (opts.json) {
     json one = dbs.empty() ? json::object() : dbs[0];
     if (sig) one["exit_code"] = code;  // the process's own: 128 + the signal

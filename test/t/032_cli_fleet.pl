@@ -94,7 +94,14 @@ is($node->safe_psql('f3', 'SELECT count(*) FROM applied_log'), '20', 'fleet: f3 
 my $j = decode_json($out);
 is(scalar @{ $j->{databases} }, 3, 'fleet --json: one entry per database');
 is_deeply($j->{failed}, ['f2'], 'fleet --json: failed databases');
+is_deeply($j->{ok}, ['f1', 'f3'], 'fleet --json: ok databases, a list like failed');
+is_deeply($j->{not_started}, [], 'fleet --json: none not started');
 is($rc, 12, 'fleet check: the failing database is behind -> 12');
+# A database that cannot be connected to is named by its target, in the list and the summary.
+($rc, $out) = run_pgm_dir({}, '--json', '-d', $node->connstr('f1'), '-d', 'host=' . $node->host . ' port=' . $node->port . ' dbname=no_such_db', 'check');
+$j = decode_json($out);
+is_deeply($j->{failed}, ['no_such_db'], 'fleet --json: an unreachable database is named in failed');
+is($rc, 3, 'fleet --json: the unreachable database -> 3');
 
 # --- --fail-fast: nothing starts after the first failure (-j 1, f2 first)
 $node->safe_psql('postgres', 'CREATE DATABASE g1');
@@ -103,6 +110,9 @@ $node->safe_psql('g1', q{CREATE EXTENSION pg_migrate; CREATE TABLE applied_log (
 ($rc, $out) = run_pgm_dir({}, '--fail-fast', map({ ('-d', $node->connstr($_)) } qw(f2 g1)), 'apply');
 is($rc, 1, '--fail-fast: exit 1');
 like($out, qr/not started \(--fail-fast\)/, '--fail-fast: the rest is reported as not started');
+($rc, $out) = run_pgm_dir({}, '--fail-fast', '--json', map({ ('-d', $node->connstr($_)) } qw(f2 g1)), 'apply');
+$j = decode_json($out);
+is_deeply([$j->{ok}, $j->{failed}, $j->{not_started}], [[], ['f2'], ['g1']], '--fail-fast --json: ok, failed and not started, each a list');
 is($node->safe_psql('g1', 'SELECT count(*) FROM migrate.history'), '0', '--fail-fast: g1 untouched');
 
 # --- --dbs-from: one conninfo per line, comments and blank lines ignored
@@ -135,6 +145,9 @@ $node->safe_psql('postgres', 'CREATE DATABASE closed_db; ALTER DATABASE closed_d
 like($out, qr/; 1 not accepting connections not checked \(closed_db\)/, '--all-databases: a database refusing connections is named');
 ($rc, $out) = run_pgm_dir({}, '--all-databases', '--json', '-d', $node->connstr('postgres'), 'check');
 like($out, qr/"not_accepting_connections": \[\s*"closed_db"\s*\]/, '--all-databases --json: and listed');
+$j = decode_json($out);
+ok((grep { $_ eq 'postgres' } @{ $j->{skipped} }), '--all-databases --json: a database without pg_migrate is listed as skipped');
+ok(!(grep { $_ eq 'postgres' } @{ $j->{ok} }), '--all-databases --json: and not as ok');
 $node->safe_psql('postgres', 'DROP DATABASE closed_db;');
 # A database whose first query fails (here: a lock timeout while pg_extension is locked) is
 # reported as failed, and the others still run: the worker thread used to end in std::terminate.
