@@ -54,7 +54,8 @@ struct InFile {
 std::string checksum_of(const InFile& f, const std::string& script, const char* which) {
   try {
     return script_checksum(script);
-  } catch (const pg::PgError&) {
+  } catch (const pg::PgError& e) {
+    if (e.is_interrupt()) throw;
     (void)parse_script(script, {f.repeatable ? std::string("R") : f.version, f.name, which});
     throw;
   }

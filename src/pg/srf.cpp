@@ -126,29 +126,44 @@ void read_set_function(Oid function, int ncols, const std::function<void(const D
     store = rsinfo.setResult;
     desc = rsinfo.setDesc;
   });
-  if (store && desc) {
-    TupleTableSlot* slot = call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
-    Datum values[kMaxColumns];
-    bool nulls[kMaxColumns];
-    int n = std::min(ncols, desc->natts);
-    while (call([&] {
-      if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
-      slot_getallattrs(slot);
-      for (int k = 0; k < n; ++k) {
-        values[k] = slot->tts_values[k];
-        nulls[k] = slot->tts_isnull[k];
-      }
-      for (int k = n; k < ncols; ++k) nulls[k] = true;
-      return true;
-    }))
-      take(values, nulls);
-    call([&] { ExecDropSingleTupleTableSlot(slot); });
+  TupleTableSlot* slot = nullptr;
+  // Freed also when `take` or a read fails (the caller may carry on after the exception, in
+  // its own memory context).
+  auto release = [&] {
+    call([&] {
+      if (slot) ExecDropSingleTupleTableSlot(slot);
+      if (store) tuplestore_end(store);
+      FreeExprContext(econtext, true);
+      MemoryContextSwitchTo(context);
+    });
+  };
+  try {
+    if (store && desc) {
+      slot = call([&] { return MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple); });
+      Datum values[kMaxColumns];
+      bool nulls[kMaxColumns];
+      int n = std::min(ncols, desc->natts);
+      while (call([&] {
+        if (!tuplestore_gettupleslot(store, true, false, slot)) return false;
+        slot_getallattrs(slot);
+        for (int k = 0; k < n; ++k) {
+          values[k] = slot->tts_values[k];
+          nulls[k] = slot->tts_isnull[k];
+        }
+        for (int k = n; k < ncols; ++k) nulls[k] = true;
+        return true;
+      }))
+        take(values, nulls);
+    }
+  } catch (...) {
+    try {
+      release();
+    } catch (...) {  // the first error is the one to report
+      MemoryContextSwitchTo(context);
+    }
+    throw;
   }
-  call([&] {
-    if (store) tuplestore_end(store);
-    FreeExprContext(econtext, true);
-    MemoryContextSwitchTo(context);
-  });
+  release();
 }
 
 }  // namespace pgm::pg
