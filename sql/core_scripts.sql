@@ -81,6 +81,29 @@ SELECT migrate.unregister('53'), migrate.unregister('54');
 DROP TABLE app.t54;
 SELECT migrate.acknowledge_drift('t54 removed') >= 0 AS acknowledged;
 SELECT count(*) AS problems_before FROM migrate.validate();
+-- Migrations applied by separate calls and reverted by one: the later one renames the table
+-- (its snapshot is a whole one), and is not blamed for the column the earlier one's revert
+-- drops afterwards in the same call; each is judged against the state before the earliest
+-- apply of this call that changed the object.
+SELECT migrate.register('59', 'table', 'CREATE TABLE app.t59 (x int)', 'DROP TABLE app.t59') IS NOT NULL AS registered;
+SELECT migrate.register('60', 'add y', 'ALTER TABLE app.t59 ADD COLUMN y int', 'ALTER TABLE app.t59 DROP COLUMN y') IS NOT NULL AS registered;
+SELECT migrate.register('61', 'rename', 'ALTER TABLE app.t59 RENAME TO t59b', 'ALTER TABLE app.t59b RENAME TO t59') IS NOT NULL AS registered;
+SELECT version FROM migrate.apply('59');
+SELECT version FROM migrate.apply('60');
+SELECT version FROM migrate.apply('61');
+SELECT version FROM migrate.revert(2);
+SELECT version, problem FROM migrate.validate();
+-- A down script that does leave something is still named, for the migration whose apply made it.
+SELECT migrate.repair('60', down => 'SELECT 1') IS NOT NULL AS repaired;
+SELECT version FROM migrate.apply('60');
+SELECT version FROM migrate.apply('61');
+SELECT version FROM migrate.revert(2);
+SELECT version, problem FROM migrate.validate();
+ALTER TABLE app.t59 DROP COLUMN y;
+SELECT migrate.acknowledge_drift('app.t59.y dropped by hand') >= 0 AS acknowledged;
+SELECT version FROM migrate.revert();
+SELECT migrate.unregister('59'), migrate.unregister('60'), migrate.unregister('61');
+SELECT count(*) AS problems_after_59_61 FROM migrate.validate();
 -- Reverting more migrations applied together than one batch (64): judged once all are
 -- reverted, not after the first batch (which found the second batch's tables "left behind").
 SELECT count(migrate.register((100 + i)::text, 'batch ' || i, format('CREATE TABLE app.b%s (id int)', i),

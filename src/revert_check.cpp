@@ -6,7 +6,10 @@
 // The reference is the drift feature's snapshots (migrate.schema_snapshots): the newest one
 // taken before the transaction that applied the migration, and the one that transaction took
 // after its apply. Only objects that apply changed are compared, so unrelated drift is not
-// blamed on the revert. When that transaction applied other migrations that stay applied, or
+// blamed on the revert. An object that several applies this revert call undoes changed is judged
+// once, against the state before the earliest of them (the later ones found it changed already:
+// a rename's whole snapshot lists the columns an earlier migration added). When that
+// transaction applied other migrations that stay applied, or
 // repeatable migrations (which a revert never undoes), the objects cannot be attributed, and
 // nothing is checked; likewise when the snapshots were pruned (pg_migrate.drift_snapshots_kept).
 #include "revert_check.hpp"
@@ -54,6 +57,8 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       // (an afterMigrate callback's), and when the one before the transaction was taken (drift
       // since then is not the migrations').
       "s AS (SELECT t.transaction_id, b.snapshot AS before_apply, b.taken_at AS before_at, "
+      "  (SELECT pg_catalog.min(h4.id) FROM migrate.history h4 WHERE h4.transaction_id = t.transaction_id "
+      "     AND h4.action = 'apply') AS applied_seq, "
       "  f.snapshot AS after_apply, f.taken_at AS after_at, z.snapshot AS last_in_transaction, "
       "  CASE WHEN b.reason IN ('install', 'baseline', 'acknowledge') THEN b.taken_at "
       "       ELSE coalesce(w.taken_at, b.taken_at) END AS window_at FROM t "
@@ -91,11 +96,14 @@ std::vector<std::string> check_revert_leftovers(const std::vector<RevertedStep>&
       "     ('{GRANT,REVOKE,COMMENT,\"SECURITY LABEL\"}'::pg_catalog.text[])) AS entry_only "
       "  FROM c JOIN migrate.drift d ON d.captured_at > c.window_at "
       "  WHERE d.object_identity IS NOT NULL), "
-      "x AS (SELECT c.transaction_id, x.object, "
+      "x AS (SELECT c.transaction_id, c.applied_seq, x.object, "
       "  pg_catalog.substr(x.object, pg_catalog.strpos(x.object, ' ') + 1) AS ident FROM c, "
       "  LATERAL migrate.snapshot_diff(c.before_apply, c.after_apply) x), "
       "e AS (SELECT x.transaction_id, x.object FROM x "
-      "  WHERE NOT EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
+      // An object an earlier apply this call reverts changed too is judged for that one, against
+      // the state before it (the later one's apply found it changed already)
+      "  WHERE NOT EXISTS (SELECT FROM x x2 WHERE x2.object = x.object AND x2.applied_seq < x.applied_seq) "
+      "    AND NOT EXISTS (SELECT FROM dr WHERE dr.transaction_id = x.transaction_id "
       "                      AND dr.object_identity = x.ident) "
       // a column, constraint, trigger, policy or rule of a table the drift log names (not the
       // objects of a schema it names: a grant on the schema does not make them drift)
