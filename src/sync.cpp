@@ -453,10 +453,18 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
 // A down script that differs from the registered one is checked as migrate.repair() checks
 // one: parsed and checked. Its run mode: a non-transactional or split one (DROP INDEX
 // CONCURRENTLY for an index built concurrently) is reverted by CALL migrate.run_revert().
+// Over a revert run stopped part way, as migrate.repair() takes it: the run goes on with the
+// new script if the statements it finished are its first ones, unchanged (the fix of the
+// statement that failed); anything else, and removing the down script, is refused.
 std::string check_changed_down(const InFile& f) {
-  ensure_no_unfinished_revert_run(f.version);
-  if (!f.down || f.down->empty()) return "transaction";  // removed or empty: nothing to run
-  return checked_registration_mode(*f.down, {f.version, f.name, "down"});
+  const bool revert_run = unfinished_revert_run(f.version);
+  if (!f.down || f.down->empty()) {
+    if (revert_run) ensure_no_unfinished_revert_run(f.version);
+    return "transaction";  // removed or empty: nothing to run
+  }
+  std::string mode = checked_registration_mode(*f.down, {f.version, f.name, "down"});
+  if (revert_run) adopt_script_for_unfinished_run(f.version, f.name, *f.down, false);
+  return mode;
 }
 
 // For a dry run: why sync would refuse what `check` checks ("" if it would not), found by the

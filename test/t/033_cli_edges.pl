@@ -812,6 +812,19 @@ write_file("$rr/20240101000000_x.sql",
 ($rc, $out, $err) = pgm('revrun', $rr, 'apply');
 is($node->safe_psql('revrun', q{SELECT md5(down_sql) FROM migrate.migrations}), $stored_down,
    'a down script reformatted in the file is not stored over an unfinished revert run either');
+# The fix of the statement that failed, the finished one unchanged: recorded (as
+# migrate.repair(down => ...) takes it), by repair and by revert, and the run goes on with it.
+write_file("$rr/20240101000000_x.sql",
+  "-- migrate:up\nCREATE TABLE rx (id int);\nCREATE INDEX rxi ON rx (id);\n-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY rxi;\nSELECT 1;\nDROP TABLE rx;\n");
+($rc, $out, $err) = pgm('revrun', $rr, 'repair');
+is($rc, 0, 'repair records the fixed down script over the stopped revert run') or diag($out . $err);
+like($err, qr/its unfinished revert run goes on with the new script: the 1 finished statement is unchanged/,
+     'repair: the run goes on with the fixed script');
+like($node->safe_psql('revrun', q{SELECT down_sql FROM migrate.migrations}), qr/SELECT 1;/, 'repair: the fixed down script is stored');
+($rc, $out, $err) = pgm('revrun', $rr, 'revert');
+is($rc, 0, 'revert then finishes the run with it') or diag($out . $err);
+is($node->safe_psql('revrun', q{SELECT to_regclass('rx') IS NULL AND NOT EXISTS (SELECT FROM migrate.runs)}), 't',
+   'the table is gone and no run is left');
 fresh('nodown');
 my $nodown = "$tmp/nodown";
 write_file("$nodown/V1__a.sql", "CREATE TABLE nd_a (id int);\n");
