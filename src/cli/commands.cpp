@@ -736,12 +736,62 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   bool any_callback_runs = false;
   for (const CallbackFile& c : folder.callbacks) any_callback_runs = any_callback_runs || runs(c.event.c_str());
   bool each_callbacks = !folder.callbacks_of("beforeEachMigrate").empty() || !folder.callbacks_of("afterEachMigrate").empty();
+  // A pending non-transactional migration: the registration is committed and CALL migrate.run()
+  // applies everything pending (each statement of such a migration committed on its own), as
+  // the non-transactional issue specifies; the rest continues in a new transaction.
+  bool nontx_pending = false;
+  bool can_confirm = false;  // migrate.sync_confirm() (0.5.0 on), and the role may call it
+  for (const SyncRow& r : s.rows)
+    if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
+      if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
+  if (pending > 0) {
+    // Where the server runs non-transactional and COMMIT-split migrations (migrate.run), it
+    // records how each pending script runs (up_mode, a column older catalogs do not have: asked
+    // only where migrate.run exists; to_jsonb() of every pending row cost ~5 ms per 1,000).
+    Result modes = conn.exec(
+        "SELECT pg_catalog.to_regprocedure('migrate.run(pg_catalog.text)') IS NOT NULL, "
+        "coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('migrate.sync_confirm(pg_catalog.text)')::pg_catalog.oid, "
+        "'EXECUTE'), false)");
+    bool has_run = modes.get(0, 0) == "t";
+    can_confirm = modes.get(0, 1) == "t";
+    if (has_run && !nontx_pending) {
+      // (registered without a file, or with the directive from another client: up to --to)
+      Result nt = conn.exec("SELECT m.version FROM migrate.migrations m WHERE m.applied_seq IS NULL "
+                            "AND m.up_mode OPERATOR(pg_catalog.<>) 'transaction'");
+      for (int i = 0; i < nt.rows() && !nontx_pending; ++i) nontx_pending = at_most(nt.get(i, 0), target);
+    }
+    nontx_pending = has_run && nontx_pending;
+  }
+  // What apply refuses after the sync (the dry run says it would): a revert run stopped part
+  // way leaves the database between versions, and apply does not build on it (nor report
+  // "nothing to apply" and run the callbacks), as migrate.apply() refuses to; per-migration
+  // callbacks cannot run around what CALL migrate.run() commits statement by statement.
+  struct Refusal {
+    std::string message, hint;
+    bool error_callbacks = false;
+  };
+  std::optional<Refusal> refusal_after_sync;
+  if (conn.exec("SELECT pg_catalog.to_regclass('migrate.runs') IS NOT NULL").get(0, 0) == "t") {
+    Result down = conn.exec("SELECT r.version, m.name FROM migrate.runs r JOIN migrate.migrations m USING (version) "
+                            "WHERE r.direction OPERATOR(pg_catalog.=) 'down' ORDER BY r.version LIMIT 1");
+    if (down.rows() > 0)
+      refusal_after_sync = Refusal{
+          fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), printable(down.get(0, 1))),
+          "Finish it with pg_migrate revert, or see migrate.progress and migrate.run_forget().", false};
+  }
+  if (!refusal_after_sync && pending > 0 && nontx_pending && each_callbacks)
+    refusal_after_sync = Refusal{"beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations "
+                                 "CALL migrate.run() applies (a pending migration is non-transactional or split by COMMIT)",
+                                 "Apply the non-transactional migration without those callback files, or with --to up "
+                                 "to the migration before it.",
+                                 true};
   json callbacks = json::array();
   if (opts.dry_run) {
     json plan = json::array();
     std::vector<std::vector<std::string>> rows{{"VERSION", "LINE", "STATUS", "MS", "LOCKS", "REWRITES", "FINDINGS"}};
     std::string refusal;
     bool before_ran = any_callback_runs && run_before_migrate_for_trial(conn, folder, opts, o, refusal);
+    if (refusal_after_sync && refusal.empty()) refusal = refusal_after_sync->message + "\nHINT: " + refusal_after_sync->hint;
     if (pending > 0) {
       Result r = conn.exec(
           "SELECT pg_catalog.json_agg(p) FROM (SELECT version, name, line, statement, status, locks, rewrites, "
@@ -861,7 +911,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       o.err += "error: apply would refuse: " + refusal + "\n";
       o.json["error"] = {{"message", refusal.substr(0, refusal.find('\n'))}};
       o.code = exit_code::kFailed;
-      o.result = "dry run: apply would refuse the callbacks";
+      o.result = "dry run: apply would refuse: " + refusal.substr(0, refusal.find('\n'));
       return o;
     }
     o.code = failed ? exit_code::kFailed : exit_code::kOk;
@@ -873,58 +923,13 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   }
   json applied = json::array();
   double total = 0;
-  // A pending non-transactional migration: the registration is committed and CALL migrate.run()
-  // applies everything pending (each statement of such a migration committed on its own), as
-  // the non-transactional issue specifies; the rest continues in a new transaction.
-  bool nontx_pending = false;
-  bool can_confirm = false;  // migrate.sync_confirm() (0.5.0 on), and the role may call it
-  for (const SyncRow& r : s.rows)
-    if (r.pending() && r.kind == "versioned" && at_most(r.version, target))
-      if (const MigrationFile* m = folder.by_version(r.version); m && m->no_transaction) nontx_pending = true;
-  if (pending > 0) {
-    // Where the server runs non-transactional and COMMIT-split migrations (migrate.run), it
-    // records how each pending script runs (up_mode, a column older catalogs do not have: asked
-    // only where migrate.run exists; to_jsonb() of every pending row cost ~5 ms per 1,000).
-    Result modes = conn.exec(
-        "SELECT pg_catalog.to_regprocedure('migrate.run(pg_catalog.text)') IS NOT NULL, "
-        "coalesce(pg_catalog.has_function_privilege(pg_catalog.to_regprocedure('migrate.sync_confirm(pg_catalog.text)')::pg_catalog.oid, "
-        "'EXECUTE'), false)");
-    bool has_run = modes.get(0, 0) == "t";
-    can_confirm = modes.get(0, 1) == "t";
-    if (has_run && !nontx_pending) {
-      // (registered without a file, or with the directive from another client: up to --to)
-      Result nt = conn.exec("SELECT m.version FROM migrate.migrations m WHERE m.applied_seq IS NULL "
-                            "AND m.up_mode OPERATOR(pg_catalog.<>) 'transaction'");
-      for (int i = 0; i < nt.rows() && !nontx_pending; ++i) nontx_pending = at_most(nt.get(i, 0), target);
-    }
-    nontx_pending = has_run && nontx_pending;
-  }
-  // A revert run stopped part way leaves the database between versions: apply does not build on
-  // it (nor report "nothing to apply" and run the callbacks), as migrate.apply() refuses to.
-  if (conn.exec("SELECT pg_catalog.to_regclass('migrate.runs') IS NOT NULL").get(0, 0) == "t") {
-    Result down = conn.exec("SELECT r.version, m.name FROM migrate.runs r JOIN migrate.migrations m USING (version) "
-                            "WHERE r.direction OPERATOR(pg_catalog.=) 'down' ORDER BY r.version LIMIT 1");
-    if (down.rows() > 0) {
-      conn.run("ROLLBACK");
-      std::string message = fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), printable(down.get(0, 1)));
-      o.code = exit_code::kFailed;
-      o.err += "error: " + message + "\nHINT: Finish it with pg_migrate revert, or see migrate.progress and "
-               "migrate.run_forget(). Nothing was applied.\n";
-      o.result = "FAILED: " + message;
-      o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
-      return o;
-    }
-  }
-  if (pending > 0 && nontx_pending && each_callbacks) {
+  if (refusal_after_sync) {
     conn.run("ROLLBACK");
-    std::string message = "beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations "
-                          "CALL migrate.run() applies (a pending migration is non-transactional or split by COMMIT)";
     o.code = exit_code::kFailed;
-    o.err += "error: " + message + "\nHINT: Apply the non-transactional migration without those callback files, "
-             "or with --to up to the migration before it. Nothing was applied.\n";
-    o.result = "FAILED: " + message;
-    o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
-    run_error_callbacks(conn, folder, opts, o);
+    o.err += "error: " + refusal_after_sync->message + "\nHINT: " + refusal_after_sync->hint + " Nothing was applied.\n";
+    o.result = "FAILED: " + refusal_after_sync->message;
+    o.json = {{"database", conn.database()}, {"error", {{"message", refusal_after_sync->message}}}};
+    if (refusal_after_sync->error_callbacks) run_error_callbacks(conn, folder, opts, o);
     return o;
   }
   // Callback lines, in order with the migrations' (on a terminal, above the progress bar).

@@ -801,6 +801,10 @@ write_file("$rr/20240101000000_x.sql",
 ($rc, $out, $err) = pgm('revrun', $rr, 'apply');
 ($rc, $out, $err) = pgm('revrun', $rr, 'revert');
 is($rc, 1, 'the revert run stops at its failing statement');
+($rc, $out, $err) = pgm('revrun', $rr, 'apply', '--dry-run');
+is($rc, 1, 'a dry run over the stopped revert run: exit 1, as apply');
+like($err, qr/error: apply would refuse: migration 20240101000000 \("x"\) is partially reverted\nHINT: Finish it with pg_migrate revert/,
+     'the dry run says apply would refuse, and why');
 write_file("$rr/20240101000000_x.sql", "-- migrate:up\nCREATE TABLE rx (id int);\nCREATE INDEX rxi ON rx (id);\n-- migrate:down\nDROP TABLE rx;\n");
 ($rc, $out, $err) = pgm('revrun', $rr, 'revert');
 like($err, qr/warning: the folder changes the down script or name of an applied migration, but it could not be recorded \(migration 20240101000000 has an unfinished revert run/,

@@ -147,6 +147,14 @@ is($rc, 0, 'fixed: applies') or diag($err);
 put('V3.5__status.sql', "ALTER TABLE orders ADD COLUMN status text;\n");
 put('V4__index.sql', "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY orders_account ON orders (account);\n");
 my $errors_before = sql(q{SELECT count(*) FROM deploy_log WHERE what = 'error'});
+# The dry run says so too (it passed, and the apply then refused).
+($rc, $out, $err) = pgm('apply', '--dry-run');
+is($rc, 1, 'dry run: each-migration callbacks and a non-transactional migration: exit 1');
+like($err, qr/error: apply would refuse: beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations CALL migrate\.run\(\) applies .*\nHINT: Apply the non-transactional migration without those callback files/s,
+     'dry run: it says apply would refuse, and what to do');
+($rc, $out, $err) = pgm('--json', 'apply', '--dry-run');
+like(decode_json($out)->{error}{message}, qr/^beforeEachMigrate and afterEachMigrate callbacks cannot run around/, 'dry run --json: the refusal');
+is(sql(q{SELECT count(*) FROM deploy_log WHERE what = 'error'}), $errors_before, 'dry run: afterMigrateError did not run');
 ($rc, $out, $err) = pgm('apply');
 is($rc, 1, 'each-migration callbacks and a non-transactional migration: exit 1');
 like($err, qr/beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations CALL migrate\.run\(\) applies/,
