@@ -1919,6 +1919,28 @@ bool prefetch_state(Connection& conn, const Options& opts) {
   return true;
 }
 
+// A versioned file the folder could not take (Folder::unreadable: not UTF-8, a misplaced
+// section marker...) stops the command in a database where its version is above the baseline
+// (for `baseline V`, above V); at or below it the migration never runs, and is left out with a
+// warning, as README "baseline" says such files are not checked.
+void judge_unreadable(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
+  if (folder.unreadable.empty()) return;
+  std::optional<Version> baseline;
+  if (opts.command == "baseline") {
+    baseline = Version::parse(opts.version);
+  } else {
+    // (status(): a deploy or monitoring role may not read the catalog tables)
+    Result r = conn.exec("SELECT version FROM migrate.status() WHERE state OPERATOR(pg_catalog.=) 'baseline'");
+    if (r.rows() > 0) baseline = Version::parse(r.get(0, 0));
+  }
+  for (const Folder::Unreadable& u : folder.unreadable) {
+    if (!baseline || *baseline < Version::parse(u.version)) throw FolderError(u.error);
+    if (!opts.quiet)
+      o.err += fmt::format("warning: {}; version {} is not above the baseline {} and never runs: left out\n",
+                           u.error, u.version, baseline->canonical());
+  }
+}
+
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {
   Outcome o;
   try {
@@ -1940,6 +1962,8 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
       o.json = {{"database", conn.database()}, {"error", {{"message", "pg_migrate is not installed"}}}};
       return o;
     }
+    Outcome unread;
+    if (folder) judge_unreadable(conn, *folder, opts, unread);
     const std::string& c = opts.command;
     if (c == "status") o = cmd_status(conn, *folder, opts);
     else if (c == "apply") o = cmd_apply(conn, *folder, opts);
@@ -1951,6 +1975,7 @@ Outcome run_command(Connection& conn, const Folder* folder, const Options& opts)
     else if (c == "repair") o = cmd_repair(conn, *folder, opts);
     else if (c == "lint") o = cmd_lint(conn, *folder, opts);
     else throw std::logic_error("unknown command " + c);
+    o.err = unread.err + o.err;
     // A server WARNING the command did not report (one raised as the library loaded: a
     // misspelt pg_migrate.* setting in PGOPTIONS, say) is never swallowed.
     drop_notices_keeping_warnings(conn, o, opts);

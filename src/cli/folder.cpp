@@ -66,6 +66,12 @@ std::string read_text(int dir_fd, const std::string& dir, const std::string& rel
   return out;
 }
 
+// A problem of one file's text (not of the folder's layout): for a versioned migration it is
+// its version's, judged per database (Folder::unreadable).
+struct TextError : FolderError {
+  using FolderError::FolderError;
+};
+
 struct Entry {
   std::optional<MigrationFile> up;
   std::string down_file;
@@ -244,6 +250,7 @@ Folder read_folder(const std::string& dir) {
   } dir_closer{dir_fd};
   std::map<std::string, Entry> versions;     // canonical version -> entry
   std::map<std::string, MigrationFile> reps;  // name -> repeatable
+  std::map<std::string, std::string> unreadable;  // canonical version -> the first error of its files
   for (const std::string& rel : paths) {
     std::optional<files::FileName> fn = files::parse_file_name(rel);
     std::optional<files::CallbackName> callback = fn ? std::nullopt : files::parse_callback_name(rel);
@@ -283,109 +290,127 @@ Folder read_folder(const std::string& dir) {
       }
       continue;
     }
-    std::string text = read_text(dir_fd, dir, rel);
-    // A byte order mark some Windows editors write: not part of the SQL.
-    if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
-    if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
-      std::string_view before(text.data(), bad);
-      size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
-      // A NUL byte is valid UTF-8, but no SQL text can hold it (PostgreSQL's strings end there).
-      if (text[bad] == '\0')
-        throw FolderError(folder_path(dir, rel) + ":" + std::to_string(line) + ": a NUL byte (byte " + std::to_string(bad + 1) +
-                          "); SQL text cannot hold one (a file saved as UTF-16?)");
-      throw FolderError(folder_path(dir, rel) + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
-                        "); migration files are read as UTF-8");
+    // A versioned file's version, known before its text is judged: a problem of the text is
+    // that version's (below a database's baseline it is never read there).
+    std::optional<pgm::Version> parsed;
+    if (fn && fn->part != files::Part::Repeatable) {
+      try {
+        parsed = pgm::Version::parse(fn->version);
+      } catch (const pgm::Error& e) {
+        throw FolderError(folder_path(dir, rel) + ": " + e.message());
+      }
     }
-    // A misspelt directive is a problem of the file, as a misspelt section marker is (exit 4),
-    // found before anything is sent (the server refuses it too, as it registers the script).
-    if (std::optional<UnknownDirective> d = find_unknown_directive(text))
-      throw FolderError(fmt::format("{}:{}: an unknown or misspelled pg_migrate directive \"{}\"; the directives are "
-                                    "\"-- pg_migrate:no-transaction\" (the first line), \"-- pg_migrate:batch <rows> "
-                                    "[pause <ms>ms]\" and \"-- pg_migrate:ignore <rule>\"",
-                                    folder_path(dir, rel), d->line, d->text));
-    if (callback) {
-      folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
-      continue;
-    }
-    // (CRLF line ends, blank lines an editor removed, trailing spaces: no SQL either.)
-    if (same_but_white_space(text, kNewFileTemplate)) folder.unedited.push_back(rel);
-    // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
-    // non-transactional (without adding a line, so errors keep the file's line numbers).
-    if (fn->layout == files::Layout::Folder) {
-      std::string metadata = rel.substr(0, rel.rfind('/') + 1) + "metadata.toml";
-      if (std::binary_search(paths.begin(), paths.end(), metadata)) {
-        try {
-          if (!files::diesel_runs_in_transaction(read_text(dir_fd, dir, metadata)))
-            text = files::with_no_transaction_block(std::move(text));
-        } catch (const std::invalid_argument& e) {
-          throw FolderError(folder_path(dir, metadata) + ": " + e.what());
+    try {
+      std::string text = read_text(dir_fd, dir, rel);
+      // A byte order mark some Windows editors write: not part of the SQL.
+      if (text.compare(0, 3, "\xEF\xBB\xBF") == 0) text.erase(0, 3);
+      if (size_t bad = files::invalid_utf8_at(text); bad != std::string::npos) {
+        std::string_view before(text.data(), bad);
+        size_t line = static_cast<size_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+        // A NUL byte is valid UTF-8, but no SQL text can hold it (PostgreSQL's strings end there).
+        if (text[bad] == '\0')
+          throw TextError(folder_path(dir, rel) + ":" + std::to_string(line) + ": a NUL byte (byte " + std::to_string(bad + 1) +
+                            "); SQL text cannot hold one (a file saved as UTF-16?)");
+        throw TextError(folder_path(dir, rel) + ":" + std::to_string(line) + ": not valid UTF-8 (byte " + std::to_string(bad + 1) +
+                          "); migration files are read as UTF-8");
+      }
+      // A misspelt directive is a problem of the file, as a misspelt section marker is (exit 4),
+      // found before anything is sent (the server refuses it too, as it registers the script).
+      if (std::optional<UnknownDirective> d = find_unknown_directive(text))
+        throw TextError(fmt::format("{}:{}: an unknown or misspelled pg_migrate directive \"{}\"; the directives are "
+                                      "\"-- pg_migrate:no-transaction\" (the first line), \"-- pg_migrate:batch <rows> "
+                                      "[pause <ms>ms]\" and \"-- pg_migrate:ignore <rule>\"",
+                                      folder_path(dir, rel), d->line, d->text));
+      if (callback) {
+        folder.callbacks.push_back({rel, callback->event, callback->description, std::move(text)});
+        continue;
+      }
+      // (CRLF line ends, blank lines an editor removed, trailing spaces: no SQL either.)
+      if (same_but_white_space(text, kNewFileTemplate)) folder.unedited.push_back(rel);
+      // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
+      // non-transactional (without adding a line, so errors keep the file's line numbers).
+      if (fn->layout == files::Layout::Folder) {
+        std::string metadata = rel.substr(0, rel.rfind('/') + 1) + "metadata.toml";
+        if (std::binary_search(paths.begin(), paths.end(), metadata)) {
+          try {
+            if (!files::diesel_runs_in_transaction(read_text(dir_fd, dir, metadata)))
+              text = files::with_no_transaction_block(std::move(text));
+          } catch (const std::invalid_argument& e) {
+            throw FolderError(folder_path(dir, metadata) + ": " + e.what());
+          }
         }
       }
-    }
-    if (fn->part == files::Part::Repeatable) {
+      if (fn->part == files::Part::Repeatable) {
+        MigrationFile m;
+        m.file = rel;
+        m.name = fn->description;
+        m.up = text;
+        m.repeatable = true;
+        m.layout = fn->layout;
+        m.no_transaction = files::has_no_transaction_directive(text);
+        auto [it, fresh] = reps.emplace(m.name, std::move(m));
+        if (!fresh)
+          throw FolderError("repeatable migration files " + folder_path(dir, it->second.file) + " and " + folder_path(dir, rel) + " have the same name");
+        continue;
+      }
+      const pgm::Version& v = *parsed;
+      Entry& entry = versions[v.canonical()];
+      if (!entry.version) entry.version = v;
+      if (fn->part == files::Part::Down) {
+        if (!entry.down_file.empty())
+          throw FolderError("migration files " + folder_path(dir, entry.down_file) + " and " + folder_path(dir, rel) + " are both the down script of version " +
+                            v.canonical());
+        entry.down_file = rel;
+        entry.down_no_transaction = files::has_no_transaction_directive(text);
+        entry.down = files::with_pg_migrate_directive(std::move(text));
+        continue;
+      }
+      if (entry.up)
+        throw FolderError("migration files " + folder_path(dir, entry.up->file) + " and " + folder_path(dir, rel) + " have the same version " + v.canonical() +
+                          "; each version is one migration");
       MigrationFile m;
       m.file = rel;
+      m.version = v.canonical();
       m.name = fn->description;
-      m.up = text;
-      m.repeatable = true;
       m.layout = fn->layout;
-      m.no_transaction = files::has_no_transaction_directive(text);
-      auto [it, fresh] = reps.emplace(m.name, std::move(m));
-      if (!fresh)
-        throw FolderError("repeatable migration files " + folder_path(dir, it->second.file) + " and " + folder_path(dir, rel) + " have the same name");
-      continue;
-    }
-    std::optional<pgm::Version> parsed;
-    try {
-      parsed = pgm::Version::parse(fn->version);
-    } catch (const pgm::Error& e) {
-      throw FolderError(folder_path(dir, rel) + ": " + e.message());
-    }
-    const pgm::Version& v = *parsed;
-    Entry& entry = versions[v.canonical()];
-    if (!entry.version) entry.version = v;
-    if (fn->part == files::Part::Down) {
-      if (!entry.down_file.empty())
-        throw FolderError("migration files " + folder_path(dir, entry.down_file) + " and " + folder_path(dir, rel) + " are both the down script of version " +
-                          v.canonical());
-      entry.down_file = rel;
-      entry.down_no_transaction = files::has_no_transaction_directive(text);
-      entry.down = files::with_pg_migrate_directive(std::move(text));
-      continue;
-    }
-    if (entry.up)
-      throw FolderError("migration files " + folder_path(dir, entry.up->file) + " and " + folder_path(dir, rel) + " have the same version " + v.canonical() +
-                        "; each version is one migration");
-    MigrationFile m;
-    m.file = rel;
-    m.version = v.canonical();
-    m.name = fn->description;
-    m.layout = fn->layout;
-    if (fn->part == files::Part::Sections) {
-      files::Sections s;
-      try {
-        s = files::split_sections(text);
-      } catch (const std::invalid_argument& e) {
-        throw FolderError(located(folder_path(dir, rel), e.what()));
+      if (fn->part == files::Part::Sections) {
+        files::Sections s;
+        try {
+          s = files::split_sections(text);
+        } catch (const std::invalid_argument& e) {
+          throw TextError(located(folder_path(dir, rel), e.what()));
+        }
+        m.up = std::move(s.up);
+        m.down = std::move(s.down);
+        m.no_transaction = s.up_no_transaction || s.down_no_transaction;
+      } else {
+        // A whole-file script with another tool's down marker: that tool's down section would run
+        // as part of the up script here.
+        if (int line = files::down_section_marker_line(text))
+          throw TextError(fmt::format("{}:{}: a down-section marker of dbmate, goose or sql-migrate, in a {} file that is "
+                                        "one script: what follows would run as part of it. Put the down script in its "
+                                        "own file ({}), or name the file as that tool names its files",
+                                        folder_path(dir, rel), line, files::layout_name(fn->layout),
+                                        fn->layout == files::Layout::Flyway ? "U" + v.canonical() + "__...sql"
+                                                                            : "the layout's down file"));
+        m.no_transaction = files::has_no_transaction_directive(text);
+        m.up = files::with_pg_migrate_directive(std::move(text));
       }
-      m.up = std::move(s.up);
-      m.down = std::move(s.down);
-      m.no_transaction = s.up_no_transaction || s.down_no_transaction;
-    } else {
-      // A whole-file script with another tool's down marker: that tool's down section would run
-      // as part of the up script here.
-      if (int line = files::down_section_marker_line(text))
-        throw FolderError(fmt::format("{}:{}: a down-section marker of dbmate, goose or sql-migrate, in a {} file that is "
-                                      "one script: what follows would run as part of it. Put the down script in its "
-                                      "own file ({}), or name the file as that tool names its files",
-                                      folder_path(dir, rel), line, files::layout_name(fn->layout),
-                                      fn->layout == files::Layout::Flyway ? "U" + v.canonical() + "__...sql"
-                                                                          : "the layout's down file"));
-      m.no_transaction = files::has_no_transaction_directive(text);
-      m.up = files::with_pg_migrate_directive(std::move(text));
+      entry.up = std::move(m);
+    } catch (const TextError& e) {
+      if (!parsed) throw FolderError(e.what());  // a repeatable migration or a callback: always read
+      unreadable.emplace(parsed->canonical(), e.what());
     }
-    entry.up = std::move(m);
   }
+  // A version with an unreadable file is left out whole (its up and down scripts go together).
+  for (const auto& [canonical, error] : unreadable) {
+    versions.erase(canonical);
+    folder.unreadable.push_back({canonical, error});
+  }
+  std::sort(folder.unreadable.begin(), folder.unreadable.end(),
+            [](const Folder::Unreadable& a, const Folder::Unreadable& b) {
+              return pgm::Version::parse(a.version) < pgm::Version::parse(b.version);
+            });
   std::vector<Entry*> ordered;  // (sorted as pointers: a MigrationFile is six strings)
   ordered.reserve(versions.size());
   for (auto& [canonical, e] : versions) {

@@ -48,6 +48,14 @@ struct Folder {
   std::vector<std::string> warnings;
   std::vector<std::string> unedited;  // files (as MigrationFile::file) still the empty template `pg_migrate new` wrote (apply and check refuse them while pending)
   std::vector<std::string> misnamed;  // .sql files named like a migration whose name does not parse (check refuses)
+  // Versioned migrations whose file could not be taken (not UTF-8, an unknown directive, a
+  // misplaced section marker): left out of `migrations`, and an error (exit 4) in a database
+  // only if the version is above its baseline (one below it never runs: README "baseline").
+  struct Unreadable {
+    std::string version;  // canonical
+    std::string error;    // names the file and line
+  };
+  std::vector<Unreadable> unreadable;  // in version order
   std::string digest;  // SHA-256 over the sorted file names and source checksums (migrate.sync_digest)
   const MigrationFile* by_version(const std::string& canonical) const;
   const MigrationFile* repeatable(const std::string& name) const;

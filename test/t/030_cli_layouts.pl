@@ -307,6 +307,31 @@ write_file("$nul/V1__nul.sql", "SELECT 1;\nSELECT '\0';\n");
 ($rc, $out, $err) = pgm('own', $nul, 'check');
 is($rc, 4, 'a NUL byte: exit 4');
 like($err, qr/V1__nul\.sql:2: a NUL byte \(byte 19\); SQL text cannot hold one/, 'a NUL byte: named as such, with its line');
+# Below a database's baseline such a file never runs there: left out with a warning (an old
+# Flyway project's Latin-1 file, a file with another tool's down marker); above it, exit 4.
+my $old = "$tmp/old_files";
+write_file("$old/V1__a.sql", "CREATE TABLE of_a (id int);\n");
+write_file("$old/V1_5__latin.sql", "SELECT 'gr\xf6\xdfe';\n");
+write_file("$old/V3__odd.sql", "CREATE TABLE of_b (id int);\n-- migrate:down\nDROP TABLE of_b;\n");
+write_file("$old/V4__new.sql", "CREATE TABLE of_new (id int);\n");
+fresh('old_files');
+($rc, $out, $err) = pgm('old_files', $old, 'apply');
+is($rc, 4, 'files that cannot be taken, no baseline: exit 4');
+like($err, qr/V1_5__latin\.sql:1: not valid UTF-8/, 'the first of them named');
+($rc, $out, $err) = pgm('old_files', $old, 'baseline', '3');
+is($rc, 0, 'baseline 3 with such files below it: done') or diag($err);
+like($err, qr/warning: \S*V1_5__latin\.sql:1: not valid UTF-8 .*; version 1\.5 is not above the baseline 3 and never runs: left out/,
+     'baseline: the Latin-1 file below it is left out, with a warning');
+like($err, qr/warning: \S*V3__odd\.sql:2: a down-section marker .*version 3 is not above the baseline 3/, 'and the file with a down marker');
+($rc, $out, $err) = pgm('old_files', $old, 'apply');
+is($rc, 0, 'apply above the baseline: runs') or diag($err);
+like($err, qr/applied 4 /, 'the new migration is applied');
+($rc, $out, $err) = pgm('old_files', $old, 'check');
+is($rc, 0, 'check: at the folder') or diag($out . $err);
+write_file("$old/V5__bad.sql", "SELECT '\xff';\n");
+($rc, $out, $err) = pgm('old_files', $old, 'check');
+is($rc, 4, 'a file above the baseline that cannot be taken: exit 4');
+like($err, qr/V5__bad\.sql:1: not valid UTF-8/, 'named');
 
 # --- a failing migration: file:line (line in the file), SQLSTATE, DETAIL, HINT; nothing applied.
 fresh('fail');
