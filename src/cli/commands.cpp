@@ -1841,6 +1841,14 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
                                         "down.sql file of its layout); pg_migrate apply records it, then revert again. Or write "
                                         "a new migration that undoes the change."}})
     for (size_t at; (at = hint.find(sql)) != std::string::npos;) hint.replace(at, std::strlen(sql), command);
+  // A hint to set one of pg_migrate's settings: how, from the command (it has no flags for
+  // them; they travel in the connection's options, as psql's do).
+  static const std::regex setting_re(R"(\b([Ss]et|raise) (pg_migrate\.[a-z_]+)(?: = ([a-z0-9]+))?)");
+  std::smatch st;
+  if (std::regex_search(hint, st, setting_re))
+    hint += fmt::format(" From the command: PGOPTIONS='-c {}={}' pg_migrate ... (a gate's weakening value is taken "
+                        "from a connection only for a superuser; README \"Settings\").",
+                        st[2].str(), st[3].matched ? st[3].str() : "<value>");
   o.err += fmt::format("error: {}{} (SQLSTATE {})\n", location.empty() ? "" : location + ": ", message, e.sqlstate);
   if (!e.detail.empty()) o.err += "DETAIL: " + e.detail + "\n";
   if (!hint.empty()) o.err += "HINT: " + hint + "\n";

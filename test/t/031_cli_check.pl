@@ -365,6 +365,13 @@ write_file("$hdir/V2__b.sql", "CREATE TABLE hot_b (id int);\n");
 is($rc, 12, 'hot: check exits 12') or diag($out . $err);
 like($out, qr/^    2 \(\S*V2__b\.sql\): older than the newest applied version 3; apply refuses it unless pg_migrate\.out_of_order is on$/m,
      'hot: the out-of-order file is named as such') or diag($out . $err);
+# apply refuses it; the hint says how to pass the setting from the command, which works.
+($rc, $out, $err) = pgm_on($node, 'hot', $hdir, 'apply');
+is($rc, 1, 'hot: apply refuses the out-of-order file');
+like($err, qr/HINT: Set pg_migrate\.out_of_order = on .* From the command: PGOPTIONS='-c pg_migrate\.out_of_order=on' pg_migrate \.\.\./,
+     'hot: the hint says how to set it from the command');
+($rc, $out, $err) = run_pgm_env({ PGOPTIONS => '-c pg_migrate.out_of_order=on' }, '-d', $node->connstr('hot'), '--dir', $hdir, 'apply');
+is($rc, 0, 'hot: applied with PGOPTIONS, as the hint says') or diag($out . $err);
 
 # A down script repaired through SQL (migrate.repair()) while the folder has another: the
 # folder's file counted as unchanged from then on (its recorded source checksum still
