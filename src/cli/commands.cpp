@@ -660,11 +660,9 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
     return o;
   }
-  auto start = std::chrono::steady_clock::now();
+  auto start = std::chrono::steady_clock::now();  // (the apply's own time, which its summary line reports)
   auto phase = [&](const char* what) {
-    if (opts.verbose >= 2)
-      o.err += fmt::format("[{:.1f} ms] {}\n",
-                           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count(), what);
+    if (opts.verbose >= 2) o.err += fmt::format("[{:.1f} ms] {}\n", ms_since_start(), what);
   };
   // The folder's digest was recorded when it was last found in sync, and the catalog has not
   // changed since: nothing to do, and no file needs to be sent. (Only beforeMigrate,
@@ -1947,6 +1945,15 @@ void judge_unreadable(Connection& conn, const Folder& folder, const Options& opt
       o.err += fmt::format("warning: {}; version {} is not above the baseline {} and never runs: left out\n",
                            u.error, u.version, baseline->canonical());
   }
+}
+
+namespace {
+// (initialized as the program starts, before main)
+const std::chrono::steady_clock::time_point process_start = std::chrono::steady_clock::now();
+}  // namespace
+
+double ms_since_start() {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - process_start).count();
 }
 
 Outcome run_command(Connection& conn, const Folder* folder, const Options& opts) {

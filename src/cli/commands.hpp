@@ -13,6 +13,9 @@
 namespace pgm::cli {
 
 // Exit codes (README "Exit codes"; --help).
+// Milliseconds since the command started: the one clock of -vv's phase timings.
+double ms_since_start();
+
 namespace exit_code {
 inline constexpr int kOk = 0;
 inline constexpr int kFailed = 1;        // a migration or statement failed; lint errors; verify differs

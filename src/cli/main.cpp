@@ -207,8 +207,7 @@ static size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 int main(int argc, char** argv) {
-  auto t0 = std::chrono::steady_clock::now();
-  auto since = [&] { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(); };
+  auto since = [] { return ms_since_start(); };
   Options opts;
   CLI::App app{"pg_migrate: versioned schema migrations from a folder of SQL files, run by the pg_migrate extension",
                "pg_migrate"};

@@ -372,6 +372,13 @@ like($err, qr/HINT: Set pg_migrate\.out_of_order = on .* From the command: PGOPT
      'hot: the hint says how to set it from the command');
 ($rc, $out, $err) = run_pgm_env({ PGOPTIONS => '-c pg_migrate.out_of_order=on' }, '-d', $node->connstr('hot'), '--dir', $hdir, 'apply');
 is($rc, 0, 'hot: applied with PGOPTIONS, as the hint says') or diag($out . $err);
+# -vv: the phases on one clock, from the start of the command.
+write_file("$hdir/V4__d.sql", "CREATE TABLE hot_d (id int);\n");
+($rc, $out, $err) = pgm_on($node, 'hot', $hdir, '-vv', 'apply');
+my @phases = $err =~ /^\[([0-9.]+) ms\] ([a-z ]+)$/mg;
+is(join(',', map { $phases[2 * $_ + 1] } 0 .. $#phases / 2), 'folder read,connected,synced,applied,committed,done', '-vv: the phases');
+my @ms = map { $phases[2 * $_] } 0 .. $#phases / 2;
+ok(!(grep { $ms[$_] < $ms[$_ - 1] } 1 .. $#ms), '-vv: the times only grow (one clock)') or diag($err);
 
 # A down script repaired through SQL (migrate.repair()) while the folder has another: the
 # folder's file counted as unchanged from then on (its recorded source checksum still
