@@ -251,10 +251,13 @@ bool is_lint_finding(const Notice& n) {
   return n.severity == "WARNING" && std::regex_search(n.message, finding_re);
 }
 
-void add_notices(Outcome& o, Connection& conn, const Options& opts) {
+// `rolled_back`: the notices are of a dry run's transaction, which was rolled back ("pending
+// migration 2 was unregistered" did not stay).
+void add_notices(Outcome& o, Connection& conn, const Options& opts, bool rolled_back = false) {
   for (const Notice& n : conn.take_notices()) {
     if (opts.quiet && (n.severity != "WARNING" || is_lint_finding(n))) continue;
-    o.err += fmt::format("{}: {}\n", n.severity, n.message);
+    o.err += fmt::format("{}: {}{}\n", n.severity, n.message,
+                         rolled_back && n.severity == "NOTICE" ? " (in the dry run, rolled back)" : "");
     if (!n.detail.empty() && opts.verbose) o.err += fmt::format("DETAIL: {}\n", n.detail);
     if (!n.hint.empty() && opts.verbose) o.err += fmt::format("HINT: {}\n", n.hint);
   }
@@ -691,7 +694,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   conn.run(kBegin);
   SyncResult s = in_sync ? SyncResult{} : sync(conn, folder, false);
   phase("synced");
-  add_notices(o, conn, opts);
+  add_notices(o, conn, opts, opts.dry_run);  // (a dry run syncs in the transaction it rolls back)
   size_t pending = 0, pending_rep = 0;
   for (const SyncRow& r : s.rows)
     if (r.action == "missing_file" && !opts.quiet)
@@ -805,7 +808,7 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
       else reps = try_repeatables(conn, folder, opts, target ? std::optional<std::string>(target->canonical()) : std::nullopt, pending);
     }
     conn.run("ROLLBACK");
-    add_notices(o, conn, opts);
+    add_notices(o, conn, opts, true);
     bool failed = false;
     auto join = [](const json& a) {
       std::string s;
@@ -832,9 +835,10 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     }
     if (reps.failed) failed = true;
     for (const std::vector<std::string>& row : reps.rows) rows.push_back(row);
-    o.out += fmt::format("dry run on {}: {} would be applied{}; nothing was changed\n", conn.label(),
+    o.out += fmt::format("dry run on {}: {}{} {}; nothing was changed\n", conn.label(),
                          count_of(pending, "migration", "migrations"),
-                         pending_rep ? fmt::format(" (and {})", count_of(pending_rep, "repeatable", "repeatables")) : "");
+                         pending_rep ? fmt::format(" (and {})", count_of(pending_rep, "repeatable", "repeatables")) : "",
+                         failed ? "tried, and a statement failed" : "would be applied");
     if (rows.size() > 1) o.out += table(rows);
     if (!reps.why_not.empty())
       o.err += fmt::format("warning: the repeatable migrations were not tried: {}\n", reps.why_not);
@@ -1366,6 +1370,20 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
       o.code = exit_code::kUsage;
       o.err += "error: " + message + "\n";
       o.result = fmt::format("FAILED: unknown version {}", to.canonical());
+      o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
+      return;
+    }
+  }
+  // More steps than applied migrations is a bad argument too (exit 2), like an unknown --to.
+  if (opts.to.empty() && opts.steps > 0) {
+    long long applied =
+        std::stoll(conn.exec("SELECT pg_catalog.count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL").get(0, 0));
+    if (opts.steps > applied) {
+      std::string message = fmt::format("--steps {}: only {} migration{} applied", opts.steps, applied,
+                                        applied == 1 ? " is" : "s are");
+      o.code = exit_code::kUsage;
+      o.err += "error: " + message + "\n";
+      o.result = "FAILED: " + message;
       o.json = {{"database", conn.database()}, {"error", {{"message", message}}}};
       return;
     }

@@ -208,7 +208,8 @@ write_file("$dr/R__vb.sql", "CREATE OR REPLACE VIEW dr_vb AS SELECT id FROM dr_a
 fresh('dry_rep');
 ($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
 is($rc, 1, 'dry run: a failing repeatable exits 1') or diag($out . $err);
-like($out, qr/1 migration would be applied \(and 2 repeatables\)/, 'dry run: repeatables counted');
+like($out, qr/dry run on dry_rep: 1 migration \(and 2 repeatables\) tried, and a statement failed; nothing was changed/,
+     'dry run: repeatables counted, and the summary says a statement failed');
 like($out, qr/^R\s+\Q$dr\E\/R__va\.sql:2\s+failed.*column "nosuch" does not exist/m, 'dry run: the failing repeatable with file:line and error');
 ($rc, $out, $err) = pgm('dry_rep', $dr, '--json', 'apply', '--dry-run');
 like($out, qr/"repeatables": \[\s*\{[^}]*"file": "\Q$dr\E\/R__va\.sql",\s*"line": 2,\s*"sqlstate": "42703",\s*"status": "failed"/s,
@@ -216,12 +217,20 @@ like($out, qr/"repeatables": \[\s*\{[^}]*"file": "\Q$dr\E\/R__va\.sql",\s*"line"
 write_file("$dr/R__va.sql", "CREATE OR REPLACE VIEW dr_va AS SELECT id FROM dr_a;\n");
 ($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
 is($rc, 0, 'dry run: repeatables that work exit 0') or diag($out . $err);
+like($out, qr/dry run on dry_rep: 1 migration \(and 2 repeatables\) would be applied; nothing was changed/, 'dry run: the summary when all work');
 like($out, qr/^R\s+\Q$dr\E\/R__va\.sql\s+ok.*\n^R\s+\Q$dr\E\/R__vb\.sql\s+ok/m, 'dry run: each repeatable ok, in order');
 is($node->safe_psql('dry_rep', "SELECT count(*) FROM pg_class WHERE relname LIKE 'dr\\_%'"), '0', 'dry run: nothing kept');
 write_file("$dr/V2__idx.sql", "-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY dr_a_id ON dr_a (id);\n");
 ($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
 is($rc, 0, 'dry run: repeatables behind a non-transactional migration') or diag($out . $err);
 like($err, qr/warning: the repeatable migrations were not tried: .*non-transactional/, 'dry run: says why the repeatables were not tried');
+# What the dry run's sync said of its rolled-back transaction says so.
+$node->safe_psql('dry_rep', q{SELECT migrate.register('7', 'gone', 'SELECT 1');
+  INSERT INTO migrate.migration_files (version, file_name, script_checksum, source_checksum) VALUES ('7', 'V7__gone.sql', '', '')});
+($rc, $out, $err) = pgm('dry_rep', $dr, 'apply', '--dry-run');
+like($err, qr/NOTICE: pending migration 7 was unregistered: its file is no longer in the folder \(in the dry run, rolled back\)/,
+     'dry run: a notice of its sync says it was rolled back');
+is($node->safe_psql('dry_rep', q{SELECT count(*) FROM migrate.migrations WHERE version = '7'}), '1', 'dry run: migration 7 is still registered');
 
 # --- a comment that reads as a section marker but is not one: refused (dbmate would run the
 # "down" statements as part of up)

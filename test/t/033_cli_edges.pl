@@ -41,6 +41,10 @@ is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 
 ($rc, $out, $err) = pgm('args', $args, 'revert', '--to', '99');
 is($rc, 2, 'revert --to an unknown version: exit 2, as apply --to');
 like($err, qr/--to 99: the database has no migration 99 \(--to 0 reverts every migration above version 0\)/, 'revert --to: says why');
+($rc, $out, $err) = pgm('args', $args, 'revert', '--steps', '5');
+is($rc, 2, 'revert --steps beyond the applied migrations: exit 2, as an unknown --to');
+like($err, qr/--steps 5: only 3 migrations are applied/, 'revert --steps 5: says why');
+is($node->safe_psql('args', 'SELECT migrate.current_version()'), '30000000000', 'nothing was reverted');
 ($rc, $out, $err) = pgm('args', $args, 'revert', '--steps', 'abc');
 like($err, qr/--steps: must be a whole number of migrations \(1 or more\), not "abc"/, '--steps abc: not "out of range"');
 ($rc, $out, $err) = run_pgm('drift', '--help');
