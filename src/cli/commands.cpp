@@ -411,6 +411,11 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     if (r.pending() && !r.file.empty() &&
         std::find(folder.unedited.begin(), folder.unedited.end(), r.file) != folder.unedited.end())
       note = "still the empty template of pg_migrate new: apply refuses it";
+    // A new or changed file whose scripts the sync refuses (a syntax error, VACUUM in a
+    // transaction): apply would fail on it, as check says.
+    else if (size_t refused = r.detail.find("sync refuses it: "); refused != std::string::npos)
+      note = (note.empty() ? std::string() : note + "; ") + "apply refuses it: " +
+             r.detail.substr(refused + std::strlen("sync refuses it: "));
     std::string state = r.state;
     json run;
     if (r.kind == "versioned" && runs.is_object() && runs.contains(r.version)) {

@@ -353,6 +353,10 @@ like($out, qr/repeatable "idx" \(\S*R__idx\.sql\): sync refuses it: 0A000: repea
      'refused: a non-transactional repeatable is named, without a hint to add the directive it has') or diag($out . $err);
 like($out, qr/^    1 \(\S*V1__ok\.sql\)$/m, 'refused: the good file is plainly pending') or diag($out . $err);
 is($node->safe_psql('refused', 'SELECT count(*) FROM migrate.migrations'), '0', 'refused: check registered nothing');
+# status says it too (it listed the file as a plain new one).
+($rc, $out, $err) = pgm_on($node, 'refused', $rdir, 'status');
+like($out, qr/^2\s+V2__typo\.sql\s+pending\s.*new file; apply refuses it: 42601: up script of migration 2 \("typo"\) has a syntax error at line 2/m,
+     'refused: status names the refusal') or diag($out . $err);
 
 # A hotfix version below the newest applied one: check says apply would refuse it.
 fresh_db($node, 'hot');
