@@ -2061,13 +2061,22 @@ Outcome new_migration(const Options& opts) {
   // that version) takes the next free second, so two quick `new` never share a version.
   // The versions already in the folder, whatever the layout of their files.
   std::set<std::string> versions;
+  // The newest versioned file: in a Flyway folder numbered by hand (V1, V2, ...) the new file
+  // follows it (V3__<slug>.sql): a timestamp version would put every later V file out of order.
+  std::optional<Version> newest;
+  files::Layout newest_layout = files::Layout::Timestamped;
   {
     fs::directory_iterator it(opts.dir, ec), end;
     for (; !ec && it != end; it.increment(ec)) {
       std::optional<files::FileName> fn = files::parse_file_name(it->path().filename().string());
       if (!fn || fn->part == files::Part::Repeatable) continue;
       try {
-        versions.insert(Version::parse(fn->version).canonical());
+        Version v = Version::parse(fn->version);
+        versions.insert(v.canonical());
+        if (!newest || *newest < v) {
+          newest = v;
+          newest_layout = fn->layout;
+        }
       } catch (const pgm::Error&) {
       }
     }
@@ -2086,7 +2095,11 @@ Outcome new_migration(const Options& opts) {
     std::strftime(stamp, sizeof stamp, "%Y%m%d%H%M%S", &tm);
     if (!taken(stamp)) break;
   }
-  fs::path p = fs::path(opts.dir) / (std::string(stamp) + "_" + s + ".sql");
+  // (a Flyway version of up to 9 digits in its first part: numbered by hand, not a timestamp)
+  std::string first = newest ? newest->canonical().substr(0, newest->canonical().find('.')) : std::string();
+  bool flyway = newest && newest_layout == files::Layout::Flyway && first.size() <= 9;
+  fs::path p = flyway ? fs::path(opts.dir) / fmt::format("V{}__{}.sql", std::stoll(first) + 1, s)
+                      : fs::path(opts.dir) / (std::string(stamp) + "_" + s + ".sql");
   if (fs::exists(p, ec) || ec) {
     if (ec) {
       o.code = exit_code::kFolder;
@@ -2099,7 +2112,7 @@ Outcome new_migration(const Options& opts) {
   }
   std::ofstream out(p);
   int write_errno = out ? 0 : errno;
-  out << kNewFileTemplate;
+  out << (flyway ? kNewFlywayTemplate : kNewFileTemplate);
   out.flush();
   if (!out) {
     if (!write_errno) write_errno = errno;

@@ -326,7 +326,8 @@ Folder read_folder(const std::string& dir) {
         continue;
       }
       // (CRLF line ends, blank lines an editor removed, trailing spaces: no SQL either.)
-      if (same_but_white_space(text, kNewFileTemplate)) folder.unedited.push_back(rel);
+      if (same_but_white_space(text, kNewFileTemplate) || same_but_white_space(text, kNewFlywayTemplate))
+        folder.unedited.push_back(rel);
       // diesel: `run_in_transaction = false` in the migration's metadata.toml marks both scripts
       // non-transactional (without adding a line, so errors keep the file's line numbers).
       if (fn->layout == files::Layout::Folder) {

@@ -66,6 +66,9 @@ struct Folder {
 
 // What `pg_migrate new` writes: a file still exactly this is a migration nobody wrote yet.
 inline constexpr std::string_view kNewFileTemplate = "-- migrate:up\n\n\n-- migrate:down\n\n";
+// What it writes in a Flyway folder (V<n>__<slug>.sql: a Flyway file holds the up script only).
+inline constexpr std::string_view kNewFlywayTemplate =
+    "-- Write the migration here. Its down script, if any, goes in the U file of the same version.\n\n";
 
 Folder read_folder(const std::string& dir);
 

@@ -401,6 +401,20 @@ chomp(my $path = $out);
 open my $nf, '<', $path or die;
 my $text = do { local $/; <$nf> };
 like($text, qr/^-- migrate:up\n.*-- migrate:down\n/s, 'new writes the up and down markers');
+# In a Flyway folder numbered by hand, the next V file (a timestamp version would put every
+# later V file out of order); apply refuses it until it is written.
+my $nfw = "$tmp/new_flyway";
+write_file("$nfw/V1__a.sql", "CREATE TABLE nfw_a (id int);\n");
+write_file("$nfw/V2_1__b.sql", "CREATE TABLE nfw_b (id int);\n");
+fresh('new_flyway');
+($rc, $out, $err) = pgm('new_flyway', $nfw, 'new', 'add price');
+is($out, "$nfw/V3__add_price.sql\n", 'new in a Flyway folder: the next V file');
+($rc, $out, $err) = pgm('new_flyway', $nfw, 'apply');
+is($rc, 4, 'the unwritten Flyway file: apply refuses it (exit 4, as any unwritten template)');
+like($err, qr/V3__add_price\.sql.*(empty template|unedited|pg_migrate new)/, 'and says why') or diag($err);
+write_file("$nfw/V3__add_price.sql", "CREATE TABLE nfw_c (id int);\n");
+($rc, $out, $err) = pgm('new_flyway', $nfw, 'apply');
+is($rc, 0, 'written: applied') or diag($out . $err);
 
 # --- lint --format github
 my $lt = "$tmp/lint";
