@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
         return std::string();
       },
       "", "version");
-  auto* c_new = app.add_subcommand("new", "Create <dir>/<UTC timestamp>_<slug>.sql and print its path");
+  auto* c_new = app.add_subcommand("new", "Create <dir>/<UTC timestamp>_<slug>.sql (Flyway: the next V file), print its path");
   c_new->add_option("NAME", opts.name, "What the migration does")->required();
   app.add_subcommand("status", "Every migration: version, file, state, applied at/by; pending count; drift");
   auto* c_apply = app.add_subcommand("apply", "Sync the folder and apply what is pending, in one transaction");
