@@ -1115,9 +1115,11 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   if (applied.empty() && reps.empty())
     o.out += fmt::format("{}: nothing to apply, at version {}\n", conn.label(), version_or_none(current));
   else
-    o.out += fmt::format("{}: applied {}{} in {}, now at version {}\n", conn.label(),
-                         count_of(applied.size(), "migration", "migrations"),
-                         reps.empty() ? "" : fmt::format(" and {}", count_of(reps.size(), "repeatable", "repeatables")),
+    o.out += fmt::format("{}: applied {} in {}, now at version {}\n", conn.label(),
+                         applied.empty()  ? count_of(reps.size(), "repeatable", "repeatables")
+                         : reps.empty() ? count_of(applied.size(), "migration", "migrations")
+                                        : fmt::format("{} and {}", count_of(applied.size(), "migration", "migrations"),
+                                                      count_of(reps.size(), "repeatable", "repeatables")),
                          ms(wall), version_or_none(current));
   o.json = {{"database", conn.database()}, {"applied", applied}, {"repeatables", reps}, {"callbacks", callbacks},
             {"version", current.empty() ? json() : json(current)}, {"duration_ms", wall}};
@@ -1855,6 +1857,8 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
   for (auto [sql, command] : {std::pair{"(CALL migrate.run() or the pg_migrate command)", "(pg_migrate apply does)"},
                               std::pair{"CALL migrate.run_revert()", "pg_migrate revert"},
                               std::pair{"CALL migrate.run()", "pg_migrate apply"},
+                              std::pair{"Revert it first (migrate.revert_to), then verify it.",
+                                        "Revert it first (pg_migrate revert --to <the version before it>), then verify it."},
                               // (revert of a migration without a down script: with files, apply
                               // records a down script added to the file)
                               std::pair{"Register a new migration that undoes the change instead.",

@@ -92,6 +92,9 @@ is($rc, 2, 'verify with a malformed version: exit 2');
 is($rc, 2, 'verify an unknown version: exit 2, as apply --to and revert --to');
 like($err, qr/verify 999: no migration file in .* has version 999, and the database has no such migration/,
      'verify an unknown version: says so');
+($rc, $out, $err) = pgm('args', $args, 'verify', '30000000000');
+like($err, qr/HINT: Revert it first \(pg_migrate revert --to <the version before it>\), then verify it\./,
+     'verify an applied version: the hint names the command, not SQL') or diag($err);
 ($rc, $out, $err) = run_pgm('--version');
 like($out, qr/^pg_migrate \d+\.\d+\.\d+$/m, '--version prints the version');
 
@@ -948,7 +951,8 @@ for my $command ('apply', 'status', 'check', 'revert') {
 # apply and check (applied empty, it could not take SQL later); a comment keeps it on purpose.
 fresh('names');
 my $names = "$tmp/names";
-write_file("$names/V1__a.sql", "CREATE TABLE names_a (id int);\n");
+# (a dbmate file: `new` then writes a timestamped one, whose template is checked below)
+write_file("$names/20240101000000_a.sql", "-- migrate:up\nCREATE TABLE names_a (id int);\n");
 write_file("$names/seed.sql", "SELECT 1;\n");
 ($rc, $out, $err) = pgm('names', $names, 'apply');
 is($rc, 0, 'names: applied') or diag($out . $err);
