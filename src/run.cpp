@@ -178,6 +178,18 @@ void commit() {
   });
 }
 
+// The commit that ends a unit's work (a statement, a part, a batch) runs its deferred
+// constraints and triggers: an error there is that unit's, named as a statement's error is
+// ("... failed at line 2 of its up script: ..."), for the caller to record as the unit's failure.
+void commit_unit(const ScriptLabel& label, int line) {
+  try {
+    commit();
+  } catch (pg::PgError& e) {
+    if (!e.is_interrupt()) name_failure(e, label, line);
+    throw;
+  }
+}
+
 // After an error caught outside a subtransaction (bookkeeping SPI, a cancel), the transaction
 // must be aborted before anything else runs in it; what the unit committed before stays.
 void rollback_failed() {
@@ -1399,13 +1411,13 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
         run_part_with_retries(rc.step, batch_sql, batch_stmts, rc.label, rc.leftovers);
         n = static_cast<int64>(SPI_processed);
         if (n > 0) add_batch(rc.step.version, n, earlier_ms + ms_since(started));
+        commit_unit(rc.label, u.line);  // (a deferred constraint fails here: the batch is not done)
       } catch (pg::PgError& e) {
         MemoryContextSwitchTo(outer);
         record_batched_failure(rc, u, relid, e, sql, fmt::format("batched statement, the batch over blocks {} to {} of {}",
                                                           first, end - 1, shown_table), {batch_sql});
         throw;
       }
-      commit();
       rows_done += n;
       if (n > 0) matched_in_pass = true;
       first = end;
@@ -1476,6 +1488,7 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
   try {
     run_part_with_retries(rc.step, rc.script, part, rc.label, rc.leftovers);
     finish_unit(rc.step.version, rc.direction, index, u.line, rc.unit_earlier_ms + ms_since(started), std::nullopt);
+    commit_unit(rc.label, u.line);  // (a deferred constraint fails here: the unit failed, not finished)
   } catch (pg::PgError& e) {
     MemoryContextSwitchTo(outer);
     ErrorData* ed = e.data();
@@ -1497,7 +1510,6 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
     commit();
     throw;
   }
-  commit();
   MemoryContextSwitchTo(outer);
   pg::call([&] { MemoryContextReset(rc.scratch); });
 }

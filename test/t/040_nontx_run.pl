@@ -680,6 +680,29 @@ is("$ret " . state_of('9.1') . ' ' . sql(q{SELECT count(*) FROM pg_indexes WHERE
    'revert repair: the run finishes with the repaired script') or diag($err);
 sql(q{SELECT migrate.unregister('9.1')});
 
+# --- a statement whose deferred constraint fails at its commit: the run fails there (recorded
+# with the error, named with the migration and line), not 'interrupted' without one; a batch too
+sql(q{CREATE TABLE dparent (id int PRIMARY KEY); CREATE TABLE dchild (id int, pid int REFERENCES dparent DEFERRABLE INITIALLY DEFERRED)});
+sql(q{SELECT migrate.register('9.2', 'deferred', E'-- pg_migrate:no-transaction\nSELECT 1;\nINSERT INTO dchild VALUES (1, 43);\nSELECT 2;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 9\.2 \("deferred"\) failed at line 3 of its up script: insert or update on table "dchild" violates foreign key constraint/,
+     'deferred constraint at the commit: the error names the migration and line');
+is(state_of('9.2'), 'failed', 'deferred constraint at the commit: the run failed (not interrupted)');
+like(sql(q{SELECT error FROM migrate.progress WHERE version = '9.2'}), qr/^23503: /, 'deferred constraint at the commit: the error is recorded');
+is(sql(q{SELECT count(*) FROM dchild}), '0', 'deferred constraint at the commit: the statement did not stay');
+sql(q{INSERT INTO dparent VALUES (43)});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is("$ret " . state_of('9.2') . ' ' . sql(q{SELECT count(*) FROM dchild}), '0 applied 1', 'fixed: the run resumes at that statement and finishes') or diag($err);
+sql(q{INSERT INTO dparent VALUES (44); INSERT INTO dchild SELECT g, 44 FROM generate_series(1, 30) g});
+sql(q{SELECT migrate.register('9.3', 'deferred batch', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE dchild SET pid = 45 WHERE pid = 44;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+like($err, qr/migration 9\.3 \("deferred batch"\) failed at line 3 of its up script: .*violates foreign key constraint/s,
+     'deferred constraint at a batch\'s commit: named');
+is(state_of('9.3') . ' ' . sql(q{SELECT count(*) FROM dchild WHERE pid = 45}), 'failed 0', 'deferred constraint at a batch\'s commit: failed, the batch not kept');
+sql(q{INSERT INTO dparent VALUES (45)});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is("$ret " . state_of('9.3') . ' ' . sql(q{SELECT count(*) FROM dchild WHERE pid = 45}), '0 applied 30', 'fixed: the batches finish') or diag($err);
+
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
 sql(q{SET pg_migrate.lint_large_table_rows = 1000; ANALYZE t});
