@@ -29,6 +29,13 @@ CREATE FUNCTION gate_weak() RETURNS text LANGUAGE sql SET pg_migrate.lint_blocks
     AS $$ SELECT current_setting('pg_migrate.lint_blocks_apply') $$;
 ALTER ROLE gate_deployer SET pg_migrate.out_of_order = on;
 ALTER ROLE gate_deployer SET pg_migrate.require_verified_revert = off;
+-- Raising the size from which lint findings are errors turns them into warnings: it weakens
+-- lint_blocks_apply as setting it off would (a smaller value is allowed).
+SET pg_migrate.lint_large_table_rows = 2000000000;
+ALTER ROLE gate_deployer SET pg_migrate.lint_large_table_rows = 2000000000;
+SET pg_migrate.lint_large_table_rows = 1000;
+SHOW pg_migrate.lint_large_table_rows;
+RESET pg_migrate.lint_large_table_rows;
 -- ...and the gates hold: RESET goes back to the DBA's value.
 RESET pg_migrate.lint_blocks_apply;
 SELECT current_setting('pg_migrate.lint_blocks_apply') AS lint_blocks_apply,

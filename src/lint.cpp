@@ -72,7 +72,7 @@ namespace pgm::safety {
 
 lint::Thresholds thresholds() {
   lint::Thresholds t;
-  t.large_table_rows = lint_large_table_rows;
+  t.large_table_rows = policy::effective_lint_large_table_rows(lint_large_table_rows);
   return t;
 }
 

@@ -17,6 +17,7 @@
 
 #include "pg/guard.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 extern "C" {
@@ -243,7 +244,66 @@ bool effective(const Gate& g, bool value) {
   return value;
 }
 
+// pg_migrate.lint_large_table_rows decides which findings are errors (a statement that locks a
+// table of that many rows): under a DBA's lint_blocks_apply = on, a larger value weakens that
+// gate as setting it off would. Its DBA value is the one from the highest-priority DBA source,
+// else the built-in 100,000 (a value stored for the database or role that a connection option
+// displaced before the library loaded is not known: the built-in one stands in, the stricter).
+constexpr int kDefaultLargeTableRows = 100000;
+bool rows_dba_set[PGC_S_SESSION + 1];
+int rows_dba_value[PGC_S_SESSION + 1];
+const ValueOrigin* rows_origin = nullptr;
+
+int dba_large_table_rows() {
+  for (int s = PGC_S_DATABASE_USER; s >= PGC_S_FILE; --s)
+    if (rows_dba_set[s]) return rows_dba_value[s];
+  return kDefaultLargeTableRows;
+}
+
 }  // namespace
+
+bool check_lint_large_table_rows(int* newval, void** extra, GucSource source) {
+  bool trusted = is_dba_source(source);
+  if (source == PGC_S_DEFAULT) {
+    for (int s = PGC_S_FILE; s <= PGC_S_GLOBAL; ++s) rows_dba_set[s] = false;
+  } else if (is_dba_source(source)) {
+    rows_dba_set[source] = true;
+    rows_dba_value[source] = *newval;
+  } else if (source >= PGC_S_CLIENT) {
+    seed_all();
+    bool super = IsTransactionState() && OidIsValid(GetUserId()) && superuser();
+    trusted = super || *newval <= dba_large_table_rows();
+    if (!trusted && IsTransactionState() && dba_is_strict(gates[0])) {
+      GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+      GUC_check_errmsg("permission denied to %s pg_migrate.lint_large_table_rows = %d",
+                       source == PGC_S_TEST ? "store" : "set", *newval);
+      GUC_check_errdetail("pg_migrate.lint_blocks_apply is on in the server, database or role configuration; a "
+                          "row count above %d turns the error-level findings on large tables it blocks into "
+                          "warnings, which only a superuser may do.",
+                          dba_large_table_rows());
+      GUC_check_errhint("Ask a superuser (DBA) to change it; a smaller value may be set by anyone.");
+      return false;
+    }
+  }
+#if PG_VERSION_NUM >= 160000
+  ValueOrigin* origin = static_cast<ValueOrigin*>(guc_malloc(LOG, sizeof(ValueOrigin)));
+#else
+  ValueOrigin* origin = static_cast<ValueOrigin*>(std::malloc(sizeof(ValueOrigin)));
+#endif
+  if (!origin) return false;
+  origin->trusted = trusted;
+  *extra = origin;
+  return true;
+}
+void assign_lint_large_table_rows(int, void* extra) { rows_origin = static_cast<const ValueOrigin*>(extra); }
+
+int effective_lint_large_table_rows(int value) {
+  if (!rows_origin || rows_origin->trusted) return value;
+  // Raised where the check hook could not refuse it (a connection option applied before the
+  // library loaded): under the DBA's gate, the DBA's value.
+  pg::call([] { seed_all(); });
+  return dba_is_strict(gates[0]) ? std::min(value, dba_large_table_rows()) : value;
+}
 
 bool check_lint_blocks_apply(bool* newval, void** extra, GucSource source) {
   return check_gate(gates[0], newval, extra, source);

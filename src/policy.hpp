@@ -23,4 +23,10 @@ bool effective_lint_blocks_apply(bool value);
 bool effective_require_verified_revert(bool value);
 bool effective_out_of_order(bool value);
 
+// pg_migrate.lint_large_table_rows: under a DBA's lint_blocks_apply = on, a value above the DBA's
+// (or the built-in 100,000) weakens that gate; only a superuser may set one.
+bool check_lint_large_table_rows(int* newval, void** extra, GucSource source);
+void assign_lint_large_table_rows(int newval, void* extra);
+int effective_lint_large_table_rows(int value);
+
 }  // namespace pgm::policy

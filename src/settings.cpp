@@ -71,7 +71,8 @@ void define_settings() {
   DefineCustomIntVariable(
       "pg_migrate.lint_large_table_rows",
       "Row count (pg_class.reltuples) from which lint reports lock-heavy statements as errors.", nullptr,
-      &safety::lint_large_table_rows, 100000, 0, INT_MAX, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+      &safety::lint_large_table_rows, 100000, 0, INT_MAX, PGC_USERSET, 0, policy::check_lint_large_table_rows,
+      policy::assign_lint_large_table_rows, nullptr);
   DefineCustomIntVariable(
       "pg_migrate.plan_lock_timeout",
       "lock_timeout of each statement migrate.plan() and migrate.verify() run.", nullptr,
