@@ -45,6 +45,11 @@ SELECT migrate.register(repeat('9', 256), 'long', 'SELECT 1');
 SELECT migrate.register(repeat('0', 300) || repeat('9', 255), 'long enough', 'SELECT 1');
 SELECT migrate.register('70', E'a\nb', 'SELECT 1');
 SELECT migrate.register('70', E'red \x1b[31mRED', 'SELECT 1');
+-- ...nor C1 controls (NEL, the 8-bit CSI) or Unicode line breaks; other characters are fine.
+SELECT migrate.register('70', E'a\u0085b', 'SELECT 1');
+SELECT migrate.register('70', E'a\u009b31mb', 'SELECT 1');
+SELECT migrate.register('70', E'a\u2028b', 'SELECT 1');
+SELECT migrate.baseline('70', E'a\u2029b');
 SELECT migrate.baseline('70', E'tab\there');
 SELECT migrate.repair('2', name => E'two\r');
 SELECT count(*) FROM migrate.sync('[{"file": "V71__x.sql", "version": "71", "name": "a\u001bb", "up": "SELECT 1"}]');

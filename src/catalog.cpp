@@ -165,7 +165,7 @@ void check_name(const std::string& what, const std::string& name, const char* hi
   size_t at = control_character_at(name);
   if (at != std::string::npos)
     throw Error(sqlstate::kInvalidParameterValue, fmt::format("name of {} contains a control character", what),
-                fmt::format("U+{:04X} at byte {}.", static_cast<unsigned char>(name[at]), at + 1),
+                fmt::format("U+{:04X} at byte {}.", code_point_at(name, at), at + 1),
                 "A name is one line of plain text, shown in status tables and terminals: write it without newlines, "
                 "tabs or escape sequences.");
 }

@@ -167,8 +167,24 @@ size_t control_character_at(std::string_view text) {
   for (size_t i = 0; i < text.size(); ++i) {
     unsigned char c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7f) return i;
+    unsigned char next = i + 1 < text.size() ? static_cast<unsigned char>(text[i + 1]) : 0;
+    // UTF-8 C1 controls U+0080..U+009F (U+0085 NEL is a line break; U+009B an escape sequence
+    // introducer), and U+2028 LINE SEPARATOR / U+2029 PARAGRAPH SEPARATOR.
+    if (c == 0xc2 && next >= 0x80 && next <= 0x9f) return i;
+    if (c == 0xe2 && next == 0x80 && i + 2 < text.size() &&
+        (static_cast<unsigned char>(text[i + 2]) == 0xa8 || static_cast<unsigned char>(text[i + 2]) == 0xa9))
+      return i;
   }
   return std::string_view::npos;
+}
+
+unsigned code_point_at(std::string_view text, size_t at) {
+  auto byte = [&](size_t k) { return at + k < text.size() ? static_cast<unsigned char>(text[at + k]) : 0u; };
+  unsigned c = byte(0);
+  if (c < 0x80) return c;
+  if ((c & 0xe0) == 0xc0) return ((c & 0x1f) << 6) | (byte(1) & 0x3f);
+  if ((c & 0xf0) == 0xe0) return ((c & 0x0f) << 12) | ((byte(1) & 0x3f) << 6) | (byte(2) & 0x3f);
+  return c;
 }
 
 CaseInsensitiveWords::CaseInsensitiveWords(std::initializer_list<std::string_view> lower_case_words)

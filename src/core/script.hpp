@@ -64,9 +64,13 @@ std::optional<std::string> without_dump_restrict_lines(std::string_view sql);
 // The first word at `offset` (e.g. "\gset" or "COMMIT"), for messages.
 std::string word_at(std::string_view sql, size_t offset);
 
-// The byte offset of the first control character (U+0000..U+001F, U+007F) of `text`, or npos:
-// a migration's name is one line of text, printed as it is in tables and on terminals.
+// The byte offset of the first control character (U+0000..U+001F, U+007F, and in UTF-8 the C1
+// controls U+0080..U+009F and the line breaks U+2028, U+2029) of `text`, or npos: a migration's
+// name is one line of text, printed as it is in tables and on terminals.
 size_t control_character_at(std::string_view text);
+
+// The code point of the UTF-8 sequence at byte `at` (the byte itself when it starts none).
+unsigned code_point_at(std::string_view text, size_t at);
 
 // A set of words looked for in a text, ASCII letters in any case, without copying it: one
 // pass, and a byte no word starts with is passed over at once (scripts of megabytes, every

@@ -116,6 +116,15 @@ TEST(Script, ControlCharacterAt) {
   EXPECT_EQ(pgm::control_character_at("a\nb"), 1u);
   EXPECT_EQ(pgm::control_character_at("ab\x1b[31mRED"), 2u);
   EXPECT_EQ(pgm::control_character_at("tab\there"), 3u);
+  // UTF-8 C1 controls (NEL, the 8-bit CSI) and the Unicode line and paragraph separators
+  EXPECT_EQ(pgm::control_character_at("a\xc2\x85" "b"), 1u);
+  EXPECT_EQ(pgm::control_character_at("a\xc2\x9b" "31mb"), 1u);
+  EXPECT_EQ(pgm::control_character_at("ab\xe2\x80\xa8" "c"), 2u);
+  EXPECT_EQ(pgm::control_character_at("ab\xe2\x80\xa9" "c"), 2u);
+  EXPECT_EQ(pgm::control_character_at("\xc2\xa0nbsp \xe2\x80\x94 dash"), std::string_view::npos);  // printable
+  EXPECT_EQ(pgm::code_point_at("a\xc2\x85", 1), 0x85u);
+  EXPECT_EQ(pgm::code_point_at("\xe2\x80\xa8", 0), 0x2028u);
+  EXPECT_EQ(pgm::code_point_at("\x1b", 0), 0x1bu);
   EXPECT_EQ(pgm::control_character_at("del\x7f"), 3u);
 }
 
