@@ -1931,7 +1931,10 @@ std::optional<Error> unfinished_run_error(const std::string& version) {
   return Error(sqlstate::kObjectNotInPrerequisiteState,
                fmt::format("migration {} has an unfinished {} run ({} of {} statements done)", version,
                            dir == "up" ? "apply" : "revert", done, units),
-               "Its finished statements took effect; changing or removing it now would leave them behind.",
+               done == "0" ? "None of its statements finished, but the run stopped in one (see migrate.progress): "
+                             "it resumes there, and clears what that statement may have left (an interrupted "
+                             "concurrent index build's INVALID index)."
+                           : "Its finished statements took effect; changing or removing it now would leave them behind.",
                dir == "up" ? fmt::format("Finish it with {}, or replace the statement that failed (and those after "
                                          "it) keeping the finished ones as they are.",
                                          resume_call(true))
@@ -2052,11 +2055,21 @@ void ensure_no_unfinished_runs() {
   if (runs.empty()) return;
   const UnfinishedRun& r = runs.front();
   bool up = r.direction == "up";
+  // (stopped in its first statement: nothing of it took effect, but the run is not over)
+  bool none_finished = finished_units(r.version, r.direction.c_str()).empty();
   throw Error(sqlstate::kObjectNotInPrerequisiteState,
-              fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name, up ? "applied" : "reverted"),
-              fmt::format("Its finished statements took effect (CALL migrate.{}() stopped part way); applying or "
-                          "reverting other migrations now would build on a half-done step. Nothing was changed.",
-                          up ? "run" : "run_revert"),
+              none_finished ? fmt::format("migration {} (\"{}\") has a stopped {} run", r.version, r.name,
+                                          up ? "apply" : "revert")
+                            : fmt::format("migration {} (\"{}\") is partially {}", r.version, r.name,
+                                          up ? "applied" : "reverted"),
+              none_finished
+                  ? fmt::format("CALL migrate.{}() stopped in its first statement, which it resumes; applying or "
+                                "reverting other migrations now would run them out of order. Nothing was changed.",
+                                up ? "run" : "run_revert")
+                  : fmt::format("Its finished statements took effect (CALL migrate.{}() stopped part way); applying "
+                                "or reverting other migrations now would build on a half-done step. Nothing was "
+                                "changed.",
+                                up ? "run" : "run_revert"),
               fmt::format("Finish it with {}, or see migrate.progress and migrate.run_forget().", resume_call(up)));
 }
 

@@ -702,6 +702,15 @@ is(state_of('9.3') . ' ' . sql(q{SELECT count(*) FROM dchild WHERE pid = 45}), '
 sql(q{INSERT INTO dparent VALUES (45)});
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is("$ret " . state_of('9.3') . ' ' . sql(q{SELECT count(*) FROM dchild WHERE pid = 45}), '0 applied 30', 'fixed: the batches finish') or diag($err);
+# Stopped in its first statement: nothing took effect, and the refusals say so.
+sql(q{SELECT migrate.register('9.4', 'first fails', E'-- pg_migrate:no-transaction\nSELECT 1/0;\nSELECT 1;')});
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+($ret, $out, $err) = $node->psql($db, 'SELECT * FROM migrate.apply()');
+like($err, qr/ERROR:  migration 9\.4 \("first fails"\) has a stopped apply run\nDETAIL:  CALL migrate\.run\(\) stopped in its first statement/,
+     'stopped in its first statement: not called partially applied');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.unregister('9.4')});
+like($err, qr/\(0 of 2 statements done\)\nDETAIL:  None of its statements finished/, 'unregister: none of its statements finished');
+sql(q{SELECT migrate.run_forget('9.4'); SELECT migrate.unregister('9.4')});
 
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
