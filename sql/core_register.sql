@@ -85,10 +85,17 @@ SELECT migrate.register('2', 'own', 'CREATE TRIGGER t BEFORE INSERT ON migrate.h
 SELECT migrate.register('2', 'own', 'ALTER EVENT TRIGGER migrate_drift_ddl DISABLE');
 SELECT migrate.register('2', 'own', 'DROP EVENT TRIGGER IF EXISTS audit_ddl, migrate_drift_drop');
 SELECT migrate.register('2', 'own', 'ALTER EVENT TRIGGER migrate_drift_start RENAME TO x');
+-- a comment or security label on pg_migrate's objects changes them too
+SELECT migrate.register('2', 'own', 'COMMENT ON TABLE migrate.history IS ''x''');
+SELECT migrate.register('2', 'own', 'COMMENT ON COLUMN migrate.history.version IS ''x''');
+SELECT migrate.register('2', 'own', 'COMMENT ON FUNCTION migrate.status() IS ''x''');
+SELECT migrate.register('2', 'own', $$SECURITY LABEL FOR dummy ON TABLE migrate.drift IS 'x'$$);
 -- a table of the user's named migrate is not pg_migrate's
 CREATE TABLE public.migrate (id int);
 SELECT migrate.register('2', 'user table', 'DROP TRIGGER IF EXISTS audit ON migrate; ALTER TABLE migrate ADD COLUMN c int') IS NOT NULL AS registered;
 SELECT line, status FROM migrate.plan('2');
+SELECT migrate.unregister('2');
+SELECT migrate.register('2', 'user table', 'COMMENT ON COLUMN migrate.id IS ''x''') IS NOT NULL AS registered;
 SELECT migrate.unregister('2');
 DROP TABLE public.migrate;
 -- granting pg_migrate's functions is not changing them

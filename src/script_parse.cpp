@@ -355,6 +355,22 @@ const char* changes_pg_migrate(Node* node) noexcept {
         return "ALTER EXTENSION pg_migrate SET SCHEMA";
       break;
     }
+    // A comment or security label on one of pg_migrate's objects changes it (the event trigger
+    // refuses it as the migration runs; said at register, as for the other changes). A
+    // column, trigger, policy, rule or constraint is named (table..., name): its table is in
+    // pg_migrate's schema with three parts or more ("COMMENT ON COLUMN migrate.c" is a column
+    // of the user's table named migrate).
+    case T_CommentStmt:
+    case T_SecLabelStmt: {
+      bool comment = IsA(node, CommentStmt);
+      ObjectType type = comment ? reinterpret_cast<CommentStmt*>(node)->objtype : reinterpret_cast<SecLabelStmt*>(node)->objtype;
+      Node* object = comment ? reinterpret_cast<CommentStmt*>(node)->object : reinterpret_cast<SecLabelStmt*>(node)->object;
+      bool on_table = type == OBJECT_COLUMN || type == OBJECT_TRIGGER || type == OBJECT_POLICY ||
+                      type == OBJECT_RULE || type == OBJECT_TABCONSTRAINT;
+      if (on_table && (!object || !IsA(object, List) || list_length(castNode(List, object)) < 3)) break;
+      if (in_own_schema(object)) return kOwnObject;
+      break;
+    }
     // Disabling, dropping, renaming or handing over pg_migrate's event triggers: the migration's
     // snapshot and later drift capture would miss what they record.
     case T_AlterEventTrigStmt:
