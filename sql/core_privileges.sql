@@ -28,6 +28,9 @@ SELECT * FROM migrate.revert();
 SELECT migrate.baseline('1');
 SELECT migrate.unregister('1');
 SELECT * FROM migrate.status();
+-- ...nor does a reading function show what the tables would not (recorded definitions).
+SELECT * FROM migrate.schema_diff();
+SELECT unacknowledged FROM migrate.drift_status();
 RESET ROLE;
 SELECT count(*) AS nothing FROM migrate.migrations;
 -- The deploy role migrates, as itself, without any privilege on the catalog tables.

@@ -16,6 +16,7 @@
 
 extern "C" {
 #include "catalog/namespace.h"
+#include "utils/acl.h"
 #include "catalog/pg_class.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
@@ -168,6 +169,18 @@ void check_name(const std::string& what, const std::string& name, const char* hi
                 fmt::format("U+{:04X} at byte {}.", code_point_at(name, at), at + 1),
                 "A name is one line of plain text, shown in status tables and terminals: write it without newlines, "
                 "tabs or escape sequences.");
+}
+
+void ensure_caller_may_read(const char* table) {
+  bool allowed = pg::call([&] {
+    Oid nsp = get_namespace_oid("migrate", true);
+    Oid rel = OidIsValid(nsp) ? get_relname_relid(table, nsp) : InvalidOid;
+    return !OidIsValid(rel) || pg_class_aclcheck(rel, GetUserId(), ACL_SELECT) == ACLCHECK_OK;
+  });
+  if (!allowed)
+    throw Error(sqlstate::kInsufficientPrivilege, fmt::format("permission denied for table {}", table), {},
+                "GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO <role>; (README \"Privileges\": a monitoring role "
+                "has USAGE on schema migrate and SELECT on its tables).");
 }
 
 std::string current_role_name() {

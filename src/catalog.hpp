@@ -42,6 +42,11 @@ void install_executor_hook();
 // that no concurrent transaction changed the catalog after this transaction's snapshot.
 void lock_catalog();
 
+// Refuses (42501, "permission denied for table <table>") a caller without SELECT on
+// migrate.<table>: functions that read the catalog as its owner show a caller only what the
+// tables would (README "Privileges": a monitoring role has USAGE and SELECT).
+void ensure_caller_may_read(const char* table);
+
 // Records that the catalog changed (see migrate.catalog_state).
 void bump_generation(bool applied_state_only = false);
 // This backend's bump_generation() calls so far, and those that changed more than the applied

@@ -137,6 +137,7 @@ PGM_FUNCTION(pgm_acknowledge_drift) {
 }
 
 PGM_FUNCTION(pgm_drift_status) {
+  catalog::ensure_caller_may_read("drift");
   pg::ResultSet out(fcinfo);
   pg::SpiConnection spi;
   static pg::Query q{

@@ -768,6 +768,7 @@ PGM_FUNCTION(pgm_install_snapshot_restored) {
 // migrate.schema_diff(): the newest recorded snapshot against the live schema, without
 // excluded objects.
 PGM_FUNCTION(pgm_schema_diff) {
+  catalog::ensure_caller_may_read("schema_snapshots");  // (it shows recorded definitions)
   pg::ResultSet out(fcinfo);
   pg::SpiConnection spi;
   // The newest recorded snapshot, full or incremental (a catalog older than 0.2.0 has only
