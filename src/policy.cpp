@@ -72,6 +72,21 @@ void seed_all();
 const char* strict_text(const Gate& g) { return g.strict_value ? "on" : "off"; }
 const char* weak_text(const Gate& g) { return g.strict_value ? "off" : "on"; }
 
+// A check hook's extra: whether the value may stand on its own. The GUC machinery frees
+// extras with guc_free: free() before 16 (where guc_malloc is static), pfree() of
+// GUCMemoryContext from 16 on, where a malloc'd extra corrupts memory.
+bool store_origin(bool trusted, void** extra) {
+#if PG_VERSION_NUM >= 160000
+  ValueOrigin* origin = static_cast<ValueOrigin*>(guc_malloc(LOG, sizeof(ValueOrigin)));
+#else
+  ValueOrigin* origin = static_cast<ValueOrigin*>(std::malloc(sizeof(ValueOrigin)));
+#endif
+  if (!origin) return false;
+  origin->trusted = trusted;
+  *extra = origin;
+  return true;
+}
+
 // Check hooks run outside PG_TRY frames of ours and must not throw: plain C only here.
 bool check_gate(Gate& g, bool* newval, void** extra, GucSource source) {
   bool trusted = is_dba_source(source);
@@ -109,17 +124,7 @@ bool check_gate(Gate& g, bool* newval, void** extra, GucSource source) {
       }
     }
   }
-  // The GUC machinery frees extras with guc_free: free() before 16 (where guc_malloc is
-  // static), pfree() of GUCMemoryContext from 16 on, where a malloc'd extra corrupts memory.
-#if PG_VERSION_NUM >= 160000
-  ValueOrigin* origin = static_cast<ValueOrigin*>(guc_malloc(LOG, sizeof(ValueOrigin)));
-#else
-  ValueOrigin* origin = static_cast<ValueOrigin*>(std::malloc(sizeof(ValueOrigin)));
-#endif
-  if (!origin) return false;
-  origin->trusted = trusted;
-  *extra = origin;
-  return true;
+  return store_origin(trusted, extra);
 }
 
 void assign_gate(Gate& g, void* extra) { g.origin = static_cast<const ValueOrigin*>(extra); }
@@ -285,15 +290,7 @@ bool check_lint_large_table_rows(int* newval, void** extra, GucSource source) {
       return false;
     }
   }
-#if PG_VERSION_NUM >= 160000
-  ValueOrigin* origin = static_cast<ValueOrigin*>(guc_malloc(LOG, sizeof(ValueOrigin)));
-#else
-  ValueOrigin* origin = static_cast<ValueOrigin*>(std::malloc(sizeof(ValueOrigin)));
-#endif
-  if (!origin) return false;
-  origin->trusted = trusted;
-  *extra = origin;
-  return true;
+  return store_origin(trusted, extra);
 }
 void assign_lint_large_table_rows(int, void* extra) { rows_origin = static_cast<const ValueOrigin*>(extra); }
 
