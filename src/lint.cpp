@@ -2664,7 +2664,7 @@ void lint_check_before_running(const std::string& described, const std::string& 
               fmt::format("{}", fmt::join(errors, "\n")),
               "Fix the migration (see migrate.lint()), silence a reviewed rule with a "
               "\"-- pg_migrate:ignore <rule>\" comment before the statement, or set "
-              "pg_migrate.lint_blocks_apply = off.");
+              "pg_migrate.lint_blocks_apply = off (where the DBA set it on, only a superuser may).");
 }
 
 }  // namespace pgm
