@@ -180,25 +180,39 @@ bool is_conninfo(const std::string& s) {
 
 std::string describe_conninfo(const std::string& conninfo, bool with_server, const std::string& dbname) {
   if (conninfo.empty() && !with_server) return "";
-  if (!is_conninfo(conninfo)) {
-    std::string db = dbname.empty() ? conninfo : dbname;
-    return with_server ? (db.empty() ? "(default database)" : db) + " on the default server" : db;
-  }
-  char* err = nullptr;
-  PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
-  if (!opts) {
-    if (err) PQfreemem(err);
-    return "(invalid connection string)";
-  }
+  if (!is_conninfo(conninfo) && !with_server) return dbname.empty() ? conninfo : dbname;
   std::string db, host, port;
-  for (PQconninfoOption* o = opts; o->keyword; ++o) {
-    if (!o->val) continue;
-    std::string k = o->keyword;
-    if (k == "dbname") db = o->val;
-    else if (k == "host") host = o->val;
-    else if (k == "port") port = o->val;
+  if (!is_conninfo(conninfo)) {
+    db = conninfo;  // a plain database name
+  } else {
+    char* err = nullptr;
+    PQconninfoOption* opts = PQconninfoParse(conninfo.c_str(), &err);
+    if (!opts) {
+      if (err) PQfreemem(err);
+      return "(invalid connection string)";
+    }
+    for (PQconninfoOption* o = opts; o->keyword; ++o) {
+      if (!o->val) continue;
+      std::string k = o->keyword;
+      if (k == "dbname") db = o->val;
+      else if (k == "host") host = o->val;
+      else if (k == "port") port = o->val;
+    }
+    PQconninfoFree(opts);
   }
-  PQconninfoFree(opts);
+  if (with_server && (host.empty() || port.empty())) {
+    // The server libpq will take (PGHOST, PGPORT): "-d tenant_a" and "dbname=tenant_a host=..."
+    // of the same server are then told apart only by number, as the same connection.
+    if (PQconninfoOption* defaults = PQconndefaults()) {
+      for (PQconninfoOption* o = defaults; o->keyword; ++o) {
+        if (!o->val || !*o->val) continue;
+        std::string k = o->keyword;
+        if (k == "host" && host.empty()) host = o->val;
+        else if (k == "port" && port.empty() && !host.empty()) port = o->val;
+      }
+      PQconninfoFree(defaults);
+    }
+  }
   if (!dbname.empty()) db = dbname;
   std::string out = db.empty() ? "(default database)" : db;
   // A socket directory is left out unless the server must be told apart (with_server).

@@ -384,5 +384,11 @@ like($out, qr/^f1 on \Q$tmp\E\/nowhere:$p: /m, 'the other one with its own');
 my $same = decode_json($out);
 is(join(',', map { $_->{target} // '-' } @{ $same->{databases} }), "f1 on $h:$p (#1),f1 on $h:$p (#2)",
    'the same connection twice: numbered');
+# A plain name takes its server from PGHOST/PGPORT: given also with host and port, it is the
+# same connection, numbered (it was "f1 on the default server" beside "f1 on <host>:<port>").
+($rc, $out, $err) = run_pgm_env({ PGHOST => $h, PGPORT => $p }, '--dir', $dir, '--json', '-d', 'f1', '-d', "host=$h port=$p dbname=f1", 'check');
+$same = decode_json($out);
+is(join(',', map { $_->{target} // '-' } @{ $same->{databases} }), "f1 on $h:$p (#1),f1 on $h:$p (#2)",
+   'a plain name and the same server written out: the same connection, numbered') or diag($out . $err);
 
 done_testing();
