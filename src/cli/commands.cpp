@@ -840,10 +840,8 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
     }
     if (reps.failed) failed = true;
     for (const std::vector<std::string>& row : reps.rows) rows.push_back(row);
-    o.out += fmt::format("dry run on {}: {}{} {}; nothing was changed\n", conn.label(),
-                         count_of(pending, "migration", "migrations"),
-                         pending_rep ? fmt::format(" (and {})", count_of(pending_rep, "repeatable", "repeatables")) : "",
-                         failed ? "tried, and a statement failed" : "would be applied");
+    // (the summary goes first; it is written once the callbacks are checked too)
+    size_t summary_at = o.out.size();
     if (rows.size() > 1) o.out += table(rows);
     if (!reps.why_not.empty())
       o.err += fmt::format("warning: the repeatable migrations were not tried: {}\n", reps.why_not);
@@ -909,6 +907,12 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
         for (int i = 0; i < r.rows(); ++i) refuse(r.get(i, 0), r.get(i, 1), r.get(i, 2) == "t");
       }
     }
+    o.out.insert(summary_at, fmt::format("dry run on {}: {}{} {}; nothing was changed\n", conn.label(),
+                                         count_of(pending, "migration", "migrations"),
+                                         pending_rep ? fmt::format(" (and {})", count_of(pending_rep, "repeatable", "repeatables")) : "",
+                                         !callback_errors.empty() ? "tried, and a callback would fail"
+                                         : failed                  ? "tried, and a statement failed"
+                                                                   : "would be applied"));
     json tried = o.json.contains("callbacks_tried") ? o.json["callbacks_tried"] : json::array();
     o.json = {{"database", conn.database()}, {"dry_run", true}, {"plan", plan}, {"repeatables", reps.entries},
               {"callbacks", would_run}, {"callbacks_tried", tried}};

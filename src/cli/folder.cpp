@@ -267,8 +267,11 @@ Folder read_folder(const std::string& dir) {
       // a Flyway-like name (V1_x.sql with one underscore) or an upper-case extension.
       size_t slash = rel.rfind('/');
       std::string base = slash == std::string::npos ? rel : rel.substr(slash + 1);
-      bool flyway_like = base.size() > 1 && (base[0] == 'V' || base[0] == 'U' || base[0] == 'R') &&
-                         (std::isdigit(static_cast<unsigned char>(base[1])) || base[1] == '_');
+      // (v7__x.sql too: a misspelt V, named like a version, is refused by check as at the top)
+      bool flyway_like = base.size() > 1 &&
+                         (((base[0] == 'V' || base[0] == 'U' || base[0] == 'R') &&
+                           (std::isdigit(static_cast<unsigned char>(base[1])) || base[1] == '_')) ||
+                          ((base[0] == 'v' || base[0] == 'u') && std::isdigit(static_cast<unsigned char>(base[1]))));
       bool odd_case = rel.size() > 4 && rel.compare(rel.size() - 4, 4, ".sql") != 0;
       // up.sql in a folder not named <version>_<name>: meant as a diesel migration, surely.
       bool diesel_like = slash != std::string::npos && (base == "up.sql" || base == "down.sql");

@@ -961,13 +961,14 @@ is($rc, 0, 'names: a seed file is not taken for a migration') or diag($out . $er
 write_file("$names/V1.1.x__typo.sql", "CREATE TABLE names_b (id int);\n");
 write_file("$names/v3__lower.sql", "CREATE TABLE names_c (id int);\n");
 write_file("$names/B1__base.sql", "CREATE TABLE names_d (id int);\n");
+write_file("$names/sub/v7__lower.sql", "CREATE TABLE names_e (id int);\n");  # (in a subfolder too)
 ($rc, $out, $err) = pgm('names', $names, 'apply');
 is($rc, 0, 'names: apply warns of near-miss names and goes on') or diag($out . $err);
 like($err, qr/ignoring B1__base\.sql: pg_migrate does not run Flyway's baseline migrations/, 'names: a B file is named as a baseline migration');
 ($rc, $out, $err) = pgm('names', $names, '-q', 'check');
 is($rc, 4, 'names: check fails (exit 4), also with -q') or diag($out . $err);
-like($err, qr/B1__base\.sql, V1\.1\.x__typo\.sql, v3__lower\.sql are named like a migration but not read/, 'names: check names each file');
-unlink "$names/V1.1.x__typo.sql", "$names/v3__lower.sql", "$names/B1__base.sql";
+like($err, qr/B1__base\.sql, V1\.1\.x__typo\.sql, sub\/v7__lower\.sql, v3__lower\.sql are named like a migration but not read/, 'names: check names each file') or diag($err);
+unlink "$names/V1.1.x__typo.sql", "$names/v3__lower.sql", "$names/B1__base.sql", "$names/sub/v7__lower.sql";
 ($rc, $out, $err) = run_pgm('--dir', $names, 'new', 'later');
 is($rc, 0, 'names: new') or diag($out . $err);
 chomp(my $new_file = $out);

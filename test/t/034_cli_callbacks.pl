@@ -317,6 +317,7 @@ for my $case (["VACUUM a;\n", qr/afterMigrate\.sql:1: VACUUM cannot run inside a
   ($rc, $out, $err) = pgm_on($node, 'cbref', $cbref, 'apply', '--dry-run');
   is($rc, 1, "dry run: a callback with $what: exit 1") or diag($out . $err);
   like($err, $says, "dry run: $what: the callback file and line");
+  like($out, qr/dry run on cbref: .* tried, and a callback would fail; nothing was changed/, "dry run: $what: the summary says so");
   ($rc, $out, $err) = pgm_on($node, 'cbref', $cbref, '--json', 'apply', '--dry-run');
   is(decode_json($out)->{callback_errors}[0]{line}, 1, "dry run --json: $what in callback_errors");
   my ($arc, $aout, $aerr) = pgm_on($node, 'cbref', $cbref, 'apply');
