@@ -613,6 +613,13 @@ bool in_sync_early(const Connection& conn, const Folder& folder) {
 // be an empty migration for good (its SQL, written later, is an edit of an applied file):
 // apply, check and verify refuse it (exit 4), naming the files; kept empty on purpose, a
 // comment says so. One already applied is left alone. True when `o` holds the refusal.
+// The database's baseline version, if it has one (migrations at or below it never run).
+std::optional<Version> baseline_version(Connection& conn) {
+  Result baseline = conn.exec("SELECT version FROM migrate.baseline");
+  if (baseline.rows() == 0) return std::nullopt;
+  return Version::parse(baseline.get(0, 0));
+}
+
 bool refuse_unedited(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
   if (folder.unedited.empty()) return false;
   std::vector<const MigrationFile*> unedited;
@@ -630,9 +637,7 @@ bool refuse_unedited(Connection& conn, const Folder& folder, const Options& opts
   std::set<std::string> done;
   for (int i = 0; i < applied.rows(); ++i) done.insert(applied.get(i, 0));
   // At or below the baseline, a migration is never applied.
-  Result baseline = conn.exec("SELECT version FROM migrate.baseline");
-  std::optional<Version> below;
-  if (baseline.rows() > 0) below = Version::parse(baseline.get(0, 0));
+  std::optional<Version> below = baseline_version(conn);
   for (const MigrationFile* m : unedited)
     if (!done.count(m->version) && !(below && !(*below < Version::parse(m->version))))
       paths.push_back(path_of(opts, m->file));
@@ -1962,14 +1967,8 @@ bool prefetch_state(Connection& conn, const Options& opts) {
 // warning, as README "baseline" says such files are not checked.
 void judge_unreadable(Connection& conn, const Folder& folder, const Options& opts, Outcome& o) {
   if (folder.unreadable.empty()) return;
-  std::optional<Version> baseline;
-  if (opts.command == "baseline") {
-    baseline = Version::parse(opts.version);
-  } else {
-    // (status(): a deploy or monitoring role may not read the catalog tables)
-    Result r = conn.exec("SELECT version FROM migrate.status() WHERE state OPERATOR(pg_catalog.=) 'baseline'");
-    if (r.rows() > 0) baseline = Version::parse(r.get(0, 0));
-  }
+  std::optional<Version> baseline =
+      opts.command == "baseline" ? std::optional<Version>(Version::parse(opts.version)) : baseline_version(conn);
   for (const Folder::Unreadable& u : folder.unreadable) {
     if (!baseline || *baseline < Version::parse(u.version)) throw FolderError(u.error);
     if (!opts.quiet)
