@@ -1952,11 +1952,6 @@ bool unfinished_revert_run(const std::string& version) {
   return run.exists && run.direction == "down";
 }
 
-void ensure_no_unfinished_revert_run(const std::string& version) {
-  if (!unfinished_revert_run(version)) return;
-  if (std::optional<Error> e = unfinished_run_error(version)) throw *e;
-}
-
 void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_up,
                                      bool up) {
   // (new_up: the new script of the run's direction, the down script for a revert run)

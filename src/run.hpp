@@ -68,9 +68,8 @@ void ensure_no_unfinished_run(const std::string& version);
 // next CALL migrate.run() resumes with the rest of the new script. Otherwise the run's error
 // (ensure_no_unfinished_run), saying which finished statement differs.
 // The same for a down script repaired while a revert run of it is unfinished (up = false).
-// A removed down script, or one register would change: refused while a revert run of it is
-// unfinished (the run resumes with the script it started with).
-void ensure_no_unfinished_revert_run(const std::string& version);
+// Whether a revert run of it is unfinished (a removed down script is refused then; a changed one
+// is adopted as above, or refused).
 bool unfinished_revert_run(const std::string& version);
 
 void adopt_script_for_unfinished_run(const std::string& version, const std::string& name, const std::string& new_script,

@@ -459,7 +459,7 @@ MetadataChange metadata_change(const InFile& f, const Known& k) {
 std::string check_changed_down(const InFile& f) {
   const bool revert_run = unfinished_revert_run(f.version);
   if (!f.down || f.down->empty()) {
-    if (revert_run) ensure_no_unfinished_revert_run(f.version);
+    if (revert_run) ensure_no_unfinished_run(f.version);  // (a revert run: refused)
     return "transaction";  // removed or empty: nothing to run
   }
   std::string mode = checked_registration_mode(*f.down, {f.version, f.name, "down"});
