@@ -423,7 +423,16 @@ void refuse_no_transaction(const InFile& f) {
 
 struct Edited {
   std::string file, version, applied_checksum, file_checksum;
+  bool retired = false;
 };
+
+// The migrations and repeatables whose retirement by `pg_migrate repair` stands (see
+// retire_missing). Keys: {version, ""} for a versioned migration, {"R", name} for a repeatable.
+using Retired = std::set<std::pair<std::string, std::string>>;
+
+std::pair<std::string, std::string> retirement_key(const OutRow& r) {
+  return r.kind == "repeatable" ? std::make_pair(std::string("R"), r.name) : std::make_pair(r.version, std::string());
+}
 
 // What a file changes of a registered migration besides its statements: its name, or its down
 // script as PostgreSQL's scanner sees it (comments, formatting and the blank lines that keep a
@@ -508,8 +517,8 @@ std::string with_refusal(std::string detail, const std::string& refusal) {
 }
 
 // Versioned files: classify against the catalog, then (unless dry_run) write.
-void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, std::vector<OutRow>& out,
-                    bool& changed) {
+void sync_versioned(std::vector<InFile>& in, const Retired& retired, bool dry_run, bool accept_edited,
+                    std::vector<OutRow>& out, bool& changed) {
   std::unordered_set<std::string> file_rows;
   std::map<std::string, Known> known = read_catalog(file_rows);
   std::optional<Version> baseline = read_baseline();
@@ -630,9 +639,16 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
                                         new_script, change.what.empty() ? "" : "; " + change.what)));
       if (!dry_run) work.push_back({&f, Todo::Accept, new_script, true, change.down_changed, !change.what.empty()});
     } else {
+      // A retired version (its file removed on purpose) that a new file reuses: `pg_migrate new`
+      // numbering after the folder's last file, which no longer has the retired one.
+      bool was_retired = retired.count({f.version, std::string()}) > 0;
       out.push_back(row_for(f, k, "applied", "edited", new_script,
-                            fmt::format("applied with checksum {}; the file now has checksum {}", old_script, new_script)));
-      edited.push_back({f.file, f.version, old_script, new_script});
+                            was_retired ? fmt::format("version {} was applied with checksum {} and retired by "
+                                                      "pg_migrate repair; the file reuses its version with checksum {}",
+                                                      f.version, old_script, new_script)
+                                        : fmt::format("applied with checksum {}; the file now has checksum {}",
+                                                      old_script, new_script)));
+      edited.push_back({f.file, f.version, old_script, new_script, was_retired});
     }
   }
   // Registered migrations without a file.
@@ -678,9 +694,22 @@ void sync_versioned(std::vector<InFile>& in, bool dry_run, bool accept_edited, s
   if (dry_run) return;
   if (!edited.empty()) {
     std::vector<std::string> lines;
-    for (const Edited& e : edited)
-      lines.push_back(fmt::format("{} (version {}): applied with checksum {}, the file has checksum {}",
-                                  e.file, e.version, e.applied_checksum, e.file_checksum));
+    bool all_retired = true;
+    for (const Edited& e : edited) {
+      lines.push_back(fmt::format("{} (version {}): applied with checksum {}{}, the file has checksum {}", e.file,
+                                  e.version, e.applied_checksum, e.retired ? " and retired by pg_migrate repair" : "",
+                                  e.file_checksum));
+      all_retired = all_retired && e.retired;
+    }
+    if (all_retired)
+      throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                  edited.size() == 1
+                      ? fmt::format("migration file {} reuses version {}, which was applied and retired",
+                                    edited[0].file, edited[0].version)
+                      : fmt::format("{} migration files reuse versions that were applied and retired", edited.size()),
+                  fmt::format("{}", fmt::join(lines, "\n")),
+                  "A version stays taken after its file is removed: give the new file a version above the "
+                  "latest applied one (SELECT migrate.current_version()).");
     throw Error(sqlstate::kObjectNotInPrerequisiteState,
                 edited.size() == 1
                     ? fmt::format("migration file {} was edited after version {} was applied", edited[0].file,
@@ -1020,40 +1049,40 @@ void sync_repeatables(std::vector<InFile>& in, bool dry_run, std::vector<OutRow>
 
 // Applied migrations and repeatables whose file is gone on purpose: `pg_migrate repair`
 // (accept_edited) retires them, a history row ("repair", {"retired": true}) that stands until
-// the migration is applied again; a retired one is reported as "retired", not "missing_file"
-// (Flyway's repair marks missing migrations as deleted in the same way).
-void retire_missing(std::vector<OutRow>& out, bool dry_run, bool accept_edited, bool& changed) {
-  std::vector<std::string> versions, names;
-  for (const OutRow& r : out)
-    if (r.action == "missing_file") {
-      versions.push_back(r.kind == "repeatable" ? "R" : r.version);
-      names.push_back(r.name);
-    }
-  if (versions.empty()) return;
-  // History has no index on version: read only when something is missing.
-  static pg::Query retired{
-      "SELECT c.version, c.name FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.text[]), "
-      "pg_catalog.unnest($2::pg_catalog.text[])) AS c(version, name) "
-      "WHERE EXISTS (SELECT FROM migrate.history r WHERE r.action = 'repair' AND r.detail ? 'retired' "
-      "  AND r.version = c.version AND (c.version <> 'R' OR r.name = c.name) "
-      "  AND NOT EXISTS (SELECT FROM migrate.history a WHERE a.action = 'apply' AND a.version = c.version "
-      "                    AND (c.version <> 'R' OR a.name = c.name) AND a.id > r.id))"};
+// the migration is applied again or a sync that writes finds its file again ("repair",
+// {"restored": true}); a retired one is reported as "retired", not "missing_file" (Flyway's
+// repair marks missing migrations as deleted in the same way). A file put back and removed
+// once more is then missing again, as any removal by mistake (standing_retirements, Retired
+// above).
+
+// The retirements that stand. History has no index on version: one scan, whose filter keeps
+// only the (rare) retirements.
+Retired standing_retirements() {
+  static pg::Query q{
+      "SELECT r.version, CASE WHEN r.version = 'R' THEN r.name ELSE '' END FROM migrate.history r "
+      "WHERE r.action = 'repair' AND r.detail ? 'retired' "
+      "  AND NOT EXISTS (SELECT FROM migrate.history a WHERE a.version = r.version "
+      "                    AND (r.version <> 'R' OR a.name = r.name) AND a.id > r.id "
+      "                    AND (a.action = 'apply' OR (a.action = 'repair' AND a.detail ? 'restored')))"};
+  Retired retired;
+  catalog::OwnerScope owner;
+  uint64 rows = q.run();
+  for (uint64 i = 0; i < rows; ++i) retired.emplace(pg::text_value(i, 1), pg::text_value(i, 2));
+  pg::free_result();
+  return retired;
+}
+
+void retire_missing(std::vector<OutRow>& out, const Retired& already, bool dry_run, bool accept_edited,
+                    bool& changed) {
   static pg::Query retire{
       "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
       "VALUES ($1, $2, 'repair', $3, $4, pg_catalog.jsonb_build_object('retired', true, 'file', $5::text))"};
-  std::set<std::pair<std::string, std::string>> already;
-  {
-    catalog::OwnerScope owner;
-    uint64 rows = retired.run({pg::text_array_param(versions), pg::text_array_param(names)});
-    for (uint64 i = 0; i < rows; ++i) already.emplace(pg::text_value(i, 1), pg::text_value(i, 2));
-    pg::free_result();
-  }
   std::string role;
   for (OutRow& r : out) {
     if (r.action != "missing_file") continue;
     std::string version = r.kind == "repeatable" ? "R" : r.version;
     std::string what = r.file.empty() ? "registered without a file" : fmt::format("its file {} is gone", r.file);
-    if (already.count({version, r.name})) {
+    if (already.count(retirement_key(r))) {
       r.action = "retired";
       r.detail = what + "; retired by pg_migrate repair";
       continue;
@@ -1072,6 +1101,32 @@ void retire_missing(std::vector<OutRow>& out, bool dry_run, bool accept_edited, 
                        r.kind == "repeatable" ? r.name : r.version, what));
     r.action = "retired";
     r.detail = what + "; retired now";
+    changed = true;
+  }
+}
+
+// A retired migration whose file is in the folder again: a sync that writes records that the
+// retirement no longer stands, so that removing the file once more is reported as missing.
+void restore_returned(const std::vector<OutRow>& out, const Retired& retired, bool dry_run, bool& changed) {
+  if (dry_run || retired.empty()) return;
+  static pg::Query restore{
+      "INSERT INTO migrate.history (version, name, action, role, checksum, detail) "
+      "VALUES ($1, $2, 'repair', $3, $4, pg_catalog.jsonb_build_object('restored', true, 'file', $5::text))"};
+  std::string role;
+  for (const OutRow& r : out) {
+    if (r.file.empty() || r.action == "missing_file" || r.action == "removed" || r.action == "retired" ||
+        r.action == "need_body" || !retired.count(retirement_key(r)))
+      continue;
+    if (role.empty()) role = catalog::current_role_name();
+    {
+      catalog::OwnerScope owner;
+      restore.run({pg::text_param(r.kind == "repeatable" ? "R" : r.version), pg::text_param(r.name),
+                   pg::text_param(role), pg::nullable_text_param(r.checksum.empty() ? nullptr : &r.checksum),
+                   pg::text_param(r.file)});
+    }
+    notice(fmt::format("{} {} is no longer retired: its file {} is back (recorded in history)",
+                       r.kind == "repeatable" ? "repeatable migration" : "migration",
+                       r.kind == "repeatable" ? r.name : r.version, r.file));
     changed = true;
   }
 }
@@ -1262,9 +1317,11 @@ PGM_FUNCTION(pgm_sync) {
   std::vector<InFile> in = read_files(files);
   std::vector<OutRow> out;
   bool changed = false;
-  sync_versioned(in, dry_run, accept_edited, out, changed);
+  Retired retired = standing_retirements();
+  sync_versioned(in, retired, dry_run, accept_edited, out, changed);
   sync_repeatables(in, dry_run, out, changed);
-  retire_missing(out, dry_run, accept_edited, changed);
+  retire_missing(out, retired, dry_run, accept_edited, changed);
+  restore_returned(out, retired, dry_run, changed);
   if (changed) catalog::bump_generation();
   register_subtransaction_callback();
   remember_missing_repeatables(out);

@@ -401,7 +401,9 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
     const SyncRow& r = *row;
     if (r.pending()) ++pending;
     std::string note;
-    if (r.action == "edited") note = "file edited after apply";
+    if (r.action == "edited")
+      note = r.detail.find("retired by pg_migrate repair") != std::string::npos ? "reuses a retired version"
+                                                                                : "file edited after apply";
     else if (r.action == "missing_file") note = "no file";
     else if (r.action == "retired") note = "no file: retired by pg_migrate repair";
     else if (r.action == "removed") note = "file removed; apply unregisters it";
@@ -531,11 +533,14 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
   }
   // An applied file edited since (sync's refusal): "migration file V2__b.sql was edited after
   // version 2 was applied" names the file as sent, without the folder.
-  static const std::regex edited_re(R"re(^migration file .+ was edited after version (\S+) was applied$)re");
+  // Or one that reuses a retired version: "migration file V1__b.sql reuses version 1, which
+  // was applied and retired".
+  static const std::regex edited_re(
+      R"re(^migration file .+ (was edited after version (\S+) was applied|reuses version (\S+), which was applied and retired)$)re");
   if (folder && location.empty() && std::regex_search(e.message, m, edited_re))
-    if (const MigrationFile* f = folder->by_version(m[1])) {
+    if (const MigrationFile* f = folder->by_version(m[2].matched ? m[2] : m[3])) {
       location = path_of(opts, f->file);
-      message = fmt::format("edited after version {} was applied", m[1].str());
+      message = m[1].str();
     }
   // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
   // of callback afterMigrate.sql has a syntax error at line 2: ...".
@@ -1698,7 +1703,7 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
       "SELECT CASE WHEN version OPERATOR(pg_catalog.=) 'R' THEN pg_catalog.concat('R ', name) ELSE version END, "
       "coalesce(detail OPERATOR(pg_catalog.->>) 'file', ''), detail OPERATOR(pg_catalog.?) 'new_name', "
       "detail OPERATOR(pg_catalog.?|) ARRAY['old_down', 'new_down', 'down_added', 'down_removed'], "
-      "detail OPERATOR(pg_catalog.?) 'retired' FROM migrate.history "
+      "detail OPERATOR(pg_catalog.?) 'retired', detail OPERATOR(pg_catalog.?) 'restored' FROM migrate.history "
       "WHERE transaction_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id() "
       "AND action OPERATOR(pg_catalog.=) 'repair' AND NOT detail OPERATOR(pg_catalog.?) 'accepted_checksum' ORDER BY id");
   conn.run("COMMIT");
@@ -1715,6 +1720,9 @@ Outcome cmd_repair(Connection& conn, const Folder& folder, const Options& opts) 
       action = "retired";
       detail = changed.get(i, 1).empty() ? "registered without a file; no longer reported as missing"
                                          : "its file is gone; no longer reported as missing";
+    } else if (changed.get(i, 5) == "t") {
+      action = "restored";
+      detail = "its file is back; no longer retired";
     } else {
       std::vector<std::string> what;
       if (changed.get(i, 2) == "t") what.push_back("name");

@@ -473,6 +473,37 @@ is($rc, 0, 'the file back: in sync');
 is($node->safe_psql('ret', q{SELECT string_agg(coalesce(version, 'R ' || name) || ' ' || action, ', ' ORDER BY 1)
   FROM migrate.sync('[]', dry_run => true)}),
    '0.5 retired, 1 retired, 2 missing_file, R v retired', 'migrate.sync() reports retired ones as retired');
+# An apply that finds the file back ends the retirement (a history row): removing the file
+# once more is a missing file again, not still retired.
+($rc, $out, $err) = pgm('ret', $ret, 'apply');
+is($rc, 0, 'the file back: apply') or diag($out . $err);
+like($err, qr/migration 1 is no longer retired: its file V1__a\.sql is back \(recorded in history\)/, 'apply says the retirement ended');
+is($node->safe_psql('ret', q{SELECT version || ' ' || (detail->>'file') FROM migrate.history WHERE action = 'repair' AND detail ? 'restored'}),
+   '1 V1__a.sql', 'the end of the retirement is a history row');
+unlink("$ret/V1__a.sql");
+($rc, $out, $err) = pgm('ret', $ret, 'check');
+is($rc, 11, 'the file removed once more: check exits 11 (missing, not still retired)') or diag($out . $err);
+like($out, qr/^\s+1 \(.*V1__a\.sql\): registered from V1__a\.sql, which is not in the folder/m, 'check names the missing file');
+($rc, $out, $err) = pgm('ret', $ret, 'repair');
+like($out, qr/^retired 1 /m, 'repair retires it again') or diag($out . $err);
+($rc, $out, $err) = pgm('ret', $ret, 'check');
+is($rc, 0, 'retired again: check passes') or diag($out . $err);
+# A new file at the retired version (pg_migrate new numbers after the folder's last file):
+# said to reuse a retired version, not that an applied file was edited.
+write_file("$ret/V1__other.sql", "CREATE TABLE g_other (id int);\n");
+($rc, $out, $err) = pgm('ret', $ret, 'check');
+is($rc, 10, 'a new file at a retired version: check exits 10') or diag($out . $err);
+like($out, qr/version 1 was applied with checksum \S+ and retired by pg_migrate repair; the file reuses its version/,
+     'check says the version was retired');
+($rc, $out, $err) = pgm('ret', $ret, 'status');
+like($out, qr/^1\s+V1__other\.sql\s+applied\s.*reuses a retired version/m, 'status notes the reuse') or diag($out);
+($rc, $out, $err) = pgm('ret', $ret, 'apply');
+is($rc, 1, 'apply refuses it') or diag($out . $err);
+like($err, qr/error: \S*ret\/V1__other\.sql: reuses version 1, which was applied and retired/, 'apply names the file and the reuse');
+like($err, qr/HINT: A version stays taken after its file is removed: give the new file a version above/, 'and what to do');
+is($node->safe_psql('ret', q{SELECT count(*) FROM migrate.history WHERE action = 'repair' AND detail ? 'restored'}), '1',
+   'a reused version does not end the retirement');
+unlink("$ret/V1__other.sql");
 
 # --- Changing an applied migration's down script through a file is a repair: it needs
 # migrate.repair's privilege, as calling it would.
