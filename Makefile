@@ -1,6 +1,6 @@
 # pg_migrate: PGXS build. `make && make install`; tests: see README ("Testing").
 EXTENSION = pg_migrate
-EXTVERSION = 0.13.0
+EXTVERSION = 0.14.0
 MODULE_big = pg_migrate
 
 include sources.mk

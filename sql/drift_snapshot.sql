@@ -109,6 +109,9 @@ SELECT count(*) = (SELECT count(*) FROM jsonb_object_keys(migrate.schema_snapsho
   FROM migrate.snapshot_diff(migrate.schema_snapshot(), NULL) WHERE change = 'removed';
 SELECT count(*) FROM migrate.snapshot_diff(migrate.schema_snapshot(), migrate.schema_snapshot());
 SELECT * FROM migrate.snapshot_diff('[]', '{}');
+SELECT * FROM migrate.snapshot_diff('{}', '"text"');
+SELECT * FROM migrate.snapshot_diff('null', NULL);
+SELECT count(*) FROM migrate.snapshot_diff(NULL, NULL);
 
 -- Extension members are left out; the extension itself is an entry.
 CREATE EXTENSION seg SCHEMA snap_a;

@@ -97,11 +97,22 @@ COMMENT ON FUNCTION migrate.schema_snapshot() IS
 -- Key-by-key comparison of two snapshots: one row per entry added, removed or changed. For a
 -- changed entry, detail lists each attribute that differs as "name: old -> new" (absent
 -- attributes read as null); for an added or removed entry it is the entry's attributes.
--- A NULL snapshot counts as empty.
+-- A NULL snapshot counts as empty; anything but an object is refused by name (0.14.0: it was
+-- jsonb_each's "cannot call jsonb_each on a non-object").
 CREATE FUNCTION migrate.snapshot_diff(before jsonb, after jsonb)
     RETURNS TABLE(object text, change text, detail text)
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp SET jit = off
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp SET jit = off
 AS $$
+#variable_conflict use_column
+BEGIN
+    IF jsonb_typeof(before) <> 'object' OR jsonb_typeof(after) <> 'object' THEN
+        RAISE EXCEPTION 'snapshot_diff() argument % must be a snapshot (a jsonb object), not a jsonb %',
+                        CASE WHEN jsonb_typeof(before) <> 'object' THEN 'before' ELSE 'after' END,
+                        CASE WHEN jsonb_typeof(before) <> 'object' THEN jsonb_typeof(before) ELSE jsonb_typeof(after) END
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Compare values of migrate.schema_snapshot() or migrate.recorded_snapshot(id); NULL counts as an empty schema.';
+    END IF;
+    RETURN QUERY
     SELECT coalesce(a.key, b.key) AS object,
            CASE WHEN b.key IS NULL THEN 'added' WHEN a.key IS NULL THEN 'removed' ELSE 'changed' END AS change,
            CASE WHEN b.key IS NULL THEN a.value::text
@@ -118,7 +129,8 @@ AS $$
       FROM jsonb_each(coalesce(before, '{}'::jsonb)) b
       FULL JOIN jsonb_each(coalesce(after, '{}'::jsonb)) a ON a.key = b.key
      WHERE a.value IS DISTINCT FROM b.value
-     ORDER BY 1
+     ORDER BY 1;
+END
 $$;
 
 COMMENT ON FUNCTION migrate.snapshot_diff(jsonb, jsonb) IS
