@@ -60,7 +60,7 @@ SELECT version, state FROM migrate.status();
 SELECT count(*) AS history_rows FROM migrate.history;
 -- Functions pin search_path; the catalog is dumped by pg_dump.
 SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
- WHERE p.pronamespace = 'migrate'::regnamespace AND l.lanname = 'sql' ORDER BY 1;
+ WHERE p.pronamespace = 'migrate'::regnamespace AND l.lanname IN ('sql', 'plpgsql') ORDER BY 1;
 -- The C functions that deparse (format_type, pg_get_expr...: their output follows search_path).
 SELECT p.proname, p.proconfig FROM pg_proc p
  WHERE p.pronamespace = 'migrate'::regnamespace AND p.proname IN ('schema_snapshot', 'schema_snapshot_of', 'snapshot_touched')

@@ -106,7 +106,7 @@ SELECT file, action FROM migrate.sync($$[
 ROLLBACK TO s;
 SELECT count(*) FROM migrate.apply_repeatables();
 ROLLBACK;
--- Retired once (its file removed on purpose), then changed and its file removed again: the
+-- Retired once (its file removed on purpose), then changed (no longer retired) and its file removed again: the
 -- pending text is not run either.
 BEGIN;
 SELECT name FROM migrate.apply_repeatables();
