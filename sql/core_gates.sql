@@ -111,7 +111,30 @@ SELECT version FROM migrate.apply();
 SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
 SHOW pg_migrate.require_verified_revert;
 SELECT version FROM migrate.apply();
+-- The row threshold the DBA stored for the database and the role holds the same way: a
+-- connection option raising it is read as the DBA's value; a deploy role may neither store a
+-- raised one (for any database: it would stand as the DBA's) nor remove a stored smaller one.
 \c - postgres
+ALTER DATABASE :"DBNAME" SET pg_migrate.lint_blocks_apply = on;
+ALTER DATABASE :"DBNAME" SET pg_migrate.lint_large_table_rows = 10000;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" SET pg_migrate.lint_large_table_rows = 5000;
+CREATE TABLE gate_rows AS SELECT g AS id FROM generate_series(1, 20000) g;
+ANALYZE gate_rows;
+\c "dbname=contrib_regression user=gate_deployer options='-c pg_migrate.lint_large_table_rows=100000'"
+SELECT rule, severity FROM migrate.lint('CREATE INDEX ON gate_rows (id)');
+\c "dbname=contrib_regression user=gate_deployer"
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
+SHOW pg_migrate.lint_large_table_rows;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET pg_migrate.lint_large_table_rows;
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
+SET pg_migrate.lint_blocks_apply = off;
+RESET pg_migrate.lint_blocks_apply;
+ALTER ROLE gate_deployer SET pg_migrate.lint_large_table_rows = 200000;
+ALTER ROLE gate_deployer SET pg_migrate.lint_large_table_rows = 1000;
+ALTER ROLE gate_deployer RESET pg_migrate.lint_large_table_rows;
+\c - postgres
+ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
+DROP TABLE gate_rows;
 ALTER DATABASE :"DBNAME" RESET ALL;
 DROP TABLE IF EXISTS gate_t2, gate_t3;
 DROP EXTENSION pg_migrate;

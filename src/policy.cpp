@@ -69,6 +69,15 @@ bool dba_is_strict(const Gate& g) {
 
 void seed_all();
 
+// pg_migrate.lint_large_table_rows decides which findings are errors (a statement that locks a
+// table of that many rows): under a DBA's lint_blocks_apply = on, a larger value weakens that
+// gate as setting it off would. Its DBA value is the one from the highest-priority DBA source
+// (stored database and role values read back as for the gates), else the built-in 100,000.
+constexpr int kDefaultLargeTableRows = 100000;
+bool rows_dba_set[PGC_S_SESSION + 1];
+int rows_dba_value[PGC_S_SESSION + 1];
+const ValueOrigin* rows_origin = nullptr;
+
 const char* strict_text(const Gate& g) { return g.strict_value ? "on" : "off"; }
 const char* weak_text(const Gate& g) { return g.strict_value ? "off" : "on"; }
 
@@ -132,7 +141,9 @@ void assign_gate(Gate& g, void* extra) { g.origin = static_cast<const ValueOrigi
 // The gates' values stored in pg_db_role_setting for (database, role): set[i] and value[i]
 // for gates[i]. Plain C style: runs from _PG_init and a utility hook, where a PostgreSQL error
 // simply propagates.
-void read_stored(Oid database, Oid role, bool* set, bool* value) {
+constexpr const char* kLargeTableRows = "pg_migrate.lint_large_table_rows";
+
+void read_stored(Oid database, Oid role, bool* set, bool* value, bool* rows_set = nullptr, int* rows = nullptr) {
   Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
   ScanKeyData keys[2];
   ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ,
@@ -154,6 +165,7 @@ void read_stored(Oid database, Oid role, bool* set, bool* value) {
       *eq = '\0';
       for (size_t k = 0; k < lengthof(gates); ++k)
         if (pg_strcasecmp(item, gates[k].name) == 0 && parse_bool(eq + 1, &value[k])) set[k] = true;
+      if (rows && pg_strcasecmp(item, kLargeTableRows) == 0 && parse_int(eq + 1, rows, 0, nullptr)) *rows_set = true;
     }
   }
   systable_endscan(scan);
@@ -164,12 +176,18 @@ void read_stored(Oid database, Oid role, bool* set, bool* value) {
 void seed(Oid database, Oid role, GucSource source) {
   bool set[lengthof(gates)] = {};
   bool value[lengthof(gates)] = {};
-  read_stored(database, role, set, value);
+  bool rows_set = false;
+  int rows = 0;
+  read_stored(database, role, set, value, &rows_set, &rows);
   for (size_t k = 0; k < lengthof(gates); ++k)
     if (set[k]) {
       gates[k].dba_set[source] = true;
       gates[k].dba_value[source] = value[k];
     }
+  if (rows_set) {
+    rows_dba_set[source] = true;
+    rows_dba_value[source] = rows;
+  }
 }
 
 // ALTER ROLE/DATABASE ... RESET (a gate, or ALL) by a non-superuser removes a stored value
@@ -197,7 +215,20 @@ void refuse_gate_reset(Node* parsetree) {
     return;
   bool stored[lengthof(gates)] = {};
   bool value[lengthof(gates)] = {};
-  read_stored(database, role, stored, value);
+  bool rows_stored = false;
+  int rows = 0;
+  read_stored(database, role, stored, value, &rows_stored, &rows);
+  // A stored row threshold below the built-in one makes more findings errors: removing it
+  // weakens lint_blocks_apply as a raised value would.
+  if (rows_stored && rows < kDefaultLargeTableRows &&
+      (set->kind == VAR_RESET_ALL || pg_strcasecmp(set->name, kLargeTableRows) == 0))
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("permission denied to reset %s", kLargeTableRows),
+                    errdetail("It is stored as %d for this %s; removing it raises the row count above which "
+                              "lint findings are errors, which only a superuser may do.", rows,
+                              OidIsValid(role) ? (OidIsValid(database) ? "role in this database" : "role")
+                                               : "database"),
+                    errhint("Ask a superuser to change the setting.")));
   for (size_t k = 0; k < lengthof(gates); ++k) {
     const Gate& g = gates[k];
     if (set->kind != VAR_RESET_ALL && pg_strcasecmp(set->name, g.name) != 0) continue;
@@ -249,16 +280,6 @@ bool effective(const Gate& g, bool value) {
   return value;
 }
 
-// pg_migrate.lint_large_table_rows decides which findings are errors (a statement that locks a
-// table of that many rows): under a DBA's lint_blocks_apply = on, a larger value weakens that
-// gate as setting it off would. Its DBA value is the one from the highest-priority DBA source,
-// else the built-in 100,000 (a value stored for the database or role that a connection option
-// displaced before the library loaded is not known: the built-in one stands in, the stricter).
-constexpr int kDefaultLargeTableRows = 100000;
-bool rows_dba_set[PGC_S_SESSION + 1];
-int rows_dba_value[PGC_S_SESSION + 1];
-const ValueOrigin* rows_origin = nullptr;
-
 int dba_large_table_rows() {
   for (int s = PGC_S_DATABASE_USER; s >= PGC_S_FILE; --s)
     if (rows_dba_set[s]) return rows_dba_value[s];
@@ -277,7 +298,20 @@ bool check_lint_large_table_rows(int* newval, void** extra, GucSource source) {
   } else if (source >= PGC_S_CLIENT) {
     seed_all();
     bool super = IsTransactionState() && OidIsValid(GetUserId()) && superuser();
-    trusted = super || *newval <= dba_large_table_rows();
+    // (A connection option arrives before the stored values are known, outside a transaction:
+    // not trusted; effective_lint_large_table_rows() compares it with them later.)
+    trusted = super || (seeded && *newval <= dba_large_table_rows());
+    if (!super && seeded && source == PGC_S_TEST && *newval > dba_large_table_rows()) {
+      // ALTER ROLE/DATABASE ... SET, a function's SET clause: never a stored raised value (it
+      // would stand as the DBA's wherever it applies), as for the gates.
+      GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
+      GUC_check_errmsg("permission denied to store pg_migrate.lint_large_table_rows = %d", *newval);
+      GUC_check_errdetail("A row count above %d turns error-level lint findings on large tables into warnings, "
+                          "which pg_migrate.lint_blocks_apply blocks; only a superuser may store it.",
+                          dba_large_table_rows());
+      GUC_check_errhint("Ask a superuser (DBA) to change it; a smaller value may be stored by anyone.");
+      return false;
+    }
     if (!trusted && IsTransactionState() && dba_is_strict(gates[0])) {
       GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
       GUC_check_errmsg("permission denied to %s pg_migrate.lint_large_table_rows = %d",
