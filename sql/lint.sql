@@ -200,6 +200,18 @@ SELECT migrate.register('1', 'index big', E'-- pg_migrate:ignore require-concurr
 SELECT version FROM migrate.apply();
 SELECT migrate.register('4', 'drop column', 'ALTER TABLE lint_big DROP COLUMN d;');
 SELECT version FROM migrate.apply();
+-- A CALL migrate.run() resumed after its script was registered again (the failed statement
+-- replaced) lints the statements still to run, as a new run does.
+SELECT migrate.register('5', 'resumed', E'-- pg_migrate:no-transaction\nSELECT 1;\nSELECT 1/0;\n');
+CALL migrate.run();
+SELECT migrate.register('5', 'resumed', E'-- pg_migrate:no-transaction\nSELECT 1;\nCREATE INDEX lint_big_r ON lint_big (v);\n');
+CALL migrate.run();
+SELECT to_regclass('lint_big_r') IS NULL AS not_built, (SELECT state FROM migrate.status() WHERE version = '5');
+SELECT migrate.run_forget('5') IS NOT NULL AS forgotten, migrate.unregister('5');
+-- A repeatable migration is linted before it runs, as a migration and a callback are.
+SELECT action FROM migrate.sync('[{"file": "R__idx.sql", "name": "idx", "repeatable": true, "up": "CREATE INDEX lint_big_w ON lint_big (v);"}]', dry_run => false) WHERE name = 'idx';
+SELECT * FROM migrate.apply_repeatables('idx');
+SELECT to_regclass('lint_big_w') IS NULL AS not_built;
 RESET pg_migrate.lint_blocks_apply;
 RESET pg_migrate.lint_large_table_rows;
 

@@ -2649,13 +2649,14 @@ void lint_check_before_apply(const std::string& version, const std::string& name
   lint_check_before_running(fmt::format("migration {} (\"{}\")", version, name), up);
 }
 
-void lint_check_before_running(const std::string& described, const std::string& up) {
+void lint_check_before_running(const std::string& described, const std::string& up,
+                               const std::function<bool(int line)>& counts) {
   if (!policy::effective_lint_blocks_apply(safety::lint_blocks_apply)) return;
   pg::SpiConnection spi;
   std::vector<safety::LintRow> rows = safety::lint_script(up);
   std::vector<std::string> errors;
   for (const safety::LintRow& r : rows)
-    if (r.finding.severity == lint::Severity::Error)
+    if (r.finding.severity == lint::Severity::Error && (!counts || counts(r.line)))
       errors.push_back(fmt::format("line {}: {}: {}", r.line, r.finding.rule, r.finding.message));
   if (errors.empty()) return;
   throw Error(sqlstate::kObjectNotInPrerequisiteState,

@@ -1557,6 +1557,17 @@ void run_migration_units(const MigrationStep& step, bool up, const std::string& 
       const char* n = note.c_str();
       pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
     }
+    // The script may have been registered again since the run stopped (the failed statement
+    // fixed): the statements still to run are linted as a new run's are (lint_blocks_apply).
+    if (up)
+      lint_check_before_running(fmt::format("migration {} (\"{}\")", step.version, step.name), rc.script,
+                                [&](int line) {
+                                  for (size_t i = 0; i < units.size(); ++i) {
+                                    int next = i + 1 < units.size() ? units[i + 1].line : INT_MAX;
+                                    if (line >= units[i].line && line < next) return !done.count(static_cast<int>(i));
+                                  }
+                                  return true;
+                                });
     resume_run(step.version);
     std::string note =
         done.size() >= units.size()

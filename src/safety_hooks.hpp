@@ -1,6 +1,7 @@
 // Where the safety features (lint, verify) plug into register and apply.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -17,7 +18,10 @@ void lint_report_on_register(const std::string& version, const std::string& name
 void lint_check_before_apply(const std::string& version, const std::string& name, const std::string& up);
 // The same for any script about to run as a migration does; `described` names it in the error
 // ("callback afterMigrate.sql").
-void lint_check_before_running(const std::string& described, const std::string& up);
+// `counts`, if given, leaves out the findings at the lines it refuses (a resumed run's
+// finished statements).
+void lint_check_before_running(const std::string& described, const std::string& up,
+                               const std::function<bool(int line)>& counts = {});
 
 // apply, before running a migration: throws if reverts must verify (setting) and this one's does not.
 void verify_check_before_apply(const std::string& version, const std::string& name);

@@ -1440,6 +1440,8 @@ PGM_FUNCTION(pgm_apply_repeatables) {
     MemoryContext outer = MemoryContextSwitchTo(scratch);
     {
       ScriptLabel label{"R", it.name, "up"};
+      // Under lint_blocks_apply, as a versioned migration or a callback about to run.
+      lint_check_before_running(fmt::format("repeatable migration \"{}\"", it.name), it.up);
       std::vector<ScriptStatement> statements = parse_script(it.up, label);
       check_statements(statements, it.up, label);
       int failed = -1;
