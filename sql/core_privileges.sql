@@ -71,9 +71,15 @@ SELECT c.relname FROM pg_extension e, unnest(e.extconfig) AS t(oid) JOIN pg_clas
 GRANT USAGE ON SCHEMA migrate TO priv_app;
 GRANT EXECUTE ON FUNCTION migrate.sync(jsonb, boolean, boolean) TO priv_app;
 SET ROLE priv_app;
+-- Without SELECT on the catalog it shows nothing of it (names, states, checksums), as status().
+SELECT file, action FROM migrate.sync('[{"file": "V50__x.sql", "version": "50", "name": "x", "up": "SELECT 50"}]', dry_run => true);
+RESET ROLE;
+GRANT SELECT ON ALL TABLES IN SCHEMA migrate TO priv_app;
+SET ROLE priv_app;
 SELECT file, action FROM migrate.sync('[{"file": "V50__x.sql", "version": "50", "name": "x", "up": "SELECT 50"}]', dry_run => true);
 SELECT file, action FROM migrate.sync('[{"file": "V50__x.sql", "version": "50", "name": "x", "up": "SELECT 50"}]');
 RESET ROLE;
+REVOKE SELECT ON ALL TABLES IN SCHEMA migrate FROM priv_app;
 SELECT count(*) AS registered_50 FROM migrate.migrations WHERE version = '50';
 REVOKE ALL ON FUNCTION migrate.sync(jsonb, boolean, boolean) FROM priv_app;
 REVOKE USAGE ON SCHEMA migrate FROM priv_app;

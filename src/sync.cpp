@@ -1311,6 +1311,10 @@ PGM_FUNCTION(pgm_sync) {
       refuse_write("accept edited applied files", "migrate.repair(text, text, text, boolean)");
   }
   if (!dry_run) ensure_not_in_migration("migrate.sync");
+  // It reads the catalog as its owner and shows what it holds (names, states, who applied,
+  // checksums): only to a role that may read it, as status() does.
+  catalog::ensure_caller_may_read("migrations");
+  catalog::ensure_caller_may_read("repeatables");
   pg::ResultSet result(fcinfo);
   pg::SpiConnection spi;
   if (!dry_run) catalog::lock_catalog();
