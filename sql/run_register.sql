@@ -75,6 +75,19 @@ CALL migrate.run();
 SELECT version, state FROM migrate.status();
 SELECT migrate.run_forget('4') IS NOT NULL AS forgotten, migrate.unregister('4');
 CALL migrate.run_revert_to('0');
+-- run_revert(2) stopped in its second migration, then repeated after the fix: it finishes
+-- that revert and stops (it reverted one more, the migration below, before).
+SELECT migrate.register('70', 'a70', 'CREATE TABLE rr70 (a int);', 'DROP TABLE rr70;');
+SELECT migrate.register('71', 'a71', E'-- pg_migrate:no-transaction\nCREATE TABLE rr71 (a int);',
+                        E'-- pg_migrate:no-transaction\nDROP TABLE rr71;\nSELECT 1/0;');
+SELECT migrate.register('72', 'a72', 'CREATE TABLE rr72 (a int);', 'DROP TABLE rr72;');
+CALL migrate.run();
+CALL migrate.run_revert(2);
+SELECT migrate.repair('71', down => E'-- pg_migrate:no-transaction\nDROP TABLE rr71;\nSELECT 1;');
+CALL migrate.run_revert(2);
+SELECT version, state FROM migrate.status() WHERE version IN ('70', '71', '72');
+SELECT to_regclass('rr70') IS NOT NULL AS rr70_kept;
+CALL migrate.run_revert_to('0');
 DROP TABLE rr, rr_parted, rr_parted2;
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;

@@ -2142,6 +2142,20 @@ Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
                   fmt::format("cannot revert {} migration{}: only {} {} applied", steps, steps == 1 ? "" : "s",
                               applied.size(), applied.size() == 1 ? "is" : "are"),
                   "Nothing was reverted.");
+    // A revert run stopped part way (the newest applied migration's: reverts go newest first)
+    // was started by a call that counted it among its steps, and may have reverted newer ones
+    // before it: the same call repeated after the fix (the hint says "run it again") would
+    // otherwise revert one more migration than asked. It finishes that run and stops.
+    if (steps > 1 && !applied.empty() && read_run(applied[0].version).direction == "down") {
+      std::string note = fmt::format(
+          "migration {} (\"{}\") has a stopped revert run: this call finishes it and reverts nothing more (the "
+          "call that started the run counted it among its steps); CALL migrate.run_revert() again to revert "
+          "further",
+          applied[0].version, applied[0].name);
+      const char* n = note.c_str();
+      pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
+      steps = 1;
+    }
     applied.resize(steps);
     chosen = std::move(applied);
   }
