@@ -88,6 +88,23 @@ CALL migrate.run_revert(2);
 SELECT version, state FROM migrate.status() WHERE version IN ('70', '71', '72');
 SELECT to_regclass('rr70') IS NOT NULL AS rr70_kept;
 CALL migrate.run_revert_to('0');
+-- The worker runs a top-level statement with the caller's settings: a literal is read with the
+-- caller's standard_conforming_strings, as in the session.
+SET standard_conforming_strings = off;
+SELECT migrate.register('80', 'backslash', $m$-- pg_migrate:no-transaction
+CREATE INDEX CONCURRENTLY rr_bs ON rr (a) WHERE length('a\\b') = 3;
+$m$, 'DROP INDEX rr_bs;');
+CALL migrate.run();
+RESET standard_conforming_strings;
+SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indexrelid = 'rr_bs'::regclass;
+-- ... and a statement reaching pg_migrate's schema through search_path is refused there too.
+SELECT migrate.register('81', 'own schema', E'-- pg_migrate:no-transaction\nCREATE INDEX CONCURRENTLY rr_own ON history (version);\n');
+SET search_path = migrate, public;
+CALL migrate.run();
+RESET search_path;
+SELECT to_regclass('migrate.rr_own') IS NULL AS not_created;
+SELECT migrate.run_forget('81') IS NOT NULL AS forgotten, migrate.unregister('81');
+CALL migrate.run_revert_to('0');
 DROP TABLE rr, rr_parted, rr_parted2;
 DROP EXTENSION pg_migrate;
 DROP SCHEMA migrate;

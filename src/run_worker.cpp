@@ -6,7 +6,10 @@
 #include <cstring>
 
 extern "C" {
+#include "catalog/namespace.h"
 #include "mb/pg_wchar.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
 #include "parser/analyze.h"
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
@@ -26,6 +29,7 @@ struct WorkerShared {
   Oid current_user;
   int lock_timeout_ms;
   Size search_path_offset;
+  Size settings_offset;  // "name\0value\0" pairs, then "\0": the caller's settings (kCallerSettings)
   Size sql_offset;
   bool finished;  // written last by the worker
   bool ok;
@@ -46,11 +50,30 @@ void terminate_worker_at_exit(int, Datum handle) {
 
 }  // namespace
 
+// The caller's settings that change what the statement means or how it runs, so that it runs
+// in the worker as it would in the session: how literals are read (a backslash in a partial
+// index's predicate), dates and times, where an index goes, the memory and parallel workers of
+// an index build, commit and trigger behaviour. (search_path, lock_timeout and the role are
+// passed on their own.)
+constexpr const char* kCallerSettings[] = {
+    "standard_conforming_strings", "backslash_quote", "escape_string_warning", "DateStyle", "IntervalStyle",
+    "TimeZone", "default_tablespace", "temp_tablespaces", "maintenance_work_mem",
+    "max_parallel_maintenance_workers", "work_mem", "synchronous_commit", "session_replication_role",
+    "default_toast_compression", "check_function_bodies"};
+
 TopLevelResult run_top_level(const std::string& sql, int lock_timeout_ms,
                              const std::function<void(int)>& started) {
   const char* search_path = pg::call([] { return GetConfigOption("search_path", false, false); });
   std::string sp = search_path ? search_path : "";
-  Size size = offsetof(WorkerShared, data) + sp.size() + 1 + sql.size() + 1;
+  std::string settings;
+  for (const char* name : kCallerSettings) {
+    const char* value = pg::call([&] { return GetConfigOption(name, true, false); });
+    if (!value) continue;
+    settings.append(name).push_back('\0');
+    settings.append(value).push_back('\0');
+  }
+  settings.push_back('\0');
+  Size size = offsetof(WorkerShared, data) + sp.size() + 1 + settings.size() + sql.size() + 1;
   // The mapping outlives the transaction: the caller commits while the worker runs.
   dsm_segment* seg = pg::call([&] {
     dsm_segment* s = dsm_create(size, 0);
@@ -65,7 +88,9 @@ TopLevelResult run_top_level(const std::string& sql, int lock_timeout_ms,
   sh->lock_timeout_ms = lock_timeout_ms;
   sh->search_path_offset = 0;
   std::memcpy(sh->data, sp.c_str(), sp.size() + 1);
-  sh->sql_offset = sp.size() + 1;
+  sh->settings_offset = sp.size() + 1;
+  std::memcpy(sh->data + sh->settings_offset, settings.data(), settings.size());
+  sh->sql_offset = sh->settings_offset + settings.size();
   std::memcpy(sh->data + sh->sql_offset, sql.c_str(), sql.size() + 1);
 
   BackgroundWorker worker;
@@ -139,6 +164,41 @@ TopLevelResult run_top_level(const std::string& sql, int lock_timeout_ms,
 
 namespace {
 
+// The statement changes pg_migrate's own schema (reached through search_path: a name that
+// says `migrate.` is refused at register): refused as a migration's transactional statement
+// is by the event triggers, which in this worker run outside any migration. Plain C.
+void refuse_own_schema(Node* stmt) {
+  Oid own = get_namespace_oid("migrate", true);
+  if (!OidIsValid(own)) return;
+  const char* what = nullptr;
+  char* name = nullptr;
+  auto schema_of = [](RangeVar* rv) { Oid rel = RangeVarGetRelid(rv, NoLock, true); return OidIsValid(rel) ? get_rel_namespace(rel) : InvalidOid; };
+  if (IsA(stmt, IndexStmt)) {
+    IndexStmt* s = castNode(IndexStmt, stmt);
+    if (schema_of(s->relation) == own) { what = "creates an index on table"; name = s->relation->relname; }
+  } else if (IsA(stmt, DropStmt)) {
+    DropStmt* s = castNode(DropStmt, stmt);
+    ListCell* lc;
+    if (s->removeType == OBJECT_INDEX)
+      foreach (lc, s->objects) {
+        RangeVar* rv = makeRangeVarFromNameList(castNode(List, lfirst(lc)));
+        if (schema_of(rv) == own) { what = "drops index"; name = rv->relname; }
+      }
+  } else if (IsA(stmt, ReindexStmt)) {
+    ReindexStmt* s = castNode(ReindexStmt, stmt);
+    if (s->relation && schema_of(s->relation) == own) { what = "reindexes"; name = s->relation->relname; }
+    if (s->kind == REINDEX_OBJECT_SCHEMA && s->name && get_namespace_oid(s->name, true) == own) { what = "reindexes schema"; name = pstrdup(s->name); }
+  } else if (IsA(stmt, AlterTableStmt)) {
+    AlterTableStmt* s = castNode(AlterTableStmt, stmt);
+    if (schema_of(s->relation) == own) { what = "alters table"; name = s->relation->relname; }
+  }
+  if (what)
+    ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+                    errmsg("a migration %s %s in pg_migrate's schema migrate", what, name),
+                    errdetail("pg_migrate's catalog is changed only by its own functions and ALTER EXTENSION pg_migrate UPDATE."),
+                    errhint("Create the object in another schema (check the migration's search_path).")));
+}
+
 // Parses, plans and runs `sql` as one top-level statement (like exec_simple_query). Parse
 // trees and plans live in `context`: a concurrent build commits and starts transactions of
 // its own, so transaction memory would not outlive it.
@@ -149,6 +209,7 @@ void execute_top_level(const char* sql, MemoryContext context) {
     ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR),
                     errmsg("pg_migrate worker expects exactly one statement, got %d", list_length(parsetrees))));
   RawStmt* parsetree = linitial_node(RawStmt, parsetrees);
+  refuse_own_schema(parsetree->stmt);
   bool snapshot_set = false;
   if (analyze_requires_snapshot(parsetree)) {
     PushActiveSnapshot(GetTransactionSnapshot());
@@ -210,6 +271,14 @@ void worker_main(Datum arg) {
     StartTransactionCommand();
     SetConfigOption("application_name", "pg_migrate worker", PGC_USERSET, PGC_S_SESSION);
     SetConfigOption("search_path", sh->data + sh->search_path_offset, PGC_USERSET, PGC_S_SESSION);
+    // The caller's own values (PGC_SUSET: session_replication_role is a superuser's setting,
+    // which the caller had, or it would have its default).
+    for (const char* p = sh->data + sh->settings_offset; *p;) {
+      const char* name = p;
+      const char* value = name + strlen(name) + 1;
+      SetConfigOption(name, value, PGC_SUSET, PGC_S_SESSION);
+      p = value + strlen(value) + 1;
+    }
     char timeout[32];
     snprintf(timeout, sizeof timeout, "%d", sh->lock_timeout_ms);
     SetConfigOption("lock_timeout", timeout, PGC_USERSET, PGC_S_SESSION);
