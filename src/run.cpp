@@ -14,10 +14,12 @@
 #include <cstring>
 #include <exception>
 #include <map>
+#include <random>
 #include <set>
 #include <stdexcept>
 
 #include "catalog.hpp"
+#include "core/backoff.hpp"
 #include "core/drift_rules.hpp"
 #include "core/run_mode.hpp"
 #include "core/script.hpp"
@@ -32,6 +34,7 @@
 extern "C" {
 #include "access/reloptions.h"
 #include "catalog/namespace.h"
+#include "commands/defrem.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_attribute.h"
 #include "catalog/pg_opclass.h"
@@ -948,9 +951,9 @@ void record_unit_time(RunContext& rc) {
 }
 
 // Runs a statement at top level in a worker, recording its pid while it runs.
-TopLevelResult run_in_worker(RunContext& rc, const std::string& sql) {
+TopLevelResult run_in_worker(RunContext& rc, const std::string& sql, int lock_timeout_ms = 0) {
   commit();  // no snapshot while the worker runs
-  return run_top_level(sql, 0, [&](int pid) {
+  return run_top_level(sql, lock_timeout_ms, [&](int pid) {
     set_worker(rc.step.version, pid);
     commit();
   });
@@ -1088,6 +1091,23 @@ std::optional<std::string> detach_to_finalize(Node* node) {
   return std::nullopt;
 }
 
+// A top-level statement that locks what it works on against reads and writes: VACUUM FULL,
+// CLUSTER, REINDEX without CONCURRENTLY.
+bool blocks_reads_and_writes(Node* node) {
+  if (IsA(node, ClusterStmt)) return true;
+  auto has_option = [](List* options, const char* name) {
+    ListCell* lc;
+    foreach (lc, options) {
+      DefElem* opt = static_cast<DefElem*>(lfirst(lc));
+      if (std::strcmp(opt->defname, name) == 0) return opt->arg == nullptr || pg::call([&] { return defGetBoolean(opt); });
+    }
+    return false;
+  };
+  if (IsA(node, VacuumStmt)) return has_option(castNode(VacuumStmt, node)->options, "full");
+  if (IsA(node, ReindexStmt)) return !has_option(castNode(ReindexStmt, node)->params, "concurrently");
+  return false;
+}
+
 void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_before,
                         const std::string& last_error, std::optional<std::string>& skipped) {
   const ScriptStatement& s = rc.statements[u.first];
@@ -1173,13 +1193,46 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
   commit();
   TopLevelResult r;
   std::optional<Error> no_worker;  // no worker to run it (no free slot): a failure of this statement
-  try {
-    r = run_in_worker(rc, sql);
-  } catch (Error& e) {
-    no_worker = e;
-  } catch (pg::PgError& e) {
-    name_failure(e, rc.label, u.line);  // a cancel or timeout while the worker ran: which statement
-    throw;
+  // VACUUM FULL, CLUSTER and REINDEX without CONCURRENTLY lock the tables they rewrite against
+  // reads and writes: waiting for that lock behind a long transaction would queue every other
+  // session behind them, so they wait under pg_migrate.lock_timeout with the retries, as a
+  // transactional statement does. (A concurrent build or drop waits without blocking anyone.)
+  bool blocking = blocks_reads_and_writes(node);
+  std::string gave_up;
+  double waited = 0;
+  std::mt19937 random(static_cast<unsigned>(MyProcPid) ^
+                      static_cast<unsigned>(std::chrono::steady_clock::now().time_since_epoch().count()));
+  for (int attempt = 1;; ++attempt) {
+    auto tried = std::chrono::steady_clock::now();
+    try {
+      r = run_in_worker(rc, sql, blocking ? settings::lock_timeout_ms : 0);
+    } catch (Error& e) {
+      no_worker = e;
+    } catch (pg::PgError& e) {
+      name_failure(e, rc.label, u.line);  // a cancel or timeout while the worker ran: which statement
+      throw;
+    }
+    waited += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tried).count();
+    if (no_worker || !blocking || r.ok || !r.reported || r.sqlstate != "55P03") break;
+    double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms,
+                                  std::uniform_real_distribution<double>(0, 1)(random));
+    if (attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms) {
+      gave_up = fmt::format("Gave up after {} attempt{} in {:.0f} ms.", attempt, attempt == 1 ? "" : "s", waited);
+      break;
+    }
+    std::string note = fmt::format("{} hit lock_timeout at line {} of its {} script (attempt {} of {}); retrying in {:.0f} ms",
+                                   rc.label.describe(), u.line, rc.label.which, attempt, settings::lock_retries + 1, delay);
+    const char* n = note.c_str();
+    pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
+    catalog::record_retry(rc.step.version, rc.step.name, rc.label.which, attempt, u.line, "", delay);
+    commit();
+    try {
+      pg::sleep_ms(static_cast<long>(delay));
+    } catch (pg::PgError& stopped) {
+      name_failure(stopped, rc.label, u.line);
+      throw;
+    }
+    waited += delay;
   }
   if (no_worker)
     raise_failure(rc, u, no_worker->sqlstate(), failure_message(rc, u, no_worker->message()), no_worker->detail(),
@@ -1219,11 +1272,15 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
                         leftovers.size() == 1 ? "was" : "were");
   }
   std::string detail = r.detail;
+  if (!gave_up.empty()) detail += (detail.empty() ? "" : "\n") + gave_up;
   if (!detail.empty()) detail += "\n";
   detail += fmt::format("Statement: {}", one_line_preview(sql));
   raise_failure(rc, u, sqlstate, failure_message(rc, u, what), detail,
-                r.hint.empty() ? fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up))
-                               : r.hint);
+                !gave_up.empty() ? fmt::format("Retry when the table is less busy ({} resumes at this statement), or raise "
+                                               "pg_migrate.lock_timeout, pg_migrate.lock_retries or pg_migrate.lock_retry_total.",
+                                               resume_call(rc.up))
+                : r.hint.empty() ? fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up))
+                                 : r.hint);
 }
 
 int64 scalar_int8(const std::string& sql) {

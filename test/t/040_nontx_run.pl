@@ -712,6 +712,27 @@ like($err, qr/ERROR:  migration 9\.4 \("first fails"\) has a stopped apply run\n
 like($err, qr/\(0 of 2 statements done\)\nDETAIL:  None of its statements finished/, 'unregister: none of its statements finished');
 sql(q{SELECT migrate.run_forget('9.4'); SELECT migrate.unregister('9.4')});
 
+# --- VACUUM FULL (run in the worker) locks its table against reads: it waits under
+#     pg_migrate.lock_timeout with the retries, as a transactional statement does, and does not
+#     queue the readers behind it while a long transaction holds the table.
+sql(q{CREATE TABLE vf (id int); INSERT INTO vf SELECT generate_series(1, 100)});
+sql(q{SELECT migrate.register('9.5', 'vacuum full', E'-- pg_migrate:no-transaction\nVACUUM FULL vf;', 'SELECT 1;')});
+my $vf_reader = $node->background_psql($db);
+$vf_reader->query_safe('BEGIN; SELECT count(*) FROM vf;');
+$t0 = time();
+($ret, $out, $err) = $node->psql($db, q{SET pg_migrate.lock_timeout = '100ms'; SET pg_migrate.lock_retries = 1;
+  SET pg_migrate.lock_retry_delay = '50ms'; CALL migrate.run();});
+cmp_ok(time() - $t0, '<', 30, 'VACUUM FULL behind a reader does not wait without a limit');
+like($err, qr/NOTICE:  migration 9\.5 \("vacuum full"\) hit lock_timeout at line 2 of its up script \(attempt 1 of 2\); retrying/,
+     'VACUUM FULL: the lock timeout is retried (NOTICE)');
+like($err, qr/ERROR:  migration 9\.5 \("vacuum full"\) failed at line 2 of its up script: canceling statement due to lock timeout\nDETAIL:  Gave up after 2 attempts in \d+ ms\.\nStatement: VACUUM FULL vf\nHINT:  Retry when the table is less busy/,
+     'VACUUM FULL: gave up after the retries, and says so');
+is(sql(q{SELECT count(*) FROM migrate.history WHERE version = '9.5' AND action = 'retry'}), '1', 'the retry is in history');
+$vf_reader->query_safe('COMMIT');
+$vf_reader->quit;
+($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
+is($ret . ' ' . state_of('9.5'), '0 applied', 'the table free: the run resumes and VACUUM FULL runs') or diag($err);
+
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
 sql(q{SET pg_migrate.lint_large_table_rows = 1000; ANALYZE t});
