@@ -2146,8 +2146,11 @@ PGM_FUNCTION(pgm_run) {
   std::optional<Version> target;
   if (!PG_ARGISNULL(0)) target = Version::parse(pg::text_arg(fcinfo, 0));
   NonatomicSpi spi;
-  RunLock lock;
+  // The catalog lock first: waiting for a migrate.apply() in flight, this call must not hold
+  // the run lock yet, or that apply (its transaction locking the catalog again) would take
+  // this waiting call for a run in progress and fail (55006).
   catalog::lock_catalog();  // waits for a migrate.apply() in flight
+  RunLock lock;
   check_opposite_runs(true);
   std::vector<MigrationStep> steps = select_pending(target);
   // A target below a migration stopped part way would apply others after its committed
@@ -2184,8 +2187,8 @@ Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
       throw Error(sqlstate::kInvalidParameterValue, fmt::format("steps must be at least 1, not {}", steps));
   }
   NonatomicSpi spi;
+  catalog::lock_catalog();  // (before the run lock: see migrate.run())
   RunLock lock;
-  catalog::lock_catalog();
   check_opposite_runs(false);
   if (to_target) ensure_revert_target(*target);
   std::vector<MigrationStep> applied = applied_steps_newest_first();
