@@ -959,6 +959,16 @@ TopLevelResult run_in_worker(RunContext& rc, const std::string& sql, int lock_ti
   });
 }
 
+// The hint of a failed statement: fix, then resume. A down script is fixed with repair():
+// register refuses a new down script for an applied migration.
+std::string fix_then_resume(const RunContext& rc, const std::string& where) {
+  return fmt::format("Fix the cause{}, then {} again: it resumes {}.",
+                     rc.up ? std::string()
+                           : fmt::format(" (a fixed down script is stored with SELECT migrate.repair('{}', down => ...))",
+                                         rc.step.version),
+                     resume_call(rc.up), where);
+}
+
 std::string failure_message(const RunContext& rc, const Unit& u, const std::string& what) {
   return fmt::format("{} failed at line {} of its {} script: {}", rc.label.describe(), u.line,
                      rc.label.which, what);
@@ -1279,7 +1289,7 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
                 !gave_up.empty() ? fmt::format("Retry when the table is less busy ({} resumes at this statement), or raise "
                                                "pg_migrate.lock_timeout, pg_migrate.lock_retries or pg_migrate.lock_retry_total.",
                                                resume_call(rc.up))
-                : r.hint.empty() ? fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up))
+                : r.hint.empty() ? fix_then_resume(rc, "at this statement")
                                  : r.hint);
 }
 
@@ -1370,7 +1380,7 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
   if (!OidIsValid(relid))
     raise_failure(rc, u, "42P01", failure_message(rc, u, fmt::format("relation \"{}\" does not exist", rel->relname)),
-                  {}, fmt::format("Fix the cause, then {} again: it resumes at this statement.", resume_call(rc.up)));
+                  {}, fix_then_resume(rc, "at this statement"));
   if (BatchTable table = batch_table(rel, relid); table != BatchTable::kPlain) {
     std::string named = pg::call([&] {  // as resolved, with its schema
       return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), get_rel_name(relid));
@@ -1551,9 +1561,8 @@ void run_transactional_unit(RunContext& rc, const Unit& u, int index) {
     ErrorData* ed = e.data();
     std::string text = error_text(unpack_sql_state(ed->sqlerrcode), ed->message ? ed->message : "");
     if (!ed->hint && !e.is_interrupt()) {  // say what resumes the run (the error keeps its own hint)
-      std::string hint = fmt::format("Fix the cause, then {} again: it resumes {}.", resume_call(rc.up),
-                                     u.last - u.first > 1 ? fmt::format("with this part (from line {})", u.line)
-                                                          : std::string("at this statement"));
+      std::string hint = fix_then_resume(rc, u.last - u.first > 1 ? fmt::format("with this part (from line {})", u.line)
+                                                                  : std::string("at this statement"));
       const char* h = hint.c_str();
       pg::call([&] { ed->hint = MemoryContextStrdup(GetMemoryChunkContext(ed), h); });
     }

@@ -540,7 +540,7 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
   if (folder && location.empty() && std::regex_search(e.message, m, edited_re))
     if (const MigrationFile* f = folder->by_version(m[2].matched ? m[2] : m[3])) {
       location = path_of(opts, f->file);
-      message = m[1].str();
+      message = m[2].matched ? fmt::format("edited after version {} was applied", m[2].str()) : m[1].str();
     }
   // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
   // of callback afterMigrate.sql has a syntax error at line 2: ...".
@@ -785,15 +785,19 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   struct Refusal {
     std::string message, hint;
     bool error_callbacks = false;
+    std::string location;  // the file of the migration it names, if any
   };
   std::optional<Refusal> refusal_after_sync;
   if (conn.exec("SELECT pg_catalog.to_regclass('migrate.runs') IS NOT NULL").get(0, 0) == "t") {
     Result down = conn.exec("SELECT r.version, m.name FROM migrate.runs r JOIN migrate.migrations m USING (version) "
                             "WHERE r.direction OPERATOR(pg_catalog.=) 'down' ORDER BY r.version LIMIT 1");
-    if (down.rows() > 0)
+    if (down.rows() > 0) {
+      const MigrationFile* f = folder.by_version(down.get(0, 0));
       refusal_after_sync = Refusal{
           fmt::format("migration {} (\"{}\") is partially reverted", down.get(0, 0), printable(down.get(0, 1))),
-          "Finish it with pg_migrate revert, or see migrate.progress and migrate.run_forget().", false};
+          "Finish it with pg_migrate revert, or see migrate.progress and migrate.run_forget().", false,
+          f ? path_of(opts, f->down_file.empty() ? f->file : f->down_file) : std::string()};
+    }
   }
   if (!refusal_after_sync && pending > 0 && nontx_pending && each_callbacks)
     refusal_after_sync = Refusal{"beforeEachMigrate and afterEachMigrate callbacks cannot run around the migrations "
@@ -947,9 +951,13 @@ Outcome cmd_apply(Connection& conn, const Folder& folder, const Options& opts) {
   if (refusal_after_sync) {
     conn.run("ROLLBACK");
     o.code = exit_code::kFailed;
-    o.err += "error: " + refusal_after_sync->message + "\nHINT: " + refusal_after_sync->hint + " Nothing was applied.\n";
+    const std::string& at = refusal_after_sync->location;
+    o.err += "error: " + (at.empty() ? "" : printable(at) + ": ") + refusal_after_sync->message +
+             " (SQLSTATE 55000)\nHINT: " + refusal_after_sync->hint + " Nothing was applied.\n";
     o.result = "FAILED: " + refusal_after_sync->message;
-    o.json = {{"database", conn.database()}, {"error", {{"message", refusal_after_sync->message}}}};
+    json err = {{"sqlstate", "55000"}, {"message", refusal_after_sync->message}};
+    put_location(err, at);
+    o.json = {{"database", conn.database()}, {"error", err}};
     if (refusal_after_sync->error_callbacks) run_error_callbacks(conn, folder, opts, o);
     return o;
   }
@@ -1431,6 +1439,10 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
     }
   }
   std::optional<Result> rows;
+  // CALL migrate.run_revert() commits each migration's revert: those before a failure stay
+  // reverted, and the output says which.
+  std::string history_before =
+      by_run ? conn.exec("SELECT coalesce(pg_catalog.max(id), 0) FROM migrate.history").get(0, 0) : std::string();
   try {
     if (by_run) {
       rows = history_written_by(conn, "revert", [&] {
@@ -1442,6 +1454,20 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
                              : conn.exec("SELECT version, name, duration_ms FROM migrate.revert_to($1)", {opts.to});
     }
   } catch (DbError& e) {
+    if (by_run && !conn.lost()) {
+      Result done = conn.exec("SELECT version, name, coalesce(duration_ms, 0) FROM migrate.history "
+                              "WHERE id OPERATOR(pg_catalog.>) $1::pg_catalog.int8 AND action OPERATOR(pg_catalog.=) 'revert' "
+                              "ORDER BY id", {history_before});
+      json list = json::array();
+      for (int i = 0; i < done.rows(); ++i) {
+        const MigrationFile* m = folder ? folder->by_version(done.get(i, 0)) : nullptr;
+        std::string from = printable(m ? path_of(opts, m->down_file.empty() ? m->file : m->down_file) : done.get(i, 1));
+        o.err += fmt::format("reverted {} {} ({}) before the error: it stays reverted\n", done.get(i, 0), from,
+                             ms(std::stod(done.get(i, 2))));
+        list.push_back({{"version", done.get(i, 0)}, {"name", done.get(i, 1)}, {"duration_ms", std::stod(done.get(i, 2))}});
+      }
+      if (!list.empty()) o.json["reverted"] = list;
+    }
     // revert runs the down scripts stored in the database; one added to the file of an applied
     // migration (a U file, a down section) is stored by the next apply or repair.
     // The versions the error names ("migration 3 (\"x\")", "3 (\"x\"), 4 (\"y\")") that have one in the folder.
@@ -1883,6 +1909,9 @@ void report_error(Outcome& o, const DbError& e, const Folder* folder, const Opti
                                         "down.sql file of its layout); pg_migrate apply records it, then revert again. Or write "
                                         "a new migration that undoes the change."}})
     for (size_t at; (at = hint.find(sql)) != std::string::npos;) hint.replace(at, std::strlen(sql), command);
+  // A down script is fixed in the file: revert stores the changed one over a stopped run.
+  static const std::regex repair_down_re(R"( \(a fixed down script is stored with SELECT migrate\.repair\('[^']*', down => \.\.\.\)\))");
+  hint = std::regex_replace(hint, repair_down_re, " in the down script of its file (pg_migrate revert stores it)");
   // A hint to set one of pg_migrate's settings: how, from the command (it has no flags for
   // them; they travel in the connection's options, as psql's do).
   static const std::regex setting_re(R"(\b([Ss]et|raise) (pg_migrate\.[a-z_]+)(?: = ([a-z0-9]+))?)");

@@ -259,7 +259,7 @@ is($rc, 0, 'the non-transactional migration applies') or diag($err);
 is((pgm_on($node, 'partial', $pdir, 'check'))[0], 0, 'check: at the folder -> 0');
 ($rc, $out, $err) = pgm_on($node, 'partial', $pdir, 'revert');
 is($rc, 1, 'its revert fails at the second statement');
-like($err, qr/HINT: Fix the cause, then pg_migrate revert again: it resumes at this statement/, "the hint names the command that resumes the revert");
+like($err, qr/HINT: Fix the cause in the down script of its file \(pg_migrate revert stores it\), then pg_migrate revert again: it resumes at this statement/, "the hint names the command that resumes the revert");
 # The folder's digest is recorded (one query); a new file makes check compare file by file.
 for my $try (1, 2) {
   write_file("$pdir/20240102000000_more.sql", "-- migrate:up\nSELECT 1;\n") if $try == 2;

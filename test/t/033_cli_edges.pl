@@ -332,8 +332,8 @@ is($rc, 0, 'applied') or diag($out . $err);
 is($rc, 1, 'its non-transactional down script fails at its second statement') or diag($out . $err);
 ($rc, $out, $err) = pgm('halfrev', $halfrev, 'apply');
 is($rc, 1, 'apply over a partially reverted migration: exit 1') or diag($out . $err);
-like($err, qr/migration 20240101000000 \("h"\) is partially reverted\nHINT: Finish it with pg_migrate revert/,
-     'it says so and how to finish it');
+like($err, qr/error: \S*halfrev\/20240101000000_h\.sql: migration 20240101000000 \("h"\) is partially reverted \(SQLSTATE 55000\)\nHINT: Finish it with pg_migrate revert/,
+     'it says so, with the file and SQLSTATE, and how to finish it');
 
 # verify V behind an earlier pending migration that fails: V is not verified (exit 1).
 fresh('vskip');
@@ -1080,5 +1080,29 @@ for my $bad ([ '--json', 'revert', '--steps', '0' ], [ 'revert', '--steps', '0',
   is($rc . ' ' . ($j->{exit_code} // 'none'), '2 2', "--json: @$bad: exit 2 and the JSON error object") or diag($out . $err);
   ok(defined $j->{error}{message} && $j->{error}{message} ne '', "--json: @$bad: the message in it");
 }
+
+# --- A revert of two migrations that fails in the second (non-transactional) one: the output
+# says the first stays reverted; the same command repeated after the fix finishes the second
+# and stops there (it does not revert a third).
+fresh('rev2');
+my $rev2 = "$tmp/rev2";
+write_file("$rev2/V1__a.sql", "CREATE TABLE r2a (id int);\n");
+write_file("$rev2/U1__a.sql", "DROP TABLE r2a;\n");
+write_file("$rev2/V2__b.sql", "-- pg_migrate:no-transaction\nCREATE TABLE r2b (id int);\n");
+write_file("$rev2/U2__b.sql", "-- pg_migrate:no-transaction\nDROP TABLE r2b;\nSELECT 1/0;\n");
+write_file("$rev2/V3__c.sql", "CREATE TABLE r2c (id int);\n");
+write_file("$rev2/U3__c.sql", "DROP TABLE r2c;\n");
+($rc, $out, $err) = pgm('rev2', $rev2, 'apply');
+is($rc, 0, 'rev2: applied') or diag($out . $err);
+($rc, $out, $err) = pgm('rev2', $rev2, 'revert', '--steps', '2');
+is($rc, 1, 'rev2: the revert fails in the second migration') or diag($out . $err);
+like($err, qr/^reverted 3 \S*U3__c\.sql \(\S+ ms\) before the error: it stays reverted\n(.*\n)*error: \S*U2__b\.sql:3: division by zero/m,
+     'rev2: the output says which migration the failed revert reverted before the error');
+write_file("$rev2/U2__b.sql", "-- pg_migrate:no-transaction\nDROP TABLE r2b;\nSELECT 1;\n");
+($rc, $out, $err) = pgm('rev2', $rev2, 'revert', '--steps', '2');
+is($rc, 0, 'rev2: the same command after the fix') or diag($out . $err);
+like($err, qr/migration 2 \("b"\) has a stopped revert run: this call finishes it and reverts nothing more/,
+     'rev2: it says it finishes the stopped revert only');
+is($node->safe_psql('rev2', 'SELECT migrate.current_version()'), '1', 'rev2: at version 1, migration 1 not reverted');
 
 done_testing();
