@@ -67,6 +67,10 @@ SELECT * FROM migrate.revert(2);
 CALL migrate.run_revert(2);
 SELECT version, state FROM migrate.status();
 SELECT action, version FROM migrate.history ORDER BY id;
+-- a batch directive followed by no statement would batch nothing: refused with its line
+SELECT migrate.register('4', 'trailing', E'-- pg_migrate:no-transaction\nUPDATE rr SET a = 1 WHERE a IS NULL;\n-- pg_migrate:batch 100\n');
+SELECT migrate.register('4', 'only', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\n');
+SELECT migrate.register('4', 'in a transaction', E'UPDATE rr SET a = 1 WHERE a IS NULL;\n-- pg_migrate:batch 100');
 -- a partitioned table cannot be batched by ctid ranges: refused by register when it exists
 -- then, else when the statement runs (here the script creates it)
 SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr_parted SET a = 1 WHERE a IS NULL;');

@@ -384,6 +384,24 @@ namespace {
 std::vector<Unit> split_units(const std::string& script, const std::vector<ScriptStatement>& st,
                               ScriptMode mode, const ScriptLabel& label) {
   std::vector<Unit> units;
+  // A batch directive after the last statement (or in a script without one) batches nothing:
+  // the statement it was meant for would run unbatched, otherwise than written.
+  {
+    size_t tail = st.empty() ? 0 : st.back().end;
+    std::optional<BatchDirective> trailing;
+    try {
+      trailing = find_batch_directive(std::string_view(script).substr(std::min(tail, script.size())));
+    } catch (const std::invalid_argument&) {
+      trailing = BatchDirective{};
+    }
+    if (trailing)
+      throw Error(sqlstate::kSyntaxError,
+                  fmt::format("{} script of {}: the batch directive at line {} is followed by no statement", label.which,
+                              label.describe(),
+                              1 + std::count(script.begin(), script.begin() + std::min(tail, script.size()), '\n') +
+                                  trailing->line_offset),
+                  {}, "Put \"-- pg_migrate:batch <rows>\" on the line right before the UPDATE or DELETE it batches.");
+  }
   if (mode == ScriptMode::kNoTransaction) {
     for (size_t i = 0; i < st.size(); ++i) {
       Unit u{i, i + 1, st[i].line};
