@@ -191,6 +191,8 @@ SELECT migrate.register('1', 'index big', 'CREATE INDEX lint_big_v ON lint_big (
 SELECT migrate.register('2', 'index empty', 'CREATE INDEX lint_empty_v ON lint_empty (v);', 'DROP INDEX lint_empty_v;');
 SELECT migrate.register('3', 'new table', 'CREATE TABLE lint_n (id bigint PRIMARY KEY); CREATE INDEX ON lint_n (id);', 'DROP TABLE lint_n;');
 
+-- A DO block's statements are not linted: said (info), whatever the block does.
+SELECT line, rule, severity FROM migrate.lint($m$DO $$ BEGIN EXECUTE 'CREATE INDEX ON lint_big (v)'; END $$;$m$);
 -- pg_migrate.lint_blocks_apply: error-level findings block apply (off by default)
 SHOW pg_migrate.lint_blocks_apply;
 SET pg_migrate.lint_blocks_apply = on;

@@ -2287,6 +2287,9 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       if (cs->relation) out.push_back({Action::Cluster, table_info(cs->relation, st), "", "", {}});
       break;
     }
+    case T_DoStmt:
+      out.push_back({Action::UnlintedDoBlock, {}, "", "", {}});
+      break;
     case T_LockStmt: {
       LockStmt* ls = (LockStmt*)node;
       foreach (lc, ls->relations)

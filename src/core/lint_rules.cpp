@@ -97,6 +97,8 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::BatchedVolatileWhere,
        {"batched-where-volatile",
         "a batched UPDATE / DELETE whose WHERE clause calls a volatile function: every batch evaluates it again"}},
+      {Action::UnlintedDoBlock,
+       {"unlinted-do-block", "a DO block: lint cannot see the statements it runs (nor the gate their findings would close)"}},
       {Action::SessionOnly,
        {"session-only-statement", "LISTEN / LOAD (and SET in a non-transactional script): they affect the session, or the statement, that runs them, not the database"}},
   };
@@ -474,6 +476,14 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(Severity::Error, f.detail, "");
     case Action::SessionOnly:
       return finding(Severity::Warning, f.detail, f.object);
+    case Action::UnlintedDoBlock:
+      // (info: DO blocks that check or backfill are common, and reviewed; the point is that
+      // lint, and its gate, do not vouch for them)
+      return finding(Severity::Info,
+                     "the statements this DO block runs are not linted: a lock it takes or a table it rewrites is "
+                     "not reported here, and pg_migrate.lint_blocks_apply cannot stop it",
+                     "Write the statements out in the script where you can (they are then checked); once the block "
+                     "is reviewed, silence this with \"-- pg_migrate:ignore unlinted-do-block\" before it.");
     case Action::BatchedVolatileWhere:
       return finding(Severity::Warning,
                      fmt::format("the WHERE clause of the batched {} of {} calls {}(), which may return another value "

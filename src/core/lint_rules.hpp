@@ -70,6 +70,7 @@ enum class Action {
   RefreshMatView,       // REFRESH MATERIALIZED VIEW without CONCURRENTLY: ACCESS EXCLUSIVE, reads blocked
   RewriteTable,         // SET TABLESPACE, SET LOGGED / UNLOGGED, SET ACCESS METHOD: a copy under ACCESS EXCLUSIVE
   BatchedVolatileWhere, // a batched UPDATE / DELETE whose WHERE calls a volatile function: each batch evaluates it again
+  UnlintedDoBlock,      // a DO block: the statements it runs are not linted
 };
 
 struct Fact {

@@ -39,10 +39,20 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 36u);
+  EXPECT_EQ(names.size(), 37u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
+}
+
+TEST(LintRules, DoBlockIsAWarning) {
+  Fact f;
+  f.action = Action::UnlintedDoBlock;
+  std::optional<Finding> found = evaluate(f, Thresholds{});
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->rule, "unlinted-do-block");
+  EXPECT_EQ(found->severity, Severity::Info);
+  EXPECT_NE(found->message.find("not linted"), std::string::npos);
 }
 
 TEST(LintRules, UnbatchedUpdateOfLargeTablesOnly) {
