@@ -191,6 +191,14 @@ SELECT migrate.register('1', 'index big', 'CREATE INDEX lint_big_v ON lint_big (
 SELECT migrate.register('2', 'index empty', 'CREATE INDEX lint_empty_v ON lint_empty (v);', 'DROP INDEX lint_empty_v;');
 SELECT migrate.register('3', 'new table', 'CREATE TABLE lint_n (id bigint PRIMARY KEY); CREATE INDEX ON lint_n (id);', 'DROP TABLE lint_n;');
 
+-- A data fix of rows named by a unique key is not a statement to batch; by another column,
+-- or by a range of the key, it is.
+SELECT line, rule FROM migrate.lint($$UPDATE lint_big SET v = 'x' WHERE id = 1;
+DELETE FROM lint_big WHERE id IN (1, 2, 3);
+UPDATE lint_big SET v = 'x' WHERE 7 = id AND v IS NULL;
+UPDATE lint_big SET v = 'x' WHERE n = 1;
+DELETE FROM lint_big WHERE id < 10 OR id = 5;
+UPDATE lint_big SET v = 'x' WHERE id = n;$$);
 -- A DO block's statements are not linted: said (info), whatever the block does.
 SELECT line, rule, severity FROM migrate.lint($m$DO $$ BEGIN EXECUTE 'CREATE INDEX ON lint_big (v)'; END $$;$m$);
 -- pg_migrate.lint_blocks_apply: error-level findings block apply (off by default)

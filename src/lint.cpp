@@ -519,6 +519,73 @@ TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullp
   return t;
 }
 
+// Plain C: the columns a WHERE clause (ANDed conditions) compares with a constant or a short
+// list of constants: `id = 1`, `id IN (1, 2, 3)`, `1 = id`.
+bool is_constant(Node* n) {
+  while (n && IsA(n, TypeCast)) n = ((TypeCast*)n)->arg;
+  return n && (IsA(n, A_Const) || IsA(n, ParamRef));
+}
+const char* column_name(Node* n) {
+  if (!n || !IsA(n, ColumnRef)) return nullptr;
+  Node* last = (Node*)llast(((ColumnRef*)n)->fields);
+  return IsA(last, String) ? strVal(last) : nullptr;
+}
+void pinned_columns(Node* n, List** out) {
+  if (!n) return;
+  if (IsA(n, BoolExpr) && ((BoolExpr*)n)->boolop == AND_EXPR) {
+    ListCell* lc;
+    foreach (lc, ((BoolExpr*)n)->args) pinned_columns((Node*)lfirst(lc), out);
+    return;
+  }
+  if (!IsA(n, A_Expr)) return;
+  A_Expr* e = (A_Expr*)n;
+  const char* op = e->name ? strVal(llast(e->name)) : "";
+  if (e->kind == AEXPR_OP && strcmp(op, "=") == 0) {
+    if (column_name(e->lexpr) && is_constant(e->rexpr)) *out = lappend(*out, (void*)column_name(e->lexpr));
+    else if (column_name(e->rexpr) && is_constant(e->lexpr)) *out = lappend(*out, (void*)column_name(e->rexpr));
+  } else if (e->kind == AEXPR_IN && strcmp(op, "=") == 0 && column_name(e->lexpr) && IsA(e->rexpr, List) &&
+             list_length((List*)e->rexpr) <= 1000) {
+    ListCell* lc;
+    foreach (lc, (List*)e->rexpr)
+      if (!is_constant((Node*)lfirst(lc))) return;
+    *out = lappend(*out, (void*)column_name(e->lexpr));
+  }
+}
+
+// Plain C: whether `where` pins every key column of a unique index of `relid` (no
+// expression, no predicate) to constants: the statement changes at most that many rows.
+bool where_pins_unique_key(Oid relid, Node* where) {
+  List* pinned = NIL;
+  pinned_columns(where, &pinned);
+  if (pinned == NIL) return false;
+  // pg_index read directly (the catalog, not the table: no lock on it, as everywhere in lint).
+  Relation pg_index = table_open(IndexRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = systable_beginscan(pg_index, IndexIndrelidIndexId, true, nullptr, 1, &key);
+  bool found = false;
+  HeapTuple tup;
+  while (!found && HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_index idx = (Form_pg_index)GETSTRUCT(tup);
+    bool usable = idx->indisunique && idx->indisvalid && heap_attisnull(tup, Anum_pg_index_indexprs, nullptr) &&
+                  heap_attisnull(tup, Anum_pg_index_indpred, nullptr);
+    for (int k = 0; usable && k < idx->indnkeyatts; ++k) {
+      AttrNumber att = idx->indkey.values[k];
+      char* name = att > 0 ? get_attname(relid, att, true) : nullptr;
+      bool named = false;
+      ListCell* pc;
+      if (name)
+        foreach (pc, pinned)
+          if (strcmp((const char*)lfirst(pc), name) == 0) named = true;
+      usable = named;
+    }
+    found = usable;
+  }
+  systable_endscan(scan);
+  table_close(pg_index, AccessShareLock);
+  return found;
+}
+
 // A cancel, timeout or shutdown request must end the lint, not be taken as "cannot tell".
 bool interrupted(pg::PgError& e) { return e.is_interrupt(); }
 
@@ -2297,11 +2364,18 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       break;
     }
     case T_UpdateStmt:
-      out.push_back({Action::UnbatchedUpdate, table_info(((UpdateStmt*)node)->relation, st), "", "UPDATE", {}});
+    case T_DeleteStmt: {
+      bool update = IsA(node, UpdateStmt);
+      RangeVar* rel = update ? ((UpdateStmt*)node)->relation : ((DeleteStmt*)node)->relation;
+      Node* where = update ? ((UpdateStmt*)node)->whereClause : ((DeleteStmt*)node)->whereClause;
+      Oid relid = InvalidOid;
+      TableInfo t = table_info(rel, st, &relid);
+      // A data fix of a few rows named by key (WHERE id = 1, id IN (1, 2, 3)) locks those rows
+      // only: not a statement to batch.
+      if (OidIsValid(relid) && where && pg::call([&] { return where_pins_unique_key(relid, where); })) break;
+      out.push_back({Action::UnbatchedUpdate, t, "", update ? "UPDATE" : "DELETE", {}});
       break;
-    case T_DeleteStmt:
-      out.push_back({Action::UnbatchedUpdate, table_info(((DeleteStmt*)node)->relation, st), "", "DELETE", {}});
-      break;
+    }
 #if PG_VERSION_NUM >= 150000
     case T_MergeStmt:
       out.push_back({Action::UnbatchedUpdate, table_info(((MergeStmt*)node)->relation, st), "", "MERGE", {}});
