@@ -109,7 +109,6 @@ CREATE EXTENSION seg;
 DROP EXTENSION seg;
 :show;
 :ack;
-
 -- A non-superuser's DDL is recorded although the role has no privilege on the drift log,
 -- and the role can neither write the log nor turn capture off.
 CREATE ROLE drift_dev;
@@ -359,6 +358,38 @@ RESET standard_conforming_strings;
 SELECT count(*) AS captured FROM migrate.drift WHERE object_identity = 'public.drift_esc';
 DROP TABLE public.drift_esc;
 -- Dropping the extension removes its event triggers; DDL is not captured any more.
+-- ALTER EXTENSION ... SET SCHEMA moves it (not a rename); ATTACH PARTITION names the partition
+-- as it resolves, schema-qualified (the name as written may be ambiguous); a CASCADE through an
+-- extension records the user's objects it takes along, not the extension's members; DROP
+-- SCHEMA ... CASCADE of an extension's schema records the extension, not each member; the
+-- partitions of a dropped partitioned table are named.
+CREATE SCHEMA drift_ext_a;
+CREATE SCHEMA drift_ext_b;
+CREATE EXTENSION seg SCHEMA drift_ext_a;
+SELECT migrate.acknowledge_drift('set up') > 0 AS acknowledged;
+ALTER EXTENSION seg SET SCHEMA drift_ext_b;
+CREATE TABLE drift_ext_a.drift_pp (k int) PARTITION BY RANGE (k);
+CREATE TABLE drift_ext_a.drift_pc (k int);
+CREATE TABLE drift_ext_b.drift_pc (k int);
+SET search_path = drift_ext_b, drift_ext_a;
+ALTER TABLE drift_pp ATTACH PARTITION drift_pc FOR VALUES FROM (0) TO (10);
+RESET search_path;
+CREATE TABLE drift_ext_a.drift_segs (id int, s drift_ext_b.seg);
+CREATE VIEW drift_ext_a.drift_segv AS SELECT id, s FROM drift_ext_a.drift_segs;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL AND command_tag IN ('ALTER EXTENSION', 'ALTER TABLE') ORDER BY id;
+SELECT migrate.acknowledge_drift('moves') > 0 AS acknowledged;
+DROP EXTENSION seg CASCADE;
+DROP TABLE drift_ext_a.drift_pp;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+CREATE EXTENSION seg SCHEMA drift_ext_b;
+SELECT migrate.acknowledge_drift('drops') > 0 AS acknowledged;
+DROP SCHEMA drift_ext_b CASCADE;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+DROP SCHEMA drift_ext_a CASCADE;
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
 DROP EXTENSION pg_migrate;
 SELECT count(*) FROM pg_event_trigger;
 DROP TABLE drift_b1, drift_b2, drift_meta, drift_kept, drift_manual, drift_tmpx, drift_repl, drift_a1, drift_a2;

@@ -5,6 +5,7 @@
 // (drift_snapshot.cpp).
 #include <algorithm>
 #include <optional>
+#include <set>
 
 #include "xact.hpp"
 #include "catalog.hpp"
@@ -22,6 +23,10 @@ extern "C" {
 #include "catalog/pg_shdepend.h"
 #include "catalog/pg_authid.h"
 #include "access/genam.h"
+#include "catalog/pg_amop.h"
+#include "catalog/pg_amproc.h"
+#include "catalog/pg_depend.h"
+#include "catalog/pg_opfamily.h"
 #include "catalog/indexing.h"
 #include "utils/fmgroids.h"
 #include "access/table.h"
@@ -247,6 +252,19 @@ RangeVar* partition_named(const AlterTableCmd* at) {
   return reinterpret_cast<PartitionCmd*>(at->def)->name;
 }
 
+// The partition as it resolves (schema-qualified): the name as written may be ambiguous.
+std::string partition_identity(RangeVar* partition) {
+  const char* qualified = pg::call([&]() -> const char* {
+    Oid rel = RangeVarGetRelid(partition, NoLock, true);
+    if (!OidIsValid(rel)) return nullptr;
+    char* nsp = get_namespace_name(get_rel_namespace(rel));
+    char* name = get_rel_name(rel);
+    return nsp && name ? quote_qualified_identifier(nsp, name) : nullptr;
+  });
+  if (qualified) return qualified;
+  return (partition->schemaname ? quoted(partition->schemaname) + "." : std::string()) + quoted(partition->relname);
+}
+
 std::string alter_table_detail(CollectedCommand* cmd) {
   std::vector<std::string> parts;
   ListCell* lc;
@@ -258,8 +276,7 @@ std::string alter_table_detail(CollectedCommand* cmd) {
     if (!name) continue;
     RangeVar* partition = partition_named(at);
     std::string target = at->name ? quoted(at->name)
-                         : partition ? (partition->schemaname ? quoted(partition->schemaname) + "." : std::string()) +
-                                           quoted(partition->relname)
+                         : partition ? partition_identity(partition)
                                      : object_identity(sub->address);
     std::string part = target.empty() ? std::string(name) : fmt::format("{} {}", name, target);
     if (std::find(parts.begin(), parts.end(), part) == parts.end()) parts.push_back(part);
@@ -421,6 +438,70 @@ struct DroppedIndexTable {
   std::string schema, index, table;
 };
 std::vector<DroppedIndexTable> dropped_index_tables;
+
+// The members of every extension, read at ddl_command_start of a statement that may drop one
+// with other objects (DROP EXTENSION, DROP ... CASCADE, DROP SCHEMA, DROP OWNED): at sql_drop
+// pg_depend no longer says which dropped objects were an extension's, and its members are not
+// drift while the user's objects its CASCADE took along are. {classid, objid}.
+std::set<std::pair<Oid, Oid>> extension_members;
+bool extension_members_known = false;
+
+void note_extension_members(Node* parsetree) {
+  extension_members.clear();
+  extension_members_known = false;
+  if (!parsetree || !capture_active()) return;
+  bool may_drop_members = IsA(parsetree, DropOwnedStmt);
+  if (IsA(parsetree, DropStmt)) {
+    DropStmt* d = reinterpret_cast<DropStmt*>(parsetree);
+    may_drop_members = d->behavior == DROP_CASCADE || d->removeType == OBJECT_EXTENSION || d->removeType == OBJECT_SCHEMA;
+    // Any other DROP (RESTRICT) drops no extension's member: known, without reading.
+    extension_members_known = !may_drop_members;
+  }
+  if (!may_drop_members) return;
+  List* members = pg::call([] {
+    List* out = NIL;
+    Relation dep = table_open(DependRelationId, AccessShareLock);
+    ScanKeyData key;
+    ScanKeyInit(&key, Anum_pg_depend_refclassid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(ExtensionRelationId));
+    SysScanDesc scan = systable_beginscan(dep, DependReferenceIndexId, true, nullptr, 1, &key);
+    HeapTuple tup;
+    List* families = NIL;
+    while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+      Form_pg_depend d = (Form_pg_depend)GETSTRUCT(tup);
+      if (d->deptype != DEPENDENCY_EXTENSION) continue;
+      out = lappend_oid(out, d->classid);
+      out = lappend_oid(out, d->objid);
+      if (d->classid == OperatorFamilyRelationId) families = lappend_oid(families, d->objid);
+    }
+    systable_endscan(scan);
+    table_close(dep, AccessShareLock);
+    // A member operator family's operators and support functions (pg_amop, pg_amproc rows)
+    // are its parts, dropped along with the extension's operators and functions.
+    struct { Oid catalog; Oid index; AttrNumber family; } parts[] = {
+        {AccessMethodOperatorRelationId, AccessMethodStrategyIndexId, Anum_pg_amop_amopfamily},
+        {AccessMethodProcedureRelationId, AccessMethodProcedureIndexId, Anum_pg_amproc_amprocfamily}};
+    ListCell* lc;
+    foreach (lc, families)
+      for (const auto& part : parts) {
+        Relation rel = table_open(part.catalog, AccessShareLock);
+        ScanKeyData fk;
+        ScanKeyInit(&fk, part.family, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(lfirst_oid(lc)));
+        SysScanDesc s2 = systable_beginscan(rel, part.index, true, nullptr, 1, &fk);
+        HeapTuple t2;
+        while (HeapTupleIsValid(t2 = systable_getnext(s2))) {
+          out = lappend_oid(out, part.catalog);
+          out = lappend_oid(out, part.catalog == AccessMethodOperatorRelationId ? ((Form_pg_amop)GETSTRUCT(t2))->oid
+                                                                                 : ((Form_pg_amproc)GETSTRUCT(t2))->oid);
+        }
+        systable_endscan(s2);
+        table_close(rel, AccessShareLock);
+      }
+    return out;
+  });
+  for (int i = 0; i + 1 < list_length(members); i += 2)
+    extension_members.emplace(list_nth_oid(members, i), list_nth_oid(members, i + 1));
+  extension_members_known = true;
+}
 
 void note_dropped_index_tables(Node* parsetree) {
   dropped_index_tables.clear();
@@ -616,6 +697,7 @@ using namespace pgm::drift;
 PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
   note_dropped_index_tables(trig->parsetree);
+  note_extension_members(trig->parsetree);
   // A migration's ALTER TABLE: what the relation has now, some of which the statement may
   // rename or drop without an event (for the snapshot refresh after it).
   if (in_migration()) drift::track_snapshot_relation_before_alter(trig->parsetree);
@@ -951,7 +1033,8 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
       if (!previous || !watched(exclusions, *previous)) continue;
       was = fmt::format("left the watched objects (was {})", describe_scope(*previous));
     } else if (previous && (previous->schema != scope.schema || previous->name != scope.name)) {
-      was = fmt::format("{} (was {})", scope.name && previous->name == scope.name ? "moved" : "renamed",
+      bool set_schema = t.command && t.command->parsetree && IsA(t.command->parsetree, AlterObjectSchemaStmt);
+      was = fmt::format("{} (was {})", set_schema || (scope.name && previous->name == scope.name) ? "moved" : "renamed",
                         previous->name ? describe_scope(*previous) : quoted(previous->schema.value_or("")));
     } else if (std::optional<std::string> old = renamed_part(t.command, id)) {
       was = fmt::format("renamed (was {})", *old);
@@ -1247,7 +1330,8 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       if (!d.is_temporary) drift::track_snapshot_drop(d.object_type, d.address_names);
     return PointerGetDatum(nullptr);
   }
-  std::vector<size_t> keep = drift::dropped_to_record(dropped);
+  for (drift::DroppedObject& d : dropped) d.extension_member = extension_members.count({d.classid, d.objid}) > 0;
+  std::vector<size_t> keep = drift::dropped_to_record(dropped, extension_members_known);
   if (keep.empty()) return PointerGetDatum(nullptr);
   const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
   std::vector<DriftRow> rows;

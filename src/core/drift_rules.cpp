@@ -195,7 +195,7 @@ std::optional<std::string> index_entry_table(std::string_view entry) {
   return std::nullopt;
 }
 
-std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped) {
+std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped, bool members_known) {
   bool extension_dropped = std::any_of(dropped.begin(), dropped.end(), [](const DroppedObject& d) {
     return d.original && d.object_type == "extension";
   });
@@ -212,7 +212,15 @@ std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped)
   for (size_t i = 0; i < dropped.size(); ++i) {
     const DroppedObject& d = dropped[i];
     if (d.is_temporary) continue;
-    if (!d.original && !(d.normal && !extension_dropped && !part_of_dropped_relation(d))) continue;
+    if (members_known) {
+      // A partition: a table in its own right, dropped with its partitioned table by an
+      // automatic dependency (not "normal"), its address {schema, table} like any table's.
+      bool partition = !d.original && !d.normal && d.object_type == "table" && d.address_names.size() == 2 &&
+                       d.address_names[0] != "pg_toast";
+      if (d.extension_member || (!d.original && !partition && !(d.normal && !part_of_dropped_relation(d)))) continue;
+    } else if (!d.original && !(d.normal && !extension_dropped && !part_of_dropped_relation(d))) {
+      continue;
+    }
     bool duplicate = std::any_of(out.begin(), out.end(), [&](size_t j) {
       return dropped[j].classid == d.classid && dropped[j].objid == d.objid && dropped[j].objsubid == d.objsubid;
     });

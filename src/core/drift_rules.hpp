@@ -48,6 +48,7 @@ struct DroppedObject {
   bool original = false;
   bool normal = false;
   bool is_temporary = false;
+  bool extension_member = false;  // a member of an extension (members_known: read before the drop)
   std::string object_type;
   std::vector<std::string> address_names;
 };
@@ -55,8 +56,12 @@ struct DroppedObject {
 // Indexes of the dropped objects to record, in order, without duplicates: what the statement
 // dropped, and what its CASCADE took along unless that is a part of a dropped table or view
 // (defaults, constraints, rules: address {schema, table, x}) or came with a dropped extension.
-// Temporary objects never.
-std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped);
+// Temporary objects never. With `members_known` (extension_member was read before the drop),
+// only extension members are left out, so a CASCADE through an extension (DROP EXTENSION
+// cube CASCADE taking a column of type cube, DROP SCHEMA ... CASCADE taking an extension) is
+// recorded for the user's objects and not for the extension's; a partition of a dropped
+// partitioned table (an automatic dependency) is recorded as well.
+std::vector<size_t> dropped_to_record(const std::vector<DroppedObject>& dropped, bool members_known = false);
 
 // Whether the schema snapshot key `key` ("<kind> <identity>") describes the object a drift row
 // names by `object_type` and `identity` (its object_identity), or a part of it: the identity

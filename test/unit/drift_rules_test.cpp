@@ -106,6 +106,30 @@ TEST(DriftDropped, ExtensionMembersAndTemporaryAndDuplicates) {
   EXPECT_EQ(dropped_to_record(dup), (std::vector<size_t>{0, 2}));
 }
 
+TEST(DriftDropped, MembersKnownCascadeThroughAnExtension) {
+  // DROP EXTENSION cube CASCADE: its members are not drift; a column of the user's of type
+  // cube and a view using it are.
+  std::vector<DroppedObject> d{
+      obj(3079, 1, 0, true, false, "extension", {"cube"}),
+      obj(1255, 2, 0, false, true, "function", {"public", "cube_in"}),
+      obj(1259, 3, 2, false, true, "table column", {"public", "boxes", "c"}),
+      obj(1259, 4, 0, false, true, "view", {"public", "box_dims"}),
+  };
+  d[1].extension_member = true;
+  EXPECT_EQ(dropped_to_record(d, true), (std::vector<size_t>{0, 2, 3}));
+  EXPECT_EQ(dropped_to_record(d), (std::vector<size_t>{0}));  // (members unknown: the extension only)
+  // DROP TABLE of a partitioned table: its partitions (automatic dependencies) are tables too;
+  // its indexes and row type are not recorded.
+  std::vector<DroppedObject> p{
+      obj(1259, 10, 0, true, false, "table", {"public", "pp"}),
+      obj(1259, 11, 0, false, false, "table", {"public", "pp1"}),
+      obj(1259, 12, 0, false, false, "index", {"public", "pp1_k_idx"}),
+      obj(1247, 13, 0, false, false, "type", {"public.pp1"}),
+      obj(1259, 14, 0, false, false, "table", {"pg_toast", "pg_toast_11"}),
+  };
+  EXPECT_EQ(dropped_to_record(p, true), (std::vector<size_t>{0, 1}));
+}
+
 TEST(DriftStatementText, Slices) {
   std::string q = "CREATE TABLE a (); \n  CREATE TABLE b ();  ";
   EXPECT_EQ(statement_text(q, 0, 17), "CREATE TABLE a ()");
