@@ -390,6 +390,41 @@ SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
  WHERE acknowledgement_id IS NULL ORDER BY id;
 DROP SCHEMA drift_ext_a CASCADE;
 SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- An ALTER TABLE whose subcommands PostgreSQL reports as two commands (those after a serial
+-- column's sequence): one row naming every subcommand.
+CREATE TABLE drift_sx (a int);
+SELECT migrate.acknowledge_drift('sx') > 0 AS acknowledged;
+ALTER TABLE drift_sx ADD COLUMN b int, ADD COLUMN c serial, ADD COLUMN d int;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+DROP TABLE drift_sx;
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- DDL a volatile default's function runs while ALTER TABLE rewrites the table: its own row;
+-- the rewrite is the ALTER TABLE's.
+CREATE FUNCTION drift_side() RETURNS int LANGUAGE plpgsql AS $$BEGIN EXECUTE 'CREATE TABLE IF NOT EXISTS drift_side_t (x int)'; RETURN 1; END$$;
+CREATE TABLE drift_host (id int);
+INSERT INTO drift_host VALUES (1);
+SELECT migrate.acknowledge_drift('host') > 0 AS acknowledged;
+ALTER TABLE drift_host ADD COLUMN v int DEFAULT drift_side();
+SELECT command_tag, object_type, object_identity, detail, statement FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+DROP TABLE drift_host, drift_side_t;
+DROP FUNCTION drift_side();
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- CLUSTER ... USING marks the index in pg_index (fires no event trigger): a row when it changes
+-- which index that is, none when the table was clustered on it already.
+CREATE TABLE drift_cl (id int PRIMARY KEY, b int);
+CREATE INDEX drift_cl_b ON drift_cl (b);
+CLUSTER drift_cl USING drift_cl_pkey;
+SELECT migrate.acknowledge_drift('clustered') > 0 AS acknowledged;
+CLUSTER drift_cl USING drift_cl_pkey;
+CLUSTER drift_cl;
+CLUSTER drift_cl USING drift_cl_b;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+SELECT object, change FROM migrate.schema_diff();
+DROP TABLE drift_cl;
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
 DROP EXTENSION pg_migrate;
 SELECT count(*) FROM pg_event_trigger;
 DROP TABLE drift_b1, drift_b2, drift_meta, drift_kept, drift_manual, drift_tmpx, drift_repl, drift_a1, drift_a2;

@@ -199,6 +199,36 @@ UPDATE lint_big SET v = 'x' WHERE 7 = id AND v IS NULL;
 UPDATE lint_big SET v = 'x' WHERE n = 1;
 DELETE FROM lint_big WHERE id < 10 OR id = 5;
 UPDATE lint_big SET v = 'x' WHERE id = n;$$);
+-- A type change after an earlier one of the same column, or of a column renamed in the
+-- script, cannot be proven rewrite-free from the catalog: a finding.
+SELECT line, rule FROM migrate.lint('ALTER TABLE lint_big ALTER COLUMN v TYPE varchar(10);
+ALTER TABLE lint_big ALTER COLUMN v TYPE text;');
+SELECT line, rule FROM migrate.lint('ALTER TABLE lint_big RENAME COLUMN v TO v_old;
+ALTER TABLE lint_big RENAME COLUMN d TO v;
+ALTER TABLE lint_big ALTER COLUMN v TYPE text;');
+-- A table with inheritance children is sized with them (without ONLY a statement reaches them).
+CREATE TABLE lint_inh (id int, v text);
+CREATE TABLE lint_inh_child () INHERITS (lint_inh);
+INSERT INTO lint_inh_child SELECT g, 'x' FROM generate_series(1, 5000) g;
+ANALYZE lint_inh;
+ANALYZE lint_inh_child;
+SELECT line, rule, severity, message FROM migrate.lint('ALTER TABLE lint_inh ADD COLUMN u uuid DEFAULT gen_random_uuid();
+ALTER TABLE ONLY lint_inh ALTER COLUMN v SET NOT NULL;
+UPDATE lint_inh SET v = ''y'';');
+DROP TABLE lint_inh CASCADE;
+-- An index or a schema renamed earlier in the script is the same one under its new name.
+CREATE INDEX lint_big_rn ON lint_big (n);
+CREATE SCHEMA lint_shop;
+CREATE TABLE lint_shop.items AS SELECT g AS id FROM generate_series(1, 5000) g;
+ANALYZE lint_shop.items;
+SELECT line, rule, severity FROM migrate.lint('ALTER INDEX lint_big_rn RENAME TO lint_big_rn2;
+DROP INDEX lint_big_rn2;
+ALTER SCHEMA lint_shop RENAME TO lint_store;
+ALTER TABLE lint_store.items ADD COLUMN u uuid DEFAULT gen_random_uuid();');
+DROP INDEX lint_big_rn;
+DROP SCHEMA lint_shop CASCADE;
+-- A silencing comment between two statements on one line is the second one's.
+SELECT line, rule, statement FROM migrate.lint('ALTER TABLE lint_big DROP COLUMN n; /* pg_migrate:ignore ban-drop-column */ ALTER TABLE lint_big DROP COLUMN d;');
 -- A DO block's statements are not linted: said (info), whatever the block does.
 SELECT line, rule, severity FROM migrate.lint($m$DO $$ BEGIN EXECUTE 'CREATE INDEX ON lint_big (v)'; END $$;$m$);
 -- pg_migrate.lint_blocks_apply: error-level findings block apply (off by default)

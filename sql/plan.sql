@@ -141,6 +141,17 @@ SELECT (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid()) < 100 AS loc
 SELECT migrate.unregister('4');
 DROP TABLE plan_tail, plan_tail_script;
 
+-- ALTER COLUMN ... TYPE that rebuilds an index without rewriting the table (timestamp ->
+-- timestamptz under UTC): the index is dropped and built again under its name; rewrites names it.
+CREATE TABLE plan_ts (id int, ts timestamp);
+CREATE INDEX plan_ts_ts ON plan_ts (ts);
+SET TimeZone = 'UTC';
+SELECT migrate.register('5', 'timestamptz', 'ALTER TABLE plan_ts ALTER COLUMN ts TYPE timestamptz;') IS NOT NULL AS registered;
+SELECT line, rewrites FROM migrate.plan('5');
+SELECT migrate.unregister('5');
+RESET TimeZone;
+DROP TABLE plan_ts;
+
 DROP VIEW plan_rows;
 DROP EXTENSION pg_migrate;
 DROP TABLE plan_new, plan_t;

@@ -26,6 +26,7 @@ extern "C" {
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_depend.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/indexing.h"
 #include "utils/fmgroids.h"
@@ -61,6 +62,7 @@ namespace {
 struct Rewrite {
   Oid relid;
   int reason;
+  int depth;  // utility_depth() as the rewrite began: the command it belongs to
 };
 std::vector<Rewrite> pending_rewrites;
 
@@ -369,7 +371,11 @@ void add_target(std::vector<Target>& targets, Target t) {
   for (Target& existing : targets) {
     if (existing.classid == t.classid && existing.objid == t.objid && existing.objsubid == t.objsubid &&
         OidIsValid(t.classid)) {
+      // One object, two commands (ALTER TABLE t ADD b int, ADD c serial, ADD d int: PostgreSQL
+      // reports the subcommands after the serial's sequence as a second ALTER TABLE): one
+      // row naming all of them.
       if (existing.detail.empty()) existing.detail = t.detail;
+      else if (!t.detail.empty() && existing.detail.find(t.detail) == std::string::npos) existing.detail += ", " + t.detail;
       return;
     }
   }
@@ -817,7 +823,7 @@ PGM_FUNCTION(pgm_drift_capture_rewrite) {
       r.reason |= reason;
       return PointerGetDatum(nullptr);
     }
-  pending_rewrites.push_back({relid, reason});
+  pending_rewrites.push_back({relid, reason, utility_depth()});
   return PointerGetDatum(nullptr);
 }
 
@@ -935,8 +941,15 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     pending_rewrites.clear();
     return PointerGetDatum(nullptr);
   }
+  // The rewrites of this command, not of one it is nested in (a volatile default's function
+  // running DDL while the outer ALTER TABLE rewrites): those wait for that command's end.
   std::vector<Rewrite> rewrites;
-  rewrites.swap(pending_rewrites);
+  {
+    int depth = utility_depth();
+    std::vector<Rewrite> outer;
+    for (const Rewrite& r : pending_rewrites) (r.depth >= depth ? rewrites : outer).push_back(r);
+    pending_rewrites.swap(outer);
+  }
   std::string tag = event_tag(trig);
   StatementText statement = current_statement(trig->parsetree);
   // The session's settings, before the OwnerScope that reading the exclusions may open pins
@@ -1050,7 +1063,7 @@ namespace pgm::drift {
 namespace {
 
 // What PostgreSQL runs without firing event triggers, and the ProcessUtility hook records.
-enum class Unfired { kNone, kReassignOwned, kEventTrigger, kExplainCreate };
+enum class Unfired { kNone, kReassignOwned, kEventTrigger, kExplainCreate, kClusterOn };
 
 // An EXPLAIN option's boolean as defGetBoolean() reads it, without raising an error (called
 // from the hook's frame before EXPLAIN checks its options: a bad value reads false here, and
@@ -1100,9 +1113,29 @@ Unfired unfired_kind(Node* n) {
                                                                                       : Unfired::kNone;
     case T_ExplainStmt:
       return explain_analyze_create(n) ? Unfired::kExplainCreate : Unfired::kNone;
+    case T_ClusterStmt:  // CLUSTER t USING i marks i as the table's clustered index (pg_index)
+      return reinterpret_cast<ClusterStmt*>(n)->relation && reinterpret_cast<ClusterStmt*>(n)->indexname
+                 ? Unfired::kClusterOn
+                 : Unfired::kNone;
     default:
       return Unfired::kNone;
   }
+}
+
+// Plain C: the index `relid` is clustered on, or InvalidOid.
+Oid clustered_index(Oid relid) {
+  if (!OidIsValid(relid)) return InvalidOid;
+  Oid found = InvalidOid;
+  Relation rel = table_open(IndexRelationId, AccessShareLock);
+  ScanKeyData key;
+  ScanKeyInit(&key, Anum_pg_index_indrelid, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+  SysScanDesc scan = systable_beginscan(rel, IndexIndrelidIndexId, true, nullptr, 1, &key);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan)))
+    if (((Form_pg_index)GETSTRUCT(tup))->indisclustered) found = ((Form_pg_index)GETSTRUCT(tup))->indexrelid;
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return found;
 }
 
 std::string role_spec_name(RoleSpec* r) {
@@ -1159,6 +1192,22 @@ std::vector<DriftRow> unfired_rows(Node* n, const UnfiredBefore& before, LazySpi
     case T_AlterOwnerStmt: {
       AlterOwnerStmt* a = reinterpret_cast<AlterOwnerStmt*>(n);
       event_trigger(strVal(a->object), fmt::format("owner changed to {}", role_spec_name(a->newowner)));
+      break;
+    }
+    case T_ClusterStmt: {
+      RangeVar* rv = reinterpret_cast<ClusterStmt*>(n)->relation;
+      Oid relid = pg::call([&] { return RangeVarGetRelid(rv, NoLock, true); });
+      Oid now = pg::call([&] { return clustered_index(relid); });
+      if (!OidIsValid(now) || now == before.relation) break;  // clustered on that index before
+      Identified id = identify(RelationRelationId, relid, 0);
+      if (!id.found || id.temp_namespace) break;
+      drift::Scope scope = drift::object_scope(id.type, id.schema, id.names, id.name);
+      if (!watched(load_exclusions(spi), scope)) break;
+      const char* index = pg::call([&] { return get_rel_name(now); });
+      const char* was = OidIsValid(before.relation) ? pg::call([&] { return get_rel_name(before.relation); }) : nullptr;
+      rows.push_back({id.type, id.identity, scope.schema,
+                      fmt::format("clustered on index {} (was {})", quoted(index ? index : "?"),
+                                  was ? quoted(was) : std::string("none"))});
       break;
     }
     case T_ExplainStmt: {
@@ -1233,6 +1282,11 @@ UnfiredBefore unfired_before(Node* parsetree) {
         out.existing |= uint64(1) << i;
       ++i;
     }
+    return out;
+  }
+  if (IsA(parsetree, ClusterStmt)) {
+    // (relation: the index the table was clustered on before)
+    out.relation = clustered_index(RangeVarGetRelid(reinterpret_cast<ClusterStmt*>(parsetree)->relation, NoLock, true));
     return out;
   }
   if (CreateTableAsStmt* ctas = explain_analyze_create(parsetree)) {

@@ -40,6 +40,9 @@ void install_statement_hook();
 bool loaded_at_backend_start();
 // Whether the hook saw the statement an event trigger fires for.
 bool hook_sees_statement();
+// How many utility statements the ProcessUtility hook is inside (0 outside any): a statement
+// nested in another (DDL a function runs while the outer ALTER TABLE rewrites) is deeper.
+int utility_depth();
 // At ddl_command_start, for a statement the hook did not see: notes its text.
 void stash_statement(Node* parsetree);
 // The text of the statement an event trigger fires for (not yet redacted).
@@ -49,7 +52,7 @@ void forget_stashed_statements() noexcept;
 
 // ---- statements that fire no event trigger (drift_capture.cpp), for the ProcessUtility hook
 // REASSIGN OWNED, event trigger DDL, EXPLAIN ANALYZE of CREATE TABLE AS / SELECT INTO / CREATE
-// MATERIALIZED VIEW: PostgreSQL runs them without event triggers.
+// MATERIALIZED VIEW, CLUSTER ... USING: PostgreSQL runs them without event triggers.
 bool fires_no_event_trigger(Node* parsetree);
 // What existed before such a statement ran: the relation an EXPLAIN ANALYZE ... CREATE would
 // create (IF NOT EXISTS then creates nothing), which of the event triggers a DROP EVENT

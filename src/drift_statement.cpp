@@ -156,6 +156,8 @@ StatementText text_from_client_query(Node* parsetree);
 
 }  // namespace
 
+int utility_depth() { return frame_depth; }
+
 bool hook_sees_statement() { return frame_depth > 0 && frame_depth <= kMaxFrames && frames[frame_depth - 1].query; }
 
 void stash_statement(Node* parsetree) {

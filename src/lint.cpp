@@ -193,6 +193,9 @@ struct ScriptState {
   std::string catalog_constraint(Oid relid, const std::string& name) const {
     return catalog_name(constraint_names, relid, name);
   }
+  // Catalog columns (by table OID, catalog name) whose type an earlier statement changed: the
+  // catalog's type is no longer theirs, so a further change cannot be proven rewrite-free.
+  std::set<std::pair<Oid, std::string>> retyped_columns;
   // The catalog's name of a column the script calls `name` ("" if the catalog has none).
   std::string catalog_column(Oid relid, const std::string& name) const {
     return catalog_name(column_names, relid, name);
@@ -240,7 +243,10 @@ struct ScriptState {
         if (it->second.kind == Kind::Moved) r.relid = it->second.relid;
         return r;
       }
-      r.relid = catalog_relid(schema, rv->relname);
+      // A schema the script renamed: its relations are the catalog's under the old name.
+      auto renamed = schema_renames.find(schema);
+      if (renamed != schema_renames.end() && renamed->second.empty()) return r;  // renamed away
+      r.relid = catalog_relid(renamed != schema_renames.end() ? renamed->second : schema, rv->relname);
       return r;
     };
     if (rv->schemaname) return in_schema(rv->schemaname);
@@ -279,6 +285,15 @@ struct ScriptState {
     if (r.script || OidIsValid(r.relid)) tables[r.name] = {Kind::Dropped, InvalidOid};
   }
   // A table renamed or moved to another schema: the new name is the same table.
+  // Schemas the script renamed: name in the script -> the catalog's name ("" for a catalog
+  // name renamed away).
+  std::map<std::string, std::string> schema_renames;
+  void rename_schema(const std::string& from, const std::string& to) {
+    auto it = schema_renames.find(from);
+    std::string catalog = it != schema_renames.end() ? it->second : from;
+    schema_renames[to] = catalog;
+    schema_renames[from] = "";
+  }
   void move_table(const RangeVar* from, const QualifiedName& to) {
     Resolved r = resolve(from);
     if (r.script && r.script->kind == Kind::Created) tables[to] = *r.script;
@@ -371,6 +386,7 @@ struct RelFacts {
   Oid filenode;
   Oid tablespace;
   bool changed_in_xact;
+  bool has_children;
   const char* name;
 };
 
@@ -414,7 +430,7 @@ void scale_to_disk(double* reltuples, int64* relpages, int64 now) {
 // Pages on disk by relfilenode, read during one lint call (cleared when the next starts).
 std::map<Oid, int64> disk_pages;
 
-bool fill_from_catalog(Oid relid, TableInfo& t) {
+bool fill_from_catalog(Oid relid, TableInfo& t, bool with_children = true) {
   RelFacts rf{};
   bool found = pg::call([&] {
     HeapTuple tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
@@ -427,6 +443,7 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
     rf.filenode = c->relfilenode;
     rf.tablespace = c->reltablespace;
     rf.changed_in_xact = TransactionIdIsCurrentTransactionId(HeapTupleHeaderGetXmin(tup->t_data));
+    rf.has_children = c->relhassubclass;
     char* nsp = get_namespace_name(c->relnamespace);
     rf.name = quote_qualified_identifier(nsp, NameStr(c->relname));
     ReleaseSysCache(tup);
@@ -447,7 +464,10 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
     disk_pages[rf.filenode] = now;
     scale_to_disk(&t.reltuples, &t.relpages, now);
   }
-  if (t.partitioned) {
+  // A table with inheritance children: a statement without ONLY reaches them too (ALTER TABLE
+  // rewrites, UPDATE changes, every one): sized with them.
+  bool inherited = with_children && rf.has_children && rf.relkind == RELKIND_RELATION;
+  if (t.partitioned || inherited) {
     // Its own pg_class row has no size: the leaf partitions' summed.
     struct Sum {
       double rows;
@@ -476,11 +496,15 @@ bool fill_from_catalog(Oid relid, TableInfo& t) {
         ReleaseSysCache(tup);
       }
     });
-    t.partitions = sum.leaves;
     t.relpages = sum.pages;
     t.reltuples = sum.leaves > 0 && sum.unknown == sum.leaves ? -1 : sum.rows;
     t.size_partial = sum.unknown > 0 && sum.unknown < sum.leaves;
-    if (sum.leaves == 0) t.reltuples = 0;  // no partition yet: nothing to rewrite or scan
+    if (inherited) {
+      t.children = std::max(0, sum.leaves - 1);  // (the list holds the table itself)
+    } else {
+      t.partitions = sum.leaves;
+      if (sum.leaves == 0) t.reltuples = 0;  // no partition yet: nothing to rewrite or scan
+    }
   }
   // Only a relation whose pg_class row this transaction wrote can be new in it (and is locked
   // by this transaction, so its relcache entry may be read).
@@ -507,7 +531,7 @@ TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullp
   }
   if (r.script && r.script->kind == ScriptState::Kind::Dropped) return t;  // gone: nothing known
   if (OidIsValid(r.relid)) {
-    fill_from_catalog(r.relid, t);
+    fill_from_catalog(r.relid, t, rv->inh);
     if (relid_out) *relid_out = r.relid;
     // Renamed or moved earlier in the script: named as it is called from there on.
     if (r.script && r.script->kind == ScriptState::Kind::Moved && !r.name.first.empty()) {
@@ -1734,12 +1758,18 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       if (t.created_in_script || !OidIsValid(relid)) break;
       std::string new_type;
       bool rewrites = true;
-      try {
+      // The column as the catalog names it (renamed earlier in the script: another name;
+      // added in it: none), and whether an earlier statement changed its type already.
+      const std::string column = st.catalog_column(relid, cmd->name);
+      const bool retyped = column.empty() || st.retyped_columns.count({relid, column}) > 0;
+      if (!column.empty()) st.retyped_columns.insert({relid, column});
+      if (!retyped) try {
         // The target type may not be in the catalog yet (CREATE TYPE earlier in the script),
         // nor the column (ADD COLUMN earlier): then the change cannot be proven rewrite-free.
         pg::SubTransaction sub;
-        rewrites = type_change_rewrites(relid, cmd->name, def, &new_type, st.timezone_set) ||
-                   pg::call([&] { return get_attnum(relid, cmd->name) == InvalidAttrNumber; });
+        const char* col = column.c_str();
+        rewrites = type_change_rewrites(relid, col, def, &new_type, st.timezone_set) ||
+                   pg::call([&] { return get_attnum(relid, col) == InvalidAttrNumber; });
         sub.commit();
       } catch (pg::PgError& e) {
         if (interrupted(e)) throw;
@@ -1752,8 +1782,8 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
         const char* rebuilt = nullptr;
         try {
           pg::SubTransaction sub;
-          const char* column = cmd->name;
-          rebuilt = pg::call([&] { return (const char*)indexes_rebuilt_by_type_change(relid, column, def); });
+          const char* col = column.c_str();
+          rebuilt = pg::call([&] { return (const char*)indexes_rebuilt_by_type_change(relid, col, def); });
           sub.commit();
         } catch (pg::PgError& e) {
           if (interrupted(e)) throw;
@@ -2216,7 +2246,14 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       break;
     case T_RenameStmt: {
       RenameStmt* rs = (RenameStmt*)node;
+      // Later statements name the schema's relations under the new name.
+      if (rs->renameType == OBJECT_SCHEMA && rs->subname && rs->newname) st.rename_schema(rs->subname, rs->newname);
       if (!rs->relation) break;
+      // An index renamed: later statements (DROP INDEX) name the same index.
+      if (rs->renameType == OBJECT_INDEX && rs->newname) {
+        st.move_table(rs->relation, {st.resolve(rs->relation).name.first, rs->newname});
+        break;
+      }
       if (rs->renameType == OBJECT_COLUMN && rs->relationType == OBJECT_TABLE) {
         Oid relid = InvalidOid;
         QualifiedName resolved;
@@ -2598,8 +2635,11 @@ std::vector<StatementLint> lint_parsed(const std::string& script, const std::vec
     // is the statement's own; one on lines before it too (the gap, which starts after the
     // previous statement's line).
     size_t index = static_cast<size_t>(&s - stmts.data());
-    size_t trailing_end = std::min(script.find_first_of("\r\n", s.end),  // \n, \r\n or a lone \r, as the scanner
-                                   index + 1 < stmts.size() ? stmts[index + 1].begin : script.size());
+    // (A comment followed by another statement on the same line stands right before that
+    // statement: it is that one's.)
+    size_t eol = std::min(script.find_first_of("\r\n", s.end), script.size());  // \n, \r\n or a lone \r, as the scanner
+    bool next_on_line = index + 1 < stmts.size() && stmts[index + 1].begin < eol;
+    size_t trailing_end = next_on_line ? s.end : eol;
     std::vector<std::string> ignored = lint::ignored_rules(std::string_view(script).substr(s.end, trailing_end - s.end));
     for (std::string& name : lint::ignored_rules(gap)) ignored.push_back(std::move(name));
     StatementLint sl{s, {}};

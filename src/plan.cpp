@@ -35,6 +35,8 @@ extern "C" {
 #include "storage/lmgr.h"
 #include "storage/lock.h"
 #include "utils/rel.h"
+#include "catalog/namespace.h"
+#include "utils/regproc.h"
 #include "utils/relcache.h"
 }
 
@@ -385,6 +387,25 @@ bool plan_statement(const std::string& script, const StatementLint& sl, PlanRow&
       if (!now.count(o)) continue;
       const RelRow& b = now[o];
       row.rewrites.push_back(b.kind == "i" ? fmt::format("{} (index)", b.name) : b.name);
+    }
+    // Indexes an ALTER COLUMN ... TYPE rebuilds are dropped and built again under their name
+    // (a new OID, created by this transaction): no relfilenode to compare, the name tells.
+    for (Oid o : touched) {
+      auto was = then.find(o);
+      if (was == then.end() || was->second.kind != "i" || was->second.system || rel_now(o).found) continue;
+      const char* name = was->second.name.c_str();
+      Oid again = pg::call([&] {
+#if PG_VERSION_NUM >= 160000
+        List* names = stringToQualifiedNameList(name, nullptr);
+#else
+        List* names = stringToQualifiedNameList(name);
+#endif
+        return RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+      });
+      // (An index whose definition stays compatible keeps its storage: TryReuseIndex gives the
+      // new one the old relfilenode, and nothing is built.)
+      if (OidIsValid(again) && safety::created_in_transaction(again) && rel_now(again).filenode != was->second.filenode)
+        row.rewrites.push_back(fmt::format("{} (index)", was->second.name));
     }
     // Reading only what a statement names, forget the other relations' files: statements in
     // between may have rewritten them unseen (a later one would report their rewrite).

@@ -502,11 +502,14 @@ std::string changed_down_refusal(const InFile& f) {
 // For a dry run: why sync would refuse to register (or register again) the file's scripts: a
 // syntax error, a statement its mode cannot run, a misspelt directive. The dry run answered
 // "new" for them, so status and check showed an ordinary pending file that only apply refused.
-std::string registration_refusal(const InFile& f) {
+// `replaces`: the file replaces a registered pending migration, which a run stopped part way
+// may have started: the new script must keep its finished statements (as register checks).
+std::string registration_refusal(const InFile& f, bool replaces = false) {
   return refusal_of([&] {
     refuse_no_transaction(f);
     if (f.up) (void)checked_registration_mode(*f.up, {f.version, f.name, "up"});
     if (f.down) (void)checked_registration_mode(*f.down, {f.version, f.name, "down"});
+    if (replaces && f.up) adopt_script_for_unfinished_run(f.version, f.name, *f.up);
   });
 }
 
@@ -625,7 +628,7 @@ void sync_versioned(std::vector<InFile>& in, const Retired& retired, bool dry_ru
                                                           : "the same statements, now in a transaction")
                            : directives_changed ? std::string("the same statements, with other pg_migrate directives")
                                                 : fmt::format("checksum {} -> {}", old_script, new_script);
-      if (dry_run && !below) detail = with_refusal(detail, registration_refusal(f));
+      if (dry_run && !below) detail = with_refusal(detail, registration_refusal(f, true));
       out.push_back(row_for(f, k, state_of(*k), dry_run ? "changed" : "replaced", new_script, detail));
       work.push_back({&f, Todo::Replace, new_script});
       work.back().below_baseline = below;

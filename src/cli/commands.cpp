@@ -442,6 +442,9 @@ Outcome cmd_status(Connection& conn, const Folder& folder, const Options& opts) 
       if (r.action == "missing_file")  // (sync refuses to unregister it)
         note += fmt::format("; its file is gone: put it back and pg_migrate {} resumes it, or give the run up "
                             "with migrate.run_forget()", what == "apply" ? "apply" : "revert");
+      else if (state != "running" && r.detail.find("sync refuses it: ") != std::string::npos)
+        note += "; the file changed since, and apply refuses it: " +
+                r.detail.substr(r.detail.find("sync refuses it: ") + std::strlen("sync refuses it: "));
       else if (state != "running")
         note += what == "apply" ? "; pg_migrate apply resumes it" : "; pg_migrate revert resumes it";
     }
@@ -542,6 +545,11 @@ ErrorPlace locate_error(const DbError& e, const Folder* folder, const Options& o
       location = path_of(opts, f->file);
       message = m[2].matched ? fmt::format("edited after version {} was applied", m[2].str()) : m[1].str();
     }
+  // A run stopped part way that the changed file cannot continue: "migration 5 has an
+  // unfinished apply run (1 of 2 statements done)" names the file the change is in.
+  static const std::regex unfinished_re(R"re(^migration (\S+) has an unfinished (apply|revert) run)re");
+  if (folder && location.empty() && std::regex_search(e.message, m, unfinished_re))
+    if (const MigrationFile* f = folder->by_version(m[1])) location = path_of(opts, m[2] == "revert" && !f->down_file.empty() ? f->down_file : f->file);
   // A callback: "callback afterMigrate.sql failed at line 2 of its SQL script: ...", "SQL script
   // of callback afterMigrate.sql has a syntax error at line 2: ...".
   if (folder && location.empty()) {
@@ -1278,7 +1286,11 @@ Outcome cmd_check(Connection& conn, const Folder& folder, const Options& opts) {
           Version::parse(r.version) < Version::parse(current))
         why = fmt::format(": older than the newest applied version {}; apply refuses it unless "
                           "pg_migrate.out_of_order is on", current);
-      causes[2].items.push_back(label(r) + (r.kind == "repeatable" ? "" : partly(r.version)) + why);
+      std::string part = r.kind == "repeatable" ? "" : partly(r.version);
+      // Stopped part way, and the file changed so that apply refuses it: not "apply finishes it".
+      if (!part.empty() && refused != std::string::npos)
+        part = part.substr(0, part.find(" (")) + "; the file changed since the run stopped";
+      causes[2].items.push_back(label(r) + part + why);
       if (r.kind != "repeatable") listed.insert(r.version);
     } else if (r.action == "metadata") {
       // The statements are those applied; the name or down script in the file are not yet.

@@ -165,6 +165,13 @@ std::string describe_table(const TableInfo& t) {
                        group_thousands(static_cast<int64_t>(t.reltuples + 0.5)), parts,
                        t.size_partial ? " whose row counts are known" : "", size_mb(t.relpages));
   }
+  if (t.children > 0) {
+    std::string kids = fmt::format("{} inheritance child{}", t.children, t.children == 1 ? "" : "ren");
+    if (t.reltuples < 0) return fmt::format("{} (with its {}, size unknown: never vacuumed or analyzed)", t.name, kids);
+    return fmt::format("{} (about {} rows with its {}{}, {})", t.name,
+                       group_thousands(static_cast<int64_t>(t.reltuples + 0.5)), kids,
+                       t.size_partial ? " (some row counts unknown)" : "", size_mb(t.relpages));
+  }
   if (t.reltuples < 0) {
     if (t.relpages > 0)
       return fmt::format("{} ({} page{}, {}; row count unknown: not analyzed since its data was written)", t.name,

@@ -30,6 +30,8 @@ struct TableInfo {
   bool partitioned = false;       // sizes are then its partitions' summed (reltuples -1 if none is known)
   int partitions = 0;             // of a partitioned table: its leaf partitions
   bool size_partial = false;      // of a partitioned table: some partitions' row counts unknown
+  int children = 0;               // a table with inheritance children: how many (sizes then summed with
+                                  // theirs: a statement without ONLY reaches them too)
 };
 
 // The lock- and compatibility-relevant things a statement can do.

@@ -1105,4 +1105,23 @@ like($err, qr/migration 2 \("b"\) has a stopped revert run: this call finishes i
      'rev2: it says it finishes the stopped revert only');
 is($node->safe_psql('rev2', 'SELECT migrate.current_version()'), '1', 'rev2: at version 1, migration 1 not reverted');
 
+# --- A run stopped part way whose file then changes a finished statement: check and status say
+# apply refuses it (not that apply finishes it), and apply's error names the file.
+fresh('chg');
+my $chg = "$tmp/chg";
+write_file("$chg/V5__edit.sql", "-- pg_migrate:no-transaction\nCREATE TABLE chg_v5 (a int);\nSELECT 1/0;\n");
+($rc, $out, $err) = pgm('chg', $chg, 'apply');
+is($rc, 1, 'chg: the run stops at line 3') or diag($out . $err);
+write_file("$chg/V5__edit.sql", "-- pg_migrate:no-transaction\nCREATE TABLE chg_v5 (a bigint);\nSELECT 1/0;\n");
+($rc, $out, $err) = pgm('chg', $chg, 'check');
+is($rc, 12, 'chg: check exits 12') or diag($out . $err);
+like($out, qr/5 \(\S*V5__edit\.sql\): partially applied; the file changed since the run stopped: sync refuses it: 55000: migration 5 has an unfinished apply run/,
+     'chg: check says apply refuses the changed file');
+unlike($out, qr/apply finishes it/, 'chg: not that apply finishes it');
+($rc, $out, $err) = pgm('chg', $chg, 'status');
+like($out, qr/the file changed since, and apply refuses it: 55000: migration 5 has an unfinished apply run/, 'chg: status says so too')
+  or diag($out);
+($rc, $out, $err) = pgm('chg', $chg, 'apply');
+like($err, qr/error: \S*V5__edit\.sql: migration 5 has an unfinished apply run/, 'chg: apply names the file') or diag($err);
+
 done_testing();
