@@ -2262,8 +2262,10 @@ PGM_FUNCTION(pgm_run_revert_to) { return run_revert(fcinfo, true); }
 // the caller undoes it by hand. Recorded in history (action 'forget_run').
 namespace {
 
-// The INVALID indexes the unit an unfinished run stopped in left behind: a concurrent build's
-// index, or REINDEX CONCURRENTLY's leftovers. Nothing if another session is building it.
+// What the unit an unfinished run stopped in left behind, as sentences for run_forget's
+// warning: a concurrent build's INVALID index, REINDEX CONCURRENTLY's leftovers (nothing if
+// another session is building it), and an index an interrupted DROP INDEX CONCURRENTLY left
+// INVALID (still there, no longer used by queries).
 std::vector<std::string> unfinished_build_leftovers(const std::string& version, const std::string& name) {
   RunRow run = read_run(version);
   if (!run.exists || run.unit < 0) return {};
@@ -2280,6 +2282,30 @@ std::vector<std::string> unfinished_build_leftovers(const std::string& version, 
     if (st.exists && st.is_index && !st.valid && !being_built_elsewhere(st.oid)) out.push_back(st.qualified);
   }
   for (const std::string& leftover : reindex_leftovers(node)) out.push_back(leftover);
+  for (std::string& index : out)
+    index = fmt::format("its interrupted build left the INVALID index {}: drop it (DROP INDEX CONCURRENTLY {}) "
+                        "before the migration runs again", index, index);
+  if (IsA(node, DropStmt) && castNode(DropStmt, node)->removeType == OBJECT_INDEX && castNode(DropStmt, node)->concurrent) {
+    ListCell* lc;
+    foreach (lc, castNode(DropStmt, node)->objects) {
+      List* names = (List*)lfirst(lc);
+      const char* invalid = pg::call([&]() -> const char* {
+        Oid index = RangeVarGetRelid(makeRangeVarFromNameList(names), NoLock, true);
+        if (!OidIsValid(index)) return nullptr;
+        HeapTuple tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(index));
+        if (!HeapTupleIsValid(tup)) return nullptr;
+        bool valid = ((Form_pg_index)GETSTRUCT(tup))->indisvalid;
+        ReleaseSysCache(tup);
+        return valid ? nullptr
+                     : quote_qualified_identifier(get_namespace_name(get_rel_namespace(index)), get_rel_name(index));
+      });
+      if (invalid)
+        out.push_back(fmt::format("its interrupted DROP INDEX CONCURRENTLY left the index {} INVALID (queries no longer "
+                                  "use it): finish the drop (DROP INDEX CONCURRENTLY {}) or rebuild it (REINDEX INDEX "
+                                  "CONCURRENTLY {})",
+                                  invalid, invalid, invalid));
+    }
+  }
   return out;
 }
 
@@ -2331,9 +2357,7 @@ PGM_FUNCTION(pgm_run_forget) {
       version.canonical(), name, detail);
   // A build the run was interrupted in leaves an INVALID index that only the run knew was its
   // own: once forgotten, a new run takes it for someone else's and stops on its name.
-  for (const std::string& index : leftovers)
-    note += fmt::format("; its interrupted build left the INVALID index {}: drop it (DROP INDEX CONCURRENTLY {}) "
-                        "before the migration runs again", index, index);
+  for (const std::string& leftover : leftovers) note += "; " + leftover;
   const char* n = note.c_str();
   pg::call([&] { ereport(WARNING, (errmsg_internal("%s", n))); });
   std::string result = "forgotten";

@@ -733,6 +733,22 @@ $vf_reader->quit;
 ($ret, $out, $err) = $node->psql($db, 'CALL migrate.run()');
 is($ret . ' ' . state_of('9.5'), '0 applied', 'the table free: the run resumes and VACUUM FULL runs') or diag($err);
 
+# --- A DROP INDEX CONCURRENTLY interrupted after it marked the index INVALID: run_forget says
+#     the index is left INVALID (queries no longer use it) and how to finish or undo it.
+sql(q{CREATE TABLE dic (v int); CREATE INDEX dic_v ON dic (v)});
+sql(q{SELECT migrate.register('9.6', 'drop index', E'-- pg_migrate:no-transaction\nDROP INDEX CONCURRENTLY dic_v;', 'SELECT 1;')});
+my $dic_reader = $node->background_psql($db);
+$dic_reader->query_safe('BEGIN; SELECT count(*) FROM dic;');
+($ret, $out, $err) = $node->psql($db, q{SET statement_timeout = '3s'; CALL migrate.run()});
+like($err, qr/canceling statement due to statement timeout/, 'the drop is interrupted while it waits for the reader');
+$dic_reader->query_safe('ROLLBACK');
+$dic_reader->quit;
+is(sql(q{SELECT indisvalid FROM pg_index WHERE indexrelid = 'dic_v'::regclass}), 'f', 'the index is left INVALID');
+($ret, $out, $err) = $node->psql($db, q{SELECT migrate.run_forget('9.6')});
+like($err, qr/its interrupted DROP INDEX CONCURRENTLY left the index public\.dic_v INVALID \(queries no longer use it\): finish the drop \(DROP INDEX CONCURRENTLY public\.dic_v\) or rebuild it/,
+     'run_forget names the INVALID index and what to do');
+sql(q{DROP INDEX dic_v; SELECT migrate.unregister('9.6'); DROP TABLE dic});
+
 # --- lint: concurrent builds of a non-transactional script are no findings; the hint for a
 # plain CREATE INDEX names the directive; an unbatched UPDATE of a large table is a finding
 sql(q{SET pg_migrate.lint_large_table_rows = 1000; ANALYZE t});
