@@ -268,6 +268,26 @@ bool in_own_schema(Node* object) {
   return false;
 }
 
+// Plain C walker: a call of setval() or nextval() whose sequence is a literal naming one in
+// pg_migrate's schema ('migrate.history_id_seq', '"migrate".x', with a cast or not).
+bool own_sequence_call_walker(Node* node, void* context) {
+  if (!node) return false;
+  if (IsA(node, FuncCall)) {
+    FuncCall* call = reinterpret_cast<FuncCall*>(node);
+    Node* last = static_cast<Node*>(llast(call->funcname));
+    const char* fname = IsA(last, String) ? strVal(last) : "";
+    if ((std::strcmp(fname, "setval") == 0 || std::strcmp(fname, "nextval") == 0) && call->args != NIL) {
+      Node* arg = static_cast<Node*>(linitial(call->args));
+      while (arg && IsA(arg, TypeCast)) arg = reinterpret_cast<TypeCast*>(arg)->arg;
+      if (arg && IsA(arg, A_Const) && IsA(&reinterpret_cast<A_Const*>(arg)->val, String)) {
+        const char* seq = strVal(&reinterpret_cast<A_Const*>(arg)->val);
+        if (std::strncmp(seq, "migrate.", 8) == 0 || std::strncmp(seq, "\"migrate\".", 10) == 0) return true;
+      }
+    }
+  }
+  return raw_expression_tree_walker(node, reinterpret_cast<bool (*)()>(own_sequence_call_walker), context);
+}
+
 }  // namespace
 
 const char* changes_pg_migrate(Node* node) noexcept {
@@ -387,7 +407,13 @@ const char* changes_pg_migrate(Node* node) noexcept {
     default:
       break;
   }
-  return in_own_schema(relation) ? kOwnObject : nullptr;
+  if (in_own_schema(relation)) return kOwnObject;
+  // setval('migrate.history_id_seq', 1) / nextval(...): pg_migrate's sequences by name (the
+  // next history row would then collide with an existing one).
+  if ((IsA(node, SelectStmt) || IsA(node, InsertStmt) || IsA(node, UpdateStmt) || IsA(node, DeleteStmt)) &&
+      own_sequence_call_walker(node, nullptr))
+    return "a change to pg_migrate's sequences";
+  return nullptr;
 }
 
 namespace {
