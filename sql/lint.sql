@@ -227,6 +227,27 @@ ALTER SCHEMA lint_shop RENAME TO lint_store;
 ALTER TABLE lint_store.items ADD COLUMN u uuid DEFAULT gen_random_uuid();');
 DROP INDEX lint_big_rn;
 DROP SCHEMA lint_shop CASCADE;
+-- A constraint added to a domain in use checks every row of the tables using it.
+CREATE DOMAIN lint_qty AS int;
+CREATE TABLE lint_qtys (id int, q lint_qty);
+INSERT INTO lint_qtys SELECT g, g FROM generate_series(1, 5000) g;
+ANALYZE lint_qtys;
+SELECT line, rule, severity, message FROM migrate.lint('ALTER DOMAIN lint_qty ADD CONSTRAINT pos CHECK (VALUE > 0);
+ALTER DOMAIN lint_qty ADD CONSTRAINT pos2 CHECK (VALUE > 0) NOT VALID;
+ALTER DOMAIN lint_qty SET NOT NULL;');
+DROP TABLE lint_qtys;
+DROP DOMAIN lint_qty;
+-- What a CASCADE takes along: the tables of a dropped schema, the columns of a dropped domain.
+CREATE SCHEMA lint_gone;
+CREATE TABLE lint_gone.t1 (id int);
+CREATE DOMAIN lint_posint AS int;
+CREATE TABLE lint_dom (id int, q lint_posint);
+SELECT line, rule, severity FROM migrate.lint('DROP SCHEMA lint_gone CASCADE;
+DROP DOMAIN lint_posint CASCADE;
+DROP DOMAIN IF EXISTS lint_nosuch CASCADE;');
+DROP SCHEMA lint_gone CASCADE;
+DROP TABLE lint_dom;
+DROP DOMAIN lint_posint;
 -- A silencing comment between two statements on one line is the second one's.
 SELECT line, rule, statement FROM migrate.lint('ALTER TABLE lint_big DROP COLUMN n; /* pg_migrate:ignore ban-drop-column */ ALTER TABLE lint_big DROP COLUMN d;');
 -- A DO block's statements are not linted: said (info), whatever the block does.

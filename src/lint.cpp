@@ -2110,6 +2110,32 @@ void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
   }
 }
 
+// Plain C: the table columns of type `type` (a domain, an enum...), as (relid, name) pairs in
+// a list of two-element arrays: relids as Datums, names palloc'd.
+struct TypedColumn {
+  Oid relid;
+  char* column;  // nullptr: the table itself (a dropped schema's)
+};
+List* columns_of_type(Oid type) {
+  List* out_list = NIL;
+  Relation rel = table_open(AttributeRelationId, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    Form_pg_attribute a = (Form_pg_attribute)GETSTRUCT(tup);
+    if (a->atttypid != type || a->attisdropped || a->attnum <= 0) continue;
+    char kind = get_rel_relkind(a->attrelid);
+    if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) continue;
+    TypedColumn* d = (TypedColumn*)palloc0(sizeof(TypedColumn));
+    d->relid = a->attrelid;
+    d->column = pstrdup(NameStr(a->attname));
+    out_list = lappend(out_list, d);
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return out_list;
+}
+
 void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
   ListCell* lc;
   if (ds->removeType == OBJECT_INDEX && ds->concurrent && !st.transactional) {  // in a transaction: not-allowed anyway
@@ -2158,6 +2184,47 @@ void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out)
       st.drop_table(rv);
       if (!t.exists && !t.created_in_script) continue;  // DROP TABLE IF EXISTS of nothing, or unknown yet
       out.push_back({Action::DropTable, t, "", "", {}});
+    }
+  } else if (ds->behavior == DROP_CASCADE &&
+             (ds->removeType == OBJECT_SCHEMA || ds->removeType == OBJECT_TYPE || ds->removeType == OBJECT_DOMAIN)) {
+    // What the CASCADE takes along: the tables of a dropped schema, the columns of a dropped
+    // type or domain (their data is lost as with DROP TABLE / DROP COLUMN). From the catalog:
+    // what the script itself created there is new and holds nothing yet.
+    foreach (lc, ds->objects) {
+      Node* object = (Node*)lfirst(lc);
+      List* found = pg::call([&] {
+        List* out_list = NIL;
+        if (ds->removeType == OBJECT_SCHEMA) {
+          Oid nsp = get_namespace_oid(strVal(object), true);
+          if (!OidIsValid(nsp)) return out_list;
+          Relation rel = table_open(RelationRelationId, AccessShareLock);
+          SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+          HeapTuple tup;
+          while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+            Form_pg_class c = (Form_pg_class)GETSTRUCT(tup);
+            if (c->relnamespace == nsp && (c->relkind == RELKIND_RELATION || c->relkind == RELKIND_PARTITIONED_TABLE) &&
+                !c->relispartition) {
+              TypedColumn* d = (TypedColumn*)palloc0(sizeof(TypedColumn));
+              d->relid = c->oid;
+              out_list = lappend(out_list, d);
+            }
+          }
+          systable_endscan(scan);
+          table_close(rel, AccessShareLock);
+        } else {
+          Oid type = LookupTypeNameOid(nullptr, (TypeName*)object, true);
+          if (OidIsValid(type)) out_list = columns_of_type(type);
+        }
+        return out_list;
+      });
+      ListCell* fc;
+      foreach (fc, found) {
+        TypedColumn* d = (TypedColumn*)lfirst(fc);
+        TableInfo t;
+        if (!fill_from_catalog(d->relid, t)) continue;
+        if (t.created_in_script) continue;
+        out.push_back({d->column ? Action::DropColumn : Action::DropTable, t, d->column ? d->column : "", "", {}});
+      }
     }
   }
 }
@@ -2331,7 +2398,30 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       // A constraint added to a domain the script created.
       AlterDomainStmt* ad = (AlterDomainStmt*)node;
       auto it = ad->typeName ? st.created_domains.find(str_val((Node*)llast(ad->typeName))) : st.created_domains.end();
-      if (it == st.created_domains.end()) break;
+      if (it == st.created_domains.end()) {
+        // ADD CONSTRAINT without NOT VALID, SET NOT NULL: every column of the domain is checked,
+        // its table locked SHARE meanwhile. (A domain the script created has no data yet.)
+        bool adds = ad->subtype == 'C' && ad->def && IsA(ad->def, Constraint) && !((Constraint*)ad->def)->skip_validation &&
+                    (((Constraint*)ad->def)->contype == CONSTR_CHECK || ((Constraint*)ad->def)->contype == CONSTR_NOTNULL);
+        if (!adds && ad->subtype != 'O') break;
+        std::string domain = pg::call([&] { return (const char*)NameListToString(ad->typeName); });
+        std::string what = ad->subtype == 'O' ? fmt::format("ALTER DOMAIN {} SET NOT NULL", domain)
+                                              : fmt::format("ALTER DOMAIN {} ADD CONSTRAINT{}", domain,
+                                                            ((Constraint*)ad->def)->conname ? std::string(" ") + ((Constraint*)ad->def)->conname : "");
+        List* typed = pg::call([&] {
+          TypeName* tn = makeTypeNameFromNameList(ad->typeName);
+          Oid type = LookupTypeNameOid(nullptr, tn, true);
+          return OidIsValid(type) ? columns_of_type(type) : NIL;
+        });
+        ListCell* fc;
+        foreach (fc, typed) {
+          TypedColumn* d = (TypedColumn*)lfirst(fc);
+          TableInfo t;
+          if (!fill_from_catalog(d->relid, t) || t.created_in_script) continue;
+          out.push_back({Action::AlterDomainScan, t, d->column, what, {}});
+        }
+        break;
+      }
       switch (ad->subtype) {
         case 'C': it->second.constrained = true; break;  // ADD CONSTRAINT
         case 'O':                                         // SET NOT NULL

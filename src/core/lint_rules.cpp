@@ -97,6 +97,9 @@ const std::vector<RuleDef>& rule_defs() {
       {Action::BatchedVolatileWhere,
        {"batched-where-volatile",
         "a batched UPDATE / DELETE whose WHERE clause calls a volatile function: every batch evaluates it again"}},
+      {Action::AlterDomainScan,
+       {"ban-alter-domain-with-add-constraint",
+        "ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID) or SET NOT NULL checks every row of every table using the domain"}},
       {Action::UnlintedDoBlock,
        {"unlinted-do-block", "a DO block: lint cannot see the statements it runs (nor the gate their findings would close)"}},
       {Action::SessionOnly,
@@ -483,6 +486,13 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(Severity::Error, f.detail, "");
     case Action::SessionOnly:
       return finding(Severity::Warning, f.detail, f.object);
+    case Action::AlterDomainScan:
+      if (created) return std::nullopt;
+      return finding(by_size,
+                     fmt::format("{} checks every row of {} (column {}) under a SHARE lock, blocking its writes",
+                                 f.detail, table, f.object),
+                     "Add the constraint with NOT VALID and VALIDATE CONSTRAINT it in a later migration (for SET NOT "
+                     "NULL: a CHECK (VALUE IS NOT NULL) constraint added that way).");
     case Action::UnlintedDoBlock:
       // (info: DO blocks that check or backfill are common, and reviewed; the point is that
       // lint, and its gate, do not vouch for them)

@@ -73,6 +73,7 @@ enum class Action {
   RewriteTable,         // SET TABLESPACE, SET LOGGED / UNLOGGED, SET ACCESS METHOD: a copy under ACCESS EXCLUSIVE
   BatchedVolatileWhere, // a batched UPDATE / DELETE whose WHERE calls a volatile function: each batch evaluates it again
   UnlintedDoBlock,      // a DO block: the statements it runs are not linted
+  AlterDomainScan,      // ALTER DOMAIN ADD CONSTRAINT (not NOT VALID) / SET NOT NULL: checks every column of the domain
 };
 
 struct Fact {

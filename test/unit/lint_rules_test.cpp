@@ -39,7 +39,7 @@ TEST(LintRules, NamesAreUniqueAndKnown) {
     EXPECT_TRUE(is_known_rule(r.name));
     EXPECT_GT(std::string(r.description).size(), 10u);
   }
-  EXPECT_EQ(names.size(), 37u);
+  EXPECT_EQ(names.size(), 38u);
   EXPECT_FALSE(is_known_rule("require-concurrent-index"));
   EXPECT_STREQ(rule_name(Action::CreateIndex), "require-concurrent-index-creation");
   EXPECT_STREQ(rule_name(Action::AddColumnRewrite), "adding-field-with-volatile-default");
