@@ -77,6 +77,7 @@ SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\n-- pg_mig
 SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\nCREATE TABLE rr_parted2 (a int) PARTITION BY RANGE (a);\n-- pg_migrate:batch 10\nDELETE FROM rr_parted2 WHERE a IS NULL;');
 CALL migrate.run();
 SELECT version, state FROM migrate.status();
+SELECT statement, line, phase FROM migrate.progress WHERE version = '4';
 SELECT migrate.run_forget('4') IS NOT NULL AS forgotten, migrate.unregister('4');
 CALL migrate.run_revert_to('0');
 -- run_revert(2) stopped in its second migration, then repeated after the fix: it finishes

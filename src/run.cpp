@@ -1395,6 +1395,9 @@ void run_batched_unit(RunContext& rc, const Unit& u, int index, const RunRow& ru
   Node* node = s.parsetree;
   RangeVar* rel = batched_relation(node);
   // ctid batches need one heap: no partitioned table, no inheritance children (unless ONLY).
+  // (The refusals below are this statement's: progress and run_forget name it and its line.)
+  set_unit(rc.step.version, index, u.line, fmt::format("batches of {} rows", u.batch->rows),
+           started_before && run.unit == index);
   Oid relid = pg::call([&] { return RangeVarGetRelid(rel, NoLock, true); });
   if (!OidIsValid(relid))
     raise_failure(rc, u, "42P01", failure_message(rc, u, fmt::format("relation \"{}\" does not exist", rel->relname)),
