@@ -411,6 +411,12 @@ SELECT command_tag, object_type, object_identity, detail, statement FROM migrate
 DROP TABLE drift_host, drift_side_t;
 DROP FUNCTION drift_side();
 SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- CREATE EXTENSION ... CASCADE: the extensions it installs besides the named one have rows.
+CREATE EXTENSION earthdistance CASCADE;
+SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+DROP EXTENSION earthdistance, cube;
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
 -- CLUSTER ... USING marks the index in pg_index (fires no event trigger): a row when it changes
 -- which index that is, none when the table was clustered on it already.
 CREATE TABLE drift_cl (id int PRIMARY KEY, b int);

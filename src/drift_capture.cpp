@@ -452,6 +452,39 @@ std::vector<DroppedIndexTable> dropped_index_tables;
 std::set<std::pair<Oid, Oid>> extension_members;
 bool extension_members_known = false;
 
+// The extensions before a CREATE EXTENSION ... CASCADE (ddl_command_start): the ones it
+// installs besides the named one fire no command of their own.
+std::set<Oid> extensions_before;
+bool extensions_before_known = false;
+
+std::set<Oid> installed_extensions() {
+  List* oids = pg::call([] {
+    List* out = NIL;
+    Relation rel = table_open(ExtensionRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+    HeapTuple tup;
+    while (HeapTupleIsValid(tup = systable_getnext(scan))) out = lappend_oid(out, ((Form_pg_extension)GETSTRUCT(tup))->oid);
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return out;
+  });
+  std::set<Oid> out;
+  ListCell* lc;
+  foreach (lc, oids) out.insert(lfirst_oid(lc));
+  return out;
+}
+
+void note_extensions_before(Node* parsetree) {
+  // (Only a CREATE EXTENSION resets it: the statements its scripts run fire ddl_command_start
+  // too, before its ddl_command_end reads it.)
+  if (!parsetree || !IsA(parsetree, CreateExtensionStmt)) return;
+  extensions_before.clear();
+  extensions_before_known = false;
+  if (!capture_active()) return;
+  extensions_before = installed_extensions();
+  extensions_before_known = true;
+}
+
 void note_extension_members(Node* parsetree) {
   extension_members.clear();
   extension_members_known = false;
@@ -704,6 +737,7 @@ PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
   note_dropped_index_tables(trig->parsetree);
   note_extension_members(trig->parsetree);
+  note_extensions_before(trig->parsetree);
   // A migration's ALTER TABLE: what the relation has now, some of which the statement may
   // rename or drop without an event (for the snapshot refresh after it).
   if (in_migration()) drift::track_snapshot_relation_before_alter(trig->parsetree);
@@ -991,6 +1025,17 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
           add_target(targets, {RelationRelationId, relid, 0, "table",
                                fmt::format("{} of {}", subcommand_name(at->subtype), c.identity.value_or(""))});
       }
+    }
+  }
+  // CREATE EXTENSION ... CASCADE: the extensions it installed besides the named one.
+  if (extensions_before_known && trig->parsetree && IsA(trig->parsetree, CreateExtensionStmt)) {
+    extensions_before_known = false;
+    for (Oid e : installed_extensions()) {
+      bool named = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
+        return t.classid == ExtensionRelationId && t.objid == e;
+      });
+      if (!extensions_before.count(e) && !named)
+        add_target(targets, {ExtensionRelationId, e, 0, "extension", "installed by CASCADE"});
     }
   }
   for (const Rewrite& r : rewrites) {
