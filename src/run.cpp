@@ -2110,6 +2110,12 @@ void adopt_script_for_unfinished_run(const std::string& version, const std::stri
                   fmt::format("Make it succeed (fix the data or what blocked it), then {}; the statements after it "
                               "may be replaced.",
                               resume_call(up)));
+    if (u == run.unit && !finished.count(u))  // the interrupted top-level statement kept above
+      refuse(fmt::format("Statement {} (line {} of the script the run started with) was interrupted at top level "
+                         "(a concurrent build or drop), and may have left work only it recognises and clears when it "
+                         "runs again (an INVALID index): it stays as it is until the run finishes it, or "
+                         "migrate.run_forget() gives the run up (then drop what it left).",
+                         u + 1, old_units[u].line));
     refuse(fmt::format("Statement {} (line {} of the script the run started with) took effect, and the new script "
                        "does not have it at that place unchanged.",
                        u + 1, old_units[u].line));
