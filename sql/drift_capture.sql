@@ -417,6 +417,14 @@ SELECT command_tag, object_type, object_identity, detail FROM migrate.drift
  WHERE acknowledgement_id IS NULL ORDER BY id;
 DROP EXTENSION earthdistance, cube;
 SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- In a new session (the library not loaded yet), a CREATE TABLE AS in a string of several
+-- statements is its own statement ('parse'), not the one enclosing it.
+\c
+SELECT 1 \; CREATE TABLE drift_ctas AS SELECT 1 AS a;
+SELECT object_identity, statement, statement_source FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+DROP TABLE drift_ctas;
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
 -- CLUSTER ... USING marks the index in pg_index (fires no event trigger): a row when it changes
 -- which index that is, none when the table was clustered on it already.
 CREATE TABLE drift_cl (id int PRIMARY KEY, b int);

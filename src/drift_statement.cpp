@@ -190,11 +190,11 @@ StatementText text_from_client_query(Node* parsetree) {
       if (same) return {statement_text(client, s.location, s.length), "parse"};
     }
   }
-  if (parsed_cache.stmts.size() == 1)
-    return {statement_text(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
-  // Nested DDL (a DO block, a function) in a string of several statements: the top-level
-  // statement running it is the one the client's portal runs now.
+  // The statement the client's portal runs now: the one nested DDL (a DO block, a function)
+  // runs in, or the statement itself when its tree was transformed before the event trigger
+  // saw it (CREATE TABLE AS: its query is analyzed), so that no raw tree equals it.
   int location = -1, length = 0;
+  bool itself = false;
   pg::call([&] {
     Portal portal = ActivePortal;
     if (!portal || !portal->sourceText || std::strcmp(portal->sourceText, client) != 0 ||
@@ -203,7 +203,11 @@ StatementText text_from_client_query(Node* parsetree) {
     PlannedStmt* ps = linitial_node(PlannedStmt, portal->stmts);
     location = ps->stmt_location;
     length = ps->stmt_len;
+    itself = parsetree && ps->utilityStmt == parsetree;
   });
+  if (itself) return {statement_text(client, location, length), "parse"};
+  if (parsed_cache.stmts.size() == 1)
+    return {statement_text(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
   if (location >= 0) return {statement_text(client, location, length), "enclosing"};
   return {statement_text(client, 0, 0), "query"};
 }
