@@ -132,6 +132,14 @@ RESET pg_migrate.lint_blocks_apply;
 ALTER ROLE gate_deployer SET pg_migrate.lint_large_table_rows = 200000;
 ALTER ROLE gate_deployer SET pg_migrate.lint_large_table_rows = 1000;
 ALTER ROLE gate_deployer RESET pg_migrate.lint_large_table_rows;
+-- A value stored for another database counts too (a role's value outranks a database's).
+\c - postgres
+ALTER ROLE gate_deployer IN DATABASE template1 SET pg_migrate.lint_large_table_rows = 500;
+\c "dbname=contrib_regression user=gate_deployer"
+SELECT migrate.checksum('') IS NOT NULL AS library_loaded;
+ALTER ROLE gate_deployer IN DATABASE template1 SET pg_migrate.lint_large_table_rows = 700;
+\c - postgres
+ALTER ROLE gate_deployer IN DATABASE template1 RESET ALL;
 \c - postgres
 ALTER ROLE gate_deployer IN DATABASE :"DBNAME" RESET ALL;
 DROP TABLE gate_rows;

@@ -198,10 +198,15 @@ DELETE FROM lint_big WHERE id IN (1, 2, 3);
 UPDATE lint_big SET v = 'x' WHERE 7 = id AND v IS NULL;
 UPDATE lint_big SET v = 'x' WHERE n = 1;
 DELETE FROM lint_big WHERE id < 10 OR id = 5;
-UPDATE lint_big SET v = 'x' WHERE id = n;$$);
+UPDATE lint_big SET v = 'x' WHERE id = n;
+UPDATE lint_big SET v = 'x' FROM lint_small s WHERE s.id = 1;
+DELETE FROM lint_big USING lint_small s WHERE s.id = 1;
+UPDATE lint_big b SET v = 'x' WHERE b.id = 2;$$);
 -- A type change after an earlier one of the same column, or of a column renamed in the
 -- script, cannot be proven rewrite-free from the catalog: a finding.
 SELECT line, rule FROM migrate.lint('ALTER TABLE lint_big ALTER COLUMN v TYPE varchar(10);
+ALTER TABLE lint_big ALTER COLUMN v TYPE varchar(5);
+ALTER TABLE lint_big ALTER COLUMN v TYPE varchar(20);
 ALTER TABLE lint_big ALTER COLUMN v TYPE text;');
 SELECT line, rule FROM migrate.lint('ALTER TABLE lint_big RENAME COLUMN v TO v_old;
 ALTER TABLE lint_big RENAME COLUMN d TO v;
@@ -214,7 +219,13 @@ ANALYZE lint_inh;
 ANALYZE lint_inh_child;
 SELECT line, rule, severity, message FROM migrate.lint('ALTER TABLE lint_inh ADD COLUMN u uuid DEFAULT gen_random_uuid();
 ALTER TABLE ONLY lint_inh ALTER COLUMN v SET NOT NULL;
-UPDATE lint_inh SET v = ''y'';');
+UPDATE lint_inh SET v = ''y'';
+CREATE INDEX lint_inh_v ON lint_inh (v);
+ALTER TABLE lint_inh ADD CONSTRAINT lint_inh_u UNIQUE (id);');
+-- (the parent's unique key does not cover its children: an UPDATE by it reaches them all)
+ALTER TABLE lint_inh ADD PRIMARY KEY (id);
+SELECT line, rule FROM migrate.lint('UPDATE lint_inh SET v = ''y'' WHERE id = 1;
+UPDATE ONLY lint_inh SET v = ''y'' WHERE id = 1;');
 DROP TABLE lint_inh CASCADE;
 -- An index or a schema renamed earlier in the script is the same one under its new name.
 CREATE INDEX lint_big_rn ON lint_big (n);
@@ -232,11 +243,24 @@ CREATE DOMAIN lint_qty AS int;
 CREATE TABLE lint_qtys (id int, q lint_qty);
 INSERT INTO lint_qtys SELECT g, g FROM generate_series(1, 5000) g;
 ANALYZE lint_qtys;
+CREATE DOMAIN lint_qty2 AS lint_qty;
+CREATE TABLE lint_qtys2 (id int, q2 lint_qty2, qa lint_qty[]);
+INSERT INTO lint_qtys2 SELECT g, g, ARRAY[g] FROM generate_series(1, 5000) g;
+ANALYZE lint_qtys2;
+CREATE DOMAIN lint_nn AS int NOT NULL;
+CREATE TABLE lint_nns (id int, n lint_nn);
+INSERT INTO lint_nns SELECT g, g FROM generate_series(1, 5000) g;
+ANALYZE lint_nns;
 SELECT line, rule, severity, message FROM migrate.lint('ALTER DOMAIN lint_qty ADD CONSTRAINT pos CHECK (VALUE > 0);
 ALTER DOMAIN lint_qty ADD CONSTRAINT pos2 CHECK (VALUE > 0) NOT VALID;
-ALTER DOMAIN lint_qty SET NOT NULL;');
-DROP TABLE lint_qtys;
-DROP DOMAIN lint_qty;
+ALTER DOMAIN lint_qty VALIDATE CONSTRAINT pos2;
+ALTER DOMAIN lint_qty SET NOT NULL;
+ALTER DOMAIN lint_nn SET NOT NULL;');
+-- (a column whose type the script changed first is not dropped with the domain)
+SELECT line, rule, message FROM migrate.lint('ALTER TABLE lint_qtys ALTER COLUMN q TYPE int;
+DROP DOMAIN lint_qty CASCADE;');
+DROP TABLE lint_qtys, lint_qtys2, lint_nns;
+DROP DOMAIN lint_qty2, lint_qty, lint_nn;
 -- What a CASCADE takes along: the tables of a dropped schema, the columns of a dropped domain.
 CREATE SCHEMA lint_gone;
 CREATE TABLE lint_gone.t1 (id int);

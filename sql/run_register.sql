@@ -71,6 +71,7 @@ SELECT action, version FROM migrate.history ORDER BY id;
 SELECT migrate.register('4', 'trailing', E'-- pg_migrate:no-transaction\nUPDATE rr SET a = 1 WHERE a IS NULL;\n-- pg_migrate:batch 100\n');
 SELECT migrate.register('4', 'only', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 100\n');
 SELECT migrate.register('4', 'in a transaction', E'UPDATE rr SET a = 1 WHERE a IS NULL;\n-- pg_migrate:batch 100');
+SELECT migrate.register('4', 'malformed', E'-- pg_migrate:no-transaction\nUPDATE rr SET a = 1 WHERE a IS NULL;\n-- pg_migrate:batch is not needed: one row\n');
 -- a partitioned table cannot be batched by ctid ranges: refused by register when it exists
 -- then, else when the statement runs (here the script creates it)
 SELECT migrate.register('4', 'parted', E'-- pg_migrate:no-transaction\n-- pg_migrate:batch 10\nUPDATE rr_parted SET a = 1 WHERE a IS NULL;');

@@ -132,6 +132,12 @@ std::string catalog_name(const std::map<Oid, std::map<std::string, std::string>>
   return c == t->second.end() ? name : c->second;
 }
 
+// A column's type and typmod.
+struct ColumnType {
+  Oid type = InvalidOid;
+  int32 typmod = -1;
+};
+
 // What earlier statements of the same script did to tables, by the schema and name their
 // statements resolve to: created, dropped, or renamed / moved from a table of the catalog.
 struct ScriptState {
@@ -195,7 +201,7 @@ struct ScriptState {
   }
   // Catalog columns (by table OID, catalog name) whose type an earlier statement changed: the
   // catalog's type is no longer theirs, so a further change cannot be proven rewrite-free.
-  std::set<std::pair<Oid, std::string>> retyped_columns;
+  std::map<std::pair<Oid, std::string>, ColumnType> retyped_columns;
   // The catalog's name of a column the script calls `name` ("" if the catalog has none).
   std::string catalog_column(Oid relid, const std::string& name) const {
     return catalog_name(column_names, relid, name);
@@ -467,6 +473,8 @@ bool fill_from_catalog(Oid relid, TableInfo& t, bool with_children = true) {
   // A table with inheritance children: a statement without ONLY reaches them too (ALTER TABLE
   // rewrites, UPDATE changes, every one): sized with them.
   bool inherited = with_children && rf.has_children && rf.relkind == RELKIND_RELATION;
+  t.own_reltuples = t.reltuples;
+  t.own_relpages = t.relpages;
   if (t.partitioned || inherited) {
     // Its own pg_class row has no size: the leaf partitions' summed.
     struct Sum {
@@ -513,8 +521,10 @@ bool fill_from_catalog(Oid relid, TableInfo& t, bool with_children = true) {
 }
 
 
+// with_children: the statement reaches the inheritance children of the table (UPDATE, DELETE,
+// most of ALTER TABLE, without ONLY): sized with them.
 TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullptr,
-                     QualifiedName* resolved_out = nullptr) {
+                     QualifiedName* resolved_out = nullptr, bool with_children = false) {
   TableInfo t;
   t.name = written_name(rv);
   if (relid_out) *relid_out = InvalidOid;
@@ -531,7 +541,7 @@ TableInfo table_info(const RangeVar* rv, ScriptState& st, Oid* relid_out = nullp
   }
   if (r.script && r.script->kind == ScriptState::Kind::Dropped) return t;  // gone: nothing known
   if (OidIsValid(r.relid)) {
-    fill_from_catalog(r.relid, t, rv->inh);
+    fill_from_catalog(r.relid, t, with_children && rv->inh);
     if (relid_out) *relid_out = r.relid;
     // Renamed or moved earlier in the script: named as it is called from there on.
     if (r.script && r.script->kind == ScriptState::Kind::Moved && !r.name.first.empty()) {
@@ -549,10 +559,19 @@ bool is_constant(Node* n) {
   while (n && IsA(n, TypeCast)) n = ((TypeCast*)n)->arg;
   return n && (IsA(n, A_Const) || IsA(n, ParamRef));
 }
+// A column of the statement's target table: unqualified, or qualified by the table's name or
+// alias (`target`); a column of another table (a join's) is not.
+const char* pinned_target = nullptr;
 const char* column_name(Node* n) {
   if (!n || !IsA(n, ColumnRef)) return nullptr;
-  Node* last = (Node*)llast(((ColumnRef*)n)->fields);
-  return IsA(last, String) ? strVal(last) : nullptr;
+  List* fields = ((ColumnRef*)n)->fields;
+  Node* last = (Node*)llast(fields);
+  if (!IsA(last, String)) return nullptr;
+  if (list_length(fields) >= 2) {
+    Node* qualifier = (Node*)list_nth(fields, list_length(fields) - 2);
+    if (!IsA(qualifier, String) || !pinned_target || strcmp(strVal(qualifier), pinned_target) != 0) return nullptr;
+  }
+  return strVal(last);
 }
 void pinned_columns(Node* n, List** out) {
   if (!n) return;
@@ -782,8 +801,10 @@ bool temporal_rewrites(int32 oldmod, int32 newmod, int32 max_precision) {
 
 // Whether ALTER COLUMN ... TYPE rewrites the table (after PostgreSQL's own rules: binary
 // coercible changes and typmod widenings of varchar, varbit, numeric and time types don't).
+// `before`: the column's type as an earlier statement of the script changed it (else the
+// catalog's); `after` receives the type this change gives it.
 bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, std::string* new_type,
-                          bool script_sets_timezone) {
+                          bool script_sets_timezone, const ColumnType* before = nullptr, ColumnType* after = nullptr) {
   struct Types {
     AttrNumber attnum;
     Oid oldtype;
@@ -799,7 +820,13 @@ bool type_change_rewrites(Oid relid, const char* column, const ColumnDef* def, s
     t.attnum = get_attnum(relid, column);
     if (t.attnum == InvalidAttrNumber) return;
     get_atttypetypmodcoll(relid, t.attnum, &t.oldtype, &t.oldmod, &coll);
+    if (before) {
+      t.oldtype = before->type;
+      t.oldmod = before->typmod;
+    }
+    if (get_typtype(t.oldtype) == TYPTYPE_DOMAIN) t.oldtype = getBaseTypeAndTypmod(t.oldtype, &t.oldmod);
     typenameTypeIdAndMod(NULL, def->typeName, &t.newtype, &t.newmod);
+    if (after) *after = {t.newtype, t.newmod};
     t.newname = format_type_with_typemod(t.newtype, t.newmod);
     // A domain without constraints changes nothing of the values: as its base type (a domain
     // with constraints checks every row, below).
@@ -1707,7 +1734,7 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
   // What the script notes about the table (NOT VALID constraints, proven NOT NULLs) is keyed by
   // the table it resolves to, not by its spelling (public.t and t are one table).
   QualifiedName resolved;
-  TableInfo t = table_info(at->relation, st, &relid, &resolved);
+  TableInfo t = table_info(at->relation, st, &relid, &resolved, true);
   std::string table_key = key_of(resolved);
   ListCell* lc;
   if (list_length(at->cmds) == 1) {  // the statement's own subtransaction is enough
@@ -1727,8 +1754,36 @@ void analyze_alter_table(AlterTableStmt* at, ScriptState& st, std::vector<Fact>&
   }
 }
 
+// Subcommands PostgreSQL applies to the inheritance children too (without ONLY); the others
+// (an index, a unique constraint, SET LOGGED...) reach the table alone.
+bool reaches_children(const AlterTableCmd* cmd) {
+  switch (cmd->subtype) {
+    case AT_AddColumn: case AT_AlterColumnType: case AT_SetNotNull: case AT_DropColumn:
+    case AT_ValidateConstraint:
+      return true;
+    case AT_AddConstraint:
+      return cmd->def && IsA(cmd->def, Constraint) &&
+             (((Constraint*)cmd->def)->contype == CONSTR_CHECK || ((Constraint*)cmd->def)->contype == CONSTR_NOTNULL);
+    default:
+      return false;
+  }
+}
+
+void analyze_alter_cmd_sized(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
+                             ScriptState& st, std::vector<Fact>& out);
+
 void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
                        ScriptState& st, std::vector<Fact>& out) {
+  if (t.children == 0 || reaches_children(cmd)) return analyze_alter_cmd_sized(cmd, t, relid, table_key, st, out);
+  TableInfo own = t;
+  own.children = 0;
+  own.reltuples = t.own_reltuples;
+  own.relpages = t.own_relpages;
+  analyze_alter_cmd_sized(cmd, own, relid, table_key, st, out);
+}
+
+void analyze_alter_cmd_sized(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const std::string& table_key,
+                             ScriptState& st, std::vector<Fact>& out) {
   switch (cmd->subtype) {
     case AT_AddColumn: {
       ColumnDef* def = (ColumnDef*)cmd->def;
@@ -1761,19 +1816,24 @@ void analyze_alter_cmd(AlterTableCmd* cmd, const TableInfo& t, Oid relid, const 
       // The column as the catalog names it (renamed earlier in the script: another name;
       // added in it: none), and whether an earlier statement changed its type already.
       const std::string column = st.catalog_column(relid, cmd->name);
-      const bool retyped = column.empty() || st.retyped_columns.count({relid, column}) > 0;
-      if (!column.empty()) st.retyped_columns.insert({relid, column});
-      if (!retyped) try {
+      auto earlier = column.empty() ? st.retyped_columns.end() : st.retyped_columns.find({relid, column});
+      // (An earlier change of the type whose result could not be read: unknown, so a finding.)
+      const bool unknown = column.empty() || (earlier != st.retyped_columns.end() && !OidIsValid(earlier->second.type));
+      ColumnType before = earlier != st.retyped_columns.end() ? earlier->second : ColumnType{};
+      ColumnType after;
+      if (!unknown) try {
         // The target type may not be in the catalog yet (CREATE TYPE earlier in the script),
         // nor the column (ADD COLUMN earlier): then the change cannot be proven rewrite-free.
         pg::SubTransaction sub;
         const char* col = column.c_str();
-        rewrites = type_change_rewrites(relid, col, def, &new_type, st.timezone_set) ||
+        rewrites = type_change_rewrites(relid, col, def, &new_type, st.timezone_set,
+                                        earlier != st.retyped_columns.end() ? &before : nullptr, &after) ||
                    pg::call([&] { return get_attnum(relid, col) == InvalidAttrNumber; });
         sub.commit();
       } catch (pg::PgError& e) {
         if (interrupted(e)) throw;
       }
+      if (!column.empty()) st.retyped_columns[{relid, column}] = after;
       if (new_type.empty()) new_type = pg::call([&] { return (const char*)TypeNameToString(def->typeName); });
       if (rewrites) {
         out.push_back({Action::ChangeColumnType, t, cmd->name, new_type, {}});
@@ -2117,13 +2177,33 @@ struct TypedColumn {
   char* column;  // nullptr: the table itself (a dropped schema's)
 };
 List* columns_of_type(Oid type) {
+  // The type, the domains over it (and over those), and their array types: a column of any of
+  // them holds values of the type.
+  List* types = list_make1_oid(type);
+  for (bool grew = true; grew;) {
+    grew = false;
+    Relation t = table_open(TypeRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(t, InvalidOid, false, nullptr, 0, nullptr);
+    HeapTuple tup;
+    while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+      Form_pg_type ty = (Form_pg_type)GETSTRUCT(tup);
+      bool based = (ty->typtype == TYPTYPE_DOMAIN && list_member_oid(types, ty->typbasetype)) ||
+                   (OidIsValid(ty->typelem) && IsTrueArrayType(ty) && list_member_oid(types, ty->typelem));
+      if (based && !list_member_oid(types, ty->oid)) {
+        types = lappend_oid(types, ty->oid);
+        grew = true;
+      }
+    }
+    systable_endscan(scan);
+    table_close(t, AccessShareLock);
+  }
   List* out_list = NIL;
   Relation rel = table_open(AttributeRelationId, AccessShareLock);
   SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext(scan))) {
     Form_pg_attribute a = (Form_pg_attribute)GETSTRUCT(tup);
-    if (a->atttypid != type || a->attisdropped || a->attnum <= 0) continue;
+    if (!list_member_oid(types, a->atttypid) || a->attisdropped || a->attnum <= 0) continue;
     char kind = get_rel_relkind(a->attrelid);
     if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE) continue;
     TypedColumn* d = (TypedColumn*)palloc0(sizeof(TypedColumn));
@@ -2217,9 +2297,26 @@ void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out)
         }
         return out_list;
       });
+      std::string schema = ds->removeType == OBJECT_SCHEMA ? strVal(object) : std::string();
       ListCell* fc;
       foreach (fc, found) {
         TypedColumn* d = (TypedColumn*)lfirst(fc);
+        // What earlier statements of the script changed: a table dropped, or moved out of the
+        // schema; a column whose type was changed (no longer the type dropped).
+        const char* rel = nullptr;
+        const char* nsp = pg::call([&]() -> const char* {
+          rel = get_rel_name(d->relid);
+          return get_namespace_name(get_rel_namespace(d->relid));
+        });
+        std::pair<std::string, std::string> name{nsp ? nsp : "", rel ? rel : ""};
+        auto noted = st.tables.find(name);
+        if (noted != st.tables.end() && noted->second.kind == ScriptState::Kind::Dropped) continue;
+        bool moved_out = false;
+        for (const auto& [key, table] : st.tables)
+          if (table.kind == ScriptState::Kind::Moved && table.relid == d->relid && (schema.empty() || key.first != schema))
+            moved_out = true;
+        if (moved_out && !schema.empty()) continue;
+        if (d->column && st.retyped_columns.count({d->relid, std::string(d->column)})) continue;
         TableInfo t;
         if (!fill_from_catalog(d->relid, t)) continue;
         if (t.created_in_script) continue;
@@ -2403,11 +2500,27 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         // its table locked SHARE meanwhile. (A domain the script created has no data yet.)
         bool adds = ad->subtype == 'C' && ad->def && IsA(ad->def, Constraint) && !((Constraint*)ad->def)->skip_validation &&
                     (((Constraint*)ad->def)->contype == CONSTR_CHECK || ((Constraint*)ad->def)->contype == CONSTR_NOTNULL);
-        if (!adds && ad->subtype != 'O') break;
+        // (VALIDATE CONSTRAINT checks every row under the same SHARE lock: NOT VALID does not
+        // help a domain as it helps a table.)
+        if (!adds && ad->subtype != 'O' && ad->subtype != 'V') break;
+        if (ad->subtype == 'O') {  // SET NOT NULL of a domain NOT NULL already: PostgreSQL does nothing
+          bool already = pg::call([&] {
+            Oid type = LookupTypeNameOid(nullptr, makeTypeNameFromNameList(ad->typeName), true);
+            if (!OidIsValid(type)) return false;
+            HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
+            if (!HeapTupleIsValid(tup)) return false;
+            bool nn = ((Form_pg_type)GETSTRUCT(tup))->typnotnull;
+            ReleaseSysCache(tup);
+            return nn;
+          });
+          if (already) break;
+        }
         std::string domain = pg::call([&] { return (const char*)NameListToString(ad->typeName); });
-        std::string what = ad->subtype == 'O' ? fmt::format("ALTER DOMAIN {} SET NOT NULL", domain)
-                                              : fmt::format("ALTER DOMAIN {} ADD CONSTRAINT{}", domain,
-                                                            ((Constraint*)ad->def)->conname ? std::string(" ") + ((Constraint*)ad->def)->conname : "");
+        std::string what = ad->subtype == 'O'   ? fmt::format("ALTER DOMAIN {} SET NOT NULL", domain)
+                           : ad->subtype == 'V' ? fmt::format("ALTER DOMAIN {} VALIDATE CONSTRAINT {}", domain,
+                                                              ad->name ? ad->name : "")
+                                                : fmt::format("ALTER DOMAIN {} ADD CONSTRAINT{}", domain,
+                                                              ((Constraint*)ad->def)->conname ? std::string(" ") + ((Constraint*)ad->def)->conname : "");
         List* typed = pg::call([&] {
           TypeName* tn = makeTypeNameFromNameList(ad->typeName);
           Oid type = LookupTypeNameOid(nullptr, tn, true);
@@ -2495,11 +2608,17 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       bool update = IsA(node, UpdateStmt);
       RangeVar* rel = update ? ((UpdateStmt*)node)->relation : ((DeleteStmt*)node)->relation;
       Node* where = update ? ((UpdateStmt*)node)->whereClause : ((DeleteStmt*)node)->whereClause;
+      List* joined = update ? ((UpdateStmt*)node)->fromClause : ((DeleteStmt*)node)->usingClause;
       Oid relid = InvalidOid;
-      TableInfo t = table_info(rel, st, &relid);
+      TableInfo t = table_info(rel, st, &relid, nullptr, rel->inh);
       // A data fix of a few rows named by key (WHERE id = 1, id IN (1, 2, 3)) locks those rows
-      // only: not a statement to batch.
-      if (OidIsValid(relid) && where && pg::call([&] { return where_pins_unique_key(relid, where); })) break;
+      // only: not a statement to batch. Only a key of the target table itself, without a join
+      // (whose rows the key would name) and without inheritance children (which the parent's
+      // unique index does not cover).
+      pinned_target = rel->alias ? rel->alias->aliasname : rel->relname;
+      if (OidIsValid(relid) && where && joined == NIL && t.children == 0 &&
+          pg::call([&] { return where_pins_unique_key(relid, where); }))
+        break;
       out.push_back({Action::UnbatchedUpdate, t, "", update ? "UPDATE" : "DELETE", {}});
       break;
     }

@@ -172,6 +172,36 @@ void read_stored(Oid database, Oid role, bool* set, bool* value, bool* rows_set 
   table_close(rel, AccessShareLock);
 }
 
+// The smallest lint_large_table_rows stored for any database or role (or the built-in one):
+// ALTER ROLE ... [IN DATABASE d] SET, run from another database, names settings this session
+// cannot rank; a value stored by a non-superuser may be no larger. Plain C.
+int smallest_stored_large_table_rows() {
+  int smallest = kDefaultLargeTableRows;
+  Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
+  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+  HeapTuple tup;
+  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
+    bool isnull;
+    Datum d = heap_getattr(tup, Anum_pg_db_role_setting_setconfig, RelationGetDescr(rel), &isnull);
+    if (isnull) continue;
+    Datum* elems;
+    int n;
+    deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, nullptr, &n);
+    for (int i = 0; i < n; ++i) {
+      char* item = TextDatumGetCString(elems[i]);
+      char* eq = strchr(item, '=');
+      int rows;
+      if (!eq) continue;
+      *eq = '\0';
+      if (pg_strcasecmp(item, kLargeTableRows) == 0 && parse_int(eq + 1, &rows, 0, nullptr) && rows < smallest)
+        smallest = rows;
+    }
+  }
+  systable_endscan(scan);
+  table_close(rel, AccessShareLock);
+  return smallest;
+}
+
 // Reads the gates' values stored for (database, role) as the session's start applied them.
 void seed(Oid database, Oid role, GucSource source) {
   bool set[lengthof(gates)] = {};
@@ -301,14 +331,16 @@ bool check_lint_large_table_rows(int* newval, void** extra, GucSource source) {
     // (A connection option arrives before the stored values are known, outside a transaction:
     // not trusted; effective_lint_large_table_rows() compares it with them later.)
     trusted = super || (seeded && *newval <= dba_large_table_rows());
-    if (!super && seeded && source == PGC_S_TEST && *newval > dba_large_table_rows()) {
+    if (!super && seeded && source == PGC_S_TEST &&
+        *newval > std::min(dba_large_table_rows(), smallest_stored_large_table_rows())) {
       // ALTER ROLE/DATABASE ... SET, a function's SET clause: never a stored raised value (it
       // would stand as the DBA's wherever it applies), as for the gates.
       GUC_check_errcode(ERRCODE_INSUFFICIENT_PRIVILEGE);
       GUC_check_errmsg("permission denied to store pg_migrate.lint_large_table_rows = %d", *newval);
-      GUC_check_errdetail("A row count above %d turns error-level lint findings on large tables into warnings, "
-                          "which pg_migrate.lint_blocks_apply blocks; only a superuser may store it.",
-                          dba_large_table_rows());
+      GUC_check_errdetail("A row count above %d (the smallest stored for a database or role, or the built-in one) "
+                          "turns error-level lint findings on large tables into warnings, which "
+                          "pg_migrate.lint_blocks_apply blocks; only a superuser may store it.",
+                          std::min(dba_large_table_rows(), smallest_stored_large_table_rows()));
       GUC_check_errhint("Ask a superuser (DBA) to change it; a smaller value may be stored by anyone.");
       return false;
     }

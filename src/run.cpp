@@ -387,19 +387,23 @@ std::vector<Unit> split_units(const std::string& script, const std::vector<Scrip
   // A batch directive after the last statement (or in a script without one) batches nothing:
   // the statement it was meant for would run unbatched, otherwise than written.
   {
-    size_t tail = st.empty() ? 0 : st.back().end;
+    size_t tail = std::min(st.empty() ? size_t(0) : st.back().end, script.size());
     std::optional<BatchDirective> trailing;
     try {
-      trailing = find_batch_directive(std::string_view(script).substr(std::min(tail, script.size())));
-    } catch (const std::invalid_argument&) {
-      trailing = BatchDirective{};
+      trailing = find_batch_directive(std::string_view(script).substr(tail));
+    } catch (const std::invalid_argument& e) {
+      // A malformed one: its line is where its text is.
+      size_t at = script.find("pg_migrate:batch", tail);
+      int line = 1 + static_cast<int>(std::count(script.begin(), script.begin() + (at == std::string::npos ? tail : at), '\n'));
+      throw Error(sqlstate::kSyntaxError,
+                  fmt::format("{} script of {}: bad batch directive at line {}: {}", label.which, label.describe(),
+                              line, e.what()));
     }
     if (trailing)
       throw Error(sqlstate::kSyntaxError,
                   fmt::format("{} script of {}: the batch directive at line {} is followed by no statement", label.which,
                               label.describe(),
-                              1 + std::count(script.begin(), script.begin() + std::min(tail, script.size()), '\n') +
-                                  trailing->line_offset),
+                              1 + std::count(script.begin(), script.begin() + tail, '\n') + trailing->line_offset),
                   {}, "Put \"-- pg_migrate:batch <rows>\" on the line right before the UPDATE or DELETE it batches.");
   }
   if (mode == ScriptMode::kNoTransaction) {
@@ -2233,11 +2237,6 @@ Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
     for (MigrationStep& s : applied)
       if (*target < Version::parse(s.version)) chosen.push_back(std::move(s));
   } else {
-    if (static_cast<size_t>(steps) > applied.size())
-      throw Error(sqlstate::kInvalidParameterValue,
-                  fmt::format("cannot revert {} migration{}: only {} {} applied", steps, steps == 1 ? "" : "s",
-                              applied.size(), applied.size() == 1 ? "is" : "are"),
-                  "Nothing was reverted.");
     // A revert run stopped part way (the newest applied migration's: reverts go newest first)
     // was started by a call that counted it among its steps, and may have reverted newer ones
     // before it: the same call repeated after the fix (the hint says "run it again") would
@@ -2245,13 +2244,17 @@ Datum run_revert(FunctionCallInfo fcinfo, bool to_target) {
     if (steps > 1 && !applied.empty() && read_run(applied[0].version).direction == "down") {
       std::string note = fmt::format(
           "migration {} (\"{}\") has a stopped revert run: this call finishes it and reverts nothing more (the "
-          "call that started the run counted it among its steps); CALL migrate.run_revert() again to revert "
-          "further",
+          "call that started the run counted it among its steps); revert again to revert further",
           applied[0].version, applied[0].name);
       const char* n = note.c_str();
       pg::call([&] { ereport(NOTICE, (errmsg_internal("%s", n))); });
       steps = 1;
     }
+    if (static_cast<size_t>(steps) > applied.size())
+      throw Error(sqlstate::kInvalidParameterValue,
+                  fmt::format("cannot revert {} migration{}: only {} {} applied", steps, steps == 1 ? "" : "s",
+                              applied.size(), applied.size() == 1 ? "is" : "are"),
+                  "Nothing was reverted.");
     applied.resize(steps);
     chosen = std::move(applied);
   }

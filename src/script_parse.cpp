@@ -280,8 +280,20 @@ bool own_sequence_call_walker(Node* node, void* context) {
       Node* arg = static_cast<Node*>(linitial(call->args));
       while (arg && IsA(arg, TypeCast)) arg = reinterpret_cast<TypeCast*>(arg)->arg;
       if (arg && IsA(arg, A_Const) && IsA(&reinterpret_cast<A_Const*>(arg)->val, String)) {
-        const char* seq = strVal(&reinterpret_cast<A_Const*>(arg)->val);
-        if (std::strncmp(seq, "migrate.", 8) == 0 || std::strncmp(seq, "\"migrate\".", 10) == 0) return true;
+        // The schema part as regclass input reads it: white space around, "quoted" exactly,
+        // unquoted in any case.
+        const char* p = strVal(&reinterpret_cast<A_Const*>(arg)->val);
+        while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') ++p;
+        bool own = false;
+        if (*p == '"') {
+          own = std::strncmp(p, "\"migrate\"", 9) == 0;
+          p += own ? 9 : 0;
+        } else {
+          own = pg_strncasecmp(p, "migrate", 7) == 0;
+          p += own ? 7 : 0;
+        }
+        while (own && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
+        if (own && *p == '.') return true;
       }
     }
   }

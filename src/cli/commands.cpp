@@ -1419,7 +1419,12 @@ void cmd_revert(Connection& conn, const Folder* folder, const Options& opts, Out
   if (opts.to.empty() && opts.steps > 0) {
     long long applied =
         std::stoll(conn.exec("SELECT pg_catalog.count(*) FROM migrate.migrations WHERE applied_seq IS NOT NULL").get(0, 0));
-    if (opts.steps > applied) {
+    // (Over a stopped revert run, the same command again finishes that run and stops: the
+    // server says so. The migrations it reverted before no longer count as applied.)
+    bool stopped_revert =
+        conn.exec("SELECT pg_catalog.to_regclass('migrate.runs') IS NOT NULL").get(0, 0) == "t" &&
+        conn.exec("SELECT EXISTS (SELECT FROM migrate.runs WHERE direction OPERATOR(pg_catalog.=) 'down')").get(0, 0) == "t";
+    if (opts.steps > applied && !stopped_revert) {
       std::string message = fmt::format("--steps {}: only {} migration{} applied", opts.steps, applied,
                                         applied == 1 ? " is" : "s are");
       o.code = exit_code::kUsage;

@@ -99,7 +99,7 @@ const std::vector<RuleDef>& rule_defs() {
         "a batched UPDATE / DELETE whose WHERE clause calls a volatile function: every batch evaluates it again"}},
       {Action::AlterDomainScan,
        {"ban-alter-domain-with-add-constraint",
-        "ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID) or SET NOT NULL checks every row of every table using the domain"}},
+        "ALTER DOMAIN ... ADD CONSTRAINT (without NOT VALID), VALIDATE CONSTRAINT or SET NOT NULL checks every row of every table using the domain"}},
       {Action::UnlintedDoBlock,
        {"unlinted-do-block", "a DO block: lint cannot see the statements it runs (nor the gate their findings would close)"}},
       {Action::SessionOnly,
@@ -491,8 +491,10 @@ std::optional<Finding> evaluate(const Fact& f, const Thresholds& th) {
       return finding(by_size,
                      fmt::format("{} checks every row of {} (column {}) under a SHARE lock, blocking its writes",
                                  f.detail, table, f.object),
-                     "Add the constraint with NOT VALID and VALIDATE CONSTRAINT it in a later migration (for SET NOT "
-                     "NULL: a CHECK (VALUE IS NOT NULL) constraint added that way).");
+                     "A domain's constraint is checked on every row under a SHARE lock whether it is added or "
+                     "validated later (NOT VALID only moves the scan to VALIDATE): run it when the tables are quiet, "
+                     "or put the constraint on the tables instead (ADD CONSTRAINT ... NOT VALID, then VALIDATE "
+                     "CONSTRAINT, which takes a lock writes pass).");
     case Action::UnlintedDoBlock:
       // (info: DO blocks that check or backfill are common, and reviewed; the point is that
       // lint, and its gate, do not vouch for them)

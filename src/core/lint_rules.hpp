@@ -32,6 +32,8 @@ struct TableInfo {
   bool size_partial = false;      // of a partitioned table: some partitions' row counts unknown
   int children = 0;               // a table with inheritance children: how many (sizes then summed with
                                   // theirs: a statement without ONLY reaches them too)
+  double own_reltuples = -1;      // with children: the table's own size (what reaches it alone)
+  int64_t own_relpages = 0;
 };
 
 // The lock- and compatibility-relevant things a statement can do.

@@ -1100,10 +1100,21 @@ like($err, qr/^reverted 3 \S*U3__c\.sql \(\S+ ms\) before the error: it stays re
      'rev2: the output says which migration the failed revert reverted before the error');
 write_file("$rev2/U2__b.sql", "-- pg_migrate:no-transaction\nDROP TABLE r2b;\nSELECT 1;\n");
 ($rc, $out, $err) = pgm('rev2', $rev2, 'revert', '--steps', '2');
-is($rc, 0, 'rev2: the same command after the fix') or diag($out . $err);
+is($rc, 0, 'rev2: the same command after the fix (2 steps, though only 2 are applied now)') or diag($out . $err);
 like($err, qr/migration 2 \("b"\) has a stopped revert run: this call finishes it and reverts nothing more/,
      'rev2: it says it finishes the stopped revert only');
 is($node->safe_psql('rev2', 'SELECT migrate.current_version()'), '1', 'rev2: at version 1, migration 1 not reverted');
+# The same when the steps covered every migration: repeated, it is not refused for asking more
+# than remain applied.
+($rc, $out, $err) = pgm('rev2', $rev2, 'apply');
+write_file("$rev2/U2__b.sql", "-- pg_migrate:no-transaction\nDROP TABLE r2b;\nSELECT 1/0;\n");
+($rc, $out, $err) = pgm('rev2', $rev2, 'repair');
+($rc, $out, $err) = pgm('rev2', $rev2, 'revert', '--steps', '3');
+is($rc, 1, 'rev2: revert --steps 3 fails in the second') or diag($out . $err);
+write_file("$rev2/U2__b.sql", "-- pg_migrate:no-transaction\nDROP TABLE r2b;\nSELECT 1;\n");
+($rc, $out, $err) = pgm('rev2', $rev2, 'revert', '--steps', '3');
+is($rc, 0, 'rev2: the same --steps 3 after the fix finishes the stopped revert') or diag($out . $err);
+is($node->safe_psql('rev2', 'SELECT migrate.current_version()'), '1', 'rev2: at version 1 again');
 
 # --- A run stopped part way whose file then changes a finished statement: check and status say
 # apply refuses it (not that apply finishes it), and apply's error names the file.
