@@ -172,6 +172,10 @@ void install_interrupt_handler() {
 
 int interrupted() { return received_signal.load(); }
 
+void wait_for_cancels() {
+  for (int i = 0; i < 300 && cancels_in_flight.load() > 0; ++i) usleep(10000);
+}
+
 // What libpq reads as a connection string or URL; anything else (no "=") is a database name,
 // as psql -d takes it.
 bool is_conninfo(const std::string& s) {

@@ -75,6 +75,9 @@ bool is_conninfo(const std::string& s);
 void install_interrupt_handler();
 // The signal received (SIGINT, SIGTERM), 0 for none.
 int interrupted();
+// Waits (up to 3 s) until the cancel requests a signal sent are through: exiting while one is
+// open closes its socket under the server or pooler (Debian 12's pgbouncer 1.18 exits on that).
+void wait_for_cancels();
 // Whether a connection whose server asks for a password nobody gave may ask for it at the
 // terminal (as psql does): for one database (or --all-databases' one server), not with
 // -w/--no-password. Off until allowed.

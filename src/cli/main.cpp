@@ -206,7 +206,15 @@ static size_t edit_distance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
+int run_command(int argc, char** argv);
+
 int main(int argc, char** argv) {
+  int code = run_command(argc, argv);
+  wait_for_cancels();
+  return code;
+}
+
+int run_command(int argc, char** argv) {
   auto since = [] { return ms_since_start(); };
   Options opts;
   CLI::App app{"pg_migrate: versioned schema migrations from a folder of SQL files, run by the pg_migrate extension",

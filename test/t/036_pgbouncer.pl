@@ -102,5 +102,29 @@ is($node->safe_psql('postgres', qq{SELECT count(*), count(DISTINCT version) FROM
    "$pending|$pending", 'each migration was applied exactly once');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM migrate.validate()'), '0', 'the catalog validates');
 
+# Ctrl-C of the command through the pooler: the statement is canceled, the command exits 130,
+# and the pooler lives on (Debian 12's pgbouncer 1.18 exited when the command closed its cancel
+# request's socket before the pooler had answered it).
+my $cli = $node->installed_command('pg_migrate');
+my $mdir = "$dir/migrations";
+mkdir $mdir;
+open($fh, '>', "$mdir/20260101000000_slow.sql") or die;
+print $fh "-- migrate:up\nCREATE TABLE pool_slowt (a int);\nSELECT pg_sleep(20);\n-- migrate:down\nDROP TABLE pool_slowt;\n";
+close $fh;
+my ($cout, $cerr) = ('', '');
+my $cmd = IPC::Run::start([ $cli, '-d', $pooled, '--dir', $mdir, 'apply' ], '>', \$cout, '2>', \$cerr);
+$node->poll_query_until('postgres', q{SELECT EXISTS (SELECT FROM pg_stat_activity WHERE wait_event = 'PgSleep')})
+  or die "the slow migration did not start: $cout$cerr";
+$cmd->signal('INT');
+$cmd->finish;
+is($cmd->result(0), 130, 'the command interrupted through the pooler exits 130') or diag($cout . $cerr);
+my $alive = 0;
+for (1 .. 20) {
+  my ($ret) = $node->psql('postgres', 'SELECT 1', connstr => $pooled);
+  if ($ret == 0) { $alive = 1; last; }
+  select(undef, undef, undef, 0.1);
+}
+ok($alive, 'the pooler still serves clients after the interrupted command') or diag(slurp_file("$dir/pgbouncer.log"));
+
 $bouncer->kill_kill;
 done_testing();
