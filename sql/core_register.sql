@@ -90,6 +90,8 @@ SELECT migrate.register('2', 'own', 'COMMENT ON TABLE migrate.history IS ''x''')
 SELECT migrate.register('2', 'own', $$SELECT setval('migrate.history_id_seq', 1);$$);
 SELECT migrate.register('2', 'own', $$SELECT pg_catalog.nextval('"migrate".history_id_seq'::regclass);$$);
 SELECT migrate.register('2', 'own', $$SELECT setval(' MIGRATE . history_id_seq', 1);$$);
+SELECT migrate.register('2', 'own', $$COMMENT ON EXTENSION pg_migrate IS 'x';$$);
+SELECT migrate.register('2', 'own', $$COMMENT ON SCHEMA migrate IS 'x';$$);
 SELECT migrate.register('2', 'own', 'COMMENT ON COLUMN migrate.history.version IS ''x''');
 SELECT migrate.register('2', 'own', 'COMMENT ON FUNCTION migrate.status() IS ''x''');
 SELECT migrate.register('2', 'own', $$SECURITY LABEL FOR dummy ON TABLE migrate.drift IS 'x'$$);

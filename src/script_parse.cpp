@@ -401,6 +401,8 @@ const char* changes_pg_migrate(Node* node) noexcept {
                       type == OBJECT_RULE || type == OBJECT_TABCONSTRAINT;
       if (on_table && (!object || !IsA(object, List) || list_length(castNode(List, object)) < 3)) break;
       if (in_own_schema(object)) return kOwnObject;
+      if ((type == OBJECT_EXTENSION && named(object, kExtension)) || (type == OBJECT_SCHEMA && named(object, kSchema)))
+        return type == OBJECT_EXTENSION ? "a comment on extension pg_migrate" : "a comment on pg_migrate's schema migrate";
       break;
     }
     // Disabling, dropping, renaming or handing over pg_migrate's event triggers: the migration's

@@ -170,8 +170,15 @@ std::vector<Target> targets_of(const Options& opts) {
 // not templates) cannot be checked: named in `not_accepting`, so the summary says so.
 std::vector<Target> expand_all(const std::vector<Target>& servers, std::vector<std::string>& not_accepting) {
   std::vector<Target> out;
+  // Several -d (or --dbs-from lines) on one server name it once: its databases are listed
+  // once. The server as it answers: its address (none over a Unix socket) and port.
+  std::set<std::string> servers_seen;
   for (const Target& s : servers) {
     Connection c(s.conninfo);
+    std::string server = c.exec("SELECT coalesce(pg_catalog.host(pg_catalog.inet_server_addr()), 'socket') "
+                                "OPERATOR(pg_catalog.||) ':' OPERATOR(pg_catalog.||) pg_catalog.current_setting('port')")
+                             .get(0, 0);
+    if (!servers_seen.insert(server).second) continue;
     Result r = c.exec("SELECT datname, datallowconn FROM pg_catalog.pg_database WHERE NOT datistemplate ORDER BY datname");
     for (int i = 0; i < r.rows(); ++i) {
       if (r.get(i, 1) == "t") out.push_back({s.conninfo, r.get(i, 0), r.get(i, 0)});

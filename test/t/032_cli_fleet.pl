@@ -138,6 +138,9 @@ like($out, qr/^f2: applied 20, at version 20$/m, '--all-databases: f2 migrated n
 like($out, qr/summary: 5 of 5 databases ok; 1 without pg_migrate skipped/, '--all-databases: postgres skipped');
 ($rc, $out) = run_pgm_dir({}, '--all-databases', '-d', $node->connstr('postgres'), 'check');
 is($rc, 0, '--all-databases check: every database is at the folder');
+# Several -d on one server with --all-databases: each database once.
+($rc, $out) = run_pgm_dir({}, '--all-databases', '-d', $node->connstr('postgres'), '-d', $node->connstr('f2'), 'check');
+like($out, qr/summary: 5 of 5 databases ok; 1 without pg_migrate skipped/, '--all-databases with two -d on one server: each database once');
 # A database that accepts no connections cannot be checked: the summary says so (it was left
 # out without a word).
 $node->safe_psql('postgres', 'CREATE DATABASE closed_db; ALTER DATABASE closed_db ALLOW_CONNECTIONS false;');
