@@ -694,6 +694,7 @@ void insert_rows(const char* event, const std::string& role, const std::string& 
   log_rows.reserve(rows.size());
   for (DriftRow& r : rows) log_rows.push_back({std::move(r.object_type), std::move(r.identity), std::move(r.schema), std::move(r.detail)});
   drift::LogStatement st{event, role, application, tag, text, source};
+  st.negative_id = mode == Capture::kRestore;
   if (std::optional<long long> id = drift::append_rows(st, log_rows)) {
     if (mode == Capture::kRestore) restore_row_id = *id;
     return;

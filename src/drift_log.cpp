@@ -95,7 +95,7 @@ struct RawRow {
 };
 
 // Fills the columns the rows share (id, time, transaction, session user, client, pid).
-void fill_common(RawRow* rows, int count, int64* first_id) {
+void fill_common(RawRow* rows, int count, int64* first_id, bool negative_id) {
   TimestampTz now = GetCurrentTimestamp();
   Datum xid = FullTransactionIdGetDatum(GetTopFullTransactionId());
   char* session_user = GetUserNameFromId(GetSessionUserId(), false);
@@ -103,6 +103,7 @@ void fill_common(RawRow* rows, int count, int64* first_id) {
   for (int r = 0; r < count; ++r) {
     RawRow& row = rows[r];
     int64 id = nextval_internal(layout.seqid, false);
+    if (negative_id) id = -id;
     if (r == 0) *first_id = id;
     row.values[0] = Int64GetDatum(id);
     row.nulls[0] = false;
@@ -127,8 +128,8 @@ void fill_common(RawRow* rows, int count, int64* first_id) {
 // fire (pg::rows::single_row_path_allowed), or is no longer laid out as kColumns: the caller
 // then inserts through SQL, whose DEFAULT draws the rows' ids again (a gap in the sequence, as
 // a rolled-back capture leaves one; only a table someone changed takes that path).
-bool insert_raw(RawRow* rows, int count, int64* first_id) {
-  fill_common(rows, count, first_id);
+bool insert_raw(RawRow* rows, int count, int64* first_id, bool negative_id) {
+  fill_common(rows, count, first_id, negative_id);
   pg::rows::RowData direct[8];
   if (count <= 8) {
     for (int r = 0; r < count; ++r) direct[r] = {rows[r].values, rows[r].nulls};
@@ -203,7 +204,8 @@ std::optional<long long> append_rows(const LogStatement& st, const std::vector<L
   RawRow* data = raw.data();
   int count = static_cast<int>(raw.size());
   int64 first_id = 0;
-  if (!pg::call([&] { return insert_raw(data, count, &first_id); })) return std::nullopt;
+  bool negative = st.negative_id;
+  if (!pg::call([&] { return insert_raw(data, count, &first_id, negative); })) return std::nullopt;
   return first_id;
 }
 

@@ -24,6 +24,9 @@ struct LogStatement {
   std::string tag;                         // command tag
   std::optional<std::string> text;         // redacted statement text
   std::optional<std::string> source;       // hook, parse, enclosing, query
+  // A restore-mode row: its id is the sequence's value negated, so that it never collides with
+  // the rows a restore then copies into the drift log (with their own ids, from 1).
+  bool negative_id = false;
 };
 
 // Inserts the rows directly (heap and index insert through the executor's single-row path, as

@@ -6,6 +6,7 @@ use warnings;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use IPC::Run;
 
 my $node = PostgreSQL::Test::Cluster->new('restore');
 $node->init;
@@ -60,6 +61,24 @@ $node->command_ok([ 'psql', '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-U', 'app', '-
   'psql -f of the dump as a plain role');
 is($node->safe_psql('target', 'SELECT count(*) FROM migrate.drift WHERE acknowledgement_id IS NULL'), '1',
   'one drift row for the psql restore');
+
+# A whole database dumped with its drift log and restored by the plain role into a database
+# that has pg_migrate: the restore-mode row (written at the restore's first DDL, before the
+# data is copied) takes no id the restored drift log has.
+$node->safe_psql('postgres', 'CREATE DATABASE s9 OWNER app; CREATE DATABASE t9 OWNER app;');
+$node->safe_psql('s9', 'CREATE EXTENSION pg_migrate');
+$node->safe_psql('s9', 'SET ROLE app; CREATE TABLE hotfix (a int)');
+my $whole = $node->basedir . '/s9.custom';
+$node->command_ok([ 'pg_dump', '-Fc', '-d', $node->connstr('s9'), '-f', $whole ], 'pg_dump of a database with pg_migrate');
+$node->safe_psql('t9', q{CREATE EXTENSION pg_migrate; GRANT USAGE ON SCHEMA migrate TO app;
+  GRANT SELECT, INSERT ON ALL TABLES IN SCHEMA migrate TO app; GRANT ALL ON ALL SEQUENCES IN SCHEMA migrate TO app;});
+my ($rout, $rerr) = ('', '');
+IPC::Run::run([ 'pg_restore', '-U', 'app', '--no-owner', '--no-acl', '-d', $node->connstr('t9'), $whole ],
+              '>', \$rout, '2>', \$rerr);
+unlike($rerr, qr/duplicate key/, 'the restored drift log does not collide with the restore-mode row') or diag($rerr);
+is($node->safe_psql('t9', q{SELECT count(*) FILTER (WHERE id < 0) || ' ' || bool_and(detail LIKE '%restore-mode DDL%') FILTER (WHERE id < 0)
+                            FROM migrate.drift}),
+   '1 true', 'the restore-mode row has a negative id') or diag($rerr);
 
 $node->stop;
 done_testing();
