@@ -143,13 +143,16 @@ void assign_gate(Gate& g, void* extra) { g.origin = static_cast<const ValueOrigi
 // simply propagates.
 constexpr const char* kLargeTableRows = "pg_migrate.lint_large_table_rows";
 
-void read_stored(Oid database, Oid role, bool* set, bool* value, bool* rows_set = nullptr, int* rows = nullptr) {
+// Calls fn(name, value, arg) for each setting stored in pg_db_role_setting: those of
+// (database, role), or with `every` those of every database and role. Plain C.
+void for_each_stored_setting(bool every, Oid database, Oid role, void (*fn)(const char*, const char*, void*), void* arg) {
   Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
   ScanKeyData keys[2];
   ScanKeyInit(&keys[0], Anum_pg_db_role_setting_setdatabase, BTEqualStrategyNumber, F_OIDEQ,
               ObjectIdGetDatum(database));
   ScanKeyInit(&keys[1], Anum_pg_db_role_setting_setrole, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(role));
-  SysScanDesc scan = systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, nullptr, 2, keys);
+  SysScanDesc scan = every ? systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr)
+                           : systable_beginscan(rel, DbRoleSettingDatidRolidIndexId, true, nullptr, 2, keys);
   HeapTuple tup;
   while (HeapTupleIsValid(tup = systable_getnext(scan))) {
     bool isnull;
@@ -163,13 +166,38 @@ void read_stored(Oid database, Oid role, bool* set, bool* value, bool* rows_set 
       char* eq = strchr(item, '=');
       if (!eq) continue;
       *eq = '\0';
-      for (size_t k = 0; k < lengthof(gates); ++k)
-        if (pg_strcasecmp(item, gates[k].name) == 0 && parse_bool(eq + 1, &value[k])) set[k] = true;
-      if (rows && pg_strcasecmp(item, kLargeTableRows) == 0 && parse_int(eq + 1, rows, 0, nullptr)) *rows_set = true;
+      fn(item, eq + 1, arg);
     }
   }
   systable_endscan(scan);
   table_close(rel, AccessShareLock);
+}
+
+struct StoredValues {
+  bool* set;
+  bool* value;
+  bool* rows_set;
+  int* rows;
+};
+
+void note_stored_value(const char* name, const char* value, void* arg) {
+  StoredValues* out = static_cast<StoredValues*>(arg);
+  for (size_t k = 0; k < lengthof(gates); ++k)
+    if (pg_strcasecmp(name, gates[k].name) == 0 && parse_bool(value, &out->value[k])) out->set[k] = true;
+  if (out->rows && pg_strcasecmp(name, kLargeTableRows) == 0 && parse_int(value, out->rows, 0, nullptr))
+    *out->rows_set = true;
+}
+
+void read_stored(Oid database, Oid role, bool* set, bool* value, bool* rows_set = nullptr, int* rows = nullptr) {
+  StoredValues out{set, value, rows_set, rows};
+  for_each_stored_setting(false, database, role, note_stored_value, &out);
+}
+
+void note_smaller_rows(const char* name, const char* value, void* arg) {
+  int* smallest = static_cast<int*>(arg);
+  int rows;
+  if (pg_strcasecmp(name, kLargeTableRows) == 0 && parse_int(value, &rows, 0, nullptr) && rows < *smallest)
+    *smallest = rows;
 }
 
 // The smallest lint_large_table_rows stored for any database or role (or the built-in one):
@@ -177,28 +205,7 @@ void read_stored(Oid database, Oid role, bool* set, bool* value, bool* rows_set 
 // cannot rank; a value stored by a non-superuser may be no larger. Plain C.
 int smallest_stored_large_table_rows() {
   int smallest = kDefaultLargeTableRows;
-  Relation rel = table_open(DbRoleSettingRelationId, AccessShareLock);
-  SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
-  HeapTuple tup;
-  while (HeapTupleIsValid(tup = systable_getnext(scan))) {
-    bool isnull;
-    Datum d = heap_getattr(tup, Anum_pg_db_role_setting_setconfig, RelationGetDescr(rel), &isnull);
-    if (isnull) continue;
-    Datum* elems;
-    int n;
-    deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT, &elems, nullptr, &n);
-    for (int i = 0; i < n; ++i) {
-      char* item = TextDatumGetCString(elems[i]);
-      char* eq = strchr(item, '=');
-      int rows;
-      if (!eq) continue;
-      *eq = '\0';
-      if (pg_strcasecmp(item, kLargeTableRows) == 0 && parse_int(eq + 1, &rows, 0, nullptr) && rows < smallest)
-        smallest = rows;
-    }
-  }
-  systable_endscan(scan);
-  table_close(rel, AccessShareLock);
+  for_each_stored_setting(true, InvalidOid, InvalidOid, note_smaller_rows, &smallest);
   return smallest;
 }
 
