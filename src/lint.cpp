@@ -199,8 +199,8 @@ struct ScriptState {
   std::string catalog_constraint(Oid relid, const std::string& name) const {
     return catalog_name(constraint_names, relid, name);
   }
-  // Catalog columns (by table OID, catalog name) whose type an earlier statement changed: the
-  // catalog's type is no longer theirs, so a further change cannot be proven rewrite-free.
+  // Catalog columns (by table OID, catalog name) whose type an earlier statement changed, with
+  // the type it gave them (InvalidOid: not known): a further change is judged from that type.
   std::map<std::pair<Oid, std::string>, ColumnType> retyped_columns;
   // The catalog's name of a column the script calls `name` ("" if the catalog has none).
   std::string catalog_column(Oid relid, const std::string& name) const {
@@ -561,45 +561,47 @@ bool is_constant(Node* n) {
 }
 // A column of the statement's target table: unqualified, or qualified by the table's name or
 // alias (`target`); a column of another table (a join's) is not.
-const char* pinned_target = nullptr;
-const char* column_name(Node* n) {
+const char* column_name(Node* n, const char* target) {
   if (!n || !IsA(n, ColumnRef)) return nullptr;
   List* fields = ((ColumnRef*)n)->fields;
   Node* last = (Node*)llast(fields);
   if (!IsA(last, String)) return nullptr;
   if (list_length(fields) >= 2) {
     Node* qualifier = (Node*)list_nth(fields, list_length(fields) - 2);
-    if (!IsA(qualifier, String) || !pinned_target || strcmp(strVal(qualifier), pinned_target) != 0) return nullptr;
+    if (!IsA(qualifier, String) || strcmp(strVal(qualifier), target) != 0) return nullptr;
   }
   return strVal(last);
 }
-void pinned_columns(Node* n, List** out) {
+void pinned_columns(Node* n, const char* target, List** out) {
   if (!n) return;
   if (IsA(n, BoolExpr) && ((BoolExpr*)n)->boolop == AND_EXPR) {
     ListCell* lc;
-    foreach (lc, ((BoolExpr*)n)->args) pinned_columns((Node*)lfirst(lc), out);
+    foreach (lc, ((BoolExpr*)n)->args) pinned_columns((Node*)lfirst(lc), target, out);
     return;
   }
   if (!IsA(n, A_Expr)) return;
   A_Expr* e = (A_Expr*)n;
   const char* op = e->name ? strVal(llast(e->name)) : "";
   if (e->kind == AEXPR_OP && strcmp(op, "=") == 0) {
-    if (column_name(e->lexpr) && is_constant(e->rexpr)) *out = lappend(*out, (void*)column_name(e->lexpr));
-    else if (column_name(e->rexpr) && is_constant(e->lexpr)) *out = lappend(*out, (void*)column_name(e->rexpr));
-  } else if (e->kind == AEXPR_IN && strcmp(op, "=") == 0 && column_name(e->lexpr) && IsA(e->rexpr, List) &&
+    const char* left = column_name(e->lexpr, target);
+    const char* right = column_name(e->rexpr, target);
+    if (left && is_constant(e->rexpr)) *out = lappend(*out, (void*)left);
+    else if (right && is_constant(e->lexpr)) *out = lappend(*out, (void*)right);
+  } else if (e->kind == AEXPR_IN && strcmp(op, "=") == 0 && column_name(e->lexpr, target) && IsA(e->rexpr, List) &&
              list_length((List*)e->rexpr) <= 1000) {
     ListCell* lc;
     foreach (lc, (List*)e->rexpr)
       if (!is_constant((Node*)lfirst(lc))) return;
-    *out = lappend(*out, (void*)column_name(e->lexpr));
+    *out = lappend(*out, (void*)column_name(e->lexpr, target));
   }
 }
 
 // Plain C: whether `where` pins every key column of a unique index of `relid` (no
 // expression, no predicate) to constants: the statement changes at most that many rows.
-bool where_pins_unique_key(Oid relid, Node* where) {
+// `target`: the table's name or alias in the statement.
+bool where_pins_unique_key(Oid relid, Node* where, const char* target) {
   List* pinned = NIL;
-  pinned_columns(where, &pinned);
+  pinned_columns(where, target, &pinned);
   if (pinned == NIL) return false;
   // pg_index read directly (the catalog, not the table: no lock on it, as everywhere in lint).
   Relation pg_index = table_open(IndexRelationId, AccessShareLock);
@@ -2170,12 +2172,13 @@ void analyze_drop(DropStmt* ds, ScriptState& st, std::vector<Fact>& out) {
   }
 }
 
-// Plain C: the table columns of type `type` (a domain, an enum...), as (relid, name) pairs in
-// a list of two-element arrays: relids as Datums, names palloc'd.
+// A table (column nullptr: a dropped schema's) or a column of one (a TypedColumn of
+// columns_of_type()), palloc'd in a List.
 struct TypedColumn {
   Oid relid;
   char* column;  // nullptr: the table itself (a dropped schema's)
 };
+// Plain C: the columns of tables holding values of `type` (a domain, an enum...).
 List* columns_of_type(Oid type) {
   // The type, the domains over it (and over those), and their array types: a column of any of
   // them holds values of the type.
@@ -2311,11 +2314,11 @@ void analyze_drop_objects(DropStmt* ds, ScriptState& st, std::vector<Fact>& out)
         std::pair<std::string, std::string> name{nsp ? nsp : "", rel ? rel : ""};
         auto noted = st.tables.find(name);
         if (noted != st.tables.end() && noted->second.kind == ScriptState::Kind::Dropped) continue;
-        bool moved_out = false;
+        bool moved_out = false;  // (of the schema dropped)
         for (const auto& [key, table] : st.tables)
-          if (table.kind == ScriptState::Kind::Moved && table.relid == d->relid && (schema.empty() || key.first != schema))
+          if (!schema.empty() && table.kind == ScriptState::Kind::Moved && table.relid == d->relid && key.first != schema)
             moved_out = true;
-        if (moved_out && !schema.empty()) continue;
+        if (moved_out) continue;
         if (d->column && st.retyped_columns.count({d->relid, std::string(d->column)})) continue;
         TableInfo t;
         if (!fill_from_catalog(d->relid, t)) continue;
@@ -2503,10 +2506,10 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
         // (VALIDATE CONSTRAINT checks every row under the same SHARE lock: NOT VALID does not
         // help a domain as it helps a table.)
         if (!adds && ad->subtype != 'O' && ad->subtype != 'V') break;
+        Oid type = pg::call([&] { return LookupTypeNameOid(nullptr, makeTypeNameFromNameList(ad->typeName), true); });
+        if (!OidIsValid(type)) break;
         if (ad->subtype == 'O') {  // SET NOT NULL of a domain NOT NULL already: PostgreSQL does nothing
           bool already = pg::call([&] {
-            Oid type = LookupTypeNameOid(nullptr, makeTypeNameFromNameList(ad->typeName), true);
-            if (!OidIsValid(type)) return false;
             HeapTuple tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(type));
             if (!HeapTupleIsValid(tup)) return false;
             bool nn = ((Form_pg_type)GETSTRUCT(tup))->typnotnull;
@@ -2521,11 +2524,7 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
                                                               ad->name ? ad->name : "")
                                                 : fmt::format("ALTER DOMAIN {} ADD CONSTRAINT{}", domain,
                                                               ((Constraint*)ad->def)->conname ? std::string(" ") + ((Constraint*)ad->def)->conname : "");
-        List* typed = pg::call([&] {
-          TypeName* tn = makeTypeNameFromNameList(ad->typeName);
-          Oid type = LookupTypeNameOid(nullptr, tn, true);
-          return OidIsValid(type) ? columns_of_type(type) : NIL;
-        });
+        List* typed = pg::call([&] { return columns_of_type(type); });
         ListCell* fc;
         foreach (fc, typed) {
           TypedColumn* d = (TypedColumn*)lfirst(fc);
@@ -2615,9 +2614,9 @@ void analyze(Node* node, ScriptState& st, std::vector<Fact>& out) {
       // only: not a statement to batch. Only a key of the target table itself, without a join
       // (whose rows the key would name) and without inheritance children (which the parent's
       // unique index does not cover).
-      pinned_target = rel->alias ? rel->alias->aliasname : rel->relname;
+      const char* target = rel->alias ? rel->alias->aliasname : rel->relname;
       if (OidIsValid(relid) && where && joined == NIL && t.children == 0 &&
-          pg::call([&] { return where_pins_unique_key(relid, where); }))
+          pg::call([&] { return where_pins_unique_key(relid, where, target); }))
         break;
       out.push_back({Action::UnbatchedUpdate, t, "", update ? "UPDATE" : "DELETE", {}});
       break;
