@@ -161,6 +161,28 @@ void append_detail(pg::PgError& e, const std::string& more) {
   pg::call([&] { edata->detail = MemoryContextStrdup(GetMemoryChunkContext(edata), d); });
 }
 
+}  // namespace
+
+bool announce_retry(const MigrationStep& step, const ScriptLabel& label, int line, int attempt, double waited,
+                    double random_unit, const std::string& holders, bool lock_waited, double* delay,
+                    std::string* gave_up) {
+  *delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms, random_unit);
+  if (attempt > settings::lock_retries || waited + *delay > settings::lock_retry_total_ms) {
+    *gave_up = fmt::format("Gave up after {} attempt{} in {:.0f} ms.", attempt, attempt == 1 ? "" : "s", waited);
+    return false;
+  }
+  std::string note = fmt::format(
+      "{} {} at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms", label.describe(),
+      lock_waited ? "hit lock_timeout" : "found a lock taken (NOWAIT)", line, label.which, attempt,
+      settings::lock_retries + 1, holders.empty() ? "" : ": " + holders, *delay);
+  const char* n = note.c_str();
+  pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
+  catalog::record_retry(step.version, step.name, label.which, attempt, line, holders, *delay);
+  return true;
+}
+
+namespace {
+
 // After a lock timeout (55P03) of `step` at the statement `parsetree` (line `line`), once the
 // subtransaction it ran in is rolled back: true to give up (e gets the details to throw);
 // otherwise the retry is reported (NOTICE) and recorded in history, and the backoff slept.
@@ -168,13 +190,12 @@ bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptL
                         int line, int attempt, double waited, double random_unit) {
   LockWaitReport wait = describe_lock_wait(parsetree);
   const std::string& holders = wait.holders;
-  double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms, random_unit);
-  bool give_up = attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms;
-  if (give_up) {
+  double delay = 0;
+  std::string gave_up;
+  if (!announce_retry(step, label, line, attempt, waited, random_unit, holders, wait.waited, &delay, &gave_up)) {
     // Nobody to name: the holder let go as the wait ended.
     std::string named = holders.empty() ? std::string() : (wait.waited ? "Waited for " : "Busy: ") + holders + ". ";
-    append_detail(e, fmt::format("{}Gave up after {} attempt{} in {:.0f} ms.", named, attempt,
-                                 attempt == 1 ? "" : "s", waited));
+    append_detail(e, named + gave_up);
     ErrorData* edata = e.data();
     const char* hint = wait.waited ? "Retry when the table is less busy, or raise pg_migrate.lock_timeout, "
                                      "pg_migrate.lock_retries or pg_migrate.lock_retry_total."
@@ -183,13 +204,6 @@ bool after_lock_timeout(pg::PgError& e, const MigrationStep& step, const ScriptL
     if (!edata->hint) pg::call([&] { edata->hint = MemoryContextStrdup(GetMemoryChunkContext(edata), hint); });
     return true;
   }
-  std::string note = fmt::format(
-      "{} {} at line {} of its {} script (attempt {} of {}){}; retrying in {:.0f} ms", label.describe(),
-      wait.waited ? "hit lock_timeout" : "found a lock taken (NOWAIT)", line, label.which, attempt,
-      settings::lock_retries + 1, holders.empty() ? "" : ": " + holders, delay);
-  const char* n = note.c_str();
-  pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
-  catalog::record_retry(step.version, step.name, label.which, attempt, line, holders, delay);
   try {
     pg::sleep_ms(static_cast<long>(delay));
   } catch (pg::PgError& stopped) {

@@ -54,6 +54,13 @@ void run_transactional_step(const MigrationStep& step, bool up);
 // Prefixes a statement's error with the migration and line ("migration 3 (\"x\") failed at line
 // 4 of its up script: ..."); SQLSTATE, DETAIL and HINT stay.
 void name_failure(pg::PgError& e, const ScriptLabel& label, int line);
+// After a lock timeout of `step` at `line` (attempt `attempt`, `waited` ms so far): false when
+// the retries are spent (`gave_up` then says so); else the retry is reported (NOTICE) and
+// recorded in history, and `delay` is the backoff to sleep before it. `holders`: who held the
+// lock ("" if unknown); `lock_waited`: lock_timeout ended a wait (else NOWAIT found it taken).
+bool announce_retry(const MigrationStep& step, const ScriptLabel& label, int line, int attempt, double waited,
+                    double random_unit, const std::string& holders, bool lock_waited, double* delay,
+                    std::string* gave_up);
 
 // CALL migrate.run(): statements of one part under pg_migrate.lock_timeout with apply's retries.
 void run_part_with_retries(const MigrationStep& step, const std::string& script,

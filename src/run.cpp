@@ -19,7 +19,6 @@
 #include <stdexcept>
 
 #include "catalog.hpp"
-#include "core/backoff.hpp"
 #include "core/drift_rules.hpp"
 #include "core/run_mode.hpp"
 #include "core/script.hpp"
@@ -1246,17 +1245,10 @@ void run_top_level_unit(RunContext& rc, const Unit& u, int index, bool started_b
     }
     waited += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - tried).count();
     if (no_worker || !blocking || r.ok || !r.reported || r.sqlstate != "55P03") break;
-    double delay = retry_delay_ms(attempt, settings::lock_retry_delay_ms, settings::lock_retry_max_delay_ms,
-                                  std::uniform_real_distribution<double>(0, 1)(random));
-    if (attempt > settings::lock_retries || waited + delay > settings::lock_retry_total_ms) {
-      gave_up = fmt::format("Gave up after {} attempt{} in {:.0f} ms.", attempt, attempt == 1 ? "" : "s", waited);
+    double delay = 0;
+    if (!announce_retry(rc.step, rc.label, u.line, attempt, waited, std::uniform_real_distribution<double>(0, 1)(random),
+                        "", true, &delay, &gave_up))
       break;
-    }
-    std::string note = fmt::format("{} hit lock_timeout at line {} of its {} script (attempt {} of {}); retrying in {:.0f} ms",
-                                   rc.label.describe(), u.line, rc.label.which, attempt, settings::lock_retries + 1, delay);
-    const char* n = note.c_str();
-    pg::call([&] { ereport(NOTICE, (errcode(ERRCODE_LOCK_NOT_AVAILABLE), errmsg_internal("%s", n))); });
-    catalog::record_retry(rc.step.version, rc.step.name, rc.label.which, attempt, u.line, "", delay);
     commit();
     try {
       pg::sleep_ms(static_cast<long>(delay));
