@@ -22,6 +22,7 @@ void on_xact(XactEvent event, void*) {
     // The stashed parse trees belong to statements of this transaction; their memory is gone
     // afterwards and a later tree may get the same address.
     drift::forget_stashed_statements();
+    drift::forget_start_notes();
     drift::reset_snapshot_tracking();
   }
 }
@@ -29,6 +30,7 @@ void on_xact(XactEvent event, void*) {
 void on_subxact(SubXactEvent event, SubTransactionId subxact, SubTransactionId, void*) {
   if (event != SUBXACT_EVENT_ABORT_SUB) return;
   drift::forget_pending_rewrites();
+  drift::forget_start_notes_since(subxact);
   // An apply or revert whose (sub)transaction is rolled back (a savepoint around it) must not
   // leave its tracking to a snapshot recorded later in the transaction.
   drift::forget_snapshot_tracking_of(subxact);

@@ -66,13 +66,6 @@ struct Rewrite {
 };
 std::vector<Rewrite> pending_rewrites;
 
-bool drift_log_present() {
-  return pg::call([] {
-    Oid nsp = get_namespace_oid("migrate", true);
-    return OidIsValid(nsp) && OidIsValid(get_relname_relid("drift", nsp));
-  });
-}
-
 // pg_dump and pg_restore scripts run with check_function_bodies off and an empty search_path.
 // Any role can set both, so they only describe what the session looks like.
 bool restoring_dump() {
@@ -106,7 +99,7 @@ enum class Capture {
 // objects it creates are the dumped schema, and the dumped drift rows follow). Any other
 // session with restore settings is recorded compactly (Capture::kRestore).
 Capture capture_mode() {
-  if (!settings::drift_capture || in_migration() || creating_extension || !drift_log_present()) return Capture::kOff;
+  if (!settings::drift_capture || in_migration() || creating_extension || !drift::log_table_present()) return Capture::kOff;
   if (!restoring_dump()) return Capture::kFull;
   return session_may_disable_capture() ? Capture::kOff : Capture::kRestore;
 }
@@ -443,19 +436,58 @@ std::string plain_quoted(const std::string& identity) {
 struct DroppedIndexTable {
   std::string schema, index, table;
 };
-std::vector<DroppedIndexTable> dropped_index_tables;
 
-// The members of every extension, read at ddl_command_start of a statement that may drop one
-// with other objects (DROP EXTENSION, DROP ... CASCADE, DROP SCHEMA, DROP OWNED): at sql_drop
-// pg_depend no longer says which dropped objects were an extension's, and its members are not
-// drift while the user's objects its CASCADE took along are. {classid, objid}.
-std::set<std::pair<Oid, Oid>> extension_members;
-bool extension_members_known = false;
+// What ddl_command_start noted for one statement, read by its sql_drop and ddl_command_end.
+// That trigger fires only for the command tags that need it (30_drift.sql: a trigger that
+// fires runs a function call even when it has nothing to do, a sixth of capture's cost per
+// COMMENT), so the notes are kept per statement, by its parse tree (the three events get the
+// same pointer): a statement the trigger did not fire for finds none, rather than an earlier
+// statement's. Removed at the statement's ddl_command_end, or when its (sub)transaction ends.
+struct StartNotes {
+  Node* tree = nullptr;
+  SubTransactionId subxact = InvalidSubTransactionId;
+  std::vector<DroppedIndexTable> dropped_index_tables;
+  // The members of every extension, read for a statement that may drop one with other objects
+  // (DROP EXTENSION, DROP ... CASCADE, DROP SCHEMA, DROP OWNED): at sql_drop pg_depend no
+  // longer says which dropped objects were an extension's, and its members are not drift
+  // while the user's objects its CASCADE took along are. {classid, objid}.
+  std::set<std::pair<Oid, Oid>> extension_members;
+  bool extension_members_known = false;
+  // The extensions before a CREATE EXTENSION ... CASCADE: the ones it installs besides the
+  // named one fire no command of their own.
+  std::set<Oid> extensions_before;
+  bool extensions_before_known = false;
+};
+std::vector<StartNotes> start_notes;
 
-// The extensions before a CREATE EXTENSION ... CASCADE (ddl_command_start): the ones it
-// installs besides the named one fire no command of their own.
-std::set<Oid> extensions_before;
-bool extensions_before_known = false;
+// Fresh notes for `tree` (a statement run again, in a loop, has the same tree).
+StartNotes& notes_for(Node* tree) {
+  std::vector<StartNotes>::iterator it =
+      std::find_if(start_notes.begin(), start_notes.end(), [&](const StartNotes& n) { return n.tree == tree; });
+  if (it != start_notes.end()) start_notes.erase(it);
+  if (start_notes.size() >= 64) start_notes.erase(start_notes.begin());  // (statements that never ended)
+  start_notes.push_back(StartNotes{});
+  start_notes.back().tree = tree;
+  start_notes.back().subxact = GetCurrentSubTransactionId();
+  return start_notes.back();
+}
+
+const StartNotes* noted_for(Node* tree) {
+  for (const StartNotes& n : start_notes)
+    if (n.tree == tree) return &n;
+  return nullptr;
+}
+
+// At the statement's ddl_command_end: its notes go; the extensions before it, if it noted them.
+std::optional<std::set<Oid>> retire_notes(Node* tree) {
+  std::vector<StartNotes>::iterator it =
+      std::find_if(start_notes.begin(), start_notes.end(), [&](const StartNotes& n) { return n.tree == tree; });
+  if (it == start_notes.end()) return std::nullopt;
+  std::optional<std::set<Oid>> before;
+  if (it->extensions_before_known) before = std::move(it->extensions_before);
+  start_notes.erase(it);
+  return before;
+}
 
 std::set<Oid> installed_extensions() {
   List* oids = pg::call([] {
@@ -474,27 +506,20 @@ std::set<Oid> installed_extensions() {
   return out;
 }
 
-void note_extensions_before(Node* parsetree) {
-  // (Only a CREATE EXTENSION resets it: the statements its scripts run fire ddl_command_start
-  // too, before its ddl_command_end reads it.)
-  if (!parsetree || !IsA(parsetree, CreateExtensionStmt)) return;
-  extensions_before.clear();
-  extensions_before_known = false;
-  if (!capture_active()) return;
-  extensions_before = installed_extensions();
-  extensions_before_known = true;
+void note_extensions_before(Node* parsetree, StartNotes& notes) {
+  if (!parsetree || !IsA(parsetree, CreateExtensionStmt) || !capture_active()) return;
+  notes.extensions_before = installed_extensions();
+  notes.extensions_before_known = true;
 }
 
-void note_extension_members(Node* parsetree) {
-  extension_members.clear();
-  extension_members_known = false;
+void note_extension_members(Node* parsetree, StartNotes& notes) {
   if (!parsetree || !capture_active()) return;
   bool may_drop_members = IsA(parsetree, DropOwnedStmt);
   if (IsA(parsetree, DropStmt)) {
     DropStmt* d = reinterpret_cast<DropStmt*>(parsetree);
     may_drop_members = d->behavior == DROP_CASCADE || d->removeType == OBJECT_EXTENSION || d->removeType == OBJECT_SCHEMA;
     // Any other DROP (RESTRICT) drops no extension's member: known, without reading.
-    extension_members_known = !may_drop_members;
+    notes.extension_members_known = !may_drop_members;
   }
   if (!may_drop_members) return;
   List* members = pg::call([] {
@@ -538,12 +563,11 @@ void note_extension_members(Node* parsetree) {
     return out;
   });
   for (int i = 0; i + 1 < list_length(members); i += 2)
-    extension_members.emplace(list_nth_oid(members, i), list_nth_oid(members, i + 1));
-  extension_members_known = true;
+    notes.extension_members.emplace(list_nth_oid(members, i), list_nth_oid(members, i + 1));
+  notes.extension_members_known = true;
 }
 
-void note_dropped_index_tables(Node* parsetree) {
-  dropped_index_tables.clear();
+void note_dropped_index_tables(Node* parsetree, StartNotes& notes) {
   if (!parsetree || !IsA(parsetree, DropStmt) || reinterpret_cast<DropStmt*>(parsetree)->removeType != OBJECT_INDEX ||
       !capture_active())
     return;
@@ -563,7 +587,7 @@ void note_dropped_index_tables(Node* parsetree) {
       schema = get_namespace_name(get_rel_namespace(relid));
       return OidIsValid(t) ? get_rel_name(t) : nullptr;
     });
-    if (table && index && schema) dropped_index_tables.push_back({schema, index, table});
+    if (table && index && schema) notes.dropped_index_tables.push_back({schema, index, table});
   }
 }
 
@@ -727,18 +751,28 @@ std::string event_tag(EventTriggerData* trig) {
 
 void forget_pending_rewrites() noexcept { pending_rewrites.clear(); }
 
+void forget_start_notes() noexcept { start_notes.clear(); }
+
+void forget_start_notes_since(SubTransactionId subxact) noexcept {
+  start_notes.erase(std::remove_if(start_notes.begin(), start_notes.end(),
+                                   [&](const StartNotes& n) { return n.subxact >= subxact; }),
+                    start_notes.end());
+}
+
 }  // namespace pgm::drift
 
 using namespace pgm;
 using namespace pgm::drift;
 
-// ddl_command_start: loads the library (and so the hook) as early as possible in a session,
-// and notes the text of a statement the hook did not see.
+// ddl_command_start, for the command tags 30_drift.sql lists: notes what the statement's
+// sql_drop and ddl_command_end will need and can no longer read then (StartNotes), and the
+// text of a statement the hook did not see (the library was loaded by this very call).
 PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
-  note_dropped_index_tables(trig->parsetree);
-  note_extension_members(trig->parsetree);
-  note_extensions_before(trig->parsetree);
+  StartNotes& notes = notes_for(trig->parsetree);
+  note_dropped_index_tables(trig->parsetree, notes);
+  note_extension_members(trig->parsetree, notes);
+  note_extensions_before(trig->parsetree, notes);
   // A migration's ALTER TABLE: what the relation has now, some of which the statement may
   // rename or drop without an event (for the snapshot refresh after it).
   if (in_migration()) drift::track_snapshot_relation_before_alter(trig->parsetree);
@@ -911,6 +945,7 @@ bool enables_or_disables_triggers(AlterTableType t) {
 
 PGM_FUNCTION(pgm_drift_capture_ddl) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_ddl");
+  std::optional<std::set<Oid>> extensions_before = retire_notes(trig->parsetree);
   if (in_migration()) {
     // Not drift: what the migration touched, for the snapshot recorded after it.
     pending_rewrites.clear();
@@ -1029,13 +1064,12 @@ PGM_FUNCTION(pgm_drift_capture_ddl) {
     }
   }
   // CREATE EXTENSION ... CASCADE: the extensions it installed besides the named one.
-  if (extensions_before_known && trig->parsetree && IsA(trig->parsetree, CreateExtensionStmt)) {
-    extensions_before_known = false;
+  if (extensions_before && trig->parsetree && IsA(trig->parsetree, CreateExtensionStmt)) {
     for (Oid e : installed_extensions()) {
       bool named = std::any_of(targets.begin(), targets.end(), [&](const Target& t) {
         return t.classid == ExtensionRelationId && t.objid == e;
       });
-      if (!extensions_before.count(e) && !named)
+      if (!extensions_before->count(e) && !named)
         add_target(targets, {ExtensionRelationId, e, 0, "extension", "installed by CASCADE"});
     }
   }
@@ -1430,8 +1464,10 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
       if (!d.is_temporary) drift::track_snapshot_drop(d.object_type, d.address_names);
     return PointerGetDatum(nullptr);
   }
-  for (drift::DroppedObject& d : dropped) d.extension_member = extension_members.count({d.classid, d.objid}) > 0;
-  std::vector<size_t> keep = drift::dropped_to_record(dropped, extension_members_known);
+  const StartNotes* notes = noted_for(trig->parsetree);
+  for (drift::DroppedObject& d : dropped)
+    d.extension_member = notes && notes->extension_members.count({d.classid, d.objid}) > 0;
+  std::vector<size_t> keep = drift::dropped_to_record(dropped, notes && notes->extension_members_known);
   if (keep.empty()) return PointerGetDatum(nullptr);
   const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
   std::vector<DriftRow> rows;
@@ -1440,7 +1476,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
     drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
     if (d.object_type == "index" && d.address_names.size() == 2 && !exclusions.empty()) {
       bool noted = false;
-      for (const DroppedIndexTable& x : dropped_index_tables)
+      for (const DroppedIndexTable& x : notes ? notes->dropped_index_tables : std::vector<DroppedIndexTable>{})
         if (x.schema == d.address_names[0] && x.index == d.address_names[1]) {
           scope.name = x.table;
           noted = true;

@@ -100,6 +100,10 @@ bool watched(const std::vector<Exclusion>& exclusions, const Scope& scope);
 // ---- capture (drift_capture.cpp)
 // Transaction or subtransaction abort: the table_rewrite events noted are void.
 void forget_pending_rewrites() noexcept;
+// Transaction end, or abort of subtransaction `subxact` (and those below it): what
+// ddl_command_start noted for statements that did not reach their ddl_command_end.
+void forget_start_notes() noexcept;
+void forget_start_notes_since(SubTransactionId subxact) noexcept;
 // Installs the object access hook that notes the relations a migration creates (module init).
 void install_object_access_hook();
 // Whether the relations the statement created (noted by that hook) are all a migration's

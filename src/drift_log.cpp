@@ -159,7 +159,12 @@ bool insert_raw(RawRow* rows, int count, int64* first_id, bool negative_id) {
 }  // namespace
 
 void forget_log_layout(unsigned relid) {
-  if (relid == InvalidOid || relid == layout.relid) layout.known = false;
+  if (relid == InvalidOid || relid == layout.relid || !OidIsValid(layout.relid)) layout.known = false;
+}
+
+bool log_table_present() {
+  if (!layout.known) pg::call([] { load_layout(); });
+  return OidIsValid(layout.relid);
 }
 
 std::optional<long long> append_rows(const LogStatement& st, const std::vector<LogRow>& rows) {

@@ -36,7 +36,12 @@ struct LogStatement {
 // level, transition tables): the caller then inserts through SQL.
 std::optional<long long> append_rows(const LogStatement& statement, const std::vector<LogRow>& rows);
 
-// Forgets the cached table layout (relcache invalidation of migrate.drift).
+// Whether migrate.drift exists (looked up with the layout, once until an invalidation: capture
+// asks at every DDL statement).
+bool log_table_present();
+
+// Forgets the cached table layout (relcache invalidation of migrate.drift; while the table is
+// missing, any relcache invalidation, since the one creating it names a relation not known yet).
 void forget_log_layout(unsigned relid);
 
 }  // namespace pgm::drift

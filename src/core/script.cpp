@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <stdexcept>
 
 namespace pgm {
 
@@ -189,19 +190,20 @@ unsigned code_point_at(std::string_view text, size_t at) {
 
 CaseInsensitiveWords::CaseInsensitiveWords(std::initializer_list<std::string_view> lower_case_words)
     : words_(lower_case_words) {
-  for (std::string_view w : words_) {
-    unsigned char c = static_cast<unsigned char>(w[0]);
-    first_[c] = true;
-    if (c >= 'a' && c <= 'z') first_[c - 'a' + 'A'] = true;
+  if (words_.size() > 64) throw std::logic_error("CaseInsensitiveWords holds at most 64 words");
+  for (size_t i = 0; i < words_.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(words_[i][0]);
+    starting_[c] |= uint64_t(1) << i;
+    if (c >= 'a' && c <= 'z') starting_[c - 'a' + 'A'] |= uint64_t(1) << i;
   }
 }
 
 bool CaseInsensitiveWords::found_in(std::string_view text) const {
   auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
   for (size_t i = 0; i < text.size(); ++i) {
-    if (!first_[static_cast<unsigned char>(text[i])]) continue;
-    for (std::string_view w : words_) {
-      if (lower(text[i]) != w[0] || text.size() - i < w.size()) continue;
+    for (uint64_t m = starting_[static_cast<unsigned char>(text[i])]; m != 0; m &= m - 1) {
+      std::string_view w = words_[__builtin_ctzll(m)];
+      if (text.size() - i < w.size()) continue;
       size_t k = 1;
       while (k < w.size() && lower(text[i + k]) == w[k]) ++k;
       if (k == w.size()) return true;

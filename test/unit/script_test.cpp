@@ -137,4 +137,10 @@ TEST(Script, CaseInsensitiveWordsFoundAnywhere) {
   EXPECT_FALSE(words.found_in("renam"));       // a word cut short at the end
   EXPECT_FALSE(words.found_in("INSERT INTO t VALUES (1)"));
   EXPECT_FALSE(words.found_in(""));
+  // Words sharing a first letter are each tried (the second after the first failed there).
+  pgm::CaseInsensitiveWords shared{"passw", "pwd", "passphrase", "token"};
+  EXPECT_TRUE(shared.found_in("x PASSPHRASE"));
+  EXPECT_TRUE(shared.found_in("p PWD"));
+  EXPECT_TRUE(shared.found_in("pass pass tOkEn"));
+  EXPECT_FALSE(shared.found_in("pass phrase pw d toke"));
 }

@@ -1,5 +1,6 @@
 -- pg_migrate 0.13.0 -> 0.14.0: migrate.snapshot_diff() refuses an argument that is not a
--- snapshot (a jsonb array, string, number or null) by name.
+-- snapshot (a jsonb array, string, number or null) by name; the ddl_command_start trigger
+-- fires only for the command tags it has something to note for.
 \echo Use "ALTER EXTENSION pg_migrate UPDATE TO '0.14.0'" to load this file. \quit
 -- It was PostgreSQL's "cannot call jsonb_each on a non-object", naming neither the function
 -- nor the argument.
@@ -91,3 +92,26 @@ $owner$;
 ALTER TABLE migrate.catalog_state DISABLE TRIGGER protect;
 UPDATE migrate.catalog_state SET snapshot_id = NULL, snapshot_fingerprint = NULL;
 ALTER TABLE migrate.catalog_state ENABLE ALWAYS TRIGGER protect;
+
+-- The ddl_command_start trigger, with the tags it fires for (event triggers cannot be altered
+-- to add them).
+DROP EVENT TRIGGER migrate_drift_start;
+-- ddl_command_start fires only where it has something to note (drift_capture.cpp,
+-- pgm_drift_capture_start): every DROP (which extension members, which index's table), CREATE
+-- EXTENSION (the extensions before its CASCADE) and the ALTER TABLE family (in a migration, what
+-- the relation had). An event trigger that fires costs a function call even with nothing to do.
+CREATE EVENT TRIGGER migrate_drift_start ON ddl_command_start
+    WHEN TAG IN (
+        'ALTER FOREIGN TABLE', 'ALTER INDEX', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE',
+        'ALTER TABLE', 'ALTER TYPE', 'ALTER VIEW', 'CREATE EXTENSION', 'DROP ACCESS METHOD',
+        'DROP AGGREGATE', 'DROP CAST', 'DROP COLLATION', 'DROP CONVERSION', 'DROP DOMAIN',
+        'DROP EXTENSION', 'DROP FOREIGN DATA WRAPPER', 'DROP FOREIGN TABLE', 'DROP FUNCTION',
+        'DROP INDEX', 'DROP LANGUAGE', 'DROP MATERIALIZED VIEW', 'DROP OPERATOR',
+        'DROP OPERATOR CLASS', 'DROP OPERATOR FAMILY', 'DROP OWNED', 'DROP POLICY',
+        'DROP PROCEDURE', 'DROP PUBLICATION', 'DROP ROUTINE', 'DROP RULE', 'DROP SCHEMA',
+        'DROP SEQUENCE', 'DROP SERVER', 'DROP STATISTICS', 'DROP SUBSCRIPTION', 'DROP TABLE',
+        'DROP TEXT SEARCH CONFIGURATION', 'DROP TEXT SEARCH DICTIONARY', 'DROP TEXT SEARCH PARSER',
+        'DROP TEXT SEARCH TEMPLATE', 'DROP TRANSFORM', 'DROP TRIGGER', 'DROP TYPE',
+        'DROP USER MAPPING', 'DROP VIEW')
+    EXECUTE FUNCTION migrate.drift_capture_start();
+ALTER EVENT TRIGGER migrate_drift_start ENABLE ALWAYS;
