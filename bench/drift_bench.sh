@@ -4,12 +4,14 @@
 #     statement, one per transaction) in a loop, in a database without pg_migrate and in one
 #     with drift capture on (same cluster), interleaved rounds; the ratio is the median of the
 #     per-round ratios, the cost per statement 1/tps(with) - 1/tps(without). Target: ratio
-#     >= 0.9, cost <= 0.05 ms (issue 8).
+#     >= 0.9, cost <= 0.05 ms (issue 8). The same statement as backend CPU time (1b), and in a
+#     server-side loop timed by the server (1c), beside the floor: the same loop in the database
+#     without pg_migrate plus one INSERT of a row like capture's.
 #  2. DDL throughput: a pgbench custom script of CREATE TABLE / ALTER TABLE / DROP TABLE, same
 #     client count and duration (DDL_MIX=0 skips it; the file system dominates it).
 #  3. schema_snapshot() and schema_diff() time for 2,000 tables x 10 columns.
 # Usage: bench/drift_bench.sh   (env: PG_CONFIG, CLIENTS=4, SECONDS_PER_RUN=10, ROUNDS=5, TABLES=2000,
-#        COMMENT_SECONDS=3, COMMENT_ROUNDS=9, DDL_MIX=1,
+#        COMMENT_SECONDS=3, COMMENT_ROUNDS=9, CPU_STATEMENTS=20000, LOOP_STATEMENTS=20000, DDL_MIX=1,
 #        PRELOAD=0|1 to put pg_migrate in shared_preload_libraries, DURABLE=0|1: see below). pg_migrate must be
 #        installed for that PG_CONFIG. Runs a throwaway cluster as the postgres OS user when root.
 set -euo pipefail
@@ -76,24 +78,23 @@ printf '  with drift capture on:  %10.1f tps (median; %s drift rows recorded)\n'
 printf '  ratio with/without:     %10.3f   (median of the per-round ratios; target >= 0.9)\n' "$(median "${c_ratios[@]}")"
 printf '  cost per statement:     %10.4f ms (median of the per-round costs; target <= 0.05 ms)\n' "$(median "${c_costs[@]}")"
 
-# 1b. The same statement, measured as backend CPU time (utime + stime from /proc), which the
+# 1b. The same statement, measured as backend CPU time (/proc/PID/schedstat, ns), which the
 # load of other processes on the machine disturbs far less than throughput: CPU_STATEMENTS
 # statements in one session, interleaved rounds.
 CPU_STATEMENTS=${CPU_STATEMENTS:-20000}
 for ((i = 0; i < CPU_STATEMENTS; i++)); do echo "COMMENT ON TABLE bench_comment IS 'x';"; done >"$WORK/comments.sql"
 [ "$(id -u)" -eq 0 ] && chown postgres "$WORK/comments.sql"
-ticks=$(getconf CLK_TCK)
 cpu_run() {  # database -> us per statement
   local pid_file="$WORK/pid.$1" t0 t1
   # One session: its pid first, then the statements, then read its CPU time before it exits.
   { echo "SELECT pg_backend_pid() \\gset"; echo "\\setenv BPID :pg_backend_pid";
-    echo "\\! awk '{print \$14 + \$15}' /proc/\$BPID/stat > $pid_file.0";
+    echo "\\! cut -d' ' -f1 /proc/\$BPID/schedstat > $pid_file.0";
     echo "\\i $WORK/comments.sql";
-    echo "\\! awk '{print \$14 + \$15}' /proc/\$BPID/stat > $pid_file.1"; } >"$WORK/cpu_$1.sql"
+    echo "\\! cut -d' ' -f1 /proc/\$BPID/schedstat > $pid_file.1"; } >"$WORK/cpu_$1.sql"
   [ "$(id -u)" -eq 0 ] && chown postgres "$WORK/cpu_$1.sql" "$WORK"
   run psql -X -q -h "$WORK" -p "$PORT" -U postgres -d "$1" -f "$WORK/cpu_$1.sql" >/dev/null
   t0=$(cat "$pid_file.0"); t1=$(cat "$pid_file.1")
-  echo "($t1 - $t0) * 1000000 / $ticks / $CPU_STATEMENTS" | bc -l
+  echo "($t1 - $t0) / 1000 / $CPU_STATEMENTS" | bc -l
 }
 cpu_run without_ext >/dev/null; cpu_run with_ext >/dev/null  # warm-up
 u_without=(); u_with=(); u_costs=()
@@ -107,6 +108,49 @@ printf '  without pg_migrate:     %8.1f us per statement (median)\n' "$(median "
 printf '  with drift capture on:  %8.1f us per statement (median)\n' "$(median "${u_with[@]}")"
 printf '  capture:                %8.1f us per statement (median of per-round differences; target <= 50 us)\n' "$(median "${u_costs[@]}")"
 printf '  CPU ratio without/with: %8.3f\n' "$(echo "$(median "${u_without[@]}") / $(median "${u_with[@]}")" | bc -l)"
+
+# 1c. The statement in a server-side loop (DO, one COMMIT per statement), timed by the server:
+# no client round trip, so capture's share shows without the client's and the network's noise.
+# The floor: the database without pg_migrate running the same statement plus one INSERT of a
+# row like capture's into a table like migrate.drift (same columns, defaults, primary key and
+# partial index), as a PL/pgSQL event trigger or the application would record it. What capture
+# costs beyond that is what finding the object and the statement's text costs.
+LOOP_STATEMENTS=${LOOP_STATEMENTS:-20000}
+"${PSQL[@]}" -d without_ext -c "CREATE TABLE drift_like (id bigserial PRIMARY KEY,
+  captured_at timestamptz NOT NULL DEFAULT clock_timestamp(), transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+  performed_by text NOT NULL DEFAULT session_user, role text NOT NULL, application_name text,
+  client_addr inet DEFAULT inet_client_addr(), backend_pid int NOT NULL DEFAULT pg_backend_pid(), event text NOT NULL,
+  command_tag text NOT NULL, object_type text, object_identity text, schema_name text, detail text, statement text,
+  statement_source text, acknowledgement_id bigint)" \
+  -c "CREATE INDEX ON drift_like (id) WHERE acknowledgement_id IS NULL" >/dev/null
+comment_stmt="EXECUTE 'COMMENT ON TABLE bench_comment IS ''x''';"
+row_stmt="INSERT INTO drift_like (role, application_name, event, command_tag, object_type, object_identity, schema_name,
+  statement, statement_source) VALUES (current_user, current_setting('application_name'), 'ddl_command_end', 'COMMENT',
+  'table', 'public.bench_comment', 'public', 'COMMENT ON TABLE bench_comment IS ''x''', 'hook');"
+loop_us() {  # database, loop body -> us per statement
+  local ms
+  ms=$("${PSQL[@]}" -d "$1" -c '\timing on' -c "DO \$\$ BEGIN FOR i IN 1..$LOOP_STATEMENTS LOOP $2 COMMIT; END LOOP; END \$\$" |
+       sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p')
+  echo "$ms * 1000 / $LOOP_STATEMENTS" | bc -l
+}
+loop_us without_ext "$comment_stmt" >/dev/null; loop_us with_ext "$comment_stmt" >/dev/null  # warm-up
+l_without=(); l_with=(); l_floor=(); l_ratios=(); l_floor_ratios=()
+for ((r = 1; r <= COMMENT_ROUNDS; r++)); do
+  if (( r % 2 )); then
+    a=$(loop_us without_ext "$comment_stmt"); b=$(loop_us with_ext "$comment_stmt"); f=$(loop_us without_ext "$comment_stmt $row_stmt")
+  else
+    f=$(loop_us without_ext "$comment_stmt $row_stmt"); b=$(loop_us with_ext "$comment_stmt"); a=$(loop_us without_ext "$comment_stmt")
+  fi
+  l_without+=("$a"); l_with+=("$b"); l_floor+=("$f")
+  l_ratios+=("$(echo "$a / $b" | bc -l)"); l_floor_ratios+=("$(echo "$a / $f" | bc -l)")
+  printf '  round %d: without %6.1f us, with capture %6.1f us, without + one row %6.1f us\n' "$r" "$a" "$b" "$f"
+done
+echo "Capture cost timed by the server: $LOOP_STATEMENTS x COMMENT ON TABLE in a DO block, one COMMIT each, $COMMENT_ROUNDS interleaved rounds"
+printf '  without pg_migrate:                 %8.1f us per statement (median)\n' "$(median "${l_without[@]}")"
+printf '  with drift capture on:              %8.1f us (median); ratio %.3f (median of per-round without/with)\n' \
+  "$(median "${l_with[@]}")" "$(median "${l_ratios[@]}")"
+printf '  without, plus one INSERT of a row:  %8.1f us (median); ratio %.3f (the floor: recording a row)\n' \
+  "$(median "${l_floor[@]}")" "$(median "${l_floor_ratios[@]}")"
 
 [ "${DDL_MIX:-1}" = 1 ] || SKIP_MIX=1
 
