@@ -70,6 +70,8 @@ for my $from (@released) {
     is($node->safe_psql($db, $queries{$k}), $before{$k}, "$from: $k kept across the upgrade");
   }
   is($node->safe_psql($db, 'SELECT count(*) FROM migrate.validate()'), '0', "$from: catalog validates after the upgrade");
+  # (the event triggers as drift_status() expects them: the tags of ddl_command_start included)
+  is($node->safe_psql($db, 'SELECT capture FROM migrate.drift_status()'), 'on', "$from: drift capture is on after the upgrade");
   is($node->safe_psql($db, q{SELECT count(*) FROM migrate.history h WHERE h.action = 'apply'
        AND NOT EXISTS (SELECT FROM migrate.scripts s WHERE s.checksum = h.checksum)}), '0',
      "$from: the up scripts of the applies recorded before the upgrade are kept in migrate.scripts");
