@@ -1469,6 +1469,8 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
     d.extension_member = notes && notes->extension_members.count({d.classid, d.objid}) > 0;
   std::vector<size_t> keep = drift::dropped_to_record(dropped, notes && notes->extension_members_known);
   if (keep.empty()) return PointerGetDatum(nullptr);
+  // (copied: the queries below must not find `notes` moved by another statement's notes)
+  const std::vector<DroppedIndexTable> index_tables = notes ? notes->dropped_index_tables : std::vector<DroppedIndexTable>{};
   const std::vector<drift::Exclusion>& exclusions = load_exclusions(spi);
   std::vector<DriftRow> rows;
   for (size_t i : keep) {
@@ -1476,7 +1478,7 @@ PGM_FUNCTION(pgm_drift_capture_drop) {
     drift::Scope scope = drift::object_scope(d.object_type, schemas[i], d.address_names, object_names[i]);
     if (d.object_type == "index" && d.address_names.size() == 2 && !exclusions.empty()) {
       bool noted = false;
-      for (const DroppedIndexTable& x : notes ? notes->dropped_index_tables : std::vector<DroppedIndexTable>{})
+      for (const DroppedIndexTable& x : index_tables)
         if (x.schema == d.address_names[0] && x.index == d.address_names[1]) {
           scope.name = x.table;
           noted = true;
