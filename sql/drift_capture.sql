@@ -147,6 +147,10 @@ CREATE INDEX watched_name ON drift_tmp_x (id);
 CREATE INDEX drift_tmp_on_watched ON drift_tmpx (id);
 ALTER INDEX drift_tmp_on_watched RENAME TO drift_tmp_on_watched2;
 DROP INDEX drift_tmp_on_watched2, watched_name;
+-- DROP INDEX CONCURRENTLY commits as it goes: the table noted as it started still scopes the
+-- index (no snapshot has it to fall back on).
+CREATE INDEX watched_conc ON drift_tmp_x (y);
+DROP INDEX CONCURRENTLY watched_conc;
 -- Indexes a cascade drops (with the function of their expression) are scoped by their table as
 -- the reference snapshot recorded it.
 CREATE FUNCTION drift_f(int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT $1';
@@ -425,6 +429,30 @@ SELECT object_identity, statement, statement_source FROM migrate.drift
  WHERE acknowledgement_id IS NULL ORDER BY id;
 DROP TABLE drift_ctas;
 SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- A session's first DDL that runs user code loads the library as it starts: the DDL that code
+-- runs is seen by the hook, and so recorded with its own text.
+CREATE FUNCTION drift_mk() RETURNS int LANGUAGE plpgsql AS $$BEGIN EXECUTE 'CREATE TABLE drift_inner (a int)'; RETURN 1; END$$;
+\c
+CREATE TABLE drift_outer AS SELECT drift_mk() AS v;
+-- The first statement of a new session whose tree running it changes (CREATE SCHEMA names its
+-- tables' schema in them) is found by its position, not by a later statement equal to it now.
+\c
+CREATE SCHEMA drift_sch CREATE TABLE t () \; DROP SCHEMA drift_sch CASCADE \; CREATE SCHEMA drift_sch CREATE TABLE drift_sch.t ();
+SELECT command_tag, object_identity, statement, statement_source FROM migrate.drift
+ WHERE acknowledgement_id IS NULL ORDER BY id;
+DROP TABLE drift_outer, drift_inner;
+DROP SCHEMA drift_sch CASCADE;
+DROP FUNCTION drift_mk();
+SELECT migrate.acknowledge_drift('cleaned up') > 0 AS acknowledged;
+-- While pg_migrate's schema is renamed, capture is off in this session as in a new one (no
+-- migrate.drift by that name), not writing into the renamed table.
+BEGIN;
+CREATE TABLE drift_before_rename ();
+ALTER SCHEMA migrate RENAME TO drift_renamed;
+CREATE TABLE drift_while_renamed ();
+ALTER SCHEMA drift_renamed RENAME TO migrate;
+SELECT object_identity FROM migrate.drift WHERE acknowledgement_id IS NULL ORDER BY id;
+ROLLBACK;
 -- CLUSTER ... USING marks the index in pg_index (fires no event trigger): a row when it changes
 -- which index that is, none when the table was clustered on it already.
 CREATE TABLE drift_cl (id int PRIMARY KEY, b int);

@@ -9,7 +9,9 @@
 
 extern "C" {
 #include "access/xact.h"
+#include "tcop/pquery.h"
 #include "utils/inval.h"
+#include "utils/syscache.h"
 }
 
 namespace pgm {
@@ -22,7 +24,9 @@ void on_xact(XactEvent event, void*) {
     // The stashed parse trees belong to statements of this transaction; their memory is gone
     // afterwards and a later tree may get the same address.
     drift::forget_stashed_statements();
-    drift::forget_start_notes();
+    // (A commit inside a running statement, DROP INDEX CONCURRENTLY's, keeps its notes: the
+    // statement's sql_drop still needs them. A portal is active only then.)
+    if (event != XACT_EVENT_COMMIT || ActivePortal == nullptr) drift::forget_start_notes();
     drift::reset_snapshot_tracking();
   }
 }
@@ -36,6 +40,10 @@ void on_subxact(SubXactEvent event, SubTransactionId subxact, SubTransactionId, 
   drift::forget_snapshot_tracking_of(subxact);
 }
 
+// A schema renamed (pg_migrate's own, or one renamed to "migrate"): where migrate.drift is
+// must be looked up again, as a new session would.
+void on_namespace_invalidation(Datum, int, uint32) { drift::forget_log_layout(InvalidOid); }
+
 void on_relcache_invalidation(Datum, Oid relid) {
   drift::exclusions_invalidated(relid);
   drift::forget_log_layout(relid);
@@ -48,6 +56,7 @@ void drift_init() {
   drift::install_statement_hook();
   drift::install_object_access_hook();
   CacheRegisterRelcacheCallback(on_relcache_invalidation, (Datum)0);
+  CacheRegisterSyscacheCallback(NAMESPACEOID, on_namespace_invalidation, (Datum)0);
   RegisterXactCallback(on_xact, nullptr);
   RegisterSubXactCallback(on_subxact, nullptr);
 }

@@ -439,10 +439,11 @@ struct DroppedIndexTable {
 
 // What ddl_command_start noted for one statement, read by its sql_drop and ddl_command_end.
 // That trigger fires only for the command tags that need it (30_drift.sql: a trigger that
-// fires runs a function call even when it has nothing to do, a sixth of capture's cost per
+// fires runs a function call even when it has nothing to do, 8 % of capture's cost for a
 // COMMENT), so the notes are kept per statement, by its parse tree (the three events get the
 // same pointer): a statement the trigger did not fire for finds none, rather than an earlier
-// statement's. Removed at the statement's ddl_command_end, or when its (sub)transaction ends.
+// statement's. Removed at the statement's ddl_command_end, or when its transaction ends (not
+// at a commit inside it: DROP INDEX CONCURRENTLY's) or its subtransaction aborts.
 struct StartNotes {
   Node* tree = nullptr;
   SubTransactionId subxact = InvalidSubTransactionId;
@@ -766,7 +767,8 @@ using namespace pgm::drift;
 
 // ddl_command_start, for the command tags 30_drift.sql lists: notes what the statement's
 // sql_drop and ddl_command_end will need and can no longer read then (StartNotes), and the
-// text of a statement the hook did not see (the library was loaded by this very call).
+// text of a statement the hook did not see (the library was loaded by this very call, in
+// time for the DDL a statement running user code runs).
 PGM_FUNCTION(pgm_drift_capture_start) {
   EventTriggerData* trig = event_data(fcinfo, "migrate.drift_capture_start");
   StartNotes& notes = notes_for(trig->parsetree);

@@ -181,18 +181,10 @@ namespace {
 StatementText text_from_client_query(Node* parsetree) {
   const char* client = debug_query_string;
   if (!client) return {};
-  std::string query(client);
-  parse_client_query(query);
-  if (parsetree) {
-    for (const ParsedQuery::Stmt& s : parsed_cache.stmts) {
-      Node* tree = s.tree;
-      bool same = pg::call([&] { return equal(tree, parsetree); });
-      if (same) return {statement_text(client, s.location, s.length), "parse"};
-    }
-  }
-  // The statement the client's portal runs now: the one nested DDL (a DO block, a function)
-  // runs in, or the statement itself when its tree was transformed before the event trigger
-  // saw it (CREATE TABLE AS: its query is analyzed), so that no raw tree equals it.
+  // The statement the client's portal runs now: the statement itself when the event is for
+  // it (exact: its location in the query string, even when running it changed its tree, as
+  // CREATE SCHEMA ... CREATE TABLE t does, so that it may equal another statement's), else the
+  // one nested DDL (a DO block, a function) runs in.
   int location = -1, length = 0;
   bool itself = false;
   pg::call([&] {
@@ -206,6 +198,15 @@ StatementText text_from_client_query(Node* parsetree) {
     itself = parsetree && ps->utilityStmt == parsetree;
   });
   if (itself) return {statement_text(client, location, length), "parse"};
+  std::string query(client);
+  parse_client_query(query);
+  if (parsetree) {
+    for (const ParsedQuery::Stmt& s : parsed_cache.stmts) {
+      Node* tree = s.tree;
+      bool same = pg::call([&] { return equal(tree, parsetree); });
+      if (same) return {statement_text(client, s.location, s.length), "parse"};
+    }
+  }
   if (parsed_cache.stmts.size() == 1)
     return {statement_text(client, parsed_cache.stmts[0].location, parsed_cache.stmts[0].length), "enclosing"};
   if (location >= 0) return {statement_text(client, location, length), "enclosing"};

@@ -402,14 +402,17 @@ CREATE FUNCTION migrate.drift_capture_drop() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'pgm_drift_capture_drop' LANGUAGE C;
 CREATE FUNCTION migrate.drift_capture_rewrite() RETURNS event_trigger
     AS 'MODULE_PATHNAME', 'pgm_drift_capture_rewrite' LANGUAGE C;
--- ddl_command_start fires only where it has something to note (drift_capture.cpp,
+-- ddl_command_start fires only where it has something to do (drift_capture.cpp,
 -- pgm_drift_capture_start): every DROP (which extension members, which index's table), CREATE
--- EXTENSION (the extensions before its CASCADE) and the ALTER TABLE family (in a migration, what
--- the relation had). An event trigger that fires costs a function call even with nothing to do.
+-- EXTENSION (the extensions before its CASCADE), the ALTER TABLE family (in a migration, what
+-- the relation had), and the statements that run user code (a session's first one loads the
+-- library, and so the hook, for the DDL that code runs). An event trigger that fires costs a
+-- function call even with nothing to do.
 CREATE EVENT TRIGGER migrate_drift_start ON ddl_command_start
     WHEN TAG IN (
-        'ALTER FOREIGN TABLE', 'ALTER INDEX', 'ALTER MATERIALIZED VIEW', 'ALTER SEQUENCE',
-        'ALTER TABLE', 'ALTER TYPE', 'ALTER VIEW', 'CREATE EXTENSION', 'DROP ACCESS METHOD',
+        'ALTER DOMAIN', 'ALTER FOREIGN TABLE', 'ALTER INDEX', 'ALTER MATERIALIZED VIEW',
+        'ALTER SEQUENCE', 'ALTER TABLE', 'ALTER TYPE', 'ALTER VIEW', 'CREATE EXTENSION',
+        'CREATE INDEX', 'CREATE MATERIALIZED VIEW', 'CREATE TABLE AS', 'DROP ACCESS METHOD',
         'DROP AGGREGATE', 'DROP CAST', 'DROP COLLATION', 'DROP CONVERSION', 'DROP DOMAIN',
         'DROP EXTENSION', 'DROP FOREIGN DATA WRAPPER', 'DROP FOREIGN TABLE', 'DROP FUNCTION',
         'DROP INDEX', 'DROP LANGUAGE', 'DROP MATERIALIZED VIEW', 'DROP OPERATOR',
@@ -418,7 +421,7 @@ CREATE EVENT TRIGGER migrate_drift_start ON ddl_command_start
         'DROP SEQUENCE', 'DROP SERVER', 'DROP STATISTICS', 'DROP SUBSCRIPTION', 'DROP TABLE',
         'DROP TEXT SEARCH CONFIGURATION', 'DROP TEXT SEARCH DICTIONARY', 'DROP TEXT SEARCH PARSER',
         'DROP TEXT SEARCH TEMPLATE', 'DROP TRANSFORM', 'DROP TRIGGER', 'DROP TYPE',
-        'DROP USER MAPPING', 'DROP VIEW')
+        'DROP USER MAPPING', 'DROP VIEW', 'REFRESH MATERIALIZED VIEW', 'SELECT INTO')
     EXECUTE FUNCTION migrate.drift_capture_start();
 CREATE EVENT TRIGGER migrate_drift_ddl ON ddl_command_end
     EXECUTE FUNCTION migrate.drift_capture_ddl();
