@@ -222,7 +222,7 @@ PGM_FUNCTION(pgm_drift_status) {
       "'DROP SUBSCRIPTION', 'DROP TABLE', 'DROP TEXT SEARCH CONFIGURATION', "
       "'DROP TEXT SEARCH DICTIONARY', 'DROP TEXT SEARCH PARSER', "
       "'DROP TEXT SEARCH TEMPLATE', 'DROP TRANSFORM', 'DROP TRIGGER', 'DROP TYPE', "
-      "'DROP USER MAPPING', 'DROP VIEW', 'REFRESH MATERIALIZED VIEW', 'SELECT INTO']::pg_catalog.text[] AS start_tags) t "
+      "'DROP USER MAPPING', 'DROP VIEW', 'SELECT INTO']::pg_catalog.text[] AS start_tags) t "
       "    WHERE CASE WHEN e.evtname = 'migrate_drift_start' "
       "               THEN NOT coalesce(e.evttags @> t.start_tags AND e.evttags <@ t.start_tags, false) "
       "               ELSE e.evttags IS NOT NULL END "
