@@ -461,10 +461,13 @@ struct StartNotes {
 };
 std::vector<StartNotes> start_notes;
 
+std::vector<StartNotes>::iterator find_notes(Node* tree) {
+  return std::find_if(start_notes.begin(), start_notes.end(), [&](const StartNotes& n) { return n.tree == tree; });
+}
+
 // Fresh notes for `tree` (a statement run again, in a loop, has the same tree).
 StartNotes& notes_for(Node* tree) {
-  std::vector<StartNotes>::iterator it =
-      std::find_if(start_notes.begin(), start_notes.end(), [&](const StartNotes& n) { return n.tree == tree; });
+  std::vector<StartNotes>::iterator it = find_notes(tree);
   if (it != start_notes.end()) start_notes.erase(it);
   if (start_notes.size() >= 64) start_notes.erase(start_notes.begin());  // (statements that never ended)
   start_notes.push_back(StartNotes{});
@@ -474,15 +477,13 @@ StartNotes& notes_for(Node* tree) {
 }
 
 const StartNotes* noted_for(Node* tree) {
-  for (const StartNotes& n : start_notes)
-    if (n.tree == tree) return &n;
-  return nullptr;
+  std::vector<StartNotes>::iterator it = find_notes(tree);
+  return it == start_notes.end() ? nullptr : &*it;
 }
 
 // At the statement's ddl_command_end: its notes go; the extensions before it, if it noted them.
 std::optional<std::set<Oid>> retire_notes(Node* tree) {
-  std::vector<StartNotes>::iterator it =
-      std::find_if(start_notes.begin(), start_notes.end(), [&](const StartNotes& n) { return n.tree == tree; });
+  std::vector<StartNotes>::iterator it = find_notes(tree);
   if (it == start_notes.end()) return std::nullopt;
   std::optional<std::set<Oid>> before;
   if (it->extensions_before_known) before = std::move(it->extensions_before);
