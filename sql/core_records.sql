@@ -207,3 +207,22 @@ SELECT version FROM migrate.apply();
 DROP EXTENSION pg_migrate CASCADE;
 DROP TABLE rec_log, rec_t, rec_u, rec_s, rec_drift_log, rec_outside, rec_outside2;
 DROP FUNCTION rec_log_row(), rec_log_history(), rec_drift_row(), rec_log_statement();
+-- The applied mark is a HOT update (no index on the columns it sets, room on the page): no
+-- index entry per migration. Counted within the transaction (pg_stat_get_xact_*); the revert's
+-- in a later transaction, once the apply's row versions can be pruned from the pages.
+CREATE EXTENSION pg_migrate;
+SELECT count(migrate.register(i::text, 'hot ' || i, 'SELECT ' || i, 'SELECT 1')) FROM generate_series(1, 40) i;
+BEGIN;
+SELECT count(*) AS applied FROM migrate.apply();
+SELECT pg_stat_get_xact_tuples_updated('migrate.migrations'::regclass) AS updated,
+       pg_stat_get_xact_tuples_hot_updated('migrate.migrations'::regclass) * 10 >=
+       pg_stat_get_xact_tuples_updated('migrate.migrations'::regclass) * 9 AS most_hot;
+COMMIT;
+BEGIN;
+SELECT count(*) AS reverted FROM migrate.revert(40);
+SELECT pg_stat_get_xact_tuples_updated('migrate.migrations'::regclass) AS updated,
+       pg_stat_get_xact_tuples_hot_updated('migrate.migrations'::regclass) * 10 >=
+       pg_stat_get_xact_tuples_updated('migrate.migrations'::regclass) * 9 AS most_hot;
+COMMIT;
+SELECT indexrelid::regclass AS index FROM pg_index WHERE indrelid = 'migrate.migrations'::regclass;
+DROP EXTENSION pg_migrate CASCADE;

@@ -37,6 +37,7 @@ extern "C" {
 #include "common/hashfn.h"
 #include "storage/bufmgr.h"
 #include "storage/lmgr.h"
+#include "storage/lwlock.h"
 #include "storage/bufpage.h"
 #include "utils/combocid.h"
 #include "utils/fmgroids.h"
@@ -686,6 +687,19 @@ std::optional<uint64_t> catalog_fingerprint() {
 std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since) { return fingerprint(true, since); }
 
 uint64_t fingerprint_count() { return fingerprint_runs; }
+
+uint64_t transactions_ended() {
+  return pg::call([] {
+    LWLockAcquire(ProcArrayLock, LW_SHARED);
+#if PG_VERSION_NUM >= 170000
+    uint64 ended = TransamVariables->xactCompletionCount;
+#else
+    uint64 ended = ShmemVariableCache->xactCompletionCount;
+#endif
+    LWLockRelease(ProcArrayLock);
+    return ended;
+  });
+}
 
 void store_page_sums() {
   if (scanned_count == 0) return;

@@ -31,6 +31,10 @@ std::optional<FingerprintSums> catalog_fingerprint_since(uint32_t since);
 // since. For functions that write (apply, revert, snapshots), inside an OwnerScope with SPI.
 void store_page_sums();
 
+// Transactions with an xid that ended in the cluster so far (PostgreSQL's counter for snapshot
+// reuse). Equal in two reads: no other transaction committed a catalog change in between.
+uint64_t transactions_ended();
+
 // Fingerprints taken by this backend so far: a caller stores the page sums only of a
 // fingerprint it took itself.
 uint64_t fingerprint_count();

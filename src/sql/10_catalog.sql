@@ -20,11 +20,12 @@ CREATE TABLE migrate.migrations (
                    CHECK (up_mode IN ('transaction', 'split', 'no-transaction')),
     down_mode      text NOT NULL DEFAULT 'transaction'
                    CHECK (down_mode IN ('transaction', 'split', 'no-transaction'))
-);
--- The pending migrations, found without reading the applied ones; apply orders them itself
--- (pgm::Version), so the key is the cheapest there is: every key is NULL. Keyed on version_parts
--- (up to 0.5.0), each registration paid a numeric[] comparison per tree level.
-CREATE INDEX migrations_pending ON migrate.migrations (applied_seq) WHERE applied_seq IS NULL;
+)
+-- Room on each page for the new version of its rows: apply and revert mark a migration by
+-- updating its row, and with no index on the columns they set (0.14.0 dropped the partial
+-- index of pending rows; apply reads the table whole, as it did) the update is HOT: the new
+-- version goes on the same page and no index entry is added for it.
+WITH (fillfactor = 50);
 
 -- At most one baseline: the version an existing database was adopted at.
 CREATE TABLE migrate.baseline (

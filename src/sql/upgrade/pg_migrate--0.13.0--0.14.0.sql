@@ -1,7 +1,13 @@
 -- pg_migrate 0.13.0 -> 0.14.0: migrate.snapshot_diff() refuses an argument that is not a
 -- snapshot (a jsonb array, string, number or null) by name; the ddl_command_start trigger
--- fires only for the command tags it has something to note for.
+-- fires only for the command tags it has something to note for; the applied mark of a
+-- migration is a HOT update.
 \echo Use "ALTER EXTENSION pg_migrate UPDATE TO '0.14.0'" to load this file. \quit
+-- Marking a migration applied or reverted updates its row: without an index on applied_seq
+-- (apply reads the pending rows from the whole table) and with room on each page, the update
+-- is HOT, as in a fresh install. Rows written before keep their pages until updated.
+DROP INDEX migrate.migrations_pending;
+ALTER TABLE migrate.migrations SET (fillfactor = 50);
 -- It was PostgreSQL's "cannot call jsonb_each on a non-object", naming neither the function
 -- nor the argument.
 CREATE OR REPLACE FUNCTION migrate.snapshot_diff(before jsonb, after jsonb)
