@@ -32,6 +32,7 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
+#include "storage/proc.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -77,7 +78,7 @@ bool unique_key_on(Oid index, Oid table, AttrNumber attnum) {
   if (ok) {
     bool isnull;
     oidvector* classes = (oidvector*)DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indclass, &isnull));
-    ok = !isnull && classes->values[0] == GetDefaultOpClass(TEXTOID, BTREE_AM_OID);
+    ok = !isnull && classes->values[0] == TEXT_BTREE_OPS_OID;  // (text's default btree class)
     oidvector* collations =
         ok ? (oidvector*)DatumGetPointer(SysCacheGetAttr(INDEXRELID, tup, Anum_pg_index_indcollation, &isnull)) : nullptr;
     Oid type, collation;
@@ -109,6 +110,67 @@ bool key_exists(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapsho
   bool found = HeapTupleIsValid(systable_getnext(scan));
   systable_endscan(scan);
   return found;
+}
+
+// Where read_pending() found each pending row (version -> TID), for reading and updating the
+// same rows later in the transaction by TID instead of searching the primary key. Only a hint:
+// each use checks that the row there is visible and has that version, and searches otherwise.
+constexpr int kHintKey = 128;  // longer versions get no hint
+struct RowHint {
+  char version[kHintKey];
+  ItemPointerData tid;
+};
+HTAB* row_hints = nullptr;  // in TopTransactionContext: valid in transaction row_hints_xact only
+LocalTransactionId row_hints_xact = InvalidLocalTransactionId;
+
+LocalTransactionId this_transaction() {
+#if PG_VERSION_NUM >= 170000
+  return MyProc->vxid.lxid;
+#else
+  return MyProc->lxid;
+#endif
+}
+
+HTAB* hints(bool create) {
+  if (row_hints && row_hints_xact == this_transaction()) return row_hints;
+  row_hints = nullptr;  // (its memory went with the transaction that made it)
+  if (!create) return nullptr;
+  HASHCTL ctl;
+  memset(&ctl, 0, sizeof ctl);
+  ctl.keysize = kHintKey;
+  ctl.entrysize = sizeof(RowHint);
+  ctl.hcxt = TopTransactionContext;
+  row_hints = hash_create("pg_migrate row hints", 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+  row_hints_xact = this_transaction();
+  return row_hints;
+}
+
+void note_row(const char* version, ItemPointer tid) {
+  if (strlen(version) >= kHintKey) return;
+  RowHint* hint = static_cast<RowHint*>(hash_search(hints(true), version, HASH_ENTER, nullptr));
+  hint->tid = *tid;
+}
+
+// The row of `version` (key column `attnum`) at its hinted TID, into `slot`, if it is there and
+// visible to `snapshot`.
+bool fetch_hinted(Relation rel, AttrNumber attnum, const char* version, Snapshot snapshot, TupleTableSlot* slot) {
+  HTAB* h = hints(false);
+  size_t length = strlen(version);
+  if (!h || length >= kHintKey) return false;
+  RowHint* hint = static_cast<RowHint*>(hash_search(h, version, HASH_FIND, nullptr));
+  if (!hint) return false;
+  ItemPointerData tid = hint->tid;
+  if (!table_tuple_fetch_row_version(rel, &tid, snapshot, slot)) return false;
+  bool isnull;
+  Datum key = slot_getattr(slot, attnum, &isnull);
+  if (isnull || VARATT_IS_EXTERNAL(DatumGetPointer(key)) || VARATT_IS_COMPRESSED(DatumGetPointer(key))) {
+    ExecClearTuple(slot);
+    return false;
+  }
+  bool same = VARSIZE_ANY_EXHDR(DatumGetPointer(key)) == length &&
+              memcmp(VARDATA_ANY(DatumGetPointer(key)), version, length) == 0;
+  if (!same) ExecClearTuple(slot);
+  return same;
 }
 
 struct Layout {
@@ -213,7 +275,15 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     m_key->tts_values[m_version - 1] = version;
     m_key->tts_isnull[m_version - 1] = false;
     ExecStoreVirtualTuple(m_key);
-    if (!RelationFindReplTupleByIndex(migrations.rel, l.migrations_key, LockTupleNoKeyExclusive, m_key, m_old))
+    bool locked = false;
+    if (fetch_hinted(migrations.rel, m_version, step.version, GetLatestSnapshot(), m_old)) {
+      ItemPointerData tid = m_old->tts_tid;
+      TM_FailureData failure;
+      locked = table_tuple_lock(migrations.rel, &tid, GetLatestSnapshot(), m_old, GetCurrentCommandId(false),
+                                LockTupleNoKeyExclusive, LockWaitBlock, 0, &failure) == TM_Ok;
+    }
+    if (!locked &&
+        !RelationFindReplTupleByIndex(migrations.rel, l.migrations_key, LockTupleNoKeyExclusive, m_key, m_old))
       ereport(ERROR, (errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
                       errmsg("migration %s disappeared from the catalog during apply", step.version)));
     slot_getallattrs(m_old);
@@ -441,14 +511,23 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
   PushCopiedSnapshot(GetTransactionSnapshot());
   UpdateActiveSnapshotCommandId();
   Snapshot snapshot = GetActiveSnapshot();
+  TupleTableSlot* slot = table_slot_create(rel, nullptr);
   for (int i = 0; i < count; ++i) {
     CHECK_FOR_INTERRUPTS();
-    SysScanDesc scan = scan_by_key(rel, key, version, CStringGetTextDatum(versions[i]), snapshot);
-    HeapTuple tup = systable_getnext(scan);
+    SysScanDesc scan = nullptr;
+    bool found = fetch_hinted(rel, version, versions[i], snapshot, slot);
+    bool isnull = true;
+    Datum d = 0;
+    if (found) {
+      d = slot_getattr(slot, script, &isnull);
+    } else {
+      scan = scan_by_key(rel, key, version, CStringGetTextDatum(versions[i]), snapshot);
+      HeapTuple tup = systable_getnext(scan);
+      found = HeapTupleIsValid(tup);
+      if (found) d = heap_getattr(tup, script, RelationGetDescr(rel), &isnull);
+    }
     texts[i] = nullptr;
-    if (HeapTupleIsValid(tup)) {
-      bool isnull;
-      Datum d = heap_getattr(tup, script, RelationGetDescr(rel), &isnull);
+    if (found) {
       if (!isnull) {
         text* t = DatumGetTextPP(d);
         texts[i] = VARDATA_ANY(t);
@@ -462,8 +541,10 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
         lengths[i] = -1;  // NULL
       }
     }
-    systable_endscan(scan);
+    if (scan) systable_endscan(scan);
+    ExecClearTuple(slot);
   }
+  ExecDropSingleTupleTableSlot(slot);
   PopActiveSnapshot();
   table_close(rel, AccessShareLock);
   return true;
@@ -522,6 +603,7 @@ bool read_pending(PendingC* out) {
       }
       int i = out->count++;
       out->version[i] = TextDatumGetCString(v);
+      note_row(out->version[i], &slot->tts_tid);
       Datum d = slot_getattr(slot, name, &isnull);
       out->name[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
       d = slot_getattr(slot, checksum, &isnull);
