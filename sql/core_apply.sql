@@ -57,7 +57,7 @@ SELECT version, action FROM migrate.history ORDER BY id;
 SELECT version, name FROM migrate.revert_to('0');
 SELECT to_regclass('ap_one') AS one, to_regclass('ap_two') AS two, to_regclass('ap_three') AS three;
 DROP PROCEDURE ap_commits();
--- Migrations run 64 to a subtransaction; a lock timeout re-runs the batch from its first
+-- Migrations run in batches, each in a subtransaction; a lock timeout re-runs the batch from its first
 -- migration. What a migration may spend retrying (pg_migrate.lock_retry_total) is its own
 -- failed attempts and backoffs: re-running the slow migration before it does not use it up.
 -- A prepared transaction holds the busy table for the whole call.

@@ -104,22 +104,22 @@ SELECT migrate.acknowledge_drift('app.t59.y dropped by hand') >= 0 AS acknowledg
 SELECT version FROM migrate.revert();
 SELECT migrate.unregister('59'), migrate.unregister('60'), migrate.unregister('61');
 SELECT count(*) AS problems_after_59_61 FROM migrate.validate();
--- Reverting more migrations applied together than one batch (64): judged once all are
+-- Reverting more migrations applied together than one batch (up to 256): judged once all are
 -- reverted, not after the first batch (which found the second batch's tables "left behind").
-SELECT count(migrate.register((100 + i)::text, 'batch ' || i, format('CREATE TABLE app.b%s (id int)', i),
-                              format('DROP TABLE app.b%s', i))) FROM generate_series(1, 70) i;
+SELECT count(migrate.register((1000 + i)::text, 'batch ' || i, format('CREATE TABLE app.b%s (id int)', i),
+                              format('DROP TABLE app.b%s', i))) FROM generate_series(1, 300) i;
 SELECT count(*) AS applied FROM migrate.apply();
-SELECT count(*) AS reverted FROM migrate.revert(70);
-SELECT count(*) AS details FROM migrate.history WHERE length(version) = 3 AND version BETWEEN '101' AND '170' AND action = 'revert' AND detail IS NOT NULL;
--- The same with the oldest one's down leaving its table: each of the 70 carries it (quiet here).
+SELECT count(*) AS reverted FROM migrate.revert(300);
+SELECT count(*) AS details FROM migrate.history WHERE length(version) = 4 AND version BETWEEN '1001' AND '1300' AND action = 'revert' AND detail IS NOT NULL;
+-- The same with the oldest one's down leaving its table: each of the 300 carries it (quiet here).
 SELECT count(*) AS applied FROM migrate.apply();
-SELECT migrate.repair('101', down => 'SELECT 1') IS NOT NULL AS repaired;
+SELECT migrate.repair('1001', down => 'SELECT 1') IS NOT NULL AS repaired;
 SET client_min_messages = error;
-SELECT count(*) AS reverted FROM migrate.revert(70);
+SELECT count(*) AS reverted FROM migrate.revert(300);
 RESET client_min_messages;
 SELECT count(*) AS details, count(*) FILTER (WHERE detail::text ~ 'table app.b1"') AS naming_b1,
        count(*) FILTER (WHERE detail::text ~ 'app.b2"') AS naming_b2
-  FROM migrate.history WHERE length(version) = 3 AND version BETWEEN '101' AND '170' AND action = 'revert' AND detail IS NOT NULL;
+  FROM migrate.history WHERE length(version) = 4 AND version BETWEEN '1001' AND '1300' AND action = 'revert' AND detail IS NOT NULL;
 SELECT count(*) AS problems, bool_and(problem ~ 'table app.b1 \(added\)') AS all_name_b1,
        bool_or(problem ~ 'app.b2 ') AS any_names_b2 FROM migrate.validate();
 -- DDL by hand on a migration's object between its apply and its revert (captured as drift,
