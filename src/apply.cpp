@@ -500,9 +500,12 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
     pending.emplace_back(std::move(v),
                          MigrationStep{std::move(version), std::move(name), std::move(checksum), has_down});
   };
+  // The newest applied version (or the baseline's), when the read shows it without a query.
+  std::optional<std::optional<Version>> newest_known;
   if (std::optional<catalog::Pending> read = catalog::load_pending_directly()) {
     std::optional<Version> baseline;
     if (read->baseline) baseline = Version::parse(*read->baseline);
+    if (!read->any_applied) newest_known = baseline;
     for (catalog::PendingRow& r : read->rows)
       add(baseline, std::move(r.version), std::move(r.name), std::move(r.checksum), r.has_down);
   } else {
@@ -520,7 +523,7 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
   steps.reserve(pending.size());
   for (auto& p : pending) steps.push_back(std::move(p.second));
   if (!steps.empty() && !policy::effective_out_of_order(settings::out_of_order)) {
-    std::optional<Version> newest = catalog::newest_applied_version();
+    std::optional<Version> newest = newest_known ? *newest_known : catalog::newest_applied_version();
     if (newest) {
       for (const MigrationStep& s : steps) {
         if (Version::parse(s.version) < *newest)

@@ -561,6 +561,7 @@ struct PendingC {
   bool* has_down;
   int count, capacity;
   char* baseline;
+  bool any_applied;
 };
 
 bool read_pending(PendingC* out) {
@@ -589,7 +590,10 @@ bool read_pending(PendingC* out) {
       CHECK_FOR_INTERRUPTS();
       bool isnull;
       (void)slot_getattr(slot, applied, &isnull);
-      if (!isnull) continue;
+      if (!isnull) {
+        out->any_applied = true;
+        continue;
+      }
       Datum v = slot_getattr(slot, version, &isnull);
       if (isnull) continue;
       if (out->count == out->capacity) {
@@ -635,7 +639,7 @@ std::optional<Pending> load_pending_directly() {
   MemoryContext scratch = pg::call([] {
     return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate pending", ALLOCSET_DEFAULT_SIZES);
   });
-  PendingC c{nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr};
+  PendingC c{nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, false};
   PendingC* p = &c;
   bool usable = pg::call([&] {
     MemoryContext outer = MemoryContextSwitchTo(scratch);
@@ -649,6 +653,7 @@ std::optional<Pending> load_pending_directly() {
     out->rows.reserve(c.count);
     for (int i = 0; i < c.count; ++i) out->rows.push_back({c.version[i], c.name[i], c.checksum[i], c.has_down[i]});
     if (c.baseline) out->baseline = std::string(c.baseline);
+    out->any_applied = c.any_applied;
   }
   pg::call([&] { MemoryContextDelete(scratch); });
   return out;

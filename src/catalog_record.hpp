@@ -82,6 +82,7 @@ struct PendingRow {
 struct Pending {
   std::vector<PendingRow> rows;
   std::optional<std::string> baseline;
+  bool any_applied = true;  // false: no row is applied (the newest applied is the baseline's)
 };
 std::optional<Pending> load_pending_directly();
 
