@@ -258,6 +258,14 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   hash_ctl.hcxt = CurrentMemoryContext;
   HTAB* inserted = hash_create("pg_migrate scripts inserted", Max(count, 16), &hash_ctl,
                                HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+  // The history and script rows are written together after the loop (a page at a time), when
+  // no BEFORE INSERT trigger must see each first.
+  bool buffered = pg::rows::buffered_insert_allowed(history.rel) && pg::rows::buffered_insert_allowed(scripts.rel);
+  pg::rows::InsertBuffer history_rows{}, script_rows{};
+  if (buffered) {
+    history_rows = pg::rows::begin_inserts(estate, history, Min(count, 64));
+    script_rows = pg::rows::begin_inserts(estate, scripts, Min(count, 64));
+  }
 
   for (int i = 0; i < count; ++i) {
     const AppliedRecord& step = steps[i];
@@ -307,7 +315,8 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
         s_slot->tts_values[3] = session_user;
         s_slot->tts_isnull[3] = false;
         ExecStoreVirtualTuple(s_slot);
-        ExecSimpleRelationInsert(scripts.info, estate, s_slot);
+        if (buffered) pg::rows::buffer_insert(estate, scripts, script_rows, s_slot);
+        else ExecSimpleRelationInsert(scripts.info, estate, s_slot);
       }
     }
 
@@ -329,7 +338,8 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     n[10] = true;  // detail
     v[11] = checksum;
     ExecStoreVirtualTuple(h_slot);
-    ExecSimpleRelationInsert(history.info, estate, h_slot);
+    if (buffered) pg::rows::buffer_insert(estate, history, history_rows, h_slot);
+    else ExecSimpleRelationInsert(history.info, estate, h_slot);
 
     ExecClearTuple(m_new);
     memcpy(m_new->tts_values, m_old->tts_values, sizeof(Datum) * mdesc->natts);
@@ -346,6 +356,10 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     ResetPerTupleExprContext(estate);
   }
 
+  if (buffered) {
+    pg::rows::flush_inserts(estate, scripts, script_rows);
+    pg::rows::flush_inserts(estate, history, history_rows);
+  }
   hash_destroy(inserted);
   pg::rows::end_updates(&epq);
   pg::rows::end(estate, targets, 3);

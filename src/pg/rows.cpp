@@ -7,6 +7,7 @@ extern "C" {
 #include "access/heapam.h"
 #include "access/sysattr.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/pg_am.h"
 #include "catalog/pg_class.h"
@@ -138,6 +139,43 @@ void end(EState* estate, Table* tables, int count) {
 void abandon(EState* estate, Table* tables, int count) {
   AfterTriggerEndQuery(estate);
   close_all(estate, tables, count);
+}
+
+bool buffered_insert_allowed(Relation rel) {
+  const TriggerDesc* td = rel->trigdesc;
+  return rel->rd_rel->relkind == RELKIND_RELATION && !rel->rd_rel->relispartition &&
+         !(td && (td->trig_insert_before_row || td->trig_insert_instead_row));
+}
+
+InsertBuffer begin_inserts(EState* estate, const Table& table, int capacity) {
+  InsertBuffer buffer{static_cast<TupleTableSlot**>(palloc(sizeof(TupleTableSlot*) * Max(capacity, 1))), 0, capacity};
+  for (int i = 0; i < capacity; ++i) buffer.slots[i] = table_slot_create(table.rel, &estate->es_tupleTable);
+  CheckCmdReplicaIdentity(table.rel, CMD_INSERT);
+  return buffer;
+}
+
+void buffer_insert(EState* estate, const Table& table, InsertBuffer& buffer, TupleTableSlot* row) {
+  if (buffer.count == buffer.capacity) flush_inserts(estate, table, buffer);
+  if (table.rel->rd_att->constr) ExecConstraints(table.info, row, estate);
+  ExecCopySlot(buffer.slots[buffer.count++], row);
+}
+
+void flush_inserts(EState* estate, const Table& table, InsertBuffer& buffer) {
+  if (buffer.count == 0) return;
+  table_multi_insert(table.rel, buffer.slots, buffer.count, estate->es_output_cid, 0, nullptr);
+  for (int i = 0; i < buffer.count; ++i) {
+    List* recheck = NIL;
+    if (table.info->ri_NumIndices > 0)
+#if PG_VERSION_NUM >= 160000
+      recheck = ExecInsertIndexTuples(table.info, buffer.slots[i], estate, false, false, nullptr, NIL, false);
+#else
+      recheck = ExecInsertIndexTuples(table.info, buffer.slots[i], estate, false, false, nullptr, NIL);
+#endif
+    ExecARInsertTriggers(estate, table.info, buffer.slots[i], recheck, nullptr);
+    list_free(recheck);
+    ExecClearTuple(buffer.slots[i]);
+  }
+  buffer.count = 0;
 }
 
 bool single_row_path_allowed(Relation rel, Oid key) {

@@ -62,6 +62,23 @@ void abandon(EState* estate, Table* tables, int count);
 // RelationFindReplTupleByIndex() trusts to find one row (replica identity, else primary key).
 bool single_row_path_allowed(Relation rel, Oid key);
 
+// Buffered inserts into a table of begin(): rows are copied into `capacity` slots and written
+// together by flush_inserts() with table_multi_insert() (pages filled and logged a page at a
+// time, as COPY writes them), then their index entries added and AFTER row triggers queued as
+// ExecSimpleRelationInsert() does per row. For a plain table that is not a partition and has
+// no BEFORE INSERT row trigger (buffered_insert_allowed()); rows are checked against its
+// constraints as they are buffered. The buffer is the caller's, its slots in the executor
+// state's tuple table.
+struct InsertBuffer {
+  TupleTableSlot** slots;
+  int count;
+  int capacity;
+};
+bool buffered_insert_allowed(Relation rel);
+InsertBuffer begin_inserts(EState* estate, const Table& table, int capacity);
+void buffer_insert(EState* estate, const Table& table, InsertBuffer& buffer, TupleTableSlot* row);
+void flush_inserts(EState* estate, const Table& table, InsertBuffer& buffer);
+
 // Direct inserts: each row formed into a heap tuple, heap_insert()ed, and its index entries
 // added with index_insert(), as CatalogTupleInsert() writes system catalogs. For a table laid
 // out as `columns` (checked once the table is locked: has_columns()) that needs nothing more
