@@ -62,6 +62,21 @@ SELECT count(*) AS reverted FROM migrate.revert(1);
 SELECT count(*) AS applied FROM migrate.apply();
 SELECT tbl, op, count(*) FROM rec_log GROUP BY tbl, op ORDER BY tbl, op;
 DROP TRIGGER rec_log_statement ON migrate.history;
+-- A BEFORE INSERT row trigger sees each history row before it is written (the rows are then
+-- written one by one, not together after the batch).
+CREATE FUNCTION rec_log_before() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO public.rec_log VALUES (TG_TABLE_NAME, TG_WHEN || ' ' || TG_OP, NEW.version, NULL);
+  RETURN NEW;
+END $$;
+CREATE TRIGGER rec_log_before BEFORE INSERT ON migrate.history FOR EACH ROW EXECUTE FUNCTION rec_log_before();
+TRUNCATE rec_log;
+SELECT count(*) AS reverted FROM migrate.revert(2);
+SELECT count(*) AS applied FROM migrate.apply();
+SELECT tbl, op, string_agg(version, ', ' ORDER BY version) AS versions FROM rec_log
+ WHERE op = 'BEFORE INSERT' GROUP BY tbl, op;
+DROP TRIGGER rec_log_before ON migrate.history;
+DROP FUNCTION rec_log_before();
 -- A migrate.history with a column this code does not know: recorded through SQL, the column
 -- gets its default.
 DROP TRIGGER rec_log ON migrate.migrations;
