@@ -552,6 +552,19 @@ SELECT count(*) AS differences FROM migrate.schema_diff();
 DROP TABLE public.wh_m, public.wh_t;
 SELECT migrate.acknowledge_drift('test tables dropped') IS NOT NULL AS acknowledged;
 
+-- With the event trigger that follows migrations disabled, nothing tells the refresh what they
+-- touched: the apply takes the whole snapshot, and its table is in it.
+ALTER EVENT TRIGGER migrate_drift_ddl DISABLE;
+SELECT migrate.register('81', 'unfollowed', 'CREATE TABLE public.unfollowed (id int)',
+                        'DROP TABLE public.unfollowed') IS NOT NULL AS registered;
+SELECT version FROM migrate.apply();
+ALTER EVENT TRIGGER migrate_drift_ddl ENABLE ALWAYS;
+SELECT migrate.recorded_snapshot((SELECT max(id) FROM migrate.schema_snapshots)) ? 'table public.unfollowed'
+       AS recorded;
+SELECT object, change FROM migrate.schema_diff();
+SELECT version FROM migrate.revert();
+SELECT migrate.unregister('81');
+
 SET client_min_messages = warning;
 DROP VIEW public.run_view;
 DROP TABLE public.run_resumed, public.run_resumed2, public.run_cb_log;

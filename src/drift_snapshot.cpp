@@ -36,7 +36,9 @@ extern "C" {
 #include "catalog/pg_am.h"
 #include "catalog/pg_index.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_event_trigger.h"
 #include "catalog/pg_language.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "commands/trigger.h"
@@ -380,13 +382,44 @@ bool most_relations_touched(const drift::Tracking& t) {
   static const std::string pg_class_id = std::to_string(RelationRelationId);
   int64 touched = std::count(t.classids.begin(), t.classids.end(), pg_class_id);
   if (touched < 256) return false;
-  static pg::Query relations{
-      "SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace OPERATOR(pg_catalog.<>) "
-      "ALL ('{pg_catalog,information_schema,pg_toast}'::pg_catalog.regnamespace[])"};
-  relations.run();
-  int64 all = pg::int8_value(0, 1);
-  pg::free_result();
+  // Counted in pg_class itself (a query to plan costs more in a deploy's new session).
+  int64 all = pg::call([] {
+    Oid information_schema = get_namespace_oid("information_schema", true);
+    Relation rel = table_open(RelationRelationId, AccessShareLock);
+    SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, nullptr, 0, nullptr);
+    int64 n = 0;
+    while (HeapTuple tuple = systable_getnext(scan)) {
+      Oid nsp = reinterpret_cast<Form_pg_class>(GETSTRUCT(tuple))->relnamespace;
+      if (nsp != PG_CATALOG_NAMESPACE && nsp != PG_TOAST_NAMESPACE && nsp != information_schema) ++n;
+    }
+    systable_endscan(scan);
+    table_close(rel, AccessShareLock);
+    return n;
+  });
   return touched * 3 >= all * 2;
+}
+
+// Plain C: migrate.record_refreshed_snapshot(text, oid[], oid[], text[] x 6) exists.
+bool refresh_function_exists() {
+  Oid nsp = get_namespace_oid("migrate", true);
+  if (!OidIsValid(nsp)) return false;
+  Oid types[] = {TEXTOID, OIDARRAYOID, OIDARRAYOID, TEXTARRAYOID, TEXTARRAYOID,
+                 TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID, TEXTARRAYOID};
+  oidvector* args = buildoidvector(types, lengthof(types));
+  return OidIsValid(GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("record_refreshed_snapshot"),
+                                    PointerGetDatum(args), ObjectIdGetDatum(nsp)));
+}
+
+// Plain C: both of drift capture's snapshot event triggers are enabled (ENABLE ALWAYS).
+bool drift_triggers_fire() {
+  for (const char* name : {"migrate_drift_ddl", "migrate_drift_drop"}) {
+    HeapTuple tuple = SearchSysCache1(EVENTTRIGGERNAME, CStringGetDatum(name));
+    if (!HeapTupleIsValid(tuple)) return false;
+    bool always = reinterpret_cast<Form_pg_event_trigger>(GETSTRUCT(tuple))->evtenabled == TRIGGER_FIRES_ALWAYS;
+    ReleaseSysCache(tuple);
+    if (!always) return false;
+  }
+  return true;
 }
 
 // Plain C: the trigger function is pg_migrate's C function `symbol`.
@@ -560,14 +593,6 @@ void drift_record_snapshot(const char* reason, const PreexistingDifferences* kee
   static pg::Query refresh{
       "SELECT migrate.record_refreshed_snapshot($1, $2::pg_catalog.text[]::pg_catalog.oid[], "
       "$3::pg_catalog.text[]::pg_catalog.oid[], $4, $5, $6, $7, $8, $9)"};
-  // The refresh follows the migrations through pg_migrate's event triggers: only when they
-  // fire. A catalog older than 0.2.0 (before its ALTER EXTENSION UPDATE) has no incremental rows.
-  static pg::Query check{
-      "SELECT pg_catalog.to_regprocedure('migrate.record_refreshed_snapshot(text,oid[],oid[],text[],text[],"
-      "text[],text[],text[],text[])') IS NOT NULL, "
-      "(SELECT pg_catalog.count(*) FROM pg_catalog.pg_event_trigger e "
-      " WHERE e.evtname OPERATOR(pg_catalog.=) ANY ('{migrate_drift_ddl,migrate_drift_drop}'::pg_catalog.name[]) "
-      " AND e.evtenabled OPERATOR(pg_catalog.=) 'A') OPERATOR(pg_catalog.=) 2"};
   static pg::Query prune_old{
       "DELETE FROM migrate.schema_snapshots WHERE id < (SELECT s.id FROM migrate.schema_snapshots s "
       "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1)"};
@@ -578,10 +603,10 @@ void drift_record_snapshot(const char* reason, const PreexistingDifferences* kee
       "WHERE k.base_id OPERATOR(pg_catalog.=) d.id AND k.id >= (SELECT s.id FROM migrate.schema_snapshots s "
       "ORDER BY s.id DESC OFFSET $1 - 1 LIMIT 1))"};
   catalog::OwnerScope owner;
-  check.run();
-  bool current_catalog = pg::bool_value(0, 1);
-  bool triggers_fire = pg::bool_value(0, 2);
-  pg::free_result();
+  // The refresh follows the migrations through pg_migrate's event triggers: only when they
+  // fire. A catalog older than 0.2.0 (before its ALTER EXTENSION UPDATE) has no incremental rows.
+  bool current_catalog = pg::call(refresh_function_exists);
+  bool triggers_fire = pg::call(drift_triggers_fire);
   // Nothing tracked (no DDL in the migrations) is an empty refresh: the previous snapshot again.
   bool incremental = (std::strcmp(reason, "apply") == 0 || std::strcmp(reason, "revert") == 0 ||
                       std::strcmp(reason, "callback") == 0) &&
