@@ -493,12 +493,12 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
       "WHERE m.applied_seq IS NULL"};
   std::vector<std::pair<Version, MigrationStep>> pending;
   auto add = [&](const std::optional<Version>& baseline, std::string version, std::string name,
-                 std::string checksum, bool has_down) {
+                 std::string checksum, bool has_down, std::optional<bool> up_transactional) {
     Version v = Version::parse(version);
     if (baseline && !(*baseline < v)) return;  // at or below the baseline: never applied
     if (target && *target < v) return;         // above the target
-    pending.emplace_back(std::move(v),
-                         MigrationStep{std::move(version), std::move(name), std::move(checksum), has_down});
+    pending.emplace_back(std::move(v), MigrationStep{std::move(version), std::move(name), std::move(checksum),
+                                                     has_down, up_transactional});
   };
   // The newest applied version (or the baseline's), when the read shows it without a query.
   std::optional<std::optional<Version>> newest_known;
@@ -507,14 +507,15 @@ std::vector<MigrationStep> select_pending(const std::optional<Version>& target) 
     if (read->baseline) baseline = Version::parse(*read->baseline);
     if (!read->any_applied) newest_known = baseline;
     for (catalog::PendingRow& r : read->rows)
-      add(baseline, std::move(r.version), std::move(r.name), std::move(r.checksum), r.has_down);
+      add(baseline, std::move(r.version), std::move(r.name), std::move(r.checksum), r.has_down, r.up_transactional);
   } else {
     catalog::OwnerScope owner;
     uint64 rows = q.run();
     std::optional<Version> baseline;
     if (rows > 0 && !pg::is_null(0, 5)) baseline = Version::parse(pg::text_value(0, 5));
     for (uint64 i = 0; i < rows; ++i)
-      add(baseline, pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::bool_value(i, 4));
+      add(baseline, pg::text_value(i, 1), pg::text_value(i, 2), pg::text_value(i, 3), pg::bool_value(i, 4),
+          std::nullopt);
     pg::free_result();
   }
   std::sort(pending.begin(), pending.end(),

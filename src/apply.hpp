@@ -16,6 +16,9 @@ struct MigrationStep {
   std::string name;
   std::string checksum;
   bool has_down;
+  // Whether its up script runs in one transaction, where the pending read saw it (else nullopt:
+  // refuse_non_transactional() asks the catalog).
+  std::optional<bool> up_transactional = std::nullopt;
 };
 
 // Pending migrations as apply selects them: above the baseline, in version order, up to

@@ -573,9 +573,11 @@ struct PendingC {
   char** name;
   char** checksum;
   bool* has_down;
+  bool* up_transactional;  // up_mode = 'transaction' (all true where the column is missing: read as unknown)
   int count, capacity;
   char* baseline;
   bool any_applied;
+  bool modes_read;
 };
 
 bool read_pending(PendingC* out) {
@@ -589,6 +591,8 @@ bool read_pending(PendingC* out) {
   AttrNumber name = pg::rows::column_number(rel, "name", TEXTOID);
   AttrNumber checksum = pg::rows::column_number(rel, "checksum", TEXTOID);
   AttrNumber down = pg::rows::column_number(rel, "down_sql", TEXTOID);
+  AttrNumber up_mode = pg::rows::column_number(rel, "up_mode", TEXTOID);  // (0.7.0 on)
+  out->modes_read = up_mode != InvalidAttrNumber;
   AttrNumber applied = pg::rows::column_number(rel, "applied_seq", INT8OID);
   AttrNumber baseline_version = pg::rows::column_number(baseline, "version", TEXTOID);
   bool usable = version && name && checksum && down && applied && baseline_version &&
@@ -618,6 +622,8 @@ bool read_pending(PendingC* out) {
         out->checksum = static_cast<char**>(out->checksum ? repalloc(out->checksum, n) : palloc(n));
         out->has_down = static_cast<bool*>(out->has_down ? repalloc(out->has_down, out->capacity)
                                                          : palloc(out->capacity));
+        out->up_transactional = static_cast<bool*>(
+            out->up_transactional ? repalloc(out->up_transactional, out->capacity) : palloc(out->capacity));
       }
       int i = out->count++;
       out->version[i] = TextDatumGetCString(v);
@@ -628,6 +634,12 @@ bool read_pending(PendingC* out) {
       out->checksum[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
       (void)slot_getattr(slot, down, &isnull);
       out->has_down[i] = !isnull;
+      out->up_transactional[i] = false;
+      if (up_mode) {
+        d = slot_getattr(slot, up_mode, &isnull);
+        out->up_transactional[i] = !isnull && VARSIZE_ANY_EXHDR(DatumGetPointer(d)) == strlen("transaction") &&
+                                   memcmp(VARDATA_ANY(DatumGetPointer(d)), "transaction", strlen("transaction")) == 0;
+      }
     }
     ExecDropSingleTupleTableSlot(slot);
     table_endscan(scan);
@@ -653,7 +665,7 @@ std::optional<Pending> load_pending_directly() {
   MemoryContext scratch = pg::call([] {
     return AllocSetContextCreate(CurrentMemoryContext, "pg_migrate pending", ALLOCSET_DEFAULT_SIZES);
   });
-  PendingC c{nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, false};
+  PendingC c{nullptr, nullptr, nullptr, nullptr, nullptr, 0, 0, nullptr, false, false};
   PendingC* p = &c;
   bool usable = pg::call([&] {
     MemoryContext outer = MemoryContextSwitchTo(scratch);
@@ -665,7 +677,9 @@ std::optional<Pending> load_pending_directly() {
   if (usable) {
     out.emplace();
     out->rows.reserve(c.count);
-    for (int i = 0; i < c.count; ++i) out->rows.push_back({c.version[i], c.name[i], c.checksum[i], c.has_down[i]});
+    for (int i = 0; i < c.count; ++i)
+      out->rows.push_back({c.version[i], c.name[i], c.checksum[i], c.has_down[i],
+                           c.modes_read ? std::optional<bool>(c.up_transactional[i]) : std::nullopt});
     if (c.baseline) out->baseline = std::string(c.baseline);
     out->any_applied = c.any_applied;
   }

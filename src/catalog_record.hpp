@@ -78,6 +78,7 @@ std::optional<std::vector<std::string>> load_scripts_directly(const std::vector<
 struct PendingRow {
   std::string version, name, checksum;
   bool has_down;
+  std::optional<bool> up_transactional;  // up_mode = 'transaction' (nullopt: a catalog without modes)
 };
 struct Pending {
   std::vector<PendingRow> rows;

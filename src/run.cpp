@@ -1956,6 +1956,9 @@ void store_run_modes(const std::string& version, const std::string& up_mode, con
 
 void refuse_non_transactional(const std::vector<MigrationStep>& steps, bool up) {
   if (steps.empty() || !run_catalog_present()) return;
+  // Apply's pending read saw each up mode: nothing to ask when all run in one transaction.
+  if (up && std::all_of(steps.begin(), steps.end(), [](const MigrationStep& s) { return s.up_transactional == true; }))
+    return;
   std::map<std::string, Modes> modes = special_modes();
   if (modes.empty()) return;
   for (const MigrationStep& s : steps) {
