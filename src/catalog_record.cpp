@@ -13,6 +13,7 @@
 
 #include "pg/guard.hpp"
 #include "pg/rows.hpp"
+#include "xact.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -32,7 +33,6 @@ extern "C" {
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
-#include "storage/proc.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -123,16 +123,8 @@ struct RowHint {
 HTAB* row_hints = nullptr;  // in TopTransactionContext: valid in transaction row_hints_xact only
 LocalTransactionId row_hints_xact = InvalidLocalTransactionId;
 
-LocalTransactionId this_transaction() {
-#if PG_VERSION_NUM >= 170000
-  return MyProc->vxid.lxid;
-#else
-  return MyProc->lxid;
-#endif
-}
-
 HTAB* hints(bool create) {
-  if (row_hints && row_hints_xact == this_transaction()) return row_hints;
+  if (row_hints && row_hints_xact == current_local_transaction()) return row_hints;
   row_hints = nullptr;  // (its memory went with the transaction that made it)
   if (!create) return nullptr;
   HASHCTL ctl;
@@ -141,7 +133,7 @@ HTAB* hints(bool create) {
   ctl.entrysize = sizeof(RowHint);
   ctl.hcxt = TopTransactionContext;
   row_hints = hash_create("pg_migrate row hints", 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-  row_hints_xact = this_transaction();
+  row_hints_xact = current_local_transaction();
   return row_hints;
 }
 
