@@ -34,6 +34,7 @@ extern "C" {
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "storage/bufmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -114,7 +115,9 @@ bool key_exists(Relation rel, Oid index, AttrNumber attnum, Datum value, Snapsho
 
 // Where read_pending() found each pending row (version -> TID), for reading and updating the
 // same rows later in the transaction by TID instead of searching the primary key. Only a hint:
-// each use checks that the row there is visible and has that version, and searches otherwise.
+// each use checks that the block is still in the table (the lock that kept VACUUM FULL or a
+// truncating VACUUM away may be gone, with the subtransaction that took it), that the row there
+// is visible and has that version, and searches the key otherwise.
 constexpr int kHintKey = 128;  // longer versions get no hint
 struct RowHint {
   char version[kHintKey];
@@ -122,11 +125,14 @@ struct RowHint {
 };
 HTAB* row_hints = nullptr;  // in TopTransactionContext: valid in transaction row_hints_xact only
 LocalTransactionId row_hints_xact = InvalidLocalTransactionId;
+Oid row_hints_table = InvalidOid;  // the migrations table they point into
 
-HTAB* hints(bool create) {
-  if (row_hints && row_hints_xact == current_local_transaction()) return row_hints;
-  row_hints = nullptr;  // (its memory went with the transaction that made it)
+HTAB* hints(Oid table, bool create) {
+  if (row_hints && row_hints_xact == current_local_transaction() && row_hints_table == table) return row_hints;
+  if (row_hints && row_hints_xact == current_local_transaction()) hash_destroy(row_hints);  // another table's
+  row_hints = nullptr;  // (else its memory went with the transaction that made it)
   if (!create) return nullptr;
+  row_hints_table = table;
   HASHCTL ctl;
   memset(&ctl, 0, sizeof ctl);
   ctl.keysize = kHintKey;
@@ -137,21 +143,25 @@ HTAB* hints(bool create) {
   return row_hints;
 }
 
-void note_row(const char* version, ItemPointer tid) {
+void note_row(Relation rel, const char* version, ItemPointer tid) {
   if (strlen(version) >= kHintKey) return;
-  RowHint* hint = static_cast<RowHint*>(hash_search(hints(true), version, HASH_ENTER, nullptr));
+  RowHint* hint =
+      static_cast<RowHint*>(hash_search(hints(RelationGetRelid(rel), true), version, HASH_ENTER, nullptr));
   hint->tid = *tid;
 }
 
 // The row of `version` (key column `attnum`) at its hinted TID, into `slot`, if it is there and
-// visible to `snapshot`.
-bool fetch_hinted(Relation rel, AttrNumber attnum, const char* version, Snapshot snapshot, TupleTableSlot* slot) {
-  HTAB* h = hints(false);
+// visible to `snapshot`. `blocks`: the table's size, read by the caller since it locked the
+// table (no VACUUM can shrink it while that lock is held).
+bool fetch_hinted(Relation rel, BlockNumber blocks, AttrNumber attnum, const char* version, Snapshot snapshot,
+                  TupleTableSlot* slot) {
+  HTAB* h = hints(RelationGetRelid(rel), false);
   size_t length = strlen(version);
   if (!h || length >= kHintKey) return false;
   RowHint* hint = static_cast<RowHint*>(hash_search(h, version, HASH_FIND, nullptr));
   if (!hint) return false;
   ItemPointerData tid = hint->tid;
+  if (ItemPointerGetBlockNumber(&tid) >= blocks) return false;
   if (!table_tuple_fetch_row_version(rel, &tid, snapshot, slot)) return false;
   bool isnull;
   Datum key = slot_getattr(slot, attnum, &isnull);
@@ -235,6 +245,7 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
   TupleTableSlot* m_key = ExecInitExtraTupleSlot(estate, mdesc, &TTSOpsVirtual);
   TupleTableSlot* m_old = table_slot_create(migrations.rel, &estate->es_tupleTable);
   TupleTableSlot* m_new = ExecInitExtraTupleSlot(estate, mdesc, &TTSOpsVirtual);
+  BlockNumber migration_blocks = RelationGetNumberOfBlocks(migrations.rel);  // (locked: it cannot shrink)
 
   Datum role_datum = CStringGetTextDatum(role);
   Datum session_user = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
@@ -276,7 +287,7 @@ bool write_records(const AppliedRecord* steps, int count, const char* role) {
     m_key->tts_isnull[m_version - 1] = false;
     ExecStoreVirtualTuple(m_key);
     bool locked = false;
-    if (fetch_hinted(migrations.rel, m_version, step.version, GetLatestSnapshot(), m_old)) {
+    if (fetch_hinted(migrations.rel, migration_blocks, m_version, step.version, GetLatestSnapshot(), m_old)) {
       ItemPointerData tid = m_old->tts_tid;
       TM_FailureData failure;
       locked = table_tuple_lock(migrations.rel, &tid, GetLatestSnapshot(), m_old, GetCurrentCommandId(false),
@@ -518,10 +529,11 @@ bool read_scripts(const char* const* versions, int count, bool up, char** texts,
   UpdateActiveSnapshotCommandId();
   Snapshot snapshot = GetActiveSnapshot();
   TupleTableSlot* slot = table_slot_create(rel, nullptr);
+  BlockNumber blocks = RelationGetNumberOfBlocks(rel);
   for (int i = 0; i < count; ++i) {
     CHECK_FOR_INTERRUPTS();
     SysScanDesc scan = nullptr;
-    bool found = fetch_hinted(rel, version, versions[i], snapshot, slot);
+    bool found = fetch_hinted(rel, blocks, version, versions[i], snapshot, slot);
     bool isnull = true;
     Datum d = 0;
     if (found) {
@@ -619,7 +631,7 @@ bool read_pending(PendingC* out) {
       }
       int i = out->count++;
       out->version[i] = TextDatumGetCString(v);
-      note_row(out->version[i], &slot->tts_tid);
+      note_row(rel, out->version[i], &slot->tts_tid);
       Datum d = slot_getattr(slot, name, &isnull);
       out->name[i] = isnull ? pstrdup("") : TextDatumGetCString(d);
       d = slot_getattr(slot, checksum, &isnull);
