@@ -150,6 +150,14 @@ void note_row(Relation rel, const char* version, ItemPointer tid) {
   hint->tid = *tid;
 }
 
+// Whether a text value as stored in a row (not toasted: short keys and modes never are; a toasted
+// one counts as different) is the `length` bytes of `text`.
+bool stored_text_is(Datum value, const char* text, size_t length) {
+  Pointer p = DatumGetPointer(value);
+  return !VARATT_IS_EXTERNAL(p) && !VARATT_IS_COMPRESSED(p) && VARSIZE_ANY_EXHDR(p) == length &&
+         memcmp(VARDATA_ANY(p), text, length) == 0;
+}
+
 // The row of `version` (key column `attnum`) at its hinted TID, into `slot`, if it is there and
 // visible to `snapshot`. `blocks`: the table's size, read by the caller since it locked the
 // table (no VACUUM can shrink it while that lock is held).
@@ -165,12 +173,7 @@ bool fetch_hinted(Relation rel, BlockNumber blocks, AttrNumber attnum, const cha
   if (!table_tuple_fetch_row_version(rel, &tid, snapshot, slot)) return false;
   bool isnull;
   Datum key = slot_getattr(slot, attnum, &isnull);
-  if (isnull || VARATT_IS_EXTERNAL(DatumGetPointer(key)) || VARATT_IS_COMPRESSED(DatumGetPointer(key))) {
-    ExecClearTuple(slot);
-    return false;
-  }
-  bool same = VARSIZE_ANY_EXHDR(DatumGetPointer(key)) == length &&
-              memcmp(VARDATA_ANY(DatumGetPointer(key)), version, length) == 0;
+  bool same = !isnull && stored_text_is(key, version, length);
   if (!same) ExecClearTuple(slot);
   return same;
 }
@@ -641,8 +644,7 @@ bool read_pending(PendingC* out) {
       out->up_transactional[i] = false;
       if (up_mode) {
         d = slot_getattr(slot, up_mode, &isnull);
-        out->up_transactional[i] = !isnull && VARSIZE_ANY_EXHDR(DatumGetPointer(d)) == strlen("transaction") &&
-                                   memcmp(VARDATA_ANY(DatumGetPointer(d)), "transaction", strlen("transaction")) == 0;
+        out->up_transactional[i] = !isnull && stored_text_is(d, "transaction", strlen("transaction"));
       }
     }
     ExecDropSingleTupleTableSlot(slot);

@@ -422,15 +422,18 @@ bool drift_triggers_fire() {
   return true;
 }
 
-// Plain C: the trigger function is pg_migrate's C function `symbol`.
+// Plain C: the trigger function is pg_migrate's C function `symbol`, in pg_migrate's library (as
+// drift_status()'s tamper check defines its own functions).
 bool is_own_c_function(Oid fn, const char* symbol) {
   HeapTuple tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
   if (!HeapTupleIsValid(tuple)) return false;
   bool own = false;
   if (reinterpret_cast<Form_pg_proc>(GETSTRUCT(tuple))->prolang == ClanguageId) {
-    bool isnull;
-    Datum src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &isnull);
-    own = !isnull && strcmp(TextDatumGetCString(src), symbol) == 0;
+    bool src_null, bin_null;
+    Datum src = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_prosrc, &src_null);
+    Datum bin = SysCacheGetAttr(PROCOID, tuple, Anum_pg_proc_probin, &bin_null);
+    own = !src_null && !bin_null && strcmp(TextDatumGetCString(src), symbol) == 0 &&
+          strcmp(TextDatumGetCString(bin), "$libdir/pg_migrate") == 0;
   }
   ReleaseSysCache(tuple);
   return own;
